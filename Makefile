@@ -1,0 +1,128 @@
+# riskd - one Makefile for the service, the CLI, the mock Kafka launcher, tests and benchmarks.
+#
+#   make                  build bin/riskd, bin/riskctl, bin/mock-kafka (installs missing deps first)
+#   make SANITIZE=address,undefined
+#                         the same tree instrumented, under build/san and bin/san
+#   make test             unit suites, then end-to-end suites against the local stack
+#   make demo             local stack + generated city + riskd until idle + summary
+#   make deps             install the Debian packages riskd needs (quick no-op when present)
+
+SANITIZE ?=
+PKGS      := rdkafka libpq jansson yaml-0.1 libmicrohttpd
+CC        ?= cc
+
+ifeq ($(SANITIZE),)
+BUILD     := build/rel
+BINDIR    := bin
+OPT       := -O2
+else
+BUILD     := build/san
+BINDIR    := bin/san
+OPT       := -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CFLAGS   ?= -g
+CFLAGS   += -std=c11 $(OPT) -Wall -Wextra -Wstrict-prototypes -Werror -MMD -MP \
+            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I.
+LDFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null)
+
+# Library: every module source except the programs' mains.
+LIB_SRCS  := $(filter-out detector/riskd_main.c,\
+             $(wildcard config/*.c streams/*.c rules/*.c scoring/*.c detector/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libriskd.a
+
+RISKD_SRCS   := detector/riskd_main.c
+RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c)
+MOCK_SRCS    := tools/mock_kafka.c
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
+TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+
+# The generator's unit suite links the generator itself.
+GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c))
+$(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
+
+PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
+
+.PHONY: all deps test test-unit test-e2e demo bench clean stack-up stack-down valgrind
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+.PHONY: build
+build: $(PROGS)
+
+deps:
+	@deploy/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/riskd: $(RISKD_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BINDIR)/riskctl: $(RISKCTL_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BINDIR)/mock-kafka: $(MOCK_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
+
+$(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(TEST_SUPPORT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
+
+# Tests: unit suites need no server; end-to-end suites start (or reuse) the local stack.
+# Criterion runs each suite's tests in forked workers; -j1 keeps the 2-core machine calm.
+test: deps
+	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-e2e
+
+test-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs=2 --short-filename; done
+
+test-e2e: $(PROGS) $(E2E_BINS)
+	@deploy/local-stack.sh up
+	@set -e; for t in $(E2E_BINS); do echo "== $$t"; \
+	  RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename; done
+
+stack-up: $(PROGS)
+	@deploy/local-stack.sh up
+
+stack-down:
+	@deploy/local-stack.sh down
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@RISKD_BIN=$(abspath $(BINDIR)) tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bench/run.sh
+
+valgrind: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do valgrind --error-exitcode=1 --leak-check=full -q $$t --no-early-exit -j1; done
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,71 @@
+/*
+ * config.h - riskd's configuration: one struct, filled from a declarative table of keys.
+ *
+ * Precedence, lowest first: built-in defaults, config/riskd.yaml (or --config PATH), the local
+ * stack file named by `stack_env` (var/stack.env by default, read when it exists), then the
+ * environment variables RISKD_KAFKA_BROKERS and RISKD_PG_DSN.
+ * An unknown key, a wrong type or an out-of-range value is an error "file:line: error: ...".
+ */
+#ifndef RISKD_CONFIG_H
+#define RISKD_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_STR_MAX 512
+#define CONFIG_PATH_MAX 1024
+
+struct riskd_config {
+	/* kafka */
+	char kafka_brokers[CONFIG_STR_MAX];        /* kafka.brokers, default "localhost:9092" */
+	char kafka_group_id[CONFIG_STR_MAX];       /* kafka.group_id, default "riskd" */
+	int kafka_session_timeout_ms;              /* kafka.session_timeout_ms, 3001..300000, default 6000 */
+	char topic_readings[CONFIG_STR_MAX];       /* topics.readings, default "meter.readings" */
+	char topic_billing[CONFIG_STR_MAX];        /* topics.billing, default "billing.events" */
+	char topic_profiles[CONFIG_STR_MAX];       /* topics.profiles, default "customer.profiles" */
+	char topic_transformer[CONFIG_STR_MAX];    /* topics.transformer, default "transformer.readings" */
+	char topic_review_queue[CONFIG_STR_MAX];   /* topics.review_queue, default "risk.review-queue" */
+	char topic_credit_grades[CONFIG_STR_MAX];  /* topics.credit_grades, default "risk.credit-grades" */
+	char topic_dead_letter[CONFIG_STR_MAX];    /* topics.dead_letter, default "risk.dead-letter" */
+	/* batching */
+	int batch_size;                            /* batch.size, 1..1000000, default 20000 */
+	int batch_max_wait_ms;                     /* batch.max_wait_ms, 1..60000, default 500 */
+	/* postgres */
+	char pg_dsn[CONFIG_STR_MAX];               /* postgres.dsn, default "dbname=riskd" */
+	int pg_retry_max_ms;                       /* postgres.retry_max_ms, 100..600000, default 10000 */
+	/* days and validation */
+	char timezone[CONFIG_STR_MAX];             /* days.timezone, default "Asia/Shanghai" */
+	int day_lateness_s;                        /* days.lateness_s, 0..604800, default 7200 */
+	double max_kw_unknown_profile;             /* validation.max_kw_unknown_profile, 0.1..1e6, default 2000 */
+	/* rules and scoring */
+	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */
+	char scorecard_path[CONFIG_PATH_MAX];      /* scoring.scorecards, default "scoring/cards" */
+	/* operations */
+	int metrics_port;                          /* metrics.port, 0..65535 (0 = off), default 9464 */
+	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */
+	char stack_env[CONFIG_PATH_MAX];           /* stack_env, default "var/stack.env"; "" = off */
+};
+
+/* Fills cfg with the built-in defaults of every key. */
+void config_defaults(struct riskd_config *cfg);
+
+/*
+ * Loads the configuration: defaults, then the YAML file at path (NULL = defaults only), then
+ * the stack env file (cfg->stack_env, if it exists), then the environment variables.
+ * Returns 0, or a negative riskd_err with errstr set to "path:line: error: message"
+ * (for example "config/riskd.yaml:7: error: unknown key 'batch.sise'"). On error *cfg is
+ * unspecified and must not be used.
+ */
+int config_load(struct riskd_config *cfg, const char *path, char *errstr, size_t errstr_size);
+
+/*
+ * Applies KEY=VALUE lines of a stack env file (RISKD_KAFKA_BROKERS, RISKD_PG_DSN; '#'
+ * comments and blank lines allowed, other keys ignored). Missing file: returns
+ * RISKD_ERR_NOT_FOUND and leaves cfg alone.
+ */
+int config_apply_stack_env(struct riskd_config *cfg, const char *path, char *errstr,
+                           size_t errstr_size);
+
+/* Writes every key with its type, range, default and doc, one per line, to out (a FILE *). */
+void config_describe(void *out);
+
+#endif

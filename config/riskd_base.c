@@ -1,0 +1,120 @@
+/*
+ * riskd_base.c - error names and out-of-memory-aborting allocators used across riskd.
+ */
+#include "riskd_base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *riskd_err2str(int err)
+{
+	static const char *const names[RISKD_ERR__COUNT] = {
+		"ok", "invalid", "io", "not_found", "range", "unavailable", "conflict",
+	};
+	int idx = -err;
+	if (idx < 0 || idx >= RISKD_ERR__COUNT)
+		return "unknown";
+	return names[idx];
+}
+
+static void oom(size_t size)
+{
+	fprintf(stderr, "riskd: fatal: out of memory allocating %zu bytes\n", size);
+	abort();
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		oom(nmemb * size);
+	return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+int riskd_strlcpy(char *dst, size_t dst_size, const char *src, size_t src_len)
+{
+	if (dst_size == 0)
+		return RISKD_ERR_RANGE;
+	size_t n = src_len < dst_size - 1 ? src_len : dst_size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n == src_len ? 0 : RISKD_ERR_RANGE;
+}
+
+void rbuf_reserve(struct rbuf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void rbuf_append(struct rbuf *b, const void *data, size_t len)
+{
+	rbuf_reserve(b, len);
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+void rbuf_puts(struct rbuf *b, const char *s)
+{
+	rbuf_append(b, s, strlen(s));
+}
+
+void rbuf_printf(struct rbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->data ? b->data + b->len : NULL, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		rbuf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void rbuf_reset(struct rbuf *b)
+{
+	b->len = 0;
+}
+
+void rbuf_free(struct rbuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

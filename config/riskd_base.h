@@ -1,0 +1,65 @@
+/*
+ * riskd_base.h - limits, error codes and allocation helpers shared by every riskd module.
+ *
+ * Every fallible boundary call in riskd returns 0 or a negative riskd_err and writes a
+ * one-line human message into a caller-supplied (errstr, errstr_size) buffer.
+ */
+#ifndef RISKD_BASE_H
+#define RISKD_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest identifier (customer, meter, transformer, bill id) in bytes, without the NUL. */
+#define RISKD_ID_MAX 63
+/* Longest event_id in bytes, without the NUL (the event contract says at most 128). */
+#define RISKD_EVENT_ID_MAX 128
+/* Longest short free-text field (channel, reason, tariff) in bytes, without the NUL. */
+#define RISKD_SHORT_TEXT_MAX 63
+
+enum riskd_err {
+	RISKD_OK = 0,
+	RISKD_ERR_INVALID = -1,     /* bad input: a value, a file, an event */
+	RISKD_ERR_IO = -2,          /* a file or socket could not be read or written */
+	RISKD_ERR_NOT_FOUND = -3,   /* a named thing does not exist */
+	RISKD_ERR_RANGE = -4,       /* a value is outside its allowed range */
+	RISKD_ERR_UNAVAILABLE = -5, /* a server (Kafka, PostgreSQL) cannot be reached now; retry */
+	RISKD_ERR_CONFLICT = -6,    /* someone else changed what we expected to own (fencing) */
+	RISKD_ERR__COUNT = 7
+};
+
+/* Returns a short constant name for err ("invalid", "io", ...). Never NULL. */
+const char *riskd_err2str(int err);
+
+/* malloc/calloc/realloc/strdup that abort the process with a message on out-of-memory.
+ * riskd treats running out of memory as fatal: there is no partial state to recover. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+
+/* Copies src (at most src_len bytes) into dst of size dst_size, always NUL-terminating.
+ * Returns 0 when it fitted, RISKD_ERR_RANGE when src was truncated. */
+int riskd_strlcpy(char *dst, size_t dst_size, const char *src, size_t src_len);
+
+/* A growable byte buffer. Zero-initialise it ({0}); reuse it with rbuf_reset. */
+struct rbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Makes room for at least extra more bytes; aborts on out-of-memory. */
+void rbuf_reserve(struct rbuf *b, size_t extra);
+/* Appends len bytes. */
+void rbuf_append(struct rbuf *b, const void *data, size_t len);
+/* Appends a NUL-terminated string (without the NUL). */
+void rbuf_puts(struct rbuf *b, const char *s);
+/* Appends printf-style formatted text. */
+void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empties the buffer, keeping its memory. */
+void rbuf_reset(struct rbuf *b);
+/* Frees the memory; the buffer is empty and reusable afterwards. */
+void rbuf_free(struct rbuf *b);
+
+#endif

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages riskd needs to build, test and run locally.
+#
+# Called by `make deps` (and so by `make`, `make test`) and by .ci/run on a fresh machine.
+# When every package is already installed it does one dpkg-query call and exits silently,
+# so it costs a few milliseconds on every build. Otherwise it runs apt-get update once,
+# installs only the missing packages non-interactively (through sudo when not root) and
+# prints one line naming them.
+set -euo pipefail
+
+packages=(
+    build-essential pkg-config
+    librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev
+    postgresql-15 postgresql-client-15 tzdata
+    kcat python3 python3-confluent-kafka python3-psycopg2 procps
+)
+
+# One dpkg-query for all packages; unknown packages only produce stderr noise we drop.
+declare -A installed=()
+while read -r name status; do
+    [[ $status == ii* ]] && installed[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${packages[@]}" 2>/dev/null || true)
+
+missing=()
+for p in "${packages[@]}"; do
+    [[ -n ${installed[$p]:-} ]] || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+sudo=()
+if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}" >/dev/null
+echo "install-deps: installed ${missing[*]}"

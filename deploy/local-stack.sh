@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# local-stack.sh - run riskd's local stack: PostgreSQL 15 and the mock Kafka cluster.
+#
+#   deploy/local-stack.sh up          start (or reuse) both, apply new migrations, write var/stack.env
+#   deploy/local-stack.sh down        stop what `up` started
+#   deploy/local-stack.sh status      one line per component; exit 0 only when both run
+#   deploy/local-stack.sh newdb NAME  (re)create database NAME with all migrations; print its DSN
+#   deploy/local-stack.sh env         print var/stack.env as `export KEY='VALUE'` lines for eval
+#
+# Used by `make stack-up`, `make test` (end-to-end suites), the demo and developers. Everything
+# lives under var/ of the checkout this script sits in; see docs/local-stack.md for the layout.
+# PostgreSQL runs as the postgres user (when started by root) on a free loopback port chosen at
+# the first `up`, never on the system cluster's 5432. Progress goes to stderr; `newdb` prints
+# only the DSN on stdout, `status` and `env` print their report on stdout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+VAR=$ROOT/var
+BIN=${RISKD_BIN:-$ROOT/bin}
+PGBIN=/usr/lib/postgresql/15/bin
+PARTITIONS=${RISKD_PARTITIONS:-6}
+TOPICS=(meter.readings billing.events customer.profiles transformer.readings
+        risk.review-queue risk.credit-grades risk.dead-letter)
+SOCK_PATH_MAX=100            # sun_path holds 107 bytes; keep a margin
+KAFKA_WAIT_S=30
+
+RUN=$VAR/run
+LOGDIR=$VAR/log
+KAFKA_DIR=$VAR/kafka
+BOOTSTRAP=$KAFKA_DIR/bootstrap
+MOCK_PID=$RUN/mock-kafka.pid
+PG_PID=$RUN/postgres.pid
+STACK_ENV=$VAR/stack.env
+
+QUIET=0
+say() { ((QUIET)) || echo "local-stack: $*" >&2; }
+die() { echo "local-stack: error: $*" >&2; exit 1; }
+
+# Runs a PostgreSQL server program as the postgres user when we are root (initdb and pg_ctl
+# refuse to run as root), from / so an unreadable working directory does not matter.
+as_pg() {
+    if ((EUID == 0)); then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# True when the postgres user (or we, when not root) can create files in directory $1.
+pg_can_write() {
+    if ((EUID == 0)); then
+        runuser -u postgres -- test -w "$1" -a -x "$1" 2>/dev/null
+    else
+        test -w "$1" -a -x "$1"
+    fi
+}
+
+# Makes $1 a directory owned by the PostgreSQL user.
+pg_own_dir() {
+    mkdir -p "$1"
+    if ((EUID == 0)); then chown postgres:postgres "$1"; fi
+    chmod 700 "$1"
+}
+
+# True when 127.0.0.1:$1 can be bound (nothing listens there).
+port_free() {
+    python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+
+pick_port() {
+    local port i
+    for ((i = 0; i < 200; i++)); do
+        port=$((20000 + RANDOM % 20001))
+        if port_free "$port"; then echo "$port"; return 0; fi
+    done
+    die "no free loopback port found in 20000-40000"
+}
+
+# Prints the path recorded in var/$1, or nothing.
+recorded() { [[ -s $VAR/$1 ]] && cat "$VAR/$1" || true; }
+record() { printf '%s\n' "$2" > "$VAR/$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+# Sets PGBASE (holds data/ and log/) and PGSOCK (socket directory), creating or reusing them.
+# PGBASE is var/pg when the postgres user can write there, else a directory under /tmp
+# recorded in var/pg.location. PGSOCK is PGBASE/sock unless that path is too long for a Unix
+# socket, else a directory under /tmp recorded in var/pg.sockdir.
+pg_locate() {
+    PGBASE=$(recorded pg.location)
+    if [[ -z $PGBASE || ! -d $PGBASE ]] || ! pg_can_write "$PGBASE"; then
+        PGBASE=$VAR/pg
+        pg_own_dir "$PGBASE"
+        if ! pg_can_write "$PGBASE"; then
+            PGBASE=$(mktemp -d /tmp/riskd-pg.XXXXXX)
+            pg_own_dir "$PGBASE"
+            say "postgres cannot reach $VAR/pg; using $PGBASE"
+        fi
+        record pg.location "$PGBASE"
+    fi
+    PGSOCK=$PGBASE/sock
+    if ((${#PGSOCK} + 20 > SOCK_PATH_MAX)) || [[ $PGSOCK == *[[:space:]]* ]]; then
+        PGSOCK=$(recorded pg.sockdir)
+        if [[ -z $PGSOCK || ! -d $PGSOCK ]]; then
+            PGSOCK=$(mktemp -d /tmp/riskd-pgsock.XXXXXX)
+            record pg.sockdir "$PGSOCK"
+        fi
+    fi
+    pg_own_dir "$PGSOCK"
+    mkdir -p "$LOGDIR"
+    ln -sfn "$PGBASE/log/postgres.log" "$LOGDIR/postgres.log"
+}
+
+# Finds the PostgreSQL base directory without creating anything (for status, down, newdb).
+pg_locate_existing() {
+    PGBASE=$(recorded pg.location)
+    [[ -n $PGBASE && -d $PGBASE/data ]]
+}
+
+pg_running() { as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" status >/dev/null 2>&1; }
+
+# Reads pid, port and socket directory of the running server from postmaster.pid.
+pg_read_pidfile() {
+    local f=$PGBASE/data/postmaster.pid
+    PG_RUN_PID=$(sed -n 1p "$f")
+    PG_RUN_PORT=$(sed -n 4p "$f")
+    PG_RUN_SOCK=$(sed -n 5p "$f")
+}
+
+pg_initdb() {
+    say "postgres: initdb in $PGBASE/data"
+    pg_own_dir "$PGBASE/log"
+    as_pg "$PGBIN/initdb" -D "$PGBASE/data" --auth=trust -U postgres --encoding=UTF8 \
+        --locale=C >"$PGBASE/initdb.log" 2>&1 || { cat "$PGBASE/initdb.log" >&2; die "initdb failed"; }
+    # Settings for a local test stack; port, sockets and listen address come from pg_ctl -o.
+    as_pg tee -a "$PGBASE/data/postgresql.conf" >/dev/null <<'EOF'
+
+# riskd local stack (deploy/local-stack.sh)
+max_connections = 200
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_min_messages = warning
+EOF
+}
+
+pg_up() {
+    local port t0
+    pg_locate
+    [[ -x $PGBIN/pg_ctl ]] || die "$PGBIN/pg_ctl not found: run deploy/install-deps.sh"
+    [[ -s $PGBASE/data/PG_VERSION ]] || pg_initdb
+    if pg_running; then
+        pg_read_pidfile
+        say "postgres: running pid=$PG_RUN_PID port=$PG_RUN_PORT (reused)"
+    else
+        port=$(recorded pg.port)
+        if [[ -z $port ]] || ! port_free "$port"; then
+            port=$(pick_port)
+            record pg.port "$port"
+        fi
+        pg_own_dir "$PGBASE/log"
+        t0=$SECONDS
+        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log/postgres.log" -w -t 60 \
+            -o "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1" start >/dev/null \
+            || { tail -20 "$PGBASE/log/postgres.log" >&2 || true; die "postgres did not start"; }
+        pg_read_pidfile
+        say "postgres: started pid=$PG_RUN_PID port=$PG_RUN_PORT in $((SECONDS - t0))s"
+    fi
+    mkdir -p "$RUN"
+    echo "$PG_RUN_PID" > "$PG_PID"
+}
+
+pg_down() {
+    if pg_locate_existing && pg_running; then
+        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" stop -m fast -w -t 60 >/dev/null
+        say "postgres: stopped"
+    else
+        say "postgres: not running"
+    fi
+    rm -f "$PG_PID"
+}
+
+# psql against the running stack as the postgres superuser; database in $1.
+stack_psql() {
+    local db=$1; shift
+    PGOPTIONS='-c client_min_messages=warning' psql -X -q -h "$PG_RUN_SOCK" -p "$PG_RUN_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+}
+
+# Applies each deploy/sql/*.sql not yet recorded in public.schema_migrations of database $1,
+# in version order, each in one transaction together with its record.
+pg_migrate() {
+    local db=$1 file version out
+    local -A done_versions=()
+    stack_psql "$db" -c "create table if not exists public.schema_migrations (
+        version text primary key, applied_at timestamptz not null default now())" \
+        || die "cannot create schema_migrations in $db"
+    while read -r version; do
+        [[ -n $version ]] && done_versions[$version]=1
+    done < <(stack_psql "$db" -At -c "select version from public.schema_migrations")
+    while read -r file; do
+        [[ -n $file ]] || continue
+        version=$(basename "$file" .sql)
+        [[ $version =~ ^[A-Za-z0-9_.-]+$ ]] || die "migration name not allowed: $file"
+        [[ -z ${done_versions[$version]:-} ]] || continue
+        if ! out=$(stack_psql "$db" --single-transaction -f "$file" \
+                -c "insert into public.schema_migrations (version) values ('$version')" 2>&1); then
+            echo "$out" >&2
+            die "migration $version failed on database $db (rolled back)"
+        fi
+        say "postgres: applied $version to $db"
+    done < <(find "$ROOT/deploy/sql" -maxdepth 1 -name '*.sql' -print 2>/dev/null | sort -V)
+}
+
+pg_ensure_db() {
+    local db=$1
+    if [[ -z $(stack_psql postgres -At -c "select 1 from pg_database where datname = '$db'") ]]; then
+        stack_psql postgres -c "create database \"$db\""
+        say "postgres: created database $db"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Mock Kafka
+
+# Sets MOCK_CONTROL: var/kafka/control.sock, or a /tmp path recorded in var/kafka.control
+# when that is too long for a Unix socket.
+mock_locate() {
+    MOCK_CONTROL=$KAFKA_DIR/control.sock
+    if ((${#MOCK_CONTROL} > SOCK_PATH_MAX)); then
+        MOCK_CONTROL=$(recorded kafka.control)
+        if [[ -z $MOCK_CONTROL || ! -d $(dirname "$MOCK_CONTROL") ]]; then
+            MOCK_CONTROL=$(mktemp -d /tmp/riskd-kafka.XXXXXX)/control.sock
+            record kafka.control "$MOCK_CONTROL"
+        fi
+    fi
+}
+
+# True when the launcher in the pid file is alive and answers ping; sets MOCK_RUN_PID.
+mock_running() {
+    MOCK_RUN_PID=$(cat "$MOCK_PID" 2>/dev/null || true)
+    [[ -n $MOCK_RUN_PID ]] && kill -0 "$MOCK_RUN_PID" 2>/dev/null && [[ -s $BOOTSTRAP ]] \
+        && [[ -x $BIN/mock-kafka ]] \
+        && "$BIN/mock-kafka" ctl --control "$MOCK_CONTROL" ping >/dev/null 2>&1
+}
+
+# Stops the launcher in the pid file if it is still a mock-kafka process (pids get reused).
+mock_kill() {
+    local pid i
+    pid=$(cat "$MOCK_PID" 2>/dev/null || true)
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null \
+            && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'mock-kafka serve'; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        say "mock-kafka: stopped pid=$pid"
+    else
+        say "mock-kafka: not running"
+    fi
+    rm -f "$MOCK_PID" "$BOOTSTRAP" "$MOCK_CONTROL"
+}
+
+mock_up() {
+    local args=() t i
+    mkdir -p "$KAFKA_DIR" "$RUN" "$LOGDIR"
+    mock_locate
+    [[ -x $BIN/mock-kafka ]] || die "$BIN/mock-kafka is missing: build it first (make build)"
+    if mock_running; then
+        say "mock-kafka: running pid=$MOCK_RUN_PID bootstrap=$(cat "$BOOTSTRAP") (reused)"
+        return 0
+    fi
+    [[ -s $MOCK_PID ]] && mock_kill
+    rm -f "$BOOTSTRAP" "$MOCK_CONTROL"
+    for t in "${TOPICS[@]}"; do args+=(--topic "$t:$PARTITIONS"); done
+    echo "--- $(date -u +%FT%TZ) local-stack: starting mock-kafka" >> "$LOGDIR/mock-kafka.log"
+    setsid nohup "$BIN/mock-kafka" serve --brokers 1 --bootstrap-file "$BOOTSTRAP" \
+        --control "$MOCK_CONTROL" "${args[@]}" </dev/null >>"$LOGDIR/mock-kafka.log" 2>&1 &
+    echo $! > "$MOCK_PID"     # setsid execs (we are not a group leader): same pid
+    for ((i = 0; i < KAFKA_WAIT_S * 10; i++)); do
+        [[ -s $BOOTSTRAP ]] && break
+        kill -0 "$(cat "$MOCK_PID")" 2>/dev/null || break
+        sleep 0.1
+    done
+    if mock_running; then
+        # The launcher's own word on its pid, in case setsid had to fork.
+        MOCK_RUN_PID=$("$BIN/mock-kafka" ctl --control "$MOCK_CONTROL" ping | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
+        echo "$MOCK_RUN_PID" > "$MOCK_PID"
+    else
+        tail -5 "$LOGDIR/mock-kafka.log" >&2 || true
+        mock_kill
+        die "mock-kafka did not become ready within ${KAFKA_WAIT_S}s (log: $LOGDIR/mock-kafka.log)"
+    fi
+    say "mock-kafka: started pid=$MOCK_RUN_PID bootstrap=$(cat "$BOOTSTRAP") topics=${#TOPICS[@]}x$PARTITIONS"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+write_stack_env() {
+    local tmp=$STACK_ENV.tmp.$$
+    cat > "$tmp" <<EOF
+RISKD_KAFKA_BROKERS=$(cat "$BOOTSTRAP")
+RISKD_PG_DSN=host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=riskd user=postgres
+RISKD_PG_PORT=$PG_RUN_PORT
+RISKD_PG_HOST=$PG_RUN_SOCK
+RISKD_MOCK_CONTROL=$MOCK_CONTROL
+RISKD_STACK_DIR=$VAR
+EOF
+    mv -f "$tmp" "$STACK_ENV"
+}
+
+cmd_up() {
+    mkdir -p "$VAR" "$RUN" "$LOGDIR"
+    pg_up
+    pg_ensure_db riskd
+    pg_migrate riskd
+    mock_up
+    write_stack_env
+    say "up: $STACK_ENV"
+}
+
+cmd_down() {
+    mock_locate
+    mock_kill
+    pg_down
+    rm -f "$STACK_ENV"
+}
+
+cmd_status() {
+    local ok=0
+    mock_locate
+    if pg_locate_existing && pg_running; then
+        pg_read_pidfile
+        echo "postgres: running pid=$PG_RUN_PID host=$PG_RUN_SOCK port=$PG_RUN_PORT data=$PGBASE/data"
+    else
+        echo "postgres: stopped"
+        ok=1
+    fi
+    if mock_running; then
+        echo "mock-kafka: running pid=$MOCK_RUN_PID bootstrap=$(cat "$BOOTSTRAP") control=$MOCK_CONTROL"
+    else
+        echo "mock-kafka: stopped"
+        ok=1
+    fi
+    return $ok
+}
+
+cmd_newdb() {
+    local db=${1:-}
+    QUIET=1
+    [[ $db =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "newdb: name must match [a-z_][a-z0-9_]* (<= 63 bytes)"
+    [[ $db != postgres && $db != template0 && $db != template1 ]] || die "newdb: refusing to replace $db"
+    pg_locate_existing && pg_running || die "postgres is not running: run deploy/local-stack.sh up"
+    pg_read_pidfile
+    stack_psql postgres -c "drop database if exists \"$db\" with (force)" 2>/dev/null
+    stack_psql postgres -c "create database \"$db\""
+    pg_migrate "$db"
+    echo "host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=$db user=postgres"
+}
+
+cmd_env() {
+    [[ -s $STACK_ENV ]] || die "$STACK_ENV missing: run deploy/local-stack.sh up"
+    local key value
+    while IFS='=' read -r key value; do
+        [[ -n $key ]] && printf "export %s='%s'\n" "$key" "${value//\'/\'\\\'\'}"
+    done < "$STACK_ENV"
+}
+
+case ${1:-} in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    newdb) shift; cmd_newdb "$@" ;;
+    env) cmd_env ;;
+    *) echo "usage: $0 up|down|status|newdb NAME|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,200 @@
+/*
+ * batch.c - accumulation of one batch's effects before its PostgreSQL commit.
+ */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GROW(ptr, count, cap)                                                   \
+	do {                                                                        \
+		if ((count) == (cap)) {                                                 \
+			(cap) = (cap) ? 2 * (cap) : 64;                                     \
+			(ptr) = xrealloc((ptr), sizeof(*(ptr)) * (cap));                    \
+		}                                                                       \
+	} while (0)
+
+void batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static void usage_map_free(struct usage_map *m)
+{
+	free(m->rows);
+	free(m->owners);
+	free(m->index);
+	memset(m, 0, sizeof(*m));
+}
+
+void batch_free(struct batch *b)
+{
+	usage_map_free(&b->usage);
+	usage_map_free(&b->transformer);
+	free(b->profiles);
+	free(b->counts);
+	free(b->outbox);
+	free(b->outbox_at);
+	free(b->snapshots);
+	rbuf_free(&b->arena);
+	memset(b, 0, sizeof(*b));
+}
+
+static void usage_map_reset(struct usage_map *m)
+{
+	if (m->index)
+		memset(m->index, 0, m->index_cap * sizeof(*m->index));
+	m->count = 0;
+}
+
+void batch_reset(struct batch *b)
+{
+	b->messages = 0;
+	b->started_ms = 0;
+	usage_map_reset(&b->usage);
+	usage_map_reset(&b->transformer);
+	b->profile_count = 0;
+	b->count_count = 0;
+	b->outbox_count = 0;
+	b->snapshot_count = 0;
+	rbuf_reset(&b->arena);
+}
+
+static size_t usage_slot(const struct cstate *cs, int32_t day, size_t mask)
+{
+	uint64_t h = (uint64_t)(uintptr_t)cs * 0x9e3779b97f4a7c15ull;
+	h ^= (uint64_t)(uint32_t)day * 0xc2b2ae3d27d4eb4full;
+	h ^= h >> 29;
+	return (size_t)h & mask;
+}
+
+static void usage_map_rehash(struct usage_map *m, size_t index_cap)
+{
+	free(m->index);
+	m->index_cap = index_cap;
+	m->index = xcalloc(index_cap, sizeof(*m->index));
+	for (size_t i = 0; i < m->count; i++) {
+		size_t s = usage_slot(m->owners[i], m->rows[i].day, index_cap - 1);
+		while (m->index[s])
+			s = (s + 1) & (index_cap - 1);
+		m->index[s] = (uint32_t)i + 1;
+	}
+}
+
+void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh)
+{
+	if (2 * (m->count + 1) > m->index_cap)
+		usage_map_rehash(m, m->index_cap ? 2 * m->index_cap : 1024);
+	size_t mask = m->index_cap - 1;
+	size_t s = usage_slot(cs, day, mask);
+	for (; m->index[s]; s = (s + 1) & mask) {
+		size_t i = m->index[s] - 1;
+		if (m->owners[i] == cs && m->rows[i].day == day) {
+			m->rows[i].uwh += uwh;
+			m->rows[i].readings++;
+			return;
+		}
+	}
+	if (m->count == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 1024;
+		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
+		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
+	}
+	m->rows[m->count] = (struct store_usage){cs->id, day, uwh, 1};
+	m->owners[m->count] = cs;
+	m->index[s] = (uint32_t)++m->count;
+}
+
+void batch_add_profile(struct batch *b, const struct event *ev)
+{
+	GROW(b->profiles, b->profile_count, b->profile_cap);
+	struct store_profile *p = &b->profiles[b->profile_count++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->customer_id, ev->entity_id, sizeof(p->customer_id));
+	p->segment = ev->u.customer.segment;
+	memcpy(p->transformer_id, ev->u.customer.transformer_id, sizeof(p->transformer_id));
+	if (ev->has & EVENT_HAS_TARIFF)
+		memcpy(p->tariff, ev->u.customer.tariff, sizeof(p->tariff));
+	p->capacity_kw = (ev->has & EVENT_HAS_CAPACITY_KW) ? ev->u.customer.capacity_kw : 0;
+	p->since = (ev->has & EVENT_HAS_SINCE) ? ev->u.customer.since : INT32_MIN;
+}
+
+void batch_count(struct batch *b, const char *topic, int32_t partition, const char *event_type,
+                 const char *outcome)
+{
+	/* Few distinct keys per batch (topics x partitions x types x outcomes): scan from the
+	 * most recent, which is almost always the one. */
+	for (size_t i = b->count_count; i-- > 0;) {
+		struct store_count *c = &b->counts[i];
+		if (c->partition == partition && c->topic == topic && c->event_type == event_type &&
+		    c->outcome == outcome) {
+			c->n++;
+			return;
+		}
+	}
+	GROW(b->counts, b->count_count, b->count_cap);
+	b->counts[b->count_count++] = (struct store_count){topic, partition, event_type, outcome, 1};
+}
+
+static size_t arena_put(struct rbuf *arena, const void *data, size_t len, int nul)
+{
+	size_t at = arena->len;
+	rbuf_append(arena, data, len);
+	if (nul)
+		rbuf_append(arena, "", 1);
+	return at;
+}
+
+void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_t key_len,
+                      const void *payload, size_t len, const char *const *header_names,
+                      const char *const *header_values, int header_count)
+{
+	if (b->outbox_count == b->outbox_cap) {
+		b->outbox_cap = b->outbox_cap ? 2 * b->outbox_cap : 64;
+		b->outbox = xrealloc(b->outbox, sizeof(*b->outbox) * b->outbox_cap);
+		b->outbox_at = xrealloc(b->outbox_at, sizeof(*b->outbox_at) * b->outbox_cap);
+	}
+	struct store_outbox *o = &b->outbox[b->outbox_count];
+	struct outbox_at *at = &b->outbox_at[b->outbox_count++];
+	memset(o, 0, sizeof(*o));
+	o->topic = topic;
+	o->key_len = key_len;
+	o->len = len;
+	at->key = arena_put(&b->arena, key, key_len, 0);
+	at->payload = arena_put(&b->arena, payload, len, 0);
+	o->header_count = header_count > 4 ? 4 : header_count;
+	for (int h = 0; h < o->header_count; h++) {
+		o->header_names[h] = header_names[h];
+		at->values[h] = arena_put(&b->arena, header_values[h], strlen(header_values[h]), 1);
+	}
+}
+
+void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
+{
+	GROW(b->snapshots, b->snapshot_count, b->snapshot_cap);
+	b->snapshots[b->snapshot_count++] = (struct store_snapshot){kind, cs};
+}
+
+void batch_to_store(struct batch *b, struct store_batch *sb)
+{
+	const char *base = b->arena.data;
+	for (size_t i = 0; i < b->outbox_count; i++) {
+		struct store_outbox *o = &b->outbox[i];
+		o->key = base + b->outbox_at[i].key;
+		o->payload = base + b->outbox_at[i].payload;
+		for (int h = 0; h < o->header_count; h++)
+			o->header_values[h] = base + b->outbox_at[i].values[h];
+	}
+	sb->usage = b->usage.rows;
+	sb->usage_count = b->usage.count;
+	sb->transformer = b->transformer.rows;
+	sb->transformer_count = b->transformer.count;
+	sb->profiles = b->profiles;
+	sb->profile_count = b->profile_count;
+	sb->snapshots = b->snapshots;
+	sb->snapshot_count = b->snapshot_count;
+	sb->counts = b->counts;
+	sb->count_count = b->count_count;
+	sb->outbox = b->outbox;
+	sb->outbox_count = b->outbox_count;
+}

@@ -1,0 +1,82 @@
+/*
+ * batch.h - what one batch of input messages produced, waiting to be committed.
+ *
+ * The pipeline adds each message's effects here (energy deltas per entity and local day,
+ * profiles, outcome counts, outbox messages); batch_to_store() lays them out as a
+ * struct store_batch for one PostgreSQL transaction. Memory is reused across batches: after
+ * warm-up, adding to a batch does not allocate.
+ */
+#ifndef RISKD_BATCH_H
+#define RISKD_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+#include "../scoring/cstate.h"
+#include "../streams/event.h"
+#include "store.h"
+
+/* Energy deltas keyed by (entity, day). */
+struct usage_map {
+	struct store_usage *rows;
+	const struct cstate **owners; /* rows[i]'s entity, for hashing and equality */
+	size_t count, cap;
+	uint32_t *index;              /* 0 = empty, else row number + 1 */
+	size_t index_cap;             /* power of two */
+};
+
+struct batch {
+	size_t messages;              /* messages consumed into this batch */
+	int64_t started_ms;           /* monotonic time of the first message */
+	struct usage_map usage;       /* customers' daily energy */
+	struct usage_map transformer; /* transformers' daily energy */
+	struct store_profile *profiles;
+	size_t profile_count, profile_cap;
+	struct store_count *counts;
+	size_t count_count, count_cap;
+	struct store_outbox *outbox;  /* byte pointers are set by batch_to_store */
+	struct outbox_at {            /* where outbox[i]'s bytes sit in the arena */
+		size_t key, payload, values[4];
+	} *outbox_at;
+	size_t outbox_count, outbox_cap;
+	struct rbuf arena;            /* bytes of outbox keys, payloads and header values */
+	struct store_snapshot *snapshots;
+	size_t snapshot_count, snapshot_cap;
+};
+
+/* Zeroes b; the first use allocates. */
+void batch_init(struct batch *b);
+
+/* Frees b's memory. */
+void batch_free(struct batch *b);
+
+/* Empties b for the next batch, keeping its memory. */
+void batch_reset(struct batch *b);
+
+/* Adds uwh micro-kWh (one reading) to cs's local day in map. cs must outlive the batch. */
+void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh);
+
+/* Records a customer profile event (the latest one per customer wins at commit). */
+void batch_add_profile(struct batch *b, const struct event *ev);
+
+/* Adds one to the count of (topic, partition, event_type, outcome); topic and strings must be
+ * static or outlive the batch. */
+void batch_count(struct batch *b, const char *topic, int32_t partition, const char *event_type,
+                 const char *outcome);
+
+/*
+ * Queues a message for the outbox. key/payload are copied; header values are copied.
+ * At most 4 headers.
+ */
+void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_t key_len,
+                      const void *payload, size_t len, const char *const *header_names,
+                      const char *const *header_values, int header_count);
+
+/* Adds a snapshot of cs (kind 'c' or 't') to be written at commit. */
+void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs);
+
+/* Fills *sb with pointers into b (valid until b changes). Offsets are the caller's. */
+void batch_to_store(struct batch *b, struct store_batch *sb);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * metrics.c - renders riskd's fixed set of metrics (struct riskd_metrics) as Prometheus text
+ * and serves them, with the /healthz flag, over HTTP from libmicrohttpd's internal thread.
+ *
+ * Writers are the detector loop and the outbox relay (relaxed atomics, see metrics.h); the
+ * only reader is the HTTP thread. The health reason is a short string, so it sits behind a
+ * mutex; everything else is lock-free.
+ */
+#include "metrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "../config/riskd_base.h"
+#include "log.h"
+
+#define METRICS_REASON_MAX 255
+/* First guess for a /metrics body; grown when the text needs more. */
+#define METRICS_RENDER_GUESS 16384
+
+struct riskd_metrics riskd_metrics;
+
+const double metrics_commit_bounds[METRICS_COMMIT_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+/* The bounds as they appear in le="..." (written out so they never depend on %g rounding). */
+static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
+	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+	"5", "10", "+Inf",
+};
+
+static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft" };
+
+static struct {
+	pthread_mutex_t lock;
+	int healthy;
+	char reason[METRICS_REASON_MAX + 1];
+} metrics_health_state = { PTHREAD_MUTEX_INITIALIZER, 0, "starting" };
+
+static struct MHD_Daemon *metrics_daemon;
+
+/* While metrics_server_start() runs, libmicrohttpd's messages go to this buffer instead of
+ * the log, so that a failed start can report why in errstr. */
+static _Atomic int metrics_starting;
+static char metrics_start_msg[256];
+
+void metrics_init(void)
+{
+	memset(&riskd_metrics, 0, sizeof(riskd_metrics));
+	atomic_store_explicit(&riskd_metrics.start_time_s, (int64_t)time(NULL),
+	                      memory_order_relaxed);
+	metrics_set_health(0, "starting");
+}
+
+void metrics_commit_observe(double seconds)
+{
+	if (!(seconds > 0))
+		seconds = 0; /* also catches NaN */
+	if (seconds > 1e9)
+		seconds = 1e9; /* keeps the nanosecond sum far from overflow */
+	size_t bucket = 0;
+	while (bucket < METRICS_COMMIT_BUCKETS && seconds > metrics_commit_bounds[bucket])
+		bucket++;
+	metrics_add(&riskd_metrics.commit_bucket[bucket], 1);
+	metrics_add(&riskd_metrics.commit_sum_ns, (uint64_t)llround(seconds * 1e9));
+}
+
+const char *metrics_alert_kind_name(enum metrics_alert_kind kind)
+{
+	if ((unsigned)kind >= METRICS_ALERT_KIND__COUNT)
+		return "unknown";
+	return metrics_alert_kind_names[kind];
+}
+
+/* snprintf-style appender: keeps counting the needed length after the buffer is full. */
+struct metrics_out {
+	char *buf;
+	size_t size;
+	size_t len; /* length the full text needs so far */
+};
+
+static void metrics_printf(struct metrics_out *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void metrics_printf(struct metrics_out *out, const char *fmt, ...)
+{
+	char *dst = NULL;
+	size_t room = 0;
+	if (out->len < out->size) {
+		dst = out->buf + out->len;
+		room = out->size - out->len;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(dst, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out->len += (size_t)n;
+}
+
+static void metrics_header(struct metrics_out *out, const char *name, const char *type,
+                           const char *help)
+{
+	metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t metrics_get(_Atomic uint64_t *value)
+{
+	return atomic_load_explicit(value, memory_order_relaxed);
+}
+
+/* A label value from another module's name table; NULL would be undefined in printf. */
+static const char *metrics_label(const char *name)
+{
+	return name ? name : "unknown";
+}
+
+/* A metric with no labels: header and one sample. */
+static void metrics_scalar(struct metrics_out *out, const char *name, const char *type,
+                           const char *help, uint64_t value)
+{
+	metrics_header(out, name, type, help);
+	metrics_printf(out, "%s %llu\n", name, (unsigned long long)value);
+}
+
+static void metrics_render_histogram(struct metrics_out *out)
+{
+	const char *name = "riskd_commit_seconds";
+	metrics_header(out, name, "histogram",
+	               "Time to commit one batch to PostgreSQL (results, state, offsets), "
+	               "in seconds.");
+	/* _count is the +Inf bucket, so the two always agree within one scrape */
+	uint64_t cumulative = 0;
+	for (size_t i = 0; i <= METRICS_COMMIT_BUCKETS; i++) {
+		cumulative += metrics_get(&riskd_metrics.commit_bucket[i]);
+		metrics_printf(out, "%s_bucket{le=\"%s\"} %llu\n", name, metrics_commit_le[i],
+		               (unsigned long long)cumulative);
+	}
+	uint64_t sum_ns = metrics_get(&riskd_metrics.commit_sum_ns);
+	metrics_printf(out, "%s_sum %.9g\n", name, (double)sum_ns / 1e9);
+	metrics_printf(out, "%s_count %llu\n", name, (unsigned long long)cumulative);
+}
+
+size_t metrics_render(char *buf, size_t size)
+{
+	struct metrics_out out = { buf, size, 0 };
+	struct riskd_metrics *m = &riskd_metrics;
+
+	metrics_header(&out, "riskd_up", "gauge", "1 while riskd is running.");
+	metrics_printf(&out, "riskd_up 1\n");
+	metrics_header(&out, "riskd_start_time_seconds", "gauge",
+	               "Unix time at which riskd started.");
+	metrics_printf(&out, "riskd_start_time_seconds %lld\n",
+	               (long long)atomic_load_explicit(&m->start_time_s, memory_order_relaxed));
+
+	metrics_header(&out, "riskd_events_total", "counter",
+	               "Input events that passed validation and were applied, by event type.");
+	for (int t = 0; t < EVENT_TYPE__COUNT; t++)
+		metrics_printf(&out, "riskd_events_total{type=\"%s\"} %llu\n",
+		               metrics_label(event_type_name((enum event_type)t)),
+		               (unsigned long long)metrics_get(&m->events[t]));
+
+	metrics_header(&out, "riskd_dead_letter_total", "counter",
+	               "Input messages sent to the dead-letter topic, by rejection reason.");
+	for (int r = EVENT_REJECT_NONE + 1; r < EVENT_REJECT__COUNT; r++)
+		metrics_printf(&out, "riskd_dead_letter_total{reason=\"%s\"} %llu\n",
+		               metrics_label(event_reject_name((enum event_reject)r)),
+		               (unsigned long long)metrics_get(&m->dead_letter[r]));
+
+	metrics_header(&out, "riskd_duplicates_total", "counter",
+	               "Input events skipped because their event_id was already seen, by type.");
+	for (int t = 0; t < EVENT_TYPE__COUNT; t++)
+		metrics_printf(&out, "riskd_duplicates_total{type=\"%s\"} %llu\n",
+		               metrics_label(event_type_name((enum event_type)t)),
+		               (unsigned long long)metrics_get(&m->duplicates[t]));
+
+	metrics_scalar(&out, "riskd_batches_total", "counter",
+	               "Batches committed to PostgreSQL.", metrics_get(&m->batches));
+	metrics_scalar(&out, "riskd_batch_events", "gauge",
+	               "Events in the last committed batch.", metrics_get(&m->batch_events));
+	metrics_render_histogram(&out);
+	metrics_scalar(&out, "riskd_commit_failures_total", "counter",
+	               "Batch commits to PostgreSQL that failed and were retried.",
+	               metrics_get(&m->commit_failures));
+	metrics_scalar(&out, "riskd_pg_retries_total", "counter",
+	               "PostgreSQL operations retried after a failure.",
+	               metrics_get(&m->pg_retries));
+
+	metrics_header(&out, "riskd_consumer_lag", "gauge",
+	               "Messages behind the partition ends, summed over assigned partitions.");
+	metrics_printf(&out, "riskd_consumer_lag %lld\n",
+	               (long long)atomic_load_explicit(&m->consumer_lag, memory_order_relaxed));
+	metrics_scalar(&out, "riskd_assigned_partitions", "gauge",
+	               "Input partitions assigned to this instance.",
+	               metrics_get(&m->assigned_partitions));
+
+	metrics_scalar(&out, "riskd_outbox_published_total", "counter",
+	               "Outbox rows published to Kafka by the relay.",
+	               metrics_get(&m->outbox_published));
+	metrics_scalar(&out, "riskd_outbox_pending", "gauge",
+	               "Outbox rows committed but not yet published.",
+	               metrics_get(&m->outbox_pending));
+
+	metrics_header(&out, "riskd_alerts_total", "counter", "New alerts raised, by kind.");
+	for (int k = 0; k < METRICS_ALERT_KIND__COUNT; k++)
+		metrics_printf(&out, "riskd_alerts_total{kind=\"%s\"} %llu\n",
+		               metrics_alert_kind_names[k],
+		               (unsigned long long)metrics_get(&m->alerts[k]));
+	metrics_scalar(&out, "riskd_grade_changes_total", "counter",
+	               "Credit grade changes emitted.", metrics_get(&m->grade_changes));
+
+	metrics_scalar(&out, "riskd_customers", "gauge",
+	               "Entities (customers and transformers) held in per-entity state.",
+	               metrics_get(&m->customers));
+	metrics_scalar(&out, "riskd_state_bytes", "gauge",
+	               "Bytes of memory held by per-entity state.", metrics_get(&m->state_bytes));
+
+	if (size > 0 && out.len >= size)
+		buf[size - 1] = '\0'; /* vsnprintf may have stopped writing before the last byte */
+	return out.len;
+}
+
+void metrics_set_health(int healthy, const char *reason)
+{
+	pthread_mutex_lock(&metrics_health_state.lock);
+	metrics_health_state.healthy = healthy != 0;
+	if (healthy) {
+		metrics_health_state.reason[0] = '\0';
+	} else {
+		if (!reason || !reason[0])
+			reason = "unhealthy";
+		size_t n = strcspn(reason, "\r\n"); /* keep it to one line */
+		riskd_strlcpy(metrics_health_state.reason, sizeof(metrics_health_state.reason),
+		              reason, n);
+	}
+	pthread_mutex_unlock(&metrics_health_state.lock);
+}
+
+int metrics_health(char *reason, size_t reason_size)
+{
+	pthread_mutex_lock(&metrics_health_state.lock);
+	int healthy = metrics_health_state.healthy;
+	if (reason_size > 0)
+		riskd_strlcpy(reason, reason_size, metrics_health_state.reason,
+		              strlen(metrics_health_state.reason));
+	pthread_mutex_unlock(&metrics_health_state.lock);
+	return healthy;
+}
+
+/* libmicrohttpd's error messages: kept for errstr during start, logged afterwards. */
+static void metrics_http_logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	if (atomic_load_explicit(&metrics_starting, memory_order_acquire)) {
+		riskd_strlcpy(metrics_start_msg, sizeof(metrics_start_msg), msg, strlen(msg));
+		return;
+	}
+	char quoted[600];
+	log_kv(LOG_WARN, "http_error", "msg=%s", log_quote(quoted, sizeof(quoted), msg));
+}
+
+/* Queues a response with body (copied) and content type; returns MHD's verdict. */
+static enum MHD_Result metrics_http_reply(struct MHD_Connection *conn, unsigned int status,
+                                          const char *content_type, const char *body,
+                                          size_t body_len, int allow_header)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(body_len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	enum MHD_Result ret = MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES)
+		goto done;
+	if (allow_header &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") != MHD_YES)
+		goto done;
+	ret = MHD_queue_response(conn, status, resp);
+done:
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Serves /metrics: renders into a heap buffer that MHD frees once the body is sent. */
+static enum MHD_Result metrics_http_metrics(struct MHD_Connection *conn)
+{
+	size_t size = METRICS_RENDER_GUESS;
+	char *body = xmalloc(size);
+	size_t len = metrics_render(body, size);
+	while (len >= size) { /* counters grew between sizing and rendering: try again */
+		size = len + 1024;
+		body = xrealloc(body, size);
+		len = metrics_render(body, size);
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	enum MHD_Result ret = MHD_NO;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                            "text/plain; version=0.0.4; charset=utf-8") != MHD_YES)
+		goto done;
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+done:
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result metrics_http_healthz(struct MHD_Connection *conn)
+{
+	char reason[METRICS_REASON_MAX + 1];
+	if (metrics_health(reason, sizeof(reason)))
+		return metrics_http_reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3,
+		                          0);
+	char body[METRICS_REASON_MAX + 32];
+	int n = snprintf(body, sizeof(body), "unhealthy: %s\n", reason);
+	return metrics_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+	                          body, (size_t)n, 0);
+}
+
+/* MHD_AccessHandlerCallback: answers every request on its first call (no request bodies). */
+static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *conn,
+                                           const char *url, const char *method,
+                                           const char *version, const char *upload_data,
+                                           size_t *upload_data_size, void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)con_cls;
+	static const char not_allowed[] = "method not allowed\n";
+	static const char not_found[] = "not found\n";
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return metrics_http_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                          "text/plain; charset=utf-8", not_allowed,
+		                          sizeof(not_allowed) - 1, 1);
+	if (strcmp(url, "/metrics") == 0)
+		return metrics_http_metrics(conn);
+	if (strcmp(url, "/healthz") == 0)
+		return metrics_http_healthz(conn);
+	return metrics_http_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", not_found,
+	                          sizeof(not_found) - 1, 0);
+}
+
+int metrics_server_start(int port, char *errstr, size_t errstr_size)
+{
+	if (port == 0)
+		return 0;
+	if (port < 0 || port > 65535) {
+		snprintf(errstr, errstr_size, "metrics port %d is outside 0..65535", port);
+		return RISKD_ERR_RANGE;
+	}
+	if (metrics_daemon) {
+		snprintf(errstr, errstr_size, "metrics server is already running");
+		return RISKD_ERR_INVALID;
+	}
+
+	metrics_start_msg[0] = '\0';
+	atomic_store_explicit(&metrics_starting, 1, memory_order_release);
+	metrics_daemon = MHD_start_daemon(
+		MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		(uint16_t)port, NULL, NULL, metrics_http_answer, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, metrics_http_logger, NULL,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_END);
+	atomic_store_explicit(&metrics_starting, 0, memory_order_release);
+	if (!metrics_daemon) {
+		snprintf(errstr, errstr_size, "cannot serve metrics on port %d: %s", port,
+		         metrics_start_msg[0] ? metrics_start_msg : "libmicrohttpd failed to start");
+		return RISKD_ERR_IO;
+	}
+	return 0;
+}
+
+void metrics_server_stop(void)
+{
+	if (!metrics_daemon)
+		return;
+	MHD_stop_daemon(metrics_daemon);
+	metrics_daemon = NULL;
+}

@@ -1,0 +1,202 @@
+/*
+ * metrics.h - riskd's operational counters and gauges, their Prometheus text rendering, and
+ * the small HTTP server that serves GET /metrics and GET /healthz (docs/metrics.md).
+ *
+ * The set of metrics is fixed: one global struct riskd_metrics of C11 atomics. The detector's
+ * main loop (and the outbox relay) update it through the metrics_* helpers below, which are
+ * relaxed atomic operations with no allocation and no lock, cheap enough for the per-event
+ * path. The HTTP server's own thread reads it when a scraper asks; a scrape sees each value
+ * as it was at some moment during the scrape, not one snapshot of all of them.
+ */
+#ifndef RISKD_METRICS_H
+#define RISKD_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../streams/event.h"
+
+/* Finite upper bounds of the riskd_commit_seconds histogram; a +Inf bucket follows them. */
+#define METRICS_COMMIT_BUCKETS 13
+
+/* Kinds of alert counted by riskd_alerts_total (label kind). */
+enum metrics_alert_kind {
+	METRICS_ALERT_THEFT = 0,
+	METRICS_ALERT_KIND__COUNT
+};
+
+/*
+ * Every metric riskd exports. Counters only grow (until metrics_init()); gauges are set.
+ * Update through the helpers below rather than touching fields directly.
+ */
+struct riskd_metrics {
+	_Atomic uint64_t events[EVENT_TYPE__COUNT];          /* riskd_events_total{type} */
+	_Atomic uint64_t dead_letter[EVENT_REJECT__COUNT];   /* riskd_dead_letter_total{reason} */
+	_Atomic uint64_t duplicates[EVENT_TYPE__COUNT];      /* riskd_duplicates_total{type} */
+	_Atomic uint64_t batches;                            /* riskd_batches_total */
+	_Atomic uint64_t batch_events;                       /* riskd_batch_events (gauge) */
+	/* riskd_commit_seconds: per-bucket counts, not cumulative; the last is +Inf only */
+	_Atomic uint64_t commit_bucket[METRICS_COMMIT_BUCKETS + 1];
+	_Atomic uint64_t commit_sum_ns;                      /* riskd_commit_seconds_sum, in ns */
+	_Atomic uint64_t commit_failures;                    /* riskd_commit_failures_total */
+	_Atomic uint64_t pg_retries;                         /* riskd_pg_retries_total */
+	_Atomic int64_t consumer_lag;                        /* riskd_consumer_lag (gauge) */
+	_Atomic uint64_t assigned_partitions;                /* riskd_assigned_partitions (gauge) */
+	_Atomic uint64_t outbox_published;                   /* riskd_outbox_published_total */
+	_Atomic uint64_t outbox_pending;                     /* riskd_outbox_pending (gauge) */
+	_Atomic uint64_t alerts[METRICS_ALERT_KIND__COUNT];  /* riskd_alerts_total{kind} */
+	_Atomic uint64_t grade_changes;                      /* riskd_grade_changes_total */
+	_Atomic uint64_t customers;                          /* riskd_customers (gauge) */
+	_Atomic uint64_t state_bytes;                        /* riskd_state_bytes (gauge) */
+	_Atomic int64_t start_time_s;                        /* riskd_start_time_seconds */
+};
+
+/* The process's metrics. Zero (and start time 0) until metrics_init() runs. */
+extern struct riskd_metrics riskd_metrics;
+
+/* The histogram's finite bucket bounds in seconds, ascending: 0.001 ... 10. */
+extern const double metrics_commit_bounds[METRICS_COMMIT_BUCKETS];
+
+/*
+ * Resets every metric to zero, records now as riskd_start_time_seconds and sets the health
+ * flag to unhealthy with reason "starting". Call once at start-up, before any other thread
+ * reads the metrics (tests call it to start from a clean slate).
+ */
+void metrics_init(void);
+
+/* Adds n to a counter (relaxed; safe from any thread). */
+static inline void metrics_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* Sets a gauge (relaxed; safe from any thread). */
+static inline void metrics_set(_Atomic uint64_t *gauge, uint64_t value)
+{
+	atomic_store_explicit(gauge, value, memory_order_relaxed);
+}
+
+/* One event of this type passed validation and was applied. Out-of-range types are ignored. */
+static inline void metrics_event_accepted(enum event_type type)
+{
+	if ((unsigned)type < EVENT_TYPE__COUNT)
+		metrics_add(&riskd_metrics.events[type], 1);
+}
+
+/* One message went to the dead-letter topic for this reason. NONE and out-of-range are ignored. */
+static inline void metrics_dead_letter(enum event_reject reason)
+{
+	if (reason != EVENT_REJECT_NONE && (unsigned)reason < EVENT_REJECT__COUNT)
+		metrics_add(&riskd_metrics.dead_letter[reason], 1);
+}
+
+/* One event of this type was skipped as a duplicate event_id. Out-of-range types are ignored. */
+static inline void metrics_duplicate(enum event_type type)
+{
+	if ((unsigned)type < EVENT_TYPE__COUNT)
+		metrics_add(&riskd_metrics.duplicates[type], 1);
+}
+
+/* A batch of n_events was committed to PostgreSQL: counts the batch and sets the size gauge. */
+static inline void metrics_batch_committed(uint64_t n_events)
+{
+	metrics_add(&riskd_metrics.batches, 1);
+	metrics_set(&riskd_metrics.batch_events, n_events);
+}
+
+/* A batch commit failed (it will be retried). */
+static inline void metrics_commit_failed(void)
+{
+	metrics_add(&riskd_metrics.commit_failures, 1);
+}
+
+/* One PostgreSQL operation is being retried after a failure. */
+static inline void metrics_pg_retry(void)
+{
+	metrics_add(&riskd_metrics.pg_retries, 1);
+}
+
+/* Sets the consumer lag summed over assigned partitions, and the number of those partitions. */
+static inline void metrics_set_lag(int64_t lag, uint32_t assigned_partitions)
+{
+	atomic_store_explicit(&riskd_metrics.consumer_lag, lag, memory_order_relaxed);
+	metrics_set(&riskd_metrics.assigned_partitions, assigned_partitions);
+}
+
+/* The outbox relay published n rows; pending is what is left unpublished. */
+static inline void metrics_outbox_published(uint64_t n, uint64_t pending)
+{
+	metrics_add(&riskd_metrics.outbox_published, n);
+	metrics_set(&riskd_metrics.outbox_pending, pending);
+}
+
+/* A new alert of this kind was raised (not an update of an open one). */
+static inline void metrics_alert_raised(enum metrics_alert_kind kind)
+{
+	if ((unsigned)kind < METRICS_ALERT_KIND__COUNT)
+		metrics_add(&riskd_metrics.alerts[kind], 1);
+}
+
+/* A customer's credit grade changed. */
+static inline void metrics_grade_changed(void)
+{
+	metrics_add(&riskd_metrics.grade_changes, 1);
+}
+
+/* Sets the number of entities held in state and the bytes that state occupies. */
+static inline void metrics_set_state(uint64_t customers, uint64_t state_bytes)
+{
+	metrics_set(&riskd_metrics.customers, customers);
+	metrics_set(&riskd_metrics.state_bytes, state_bytes);
+}
+
+/*
+ * Records one batch commit that took seconds (negative or NaN counts as 0) in the
+ * riskd_commit_seconds histogram. No allocation; safe from any thread.
+ */
+void metrics_commit_observe(double seconds);
+
+/* Contract names for the alert kind label ("theft"); "unknown" when out of range. */
+const char *metrics_alert_kind_name(enum metrics_alert_kind kind);
+
+/*
+ * Renders every metric in the Prometheus text exposition format 0.0.4 (# HELP and # TYPE
+ * lines, one sample per line) into buf, like snprintf: writes at most size bytes including a
+ * terminating NUL (nothing when size is 0) and returns the length the full text needs, NUL
+ * excluded. The text is complete only when the return value is below size. About 6 KiB today.
+ * Safe from any thread; allocates nothing.
+ */
+size_t metrics_render(char *buf, size_t size);
+
+/*
+ * Sets what /healthz answers: healthy (non-zero) gives 200 "ok"; unhealthy gives 503 with
+ * reason (one line, cut at 255 bytes; NULL means "unhealthy"). riskd is healthy while it is
+ * consuming and its last PostgreSQL commit succeeded. Thread-safe (takes a mutex briefly);
+ * meant to be called when the state changes, not per event.
+ */
+void metrics_set_health(int healthy, const char *reason);
+
+/*
+ * Returns 1 when healthy, 0 when not, and copies the current reason (empty when healthy)
+ * into reason (reason_size bytes, may be 0 with reason NULL). Thread-safe.
+ */
+int metrics_health(char *reason, size_t reason_size);
+
+/*
+ * Starts the HTTP server on all IPv4 interfaces at port, in its own thread (libmicrohttpd's
+ * internal polling thread), serving:
+ *   GET /metrics  200, text/plain; version=0.0.4, the output of metrics_render()
+ *   GET /healthz  200 "ok\n", or 503 "unhealthy: <reason>\n"
+ *   other paths   404;  methods other than GET and HEAD: 405 with Allow: GET, HEAD
+ * port 0 means disabled: returns 0 and starts nothing.
+ * Returns 0, RISKD_ERR_RANGE for a port outside 0..65535, RISKD_ERR_INVALID when a server is
+ * already running, or RISKD_ERR_IO when the server could not start (port taken, ...), with a
+ * message in errstr. Call from the main thread only, paired with metrics_server_stop().
+ */
+int metrics_server_start(int port, char *errstr, size_t errstr_size);
+
+/* Stops the HTTP server and joins its thread; no-op when none is running. Main thread only. */
+void metrics_server_stop(void);
+
+#endif

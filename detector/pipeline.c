@@ -1,0 +1,720 @@
+/*
+ * pipeline.c - the detector's loop: Kafka batch -> decode/validate -> per-customer state ->
+ * one PostgreSQL transaction (results, snapshots, offsets) -> outbox relay.
+ *
+ * Input topics are co-partitioned: every customer-keyed topic has the same partition count
+ * and the range assignor gives one instance the same partition numbers of all of them, so a
+ * customer's readings, bills and profile meet in one instance. Customer state rows carry
+ * that partition number; transformer state rows carry the transformer topic's partition.
+ */
+#include "pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../scoring/cstate.h"
+#include "../scoring/daily.h"
+#include "../scoring/localday.h"
+#include "../streams/event.h"
+#include "../streams/kafka.h"
+#include "batch.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
+
+#define PARTITIONS_MAX 4096   /* per input topic */
+#define POLL_MAX 1024         /* messages taken from the consumer per poll */
+#define RELAY_ROWS 1000       /* outbox rows per relay transaction */
+
+/* One assigned input partition and its offsets. */
+struct part {
+	enum topic_role role;
+	int32_t partition;
+	int64_t committed;   /* next offset stored in PostgreSQL; -1 = no row */
+	int64_t pending;     /* next offset after this batch; -1 = nothing read yet */
+};
+
+struct pipeline {
+	const struct riskd_config *cfg;
+	const char *topics[ROLE__COUNT];
+	struct localday localday;
+	struct store *store;
+	struct kafka_consumer *consumer;
+	struct kafka_producer *producer;
+	struct cstate_table *customers;
+	struct cstate_table *transformers;
+	struct batch batch;
+	struct part *parts;
+	int part_count, part_cap;
+	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
+	struct store_offset *offsets;                    /* scratch for commits */
+	struct kafka_msg msgs[POLL_MAX];
+	struct event event;                              /* decode target, reused */
+	int needs_resync;
+	int fatal;                                       /* a non-retryable error happened */
+	char fatal_msg[1100];
+	int64_t last_message_ms;
+	int assigned_once;                               /* a rebalance has assigned partitions */
+	int64_t last_progress_ms;
+	struct pipeline_totals totals;
+};
+
+static const char *const role_event_types[ROLE__COUNT] = {
+	"meter_reading or meter_event", "bill, payment or payment_reversal", "customer",
+	"transformer_reading",
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int role_of_topic(const struct pipeline *pl, const char *topic)
+{
+	for (int r = 0; r < ROLE__COUNT; r++)
+		if (strcmp(pl->topics[r], topic) == 0)
+			return r;
+	return -1;
+}
+
+static int role_accepts(enum topic_role role, enum event_type type)
+{
+	switch (role) {
+	case ROLE_READINGS: return type == EVENT_METER_READING || type == EVENT_METER_EVENT;
+	case ROLE_BILLING:
+		return type == EVENT_BILL || type == EVENT_PAYMENT || type == EVENT_PAYMENT_REVERSAL;
+	case ROLE_PROFILES: return type == EVENT_CUSTOMER;
+	case ROLE_TRANSFORMER: return type == EVENT_TRANSFORMER_READING;
+	default: return 0;
+	}
+}
+
+static struct part *part_find(struct pipeline *pl, int role, int32_t partition)
+{
+	if (role < 0 || partition < 0 || partition >= PARTITIONS_MAX)
+		return NULL;
+	int idx = pl->part_index[role][partition];
+	return idx ? &pl->parts[idx - 1] : NULL;
+}
+
+static void parts_clear(struct pipeline *pl)
+{
+	for (int i = 0; i < pl->part_count; i++)
+		pl->part_index[pl->parts[i].role][pl->parts[i].partition] = 0;
+	pl->part_count = 0;
+}
+
+/* Forgets everything not yet committed: the batch and all in-memory state. */
+static void drop_uncommitted(struct pipeline *pl)
+{
+	batch_reset(&pl->batch);
+	cstate_table_clear(pl->customers);
+	cstate_table_clear(pl->transformers);
+	for (int i = 0; i < pl->part_count; i++)
+		pl->parts[i].pending = pl->parts[i].committed;
+}
+
+/* ---- state loading ---- */
+
+struct load_ctx {
+	struct pipeline *pl;
+	struct cstate_table *table;
+	char *errstr;
+	size_t errstr_size;
+};
+
+static int load_snapshot(const char *id, const uint8_t *state, size_t len, void *arg)
+{
+	struct load_ctx *ctx = arg;
+	struct cstate snap;
+	if (cstate_decode(state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
+		size_t n = strlen(ctx->errstr);
+		snprintf(ctx->errstr + n, ctx->errstr_size - n, " (entity '%s')", id);
+		return RISKD_ERR_INVALID;
+	}
+	struct cstate *cs = cstate_table_upsert(ctx->table, id, strlen(id), snap.partition, NULL);
+	snap.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	*cs = snap;
+	return 0;
+}
+
+/* Loads offsets and state for every assigned partition. Returns 0 or a riskd_err. */
+static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size)
+{
+	int32_t cust[PARTITIONS_MAX], trans[PARTITIONS_MAX];
+	int ncust = 0, ntrans = 0, rc;
+	static uint8_t seen[PARTITIONS_MAX];
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < pl->part_count; i++) {
+		struct part *p = &pl->parts[i];
+		rc = store_load_offset(pl->store, pl->cfg->kafka_group_id, pl->topics[p->role],
+		                       p->partition, &p->committed, errstr, errstr_size);
+		if (rc)
+			return rc;
+		p->pending = p->committed;
+		if (p->role == ROLE_TRANSFORMER)
+			trans[ntrans++] = p->partition;
+		else if (!seen[p->partition]++)
+			cust[ncust++] = p->partition;
+	}
+	struct load_ctx ctx = {pl, pl->customers, errstr, errstr_size};
+	if (ncust && (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
+	                                        errstr, errstr_size)))
+		return rc;
+	ctx.table = pl->transformers;
+	if (ntrans && (rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,
+	                                         errstr, errstr_size)))
+		return rc;
+	return 0;
+}
+
+static void set_fatal(struct pipeline *pl, const char *msg)
+{
+	pl->fatal = 1;
+	snprintf(pl->fatal_msg, sizeof(pl->fatal_msg), "%s", msg);
+}
+
+/*
+ * Reloads state and offsets of the whole assignment from PostgreSQL and seeks there.
+ * Returns 0, or a riskd_err (RISKD_ERR_UNAVAILABLE: try again later).
+ */
+static int resync(struct pipeline *pl)
+{
+	char errstr[512];
+	int rc;
+
+	kafka_consumer_pause_all(pl->consumer, 1);
+	drop_uncommitted(pl);
+	if ((rc = store_ensure(pl->store, errstr, sizeof(errstr))) ||
+	    (rc = load_assignment(pl, errstr, sizeof(errstr)))) {
+		cstate_table_clear(pl->customers);
+		cstate_table_clear(pl->transformers);
+		if (rc == RISKD_ERR_UNAVAILABLE) {
+			char q[600];
+			log_kv(LOG_WARN, "resync_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		} else {
+			set_fatal(pl, errstr);
+		}
+		return rc;
+	}
+	struct kafka_partition seek[pl->part_count > 0 ? pl->part_count : 1];
+	for (int i = 0; i < pl->part_count; i++) {
+		seek[i].topic = pl->topics[pl->parts[i].role];
+		seek[i].partition = pl->parts[i].partition;
+		seek[i].offset = pl->parts[i].committed >= 0 ? pl->parts[i].committed
+		                                              : KAFKA_OFFSET_BEGINNING;
+	}
+	if (pl->part_count && kafka_consumer_seek(pl->consumer, seek, pl->part_count, errstr,
+	                                          sizeof(errstr)) != 0) {
+		char q[600];
+		log_kv(LOG_WARN, "seek_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return RISKD_ERR_UNAVAILABLE;
+	}
+	kafka_consumer_pause_all(pl->consumer, 0);
+	pl->needs_resync = 0;
+	pl->totals.resyncs++;
+	metrics_set_health(1, NULL);
+	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
+	       cstate_table_count(pl->customers), cstate_table_count(pl->transformers));
+	return 0;
+}
+
+/* ---- committing ---- */
+
+static int snapshot_customer(struct cstate *cs, void *arg)
+{
+	batch_add_snapshot(arg, 'c', cs);
+	return 0;
+}
+
+static int snapshot_transformer(struct cstate *cs, void *arg)
+{
+	batch_add_snapshot(arg, 't', cs);
+	return 0;
+}
+
+/*
+ * Commits the batch, its snapshots and offsets. Returns 0 (also when there was nothing to
+ * commit) or the store's riskd_err; on error nothing was written and the caller resyncs.
+ */
+static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
+{
+	struct store_batch sb = {0};
+	size_t noff = 0;
+
+	for (int i = 0; i < pl->part_count; i++) {
+		struct part *p = &pl->parts[i];
+		if (p->pending != p->committed && p->pending >= 0)
+			pl->offsets[noff++] = (struct store_offset){pl->topics[p->role], p->partition,
+			                                            p->committed, p->pending};
+	}
+	if (noff == 0 && pl->batch.messages == 0)
+		return 0;
+	cstate_table_foreach_dirty(pl->customers, snapshot_customer, &pl->batch);
+	cstate_table_foreach_dirty(pl->transformers, snapshot_transformer, &pl->batch);
+	batch_to_store(&pl->batch, &sb);
+	sb.consumer_group = pl->cfg->kafka_group_id;
+	sb.offsets = pl->offsets;
+	sb.offset_count = noff;
+
+	int64_t t0 = now_ms();
+	int rc = store_commit_batch(pl->store, &sb, errstr, errstr_size);
+	double seconds = (double)(now_ms() - t0) / 1000.0;
+	if (rc) {
+		metrics_commit_failed();
+		return rc;
+	}
+	metrics_commit_observe(seconds);
+	metrics_batch_committed(pl->batch.messages);
+	log_kv(LOG_DEBUG, "batch_committed", "messages=%zu usage_rows=%zu snapshots=%zu ms=%.1f",
+	       pl->batch.messages, sb.usage_count, sb.snapshot_count, seconds * 1000);
+	pl->totals.batches++;
+	struct kafka_partition done[noff > 0 ? noff : 1];
+	for (size_t i = 0; i < noff; i++)
+		done[i] = (struct kafka_partition){pl->offsets[i].topic, pl->offsets[i].partition,
+		                                   pl->offsets[i].next};
+	for (int i = 0; i < pl->part_count; i++)
+		pl->parts[i].committed = pl->parts[i].pending;
+	cstate_table_clear_dirty(pl->customers);
+	cstate_table_clear_dirty(pl->transformers);
+	batch_reset(&pl->batch);
+	kafka_consumer_commit_async(pl->consumer, done, (int)noff);
+	metrics_set_health(1, NULL);
+	return 0;
+}
+
+/* Commits; on failure logs, counts and schedules a resync (nothing was acknowledged). */
+static int commit_or_resync(struct pipeline *pl)
+{
+	char errstr[1024];
+	int rc = commit_batch(pl, errstr, sizeof(errstr));
+	if (rc == 0)
+		return 0;
+	char q[1100];
+	log_kv(rc == RISKD_ERR_IO ? LOG_ERROR : LOG_WARN, "commit_failed", "error=%s reason=%s",
+	       log_quote(q, sizeof(q), errstr), riskd_err2str(rc));
+	if (rc == RISKD_ERR_IO)
+		set_fatal(pl, errstr);
+	metrics_set_health(0, errstr);
+	drop_uncommitted(pl);
+	pl->needs_resync = 1;
+	return rc;
+}
+
+/* ---- outbox relay ---- */
+
+static int publish_rows(const struct store_outbox_row *rows, int n, void *arg)
+{
+	struct pipeline *pl = arg;
+	char errstr[512];
+	for (int i = 0; i < n; i++) {
+		struct kafka_header hdrs[8];
+		for (int h = 0; h < rows[i].header_count; h++)
+			hdrs[h] = (struct kafka_header){rows[i].header_names[h], rows[i].header_values[h],
+			                                strlen(rows[i].header_values[h])};
+		if (kafka_producer_send(pl->producer, rows[i].topic, rows[i].key, rows[i].key_len,
+		                        rows[i].payload, rows[i].len, hdrs, rows[i].header_count,
+		                        errstr, sizeof(errstr)) != 0)
+			goto failed;
+	}
+	if (kafka_producer_flush(pl->producer, 30000, errstr, sizeof(errstr)) != 0)
+		goto failed;
+	return 0;
+failed:;
+	char q[600];
+	log_kv(LOG_WARN, "publish_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+	return -1;
+}
+
+/* Publishes pending outbox rows. Returns how many remain pending (0 = all published), or a
+ * negative riskd_err when PostgreSQL or Kafka failed (the rows stay for the next try). */
+static int64_t relay_outbox(struct pipeline *pl)
+{
+	char errstr[512];
+	int n;
+	while ((n = store_relay_outbox(pl->store, RELAY_ROWS, publish_rows, pl, errstr,
+	                               sizeof(errstr))) > 0) {
+		pl->totals.published += (uint64_t)n;
+		metrics_outbox_published((uint64_t)n, 0);
+	}
+	if (n < 0) {
+		char q[600];
+		log_kv(LOG_WARN, "relay_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return n;
+	}
+	return 0;
+}
+
+/* ---- per-message work ---- */
+
+static void dead_letter(struct pipeline *pl, const struct kafka_msg *m, const char *topic,
+                        enum event_reject reason, const char *message, const char *type_name)
+{
+	static const char *const names[4] = {"x-error", "x-source-topic", "x-source-partition",
+	                                     "x-source-offset"};
+	char part[16], off[24];
+	snprintf(part, sizeof(part), "%d", (int)m->partition);
+	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+	const char *values[4] = {message, m->topic, part, off};
+	batch_add_outbox(&pl->batch, pl->cfg->topic_dead_letter, m->key, m->key_len, m->payload,
+	                 m->len, names, values, 4);
+	batch_count(&pl->batch, topic, m->partition, type_name, "dead_letter");
+	metrics_dead_letter(reason);
+	pl->totals.dead_letter++;
+}
+
+/* Validation that needs the message's coordinates: key and topic must match the event. */
+static enum event_reject check_routing(const struct kafka_msg *m, enum topic_role role,
+                                       const struct event *ev, const char *topic, char *errstr,
+                                       size_t errstr_size)
+{
+	size_t id_len = strlen(ev->entity_id);
+	if (!role_accepts(role, ev->type)) {
+		snprintf(errstr, errstr_size, "type %s does not belong on topic '%s' (expects %s)",
+		         event_type_name(ev->type), topic, role_event_types[role]);
+		return EVENT_REJECT_WRONG_TOPIC;
+	}
+	if (m->key_len != id_len || memcmp(m->key, ev->entity_id, id_len) != 0) {
+		snprintf(errstr, errstr_size, "message key %s does not match %s '%s'",
+		         m->key_len ? "differs and" : "is missing and",
+		         ev->type == EVENT_TRANSFORMER_READING ? "transformer_id" : "customer_id",
+		         ev->entity_id);
+		return EVENT_REJECT_KEY_MISMATCH;
+	}
+	return EVENT_REJECT_NONE;
+}
+
+static void apply_event(struct pipeline *pl, struct cstate_table *table, struct cstate *cs,
+                        const struct event *ev)
+{
+	struct daily_closed closed;
+	int64_t uwh;
+	int32_t day;
+
+	if (ev->ts > cs->last_ts)
+		cs->last_ts = ev->ts;
+	switch (ev->type) {
+	case EVENT_METER_READING:
+	case EVENT_TRANSFORMER_READING: {
+		double kwh = ev->type == EVENT_METER_READING ? ev->u.reading.kwh : ev->u.transformer.kwh;
+		day = localday_of(&pl->localday, ev->ts);
+		uwh = daily_kwh_to_uwh(kwh);
+		daily_apply_reading(cs, day, uwh, &closed);
+		batch_add_usage(table == pl->customers ? &pl->batch.usage : &pl->batch.transformer, cs,
+		                day, uwh);
+		break;
+	}
+	case EVENT_CUSTOMER:
+		cs->segment = (uint8_t)ev->u.customer.segment;
+		memcpy(cs->transformer_id, ev->u.customer.transformer_id, sizeof(cs->transformer_id));
+		cs->capacity_kw = (ev->has & EVENT_HAS_CAPACITY_KW) ? (float)ev->u.customer.capacity_kw
+		                                                    : 0.0f;
+		cs->flags |= CSTATE_F_PROFILE;
+		batch_add_profile(&pl->batch, ev);
+		break;
+	default:
+		/* meter events and billing are counted; their models arrive with later modules */
+		break;
+	}
+	cstate_table_mark_dirty(table, cs);
+}
+
+static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
+{
+	char errstr[512];
+	int role = role_of_topic(pl, m->topic);
+	struct part *p = part_find(pl, role, m->partition);
+	struct event *ev = &pl->event;
+
+	if (!p || (p->pending >= 0 && m->offset < p->pending))
+		return; /* not ours (any more), or already applied: a fetch from before a seek */
+	p->pending = m->offset + 1;
+	pl->batch.messages++;
+	pl->totals.messages++;
+	if (pl->batch.started_ms == 0)
+		pl->batch.started_ms = now_ms();
+
+	const char *topic = pl->topics[role];
+	enum event_reject reason = event_decode(m->payload, m->len, ev, errstr, sizeof(errstr));
+	int decoded = reason == EVENT_REJECT_NONE;
+	if (decoded)
+		reason = check_routing(m, (enum topic_role)role, ev, topic, errstr, sizeof(errstr));
+	struct cstate_table *table = role == ROLE_TRANSFORMER ? pl->transformers : pl->customers;
+	size_t id_len = reason == EVENT_REJECT_NONE ? strlen(ev->entity_id) : 0;
+	if (reason == EVENT_REJECT_NONE &&
+	    (ev->type == EVENT_METER_READING || ev->type == EVENT_TRANSFORMER_READING)) {
+		const struct cstate *known = cstate_table_get(table, ev->entity_id, id_len);
+		double capacity = known && ev->type == EVENT_METER_READING ? known->capacity_kw : 0;
+		reason = event_check_energy(ev, capacity, pl->cfg->max_kw_unknown_profile, errstr,
+		                            sizeof(errstr));
+	}
+	if (reason != EVENT_REJECT_NONE) {
+		dead_letter(pl, m, topic, reason, errstr, decoded ? event_type_name(ev->type) : "-");
+		return;
+	}
+
+	struct cstate *cs = cstate_table_upsert(table, ev->entity_id, id_len, m->partition, NULL);
+	const char *type_name = event_type_name(ev->type);
+	if (cstate_seen_event(cs, cstate_hash(ev->event_id, strlen(ev->event_id)))) {
+		batch_count(&pl->batch, topic, m->partition, type_name, "duplicate");
+		metrics_duplicate(ev->type);
+		pl->totals.duplicates++;
+		return;
+	}
+	apply_event(pl, table, cs, ev);
+	batch_count(&pl->batch, topic, m->partition, type_name, "accepted");
+	metrics_event_accepted(ev->type);
+	pl->totals.accepted++;
+}
+
+/* ---- rebalancing ---- */
+
+static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_partition *tps,
+                         int n)
+{
+	struct pipeline *pl = opaque;
+	char errstr[512];
+
+	if (kind == KAFKA_REVOKE) {
+		if (!pl->needs_resync)
+			commit_or_resync(pl);
+		drop_uncommitted(pl);
+		parts_clear(pl);
+		pl->needs_resync = 0;
+		metrics_set_lag(0, 0);
+		log_kv(LOG_INFO, "partitions_revoked", "count=%d", n);
+		return;
+	}
+	parts_clear(pl);
+	if (n > pl->part_cap) {
+		pl->part_cap = n;
+		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)n);
+		pl->offsets = xrealloc(pl->offsets, sizeof(*pl->offsets) * (size_t)n);
+	}
+	for (int i = 0; i < n; i++) {
+		int role = role_of_topic(pl, tps[i].topic);
+		if (role < 0 || tps[i].partition >= PARTITIONS_MAX) {
+			set_fatal(pl, "assigned a partition riskd cannot track");
+			continue;
+		}
+		pl->parts[pl->part_count] = (struct part){role, tps[i].partition, -1, -1};
+		pl->part_index[role][tps[i].partition] = (int16_t)++pl->part_count;
+	}
+	drop_uncommitted(pl);
+	int rc = store_ensure(pl->store, errstr, sizeof(errstr));
+	if (rc == 0)
+		rc = load_assignment(pl, errstr, sizeof(errstr));
+	if (rc) {
+		char q[600];
+		log_kv(LOG_WARN, "assignment_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		if (rc != RISKD_ERR_UNAVAILABLE)
+			set_fatal(pl, errstr);
+		cstate_table_clear(pl->customers);
+		cstate_table_clear(pl->transformers);
+		pl->needs_resync = 1;
+	} else {
+		pl->needs_resync = 0;
+		metrics_set_health(1, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);
+		tps[i].offset = p && p->committed >= 0 ? p->committed : KAFKA_OFFSET_BEGINNING;
+	}
+	pl->last_message_ms = now_ms(); /* idle time counts from the assignment */
+	pl->assigned_once = 1;
+	log_kv(LOG_INFO, "partitions_assigned", "count=%d customers=%zu transformers=%zu loaded=%s",
+	       n, cstate_table_count(pl->customers), cstate_table_count(pl->transformers),
+	       rc ? "false" : "true");
+}
+
+/* ---- life cycle ---- */
+
+static int check_copartitioned(struct pipeline *pl, char *errstr, size_t errstr_size)
+{
+	int first = -1;
+	for (int r = ROLE_READINGS; r <= ROLE_PROFILES; r++) {
+		int n = kafka_consumer_partition_count(pl->consumer, pl->topics[r], errstr, errstr_size);
+		if (n < 0)
+			return RISKD_ERR_UNAVAILABLE;
+		if (first >= 0 && n != first) {
+			snprintf(errstr, errstr_size,
+			         "topics '%s' (%d partitions) and '%s' (%d partitions) must have the same "
+			         "partition count: a customer's events must meet in one partition",
+			         pl->topics[ROLE_READINGS], first, pl->topics[r], n);
+			return RISKD_ERR_INVALID;
+		}
+		first = n;
+	}
+	if (first > PARTITIONS_MAX) {
+		snprintf(errstr, errstr_size, "%d partitions is above riskd's limit of %d", first,
+		         PARTITIONS_MAX);
+		return RISKD_ERR_RANGE;
+	}
+	return 0;
+}
+
+struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size_t errstr_size)
+{
+	struct pipeline *pl = xcalloc(1, sizeof(*pl));
+	pl->cfg = cfg;
+	pl->topics[ROLE_READINGS] = cfg->topic_readings;
+	pl->topics[ROLE_BILLING] = cfg->topic_billing;
+	pl->topics[ROLE_PROFILES] = cfg->topic_profiles;
+	pl->topics[ROLE_TRANSFORMER] = cfg->topic_transformer;
+	batch_init(&pl->batch);
+	pl->customers = cstate_table_new(1024);
+	pl->transformers = cstate_table_new(64);
+
+	if (localday_init(&pl->localday, cfg->timezone, errstr, errstr_size) != 0)
+		goto fail;
+	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0)
+		goto fail;
+	pl->producer = kafka_producer_new(cfg->kafka_brokers, errstr, errstr_size);
+	if (!pl->producer)
+		goto fail;
+	struct kafka_consumer_conf kconf = {
+		.brokers = cfg->kafka_brokers,
+		.group_id = cfg->kafka_group_id,
+		.session_timeout_ms = cfg->kafka_session_timeout_ms,
+		.topics = pl->topics,
+		.topic_count = ROLE__COUNT,
+		.rebalance = on_rebalance,
+		.opaque = pl,
+	};
+	pl->consumer = kafka_consumer_new(&kconf, errstr, errstr_size);
+	if (!pl->consumer)
+		goto fail;
+	if (check_copartitioned(pl, errstr, errstr_size) != 0)
+		goto fail;
+	return pl;
+
+fail:
+	pipeline_destroy(pl);
+	return NULL;
+}
+
+static void report_progress(struct pipeline *pl, int64_t now)
+{
+	metrics_set_lag(kafka_consumer_lag(pl->consumer), (uint32_t)pl->part_count);
+	metrics_set_state(cstate_table_count(pl->customers),
+	                  cstate_table_memory(pl->customers) + cstate_table_memory(pl->transformers));
+	if (now - pl->last_progress_ms >= 10000) {
+		log_kv(LOG_INFO, "progress",
+		       "messages=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
+		       "customers=%zu lag=%lld",
+		       (unsigned long long)pl->totals.messages, (unsigned long long)pl->totals.accepted,
+		       (unsigned long long)pl->totals.dead_letter,
+		       (unsigned long long)pl->totals.duplicates,
+		       (unsigned long long)pl->totals.batches, cstate_table_count(pl->customers),
+		       (long long)kafka_consumer_lag(pl->consumer));
+		pl->last_progress_ms = now;
+	}
+}
+
+int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
+                 size_t errstr_size)
+{
+	int backoff_ms = 100;
+	int64_t relay_pending = 1; /* rows a previous run committed but did not publish */
+	char kerr[512];
+
+	pl->last_message_ms = pl->last_progress_ms = now_ms();
+	while (!*opts->stop && !pl->fatal) {
+		if (pl->needs_resync) {
+			if (resync(pl) != 0) {
+				metrics_pg_retry();
+				/* keep serving the group while waiting; anything fetched is dropped and
+				 * re-read after the resync seeks back to the stored offsets */
+				int n = kafka_consumer_poll(pl->consumer, pl->msgs, POLL_MAX, backoff_ms, kerr,
+				                            sizeof(kerr));
+				for (int i = 0; i < n; i++)
+					kafka_msg_release(&pl->msgs[i]);
+				backoff_ms = backoff_ms * 2 > pl->cfg->pg_retry_max_ms
+				                 ? pl->cfg->pg_retry_max_ms
+				                 : backoff_ms * 2;
+				continue;
+			}
+			backoff_ms = 100;
+		}
+
+		int64_t now = now_ms();
+		int timeout = 100;
+		if (pl->batch.messages) {
+			int64_t left = pl->batch.started_ms + pl->cfg->batch_max_wait_ms - now;
+			timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
+		}
+		int want = POLL_MAX;
+		if ((size_t)pl->cfg->batch_size - pl->batch.messages < (size_t)want)
+			want = (int)((size_t)pl->cfg->batch_size - pl->batch.messages);
+		int n = kafka_consumer_poll(pl->consumer, pl->msgs, want > 0 ? want : 1, timeout, kerr,
+		                            sizeof(kerr));
+		for (int i = 0; i < n; i++) {
+			if (!pl->needs_resync)
+				handle_message(pl, &pl->msgs[i]);
+			kafka_msg_release(&pl->msgs[i]);
+		}
+		now = now_ms();
+		if (n > 0)
+			pl->last_message_ms = now;
+		if (pl->needs_resync)
+			continue;
+		if (pl->batch.messages &&
+		    (pl->batch.messages >= (size_t)pl->cfg->batch_size ||
+		     now - pl->batch.started_ms >= pl->cfg->batch_max_wait_ms)) {
+			if (commit_or_resync(pl) != 0)
+				continue;
+			relay_pending = 1;
+		}
+		if (relay_pending && pl->batch.messages == 0)
+			relay_pending = relay_outbox(pl) != 0;
+		report_progress(pl, now);
+		/* idle counts from the first assignment (joining a group takes seconds), but a member
+		 * that is never given a partition stops too, after a minute */
+		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
+		if (opts->until_idle_s > 0 && n == 0 && pl->batch.messages == 0 && !relay_pending &&
+		    now - pl->last_message_ms >= idle_ms) {
+			log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
+			break;
+		}
+	}
+
+	if (!pl->fatal && !pl->needs_resync) {
+		if (commit_or_resync(pl) == 0)
+			relay_outbox(pl);
+	}
+	kafka_consumer_close(pl->consumer); /* serves the final revoke */
+	pl->consumer = NULL;
+	if (pl->fatal) {
+		snprintf(errstr, errstr_size, "%s", pl->fatal_msg);
+		return RISKD_ERR_IO;
+	}
+	return 0;
+}
+
+void pipeline_totals(const struct pipeline *pl, struct pipeline_totals *out)
+{
+	*out = pl->totals;
+}
+
+void pipeline_destroy(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	kafka_consumer_close(pl->consumer);
+	kafka_producer_destroy(pl->producer);
+	store_close(pl->store);
+	cstate_table_destroy(pl->customers);
+	cstate_table_destroy(pl->transformers);
+	batch_free(&pl->batch);
+	free(pl->parts);
+	free(pl->offsets);
+	free(pl);
+}

@@ -1,0 +1,59 @@
+/*
+ * pipeline.h - riskd's main loop: consume a batch, apply it to per-customer state, commit
+ * results + state snapshots + offsets in one PostgreSQL transaction, relay the outbox.
+ *
+ * Exactly-once effect: nothing is acknowledged (offsets in risk.kafka_offsets) that is not
+ * stored in the same transaction. Whenever the in-memory state might disagree with the
+ * database (PostgreSQL went away, another instance moved an offset, partitions were
+ * assigned), the pipeline drops what it holds, reloads state and offsets for its partitions
+ * from PostgreSQL and seeks there ("resync").
+ */
+#ifndef RISKD_PIPELINE_H
+#define RISKD_PIPELINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+
+struct pipeline;
+
+struct pipeline_options {
+	double until_idle_s;          /* > 0: return once idle this long with everything committed */
+	volatile sig_atomic_t *stop;  /* set non-zero (by a signal handler) to drain and return */
+};
+
+/* Totals over the pipeline's life, for the exit summary. */
+struct pipeline_totals {
+	uint64_t messages;        /* messages consumed (including replays after a resync) */
+	uint64_t accepted;        /* events applied */
+	uint64_t dead_letter;     /* messages sent to the dead-letter topic */
+	uint64_t duplicates;      /* duplicate event_ids skipped */
+	uint64_t batches;         /* batches committed */
+	uint64_t resyncs;         /* times state was reloaded from PostgreSQL */
+	uint64_t published;       /* outbox messages published */
+};
+
+/*
+ * Connects to Kafka and PostgreSQL per cfg (which must outlive the pipeline) and subscribes.
+ * Returns NULL with errstr set when the configuration cannot work (bad time zone, topics
+ * with different partition counts, schema missing). PostgreSQL being down at start is an
+ * error too (the operator sees it at once); later outages are retried.
+ */
+struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size_t errstr_size);
+
+/*
+ * Runs until *opts->stop is set or the idle condition holds, then commits what it holds,
+ * publishes the outbox and leaves the consumer group. Returns 0, or a negative riskd_err
+ * with errstr set on a fatal error (a database error that retrying cannot fix).
+ */
+int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
+                 size_t errstr_size);
+
+/* Copies the life totals. */
+void pipeline_totals(const struct pipeline *pl, struct pipeline_totals *out);
+
+/* Frees everything. NULL is a no-op. */
+void pipeline_destroy(struct pipeline *pl);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * store.c - PostgreSQL access for riskd: batch commits, offset and state loading, and the
+ * outbox relay's reads. All SQL is parameterised or COPY; nothing is built from input text
+ * except COPY data, which is escaped here.
+ */
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "../config/riskd_base.h"
+
+struct store {
+	char *dsn;
+	PGconn *conn;
+	struct rbuf copy;   /* COPY data being built */
+	struct rbuf scratch;
+};
+
+static const char *const session_sql =
+    "set application_name = 'riskd';"
+    "create temp table if not exists tmp_usage (entity_id text, day int, uwh bigint,"
+    "  readings int) on commit delete rows;"
+    "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
+    "  readings int) on commit delete rows;"
+    "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
+    "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
+    "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
+    "  state bytea) on commit delete rows;"
+    "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
+    "  outcome text, n bigint) on commit delete rows;";
+
+/* SQLSTATEs after which a retry on a fresh connection can succeed. */
+static int sqlstate_retryable(const char *state)
+{
+	if (!state)
+		return 1;
+	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	       strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	       strcmp(state, "53300") == 0;
+}
+
+/* Classifies a failed result (res may be NULL) into a riskd_err and writes errstr. */
+static int fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
+                       size_t errstr_size)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
+	int err = (PQstatus(st->conn) == CONNECTION_BAD || sqlstate_retryable(state))
+	              ? RISKD_ERR_UNAVAILABLE
+	              : RISKD_ERR_IO;
+	size_t n;
+
+	snprintf(errstr, errstr_size, "%s: %s", what, msg && *msg ? msg : "no server response");
+	n = strlen(errstr);
+	while (n > 0 && (errstr[n - 1] == '\n' || errstr[n - 1] == ' '))
+		errstr[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (errstr[i] == '\n')
+			errstr[i] = ' ';
+	return err;
+}
+
+/* Runs a command that returns no rows. */
+static int exec_command(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail_result(st, res, sql, errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
+static void rollback_quietly(struct store *st)
+{
+	if (PQstatus(st->conn) == CONNECTION_OK)
+		PQclear(PQexec(st->conn, "rollback"));
+}
+
+static int connect_session(struct store *st, char *errstr, size_t errstr_size)
+{
+	if (st->conn)
+		PQfinish(st->conn);
+	st->conn = PQconnectdb(st->dsn);
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		snprintf(errstr, errstr_size, "cannot connect to PostgreSQL: %s",
+		         PQerrorMessage(st->conn));
+		errstr[strcspn(errstr, "\n")] = '\0';
+		return RISKD_ERR_UNAVAILABLE;
+	}
+	PGresult *res = PQexec(st->conn, "select to_regclass('risk.kafka_offsets') is not null");
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!ok) {
+		snprintf(errstr, errstr_size,
+		         "PostgreSQL has no riskd schema (apply deploy/sql migrations first)");
+		return RISKD_ERR_INVALID;
+	}
+	return exec_command(st, session_sql, errstr, errstr_size);
+}
+
+int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->dsn = xstrdup(dsn);
+	int rc = connect_session(st, errstr, errstr_size);
+	if (rc) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->conn)
+		PQfinish(st->conn);
+	rbuf_free(&st->copy);
+	rbuf_free(&st->scratch);
+	free(st->dsn);
+	free(st);
+}
+
+int store_ensure(struct store *st, char *errstr, size_t errstr_size)
+{
+	if (st->conn && PQstatus(st->conn) == CONNECTION_OK) {
+		PGresult *res = PQexec(st->conn, "select 1");
+		int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (ok)
+			return 0;
+	}
+	return connect_session(st, errstr, errstr_size);
+}
+
+/* ---- COPY text encoding ---- */
+
+static void copy_text(struct rbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': rbuf_append(b, "\\\\", 2); break;
+		case '\t': rbuf_append(b, "\\t", 2); break;
+		case '\n': rbuf_append(b, "\\n", 2); break;
+		case '\r': rbuf_append(b, "\\r", 2); break;
+		default: rbuf_append(b, s, 1);
+		}
+	}
+}
+
+static void copy_bytea(struct rbuf *b, const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	rbuf_reserve(b, 3 + 2 * len);
+	rbuf_append(b, "\\\\x", 3);
+	for (size_t i = 0; i < len; i++) {
+		b->data[b->len++] = hex[p[i] >> 4];
+		b->data[b->len++] = hex[p[i] & 15];
+	}
+}
+
+/* A text[] literal {"a","b"} as COPY text. Elements are quoted, '"' and '\' escaped. */
+static void copy_text_array(struct rbuf *b, const char *const *items, int n)
+{
+	rbuf_append(b, "{", 1);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			rbuf_append(b, ",", 1);
+		rbuf_append(b, "\"", 1);
+		for (const char *s = items[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				rbuf_append(b, "\\\\", 2); /* array escape '\', itself COPY-escaped */
+			if (*s == '\\')
+				rbuf_append(b, "\\\\", 2);
+			else if (*s == '\n')
+				rbuf_append(b, "\\n", 2);
+			else if (*s == '\t')
+				rbuf_append(b, "\\t", 2);
+			else if (*s == '\r')
+				rbuf_append(b, "\\r", 2);
+			else
+				rbuf_append(b, s, 1);
+		}
+		rbuf_append(b, "\"", 1);
+	}
+	rbuf_append(b, "}", 1);
+}
+
+static int copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = fail_result(st, res, sql, errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	if (st->copy.len && PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1) {
+		rc = fail_result(st, NULL, sql, errstr, errstr_size);
+	}
+	if (PQputCopyEnd(st->conn, NULL) != 1 && !rc)
+		rc = fail_result(st, NULL, sql, errstr, errstr_size);
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+			rc = fail_result(st, res, sql, errstr, errstr_size);
+		PQclear(res);
+	}
+	return rc;
+}
+
+static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		copy_text(b, u[i].id);
+		rbuf_printf(b, "\t%d\t%lld\t%d\n", (int)u[i].day, (long long)u[i].uwh,
+		            (int)u[i].readings);
+	}
+}
+
+static void build_profiles(struct rbuf *b, const struct store_profile *p, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		copy_text(b, p[i].customer_id);
+		rbuf_printf(b, "\t%s\t", segment_name(p[i].segment));
+		copy_text(b, p[i].transformer_id);
+		rbuf_append(b, "\t", 1);
+		if (p[i].tariff[0])
+			copy_text(b, p[i].tariff);
+		else
+			rbuf_puts(b, "\\N");
+		if (p[i].capacity_kw > 0)
+			rbuf_printf(b, "\t%.17g", p[i].capacity_kw);
+		else
+			rbuf_puts(b, "\t\\N");
+		if (p[i].since != INT32_MIN)
+			rbuf_printf(b, "\t%d\n", (int)p[i].since);
+		else
+			rbuf_puts(b, "\t\\N\n");
+	}
+}
+
+static void build_snapshots(struct rbuf *b, const struct store_snapshot *s, size_t n)
+{
+	uint8_t snap[CSTATE_SNAPSHOT_MAX];
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = cstate_encode(s[i].cs, snap, sizeof(snap));
+		rbuf_printf(b, "%c\t", s[i].kind);
+		copy_text(b, s[i].cs->id);
+		rbuf_printf(b, "\t%d\t", (int)s[i].cs->partition);
+		copy_bytea(b, snap, len);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+static void build_counts(struct rbuf *b, const struct store_count *c, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		copy_text(b, c[i].topic);
+		rbuf_printf(b, "\t%d\t", (int)c[i].partition);
+		copy_text(b, c[i].event_type);
+		rbuf_printf(b, "\t%s\t%lld\n", c[i].outcome, (long long)c[i].n);
+	}
+}
+
+static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		const char *items[8];
+		copy_text(b, o[i].topic);
+		rbuf_append(b, "\t", 1);
+		if (o[i].key_len)
+			copy_bytea(b, o[i].key, o[i].key_len);
+		else
+			rbuf_puts(b, "\\N");
+		rbuf_append(b, "\t", 1);
+		copy_bytea(b, o[i].payload, o[i].len);
+		rbuf_append(b, "\t", 1);
+		for (int h = 0; h < o[i].header_count; h++) {
+			items[2 * h] = o[i].header_names[h];
+			items[2 * h + 1] = o[i].header_values[h];
+		}
+		copy_text_array(b, items, 2 * o[i].header_count);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+static const char *const upsert_usage_sql =
+    "insert into risk.daily_usage as d (customer_id, day, kwh, readings, kwh_uwh) "
+    "select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh from tmp_usage "
+    "on conflict (customer_id, day) do update set "
+    "kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "
+    "kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "
+    "readings = d.readings + excluded.readings";
+
+static const char *const upsert_tdaily_sql =
+    "insert into risk.transformer_daily as d (transformer_id, day, kwh, readings, kwh_uwh) "
+    "select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh from tmp_tdaily "
+    "on conflict (transformer_id, day) do update set "
+    "kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "
+    "kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "
+    "readings = d.readings + excluded.readings";
+
+static const char *const upsert_profiles_sql =
+    "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
+    " since, updated_at) "
+    "select distinct on (customer_id) customer_id, segment, transformer_id, tariff, capacity_kw,"
+    " date '1970-01-01' + since, now() from tmp_profiles order by customer_id, seq desc "
+    "on conflict (customer_id) do update set segment = excluded.segment, "
+    "transformer_id = excluded.transformer_id, tariff = excluded.tariff, "
+    "capacity_kw = excluded.capacity_kw, since = excluded.since, updated_at = now()";
+
+static const char *const upsert_state_sql =
+    "insert into risk.entity_state as s (kind, entity_id, partition, state, updated_at) "
+    "select kind, entity_id, partition, state, now() from tmp_state "
+    "on conflict (kind, entity_id) do update set partition = excluded.partition, "
+    "state = excluded.state, updated_at = now()";
+
+static const char *const upsert_counts_sql =
+    "insert into risk.ingest_counts as c (topic, partition, event_type, outcome, count) "
+    "select topic, partition, event_type, outcome, n from tmp_counts "
+    "on conflict (topic, partition, event_type, outcome) do update set "
+    "count = c.count + excluded.count";
+
+/* Moves one offset row forward, fenced on its expected value. */
+static int write_offset(struct store *st, const char *group, const struct store_offset *o,
+                        char *errstr, size_t errstr_size)
+{
+	char part[16], next[24], expected[24];
+	const char *params[5] = {group, o->topic, part, next, expected};
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(part, sizeof(part), "%d", (int)o->partition);
+	snprintf(next, sizeof(next), "%lld", (long long)o->next);
+	snprintf(expected, sizeof(expected), "%lld", (long long)o->expected);
+	if (o->expected < 0)
+		res = PQexecParams(st->conn,
+		                   "insert into risk.kafka_offsets (consumer_group, topic, partition,"
+		                   " next_offset) values ($1, $2, $3, $4) on conflict do nothing",
+		                   4, NULL, params, NULL, NULL, 0);
+	else
+		res = PQexecParams(st->conn,
+		                   "update risk.kafka_offsets set next_offset = $4, updated_at = now()"
+		                   " where consumer_group = $1 and topic = $2 and partition = $3"
+		                   " and next_offset = $5",
+		                   5, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = fail_result(st, res, "write offset", errstr, errstr_size);
+	} else if (strcmp(PQcmdTuples(res), "1") != 0) {
+		snprintf(errstr, errstr_size,
+		         "offset of %s[%d] is no longer %lld: another instance took the partition",
+		         o->topic, (int)o->partition, (long long)o->expected);
+		rc = RISKD_ERR_CONFLICT;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int store_commit_batch(struct store *st, const struct store_batch *b, char *errstr,
+                       size_t errstr_size)
+{
+	int rc = exec_command(st, "begin", errstr, errstr_size);
+	if (rc)
+		return rc;
+
+	/* Offsets first: a fenced-out instance stops before writing anything else. */
+	for (size_t i = 0; i < b->offset_count; i++)
+		if ((rc = write_offset(st, b->consumer_group, &b->offsets[i], errstr, errstr_size)))
+			goto fail;
+	if (b->usage_count) {
+		build_usage(&st->copy, b->usage, b->usage_count);
+		if ((rc = copy_in(st, "copy tmp_usage from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_usage_sql, errstr, errstr_size)))
+			goto fail;
+	}
+	if (b->transformer_count) {
+		build_usage(&st->copy, b->transformer, b->transformer_count);
+		if ((rc = copy_in(st, "copy tmp_tdaily from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_tdaily_sql, errstr, errstr_size)))
+			goto fail;
+	}
+	if (b->profile_count) {
+		build_profiles(&st->copy, b->profiles, b->profile_count);
+		if ((rc = copy_in(st, "copy tmp_profiles from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_profiles_sql, errstr, errstr_size)))
+			goto fail;
+	}
+	if (b->count_count) {
+		build_counts(&st->copy, b->counts, b->count_count);
+		if ((rc = copy_in(st, "copy tmp_counts from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_counts_sql, errstr, errstr_size)))
+			goto fail;
+	}
+	if (b->outbox_count) {
+		build_outbox(&st->copy, b->outbox, b->outbox_count);
+		if ((rc = copy_in(st, "copy risk.outbox (topic, msg_key, payload, headers) from stdin",
+		                  errstr, errstr_size)))
+			goto fail;
+	}
+	if (b->snapshot_count) {
+		build_snapshots(&st->copy, b->snapshots, b->snapshot_count);
+		if ((rc = copy_in(st, "copy tmp_state from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_state_sql, errstr, errstr_size)))
+			goto fail;
+	}
+	if ((rc = exec_command(st, "commit", errstr, errstr_size)))
+		return rc; /* a failed commit leaves nothing written */
+	return 0;
+
+fail:
+	rollback_quietly(st);
+	return rc;
+}
+
+int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
+                      int64_t *next, char *errstr, size_t errstr_size)
+{
+	char part[16];
+	const char *params[3] = {group, topic, part};
+	int rc = 0;
+
+	snprintf(part, sizeof(part), "%d", (int)partition);
+	PGresult *res = PQexecParams(st->conn,
+	                             "select next_offset from risk.kafka_offsets where"
+	                             " consumer_group = $1 and topic = $2 and partition = $3",
+	                             3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail_result(st, res, "load offset", errstr, errstr_size);
+	else
+		*next = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	PQclear(res);
+	return rc;
+}
+
+int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
+                         int (*fn)(const char *id, const uint8_t *state, size_t len, void *arg),
+                         void *arg, char *errstr, size_t errstr_size)
+{
+	char kind_s[2] = {kind, '\0'};
+	const char *params[2] = {kind_s, NULL};
+	int rc = 0;
+
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int i = 0; i < n; i++)
+		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
+	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
+	params[1] = st->scratch.data;
+
+	PGresult *res = PQexecParams(st->conn,
+	                             "select entity_id, state from risk.entity_state"
+	                             " where kind = $1 and partition = any($2::int[])",
+	                             2, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = fail_result(st, res, "load state", errstr, errstr_size);
+		goto done;
+	}
+	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+		char id[RISKD_ID_MAX + 1];
+		riskd_strlcpy(id, sizeof(id), PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0));
+		rc = fn(id, (const uint8_t *)PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
+		        arg);
+	}
+done:
+	PQclear(res);
+	return rc;
+}
+
+static int64_t be64(const char *p)
+{
+	uint32_t hi, lo;
+	memcpy(&hi, p, 4);
+	memcpy(&lo, p + 4, 4);
+	return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
+}
+
+int store_relay_outbox(struct store *st, int max,
+                       int (*publish)(const struct store_outbox_row *rows, int n, void *arg),
+                       void *arg, char *errstr, size_t errstr_size)
+{
+	struct store_outbox_row *rows = NULL;
+	json_t **headers = NULL;
+	PGresult *res = NULL;
+	char limit[16];
+	const char *params[1] = {limit};
+	int n = 0, rc;
+
+	snprintf(limit, sizeof(limit), "%d", max);
+	if ((rc = exec_command(st, "begin", errstr, errstr_size)))
+		return rc;
+	res = PQexecParams(st->conn,
+	                   "select id, topic, msg_key, payload, to_json(headers)::text"
+	                   " from risk.outbox order by id limit $1 for update skip locked",
+	                   1, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = fail_result(st, res, "read outbox", errstr, errstr_size);
+		goto fail;
+	}
+	n = PQntuples(res);
+	if (n == 0) {
+		rc = exec_command(st, "commit", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	rows = xcalloc((size_t)n, sizeof(*rows));
+	headers = xcalloc((size_t)n, sizeof(*headers));
+	for (int r = 0; r < n; r++) {
+		struct store_outbox_row *row = &rows[r];
+		row->id = be64(PQgetvalue(res, r, 0));
+		row->topic = PQgetvalue(res, r, 1); /* binary text is the text itself, NUL-ended */
+		row->key = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
+		row->key_len = PQgetisnull(res, r, 2) ? 0 : (size_t)PQgetlength(res, r, 2);
+		row->payload = PQgetvalue(res, r, 3);
+		row->len = (size_t)PQgetlength(res, r, 3);
+		headers[r] = json_loadb(PQgetvalue(res, r, 4), (size_t)PQgetlength(res, r, 4), 0, NULL);
+		size_t count = json_is_array(headers[r]) ? json_array_size(headers[r]) / 2 : 0;
+		for (size_t h = 0; h < count && h < 8; h++) {
+			row->header_names[h] = json_string_value(json_array_get(headers[r], 2 * h));
+			row->header_values[h] = json_string_value(json_array_get(headers[r], 2 * h + 1));
+			if (row->header_names[h] && row->header_values[h])
+				row->header_count++;
+		}
+	}
+	if (publish(rows, n, arg) != 0) {
+		snprintf(errstr, errstr_size, "publishing %d outbox message(s) failed", n);
+		rc = RISKD_ERR_UNAVAILABLE;
+		goto fail;
+	}
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int r = 0; r < n; r++)
+		rbuf_printf(&st->scratch, "%s%lld", r ? "," : "", (long long)rows[r].id);
+	rbuf_append(&st->scratch, "}", 2);
+	params[0] = st->scratch.data;
+	PQclear(res);
+	res = PQexecParams(st->conn, "delete from risk.outbox where id = any($1::bigint[])", 1, NULL,
+	                   params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = fail_result(st, res, "delete outbox rows", errstr, errstr_size);
+		goto fail;
+	}
+	if ((rc = exec_command(st, "commit", errstr, errstr_size)))
+		goto done;
+	rc = n;
+	goto done;
+
+fail:
+	rollback_quietly(st);
+done:
+	for (int r = 0; headers && r < n; r++)
+		json_decref(headers[r]);
+	free(headers);
+	free(rows);
+	PQclear(res);
+	return rc;
+}
+
+int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, "select count(*) from risk.outbox");
+	int64_t n;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		n = fail_result(st, res, "count outbox", errstr, errstr_size);
+	else
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}

@@ -1,0 +1,155 @@
+/*
+ * store.h - riskd's only door to PostgreSQL (libpq).
+ *
+ * The detector hands the store one struct store_batch per batch; store_commit_batch writes
+ * all of it (usage, profiles, counts, outbox rows, entity snapshots, offsets) in ONE
+ * transaction, using COPY into session temp tables and set-based upserts. Offsets are
+ * fenced: a partition's row is only moved forward from the value this instance loaded, so a
+ * stale instance that lost its partitions cannot overwrite a newer owner's work.
+ */
+#ifndef RISKD_STORE_H
+#define RISKD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../scoring/cstate.h"
+#include "../streams/event.h"
+
+struct store;
+
+/* Energy delta for one entity (customer or transformer) and local day. */
+struct store_usage {
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t day;             /* days since 1970-01-01, local */
+	int64_t uwh;             /* micro-kWh to add */
+	int32_t readings;        /* readings to add */
+};
+
+/* Latest profile of a customer seen in the batch. */
+struct store_profile {
+	char customer_id[RISKD_ID_MAX + 1];
+	enum segment segment;
+	char transformer_id[RISKD_ID_MAX + 1];
+	char tariff[RISKD_SHORT_TEXT_MAX + 1]; /* "" = not given */
+	double capacity_kw;                    /* 0 = not given */
+	int32_t since;                         /* INT32_MIN = not given */
+};
+
+/* A snapshot to write: kind 'c' (customer) or 't' (transformer). */
+struct store_snapshot {
+	char kind;
+	const struct cstate *cs; /* borrowed */
+};
+
+/* Offset move for one input partition: expected is the value this instance last loaded or
+ * committed (-1 = no row yet), next the new value. */
+struct store_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t expected;
+	int64_t next;
+};
+
+/* Count of messages by outcome. */
+struct store_count {
+	const char *topic;
+	int32_t partition;
+	const char *event_type;  /* event_type_name(), or "-" */
+	const char *outcome;     /* "accepted" | "dead_letter" | "duplicate" */
+	int64_t n;
+};
+
+/* One Kafka message to publish after commit. Byte ranges point into the batch's arena. */
+struct store_outbox {
+	const char *topic;       /* borrowed, static for the process */
+	const void *key;
+	size_t key_len;
+	const void *payload;
+	size_t len;
+	int header_count;
+	const char *header_names[4];
+	const char *header_values[4]; /* NUL-terminated */
+};
+
+struct store_batch {
+	const char *consumer_group;
+	const struct store_usage *usage;          size_t usage_count;
+	const struct store_usage *transformer;    size_t transformer_count;
+	const struct store_profile *profiles;     size_t profile_count;
+	const struct store_snapshot *snapshots;   size_t snapshot_count;
+	const struct store_offset *offsets;       size_t offset_count;
+	const struct store_count *counts;         size_t count_count;
+	const struct store_outbox *outbox;        size_t outbox_count;
+};
+
+/* An outbox row read back by the relay. */
+struct store_outbox_row {
+	int64_t id;
+	const char *topic;
+	const void *key;
+	size_t key_len;
+	const void *payload;
+	size_t len;
+	int header_count;
+	const char *header_names[8];
+	const char *header_values[8];
+};
+
+/*
+ * Connects to PostgreSQL with dsn and prepares the session (temp tables). Returns 0 and
+ * *out, or RISKD_ERR_UNAVAILABLE (cannot connect; retry later) / RISKD_ERR_INVALID
+ * (schema missing: migrations not applied) with errstr set.
+ */
+int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size);
+
+/* Closes the connection and frees the store. NULL is a no-op. */
+void store_close(struct store *st);
+
+/*
+ * Makes sure the connection works, reconnecting if it was lost.
+ * Returns 0 or RISKD_ERR_UNAVAILABLE.
+ */
+int store_ensure(struct store *st, char *errstr, size_t errstr_size);
+
+/*
+ * Loads the stored next offset for (group, topic, partition) into *next (-1 when there is
+ * no row). Returns 0 or a negative riskd_err.
+ */
+int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
+                      int64_t *next, char *errstr, size_t errstr_size);
+
+/*
+ * Calls fn(id, state bytes, len, arg) for every stored entity snapshot of kind in one of
+ * partitions[0..n). Stops early if fn returns non-zero (and returns that value).
+ * Returns 0 or a negative riskd_err.
+ */
+int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
+                         int (*fn)(const char *id, const uint8_t *state, size_t len, void *arg),
+                         void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Writes the whole batch in one transaction. Returns 0; RISKD_ERR_CONFLICT when an offset
+ * row no longer holds its expected value (another instance owns the partition now; nothing
+ * was written); RISKD_ERR_UNAVAILABLE when the server went away (nothing was written;
+ * retry after store_ensure); RISKD_ERR_IO for any other database error (a bug or a schema
+ * problem; errstr has the server's message).
+ */
+int store_commit_batch(struct store *st, const struct store_batch *batch, char *errstr,
+                       size_t errstr_size);
+
+/*
+ * Outbox relay step: in one transaction, locks up to max unpublished rows (oldest first,
+ * skipping rows locked by another instance) and calls publish(rows, n, arg); if publish
+ * returns 0 the rows are deleted and the transaction commits, else it rolls back and the
+ * rows stay for the next attempt. Row memory is valid only during the call.
+ * Returns the number of rows published (0 = none pending) or a negative riskd_err.
+ */
+int store_relay_outbox(struct store *st, int max,
+                       int (*publish)(const struct store_outbox_row *rows, int n, void *arg),
+                       void *arg, char *errstr, size_t errstr_size);
+
+/* Number of rows waiting in the outbox, or a negative riskd_err. */
+int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,626 @@
+/*
+ * cstate.c - the per-customer state table: open addressing over chunked, fixed-size entries.
+ *
+ * The detector's main loop looks up one struct cstate per event (by customer_id, or by
+ * transformer_id in the transformer table), updates it in place and marks it dirty; at each
+ * checkpoint it snapshots the dirty entries (cstate_encode) into PostgreSQL and clears the
+ * list. On partition revocation it drops that partition's entries; on assignment it loads
+ * snapshots back (cstate_decode).
+ *
+ * Layout:
+ *  - Entries live in chunks of CSTATE_CHUNK_ENTRIES structs that are never moved or freed
+ *    while the table lives (only cstate_table_clear frees them), so pointers handed out stay
+ *    valid until the entry is removed. An entry is named by its number: chunk * size + slot.
+ *    Removed entries go on a free list and are reused first.
+ *  - Next to each chunk's entries sits its metadata: the full 64-bit hash of the id (0 = the
+ *    entry is free), the free-list link and whether the entry is on the dirty list. The
+ *    metadata, not the struct's flags, is authoritative for the table, so a caller that
+ *    overwrites a whole entry (cstate_decode into a table entry) cannot corrupt the table.
+ *  - The index is a power-of-two array of 8-byte slots {entry number + 1, hash bits 32..63}
+ *    with linear probing from the slot named by the hash's low bits. The stored hash bits let
+ *    a probe skip non-matching entries without touching their memory. The index doubles
+ *    before the load factor passes 7/10. Deletion shifts later members of the probe run
+ *    back (no tombstones), so lookups never degrade after many removals.
+ *  - The dirty list is an array of entry numbers in the order first dirtied.
+ *  - Mapping a struct pointer back to its entry number uses a small array of the chunks'
+ *    addresses kept sorted, searched by bisection.
+ */
+#include "cstate.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct cstate) <= 512, "struct cstate must stay at most 512 bytes");
+
+/* Entries per chunk; a chunk is about 1 MiB of customer state. */
+#define CSTATE_CHUNK_SHIFT 12
+#define CSTATE_CHUNK_ENTRIES ((uint32_t)1 << CSTATE_CHUNK_SHIFT)
+#define CSTATE_CHUNK_MASK (CSTATE_CHUNK_ENTRIES - 1)
+
+/* Smallest index (slots); always a power of two. */
+#define CSTATE_INDEX_MIN 64
+/* Entry numbers are stored +1 in 32 bits, 0 meaning an empty slot. */
+#define CSTATE_ENTRY_LIMIT (UINT32_MAX - 1)
+
+/* Snapshot header: magic, version (LE uint16), payload size (LE uint16). */
+#define CSTATE_SNAPSHOT_MAGIC "RKS1"
+#define CSTATE_SNAPSHOT_MAGIC_LEN 4
+#define CSTATE_SNAPSHOT_VERSION 1
+#define CSTATE_SNAPSHOT_HEADER 8
+
+_Static_assert(sizeof(struct cstate) <= UINT16_MAX, "payload size must fit the header's uint16");
+_Static_assert(CSTATE_SNAPSHOT_HEADER + sizeof(struct cstate) <= CSTATE_SNAPSHOT_MAX,
+               "snapshot header plus struct must fit CSTATE_SNAPSHOT_MAX");
+
+struct cstate_meta {
+	uint64_t hash;      /* cstate_hash of the id; 0 = entry is free */
+	uint32_t next_free; /* while free: next free entry number + 1, 0 = end of list */
+	uint8_t dirty;      /* on the dirty list */
+};
+
+struct cstate_chunk {
+	struct cstate entries[CSTATE_CHUNK_ENTRIES];
+	struct cstate_meta meta[CSTATE_CHUNK_ENTRIES];
+};
+
+struct cstate_slot {
+	uint32_t ref;  /* entry number + 1; 0 = empty slot */
+	uint32_t frag; /* hash bits 32..63 of the entry's id */
+};
+
+struct cstate_chunk_addr {
+	uintptr_t base;    /* address of the chunk's entries[0] */
+	uint32_t chunk_no; /* its position in table->chunks */
+};
+
+struct cstate_table {
+	struct cstate_slot *index;
+	size_t index_cap;   /* slots, a power of two */
+	size_t grow_at;     /* count above which the index doubles (7/10 of index_cap) */
+	size_t count;       /* live entries */
+
+	struct cstate_chunk **chunks;
+	struct cstate_chunk_addr *chunk_addrs; /* the same chunks sorted by address */
+	size_t chunk_count;
+	size_t chunk_cap;   /* allocated length of chunks and chunk_addrs */
+	uint32_t used;      /* entry numbers handed out so far: 0..used-1 are live or free */
+	uint32_t free_head; /* first free entry number + 1, 0 = none */
+
+	uint32_t *dirty;    /* entry numbers, in the order first dirtied */
+	size_t dirty_count;
+	size_t dirty_cap;
+};
+
+static inline struct cstate *entry_at(const struct cstate_table *table, uint32_t entry_no)
+{
+	return &table->chunks[entry_no >> CSTATE_CHUNK_SHIFT]->entries[entry_no & CSTATE_CHUNK_MASK];
+}
+
+static inline struct cstate_meta *meta_at(const struct cstate_table *table, uint32_t entry_no)
+{
+	return &table->chunks[entry_no >> CSTATE_CHUNK_SHIFT]->meta[entry_no & CSTATE_CHUNK_MASK];
+}
+
+static void index_set_capacity(struct cstate_table *table, size_t cap)
+{
+	table->index = xcalloc(cap, sizeof(*table->index));
+	table->index_cap = cap;
+	table->grow_at = cap / 10 * 7 + (cap % 10) * 7 / 10;
+}
+
+/* As declared in cstate.h. Only the index is sized up front; entry chunks come on demand. */
+struct cstate_table *cstate_table_new(size_t expected)
+{
+	struct cstate_table *table = xcalloc(1, sizeof(*table));
+	size_t cap = CSTATE_INDEX_MIN;
+	/* Smallest power of two that holds `expected` entries under the load-factor limit. */
+	while (cap / 10 * 7 < expected && cap < ((size_t)1 << 40))
+		cap <<= 1;
+	index_set_capacity(table, cap);
+	return table;
+}
+
+/* Frees every chunk (the entries) and resets the entry bookkeeping. */
+static void chunks_free(struct cstate_table *table)
+{
+	for (size_t i = 0; i < table->chunk_count; i++)
+		free(table->chunks[i]);
+	table->chunk_count = 0;
+	table->used = 0;
+	table->free_head = 0;
+}
+
+/* As declared in cstate.h. Every pointer into the table becomes invalid. */
+void cstate_table_destroy(struct cstate_table *table)
+{
+	if (!table)
+		return;
+	chunks_free(table);
+	free(table->chunks);
+	free(table->chunk_addrs);
+	free(table->index);
+	free(table->dirty);
+	free(table);
+}
+
+/* Places entry_no (whose id hashes to hash) in the first empty slot of its probe run. The id
+ * must not already be in the index and the index must have an empty slot. */
+static void index_place(struct cstate_slot *index, size_t cap, uint64_t hash, uint32_t entry_no)
+{
+	size_t mask = cap - 1;
+	size_t pos = (size_t)hash & mask;
+	while (index[pos].ref)
+		pos = (pos + 1) & mask;
+	index[pos].ref = entry_no + 1;
+	index[pos].frag = (uint32_t)(hash >> 32);
+}
+
+/* Doubles the index and re-places every live entry (walking entries in memory order). */
+static void index_grow(struct cstate_table *table)
+{
+	size_t new_cap = table->index_cap * 2;
+	free(table->index);
+	index_set_capacity(table, new_cap);
+	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
+		const struct cstate_meta *meta = meta_at(table, entry_no);
+		if (meta->hash)
+			index_place(table->index, table->index_cap, meta->hash, entry_no);
+	}
+}
+
+static inline int id_matches(const struct cstate *cs, const char *id, size_t id_len)
+{
+	return cs->id[id_len] == '\0' && memcmp(cs->id, id, id_len) == 0;
+}
+
+/* Returns the slot holding id, or the empty slot that ends its probe run. */
+static struct cstate_slot *index_find(const struct cstate_table *table, const char *id,
+                                      size_t id_len, uint64_t hash)
+{
+	size_t mask = table->index_cap - 1;
+	size_t pos = (size_t)hash & mask;
+	uint32_t frag = (uint32_t)(hash >> 32);
+	for (;;) {
+		struct cstate_slot *slot = &table->index[pos];
+		if (!slot->ref)
+			return slot;
+		if (slot->frag == frag && id_matches(entry_at(table, slot->ref - 1), id, id_len))
+			return slot;
+		pos = (pos + 1) & mask;
+	}
+}
+
+/* Removes entry_no from the index, shifting later members of its probe run back so that
+ * every remaining entry stays reachable from its home slot without gaps. */
+static void index_remove(struct cstate_table *table, uint32_t entry_no, uint64_t hash)
+{
+	size_t mask = table->index_cap - 1;
+	size_t hole = (size_t)hash & mask;
+	while (table->index[hole].ref != entry_no + 1) {
+		assert(table->index[hole].ref != 0);
+		hole = (hole + 1) & mask;
+	}
+	size_t pos = hole;
+	for (;;) {
+		pos = (pos + 1) & mask;
+		struct cstate_slot *slot = &table->index[pos];
+		if (!slot->ref)
+			break;
+		size_t home = (size_t)meta_at(table, slot->ref - 1)->hash & mask;
+		/* The entry at pos may fill the hole only if the hole lies on its probe path,
+		 * i.e. the hole is no further from pos than its home slot is. */
+		if (((pos - home) & mask) >= ((pos - hole) & mask)) {
+			table->index[hole] = *slot;
+			hole = pos;
+		}
+	}
+	table->index[hole].ref = 0;
+	table->index[hole].frag = 0;
+}
+
+/* Allocates one more chunk, keeping chunk_addrs sorted by address. */
+static void chunk_add(struct cstate_table *table)
+{
+	if (table->chunk_count == table->chunk_cap) {
+		size_t cap = table->chunk_cap ? table->chunk_cap * 2 : 8;
+		table->chunks = xrealloc(table->chunks, cap * sizeof(*table->chunks));
+		table->chunk_addrs = xrealloc(table->chunk_addrs, cap * sizeof(*table->chunk_addrs));
+		table->chunk_cap = cap;
+	}
+	struct cstate_chunk *chunk = xcalloc(1, sizeof(*chunk));
+	uint32_t chunk_no = (uint32_t)table->chunk_count;
+	uintptr_t base = (uintptr_t)&chunk->entries[0];
+	size_t at = table->chunk_count;
+	while (at > 0 && table->chunk_addrs[at - 1].base > base) {
+		table->chunk_addrs[at] = table->chunk_addrs[at - 1];
+		at--;
+	}
+	table->chunk_addrs[at].base = base;
+	table->chunk_addrs[at].chunk_no = chunk_no;
+	table->chunks[chunk_no] = chunk;
+	table->chunk_count++;
+}
+
+/* Takes an entry number from the free list, or the next unused one. */
+static uint32_t entry_alloc(struct cstate_table *table)
+{
+	if (table->free_head) {
+		uint32_t entry_no = table->free_head - 1;
+		table->free_head = meta_at(table, entry_no)->next_free;
+		return entry_no;
+	}
+	if (table->used == CSTATE_ENTRY_LIMIT)
+		abort(); /* 4 billion entries: far past any memory this process could have */
+	if ((table->used >> CSTATE_CHUNK_SHIFT) == table->chunk_count)
+		chunk_add(table);
+	return table->used++;
+}
+
+/* Maps a pointer returned by the table back to its entry number. */
+static uint32_t entry_no_of(const struct cstate_table *table, const struct cstate *cs)
+{
+	uintptr_t addr = (uintptr_t)cs;
+	size_t lo = 0, hi = table->chunk_count; /* find the last chunk whose base <= addr */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (table->chunk_addrs[mid].base <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	assert(table->chunk_count > 0 && table->chunk_addrs[lo].base <= addr);
+	size_t offset = (addr - table->chunk_addrs[lo].base) / sizeof(struct cstate);
+	assert(offset < CSTATE_CHUNK_ENTRIES);
+	assert((addr - table->chunk_addrs[lo].base) % sizeof(struct cstate) == 0);
+	return (table->chunk_addrs[lo].chunk_no << CSTATE_CHUNK_SHIFT) | (uint32_t)offset;
+}
+
+/* As declared in cstate.h. An id_len outside 1..RISKD_ID_MAX simply finds nothing. */
+struct cstate *cstate_table_get(struct cstate_table *table, const char *id, size_t id_len)
+{
+	if (id_len == 0 || id_len > RISKD_ID_MAX)
+		return NULL;
+	struct cstate_slot *slot = index_find(table, id, id_len, cstate_hash(id, id_len));
+	return slot->ref ? entry_at(table, slot->ref - 1) : NULL;
+}
+
+/*
+ * As declared in cstate.h. An id_len outside 1..RISKD_ID_MAX, or an id containing a NUL
+ * byte, is a caller bug (event validation rejects such ids); it returns NULL rather than
+ * storing an id that could not be written back as text.
+ */
+struct cstate *cstate_table_upsert(struct cstate_table *table, const char *id, size_t id_len,
+                                   int32_t partition, int *created)
+{
+	if (created)
+		*created = 0;
+	if (id_len == 0 || id_len > RISKD_ID_MAX || memchr(id, '\0', id_len))
+		return NULL;
+	uint64_t hash = cstate_hash(id, id_len);
+	struct cstate_slot *slot = index_find(table, id, id_len, hash);
+	if (slot->ref)
+		return entry_at(table, slot->ref - 1);
+
+	if (table->count + 1 > table->grow_at)
+		index_grow(table);
+	uint32_t entry_no = entry_alloc(table);
+	struct cstate *cs = entry_at(table, entry_no);
+	memset(cs, 0, sizeof(*cs));
+	memcpy(cs->id, id, id_len);
+	cs->partition = partition;
+	struct cstate_meta *meta = meta_at(table, entry_no);
+	meta->hash = hash;
+	meta->next_free = 0;
+	meta->dirty = 0;
+	index_place(table->index, table->index_cap, hash, entry_no);
+	table->count++;
+	if (created)
+		*created = 1;
+	return cs;
+}
+
+/*
+ * As declared in cstate.h. cs must be a live entry of this table. Sets CSTATE_F_DIRTY and
+ * appends the entry to the dirty list unless it is already there. The list grows by doubling,
+ * so after the first checkpoints it no longer allocates.
+ */
+void cstate_table_mark_dirty(struct cstate_table *table, struct cstate *cs)
+{
+	uint32_t entry_no = entry_no_of(table, cs);
+	struct cstate_meta *meta = meta_at(table, entry_no);
+	assert(meta->hash != 0);
+	cs->flags |= CSTATE_F_DIRTY;
+	if (meta->dirty)
+		return;
+	if (table->dirty_count == table->dirty_cap) {
+		size_t cap = table->dirty_cap ? table->dirty_cap * 2 : 1024;
+		table->dirty = xrealloc(table->dirty, cap * sizeof(*table->dirty));
+		table->dirty_cap = cap;
+	}
+	meta->dirty = 1;
+	table->dirty[table->dirty_count++] = entry_no;
+}
+
+/* As declared in cstate.h. fn must not add, remove or clear entries of this table. */
+int cstate_table_foreach_dirty(struct cstate_table *table,
+                               int (*fn)(struct cstate *cs, void *arg), void *arg)
+{
+	for (size_t i = 0; i < table->dirty_count; i++) {
+		int rc = fn(entry_at(table, table->dirty[i]), arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* As declared in cstate.h. */
+size_t cstate_table_dirty_count(const struct cstate_table *table)
+{
+	return table->dirty_count;
+}
+
+/* As declared in cstate.h. Also clears CSTATE_F_DIRTY in each listed entry. */
+void cstate_table_clear_dirty(struct cstate_table *table)
+{
+	for (size_t i = 0; i < table->dirty_count; i++) {
+		uint32_t entry_no = table->dirty[i];
+		meta_at(table, entry_no)->dirty = 0;
+		entry_at(table, entry_no)->flags &= (uint16_t)~CSTATE_F_DIRTY;
+	}
+	table->dirty_count = 0;
+}
+
+/*
+ * As declared in cstate.h. O(entries ever allocated + removed entries' probe runs); meant
+ * for rebalances, not the per-event path. The dirty list keeps its order for the survivors.
+ */
+size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partition)
+{
+	size_t removed = 0;
+	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
+		struct cstate_meta *meta = meta_at(table, entry_no);
+		if (!meta->hash || entry_at(table, entry_no)->partition != partition)
+			continue;
+		index_remove(table, entry_no, meta->hash);
+		meta->hash = 0;
+		meta->next_free = table->free_head;
+		table->free_head = entry_no + 1;
+		removed++;
+	}
+	if (!removed)
+		return 0;
+	table->count -= removed;
+
+	size_t kept = 0;
+	for (size_t i = 0; i < table->dirty_count; i++) {
+		uint32_t entry_no = table->dirty[i];
+		struct cstate_meta *meta = meta_at(table, entry_no);
+		if (meta->hash)
+			table->dirty[kept++] = entry_no;
+		else
+			meta->dirty = 0;
+	}
+	table->dirty_count = kept;
+	return removed;
+}
+
+/* As declared in cstate.h. Frees the entries' memory; the index keeps its size. */
+void cstate_table_clear(struct cstate_table *table)
+{
+	chunks_free(table);
+	memset(table->index, 0, table->index_cap * sizeof(*table->index));
+	table->count = 0;
+	table->dirty_count = 0;
+}
+
+/* As declared in cstate.h. */
+size_t cstate_table_count(const struct cstate_table *table)
+{
+	return table->count;
+}
+
+/* As declared in cstate.h. Counts whole chunks (allocated, even if partly unused) and the
+ * allocated capacity of every array, plus the table header. */
+size_t cstate_table_memory(const struct cstate_table *table)
+{
+	return sizeof(*table) + table->index_cap * sizeof(*table->index) +
+	       table->chunk_cap * (sizeof(*table->chunks) + sizeof(*table->chunk_addrs)) +
+	       table->chunk_count * sizeof(struct cstate_chunk) +
+	       table->dirty_cap * sizeof(*table->dirty);
+}
+
+/* ---- hashing ---- */
+
+#define HASH_K0 0x9e3779b97f4a7c15ull
+#define HASH_K1 0xbf58476d1ce4e5b9ull
+#define HASH_K2 0x94d049bb133111ebull
+#define HASH_K3 0xd6e8feb86659fd93ull
+
+/* 64x64 -> 128-bit multiply, folded to 64 bits by xor of the halves. */
+static inline uint64_t hash_mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 product = (unsigned __int128)a * b;
+	return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
+/* Reads n (0..8) bytes as a little-endian integer, so the hash is the same on any host. */
+static inline uint64_t hash_read_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/*
+ * As declared in cstate.h. Folds 16-byte blocks through a 128-bit multiply (as wyhash does),
+ * mixes in the length, and finishes with the splitmix64 finalizer. The value is part of
+ * stored snapshots (recent event hashes), so the function must never change.
+ */
+uint64_t cstate_hash(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t left = len;
+	uint64_t seed = HASH_K0;
+	while (left > 16) {
+		seed = hash_mum(hash_read_le(p, 8) ^ HASH_K1, hash_read_le(p + 8, 8) ^ seed);
+		p += 16;
+		left -= 16;
+	}
+	uint64_t a, b;
+	if (left > 8) {
+		a = hash_read_le(p, 8);
+		b = hash_read_le(p + 8, left - 8);
+	} else {
+		a = hash_read_le(p, left);
+		b = 0;
+	}
+	uint64_t h = hash_mum(a ^ HASH_K1, b ^ seed);
+	h = hash_mum(h ^ HASH_K3, (uint64_t)len ^ HASH_K2);
+	h ^= h >> 30;
+	h *= HASH_K1;
+	h ^= h >> 27;
+	h *= HASH_K2;
+	h ^= h >> 31;
+	return h ? h : HASH_K0;
+}
+
+/* As declared in cstate.h. event_hash must come from cstate_hash (never 0). */
+int cstate_seen_event(struct cstate *cs, uint64_t event_hash)
+{
+	for (int i = 0; i < CSTATE_RECENT_EVENTS; i++)
+		if (cs->recent_events[i] == event_hash)
+			return 1;
+	cs->recent_events[cs->recent_next % CSTATE_RECENT_EVENTS] = event_hash;
+	cs->recent_next = (uint8_t)((cs->recent_next + 1) % CSTATE_RECENT_EVENTS);
+	return 0;
+}
+
+/* ---- snapshots ---- */
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+	if (!errstr || errstr_size == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errstr, errstr_size, fmt, ap);
+	va_end(ap);
+}
+
+/* Zeroes the bytes after a string's terminator (and terminates it if it was not). */
+static void text_canonicalize(char *text, size_t size)
+{
+	char *end = memchr(text, '\0', size);
+	if (!end)
+		end = &text[size - 1];
+	memset(end, 0, (size_t)(&text[size] - end));
+}
+
+/*
+ * As declared in cstate.h. Returns 0 (and writes nothing) when buf_size is below
+ * CSTATE_SNAPSHOT_MAX. The snapshot is canonical: CSTATE_F_DIRTY (table bookkeeping) is
+ * cleared and the bytes after each id's terminator are zeroed, so identical state always
+ * encodes to identical bytes as long as the struct was zeroed before its fields were set
+ * (the table and cstate_decode do that), which keeps its padding zero.
+ */
+size_t cstate_encode(const struct cstate *cs, uint8_t *buf, size_t buf_size)
+{
+	const size_t payload = sizeof(struct cstate);
+	if (buf_size < CSTATE_SNAPSHOT_HEADER + payload)
+		return 0;
+	struct cstate canon;
+	memcpy(&canon, cs, sizeof(canon));
+	canon.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	text_canonicalize(canon.id, sizeof(canon.id));
+	text_canonicalize(canon.transformer_id, sizeof(canon.transformer_id));
+
+	memcpy(buf, CSTATE_SNAPSHOT_MAGIC, CSTATE_SNAPSHOT_MAGIC_LEN);
+	buf[4] = (uint8_t)(CSTATE_SNAPSHOT_VERSION & 0xff);
+	buf[5] = (uint8_t)(CSTATE_SNAPSHOT_VERSION >> 8);
+	buf[6] = (uint8_t)(payload & 0xff);
+	buf[7] = (uint8_t)(payload >> 8);
+	memcpy(buf + CSTATE_SNAPSHOT_HEADER, &canon, payload);
+	return CSTATE_SNAPSHOT_HEADER + payload;
+}
+
+/*
+ * As declared in cstate.h. Besides the header it checks that both ids are NUL-terminated,
+ * the id is not empty, recent_next is in range and the counters are not negative. On error
+ * *cs is left untouched. On success CSTATE_F_DIRTY is clear: dirtiness belongs to the table.
+ */
+int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errstr,
+                  size_t errstr_size)
+{
+	const size_t payload = sizeof(struct cstate);
+	struct cstate decoded;
+
+	if (len < CSTATE_SNAPSHOT_HEADER) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot too short: %zu bytes, the header alone is %d", len,
+		        CSTATE_SNAPSHOT_HEADER);
+		return RISKD_ERR_INVALID;
+	}
+	if (memcmp(buf, CSTATE_SNAPSHOT_MAGIC, CSTATE_SNAPSHOT_MAGIC_LEN) != 0) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot has bad magic %02x %02x %02x %02x (expected \"%s\")",
+		        buf[0], buf[1], buf[2], buf[3], CSTATE_SNAPSHOT_MAGIC);
+		return RISKD_ERR_INVALID;
+	}
+	unsigned version = (unsigned)buf[4] | (unsigned)buf[5] << 8;
+	if (version != CSTATE_SNAPSHOT_VERSION) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot version %u is not supported (this build reads "
+		        "version %d)", version, CSTATE_SNAPSHOT_VERSION);
+		return RISKD_ERR_INVALID;
+	}
+	size_t size = (size_t)buf[6] | (size_t)buf[7] << 8;
+	if (size != payload) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot payload is %zu bytes but this build's state is %zu "
+		        "bytes (snapshot from an incompatible build)", size, payload);
+		return RISKD_ERR_INVALID;
+	}
+	if (len != CSTATE_SNAPSHOT_HEADER + payload) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot is %zu bytes, expected %zu (header %d + payload %zu)",
+		        len, CSTATE_SNAPSHOT_HEADER + payload, CSTATE_SNAPSHOT_HEADER, payload);
+		return RISKD_ERR_INVALID;
+	}
+	memcpy(&decoded, buf + CSTATE_SNAPSHOT_HEADER, payload);
+	if (!memchr(decoded.id, '\0', sizeof(decoded.id))) {
+		set_err(errstr, errstr_size, "customer state snapshot: id is not NUL-terminated");
+		return RISKD_ERR_INVALID;
+	}
+	if (decoded.id[0] == '\0') {
+		set_err(errstr, errstr_size, "customer state snapshot: id is empty");
+		return RISKD_ERR_INVALID;
+	}
+	if (!memchr(decoded.transformer_id, '\0', sizeof(decoded.transformer_id))) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot for '%s': transformer_id is not NUL-terminated",
+		        decoded.id);
+		return RISKD_ERR_INVALID;
+	}
+	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
+		        decoded.id, (unsigned)decoded.recent_next, CSTATE_RECENT_EVENTS - 1);
+		return RISKD_ERR_INVALID;
+	}
+	if (decoded.open_readings < 0 || decoded.open_uwh < 0 || decoded.days_closed < 0 ||
+	    decoded.last_closed_uwh < 0) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot for '%s': negative daily counter", decoded.id);
+		return RISKD_ERR_INVALID;
+	}
+	decoded.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	memcpy(cs, &decoded, sizeof(*cs));
+	return 0;
+}

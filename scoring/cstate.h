@@ -1,0 +1,117 @@
+/*
+ * cstate.h - fixed-size per-customer state and the open-addressing table that holds it.
+ *
+ * One struct cstate per customer (and, in a second table, per transformer), keyed by id.
+ * Entries live in fixed chunks, so a pointer returned by the table stays valid until that
+ * entry is removed, even when the index grows. The table also keeps the list of entries
+ * touched since the last checkpoint ("dirty"), which the detector snapshots into PostgreSQL
+ * in the same transaction as the batch's results and offsets.
+ *
+ * Pure code: no I/O. Not thread-safe: one table belongs to the detector's main loop.
+ */
+#ifndef RISKD_CSTATE_H
+#define RISKD_CSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+
+/* How many recent event_id hashes each entity remembers to detect duplicates. */
+#define CSTATE_RECENT_EVENTS 8
+
+#define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
+#define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */
+#define CSTATE_F_HAS_DAY 0x0004u   /* open_day holds a day */
+
+struct cstate {
+	char id[RISKD_ID_MAX + 1];              /* customer_id (or transformer_id) */
+	char transformer_id[RISKD_ID_MAX + 1];  /* from the profile; "" until known */
+	int32_t partition;                      /* input partition that owns this entity */
+	uint16_t flags;                         /* CSTATE_F_* */
+	uint8_t segment;                        /* enum segment */
+	uint8_t recent_next;                    /* next slot of recent_events to overwrite */
+	float capacity_kw;                      /* from the profile; 0 = unknown */
+	int64_t last_ts;                        /* newest event ts seen (Unix seconds) */
+	/* daily rollup of interval readings (local days) */
+	int32_t open_day;                       /* local day being accumulated (days since epoch) */
+	int32_t open_readings;                  /* readings counted in open_day */
+	int64_t open_uwh;                       /* energy of open_day in micro-kWh (1 uWh = 1e-6 kWh) */
+	int32_t days_closed;                    /* number of days closed so far */
+	int32_t last_closed_day;                /* most recent closed day, valid if days_closed > 0 */
+	int64_t last_closed_uwh;                /* its energy in micro-kWh */
+	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids; 0 = empty */
+	/* Anomaly-model and payment state is added here by later modules; keep the struct
+	 * fixed-size and at most 512 bytes (checked by a static assertion in cstate.c). */
+};
+
+struct cstate_table;
+
+/* Creates an empty table sized for about expected entries (it grows as needed). */
+struct cstate_table *cstate_table_new(size_t expected);
+
+/* Frees the table and every entry. NULL is a no-op. */
+void cstate_table_destroy(struct cstate_table *table);
+
+/* Returns the entry for id (id_len bytes), or NULL if absent. */
+struct cstate *cstate_table_get(struct cstate_table *table, const char *id, size_t id_len);
+
+/*
+ * Returns the entry for id, creating a zeroed one (id and partition set) if absent; *created
+ * (if not NULL) tells which. id_len must be 1..RISKD_ID_MAX. The pointer stays valid until
+ * the entry is removed. Aborts on out-of-memory.
+ */
+struct cstate *cstate_table_upsert(struct cstate_table *table, const char *id, size_t id_len,
+                                   int32_t partition, int *created);
+
+/* Marks an entry changed since the last checkpoint (idempotent). */
+void cstate_table_mark_dirty(struct cstate_table *table, struct cstate *cs);
+
+/*
+ * Dirty-list iteration: calls fn(cs, arg) for each dirty entry in the order first dirtied.
+ * Stops early and returns fn's value when fn returns non-zero; returns 0 otherwise.
+ * Does not clear the list: call cstate_table_clear_dirty after the checkpoint committed.
+ */
+int cstate_table_foreach_dirty(struct cstate_table *table,
+                               int (*fn)(struct cstate *cs, void *arg), void *arg);
+
+/* Number of dirty entries. */
+size_t cstate_table_dirty_count(const struct cstate_table *table);
+
+/* Clears the dirty list and flags (after a successful checkpoint). */
+void cstate_table_clear_dirty(struct cstate_table *table);
+
+/* Removes every entry whose partition is `partition` (after the partition was revoked);
+ * also drops them from the dirty list. Returns how many were removed. */
+size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partition);
+
+/* Removes every entry (e.g. to resynchronise from PostgreSQL). */
+void cstate_table_clear(struct cstate_table *table);
+
+/* Number of entries. */
+size_t cstate_table_count(const struct cstate_table *table);
+
+/* Bytes the table has allocated (entries, index, dirty list): for metrics and benchmarks. */
+size_t cstate_table_memory(const struct cstate_table *table);
+
+/* 64-bit hash of bytes (never 0, so 0 can mean "empty slot"). Stable across runs and hosts. */
+uint64_t cstate_hash(const void *data, size_t len);
+
+/*
+ * Duplicate detection: returns 1 if event_hash is among the entity's recent event hashes
+ * (a duplicate: the caller counts and skips it), else records it and returns 0.
+ */
+int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
+
+/*
+ * Snapshot encoding for PostgreSQL (risk.customer_state.state bytea): a small versioned
+ * header then the struct. cstate_encode writes at most CSTATE_SNAPSHOT_MAX bytes into buf
+ * and returns the length. cstate_decode checks header, version and size and fills *cs;
+ * returns 0 or RISKD_ERR_INVALID with errstr set (a snapshot from an incompatible build).
+ */
+#define CSTATE_SNAPSHOT_MAX (sizeof(struct cstate) + 16)
+size_t cstate_encode(const struct cstate *cs, uint8_t *buf, size_t buf_size);
+int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errstr,
+                  size_t errstr_size);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * kafka.h - riskd's only door to Kafka: a group consumer for the input topics and an
+ * idempotent producer for the outbox relay and riskctl. Every librdkafka call lives in
+ * streams/kafka_*.c; the rest of riskd sees these small types.
+ */
+#ifndef RISKD_KAFKA_H
+#define RISKD_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KAFKA_OFFSET_BEGINNING (-2) /* start of the partition (no stored offset) */
+
+/*
+ * Where librdkafka's own log lines go: fn(syslog level, facility, message) from librdkafka's
+ * threads. Set it before creating consumers or producers; NULL (the default) keeps
+ * librdkafka's stderr format. fn must be thread-safe.
+ */
+typedef void (*kafka_log_fn)(int level, const char *facility, const char *message);
+void kafka_set_logger(kafka_log_fn fn);
+
+/* One topic partition and a position in it. topic points into consumer-owned memory. */
+struct kafka_partition {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+
+/* One consumed message, borrowed from the consumer until kafka_msg_release(). */
+struct kafka_msg {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const void *key;
+	size_t key_len;
+	const void *payload;
+	size_t len;
+	void *handle; /* the librdkafka message; opaque */
+};
+
+enum kafka_rebalance { KAFKA_ASSIGN, KAFKA_REVOKE };
+
+/*
+ * Rebalance handler, called from inside kafka_consumer_poll on the polling thread.
+ * KAFKA_ASSIGN: parts[i].offset arrives as KAFKA_OFFSET_BEGINNING; the handler sets it to
+ *   the position to start from. KAFKA_REVOKE: the handler must finish (commit or drop)
+ *   whatever it holds for these partitions before returning.
+ */
+typedef void (*kafka_rebalance_fn)(void *opaque, enum kafka_rebalance kind,
+                                   struct kafka_partition *parts, int n);
+
+struct kafka_consumer_conf {
+	const char *brokers;
+	const char *group_id;
+	int session_timeout_ms;
+	const char *const *topics; /* input topics to subscribe to */
+	int topic_count;
+	kafka_rebalance_fn rebalance;
+	void *opaque;
+};
+
+struct kafka_consumer;
+
+/*
+ * Creates a group consumer (range assignor, no auto commit, offsets chosen by the rebalance
+ * handler) and subscribes to conf->topics. Returns NULL with errstr set on failure.
+ */
+struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
+                                          char *errstr, size_t errstr_size);
+
+/*
+ * Waits up to timeout_ms for messages and fills msgs[0..max) with what is ready. Serves
+ * rebalance callbacks. Returns the number of messages (0 on timeout). Consumer errors that
+ * are not messages (broker down, ...) are logged by the caller through *errstr: when the
+ * return is 0 and errstr[0] != '\0', errstr holds the latest transient error. Each returned
+ * message must be released with kafka_msg_release().
+ */
+int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int max,
+                        int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Releases a message returned by kafka_consumer_poll. */
+void kafka_msg_release(struct kafka_msg *msg);
+
+/* Repositions the given assigned partitions (seek) to parts[i].offset. Returns 0 or -1. */
+int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition *parts, int n,
+                        char *errstr, size_t errstr_size);
+
+/* Pauses (pause != 0) or resumes fetching of every assigned partition. */
+void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause);
+
+/* Commits offsets to Kafka asynchronously, for lag monitoring only (PostgreSQL holds the
+ * authoritative offsets). Errors are ignored. */
+void kafka_consumer_commit_async(struct kafka_consumer *kc, const struct kafka_partition *parts,
+                                 int n);
+
+/* Sum over assigned partitions of (high watermark - position), from cached watermarks. */
+int64_t kafka_consumer_lag(struct kafka_consumer *kc);
+
+/* Number of partitions in topic per the cluster metadata, or -1 with errstr. */
+int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
+                                   char *errstr, size_t errstr_size);
+
+/* Leaves the group (serving the final revoke) and destroys the consumer. NULL is a no-op. */
+void kafka_consumer_close(struct kafka_consumer *kc);
+
+struct kafka_header {
+	const char *name;
+	const void *value;
+	size_t value_len;
+};
+
+struct kafka_producer;
+
+/* Creates an idempotent producer (acks=all, murmur2_random partitioner so keys land where
+ * Java producers would put them). Returns NULL with errstr set on failure. */
+struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, size_t errstr_size);
+
+/*
+ * Queues one message (copies key, payload and headers). Waits while the local queue is full.
+ * Returns 0, or -1 with errstr set (unknown topic, message too large, ...).
+ */
+int kafka_producer_send(struct kafka_producer *kp, const char *topic, const void *key,
+                        size_t key_len, const void *payload, size_t len,
+                        const struct kafka_header *headers, int header_count,
+                        char *errstr, size_t errstr_size);
+
+/*
+ * Waits up to timeout_ms for every queued message to be delivered or fail. Returns the
+ * number of messages that failed since the previous flush (0 = all delivered), or -1 on
+ * timeout; errstr names the first failure.
+ */
+int kafka_producer_flush(struct kafka_producer *kp, int timeout_ms, char *errstr,
+                         size_t errstr_size);
+
+/* Messages delivered since creation. */
+uint64_t kafka_producer_delivered(const struct kafka_producer *kp);
+
+/* Flushes (up to 10 s) and destroys the producer. NULL is a no-op. */
+void kafka_producer_destroy(struct kafka_producer *kp);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * e2e.c - shared helpers of the end-to-end suites: worlds (database + topics + config),
+ * processes, queries and reading topics back. See e2e.h.
+ */
+#include "e2e.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include "config/riskd_base.h"
+#include <libpq-fe.h>
+
+static const char *const topic_suffix[7] = {
+	"meter.readings", "billing.events", "customer.profiles", "transformer.readings",
+	"risk.review-queue", "risk.credit-grades", "risk.dead-letter",
+};
+
+static void find_root(char *root, size_t size)
+{
+	char cwd[1024];
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)), "working directory path too long");
+	/* the suites run from the checkout root (the Makefile's working directory) */
+	cr_assert(access("deploy/local-stack.sh", X_OK) == 0,
+	          "run the end-to-end suites from the checkout root (cwd is %s)", cwd);
+	riskd_strlcpy(root, size, cwd, strlen(cwd));
+}
+
+void e2e_env_load(struct e2e_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	find_root(env->root, sizeof(env->root));
+	const char *bin = getenv("RISKD_BIN");
+	snprintf(env->bin, sizeof(env->bin), "%s", bin && *bin ? bin : "bin");
+	FILE *f = fopen("var/stack.env", "r");
+	cr_assert_not_null(f, "var/stack.env missing: run deploy/local-stack.sh up");
+	char line[2048];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *value = eq + 1;
+		size_t n = strlen(value);
+		if (n >= 2 && (value[0] == '\'' || value[0] == '"') && value[n - 1] == value[0]) {
+			value[n - 1] = '\0';
+			value++;
+		}
+		if (strcmp(line, "RISKD_KAFKA_BROKERS") == 0)
+			snprintf(env->brokers, sizeof(env->brokers), "%s", value);
+		else if (strcmp(line, "RISKD_MOCK_CONTROL") == 0)
+			snprintf(env->control, sizeof(env->control), "%s", value);
+	}
+	fclose(f);
+	cr_assert(env->brokers[0] && env->control[0], "var/stack.env lacks brokers or control");
+}
+
+void e2e_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int status = system(cmd);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	          "command failed (status %d): %s", status, cmd);
+}
+
+static void sh_capture(char *out, size_t size, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s", cmd);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "command failed: %s", cmd);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void write_config(const struct e2e_world *w, const char *group, int batch_size)
+{
+	FILE *f = fopen(w->config, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n"
+	        "topics:\n  readings: \"%s\"\n  billing: \"%s\"\n  profiles: \"%s\"\n"
+	        "  transformer: \"%s\"\n  review_queue: \"%s\"\n  credit_grades: \"%s\"\n"
+	        "  dead_letter: \"%s\"\n"
+	        "batch:\n  size: %d\n  max_wait_ms: 200\n"
+	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
+	        "metrics:\n  port: 0\n"
+	        "stack_env: \"\"\n",
+	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
+	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn);
+	fclose(f);
+}
+
+static int world_batch_size = 500;
+
+void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int batch_size)
+{
+	memset(w, 0, sizeof(*w));
+	e2e_env_load(&w->env);
+	snprintf(w->name, sizeof(w->name), "%s_%d", name, (int)getpid());
+	w->partitions = partitions;
+	world_batch_size = batch_size;
+	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
+	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
+	snprintf(w->config, sizeof(w->config), "%s/riskd.yaml", w->dir);
+	e2e_world_new_database(w, w->name);
+	for (int i = 0; i < 7; i++) {
+		snprintf(w->topics[i], sizeof(w->topics[i]), "%s.%s", w->name, topic_suffix[i]);
+		e2e_sh("'%s/mock-kafka' ctl --control '%s' topic-create '%s' %d >/dev/null", w->env.bin,
+		       w->env.control, w->topics[i], partitions);
+	}
+	char group[128];
+	snprintf(group, sizeof(group), "riskd-%s", w->name);
+	write_config(w, group, batch_size);
+}
+
+void e2e_world_set_group(struct e2e_world *w, const char *group)
+{
+	write_config(w, group, world_batch_size);
+}
+
+void e2e_world_new_database(struct e2e_world *w, const char *suffix)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "deploy/local-stack.sh newdb riskd_e2e_%s 2>/dev/null", suffix);
+	for (char *p = cmd + strlen("deploy/local-stack.sh newdb "); *p != ' '; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	sh_capture(w->dsn, sizeof(w->dsn), cmd);
+	cr_assert(w->dsn[0], "newdb printed no DSN");
+}
+
+pid_t e2e_riskd_start(const struct e2e_world *w, const char *extra_args)
+{
+	static int seq;
+	char log[1400], riskd[1100];
+	snprintf(log, sizeof(log), "%s/riskd-%d.log", w->dir, ++seq);
+	snprintf(riskd, sizeof(riskd), "%s/riskd", w->env.bin);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+			close(fd);
+		}
+		unsetenv("RISKD_KAFKA_BROKERS");
+		unsetenv("RISKD_PG_DSN");
+		char args[4096];
+		snprintf(args, sizeof(args), "exec '%s' --config '%s' %s", riskd, w->config,
+		         extra_args ? extra_args : "");
+		execl("/bin/sh", "sh", "-c", args, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int e2e_wait(pid_t pid, double timeout_s)
+{
+	struct timespec step = {0, 50 * 1000 * 1000};
+	for (double waited = 0; waited < timeout_s; waited += 0.05) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		nanosleep(&step, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+void e2e_riskd_run_until_idle(const struct e2e_world *w, double idle_s, double timeout_s)
+{
+	char extra[64];
+	snprintf(extra, sizeof(extra), "--until-idle %.1f", idle_s);
+	pid_t pid = e2e_riskd_start(w, extra);
+	int rc = e2e_wait(pid, timeout_s);
+	cr_assert_eq(rc, 0, "riskd exited with %d (see logs in %s)", rc, w->dir);
+}
+
+void e2e_produce_file(const struct e2e_world *w, const char *path)
+{
+	e2e_sh("env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN '%s/riskctl' produce --route "
+	       "--config '%s' < '%s' 2>>'%s/produce.log'",
+	       w->env.bin, w->config, path, w->dir);
+}
+
+static PGresult *query(const char *dsn, const char *sql, PGconn **conn)
+{
+	*conn = PQconnectdb(dsn);
+	cr_assert_eq(PQstatus(*conn), CONNECTION_OK, "connect %s: %s", dsn, PQerrorMessage(*conn));
+	PGresult *res = PQexec(*conn, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(*conn));
+	cr_assert_eq(PQntuples(res), 1, "%s: %d rows", sql, PQntuples(res));
+	return res;
+}
+
+int64_t e2e_query_int(const char *dsn, const char *sql)
+{
+	PGconn *conn;
+	PGresult *res = query(dsn, sql, &conn);
+	int64_t v = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	PQfinish(conn);
+	return v;
+}
+
+void e2e_query_text(const char *dsn, const char *sql, char *out, size_t out_size)
+{
+	PGconn *conn;
+	PGresult *res = query(dsn, sql, &conn);
+	snprintf(out, out_size, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+}
+
+void e2e_result_digest(const char *dsn, char *out, size_t out_size)
+{
+	e2e_query_text(
+	    dsn,
+	    "select concat_ws(' ',"
+	    " 'daily_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"
+	    "   customer_id, day, kwh, readings, kwh_uwh), ',' order by customer_id, day), ''))"
+	    "   from risk.daily_usage),"
+	    " 'transformer_daily=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s',"
+	    "   transformer_id, day, kwh, readings), ',' order by transformer_id, day), ''))"
+	    "   from risk.transformer_daily),"
+	    " 'customers=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"
+	    "   customer_id, segment, transformer_id, tariff, capacity_kw, since), ','"
+	    "   order by customer_id), '')) from risk.customers),"
+	    " 'ingest_counts=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"
+	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, event_type, outcome, count), ','"
+	    "   order by 1), '')) from risk.ingest_counts),"
+	    " 'offsets=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
+	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, next_offset), ','"
+	    "   order by topic, partition), '')) from risk.kafka_offsets),"
+	    " 'entities=' || (select count(*) from risk.entity_state))",
+	    out, out_size);
+}
+
+static void header_copy(rd_kafka_headers_t *hdrs, const char *name, char *out, size_t size)
+{
+	const void *value;
+	size_t len;
+	out[0] = '\0';
+	if (hdrs && rd_kafka_header_get_last(hdrs, name, &value, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		snprintf(out, size, "%.*s", (int)len, (const char *)value);
+}
+
+size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out)
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
+	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
+	rd_kafka_conf_set(conf, "group.id", "e2e-reader", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(w->partitions);
+	for (int p = 0; p < w->partitions; p++)
+		rd_kafka_topic_partition_list_add(parts, w->topics[6], p)->offset =
+		    RD_KAFKA_OFFSET_BEGINNING;
+	cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_topic_partition_list_destroy(parts);
+
+	size_t n = 0, cap = 64;
+	int eofs = 0;
+	struct e2e_dead_letter *dl = calloc(cap, sizeof(*dl));
+	time_t deadline = time(NULL) + 30;
+	while (eofs < w->partitions && time(NULL) < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+		if (!m)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			eofs++;
+		} else if (!m->err) {
+			if (n == cap)
+				dl = realloc(dl, sizeof(*dl) * (cap *= 2));
+			struct e2e_dead_letter *d = &dl[n++];
+			memset(d, 0, sizeof(*d));
+			d->payload = strndup(m->payload ? m->payload : "", m->len);
+			rd_kafka_headers_t *hdrs = NULL;
+			rd_kafka_message_headers(m, &hdrs);
+			char num[32];
+			header_copy(hdrs, "x-error", d->error, sizeof(d->error));
+			header_copy(hdrs, "x-source-topic", d->source_topic, sizeof(d->source_topic));
+			header_copy(hdrs, "x-source-partition", num, sizeof(num));
+			d->source_partition = num[0] ? atoi(num) : -1;
+			header_copy(hdrs, "x-source-offset", num, sizeof(num));
+			d->source_offset = num[0] ? atoll(num) : -1;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	cr_assert_eq(eofs, w->partitions, "did not reach the end of %s", w->topics[6]);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	*out = dl;
+	return n;
+}
+
+void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(dl[i].payload);
+	free(dl);
+}

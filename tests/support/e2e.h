@@ -1,0 +1,92 @@
+/*
+ * e2e.h - helpers for riskd's end-to-end suites, which run against the real local stack
+ * (deploy/local-stack.sh: PostgreSQL 15 and the librdkafka mock cluster in its own process).
+ *
+ * Each test gets its own database (local-stack.sh newdb) and its own topics (created through
+ * the mock cluster's control socket), runs the real bin/riskctl and bin/riskd processes, and
+ * checks PostgreSQL and Kafka afterwards. Helpers abort the test (cr_assert) on failure.
+ */
+#ifndef RISKD_E2E_H
+#define RISKD_E2E_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct e2e_env {
+	char brokers[512];
+	char control[512];    /* mock cluster control socket */
+	char bin[1024];       /* directory of riskd, riskctl, mock-kafka */
+	char root[1024];      /* checkout root */
+};
+
+/* One test's world: a database, a topic prefix, a config file. */
+struct e2e_world {
+	struct e2e_env env;
+	char name[64];        /* unique: test name + pid */
+	char dsn[1024];
+	char dir[1200];       /* scratch directory under var/e2e/NAME */
+	char config[1300];    /* dir/riskd.yaml */
+	char topics[7][128];  /* readings, billing, profiles, transformer, review, grades, dead */
+	int partitions;
+};
+
+/* Reads var/stack.env (the stack must be up) and RISKD_BIN. */
+void e2e_env_load(struct e2e_env *env);
+
+/*
+ * Creates a fresh world: database riskd_e2e_<name>, topics <name>.<topic> with partitions
+ * partitions each, scratch directory, and a config file using them (group id riskd-<name>,
+ * batch size batch_size, metrics off).
+ */
+void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int batch_size);
+
+/* Rewrites w's config with another consumer group (for comparing independent runs). */
+void e2e_world_set_group(struct e2e_world *w, const char *group);
+
+/* Points w at another database: a fresh one named riskd_e2e_<suffix>. */
+void e2e_world_new_database(struct e2e_world *w, const char *suffix);
+
+/* Runs a shell command (sh -c), asserting exit status 0. */
+void e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Starts `riskd --config w->config [extra args]` with stderr to dir/riskd-N.log; returns pid. */
+pid_t e2e_riskd_start(const struct e2e_world *w, const char *extra_args);
+
+/* Waits for pid up to timeout_s; returns its exit status, or -1 on timeout (pid killed). */
+int e2e_wait(pid_t pid, double timeout_s);
+
+/* Runs riskd --until-idle idle_s to completion and asserts exit status 0. */
+void e2e_riskd_run_until_idle(const struct e2e_world *w, double idle_s, double timeout_s);
+
+/* Publishes file with riskctl produce --route using w's config. */
+void e2e_produce_file(const struct e2e_world *w, const char *path);
+
+/* Runs a query and returns the single value as int64 (asserts one row, one column). */
+int64_t e2e_query_int(const char *dsn, const char *sql);
+
+/* Runs a query and copies the single text value into out. */
+void e2e_query_text(const char *dsn, const char *sql, char *out, size_t out_size);
+
+/*
+ * A digest of the result tables that must be identical between two runs over the same
+ * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
+ * kafka_offsets (without group and timestamps). Written into out (an md5 per table).
+ */
+void e2e_result_digest(const char *dsn, char *out, size_t out_size);
+
+/* A dead-lettered message read back from Kafka. */
+struct e2e_dead_letter {
+	char *payload;         /* NUL-terminated copy */
+	char error[512];       /* x-error */
+	char source_topic[128];
+	int32_t source_partition;
+	int64_t source_offset;
+};
+
+/* Reads every message of topic (all partitions, from the beginning to the end) from w's
+ * cluster. Returns the count; *out is malloc'ed (free with e2e_dead_letters_free). */
+size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out);
+void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n);
+
+#endif

@@ -1,0 +1,734 @@
+/*
+ * test_cstate.c - Criterion suite for scoring/cstate.c: the per-customer state table
+ * (lookup, growth, pointer stability, partition removal, dirty list), the id hash, the
+ * duplicate-event ring and the snapshot encoding.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scoring/cstate.h"
+
+/* Deterministic PRNG (xorshift64*) so property tests replay exactly. */
+static uint64_t rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static size_t make_id(char *buf, size_t size, const char *prefix, unsigned n)
+{
+	int len = snprintf(buf, size, "%s%07u", prefix, n);
+	cr_assert(len > 0 && (size_t)len < size);
+	return (size_t)len;
+}
+
+static struct cstate *upsert_str(struct cstate_table *table, const char *id, int32_t partition,
+                                 int *created)
+{
+	return cstate_table_upsert(table, id, strlen(id), partition, created);
+}
+
+static struct cstate *get_str(struct cstate_table *table, const char *id)
+{
+	return cstate_table_get(table, id, strlen(id));
+}
+
+Test(cstate, struct_size_report)
+{
+	cr_log_info("sizeof(struct cstate) = %zu bytes, snapshot = %zu bytes max",
+	            sizeof(struct cstate), (size_t)CSTATE_SNAPSHOT_MAX);
+	cr_assert_leq(sizeof(struct cstate), 512);
+}
+
+Test(cstate, insert_get_100k)
+{
+	enum { N = 100000 };
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate **ptrs = calloc(N, sizeof(*ptrs));
+	char id[32];
+
+	for (unsigned i = 0; i < N; i++) {
+		size_t len = make_id(id, sizeof(id), "C", i);
+		int created = -1;
+		struct cstate *cs = cstate_table_upsert(table, id, len, (int32_t)(i % 32), &created);
+		cr_assert_not_null(cs);
+		cr_assert_eq(created, 1, "id %s", id);
+		cr_assert_str_eq(cs->id, id);
+		cr_assert_eq(cs->partition, (int32_t)(i % 32));
+		cr_assert_eq(cs->flags, 0);
+		cs->last_ts = (int64_t)i * 7;
+		ptrs[i] = cs;
+	}
+	cr_assert_eq(cstate_table_count(table), N);
+
+	for (unsigned i = 0; i < N; i++) {
+		size_t len = make_id(id, sizeof(id), "C", i);
+		struct cstate *cs = cstate_table_get(table, id, len);
+		cr_assert_eq(cs, ptrs[i], "id %s", id);
+		cr_assert_eq(cs->last_ts, (int64_t)i * 7);
+		int created = -1;
+		cr_assert_eq(cstate_table_upsert(table, id, len, 99, &created), ptrs[i]);
+		cr_assert_eq(created, 0);
+		cr_assert_eq(cs->partition, (int32_t)(i % 32), "upsert of an existing id keeps it");
+	}
+	for (unsigned i = N; i < N + 1000; i++) {
+		size_t len = make_id(id, sizeof(id), "C", i);
+		cr_assert_null(cstate_table_get(table, id, len));
+	}
+	/* Prefixes and extensions of stored ids are different ids. */
+	cr_assert_null(get_str(table, "C000001"));
+	cr_assert_null(get_str(table, "C00000010"));
+	cr_assert_eq(cstate_table_count(table), N);
+
+	size_t mem = cstate_table_memory(table);
+	cr_log_info("100k customers: %zu bytes (%.1f per customer)", mem, (double)mem / N);
+	cr_assert_geq(mem, N * sizeof(struct cstate));
+	cr_assert_lt(mem, N * (sizeof(struct cstate) + 64) + (2u << 20));
+
+	free(ptrs);
+	cstate_table_destroy(table);
+}
+
+Test(cstate, id_length_limits)
+{
+	struct cstate_table *table = cstate_table_new(16);
+	char id[RISKD_ID_MAX + 2];
+	memset(id, 'x', sizeof(id));
+
+	struct cstate *longest = cstate_table_upsert(table, id, RISKD_ID_MAX, 1, NULL);
+	cr_assert_not_null(longest);
+	cr_assert_eq(strlen(longest->id), RISKD_ID_MAX);
+	cr_assert_eq(cstate_table_get(table, id, RISKD_ID_MAX), longest);
+
+	cr_assert_null(cstate_table_upsert(table, id, RISKD_ID_MAX + 1, 1, NULL));
+	cr_assert_null(cstate_table_get(table, id, RISKD_ID_MAX + 1));
+	int created = -1;
+	cr_assert_null(cstate_table_upsert(table, id, 0, 1, &created));
+	cr_assert_eq(created, 0);
+	cr_assert_null(cstate_table_upsert(table, "ab\0c", 4, 1, NULL), "embedded NUL rejected");
+
+	/* Not NUL-terminated input: only id_len bytes count. */
+	struct cstate *cs = cstate_table_upsert(table, "C42tail", 3, 2, NULL);
+	cr_assert_str_eq(cs->id, "C42");
+	cr_assert_eq(get_str(table, "C42"), cs);
+	cr_assert_eq(cstate_table_count(table), 2);
+	cstate_table_destroy(table);
+}
+
+Test(cstate, pointer_stability_across_growth)
+{
+	enum { N = 60000 };
+	struct cstate_table *table = cstate_table_new(1);
+	struct cstate **ptrs = calloc(N, sizeof(*ptrs));
+	char id[32];
+	size_t mem_before = cstate_table_memory(table);
+
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "P", i);
+		ptrs[i] = upsert_str(table, id, 0, NULL);
+		ptrs[i]->open_uwh = (int64_t)i + 1000;
+		/* Earlier pointers must survive every index doubling and chunk allocation. */
+		if ((i & (i - 1)) == 0) {
+			for (unsigned j = 0; j <= i; j++) {
+				make_id(id, sizeof(id), "P", j);
+				cr_assert_eq(get_str(table, id), ptrs[j]);
+			}
+		}
+	}
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "P", i);
+		cr_assert_eq(get_str(table, id), ptrs[i]);
+		cr_assert_eq(ptrs[i]->open_uwh, (int64_t)i + 1000);
+	}
+	cr_assert_gt(cstate_table_memory(table), mem_before);
+	free(ptrs);
+	cstate_table_destroy(table);
+}
+
+struct collect {
+	const struct cstate *seen[64];
+	size_t count;
+	size_t stop_after; /* return non-zero after this many calls; 0 = never */
+};
+
+static int collect_fn(struct cstate *cs, void *arg)
+{
+	struct collect *c = arg;
+	if (c->count < 64)
+		c->seen[c->count] = cs;
+	c->count++;
+	if (c->stop_after && c->count == c->stop_after)
+		return 42;
+	return 0;
+}
+
+Test(cstate, dirty_list_semantics)
+{
+	struct cstate_table *table = cstate_table_new(8);
+	struct cstate *a = upsert_str(table, "A", 0, NULL);
+	struct cstate *b = upsert_str(table, "B", 0, NULL);
+	struct cstate *c = upsert_str(table, "C", 1, NULL);
+	struct collect col = {0};
+
+	cr_assert_eq(cstate_table_dirty_count(table), 0, "new entries are not dirty");
+	cr_assert_eq(cstate_table_foreach_dirty(table, collect_fn, &col), 0);
+	cr_assert_eq(col.count, 0);
+
+	cstate_table_mark_dirty(table, c);
+	cstate_table_mark_dirty(table, a);
+	cstate_table_mark_dirty(table, c);
+	cstate_table_mark_dirty(table, a);
+	cr_assert_eq(cstate_table_dirty_count(table), 2);
+	cr_assert(c->flags & CSTATE_F_DIRTY);
+	cr_assert(a->flags & CSTATE_F_DIRTY);
+	cr_assert_not(b->flags & CSTATE_F_DIRTY);
+
+	cr_assert_eq(cstate_table_foreach_dirty(table, collect_fn, &col), 0);
+	cr_assert_eq(col.count, 2);
+	cr_assert_eq(col.seen[0], c, "order first dirtied");
+	cr_assert_eq(col.seen[1], a);
+	cr_assert_eq(cstate_table_dirty_count(table), 2, "iteration does not clear");
+
+	cstate_table_mark_dirty(table, b);
+	struct collect early = {.stop_after = 2};
+	cr_assert_eq(cstate_table_foreach_dirty(table, collect_fn, &early), 42);
+	cr_assert_eq(early.count, 2, "stops at the first non-zero return");
+
+	cstate_table_clear_dirty(table);
+	cr_assert_eq(cstate_table_dirty_count(table), 0);
+	cr_assert_not(a->flags & CSTATE_F_DIRTY);
+	cr_assert_not(b->flags & CSTATE_F_DIRTY);
+	cr_assert_not(c->flags & CSTATE_F_DIRTY);
+
+	cstate_table_mark_dirty(table, b);
+	cr_assert_eq(cstate_table_dirty_count(table), 1, "dirty again after clear");
+
+	/* Overwriting a dirty entry with a decoded snapshot (which carries no dirty flag) must
+	 * not make the next mark add it twice. */
+	uint8_t buf[CSTATE_SNAPSHOT_MAX];
+	size_t len = cstate_encode(b, buf, sizeof(buf));
+	cr_assert_eq(cstate_decode(buf, len, b, NULL, 0), 0);
+	cr_assert_not(b->flags & CSTATE_F_DIRTY);
+	cstate_table_mark_dirty(table, b);
+	cr_assert_eq(cstate_table_dirty_count(table), 1);
+	cr_assert(b->flags & CSTATE_F_DIRTY);
+	cstate_table_destroy(table);
+}
+
+struct dirty_check {
+	struct cstate **order; /* expected dirty entries in order */
+	size_t at;
+};
+
+static int check_fn(struct cstate *cs, void *arg)
+{
+	struct dirty_check *check = arg;
+	if (check->order[check->at] != cs)
+		return -1;
+	check->at++;
+	return 0;
+}
+
+Test(cstate, remove_partition_exact)
+{
+	enum { N = 20000, PARTS = 8 };
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate **ptrs = calloc(N, sizeof(*ptrs));
+	char id[32];
+
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "R", i);
+		ptrs[i] = upsert_str(table, id, (int32_t)(i % PARTS), NULL);
+		if (i % 3 == 0)
+			cstate_table_mark_dirty(table, ptrs[i]);
+	}
+	size_t dirty_before = cstate_table_dirty_count(table);
+	cr_assert_eq(cstate_table_remove_partition(table, 99), 0);
+	cr_assert_eq(cstate_table_remove_partition(table, 3), N / PARTS);
+	cr_assert_eq(cstate_table_count(table), N - N / PARTS);
+	cr_assert_eq(cstate_table_remove_partition(table, 3), 0, "second removal finds none");
+
+	size_t expect_dirty = 0;
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "R", i);
+		struct cstate *cs = get_str(table, id);
+		if (i % PARTS == 3) {
+			cr_assert_null(cs, "id %s should be gone", id);
+		} else {
+			cr_assert_eq(cs, ptrs[i], "id %s should survive in place", id);
+			if (i % 3 == 0)
+				expect_dirty++;
+		}
+	}
+	cr_assert_lt(expect_dirty, dirty_before);
+	cr_assert_eq(cstate_table_dirty_count(table), expect_dirty);
+
+	/* The dirty list holds exactly the survivors, still in first-dirtied order. */
+	struct cstate **order = calloc(N, sizeof(*order));
+	size_t k = 0;
+	for (unsigned i = 0; i < N; i += 3)
+		if (i % PARTS != 3)
+			order[k++] = ptrs[i];
+	struct dirty_check check = {order, 0};
+	cr_assert_eq(cstate_table_foreach_dirty(table, check_fn, &check), 0);
+	cr_assert_eq(check.at, expect_dirty);
+
+	/* Removed entries are reused (memory does not grow); the re-added ids start zeroed. */
+	size_t mem_before = cstate_table_memory(table);
+	for (unsigned i = 3; i < N; i += PARTS) {
+		make_id(id, sizeof(id), "R", i);
+		int created = 0;
+		struct cstate *cs = upsert_str(table, id, 3, &created);
+		cr_assert_eq(created, 1);
+		cr_assert_eq(cs->flags, 0);
+		cr_assert_eq(cs->open_uwh, 0);
+	}
+	cr_assert_eq(cstate_table_count(table), N);
+	cr_assert_eq(cstate_table_memory(table), mem_before);
+	cr_assert_eq(cstate_table_dirty_count(table), expect_dirty);
+	free(order);
+	free(ptrs);
+	cstate_table_destroy(table);
+}
+
+/*
+ * Property test: 50k random operations (upsert, get, mark dirty, clear dirty, remove a
+ * partition, clear) on a small id universe, checked against a plain array model. A small
+ * starting index makes probe runs long and exercises growth and backward-shift deletion.
+ */
+enum { PROP_IDS = 3000, PROP_OPS = 50000, PROP_PARTS = 6 };
+
+struct prop_model {
+	int present[PROP_IDS];
+	int32_t partition[PROP_IDS];
+	struct cstate *ptr[PROP_IDS];
+	int64_t stamp[PROP_IDS];
+	int dirty[PROP_IDS];
+	unsigned dirty_order[PROP_IDS];
+	size_t dirty_count;
+	size_t count;
+};
+
+/* The universe's ids "Q0000000".. formatted once (formatting dominated the run time). */
+static char prop_ids[PROP_IDS][16];
+static size_t prop_id_lens[PROP_IDS];
+
+static void prop_ids_init(void)
+{
+	for (unsigned i = 0; i < PROP_IDS; i++)
+		prop_id_lens[i] = make_id(prop_ids[i], sizeof(prop_ids[i]), "Q", i);
+}
+
+struct prop_walk {
+	const struct prop_model *model;
+	size_t at;
+};
+
+static int prop_walk_fn(struct cstate *cs, void *arg)
+{
+	struct prop_walk *walk = arg;
+	if (walk->at >= walk->model->dirty_count)
+		return -1;
+	if (walk->model->ptr[walk->model->dirty_order[walk->at]] != cs)
+		return -2;
+	walk->at++;
+	return 0;
+}
+
+static void prop_verify(struct cstate_table *table, const struct prop_model *model)
+{
+	cr_assert_eq(cstate_table_count(table), model->count);
+	cr_assert_eq(cstate_table_dirty_count(table), model->dirty_count);
+	for (unsigned i = 0; i < PROP_IDS; i++) {
+		const char *id = prop_ids[i];
+		struct cstate *cs = cstate_table_get(table, id, prop_id_lens[i]);
+		/* Plain comparisons first: Criterion assertions are slow in a hot loop. */
+		if (!model->present[i]) {
+			if (cs)
+				cr_assert_fail("id %s should be absent", id);
+			continue;
+		}
+		if (cs != model->ptr[i])
+			cr_assert_fail("id %s moved or lost", id);
+		if (cs->partition != model->partition[i] || cs->last_ts != model->stamp[i] ||
+		    !!(cs->flags & CSTATE_F_DIRTY) != model->dirty[i])
+			cr_assert_fail("id %s: partition %d/%d last_ts %lld/%lld dirty %d/%d", id,
+			               cs->partition, model->partition[i], (long long)cs->last_ts,
+			               (long long)model->stamp[i], !!(cs->flags & CSTATE_F_DIRTY),
+			               model->dirty[i]);
+	}
+	struct prop_walk walk = {model, 0};
+	cr_assert_eq(cstate_table_foreach_dirty(table, prop_walk_fn, &walk), 0);
+	cr_assert_eq(walk.at, model->dirty_count);
+}
+
+static void prop_run(uint64_t seed, size_t expected)
+{
+	struct cstate_table *table = cstate_table_new(expected);
+	struct prop_model *model = calloc(1, sizeof(*model));
+	uint64_t rng = seed;
+	size_t removals = 0;
+
+	prop_ids_init();
+	for (unsigned op = 0; op < PROP_OPS; op++) {
+		unsigned roll = (unsigned)(rng_next(&rng) % 1000);
+		unsigned i = (unsigned)(rng_next(&rng) % PROP_IDS);
+		const char *id = prop_ids[i];
+		size_t len = prop_id_lens[i];
+		if (roll < 550) {
+			int32_t part = (int32_t)(rng_next(&rng) % PROP_PARTS);
+			int created = -1;
+			struct cstate *cs = cstate_table_upsert(table, id, len, part, &created);
+			if (created != !model->present[i])
+				cr_assert_fail("op %u: upsert %s created=%d", op, id, created);
+			if (created) {
+				model->present[i] = 1;
+				model->partition[i] = part;
+				model->ptr[i] = cs;
+				model->count++;
+			}
+			if (cs != model->ptr[i])
+				cr_assert_fail("op %u: upsert %s returned another entry", op, id);
+			cs->last_ts = (int64_t)op;
+			model->stamp[i] = (int64_t)op;
+		} else if (roll < 800) {
+			struct cstate *cs = cstate_table_get(table, id, len);
+			if (cs != (model->present[i] ? model->ptr[i] : NULL))
+				cr_assert_fail("op %u: get %s returned the wrong entry", op, id);
+		} else if (roll < 960) {
+			if (model->present[i]) {
+				cstate_table_mark_dirty(table, model->ptr[i]);
+				if (!model->dirty[i]) {
+					model->dirty[i] = 1;
+					model->dirty_order[model->dirty_count++] = i;
+				}
+			}
+		} else if (roll < 975) {
+			cstate_table_clear_dirty(table);
+			memset(model->dirty, 0, sizeof(model->dirty));
+			model->dirty_count = 0;
+		} else if (roll < 999) {
+			int32_t part = (int32_t)(rng_next(&rng) % PROP_PARTS);
+			size_t expect = 0;
+			for (unsigned j = 0; j < PROP_IDS; j++) {
+				if (model->present[j] && model->partition[j] == part) {
+					model->present[j] = 0;
+					model->dirty[j] = 0;
+					model->ptr[j] = NULL;
+					expect++;
+				}
+			}
+			size_t kept = 0;
+			for (size_t k = 0; k < model->dirty_count; k++)
+				if (model->present[model->dirty_order[k]])
+					model->dirty_order[kept++] = model->dirty_order[k];
+			model->dirty_count = kept;
+			model->count -= expect;
+			cr_assert_eq(cstate_table_remove_partition(table, part), expect);
+			removals++;
+			prop_verify(table, model);
+		} else {
+			cstate_table_clear(table);
+			memset(model, 0, sizeof(*model));
+			prop_verify(table, model);
+		}
+		if (op % 5000 == 0)
+			prop_verify(table, model);
+	}
+	prop_verify(table, model);
+	cr_assert_gt(removals, 100);
+	free(model);
+	cstate_table_destroy(table);
+}
+
+Test(cstate, property_random_ops_small_index)
+{
+	prop_run(0x5eed0001u, 0);
+}
+
+Test(cstate, property_random_ops_presized)
+{
+	prop_run(0x5eed0002u, 5000);
+}
+
+Test(cstate, property_random_ops_more_seeds)
+{
+	for (uint64_t seed = 11; seed < 15; seed++)
+		prop_run(seed * 0x9e3779b97f4a7c15ull, seed % 2 ? 0 : 100);
+}
+
+Test(cstate, clear_empties_table)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	char id[32];
+	for (unsigned i = 0; i < 10000; i++) {
+		make_id(id, sizeof(id), "Z", i);
+		cstate_table_mark_dirty(table, upsert_str(table, id, 1, NULL));
+	}
+	size_t mem_full = cstate_table_memory(table);
+	cstate_table_clear(table);
+	cr_assert_eq(cstate_table_count(table), 0);
+	cr_assert_eq(cstate_table_dirty_count(table), 0);
+	cr_assert_lt(cstate_table_memory(table), mem_full, "entries are freed");
+	for (unsigned i = 0; i < 10000; i++) {
+		make_id(id, sizeof(id), "Z", i);
+		cr_assert_null(get_str(table, id));
+	}
+	int created = 0;
+	struct cstate *cs = upsert_str(table, "Z0000005", 2, &created);
+	cr_assert_eq(created, 1);
+	cr_assert_eq(cs->partition, 2);
+	cr_assert_eq(cs->flags, 0);
+	cr_assert_eq(get_str(table, "Z0000005"), cs);
+	cstate_table_destroy(table);
+	cstate_table_destroy(NULL);
+}
+
+/* ---- hash ---- */
+
+struct hash_golden {
+	const char *text;
+	size_t len;
+	uint64_t hash;
+};
+
+Test(cstate, hash_golden_values)
+{
+	/* Computed by an independent Python implementation of the same definition; these pin
+	 * the function, because recent-event hashes are stored in snapshots. */
+	static const struct hash_golden golden[] = {
+		{"", 0, 0xe57383dc6ffcc434ull},
+		{"a", 1, 0x7b50353cd9325edcull},
+		{"C0000001", 8, 0x079b616dffe844daull},
+		{"C00000012", 9, 0x3100eb79d2955f47ull},
+		{"0123456789abcdef", 16, 0x43f0d4325362b069ull},
+		{"0123456789abcdef0", 17, 0x616b847361efacd6ull},
+		{"evt-2026-03-01T00:00:00+08:00-meter-000123-reading-0000000001-abcdefghijklmnopqrstu"
+		 "vwxyz-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ-xx",
+		 129, 0x06f1289188a8ce25ull},
+	};
+	for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
+		cr_assert_eq(strlen(golden[i].text), golden[i].len);
+		cr_assert_eq(cstate_hash(golden[i].text, golden[i].len), golden[i].hash,
+		             "hash of '%s'", golden[i].text);
+	}
+}
+
+Test(cstate, hash_distribution_and_avalanche)
+{
+	enum { N = 100000, BINS = 1024 };
+	static unsigned low_bins[BINS], high_bins[BINS];
+	char id[32];
+	for (unsigned i = 0; i < N; i++) {
+		size_t len = make_id(id, sizeof(id), "C", i);
+		uint64_t h = cstate_hash(id, len);
+		cr_assert_neq(h, 0);
+		low_bins[h & (BINS - 1)]++;
+		high_bins[h >> 54]++;
+	}
+	/* Chi-square with 1023 degrees of freedom: mean 1023, sd about 45; 1300 is 6 sd. */
+	double expect = (double)N / BINS, chi_low = 0, chi_high = 0;
+	for (unsigned b = 0; b < BINS; b++) {
+		chi_low += (low_bins[b] - expect) * (low_bins[b] - expect) / expect;
+		chi_high += (high_bins[b] - expect) * (high_bins[b] - expect) / expect;
+	}
+	cr_log_info("hash chi-square over %d bins: low bits %.0f, high bits %.0f", BINS, chi_low,
+	            chi_high);
+	cr_assert_lt(chi_low, 1300.0);
+	cr_assert_lt(chi_high, 1300.0);
+
+	/* Avalanche: flipping any one input bit flips about half of the output bits. */
+	uint8_t buf[40];
+	uint64_t rng = 12345;
+	double flips = 0;
+	unsigned trials = 0;
+	for (size_t len = 1; len <= sizeof(buf); len++) {
+		for (size_t k = 0; k < len; k++)
+			buf[k] = (uint8_t)rng_next(&rng);
+		uint64_t base = cstate_hash(buf, len);
+		for (size_t bit = 0; bit < len * 8; bit++) {
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			uint64_t h = cstate_hash(buf, len);
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			unsigned diff = (unsigned)__builtin_popcountll(base ^ h);
+			cr_assert_geq(diff, 8, "len %zu bit %zu flips only %u bits", len, bit, diff);
+			flips += diff;
+			trials++;
+		}
+	}
+	double mean = flips / trials;
+	cr_log_info("hash avalanche: mean %.2f of 64 output bits over %u flips", mean, trials);
+	cr_assert(mean > 31.0 && mean < 33.0);
+
+	/* Trailing zero bytes and length matter. */
+	cr_assert_neq(cstate_hash("a", 1), cstate_hash("a\0", 2));
+	cr_assert_neq(cstate_hash("", 0), cstate_hash("\0", 1));
+}
+
+/* ---- duplicate-event ring ---- */
+
+Test(cstate, seen_event_ring)
+{
+	struct cstate cs;
+	memset(&cs, 0, sizeof(cs));
+	uint64_t h[10];
+	for (int i = 0; i < 10; i++) {
+		char text[16];
+		snprintf(text, sizeof(text), "evt-%d", i);
+		h[i] = cstate_hash(text, strlen(text));
+	}
+	for (int i = 0; i < CSTATE_RECENT_EVENTS; i++)
+		cr_assert_eq(cstate_seen_event(&cs, h[i]), 0, "first sight of %d", i);
+	for (int i = 0; i < CSTATE_RECENT_EVENTS; i++)
+		cr_assert_eq(cstate_seen_event(&cs, h[i]), 1, "repeat of %d", i);
+	cr_assert_eq(cs.recent_next, 0);
+
+	/* The 9th distinct event evicts the oldest (h[0]) and nothing else. */
+	cr_assert_eq(cstate_seen_event(&cs, h[8]), 0);
+	cr_assert_eq(cstate_seen_event(&cs, h[8]), 1);
+	for (int i = 1; i < CSTATE_RECENT_EVENTS; i++)
+		cr_assert_eq(cstate_seen_event(&cs, h[i]), 1, "h[%d] still remembered", i);
+	cr_assert_eq(cstate_seen_event(&cs, h[0]), 0, "h[0] was evicted");
+	/* Re-recording h[0] evicted h[1], the next oldest. */
+	cr_assert_eq(cstate_seen_event(&cs, h[1]), 0);
+	cr_assert_eq(cstate_seen_event(&cs, h[2]), 0, "h[2] evicted by h[1]");
+	cr_assert_eq(cs.recent_next, 4);
+}
+
+/* ---- snapshots ---- */
+
+static void fill_state(struct cstate *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	strcpy(cs->id, "C0012345");
+	strcpy(cs->transformer_id, "T-88");
+	cs->partition = 17;
+	cs->flags = CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
+	cs->segment = 2;
+	cs->capacity_kw = 7.5f;
+	cs->last_ts = 1772296200;
+	cs->open_day = 20513;
+	cs->open_readings = 3;
+	cs->open_uwh = 1234567;
+	cs->days_closed = 40;
+	cs->last_closed_day = 20512;
+	cs->last_closed_uwh = 9876543210LL;
+	cstate_seen_event(cs, cstate_hash("e1", 2));
+	cstate_seen_event(cs, cstate_hash("e2", 2));
+}
+
+Test(cstate, encode_decode_round_trip)
+{
+	struct cstate cs, back;
+	uint8_t buf[CSTATE_SNAPSHOT_MAX], again[CSTATE_SNAPSHOT_MAX];
+	char err[256] = "";
+	fill_state(&cs);
+
+	size_t len = cstate_encode(&cs, buf, sizeof(buf));
+	cr_assert_eq(len, 8 + sizeof(struct cstate));
+	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
+	cr_assert_eq(buf[4] | buf[5] << 8, 1, "version 1, little-endian");
+	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), sizeof(struct cstate));
+
+	memset(&back, 0xa5, sizeof(back));
+	cr_assert_eq(cstate_decode(buf, len, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(memcmp(&back, &cs, sizeof(cs)), 0, "byte-identical after decode");
+	cr_assert_eq(cstate_seen_event(&back, cstate_hash("e2", 2)), 1);
+
+	/* Identical state encodes to identical bytes, whatever the dirty flag and stale bytes
+	 * after an id's terminator. */
+	struct cstate noisy;
+	fill_state(&noisy);
+	strcpy(noisy.transformer_id, "T-88-LONGER-NAME");
+	strcpy(noisy.transformer_id, "T-88");
+	noisy.flags |= CSTATE_F_DIRTY;
+	cr_assert_eq(cstate_encode(&noisy, again, sizeof(again)), len);
+	cr_assert_eq(memcmp(buf, again, len), 0);
+
+	/* A different state encodes differently. */
+	noisy.open_uwh++;
+	cstate_encode(&noisy, again, sizeof(again));
+	cr_assert_neq(memcmp(buf, again, len), 0);
+
+	cr_assert_eq(cstate_encode(&cs, again, len - 1), 0, "buffer too small");
+	cr_assert_eq(cstate_encode(&cs, again, len), len, "exact buffer is enough");
+}
+
+static void expect_decode_error(const uint8_t *buf, size_t len, const char *needle)
+{
+	struct cstate cs, before;
+	char err[256] = "";
+	memset(&cs, 0x5a, sizeof(cs));
+	memcpy(&before, &cs, sizeof(cs));
+	cr_assert_eq(cstate_decode(buf, len, &cs, err, sizeof(err)), RISKD_ERR_INVALID,
+	             "expected failure mentioning '%s'", needle);
+	cr_assert_not_null(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+	cr_assert_eq(memcmp(&cs, &before, sizeof(cs)), 0, "*cs untouched on error");
+}
+
+Test(cstate, decode_errors)
+{
+	struct cstate cs;
+	uint8_t good[CSTATE_SNAPSHOT_MAX + 4], bad[CSTATE_SNAPSHOT_MAX + 4];
+	fill_state(&cs);
+	size_t len = cstate_encode(&cs, good, sizeof(good));
+	const size_t off = 8; /* payload offset */
+
+	expect_decode_error(good, 0, "too short");
+	expect_decode_error(good, 7, "too short");
+
+	memcpy(bad, good, len);
+	bad[3] = '2';
+	expect_decode_error(bad, len, "bad magic");
+
+	memcpy(bad, good, len);
+	bad[4] = 2;
+	expect_decode_error(bad, len, "version 2 is not supported");
+	memcpy(bad, good, len);
+	bad[5] = 1;
+	expect_decode_error(bad, len, "version 257");
+
+	memcpy(bad, good, len);
+	bad[6] = (uint8_t)(bad[6] + 8);
+	expect_decode_error(bad, len, "incompatible build");
+
+	expect_decode_error(good, len - 1, "expected");
+	memcpy(bad, good, len);
+	bad[len] = 0;
+	expect_decode_error(bad, len + 1, "expected");
+
+	memcpy(bad, good, len);
+	memset(bad + off + offsetof(struct cstate, id), 'x', sizeof(cs.id));
+	expect_decode_error(bad, len, "id is not NUL-terminated");
+
+	memcpy(bad, good, len);
+	memset(bad + off + offsetof(struct cstate, id), 0, sizeof(cs.id));
+	expect_decode_error(bad, len, "id is empty");
+
+	memcpy(bad, good, len);
+	memset(bad + off + offsetof(struct cstate, transformer_id), 'y', sizeof(cs.transformer_id));
+	expect_decode_error(bad, len, "transformer_id is not NUL-terminated");
+
+	memcpy(bad, good, len);
+	bad[off + offsetof(struct cstate, recent_next)] = CSTATE_RECENT_EVENTS;
+	expect_decode_error(bad, len, "recent_next 8 out of range");
+
+	struct cstate neg = cs;
+	neg.open_uwh = -1;
+	cstate_encode(&neg, bad, sizeof(bad));
+	expect_decode_error(bad, len, "negative daily counter");
+
+	/* A NULL errstr is allowed, and the good snapshot still decodes. */
+	cr_assert_eq(cstate_decode(bad, len, &neg, NULL, 0), RISKD_ERR_INVALID);
+	struct cstate out;
+	cr_assert_eq(cstate_decode(good, len, &out, NULL, 0), 0);
+	cr_assert_str_eq(out.id, "C0012345");
+}

@@ -1,0 +1,181 @@
+/*
+ * test_daily.c - Criterion suite for scoring/daily.c: kWh to integer micro-kWh conversion and
+ * the open/close/late logic of the per-customer daily rollup.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "scoring/daily.h"
+
+static void fresh(struct cstate *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	strcpy(cs->id, "C1");
+}
+
+Test(daily, kwh_to_uwh_rounding)
+{
+	cr_assert_eq(daily_kwh_to_uwh(0.0), 0);
+	cr_assert_eq(daily_kwh_to_uwh(0.001), 1000);
+	cr_assert_eq(daily_kwh_to_uwh(1.5), 1500000);
+	cr_assert_eq(daily_kwh_to_uwh(0.1), 100000);
+	cr_assert_eq(daily_kwh_to_uwh(0.3), 300000);
+	cr_assert_eq(daily_kwh_to_uwh(123.456789), 123456789);
+	cr_assert_eq(daily_kwh_to_uwh(0.0000004), 0, "rounds to nearest, down");
+	cr_assert_eq(daily_kwh_to_uwh(0.0000006), 1, "rounds to nearest, up");
+	cr_assert_eq(daily_kwh_to_uwh(1e-9), 0);
+	cr_assert_eq(daily_kwh_to_uwh(9000000.25), 9000000250000LL);
+	cr_assert_eq(daily_kwh_to_uwh(9e12), 9000000000000000000LL, "near the documented limit");
+	/* Outside the contract: clamped, never undefined. */
+	cr_assert_eq(daily_kwh_to_uwh(-1.0), 0);
+	cr_assert_eq(daily_kwh_to_uwh(NAN), 0);
+	cr_assert_eq(daily_kwh_to_uwh(INFINITY), 9200000000000000000LL);
+	cr_assert_eq(daily_kwh_to_uwh(1e300), 9200000000000000000LL);
+}
+
+Test(daily, first_reading_opens_day)
+{
+	struct cstate cs;
+	struct daily_closed closed = {-7, -7, -7};
+	fresh(&cs);
+	cr_assert_eq(daily_apply_reading(&cs, 20513, 250000, &closed), DAILY_SAME_DAY);
+	cr_assert(cs.flags & CSTATE_F_HAS_DAY);
+	cr_assert_eq(cs.open_day, 20513);
+	cr_assert_eq(cs.open_uwh, 250000);
+	cr_assert_eq(cs.open_readings, 1);
+	cr_assert_eq(cs.days_closed, 0);
+	cr_assert_eq(closed.day, -7, "*closed untouched unless a day closed");
+}
+
+Test(daily, first_day_may_be_day_zero_or_negative)
+{
+	struct cstate cs;
+	fresh(&cs);
+	/* HAS_DAY, not open_day != 0, says whether a day is open. */
+	cr_assert_eq(daily_apply_reading(&cs, 0, 5, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 0, 5, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(cs.open_uwh, 10);
+	cr_assert_eq(cs.open_readings, 2);
+	cr_assert_eq(daily_apply_reading(&cs, -1, 5, NULL), DAILY_LATE);
+}
+
+Test(daily, same_day_accumulates)
+{
+	struct cstate cs;
+	fresh(&cs);
+	for (int i = 0; i < 96; i++)
+		cr_assert_eq(daily_apply_reading(&cs, 100, 1000 + i, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(cs.open_day, 100);
+	cr_assert_eq(cs.open_readings, 96);
+	cr_assert_eq(cs.open_uwh, 96 * 1000 + 95 * 96 / 2);
+	cr_assert_eq(cs.days_closed, 0);
+}
+
+Test(daily, later_day_closes_open_day)
+{
+	struct cstate cs;
+	struct daily_closed closed;
+	fresh(&cs);
+	daily_apply_reading(&cs, 100, 400, NULL);
+	daily_apply_reading(&cs, 100, 600, NULL);
+
+	memset(&closed, 0, sizeof(closed));
+	cr_assert_eq(daily_apply_reading(&cs, 101, 70, &closed), DAILY_CLOSED_DAY);
+	cr_assert_eq(closed.day, 100);
+	cr_assert_eq(closed.uwh, 1000);
+	cr_assert_eq(closed.readings, 2);
+	cr_assert_eq(cs.days_closed, 1);
+	cr_assert_eq(cs.last_closed_day, 100);
+	cr_assert_eq(cs.last_closed_uwh, 1000);
+	cr_assert_eq(cs.open_day, 101);
+	cr_assert_eq(cs.open_uwh, 70, "the closing reading opens the new day");
+	cr_assert_eq(cs.open_readings, 1);
+
+	/* A gap: only the open day closes, skipped days are not invented. */
+	cr_assert_eq(daily_apply_reading(&cs, 108, 5, &closed), DAILY_CLOSED_DAY);
+	cr_assert_eq(closed.day, 101);
+	cr_assert_eq(closed.uwh, 70);
+	cr_assert_eq(closed.readings, 1);
+	cr_assert_eq(cs.days_closed, 2);
+	cr_assert_eq(cs.last_closed_day, 101);
+	cr_assert_eq(cs.open_day, 108);
+
+	/* closed may be NULL. */
+	cr_assert_eq(daily_apply_reading(&cs, 109, 1, NULL), DAILY_CLOSED_DAY);
+	cr_assert_eq(cs.days_closed, 3);
+	cr_assert_eq(cs.last_closed_uwh, 5);
+}
+
+Test(daily, earlier_day_is_late_and_changes_nothing)
+{
+	struct cstate cs, before;
+	struct daily_closed closed = {-1, -1, -1};
+	fresh(&cs);
+	daily_apply_reading(&cs, 200, 10, NULL);
+	daily_apply_reading(&cs, 201, 20, NULL);
+	memcpy(&before, &cs, sizeof(cs));
+
+	cr_assert_eq(daily_apply_reading(&cs, 200, 999, &closed), DAILY_LATE);
+	cr_assert_eq(daily_apply_reading(&cs, 150, 999, &closed), DAILY_LATE);
+	cr_assert_eq(memcmp(&cs, &before, sizeof(cs)), 0);
+	cr_assert_eq(closed.day, -1);
+	cr_assert_eq(daily_apply_reading(&cs, 201, 1, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(cs.open_uwh, 21);
+}
+
+Test(daily, uwh_sums_are_exact)
+{
+	struct cstate cs;
+	fresh(&cs);
+	double naive = 0.0;
+	for (int i = 0; i < 1000; i++) {
+		daily_apply_reading(&cs, 7, daily_kwh_to_uwh(0.001), NULL);
+		naive += 0.001;
+	}
+	cr_assert_eq(cs.open_uwh, 1000000, "1000 x 0.001 kWh is exactly 1 kWh");
+	cr_assert_neq(naive, 1.0, "summing doubles would not be exact (why micro-kWh)");
+	cr_assert_eq(cs.open_readings, 1000);
+}
+
+Test(daily, sums_do_not_depend_on_order)
+{
+	enum { N = 2000 };
+	static double kwh[N];
+	uint64_t rng = 0x1234567;
+	for (int i = 0; i < N; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		kwh[i] = (double)(rng % 1000000) / 3e5; /* 0 .. 3.3 kWh with long fractions */
+	}
+	struct cstate fwd, rev, shuffled;
+	fresh(&fwd);
+	fresh(&rev);
+	fresh(&shuffled);
+	for (int i = 0; i < N; i++) {
+		daily_apply_reading(&fwd, 9, daily_kwh_to_uwh(kwh[i]), NULL);
+		daily_apply_reading(&rev, 9, daily_kwh_to_uwh(kwh[N - 1 - i]), NULL);
+		daily_apply_reading(&shuffled, 9, daily_kwh_to_uwh(kwh[(i * 7919) % N]), NULL);
+	}
+	cr_assert_eq(fwd.open_uwh, rev.open_uwh);
+	cr_assert_eq(fwd.open_uwh, shuffled.open_uwh);
+	cr_assert_eq(memcmp(&fwd, &rev, sizeof(fwd)), 0, "state is bit-identical");
+
+	/* The closed day matches too, whichever order the readings came in. */
+	struct daily_closed a, b;
+	daily_apply_reading(&fwd, 10, 0, &a);
+	daily_apply_reading(&shuffled, 10, 0, &b);
+	cr_assert_eq(a.uwh, b.uwh);
+	cr_assert_eq(a.readings, N);
+}
+
+Test(daily, energy_saturates_instead_of_overflowing)
+{
+	struct cstate cs;
+	fresh(&cs);
+	daily_apply_reading(&cs, 1, INT64_MAX - 10, NULL);
+	cr_assert_eq(daily_apply_reading(&cs, 1, 100, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(cs.open_uwh, INT64_MAX);
+}

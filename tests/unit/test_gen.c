@@ -1,0 +1,1042 @@
+/*
+ * test_gen.c - Criterion suite for the synthetic city generator (tools/gen.c, gen_model.c).
+ *
+ * Runs gen_write into memory and reads the output back as a consumer would: every line is
+ * checked against the event contract by a small independent checker (jansson plus explicit
+ * field tables), then the data set's own promises are checked: counts, ordering, unique ids,
+ * transformer balance, bills against readings, payments against bills, invalid lines,
+ * duplicates, and byte-for-byte determinism.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/riskd_base.h"
+#include "tools/gen.h"
+
+/* ---- running the generator ------------------------------------------------------------ */
+
+struct run {
+	char *buf;
+	size_t len;
+	struct gen_stats stats;
+};
+
+static void run_gen(const struct gen_options *opts, struct run *r)
+{
+	char errstr[256] = "";
+	memset(r, 0, sizeof(*r));
+	FILE *f = open_memstream(&r->buf, &r->len);
+	cr_assert_not_null(f);
+	int err = gen_write(opts, f, &r->stats, errstr, sizeof(errstr));
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(err, 0, "gen_write failed: %s", errstr);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+static void opts_small(struct gen_options *opts, uint32_t customers, uint32_t days,
+                       int32_t interval_s)
+{
+	gen_options_init(opts);
+	opts->customers = customers;
+	opts->days = days;
+	opts->interval_s = interval_s;
+}
+
+/* Calls fn(line, len, arg) for every line (without its '\n'); returns the line count. */
+static size_t each_line(const struct run *r, void (*fn)(const char *, size_t, void *), void *arg)
+{
+	size_t n = 0, pos = 0;
+	while (pos < r->len) {
+		const char *line = r->buf + pos;
+		const char *nl = memchr(line, '\n', r->len - pos);
+		cr_assert_not_null(nl, "output does not end with a newline");
+		if (fn)
+			fn(line, (size_t)(nl - line), arg);
+		pos = (size_t)(nl - r->buf) + 1;
+		n++;
+	}
+	return n;
+}
+
+/* Whether needle occurs in [hay, hay + len). */
+static int contains(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- an independent contract checker ---------------------------------------------------- */
+
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int two(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "YYYY-MM-DD" -> days since 1970-01-01, or INT64_MIN. */
+static int64_t parse_date(const char *s, size_t len)
+{
+	if (len != 10 || s[4] != '-' || s[7] != '-')
+		return INT64_MIN;
+	int hi = two(s), lo = two(s + 2), m = two(s + 5), d = two(s + 8);
+	if (hi < 0 || lo < 0 || m < 1 || m > 12 || d < 1)
+		return INT64_MIN;
+	int y = hi * 100 + lo;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 && leap))
+		return INT64_MIN;
+	return days_from_civil(y, m, d);
+}
+
+/* RFC 3339 with a mandatory offset and no fraction (what the generator writes) -> Unix
+ * seconds, or INT64_MIN. */
+static int64_t parse_ts(const char *s, size_t len, int *offset_s)
+{
+	if (len < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return INT64_MIN;
+	int64_t day = parse_date(s, 10);
+	int hh = two(s + 11), mi = two(s + 14), ss = two(s + 17);
+	if (day == INT64_MIN || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59)
+		return INT64_MIN;
+	int off;
+	if (len == 20 && s[19] == 'Z') {
+		off = 0;
+	} else if (len == 25 && (s[19] == '+' || s[19] == '-') && s[22] == ':') {
+		int oh = two(s + 20), om = two(s + 23);
+		if (oh < 0 || oh > 14 || om < 0 || om > 59)
+			return INT64_MIN;
+		off = (s[19] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+	} else {
+		return INT64_MIN;
+	}
+	if (offset_s)
+		*offset_s = off;
+	return day * 86400 + hh * 3600 + mi * 60 + ss - off;
+}
+
+enum fkind { F_STR, F_NUM, F_INT, F_TS, F_DATE };
+
+struct fspec {
+	const char *name;
+	enum fkind kind;
+	int required;
+};
+
+struct tspec {
+	const char *type;
+	struct fspec fields[12];
+};
+
+static const struct tspec contract[] = {
+	{"meter_reading", {{"customer_id", F_STR, 1}, {"meter_id", F_STR, 1}, {"kwh", F_NUM, 1},
+	                   {"interval_s", F_INT, 1}, {"voltage", F_NUM, 0}, {"current", F_NUM, 0},
+	                   {"power_factor", F_NUM, 0}, {"reverse_kwh", F_NUM, 0}}},
+	{"meter_event", {{"customer_id", F_STR, 1}, {"meter_id", F_STR, 1}, {"code", F_STR, 1}}},
+	{"bill", {{"customer_id", F_STR, 1}, {"bill_id", F_STR, 1}, {"amount", F_NUM, 1},
+	          {"due_date", F_DATE, 1}, {"period_kwh", F_NUM, 0}}},
+	{"payment", {{"customer_id", F_STR, 1}, {"amount", F_NUM, 1}, {"bill_id", F_STR, 0},
+	             {"channel", F_STR, 0}}},
+	{"payment_reversal", {{"customer_id", F_STR, 1}, {"amount", F_NUM, 1},
+	                      {"payment_event_id", F_STR, 1}, {"reason", F_STR, 0}}},
+	{"customer", {{"customer_id", F_STR, 1}, {"segment", F_STR, 1},
+	              {"transformer_id", F_STR, 1}, {"tariff", F_STR, 0}, {"capacity_kw", F_NUM, 0},
+	              {"since", F_DATE, 0}}},
+	{"transformer_reading", {{"transformer_id", F_STR, 1}, {"kwh", F_NUM, 1},
+	                         {"interval_s", F_INT, 1}}},
+};
+
+#define MAX_CUSTOMERS 5000
+
+/* What the checker learned from profiles, for the capacity check. */
+struct checker {
+	double capacity_kw[MAX_CUSTOMERS + 1];
+};
+
+static const struct tspec *find_type(const char *type)
+{
+	for (size_t i = 0; i < sizeof(contract) / sizeof(contract[0]); i++)
+		if (strcmp(contract[i].type, type) == 0)
+			return &contract[i];
+	return NULL;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static long customer_number(const char *id)
+{
+	if (!id || id[0] != 'C' || strlen(id) < 7)
+		return -1;
+	char *end;
+	long n = strtol(id + 1, &end, 10);
+	return *end || n < 1 || n > MAX_CUSTOMERS ? -1 : n;
+}
+
+/* Returns NULL when the line is a valid event, else why not. On success *out (if not NULL)
+ * receives the parsed object (caller decrefs). */
+static const char *contract_check(struct checker *ck, const char *line, size_t len, json_t **out)
+{
+	static const char *const segments[] = {"residential", "commercial", "industrial",
+	                                       "agricultural", NULL};
+	static const char *const codes[] = {"cover_open", "magnetic_interference", "reverse_flow",
+	                                    "phase_loss", "clock_reset", "power_outage",
+	                                    "meter_replaced", NULL};
+	const char *why = NULL;
+	json_error_t jerr;
+	json_t *obj = NULL;
+
+	if (len > 8192)
+		return "oversized";
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return "not JSON (or invalid UTF-8)";
+	if (!json_is_object(obj)) {
+		why = "not an object";
+		goto fail;
+	}
+	json_t *type = json_object_get(obj, "type");
+	const struct tspec *spec = json_is_string(type) ? find_type(json_string_value(type)) : NULL;
+	if (!spec) {
+		why = "unknown type";
+		goto fail;
+	}
+	const char *key;
+	json_t *value;
+	json_object_foreach(obj, key, value) {
+		int known = !strcmp(key, "type") || !strcmp(key, "event_id") || !strcmp(key, "ts");
+		for (const struct fspec *f = spec->fields; f->name && !known; f++)
+			known = strcmp(f->name, key) == 0;
+		if (!known) {
+			why = "unknown field";
+			goto fail;
+		}
+	}
+	json_t *event_id = json_object_get(obj, "event_id");
+	json_t *ts = json_object_get(obj, "ts");
+	if (!json_is_string(event_id) || json_string_length(event_id) == 0 ||
+	    json_string_length(event_id) > 128) {
+		why = "event_id";
+		goto fail;
+	}
+	if (!json_is_string(ts) ||
+	    parse_ts(json_string_value(ts), json_string_length(ts), NULL) == INT64_MIN) {
+		why = "ts";
+		goto fail;
+	}
+	for (const struct fspec *f = spec->fields; f->name; f++) {
+		json_t *v = json_object_get(obj, f->name);
+		if (!v) {
+			if (f->required) {
+				why = "missing field";
+				goto fail;
+			}
+			continue;
+		}
+		int ok = 0;
+		switch (f->kind) {
+		case F_STR: ok = json_is_string(v) && json_string_length(v) > 0 &&
+		                 json_string_length(v) <= 63; break;
+		case F_NUM: ok = json_is_number(v) && isfinite(json_number_value(v)); break;
+		case F_INT: ok = json_is_integer(v); break;
+		case F_TS: ok = json_is_string(v) &&
+		                parse_ts(json_string_value(v), json_string_length(v), NULL) != INT64_MIN; break;
+		case F_DATE: ok = json_is_string(v) &&
+		                  parse_date(json_string_value(v), json_string_length(v)) != INT64_MIN; break;
+		}
+		if (!ok) {
+			why = "field type";
+			goto fail;
+		}
+	}
+	const char *t = spec->type;
+	double kwh = json_number_value(json_object_get(obj, "kwh"));
+	double amount = json_number_value(json_object_get(obj, "amount"));
+	if ((!strcmp(t, "meter_reading") || !strcmp(t, "transformer_reading")) && kwh < 0) {
+		why = "negative kwh";
+		goto fail;
+	}
+	if ((!strcmp(t, "payment") || !strcmp(t, "payment_reversal")) && !(amount > 0)) {
+		why = "amount";
+		goto fail;
+	}
+	if (!strcmp(t, "bill") && amount < 0) {
+		why = "amount";
+		goto fail;
+	}
+	if (!strcmp(t, "customer") &&
+	    !in_list(json_string_value(json_object_get(obj, "segment")), segments)) {
+		why = "segment";
+		goto fail;
+	}
+	if (!strcmp(t, "meter_event") &&
+	    !in_list(json_string_value(json_object_get(obj, "code")), codes)) {
+		why = "code";
+		goto fail;
+	}
+	if (!strcmp(t, "meter_reading") || !strcmp(t, "transformer_reading")) {
+		json_int_t interval = json_integer_value(json_object_get(obj, "interval_s"));
+		double max_kw = 2000.0; /* the detector's bound for an unknown profile */
+		if (!strcmp(t, "meter_reading")) {
+			long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+			if (n > 0 && ck->capacity_kw[n] > 0)
+				max_kw = ck->capacity_kw[n];
+		}
+		if (interval < 1 || interval > 86400) {
+			why = "interval_s";
+			goto fail;
+		}
+		if (kwh > max_kw * (double)interval / 3600.0) {
+			why = "kwh above capacity";
+			goto fail;
+		}
+	}
+	if (!strcmp(t, "customer")) {
+		long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+		json_t *cap = json_object_get(obj, "capacity_kw");
+		if (n > 0 && cap)
+			ck->capacity_kw[n] = json_number_value(cap);
+	}
+	if (out)
+		*out = obj;
+	else
+		json_decref(obj);
+	return NULL;
+
+fail:
+	json_decref(obj);
+	return why;
+}
+
+/* ---- determinism ---------------------------------------------------------------------- */
+
+Test(gen, same_options_give_the_same_bytes)
+{
+	struct gen_options opts;
+	struct run a, b, c;
+	opts_small(&opts, 60, 3, 1800);
+	opts.seed = 42;
+	opts.bad_rate = 0.02;
+	opts.dup_rate = 0.02;
+	run_gen(&opts, &a);
+	run_gen(&opts, &b);
+	cr_assert_gt(a.len, 100000);
+	cr_assert_eq(a.len, b.len);
+	cr_assert(memcmp(a.buf, b.buf, a.len) == 0, "two runs with the same options differ");
+
+	opts.seed = 43;
+	run_gen(&opts, &c);
+	cr_assert(a.len != c.len || memcmp(a.buf, c.buf, a.len) != 0,
+	          "seeds 42 and 43 gave the same output");
+	run_free(&a);
+	run_free(&b);
+	run_free(&c);
+}
+
+static void collect_c1(const char *line, size_t len, void *arg)
+{
+	FILE *f = arg;
+	if (len > 60 && contains(line, len, "\"customer_id\":\"C000001\"") &&
+	    contains(line, len, "\"meter_reading\""))
+		fprintf(f, "%.*s\n", (int)len, line);
+}
+
+Test(gen, a_customer_does_not_depend_on_the_others)
+{
+	struct gen_options opts;
+	struct run small, large;
+	char *s_buf = NULL, *l_buf = NULL;
+	size_t s_len = 0, l_len = 0;
+	opts_small(&opts, 10, 4, 1800);
+	run_gen(&opts, &small);
+	opts.customers = 300;
+	run_gen(&opts, &large);
+
+	FILE *f = open_memstream(&s_buf, &s_len);
+	each_line(&small, collect_c1, f);
+	fclose(f);
+	f = open_memstream(&l_buf, &l_len);
+	each_line(&large, collect_c1, f);
+	fclose(f);
+	cr_assert_gt(s_len, 0);
+	cr_assert_eq(s_len, l_len);
+	cr_assert(memcmp(s_buf, l_buf, s_len) == 0,
+	          "C000001's readings changed with the number of customers");
+	free(s_buf);
+	free(l_buf);
+	run_free(&small);
+	run_free(&large);
+}
+
+/* ---- counts and the contract ---------------------------------------------------------- */
+
+struct counting {
+	size_t by_type[8];
+	size_t lines;
+};
+
+static const char *const type_order[] = {
+	"meter_reading", "meter_event", "bill", "payment", "payment_reversal", "customer",
+	"transformer_reading",
+};
+
+static void count_types(const char *line, size_t len, void *arg)
+{
+	struct counting *cnt = arg;
+	json_t *obj = json_loadb(line, len, 0, NULL);
+	cr_assert_not_null(obj, "line does not parse: %.*s", (int)len, line);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	cr_assert_not_null(type);
+	size_t i = 0;
+	while (i < 7 && strcmp(type_order[i], type) != 0)
+		i++;
+	cnt->by_type[i]++;
+	cnt->lines++;
+	json_decref(obj);
+}
+
+Test(gen, counts_by_type)
+{
+	struct gen_options opts;
+	struct run r;
+	struct counting cnt;
+	opts_small(&opts, 37, 3, 3600);
+	run_gen(&opts, &r);
+	memset(&cnt, 0, sizeof(cnt));
+	each_line(&r, count_types, &cnt);
+
+	cr_assert_eq(r.stats.transformers, 1, "ceil(37 / 40) transformers");
+	cr_assert_eq(cnt.by_type[0], 37 * 3 * 24, "one reading per customer per interval");
+	cr_assert_eq(cnt.by_type[5], 37);
+	cr_assert_eq(cnt.by_type[6], 1 * 3 * 24, "one transformer reading per interval");
+	cr_assert_eq(cnt.by_type[7], 0, "no other types");
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(r.stats.events[i], cnt.by_type[i], "stats for %s", type_order[i]);
+	cr_assert_eq(r.stats.lines, cnt.lines);
+	cr_assert_eq(r.stats.bytes, r.len);
+	cr_assert_eq(r.stats.bad_lines, 0);
+	cr_assert_eq(r.stats.duplicates, 0);
+	run_free(&r);
+
+	opts_small(&opts, 81, 2, 900);
+	opts.transformers = 5;
+	run_gen(&opts, &r);
+	cr_assert_eq(r.stats.events[EVENT_METER_READING], 81 * 2 * 96);
+	cr_assert_eq(r.stats.events[EVENT_TRANSFORMER_READING], 5 * 2 * 96);
+	run_free(&r);
+
+	opts_small(&opts, 81, 1, 1800);
+	run_gen(&opts, &r);
+	cr_assert_eq(r.stats.transformers, 3, "ceil(81 / 40) transformers");
+	run_free(&r);
+}
+
+struct walk {
+	struct checker *ck;
+	json_t *event_ids;      /* used as a set */
+	json_t *bills;          /* bill_id -> bill object */
+	json_t *payments;       /* event_id -> payment object */
+	int64_t last_ts;
+	size_t lines;
+	size_t customers_seen;
+	int readings_started;
+	int32_t interval_s;
+	size_t late, partial, reversals, quality;
+};
+
+static void walk_line(const char *line, size_t len, void *arg)
+{
+	struct walk *wk = arg;
+	json_t *obj = NULL;
+	const char *why = contract_check(wk->ck, line, len, &obj);
+	cr_assert_null(why, "invalid line (%s): %.*s", why, (int)len, line);
+	wk->lines++;
+
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *id = json_string_value(json_object_get(obj, "event_id"));
+	const char *ts_s = json_string_value(json_object_get(obj, "ts"));
+	cr_assert_null(json_object_get(wk->event_ids, id), "event_id %s repeats", id);
+	json_object_set_new(wk->event_ids, id, json_true());
+
+	int offset = 0;
+	int64_t ts = parse_ts(ts_s, strlen(ts_s), &offset);
+	cr_assert_eq(offset, 8 * 3600, "ts carries the +08:00 offset: %s", ts_s);
+	cr_assert_geq(ts, wk->last_ts, "events out of time order at %s", id);
+	wk->last_ts = ts;
+
+	if (!strcmp(type, "customer")) {
+		cr_assert_not(wk->readings_started, "profile after the first reading");
+		wk->customers_seen++;
+	} else {
+		wk->readings_started = 1;
+	}
+	if (!strcmp(type, "meter_reading") || !strcmp(type, "transformer_reading")) {
+		cr_assert_eq(json_integer_value(json_object_get(obj, "interval_s")), wk->interval_s);
+		cr_assert_eq((ts + offset) % wk->interval_s, 0, "reading ts not on an interval: %s", ts_s);
+		if (json_object_get(obj, "voltage")) {
+			double v = json_number_value(json_object_get(obj, "voltage"));
+			double pf = json_number_value(json_object_get(obj, "power_factor"));
+			cr_assert(v > 190 && v < 250, "voltage %f", v);
+			cr_assert(pf >= 0.5 && pf <= 1.0, "power factor %f", pf);
+			wk->quality++;
+		}
+	}
+	if (!strcmp(type, "bill")) {
+		int64_t local_day = parse_date(ts_s, 10);
+		const char *due = json_string_value(json_object_get(obj, "due_date"));
+		cr_assert_eq(parse_date(due, strlen(due)), local_day + 15, "due date 15 days after %s",
+		             ts_s);
+		json_object_set(wk->bills, json_string_value(json_object_get(obj, "bill_id")), obj);
+	}
+	if (!strcmp(type, "payment")) {
+		const char *bill_id = json_string_value(json_object_get(obj, "bill_id"));
+		json_t *bill = json_object_get(wk->bills, bill_id);
+		cr_assert_not_null(bill, "payment %s for an unseen bill %s", id, bill_id);
+		cr_assert_str_eq(json_string_value(json_object_get(bill, "customer_id")),
+		                 json_string_value(json_object_get(obj, "customer_id")));
+		double bill_amount = json_number_value(json_object_get(bill, "amount"));
+		double amount = json_number_value(json_object_get(obj, "amount"));
+		cr_assert_leq(amount, bill_amount + 0.001, "payment above its bill");
+		if (amount < bill_amount - 0.001)
+			wk->partial++;
+		const char *due = json_string_value(json_object_get(bill, "due_date"));
+		if (parse_date(ts_s, 10) > parse_date(due, strlen(due)))
+			wk->late++;
+		json_object_set(wk->payments, id, obj);
+	}
+	if (!strcmp(type, "payment_reversal")) {
+		const char *pid = json_string_value(json_object_get(obj, "payment_event_id"));
+		json_t *pay = json_object_get(wk->payments, pid);
+		cr_assert_not_null(pay, "reversal %s of an unseen payment %s", id, pid);
+		cr_assert_str_eq(json_string_value(json_object_get(pay, "customer_id")),
+		                 json_string_value(json_object_get(obj, "customer_id")));
+		cr_assert_float_eq(json_number_value(json_object_get(pay, "amount")),
+		                   json_number_value(json_object_get(obj, "amount")), 1e-9);
+		wk->reversals++;
+	}
+	json_decref(obj);
+}
+
+Test(gen, every_line_meets_the_contract, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run r;
+	struct walk wk;
+	struct checker *ck = calloc(1, sizeof(*ck));
+	opts_small(&opts, 300, 75, 3600);
+	opts.seed = 7;
+	run_gen(&opts, &r);
+
+	memset(&wk, 0, sizeof(wk));
+	wk.ck = ck;
+	wk.event_ids = json_object();
+	wk.bills = json_object();
+	wk.payments = json_object();
+	wk.interval_s = opts.interval_s;
+	wk.last_ts = INT64_MIN;
+	each_line(&r, walk_line, &wk);
+
+	cr_assert_eq(wk.customers_seen, 300);
+	cr_assert_eq(wk.lines, r.stats.lines);
+	/* 75 days: every customer's bill day comes at least twice */
+	cr_assert_geq(r.stats.events[EVENT_BILL], 2 * 300);
+	cr_assert_leq(r.stats.events[EVENT_BILL], 3 * 300);
+	cr_assert_gt(r.stats.events[EVENT_PAYMENT], r.stats.events[EVENT_BILL] / 2);
+	cr_assert_gt(wk.late, 0, "some payments are late");
+	cr_assert_gt(wk.partial, 0, "some payments are partial");
+	cr_assert_gt(wk.reversals, 0, "some payments are reversed");
+	cr_assert_gt(wk.quality, 0, "some meters report voltage and power factor");
+	cr_assert_gt(r.stats.events[EVENT_METER_EVENT], 0);
+	json_decref(wk.event_ids);
+	json_decref(wk.bills);
+	json_decref(wk.payments);
+	free(ck);
+	run_free(&r);
+}
+
+Test(gen, utc_and_daily_readings)
+{
+	struct gen_options opts;
+	struct run r;
+	char errstr[128];
+	char *argv[] = {"gen", "--customers", "20", "--days", "3", "--interval-s", "86400",
+	                "--tz", "UTC", "--start=2026-03-30"};
+	gen_options_init(&opts);
+	cr_assert_eq(gen_options_parse(&opts, 10, argv, errstr, sizeof(errstr)), 0, "%s", errstr);
+	run_gen(&opts, &r);
+	cr_assert_eq(r.stats.events[EVENT_METER_READING], 20 * 3);
+	cr_assert(contains(r.buf, r.len, "\"ts\":\"2026-03-30T00:00:00Z\""));
+	cr_assert(contains(r.buf, r.len, "\"ts\":\"2026-04-01T00:00:00Z\""));
+	cr_assert_not(contains(r.buf, r.len, "\"ts\":\"2026-04-02"), "only 3 days");
+	cr_assert_not(contains(r.buf, r.len, "+08:00"));
+	run_free(&r);
+}
+
+/* ---- transformer balance and bills against readings ------------------------------------ */
+
+#define BAL_CUSTOMERS 120
+#define BAL_TRANSFORMERS 4
+#define BAL_SLOTS (2 * 48)
+
+struct balance {
+	int transformer_of[BAL_CUSTOMERS + 1];
+	double sum[BAL_TRANSFORMERS][BAL_SLOTS];
+	int count[BAL_TRANSFORMERS][BAL_SLOTS];
+	int64_t start;
+	int checked;
+};
+
+static void balance_line(const char *line, size_t len, void *arg)
+{
+	struct balance *b = arg;
+	json_t *obj = json_loadb(line, len, 0, NULL);
+	cr_assert_not_null(obj);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *ts_s = json_string_value(json_object_get(obj, "ts"));
+	int64_t slot = (parse_ts(ts_s, strlen(ts_s), NULL) - b->start) / 1800;
+	if (!strcmp(type, "customer")) {
+		long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+		const char *t = json_string_value(json_object_get(obj, "transformer_id"));
+		cr_assert(n >= 1 && n <= BAL_CUSTOMERS);
+		cr_assert_eq(t[0], 'T');
+		b->transformer_of[n] = atoi(t + 1) - 1;
+		cr_assert(b->transformer_of[n] >= 0 && b->transformer_of[n] < BAL_TRANSFORMERS);
+	} else if (!strcmp(type, "meter_reading")) {
+		long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+		b->sum[b->transformer_of[n]][slot] += json_number_value(json_object_get(obj, "kwh"));
+		b->count[b->transformer_of[n]][slot]++;
+	} else if (!strcmp(type, "transformer_reading")) {
+		int t = atoi(json_string_value(json_object_get(obj, "transformer_id")) + 1) - 1;
+		double kwh = json_number_value(json_object_get(obj, "kwh"));
+		double s = b->sum[t][slot];
+		cr_assert_gt(b->count[t][slot], 0, "transformer T%d has no customers", t + 1);
+		/* loss 3-6% per area, +-0.5% per interval; readings rounded to 0.001 */
+		cr_assert(kwh >= s * 1.025 - 0.001 && kwh <= s * 1.065 + 0.001,
+		          "T%d slot %lld: %.3f against customers' %.3f (ratio %.4f)", t + 1,
+		          (long long)slot, kwh, s, kwh / s);
+		b->checked++;
+	}
+	json_decref(obj);
+}
+
+Test(gen, transformer_reads_its_customers_plus_loss)
+{
+	struct gen_options opts;
+	struct run r;
+	struct balance *b = calloc(1, sizeof(*b));
+	opts_small(&opts, BAL_CUSTOMERS, 2, 1800);
+	opts.transformers = BAL_TRANSFORMERS;
+	run_gen(&opts, &r);
+	b->start = parse_ts("2026-01-01T00:00:00+08:00", 25, NULL);
+	each_line(&r, balance_line, b);
+	cr_assert_eq(b->checked, BAL_TRANSFORMERS * BAL_SLOTS);
+	free(b);
+	run_free(&r);
+}
+
+#define BILL_CUSTOMERS 40
+#define BILL_DAYS 75
+
+struct billing {
+	int64_t start_day;
+	double day_kwh[BILL_CUSTOMERS + 1][BILL_DAYS];
+	int64_t last_bill_day[BILL_CUSTOMERS + 1];
+	int checked;
+};
+
+static void billing_line(const char *line, size_t len, void *arg)
+{
+	struct billing *b = arg;
+	json_t *obj = json_loadb(line, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *ts_s = json_string_value(json_object_get(obj, "ts"));
+	long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+	int64_t day = parse_date(ts_s, 10) - b->start_day; /* local day of the event */
+	if (n < 0) {
+		json_decref(obj);
+		return; /* transformer readings */
+	}
+	if (!strcmp(type, "meter_reading")) {
+		b->day_kwh[n][day] += json_number_value(json_object_get(obj, "kwh"));
+	} else if (!strcmp(type, "bill")) {
+		/* A bill covers the local days since the previous bill; the first one's period
+		 * began before the data set, so only later ones can be summed here. */
+		if (b->last_bill_day[n] >= 0) {
+			double sum = 0.0;
+			for (int64_t d = b->last_bill_day[n]; d < day; d++)
+				sum += b->day_kwh[n][d];
+			cr_assert_float_eq(json_number_value(json_object_get(obj, "period_kwh")), sum,
+			                   0.0005 + 1e-9 * sum, "C%06ld bill on day %lld", n, (long long)day);
+			cr_assert_geq(day - b->last_bill_day[n], 28);
+			cr_assert_leq(day - b->last_bill_day[n], 31);
+			b->checked++;
+		}
+		b->last_bill_day[n] = day;
+	}
+	json_decref(obj);
+}
+
+Test(gen, bills_charge_the_readings_since_the_last_bill)
+{
+	struct gen_options opts;
+	struct run r;
+	struct billing *b = calloc(1, sizeof(*b));
+	opts_small(&opts, BILL_CUSTOMERS, BILL_DAYS, 1800);
+	run_gen(&opts, &r);
+	b->start_day = parse_date("2026-01-01", 10);
+	for (int i = 0; i <= BILL_CUSTOMERS; i++)
+		b->last_bill_day[i] = -1;
+	each_line(&r, billing_line, b);
+	cr_assert_geq(b->checked, BILL_CUSTOMERS, "every customer has a second bill in 75 days");
+	free(b);
+	run_free(&r);
+}
+
+/* ---- realism ------------------------------------------------------------------------ */
+
+struct shape {
+	char segment[MAX_CUSTOMERS + 1];  /* first letter of the segment */
+	double res_hour[24];
+	double com_weekday, com_weekend;
+	int com_weekday_n, com_weekend_n;
+	int segments[4];
+};
+
+static void shape_line(const char *line, size_t len, void *arg)
+{
+	struct shape *s = arg;
+	json_t *obj = json_loadb(line, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	long n = customer_number(json_string_value(json_object_get(obj, "customer_id")));
+	if (n < 0) {
+		json_decref(obj);
+		return; /* transformer readings */
+	}
+	if (!strcmp(type, "customer")) {
+		const char *seg = json_string_value(json_object_get(obj, "segment"));
+		s->segment[n] = seg[0];
+		s->segments[seg[0] == 'r' ? 0 : seg[0] == 'c' ? 1 : seg[0] == 'i' ? 2 : 3]++;
+	} else if (!strcmp(type, "meter_reading")) {
+		const char *ts = json_string_value(json_object_get(obj, "ts"));
+		int hour = two(ts + 11);
+		double kwh = json_number_value(json_object_get(obj, "kwh"));
+		int64_t day = parse_date(ts, 10);
+		int dow = (int)((day % 7 + 11) % 7); /* 0 = Sunday */
+		if (s->segment[n] == 'r')
+			s->res_hour[hour] += kwh;
+		if (s->segment[n] == 'c' && hour >= 10 && hour < 16) {
+			if (dow == 0 || dow == 6) {
+				s->com_weekend += kwh;
+				s->com_weekend_n++;
+			} else {
+				s->com_weekday += kwh;
+				s->com_weekday_n++;
+			}
+		}
+	}
+	json_decref(obj);
+}
+
+Test(gen, load_shapes_and_segment_mix_are_realistic)
+{
+	struct gen_options opts;
+	struct run r;
+	struct shape *s = calloc(1, sizeof(*s));
+	opts_small(&opts, 2000, 7, 3600);
+	run_gen(&opts, &r);
+	each_line(&r, shape_line, s);
+
+	double total = 2000.0;
+	cr_assert(s->segments[0] / total > 0.80 && s->segments[0] / total < 0.90, "residential %d",
+	          s->segments[0]);
+	cr_assert(s->segments[1] / total > 0.07 && s->segments[1] / total < 0.13, "commercial %d",
+	          s->segments[1]);
+	cr_assert(s->segments[2] / total > 0.015 && s->segments[2] / total < 0.045, "industrial %d",
+	          s->segments[2]);
+	cr_assert(s->segments[3] / total > 0.01 && s->segments[3] / total < 0.035, "agricultural %d",
+	          s->segments[3]);
+	/* residential: evening peak well above the small hours, a morning bump */
+	cr_assert_gt(s->res_hour[20], 3.0 * s->res_hour[3]);
+	cr_assert_gt(s->res_hour[7], 1.5 * s->res_hour[3]);
+	/* commercial: office hours on weekdays well above weekends */
+	cr_assert_gt(s->com_weekday / s->com_weekday_n, 1.4 * (s->com_weekend / s->com_weekend_n));
+	free(s);
+	run_free(&r);
+}
+
+/* ---- invalid lines and duplicates -------------------------------------------------------- */
+
+struct splitting {
+	struct checker *ck;
+	FILE *valid;           /* the valid lines, in order */
+	size_t invalid;
+	size_t invalid_without_key;
+	const char *prev;
+	size_t prev_len;
+	size_t repeats;
+};
+
+static void split_line(const char *line, size_t len, void *arg)
+{
+	struct splitting *sp = arg;
+	if (sp->prev && sp->prev_len == len && memcmp(sp->prev, line, len) == 0)
+		sp->repeats++;
+	sp->prev = line;
+	sp->prev_len = len;
+	if (contract_check(sp->ck, line, len, NULL) != NULL) {
+		sp->invalid++;
+		if (!contains(line, len, "\"customer_id\":\"C"))
+			sp->invalid_without_key++;
+		return;
+	}
+	fwrite(line, 1, len, sp->valid);
+	fputc('\n', sp->valid);
+}
+
+/* Splits r into valid lines (returned, caller frees) and counts in *sp. */
+static char *split_run(const struct run *r, struct splitting *sp, size_t *valid_len)
+{
+	char *buf = NULL;
+	memset(sp, 0, sizeof(*sp));
+	sp->ck = calloc(1, sizeof(*sp->ck));
+	sp->valid = open_memstream(&buf, valid_len);
+	each_line(r, split_line, sp);
+	fclose(sp->valid);
+	free(sp->ck);
+	return buf;
+}
+
+Test(gen, bad_lines_are_invalid_and_leave_valid_lines_alone)
+{
+	struct gen_options opts;
+	struct run clean, dirty;
+	struct splitting sp;
+	size_t valid_len;
+	opts_small(&opts, 60, 5, 1800);
+	run_gen(&opts, &clean);
+	opts.bad_rate = 0.05;
+	run_gen(&opts, &dirty);
+
+	cr_assert_gt(dirty.stats.bad_lines, 500);
+	for (int k = 0; k < GEN_BAD__COUNT; k++)
+		cr_assert_gt(dirty.stats.bad_by_kind[k], 0, "no %s line",
+		             gen_bad_kind_name((enum gen_bad_kind)k));
+	char *valid = split_run(&dirty, &sp, &valid_len);
+	cr_assert_eq(sp.invalid, dirty.stats.bad_lines, "every bad line and only those fail the contract");
+	cr_assert_eq(sp.invalid_without_key, 0, "every bad line names a customer_id");
+	cr_assert_eq(valid_len, clean.len);
+	cr_assert(memcmp(valid, clean.buf, valid_len) == 0, "valid lines changed with --bad-rate");
+	for (int i = 0; i < EVENT_TYPE__COUNT; i++)
+		cr_assert_eq(dirty.stats.events[i], clean.stats.events[i]);
+	free(valid);
+
+	/* a clean run has no invalid line at all */
+	free(split_run(&clean, &sp, &valid_len));
+	cr_assert_eq(sp.invalid, 0);
+	run_free(&clean);
+	run_free(&dirty);
+}
+
+static void dedupe_line(const char *line, size_t len, void *arg)
+{
+	struct splitting *sp = arg;
+	if (sp->prev && sp->prev_len == len && memcmp(sp->prev, line, len) == 0) {
+		sp->repeats++;
+	} else {
+		fwrite(line, 1, len, sp->valid);
+		fputc('\n', sp->valid);
+	}
+	sp->prev = line;
+	sp->prev_len = len;
+}
+
+Test(gen, duplicates_are_exact_copies_in_a_row)
+{
+	struct gen_options opts;
+	struct run clean, dup;
+	struct splitting sp;
+	char *deduped = NULL;
+	size_t deduped_len = 0;
+	opts_small(&opts, 60, 5, 1800);
+	run_gen(&opts, &clean);
+	opts.dup_rate = 0.1;
+	run_gen(&opts, &dup);
+
+	cr_assert_gt(dup.stats.duplicates, 1000);
+	memset(&sp, 0, sizeof(sp));
+	sp.valid = open_memstream(&deduped, &deduped_len);
+	each_line(&dup, dedupe_line, &sp);
+	fclose(sp.valid);
+	cr_assert_eq(sp.repeats, dup.stats.duplicates);
+	cr_assert_eq(dup.stats.lines, clean.stats.lines + dup.stats.duplicates);
+	cr_assert_eq(deduped_len, clean.len);
+	cr_assert(memcmp(deduped, clean.buf, clean.len) == 0, "duplicates are not exact copies");
+	free(deduped);
+	run_free(&clean);
+	run_free(&dup);
+}
+
+Test(gen, duplicates_and_bad_lines_together)
+{
+	struct gen_options opts;
+	struct run clean, both, valid;
+	struct splitting sp;
+	char *deduped = NULL;
+	size_t deduped_len = 0;
+	opts_small(&opts, 30, 3, 1800);
+	run_gen(&opts, &clean);
+	opts.dup_rate = 0.05;
+	opts.bad_rate = 0.05;
+	run_gen(&opts, &both);
+	cr_assert_gt(both.stats.duplicates, 0);
+	cr_assert_gt(both.stats.bad_lines, 0);
+	cr_assert_eq(both.stats.lines,
+	             clean.stats.lines + both.stats.duplicates + both.stats.bad_lines);
+
+	/* drop the invalid lines, then the repeats: what is left is the clean run */
+	memset(&valid, 0, sizeof(valid));
+	valid.buf = split_run(&both, &sp, &valid.len);
+	cr_assert_eq(sp.invalid, both.stats.bad_lines);
+	memset(&sp, 0, sizeof(sp));
+	sp.valid = open_memstream(&deduped, &deduped_len);
+	each_line(&valid, dedupe_line, &sp);
+	fclose(sp.valid);
+	cr_assert_eq(sp.repeats, both.stats.duplicates);
+	cr_assert_eq(deduped_len, clean.len);
+	cr_assert(memcmp(deduped, clean.buf, clean.len) == 0);
+	free(deduped);
+	run_free(&valid);
+	run_free(&clean);
+	run_free(&both);
+}
+
+/* ---- options and errors ---------------------------------------------------------------- */
+
+static int parse(struct gen_options *opts, int argc, char **argv, char *errstr, size_t size)
+{
+	gen_options_init(opts);
+	return gen_options_parse(opts, argc, argv, errstr, size);
+}
+
+Test(gen, options_defaults_and_parsing)
+{
+	struct gen_options opts;
+	char errstr[256];
+	char *none[] = {"gen"};
+	cr_assert_eq(parse(&opts, 1, none, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(opts.customers, 1000);
+	cr_assert_eq(opts.days, 30);
+	cr_assert_eq(opts.seed, 1);
+	cr_assert_eq(opts.interval_s, 1800);
+	cr_assert_eq(opts.tz_offset_s, 8 * 3600);
+	cr_assert_eq(opts.transformers, 0);
+	cr_assert_eq(opts.bad_rate, 0.0);
+	cr_assert_eq(opts.dup_rate, 0.0);
+	cr_assert_eq(opts.start_day, parse_date("2026-01-01", 10));
+
+	char *all[] = {"gen", "--customers", "12", "--days=4", "--seed", "18446744073709551615",
+	               "--start", "2024-02-29", "--interval-s", "900", "--tz", "-05:30",
+	               "--bad-rate", "0.25", "--dup-rate=1", "--transformers", "3"};
+	cr_assert_eq(parse(&opts, 17, all, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(opts.customers, 12);
+	cr_assert_eq(opts.days, 4);
+	cr_assert_eq(opts.seed, UINT64_MAX);
+	cr_assert_eq(opts.start_day, parse_date("2024-02-29", 10));
+	cr_assert_eq(opts.interval_s, 900);
+	cr_assert_eq(opts.tz_offset_s, -(5 * 3600 + 1800));
+	cr_assert_eq(opts.bad_rate, 0.25);
+	cr_assert_eq(opts.dup_rate, 1.0);
+	cr_assert_eq(opts.transformers, 3);
+
+	char *help[] = {"gen", "--help"};
+	cr_assert_eq(parse(&opts, 2, help, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(opts.help, 1);
+}
+
+Test(gen, options_errors_name_the_option)
+{
+	static const struct {
+		int argc;
+		char *argv[4];
+		const char *expect;
+	} cases[] = {
+		{3, {"gen", "--interval-s", "7000"}, "--interval-s 7000: must divide 86400"},
+		{3, {"gen", "--interval-s", "30"}, "--interval-s 30"},
+		{3, {"gen", "--interval-s", "172800"}, "--interval-s: must divide 86400"},
+		{3, {"gen", "--tz", "Europe/Paris"}, "--tz 'Europe/Paris': unknown"},
+		{3, {"gen", "--start", "2026-02-30"}, "--start '2026-02-30'"},
+		{3, {"gen", "--customers", "0"}, "--customers 0"},
+		{3, {"gen", "--customers", "-5"}, "--customers '-5'"},
+		{3, {"gen", "--bad-rate", "1.5"}, "--bad-rate '1.5'"},
+		{3, {"gen", "--transformers", "0"}, "--transformers 0"},
+		{3, {"gen", "--labels", "x.csv"}, "--labels: not supported yet"},
+		{2, {"gen", "--days"}, "--days: missing value"},
+		{3, {"gen", "--colour", "red"}, "unknown option '--colour'"},
+		{2, {"gen", "--colour"}, "unknown option '--colour'"},
+		{2, {"gen", "extra"}, "unexpected argument 'extra'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gen_options opts;
+		char errstr[256] = "";
+		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
+		cr_assert_lt(err, 0, "case %zu accepted", i);
+		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
+		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
+	}
+}
+
+Test(gen, gen_write_checks_options_and_reports_write_errors)
+{
+	struct gen_options opts;
+	struct gen_stats stats;
+	char errstr[256] = "";
+	FILE *f = tmpfile();
+	opts_small(&opts, 5, 1, 7000);
+	cr_assert_eq(gen_write(&opts, f, &stats, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+	cr_assert_eq(ftell(f), 0, "nothing written for bad options");
+	fclose(f);
+
+	FILE *full = fopen("/dev/full", "w");
+	cr_assert_not_null(full);
+	opts_small(&opts, 50, 2, 1800);
+	cr_assert_eq(gen_write(&opts, full, &stats, errstr, sizeof(errstr)), RISKD_ERR_IO);
+	cr_assert(strstr(errstr, "writing output") != NULL, "%s", errstr);
+	fclose(full);
+}
+
+Test(gen, gen_main_exit_status)
+{
+	char *bad[] = {"gen", "--interval-s", "7"};
+	cr_assert_eq(gen_main(3, bad), 2);
+	char *unknown[] = {"gen", "--nope"};
+	cr_assert_eq(gen_main(2, unknown), 2);
+	char *help[] = {"gen", "-h"};
+	cr_assert_eq(gen_main(2, help), 0);
+}

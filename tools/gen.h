@@ -1,0 +1,108 @@
+/*
+ * gen.h - the synthetic city generator behind `riskctl gen`.
+ *
+ * Writes a seeded, deterministic data set of one utility's customers as JSONL (one event of
+ * the event contract per line, docs/events.md): customer profiles, interval meter readings,
+ * transformer readings, meter events, monthly bills, payments and payment reversals, in time
+ * order, optionally sprinkled with exact duplicates and invalid lines. The data feeds the demo,
+ * the benchmarks and the end-to-end suites; docs/generator.md describes what it contains.
+ *
+ * Determinism: the same options give byte-identical output on every run and machine. Every
+ * random quantity is a pure function of (seed, what it is about, when), so a customer's
+ * readings do not depend on how many other customers are generated, and the valid lines do
+ * not depend on --bad-rate or --dup-rate.
+ */
+#ifndef RISKD_GEN_H
+#define RISKD_GEN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../streams/event.h"
+
+/* Longest --tz name kept, without the NUL. */
+#define GEN_TZ_NAME_MAX 63
+
+/* Kinds of deliberately invalid lines written under --bad-rate. */
+enum gen_bad_kind {
+	GEN_BAD_NEGATIVE_KWH = 0, /* meter_reading with kwh < 0 */
+	GEN_BAD_MISSING_FIELD,    /* a required field left out */
+	GEN_BAD_UNKNOWN_TYPE,     /* "type" not one of the contract's types */
+	GEN_BAD_TIMESTAMP,        /* "ts" not RFC 3339 with offset, or an impossible date */
+	GEN_BAD_MALFORMED_JSON,   /* not parseable JSON (still one line, still names customer_id) */
+	GEN_BAD_FIELD_TYPE,       /* a field of the wrong JSON type */
+	GEN_BAD_UTF8,             /* invalid UTF-8 bytes inside a string value */
+	GEN_BAD_UNKNOWN_FIELD,    /* a field the contract does not define */
+	GEN_BAD_HUGE_KWH,         /* kwh 1e7, above any capacity and any absolute bound */
+	GEN_BAD_OVERSIZED,        /* a line longer than EVENT_MAX_BYTES */
+	GEN_BAD__COUNT
+};
+
+struct gen_options {
+	uint32_t customers;        /* --customers, 1 .. 10,000,000; default 1000 */
+	uint32_t days;             /* --days, 1 .. 3660; default 30 */
+	uint64_t seed;             /* --seed, any 64-bit value; default 1 */
+	int32_t start_day;         /* --start as days since 1970-01-01; default 2026-01-01 */
+	int32_t interval_s;        /* --interval-s, a divisor of 86400 >= 60; default 1800 */
+	int32_t tz_offset_s;       /* UTC offset of --tz in seconds; default +28800 */
+	char tz_name[GEN_TZ_NAME_MAX + 1]; /* --tz as given; default "Asia/Shanghai" */
+	double bad_rate;           /* --bad-rate, 0 .. 1; default 0 */
+	double dup_rate;           /* --dup-rate, 0 .. 1; default 0 */
+	uint32_t transformers;     /* --transformers, 0 = ceil(customers / 40); default 0 */
+	int help;                  /* --help or -h was given: print usage, generate nothing */
+};
+
+struct gen_stats {
+	uint64_t events[EVENT_TYPE__COUNT];  /* valid events written, by type, first copies only */
+	uint64_t duplicates;                 /* extra exact copies of valid lines (--dup-rate) */
+	uint64_t bad_lines;                  /* invalid lines (--bad-rate) */
+	uint64_t bad_by_kind[GEN_BAD__COUNT];
+	uint64_t lines;                      /* every line written: valid + duplicates + bad */
+	uint64_t bytes;                      /* every byte written */
+	uint32_t customers;                  /* customers generated */
+	uint32_t transformers;               /* transformers generated (after the default applied) */
+};
+
+/* Fills opts with the defaults listed in struct gen_options. */
+void gen_options_init(struct gen_options *opts);
+
+/*
+ * Parses `gen` command-line options into opts, which the caller initialised with
+ * gen_options_init. argv[0] is the subcommand name and is skipped; both "--name value" and
+ * "--name=value" are accepted. "--help"/"-h" sets opts->help and stops parsing.
+ * Returns 0, or RISKD_ERR_INVALID / RISKD_ERR_RANGE with a one-line message naming the option,
+ * the value and what is allowed (for example "--interval-s 7000: must divide 86400").
+ * On error opts is partly updated and must not be used.
+ */
+int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *errstr,
+                      size_t errstr_size);
+
+/*
+ * Generates the data set described by opts and writes it to out as JSONL.
+ *   opts    validated options (gen_options_parse's checks are repeated here)
+ *   out     an open stream; written in large chunks and flushed before returning; not closed
+ *   stats   when not NULL, receives the counts of what was written (zeroed first)
+ * Returns 0, RISKD_ERR_INVALID/RISKD_ERR_RANGE for bad options, or RISKD_ERR_IO when out
+ * refuses a write (stats then count what was formatted up to the failure).
+ * Allocates memory proportional to customers + transformers; single-threaded.
+ */
+int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats, char *errstr,
+              size_t errstr_size);
+
+/* Writes the end-of-run summary (counts by type, bad lines by kind, duplicates) to out. */
+void gen_stats_print(const struct gen_stats *stats, const struct gen_options *opts, FILE *out);
+
+/* Writes the option summary of `riskctl gen` to out. */
+void gen_usage_print(FILE *out);
+
+/* Short constant name of a bad-line kind ("negative_kwh", ...). Never NULL. */
+const char *gen_bad_kind_name(enum gen_bad_kind kind);
+
+/*
+ * `riskctl gen` entry point: parses options (argv[0] = "gen"), writes the data set to stdout
+ * and the summary to stderr. Returns the process exit status: 0 success, 2 bad options,
+ * 1 write failure.
+ */
+int gen_main(int argc, char **argv);
+
+#endif

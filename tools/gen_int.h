@@ -1,0 +1,240 @@
+/*
+ * gen_int.h - the generator's city model, shared by tools/gen.c (options, output, ordering)
+ * and tools/gen_model.c (customers, calendar, daily plans, readings, bills and payments).
+ *
+ * Everything random in the model is a pure function of the seed and of what it is about
+ * (a customer number, a day, an interval number): the hash below replaces a sequential PRNG,
+ * so any day or interval of any customer can be computed on its own, in any order. The
+ * output side may therefore compute energy it never emits (the part of a first bill's
+ * period before --start) and get the same numbers the readings would have had.
+ */
+#ifndef RISKD_GEN_INT_H
+#define RISKD_GEN_INT_H
+
+#include <stdint.h>
+
+#include "gen.h"
+
+#define GEN_DAY_S 86400
+#define GEN_SEGMENTS 4          /* residential, commercial, industrial, agricultural */
+#define GEN_ID_STRIDE 12        /* bytes per stored id digit string, NUL included */
+#define GEN_DUE_DAYS 15         /* a bill is due this many days after its date */
+#define GEN_MAX_DAY_EVENTS 2    /* meter events one customer can have on one day */
+
+/* Hash streams: each random quantity draws from its own tag, so adding a draw to one part
+ * of the model never shifts another. Values are fixed forever (they shape the output). */
+enum gen_tag {
+	GEN_TAG_CUSTOMER = 1,
+	GEN_TAG_SEGMENT,
+	GEN_TAG_LEVEL,
+	GEN_TAG_TRANSFORMER,
+	GEN_TAG_SINCE,
+	GEN_TAG_BILL_DAY,
+	GEN_TAG_PAYER,
+	GEN_TAG_CHANNEL,
+	GEN_TAG_METER,
+	GEN_TAG_SHIFT,
+	GEN_TAG_DAY,
+	GEN_TAG_AWAY,
+	GEN_TAG_INCIDENT,
+	GEN_TAG_CLOCK,
+	GEN_TAG_NOISE,
+	GEN_TAG_QUALITY,
+	GEN_TAG_AREA_LOSS,
+	GEN_TAG_LOSS,
+	GEN_TAG_BILL_AT,
+	GEN_TAG_PAY,
+	GEN_TAG_DUP,
+	GEN_TAG_BAD,
+};
+
+/* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
+static inline uint64_t gen_mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* 64 random bits for (key, tag, a). */
+static inline uint64_t gen_hash(uint64_t key, uint64_t tag, uint64_t a)
+{
+	return gen_mix(gen_mix(key + tag * 0xd1342543de82ef95ull) ^ a);
+}
+
+/* Uniform in [0, 1) from 53 bits of h. */
+static inline double gen_unit(uint64_t h)
+{
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Roughly standard normal from h (sum of four 16-bit uniforms, scaled): bounded to
+ * [-3.47, 3.47], which keeps every noise term inside limits the capacities allow for. */
+static inline double gen_normal4(uint64_t h)
+{
+	double sum = (double)(h & 0xffff) + (double)((h >> 16) & 0xffff) +
+	             (double)((h >> 32) & 0xffff) + (double)(h >> 48);
+	return (sum / 65536.0 - 2.0) * 1.7320508075688772;
+}
+#define GEN_NORMAL4_MAX 3.4641016151377544
+
+enum gen_segment {         /* gen_customer.segment; SEGMENT_* of streams/event.h minus one */
+	GEN_SEG_RESIDENTIAL = 0,
+	GEN_SEG_COMMERCIAL,
+	GEN_SEG_INDUSTRIAL,
+	GEN_SEG_AGRICULTURAL,
+};
+
+enum gen_payer {          /* a customer's payment habit */
+	GEN_PAYER_PROMPT = 0, /* pays on time almost always */
+	GEN_PAYER_LATE,       /* usually pays after the due date */
+	GEN_PAYER_PARTIAL,    /* often pays part of a bill */
+	GEN_PAYER_DEFAULTER,  /* often does not pay */
+	GEN_PAYER__COUNT
+};
+
+enum gen_channel {
+	GEN_CHANNEL_AUTO_DEBIT = 0,
+	GEN_CHANNEL_APP,
+	GEN_CHANNEL_BANK_TRANSFER,
+	GEN_CHANNEL_COUNTER,
+	GEN_CHANNEL__COUNT
+};
+
+/* A customer's fixed attributes, drawn once from (seed, customer number). */
+struct gen_customer {
+	uint64_t key;             /* hash key of this customer */
+	double level_kw;          /* mean power on an ordinary day of the year */
+	double capacity_kw;       /* contracted capacity; every reading stays well below it */
+	double power_factor;      /* typical power factor of the installation */
+	int64_t period_milli;     /* metered energy (milli-kWh) since the last bill date */
+	uint32_t transformer;     /* index into gen_city.transformers */
+	int32_t since_day;        /* customer since (days since 1970-01-01) */
+	int32_t shift_slots;      /* the daily shape runs this many intervals late (or early) */
+	uint8_t segment;          /* enum gen_segment */
+	uint8_t bill_dom;         /* day of the month bills are issued, 1 .. 28 */
+	uint8_t payer;            /* enum gen_payer */
+	uint8_t channel;          /* enum gen_channel */
+	uint8_t quality;          /* meter reports voltage, current and power factor */
+	uint8_t three_phase;      /* three-phase supply (current is per phase) */
+};
+
+struct gen_transformer {
+	double loss_base;         /* technical loss rate of the area, 0.03 .. 0.06 */
+	double capacity_kw_sum;   /* sum of its customers' capacities */
+};
+
+/* One local day, with the calendar factors every customer of a segment shares. */
+struct gen_calendar {
+	int32_t day;              /* days since 1970-01-01 (local) */
+	int year, month, dom;     /* civil date */
+	int dow;                  /* 0 = Sunday */
+	int doy;                  /* 0 = January 1st */
+	double segment_factor[GEN_SEGMENTS]; /* weekly x seasonal factor */
+};
+
+/* What happens to one customer on one day, drawn from (customer, day). */
+struct gen_day_plan {
+	double day_kw;             /* mean power today before the daily shape */
+	int32_t window_start_s;    /* load reduced in [start, end) seconds after local midnight */
+	int32_t window_end_s;      /* start == end: no reduction today */
+	double window_factor;      /* share of the load still served inside the window */
+	int n_events;
+	struct {
+		uint8_t code;          /* enum meter_event_code */
+		int32_t at_s;          /* seconds after local midnight */
+	} events[GEN_MAX_DAY_EVENTS];
+};
+
+/* One interval of one customer. */
+struct gen_reading {
+	int64_t true_milli;        /* energy through the service connection: what the transformer
+	                            * meter sees, milli-kWh */
+	int64_t metered_milli;     /* energy the customer's meter reports, milli-kWh */
+	int has_quality;           /* voltage, current and power factor present */
+	int32_t voltage_dv;        /* tenths of a volt */
+	int32_t current_ca;        /* hundredths of an ampere */
+	int32_t power_factor_m;    /* thousandths */
+};
+
+/* Payments (and reversals) one bill receives, decided when the bill is issued. */
+struct gen_payment_plan {
+	int n;
+	struct {
+		int64_t ts;            /* Unix seconds */
+		int64_t cents;         /* > 0 */
+		int reversed;
+		int64_t reversal_ts;
+		uint8_t reason;        /* index into gen_reason_name */
+	} pay[2];
+};
+
+struct gen_city {
+	uint64_t seed;
+	uint32_t n_customers;
+	uint32_t n_transformers;
+	int32_t interval_s;
+	int32_t slots;                  /* intervals per day */
+	int32_t tz_offset_s;
+	int32_t start_day;
+	struct gen_customer *customers;
+	struct gen_transformer *transformers;
+	double *shape[GEN_SEGMENTS];    /* per slot, mean 1 over the day */
+	char *customer_ids;             /* decimal digits of each customer number, NUL-ended */
+	char *transformer_ids;          /* decimal digits of each transformer number */
+	uint8_t customer_id_len;
+	uint8_t transformer_id_len;
+};
+
+/* Builds the customers and transformers for opts (already validated). Aborts on OOM. */
+void gen_city_build(struct gen_city *city, const struct gen_options *opts);
+
+/* Frees what gen_city_build allocated; a zeroed city is fine. */
+void gen_city_free(struct gen_city *city);
+
+/* Fills cal for local day `day` (days since 1970-01-01). */
+void gen_calendar_make(struct gen_calendar *cal, int32_t day);
+
+/* Draws what happens to customer cust on day cal. Pure. */
+void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *cust,
+                       const struct gen_calendar *cal, struct gen_day_plan *plan);
+
+/*
+ * Makes the reading of customer cust for interval `slot` of day cal (plan from
+ * gen_day_plan_make for the same day). Pure. Every meter_reading the generator writes and every
+ * kWh a bill or a transformer counts comes from here: this is the one place that later
+ * changes a customer's metered energy (theft patterns) while true_milli keeps feeding the
+ * transformer balance.
+ */
+void gen_reading_make(const struct gen_city *city, const struct gen_customer *cust,
+                      const struct gen_day_plan *plan, const struct gen_calendar *cal,
+                      int32_t slot, struct gen_reading *reading);
+
+/* Technical loss rate of transformer t in interval interval_no (day * slots + slot). */
+double gen_transformer_loss(const struct gen_city *city, uint32_t t, int64_t interval_no);
+
+/* Bill amount in cents for period_milli of metered energy under cust's tariff. */
+int64_t gen_bill_amount_cents(const struct gen_customer *cust, int64_t period_milli);
+
+/* Decides the payments of the bill of cust issued at bill_ts (month_key = year * 12 + month - 1)
+ * for amount_cents. Pure. */
+void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, int64_t bill_ts,
+                           int64_t amount_cents, struct gen_payment_plan *plan);
+
+/* Unix seconds of the bill of cust issued on local day cal. */
+int64_t gen_bill_ts(const struct gen_city *city, const struct gen_customer *cust,
+                    const struct gen_calendar *cal);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int32_t gen_days_from_civil(int year, int month, int dom);
+void gen_civil_from_days(int32_t day, int *year, int *month, int *dom);
+
+/* Contract and model names (never NULL). */
+const char *gen_segment_name(unsigned segment);
+const char *gen_tariff_name(unsigned segment);
+const char *gen_channel_name(unsigned channel);
+const char *gen_reason_name(unsigned reason);
+const char *gen_code_name(unsigned code);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * riskctl.c - the riskd command-line tool: dispatches `riskctl COMMAND ...` to its command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "gen.h"
+#include "riskctl.h"
+
+static int config_main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "keys") == 0) {
+		config_describe(stdout);
+		return 0;
+	}
+	fprintf(stderr, "usage: riskctl config keys\n");
+	return 2;
+}
+
+static const struct riskctl_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"gen", gen_main, "write a synthetic, seeded city as JSONL events on stdout"},
+	{"produce", produce_main, "publish JSONL events from stdin to Kafka, keyed by customer"},
+	{"config", config_main, "config keys: list every configuration key"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: riskctl COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`riskctl COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "riskctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
