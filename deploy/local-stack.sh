@@ -6,6 +6,8 @@
 #   deploy/local-stack.sh status      one line per component; exit 0 only when both run
 #   deploy/local-stack.sh newdb NAME  (re)create database NAME with all migrations; print its DSN
 #   deploy/local-stack.sh env         print var/stack.env as `export KEY='VALUE'` lines for eval
+#   deploy/local-stack.sh pg-stop     stop PostgreSQL only (fault tests: riskd must wait for it)
+#   deploy/local-stack.sh pg-start    start PostgreSQL again, on the same port when still free
 #
 # Used by `make stack-up`, `make test` (end-to-end suites), the demo and developers. Everything
 # lives under var/ of the checkout this script sits in; see docs/local-stack.md for the layout.
@@ -84,7 +86,7 @@ pick_port() {
 }
 
 # Prints the path recorded in var/$1, or nothing.
-recorded() { [[ -s $VAR/$1 ]] && cat "$VAR/$1" || true; }
+recorded() { if [[ -s $VAR/$1 ]]; then cat "$VAR/$1"; fi; }
 record() { printf '%s\n' "$2" > "$VAR/$1"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +117,7 @@ pg_locate() {
         fi
     fi
     pg_own_dir "$PGSOCK"
+    chmod 755 "$PGSOCK"       # clients other than root may connect too
     mkdir -p "$LOGDIR"
     ln -sfn "$PGBASE/log/postgres.log" "$LOGDIR/postgres.log"
 }
@@ -242,18 +245,28 @@ mock_locate() {
     fi
 }
 
-# True when the launcher in the pid file is alive and answers ping; sets MOCK_RUN_PID.
+# True when a launcher answers ping on our control socket (it is ours: the socket is in our
+# var/); sets MOCK_RUN_PID from its reply. Without the binary (status with another RISKD_BIN):
+# true when the pid file's process is alive and the socket exists.
 mock_running() {
+    local reply
     MOCK_RUN_PID=$(cat "$MOCK_PID" 2>/dev/null || true)
-    [[ -n $MOCK_RUN_PID ]] && kill -0 "$MOCK_RUN_PID" 2>/dev/null && [[ -s $BOOTSTRAP ]] \
-        && [[ -x $BIN/mock-kafka ]] \
-        && "$BIN/mock-kafka" ctl --control "$MOCK_CONTROL" ping >/dev/null 2>&1
+    if [[ -x $BIN/mock-kafka ]]; then
+        reply=$("$BIN/mock-kafka" ctl --control "$MOCK_CONTROL" ping 2>/dev/null) || return 1
+        reply=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' <<<"$reply")
+        MOCK_RUN_PID=${reply:-$MOCK_RUN_PID}
+    else
+        [[ -n $MOCK_RUN_PID ]] && kill -0 "$MOCK_RUN_PID" 2>/dev/null && [[ -S $MOCK_CONTROL ]] \
+            || return 1
+    fi
+    [[ -s $BOOTSTRAP ]]
 }
 
-# Stops the launcher in the pid file if it is still a mock-kafka process (pids get reused).
+# Stops our launcher: the one answering on our socket, else the pid file's if that process is
+# still a mock-kafka launcher (pids get reused). Removes its pid file, socket and bootstrap.
 mock_kill() {
     local pid i
-    pid=$(cat "$MOCK_PID" 2>/dev/null || true)
+    if mock_running; then pid=$MOCK_RUN_PID; else pid=$(cat "$MOCK_PID" 2>/dev/null || true); fi
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null \
             && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'mock-kafka serve'; then
         kill -TERM "$pid" 2>/dev/null || true
@@ -261,8 +274,10 @@ mock_kill() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
         say "mock-kafka: stopped pid=$pid"
+    elif [[ -n $pid ]]; then
+        say "mock-kafka: pid $pid is gone"
     else
         say "mock-kafka: not running"
     fi
@@ -273,12 +288,12 @@ mock_up() {
     local args=() t i
     mkdir -p "$KAFKA_DIR" "$RUN" "$LOGDIR"
     mock_locate
-    [[ -x $BIN/mock-kafka ]] || die "$BIN/mock-kafka is missing: build it first (make build)"
     if mock_running; then
+        echo "$MOCK_RUN_PID" > "$MOCK_PID"
         say "mock-kafka: running pid=$MOCK_RUN_PID bootstrap=$(cat "$BOOTSTRAP") (reused)"
         return 0
     fi
-    [[ -s $MOCK_PID ]] && mock_kill
+    if [[ -s $MOCK_PID || -S $MOCK_CONTROL ]]; then mock_kill; fi
     rm -f "$BOOTSTRAP" "$MOCK_CONTROL"
     for t in "${TOPICS[@]}"; do args+=(--topic "$t:$PARTITIONS"); done
     echo "--- $(date -u +%FT%TZ) local-stack: starting mock-kafka" >> "$LOGDIR/mock-kafka.log"
@@ -291,9 +306,7 @@ mock_up() {
         sleep 0.1
     done
     if mock_running; then
-        # The launcher's own word on its pid, in case setsid had to fork.
-        MOCK_RUN_PID=$("$BIN/mock-kafka" ctl --control "$MOCK_CONTROL" ping | sed -n 's/.* pid=\([0-9]*\).*/\1/p')
-        echo "$MOCK_RUN_PID" > "$MOCK_PID"
+        echo "$MOCK_RUN_PID" > "$MOCK_PID"   # the launcher's own word, in case setsid forked
     else
         tail -5 "$LOGDIR/mock-kafka.log" >&2 || true
         mock_kill
@@ -319,6 +332,7 @@ EOF
 }
 
 cmd_up() {
+    [[ -x $BIN/mock-kafka ]] || die "$BIN/mock-kafka is missing: build it first (make build)"
     mkdir -p "$VAR" "$RUN" "$LOGDIR"
     pg_up
     pg_ensure_db riskd
@@ -359,7 +373,9 @@ cmd_newdb() {
     QUIET=1
     [[ $db =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "newdb: name must match [a-z_][a-z0-9_]* (<= 63 bytes)"
     [[ $db != postgres && $db != template0 && $db != template1 ]] || die "newdb: refusing to replace $db"
-    pg_locate_existing && pg_running || die "postgres is not running: run deploy/local-stack.sh up"
+    if ! pg_locate_existing || ! pg_running; then
+        die "postgres is not running: run deploy/local-stack.sh up"
+    fi
     pg_read_pidfile
     stack_psql postgres -c "drop database if exists \"$db\" with (force)" 2>/dev/null
     stack_psql postgres -c "create database \"$db\""
@@ -381,5 +397,7 @@ case ${1:-} in
     status) cmd_status ;;
     newdb) shift; cmd_newdb "$@" ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|down|status|newdb NAME|env" >&2; exit 2 ;;
+    pg-stop) pg_down ;;
+    pg-start) pg_up ;;
+    *) echo "usage: $0 up|down|status|newdb NAME|env|pg-stop|pg-start" >&2; exit 2 ;;
 esac

@@ -571,13 +571,15 @@ static void mock_signal_handler(int signo)
 	errno = saved;
 }
 
-/* Writes the bootstrap list to path atomically: a sibling tmp file, fsync, rename. */
+/* Writes the bootstrap list to path atomically: a sibling tmp file, fsync, rename, so a
+ * reader never sees a partial list. Returns 0, RISKD_ERR_RANGE or RISKD_ERR_IO. */
 static int mock_bootstrap_write(const char *path, const char *bootstrap, char *errstr,
 				size_t errstr_size)
 {
 	char tmp_path[PATH_MAX];
+	int created = 0;
 	int fd = -1;
-	int ret = RISKD_OK;
+	int ret = RISKD_ERR_IO;
 
 	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp.%ld", path, (long)getpid()) >=
 	    sizeof(tmp_path)) {
@@ -586,15 +588,26 @@ static int mock_bootstrap_write(const char *path, const char *bootstrap, char *e
 		goto done;
 	}
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || mock_write_all(fd, bootstrap, strlen(bootstrap)) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp_path, path) < 0) {
-		snprintf(errstr, errstr_size, "write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp_path);
-		ret = RISKD_ERR_IO;
-	}
+	if (fd < 0)
+		goto io_error;
+	created = 1;
+	if (mock_write_all(fd, bootstrap, strlen(bootstrap)) < 0 || fsync(fd) < 0)
+		goto io_error;
+	ret = close(fd);
 	fd = -1;
+	if (ret < 0 || rename(tmp_path, path) < 0)
+		goto io_error;
+	created = 0;
+	ret = RISKD_OK;
+	goto done;
+io_error:
+	snprintf(errstr, errstr_size, "write %s: %s", path, strerror(errno));
+	ret = RISKD_ERR_IO;
 done:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp_path);
 	return ret;
 }
 
@@ -617,36 +630,40 @@ static void mock_server_close(struct mock_server *srv)
 	srv->rk = NULL;
 }
 
-/* Creates the dummy producer and the mock cluster attached to it. */
+/* Creates the dummy producer and the mock cluster attached to it (stored in srv, released by
+ * mock_server_close even on failure). Returns 0 or a negative riskd_err. */
 static int mock_cluster_open(struct mock_server *srv, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	const char *bootstrap;
+	int ret = RISKD_ERR_INVALID;
 
 	rd_kafka_conf_set_log_cb(conf, mock_rdkafka_log_cb);
 	if (rd_kafka_conf_set(conf, "client.id", "riskd-mock-kafka", errstr, errstr_size) !=
-	    RD_KAFKA_CONF_OK) {
-		rd_kafka_conf_destroy(conf);
-		return RISKD_ERR_INVALID;
-	}
-	/* rd_kafka_new consumes conf on success only. */
+	    RD_KAFKA_CONF_OK)
+		goto done;
 	srv->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
-	if (!srv->rk) {
-		rd_kafka_conf_destroy(conf);
-		return RISKD_ERR_INVALID;
-	}
+	if (!srv->rk)
+		goto done;
+	conf = NULL; /* rd_kafka_new consumed it */
 	srv->mcluster = rd_kafka_mock_cluster_new(srv->rk, srv->broker_cnt);
 	if (!srv->mcluster) {
 		snprintf(errstr, errstr_size, "rd_kafka_mock_cluster_new failed (%d brokers)",
 			 srv->broker_cnt);
-		return RISKD_ERR_UNAVAILABLE;
+		ret = RISKD_ERR_UNAVAILABLE;
+		goto done;
 	}
 	bootstrap = rd_kafka_mock_cluster_bootstraps(srv->mcluster);
 	if (riskd_strlcpy(srv->bootstrap, sizeof(srv->bootstrap), bootstrap, strlen(bootstrap)) < 0) {
-		snprintf(errstr, errstr_size, "bootstrap list too long");
-		return RISKD_ERR_RANGE;
+		snprintf(errstr, errstr_size, "bootstrap list too long: %s", bootstrap);
+		ret = RISKD_ERR_RANGE;
+		goto done;
 	}
-	return RISKD_OK;
+	ret = RISKD_OK;
+done:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	return ret;
 }
 
 static void mock_usage(FILE *out)
@@ -864,6 +881,11 @@ done:
 	return status;
 }
 
+/*
+ * Entry point: `mock-kafka serve ...` or `mock-kafka ctl ...` (see the file header).
+ * Exit status: serve 0 after a clean stop, 1 on a start-up failure, 2 on bad arguments;
+ * ctl 0 for an "ok" reply, 1 for an error reply, 2 when the socket cannot be reached.
+ */
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)

@@ -130,7 +130,7 @@ static void assert_daily_usage(const char *dsn, const struct expectation *ex)
 	PGconn *conn = PQconnectdb(dsn);
 	cr_assert_eq(PQstatus(conn), CONNECTION_OK);
 	PGresult *res = PQexec(conn, "select customer_id || '|' || day::text, kwh_uwh, readings, kwh"
-	                             " from risk.daily_usage order by 1 collate \"C\"");
+	                             " from risk.daily_usage order by (customer_id || '|' || day::text) collate \"C\"");
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
 	cr_assert_eq((size_t)PQntuples(res), ex->day_count, "daily_usage has %d rows, expected %zu",
 	             PQntuples(res), ex->day_count);
