@@ -21,8 +21,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "local stack"
 deploy/local-stack.sh up
-# shellcheck disable=SC1091
-source var/stack.env
+eval "$(deploy/local-stack.sh env)"
 
 step "generating a city: $CUSTOMERS customers, $DAYS days, ${INTERVAL}s readings (seed $SEED)"
 mkdir -p "$DIR"

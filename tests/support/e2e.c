@@ -249,7 +249,7 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    "   order by customer_id), '')) from risk.customers),"
 	    " 'ingest_counts=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"
 	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, event_type, outcome, count), ','"
-	    "   order by 1), '')) from risk.ingest_counts),"
+	    "   order by topic, partition, event_type, outcome), '')) from risk.ingest_counts),"
 	    " 'offsets=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
 	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, next_offset), ','"
 	    "   order by topic, partition), '')) from risk.kafka_offsets),"
