@@ -101,12 +101,12 @@ test-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs=2 --short-filename; done
 
 test-e2e: $(PROGS) $(E2E_BINS)
-	@deploy/local-stack.sh up
+	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; \
 	  RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename; done
 
 stack-up: $(PROGS)
-	@deploy/local-stack.sh up
+	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
 
 stack-down:
 	@deploy/local-stack.sh down
@@ -115,9 +115,8 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@RISKD_BIN=$(abspath $(BINDIR)) tools/demo.sh
 
-bench: deps
-	@$(MAKE) --no-print-directory build
-	@bench/run.sh
+# Benchmarks (bench/README.md): build rules live in bench/bench.mk.
+-include bench/bench.mk
 
 valgrind: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do valgrind --error-exitcode=1 --leak-check=full -q $$t --no-early-exit -j1; done

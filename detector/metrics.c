@@ -216,6 +216,9 @@ size_t metrics_render(char *buf, size_t size)
 		               (unsigned long long)metrics_get(&m->alerts[k]));
 	metrics_scalar(&out, "riskd_grade_changes_total", "counter",
 	               "Credit grade changes emitted.", metrics_get(&m->grade_changes));
+	metrics_scalar(&out, "riskd_input_gap_messages_total", "counter",
+	               "Input offsets skipped: messages removed by retention before riskd read them.",
+	               metrics_get(&m->input_gaps));
 
 	metrics_scalar(&out, "riskd_customers", "gauge",
 	               "Entities (customers and transformers) held in per-entity state.",

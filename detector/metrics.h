@@ -47,6 +47,7 @@ struct riskd_metrics {
 	_Atomic uint64_t outbox_pending;                     /* riskd_outbox_pending (gauge) */
 	_Atomic uint64_t alerts[METRICS_ALERT_KIND__COUNT];  /* riskd_alerts_total{kind} */
 	_Atomic uint64_t grade_changes;                      /* riskd_grade_changes_total */
+	_Atomic uint64_t input_gaps;                         /* riskd_input_gap_messages_total */
 	_Atomic uint64_t customers;                          /* riskd_customers (gauge) */
 	_Atomic uint64_t state_bytes;                        /* riskd_state_bytes (gauge) */
 	_Atomic int64_t start_time_s;                        /* riskd_start_time_seconds */
@@ -142,6 +143,13 @@ static inline void metrics_alert_raised(enum metrics_alert_kind kind)
 static inline void metrics_grade_changed(void)
 {
 	metrics_add(&riskd_metrics.grade_changes, 1);
+}
+
+/* n input offsets were skipped over: messages deleted by retention before riskd read them
+ * (or, harmlessly, compaction and transaction markers). */
+static inline void metrics_input_gap(uint64_t n)
+{
+	metrics_add(&riskd_metrics.input_gaps, n);
 }
 
 /* Sets the number of entities held in state and the bytes that state occupies. */

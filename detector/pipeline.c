@@ -436,6 +436,15 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 
 	if (!p || (p->pending >= 0 && m->offset < p->pending))
 		return; /* not ours (any more), or already applied: a fetch from before a seek */
+	int64_t expected = p->pending >= 0 ? p->pending : 0;
+	if (m->offset > expected) {
+		/* retention removed messages riskd never read (or compaction / transaction markers) */
+		log_kv(LOG_WARN, "input_gap", "topic=%s partition=%d from=%lld to=%lld missing=%lld",
+		       m->topic, (int)m->partition, (long long)expected, (long long)m->offset,
+		       (long long)(m->offset - expected));
+		metrics_input_gap((uint64_t)(m->offset - expected));
+		pl->totals.input_gaps += (uint64_t)(m->offset - expected);
+	}
 	p->pending = m->offset + 1;
 	pl->batch.messages++;
 	pl->totals.messages++;

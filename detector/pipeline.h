@@ -32,6 +32,7 @@ struct pipeline_totals {
 	uint64_t batches;         /* batches committed */
 	uint64_t resyncs;         /* times state was reloaded from PostgreSQL */
 	uint64_t published;       /* outbox messages published */
+	uint64_t input_gaps;      /* input offsets skipped over (retention removed them unread) */
 };
 
 /*

@@ -135,11 +135,11 @@ int main(int argc, char **argv)
 	pipeline_totals(pl, &tot);
 	log_kv(rc ? LOG_ERROR : LOG_INFO, "stopped",
 	       "messages=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
-	       "resyncs=%llu published=%llu seconds=%.2f%s%s",
+	       "resyncs=%llu published=%llu input_gaps=%llu seconds=%.2f%s%s",
 	       (unsigned long long)tot.messages, (unsigned long long)tot.accepted,
 	       (unsigned long long)tot.dead_letter, (unsigned long long)tot.duplicates,
 	       (unsigned long long)tot.batches, (unsigned long long)tot.resyncs,
-	       (unsigned long long)tot.published, elapsed, rc ? " error=" : "",
+	       (unsigned long long)tot.published, (unsigned long long)tot.input_gaps, elapsed, rc ? " error=" : "",
 	       rc ? log_quote(q1, sizeof(q1), errstr) : "");
 	pipeline_destroy(pl);
 	metrics_server_stop();

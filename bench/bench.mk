@@ -1,0 +1,23 @@
+# bench.mk - `make bench` (bench/README.md), included by the top Makefile.
+#
+# Builds the benchmark's own programs with the same CFLAGS as riskd (the rules of the top
+# Makefile: $(BUILD)/%.o from %.c, -O2 in the default build), after the normal build, then
+# runs bench/run.sh. Release build only: numbers from a sanitizer build mean nothing.
+
+BENCH_DIR  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill
+
+$(BENCH_DIR)/ceiling: $(BENCH_DIR)/ceiling.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BENCH_DIR)/statefill: $(BENCH_DIR)/statefill.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-progs
+bench-progs: $(BENCH_BINS)
+
+bench: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory build bench-progs
+	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh

@@ -1,0 +1,120 @@
+/*
+ * statefill.c - the benchmark's memory figure: bytes of per-customer state at N customers.
+ *
+ *   statefill [--customers N] [--partitions P]
+ *
+ * Fills riskd's customer state table (scoring/cstate.h) with N synthetic customers the way
+ * the detector does (cstate_table_upsert with ids like the generator's "C0000001", a profile,
+ * an open day, recent event hashes, every entry marked dirty as after a first batch), then
+ * reports on stdout, as key=value:
+ *   bytes_per_customer      cstate_table_memory / N: what the table allocated (entries in
+ *                           whole chunks, index, dirty list), the figure the goal of at most
+ *                           512 bytes per customer is about;
+ *   rss_bytes_per_customer  growth of the process's resident set during the fill / N (what the
+ *                           kernel actually backs, pages touched only);
+ *   sizeof_cstate           the fixed struct alone;
+ *   fill_ns_per_customer, lookup_ns_per_customer: upsert and lookup cost at that size.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../scoring/cstate.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Resident set size of this process in bytes (VmRSS), or 0 when /proc cannot tell. */
+static long long rss_bytes(void)
+{
+	char line[256];
+	long long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long customers = 1000000, partitions = 32;
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && strcmp(argv[i], "--customers") == 0 &&
+		    parse_long(argv[i + 1], 1, 100000000, &customers) == 0)
+			i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--partitions") == 0 &&
+		         parse_long(argv[i + 1], 1, 4096, &partitions) == 0)
+			i++;
+		else {
+			fprintf(stderr, "usage: statefill [--customers N] [--partitions P]\n");
+			return 2;
+		}
+	}
+
+	long long rss_before = rss_bytes();
+	double t0 = now_s();
+	/* sized for the first batch, as the detector creates it; it grows like in production */
+	struct cstate_table *table = cstate_table_new(1024);
+	char id[32];
+	for (long n = 1; n <= customers; n++) {
+		int len = snprintf(id, sizeof(id), "C%07ld", n);
+		struct cstate *cs =
+		    cstate_table_upsert(table, id, (size_t)len, (int32_t)(n % partitions), NULL);
+		snprintf(cs->transformer_id, sizeof(cs->transformer_id), "T%05ld", n / 40 + 1);
+		cs->flags |= CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
+		cs->segment = (uint8_t)(n % 4);
+		cs->capacity_kw = 8.0f;
+		cs->last_ts = 1767196800 + n;
+		cs->open_day = 20454;
+		cs->open_readings = 12;
+		cs->open_uwh = 3000000 + n;
+		for (int k = 0; k < CSTATE_RECENT_EVENTS; k++)
+			cstate_seen_event(cs, cstate_hash(&n, sizeof(n)) + (uint64_t)k);
+		cstate_table_mark_dirty(table, cs);
+	}
+	double t1 = now_s();
+	long long rss_after = rss_bytes();
+
+	long found = 0;
+	for (long n = 1; n <= customers; n++) {
+		int len = snprintf(id, sizeof(id), "C%07ld", n);
+		found += cstate_table_get(table, id, (size_t)len) != NULL;
+	}
+	double t2 = now_s();
+	if (found != customers || (long)cstate_table_count(table) != customers) {
+		fprintf(stderr, "statefill: table holds %zu entries, %ld found, expected %ld\n",
+		        cstate_table_count(table), found, customers);
+		cstate_table_destroy(table);
+		return 1;
+	}
+
+	size_t memory = cstate_table_memory(table);
+	printf("customers=%ld sizeof_cstate=%zu table_bytes=%zu bytes_per_customer=%.1f "
+	       "rss_bytes_per_customer=%.1f fill_ns_per_customer=%.0f lookup_ns_per_customer=%.0f\n",
+	       customers, sizeof(struct cstate), memory, (double)memory / (double)customers,
+	       (double)(rss_after - rss_before) / (double)customers,
+	       (t1 - t0) * 1e9 / (double)customers, (t2 - t1) * 1e9 / (double)customers);
+	cstate_table_destroy(table);
+	return 0;
+}

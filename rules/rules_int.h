@@ -1,0 +1,309 @@
+/*
+ * rules_int.h - private to rules/: the arena, source positions and diagnostics, the YAML node
+ * tree, the expression AST, the instruction format, and the rule set's layout.
+ *
+ * Pipeline of one rule file: rules_yaml (libyaml -> node tree with byte offsets) ->
+ * rules_schema (keys and values of the file, rules and tests) -> for each `when`:
+ * rules_lex + rules_parse (AST) -> rules_check (names, types, folding) -> rules_compile
+ * (instructions, verified) -> rules_vm at evaluation time. Positions are byte offsets until a
+ * diagnostic is rendered (rules_diag).
+ */
+#ifndef RISKD_RULES_INT_H
+#define RISKD_RULES_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ruleset.h"
+
+/* Deepest operand stack a compiled condition may use; evaluation keeps it on the C stack. */
+#define RULES_STACK_MAX 64
+/* Deepest nesting of parentheses, calls and operators the parser accepts. */
+#define RULES_NEST_MAX 40
+/* Longest condition, in bytes. */
+#define RULES_WHEN_MAX 8192
+/* Deepest nesting of YAML collections in a rule file. */
+#define RULES_YAML_DEPTH_MAX 16
+/* Most instructions of one rule's program. */
+#define RULES_PROG_MAX 4096
+
+/* ---- arena (rules_arena.c): bump allocation, freed all at once ---- */
+
+struct rules_arena {
+	struct rules_arena_chunk *head;
+};
+
+/* Zeroed memory aligned for any type; aborts on out-of-memory. */
+void *rules_arena_alloc(struct rules_arena *arena, size_t size);
+/* A NUL-terminated copy of n bytes. */
+char *rules_arena_strndup(struct rules_arena *arena, const char *s, size_t n);
+/* Frees every allocation; the arena is empty and reusable. */
+void rules_arena_free(struct rules_arena *arena);
+
+/* ---- one source file and its diagnostics (rules_diag.c) ---- */
+
+struct rules_src {
+	const char *path;
+	const char *text;
+	size_t len;
+	struct rules_diags *diags;
+	size_t first_diag; /* index of this file's first diagnostic in diags */
+	size_t errors;     /* errors reported for this file, the cut ones included */
+};
+
+/* No position: the diagnostic concerns the whole file. */
+#define RULES_NO_POS ((size_t)-1)
+
+/* Starts a file's diagnostics. */
+void rules_src_init(struct rules_src *src, const char *path, const char *text, size_t len,
+                    struct rules_diags *diags);
+
+/* Reports an error at byte offset pos (RULES_NO_POS: none). After RULES_FILE_ERRORS_MAX
+ * errors one "too many errors" line is added and further errors are only counted. */
+void rules_src_error(struct rules_src *src, size_t pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void rules_src_verror(struct rules_src *src, size_t pos, const char *fmt, va_list ap);
+
+/* Sorts the file's diagnostics by line and column (stable), once the file is done. */
+void rules_src_finish(struct rules_src *src);
+
+/* 1-based line and character column of byte offset pos. */
+void rules_src_line_col(const struct rules_src *src, size_t pos, int *line, int *col);
+
+/* Copies at most 40 bytes of s for a message, control bytes as '?', "..." when cut. */
+const char *rules_show(char *dst, size_t dst_size, const char *s, size_t len);
+
+/* The closest of n candidate names to name within a small edit distance, or NULL. */
+const char *rules_suggest(const char *name, size_t len, const char *const *candidates, size_t n);
+/* The same over the feature registry. */
+const char *rules_suggest_feature(const char *name, size_t len);
+
+/* ---- YAML node tree (rules_yaml.c) ---- */
+
+enum ynode_type { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
+
+enum yscalar_style { YSTYLE_PLAIN, YSTYLE_SINGLE, YSTYLE_DOUBLE, YSTYLE_LITERAL, YSTYLE_FOLDED };
+
+struct ynode {
+	enum ynode_type type;
+	enum yscalar_style style; /* scalars */
+	size_t start, end;        /* byte offsets of the node in the file */
+	const char *value;        /* scalars: the value, NUL-terminated (may hold NUL bytes) */
+	size_t len;
+	struct ynode **items;     /* MAP: key0, value0, key1, value1, ...; SEQ: the items */
+	size_t count;             /* MAP: pairs; SEQ: items */
+};
+
+/* Parses the file into a tree in arena. Returns the root, or NULL after reporting the error
+ * (YAML syntax, anchors, aliases, tags, several documents, nesting, empty file). */
+struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena);
+
+/* Byte offset in the file of byte voff of scalar n's value (voff == n->len: just past the
+ * value's last byte). Re-scans the raw text of the scalar: exact for plain, quoted and literal
+ * scalars; for folded ones every non-blank character is exact. */
+size_t rules_yaml_locate(const struct rules_src *src, const struct ynode *n, size_t voff);
+
+/* ---- lexer (rules_lex.c) ---- */
+
+enum tok {
+	TOK_EOF,
+	TOK_ERROR,
+	TOK_NUM,
+	TOK_STR,
+	TOK_IDENT,
+	TOK_AND,
+	TOK_OR,
+	TOK_NOT,
+	TOK_IN,
+	TOK_TRUE,
+	TOK_FALSE,
+	TOK_PLUS,
+	TOK_MINUS,
+	TOK_STAR,
+	TOK_SLASH,
+	TOK_LT,
+	TOK_LE,
+	TOK_GT,
+	TOK_GE,
+	TOK_EQ,
+	TOK_NE,
+	TOK_LPAREN,
+	TOK_RPAREN,
+	TOK_LBRACKET,
+	TOK_RBRACKET,
+	TOK_COMMA,
+};
+
+struct token {
+	enum tok type;
+	uint32_t off, len; /* bytes of the expression text */
+	double num;        /* TOK_NUM */
+	const char *error; /* TOK_ERROR: the message (static or in the lexer's buffer) */
+};
+
+struct lexer {
+	const char *text;
+	size_t len;
+	size_t pos;
+	char errbuf[96];
+};
+
+void rules_lex_init(struct lexer *lx, const char *text, size_t len);
+/* The next token. TOK_EOF's offset is just past the last non-blank byte. */
+void rules_lex_next(struct lexer *lx, struct token *tok);
+/* How a token type is written, for messages ("'<='", "a number", "the end"). */
+const char *rules_tok_name(enum tok type);
+
+/* ---- AST (rules_parse.c) ---- */
+
+enum expr_kind {
+	EXPR_NUM,     /* num */
+	EXPR_BOOL,    /* num 0/1 */
+	EXPR_STR,     /* name/name_len: the unescaped string */
+	EXPR_SYM,     /* a string resolved to symbol code num of feature's set (checker) */
+	EXPR_FEATURE, /* name; feature after checking */
+	EXPR_CALL,    /* name(args) */
+	EXPR_UNARY,   /* op: TOK_MINUS or TOK_NOT; args[0] */
+	EXPR_BINARY,  /* op: arithmetic, comparison, TOK_AND, TOK_OR; args[0], args[1] */
+	EXPR_IN,      /* args[0] in args[1] (an EXPR_LIST) */
+	EXPR_LIST,    /* args */
+};
+
+/* Types the checker assigns. */
+enum vtype { VT_ERR, VT_NUM, VT_BOOL, VT_SYM, VT_STR, VT_LIST };
+
+struct expr {
+	enum expr_kind kind;
+	enum tok op;
+	uint32_t off, end;  /* span in the expression text */
+	uint32_t op_off;    /* the operator's offset (binary, unary, in) */
+	enum vtype type;    /* after checking */
+	int feature;        /* EXPR_FEATURE: its id; VT_SYM values: the SYM feature giving the set */
+	double num;
+	const char *name;
+	size_t name_len;
+	struct expr **args;
+	uint32_t nargs;
+};
+
+/* Reports an error at byte offset off of the expression text. */
+typedef void rules_expr_error_fn(void *user, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Parses text into an AST in arena. Returns NULL after reporting the first syntax error. */
+struct expr *rules_parse(const char *text, size_t len, struct rules_arena *arena,
+                         rules_expr_error_fn *error, void *user);
+
+/* ---- checker (rules_check.c) ---- */
+
+/* Resolves names and types of a condition, folds constants, reports every error it finds.
+ * Returns 0 when the condition is a well-typed boolean, -1 otherwise. *root may be replaced
+ * by a folded node. reads gets a bit per feature the condition reads. */
+int rules_check(struct expr **root, struct rules_arena *arena, uint64_t *reads,
+                rules_expr_error_fn *error, void *user);
+
+/* ---- instructions (rules_opcodes.h, rules_compile.c) ---- */
+
+enum rules_operand { OPD_NONE, OPD_K, OPD_F, OPD_FK, OPD_FKK, OPD_JUMP, OPD_LIST, OPD_FLIST };
+
+enum rules_op {
+#define OP(name, pops, pushes, operand, text) OP_##name,
+#include "rules_opcodes.h"
+#undef OP
+	OP__COUNT
+};
+
+/* One instruction, 16 bytes. Jump targets count from the start of the rule's program. */
+struct rules_insn {
+	uint16_t op;
+	uint16_t a; /* feature id (OPD_F*) */
+	uint32_t b; /* jump target (OPD_JUMP); pool index (OPD_LIST, OPD_FLIST, OPD_FKK) */
+	double k;   /* constant (OPD_K, OPD_FK) */
+};
+
+struct rules_opinfo {
+	const char *name;
+	int pops, pushes;
+	enum rules_operand operand;
+	const char *text;
+};
+extern const struct rules_opinfo rules_ops[OP__COUNT];
+
+/* Growing program of a rule set: code and constant pool. */
+struct rules_code {
+	struct rules_insn *insns;
+	size_t n, cap;
+	double *pool;
+	size_t npool, poolcap;
+};
+
+/* Compiles a checked condition, appending to code. Stores the program's first instruction
+ * in *start and its length in *len. Returns 0, or -1 after reporting (program too long or
+ * stack too deep) through error. */
+int rules_compile(const struct expr *root, struct rules_code *code, uint32_t *start,
+                  uint32_t *len, rules_expr_error_fn *error, void *user);
+
+/* Checks a program before it may run: known opcodes, features and pool slots in range,
+ * jumps forward and inside the program, the stack depth the same on every path and within
+ * RULES_STACK_MAX, one value left at the final RET. Returns 0 or -1 with a reason in errstr. */
+int rules_verify(const struct rules_insn *prog, size_t len, size_t npool, char *errstr,
+                 size_t errstr_size);
+
+/* ---- VM (rules_vm.c) ---- */
+
+/* Runs a verified program. Returns 1 when the condition holds; adds to *missing each
+ * comparison made false by a missing or undefined operand. No allocation. */
+int rules_vm_run(const struct rules_insn *prog, const double *pool, const struct feature_vec *fv,
+                 unsigned *missing);
+
+/* ---- rule set layout ---- */
+
+struct rule_test {
+	struct feature_vec given;
+	int expect_fire;
+	int line;
+};
+
+struct rule_entry {
+	struct rule_info info;
+	uint32_t prog_start, prog_len;
+	uint64_t reads[(FEAT__COUNT + 63) / 64];
+	struct rule_test *tests;
+	size_t n_tests;
+	int has_when;
+};
+
+struct ruleset {
+	enum rule_kind kind;
+	char *name;
+	char *version;
+	char hash[17];
+	double alert_threshold;
+	int have_threshold;
+	struct rule_entry rules[RULESET_RULES_MAX];
+	size_t n_rules;
+	struct rules_code code;
+	struct rules_arena arena;    /* strings, evidence lists, tests */
+	struct rbuf names, versions; /* '+'-joined while loading */
+	uint64_t fnv;
+	int threshold_line;
+	const char *threshold_path;
+};
+
+/* ---- schema (rules_schema.c) ---- */
+
+/* Rule ids already seen across the files of one load, to report duplicates. */
+struct rules_idtab {
+	struct rules_idtab_entry *items;
+	size_t count, cap;
+};
+void rules_idtab_free(struct rules_idtab *tab);
+
+/* Checks one parsed file and adds its rules to sets[kind of the file]. Reports every error
+ * through src. Returns the file's kind, or -1 when it could not be told. */
+int rules_schema_load(struct rules_src *src, const struct ynode *root,
+                      struct ruleset *sets[RULE_KIND__COUNT], struct rules_idtab *ids,
+                      struct rules_arena *scratch);
+
+#endif

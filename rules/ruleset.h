@@ -1,0 +1,189 @@
+/*
+ * ruleset.h - rule sets: YAML rule files loaded, type-checked against the feature registry
+ * (scoring/features.h), compiled to flat programs, and evaluated per customer.
+ *
+ * Flow: ruleset_load_paths reads every rule file, reports every error with its file, line and
+ * column, and yields one immutable struct ruleset per kind (theft or credit); ruleset_eval runs
+ * the set against one customer's feature_vec without allocating. A loaded rule set is never
+ * modified, so any number of threads may evaluate it at once, and a reload can build a new set
+ * beside the old one and swap a pointer. rules/README.md is the authors' guide to the format.
+ */
+#ifndef RISKD_RULESET_H
+#define RISKD_RULESET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+#include "../scoring/features.h"
+
+/* Most rules in one rule set (all files of one kind together). */
+#define RULESET_RULES_MAX 256
+/* Most evidence features one rule lists. */
+#define RULE_EVIDENCE_MAX 16
+/* Most errors reported per file; one more line says that the rest were not reported. */
+#define RULES_FILE_ERRORS_MAX 50
+
+enum rule_kind { RULE_KIND_THEFT, RULE_KIND_CREDIT, RULE_KIND__COUNT };
+enum rule_severity { RULE_SEV_LOW, RULE_SEV_MEDIUM, RULE_SEV_HIGH, RULE_SEV_CRITICAL };
+enum rule_mode { RULE_MODE_ACTIVE, RULE_MODE_SHADOW };
+/* Credit grades, best first; RULE_GRADE_NONE when a credit rule sets no cap or floor. */
+enum rule_grade {
+	RULE_GRADE_NONE = -1,
+	RULE_GRADE_AAA,
+	RULE_GRADE_AA,
+	RULE_GRADE_A,
+	RULE_GRADE_B,
+	RULE_GRADE_C,
+	RULE_GRADE__COUNT
+};
+
+/* Names as written in rule files: "theft", "high", "shadow", "AA" ("" for RULE_GRADE_NONE). */
+const char *rule_kind_name(enum rule_kind kind);
+const char *rule_severity_name(enum rule_severity severity);
+const char *rule_mode_name(enum rule_mode mode);
+const char *rule_grade_name(enum rule_grade grade);
+
+/* One error found while loading. */
+struct rules_diag {
+	char *path;    /* the file */
+	int line;      /* 1-based; 0 when the error concerns the whole file (unreadable, ...) */
+	int col;       /* 1-based, counted in characters; 0 when line is 0 */
+	char *message; /* the message alone, e.g. "unknown feature 'kwh_dayly' (did you mean ...)" */
+	char *text;    /* "path:line:col: error: message\n" + source line + "\n" + caret line + "\n"
+	                  ("path: error: message\n" without a position) */
+};
+
+/* Every error of one load, in file order and, within a file, in line and column order.
+ * Zero-initialise; the loader appends; rules_diags_free releases. */
+struct rules_diags {
+	struct rules_diag *items;
+	size_t count;
+	size_t cap;
+};
+
+/* Releases every diagnostic; the list is empty and reusable afterwards. */
+void rules_diags_free(struct rules_diags *diags);
+
+/* Appends every diagnostic's text, in order, to out. */
+void rules_diags_render(const struct rules_diags *diags, struct rbuf *out);
+
+/* What an alert or a grade needs to know about one rule. Owned by the rule set. */
+struct rule_info {
+	const char *id;
+	const char *title;
+	const char *description; /* "" when the file gives none */
+	const char *path;        /* the rule file */
+	int line;                /* line of the rule's first key in that file */
+	enum rule_kind kind;
+	enum rule_severity severity;
+	enum rule_mode mode;
+	double score;            /* theft: added to the customer's score when the rule fires */
+	enum rule_grade cap;     /* credit: the grade is at most this (RULE_GRADE_NONE: no cap) */
+	enum rule_grade floor;   /* credit: the grade is at least this (RULE_GRADE_NONE: none) */
+	const enum feature_id *evidence; /* features to show an analyst, n_evidence of them */
+	size_t n_evidence;
+	const char *when;        /* the condition's source text */
+};
+
+struct ruleset;
+
+/*
+ * Loads rule files and builds the rule set of one kind.
+ *
+ * paths: n_paths files or directories; a directory contributes every *.yaml and *.yml file in
+ * it (not recursive), in byte order of the names. Every file is read, parsed and checked,
+ * whatever its kind, and rule ids must be unique across all of them: the files form one unit,
+ * so an error in any file fails the load. The rule set gets the rules of `kind`, in file
+ * order; when no file has that kind it is empty (ruleset_rule_count 0, name "").
+ *
+ * Returns 0 and *out (free with ruleset_free), or RISKD_ERR_INVALID with *out NULL and every
+ * error appended to diags (at most RULES_FILE_ERRORS_MAX per file, plus one line saying the
+ * rest were cut). Unreadable files and a path list with no rule file are errors too
+ * (RISKD_ERR_INVALID, with a diagnostic without position). Does no other I/O; any thread.
+ */
+int ruleset_load_paths(const char *const *paths, size_t n_paths, enum rule_kind kind,
+                       struct ruleset **out, struct rules_diags *diags);
+
+/*
+ * The same for one rule file already in memory: path is only used in diagnostics and rule
+ * metadata; text need not be NUL-terminated. Returns as ruleset_load_paths.
+ */
+int ruleset_load_text(const char *path, const char *text, size_t len, enum rule_kind kind,
+                      struct ruleset **out, struct rules_diags *diags);
+
+/* Frees a rule set (NULL is fine). No evaluation may be running on it. */
+void ruleset_free(struct ruleset *rs);
+
+/* The set's kind, its name ("theft-core"; names of several files joined with '+', repeats
+ * once), its version (versions of several files joined with '+'), and a content hash: 16 hex
+ * digits of 64-bit FNV-1a over the length and bytes of each file of the set, in load order.
+ * The same bytes give the same hash wherever the files sit. Strings live as long as rs. */
+enum rule_kind ruleset_kind(const struct ruleset *rs);
+const char *ruleset_name(const struct ruleset *rs);
+const char *ruleset_version(const struct ruleset *rs);
+const char *ruleset_hash(const struct ruleset *rs);
+
+/* Theft sets: score at which the active rules raise an alert (thresholds.alert); 0 for credit. */
+double ruleset_alert_threshold(const struct ruleset *rs);
+
+/* Number of rules, and rule idx (0 <= idx < count) metadata. */
+size_t ruleset_rule_count(const struct ruleset *rs);
+const struct rule_info *ruleset_rule(const struct ruleset *rs, size_t idx);
+
+/* Index of the rule with this id, or -1. */
+int ruleset_rule_find(const struct ruleset *rs, const char *id);
+
+/* Result of evaluating a rule set for one customer. The caller owns it; it is fixed-size so
+ * one can be reused for every customer without allocation. */
+struct rule_hits {
+	double score;             /* sum of score over fired active rules (theft) */
+	double shadow_score;      /* the same over fired shadow rules, for comparison only */
+	int alert;                /* theft: 1 when score >= thresholds.alert and an active rule fired */
+	enum rule_grade cap;      /* credit: worst cap among fired active rules, or RULE_GRADE_NONE */
+	enum rule_grade floor;    /* credit: best floor among fired active rules, or RULE_GRADE_NONE */
+	uint32_t missing_reads;   /* sum of missing[] */
+	uint16_t n_fired;         /* rules that fired, active and shadow */
+	uint16_t n_shadow_fired;  /* of those, shadow rules */
+	uint16_t fired[RULESET_RULES_MAX];   /* indices of the fired rules, ascending */
+	uint16_t missing[RULESET_RULES_MAX]; /* per rule index: comparisons made false because an
+	                                        operand was missing or undefined in this evaluation */
+};
+
+/*
+ * Evaluates every rule against fv and fills hits (every field is written). Shadow rules are
+ * evaluated and listed in fired[] but add nothing to score, cap, floor or alert. Allocates
+ * nothing and writes only to *hits, so it is safe from any number of threads on one rs.
+ * Returns the number of rules fired.
+ */
+int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct rule_hits *hits);
+
+/*
+ * Evaluates one rule (0 <= idx < count). Returns 1 when it fires, 0 when not; when
+ * missing_reads is not NULL, stores the rule's count of comparisons made false by a missing
+ * or undefined operand. Allocation-free and thread-safe as ruleset_eval.
+ */
+int ruleset_rule_eval(const struct ruleset *rs, size_t idx, const struct feature_vec *fv,
+                      unsigned *missing_reads);
+
+/*
+ * Runs every rule's `tests:` cases: each sets the listed features (all others missing),
+ * evaluates the rule, and compares with `expect`. Each failure appends one line to failures:
+ *   "path:line: rule ID test N: expected fire, got quiet\n"   (N counts from 1, line is the test's)
+ * and a rule with no `expect: fire` or no `expect: quiet` case appends
+ *   "path:line: rule ID: no test expects fire\n"               (counted as one failure).
+ * Stores the counts of passed and failed cases. Returns 0 when nothing failed, else
+ * RISKD_ERR_INVALID.
+ */
+int ruleset_tests_run(const struct ruleset *rs, struct rbuf *failures, size_t *passed,
+                      size_t *failed);
+
+/*
+ * Appends an author-readable account of the rule with this id (every rule when rule_id is
+ * NULL): its metadata, condition, the features it reads with type and unit, and its compiled
+ * program one instruction a line. Returns 0, or RISKD_ERR_NOT_FOUND when rule_id names no rule
+ * (nothing appended).
+ */
+int ruleset_explain(const struct ruleset *rs, const char *rule_id, struct rbuf *out);
+
+#endif

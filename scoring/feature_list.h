@@ -1,0 +1,43 @@
+/*
+ * feature_list.h - the one list of features riskd computes and rules read.
+ *
+ * X-macro: FEATURE(id, name, type, unit, doc). Include it with FEATURE defined to expand the
+ * list (scoring/features.h builds the enum and the registry table from it). Types:
+ * NUM (double), BOOL (0/1), SYM (one of a fixed set of names, see feature_symbols()).
+ * docs/features.md documents formulas; keep the two in step.
+ */
+/* consumption level and shape (theft models) */
+FEATURE(KWH_DAY,             "kwh_day",             NUM,  "kWh",   "energy of the last closed local day")
+FEATURE(KWH_AVG_7D,          "kwh_avg_7d",          NUM,  "kWh",   "mean daily energy over the last 7 closed days")
+FEATURE(KWH_AVG_14D,         "kwh_avg_14d",         NUM,  "kWh",   "mean daily energy over the last 14 closed days")
+FEATURE(BASELINE_KWH_DAY,    "baseline_kwh_day",    NUM,  "kWh",   "long-run daily level (EWMA) with day-of-week seasonality removed")
+FEATURE(ZSCORE_DAY,          "zscore_day",          NUM,  "sd",    "robust z-score of the last day against the baseline")
+FEATURE(DROP_RATIO_14D,      "drop_ratio_14d",      NUM,  "ratio", "1 - kwh_avg_14d / baseline_kwh_day (positive = consumption fell)")
+FEATURE(CUSUM_DROP,          "cusum_drop",          NUM,  "sd",    "one-sided CUSUM statistic for a downward level shift")
+FEATURE(DROP_DAYS,           "drop_days",           NUM,  "days",  "days since the current downward shift began (0 = none)")
+FEATURE(ZERO_DAYS_30D,       "zero_days_30d",       NUM,  "days",  "days with zero energy in the last 30 closed days")
+FEATURE(ZERO_RUN_DAYS,       "zero_run_days",       NUM,  "days",  "current run of consecutive zero-energy days")
+FEATURE(FLAT_RUN_DAYS,       "flat_run_days",       NUM,  "days",  "current run of days whose interval readings are all equal (stuck meter)")
+FEATURE(NIGHT_RATIO,         "night_ratio",         NUM,  "ratio", "share of the last day's energy used 00:00-06:00 local")
+FEATURE(NIGHT_RATIO_CHANGE,  "night_ratio_change",  NUM,  "ratio", "night_ratio minus its long-run level")
+FEATURE(REVERSE_KWH_30D,     "reverse_kwh_30d",     NUM,  "kWh",   "reverse energy recorded in the last 30 days")
+FEATURE(PEER_RATIO,          "peer_ratio",          NUM,  "ratio", "kwh_avg_14d / median kwh_avg_14d of the customer's segment")
+FEATURE(TAMPER_EVENTS_30D,   "tamper_events_30d",   NUM,  "count", "tamper meter events (cover_open, magnetic_interference, reverse_flow, phase_loss) in 30 days")
+FEATURE(DAYS_SINCE_TAMPER,   "days_since_tamper",   NUM,  "days",  "days since the last tamper meter event")
+FEATURE(DAYS_OBSERVED,       "days_observed",       NUM,  "days",  "closed days seen for this customer")
+FEATURE(SEGMENT,             "segment",             SYM,  "",      "customer segment from the profile")
+FEATURE(AREA_LOSS_RATE,      "area_loss_rate",      NUM,  "ratio", "transformer area's loss rate on the last balanced day")
+FEATURE(AREA_LOSS_EXCESS,    "area_loss_excess",    NUM,  "ratio", "area_loss_rate minus the area's own baseline loss rate")
+FEATURE(AREA_SUSPECT_SHARE,  "area_suspect_share",  NUM,  "ratio", "share of the area's excess loss explained by this customer's drop")
+/* payment behaviour (credit) */
+FEATURE(DAYS_PAST_DUE,       "days_past_due",       NUM,  "days",  "days the oldest unpaid bill is past due today (0 = none)")
+FEATURE(MAX_DAYS_PAST_DUE_12M, "max_days_past_due_12m", NUM, "days", "largest days past due reached in the last 12 months")
+FEATURE(LATE_PAYMENTS_12M,   "late_payments_12m",   NUM,  "count", "bills paid after their due date in the last 12 months")
+FEATURE(ON_TIME_SHARE_12M,   "on_time_share_12m",   NUM,  "ratio", "share of bills due in the last 12 months paid in full by the due date")
+FEATURE(ARREARS_AMOUNT,      "arrears_amount",      NUM,  "money", "unpaid amount of bills past due")
+FEATURE(ARREARS_RATIO,       "arrears_ratio",       NUM,  "ratio", "arrears_amount / average monthly bill")
+FEATURE(REVERSALS_12M,       "reversals_12m",       NUM,  "count", "payment reversals in the last 12 months")
+FEATURE(TENURE_MONTHS,       "tenure_months",       NUM,  "months", "months since the customer's start date")
+FEATURE(MONTHS_SINCE_LAST_LATE, "months_since_last_late", NUM, "months", "months since the last late payment")
+FEATURE(BILLS_12M,           "bills_12m",           NUM,  "count", "bills issued in the last 12 months")
+FEATURE(CONFIRMED_THEFT,     "confirmed_theft",     BOOL, "",      "an analyst confirmed theft for this customer")
