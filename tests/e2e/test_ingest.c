@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -315,4 +316,39 @@ Test(ingest, every_invalid_event_dead_lettered_with_reason, .timeout = 180)
 	                                  " where customer_id = 'C1'"), 1500000);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.outbox"), 0,
 	             "the outbox is empty once published");
+}
+
+Test(ingest, health_and_metrics_served_while_running, .timeout = 120)
+{
+	struct e2e_world w;
+	char file[1400], body[65536];
+	e2e_world_new(&w, "ingest_http", 2, 200);
+	int port = e2e_free_port();
+	e2e_world_set_metrics_port(&w, port);
+	snprintf(file, sizeof(file), "%s/city.jsonl", w.dir);
+	e2e_sh("'%s/riskctl' gen --customers 10 --days 2 --seed 3 > '%s' 2>/dev/null", w.env.bin,
+	       file);
+	e2e_produce_file(&w, file);
+	pid_t pid = e2e_riskd_start(&w, "--until-idle 6");
+
+	/* healthy once it has loaded its partitions and committed */
+	int health = -1;
+	for (int i = 0; i < 200 && health != 200; i++) {
+		health = e2e_http_get(port, "/healthz", body, sizeof(body));
+		usleep(50000);
+	}
+	cr_assert_eq(health, 200, "/healthz never became 200 (last body: %s)", body);
+	/* processed: the counters show the events */
+	int found = 0;
+	for (int i = 0; i < 100 && !found; i++) {
+		cr_assert_eq(e2e_http_get(port, "/metrics", body, sizeof(body)), 200);
+		found = strstr(body, "riskd_events_total{type=\"meter_reading\"} 960\n") != NULL;
+		usleep(50000);
+	}
+	cr_assert(found, "metrics never showed 960 readings:\n%s", body);
+	cr_assert(strstr(body, "riskd_batches_total ") != NULL);
+	cr_assert(strstr(body, "riskd_commit_seconds_count ") != NULL);
+	cr_assert(strstr(body, "riskd_consumer_lag ") != NULL);
+	cr_assert_eq(e2e_http_get(port, "/nope", body, sizeof(body)), 404);
+	cr_assert_eq(e2e_wait(pid, 60), 0);
 }

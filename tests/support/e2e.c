@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,6 +93,9 @@ static void sh_capture(char *out, size_t size, const char *cmd)
 	out[strcspn(out, "\n")] = '\0';
 }
 
+static int world_metrics_port;
+static char world_group[128];
+
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
 	FILE *f = fopen(w->config, "w");
@@ -101,10 +107,10 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "  dead_letter: \"%s\"\n"
 	        "batch:\n  size: %d\n  max_wait_ms: 200\n"
 	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
-	        "metrics:\n  port: 0\n"
+	        "metrics:\n  port: %d\n"
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
-	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn);
+	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn, world_metrics_port);
 	fclose(f);
 }
 
@@ -117,6 +123,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	snprintf(w->name, sizeof(w->name), "%s_%d", name, (int)getpid());
 	w->partitions = partitions;
 	world_batch_size = batch_size;
+	world_metrics_port = 0;
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
 	snprintf(w->config, sizeof(w->config), "%s/riskd.yaml", w->dir);
@@ -126,14 +133,61 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 		e2e_sh("'%s/mock-kafka' ctl --control '%s' topic-create '%s' %d >/dev/null", w->env.bin,
 		       w->env.control, w->topics[i], partitions);
 	}
-	char group[128];
-	snprintf(group, sizeof(group), "riskd-%s", w->name);
-	write_config(w, group, batch_size);
+	snprintf(world_group, sizeof(world_group), "riskd-%s", w->name);
+	write_config(w, world_group, batch_size);
 }
 
 void e2e_world_set_group(struct e2e_world *w, const char *group)
 {
+	snprintf(world_group, sizeof(world_group), "%s", group);
 	write_config(w, group, world_batch_size);
+}
+
+void e2e_world_set_metrics_port(struct e2e_world *w, int port)
+{
+	world_metrics_port = port;
+	write_config(w, world_group, world_batch_size);
+}
+
+int e2e_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+	          getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
+	close(fd);
+	return ntohs(addr.sin_port);
+}
+
+int e2e_http_get(int port, const char *path, char *body, size_t body_size)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char buf[65536];
+	size_t n = 0;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int len = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	if (write(fd, buf, (size_t)len) != len) {
+		close(fd);
+		return -1;
+	}
+	ssize_t r;
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	buf[n] = '\0';
+	int status = -1;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return -1;
+	const char *sep = strstr(buf, "\r\n\r\n");
+	snprintf(body, body_size, "%s", sep ? sep + 4 : "");
+	return status;
 }
 
 void e2e_world_new_database(struct e2e_world *w, const char *suffix)

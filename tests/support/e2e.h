@@ -41,6 +41,16 @@ void e2e_env_load(struct e2e_env *env);
  */
 void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int batch_size);
 
+/* Rewrites w's config with the metrics endpoint on port (0 = off). */
+void e2e_world_set_metrics_port(struct e2e_world *w, int port);
+
+/* A free loopback TCP port (bound and released; a race is unlikely on a test machine). */
+int e2e_free_port(void);
+
+/* GET http://127.0.0.1:port/path; returns the status code (-1 if no answer) and copies the
+ * body into body. */
+int e2e_http_get(int port, const char *path, char *body, size_t body_size);
+
 /* Rewrites w's config with another consumer group (for comparing independent runs). */
 void e2e_world_set_group(struct e2e_world *w, const char *group);
 
