@@ -36,6 +36,8 @@ void batch_free(struct batch *b)
 	free(b->outbox);
 	free(b->outbox_at);
 	free(b->snapshots);
+	free(b->alerts);
+	free(b->alert_at);
 	rbuf_free(&b->arena);
 	memset(b, 0, sizeof(*b));
 }
@@ -57,6 +59,7 @@ void batch_reset(struct batch *b)
 	b->count_count = 0;
 	b->outbox_count = 0;
 	b->snapshot_count = 0;
+	b->alert_count = 0;
 	rbuf_reset(&b->arena);
 }
 
@@ -81,7 +84,8 @@ static void usage_map_rehash(struct usage_map *m, size_t index_cap)
 	}
 }
 
-void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh)
+void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
+                     int32_t interval_s)
 {
 	if (2 * (m->count + 1) > m->index_cap)
 		usage_map_rehash(m, m->index_cap ? 2 * m->index_cap : 1024);
@@ -92,6 +96,7 @@ void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 		if (m->owners[i] == cs && m->rows[i].day == day) {
 			m->rows[i].uwh += uwh;
 			m->rows[i].readings++;
+			m->rows[i].covered_s += interval_s;
 			return;
 		}
 	}
@@ -100,7 +105,7 @@ void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
 	}
-	m->rows[m->count] = (struct store_usage){cs->id, day, uwh, 1};
+	m->rows[m->count] = (struct store_usage){cs->id, day, uwh, 1, interval_s};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
 }
@@ -169,6 +174,21 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
 	}
 }
 
+void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
+                     const char *severity, const struct rbuf *rules_json,
+                     const struct rbuf *curve_json)
+{
+	if (b->alert_count == b->alert_cap) {
+		b->alert_cap = b->alert_cap ? 2 * b->alert_cap : 16;
+		b->alerts = xrealloc(b->alerts, sizeof(*b->alerts) * b->alert_cap);
+		b->alert_at = xrealloc(b->alert_at, sizeof(*b->alert_at) * b->alert_cap);
+	}
+	b->alerts[b->alert_count] = (struct store_alert){cs->id, day, score, severity, NULL, NULL};
+	b->alert_at[b->alert_count].rules = arena_put(&b->arena, rules_json->data, rules_json->len, 1);
+	b->alert_at[b->alert_count].curve = arena_put(&b->arena, curve_json->data, curve_json->len, 1);
+	b->alert_count++;
+}
+
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
 {
 	GROW(b->snapshots, b->snapshot_count, b->snapshot_cap);
@@ -185,6 +205,12 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 		for (int h = 0; h < o->header_count; h++)
 			o->header_values[h] = base + b->outbox_at[i].values[h];
 	}
+	for (size_t i = 0; i < b->alert_count; i++) {
+		b->alerts[i].rules_json = base + b->alert_at[i].rules;
+		b->alerts[i].curve_json = base + b->alert_at[i].curve;
+	}
+	sb->alerts = b->alerts;
+	sb->alert_count = b->alert_count;
 	sb->usage = b->usage.rows;
 	sb->usage_count = b->usage.count;
 	sb->transformer = b->transformer.rows;

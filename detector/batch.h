@@ -43,6 +43,11 @@ struct batch {
 	struct rbuf arena;            /* bytes of outbox keys, payloads and header values */
 	struct store_snapshot *snapshots;
 	size_t snapshot_count, snapshot_cap;
+	struct store_alert *alerts;   /* JSON pointers are set by batch_to_store */
+	struct alert_at {             /* where alerts[i]'s JSON sits in the arena */
+		size_t rules, curve;
+	} *alert_at;
+	size_t alert_count, alert_cap;
 };
 
 /* Zeroes b; the first use allocates. */
@@ -54,8 +59,10 @@ void batch_free(struct batch *b);
 /* Empties b for the next batch, keeping its memory. */
 void batch_reset(struct batch *b);
 
-/* Adds uwh micro-kWh (one reading) to cs's local day in map. cs must outlive the batch. */
-void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh);
+/* Adds one reading of uwh micro-kWh covering interval_s seconds to cs's local day in map.
+ * cs must outlive the batch. */
+void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
+                     int32_t interval_s);
 
 /* Records a customer profile event (the latest one per customer wins at commit). */
 void batch_add_profile(struct batch *b, const struct event *ev);
@@ -75,6 +82,12 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
 
 /* Adds a snapshot of cs (kind 'c' or 't') to be written at commit. */
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs);
+
+/* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
+ * the JSON texts are copied. */
+void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
+                     const char *severity, const struct rbuf *rules_json,
+                     const struct rbuf *curve_json);
 
 /* Fills *sb with pointers into b (valid until b changes). Offsets are the caller's. */
 void batch_to_store(struct batch *b, struct store_batch *sb);

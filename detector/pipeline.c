@@ -353,6 +353,22 @@ static int64_t relay_outbox(struct pipeline *pl)
 	return 0;
 }
 
+/* Balances the area-days committed batches queued. Returns 0, or a negative riskd_err (the
+ * queue stays in PostgreSQL for the next drain, by this or another instance). */
+static int drain_area_balance(struct pipeline *pl)
+{
+	char errstr[512];
+	int n = store_drain_area_balance(pl->store, errstr, sizeof(errstr));
+	if (n < 0) {
+		char q[600];
+		log_kv(LOG_WARN, "area_balance_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return n;
+	}
+	if (n > 0)
+		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
+	return 0;
+}
+
 /* ---- per-message work ---- */
 
 static void dead_letter(struct pipeline *pl, const struct kafka_msg *m, const char *topic,
@@ -404,12 +420,14 @@ static void apply_event(struct pipeline *pl, struct cstate_table *table, struct 
 	switch (ev->type) {
 	case EVENT_METER_READING:
 	case EVENT_TRANSFORMER_READING: {
-		double kwh = ev->type == EVENT_METER_READING ? ev->u.reading.kwh : ev->u.transformer.kwh;
+		int reading = ev->type == EVENT_METER_READING;
+		double kwh = reading ? ev->u.reading.kwh : ev->u.transformer.kwh;
+		int32_t interval_s = reading ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
 		day = localday_of(&pl->localday, ev->ts);
 		uwh = daily_kwh_to_uwh(kwh);
 		daily_apply_reading(cs, day, uwh, &closed);
 		batch_add_usage(table == pl->customers ? &pl->batch.usage : &pl->batch.transformer, cs,
-		                day, uwh);
+		                day, uwh, interval_s);
 		break;
 	}
 	case EVENT_CUSTOMER:
@@ -683,7 +701,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			relay_pending = 1;
 		}
 		if (relay_pending && pl->batch.messages == 0)
-			relay_pending = relay_outbox(pl) != 0;
+			relay_pending = relay_outbox(pl) != 0 || drain_area_balance(pl) != 0;
 		report_progress(pl, now);
 		/* idle counts from the first assignment (joining a group takes seconds), but a member
 		 * that is never given a partition stops too, after a minute */
@@ -696,8 +714,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 	}
 
 	if (!pl->fatal && !pl->needs_resync) {
-		if (commit_or_resync(pl) == 0)
+		if (commit_or_resync(pl) == 0) {
 			relay_outbox(pl);
+			drain_area_balance(pl);
+		}
 	}
 	kafka_consumer_close(pl->consumer); /* serves the final revoke */
 	pl->consumer = NULL;

@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "../config/riskd_base.h"
+#include "areas.h"
 
 struct store {
 	char *dsn;
@@ -25,15 +27,17 @@ struct store {
 static const char *const session_sql =
     "set application_name = 'riskd';"
     "create temp table if not exists tmp_usage (entity_id text, day int, uwh bigint,"
-    "  readings int) on commit delete rows;"
+    "  readings int, covered_s int) on commit delete rows;"
     "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
-    "  readings int) on commit delete rows;"
+    "  readings int, covered_s int) on commit delete rows;"
     "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
     "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
     "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
     "  state bytea) on commit delete rows;"
     "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
-    "  outcome text, n bigint) on commit delete rows;";
+    "  outcome text, n bigint) on commit delete rows;"
+    "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
+    "  score float8, severity text, rules text, curve text) on commit delete rows;";
 
 /* SQLSTATEs after which a retry on a fresh connection can succeed. */
 static int sqlstate_retryable(const char *state)
@@ -225,8 +229,8 @@ static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		copy_text(b, u[i].id);
-		rbuf_printf(b, "\t%d\t%lld\t%d\n", (int)u[i].day, (long long)u[i].uwh,
-		            (int)u[i].readings);
+		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\n", (int)u[i].day, (long long)u[i].uwh,
+		            (int)u[i].readings, (int)u[i].covered_s);
 	}
 }
 
@@ -302,21 +306,61 @@ static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
 	}
 }
 
-static const char *const upsert_usage_sql =
-    "insert into risk.daily_usage as d (customer_id, day, kwh, readings, kwh_uwh) "
-    "select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh from tmp_usage "
-    "on conflict (customer_id, day) do update set "
-    "kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "
-    "kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "
-    "readings = d.readings + excluded.readings";
+/* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
+ * risk.transformer_daily, keyed by id_column) and queues the touched days for the area
+ * balance. Both tables share this shape. */
+#define UPSERT_DAILY_SQL(table, id_column, tmp)                                              \
+	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
+	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
+	"from " tmp " on conflict (" id_column ", day) do update set "                            \
+	"kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "                                               \
+	"kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "                                   \
+	"readings = d.readings + excluded.readings, "                                            \
+	"covered_s = d.covered_s + excluded.covered_s;"                                          \
+	"insert into risk.area_refresh_queue (day) "                                             \
+	"select distinct date '1970-01-01' + day from " tmp
 
+static const char *const upsert_usage_sql =
+    UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage");
 static const char *const upsert_tdaily_sql =
-    "insert into risk.transformer_daily as d (transformer_id, day, kwh, readings, kwh_uwh) "
-    "select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh from tmp_tdaily "
-    "on conflict (transformer_id, day) do update set "
-    "kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "
-    "kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "
-    "readings = d.readings + excluded.readings";
+    UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily");
+
+static void build_alerts(struct rbuf *b, const struct store_alert *a, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		copy_text(b, a[i].customer_id);
+		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
+		copy_text(b, a[i].rules_json);
+		rbuf_append(b, "\t", 1);
+		copy_text(b, a[i].curve_json);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+/* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
+static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
+                        size_t errstr_size)
+{
+	const char *params[3] = {b->ruleset_name, b->ruleset_version, b->ruleset_hash};
+	int rc;
+	build_alerts(&st->copy, b->alerts, b->alert_count);
+	if ((rc = copy_in(st, "copy tmp_alerts from stdin", errstr, errstr_size)))
+		return rc;
+	PGresult *res = PQexecParams(
+	    st->conn,
+	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
+	    " 'theft', date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
+	    " curve::jsonb)).opened from tmp_alerts order by seq) r",
+	    3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail_result(st, res, "raise alerts", errstr, errstr_size);
+	else
+		rc = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
 
 static const char *const upsert_profiles_sql =
     "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
@@ -374,9 +418,10 @@ static int write_offset(struct store *st, const char *group, const struct store_
 	return rc;
 }
 
-int store_commit_batch(struct store *st, const struct store_batch *b, char *errstr,
+int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
+	b->alerts_opened = 0;
 	int rc = exec_command(st, "begin", errstr, errstr_size);
 	if (rc)
 		return rc;
@@ -414,6 +459,14 @@ int store_commit_batch(struct store *st, const struct store_batch *b, char *errs
 		if ((rc = copy_in(st, "copy risk.outbox (topic, msg_key, payload, headers) from stdin",
 		                  errstr, errstr_size)))
 			goto fail;
+	}
+	if (b->alert_count) {
+		int opened = raise_alerts(st, b, errstr, errstr_size);
+		if (opened < 0) {
+			rc = opened;
+			goto fail;
+		}
+		b->alerts_opened = opened;
 	}
 	if (b->snapshot_count) {
 		build_snapshots(&st->copy, b->snapshots, b->snapshot_count);
@@ -571,6 +624,49 @@ done:
 	free(rows);
 	PQclear(res);
 	return rc;
+}
+
+int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, "select risk.drain_area_balance()");
+	int n;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		n = fail_result(st, res, "area balance", errstr, errstr_size);
+	else
+		n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(
+	    st->conn,
+	    "select transformer_id, (array_agg(loss_rate order by day desc))[1],"
+	    " (array_agg(loss_rate - baseline_loss_rate order by day desc))[1],"
+	    " avg(excess_kwh) filter (where rank <= 7)"
+	    " from (select *, row_number() over (partition by transformer_id order by day desc) rank"
+	    "       from risk.area_balance) b"
+	    " where rank <= 7 group by transformer_id order by transformer_id collate \"C\"");
+	int n;
+	area_table_reset(t);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		n = fail_result(st, res, "load area balance", errstr, errstr_size);
+		goto done;
+	}
+	n = PQntuples(res);
+	for (int r = 0; r < n; r++) {
+		struct area_balance a;
+		riskd_strlcpy(a.transformer_id, sizeof(a.transformer_id), PQgetvalue(res, r, 0),
+		              (size_t)PQgetlength(res, r, 0));
+		a.loss_rate = PQgetisnull(res, r, 1) ? NAN : strtod(PQgetvalue(res, r, 1), NULL);
+		a.loss_excess = PQgetisnull(res, r, 2) ? NAN : strtod(PQgetvalue(res, r, 2), NULL);
+		a.excess_kwh = PQgetisnull(res, r, 3) ? 0 : strtod(PQgetvalue(res, r, 3), NULL);
+		area_table_add(t, &a);
+	}
+done:
+	PQclear(res);
+	return n;
 }
 
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size)

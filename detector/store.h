@@ -24,6 +24,7 @@ struct store_usage {
 	int32_t day;             /* days since 1970-01-01, local */
 	int64_t uwh;             /* micro-kWh to add */
 	int32_t readings;        /* readings to add */
+	int32_t covered_s;       /* seconds of the day the readings cover, to add */
 };
 
 /* Latest profile of a customer seen in the batch. */
@@ -72,6 +73,16 @@ struct store_outbox {
 	const char *header_values[4]; /* NUL-terminated */
 };
 
+/* A theft alert raised (or an active one updated) by this batch. */
+struct store_alert {
+	const char *customer_id;  /* borrowed: the customer's cstate id */
+	int32_t day;              /* local day of the firing */
+	double score;
+	const char *severity;     /* static name */
+	const char *rules_json;   /* alerts.h formats; NUL-terminated, in the batch's arena */
+	const char *curve_json;
+};
+
 struct store_batch {
 	const char *consumer_group;
 	const struct store_usage *usage;          size_t usage_count;
@@ -81,6 +92,9 @@ struct store_batch {
 	const struct store_offset *offsets;       size_t offset_count;
 	const struct store_count *counts;         size_t count_count;
 	const struct store_outbox *outbox;        size_t outbox_count;
+	const struct store_alert *alerts;         size_t alert_count;
+	const char *ruleset_name, *ruleset_version, *ruleset_hash; /* of the alerts' rule set */
+	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 };
 
 /* An outbox row read back by the relay. */
@@ -135,7 +149,7 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
  * retry after store_ensure); RISKD_ERR_IO for any other database error (a bug or a schema
  * problem; errstr has the server's message).
  */
-int store_commit_batch(struct store *st, const struct store_batch *batch, char *errstr,
+int store_commit_batch(struct store *st, struct store_batch *batch, char *errstr,
                        size_t errstr_size);
 
 /*
@@ -148,6 +162,21 @@ int store_commit_batch(struct store *st, const struct store_batch *batch, char *
 int store_relay_outbox(struct store *st, int max,
                        int (*publish)(const struct store_outbox_row *rows, int n, void *arg),
                        void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Computes the energy balance of the area-days that committed batches queued
+ * (risk.drain_area_balance), in its own transaction. Returns the number of area-days
+ * balanced, or a negative riskd_err (the queue is kept for the next drain).
+ */
+int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size);
+
+/*
+ * Loads every area's latest balance (risk.area_balance: latest day's loss rate and excess
+ * rate, mean excess energy over its last 7 balanced days) into t, sorted by transformer_id.
+ * Returns the number of areas, or a negative riskd_err (t is then empty).
+ */
+struct area_table;
+int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size);
 
 /* Number of rows waiting in the outbox, or a negative riskd_err. */
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size);

@@ -178,6 +178,12 @@ Test(ingest, every_valid_event_counted_exactly_once, .timeout = 240)
 	snprintf(sql, sizeof(sql), "select coalesce(sum(count), 0) from risk.ingest_counts"
 	                           " where outcome = 'dead_letter'");
 	cr_assert_eq(e2e_query_int(w.dsn, sql), 0);
+	/* energy balance: every area-day is complete, and its loss is the generator's technical
+	 * loss (2.5% to 6.5% of the feeder energy) since nobody steals here */
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_balance"), 2 * 6);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_balance"
+	                                  " where loss_rate between 0.02 and 0.07"), 2 * 6);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_refresh_queue"), 0);
 	/* offsets: the stored next offset of every partition is its end (all consumed) */
 	cr_assert_eq(e2e_query_int(w.dsn, "select coalesce(sum(next_offset), 0)"
 	                                  " from risk.kafka_offsets"),

@@ -307,6 +307,9 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    " 'offsets=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
 	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, next_offset), ','"
 	    "   order by topic, partition), '')) from risk.kafka_offsets),"
+	    " 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"
+	    "   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"
+	    "   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance),"
 	    " 'entities=' || (select count(*) from risk.entity_state))",
 	    out, out_size);
 }
