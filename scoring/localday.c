@@ -125,6 +125,12 @@ static int32_t offset_at(int64_t t)
 /* As declared in localday.h. Timestamps beyond +-1e14 s are clamped to that range. */
 int32_t localday_of(struct localday *ld, int64_t epoch_s)
 {
+	int32_t second;
+	return localday_split(ld, epoch_s, &second);
+}
+
+int32_t localday_split(struct localday *ld, int64_t epoch_s, int32_t *second_of_day)
+{
 	if (epoch_s > LOCALDAY_EPOCH_LIMIT)
 		epoch_s = LOCALDAY_EPOCH_LIMIT;
 	else if (epoch_s < -LOCALDAY_EPOCH_LIMIT)
@@ -144,5 +150,8 @@ int32_t localday_of(struct localday *ld, int64_t epoch_s)
 			offset_s = offset_at(epoch_s);
 		}
 	}
-	return (int32_t)floor_div(epoch_s + offset_s, LOCALDAY_DAY_S);
+	int64_t local = epoch_s + offset_s;
+	int64_t day = floor_div(local, LOCALDAY_DAY_S);
+	*second_of_day = (int32_t)(local - day * LOCALDAY_DAY_S);
+	return (int32_t)day;
 }

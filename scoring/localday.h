@@ -25,4 +25,7 @@ int localday_init(struct localday *ld, const char *tz, char *errstr, size_t errs
 /* Returns the local day (days since 1970-01-01 in the selected zone) containing epoch_s. */
 int32_t localday_of(struct localday *ld, int64_t epoch_s);
 
+/* The same as localday_of, and also the seconds since local midnight (0..86399). */
+int32_t localday_split(struct localday *ld, int64_t epoch_s, int32_t *second_of_day);
+
 #endif

@@ -273,3 +273,19 @@ Test(localday, unknown_or_malformed_zone)
 	cr_assert_str_eq(getenv("TZ"), "Asia/Shanghai");
 	cr_assert_eq(localday_of(&ld, 1772294400), 20513);
 }
+
+Test(localday, split_gives_second_of_local_day)
+{
+	struct localday ld;
+	char err[256];
+	int32_t second;
+	cr_assert_eq(localday_init(&ld, "Asia/Shanghai", err, sizeof(err)), 0, "%s", err);
+	/* 2026-03-01T00:30:00+08:00: local day 20513, 1800 s after local midnight */
+	cr_assert_eq(localday_split(&ld, 1772296200, &second), 20513);
+	cr_assert_eq(second, 1800);
+	/* one second before local midnight: 2026-02-28T23:59:59+08:00 */
+	cr_assert_eq(localday_split(&ld, 1772294400 - 1, &second), 20512);
+	cr_assert_eq(second, 86399);
+	cr_assert_eq(localday_split(&ld, 1772294400, &second), 20513);
+	cr_assert_eq(second, 0);
+}
