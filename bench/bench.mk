@@ -5,12 +5,15 @@
 # runs bench/run.sh. Release build only: numbers from a sanitizer build mean nothing.
 
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill
+BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill $(BENCH_DIR)/restore
 
 $(BENCH_DIR)/ceiling: $(BENCH_DIR)/ceiling.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BENCH_DIR)/statefill: $(BENCH_DIR)/statefill.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BENCH_DIR)/restore: $(BENCH_DIR)/restore.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 .PHONY: bench-progs

@@ -12,7 +12,7 @@ packages=(
     build-essential pkg-config
     librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev
     postgresql-15 postgresql-client-15 tzdata
-    kcat python3 python3-confluent-kafka python3-psycopg2 procps
+    kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils
 )
 
 # One dpkg-query for all packages; unknown packages only produce stderr noise we drop.

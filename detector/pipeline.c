@@ -21,6 +21,7 @@
 #include "../streams/event.h"
 #include "../streams/kafka.h"
 #include "batch.h"
+#include "scorer.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -55,6 +56,9 @@ struct pipeline {
 	struct store_offset *offsets;                    /* scratch for commits */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
+	struct scorer *scorer;                           /* theft models, rules and alerts */
+	int64_t last_rules_check_ms;
+	int areas_stale;                                 /* reload the area balance table */
 	int needs_resync;
 	int fatal;                                       /* a non-retryable error happened */
 	char fatal_msg[1100];
@@ -264,6 +268,12 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	sb.consumer_group = pl->cfg->kafka_group_id;
 	sb.offsets = pl->offsets;
 	sb.offset_count = noff;
+	const struct ruleset *rules = scorer_rules(pl->scorer);
+	sb.ruleset_name = ruleset_name(rules);
+	sb.ruleset_version = ruleset_version(rules);
+	sb.ruleset_hash = ruleset_hash(rules);
+	sb.alert_threshold = ruleset_alert_threshold(rules);
+	sb.review_topic = pl->cfg->topic_review_queue;
 
 	int64_t t0 = now_ms();
 	int rc = store_commit_batch(pl->store, &sb, errstr, errstr_size);
@@ -274,6 +284,10 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	}
 	metrics_commit_observe(seconds);
 	metrics_batch_committed(pl->batch.messages);
+	for (int i = 0; i < sb.alerts_opened; i++)
+		metrics_alert_raised(METRICS_ALERT_THEFT);
+	pl->totals.alerts_opened += (uint64_t)sb.alerts_opened;
+	pl->totals.alerts_updated += (uint64_t)(sb.alert_count - (size_t)sb.alerts_opened);
 	log_kv(LOG_DEBUG, "batch_committed", "messages=%zu usage_rows=%zu snapshots=%zu ms=%.1f",
 	       pl->batch.messages, sb.usage_count, sb.snapshot_count, seconds * 1000);
 	pl->totals.batches++;
@@ -364,9 +378,58 @@ static int drain_area_balance(struct pipeline *pl)
 		log_kv(LOG_WARN, "area_balance_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		return n;
 	}
-	if (n > 0)
+	if (n > 0) {
 		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
+		pl->areas_stale = 1;
+	}
+	if (pl->areas_stale) {
+		if (store_load_areas(pl->store, scorer_areas(pl->scorer), errstr, sizeof(errstr)) < 0) {
+			char q[600];
+			log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+			return RISKD_ERR_UNAVAILABLE;
+		}
+		pl->areas_stale = 0;
+	}
 	return 0;
+}
+
+/* Logs each diagnostic of a failed rule load, one record per error. */
+static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
+{
+	char q[LOG_LINE_MAX];
+	const char *p = diag->data, *end = diag->data + diag->len;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		/* the first line of each diagnostic names file:line:col; the source and caret
+		 * lines that follow are for terminals */
+		if (n > 0 && strstr(p, ": error: ") && (size_t)(strstr(p, ": error: ") - p) < n) {
+			char line[1024];
+			riskd_strlcpy(line, sizeof(line), p, n);
+			log_kv(level, "rules_error", "diagnostic=%s", log_quote(q, sizeof(q), line));
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Between batches: reloads the theft rules on SIGHUP or when their files changed. */
+static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
+{
+	if (!force && now - pl->last_rules_check_ms < 2000)
+		return;
+	pl->last_rules_check_ms = now;
+	struct rbuf diag = {0};
+	int rc = scorer_reload(pl->scorer, force, &diag);
+	const struct ruleset *rs = scorer_rules(pl->scorer);
+	if (rc == 1)
+		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
+		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
+	else if (rc < 0) {
+		log_rule_diagnostics(LOG_ERROR, &diag);
+		log_kv(LOG_ERROR, "rules_reload_failed", "kept_ruleset=%s version=%s hash=%s",
+		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
+	}
+	rbuf_free(&diag);
 }
 
 /* ---- per-message work ---- */
@@ -423,13 +486,21 @@ static void apply_event(struct pipeline *pl, struct cstate_table *table, struct 
 		int reading = ev->type == EVENT_METER_READING;
 		double kwh = reading ? ev->u.reading.kwh : ev->u.transformer.kwh;
 		int32_t interval_s = reading ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
-		day = localday_of(&pl->localday, ev->ts);
+		int32_t second;
+		day = localday_split(&pl->localday, ev->ts, &second);
 		uwh = daily_kwh_to_uwh(kwh);
-		daily_apply_reading(cs, day, uwh, &closed);
+		enum daily_result result = daily_apply_reading(cs, day, uwh, &closed);
 		batch_add_usage(table == pl->customers ? &pl->batch.usage : &pl->batch.transformer, cs,
 		                day, uwh, interval_s);
+		struct scorer_alert alert;
+		if (reading && scorer_on_reading(pl->scorer, cs, ev, day, second, result, &closed, &alert))
+			batch_add_alert(&pl->batch, cs, alert.day, alert.score, alert.severity,
+			                alert.rules_json, alert.curve_json);
 		break;
 	}
+	case EVENT_METER_EVENT:
+		scorer_on_meter_event(pl->scorer, cs, ev, localday_of(&pl->localday, ev->ts));
+		break;
 	case EVENT_CUSTOMER:
 		cs->segment = (uint8_t)ev->u.customer.segment;
 		memcpy(cs->transformer_id, ev->u.customer.transformer_id, sizeof(cs->transformer_id));
@@ -439,7 +510,7 @@ static void apply_event(struct pipeline *pl, struct cstate_table *table, struct 
 		batch_add_profile(&pl->batch, ev);
 		break;
 	default:
-		/* meter events and billing are counted; their models arrive with later modules */
+		/* billing events are counted; the payment models arrive with the credit scorecard */
 		break;
 	}
 	cstate_table_mark_dirty(table, cs);
@@ -602,6 +673,20 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 
 	if (localday_init(&pl->localday, cfg->timezone, errstr, errstr_size) != 0)
 		goto fail;
+	struct rbuf diag = {0};
+	pl->scorer = scorer_new(cfg->rules_path, &diag);
+	if (!pl->scorer) {
+		log_rule_diagnostics(LOG_ERROR, &diag);
+		snprintf(errstr, errstr_size, "the theft rules in '%s' do not load (see rules_error)",
+		         cfg->rules_path);
+		rbuf_free(&diag);
+		goto fail;
+	}
+	rbuf_free(&diag);
+	const struct ruleset *rs = scorer_rules(pl->scorer);
+	log_kv(LOG_INFO, "rules_loaded", "ruleset=%s version=%s hash=%s rules=%zu", ruleset_name(rs),
+	       ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
+	pl->areas_stale = 1;
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0)
 		goto fail;
 	pl->producer = kafka_producer_new(cfg->kafka_brokers, errstr, errstr_size);
@@ -702,6 +787,12 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		}
 		if (relay_pending && pl->batch.messages == 0)
 			relay_pending = relay_outbox(pl) != 0 || drain_area_balance(pl) != 0;
+		if (pl->batch.messages == 0) {
+			int force = opts->reload && *opts->reload;
+			if (force)
+				*opts->reload = 0;
+			maybe_reload_rules(pl, force, now);
+		}
 		report_progress(pl, now);
 		/* idle counts from the first assignment (joining a group takes seconds), but a member
 		 * that is never given a partition stops too, after a minute */
@@ -740,6 +831,7 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_consumer_close(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
+	scorer_free(pl->scorer);
 	cstate_table_destroy(pl->customers);
 	cstate_table_destroy(pl->transformers);
 	batch_free(&pl->batch);

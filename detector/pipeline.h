@@ -21,6 +21,7 @@ struct pipeline;
 struct pipeline_options {
 	double until_idle_s;          /* > 0: return once idle this long with everything committed */
 	volatile sig_atomic_t *stop;  /* set non-zero (by a signal handler) to drain and return */
+	volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to reload the rule files; may be NULL */
 };
 
 /* Totals over the pipeline's life, for the exit summary. */
@@ -33,6 +34,8 @@ struct pipeline_totals {
 	uint64_t resyncs;         /* times state was reloaded from PostgreSQL */
 	uint64_t published;       /* outbox messages published */
 	uint64_t input_gaps;      /* input offsets skipped over (retention removed them unread) */
+	uint64_t alerts_opened;   /* theft alerts opened */
+	uint64_t alerts_updated;  /* firings that updated an active alert */
 };
 
 /*

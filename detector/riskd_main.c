@@ -17,11 +17,14 @@
 #include "pipeline.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 /* librdkafka's log lines, as riskd log records (syslog levels: 0..3 error, 4 warning). */
@@ -44,7 +47,8 @@ static void usage(FILE *out)
 	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS and all is committed\n"
 	        "  --log-level LEVEL    debug|info|warn|error (overrides log.level)\n"
 	        "  --config-keys        list every configuration key with its default and range\n"
-	        "SIGTERM/SIGINT drain and commit the current batch, then exit 0.\n");
+	        "SIGTERM/SIGINT drain and commit the current batch, then exit 0. SIGHUP reloads the\n"
+	        "rule files (a set that does not load is reported and the old one stays live).\n");
 }
 
 int main(int argc, char **argv)
@@ -108,6 +112,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	char q1[600], q2[600];
@@ -127,7 +132,8 @@ int main(int argc, char **argv)
 		metrics_server_stop();
 		return 1;
 	}
-	struct pipeline_options opts = {.until_idle_s = until_idle, .stop = &stop_requested};
+	struct pipeline_options opts = {
+		.until_idle_s = until_idle, .stop = &stop_requested, .reload = &reload_requested};
 	int rc = pipeline_run(pl, &opts, errstr, sizeof(errstr));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -135,11 +141,13 @@ int main(int argc, char **argv)
 	pipeline_totals(pl, &tot);
 	log_kv(rc ? LOG_ERROR : LOG_INFO, "stopped",
 	       "messages=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
-	       "resyncs=%llu published=%llu input_gaps=%llu seconds=%.2f%s%s",
+	       "resyncs=%llu published=%llu input_gaps=%llu alerts_opened=%llu alerts_updated=%llu "
+	       "seconds=%.2f%s%s",
 	       (unsigned long long)tot.messages, (unsigned long long)tot.accepted,
 	       (unsigned long long)tot.dead_letter, (unsigned long long)tot.duplicates,
 	       (unsigned long long)tot.batches, (unsigned long long)tot.resyncs,
-	       (unsigned long long)tot.published, (unsigned long long)tot.input_gaps, elapsed, rc ? " error=" : "",
+	       (unsigned long long)tot.published, (unsigned long long)tot.input_gaps,
+	       (unsigned long long)tot.alerts_opened, (unsigned long long)tot.alerts_updated, elapsed, rc ? " error=" : "",
 	       rc ? log_quote(q1, sizeof(q1), errstr) : "");
 	pipeline_destroy(pl);
 	metrics_server_stop();

@@ -343,17 +343,22 @@ static void build_alerts(struct rbuf *b, const struct store_alert *a, size_t n)
 static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
                         size_t errstr_size)
 {
-	const char *params[3] = {b->ruleset_name, b->ruleset_version, b->ruleset_hash};
+	char threshold[32];
+	const char *params[5] = {b->ruleset_name, b->ruleset_version, b->ruleset_hash, threshold,
+	                         b->review_topic};
 	int rc;
+	snprintf(threshold, sizeof(threshold), "%.17g", b->alert_threshold);
 	build_alerts(&st->copy, b->alerts, b->alert_count);
 	if ((rc = copy_in(st, "copy tmp_alerts from stdin", errstr, errstr_size)))
 		return rc;
+	/* raise_alert leaves out suppressed rules and publishes to the review topic (a NULL
+	 * topic publishes nothing) through the outbox, in this transaction */
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
 	    " 'theft', date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
-	    " curve::jsonb)).opened from tmp_alerts order by seq) r",
-	    3, NULL, params, NULL, NULL, 0);
+	    " curve::jsonb, $4::float8, $5)).opened from tmp_alerts order by seq) r",
+	    5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = fail_result(st, res, "raise alerts", errstr, errstr_size);
 	else

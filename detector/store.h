@@ -94,6 +94,8 @@ struct store_batch {
 	const struct store_outbox *outbox;        size_t outbox_count;
 	const struct store_alert *alerts;         size_t alert_count;
 	const char *ruleset_name, *ruleset_version, *ruleset_hash; /* of the alerts' rule set */
+	double alert_threshold;   /* the rule set's thresholds.alert */
+	const char *review_topic; /* where alerts are published (topics.review_queue) */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 };
 

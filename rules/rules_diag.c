@@ -37,6 +37,8 @@ void rules_src_init(struct rules_src *src, const char *path, const char *text, s
 	src->diags = diags;
 	src->first_diag = diags->count;
 	src->errors = 0;
+	src->line_pos = 0;
+	src->line_no = 1;
 }
 
 /* A position at the very end of a file that ends in a newline names the last line. */
@@ -61,39 +63,67 @@ static int is_utf8_continuation(char c)
 	return ((unsigned char)c & 0xc0) == 0x80;
 }
 
-void rules_src_line_col(const struct rules_src *src, size_t pos, int *line, int *col)
+/* Bytes of the character at text[i] (before end): a valid UTF-8 sequence, or 1 for any other
+ * byte, which is then shown as '?'. Columns count these characters. */
+static size_t char_len(const char *text, size_t i, size_t end, int *valid)
+{
+	unsigned char c = (unsigned char)text[i];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+	                                                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	*valid = n > 0;
+	if (n <= 1) {
+		return 1;
+	}
+	for (size_t k = 1; k < n; k++) {
+		if (i + k >= end || !is_utf8_continuation(text[i + k])) {
+			*valid = 0;
+			return 1;
+		}
+	}
+	return n;
+}
+
+void rules_src_line_col(struct rules_src *src, size_t pos, int *line, int *col)
 {
 	pos = clamp_pos(src, pos);
-	int ln = 1;
-	for (size_t i = 0; i < pos; i++)
+	if (pos < src->line_pos) {
+		src->line_pos = 0;
+		src->line_no = 1;
+	}
+	int ln = src->line_no;
+	for (size_t i = src->line_pos; i < pos; i++)
 		ln += src->text[i] == '\n';
-	int cl = 1;
-	for (size_t i = line_start(src, pos); i < pos; i++)
-		cl += !is_utf8_continuation(src->text[i]);
+	src->line_pos = pos;
+	src->line_no = ln;
+	int cl = 1, valid;
+	for (size_t i = line_start(src, pos); i < pos; i += char_len(src->text, i, pos, &valid))
+		cl++;
 	*line = ln;
 	*col = cl;
 }
 
-/* Appends the source line holding pos and a caret line pointing at pos. */
+/* Appends the source line holding pos and a caret line pointing at pos. Control bytes and
+ * invalid UTF-8 are shown as '?'; tabs stay tabs in both lines so the caret lines up. */
 static void render_source(const struct rules_src *src, size_t pos, struct rbuf *out)
 {
 	size_t start = line_start(src, pos);
 	size_t end = pos;
+	int valid;
 	while (end < src->len && src->text[end] != '\n')
 		end++;
 	if (end > start && src->text[end - 1] == '\r')
 		end--;
-	for (size_t i = start; i < end; i++) {
+	for (size_t i = start, n; i < end; i += n) {
 		unsigned char c = (unsigned char)src->text[i];
-		char shown = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
-		rbuf_append(out, &shown, 1);
+		n = char_len(src->text, i, end, &valid);
+		if (!valid || (c < 0x20 && c != '\t') || c == 0x7f)
+			rbuf_puts(out, "?");
+		else
+			rbuf_append(out, src->text + i, n);
 	}
 	rbuf_puts(out, "\n");
-	for (size_t i = start; i < pos; i++) {
-		if (is_utf8_continuation(src->text[i]))
-			continue;
+	for (size_t i = start; i < pos; i += char_len(src->text, i, pos, &valid))
 		rbuf_puts(out, src->text[i] == '\t' ? "\t" : " ");
-	}
 	rbuf_puts(out, "^\n");
 }
 
@@ -167,8 +197,10 @@ static int diag_before(const struct rules_diag *a, const struct rules_diag *b)
 
 void rules_src_finish(struct rules_src *src)
 {
-	struct rules_diag *items = src->diags->items + src->first_diag;
 	size_t n = src->diags->count - src->first_diag;
+	if (n == 0)
+		return;
+	struct rules_diag *items = src->diags->items + src->first_diag;
 	if (src->errors > RULES_FILE_ERRORS_MAX)
 		n--; /* keep the cut notice last */
 	for (size_t i = 1; i < n; i++) {

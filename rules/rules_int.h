@@ -50,6 +50,8 @@ struct rules_src {
 	struct rules_diags *diags;
 	size_t first_diag; /* index of this file's first diagnostic in diags */
 	size_t errors;     /* errors reported for this file, the cut ones included */
+	size_t line_pos;   /* line-number cache: text[0 .. line_pos) holds line_no - 1 newlines */
+	int line_no;
 };
 
 /* No position: the diagnostic concerns the whole file. */
@@ -68,8 +70,9 @@ void rules_src_verror(struct rules_src *src, size_t pos, const char *fmt, va_lis
 /* Sorts the file's diagnostics by line and column (stable), once the file is done. */
 void rules_src_finish(struct rules_src *src);
 
-/* 1-based line and character column of byte offset pos. */
-void rules_src_line_col(const struct rules_src *src, size_t pos, int *line, int *col);
+/* 1-based line and character column of byte offset pos. Positions asked for in increasing
+ * order cost time in proportion to the distance between them. */
+void rules_src_line_col(struct rules_src *src, size_t pos, int *line, int *col);
 
 /* Copies at most 40 bytes of s for a message, control bytes as '?', "..." when cut. */
 const char *rules_show(char *dst, size_t dst_size, const char *s, size_t len);
@@ -149,6 +152,7 @@ struct lexer {
 	char errbuf[96];
 };
 
+/* Starts lexing len bytes of text (not copied; it must outlive the lexer). */
 void rules_lex_init(struct lexer *lx, const char *text, size_t len);
 /* The next token. TOK_EOF's offset is just past the last non-blank byte. */
 void rules_lex_next(struct lexer *lx, struct token *tok);
@@ -247,15 +251,8 @@ int rules_compile(const struct expr *root, struct rules_code *code, uint32_t *st
 /* Checks a program before it may run: known opcodes, features and pool slots in range,
  * jumps forward and inside the program, the stack depth the same on every path and within
  * RULES_STACK_MAX, one value left at the final RET. Returns 0 or -1 with a reason in errstr. */
-int rules_verify(const struct rules_insn *prog, size_t len, size_t npool, char *errstr,
-                 size_t errstr_size);
-
-/* ---- VM (rules_vm.c) ---- */
-
-/* Runs a verified program. Returns 1 when the condition holds; adds to *missing each
- * comparison made false by a missing or undefined operand. No allocation. */
-int rules_vm_run(const struct rules_insn *prog, const double *pool, const struct feature_vec *fv,
-                 unsigned *missing);
+int rules_verify(const struct rules_insn *prog, size_t len, const double *pool, size_t npool,
+                 char *errstr, size_t errstr_size);
 
 /* ---- rule set layout ---- */
 
@@ -298,6 +295,7 @@ struct rules_idtab {
 	struct rules_idtab_entry *items;
 	size_t count, cap;
 };
+/* Frees the table's entries; it is empty and reusable afterwards. */
 void rules_idtab_free(struct rules_idtab *tab);
 
 /* Checks one parsed file and adds its rules to sets[kind of the file]. Reports every error

@@ -107,7 +107,8 @@ int ruleset_load_paths(const char *const *paths, size_t n_paths, enum rule_kind 
 
 /*
  * The same for one rule file already in memory: path is only used in diagnostics and rule
- * metadata; text need not be NUL-terminated. Returns as ruleset_load_paths.
+ * metadata; text need not be NUL-terminated (NULL with len 0 is an empty file). Returns as
+ * ruleset_load_paths.
  */
 int ruleset_load_text(const char *path, const char *text, size_t len, enum rule_kind kind,
                       struct ruleset **out, struct rules_diags *diags);
@@ -151,10 +152,10 @@ struct rule_hits {
 };
 
 /*
- * Evaluates every rule against fv and fills hits (every field is written). Shadow rules are
- * evaluated and listed in fired[] but add nothing to score, cap, floor or alert. Allocates
- * nothing and writes only to *hits, so it is safe from any number of threads on one rs.
- * Returns the number of rules fired.
+ * Evaluates every rule against fv and fills hits: every scalar field, fired[0 .. n_fired) and
+ * missing[0 .. rule count). Shadow rules are evaluated and listed in fired[] but add nothing to
+ * score, cap, floor or alert. Allocates nothing and writes only to *hits (and the C stack), so
+ * any number of threads may evaluate one rs at once. Returns the number of rules fired.
  */
 int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct rule_hits *hits);
 

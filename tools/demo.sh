@@ -4,7 +4,8 @@
 # Starts the local stack (PostgreSQL + mock Kafka), generates a seeded city, publishes it to
 # fresh demo topics, runs riskd until idle and prints a readable summary from PostgreSQL.
 # Knobs (environment): DEMO_CUSTOMERS (2000), DEMO_DAYS (60), DEMO_INTERVAL_S (3600),
-# DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001).
+# DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001), DEMO_THEFT_RATE (0.03: share
+# of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -16,6 +17,7 @@ INTERVAL=${DEMO_INTERVAL_S:-3600}
 SEED=${DEMO_SEED:-42}
 BAD_RATE=${DEMO_BAD_RATE:-0.0005}
 DUP_RATE=${DEMO_DUP_RATE:-0.001}
+THEFT_RATE=${DEMO_THEFT_RATE:-0.03}
 DIR=$ROOT/var/demo
 step() { printf '\n== %s\n' "$*"; }
 
@@ -26,7 +28,8 @@ eval "$(deploy/local-stack.sh env)"
 step "generating a city: $CUSTOMERS customers, $DAYS days, ${INTERVAL}s readings (seed $SEED)"
 mkdir -p "$DIR"
 "$BIN/riskctl" gen --customers "$CUSTOMERS" --days "$DAYS" --interval-s "$INTERVAL" \
-    --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
+    --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" --theft-rate "$THEFT_RATE" \
+    --labels "$DIR/labels.csv" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
 lines=$(wc -l < "$DIR/city.jsonl")
 bytes=$(stat -c %s "$DIR/city.jsonl")
 echo "wrote $lines events ($((bytes / 1048576)) MiB) to var/demo/city.jsonl"
@@ -96,6 +99,26 @@ printf '  %-34s %s\n' \
     "riskd run time"                     "${busy}s (includes ~3s group join and the 3s idle wait)" \
     "input lost before riskd read it"    "${gaps:-0}" \
     "throughput"                         "~$rate events/s"
+# theft alerts against the generator's ground truth
+q "create table if not exists demo_labels (customer_id text primary key, pattern text, confounder boolean, onset_day date)" >/dev/null
+q "truncate demo_labels" >/dev/null
+psql "$dsn" -XAtq -c "\copy demo_labels from '$DIR/labels.csv' with (format csv, header)"
+echo
+echo "  theft alerts (kind theft, rule set $(q "select coalesce(max(ruleset_name || ' ' || ruleset_version), 'none') from risk.alerts"))"
+psql "$dsn" -XAtq -F $'\t' -c "
+    select coalesce(l.pattern, 'honest') || case when l.confounder then ' (look-alike)' else '' end,
+           count(distinct c.customer_id),
+           count(distinct a.customer_id)
+    from risk.customers c
+    left join demo_labels l using (customer_id)
+    left join risk.alerts a on a.customer_id = c.customer_id and a.kind = 'theft'
+    group by 1 order by 1" |
+    awk -F'\t' 'BEGIN { printf "    %-32s %9s %9s\n", "customers", "count", "alerted" }
+                { printf "    %-32s %9d %9d\n", $1, $2, $3 }'
+echo "  top rules in alerts:"
+psql "$dsn" -XAtq -F $'\t' -c "
+    select r->>'id', count(*) from risk.alerts a, jsonb_array_elements(a.rules) r
+    group by 1 order by 2 desc, 1 limit 5" | awk -F'\t' '{ printf "    %-32s %9d\n", $1, $2 }'
 if [[ $events -ne $lines ]]; then
     echo "demo: error: riskd accounted for $events events but the file has $lines lines" >&2
     exit 1

@@ -165,6 +165,21 @@ static int gen_options_check(const struct gen_options *opts, char *errstr, size_
 		snprintf(errstr, errstr_size, "--dup-rate %g: must be 0 .. 1", opts->dup_rate);
 		return RISKD_ERR_RANGE;
 	}
+	if (!(opts->theft_rate >= 0.0 && opts->theft_rate <= 1.0)) {
+		snprintf(errstr, errstr_size, "--theft-rate %g: must be 0 .. 1", opts->theft_rate);
+		return RISKD_ERR_RANGE;
+	}
+	if (!(gen_confounder_rate(opts) >= 0.0 && gen_confounder_rate(opts) <= 1.0)) {
+		snprintf(errstr, errstr_size, "--confounder-rate %g: must be 0 .. 1",
+		         gen_confounder_rate(opts));
+		return RISKD_ERR_RANGE;
+	}
+	if (opts->theft_rate + gen_confounder_rate(opts) > 1.0) {
+		snprintf(errstr, errstr_size,
+		         "--theft-rate %g plus --confounder-rate %g: must be at most 1 (the confounder "
+		         "rate defaults to the theft rate)", opts->theft_rate, gen_confounder_rate(opts));
+		return RISKD_ERR_RANGE;
+	}
 	if (opts->transformers > GEN_MAX_TRANSFORMERS) {
 		snprintf(errstr, errstr_size, "--transformers %u: must be 1 .. %u", opts->transformers,
 		         GEN_MAX_TRANSFORMERS);
@@ -199,7 +214,8 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 		name[name_len] = '\0';
 		static const char *const known[] = {
 			"--customers", "--days", "--seed", "--start", "--interval-s", "--tz",
-			"--bad-rate", "--dup-rate", "--transformers", "--labels",
+			"--bad-rate", "--dup-rate", "--transformers", "--labels", "--theft-rate",
+			"--confounder-rate",
 		};
 		size_t k = 0;
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], name) != 0)
@@ -257,7 +273,13 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 				return RISKD_ERR_INVALID;
 			}
 			memcpy(opts->tz_name, value, strlen(value) + 1);
-		} else if (strcmp(name, "--bad-rate") == 0 || strcmp(name, "--dup-rate") == 0) {
+		} else if (strcmp(name, "--labels") == 0) {
+			if (*value == '\0') {
+				snprintf(errstr, errstr_size, "--labels: missing file name");
+				return RISKD_ERR_INVALID;
+			}
+			opts->labels_path = value;
+		} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate */
 			char *end;
 			errno = 0;
 			double rate = strtod(value, &end);
@@ -265,14 +287,16 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 				snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
 				return RISKD_ERR_RANGE;
 			}
-			if (name[2] == 'b')
+			if (name[2] == 'b') {
 				opts->bad_rate = rate;
-			else
+			} else if (name[2] == 'd') {
 				opts->dup_rate = rate;
-		} else { /* --labels */
-			snprintf(errstr, errstr_size,
-			         "--labels: not supported yet (it comes with labelled theft patterns)");
-			return RISKD_ERR_INVALID;
+			} else if (name[2] == 't') {
+				opts->theft_rate = rate;
+			} else {
+				opts->confounder_rate = rate;
+				opts->confounder_rate_set = 1;
+			}
 		}
 	}
 	return gen_options_check(opts, errstr, errstr_size);
@@ -291,6 +315,13 @@ void gen_usage_print(FILE *out)
 	      "  --bad-rate R       chance of an invalid line after each event (default 0)\n"
 	      "  --dup-rate R       chance of an event being written twice (default 0)\n"
 	      "  --transformers T   transformer areas (default ceil(customers / 40))\n"
+	      "  --theft-rate R     share of customers who steal from a random onset day\n"
+	      "                     (labelled attack patterns; default 0)\n"
+	      "  --confounder-rate R\n"
+	      "                     share of honest customers whose use changes in ways that\n"
+	      "                     look like theft (labelled; default: the theft rate)\n"
+	      "  --labels FILE      write the ground truth as CSV: customer_id,pattern,\n"
+	      "                     confounder,onset_day\n"
 	      "The same options always give the same bytes. A summary goes to stderr.\n",
 	      out);
 }
@@ -734,6 +765,15 @@ static char *gen_put_ts_customer(char *p, const struct gen_city *city, uint32_t 
 	return GEN_PUT(p, "\"");
 }
 
+/* Meter id of customer c: M000123, or M000123-2 for the meter that replaced it. */
+static char *gen_put_meter(char *p, const struct gen_city *city, uint32_t c, int new_meter)
+{
+	p = gen_put_customer(p, city, 'M', c);
+	if (new_meter)
+		p = GEN_PUT(p, "-2");
+	return p;
+}
+
 static void gen_emit_customer(struct gen_writer *w, const struct gen_city *city, uint32_t c,
                               const struct gen_stamp *st)
 {
@@ -764,11 +804,15 @@ static void gen_emit_reading(struct gen_writer *w, const struct gen_city *city, 
 	p = gen_put(p, st->epoch_digits, st->epoch_len);
 	p = gen_put_ts_customer(p, city, c, st);
 	p = GEN_PUT(p, ",\"meter_id\":\"");
-	p = gen_put_customer(p, city, 'M', c);
+	p = gen_put_meter(p, city, c, reading->new_meter);
 	p = GEN_PUT(p, "\",\"kwh\":");
 	p = gen_put_fixed(p, reading->metered_milli, 3);
 	p = GEN_PUT(p, ",\"interval_s\":");
 	p = gen_put_u64(p, (uint64_t)city->interval_s);
+	if (reading->has_reverse) {
+		p = GEN_PUT(p, ",\"reverse_kwh\":");
+		p = gen_put_fixed(p, reading->reverse_milli, 3);
+	}
 	if (reading->has_quality) {
 		p = GEN_PUT(p, ",\"voltage\":");
 		p = gen_put_fixed(p, reading->voltage_dv, 1);
@@ -821,6 +865,7 @@ struct gen_pending {
 	uint8_t code;             /* meter event code */
 	uint8_t pay_no;           /* payment (and its reversal) number within the bill, 1 or 2 */
 	uint8_t reason;           /* reversal reason */
+	uint8_t new_meter;        /* meter event raised by the replacement meter */
 };
 
 struct gen_heap {
@@ -935,7 +980,7 @@ static void gen_emit_pending(struct gen_writer *w, const struct gen_city *city,
 		p = gen_put_str(p, gen_code_name(item->code));
 		p = gen_put_ts_customer(p, city, c, &st);
 		p = GEN_PUT(p, ",\"meter_id\":\"");
-		p = gen_put_customer(p, city, 'M', c);
+		p = gen_put_meter(p, city, c, item->new_meter);
 		p = GEN_PUT(p, "\",\"code\":\"");
 		p = gen_put_str(p, gen_code_name(item->code));
 		p = GEN_PUT(p, "\"}\n");
@@ -1021,6 +1066,8 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 	gen_city_build(&city, opts);
 	stats->customers = city.n_customers;
 	stats->transformers = city.n_transformers;
+	for (uint32_t c = 0; c < city.n_customers; c++)
+		stats->patterns[city.customers[c].pattern]++;
 	w.out = out;
 	w.buf = xmalloc(GEN_OUT_CAP);
 	w.seed = gen_hash(opts->seed, GEN_TAG_DUP, GEN_TAG_BAD);
@@ -1054,6 +1101,8 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 				item.customer = c;
 				item.ts = day_start + plans[c].events[e].at_s;
 				item.code = plans[c].events[e].code;
+				item.new_meter = (uint8_t)(plans[c].new_meter &&
+				                           plans[c].events[e].at_s >= plans[c].new_meter_s);
 				gen_heap_push(&heap, item);
 			}
 		}
@@ -1099,6 +1148,77 @@ done:
 	free(w.buf);
 	gen_city_free(&city);
 	return err;
+}
+
+/* ---- labels -------------------------------------------------------------------------- */
+
+const char *gen_pattern_name(enum gen_pattern pattern)
+{
+	static const char *const names[GEN_PATTERN__COUNT] = {
+		[GEN_PATTERN_NONE] = "none",
+		[GEN_PATTERN_CONSTANT_FRACTION] = "constant_fraction",
+		[GEN_PATTERN_RANDOM_FRACTION] = "random_fraction",
+		[GEN_PATTERN_PARTIAL_BYPASS] = "partial_bypass",
+		[GEN_PATTERN_PEAK_CLIPPING] = "peak_clipping",
+		[GEN_PATTERN_SLOW_RAMP] = "slow_ramp",
+		[GEN_PATTERN_FULL_BYPASS] = "full_bypass",
+		[GEN_PATTERN_METER_REVERSED] = "meter_reversed",
+		[GEN_PATTERN_VACANCY] = "vacancy",
+		[GEN_PATTERN_HOUSEHOLD_CHANGE] = "household_change",
+		[GEN_PATTERN_SEASONAL_SWING] = "seasonal_swing",
+		[GEN_PATTERN_METER_REPLACED] = "meter_replaced",
+	};
+	return (unsigned)pattern < GEN_PATTERN__COUNT ? names[pattern] : "unknown";
+}
+
+double gen_confounder_rate(const struct gen_options *opts)
+{
+	return opts->confounder_rate_set ? opts->confounder_rate : opts->theft_rate;
+}
+
+void gen_label_of(const struct gen_options *opts, uint32_t customer, struct gen_label *label)
+{
+	uint8_t pattern;
+	int32_t onset;
+	gen_pattern_draw(gen_hash(opts->seed, GEN_TAG_CUSTOMER, customer), opts->theft_rate,
+	                 gen_confounder_rate(opts), opts->start_day, opts->days, &pattern, &onset);
+	label->customer = customer;
+	label->pattern = (enum gen_pattern)pattern;
+	label->confounder = pattern >= GEN_PATTERN_FIRST_CONFOUNDER;
+	label->onset_day = onset;
+}
+
+int gen_labels_write(const struct gen_options *opts, FILE *out, char *errstr,
+                     size_t errstr_size)
+{
+	int err = gen_options_check(opts, errstr, errstr_size);
+	if (err)
+		return err;
+	uint8_t width = 1;
+	for (uint32_t n = opts->customers; n >= 10; n /= 10)
+		width++;
+	if (width < 6)
+		width = 6;
+	errno = 0;
+	if (fputs("customer_id,pattern,confounder,onset_day\n", out) == EOF)
+		goto io;
+	for (uint32_t c = 0; c < opts->customers; c++) {
+		struct gen_label label;
+		char date[16];
+		gen_label_of(opts, c, &label);
+		if (label.pattern == GEN_PATTERN_NONE)
+			continue;
+		*gen_put_date(date, label.onset_day) = '\0';
+		if (fprintf(out, "C%0*u,%s,%s,%s\n", (int)width, c + 1, gen_pattern_name(label.pattern),
+		            label.confounder ? "true" : "false", date) < 0)
+			goto io;
+	}
+	if (fflush(out) != 0)
+		goto io;
+	return 0;
+io:
+	snprintf(errstr, errstr_size, "writing labels: %s", strerror(errno ? errno : EIO));
+	return RISKD_ERR_IO;
 }
 
 /* ---- summary and entry point --------------------------------------------------------- */
@@ -1156,6 +1276,13 @@ void gen_stats_print(const struct gen_stats *stats, const struct gen_options *op
 			        (unsigned long long)stats->bad_by_kind[k]);
 	fprintf(out, "  %-20s %12llu (%.1f MB)\n", "lines written", (unsigned long long)stats->lines,
 	        (double)stats->bytes / 1e6);
+	uint32_t labelled = stats->customers - stats->patterns[GEN_PATTERN_NONE];
+	if (labelled > 0) {
+		fprintf(out, "  %-20s %12u\n", "labelled customers", labelled);
+		for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++)
+			fprintf(out, "    %-18s %12u%s\n", gen_pattern_name((enum gen_pattern)p),
+			        stats->patterns[p], p >= GEN_PATTERN_FIRST_CONFOUNDER ? " (confounder)" : "");
+	}
 }
 
 int gen_main(int argc, char **argv)
@@ -1176,6 +1303,22 @@ int gen_main(int argc, char **argv)
 	if (gen_write(&opts, stdout, &stats, errstr, sizeof(errstr)) != 0) {
 		fprintf(stderr, "riskctl gen: %s\n", errstr);
 		return 1;
+	}
+	if (opts.labels_path) {
+		FILE *labels = fopen(opts.labels_path, "w");
+		if (!labels) {
+			fprintf(stderr, "riskctl gen: --labels %s: %s\n", opts.labels_path, strerror(errno));
+			return 1;
+		}
+		int err = gen_labels_write(&opts, labels, errstr, sizeof(errstr));
+		if (fclose(labels) != 0 && err == 0) {
+			snprintf(errstr, sizeof(errstr), "writing labels: %s", strerror(errno));
+			err = RISKD_ERR_IO;
+		}
+		if (err) {
+			fprintf(stderr, "riskctl gen: --labels %s: %s\n", opts.labels_path, errstr);
+			return 1;
+		}
 	}
 	gen_stats_print(&stats, &opts, stderr);
 	return 0;

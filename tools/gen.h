@@ -7,10 +7,15 @@
  * order, optionally sprinkled with exact duplicates and invalid lines. The data feeds the demo,
  * the benchmarks and the end-to-end suites; docs/generator.md describes what it contains.
  *
+ * With --theft-rate some customers steal from a random onset day on (labelled attack
+ * patterns) and others change honestly in ways that look similar (labelled confounders);
+ * --labels writes who and how (gen_labels_write).
+ *
  * Determinism: the same options give byte-identical output on every run and machine. Every
  * random quantity is a pure function of (seed, what it is about, when), so a customer's
  * readings do not depend on how many other customers are generated, and the valid lines do
- * not depend on --bad-rate or --dup-rate.
+ * not depend on --bad-rate or --dup-rate. Without --theft-rate (and --confounder-rate) no
+ * customer is labelled and the output is what it was before labelled patterns existed.
  */
 #ifndef RISKD_GEN_H
 #define RISKD_GEN_H
@@ -38,6 +43,39 @@ enum gen_bad_kind {
 	GEN_BAD__COUNT
 };
 
+/*
+ * What a customer does from its onset day on (docs/generator.md, "Labelled patterns").
+ * Attacks lower what the meter reports while the energy still flows through the
+ * transformer; confounders are honest changes that a detector must not call theft.
+ */
+enum gen_pattern {
+	GEN_PATTERN_NONE = 0,          /* honest, unlabelled */
+	/* attacks */
+	GEN_PATTERN_CONSTANT_FRACTION, /* the meter reports a * x, a in [0.2, 0.8] */
+	GEN_PATTERN_RANDOM_FRACTION,   /* each interval a fresh fraction in [lo, lo + 0.5] */
+	GEN_PATTERN_PARTIAL_BYPASS,    /* zero for 3-8 fixed hours every day */
+	GEN_PATTERN_PEAK_CLIPPING,     /* min(x, cap), cap 0.6-1.2 x the mean power */
+	GEN_PATTERN_SLOW_RAMP,         /* the reported share falls to 0.3-0.6 over 4-8 weeks */
+	GEN_PATTERN_FULL_BYPASS,       /* zero, with a tamper meter_event near the onset */
+	GEN_PATTERN_METER_REVERSED,    /* energy recorded as reverse_kwh, kwh 0 */
+	/* confounders */
+	GEN_PATTERN_VACANCY,           /* 2-8% of the load for 7-21 days, then back */
+	GEN_PATTERN_HOUSEHOLD_CHANGE,  /* a permanent step: x0.45-0.7 or x1.4-2.0 */
+	GEN_PATTERN_SEASONAL_SWING,    /* a 30-60% swing down or up over a 90-180 day cycle */
+	GEN_PATTERN_METER_REPLACED,    /* meter_replaced event, new meter_id, a short gap */
+	GEN_PATTERN__COUNT
+};
+#define GEN_PATTERN_FIRST_ATTACK GEN_PATTERN_CONSTANT_FRACTION
+#define GEN_PATTERN_FIRST_CONFOUNDER GEN_PATTERN_VACANCY
+
+/* Ground truth of one customer. */
+struct gen_label {
+	uint32_t customer;         /* customer number, 0-based: its id is C + (customer + 1) */
+	enum gen_pattern pattern;  /* GEN_PATTERN_NONE for honest customers */
+	int confounder;            /* 1 for the honest changes, 0 for attacks and NONE */
+	int32_t onset_day;         /* first local day of the pattern (days since 1970-01-01) */
+};
+
 struct gen_options {
 	uint32_t customers;        /* --customers, 1 .. 10,000,000; default 1000 */
 	uint32_t days;             /* --days, 1 .. 3660; default 30 */
@@ -49,6 +87,10 @@ struct gen_options {
 	double bad_rate;           /* --bad-rate, 0 .. 1; default 0 */
 	double dup_rate;           /* --dup-rate, 0 .. 1; default 0 */
 	uint32_t transformers;     /* --transformers, 0 = ceil(customers / 40); default 0 */
+	double theft_rate;         /* --theft-rate, 0 .. 1: share of customers attacking; 0 */
+	double confounder_rate;    /* --confounder-rate, 0 .. 1; default: the theft rate */
+	int confounder_rate_set;   /* --confounder-rate was given */
+	const char *labels_path;   /* --labels FILE (points into argv); NULL = none */
 	int help;                  /* --help or -h was given: print usage, generate nothing */
 };
 
@@ -61,6 +103,7 @@ struct gen_stats {
 	uint64_t bytes;                      /* every byte written */
 	uint32_t customers;                  /* customers generated */
 	uint32_t transformers;               /* transformers generated (after the default applied) */
+	uint32_t patterns[GEN_PATTERN__COUNT]; /* customers by labelled pattern (NONE: honest) */
 };
 
 /* Fills opts with the defaults listed in struct gen_options. */
@@ -98,9 +141,32 @@ void gen_usage_print(FILE *out);
 /* Short constant name of a bad-line kind ("negative_kwh", ...). Never NULL. */
 const char *gen_bad_kind_name(enum gen_bad_kind kind);
 
+/* Name of a pattern as the labels file writes it ("constant_fraction", ..., "none").
+ * Never NULL. */
+const char *gen_pattern_name(enum gen_pattern pattern);
+
+/* The confounder share that applies: --confounder-rate if given, else the theft rate. */
+double gen_confounder_rate(const struct gen_options *opts);
+
 /*
- * `riskctl gen` entry point: parses options (argv[0] = "gen"), writes the data set to stdout
- * and the summary to stderr. Returns the process exit status: 0 success, 2 bad options,
+ * The ground truth of customer number `customer` (0-based, < opts->customers) under opts:
+ * its pattern and onset day. Pure and cheap (no city is built): the same answer gen_write
+ * acts on. Honest customers get GEN_PATTERN_NONE (onset_day 0).
+ */
+void gen_label_of(const struct gen_options *opts, uint32_t customer, struct gen_label *label);
+
+/*
+ * Writes the labels file: the CSV header `customer_id,pattern,confounder,onset_day`, then
+ * one row per labelled customer in customer order, e.g. `C000042,full_bypass,false,2026-01-29`
+ * (honest customers are not listed). Returns 0, or RISKD_ERR_IO when out refuses a write, or
+ * the option errors of gen_write.
+ */
+int gen_labels_write(const struct gen_options *opts, FILE *out, char *errstr,
+                     size_t errstr_size);
+
+/*
+ * `riskctl gen` entry point: parses options (argv[0] = "gen"), writes the data set to stdout,
+ * the labels to the --labels file if given, and the summary to stderr. Returns the process exit status: 0 success, 2 bad options,
  * 1 write failure.
  */
 int gen_main(int argc, char **argv);

@@ -19,7 +19,7 @@
 #define GEN_SEGMENTS 4          /* residential, commercial, industrial, agricultural */
 #define GEN_ID_STRIDE 12        /* bytes per stored id digit string, NUL included */
 #define GEN_DUE_DAYS 15         /* a bill is due this many days after its date */
-#define GEN_MAX_DAY_EVENTS 2    /* meter events one customer can have on one day */
+#define GEN_MAX_DAY_EVENTS 3    /* meter events one customer can have on one day */
 
 /* Hash streams: each random quantity draws from its own tag, so adding a draw to one part
  * of the model never shifts another. Values are fixed forever (they shape the output). */
@@ -46,6 +46,8 @@ enum gen_tag {
 	GEN_TAG_PAY,
 	GEN_TAG_DUP,
 	GEN_TAG_BAD,
+	GEN_TAG_PATTERN,      /* labelled patterns: who, which, when, their parameters */
+	GEN_TAG_PATTERN_INTERVAL, /* per-interval draws of a pattern */
 };
 
 /* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
@@ -118,6 +120,13 @@ struct gen_customer {
 	uint8_t channel;          /* enum gen_channel */
 	uint8_t quality;          /* meter reports voltage, current and power factor */
 	uint8_t three_phase;      /* three-phase supply (current is per phase) */
+	/* labelled pattern (GEN_PATTERN_NONE: honest); parameters by pattern, see gen_model.c */
+	uint8_t pattern;          /* enum gen_pattern */
+	int32_t onset_day;        /* first local day of the pattern */
+	int32_t pattern_days;     /* a length in days (ramp, vacancy, swing period) */
+	int32_t pattern_s;        /* a time of day in seconds (bypass window, meter swap) */
+	double pattern_a;         /* a fraction, factor or cap (see gen_pattern_params) */
+	double pattern_b;
 };
 
 struct gen_transformer {
@@ -140,6 +149,9 @@ struct gen_day_plan {
 	int32_t window_start_s;    /* load reduced in [start, end) seconds after local midnight */
 	int32_t window_end_s;      /* start == end: no reduction today */
 	double window_factor;      /* share of the load still served inside the window */
+	int32_t new_meter_s;       /* seconds after midnight from which the replacement meter
+	                            * reports (0: all day, or no replacement: see new_meter) */
+	int new_meter;             /* the replacement meter reports from new_meter_s on today */
 	int n_events;
 	struct {
 		uint8_t code;          /* enum meter_event_code */
@@ -156,6 +168,9 @@ struct gen_reading {
 	int32_t voltage_dv;        /* tenths of a volt */
 	int32_t current_ca;        /* hundredths of an ampere */
 	int32_t power_factor_m;    /* thousandths */
+	int64_t reverse_milli;     /* reverse energy the meter records, milli-kWh */
+	int has_reverse;           /* write reverse_kwh */
+	int new_meter;             /* reported by the replacement meter (meter_id M...-2) */
 };
 
 /* Payments (and reversals) one bill receives, decided when the bill is issued. */
@@ -185,6 +200,9 @@ struct gen_city {
 	char *transformer_ids;          /* decimal digits of each transformer number */
 	uint8_t customer_id_len;
 	uint8_t transformer_id_len;
+	double theft_rate;              /* labelled patterns (gen_pattern_draw) */
+	double confounder_rate;
+	uint32_t days;
 };
 
 /* Builds the customers and transformers for opts (already validated). Aborts on OOM. */
@@ -210,6 +228,14 @@ void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *c
 void gen_reading_make(const struct gen_city *city, const struct gen_customer *cust,
                       const struct gen_day_plan *plan, const struct gen_calendar *cal,
                       int32_t slot, struct gen_reading *reading);
+
+/*
+ * Which labelled pattern the customer with hash key `key` follows, and from which day:
+ * a pure function of the key, the rates and the run's dates, shared by the city model and
+ * gen_label_of. Honest customers get GEN_PATTERN_NONE and onset 0.
+ */
+void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, int32_t start_day,
+                      uint32_t days, uint8_t *pattern, int32_t *onset_day);
 
 /* Technical loss rate of transformer t in interval interval_no (day * slots + slot). */
 double gen_transformer_loss(const struct gen_city *city, uint32_t t, int64_t interval_no);

@@ -10,6 +10,13 @@
  * x the segment's daily shape (shifted per customer by up to an hour) x interval noise,
  * reduced inside an outage or phase-loss window. Capacities are sized from the largest value
  * this product can take, so no reading ever exceeds what capacity_kw allows.
+ *
+ * Labelled patterns (--theft-rate): from its onset day a thief's meter reports less than
+ * flowed (gen_reading_make changes metered_milli only, so the transformer still counts the
+ * stolen energy), and a confounder's real consumption changes (gen_day_plan_make changes
+ * day_kw, which both counts follow). Which customers, which pattern, when and how strongly
+ * are drawn from the customer's key under their own hash tag, so honest customers and the
+ * output without --theft-rate are untouched.
  */
 #include "gen_int.h"
 
@@ -244,6 +251,89 @@ static unsigned gen_pick(double u, const double *shares, unsigned n)
 	return n - 1;
 }
 
+void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, int32_t start_day,
+                      uint32_t days, uint8_t *pattern, int32_t *onset_day)
+{
+	*pattern = GEN_PATTERN_NONE;
+	*onset_day = 0;
+	if (!(theft_rate > 0.0) && !(confounder_rate > 0.0))
+		return;
+	double u = gen_unit(gen_hash(key, GEN_TAG_PATTERN, 0));
+	uint64_t which = gen_hash(key, GEN_TAG_PATTERN, 1);
+	if (u < theft_rate)
+		*pattern = (uint8_t)(GEN_PATTERN_FIRST_ATTACK +
+		                     which % (GEN_PATTERN_FIRST_CONFOUNDER - GEN_PATTERN_FIRST_ATTACK));
+	else if (u < theft_rate + confounder_rate)
+		*pattern = (uint8_t)(GEN_PATTERN_FIRST_CONFOUNDER +
+		                     which % (GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_CONFOUNDER));
+	else
+		return;
+	/* a clean history first (21 days; half the run in runs under 42 days), and at least 14
+	 * days after the onset when the run is long enough to have them */
+	int32_t clean = (int32_t)(days / 2 < 21 ? days / 2 : 21);
+	int32_t latest = (int32_t)days - 14;
+	if (latest < clean)
+		latest = clean;
+	*onset_day = start_day + clean +
+	             (int32_t)(gen_hash(key, GEN_TAG_PATTERN, 2) % (uint64_t)(latest - clean + 1));
+}
+
+/* Draws the strength and timing of cust's pattern (fields pattern_a/b/days/s). */
+static void gen_pattern_params(struct gen_customer *cust)
+{
+	double u3 = gen_unit(gen_hash(cust->key, GEN_TAG_PATTERN, 3));
+	double u4 = gen_unit(gen_hash(cust->key, GEN_TAG_PATTERN, 4));
+	uint64_t h5 = gen_hash(cust->key, GEN_TAG_PATTERN, 5);
+	uint64_t h6 = gen_hash(cust->key, GEN_TAG_PATTERN, 6);
+
+	switch (cust->pattern) {
+	case GEN_PATTERN_CONSTANT_FRACTION: /* reported share a */
+		cust->pattern_a = 0.2 + 0.6 * u3;
+		break;
+	case GEN_PATTERN_RANDOM_FRACTION: /* share uniform in [a, a + b] per interval */
+		cust->pattern_a = 0.1 + 0.3 * u3;
+		cust->pattern_b = 0.5;
+		break;
+	case GEN_PATTERN_PARTIAL_BYPASS: /* zero for b hours from second s of every day */
+		cust->pattern_s = (int32_t)(h5 % 24) * 3600;
+		cust->pattern_b = (double)(3 + h6 % 6);
+		break;
+	case GEN_PATTERN_PEAK_CLIPPING: /* cap a kW */
+		cust->pattern_a = (0.6 + 0.6 * u3) * cust->level_kw;
+		break;
+	case GEN_PATTERN_SLOW_RAMP: /* reported share falls linearly to a over `days` days */
+		cust->pattern_a = 0.3 + 0.3 * u3;
+		cust->pattern_days = 28 + (int32_t)(h5 % 29);
+		break;
+	case GEN_PATTERN_FULL_BYPASS: /* tamper code b, `days` days before the onset, at s */
+		cust->pattern_b = (h5 & 1) ? METER_CODE_MAGNETIC_INTERFERENCE : METER_CODE_COVER_OPEN;
+		cust->pattern_days = (int32_t)((h5 >> 8) % 3);
+		cust->pattern_s = (int32_t)(h6 % GEN_DAY_S);
+		break;
+	case GEN_PATTERN_METER_REVERSED: /* b = 1: a reverse_flow event at s on the onset day */
+		cust->pattern_b = (double)(h5 & 1);
+		cust->pattern_s = (int32_t)(h6 % GEN_DAY_S);
+		break;
+	case GEN_PATTERN_VACANCY: /* load x a for `days` days */
+		cust->pattern_a = 0.02 + 0.06 * u3;
+		cust->pattern_days = 7 + (int32_t)(h5 % 15);
+		break;
+	case GEN_PATTERN_HOUSEHOLD_CHANGE: /* load x a for good */
+		cust->pattern_a = (h5 & 1) ? 0.45 + 0.25 * u4 : 1.4 + 0.6 * u4;
+		break;
+	case GEN_PATTERN_SEASONAL_SWING: /* 1 + a (1 - cos(2 pi t / days)) / 2, a signed */
+		cust->pattern_a = ((h5 & 1) ? -1.0 : 1.0) * (0.3 + 0.3 * u3);
+		cust->pattern_days = 90 + (int32_t)(h6 % 91);
+		break;
+	case GEN_PATTERN_METER_REPLACED: /* swap from second s for b minutes */
+		cust->pattern_s = 9 * 3600 + (int32_t)(h5 % (7 * 3600));
+		cust->pattern_b = (double)(30 + h6 % 61);
+		break;
+	default:
+		break;
+	}
+}
+
 static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_customer *cust)
 {
 	double shares[GEN_SEGMENTS];
@@ -296,6 +386,10 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 		}
 	}
 	city->transformers[cust->transformer].capacity_kw_sum += cust->capacity_kw;
+
+	gen_pattern_draw(cust->key, city->theft_rate, city->confounder_rate, city->start_day,
+	                 city->days, &cust->pattern, &cust->onset_day);
+	gen_pattern_params(cust);
 }
 
 /* Adds the metered energy of the days of the first bill period that lie before start_day,
@@ -388,6 +482,9 @@ void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 	city->slots = GEN_DAY_S / opts->interval_s;
 	city->tz_offset_s = opts->tz_offset_s;
 	city->start_day = opts->start_day;
+	city->theft_rate = opts->theft_rate;
+	city->confounder_rate = gen_confounder_rate(opts);
+	city->days = opts->days;
 	gen_shapes_build(city);
 
 	/* Ids: "C000123" / "M000123" (at least 6 digits), "T0007" (at least 4). */
@@ -440,6 +537,67 @@ static double gen_away_factor(const struct gen_customer *cust, int32_t day)
 	return 1.0;
 }
 
+/* Confounders change what the household really uses on `day` (both counts follow). */
+static double gen_confounder_factor(const struct gen_customer *cust, int32_t day)
+{
+	if (cust->pattern == GEN_PATTERN_NONE || day < cust->onset_day)
+		return 1.0;
+	int32_t t = day - cust->onset_day;
+	switch (cust->pattern) {
+	case GEN_PATTERN_VACANCY:
+		return t < cust->pattern_days ? cust->pattern_a : 1.0;
+	case GEN_PATTERN_HOUSEHOLD_CHANGE:
+		return cust->pattern_a;
+	case GEN_PATTERN_SEASONAL_SWING:
+		return 1.0 + cust->pattern_a * (1.0 - cos(2.0 * GEN_PI * t / cust->pattern_days)) / 2.0;
+	default:
+		return 1.0;
+	}
+}
+
+/* The meter events and meter swap a pattern adds to `day`. */
+static void gen_pattern_day(const struct gen_customer *cust, int32_t day,
+                            struct gen_day_plan *plan)
+{
+	switch (cust->pattern) {
+	case GEN_PATTERN_FULL_BYPASS:
+		if (day == cust->onset_day - cust->pattern_days) {
+			plan->events[plan->n_events].code = (uint8_t)cust->pattern_b;
+			plan->events[plan->n_events++].at_s = cust->pattern_s;
+		}
+		break;
+	case GEN_PATTERN_METER_REVERSED:
+		if (day == cust->onset_day && cust->pattern_b > 0.0) {
+			plan->events[plan->n_events].code = METER_CODE_REVERSE_FLOW;
+			plan->events[plan->n_events++].at_s = cust->pattern_s;
+		}
+		break;
+	case GEN_PATTERN_METER_REPLACED:
+		if (day > cust->onset_day) {
+			plan->new_meter = 1;
+			plan->new_meter_s = 0;
+		} else if (day == cust->onset_day) {
+			/* no supply while the meter is swapped; the new meter reports from then on and
+			 * announces itself when it is in */
+			int32_t end = cust->pattern_s + (int32_t)cust->pattern_b * 60;
+			if (end > GEN_DAY_S - 1)
+				end = GEN_DAY_S - 1;
+			if (plan->window_end_s <= plan->window_start_s) {
+				plan->window_start_s = cust->pattern_s;
+				plan->window_end_s = end;
+				plan->window_factor = 0.0;
+			}
+			plan->new_meter = 1;
+			plan->new_meter_s = cust->pattern_s;
+			plan->events[plan->n_events].code = METER_CODE_METER_REPLACED;
+			plan->events[plan->n_events++].at_s = end;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *cust,
                        const struct gen_calendar *cal, struct gen_day_plan *plan)
 {
@@ -452,6 +610,7 @@ void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *c
 	plan->day_kw = cust->level_kw * cal->segment_factor[cust->segment] * exp(m->day_sigma * z);
 	if (cust->segment == GEN_SEG_RESIDENTIAL)
 		plan->day_kw *= gen_away_factor(cust, cal->day);
+	plan->day_kw *= gen_confounder_factor(cust, cal->day);
 
 	uint64_t h = gen_hash(cust->key, GEN_TAG_INCIDENT, day_key);
 	double u = gen_unit(h);
@@ -483,6 +642,68 @@ void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *c
 		plan->events[plan->n_events].code = METER_CODE_CLOCK_RESET;
 		plan->events[plan->n_events++].at_s = (int32_t)(gen_mix(h) % GEN_DAY_S);
 	}
+	gen_pattern_day(cust, cal->day, plan);
+}
+
+/* Seconds of [from, to) that fall inside the daily window [start, start + length) (which
+ * may wrap past midnight). */
+static int32_t gen_window_overlap(int32_t from, int32_t to, int32_t start, int32_t length)
+{
+	int32_t total = 0;
+	for (int wrap = -1; wrap <= 0; wrap++) {
+		int32_t a = start + wrap * GEN_DAY_S, b = a + length;
+		int32_t lo = from > a ? from : a, hi = to < b ? to : b;
+		if (hi > lo)
+			total += hi - lo;
+	}
+	return total;
+}
+
+/* What an attacking customer's meter reports for one interval from the onset on. */
+static void gen_attack_apply(const struct gen_city *city, const struct gen_customer *cust,
+                             int32_t day, int32_t slot, int64_t interval_no,
+                             struct gen_reading *reading)
+{
+	int64_t flowed = reading->true_milli;
+	double share = 1.0;
+	switch (cust->pattern) {
+	case GEN_PATTERN_CONSTANT_FRACTION:
+		share = cust->pattern_a;
+		break;
+	case GEN_PATTERN_RANDOM_FRACTION:
+		share = cust->pattern_a +
+		        cust->pattern_b * gen_unit(gen_hash(cust->key, GEN_TAG_PATTERN_INTERVAL,
+		                                            (uint64_t)interval_no));
+		break;
+	case GEN_PATTERN_PARTIAL_BYPASS: {
+		int32_t from = slot * city->interval_s;
+		int32_t hidden = gen_window_overlap(from, from + city->interval_s, cust->pattern_s,
+		                                    (int32_t)cust->pattern_b * 3600);
+		share = 1.0 - (double)hidden / city->interval_s;
+		break;
+	}
+	case GEN_PATTERN_PEAK_CLIPPING: {
+		int64_t cap = (int64_t)(cust->pattern_a * city->interval_s / 3.6 + 0.5);
+		reading->metered_milli = flowed < cap ? flowed : cap;
+		return;
+	}
+	case GEN_PATTERN_SLOW_RAMP: {
+		double progress = (double)(day - cust->onset_day + 1) / cust->pattern_days;
+		share = 1.0 - (1.0 - cust->pattern_a) * (progress < 1.0 ? progress : 1.0);
+		break;
+	}
+	case GEN_PATTERN_FULL_BYPASS:
+		share = 0.0;
+		break;
+	case GEN_PATTERN_METER_REVERSED:
+		share = 0.0;
+		reading->reverse_milli = flowed;
+		reading->has_reverse = 1;
+		break;
+	default:
+		break;
+	}
+	reading->metered_milli = (int64_t)((double)flowed * share + 0.5);
 }
 
 void gen_reading_make(const struct gen_city *city, const struct gen_customer *cust,
@@ -513,9 +734,15 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
 		kw = 0.0;
 
 	reading->true_milli = (int64_t)(kw * city->interval_s / 3.6 + 0.5);
-	/* An honest meter reports what flowed. Theft patterns change metered_milli (and the
-	 * quality values below) here, leaving true_milli for the transformer's balance. */
+	/* An honest meter reports what flowed. Theft patterns change metered_milli (and with it
+	 * the quality values below) here, leaving true_milli for the transformer's balance. */
 	reading->metered_milli = reading->true_milli;
+	reading->reverse_milli = 0;
+	reading->has_reverse = 0;
+	reading->new_meter = plan->new_meter && slot * city->interval_s >= plan->new_meter_s;
+	if (cust->pattern != GEN_PATTERN_NONE && cust->pattern < GEN_PATTERN_FIRST_CONFOUNDER &&
+	    cal->day >= cust->onset_day)
+		gen_attack_apply(city, cust, cal->day, slot, interval_no, reading);
 
 	reading->has_quality = cust->quality && !touched;
 	if (reading->has_quality) {

@@ -26,6 +26,8 @@ static const struct riskctl_command {
 	{"gen", gen_main, "write a synthetic, seeded city as JSONL events on stdout"},
 	{"produce", produce_main, "publish JSONL events from stdin to Kafka, keyed by customer"},
 	{"config", config_main, "config keys: list every configuration key"},
+	{"rules", rules_main, "rules check|test|explain|features: check, test and explain rule files"},
+	{"alerts", alerts_main, "alerts list|show|claim|resolve|reopen|report: work the review queue"},
 };
 
 static void usage(FILE *out)

@@ -9,4 +9,15 @@
 /* riskctl produce: publish JSONL from stdin to Kafka (tools/riskctl_produce.c). */
 int produce_main(int argc, char **argv);
 
+/* riskctl rules: check, test and explain rule files; list features (tools/riskctl_rules.c). */
+int rules_main(int argc, char **argv);
+
+/* riskctl alerts: the analyst's review queue: list, show, claim, resolve, reopen, report
+ * (tools/riskctl_alerts.c). Exit status 0 done, 1 refused, 2 usage, 3 PostgreSQL unreachable. */
+int alerts_main(int argc, char **argv);
+
+/* riskctl rules stats: per-rule precision from risk.v_rule_performance (tools/riskctl_alerts.c);
+ * argv[0] is "stats". Same exit status as alerts_main. */
+int rules_stats_main(int argc, char **argv);
+
 #endif

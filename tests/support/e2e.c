@@ -382,3 +382,57 @@ void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n)
 		free(dl[i].payload);
 	free(dl);
 }
+
+size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_message **out)
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
+	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
+	rd_kafka_conf_set(conf, "group.id", "e2e-topic-reader", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
+	rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(w->partitions);
+	for (int p = 0; p < w->partitions; p++)
+		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+	cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_topic_partition_list_destroy(parts);
+
+	size_t n = 0, cap = 64;
+	int eofs = 0;
+	struct e2e_message *msgs = calloc(cap, sizeof(*msgs));
+	time_t deadline = time(NULL) + 30;
+	while (eofs < w->partitions && time(NULL) < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+		if (!m)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			eofs++;
+		} else if (!m->err) {
+			if (n == cap)
+				msgs = realloc(msgs, sizeof(*msgs) * (cap *= 2));
+			struct e2e_message *d = &msgs[n++];
+			d->key = m->key ? strndup(m->key, m->key_len) : NULL;
+			d->payload = strndup(m->payload ? m->payload : "", m->len);
+			d->partition = m->partition;
+			d->offset = m->offset;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	cr_assert_eq(eofs, w->partitions, "did not reach the end of %s", topic);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	*out = msgs;
+	return n;
+}
+
+void e2e_messages_free(struct e2e_message *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].key);
+		free(m[i].payload);
+	}
+	free(m);
+}

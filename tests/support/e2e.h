@@ -99,4 +99,17 @@ struct e2e_dead_letter {
 size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out);
 void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n);
 
+/* A message read back from any topic. */
+struct e2e_message {
+	char *key;             /* NUL-terminated copy; NULL when the message has no key */
+	char *payload;         /* NUL-terminated copy */
+	int32_t partition;
+	int64_t offset;
+};
+
+/* Reads every message of topic (w->partitions partitions, from the beginning to the end) from
+ * w's cluster. Returns the count; *out is malloc'ed (free with e2e_messages_free). */
+size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_message **out);
+void e2e_messages_free(struct e2e_message *m, size_t n);
+
 #endif

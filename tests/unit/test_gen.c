@@ -975,6 +975,18 @@ Test(gen, options_defaults_and_parsing)
 	cr_assert_eq(opts.dup_rate, 1.0);
 	cr_assert_eq(opts.transformers, 3);
 
+	cr_assert_eq(opts.theft_rate, 0.0);
+	cr_assert_null(opts.labels_path);
+
+	char *labelled[] = {"gen", "--theft-rate", "0.1", "--labels=truth.csv"};
+	cr_assert_eq(parse(&opts, 4, labelled, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(opts.theft_rate, 0.1);
+	cr_assert_eq(gen_confounder_rate(&opts), 0.1, "defaults to the theft rate");
+	cr_assert_str_eq(opts.labels_path, "truth.csv");
+	char *own[] = {"gen", "--theft-rate", "0.1", "--confounder-rate", "0"};
+	cr_assert_eq(parse(&opts, 5, own, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(gen_confounder_rate(&opts), 0.0);
+
 	char *help[] = {"gen", "--help"};
 	cr_assert_eq(parse(&opts, 2, help, errstr, sizeof(errstr)), 0);
 	cr_assert_eq(opts.help, 1);
@@ -984,7 +996,7 @@ Test(gen, options_errors_name_the_option)
 {
 	static const struct {
 		int argc;
-		char *argv[4];
+		char *argv[6];
 		const char *expect;
 	} cases[] = {
 		{3, {"gen", "--interval-s", "7000"}, "--interval-s 7000: must divide 86400"},
@@ -996,7 +1008,12 @@ Test(gen, options_errors_name_the_option)
 		{3, {"gen", "--customers", "-5"}, "--customers '-5'"},
 		{3, {"gen", "--bad-rate", "1.5"}, "--bad-rate '1.5'"},
 		{3, {"gen", "--transformers", "0"}, "--transformers 0"},
-		{3, {"gen", "--labels", "x.csv"}, "--labels: not supported yet"},
+		{3, {"gen", "--theft-rate", "1.5"}, "--theft-rate '1.5': must be a number 0 .. 1"},
+		{3, {"gen", "--confounder-rate", "x"}, "--confounder-rate 'x'"},
+		{3, {"gen", "--theft-rate", "0.6"}, "--theft-rate 0.6 plus --confounder-rate 0.6"},
+		{5, {"gen", "--theft-rate", "0.6", "--confounder-rate", "0.5"}, "--theft-rate 0.6 plus"},
+		{3, {"gen", "--labels", ""}, "--labels: missing file name"},
+		{2, {"gen", "--labels"}, "--labels: missing value"},
 		{2, {"gen", "--days"}, "--days: missing value"},
 		{3, {"gen", "--colour", "red"}, "unknown option '--colour'"},
 		{2, {"gen", "--colour"}, "unknown option '--colour'"},
@@ -1039,4 +1056,462 @@ Test(gen, gen_main_exit_status)
 	cr_assert_eq(gen_main(2, unknown), 2);
 	char *help[] = {"gen", "-h"};
 	cr_assert_eq(gen_main(2, help), 0);
+}
+
+/* ---- labelled patterns (--theft-rate) --------------------------------------------------- */
+
+/*
+ * Each customer's meter readings (milli-kWh, reverse energy, meter id), meter events and
+ * the transformer readings of one run, read straight off the generator's fixed formatting.
+ */
+#define PAT_CUSTOMERS 400
+#define PAT_DAYS 60
+#define PAT_SLOTS (PAT_DAYS * 24)
+#define PAT_TRANSFORMERS 10
+#define PAT_EVENTS 8
+
+struct grid {
+	int64_t start;                                  /* Unix seconds of slot 0 */
+	int32_t kwh[PAT_CUSTOMERS + 1][PAT_SLOTS];      /* metered milli-kWh */
+	int32_t reverse[PAT_CUSTOMERS + 1][PAT_SLOTS];  /* reverse milli-kWh, -1 = absent */
+	uint8_t new_meter[PAT_CUSTOMERS + 1][PAT_SLOTS];
+	int64_t transformer[PAT_TRANSFORMERS][PAT_SLOTS];
+	int n_events[PAT_CUSTOMERS + 1];
+	struct {
+		int64_t ts;
+		char code[32];
+		int new_meter;
+	} events[PAT_CUSTOMERS + 1][PAT_EVENTS];
+};
+
+/* Pointer just after "name": in the line, or NULL. */
+static const char *field(const char *line, size_t len, const char *name)
+{
+	char key[40];
+	int n = snprintf(key, sizeof(key), "\"%s\":", name);
+	for (size_t i = 0; i + (size_t)n <= len; i++)
+		if (line[i] == '"' && memcmp(line + i, key, (size_t)n) == 0)
+			return line + i + n;
+	return NULL;
+}
+
+static int32_t milli_at(const char *p)
+{
+	return (int32_t)llround(strtod(p, NULL) * 1000.0);
+}
+
+static void grid_line(const char *line, size_t len, void *arg)
+{
+	struct grid *g = arg;
+	const char *ts_s = field(line, len, "ts");
+	cr_assert_not_null(ts_s);
+	int64_t ts = parse_ts(ts_s + 1, 25, NULL);
+	int64_t slot = (ts - g->start) / 3600;
+	if (contains(line, 40, "\"meter_reading\"")) {
+		long c = strtol(field(line, len, "customer_id") + 2, NULL, 10);
+		const char *rev = field(line, len, "reverse_kwh");
+		const char *meter = field(line, len, "meter_id");
+		g->kwh[c][slot] = milli_at(field(line, len, "kwh"));
+		g->reverse[c][slot] = rev ? milli_at(rev) : -1;
+		g->new_meter[c][slot] = meter[8] == '-';
+		if (g->new_meter[c][slot])
+			cr_assert(memcmp(meter + 8, "-2\"", 3) == 0, "%.*s", (int)len, line);
+	} else if (contains(line, 40, "\"transformer_reading\"")) {
+		long t = strtol(field(line, len, "transformer_id") + 2, NULL, 10) - 1;
+		g->transformer[t][slot] = milli_at(field(line, len, "kwh"));
+	} else if (contains(line, 40, "\"meter_event\"")) {
+		long c = strtol(field(line, len, "customer_id") + 2, NULL, 10);
+		const char *code = field(line, len, "code") + 1;
+		int k = g->n_events[c]++;
+		cr_assert_lt(k, PAT_EVENTS);
+		g->events[c][k].ts = ts;
+		snprintf(g->events[c][k].code, sizeof(g->events[c][k].code), "%.*s",
+		         (int)(strchr(code, '"') - code), code);
+		g->events[c][k].new_meter = field(line, len, "meter_id")[8] == '-';
+	}
+}
+
+static struct grid *grid_of(const struct gen_options *opts)
+{
+	struct run r;
+	struct grid *g = calloc(1, sizeof(*g));
+	cr_assert_not_null(g);
+	g->start = (int64_t)opts->start_day * 86400 - 8 * 3600;
+	run_gen(opts, &r);
+	each_line(&r, grid_line, g);
+	run_free(&r);
+	return g;
+}
+
+static void opts_labelled(struct gen_options *opts, double theft, double confounder)
+{
+	opts_small(opts, PAT_CUSTOMERS, PAT_DAYS, 3600);
+	opts->seed = 11;
+	opts->transformers = PAT_TRANSFORMERS;
+	opts->theft_rate = theft;
+	opts->confounder_rate = confounder;
+	opts->confounder_rate_set = 1;
+}
+
+static int64_t day_sum(const int32_t *slots, int day)
+{
+	int64_t sum = 0;
+	for (int h = 0; h < 24; h++)
+		sum += slots[day * 24 + h];
+	return sum;
+}
+
+/* Checks customer c's labelled run l against its unlabelled run h (what flowed, since in h
+ * the customer is honest). */
+static void check_pattern(const struct grid *h, const struct grid *l, int c,
+                          const struct gen_label *lab, const struct gen_options *opts)
+{
+	const int32_t *flow = h->kwh[c], *meter = l->kwh[c];
+	int od = lab->onset_day - opts->start_day;
+	cr_assert(od >= 21 && od <= PAT_DAYS - 14, "C%d onset day %d", c, od);
+	for (int s = 0; s < od * 24; s++)
+		cr_assert_eq(meter[s], flow[s], "C%d slot %d before the onset", c, s);
+	for (int s = 0; s < PAT_SLOTS; s++)
+		if (lab->pattern != GEN_PATTERN_METER_REVERSED || s < od * 24)
+			cr_assert_eq(l->reverse[c][s], -1, "C%d: reverse_kwh only when reversed", c);
+
+	switch (lab->pattern) {
+	case GEN_PATTERN_CONSTANT_FRACTION: {
+		int64_t a_sum = 0, f_sum = 0;
+		for (int s = od * 24; s < PAT_SLOTS; s++) {
+			a_sum += meter[s];
+			f_sum += flow[s];
+		}
+		double a = (double)a_sum / f_sum;
+		cr_assert(a >= 0.2 && a <= 0.8, "C%d reports %.3f", c, a);
+		for (int s = od * 24; s < PAT_SLOTS; s++)
+			cr_assert_leq(fabs(meter[s] - a * flow[s]), 1.0 + 0.003 * flow[s], "C%d slot %d", c,
+			              s);
+		break;
+	}
+	case GEN_PATTERN_RANDOM_FRACTION: {
+		double lo = 9, hi = -9;
+		for (int s = od * 24; s < PAT_SLOTS; s++) {
+			if (flow[s] < 200)
+				continue;
+			double r = (double)meter[s] / flow[s];
+			lo = r < lo ? r : lo;
+			hi = r > hi ? r : hi;
+		}
+		cr_assert(lo >= 0.1 - 0.01 && hi <= 0.9 + 0.01 && hi - lo <= 0.5 + 0.02 &&
+		          hi - lo > 0.3, "C%d: shares %.3f .. %.3f", c, lo, hi);
+		break;
+	}
+	case GEN_PATTERN_PARTIAL_BYPASS: {
+		int zero_hours = -1;
+		for (int d = od; d < PAT_DAYS; d++) {
+			int zeros = 0;
+			for (int hh = 0; hh < 24; hh++) {
+				int s = d * 24 + hh;
+				if (flow[s] == 0)
+					continue;
+				cr_assert(meter[s] == 0 || meter[s] == flow[s], "C%d slot %d", c, s);
+				zeros += meter[s] == 0;
+				if (d > od)
+					cr_assert_eq(meter[s] == 0, meter[s - 24] == 0 || flow[s - 24] == 0,
+					             "C%d: the same hours every day", c);
+			}
+			if (zero_hours < 0)
+				zero_hours = zeros;
+		}
+		cr_assert(zero_hours >= 3 && zero_hours <= 8, "C%d: %d hours bypassed", c, zero_hours);
+		break;
+	}
+	case GEN_PATTERN_PEAK_CLIPPING: {
+		int32_t cap = 0;
+		int clipped = 0;
+		for (int s = od * 24; s < PAT_SLOTS; s++)
+			cap = meter[s] > cap ? meter[s] : cap;
+		for (int s = od * 24; s < PAT_SLOTS; s++) {
+			cr_assert_eq(meter[s], flow[s] < cap ? flow[s] : cap, "C%d slot %d", c, s);
+			clipped += flow[s] > cap;
+		}
+		cr_assert_gt(clipped, 10, "C%d: the cap bites", c);
+		break;
+	}
+	case GEN_PATTERN_SLOW_RAMP: {
+		double prev = 1.0;
+		for (int d = od; d < PAT_DAYS; d++) {
+			double r = (double)day_sum(meter, d) / day_sum(flow, d);
+			cr_assert(r <= prev + 0.002 && r >= 0.3 - 0.002, "C%d day %d: %.4f", c, d, r);
+			prev = r;
+		}
+		double first = (double)day_sum(meter, od) / day_sum(flow, od);
+		cr_assert_gt(first, 0.97, "C%d starts gently", c);
+		cr_assert_lt(prev, first - 0.1, "C%d ramps down", c);
+		break;
+	}
+	case GEN_PATTERN_FULL_BYPASS: {
+		int tamper = 0;
+		for (int s = od * 24; s < PAT_SLOTS; s++)
+			cr_assert_eq(meter[s], 0, "C%d slot %d", c, s);
+		for (int k = 0; k < l->n_events[c]; k++) {
+			int day = (int)((l->events[c][k].ts - l->start) / 86400);
+			if ((!strcmp(l->events[c][k].code, "cover_open") ||
+			     !strcmp(l->events[c][k].code, "magnetic_interference")) &&
+			    day >= od - 2 && day <= od)
+				tamper++;
+		}
+		cr_assert_eq(tamper, 1, "C%d: one tamper event near the onset", c);
+		break;
+	}
+	case GEN_PATTERN_METER_REVERSED:
+		for (int s = od * 24; s < PAT_SLOTS; s++) {
+			cr_assert_eq(meter[s], 0, "C%d slot %d", c, s);
+			cr_assert_eq(l->reverse[c][s], flow[s], "C%d slot %d: reverse = what flowed", c, s);
+		}
+		break;
+	case GEN_PATTERN_VACANCY: {
+		int d = od;
+		while (d < PAT_DAYS && day_sum(meter, d) < 0.1 * day_sum(flow, d)) {
+			double r = (double)day_sum(meter, d) / day_sum(flow, d);
+			cr_assert(r >= 0.015 && r <= 0.085, "C%d day %d: %.4f", c, d, r);
+			d++;
+		}
+		cr_assert(d - od >= 7 && (d - od <= 21), "C%d: %d days away", c, d - od);
+		for (int s = d * 24; s < PAT_SLOTS; s++)
+			cr_assert_eq(meter[s], flow[s], "C%d slot %d: back to normal", c, s);
+		break;
+	}
+	case GEN_PATTERN_HOUSEHOLD_CHANGE: {
+		for (int d = od; d < PAT_DAYS; d++) {
+			double r = (double)day_sum(meter, d) / day_sum(flow, d);
+			cr_assert((r >= 0.44 && r <= 0.71) || (r >= 1.35 && r <= 2.01), "C%d day %d: %.3f",
+			          c, d, r);
+		}
+		break;
+	}
+	case GEN_PATTERN_SEASONAL_SWING: {
+		/* 1 +- a (1 - cos(2 pi t / P)) / 2 with a 0.3-0.6, P 90-180 days: moving away from 1
+		 * for the first 45 days, at least as fast as the gentlest swing (a 0.3, P 180) */
+		double prev = 0.0;
+		int last = 0;
+		for (int d = od; d < PAT_DAYS && d < od + 45; d++) {
+			double away = fabs((double)day_sum(meter, d) / day_sum(flow, d) - 1.0);
+			cr_assert(away >= prev - 0.003 && away <= 0.61, "C%d day %d: %.4f", c, d, away);
+			prev = away;
+			last = d - od;
+		}
+		double gentlest = 0.3 * (1.0 - cos(2.0 * M_PI * last / 180.0)) / 2.0;
+		cr_assert_geq(prev, gentlest - 0.003, "C%d swings: %.4f after %d days", c, prev, last);
+		break;
+	}
+	case GEN_PATTERN_METER_REPLACED: {
+		/* the new meter (M...-2) reports from the first hour starting at or after the swap,
+		 * which begins 09:00-16:00; the 30-90 minutes without supply touch at most the hour
+		 * before that one and the next; all else is what flowed */
+		int first_new = -1, swapped = 0, replaced = 0;
+		for (int s = 0; s < PAT_SLOTS; s++) {
+			if (l->new_meter[c][s] && first_new < 0)
+				first_new = s;
+			if (first_new >= 0)
+				cr_assert(l->new_meter[c][s], "C%d slot %d: still the new meter", c, s);
+		}
+		cr_assert(first_new >= od * 24 + 9 && first_new <= od * 24 + 16, "C%d: swap at %d", c,
+		          first_new - od * 24);
+		for (int s = od * 24; s < PAT_SLOTS; s++) {
+			if (meter[s] == flow[s])
+				continue;
+			cr_assert(meter[s] < flow[s] && s >= first_new - 1 && s <= first_new + 1,
+			          "C%d slot %d: %d against %d", c, s, meter[s], flow[s]);
+			swapped++;
+		}
+		cr_assert(swapped >= 1 && swapped <= 3, "C%d: %d hours short", c, swapped);
+		for (int k = 0; k < l->n_events[c]; k++)
+			if (!strcmp(l->events[c][k].code, "meter_replaced")) {
+				replaced++;
+				cr_assert(l->events[c][k].new_meter, "announced by the new meter");
+				cr_assert_eq((l->events[c][k].ts - l->start) / 86400, od);
+			}
+		cr_assert_eq(replaced, 1, "C%d", c);
+		break;
+	}
+	default:
+		cr_assert_fail("C%d: unexpected pattern %d", c, lab->pattern);
+	}
+}
+
+/*
+ * A labelled run against the unlabelled run of the same seed: honest customers are
+ * untouched, every customer is untouched before its onset, and after it each pattern does
+ * what docs/generator.md says. The labels (gen_label_of) name exactly the changed customers.
+ */
+Test(gen, labelled_patterns_do_what_they_say, .timeout = 120)
+{
+	struct gen_options honest, labelled;
+	opts_labelled(&honest, 0.0, 0.0);
+	opts_labelled(&labelled, 0.15, 0.15);
+	struct grid *h = grid_of(&honest);
+	struct grid *l = grid_of(&labelled);
+	int seen[GEN_PATTERN__COUNT] = {0};
+
+	for (int c = 1; c <= PAT_CUSTOMERS; c++) {
+		struct gen_label lab, none;
+		gen_label_of(&labelled, (uint32_t)(c - 1), &lab);
+		gen_label_of(&honest, (uint32_t)(c - 1), &none);
+		cr_assert_eq(none.pattern, GEN_PATTERN_NONE);
+		cr_assert_eq(lab.customer, (uint32_t)(c - 1));
+		seen[lab.pattern]++;
+		if (lab.pattern == GEN_PATTERN_NONE) {
+			cr_assert(memcmp(h->kwh[c], l->kwh[c], sizeof(h->kwh[c])) == 0, "C%d changed", c);
+			cr_assert(memcmp(h->reverse[c], l->reverse[c], sizeof(h->reverse[c])) == 0);
+			cr_assert_eq(h->n_events[c], l->n_events[c]);
+			continue;
+		}
+		cr_assert_eq(lab.confounder, lab.pattern >= GEN_PATTERN_FIRST_CONFOUNDER);
+		check_pattern(h, l, c, &lab, &labelled);
+	}
+	for (int p = 0; p < GEN_PATTERN__COUNT; p++)
+		cr_assert_geq(seen[p], 3, "pattern %s: %d customers", gen_pattern_name(p), seen[p]);
+	cr_assert(seen[GEN_PATTERN_NONE] > PAT_CUSTOMERS * 0.6 &&
+	          seen[GEN_PATTERN_NONE] < PAT_CUSTOMERS * 0.8, "about 70%% honest");
+	free(h);
+	free(l);
+}
+
+/*
+ * The stolen energy still flows through the transformer: with attacks only (no
+ * confounders), every transformer reading is the same as in the unlabelled run, while the
+ * meters of the thieves' areas report less, so those areas' losses rise above the 6.5%
+ * technical maximum.
+ */
+Test(gen, stolen_energy_shows_in_the_transformer, .timeout = 120)
+{
+	struct gen_options honest, thieves;
+	opts_labelled(&honest, 0.0, 0.0);
+	opts_labelled(&thieves, 0.2, 0.0);
+	struct grid *h = grid_of(&honest);
+	struct grid *l = grid_of(&thieves);
+	cr_assert(memcmp(h->transformer, l->transformer, sizeof(h->transformer)) == 0,
+	          "the feeder delivers the same energy");
+
+	/* area of each customer from the profiles: reuse the checker's loop over labels */
+	int64_t metered[PAT_TRANSFORMERS] = {0}, fed[PAT_TRANSFORMERS] = {0};
+	struct run r;
+	run_gen(&thieves, &r);
+	int transformer_of[PAT_CUSTOMERS + 1];
+	const char *p = r.buf;
+	for (int c = 1; c <= PAT_CUSTOMERS; c++) {
+		const char *t = strstr(p, "\"transformer_id\":\"T");
+		cr_assert_not_null(t);
+		transformer_of[c] = atoi(t + 19) - 1;
+		p = t + 1;
+	}
+	run_free(&r);
+	int last_day_start = (PAT_DAYS - 7) * 24;
+	for (int c = 1; c <= PAT_CUSTOMERS; c++)
+		for (int s = last_day_start; s < PAT_SLOTS; s++)
+			metered[transformer_of[c]] += l->kwh[c][s];
+	for (int t = 0; t < PAT_TRANSFORMERS; t++)
+		for (int s = last_day_start; s < PAT_SLOTS; s++)
+			fed[t] += l->transformer[t][s];
+	int lossy = 0;
+	for (int t = 0; t < PAT_TRANSFORMERS; t++) {
+		double loss = (double)fed[t] / metered[t] - 1.0;
+		cr_assert_geq(loss, 0.025, "T%d", t + 1);
+		lossy += loss > 0.065;
+	}
+	cr_assert_geq(lossy, PAT_TRANSFORMERS / 2, "thieves show up as losses in most areas");
+	free(h);
+	free(l);
+}
+
+/* The labels file: header, one row per labelled customer in customer order, the same rows
+ * gen_label_of gives, about the requested shares, byte-identical on every run. */
+Test(gen, labels_file)
+{
+	struct gen_options opts;
+	char *a = NULL, *b = NULL;
+	size_t a_len = 0, b_len = 0;
+	char errstr[256];
+	opts_small(&opts, 2000, 60, 1800);
+	opts.theft_rate = 0.1;
+	FILE *f = open_memstream(&a, &a_len);
+	cr_assert_eq(gen_labels_write(&opts, f, errstr, sizeof(errstr)), 0, "%s", errstr);
+	fclose(f);
+	f = open_memstream(&b, &b_len);
+	cr_assert_eq(gen_labels_write(&opts, f, errstr, sizeof(errstr)), 0, "%s", errstr);
+	fclose(f);
+	cr_assert(a_len == b_len && memcmp(a, b, a_len) == 0);
+
+	const char *header = "customer_id,pattern,confounder,onset_day\n";
+	cr_assert(strncmp(a, header, strlen(header)) == 0);
+	int attacks = 0, confounders = 0, last = 0;
+	char *save = NULL;
+	for (char *row = strtok_r(a + strlen(header), "\n", &save); row;
+	     row = strtok_r(NULL, "\n", &save)) {
+		int c;
+		char pattern[32], confounder[8], date[16];
+		cr_assert_eq(sscanf(row, "C%6d,%31[^,],%7[^,],%15s", &c, pattern, confounder, date), 4,
+		             "%s", row);
+		cr_assert_gt(c, last, "customer order");
+		last = c;
+		struct gen_label lab;
+		gen_label_of(&opts, (uint32_t)(c - 1), &lab);
+		cr_assert_str_eq(pattern, gen_pattern_name(lab.pattern));
+		cr_assert_str_eq(confounder, lab.confounder ? "true" : "false");
+		cr_assert_eq(parse_date(date, strlen(date)), lab.onset_day);
+		cr_assert(lab.onset_day >= opts.start_day + 21 && lab.onset_day <= opts.start_day + 46);
+		attacks += !lab.confounder;
+		confounders += lab.confounder;
+	}
+	int listed = attacks + confounders;
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		struct gen_label lab;
+		gen_label_of(&opts, c, &lab);
+		listed -= lab.pattern != GEN_PATTERN_NONE;
+	}
+	cr_assert_eq(listed, 0, "every labelled customer is listed, no honest one");
+	cr_assert(attacks > 150 && attacks < 250, "%d attacks of 2000 at 10%%", attacks);
+	cr_assert(confounders > 150 && confounders < 250, "%d confounders", confounders);
+	free(a);
+	free(b);
+
+	/* no rates: only the header */
+	opts.theft_rate = 0.0;
+	f = open_memstream(&a, &a_len);
+	cr_assert_eq(gen_labels_write(&opts, f, errstr, sizeof(errstr)), 0);
+	fclose(f);
+	cr_assert_str_eq(a, header);
+	free(a);
+}
+
+/* Every line of a labelled run still meets the event contract (reverse_kwh, new meter ids,
+ * the extra meter events included). */
+Test(gen, labelled_lines_meet_the_contract, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run r;
+	struct walk wk;
+	struct checker *ck = calloc(1, sizeof(*ck));
+	opts_small(&opts, 200, 45, 3600);
+	opts.seed = 5;
+	opts.theft_rate = 0.2;
+	run_gen(&opts, &r);
+	memset(&wk, 0, sizeof(wk));
+	wk.ck = ck;
+	wk.event_ids = json_object();
+	wk.bills = json_object();
+	wk.payments = json_object();
+	wk.interval_s = opts.interval_s;
+	wk.last_ts = INT64_MIN;
+	each_line(&r, walk_line, &wk);
+	cr_assert_eq(wk.lines, r.stats.lines);
+	cr_assert(contains(r.buf, r.len, "\"reverse_kwh\":"));
+	cr_assert(contains(r.buf, r.len, "-2\",\"code\":\"meter_replaced\""));
+	uint32_t labelled = 0;
+	for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++)
+		labelled += r.stats.patterns[p];
+	cr_assert_eq(labelled + r.stats.patterns[GEN_PATTERN_NONE], 200);
+	cr_assert(labelled > 50 && labelled < 110, "%u of 200 at 20%% + 20%%", labelled);
+	json_decref(wk.event_ids);
+	json_decref(wk.bills);
+	json_decref(wk.payments);
+	free(ck);
+	run_free(&r);
 }

@@ -1,0 +1,117 @@
+/*
+ * alerts.c - JSON evidence of theft alerts (risk.alerts.rules and .curve).
+ */
+#include "alerts.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../streams/event.h"
+
+static void json_string(struct rbuf *out, const char *s)
+{
+	rbuf_append(out, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			rbuf_printf(out, "\\%c", c);
+		else if (c < 0x20)
+			rbuf_printf(out, "\\u%04x", c);
+		else
+			rbuf_append(out, s, 1);
+	}
+	rbuf_append(out, "\"", 1);
+}
+
+/* A finite number in the shortest form that reads back exactly; null otherwise. */
+static void json_number(struct rbuf *out, double v)
+{
+	if (isfinite(v))
+		rbuf_printf(out, "%.17g", v);
+	else
+		rbuf_puts(out, "null");
+}
+
+/* Daily energy to the watt-hour; null when unknown. */
+static void json_kwh(struct rbuf *out, float kwh)
+{
+	if (isfinite(kwh))
+		rbuf_printf(out, "%.3f", (double)kwh);
+	else
+		rbuf_puts(out, "null");
+}
+
+static void json_feature(struct rbuf *out, const struct feature_vec *fv, enum feature_id id)
+{
+	if (!feature_known(fv, id)) {
+		rbuf_puts(out, "null");
+		return;
+	}
+	size_t n;
+	const char *const *symbols = feature_symbols(id, &n);
+	double v = fv->value[id];
+	if (symbols && v >= 0 && (size_t)v < n)
+		json_string(out, symbols[(size_t)v]);
+	else if (feature_def(id)->type == FEATURE_BOOL)
+		rbuf_puts(out, v != 0 ? "true" : "false");
+	else
+		json_number(out, v);
+}
+
+void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
+                      const struct feature_vec *fv, struct rbuf *out)
+{
+	int first = 1;
+	rbuf_append(out, "[", 1);
+	for (unsigned i = 0; i < hits->n_fired; i++) {
+		const struct rule_info *r = ruleset_rule(rs, hits->fired[i]);
+		if (r->mode != RULE_MODE_ACTIVE)
+			continue;
+		rbuf_puts(out, first ? "{\"id\":" : ",{\"id\":");
+		first = 0;
+		json_string(out, r->id);
+		rbuf_puts(out, ",\"title\":");
+		json_string(out, r->title);
+		rbuf_puts(out, ",\"score\":");
+		json_number(out, r->score);
+		rbuf_puts(out, ",\"severity\":");
+		json_string(out, rule_severity_name(r->severity));
+		rbuf_puts(out, ",\"evidence\":{");
+		for (size_t e = 0; e < r->n_evidence; e++) {
+			if (e)
+				rbuf_append(out, ",", 1);
+			json_string(out, feature_def(r->evidence[e])->name);
+			rbuf_append(out, ":", 1);
+			json_feature(out, fv, r->evidence[e]);
+		}
+		rbuf_puts(out, "}}");
+	}
+	rbuf_append(out, "]", 1);
+}
+
+void alert_curve_json(const struct models_history *h, struct rbuf *out)
+{
+	char day[16];
+	rbuf_append(out, "[", 1);
+	for (int i = 0; i < MODELS_HISTORY_DAYS; i++) {
+		event_format_date(h->first_day + i, day, sizeof(day));
+		rbuf_printf(out, "%s{\"day\":\"%s\",\"kwh\":", i ? "," : "", day);
+		json_kwh(out, h->kwh[i]);
+		rbuf_puts(out, ",\"baseline\":");
+		json_kwh(out, h->baseline[i]);
+		rbuf_append(out, "}", 1);
+	}
+	rbuf_append(out, "]", 1);
+}
+
+enum rule_severity alert_severity(const struct ruleset *rs, const struct rule_hits *hits)
+{
+	enum rule_severity worst = RULE_SEV_LOW;
+	for (unsigned i = 0; i < hits->n_fired; i++) {
+		const struct rule_info *r = ruleset_rule(rs, hits->fired[i]);
+		if (r->mode == RULE_MODE_ACTIVE && r->severity > worst)
+			worst = r->severity;
+	}
+	return worst;
+}

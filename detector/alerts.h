@@ -1,0 +1,29 @@
+/*
+ * alerts.h - the evidence of a theft alert, as the JSON riskd stores in risk.alerts:
+ * the rules that fired with the values of the features they show an analyst, and the
+ * customer's last 60 days of energy against the baseline.
+ */
+#ifndef RISKD_ALERTS_H
+#define RISKD_ALERTS_H
+
+#include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "../scoring/features.h"
+#include "../scoring/models.h"
+
+/*
+ * Appends to out a JSON array with one object per fired ACTIVE rule of hits:
+ *   {"id":..., "title":..., "score":..., "severity":..., "evidence": {feature: value|null}}
+ * (a missing feature is null; SYM features are written as their symbol name).
+ */
+void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
+                      const struct feature_vec *fv, struct rbuf *out);
+
+/* Appends to out a JSON array of {"day": "YYYY-MM-DD", "kwh": x|null, "baseline": y|null}
+ * for the 60 days of h. */
+void alert_curve_json(const struct models_history *h, struct rbuf *out);
+
+/* The highest severity among hits' fired active rules (RULE_SEV_LOW when none). */
+enum rule_severity alert_severity(const struct ruleset *rs, const struct rule_hits *hits);
+
+#endif

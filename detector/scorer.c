@@ -1,0 +1,183 @@
+/*
+ * scorer.c - models -> features -> theft rules -> alert evidence, and rule-set reloads.
+ */
+#include "scorer.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../scoring/models.h"
+#include "alerts.h"
+
+struct scorer {
+	char *rules_path;
+	struct ruleset *rules;
+	uint64_t files_signature;      /* of the rule files when `rules` was loaded */
+	struct peer_stats peers;
+	struct area_table areas;
+	struct feature_vec fv;
+	struct rule_hits hits;
+	struct models_history history;
+	struct rbuf rules_json, curve_json;
+	struct scorer_stats stats;
+};
+
+/* A cheap signature of the rule files: names, sizes and modification times. */
+static uint64_t files_signature(const char *path)
+{
+	struct stat st;
+	uint64_t sig = 1469598103934665603ull;
+#define MIX(v) (sig = (sig ^ (uint64_t)(v)) * 1099511628211ull)
+	if (stat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode)) {
+		MIX(st.st_size);
+		MIX(st.st_mtim.tv_sec);
+		MIX(st.st_mtim.tv_nsec);
+		return sig;
+	}
+	DIR *dir = opendir(path);
+	if (!dir)
+		return 0;
+	struct dirent *de;
+	char file[4096];
+	while ((de = readdir(dir)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || (strcmp(de->d_name + n - 5, ".yaml") != 0 &&
+		              strcmp(de->d_name + n - 4, ".yml") != 0))
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if (stat(file, &st) != 0)
+			continue;
+		/* order-independent: readdir order is not stable */
+		uint64_t h = cstate_hash(de->d_name, n) ^ (uint64_t)st.st_size * 0x9e3779b97f4a7c15ull ^
+		             (uint64_t)st.st_mtim.tv_sec * 0xc2b2ae3d27d4eb4full ^
+		             (uint64_t)st.st_mtim.tv_nsec;
+		sig += h;
+	}
+	closedir(dir);
+#undef MIX
+	return sig;
+}
+
+static struct ruleset *load_rules(const char *path, struct rbuf *diagnostics)
+{
+	struct ruleset *rs = NULL;
+	struct rules_diags diags = {0};
+	if (ruleset_load_paths(&path, 1, RULE_KIND_THEFT, &rs, &diags) != 0) {
+		rules_diags_render(&diags, diagnostics);
+		rs = NULL;
+	}
+	rules_diags_free(&diags);
+	return rs;
+}
+
+struct scorer *scorer_new(const char *rules_path, struct rbuf *diagnostics)
+{
+	struct scorer *sc = xcalloc(1, sizeof(*sc));
+	sc->rules_path = xstrdup(rules_path);
+	sc->files_signature = files_signature(rules_path);
+	sc->rules = load_rules(rules_path, diagnostics);
+	if (!sc->rules) {
+		scorer_free(sc);
+		return NULL;
+	}
+	peer_stats_init(&sc->peers);
+	return sc;
+}
+
+void scorer_free(struct scorer *sc)
+{
+	if (!sc)
+		return;
+	ruleset_free(sc->rules);
+	area_table_free(&sc->areas);
+	rbuf_free(&sc->rules_json);
+	rbuf_free(&sc->curve_json);
+	free(sc->rules_path);
+	free(sc);
+}
+
+const struct ruleset *scorer_rules(const struct scorer *sc)
+{
+	return sc->rules;
+}
+
+int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics)
+{
+	uint64_t sig = files_signature(sc->rules_path);
+	if (!force && sig == sc->files_signature)
+		return 0;
+	sc->files_signature = sig; /* a broken file is reported once, not on every check */
+	struct ruleset *fresh = load_rules(sc->rules_path, diagnostics);
+	if (!fresh) {
+		sc->stats.reload_failures++;
+		return RISKD_ERR_INVALID;
+	}
+	ruleset_free(sc->rules);
+	sc->rules = fresh;
+	sc->stats.reloads++;
+	return 1;
+}
+
+struct area_table *scorer_areas(struct scorer *sc)
+{
+	return &sc->areas;
+}
+
+void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
+                     struct feature_vec *fv)
+{
+	feature_vec_clear(fv);
+	models_features(cs, &sc->peers, today, fv);
+	area_features(cs->transformer_id[0] ? area_table_find(&sc->areas, cs->transformer_id)
+	                                    : NULL,
+	              fv);
+}
+
+int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *ev,
+                      int32_t day, int32_t second_of_day, enum daily_result result,
+                      const struct daily_closed *closed, struct scorer_alert *alert)
+{
+	int raised = 0;
+	if (result == DAILY_CLOSED_DAY) {
+		models_on_day_closed(cs, closed);
+		peer_stats_update(&sc->peers, cs, closed->day);
+		scorer_features(sc, cs, day, &sc->fv);
+		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
+		sc->stats.scored++;
+		if (sc->hits.alert) {
+			rbuf_reset(&sc->rules_json);
+			rbuf_reset(&sc->curve_json);
+			alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
+			models_history(cs, &sc->history);
+			alert_curve_json(&sc->history, &sc->curve_json);
+			*alert = (struct scorer_alert){
+				.day = closed->day,
+				.score = sc->hits.score,
+				.severity = rule_severity_name(alert_severity(sc->rules, &sc->hits)),
+				.rules_json = &sc->rules_json,
+				.curve_json = &sc->curve_json,
+			};
+			sc->stats.alerts++;
+			raised = 1;
+		}
+	}
+	models_on_reading(cs, ev, day, second_of_day);
+	return raised;
+}
+
+void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct event *ev,
+                           int32_t day)
+{
+	(void)sc;
+	models_on_meter_event(cs, ev, day);
+}
+
+void scorer_stats(const struct scorer *sc, struct scorer_stats *out)
+{
+	*out = sc->stats;
+}

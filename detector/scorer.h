@@ -1,0 +1,81 @@
+/*
+ * scorer.h - theft scoring of one customer: models -> features -> theft rules -> alert.
+ *
+ * The one implementation of scoring, shared by riskd's pipeline and by the offline tools
+ * (backtest, eval), so that what an author measures offline is what riskd does. Pure
+ * computation over a customer's state plus the live theft rule set, which it can reload from
+ * its files (SIGHUP or a changed file) keeping the old set when the new one fails to load.
+ * Single-threaded: one scorer belongs to one detector loop.
+ */
+#ifndef RISKD_SCORER_H
+#define RISKD_SCORER_H
+
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "../scoring/cstate.h"
+#include "../scoring/daily.h"
+#include "../scoring/features.h"
+#include "../streams/event.h"
+#include "areas.h"
+
+struct scorer;
+
+/* An alert to raise (or an active one to update) for a customer. Valid until the next call. */
+struct scorer_alert {
+	int32_t day;                 /* local day the score was computed on */
+	double score;
+	const char *severity;        /* highest severity among the fired active rules */
+	const struct rbuf *rules_json;
+	const struct rbuf *curve_json;
+};
+
+/*
+ * Loads the theft rule set from rules_path (a directory or file). Returns NULL when it does
+ * not load, with the rendered diagnostics in *diagnostics (caller frees with rbuf_free).
+ */
+struct scorer *scorer_new(const char *rules_path, struct rbuf *diagnostics);
+
+/* Frees the scorer and its rule set. NULL is a no-op. */
+void scorer_free(struct scorer *sc);
+
+/* The live rule set (for alert metadata); valid until the next scorer_reload. */
+const struct ruleset *scorer_rules(const struct scorer *sc);
+
+/*
+ * Reloads the rule set when force is non-zero or its files changed since the last load
+ * (modification time, size or set of files). Returns 1 when a new set is live, 0 when
+ * nothing changed, RISKD_ERR_INVALID when the new files did not load (the old set stays;
+ * *diagnostics has the errors).
+ */
+int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics);
+
+/* The areas' energy balance, which the caller refreshes from PostgreSQL. */
+struct area_table *scorer_areas(struct scorer *sc);
+
+/*
+ * One accepted meter reading of customer cs, after daily_apply_reading returned `result`
+ * (closed filled when it is DAILY_CLOSED_DAY). Feeds the models; when a day closed, scores
+ * the customer and returns 1 with *alert filled if the active theft rules reach the alert
+ * threshold; returns 0 otherwise.
+ */
+int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *ev,
+                      int32_t day, int32_t second_of_day, enum daily_result result,
+                      const struct daily_closed *closed, struct scorer_alert *alert);
+
+/* One accepted meter event of customer cs on local day `day`. */
+void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct event *ev,
+                           int32_t day);
+
+/* Features of cs as scoring sees them on local day `today` (for tools and tests). */
+void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
+                     struct feature_vec *fv);
+
+/* Counters since creation: customers scored, alerts returned, rule-set reloads. */
+struct scorer_stats {
+	uint64_t scored, alerts, reloads, reload_failures;
+};
+void scorer_stats(const struct scorer *sc, struct scorer_stats *out);
+
+#endif

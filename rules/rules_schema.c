@@ -1,0 +1,776 @@
+/*
+ * rules_schema.c - the format of a rule file: walks the YAML tree of one file (rules_yaml.c),
+ * checks every key and value, compiles each rule's condition (rules_parse, rules_check,
+ * rules_compile) and its tests, and adds the rules to the rule set of the file's kind.
+ * Reports every error it finds through the file's diagnostics and keeps going, so an author
+ * sees all of a file's problems in one run.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+
+#define ID_MAX 64
+#define NAME_MAX_LEN 64
+#define TITLE_MAX 200
+#define SCORE_LIMIT 1000.0
+#define THRESHOLD_LIMIT 100000.0
+
+struct rules_idtab_entry {
+	char *id;
+	const char *path;
+	int line;
+};
+
+void rules_idtab_free(struct rules_idtab *tab)
+{
+	for (size_t i = 0; i < tab->count; i++)
+		free(tab->items[i].id);
+	free(tab->items);
+	tab->items = NULL;
+	tab->count = tab->cap = 0;
+}
+
+struct schema {
+	struct rules_src *src;
+	struct ruleset **sets;
+	struct rules_idtab *ids;
+	struct rules_arena *scratch;
+	int kind;           /* the file's kind, -1 until known */
+	struct ruleset *rs; /* sets[kind] */
+};
+
+static const char *const kind_names[] = {"theft", "credit"};
+static const char *const severity_names[] = {"low", "medium", "high", "critical"};
+static const char *const mode_names[] = {"active", "shadow"};
+static const char *const grade_names[] = {"AAA", "AA", "A", "B", "C"};
+static const char *const expect_names[] = {"fire", "quiet"};
+
+static const char *const file_keys[] = {"ruleset", "version",   "kind",
+                                        "description", "rules", "thresholds"};
+enum rule_key {
+	RK_ID, RK_TITLE, RK_DESCRIPTION, RK_WHEN, RK_SCORE, RK_SEVERITY, RK_MODE, RK_EVIDENCE,
+	RK_TESTS, RK_CAP, RK_FLOOR, RK__COUNT
+};
+static const char *const rule_keys[RK__COUNT] = {
+	[RK_ID] = "id",         [RK_TITLE] = "title",       [RK_DESCRIPTION] = "description",
+	[RK_WHEN] = "when",     [RK_SCORE] = "score",       [RK_SEVERITY] = "severity",
+	[RK_MODE] = "mode",     [RK_EVIDENCE] = "evidence", [RK_TESTS] = "tests",
+	[RK_CAP] = "cap",       [RK_FLOOR] = "floor",
+};
+static const char *const test_keys[] = {"given", "expect"};
+static const char *const theft_threshold_keys[] = {"alert"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *rule_kind_name(enum rule_kind kind)
+{
+	return (unsigned)kind < RULE_KIND__COUNT ? kind_names[kind] : "";
+}
+
+const char *rule_severity_name(enum rule_severity severity)
+{
+	return (unsigned)severity < COUNT(severity_names) ? severity_names[severity] : "";
+}
+
+const char *rule_mode_name(enum rule_mode mode)
+{
+	return (unsigned)mode < COUNT(mode_names) ? mode_names[mode] : "";
+}
+
+const char *rule_grade_name(enum rule_grade grade)
+{
+	return grade >= 0 && grade < RULE_GRADE__COUNT ? grade_names[grade] : "";
+}
+
+static int src_line(struct rules_src *src, size_t pos)
+{
+	int line, col;
+	rules_src_line_col(src, pos, &line, &col);
+	return line;
+}
+
+static const char *node_noun(const struct ynode *n)
+{
+	return n->type == YNODE_MAP ? "a mapping" : n->type == YNODE_SEQ ? "a sequence" : "a scalar";
+}
+
+static int scalar_is_null(const struct ynode *n)
+{
+	if (n->type != YNODE_SCALAR || n->style != YSTYLE_PLAIN)
+		return 0;
+	return n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
+	       strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
+}
+
+static int scalar_is(const struct ynode *n, const char *text)
+{
+	return n->type == YNODE_SCALAR && strlen(text) == n->len && memcmp(n->value, text, n->len) == 0;
+}
+
+/* The value of key in map, or NULL. */
+static const struct ynode *map_get(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i < map->count; i++)
+		if (scalar_is(map->items[2 * i], key))
+			return map->items[2 * i + 1];
+	return NULL;
+}
+
+/* Reports keys that are not scalars, repeated, unknown, or not allowed here (notes[i] non-NULL
+ * for an allowed-elsewhere key i explains where it belongs). */
+static void check_keys(struct schema *s, const struct ynode *map, const char *const *keys,
+                       size_t nkeys, const char *const *notes, const char *where)
+{
+	char shown[48];
+	for (size_t i = 0; i < map->count; i++) {
+		const struct ynode *key = map->items[2 * i];
+		if (key->type != YNODE_SCALAR) {
+			rules_src_error(s->src, key->start, "keys %s must be plain names, not %s", where,
+			                node_noun(key));
+			continue;
+		}
+		rules_show(shown, sizeof shown, key->value, key->len);
+		int dup = 0;
+		for (size_t j = 0; j < i && !dup; j++) {
+			const struct ynode *prev = map->items[2 * j];
+			if (prev->type == YNODE_SCALAR && prev->len == key->len &&
+			    memcmp(prev->value, key->value, key->len) == 0) {
+				rules_src_error(s->src, key->start, "duplicate key '%s' (first on line %d)",
+				                shown, src_line(s->src, prev->start));
+				dup = 1;
+			}
+		}
+		if (dup)
+			continue;
+		size_t k;
+		for (k = 0; k < nkeys; k++)
+			if (scalar_is(key, keys[k]))
+				break;
+		if (k < nkeys) {
+			if (notes && notes[k])
+				rules_src_error(s->src, key->start, "key '%s' %s", shown, notes[k]);
+			continue;
+		}
+		const char *hint = rules_suggest(key->value, key->len, keys, nkeys);
+		if (hint)
+			rules_src_error(s->src, key->start, "unknown key '%s' %s (did you mean '%s'?)",
+			                shown, where, hint);
+		else
+			rules_src_error(s->src, key->start, "unknown key '%s' %s", shown, where);
+	}
+}
+
+/* A scalar's text; reports and returns NULL for collections and nulls. */
+static const char *get_text(struct schema *s, const struct ynode *n, const char *key)
+{
+	if (n->type != YNODE_SCALAR) {
+		rules_src_error(s->src, n->start, "'%s' must be text, not %s", key, node_noun(n));
+		return NULL;
+	}
+	if (scalar_is_null(n)) {
+		rules_src_error(s->src, n->start, "'%s' is empty", key);
+		return NULL;
+	}
+	return n->value;
+}
+
+static int get_number(struct schema *s, const struct ynode *n, const char *key, double min,
+                      double max, double *out)
+{
+	char shown[48];
+	if (n->type != YNODE_SCALAR) {
+		rules_src_error(s->src, n->start, "'%s' must be a number, not %s", key, node_noun(n));
+		return -1;
+	}
+	rules_show(shown, sizeof shown, n->value, n->len);
+	if (n->style != YSTYLE_PLAIN) {
+		rules_src_error(s->src, n->start, "'%s' must be a number, not quoted text '%s'", key,
+		                shown);
+		return -1;
+	}
+	char *end = NULL;
+	double v = n->len ? strtod(n->value, &end) : 0;
+	if (n->len == 0 || end != n->value + n->len || !isfinite(v) ||
+	    strpbrk(n->value, "xXnN")) {
+		rules_src_error(s->src, n->start, "'%s' must be a number, got '%s'", key, shown);
+		return -1;
+	}
+	if (v < min || v > max) {
+		rules_src_error(s->src, n->start, "'%s' must be between %g and %g, got %s", key, min,
+		                max, shown);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One of names; a close misspelling gets a suggestion. Returns the index or -1. */
+static int get_choice(struct schema *s, const struct ynode *n, const char *key,
+                      const char *const *names, size_t count)
+{
+	char shown[48], list[128] = "";
+	for (size_t i = 0; i < count; i++) {
+		size_t used = strlen(list);
+		snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : i + 1 == count ? " or " : ", ",
+		         names[i]);
+	}
+	if (n->type != YNODE_SCALAR) {
+		rules_src_error(s->src, n->start, "'%s' must be %s, not %s", key, list, node_noun(n));
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (scalar_is(n, names[i]))
+			return (int)i;
+	rules_show(shown, sizeof shown, n->value, n->len);
+	const char *hint = rules_suggest(n->value, n->len, names, count);
+	if (hint)
+		rules_src_error(s->src, n->start, "bad %s '%s' (expected %s; did you mean '%s'?)", key,
+		                shown, list, hint);
+	else
+		rules_src_error(s->src, n->start, "bad %s '%s' (expected %s)", key, shown, list);
+	return -1;
+}
+
+static int valid_name(const char *text, size_t len, size_t max, int lower_only)
+{
+	if (len == 0 || len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		         (!lower_only && ((c >= 'A' && c <= 'Z') || c == '-' || c == '.'));
+		if (!ok)
+			return 0;
+	}
+	return lower_only ? (text[0] >= 'a' && text[0] <= 'z') : 1;
+}
+
+/* Looks a feature name up; reports an unknown one with a suggestion. */
+static const struct feature_def *get_feature(struct schema *s, const struct ynode *n,
+                                             const char *where)
+{
+	char shown[48];
+	if (n->type != YNODE_SCALAR) {
+		rules_src_error(s->src, n->start, "expected a feature name %s, not %s", where,
+		                node_noun(n));
+		return NULL;
+	}
+	const struct feature_def *def = feature_lookup(n->value, n->len);
+	if (def)
+		return def;
+	rules_show(shown, sizeof shown, n->value, n->len);
+	const char *hint = rules_suggest_feature(n->value, n->len);
+	if (hint)
+		rules_src_error(s->src, n->start, "unknown feature '%s' %s (did you mean '%s'?)", shown,
+		                where, hint);
+	else
+		rules_src_error(s->src, n->start, "unknown feature '%s' %s", shown, where);
+	return NULL;
+}
+
+/* ---- conditions ---- */
+
+struct expr_site {
+	struct schema *s;
+	const struct ynode *node;
+	int errors;
+};
+
+static void expr_error(void *user, size_t off, const char *fmt, ...)
+{
+	struct expr_site *site = user;
+	va_list ap;
+	site->errors++;
+	va_start(ap, fmt);
+	rules_src_verror(site->s->src, rules_yaml_locate(site->s->src, site->node, off), fmt, ap);
+	va_end(ap);
+}
+
+/* Parses, checks and (when the file's kind is known) compiles a rule's condition. */
+static int load_when(struct schema *s, const struct ynode *n, struct rule_entry *r)
+{
+	if (n->type != YNODE_SCALAR) {
+		rules_src_error(s->src, n->start, "'when' must be a condition (text), not %s",
+		                node_noun(n));
+		return -1;
+	}
+	if (n->len > RULES_WHEN_MAX) {
+		rules_src_error(s->src, n->start, "condition longer than %d bytes", RULES_WHEN_MAX);
+		return -1;
+	}
+	if (memchr(n->value, '\0', n->len)) {
+		rules_src_error(s->src, n->start, "condition holds a NUL character");
+		return -1;
+	}
+	struct expr_site site = {.s = s, .node = n};
+	struct expr *root = rules_parse(n->value, n->len, s->scratch, expr_error, &site);
+	if (!root)
+		return -1;
+	if (rules_check(&root, s->scratch, r->reads, expr_error, &site) < 0)
+		return -1;
+	if (!s->rs)
+		return 0;
+	if (rules_compile(root, &s->rs->code, &r->prog_start, &r->prog_len, expr_error, &site) < 0)
+		return -1;
+	char errstr[160];
+	if (rules_verify(s->rs->code.insns + r->prog_start, r->prog_len, s->rs->code.pool,
+	                 s->rs->code.npool, errstr, sizeof errstr) < 0) {
+		/* A compiler bug, not an author's error; still refuse the rule. */
+		rules_src_error(s->src, n->start, "internal error: compiled condition rejected: %s",
+		                errstr);
+		return -1;
+	}
+	r->has_when = 1;
+	return 0;
+}
+
+/* ---- evidence and tests ---- */
+
+static void load_evidence(struct schema *s, const struct ynode *n, struct rule_entry *r,
+                          struct rules_arena *arena)
+{
+	enum feature_id ids[RULE_EVIDENCE_MAX];
+	size_t count = 0;
+	if (!n) {
+		/* Default: the features the condition reads, in registry order. */
+		for (int f = 0; f < FEAT__COUNT && count < RULE_EVIDENCE_MAX; f++)
+			if ((r->reads[f / 64] >> (f % 64)) & 1u)
+				ids[count++] = (enum feature_id)f;
+	} else if (n->type != YNODE_SEQ) {
+		rules_src_error(s->src, n->start, "'evidence' must be a list of feature names, not %s",
+		                node_noun(n));
+		return;
+	} else {
+		for (size_t i = 0; i < n->count; i++) {
+			const struct feature_def *def = get_feature(s, n->items[i], "in evidence");
+			if (!def)
+				continue;
+			int dup = 0;
+			for (size_t j = 0; j < count; j++)
+				dup |= ids[j] == def->id;
+			if (dup) {
+				rules_src_error(s->src, n->items[i]->start, "feature '%s' is listed twice",
+				                def->name);
+				continue;
+			}
+			if (count == RULE_EVIDENCE_MAX) {
+				rules_src_error(s->src, n->items[i]->start,
+				                "more than %d evidence features", RULE_EVIDENCE_MAX);
+				break;
+			}
+			ids[count++] = def->id;
+		}
+	}
+	enum feature_id *copy = rules_arena_alloc(arena, (count ? count : 1) * sizeof *copy);
+	memcpy(copy, ids, count * sizeof *copy);
+	r->info.evidence = copy;
+	r->info.n_evidence = count;
+}
+
+/* Sets one given feature of a test from its YAML value. */
+static void load_given_value(struct schema *s, const struct feature_def *def,
+                             const struct ynode *v, struct feature_vec *fv)
+{
+	char shown[48];
+	if (scalar_is_null(v))
+		return; /* explicitly missing */
+	if (v->type != YNODE_SCALAR) {
+		rules_src_error(s->src, v->start, "value of '%s' must be a scalar, not %s", def->name,
+		                node_noun(v));
+		return;
+	}
+	rules_show(shown, sizeof shown, v->value, v->len);
+	if (def->type == FEATURE_BOOL) {
+		if (v->style == YSTYLE_PLAIN && (scalar_is(v, "true") || scalar_is(v, "false")))
+			feature_set(fv, def->id, scalar_is(v, "true"));
+		else
+			rules_src_error(s->src, v->start, "'%s' is a boolean: give true or false, not '%s'",
+			                def->name, shown);
+		return;
+	}
+	if (def->type == FEATURE_SYM) {
+		size_t count = 0;
+		const char *const *symbols = feature_symbols(def->id, &count);
+		for (size_t i = 0; i < count; i++) {
+			if (scalar_is(v, symbols[i])) {
+				feature_set(fv, def->id, (double)i);
+				return;
+			}
+		}
+		const char *hint = rules_suggest(v->value, v->len, symbols, count);
+		if (hint)
+			rules_src_error(s->src, v->start, "unknown %s '%s' (did you mean '%s'?)", def->name,
+			                shown, hint);
+		else
+			rules_src_error(s->src, v->start, "unknown %s '%s'", def->name, shown);
+		return;
+	}
+	char *end = NULL;
+	double x = v->len ? strtod(v->value, &end) : 0;
+	if (v->style != YSTYLE_PLAIN || v->len == 0 || end != v->value + v->len || !isfinite(x) ||
+	    strpbrk(v->value, "xXnN")) {
+		rules_src_error(s->src, v->start, "'%s' is a number (%s): got '%s'", def->name,
+		                def->unit[0] ? def->unit : "no unit", shown);
+		return;
+	}
+	feature_set(fv, def->id, x);
+}
+
+static void load_test(struct schema *s, const struct ynode *t, struct rule_test *test)
+{
+	feature_vec_clear(&test->given);
+	test->line = src_line(s->src, t->start);
+	if (t->type != YNODE_MAP) {
+		rules_src_error(s->src, t->start, "a test is a mapping with 'given' and 'expect', not %s",
+		                node_noun(t));
+		return;
+	}
+	check_keys(s, t, test_keys, COUNT(test_keys), NULL, "in a test");
+	const struct ynode *given = map_get(t, "given");
+	const struct ynode *expect = map_get(t, "expect");
+	if (!given)
+		rules_src_error(s->src, t->start, "test is missing required key 'given'");
+	if (!expect)
+		rules_src_error(s->src, t->start, "test is missing required key 'expect' (fire or quiet)");
+	if (expect) {
+		int e = get_choice(s, expect, "expect", expect_names, COUNT(expect_names));
+		test->expect_fire = e == 0;
+	}
+	if (!given)
+		return;
+	if (given->type != YNODE_MAP) {
+		if (!scalar_is_null(given))
+			rules_src_error(s->src, given->start,
+			                "'given' must map feature names to values, not %s",
+			                node_noun(given));
+		return;
+	}
+	for (size_t i = 0; i < given->count; i++) {
+		const struct ynode *key = given->items[2 * i];
+		const struct feature_def *def = get_feature(s, key, "in test");
+		if (!def)
+			continue;
+		int dup = 0;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = given->items[2 * j]->type == YNODE_SCALAR &&
+			      scalar_is(given->items[2 * j], def->name);
+		if (dup) {
+			rules_src_error(s->src, key->start, "feature '%s' is given twice", def->name);
+			continue;
+		}
+		load_given_value(s, def, given->items[2 * i + 1], &test->given);
+	}
+}
+
+static void load_tests(struct schema *s, const struct ynode *n, struct rule_entry *r,
+                       struct rules_arena *arena)
+{
+	if (n->type != YNODE_SEQ) {
+		if (!scalar_is_null(n))
+			rules_src_error(s->src, n->start, "'tests' must be a list of tests, not %s",
+			                node_noun(n));
+		return;
+	}
+	r->tests = rules_arena_alloc(arena, (n->count ? n->count : 1) * sizeof *r->tests);
+	r->n_tests = n->count;
+	for (size_t i = 0; i < n->count; i++)
+		load_test(s, n->items[i], &r->tests[i]);
+}
+
+/* ---- rules ---- */
+
+/* Records id; reports one already used in any file of this load. */
+static void claim_id(struct schema *s, const struct ynode *n, const char *id)
+{
+	struct rules_idtab *tab = s->ids;
+	for (size_t i = 0; i < tab->count; i++) {
+		if (strcmp(tab->items[i].id, id) == 0) {
+			if (strcmp(tab->items[i].path, s->src->path) == 0)
+				rules_src_error(s->src, n->start, "duplicate rule id '%s' (first on line %d)",
+				                id, tab->items[i].line);
+			else
+				rules_src_error(s->src, n->start, "duplicate rule id '%s' (first in %s:%d)", id,
+				                tab->items[i].path, tab->items[i].line);
+			return;
+		}
+	}
+	if (tab->count == tab->cap) {
+		tab->cap = tab->cap ? tab->cap * 2 : 32;
+		tab->items = xrealloc(tab->items, tab->cap * sizeof *tab->items);
+	}
+	tab->items[tab->count].id = xstrdup(id);
+	tab->items[tab->count].path = s->src->path;
+	tab->items[tab->count].line = src_line(s->src, n->start);
+	tab->count++;
+}
+
+static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry *r,
+                      struct rules_arena *arena)
+{
+	/* Keys of the other kind: allowed words, wrong place. */
+	static const char *const theft_notes[RK__COUNT] = {
+		[RK_CAP] = "is only allowed in credit rules (kind: credit)",
+		[RK_FLOOR] = "is only allowed in credit rules (kind: credit)",
+	};
+	static const char *const credit_notes[RK__COUNT] = {
+		[RK_SCORE] = "is only allowed in theft rules (kind: theft); credit rules set 'cap' or "
+		             "'floor'",
+	};
+	char shown[48];
+	const char *id = NULL;
+	const char *rule_name = "rule";
+	char rule_label[ID_MAX + 16];
+
+	check_keys(s, m, rule_keys, COUNT(rule_keys),
+	           s->kind == RULE_KIND_THEFT ? theft_notes : s->kind == RULE_KIND_CREDIT ? credit_notes : NULL,
+	           "in a rule");
+	r->info.kind = s->kind >= 0 ? (enum rule_kind)s->kind : RULE_KIND_THEFT;
+	r->info.severity = RULE_SEV_MEDIUM;
+	r->info.mode = RULE_MODE_ACTIVE;
+	r->info.cap = RULE_GRADE_NONE;
+	r->info.floor = RULE_GRADE_NONE;
+	r->info.line = src_line(s->src, m->start);
+
+	const struct ynode *n = map_get(m, "id");
+	if (n && (id = get_text(s, n, "id")) != NULL) {
+		if (!valid_name(n->value, n->len, ID_MAX, 1)) {
+			rules_src_error(s->src, n->start,
+			                "bad rule id '%s': use lower-case letters, digits and '_', starting "
+			                "with a letter, at most %d characters",
+			                rules_show(shown, sizeof shown, n->value, n->len), ID_MAX);
+			id = NULL;
+		} else {
+			claim_id(s, n, id);
+			snprintf(rule_label, sizeof rule_label, "rule '%s'", id);
+			rule_name = rule_label;
+		}
+	}
+	if (!n)
+		rules_src_error(s->src, m->start, "rule is missing required key 'id'");
+	r->info.id = rules_arena_strndup(arena, id ? id : "", id ? strlen(id) : 0);
+
+	const char *title = NULL;
+	if ((n = map_get(m, "title")) != NULL && (title = get_text(s, n, "title")) != NULL &&
+	    n->len > TITLE_MAX) {
+		rules_src_error(s->src, n->start, "'title' longer than %d bytes", TITLE_MAX);
+		title = NULL;
+	}
+	if (!n)
+		rules_src_error(s->src, m->start, "%s is missing required key 'title'", rule_name);
+	r->info.title = rules_arena_strndup(arena, title ? title : "", title ? strlen(title) : 0);
+
+	const char *description = NULL;
+	if ((n = map_get(m, "description")) != NULL)
+		description = get_text(s, n, "description");
+	r->info.description =
+		rules_arena_strndup(arena, description ? description : "", description ? strlen(description) : 0);
+
+	const struct ynode *when = map_get(m, "when");
+	if (when) {
+		load_when(s, when, r);
+		if (when->type == YNODE_SCALAR)
+			r->info.when = rules_arena_strndup(arena, when->value, when->len);
+	} else {
+		rules_src_error(s->src, m->start, "%s is missing required key 'when'", rule_name);
+	}
+	if (!r->info.when)
+		r->info.when = "";
+
+	if ((n = map_get(m, "severity")) != NULL) {
+		int v = get_choice(s, n, "severity", severity_names, COUNT(severity_names));
+		if (v >= 0)
+			r->info.severity = (enum rule_severity)v;
+	} else if (s->kind == RULE_KIND_THEFT) {
+		rules_src_error(s->src, m->start,
+		                "%s is missing required key 'severity' (low, medium, high or critical)",
+		                rule_name);
+	}
+	if ((n = map_get(m, "mode")) != NULL) {
+		int v = get_choice(s, n, "mode", mode_names, COUNT(mode_names));
+		if (v >= 0)
+			r->info.mode = (enum rule_mode)v;
+	}
+	if (s->kind == RULE_KIND_THEFT) {
+		if ((n = map_get(m, "score")) != NULL)
+			get_number(s, n, "score", -SCORE_LIMIT, SCORE_LIMIT, &r->info.score);
+		else
+			rules_src_error(s->src, m->start, "%s is missing required key 'score'", rule_name);
+	} else if (s->kind == RULE_KIND_CREDIT) {
+		const struct ynode *cap = map_get(m, "cap"), *floor = map_get(m, "floor");
+		if (cap) {
+			int v = get_choice(s, cap, "cap", grade_names, COUNT(grade_names));
+			r->info.cap = v >= 0 ? (enum rule_grade)v : RULE_GRADE_NONE;
+		}
+		if (floor) {
+			int v = get_choice(s, floor, "floor", grade_names, COUNT(grade_names));
+			r->info.floor = v >= 0 ? (enum rule_grade)v : RULE_GRADE_NONE;
+		}
+		if (!cap && !floor)
+			rules_src_error(s->src, m->start,
+			                "%s is missing required key 'cap' (or 'floor'): the grade it sets",
+			                rule_name);
+	}
+	load_evidence(s, map_get(m, "evidence"), r, arena);
+	if ((n = map_get(m, "tests")) != NULL)
+		load_tests(s, n, r, arena);
+}
+
+/* ---- the file ---- */
+
+static void load_thresholds(struct schema *s, const struct ynode *n)
+{
+	if (s->kind != RULE_KIND_THEFT) {
+		if (n && n->type == YNODE_MAP)
+			check_keys(s, n, NULL, 0, NULL, "in thresholds (credit rule sets have none)");
+		return;
+	}
+	if (!n) {
+		return;
+	}
+	if (n->type != YNODE_MAP) {
+		rules_src_error(s->src, n->start, "'thresholds' must be a mapping with 'alert', not %s",
+		                node_noun(n));
+		return;
+	}
+	check_keys(s, n, theft_threshold_keys, COUNT(theft_threshold_keys), NULL, "in thresholds");
+	const struct ynode *alert = map_get(n, "alert");
+	if (!alert) {
+		rules_src_error(s->src, n->start,
+		                "thresholds is missing required key 'alert' (the score that raises an "
+		                "alert)");
+		return;
+	}
+	double v;
+	if (get_number(s, alert, "alert", 0.001, THRESHOLD_LIMIT, &v) < 0 || !s->rs)
+		return;
+	if (s->rs->have_threshold && s->rs->alert_threshold != v) {
+		rules_src_error(s->src, alert->start,
+		                "thresholds.alert is %g here but %g in %s:%d; the theft files of one "
+		                "rule set must agree",
+		                v, s->rs->alert_threshold, s->rs->threshold_path, s->rs->threshold_line);
+		return;
+	}
+	s->rs->alert_threshold = v;
+	s->rs->have_threshold = 1;
+	s->rs->threshold_path = s->src->path;
+	s->rs->threshold_line = src_line(s->src, alert->start);
+}
+
+/* Appends text to a '+'-joined list unless it is already there. */
+static void join_once(struct rbuf *list, const char *text, int dedupe)
+{
+	if (dedupe && list->len) {
+		size_t n = strlen(text);
+		const char *p = list->data;
+		const char *end = list->data + list->len;
+		while (p < end) {
+			const char *q = memchr(p, '+', (size_t)(end - p));
+			size_t len = q ? (size_t)(q - p) : (size_t)(end - p);
+			if (len == n && memcmp(p, text, n) == 0)
+				return;
+			p += len + 1;
+		}
+	}
+	if (list->len)
+		rbuf_puts(list, "+");
+	rbuf_puts(list, text);
+}
+
+int rules_schema_load(struct rules_src *src, const struct ynode *root,
+                      struct ruleset *sets[RULE_KIND__COUNT], struct rules_idtab *ids,
+                      struct rules_arena *scratch)
+{
+	struct schema s = {.src = src, .sets = sets, .ids = ids, .scratch = scratch, .kind = -1};
+	char shown[48];
+	if (root->type != YNODE_MAP) {
+		rules_src_error(src, root->start,
+		                "a rule file is a mapping with ruleset, version, kind and rules, not %s",
+		                node_noun(root));
+		return -1;
+	}
+	check_keys(&s, root, file_keys, COUNT(file_keys), NULL, "at the top of a rule file");
+
+	const struct ynode *n = map_get(root, "kind");
+	if (n)
+		s.kind = get_choice(&s, n, "kind", kind_names, COUNT(kind_names));
+	else
+		rules_src_error(src, root->start, "missing required key 'kind' (theft or credit)");
+	if (s.kind >= 0)
+		s.rs = sets[s.kind];
+
+	const char *name = NULL;
+	if ((n = map_get(root, "ruleset")) != NULL && (name = get_text(&s, n, "ruleset")) != NULL &&
+	    !valid_name(n->value, n->len, NAME_MAX_LEN, 0)) {
+		rules_src_error(src, n->start,
+		                "bad ruleset name '%s': use letters, digits, '_', '-' and '.', at most %d",
+		                rules_show(shown, sizeof shown, n->value, n->len), NAME_MAX_LEN);
+		name = NULL;
+	}
+	if (!n)
+		rules_src_error(src, root->start, "missing required key 'ruleset' (the rule set's name)");
+
+	const char *version = NULL;
+	if ((n = map_get(root, "version")) != NULL && (version = get_text(&s, n, "version")) != NULL &&
+	    !valid_name(n->value, n->len, NAME_MAX_LEN, 0)) {
+		rules_src_error(src, n->start,
+		                "bad version '%s': use letters, digits, '_', '-' and '.', at most %d",
+		                rules_show(shown, sizeof shown, n->value, n->len), NAME_MAX_LEN);
+		version = NULL;
+	}
+	if (!n)
+		rules_src_error(src, root->start, "missing required key 'version'");
+
+	if ((n = map_get(root, "description")) != NULL)
+		get_text(&s, n, "description");
+
+	const struct ynode *thresholds = map_get(root, "thresholds");
+	if (!thresholds && s.kind == RULE_KIND_THEFT)
+		rules_src_error(src, root->start,
+		                "missing required key 'thresholds' (theft files set thresholds.alert)");
+	load_thresholds(&s, thresholds);
+
+	if (s.rs && name && version) {
+		join_once(&s.rs->names, name, 1);
+		join_once(&s.rs->versions, version, 0);
+	}
+
+	const struct ynode *rules = map_get(root, "rules");
+	if (!rules) {
+		rules_src_error(src, root->start, "missing required key 'rules' (a list of rules)");
+		return s.kind;
+	}
+	if (rules->type != YNODE_SEQ) {
+		if (!scalar_is_null(rules))
+			rules_src_error(src, rules->start, "'rules' must be a list of rules, not %s",
+			                node_noun(rules));
+		return s.kind;
+	}
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct ynode *m = rules->items[i];
+		if (m->type != YNODE_MAP) {
+			rules_src_error(src, m->start,
+			                "a rule is a mapping with id, title, when, ..., not %s",
+			                node_noun(m));
+			continue;
+		}
+		struct rule_entry scratch_rule;
+		struct rule_entry *r = &scratch_rule;
+		struct rules_arena *arena = scratch;
+		if (s.rs) {
+			if (s.rs->n_rules == RULESET_RULES_MAX) {
+				rules_src_error(src, m->start, "more than %d rules in the %s rule set",
+				                RULESET_RULES_MAX, kind_names[s.kind]);
+				return s.kind;
+			}
+			r = &s.rs->rules[s.rs->n_rules++];
+			arena = &s.rs->arena;
+		}
+		memset(r, 0, sizeof *r);
+		r->info.path = s.rs ? rules_arena_strndup(arena, src->path, strlen(src->path)) : src->path;
+		load_rule(&s, m, r, arena);
+	}
+	return s.kind;
+}

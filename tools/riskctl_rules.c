@@ -1,0 +1,194 @@
+/*
+ * riskctl_rules.c - `riskctl rules`: the rule author's tools. check loads rule files and prints
+ * every error; test runs every rule's tests; explain shows what a rule reads and its compiled
+ * program; features lists the feature registry rules can read.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../rules/ruleset.h"
+#include "riskctl.h"
+
+static void rules_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: riskctl rules check PATH...          load rule files (or directories of "
+	        "*.yaml), print every error\n"
+	        "       riskctl rules test PATH...           run every rule's tests\n"
+	        "       riskctl rules explain PATH [RULE_ID] show rules' features and compiled "
+	        "programs\n"
+	        "       riskctl rules features [--markdown]  list the features rules can read\n"
+	        "exit status: 0 success, 1 errors or failed tests, 2 usage\n");
+}
+
+/* Loads both kinds from paths. Prints the diagnostics to stderr and returns -1 on failure. */
+static int load_both(char **paths, int n, struct ruleset *sets[RULE_KIND__COUNT])
+{
+	for (int k = 0; k < RULE_KIND__COUNT; k++) {
+		struct rules_diags diags = {0};
+		sets[k] = NULL;
+		if (ruleset_load_paths((const char *const *)paths, (size_t)n, (enum rule_kind)k,
+		                       &sets[k], &diags) < 0) {
+			struct rbuf text = {0};
+			rules_diags_render(&diags, &text);
+			fwrite(text.data, 1, text.len, stderr);
+			fprintf(stderr, "%zu error%s\n", diags.count, diags.count == 1 ? "" : "s");
+			rbuf_free(&text);
+			rules_diags_free(&diags);
+			for (int j = 0; j < k; j++)
+				ruleset_free(sets[j]);
+			return -1;
+		}
+		rules_diags_free(&diags);
+	}
+	return 0;
+}
+
+static void free_both(struct ruleset *sets[RULE_KIND__COUNT])
+{
+	for (int k = 0; k < RULE_KIND__COUNT; k++)
+		ruleset_free(sets[k]);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct ruleset *sets[RULE_KIND__COUNT];
+	if (argc < 2) {
+		rules_usage(stderr);
+		return 2;
+	}
+	if (load_both(argv + 1, argc - 1, sets) < 0)
+		return 1;
+	for (int k = 0; k < RULE_KIND__COUNT; k++) {
+		const struct ruleset *rs = sets[k];
+		size_t n = ruleset_rule_count(rs), shadow = 0;
+		if (n == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			shadow += ruleset_rule(rs, i)->mode == RULE_MODE_SHADOW;
+		printf("%s: %s version %s hash %s: %zu rules (%zu shadow)\n",
+		       rule_kind_name((enum rule_kind)k), ruleset_name(rs), ruleset_version(rs),
+		       ruleset_hash(rs), n, shadow);
+	}
+	free_both(sets);
+	return 0;
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	struct ruleset *sets[RULE_KIND__COUNT];
+	size_t passed = 0, failed = 0;
+	if (argc < 2) {
+		rules_usage(stderr);
+		return 2;
+	}
+	if (load_both(argv + 1, argc - 1, sets) < 0)
+		return 1;
+	struct rbuf failures = {0};
+	for (int k = 0; k < RULE_KIND__COUNT; k++) {
+		size_t p = 0, f = 0;
+		ruleset_tests_run(sets[k], &failures, &p, &f);
+		passed += p;
+		failed += f;
+	}
+	if (failures.len)
+		fwrite(failures.data, 1, failures.len, stdout);
+	printf("%zu passed, %zu failed\n", passed, failed);
+	rbuf_free(&failures);
+	free_both(sets);
+	return failed ? 1 : 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	struct ruleset *sets[RULE_KIND__COUNT];
+	if (argc != 2 && argc != 3) {
+		rules_usage(stderr);
+		return 2;
+	}
+	const char *rule_id = argc == 3 ? argv[2] : NULL;
+	if (load_both(argv + 1, 1, sets) < 0)
+		return 1;
+	struct rbuf out = {0};
+	int found = 0;
+	for (int k = 0; k < RULE_KIND__COUNT; k++) {
+		if (ruleset_rule_count(sets[k]) == 0)
+			continue;
+		if (rule_id && ruleset_rule_find(sets[k], rule_id) < 0)
+			continue;
+		if (out.len)
+			rbuf_puts(&out, "\n");
+		if (!rule_id)
+			rbuf_printf(&out, "# %s rule set %s version %s hash %s\n\n",
+			            rule_kind_name((enum rule_kind)k), ruleset_name(sets[k]),
+			            ruleset_version(sets[k]), ruleset_hash(sets[k]));
+		ruleset_explain(sets[k], rule_id, &out);
+		found = 1;
+	}
+	if (out.len)
+		fwrite(out.data, 1, out.len, stdout);
+	rbuf_free(&out);
+	free_both(sets);
+	if (rule_id && !found) {
+		fprintf(stderr, "riskctl rules explain: no rule '%s' in %s\n", rule_id, argv[1]);
+		return 1;
+	}
+	return 0;
+}
+
+static const char *type_name(enum feature_type type)
+{
+	return type == FEATURE_NUM ? "number" : type == FEATURE_BOOL ? "boolean" : "symbol";
+}
+
+static int cmd_features(int argc, char **argv)
+{
+	int markdown = argc == 2 && strcmp(argv[1], "--markdown") == 0;
+	if (argc > 2 || (argc == 2 && !markdown)) {
+		rules_usage(stderr);
+		return 2;
+	}
+	if (markdown)
+		printf("| feature | type | unit | meaning |\n|---|---|---|---|\n");
+	else
+		printf("%-24s %-8s %-7s %s\n", "FEATURE", "TYPE", "UNIT", "MEANING");
+	for (int f = 0; f < FEAT__COUNT; f++) {
+		const struct feature_def *def = feature_def((enum feature_id)f);
+		char doc[512];
+		size_t count = 0;
+		const char *const *symbols = feature_symbols(def->id, &count);
+		snprintf(doc, sizeof doc, "%s", def->doc);
+		for (size_t i = 0; i < count; i++) {
+			size_t used = strlen(doc);
+			snprintf(doc + used, sizeof doc - used, "%s\"%s\"%s", i ? ", " : " (one of ",
+			         symbols[i], i + 1 == count ? ")" : "");
+		}
+		if (markdown)
+			printf("| `%s` | %s | %s | %s |\n", def->name, type_name(def->type), def->unit,
+			       doc);
+		else
+			printf("%-24s %-8s %-7s %s\n", def->name, type_name(def->type),
+			       def->unit[0] ? def->unit : "-", doc);
+	}
+	return 0;
+}
+
+int rules_main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		rules_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "test") == 0)
+		return cmd_test(argc - 1, argv + 1);
+	if (strcmp(cmd, "explain") == 0)
+		return cmd_explain(argc - 1, argv + 1);
+	if (strcmp(cmd, "features") == 0)
+		return cmd_features(argc - 1, argv + 1);
+	fprintf(stderr, "riskctl rules: unknown command '%s'\n", cmd);
+	rules_usage(stderr);
+	return 2;
+}
