@@ -93,7 +93,7 @@ $$;
 -- Days whose area balance must be (re)computed. Each batch adds the days it touched in its
 -- own transaction; after committing, riskd drains the queue (risk.drain_area_balance). A
 -- drain sees every row committed before it, so the drain that takes the last row of a day
--- sees all of that day's data, whichever instance wrote it.
+-- sees all of that day's data, whichever instance wrote it. Drains are serialised.
 create table risk.area_refresh_queue (
     id  bigserial primary key,
     day date not null
@@ -104,6 +104,9 @@ returns integer language plpgsql as $$
 declare
     days date[];
 begin
+    -- One drain at a time: a baseline reads other days' loss rates, which a concurrent drain
+    -- may be writing; serialised, every drain sees all earlier drains' results.
+    perform pg_advisory_xact_lock(hashtext('risk.drain_area_balance'));
     with taken as (delete from risk.area_refresh_queue returning day)
     select array_agg(distinct day) into days from taken;
     if days is null then
