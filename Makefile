@@ -119,7 +119,7 @@ demo: deps
 -include bench/bench.mk
 
 valgrind: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do valgrind --error-exitcode=1 --leak-check=full -q $$t --no-early-exit -j1; done
+	@set -e; for t in $(UNIT_BINS); do valgrind --trace-children=yes --error-exitcode=1 --leak-check=full -q $$t -j1; done
 
 clean:
 	rm -rf build bin

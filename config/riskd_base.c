@@ -80,6 +80,8 @@ void rbuf_reserve(struct rbuf *b, size_t extra)
 
 void rbuf_append(struct rbuf *b, const void *data, size_t len)
 {
+	if (len == 0)
+		return;
 	rbuf_reserve(b, len);
 	memcpy(b->data + b->len, data, len);
 	b->len += len;

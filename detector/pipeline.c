@@ -21,6 +21,7 @@
 #include "../streams/event.h"
 #include "../streams/kafka.h"
 #include "batch.h"
+#include "ingest.h"
 #include "scorer.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,12 +44,10 @@ struct part {
 struct pipeline {
 	const struct riskd_config *cfg;
 	const char *topics[ROLE__COUNT];
-	struct localday localday;
+	struct ingest ingest;                            /* state tables, scorer, local days */
 	struct store *store;
 	struct kafka_consumer *consumer;
 	struct kafka_producer *producer;
-	struct cstate_table *customers;
-	struct cstate_table *transformers;
 	struct batch batch;
 	struct part *parts;
 	int part_count, part_cap;
@@ -56,7 +55,6 @@ struct pipeline {
 	struct store_offset *offsets;                    /* scratch for commits */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
-	struct scorer *scorer;                           /* theft models, rules and alerts */
 	int64_t last_rules_check_ms;
 	int areas_stale;                                 /* reload the area balance table */
 	int needs_resync;
@@ -119,8 +117,8 @@ static void parts_clear(struct pipeline *pl)
 static void drop_uncommitted(struct pipeline *pl)
 {
 	batch_reset(&pl->batch);
-	cstate_table_clear(pl->customers);
-	cstate_table_clear(pl->transformers);
+	cstate_table_clear(pl->ingest.customers);
+	cstate_table_clear(pl->ingest.transformers);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].committed;
 }
@@ -169,11 +167,11 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 		else if (!seen[p->partition]++)
 			cust[ncust++] = p->partition;
 	}
-	struct load_ctx ctx = {pl, pl->customers, errstr, errstr_size};
+	struct load_ctx ctx = {pl, pl->ingest.customers, errstr, errstr_size};
 	if (ncust && (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
 	                                        errstr, errstr_size)))
 		return rc;
-	ctx.table = pl->transformers;
+	ctx.table = pl->ingest.transformers;
 	if (ntrans && (rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,
 	                                         errstr, errstr_size)))
 		return rc;
@@ -199,8 +197,8 @@ static int resync(struct pipeline *pl)
 	drop_uncommitted(pl);
 	if ((rc = store_ensure(pl->store, errstr, sizeof(errstr))) ||
 	    (rc = load_assignment(pl, errstr, sizeof(errstr)))) {
-		cstate_table_clear(pl->customers);
-		cstate_table_clear(pl->transformers);
+		cstate_table_clear(pl->ingest.customers);
+		cstate_table_clear(pl->ingest.transformers);
 		if (rc == RISKD_ERR_UNAVAILABLE) {
 			char q[600];
 			log_kv(LOG_WARN, "resync_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -227,7 +225,7 @@ static int resync(struct pipeline *pl)
 	pl->totals.resyncs++;
 	metrics_set_health(1, NULL);
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
-	       cstate_table_count(pl->customers), cstate_table_count(pl->transformers));
+	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
 	return 0;
 }
 
@@ -262,13 +260,13 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	}
 	if (noff == 0 && pl->batch.messages == 0)
 		return 0;
-	cstate_table_foreach_dirty(pl->customers, snapshot_customer, &pl->batch);
-	cstate_table_foreach_dirty(pl->transformers, snapshot_transformer, &pl->batch);
+	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &pl->batch);
+	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &pl->batch);
 	batch_to_store(&pl->batch, &sb);
 	sb.consumer_group = pl->cfg->kafka_group_id;
 	sb.offsets = pl->offsets;
 	sb.offset_count = noff;
-	const struct ruleset *rules = scorer_rules(pl->scorer);
+	const struct ruleset *rules = scorer_rules(pl->ingest.scorer);
 	sb.ruleset_name = ruleset_name(rules);
 	sb.ruleset_version = ruleset_version(rules);
 	sb.ruleset_hash = ruleset_hash(rules);
@@ -297,8 +295,8 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 		                                   pl->offsets[i].next};
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].committed = pl->parts[i].pending;
-	cstate_table_clear_dirty(pl->customers);
-	cstate_table_clear_dirty(pl->transformers);
+	cstate_table_clear_dirty(pl->ingest.customers);
+	cstate_table_clear_dirty(pl->ingest.transformers);
 	batch_reset(&pl->batch);
 	kafka_consumer_commit_async(pl->consumer, done, (int)noff);
 	metrics_set_health(1, NULL);
@@ -383,7 +381,7 @@ static int drain_area_balance(struct pipeline *pl)
 		pl->areas_stale = 1;
 	}
 	if (pl->areas_stale) {
-		if (store_load_areas(pl->store, scorer_areas(pl->scorer), errstr, sizeof(errstr)) < 0) {
+		if (store_load_areas(pl->store, scorer_areas(pl->ingest.scorer), errstr, sizeof(errstr)) < 0) {
 			char q[600];
 			log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 			return RISKD_ERR_UNAVAILABLE;
@@ -419,8 +417,8 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 		return;
 	pl->last_rules_check_ms = now;
 	struct rbuf diag = {0};
-	int rc = scorer_reload(pl->scorer, force, &diag);
-	const struct ruleset *rs = scorer_rules(pl->scorer);
+	int rc = scorer_reload(pl->ingest.scorer, force, &diag);
+	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
 	if (rc == 1)
 		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
@@ -471,51 +469,6 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 	return EVENT_REJECT_NONE;
 }
 
-static void apply_event(struct pipeline *pl, struct cstate_table *table, struct cstate *cs,
-                        const struct event *ev)
-{
-	struct daily_closed closed;
-	int64_t uwh;
-	int32_t day;
-
-	if (ev->ts > cs->last_ts)
-		cs->last_ts = ev->ts;
-	switch (ev->type) {
-	case EVENT_METER_READING:
-	case EVENT_TRANSFORMER_READING: {
-		int reading = ev->type == EVENT_METER_READING;
-		double kwh = reading ? ev->u.reading.kwh : ev->u.transformer.kwh;
-		int32_t interval_s = reading ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
-		int32_t second;
-		day = localday_split(&pl->localday, ev->ts, &second);
-		uwh = daily_kwh_to_uwh(kwh);
-		enum daily_result result = daily_apply_reading(cs, day, uwh, &closed);
-		batch_add_usage(table == pl->customers ? &pl->batch.usage : &pl->batch.transformer, cs,
-		                day, uwh, interval_s);
-		struct scorer_alert alert;
-		if (reading && scorer_on_reading(pl->scorer, cs, ev, day, second, result, &closed, &alert))
-			batch_add_alert(&pl->batch, cs, alert.day, alert.score, alert.severity,
-			                alert.rules_json, alert.curve_json);
-		break;
-	}
-	case EVENT_METER_EVENT:
-		scorer_on_meter_event(pl->scorer, cs, ev, localday_of(&pl->localday, ev->ts));
-		break;
-	case EVENT_CUSTOMER:
-		cs->segment = (uint8_t)ev->u.customer.segment;
-		memcpy(cs->transformer_id, ev->u.customer.transformer_id, sizeof(cs->transformer_id));
-		cs->capacity_kw = (ev->has & EVENT_HAS_CAPACITY_KW) ? (float)ev->u.customer.capacity_kw
-		                                                    : 0.0f;
-		cs->flags |= CSTATE_F_PROFILE;
-		batch_add_profile(&pl->batch, ev);
-		break;
-	default:
-		/* billing events are counted; the payment models arrive with the credit scorecard */
-		break;
-	}
-	cstate_table_mark_dirty(table, cs);
-}
-
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 {
 	char errstr[512];
@@ -545,29 +498,34 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	int decoded = reason == EVENT_REJECT_NONE;
 	if (decoded)
 		reason = check_routing(m, (enum topic_role)role, ev, topic, errstr, sizeof(errstr));
-	struct cstate_table *table = role == ROLE_TRANSFORMER ? pl->transformers : pl->customers;
-	size_t id_len = reason == EVENT_REJECT_NONE ? strlen(ev->entity_id) : 0;
-	if (reason == EVENT_REJECT_NONE &&
-	    (ev->type == EVENT_METER_READING || ev->type == EVENT_TRANSFORMER_READING)) {
-		const struct cstate *known = cstate_table_get(table, ev->entity_id, id_len);
-		double capacity = known && ev->type == EVENT_METER_READING ? known->capacity_kw : 0;
-		reason = event_check_energy(ev, capacity, pl->cfg->max_kw_unknown_profile, errstr,
-		                            sizeof(errstr));
-	}
 	if (reason != EVENT_REJECT_NONE) {
 		dead_letter(pl, m, topic, reason, errstr, decoded ? event_type_name(ev->type) : "-");
 		return;
 	}
 
-	struct cstate *cs = cstate_table_upsert(table, ev->entity_id, id_len, m->partition, NULL);
+	struct ingest_result r;
+	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	const char *type_name = event_type_name(ev->type);
-	if (cstate_seen_event(cs, cstate_hash(ev->event_id, strlen(ev->event_id)))) {
+	switch (r.outcome) {
+	case INGEST_REJECTED:
+		dead_letter(pl, m, topic, r.reason, errstr, type_name);
+		return;
+	case INGEST_DUPLICATE:
 		batch_count(&pl->batch, topic, m->partition, type_name, "duplicate");
 		metrics_duplicate(ev->type);
 		pl->totals.duplicates++;
 		return;
+	case INGEST_ACCEPTED:
+		break;
 	}
-	apply_event(pl, table, cs, ev);
+	if (r.has_usage)
+		batch_add_usage(r.transformer ? &pl->batch.transformer : &pl->batch.usage, r.cs, r.day,
+		                r.uwh, r.interval_s);
+	if (r.has_alert)
+		batch_add_alert(&pl->batch, r.cs, r.alert.day, r.alert.score, r.alert.severity,
+		                r.alert.rules_json, r.alert.curve_json);
+	if (ev->type == EVENT_CUSTOMER)
+		batch_add_profile(&pl->batch, ev);
 	batch_count(&pl->batch, topic, m->partition, type_name, "accepted");
 	metrics_event_accepted(ev->type);
 	pl->totals.accepted++;
@@ -615,8 +573,8 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		log_kv(LOG_WARN, "assignment_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		if (rc != RISKD_ERR_UNAVAILABLE)
 			set_fatal(pl, errstr);
-		cstate_table_clear(pl->customers);
-		cstate_table_clear(pl->transformers);
+		cstate_table_clear(pl->ingest.customers);
+		cstate_table_clear(pl->ingest.transformers);
 		pl->needs_resync = 1;
 	} else {
 		pl->needs_resync = 0;
@@ -629,7 +587,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	pl->last_message_ms = now_ms(); /* idle time counts from the assignment */
 	pl->assigned_once = 1;
 	log_kv(LOG_INFO, "partitions_assigned", "count=%d customers=%zu transformers=%zu loaded=%s",
-	       n, cstate_table_count(pl->customers), cstate_table_count(pl->transformers),
+	       n, cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers),
 	       rc ? "false" : "true");
 }
 
@@ -668,14 +626,15 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->topics[ROLE_PROFILES] = cfg->topic_profiles;
 	pl->topics[ROLE_TRANSFORMER] = cfg->topic_transformer;
 	batch_init(&pl->batch);
-	pl->customers = cstate_table_new(1024);
-	pl->transformers = cstate_table_new(64);
+	pl->ingest.max_kw_unknown_profile = cfg->max_kw_unknown_profile;
+	pl->ingest.customers = cstate_table_new(1024);
+	pl->ingest.transformers = cstate_table_new(64);
 
-	if (localday_init(&pl->localday, cfg->timezone, errstr, errstr_size) != 0)
+	if (localday_init(&pl->ingest.localday, cfg->timezone, errstr, errstr_size) != 0)
 		goto fail;
 	struct rbuf diag = {0};
-	pl->scorer = scorer_new(cfg->rules_path, &diag);
-	if (!pl->scorer) {
+	pl->ingest.scorer = scorer_new(cfg->rules_path, &diag);
+	if (!pl->ingest.scorer) {
 		log_rule_diagnostics(LOG_ERROR, &diag);
 		snprintf(errstr, errstr_size, "the theft rules in '%s' do not load (see rules_error)",
 		         cfg->rules_path);
@@ -683,7 +642,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		goto fail;
 	}
 	rbuf_free(&diag);
-	const struct ruleset *rs = scorer_rules(pl->scorer);
+	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
 	log_kv(LOG_INFO, "rules_loaded", "ruleset=%s version=%s hash=%s rules=%zu", ruleset_name(rs),
 	       ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
 	pl->areas_stale = 1;
@@ -716,8 +675,8 @@ fail:
 static void report_progress(struct pipeline *pl, int64_t now)
 {
 	metrics_set_lag(kafka_consumer_lag(pl->consumer), (uint32_t)pl->part_count);
-	metrics_set_state(cstate_table_count(pl->customers),
-	                  cstate_table_memory(pl->customers) + cstate_table_memory(pl->transformers));
+	metrics_set_state(cstate_table_count(pl->ingest.customers),
+	                  cstate_table_memory(pl->ingest.customers) + cstate_table_memory(pl->ingest.transformers));
 	if (now - pl->last_progress_ms >= 10000) {
 		log_kv(LOG_INFO, "progress",
 		       "messages=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
@@ -725,7 +684,7 @@ static void report_progress(struct pipeline *pl, int64_t now)
 		       (unsigned long long)pl->totals.messages, (unsigned long long)pl->totals.accepted,
 		       (unsigned long long)pl->totals.dead_letter,
 		       (unsigned long long)pl->totals.duplicates,
-		       (unsigned long long)pl->totals.batches, cstate_table_count(pl->customers),
+		       (unsigned long long)pl->totals.batches, cstate_table_count(pl->ingest.customers),
 		       (long long)kafka_consumer_lag(pl->consumer));
 		pl->last_progress_ms = now;
 	}
@@ -831,9 +790,9 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_consumer_close(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
-	scorer_free(pl->scorer);
-	cstate_table_destroy(pl->customers);
-	cstate_table_destroy(pl->transformers);
+	scorer_free(pl->ingest.scorer);
+	cstate_table_destroy(pl->ingest.customers);
+	cstate_table_destroy(pl->ingest.transformers);
 	batch_free(&pl->batch);
 	free(pl->parts);
 	free(pl->offsets);

@@ -94,6 +94,7 @@ static void sh_capture(char *out, size_t size, const char *cmd)
 }
 
 static int world_metrics_port;
+static char world_rules[1024] = "rules";
 static char world_group[128];
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
@@ -108,9 +109,10 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "batch:\n  size: %d\n  max_wait_ms: 200\n"
 	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
 	        "metrics:\n  port: %d\n"
+	        "rules:\n  path: \"%s\"\n"
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
-	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn, world_metrics_port);
+	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn, world_metrics_port, world_rules);
 	fclose(f);
 }
 
@@ -124,6 +126,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	w->partitions = partitions;
 	world_batch_size = batch_size;
 	world_metrics_port = 0;
+	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
 	snprintf(w->config, sizeof(w->config), "%s/riskd.yaml", w->dir);
@@ -146,6 +149,12 @@ void e2e_world_set_group(struct e2e_world *w, const char *group)
 void e2e_world_set_metrics_port(struct e2e_world *w, int port)
 {
 	world_metrics_port = port;
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_rules(struct e2e_world *w, const char *path)
+{
+	snprintf(world_rules, sizeof(world_rules), "%s", path);
 	write_config(w, world_group, world_batch_size);
 }
 

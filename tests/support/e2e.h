@@ -44,6 +44,9 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 /* Rewrites w's config with the metrics endpoint on port (0 = off). */
 void e2e_world_set_metrics_port(struct e2e_world *w, int port);
 
+/* Rewrites w's config with rules.path = path (default: the checkout's rules/). */
+void e2e_world_set_rules(struct e2e_world *w, const char *path);
+
 /* A free loopback TCP port (bound and released; a race is unlikely on a test machine). */
 int e2e_free_port(void);
 
