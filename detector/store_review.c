@@ -39,6 +39,12 @@ static int fail_result(struct review_store *rv, PGresult *res, char *errstr, siz
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	set_message(errstr, errstr_size, NULL, primary ? primary : PQerrorMessage(rv->conn));
+	if (state && strcmp(state, "23505") == 0)
+		snprintf(errstr, errstr_size, "another alert of this customer and kind became active "
+		                              "meanwhile; reload the queue");
+	else if (state && strcmp(state, "55P03") == 0)
+		snprintf(errstr, errstr_size, "the alert is being changed by another session (riskd "
+		                              "or an analyst); try again");
 	if (PQstatus(rv->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P0", 4) == 0 || strcmp(state, "53300") == 0)
 		return RISKD_ERR_UNAVAILABLE;

@@ -119,6 +119,8 @@ echo "  top rules in alerts:"
 psql "$dsn" -XAtq -F $'\t' -c "
     select r->>'id', count(*) from risk.alerts a, jsonb_array_elements(a.rules) r
     group by 1 order by 2 desc, 1 limit 5" | awk -F'\t' '{ printf "    %-32s %9d\n", $1, $2 }'
+echo "  review queue: $(kcat -C -b "$RISKD_KAFKA_BROKERS" -t "$run.risk.review-queue" -e -q -f '%k\n' 2>/dev/null | wc -l) messages on $run.risk.review-queue, $(q "select coalesce(sum(revision), 0) from risk.alerts") published by $(q "select count(*) from risk.alerts") alerts"
+echo "  work it: bin/riskctl alerts list --config var/demo/riskd.yaml (docs/review-queue.md)"
 if [[ $events -ne $lines ]]; then
     echo "demo: error: riskd accounted for $events events but the file has $lines lines" >&2
     exit 1

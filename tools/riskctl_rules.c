@@ -18,6 +18,8 @@ static void rules_usage(FILE *out)
 	        "       riskctl rules explain PATH [RULE_ID] show rules' features and compiled "
 	        "programs\n"
 	        "       riskctl rules features [--markdown]  list the features rules can read\n"
+	        "       riskctl rules stats [--json]         per rule and rule-set version: hits, "
+	        "alerts, precision\n"
 	        "exit status: 0 success, 1 errors or failed tests, 2 usage\n");
 }
 
@@ -188,6 +190,8 @@ int rules_main(int argc, char **argv)
 		return cmd_explain(argc - 1, argv + 1);
 	if (strcmp(cmd, "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
+	if (strcmp(cmd, "stats") == 0)
+		return rules_stats_main(argc - 1, argv + 1);
 	fprintf(stderr, "riskctl rules: unknown command '%s'\n", cmd);
 	rules_usage(stderr);
 	return 2;

@@ -209,50 +209,61 @@ begin
         end if;
     end if;
 
-    select * into prev from risk.alerts a
-    where a.customer_id = p_customer and a.kind = p_kind and a.status in ('open', 'in_review')
-    for update;
-    if found then
-        update risk.alerts a set score = v_score, severity = v_severity, rules = v_rules,
-            ruleset_name = p_ruleset_name, ruleset_version = p_ruleset_version,
-            ruleset_hash = p_ruleset_hash, curve = p_curve,
-            last_day = greatest(a.last_day, p_day), firings = a.firings + 1, last_seen = now(),
-            review_topic = coalesce(p_review_topic, a.review_topic)
-        where a.alert_id = prev.alert_id
-        returning * into cur;
-        select s.material_score_change into v_change from risk.review_settings s;
-        if cur.published_rules is distinct from risk.rule_ids(cur.rules)
-           or cur.published_severity is distinct from cur.severity
-           or cur.published_score is null
-           or abs(cur.score - cur.published_score) >= v_change * abs(cur.published_score) then
-            v_revision := risk.review_publish(cur.alert_id, 'updated');
+    -- Update the active alert, or open one. If an analyst reopens this customer's alert
+    -- between the two (the insert then conflicts), the next turn updates that one instead.
+    loop
+        select * into prev from risk.alerts a
+        where a.customer_id = p_customer and a.kind = p_kind
+          and a.status in ('open', 'in_review')
+        for update;
+        if found then
+            update risk.alerts a set score = v_score, severity = v_severity, rules = v_rules,
+                ruleset_name = p_ruleset_name, ruleset_version = p_ruleset_version,
+                ruleset_hash = p_ruleset_hash, curve = p_curve,
+                last_day = greatest(a.last_day, p_day), firings = a.firings + 1,
+                last_seen = now(), review_topic = coalesce(p_review_topic, a.review_topic)
+            where a.alert_id = prev.alert_id
+            returning * into cur;
+            select s.material_score_change into v_change from risk.review_settings s;
+            if cur.published_rules is distinct from risk.rule_ids(cur.rules)
+               or cur.published_severity is distinct from cur.severity
+               or cur.published_score is null
+               or abs(cur.score - cur.published_score) >= v_change * abs(cur.published_score)
+            then
+                v_revision := risk.review_publish(cur.alert_id, 'updated');
+            end if;
+            insert into risk.alert_events (alert_id, actor, action, before, after)
+            values (prev.alert_id, 'riskd', 'updated',
+                    jsonb_build_object('score', prev.score, 'severity', prev.severity,
+                                       'rules', prev.rules, 'last_day', prev.last_day),
+                    jsonb_build_object('score', v_score, 'severity', v_severity,
+                                       'rules', v_rules, 'day', p_day,
+                                       'last_day', cur.last_day,
+                                       'ruleset_name', p_ruleset_name,
+                                       'ruleset_version', p_ruleset_version,
+                                       'suppressed_rules', to_jsonb(v_dropped),
+                                       'published_revision', v_revision));
+            alert_id := prev.alert_id;
+            return;
         end if;
-        insert into risk.alert_events (alert_id, actor, action, before, after)
-        values (prev.alert_id, 'riskd', 'updated',
-                jsonb_build_object('score', prev.score, 'severity', prev.severity,
-                                   'rules', prev.rules, 'last_day', prev.last_day),
-                jsonb_build_object('score', v_score, 'severity', v_severity, 'rules', v_rules,
-                                   'day', p_day, 'last_day', cur.last_day,
-                                   'ruleset_name', p_ruleset_name,
-                                   'ruleset_version', p_ruleset_version,
-                                   'suppressed_rules', to_jsonb(v_dropped),
-                                   'published_revision', v_revision));
-        alert_id := prev.alert_id;
-        return;
-    end if;
 
-    -- Stable id: kind, customer and first day; a later alert opened on the same day gets -2, -3...
-    v_base := p_kind || '-' || p_customer || '-' || to_char(p_day, 'YYYYMMDD');
-    alert_id := v_base;
-    while exists (select 1 from risk.alerts a where a.alert_id = raise_alert.alert_id) loop
-        n := n + 1;
-        alert_id := v_base || '-' || n;
+        -- Stable id: kind, customer and first day; a later alert first firing the same day
+        -- gets -2, -3...
+        v_base := p_kind || '-' || p_customer || '-' || to_char(p_day, 'YYYYMMDD');
+        alert_id := v_base;
+        n := 1;
+        while exists (select 1 from risk.alerts a where a.alert_id = raise_alert.alert_id) loop
+            n := n + 1;
+            alert_id := v_base || '-' || n;
+        end loop;
+        insert into risk.alerts (alert_id, customer_id, kind, score, severity, rules,
+                                 ruleset_name, ruleset_version, ruleset_hash, curve, first_day,
+                                 last_day, review_topic)
+        values (alert_id, p_customer, p_kind, v_score, v_severity, v_rules, p_ruleset_name,
+                p_ruleset_version, p_ruleset_hash, p_curve, p_day, p_day, p_review_topic)
+        on conflict (customer_id, kind) where status in ('open', 'in_review') do nothing;
+        exit when found;
     end loop;
-    insert into risk.alerts (alert_id, customer_id, kind, score, severity, rules, ruleset_name,
-                             ruleset_version, ruleset_hash, curve, first_day, last_day,
-                             review_topic)
-    values (alert_id, p_customer, p_kind, v_score, v_severity, v_rules, p_ruleset_name,
-            p_ruleset_version, p_ruleset_hash, p_curve, p_day, p_day, p_review_topic);
     v_revision := risk.review_publish(alert_id, 'opened');
     insert into risk.alert_events (alert_id, actor, action, after)
     values (alert_id, 'riskd', 'opened',
@@ -454,49 +465,49 @@ window w as (order by a.score desc, risk.severity_rank(a.severity) desc, a.opene
              a.alert_id)
 order by priority;
 
--- Per rule and rule set version: how often it fired into an alert (hits: firings, alerts:
--- alerts it is part of), what analysts decided about those alerts, and its precision:
--- confirmed / (confirmed + dismissed), where dismissed = false_positive, meter_fault or
--- billing_error (no_access decides nothing). median_time_to_disposition is from opening to
--- closing, over its closed alerts.
+-- Per rule and rule set version, over the alerts the rule fired into (at any firing, under that
+-- version): hits (firings that included it), alerts, what analysts decided about those alerts,
+-- and its precision: confirmed / (confirmed + dismissed), where dismissed = false_positive,
+-- meter_fault or billing_error (no_access decides nothing). median_time_to_disposition is from
+-- opening to closing, over its closed alerts.
 create view risk.v_rule_performance as
-with firings as (
+with fired as (
     select r->>'id' as rule_id,
            coalesce(e.after->>'ruleset_name', a.ruleset_name) as ruleset_name,
            coalesce(e.after->>'ruleset_version', a.ruleset_version) as ruleset_version,
-           count(*) as hits
+           a.alert_id, a.status, a.disposition, a.closed_at - a.opened_at as time_to_disposition
     from risk.alert_events e
     join risk.alerts a on a.alert_id = e.alert_id
     cross join lateral jsonb_array_elements(e.after->'rules') r
     where e.action in ('opened', 'updated')
-    group by 1, 2, 3
-), outcomes as (
-    select r->>'id' as rule_id, a.ruleset_name, a.ruleset_version,
+), per_alert as (
+    select rule_id, ruleset_name, ruleset_version, alert_id, count(*) as hits,
+           min(status) as status, min(disposition) as disposition,
+           min(time_to_disposition) as time_to_disposition
+    from fired
+    group by rule_id, ruleset_name, ruleset_version, alert_id
+), per_rule as (
+    select rule_id, ruleset_name, ruleset_version,
+           sum(hits)::bigint as hits,
            count(*) as alerts,
-           count(*) filter (where a.status <> 'closed') as active,
-           count(*) filter (where a.disposition = 'confirmed_theft') as confirmed,
-           count(*) filter (where a.disposition in ('false_positive', 'meter_fault',
-                                                    'billing_error')) as dismissed,
-           count(*) filter (where a.disposition = 'false_positive') as false_positive,
-           count(*) filter (where a.disposition = 'meter_fault') as meter_fault,
-           count(*) filter (where a.disposition = 'billing_error') as billing_error,
-           count(*) filter (where a.disposition = 'no_access') as no_access,
-           percentile_cont(0.5) within group (order by a.closed_at - a.opened_at)
-               filter (where a.status = 'closed') as median_time_to_disposition
-    from risk.alerts a
-    cross join lateral jsonb_array_elements(a.rules) r
-    group by 1, 2, 3
+           count(*) filter (where status <> 'closed') as active,
+           count(*) filter (where disposition = 'confirmed_theft') as confirmed,
+           count(*) filter (where disposition in ('false_positive', 'meter_fault',
+                                                  'billing_error')) as dismissed,
+           count(*) filter (where disposition = 'false_positive') as false_positive,
+           count(*) filter (where disposition = 'meter_fault') as meter_fault,
+           count(*) filter (where disposition = 'billing_error') as billing_error,
+           count(*) filter (where disposition = 'no_access') as no_access,
+           percentile_cont(0.5) within group (order by time_to_disposition)
+               filter (where status = 'closed') as median_time_to_disposition
+    from per_alert
+    group by rule_id, ruleset_name, ruleset_version
 )
-select rule_id, ruleset_name, ruleset_version,
-       coalesce(f.hits, 0) as hits, coalesce(o.alerts, 0) as alerts,
-       coalesce(o.active, 0) as active, coalesce(o.confirmed, 0) as confirmed,
-       coalesce(o.dismissed, 0) as dismissed, coalesce(o.false_positive, 0) as false_positive,
-       coalesce(o.meter_fault, 0) as meter_fault, coalesce(o.billing_error, 0) as billing_error,
-       coalesce(o.no_access, 0) as no_access,
-       o.confirmed::float8 / nullif(o.confirmed + o.dismissed, 0) as precision,
-       o.median_time_to_disposition
-from firings f
-full join outcomes o using (rule_id, ruleset_name, ruleset_version)
+select rule_id, ruleset_name, ruleset_version, hits, alerts, active, confirmed, dismissed,
+       false_positive, meter_fault, billing_error, no_access,
+       confirmed::float8 / nullif(confirmed + dismissed, 0) as precision,
+       median_time_to_disposition
+from per_rule
 order by ruleset_name, ruleset_version, rule_id;
 
 -- ---------------------------------------------------------------------------------------------

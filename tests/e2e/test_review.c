@@ -346,6 +346,52 @@ Test(review, lifecycle_transitions_refusals_and_exit_codes, .timeout = 120)
 	cr_assert_str_eq(state, "42501");
 }
 
+/* riskd's firing must not fail when an analyst reopens the customer's alert at the same time:
+ * its insert waits for the reopen, then it updates the reopened alert. */
+Test(review, firing_during_a_reopen_updates_the_reopened_alert, .timeout = 60)
+{
+	struct e2e_world w;
+	char id[256], q[1024];
+
+	world(&w, "review_race");
+	fire(&w, "C7", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
+	snprintf(q, sizeof(q), "select risk.alert_claim('%s', 'amy'), risk.alert_resolve('%s', null,"
+	                       " 'no_access', 'gate locked')", id, id);
+	sql(w.dsn, NULL, 0, q, 0);
+
+	PGconn *analyst = db_connect(w.dsn), *detector = db_connect(w.dsn);
+	snprintf(q, sizeof(q), "begin; select risk.alert_reopen('%s', 'amy')", id);
+	PGresult *res = PQexec(analyst, q);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(analyst));
+	PQclear(res);
+	const char *params[3] = {"C7", rules_ab, REVIEW_TOPIC(&w)};
+	cr_assert(PQsendQueryParams(detector,
+	                            "select alert_id, opened from risk.raise_alert($1, 'theft',"
+	                            " '2026-03-02', 65, 'high', $2::jsonb, 'r', '1', 'h', '[]', 50, $3)",
+	                            3, NULL, params, NULL, NULL, 0));
+	usleep(300 * 1000);
+	PQconsumeInput(detector);
+	cr_assert(PQisBusy(detector), "the firing must wait for the uncommitted reopen");
+	res = PQexec(analyst, "commit");
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	res = PQgetResult(detector);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "firing failed: %s",
+	             PQerrorMessage(detector));
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), id);
+	cr_assert_str_eq(PQgetvalue(res, 0, 1), "f", "the reopened alert is updated, not replaced");
+	PQclear(res);
+	while ((res = PQgetResult(detector)))
+		PQclear(res);
+	PQfinish(analyst);
+	PQfinish(detector);
+	char row[256];
+	sql(w.dsn, row, sizeof(row),
+	    "select concat_ws('|', count(*), max(status), max(firings)) from risk.alerts"
+	    " where customer_id = 'C7'", 0);
+	cr_assert_str_eq(row, "1|open|2");
+}
+
 /* ---- publication through the outbox ---- */
 
 Test(review, opened_and_material_updates_published_through_outbox, .timeout = 120)
@@ -520,6 +566,40 @@ Test(review, dismissal_suppresses_its_rules_for_the_configured_days, .timeout = 
 	                     "--note", "ok", "--suppress-days", "0"), 0, "%s", out);
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1"
 	                            " and lifted_at is null", 1, id, NULL), 0);
+}
+
+/* ---- rule performance ---- */
+
+Test(review, rule_performance_gives_precision_per_rule_and_version, .timeout = 60)
+{
+	struct e2e_world w;
+	char row[1024];
+	static const char rules_a60[] =
+	    "[{\"id\":\"a\",\"title\":\"Rule A\",\"score\":60,\"severity\":\"high\",\"evidence\":{}}]";
+
+	world(&w, "review_perf");
+	/* C1: a and b under 1.0.0, then a alone under 1.0.1; confirmed. C2: a under 1.0.1;
+	 * dismissed. C3: a under 1.0.1; still open. */
+	sql(w.dsn, NULL, 0,
+	    "select risk.raise_alert('C1', 'theft', '2026-03-01', 65, 'high', $1::jsonb, 'set', '1.0.0',"
+	    " 'h', '[]', 50, null), risk.raise_alert('C1', 'theft', '2026-03-02', 60, 'high',"
+	    " $2::jsonb, 'set', '1.0.1', 'h', '[]', 50, null),"
+	    " risk.raise_alert('C2', 'theft', '2026-03-02', 60, 'high', $2::jsonb, 'set', '1.0.1',"
+	    " 'h', '[]', 50, null), risk.raise_alert('C3', 'theft', '2026-03-02', 60, 'high',"
+	    " $2::jsonb, 'set', '1.0.1', 'h', '[]', 50, null)",
+	    2, rules_ab, rules_a60);
+	sql(w.dsn, NULL, 0,
+	    "select risk.alert_claim('theft-C1-20260301', 'kim'),"
+	    " risk.alert_resolve('theft-C1-20260301', null, 'confirmed_theft', 'seal broken'),"
+	    " risk.alert_claim('theft-C2-20260302', 'kim'),"
+	    " risk.alert_resolve('theft-C2-20260302', null, 'billing_error', 'estimated bills')", 0);
+	sql(w.dsn, row, sizeof(row),
+	    "select string_agg(concat_ws(':', rule_id, ruleset_version, hits, alerts, active,"
+	    " confirmed, dismissed, billing_error, coalesce(precision::text, '-'),"
+	    " median_time_to_disposition is not null), ' ' order by ruleset_version, rule_id)"
+	    " from risk.v_rule_performance", 0);
+	cr_assert_str_eq(row, "a:1.0.0:1:1:0:1:0:0:1:t b:1.0.0:1:1:0:1:0:0:1:t "
+	                      "a:1.0.1:3:3:1:1:1:1:0.5:t");
 }
 
 /* ---- roles ---- */
