@@ -52,7 +52,7 @@ $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
 
-.PHONY: all deps test test-unit test-e2e demo bench clean stack-up stack-down valgrind
+.PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind
 .DEFAULT_GOAL := all
 
 all: deps
@@ -115,8 +115,16 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@RISKD_BIN=$(abspath $(BINDIR)) tools/demo.sh
 
+# Detection scorecard (docs/detection.md): the shipped theft rules on labelled cities at fixed
+# seeds, offline (no Kafka, no PostgreSQL); a few minutes on two cores.
+eval: deps
+	@$(MAKE) --no-print-directory build
+	@set -e; for seed in 1 2; do \
+	  $(BINDIR)/riskctl eval --seed $$seed --customers 2000 --days 90 --theft-rate 0.05; echo; done
+
 # Benchmarks (bench/README.md): build rules live in bench/bench.mk.
 -include bench/bench.mk
+-include bench/rules.mk
 
 valgrind: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do valgrind --trace-children=yes --error-exitcode=1 --leak-check=full -q $$t -j1; done

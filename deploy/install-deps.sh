@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(
     build-essential pkg-config
-    librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev
+    librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev liblua5.4-dev libluajit-5.1-dev
     postgresql-15 postgresql-client-15 tzdata
     kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils
 )
