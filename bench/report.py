@@ -2,6 +2,8 @@
 """report.py - the benchmark's arithmetic: riskd log timing, medians, ratios, results.json, table.
 
   report.py riskd-log LOG          prints riskd's measured run as key=value (see riskd_log)
+  report.py pg-log LOG             ranks the statements of a PostgreSQL log written with
+                                   log_min_duration_statement = 0 by total duration
   report.py summary RUNS META OUT  reads the measurements bench/run.sh collected (RUNS: one
                                    key=value line per measured run; META: key=value lines about
                                    the data set, machine and state fill), writes OUT (JSON) and
@@ -11,7 +13,9 @@ Kept apart from run.sh so the figures come from one place and can be recomputed 
 var/bench/ without measuring again.
 """
 
+import collections
 import json
+import re
 import statistics
 import sys
 from datetime import datetime
@@ -71,6 +75,27 @@ def riskd_log(path):
         "events_per_s": round(messages / seconds) if seconds > 0 else 0,
         "join_s": round(assigned - start, 3) if start else 0,
     }
+
+
+def pg_log(path, top=20):
+    """Sums statement durations by statement text (numbers folded), largest first."""
+    line_re = re.compile(r"duration: ([\d.]+) ms\s+(statement|parse|bind|execute)[^:]*: (.*)")
+    total = collections.Counter()
+    count = collections.Counter()
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = line_re.search(line)
+            if not m:
+                continue
+            key = re.sub(r"\d+", "N", re.sub(r"\s+", " ", m.group(3)))[:100]
+            total[(m.group(2), key)] += float(m.group(1))
+            count[(m.group(2), key)] += 1
+    grand = sum(total.values())
+    print(f"{grand / 1000:.1f} s in {sum(count.values())} statements")
+    print(f"{'seconds':>8} {'share':>6} {'calls':>6}  statement")
+    for (kind, key), ms in total.most_common(top):
+        print(f"{ms / 1000:8.2f} {100 * ms / grand:5.1f}% {count[(kind, key)]:6d}  "
+              f"{'' if kind == 'statement' else kind + ' '}{key}")
 
 
 def median(values):
@@ -244,6 +269,9 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "riskd-log":
         r = riskd_log(argv[2])
         print(" ".join(f"{k}={v}" for k, v in r.items()))
+        return 0
+    if len(argv) == 3 and argv[1] == "pg-log":
+        pg_log(argv[2])
         return 0
     if len(argv) == 5 and argv[1] == "summary":
         summary(argv[2], argv[3], argv[4])

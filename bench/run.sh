@@ -23,8 +23,8 @@
 #   BENCH_PEER_EVENTS (0)             events the Python peer reads (0 = all of them)
 #   BENCH_STATE_CUSTOMERS (1000000)   customers of the memory and restore figures
 #   BENCH_RESTORE_PARTITIONS (32)     partitions they are spread over for the restore figure
-#   BENCH_PROFILE (0)                 1 = one more riskd run under `perf record`, summary in
-#                                     var/bench/perf-riskd.txt (bench/perfsum.py)
+#   BENCH_PROFILE (0)                 1 = one more riskd run under `perf record` with its SQL
+#                                     timed by PostgreSQL: var/bench/profile.txt
 #   BENCH_RESULTS (bench/results.json)
 set -euo pipefail
 
@@ -63,7 +63,7 @@ $PY -c 'import confluent_kafka, psycopg2' 2>/dev/null \
     || die "$PY cannot import confluent_kafka and psycopg2 (python3-confluent-kafka, python3-psycopg2)"
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.out "$OUT"/*.err "$OUT"/*.time "$OUT"/*.result "$OUT"/*.yaml "$OUT"/runs.txt "$OUT"/meta.txt
+rm -f "$OUT"/*.out "$OUT"/*.err "$OUT"/*.time "$OUT"/*.pgticks "$OUT"/*.result "$OUT"/*.yaml "$OUT"/runs.txt "$OUT"/meta.txt
 
 # ---- PostgreSQL (local stack) and a private mock Kafka cluster ----------------------------
 
@@ -96,7 +96,9 @@ BROKERS=$(cat "$KDIR/bootstrap")
 # ---- the city ------------------------------------------------------------------------------
 
 CITY=$OUT/city.jsonl
+# reused only when made by the same riskctl with the same options
 params="customers=$CUSTOMERS days=$DAYS interval_s=$INTERVAL seed=$SEED bad=$BAD_RATE dup=$DUP_RATE"
+params+=" riskctl=$(md5sum < "$BIN/riskctl" | cut -c1-12)"
 if [[ -s $CITY && -s $OUT/city.params && $(cat "$OUT/city.params") == "$params" ]]; then
     say "city: reusing var/bench/city.jsonl ($params)"
 else
@@ -185,25 +187,31 @@ if (( PEER_EVENTS > 0 && PEER_EVENTS < EVENTS )); then PEER_COUNT=$PEER_EVENTS; 
 
 # ---- measuring -----------------------------------------------------------------------------
 
-# CPU seconds used so far by process $1 (and, with $2 = children, by its reaped children and
-# its live children: PostgreSQL's backends are children of the postmaster).
+# CPU ticks used so far by process $1 (utime + stime), 0 when it is gone.
 cpu_ticks() {
-    local pid=$1 total=0 stat f
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || { echo 0; return; }
+    local stat f
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
     f=(${stat##*) })
-    total=$(( f[11] + f[12] ))
-    if [[ ${2:-} == children ]]; then
-        total=$(( total + f[13] + f[14] ))
-        for c in $(pgrep -P "$pid" || true); do
-            stat=$(cat "/proc/$c/stat" 2>/dev/null) || continue
-            f=(${stat##*) })
-            total=$(( total + f[11] + f[12] ))
-        done
-    fi
-    echo "$total"
+    echo $(( f[11] + f[12] ))
 }
-PG_PID=$(head -1 "$(cat var/pg.location 2>/dev/null)/data/postmaster.pid" 2>/dev/null || true)
-[[ -n $PG_PID ]] || PG_PID=$(pgrep -o -x postgres || true)
+
+# Samples, every 0.2 s until killed, the CPU ticks of the PostgreSQL backends serving database
+# $1 (their process title is "postgres: USER DB ...") and writes the running total to file $2.
+# Backends of other databases (other users of the local stack) are not counted.
+pg_sampler() {
+    local db=$1 out=$2 pid t sum
+    declare -A seen=()
+    while :; do
+        for pid in $(pgrep -f "^postgres: [^ ]+ $db " || true); do
+            t=$(cpu_ticks "$pid")
+            (( t > ${seen[$pid]:-0} )) && seen[$pid]=$t
+        done
+        sum=0
+        for pid in "${!seen[@]}"; do sum=$(( sum + seen[$pid] )); done
+        echo "$sum" > "$out.tmp" && mv "$out.tmp" "$out"
+        sleep 0.2
+    done
+}
 
 # Busy CPU ticks of the whole machine so far (all CPUs: everything but idle and iowait).
 machine_ticks() {
@@ -212,30 +220,54 @@ machine_ticks() {
     echo $(( user + nice + system + irq + softirq + steal ))
 }
 
+# Prints the DSN of a fresh database NAME with riskd's migrations. Other users of the local
+# stack (the end-to-end suites) stop and restart PostgreSQL on purpose: wait for it to come
+# back (up to 3 minutes), then start it ourselves if it did not.
+newdb() {
+    local i
+    for ((i = 0; i < 180; i++)); do
+        deploy/local-stack.sh status >/dev/null 2>&1 && break
+        (( i == 0 )) && say "PostgreSQL is down (another user of the local stack?): waiting"
+        sleep 1
+    done
+    if ! deploy/local-stack.sh status >/dev/null 2>&1; then
+        RISKD_BIN=$BIN deploy/local-stack.sh up
+    fi
+    deploy/local-stack.sh newdb "$1"
+}
+
 RUNS_TXT=$OUT/runs.txt
-# measure KIND RUN RESULTCMD -- CMD...: runs CMD under /usr/bin/time, then RESULTCMD (a shell
-# snippet printing the key=value result line, kept in KIND-RUN.result) and appends one line
-# with the result, peak RSS, times and the broker's and PostgreSQL's CPU seconds to runs.txt.
+# measure KIND RUN RESULTCMD [DB] -- CMD...: runs CMD under /usr/bin/time, then RESULTCMD (a
+# shell snippet printing the key=value result line, kept in KIND-RUN.result) and appends one
+# line to runs.txt with the result, peak RSS, times, the CPU seconds of the broker and of the
+# PostgreSQL backends serving database DB, and what the rest of the machine used meanwhile.
 measure() {
-    local kind=$1 run=$2 resultcmd=$3
+    local kind=$1 run=$2 resultcmd=$3 db=
+    if [[ $4 != -- ]]; then db=$4; shift; fi
     shift 4
-    local tf=$OUT/$kind-$run.time b0 b1 p0 p1 m0 m1 rc=0
-    b0=$(cpu_ticks "$MOCK_PID"); p0=$(cpu_ticks "$PG_PID" children); m0=$(machine_ticks)
+    local tf=$OUT/$kind-$run.time pgf=$OUT/$kind-$run.pgticks b0 b1 m0 m1 rc=0 sampler=
+    echo 0 > "$pgf"
+    if [[ -n $db ]]; then pg_sampler "$db" "$pgf" & sampler=$!; fi
+    b0=$(cpu_ticks "$MOCK_PID"); m0=$(machine_ticks)
     /usr/bin/time -f "rss_kb=%M wall_s=%e user_s=%U sys_s=%S" -o "$tf" "$@" \
         > "$OUT/$kind-$run.out" 2> "$OUT/$kind-$run.err" || rc=$?
-    b1=$(cpu_ticks "$MOCK_PID"); p1=$(cpu_ticks "$PG_PID" children); m1=$(machine_ticks)
+    b1=$(cpu_ticks "$MOCK_PID"); m1=$(machine_ticks)
+    if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; fi
     if (( rc != 0 )); then
         tail -5 "$OUT/$kind-$run.err" >&2
-        die "$kind run $run failed (exit $rc; var/bench/$kind-$run.err)"
+        say "$kind run $run failed (exit $rc; var/bench/$kind-$run.err)"
+        return 1
     fi
+    local pg
+    pg=$(cat "$pgf")
     local result
     result=$(eval "$resultcmd")
     echo "$result" > "$OUT/$kind-$run.result"
     local line="kind=$kind run=$run $result $(tail -1 "$tf")"
     line+=" broker_cpu_s=$(awk -v a="$b0" -v b="$b1" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
-    line+=" postgres_cpu_s=$(awk -v a="$p0" -v b="$p1" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
+    line+=" postgres_cpu_s=$(awk -v p="$pg" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", p / t }')"
     # everything else the machine ran meanwhile (other users, builds): the noise indicator
-    line+=" other_cpu_s=$(awk -v m0="$m0" -v m1="$m1" -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v t="$CLK_TCK" \
+    line+=" other_cpu_s=$(awk -v m0="$m0" -v m1="$m1" -v b="$((b1 - b0))" -v p="$pg" -v t="$CLK_TCK" \
         -v u="$(tail -1 "$tf")" 'BEGIN { split(u, f, /[ =]/); own = f[6] + f[8];
             o = (m1 - m0 - b - p) / t - own; printf "%.2f", o < 0 ? 0 : o }')"
     echo "$line" >> "$RUNS_TXT"
@@ -255,34 +287,43 @@ for ((r = 1; r <= RUNS; r++)); do
     say "round $r of $RUNS"
     measure ceiling_a "$r" "tail -1 '$OUT/ceiling_a-$r.out'" -- \
         "$BENCH_BIN/ceiling" read --brokers "$BROKERS" --group "ceil-a-$PREFIX-$r" \
-        --count "$EVENTS" "${IN_TOPICS[@]}"
+        --count "$EVENTS" "${IN_TOPICS[@]}" || die "ceiling A failed"
     check_count "$OUT/ceiling_a-$r.result" "$EVENTS"
     measure ceiling_b "$r" "tail -1 '$OUT/ceiling_b-$r.out'" -- \
         "$BENCH_BIN/ceiling" parse --brokers "$BROKERS" --group "ceil-b-$PREFIX-$r" \
-        --count "$EVENTS" "${IN_TOPICS[@]}"
+        --count "$EVENTS" "${IN_TOPICS[@]}" || die "ceiling B failed"
     check_count "$OUT/ceiling_b-$r.result" "$EVENTS"
 
     # riskd logs to stderr: riskd-R.err is its log (debug level adds one line per batch). A run
-    # in which PostgreSQL went away (another user of the local stack restarted it: resyncs > 0)
-    # measured the outage, not riskd: it is discarded and run again, once.
+    # in which PostgreSQL went away (the end-to-end suites restart the local stack's server on
+    # purpose: resyncs > 0) measured the outage, not riskd: it is discarded and run again, once.
+    # The same for a Python peer run that failed (psycopg2 gives up when the server goes away).
     for attempt in 1 2; do
-        rdsn=$(deploy/local-stack.sh newdb "bench_riskd_$r")
+        rdsn=$(newdb "bench_riskd_$r")
         riskd_config "$r-$attempt" "$rdsn" > "$OUT/riskd-$r.yaml"
-        measure riskd "$r" "$PY bench/report.py riskd-log '$OUT/riskd-$r.err'" -- \
+        if measure riskd "$r" "$PY bench/report.py riskd-log '$OUT/riskd-$r.err'" "bench_riskd_$r" -- \
             env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskd" --config "$OUT/riskd-$r.yaml" \
-            --until-idle 3 --log-level debug
-        check_count "$OUT/riskd-$r.result" "$EVENTS"
-        grep -q ' resyncs=0' "$OUT/riskd-$r.result" && break
-        (( attempt == 2 )) && die "riskd run $r: PostgreSQL went away twice during the run"
-        say "riskd run $r: PostgreSQL went away during the run (resyncs > 0): running it again"
-        sed -i '$d' "$RUNS_TXT"
+            --until-idle 3 --log-level debug; then
+            check_count "$OUT/riskd-$r.result" "$EVENTS"
+            grep -q ' resyncs=0' "$OUT/riskd-$r.result" && break
+            sed -i '$d' "$RUNS_TXT"
+            say "riskd run $r: PostgreSQL went away during the run (resyncs > 0)"
+        fi
+        (( attempt == 2 )) && die "riskd run $r failed twice"
+        say "riskd run $r: running it again"
     done
 
-    pdsn=$(deploy/local-stack.sh newdb "bench_peer_$r")
-    measure python_peer "$r" "tail -1 '$OUT/python_peer-$r.out'" -- \
-        $PY bench/peer.py --brokers "$BROKERS" --group "peer-$PREFIX-$r" --dsn "$pdsn" \
-        --readings "${IN_TOPICS[0]}" --billing "${IN_TOPICS[1]}" --profiles "${IN_TOPICS[2]}" \
-        --transformer "${IN_TOPICS[3]}" --count "$PEER_COUNT" --timezone Asia/Shanghai
+    for attempt in 1 2; do
+        pdsn=$(newdb "bench_peer_$r")
+        if measure python_peer "$r" "tail -1 '$OUT/python_peer-$r.out'" "bench_peer_$r" -- \
+            $PY bench/peer.py --brokers "$BROKERS" --group "peer-$PREFIX-$r-$attempt" --dsn "$pdsn" \
+            --readings "${IN_TOPICS[0]}" --billing "${IN_TOPICS[1]}" --profiles "${IN_TOPICS[2]}" \
+            --transformer "${IN_TOPICS[3]}" --count "$PEER_COUNT" --timezone Asia/Shanghai; then
+            break
+        fi
+        (( attempt == 2 )) && die "Python peer run $r failed twice"
+        say "Python peer run $r: running it again"
+    done
     check_count "$OUT/python_peer-$r.result" "$PEER_COUNT"
 
     if (( r == 1 && PEER_COUNT == EVENTS )); then
@@ -296,16 +337,32 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 
 if [[ $PROFILE == 1 ]]; then
-    if perf record -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
-        say "profile: one more riskd run under perf record (var/bench/perf-riskd.txt)"
-        rdsn=$(deploy/local-stack.sh newdb bench_riskd_profile)
+    # One more riskd run, profiled on both sides: perf samples riskd's threads (with call
+    # chains, summarised by bench/perfsum.py) while PostgreSQL logs the duration of every
+    # statement of this run's database (log_min_duration_statement for that database only).
+    if perf record -q -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
+        say "profile: one more riskd run under perf record, PostgreSQL statements timed"
+        rdsn=$(newdb bench_riskd_profile)
+        psql "$rdsn" -XAtqc "alter database bench_riskd_profile set log_min_duration_statement = 0"
         riskd_config profile "$rdsn" > "$OUT/riskd-profile.yaml"
+        pglog=var/log/postgres.log
+        pgline=$(wc -l < "$pglog")
         perf record -q -e cpu-clock -F 299 --call-graph dwarf,16384 -o "$OUT/perf-riskd.data" -- \
             env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskd" \
-            --config "$OUT/riskd-profile.yaml" --until-idle 3 2> "$OUT/riskd-profile.log" >/dev/null
-        perf script -i "$OUT/perf-riskd.data" -F comm,tid,ip,sym,dso 2>/dev/null \
-            | $PY bench/perfsum.py --binary riskd --top 30 > "$OUT/perf-riskd.txt"
-        sed -n '1,25p' "$OUT/perf-riskd.txt" >&2
+            --config "$OUT/riskd-profile.yaml" --until-idle 3 --log-level debug \
+            2> "$OUT/riskd-profile.log" >/dev/null
+        tail -n +"$((pgline + 1))" "$pglog" > "$OUT/pg-statements.log"
+        {
+            echo "riskd run: $($PY bench/report.py riskd-log "$OUT/riskd-profile.log")"
+            echo
+            echo "== riskd's threads (perf, cpu-clock at 299 Hz)"
+            perf script -i "$OUT/perf-riskd.data" -F comm,tid,ip,sym,dso 2>/dev/null \
+                | $PY bench/perfsum.py --binary riskd --top 30
+            echo
+            echo "== PostgreSQL statements of the run (server-side durations)"
+            $PY bench/report.py pg-log "$OUT/pg-statements.log"
+        } > "$OUT/profile.txt"
+        say "profile: var/bench/profile.txt"
     else
         say "profile: perf cannot record here (kernel.perf_event_paranoid?); skipped"
     fi
@@ -319,8 +376,9 @@ say "state table fill: $CUSTOMERS and $STATE_CUSTOMERS customers"
 "$BENCH_BIN/statefill" --customers "$CUSTOMERS" > "$OUT/statefill-small.out"
 "$BENCH_BIN/statefill" --customers "$STATE_CUSTOMERS" > "$OUT/statefill.out"
 say "state restore: $STATE_CUSTOMERS customers checkpointed over $RESTORE_PARTITIONS partitions, then loaded back"
-"$BENCH_BIN/restore" --dsn "$(deploy/local-stack.sh newdb bench_restore)" \
+"$BENCH_BIN/restore" --dsn "$(newdb bench_restore)" \
     --customers "$STATE_CUSTOMERS" --partitions "$RESTORE_PARTITIONS" > "$OUT/restore.out"
+psql "$RISKD_PG_DSN" -XAtq -c "drop database if exists bench_restore with (force)" # ~0.5 GB
 
 # ---- report --------------------------------------------------------------------------------
 
