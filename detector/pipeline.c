@@ -63,6 +63,7 @@ struct pipeline {
 	int64_t last_message_ms;
 	int assigned_once;                               /* a rebalance has assigned partitions */
 	int64_t last_progress_ms;
+	int64_t last_gauges_ms;
 	struct pipeline_totals totals;
 };
 
@@ -674,6 +675,9 @@ fail:
 
 static void report_progress(struct pipeline *pl, int64_t now)
 {
+	if (now - pl->last_gauges_ms < 1000)
+		return; /* the lag walks every assigned partition: once a second is plenty */
+	pl->last_gauges_ms = now;
 	metrics_set_lag(kafka_consumer_lag(pl->consumer), (uint32_t)pl->part_count);
 	metrics_set_state(cstate_table_count(pl->ingest.customers),
 	                  cstate_table_memory(pl->ingest.customers) + cstate_table_memory(pl->ingest.transformers));
@@ -694,7 +698,9 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
                  size_t errstr_size)
 {
 	int backoff_ms = 100;
-	int64_t relay_pending = 1; /* rows a previous run committed but did not publish */
+	int relay_pending = 1;     /* rows a previous run committed but did not publish */
+	int drain_pending = 1;     /* area-days a previous run queued but did not balance */
+	int64_t last_drain_ms = 0;
 	char kerr[512];
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
@@ -742,10 +748,16 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		     now - pl->batch.started_ms >= pl->cfg->batch_max_wait_ms)) {
 			if (commit_or_resync(pl) != 0)
 				continue;
-			relay_pending = 1;
+			relay_pending = drain_pending = 1;
 		}
 		if (relay_pending && pl->batch.messages == 0)
-			relay_pending = relay_outbox(pl) != 0 || drain_area_balance(pl) != 0;
+			relay_pending = relay_outbox(pl) != 0;
+		/* the balance is durable in its queue: under load, balance every couple of seconds
+		 * rather than after every batch (it reads whole area-days) */
+		if (drain_pending && pl->batch.messages == 0 && (n == 0 || now - last_drain_ms >= 2000)) {
+			drain_pending = drain_area_balance(pl) != 0;
+			last_drain_ms = now;
+		}
 		if (pl->batch.messages == 0) {
 			int force = opts->reload && *opts->reload;
 			if (force)
@@ -757,6 +769,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		 * that is never given a partition stops too, after a minute */
 		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
 		if (opts->until_idle_s > 0 && n == 0 && pl->batch.messages == 0 && !relay_pending &&
+		    !drain_pending &&
 		    now - pl->last_message_ms >= idle_ms) {
 			log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
 			break;
