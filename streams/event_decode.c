@@ -10,6 +10,7 @@
  * This file also holds the contract's time parsers (RFC 3339 timestamps, YYYY-MM-DD dates).
  */
 #include "event.h"
+#include "json_arena.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -877,6 +878,7 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev, ch
 		rc = reject(EVENT_REJECT_UTF8, errstr, errstr_size, "invalid UTF-8 at byte %zu", bad);
 		goto out;
 	}
+	json_arena_enter();
 	/* JSON_ALLOW_NUL lets "\u0000" through to the field checks, which name the field. */
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!root) {
