@@ -23,6 +23,8 @@ struct scorer {
 	struct models_history history;
 	struct rbuf rules_json, curve_json;
 	struct scorer_stats stats;
+	scorer_observer_fn observer;   /* offline tools only */
+	void *observer_arg;
 };
 
 /* A cheap signature of the rule files: names, sizes and modification times. */
@@ -149,6 +151,8 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *
 		scorer_features(sc, cs, day, &sc->fv);
 		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
 		sc->stats.scored++;
+		if (sc->observer)
+			sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
 		if (sc->hits.alert) {
 			rbuf_reset(&sc->rules_json);
 			rbuf_reset(&sc->curve_json);
@@ -175,6 +179,12 @@ void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct ev
 {
 	(void)sc;
 	models_on_meter_event(cs, ev, day);
+}
+
+void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg)
+{
+	sc->observer = fn;
+	sc->observer_arg = arg;
 }
 
 void scorer_stats(const struct scorer *sc, struct scorer_stats *out)

@@ -72,6 +72,19 @@ void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct ev
 void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
                      struct feature_vec *fv);
 
+/*
+ * Called after every scoring, once the theft rules were evaluated for customer cs on the
+ * local day `day` that just closed: hits are the rule set's hits (hits->alert set when
+ * scorer_on_reading returns an alert for this scoring). Both pointers are valid during the
+ * call only; the rule set is scorer_rules(). For the offline tools (backtest, eval), which
+ * count per rule and per customer; riskd sets none.
+ */
+typedef void (*scorer_observer_fn)(void *arg, const struct cstate *cs, int32_t day,
+                                   const struct rule_hits *hits);
+
+/* Sets the observer of every scoring (fn NULL: none, the default). Changes nothing else. */
+void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg);
+
 /* Counters since creation: customers scored, alerts returned, rule-set reloads. */
 struct scorer_stats {
 	uint64_t scored, alerts, reloads, reload_failures;

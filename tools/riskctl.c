@@ -28,6 +28,8 @@ static const struct riskctl_command {
 	{"config", config_main, "config keys: list every configuration key"},
 	{"rules", rules_main, "rules check|test|explain|features: check, test and explain rule files"},
 	{"alerts", alerts_main, "alerts list|show|claim|resolve|reopen|report: work the review queue"},
+	{"backtest", backtest_main, "run the theft rules offline over an event file: hits, alerts, edit diff"},
+	{"eval", eval_main, "detection scorecard: generate a labelled city and measure the rules on it"},
 };
 
 static void usage(FILE *out)

@@ -20,4 +20,11 @@ int alerts_main(int argc, char **argv);
  * argv[0] is "stats". Same exit status as alerts_main. */
 int rules_stats_main(int argc, char **argv);
 
+/* riskctl backtest: theft rules replayed offline over an event file; --baseline diff, --labels
+ * precision and recall (tools/riskctl_backtest.c). */
+int backtest_main(int argc, char **argv);
+
+/* riskctl eval: the detection scorecard on a generated labelled city (tools/riskctl_eval.c). */
+int eval_main(int argc, char **argv);
+
 #endif
