@@ -72,9 +72,18 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 		break;
 	case EVENT_CUSTOMER:
 		apply_profile(cs, ev);
+		payments_on_profile(cs, ev);
+		break;
+	case EVENT_BILL:
+		payments_on_bill(cs, ev, localday_of(&in->localday, ev->ts));
+		break;
+	case EVENT_PAYMENT:
+		payments_on_payment(cs, ev, localday_of(&in->localday, ev->ts));
+		break;
+	case EVENT_PAYMENT_REVERSAL:
+		payments_on_reversal(cs, ev, localday_of(&in->localday, ev->ts));
 		break;
 	default:
-		/* billing events are counted; the payment models arrive with the credit scorecard */
 		break;
 	}
 	cstate_table_mark_dirty(table, cs);

@@ -102,6 +102,12 @@ struct ynode {
  * (YAML syntax, anchors, aliases, tags, several documents, nesting, empty file). */
 struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena);
 
+/* The same for another YAML file read with these diagnostics (scoring/scorecard.c): noun
+ * names the file in messages ("a scorecard"), empty_message is the whole message for an
+ * empty file. */
+struct ynode *rules_yaml_parse_as(struct rules_src *src, struct rules_arena *arena,
+                                  const char *noun, const char *empty_message);
+
 /* Byte offset in the file of byte voff of scalar n's value (voff == n->len: just past the
  * value's last byte). Re-scans the raw text of the scalar: exact for plain, quoted and literal
  * scalars; for folded ones every non-blank character is exact. */

@@ -16,6 +16,7 @@
 struct yreader {
 	struct rules_src *src;
 	struct rules_arena *arena;
+	const char *noun; /* "a rule file", "a scorecard": how messages name the file */
 	yaml_parser_t parser;
 	yaml_event_t event;
 	int have_event;
@@ -94,14 +95,14 @@ static int check_plain(struct yreader *rd, const yaml_char_t *anchor, const yaml
 	if (anchor) {
 		const char *a = (const char *)anchor;
 		rules_src_error(rd->src, event_start(rd),
-		                "anchor '&%s' is not allowed in a rule file; write the value out",
-		                rules_show(shown, sizeof shown, a, strlen(a)));
+		                "anchor '&%s' is not allowed in %s; write the value out",
+		                rules_show(shown, sizeof shown, a, strlen(a)), rd->noun);
 		return -1;
 	}
 	if (tag) {
 		const char *t = (const char *)tag;
-		rules_src_error(rd->src, event_start(rd), "tag '%s' is not allowed in a rule file",
-		                rules_show(shown, sizeof shown, t, strlen(t)));
+		rules_src_error(rd->src, event_start(rd), "tag '%s' is not allowed in %s",
+		                rules_show(shown, sizeof shown, t, strlen(t)), rd->noun);
 		return -1;
 	}
 	return 0;
@@ -196,8 +197,8 @@ static struct ynode *parse_node(struct yreader *rd, int depth)
 		char shown[48];
 		const char *a = (const char *)ev->data.alias.anchor;
 		rules_src_error(rd->src, event_start(rd),
-		                "alias '*%s' is not allowed in a rule file; write the value out",
-		                rules_show(shown, sizeof shown, a, strlen(a)));
+		                "alias '*%s' is not allowed in %s; write the value out",
+		                rules_show(shown, sizeof shown, a, strlen(a)), rd->noun);
 		return NULL;
 	}
 	default:
@@ -208,7 +209,15 @@ static struct ynode *parse_node(struct yreader *rd, int depth)
 
 struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena)
 {
-	struct yreader rd = {.src = src, .arena = arena};
+	return rules_yaml_parse_as(src, arena, "a rule file",
+	                           "the file is empty; a rule file is a mapping with ruleset, "
+	                           "version, kind and rules");
+}
+
+struct ynode *rules_yaml_parse_as(struct rules_src *src, struct rules_arena *arena,
+                                  const char *noun, const char *empty_message)
+{
+	struct yreader rd = {.src = src, .arena = arena, .noun = noun};
 	struct ynode *root = NULL;
 	if (!yaml_parser_initialize(&rd.parser)) {
 		rules_src_error(src, RULES_NO_POS, "cannot start the YAML parser");
@@ -221,9 +230,7 @@ struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena)
 	if (next_event(&rd) < 0)
 		goto done;
 	if (rd.event.type == YAML_STREAM_END_EVENT) {
-		rules_src_error(src, RULES_NO_POS,
-		                "the file is empty; a rule file is a mapping with ruleset, version, "
-		                "kind and rules");
+		rules_src_error(src, RULES_NO_POS, "%s", empty_message);
 		goto done;
 	}
 	if (next_event(&rd) < 0) /* the document's first node */
@@ -236,7 +243,7 @@ struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena)
 	if (next_event(&rd) < 0)
 		goto done;
 	if (rd.event.type != YAML_STREAM_END_EVENT) {
-		rules_src_error(src, event_start(&rd), "a rule file holds one YAML document only");
+		rules_src_error(src, event_start(&rd), "%s holds one YAML document only", noun);
 		goto done;
 	}
 	root = node;

@@ -17,6 +17,7 @@
 
 #include "../config/riskd_base.h"
 #include "models.h"
+#include "payments.h"
 
 /* How many recent event_id hashes each entity remembers to detect duplicates. */
 #define CSTATE_RECENT_EVENTS 8
@@ -43,6 +44,7 @@ struct cstate {
 	int64_t last_closed_uwh;                /* its energy in micro-kWh */
 	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
+	struct pay_state pay;                   /* payment behaviour (scoring/payments.h), 72 bytes */
 	/* Anomaly-model and payment state is added here by later modules; keep the struct
 	 * fixed-size and at most 512 bytes (checked by a static assertion in cstate.c). */
 };

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../config/riskd_base.h"
+#include "../scoring/payments.h"
 
 #define GEN_OUT_CAP ((size_t)4 << 20)     /* output buffer */
 #define GEN_OUT_RESERVE ((size_t)64 << 10) /* kept free: one event, its copy and a bad line */
@@ -78,6 +79,8 @@ static int gen_tz_parse(const char *s, int32_t *offset_s)
 }
 
 /* ---- options ------------------------------------------------------------------------- */
+
+static char *gen_put_date(char *p, int32_t day);
 
 void gen_options_init(struct gen_options *opts)
 {
@@ -185,7 +188,44 @@ static int gen_options_check(const struct gen_options *opts, char *errstr, size_
 		         GEN_MAX_TRANSFORMERS);
 		return RISKD_ERR_RANGE;
 	}
+	if (!(opts->distress_rate >= 0.0 && opts->distress_rate <= 1.0)) {
+		snprintf(errstr, errstr_size, "--distress-rate %g: must be 0 .. 1", opts->distress_rate);
+		return RISKD_ERR_RANGE;
+	}
+	if (!(opts->catch_up_rate >= 0.0 && opts->catch_up_rate <= 1.0)) {
+		snprintf(errstr, errstr_size, "--catch-up-rate %g: must be 0 .. 1", opts->catch_up_rate);
+		return RISKD_ERR_RANGE;
+	}
+	if (opts->credit_as_of_set && !opts->credit_labels_path) {
+		snprintf(errstr, errstr_size, "--credit-as-of: only used with --credit-labels");
+		return RISKD_ERR_INVALID;
+	}
+	if (opts->credit_labels_path) {
+		int32_t last = opts->start_day + (int32_t)opts->days - 1;
+		int32_t as_of = gen_credit_as_of(opts);
+		if (as_of < opts->start_day || as_of > last - GEN_CREDIT_WINDOW_DAYS) {
+			char first_text[16], last_text[16];
+			*gen_put_date(first_text, opts->start_day) = '\0';
+			*gen_put_date(last_text, last - GEN_CREDIT_WINDOW_DAYS) = '\0';
+			if (opts->credit_as_of_set)
+				snprintf(errstr, errstr_size, "--credit-as-of: must be %s .. %s, so that the %d "
+				         "days after it lie inside the run", first_text, last_text,
+				         GEN_CREDIT_WINDOW_DAYS);
+			else
+				snprintf(errstr, errstr_size, "--credit-labels: --days %u is too short: the "
+				         "labels look %d days past the as-of day (use at least --days %d)",
+				         opts->days, GEN_CREDIT_WINDOW_DAYS, GEN_CREDIT_WINDOW_DAYS + 1);
+			return RISKD_ERR_RANGE;
+		}
+	}
 	return 0;
+}
+
+int32_t gen_credit_as_of(const struct gen_options *opts)
+{
+	if (opts->credit_as_of_set)
+		return opts->credit_as_of;
+	return opts->start_day + (int32_t)opts->days - 1 - GEN_CREDIT_WINDOW_DAYS;
 }
 
 int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *errstr,
@@ -215,7 +255,8 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 		static const char *const known[] = {
 			"--customers", "--days", "--seed", "--start", "--interval-s", "--tz",
 			"--bad-rate", "--dup-rate", "--transformers", "--labels", "--theft-rate",
-			"--confounder-rate",
+			"--confounder-rate", "--credit-labels", "--credit-as-of", "--billing-only",
+			"--distress-rate", "--catch-up-rate",
 		};
 		size_t k = 0;
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], name) != 0)
@@ -223,6 +264,14 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 		if (k == sizeof(known) / sizeof(known[0])) {
 			snprintf(errstr, errstr_size, "unknown option '%s'", name);
 			return RISKD_ERR_INVALID;
+		}
+		if (strcmp(name, "--billing-only") == 0) { /* a flag: no value */
+			if (eq) {
+				snprintf(errstr, errstr_size, "--billing-only takes no value");
+				return RISKD_ERR_INVALID;
+			}
+			opts->billing_only = 1;
+			continue;
 		}
 		if (eq) {
 			value = eq + 1;
@@ -273,13 +322,24 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 				return RISKD_ERR_INVALID;
 			}
 			memcpy(opts->tz_name, value, strlen(value) + 1);
-		} else if (strcmp(name, "--labels") == 0) {
+		} else if (strcmp(name, "--labels") == 0 || strcmp(name, "--credit-labels") == 0) {
 			if (*value == '\0') {
-				snprintf(errstr, errstr_size, "--labels: missing file name");
+				snprintf(errstr, errstr_size, "%s: missing file name", name);
 				return RISKD_ERR_INVALID;
 			}
-			opts->labels_path = value;
-		} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate */
+			if (name[2] == 'l')
+				opts->labels_path = value;
+			else
+				opts->credit_labels_path = value;
+		} else if (strcmp(name, "--credit-as-of") == 0) {
+			if (gen_parse_date(value, &opts->credit_as_of) != 0) {
+				snprintf(errstr, errstr_size, "--credit-as-of '%s': not a date YYYY-MM-DD",
+				         value);
+				return RISKD_ERR_INVALID;
+			}
+			opts->credit_as_of_set = 1;
+		} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate,
+		          * --distress-rate, --catch-up-rate */
 			char *end;
 			errno = 0;
 			double rate = strtod(value, &end);
@@ -287,7 +347,11 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 				snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
 				return RISKD_ERR_RANGE;
 			}
-			if (name[2] == 'b') {
+			if (strcmp(name, "--distress-rate") == 0) {
+				opts->distress_rate = rate;
+			} else if (strcmp(name, "--catch-up-rate") == 0) {
+				opts->catch_up_rate = rate;
+			} else if (name[2] == 'b') {
 				opts->bad_rate = rate;
 			} else if (name[2] == 'd') {
 				opts->dup_rate = rate;
@@ -322,6 +386,18 @@ void gen_usage_print(FILE *out)
 	      "                     look like theft (labelled; default: the theft rate)\n"
 	      "  --labels FILE      write the ground truth as CSV: customer_id,pattern,\n"
 	      "                     confounder,onset_day\n"
+	      "  --credit-labels FILE\n"
+	      "                     write each customer's credit outcome as CSV: customer_id,\n"
+	      "                     segment,habit,distress_day,as_of,days_past_due,bad (bad:\n"
+	      "                     90+ days past due within 182 days after the as-of day)\n"
+	      "  --credit-as-of DATE\n"
+	      "                     as-of day of the credit labels (default: 182 days before\n"
+	      "                     the last day)\n"
+	      "  --distress-rate R  share of customers who fall into payment trouble on a day\n"
+	      "                     of the run: strained, then defaulting (default 0)\n"
+	      "  --catch-up-rate R  chance that a bill left unpaid (or partly paid) is paid\n"
+	      "                     40-85 days after its due date, after reminders (default 0)\n"
+	      "  --billing-only     write profiles, bills, payments and reversals only\n"
 	      "The same options always give the same bytes. A summary goes to stderr.\n",
 	      out);
 }
@@ -1039,11 +1115,65 @@ static void gen_emit_pending(struct gen_writer *w, const struct gen_city *city,
 	gen_commit(w, type, p, c, &st);
 }
 
+/* ---- credit labels: each customer's payments replayed as riskd would see them ---------- */
+
+struct gen_credit_track {
+	struct pay_state pay;
+	struct pay_outcome outcome;
+	int32_t dpd_as_of;
+	int snapped;               /* dpd_as_of taken */
+};
+
+static int32_t gen_local_day(const struct gen_city *city, int64_t ts)
+{
+	int64_t t = ts + city->tz_offset_s;
+	return (int32_t)(t >= 0 ? t / GEN_DAY_S : -((-t + GEN_DAY_S - 1) / GEN_DAY_S));
+}
+
+/* Applies a bill, payment or reversal just written to its customer's payment state, with the
+ * bill id and amounts exactly as the line carries them. */
+static void gen_credit_apply(struct gen_credit_track *tracks, const struct gen_city *city,
+                             const struct gen_pending *item)
+{
+	if (item->kind == GEN_PENDING_METER_EVENT)
+		return;
+	struct gen_credit_track *tr = &tracks[item->customer];
+	int32_t day = gen_local_day(city, item->ts);
+	if (day > tr->outcome.start && !tr->snapped) {
+		tr->dpd_as_of = payments_days_past_due(&tr->pay, tr->outcome.start);
+		tr->snapped = 1;
+	}
+	payments_outcome_before(&tr->outcome, &tr->pay, day);
+	char bill_id[64];
+	char *p = gen_put_customer(bill_id, city, 'B', item->customer);
+	p = gen_put_month(p, item->month);
+	size_t id_len = (size_t)(p - bill_id);
+	double amount = (double)item->cents / 100.0; /* the value the written "12.34" decodes to */
+	switch (item->kind) {
+	case GEN_PENDING_BILL:
+		payments_bill(&tr->pay, bill_id, id_len, amount, item->due_day, day);
+		break;
+	case GEN_PENDING_PAYMENT:
+		payments_payment(&tr->pay, amount, bill_id, id_len, day);
+		break;
+	default:
+		payments_reversal(&tr->pay, amount, day);
+		break;
+	}
+}
+
 /* ---- the walk ------------------------------------------------------------------------ */
 
 int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats, char *errstr,
               size_t errstr_size)
 {
+	return gen_write_credit(opts, out, stats, NULL, errstr, errstr_size);
+}
+
+int gen_write_credit(const struct gen_options *opts, FILE *out, struct gen_stats *stats,
+                     struct gen_credit_label *labels, char *errstr, size_t errstr_size)
+{
+	struct gen_credit_track *tracks = NULL;
 	struct gen_city city;
 	struct gen_writer w;
 	struct gen_heap heap;
@@ -1078,6 +1208,13 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 	w.city = &city;
 	plans = xmalloc(sizeof(*plans) * city.n_customers);
 	area_milli = xmalloc(sizeof(*area_milli) * city.n_transformers);
+	if (labels) {
+		int32_t as_of = gen_credit_as_of(opts);
+		tracks = xcalloc(city.n_customers, sizeof(*tracks));
+		for (uint32_t c = 0; c < city.n_customers; c++)
+			payments_outcome_init(&tracks[c].outcome, as_of, as_of + GEN_CREDIT_WINDOW_DAYS,
+			                      GEN_CREDIT_DPD);
+	}
 
 	gen_stamp_make(&st, &city, (int64_t)opts->start_day * GEN_DAY_S - opts->tz_offset_s);
 	for (uint32_t c = 0; c < city.n_customers; c++)
@@ -1094,7 +1231,7 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 			if (cal.dom == cust->bill_dom)
 				gen_bill_issue(&heap, &city, c, &cal);
 			gen_day_plan_make(&city, cust, &cal, &plans[c]);
-			for (int e = 0; e < plans[c].n_events; e++) {
+			for (int e = 0; e < plans[c].n_events && !opts->billing_only; e++) {
 				struct gen_pending item;
 				memset(&item, 0, sizeof(item));
 				item.kind = GEN_PENDING_METER_EVENT;
@@ -1115,12 +1252,14 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 				struct gen_customer *cust = &city.customers[c];
 				struct gen_reading reading;
 				gen_reading_make(&city, cust, &plans[c], &cal, slot, &reading);
-				gen_emit_reading(&w, &city, c, &st, &reading);
+				if (!opts->billing_only)
+					gen_emit_reading(&w, &city, c, &st, &reading);
 				area_milli[cust->transformer] += reading.true_milli;
 				cust->period_milli += reading.metered_milli;
 			}
 			int64_t interval_no = (int64_t)day * city.slots + slot;
-			for (uint32_t t_idx = 0; t_idx < city.n_transformers; t_idx++) {
+			for (uint32_t t_idx = 0; t_idx < city.n_transformers && !opts->billing_only;
+			     t_idx++) {
 				double loss = gen_transformer_loss(&city, t_idx, interval_no);
 				int64_t milli = (int64_t)((double)area_milli[t_idx] * (1.0 + loss) + 0.5);
 				gen_emit_transformer(&w, &city, t_idx, &st, milli);
@@ -1128,6 +1267,8 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 			while (heap.n > 0 && heap.items[0].ts < t + city.interval_s) {
 				struct gen_pending item = gen_heap_pop(&heap);
 				gen_emit_pending(&w, &city, &item);
+				if (tracks)
+					gen_credit_apply(tracks, &city, &item);
 			}
 		}
 	}
@@ -1140,8 +1281,20 @@ int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats
 		snprintf(errstr, errstr_size, "writing output: %s", strerror(w.write_errno));
 		err = RISKD_ERR_IO;
 	}
+	for (uint32_t c = 0; tracks && c < city.n_customers; c++) {
+		struct gen_credit_track *tr = &tracks[c];
+		if (!tr->snapped)
+			tr->dpd_as_of = payments_days_past_due(&tr->pay, tr->outcome.start);
+		payments_outcome_finish(&tr->outcome, &tr->pay);
+		labels[c].segment = (uint8_t)(city.customers[c].segment + 1);
+		labels[c].habit = city.customers[c].payer;
+		labels[c].dpd_as_of = tr->dpd_as_of;
+		labels[c].distress_day = city.customers[c].distress_day;
+		labels[c].bad = tr->dpd_as_of >= GEN_CREDIT_DPD ? -1 : tr->outcome.reached;
+	}
 
 done:
+	free(tracks);
 	free(area_milli);
 	free(plans);
 	free(heap.items);
@@ -1218,6 +1371,49 @@ int gen_labels_write(const struct gen_options *opts, FILE *out, char *errstr,
 	return 0;
 io:
 	snprintf(errstr, errstr_size, "writing labels: %s", strerror(errno ? errno : EIO));
+	return RISKD_ERR_IO;
+}
+
+const char *gen_habit_name(unsigned habit)
+{
+	static const char *const names[GEN_PAYER__COUNT] = {
+		[GEN_PAYER_PROMPT] = "prompt",
+		[GEN_PAYER_LATE] = "late",
+		[GEN_PAYER_PARTIAL] = "partial",
+		[GEN_PAYER_DEFAULTER] = "defaulter",
+	};
+	return habit < GEN_PAYER__COUNT ? names[habit] : "unknown";
+}
+
+int gen_credit_labels_write(const struct gen_options *opts, const struct gen_credit_label *labels,
+                            FILE *out, char *errstr, size_t errstr_size)
+{
+	uint8_t width = 1;
+	for (uint32_t n = opts->customers; n >= 10; n /= 10)
+		width++;
+	if (width < 6)
+		width = 6;
+	char as_of[16];
+	*gen_put_date(as_of, gen_credit_as_of(opts)) = '\0';
+	errno = 0;
+	if (fputs("customer_id,segment,habit,distress_day,as_of,days_past_due,bad\n", out) == EOF)
+		goto io;
+	for (uint32_t c = 0; c < opts->customers; c++) {
+		const struct gen_credit_label *lab = &labels[c];
+		char distress[16] = "";
+		if (lab->distress_day)
+			*gen_put_date(distress, lab->distress_day) = '\0';
+		if (fprintf(out, "C%0*u,%s,%s,%s,%s,%d,%s\n", (int)width, c + 1,
+		            segment_name((enum segment)lab->segment), gen_habit_name(lab->habit),
+		            distress, as_of, (int)lab->dpd_as_of,
+		            lab->bad < 0 ? "" : lab->bad ? "1" : "0") < 0)
+			goto io;
+	}
+	if (fflush(out) != 0)
+		goto io;
+	return 0;
+io:
+	snprintf(errstr, errstr_size, "writing credit labels: %s", strerror(errno ? errno : EIO));
 	return RISKD_ERR_IO;
 }
 
@@ -1300,9 +1496,38 @@ int gen_main(int argc, char **argv)
 		gen_usage_print(stdout);
 		return 0;
 	}
-	if (gen_write(&opts, stdout, &stats, errstr, sizeof(errstr)) != 0) {
+	struct gen_credit_label *credit = NULL;
+	if (opts.credit_labels_path)
+		credit = xcalloc(opts.customers, sizeof(*credit));
+	if (gen_write_credit(&opts, stdout, &stats, credit, errstr, sizeof(errstr)) != 0) {
 		fprintf(stderr, "riskctl gen: %s\n", errstr);
+		free(credit);
 		return 1;
+	}
+	if (credit) {
+		FILE *f = fopen(opts.credit_labels_path, "w");
+		int err = f ? gen_credit_labels_write(&opts, credit, f, errstr, sizeof(errstr)) : 0;
+		if (!f || (fclose(f) != 0 && err == 0)) {
+			snprintf(errstr, sizeof(errstr), "%s", strerror(errno));
+			err = RISKD_ERR_IO;
+		}
+		if (err) {
+			fprintf(stderr, "riskctl gen: --credit-labels %s: %s\n", opts.credit_labels_path,
+			        errstr);
+			free(credit);
+			return 1;
+		}
+		uint32_t defaulted = 0, bad = 0;
+		for (uint32_t c = 0; c < opts.customers; c++) {
+			defaulted += credit[c].bad < 0;
+			bad += credit[c].bad > 0;
+		}
+		char as_of[16];
+		*gen_put_date(as_of, gen_credit_as_of(&opts)) = '\0';
+		fprintf(stderr, "riskctl gen: credit labels as of %s: %u customers already %d+ days past "
+		        "due, %u of the other %u reached it within %d days\n", as_of, defaulted,
+		        GEN_CREDIT_DPD, bad, opts.customers - defaulted, GEN_CREDIT_WINDOW_DAYS);
+		free(credit);
 	}
 	if (opts.labels_path) {
 		FILE *labels = fopen(opts.labels_path, "w");

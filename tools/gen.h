@@ -9,13 +9,19 @@
  *
  * With --theft-rate some customers steal from a random onset day on (labelled attack
  * patterns) and others change honestly in ways that look similar (labelled confounders);
- * --labels writes who and how (gen_labels_write).
+ * --labels writes who and how (gen_labels_write). --credit-labels writes, for every customer,
+ * whether its payments went 90 days past due in the six months after an as-of day
+ * (gen_write_credit, gen_credit_labels_write); --distress-rate makes some customers fall into
+ * payment trouble during the run, --catch-up-rate makes most unpaid bills paid late after
+ * reminders; --billing-only leaves the readings out.
  *
  * Determinism: the same options give byte-identical output on every run and machine. Every
  * random quantity is a pure function of (seed, what it is about, when), so a customer's
  * readings do not depend on how many other customers are generated, and the valid lines do
  * not depend on --bad-rate or --dup-rate. Without --theft-rate (and --confounder-rate) no
- * customer is labelled and the output is what it was before labelled patterns existed.
+ * customer is labelled and the output is what it was before labelled patterns existed; without
+ * --distress-rate, --catch-up-rate and --billing-only it is what it was before those existed
+ * (--credit-labels only writes a file).
  */
 #ifndef RISKD_GEN_H
 #define RISKD_GEN_H
@@ -91,7 +97,33 @@ struct gen_options {
 	double confounder_rate;    /* --confounder-rate, 0 .. 1; default: the theft rate */
 	int confounder_rate_set;   /* --confounder-rate was given */
 	const char *labels_path;   /* --labels FILE (points into argv); NULL = none */
+	double distress_rate;      /* --distress-rate, 0 .. 1: share of customers who fall into
+	                              payment trouble (labelled in the credit labels); 0 */
+	double catch_up_rate;      /* --catch-up-rate, 0 .. 1: chance that a bill left (partly)
+	                              unpaid is paid 40-85 days after its due date; 0 */
+	const char *credit_labels_path; /* --credit-labels FILE (points into argv); NULL = none */
+	int32_t credit_as_of;      /* --credit-as-of as days since 1970-01-01 (credit_as_of_set) */
+	int credit_as_of_set;      /* --credit-as-of was given; default: gen_credit_as_of */
+	int billing_only;          /* --billing-only: profiles, bills, payments, reversals only */
 	int help;                  /* --help or -h was given: print usage, generate nothing */
+};
+
+/* A credit label looks this many days past the as-of day ("the next six months") ... */
+#define GEN_CREDIT_WINDOW_DAYS 182
+/* ... for this many days past due ("default"). */
+#define GEN_CREDIT_DPD 90
+
+/* Credit ground truth of one customer (--credit-labels): what its generated bills, payments
+ * and reversals did around the as-of day, measured with riskd's own payment arithmetic
+ * (scoring/payments.h). */
+struct gen_credit_label {
+	uint8_t segment;           /* enum segment */
+	uint8_t habit;             /* payment habit, named by gen_habit_name */
+	int32_t dpd_as_of;         /* days past due on the as-of day */
+	int32_t distress_day;      /* first day of payment distress (--distress-rate); 0 none */
+	int bad;                   /* 1: reached GEN_CREDIT_DPD days past due on a day of
+	                              (as-of, as-of + GEN_CREDIT_WINDOW_DAYS]; 0: did not;
+	                              -1: already that far past due on the as-of day */
 };
 
 struct gen_stats {
@@ -163,6 +195,30 @@ void gen_label_of(const struct gen_options *opts, uint32_t customer, struct gen_
  */
 int gen_labels_write(const struct gen_options *opts, FILE *out, char *errstr,
                      size_t errstr_size);
+
+/* The as-of day of the credit labels: --credit-as-of, else the last day of the run minus
+ * GEN_CREDIT_WINDOW_DAYS. */
+int32_t gen_credit_as_of(const struct gen_options *opts);
+
+/* Name of a payment habit: "prompt", "late", "partial", "defaulter". Never NULL. */
+const char *gen_habit_name(unsigned habit);
+
+/*
+ * gen_write that also fills labels[0 .. opts->customers) with each customer's credit ground
+ * truth (labels may be NULL: then it is gen_write). The output does not depend on labels.
+ */
+int gen_write_credit(const struct gen_options *opts, FILE *out, struct gen_stats *stats,
+                     struct gen_credit_label *labels, char *errstr, size_t errstr_size);
+
+/*
+ * Writes the credit labels file: the CSV header `customer_id,segment,habit,distress_day,as_of,
+ * days_past_due,bad`, then one row per customer in customer order, e.g.
+ * `C000042,residential,late,2026-05-14,2026-07-02,0,1` (distress_day empty without
+ * distress); bad is empty for a customer already GEN_CREDIT_DPD days past due on the as-of
+ * day. Returns 0 or RISKD_ERR_IO.
+ */
+int gen_credit_labels_write(const struct gen_options *opts, const struct gen_credit_label *labels,
+                            FILE *out, char *errstr, size_t errstr_size);
 
 /*
  * `riskctl gen` entry point: parses options (argv[0] = "gen"), writes the data set to stdout,

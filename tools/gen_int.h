@@ -48,6 +48,7 @@ enum gen_tag {
 	GEN_TAG_BAD,
 	GEN_TAG_PATTERN,      /* labelled patterns: who, which, when, their parameters */
 	GEN_TAG_PATTERN_INTERVAL, /* per-interval draws of a pattern */
+	GEN_TAG_DISTRESS,     /* --distress-rate: who falls into payment trouble, and when */
 };
 
 /* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
@@ -127,6 +128,12 @@ struct gen_customer {
 	int32_t pattern_s;        /* a time of day in seconds (bypass window, meter swap) */
 	double pattern_a;         /* a fraction, factor or cap (see gen_pattern_params) */
 	double pattern_b;
+	/* payment distress (--distress-rate): bills issued from strain_ts on are paid more and
+	 * more like a defaulter's, from distress_ts on exactly so; 0 = never */
+	int64_t strain_ts;
+	int64_t distress_ts;
+	int32_t distress_day;     /* local day of distress_ts, for the credit labels */
+	double catch_up;          /* --catch-up-rate: chance an unpaid rest is paid after reminders */
 };
 
 struct gen_transformer {
@@ -202,6 +209,8 @@ struct gen_city {
 	uint8_t transformer_id_len;
 	double theft_rate;              /* labelled patterns (gen_pattern_draw) */
 	double confounder_rate;
+	double distress_rate;           /* --distress-rate (gen_distress_draw) */
+	double catch_up_rate;           /* --catch-up-rate (gen_payment_plan_make) */
 	uint32_t days;
 };
 

@@ -334,6 +334,37 @@ static void gen_pattern_params(struct gen_customer *cust)
 	}
 }
 
+/*
+ * Payment distress (--distress-rate): a share of the customers, whatever their habit, fall into
+ * payment trouble on a day spread over the run (from 60 days after the start to 30 before the
+ * end): the rate times 3 for customers of under two years at the start, 1.5 under five, 0.6
+ * for the rest. Over the 90-270 days before that day their bills are paid more and more like a
+ * defaulter's (the outcome chances move linearly from their own habit's to a defaulter's:
+ * late, partly, bounced, unpaid); from that day on, like a defaulter's. Customers not drawn,
+ * and every customer when the rate is 0, keep exactly the payments they had without the option.
+ */
+static void gen_distress_draw(const struct gen_city *city, struct gen_customer *cust)
+{
+	cust->strain_ts = cust->distress_ts = 0;
+	cust->distress_day = 0;
+	if (!(city->distress_rate > 0.0) || city->days < 120)
+		return;
+	/* Newer customers fall into trouble more often (about the same share overall: a fifth of
+	 * the customers have been customers for under five years). */
+	int32_t tenure = city->start_day - cust->since_day;
+	double factor = tenure < 2 * 365 ? 3.0 : tenure < 5 * 365 ? 1.5 : 0.6;
+	uint64_t h = gen_hash(cust->key, GEN_TAG_DISTRESS, 0);
+	if (gen_unit(h) >= city->distress_rate * factor)
+		return;
+	uint64_t h1 = gen_mix(h), h2 = gen_mix(h1);
+	int32_t span = (int32_t)city->days - 90;
+	int32_t day = city->start_day + 60 + (int32_t)(h1 % (uint64_t)span);
+	int32_t warning = 90 + (int32_t)(h2 % 181);
+	cust->distress_day = day;
+	cust->distress_ts = (int64_t)day * GEN_DAY_S - city->tz_offset_s;
+	cust->strain_ts = cust->distress_ts - (int64_t)warning * GEN_DAY_S;
+}
+
 static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_customer *cust)
 {
 	double shares[GEN_SEGMENTS];
@@ -390,6 +421,8 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 	gen_pattern_draw(cust->key, city->theft_rate, city->confounder_rate, city->start_day,
 	                 city->days, &cust->pattern, &cust->onset_day);
 	gen_pattern_params(cust);
+	gen_distress_draw(city, cust);
+	cust->catch_up = city->catch_up_rate;
 }
 
 /* Adds the metered energy of the days of the first bill period that lie before start_day,
@@ -484,6 +517,8 @@ void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 	city->start_day = opts->start_day;
 	city->theft_rate = opts->theft_rate;
 	city->confounder_rate = gen_confounder_rate(opts);
+	city->distress_rate = opts->distress_rate;
+	city->catch_up_rate = opts->catch_up_rate;
 	city->days = opts->days;
 	gen_shapes_build(city);
 
@@ -808,7 +843,22 @@ void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, i
 	memset(plan, 0, sizeof(*plan));
 	if (amount_cents <= 0)
 		return;
-	unsigned outcome = gen_pick(gen_unit(h), gen_payer_outcome[cust->payer], 4);
+	const double *outcomes = gen_payer_outcome[cust->payer];
+	double reversal = gen_payer_reversal[cust->payer];
+	double strained[4], w = 0.0;
+	if (cust->distress_ts && bill_ts >= cust->strain_ts) {
+		/* Strain grows from nothing at strain_ts to a defaulter's habits at distress_ts. */
+		w = 1.0;
+		if (bill_ts < cust->distress_ts)
+			w = (double)(bill_ts - cust->strain_ts) /
+			    (double)(cust->distress_ts - cust->strain_ts);
+		const double *to = gen_payer_outcome[GEN_PAYER_DEFAULTER];
+		for (int i = 0; i < 4; i++)
+			strained[i] = (1.0 - w) * outcomes[i] + w * to[i];
+		outcomes = strained;
+		reversal = (1.0 - w) * reversal + w * gen_payer_reversal[GEN_PAYER_DEFAULTER];
+	}
+	unsigned outcome = gen_pick(gen_unit(h), outcomes, 4);
 	uint64_t h1 = gen_mix(h), h2 = gen_mix(h1), h3 = gen_mix(h2);
 	switch (outcome) {
 	case 0: /* on time */
@@ -839,9 +889,22 @@ void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, i
 	default: /* unpaid */
 		break;
 	}
+	/* Reminders (--catch-up-rate): what is left unpaid is paid 40-85 days after the due date,
+	 * by everyone but defaulters and, less and less, households under strain. */
+	int64_t paid = plan->n ? plan->pay[0].cents + (plan->n > 1 ? plan->pay[1].cents : 0) : 0;
+	if (cust->catch_up > 0.0 && outcome >= 2 && paid < amount_cents &&
+	    cust->payer != GEN_PAYER_DEFAULTER) {
+		uint64_t c = gen_hash(cust->key, GEN_TAG_PAY, ((uint64_t)(int64_t)month_key << 2) + 3);
+		if (gen_unit(c) < cust->catch_up * (1.0 - w)) {
+			plan->pay[plan->n].cents = amount_cents - paid;
+			plan->pay[plan->n].ts = gen_pay_ts(bill_ts, GEN_DUE_DAYS + 40 + (int)(gen_mix(c) % 46),
+			                                   c >> 7);
+			plan->n++;
+		}
+	}
 	for (int i = 0; i < plan->n; i++) {
 		uint64_t r = gen_hash(cust->key, GEN_TAG_PAY, ((uint64_t)(int64_t)month_key << 2) + 1 + (uint64_t)i);
-		if (gen_unit(r) >= gen_payer_reversal[cust->payer])
+		if (gen_unit(r) >= reversal)
 			continue;
 		plan->pay[i].reversed = 1;
 		plan->pay[i].reversal_ts = plan->pay[i].ts + (1 + (int64_t)(gen_mix(r) % 5)) * GEN_DAY_S +

@@ -30,6 +30,7 @@ static const struct riskctl_command {
 	{"alerts", alerts_main, "alerts list|show|claim|resolve|reopen|report: work the review queue"},
 	{"backtest", backtest_main, "run the theft rules offline over an event file: hits, alerts, edit diff"},
 	{"eval", eval_main, "detection scorecard: generate a labelled city and measure the rules on it"},
+	{"scorecard", scorecard_main, "scorecard check|features|fit|eval: credit scorecards from payment history"},
 };
 
 static void usage(FILE *out)

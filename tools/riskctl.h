@@ -27,4 +27,8 @@ int backtest_main(int argc, char **argv);
 /* riskctl eval: the detection scorecard on a generated labelled city (tools/riskctl_eval.c). */
 int eval_main(int argc, char **argv);
 
+/* riskctl scorecard: credit scorecards: check, features from events, fit, eval
+ * (tools/riskctl_scorecard.c). */
+int scorecard_main(int argc, char **argv);
+
 #endif

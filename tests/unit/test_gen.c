@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "config/riskd_base.h"
+#include "scoring/payments.h"
+#include "streams/event.h"
 #include "tools/gen.h"
 
 /* ---- running the generator ------------------------------------------------------------ */
@@ -1514,4 +1516,356 @@ Test(gen, labelled_lines_meet_the_contract, .timeout = 120)
 	json_decref(wk.payments);
 	free(ck);
 	run_free(&r);
+}
+
+/* ---- credit: payment distress, catch-up payments, credit labels, billing only ---------- */
+
+Test(gen, credit_options)
+{
+	struct gen_options opts;
+	char errstr[256];
+	char *none[] = {"gen"};
+	cr_assert_eq(parse(&opts, 1, none, errstr, sizeof(errstr)), 0);
+	cr_assert_null(opts.credit_labels_path);
+	cr_assert_eq(opts.billing_only, 0);
+	cr_assert_eq(opts.distress_rate, 0.0);
+	cr_assert_eq(opts.catch_up_rate, 0.0);
+
+	char *all[] = {"gen", "--days", "400", "--credit-labels", "credit.csv", "--credit-as-of",
+	               "2026-03-01", "--billing-only", "--distress-rate=0.1", "--catch-up-rate",
+	               "0.9"};
+	cr_assert_eq(parse(&opts, 11, all, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_str_eq(opts.credit_labels_path, "credit.csv");
+	cr_assert_eq(opts.credit_as_of, parse_date("2026-03-01", 10));
+	cr_assert_eq(gen_credit_as_of(&opts), parse_date("2026-03-01", 10));
+	cr_assert_eq(opts.billing_only, 1);
+	cr_assert_eq(opts.distress_rate, 0.1);
+	cr_assert_eq(opts.catch_up_rate, 0.9);
+
+	char *dflt[] = {"gen", "--days", "400", "--credit-labels", "credit.csv"};
+	cr_assert_eq(parse(&opts, 5, dflt, errstr, sizeof(errstr)), 0, "%s", errstr);
+	/* last day 2027-02-04, minus 182 */
+	cr_assert_eq(gen_credit_as_of(&opts), parse_date("2026-08-06", 10));
+
+	static const struct {
+		int argc;
+		char *argv[8];
+		const char *expect;
+	} cases[] = {
+		{3, {"gen", "--credit-labels", "x.csv"}, "--credit-labels: --days 30 is too short"},
+		{7, {"gen", "--days", "400", "--credit-labels", "x.csv", "--credit-as-of", "2025-12-31"},
+		 "--credit-as-of: must be 2026-01-01 .. 2026-08-06"},
+		{7, {"gen", "--days", "400", "--credit-labels", "x.csv", "--credit-as-of", "2026-08-07"},
+		 "--credit-as-of: must be 2026-01-01 .. 2026-08-06"},
+		{3, {"gen", "--credit-as-of", "2026-02-01"}, "--credit-as-of: only used with"},
+		{3, {"gen", "--credit-as-of", "soon"}, "--credit-as-of 'soon': not a date"},
+		{3, {"gen", "--credit-labels", ""}, "--credit-labels: missing file name"},
+		{2, {"gen", "--billing-only=1"}, "--billing-only takes no value"},
+		{3, {"gen", "--distress-rate", "2"}, "--distress-rate '2': must be a number 0 .. 1"},
+		{3, {"gen", "--catch-up-rate", "-1"}, "--catch-up-rate '-1'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		errstr[0] = '\0';
+		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
+		cr_assert_lt(err, 0, "case %zu accepted", i);
+		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
+		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
+	}
+}
+
+struct keep_billing {
+	FILE *out;
+};
+
+static void keep_billing_line(const char *line, size_t len, void *arg)
+{
+	struct keep_billing *kb = arg;
+	if (contains(line, len, "\"type\":\"meter_reading\"") ||
+	    contains(line, len, "\"type\":\"transformer_reading\"") ||
+	    contains(line, len, "\"type\":\"meter_event\""))
+		return;
+	fprintf(kb->out, "%.*s\n", (int)len, line);
+}
+
+Test(gen, billing_only_leaves_out_the_readings)
+{
+	struct gen_options opts;
+	struct run full, billing;
+	char *filtered = NULL;
+	size_t filtered_len = 0;
+	opts_small(&opts, 40, 70, 3600);
+	opts.theft_rate = 0.1;
+	opts.distress_rate = 0.3;
+	opts.catch_up_rate = 0.5;
+	run_gen(&opts, &full);
+	opts.billing_only = 1;
+	run_gen(&opts, &billing);
+	struct keep_billing kb = {open_memstream(&filtered, &filtered_len)};
+	each_line(&full, keep_billing_line, &kb);
+	fclose(kb.out);
+	cr_assert_eq(billing.stats.events[EVENT_METER_READING], 0);
+	cr_assert_eq(billing.stats.events[EVENT_TRANSFORMER_READING], 0);
+	cr_assert_eq(billing.stats.events[EVENT_METER_EVENT], 0);
+	cr_assert_eq(billing.stats.events[EVENT_BILL], full.stats.events[EVENT_BILL]);
+	cr_assert_gt(billing.stats.events[EVENT_PAYMENT], 0);
+	cr_assert_eq(billing.len, filtered_len);
+	cr_assert(memcmp(billing.buf, filtered, filtered_len) == 0,
+	             "the billing-only run is the full run without the readings");
+	free(filtered);
+	run_free(&full);
+	run_free(&billing);
+}
+
+/* Lines of one customer ("\"customer_id\":\"C000007\"") of a run, in order. */
+struct one_customer {
+	const char *key;
+	FILE *out;
+};
+
+static void one_customer_line(const char *line, size_t len, void *arg)
+{
+	struct one_customer *oc = arg;
+	if (contains(line, len, oc->key))
+		fprintf(oc->out, "%.*s\n", (int)len, line);
+}
+
+static char *customer_lines(const struct run *r, uint32_t c, size_t *len)
+{
+	char key[64], *buf = NULL;
+	snprintf(key, sizeof key, "\"customer_id\":\"C%06u\"", c + 1);
+	struct one_customer oc = {key, open_memstream(&buf, len)};
+	each_line(r, one_customer_line, &oc);
+	fclose(oc.out);
+	return buf;
+}
+
+static void run_credit(const struct gen_options *opts, struct run *r,
+                       struct gen_credit_label *labels)
+{
+	char errstr[256] = "";
+	memset(r, 0, sizeof(*r));
+	FILE *f = open_memstream(&r->buf, &r->len);
+	int err = gen_write_credit(opts, f, &r->stats, labels, errstr, sizeof(errstr));
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(err, 0, "gen_write_credit failed: %s", errstr);
+}
+
+/* Bills and payments of one customer's lines dated on or after day `from`. */
+static void count_billing(char *lines, int32_t from, size_t *bills, size_t *payments)
+{
+	for (char *line = lines, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		char *ts = strstr(line, "\"ts\":\"");
+		if (!ts || parse_date(ts + 6, 10) < from)
+			continue;
+		*bills += strstr(line, "\"type\":\"bill\"") != NULL;
+		*payments += strstr(line, "\"type\":\"payment\"") != NULL;
+	}
+}
+
+Test(gen, distress_touches_only_the_distressed, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run plain, distressed;
+	opts_small(&opts, 300, 400, 86400);
+	opts.billing_only = 1;
+	opts.credit_labels_path = "unused";
+	struct gen_credit_label *labels = calloc(opts.customers, sizeof(*labels));
+	run_gen(&opts, &plain);
+	opts.distress_rate = 0.3;
+	run_credit(&opts, &distressed, labels);
+	/* the labels do not change the output */
+	struct run again;
+	run_gen(&opts, &again);
+	cr_assert(again.len == distressed.len && memcmp(again.buf, distressed.buf, again.len) == 0);
+	run_free(&again);
+
+	uint32_t n_distressed = 0;
+	size_t bills_plain = 0, paid_plain = 0, bills_after = 0, paid_after = 0;
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		size_t a_len, b_len;
+		char *a = customer_lines(&plain, c, &a_len);
+		char *b = customer_lines(&distressed, c, &b_len);
+		if (!labels[c].distress_day) {
+			cr_assert(a_len == b_len && memcmp(a, b, a_len) == 0,
+			          "customer %u without distress changed", c + 1);
+		} else {
+			n_distressed++;
+			cr_assert_geq(labels[c].distress_day, opts.start_day + 60);
+			cr_assert_leq(labels[c].distress_day, opts.start_day + (int32_t)opts.days - 31);
+			/* from the distress day on: payments per bill without and with distress */
+			count_billing(a, labels[c].distress_day, &bills_plain, &paid_plain);
+			count_billing(b, labels[c].distress_day, &bills_after, &paid_after);
+		}
+		free(a);
+		free(b);
+	}
+	cr_assert(n_distressed > 40 && n_distressed < 150, "%u of 300 at 0.3", n_distressed);
+	cr_assert_eq(bills_plain, bills_after, "distress changes payments, not bills");
+	cr_assert_gt(bills_after, 200);
+	double before = (double)paid_plain / (double)bills_plain;
+	double after = (double)paid_after / (double)bills_after;
+	cr_log_info("payments per bill after the distress day: %.2f without distress, %.2f with",
+	            before, after);
+	cr_assert_gt(before, 0.85);
+	cr_assert_lt(after, 0.55);
+	free(labels);
+	run_free(&plain);
+	run_free(&distressed);
+}
+
+/* Replays a run's billing lines through riskd's decoder and payment arithmetic, as
+ * `riskctl scorecard features --outcome-days 182` does, and compares with the labels. */
+struct replay {
+	struct pay_state *pay;
+	struct pay_outcome *outcome;
+	int32_t *dpd_as_of;
+	uint8_t *snapped;
+	int32_t as_of;
+	int32_t tz_offset_s;
+	size_t events;
+};
+
+static void replay_line(const char *line, size_t len, void *arg)
+{
+	struct replay *rp = arg;
+	struct event ev;
+	char errstr[256];
+	cr_assert_eq(event_decode(line, len, &ev, errstr, sizeof(errstr)), EVENT_REJECT_NONE, "%s",
+	             errstr);
+	if (ev.type != EVENT_BILL && ev.type != EVENT_PAYMENT && ev.type != EVENT_PAYMENT_REVERSAL)
+		return;
+	uint32_t c = (uint32_t)atoi(ev.entity_id + 1) - 1;
+	int64_t t = ev.ts + rp->tz_offset_s;
+	int32_t day = (int32_t)(t >= 0 ? t / 86400 : -((-t + 86399) / 86400));
+	if (day > rp->as_of && !rp->snapped[c]) {
+		rp->dpd_as_of[c] = payments_days_past_due(&rp->pay[c], rp->as_of);
+		rp->snapped[c] = 1;
+	}
+	payments_outcome_before(&rp->outcome[c], &rp->pay[c], day);
+	if (ev.type == EVENT_BILL)
+		payments_bill(&rp->pay[c], ev.u.bill.bill_id, strlen(ev.u.bill.bill_id),
+		              ev.u.bill.amount, ev.u.bill.due_date, day);
+	else if (ev.type == EVENT_PAYMENT)
+		payments_payment(&rp->pay[c], ev.u.payment.amount, ev.u.payment.bill_id,
+		                 strlen(ev.u.payment.bill_id), day);
+	else
+		payments_reversal(&rp->pay[c], ev.u.reversal.amount, day);
+	rp->events++;
+}
+
+Test(gen, credit_labels_are_what_the_events_say, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run r;
+	opts_small(&opts, 600, 420, 86400);
+	opts.seed = 5;
+	opts.billing_only = 1;
+	opts.distress_rate = 0.15;
+	opts.catch_up_rate = 0.8;
+	opts.credit_labels_path = "unused";
+	struct gen_credit_label *labels = calloc(opts.customers, sizeof(*labels));
+	run_credit(&opts, &r, labels);
+
+	struct replay rp = {
+		.pay = calloc(opts.customers, sizeof(struct pay_state)),
+		.outcome = calloc(opts.customers, sizeof(struct pay_outcome)),
+		.dpd_as_of = calloc(opts.customers, sizeof(int32_t)),
+		.snapped = calloc(opts.customers, 1),
+		.as_of = gen_credit_as_of(&opts),
+		.tz_offset_s = opts.tz_offset_s,
+	};
+	for (uint32_t c = 0; c < opts.customers; c++)
+		payments_outcome_init(&rp.outcome[c], rp.as_of, rp.as_of + GEN_CREDIT_WINDOW_DAYS,
+		                      GEN_CREDIT_DPD);
+	each_line(&r, replay_line, &rp);
+	cr_assert_gt(rp.events, 10000);
+	int counts[3] = {0, 0, 0};
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		if (!rp.snapped[c])
+			rp.dpd_as_of[c] = payments_days_past_due(&rp.pay[c], rp.as_of);
+		payments_outcome_finish(&rp.outcome[c], &rp.pay[c]);
+		int bad = rp.dpd_as_of[c] >= GEN_CREDIT_DPD ? -1 : rp.outcome[c].reached;
+		cr_assert_eq(labels[c].dpd_as_of, rp.dpd_as_of[c], "C%06u", c + 1);
+		cr_assert_eq(labels[c].bad, bad, "C%06u", c + 1);
+		counts[bad + 1]++;
+	}
+	cr_log_info("already in default %d, bad %d, good %d", counts[0], counts[2], counts[1]);
+	cr_assert_gt(counts[0], 10);
+	cr_assert_gt(counts[2], 10);
+	cr_assert_gt(counts[1], counts[2]);
+
+	/* The file: header, one row per customer, bad empty when already in default. */
+	char *text = NULL;
+	size_t text_len = 0;
+	char errstr[256];
+	FILE *f = open_memstream(&text, &text_len);
+	cr_assert_eq(gen_credit_labels_write(&opts, labels, f, errstr, sizeof(errstr)), 0);
+	fclose(f);
+	const char *header = "customer_id,segment,habit,distress_day,as_of,days_past_due,bad\n";
+	cr_assert(strncmp(text, header, strlen(header)) == 0);
+	size_t rows = 0;
+	char *save = NULL;
+	for (char *row = strtok_r(text + strlen(header), "\n", &save); row;
+	     row = strtok_r(NULL, "\n", &save), rows++) {
+		unsigned c;
+		char segment[16], habit[16], rest[64];
+		cr_assert_eq(sscanf(row, "C%6u,%15[^,],%15[^,],%63s", &c, segment, habit, rest), 4,
+		             "%s", row);
+		cr_assert_eq(c, rows + 1);
+		const struct gen_credit_label *lab = &labels[c - 1];
+		char expect[96], distress[16] = "", as_of[16];
+		if (lab->distress_day)
+			event_format_date(lab->distress_day, distress, sizeof(distress));
+		event_format_date(rp.as_of, as_of, sizeof(as_of));
+		snprintf(expect, sizeof(expect), "%s,%s,%d,%s", distress, as_of, (int)lab->dpd_as_of,
+		         lab->bad < 0 ? "" : lab->bad ? "1" : "0");
+		cr_assert_str_eq(strchr(strchr(strchr(row, ',') + 1, ',') + 1, ',') + 1, expect);
+		cr_assert_str_eq(segment, segment_name((enum segment)lab->segment));
+		cr_assert_str_eq(habit, gen_habit_name(lab->habit));
+	}
+	cr_assert_eq(rows, opts.customers);
+	free(text);
+	free(rp.pay);
+	free(rp.outcome);
+	free(rp.dpd_as_of);
+	free(rp.snapped);
+	free(labels);
+	run_free(&r);
+}
+
+Test(gen, catch_up_pays_what_was_left_unpaid, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run without, with;
+	opts_small(&opts, 400, 300, 86400);
+	opts.billing_only = 1;
+	run_gen(&opts, &without);
+	opts.catch_up_rate = 1.0;
+	run_gen(&opts, &with);
+	uint64_t extra = with.stats.events[EVENT_PAYMENT] - without.stats.events[EVENT_PAYMENT];
+	cr_assert_eq(with.stats.events[EVENT_BILL], without.stats.events[EVENT_BILL]);
+	cr_log_info("%llu catch-up payments on %llu bills", (unsigned long long)extra,
+	            (unsigned long long)with.stats.events[EVENT_BILL]);
+	cr_assert_gt(extra, with.stats.events[EVENT_BILL] / 100, "partial and unpaid bills caught up");
+	/* every line of the run without catch-up is still there, in order (the extra payments
+	 * are added, nothing else changes) */
+	size_t i = 0, j = 0, missing = 0;
+	while (i < without.len) {
+		const char *a = without.buf + i, *b = with.buf + j;
+		size_t la = (size_t)((char *)memchr(a, '\n', without.len - i) - a);
+		size_t lb = j < with.len ? (size_t)((char *)memchr(b, '\n', with.len - j) - b) : 0;
+		if (j < with.len && la == lb && memcmp(a, b, la) == 0) {
+			i += la + 1;
+			j += lb + 1;
+		} else if (j < with.len && contains(b, lb, "\"type\":\"payment")) {
+			j += lb + 1; /* an added payment (or its reversal) */
+		} else {
+			missing++;
+			i += la + 1;
+		}
+	}
+	cr_assert_eq(missing, 0);
+	run_free(&without);
+	run_free(&with);
 }

@@ -1,0 +1,117 @@
+/*
+ * scorecard_fit.h - fitting and evaluating credit scorecards on a table of customers (one row
+ * per customer: registry features and a 0/1 target, as `riskctl scorecard features` writes).
+ *
+ * Fitting: each usable column is binned (numeric columns: fine classes, then merged so the bad
+ * rate is monotonic, every bin holds enough rows and neighbouring bins differ significantly,
+ * down to at most `bins` bins, plus a bin for missing values; boolean and symbol columns: one
+ * bin per value), scored by weight of evidence and information value, and the strongest that
+ * do not repeat a stronger one are fed to an L2-regularised logistic regression (Newton /
+ * IRLS, in C). Coefficients that take the wrong sign next to the others
+ * are dropped and the model refitted. The model is scaled to points (points to double the
+ * odds, base odds, base points) and written as a scorecard YAML that scoring/scorecard.c
+ * loads; grade cut-offs are the points at which the fitted probability of going bad crosses
+ * given bounds. Evaluation grades every row with a card set and reports AUC, KS, Gini and a
+ * table of grade -> rows and bad rate.
+ *
+ * Pure computation over memory: the tool (tools/riskctl_scorecard.c) reads and writes files.
+ * Deterministic: the same table and options give the same card, byte for byte.
+ */
+#ifndef RISKD_SCORECARD_FIT_H
+#define RISKD_SCORECARD_FIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "scorecard.h"
+
+/* A table of text cells (a CSV file with a header row). "" is an empty (missing) cell. */
+struct fit_table {
+	size_t n_cols, n_rows;
+	char **names;        /* n_cols column names */
+	char **cells;        /* n_rows * n_cols, row-major */
+};
+
+struct scorecard_fit_opts {
+	const char *target;      /* the target column: 1 (bad) / 0 (good), or true / false */
+	const char *source;      /* the data's name for the card's header comment (a path) */
+	int bins;                /* most bins per numeric characteristic, missing bin aside: 5 */
+	const char *segments;    /* comma-separated segments: rows of these (by the `segment`
+	                            column) are fitted and the card lists them; NULL: every
+	                            segment found in the data (all four without that column) */
+	const char *ignore;      /* comma-separated columns to leave out; NULL none */
+	const char *name;        /* card name; NULL: the first segment */
+	const char *version;     /* card version; NULL: "1" */
+	int is_default;          /* write `default: true` */
+	double l2;               /* L2 penalty on the coefficients (not the intercept): 1 */
+	double min_iv;           /* characteristics with a lower information value are left
+	                            out: 0.02 */
+	double min_bin_share;    /* least share of the rows in a numeric bin: 0.05 */
+	int max_chars;           /* most characteristics, strongest IV first: 12 */
+	double max_correlation;  /* a characteristic whose WoE correlates more than this with a
+	                            stronger one's is left out: 0.8 */
+	double pdo;              /* points to double the odds (good:bad): 20 */
+	double base_odds;        /* odds (good:bad) at base_points: 50 */
+	double base_points;      /* 600 */
+	double grade_pd[RULE_GRADE_C]; /* AAA .. B: the grade needs a fitted probability of going
+	                                  bad at most this: 0.03, 0.06, 0.12, 0.30 */
+};
+
+/* Fills o with the defaults listed above (target NULL: the caller must set it). */
+void scorecard_fit_opts_init(struct scorecard_fit_opts *o);
+
+/*
+ * Fits a card on table t under o and appends its YAML to card (a header comment with the
+ * data, the in-sample AUC / KS / Gini of the card as written, each characteristic's
+ * information value and coefficient, then the card). Each column left out and why (an
+ * identifier, not a riskd feature, --ignore, not numeric, too weak, a wrong-signed
+ * coefficient) is one line appended to notes. Returns 0, or RISKD_ERR_INVALID with errstr
+ * set (no target column, a target that is not 0/1, no bad or no good row, no usable column,
+ * bad options). Allocates working memory proportional to the table.
+ */
+int scorecard_fit(const struct fit_table *t, const struct scorecard_fit_opts *o,
+                  struct rbuf *card, struct rbuf *notes, char *errstr, size_t errstr_size);
+
+/* Result of grading a labelled table. */
+struct scorecard_eval {
+	size_t rows;                           /* rows graded */
+	size_t bads;                           /* of which target 1 */
+	size_t skipped;                        /* rows without a card or an empty target */
+	double auc;                            /* P(a good row has more points than a bad one),
+	                                          ties counted half */
+	double ks;                             /* largest gap between the cumulative point
+	                                          distributions of bad and good rows */
+	double gini;                           /* 2 AUC - 1 */
+	size_t grade_rows[RULE_GRADE__COUNT];  /* AAA .. C */
+	size_t grade_bads[RULE_GRADE__COUNT];
+};
+
+/*
+ * Grades every row of t with the card of its segment (the `segment` column: the card that
+ * lists the segment; a row with an empty segment, or a table without that column, gets the
+ * default card; other rows are skipped) and measures the points against the target column.
+ * credit_rules (may be NULL) caps and floors the grades as riskd does; AUC and KS use the
+ * points. Cells of columns named after registry features are read as those features (empty:
+ * missing); other columns are ignored. Returns 0, or RISKD_ERR_INVALID with errstr set (no
+ * target column, a bad cell, no row graded).
+ */
+int scorecard_eval_table(const struct scorecard_set *set, const struct fit_table *t,
+                         const char *target, const struct ruleset *credit_rules,
+                         struct scorecard_eval *out, char *errstr, size_t errstr_size);
+
+/* AUC and KS of points against bad (1) / good (0) labels, n rows; both 0.5 / 0 when a class
+ * is empty. Higher points should mean good. Sorts a copy: O(n log n). */
+void scorecard_metrics(const double *points, const uint8_t *bad, size_t n, double *auc,
+                       double *ks);
+
+/*
+ * Reads row `row` of t into fv: every column named after a registry feature (others
+ * ignored); empty cells are missing. Numbers as decimal text, booleans as true/false/1/0,
+ * symbols by name. Returns 0, or RISKD_ERR_INVALID with errstr naming the row, column and cell.
+ */
+int fit_table_row_features(const struct fit_table *t, size_t row, struct feature_vec *fv,
+                           char *errstr, size_t errstr_size);
+
+#endif

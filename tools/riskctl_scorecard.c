@@ -1,0 +1,798 @@
+/*
+ * riskctl_scorecard.c - `riskctl scorecard`: the credit analyst's tools.
+ *
+ *   check PATH...     load scorecards (files or directories) and print every error
+ *   features          turn an event history (JSONL) into one CSV row per customer: the
+ *                     payment features as of a day, and optionally whether the customer
+ *                     went 90+ days past due in the days after it (the target to fit)
+ *   fit               fit a scorecard to such a CSV and print its YAML
+ *   eval              grade such a CSV with cards and print AUC, KS, Gini and bad rates
+ *
+ * The computation lives in scoring/ (payments.c, scorecard.c, scorecard_fit.c); this file
+ * reads and writes files and prints. docs/credit.md shows the whole workflow.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rules/ruleset.h"
+#include "../scoring/cstate.h"
+#include "../scoring/localday.h"
+#include "../scoring/payments.h"
+#include "../scoring/scorecard.h"
+#include "../scoring/scorecard_fit.h"
+#include "../streams/event.h"
+#include "riskctl.h"
+
+#define SC_CSV_MAX ((size_t)1 << 31)
+
+static void scorecard_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: riskctl scorecard check PATH...\n"
+	        "           load scorecards (files, or directories of *.yaml) and print every error\n"
+	        "       riskctl scorecard features --events FILE.jsonl --as-of DATE [--tz ZONE]\n"
+	        "                                  [--outcome-days N] [--dpd D] > table.csv\n"
+	        "           one row per customer: payment features as of DATE; with --outcome-days,\n"
+	        "           a column 'bad': 1 when the customer reached D (90) days past due in the\n"
+	        "           N days after DATE, empty when it already was on DATE\n"
+	        "       riskctl scorecard fit --csv FILE --target COLUMN [--bins N] [--segment LIST]\n"
+	        "                             [--ignore COLS] [--name NAME] [--version V] [--default]\n"
+	        "                             [--pdo P] [--base-odds O] [--base-points B]\n"
+	        "                             [--grade-pd AAA,AA,A,B] [--l2 X] [--min-iv X]\n"
+	        "                             [--min-bin-share X] [--max-characteristics N]\n"
+	        "                             [--max-correlation R] > card.yaml\n"
+	        "           bin, weigh (WoE, IV), fit a regularised logistic regression, scale to\n"
+	        "           points; notes on left-out columns go to stderr\n"
+	        "       riskctl scorecard eval --card PATH [--card PATH...] --csv FILE --target COLUMN\n"
+	        "                              [--rules PATH] [--json]\n"
+	        "           grade every row with the card of its segment: AUC, KS, Gini, and rows and\n"
+	        "           bad rate per grade (--rules applies credit caps and floors)\n"
+	        "exit status: 0 success, 1 errors, 2 usage\n");
+}
+
+/* ---- options ---- */
+
+struct opt {
+	const char *name;
+	int takes_value;
+	const char *value;
+	int seen;
+	int repeat;          /* may be given several times: values collected in list */
+	const char *list[16];
+	int n_list;
+};
+
+/* Parses argv[1..] against opts. Returns 0, or 2 after printing what is wrong. */
+static int parse_opts(const char *cmd, int argc, char **argv, struct opt *opts, size_t n_opts)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			scorecard_usage(stdout);
+			return 1;
+		}
+		const char *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		size_t k;
+		for (k = 0; k < n_opts; k++)
+			if (strlen(opts[k].name) == len && strncmp(opts[k].name, arg, len) == 0)
+				break;
+		if (k == n_opts) {
+			fprintf(stderr, "riskctl scorecard %s: unknown option '%.*s'\n", cmd, (int)len, arg);
+			return 2;
+		}
+		struct opt *o = &opts[k];
+		if (o->seen && !o->repeat) {
+			fprintf(stderr, "riskctl scorecard %s: %s given twice\n", cmd, o->name);
+			return 2;
+		}
+		o->seen = 1;
+		if (!o->takes_value) {
+			if (eq) {
+				fprintf(stderr, "riskctl scorecard %s: %s takes no value\n", cmd, o->name);
+				return 2;
+			}
+			continue;
+		}
+		const char *value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (!value) {
+			fprintf(stderr, "riskctl scorecard %s: %s: missing value\n", cmd, o->name);
+			return 2;
+		}
+		o->value = value;
+		if (o->repeat) {
+			if (o->n_list == (int)(sizeof o->list / sizeof o->list[0])) {
+				fprintf(stderr, "riskctl scorecard %s: too many %s\n", cmd, o->name);
+				return 2;
+			}
+			o->list[o->n_list++] = value;
+		}
+	}
+	return 0;
+}
+
+static int opt_number(const char *cmd, const struct opt *o, double min, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(o->value, &end);
+	if (errno || end == o->value || *end || !isfinite(v) || v < min || v > max) {
+		fprintf(stderr, "riskctl scorecard %s: %s '%s': must be a number %g .. %g\n", cmd,
+		        o->name, o->value, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- CSV ---- */
+
+struct csv {
+	struct fit_table t;
+	char *text;            /* the file, cells unescaped in place */
+};
+
+static void csv_free(struct csv *c)
+{
+	free(c->t.names);
+	free(c->t.cells);
+	free(c->text);
+	memset(c, 0, sizeof *c);
+}
+
+static char *read_all(FILE *fp, size_t *len)
+{
+	size_t n = 0, cap = 0;
+	char *buf = NULL;
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			buf = xrealloc(buf, cap);
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (got == 0 || n > SC_CSV_MAX)
+			break;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/*
+ * Reads a CSV file (RFC 4180: comma-separated, double quotes around fields holding commas,
+ * quotes or line breaks, "" for a quote; CRLF or LF) with a header row. Every row must have
+ * as many fields as the header. Returns 0 or -1 after printing the problem.
+ */
+static int csv_read(const char *path, struct csv *c)
+{
+	memset(c, 0, sizeof *c);
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!fp) {
+		fprintf(stderr, "riskctl scorecard: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	size_t len;
+	c->text = read_all(fp, &len);
+	int read_error = ferror(fp);
+	if (fp != stdin)
+		fclose(fp);
+	if (read_error || len > SC_CSV_MAX) {
+		fprintf(stderr, "riskctl scorecard: %s: %s\n", path,
+		        read_error ? "read error" : "larger than 2 GiB");
+		csv_free(c);
+		return -1;
+	}
+	char **fields = NULL;
+	size_t n_fields = 0, cap = 0, row_fields = 0, line = 1, n_cols = 0;
+	char *p = c->text, *end = c->text + len, *w;
+	while (p < end) {
+		/* one field */
+		char *start = w = p;
+		size_t start_line = line;
+		if (*p == '"') {
+			p++;
+			for (;;) {
+				if (p >= end) {
+					fprintf(stderr, "riskctl scorecard: %s:%zu: unterminated quoted field\n",
+					        path, start_line);
+					goto fail;
+				}
+				if (*p == '"' && p + 1 < end && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					line += *p == '\n';
+					*w++ = *p++;
+				}
+			}
+		} else {
+			while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+				*w++ = *p++;
+		}
+		int eol = p >= end || *p == '\n' || *p == '\r';
+		if (!eol && *p != ',') {
+			fprintf(stderr, "riskctl scorecard: %s:%zu: text after a closing quote\n", path, line);
+			goto fail;
+		}
+		if (n_fields == cap) {
+			cap = cap ? cap * 2 : 1024;
+			fields = xrealloc(fields, cap * sizeof *fields);
+		}
+		fields[n_fields++] = start;
+		row_fields++;
+		if (!eol) {
+			p++;
+			*w = '\0';
+			continue;
+		}
+		if (p < end && *p == '\r')
+			p++;
+		if (p < end && *p == '\n')
+			p++;
+		*w = '\0';
+		if (n_cols == 0) {
+			n_cols = row_fields;
+		} else if (row_fields == 1 && fields[n_fields - 1][0] == '\0' && n_cols > 1) {
+			n_fields--; /* a blank line */
+		} else if (row_fields != n_cols) {
+			fprintf(stderr, "riskctl scorecard: %s:%zu: %zu fields, the header has %zu\n", path,
+			        line, row_fields, n_cols);
+			goto fail;
+		}
+		row_fields = 0;
+		line++;
+	}
+	if (n_cols == 0) {
+		fprintf(stderr, "riskctl scorecard: %s: empty file (a header row is needed)\n", path);
+		goto fail;
+	}
+	c->t.n_cols = n_cols;
+	c->t.n_rows = n_fields / n_cols - 1;
+	c->t.names = xmalloc(n_cols * sizeof *c->t.names);
+	memcpy(c->t.names, fields, n_cols * sizeof *fields);
+	c->t.cells = xmalloc((n_fields - n_cols + 1) * sizeof *c->t.cells);
+	memcpy(c->t.cells, fields + n_cols, (n_fields - n_cols) * sizeof *fields);
+	free(fields);
+	return 0;
+fail:
+	free(fields);
+	csv_free(c);
+	return -1;
+}
+
+static void print_diags(struct rules_diags *diags)
+{
+	struct rbuf text = {0};
+	rules_diags_render(diags, &text);
+	fwrite(text.data, 1, text.len, stderr);
+	fprintf(stderr, "%zu error%s\n", diags->count, diags->count == 1 ? "" : "s");
+	rbuf_free(&text);
+}
+
+static int load_cards(const char *const *paths, size_t n, struct scorecard_set **set)
+{
+	struct rules_diags diags = {0};
+	int rc = scorecard_set_load_paths(paths, n, set, &diags);
+	if (rc < 0)
+		print_diags(&diags);
+	rules_diags_free(&diags);
+	return rc;
+}
+
+/* ---- check ---- */
+
+static int cmd_check(int argc, char **argv)
+{
+	struct scorecard_set *set;
+	if (argc < 2) {
+		scorecard_usage(stderr);
+		return 2;
+	}
+	if (load_cards((const char *const *)argv + 1, (size_t)argc - 1, &set) < 0)
+		return 1;
+	size_t nsym;
+	const char *const *names = feature_symbols(FEAT_SEGMENT, &nsym);
+	for (size_t i = 0; i < scorecard_set_count(set); i++) {
+		const struct scorecard *card = scorecard_set_card(set, i);
+		printf("%s: scorecard %s version %s hash %s: %zu characteristics, segments", 
+		       scorecard_path(card), scorecard_name(card), scorecard_version(card),
+		       scorecard_hash(card), scorecard_char_count(card));
+		for (size_t s = 0; s < nsym; s++)
+			if (scorecard_has_segment(card, (enum segment)(s + 1)))
+				printf(" %s", names[s]);
+		printf("%s; cut-offs AAA %g, AA %g, A %g, B %g\n",
+		       scorecard_is_default(card) ? " (default)" : "",
+		       scorecard_cutoff(card, RULE_GRADE_AAA), scorecard_cutoff(card, RULE_GRADE_AA),
+		       scorecard_cutoff(card, RULE_GRADE_A), scorecard_cutoff(card, RULE_GRADE_B));
+	}
+	scorecard_set_free(set);
+	return 0;
+}
+
+/* ---- fit ---- */
+
+static int cmd_fit(int argc, char **argv)
+{
+	enum { CSV, TARGET, BINS, SEGMENT, IGNORE, NAME, VERSION, DEFAULT, PDO, ODDS, BASE, GRADE_PD,
+	       L2, MIN_IV, MIN_SHARE, MAX_CHARS, MAX_CORR, N_OPTS };
+	struct opt opts[N_OPTS] = {
+		[CSV] = {"--csv", 1},          [TARGET] = {"--target", 1},
+		[BINS] = {"--bins", 1},        [SEGMENT] = {"--segment", 1},
+		[IGNORE] = {"--ignore", 1},    [NAME] = {"--name", 1},
+		[VERSION] = {"--version", 1},  [DEFAULT] = {"--default", 0},
+		[PDO] = {"--pdo", 1},          [ODDS] = {"--base-odds", 1},
+		[BASE] = {"--base-points", 1}, [GRADE_PD] = {"--grade-pd", 1},
+		[L2] = {"--l2", 1},            [MIN_IV] = {"--min-iv", 1},
+		[MIN_SHARE] = {"--min-bin-share", 1}, [MAX_CHARS] = {"--max-characteristics", 1},
+		[MAX_CORR] = {"--max-correlation", 1},
+	};
+	int rc = parse_opts("fit", argc, argv, opts, N_OPTS);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (!opts[CSV].seen || !opts[TARGET].seen) {
+		fprintf(stderr, "riskctl scorecard fit: --csv and --target are required\n");
+		return 2;
+	}
+	struct scorecard_fit_opts fo;
+	scorecard_fit_opts_init(&fo);
+	fo.target = opts[TARGET].value;
+	fo.source = opts[CSV].value;
+	fo.segments = opts[SEGMENT].value;
+	fo.ignore = opts[IGNORE].value;
+	fo.name = opts[NAME].value;
+	fo.version = opts[VERSION].value;
+	fo.is_default = opts[DEFAULT].seen;
+	double v;
+	if (opts[BINS].seen) {
+		if (opt_number("fit", &opts[BINS], 1, 20, &v) < 0)
+			return 2;
+		fo.bins = (int)v;
+	}
+	if (opts[MAX_CHARS].seen) {
+		if (opt_number("fit", &opts[MAX_CHARS], 1, SCORECARD_CHARS_MAX, &v) < 0)
+			return 2;
+		fo.max_chars = (int)v;
+	}
+	if ((opts[PDO].seen && opt_number("fit", &opts[PDO], 1e-6, 1e4, &fo.pdo) < 0) ||
+	    (opts[ODDS].seen && opt_number("fit", &opts[ODDS], 1e-6, 1e9, &fo.base_odds) < 0) ||
+	    (opts[BASE].seen && opt_number("fit", &opts[BASE], -1e5, 1e5, &fo.base_points) < 0) ||
+	    (opts[L2].seen && opt_number("fit", &opts[L2], 0, 1e9, &fo.l2) < 0) ||
+	    (opts[MIN_IV].seen && opt_number("fit", &opts[MIN_IV], 0, 100, &fo.min_iv) < 0) ||
+	    (opts[MIN_SHARE].seen &&
+	     opt_number("fit", &opts[MIN_SHARE], 0, 0.5, &fo.min_bin_share) < 0) ||
+	    (opts[MAX_CORR].seen &&
+	     opt_number("fit", &opts[MAX_CORR], 0.01, 1, &fo.max_correlation) < 0))
+		return 2;
+	if (opts[GRADE_PD].seen) {
+		const char *p = opts[GRADE_PD].value;
+		for (int g = 0; g < RULE_GRADE_C; g++) {
+			char *end;
+			fo.grade_pd[g] = strtod(p, &end);
+			if (end == p || (g < RULE_GRADE_C - 1 ? *end != ',' : *end != '\0')) {
+				fprintf(stderr, "riskctl scorecard fit: --grade-pd '%s': four probabilities "
+				        "AAA,AA,A,B such as 0.01,0.02,0.05,0.15\n", opts[GRADE_PD].value);
+				return 2;
+			}
+			p = end + 1;
+		}
+	}
+	struct csv csv;
+	if (csv_read(opts[CSV].value, &csv) < 0)
+		return 1;
+	struct rbuf card = {0}, notes = {0};
+	char errstr[512];
+	rc = scorecard_fit(&csv.t, &fo, &card, &notes, errstr, sizeof errstr);
+	for (const char *p = notes.data, *end = notes.data + notes.len; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		fprintf(stderr, "riskctl scorecard fit: note: %.*s\n", (int)len, p);
+		p += len + 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "riskctl scorecard fit: %s\n", errstr);
+	} else {
+		fwrite(card.data, 1, card.len, stdout);
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "riskctl scorecard fit: writing the card: %s\n", strerror(errno));
+			rc = -1;
+		}
+	}
+	rbuf_free(&card);
+	rbuf_free(&notes);
+	csv_free(&csv);
+	return rc < 0 ? 1 : 0;
+}
+
+/* ---- eval ---- */
+
+static int cmd_eval(int argc, char **argv)
+{
+	enum { CARD, CSV, TARGET, RULES, JSON, N_OPTS };
+	struct opt opts[N_OPTS] = {
+		[CARD] = {"--card", 1, .repeat = 1}, [CSV] = {"--csv", 1}, [TARGET] = {"--target", 1},
+		[RULES] = {"--rules", 1, .repeat = 1}, [JSON] = {"--json", 0},
+	};
+	int rc = parse_opts("eval", argc, argv, opts, N_OPTS);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (!opts[CARD].seen || !opts[CSV].seen || !opts[TARGET].seen) {
+		fprintf(stderr, "riskctl scorecard eval: --card, --csv and --target are required\n");
+		return 2;
+	}
+	struct scorecard_set *set = NULL;
+	struct ruleset *rules = NULL;
+	struct csv csv = {0};
+	struct scorecard_eval ev;
+	char errstr[512];
+	rc = 1;
+	if (load_cards(opts[CARD].list, (size_t)opts[CARD].n_list, &set) < 0)
+		goto done;
+	if (opts[RULES].seen) {
+		struct rules_diags diags = {0};
+		if (ruleset_load_paths(opts[RULES].list, (size_t)opts[RULES].n_list, RULE_KIND_CREDIT,
+		                       &rules, &diags) < 0) {
+			print_diags(&diags);
+			rules_diags_free(&diags);
+			goto done;
+		}
+		rules_diags_free(&diags);
+	}
+	if (csv_read(opts[CSV].value, &csv) < 0)
+		goto done;
+	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, rules, &ev, errstr,
+	                         sizeof errstr) < 0) {
+		fprintf(stderr, "riskctl scorecard eval: %s\n", errstr);
+		goto done;
+	}
+	if (opts[JSON].seen) {
+		printf("{\"rows\": %zu, \"bads\": %zu, \"skipped\": %zu, \"auc\": %.4f, \"ks\": %.4f, "
+		       "\"gini\": %.4f, \"grades\": {", ev.rows, ev.bads, ev.skipped, ev.auc, ev.ks,
+		       ev.gini);
+		for (int g = 0; g < RULE_GRADE__COUNT; g++) {
+			printf("%s\"%s\": {\"count\": %zu, \"bads\": %zu, \"bad_rate\": ", g ? ", " : "",
+			       credit_grade_name((enum rule_grade)g), ev.grade_rows[g], ev.grade_bads[g]);
+			if (ev.grade_rows[g])
+				printf("%.4f}", (double)ev.grade_bads[g] / (double)ev.grade_rows[g]);
+			else
+				printf("null}");
+		}
+		printf("}}\n");
+	} else {
+		for (size_t i = 0; i < scorecard_set_count(set); i++) {
+			const struct scorecard *card = scorecard_set_card(set, i);
+			printf("card %s version %s hash %s\n", scorecard_name(card),
+			       scorecard_version(card), scorecard_hash(card));
+		}
+		printf("rows %zu, bad %zu (%.2f%%), skipped %zu%s\n", ev.rows, ev.bads,
+		       100.0 * (double)ev.bads / (double)ev.rows, ev.skipped,
+		       rules ? ", credit rules applied" : "");
+		printf("AUC %.3f  KS %.3f  Gini %.3f\n", ev.auc, ev.ks, ev.gini);
+		printf("grade      rows   share     bad   bad rate\n");
+		for (int g = 0; g < RULE_GRADE__COUNT; g++) {
+			printf("%-5s %9zu %6.1f%% %7zu", credit_grade_name((enum rule_grade)g),
+			       ev.grade_rows[g], 100.0 * (double)ev.grade_rows[g] / (double)ev.rows,
+			       ev.grade_bads[g]);
+			if (ev.grade_rows[g])
+				printf(" %9.2f%%\n", 100.0 * (double)ev.grade_bads[g] / (double)ev.grade_rows[g]);
+			else
+				printf("          -\n");
+		}
+	}
+	rc = 0;
+done:
+	scorecard_set_free(set);
+	ruleset_free(rules);
+	csv_free(&csv);
+	return rc;
+}
+
+/* ---- features ---- */
+
+struct customer {
+	struct cstate cs;           /* id, segment, duplicate detection, payment state */
+	struct feature_vec fv;      /* features as of the as-of day */
+	struct pay_outcome outcome;
+	int snapped;                /* fv taken */
+	int seen_by_as_of;          /* had an event on or before the as-of day */
+};
+
+struct customer_map {
+	struct customer **items;    /* in first-seen order */
+	size_t count, cap;
+	uint32_t *index;            /* item number + 1; 0 empty */
+	size_t slots;
+};
+
+static struct customer *customer_get(struct customer_map *m, const char *id, const struct
+                                     pay_outcome *outcome)
+{
+	size_t len = strlen(id);
+	uint64_t h = cstate_hash(id, len);
+	if (m->count * 10 >= m->slots * 7) {
+		size_t slots = m->slots ? m->slots * 2 : 4096;
+		uint32_t *index = xcalloc(slots, sizeof *index);
+		for (size_t i = 0; i < m->count; i++) {
+			const char *key = m->items[i]->cs.id;
+			size_t s = cstate_hash(key, strlen(key)) & (slots - 1);
+			while (index[s])
+				s = (s + 1) & (slots - 1);
+			index[s] = (uint32_t)(i + 1);
+		}
+		free(m->index);
+		m->index = index;
+		m->slots = slots;
+	}
+	size_t s = h & (m->slots - 1);
+	while (m->index[s]) {
+		struct customer *c = m->items[m->index[s] - 1];
+		if (strcmp(c->cs.id, id) == 0)
+			return c;
+		s = (s + 1) & (m->slots - 1);
+	}
+	struct customer *c = xcalloc(1, sizeof *c);
+	memcpy(c->cs.id, id, len + 1);
+	c->outcome = *outcome;
+	if (m->count == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 4096;
+		m->items = xrealloc(m->items, m->cap * sizeof *m->items);
+	}
+	m->items[m->count++] = c;
+	m->index[s] = (uint32_t)m->count;
+	return c;
+}
+
+static int customer_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct customer *const *)a)->cs.id, (*(struct customer *const *)b)->cs.id);
+}
+
+static void put_csv_text(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void put_csv_value(const struct feature_vec *fv, enum feature_id id)
+{
+	putchar(',');
+	if (!feature_known(fv, id))
+		return;
+	double v = fv->value[id];
+	if (v == floor(v) && fabs(v) < 1e15)
+		printf("%.0f", v);
+	else if (id == FEAT_ARREARS_AMOUNT)
+		printf("%.2f", v);
+	else
+		printf("%.6g", v);
+}
+
+static const enum feature_id csv_features[] = {
+	FEAT_DAYS_PAST_DUE,     FEAT_MAX_DAYS_PAST_DUE_12M, FEAT_LATE_PAYMENTS_12M,
+	FEAT_ON_TIME_SHARE_12M, FEAT_ARREARS_AMOUNT,        FEAT_ARREARS_RATIO,
+	FEAT_REVERSALS_12M,     FEAT_TENURE_MONTHS,         FEAT_MONTHS_SINCE_LAST_LATE,
+	FEAT_BILLS_12M,
+};
+
+/* Whether needle occurs in the n bytes at s. */
+static int has_text(const char *s, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++)
+		if (s[i] == needle[0] && memcmp(s + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+static int cmd_features(int argc, char **argv)
+{
+	enum { EVENTS, AS_OF, TZ, OUTCOME, DPD, N_OPTS };
+	struct opt opts[N_OPTS] = {
+		[EVENTS] = {"--events", 1}, [AS_OF] = {"--as-of", 1}, [TZ] = {"--tz", 1},
+		[OUTCOME] = {"--outcome-days", 1}, [DPD] = {"--dpd", 1},
+	};
+	int rc = parse_opts("features", argc, argv, opts, N_OPTS);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (!opts[EVENTS].seen || !opts[AS_OF].seen) {
+		fprintf(stderr, "riskctl scorecard features: --events and --as-of are required\n");
+		return 2;
+	}
+	int32_t as_of;
+	if (event_parse_date(opts[AS_OF].value, strlen(opts[AS_OF].value), &as_of) < 0) {
+		fprintf(stderr, "riskctl scorecard features: --as-of '%s': not a date YYYY-MM-DD\n",
+		        opts[AS_OF].value);
+		return 2;
+	}
+	double outcome_days = 0, dpd = 90;
+	if ((opts[OUTCOME].seen &&
+	     opt_number("features", &opts[OUTCOME], 1, 3660, &outcome_days) < 0) ||
+	    (opts[DPD].seen && opt_number("features", &opts[DPD], 1, 3660, &dpd) < 0))
+		return 2;
+	outcome_days = floor(outcome_days);
+	struct localday ld;
+	char errstr[512];
+	const char *tz = opts[TZ].seen ? opts[TZ].value : "Asia/Shanghai";
+	if (localday_init(&ld, tz, errstr, sizeof errstr) < 0) {
+		fprintf(stderr, "riskctl scorecard features: --tz: %s\n", errstr);
+		return 2;
+	}
+	FILE *fp = strcmp(opts[EVENTS].value, "-") == 0 ? stdin : fopen(opts[EVENTS].value, "rb");
+	if (!fp) {
+		fprintf(stderr, "riskctl scorecard features: %s: %s\n", opts[EVENTS].value,
+		        strerror(errno));
+		return 1;
+	}
+
+	struct customer_map map = {0};
+	struct pay_outcome outcome0;
+	payments_outcome_init(&outcome0, as_of, as_of + (int32_t)outcome_days, (int32_t)dpd);
+	char *line = NULL;
+	size_t line_cap = 0, invalid = 0, duplicates = 0, line_no = 0;
+	int32_t last_day = INT32_MIN;
+	ssize_t len;
+	struct event ev;
+	rc = 1;
+	while ((len = getline(&line, &line_cap, fp)) > 0) {
+		line_no++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (len == 0)
+			continue;
+		/* Interval readings carry nothing for credit: skip them without decoding. */
+		if (has_text(line, (size_t)len, "\"type\":\"meter_reading\"") ||
+		    has_text(line, (size_t)len, "\"type\":\"transformer_reading\"") ||
+		    has_text(line, (size_t)len, "\"type\":\"meter_event\""))
+			continue;
+		if (event_decode(line, (size_t)len, &ev, errstr, sizeof errstr) != EVENT_REJECT_NONE) {
+			invalid++;
+			continue;
+		}
+		if (ev.type != EVENT_CUSTOMER && ev.type != EVENT_BILL && ev.type != EVENT_PAYMENT &&
+		    ev.type != EVENT_PAYMENT_REVERSAL)
+			continue;
+		int32_t day = localday_of(&ld, ev.ts);
+		struct customer *c = customer_get(&map, ev.entity_id, &outcome0);
+		if (cstate_seen_event(&c->cs, cstate_hash(ev.event_id, strlen(ev.event_id)))) {
+			duplicates++;
+			continue;
+		}
+		if (day > last_day)
+			last_day = day;
+		if (day <= as_of) {
+			if (c->snapped) {
+				fprintf(stderr, "riskctl scorecard features: line %zu: customer %s has an "
+				        "event of a day up to --as-of after one of a later day: the events "
+				        "must be in time order per customer\n", line_no, c->cs.id);
+				goto done;
+			}
+			c->seen_by_as_of = 1;
+		} else {
+			if (!c->snapped) {
+				payments_features(&c->cs, as_of, &c->fv);
+				c->snapped = 1;
+			}
+			if (outcome_days > 0)
+				payments_outcome_before(&c->outcome, &c->cs.pay, day);
+		}
+		switch (ev.type) {
+		case EVENT_CUSTOMER:
+			c->cs.segment = (uint8_t)ev.u.customer.segment;
+			payments_on_profile(&c->cs, &ev);
+			break;
+		case EVENT_BILL:
+			payments_on_bill(&c->cs, &ev, day);
+			break;
+		case EVENT_PAYMENT:
+			payments_on_payment(&c->cs, &ev, day);
+			break;
+		default:
+			payments_on_reversal(&c->cs, &ev, day);
+			break;
+		}
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "riskctl scorecard features: %s: read error\n", opts[EVENTS].value);
+		goto done;
+	}
+	if (outcome_days > 0 && last_day < outcome0.end) {
+		char end[16], last[16];
+		event_format_date(outcome0.end, end, sizeof end);
+		event_format_date(last_day, last, sizeof last);
+		fprintf(stderr, "riskctl scorecard features: warning: the events end on %s, before the "
+		        "outcome window ends on %s: outcomes are cut short\n", last, end);
+	}
+
+	size_t nsym, written = 0, later = 0, bads = 0, defaulted = 0;
+	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
+	qsort(map.items, map.count, sizeof *map.items, customer_cmp);
+	fputs("customer_id,segment", stdout);
+	for (size_t i = 0; i < sizeof csv_features / sizeof csv_features[0]; i++)
+		printf(",%s", feature_def(csv_features[i])->name);
+	fputs(outcome_days > 0 ? ",bad\n" : "\n", stdout);
+	for (size_t i = 0; i < map.count; i++) {
+		struct customer *c = map.items[i];
+		if (!c->seen_by_as_of) {
+			later++;
+			continue;
+		}
+		if (!c->snapped)
+			payments_features(&c->cs, as_of, &c->fv);
+		put_csv_text(c->cs.id);
+		putchar(',');
+		if (c->cs.segment > SEGMENT_UNKNOWN && c->cs.segment < SEGMENT__COUNT)
+			fputs(seg_names[c->cs.segment - 1], stdout);
+		for (size_t f = 0; f < sizeof csv_features / sizeof csv_features[0]; f++)
+			put_csv_value(&c->fv, csv_features[f]);
+		if (outcome_days > 0) {
+			/* Already in default on the as-of day: not a customer who goes on to default. */
+			int in_default = feature_known(&c->fv, FEAT_DAYS_PAST_DUE) &&
+			                 c->fv.value[FEAT_DAYS_PAST_DUE] >= dpd;
+			payments_outcome_finish(&c->outcome, &c->cs.pay);
+			if (in_default) {
+				fputs(",", stdout);
+				defaulted++;
+			} else {
+				printf(",%d", c->outcome.reached);
+				bads += (size_t)c->outcome.reached;
+			}
+		}
+		putchar('\n');
+		written++;
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "riskctl scorecard features: writing: %s\n", strerror(errno));
+		goto done;
+	}
+	fprintf(stderr, "riskctl scorecard features: %zu customers as of %s", written,
+	        opts[AS_OF].value);
+	if (outcome_days > 0)
+		fprintf(stderr, ", %zu already %.0f+ days past due (bad left empty), %zu of the rest "
+		        "bad (reached it within %.0f days)", defaulted, dpd, bads, outcome_days);
+	fprintf(stderr, "; %zu first seen later, %zu invalid lines, %zu duplicates skipped\n", later,
+	        invalid, duplicates);
+	rc = 0;
+done:
+	if (fp != stdin)
+		fclose(fp);
+	free(line);
+	for (size_t i = 0; i < map.count; i++)
+		free(map.items[i]);
+	free(map.items);
+	free(map.index);
+	return rc;
+}
+
+int scorecard_main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		scorecard_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fit") == 0)
+		return cmd_fit(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eval") == 0)
+		return cmd_eval(argc - 1, argv + 1);
+	if (strcmp(argv[1], "features") == 0)
+		return cmd_features(argc - 1, argv + 1);
+	fprintf(stderr, "riskctl scorecard: unknown command '%s'\n", argv[1]);
+	scorecard_usage(stderr);
+	return 2;
+}
