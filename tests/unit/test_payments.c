@@ -363,7 +363,7 @@ Test(payments, windows_are_twelve_calendar_months)
 	pay(&ps, "B0", 50.00, "2025-03-01");
 	payments_reversal(&ps, 10.00, D("2025-03-02")); /* 10 reopened ... */
 	pay(&ps, NULL, 10.00, "2025-03-03");             /* ... and repaid */
-	char issued[16], due[16], paid[16], id[8];
+	char issued[32], due[32], paid[32], id[16];
 	for (int m = 2; m <= 13; m++) {
 		int y = m <= 12 ? 2025 : 2026, mm = m <= 12 ? m : m - 12;
 		snprintf(issued, sizeof issued, "%d-%02d-05", y, mm);
@@ -509,7 +509,7 @@ Test(payments, same_sequence_same_bytes)
 	for (int round = 0; round < 2; round++) {
 		struct pay_state *ps = round ? &b : &a;
 		for (int i = 0; i < 4; i++) {
-			char id[8];
+			char id[16];
 			snprintf(id, sizeof id, "B%d", i);
 			payments_bill(ps, id, strlen(id), 33.33 * (i + 1), D(dates[i]) + 15, D(dates[i]));
 			payments_payment(ps, 20.0, NULL, 0, D(dates[i]) + 20);
