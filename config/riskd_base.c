@@ -3,6 +3,7 @@
  */
 #include "riskd_base.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +120,61 @@ void rbuf_free(struct rbuf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+void rbuf_json_string(struct rbuf *b, const char *s)
+{
+	rbuf_append(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			rbuf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			rbuf_printf(b, "\\u%04x", c);
+		else
+			rbuf_append(b, s, 1);
+	}
+	rbuf_append(b, "\"", 1);
+}
+
+int riskd_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *errstr,
+                    size_t errstr_size)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int rc = RISKD_ERR_IO;
+
+	*out = NULL;
+	if (!fp) {
+		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
+		return RISKD_ERR_IO;
+	}
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			buf = xrealloc(buf, cap);
+		}
+		size_t got = fread(buf + n, 1, cap - n, fp);
+		n += got;
+		if (n > max_bytes) {
+			snprintf(errstr, errstr_size, "larger than %zu bytes", max_bytes);
+			rc = RISKD_ERR_RANGE;
+			goto fail;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	fclose(fp);
+	*out = buf;
+	*len = n;
+	return 0;
+fail:
+	fclose(fp);
+	free(buf);
+	return rc;
 }

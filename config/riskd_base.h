@@ -62,4 +62,16 @@ void rbuf_reset(struct rbuf *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. */
 void rbuf_free(struct rbuf *b);
 
+/* Appends s as a JSON string literal: quoted, with '"' and '\\' escaped and control
+ * characters written as \u00XX (bytes >= 0x80 are copied: s is UTF-8). */
+void rbuf_json_string(struct rbuf *b, const char *s);
+
+/*
+ * Reads the whole file at path into a malloc'd buffer (*out, *len; not NUL-terminated).
+ * Returns 0; RISKD_ERR_IO with errstr "cannot read: <reason>"; or RISKD_ERR_RANGE when the
+ * file is larger than max_bytes (errstr "larger than N bytes"). *out is NULL on failure.
+ */
+int riskd_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *errstr,
+                    size_t errstr_size);
+
 #endif

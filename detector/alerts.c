@@ -9,21 +9,6 @@
 
 #include "../streams/event.h"
 
-static void json_string(struct rbuf *out, const char *s)
-{
-	rbuf_append(out, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			rbuf_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			rbuf_printf(out, "\\u%04x", c);
-		else
-			rbuf_append(out, s, 1);
-	}
-	rbuf_append(out, "\"", 1);
-}
-
 /* A finite number in the shortest form that reads back exactly; null otherwise. */
 static void json_number(struct rbuf *out, double v)
 {
@@ -52,7 +37,7 @@ static void json_feature(struct rbuf *out, const struct feature_vec *fv, enum fe
 	const char *const *symbols = feature_symbols(id, &n);
 	double v = fv->value[id];
 	if (symbols && v >= 0 && (size_t)v < n)
-		json_string(out, symbols[(size_t)v]);
+		rbuf_json_string(out, symbols[(size_t)v]);
 	else if (feature_def(id)->type == FEATURE_BOOL)
 		rbuf_puts(out, v != 0 ? "true" : "false");
 	else
@@ -70,18 +55,18 @@ void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
 			continue;
 		rbuf_puts(out, first ? "{\"id\":" : ",{\"id\":");
 		first = 0;
-		json_string(out, r->id);
+		rbuf_json_string(out, r->id);
 		rbuf_puts(out, ",\"title\":");
-		json_string(out, r->title);
+		rbuf_json_string(out, r->title);
 		rbuf_puts(out, ",\"score\":");
 		json_number(out, r->score);
 		rbuf_puts(out, ",\"severity\":");
-		json_string(out, rule_severity_name(r->severity));
+		rbuf_json_string(out, rule_severity_name(r->severity));
 		rbuf_puts(out, ",\"evidence\":{");
 		for (size_t e = 0; e < r->n_evidence; e++) {
 			if (e)
 				rbuf_append(out, ",", 1);
-			json_string(out, feature_def(r->evidence[e])->name);
+			rbuf_json_string(out, feature_def(r->evidence[e])->name);
 			rbuf_append(out, ":", 1);
 			json_feature(out, fv, r->evidence[e]);
 		}

@@ -1314,21 +1314,6 @@ void replay_scorecard_free(struct replay_scorecard *card)
 
 /* ---- JSON ---- */
 
-void replay_json_string(struct rbuf *out, const char *s)
-{
-	rbuf_append(out, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			rbuf_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			rbuf_printf(out, "\\u%04x", c);
-		else
-			rbuf_append(out, s, 1);
-	}
-	rbuf_append(out, "\"", 1);
-}
-
 /* A ratio or score to 6 significant digits; null when not defined. */
 static void json_number(struct rbuf *out, double v)
 {
@@ -1355,7 +1340,7 @@ void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out
 	for (size_t i = 0; i < card->count; i++) {
 		const struct replay_score_row *row = &card->rows[i];
 		rbuf_puts(out, i ? ",{\"pattern\":" : "{\"pattern\":");
-		replay_json_string(out, row->pattern);
+		rbuf_json_string(out, row->pattern);
 		rbuf_printf(out, ",\"confounder\":%s,\"customers\":%zu,\"recall\":",
 		            row->confounder ? "true" : "false", row->customers);
 		json_number(out, row->recall);
@@ -1375,11 +1360,11 @@ void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out
 static void json_ruleset(struct rbuf *out, const struct ruleset *rs)
 {
 	rbuf_puts(out, "{\"name\":");
-	replay_json_string(out, ruleset_name(rs));
+	rbuf_json_string(out, ruleset_name(rs));
 	rbuf_puts(out, ",\"version\":");
-	replay_json_string(out, ruleset_version(rs));
+	rbuf_json_string(out, ruleset_version(rs));
 	rbuf_puts(out, ",\"hash\":");
-	replay_json_string(out, ruleset_hash(rs));
+	rbuf_json_string(out, ruleset_hash(rs));
 	rbuf_puts(out, ",\"alert_threshold\":");
 	json_number(out, ruleset_alert_threshold(rs));
 	rbuf_puts(out, "}");
@@ -1397,7 +1382,7 @@ static void json_alert_rules(struct rbuf *out, const struct replay *rp,
 		if (!first)
 			rbuf_puts(out, ",");
 		first = 0;
-		replay_json_string(out, rp->rules[r].info->id);
+		rbuf_json_string(out, rp->rules[r].info->id);
 	}
 	rbuf_puts(out, "]");
 }
@@ -1405,7 +1390,7 @@ static void json_alert_rules(struct rbuf *out, const struct replay *rp,
 static void json_alert(struct rbuf *out, const struct replay *rp, const struct replay_customer *c)
 {
 	rbuf_puts(out, "{\"customer_id\":");
-	replay_json_string(out, c->customer_id);
+	rbuf_json_string(out, c->customer_id);
 	rbuf_puts(out, ",\"first_alert_day\":");
 	json_day(out, c->first_alert_day);
 	rbuf_puts(out, ",\"first_score\":");
@@ -1434,7 +1419,7 @@ static void json_names(struct rbuf *out, const char *const *names, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			rbuf_puts(out, ",");
-		replay_json_string(out, names[i]);
+		rbuf_json_string(out, names[i]);
 	}
 	rbuf_puts(out, "]");
 }
@@ -1472,7 +1457,7 @@ static void json_baseline(struct rbuf *out, const struct replay *rp, const struc
 	for (size_t r = 0; r < d.n_rules; r++) {
 		const struct replay_rule_diff *rd = &d.rules[r];
 		rbuf_puts(out, r ? ",{\"id\":" : "{\"id\":");
-		replay_json_string(out, rd->rule_id);
+		rbuf_json_string(out, rd->rule_id);
 		rbuf_puts(out, ",\"before\":");
 		json_rule_counts(out, rd->before);
 		rbuf_puts(out, ",\"after\":");
@@ -1508,7 +1493,7 @@ void replay_backtest_json(const struct replay *rp, const struct replay *baseline
 	for (size_t r = 0; r < rp->n_rules; r++) {
 		const struct replay_rule *rr = &rp->rules[r];
 		rbuf_puts(out, r ? ",{\"id\":" : "{\"id\":");
-		replay_json_string(out, rr->info->id);
+		rbuf_json_string(out, rr->info->id);
 		rbuf_printf(out, ",\"mode\":\"%s\",\"score\":", rule_mode_name(rr->info->mode));
 		json_number(out, rr->info->score);
 		rbuf_printf(out, ",\"hits\":%llu,\"customers\":%llu,\"alerts\":%llu,\"missing_reads\":%llu",

@@ -352,7 +352,5 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg);
 void replay_backtest_json(const struct replay *rp, const struct replay *baseline,
                           const struct replay_labels *labels, struct rbuf *out);
 
-/* Appends a JSON string literal of s (quoted, escaped). */
-void replay_json_string(struct rbuf *out, const char *s);
 
 #endif

@@ -172,41 +172,16 @@ static void expand_path(struct load *ld, const char *path, struct pathlist *file
 		qsort(files->items + first, files->count - first, sizeof *files->items, name_cmp);
 }
 
-/* Reads a whole file into a malloc'd buffer. */
+/* Reads a whole file into a malloc'd buffer; reports and returns NULL on failure. */
 static char *read_file(struct load *ld, const char *path, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!fp) {
-		path_error(ld, path, "cannot read: %s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			buf = xrealloc(buf, cap);
-		}
-		size_t got = fread(buf + n, 1, cap - n, fp);
-		n += got;
-		if (n > RULE_FILE_MAX) {
-			path_error(ld, path, "%s", "larger than 4 MiB; not a rule file");
-			goto fail;
-		}
-		if (got == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		path_error(ld, path, "cannot read: %s", strerror(errno));
-		goto fail;
-	}
-	fclose(fp);
-	*len = n;
+	char *buf, err[256];
+	int rc = riskd_read_file(path, RULE_FILE_MAX, &buf, len, err, sizeof(err));
+	if (rc == RISKD_ERR_RANGE)
+		path_error(ld, path, "%s", "larger than 4 MiB; not a rule file");
+	else if (rc)
+		path_error(ld, path, "%s", err);
 	return buf;
-fail:
-	fclose(fp);
-	free(buf);
-	return NULL;
 }
 
 int ruleset_load_paths(const char *const *paths, size_t n_paths, enum rule_kind kind,

@@ -903,38 +903,13 @@ static void path_error(struct rules_diags *diags, const char *path, const char *
 /* Reads a whole file; reports and returns NULL on failure. */
 static char *read_card_file(const char *path, size_t *len, struct rules_diags *diags)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!fp) {
-		path_error(diags, path, "cannot read: ", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			buf = xrealloc(buf, cap);
-		}
-		size_t got = fread(buf + n, 1, cap - n, fp);
-		n += got;
-		if (n > CARD_FILE_MAX) {
-			path_error(diags, path, "larger than 4 MiB; not a scorecard", "");
-			goto fail;
-		}
-		if (got == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		path_error(diags, path, "cannot read: ", strerror(errno));
-		goto fail;
-	}
-	fclose(fp);
-	*len = n;
+	char *buf, err[256];
+	int rc = riskd_read_file(path, CARD_FILE_MAX, &buf, len, err, sizeof(err));
+	if (rc == RISKD_ERR_RANGE)
+		path_error(diags, path, "larger than 4 MiB; not a scorecard", "");
+	else if (rc)
+		path_error(diags, path, err, "");
 	return buf;
-fail:
-	fclose(fp);
-	free(buf);
-	return NULL;
 }
 
 struct card_files {

@@ -27,6 +27,7 @@ struct arena {
 
 static _Thread_local struct arena *thread_arena;
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
+static pthread_key_t arena_key; /* frees a thread's arena when the thread exits */
 
 static void *arena_malloc(size_t size)
 {
@@ -52,8 +53,18 @@ static void arena_free(void *p)
 	free(p);
 }
 
+/* Thread exit: free the arena unless a block from it is still alive (a JSON value the thread
+ * handed to another thread); then it stays, rather than be freed under that value. */
+static void arena_release(void *p)
+{
+	struct arena *a = p;
+	if (a->live == 0)
+		free(a);
+}
+
 static void install(void)
 {
+	pthread_key_create(&arena_key, arena_release);
 	json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
@@ -65,6 +76,7 @@ void json_arena_enter(void)
 		if (thread_arena) {
 			thread_arena->used = 0;
 			thread_arena->live = 0;
+			pthread_setspecific(arena_key, thread_arena);
 		}
 	}
 }
