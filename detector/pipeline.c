@@ -53,6 +53,7 @@ struct pipeline {
 	int part_count, part_cap;
 	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
 	struct store_offset *offsets;                    /* scratch for commits */
+	struct store_rule_count rule_counts[RULESET_RULES_MAX]; /* scratch for commits */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
@@ -118,6 +119,7 @@ static void parts_clear(struct pipeline *pl)
 static void drop_uncommitted(struct pipeline *pl)
 {
 	batch_reset(&pl->batch);
+	scorer_rule_counts_reset(pl->ingest.scorer);
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	for (int i = 0; i < pl->part_count; i++)
@@ -272,6 +274,17 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	sb.ruleset_version = ruleset_version(rules);
 	sb.ruleset_hash = ruleset_hash(rules);
 	sb.alert_threshold = ruleset_alert_threshold(rules);
+	size_t nrules = ruleset_rule_count(rules);
+	const struct scorer_rule_count *counts = scorer_rule_counts(pl->ingest.scorer);
+	for (size_t i = 0; i < nrules; i++) {
+		const struct rule_info *r = ruleset_rule(rules, i);
+		if (counts[i].evaluations == 0)
+			continue; /* nothing to add for this rule */
+		pl->rule_counts[sb.rule_count_count++] = (struct store_rule_count){
+			r->id, rule_mode_name(r->mode), counts[i].evaluations, counts[i].fired,
+			counts[i].missing_reads};
+	}
+	sb.rule_counts = pl->rule_counts;
 	sb.review_topic = pl->cfg->topic_review_queue;
 
 	int64_t t0 = now_ms();
@@ -298,6 +311,7 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 		pl->parts[i].committed = pl->parts[i].pending;
 	cstate_table_clear_dirty(pl->ingest.customers);
 	cstate_table_clear_dirty(pl->ingest.transformers);
+	scorer_rule_counts_reset(pl->ingest.scorer);
 	batch_reset(&pl->batch);
 	kafka_consumer_commit_async(pl->consumer, done, (int)noff);
 	metrics_set_health(1, NULL);

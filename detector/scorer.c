@@ -23,6 +23,7 @@ struct scorer {
 	struct models_history history;
 	struct rbuf rules_json, curve_json;
 	struct scorer_stats stats;
+	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
 	scorer_observer_fn observer;   /* offline tools only */
 	void *observer_arg;
 };
@@ -121,6 +122,7 @@ int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics)
 	}
 	ruleset_free(sc->rules);
 	sc->rules = fresh;
+	scorer_rule_counts_reset(sc); /* indices follow the new set; the caller committed first */
 	sc->stats.reloads++;
 	return 1;
 }
@@ -140,6 +142,28 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
 	              fv);
 }
 
+/* Adds the last evaluation to the per-rule counts. */
+static void count_rules(struct scorer *sc)
+{
+	size_t n = ruleset_rule_count(sc->rules);
+	for (size_t i = 0; i < n; i++) {
+		sc->rule_counts[i].evaluations++;
+		sc->rule_counts[i].missing_reads += sc->hits.missing[i];
+	}
+	for (unsigned i = 0; i < sc->hits.n_fired; i++)
+		sc->rule_counts[sc->hits.fired[i]].fired++;
+}
+
+const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc)
+{
+	return sc->rule_counts;
+}
+
+void scorer_rule_counts_reset(struct scorer *sc)
+{
+	memset(sc->rule_counts, 0, sizeof(sc->rule_counts));
+}
+
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *ev,
                       int32_t day, int32_t second_of_day, enum daily_result result,
                       const struct daily_closed *closed, struct scorer_alert *alert)
@@ -151,6 +175,7 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *
 		scorer_features(sc, cs, day, &sc->fv);
 		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
 		sc->stats.scored++;
+		count_rules(sc);
 		if (sc->observer)
 			sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
 		if (sc->hits.alert) {

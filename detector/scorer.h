@@ -85,6 +85,18 @@ typedef void (*scorer_observer_fn)(void *arg, const struct cstate *cs, int32_t d
 /* Sets the observer of every scoring (fn NULL: none, the default). Changes nothing else. */
 void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg);
 
+/* Per rule of the live set (index as in ruleset_rule): evaluations, firings and
+ * comparisons made false by a missing feature, since the last scorer_rule_counts_reset. */
+struct scorer_rule_count {
+	uint64_t evaluations, fired, missing_reads;
+};
+
+/* The live set's per-rule counts (ruleset_rule_count(scorer_rules(sc)) entries). */
+const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc);
+
+/* Zeroes the per-rule counts (after they were stored, or when uncommitted work is dropped). */
+void scorer_rule_counts_reset(struct scorer *sc);
+
 /* Counters since creation: customers scored, alerts returned, rule-set reloads. */
 struct scorer_stats {
 	uint64_t scored, alerts, reloads, reload_failures;

@@ -36,6 +36,8 @@ static const char *const session_sql =
     "  state bytea) on commit delete rows;"
     "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
     "  outcome text, n bigint) on commit delete rows;"
+    "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
+    "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
     "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
     "  score float8, severity text, rules text, curve text) on commit delete rows;";
 
@@ -367,6 +369,37 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	return rc;
 }
 
+/* Adds the batch's per-rule counts to risk.rule_counts. */
+static int write_rule_counts(struct store *st, const struct store_batch *b, char *errstr,
+                             size_t errstr_size)
+{
+	const char *params[2] = {b->ruleset_name, b->ruleset_version};
+	int rc;
+	rbuf_reset(&st->copy);
+	for (size_t i = 0; i < b->rule_count_count; i++) {
+		const struct store_rule_count *r = &b->rule_counts[i];
+		copy_text(&st->copy, r->rule_id);
+		rbuf_printf(&st->copy, "\t%s\t%llu\t%llu\t%llu\n", r->mode,
+		            (unsigned long long)r->evaluations, (unsigned long long)r->fired,
+		            (unsigned long long)r->missing_reads);
+	}
+	if ((rc = copy_in(st, "copy tmp_rule_counts from stdin", errstr, errstr_size)))
+		return rc;
+	PGresult *res = PQexecParams(
+	    st->conn,
+	    "insert into risk.rule_counts as c (ruleset_name, ruleset_version, rule_id, mode,"
+	    " evaluations, fired, missing_reads)"
+	    " select $1, $2, rule_id, mode, evaluations, fired, missing_reads from tmp_rule_counts"
+	    " on conflict (ruleset_name, ruleset_version, rule_id) do update set"
+	    " evaluations = c.evaluations + excluded.evaluations, fired = c.fired + excluded.fired,"
+	    " missing_reads = c.missing_reads + excluded.missing_reads",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = fail_result(st, res, "rule counts", errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
 static const char *const upsert_profiles_sql =
     "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
     " since, updated_at) "
@@ -465,6 +498,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 		                  errstr, errstr_size)))
 			goto fail;
 	}
+	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
+		goto fail;
 	if (b->alert_count) {
 		int opened = raise_alerts(st, b, errstr, errstr_size);
 		if (opened < 0) {

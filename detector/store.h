@@ -83,6 +83,13 @@ struct store_alert {
 	const char *curve_json;
 };
 
+/* One rule's counts in this batch (risk.rule_counts). */
+struct store_rule_count {
+	const char *rule_id;      /* borrowed from the live rule set */
+	const char *mode;         /* "active" | "shadow" */
+	uint64_t evaluations, fired, missing_reads;
+};
+
 struct store_batch {
 	const char *consumer_group;
 	const struct store_usage *usage;          size_t usage_count;
@@ -96,6 +103,7 @@ struct store_batch {
 	const char *ruleset_name, *ruleset_version, *ruleset_hash; /* of the alerts' rule set */
 	double alert_threshold;   /* the rule set's thresholds.alert */
 	const char *review_topic; /* where alerts are published (topics.review_queue) */
+	const struct store_rule_count *rule_counts; size_t rule_count_count;
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 };
 

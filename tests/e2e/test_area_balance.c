@@ -95,6 +95,18 @@ Test(area_balance, one_thief_explains_the_excess, .timeout = 180)
 	                                  " where customer_id = 'C3' and kind = 'theft'"), 1);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts"
 	                                  " where customer_id in ('C1', 'C2')"), 0);
+	/* every rule of the live set is counted, shadow rules included, exactly once per
+	 * scoring: 3 customers scored on each closed day after their first (DAYS - 1 closes) */
+	cr_assert_eq(e2e_query_int(w.dsn, "select min(evaluations) from risk.rule_counts"),
+	             3 * (DAYS - 1));
+	cr_assert_eq(e2e_query_int(w.dsn, "select max(evaluations) from risk.rule_counts"),
+	             3 * (DAYS - 1));
+	cr_assert_gt(e2e_query_int(w.dsn, "select count(*) from risk.rule_counts"
+	                                  " where mode = 'shadow'"), 0);
+	cr_assert_gt(e2e_query_int(w.dsn, "select fired from risk.rule_counts"
+	                                  " where rule_id = 'area_loss_suspect'"), 0);
+	cr_assert_gt(e2e_query_int(w.dsn, "select sum(missing_reads) from risk.rule_counts"), 0,
+	             "early days read features that are not known yet");
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts a,"
 	                                  " jsonb_array_elements(a.rules) r"
 	                                  " where a.customer_id = 'C3'"
