@@ -332,67 +332,10 @@ static void header_copy(rd_kafka_headers_t *hdrs, const char *name, char *out, s
 		snprintf(out, size, "%.*s", (int)len, (const char *)value);
 }
 
-size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out)
-{
-	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
-	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
-	rd_kafka_conf_set(conf, "group.id", "e2e-reader", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	cr_assert_not_null(rk, "%s", errstr);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(w->partitions);
-	for (int p = 0; p < w->partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, w->topics[6], p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
-	cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
-	rd_kafka_topic_partition_list_destroy(parts);
-
-	size_t n = 0, cap = 64;
-	int eofs = 0;
-	struct e2e_dead_letter *dl = calloc(cap, sizeof(*dl));
-	time_t deadline = time(NULL) + 30;
-	while (eofs < w->partitions && time(NULL) < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
-		if (!m)
-			continue;
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			eofs++;
-		} else if (!m->err) {
-			if (n == cap)
-				dl = realloc(dl, sizeof(*dl) * (cap *= 2));
-			struct e2e_dead_letter *d = &dl[n++];
-			memset(d, 0, sizeof(*d));
-			d->payload = strndup(m->payload ? m->payload : "", m->len);
-			rd_kafka_headers_t *hdrs = NULL;
-			rd_kafka_message_headers(m, &hdrs);
-			char num[32];
-			header_copy(hdrs, "x-error", d->error, sizeof(d->error));
-			header_copy(hdrs, "x-source-topic", d->source_topic, sizeof(d->source_topic));
-			header_copy(hdrs, "x-source-partition", num, sizeof(num));
-			d->source_partition = num[0] ? atoi(num) : -1;
-			header_copy(hdrs, "x-source-offset", num, sizeof(num));
-			d->source_offset = num[0] ? atoll(num) : -1;
-		}
-		rd_kafka_message_destroy(m);
-	}
-	cr_assert_eq(eofs, w->partitions, "did not reach the end of %s", w->topics[6]);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	*out = dl;
-	return n;
-}
-
-void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(dl[i].payload);
-	free(dl);
-}
-
-size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_message **out)
+/* Reads every message of topic (w->partitions partitions, from the beginning to the end)
+ * and calls fn for each; asserts that the end of every partition was reached. */
+static void read_topic(const struct e2e_world *w, const char *topic,
+                       void (*fn)(const rd_kafka_message_t *m, void *arg), void *arg)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -409,32 +352,86 @@ size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_m
 	cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_topic_partition_list_destroy(parts);
 
-	size_t n = 0, cap = 64;
 	int eofs = 0;
-	struct e2e_message *msgs = calloc(cap, sizeof(*msgs));
 	time_t deadline = time(NULL) + 30;
 	while (eofs < w->partitions && time(NULL) < deadline) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
 		if (!m)
 			continue;
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
 			eofs++;
-		} else if (!m->err) {
-			if (n == cap)
-				msgs = realloc(msgs, sizeof(*msgs) * (cap *= 2));
-			struct e2e_message *d = &msgs[n++];
-			d->key = m->key ? strndup(m->key, m->key_len) : NULL;
-			d->payload = strndup(m->payload ? m->payload : "", m->len);
-			d->partition = m->partition;
-			d->offset = m->offset;
-		}
+		else if (!m->err)
+			fn(m, arg);
 		rd_kafka_message_destroy(m);
 	}
 	cr_assert_eq(eofs, w->partitions, "did not reach the end of %s", topic);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
-	*out = msgs;
-	return n;
+}
+
+/* A growing array of records of `size` bytes, for the readers' callbacks. */
+struct records {
+	void *items;
+	size_t size, count, cap;
+};
+
+static void *records_add(struct records *r)
+{
+	if (r->count == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->items = realloc(r->items, r->size * r->cap);
+		cr_assert_not_null(r->items);
+	}
+	void *item = (char *)r->items + r->size * r->count++;
+	memset(item, 0, r->size);
+	return item;
+}
+
+static void add_dead_letter(const rd_kafka_message_t *m, void *arg)
+{
+	struct e2e_dead_letter *d = records_add(arg);
+	rd_kafka_headers_t *hdrs = NULL;
+	char num[32];
+	d->payload = strndup(m->payload ? m->payload : "", m->len);
+	rd_kafka_message_headers(m, &hdrs);
+	header_copy(hdrs, "x-error", d->error, sizeof(d->error));
+	header_copy(hdrs, "x-source-topic", d->source_topic, sizeof(d->source_topic));
+	header_copy(hdrs, "x-source-partition", num, sizeof(num));
+	d->source_partition = num[0] ? atoi(num) : -1;
+	header_copy(hdrs, "x-source-offset", num, sizeof(num));
+	d->source_offset = num[0] ? atoll(num) : -1;
+}
+
+size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out)
+{
+	struct records r = {.size = sizeof(struct e2e_dead_letter)};
+	read_topic(w, w->topics[6], add_dead_letter, &r);
+	*out = r.items;
+	return r.count;
+}
+
+void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(dl[i].payload);
+	free(dl);
+}
+
+static void add_message(const rd_kafka_message_t *m, void *arg)
+{
+	struct e2e_message *d = records_add(arg);
+	d->key = m->key ? strndup(m->key, m->key_len) : NULL;
+	d->payload = strndup(m->payload ? m->payload : "", m->len);
+	d->partition = m->partition;
+	d->offset = m->offset;
+}
+
+size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_message **out)
+{
+	struct records r = {.size = sizeof(struct e2e_message)};
+	read_topic(w, topic, add_message, &r);
+	*out = r.items;
+	return r.count;
 }
 
 void e2e_messages_free(struct e2e_message *m, size_t n)
