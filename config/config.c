@@ -115,6 +115,9 @@ static const struct config_key config_keys[] = {
 	           "directory of the rule set files (YAML), relative to the working directory"),
 	KEY_STRING("scoring.scorecards", scorecard_path, 1, "scoring/cards",
 	           "directory of the credit scorecard files (YAML), relative to the working directory"),
+	KEY_DOUBLE("scoring.grade_hysteresis_points", grade_hysteresis_points, 0, 1000, 5.0,
+	           "points beyond a grade cut-off a customer must move before its credit grade "
+	           "changes (0 = none)"),
 	KEY_INT("metrics.port", metrics_port, 0, 65535, 9464,
 	        "TCP port of the /metrics and /healthz endpoint; 0 turns it off"),
 	KEY_CHOICE("log.level", log_level, log_levels, "info",

@@ -39,6 +39,7 @@ struct riskd_config {
 	/* rules and scoring */
 	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */
 	char scorecard_path[CONFIG_PATH_MAX];      /* scoring.scorecards, default "scoring/cards" */
+	double grade_hysteresis_points;            /* scoring.grade_hysteresis_points, 0..1000, default 5 */
 	/* operations */
 	int metrics_port;                          /* metrics.port, 0..65535 (0 = off), default 9464 */
 	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */

@@ -38,6 +38,9 @@ void batch_free(struct batch *b)
 	free(b->snapshots);
 	free(b->alerts);
 	free(b->alert_at);
+	free(b->grades);
+	free(b->grade_at);
+	free(b->credit);
 	rbuf_free(&b->arena);
 	memset(b, 0, sizeof(*b));
 }
@@ -60,6 +63,8 @@ void batch_reset(struct batch *b)
 	b->outbox_count = 0;
 	b->snapshot_count = 0;
 	b->alert_count = 0;
+	b->grade_count = 0;
+	b->credit_count = 0;
 	rbuf_reset(&b->arena);
 }
 
@@ -189,6 +194,50 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, doub
 	b->alert_count++;
 }
 
+void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grader_result *r)
+{
+	if (r->has_billing) {
+		GROW(b->credit, b->credit_count, b->credit_cap);
+		b->credit[b->credit_count++] = (struct store_credit){
+		    cs->id, r->as_of, r->days_past_due, r->arrears, r->balance_owed,
+		    r->last_payment_day};
+	}
+	if (!r->changed)
+		return;
+	if (b->grade_count == b->grade_cap) {
+		b->grade_cap = b->grade_cap ? 2 * b->grade_cap : 64;
+		b->grades = xrealloc(b->grades, sizeof(*b->grades) * b->grade_cap);
+		b->grade_at = xrealloc(b->grade_at, sizeof(*b->grade_at) * b->grade_cap);
+	}
+	const struct credit_grade *g = &r->grade;
+	b->grades[b->grade_count] = (struct store_grade){
+	    .customer_id = cs->id,
+	    .segment = segment_name((enum segment)cs->segment),
+	    .grade = credit_grade_name(g->grade),
+	    .previous = r->previous == RULE_GRADE_NONE ? NULL : credit_grade_name(r->previous),
+	    .points_grade = credit_grade_name(g->points_grade),
+	    .points = g->points,
+	    .capped = g->capped,
+	    .floored = g->floored,
+	    .as_of = r->as_of,
+	};
+	struct grade_at *at = &b->grade_at[b->grade_count++];
+	size_t start = b->arena.len;
+	grader_reasons_json(g, &b->arena);
+	rbuf_append(&b->arena, "", 1);
+	at->reasons = start;
+	const char *name = scorecard_name(r->card), *version = scorecard_version(r->card),
+	           *hash = scorecard_hash(r->card);
+	at->scorecard = arena_put(&b->arena, name, strlen(name), 1);
+	at->version = arena_put(&b->arena, version, strlen(version), 1);
+	at->hash = arena_put(&b->arena, hash, strlen(hash), 1);
+}
+
+int batch_has_rows(const struct batch *b)
+{
+	return b->messages || b->grade_count || b->credit_count || b->outbox_count;
+}
+
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
 {
 	GROW(b->snapshots, b->snapshot_count, b->snapshot_cap);
@@ -211,6 +260,16 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	}
 	sb->alerts = b->alerts;
 	sb->alert_count = b->alert_count;
+	for (size_t i = 0; i < b->grade_count; i++) {
+		b->grades[i].reasons_json = base + b->grade_at[i].reasons;
+		b->grades[i].scorecard = base + b->grade_at[i].scorecard;
+		b->grades[i].scorecard_version = base + b->grade_at[i].version;
+		b->grades[i].scorecard_hash = base + b->grade_at[i].hash;
+	}
+	sb->grades = b->grades;
+	sb->grade_count = b->grade_count;
+	sb->credit = b->credit;
+	sb->credit_count = b->credit_count;
 	sb->usage = b->usage.rows;
 	sb->usage_count = b->usage.count;
 	sb->transformer = b->transformer.rows;

@@ -15,6 +15,7 @@
 #include "../config/riskd_base.h"
 #include "../scoring/cstate.h"
 #include "../streams/event.h"
+#include "grader.h"
 #include "store.h"
 
 /* Energy deltas keyed by (entity, day). */
@@ -48,6 +49,13 @@ struct batch {
 		size_t rules, curve;
 	} *alert_at;
 	size_t alert_count, alert_cap;
+	struct store_grade *grades;   /* strings are set by batch_to_store */
+	struct grade_at {             /* where grades[i]'s strings sit in the arena */
+		size_t reasons, scorecard, version, hash;
+	} *grade_at;
+	size_t grade_count, grade_cap;
+	struct store_credit *credit;
+	size_t credit_count, credit_cap;
 };
 
 /* Zeroes b; the first use allocates. */
@@ -88,6 +96,15 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs);
 void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
                      const char *severity, const struct rbuf *rules_json,
                      const struct rbuf *curve_json);
+
+/*
+ * Records a grading of customer cs (which must outlive the batch): its payment status when
+ * it has billing history and, when the grade changed, the change with its reasons (copied).
+ */
+void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grader_result *r);
+
+/* Whether b holds anything to commit besides consumed messages (e.g. feedback grades). */
+int batch_has_rows(const struct batch *b);
 
 /* Fills *sb with pointers into b (valid until b changes). Offsets are the caller's. */
 void batch_to_store(struct batch *b, struct store_batch *sb);

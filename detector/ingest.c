@@ -3,6 +3,7 @@
  */
 #include "ingest.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "../scoring/daily.h"
@@ -14,6 +15,15 @@ static void apply_profile(struct cstate *cs, const struct event *ev)
 	cs->capacity_kw =
 	    (ev->has & EVENT_HAS_CAPACITY_KW) ? (float)ev->u.customer.capacity_kw : 0.0f;
 	cs->flags |= CSTATE_F_PROFILE;
+}
+
+/* Grades cs as of the local day of its newest event: topics are consumed at their own pace
+ * (a backfill may deliver a customer's bills long before its readings), so the newest event
+ * of any kind is the customer's "today", and its grades never go back in time. */
+static void grade(struct ingest *in, struct cstate *cs, struct ingest_result *out)
+{
+	out->has_grade = grader_grade(in->grader, cs, localday_of(&in->localday, cs->last_ts),
+	                              &out->grade);
 }
 
 static void apply_reading(struct ingest *in, struct cstate *cs, const struct event *ev,
@@ -32,6 +42,22 @@ static void apply_reading(struct ingest *in, struct cstate *cs, const struct eve
 	if (customer)
 		out->has_alert = scorer_on_reading(in->scorer, cs, ev, out->day, second, result,
 		                                   &closed, &out->alert);
+	if (customer && result == DAILY_CLOSED_DAY && in->grader)
+		grade(in, cs, out);
+}
+
+static void apply_billing(struct ingest *in, struct cstate *cs, const struct event *ev,
+                          struct ingest_result *out)
+{
+	int32_t day = localday_of(&in->localday, ev->ts);
+	if (ev->type == EVENT_BILL)
+		payments_on_bill(cs, ev, day);
+	else if (ev->type == EVENT_PAYMENT)
+		payments_on_payment(cs, ev, day);
+	else
+		payments_on_reversal(cs, ev, day);
+	if (in->grader)
+		grade(in, cs, out);
 }
 
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
@@ -41,7 +67,7 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 	struct cstate_table *table = transformer ? in->transformers : in->customers;
 	size_t id_len = strlen(ev->entity_id);
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct ingest_result, alert));
 	out->transformer = transformer;
 	if (ev->type == EVENT_METER_READING || transformer) {
 		const struct cstate *known = cstate_table_get(table, ev->entity_id, id_len);
@@ -75,13 +101,9 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 		payments_on_profile(cs, ev);
 		break;
 	case EVENT_BILL:
-		payments_on_bill(cs, ev, localday_of(&in->localday, ev->ts));
-		break;
 	case EVENT_PAYMENT:
-		payments_on_payment(cs, ev, localday_of(&in->localday, ev->ts));
-		break;
 	case EVENT_PAYMENT_REVERSAL:
-		payments_on_reversal(cs, ev, localday_of(&in->localday, ev->ts));
+		apply_billing(in, cs, ev, out);
 		break;
 	default:
 		break;

@@ -15,11 +15,13 @@
 #include "../scoring/cstate.h"
 #include "../scoring/localday.h"
 #include "../streams/event.h"
+#include "grader.h"
 #include "scorer.h"
 
 struct ingest {
 	struct localday localday;
 	struct scorer *scorer;
+	struct grader *grader;           /* NULL: no credit grading (offline tools) */
 	struct cstate_table *customers;
 	struct cstate_table *transformers;
 	double max_kw_unknown_profile;   /* validation.max_kw_unknown_profile */
@@ -37,14 +39,19 @@ struct ingest_result {
 	int64_t uwh;
 	int32_t interval_s;
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
+	int has_grade;                  /* the customer was graded (grade is filled) */
+	/* filled only when has_alert / has_grade say so (not cleared per event) */
 	struct scorer_alert alert;
+	struct grader_result grade;
 };
 
 /*
  * Checks and applies one decoded, routed event whose entity belongs to `partition`:
  * rejects energy above capacity (or above max_kw_unknown_profile without a profile), skips a
  * duplicate event_id, then updates the entity's state (marking it dirty in its table), the
- * daily roll-up, the models and, when a day closed, scores the customer.
+ * daily roll-up, the models and, when a day closed, scores the customer. With a grader, a
+ * customer is graded after each bill, payment or reversal and when one of its days closes, as
+ * of the local day of its newest event.
  * errstr receives the reason of a rejection. Never fails otherwise.
  */
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,

@@ -21,6 +21,7 @@
 #include "../streams/event.h"
 #include "../streams/kafka.h"
 #include "batch.h"
+#include "grader.h"
 #include "ingest.h"
 #include "scorer.h"
 #include "log.h"
@@ -32,6 +33,8 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 #define PARTITIONS_MAX 4096   /* per input topic */
 #define POLL_MAX 1024         /* messages taken from the consumer per poll */
 #define RELAY_ROWS 1000       /* outbox rows per relay transaction */
+#define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
+#define FEEDBACK_EVERY_MS 2000
 
 /* One assigned input partition and its offsets. */
 struct part {
@@ -58,6 +61,9 @@ struct pipeline {
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
 	int areas_stale;                                 /* reload the area balance table */
+	int64_t feedback_seq;                            /* last theft confirmation applied */
+	int64_t last_feedback_ms;
+	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
 	int needs_resync;
 	int fatal;                                       /* a non-retryable error happened */
 	char fatal_msg[1100];
@@ -145,7 +151,7 @@ static int load_snapshot(const char *id, const uint8_t *state, size_t len, void 
 		return RISKD_ERR_INVALID;
 	}
 	struct cstate *cs = cstate_table_upsert(ctx->table, id, strlen(id), snap.partition, NULL);
-	snap.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	snap.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	*cs = snap;
 	return 0;
 }
@@ -170,6 +176,7 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 		else if (!seen[p->partition]++)
 			cust[ncust++] = p->partition;
 	}
+	pl->feedback_seq = 0; /* re-apply every confirmation to the newly loaded customers */
 	struct load_ctx ctx = {pl, pl->ingest.customers, errstr, errstr_size};
 	if (ncust && (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
 	                                        errstr, errstr_size)))
@@ -261,7 +268,7 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 			pl->offsets[noff++] = (struct store_offset){pl->topics[p->role], p->partition,
 			                                            p->committed, p->pending};
 	}
-	if (noff == 0 && pl->batch.messages == 0)
+	if (noff == 0 && !batch_has_rows(&pl->batch))
 		return 0;
 	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &pl->batch);
 	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &pl->batch);
@@ -286,6 +293,8 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	}
 	sb.rule_counts = pl->rule_counts;
 	sb.review_topic = pl->cfg->topic_review_queue;
+	sb.credit_policy = pl->credit_policy;
+	sb.grades_topic = pl->cfg->topic_credit_grades;
 
 	int64_t t0 = now_ms();
 	int rc = store_commit_batch(pl->store, &sb, errstr, errstr_size);
@@ -300,8 +309,11 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 		metrics_alert_raised(METRICS_ALERT_THEFT);
 	pl->totals.alerts_opened += (uint64_t)sb.alerts_opened;
 	pl->totals.alerts_updated += (uint64_t)(sb.alert_count - (size_t)sb.alerts_opened);
-	log_kv(LOG_DEBUG, "batch_committed", "messages=%zu usage_rows=%zu snapshots=%zu ms=%.1f",
-	       pl->batch.messages, sb.usage_count, sb.snapshot_count, seconds * 1000);
+	pl->totals.grade_changes += sb.grade_count;
+	log_kv(LOG_DEBUG, "batch_committed",
+	       "messages=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
+	       pl->batch.messages, sb.usage_count, sb.snapshot_count, sb.grade_count,
+	       seconds * 1000);
 	pl->totals.batches++;
 	struct kafka_partition done[noff > 0 ? noff : 1];
 	for (size_t i = 0; i < noff; i++)
@@ -406,6 +418,50 @@ static int drain_area_balance(struct pipeline *pl)
 	return 0;
 }
 
+/* ---- confirmed-theft feedback into credit grades ---- */
+
+static int apply_confirmation(const struct store_confirmation *c, void *arg)
+{
+	struct pipeline *pl = arg;
+	pl->feedback_seq = c->seq;
+	struct cstate *cs = cstate_table_get(pl->ingest.customers, c->customer_id,
+	                                     strlen(c->customer_id));
+	if (!cs || ((cs->pay.flags & PAY_F_THEFT) != 0) == (c->confirmed != 0))
+		return 0; /* another instance's customer, or nothing new */
+	payments_set_confirmed_theft(cs, c->confirmed);
+	struct grader_result r;
+	if (grader_grade(pl->ingest.grader, cs, localday_of(&pl->ingest.localday, cs->last_ts), &r))
+		batch_add_grade(&pl->batch, cs, &r);
+	cstate_table_mark_dirty(pl->ingest.customers, cs);
+	pl->totals.confirmations++;
+	log_kv(LOG_INFO, "theft_confirmation", "customer=%s confirmed=%d grade=%s", cs->id,
+	       c->confirmed, credit_grade_name(grader_held_grade(cs)));
+	return 0;
+}
+
+/* Applies the analysts' confirmed-theft changes to owned customers and commits the regrades
+ * at once. Returns 1 when it committed, 0 when there was nothing to apply, or a negative
+ * riskd_err (the rest is tried again on the next poll). */
+static int apply_feedback(struct pipeline *pl)
+{
+	char errstr[512];
+	int n;
+	uint64_t before = pl->totals.confirmations;
+	do {
+		n = store_load_confirmations(pl->store, pl->feedback_seq, FEEDBACK_ROWS,
+		                             apply_confirmation, pl, errstr, sizeof(errstr));
+	} while (n == FEEDBACK_ROWS);
+	if (n < 0) {
+		char q[600];
+		log_kv(LOG_WARN, "feedback_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return n;
+	}
+	if (pl->totals.confirmations == before)
+		return 0;
+	int rc = commit_or_resync(pl);
+	return rc ? rc : 1;
+}
+
 /* Logs each diagnostic of a failed rule load, one record per error. */
 static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
 {
@@ -426,6 +482,13 @@ static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
 }
 
 /* Between batches: reloads the theft rules on SIGHUP or when their files changed. */
+static void set_credit_policy(struct pipeline *pl)
+{
+	const struct ruleset *cr = grader_rules(pl->ingest.grader);
+	snprintf(pl->credit_policy, sizeof(pl->credit_policy), "%s %s", ruleset_name(cr),
+	         ruleset_version(cr));
+}
+
 static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 {
 	if (!force && now - pl->last_rules_check_ms < 2000)
@@ -441,6 +504,17 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 		log_rule_diagnostics(LOG_ERROR, &diag);
 		log_kv(LOG_ERROR, "rules_reload_failed", "kept_ruleset=%s version=%s hash=%s",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
+	}
+	/* the credit rules live beside the theft rules; scorecards reload with them */
+	if (rc == 1 || (force && rc == 0)) {
+		rbuf_reset(&diag);
+		if (grader_reload(pl->ingest.grader, &diag) == 0) {
+			set_credit_policy(pl);
+			log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
+		} else {
+			log_rule_diagnostics(LOG_ERROR, &diag);
+			log_kv(LOG_ERROR, "credit_reload_failed", "kept_policy=\"%s\"", pl->credit_policy);
+		}
 	}
 	rbuf_free(&diag);
 }
@@ -539,6 +613,8 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.has_alert)
 		batch_add_alert(&pl->batch, r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);
+	if (r.has_grade)
+		batch_add_grade(&pl->batch, r.cs, &r.grade);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(&pl->batch, ev);
 	batch_count(&pl->batch, topic, m->partition, type_name, "accepted");
@@ -660,6 +736,20 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
 	log_kv(LOG_INFO, "rules_loaded", "ruleset=%s version=%s hash=%s rules=%zu", ruleset_name(rs),
 	       ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
+	pl->ingest.grader = grader_new(cfg->rules_path, cfg->scorecard_path,
+	                               cfg->grade_hysteresis_points, &diag);
+	if (!pl->ingest.grader) {
+		log_rule_diagnostics(LOG_ERROR, &diag);
+		snprintf(errstr, errstr_size,
+		         "the credit rules in '%s' or the scorecards in '%s' do not load (see rules_error)",
+		         cfg->rules_path, cfg->scorecard_path);
+		rbuf_free(&diag);
+		goto fail;
+	}
+	rbuf_free(&diag);
+	set_credit_policy(pl);
+	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
+	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0)
 		goto fail;
@@ -772,6 +862,11 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			drain_pending = drain_area_balance(pl) != 0;
 			last_drain_ms = now;
 		}
+		if (pl->batch.messages == 0 && now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
+			pl->last_feedback_ms = now;
+			if (apply_feedback(pl) > 0)
+				relay_pending = 1;
+		}
 		if (pl->batch.messages == 0) {
 			int force = opts->reload && *opts->reload;
 			if (force)
@@ -818,6 +913,7 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
 	scorer_free(pl->ingest.scorer);
+	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);
 	cstate_table_destroy(pl->ingest.transformers);
 	batch_free(&pl->batch);

@@ -36,6 +36,8 @@ struct pipeline_totals {
 	uint64_t input_gaps;      /* input offsets skipped over (retention removed them unread) */
 	uint64_t alerts_opened;   /* theft alerts opened */
 	uint64_t alerts_updated;  /* firings that updated an active alert */
+	uint64_t grade_changes;   /* credit grade changes committed (first grades included) */
+	uint64_t confirmations;   /* confirmed-theft changes applied to owned customers */
 };
 
 /*

@@ -39,7 +39,14 @@ static const char *const session_sql =
     "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
     "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
     "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
-    "  score float8, severity text, rules text, curve text) on commit delete rows;";
+    "  score float8, severity text, rules text, curve text) on commit delete rows;"
+    "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
+    "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
+    "  as_of int, reasons text, scorecard text, scorecard_version text, scorecard_hash text)"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_credit (seq int, customer_id text, as_of int,"
+    "  days_past_due int, arrears float8, balance float8, last_payment int)"
+    "  on commit delete rows;";
 
 /* SQLSTATEs after which a retry on a fresh connection can succeed. */
 static int sqlstate_retryable(const char *state)
@@ -400,6 +407,108 @@ static int write_rule_counts(struct store *st, const struct store_batch *b, char
 	return rc;
 }
 
+static void build_grades(struct rbuf *b, const struct store_grade *g, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		copy_text(b, g[i].customer_id);
+		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
+		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
+		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
+		copy_text(b, g[i].reasons_json);
+		rbuf_append(b, "\t", 1);
+		copy_text(b, g[i].scorecard);
+		rbuf_append(b, "\t", 1);
+		copy_text(b, g[i].scorecard_version);
+		rbuf_append(b, "\t", 1);
+		copy_text(b, g[i].scorecard_hash);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+static void build_credit(struct rbuf *b, const struct store_credit *c, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		copy_text(b, c[i].customer_id);
+		rbuf_printf(b, "\t%d\t%d\t%.2f\t%.2f\t", (int)c[i].as_of, (int)c[i].days_past_due,
+		            c[i].arrears, c[i].balance_owed);
+		if (c[i].last_payment_day != INT32_MIN)
+			rbuf_printf(b, "%d\n", (int)c[i].last_payment_day);
+		else
+			rbuf_puts(b, "\\N\n");
+	}
+}
+
+/* Grade changes in batch order: history rows, the current grade (the batch's last change of
+ * each customer), and one message per change through the outbox. */
+static const char *const write_grades_sql =
+    "with hist as ("
+    " insert into risk.credit_grade_history (customer_id, grade, previous_grade, points,"
+    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
+    "  policy, as_of)"
+    " select customer_id, grade, previous, points, points_grade, capped, floored,"
+    "  reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
+    "  date '1970-01-01' + as_of from tmp_grades order by seq), "
+    "cur as ("
+    " insert into risk.credit_grades as g (customer_id, grade, previous_grade, points,"
+    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
+    "  policy, as_of, changed_at)"
+    " select distinct on (customer_id) customer_id, grade, previous, points, points_grade,"
+    "  capped, floored, reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
+    "  date '1970-01-01' + as_of, now() from tmp_grades order by customer_id, seq desc"
+    " on conflict (customer_id) do update set grade = excluded.grade,"
+    "  previous_grade = excluded.previous_grade, points = excluded.points,"
+    "  points_grade = excluded.points_grade, capped = excluded.capped,"
+    "  floored = excluded.floored, reasons = excluded.reasons, scorecard = excluded.scorecard,"
+    "  scorecard_version = excluded.scorecard_version,"
+    "  scorecard_hash = excluded.scorecard_hash, policy = excluded.policy,"
+    "  as_of = excluded.as_of, changed_at = excluded.changed_at) "
+    "insert into risk.outbox (topic, msg_key, payload, headers)"
+    " select $2, convert_to(t.customer_id, 'UTF8'),"
+    "  convert_to(risk.credit_grade_message(row(t.customer_id, t.grade, t.previous,"
+    "   t.points, t.points_grade, t.capped, t.floored, t.reasons::jsonb, t.scorecard,"
+    "   t.scorecard_version, t.scorecard_hash, $1, date '1970-01-01' + t.as_of,"
+    "   now())::risk.credit_grades, t.segment)::text, 'UTF8'),"
+    "  array['x-grade', t.grade]"
+    " from tmp_grades t order by t.seq";
+
+static const char *const upsert_credit_sql =
+    "insert into risk.customer_credit as c (customer_id, days_past_due, arrears_amount,"
+    " balance_owed, last_payment, as_of, updated_at)"
+    " select distinct on (customer_id) customer_id, days_past_due, arrears, balance,"
+    " date '1970-01-01' + last_payment, date '1970-01-01' + as_of, now()"
+    " from tmp_credit order by customer_id, seq desc"
+    " on conflict (customer_id) do update set days_past_due = excluded.days_past_due,"
+    " arrears_amount = excluded.arrears_amount, balance_owed = excluded.balance_owed,"
+    " last_payment = excluded.last_payment, as_of = excluded.as_of, updated_at = now()";
+
+/* Writes the batch's grade changes (with their messages) and payment status rows. */
+static int write_credit(struct store *st, const struct store_batch *b, char *errstr,
+                        size_t errstr_size)
+{
+	int rc = 0;
+	if (b->credit_count) {
+		build_credit(&st->copy, b->credit, b->credit_count);
+		if ((rc = copy_in(st, "copy tmp_credit from stdin", errstr, errstr_size)) ||
+		    (rc = exec_command(st, upsert_credit_sql, errstr, errstr_size)))
+			return rc;
+	}
+	if (!b->grade_count)
+		return 0;
+	build_grades(&st->copy, b->grades, b->grade_count);
+	if ((rc = copy_in(st, "copy tmp_grades from stdin", errstr, errstr_size)))
+		return rc;
+	const char *params[2] = {b->credit_policy ? b->credit_policy : "", b->grades_topic};
+	PGresult *res = PQexecParams(st->conn, write_grades_sql, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = fail_result(st, res, "write grades", errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
 static const char *const upsert_profiles_sql =
     "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
     " since, updated_at) "
@@ -508,6 +617,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 		}
 		b->alerts_opened = opened;
 	}
+	if ((b->grade_count || b->credit_count) && (rc = write_credit(st, b, errstr, errstr_size)))
+		goto fail;
 	if (b->snapshot_count) {
 		build_snapshots(&st->copy, b->snapshots, b->snapshot_count);
 		if ((rc = copy_in(st, "copy tmp_state from stdin", errstr, errstr_size)) ||
@@ -707,6 +818,40 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 done:
 	PQclear(res);
 	return n;
+}
+
+int store_load_confirmations(struct store *st, int64_t after, int max,
+                             int (*fn)(const struct store_confirmation *c, void *arg), void *arg,
+                             char *errstr, size_t errstr_size)
+{
+	char after_s[24], max_s[16];
+	const char *params[2] = {after_s, max_s};
+	int rc;
+
+	snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+	snprintf(max_s, sizeof(max_s), "%d", max);
+	PGresult *res = PQexecParams(st->conn,
+	                             "select customer_id, confirmed, seq from risk.theft_confirmations"
+	                             " where seq > $1 order by seq limit $2",
+	                             2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = fail_result(st, res, "load theft confirmations", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	int n = PQntuples(res);
+	rc = n;
+	for (int r = 0; r < n; r++) {
+		struct store_confirmation c = {PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)[0] == 't',
+		                               strtoll(PQgetvalue(res, r, 2), NULL, 10)};
+		int stop = fn(&c, arg);
+		if (stop) {
+			rc = stop;
+			break;
+		}
+	}
+	PQclear(res);
+	return rc;
 }
 
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size)

@@ -83,6 +83,30 @@ struct store_alert {
 	const char *curve_json;
 };
 
+/* A change of a customer's credit grade (risk.credit_grades, its history, the topic). */
+struct store_grade {
+	const char *customer_id;   /* borrowed: the customer's cstate id */
+	const char *segment;       /* static name */
+	const char *grade;         /* static names ("AAA" .. "C") */
+	const char *previous;      /* NULL: the customer's first grade */
+	const char *points_grade;
+	double points;
+	int capped, floored;
+	int32_t as_of;             /* local day */
+	const char *reasons_json;  /* NUL-terminated, in the batch's arena */
+	const char *scorecard, *scorecard_version, *scorecard_hash; /* in the batch's arena */
+};
+
+/* A customer's payment status after a grading (risk.customer_credit; the latest per
+ * customer in a batch wins). */
+struct store_credit {
+	const char *customer_id;   /* borrowed: the customer's cstate id */
+	int32_t as_of;             /* local day */
+	int32_t days_past_due;
+	double arrears, balance_owed;
+	int32_t last_payment_day;  /* INT32_MIN: none */
+};
+
 /* One rule's counts in this batch (risk.rule_counts). */
 struct store_rule_count {
 	const char *rule_id;      /* borrowed from the live rule set */
@@ -104,6 +128,10 @@ struct store_batch {
 	double alert_threshold;   /* the rule set's thresholds.alert */
 	const char *review_topic; /* where alerts are published (topics.review_queue) */
 	const struct store_rule_count *rule_counts; size_t rule_count_count;
+	const struct store_grade *grades;         size_t grade_count;
+	const struct store_credit *credit;        size_t credit_count;
+	const char *credit_policy;  /* the credit rule set as "name version" */
+	const char *grades_topic;   /* where grade changes are published (topics.credit_grades) */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 };
 
@@ -189,6 +217,22 @@ struct area_table;
 int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size);
 
 /* Number of rows waiting in the outbox, or a negative riskd_err. */
+/* One row of risk.theft_confirmations (the analysts' confirmed-theft feedback). */
+struct store_confirmation {
+	const char *customer_id;   /* valid during the callback */
+	int confirmed;
+	int64_t seq;
+};
+
+/*
+ * Calls fn for each confirmed-theft change with seq > after, in seq order, at most max rows.
+ * Returns the number of rows, or a negative riskd_err (fn's non-zero return stops the scan
+ * and is returned).
+ */
+int store_load_confirmations(struct store *st, int64_t after, int max,
+                             int (*fn)(const struct store_confirmation *c, void *arg), void *arg,
+                             char *errstr, size_t errstr_size);
+
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size);
 
 #endif

@@ -48,7 +48,7 @@ _Static_assert(sizeof(struct cstate) <= 512, "struct cstate must stay at most 51
 /* Snapshot header: magic, version (LE uint16), payload size (LE uint16). */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 3
+#define CSTATE_SNAPSHOT_VERSION 4
 #define CSTATE_SNAPSHOT_HEADER 8
 
 _Static_assert(sizeof(struct cstate) <= UINT16_MAX, "payload size must fit the header's uint16");
@@ -368,7 +368,7 @@ void cstate_table_clear_dirty(struct cstate_table *table)
 	for (size_t i = 0; i < table->dirty_count; i++) {
 		uint32_t entry_no = table->dirty[i];
 		meta_at(table, entry_no)->dirty = 0;
-		entry_at(table, entry_no)->flags &= (uint16_t)~CSTATE_F_DIRTY;
+		entry_at(table, entry_no)->flags &= (uint8_t)~CSTATE_F_DIRTY;
 	}
 	table->dirty_count = 0;
 }
@@ -537,7 +537,7 @@ size_t cstate_encode(const struct cstate *cs, uint8_t *buf, size_t buf_size)
 		return 0;
 	struct cstate canon;
 	memcpy(&canon, cs, sizeof(canon));
-	canon.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	canon.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	text_canonicalize(canon.id, sizeof(canon.id));
 	text_canonicalize(canon.transformer_id, sizeof(canon.transformer_id));
 
@@ -620,7 +620,7 @@ int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errst
 		        "customer state snapshot for '%s': negative daily counter", decoded.id);
 		return RISKD_ERR_INVALID;
 	}
-	decoded.flags &= (uint16_t)~CSTATE_F_DIRTY;
+	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	memcpy(cs, &decoded, sizeof(*cs));
 	return 0;
 }

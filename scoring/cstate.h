@@ -30,7 +30,10 @@ struct cstate {
 	char id[RISKD_ID_MAX + 1];              /* customer_id (or transformer_id) */
 	char transformer_id[RISKD_ID_MAX + 1];  /* from the profile; "" until known */
 	int32_t partition;                      /* input partition that owns this entity */
-	uint16_t flags;                         /* CSTATE_F_* */
+	uint8_t flags;                          /* CSTATE_F_* */
+	uint8_t credit;                         /* credit grade held (detector/grader.h): low
+	                                           nibble the published grade + 1, high nibble
+	                                           the points grade + 1; 0 = not graded yet */
 	uint8_t segment;                        /* enum segment */
 	uint8_t recent_next;                    /* next slot of recent_events to overwrite */
 	float capacity_kw;                      /* from the profile; 0 = unknown */

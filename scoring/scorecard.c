@@ -1197,8 +1197,9 @@ static double char_points(const struct sc_char *ch, const struct feature_vec *fv
 	return ch->bins[ch->code_bin[code]].points;
 }
 
-int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
-                    const struct rule_hits *caps_or_NULL, struct credit_grade *out)
+/* Points, adverse reasons and the points grade of one customer (no caps or floors yet). */
+static void score_points(const struct scorecard *card, const struct feature_vec *fv,
+                         struct credit_grade *out)
 {
 	struct {
 		double lost;
@@ -1233,14 +1234,13 @@ int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
 		r->points_lost = losses[k].lost;
 	}
 	out->points = points;
-	enum rule_grade g = RULE_GRADE_C;
-	for (int k = RULE_GRADE_AAA; k < RULE_GRADE_C; k++) {
-		if (points >= card->cutoff[k]) {
-			g = (enum rule_grade)k;
-			break;
-		}
-	}
-	out->points_grade = g;
+	out->points_grade = scorecard_points_grade(card, points);
+}
+
+/* Applies a credit rule set's floor, then its cap, to out->points_grade. */
+static void apply_limits(struct credit_grade *out, const struct rule_hits *caps_or_NULL)
+{
+	enum rule_grade g = out->points_grade;
 	if (caps_or_NULL) {
 		enum rule_grade floor = caps_or_NULL->floor, cap = caps_or_NULL->cap;
 		if (floor >= RULE_GRADE_AAA && floor < RULE_GRADE__COUNT && g > floor)
@@ -1251,17 +1251,59 @@ int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
 	out->grade = g;
 	out->capped = g > out->points_grade;
 	out->floored = g < out->points_grade;
+}
+
+enum rule_grade scorecard_points_grade(const struct scorecard *card, double points)
+{
+	for (int k = RULE_GRADE_AAA; k < RULE_GRADE_C; k++)
+		if (points >= card->cutoff[k])
+			return (enum rule_grade)k;
+	return RULE_GRADE_C;
+}
+
+enum rule_grade scorecard_points_grade_held(const struct scorecard *card, double points,
+                                            enum rule_grade held, double margin)
+{
+	enum rule_grade plain = scorecard_points_grade(card, points);
+	if (held < RULE_GRADE_AAA || held >= RULE_GRADE__COUNT || !(margin > 0))
+		return plain;
+	enum rule_grade moved = plain;
+	if (plain < held) /* better: only once the points clear the better cut-off by margin */
+		moved = scorecard_points_grade(card, points - margin);
+	else if (plain > held) /* worse: only once the points fall below held's cut-off by margin */
+		moved = scorecard_points_grade(card, points + margin);
+	if ((plain < held && moved < held) || (plain > held && moved > held))
+		return moved;
+	return held;
+}
+
+int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
+                    const struct rule_hits *caps_or_NULL, struct credit_grade *out)
+{
+	score_points(card, fv, out);
+	apply_limits(out, caps_or_NULL);
 	return 0;
 }
 
 int scorecard_grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
                                const struct ruleset *credit_rules, struct credit_grade *out)
 {
+	return scorecard_grade_held(card, fv, credit_rules, RULE_GRADE_NONE, 0, out);
+}
+
+int scorecard_grade_held(const struct scorecard *card, const struct feature_vec *fv,
+                         const struct ruleset *credit_rules, enum rule_grade held,
+                         double margin, struct credit_grade *out)
+{
 	struct rule_hits hits;
-	if (!credit_rules)
-		return scorecard_grade(card, fv, NULL, out);
+	score_points(card, fv, out);
+	out->points_grade = scorecard_points_grade_held(card, out->points, held, margin);
+	if (!credit_rules) {
+		apply_limits(out, NULL);
+		return 0;
+	}
 	ruleset_eval(credit_rules, fv, &hits);
-	scorecard_grade(card, fv, &hits, out);
+	apply_limits(out, &hits);
 	if (!out->capped && !out->floored)
 		return 0;
 	/* The active rule that set the binding cap (or floor), first in file order. */

@@ -111,6 +111,25 @@ int scorecard_grade_with_rules(const struct scorecard *card, const struct featur
                                const struct ruleset *credit_rules, struct credit_grade *out);
 
 /*
+ * scorecard_grade_with_rules with hysteresis: `held` is the points grade the customer holds
+ * (RULE_GRADE_NONE: none yet, no hysteresis). The points grade only moves away from held
+ * once the points clear the cut-off being crossed by more than margin points: up to the best
+ * grade whose cut-off points - margin reaches, down to the grade of points + margin. Caps and
+ * floors then apply without hysteresis (a policy rule takes effect at once). out->points_grade
+ * is the held-or-moved points grade. Allocates nothing.
+ */
+int scorecard_grade_held(const struct scorecard *card, const struct feature_vec *fv,
+                         const struct ruleset *credit_rules, enum rule_grade held,
+                         double margin, struct credit_grade *out);
+
+/* The best grade whose cut-off `points` reaches (C below B's cut-off). */
+enum rule_grade scorecard_points_grade(const struct scorecard *card, double points);
+
+/* The points grade with hysteresis, as scorecard_grade_held computes it. */
+enum rule_grade scorecard_points_grade_held(const struct scorecard *card, double points,
+                                            enum rule_grade held, double margin);
+
+/*
  * Loads every card of paths (files, or directories whose *.yaml / *.yml files are all cards,
  * in name order) into one set. Besides each file's own checks: at most SCORECARD_CARDS_MAX
  * cards, card names unique, no segment listed by two cards, at most one default card.

@@ -684,7 +684,8 @@ Test(config, describe_lists_every_key_once)
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"postgres.dsn", "postgres.retry_max_ms", "days.timezone", "days.lateness_s",
-		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards", "metrics.port",
+		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
+		"scoring.grade_hysteresis_points", "metrics.port",
 		"log.level", "stack_env",
 	};
 	char *text = NULL;

@@ -1,0 +1,137 @@
+/*
+ * grader.c - credit grades of customers as the detector sees them (see grader.h).
+ */
+#include "grader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../scoring/features.h"
+#include "../scoring/payments.h"
+
+struct grader {
+	char *rules_path;
+	char *cards_path;
+	double hysteresis;
+	struct ruleset *rules;          /* credit rules; may have no rule */
+	struct scorecard_set *cards;
+	struct feature_vec fv;          /* scratch */
+};
+
+/* Loads both files; on failure appends the diagnostics and leaves *rules / *cards NULL. */
+static int load_files(const struct grader *g, struct ruleset **rules,
+                      struct scorecard_set **cards, struct rbuf *diagnostics)
+{
+	struct rules_diags diags = {0};
+	const char *rules_path = g->rules_path, *cards_path = g->cards_path;
+	int rc = 0;
+
+	*rules = NULL;
+	*cards = NULL;
+	if (ruleset_load_paths(&rules_path, 1, RULE_KIND_CREDIT, rules, &diags) != 0 ||
+	    scorecard_set_load_paths(&cards_path, 1, cards, &diags) != 0) {
+		rules_diags_render(&diags, diagnostics);
+		ruleset_free(*rules);
+		scorecard_set_free(*cards);
+		*rules = NULL;
+		*cards = NULL;
+		rc = RISKD_ERR_INVALID;
+	}
+	rules_diags_free(&diags);
+	return rc;
+}
+
+struct grader *grader_new(const char *rules_path, const char *cards_path,
+                          double hysteresis_points, struct rbuf *diagnostics)
+{
+	struct grader *g = xcalloc(1, sizeof(*g));
+	g->rules_path = xstrdup(rules_path);
+	g->cards_path = xstrdup(cards_path);
+	g->hysteresis = hysteresis_points > 0 ? hysteresis_points : 0;
+	if (load_files(g, &g->rules, &g->cards, diagnostics) != 0) {
+		grader_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void grader_free(struct grader *g)
+{
+	if (!g)
+		return;
+	ruleset_free(g->rules);
+	scorecard_set_free(g->cards);
+	free(g->rules_path);
+	free(g->cards_path);
+	free(g);
+}
+
+int grader_reload(struct grader *g, struct rbuf *diagnostics)
+{
+	struct ruleset *rules;
+	struct scorecard_set *cards;
+	int rc = load_files(g, &rules, &cards, diagnostics);
+	if (rc)
+		return rc;
+	ruleset_free(g->rules);
+	scorecard_set_free(g->cards);
+	g->rules = rules;
+	g->cards = cards;
+	return 0;
+}
+
+const struct ruleset *grader_rules(const struct grader *g)
+{
+	return g->rules;
+}
+
+/* cs->credit: low nibble the published grade + 1, high nibble the points grade + 1. */
+static enum rule_grade nibble_grade(unsigned nibble)
+{
+	return nibble ? (enum rule_grade)(nibble - 1) : RULE_GRADE_NONE;
+}
+
+enum rule_grade grader_held_grade(const struct cstate *cs)
+{
+	return nibble_grade(cs->credit & 0x0fu);
+}
+
+int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grader_result *out)
+{
+	const struct scorecard *card = scorecard_set_pick(g->cards, (enum segment)cs->segment);
+	if (!card)
+		return 0;
+	enum rule_grade held_points = nibble_grade(cs->credit >> 4);
+	feature_vec_clear(&g->fv);
+	payments_features(cs, today, &g->fv);
+	out->previous = grader_held_grade(cs);
+	scorecard_grade_held(card, &g->fv, ruleset_rule_count(g->rules) ? g->rules : NULL,
+	                     held_points, g->hysteresis, &out->grade);
+	out->changed = out->previous != out->grade.grade;
+	out->card = card;
+	out->as_of = today;
+	cs->credit = (uint8_t)((unsigned)(out->grade.grade + 1) |
+	                       (unsigned)(out->grade.points_grade + 1) << 4);
+
+	const struct pay_state *ps = &cs->pay;
+	out->has_billing = (ps->flags & PAY_F_BILLING) != 0;
+	out->days_past_due = payments_days_past_due(ps, today);
+	out->arrears = payments_arrears(ps, today);
+	out->balance_owed = payments_balance_owed(ps);
+	out->last_payment_day = payments_last_payment_day(ps);
+	return 1;
+}
+
+void grader_reasons_json(const struct credit_grade *grade, struct rbuf *out)
+{
+	rbuf_puts(out, "[");
+	for (int i = 0; i < grade->n_reasons; i++) {
+		const struct credit_reason *r = &grade->reasons[i];
+		rbuf_puts(out, i ? ",{\"code\":" : "{\"code\":");
+		rbuf_json_string(out, r->code);
+		rbuf_puts(out, ",\"text\":");
+		rbuf_json_string(out, r->text);
+		rbuf_printf(out, ",\"points_lost\":%.2f}", r->points_lost);
+	}
+	rbuf_puts(out, "]");
+}

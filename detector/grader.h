@@ -1,0 +1,76 @@
+/*
+ * grader.h - credit grades in the detector: the live scorecards (scoring/cards) and credit
+ * rule set (rules/credit.yaml), a customer graded whenever its payment state changes or one
+ * of its local days closes, and hysteresis so that a customer near a cut-off does not flap
+ * between two grades on every payment.
+ *
+ * The grade a customer holds lives in its state (cs->credit: the published grade and the
+ * points grade that hysteresis holds, persisted with the snapshot), so a restart continues
+ * from the committed grade. A change of grade - including a customer's first grade - is what the pipeline writes to
+ * risk.credit_grades / risk.credit_grade_history and publishes to topics.credit_grades.
+ * Single-threaded: one grader belongs to one detector loop. No I/O besides loading files.
+ */
+#ifndef RISKD_GRADER_H
+#define RISKD_GRADER_H
+
+#include <stdint.h>
+
+#include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "../scoring/cstate.h"
+#include "../scoring/scorecard.h"
+
+struct grader;
+
+/* One grading of one customer. */
+struct grader_result {
+	int changed;                    /* the published grade changed (or this is the first) */
+	enum rule_grade previous;       /* the grade before (RULE_GRADE_NONE: first grade) */
+	struct credit_grade grade;      /* grade, held points grade, points, reasons */
+	const struct scorecard *card;   /* the card used; valid until the next grader_reload */
+	int32_t as_of;                  /* local day graded */
+	/* payment status of the same day, for risk.customer_credit */
+	int has_billing;                /* a bill, payment or reversal has been seen */
+	int32_t days_past_due;
+	double arrears;                 /* past-due amount */
+	double balance_owed;            /* owed in total, due or not */
+	int32_t last_payment_day;       /* INT32_MIN: none */
+};
+
+/*
+ * Loads the credit rule set (the RULE_KIND_CREDIT rules of rules_path, which may be empty)
+ * and the scorecards of cards_path. hysteresis_points >= 0 (scoring.grade_hysteresis_points).
+ * Returns NULL when either fails to load, with the rendered diagnostics appended to
+ * *diagnostics.
+ */
+struct grader *grader_new(const char *rules_path, const char *cards_path,
+                          double hysteresis_points, struct rbuf *diagnostics);
+
+/* Frees the grader (NULL is fine). */
+void grader_free(struct grader *g);
+
+/*
+ * Loads the rule and card files again; on success the new ones grade from now on (held
+ * grades stay: hysteresis continues against them). Returns 0, or RISKD_ERR_INVALID with the
+ * diagnostics appended and the old files still live.
+ */
+int grader_reload(struct grader *g, struct rbuf *diagnostics);
+
+/* The live credit rule set (for its name and version). */
+const struct ruleset *grader_rules(const struct grader *g);
+
+/*
+ * Grades customer cs as of local day today (its payment features on that day, the card of
+ * its segment, the credit rules), with hysteresis against the grade it holds, and records
+ * the new held grade in cs (the caller marks cs dirty). Returns 1 with *out filled, or 0
+ * when no card grades cs's segment (nothing changes). Allocates nothing.
+ */
+int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grader_result *out);
+
+/* Appends a grade's reasons as a JSON array [{"code", "text", "points_lost"}, ...]. */
+void grader_reasons_json(const struct credit_grade *grade, struct rbuf *out);
+
+/* The grade a customer holds (RULE_GRADE_NONE: not graded yet). */
+enum rule_grade grader_held_grade(const struct cstate *cs);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * test_grader.c - credit grades in the detector: hysteresis at the cut-offs, first grades and
+ * changes, the confirmed-theft cap and its withdrawal, reloads that fail, and the reasons'
+ * JSON.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detector/grader.h"
+#include "scoring/payments.h"
+#include "scoring/scorecard.h"
+
+#define DATA "tests/unit/data/scorecard/"
+
+static struct scorecard *load_known(void)
+{
+	struct rules_diags diags = {0};
+	struct scorecard *card = NULL;
+	cr_assert_eq(scorecard_load_path(DATA "known.yaml", &card, &diags), 0);
+	rules_diags_free(&diags);
+	return card;
+}
+
+/* known.yaml's cut-offs: AAA 660, AA 620, A 580, B 520. */
+Test(grader, hysteresis_holds_a_grade_until_the_margin_is_crossed)
+{
+	struct scorecard *card = load_known();
+	static const struct {
+		double points;
+		enum rule_grade held;
+		double margin;
+		enum rule_grade want;
+	} cases[] = {
+		{622, RULE_GRADE_A, 5, RULE_GRADE_A},     /* AA by points, 617 is still A */
+		{625, RULE_GRADE_A, 5, RULE_GRADE_AA},    /* 620 reaches AA: moves */
+		{624.9, RULE_GRADE_A, 5, RULE_GRADE_A},
+		{578, RULE_GRADE_A, 5, RULE_GRADE_A},     /* B by points, 583 is still A */
+		{575, RULE_GRADE_A, 5, RULE_GRADE_A},     /* 580 reaches A: stays */
+		{574.9, RULE_GRADE_A, 5, RULE_GRADE_B},   /* 579.9 is B: moves */
+		{700, RULE_GRADE_A, 5, RULE_GRADE_AAA},   /* far above: straight to AAA */
+		{400, RULE_GRADE_AA, 5, RULE_GRADE_C},    /* far below: straight to C */
+		{663, RULE_GRADE_A, 5, RULE_GRADE_AA},    /* AAA by points, 658 only AA */
+		{622, RULE_GRADE_NONE, 5, RULE_GRADE_AA}, /* nothing held: the plain grade */
+		{622, RULE_GRADE_A, 0, RULE_GRADE_AA},    /* no margin: the plain grade */
+		{600, RULE_GRADE_A, 50, RULE_GRADE_A},    /* inside its own band */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum rule_grade got = scorecard_points_grade_held(card, cases[i].points, cases[i].held,
+		                                                  cases[i].margin);
+		cr_assert_eq(got, cases[i].want, "case %zu: %g held %s: got %s want %s", i,
+		             cases[i].points, credit_grade_name(cases[i].held), credit_grade_name(got),
+		             credit_grade_name(cases[i].want));
+	}
+	scorecard_free(card);
+}
+
+/* A residential customer of the shipped cards with a year of bills paid on time. */
+static void good_payer(struct cstate *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	snprintf(cs->id, sizeof(cs->id), "C1");
+	cs->segment = SEGMENT_RESIDENTIAL;
+	payments_start(&cs->pay, 20000);
+	for (int m = 0; m < 14; m++) {
+		int32_t issued = 20400 + 30 * m;
+		char id[16];
+		snprintf(id, sizeof(id), "B%d", m);
+		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
+		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
+	}
+}
+
+static struct grader *shipped(double margin)
+{
+	struct rbuf diag = {0};
+	struct grader *g = grader_new("rules", "scoring/cards", margin, &diag);
+	rbuf_append(&diag, "", 1);
+	cr_assert_not_null(g, "%s", diag.data);
+	rbuf_free(&diag);
+	return g;
+}
+
+Test(grader, first_grade_then_changes_only)
+{
+	struct grader *g = shipped(5);
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	int32_t today = 20400 + 30 * 14;
+
+	cr_assert_eq(grader_held_grade(&cs), RULE_GRADE_NONE);
+	cr_assert_eq(grader_grade(g, &cs, today, &r), 1);
+	cr_assert(r.changed, "the first grade is a change");
+	cr_assert_eq(r.previous, RULE_GRADE_NONE);
+	cr_assert_lt(r.grade.grade, RULE_GRADE_B, "a good payer grades A or better, got %s",
+	             credit_grade_name(r.grade.grade));
+	cr_assert_eq(grader_held_grade(&cs), r.grade.grade);
+	cr_assert_str_eq(scorecard_name(r.card), "residential");
+	cr_assert(r.has_billing);
+	cr_assert_eq(r.days_past_due, 0);
+	cr_assert_float_eq(r.arrears, 0, 1e-9);
+	cr_assert_eq(r.as_of, today);
+	enum rule_grade first = r.grade.grade;
+
+	cr_assert_eq(grader_grade(g, &cs, today + 1, &r), 1);
+	cr_assert_not(r.changed, "the same state grades the same");
+	cr_assert_eq(r.previous, first);
+
+	/* An unpaid bill going past due, day by day, lowers the grade at some point; each
+	 * change names the grade before it. */
+	payments_bill(&cs.pay, "late", 4, 300, today + 5, today);
+	enum rule_grade held = first;
+	int changes = 0;
+	for (int32_t d = today + 6; d < today + 200; d++) {
+		cr_assert_eq(grader_grade(g, &cs, d, &r), 1);
+		if (r.changed) {
+			cr_assert_eq(r.previous, held);
+			cr_assert_gt(r.grade.grade, held, "past due only lowers the grade");
+			held = r.grade.grade;
+			changes++;
+		}
+		cr_assert_eq(r.days_past_due, d - (today + 5));
+	}
+	cr_assert_eq(held, RULE_GRADE_C, "200 days past due ends in C");
+	cr_assert_geq(changes, 1);
+	grader_free(g);
+}
+
+Test(grader, confirmed_theft_caps_at_c_and_its_withdrawal_lifts_the_cap)
+{
+	struct grader *g = shipped(5);
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	int32_t today = 20400 + 30 * 14;
+	grader_grade(g, &cs, today, &r);
+	enum rule_grade before = r.grade.grade;
+	cr_assert_lt(before, RULE_GRADE_C);
+
+	payments_set_confirmed_theft(&cs, 1);
+	cr_assert_eq(grader_grade(g, &cs, today, &r), 1);
+	cr_assert(r.changed);
+	cr_assert_eq(r.previous, before);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_C);
+	cr_assert(r.grade.capped);
+	cr_assert_eq(r.grade.points_grade, before, "the points grade is untouched by a cap");
+	cr_assert_str_eq(r.grade.reasons[0].code, "confirmed_theft");
+
+	payments_set_confirmed_theft(&cs, 0);
+	cr_assert_eq(grader_grade(g, &cs, today, &r), 1);
+	cr_assert(r.changed);
+	cr_assert_eq(r.previous, RULE_GRADE_C);
+	cr_assert_eq(r.grade.grade, before, "back to the points grade it held");
+	cr_assert_not(r.grade.capped);
+	grader_free(g);
+}
+
+Test(grader, broken_files_fail_to_load_and_a_failed_reload_keeps_the_old_ones)
+{
+	struct rbuf diag = {0};
+	cr_assert_null(grader_new("rules", "/nonexistent-riskd-cards", 5, &diag));
+	rbuf_append(&diag, "", 1);
+	cr_assert(strstr(diag.data, "/nonexistent-riskd-cards"), "%s", diag.data);
+	rbuf_reset(&diag);
+
+	char dir[] = "/tmp/riskd-grader-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/card.yaml", dir);
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	FILE *src = fopen("scoring/cards/residential.yaml", "r");
+	cr_assert_not_null(src);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), src)) > 0)
+		fwrite(buf, 1, n, fp);
+	fclose(src);
+	fclose(fp);
+
+	struct grader *g = grader_new("rules", dir, 5, &diag);
+	cr_assert_not_null(g);
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	enum rule_grade was = r.grade.grade;
+
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs("scorecard: broken\nversion: [\n", fp);
+	fclose(fp);
+	cr_assert_eq(grader_reload(g, &diag), RISKD_ERR_INVALID);
+	rbuf_append(&diag, "", 1);
+	cr_assert(strstr(diag.data, "card.yaml:"), "diagnostics name the file: %s", diag.data);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1, "the old card still grades");
+	cr_assert_eq(r.grade.grade, was);
+	cr_assert_str_eq(scorecard_name(r.card), "residential");
+
+	unlink(path);
+	rmdir(dir);
+	rbuf_free(&diag);
+	grader_free(g);
+}
+
+Test(grader, reasons_are_valid_json_with_every_reason)
+{
+	struct credit_grade grade = {0};
+	grade.n_reasons = 3;
+	snprintf(grade.reasons[0].code, sizeof grade.reasons[0].code, "confirmed_theft");
+	snprintf(grade.reasons[0].text, sizeof grade.reasons[0].text, "Quote \" and \\ and\ttab");
+	snprintf(grade.reasons[1].code, sizeof grade.reasons[1].code, "DAYS_PAST_DUE");
+	snprintf(grade.reasons[1].text, sizeof grade.reasons[1].text, "Bills are past due now");
+	grade.reasons[1].points_lost = 31.25;
+	snprintf(grade.reasons[2].code, sizeof grade.reasons[2].code, "TENURE");
+	snprintf(grade.reasons[2].text, sizeof grade.reasons[2].text, "Short tenure");
+	grade.reasons[2].points_lost = 4;
+	struct rbuf out = {0};
+	grader_reasons_json(&grade, &out);
+	json_error_t err;
+	json_t *v = json_loadb(out.data, out.len, 0, &err);
+	cr_assert_not_null(v, "%s: %.*s", err.text, (int)out.len, out.data);
+	cr_assert_eq(json_array_size(v), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(v, 0), "text")),
+	                 "Quote \" and \\ and\ttab");
+	cr_assert_float_eq(json_real_value(json_object_get(json_array_get(v, 1), "points_lost")),
+	                   31.25, 1e-9);
+	json_decref(v);
+	rbuf_reset(&out);
+	grade.n_reasons = 0;
+	grader_reasons_json(&grade, &out);
+	cr_assert_eq(out.len, 2);
+	cr_assert_eq(memcmp(out.data, "[]", 2), 0);
+	rbuf_free(&out);
+}
