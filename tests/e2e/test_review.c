@@ -84,30 +84,10 @@ static long long sql_int(const char *dsn, const char *query, int n, const char *
 	return atoll(v);
 }
 
-/* Runs the statements as role (SET ROLE first); returns the SQLSTATE of the failure, or ""
- * when the statement succeeded. */
-static void sql_as(const char *dsn, const char *role, const char *query, char *state,
-                   size_t state_size)
-{
-	PGconn *conn = db_connect(dsn);
-	char set[128];
-	snprintf(set, sizeof(set), "set role %s", role);
-	PGresult *res = PQexec(conn, set);
-	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", set, PQerrorMessage(conn));
-	PQclear(res);
-	res = PQexec(conn, query);
-	ExecStatusType st = PQresultStatus(res);
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	snprintf(state, state_size, "%s",
-	         st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ? "" : code ? code : "?????");
-	PQclear(res);
-	PQfinish(conn);
-}
-
 static void assert_refused(const char *dsn, const char *role, const char *query)
 {
 	char state[8];
-	sql_as(dsn, role, query, state, sizeof(state));
+	e2e_sql_state(dsn, role, query, state, sizeof(state));
 	cr_assert_str_eq(state, "42501", "%s must be refused to %s (got SQLSTATE '%s')", query,
 	                 role, state);
 }
@@ -115,7 +95,7 @@ static void assert_refused(const char *dsn, const char *role, const char *query)
 static void assert_allowed(const char *dsn, const char *role, const char *query)
 {
 	char state[8];
-	sql_as(dsn, role, query, state, sizeof(state));
+	e2e_sql_state(dsn, role, query, state, sizeof(state));
 	cr_assert_str_eq(state, "", "%s must be allowed to %s (got SQLSTATE %s)", query, role,
 	                 state);
 }
@@ -239,7 +219,7 @@ Test(review, lifecycle_transitions_refusals_and_exit_codes, .timeout = 120)
 
 	/* the database refuses a second active alert for the customer and kind */
 	char state[8];
-	sql_as(w.dsn, "postgres",
+	e2e_sql_state(w.dsn, "postgres",
 	       "insert into risk.alerts (alert_id, customer_id, kind, score, severity, rules,"
 	       " ruleset_name, ruleset_version, ruleset_hash, curve, first_day, last_day)"
 	       " values ('dup', 'C1', 'theft', 1, 'low', '[]', 'x', '1', 'h', '[]', '2026-03-01',"
@@ -338,11 +318,11 @@ Test(review, lifecycle_transitions_refusals_and_exit_codes, .timeout = 120)
 	cr_assert_str_eq(note, "nobody home|neighbour says meter moved");
 
 	/* append-only, even for the owner */
-	sql_as(w.dsn, "postgres", "update risk.alert_events set actor = 'x'", state, sizeof(state));
+	e2e_sql_state(w.dsn, "postgres", "update risk.alert_events set actor = 'x'", state, sizeof(state));
 	cr_assert_str_eq(state, "42501");
-	sql_as(w.dsn, "postgres", "delete from risk.alert_events", state, sizeof(state));
+	e2e_sql_state(w.dsn, "postgres", "delete from risk.alert_events", state, sizeof(state));
 	cr_assert_str_eq(state, "42501");
-	sql_as(w.dsn, "postgres", "truncate risk.alert_events cascade", state, sizeof(state));
+	e2e_sql_state(w.dsn, "postgres", "truncate risk.alert_events cascade", state, sizeof(state));
 	cr_assert_str_eq(state, "42501");
 }
 

@@ -296,6 +296,28 @@ void e2e_query_text(const char *dsn, const char *sql, char *out, size_t out_size
 	PQfinish(conn);
 }
 
+void e2e_sql_state(const char *dsn, const char *role, const char *query, char *state,
+                   size_t state_size)
+{
+	PGconn *conn = PQconnectdb(dsn);
+	cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect %s: %s", dsn, PQerrorMessage(conn));
+	PQclear(PQexec(conn, "set client_min_messages = warning"));
+	if (role) {
+		char set[128];
+		snprintf(set, sizeof(set), "set role %s", role);
+		PGresult *res = PQexec(conn, set);
+		cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", set, PQerrorMessage(conn));
+		PQclear(res);
+	}
+	PGresult *res = PQexec(conn, query);
+	ExecStatusType st = PQresultStatus(res);
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	snprintf(state, state_size, "%s",
+	         st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ? "" : code ? code : "?????");
+	PQclear(res);
+	PQfinish(conn);
+}
+
 void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 {
 	e2e_query_text(

@@ -81,6 +81,11 @@ int64_t e2e_query_int(const char *dsn, const char *sql);
 /* Runs a query and copies the single text value into out. */
 void e2e_query_text(const char *dsn, const char *sql, char *out, size_t out_size);
 
+/* Runs query after `SET ROLE role` (role NULL: as the connecting user) and copies the
+ * SQLSTATE of its failure into state, or "" when it succeeded. */
+void e2e_sql_state(const char *dsn, const char *role, const char *query, char *state,
+                   size_t state_size);
+
 /*
  * A digest of the result tables that must be identical between two runs over the same
  * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
