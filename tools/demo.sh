@@ -5,7 +5,8 @@
 # fresh demo topics, runs riskd until idle and prints a readable summary from PostgreSQL.
 # Knobs (environment): DEMO_CUSTOMERS (2000), DEMO_DAYS (60), DEMO_INTERVAL_S (3600),
 # DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001), DEMO_THEFT_RATE (0.03: share
-# of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv).
+# of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv),
+# DEMO_DISTRESS_RATE (0.08: share of customers who fall into payment trouble).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -18,6 +19,7 @@ SEED=${DEMO_SEED:-42}
 BAD_RATE=${DEMO_BAD_RATE:-0.0005}
 DUP_RATE=${DEMO_DUP_RATE:-0.001}
 THEFT_RATE=${DEMO_THEFT_RATE:-0.03}
+DISTRESS_RATE=${DEMO_DISTRESS_RATE:-0.08}
 DIR=$ROOT/var/demo
 step() { printf '\n== %s\n' "$*"; }
 
@@ -29,7 +31,7 @@ step "generating a city: $CUSTOMERS customers, $DAYS days, ${INTERVAL}s readings
 mkdir -p "$DIR"
 "$BIN/riskctl" gen --customers "$CUSTOMERS" --days "$DAYS" --interval-s "$INTERVAL" \
     --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" --theft-rate "$THEFT_RATE" \
-    --labels "$DIR/labels.csv" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
+    --distress-rate "$DISTRESS_RATE" --catch-up-rate 0.3 --labels "$DIR/labels.csv" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
 lines=$(wc -l < "$DIR/city.jsonl")
 bytes=$(stat -c %s "$DIR/city.jsonl")
 echo "wrote $lines events ($((bytes / 1048576)) MiB) to var/demo/city.jsonl"
@@ -121,6 +123,24 @@ psql "$dsn" -XAtq -F $'\t' -c "
     group by 1 order by 2 desc, 1 limit 5" | awk -F'\t' '{ printf "    %-32s %9d\n", $1, $2 }'
 echo "  review queue: $(kcat -C -b "$RISKD_KAFKA_BROKERS" -t "$run.risk.review-queue" -e -q -f '%k\n' 2>/dev/null | wc -l) messages on $run.risk.review-queue, $(q "select coalesce(sum(revision), 0) from risk.alerts") published by $(q "select count(*) from risk.alerts") alerts"
 echo "  work it: bin/riskctl alerts list --config var/demo/riskd.yaml (docs/review-queue.md)"
+echo
+echo "  credit grades ($(q "select coalesce(max(policy), 'none') from risk.credit_grades"), hysteresis $(grep -o 'hysteresis_points=[0-9.]*' "$DIR/riskd.log" | head -n 1 | cut -d= -f2) points)"
+psql "$dsn" -XAtq -F $'\t' -c "select grade, customers, share_pct, upgrades_30d, downgrades_30d
+    from (select grade, sum(customers) customers,
+                 round(100.0 * sum(customers) / sum(sum(customers)) over (), 1) share_pct,
+                 sum(upgrades_30d) upgrades_30d, sum(downgrades_30d) downgrades_30d
+          from risk.v_grade_distribution group by grade) x order by risk.grade_rank(grade)" |
+    awk -F'\t' 'BEGIN { printf "    %-8s %9s %7s %14s %14s\n", "grade", "customers", "share", "up (30 days)", "down (30 days)" }
+                { printf "    %-8s %9d %6.1f%% %14d %14d\n", $1, $2, $3, $4, $5 }'
+echo "  grade changes: $(q "select count(*) from risk.credit_grade_history") recorded, $(kcat -C -b "$RISKD_KAFKA_BROKERS" -t "$run.risk.credit-grades" -e -q -f '%k\n' 2>/dev/null | wc -l) messages on $run.risk.credit-grades"
+echo "  arrears by age (risk.v_arrears_ageing, all segments):"
+psql "$dsn" -XAtq -F $'\t' -c "select bucket, sum(customers), sum(arrears_amount) from risk.v_arrears_ageing
+    group by bucket order by min(case bucket when '0-30' then 1 when '31-60' then 2 when '61-90' then 3 else 4 end)" |
+    awk -F'\t' '{ printf "    %-8s %6d customers %14.2f\n", $1, $2, $3 }'
+echo "  collection worklist, first 3 (risk.v_collection_worklist; docs/dashboards.md):"
+psql "$dsn" -XAtq -F $'\t' -c "select priority, customer_id, coalesce(grade, '-'), days_past_due, arrears_amount,
+    case when open_theft_alert then 'theft alert open' else '' end from risk.v_collection_worklist limit 3" |
+    awk -F'\t' '{ printf "    %2d. %-10s %-4s %4d days past due %12.2f  %s\n", $1, $2, $3, $4, $5, $6 }'
 if [[ $events -ne $lines ]]; then
     echo "demo: error: riskd accounted for $events events but the file has $lines lines" >&2
     exit 1
