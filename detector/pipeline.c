@@ -310,6 +310,8 @@ static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
 	pl->totals.alerts_opened += (uint64_t)sb.alerts_opened;
 	pl->totals.alerts_updated += (uint64_t)(sb.alert_count - (size_t)sb.alerts_opened);
 	pl->totals.grade_changes += sb.grade_count;
+	for (size_t i = 0; i < sb.grade_count; i++)
+		metrics_grade_changed();
 	log_kv(LOG_DEBUG, "batch_committed",
 	       "messages=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
 	       pl->batch.messages, sb.usage_count, sb.snapshot_count, sb.grade_count,
