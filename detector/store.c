@@ -46,7 +46,9 @@ static const char *const session_sql =
     "  on commit delete rows;"
     "create temp table if not exists tmp_credit (seq int, customer_id text, as_of int,"
     "  days_past_due int, arrears float8, balance float8, last_payment int)"
-    "  on commit delete rows;";
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
+    "  next bigint) on commit delete rows;";
 
 /* SQLSTATEs after which a retry on a fresh connection can succeed. */
 static int sqlstate_retryable(const char *state)
@@ -530,39 +532,67 @@ static const char *const upsert_counts_sql =
     "on conflict (topic, partition, event_type, outcome) do update set "
     "count = c.count + excluded.count";
 
-/* Moves one offset row forward, fenced on its expected value. */
-static int write_offset(struct store *st, const char *group, const struct store_offset *o,
-                        char *errstr, size_t errstr_size)
+/* Moves the batch's offset rows forward in two statements, fenced: a row is created only
+ * where this instance found none, and moved only from the value it loaded or committed. When
+ * any row is not where this instance left it, names the first such partition. */
+static int write_offsets(struct store *st, const struct store_batch *b, char *errstr,
+                         size_t errstr_size)
 {
-	char part[16], next[24], expected[24];
-	const char *params[5] = {group, o->topic, part, next, expected};
-	PGresult *res;
-	int rc = 0;
-
-	snprintf(part, sizeof(part), "%d", (int)o->partition);
-	snprintf(next, sizeof(next), "%lld", (long long)o->next);
-	snprintf(expected, sizeof(expected), "%lld", (long long)o->expected);
-	if (o->expected < 0)
-		res = PQexecParams(st->conn,
-		                   "insert into risk.kafka_offsets (consumer_group, topic, partition,"
-		                   " next_offset) values ($1, $2, $3, $4) on conflict do nothing",
-		                   4, NULL, params, NULL, NULL, 0);
-	else
-		res = PQexecParams(st->conn,
-		                   "update risk.kafka_offsets set next_offset = $4, updated_at = now()"
-		                   " where consumer_group = $1 and topic = $2 and partition = $3"
-		                   " and next_offset = $5",
-		                   5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = fail_result(st, res, "write offset", errstr, errstr_size);
-	} else if (strcmp(PQcmdTuples(res), "1") != 0) {
-		snprintf(errstr, errstr_size,
-		         "offset of %s[%d] is no longer %lld: another instance took the partition",
-		         o->topic, (int)o->partition, (long long)o->expected);
-		rc = RISKD_ERR_CONFLICT;
+	size_t n_new = 0;
+	int rc;
+	rbuf_reset(&st->copy);
+	for (size_t i = 0; i < b->offset_count; i++) {
+		const struct store_offset *o = &b->offsets[i];
+		copy_text(&st->copy, o->topic);
+		rbuf_printf(&st->copy, "\t%d\t%lld\t%lld\n", (int)o->partition, (long long)o->expected,
+		            (long long)o->next);
+		n_new += o->expected < 0;
 	}
+	if ((rc = copy_in(st, "copy tmp_offsets from stdin", errstr, errstr_size)))
+		return rc;
+	const char *params[1] = {b->consumer_group};
+	static const char *const sql[2] = {
+	    "insert into risk.kafka_offsets (consumer_group, topic, partition, next_offset)"
+	    " select $1, topic, partition, next from tmp_offsets where expected < 0"
+	    " on conflict do nothing",
+	    "update risk.kafka_offsets o set next_offset = t.next, updated_at = now()"
+	    " from tmp_offsets t where t.expected >= 0 and o.consumer_group = $1"
+	    " and o.topic = t.topic and o.partition = t.partition and o.next_offset = t.expected"};
+	size_t want[2] = {n_new, b->offset_count - n_new}, moved = 0;
+	for (int k = 0; k < 2; k++) {
+		if (!want[k])
+			continue;
+		PGresult *res = PQexecParams(st->conn, sql[k], 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = fail_result(st, res, "write offsets", errstr, errstr_size);
+			PQclear(res);
+			return rc;
+		}
+		moved += (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	if (moved == b->offset_count)
+		return 0;
+	PGresult *res = PQexecParams(
+	    st->conn,
+	    "select t.topic, t.partition, t.expected from tmp_offsets t"
+	    " left join risk.kafka_offsets o on o.consumer_group = $1 and o.topic = t.topic"
+	    " and o.partition = t.partition"
+	    " where o.next_offset is distinct from t.next order by t.topic, t.partition limit 1",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		snprintf(errstr, errstr_size,
+		         "offset of %s[%s] is no longer %s: another instance took the partition "
+		         "(%zu of %zu offsets moved elsewhere)",
+		         PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+		         b->offset_count - moved, b->offset_count);
+	else
+		snprintf(errstr, errstr_size,
+		         "%zu of %zu offsets are no longer where this instance left them: another "
+		         "instance took the partitions",
+		         b->offset_count - moved, b->offset_count);
 	PQclear(res);
-	return rc;
+	return RISKD_ERR_CONFLICT;
 }
 
 int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
@@ -574,9 +604,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 		return rc;
 
 	/* Offsets first: a fenced-out instance stops before writing anything else. */
-	for (size_t i = 0; i < b->offset_count; i++)
-		if ((rc = write_offset(st, b->consumer_group, &b->offsets[i], errstr, errstr_size)))
-			goto fail;
+	if (b->offset_count && (rc = write_offsets(st, b, errstr, errstr_size)))
+		goto fail;
 	if (b->usage_count) {
 		build_usage(&st->copy, b->usage, b->usage_count);
 		if ((rc = copy_in(st, "copy tmp_usage from stdin", errstr, errstr_size)) ||
