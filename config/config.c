@@ -75,6 +75,7 @@ struct config_key {
 #define SHOW_MAX 48
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const on_off[] = { "on", "off", NULL };
 
 static const struct config_key config_keys[] = {
 	KEY_STRING("kafka.brokers", kafka_brokers, 1, "localhost:9092",
@@ -105,6 +106,9 @@ static const struct config_key config_keys[] = {
 	           "libpq connection string of the risk database; RISKD_PG_DSN overrides it"),
 	KEY_INT("postgres.retry_max_ms", pg_retry_max_ms, 100, 600000, 10000,
 	        "longest back-off in ms between PostgreSQL retries (partitions stay paused)"),
+	KEY_CHOICE("postgres.synchronous_commit", pg_synchronous_commit, on_off, "off",
+	           "whether riskd's batch commits wait for PostgreSQL's WAL flush (off: a database "
+	           "crash can forget the last commits, which riskd then reprocesses from Kafka)"),
 	KEY_STRING("days.timezone", timezone, 1, "Asia/Shanghai",
 	           "IANA time zone of local days; must exist under /usr/share/zoneinfo (or $TZDIR)"),
 	KEY_INT("days.lateness_s", day_lateness_s, 0, 604800, 7200,

@@ -32,6 +32,7 @@ struct riskd_config {
 	/* postgres */
 	char pg_dsn[CONFIG_STR_MAX];               /* postgres.dsn, default "dbname=riskd" */
 	int pg_retry_max_ms;                       /* postgres.retry_max_ms, 100..600000, default 10000 */
+	char pg_synchronous_commit[8];             /* postgres.synchronous_commit: on|off, default "off" */
 	/* days and validation */
 	char timezone[CONFIG_STR_MAX];             /* days.timezone, default "Asia/Shanghai" */
 	int day_lateness_s;                        /* days.lateness_s, 0..604800, default 7200 */

@@ -7,6 +7,7 @@
 #   deploy/local-stack.sh newdb NAME  (re)create database NAME with all migrations; print its DSN
 #   deploy/local-stack.sh env         print var/stack.env as `export KEY='VALUE'` lines for eval
 #   deploy/local-stack.sh pg-stop     stop PostgreSQL only (fault tests: riskd must wait for it)
+#   deploy/local-stack.sh pg-crash    stop PostgreSQL as a crash would (immediate: no final flush)
 #   deploy/local-stack.sh pg-start    start PostgreSQL again, on the same port when still free
 #
 # Used by `make stack-up`, `make test` (end-to-end suites), the demo and developers. Everything
@@ -181,9 +182,10 @@ pg_up() {
 }
 
 pg_down() {
+    local mode=${1:-fast}
     if pg_locate_existing && pg_running; then
-        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" stop -m fast -w -t 60 >/dev/null
-        say "postgres: stopped"
+        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" stop -m "$mode" -w -t 60 >/dev/null
+        say "postgres: stopped ($mode)"
     else
         say "postgres: not running"
     fi
@@ -397,7 +399,8 @@ case ${1:-} in
     status) cmd_status ;;
     newdb) shift; cmd_newdb "$@" ;;
     env) cmd_env ;;
-    pg-stop) pg_down ;;
+    pg-stop) pg_down fast ;;
+    pg-crash) pg_down immediate ;;
     pg-start) pg_up ;;
-    *) echo "usage: $0 up|down|status|newdb NAME|env|pg-stop|pg-start" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|newdb NAME|env|pg-stop|pg-crash|pg-start" >&2; exit 2 ;;
 esac

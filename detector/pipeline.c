@@ -753,7 +753,9 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
-	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0)
+	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
+	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
+	                                 errstr, errstr_size) != 0)
 		goto fail;
 	pl->producer = kafka_producer_new(cfg->kafka_brokers, errstr, errstr_size);
 	if (!pl->producer)

@@ -19,6 +19,7 @@
 
 struct store {
 	char *dsn;
+	int async_commit;   /* the session runs with synchronous_commit = off */
 	PGconn *conn;
 	struct rbuf copy;   /* COPY data being built */
 	struct rbuf scratch;
@@ -118,7 +119,10 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 		         "PostgreSQL has no riskd schema (apply deploy/sql migrations first)");
 		return RISKD_ERR_INVALID;
 	}
-	return exec_command(st, session_sql, errstr, errstr_size);
+	int rc = exec_command(st, session_sql, errstr, errstr_size);
+	if (!rc && st->async_commit)
+		rc = exec_command(st, "set synchronous_commit = off", errstr, errstr_size);
+	return rc;
 }
 
 int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size)
@@ -132,6 +136,13 @@ int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_
 	}
 	*out = st;
 	return 0;
+}
+
+int store_set_synchronous_commit(struct store *st, int on, char *errstr, size_t errstr_size)
+{
+	st->async_commit = !on;
+	return exec_command(st, on ? "set synchronous_commit = on" : "set synchronous_commit = off",
+	                    errstr, errstr_size);
 }
 
 void store_close(struct store *st)

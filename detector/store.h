@@ -225,6 +225,16 @@ struct store_confirmation {
 };
 
 /*
+ * Sets whether the session's commits wait for the WAL flush (PostgreSQL's synchronous_commit),
+ * now and after every reconnection. riskd's writes can run without: every transaction is
+ * derived from Kafka input it commits offsets for, so a PostgreSQL crash that forgets the last
+ * few commits rolls state, results and offsets back together; the next commit's fenced
+ * offsets then fail and riskd resyncs and reprocesses (outbox messages published from the
+ * forgotten commits are published again: repeated, never lost). Returns 0 or a riskd_err.
+ */
+int store_set_synchronous_commit(struct store *st, int on, char *errstr, size_t errstr_size);
+
+/*
  * Calls fn for each confirmed-theft change with seq > after, in seq order, at most max rows.
  * Returns the number of rows, or a negative riskd_err (fn's non-zero return stops the scan
  * and is returned).

@@ -96,15 +96,18 @@ Test(recovery, two_instances_equal_one, .timeout = 600)
 	assert_same_as_reference(&w);
 }
 
-Test(recovery, postgres_restart_loses_nothing, .timeout = 600)
+/* Takes PostgreSQL away for 3 s while riskd commits batches (stack_command: pg-stop, or
+ * pg-crash, which also forgets commits not yet flushed: riskd commits without waiting for the
+ * flush by default) and checks that the same process recovers to the reference result. */
+static void postgres_outage(const char *name, const char *stack_command)
 {
 	struct e2e_world w;
-	e2e_world_new(&w, "pgdown", 4, 400);
+	e2e_world_new(&w, name, 4, 400);
 	publish_city(&w, 150, 8);
 
 	pid_t pid = e2e_riskd_start(&w, "--until-idle 6");
 	sleep_s(4.0); /* joined the group and busy committing batches */
-	e2e_sh("deploy/local-stack.sh pg-stop >/dev/null 2>&1");
+	e2e_sh("deploy/local-stack.sh %s >/dev/null 2>&1", stack_command);
 	sleep_s(3.0);
 	int alive = waitpid(pid, NULL, WNOHANG) == 0;
 	e2e_sh("deploy/local-stack.sh pg-start >/dev/null 2>&1");
@@ -114,4 +117,14 @@ Test(recovery, postgres_restart_loses_nothing, .timeout = 600)
 	e2e_sh("grep -q 'event=commit_failed' '%s'/riskd-*.log", w.dir);
 	e2e_sh("grep -q 'event=resynced' '%s'/riskd-*.log", w.dir);
 	assert_same_as_reference(&w);
+}
+
+Test(recovery, postgres_restart_loses_nothing, .timeout = 600)
+{
+	postgres_outage("pgdown", "pg-stop");
+}
+
+Test(recovery, postgres_crash_loses_nothing, .timeout = 600)
+{
+	postgres_outage("pgcrash", "pg-crash");
 }

@@ -683,7 +683,7 @@ Test(config, describe_lists_every_key_once)
 		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms", "topics.readings",
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
-		"postgres.dsn", "postgres.retry_max_ms", "days.timezone", "days.lateness_s",
+		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
 		"scoring.grade_hysteresis_points", "metrics.port",
 		"log.level", "stack_env",
