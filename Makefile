@@ -102,6 +102,7 @@ test-unit: $(UNIT_BINS)
 
 test-e2e: $(PROGS) $(E2E_BINS)
 	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
+	@deploy/local-stack.sh prune-e2e
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; \
 	  RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename; done
 

@@ -111,6 +111,7 @@ static int snapshots_write(struct store *st, const struct restore_args *args, do
 {
 	struct cstate_table *table = cstate_table_new((size_t)args->customers);
 	struct store_snapshot *snaps = xcalloc(WRITE_BATCH, sizeof(*snaps));
+	uint8_t *bytes = xmalloc(WRITE_BATCH * CSTATE_SNAPSHOT_MAX);
 	char id[32];
 	int rc = 0;
 	double seconds = 0;
@@ -122,7 +123,9 @@ static int snapshots_write(struct store *st, const struct restore_args *args, do
 			struct cstate *cs = cstate_table_upsert(table, id, (size_t)len,
 			                                        (int32_t)(n % args->partitions), NULL);
 			customer_fill(cs, n);
-			snaps[count++] = (struct store_snapshot){'c', cs};
+			uint8_t *state = bytes + count * CSTATE_SNAPSHOT_MAX;
+			size_t n_state = cstate_encode(cs, state, CSTATE_SNAPSHOT_MAX);
+			snaps[count++] = (struct store_snapshot){'c', cs->id, cs->partition, state, n_state};
 		}
 		struct store_batch sb = {.consumer_group = "bench-restore", .snapshots = snaps,
 		                         .snapshot_count = count};
@@ -132,6 +135,7 @@ static int snapshots_write(struct store *st, const struct restore_args *args, do
 	}
 	*rows_per_s = seconds > 0 ? (double)args->customers / seconds : 0;
 	free(snaps);
+	free(bytes);
 	cstate_table_destroy(table);
 	return rc;
 }

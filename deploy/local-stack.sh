@@ -9,6 +9,7 @@
 #   deploy/local-stack.sh pg-stop     stop PostgreSQL only (fault tests: riskd must wait for it)
 #   deploy/local-stack.sh pg-crash    stop PostgreSQL as a crash would (immediate: no final flush)
 #   deploy/local-stack.sh pg-start    start PostgreSQL again, on the same port when still free
+#   deploy/local-stack.sh prune-e2e   drop the databases earlier end-to-end runs left (riskd_e2e_*)
 #
 # Used by `make stack-up`, `make test` (end-to-end suites), the demo and developers. Everything
 # lives under var/ of the checkout this script sits in; see docs/local-stack.md for the layout.
@@ -171,8 +172,11 @@ pg_up() {
         fi
         pg_own_dir "$PGBASE/log"
         t0=$SECONDS
-        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log/postgres.log" -w -t 60 \
-            -o "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1" start >/dev/null \
+        # after a crash (pg-crash) PostgreSQL syncs its data directory before it opens:
+        # syncfs does that in one call instead of one fsync per file of every test database
+        as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log/postgres.log" -w -t 300 \
+            -o "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 -c recovery_init_sync_method=syncfs" \
+            start >/dev/null \
             || { tail -20 "$PGBASE/log/postgres.log" >&2 || true; die "postgres did not start"; }
         pg_read_pidfile
         say "postgres: started pid=$PG_RUN_PID port=$PG_RUN_PORT in $((SECONDS - t0))s"
@@ -385,6 +389,20 @@ cmd_newdb() {
     echo "host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=$db user=postgres"
 }
 
+cmd_prune_e2e() {
+    if ! pg_locate_existing || ! pg_running; then
+        die "postgres is not running: run deploy/local-stack.sh up"
+    fi
+    pg_read_pidfile
+    local db n=0
+    for db in $(stack_psql postgres -At -c \
+            "select datname from pg_database where datname like 'riskd\\_e2e\\_%'"); do
+        stack_psql postgres -c "drop database if exists \"$db\" with (force)" 2>/dev/null
+        n=$((n + 1))
+    done
+    say "postgres: dropped $n end-to-end databases"
+}
+
 cmd_env() {
     [[ -s $STACK_ENV ]] || die "$STACK_ENV missing: run deploy/local-stack.sh up"
     local key value
@@ -402,5 +420,6 @@ case ${1:-} in
     pg-stop) pg_down fast ;;
     pg-crash) pg_down immediate ;;
     pg-start) pg_up ;;
-    *) echo "usage: $0 up|down|status|newdb NAME|env|pg-stop|pg-crash|pg-start" >&2; exit 2 ;;
+    prune-e2e) cmd_prune_e2e ;;
+    *) echo "usage: $0 up|down|status|newdb NAME|env|pg-stop|pg-crash|pg-start|prune-e2e" >&2; exit 2 ;;
 esac

@@ -36,6 +36,7 @@ void batch_free(struct batch *b)
 	free(b->outbox);
 	free(b->outbox_at);
 	free(b->snapshots);
+	free(b->snapshot_at);
 	free(b->alerts);
 	free(b->alert_at);
 	free(b->grades);
@@ -240,8 +241,18 @@ int batch_has_rows(const struct batch *b)
 
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
 {
-	GROW(b->snapshots, b->snapshot_count, b->snapshot_cap);
-	b->snapshots[b->snapshot_count++] = (struct store_snapshot){kind, cs};
+	if (b->snapshot_count == b->snapshot_cap) {
+		b->snapshot_cap = b->snapshot_cap ? 2 * b->snapshot_cap : 64;
+		b->snapshots = xrealloc(b->snapshots, sizeof(*b->snapshots) * b->snapshot_cap);
+		b->snapshot_at = xrealloc(b->snapshot_at, sizeof(*b->snapshot_at) * b->snapshot_cap);
+	}
+	rbuf_reserve(&b->arena, CSTATE_SNAPSHOT_MAX);
+	size_t at = b->arena.len;
+	size_t len = cstate_encode(cs, (uint8_t *)b->arena.data + at, CSTATE_SNAPSHOT_MAX);
+	b->arena.len += len;
+	b->snapshot_at[b->snapshot_count] = at;
+	b->snapshots[b->snapshot_count++] =
+	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len};
 }
 
 void batch_to_store(struct batch *b, struct store_batch *sb)
@@ -276,6 +287,8 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->transformer_count = b->transformer.count;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
+	for (size_t i = 0; i < b->snapshot_count; i++)
+		b->snapshots[i].state = (const uint8_t *)base + b->snapshot_at[i];
 	sb->snapshots = b->snapshots;
 	sb->snapshot_count = b->snapshot_count;
 	sb->counts = b->counts;

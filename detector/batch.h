@@ -42,7 +42,8 @@ struct batch {
 	} *outbox_at;
 	size_t outbox_count, outbox_cap;
 	struct rbuf arena;            /* bytes of outbox keys, payloads and header values */
-	struct store_snapshot *snapshots;
+	struct store_snapshot *snapshots; /* state pointers are set by batch_to_store */
+	size_t *snapshot_at;              /* where snapshots[i]'s bytes sit in the arena */
 	size_t snapshot_count, snapshot_cap;
 	struct store_alert *alerts;   /* JSON pointers are set by batch_to_store */
 	struct alert_at {             /* where alerts[i]'s JSON sits in the arena */
@@ -88,7 +89,8 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
                       const void *payload, size_t len, const char *const *header_names,
                       const char *const *header_values, int header_count);
 
-/* Adds a snapshot of cs (kind 'c' or 't') to be written at commit. */
+/* Encodes a snapshot of cs (kind 'c' or 't') now, to be written at commit; cs (whose id is
+ * borrowed) must outlive the batch but may change meanwhile. */
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;

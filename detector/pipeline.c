@@ -21,6 +21,7 @@
 #include "../streams/event.h"
 #include "../streams/kafka.h"
 #include "batch.h"
+#include "committer.h"
 #include "grader.h"
 #include "ingest.h"
 #include "scorer.h"
@@ -32,7 +33,6 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 
 #define PARTITIONS_MAX 4096   /* per input topic */
 #define POLL_MAX 1024         /* messages taken from the consumer per poll */
-#define RELAY_ROWS 1000       /* outbox rows per relay transaction */
 #define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
 #define FEEDBACK_EVERY_MS 2000
 
@@ -51,16 +51,18 @@ struct pipeline {
 	struct store *store;
 	struct kafka_consumer *consumer;
 	struct kafka_producer *producer;
-	struct batch batch;
+	struct committer committer;                      /* the batch being filled, and the one
+	                                                    committing on the worker thread */
 	struct part *parts;
 	int part_count, part_cap;
 	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
-	struct store_offset *offsets;                    /* scratch for commits */
-	struct store_rule_count rule_counts[RULESET_RULES_MAX]; /* scratch for commits */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
 	int areas_stale;                                 /* reload the area balance table */
+	int relay_pending;                               /* outbox rows may wait for the relay */
+	int drain_pending;                               /* area-days may wait for the balance */
+	int64_t last_drain_ms;
 	int64_t feedback_seq;                            /* last theft confirmation applied */
 	int64_t last_feedback_ms;
 	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
@@ -78,6 +80,12 @@ static const char *const role_event_types[ROLE__COUNT] = {
 	"meter_reading or meter_event", "bill, payment or payment_reversal", "customer",
 	"transformer_reading",
 };
+
+/* The batch being filled. */
+static struct batch *cur_batch(struct pipeline *pl)
+{
+	return &committer_current(&pl->committer)->batch;
+}
 
 static int64_t now_ms(void)
 {
@@ -124,7 +132,10 @@ static void parts_clear(struct pipeline *pl)
 /* Forgets everything not yet committed: the batch and all in-memory state. */
 static void drop_uncommitted(struct pipeline *pl)
 {
-	batch_reset(&pl->batch);
+	struct commit_job *running = committer_wait(&pl->committer);
+	if (running) /* its outcome no longer matters: state is reloaded from PostgreSQL */
+		committer_release(&pl->committer, running);
+	batch_reset(cur_batch(pl));
 	scorer_rule_counts_reset(pl->ingest.scorer);
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
@@ -254,144 +265,149 @@ static int snapshot_transformer(struct cstate *cs, void *arg)
 }
 
 /*
- * Commits the batch, its snapshots and offsets. Returns 0 (also when there was nothing to
- * commit) or the store's riskd_err; on error nothing was written and the caller resyncs.
+ * Seals the batch being filled - snapshots of the entities it changed (encoded now), offsets,
+ * per-rule counts, metadata - and starts its commit on the worker thread; the next messages
+ * go into the other batch. Nothing may be committing. Returns 1 when it started a commit, 0
+ * when there was nothing to commit.
  */
-static int commit_batch(struct pipeline *pl, char *errstr, size_t errstr_size)
+static int seal_and_start(struct pipeline *pl, int64_t now)
 {
-	struct store_batch sb = {0};
+	struct commit_job *job = committer_current(&pl->committer);
+	struct store_batch *sb = &job->sb;
 	size_t noff = 0;
 
+	commit_job_reserve_offsets(job, (size_t)(pl->part_count > 0 ? pl->part_count : 1));
 	for (int i = 0; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
 		if (p->pending != p->committed && p->pending >= 0)
-			pl->offsets[noff++] = (struct store_offset){pl->topics[p->role], p->partition,
-			                                            p->committed, p->pending};
+			job->offsets[noff++] = (struct store_offset){pl->topics[p->role], p->partition,
+			                                             p->committed, p->pending};
 	}
-	if (noff == 0 && !batch_has_rows(&pl->batch))
+	if (noff == 0 && !batch_has_rows(&job->batch))
 		return 0;
-	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &pl->batch);
-	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &pl->batch);
-	batch_to_store(&pl->batch, &sb);
-	sb.consumer_group = pl->cfg->kafka_group_id;
-	sb.offsets = pl->offsets;
-	sb.offset_count = noff;
+	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &job->batch);
+	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &job->batch);
+	batch_to_store(&job->batch, sb);
+	sb->consumer_group = pl->cfg->kafka_group_id;
+	sb->offsets = job->offsets;
+	sb->offset_count = noff;
 	const struct ruleset *rules = scorer_rules(pl->ingest.scorer);
-	sb.ruleset_name = ruleset_name(rules);
-	sb.ruleset_version = ruleset_version(rules);
-	sb.ruleset_hash = ruleset_hash(rules);
-	sb.alert_threshold = ruleset_alert_threshold(rules);
+	sb->ruleset_name = ruleset_name(rules);
+	sb->ruleset_version = ruleset_version(rules);
+	sb->ruleset_hash = ruleset_hash(rules);
+	sb->alert_threshold = ruleset_alert_threshold(rules);
 	size_t nrules = ruleset_rule_count(rules);
 	const struct scorer_rule_count *counts = scorer_rule_counts(pl->ingest.scorer);
+	sb->rule_count_count = 0;
 	for (size_t i = 0; i < nrules; i++) {
 		const struct rule_info *r = ruleset_rule(rules, i);
 		if (counts[i].evaluations == 0)
 			continue; /* nothing to add for this rule */
-		pl->rule_counts[sb.rule_count_count++] = (struct store_rule_count){
+		job->rule_counts[sb->rule_count_count++] = (struct store_rule_count){
 			r->id, rule_mode_name(r->mode), counts[i].evaluations, counts[i].fired,
 			counts[i].missing_reads};
 	}
-	sb.rule_counts = pl->rule_counts;
-	sb.review_topic = pl->cfg->topic_review_queue;
-	sb.credit_policy = pl->credit_policy;
-	sb.grades_topic = pl->cfg->topic_credit_grades;
-
-	int64_t t0 = now_ms();
-	int rc = store_commit_batch(pl->store, &sb, errstr, errstr_size);
-	double seconds = (double)(now_ms() - t0) / 1000.0;
-	if (rc) {
-		metrics_commit_failed();
-		return rc;
+	sb->rule_counts = job->rule_counts;
+	sb->review_topic = pl->cfg->topic_review_queue;
+	sb->credit_policy = pl->credit_policy;
+	sb->grades_topic = pl->cfg->topic_credit_grades;
+	/* the area balance reads whole area-days: under load, every couple of seconds */
+	job->drain = pl->drain_pending && now - pl->last_drain_ms >= 2000;
+	if (job->drain) {
+		pl->drain_pending = 0;
+		pl->last_drain_ms = now;
 	}
-	metrics_commit_observe(seconds);
-	metrics_batch_committed(pl->batch.messages);
-	for (int i = 0; i < sb.alerts_opened; i++)
-		metrics_alert_raised(METRICS_ALERT_THEFT);
-	pl->totals.alerts_opened += (uint64_t)sb.alerts_opened;
-	pl->totals.alerts_updated += (uint64_t)(sb.alert_count - (size_t)sb.alerts_opened);
-	pl->totals.grade_changes += sb.grade_count;
-	for (size_t i = 0; i < sb.grade_count; i++)
-		metrics_grade_changed();
-	log_kv(LOG_DEBUG, "batch_committed",
-	       "messages=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
-	       pl->batch.messages, sb.usage_count, sb.snapshot_count, sb.grade_count,
-	       seconds * 1000);
-	pl->totals.batches++;
-	struct kafka_partition done[noff > 0 ? noff : 1];
-	for (size_t i = 0; i < noff; i++)
-		done[i] = (struct kafka_partition){pl->offsets[i].topic, pl->offsets[i].partition,
-		                                   pl->offsets[i].next};
-	for (int i = 0; i < pl->part_count; i++)
-		pl->parts[i].committed = pl->parts[i].pending;
+	/* what the batch changed is captured: the next batch starts from here */
 	cstate_table_clear_dirty(pl->ingest.customers);
 	cstate_table_clear_dirty(pl->ingest.transformers);
 	scorer_rule_counts_reset(pl->ingest.scorer);
-	batch_reset(&pl->batch);
-	kafka_consumer_commit_async(pl->consumer, done, (int)noff);
+	committer_start(&pl->committer);
+	return 1;
+}
+
+/*
+ * Waits for the running commit, if any, and applies its outcome: on success the offsets
+ * become committed (and are committed to Kafka too, for lag monitoring); on failure logs,
+ * counts, drops everything not committed and schedules a resync. Returns 0 or the commit's
+ * riskd_err.
+ */
+static int finish_commit(struct pipeline *pl)
+{
+	struct commit_job *job = committer_wait(&pl->committer);
+	if (!job)
+		return 0;
+	struct store_batch *sb = &job->sb;
+	int rc = job->rc;
+	if (rc) {
+		char q[1100];
+		metrics_commit_failed();
+		log_kv(rc == RISKD_ERR_IO ? LOG_ERROR : LOG_WARN, "commit_failed", "error=%s reason=%s",
+		       log_quote(q, sizeof(q), job->errstr), riskd_err2str(rc));
+		if (rc == RISKD_ERR_IO)
+			set_fatal(pl, job->errstr);
+		metrics_set_health(0, job->errstr);
+		committer_release(&pl->committer, job);
+		drop_uncommitted(pl);
+		pl->needs_resync = 1;
+		return rc;
+	}
+	metrics_commit_observe(job->seconds);
+	metrics_batch_committed(job->batch.messages);
+	for (int i = 0; i < sb->alerts_opened; i++)
+		metrics_alert_raised(METRICS_ALERT_THEFT);
+	for (size_t i = 0; i < sb->grade_count; i++)
+		metrics_grade_changed();
+	pl->totals.alerts_opened += (uint64_t)sb->alerts_opened;
+	pl->totals.alerts_updated += (uint64_t)(sb->alert_count - (size_t)sb->alerts_opened);
+	pl->totals.grade_changes += sb->grade_count;
+	pl->totals.published += (uint64_t)job->published;
+	pl->totals.batches++;
+	if (job->relay_rc)
+		pl->relay_pending = 1;
+	if (job->drain && job->drained > 0)
+		pl->areas_stale = 1;
+	pl->drain_pending = 1; /* this batch's days (or a failed drain) may leave area-days queued */
+	log_kv(LOG_DEBUG, "batch_committed",
+	       "messages=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
+	       job->batch.messages, sb->usage_count, sb->snapshot_count, sb->grade_count,
+	       job->seconds * 1000);
+	struct kafka_partition done[sb->offset_count > 0 ? sb->offset_count : 1];
+	for (size_t i = 0; i < sb->offset_count; i++) {
+		const struct store_offset *o = &sb->offsets[i];
+		struct part *p = part_find(pl, role_of_topic(pl, o->topic), o->partition);
+		if (p)
+			p->committed = o->next;
+		done[i] = (struct kafka_partition){o->topic, o->partition, o->next};
+	}
+	kafka_consumer_commit_async(pl->consumer, done, (int)sb->offset_count);
+	committer_release(&pl->committer, job);
 	metrics_set_health(1, NULL);
 	return 0;
 }
 
-/* Commits; on failure logs, counts and schedules a resync (nothing was acknowledged). */
+/* Commits everything applied so far and waits for it. Returns 0, or the commit's riskd_err
+ * (a resync is scheduled). */
 static int commit_or_resync(struct pipeline *pl)
 {
-	char errstr[1024];
-	int rc = commit_batch(pl, errstr, sizeof(errstr));
-	if (rc == 0)
+	int rc = finish_commit(pl);
+	if (rc)
+		return rc;
+	if (!seal_and_start(pl, now_ms()))
 		return 0;
-	char q[1100];
-	log_kv(rc == RISKD_ERR_IO ? LOG_ERROR : LOG_WARN, "commit_failed", "error=%s reason=%s",
-	       log_quote(q, sizeof(q), errstr), riskd_err2str(rc));
-	if (rc == RISKD_ERR_IO)
-		set_fatal(pl, errstr);
-	metrics_set_health(0, errstr);
-	drop_uncommitted(pl);
-	pl->needs_resync = 1;
-	return rc;
+	return finish_commit(pl);
 }
 
 /* ---- outbox relay ---- */
 
-static int publish_rows(const struct store_outbox_row *rows, int n, void *arg)
+/* Publishes pending outbox rows (nothing may be committing). Returns 0 when all were
+ * published, or a negative riskd_err (the rows stay for the next try). */
+static int relay_outbox(struct pipeline *pl)
 {
-	struct pipeline *pl = arg;
-	char errstr[512];
-	for (int i = 0; i < n; i++) {
-		struct kafka_header hdrs[8];
-		for (int h = 0; h < rows[i].header_count; h++)
-			hdrs[h] = (struct kafka_header){rows[i].header_names[h], rows[i].header_values[h],
-			                                strlen(rows[i].header_values[h])};
-		if (kafka_producer_send(pl->producer, rows[i].topic, rows[i].key, rows[i].key_len,
-		                        rows[i].payload, rows[i].len, hdrs, rows[i].header_count,
-		                        errstr, sizeof(errstr)) != 0)
-			goto failed;
-	}
-	if (kafka_producer_flush(pl->producer, 30000, errstr, sizeof(errstr)) != 0)
-		goto failed;
-	return 0;
-failed:;
-	char q[600];
-	log_kv(LOG_WARN, "publish_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-	return -1;
-}
-
-/* Publishes pending outbox rows. Returns how many remain pending (0 = all published), or a
- * negative riskd_err when PostgreSQL or Kafka failed (the rows stay for the next try). */
-static int64_t relay_outbox(struct pipeline *pl)
-{
-	char errstr[512];
-	int n;
-	while ((n = store_relay_outbox(pl->store, RELAY_ROWS, publish_rows, pl, errstr,
-	                               sizeof(errstr))) > 0) {
+	int remaining;
+	int64_t n = committer_relay(&pl->committer, &remaining);
+	if (n > 0)
 		pl->totals.published += (uint64_t)n;
-		metrics_outbox_published((uint64_t)n, 0);
-	}
-	if (n < 0) {
-		char q[600];
-		log_kv(LOG_WARN, "relay_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-		return n;
-	}
-	return 0;
+	return n < 0 ? (int)n : 0;
 }
 
 /* Balances the area-days committed batches queued. Returns 0, or a negative riskd_err (the
@@ -433,7 +449,7 @@ static int apply_confirmation(const struct store_confirmation *c, void *arg)
 	payments_set_confirmed_theft(cs, c->confirmed);
 	struct grader_result r;
 	if (grader_grade(pl->ingest.grader, cs, localday_of(&pl->ingest.localday, cs->last_ts), &r))
-		batch_add_grade(&pl->batch, cs, &r);
+		batch_add_grade(cur_batch(pl), cs, &r);
 	cstate_table_mark_dirty(pl->ingest.customers, cs);
 	pl->totals.confirmations++;
 	log_kv(LOG_INFO, "theft_confirmation", "customer=%s confirmed=%d grade=%s", cs->id,
@@ -441,9 +457,9 @@ static int apply_confirmation(const struct store_confirmation *c, void *arg)
 	return 0;
 }
 
-/* Applies the analysts' confirmed-theft changes to owned customers and commits the regrades
- * at once. Returns 1 when it committed, 0 when there was nothing to apply, or a negative
- * riskd_err (the rest is tried again on the next poll). */
+/* Applies the analysts' confirmed-theft changes to owned customers; their new grades go into
+ * the batch being filled (nothing may be committing). Returns how many customers changed, or
+ * a negative riskd_err (the rest is tried again on the next poll). */
 static int apply_feedback(struct pipeline *pl)
 {
 	char errstr[512];
@@ -458,10 +474,30 @@ static int apply_feedback(struct pipeline *pl)
 		log_kv(LOG_WARN, "feedback_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		return n;
 	}
-	if (pl->totals.confirmations == before)
-		return 0;
-	int rc = commit_or_resync(pl);
-	return rc ? rc : 1;
+	return (int)(pl->totals.confirmations - before);
+}
+
+/*
+ * The store's work besides commits, done while nothing commits: the area table after a
+ * balance, and the analysts' confirmed-theft feedback every couple of seconds (its regrades
+ * go into the batch being filled).
+ */
+static void between_commits(struct pipeline *pl, int64_t now)
+{
+	char errstr[512];
+	if (pl->areas_stale) {
+		if (store_load_areas(pl->store, scorer_areas(pl->ingest.scorer), errstr,
+		                     sizeof(errstr)) < 0) {
+			char q[600];
+			log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		} else {
+			pl->areas_stale = 0;
+		}
+	}
+	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
+		pl->last_feedback_ms = now;
+		apply_feedback(pl);
+	}
 }
 
 /* Logs each diagnostic of a failed rule load, one record per error. */
@@ -532,9 +568,9 @@ static void dead_letter(struct pipeline *pl, const struct kafka_msg *m, const ch
 	snprintf(part, sizeof(part), "%d", (int)m->partition);
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
 	const char *values[4] = {message, m->topic, part, off};
-	batch_add_outbox(&pl->batch, pl->cfg->topic_dead_letter, m->key, m->key_len, m->payload,
+	batch_add_outbox(cur_batch(pl), pl->cfg->topic_dead_letter, m->key, m->key_len, m->payload,
 	                 m->len, names, values, 4);
-	batch_count(&pl->batch, topic, m->partition, type_name, "dead_letter");
+	batch_count(cur_batch(pl), topic, m->partition, type_name, "dead_letter");
 	metrics_dead_letter(reason);
 	pl->totals.dead_letter++;
 }
@@ -579,10 +615,10 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		pl->totals.input_gaps += (uint64_t)(m->offset - expected);
 	}
 	p->pending = m->offset + 1;
-	pl->batch.messages++;
+	cur_batch(pl)->messages++;
 	pl->totals.messages++;
-	if (pl->batch.started_ms == 0)
-		pl->batch.started_ms = now_ms();
+	if (cur_batch(pl)->started_ms == 0)
+		cur_batch(pl)->started_ms = now_ms();
 
 	const char *topic = pl->topics[role];
 	enum event_reject reason = event_decode(m->payload, m->len, ev, errstr, sizeof(errstr));
@@ -602,7 +638,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		dead_letter(pl, m, topic, r.reason, errstr, type_name);
 		return;
 	case INGEST_DUPLICATE:
-		batch_count(&pl->batch, topic, m->partition, type_name, "duplicate");
+		batch_count(cur_batch(pl), topic, m->partition, type_name, "duplicate");
 		metrics_duplicate(ev->type);
 		pl->totals.duplicates++;
 		return;
@@ -610,16 +646,16 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		break;
 	}
 	if (r.has_usage)
-		batch_add_usage(r.transformer ? &pl->batch.transformer : &pl->batch.usage, r.cs, r.day,
+		batch_add_usage(r.transformer ? &cur_batch(pl)->transformer : &cur_batch(pl)->usage, r.cs, r.day,
 		                r.uwh, r.interval_s);
 	if (r.has_alert)
-		batch_add_alert(&pl->batch, r.cs, r.alert.day, r.alert.score, r.alert.severity,
+		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);
 	if (r.has_grade)
-		batch_add_grade(&pl->batch, r.cs, &r.grade);
+		batch_add_grade(cur_batch(pl), r.cs, &r.grade);
 	if (ev->type == EVENT_CUSTOMER)
-		batch_add_profile(&pl->batch, ev);
-	batch_count(&pl->batch, topic, m->partition, type_name, "accepted");
+		batch_add_profile(cur_batch(pl), ev);
+	batch_count(cur_batch(pl), topic, m->partition, type_name, "accepted");
 	metrics_event_accepted(ev->type);
 	pl->totals.accepted++;
 }
@@ -646,7 +682,6 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	if (n > pl->part_cap) {
 		pl->part_cap = n;
 		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)n);
-		pl->offsets = xrealloc(pl->offsets, sizeof(*pl->offsets) * (size_t)n);
 	}
 	for (int i = 0; i < n; i++) {
 		int role = role_of_topic(pl, tps[i].topic);
@@ -718,7 +753,6 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->topics[ROLE_BILLING] = cfg->topic_billing;
 	pl->topics[ROLE_PROFILES] = cfg->topic_profiles;
 	pl->topics[ROLE_TRANSFORMER] = cfg->topic_transformer;
-	batch_init(&pl->batch);
 	pl->ingest.max_kw_unknown_profile = cfg->max_kw_unknown_profile;
 	pl->ingest.customers = cstate_table_new(1024);
 	pl->ingest.transformers = cstate_table_new(64);
@@ -760,6 +794,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->producer = kafka_producer_new(cfg->kafka_brokers, errstr, errstr_size);
 	if (!pl->producer)
 		goto fail;
+	committer_init(&pl->committer, pl->store, pl->producer);
 	struct kafka_consumer_conf kconf = {
 		.brokers = cfg->kafka_brokers,
 		.group_id = cfg->kafka_group_id,
@@ -806,10 +841,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
                  size_t errstr_size)
 {
 	int backoff_ms = 100;
-	int relay_pending = 1;     /* rows a previous run committed but did not publish */
-	int drain_pending = 1;     /* area-days a previous run queued but did not balance */
-	int64_t last_drain_ms = 0;
 	char kerr[512];
+
+	pl->relay_pending = 1; /* rows a previous run committed but did not publish */
+	pl->drain_pending = 1; /* area-days a previous run queued but did not balance */
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
 	while (!*opts->stop && !pl->fatal) {
@@ -832,13 +867,13 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 
 		int64_t now = now_ms();
 		int timeout = 100;
-		if (pl->batch.messages) {
-			int64_t left = pl->batch.started_ms + pl->cfg->batch_max_wait_ms - now;
+		if (cur_batch(pl)->messages) {
+			int64_t left = cur_batch(pl)->started_ms + pl->cfg->batch_max_wait_ms - now;
 			timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
 		}
 		int want = POLL_MAX;
-		if ((size_t)pl->cfg->batch_size - pl->batch.messages < (size_t)want)
-			want = (int)((size_t)pl->cfg->batch_size - pl->batch.messages);
+		if ((size_t)pl->cfg->batch_size - cur_batch(pl)->messages < (size_t)want)
+			want = (int)((size_t)pl->cfg->batch_size - cur_batch(pl)->messages);
 		int n = kafka_consumer_poll(pl->consumer, pl->msgs, want > 0 ? want : 1, timeout, kerr,
 		                            sizeof(kerr));
 		for (int i = 0; i < n; i++) {
@@ -851,28 +886,37 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			pl->last_message_ms = now;
 		if (pl->needs_resync)
 			continue;
-		if (pl->batch.messages &&
-		    (pl->batch.messages >= (size_t)pl->cfg->batch_size ||
-		     now - pl->batch.started_ms >= pl->cfg->batch_max_wait_ms)) {
-			if (commit_or_resync(pl) != 0)
+		struct batch *b = cur_batch(pl);
+		int force = opts->reload && *opts->reload;
+		if (b->messages && (b->messages >= (size_t)pl->cfg->batch_size ||
+		                    now - b->started_ms >= pl->cfg->batch_max_wait_ms)) {
+			/* the previous batch has had this one's time to commit: apply its outcome, do
+			 * the store's other work while it is free, and start committing this one */
+			if (finish_commit(pl) != 0)
 				continue;
-			relay_pending = drain_pending = 1;
-		}
-		if (relay_pending && pl->batch.messages == 0)
-			relay_pending = relay_outbox(pl) != 0;
-		/* the balance is durable in its queue: under load, balance every couple of seconds
-		 * rather than after every batch (it reads whole area-days) */
-		if (drain_pending && pl->batch.messages == 0 && (n == 0 || now - last_drain_ms >= 2000)) {
-			drain_pending = drain_area_balance(pl) != 0;
-			last_drain_ms = now;
-		}
-		if (pl->batch.messages == 0 && now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
-			pl->last_feedback_ms = now;
-			if (apply_feedback(pl) > 0)
-				relay_pending = 1;
-		}
-		if (pl->batch.messages == 0) {
-			int force = opts->reload && *opts->reload;
+			between_commits(pl, now);
+			seal_and_start(pl, now);
+			if (force || now - pl->last_rules_check_ms >= 2000) {
+				/* a new rule set must not start under a batch counted with the old one */
+				if (finish_commit(pl) != 0)
+					continue;
+				if (force)
+					*opts->reload = 0;
+				maybe_reload_rules(pl, force, now);
+			}
+		} else if (n == 0 && b->messages == 0) {
+			/* idle: finish what is committing, then catch up on the store's other work */
+			if (finish_commit(pl) != 0)
+				continue;
+			between_commits(pl, now);
+			if (batch_has_rows(cur_batch(pl)) && commit_or_resync(pl) != 0)
+				continue;
+			if (pl->relay_pending)
+				pl->relay_pending = relay_outbox(pl) != 0;
+			if (pl->drain_pending) {
+				pl->drain_pending = drain_area_balance(pl) != 0;
+				pl->last_drain_ms = now;
+			}
 			if (force)
 				*opts->reload = 0;
 			maybe_reload_rules(pl, force, now);
@@ -881,8 +925,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		/* idle counts from the first assignment (joining a group takes seconds), but a member
 		 * that is never given a partition stops too, after a minute */
 		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
-		if (opts->until_idle_s > 0 && n == 0 && pl->batch.messages == 0 && !relay_pending &&
-		    !drain_pending &&
+		if (opts->until_idle_s > 0 && n == 0 && cur_batch(pl)->messages == 0 &&
+		    !pl->committer.running && !pl->relay_pending && !pl->drain_pending &&
 		    now - pl->last_message_ms >= idle_ms) {
 			log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
 			break;
@@ -894,6 +938,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			relay_outbox(pl);
 			drain_area_balance(pl);
 		}
+	} else {
+		drop_uncommitted(pl); /* waits for a commit still running */
 	}
 	kafka_consumer_close(pl->consumer); /* serves the final revoke */
 	pl->consumer = NULL;
@@ -913,6 +959,7 @@ void pipeline_destroy(struct pipeline *pl)
 {
 	if (!pl)
 		return;
+	committer_free(&pl->committer); /* waits for a commit still running */
 	kafka_consumer_close(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
@@ -920,8 +967,6 @@ void pipeline_destroy(struct pipeline *pl)
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);
 	cstate_table_destroy(pl->ingest.transformers);
-	batch_free(&pl->batch);
 	free(pl->parts);
-	free(pl->offsets);
 	free(pl);
 }

@@ -282,14 +282,12 @@ static void build_profiles(struct rbuf *b, const struct store_profile *p, size_t
 
 static void build_snapshots(struct rbuf *b, const struct store_snapshot *s, size_t n)
 {
-	uint8_t snap[CSTATE_SNAPSHOT_MAX];
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
-		size_t len = cstate_encode(s[i].cs, snap, sizeof(snap));
 		rbuf_printf(b, "%c\t", s[i].kind);
-		copy_text(b, s[i].cs->id);
-		rbuf_printf(b, "\t%d\t", (int)s[i].cs->partition);
-		copy_bytea(b, snap, len);
+		copy_text(b, s[i].id);
+		rbuf_printf(b, "\t%d\t", (int)s[i].partition);
+		copy_bytea(b, s[i].state, s[i].len);
 		rbuf_append(b, "\n", 1);
 	}
 }

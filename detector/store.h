@@ -37,10 +37,14 @@ struct store_profile {
 	int32_t since;                         /* INT32_MIN = not given */
 };
 
-/* A snapshot to write: kind 'c' (customer) or 't' (transformer). */
+/* A snapshot to write: kind 'c' (customer) or 't' (transformer), encoded (cstate_encode)
+ * when the batch was sealed, so the entity may change while the batch commits. */
 struct store_snapshot {
 	char kind;
-	const struct cstate *cs; /* borrowed */
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t partition;
+	const uint8_t *state;    /* cstate_encode bytes */
+	size_t len;
 };
 
 /* Offset move for one input partition: expected is the value this instance last loaded or

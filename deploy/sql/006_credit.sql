@@ -207,6 +207,7 @@ with ref as (
     group by 1, 2
 ), cells as (
     select segment, grade from now_n union select segment, grade from then_n
+    union select segment, grade from move_n
 )
 select c.segment, c.grade,
        coalesce(n.n, 0) as customers,

@@ -1,0 +1,149 @@
+/*
+ * committer.c - batch commits and the outbox relay on a worker thread (see committer.h).
+ */
+#include "committer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define RELAY_ROWS 1000 /* outbox rows per relay transaction */
+
+void committer_init(struct committer *c, struct store *store, struct kafka_producer *producer)
+{
+	memset(c, 0, sizeof(*c));
+	c->store = store;
+	c->producer = producer;
+	batch_init(&c->jobs[0].batch);
+	batch_init(&c->jobs[1].batch);
+}
+
+void committer_free(struct committer *c)
+{
+	committer_wait(c);
+	for (int i = 0; i < 2; i++) {
+		batch_free(&c->jobs[i].batch);
+		free(c->jobs[i].offsets);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+void commit_job_reserve_offsets(struct commit_job *job, size_t n)
+{
+	if (n > job->offset_cap) {
+		job->offset_cap = n;
+		job->offsets = xrealloc(job->offsets, n * sizeof(*job->offsets));
+	}
+	job->sb.offsets = job->offsets;
+}
+
+static int publish_rows(const struct store_outbox_row *rows, int n, void *arg)
+{
+	struct committer *c = arg;
+	char errstr[512];
+	for (int i = 0; i < n; i++) {
+		struct kafka_header hdrs[8];
+		for (int h = 0; h < rows[i].header_count; h++)
+			hdrs[h] = (struct kafka_header){rows[i].header_names[h], rows[i].header_values[h],
+			                                strlen(rows[i].header_values[h])};
+		if (kafka_producer_send(c->producer, rows[i].topic, rows[i].key, rows[i].key_len,
+		                        rows[i].payload, rows[i].len, hdrs, rows[i].header_count,
+		                        errstr, sizeof(errstr)) != 0)
+			goto failed;
+	}
+	if (kafka_producer_flush(c->producer, 30000, errstr, sizeof(errstr)) != 0)
+		goto failed;
+	return 0;
+failed:;
+	char q[600];
+	log_kv(LOG_WARN, "publish_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+	return -1;
+}
+
+int64_t committer_relay(struct committer *c, int *remaining)
+{
+	char errstr[512];
+	int64_t total = 0;
+	int n;
+	while ((n = store_relay_outbox(c->store, RELAY_ROWS, publish_rows, c, errstr,
+	                               sizeof(errstr))) > 0) {
+		total += n;
+		metrics_outbox_published((uint64_t)n, 0);
+	}
+	*remaining = n < 0;
+	if (n < 0) {
+		char q[600];
+		log_kv(LOG_WARN, "relay_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return n;
+	}
+	return total;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *commit_worker(void *arg)
+{
+	struct committer *c = arg;
+	struct commit_job *job = &c->jobs[1 - c->current];
+	double t0 = now_s();
+	job->errstr[0] = '\0';
+	job->rc = store_commit_batch(c->store, &job->sb, job->errstr, sizeof(job->errstr));
+	job->seconds = now_s() - t0;
+	job->published = 0;
+	job->relay_rc = 0;
+	if (job->rc == 0 && job->sb.outbox_count + job->sb.alert_count + job->sb.grade_count > 0) {
+		int remaining;
+		int64_t n = committer_relay(c, &remaining);
+		if (n < 0)
+			job->relay_rc = (int)n;
+		else
+			job->published = n;
+	}
+	job->drained = 0;
+	if (job->rc == 0 && job->drain) {
+		char errstr[512];
+		job->drained = store_drain_area_balance(c->store, errstr, sizeof(errstr));
+		if (job->drained < 0) {
+			char q[600];
+			log_kv(LOG_WARN, "area_balance_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		}
+	}
+	return NULL;
+}
+
+void committer_start(struct committer *c)
+{
+	if (c->running)
+		abort(); /* the caller must wait for the running job first */
+	c->current = 1 - c->current;
+	c->running = 1;
+	if (pthread_create(&c->thread, NULL, commit_worker, c) != 0) {
+		fprintf(stderr, "riskd: cannot create the commit thread\n");
+		abort();
+	}
+}
+
+struct commit_job *committer_wait(struct committer *c)
+{
+	if (!c->running)
+		return NULL;
+	pthread_join(c->thread, NULL);
+	c->running = 0;
+	return &c->jobs[1 - c->current];
+}
+
+void committer_release(struct committer *c, struct commit_job *job)
+{
+	(void)c;
+	batch_reset(&job->batch);
+	memset(&job->sb, 0, sizeof(job->sb));
+}
