@@ -17,7 +17,8 @@
  *      rate), message i due at t0 + i / rate, while a second thread polls risk.alert_events
  *      every MS milliseconds for alerts riskd opened or updated;
  *   4. waits until riskd has committed everything, polls once more, and writes DIR/triggers.tsv,
- *      DIR/alerts.tsv and one key=value summary line on stdout.
+ *      DIR/alerts.tsv and one key=value summary line on stdout (with t0_unix_s, the wall clock
+ *      at the start of the paced part, to place riskd's log lines on the same time line).
  *
  * Events are routed by type to the four input topics and keyed by customer_id (transformer_id)
  * as `riskctl produce --route` does. Every time is CLOCK_MONOTONIC in nanoseconds since the
@@ -486,6 +487,8 @@ static int poll_once(struct poller *pl, int64_t prev_send_ns)
 static void *poller_main(void *arg)
 {
 	struct poller *pl = arg;
+	/* one plan for every poll: planning per poll would cost PostgreSQL more than the query */
+	PQclear(PQexec(pl->conn, "set plan_cache_mode = force_generic_plan"));
 	PGresult *res = PQprepare(
 	    pl->conn, "firings",
 	    "select e.id, e.alert_id, a.customer_id, e.action, e.after->>'day', "
