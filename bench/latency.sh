@@ -24,6 +24,7 @@
 # duration, ranked in var/bench/latency-R/pg-statements.txt; BENCH_LATENCY_BATCH_WAIT_MS sets
 # riskd's batch.max_wait_ms for the rounds (a diagnostic: the figures of record use riskd's
 # defaults).
+# shellcheck shell=bash
 
 LAT_CUSTOMERS=${BENCH_LATENCY_CUSTOMERS:-1000}
 LAT_DAYS=${BENCH_LATENCY_DAYS:-28}
