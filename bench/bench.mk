@@ -2,10 +2,12 @@
 #
 # Builds the benchmark's own programs with the same CFLAGS as riskd (the rules of the top
 # Makefile: $(BUILD)/%.o from %.c, -O2 in the default build), after the normal build, then
-# runs bench/run.sh. Release build only: numbers from a sanitizer build mean nothing.
+# runs bench/run.sh (`bench-latency`: its latency rounds alone). Release build only: numbers
+# from a sanitizer build mean nothing.
 
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill $(BENCH_DIR)/restore
+BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill $(BENCH_DIR)/restore \
+              $(BENCH_DIR)/latency
 
 $(BENCH_DIR)/ceiling: $(BENCH_DIR)/ceiling.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -16,6 +18,9 @@ $(BENCH_DIR)/statefill: $(BENCH_DIR)/statefill.o $(LIB)
 $(BENCH_DIR)/restore: $(BENCH_DIR)/restore.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BENCH_DIR)/latency: $(BENCH_DIR)/latency.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 .PHONY: bench-progs
 bench-progs: $(BENCH_BINS)
 
@@ -24,3 +29,12 @@ bench: deps
 	  echo "make bench: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory build bench-progs
 	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh
+
+# The reading-to-alert latency rounds alone (a few minutes); updates the latency keys of
+# bench/results.json.
+.PHONY: bench-latency
+bench-latency: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench-latency: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory build bench-progs
+	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh latency

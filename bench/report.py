@@ -8,6 +8,8 @@
                                    key=value line per measured run; META: key=value lines about
                                    the data set, machine and state fill), writes OUT (JSON) and
                                    prints the human table on stdout
+  report.py latency RUNS META OUT  the same for the latency rounds alone (`make bench-latency`):
+                                   updates the latency keys of OUT, keeping its other figures
 
 Kept apart from run.sh so the figures come from one place and can be recomputed from
 var/bench/ without measuring again.
@@ -102,28 +104,122 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def summary(runs_path, meta_path, out_path):
-    meta = {}
-    with open(meta_path, encoding="utf-8") as f:
+def read_kv_file(path):
+    out = {}
+    with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
             if "=" in line:
                 k, v = line.split("=", 1)
-                meta[k] = v
+                out[k] = v
+    return out
+
+
+def num(v):
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+LATENCY_GOAL_P99_MS = 1000
+
+
+def latency_summary(recs, meta):
+    """The latency keys of results.json from the kind=latency lines of runs.txt: medians over
+    the rounds of each round's p50, p99 and max, and the firings measured in all of them."""
+    if not recs:
+        return {}
+
+    def med(key, digits=1):
+        vals = [float(r[key]) for r in recs if r.get(key, "") != ""]
+        return round(median(vals), digits) if vals else None
+
+    return {
+        "latency_p50_ms": med("p50_ms"),
+        "latency_p99_ms": med("p99_ms"),
+        "latency_max_ms": med("max_ms"),
+        "latency_alerts": sum(int(r["alerts"]) for r in recs),
+        "latency_rate_events_per_s": round(med("target_events_per_s", 0)),
+        "latency": {
+            "rate_source": meta.get("latency_rate_source"),
+            "achieved_events_per_s": round(med("achieved_events_per_s", 0)),
+            "poll_period_ms": med("poll_period_ms", 2),
+            "runs": [{k: num(v) for k, v in r.items() if k != "kind"} for r in recs],
+        },
+    }
+
+
+def print_latency(res):
+    lat = res.get("latency")
+    if not lat:
+        return
+    runs = lat["runs"]
+    print(f"reading-to-alert latency: {len(runs)} rounds, {runs[0].get('paced_messages', '?'):,} "
+          f"events paced at {res['latency_rate_events_per_s']:,} events/s "
+          f"(source: {lat['rate_source']}; achieved {lat['achieved_events_per_s']:,}), "
+          f"risk.alert_events polled every {lat['poll_period_ms']} ms")
+    print(f"{'round':>6} {'alerts':>7} {'opened':>7} {'updated':>8} {'days':>5} {'p50 ms':>8} "
+          f"{'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'kafka p99':>10} {'rate':>8} "
+          f"{'riskd rate':>10} {'kept up':>7} {'other':>6}")
+    noisy = False
+    for r in runs:
+        other = r.get("other_load")
+        noisy = noisy or (other or 0) > 0.1
+        print(f"{r['run']:>6} {r['alerts']:>7} {r['opened']:>7} {r['updated']:>8} "
+              f"{r['trigger_days']:>5} {r['p50_ms']:>8} {r['p90_ms']:>8} {r['p99_ms']:>8} "
+              f"{r['max_ms']:>8} {r['kafka_p99_ms']:>10} {r['achieved_events_per_s']:>8} "
+              f"{r.get('riskd_paced_events_per_s', '-'):>10} "
+              f"{'yes' if r.get('riskd_kept_up') else 'NO':>7} "
+              f"{'-' if other is None else f'{100 * other:.0f}%':>6}")
+    if noisy:
+        print("warning: other programs used more than 10% of the machine during some rounds "
+              "('other'): the latency figures are noisy")
+    if any(not r.get("riskd_kept_up") for r in runs):
+        print("riskd fell behind the producer in some rounds ('kept up' NO: its rate on the paced "
+              "part, 'riskd rate', was below the producer's): their latency includes a backlog")
+    p99 = res["latency_p99_ms"]
+    verdict = "n/a" if p99 is None else "met" if p99 < LATENCY_GOAL_P99_MS else "NOT met"
+    print(f"median of rounds: p50 {res['latency_p50_ms']} ms, p99 {p99} ms, max "
+          f"{res['latency_max_ms']} ms over {res['latency_alerts']} alert firings; "
+          f"goal p99 < {LATENCY_GOAL_P99_MS} ms: {verdict}")
+    print()
+
+
+def latency_only(runs_path, meta_path, out_path):
+    """`make bench-latency`: replaces the latency keys of out_path (kept otherwise)."""
+    meta = read_kv_file(meta_path)
+    recs = []
+    with open(runs_path, encoding="utf-8") as f:
+        for line in f:
+            rec = kv(line)
+            if rec.get("kind") == "latency":
+                recs.append(rec)
+    try:
+        with open(out_path, encoding="utf-8") as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        results = {}
+    results.update(latency_summary(recs, meta))
+    results.setdefault("goals", {})["latency_p99_ms_max"] = LATENCY_GOAL_P99_MS
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    print()
+    print_latency(results)
+
+
+def summary(runs_path, meta_path, out_path):
+    meta = read_kv_file(meta_path)
     runs = {kind: [] for kind, _ in KINDS}
+    runs["latency"] = []
     with open(runs_path, encoding="utf-8") as f:
         for line in f:
             rec = kv(line)
             if rec.get("kind") in runs:
                 runs[rec["kind"]].append(rec)
-
-    def num(v):
-        for conv in (int, float):
-            try:
-                return conv(v)
-            except ValueError:
-                pass
-        return v
 
     ncpus = int(meta.get("machine_cpus", "1"))
 
@@ -182,9 +278,11 @@ def summary(runs_path, meta_path, out_path):
         "state_fill": {k[6:]: num(meta[k]) for k in meta if k.startswith("state_")},
         "restore": {k[8:]: num(meta[k]) for k in meta if k.startswith("restore_")},
         "peer_matches_riskd": meta.get("peer_matches_riskd") == "true",
+        **latency_summary(runs["latency"], meta),
         "goals": {
             "ratio_to_ceiling_b_min": 2.0, "ratio_to_python_peer_min": 3.0,
             "ratio_to_ceiling_a_min": 0.4, "bytes_per_customer_max": 512,
+            "latency_p99_ms_max": LATENCY_GOAL_P99_MS,
         },
     }
     with open(out_path, "w", encoding="utf-8") as f:
@@ -263,6 +361,7 @@ def print_table(res, meta):
     print(f"Python peer's daily usage identical to riskd's: "
           f"{'yes' if res['peer_matches_riskd'] else 'NO'}")
     print()
+    print_latency(res)
 
 
 def main(argv):
@@ -275,6 +374,9 @@ def main(argv):
         return 0
     if len(argv) == 5 and argv[1] == "summary":
         summary(argv[2], argv[3], argv[4])
+        return 0
+    if len(argv) == 5 and argv[1] == "latency":
+        latency_only(argv[2], argv[3], argv[4])
         return 0
     print(__doc__, file=sys.stderr)
     return 2

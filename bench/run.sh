@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# run.sh - `make bench`: riskd end to end against two consumer ceilings and a Python peer.
+# run.sh - `make bench`: riskd end to end against two consumer ceilings and a Python peer,
+# and its reading-to-alert latency at half that rate. `run.sh latency` (`make bench-latency`)
+# runs the latency rounds alone.
 #
 # Generates a seeded city with `riskctl gen`, loads it into a private mock Kafka cluster (its
 # own mock-kafka launcher under var/bench/, stopped at the end, so the local stack's broker does
@@ -11,7 +13,9 @@
 #   riskd        bin/riskd --until-idle with a fresh database (time from the partition
 #                assignment to the last batch commit, from its debug log)
 #   python_peer  bench/peer.py with its own fresh database
-# and measures the memory and restore figures (bench/statefill, bench/restore). bench/report.py
+# then the latency rounds (bench/latency.sh: a paced producer at half riskd's median rate, and
+# the time from each triggering reading's publish to its alert in risk.alerts), and measures the
+# memory and restore figures (bench/statefill, bench/restore). bench/report.py
 # turns the measurements into bench/results.json and the table on stdout; bench/README.md
 # explains every figure. PostgreSQL is the local stack's (deploy/local-stack.sh up).
 #
@@ -25,8 +29,11 @@
 #   BENCH_RESTORE_PARTITIONS (32)     partitions they are spread over for the restore figure
 #   BENCH_PROFILE (0)                 1 = one more riskd run under `perf record` with its SQL
 #                                     timed by PostgreSQL: var/bench/profile.txt
+#   BENCH_LATENCY_* (bench/latency.sh)  the latency city, rounds, polling period and rate
 #   BENCH_RESULTS (bench/results.json)
 set -euo pipefail
+MODE=${1:-all}
+[[ $MODE == all || $MODE == latency ]] || { echo "usage: bench/run.sh [all|latency]" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
@@ -55,15 +62,24 @@ say() { printf '== %s\n' "$*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
 for f in "$BIN/riskd" "$BIN/riskctl" "$BIN/mock-kafka" "$BENCH_BIN/ceiling" "$BENCH_BIN/statefill" \
-         "$BENCH_BIN/restore"; do
+         "$BENCH_BIN/restore" "$BENCH_BIN/latency"; do
     [[ -x $f ]] || die "$f missing: run 'make bench' (it builds everything first)"
 done
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (Debian package 'time')"
 $PY -c 'import confluent_kafka, psycopg2' 2>/dev/null \
     || die "$PY cannot import confluent_kafka and psycopg2 (python3-confluent-kafka, python3-psycopg2)"
+# shellcheck source=bench/latency.sh
+source "$ROOT/bench/latency.sh"
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.out "$OUT"/*.err "$OUT"/*.time "$OUT"/*.pgticks "$OUT"/*.result "$OUT"/*.yaml "$OUT"/runs.txt "$OUT"/meta.txt
+if [[ $MODE == all ]]; then
+    rm -f "$OUT"/*.out "$OUT"/*.err "$OUT"/*.time "$OUT"/*.pgticks "$OUT"/*.result "$OUT"/*.yaml \
+        "$OUT"/runs.txt "$OUT"/meta.txt
+    RUNS_TXT=$OUT/runs.txt
+else
+    RUNS_TXT=$OUT/latency-runs.txt   # the last full run's runs.txt stays as it was
+    rm -f "$RUNS_TXT"
+fi
 
 # ---- PostgreSQL (local stack) and a private mock Kafka cluster ----------------------------
 
@@ -93,99 +109,7 @@ for _ in $(seq 300); do [[ -s $KDIR/bootstrap ]] && break; sleep 0.1; done
 [[ -s $KDIR/bootstrap ]] || die "private mock-kafka did not start (log: $OUT/mock-kafka.log)"
 BROKERS=$(cat "$KDIR/bootstrap")
 
-# ---- the city ------------------------------------------------------------------------------
-
-CITY=$OUT/city.jsonl
-# reused only when made by the same riskctl with the same options
-params="customers=$CUSTOMERS days=$DAYS interval_s=$INTERVAL seed=$SEED bad=$BAD_RATE dup=$DUP_RATE"
-params+=" riskctl=$(md5sum < "$BIN/riskctl" | cut -c1-12)"
-if [[ -s $CITY && -s $OUT/city.params && $(cat "$OUT/city.params") == "$params" ]]; then
-    say "city: reusing var/bench/city.jsonl ($params)"
-else
-    say "city: generating ($params)"
-    rm -f "$OUT/city.params"
-    "$BIN/riskctl" gen --customers "$CUSTOMERS" --days "$DAYS" --interval-s "$INTERVAL" \
-        --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" >"$CITY" 2>"$OUT/gen.log"
-    echo "$params" > "$OUT/city.params"
-fi
-EVENTS=$(wc -l < "$CITY")
-BYTES=$(stat -c %s "$CITY")
-
-# The mock keeps about 5 MiB per partition and silently drops the oldest data past that. Keyed
-# messages spread unevenly (murmur2 of customer_id), so aim the mean well below the cap; the
-# watermark check after loading proves nothing was dropped.
-PARTITIONS=$(( (BYTES + PART_MIB * 1048576 - 1) / (PART_MIB * 1048576) ))
-PARTITIONS=$(( (PARTITIONS + 7) / 8 * 8 ))
-(( PARTITIONS >= 8 )) || PARTITIONS=8
-if (( PARTITIONS > PARTITIONS_MAX )); then
-    die "$EVENTS events ($((BYTES / 1048576)) MiB) need $PARTITIONS partitions of ${PART_MIB} MiB;" \
-        "riskd takes at most $PARTITIONS_MAX per topic and the mock keeps 5 MiB per partition:" \
-        "lower BENCH_DAYS or BENCH_CUSTOMERS (bench/README.md, 'Size')"
-fi
-per_customer=$(( BYTES / CUSTOMERS ))
-if (( per_customer * ((CUSTOMERS + PARTITIONS - 1) / PARTITIONS) * 2 > MOCK_PART_BYTES )); then
-    die "each customer has $((per_customer / 1024)) KiB of events; with $((CUSTOMERS / PARTITIONS))" \
-        "customers per partition the fullest partitions would pass the mock's 5 MiB and lose data:" \
-        "lower BENCH_DAYS (bench/README.md, 'Size')"
-fi
-say "city: $EVENTS events, $((BYTES / 1048576)) MiB -> $PARTITIONS partitions per topic"
-
-# ---- topics and loading --------------------------------------------------------------------
-
-PREFIX=bench$(date +%s)
-IN_TOPICS=("$PREFIX.meter.readings" "$PREFIX.billing.events" "$PREFIX.customer.profiles"
-           "$PREFIX.transformer.readings")
-for t in "${IN_TOPICS[@]}"; do
-    "$BIN/mock-kafka" ctl --control "$KDIR/control.sock" topic-create "$t" "$PARTITIONS" >/dev/null
-done
-for t in risk.review-queue risk.credit-grades risk.dead-letter; do
-    "$BIN/mock-kafka" ctl --control "$KDIR/control.sock" topic-create "$PREFIX.$t" 4 >/dev/null
-done
-
-# riskd's configuration for run $1 against database DSN $2 (written to stdout)
-riskd_config() {
-    cat <<YAML
-# written by bench/run.sh
-kafka:
-  brokers: "$BROKERS"
-  group_id: "riskd-$PREFIX-$1"
-topics:
-  readings: "${IN_TOPICS[0]}"
-  billing: "${IN_TOPICS[1]}"
-  profiles: "${IN_TOPICS[2]}"
-  transformer: "${IN_TOPICS[3]}"
-  review_queue: "$PREFIX.risk.review-queue"
-  credit_grades: "$PREFIX.risk.credit-grades"
-  dead_letter: "$PREFIX.risk.dead-letter"
-postgres:
-  dsn: "$2"
-days:
-  timezone: "Asia/Shanghai"
-metrics:
-  port: 0
-stack_env: ""
-YAML
-}
-
-say "loading $EVENTS events into the mock cluster"
-riskd_config load "dbname=unused" > "$OUT/produce.yaml"
-t0=$(date +%s.%N)
-env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" produce --route --config "$OUT/produce.yaml" \
-    < "$CITY" > "$OUT/produce.log" 2>&1 || { tail -5 "$OUT/produce.log" >&2; die "produce failed"; }
-t1=$(date +%s.%N)
-if ! "$BENCH_BIN/ceiling" watermarks --brokers "$BROKERS" "${IN_TOPICS[@]}" > "$OUT/watermarks.txt"; then
-    cat "$OUT/watermarks.txt" >&2
-    die "the mock cluster dropped messages (a partition passed 5 MiB): lower BENCH_PARTITION_MIB"
-fi
-held=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^messages=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$OUT/watermarks.txt")
-(( held == EVENTS )) || die "the topics hold $held messages, the city has $EVENTS lines"
-largest=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^largest_partition=/) { split($i, a, "="); if (a[2] > m) m = a[2] } } END { print m + 0 }' "$OUT/watermarks.txt")
-say "loaded in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; nothing dropped; fullest partition $largest messages"
-
-PEER_COUNT=$EVENTS
-if (( PEER_EVENTS > 0 && PEER_EVENTS < EVENTS )); then PEER_COUNT=$PEER_EVENTS; fi
-
-# ---- measuring -----------------------------------------------------------------------------
+# ---- helpers -----------------------------------------------------------------------------
 
 # CPU ticks used so far by process $1 (utime + stime), 0 when it is gone.
 cpu_ticks() {
@@ -236,7 +160,6 @@ newdb() {
     deploy/local-stack.sh newdb "$1"
 }
 
-RUNS_TXT=$OUT/runs.txt
 # measure KIND RUN RESULTCMD [DB] -- CMD...: runs CMD under /usr/bin/time, then RESULTCMD (a
 # shell snippet printing the key=value result line, kept in KIND-RUN.result) and appends one
 # line to runs.txt with the result, peak RSS, times, the CPU seconds of the broker and of the
@@ -281,6 +204,119 @@ check_count() { # the result line of $1 must report $2 messages
     got=$(tr ' ' '\n' < "$1" | sed -n 's/^messages=//p' | tail -1)
     [[ $got == "$2" ]] || die "$1: read $got messages, expected $2"
 }
+
+# riskd's configuration for run $1 against database DSN $2 (written to stdout)
+riskd_config() {
+    cat <<YAML
+# written by bench/run.sh
+kafka:
+  brokers: "$BROKERS"
+  group_id: "riskd-$PREFIX-$1"
+topics:
+  readings: "${IN_TOPICS[0]}"
+  billing: "${IN_TOPICS[1]}"
+  profiles: "${IN_TOPICS[2]}"
+  transformer: "${IN_TOPICS[3]}"
+  review_queue: "$PREFIX.risk.review-queue"
+  credit_grades: "$PREFIX.risk.credit-grades"
+  dead_letter: "$PREFIX.risk.dead-letter"
+postgres:
+  dsn: "$2"
+days:
+  timezone: "Asia/Shanghai"
+metrics:
+  port: 0
+stack_env: ""
+YAML
+}
+
+if [[ $MODE == latency ]]; then
+    # the rate: BENCH_LATENCY_RATE, else half of riskd's rate in the last full `make bench`
+    # (bench/results.json), else half of the rate riskd catches up at in each round
+    if [[ -n ${BENCH_LATENCY_RATE:-} ]]; then
+        LAT_RATE=$BENCH_LATENCY_RATE; LAT_SOURCE=option
+    elif full=$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["riskd_events_per_s"])' \
+                 "$RESULTS" 2>/dev/null) && [[ $full =~ ^[0-9]+$ ]]; then
+        LAT_RATE=$((full / 2)); LAT_SOURCE=results_json
+    else
+        LAT_RATE=catchup; LAT_SOURCE=catchup
+    fi
+    latency_rounds "$LAT_RATE"
+    stop_mock
+    echo "latency_rate_source=$LAT_SOURCE" > "$OUT/latency-meta.txt"
+    $PY bench/report.py latency "$RUNS_TXT" "$OUT/latency-meta.txt" "$RESULTS"
+    echo "results: ${RESULTS#$ROOT/}   measurements: var/bench/latency-runs.txt   logs: var/bench/latency-*/"
+    exit 0
+fi
+
+# ---- the city ------------------------------------------------------------------------------
+
+CITY=$OUT/city.jsonl
+# reused only when made by the same riskctl with the same options
+params="customers=$CUSTOMERS days=$DAYS interval_s=$INTERVAL seed=$SEED bad=$BAD_RATE dup=$DUP_RATE"
+params+=" riskctl=$(md5sum < "$BIN/riskctl" | cut -c1-12)"
+if [[ -s $CITY && -s $OUT/city.params && $(cat "$OUT/city.params") == "$params" ]]; then
+    say "city: reusing var/bench/city.jsonl ($params)"
+else
+    say "city: generating ($params)"
+    rm -f "$OUT/city.params"
+    "$BIN/riskctl" gen --customers "$CUSTOMERS" --days "$DAYS" --interval-s "$INTERVAL" \
+        --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" >"$CITY" 2>"$OUT/gen.log"
+    echo "$params" > "$OUT/city.params"
+fi
+EVENTS=$(wc -l < "$CITY")
+BYTES=$(stat -c %s "$CITY")
+
+# The mock keeps about 5 MiB per partition and silently drops the oldest data past that. Keyed
+# messages spread unevenly (murmur2 of customer_id), so aim the mean well below the cap; the
+# watermark check after loading proves nothing was dropped.
+PARTITIONS=$(( (BYTES + PART_MIB * 1048576 - 1) / (PART_MIB * 1048576) ))
+PARTITIONS=$(( (PARTITIONS + 7) / 8 * 8 ))
+(( PARTITIONS >= 8 )) || PARTITIONS=8
+if (( PARTITIONS > PARTITIONS_MAX )); then
+    die "$EVENTS events ($((BYTES / 1048576)) MiB) need $PARTITIONS partitions of ${PART_MIB} MiB;" \
+        "riskd takes at most $PARTITIONS_MAX per topic and the mock keeps 5 MiB per partition:" \
+        "lower BENCH_DAYS or BENCH_CUSTOMERS (bench/README.md, 'Size')"
+fi
+per_customer=$(( BYTES / CUSTOMERS ))
+if (( per_customer * ((CUSTOMERS + PARTITIONS - 1) / PARTITIONS) * 2 > MOCK_PART_BYTES )); then
+    die "each customer has $((per_customer / 1024)) KiB of events; with $((CUSTOMERS / PARTITIONS))" \
+        "customers per partition the fullest partitions would pass the mock's 5 MiB and lose data:" \
+        "lower BENCH_DAYS (bench/README.md, 'Size')"
+fi
+say "city: $EVENTS events, $((BYTES / 1048576)) MiB -> $PARTITIONS partitions per topic"
+
+# ---- topics and loading --------------------------------------------------------------------
+
+PREFIX=bench$(date +%s)
+IN_TOPICS=("$PREFIX.meter.readings" "$PREFIX.billing.events" "$PREFIX.customer.profiles"
+           "$PREFIX.transformer.readings")
+for t in "${IN_TOPICS[@]}"; do
+    "$BIN/mock-kafka" ctl --control "$KDIR/control.sock" topic-create "$t" "$PARTITIONS" >/dev/null
+done
+for t in risk.review-queue risk.credit-grades risk.dead-letter; do
+    "$BIN/mock-kafka" ctl --control "$KDIR/control.sock" topic-create "$PREFIX.$t" 4 >/dev/null
+done
+
+say "loading $EVENTS events into the mock cluster"
+riskd_config load "dbname=unused" > "$OUT/produce.yaml"
+t0=$(date +%s.%N)
+env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" produce --route --config "$OUT/produce.yaml" \
+    < "$CITY" > "$OUT/produce.log" 2>&1 || { tail -5 "$OUT/produce.log" >&2; die "produce failed"; }
+t1=$(date +%s.%N)
+if ! "$BENCH_BIN/ceiling" watermarks --brokers "$BROKERS" "${IN_TOPICS[@]}" > "$OUT/watermarks.txt"; then
+    cat "$OUT/watermarks.txt" >&2
+    die "the mock cluster dropped messages (a partition passed 5 MiB): lower BENCH_PARTITION_MIB"
+fi
+held=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^messages=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$OUT/watermarks.txt")
+(( held == EVENTS )) || die "the topics hold $held messages, the city has $EVENTS lines"
+largest=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^largest_partition=/) { split($i, a, "="); if (a[2] > m) m = a[2] } } END { print m + 0 }' "$OUT/watermarks.txt")
+say "loaded in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; nothing dropped; fullest partition $largest messages"
+
+PEER_COUNT=$EVENTS
+if (( PEER_EVENTS > 0 && PEER_EVENTS < EVENTS )); then PEER_COUNT=$PEER_EVENTS; fi
+
+# ---- measuring -----------------------------------------------------------------------------
 
 PEER_MATCH=unknown
 for ((r = 1; r <= RUNS; r++)); do
@@ -368,6 +404,19 @@ if [[ $PROFILE == 1 ]]; then
     fi
 fi
 
+# ---- latency -------------------------------------------------------------------------------
+
+# Half of riskd's median rate of the rounds above, unless BENCH_LATENCY_RATE says otherwise.
+if [[ -n ${BENCH_LATENCY_RATE:-} ]]; then
+    LAT_RATE=$BENCH_LATENCY_RATE; LAT_SOURCE=option
+else
+    LAT_RATE=$(cat "$OUT"/riskd-*.result | tr ' ' '\n' | sed -n 's/^events_per_s=//p' | sort -n \
+        | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+                                  printf "%d", m / 2 }')
+    LAT_SOURCE=riskd_median
+fi
+latency_rounds "$LAT_RATE"
+
 stop_mock
 
 # ---- memory figure -------------------------------------------------------------------------
@@ -408,6 +457,7 @@ META=$OUT/meta.txt
     echo "machine_python=$($PY -c 'import platform; print(platform.python_version())')"
     echo "machine_confluent_kafka=$($PY -c 'import confluent_kafka; print(confluent_kafka.version()[0])')"
     echo "peer_matches_riskd=$PEER_MATCH"
+    echo "latency_rate_source=$LAT_SOURCE"
     tr ' ' '\n' < "$OUT/statefill.out" | sed 's/^/state_/'
     tr ' ' '\n' < "$OUT/statefill-small.out" | sed -n 's/^bytes_per_customer=/state_bytes_per_customer_at_bench_size=/p'
     tr ' ' '\n' < "$OUT/restore.out" | sed 's/^/restore_/'
