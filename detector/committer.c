@@ -117,6 +117,7 @@ static void *commit_worker(void *arg)
 			log_kv(LOG_WARN, "area_balance_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		}
 	}
+	atomic_store_explicit(&c->done, 1, memory_order_release);
 	return NULL;
 }
 
@@ -126,6 +127,7 @@ void committer_start(struct committer *c)
 		abort(); /* the caller must wait for the running job first */
 	c->current = 1 - c->current;
 	c->running = 1;
+	atomic_store_explicit(&c->done, 0, memory_order_relaxed);
 	if (pthread_create(&c->thread, NULL, commit_worker, c) != 0) {
 		fprintf(stderr, "riskd: cannot create the commit thread\n");
 		abort();

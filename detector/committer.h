@@ -15,6 +15,7 @@
 #define RISKD_COMMITTER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +46,8 @@ struct committer {
 	struct kafka_producer *producer;
 	struct commit_job jobs[2];
 	int current;        /* index of the job being filled */
-	int running;        /* jobs[1 - current] is being committed */
+	int running;        /* jobs[1 - current] was started and not yet waited for */
+	atomic_int done;    /* ... and its worker has finished */
 	pthread_t thread;
 };
 
@@ -70,6 +72,12 @@ void commit_job_reserve_offsets(struct commit_job *job, size_t n);
  * when a thread cannot be created.
  */
 void committer_start(struct committer *c);
+
+/* Whether a started job is still committing (committer_wait would block). */
+static inline int committer_busy(struct committer *c)
+{
+	return c->running && !atomic_load_explicit(&c->done, memory_order_acquire);
+}
 
 /* Waits for the running job and returns it with its results (NULL when none runs). The job
  * stays untouched until committer_release. */

@@ -888,7 +888,11 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			continue;
 		struct batch *b = cur_batch(pl);
 		int force = opts->reload && *opts->reload;
-		if (b->messages && (b->messages >= (size_t)pl->cfg->batch_size ||
+		/* a batch closes when full, when it waited batch.max_wait_ms, or as soon as riskd
+		 * has caught up with its input and the previous commit is done: under load batches
+		 * grow to what arrives while one commits; a live stream gets small, quick ones */
+		int caught_up = n < want && !committer_busy(&pl->committer);
+		if (b->messages && (b->messages >= (size_t)pl->cfg->batch_size || caught_up ||
 		                    now - b->started_ms >= pl->cfg->batch_max_wait_ms)) {
 			/* the previous batch has had this one's time to commit: apply its outcome, do
 			 * the store's other work while it is free, and start committing this one */
