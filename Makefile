@@ -97,14 +97,31 @@ test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-e2e
 
+# Under SANITIZE a sanitizer report fails the run wherever it appears - in a suite's output
+# (Criterion's workers do not turn a leak report into a failure) or in the logs of the riskd
+# processes the end-to-end suites start - not only a crash.
+SAN_REPORT := 'ERROR: [A-Za-z]*Sanitizer|runtime error:'
+
 test-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs=2 --short-filename; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
+	  if [ -z "$(SANITIZE)" ]; then $$t --jobs=2 --short-filename; continue; fi; \
+	  $$t --jobs=2 --short-filename > $$t.log 2>&1 || { cat $$t.log; exit 1; }; cat $$t.log; \
+	  if grep -Eq $(SAN_REPORT) $$t.log; then echo "sanitizer report in $$t.log"; exit 1; fi; \
+	done
 
 test-e2e: $(PROGS) $(E2E_BINS)
 	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
 	@deploy/local-stack.sh prune-e2e
+	@mkdir -p var/e2e && touch $(BUILD)/e2e-start.stamp
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; \
-	  RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename; done
+	  if [ -z "$(SANITIZE)" ]; then RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename; continue; fi; \
+	  RISKD_BIN=$(abspath $(BINDIR)) $$t --jobs=1 --short-filename > $$t.log 2>&1 || { cat $$t.log; exit 1; }; \
+	  cat $$t.log; \
+	  if grep -Eq $(SAN_REPORT) $$t.log; then echo "sanitizer report in $$t.log"; exit 1; fi; \
+	done
+	@logs=$$(find var/e2e -name '*.log' -newer $(BUILD)/e2e-start.stamp); \
+	if [ -n "$(SANITIZE)" ] && [ -n "$$logs" ] && grep -El $(SAN_REPORT) $$logs; then \
+	  echo "sanitizer report in the riskd logs above"; exit 1; fi
 
 stack-up: $(PROGS)
 	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
