@@ -265,17 +265,52 @@ Test(credit, grades_history_topic_status_and_views, .timeout = 420)
 	              sizeof(state));
 	cr_assert_str_eq(state, "");
 
-	/* hysteresis: the same events with a wide band change grades less often */
-	e2e_world_new_database(&w, "credit_wide");
-	e2e_world_set_group(&w, "riskd-credit-wide");
-	e2e_sh("printf 'scoring:\\n  grade_hysteresis_points: 40\\n' >> '%s'", w.config);
+}
+
+/*
+ * Hysteresis on a history whose grades cannot depend on timing: billing events only (one
+ * input topic keeps each customer's events in order), published after riskd applied every
+ * profile. Returns the number of grade changes with a band of `band` points.
+ */
+static int64_t grade_changes_with_band(const char *profiles, const char *billing, int band)
+{
+	struct e2e_world w;
+	char name[64];
+	snprintf(name, sizeof(name), "credit_band%d", band);
+	e2e_world_new(&w, name, 4, 2000);
+	e2e_sh("printf 'scoring:\\n  grade_hysteresis_points: %d\\n' >> '%s'", band, w.config);
+	e2e_produce_file(&w, profiles);
+	e2e_riskd_run_until_idle(&w, 3.0, 120);
+	e2e_produce_file(&w, billing);
 	e2e_riskd_run_until_idle(&w, 3.0, 300);
-	int64_t changes_wide = e2e_query_int(w.dsn, "select count(*) from risk.credit_grade_history");
-	cr_assert_lt(changes_wide, changes,
-	             "a 40-point band changes grades less often (%lld vs %lld with 5 points)",
-	             (long long)changes_wide, (long long)changes);
-	cr_log_info("grade changes: %lld with 5 points of hysteresis, %lld with 40",
-	            (long long)changes, (long long)changes_wide);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.credit_grades"), 400);
+	return e2e_query_int(w.dsn, "select count(*) from risk.credit_grade_history");
+}
+
+Test(credit, hysteresis_band_cuts_grade_changes, .timeout = 400)
+{
+	char dir[1100], city[1300], profiles[1400], billing[1400], bin[1100];
+	struct e2e_env env;
+	e2e_env_load(&env);
+	snprintf(bin, sizeof(bin), "%s", env.bin);
+	snprintf(dir, sizeof(dir), "%s/var/e2e/credit_band_%d", env.root, (int)getpid());
+	e2e_sh("mkdir -p '%s'", dir);
+	snprintf(city, sizeof(city), "%s/billing.jsonl", dir);
+	snprintf(profiles, sizeof(profiles), "%s/profiles.jsonl", dir);
+	snprintf(billing, sizeof(billing), "%s/bills.jsonl", dir);
+	e2e_sh("'%s/riskctl' gen --billing-only --customers 400 --days 365 --seed 3"
+	       " --distress-rate 0.2 --catch-up-rate 0.5 > '%s' 2>/dev/null",
+	       bin, city);
+	e2e_sh("grep '\"type\":\"customer\"' '%s' > '%s'", city, profiles);
+	e2e_sh("grep -v '\"type\":\"customer\"' '%s' > '%s'", city, billing);
+	int64_t n0 = grade_changes_with_band(profiles, billing, 0);
+	int64_t n5 = grade_changes_with_band(profiles, billing, 5);
+	int64_t n40 = grade_changes_with_band(profiles, billing, 40);
+	cr_log_info("grade changes of 400 customers over a year: %lld without a band, %lld with 5"
+	            " points, %lld with 40",
+	            (long long)n0, (long long)n5, (long long)n40);
+	cr_assert_gt(n0, n5, "5 points cut changes (%lld vs %lld)", (long long)n0, (long long)n5);
+	cr_assert_gt(n5, n40, "40 points cut more (%lld vs %lld)", (long long)n5, (long long)n40);
 }
 
 /* Waits up to timeout_s for `sql` (one text value) to return want. */
