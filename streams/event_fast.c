@@ -35,6 +35,7 @@ struct fast_member {
 	const char *key, *value;
 	uint32_t key_len, value_len;
 	bool is_string;
+	bool plain; /* a string of printable ASCII only */
 };
 
 /* A decimal number as written: digits without the point, how many follow the point. */
@@ -57,28 +58,64 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
+#define WORD_ONES  UINT64_C(0x0101010101010101)
+#define WORD_HIGHS UINT64_C(0x8080808080808080)
+
+/*
+ * The bytes of the little-endian word x (eight payload bytes, the first lowest) that a string
+ * scan must look at: '"', '\\', below 0x20, 0x7F and above. Returns a mask with the top bit
+ * of such bytes set; bytes above (after) the first such byte may be marked without being one
+ * (borrows and carries), so only the lowest mark is exact - the one scan_string uses.
+ */
+static uint64_t word_marks(uint64_t x)
+{
+	uint64_t quote = x ^ (WORD_ONES * '"'), backslash = x ^ (WORD_ONES * '\\');
+	return (((quote - WORD_ONES) & ~quote) | ((backslash - WORD_ONES) & ~backslash) |
+	        ((x - WORD_ONES * 0x20) & ~x) | (x + WORD_ONES) | x) &
+	       WORD_HIGHS;
+}
+
 /*
  * Reads a string whose opening quote is just before p: no escapes, no raw control bytes (JSON
- * forbids them), valid UTF-8. Sets the span and returns the position past the closing quote,
+ * forbids them), valid UTF-8. Sets the span, and *plain when every byte is printable ASCII
+ * (0x20..0x7E, so no control character either); returns the position past the closing quote,
  * or NULL. The bytes of the span are then the string's value, as jansson would decode it.
+ * Runs of plain bytes are skipped eight at a time.
  */
-static const char *scan_string(const char *p, const char *end, const char **s, uint32_t *len)
+static const char *scan_string(const char *p, const char *end, const char **s, uint32_t *len,
+                               bool *plain)
 {
 	const char *start = p;
-	unsigned char high = 0; /* OR of every byte: bit 7 set means non-ASCII to validate */
-	for (; p < end; p++) {
+	bool high = false; /* a byte >= 0x80: UTF-8 to validate */
+	*plain = true;
+	while (p < end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (end - p >= 8) {
+			uint64_t word, marks;
+			memcpy(&word, p, 8);
+			marks = word_marks(word);
+			if (!marks) {
+				p += 8;
+				continue;
+			}
+			p += __builtin_ctzll(marks) / 8; /* the first byte to look at */
+		}
+#endif
 		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
 			*s = start;
 			*len = (uint32_t)(p - start);
-			if ((high & 0x80) &&
-			    event_utf8_find_invalid((const unsigned char *)start, *len) != *len)
+			if (high && event_utf8_find_invalid((const unsigned char *)start, *len) != *len)
 				return NULL;
 			return p + 1;
 		}
 		if (c == '\\' || c < 0x20)
 			return NULL;
-		high |= c;
+		if (c >= 0x7F) {
+			*plain = false;
+			high |= c >= 0x80;
+		}
+		p++;
 	}
 	return NULL;
 }
@@ -166,8 +203,10 @@ static int name_lookup(const char *const *names, int first, int count, const cha
                        uint32_t len)
 {
 	for (int i = first; i < count; i++) {
-		/* strncmp stops at a shorter name's NUL, so names[i][len] is in bounds after a match. */
-		if (strncmp(names[i], s, len) == 0 && names[i][len] == '\0')
+		/* The compare stops at a shorter name's NUL (s holds none), so names[i][len] is in
+		 * bounds after a match. */
+		if (len > 0 && names[i][0] == s[0] && strncmp(names[i], s, len) == 0 &&
+		    names[i][len] == '\0')
 			return i;
 	}
 	return -1;
@@ -177,8 +216,9 @@ static int name_lookup(const char *const *names, int first, int count, const cha
 static bool copy_text(const struct fast_member *m, size_t max_len, bool non_empty, char *dst)
 {
 	unsigned cp;
-	if (m->value_len > max_len || (non_empty && m->value_len == 0) ||
-	    event_text_find_control(m->value, m->value_len, &cp) != m->value_len)
+	if (m->value_len > max_len || (non_empty && m->value_len == 0))
+		return false;
+	if (!m->plain && event_text_find_control(m->value, m->value_len, &cp) != m->value_len)
 		return false;
 	memcpy(dst, m->value, m->value_len);
 	return true;
@@ -255,6 +295,21 @@ static bool decode_value(const struct field_spec *fs, const struct fast_member *
 	}
 }
 
+/* Whether a and b (n bytes each) are equal; inline, as keys are a few bytes long. */
+static bool same_bytes(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
+
+static bool key_is(const struct field_spec *fs, const struct fast_member *m)
+{
+	return fs->name_len == m->key_len && same_bytes(fs->name, m->key, m->key_len);
+}
+
 /* Decodes the members of one object against the field table of its "type". */
 static bool decode_members(const struct fast_member *members, size_t count, struct event *ev)
 {
@@ -265,7 +320,7 @@ static bool decode_members(const struct fast_member *members, size_t count, stru
 
 	for (size_t i = 0; i < count; i++) {
 		const struct fast_member *m = &members[i];
-		if (m->key_len == 4 && memcmp(m->key, "type", 4) == 0) {
+		if (m->key_len == 4 && same_bytes(m->key, "type", 4)) {
 			if (!m->is_string)
 				return false;
 			type = name_lookup(event_type_names, 0, EVENT_TYPE__COUNT, m->value, m->value_len);
@@ -279,14 +334,16 @@ static bool decode_members(const struct fast_member *members, size_t count, stru
 	ev->type = (enum event_type)type;
 	fields = event_type_fields[type].fields;
 	nfields = event_type_fields[type].count;
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0, next = 0; i < count; i++) {
 		const struct fast_member *m = &members[i];
-		size_t f;
-		for (f = 0; f < nfields; f++) {
-			if (fields[f].name_len == m->key_len &&
-			    memcmp(fields[f].name, m->key, m->key_len) == 0)
-				break;
+		size_t f = next;
+		/* Producers write fields in one order, mostly the table's: try the field after the
+		 * previous member's first, then all. */
+		if (f >= nfields || !key_is(&fields[f], m)) {
+			for (f = 0; f < nfields && !key_is(&fields[f], m); f++)
+				;
 		}
+		next = f + 1;
 		/* An unknown key, or a key seen before (jansson refuses duplicates). */
 		if (f == nfields || (seen & (UINT32_C(1) << f)))
 			return false;
@@ -327,7 +384,7 @@ bool event_decode_fast(const void *buf, size_t len, struct event *ev)
 		if (count == FAST_MEMBERS_MAX || p == end || *p != '"')
 			return false;
 		m = &members[count++];
-		p = scan_string(p + 1, end, &m->key, &m->key_len);
+		p = scan_string(p + 1, end, &m->key, &m->key_len, &m->plain);
 		if (!p)
 			return false;
 		p = skip_ws(p, end);
@@ -338,7 +395,7 @@ bool event_decode_fast(const void *buf, size_t len, struct event *ev)
 			return false;
 		m->is_string = *p == '"';
 		if (m->is_string) {
-			p = scan_string(p + 1, end, &m->value, &m->value_len);
+			p = scan_string(p + 1, end, &m->value, &m->value_len, &m->plain);
 			if (!p)
 				return false;
 		} else {
