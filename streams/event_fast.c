@@ -24,10 +24,10 @@
  * unknown key, which the jansson decoder reports. */
 #define FAST_MEMBERS_MAX 16
 
-/* Most digits (integer and fraction together) read into a uint64_t without overflow. */
+/* Most significant digits (integer and fraction together) a uint64_t holds for sure. */
 #define FAST_DIGITS_MAX 19
 
-/* Largest integer below which every integer is an exact double. */
+/* Every integer from 0 to this one is an exact double; 2^53 + 1 is not. */
 #define FAST_EXACT_INT_MAX (UINT64_C(1) << 53)
 
 /* A member as written: spans inside the payload; a string's span excludes its quotes. */

@@ -21,14 +21,7 @@
 #include <string.h>
 
 #include "streams/event.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                      \
-		if (!(cond)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);     \
-			abort();                                                                          \
-		}                                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Optional-field bits each type may carry. */
 static uint32_t allowed_has(enum event_type type)

@@ -24,14 +24,7 @@
 
 #include "streams/event.h"
 #include "streams/event_int.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                      \
-		if (!(cond)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);     \
-			abort();                                                                          \
-		}                                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
