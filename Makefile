@@ -46,9 +46,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 
-# The generator's unit suite links the generator itself.
+# The generator's unit suite links the generator itself; so does the fast decoder's, which
+# cross-checks generated cities.
 GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c))
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
+$(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
 
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
 

@@ -38,3 +38,17 @@ bench-latency: deps
 	  echo "make bench-latency: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory build bench-progs
 	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh latency
+
+# `make bench-decode`: the decoder alone on one core, jansson only against the fast path in
+# front of it (bench/decode_bench.c), over a generated city. Release build only.
+DECODE_BENCH := $(BENCH_DIR)/decode_bench
+
+$(DECODE_BENCH): $(BENCH_DIR)/decode_bench.o $(GEN_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-decode
+bench-decode: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench-decode: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory $(DECODE_BENCH)
+	$(DECODE_BENCH) --runs 5

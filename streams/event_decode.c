@@ -4,12 +4,15 @@
  * First step of the detector's per-message path: each Kafka payload comes here; an accepted
  * event goes on to customer state, a rejected one goes to risk.dead-letter with the reason
  * name (event_reject_name) as metric label and the one-line message as its x-error header.
- * Checks run cheapest first: payload size, UTF-8, JSON shape (jansson), "type", then every
+ * A plainly written event is decoded by the single-pass fast path (event_fast.c); anything
+ * else, and every reject, goes through the jansson decoder here, which is the authority.
+ * Its checks run cheapest first: payload size, UTF-8, JSON shape (jansson), "type", then every
  * member in payload order against the type's field table, then required fields never seen.
  * The contract itself is documented in docs/events.md; the field tables below are its code.
  * This file also holds the contract's time parsers (RFC 3339 timestamps, YYYY-MM-DD dates).
  */
 #include "event.h"
+#include "event_int.h"
 #include "json_arena.h"
 
 #include <jansson.h>
@@ -22,9 +25,6 @@
 
 /* Longest offset from UTC a timestamp may carry, in seconds (RFC 3339 allows any; we cap at 18 h). */
 #define EVENT_MAX_UTC_OFFSET_S (18 * 3600)
-/* Bounds of interval_s (readings): one second to one day. */
-#define EVENT_INTERVAL_MIN 1
-#define EVENT_INTERVAL_MAX 86400
 /* Days from 0000-01-01 to 1970-01-01 in the proleptic Gregorian calendar. */
 #define DAYS_0000_TO_1970 719528
 /* Days in 400 Gregorian years. */
@@ -36,26 +36,27 @@
 /* Names                                                                                       */
 
 /* Each table is sized by its initialiser and checked against its enum, so adding an enum value
- * without its name fails to compile instead of yielding NULL. */
-static const char *const event_type_names[] = {
+ * without its name fails to compile instead of yielding NULL (event_int.h declares them
+ * unsized for that reason). */
+const char *const event_type_names[] = {
 	"meter_reading", "meter_event", "bill", "payment", "payment_reversal", "customer",
 	"transformer_reading",
 };
 _Static_assert(sizeof event_type_names / sizeof event_type_names[0] == EVENT_TYPE__COUNT,
                "event_type_names out of step with enum event_type");
 
-static const char *const meter_code_names[] = {
+const char *const event_meter_code_names[] = {
 	"cover_open", "magnetic_interference", "reverse_flow", "phase_loss", "clock_reset",
 	"power_outage", "meter_replaced",
 };
-_Static_assert(sizeof meter_code_names / sizeof meter_code_names[0] == METER_CODE__COUNT,
-               "meter_code_names out of step with enum meter_event_code");
+_Static_assert(sizeof event_meter_code_names / sizeof event_meter_code_names[0] == METER_CODE__COUNT,
+               "event_meter_code_names out of step with enum meter_event_code");
 
-static const char *const segment_names[] = {
+const char *const event_segment_names[] = {
 	"unknown", "residential", "commercial", "industrial", "agricultural",
 };
-_Static_assert(sizeof segment_names / sizeof segment_names[0] == SEGMENT__COUNT,
-               "segment_names out of step with enum segment");
+_Static_assert(sizeof event_segment_names / sizeof event_segment_names[0] == SEGMENT__COUNT,
+               "event_segment_names out of step with enum segment");
 
 /* WRONG_TOPIC and KEY_MISMATCH are decided by the detector, which knows the message's topic
  * and key; their names live here so every reason has one label. */
@@ -79,7 +80,7 @@ const char *meter_event_code_name(enum meter_event_code code)
 {
 	if ((unsigned)code >= METER_CODE__COUNT)
 		return "unknown";
-	return meter_code_names[code];
+	return event_meter_code_names[code];
 }
 
 /* Returns the contract name of a segment ("residential", ...); "unknown" for SEGMENT_UNKNOWN
@@ -88,7 +89,7 @@ const char *segment_name(enum segment segment)
 {
 	if ((unsigned)segment >= SEGMENT__COUNT)
 		return "unknown";
-	return segment_names[segment];
+	return event_segment_names[segment];
 }
 
 /* Returns the metric label of a reject reason ("bad_value", ...), "unknown" if out of range. */
@@ -328,7 +329,7 @@ void event_format_date(int32_t days, char *out, size_t out_size)
  * when all of p is well formed (Unicode table 3-7: no overlongs, no surrogates, nothing above
  * U+10FFFF, no truncated sequence at the end). Runs of ASCII are skipped eight bytes at a time.
  */
-static size_t utf8_find_invalid(const unsigned char *p, size_t len)
+size_t event_utf8_find_invalid(const unsigned char *p, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -378,6 +379,26 @@ static size_t utf8_find_invalid(const unsigned char *p, size_t len)
 	return len;
 }
 
+/*
+ * Returns the offset of the first control character in s (C0, DEL, or C1 as 0xC2 0x80..0x9F),
+ * or len when there is none; *cp receives its code point. Pure and thread-safe.
+ */
+size_t event_text_find_control(const char *s, size_t len, unsigned *cp)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] < 0xA0) {
+			*cp = (unsigned char)s[i + 1]; /* C1 control U+0080..U+009F */
+			return i;
+		}
+		if (c < 0x20 || c == 0x7F) {
+			*cp = c;
+			return i;
+		}
+	}
+	return len;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Error messages                                                                              */
 
@@ -419,7 +440,7 @@ static void quote_text(char *out, size_t out_size, const char *text, size_t len,
 			if (escape_quotes && (c == '"' || c == '\\'))
 				out[o++] = '\\';
 			out[o++] = (char)c;
-		} else if (n > len - i || utf8_find_invalid(s + i, n) != n) {
+		} else if (n > len - i || event_utf8_find_invalid(s + i, n) != n) {
 			o += (size_t)snprintf(out + o, out_size - o, "\\x%02x", c);
 			n = 1;
 		} else if (c == 0xC2 && s[i + 1] < 0xA0) {
@@ -497,37 +518,6 @@ static void describe_json(const json_t *value, char *out, size_t out_size)
 /* ------------------------------------------------------------------------------------------ */
 /* Field tables                                                                                */
 
-enum field_kind {
-	FK_TYPE,       /* "type": validated before the walk */
-	FK_EVENT_ID,   /* non-empty string <= RISKD_EVENT_ID_MAX bytes, no control characters */
-	FK_ID,         /* non-empty string <= RISKD_ID_MAX bytes, no control characters */
-	FK_TEXT,       /* string <= RISKD_SHORT_TEXT_MAX bytes, no control characters */
-	FK_TS,         /* RFC 3339 -> ev->ts and ev->ts_utc_offset_s */
-	FK_DATE,       /* "YYYY-MM-DD" -> int32_t days */
-	FK_DATE_OR_TS, /* "YYYY-MM-DD" or RFC 3339 -> int32_t days of the date as written */
-	FK_NUMBER,     /* finite JSON number (integer or real) within range -> double */
-	FK_INTERVAL,   /* JSON integer EVENT_INTERVAL_MIN .. EVENT_INTERVAL_MAX -> int32_t */
-	FK_METER_CODE, /* one of meter_code_names -> enum meter_event_code */
-	FK_SEGMENT,    /* one of segment_names but "unknown" -> enum segment */
-};
-
-enum num_range {
-	NR_NONE,
-	NR_NON_NEGATIVE, /* >= 0 */
-	NR_POSITIVE,     /* > 0 */
-	NR_UNIT,         /* -1 .. 1 */
-};
-
-struct field_spec {
-	const char *name;
-	uint8_t name_len;
-	uint8_t kind;     /* enum field_kind */
-	uint8_t range;    /* enum num_range, FK_NUMBER only */
-	uint8_t required;
-	uint16_t has_bit; /* EVENT_HAS_* for optional fields */
-	uint16_t offset;  /* destination inside struct event */
-};
-
 #define FIELD(nm, kind, range, req, bit, member)                                              \
 	{ nm, sizeof(nm) - 1, kind, range, req, bit, (uint16_t)offsetof(struct event, member) }
 #define REQ(nm, kind, range, member) FIELD(nm, kind, range, 1, 0, member)
@@ -603,10 +593,7 @@ static const struct field_spec transformer_reading_fields[] = {
 _Static_assert(sizeof(meter_reading_fields) / sizeof(meter_reading_fields[0]) <= 32,
                "field table too large for the seen mask");
 
-static const struct {
-	const struct field_spec *fields;
-	size_t count; /* at most 32: the walk keeps a bit per field */
-} type_fields[EVENT_TYPE__COUNT] = {
+const struct event_field_table event_type_fields[EVENT_TYPE__COUNT] = {
 	[EVENT_METER_READING] = TABLE(meter_reading_fields),
 	[EVENT_METER_EVENT] = TABLE(meter_event_fields),
 	[EVENT_BILL] = TABLE(bill_fields),
@@ -641,17 +628,12 @@ static enum event_reject decode_text(const struct field_spec *fs, const char *s,
 		return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
 		              "field '%s': is %zu bytes long, above the %zu-byte limit", fs->name, len,
 		              max_len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned cp = c;
-		if (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] < 0xA0)
-			cp = (unsigned char)s[i + 1]; /* C1 control U+0080..U+009F */
-		else if (c >= 0x20 && c != 0x7F)
-			continue;
+	unsigned cp;
+	size_t at = event_text_find_control(s, len, &cp);
+	if (at < len)
 		return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
 		              "field '%s': contains control character U+%04X at byte %zu", fs->name,
-		              cp, i);
-	}
+		              cp, at);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 	return EVENT_REJECT_NONE;
@@ -667,25 +649,10 @@ static enum event_reject decode_number(const struct field_spec *fs, const json_t
 		[NR_UNIT] = "a finite number from -1 to 1",
 	};
 	double v;
-	bool ok;
 	if (!json_is_number(value))
 		return field_type_error(fs, "a number", value, errstr, errstr_size);
 	v = json_number_value(value);
-	switch (fs->range) {
-	case NR_NON_NEGATIVE:
-		ok = v >= 0;
-		break;
-	case NR_POSITIVE:
-		ok = v > 0;
-		break;
-	case NR_UNIT:
-		ok = v >= -1 && v <= 1;
-		break;
-	default:
-		ok = true;
-		break;
-	}
-	if (!ok || !isfinite(v)) {
+	if (!isfinite(v) || !event_range_holds(fs->range, v)) {
 		char got[40];
 		format_json_number(got, sizeof got, value, false);
 		return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
@@ -798,14 +765,14 @@ static enum event_reject decode_field(const struct field_spec *fs, const json_t 
 		*(int32_t *)(void *)dst = (int32_t)days_from_date(ct.year, ct.month, ct.day);
 		return EVENT_REJECT_NONE;
 	case FK_METER_CODE:
-		idx = decode_enum(fs, meter_code_names, 0, METER_CODE__COUNT, s, len, errstr,
+		idx = decode_enum(fs, event_meter_code_names, 0, METER_CODE__COUNT, s, len, errstr,
 		                  errstr_size);
 		if (idx < 0)
 			return EVENT_REJECT_BAD_VALUE;
 		*(enum meter_event_code *)(void *)dst = (enum meter_event_code)idx;
 		return EVENT_REJECT_NONE;
 	default: /* FK_SEGMENT; "unknown" is riskd's placeholder, not a contract value */
-		idx = decode_enum(fs, segment_names, SEGMENT_UNKNOWN + 1, SEGMENT__COUNT, s, len,
+		idx = decode_enum(fs, event_segment_names, SEGMENT_UNKNOWN + 1, SEGMENT__COUNT, s, len,
 		                  errstr, errstr_size);
 		if (idx < 0)
 			return EVENT_REJECT_BAD_VALUE;
@@ -846,15 +813,15 @@ static enum event_reject decode_type(json_t *root, enum event_type *type, char *
 }
 
 /*
- * Decodes one message payload into *ev following the event contract (docs/events.md).
- * Checks, in order: size, UTF-8, one JSON object (duplicate keys refused), "type", then each
- * member in payload order (unknown field, JSON type, value), then missing required fields in
- * contract order; the first problem found is reported. errstr may be NULL when errstr_size is 0.
- * Returns EVENT_REJECT_NONE or the reason. Thread-safe; allocates only inside jansson and frees
- * it before returning.
+ * Decodes one message payload into *ev following the event contract (docs/events.md), with
+ * jansson: the authority behind event_decode. Checks, in order: size, UTF-8, one JSON object
+ * (duplicate keys refused), "type", then each member in payload order (unknown field, JSON
+ * type, value), then missing required fields in contract order; the first problem found is
+ * reported. errstr may be NULL when errstr_size is 0. Returns EVENT_REJECT_NONE or the reason.
+ * Thread-safe; allocates only inside jansson (the thread's arena) and frees it before returning.
  */
-enum event_reject event_decode(const void *buf, size_t len, struct event *ev, char *errstr,
-                               size_t errstr_size)
+enum event_reject event_decode_json(const void *buf, size_t len, struct event *ev, char *errstr,
+                                    size_t errstr_size)
 {
 	enum event_reject rc = EVENT_REJECT_NONE;
 	json_t *root = NULL;
@@ -873,7 +840,7 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev, ch
 		            "payload is %zu bytes, above the %d-byte limit", len, EVENT_MAX_BYTES);
 		goto out;
 	}
-	bad = utf8_find_invalid(buf, len);
+	bad = event_utf8_find_invalid(buf, len);
 	if (bad < len) {
 		rc = reject(EVENT_REJECT_UTF8, errstr, errstr_size, "invalid UTF-8 at byte %zu", bad);
 		goto out;
@@ -900,8 +867,8 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev, ch
 
 	memset(ev, 0, sizeof *ev);
 	ev->type = type;
-	fields = type_fields[type].fields;
-	nfields = type_fields[type].count;
+	fields = event_type_fields[type].fields;
+	nfields = event_type_fields[type].count;
 
 	for (void *it = json_object_iter(root); it; it = json_object_iter_next(root, it)) {
 		const char *key = json_object_iter_key(it);
@@ -936,6 +903,20 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev, ch
 out:
 	json_decref(root);
 	return rc;
+}
+
+/*
+ * Decodes one message payload into *ev following the event contract (docs/events.md): the
+ * fast path when it is sure, else the jansson decoder, which also words every reject.
+ * Returns EVENT_REJECT_NONE or the reason. Thread-safe; no allocation for plainly written
+ * events, jansson's (from the thread's arena, freed before returning) for the rest.
+ */
+enum event_reject event_decode(const void *buf, size_t len, struct event *ev, char *errstr,
+                               size_t errstr_size)
+{
+	if (event_decode_fast(buf, len, ev))
+		return EVENT_REJECT_NONE;
+	return event_decode_json(buf, len, ev, errstr, errstr_size);
 }
 
 /*

@@ -4,6 +4,10 @@
  * Offsets are riskd's own business: PostgreSQL holds them (risk.kafka_offsets) and the
  * detector's rebalance handler chooses where each assigned partition starts. Kafka's own
  * committed offsets are written only so that lag tools see progress.
+ *
+ * Messages are taken from the consumer queue a batch at a time (rd_kafka_consume_batch_queue,
+ * which serves rebalance callbacks like rd_kafka_consumer_poll does) rather than with one
+ * poll call per message.
  */
 #include "kafka.h"
 
@@ -23,6 +27,9 @@ struct kafka_consumer {
 	rd_kafka_topic_partition_list_t *assigned; /* current assignment (copy), never NULL */
 	struct kafka_partition *scratch;           /* handler's view of a rebalance list */
 	int scratch_cap;
+	rd_kafka_queue_t *queue;                   /* the consumer queue, messages and events */
+	rd_kafka_message_t **batch;                /* one poll's messages, batch_cap of them */
+	size_t batch_cap;
 };
 
 static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
@@ -101,6 +108,7 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 		goto fail;
 	rconf = NULL; /* owned by rk now */
 	rd_kafka_poll_set_consumer(kc->rk);
+	kc->queue = rd_kafka_queue_get_consumer(kc->rk);
 
 	subs = rd_kafka_topic_partition_list_new(conf->topic_count);
 	for (int i = 0; i < conf->topic_count; i++)
@@ -116,6 +124,8 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 fail:
 	if (rconf)
 		rd_kafka_conf_destroy(rconf);
+	if (kc->queue)
+		rd_kafka_queue_destroy(kc->queue);
 	if (kc->rk)
 		rd_kafka_destroy(kc->rk);
 	if (kc->assigned)
@@ -128,18 +138,34 @@ fail:
 int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int max,
                         int timeout_ms, char *errstr, size_t errstr_size)
 {
+	ssize_t got;
 	int n = 0;
 
 	errstr[0] = '\0';
-	while (n < max) {
-		rd_kafka_message_t *rkm = rd_kafka_consumer_poll(kc->rk, n == 0 ? timeout_ms : 0);
-		if (!rkm)
-			break;
+	if (max <= 0)
+		return 0;
+	if ((size_t)max > kc->batch_cap) {
+		kc->batch_cap = (size_t)max;
+		kc->batch = xrealloc(kc->batch, sizeof(*kc->batch) * kc->batch_cap);
+	}
+	/* Wait up to timeout_ms for the first message only, then take what else is ready:
+	 * a batch call with a timeout would wait for max messages. */
+	got = rd_kafka_consume_batch_queue(kc->queue, timeout_ms, kc->batch, 1);
+	if (got == 1 && max > 1) {
+		ssize_t more = rd_kafka_consume_batch_queue(kc->queue, 0, kc->batch + 1,
+		                                            (size_t)max - 1);
+		if (more > 0)
+			got += more;
+	}
+	if (got < 0) {
+		snprintf(errstr, errstr_size, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+		return 0;
+	}
+	for (ssize_t i = 0; i < got; i++) {
+		rd_kafka_message_t *rkm = kc->batch[i];
 		if (rkm->err) {
 			snprintf(errstr, errstr_size, "%s", rd_kafka_message_errstr(rkm));
 			rd_kafka_message_destroy(rkm);
-			if (n == 0)
-				break;
 			continue;
 		}
 		struct kafka_msg *m = &msgs[n++];
@@ -266,8 +292,10 @@ void kafka_consumer_close(struct kafka_consumer *kc)
 	if (!kc)
 		return;
 	rd_kafka_consumer_close(kc->rk);
+	rd_kafka_queue_destroy(kc->queue);
 	rd_kafka_destroy(kc->rk);
 	rd_kafka_topic_partition_list_destroy(kc->assigned);
 	free(kc->scratch);
+	free(kc->batch);
 	free(kc);
 }

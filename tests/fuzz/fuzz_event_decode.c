@@ -7,10 +7,12 @@
  * event holding a value the contract forbids. Build and run (seeds in tests/fuzz/corpus/event):
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. $(pkg-config --cflags jansson) \
- *     tests/fuzz/fuzz_event_decode.c streams/event_decode.c config/riskd_base.c \
+ *     tests/fuzz/fuzz_event_decode.c streams/event_decode.c streams/event_fast.c \
+ *     streams/json_arena.c config/riskd_base.c \
  *     -o build/fuzz_event_decode $(pkg-config --libs jansson) -lm
  *   mkdir -p build/fuzz-corpus
- *   build/fuzz_event_decode build/fuzz-corpus tests/fuzz/corpus/event -max_total_time=180
+ *   build/fuzz_event_decode build/fuzz-corpus tests/fuzz/corpus/event \
+ *     -dict=tests/fuzz/event.dict -max_total_time=180
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,14 +21,7 @@
 #include <string.h>
 
 #include "streams/event.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                      \
-		if (!(cond)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);     \
-			abort();                                                                          \
-		}                                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Optional-field bits each type may carry. */
 static uint32_t allowed_has(enum event_type type)

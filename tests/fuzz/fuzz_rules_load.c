@@ -24,14 +24,7 @@
 
 #include "rules/rules_int.h"
 #include "rules/ruleset.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                      \
-		if (!(cond)) {                                                                        \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);     \
-			abort();                                                                          \
-		}                                                                                     \
-	} while (0)
+#include "fuzz_check.h"
 
 #define PATH "fuzz.yaml"
 #define EXPR_MARK "#expr\n"
