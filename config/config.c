@@ -84,6 +84,9 @@ static const struct config_key config_keys[] = {
 	           "Kafka consumer group; riskd instances in one group split the input partitions"),
 	KEY_INT("kafka.session_timeout_ms", kafka_session_timeout_ms, 3001, 300000, 6000,
 	        "consumer group session timeout in ms (the mock cluster needs more than 3000)"),
+	KEY_INT("kafka.fetch_wait_max_ms", kafka_fetch_wait_max_ms, 1, 10000, 50,
+	        "longest a broker may hold a fetch that found no new messages, in ms: bounds the "
+	        "delay of the first message after a quiet spell"),
 	KEY_TOPIC("topics.readings", topic_readings, "meter.readings",
 	          "input topic of meter readings and meter events"),
 	KEY_TOPIC("topics.billing", topic_billing, "billing.events",

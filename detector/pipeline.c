@@ -244,6 +244,7 @@ static int resync(struct pipeline *pl)
 	kafka_consumer_pause_all(pl->consumer, 0);
 	pl->needs_resync = 0;
 	pl->totals.resyncs++;
+	pl->last_message_ms = now_ms(); /* --until-idle counts from here, not from before the outage */
 	metrics_set_health(1, NULL);
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
 	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
@@ -799,6 +800,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.brokers = cfg->kafka_brokers,
 		.group_id = cfg->kafka_group_id,
 		.session_timeout_ms = cfg->kafka_session_timeout_ms,
+		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
 		.topics = pl->topics,
 		.topic_count = ROLE__COUNT,
 		.rebalance = on_rebalance,

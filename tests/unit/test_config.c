@@ -680,7 +680,8 @@ Test(config, stack_env_value_checked)
 Test(config, describe_lists_every_key_once)
 {
 	static const char *const names[] = {
-		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms", "topics.readings",
+		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms",
+		"kafka.fetch_wait_max_ms", "topics.readings",
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
