@@ -39,6 +39,19 @@ static void area_with_step(struct area_balance *a, int step_at)
 	}
 }
 
+/* The area features of a customer of the area_with_step(step_at) area, table in *t. */
+static void step_features(struct area_table *t, int step_at, int32_t split_day,
+                          double before_kwh, double after_kwh, struct feature_vec *fv)
+{
+	struct area_balance a;
+	area_with_step(&a, step_at);
+	area_table_add(t, &a);
+	struct models_split split = {.day = split_day, .last_day = D0 + AREA_SERIES_DAYS - 1,
+	                             .before_kwh = before_kwh, .after_kwh = after_kwh};
+	feature_vec_clear(fv);
+	area_features(area_table_find(t, "T1"), &split, fv);
+}
+
 /*
  * Step on index 42 (day D0 + 42), the customer's split on the same day, its level 20 -> 5 kWh
  * (a 15 kWh drop):
@@ -54,17 +67,12 @@ Test(areas, step_explained_by_the_customer)
 	struct area_table t = {0};
 	struct area_balance a;
 	struct feature_vec fv;
+	step_features(&t, 42, D0 + 42, 20, 5, &fv);
 	area_with_step(&a, 42);
-	area_table_add(&t, &a);
 	const struct area_balance *got = area_table_find(&t, "T1");
 	cr_assert_not_null(got);
 	cr_assert_float_eq(got->rate_noise, 0.0004 * 1.4826 / sqrt(2.0), 1e-7);
 	cr_assert_float_eq(got->rate[3], a.rate[3], 1e-9, "no weekly pattern to take out");
-
-	struct models_split split = {.day = D0 + 42, .last_day = D0 + 55, .before_kwh = 20,
-	                             .after_kwh = 5};
-	feature_vec_clear(&fv);
-	area_features(got, &split, &fv);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_KWH), 15.0, 1e-3);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_Z), 94.64, 0.01);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_SHARE), 1.0, 1e-4);
@@ -84,14 +92,8 @@ Test(areas, step_explained_by_the_customer)
 Test(areas, a_step_days_before_the_customer_is_not_its_own)
 {
 	struct area_table t = {0};
-	struct area_balance a;
 	struct feature_vec fv;
-	area_with_step(&a, 42);
-	area_table_add(&t, &a);
-	struct models_split split = {.day = D0 + 47, .last_day = D0 + 55, .before_kwh = 20,
-	                             .after_kwh = 10};
-	feature_vec_clear(&fv);
-	area_features(&t.areas[0], &split, &fv);
+	step_features(&t, 42, D0 + 47, 20, 10, &fv);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_KWH), 9.6651, 1e-3);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_SHARE), 0.96651, 1e-4);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_OFFSET_DAYS), -5.0, 1e-9);
@@ -104,14 +106,10 @@ Test(areas, a_step_days_before_the_customer_is_not_its_own)
 Test(areas, no_step_and_missing_data)
 {
 	struct area_table t = {0};
-	struct area_balance a;
 	struct feature_vec fv;
-	area_with_step(&a, AREA_SERIES_DAYS); /* never steps */
-	area_table_add(&t, &a);
 	struct models_split split = {.day = D0 + 42, .last_day = D0 + 55, .before_kwh = 20,
 	                             .after_kwh = 5};
-	feature_vec_clear(&fv);
-	area_features(&t.areas[0], &split, &fv);
+	step_features(&t, AREA_SERIES_DAYS, split.day, 20, 5, &fv); /* never steps */
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_STEP_SHARE), 0.0, 1e-4);
 	cr_assert(fabs(feature(&fv, FEAT_AREA_STEP_Z)) < 1.0);
 
