@@ -20,6 +20,7 @@ void area_table_reset(struct area_table *t)
 #define AREA_NOISE_FLOOR 1e-5      /* rate_noise at least 0.001 points */
 #define AREA_STEP_SHARE_MAX 5.0
 #define AREA_STEP_SEARCH_DAYS 7    /* area_step_offset_days looks this far either way */
+#define AREA_STEP_LOCAL_DAYS 7     /* ... comparing a week before and after each candidate */
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -112,13 +113,13 @@ struct area_rise {
 };
 
 static int area_rise_at(const struct area_balance *a, int32_t day, int32_t last_day,
-                        struct area_rise *r)
+                        int before_days, struct area_rise *r)
 {
 	int32_t first = a->last_day - (AREA_SERIES_DAYS - 1);
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < AREA_SERIES_DAYS; i++) {
 		int32_t d = first + i;
-		if (!isfinite(a->rate[i]) || d < day - MODELS_SPLIT_BEFORE || d > last_day)
+		if (!isfinite(a->rate[i]) || d < day - before_days || d > last_day)
 			continue;
 		if (d < day) {
 			r->rate_before += a->rate[i];
@@ -149,7 +150,8 @@ static void area_step_features(const struct area_balance *a, const struct models
                                struct feature_vec *fv)
 {
 	struct area_rise r;
-	if (!isfinite(a->rate_noise) || !area_rise_at(a, split->day, split->last_day, &r))
+	if (!isfinite(a->rate_noise) ||
+	    !area_rise_at(a, split->day, split->last_day, MODELS_SPLIT_BEFORE, &r))
 		return;
 	double step_kwh = (r.rate_after - r.rate_before) * r.feeder_after;
 	double drop_kwh = split->before_kwh - split->after_kwh;
@@ -162,13 +164,17 @@ static void area_step_features(const struct area_balance *a, const struct models
 		            share > AREA_STEP_SHARE_MAX ? AREA_STEP_SHARE_MAX
 		            : share < -AREA_STEP_SHARE_MAX ? -AREA_STEP_SHARE_MAX : share);
 	}
-	/* the day near the split where the area's rise is sharpest */
+	/* the day near the split where the area's rise is sharpest, each candidate judged on a
+	 * week either side of it, so that all are judged alike */
 	int best_offset = 0;
-	double best_z = z;
+	double best_z = -INFINITY;
 	for (int offset = -AREA_STEP_SEARCH_DAYS; offset <= AREA_STEP_SEARCH_DAYS; offset++) {
 		struct area_rise other;
-		if (offset == 0 || split->day + offset > split->last_day ||
-		    !area_rise_at(a, split->day + offset, split->last_day, &other))
+		int32_t day = split->day + offset;
+		int32_t last = day + AREA_STEP_LOCAL_DAYS - 1 < split->last_day
+		                   ? day + AREA_STEP_LOCAL_DAYS - 1 : split->last_day;
+		if (day > split->last_day ||
+		    !area_rise_at(a, day, last, AREA_STEP_LOCAL_DAYS, &other))
 			continue;
 		double other_z = area_rise_z(a, &other);
 		if (other_z > best_z) {

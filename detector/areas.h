@@ -60,6 +60,9 @@ void area_table_free(struct area_table *t);
  *   area_step_kwh   = (ra - rb) * F
  *   area_step_z     = (ra - rb) / (rate_noise * sqrt(1/na + 1/nb))
  *   area_step_share = area_step_kwh / (split->before_kwh - split->after_kwh), within -5..5
+ *   area_step_offset_days = the day c within 7 days of split->day whose rise - the mean loss
+ *                   rate of c .. c + 6 (at most split->last_day) against the 7 days before
+ *                   c, in noise units - is highest, minus split->day
  * Stolen energy passes the transformer but not the meter, so it raises the area's loss rate
  * on the day it begins: a thief's share is about 1, an honest drop's about 0.
  */
