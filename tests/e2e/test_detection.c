@@ -15,7 +15,9 @@
  * the same file: every alert that owes nothing to the area balance or the peer medians - the
  * two inputs riskd reads at a different time or from a different set of customers
  * (docs/detection.md, "How the offline run matches riskd") - must be raised by both, for the
- * same customer on the same first day.
+ * same customer on the same first day; and the area table riskd loads from PostgreSQL
+ * (store_load_areas, over risk.area_balance) must equal the one the offline engine computed,
+ * series included, once both have balanced every day.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -25,7 +27,9 @@
 
 #include <libpq-fe.h>
 
+#include "detector/areas.h"
 #include "detector/replay.h"
+#include "detector/store.h"
 #include "tests/support/e2e.h"
 
 /* The city: hourly readings (the shape rules need an hour or less), onsets on days 21..31. */
@@ -163,6 +167,39 @@ static struct replay *replay_city(const char *city, const char *rules)
 	return rp;
 }
 
+/* The area tables riskd (from PostgreSQL) and the offline engine (in memory) read. */
+static void compare_area_tables(const char *dsn, const struct area_table *offline)
+{
+	struct store *st = NULL;
+	struct area_table stored = {0};
+	char errstr[512];
+	cr_assert_eq(store_open(&st, dsn, errstr, sizeof(errstr)), 0, "%s", errstr);
+	int n = store_load_areas(st, &stored, errstr, sizeof(errstr));
+	cr_assert_geq(n, 0, "%s", errstr);
+	cr_assert_gt(stored.count, 0);
+	cr_assert_eq(stored.count, offline->count, "areas: PostgreSQL %zu, offline %zu", stored.count,
+	             offline->count);
+	for (size_t i = 0; i < stored.count; i++) {
+		const struct area_balance *a = &stored.areas[i], *b = &offline->areas[i];
+		cr_assert_str_eq(a->transformer_id, b->transformer_id);
+		cr_assert_eq(a->last_day, b->last_day, "%s", a->transformer_id);
+		cr_assert_float_eq(a->loss_rate, b->loss_rate, 1e-9, "%s", a->transformer_id);
+		cr_assert_float_eq(a->loss_excess, b->loss_excess, 1e-9, "%s", a->transformer_id);
+		cr_assert_float_eq(a->excess_kwh, b->excess_kwh, 1e-6, "%s", a->transformer_id);
+		cr_assert_float_eq(a->rate_noise, b->rate_noise, 1e-7, "%s", a->transformer_id);
+		for (int d = 0; d < AREA_SERIES_DAYS; d++) {
+			cr_assert_eq(isnan(a->rate[d]), isnan(b->rate[d]), "%s index %d", a->transformer_id, d);
+			if (isnan(a->rate[d]))
+				continue;
+			cr_assert_float_eq(a->rate[d], b->rate[d], 1e-6, "%s index %d", a->transformer_id, d);
+			cr_assert_float_eq(a->feeder_kwh[d], b->feeder_kwh[d], 1e-2, "%s index %d",
+			                   a->transformer_id, d);
+		}
+	}
+	area_table_free(&stored);
+	store_close(st);
+}
+
 /* Whether an offline alert lists a rule reading the area balance or the peer medians. */
 static int replay_alert_area_or_peer(const struct replay *rp, const struct replay_customer *c)
 {
@@ -284,6 +321,15 @@ Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
 		          "%s: alerted by riskd, never scored offline", alerts.rows[i].customer_id);
 	cr_log_info("riskd and the offline engine agree on %zu alerted customers", compared);
 	cr_assert_gt(compared, 0);
+
+	/* offline, a day is balanced when the stream reaches a later day; PostgreSQL balanced
+	 * the last day as soon as it was complete: one reading of the next day closes it */
+	static const char next_day[] =
+	    "{\"type\":\"transformer_reading\",\"event_id\":\"t-end\","
+	    "\"ts\":\"2026-02-15T00:00:00+08:00\",\"transformer_id\":\"T-END\",\"kwh\":0,"
+	    "\"interval_s\":3600}"; /* the city runs CITY_DAYS days from 2026-01-01 */
+	cr_assert_eq(replay_line(rp, next_day, strlen(next_day)), EVENT_REJECT_NONE);
+	compare_area_tables(w.dsn, replay_areas(rp));
 
 	replay_free(rp);
 	free(alerts.rows);
