@@ -29,6 +29,7 @@
 #define AREA_BASELINE_QUANTILE 0.2 /* ... their 20th percentile (percentile_cont) */
 #define AREA_RECENT 7              /* store_load_areas: excess averaged over the last 7 rows */
 #define DAY_SECONDS 86400
+_Static_assert(AREA_SERIES_DAYS <= AREA_HISTORY, "an area's series must fit its loss history");
 
 /* One balanced area-day, as a risk.area_balance row. */
 struct area_row {
@@ -50,9 +51,11 @@ struct area {
 	/* loss rates of balanced days, slot day % AREA_HISTORY, for the baseline */
 	int32_t loss_day[AREA_HISTORY];
 	double loss[AREA_HISTORY];
+	double feeder_kwh[AREA_HISTORY];
 	/* the newest balanced rows, newest at recent[(next_recent - 1) % AREA_RECENT] */
 	struct area_row recent[AREA_RECENT];
 	int n_recent, next_recent;
+	int32_t newest_day;        /* the newest balanced day */
 };
 
 /* A scored customer: the public record and its label's onset. */
@@ -87,6 +90,8 @@ struct replay {
 	size_t area_index_cap;
 	struct area **area_order;            /* areas by id, for the area table */
 	int area_order_stale;
+	replay_scoring_fn scoring_fn;        /* replay_set_scoring_observer */
+	void *scoring_arg;
 };
 
 /* ---- small helpers ---- */
@@ -355,15 +360,25 @@ static void area_balance_day(struct area *a, int32_t day)
 	int slot = (int)((uint32_t)day % AREA_HISTORY);
 	a->loss_day[slot] = day;
 	a->loss[slot] = row.loss_rate;
+	a->feeder_kwh[slot] = feeder_kwh;
+	a->newest_day = day;
 	a->recent[a->next_recent] = row;
 	a->next_recent = (a->next_recent + 1) % AREA_RECENT;
 	if (a->n_recent < AREA_RECENT)
 		a->n_recent++;
 }
 
-/* What store_load_areas reads for one area from its newest balanced rows. */
-static void area_latest(const struct area *a, struct area_balance *out)
+/* What store_load_areas reads for one area from its newest balanced rows (newest_day). */
+static void area_latest(const struct area *a, int32_t newest_day, struct area_balance *out)
 {
+	out->last_day = newest_day;
+	for (int i = 0; i < AREA_SERIES_DAYS; i++) {
+		int32_t day = newest_day - (AREA_SERIES_DAYS - 1) + i;
+		int slot = (int)((uint32_t)day % AREA_HISTORY);
+		int held = a->loss_day[slot] == day;
+		out->rate[i] = held ? (float)a->loss[slot] : NAN;
+		out->feeder_kwh[i] = held ? (float)a->feeder_kwh[slot] : NAN;
+	}
 	const struct area_row *newest = &a->recent[(a->next_recent + AREA_RECENT - 1) % AREA_RECENT];
 	double sum = 0;
 	int n = 0;
@@ -401,7 +416,7 @@ static void areas_publish(struct replay *rp)
 		if (a->n_recent == 0)
 			continue;
 		struct area_balance b;
-		area_latest(a, &b);
+		area_latest(a, a->newest_day, &b);
 		area_table_add(t, &b);
 	}
 }
@@ -526,6 +541,9 @@ static void on_scored(void *arg, const struct cstate *cs, int32_t day, const str
 
 	rp->totals.scored++;
 	pc->scored_days++;
+	if (rp->scoring_fn)
+		rp->scoring_fn(rp->scoring_arg, cs->id, day, scorer_last_features(rp->ingest.scorer),
+		               hits);
 	if (hits->score > pc->max_score)
 		pc->max_score = hits->score;
 	for (size_t i = 0; i < rp->n_rules; i++)
@@ -555,6 +573,12 @@ static void on_scored(void *arg, const struct cstate *cs, int32_t day, const str
 		if (rp->rules[idx].info->mode == RULE_MODE_ACTIVE)
 			pc->alerted[idx / 64] |= (uint64_t)1 << (idx % 64);
 	}
+}
+
+void replay_set_scoring_observer(struct replay *rp, replay_scoring_fn fn, void *arg)
+{
+	rp->scoring_fn = fn;
+	rp->scoring_arg = arg;
 }
 
 /* ---- running ---- */

@@ -216,6 +216,15 @@ int replay_customer_seen(const struct replay *rp, const char *customer_id);
 /* Customers with an alert. */
 size_t replay_alerted_count(const struct replay *rp);
 
+/*
+ * Calls fn for every scoring, after the replay has counted it: the customer, the local day
+ * scored, the features the rules read and what they did (fn NULL: none). For feature dumps
+ * and rule studies; fv and hits are valid during the call only.
+ */
+typedef void (*replay_scoring_fn)(void *arg, const char *customer_id, int32_t day,
+                                  const struct feature_vec *fv, const struct rule_hits *hits);
+void replay_set_scoring_observer(struct replay *rp, replay_scoring_fn fn, void *arg);
+
 /* The area balance as scoring sees it now (every area with a balanced day, by id). */
 const struct area_table *replay_areas(const struct replay *rp);
 

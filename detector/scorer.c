@@ -135,11 +135,13 @@ struct area_table *scorer_areas(struct scorer *sc)
 void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
                      struct feature_vec *fv)
 {
+	struct models_split split;
+	int has_split = models_drop_split(cs, &split);
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
 	area_features(cs->transformer_id[0] ? area_table_find(&sc->areas, cs->transformer_id)
 	                                    : NULL,
-	              fv);
+	              has_split ? &split : NULL, fv);
 }
 
 /* Adds the last evaluation to the per-rule counts. */
@@ -210,6 +212,11 @@ void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg)
 {
 	sc->observer = fn;
 	sc->observer_arg = arg;
+}
+
+const struct feature_vec *scorer_last_features(const struct scorer *sc)
+{
+	return &sc->fv;
 }
 
 void scorer_stats(const struct scorer *sc, struct scorer_stats *out)

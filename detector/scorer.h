@@ -85,6 +85,9 @@ typedef void (*scorer_observer_fn)(void *arg, const struct cstate *cs, int32_t d
 /* Sets the observer of every scoring (fn NULL: none, the default). Changes nothing else. */
 void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg);
 
+/* The features of the last scoring (valid inside an observer call, until the next event). */
+const struct feature_vec *scorer_last_features(const struct scorer *sc);
+
 /* Per rule of the live set (index as in ruleset_rule): evaluations, firings and
  * comparisons made false by a missing feature, since the last scorer_rule_counts_reset. */
 struct scorer_rule_count {

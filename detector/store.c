@@ -829,29 +829,69 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 
 int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size)
 {
-	PGresult *res = PQexec(
+	/* per area: the rows of its last AREA_SERIES_DAYS days (and at least its 7 newest), oldest
+	 * first; rank 1 is the newest */
+	char series_days[16];
+	snprintf(series_days, sizeof(series_days), "%d", AREA_SERIES_DAYS);
+	const char *params[1] = {series_days};
+	PGresult *res = PQexecParams(
 	    st->conn,
-	    "select transformer_id, (array_agg(loss_rate order by day desc))[1],"
-	    " (array_agg(loss_rate - baseline_loss_rate order by day desc))[1],"
-	    " avg(excess_kwh) filter (where rank <= 7)"
-	    " from (select *, row_number() over (partition by transformer_id order by day desc) rank"
+	    "select transformer_id, day - date '1970-01-01', newest - date '1970-01-01', loss_rate,"
+	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank"
+	    " from (select transformer_id, day, loss_rate, feeder_kwh, baseline_loss_rate, excess_kwh,"
+	    "       row_number() over (partition by transformer_id order by day desc) rank,"
+	    "       max(day) over (partition by transformer_id) newest"
 	    "       from risk.area_balance) b"
-	    " where rank <= 7 group by transformer_id order by transformer_id collate \"C\"");
-	int n;
+	    " where day > newest - $1::integer or rank <= 7"
+	    " order by transformer_id collate \"C\", day",
+	    1, NULL, params, NULL, NULL, 0);
+	struct area_balance a;
+	double excess_sum = 0;
+	int n = 0, rows, excess_n = 0, open = 0;
 	area_table_reset(t);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		n = fail_result(st, res, "load area balance", errstr, errstr_size);
 		goto done;
 	}
-	n = PQntuples(res);
-	for (int r = 0; r < n; r++) {
-		struct area_balance a;
-		riskd_strlcpy(a.transformer_id, sizeof(a.transformer_id), PQgetvalue(res, r, 0),
-		              (size_t)PQgetlength(res, r, 0));
-		a.loss_rate = PQgetisnull(res, r, 1) ? NAN : strtod(PQgetvalue(res, r, 1), NULL);
-		a.loss_excess = PQgetisnull(res, r, 2) ? NAN : strtod(PQgetvalue(res, r, 2), NULL);
-		a.excess_kwh = PQgetisnull(res, r, 3) ? 0 : strtod(PQgetvalue(res, r, 3), NULL);
-		area_table_add(t, &a);
+	rows = PQntuples(res);
+	for (int r = 0; r <= rows; r++) {
+		int same = r < rows && open &&
+		           strcmp(a.transformer_id, PQgetvalue(res, r, 0)) == 0;
+		if (open && !same) {
+			a.excess_kwh = excess_n ? excess_sum / excess_n : 0;
+			area_table_add(t, &a);
+			n++;
+			open = 0;
+		}
+		if (r == rows)
+			break;
+		if (!open) {
+			memset(&a, 0, sizeof(a));
+			riskd_strlcpy(a.transformer_id, sizeof(a.transformer_id), PQgetvalue(res, r, 0),
+			              (size_t)PQgetlength(res, r, 0));
+			a.last_day = (int32_t)strtol(PQgetvalue(res, r, 2), NULL, 10);
+			for (int i = 0; i < AREA_SERIES_DAYS; i++)
+				a.rate[i] = a.feeder_kwh[i] = NAN;
+			excess_sum = 0;
+			excess_n = 0;
+			open = 1;
+		}
+		int32_t day = (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10);
+		int64_t slot = (int64_t)day - (a.last_day - (AREA_SERIES_DAYS - 1));
+		double rate = PQgetisnull(res, r, 3) ? NAN : strtod(PQgetvalue(res, r, 3), NULL);
+		if (slot >= 0 && slot < AREA_SERIES_DAYS) {
+			a.rate[slot] = (float)rate;
+			a.feeder_kwh[slot] = (float)strtod(PQgetvalue(res, r, 4), NULL);
+		}
+		long rank = strtol(PQgetvalue(res, r, 7), NULL, 10);
+		if (rank == 1) {
+			a.loss_rate = rate;
+			a.loss_excess = PQgetisnull(res, r, 5) ? NAN : strtod(PQgetvalue(res, r, 5), NULL);
+		}
+		if (rank <= 7 && !PQgetisnull(res, r, 6)) {
+			excess_sum += strtod(PQgetvalue(res, r, 6), NULL);
+			excess_n++;
+		}
 	}
 done:
 	PQclear(res);

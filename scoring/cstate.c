@@ -48,7 +48,7 @@ _Static_assert(sizeof(struct cstate) <= 512, "struct cstate must stay at most 51
 /* Snapshot header: magic, version (LE uint16), payload size (LE uint16). */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 4
+#define CSTATE_SNAPSHOT_VERSION 5
 #define CSTATE_SNAPSHOT_HEADER 8
 
 _Static_assert(sizeof(struct cstate) <= UINT16_MAX, "payload size must fit the header's uint16");

@@ -84,8 +84,67 @@ static const enum feature_id models_owned[] = {
 	FEAT_NIGHT_RATIO_CHANGE, FEAT_PEAK_RATIO,      FEAT_PEAK_RATIO_CHANGE,
 	FEAT_REVERSE_KWH_30D,   FEAT_PEER_RATIO,       FEAT_TAMPER_EVENTS_30D,
 	FEAT_DAYS_SINCE_TAMPER, FEAT_TAMPER_DROP_GAP_DAYS, FEAT_DAYS_OBSERVED,
-	FEAT_SEGMENT,
+	FEAT_SEGMENT,           FEAT_DROP_RATIO_LONG,  FEAT_STEP_DROP_RATIO,
+	FEAT_STEP_DAYS,         FEAT_ZERO_INTERVAL_SHARE, FEAT_PEAK_PLATEAU_SHARE,
 };
+
+/* Mean kWh of the days first .. last that have data (at least min_present), else -1. */
+static double hist_window_mean(const struct theft_state *ts, int32_t first, int32_t last,
+                               int min_present)
+{
+	double sum = 0.0;
+	int present = 0;
+	for (int32_t day = first; day <= last; day++) {
+		double kwh = models_hist_kwh(ts, day);
+		if (kwh >= 0.0) {
+			sum += kwh;
+			present++;
+		}
+	}
+	return present >= min_present && present > 0 ? sum / present : -1.0;
+}
+
+/* As declared in models.h. */
+int models_drop_split(const struct cstate *cs, struct models_split *out)
+{
+	const struct theft_state *ts = &cs->theft;
+	double sum[MODELS_HISTORY_DAYS + 1] = {0};
+	int n[MODELS_HISTORY_DAYS + 1] = {0};
+	int found = 0;
+	double best = 0.0;
+
+	if (!(ts->flags & THEFT_F_HIST))
+		return 0;
+	/* prefix sums of weekday-adjusted kWh, oldest kept day first */
+	int32_t first = ts->hist_day - (MODELS_HISTORY_DAYS - 1);
+	for (int i = 0; i < MODELS_HISTORY_DAYS; i++) {
+		int32_t day = first + i;
+		double kwh = models_hist_kwh(ts, day);
+		int has = kwh >= 0.0;
+		sum[i + 1] = sum[i] + (has ? kwh / models_dow_factor(ts, models_weekday(day)) : 0.0);
+		n[i + 1] = n[i] + has;
+	}
+	for (int after = MODELS_SPLIT_MIN_AFTER; after <= MODELS_SPLIT_MAX_AFTER; after++) {
+		int s = MODELS_HISTORY_DAYS - after; /* index of the split day */
+		int b = s - MODELS_SPLIT_BEFORE;
+		if (b < 0)
+			break;
+		int na = n[MODELS_HISTORY_DAYS] - n[s], nb = n[s] - n[b];
+		if (na < 4 || nb < 7)
+			continue;
+		double ma = (sum[MODELS_HISTORY_DAYS] - sum[s]) / na, mb = (sum[s] - sum[b]) / nb;
+		double stat = (mb - ma) * sqrt((double)na * nb / (na + nb));
+		if (ma < mb && stat > best) {
+			best = stat;
+			found = 1;
+			out->day = first + s;
+			out->last_day = ts->hist_day;
+			out->before_kwh = mb;
+			out->after_kwh = ma;
+		}
+	}
+	return found;
+}
 
 /* Zero days among the 30 days ending with the last closed day. */
 static int zero_days_30d(const struct theft_state *ts)
@@ -135,6 +194,23 @@ void models_features(const struct cstate *cs, const struct peer_stats *peers, in
 		if (avg14 >= 0.0 && ts->level > 0.0f)
 			feature_set(fv, FEAT_DROP_RATIO_14D, 1.0 - avg14 / ts->level);
 	}
+	if (avg14 >= 0.0 && has_hist) {
+		int32_t ref_last = ts->hist_day - MODELS_LONG_REF_END;
+		double ref = hist_window_mean(ts, ref_last - (MODELS_LONG_REF_DAYS - 1), ref_last,
+		                              MODELS_LONG_REF_DAYS * 5 / 7);
+		if (ref > 0.0)
+			feature_set(fv, FEAT_DROP_RATIO_LONG, 1.0 - avg14 / ref);
+	}
+	struct models_split split;
+	if (models_drop_split(cs, &split)) {
+		feature_set(fv, FEAT_STEP_DROP_RATIO, 1.0 - split.after_kwh / split.before_kwh);
+		feature_set(fv, FEAT_STEP_DAYS, (double)((int64_t)split.last_day - split.day + 1));
+	} else if (has_hist && hist_window_mean(ts, ts->hist_day - (MODELS_SPLIT_BEFORE +
+	                                                           MODELS_SPLIT_MIN_AFTER - 1),
+	                                        ts->hist_day, 11) >= 0.0) {
+		feature_set(fv, FEAT_STEP_DROP_RATIO, 0.0); /* enough history, and no drop in it */
+		feature_set(fv, FEAT_STEP_DAYS, 0.0);
+	}
 	if (has_hist) {
 		feature_set(fv, FEAT_ZERO_DAYS_30D, zero_days_30d(ts));
 		feature_set(fv, FEAT_ZERO_RUN_DAYS, ts->zero_run);
@@ -142,12 +218,15 @@ void models_features(const struct cstate *cs, const struct peer_stats *peers, in
 	if (ts->flags & THEFT_F_FLAT_KNOWN)
 		feature_set(fv, FEAT_FLAT_RUN_DAYS, ts->flat_run);
 	if (ts->flags & THEFT_F_NIGHT) {
-		feature_set(fv, FEAT_NIGHT_RATIO, ts->night_recent);
+		feature_set(fv, FEAT_NIGHT_RATIO, models_q16_share(ts->night_recent));
 		feature_set(fv, FEAT_PEAK_RATIO, ts->peak_recent / 1000.0);
 		if (ts->shape_days >= MODELS_SHAPE_WARMUP) {
-			feature_set(fv, FEAT_NIGHT_RATIO_CHANGE, ts->night_recent - ts->night_level);
+			feature_set(fv, FEAT_NIGHT_RATIO_CHANGE, models_q16_share(ts->night_recent) -
+			                                         models_q16_share(ts->night_level));
 			feature_set(fv, FEAT_PEAK_RATIO_CHANGE, ts->peak_recent / 1000.0 - ts->peak_level);
 		}
+		feature_set(fv, FEAT_ZERO_INTERVAL_SHARE, models_q16_share(ts->zero_recent));
+		feature_set(fv, FEAT_PEAK_PLATEAU_SHARE, models_q16_share(ts->plateau_recent));
 	}
 	if (has_hist || (ts->shape_flags & THEFT_SHAPE_ACTIVE))
 		feature_set(fv, FEAT_REVERSE_KWH_30D, models_reverse_kwh(ts, today - 29, today));

@@ -58,6 +58,13 @@ struct daily_closed;
 #define MODELS_SHAPE_RECENT 4       /* EWMA length (days) of the recent night and peak values */
 #define MODELS_SHAPE_WARMUP 14      /* shape days before the *_change features are known */
 #define MODELS_FLAT_MIN_READINGS 4  /* a day needs this many readings to be called flat */
+#define MODELS_PLATEAU_MIN_KWH 0.02 /* a day's highest reading must be 20 Wh (20 register
+                                        steps) before equal readings at it mean a plateau */
+#define MODELS_LONG_REF_END 42      /* drop_ratio_long's reference: the 14 days ending 42 ... */
+#define MODELS_LONG_REF_DAYS 14     /* ... days before the last closed day */
+#define MODELS_SPLIT_MIN_AFTER 5    /* drop split: at least 5 and at most 42 days after ... */
+#define MODELS_SPLIT_MAX_AFTER 42
+#define MODELS_SPLIT_BEFORE 14      /* ... and the 14 days before it (at least 7 with data) */
 
 /*
  * Per-customer theft-model state (inside struct cstate). Private to scoring/models*.c: other
@@ -74,13 +81,10 @@ struct theft_state {
 	float mad;                   /* EWMA of the clipped absolute residual, kWh */
 	float cusum;                 /* one-sided CUSUM for a downward shift, in sd */
 	float ref_level;             /* level when the current excursion began */
-	float night_level;           /* long-run night share (EWMA, frozen during a drop) */
-	float night_recent;          /* recent night share (fast EWMA) */
 	float peak_level;            /* long-run peak-to-average ratio (EWMA, frozen during a drop) */
 	float shape_night_kwh;       /* open day: energy of readings starting before 06:00 */
 	float shape_peak_kw;         /* open day: highest mean power of one reading, kW */
 	float reverse_open_kwh;      /* open day: reverse energy so far */
-	uint32_t shape_first;        /* open day: low 32 bits of the first reading's micro-kWh */
 	uint16_t dow_factor[7];      /* weekday factors (Sunday first), Q2.14, mean 1 */
 	uint16_t baseline_days;      /* days fed into the baseline (saturates) */
 	uint16_t zero_run;           /* current run of zero-energy days */
@@ -88,6 +92,12 @@ struct theft_state {
 	uint16_t shape_readings;     /* open day: readings accumulated */
 	uint16_t usual_readings;     /* readings of a complete day for this meter */
 	uint16_t peak_recent;        /* recent peak-to-average ratio (fast EWMA), x1000 */
+	uint16_t shape_zero_readings; /* open day: readings of exactly zero */
+	uint16_t shape_peak_count;   /* open day: readings whose power equals shape_peak_kw */
+	uint16_t night_level;        /* long-run night share (EWMA, frozen during a drop), Q16 */
+	uint16_t night_recent;       /* recent night share (fast EWMA), Q16 */
+	uint16_t zero_recent;        /* recent share of zero readings (fast EWMA), Q16 */
+	uint16_t plateau_recent;     /* recent share of readings at the day's peak (fast), Q16 */
 	int16_t hist_base;           /* log index of code 128 in hist[] */
 	int16_t z_centi;             /* robust z of the last closed day, in 0.01 sd */
 	uint8_t flags;               /* THEFT_F_* */
@@ -214,6 +224,23 @@ struct models_history {
  * customer used to consume. Returns the number of days with kWh, 0 when no day has closed.
  */
 int models_history(const struct cstate *cs, struct models_history *h);
+
+/*
+ * The day a customer's consumption stepped down, found in the 60-day history: the split day
+ * s (MODELS_SPLIT_MIN_AFTER .. MODELS_SPLIT_MAX_AFTER days before the last closed day, s
+ * included in "after") that maximises (before - after) * sqrt(nb * na / (nb + na)), where
+ * before and after are the weekday-adjusted mean kWh of the MODELS_SPLIT_BEFORE days before s
+ * (nb >= 7 with data) and of s .. the last closed day (na >= 4 with data). O(60).
+ */
+struct models_split {
+	int32_t day;              /* s, the first day of the lower level */
+	int32_t last_day;         /* the last closed day (end of "after") */
+	double before_kwh;        /* weekday-adjusted mean kWh a day before s */
+	double after_kwh;         /* ... from s on */
+};
+
+/* Fills *out and returns 1 when the history holds a drop (after < before), else returns 0. */
+int models_drop_split(const struct cstate *cs, struct models_split *out);
 
 /* Weekday of local day `day` (days since 1970-01-01): 0 = Sunday .. 6 = Saturday. */
 int models_weekday(int32_t day);

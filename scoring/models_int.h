@@ -30,7 +30,6 @@
 
 /* struct theft_state.shape_flags */
 #define THEFT_SHAPE_ACTIVE  0x01u /* the accumulator holds shape_day */
-#define THEFT_SHAPE_UNEQUAL 0x02u /* a reading of shape_day differed from the first */
 #define THEFT_SHAPE_COARSE  0x04u /* a reading of shape_day was longer than an hour */
 
 /*
@@ -50,6 +49,17 @@
  * absolute scale from 1 Wh to about 7.9 MWh a day, kept within 3.2%. */
 #define REVERSE_BASE_KWH 0.001
 #define REVERSE_STEPS_PER_E 16.0
+
+/* A share 0..1 kept as Q16 (x 65535) in the state, and back. */
+static inline uint16_t models_share_q16(double share)
+{
+	return (uint16_t)lround((share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share) * 65535.0);
+}
+
+static inline double models_q16_share(uint16_t q)
+{
+	return q / 65535.0;
+}
 
 /* Floor division for days and weeks that may be negative. */
 static inline int32_t models_floor_div(int32_t a, int32_t b)

@@ -635,7 +635,7 @@ Test(cstate, encode_decode_round_trip)
 	size_t len = cstate_encode(&cs, buf, sizeof(buf));
 	cr_assert_eq(len, 8 + sizeof(struct cstate));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 4, "version 4, little-endian");
+	cr_assert_eq(buf[4] | buf[5] << 8, 5, "version 5, little-endian");
 	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), sizeof(struct cstate));
 
 	memset(&back, 0xa5, sizeof(back));
@@ -690,11 +690,11 @@ Test(cstate, decode_errors)
 	expect_decode_error(bad, len, "bad magic");
 
 	memcpy(bad, good, len);
-	bad[4] = 5;
-	expect_decode_error(bad, len, "version 5 is not supported");
+	bad[4] = 6;
+	expect_decode_error(bad, len, "version 6 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(bad, len, "version 260");
+	expect_decode_error(bad, len, "version 261");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);

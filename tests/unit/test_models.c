@@ -27,10 +27,12 @@ Test(models, state_fits_the_budget)
 		size_t offset, size;
 	} members[] = {
 		M(tamper_counts), M(hist_day), M(shape_day), M(drop_start_day), M(last_tamper_day),
-		M(level), M(mad), M(cusum), M(ref_level), M(night_level), M(night_recent),
+		M(level), M(mad), M(cusum), M(ref_level),
 		M(peak_level), M(shape_night_kwh), M(shape_peak_kw), M(reverse_open_kwh),
-		M(shape_first), M(dow_factor), M(baseline_days), M(zero_run), M(flat_run),
-		M(shape_readings), M(usual_readings), M(peak_recent), M(hist_base), M(z_centi),
+		M(dow_factor), M(baseline_days), M(zero_run), M(flat_run),
+		M(shape_readings), M(usual_readings), M(peak_recent), M(shape_zero_readings),
+		M(shape_peak_count), M(night_level), M(night_recent), M(zero_recent),
+		M(plateau_recent), M(hist_base), M(z_centi),
 		M(flags), M(shape_flags), M(shape_days), M(hist), M(reverse), M(reserved),
 	};
 #undef M

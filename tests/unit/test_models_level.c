@@ -288,3 +288,74 @@ Test(models_level, history_precision)
 			                   kwh[i], kept);
 	}
 }
+
+/*
+ * The long reference: days 1-30 use 10 kWh, days 31-70 6 kWh (daily readings). With L the
+ * last closed day, drop_ratio_long = 1 - mean(L-13..L) / mean(L-55..L-42), the reference
+ * needing 10 of its 14 days with data:
+ *   L = 40: reference days -15..-2: none kept, missing
+ *   L = 55: reference days 0..13: day 0 is the partial first day, 13 days of 10 kWh;
+ *           recent days 42..55: 6 kWh: 1 - 6/10 = 0.4
+ *   L = 70: reference days 15..28 (10 kWh), recent 57..70 (6): 0.4 - the level the EWMA
+ *           baseline has long re-learned is still compared with the old one.
+ * Kept days are within 1.6% (log codes), so the ratio is within about 0.02.
+ */
+Test(models_level, drop_ratio_long_compares_with_six_weeks_back)
+{
+	struct cstate cs;
+	struct feature_vec fv;
+	feed_fresh(&cs);
+	for (int i = 0; i <= 41; i++)
+		feed_day(&cs, DAY(i), i <= 30 ? 10.0 : 6.0);
+	feed_features(&cs, DAY(41), &fv);            /* L = 40 */
+	cr_assert_not(feature_known(&fv, FEAT_DROP_RATIO_LONG));
+	for (int i = 42; i <= 56; i++)
+		feed_day(&cs, DAY(i), 6.0);
+	feed_features(&cs, DAY(56), &fv);            /* L = 55 */
+	cr_assert_float_eq(feature(&fv, FEAT_DROP_RATIO_LONG), 0.4, 0.02);
+	for (int i = 57; i <= 71; i++)
+		feed_day(&cs, DAY(i), 6.0);
+	feed_features(&cs, DAY(71), &fv);            /* L = 70 */
+	cr_assert_float_eq(feature(&fv, FEAT_DROP_RATIO_LONG), 0.4, 0.02);
+}
+
+/*
+ * The step split: days 1-30 at 10 kWh, days 31-40 at 5 kWh (no weekday pattern: factors 1).
+ * With L = 40, a split s has after = s..40 and before = the 14 days before s:
+ *   s = 31: (10 - 5) * sqrt(10 * 14 / 24) = 12.08
+ *   s = 32: before holds day 31: (9.643 - 5) * sqrt(9 * 14 / 23) = 10.87
+ *   s = 30: after holds day 30: (10 - 5.455) * sqrt(11 * 14 / 25) = 11.28
+ * so the split is day 31: step_drop_ratio 1 - 5/10 = 0.5, step_days 10. A customer without
+ * any drop in its history gets 0 and 0.
+ */
+Test(models_level, step_split_finds_the_day_of_a_step_down)
+{
+	struct cstate cs;
+	struct feature_vec fv;
+	struct models_split split;
+	feed_fresh(&cs);
+	for (int i = 0; i <= 41; i++)
+		feed_day(&cs, DAY(i), i <= 30 ? 10.0 : 5.0);    /* the feed of day 41 closes 40 */
+	cr_assert(models_drop_split(&cs, &split));
+	cr_assert_eq(split.day, DAY(31));
+	cr_assert_eq(split.last_day, DAY(40));
+	cr_assert_float_eq(split.before_kwh, 10.0, 0.17);
+	cr_assert_float_eq(split.after_kwh, 5.0, 0.09);
+	feed_features(&cs, DAY(41), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_STEP_DROP_RATIO), 0.5, 0.02);
+	cr_assert_float_eq(feature(&fv, FEAT_STEP_DAYS), 10.0, EPS);
+
+	feed_fresh(&cs);
+	for (int i = 0; i <= 41; i++)
+		feed_day(&cs, DAY(i), 10.0);
+	cr_assert_not(models_drop_split(&cs, &split), "flat: no drop");
+	feed_features(&cs, DAY(41), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_STEP_DROP_RATIO), 0.0, EPS);
+	cr_assert_float_eq(feature(&fv, FEAT_STEP_DAYS), 0.0, EPS);
+
+	feed_fresh(&cs);
+	for (int i = 0; i <= 10; i++)
+		feed_day(&cs, DAY(i), 10.0);
+	feed_features(&cs, DAY(10), &fv);
+	cr_assert_not(feature_known(&fv, FEAT_STEP_DROP_RATIO), "9 days: too short to tell");
+}

@@ -10,6 +10,7 @@
 #include "test_models_feed.h"
 
 #define EPS 1e-5
+#define EPS_Q16 5e-5 /* shares kept as Q16 (1/65535) round at every EWMA step */
 #define DAY(i) (FEED_D0 + (i))
 
 static double feature(const struct feature_vec *fv, enum feature_id id)
@@ -174,7 +175,7 @@ Test(models_runs, night_share_and_peak_ratio_by_hand)
 	cr_assert_float_eq(feature(&fv, FEAT_PEAK_RATIO), 2.422, EPS);
 	cr_assert_float_eq(feature(&fv, FEAT_PEAK_RATIO_CHANGE), -0.4402449, EPS);
 	cr_assert_float_eq(feature(&fv, FEAT_NIGHT_RATIO), 0.1789063, EPS);
-	cr_assert_float_eq(feature(&fv, FEAT_NIGHT_RATIO_CHANGE), 0.0220185, EPS);
+	cr_assert_float_eq(feature(&fv, FEAT_NIGHT_RATIO_CHANGE), 0.0220185, EPS_Q16);
 }
 
 /* Shape features need complete days of readings of an hour or less; a day of coarser
@@ -209,4 +210,77 @@ Test(models_runs, shape_needs_fine_complete_days)
 	feed_hours(&cs, DAY(7), normal);             /* closes 6 */
 	feed_features(&cs, DAY(7), &fv);
 	cr_assert_float_eq(feature(&fv, FEAT_NIGHT_RATIO), 0.25, EPS);
+}
+
+/*
+ * Zero readings: days 1-10 have none, then readings 02:00-05:59 read 0 (4 of 24 readings, a
+ * share of 1/6 each day). The recent share is an EWMA over MODELS_SHAPE_RECENT (4) shape
+ * days: after day 11, 1/6 x 1/4 = 0.0416667; after day 12, 0.0416667 + (1/6 - 0.0416667) / 4
+ * = 0.0729167. A whole zero day is a zero day, not a shape day: the share stays.
+ */
+Test(models_runs, zero_interval_share_by_hand)
+{
+	double normal[24], bypassed[24], off[24];
+	struct cstate cs;
+	struct feature_vec fv;
+	for (int h = 0; h < 24; h++) {
+		normal[h] = 0.2 + 0.01 * h;
+		bypassed[h] = h >= 2 && h < 6 ? 0.0 : normal[h];
+	}
+	fill(off, 0.0);
+	feed_fresh(&cs);
+	for (int i = 0; i <= 11; i++)
+		feed_hours(&cs, DAY(i), normal);
+	feed_features(&cs, DAY(11), &fv);          /* days 1..10 closed */
+	cr_assert_float_eq(feature(&fv, FEAT_ZERO_INTERVAL_SHARE), 0.0, EPS);
+	feed_hours(&cs, DAY(12), bypassed);        /* closes 11 (normal) */
+	feed_hours(&cs, DAY(13), bypassed);        /* closes 12 */
+	feed_features(&cs, DAY(13), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_ZERO_INTERVAL_SHARE), 0.0416667, 1e-4);
+	feed_hours(&cs, DAY(14), off);             /* closes 13 */
+	feed_features(&cs, DAY(14), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_ZERO_INTERVAL_SHARE), 0.0729167, 1e-4);
+	feed_hours(&cs, DAY(15), normal);          /* closes 14: all zero, no shape */
+	feed_features(&cs, DAY(15), &fv);
+	cr_assert_not(feature_known(&fv, FEAT_ZERO_INTERVAL_SHARE), "a zero day has no shape");
+	cr_assert_float_eq(feature(&fv, FEAT_ZERO_RUN_DAYS), 1.0, EPS);
+	feed_hours(&cs, DAY(16), normal);          /* closes 15 */
+	feed_features(&cs, DAY(16), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_ZERO_INTERVAL_SHARE), 0.0729167 * 0.75, 1e-4);
+}
+
+/*
+ * Plateau: an ordinary day has one reading at its peak (1/24); with a limiter at 0.5 kWh the
+ * four evening readings all read 0.5 (4/24). EWMA as above: after the first clipped day
+ * 1/24 + (1/6 - 1/24) / 4 = 0.0729167. A day whose peak reading is under 20 Wh counts as no
+ * plateau (0), even when its readings repeat; a flat day is a plateau of every reading.
+ */
+Test(models_runs, peak_plateau_share_by_hand)
+{
+	double normal[24], clipped[24], tiny[24], flat[24];
+	struct cstate cs;
+	struct feature_vec fv;
+	for (int h = 0; h < 24; h++) {
+		normal[h] = h >= 18 && h <= 21 ? 1.0 + 0.05 * (h - 18) : 0.2 + 0.01 * h;
+		clipped[h] = normal[h] < 0.5 ? normal[h] : 0.5;
+		tiny[h] = h == 19 || h == 20 ? 0.015 : 0.01;
+	}
+	fill(flat, 0.3);
+	feed_fresh(&cs);
+	for (int i = 0; i <= 11; i++)
+		feed_hours(&cs, DAY(i), normal);
+	feed_features(&cs, DAY(11), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_PEAK_PLATEAU_SHARE), 1.0 / 24, 1e-4);
+	feed_hours(&cs, DAY(12), clipped);         /* closes 11 */
+	feed_hours(&cs, DAY(13), tiny);            /* closes 12 (clipped) */
+	feed_features(&cs, DAY(13), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_PEAK_PLATEAU_SHARE), 0.0729167, 1e-4);
+	feed_hours(&cs, DAY(14), flat);            /* closes 13: peak 15 Wh, too coarse */
+	feed_features(&cs, DAY(14), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_PEAK_PLATEAU_SHARE), 0.0729167 * 0.75, 1e-4);
+	feed_hours(&cs, DAY(15), normal);          /* closes 14: flat, all 24 at the peak */
+	feed_features(&cs, DAY(15), &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_PEAK_PLATEAU_SHARE),
+	                   0.0729167 * 0.75 * 0.75 + 0.25, 1e-4);
+	cr_assert_float_eq(feature(&fv, FEAT_FLAT_RUN_DAYS), 1.0, EPS);
 }

@@ -332,6 +332,47 @@ Test(replay, area_balance_by_hand)
 	 * (sorted 0 .2 .2 .5 .5 .6 .8: position 1.2 -> 0.2), so (0 - 0.2) * 20 = -4; day 8
 	 * (0.6 - 0.08) * 50 = 26; days 2-6 had no baseline yet: mean 11 */
 	cr_expect_float_eq(a->excess_kwh, 11.0, 1e-9);
+	/* the step features' series: days 0-8 at the end of the 56 days, the feeder's energy
+	 * as read, nothing before day 0 */
+	for (int i = 0; i < AREA_SERIES_DAYS; i++) {
+		int d = i - (AREA_SERIES_DAYS - 9);
+		if (d < 0) {
+			cr_expect(isnan(a->rate[i]) && isnan(a->feeder_kwh[i]), "index %d", i);
+			continue;
+		}
+		cr_expect_float_eq(a->feeder_kwh[i], feeder[d], 1e-9, "day %d", d);
+		cr_expect(isfinite(a->rate[i]), "day %d", d);
+	}
+	replay_free(rp);
+}
+
+struct scoring_count {
+	uint64_t calls, with_days_observed;
+};
+
+static void count_scoring(void *arg, const char *customer_id, int32_t day,
+                          const struct feature_vec *fv, const struct rule_hits *hits)
+{
+	struct scoring_count *c = arg;
+	(void)day;
+	(void)hits;
+	cr_assert_not_null(customer_id);
+	c->calls++;
+	c->with_days_observed += feature_known(fv, FEAT_DAYS_OBSERVED);
+}
+
+/* The scoring observer sees every scoring the totals count, with the features the rules read. */
+Test(replay, scoring_observer_sees_every_scoring)
+{
+	struct replay *rp = open_replay("rules", NULL);
+	struct scoring_count count = {0};
+	replay_set_scoring_observer(rp, count_scoring, &count);
+	run_file(&rp, 1, DATA "city.jsonl");
+	struct replay_totals t;
+	replay_totals(rp, &t);
+	cr_assert_gt(t.scored, 0);
+	cr_assert_eq(count.calls, t.scored);
+	cr_assert_eq(count.with_days_observed, t.scored);
 	replay_free(rp);
 }
 
