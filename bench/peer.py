@@ -16,7 +16,7 @@ consumer group and writes to its own PostgreSQL schema `peer`:
     EWMA mean and variance of daily kWh and a z-score, the 7-day drop ratio against the baseline,
     a one-sided downward CUSUM with the day the shift started, and interval-level zero-run and
     flat-line run lengths;
-  - one transaction per batch (20,000 messages or 500 ms, riskd's defaults) with the batch's daily
+  - one transaction per batch (100,000 messages or 500 ms, riskd's defaults) with the batch's daily
     usage rows (upsert adding to existing rows), transformer days, profiles, dead letters, the
     touched customers' state as JSON, and the next offset of every partition read; Kafka's own
     committed offsets follow asynchronously, for lag tools only. On assignment the offsets and
@@ -466,7 +466,7 @@ def main():
     ap.add_argument("--transformer", required=True)
     ap.add_argument("--count", type=int, required=True, help="stop after this many messages")
     ap.add_argument("--idle-s", type=float, default=60.0)
-    ap.add_argument("--batch-size", type=int, default=20000)
+    ap.add_argument("--batch-size", type=int, default=100000)
     ap.add_argument("--batch-wait-ms", type=int, default=500)
     ap.add_argument("--timezone", default="Asia/Shanghai")
     return Peer(ap.parse_args()).run()

@@ -101,7 +101,7 @@ static const struct config_key config_keys[] = {
 	          "output topic of credit grades"),
 	KEY_TOPIC("topics.dead_letter", topic_dead_letter, "risk.dead-letter",
 	          "output topic of rejected input (original bytes and a reason)"),
-	KEY_INT("batch.size", batch_size, 1, 1000000, 20000,
+	KEY_INT("batch.size", batch_size, 1, 1000000, 100000,
 	        "most events processed and committed to PostgreSQL in one transaction"),
 	KEY_INT("batch.max_wait_ms", batch_max_wait_ms, 1, 60000, 500,
 	        "longest wait in ms for a batch to fill before it is processed anyway"),

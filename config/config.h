@@ -28,7 +28,7 @@ struct riskd_config {
 	char topic_credit_grades[CONFIG_STR_MAX];  /* topics.credit_grades, default "risk.credit-grades" */
 	char topic_dead_letter[CONFIG_STR_MAX];    /* topics.dead_letter, default "risk.dead-letter" */
 	/* batching */
-	int batch_size;                            /* batch.size, 1..1000000, default 20000 */
+	int batch_size;                            /* batch.size, 1..1000000, default 100000 */
 	int batch_max_wait_ms;                     /* batch.max_wait_ms, 1..60000, default 500 */
 	/* postgres */
 	char pg_dsn[CONFIG_STR_MAX];               /* postgres.dsn, default "dbname=riskd" */

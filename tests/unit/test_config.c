@@ -130,7 +130,7 @@ Test(config, defaults_fill_every_key)
 	cr_assert_str_eq(cfg.topic_review_queue, "risk.review-queue");
 	cr_assert_str_eq(cfg.topic_credit_grades, "risk.credit-grades");
 	cr_assert_str_eq(cfg.topic_dead_letter, "risk.dead-letter");
-	cr_assert_eq(cfg.batch_size, 20000);
+	cr_assert_eq(cfg.batch_size, 100000);
 	cr_assert_eq(cfg.batch_max_wait_ms, 500);
 	cr_assert_str_eq(cfg.pg_dsn, "dbname=riskd");
 	cr_assert_eq(cfg.pg_retry_max_ms, 10000);
@@ -708,7 +708,7 @@ Test(config, describe_lists_every_key_once)
 		cr_assert(at == text || at[-1] == '\n', "%s not at a line start", names[i]);
 	}
 	cr_assert_not_null(strstr(text, "batch.size                         int    1..1000000"
-	                                "             20000                  most events"));
+	                                "             100000                 most events"));
 	cr_assert_not_null(strstr(text, "log.level                          enum   "
 	                                "debug|info|warn|error  \"info\""));
 	cr_assert_not_null(strstr(text, "validation.max_kw_unknown_profile  double 0.1..1e+06"
