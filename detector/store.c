@@ -1,6 +1,7 @@
 /*
  * store.c - PostgreSQL access for riskd: batch commits, offset and state loading, and the
- * outbox relay's reads. All SQL is parameterised or COPY; nothing is built from input text
+ * outbox relay's reads (the credit writes and the confirmed-theft reads are in
+ * store_credit.c). All SQL is parameterised or COPY; nothing is built from input text
  * except COPY data, which is escaped here.
  */
 #include "store.h"
@@ -16,14 +17,8 @@
 
 #include "../config/riskd_base.h"
 #include "areas.h"
+#include "store_int.h"
 
-struct store {
-	char *dsn;
-	int async_commit;   /* the session runs with synchronous_commit = off */
-	PGconn *conn;
-	struct rbuf copy;   /* COPY data being built */
-	struct rbuf scratch;
-};
 
 static const char *const session_sql =
     "set application_name = 'riskd';"
@@ -63,7 +58,7 @@ static int sqlstate_retryable(const char *state)
 }
 
 /* Classifies a failed result (res may be NULL) into a riskd_err and writes errstr. */
-static int fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
+int store_fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
                        size_t errstr_size)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -84,12 +79,12 @@ static int fail_result(struct store *st, PGresult *res, const char *what, char *
 }
 
 /* Runs a command that returns no rows. */
-static int exec_command(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size)
 {
 	PGresult *res = PQexec(st->conn, sql);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = fail_result(st, res, sql, errstr, errstr_size);
+		rc = store_fail_result(st, res, sql, errstr, errstr_size);
 	PQclear(res);
 	return rc;
 }
@@ -119,9 +114,9 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 		         "PostgreSQL has no riskd schema (apply deploy/sql migrations first)");
 		return RISKD_ERR_INVALID;
 	}
-	int rc = exec_command(st, session_sql, errstr, errstr_size);
+	int rc = store_exec(st, session_sql, errstr, errstr_size);
 	if (!rc && st->async_commit)
-		rc = exec_command(st, "set synchronous_commit = off", errstr, errstr_size);
+		rc = store_exec(st, "set synchronous_commit = off", errstr, errstr_size);
 	return rc;
 }
 
@@ -141,7 +136,7 @@ int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_
 int store_set_synchronous_commit(struct store *st, int on, char *errstr, size_t errstr_size)
 {
 	st->async_commit = !on;
-	return exec_command(st, on ? "set synchronous_commit = on" : "set synchronous_commit = off",
+	return store_exec(st, on ? "set synchronous_commit = on" : "set synchronous_commit = off",
 	                    errstr, errstr_size);
 }
 
@@ -171,7 +166,7 @@ int store_ensure(struct store *st, char *errstr, size_t errstr_size)
 
 /* ---- COPY text encoding ---- */
 
-static void copy_text(struct rbuf *b, const char *s)
+void store_copy_text(struct rbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -223,24 +218,24 @@ static void copy_text_array(struct rbuf *b, const char *const *items, int n)
 	rbuf_append(b, "}", 1);
 }
 
-static int copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+int store_copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
 {
 	PGresult *res = PQexec(st->conn, sql);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		rc = fail_result(st, res, sql, errstr, errstr_size);
+		rc = store_fail_result(st, res, sql, errstr, errstr_size);
 		PQclear(res);
 		return rc;
 	}
 	PQclear(res);
 	if (st->copy.len && PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1) {
-		rc = fail_result(st, NULL, sql, errstr, errstr_size);
+		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
 	}
 	if (PQputCopyEnd(st->conn, NULL) != 1 && !rc)
-		rc = fail_result(st, NULL, sql, errstr, errstr_size);
+		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
 	while ((res = PQgetResult(st->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
-			rc = fail_result(st, res, sql, errstr, errstr_size);
+			rc = store_fail_result(st, res, sql, errstr, errstr_size);
 		PQclear(res);
 	}
 	return rc;
@@ -250,7 +245,7 @@ static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
 {
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
-		copy_text(b, u[i].id);
+		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\n", (int)u[i].day, (long long)u[i].uwh,
 		            (int)u[i].readings, (int)u[i].covered_s);
 	}
@@ -261,12 +256,12 @@ static void build_profiles(struct rbuf *b, const struct store_profile *p, size_t
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
-		copy_text(b, p[i].customer_id);
+		store_copy_text(b, p[i].customer_id);
 		rbuf_printf(b, "\t%s\t", segment_name(p[i].segment));
-		copy_text(b, p[i].transformer_id);
+		store_copy_text(b, p[i].transformer_id);
 		rbuf_append(b, "\t", 1);
 		if (p[i].tariff[0])
-			copy_text(b, p[i].tariff);
+			store_copy_text(b, p[i].tariff);
 		else
 			rbuf_puts(b, "\\N");
 		if (p[i].capacity_kw > 0)
@@ -285,7 +280,7 @@ static void build_snapshots(struct rbuf *b, const struct store_snapshot *s, size
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%c\t", s[i].kind);
-		copy_text(b, s[i].id);
+		store_copy_text(b, s[i].id);
 		rbuf_printf(b, "\t%d\t", (int)s[i].partition);
 		copy_bytea(b, s[i].state, s[i].len);
 		rbuf_append(b, "\n", 1);
@@ -296,9 +291,9 @@ static void build_counts(struct rbuf *b, const struct store_count *c, size_t n)
 {
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
-		copy_text(b, c[i].topic);
+		store_copy_text(b, c[i].topic);
 		rbuf_printf(b, "\t%d\t", (int)c[i].partition);
-		copy_text(b, c[i].event_type);
+		store_copy_text(b, c[i].event_type);
 		rbuf_printf(b, "\t%s\t%lld\n", c[i].outcome, (long long)c[i].n);
 	}
 }
@@ -308,7 +303,7 @@ static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		const char *items[8];
-		copy_text(b, o[i].topic);
+		store_copy_text(b, o[i].topic);
 		rbuf_append(b, "\t", 1);
 		if (o[i].key_len)
 			copy_bytea(b, o[i].key, o[i].key_len);
@@ -350,11 +345,11 @@ static void build_alerts(struct rbuf *b, const struct store_alert *a, size_t n)
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
-		copy_text(b, a[i].customer_id);
+		store_copy_text(b, a[i].customer_id);
 		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
-		copy_text(b, a[i].rules_json);
+		store_copy_text(b, a[i].rules_json);
 		rbuf_append(b, "\t", 1);
-		copy_text(b, a[i].curve_json);
+		store_copy_text(b, a[i].curve_json);
 		rbuf_append(b, "\n", 1);
 	}
 }
@@ -369,7 +364,7 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	int rc;
 	snprintf(threshold, sizeof(threshold), "%.17g", b->alert_threshold);
 	build_alerts(&st->copy, b->alerts, b->alert_count);
-	if ((rc = copy_in(st, "copy tmp_alerts from stdin", errstr, errstr_size)))
+	if ((rc = store_copy_in(st, "copy tmp_alerts from stdin", errstr, errstr_size)))
 		return rc;
 	/* raise_alert leaves out suppressed rules and publishes to the review topic (a NULL
 	 * topic publishes nothing) through the outbox, in this transaction */
@@ -380,7 +375,7 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	    " curve::jsonb, $4::float8, $5)).opened from tmp_alerts order by seq) r",
 	    5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = fail_result(st, res, "raise alerts", errstr, errstr_size);
+		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);
 	else
 		rc = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -396,12 +391,12 @@ static int write_rule_counts(struct store *st, const struct store_batch *b, char
 	rbuf_reset(&st->copy);
 	for (size_t i = 0; i < b->rule_count_count; i++) {
 		const struct store_rule_count *r = &b->rule_counts[i];
-		copy_text(&st->copy, r->rule_id);
+		store_copy_text(&st->copy, r->rule_id);
 		rbuf_printf(&st->copy, "\t%s\t%llu\t%llu\t%llu\n", r->mode,
 		            (unsigned long long)r->evaluations, (unsigned long long)r->fired,
 		            (unsigned long long)r->missing_reads);
 	}
-	if ((rc = copy_in(st, "copy tmp_rule_counts from stdin", errstr, errstr_size)))
+	if ((rc = store_copy_in(st, "copy tmp_rule_counts from stdin", errstr, errstr_size)))
 		return rc;
 	PGresult *res = PQexecParams(
 	    st->conn,
@@ -413,109 +408,7 @@ static int write_rule_counts(struct store *st, const struct store_batch *b, char
 	    " missing_reads = c.missing_reads + excluded.missing_reads",
 	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = fail_result(st, res, "rule counts", errstr, errstr_size);
-	PQclear(res);
-	return rc;
-}
-
-static void build_grades(struct rbuf *b, const struct store_grade *g, size_t n)
-{
-	rbuf_reset(b);
-	for (size_t i = 0; i < n; i++) {
-		rbuf_printf(b, "%zu\t", i);
-		copy_text(b, g[i].customer_id);
-		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
-		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
-		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
-		copy_text(b, g[i].reasons_json);
-		rbuf_append(b, "\t", 1);
-		copy_text(b, g[i].scorecard);
-		rbuf_append(b, "\t", 1);
-		copy_text(b, g[i].scorecard_version);
-		rbuf_append(b, "\t", 1);
-		copy_text(b, g[i].scorecard_hash);
-		rbuf_append(b, "\n", 1);
-	}
-}
-
-static void build_credit(struct rbuf *b, const struct store_credit *c, size_t n)
-{
-	rbuf_reset(b);
-	for (size_t i = 0; i < n; i++) {
-		rbuf_printf(b, "%zu\t", i);
-		copy_text(b, c[i].customer_id);
-		rbuf_printf(b, "\t%d\t%d\t%.2f\t%.2f\t", (int)c[i].as_of, (int)c[i].days_past_due,
-		            c[i].arrears, c[i].balance_owed);
-		if (c[i].last_payment_day != INT32_MIN)
-			rbuf_printf(b, "%d\n", (int)c[i].last_payment_day);
-		else
-			rbuf_puts(b, "\\N\n");
-	}
-}
-
-/* Grade changes in batch order: history rows, the current grade (the batch's last change of
- * each customer), and one message per change through the outbox. */
-static const char *const write_grades_sql =
-    "with hist as ("
-    " insert into risk.credit_grade_history (customer_id, grade, previous_grade, points,"
-    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
-    "  policy, as_of)"
-    " select customer_id, grade, previous, points, points_grade, capped, floored,"
-    "  reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
-    "  date '1970-01-01' + as_of from tmp_grades order by seq), "
-    "cur as ("
-    " insert into risk.credit_grades as g (customer_id, grade, previous_grade, points,"
-    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
-    "  policy, as_of, changed_at)"
-    " select distinct on (customer_id) customer_id, grade, previous, points, points_grade,"
-    "  capped, floored, reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
-    "  date '1970-01-01' + as_of, now() from tmp_grades order by customer_id, seq desc"
-    " on conflict (customer_id) do update set grade = excluded.grade,"
-    "  previous_grade = excluded.previous_grade, points = excluded.points,"
-    "  points_grade = excluded.points_grade, capped = excluded.capped,"
-    "  floored = excluded.floored, reasons = excluded.reasons, scorecard = excluded.scorecard,"
-    "  scorecard_version = excluded.scorecard_version,"
-    "  scorecard_hash = excluded.scorecard_hash, policy = excluded.policy,"
-    "  as_of = excluded.as_of, changed_at = excluded.changed_at) "
-    "insert into risk.outbox (topic, msg_key, payload, headers)"
-    " select $2, convert_to(t.customer_id, 'UTF8'),"
-    "  convert_to(risk.credit_grade_message(row(t.customer_id, t.grade, t.previous,"
-    "   t.points, t.points_grade, t.capped, t.floored, t.reasons::jsonb, t.scorecard,"
-    "   t.scorecard_version, t.scorecard_hash, $1, date '1970-01-01' + t.as_of,"
-    "   now())::risk.credit_grades, t.segment)::text, 'UTF8'),"
-    "  array['x-grade', t.grade]"
-    " from tmp_grades t order by t.seq";
-
-static const char *const upsert_credit_sql =
-    "insert into risk.customer_credit as c (customer_id, days_past_due, arrears_amount,"
-    " balance_owed, last_payment, as_of, updated_at)"
-    " select distinct on (customer_id) customer_id, days_past_due, arrears, balance,"
-    " date '1970-01-01' + last_payment, date '1970-01-01' + as_of, now()"
-    " from tmp_credit order by customer_id, seq desc"
-    " on conflict (customer_id) do update set days_past_due = excluded.days_past_due,"
-    " arrears_amount = excluded.arrears_amount, balance_owed = excluded.balance_owed,"
-    " last_payment = excluded.last_payment, as_of = excluded.as_of, updated_at = now()";
-
-/* Writes the batch's grade changes (with their messages) and payment status rows. */
-static int write_credit(struct store *st, const struct store_batch *b, char *errstr,
-                        size_t errstr_size)
-{
-	int rc = 0;
-	if (b->credit_count) {
-		build_credit(&st->copy, b->credit, b->credit_count);
-		if ((rc = copy_in(st, "copy tmp_credit from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_credit_sql, errstr, errstr_size)))
-			return rc;
-	}
-	if (!b->grade_count)
-		return 0;
-	build_grades(&st->copy, b->grades, b->grade_count);
-	if ((rc = copy_in(st, "copy tmp_grades from stdin", errstr, errstr_size)))
-		return rc;
-	const char *params[2] = {b->credit_policy ? b->credit_policy : "", b->grades_topic};
-	PGresult *res = PQexecParams(st->conn, write_grades_sql, 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = fail_result(st, res, "write grades", errstr, errstr_size);
+		rc = store_fail_result(st, res, "rule counts", errstr, errstr_size);
 	PQclear(res);
 	return rc;
 }
@@ -552,12 +445,12 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 	rbuf_reset(&st->copy);
 	for (size_t i = 0; i < b->offset_count; i++) {
 		const struct store_offset *o = &b->offsets[i];
-		copy_text(&st->copy, o->topic);
+		store_copy_text(&st->copy, o->topic);
 		rbuf_printf(&st->copy, "\t%d\t%lld\t%lld\n", (int)o->partition, (long long)o->expected,
 		            (long long)o->next);
 		n_new += o->expected < 0;
 	}
-	if ((rc = copy_in(st, "copy tmp_offsets from stdin", errstr, errstr_size)))
+	if ((rc = store_copy_in(st, "copy tmp_offsets from stdin", errstr, errstr_size)))
 		return rc;
 	const char *params[1] = {b->consumer_group};
 	static const char *const sql[2] = {
@@ -573,7 +466,7 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 			continue;
 		PGresult *res = PQexecParams(st->conn, sql[k], 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = fail_result(st, res, "write offsets", errstr, errstr_size);
+			rc = store_fail_result(st, res, "write offsets", errstr, errstr_size);
 			PQclear(res);
 			return rc;
 		}
@@ -608,7 +501,7 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
 	b->alerts_opened = 0;
-	int rc = exec_command(st, "begin", errstr, errstr_size);
+	int rc = store_exec(st, "begin", errstr, errstr_size);
 	if (rc)
 		return rc;
 
@@ -617,31 +510,31 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 		goto fail;
 	if (b->usage_count) {
 		build_usage(&st->copy, b->usage, b->usage_count);
-		if ((rc = copy_in(st, "copy tmp_usage from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_usage_sql, errstr, errstr_size)))
+		if ((rc = store_copy_in(st, "copy tmp_usage from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_usage_sql, errstr, errstr_size)))
 			goto fail;
 	}
 	if (b->transformer_count) {
 		build_usage(&st->copy, b->transformer, b->transformer_count);
-		if ((rc = copy_in(st, "copy tmp_tdaily from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_tdaily_sql, errstr, errstr_size)))
+		if ((rc = store_copy_in(st, "copy tmp_tdaily from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_tdaily_sql, errstr, errstr_size)))
 			goto fail;
 	}
 	if (b->profile_count) {
 		build_profiles(&st->copy, b->profiles, b->profile_count);
-		if ((rc = copy_in(st, "copy tmp_profiles from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_profiles_sql, errstr, errstr_size)))
+		if ((rc = store_copy_in(st, "copy tmp_profiles from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_profiles_sql, errstr, errstr_size)))
 			goto fail;
 	}
 	if (b->count_count) {
 		build_counts(&st->copy, b->counts, b->count_count);
-		if ((rc = copy_in(st, "copy tmp_counts from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_counts_sql, errstr, errstr_size)))
+		if ((rc = store_copy_in(st, "copy tmp_counts from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_counts_sql, errstr, errstr_size)))
 			goto fail;
 	}
 	if (b->outbox_count) {
 		build_outbox(&st->copy, b->outbox, b->outbox_count);
-		if ((rc = copy_in(st, "copy risk.outbox (topic, msg_key, payload, headers) from stdin",
+		if ((rc = store_copy_in(st, "copy risk.outbox (topic, msg_key, payload, headers) from stdin",
 		                  errstr, errstr_size)))
 			goto fail;
 	}
@@ -655,15 +548,15 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 		}
 		b->alerts_opened = opened;
 	}
-	if ((b->grade_count || b->credit_count) && (rc = write_credit(st, b, errstr, errstr_size)))
+	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;
 	if (b->snapshot_count) {
 		build_snapshots(&st->copy, b->snapshots, b->snapshot_count);
-		if ((rc = copy_in(st, "copy tmp_state from stdin", errstr, errstr_size)) ||
-		    (rc = exec_command(st, upsert_state_sql, errstr, errstr_size)))
+		if ((rc = store_copy_in(st, "copy tmp_state from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_state_sql, errstr, errstr_size)))
 			goto fail;
 	}
-	if ((rc = exec_command(st, "commit", errstr, errstr_size)))
+	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
 		return rc; /* a failed commit leaves nothing written */
 	return 0;
 
@@ -685,7 +578,7 @@ int store_load_offset(struct store *st, const char *group, const char *topic, in
 	                             " consumer_group = $1 and topic = $2 and partition = $3",
 	                             3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = fail_result(st, res, "load offset", errstr, errstr_size);
+		rc = store_fail_result(st, res, "load offset", errstr, errstr_size);
 	else
 		*next = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
 	PQclear(res);
@@ -712,7 +605,7 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
 	                             " where kind = $1 and partition = any($2::int[])",
 	                             2, NULL, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = fail_result(st, res, "load state", errstr, errstr_size);
+		rc = store_fail_result(st, res, "load state", errstr, errstr_size);
 		goto done;
 	}
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
@@ -746,19 +639,19 @@ int store_relay_outbox(struct store *st, int max,
 	int n = 0, rc;
 
 	snprintf(limit, sizeof(limit), "%d", max);
-	if ((rc = exec_command(st, "begin", errstr, errstr_size)))
+	if ((rc = store_exec(st, "begin", errstr, errstr_size)))
 		return rc;
 	res = PQexecParams(st->conn,
 	                   "select id, topic, msg_key, payload, to_json(headers)::text"
 	                   " from risk.outbox order by id limit $1 for update skip locked",
 	                   1, NULL, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = fail_result(st, res, "read outbox", errstr, errstr_size);
+		rc = store_fail_result(st, res, "read outbox", errstr, errstr_size);
 		goto fail;
 	}
 	n = PQntuples(res);
 	if (n == 0) {
-		rc = exec_command(st, "commit", errstr, errstr_size);
+		rc = store_exec(st, "commit", errstr, errstr_size);
 		PQclear(res);
 		return rc;
 	}
@@ -796,10 +689,10 @@ int store_relay_outbox(struct store *st, int max,
 	res = PQexecParams(st->conn, "delete from risk.outbox where id = any($1::bigint[])", 1, NULL,
 	                   params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = fail_result(st, res, "delete outbox rows", errstr, errstr_size);
+		rc = store_fail_result(st, res, "delete outbox rows", errstr, errstr_size);
 		goto fail;
 	}
-	if ((rc = exec_command(st, "commit", errstr, errstr_size)))
+	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
 		goto done;
 	rc = n;
 	goto done;
@@ -820,7 +713,7 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 	PGresult *res = PQexec(st->conn, "select risk.drain_area_balance()");
 	int n;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		n = fail_result(st, res, "area balance", errstr, errstr_size);
+		n = store_fail_result(st, res, "area balance", errstr, errstr_size);
 	else
 		n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -850,7 +743,7 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 	int n = 0, rows, excess_n = 0, open = 0;
 	area_table_reset(t);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		n = fail_result(st, res, "load area balance", errstr, errstr_size);
+		n = store_fail_result(st, res, "load area balance", errstr, errstr_size);
 		goto done;
 	}
 	rows = PQntuples(res);
@@ -898,46 +791,12 @@ done:
 	return n;
 }
 
-int store_load_confirmations(struct store *st, int64_t after, int max,
-                             int (*fn)(const struct store_confirmation *c, void *arg), void *arg,
-                             char *errstr, size_t errstr_size)
-{
-	char after_s[24], max_s[16];
-	const char *params[2] = {after_s, max_s};
-	int rc;
-
-	snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-	snprintf(max_s, sizeof(max_s), "%d", max);
-	PGresult *res = PQexecParams(st->conn,
-	                             "select customer_id, confirmed, seq from risk.theft_confirmations"
-	                             " where seq > $1 order by seq limit $2",
-	                             2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = fail_result(st, res, "load theft confirmations", errstr, errstr_size);
-		PQclear(res);
-		return rc;
-	}
-	int n = PQntuples(res);
-	rc = n;
-	for (int r = 0; r < n; r++) {
-		struct store_confirmation c = {PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)[0] == 't',
-		                               strtoll(PQgetvalue(res, r, 2), NULL, 10)};
-		int stop = fn(&c, arg);
-		if (stop) {
-			rc = stop;
-			break;
-		}
-	}
-	PQclear(res);
-	return rc;
-}
-
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size)
 {
 	PGresult *res = PQexec(st->conn, "select count(*) from risk.outbox");
 	int64_t n;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		n = fail_result(st, res, "count outbox", errstr, errstr_size);
+		n = store_fail_result(st, res, "count outbox", errstr, errstr_size);
 	else
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

@@ -1,0 +1,145 @@
+/*
+ * store_credit.c - the store's credit writes (grade changes with their history and outbox
+ * messages, payment status rows) and its read of the analysts' confirmed-theft feedback.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static void build_grades(struct rbuf *b, const struct store_grade *g, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		store_copy_text(b, g[i].customer_id);
+		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
+		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
+		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
+		store_copy_text(b, g[i].reasons_json);
+		rbuf_append(b, "\t", 1);
+		store_copy_text(b, g[i].scorecard);
+		rbuf_append(b, "\t", 1);
+		store_copy_text(b, g[i].scorecard_version);
+		rbuf_append(b, "\t", 1);
+		store_copy_text(b, g[i].scorecard_hash);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+static void build_credit(struct rbuf *b, const struct store_credit *c, size_t n)
+{
+	rbuf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		store_copy_text(b, c[i].customer_id);
+		rbuf_printf(b, "\t%d\t%d\t%.2f\t%.2f\t", (int)c[i].as_of, (int)c[i].days_past_due,
+		            c[i].arrears, c[i].balance_owed);
+		if (c[i].last_payment_day != INT32_MIN)
+			rbuf_printf(b, "%d\n", (int)c[i].last_payment_day);
+		else
+			rbuf_puts(b, "\\N\n");
+	}
+}
+
+/* Grade changes in batch order: history rows, the current grade (the batch's last change of
+ * each customer), and one message per change through the outbox. */
+static const char *const write_grades_sql =
+    "with hist as ("
+    " insert into risk.credit_grade_history (customer_id, grade, previous_grade, points,"
+    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
+    "  policy, as_of)"
+    " select customer_id, grade, previous, points, points_grade, capped, floored,"
+    "  reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
+    "  date '1970-01-01' + as_of from tmp_grades order by seq), "
+    "cur as ("
+    " insert into risk.credit_grades as g (customer_id, grade, previous_grade, points,"
+    "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
+    "  policy, as_of, changed_at)"
+    " select distinct on (customer_id) customer_id, grade, previous, points, points_grade,"
+    "  capped, floored, reasons::jsonb, scorecard, scorecard_version, scorecard_hash, $1,"
+    "  date '1970-01-01' + as_of, now() from tmp_grades order by customer_id, seq desc"
+    " on conflict (customer_id) do update set grade = excluded.grade,"
+    "  previous_grade = excluded.previous_grade, points = excluded.points,"
+    "  points_grade = excluded.points_grade, capped = excluded.capped,"
+    "  floored = excluded.floored, reasons = excluded.reasons, scorecard = excluded.scorecard,"
+    "  scorecard_version = excluded.scorecard_version,"
+    "  scorecard_hash = excluded.scorecard_hash, policy = excluded.policy,"
+    "  as_of = excluded.as_of, changed_at = excluded.changed_at) "
+    "insert into risk.outbox (topic, msg_key, payload, headers)"
+    " select $2, convert_to(t.customer_id, 'UTF8'),"
+    "  convert_to(risk.credit_grade_message(row(t.customer_id, t.grade, t.previous,"
+    "   t.points, t.points_grade, t.capped, t.floored, t.reasons::jsonb, t.scorecard,"
+    "   t.scorecard_version, t.scorecard_hash, $1, date '1970-01-01' + t.as_of,"
+    "   now())::risk.credit_grades, t.segment)::text, 'UTF8'),"
+    "  array['x-grade', t.grade]"
+    " from tmp_grades t order by t.seq";
+
+static const char *const upsert_credit_sql =
+    "insert into risk.customer_credit as c (customer_id, days_past_due, arrears_amount,"
+    " balance_owed, last_payment, as_of, updated_at)"
+    " select distinct on (customer_id) customer_id, days_past_due, arrears, balance,"
+    " date '1970-01-01' + last_payment, date '1970-01-01' + as_of, now()"
+    " from tmp_credit order by customer_id, seq desc"
+    " on conflict (customer_id) do update set days_past_due = excluded.days_past_due,"
+    " arrears_amount = excluded.arrears_amount, balance_owed = excluded.balance_owed,"
+    " last_payment = excluded.last_payment, as_of = excluded.as_of, updated_at = now()";
+
+int store_write_credit(struct store *st, const struct store_batch *b, char *errstr,
+                        size_t errstr_size)
+{
+	int rc = 0;
+	if (b->credit_count) {
+		build_credit(&st->copy, b->credit, b->credit_count);
+		if ((rc = store_copy_in(st, "copy tmp_credit from stdin", errstr, errstr_size)) ||
+		    (rc = store_exec(st, upsert_credit_sql, errstr, errstr_size)))
+			return rc;
+	}
+	if (!b->grade_count)
+		return 0;
+	build_grades(&st->copy, b->grades, b->grade_count);
+	if ((rc = store_copy_in(st, "copy tmp_grades from stdin", errstr, errstr_size)))
+		return rc;
+	const char *params[2] = {b->credit_policy ? b->credit_policy : "", b->grades_topic};
+	PGresult *res = PQexecParams(st->conn, write_grades_sql, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = store_fail_result(st, res, "write grades", errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
+int store_load_confirmations(struct store *st, int64_t after, int max,
+                             int (*fn)(const struct store_confirmation *c, void *arg), void *arg,
+                             char *errstr, size_t errstr_size)
+{
+	char after_s[24], max_s[16];
+	const char *params[2] = {after_s, max_s};
+	int rc;
+
+	snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+	snprintf(max_s, sizeof(max_s), "%d", max);
+	PGresult *res = PQexecParams(st->conn,
+	                             "select customer_id, confirmed, seq from risk.theft_confirmations"
+	                             " where seq > $1 order by seq limit $2",
+	                             2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "load theft confirmations", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	int n = PQntuples(res);
+	rc = n;
+	for (int r = 0; r < n; r++) {
+		struct store_confirmation c = {PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)[0] == 't',
+		                               strtoll(PQgetvalue(res, r, 2), NULL, 10)};
+		int stop = fn(&c, arg);
+		if (stop) {
+			rc = stop;
+			break;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
