@@ -64,7 +64,7 @@ failed:;
 	return -1;
 }
 
-int64_t committer_relay(struct committer *c, int *remaining)
+int64_t committer_relay(struct committer *c)
 {
 	char errstr[512];
 	int64_t total = 0;
@@ -74,7 +74,6 @@ int64_t committer_relay(struct committer *c, int *remaining)
 		total += n;
 		metrics_outbox_published((uint64_t)n, 0);
 	}
-	*remaining = n < 0;
 	if (n < 0) {
 		char q[600];
 		log_kv(LOG_WARN, "relay_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -101,8 +100,7 @@ static void *commit_worker(void *arg)
 	job->published = 0;
 	job->relay_rc = 0;
 	if (job->rc == 0 && job->sb.outbox_count + job->sb.alert_count + job->sb.grade_count > 0) {
-		int remaining;
-		int64_t n = committer_relay(c, &remaining);
+		int64_t n = committer_relay(c);
 		if (n < 0)
 			job->relay_rc = (int)n;
 		else

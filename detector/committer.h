@@ -89,8 +89,8 @@ void committer_release(struct committer *c, struct commit_job *job);
 /*
  * Publishes pending outbox rows from the calling thread (nothing may be running). Returns the
  * rows published (>= 0) or a negative riskd_err when PostgreSQL or Kafka failed (the rows stay
- * for the next try); *remaining is set to 1 when rows may remain.
+ * for the next try).
  */
-int64_t committer_relay(struct committer *c, int *remaining);
+int64_t committer_relay(struct committer *c);
 
 #endif

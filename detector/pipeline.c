@@ -404,11 +404,26 @@ static int commit_or_resync(struct pipeline *pl)
  * published, or a negative riskd_err (the rows stay for the next try). */
 static int relay_outbox(struct pipeline *pl)
 {
-	int remaining;
-	int64_t n = committer_relay(&pl->committer, &remaining);
+	int64_t n = committer_relay(&pl->committer);
 	if (n > 0)
 		pl->totals.published += (uint64_t)n;
 	return n < 0 ? (int)n : 0;
+}
+
+/* Reloads the scorer's area table from risk.area_balance when a balance changed it (nothing
+ * may be committing). Returns 0, or RISKD_ERR_UNAVAILABLE (it stays stale for the next try). */
+static int reload_areas(struct pipeline *pl)
+{
+	char errstr[512];
+	if (!pl->areas_stale)
+		return 0;
+	if (store_load_areas(pl->store, scorer_areas(pl->ingest.scorer), errstr, sizeof(errstr)) < 0) {
+		char q[600];
+		log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return RISKD_ERR_UNAVAILABLE;
+	}
+	pl->areas_stale = 0;
+	return 0;
 }
 
 /* Balances the area-days committed batches queued. Returns 0, or a negative riskd_err (the
@@ -426,15 +441,7 @@ static int drain_area_balance(struct pipeline *pl)
 		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
 		pl->areas_stale = 1;
 	}
-	if (pl->areas_stale) {
-		if (store_load_areas(pl->store, scorer_areas(pl->ingest.scorer), errstr, sizeof(errstr)) < 0) {
-			char q[600];
-			log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-			return RISKD_ERR_UNAVAILABLE;
-		}
-		pl->areas_stale = 0;
-	}
-	return 0;
+	return reload_areas(pl);
 }
 
 /* ---- confirmed-theft feedback into credit grades ---- */
@@ -485,16 +492,7 @@ static int apply_feedback(struct pipeline *pl)
  */
 static void between_commits(struct pipeline *pl, int64_t now)
 {
-	char errstr[512];
-	if (pl->areas_stale) {
-		if (store_load_areas(pl->store, scorer_areas(pl->ingest.scorer), errstr,
-		                     sizeof(errstr)) < 0) {
-			char q[600];
-			log_kv(LOG_WARN, "area_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-		} else {
-			pl->areas_stale = 0;
-		}
-	}
+	reload_areas(pl);
 	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
 		pl->last_feedback_ms = now;
 		apply_feedback(pl);
