@@ -105,6 +105,10 @@ static const struct config_key config_keys[] = {
 	        "most events processed and committed to PostgreSQL in one transaction"),
 	KEY_INT("batch.max_wait_ms", batch_max_wait_ms, 1, 60000, 500,
 	        "longest wait in ms for a batch to fill before it is processed anyway"),
+	KEY_INT("batch.checkpoint_interval_ms", checkpoint_interval_ms, 0, 3600000, 10000,
+	        "how often in ms each partition's changed state is checkpointed to PostgreSQL (0: "
+	        "with every batch); after a crash or a rebalance riskd replays at most this much "
+	        "input to rebuild state, without repeating results"),
 	KEY_STRING("postgres.dsn", pg_dsn, 1, "dbname=riskd",
 	           "libpq connection string of the risk database; RISKD_PG_DSN overrides it"),
 	KEY_INT("postgres.retry_max_ms", pg_retry_max_ms, 100, 600000, 10000,

@@ -30,6 +30,8 @@ struct riskd_config {
 	/* batching */
 	int batch_size;                            /* batch.size, 1..1000000, default 100000 */
 	int batch_max_wait_ms;                     /* batch.max_wait_ms, 1..60000, default 500 */
+	int checkpoint_interval_ms;                /* batch.checkpoint_interval_ms, 0..3600000,
+	                                              default 10000 */
 	/* postgres */
 	char pg_dsn[CONFIG_STR_MAX];               /* postgres.dsn, default "dbname=riskd" */
 	int pg_retry_max_ms;                       /* postgres.retry_max_ms, 100..600000, default 10000 */

@@ -56,6 +56,7 @@ static void usage_map_reset(struct usage_map *m)
 void batch_reset(struct batch *b)
 {
 	b->messages = 0;
+	b->replayed = 0;
 	b->started_ms = 0;
 	usage_map_reset(&b->usage);
 	usage_map_reset(&b->transformer);

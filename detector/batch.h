@@ -29,6 +29,7 @@ struct usage_map {
 
 struct batch {
 	size_t messages;              /* messages consumed into this batch */
+	size_t replayed;              /* of those, replayed for state only */
 	int64_t started_ms;           /* monotonic time of the first message */
 	struct usage_map usage;       /* customers' daily energy */
 	struct usage_map transformer; /* transformers' daily energy */

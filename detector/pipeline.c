@@ -36,13 +36,25 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 #define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
 #define FEEDBACK_EVERY_MS 2000
 
-/* One assigned input partition and its offsets. */
+/*
+ * One assigned input partition and its offsets. Results commit with every batch; the state
+ * of the partition's entities is checkpointed every batch.checkpoint_interval_ms, so after a
+ * load riskd reads from state_committed and replays the messages below committed for state
+ * only (their results are in PostgreSQL already).
+ */
 struct part {
 	enum topic_role role;
 	int32_t partition;
-	int64_t committed;   /* next offset stored in PostgreSQL; -1 = no row */
-	int64_t pending;     /* next offset after this batch; -1 = nothing read yet */
+	int64_t committed;        /* next offset whose results are not stored; -1 = no row */
+	int64_t state_committed;  /* next offset whose effects the stored snapshots lack; -1 =
+	                             none (from the beginning) */
+	int64_t pending;          /* next offset to apply; -1 = nothing read yet */
+	int64_t checkpoint_due_ms;
 };
+
+/* Checkpoint groups: a customer partition (the customer topics' partitions of one number)
+ * and a transformer partition. */
+enum { GROUP_CUSTOMERS, GROUP_TRANSFORMERS, GROUP__COUNT };
 
 struct pipeline {
 	const struct riskd_config *cfg;
@@ -56,6 +68,9 @@ struct pipeline {
 	struct part *parts;
 	int part_count, part_cap;
 	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
+	uint8_t checkpoint_now[GROUP__COUNT][PARTITIONS_MAX]; /* groups the sealing batch
+	                                                          checkpoints */
+	int checkpoint_all;                              /* the next seal checkpoints every group */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
@@ -122,6 +137,11 @@ static struct part *part_find(struct pipeline *pl, int role, int32_t partition)
 	return idx ? &pl->parts[idx - 1] : NULL;
 }
 
+static int group_of_role(int role)
+{
+	return role == ROLE_TRANSFORMER ? GROUP_TRANSFORMERS : GROUP_CUSTOMERS;
+}
+
 static void parts_clear(struct pipeline *pl)
 {
 	for (int i = 0; i < pl->part_count; i++)
@@ -140,7 +160,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	for (int i = 0; i < pl->part_count; i++)
-		pl->parts[i].pending = pl->parts[i].committed;
+		pl->parts[i].pending = pl->parts[i].state_committed;
 }
 
 /* ---- state loading ---- */
@@ -175,13 +195,18 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 	static uint8_t seen[PARTITIONS_MAX];
 
 	memset(seen, 0, sizeof(seen));
+	int64_t now = now_ms();
 	for (int i = 0; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
 		rc = store_load_offset(pl->store, pl->cfg->kafka_group_id, pl->topics[p->role],
-		                       p->partition, &p->committed, errstr, errstr_size);
+		                       p->partition, &p->committed, &p->state_committed, errstr,
+		                       errstr_size);
 		if (rc)
 			return rc;
-		p->pending = p->committed;
+		p->pending = p->state_committed;
+		/* spread the partitions' checkpoints over the interval */
+		p->checkpoint_due_ms =
+		    now + (int64_t)pl->cfg->checkpoint_interval_ms * (i + 1) / pl->part_count;
 		if (p->role == ROLE_TRANSFORMER)
 			trans[ntrans++] = p->partition;
 		else if (!seen[p->partition]++)
@@ -232,8 +257,8 @@ static int resync(struct pipeline *pl)
 	for (int i = 0; i < pl->part_count; i++) {
 		seek[i].topic = pl->topics[pl->parts[i].role];
 		seek[i].partition = pl->parts[i].partition;
-		seek[i].offset = pl->parts[i].committed >= 0 ? pl->parts[i].committed
-		                                              : KAFKA_OFFSET_BEGINNING;
+		seek[i].offset = pl->parts[i].state_committed >= 0 ? pl->parts[i].state_committed
+		                                                    : KAFKA_OFFSET_BEGINNING;
 	}
 	if (pl->part_count && kafka_consumer_seek(pl->consumer, seek, pl->part_count, errstr,
 	                                          sizeof(errstr)) != 0) {
@@ -253,23 +278,71 @@ static int resync(struct pipeline *pl)
 
 /* ---- committing ---- */
 
-static int snapshot_customer(struct cstate *cs, void *arg)
+struct checkpoint_ctx {
+	struct pipeline *pl;
+	struct batch *batch;
+};
+
+/* cstate_table_drain_dirty takers: a dirty entity of a group being checkpointed goes into
+ * the batch. */
+static int checkpoint_customer(struct cstate *cs, void *arg)
 {
-	batch_add_snapshot(arg, 'c', cs);
-	return 0;
+	struct checkpoint_ctx *ctx = arg;
+	if (!ctx->pl->checkpoint_now[GROUP_CUSTOMERS][cs->partition])
+		return 0;
+	batch_add_snapshot(ctx->batch, 'c', cs);
+	return 1;
 }
 
-static int snapshot_transformer(struct cstate *cs, void *arg)
+static int checkpoint_transformer(struct cstate *cs, void *arg)
 {
-	batch_add_snapshot(arg, 't', cs);
+	struct checkpoint_ctx *ctx = arg;
+	if (!ctx->pl->checkpoint_now[GROUP_TRANSFORMERS][cs->partition])
+		return 0;
+	batch_add_snapshot(ctx->batch, 't', cs);
+	return 1;
+}
+
+/*
+ * Chooses the groups the sealing batch checkpoints - all of them when pl->checkpoint_all is
+ * set or the interval is 0, else those with a partition whose time has come - and moves
+ * their next checkpoint one interval on.
+ */
+static void choose_checkpoints(struct pipeline *pl, int64_t now)
+{
+	int all = pl->checkpoint_all || pl->cfg->checkpoint_interval_ms == 0;
+	for (int i = 0; i < pl->part_count; i++)
+		pl->checkpoint_now[group_of_role(pl->parts[i].role)][pl->parts[i].partition] = 0;
+	for (int i = 0; i < pl->part_count; i++) {
+		const struct part *p = &pl->parts[i];
+		if (all || now >= p->checkpoint_due_ms)
+			pl->checkpoint_now[group_of_role(p->role)][p->partition] = 1;
+	}
+	for (int i = 0; i < pl->part_count; i++) {
+		struct part *p = &pl->parts[i];
+		if (pl->checkpoint_now[group_of_role(p->role)][p->partition])
+			p->checkpoint_due_ms = now + pl->cfg->checkpoint_interval_ms;
+	}
+}
+
+/* Whether an idle riskd has state to checkpoint: dirty entities and a partition due. */
+static int checkpoint_due(struct pipeline *pl, int64_t now)
+{
+	if (!cstate_table_dirty_count(pl->ingest.customers) &&
+	    !cstate_table_dirty_count(pl->ingest.transformers))
+		return 0;
+	for (int i = 0; i < pl->part_count; i++)
+		if (now >= pl->parts[i].checkpoint_due_ms)
+			return 1;
 	return 0;
 }
 
 /*
- * Seals the batch being filled - snapshots of the entities it changed (encoded now), offsets,
- * per-rule counts, metadata - and starts its commit on the worker thread; the next messages
- * go into the other batch. Nothing may be committing. Returns 1 when it started a commit, 0
- * when there was nothing to commit.
+ * Seals the batch being filled - its results, offsets, per-rule counts, metadata, and the
+ * checkpoint of the groups whose time has come (snapshots of their changed entities, encoded
+ * now, and their state offsets) - and starts its commit on the worker thread; the next
+ * messages go into the other batch. Nothing may be committing. Returns 1 when it started a
+ * commit, 0 when there was nothing to commit.
  */
 static int seal_and_start(struct pipeline *pl, int64_t now)
 {
@@ -277,17 +350,24 @@ static int seal_and_start(struct pipeline *pl, int64_t now)
 	struct store_batch *sb = &job->sb;
 	size_t noff = 0;
 
+	choose_checkpoints(pl, now);
 	commit_job_reserve_offsets(job, (size_t)(pl->part_count > 0 ? pl->part_count : 1));
 	for (int i = 0; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
-		if (p->pending != p->committed && p->pending >= 0)
-			job->offsets[noff++] = (struct store_offset){pl->topics[p->role], p->partition,
-			                                             p->committed, p->pending};
+		/* results move only forward: a replay below committed leaves them */
+		int moves = p->pending > p->committed;
+		int state_moves = pl->checkpoint_now[group_of_role(p->role)][p->partition] &&
+		                  p->pending >= 0 && p->pending != p->state_committed;
+		if (moves || state_moves)
+			job->offsets[noff++] = (struct store_offset){
+			    pl->topics[p->role], p->partition, p->committed,
+			    moves ? p->pending : p->committed, state_moves, p->pending};
 	}
-	if (noff == 0 && !batch_has_rows(&job->batch))
+	struct checkpoint_ctx ctx = {pl, &job->batch};
+	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_customer, &ctx);
+	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_transformer, &ctx);
+	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
 		return 0;
-	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &job->batch);
-	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &job->batch);
 	batch_to_store(&job->batch, sb);
 	sb->consumer_group = pl->cfg->kafka_group_id;
 	sb->offsets = job->offsets;
@@ -319,8 +399,6 @@ static int seal_and_start(struct pipeline *pl, int64_t now)
 		pl->last_drain_ms = now;
 	}
 	/* what the batch changed is captured: the next batch starts from here */
-	cstate_table_clear_dirty(pl->ingest.customers);
-	cstate_table_clear_dirty(pl->ingest.transformers);
 	scorer_rule_counts_reset(pl->ingest.scorer);
 	committer_start(&pl->committer);
 	return 1;
@@ -369,15 +447,18 @@ static int finish_commit(struct pipeline *pl)
 		pl->areas_stale = 1;
 	pl->drain_pending = 1; /* this batch's days (or a failed drain) may leave area-days queued */
 	log_kv(LOG_DEBUG, "batch_committed",
-	       "messages=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
-	       job->batch.messages, sb->usage_count, sb->snapshot_count, sb->grade_count,
-	       job->seconds * 1000);
+	       "messages=%zu replayed=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
+	       job->batch.messages, job->batch.replayed, sb->usage_count, sb->snapshot_count,
+	       sb->grade_count, job->seconds * 1000);
 	struct kafka_partition done[sb->offset_count > 0 ? sb->offset_count : 1];
 	for (size_t i = 0; i < sb->offset_count; i++) {
 		const struct store_offset *o = &sb->offsets[i];
 		struct part *p = part_find(pl, role_of_topic(pl, o->topic), o->partition);
-		if (p)
+		if (p) {
 			p->committed = o->next;
+			if (o->state_moved)
+				p->state_committed = o->state_next;
+		}
 		done[i] = (struct kafka_partition){o->topic, o->partition, o->next};
 	}
 	kafka_consumer_commit_async(pl->consumer, done, (int)sb->offset_count);
@@ -386,16 +467,18 @@ static int finish_commit(struct pipeline *pl)
 	return 0;
 }
 
-/* Commits everything applied so far and waits for it. Returns 0, or the commit's riskd_err
+/* Commits everything applied so far, with a checkpoint of all state when `checkpoint_all`
+ * (before partitions are released), and waits for it. Returns 0, or the commit's riskd_err
  * (a resync is scheduled). */
-static int commit_or_resync(struct pipeline *pl)
+static int commit_or_resync(struct pipeline *pl, int checkpoint_all)
 {
 	int rc = finish_commit(pl);
 	if (rc)
 		return rc;
-	if (!seal_and_start(pl, now_ms()))
-		return 0;
-	return finish_commit(pl);
+	pl->checkpoint_all = checkpoint_all;
+	int started = seal_and_start(pl, now_ms());
+	pl->checkpoint_all = 0;
+	return started ? finish_commit(pl) : 0;
 }
 
 /* ---- outbox relay ---- */
@@ -595,6 +678,28 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 	return EVENT_REJECT_NONE;
 }
 
+/*
+ * Applies a message whose results are stored already (it lies between the partition's state
+ * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
+ * counts, dead letters or metrics, which the first pass produced.
+ */
+static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int role)
+{
+	char errstr[512];
+	struct event *ev = &pl->event;
+	struct ingest_result r;
+
+	cur_batch(pl)->replayed++;
+	pl->totals.replayed++;
+	if (event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE ||
+	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
+	        EVENT_REJECT_NONE)
+		return; /* it was dead-lettered */
+	scorer_set_counting(pl->ingest.scorer, 0);
+	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	scorer_set_counting(pl->ingest.scorer, 1);
+}
+
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 {
 	char errstr[512];
@@ -618,6 +723,10 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	pl->totals.messages++;
 	if (cur_batch(pl)->started_ms == 0)
 		cur_batch(pl)->started_ms = now_ms();
+	if (m->offset < p->committed) {
+		replay_message(pl, m, role);
+		return;
+	}
 
 	const char *topic = pl->topics[role];
 	enum event_reject reason = event_decode(m->payload, m->len, ev, errstr, sizeof(errstr));
@@ -669,7 +778,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 
 	if (kind == KAFKA_REVOKE) {
 		if (!pl->needs_resync)
-			commit_or_resync(pl);
+			commit_or_resync(pl, 1); /* the next owner starts from all of it */
 		drop_uncommitted(pl);
 		parts_clear(pl);
 		pl->needs_resync = 0;
@@ -688,7 +797,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 			set_fatal(pl, "assigned a partition riskd cannot track");
 			continue;
 		}
-		pl->parts[pl->part_count] = (struct part){role, tps[i].partition, -1, -1};
+		pl->parts[pl->part_count] = (struct part){role, tps[i].partition, -1, -1, -1, 0};
 		pl->part_index[role][tps[i].partition] = (int16_t)++pl->part_count;
 	}
 	drop_uncommitted(pl);
@@ -709,7 +818,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	}
 	for (int i = 0; i < n; i++) {
 		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);
-		tps[i].offset = p && p->committed >= 0 ? p->committed : KAFKA_OFFSET_BEGINNING;
+		tps[i].offset = p && p->state_committed >= 0 ? p->state_committed : KAFKA_OFFSET_BEGINNING;
 	}
 	pl->last_message_ms = now_ms(); /* idle time counts from the assignment */
 	pl->assigned_once = 1;
@@ -913,7 +1022,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
-			if (batch_has_rows(cur_batch(pl)) && commit_or_resync(pl) != 0)
+			if ((batch_has_rows(cur_batch(pl)) || checkpoint_due(pl, now)) &&
+			    commit_or_resync(pl, 0) != 0)
 				continue;
 			if (pl->relay_pending)
 				pl->relay_pending = relay_outbox(pl) != 0;
@@ -938,7 +1048,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 	}
 
 	if (!pl->fatal && !pl->needs_resync) {
-		if (commit_or_resync(pl) == 0) {
+		if (commit_or_resync(pl, 1) == 0) {
 			relay_outbox(pl);
 			drain_area_balance(pl);
 		}

@@ -27,6 +27,8 @@ struct pipeline_options {
 /* Totals over the pipeline's life, for the exit summary. */
 struct pipeline_totals {
 	uint64_t messages;        /* messages consumed (including replays after a resync) */
+	uint64_t replayed;        /* of those, messages applied to state only: their results
+	                             were stored before the last state checkpoint moved */
 	uint64_t accepted;        /* events applied */
 	uint64_t dead_letter;     /* messages sent to the dead-letter topic */
 	uint64_t duplicates;      /* duplicate event_ids skipped */

@@ -140,10 +140,11 @@ int main(int argc, char **argv)
 	struct pipeline_totals tot;
 	pipeline_totals(pl, &tot);
 	log_kv(rc ? LOG_ERROR : LOG_INFO, "stopped",
-	       "messages=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
+	       "messages=%llu replayed=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
 	       "resyncs=%llu published=%llu input_gaps=%llu alerts_opened=%llu alerts_updated=%llu "
 	       "grade_changes=%llu confirmations=%llu seconds=%.2f%s%s",
-	       (unsigned long long)tot.messages, (unsigned long long)tot.accepted,
+	       (unsigned long long)tot.messages, (unsigned long long)tot.replayed,
+	       (unsigned long long)tot.accepted,
 	       (unsigned long long)tot.dead_letter, (unsigned long long)tot.duplicates,
 	       (unsigned long long)tot.batches, (unsigned long long)tot.resyncs,
 	       (unsigned long long)tot.published, (unsigned long long)tot.input_gaps,

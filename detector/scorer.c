@@ -24,6 +24,7 @@ struct scorer {
 	struct rbuf rules_json, curve_json;
 	struct scorer_stats stats;
 	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
+	int counting_off;              /* replaying input whose counts are stored already */
 	scorer_observer_fn observer;   /* offline tools only */
 	void *observer_arg;
 };
@@ -161,6 +162,11 @@ const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc)
 	return sc->rule_counts;
 }
 
+void scorer_set_counting(struct scorer *sc, int on)
+{
+	sc->counting_off = !on;
+}
+
 void scorer_rule_counts_reset(struct scorer *sc)
 {
 	memset(sc->rule_counts, 0, sizeof(sc->rule_counts));
@@ -177,7 +183,8 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *
 		scorer_features(sc, cs, day, &sc->fv);
 		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
 		sc->stats.scored++;
-		count_rules(sc);
+		if (!sc->counting_off)
+			count_rules(sc);
 		if (sc->observer)
 			sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
 		if (sc->hits.alert) {

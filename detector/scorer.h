@@ -97,6 +97,10 @@ struct scorer_rule_count {
 /* The live set's per-rule counts (ruleset_rule_count(scorer_rules(sc)) entries). */
 const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc);
 
+/* Turns the per-rule counts on (the default) or off: off while riskd replays input whose
+ * results, counts included, are already in PostgreSQL. */
+void scorer_set_counting(struct scorer *sc, int on);
+
 /* Zeroes the per-rule counts (after they were stored, or when uncommitted work is dropped). */
 void scorer_rule_counts_reset(struct scorer *sc);
 

@@ -44,7 +44,7 @@ static const char *const session_sql =
     "  days_past_due int, arrears float8, balance float8, last_payment int)"
     "  on commit delete rows;"
     "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
-    "  next bigint) on commit delete rows;";
+    "  next bigint, state_next bigint) on commit delete rows;";
 
 /* SQLSTATEs after which a retry on a fresh connection can succeed. */
 static int sqlstate_retryable(const char *state)
@@ -106,12 +106,21 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 		errstr[strcspn(errstr, "\n")] = '\0';
 		return RISKD_ERR_UNAVAILABLE;
 	}
-	PGresult *res = PQexec(st->conn, "select to_regclass('risk.kafka_offsets') is not null");
-	int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+	/* the newest column riskd needs stands for the whole schema */
+	PGresult *res = PQexec(st->conn,
+	                       "select to_regclass('risk.kafka_offsets') is not null,"
+	                       " exists (select from information_schema.columns where"
+	                       " table_schema = 'risk' and table_name = 'kafka_offsets'"
+	                       " and column_name = 'state_offset')");
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	int has_schema = ok && PQgetvalue(res, 0, 0)[0] == 't';
+	int current = ok && PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
-	if (!ok) {
-		snprintf(errstr, errstr_size,
-		         "PostgreSQL has no riskd schema (apply deploy/sql migrations first)");
+	if (!has_schema || !current) {
+		snprintf(errstr, errstr_size, "%s",
+		         !has_schema ? "PostgreSQL has no riskd schema (apply deploy/sql migrations first)"
+		                     : "PostgreSQL's riskd schema is older than this riskd (apply "
+		                       "deploy/sql migrations up to 008_state_checkpoints.sql)");
 		return RISKD_ERR_INVALID;
 	}
 	int rc = store_exec(st, session_sql, errstr, errstr_size);
@@ -446,18 +455,26 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 	for (size_t i = 0; i < b->offset_count; i++) {
 		const struct store_offset *o = &b->offsets[i];
 		store_copy_text(&st->copy, o->topic);
-		rbuf_printf(&st->copy, "\t%d\t%lld\t%lld\n", (int)o->partition, (long long)o->expected,
+		rbuf_printf(&st->copy, "\t%d\t%lld\t%lld\t", (int)o->partition, (long long)o->expected,
 		            (long long)o->next);
+		if (o->state_moved)
+			rbuf_printf(&st->copy, "%lld\n", (long long)o->state_next);
+		else
+			rbuf_append(&st->copy, "\\N\n", 3);
 		n_new += o->expected < 0;
 	}
 	if ((rc = store_copy_in(st, "copy tmp_offsets from stdin", errstr, errstr_size)))
 		return rc;
 	const char *params[1] = {b->consumer_group};
 	static const char *const sql[2] = {
-	    "insert into risk.kafka_offsets (consumer_group, topic, partition, next_offset)"
-	    " select $1, topic, partition, next from tmp_offsets where expected < 0"
-	    " on conflict do nothing",
-	    "update risk.kafka_offsets o set next_offset = t.next, updated_at = now()"
+	    "insert into risk.kafka_offsets (consumer_group, topic, partition, next_offset,"
+	    " state_offset)"
+	    " select $1, topic, partition, next, coalesce(state_next, -1) from tmp_offsets"
+	    " where expected < 0 on conflict do nothing",
+	    /* a row from before state_offset existed had its state at its next_offset */
+	    "update risk.kafka_offsets o set next_offset = t.next,"
+	    " state_offset = coalesce(t.state_next, o.state_offset, o.next_offset),"
+	    " updated_at = now()"
 	    " from tmp_offsets t where t.expected >= 0 and o.consumer_group = $1"
 	    " and o.topic = t.topic and o.partition = t.partition and o.next_offset = t.expected"};
 	size_t want[2] = {n_new, b->offset_count - n_new}, moved = 0;
@@ -566,7 +583,7 @@ fail:
 }
 
 int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
-                      int64_t *next, char *errstr, size_t errstr_size)
+                      int64_t *next, int64_t *state_next, char *errstr, size_t errstr_size)
 {
 	char part[16];
 	const char *params[3] = {group, topic, part};
@@ -574,13 +591,18 @@ int store_load_offset(struct store *st, const char *group, const char *topic, in
 
 	snprintf(part, sizeof(part), "%d", (int)partition);
 	PGresult *res = PQexecParams(st->conn,
-	                             "select next_offset from risk.kafka_offsets where"
+	                             "select next_offset, coalesce(state_offset, next_offset)"
+	                             " from risk.kafka_offsets where"
 	                             " consumer_group = $1 and topic = $2 and partition = $3",
 	                             3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = store_fail_result(st, res, "load offset", errstr, errstr_size);
-	else
-		*next = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+	else if (PQntuples(res) == 0)
+		*next = *state_next = -1;
+	else {
+		*next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*state_next = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
 	PQclear(res);
 	return rc;
 }

@@ -48,12 +48,17 @@ struct store_snapshot {
 };
 
 /* Offset move for one input partition: expected is the value this instance last loaded or
- * committed (-1 = no row yet), next the new value. */
+ * committed (-1 = no row yet), next the new value. When state_moved is set, the batch also
+ * checkpoints the partition's state and state_next is the next offset whose effects the
+ * snapshots do not hold (-1: none, replay from the beginning); otherwise the stored state
+ * offset stays (a new row gets -1). */
 struct store_offset {
 	const char *topic;
 	int32_t partition;
 	int64_t expected;
 	int64_t next;
+	int state_moved;
+	int64_t state_next;
 };
 
 /* Count of messages by outcome. */
@@ -169,11 +174,12 @@ void store_close(struct store *st);
 int store_ensure(struct store *st, char *errstr, size_t errstr_size);
 
 /*
- * Loads the stored next offset for (group, topic, partition) into *next (-1 when there is
+ * Loads the stored offsets of (group, topic, partition): *next, where results stop, and
+ * *state_next, where the stored state snapshots stop (at most *next; both -1 when there is
  * no row). Returns 0 or a negative riskd_err.
  */
 int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
-                      int64_t *next, char *errstr, size_t errstr_size);
+                      int64_t *next, int64_t *state_next, char *errstr, size_t errstr_size);
 
 /*
  * Calls fn(id, state bytes, len, arg) for every stored entity snapshot of kind in one of

@@ -373,6 +373,26 @@ void cstate_table_clear_dirty(struct cstate_table *table)
 	table->dirty_count = 0;
 }
 
+/* As declared in cstate.h. One pass over the dirty list, compacting it in place. */
+size_t cstate_table_drain_dirty(struct cstate_table *table,
+                                int (*take)(struct cstate *cs, void *arg), void *arg)
+{
+	size_t kept = 0, taken = 0;
+	for (size_t i = 0; i < table->dirty_count; i++) {
+		uint32_t entry_no = table->dirty[i];
+		struct cstate *cs = entry_at(table, entry_no);
+		if (take(cs, arg)) {
+			meta_at(table, entry_no)->dirty = 0;
+			cs->flags &= (uint8_t)~CSTATE_F_DIRTY;
+			taken++;
+		} else {
+			table->dirty[kept++] = entry_no;
+		}
+	}
+	table->dirty_count = kept;
+	return taken;
+}
+
 /*
  * As declared in cstate.h. O(entries ever allocated + removed entries' probe runs); meant
  * for rebalances, not the per-event path. The dirty list keeps its order for the survivors.

@@ -88,6 +88,15 @@ size_t cstate_table_dirty_count(const struct cstate_table *table);
 /* Clears the dirty list and flags (after a successful checkpoint). */
 void cstate_table_clear_dirty(struct cstate_table *table);
 
+/*
+ * Partial checkpoint: calls take(cs, arg) for each dirty entry in the order first dirtied;
+ * the entries for which take returns non-zero (it has captured them) leave the dirty list
+ * and lose CSTATE_F_DIRTY, the others stay in order. take must not add, remove or mark
+ * entries of this table. Returns how many entries were taken.
+ */
+size_t cstate_table_drain_dirty(struct cstate_table *table,
+                                int (*take)(struct cstate *cs, void *arg), void *arg);
+
 /* Removes every entry whose partition is `partition` (after the partition was revoked);
  * also drops them from the dirty list. Returns how many were removed. */
 size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partition);

@@ -94,6 +94,7 @@ static void sh_capture(char *out, size_t size, const char *cmd)
 }
 
 static int world_metrics_port;
+static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
 
@@ -101,18 +102,23 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 {
 	FILE *f = fopen(w->config, "w");
 	cr_assert_not_null(f);
+	char checkpoint[64] = "";
+	if (world_checkpoint_ms >= 0)
+		snprintf(checkpoint, sizeof(checkpoint), "  checkpoint_interval_ms: %d\n",
+		         world_checkpoint_ms);
 	fprintf(f,
 	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n"
 	        "topics:\n  readings: \"%s\"\n  billing: \"%s\"\n  profiles: \"%s\"\n"
 	        "  transformer: \"%s\"\n  review_queue: \"%s\"\n  credit_grades: \"%s\"\n"
 	        "  dead_letter: \"%s\"\n"
-	        "batch:\n  size: %d\n  max_wait_ms: 200\n"
+	        "batch:\n  size: %d\n  max_wait_ms: 200\n%s"
 	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
 	        "metrics:\n  port: %d\n"
 	        "rules:\n  path: \"%s\"\n"
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
-	        w->topics[4], w->topics[5], w->topics[6], batch_size, w->dsn, world_metrics_port, world_rules);
+	        w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
+	        world_metrics_port, world_rules);
 	fclose(f);
 }
 
@@ -126,6 +132,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	w->partitions = partitions;
 	world_batch_size = batch_size;
 	world_metrics_port = 0;
+	world_checkpoint_ms = -1;
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -144,6 +151,12 @@ void e2e_world_set_group(struct e2e_world *w, const char *group)
 {
 	snprintf(world_group, sizeof(world_group), "%s", group);
 	write_config(w, group, world_batch_size);
+}
+
+void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms)
+{
+	world_checkpoint_ms = ms;
+	write_config(w, world_group, world_batch_size);
 }
 
 void e2e_world_set_metrics_port(struct e2e_world *w, int port)

@@ -41,6 +41,9 @@ void e2e_env_load(struct e2e_env *env);
  */
 void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int batch_size);
 
+/* Rewrites w's config with batch.checkpoint_interval_ms = ms (-1: riskd's default). */
+void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms);
+
 /* Rewrites w's config with the metrics endpoint on port (0 = off). */
 void e2e_world_set_metrics_port(struct e2e_world *w, int port);
 
