@@ -35,6 +35,8 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 #define POLL_MAX 1024         /* messages taken from the consumer per poll */
 #define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
 #define FEEDBACK_EVERY_MS 2000
+#define AREA_DRAIN_EVERY_MS 5000 /* under load: each drain balances the area-days queued
+                                    since the last, so fewer drains repeat less work */
 
 /*
  * One assigned input partition and its offsets. Results commit with every batch; the state
@@ -392,8 +394,8 @@ static int seal_and_start(struct pipeline *pl, int64_t now)
 	sb->review_topic = pl->cfg->topic_review_queue;
 	sb->credit_policy = pl->credit_policy;
 	sb->grades_topic = pl->cfg->topic_credit_grades;
-	/* the area balance reads whole area-days: under load, every couple of seconds */
-	job->drain = pl->drain_pending && now - pl->last_drain_ms >= 2000;
+	/* the area balance reads whole area-days: under load, every few seconds */
+	job->drain = pl->drain_pending && now - pl->last_drain_ms >= AREA_DRAIN_EVERY_MS;
 	if (job->drain) {
 		pl->drain_pending = 0;
 		pl->last_drain_ms = now;
