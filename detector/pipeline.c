@@ -156,7 +156,7 @@ static int load_snapshot(const char *id, const uint8_t *state, size_t len, void 
 {
 	struct load_ctx *ctx = arg;
 	struct cstate snap;
-	if (cstate_decode(state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
+	if (cstate_decode(ctx->table, id, state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
 		size_t n = strlen(ctx->errstr);
 		snprintf(ctx->errstr + n, ctx->errstr_size - n, " (entity '%s')", id);
 		return RISKD_ERR_INVALID;
@@ -253,15 +253,16 @@ static int resync(struct pipeline *pl)
 
 /* ---- committing ---- */
 
-static int snapshot_customer(struct cstate *cs, void *arg)
-{
-	batch_add_snapshot(arg, 'c', cs);
-	return 0;
-}
+struct snapshot_ctx {
+	struct batch *batch;
+	const struct cstate_table *table;
+	char kind;
+};
 
-static int snapshot_transformer(struct cstate *cs, void *arg)
+static int snapshot_entity(struct cstate *cs, void *arg)
 {
-	batch_add_snapshot(arg, 't', cs);
+	struct snapshot_ctx *ctx = arg;
+	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
 	return 0;
 }
 
@@ -286,8 +287,10 @@ static int seal_and_start(struct pipeline *pl, int64_t now)
 	}
 	if (noff == 0 && !batch_has_rows(&job->batch))
 		return 0;
-	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_customer, &job->batch);
-	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_transformer, &job->batch);
+	struct snapshot_ctx customers = {&job->batch, pl->ingest.customers, 'c'};
+	struct snapshot_ctx transformers = {&job->batch, pl->ingest.transformers, 't'};
+	cstate_table_foreach_dirty(pl->ingest.customers, snapshot_entity, &customers);
+	cstate_table_foreach_dirty(pl->ingest.transformers, snapshot_entity, &transformers);
 	batch_to_store(&job->batch, sb);
 	sb->consumer_group = pl->cfg->kafka_group_id;
 	sb->offsets = job->offsets;
