@@ -91,9 +91,11 @@ usage:
 }
 
 /* One customer as the detector would hold it after a few readings and a profile. */
-static void customer_fill(struct cstate *cs, long n)
+static void customer_fill(struct cstate_table *table, struct cstate *cs, long n)
 {
-	snprintf(cs->transformer_id, sizeof(cs->transformer_id), "T%05ld", n / 40 + 1);
+	char transformer_id[32];
+	snprintf(transformer_id, sizeof(transformer_id), "T%05ld", n / 40 + 1);
+	cstate_transformer_id_set(table, cs, transformer_id);
 	cs->flags |= CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
 	cs->segment = (uint8_t)(n % 4);
 	cs->capacity_kw = 8.0f;
@@ -122,9 +124,9 @@ static int snapshots_write(struct store *st, const struct restore_args *args, do
 			int len = snprintf(id, sizeof(id), "C%07ld", n);
 			struct cstate *cs = cstate_table_upsert(table, id, (size_t)len,
 			                                        (int32_t)(n % args->partitions), NULL);
-			customer_fill(cs, n);
+			customer_fill(table, cs, n);
 			uint8_t *state = bytes + count * CSTATE_SNAPSHOT_MAX;
-			size_t n_state = cstate_encode(cs, state, CSTATE_SNAPSHOT_MAX);
+			size_t n_state = cstate_encode(table, cs, state, CSTATE_SNAPSHOT_MAX);
 			snaps[count++] = (struct store_snapshot){'c', cs->id, cs->partition, state, n_state};
 		}
 		struct store_batch sb = {.consumer_group = "bench-restore", .snapshots = snaps,
@@ -145,7 +147,7 @@ static int snapshot_load(const char *id, const uint8_t *state, size_t len, void 
 {
 	struct load_ctx *ctx = arg;
 	struct cstate snap;
-	if (cstate_decode(state, len, &snap, ctx->errstr, ctx->errstr_size) != 0)
+	if (cstate_decode(ctx->table, id, state, len, &snap, ctx->errstr, ctx->errstr_size) != 0)
 		return RISKD_ERR_INVALID;
 	struct cstate *cs = cstate_table_upsert(ctx->table, id, strlen(id), snap.partition, NULL);
 	snap.flags &= (uint16_t)~CSTATE_F_DIRTY;

@@ -4,12 +4,12 @@
  *   statefill [--customers N] [--partitions P]
  *
  * Fills riskd's customer state table (scoring/cstate.h) with N synthetic customers the way
- * the detector does (cstate_table_upsert with ids like the generator's "C0000001", a profile,
- * an open day, recent event hashes, every entry marked dirty as after a first batch), then
- * reports on stdout, as key=value:
+ * the detector does (cstate_table_upsert with ids like the generator's "C0000001", a profile
+ * on one of N / 40 transformers, an open day, recent event hashes, every entry marked dirty
+ * as after a first batch), then reports on stdout, as key=value:
  *   bytes_per_customer      cstate_table_memory / N: what the table allocated (entries in
- *                           whole chunks, index, dirty list), the figure the goal of at most
- *                           512 bytes per customer is about;
+ *                           whole chunks, index, dirty list, interned transformer ids), the
+ *                           figure the goal of at most 512 bytes per customer is about;
  *   rss_bytes_per_customer  growth of the process's resident set during the fill / N (what the
  *                           kernel actually backs, pages touched only);
  *   sizeof_cstate           the fixed struct alone;
@@ -76,12 +76,13 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	/* sized for the first batch, as the detector creates it; it grows like in production */
 	struct cstate_table *table = cstate_table_new(1024);
-	char id[32];
+	char id[32], transformer_id[32];
 	for (long n = 1; n <= customers; n++) {
 		int len = snprintf(id, sizeof(id), "C%07ld", n);
 		struct cstate *cs =
 		    cstate_table_upsert(table, id, (size_t)len, (int32_t)(n % partitions), NULL);
-		snprintf(cs->transformer_id, sizeof(cs->transformer_id), "T%05ld", n / 40 + 1);
+		snprintf(transformer_id, sizeof(transformer_id), "T%05ld", n / 40 + 1);
+		cstate_transformer_id_set(table, cs, transformer_id);
 		cs->flags |= CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
 		cs->segment = (uint8_t)(n % 4);
 		cs->capacity_kw = 8.0f;

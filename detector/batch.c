@@ -240,7 +240,8 @@ int batch_has_rows(const struct batch *b)
 	return b->messages || b->grade_count || b->credit_count || b->outbox_count;
 }
 
-void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
+void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *table,
+                        const struct cstate *cs)
 {
 	if (b->snapshot_count == b->snapshot_cap) {
 		b->snapshot_cap = b->snapshot_cap ? 2 * b->snapshot_cap : 64;
@@ -249,7 +250,7 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs)
 	}
 	rbuf_reserve(&b->arena, CSTATE_SNAPSHOT_MAX);
 	size_t at = b->arena.len;
-	size_t len = cstate_encode(cs, (uint8_t *)b->arena.data + at, CSTATE_SNAPSHOT_MAX);
+	size_t len = cstate_encode(table, cs, (uint8_t *)b->arena.data + at, CSTATE_SNAPSHOT_MAX);
 	b->arena.len += len;
 	b->snapshot_at[b->snapshot_count] = at;
 	b->snapshots[b->snapshot_count++] =

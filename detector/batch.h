@@ -90,9 +90,10 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
                       const void *payload, size_t len, const char *const *header_names,
                       const char *const *header_values, int header_count);
 
-/* Encodes a snapshot of cs (kind 'c' or 't') now, to be written at commit; cs (whose id is
- * borrowed) must outlive the batch but may change meanwhile. */
-void batch_add_snapshot(struct batch *b, char kind, const struct cstate *cs);
+/* Encodes a snapshot of cs (kind 'c' or 't'), an entry of table, now, to be written at
+ * commit; cs (whose id is borrowed) must outlive the batch but may change meanwhile. */
+void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *table,
+                        const struct cstate *cs);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
  * the JSON texts are copied. */

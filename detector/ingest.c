@@ -8,10 +8,12 @@
 
 #include "../scoring/daily.h"
 
-static void apply_profile(struct cstate *cs, const struct event *ev)
+static void apply_profile(struct ingest *in, struct cstate *cs, const struct event *ev)
 {
 	cs->segment = (uint8_t)ev->u.customer.segment;
-	memcpy(cs->transformer_id, ev->u.customer.transformer_id, sizeof(cs->transformer_id));
+	/* Cannot fail: the decoder bounds transformer_id to RISKD_ID_MAX bytes. Interns (and
+	 * may allocate) only the first time the table sees this transformer. */
+	(void)cstate_transformer_id_set(in->customers, cs, ev->u.customer.transformer_id);
 	cs->capacity_kw =
 	    (ev->has & EVENT_HAS_CAPACITY_KW) ? (float)ev->u.customer.capacity_kw : 0.0f;
 	cs->flags |= CSTATE_F_PROFILE;
@@ -40,8 +42,9 @@ static void apply_reading(struct ingest *in, struct cstate *cs, const struct eve
 	out->uwh = daily_kwh_to_uwh(kwh);
 	enum daily_result result = daily_apply_reading(cs, out->day, out->uwh, &closed);
 	if (customer)
-		out->has_alert = scorer_on_reading(in->scorer, cs, ev, out->day, second, result,
-		                                   &closed, &out->alert);
+		out->has_alert = scorer_on_reading(in->scorer, cs,
+		                                   cstate_transformer_id(in->customers, cs), ev,
+		                                   out->day, second, result, &closed, &out->alert);
 	if (customer && result == DAILY_CLOSED_DAY && in->grader)
 		grade(in, cs, out);
 }
@@ -97,7 +100,7 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 		scorer_on_meter_event(in->scorer, cs, ev, localday_of(&in->localday, ev->ts));
 		break;
 	case EVENT_CUSTOMER:
-		apply_profile(cs, ev);
+		apply_profile(in, cs, ev);
 		payments_on_profile(cs, ev);
 		break;
 	case EVENT_BILL:

@@ -178,7 +178,7 @@ static int load_snapshot(const char *id, const uint8_t *state, size_t len, void 
 {
 	struct load_ctx *ctx = arg;
 	struct cstate snap;
-	if (cstate_decode(state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
+	if (cstate_decode(ctx->table, id, state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
 		size_t n = strlen(ctx->errstr);
 		snprintf(ctx->errstr + n, ctx->errstr_size - n, " (entity '%s')", id);
 		return RISKD_ERR_INVALID;
@@ -281,27 +281,20 @@ static int resync(struct pipeline *pl)
 /* ---- committing ---- */
 
 struct checkpoint_ctx {
-	struct pipeline *pl;
+	const uint8_t *due;                /* pl->checkpoint_now[group] */
 	struct batch *batch;
+	const struct cstate_table *table;
+	char kind;                         /* 'c' or 't' */
 };
 
-/* cstate_table_drain_dirty takers: a dirty entity of a group being checkpointed goes into
+/* cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
  * the batch. */
-static int checkpoint_customer(struct cstate *cs, void *arg)
+static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;
-	if (!ctx->pl->checkpoint_now[GROUP_CUSTOMERS][cs->partition])
+	if (!ctx->due[cs->partition])
 		return 0;
-	batch_add_snapshot(ctx->batch, 'c', cs);
-	return 1;
-}
-
-static int checkpoint_transformer(struct cstate *cs, void *arg)
-{
-	struct checkpoint_ctx *ctx = arg;
-	if (!ctx->pl->checkpoint_now[GROUP_TRANSFORMERS][cs->partition])
-		return 0;
-	batch_add_snapshot(ctx->batch, 't', cs);
+	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
 	return 1;
 }
 
@@ -365,9 +358,12 @@ static int seal_and_start(struct pipeline *pl, int64_t now)
 			    pl->topics[p->role], p->partition, p->committed,
 			    moves ? p->pending : p->committed, state_moves, p->pending};
 	}
-	struct checkpoint_ctx ctx = {pl, &job->batch};
-	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_customer, &ctx);
-	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_transformer, &ctx);
+	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS], &job->batch,
+	                                   pl->ingest.customers, 'c'};
+	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS], &job->batch,
+	                                      pl->ingest.transformers, 't'};
+	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
+	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
 	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
 		return 0;
 	batch_to_store(&job->batch, sb);

@@ -440,9 +440,10 @@ static void balance_open_day(struct replay *rp)
 	}
 	for (size_t i = 0; i < usage->count; i++) {
 		const struct cstate *cs = usage->owners[i];
-		if (!(cs->flags & CSTATE_F_PROFILE) || !cs->transformer_id[0])
+		const char *transformer_id = cstate_transformer_id(rp->ingest.customers, cs);
+		if (!(cs->flags & CSTATE_F_PROFILE) || !transformer_id[0])
 			continue;
-		struct area *a = area_get(rp, cs->transformer_id, 0);
+		struct area *a = area_get(rp, transformer_id, 0);
 		if (!a)
 			continue;
 		a->customers_uwh += usage->rows[i].uwh;
@@ -667,7 +668,7 @@ static void profile_moved(struct replay *rp, const char *old_area, const char *n
 enum event_reject replay_event(struct replay *rp, const struct event *ev)
 {
 	char errstr[512];
-	char old_area[RISKD_ID_MAX + 1] = "";
+	const char *old_area = ""; /* interned: stays valid while the table lives */
 	struct ingest_result r;
 	int reading = ev->type == EVENT_METER_READING || ev->type == EVENT_TRANSFORMER_READING;
 
@@ -678,7 +679,7 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev)
 		const struct cstate *known =
 		    cstate_table_get(rp->ingest.customers, ev->entity_id, strlen(ev->entity_id));
 		if (known && (known->flags & CSTATE_F_PROFILE))
-			memcpy(old_area, known->transformer_id, sizeof(old_area));
+			old_area = cstate_transformer_id(rp->ingest.customers, known);
 	}
 	ingest_event(&rp->ingest, ev, 0, &r, errstr, sizeof(errstr));
 	switch (r.outcome) {
@@ -703,7 +704,7 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev)
 			rp->totals.late_usage++;
 	}
 	if (ev->type == EVENT_CUSTOMER)
-		profile_moved(rp, old_area, r.cs->transformer_id);
+		profile_moved(rp, old_area, cstate_transformer_id(rp->ingest.customers, r.cs));
 	return EVENT_REJECT_NONE;
 }
 

@@ -133,15 +133,14 @@ struct area_table *scorer_areas(struct scorer *sc)
 	return &sc->areas;
 }
 
-void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
-                     struct feature_vec *fv)
+void scorer_features(struct scorer *sc, const struct cstate *cs, const char *transformer_id,
+                     int32_t today, struct feature_vec *fv)
 {
 	struct models_split split;
 	int has_split = models_drop_split(cs, &split);
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
-	area_features(cs->transformer_id[0] ? area_table_find(&sc->areas, cs->transformer_id)
-	                                    : NULL,
+	area_features(transformer_id[0] ? area_table_find(&sc->areas, transformer_id) : NULL,
 	              has_split ? &split : NULL, fv);
 }
 
@@ -172,15 +171,16 @@ void scorer_rule_counts_reset(struct scorer *sc)
 	memset(sc->rule_counts, 0, sizeof(sc->rule_counts));
 }
 
-int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *ev,
-                      int32_t day, int32_t second_of_day, enum daily_result result,
-                      const struct daily_closed *closed, struct scorer_alert *alert)
+int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
+                      const struct event *ev, int32_t day, int32_t second_of_day,
+                      enum daily_result result, const struct daily_closed *closed,
+                      struct scorer_alert *alert)
 {
 	int raised = 0;
 	if (result == DAILY_CLOSED_DAY) {
 		models_on_day_closed(cs, closed);
 		peer_stats_update(&sc->peers, cs, closed->day);
-		scorer_features(sc, cs, day, &sc->fv);
+		scorer_features(sc, cs, transformer_id, day, &sc->fv);
 		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
 		sc->stats.scored++;
 		if (!sc->counting_off)

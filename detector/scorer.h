@@ -57,20 +57,23 @@ struct area_table *scorer_areas(struct scorer *sc);
 /*
  * One accepted meter reading of customer cs, after daily_apply_reading returned `result`
  * (closed filled when it is DAILY_CLOSED_DAY). Feeds the models; when a day closed, scores
- * the customer and returns 1 with *alert filled if the active theft rules reach the alert
+ * the customer (its area features from transformer_id, cstate_transformer_id's value, ""
+ * when unknown) and returns 1 with *alert filled if the active theft rules reach the alert
  * threshold; returns 0 otherwise.
  */
-int scorer_on_reading(struct scorer *sc, struct cstate *cs, const struct event *ev,
-                      int32_t day, int32_t second_of_day, enum daily_result result,
-                      const struct daily_closed *closed, struct scorer_alert *alert);
+int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
+                      const struct event *ev, int32_t day, int32_t second_of_day,
+                      enum daily_result result, const struct daily_closed *closed,
+                      struct scorer_alert *alert);
 
 /* One accepted meter event of customer cs on local day `day`. */
 void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct event *ev,
                            int32_t day);
 
-/* Features of cs as scoring sees them on local day `today` (for tools and tests). */
-void scorer_features(struct scorer *sc, const struct cstate *cs, int32_t today,
-                     struct feature_vec *fv);
+/* Features of cs (whose transformer is transformer_id, "" when unknown) as scoring sees
+ * them on local day `today` (for tools and tests). */
+void scorer_features(struct scorer *sc, const struct cstate *cs, const char *transformer_id,
+                     int32_t today, struct feature_vec *fv);
 
 /*
  * Called after every scoring, once the theft rules were evaluated for customer cs on the

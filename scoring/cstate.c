@@ -24,6 +24,12 @@
  *  - The dirty list is an array of entry numbers in the order first dirtied.
  *  - Mapping a struct pointer back to its entry number uses a small array of the chunks'
  *    addresses kept sorted, searched by bisection.
+ *  - Transformer ids are interned: each distinct id gets a number, its text sits in fixed
+ *    slots of chunks that never move (so the strings handed out stay put), and a small
+ *    open-addressing index of name numbers finds an id by its text. An entry's
+ *    transformer_ref is that number + 1. Names are only ever added: a utility has a few
+ *    thousand transformers, so keeping every id seen costs little and spares the per-entry
+ *    reference counts that removal would need.
  */
 #include "cstate.h"
 
@@ -33,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(sizeof(struct cstate) <= 512, "struct cstate must stay at most 512 bytes");
 
 /* Entries per chunk; a chunk is about 1 MiB of customer state. */
 #define CSTATE_CHUNK_SHIFT 12
@@ -45,15 +50,27 @@ _Static_assert(sizeof(struct cstate) <= 512, "struct cstate must stay at most 51
 /* Entry numbers are stored +1 in 32 bits, 0 meaning an empty slot. */
 #define CSTATE_ENTRY_LIMIT (UINT32_MAX - 1)
 
-/* Snapshot header: magic, version (LE uint16), payload size (LE uint16). */
+/* Interned transformer ids per name chunk (about 16 KiB). */
+#define CSTATE_NAME_CHUNK_SHIFT 8
+#define CSTATE_NAME_CHUNK_ENTRIES ((uint32_t)1 << CSTATE_NAME_CHUNK_SHIFT)
+#define CSTATE_NAME_CHUNK_MASK (CSTATE_NAME_CHUNK_ENTRIES - 1)
+
+/*
+ * Snapshot layout: header - magic, version (LE uint16), body size (LE uint16) - then the body
+ * (the struct from its first field after the id, with transformer_ref zero), then the
+ * transformer_id: one length byte (0..RISKD_ID_MAX) and that many bytes, no terminator.
+ */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 5
+#define CSTATE_SNAPSHOT_VERSION 6
 #define CSTATE_SNAPSHOT_HEADER 8
+#define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
+#define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
 
-_Static_assert(sizeof(struct cstate) <= UINT16_MAX, "payload size must fit the header's uint16");
-_Static_assert(CSTATE_SNAPSHOT_HEADER + sizeof(struct cstate) <= CSTATE_SNAPSHOT_MAX,
-               "snapshot header plus struct must fit CSTATE_SNAPSHOT_MAX");
+_Static_assert(CSTATE_SNAPSHOT_BODY <= UINT16_MAX, "body size must fit the header's uint16");
+_Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + RISKD_ID_MAX <=
+               CSTATE_SNAPSHOT_MAX, "the longest snapshot must fit CSTATE_SNAPSHOT_MAX");
+_Static_assert(RISKD_ID_MAX <= UINT8_MAX, "a transformer_id length must fit one byte");
 
 struct cstate_meta {
 	uint64_t hash;      /* cstate_hash of the id; 0 = entry is free */
@@ -69,6 +86,30 @@ struct cstate_chunk {
 struct cstate_slot {
 	uint32_t ref;  /* entry number + 1; 0 = empty slot */
 	uint32_t frag; /* hash bits 32..63 of the entry's id */
+};
+
+/*
+ * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
+ * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
+ * list at its largest (twice the entries). Whole chunks add under 2 bytes per customer at a
+ * million customers. 448 + 16 + 22 + 8 = 494 bytes today.
+ */
+_Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
+               sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) <= 512,
+               "per-customer memory (entry, metadata, index, dirty list) must stay within "
+               "512 bytes");
+
+struct cstate_name_chunk {
+	char id[CSTATE_NAME_CHUNK_ENTRIES][RISKD_ID_MAX + 1];
+};
+
+/* Interned transformer ids: name number n is chunks[n >> SHIFT]->id[n & MASK]. */
+struct cstate_names {
+	struct cstate_name_chunk **chunks;
+	size_t chunk_cap;    /* allocated length of chunks */
+	uint32_t count;      /* names interned: numbers 0..count-1 */
+	uint32_t *index;     /* name number + 1; 0 = empty slot; linear probing */
+	size_t index_cap;    /* slots, a power of two, kept at least twice count */
 };
 
 struct cstate_chunk_addr {
@@ -92,6 +133,8 @@ struct cstate_table {
 	uint32_t *dirty;    /* entry numbers, in the order first dirtied */
 	size_t dirty_count;
 	size_t dirty_cap;
+
+	struct cstate_names names; /* transformer ids the entries refer to */
 };
 
 static inline struct cstate *entry_at(const struct cstate_table *table, uint32_t entry_no)
@@ -143,6 +186,10 @@ void cstate_table_destroy(struct cstate_table *table)
 	free(table->chunk_addrs);
 	free(table->index);
 	free(table->dirty);
+	for (size_t i = 0; i < table->names.chunk_cap; i++)
+		free(table->names.chunks[i]);
+	free(table->names.chunks);
+	free(table->names.index);
 	free(table);
 }
 
@@ -446,10 +493,103 @@ size_t cstate_table_count(const struct cstate_table *table)
  * allocated capacity of every array, plus the table header. */
 size_t cstate_table_memory(const struct cstate_table *table)
 {
+	const struct cstate_names *names = &table->names;
+	size_t name_chunks = (names->count + CSTATE_NAME_CHUNK_MASK) >> CSTATE_NAME_CHUNK_SHIFT;
 	return sizeof(*table) + table->index_cap * sizeof(*table->index) +
 	       table->chunk_cap * (sizeof(*table->chunks) + sizeof(*table->chunk_addrs)) +
 	       table->chunk_count * sizeof(struct cstate_chunk) +
-	       table->dirty_cap * sizeof(*table->dirty);
+	       table->dirty_cap * sizeof(*table->dirty) +
+	       names->chunk_cap * sizeof(*names->chunks) +
+	       name_chunks * sizeof(struct cstate_name_chunk) +
+	       names->index_cap * sizeof(*names->index);
+}
+
+/* ---- interned transformer ids ---- */
+
+static inline char *name_at(const struct cstate_names *names, uint32_t name_no)
+{
+	return names->chunks[name_no >> CSTATE_NAME_CHUNK_SHIFT]->id[name_no & CSTATE_NAME_CHUNK_MASK];
+}
+
+/* Places name_no (whose text hashes to hash) in the first empty slot of its probe run. */
+static void names_index_place(struct cstate_names *names, uint64_t hash, uint32_t name_no)
+{
+	size_t mask = names->index_cap - 1;
+	size_t pos = (size_t)hash & mask;
+	while (names->index[pos])
+		pos = (pos + 1) & mask;
+	names->index[pos] = name_no + 1;
+}
+
+/* Doubles the name index (or creates it) and re-places every name. Rare: a utility's
+ * transformers are interned once each. */
+static void names_index_grow(struct cstate_names *names)
+{
+	free(names->index);
+	names->index_cap = names->index_cap ? names->index_cap * 2 : 256;
+	names->index = xcalloc(names->index_cap, sizeof(*names->index));
+	for (uint32_t name_no = 0; name_no < names->count; name_no++) {
+		const char *text = name_at(names, name_no);
+		names_index_place(names, cstate_hash(text, strlen(text)), name_no);
+	}
+}
+
+/* Returns the number of the name `text` (len bytes, 1..RISKD_ID_MAX), adding it if new. */
+static uint32_t names_intern(struct cstate_names *names, const char *text, size_t len)
+{
+	uint64_t hash = cstate_hash(text, len);
+	if (names->index_cap) {
+		size_t mask = names->index_cap - 1;
+		for (size_t pos = (size_t)hash & mask; names->index[pos]; pos = (pos + 1) & mask) {
+			const char *known = name_at(names, names->index[pos] - 1);
+			if (known[len] == '\0' && memcmp(known, text, len) == 0)
+				return names->index[pos] - 1;
+		}
+	}
+	if (names->count == CSTATE_ENTRY_LIMIT)
+		abort(); /* 4 billion distinct transformer ids: far past any memory we could have */
+	uint32_t name_no = names->count;
+	size_t chunk_no = name_no >> CSTATE_NAME_CHUNK_SHIFT;
+	if (chunk_no == names->chunk_cap) {
+		size_t cap = names->chunk_cap ? names->chunk_cap * 2 : 4;
+		names->chunks = xrealloc(names->chunks, cap * sizeof(*names->chunks));
+		memset(&names->chunks[names->chunk_cap], 0,
+		       (cap - names->chunk_cap) * sizeof(*names->chunks));
+		names->chunk_cap = cap;
+	}
+	if (!names->chunks[chunk_no])
+		names->chunks[chunk_no] = xcalloc(1, sizeof(struct cstate_name_chunk));
+	memcpy(name_at(names, name_no), text, len); /* the chunk is zeroed: terminated */
+	names->count++;
+	if (2 * (size_t)names->count > names->index_cap)
+		names_index_grow(names); /* re-places the new name too */
+	else
+		names_index_place(names, hash, name_no);
+	return name_no;
+}
+
+/* As declared in cstate.h. An unchanged transformer (the usual repeated profile) costs one
+ * string comparison, no hashing. */
+int cstate_transformer_id_set(struct cstate_table *table, struct cstate *cs,
+                              const char *transformer_id)
+{
+	size_t len = strnlen(transformer_id, RISKD_ID_MAX + 1);
+	if (len > RISKD_ID_MAX)
+		return RISKD_ERR_RANGE;
+	if (strcmp(cstate_transformer_id(table, cs), transformer_id) == 0)
+		return 0;
+	cs->transformer_ref = len ? names_intern(&table->names, transformer_id, len) + 1 : 0;
+	return 0;
+}
+
+/* As declared in cstate.h. */
+const char *cstate_transformer_id(const struct cstate_table *table, const struct cstate *cs)
+{
+	uint32_t ref = cs->transformer_ref;
+	if (ref == 0)
+		return "";
+	assert(ref <= table->names.count); /* else cs's reference is from another table */
+	return name_at(&table->names, ref - 1);
 }
 
 /* ---- hashing ---- */
@@ -534,53 +674,58 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Zeroes the bytes after a string's terminator (and terminates it if it was not). */
-static void text_canonicalize(char *text, size_t size)
-{
-	char *end = memchr(text, '\0', size);
-	if (!end)
-		end = &text[size - 1];
-	memset(end, 0, (size_t)(&text[size] - end));
-}
-
 /*
- * As declared in cstate.h. Returns 0 (and writes nothing) when buf_size is below
- * CSTATE_SNAPSHOT_MAX. The snapshot is canonical: CSTATE_F_DIRTY (table bookkeeping) is
- * cleared and the bytes after each id's terminator are zeroed, so identical state always
- * encodes to identical bytes as long as the struct was zeroed before its fields were set
- * (the table and cstate_decode do that), which keeps its padding zero.
+ * As declared in cstate.h. The snapshot is canonical: CSTATE_F_DIRTY (table bookkeeping) is
+ * cleared, the id and the process-local transformer_ref are left out, so identical state
+ * always encodes to identical bytes as long as the struct was zeroed before its fields were
+ * set (the table and cstate_decode do that), which keeps its padding zero.
  */
-size_t cstate_encode(const struct cstate *cs, uint8_t *buf, size_t buf_size)
+size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, uint8_t *buf,
+                     size_t buf_size)
 {
-	const size_t payload = sizeof(struct cstate);
-	if (buf_size < CSTATE_SNAPSHOT_HEADER + payload)
+	const char *transformer_id = cstate_transformer_id(table, cs);
+	size_t transformer_len = strlen(transformer_id);
+	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + transformer_len;
+	if (buf_size < len)
 		return 0;
 	struct cstate canon;
 	memcpy(&canon, cs, sizeof(canon));
 	canon.flags &= (uint8_t)~CSTATE_F_DIRTY;
-	text_canonicalize(canon.id, sizeof(canon.id));
-	text_canonicalize(canon.transformer_id, sizeof(canon.transformer_id));
+	canon.transformer_ref = 0;
 
-	memcpy(buf, CSTATE_SNAPSHOT_MAGIC, CSTATE_SNAPSHOT_MAGIC_LEN);
-	buf[4] = (uint8_t)(CSTATE_SNAPSHOT_VERSION & 0xff);
-	buf[5] = (uint8_t)(CSTATE_SNAPSHOT_VERSION >> 8);
-	buf[6] = (uint8_t)(payload & 0xff);
-	buf[7] = (uint8_t)(payload >> 8);
-	memcpy(buf + CSTATE_SNAPSHOT_HEADER, &canon, payload);
-	return CSTATE_SNAPSHOT_HEADER + payload;
+	uint8_t *p = buf;
+	memcpy(p, CSTATE_SNAPSHOT_MAGIC, CSTATE_SNAPSHOT_MAGIC_LEN);
+	p[4] = (uint8_t)(CSTATE_SNAPSHOT_VERSION & 0xff);
+	p[5] = (uint8_t)(CSTATE_SNAPSHOT_VERSION >> 8);
+	p[6] = (uint8_t)(CSTATE_SNAPSHOT_BODY & 0xff);
+	p[7] = (uint8_t)(CSTATE_SNAPSHOT_BODY >> 8);
+	p += CSTATE_SNAPSHOT_HEADER;
+	memcpy(p, (const uint8_t *)&canon + CSTATE_SNAPSHOT_BODY_AT, CSTATE_SNAPSHOT_BODY);
+	p += CSTATE_SNAPSHOT_BODY;
+	*p++ = (uint8_t)transformer_len;
+	memcpy(p, transformer_id, transformer_len);
+	return len;
 }
 
 /*
- * As declared in cstate.h. Besides the header it checks that both ids are NUL-terminated,
- * the id is not empty, recent_next is in range and the counters are not negative. On error
- * *cs is left untouched. On success CSTATE_F_DIRTY is clear: dirtiness belongs to the table.
+ * As declared in cstate.h. Besides the header it checks the id's length, that the
+ * transformer_id has no NUL byte, that recent_next is in range and that the counters are not
+ * negative. On error *cs is left untouched (the transformer_id is interned only once the
+ * snapshot passed every check). On success CSTATE_F_DIRTY is clear: dirtiness belongs to
+ * the table.
  */
-int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errstr,
-                  size_t errstr_size)
+int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf, size_t len,
+                  struct cstate *cs, char *errstr, size_t errstr_size)
 {
-	const size_t payload = sizeof(struct cstate);
 	struct cstate decoded;
+	size_t id_len = strnlen(id, RISKD_ID_MAX + 1);
 
+	if (id_len == 0 || id_len > RISKD_ID_MAX) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot: id must be 1..%d bytes, got %s", RISKD_ID_MAX,
+		        id_len ? "a longer one" : "an empty one");
+		return RISKD_ERR_INVALID;
+	}
 	if (len < CSTATE_SNAPSHOT_HEADER) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot too short: %zu bytes, the header alone is %d", len,
@@ -600,34 +745,34 @@ int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errst
 		        "version %d)", version, CSTATE_SNAPSHOT_VERSION);
 		return RISKD_ERR_INVALID;
 	}
-	size_t size = (size_t)buf[6] | (size_t)buf[7] << 8;
-	if (size != payload) {
+	size_t body = (size_t)buf[6] | (size_t)buf[7] << 8;
+	if (body != CSTATE_SNAPSHOT_BODY) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot payload is %zu bytes but this build's state is %zu "
-		        "bytes (snapshot from an incompatible build)", size, payload);
+		        "customer state snapshot body is %zu bytes but this build's state is %zu "
+		        "bytes (snapshot from an incompatible build)", body,
+		        (size_t)CSTATE_SNAPSHOT_BODY);
 		return RISKD_ERR_INVALID;
 	}
-	if (len != CSTATE_SNAPSHOT_HEADER + payload) {
+	const size_t fixed = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1;
+	size_t transformer_len = len >= fixed ? buf[fixed - 1] : 0;
+	if (len < fixed || len != fixed + transformer_len) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot is %zu bytes, expected %zu (header %d + payload %zu)",
-		        len, CSTATE_SNAPSHOT_HEADER + payload, CSTATE_SNAPSHOT_HEADER, payload);
+		        "customer state snapshot is %zu bytes, expected %zu (header %d + body %zu + "
+		        "transformer_id 1 + %zu)", len, fixed + transformer_len,
+		        CSTATE_SNAPSHOT_HEADER, (size_t)CSTATE_SNAPSHOT_BODY, transformer_len);
 		return RISKD_ERR_INVALID;
 	}
-	memcpy(&decoded, buf + CSTATE_SNAPSHOT_HEADER, payload);
-	if (!memchr(decoded.id, '\0', sizeof(decoded.id))) {
-		set_err(errstr, errstr_size, "customer state snapshot: id is not NUL-terminated");
-		return RISKD_ERR_INVALID;
-	}
-	if (decoded.id[0] == '\0') {
-		set_err(errstr, errstr_size, "customer state snapshot: id is empty");
-		return RISKD_ERR_INVALID;
-	}
-	if (!memchr(decoded.transformer_id, '\0', sizeof(decoded.transformer_id))) {
+	const char *transformer_id = (const char *)buf + fixed;
+	if (transformer_len > RISKD_ID_MAX || memchr(transformer_id, '\0', transformer_len)) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot for '%s': transformer_id is not NUL-terminated",
-		        decoded.id);
+		        "customer state snapshot for '%s': transformer_id is %zu bytes or holds a NUL "
+		        "byte", id, transformer_len);
 		return RISKD_ERR_INVALID;
 	}
+	memset(&decoded, 0, sizeof(decoded));
+	memcpy(decoded.id, id, id_len);
+	memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER,
+	       CSTATE_SNAPSHOT_BODY);
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
@@ -641,6 +786,8 @@ int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errst
 		return RISKD_ERR_INVALID;
 	}
 	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	decoded.transformer_ref =
+	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;
 	memcpy(cs, &decoded, sizeof(*cs));
 	return 0;
 }

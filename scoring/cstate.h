@@ -7,6 +7,12 @@
  * touched since the last checkpoint ("dirty"), which the detector snapshots into PostgreSQL
  * in the same transaction as the batch's results and offsets.
  *
+ * A customer's transformer_id is not stored in its entry: a utility has a few thousand
+ * transformers for millions of customers, so each table interns the transformer ids it is
+ * given and an entry holds a 4-byte reference (cstate_transformer_id_set and
+ * cstate_transformer_id). The reference is meaningful only within its table and process;
+ * snapshots carry the id as text.
+ *
  * Pure code: no I/O. Not thread-safe: one table belongs to the detector's main loop.
  */
 #ifndef RISKD_CSTATE_H
@@ -28,7 +34,9 @@
 
 struct cstate {
 	char id[RISKD_ID_MAX + 1];              /* customer_id (or transformer_id) */
-	char transformer_id[RISKD_ID_MAX + 1];  /* from the profile; "" until known */
+	uint32_t transformer_ref;               /* the profile's transformer_id, interned in the
+	                                           owning table (cstate_transformer_id); 0 until
+	                                           known */
 	int32_t partition;                      /* input partition that owns this entity */
 	uint8_t flags;                          /* CSTATE_F_* */
 	uint8_t credit;                         /* credit grade held (detector/grader.h): low
@@ -48,8 +56,10 @@ struct cstate {
 	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
 	struct pay_state pay;                   /* payment behaviour (scoring/payments.h), 72 bytes */
-	/* Anomaly-model and payment state is added here by later modules; keep the struct
-	 * fixed-size and at most 512 bytes (checked by a static assertion in cstate.c). */
+	/* 448 bytes today. The budget is 512 bytes per customer for the entry and the table's
+	 * bookkeeping together (metadata, index and dirty list at their worst, 46 bytes): a
+	 * static assertion in cstate.c checks it, which leaves 18 bytes of headroom for new
+	 * fields. Keep the struct fixed-size. */
 };
 
 struct cstate_table;
@@ -101,14 +111,34 @@ size_t cstate_table_drain_dirty(struct cstate_table *table,
  * also drops them from the dirty list. Returns how many were removed. */
 size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partition);
 
-/* Removes every entry (e.g. to resynchronise from PostgreSQL). */
+/* Removes every entry (e.g. to resynchronise from PostgreSQL). Interned transformer ids
+ * stay (see cstate_transformer_id_set). */
 void cstate_table_clear(struct cstate_table *table);
 
 /* Number of entries. */
 size_t cstate_table_count(const struct cstate_table *table);
 
-/* Bytes the table has allocated (entries, index, dirty list): for metrics and benchmarks. */
+/* Bytes the table has allocated (entries, index, dirty list, interned transformer ids): for
+ * metrics and benchmarks. */
 size_t cstate_table_memory(const struct cstate_table *table);
+
+/*
+ * Sets the transformer of cs to transformer_id (a NUL-terminated string; "" = unknown),
+ * interning the id in table: the first time the table sees an id it copies it (and may
+ * allocate); later calls with the same id only look it up, in O(1) on average. cs must be an
+ * entry of table, or a struct copied into one afterwards, whose reference is 0 or was set in
+ * table: the reference is meaningful only within this table. Interned ids are never removed while the
+ * table lives (a utility has a few thousand transformers), so a pointer returned by
+ * cstate_transformer_id stays valid until cstate_table_destroy.
+ * Returns 0, or RISKD_ERR_RANGE (cs unchanged) when the id is longer than RISKD_ID_MAX
+ * bytes. Aborts on out-of-memory.
+ */
+int cstate_transformer_id_set(struct cstate_table *table, struct cstate *cs,
+                              const char *transformer_id);
+
+/* The transformer_id of cs's profile as interned in table (which must be the table cs's
+ * reference was set in), or "" when not known. O(1), no allocation. */
+const char *cstate_transformer_id(const struct cstate_table *table, const struct cstate *cs);
 
 /* 64-bit hash of bytes (never 0, so 0 can mean "empty slot"). Stable across runs and hosts. */
 uint64_t cstate_hash(const void *data, size_t len);
@@ -120,14 +150,20 @@ uint64_t cstate_hash(const void *data, size_t len);
 int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
 
 /*
- * Snapshot encoding for PostgreSQL (risk.customer_state.state bytea): a small versioned
- * header then the struct. cstate_encode writes at most CSTATE_SNAPSHOT_MAX bytes into buf
- * and returns the length. cstate_decode checks header, version and size and fills *cs;
- * returns 0 or RISKD_ERR_INVALID with errstr set (a snapshot from an incompatible build).
+ * Snapshot encoding for PostgreSQL (risk.entity_state.state bytea), keyed there by the
+ * entity's id: a small versioned header, the struct without its id, then the transformer_id
+ * as text (the interned reference is process-local). cstate_encode resolves cs's transformer
+ * through table, writes the snapshot into buf and returns its length, or 0 (nothing written)
+ * when buf_size is too small for it; CSTATE_SNAPSHOT_MAX bytes are always enough.
+ * cstate_decode checks header, version and sizes, sets the id to `id` (the row's key, a
+ * NUL-terminated string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table and
+ * fills *cs; returns 0 or RISKD_ERR_INVALID with errstr set (a snapshot from an
+ * incompatible build, or a bad id). *cs may be an entry of table (even the one named id).
  */
-#define CSTATE_SNAPSHOT_MAX (sizeof(struct cstate) + 16)
-size_t cstate_encode(const struct cstate *cs, uint8_t *buf, size_t buf_size);
-int cstate_decode(const uint8_t *buf, size_t len, struct cstate *cs, char *errstr,
-                  size_t errstr_size);
+#define CSTATE_SNAPSHOT_MAX (sizeof(struct cstate) + 8 + 1 + RISKD_ID_MAX)
+size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, uint8_t *buf,
+                     size_t buf_size);
+int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf, size_t len,
+                  struct cstate *cs, char *errstr, size_t errstr_size);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_cstate.c - Criterion suite for scoring/cstate.c: the per-customer state table
- * (lookup, growth, pointer stability, partition removal, dirty list), the id hash, the
- * duplicate-event ring and the snapshot encoding.
+ * (lookup, growth, pointer stability, partition removal, dirty list), the interned
+ * transformer ids, the id hash, the duplicate-event ring and the snapshot encoding.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -214,8 +214,9 @@ Test(cstate, dirty_list_semantics)
 	/* Overwriting a dirty entry with a decoded snapshot (which carries no dirty flag) must
 	 * not make the next mark add it twice. */
 	uint8_t buf[CSTATE_SNAPSHOT_MAX];
-	size_t len = cstate_encode(b, buf, sizeof(buf));
-	cr_assert_eq(cstate_decode(buf, len, b, NULL, 0), 0);
+	size_t len = cstate_encode(table, b, buf, sizeof(buf));
+	cr_assert_eq(cstate_decode(table, b->id, buf, len, b, NULL, 0), 0);
+	cr_assert_str_eq(b->id, "B", "decoding into the entry named by its own id");
 	cr_assert_not(b->flags & CSTATE_F_DIRTY);
 	cstate_table_mark_dirty(table, b);
 	cr_assert_eq(cstate_table_dirty_count(table), 1);
@@ -603,14 +604,123 @@ Test(cstate, seen_event_ring)
 	cr_assert_eq(cs.recent_next, 4);
 }
 
+/* ---- interned transformer ids ---- */
+
+Test(cstate, transformer_id_interning)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *a = upsert_str(table, "A", 0, NULL);
+	struct cstate *b = upsert_str(table, "B", 0, NULL);
+	struct cstate *c = upsert_str(table, "C", 1, NULL);
+
+	cr_assert_str_eq(cstate_transformer_id(table, a), "", "unknown until set");
+	cr_assert_eq(a->transformer_ref, 0);
+
+	cr_assert_eq(cstate_transformer_id_set(table, a, "T-1"), 0);
+	cr_assert_eq(cstate_transformer_id_set(table, b, "T-1"), 0);
+	cr_assert_eq(cstate_transformer_id_set(table, c, "T-2"), 0);
+	cr_assert_neq(a->transformer_ref, 0);
+	cr_assert_eq(a->transformer_ref, b->transformer_ref, "same id, same reference");
+	cr_assert_neq(a->transformer_ref, c->transformer_ref, "different ids differ");
+	cr_assert_str_eq(cstate_transformer_id(table, a), "T-1");
+	cr_assert_str_eq(cstate_transformer_id(table, c), "T-2");
+	cr_assert_eq(cstate_transformer_id(table, a), cstate_transformer_id(table, b),
+	             "one copy of the text");
+
+	/* A prefix or extension of an interned id is another id. */
+	struct cstate *d = upsert_str(table, "D", 1, NULL);
+	cstate_transformer_id_set(table, d, "T-");
+	cr_assert_str_eq(cstate_transformer_id(table, d), "T-");
+	cstate_transformer_id_set(table, d, "T-10");
+	cr_assert_str_eq(cstate_transformer_id(table, d), "T-10");
+	cr_assert_neq(d->transformer_ref, a->transformer_ref);
+
+	/* The customer moves to another transformer, then back; "" forgets it. */
+	uint32_t ref_t1 = a->transformer_ref;
+	cstate_transformer_id_set(table, a, "T-2");
+	cr_assert_eq(a->transformer_ref, c->transformer_ref);
+	cr_assert_str_eq(cstate_transformer_id(table, b), "T-1", "b did not move");
+	cstate_transformer_id_set(table, a, "T-1");
+	cr_assert_eq(a->transformer_ref, ref_t1, "ids are never renumbered");
+	cstate_transformer_id_set(table, a, "");
+	cr_assert_eq(a->transformer_ref, 0);
+	cr_assert_str_eq(cstate_transformer_id(table, a), "");
+
+	/* Length limits: RISKD_ID_MAX bytes fit, one more is refused and changes nothing. */
+	char longest[RISKD_ID_MAX + 2];
+	memset(longest, 'L', RISKD_ID_MAX + 1);
+	longest[RISKD_ID_MAX + 1] = '\0';
+	cr_assert_eq(cstate_transformer_id_set(table, b, longest), RISKD_ERR_RANGE);
+	cr_assert_str_eq(cstate_transformer_id(table, b), "T-1");
+	longest[RISKD_ID_MAX] = '\0';
+	cr_assert_eq(cstate_transformer_id_set(table, b, longest), 0);
+	cr_assert_str_eq(cstate_transformer_id(table, b), longest);
+	cstate_table_destroy(table);
+}
+
+/* Thousands of transformers: every id keeps its reference and its text (stable pointers)
+ * while the name index grows, and interning them costs little memory next to the entries. */
+Test(cstate, transformer_id_many)
+{
+	enum { CUSTOMERS = 20000, TRANSFORMERS = 5000 };
+	struct cstate_table *table = cstate_table_new(0);
+	static const char *text[TRANSFORMERS];
+	static uint32_t ref[TRANSFORMERS];
+	char id[32], transformer_id[32];
+
+	for (unsigned i = 0; i < CUSTOMERS; i++) {
+		make_id(id, sizeof(id), "C", i);
+		struct cstate *cs = upsert_str(table, id, 0, NULL);
+		unsigned t = (i * 7919u) % TRANSFORMERS;
+		make_id(transformer_id, sizeof(transformer_id), "T", t);
+		cr_assert_eq(cstate_transformer_id_set(table, cs, transformer_id), 0);
+		if (!text[t]) {
+			text[t] = cstate_transformer_id(table, cs);
+			ref[t] = cs->transformer_ref;
+		}
+		cr_assert_eq(cs->transformer_ref, ref[t], "%s", transformer_id);
+	}
+	size_t mem_before = cstate_table_memory(table);
+	for (unsigned i = 0; i < CUSTOMERS; i++) {
+		make_id(id, sizeof(id), "C", i);
+		const struct cstate *cs = get_str(table, id);
+		unsigned t = (i * 7919u) % TRANSFORMERS;
+		make_id(transformer_id, sizeof(transformer_id), "T", t);
+		cr_assert_eq(cstate_transformer_id(table, cs), text[t], "the text never moves");
+		cr_assert_str_eq(text[t], transformer_id);
+	}
+	cr_assert_eq(cstate_table_memory(table), mem_before, "lookups allocate nothing");
+
+	/* The names cost about one id's text (and index slots) per transformer, not per
+	 * customer: the same customers without transformers use that much less. */
+	struct cstate_table *bare = cstate_table_new(0);
+	for (unsigned i = 0; i < CUSTOMERS; i++) {
+		make_id(id, sizeof(id), "C", i);
+		upsert_str(bare, id, 0, NULL);
+	}
+	size_t names_bytes = mem_before - cstate_table_memory(bare);
+	cr_log_info("%d transformer ids interned in %zu bytes", TRANSFORMERS, names_bytes);
+	cr_assert_geq(names_bytes, TRANSFORMERS * (size_t)(RISKD_ID_MAX + 1));
+	cr_assert_lt(names_bytes, TRANSFORMERS * (size_t)100);
+	cstate_table_destroy(bare);
+
+	/* Clearing the entries keeps the names: a reloaded customer gets the same reference. */
+	cstate_table_clear(table);
+	struct cstate *cs = upsert_str(table, "C0000001", 0, NULL);
+	make_id(transformer_id, sizeof(transformer_id), "T", 7919u % TRANSFORMERS);
+	cstate_transformer_id_set(table, cs, transformer_id);
+	cr_assert_eq(cs->transformer_ref, ref[7919u % TRANSFORMERS]);
+	cstate_table_destroy(table);
+}
+
 /* ---- snapshots ---- */
 
-static void fill_state(struct cstate *cs)
+/* A customer entry of table as the detector holds it after a profile and a few readings. */
+static struct cstate *fill_state(struct cstate_table *table, const char *id)
 {
-	memset(cs, 0, sizeof(*cs));
-	strcpy(cs->id, "C0012345");
-	strcpy(cs->transformer_id, "T-88");
-	cs->partition = 17;
+	struct cstate *cs = upsert_str(table, id, 17, NULL);
+	cr_assert_not_null(cs);
+	cr_assert_eq(cstate_transformer_id_set(table, cs, "T-88"), 0);
 	cs->flags = CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
 	cs->segment = 2;
 	cs->capacity_kw = 7.5f;
@@ -623,112 +733,228 @@ static void fill_state(struct cstate *cs)
 	cs->last_closed_uwh = 9876543210LL;
 	cstate_seen_event(cs, cstate_hash("e1", 2));
 	cstate_seen_event(cs, cstate_hash("e2", 2));
+	return cs;
+}
+
+static int holds_bytes(const uint8_t *buf, size_t len, const char *text)
+{
+	size_t n = strlen(text);
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(buf + i, text, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Equal state, the process-local transformer reference aside. */
+static void expect_same_state(const struct cstate_table *table_a, const struct cstate *a,
+                              const struct cstate_table *table_b, const struct cstate *b)
+{
+	struct cstate x = *a, y = *b;
+	cr_assert_str_eq(cstate_transformer_id(table_a, a), cstate_transformer_id(table_b, b));
+	x.transformer_ref = y.transformer_ref = 0;
+	x.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	y.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "byte-identical state");
 }
 
 Test(cstate, encode_decode_round_trip)
 {
-	struct cstate cs, back;
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate back;
 	uint8_t buf[CSTATE_SNAPSHOT_MAX], again[CSTATE_SNAPSHOT_MAX];
 	char err[256] = "";
-	fill_state(&cs);
+	struct cstate *cs = fill_state(table, "C0012345");
 
-	size_t len = cstate_encode(&cs, buf, sizeof(buf));
-	cr_assert_eq(len, 8 + sizeof(struct cstate));
+	size_t body = sizeof(struct cstate) - offsetof(struct cstate, transformer_ref);
+	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	cr_assert_eq(len, 8 + body + 1 + strlen("T-88"));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 5, "version 5, little-endian");
-	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), sizeof(struct cstate));
+	cr_assert_eq(buf[4] | buf[5] << 8, 6, "version 6, little-endian");
+	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), body);
+	cr_assert_eq(buf[8 + body], 4, "transformer_id length");
+	cr_assert_eq(memcmp(buf + 8 + body + 1, "T-88", 4), 0, "transformer_id as text");
+	cr_assert_not(holds_bytes(buf, len, "C0012345"), "the id is the row's key, not encoded");
 
 	memset(&back, 0xa5, sizeof(back));
-	cr_assert_eq(cstate_decode(buf, len, &back, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(memcmp(&back, &cs, sizeof(cs)), 0, "byte-identical after decode");
+	cr_assert_eq(cstate_decode(table, "C0012345", buf, len, &back, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(memcmp(&back, cs, sizeof(*cs)), 0, "byte-identical in the same table");
 	cr_assert_eq(cstate_seen_event(&back, cstate_hash("e2", 2)), 1);
 
-	/* Identical state encodes to identical bytes, whatever the dirty flag and stale bytes
-	 * after an id's terminator. */
-	struct cstate noisy;
-	fill_state(&noisy);
-	strcpy(noisy.transformer_id, "T-88-LONGER-NAME");
-	strcpy(noisy.transformer_id, "T-88");
-	noisy.flags |= CSTATE_F_DIRTY;
-	cr_assert_eq(cstate_encode(&noisy, again, sizeof(again)), len);
+	/* Identical state encodes to identical bytes, whatever the dirty flag and the
+	 * transformers interned before. */
+	struct cstate_table *other = cstate_table_new(0);
+	struct cstate *filler = upsert_str(other, "X", 0, NULL);
+	cstate_transformer_id_set(other, filler, "T-1");
+	cstate_transformer_id_set(other, filler, "T-2");
+	struct cstate *noisy = fill_state(other, "C0012345");
+	cr_assert_neq(noisy->transformer_ref, cs->transformer_ref, "another reference");
+	cstate_table_mark_dirty(other, noisy);
+	cr_assert_eq(cstate_encode(other, noisy, again, sizeof(again)), len);
 	cr_assert_eq(memcmp(buf, again, len), 0);
 
-	/* A different state encodes differently. */
-	noisy.open_uwh++;
-	cstate_encode(&noisy, again, sizeof(again));
+	/* A different state, or transformer, encodes differently. */
+	noisy->open_uwh++;
+	cstate_encode(other, noisy, again, sizeof(again));
+	cr_assert_neq(memcmp(buf, again, len), 0);
+	noisy->open_uwh--;
+	cstate_transformer_id_set(other, noisy, "T-89");
+	cr_assert_eq(cstate_encode(other, noisy, again, sizeof(again)), len);
 	cr_assert_neq(memcmp(buf, again, len), 0);
 
-	cr_assert_eq(cstate_encode(&cs, again, len - 1), 0, "buffer too small");
-	cr_assert_eq(cstate_encode(&cs, again, len), len, "exact buffer is enough");
+	cr_assert_eq(cstate_encode(table, cs, again, len - 1), 0, "buffer too small");
+	cr_assert_eq(cstate_encode(table, cs, again, len), len, "exact buffer is enough");
+	cstate_table_destroy(other);
+	cstate_table_destroy(table);
 }
 
-static void expect_decode_error(const uint8_t *buf, size_t len, const char *needle)
+/* What a restart does: snapshots from one process's table decode into a fresh table, whose
+ * references differ, and the customers keep their transformers. */
+Test(cstate, decode_into_fresh_table)
 {
+	enum { N = 300 };
+	struct cstate_table *table = cstate_table_new(0), *fresh = cstate_table_new(0);
+	static uint8_t snaps[N][CSTATE_SNAPSHOT_MAX];
+	size_t lens[N];
+	char id[32], transformer_id[32], err[256] = "";
+
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "C", i);
+		struct cstate *cs = fill_state(table, id);
+		make_id(transformer_id, sizeof(transformer_id), "T", i % 7);
+		if (i % 10 == 9)
+			transformer_id[0] = '\0'; /* no profile yet */
+		cstate_transformer_id_set(table, cs, transformer_id);
+		cs->open_uwh = i;
+		lens[i] = cstate_encode(table, cs, snaps[i], sizeof(snaps[i]));
+		cr_assert_gt(lens[i], 0);
+	}
+	/* The fresh process interns in another order: its references differ. */
+	struct cstate *first = upsert_str(fresh, "Z", 0, NULL);
+	cstate_transformer_id_set(fresh, first, "T0000006");
+	for (unsigned k = 0; k < N; k++) {
+		unsigned i = N - 1 - k;
+		make_id(id, sizeof(id), "C", i);
+		struct cstate snap;
+		cr_assert_eq(cstate_decode(fresh, id, snaps[i], lens[i], &snap, err, sizeof(err)), 0,
+		             "%s", err);
+		struct cstate *cs = upsert_str(fresh, id, snap.partition, NULL);
+		*cs = snap;
+	}
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "C", i);
+		const struct cstate *a = get_str(table, id), *b = get_str(fresh, id);
+		cr_assert_not_null(b);
+		cr_assert_eq(b->open_uwh, i);
+		expect_same_state(table, a, fresh, b);
+		if (i % 10 == 9)
+			cr_assert_eq(b->transformer_ref, 0, "no transformer stays unknown");
+	}
+	make_id(id, sizeof(id), "C", 6);
+	cr_assert_neq(get_str(table, id)->transformer_ref, get_str(fresh, id)->transformer_ref,
+	              "references are per table");
+	cr_assert_eq(get_str(fresh, id)->transformer_ref, first->transformer_ref,
+	             "the decoded id found the one interned before");
+
+	/* Re-encoding from the fresh table gives back the original bytes. */
+	uint8_t again[CSTATE_SNAPSHOT_MAX];
+	for (unsigned i = 0; i < N; i++) {
+		make_id(id, sizeof(id), "C", i);
+		cr_assert_eq(cstate_encode(fresh, get_str(fresh, id), again, sizeof(again)), lens[i]);
+		cr_assert_eq(memcmp(again, snaps[i], lens[i]), 0, "%s", id);
+	}
+	cstate_table_destroy(fresh);
+	cstate_table_destroy(table);
+}
+
+static void expect_decode_error(const char *id, const uint8_t *buf, size_t len,
+                                const char *needle)
+{
+	struct cstate_table *table = cstate_table_new(0);
 	struct cstate cs, before;
 	char err[256] = "";
 	memset(&cs, 0x5a, sizeof(cs));
 	memcpy(&before, &cs, sizeof(cs));
-	cr_assert_eq(cstate_decode(buf, len, &cs, err, sizeof(err)), RISKD_ERR_INVALID,
+	size_t mem_before = cstate_table_memory(table);
+	cr_assert_eq(cstate_decode(table, id, buf, len, &cs, err, sizeof(err)), RISKD_ERR_INVALID,
 	             "expected failure mentioning '%s'", needle);
 	cr_assert_not_null(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
 	cr_assert_eq(memcmp(&cs, &before, sizeof(cs)), 0, "*cs untouched on error");
+	cr_assert_eq(cstate_table_memory(table), mem_before, "nothing interned on error");
+	cstate_table_destroy(table);
 }
 
 Test(cstate, decode_errors)
 {
-	struct cstate cs;
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = fill_state(table, "C0012345");
 	uint8_t good[CSTATE_SNAPSHOT_MAX + 4], bad[CSTATE_SNAPSHOT_MAX + 4];
-	fill_state(&cs);
-	size_t len = cstate_encode(&cs, good, sizeof(good));
-	const size_t off = 8; /* payload offset */
+	size_t len = cstate_encode(table, cs, good, sizeof(good));
+	const size_t off = 8; /* body offset */
+	const size_t body = sizeof(struct cstate) - offsetof(struct cstate, transformer_ref);
+	const size_t tlen_at = off + body; /* the transformer_id's length byte */
+	const char *id = "C0012345";
 
-	expect_decode_error(good, 0, "too short");
-	expect_decode_error(good, 7, "too short");
+	expect_decode_error(id, good, 0, "too short");
+	expect_decode_error(id, good, 7, "too short");
 
 	memcpy(bad, good, len);
 	bad[3] = '2';
-	expect_decode_error(bad, len, "bad magic");
+	expect_decode_error(id, bad, len, "bad magic");
 
 	memcpy(bad, good, len);
-	bad[4] = 6;
-	expect_decode_error(bad, len, "version 6 is not supported");
+	bad[4] = 5;
+	expect_decode_error(id, bad, len, "version 5 is not supported");
+	memcpy(bad, good, len);
+	bad[4] = 7;
+	expect_decode_error(id, bad, len, "version 7 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(bad, len, "version 261");
+	expect_decode_error(id, bad, len, "version 262");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);
-	expect_decode_error(bad, len, "incompatible build");
+	expect_decode_error(id, bad, len, "incompatible build");
 
-	expect_decode_error(good, len - 1, "expected");
+	expect_decode_error(id, good, len - 1, "expected");
+	expect_decode_error(id, good, tlen_at, "expected"); /* cut before the length byte */
 	memcpy(bad, good, len);
 	bad[len] = 0;
-	expect_decode_error(bad, len + 1, "expected");
+	expect_decode_error(id, bad, len + 1, "expected");
+	memcpy(bad, good, len);
+	bad[tlen_at] = 3; /* the length disagrees with the snapshot's size */
+	expect_decode_error(id, bad, len, "expected");
+
+	expect_decode_error("", good, len, "id must be 1..63 bytes");
+	char long_id[RISKD_ID_MAX + 2];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	expect_decode_error(long_id, good, len, "id must be 1..63 bytes");
 
 	memcpy(bad, good, len);
-	memset(bad + off + offsetof(struct cstate, id), 'x', sizeof(cs.id));
-	expect_decode_error(bad, len, "id is not NUL-terminated");
+	bad[tlen_at + 2] = '\0';
+	expect_decode_error(id, bad, len, "transformer_id is 4 bytes or holds a NUL");
+	memcpy(bad, good, tlen_at);
+	bad[tlen_at] = RISKD_ID_MAX + 1;
+	memset(bad + tlen_at + 1, 'T', RISKD_ID_MAX + 1);
+	expect_decode_error(id, bad, tlen_at + 1 + RISKD_ID_MAX + 1, "transformer_id is 64 bytes");
 
 	memcpy(bad, good, len);
-	memset(bad + off + offsetof(struct cstate, id), 0, sizeof(cs.id));
-	expect_decode_error(bad, len, "id is empty");
+	bad[off + offsetof(struct cstate, recent_next) - offsetof(struct cstate, transformer_ref)] =
+	    CSTATE_RECENT_EVENTS;
+	expect_decode_error(id, bad, len, "recent_next 8 out of range");
 
-	memcpy(bad, good, len);
-	memset(bad + off + offsetof(struct cstate, transformer_id), 'y', sizeof(cs.transformer_id));
-	expect_decode_error(bad, len, "transformer_id is not NUL-terminated");
-
-	memcpy(bad, good, len);
-	bad[off + offsetof(struct cstate, recent_next)] = CSTATE_RECENT_EVENTS;
-	expect_decode_error(bad, len, "recent_next 8 out of range");
-
-	struct cstate neg = cs;
-	neg.open_uwh = -1;
-	cstate_encode(&neg, bad, sizeof(bad));
-	expect_decode_error(bad, len, "negative daily counter");
+	int64_t open_uwh = cs->open_uwh;
+	cs->open_uwh = -1;
+	cstate_encode(table, cs, bad, sizeof(bad));
+	cs->open_uwh = open_uwh;
+	expect_decode_error(id, bad, len, "negative daily counter");
 
 	/* A NULL errstr is allowed, and the good snapshot still decodes. */
-	cr_assert_eq(cstate_decode(bad, len, &neg, NULL, 0), RISKD_ERR_INVALID);
 	struct cstate out;
-	cr_assert_eq(cstate_decode(good, len, &out, NULL, 0), 0);
+	cr_assert_eq(cstate_decode(table, id, bad, len, &out, NULL, 0), RISKD_ERR_INVALID);
+	cr_assert_eq(cstate_decode(table, id, good, len, &out, NULL, 0), 0);
 	cr_assert_str_eq(out.id, "C0012345");
+	cr_assert_str_eq(cstate_transformer_id(table, &out), "T-88");
+	cstate_table_destroy(table);
 }

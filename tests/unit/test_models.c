@@ -212,13 +212,16 @@ static uint8_t snap[CSTATE_SNAPSHOT_MAX];
 /* Every 37th event the state is encoded and decoded in place, as a restart would. */
 static void restart_now_and_then(struct cstate *cs, int step)
 {
-	char err[256];
+	char err[256], id[RISKD_ID_MAX + 1];
 	if (step % 37 != 0)
 		return;
-	size_t len = cstate_encode(cs, snap, sizeof(snap));
+	struct cstate_table *table = cstate_table_new(0);
+	size_t len = cstate_encode(table, cs, snap, sizeof(snap));
 	cr_assert_gt(len, 0);
+	strcpy(id, cs->id);
 	memset(cs, 0xa5, sizeof(*cs));
-	cr_assert_eq(cstate_decode(snap, len, cs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cstate_decode(table, id, snap, len, cs, err, sizeof(err)), 0, "%s", err);
+	cstate_table_destroy(table);
 }
 
 Test(models, state_does_not_depend_on_restarts)
