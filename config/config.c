@@ -87,6 +87,9 @@ static const struct config_key config_keys[] = {
 	KEY_INT("kafka.fetch_wait_max_ms", kafka_fetch_wait_max_ms, 1, 10000, 50,
 	        "longest a broker may hold a fetch that found no new messages, in ms: bounds the "
 	        "delay of the first message after a quiet spell"),
+	KEY_INT("kafka.prefetch_messages", kafka_prefetch_messages, 1000, 10000000, 1000000,
+	        "messages the consumer may fetch ahead of processing: enough that fetching never "
+	        "waits for a batch to be processed (costs memory: about 150 MB at 1,000,000)"),
 	KEY_TOPIC("topics.readings", topic_readings, "meter.readings",
 	          "input topic of meter readings and meter events"),
 	KEY_TOPIC("topics.billing", topic_billing, "billing.events",

@@ -20,6 +20,8 @@ struct riskd_config {
 	char kafka_group_id[CONFIG_STR_MAX];       /* kafka.group_id, default "riskd" */
 	int kafka_session_timeout_ms;              /* kafka.session_timeout_ms, 3001..300000, default 6000 */
 	int kafka_fetch_wait_max_ms;               /* kafka.fetch_wait_max_ms, 1..10000, default 50 */
+	int kafka_prefetch_messages;               /* kafka.prefetch_messages, 1000..10000000,
+	                                              default 1000000 */
 	char topic_readings[CONFIG_STR_MAX];       /* topics.readings, default "meter.readings" */
 	char topic_billing[CONFIG_STR_MAX];        /* topics.billing, default "billing.events" */
 	char topic_profiles[CONFIG_STR_MAX];       /* topics.profiles, default "customer.profiles" */

@@ -906,6 +906,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.group_id = cfg->kafka_group_id,
 		.session_timeout_ms = cfg->kafka_session_timeout_ms,
 		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
+		.prefetch_messages = cfg->kafka_prefetch_messages,
 		.topics = pl->topics,
 		.topic_count = ROLE__COUNT,
 		.rebalance = on_rebalance,

@@ -54,6 +54,8 @@ struct kafka_consumer_conf {
 	const char *group_id;
 	int session_timeout_ms;
 	int fetch_wait_max_ms;     /* longest a broker may hold a fetch that found nothing new */
+	int prefetch_messages;     /* messages fetched ahead of the application (0: librdkafka's
+	                              default) */
 	const char *const *topics; /* input topics to subscribe to */
 	int topic_count;
 	kafka_rebalance_fn rebalance;

@@ -83,15 +83,21 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	struct kafka_consumer *kc = xcalloc(1, sizeof(*kc));
 	rd_kafka_conf_t *rconf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *subs = NULL;
-	char session[32], fetch_wait[32];
+	char session[32], fetch_wait[32], prefetch[32];
 
 	snprintf(session, sizeof(session), "%d", conf->session_timeout_ms);
 	snprintf(fetch_wait, sizeof(fetch_wait), "%d",
 	         conf->fetch_wait_max_ms > 0 ? conf->fetch_wait_max_ms : 500);
+	/* librdkafka stops fetching while its queue holds queued.min.messages and backs off
+	 * before looking again: a queue smaller than what a batch takes while the previous one
+	 * commits leaves the loop waiting for input */
+	snprintf(prefetch, sizeof(prefetch), "%d",
+	         conf->prefetch_messages > 0 ? conf->prefetch_messages : 100000);
 	if (set_conf(rconf, "bootstrap.servers", conf->brokers, errstr, errstr_size) ||
 	    set_conf(rconf, "group.id", conf->group_id, errstr, errstr_size) ||
 	    set_conf(rconf, "session.timeout.ms", session, errstr, errstr_size) ||
 	    set_conf(rconf, "fetch.wait.max.ms", fetch_wait, errstr, errstr_size) ||
+	    set_conf(rconf, "queued.min.messages", prefetch, errstr, errstr_size) ||
 	    set_conf(rconf, "partition.assignment.strategy", "range", errstr, errstr_size) ||
 	    set_conf(rconf, "enable.auto.commit", "false", errstr, errstr_size) ||
 	    set_conf(rconf, "enable.auto.offset.store", "false", errstr, errstr_size) ||

@@ -681,7 +681,7 @@ Test(config, describe_lists_every_key_once)
 {
 	static const char *const names[] = {
 		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms",
-		"kafka.fetch_wait_max_ms", "topics.readings",
+		"kafka.fetch_wait_max_ms", "kafka.prefetch_messages", "topics.readings",
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"batch.checkpoint_interval_ms",
