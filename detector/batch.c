@@ -91,8 +91,8 @@ static void usage_map_rehash(struct usage_map *m, size_t index_cap)
 	}
 }
 
-void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
-                     int32_t interval_s)
+/* The row of (cs, day) in m, created empty (an addition of nothing) if absent. */
+static struct store_usage *usage_row(struct usage_map *m, const struct cstate *cs, int32_t day)
 {
 	if (2 * (m->count + 1) > m->index_cap)
 		usage_map_rehash(m, m->index_cap ? 2 * m->index_cap : 1024);
@@ -100,21 +100,34 @@ void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 	size_t s = usage_slot(cs, day, mask);
 	for (; m->index[s]; s = (s + 1) & mask) {
 		size_t i = m->index[s] - 1;
-		if (m->owners[i] == cs && m->rows[i].day == day) {
-			m->rows[i].uwh += uwh;
-			m->rows[i].readings++;
-			m->rows[i].covered_s += interval_s;
-			return;
-		}
+		if (m->owners[i] == cs && m->rows[i].day == day)
+			return &m->rows[i];
 	}
 	if (m->count == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 1024;
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
 	}
-	m->rows[m->count] = (struct store_usage){cs->id, day, uwh, 1, interval_s};
+	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
+	return &m->rows[m->count - 1];
+}
+
+void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
+                     int32_t interval_s)
+{
+	struct store_usage *row = usage_row(m, cs, day);
+	row->uwh += uwh;
+	row->readings++;
+	row->covered_s += interval_s;
+}
+
+void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
+                     int32_t readings, int32_t covered_s)
+{
+	struct store_usage *row = usage_row(m, cs, day);
+	*row = (struct store_usage){cs->id, day, uwh, readings, covered_s, 1};
 }
 
 void batch_add_profile(struct batch *b, const struct event *ev)

@@ -18,7 +18,7 @@
 #include "grader.h"
 #include "store.h"
 
-/* Energy deltas keyed by (entity, day). */
+/* Energy per (entity, day): additions to the stored rows, or whole days. */
 struct usage_map {
 	struct store_usage *rows;
 	const struct cstate **owners; /* rows[i]'s entity, for hashing and equality */
@@ -69,10 +69,17 @@ void batch_free(struct batch *b);
 /* Empties b for the next batch, keeping its memory. */
 void batch_reset(struct batch *b);
 
-/* Adds one reading of uwh micro-kWh covering interval_s seconds to cs's local day in map.
- * cs must outlive the batch. */
+/* Adds one reading of uwh micro-kWh covering interval_s seconds to cs's local day in map
+ * (to the stored row, or to the whole day set earlier in the batch). cs must outlive the
+ * batch. */
 void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t interval_s);
+
+/* Sets cs's local day in map to its whole energy so far (replacing the stored row and what
+ * the batch added before); later additions in the batch add to it. cs must outlive the
+ * batch. */
+void batch_set_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
+                     int32_t readings, int32_t covered_s);
 
 /* Records a customer profile event (the latest one per customer wins at commit). */
 void batch_add_profile(struct batch *b, const struct event *ev);

@@ -38,6 +38,8 @@ struct ingest_result {
 	int32_t day;
 	int64_t uwh;
 	int32_t interval_s;
+	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
+	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
 	int has_grade;                  /* the customer was graded (grade is filled) */
 	/* filled only when has_alert / has_grade say so (not cleared per event) */

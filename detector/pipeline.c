@@ -288,13 +288,16 @@ struct checkpoint_ctx {
 };
 
 /* cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
- * the batch. */
+ * the batch, with its open day's usage so far (what the snapshot holds of it). */
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;
 	if (!ctx->due[cs->partition])
 		return 0;
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
+	if (cs->flags & CSTATE_F_HAS_DAY)
+		batch_set_usage(ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage, cs,
+		                cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
 	return 1;
 }
 
@@ -677,6 +680,21 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 }
 
 /*
+ * A reading's daily usage: a day is written whole when it closes (and, while open, with each
+ * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
+ * rather than one per batch; a late reading for a closed day is added to its row.
+ */
+static void add_usage(struct batch *b, const struct ingest_result *r)
+{
+	struct usage_map *map = r->transformer ? &b->transformer : &b->usage;
+	if (r->day_result == DAILY_CLOSED_DAY)
+		batch_set_usage(map, r->cs, r->closed.day, r->closed.uwh, r->closed.readings,
+		                r->closed.covered_s);
+	else if (r->day_result == DAILY_LATE)
+		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
+}
+
+/*
  * Applies a message whose results are stored already (it lies between the partition's state
  * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
  * counts, dead letters or metrics, which the first pass produced.
@@ -752,8 +770,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		break;
 	}
 	if (r.has_usage)
-		batch_add_usage(r.transformer ? &cur_batch(pl)->transformer : &cur_batch(pl)->usage, r.cs, r.day,
-		                r.uwh, r.interval_s);
+		add_usage(cur_batch(pl), &r);
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);

@@ -23,9 +23,9 @@
 static const char *const session_sql =
     "set application_name = 'riskd';"
     "create temp table if not exists tmp_usage (entity_id text, day int, uwh bigint,"
-    "  readings int, covered_s int) on commit delete rows;"
+    "  readings int, covered_s int, whole bool) on commit delete rows;"
     "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
-    "  readings int, covered_s int) on commit delete rows;"
+    "  readings int, covered_s int, whole bool) on commit delete rows;"
     "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
     "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
     "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
@@ -255,8 +255,8 @@ static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
 	rbuf_reset(b);
 	for (size_t i = 0; i < n; i++) {
 		store_copy_text(b, u[i].id);
-		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\n", (int)u[i].day, (long long)u[i].uwh,
-		            (int)u[i].readings, (int)u[i].covered_s);
+		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
+		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
 	}
 }
 
@@ -333,10 +333,17 @@ static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
 /* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
  * risk.transformer_daily, keyed by id_column) and queues the touched days for the area
  * balance. Both tables share this shape. */
+/* Whole days replace their rows (idempotent: a replay writes the same totals); additions
+ * (late readings for a closed day) add to them. */
 #define UPSERT_DAILY_SQL(table, id_column, tmp)                                              \
 	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
 	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
-	"from " tmp " on conflict (" id_column ", day) do update set "                            \
+	"from " tmp " where whole on conflict (" id_column ", day) do update set "                \
+	"kwh_uwh = excluded.kwh_uwh, kwh = excluded.kwh, readings = excluded.readings, "         \
+	"covered_s = excluded.covered_s;"                                                        \
+	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
+	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
+	"from " tmp " where not whole on conflict (" id_column ", day) do update set "            \
 	"kwh_uwh = d.kwh_uwh + excluded.kwh_uwh, "                                               \
 	"kwh = (d.kwh_uwh + excluded.kwh_uwh) / 1e6::float8, "                                   \
 	"readings = d.readings + excluded.readings, "                                            \

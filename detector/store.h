@@ -18,13 +18,15 @@
 
 struct store;
 
-/* Energy delta for one entity (customer or transformer) and local day. */
+/* Energy of one entity (customer or transformer) and local day: an addition to the stored
+ * row, or (whole_day) the day's totals so far. */
 struct store_usage {
 	const char *id;          /* borrowed: the entity's cstate id */
 	int32_t day;             /* days since 1970-01-01, local */
 	int64_t uwh;             /* micro-kWh to add */
 	int32_t readings;        /* readings to add */
 	int32_t covered_s;       /* seconds of the day the readings cover, to add */
+	int whole_day;           /* the values are the day's totals: they replace the row */
 };
 
 /* Latest profile of a customer seen in the batch. */

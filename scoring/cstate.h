@@ -50,6 +50,7 @@ struct cstate {
 	int32_t open_day;                       /* local day being accumulated (days since epoch) */
 	int32_t open_readings;                  /* readings counted in open_day */
 	int64_t open_uwh;                       /* energy of open_day in micro-kWh (1 uWh = 1e-6 kWh) */
+	int32_t open_covered_s;                 /* seconds of open_day its readings cover */
 	int32_t days_closed;                    /* number of days closed so far */
 	int32_t last_closed_day;                /* most recent closed day, valid if days_closed > 0 */
 	int64_t last_closed_uwh;                /* its energy in micro-kWh */

@@ -44,19 +44,22 @@ static int64_t uwh_add(int64_t a, int64_t b)
  * closed may be NULL when the caller only needs the counters in cs.
  */
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
-                                      struct daily_closed *closed)
+                                      int32_t interval_s, struct daily_closed *closed)
 {
 	if (!(cs->flags & CSTATE_F_HAS_DAY)) {
 		cs->flags |= CSTATE_F_HAS_DAY;
 		cs->open_day = day;
 		cs->open_uwh = uwh;
 		cs->open_readings = 1;
+		cs->open_covered_s = interval_s;
 		return DAILY_SAME_DAY;
 	}
 	if (day == cs->open_day) {
 		cs->open_uwh = uwh_add(cs->open_uwh, uwh);
 		if (cs->open_readings < INT32_MAX)
 			cs->open_readings++;
+		if (__builtin_add_overflow(cs->open_covered_s, interval_s, &cs->open_covered_s))
+			cs->open_covered_s = INT32_MAX;
 		return DAILY_SAME_DAY;
 	}
 	if (day < cs->open_day)
@@ -66,6 +69,7 @@ enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uw
 		closed->day = cs->open_day;
 		closed->uwh = cs->open_uwh;
 		closed->readings = cs->open_readings;
+		closed->covered_s = cs->open_covered_s;
 	}
 	if (cs->days_closed < INT32_MAX)
 		cs->days_closed++;
@@ -74,5 +78,6 @@ enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uw
 	cs->open_day = day;
 	cs->open_uwh = uwh;
 	cs->open_readings = 1;
+	cs->open_covered_s = interval_s;
 	return DAILY_CLOSED_DAY;
 }

@@ -17,6 +17,7 @@ struct daily_closed {
 	int32_t day;        /* the local day that closed */
 	int64_t uwh;        /* its energy in micro-kWh */
 	int32_t readings;   /* how many readings it had */
+	int32_t covered_s;  /* seconds of the day its readings cover */
 };
 
 enum daily_result {
@@ -29,10 +30,11 @@ enum daily_result {
 int64_t daily_kwh_to_uwh(double kwh);
 
 /*
- * Applies one reading of uwh micro-kWh for local day `day` to cs's open day. Returns which
- * case happened; for DAILY_CLOSED_DAY fills *closed with the day that closed.
+ * Applies one reading of uwh micro-kWh covering interval_s seconds of local day `day` to
+ * cs's open day. Returns which case happened; for DAILY_CLOSED_DAY fills *closed with the
+ * day that closed.
  */
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
-                                      struct daily_closed *closed);
+                                      int32_t interval_s, struct daily_closed *closed);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * test_store.c - the store's fenced offsets against a real PostgreSQL: a batch commits only
+ * test_store.c - the store against a real PostgreSQL: fenced offsets (a batch commits only
  * when every one of its partitions is where this instance left it; otherwise nothing of the
- * batch is written and the error names a partition that moved.
+ * batch is written and the error names a partition that moved), state offsets that move
+ * only with a checkpoint, and daily usage written as whole days or additions.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ static struct store *open_store(const struct e2e_world *w)
 static int commit(struct store *st, const struct store_offset *offs, size_t n, const char *id,
                   char *err, size_t err_size)
 {
-	struct store_usage usage = {id, 20500, 1000000, 1, 3600};
+	struct store_usage usage = {id, 20500, 1000000, 1, 3600, 0};
 	struct store_batch b = {0};
 	b.consumer_group = "g";
 	b.offsets = offs;
@@ -167,4 +168,55 @@ Test(store, state_offsets_move_only_with_a_checkpoint, .timeout = 60)
 	load_offsets(a, "t", 1, &next, &state);
 	cr_assert(next == 40 && state == 30, "%lld %lld", (long long)next, (long long)state);
 	store_close(a);
+}
+
+/* Commits usage rows alone (no offsets). */
+static void commit_usage(struct store *st, const struct store_usage *u, size_t n)
+{
+	char err[512];
+	struct store_batch b = {0};
+	b.consumer_group = "g";
+	b.usage = u;
+	b.usage_count = n;
+	cr_assert_eq(store_commit_batch(st, &b, err, sizeof(err)), 0, "%s", err);
+}
+
+static void assert_usage(const struct e2e_world *w, const char *id, int day, long long uwh,
+                         int readings, int covered_s)
+{
+	char sql[300], got[200], want[200];
+	snprintf(sql, sizeof(sql),
+	         "select format('%%s %%s %%s %%s', kwh_uwh, readings, covered_s, kwh * 1e6)"
+	         " from risk.daily_usage where customer_id = '%s' and day = date '1970-01-01' + %d",
+	         id, day);
+	e2e_query_text(w->dsn, sql, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld %d %d %lld", uwh, readings, covered_s, uwh);
+	cr_assert_str_eq(got, want, "%s day %d", id, day);
+}
+
+Test(store, whole_days_replace_their_rows_and_late_readings_add, .timeout = 60)
+{
+	struct e2e_world w;
+	e2e_world_new(&w, "store_whole_days", 1, 100);
+	struct store *st = open_store(&w);
+
+	/* an open day written at a checkpoint, then again later: the later totals replace it */
+	struct store_usage open1[1] = {{"c1", 20500, 3000000, 6, 10800, 1}};
+	commit_usage(st, open1, 1);
+	assert_usage(&w, "c1", 20500, 3000000, 6, 10800);
+	struct store_usage open2[1] = {{"c1", 20500, 9000000, 48, 86400, 1}};
+	commit_usage(st, open2, 1);
+	commit_usage(st, open2, 1); /* a replay writes the same totals: nothing changes */
+	assert_usage(&w, "c1", 20500, 9000000, 48, 86400);
+
+	/* a late reading for the closed day adds to it; a new customer-day is created */
+	struct store_usage late[2] = {{"c1", 20500, 250000, 1, 1800, 0},
+	                              {"c2", 20499, 100, 1, 900, 0}};
+	commit_usage(st, late, 2);
+	assert_usage(&w, "c1", 20500, 9250000, 49, 88200);
+	assert_usage(&w, "c2", 20499, 100, 1, 900);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(distinct day) from"
+	                                  " risk.area_refresh_queue"),
+	             2, "both days queued for the area balance");
+	store_close(st);
 }

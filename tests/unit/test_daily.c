@@ -40,7 +40,7 @@ Test(daily, first_reading_opens_day)
 	struct cstate cs;
 	struct daily_closed closed = {-7, -7, -7};
 	fresh(&cs);
-	cr_assert_eq(daily_apply_reading(&cs, 20513, 250000, &closed), DAILY_SAME_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 20513, 250000, 1800, &closed), DAILY_SAME_DAY);
 	cr_assert(cs.flags & CSTATE_F_HAS_DAY);
 	cr_assert_eq(cs.open_day, 20513);
 	cr_assert_eq(cs.open_uwh, 250000);
@@ -54,11 +54,11 @@ Test(daily, first_day_may_be_day_zero_or_negative)
 	struct cstate cs;
 	fresh(&cs);
 	/* HAS_DAY, not open_day != 0, says whether a day is open. */
-	cr_assert_eq(daily_apply_reading(&cs, 0, 5, NULL), DAILY_SAME_DAY);
-	cr_assert_eq(daily_apply_reading(&cs, 0, 5, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 0, 5, 1800, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 0, 5, 1800, NULL), DAILY_SAME_DAY);
 	cr_assert_eq(cs.open_uwh, 10);
 	cr_assert_eq(cs.open_readings, 2);
-	cr_assert_eq(daily_apply_reading(&cs, -1, 5, NULL), DAILY_LATE);
+	cr_assert_eq(daily_apply_reading(&cs, -1, 5, 1800, NULL), DAILY_LATE);
 }
 
 Test(daily, same_day_accumulates)
@@ -66,7 +66,7 @@ Test(daily, same_day_accumulates)
 	struct cstate cs;
 	fresh(&cs);
 	for (int i = 0; i < 96; i++)
-		cr_assert_eq(daily_apply_reading(&cs, 100, 1000 + i, NULL), DAILY_SAME_DAY);
+		cr_assert_eq(daily_apply_reading(&cs, 100, 1000 + i, 1800, NULL), DAILY_SAME_DAY);
 	cr_assert_eq(cs.open_day, 100);
 	cr_assert_eq(cs.open_readings, 96);
 	cr_assert_eq(cs.open_uwh, 96 * 1000 + 95 * 96 / 2);
@@ -78,14 +78,17 @@ Test(daily, later_day_closes_open_day)
 	struct cstate cs;
 	struct daily_closed closed;
 	fresh(&cs);
-	daily_apply_reading(&cs, 100, 400, NULL);
-	daily_apply_reading(&cs, 100, 600, NULL);
+	daily_apply_reading(&cs, 100, 400, 1800, NULL);
+	daily_apply_reading(&cs, 100, 600, 900, NULL);
+	cr_assert_eq(cs.open_covered_s, 2700);
 
 	memset(&closed, 0, sizeof(closed));
-	cr_assert_eq(daily_apply_reading(&cs, 101, 70, &closed), DAILY_CLOSED_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 101, 70, 3600, &closed), DAILY_CLOSED_DAY);
 	cr_assert_eq(closed.day, 100);
 	cr_assert_eq(closed.uwh, 1000);
 	cr_assert_eq(closed.readings, 2);
+	cr_assert_eq(closed.covered_s, 2700, "the seconds its readings covered");
+	cr_assert_eq(cs.open_covered_s, 3600, "the closing reading opens the new day");
 	cr_assert_eq(cs.days_closed, 1);
 	cr_assert_eq(cs.last_closed_day, 100);
 	cr_assert_eq(cs.last_closed_uwh, 1000);
@@ -94,7 +97,7 @@ Test(daily, later_day_closes_open_day)
 	cr_assert_eq(cs.open_readings, 1);
 
 	/* A gap: only the open day closes, skipped days are not invented. */
-	cr_assert_eq(daily_apply_reading(&cs, 108, 5, &closed), DAILY_CLOSED_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 108, 5, 1800, &closed), DAILY_CLOSED_DAY);
 	cr_assert_eq(closed.day, 101);
 	cr_assert_eq(closed.uwh, 70);
 	cr_assert_eq(closed.readings, 1);
@@ -103,7 +106,7 @@ Test(daily, later_day_closes_open_day)
 	cr_assert_eq(cs.open_day, 108);
 
 	/* closed may be NULL. */
-	cr_assert_eq(daily_apply_reading(&cs, 109, 1, NULL), DAILY_CLOSED_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 109, 1, 1800, NULL), DAILY_CLOSED_DAY);
 	cr_assert_eq(cs.days_closed, 3);
 	cr_assert_eq(cs.last_closed_uwh, 5);
 }
@@ -113,15 +116,15 @@ Test(daily, earlier_day_is_late_and_changes_nothing)
 	struct cstate cs, before;
 	struct daily_closed closed = {-1, -1, -1};
 	fresh(&cs);
-	daily_apply_reading(&cs, 200, 10, NULL);
-	daily_apply_reading(&cs, 201, 20, NULL);
+	daily_apply_reading(&cs, 200, 10, 1800, NULL);
+	daily_apply_reading(&cs, 201, 20, 1800, NULL);
 	memcpy(&before, &cs, sizeof(cs));
 
-	cr_assert_eq(daily_apply_reading(&cs, 200, 999, &closed), DAILY_LATE);
-	cr_assert_eq(daily_apply_reading(&cs, 150, 999, &closed), DAILY_LATE);
+	cr_assert_eq(daily_apply_reading(&cs, 200, 999, 1800, &closed), DAILY_LATE);
+	cr_assert_eq(daily_apply_reading(&cs, 150, 999, 1800, &closed), DAILY_LATE);
 	cr_assert_eq(memcmp(&cs, &before, sizeof(cs)), 0);
 	cr_assert_eq(closed.day, -1);
-	cr_assert_eq(daily_apply_reading(&cs, 201, 1, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(daily_apply_reading(&cs, 201, 1, 1800, NULL), DAILY_SAME_DAY);
 	cr_assert_eq(cs.open_uwh, 21);
 }
 
@@ -131,7 +134,7 @@ Test(daily, uwh_sums_are_exact)
 	fresh(&cs);
 	double naive = 0.0;
 	for (int i = 0; i < 1000; i++) {
-		daily_apply_reading(&cs, 7, daily_kwh_to_uwh(0.001), NULL);
+		daily_apply_reading(&cs, 7, daily_kwh_to_uwh(0.001), 1800, NULL);
 		naive += 0.001;
 	}
 	cr_assert_eq(cs.open_uwh, 1000000, "1000 x 0.001 kWh is exactly 1 kWh");
@@ -155,9 +158,9 @@ Test(daily, sums_do_not_depend_on_order)
 	fresh(&rev);
 	fresh(&shuffled);
 	for (int i = 0; i < N; i++) {
-		daily_apply_reading(&fwd, 9, daily_kwh_to_uwh(kwh[i]), NULL);
-		daily_apply_reading(&rev, 9, daily_kwh_to_uwh(kwh[N - 1 - i]), NULL);
-		daily_apply_reading(&shuffled, 9, daily_kwh_to_uwh(kwh[(i * 7919) % N]), NULL);
+		daily_apply_reading(&fwd, 9, daily_kwh_to_uwh(kwh[i]), 1800, NULL);
+		daily_apply_reading(&rev, 9, daily_kwh_to_uwh(kwh[N - 1 - i]), 1800, NULL);
+		daily_apply_reading(&shuffled, 9, daily_kwh_to_uwh(kwh[(i * 7919) % N]), 1800, NULL);
 	}
 	cr_assert_eq(fwd.open_uwh, rev.open_uwh);
 	cr_assert_eq(fwd.open_uwh, shuffled.open_uwh);
@@ -165,8 +168,8 @@ Test(daily, sums_do_not_depend_on_order)
 
 	/* The closed day matches too, whichever order the readings came in. */
 	struct daily_closed a, b;
-	daily_apply_reading(&fwd, 10, 0, &a);
-	daily_apply_reading(&shuffled, 10, 0, &b);
+	daily_apply_reading(&fwd, 10, 0, 1800, &a);
+	daily_apply_reading(&shuffled, 10, 0, 1800, &b);
 	cr_assert_eq(a.uwh, b.uwh);
 	cr_assert_eq(a.readings, N);
 }
@@ -175,7 +178,7 @@ Test(daily, energy_saturates_instead_of_overflowing)
 {
 	struct cstate cs;
 	fresh(&cs);
-	daily_apply_reading(&cs, 1, INT64_MAX - 10, NULL);
-	cr_assert_eq(daily_apply_reading(&cs, 1, 100, NULL), DAILY_SAME_DAY);
+	daily_apply_reading(&cs, 1, INT64_MAX - 10, 1800, NULL);
+	cr_assert_eq(daily_apply_reading(&cs, 1, 100, 1800, NULL), DAILY_SAME_DAY);
 	cr_assert_eq(cs.open_uwh, INT64_MAX);
 }
