@@ -86,6 +86,9 @@ days=$(q "select count(*) from risk.daily_usage")
 kwh=$(q "select round(sum(kwh)::numeric, 1) from risk.daily_usage")
 tdays=$(q "select count(*) from risk.transformer_daily")
 loss=$(q "select round(100 * (1 - (select sum(kwh) from risk.daily_usage) / nullif(sum(kwh), 0))::numeric, 2) from risk.transformer_daily")
+states=$(q "select count(*) from risk.entity_state")
+behind=$(q "select count(*) from risk.kafka_offsets where state_offset is distinct from next_offset")
+parts=$(q "select count(*) from risk.kafka_offsets")
 # riskd's own time from start to exit, minus the idle wait that ends it
 busy=$(grep -o ' seconds=[0-9.]*' "$DIR/riskd.log" | tail -n 1 | cut -d= -f2)
 gaps=$(grep -o ' input_gaps=[0-9]*' "$DIR/riskd.log" | tail -n 1 | cut -d= -f2)
@@ -100,6 +103,7 @@ printf '  %-34s %s\n' \
     "transformer-days stored"            "$tdays (area loss ${loss}%)" \
     "riskd run time"                     "${busy}s (includes ~3s group join and the 3s idle wait)" \
     "input lost before riskd read it"    "${gaps:-0}" \
+    "state checkpointed"                 "$states customers and transformers; $behind of $parts partitions would replay input after a restart" \
     "throughput"                         "~$rate events/s"
 # theft alerts against the generator's ground truth
 q "create table if not exists demo_labels (customer_id text primary key, pattern text, confounder boolean, onset_day date)" >/dev/null
