@@ -323,16 +323,11 @@ static void choose_checkpoints(struct pipeline *pl, int64_t now)
 	}
 }
 
-/* Whether an idle riskd has state to checkpoint: dirty entities and a partition due. */
-static int checkpoint_due(struct pipeline *pl, int64_t now)
+/* Whether state changed since its checkpoint. */
+static int has_dirty_state(const struct pipeline *pl)
 {
-	if (!cstate_table_dirty_count(pl->ingest.customers) &&
-	    !cstate_table_dirty_count(pl->ingest.transformers))
-		return 0;
-	for (int i = 0; i < pl->part_count; i++)
-		if (now >= pl->parts[i].checkpoint_due_ms)
-			return 1;
-	return 0;
+	return cstate_table_dirty_count(pl->ingest.customers) ||
+	       cstate_table_dirty_count(pl->ingest.transformers);
 }
 
 /*
@@ -1038,8 +1033,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
-			if ((batch_has_rows(cur_batch(pl)) || checkpoint_due(pl, now)) &&
-			    commit_or_resync(pl, 0) != 0)
+			/* input paused: checkpoint all changed state now, while it is cheap, so a
+			 * crash in a quiet spell replays nothing */
+			if ((batch_has_rows(cur_batch(pl)) || has_dirty_state(pl)) &&
+			    commit_or_resync(pl, has_dirty_state(pl)) != 0)
 				continue;
 			if (pl->relay_pending)
 				pl->relay_pending = relay_outbox(pl) != 0;

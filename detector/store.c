@@ -38,7 +38,7 @@ static const char *const session_sql =
     "  score float8, severity text, rules text, curve text) on commit delete rows;"
     "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
     "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
-    "  as_of int, reasons text, scorecard text, scorecard_version text, scorecard_hash text)"
+    "  as_of int, reasons jsonb, scorecard text, scorecard_version text, scorecard_hash text)"
     "  on commit delete rows;"
     "create temp table if not exists tmp_credit (seq int, customer_id text, as_of int,"
     "  days_past_due int, arrears float8, balance float8, last_payment int)"

@@ -130,21 +130,22 @@ Test(recovery, postgres_crash_loses_nothing, .timeout = 600)
 }
 
 /*
- * State checkpoints run on their own cadence: riskd killed after committing results but
- * before any checkpoint restarts from the beginning of every partition, rebuilds state from
- * the messages whose results are stored without storing them again (exactly those messages
- * are counted as replayed), and ends where an undisturbed run ends.
+ * State checkpoints run on their own cadence: riskd killed while it works through a backlog
+ * (results committed, state checkpointed only when input paused) restarts from each
+ * partition's checkpoint, rebuilds state from the messages whose results are stored without
+ * storing them again (exactly those messages are counted as replayed), and ends where an
+ * undisturbed run ends.
  */
 Test(recovery, replay_from_the_last_checkpoint_repeats_no_result, .timeout = 600)
 {
 	struct e2e_world w;
 	e2e_world_new(&w, "ckpt", 4, 400);
-	e2e_world_set_checkpoint_interval(&w, 3600000); /* none until the process stops */
+	e2e_world_set_checkpoint_interval(&w, 3600000); /* no timed checkpoint during the test */
 	publish_city(&w, 150, 8);
 
 	pid_t pid = e2e_riskd_start(&w, NULL);
 	int64_t committed = 0;
-	for (int i = 0; i < 600 && committed < 5000; i++) {
+	for (int i = 0; i < 1200 && committed < 5000; i++) {
 		sleep_s(0.05);
 		committed = e2e_query_int(w.dsn, "select coalesce(sum(next_offset), 0)"
 		                                 " from risk.kafka_offsets");
@@ -153,17 +154,19 @@ Test(recovery, replay_from_the_last_checkpoint_repeats_no_result, .timeout = 600
 	waitpid(pid, NULL, 0);
 	committed = e2e_query_int(w.dsn, "select coalesce(sum(next_offset), 0)"
 	                                 " from risk.kafka_offsets");
-	cr_assert_geq(committed, 5000, "riskd committed %lld messages' results before the kill",
-	              (long long)committed);
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.kafka_offsets"
-	                                  " where state_offset <> -1"),
-	             0, "no partition was checkpointed before the kill");
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.entity_state"), 0);
+	int64_t behind = e2e_query_int(w.dsn, "select coalesce(sum(next_offset -"
+	                                      " greatest(state_offset, 0)), 0)"
+	                                      " from risk.kafka_offsets");
+	cr_log_info("killed with %lld messages' results committed, %lld of them not in the "
+	            "state checkpoint", (long long)committed, (long long)behind);
+	cr_assert_geq(committed, 5000);
+	cr_assert_gt(behind, 0, "the kill came after a checkpoint of everything");
 
 	e2e_riskd_run_until_idle(&w, 4, 300);
-	/* the restart read every partition from its start: the committed part for state only */
+	/* the restart read every partition from its checkpoint: up to the committed offset for
+	 * state only */
 	e2e_sh("grep -q 'event=stopped messages=[0-9]* replayed=%lld ' '%s'/riskd-*.log",
-	       (long long)committed, w.dir);
+	       (long long)behind, w.dir);
 	/* stopping checkpoints everything: state and results meet again */
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.kafka_offsets"
 	                                  " where state_offset <> next_offset"),
