@@ -38,7 +38,7 @@ Test(daily, kwh_to_uwh_rounding)
 Test(daily, first_reading_opens_day)
 {
 	struct cstate cs;
-	struct daily_closed closed = {-7, -7, -7};
+	struct daily_closed closed = {-7, -7, -7, -7};
 	fresh(&cs);
 	cr_assert_eq(daily_apply_reading(&cs, 20513, 250000, 1800, &closed), DAILY_SAME_DAY);
 	cr_assert(cs.flags & CSTATE_F_HAS_DAY);
@@ -114,7 +114,7 @@ Test(daily, later_day_closes_open_day)
 Test(daily, earlier_day_is_late_and_changes_nothing)
 {
 	struct cstate cs, before;
-	struct daily_closed closed = {-1, -1, -1};
+	struct daily_closed closed = {-1, -1, -1, -1};
 	fresh(&cs);
 	daily_apply_reading(&cs, 200, 10, 1800, NULL);
 	daily_apply_reading(&cs, 201, 20, 1800, NULL);

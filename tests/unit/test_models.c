@@ -253,7 +253,7 @@ Test(models, misuse_is_ignored)
 	for (int i = 0; i <= 20; i++)
 		feed_day(&cs, DAY(i), 10.0);
 	memcpy(&before, &cs, sizeof(cs));
-	struct daily_closed old = {DAY(5), 1000000, 1};
+	struct daily_closed old = {DAY(5), 1000000, 1, 1800};
 	models_on_day_closed(&cs, &old);
 	struct event ev;
 	memset(&ev, 0, sizeof(ev));

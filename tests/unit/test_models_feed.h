@@ -45,7 +45,8 @@ static inline void feed_reading(struct cstate *cs, int32_t day, int32_t sec, int
 		ev.has |= EVENT_HAS_REVERSE_KWH;
 		ev.u.reading.reverse_kwh = reverse_kwh;
 	}
-	if (daily_apply_reading(cs, day, daily_kwh_to_uwh(kwh), &closed) == DAILY_CLOSED_DAY)
+	if (daily_apply_reading(cs, day, daily_kwh_to_uwh(kwh), interval_s, &closed) ==
+	    DAILY_CLOSED_DAY)
 		models_on_day_closed(cs, &closed);
 	models_on_reading(cs, &ev, day, sec);
 }
