@@ -72,7 +72,6 @@ struct pipeline {
 	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
 	uint8_t checkpoint_now[GROUP__COUNT][PARTITIONS_MAX]; /* groups the sealing batch
 	                                                          checkpoints */
-	int checkpoint_all;                              /* the next seal checkpoints every group */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
@@ -302,13 +301,13 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 }
 
 /*
- * Chooses the groups the sealing batch checkpoints - all of them when pl->checkpoint_all is
- * set or the interval is 0, else those with a partition whose time has come - and moves
- * their next checkpoint one interval on.
+ * Chooses the groups the sealing batch checkpoints - all of them when `all` is set or the
+ * interval is 0, else those with a partition whose time has come - and moves their next
+ * checkpoint one interval on.
  */
-static void choose_checkpoints(struct pipeline *pl, int64_t now)
+static void choose_checkpoints(struct pipeline *pl, int64_t now, int all)
 {
-	int all = pl->checkpoint_all || pl->cfg->checkpoint_interval_ms == 0;
+	all |= pl->cfg->checkpoint_interval_ms == 0;
 	for (int i = 0; i < pl->part_count; i++)
 		pl->checkpoint_now[group_of_role(pl->parts[i].role)][pl->parts[i].partition] = 0;
 	for (int i = 0; i < pl->part_count; i++) {
@@ -332,18 +331,18 @@ static int has_dirty_state(const struct pipeline *pl)
 
 /*
  * Seals the batch being filled - its results, offsets, per-rule counts, metadata, and the
- * checkpoint of the groups whose time has come (snapshots of their changed entities, encoded
- * now, and their state offsets) - and starts its commit on the worker thread; the next
- * messages go into the other batch. Nothing may be committing. Returns 1 when it started a
- * commit, 0 when there was nothing to commit.
+ * checkpoint of the groups whose time has come, or of all of them with checkpoint_all
+ * (snapshots of their changed entities, encoded now, and their state offsets) - and starts
+ * its commit on the worker thread; the next messages go into the other batch. Nothing may be
+ * committing. Returns 1 when it started a commit, 0 when there was nothing to commit.
  */
-static int seal_and_start(struct pipeline *pl, int64_t now)
+static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 {
 	struct commit_job *job = committer_current(&pl->committer);
 	struct store_batch *sb = &job->sb;
 	size_t noff = 0;
 
-	choose_checkpoints(pl, now);
+	choose_checkpoints(pl, now, checkpoint_all);
 	commit_job_reserve_offsets(job, (size_t)(pl->part_count > 0 ? pl->part_count : 1));
 	for (int i = 0; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
@@ -471,10 +470,7 @@ static int commit_or_resync(struct pipeline *pl, int checkpoint_all)
 	int rc = finish_commit(pl);
 	if (rc)
 		return rc;
-	pl->checkpoint_all = checkpoint_all;
-	int started = seal_and_start(pl, now_ms());
-	pl->checkpoint_all = 0;
-	return started ? finish_commit(pl) : 0;
+	return seal_and_start(pl, now_ms(), checkpoint_all) ? finish_commit(pl) : 0;
 }
 
 /* ---- outbox relay ---- */
@@ -1019,7 +1015,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
-			seal_and_start(pl, now);
+			seal_and_start(pl, now, 0);
 			if (force || now - pl->last_rules_check_ms >= 2000) {
 				/* a new rule set must not start under a batch counted with the old one */
 				if (finish_commit(pl) != 0)
@@ -1033,10 +1029,11 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
-			/* input paused: checkpoint all changed state now, while it is cheap, so a
-			 * crash in a quiet spell replays nothing */
+			/* input paused: commit what the batch holds, with a checkpoint of all changed
+			 * state while it is cheap (a crash in a quiet spell then replays nothing), in
+			 * the background; the store's other work waits for the next idle round */
 			if ((batch_has_rows(cur_batch(pl)) || has_dirty_state(pl)) &&
-			    commit_or_resync(pl, has_dirty_state(pl)) != 0)
+			    seal_and_start(pl, now, has_dirty_state(pl)))
 				continue;
 			if (pl->relay_pending)
 				pl->relay_pending = relay_outbox(pl) != 0;
