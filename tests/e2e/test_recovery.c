@@ -171,13 +171,23 @@ Test(recovery, replay_from_the_last_checkpoint_repeats_no_result, .timeout = 600
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.kafka_offsets"
 	                                  " where state_offset <> next_offset"),
 	             0);
-	/* dead letters were published once each (the replay does not re-publish them) */
+	/* every dead letter was published (at least once: a kill between the relay's publish
+	 * and its delete repeats a message: README, "Outputs through an outbox") */
 	struct e2e_dead_letter *dl;
-	size_t n = e2e_read_dead_letters(&w, &dl);
+	size_t n = e2e_read_dead_letters(&w, &dl), distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < i && !(dl[j].source_partition == dl[i].source_partition &&
+		                  dl[j].source_offset == dl[i].source_offset &&
+		                  strcmp(dl[j].source_topic, dl[i].source_topic) == 0))
+			j++;
+		distinct += j == i;
+	}
 	e2e_dead_letters_free(dl, n);
-	cr_assert_eq((int64_t)n, e2e_query_int(w.dsn, "select coalesce(sum(count), 0) from"
-	                                              " risk.ingest_counts where outcome ="
-	                                              " 'dead_letter'"));
-	cr_assert_gt(n, 0);
+	cr_log_info("%zu dead letters on the topic, %zu distinct", n, distinct);
+	cr_assert_gt(distinct, 0);
+	cr_assert_eq((int64_t)distinct, e2e_query_int(w.dsn, "select coalesce(sum(count), 0) from"
+	                                                     " risk.ingest_counts where outcome ="
+	                                                     " 'dead_letter'"));
 	assert_same_as_reference(&w);
 }
