@@ -170,6 +170,53 @@ static int collect_fn(struct cstate *cs, void *arg)
 	return 0;
 }
 
+/* Takes the entries of partition *arg (a partial checkpoint of that partition). */
+static int take_partition_fn(struct cstate *cs, void *arg)
+{
+	return cs->partition == *(const int32_t *)arg;
+}
+
+Test(cstate, drain_dirty_takes_some_and_keeps_the_rest_in_order)
+{
+	struct cstate_table *table = cstate_table_new(8);
+	struct cstate *a = upsert_str(table, "A", 0, NULL);
+	struct cstate *b = upsert_str(table, "B", 1, NULL);
+	struct cstate *c = upsert_str(table, "C", 0, NULL);
+	struct cstate *d = upsert_str(table, "D", 1, NULL);
+	struct cstate *e = upsert_str(table, "E", 2, NULL);
+	struct cstate *order[] = {d, a, e, b, c};
+	for (size_t i = 0; i < 5; i++)
+		cstate_table_mark_dirty(table, order[i]);
+
+	int32_t partition = 1;
+	cr_assert_eq(cstate_table_drain_dirty(table, take_partition_fn, &partition), 2);
+	cr_assert_eq(cstate_table_dirty_count(table), 3);
+	cr_assert_not(b->flags & CSTATE_F_DIRTY, "taken entries lose the flag");
+	cr_assert_not(d->flags & CSTATE_F_DIRTY);
+	cr_assert(a->flags & CSTATE_F_DIRTY && c->flags & CSTATE_F_DIRTY &&
+	          e->flags & CSTATE_F_DIRTY);
+	struct collect col = {0};
+	cstate_table_foreach_dirty(table, collect_fn, &col);
+	cr_assert(col.count == 3 && col.seen[0] == a && col.seen[1] == e && col.seen[2] == c,
+	          "the others stay in the order first dirtied");
+
+	/* a taken entry changed again joins the list again, at its end */
+	cstate_table_mark_dirty(table, b);
+	partition = 7;
+	cr_assert_eq(cstate_table_drain_dirty(table, take_partition_fn, &partition), 0);
+	col = (struct collect){0};
+	cstate_table_foreach_dirty(table, collect_fn, &col);
+	cr_assert(col.count == 4 && col.seen[3] == b);
+	partition = 0;
+	cr_assert_eq(cstate_table_drain_dirty(table, take_partition_fn, &partition), 2);
+	partition = 2;
+	cr_assert_eq(cstate_table_drain_dirty(table, take_partition_fn, &partition), 1);
+	partition = 1;
+	cr_assert_eq(cstate_table_drain_dirty(table, take_partition_fn, &partition), 1);
+	cr_assert_eq(cstate_table_dirty_count(table), 0);
+	cstate_table_destroy(table);
+}
+
 Test(cstate, dirty_list_semantics)
 {
 	struct cstate_table *table = cstate_table_new(8);
