@@ -72,6 +72,8 @@ struct pipeline {
 	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
 	uint8_t checkpoint_now[GROUP__COUNT][PARTITIONS_MAX]; /* groups the sealing batch
 	                                                          checkpoints */
+	uint8_t replaying[GROUP__COUNT][PARTITIONS_MAX]; /* groups still below their committed
+	                                                    offsets (set with checkpoint_now) */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
@@ -281,20 +283,23 @@ static int resync(struct pipeline *pl)
 
 struct checkpoint_ctx {
 	const uint8_t *due;                /* pl->checkpoint_now[group] */
+	const uint8_t *replaying;          /* pl->replaying[group] */
 	struct batch *batch;
 	const struct cstate_table *table;
 	char kind;                         /* 'c' or 't' */
 };
 
 /* cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
- * the batch, with its open day's usage so far (what the snapshot holds of it). */
+ * the batch, with its open day's usage so far (what the snapshot holds of it) - unless the
+ * group is still replaying: the stored row may then be ahead of the state (the day may even
+ * have closed and been written whole), and the first pass wrote it already. */
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;
 	if (!ctx->due[cs->partition])
 		return 0;
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
-	if (cs->flags & CSTATE_F_HAS_DAY)
+	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition])
 		batch_set_usage(ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage, cs,
 		                cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
 	return 1;
@@ -302,18 +307,24 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 
 /*
  * Chooses the groups the sealing batch checkpoints - all of them when `all` is set or the
- * interval is 0, else those with a partition whose time has come - and moves their next
- * checkpoint one interval on.
+ * interval is 0, else those with a partition whose time has come - notes which of them are
+ * still replaying, and moves their next checkpoint one interval on.
  */
 static void choose_checkpoints(struct pipeline *pl, int64_t now, int all)
 {
 	all |= pl->cfg->checkpoint_interval_ms == 0;
-	for (int i = 0; i < pl->part_count; i++)
-		pl->checkpoint_now[group_of_role(pl->parts[i].role)][pl->parts[i].partition] = 0;
+	for (int i = 0; i < pl->part_count; i++) {
+		int g = group_of_role(pl->parts[i].role);
+		pl->checkpoint_now[g][pl->parts[i].partition] = 0;
+		pl->replaying[g][pl->parts[i].partition] = 0;
+	}
 	for (int i = 0; i < pl->part_count; i++) {
 		const struct part *p = &pl->parts[i];
+		int g = group_of_role(p->role);
 		if (all || now >= p->checkpoint_due_ms)
-			pl->checkpoint_now[group_of_role(p->role)][p->partition] = 1;
+			pl->checkpoint_now[g][p->partition] = 1;
+		if (p->pending < p->committed)
+			pl->replaying[g][p->partition] = 1;
 	}
 	for (int i = 0; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
@@ -355,9 +366,11 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 			    pl->topics[p->role], p->partition, p->committed,
 			    moves ? p->pending : p->committed, state_moves, p->pending};
 	}
-	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS], &job->batch,
+	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS],
+	                                   pl->replaying[GROUP_CUSTOMERS], &job->batch,
 	                                   pl->ingest.customers, 'c'};
-	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS], &job->batch,
+	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS],
+	                                      pl->replaying[GROUP_TRANSFORMERS], &job->batch,
 	                                      pl->ingest.transformers, 't'};
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
@@ -824,7 +837,8 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	}
 	for (int i = 0; i < n; i++) {
 		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);
-		tps[i].offset = p && p->state_committed >= 0 ? p->state_committed : KAFKA_OFFSET_BEGINNING;
+		tps[i].offset =
+		    p && p->state_committed >= 0 ? p->state_committed : KAFKA_OFFSET_BEGINNING;
 	}
 	pl->last_message_ms = now_ms(); /* idle time counts from the assignment */
 	pl->assigned_once = 1;
