@@ -32,7 +32,7 @@
 
 #include <stdint.h>
 
-#include "../streams/event.h"
+#include "event_types.h"
 #include "features.h"
 
 struct cstate;

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../streams/event.h"
+#include "event_types.h"
 #include "features.h"
 
 struct cstate;

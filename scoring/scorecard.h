@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "../rules/ruleset.h"
-#include "../streams/event.h"
+#include "event_types.h"
 #include "features.h"
 
 /* Most characteristics in one card, bins in one characteristic, cards in one set. */
