@@ -369,6 +369,9 @@ for ((r = 1; r <= RUNS; r++)); do
         b=$(psql "$pdsn" -XAtq -c "$(printf "$q" peer.daily_usage)" | md5sum)
         if [[ $a == "$b" ]]; then PEER_MATCH=true; else PEER_MATCH=false; fi
         say "Python peer's daily usage identical to riskd's: $PEER_MATCH"
+        # riskd's own digest, to compare one version of riskd with another on the same city
+        say "riskd daily usage digest: ${a%% *}"
+        echo "${a%% *}" > "$OUT/daily_usage.md5"
     fi
 done
 
