@@ -152,6 +152,20 @@ Test(batch, many_entities_and_days_each_keep_their_row)
 		cr_assert_eq(u->readings, 2);
 		cr_assert_eq(u->covered_s, 1800);
 	}
+
+	/* One entity over many days (a partition replayed in one batch): a row per day. */
+	batch_reset(&b);
+	for (int d = 0; d < 600; d++)
+		batch_add_usage(&b.usage, &cs[0], D0 + d, d, 900);
+	for (int d = 0; d < 600; d += 2)
+		batch_add_usage(&b.usage, &cs[0], D0 + d, 1, 900);
+	sb = to_store(&b);
+	cr_assert_eq(sb.usage_count, 600);
+	for (size_t k = 0; k < sb.usage_count; k++) {
+		int d = sb.usage[k].day - D0;
+		cr_assert_eq(sb.usage[k].uwh, d + (d % 2 == 0), "day %d", d);
+		cr_assert_eq(sb.usage[k].readings, 1 + (d % 2 == 0), "day %d", d);
+	}
 	batch_free(&b);
 	free(cs);
 }

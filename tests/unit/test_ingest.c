@@ -440,10 +440,24 @@ Test(ingest, a_closing_day_over_the_threshold_raises_an_alert)
 	ev = reading(&f, "C1", MIDNIGHT(D0 + 2), 1, 43200);
 	cr_assert_not(accept(&f, &ev)->has_alert, "1 kWh on D0 + 1");
 
-	/* A customer that is rejected or a duplicate raises nothing. */
+	/* A duplicate raises nothing. */
 	ev = reading(&f, "C1", MIDNIGHT(D0 + 3), 1, 43200);
 	accept(&f, &ev);
 	cr_assert_not(ingest(&f, &ev, 0)->has_alert);
+
+	/* Transformers are not scored: the same energy raises nothing. */
+	struct scorer_stats before, after;
+	scorer_stats(f.in.scorer, &before);
+	for (int32_t day = D0; day < D0 + 3; day++) {
+		ev = base_event(&f, EVENT_TRANSFORMER_READING, "T1", MIDNIGHT(day));
+		ev.u.transformer.kwh = 40;
+		ev.u.transformer.interval_s = 86400;
+		r = accept(&f, &ev);
+		cr_assert_not(r->has_alert, "transformer day %d", day - D0);
+	}
+	cr_assert_eq(r->day_result, DAILY_CLOSED_DAY, "its days roll up all the same");
+	scorer_stats(f.in.scorer, &after);
+	cr_assert_eq(after.scored, before.scored);
 	fixture_fini(&f);
 	unlink(path);
 	rmdir(dir);

@@ -465,6 +465,44 @@ Test(scorer, the_observer_sees_every_scoring)
 	remove_rules_dir();
 }
 
+Test(scorer, every_reading_feeds_the_interval_models)
+{
+	make_rules_dir(theft_rules);
+	struct scorer *sc = new_scorer(rules_dir);
+	struct cstate cs;
+	struct scorer_alert alert;
+	fresh_customer(&cs);
+
+	/* Three days of hourly readings, 0.5 kWh an hour and 2 kWh from 18:00; reverse energy on
+	 * D0 + 1. */
+	for (int32_t day = D0; day < D0 + 3; day++) {
+		for (int h = 0; h < 24; h++) {
+			struct event ev;
+			struct daily_closed closed;
+			memset(&ev, 0, sizeof(ev));
+			ev.type = EVENT_METER_READING;
+			ev.ts = (int64_t)day * 86400 + h * 3600;
+			ev.u.reading.kwh = h >= 18 ? 2.0 : 0.5;
+			ev.u.reading.interval_s = 3600;
+			if (day == D0 + 1 && h == 12) {
+				ev.has |= EVENT_HAS_REVERSE_KWH;
+				ev.u.reading.reverse_kwh = 1.5;
+			}
+			enum daily_result result = daily_apply_reading(
+			    &cs, day, daily_kwh_to_uwh(ev.u.reading.kwh), 3600, &closed);
+			scorer_on_reading(sc, &cs, "", &ev, day, h * 3600, result, &closed, &alert);
+		}
+	}
+	feed_day(sc, &cs, D0 + 3, 1, &alert);
+	const struct feature_vec *fv = scorer_last_features(sc);
+	cr_assert(feature_known(fv, FEAT_NIGHT_RATIO), "the day's shape was seen");
+	cr_assert_float_eq(fv->value[FEAT_NIGHT_RATIO], 3.0 / 21.0, 0.01, "00:00-06:00 share");
+	cr_assert(feature_known(fv, FEAT_REVERSE_KWH_30D));
+	cr_assert_float_eq(fv->value[FEAT_REVERSE_KWH_30D], 1.5, 0.1);
+	scorer_free(sc);
+	remove_rules_dir();
+}
+
 Test(scorer, meter_events_feed_the_tamper_features)
 {
 	make_rules_dir(theft_rules);
