@@ -22,12 +22,30 @@ static void entity(struct cstate *cs, const char *id)
 	snprintf(cs->id, sizeof(cs->id), "%s", id);
 }
 
+/* Starts batch b and customer c1 ("C1"). */
+static void start_one(struct batch *b, struct cstate *c1)
+{
+	batch_init(b);
+	entity(c1, "C1");
+}
+
 static struct store_batch to_store(struct batch *b)
 {
 	struct store_batch sb;
 	memset(&sb, 0, sizeof(sb));
 	batch_to_store(b, &sb);
 	return sb;
+}
+
+/* b holds nothing to commit and lays out no row. */
+static void assert_empty(struct batch *b)
+{
+	cr_assert_not(batch_has_rows(b));
+	struct store_batch sb = to_store(b);
+	cr_assert_eq(sb.usage_count + sb.transformer_count + sb.profile_count + sb.snapshot_count +
+	                 sb.count_count + sb.outbox_count + sb.alert_count + sb.grade_count +
+	                 sb.credit_count,
+	             0);
 }
 
 /* The row of (id, day) among rows, or NULL; fails when there are several. */
@@ -48,12 +66,7 @@ Test(batch, an_empty_batch_has_nothing_to_commit)
 {
 	struct batch b;
 	batch_init(&b);
-	cr_assert_not(batch_has_rows(&b));
-	struct store_batch sb = to_store(&b);
-	cr_assert_eq(sb.usage_count + sb.transformer_count + sb.profile_count + sb.snapshot_count +
-	                 sb.count_count + sb.outbox_count + sb.alert_count + sb.grade_count +
-	                 sb.credit_count,
-	             0);
+	assert_empty(&b);
 	batch_free(&b);
 	batch_free(&b); /* a freed batch is zeroed: freeing it again is harmless */
 }
@@ -101,8 +114,7 @@ Test(batch, a_whole_day_replaces_what_came_before_and_takes_later_additions)
 {
 	struct batch b;
 	struct cstate c1;
-	batch_init(&b);
-	entity(&c1, "C1");
+	start_one(&b, &c1);
 
 	batch_add_usage(&b.usage, &c1, D0, 500, 900);
 	batch_set_usage(&b.usage, &c1, D0, 40000, 96, 86400);
@@ -372,21 +384,15 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	batch_free(&b);
 }
 
-/* A residential customer with a year of bills paid on time, graded by the shipped files. */
+/* A residential customer's first grading, by the shipped files, after one bill paid on time. */
 static void graded(struct grader *g, struct cstate *cs, struct grader_result *r)
 {
 	memset(cs, 0, sizeof(*cs));
 	snprintf(cs->id, sizeof(cs->id), "C1");
 	cs->segment = SEGMENT_RESIDENTIAL;
-	payments_start(&cs->pay, 20000);
-	for (int m = 0; m < 14; m++) {
-		int32_t issued = 20400 + 30 * m;
-		char id[16];
-		snprintf(id, sizeof(id), "B%d", m);
-		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
-		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
-	}
-	cr_assert_eq(grader_grade(g, cs, 20400 + 30 * 14, r), 1);
+	payments_bill(&cs->pay, "B1", 2, 80, D0 + 20, D0);
+	payments_payment(&cs->pay, 80, "B1", 2, D0 + 10);
+	cr_assert_eq(grader_grade(g, cs, D0 + 30, r), 1);
 }
 
 Test(batch, a_grading_records_payment_status_and_only_changes_of_grade)
@@ -450,7 +456,7 @@ Test(batch, a_grading_records_payment_status_and_only_changes_of_grade)
 	lower.grade.grade = RULE_GRADE_C;
 	lower.as_of = r.as_of + 2;
 	batch_add_grade(&b, &cs, &lower);
-	/* A grade without billing history (a first grade from the default card, say). */
+	/* A customer graded when a day closed, before any billing event: no payment status. */
 	struct grader_result no_billing = r;
 	no_billing.has_billing = 0;
 	batch_add_grade(&b, &cs, &no_billing);
@@ -531,8 +537,7 @@ Test(batch, to_store_leaves_the_callers_fields_alone)
 {
 	struct batch b;
 	struct cstate c1;
-	batch_init(&b);
-	entity(&c1, "C1");
+	start_one(&b, &c1);
 	batch_add_usage(&b.usage, &c1, D0, 1, 1);
 	static const struct store_offset offsets[2] = {{"meter.readings", 0, -1, 10, 1, 10},
 	                                               {"meter.readings", 1, 5, 9, 0, -1}};
@@ -555,10 +560,10 @@ Test(batch, to_store_leaves_the_callers_fields_alone)
 	batch_free(&b);
 }
 
-/* Fills b with one of everything (entities from cs[0..n)). */
-static void fill(struct batch *b, struct cstate *cs, int n, const struct event *profile,
-                 struct cstate_table *table)
+/* Fills b with one of everything for each of the entities cs[0..n) of table. */
+static void fill(struct batch *b, struct cstate *cs, int n, struct cstate_table *table)
 {
+	struct event profile = profile_event("C0", "T1");
 	struct rbuf json = {0};
 	rbuf_puts(&json, "[{\"id\":\"big_day\",\"evidence\":{\"kwh_day\":40}}]");
 	static const char *const names[] = {"type"}, *const values[] = {"alert"};
@@ -567,7 +572,7 @@ static void fill(struct batch *b, struct cstate *cs, int n, const struct event *
 		batch_add_usage(&b->usage, &cs[i], D0, 1000 + i, 900);
 		batch_add_usage(&b->usage, &cs[i], D0 + 1, 1, 900);
 		batch_add_usage(&b->transformer, &cs[i], D0, 5, 900);
-		batch_add_profile(b, profile);
+		batch_add_profile(b, &profile);
 		batch_count(b, "meter.readings", i % 4, "meter_reading", "accepted");
 		batch_add_outbox(b, "risk.review-queue", cs[i].id, strlen(cs[i].id), json.data, json.len,
 		                 names, values, 1);
@@ -577,20 +582,27 @@ static void fill(struct batch *b, struct cstate *cs, int n, const struct event *
 	rbuf_free(&json);
 }
 
-Test(batch, reset_empties_the_batch_for_the_next_one)
+/* Starts batch b filled for n entities C0, C1, ... of a new table (returned), copied out
+ * into copy[] (the batch keys rows by the entity's address: any struct that outlives it). */
+static struct cstate_table *start_filled(struct batch *b, struct cstate *copy, int n)
 {
-	enum { N = 100 };
-	struct cstate_table *table = cstate_table_new(N);
-	static struct cstate copy[N];
-	for (int i = 0; i < N; i++) {
+	struct cstate_table *table = cstate_table_new((size_t)n);
+	for (int i = 0; i < n; i++) {
 		char id[16];
 		int len = snprintf(id, sizeof(id), "C%d", i);
 		copy[i] = *cstate_table_upsert(table, id, (size_t)len, 0, NULL);
 	}
-	struct event profile = profile_event("C0", "T1");
+	batch_init(b);
+	fill(b, copy, n, table);
+	return table;
+}
+
+Test(batch, reset_empties_the_batch_for_the_next_one)
+{
+	enum { N = 100 };
+	static struct cstate copy[N];
 	struct batch b;
-	batch_init(&b);
-	fill(&b, copy, N, &profile, table);
+	struct cstate_table *table = start_filled(&b, copy, N);
 	b.replayed = 3;
 	b.started_ms = 12345;
 	cr_assert(batch_has_rows(&b));
@@ -599,12 +611,8 @@ Test(batch, reset_empties_the_batch_for_the_next_one)
 	cr_assert_eq(b.messages, 0);
 	cr_assert_eq(b.replayed, 0);
 	cr_assert_eq(b.started_ms, 0);
-	cr_assert_not(batch_has_rows(&b));
-	struct store_batch sb = to_store(&b);
-	cr_assert_eq(sb.usage_count + sb.transformer_count + sb.profile_count + sb.snapshot_count +
-	                 sb.count_count + sb.outbox_count + sb.alert_count + sb.grade_count +
-	                 sb.credit_count,
-	             0);
+	assert_empty(&b);
+	struct store_batch sb;
 
 	/* After a reset, a (customer, day) of the last batch starts from nothing. */
 	batch_add_usage(&b.usage, &copy[0], D0, 7, 60);
@@ -623,23 +631,15 @@ Test(batch, reset_empties_the_batch_for_the_next_one)
 Test(batch, a_warm_batch_reuses_its_memory)
 {
 	enum { N = 700 };
-	struct cstate_table *table = cstate_table_new(N);
 	static struct cstate copy[N];
-	for (int i = 0; i < N; i++) {
-		char id[16];
-		int len = snprintf(id, sizeof(id), "C%d", i);
-		copy[i] = *cstate_table_upsert(table, id, (size_t)len, 0, NULL);
-	}
-	struct event profile = profile_event("C0", "T1");
 	struct batch b;
-	batch_init(&b);
-	fill(&b, copy, N, &profile, table);
+	struct cstate_table *table = start_filled(&b, copy, N);
 	struct store_batch first = to_store(&b);
 	struct batch warm = b; /* its pointers and capacities */
 
 	for (int round = 0; round < 3; round++) {
 		batch_reset(&b);
-		fill(&b, copy, N, &profile, table);
+		fill(&b, copy, N, table);
 		struct store_batch sb = to_store(&b);
 		cr_assert_eq(b.usage.rows, warm.usage.rows, "round %d", round);
 		cr_assert_eq(b.usage.owners, warm.usage.owners);

@@ -7,8 +7,8 @@
  * tamper models, a closing day can raise an alert, and a grader grades when the contract says
  * so, as of the local day of the customer's newest event.
  *
- * Runs from the repository root (make test-unit does): the shipped rules/ and scoring/cards/
- * are read by relative path.
+ * Runs from the repository root (make test-unit does): the shipped rules/ and scoring/cards/,
+ * and tests/unit/data/ingest/theft.yaml, are read by relative path.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -397,34 +397,8 @@ Test(ingest, meter_events_feed_the_tamper_models)
 
 Test(ingest, a_closing_day_over_the_threshold_raises_an_alert)
 {
-	char dir[] = "/tmp/riskd-ingest-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	char path[128];
-	snprintf(path, sizeof(path), "%s/theft.yaml", dir);
-	FILE *fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	fputs("ruleset: unit-theft\n"
-	      "version: \"1\"\n"
-	      "kind: theft\n"
-	      "thresholds:\n"
-	      "  alert: 50\n"
-	      "rules:\n"
-	      "  - id: big_day\n"
-	      "    title: A day of 30 kWh or more\n"
-	      "    when: kwh_day >= 30\n"
-	      "    score: 60\n"
-	      "    severity: high\n"
-	      "    evidence: [kwh_day]\n"
-	      "    tests:\n"
-	      "      - given: {kwh_day: 31}\n"
-	      "        expect: fire\n"
-	      "      - given: {kwh_day: 1}\n"
-	      "        expect: quiet\n",
-	      fp);
-	cr_assert_eq(fclose(fp), 0);
-
 	struct fixture f;
-	fixture_init(&f, dir, 0);
+	fixture_init(&f, "tests/unit/data/ingest/theft.yaml", 0);
 	f.in.max_kw_unknown_profile = 100;
 	struct event ev = reading(&f, "C1", MIDNIGHT(D0), 20, 43200);
 	cr_assert_not(accept(&f, &ev)->has_alert);
@@ -459,8 +433,6 @@ Test(ingest, a_closing_day_over_the_threshold_raises_an_alert)
 	scorer_stats(f.in.scorer, &after);
 	cr_assert_eq(after.scored, before.scored);
 	fixture_fini(&f);
-	unlink(path);
-	rmdir(dir);
 }
 
 Test(ingest, a_grader_grades_after_billing_and_closed_days_as_of_the_newest_event)
