@@ -1,0 +1,496 @@
+/*
+ * test_ingest.c - one decoded event through detector/ingest.h: a reading lands in its local
+ * day (Asia/Shanghai, UTC+8, so local and UTC days differ) and rolls the daily usage up,
+ * energy above capacity is rejected before any state exists, a duplicate event_id is skipped
+ * without touching state, a profile sets segment, transformer and capacity, transformer
+ * readings keep their own table, billing events feed the payment state, meter events the
+ * tamper models, a closing day can raise an alert, and a grader grades when the contract says
+ * so, as of the local day of the customer's newest event.
+ *
+ * Runs from the repository root (make test-unit does): the shipped rules/ and scoring/cards/,
+ * and tests/unit/data/ingest/theft.yaml, are read by relative path.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detector/ingest.h"
+
+/* 2026-01-01 as a local day, and its local midnight in Asia/Shanghai as Unix seconds. */
+#define D0 20454
+#define HOUR 3600
+#define MIDNIGHT(day) ((int64_t)(day) * 86400 - 8 * HOUR)
+
+struct fixture {
+	struct ingest in;
+	struct ingest_result r;
+	char err[256];
+	int seq; /* event_id counter */
+};
+
+static void fixture_init(struct fixture *f, const char *rules_path, int with_grader)
+{
+	memset(f, 0, sizeof(*f));
+	cr_assert_eq(localday_init(&f->in.localday, "Asia/Shanghai", f->err, sizeof(f->err)), 0,
+	             "%s", f->err);
+	struct rbuf diag = {0};
+	f->in.scorer = scorer_new(rules_path, &diag);
+	rbuf_append(&diag, "", 1);
+	cr_assert_not_null(f->in.scorer, "%s", diag.data);
+	if (with_grader) {
+		rbuf_reset(&diag);
+		f->in.grader = grader_new("rules", "scoring/cards", 5, &diag);
+		rbuf_append(&diag, "", 1);
+		cr_assert_not_null(f->in.grader, "%s", diag.data);
+	}
+	rbuf_free(&diag);
+	f->in.customers = cstate_table_new(16);
+	f->in.transformers = cstate_table_new(16);
+	f->in.max_kw_unknown_profile = 10;
+}
+
+static void fixture_fini(struct fixture *f)
+{
+	cstate_table_destroy(f->in.customers);
+	cstate_table_destroy(f->in.transformers);
+	scorer_free(f->in.scorer);
+	grader_free(f->in.grader);
+}
+
+/* An event of type for entity id at ts with a fresh event_id. */
+static struct event base_event(struct fixture *f, enum event_type type, const char *id,
+                               int64_t ts)
+{
+	struct event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.ts = ts;
+	ev.ts_utc_offset_s = 8 * HOUR;
+	snprintf(ev.event_id, sizeof(ev.event_id), "ev-%d", ++f->seq);
+	snprintf(ev.entity_id, sizeof(ev.entity_id), "%s", id);
+	return ev;
+}
+
+static struct event reading(struct fixture *f, const char *customer, int64_t ts, double kwh,
+                            int32_t interval_s)
+{
+	struct event ev = base_event(f, EVENT_METER_READING, customer, ts);
+	snprintf(ev.u.reading.meter_id, sizeof(ev.u.reading.meter_id), "M-%s", customer);
+	ev.u.reading.kwh = kwh;
+	ev.u.reading.interval_s = interval_s;
+	return ev;
+}
+
+static struct event profile(struct fixture *f, const char *customer, int64_t ts,
+                            enum segment segment, const char *transformer, double capacity_kw)
+{
+	struct event ev = base_event(f, EVENT_CUSTOMER, customer, ts);
+	ev.u.customer.segment = segment;
+	snprintf(ev.u.customer.transformer_id, sizeof(ev.u.customer.transformer_id), "%s",
+	         transformer);
+	if (capacity_kw > 0) {
+		ev.has |= EVENT_HAS_CAPACITY_KW;
+		ev.u.customer.capacity_kw = capacity_kw;
+	}
+	return ev;
+}
+
+static struct event bill(struct fixture *f, const char *customer, int64_t ts,
+                         const char *bill_id, double amount, int32_t due_date)
+{
+	struct event ev = base_event(f, EVENT_BILL, customer, ts);
+	snprintf(ev.u.bill.bill_id, sizeof(ev.u.bill.bill_id), "%s", bill_id);
+	ev.u.bill.amount = amount;
+	ev.u.bill.due_date = due_date;
+	return ev;
+}
+
+static struct event payment(struct fixture *f, const char *customer, int64_t ts, double amount)
+{
+	struct event ev = base_event(f, EVENT_PAYMENT, customer, ts);
+	ev.u.payment.amount = amount;
+	return ev;
+}
+
+static struct event reversal(struct fixture *f, const char *customer, int64_t ts, double amount,
+                             const char *payment_event_id)
+{
+	struct event ev = base_event(f, EVENT_PAYMENT_REVERSAL, customer, ts);
+	ev.u.reversal.amount = amount;
+	snprintf(ev.u.reversal.payment_event_id, sizeof(ev.u.reversal.payment_event_id), "%s",
+	         payment_event_id);
+	return ev;
+}
+
+static struct ingest_result *ingest(struct fixture *f, const struct event *ev, int32_t partition)
+{
+	f->err[0] = '\0';
+	ingest_event(&f->in, ev, partition, &f->r, f->err, sizeof(f->err));
+	return &f->r;
+}
+
+static struct ingest_result *accept(struct fixture *f, const struct event *ev)
+{
+	struct ingest_result *r = ingest(f, ev, 0);
+	cr_assert_eq(r->outcome, INGEST_ACCEPTED, "event %s: outcome %d (%s)", ev->event_id,
+	             r->outcome, f->err);
+	return r;
+}
+
+/* ---- readings ---- */
+
+Test(ingest, a_reading_lands_in_its_local_day_and_rolls_the_day_up)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+
+	/* 23:59 local on D0 (15:59 UTC) */
+	struct event ev = reading(&f, "C1", MIDNIGHT(D0 + 1) - 60, 0.125, 60);
+	struct ingest_result *r = ingest(&f, &ev, 3);
+	cr_assert_eq(r->outcome, INGEST_ACCEPTED, "%s", f.err);
+	cr_assert_not_null(r->cs);
+	cr_assert_str_eq(r->cs->id, "C1");
+	cr_assert_eq(r->cs, cstate_table_get(f.in.customers, "C1", 2), "the customer's entry");
+	cr_assert_eq(r->cs->partition, 3, "created in the event's partition");
+	cr_assert_not(r->transformer);
+	cr_assert(r->has_usage);
+	cr_assert_eq(r->day, D0, "local day, not the UTC one");
+	cr_assert_eq(r->uwh, 125000);
+	cr_assert_eq(r->interval_s, 60);
+	cr_assert_eq(r->day_result, DAILY_SAME_DAY, "the first reading opens the day");
+	cr_assert_not(r->has_alert);
+	cr_assert_not(r->has_grade);
+	cr_assert_eq(r->cs->last_ts, ev.ts);
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 1, "the entry is marked dirty");
+	cr_assert(r->cs->flags & CSTATE_F_DIRTY);
+	struct cstate *cs = r->cs;
+
+	/* 00:00 local on D0 + 1 (16:00 UTC on D0): the next local day closes D0 */
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 1), 1.25, 900);
+	r = accept(&f, &ev);
+	cr_assert_eq(r->cs, cs);
+	cr_assert_eq(r->day, D0 + 1);
+	cr_assert_eq(r->day_result, DAILY_CLOSED_DAY);
+	cr_assert_eq(r->closed.day, D0);
+	cr_assert_eq(r->closed.uwh, 125000);
+	cr_assert_eq(r->closed.readings, 1);
+	cr_assert_eq(r->closed.covered_s, 60);
+	cr_assert_eq(cs->days_closed, 1);
+
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 1) + 900, 0.75, 900);
+	r = accept(&f, &ev);
+	cr_assert_eq(r->day_result, DAILY_SAME_DAY);
+	cr_assert_eq(cs->open_day, D0 + 1);
+	cr_assert_eq(cs->open_uwh, 2000000);
+	cr_assert_eq(cs->open_readings, 2);
+	cr_assert_eq(cs->open_covered_s, 1800);
+	int64_t newest = ev.ts;
+
+	/* A late reading (10:00 local on D0): usage for the stored day, state unchanged */
+	ev = reading(&f, "C1", MIDNIGHT(D0) + 10 * HOUR, 0.1, 900);
+	r = accept(&f, &ev);
+	cr_assert(r->has_usage);
+	cr_assert_eq(r->day, D0);
+	cr_assert_eq(r->uwh, 100000);
+	cr_assert_eq(r->day_result, DAILY_LATE);
+	cr_assert_eq(cs->open_uwh, 2000000);
+	cr_assert_eq(cs->last_ts, newest, "last_ts never goes back");
+	cr_assert_eq(cstate_table_count(f.in.customers), 1);
+	cr_assert_eq(cstate_table_count(f.in.transformers), 0);
+	fixture_fini(&f);
+}
+
+Test(ingest, a_duplicate_event_id_is_skipped_without_touching_state)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	struct event first = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 900);
+	struct cstate *cs = accept(&f, &first)->cs;
+	struct event other = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 2.0, 900);
+	accept(&f, &other);
+	cstate_table_clear_dirty(f.in.customers);
+
+	struct cstate before = *cs;
+	struct ingest_result *r = ingest(&f, &first, 0);
+	cr_assert_eq(r->outcome, INGEST_DUPLICATE);
+	cr_assert_eq(r->cs, cs, "the duplicate names its entity");
+	cr_assert_not(r->has_usage, "a duplicate adds no energy");
+	cr_assert_not(r->has_alert);
+	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0, "state untouched");
+
+	/* The same id with other content (a producer's retry) is still the same event. */
+	struct event retry = reading(&f, "C1", MIDNIGHT(D0) + 5 * HOUR, 2.25, 900);
+	memcpy(retry.event_id, first.event_id, sizeof(retry.event_id));
+	cr_assert_eq(ingest(&f, &retry, 0)->outcome, INGEST_DUPLICATE);
+	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0);
+
+	/* The energy check comes first: an impossible retry is rejected, not skipped. */
+	retry.u.reading.kwh = 9.0;
+	cr_assert_eq(ingest(&f, &retry, 0)->outcome, INGEST_REJECTED);
+
+	/* Duplicates are per entity: another customer may reuse the id. */
+	struct event c2 = reading(&f, "C2", MIDNIGHT(D0) + HOUR, 1.0, 900);
+	memcpy(c2.event_id, first.event_id, sizeof(c2.event_id));
+	cr_assert_eq(ingest(&f, &c2, 0)->outcome, INGEST_ACCEPTED);
+	fixture_fini(&f);
+}
+
+Test(ingest, energy_above_capacity_is_rejected_before_any_state)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+
+	/* No profile: at most 10 kW, i.e. 2.5 kWh in 15 minutes. */
+	struct event ev = reading(&f, "C1", MIDNIGHT(D0), 3.0, 900);
+	struct ingest_result *r = ingest(&f, &ev, 0);
+	cr_assert_eq(r->outcome, INGEST_REJECTED);
+	cr_assert_eq(r->reason, EVENT_REJECT_IMPOSSIBLE);
+	cr_assert_neq(f.err[0], '\0', "the reason's message");
+	cr_assert_not(r->has_usage);
+	cr_assert_null(cstate_table_get(f.in.customers, "C1", 2), "no entity for a rejected event");
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 0);
+	ev = reading(&f, "C1", MIDNIGHT(D0), 2.5, 900);
+	cr_assert_eq(ingest(&f, &ev, 0)->outcome, INGEST_ACCEPTED, "%s", f.err);
+
+	/* With a profile of 2 kW: 0.6 kWh in 15 minutes (2.4 kW) is too much. */
+	ev = profile(&f, "C1", MIDNIGHT(D0) + HOUR, SEGMENT_RESIDENTIAL, "T1", 2);
+	struct cstate *cs = accept(&f, &ev)->cs;
+	struct cstate before = *cs;
+	ev = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.6, 900);
+	r = ingest(&f, &ev, 0);
+	cr_assert_eq(r->outcome, INGEST_REJECTED);
+	cr_assert_eq(r->reason, EVENT_REJECT_IMPOSSIBLE);
+	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0, "state untouched");
+	ev = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.5, 900);
+	cr_assert_eq(ingest(&f, &ev, 0)->outcome, INGEST_ACCEPTED, "%s", f.err);
+
+	/* A transformer is held to the absolute bound, whatever a customer of its id says. */
+	ev = profile(&f, "T1", MIDNIGHT(D0), SEGMENT_INDUSTRIAL, "T9", 1000);
+	accept(&f, &ev);
+	ev = base_event(&f, EVENT_TRANSFORMER_READING, "T1", MIDNIGHT(D0));
+	ev.u.transformer.kwh = 3.0;
+	ev.u.transformer.interval_s = 900;
+	r = ingest(&f, &ev, 0);
+	cr_assert_eq(r->outcome, INGEST_REJECTED);
+	cr_assert(r->transformer);
+	cr_assert_null(cstate_table_get(f.in.transformers, "T1", 2));
+	fixture_fini(&f);
+}
+
+Test(ingest, a_profile_sets_segment_transformer_and_capacity)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	struct event ev = profile(&f, "C1", MIDNIGHT(D0) + HOUR, SEGMENT_COMMERCIAL, "T7", 12.5);
+	ev.has |= EVENT_HAS_SINCE;
+	ev.u.customer.since = D0 - 400;
+	struct ingest_result *r = ingest(&f, &ev, 2);
+	cr_assert_eq(r->outcome, INGEST_ACCEPTED);
+	struct cstate *cs = r->cs;
+	cr_assert_not(r->has_usage);
+	cr_assert_not(r->has_grade);
+	cr_assert_eq(cs->segment, SEGMENT_COMMERCIAL);
+	cr_assert_str_eq(cstate_transformer_id(f.in.customers, cs), "T7");
+	cr_assert_float_eq(cs->capacity_kw, 12.5, 1e-6);
+	cr_assert(cs->flags & CSTATE_F_PROFILE);
+	cr_assert_eq(cs->partition, 2);
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 1);
+
+	/* `since` starts the tenure (13 months before D0) */
+	struct feature_vec fv;
+	feature_vec_clear(&fv);
+	payments_features(cs, D0, &fv);
+	cr_assert(feature_known(&fv, FEAT_TENURE_MONTHS), "tenure from the profile's since");
+	cr_assert_float_eq(fv.value[FEAT_TENURE_MONTHS], 13, 1.01);
+
+	/* A later profile replaces segment and transformer; no capacity means unknown. */
+	ev = profile(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, SEGMENT_AGRICULTURAL, "T8", 0);
+	accept(&f, &ev);
+	cr_assert_eq(cs->segment, SEGMENT_AGRICULTURAL);
+	cr_assert_str_eq(cstate_transformer_id(f.in.customers, cs), "T8");
+	cr_assert_float_eq(cs->capacity_kw, 0, 1e-9);
+	fixture_fini(&f);
+}
+
+Test(ingest, transformer_readings_keep_their_own_table)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	struct event ev = base_event(&f, EVENT_TRANSFORMER_READING, "T7", MIDNIGHT(D0 + 1) - 60);
+	ev.u.transformer.kwh = 2.0;
+	ev.u.transformer.interval_s = 900;
+	struct ingest_result *r = ingest(&f, &ev, 5);
+	cr_assert_eq(r->outcome, INGEST_ACCEPTED, "%s", f.err);
+	cr_assert(r->transformer);
+	cr_assert_eq(r->cs, cstate_table_get(f.in.transformers, "T7", 2));
+	cr_assert_null(cstate_table_get(f.in.customers, "T7", 2));
+	cr_assert(r->has_usage);
+	cr_assert_eq(r->day, D0);
+	cr_assert_eq(r->uwh, 2000000);
+	cr_assert_eq(r->interval_s, 900);
+	cr_assert_eq(r->cs->open_uwh, 2000000);
+	cr_assert_eq(cstate_table_dirty_count(f.in.transformers), 1);
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 0);
+
+	/* A customer of the same id is another entity, with its own duplicates. */
+	struct event c = reading(&f, "T7", MIDNIGHT(D0), 1.0, 900);
+	memcpy(c.event_id, ev.event_id, sizeof(c.event_id));
+	r = accept(&f, &c);
+	cr_assert_not(r->transformer);
+	cr_assert_eq(r->cs, cstate_table_get(f.in.customers, "T7", 2));
+	fixture_fini(&f);
+}
+
+/* ---- billing, meter events, alerts, grades ---- */
+
+Test(ingest, billing_events_feed_the_payment_state)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	/* 20:00 local on D0 (12:00 UTC) */
+	struct event ev = bill(&f, "C1", MIDNIGHT(D0) + 20 * HOUR, "B1", 100, D0 + 20);
+	struct ingest_result *r = accept(&f, &ev);
+	struct cstate *cs = r->cs;
+	cr_assert_not(r->has_grade, "no grader, no grade");
+	cr_assert_not(r->has_usage);
+	cr_assert_float_eq(payments_balance_owed(&cs->pay), 100, 1e-9);
+	cr_assert_eq(payments_days_past_due(&cs->pay, D0 + 20), 0);
+	cr_assert_eq(payments_days_past_due(&cs->pay, D0 + 25), 5);
+
+	/* 02:00 local on D0 + 3 (18:00 UTC on D0 + 2): the payment's local day is D0 + 3 */
+	struct event pay = payment(&f, "C1", MIDNIGHT(D0 + 3) + 2 * HOUR, 40);
+	accept(&f, &pay);
+	cr_assert_float_eq(payments_balance_owed(&cs->pay), 60, 1e-9);
+	cr_assert_eq(payments_last_payment_day(&cs->pay), D0 + 3);
+
+	ev = reversal(&f, "C1", MIDNIGHT(D0 + 5), 40, pay.event_id);
+	accept(&f, &ev);
+	cr_assert_float_eq(payments_balance_owed(&cs->pay), 100, 1e-9, "the bounced 40 is owed");
+	struct feature_vec fv;
+	feature_vec_clear(&fv);
+	payments_features(cs, D0 + 5, &fv);
+	cr_assert_float_eq(fv.value[FEAT_REVERSALS_12M], 1, 1e-9);
+	cr_assert_eq(cs->last_ts, ev.ts);
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 1);
+	fixture_fini(&f);
+}
+
+Test(ingest, meter_events_feed_the_tamper_models)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	/* 01:00 local on D0 + 1 (17:00 UTC on D0) */
+	struct event ev = base_event(&f, EVENT_METER_EVENT, "C1", MIDNIGHT(D0 + 1) + HOUR);
+	ev.u.meter_event.code = METER_CODE_MAGNETIC_INTERFERENCE;
+	struct ingest_result *r = accept(&f, &ev);
+	cr_assert_not(r->has_usage);
+	cr_assert_eq(r->cs->last_ts, ev.ts);
+	struct feature_vec fv;
+	scorer_features(f.in.scorer, r->cs, "", D0 + 1, &fv);
+	cr_assert_float_eq(fv.value[FEAT_TAMPER_EVENTS_30D], 1, 1e-9);
+	cr_assert_float_eq(fv.value[FEAT_DAYS_SINCE_TAMPER], 0, 1e-9,
+	                   "on the event's local day, D0 + 1");
+	fixture_fini(&f);
+}
+
+Test(ingest, a_closing_day_over_the_threshold_raises_an_alert)
+{
+	struct fixture f;
+	fixture_init(&f, "tests/unit/data/ingest/theft.yaml", 0);
+	f.in.max_kw_unknown_profile = 100;
+	struct event ev = reading(&f, "C1", MIDNIGHT(D0), 20, 43200);
+	cr_assert_not(accept(&f, &ev)->has_alert);
+	ev = reading(&f, "C1", MIDNIGHT(D0) + 12 * HOUR, 20, 43200);
+	cr_assert_not(accept(&f, &ev)->has_alert, "an open day is not scored");
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 1), 1, 43200);
+	struct ingest_result *r = accept(&f, &ev);
+	cr_assert(r->has_alert, "40 kWh on D0");
+	cr_assert_eq(r->alert.day, D0);
+	cr_assert_float_eq(r->alert.score, 60, 1e-9);
+	cr_assert_str_eq(r->alert.severity, "high");
+	cr_assert_not_null(r->alert.rules_json);
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 2), 1, 43200);
+	cr_assert_not(accept(&f, &ev)->has_alert, "1 kWh on D0 + 1");
+
+	/* A duplicate raises nothing. */
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 3), 1, 43200);
+	accept(&f, &ev);
+	cr_assert_not(ingest(&f, &ev, 0)->has_alert);
+
+	/* Transformers are not scored: the same energy raises nothing. */
+	struct scorer_stats before, after;
+	scorer_stats(f.in.scorer, &before);
+	for (int32_t day = D0; day < D0 + 3; day++) {
+		ev = base_event(&f, EVENT_TRANSFORMER_READING, "T1", MIDNIGHT(day));
+		ev.u.transformer.kwh = 40;
+		ev.u.transformer.interval_s = 86400;
+		r = accept(&f, &ev);
+		cr_assert_not(r->has_alert, "transformer day %d", day - D0);
+	}
+	cr_assert_eq(r->day_result, DAILY_CLOSED_DAY, "its days roll up all the same");
+	scorer_stats(f.in.scorer, &after);
+	cr_assert_eq(after.scored, before.scored);
+	fixture_fini(&f);
+}
+
+Test(ingest, a_grader_grades_after_billing_and_closed_days_as_of_the_newest_event)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 1);
+	struct event ev = profile(&f, "C1", MIDNIGHT(D0), SEGMENT_RESIDENTIAL, "T1", 0);
+	struct ingest_result *r = accept(&f, &ev);
+	cr_assert_not(r->has_grade, "a profile is no grading event");
+	struct cstate *cs = r->cs;
+
+	/* 23:00 local on D0 (15:00 UTC) */
+	ev = bill(&f, "C1", MIDNIGHT(D0) + 23 * HOUR, "B1", 80, D0 + 20);
+	r = accept(&f, &ev);
+	cr_assert(r->has_grade, "graded after a bill");
+	cr_assert(r->grade.changed, "the first grade is a change");
+	cr_assert_eq(r->grade.previous, RULE_GRADE_NONE);
+	cr_assert_eq(r->grade.as_of, D0);
+	cr_assert(r->grade.has_billing);
+	cr_assert_eq(grader_held_grade(cs), r->grade.grade.grade, "the grade is held in cs");
+
+	ev = payment(&f, "C1", MIDNIGHT(D0 + 2) + 30, 80);
+	r = accept(&f, &ev);
+	cr_assert(r->has_grade, "graded after a payment");
+	cr_assert_eq(r->grade.as_of, D0 + 2);
+	cr_assert_not(r->grade.changed, "a paid bill keeps the grade");
+	cr_assert_float_eq(r->grade.balance_owed, 0, 1e-9);
+	cr_assert_eq(r->grade.last_payment_day, D0 + 2);
+
+	/* Readings: graded when a day closes, not on a reading within the day. */
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 3) + HOUR, 1, 900);
+	cr_assert_not(accept(&f, &ev)->has_grade, "the first reading closes nothing");
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 3) + 2 * HOUR, 1, 900);
+	cr_assert_not(accept(&f, &ev)->has_grade, "same day");
+	ev = reading(&f, "C1", MIDNIGHT(D0 + 4) + HOUR, 1, 900);
+	r = accept(&f, &ev);
+	cr_assert(r->has_grade, "graded when a day closes");
+	cr_assert_eq(r->grade.as_of, D0 + 4, "as of the newest event's local day");
+
+	/* A late bill (a backfill) is graded as of the newest event, not its own day. */
+	ev = bill(&f, "C1", MIDNIGHT(D0 + 1), "B0", 30, D0 + 2);
+	r = accept(&f, &ev);
+	cr_assert(r->has_grade);
+	cr_assert_eq(r->grade.as_of, D0 + 4);
+	cr_assert_eq(r->grade.days_past_due, 2, "B0 was due on D0 + 2");
+
+	ev = reversal(&f, "C1", MIDNIGHT(D0 + 5), 80, "ev-3");
+	r = accept(&f, &ev);
+	cr_assert(r->has_grade, "graded after a reversal");
+	cr_assert_eq(r->grade.as_of, D0 + 5);
+
+	/* A meter event is no grading event, nor is a duplicate. */
+	ev = base_event(&f, EVENT_METER_EVENT, "C1", MIDNIGHT(D0 + 5) + HOUR);
+	ev.u.meter_event.code = METER_CODE_COVER_OPEN;
+	cr_assert_not(accept(&f, &ev)->has_grade);
+	ev = payment(&f, "C1", MIDNIGHT(D0 + 5) + 2 * HOUR, 10);
+	accept(&f, &ev);
+	cr_assert_eq(ingest(&f, &ev, 0)->outcome, INGEST_DUPLICATE);
+	cr_assert_not(f.r.has_grade);
+	fixture_fini(&f);
+}
