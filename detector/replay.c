@@ -141,6 +141,15 @@ void replay_count_reject(struct replay *rp, enum event_reject reason)
 	rp->totals.rejected_by[reason]++;
 }
 
+void replay_index_put(uint32_t *index, size_t cap, const char *id, size_t item)
+{
+	size_t mask = cap - 1;
+	size_t s = (size_t)cstate_hash(id, strlen(id)) & mask;
+	while (index[s])
+		s = (s + 1) & mask;
+	index[s] = (uint32_t)item + 1;
+}
+
 void replay_finish(struct replay *rp)
 {
 	replay_accounts_sort(rp);

@@ -13,16 +13,6 @@
 #include "../scoring/cstate.h"
 #include "scorer.h"
 
-static void area_index_put(struct replay *rp, size_t idx)
-{
-	size_t mask = rp->area_index_cap - 1;
-	const char *id = rp->areas[idx].id;
-	size_t s = (size_t)cstate_hash(id, strlen(id)) & mask;
-	while (rp->area_index[s])
-		s = (s + 1) & mask;
-	rp->area_index[s] = (uint32_t)idx + 1;
-}
-
 /* The area of transformer_id; created (with no customers) when create is set, else NULL. */
 static struct replay_area *area_get(struct replay *rp, const char *transformer_id, int create)
 {
@@ -50,9 +40,9 @@ static struct replay_area *area_get(struct replay *rp, const char *transformer_i
 		rp->area_index_cap = rp->area_index_cap ? 2 * rp->area_index_cap : 128;
 		rp->area_index = xcalloc(rp->area_index_cap, sizeof(*rp->area_index));
 		for (size_t i = 0; i < rp->n_areas; i++)
-			area_index_put(rp, i);
+			replay_index_put(rp->area_index, rp->area_index_cap, rp->areas[i].id, i);
 	} else {
-		area_index_put(rp, rp->n_areas - 1);
+		replay_index_put(rp->area_index, rp->area_index_cap, a->id, rp->n_areas - 1);
 	}
 	rp->area_order_stale = 1;
 	return a;

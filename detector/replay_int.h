@@ -78,6 +78,13 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev);
 /* Counts a line riskd would dead-letter before decoding it into an event (why: reason). */
 void replay_count_reject(struct replay *rp, enum event_reject reason);
 
+/*
+ * Puts item (its index in the indexed array) under key id into an open-addressing index of
+ * cap slots (a power of two, more than the items): slot value item + 1, 0 = empty, probed
+ * linearly from cstate_hash(id). The labels and the areas are indexed by id this way.
+ */
+void replay_index_put(uint32_t *index, size_t cap, const char *id, size_t item);
+
 /* ---- replay_accounts.c ---- */
 
 /* The scorer observer (scorer_set_observer) that keeps the accounts; arg is the replay. */

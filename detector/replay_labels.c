@@ -2,7 +2,7 @@
  * replay_labels.c - the ground truth of a labelled city: the labels CSV `riskctl gen
  * --labels` writes, read into a table indexed by customer_id (see replay.h).
  */
-#include "replay.h"
+#include "replay_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,14 +10,10 @@
 
 #include "../scoring/cstate.h"
 
+/* Indexes labels->items[item] by its customer_id. */
 static void labels_index_put(struct replay_labels *labels, size_t item)
 {
-	size_t mask = labels->index_cap - 1;
-	const char *id = labels->items[item].customer_id;
-	size_t s = (size_t)cstate_hash(id, strlen(id)) & mask;
-	while (labels->index[s])
-		s = (s + 1) & mask;
-	labels->index[s] = (uint32_t)item + 1;
+	replay_index_put(labels->index, labels->index_cap, labels->items[item].customer_id, item);
 }
 
 static void labels_index_grow(struct replay_labels *labels)
