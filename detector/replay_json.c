@@ -5,7 +5,6 @@
  */
 #include "replay_int.h"
 
-
 /* Significant digits of a ratio or score in a report. */
 #define REPORT_DIGITS 6
 
