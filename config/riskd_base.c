@@ -4,6 +4,7 @@
 #include "riskd_base.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,14 @@ void rbuf_json_string(struct rbuf *b, const char *s)
 			rbuf_append(b, s, 1);
 	}
 	rbuf_append(b, "\"", 1);
+}
+
+void rbuf_json_number(struct rbuf *b, double v, int digits)
+{
+	if (isfinite(v))
+		rbuf_printf(b, "%.*g", digits, v);
+	else
+		rbuf_puts(b, "null");
 }
 
 int riskd_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *errstr,

@@ -66,6 +66,10 @@ void rbuf_free(struct rbuf *b);
  * characters written as \u00XX (bytes >= 0x80 are copied: s is UTF-8). */
 void rbuf_json_string(struct rbuf *b, const char *s);
 
+/* Appends v as a JSON number in printf's %g form with `digits` significant digits (17 reads
+ * back exactly; fewer round for reports), or null when v is not finite (NAN, infinity). */
+void rbuf_json_number(struct rbuf *b, double v, int digits);
+
 /*
  * Reads the whole file at path into a malloc'd buffer (*out, *len; not NUL-terminated).
  * Returns 0; RISKD_ERR_IO with errstr "cannot read: <reason>"; or RISKD_ERR_RANGE when the

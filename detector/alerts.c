@@ -9,14 +9,8 @@
 
 #include "../streams/event.h"
 
-/* A finite number in the shortest form that reads back exactly; null otherwise. */
-static void json_number(struct rbuf *out, double v)
-{
-	if (isfinite(v))
-		rbuf_printf(out, "%.17g", v);
-	else
-		rbuf_puts(out, "null");
-}
+/* Significant digits of a number in the evidence: enough to read back exactly. */
+#define EVIDENCE_DIGITS 17
 
 /* Daily energy to the watt-hour; null when unknown. */
 static void json_kwh(struct rbuf *out, float kwh)
@@ -41,7 +35,7 @@ static void json_feature(struct rbuf *out, const struct feature_vec *fv, enum fe
 	else if (feature_def(id)->type == FEATURE_BOOL)
 		rbuf_puts(out, v != 0 ? "true" : "false");
 	else
-		json_number(out, v);
+		rbuf_json_number(out, v, EVIDENCE_DIGITS);
 }
 
 void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
@@ -59,7 +53,7 @@ void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
 		rbuf_puts(out, ",\"title\":");
 		rbuf_json_string(out, r->title);
 		rbuf_puts(out, ",\"score\":");
-		json_number(out, r->score);
+		rbuf_json_number(out, r->score, EVIDENCE_DIGITS);
 		rbuf_puts(out, ",\"severity\":");
 		rbuf_json_string(out, rule_severity_name(r->severity));
 		rbuf_puts(out, ",\"evidence\":{");

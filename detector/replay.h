@@ -7,10 +7,11 @@
  * the two calls riskd's pipeline makes per message, so a replay scores as riskd scores the same
  * events with the same rules. Kafka coordinates do not exist offline (no topic or key checks),
  * and what riskd reads back from PostgreSQL is rebuilt in memory: the energy balance per
- * transformer area and local day, computed as deploy/sql/002_area_balance.sql computes it,
- * feeds the area features through scorer_areas() as soon as each day is complete
- * (docs/detection.md lists how that timing, late readings and peer medians can differ). A scorer observer counts, per rule, the customer-days it
- * fired on and, per customer, the highest score and the alert.
+ * transformer area and local day, computed by scoring/balance.h as
+ * deploy/sql/002_area_balance.sql computes it, feeds the area features through scorer_areas()
+ * as soon as each day is complete (docs/detection.md lists how that timing, late readings and
+ * peer medians can differ). A scorer observer counts, per rule, the customer-days it fired on
+ * and, per customer, the highest score and the alert.
  *
  * On top of one or two finished replays: the alerts an edit adds and removes, rule by rule
  * (replay_diff_build), precision and recall against labels (replay_quality_build), the
@@ -159,13 +160,6 @@ void replay_free(struct replay *rp);
 void replay_set_labels(struct replay *rp, const struct replay_labels *labels);
 
 /*
- * Applies one decoded event as riskd applies an event it has decoded and routed. Returns
- * EVENT_REJECT_NONE when it was accepted or skipped as a duplicate, else why riskd would
- * dead-letter it (energy above what the customer's capacity allows).
- */
-enum event_reject replay_event(struct replay *rp, const struct event *ev);
-
-/*
  * Decodes one JSONL line (len bytes without the newline) and applies it. Returns
  * EVENT_REJECT_NONE when it was accepted or skipped as a duplicate, else why riskd would
  * dead-letter it (counted in the totals).
@@ -210,9 +204,6 @@ const struct replay_customer *replay_customer_find(const struct replay *rp,
 /* Customers seen in accepted events (scored or not). */
 size_t replay_customers_seen(const struct replay *rp);
 
-/* Non-zero when customer_id was seen in an accepted event. */
-int replay_customer_seen(const struct replay *rp, const char *customer_id);
-
 /* Customers with an alert. */
 size_t replay_alerted_count(const struct replay *rp);
 
@@ -227,6 +218,16 @@ void replay_set_scoring_observer(struct replay *rp, replay_scoring_fn fn, void *
 
 /* The area balance as scoring sees it now (every area with a balanced day, by id). */
 const struct area_table *replay_areas(const struct replay *rp);
+
+/*
+ * Calls fn for every area-day the replay balances, when it balances it: the transformer, the
+ * local day and the figures of its risk.area_balance row (fn NULL: none). Days are balanced
+ * when the stream reaches a later local day. For comparing the balance with PostgreSQL's and
+ * for balance studies; transformer_id and row are valid during the call only.
+ */
+typedef void (*replay_balance_fn)(void *arg, const char *transformer_id, int32_t day,
+                                  const struct area_day_balance *row);
+void replay_set_balance_observer(struct replay *rp, replay_balance_fn fn, void *arg);
 
 /* ---- what an edit changes ---- */
 

@@ -11,7 +11,7 @@
  * measured and logged here but not asserted (docs/detection.md, "Goals"), so this suite
  * neither pretends they are met nor fails on a known, documented miss.
  *
- * Last, the offline engine (detector/replay.c, the backtest's and the scorecard's) runs over
+ * Last, the offline engine (detector/replay.h, the backtest's and the scorecard's) runs over
  * the same file: every alert that owes nothing to the area balance or the peer medians - the
  * two inputs riskd reads at a different time or from a different set of customers
  * (docs/detection.md, "How the offline run matches riskd") - must be raised by both, for the

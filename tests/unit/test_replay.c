@@ -1,9 +1,11 @@
 /*
- * test_replay.c - Criterion suite for detector/replay.c, the engine of `riskctl backtest` and
- * `riskctl eval`: the backtest diff of two rule sets on a fixed event file (exact alerts added
- * and removed, overall and rule by rule), precision and recall against labels, the AUC, the
- * energy balance rebuilt offline against hand-computed loss rates and baselines, the labels
- * parser, the threaded file reader against line-by-line replay, and the scorecard's JSON.
+ * test_replay.c - Criterion suite for the offline engine (detector/replay.h and
+ * detector/replay*.c), the engine of `riskctl backtest` and `riskctl eval`: the backtest diff
+ * of two rule sets on a fixed event file (exact alerts added and removed, overall and rule by
+ * rule), precision and recall against labels, the AUC, the energy balance rebuilt offline
+ * against hand-computed loss rates and baselines (and every balanced area-day reported), the
+ * labels parser, the threaded file reader against line-by-line replay, and the scorecard's
+ * JSON.
  *
  * Fixture (tests/unit/data/replay/): city.jsonl and labels.csv are
  *   riskctl gen --customers 24 --days 64 --interval-s 86400 --seed 5 --theft-rate 0.25
@@ -301,9 +303,28 @@ static void feed_day(struct replay *rp, int day, double c1, double c2, double fe
 	feed(rp, line);
 }
 
+/* The balanced area-days a replay reports (replay_set_balance_observer). */
+struct balance_rows {
+	int count;
+	int32_t day[16];
+	struct area_day_balance row[16];
+};
+
+static void note_balance(void *arg, const char *transformer_id, int32_t day,
+                         const struct area_day_balance *row)
+{
+	struct balance_rows *rows = arg;
+	cr_assert_str_eq(transformer_id, "T1");
+	cr_assert_lt(rows->count, 16);
+	rows->day[rows->count] = day;
+	rows->row[rows->count++] = *row;
+}
+
 Test(replay, area_balance_by_hand)
 {
 	struct replay *rp = open_replay(DATA "baseline", NULL);
+	struct balance_rows rows = {0};
+	replay_set_balance_observer(rp, note_balance, &rows);
 	feed(rp, "{\"type\":\"customer\",\"event_id\":\"p1\",\"ts\":\"2026-01-01T00:00:00+08:00\","
 	         "\"customer_id\":\"C1\",\"segment\":\"residential\",\"transformer_id\":\"T1\"}");
 	feed(rp, "{\"type\":\"customer\",\"event_id\":\"p2\",\"ts\":\"2026-01-01T00:00:00+08:00\","
@@ -343,6 +364,17 @@ Test(replay, area_balance_by_hand)
 		cr_expect_float_eq(a->feeder_kwh[i], feeder[d], 1e-9, "day %d", d);
 		cr_expect(isfinite(a->rate[i]), "day %d", d);
 	}
+	/* every balanced area-day, in order, with its risk.area_balance figures */
+	cr_assert_eq(rows.count, 9);
+	for (int d = 0; d < 9; d++) {
+		cr_expect_eq(rows.day[d], rows.day[0] + d);
+		cr_expect_float_eq(rows.row[d].feeder_kwh, feeder[d], 1e-9, "day %d", d);
+		cr_expect_float_eq(rows.row[d].customers_kwh, 20.0, 1e-9, "day %d", d);
+		cr_expect_eq(rows.row[d].customers, 2);
+		cr_expect_eq(isnan(rows.row[d].baseline_loss_rate), d < 7, "day %d", d);
+	}
+	cr_expect_float_eq(rows.row[7].excess_kwh, -4.0, 1e-9);
+	cr_expect_float_eq(rows.row[8].excess_kwh, 26.0, 1e-9);
 	replay_free(rp);
 }
 
