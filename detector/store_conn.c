@@ -176,7 +176,9 @@ void store_copy_text(struct rbuf *b, const char *s)
 	}
 }
 
-int store_copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+/* Runs `sql` (a COPY ... FROM STDIN) and sends st->copy as its data. Returns 0 or a
+ * riskd_err. */
+static int copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
 {
 	PGresult *res = PQexec(st->conn, sql);
 	int rc = 0;
@@ -210,7 +212,7 @@ int store_copy_rows(struct store *st, const struct store_copy_target *t, const v
 	         t->columns ? t->columns : "");
 	rbuf_reset(&st->copy);
 	t->write_rows(&st->copy, rows, n);
-	if ((rc = store_copy_in(st, sql, errstr, errstr_size)))
+	if ((rc = copy_in(st, sql, errstr, errstr_size)))
 		return rc;
 	return t->upsert_sql ? store_exec(st, t->upsert_sql, errstr, errstr_size) : 0;
 }

@@ -35,10 +35,6 @@ int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_si
 /* Appends s to COPY text data, escaped (backslash, tab, newline, carriage return). */
 void store_copy_text(struct rbuf *b, const char *s);
 
-/* Runs `sql` (a COPY ... FROM STDIN) and sends st->copy as its data. Returns 0 or a
- * riskd_err. */
-int store_copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size);
-
 /*
  * Where a batch's rows of one kind go: COPY into `table` (a session temp table, or the
  * destination itself), then, when upsert_sql is set, one statement without parameters that
