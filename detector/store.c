@@ -157,10 +157,7 @@ static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, a[i].customer_id);
 		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
-		store_copy_text(b, a[i].rules_json);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, a[i].curve_json);
-		rbuf_append(b, "\n", 1);
+		store_copy_texts(b, 2, (const char *const[]){a[i].rules_json, a[i].curve_json});
 	}
 }
 

@@ -176,6 +176,16 @@ void store_copy_text(struct rbuf *b, const char *s)
 	}
 }
 
+void store_copy_texts(struct rbuf *b, int n, const char *const texts[])
+{
+	for (int i = 0; i < n; i++) {
+		if (i)
+			rbuf_append(b, "\t", 1);
+		store_copy_text(b, texts[i]);
+	}
+	rbuf_append(b, "\n", 1);
+}
+
 /* Runs `sql` (a COPY ... FROM STDIN) and sends st->copy as its data. Returns 0 or a
  * riskd_err. */
 static int copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)

@@ -18,14 +18,9 @@ static void write_grade_rows(struct rbuf *b, const void *rows, size_t n)
 		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
 		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
 		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
-		store_copy_text(b, g[i].reasons_json);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard_version);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard_hash);
-		rbuf_append(b, "\n", 1);
+		store_copy_texts(b, 4,
+		                 (const char *const[]){g[i].reasons_json, g[i].scorecard,
+		                                       g[i].scorecard_version, g[i].scorecard_hash});
 	}
 }
 

@@ -35,6 +35,10 @@ int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_si
 /* Appends s to COPY text data, escaped (backslash, tab, newline, carriage return). */
 void store_copy_text(struct rbuf *b, const char *s);
 
+/* Appends texts[0..n) as the last columns of a COPY text row: each escaped (store_copy_text),
+ * tab-separated, then the row's newline. */
+void store_copy_texts(struct rbuf *b, int n, const char *const texts[]);
+
 /*
  * Where a batch's rows of one kind go: COPY into `table` (a session temp table, or the
  * destination itself), then, when upsert_sql is set, one statement without parameters that
