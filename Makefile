@@ -4,6 +4,10 @@
 #   make SANITIZE=address,undefined
 #                         the same tree instrumented, under build/san and bin/san
 #   make test             unit suites, then end-to-end suites against the local stack
+#   make fuzz             the libFuzzer targets of tests/fuzz/, built with clang under ASan and
+#                         UBSan into build/fuzz/, each run FUZZ_SECONDS (default 30) on its
+#                         seed corpus; fails on a crash, a sanitizer report or a broken
+#                         invariant (installs clang first if missing; `make test` never needs it)
 #   make demo             local stack + generated city + riskd until idle + summary
 #   make deps             install the Debian packages riskd needs (quick no-op when present)
 
@@ -54,7 +58,8 @@ $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
 
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
 
-.PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind
+.PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind \
+        fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: deps
@@ -145,6 +150,46 @@ eval: deps
 # Benchmarks (bench/README.md): build rules live in bench/bench.mk.
 -include bench/bench.mk
 -include bench/rules.mk
+
+# Fuzzing (tests/fuzz/): a target tests/fuzz/fuzz_<seeds>_<what>.c starts from the corpus
+# tests/fuzz/corpus/<seeds>/ with the dictionary tests/fuzz/<seeds>.dict, and grows its own
+# corpus under build/fuzz/corpus/. The library is built again with clang, instrumented for
+# libFuzzer's coverage and the sanitizers, so every target sees all of riskd's modules. A
+# failing input is written to build/fuzz/<target>-crash-* (rerun: build/fuzz/<target> FILE).
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_CFLAGS  := -g -O1 -std=c11 -Wall -Wextra -Wstrict-prototypes -MMD -MP \
+                -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB     := $(FUZZ_DIR)/libriskd.a
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $< -o $@ $(FUZZ_LIB) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@deploy/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for t in $(FUZZ_BINS); do \
+	  name=$${t##*/}; seeds=$$(echo $$name | cut -d_ -f2); \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$name; echo "== $$name ($(FUZZ_SECONDS) s)"; \
+	  if ! $$t -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/$$seeds.dict \
+	      -artifact_prefix=$(FUZZ_DIR)/$$name- $(FUZZ_DIR)/corpus/$$name \
+	      tests/fuzz/corpus/$$seeds > $(FUZZ_DIR)/$$name.log 2>&1; then \
+	    tail -n 40 $(FUZZ_DIR)/$$name.log; \
+	    echo "make fuzz: $$name failed (log: $(FUZZ_DIR)/$$name.log)"; exit 1; fi; \
+	  grep -E '^Done [0-9]+ runs' $(FUZZ_DIR)/$$name.log || tail -n 1 $(FUZZ_DIR)/$$name.log; \
+	done
 
 valgrind: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do valgrind --trace-children=yes --error-exitcode=1 --leak-check=full -q $$t -j1; done

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # install-deps.sh - install the Debian packages riskd needs to build, test and run locally.
 #
-# Called by `make deps` (and so by `make`, `make test`) and by .ci/run on a fresh machine.
+#   deploy/install-deps.sh           what `make`, `make test` and riskd need
+#   deploy/install-deps.sh --fuzz    the same plus clang and its libFuzzer runtime (`make fuzz`)
+#
+# Called by `make deps` (and so by `make`, `make test`) and by .ci/run on a fresh machine;
+# `make fuzz` calls it with --fuzz, so nothing else ever needs clang.
 # When every package is already installed it does one dpkg-query call and exits silently,
 # so it costs a few milliseconds on every build. Otherwise it runs apt-get update once,
 # installs only the missing packages non-interactively (through sudo when not root) and
@@ -14,6 +18,11 @@ packages=(
     postgresql-15 postgresql-client-15 tzdata
     kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils
 )
+case "${1:-}" in
+    "") ;;
+    --fuzz) packages+=(clang libclang-rt-dev) ;;
+    *) echo "usage: install-deps.sh [--fuzz]" >&2; exit 2 ;;
+esac
 
 # One dpkg-query for all packages; unknown packages only produce stderr noise we drop.
 declare -A installed=()

@@ -1079,7 +1079,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 	} else {
 		drop_uncommitted(pl); /* waits for a commit still running */
 	}
-	kafka_consumer_close(pl->consumer); /* serves the final revoke */
+	kafka_consumer_destroy(pl->consumer); /* serves the final revoke */
 	pl->consumer = NULL;
 	if (pl->fatal) {
 		snprintf(errstr, errstr_size, "%s", pl->fatal_msg);
@@ -1098,7 +1098,7 @@ void pipeline_destroy(struct pipeline *pl)
 	if (!pl)
 		return;
 	committer_free(&pl->committer); /* waits for a commit still running */
-	kafka_consumer_close(pl->consumer);
+	kafka_consumer_destroy(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
 	scorer_free(pl->ingest.scorer);

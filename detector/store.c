@@ -1,8 +1,10 @@
 /*
  * store.c - PostgreSQL access for riskd: batch commits, offset and state loading, and the
- * outbox relay's reads (the credit writes and the confirmed-theft reads are in
- * store_credit.c). All SQL is parameterised or COPY; nothing is built from input text
- * except COPY data, which is escaped here.
+ * outbox relay's reads. A batch commit writes each kind of row by COPY into a session temp
+ * table and moves it on with one set-based statement; each kind is described once, as a
+ * struct store_copy_target with its row writer. The connection and the COPY plumbing are in
+ * store_conn.c, the credit writes and the confirmed-theft reads in store_credit.c. All SQL is
+ * parameterised or COPY; nothing is built from input text except COPY data, which is escaped.
  */
 #include "store.h"
 
@@ -19,174 +21,13 @@
 #include "areas.h"
 #include "store_int.h"
 
-
-static const char *const session_sql =
-    "set application_name = 'riskd';"
-    "create temp table if not exists tmp_usage (entity_id text, day int, uwh bigint,"
-    "  readings int, covered_s int, whole bool) on commit delete rows;"
-    "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
-    "  readings int, covered_s int, whole bool) on commit delete rows;"
-    "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
-    "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
-    "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
-    "  state bytea) on commit delete rows;"
-    "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
-    "  outcome text, n bigint) on commit delete rows;"
-    "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
-    "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
-    "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
-    "  score float8, severity text, rules text, curve text) on commit delete rows;"
-    "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
-    "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
-    "  as_of int, reasons jsonb, scorecard text, scorecard_version text, scorecard_hash text)"
-    "  on commit delete rows;"
-    "create temp table if not exists tmp_credit (seq int, customer_id text, as_of int,"
-    "  days_past_due int, arrears float8, balance float8, last_payment int)"
-    "  on commit delete rows;"
-    "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
-    "  next bigint, state_next bigint) on commit delete rows;";
-
-/* SQLSTATEs after which a retry on a fresh connection can succeed. */
-static int sqlstate_retryable(const char *state)
-{
-	if (!state)
-		return 1;
-	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
-	       strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-	       strcmp(state, "53300") == 0;
-}
-
-/* Classifies a failed result (res may be NULL) into a riskd_err and writes errstr. */
-int store_fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
-                       size_t errstr_size)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
-	int err = (PQstatus(st->conn) == CONNECTION_BAD || sqlstate_retryable(state))
-	              ? RISKD_ERR_UNAVAILABLE
-	              : RISKD_ERR_IO;
-	size_t n;
-
-	snprintf(errstr, errstr_size, "%s: %s", what, msg && *msg ? msg : "no server response");
-	n = strlen(errstr);
-	while (n > 0 && (errstr[n - 1] == '\n' || errstr[n - 1] == ' '))
-		errstr[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (errstr[i] == '\n')
-			errstr[i] = ' ';
-	return err;
-}
-
-/* Runs a command that returns no rows. */
-int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size)
-{
-	PGresult *res = PQexec(st->conn, sql);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = store_fail_result(st, res, sql, errstr, errstr_size);
-	PQclear(res);
-	return rc;
-}
-
 static void rollback_quietly(struct store *st)
 {
 	if (PQstatus(st->conn) == CONNECTION_OK)
 		PQclear(PQexec(st->conn, "rollback"));
 }
 
-static int connect_session(struct store *st, char *errstr, size_t errstr_size)
-{
-	if (st->conn)
-		PQfinish(st->conn);
-	st->conn = PQconnectdb(st->dsn);
-	if (PQstatus(st->conn) != CONNECTION_OK) {
-		snprintf(errstr, errstr_size, "cannot connect to PostgreSQL: %s",
-		         PQerrorMessage(st->conn));
-		errstr[strcspn(errstr, "\n")] = '\0';
-		return RISKD_ERR_UNAVAILABLE;
-	}
-	/* the newest column riskd needs stands for the whole schema */
-	PGresult *res = PQexec(st->conn,
-	                       "select to_regclass('risk.kafka_offsets') is not null,"
-	                       " exists (select from information_schema.columns where"
-	                       " table_schema = 'risk' and table_name = 'kafka_offsets'"
-	                       " and column_name = 'state_offset')");
-	int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	int has_schema = ok && PQgetvalue(res, 0, 0)[0] == 't';
-	int current = ok && PQgetvalue(res, 0, 1)[0] == 't';
-	PQclear(res);
-	if (!has_schema || !current) {
-		snprintf(errstr, errstr_size, "%s",
-		         !has_schema ? "PostgreSQL has no riskd schema (apply deploy/sql migrations first)"
-		                     : "PostgreSQL's riskd schema is older than this riskd (apply "
-		                       "deploy/sql migrations up to 008_state_checkpoints.sql)");
-		return RISKD_ERR_INVALID;
-	}
-	int rc = store_exec(st, session_sql, errstr, errstr_size);
-	if (!rc && st->async_commit)
-		rc = store_exec(st, "set synchronous_commit = off", errstr, errstr_size);
-	return rc;
-}
-
-int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size)
-{
-	struct store *st = xcalloc(1, sizeof(*st));
-	st->dsn = xstrdup(dsn);
-	int rc = connect_session(st, errstr, errstr_size);
-	if (rc) {
-		store_close(st);
-		return rc;
-	}
-	*out = st;
-	return 0;
-}
-
-int store_set_synchronous_commit(struct store *st, int on, char *errstr, size_t errstr_size)
-{
-	st->async_commit = !on;
-	return store_exec(st, on ? "set synchronous_commit = on" : "set synchronous_commit = off",
-	                    errstr, errstr_size);
-}
-
-void store_close(struct store *st)
-{
-	if (!st)
-		return;
-	if (st->conn)
-		PQfinish(st->conn);
-	rbuf_free(&st->copy);
-	rbuf_free(&st->scratch);
-	free(st->dsn);
-	free(st);
-}
-
-int store_ensure(struct store *st, char *errstr, size_t errstr_size)
-{
-	if (st->conn && PQstatus(st->conn) == CONNECTION_OK) {
-		PGresult *res = PQexec(st->conn, "select 1");
-		int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-		PQclear(res);
-		if (ok)
-			return 0;
-	}
-	return connect_session(st, errstr, errstr_size);
-}
-
-/* ---- COPY text encoding ---- */
-
-void store_copy_text(struct rbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\': rbuf_append(b, "\\\\", 2); break;
-		case '\t': rbuf_append(b, "\\t", 2); break;
-		case '\n': rbuf_append(b, "\\n", 2); break;
-		case '\r': rbuf_append(b, "\\r", 2); break;
-		default: rbuf_append(b, s, 1);
-		}
-	}
-}
+/* ---- COPY text encoding of byte strings and arrays ---- */
 
 static void copy_bytea(struct rbuf *b, const void *data, size_t len)
 {
@@ -227,32 +68,11 @@ static void copy_text_array(struct rbuf *b, const char *const *items, int n)
 	rbuf_append(b, "}", 1);
 }
 
-int store_copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
-{
-	PGresult *res = PQexec(st->conn, sql);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		rc = store_fail_result(st, res, sql, errstr, errstr_size);
-		PQclear(res);
-		return rc;
-	}
-	PQclear(res);
-	if (st->copy.len && PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1) {
-		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
-	}
-	if (PQputCopyEnd(st->conn, NULL) != 1 && !rc)
-		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
-	while ((res = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
-			rc = store_fail_result(st, res, sql, errstr, errstr_size);
-		PQclear(res);
-	}
-	return rc;
-}
+/* ---- Row writers: one line of COPY text per row ---- */
 
-static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
+static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_usage *u = rows;
 	for (size_t i = 0; i < n; i++) {
 		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
@@ -260,9 +80,9 @@ static void build_usage(struct rbuf *b, const struct store_usage *u, size_t n)
 	}
 }
 
-static void build_profiles(struct rbuf *b, const struct store_profile *p, size_t n)
+static void write_profile_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_profile *p = rows;
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, p[i].customer_id);
@@ -284,9 +104,9 @@ static void build_profiles(struct rbuf *b, const struct store_profile *p, size_t
 	}
 }
 
-static void build_snapshots(struct rbuf *b, const struct store_snapshot *s, size_t n)
+static void write_snapshot_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_snapshot *s = rows;
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%c\t", s[i].kind);
 		store_copy_text(b, s[i].id);
@@ -296,9 +116,9 @@ static void build_snapshots(struct rbuf *b, const struct store_snapshot *s, size
 	}
 }
 
-static void build_counts(struct rbuf *b, const struct store_count *c, size_t n)
+static void write_count_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_count *c = rows;
 	for (size_t i = 0; i < n; i++) {
 		store_copy_text(b, c[i].topic);
 		rbuf_printf(b, "\t%d\t", (int)c[i].partition);
@@ -307,9 +127,9 @@ static void build_counts(struct rbuf *b, const struct store_count *c, size_t n)
 	}
 }
 
-static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
+static void write_outbox_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_outbox *o = rows;
 	for (size_t i = 0; i < n; i++) {
 		const char *items[8];
 		store_copy_text(b, o[i].topic);
@@ -330,11 +150,48 @@ static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
 	}
 }
 
+static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_alert *a = rows;
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t", i);
+		store_copy_text(b, a[i].customer_id);
+		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
+		store_copy_texts(b, 2, (const char *const[]){a[i].rules_json, a[i].curve_json});
+	}
+}
+
+static void write_rule_count_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_rule_count *r = rows;
+	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, r[i].rule_id);
+		rbuf_printf(b, "\t%s\t%llu\t%llu\t%llu\n", r[i].mode,
+		            (unsigned long long)r[i].evaluations, (unsigned long long)r[i].fired,
+		            (unsigned long long)r[i].missing_reads);
+	}
+}
+
+static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_offset *o = rows;
+	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, o[i].topic);
+		rbuf_printf(b, "\t%d\t%lld\t%lld\t", (int)o[i].partition, (long long)o[i].expected,
+		            (long long)o[i].next);
+		if (o[i].state_moved)
+			rbuf_printf(b, "%lld\n", (long long)o[i].state_next);
+		else
+			rbuf_append(b, "\\N\n", 3);
+	}
+}
+
+/* ---- Targets: where each kind of row goes ---- */
+
 /* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
  * risk.transformer_daily, keyed by id_column) and queues the touched days for the area
- * balance. Both tables share this shape. */
-/* Whole days replace their rows (idempotent: a replay writes the same totals); additions
- * (late readings for a closed day) add to them. */
+ * balance. Both tables share this shape. Whole days replace their rows (idempotent: a replay
+ * writes the same totals); additions (late readings for a closed day) add to them. */
 #define UPSERT_DAILY_SQL(table, id_column, tmp)                                              \
 	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
 	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
@@ -351,24 +208,55 @@ static void build_outbox(struct rbuf *b, const struct store_outbox *o, size_t n)
 	"insert into risk.area_refresh_queue (day) "                                             \
 	"select distinct date '1970-01-01' + day from " tmp
 
-static const char *const upsert_usage_sql =
-    UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage");
-static const char *const upsert_tdaily_sql =
-    UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily");
+static const struct store_copy_target usage_target = {
+    "tmp_usage", NULL, UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage"),
+    write_usage_rows};
 
-static void build_alerts(struct rbuf *b, const struct store_alert *a, size_t n)
-{
-	rbuf_reset(b);
-	for (size_t i = 0; i < n; i++) {
-		rbuf_printf(b, "%zu\t", i);
-		store_copy_text(b, a[i].customer_id);
-		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
-		store_copy_text(b, a[i].rules_json);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, a[i].curve_json);
-		rbuf_append(b, "\n", 1);
-	}
-}
+static const struct store_copy_target transformer_daily_target = {
+    "tmp_tdaily", NULL, UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily"),
+    write_usage_rows};
+
+/* The batch's latest profile of each customer wins. */
+static const struct store_copy_target profiles_target = {
+    "tmp_profiles", NULL,
+    "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
+    " since, updated_at) "
+    "select distinct on (customer_id) customer_id, segment, transformer_id, tariff, capacity_kw,"
+    " date '1970-01-01' + since, now() from tmp_profiles order by customer_id, seq desc "
+    "on conflict (customer_id) do update set segment = excluded.segment, "
+    "transformer_id = excluded.transformer_id, tariff = excluded.tariff, "
+    "capacity_kw = excluded.capacity_kw, since = excluded.since, updated_at = now()",
+    write_profile_rows};
+
+static const struct store_copy_target counts_target = {
+    "tmp_counts", NULL,
+    "insert into risk.ingest_counts as c (topic, partition, event_type, outcome, count) "
+    "select topic, partition, event_type, outcome, n from tmp_counts "
+    "on conflict (topic, partition, event_type, outcome) do update set "
+    "count = c.count + excluded.count",
+    write_count_rows};
+
+/* Outbox rows go straight to the outbox table. */
+static const struct store_copy_target outbox_target = {
+    "risk.outbox", "(topic, msg_key, payload, headers)", NULL, write_outbox_rows};
+
+static const struct store_copy_target snapshots_target = {
+    "tmp_state", NULL,
+    "insert into risk.entity_state as s (kind, entity_id, partition, state, updated_at) "
+    "select kind, entity_id, partition, state, now() from tmp_state "
+    "on conflict (kind, entity_id) do update set partition = excluded.partition, "
+    "state = excluded.state, updated_at = now()",
+    write_snapshot_rows};
+
+/* The targets below need parameters: their callers run the statement after the COPY. */
+static const struct store_copy_target alerts_target = {"tmp_alerts", NULL, NULL,
+                                                       write_alert_rows};
+static const struct store_copy_target rule_counts_target = {"tmp_rule_counts", NULL, NULL,
+                                                            write_rule_count_rows};
+static const struct store_copy_target offsets_target = {"tmp_offsets", NULL, NULL,
+                                                        write_offset_rows};
+
+/* ---- Batch steps that need more than a COPY and an upsert ---- */
 
 /* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
 static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
@@ -379,8 +267,8 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	                         b->review_topic};
 	int rc;
 	snprintf(threshold, sizeof(threshold), "%.17g", b->alert_threshold);
-	build_alerts(&st->copy, b->alerts, b->alert_count);
-	if ((rc = store_copy_in(st, "copy tmp_alerts from stdin", errstr, errstr_size)))
+	if ((rc = store_copy_rows(st, &alerts_target, b->alerts, b->alert_count, errstr,
+	                          errstr_size)))
 		return rc;
 	/* raise_alert leaves out suppressed rules and publishes to the review topic (a NULL
 	 * topic publishes nothing) through the outbox, in this transaction */
@@ -404,15 +292,8 @@ static int write_rule_counts(struct store *st, const struct store_batch *b, char
 {
 	const char *params[2] = {b->ruleset_name, b->ruleset_version};
 	int rc;
-	rbuf_reset(&st->copy);
-	for (size_t i = 0; i < b->rule_count_count; i++) {
-		const struct store_rule_count *r = &b->rule_counts[i];
-		store_copy_text(&st->copy, r->rule_id);
-		rbuf_printf(&st->copy, "\t%s\t%llu\t%llu\t%llu\n", r->mode,
-		            (unsigned long long)r->evaluations, (unsigned long long)r->fired,
-		            (unsigned long long)r->missing_reads);
-	}
-	if ((rc = store_copy_in(st, "copy tmp_rule_counts from stdin", errstr, errstr_size)))
+	if ((rc = store_copy_rows(st, &rule_counts_target, b->rule_counts, b->rule_count_count,
+	                          errstr, errstr_size)))
 		return rc;
 	PGresult *res = PQexecParams(
 	    st->conn,
@@ -429,27 +310,6 @@ static int write_rule_counts(struct store *st, const struct store_batch *b, char
 	return rc;
 }
 
-static const char *const upsert_profiles_sql =
-    "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
-    " since, updated_at) "
-    "select distinct on (customer_id) customer_id, segment, transformer_id, tariff, capacity_kw,"
-    " date '1970-01-01' + since, now() from tmp_profiles order by customer_id, seq desc "
-    "on conflict (customer_id) do update set segment = excluded.segment, "
-    "transformer_id = excluded.transformer_id, tariff = excluded.tariff, "
-    "capacity_kw = excluded.capacity_kw, since = excluded.since, updated_at = now()";
-
-static const char *const upsert_state_sql =
-    "insert into risk.entity_state as s (kind, entity_id, partition, state, updated_at) "
-    "select kind, entity_id, partition, state, now() from tmp_state "
-    "on conflict (kind, entity_id) do update set partition = excluded.partition, "
-    "state = excluded.state, updated_at = now()";
-
-static const char *const upsert_counts_sql =
-    "insert into risk.ingest_counts as c (topic, partition, event_type, outcome, count) "
-    "select topic, partition, event_type, outcome, n from tmp_counts "
-    "on conflict (topic, partition, event_type, outcome) do update set "
-    "count = c.count + excluded.count";
-
 /* Moves the batch's offset rows forward in two statements, fenced: a row is created only
  * where this instance found none, and moved only from the value it loaded or committed. When
  * any row is not where this instance left it, names the first such partition. */
@@ -458,19 +318,10 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 {
 	size_t n_new = 0;
 	int rc;
-	rbuf_reset(&st->copy);
-	for (size_t i = 0; i < b->offset_count; i++) {
-		const struct store_offset *o = &b->offsets[i];
-		store_copy_text(&st->copy, o->topic);
-		rbuf_printf(&st->copy, "\t%d\t%lld\t%lld\t", (int)o->partition, (long long)o->expected,
-		            (long long)o->next);
-		if (o->state_moved)
-			rbuf_printf(&st->copy, "%lld\n", (long long)o->state_next);
-		else
-			rbuf_append(&st->copy, "\\N\n", 3);
-		n_new += o->expected < 0;
-	}
-	if ((rc = store_copy_in(st, "copy tmp_offsets from stdin", errstr, errstr_size)))
+	for (size_t i = 0; i < b->offset_count; i++)
+		n_new += b->offsets[i].expected < 0;
+	if ((rc = store_copy_rows(st, &offsets_target, b->offsets, b->offset_count, errstr,
+	                          errstr_size)))
 		return rc;
 	const char *params[1] = {b->consumer_group};
 	static const char *const sql[2] = {
@@ -532,36 +383,17 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	/* Offsets first: a fenced-out instance stops before writing anything else. */
 	if (b->offset_count && (rc = write_offsets(st, b, errstr, errstr_size)))
 		goto fail;
-	if (b->usage_count) {
-		build_usage(&st->copy, b->usage, b->usage_count);
-		if ((rc = store_copy_in(st, "copy tmp_usage from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_usage_sql, errstr, errstr_size)))
-			goto fail;
-	}
-	if (b->transformer_count) {
-		build_usage(&st->copy, b->transformer, b->transformer_count);
-		if ((rc = store_copy_in(st, "copy tmp_tdaily from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_tdaily_sql, errstr, errstr_size)))
-			goto fail;
-	}
-	if (b->profile_count) {
-		build_profiles(&st->copy, b->profiles, b->profile_count);
-		if ((rc = store_copy_in(st, "copy tmp_profiles from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_profiles_sql, errstr, errstr_size)))
-			goto fail;
-	}
-	if (b->count_count) {
-		build_counts(&st->copy, b->counts, b->count_count);
-		if ((rc = store_copy_in(st, "copy tmp_counts from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_counts_sql, errstr, errstr_size)))
-			goto fail;
-	}
-	if (b->outbox_count) {
-		build_outbox(&st->copy, b->outbox, b->outbox_count);
-		if ((rc = store_copy_in(st, "copy risk.outbox (topic, msg_key, payload, headers) from stdin",
-		                  errstr, errstr_size)))
-			goto fail;
-	}
+	if ((rc = store_copy_rows(st, &usage_target, b->usage, b->usage_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &transformer_daily_target, b->transformer,
+	                          b->transformer_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &outbox_target, b->outbox, b->outbox_count, errstr,
+	                          errstr_size)))
+		goto fail;
 	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
 		goto fail;
 	if (b->alert_count) {
@@ -574,12 +406,9 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	}
 	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;
-	if (b->snapshot_count) {
-		build_snapshots(&st->copy, b->snapshots, b->snapshot_count);
-		if ((rc = store_copy_in(st, "copy tmp_state from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_state_sql, errstr, errstr_size)))
-			goto fail;
-	}
+	if ((rc = store_copy_rows(st, &snapshots_target, b->snapshots, b->snapshot_count, errstr,
+	                          errstr_size)))
+		goto fail;
 	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
 		return rc; /* a failed commit leaves nothing written */
 	return 0;

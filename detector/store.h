@@ -229,7 +229,6 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 struct area_table;
 int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size);
 
-/* Number of rows waiting in the outbox, or a negative riskd_err. */
 /* One row of risk.theft_confirmations (the analysts' confirmed-theft feedback). */
 struct store_confirmation {
 	const char *customer_id;   /* valid during the callback */
@@ -256,6 +255,12 @@ int store_load_confirmations(struct store *st, int64_t after, int max,
                              int (*fn)(const struct store_confirmation *c, void *arg), void *arg,
                              char *errstr, size_t errstr_size);
 
+/*
+ * Counts the messages waiting in the outbox (rows of risk.outbox that committed batches
+ * queued and the relay has not yet published and deleted), in one statement outside any
+ * transaction of the store's. Returns that count (>= 0), or a negative riskd_err with errstr
+ * set.
+ */
 int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size);
 
 #endif

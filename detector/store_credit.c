@@ -9,29 +9,24 @@
 
 #include "store_int.h"
 
-static void build_grades(struct rbuf *b, const struct store_grade *g, size_t n)
+static void write_grade_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_grade *g = rows;
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, g[i].customer_id);
 		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
 		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
 		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
-		store_copy_text(b, g[i].reasons_json);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard_version);
-		rbuf_append(b, "\t", 1);
-		store_copy_text(b, g[i].scorecard_hash);
-		rbuf_append(b, "\n", 1);
+		store_copy_texts(b, 4,
+		                 (const char *const[]){g[i].reasons_json, g[i].scorecard,
+		                                       g[i].scorecard_version, g[i].scorecard_hash});
 	}
 }
 
-static void build_credit(struct rbuf *b, const struct store_credit *c, size_t n)
+static void write_credit_rows(struct rbuf *b, const void *rows, size_t n)
 {
-	rbuf_reset(b);
+	const struct store_credit *c = rows;
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, c[i].customer_id);
@@ -77,7 +72,13 @@ static const char *const write_grades_sql =
     "  array['x-grade', t.grade]"
     " from tmp_grades t order by t.seq";
 
-static const char *const upsert_credit_sql =
+/* The grade changes' rows; write_grades_sql (with parameters) moves them on. */
+static const struct store_copy_target grades_target = {"tmp_grades", NULL, NULL,
+                                                       write_grade_rows};
+
+/* Payment status: the batch's latest row of each customer wins. */
+static const struct store_copy_target credit_target = {
+    "tmp_credit", NULL,
     "insert into risk.customer_credit as c (customer_id, days_past_due, arrears_amount,"
     " balance_owed, last_payment, as_of, updated_at)"
     " select distinct on (customer_id) customer_id, days_past_due, arrears, balance,"
@@ -85,22 +86,18 @@ static const char *const upsert_credit_sql =
     " from tmp_credit order by customer_id, seq desc"
     " on conflict (customer_id) do update set days_past_due = excluded.days_past_due,"
     " arrears_amount = excluded.arrears_amount, balance_owed = excluded.balance_owed,"
-    " last_payment = excluded.last_payment, as_of = excluded.as_of, updated_at = now()";
+    " last_payment = excluded.last_payment, as_of = excluded.as_of, updated_at = now()",
+    write_credit_rows};
 
 int store_write_credit(struct store *st, const struct store_batch *b, char *errstr,
                         size_t errstr_size)
 {
-	int rc = 0;
-	if (b->credit_count) {
-		build_credit(&st->copy, b->credit, b->credit_count);
-		if ((rc = store_copy_in(st, "copy tmp_credit from stdin", errstr, errstr_size)) ||
-		    (rc = store_exec(st, upsert_credit_sql, errstr, errstr_size)))
-			return rc;
-	}
-	if (!b->grade_count)
-		return 0;
-	build_grades(&st->copy, b->grades, b->grade_count);
-	if ((rc = store_copy_in(st, "copy tmp_grades from stdin", errstr, errstr_size)))
+	int rc = store_copy_rows(st, &credit_target, b->credit, b->credit_count, errstr,
+	                         errstr_size);
+	if (rc || !b->grade_count)
+		return rc;
+	if ((rc = store_copy_rows(st, &grades_target, b->grades, b->grade_count, errstr,
+	                          errstr_size)))
 		return rc;
 	const char *params[2] = {b->credit_policy ? b->credit_policy : "", b->grades_topic};
 	PGresult *res = PQexecParams(st->conn, write_grades_sql, 2, NULL, params, NULL, NULL, 0);

@@ -1,7 +1,9 @@
 /*
- * store_int.h - what the store's source files share (detector/store.c, store_credit.c): the
- * connection and its buffers, error classification, COPY helpers. Not for other modules:
- * they use store.h.
+ * store_int.h - what the store's source files share: the connection and its buffers, error
+ * classification and the COPY helpers (store_conn.c), and the credit writes (store_credit.c)
+ * that store.c's batch commit calls. Not for other modules: they use store.h.
+ *
+ * The arrows go one way: store.c -> store_credit.c -> store_conn.c, store.c -> store_conn.c.
  */
 #ifndef RISKD_STORE_INT_H
 #define RISKD_STORE_INT_H
@@ -33,9 +35,31 @@ int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_si
 /* Appends s to COPY text data, escaped (backslash, tab, newline, carriage return). */
 void store_copy_text(struct rbuf *b, const char *s);
 
-/* Runs `sql` (a COPY ... FROM STDIN) and sends st->copy as its data. Returns 0 or a
- * riskd_err. */
-int store_copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size);
+/* Appends texts[0..n) as the last columns of a COPY text row: each escaped (store_copy_text),
+ * tab-separated, then the row's newline. */
+void store_copy_texts(struct rbuf *b, int n, const char *const texts[]);
+
+/*
+ * Where a batch's rows of one kind go: COPY into `table` (a session temp table, or the
+ * destination itself), then, when upsert_sql is set, one statement without parameters that
+ * moves them on. A target whose statement needs parameters leaves upsert_sql NULL and its
+ * caller runs the statement after store_copy_rows.
+ */
+struct store_copy_target {
+	const char *table;       /* the COPY's table */
+	const char *columns;     /* "(a, b, ...)", or NULL: all of the table's columns in order */
+	const char *upsert_sql;  /* run after the COPY; NULL: none */
+	/* appends rows[0..n) (an array of the target's row struct) to b as COPY text lines */
+	void (*write_rows)(struct rbuf *b, const void *rows, size_t n);
+};
+
+/*
+ * Writes rows[0..n) to t's table by COPY (through st->copy) and runs t's upsert_sql, in the
+ * caller's transaction. Does nothing when n is 0. Returns 0 or a riskd_err (errstr names the
+ * COPY or the statement that failed).
+ */
+int store_copy_rows(struct store *st, const struct store_copy_target *t, const void *rows,
+                    size_t n, char *errstr, size_t errstr_size);
 
 /* Writes the batch's payment status rows and grade changes (history, current grade, one
  * outbox message each), inside the batch's transaction. Returns 0 or a riskd_err. */

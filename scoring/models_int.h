@@ -1,7 +1,7 @@
 /*
- * models_int.h - what the theft-model files share and nothing else uses: state flags, the
- * log codes of the daily history, and the per-concern steps that models.c chains together
- * on a closed day.
+ * models_int.h - what the theft-model files share and nothing else uses: state flags, small
+ * arithmetic helpers, the daily history's readers, and the per-concern steps that models.c
+ * chains together on a closed day.
  *
  *   models_level.c   60-day history, baseline level, spread, weekday factors, z, CUSUM
  *   models_runs.c    interval shape of the open day, zero and flat runs, night share
@@ -32,40 +32,10 @@
 #define THEFT_SHAPE_ACTIVE  0x01u /* the accumulator holds shape_day */
 #define THEFT_SHAPE_COARSE  0x04u /* a reading of shape_day was longer than an hour */
 
-/*
- * Daily kWh log codes (hist[]): 0 = no data, 1 = exactly zero, 2..255 =
- * exp((code - 128 + hist_base) / 32) kWh. Step e^(1/32): a value is kept within 1.6%.
- * Values beyond e^(+-3.9) (about x53 and /53) around the base clamp to the end codes;
- * the base follows the baseline level (re-centred in models_level.c), so they are rare.
- */
-#define HIST_NONE 0u
-#define HIST_ZERO 1u
-#define HIST_STEPS_PER_E 32.0
-#define HIST_CODE_MID 128
-#define HIST_CODE_MIN 2
-#define HIST_CODE_MAX 255
-
-/* Reverse-energy codes (reverse[]): 0 = none, c >= 1: 0.001 * exp((c - 1) / 16) kWh, an
- * absolute scale from 1 Wh to about 7.9 MWh a day, kept within 3.2%. */
-#define REVERSE_BASE_KWH 0.001
-#define REVERSE_STEPS_PER_E 16.0
-
-/* A share 0..1 kept as Q16 (x 65535) in the state, and back. */
-static inline uint16_t models_share_q16(double share)
-{
-	return (uint16_t)lround((share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share) * 65535.0);
-}
-
+/* A share 0..1 kept as Q16 (x 65535) in the state (models_runs.c stores them) as 0..1. */
 static inline double models_q16_share(uint16_t q)
 {
 	return q / 65535.0;
-}
-
-/* Floor division for days and weeks that may be negative. */
-static inline int32_t models_floor_div(int32_t a, int32_t b)
-{
-	int32_t q = a / b;
-	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
 /* Non-negative a mod n. */
@@ -75,13 +45,6 @@ static inline int32_t models_mod(int32_t a, int32_t n)
 	return r < 0 ? r + n : r;
 }
 
-/* Log index round(32 ln kwh) of a positive kWh value, kept inside int16 range. */
-int32_t models_log_index(double kwh);
-/* Code of kwh (>= 0) relative to base; never HIST_NONE. */
-uint8_t models_hist_encode(double kwh, int32_t base);
-/* kWh of a code (>= HIST_ZERO) relative to base. */
-double models_hist_decode(uint8_t code, int32_t base);
-
 /* Daily kWh of local day `day` from the history: >= 0, or -1 when not kept or no data. */
 double models_hist_kwh(const struct theft_state *ts, int32_t day);
 
@@ -90,9 +53,6 @@ double models_hist_kwh(const struct theft_state *ts, int32_t day);
  * than min_present of them have data.
  */
 double models_hist_mean(const struct theft_state *ts, int days, int min_present);
-
-/* Baseline sd of a day, kWh: 1.2533 * mad with the floors of models.h. */
-double models_level_sd(const struct theft_state *ts);
 
 /* Weekday factor of weekday dow (0 = Sunday) as a double. */
 double models_dow_factor(const struct theft_state *ts, int dow);

@@ -29,12 +29,26 @@
 #define LEVEL_REBASE_MIN 7           /* ... of which at least this many must have data */
 #define LEVEL_REBASE_CODES 32        /* history codes re-centre when the level moves e-fold */
 
+/*
+ * Daily kWh log codes (hist[]): 0 = no data, 1 = exactly zero, 2..255 =
+ * exp((code - 128 + hist_base) / 32) kWh. Step e^(1/32): a value is kept within 1.6%.
+ * Values beyond e^(+-3.9) (about x53 and /53) around the base clamp to the end codes;
+ * the base follows the baseline level (re-centred by hist_recentre), so they are rare.
+ */
+#define HIST_NONE 0u
+#define HIST_ZERO 1u
+#define HIST_STEPS_PER_E 32.0
+#define HIST_CODE_MID 128
+#define HIST_CODE_MIN 2
+#define HIST_CODE_MAX 255
+
 int models_weekday(int32_t day)
 {
 	return (int)models_mod(day + 4, 7); /* 1970-01-01 was a Thursday */
 }
 
-int32_t models_log_index(double kwh)
+/* Log index round(32 ln kwh) of a positive kWh value, kept inside int16 range. */
+static int32_t hist_log_index(double kwh)
 {
 	double l = HIST_STEPS_PER_E * log(kwh);
 	if (!(l > -30000.0))
@@ -44,11 +58,12 @@ int32_t models_log_index(double kwh)
 	return (int32_t)lround(l);
 }
 
-uint8_t models_hist_encode(double kwh, int32_t base)
+/* Code of kwh (>= 0) relative to base; never HIST_NONE. */
+static uint8_t hist_encode(double kwh, int32_t base)
 {
 	if (!(kwh > 0.0))
 		return HIST_ZERO;
-	int32_t code = models_log_index(kwh) - base + HIST_CODE_MID;
+	int32_t code = hist_log_index(kwh) - base + HIST_CODE_MID;
 	if (code < HIST_CODE_MIN)
 		code = HIST_CODE_MIN;
 	if (code > HIST_CODE_MAX)
@@ -56,7 +71,8 @@ uint8_t models_hist_encode(double kwh, int32_t base)
 	return (uint8_t)code;
 }
 
-double models_hist_decode(uint8_t code, int32_t base)
+/* kWh of a code (>= HIST_ZERO) relative to base. */
+static double hist_decode(uint8_t code, int32_t base)
 {
 	if (code <= HIST_ZERO)
 		return 0.0;
@@ -77,7 +93,7 @@ double models_hist_kwh(const struct theft_state *ts, int32_t day)
 	uint8_t code = ts->hist[models_mod(day, MODELS_HISTORY_DAYS)];
 	if (code == HIST_NONE)
 		return -1.0;
-	return models_hist_decode(code, ts->hist_base);
+	return hist_decode(code, ts->hist_base);
 }
 
 double models_hist_mean(const struct theft_state *ts, int days, int min_present)
@@ -128,7 +144,8 @@ static void dow_normalise_store(struct theft_state *ts, double factor[7])
 	dow_store(ts, factor);
 }
 
-double models_level_sd(const struct theft_state *ts)
+/* Baseline sd of a day, kWh: 1.2533 * mad with the floors of models.h. */
+static double level_sd(const struct theft_state *ts)
 {
 	double sd = LEVEL_MAD_TO_SD * ts->mad;
 	double floor_rel = MODELS_SD_FLOOR_REL * ts->level;
@@ -162,7 +179,7 @@ static void hist_recentre(struct theft_state *ts)
 {
 	if (!(ts->level > 0.0) || !(ts->flags & THEFT_F_BASE))
 		return;
-	int32_t target = models_log_index(ts->level);
+	int32_t target = hist_log_index(ts->level);
 	int32_t delta = target - ts->hist_base;
 	if (delta > -LEVEL_REBASE_CODES && delta < LEVEL_REBASE_CODES)
 		return;
@@ -327,7 +344,7 @@ static void score_day(struct theft_state *ts, int32_t day, double kwh)
 {
 	int dow = models_weekday(day);
 	double y = kwh / models_dow_factor(ts, dow);
-	double sd = models_level_sd(ts);
+	double sd = level_sd(ts);
 	double z = (y - ts->level) / sd;
 	double zc = z < -MODELS_Z_CLAMP ? -MODELS_Z_CLAMP : z > MODELS_Z_CLAMP ? MODELS_Z_CLAMP : z;
 	double zs = z * 100.0;
@@ -374,10 +391,10 @@ void models_level_close(struct theft_state *ts, int32_t day, double kwh, int com
 		return;
 	}
 	if (kwh > 0.0 && !(ts->flags & THEFT_F_BASE)) {
-		ts->hist_base = (int16_t)models_log_index(kwh);
+		ts->hist_base = (int16_t)hist_log_index(kwh);
 		ts->flags |= THEFT_F_BASE;
 	}
-	ts->hist[models_mod(day, MODELS_HISTORY_DAYS)] = models_hist_encode(kwh, ts->hist_base);
+	ts->hist[models_mod(day, MODELS_HISTORY_DAYS)] = hist_encode(kwh, ts->hist_base);
 	if (ts->baseline_days < MODELS_WARMUP_DAYS)
 		warmup_feed(ts, kwh);
 	else

@@ -29,6 +29,12 @@
  */
 #include "models_int.h"
 
+/* A share 0..1 as Q16 (x 65535), the form the state keeps; models_q16_share reads it back. */
+static uint16_t share_q16(double share)
+{
+	return (uint16_t)lround((share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share) * 65535.0);
+}
+
 #define RUNS_SHAPE_MAX_INTERVAL_S 3600 /* longer readings cannot say what happened at night */
 
 void models_runs_reading(struct theft_state *ts, int32_t open_day, int32_t local_day,
@@ -70,7 +76,7 @@ void models_runs_reading(struct theft_state *ts, int32_t open_day, int32_t local
 static void share_ewma(uint16_t *q, double share, double weight)
 {
 	double v = models_q16_share(*q);
-	*q = models_share_q16(v + weight * (share - v));
+	*q = share_q16(v + weight * (share - v));
 }
 
 /*

@@ -413,8 +413,9 @@ int32_t payments_last_payment_day(const struct pay_state *ps)
 	return ps->last_payment_day ? ps->last_payment_day : INT32_MIN;
 }
 
-void payments_features_of(const struct pay_state *ps, int32_t today, struct feature_vec *fv)
+void payments_features(const struct cstate *cs, int32_t today, struct feature_vec *fv)
 {
+	const struct pay_state *ps = &cs->pay;
 	static const enum feature_id owned[] = {
 		FEAT_DAYS_PAST_DUE,    FEAT_MAX_DAYS_PAST_DUE_12M, FEAT_LATE_PAYMENTS_12M,
 		FEAT_ON_TIME_SHARE_12M, FEAT_ARREARS_AMOUNT,       FEAT_ARREARS_RATIO,
@@ -495,9 +496,4 @@ void payments_outcome_finish(struct pay_outcome *o, const struct pay_state *ps)
 	if (!o->closed && payments_days_past_due(ps, o->end) >= o->threshold)
 		o->reached = 1;
 	o->closed = 1;
-}
-
-void payments_features(const struct cstate *cs, int32_t today, struct feature_vec *fv)
-{
-	payments_features_of(&cs->pay, today, fv);
 }

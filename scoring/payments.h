@@ -174,7 +174,4 @@ void payments_outcome_finish(struct pay_outcome *o, const struct pay_state *ps);
  */
 void payments_features(const struct cstate *cs, int32_t today, struct feature_vec *fv);
 
-/* The same from a bare pay_state (the tools keep one per customer without a cstate). */
-void payments_features_of(const struct pay_state *ps, int32_t today, struct feature_vec *fv);
-
 #endif

@@ -9,7 +9,7 @@
  * jansson decoder (event_decode.c), which is the authority and words every reject.
  *
  * The promise: whenever this path accepts, the jansson decoder accepts the same bytes and
- * fills a byte-identical struct event. Both read the field tables of event_decode.c, so the
+ * fills a byte-identical struct event. Both read the field tables of event_contract.c, so the
  * fields, their kinds, ranges and destinations cannot drift apart; what this file adds is a
  * strict reader for a subset of JSON, and a number conversion that is exact only where it is
  * taken (see number_to_double). tests/unit/test_event_fast.c and tests/fuzz/fuzz_event_fast.c

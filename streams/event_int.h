@@ -1,11 +1,13 @@
 /*
  * event_int.h - private to streams/event_*.c (and the decoder's tests and benchmark): the
- * contract's field tables and the two decoding paths behind event_decode.
+ * contract's field tables and value readers, and the two decoding paths behind event_decode.
  *
- * event_decode (event.h) first tries event_decode_fast, a single pass over the bytes that
- * accepts only plainly written events and otherwise says "not sure"; then event_decode_json,
- * the jansson-based decoder, gives the authoritative verdict and message. Both read the same
- * field tables, so a field, its kind, its range and its destination are defined once.
+ * event_decode (event.h, in event_decode.c) first tries event_decode_fast (event_fast.c), a
+ * single pass over the bytes that accepts only plainly written events and otherwise says "not
+ * sure"; then event_decode_json, the jansson-based decoder, gives the authoritative verdict
+ * and message. Both read the same field tables and value readers (event_contract.c), so a
+ * field, its kind, its range and its destination are defined once. The arrows run one way:
+ * event_decode.c -> event_fast.c -> event_contract.c, event_decode.c -> event_contract.c.
  */
 #ifndef RISKD_EVENT_INT_H
 #define RISKD_EVENT_INT_H
@@ -57,7 +59,7 @@ struct event_field_table {
 	size_t count;
 };
 
-/* The contract's fields per event type, and the contract's names (event_decode.c). */
+/* The contract's fields per event type, and the contract's names (event_contract.c). */
 extern const struct event_field_table event_type_fields[EVENT_TYPE__COUNT];
 extern const char *const event_type_names[];   /* EVENT_TYPE__COUNT names */
 extern const char *const event_meter_code_names[]; /* METER_CODE__COUNT names */
@@ -91,6 +93,20 @@ size_t event_utf8_find_invalid(const unsigned char *p, size_t len);
  * its code point. Pure and thread-safe.
  */
 size_t event_text_find_control(const char *s, size_t len, unsigned *cp);
+
+/*
+ * Reads an RFC 3339 timestamp with a mandatory offset (len bytes at s) into Unix seconds and
+ * the written offset. Returns NULL, or a short phrase saying why s is not one ("month out of
+ * range", ...), leaving the outputs alone. Pure and thread-safe.
+ */
+const char *event_read_ts(const char *s, size_t len, int64_t *epoch_s, int32_t *offset_s);
+
+/*
+ * Reads exactly "YYYY-MM-DD", or with or_ts also an RFC 3339 timestamp, into days since
+ * 1970-01-01 of the date as written. Returns NULL, or a short phrase saying why not, leaving
+ * *days alone. Pure and thread-safe.
+ */
+const char *event_read_day(const char *s, size_t len, bool or_ts, int32_t *days);
 
 /*
  * The authoritative decoder: size, UTF-8, then jansson (duplicate keys refused), "type", each

@@ -104,7 +104,7 @@ int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
                                    char *errstr, size_t errstr_size);
 
 /* Leaves the group (serving the final revoke) and destroys the consumer. NULL is a no-op. */
-void kafka_consumer_close(struct kafka_consumer *kc);
+void kafka_consumer_destroy(struct kafka_consumer *kc);
 
 struct kafka_header {
 	const char *name;

@@ -296,7 +296,7 @@ int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
 	return count;
 }
 
-void kafka_consumer_close(struct kafka_consumer *kc)
+void kafka_consumer_destroy(struct kafka_consumer *kc)
 {
 	if (!kc)
 		return;

@@ -1,5 +1,5 @@
 /*
- * kafka_int.h - private to streams/kafka_*.c.
+ * kafka_int.h - private to streams/kafka_*.c: what the consumer and the producer share.
  */
 #ifndef RISKD_KAFKA_INT_H
 #define RISKD_KAFKA_INT_H
@@ -8,7 +8,8 @@
 
 #include "kafka.h"
 
-/* Routes conf's log lines to the logger set by kafka_set_logger, if any. */
+/* Routes the log lines of a client built from conf to the logger set by kafka_set_logger,
+ * if one is set (kafka_log.c). Call it on every client's conf before rd_kafka_new. */
 void kafka_conf_apply_logger(rd_kafka_conf_t *conf);
 
 #endif

@@ -13,25 +13,6 @@
 #include "../config/riskd_base.h"
 #include "kafka_int.h"
 
-static kafka_log_fn logger;
-
-void kafka_set_logger(kafka_log_fn fn)
-{
-	logger = fn;
-}
-
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	logger(level, fac, buf);
-}
-
-void kafka_conf_apply_logger(rd_kafka_conf_t *conf)
-{
-	if (logger)
-		rd_kafka_conf_set_log_cb(conf, on_log);
-}
-
 struct kafka_producer {
 	rd_kafka_t *rk;
 	uint64_t delivered;

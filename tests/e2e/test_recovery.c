@@ -5,6 +5,9 @@
  * stopping and starting), then replays the same topics into a fresh database with an
  * uninterrupted single instance, and compares the result tables (daily usage, transformer
  * days, customers, per-partition counts, offsets) digest for digest.
+ *
+ * The random moments come from one seed, logged to stderr as "test_recovery: seed=N"; run
+ * with RISKD_TEST_SEED=N in the environment to make the same choices again.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -21,6 +24,25 @@ static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * Seeds rand() for a test: from RISKD_TEST_SEED (a decimal number) when it is set, else from
+ * the process id. Logs the seed to stderr in one line, so any run can be repeated.
+ */
+static void seed_random(void)
+{
+	const char *given = getenv("RISKD_TEST_SEED");
+	unsigned long seed = (unsigned long)getpid();
+	if (given && *given) {
+		char *end;
+		seed = strtoul(given, &end, 10);
+		cr_assert(*end == '\0' && seed <= 0xffffffffUL,
+		          "RISKD_TEST_SEED must be a decimal number below 2^32, not '%s'", given);
+	}
+	fprintf(stderr, "test_recovery: seed=%lu (set RISKD_TEST_SEED=%lu to reproduce)\n", seed,
+	        seed);
+	srand((unsigned)seed);
 }
 
 /* Generates a city into w's topics. */
@@ -64,7 +86,7 @@ Test(recovery, sigkill_at_random_points_changes_nothing, .timeout = 600)
 	e2e_world_new(&w, "kill9", 4, 400);
 	publish_city(&w, 150, 8);
 
-	srand((unsigned)getpid());
+	seed_random();
 	int kills = 0;
 	for (int round = 0; round < 5; round++) {
 		pid_t pid = e2e_riskd_start(&w, NULL);

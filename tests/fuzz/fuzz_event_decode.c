@@ -1,17 +1,14 @@
 /*
- * fuzz_event_decode.c - libFuzzer target for streams/event_decode.c.
+ * fuzz_event_decode.c - libFuzzer target for the event decoder (streams/event_*.c).
  *
  * Feeds arbitrary bytes to event_decode (the first thing riskd does with every Kafka message)
  * and to the timestamp and date parsers, and aborts when an invariant of the event contract
  * breaks: a reason code out of range, a message that is empty or spans lines, or an accepted
- * event holding a value the contract forbids. Build and run (seeds in tests/fuzz/corpus/event):
+ * event holding a value the contract forbids. Seeds in tests/fuzz/corpus/event, dictionary
+ * tests/fuzz/event.dict. `make fuzz` builds it (build/fuzz/fuzz_event_decode) and runs it for
+ * FUZZ_SECONDS; for a longer run:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. $(pkg-config --cflags jansson) \
- *     tests/fuzz/fuzz_event_decode.c streams/event_decode.c streams/event_fast.c \
- *     streams/json_arena.c config/riskd_base.c \
- *     -o build/fuzz_event_decode $(pkg-config --libs jansson) -lm
- *   mkdir -p build/fuzz-corpus
- *   build/fuzz_event_decode build/fuzz-corpus tests/fuzz/corpus/event \
+ *   build/fuzz/fuzz_event_decode build/fuzz/corpus/fuzz_event_decode tests/fuzz/corpus/event \
  *     -dict=tests/fuzz/event.dict -max_total_time=180
  */
 #include <math.h>

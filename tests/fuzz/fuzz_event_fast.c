@@ -6,14 +6,10 @@
  * the fast path accepts what jansson rejects, or fills a struct event that differs in any
  * byte from jansson's; and when event_decode's verdict or message differs from jansson's.
  * Seeds in tests/fuzz/corpus/event (valid events of every type); the dictionary
- * tests/fuzz/event.dict holds the contract's keys and values. Build and run:
+ * tests/fuzz/event.dict holds the contract's keys and values. `make fuzz` builds it
+ * (build/fuzz/fuzz_event_fast) and runs it for FUZZ_SECONDS; for a longer run:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. $(pkg-config --cflags jansson) \
- *     tests/fuzz/fuzz_event_fast.c streams/event_decode.c streams/event_fast.c \
- *     streams/json_arena.c config/riskd_base.c \
- *     -o build/fuzz_event_fast $(pkg-config --libs jansson) -lm
- *   mkdir -p build/fuzz-fast-corpus
- *   build/fuzz_event_fast build/fuzz-fast-corpus tests/fuzz/corpus/event \
+ *   build/fuzz/fuzz_event_fast build/fuzz/corpus/fuzz_event_fast tests/fuzz/corpus/event \
  *     -dict=tests/fuzz/event.dict -max_total_time=300
  */
 #include <stdbool.h>

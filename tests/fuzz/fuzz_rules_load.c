@@ -8,13 +8,10 @@
  * Aborts when an invariant breaks: a load that fails without diagnostics or succeeds with
  * some, a diagnostic with a bad position or shape, success that depends on the kind asked
  * for, a loaded program the verifier refuses, or evaluation that is not repeatable.
- * Build and run (seeds in tests/fuzz/corpus/rules, dictionary tests/fuzz/rules.dict):
+ * Seeds in tests/fuzz/corpus/rules, dictionary tests/fuzz/rules.dict. `make fuzz` builds it
+ * (build/fuzz/fuzz_rules_load) and runs it for FUZZ_SECONDS; for a longer run:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
- *     tests/fuzz/fuzz_rules_load.c \
- *     rules/rules_*.c scoring/features.c config/riskd_base.c -o build/fuzz_rules_load -lyaml -lm
- *   mkdir -p build/fuzz-rules-corpus
- *   build/fuzz_rules_load build/fuzz-rules-corpus tests/fuzz/corpus/rules \
+ *   build/fuzz/fuzz_rules_load build/fuzz/corpus/fuzz_rules_load tests/fuzz/corpus/rules \
  *     -dict=tests/fuzz/rules.dict -max_total_time=180
  */
 #include <stdint.h>

@@ -14,6 +14,7 @@
 
 #include "../../scoring/cstate.h"
 #include "../../scoring/payments.h"
+#include "../../streams/event.h"
 
 #define EPS 1e-9
 
@@ -36,10 +37,14 @@ static void pay(struct pay_state *ps, const char *id, double amount, const char 
 	payments_payment(ps, amount, id, id ? strlen(id) : 0, D(date));
 }
 
+/* The payment features of a customer whose payment state is ps. */
 static void features(const struct pay_state *ps, const char *today, struct feature_vec *fv)
 {
+	static struct cstate cs;
+	memset(&cs, 0, sizeof cs);
+	cs.pay = *ps;
 	feature_vec_clear(fv);
-	payments_features_of(ps, D(today), fv);
+	payments_features(&cs, D(today), fv);
 }
 
 static double get(const struct feature_vec *fv, enum feature_id id)

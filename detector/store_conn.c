@@ -1,0 +1,228 @@
+/*
+ * store_conn.c - the store's connection and its COPY plumbing: connecting and preparing the
+ * session (the temp tables every batch writes through), reconnecting, classifying failures,
+ * and writing rows by COPY into a table described by a struct store_copy_target.
+ * detector/store.c and store_credit.c build on these; this file calls neither.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "../config/riskd_base.h"
+#include "store_int.h"
+
+/* The temp tables batches COPY into; "on commit delete rows" empties them per transaction. */
+static const char *const session_sql =
+    "set application_name = 'riskd';"
+    "create temp table if not exists tmp_usage (entity_id text, day int, uwh bigint,"
+    "  readings int, covered_s int, whole bool) on commit delete rows;"
+    "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
+    "  readings int, covered_s int, whole bool) on commit delete rows;"
+    "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
+    "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
+    "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
+    "  state bytea) on commit delete rows;"
+    "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
+    "  outcome text, n bigint) on commit delete rows;"
+    "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
+    "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
+    "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
+    "  score float8, severity text, rules text, curve text) on commit delete rows;"
+    "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
+    "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
+    "  as_of int, reasons jsonb, scorecard text, scorecard_version text, scorecard_hash text)"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_credit (seq int, customer_id text, as_of int,"
+    "  days_past_due int, arrears float8, balance float8, last_payment int)"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
+    "  next bigint, state_next bigint) on commit delete rows;";
+
+/* SQLSTATEs after which a retry on a fresh connection can succeed. */
+static int sqlstate_retryable(const char *state)
+{
+	if (!state)
+		return 1;
+	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	       strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	       strcmp(state, "53300") == 0;
+}
+
+/* Classifies a failed result (res may be NULL) into a riskd_err and writes errstr. */
+int store_fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
+                       size_t errstr_size)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
+	int err = (PQstatus(st->conn) == CONNECTION_BAD || sqlstate_retryable(state))
+	              ? RISKD_ERR_UNAVAILABLE
+	              : RISKD_ERR_IO;
+	size_t n;
+
+	snprintf(errstr, errstr_size, "%s: %s", what, msg && *msg ? msg : "no server response");
+	n = strlen(errstr);
+	while (n > 0 && (errstr[n - 1] == '\n' || errstr[n - 1] == ' '))
+		errstr[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (errstr[i] == '\n')
+			errstr[i] = ' ';
+	return err;
+}
+
+/* Runs a command that returns no rows. */
+int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, sql, errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
+static int connect_session(struct store *st, char *errstr, size_t errstr_size)
+{
+	if (st->conn)
+		PQfinish(st->conn);
+	st->conn = PQconnectdb(st->dsn);
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		snprintf(errstr, errstr_size, "cannot connect to PostgreSQL: %s",
+		         PQerrorMessage(st->conn));
+		errstr[strcspn(errstr, "\n")] = '\0';
+		return RISKD_ERR_UNAVAILABLE;
+	}
+	/* the newest column riskd needs stands for the whole schema */
+	PGresult *res = PQexec(st->conn,
+	                       "select to_regclass('risk.kafka_offsets') is not null,"
+	                       " exists (select from information_schema.columns where"
+	                       " table_schema = 'risk' and table_name = 'kafka_offsets'"
+	                       " and column_name = 'state_offset')");
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	int has_schema = ok && PQgetvalue(res, 0, 0)[0] == 't';
+	int current = ok && PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (!has_schema || !current) {
+		snprintf(errstr, errstr_size, "%s",
+		         !has_schema ? "PostgreSQL has no riskd schema (apply deploy/sql migrations first)"
+		                     : "PostgreSQL's riskd schema is older than this riskd (apply "
+		                       "deploy/sql migrations up to 008_state_checkpoints.sql)");
+		return RISKD_ERR_INVALID;
+	}
+	int rc = store_exec(st, session_sql, errstr, errstr_size);
+	if (!rc && st->async_commit)
+		rc = store_exec(st, "set synchronous_commit = off", errstr, errstr_size);
+	return rc;
+}
+
+int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->dsn = xstrdup(dsn);
+	int rc = connect_session(st, errstr, errstr_size);
+	if (rc) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+int store_set_synchronous_commit(struct store *st, int on, char *errstr, size_t errstr_size)
+{
+	st->async_commit = !on;
+	return store_exec(st, on ? "set synchronous_commit = on" : "set synchronous_commit = off",
+	                    errstr, errstr_size);
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->conn)
+		PQfinish(st->conn);
+	rbuf_free(&st->copy);
+	rbuf_free(&st->scratch);
+	free(st->dsn);
+	free(st);
+}
+
+int store_ensure(struct store *st, char *errstr, size_t errstr_size)
+{
+	if (st->conn && PQstatus(st->conn) == CONNECTION_OK) {
+		PGresult *res = PQexec(st->conn, "select 1");
+		int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (ok)
+			return 0;
+	}
+	return connect_session(st, errstr, errstr_size);
+}
+
+/* ---- COPY ---- */
+
+void store_copy_text(struct rbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': rbuf_append(b, "\\\\", 2); break;
+		case '\t': rbuf_append(b, "\\t", 2); break;
+		case '\n': rbuf_append(b, "\\n", 2); break;
+		case '\r': rbuf_append(b, "\\r", 2); break;
+		default: rbuf_append(b, s, 1);
+		}
+	}
+}
+
+void store_copy_texts(struct rbuf *b, int n, const char *const texts[])
+{
+	for (int i = 0; i < n; i++) {
+		if (i)
+			rbuf_append(b, "\t", 1);
+		store_copy_text(b, texts[i]);
+	}
+	rbuf_append(b, "\n", 1);
+}
+
+/* Runs `sql` (a COPY ... FROM STDIN) and sends st->copy as its data. Returns 0 or a
+ * riskd_err. */
+static int copy_in(struct store *st, const char *sql, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = store_fail_result(st, res, sql, errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	if (st->copy.len && PQputCopyData(st->conn, st->copy.data, (int)st->copy.len) != 1) {
+		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
+	}
+	if (PQputCopyEnd(st->conn, NULL) != 1 && !rc)
+		rc = store_fail_result(st, NULL, sql, errstr, errstr_size);
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+			rc = store_fail_result(st, res, sql, errstr, errstr_size);
+		PQclear(res);
+	}
+	return rc;
+}
+
+int store_copy_rows(struct store *st, const struct store_copy_target *t, const void *rows,
+                    size_t n, char *errstr, size_t errstr_size)
+{
+	char sql[160];
+	int rc;
+	if (!n)
+		return 0;
+	snprintf(sql, sizeof(sql), "copy %s%s%s from stdin", t->table, t->columns ? " " : "",
+	         t->columns ? t->columns : "");
+	rbuf_reset(&st->copy);
+	t->write_rows(&st->copy, rows, n);
+	if ((rc = copy_in(st, sql, errstr, errstr_size)))
+		return rc;
+	return t->upsert_sql ? store_exec(st, t->upsert_sql, errstr, errstr_size) : 0;
+}
