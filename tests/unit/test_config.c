@@ -519,6 +519,30 @@ Test(config, timezone_file_must_be_tzif)
 	expect_error(path, RISKD_ERR_NOT_FOUND, want);
 }
 
+static void expect_zone_unknown(const char *tz)
+{
+	char err[512] = "", want[512];
+	snprintf(want, sizeof want, "unknown time zone '%s' (no zone file /usr/share/zoneinfo/%s; "
+	         "is tzdata installed?)", tz, tz);
+	cr_assert_eq(config_timezone_check(tz, err, sizeof err), RISKD_ERR_NOT_FOUND, "%s", tz);
+	cr_assert_str_eq(err, want);
+}
+
+Test(config, timezone_check_finds_zone_files)
+{
+	char err[512] = "";
+	unsetenv("TZDIR");
+	cr_assert_eq(config_timezone_check("Asia/Shanghai", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(config_timezone_check("UTC", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(config_timezone_check("Europe/Berlin", err, sizeof err), 0, "%s", err);
+	expect_zone_unknown("Mars/Olympus_Mons");
+	expect_zone_unknown("Asia/Shang");
+	expect_zone_unknown("Asia");          /* a directory */
+	expect_zone_unknown("leapseconds");   /* a table, not TZif */
+	expect_zone_unknown("CST-8");
+	expect_zone_unknown("../../../etc/passwd");
+}
+
 Test(config, default_value_error_has_no_line)
 {
 	/* An empty TZDIR lacks the default zone: the blamed value comes from no line. */
