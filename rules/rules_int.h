@@ -125,6 +125,10 @@ const char *ynode_noun(const struct ynode *n);
 int ynode_is(const struct ynode *n, const char *text);
 /* Whether n is a plain null scalar: empty, "~", "null", "Null" or "NULL". */
 int ynode_is_null(const struct ynode *n);
+/* The index of the name scalar n is among names[0 .. count), or count. */
+size_t ynode_find(const struct ynode *n, const char *const *names, size_t count);
+/* For a scalar n that is none of names, the closest of them (suggest_name), else NULL. */
+const char *ynode_suggest(const struct ynode *n, const char *const *names, size_t count);
 /* The value of key in map (a YNODE_MAP), or NULL. */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* Byte offset of key itself in map (for errors about its whole value); map's when absent. */

@@ -501,7 +501,8 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 {
 	if (s->kind != RULE_KIND_THEFT) {
 		if (n && n->type == YNODE_MAP)
-			ynode_check_keys(s->src, n, NULL, 0, NULL, "in thresholds (credit rule sets have none)");
+			ynode_check_keys(s->src, n, NULL, 0, NULL,
+			                 "in thresholds (credit rule sets have none)");
 		return;
 	}
 	if (!n) {
@@ -512,7 +513,8 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 		                ynode_noun(n));
 		return;
 	}
-	ynode_check_keys(s->src, n, theft_threshold_keys, COUNT(theft_threshold_keys), NULL, "in thresholds");
+	ynode_check_keys(s->src, n, theft_threshold_keys, COUNT(theft_threshold_keys), NULL,
+	                 "in thresholds");
 	const struct ynode *alert = ynode_get(n, "alert");
 	if (!alert) {
 		rules_src_error(s->src, n->start,
@@ -590,7 +592,8 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		rules_src_error(src, root->start, "missing required key 'ruleset' (the rule set's name)");
 
 	const char *version = NULL;
-	if ((n = ynode_get(root, "version")) != NULL && (version = ynode_text(src, n, "version")) != NULL &&
+	if ((n = ynode_get(root, "version")) != NULL &&
+	    (version = ynode_text(src, n, "version")) != NULL &&
 	    !valid_name(n->value, n->len, NAME_MAX_LEN, 0)) {
 		rules_src_error(src, n->start,
 		                "bad version '%s': use letters, digits, '_', '-' and '.', at most %d",

@@ -29,6 +29,20 @@ int ynode_is_null(const struct ynode *n)
 	       ynode_is(n, "NULL");
 }
 
+size_t ynode_find(const struct ynode *n, const char *const *names, size_t count)
+{
+	size_t i;
+	for (i = 0; i < count; i++)
+		if (ynode_is(n, names[i]))
+			break;
+	return i;
+}
+
+const char *ynode_suggest(const struct ynode *n, const char *const *names, size_t count)
+{
+	return n->type == YNODE_SCALAR ? suggest_name(n->value, n->len, names, count) : NULL;
+}
+
 const struct ynode *ynode_get(const struct ynode *map, const char *key)
 {
 	for (size_t i = 0; i < map->count; i++)

@@ -112,14 +112,9 @@ static void load_segments(struct card_load *cl, const struct ynode *root)
 	for (size_t i = 0; i < n->count; i++) {
 		const struct ynode *item = n->items[i];
 		char shown[48];
-		size_t s;
-		for (s = 0; s < nsym; s++)
-			if (ynode_is(item, names[s]))
-				break;
+		size_t s = ynode_find(item, names, nsym);
 		if (s == nsym) {
-			const char *hint = item->type == YNODE_SCALAR
-			                       ? suggest_name(item->value, item->len, names, nsym)
-			                       : NULL;
+			const char *hint = ynode_suggest(item, names, nsym);
 			if (item->type != YNODE_SCALAR)
 				rules_src_error(src, item->start, "a segment must be a name, not %s",
 				                ynode_noun(item));
@@ -209,7 +204,8 @@ struct bin_read {
 
 /* Reads the values of a boolean or symbol bin into bin->values. */
 static int load_bin_values(struct card_load *cl, const struct ynode *v,
-                           const struct feature_def *def, struct scorecard_bin *bin, size_t *value_pos)
+                           const struct feature_def *def, struct scorecard_bin *bin,
+                           size_t *value_pos)
 {
 	struct rules_src *src = cl->src;
 	char shown[48];
@@ -226,15 +222,9 @@ static int load_bin_values(struct card_load *cl, const struct ynode *v,
 	int rc = 0;
 	for (size_t i = 0; i < v->count; i++) {
 		const struct ynode *item = v->items[i];
-		size_t s = nsym;
-		if (item->type == YNODE_SCALAR)
-			for (s = 0; s < nsym; s++)
-				if (ynode_is(item, names[s]))
-					break;
+		size_t s = ynode_find(item, names, nsym);
 		if (s == nsym) {
-			const char *hint = item->type == YNODE_SCALAR
-			                       ? suggest_name(item->value, item->len, names, nsym)
-			                       : NULL;
+			const char *hint = ynode_suggest(item, names, nsym);
 			if (item->type != YNODE_SCALAR)
 				rules_src_error(src, item->start, "a value of '%s' must be a scalar, not %s",
 				                def->name, ynode_noun(item));

@@ -1,8 +1,9 @@
 /*
- * scorecard_load.h - credit scorecard files (scoring/cards/, one YAML file a card) read into the plain cards
- * of scoring/scorecard.h, on the same YAML reader and diagnostics as rule files: every error
- * is reported as `path:line:col: error: ...` with the source line and a caret (struct
- * rules_diags), and a file with any error yields nothing. docs/credit.md documents the format.
+ * scorecard_load.h - credit scorecard files (scoring/cards/, one YAML file a card) read into
+ * the plain cards of scoring/scorecard.h, on the same YAML reader and diagnostics as rule
+ * files: every error is reported as `path:line:col: error: ...` with the source line and a
+ * caret (struct rules_diags), and a file with any error yields nothing. docs/credit.md
+ * documents the format.
  *
  * Checks: keys at every level (with suggestions), the card's name, version and segments,
  * features against the registry, bins that cover every value exactly once (numeric bins

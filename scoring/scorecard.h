@@ -64,7 +64,7 @@ struct scorecard_char {
 struct scorecard {
 	char name[SCORECARD_NAME_MAX + 1];
 	char version[SCORECARD_NAME_MAX + 1];
-	char hash[17];                          /* content hash of the file (rules/policy_files.h) */
+	char hash[17];                          /* content hash of its file */
 	char *path;                             /* owned */
 	double base_points;
 	double cutoff[RULE_GRADE_C];            /* least points of AAA .. B, descending */

@@ -10,8 +10,8 @@
  * IRLS, in C). Coefficients that take the wrong sign next to the others
  * are dropped and the model refitted. The model is scaled to points (points to double the
  * odds, base odds, base points) and written as a scorecard YAML that riskd loads
- * (rules/scorecard_load.h); grade cut-offs are the points at which the fitted probability of going bad crosses
- * given bounds. Evaluation grades every row with a card set and reports AUC, KS, Gini and a
+ * (rules/scorecard_load.h); grade cut-offs are the points at which the fitted probability
+ * of going bad crosses given bounds. Evaluation grades every row with a card set and reports AUC, KS, Gini and a
  * table of grade -> rows and bad rate.
  *
  * Pure computation over memory: the tool (tools/riskctl_scorecard.c) reads and writes files,
