@@ -106,7 +106,7 @@ struct ynode {
  * (YAML syntax, anchors, aliases, tags, several documents, nesting, empty file). */
 struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena);
 
-/* The same for another YAML file read with these diagnostics (scoring/scorecard.c): noun
+/* The same for another YAML file read with these diagnostics (scorecard_load.c): noun
  * names the file in messages ("a scorecard"), empty_message is the whole message for an
  * empty file. */
 struct ynode *rules_yaml_parse_as(struct rules_src *src, struct rules_arena *arena,

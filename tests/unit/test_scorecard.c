@@ -341,7 +341,7 @@ Test(scorecard, caps_and_floors_from_limits)
 }
 
 /* Grades as riskd does: the credit rules' limits, then the card. */
-static void scorecard_grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
+static void grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
                                        const struct ruleset *rs, struct credit_grade *g)
 {
 	struct grade_limits limits;
@@ -396,12 +396,12 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 0, 1, 0, SEGMENT_RESIDENTIAL, 0);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_AAA);
 	cr_assert_eq(g.n_reasons, 0);
 
 	feature_set(&fv, FEAT_REVERSALS_12M, 1); /* recent_reversal: at most B */
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_float_eq(g.points, 595, 1e-9);
 	cr_assert_eq(g.points_grade, RULE_GRADE_A);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
@@ -416,7 +416,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 45, 0.6, 2, SEGMENT_COMMERCIAL, 1);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_C);
 	cr_assert(!g.capped, "C on points already");
 	expect_reason(&g, 0, "THEFT", 120);
@@ -424,7 +424,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 0, 1, 0, SEGMENT_RESIDENTIAL, 1);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g); /* 545 on points: B, capped to C */
+	grade_with_rules(card, &fv, rs, &g); /* 545 on points: B, capped to C */
 	cr_assert_eq(g.points_grade, RULE_GRADE_B);
 	cr_assert_eq(g.grade, RULE_GRADE_C);
 	cr_assert_str_eq(g.reasons[0].code, "confirmed_theft");
@@ -432,7 +432,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	cr_assert_eq(g.n_reasons, 2);
 
 	/* NULL rules: grading on points alone. */
-	scorecard_grade_with_rules(card, &fv, NULL, &g);
+	grade_with_rules(card, &fv, NULL, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
 	ruleset_free(rs);
 	scorecard_free(card);
