@@ -342,7 +342,7 @@ Test(scorecard, caps_and_floors_from_limits)
 
 /* Grades as riskd does: the credit rules' limits, then the card. */
 static void grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
-                                       const struct ruleset *rs, struct credit_grade *g)
+                             const struct ruleset *rs, struct credit_grade *g)
 {
 	struct grade_limits limits;
 	grader_limits(rs, fv, &limits);
