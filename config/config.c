@@ -9,6 +9,7 @@
  */
 #include "config/config.h"
 #include "config/riskd_base.h"
+#include "config/suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -362,37 +364,6 @@ static int section_find(const char *name, size_t len)
 	return -1;
 }
 
-/* Optimal string alignment distance (edits, with swaps of neighbours counting as one). */
-static size_t edit_distance(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t rows[3][KEY_TEXT_MAX + 1];
-	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
-	if (alen > KEY_TEXT_MAX || blen > KEY_TEXT_MAX)
-		return (size_t)-1;
-	for (size_t j = 0; j <= blen; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= alen; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= blen; j++) {
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = prev[j - 1] + cost;
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    prev2[j - 2] + 1 < best)
-				best = prev2[j - 2] + 1;
-			cur[j] = best;
-		}
-		size_t *spare = prev2;
-		prev2 = prev;
-		prev = cur;
-		cur = spare;
-	}
-	return prev[blen];
-}
-
 /*
  * Finds the known name closest to an unknown key path: among the full key names for a key
  * inside a section, among section names and top-level keys for a top-level key. Writes it to
@@ -411,7 +382,7 @@ static void key_suggest(const char *path, size_t path_len, int top_level, char *
 			len = sec; /* compare with the section name */
 		else if (!top_level && sec == 0)
 			continue;
-		size_t d = edit_distance(path, path_len, name, len);
+		size_t d = suggest_edit_distance(path, path_len, name, len, 0);
 		if (d < best) {
 			best = d;
 			snprintf(hint, hint_size, "%.*s", (int)len, name);
@@ -835,18 +806,23 @@ out:
 	return rc;
 }
 
-/* Checks that tz names a compiled zone file (TZif) under $TZDIR or /usr/share/zoneinfo. */
-static int timezone_exists(const char *tz, const char **dir_out)
+/* The zoneinfo directory the C library reads: $TZDIR, else /usr/share/zoneinfo. */
+static const char *zoneinfo_dir(void)
 {
 	const char *dir = getenv("TZDIR");
-	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
+	return dir && dir[0] ? dir : "/usr/share/zoneinfo";
+}
+
+/* Whether dir/tz is a compiled zone file (TZif; the directory also holds tables). Writes the
+ * file's path to file. */
+static int timezone_file_ok(const char *dir, const char *tz, char *file, size_t file_size)
+{
+	struct stat st;
 	char magic[4];
-	if (!dir || !dir[0])
-		dir = "/usr/share/zoneinfo";
-	*dir_out = dir;
-	if (tz[0] == '/' || strstr(tz, ".."))
+	int n = snprintf(file, file_size, "%s/%s", dir, tz);
+	if (tz[0] == '/' || strstr(tz, "..") || n < 0 || (size_t)n >= file_size)
 		return 0;
-	if (snprintf(file, sizeof file, "%s/%s", dir, tz) >= (int)sizeof file)
+	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
 	FILE *fp = fopen(file, "rb");
 	if (!fp)
@@ -854,6 +830,16 @@ static int timezone_exists(const char *tz, const char **dir_out)
 	size_t got = fread(magic, 1, sizeof magic, fp);
 	fclose(fp);
 	return got == sizeof magic && memcmp(magic, "TZif", sizeof magic) == 0;
+}
+
+int config_timezone_check(const char *tz, char *errstr, size_t errstr_size)
+{
+	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
+	if (strcmp(tz, "UTC") == 0 || timezone_file_ok(zoneinfo_dir(), tz, file, sizeof file))
+		return 0;
+	snprintf(errstr, errstr_size, "unknown time zone '%s' (no zone file %s; is tzdata "
+	         "installed?)", tz, file);
+	return RISKD_ERR_NOT_FOUND;
 }
 
 /*
@@ -887,9 +873,10 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 			              config_keys[other].name);
 		}
 	}
-	const char *dir = NULL;
+	const char *dir = zoneinfo_dir();
+	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
 	int tz_line = key_line[key_by_name("days.timezone") - config_keys];
-	if (!timezone_exists(cfg->timezone, &dir))
+	if (!timezone_file_ok(dir, cfg->timezone, file, sizeof file))
 		return report(errstr, errstr_size, RISKD_ERR_NOT_FOUND, path, tz_line,
 		              "days.timezone: '%s' is not a time zone under %s",
 		              value_show(shown, sizeof shown, cfg->timezone, strlen(cfg->timezone)),

@@ -72,6 +72,16 @@ int config_load(struct riskd_config *cfg, const char *path, char *errstr, size_t
 int config_apply_stack_env(struct riskd_config *cfg, const char *path, char *errstr,
                            size_t errstr_size);
 
+/*
+ * Checks that time zone tz exists on this machine: "UTC" (which needs no file), or a compiled
+ * zone file (TZif) at $TZDIR/tz, /usr/share/zoneinfo/tz when TZDIR is unset: where the C
+ * library will look once TZ names it. localday_init (scoring/localday.h) checks the form of
+ * the name but reads no file; whoever configures a time zone calls both. Returns 0, or
+ * RISKD_ERR_NOT_FOUND with errstr "unknown time zone 'X' (no zone file DIR/X; is tzdata
+ * installed?)". Reads at most 4 bytes of one file.
+ */
+int config_timezone_check(const char *tz, char *errstr, size_t errstr_size);
+
 /* Writes every key with its type, range, default and doc, one per line, to out (a FILE *). */
 void config_describe(void *out);
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../rules/policy_files.h"
+#include "../rules/scorecard_load.h"
 #include "../scoring/features.h"
 #include "../scoring/payments.h"
 
@@ -15,6 +17,7 @@ struct grader {
 	double hysteresis;
 	struct ruleset *rules;          /* credit rules; may have no rule */
 	struct scorecard_set *cards;
+	uint64_t cards_signature;       /* of the card files when `cards` was loaded */
 	struct feature_vec fv;          /* scratch */
 };
 
@@ -48,6 +51,7 @@ struct grader *grader_new(const char *rules_path, const char *cards_path,
 	g->rules_path = xstrdup(rules_path);
 	g->cards_path = xstrdup(cards_path);
 	g->hysteresis = hysteresis_points > 0 ? hysteresis_points : 0;
+	g->cards_signature = policy_files_signature((const char *const *)&g->cards_path, 1);
 	if (load_files(g, &g->rules, &g->cards, diagnostics) != 0) {
 		grader_free(g);
 		return NULL;
@@ -66,8 +70,12 @@ void grader_free(struct grader *g)
 	free(g);
 }
 
-int grader_reload(struct grader *g, struct rbuf *diagnostics)
+int grader_reload(struct grader *g, int force, struct rbuf *diagnostics)
 {
+	uint64_t sig = policy_files_signature((const char *const *)&g->cards_path, 1);
+	if (!force && sig == g->cards_signature)
+		return 0;
+	g->cards_signature = sig; /* a broken card is reported once, not on every check */
 	struct ruleset *rules;
 	struct scorecard_set *cards;
 	int rc = load_files(g, &rules, &cards, diagnostics);
@@ -77,12 +85,38 @@ int grader_reload(struct grader *g, struct rbuf *diagnostics)
 	scorecard_set_free(g->cards);
 	g->rules = rules;
 	g->cards = cards;
-	return 0;
+	return 1;
 }
 
 const struct ruleset *grader_rules(const struct grader *g)
 {
 	return g->rules;
+}
+
+void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
+                   struct grade_limits *out)
+{
+	struct rule_hits hits;
+	grade_limits_clear(out);
+	if (!credit_rules || ruleset_rule_count(credit_rules) == 0)
+		return;
+	ruleset_eval(credit_rules, fv, &hits);
+	out->cap = hits.cap;
+	out->floor = hits.floor;
+	/* The active rules that set the binding cap and floor, first in file order. */
+	for (size_t i = 0; i < hits.n_fired; i++) {
+		const struct rule_info *info = ruleset_rule(credit_rules, hits.fired[i]);
+		if (info->mode != RULE_MODE_ACTIVE)
+			continue;
+		if (!out->cap_code && hits.cap != RULE_GRADE_NONE && info->cap == hits.cap) {
+			out->cap_code = info->id;
+			out->cap_text = info->title;
+		}
+		if (!out->floor_code && hits.floor != RULE_GRADE_NONE && info->floor == hits.floor) {
+			out->floor_code = info->id;
+			out->floor_text = info->title;
+		}
+	}
 }
 
 /* cs->credit: low nibble the published grade + 1, high nibble the points grade + 1. */
@@ -105,8 +139,9 @@ int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grad
 	feature_vec_clear(&g->fv);
 	payments_features(cs, today, &g->fv);
 	out->previous = grader_held_grade(cs);
-	scorecard_grade_held(card, &g->fv, ruleset_rule_count(g->rules) ? g->rules : NULL,
-	                     held_points, g->hysteresis, &out->grade);
+	struct grade_limits limits;
+	grader_limits(g->rules, &g->fv, &limits);
+	scorecard_grade_held(card, &g->fv, &limits, held_points, g->hysteresis, &out->grade);
 	out->changed = out->previous != out->grade.grade;
 	out->card = card;
 	out->as_of = today;

@@ -8,6 +8,8 @@
  * points grade that hysteresis holds, persisted with the snapshot), so a restart continues
  * from the committed grade. A change of grade - including a customer's first grade - is what the pipeline writes to
  * risk.credit_grades / risk.credit_grade_history and publishes to topics.credit_grades.
+ * The grader evaluates the credit rule set into the caps and floors (struct grade_limits) that
+ * the scorecard arithmetic (scoring/scorecard.h) applies.
  * Single-threaded: one grader belongs to one detector loop. No I/O besides loading files.
  */
 #ifndef RISKD_GRADER_H
@@ -50,11 +52,24 @@ struct grader *grader_new(const char *rules_path, const char *cards_path,
 void grader_free(struct grader *g);
 
 /*
- * Loads the rule and card files again; on success the new ones grade from now on (held
- * grades stay: hysteresis continues against them). Returns 0, or RISKD_ERR_INVALID with the
- * diagnostics appended and the old files still live.
+ * Loads the rule and card files again when force is non-zero or the scorecard files changed
+ * since the last load (names, sizes, modification times: rules/policy_files.h); the credit
+ * rules sit beside the theft rules, whose watch (scorer_reload) says when they changed. On
+ * success the new files grade from now on (held grades stay: hysteresis continues against
+ * them). Returns 1 when new files are live, 0 when nothing changed, RISKD_ERR_INVALID with
+ * the diagnostics appended and the old files still live (a broken file is reported once,
+ * not on every check while it stays unchanged).
  */
-int grader_reload(struct grader *g, struct rbuf *diagnostics);
+int grader_reload(struct grader *g, int force, struct rbuf *diagnostics);
+
+/*
+ * Evaluates a credit rule set (NULL or empty: no limits) for a customer with features fv:
+ * the worst cap and best floor of the active rules that fire, and the first such rule of
+ * each (its id and title name the limit in the grade's reasons; they live as long as
+ * credit_rules). Allocation-free; uses about 1 KiB of stack.
+ */
+void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
+                   struct grade_limits *out);
 
 /* The live credit rule set (for its name and version). */
 const struct ruleset *grader_rules(const struct grader *g);

@@ -606,7 +606,7 @@ static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
 	}
 }
 
-/* Between batches: reloads the theft rules on SIGHUP or when their files changed. */
+/* The credit policy's "name version", as grades record it. */
 static void set_credit_policy(struct pipeline *pl)
 {
 	const struct ruleset *cr = grader_rules(pl->ingest.grader);
@@ -614,6 +614,12 @@ static void set_credit_policy(struct pipeline *pl)
 	         ruleset_version(cr));
 }
 
+/*
+ * Between batches: reloads the policy files on SIGHUP or when they changed, at most every
+ * 2 s. The theft rules first; the credit rules live beside them and reload with them, and the
+ * scorecards whenever their own files changed. A file that fails to load leaves the old set
+ * live and is logged (rules_reload_failed, credit_reload_failed) with its diagnostics.
+ */
 static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 {
 	if (!force && now - pl->last_rules_check_ms < 2000)
@@ -630,16 +636,14 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 		log_kv(LOG_ERROR, "rules_reload_failed", "kept_ruleset=%s version=%s hash=%s",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
 	}
-	/* the credit rules live beside the theft rules; scorecards reload with them */
-	if (rc == 1 || (force && rc == 0)) {
-		rbuf_reset(&diag);
-		if (grader_reload(pl->ingest.grader, &diag) == 0) {
-			set_credit_policy(pl);
-			log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
-		} else {
-			log_rule_diagnostics(LOG_ERROR, &diag);
-			log_kv(LOG_ERROR, "credit_reload_failed", "kept_policy=\"%s\"", pl->credit_policy);
-		}
+	rbuf_reset(&diag);
+	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
+	if (crc == 1) {
+		set_credit_policy(pl);
+		log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
+	} else if (crc < 0) {
+		log_rule_diagnostics(LOG_ERROR, &diag);
+		log_kv(LOG_ERROR, "credit_reload_failed", "kept_policy=\"%s\"", pl->credit_policy);
 	}
 	rbuf_free(&diag);
 }

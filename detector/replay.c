@@ -34,7 +34,8 @@ int replay_new(const struct replay_options *opts, struct replay **out, struct rb
 	batch_init(&rp->day_usage);
 	rp->ingest.customers = cstate_table_new(1024);
 	rp->ingest.transformers = cstate_table_new(64);
-	if ((rc = localday_init(&rp->ingest.localday, tz, errstr, errstr_size)) != 0)
+	if ((rc = localday_init(&rp->ingest.localday, tz, errstr, errstr_size)) != 0 ||
+	    (rc = config_timezone_check(tz, errstr, errstr_size)) != 0)
 		goto done;
 	rp->ingest.scorer = scorer_new(opts->rules_path, &diag);
 	if (!rp->ingest.scorer) {

@@ -3,12 +3,11 @@
  */
 #include "scorer.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "../rules/policy_files.h"
 #include "../scoring/models.h"
 #include "alerts.h"
 
@@ -29,44 +28,6 @@ struct scorer {
 	void *observer_arg;
 };
 
-/* A cheap signature of the rule files: names, sizes and modification times. */
-static uint64_t files_signature(const char *path)
-{
-	struct stat st;
-	uint64_t sig = 1469598103934665603ull;
-#define MIX(v) (sig = (sig ^ (uint64_t)(v)) * 1099511628211ull)
-	if (stat(path, &st) != 0)
-		return 0;
-	if (!S_ISDIR(st.st_mode)) {
-		MIX(st.st_size);
-		MIX(st.st_mtim.tv_sec);
-		MIX(st.st_mtim.tv_nsec);
-		return sig;
-	}
-	DIR *dir = opendir(path);
-	if (!dir)
-		return 0;
-	struct dirent *de;
-	char file[4096];
-	while ((de = readdir(dir)) != NULL) {
-		size_t n = strlen(de->d_name);
-		if (n < 5 || (strcmp(de->d_name + n - 5, ".yaml") != 0 &&
-		              strcmp(de->d_name + n - 4, ".yml") != 0))
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		if (stat(file, &st) != 0)
-			continue;
-		/* order-independent: readdir order is not stable */
-		uint64_t h = cstate_hash(de->d_name, n) ^ (uint64_t)st.st_size * 0x9e3779b97f4a7c15ull ^
-		             (uint64_t)st.st_mtim.tv_sec * 0xc2b2ae3d27d4eb4full ^
-		             (uint64_t)st.st_mtim.tv_nsec;
-		sig += h;
-	}
-	closedir(dir);
-#undef MIX
-	return sig;
-}
-
 static struct ruleset *load_rules(const char *path, struct rbuf *diagnostics)
 {
 	struct ruleset *rs = NULL;
@@ -83,7 +44,7 @@ struct scorer *scorer_new(const char *rules_path, struct rbuf *diagnostics)
 {
 	struct scorer *sc = xcalloc(1, sizeof(*sc));
 	sc->rules_path = xstrdup(rules_path);
-	sc->files_signature = files_signature(rules_path);
+	sc->files_signature = policy_files_signature((const char *const *)&sc->rules_path, 1);
 	sc->rules = load_rules(rules_path, diagnostics);
 	if (!sc->rules) {
 		scorer_free(sc);
@@ -112,7 +73,7 @@ const struct ruleset *scorer_rules(const struct scorer *sc)
 
 int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics)
 {
-	uint64_t sig = files_signature(sc->rules_path);
+	uint64_t sig = policy_files_signature((const char *const *)&sc->rules_path, 1);
 	if (!force && sig == sc->files_signature)
 		return 0;
 	sc->files_signature = sig; /* a broken file is reported once, not on every check */

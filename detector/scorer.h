@@ -45,9 +45,9 @@ const struct ruleset *scorer_rules(const struct scorer *sc);
 
 /*
  * Reloads the rule set when force is non-zero or its files changed since the last load
- * (modification time, size or set of files). Returns 1 when a new set is live, 0 when
- * nothing changed, RISKD_ERR_INVALID when the new files did not load (the old set stays;
- * *diagnostics has the errors).
+ * (names, sizes and modification times: rules/policy_files.h). Returns 1 when a new set is
+ * live, 0 when nothing changed, RISKD_ERR_INVALID when the new files did not load (the old
+ * set stays; *diagnostics has the errors).
  */
 int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics);
 

@@ -133,7 +133,7 @@ static int resolve_symbol(struct checker *c, struct expr *s, int feature)
 		}
 	}
 	rules_show(shown, sizeof shown, s->name, s->name_len);
-	const char *hint = rules_suggest(s->name, s->name_len, symbols, count);
+	const char *hint = suggest_name(s->name, s->name_len, symbols, count);
 	if (hint) {
 		ERR(c, s->off, "unknown %s '%s' (did you mean '%s'?)", fname, shown, hint);
 	} else {
@@ -178,7 +178,7 @@ static enum vtype check_feature(struct checker *c, struct expr *e)
 		return VT_ERR;
 	}
 	const char *hint = rules_suggest_feature(e->name, e->name_len);
-	const char *keyword = rules_suggest(e->name, e->name_len, keyword_names,
+	const char *keyword = suggest_name(e->name, e->name_len, keyword_names,
 	                                    sizeof keyword_names / sizeof keyword_names[0]);
 	if (!hint && keyword && strlen(keyword) == e->name_len)
 		hint = keyword; /* "AND" */
@@ -204,7 +204,7 @@ static enum vtype check_call(struct checker *c, struct expr **ep)
 			ERR(c, e->off, "'%s' is a feature, not a function", shown);
 			return VT_ERR;
 		}
-		const char *hint = rules_suggest(e->name, e->name_len, function_names,
+		const char *hint = suggest_name(e->name, e->name_len, function_names,
 		                                 sizeof function_names / sizeof function_names[0]);
 		if (hint)
 			ERR(c, e->off, "unknown function '%s' (did you mean '%s'?)", shown, hint);

@@ -41,6 +41,16 @@ void rules_src_init(struct rules_src *src, const char *path, const char *text, s
 	src->line_no = 1;
 }
 
+void rules_path_error(struct rules_diags *diags, const char *path, const char *fmt, ...)
+{
+	struct rules_src src;
+	va_list ap;
+	rules_src_init(&src, path, "", 0, diags);
+	va_start(ap, fmt);
+	rules_src_verror(&src, RULES_NO_POS, fmt, ap);
+	va_end(ap);
+}
+
 /* A position at the very end of a file that ends in a newline names the last line. */
 static size_t clamp_pos(const struct rules_src *src, size_t pos)
 {
@@ -233,63 +243,10 @@ const char *rules_show(char *dst, size_t dst_size, const char *s, size_t len)
 	return dst;
 }
 
-/* Optimal string alignment distance (edits and adjacent swaps), case-insensitive; stops
- * counting past limit. */
-static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
-{
-	enum { MAXLEN = 64 };
-	if (na > MAXLEN || nb > MAXLEN)
-		return limit + 1;
-	size_t d[MAXLEN + 1][MAXLEN + 1];
-	for (size_t i = 0; i <= na; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= nb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= na; i++) {
-		for (size_t j = 1; j <= nb; j++) {
-			int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-			size_t best = d[i - 1][j - 1] + !same;
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[na][nb];
-}
-
-const char *rules_suggest(const char *name, size_t len, const char *const *candidates, size_t n)
-{
-	size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
-	const char *best = NULL;
-	size_t best_d = limit + 1;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(name, len, candidates[i], strlen(candidates[i]), limit);
-		if (d < best_d) {
-			best_d = d;
-			best = candidates[i];
-		}
-	}
-	if (best || len < 4)
-		return best;
-	/* A name cut short or run on: "drop_ratio" for "drop_ratio_14d". */
-	for (size_t i = 0; i < n; i++) {
-		size_t cl = strlen(candidates[i]);
-		size_t common = len < cl ? len : cl;
-		if (common >= 4 && strncmp(name, candidates[i], common) == 0)
-			return candidates[i];
-	}
-	return NULL;
-}
-
 const char *rules_suggest_feature(const char *name, size_t len)
 {
 	const char *names[FEAT__COUNT];
 	for (int i = 0; i < FEAT__COUNT; i++)
 		names[i] = feature_def((enum feature_id)i)->name;
-	return rules_suggest(name, len, names, FEAT__COUNT);
+	return suggest_name(name, len, names, FEAT__COUNT);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../config/suggest.h"
 #include "ruleset.h"
 
 /* Deepest operand stack a compiled condition may use; evaluation keeps it on the C stack. */
@@ -67,6 +68,10 @@ void rules_src_error(struct rules_src *src, size_t pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void rules_src_verror(struct rules_src *src, size_t pos, const char *fmt, va_list ap);
 
+/* Appends one diagnostic without position about a whole file or path to diags. */
+void rules_path_error(struct rules_diags *diags, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Sorts the file's diagnostics by line and column (stable), once the file is done. */
 void rules_src_finish(struct rules_src *src);
 
@@ -77,9 +82,8 @@ void rules_src_line_col(struct rules_src *src, size_t pos, int *line, int *col);
 /* Copies at most 40 bytes of s for a message, control bytes as '?', "..." when cut. */
 const char *rules_show(char *dst, size_t dst_size, const char *s, size_t len);
 
-/* The closest of n candidate names to name within a small edit distance, or NULL. */
-const char *rules_suggest(const char *name, size_t len, const char *const *candidates, size_t n);
-/* The same over the feature registry. */
+/* The closest feature name of the registry to name (suggest_name of config/suggest.h), or
+ * NULL. */
 const char *rules_suggest_feature(const char *name, size_t len);
 
 /* ---- YAML node tree (rules_yaml.c) ---- */
@@ -102,7 +106,7 @@ struct ynode {
  * (YAML syntax, anchors, aliases, tags, several documents, nesting, empty file). */
 struct ynode *rules_yaml_parse(struct rules_src *src, struct rules_arena *arena);
 
-/* The same for another YAML file read with these diagnostics (scoring/scorecard.c): noun
+/* The same for another YAML file read with these diagnostics (scorecard_load.c): noun
  * names the file in messages ("a scorecard"), empty_message is the whole message for an
  * empty file. */
 struct ynode *rules_yaml_parse_as(struct rules_src *src, struct rules_arena *arena,
@@ -112,6 +116,42 @@ struct ynode *rules_yaml_parse_as(struct rules_src *src, struct rules_arena *are
  * value's last byte). Re-scans the raw text of the scalar: exact for plain, quoted and literal
  * scalars; for folded ones every non-blank character is exact. */
 size_t rules_yaml_locate(const struct rules_src *src, const struct ynode *n, size_t voff);
+
+/* ---- reading the node tree (rules_ynode.c), shared by rule files and scorecards ---- */
+
+/* "a mapping", "a sequence" or "a scalar", for messages. */
+const char *ynode_noun(const struct ynode *n);
+/* Whether n is a scalar whose value is exactly text. */
+int ynode_is(const struct ynode *n, const char *text);
+/* Whether n is a plain null scalar: empty, "~", "null", "Null" or "NULL". */
+int ynode_is_null(const struct ynode *n);
+/* The index of the name scalar n is among names[0 .. count), or count. */
+size_t ynode_find(const struct ynode *n, const char *const *names, size_t count);
+/* For a scalar n that is none of names, the closest of them (suggest_name), else NULL. */
+const char *ynode_suggest(const struct ynode *n, const char *const *names, size_t count);
+/* The value of key in map (a YNODE_MAP), or NULL. */
+const struct ynode *ynode_get(const struct ynode *map, const char *key);
+/* Byte offset of key itself in map (for errors about its whole value); map's when absent. */
+size_t ynode_key_pos(const struct ynode *map, const char *key);
+/* The 1-based line of byte offset pos (rules_src_line_col without the column). */
+int rules_src_line(struct rules_src *src, size_t pos);
+
+/*
+ * Reports every key of map that is not a plain name, repeats an earlier key, or is not one
+ * of keys[0 .. nkeys) (with a suggestion when one is close). notes, when not NULL, explains
+ * a known key that is not allowed here: notes[k] non-NULL reports keys[k] as
+ * "key 'K' <notes[k]>". where says where the map sits ("in a rule").
+ */
+void ynode_check_keys(struct rules_src *src, const struct ynode *map, const char *const *keys,
+                      size_t nkeys, const char *const *notes, const char *where);
+
+/* The text of scalar n, the value of key; reports a collection or a null and returns NULL. */
+const char *ynode_text(struct rules_src *src, const struct ynode *n, const char *key);
+/* A plain decimal number in [min, max] into *out; reports anything else. Returns 0 or -1. */
+int ynode_number(struct rules_src *src, const struct ynode *n, const char *key, double min,
+                 double max, double *out);
+/* A plain true or false into *out; reports anything else. Returns 0 or -1. */
+int ynode_bool(struct rules_src *src, const struct ynode *n, const char *key, int *out);
 
 /* ---- lexer (rules_lex.c) ---- */
 

@@ -45,7 +45,6 @@ struct schema {
 static const char *const kind_names[] = {"theft", "credit"};
 static const char *const severity_names[] = {"low", "medium", "high", "critical"};
 static const char *const mode_names[] = {"active", "shadow"};
-static const char *const grade_names[] = {"AAA", "AA", "A", "B", "C"};
 static const char *const expect_names[] = {"fire", "quiet"};
 
 static const char *const file_keys[] = {"ruleset", "version",   "kind",
@@ -82,129 +81,7 @@ const char *rule_mode_name(enum rule_mode mode)
 
 const char *rule_grade_name(enum rule_grade grade)
 {
-	return grade >= 0 && grade < RULE_GRADE__COUNT ? grade_names[grade] : "";
-}
-
-static int src_line(struct rules_src *src, size_t pos)
-{
-	int line, col;
-	rules_src_line_col(src, pos, &line, &col);
-	return line;
-}
-
-static const char *node_noun(const struct ynode *n)
-{
-	return n->type == YNODE_MAP ? "a mapping" : n->type == YNODE_SEQ ? "a sequence" : "a scalar";
-}
-
-static int scalar_is_null(const struct ynode *n)
-{
-	if (n->type != YNODE_SCALAR || n->style != YSTYLE_PLAIN)
-		return 0;
-	return n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
-	       strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
-}
-
-static int scalar_is(const struct ynode *n, const char *text)
-{
-	return n->type == YNODE_SCALAR && strlen(text) == n->len && memcmp(n->value, text, n->len) == 0;
-}
-
-/* The value of key in map, or NULL. */
-static const struct ynode *map_get(const struct ynode *map, const char *key)
-{
-	for (size_t i = 0; i < map->count; i++)
-		if (scalar_is(map->items[2 * i], key))
-			return map->items[2 * i + 1];
-	return NULL;
-}
-
-/* Reports keys that are not scalars, repeated, unknown, or not allowed here (notes[i] non-NULL
- * for an allowed-elsewhere key i explains where it belongs). */
-static void check_keys(struct schema *s, const struct ynode *map, const char *const *keys,
-                       size_t nkeys, const char *const *notes, const char *where)
-{
-	char shown[48];
-	for (size_t i = 0; i < map->count; i++) {
-		const struct ynode *key = map->items[2 * i];
-		if (key->type != YNODE_SCALAR) {
-			rules_src_error(s->src, key->start, "keys %s must be plain names, not %s", where,
-			                node_noun(key));
-			continue;
-		}
-		rules_show(shown, sizeof shown, key->value, key->len);
-		int dup = 0;
-		for (size_t j = 0; j < i && !dup; j++) {
-			const struct ynode *prev = map->items[2 * j];
-			if (prev->type == YNODE_SCALAR && prev->len == key->len &&
-			    memcmp(prev->value, key->value, key->len) == 0) {
-				rules_src_error(s->src, key->start, "duplicate key '%s' (first on line %d)",
-				                shown, src_line(s->src, prev->start));
-				dup = 1;
-			}
-		}
-		if (dup)
-			continue;
-		size_t k;
-		for (k = 0; k < nkeys; k++)
-			if (scalar_is(key, keys[k]))
-				break;
-		if (k < nkeys) {
-			if (notes && notes[k])
-				rules_src_error(s->src, key->start, "key '%s' %s", shown, notes[k]);
-			continue;
-		}
-		const char *hint = rules_suggest(key->value, key->len, keys, nkeys);
-		if (hint)
-			rules_src_error(s->src, key->start, "unknown key '%s' %s (did you mean '%s'?)",
-			                shown, where, hint);
-		else
-			rules_src_error(s->src, key->start, "unknown key '%s' %s", shown, where);
-	}
-}
-
-/* A scalar's text; reports and returns NULL for collections and nulls. */
-static const char *get_text(struct schema *s, const struct ynode *n, const char *key)
-{
-	if (n->type != YNODE_SCALAR) {
-		rules_src_error(s->src, n->start, "'%s' must be text, not %s", key, node_noun(n));
-		return NULL;
-	}
-	if (scalar_is_null(n)) {
-		rules_src_error(s->src, n->start, "'%s' is empty", key);
-		return NULL;
-	}
-	return n->value;
-}
-
-static int get_number(struct schema *s, const struct ynode *n, const char *key, double min,
-                      double max, double *out)
-{
-	char shown[48];
-	if (n->type != YNODE_SCALAR) {
-		rules_src_error(s->src, n->start, "'%s' must be a number, not %s", key, node_noun(n));
-		return -1;
-	}
-	rules_show(shown, sizeof shown, n->value, n->len);
-	if (n->style != YSTYLE_PLAIN) {
-		rules_src_error(s->src, n->start, "'%s' must be a number, not quoted text '%s'", key,
-		                shown);
-		return -1;
-	}
-	char *end = NULL;
-	double v = n->len ? strtod(n->value, &end) : 0;
-	if (n->len == 0 || end != n->value + n->len || !isfinite(v) ||
-	    strpbrk(n->value, "xXnN")) {
-		rules_src_error(s->src, n->start, "'%s' must be a number, got '%s'", key, shown);
-		return -1;
-	}
-	if (v < min || v > max) {
-		rules_src_error(s->src, n->start, "'%s' must be between %g and %g, got %s", key, min,
-		                max, shown);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return credit_grade_name(grade);
 }
 
 /* One of names; a close misspelling gets a suggestion. Returns the index or -1. */
@@ -218,14 +95,14 @@ static int get_choice(struct schema *s, const struct ynode *n, const char *key,
 		         names[i]);
 	}
 	if (n->type != YNODE_SCALAR) {
-		rules_src_error(s->src, n->start, "'%s' must be %s, not %s", key, list, node_noun(n));
+		rules_src_error(s->src, n->start, "'%s' must be %s, not %s", key, list, ynode_noun(n));
 		return -1;
 	}
 	for (size_t i = 0; i < count; i++)
-		if (scalar_is(n, names[i]))
+		if (ynode_is(n, names[i]))
 			return (int)i;
 	rules_show(shown, sizeof shown, n->value, n->len);
-	const char *hint = rules_suggest(n->value, n->len, names, count);
+	const char *hint = suggest_name(n->value, n->len, names, count);
 	if (hint)
 		rules_src_error(s->src, n->start, "bad %s '%s' (expected %s; did you mean '%s'?)", key,
 		                shown, list, hint);
@@ -255,7 +132,7 @@ static const struct feature_def *get_feature(struct schema *s, const struct ynod
 	char shown[48];
 	if (n->type != YNODE_SCALAR) {
 		rules_src_error(s->src, n->start, "expected a feature name %s, not %s", where,
-		                node_noun(n));
+		                ynode_noun(n));
 		return NULL;
 	}
 	const struct feature_def *def = feature_lookup(n->value, n->len);
@@ -294,7 +171,7 @@ static int load_when(struct schema *s, const struct ynode *n, struct rule_entry 
 {
 	if (n->type != YNODE_SCALAR) {
 		rules_src_error(s->src, n->start, "'when' must be a condition (text), not %s",
-		                node_noun(n));
+		                ynode_noun(n));
 		return -1;
 	}
 	if (n->len > RULES_WHEN_MAX) {
@@ -341,7 +218,7 @@ static void load_evidence(struct schema *s, const struct ynode *n, struct rule_e
 				ids[count++] = (enum feature_id)f;
 	} else if (n->type != YNODE_SEQ) {
 		rules_src_error(s->src, n->start, "'evidence' must be a list of feature names, not %s",
-		                node_noun(n));
+		                ynode_noun(n));
 		return;
 	} else {
 		for (size_t i = 0; i < n->count; i++) {
@@ -375,17 +252,17 @@ static void load_given_value(struct schema *s, const struct feature_def *def,
                              const struct ynode *v, struct feature_vec *fv)
 {
 	char shown[48];
-	if (scalar_is_null(v))
+	if (ynode_is_null(v))
 		return; /* explicitly missing */
 	if (v->type != YNODE_SCALAR) {
 		rules_src_error(s->src, v->start, "value of '%s' must be a scalar, not %s", def->name,
-		                node_noun(v));
+		                ynode_noun(v));
 		return;
 	}
 	rules_show(shown, sizeof shown, v->value, v->len);
 	if (def->type == FEATURE_BOOL) {
-		if (v->style == YSTYLE_PLAIN && (scalar_is(v, "true") || scalar_is(v, "false")))
-			feature_set(fv, def->id, scalar_is(v, "true"));
+		if (v->style == YSTYLE_PLAIN && (ynode_is(v, "true") || ynode_is(v, "false")))
+			feature_set(fv, def->id, ynode_is(v, "true"));
 		else
 			rules_src_error(s->src, v->start, "'%s' is a boolean: give true or false, not '%s'",
 			                def->name, shown);
@@ -395,12 +272,12 @@ static void load_given_value(struct schema *s, const struct feature_def *def,
 		size_t count = 0;
 		const char *const *symbols = feature_symbols(def->id, &count);
 		for (size_t i = 0; i < count; i++) {
-			if (scalar_is(v, symbols[i])) {
+			if (ynode_is(v, symbols[i])) {
 				feature_set(fv, def->id, (double)i);
 				return;
 			}
 		}
-		const char *hint = rules_suggest(v->value, v->len, symbols, count);
+		const char *hint = suggest_name(v->value, v->len, symbols, count);
 		if (hint)
 			rules_src_error(s->src, v->start, "unknown %s '%s' (did you mean '%s'?)", def->name,
 			                shown, hint);
@@ -422,15 +299,15 @@ static void load_given_value(struct schema *s, const struct feature_def *def,
 static void load_test(struct schema *s, const struct ynode *t, struct rule_test *test)
 {
 	feature_vec_clear(&test->given);
-	test->line = src_line(s->src, t->start);
+	test->line = rules_src_line(s->src, t->start);
 	if (t->type != YNODE_MAP) {
 		rules_src_error(s->src, t->start, "a test is a mapping with 'given' and 'expect', not %s",
-		                node_noun(t));
+		                ynode_noun(t));
 		return;
 	}
-	check_keys(s, t, test_keys, COUNT(test_keys), NULL, "in a test");
-	const struct ynode *given = map_get(t, "given");
-	const struct ynode *expect = map_get(t, "expect");
+	ynode_check_keys(s->src, t, test_keys, COUNT(test_keys), NULL, "in a test");
+	const struct ynode *given = ynode_get(t, "given");
+	const struct ynode *expect = ynode_get(t, "expect");
 	if (!given)
 		rules_src_error(s->src, t->start, "test is missing required key 'given'");
 	if (!expect)
@@ -442,10 +319,10 @@ static void load_test(struct schema *s, const struct ynode *t, struct rule_test 
 	if (!given)
 		return;
 	if (given->type != YNODE_MAP) {
-		if (!scalar_is_null(given))
+		if (!ynode_is_null(given))
 			rules_src_error(s->src, given->start,
 			                "'given' must map feature names to values, not %s",
-			                node_noun(given));
+			                ynode_noun(given));
 		return;
 	}
 	for (size_t i = 0; i < given->count; i++) {
@@ -456,7 +333,7 @@ static void load_test(struct schema *s, const struct ynode *t, struct rule_test 
 		int dup = 0;
 		for (size_t j = 0; j < i && !dup; j++)
 			dup = given->items[2 * j]->type == YNODE_SCALAR &&
-			      scalar_is(given->items[2 * j], def->name);
+			      ynode_is(given->items[2 * j], def->name);
 		if (dup) {
 			rules_src_error(s->src, key->start, "feature '%s' is given twice", def->name);
 			continue;
@@ -469,9 +346,9 @@ static void load_tests(struct schema *s, const struct ynode *n, struct rule_entr
                        struct rules_arena *arena)
 {
 	if (n->type != YNODE_SEQ) {
-		if (!scalar_is_null(n))
+		if (!ynode_is_null(n))
 			rules_src_error(s->src, n->start, "'tests' must be a list of tests, not %s",
-			                node_noun(n));
+			                ynode_noun(n));
 		return;
 	}
 	r->tests = rules_arena_alloc(arena, (n->count ? n->count : 1) * sizeof *r->tests);
@@ -503,7 +380,7 @@ static void claim_id(struct schema *s, const struct ynode *n, const char *id)
 	}
 	tab->items[tab->count].id = xstrdup(id);
 	tab->items[tab->count].path = s->src->path;
-	tab->items[tab->count].line = src_line(s->src, n->start);
+	tab->items[tab->count].line = rules_src_line(s->src, n->start);
 	tab->count++;
 }
 
@@ -524,7 +401,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	const char *rule_name = "rule";
 	char rule_label[ID_MAX + 16];
 
-	check_keys(s, m, rule_keys, COUNT(rule_keys),
+	ynode_check_keys(s->src, m, rule_keys, COUNT(rule_keys),
 	           s->kind == RULE_KIND_THEFT ? theft_notes : s->kind == RULE_KIND_CREDIT ? credit_notes : NULL,
 	           "in a rule");
 	r->info.kind = s->kind >= 0 ? (enum rule_kind)s->kind : RULE_KIND_THEFT;
@@ -532,10 +409,10 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	r->info.mode = RULE_MODE_ACTIVE;
 	r->info.cap = RULE_GRADE_NONE;
 	r->info.floor = RULE_GRADE_NONE;
-	r->info.line = src_line(s->src, m->start);
+	r->info.line = rules_src_line(s->src, m->start);
 
-	const struct ynode *n = map_get(m, "id");
-	if (n && (id = get_text(s, n, "id")) != NULL) {
+	const struct ynode *n = ynode_get(m, "id");
+	if (n && (id = ynode_text(s->src, n, "id")) != NULL) {
 		if (!valid_name(n->value, n->len, ID_MAX, 1)) {
 			rules_src_error(s->src, n->start,
 			                "bad rule id '%s': use lower-case letters, digits and '_', starting "
@@ -553,7 +430,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	r->info.id = rules_arena_strndup(arena, id ? id : "", id ? strlen(id) : 0);
 
 	const char *title = NULL;
-	if ((n = map_get(m, "title")) != NULL && (title = get_text(s, n, "title")) != NULL &&
+	if ((n = ynode_get(m, "title")) != NULL && (title = ynode_text(s->src, n, "title")) != NULL &&
 	    n->len > TITLE_MAX) {
 		rules_src_error(s->src, n->start, "'title' longer than %d bytes", TITLE_MAX);
 		title = NULL;
@@ -563,12 +440,12 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	r->info.title = rules_arena_strndup(arena, title ? title : "", title ? strlen(title) : 0);
 
 	const char *description = NULL;
-	if ((n = map_get(m, "description")) != NULL)
-		description = get_text(s, n, "description");
+	if ((n = ynode_get(m, "description")) != NULL)
+		description = ynode_text(s->src, n, "description");
 	r->info.description =
 		rules_arena_strndup(arena, description ? description : "", description ? strlen(description) : 0);
 
-	const struct ynode *when = map_get(m, "when");
+	const struct ynode *when = ynode_get(m, "when");
 	if (when) {
 		load_when(s, when, r);
 		if (when->type == YNODE_SCALAR)
@@ -579,7 +456,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	if (!r->info.when)
 		r->info.when = "";
 
-	if ((n = map_get(m, "severity")) != NULL) {
+	if ((n = ynode_get(m, "severity")) != NULL) {
 		int v = get_choice(s, n, "severity", severity_names, COUNT(severity_names));
 		if (v >= 0)
 			r->info.severity = (enum rule_severity)v;
@@ -588,24 +465,24 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 		                "%s is missing required key 'severity' (low, medium, high or critical)",
 		                rule_name);
 	}
-	if ((n = map_get(m, "mode")) != NULL) {
+	if ((n = ynode_get(m, "mode")) != NULL) {
 		int v = get_choice(s, n, "mode", mode_names, COUNT(mode_names));
 		if (v >= 0)
 			r->info.mode = (enum rule_mode)v;
 	}
 	if (s->kind == RULE_KIND_THEFT) {
-		if ((n = map_get(m, "score")) != NULL)
-			get_number(s, n, "score", -SCORE_LIMIT, SCORE_LIMIT, &r->info.score);
+		if ((n = ynode_get(m, "score")) != NULL)
+			ynode_number(s->src, n, "score", -SCORE_LIMIT, SCORE_LIMIT, &r->info.score);
 		else
 			rules_src_error(s->src, m->start, "%s is missing required key 'score'", rule_name);
 	} else if (s->kind == RULE_KIND_CREDIT) {
-		const struct ynode *cap = map_get(m, "cap"), *floor = map_get(m, "floor");
+		const struct ynode *cap = ynode_get(m, "cap"), *floor = ynode_get(m, "floor");
 		if (cap) {
-			int v = get_choice(s, cap, "cap", grade_names, COUNT(grade_names));
+			int v = get_choice(s, cap, "cap", credit_grade_names, RULE_GRADE__COUNT);
 			r->info.cap = v >= 0 ? (enum rule_grade)v : RULE_GRADE_NONE;
 		}
 		if (floor) {
-			int v = get_choice(s, floor, "floor", grade_names, COUNT(grade_names));
+			int v = get_choice(s, floor, "floor", credit_grade_names, RULE_GRADE__COUNT);
 			r->info.floor = v >= 0 ? (enum rule_grade)v : RULE_GRADE_NONE;
 		}
 		if (!cap && !floor)
@@ -613,8 +490,8 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 			                "%s is missing required key 'cap' (or 'floor'): the grade it sets",
 			                rule_name);
 	}
-	load_evidence(s, map_get(m, "evidence"), r, arena);
-	if ((n = map_get(m, "tests")) != NULL)
+	load_evidence(s, ynode_get(m, "evidence"), r, arena);
+	if ((n = ynode_get(m, "tests")) != NULL)
 		load_tests(s, n, r, arena);
 }
 
@@ -624,7 +501,8 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 {
 	if (s->kind != RULE_KIND_THEFT) {
 		if (n && n->type == YNODE_MAP)
-			check_keys(s, n, NULL, 0, NULL, "in thresholds (credit rule sets have none)");
+			ynode_check_keys(s->src, n, NULL, 0, NULL,
+			                 "in thresholds (credit rule sets have none)");
 		return;
 	}
 	if (!n) {
@@ -632,11 +510,12 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 	}
 	if (n->type != YNODE_MAP) {
 		rules_src_error(s->src, n->start, "'thresholds' must be a mapping with 'alert', not %s",
-		                node_noun(n));
+		                ynode_noun(n));
 		return;
 	}
-	check_keys(s, n, theft_threshold_keys, COUNT(theft_threshold_keys), NULL, "in thresholds");
-	const struct ynode *alert = map_get(n, "alert");
+	ynode_check_keys(s->src, n, theft_threshold_keys, COUNT(theft_threshold_keys), NULL,
+	                 "in thresholds");
+	const struct ynode *alert = ynode_get(n, "alert");
 	if (!alert) {
 		rules_src_error(s->src, n->start,
 		                "thresholds is missing required key 'alert' (the score that raises an "
@@ -644,7 +523,7 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 		return;
 	}
 	double v;
-	if (get_number(s, alert, "alert", 0.001, THRESHOLD_LIMIT, &v) < 0 || !s->rs)
+	if (ynode_number(s->src, alert, "alert", 0.001, THRESHOLD_LIMIT, &v) < 0 || !s->rs)
 		return;
 	if (s->rs->have_threshold && s->rs->alert_threshold != v) {
 		rules_src_error(s->src, alert->start,
@@ -656,7 +535,7 @@ static void load_thresholds(struct schema *s, const struct ynode *n)
 	s->rs->alert_threshold = v;
 	s->rs->have_threshold = 1;
 	s->rs->threshold_path = s->src->path;
-	s->rs->threshold_line = src_line(s->src, alert->start);
+	s->rs->threshold_line = rules_src_line(s->src, alert->start);
 }
 
 /* Appends text to a '+'-joined list unless it is already there. */
@@ -688,12 +567,12 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 	if (root->type != YNODE_MAP) {
 		rules_src_error(src, root->start,
 		                "a rule file is a mapping with ruleset, version, kind and rules, not %s",
-		                node_noun(root));
+		                ynode_noun(root));
 		return -1;
 	}
-	check_keys(&s, root, file_keys, COUNT(file_keys), NULL, "at the top of a rule file");
+	ynode_check_keys(src, root, file_keys, COUNT(file_keys), NULL, "at the top of a rule file");
 
-	const struct ynode *n = map_get(root, "kind");
+	const struct ynode *n = ynode_get(root, "kind");
 	if (n)
 		s.kind = get_choice(&s, n, "kind", kind_names, COUNT(kind_names));
 	else
@@ -702,7 +581,7 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		s.rs = sets[s.kind];
 
 	const char *name = NULL;
-	if ((n = map_get(root, "ruleset")) != NULL && (name = get_text(&s, n, "ruleset")) != NULL &&
+	if ((n = ynode_get(root, "ruleset")) != NULL && (name = ynode_text(src, n, "ruleset")) != NULL &&
 	    !valid_name(n->value, n->len, NAME_MAX_LEN, 0)) {
 		rules_src_error(src, n->start,
 		                "bad ruleset name '%s': use letters, digits, '_', '-' and '.', at most %d",
@@ -713,7 +592,8 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		rules_src_error(src, root->start, "missing required key 'ruleset' (the rule set's name)");
 
 	const char *version = NULL;
-	if ((n = map_get(root, "version")) != NULL && (version = get_text(&s, n, "version")) != NULL &&
+	if ((n = ynode_get(root, "version")) != NULL &&
+	    (version = ynode_text(src, n, "version")) != NULL &&
 	    !valid_name(n->value, n->len, NAME_MAX_LEN, 0)) {
 		rules_src_error(src, n->start,
 		                "bad version '%s': use letters, digits, '_', '-' and '.', at most %d",
@@ -723,10 +603,10 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 	if (!n)
 		rules_src_error(src, root->start, "missing required key 'version'");
 
-	if ((n = map_get(root, "description")) != NULL)
-		get_text(&s, n, "description");
+	if ((n = ynode_get(root, "description")) != NULL)
+		ynode_text(src, n, "description");
 
-	const struct ynode *thresholds = map_get(root, "thresholds");
+	const struct ynode *thresholds = ynode_get(root, "thresholds");
 	if (!thresholds && s.kind == RULE_KIND_THEFT)
 		rules_src_error(src, root->start,
 		                "missing required key 'thresholds' (theft files set thresholds.alert)");
@@ -737,15 +617,15 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		join_once(&s.rs->versions, version, 0);
 	}
 
-	const struct ynode *rules = map_get(root, "rules");
+	const struct ynode *rules = ynode_get(root, "rules");
 	if (!rules) {
 		rules_src_error(src, root->start, "missing required key 'rules' (a list of rules)");
 		return s.kind;
 	}
 	if (rules->type != YNODE_SEQ) {
-		if (!scalar_is_null(rules))
+		if (!ynode_is_null(rules))
 			rules_src_error(src, rules->start, "'rules' must be a list of rules, not %s",
-			                node_noun(rules));
+			                ynode_noun(rules));
 		return s.kind;
 	}
 	for (size_t i = 0; i < rules->count; i++) {
@@ -753,7 +633,7 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		if (m->type != YNODE_MAP) {
 			rules_src_error(src, m->start,
 			                "a rule is a mapping with id, title, when, ..., not %s",
-			                node_noun(m));
+			                ynode_noun(m));
 			continue;
 		}
 		struct rule_entry scratch_rule;

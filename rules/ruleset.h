@@ -16,6 +16,7 @@
 
 #include "../config/riskd_base.h"
 #include "../scoring/features.h"
+#include "../scoring/grade.h"
 
 /* Most rules in one rule set (all files of one kind together). */
 #define RULESET_RULES_MAX 256
@@ -27,18 +28,8 @@
 enum rule_kind { RULE_KIND_THEFT, RULE_KIND_CREDIT, RULE_KIND__COUNT };
 enum rule_severity { RULE_SEV_LOW, RULE_SEV_MEDIUM, RULE_SEV_HIGH, RULE_SEV_CRITICAL };
 enum rule_mode { RULE_MODE_ACTIVE, RULE_MODE_SHADOW };
-/* Credit grades, best first; RULE_GRADE_NONE when a credit rule sets no cap or floor. */
-enum rule_grade {
-	RULE_GRADE_NONE = -1,
-	RULE_GRADE_AAA,
-	RULE_GRADE_AA,
-	RULE_GRADE_A,
-	RULE_GRADE_B,
-	RULE_GRADE_C,
-	RULE_GRADE__COUNT
-};
-
-/* Names as written in rule files: "theft", "high", "shadow", "AA" ("" for RULE_GRADE_NONE). */
+/* Names as written in rule files: "theft", "high", "shadow", "AA" ("" for RULE_GRADE_NONE;
+ * rule_grade_name is credit_grade_name of scoring/grade.h). */
 const char *rule_kind_name(enum rule_kind kind);
 const char *rule_severity_name(enum rule_severity severity);
 const char *rule_mode_name(enum rule_mode mode);

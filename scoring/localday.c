@@ -13,12 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "../config/riskd_base.h"
 
-#define LOCALDAY_ZONEINFO_DIR "/usr/share/zoneinfo"
 #define LOCALDAY_BUCKET_S 900
 #define LOCALDAY_DAY_S 86400
 /* Timestamps are clamped to +-1e14 s (about 3 million years) so that adding an offset cannot
@@ -43,36 +41,13 @@ static int tz_char_ok(char c)
 	       c == '/' || c == '_' || c == '-' || c == '+';
 }
 
-/* Returns 0 if path is a readable TZif file (the zoneinfo directory also holds tables). */
-static int tz_file_ok(const char *path)
-{
-	struct stat st;
-	char magic[4];
-	int ok = 0;
-	FILE *file = NULL;
-
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	file = fopen(path, "rb");
-	if (!file)
-		goto out;
-	ok = fread(magic, 1, sizeof(magic), file) == sizeof(magic) &&
-	     memcmp(magic, "TZif", sizeof(magic)) == 0;
-out:
-	if (file)
-		fclose(file);
-	return ok ? 0 : -1;
-}
-
 /*
- * As declared in localday.h. "UTC" is always accepted (glibc needs no file for it); any other
- * name must be a relative path without ".." naming a TZif file under /usr/share/zoneinfo.
- * Errors: RISKD_ERR_INVALID for a malformed name, RISKD_ERR_NOT_FOUND for an unknown zone.
- * Reads the zone file once; this is the only I/O in scoring/, at startup only.
+ * As declared in localday.h. "UTC" is always accepted; any other name must be a relative path
+ * without "..", of the characters IANA names use. Reads no file: whether the zone exists is
+ * config_timezone_check's question (config/config.h).
  */
 int localday_init(struct localday *ld, const char *tz, char *errstr, size_t errstr_size)
 {
-	char path[sizeof(LOCALDAY_ZONEINFO_DIR) + 1 + LOCALDAY_TZ_MAX + 1];
 	size_t len = strlen(tz);
 
 	if (len == 0 || len > LOCALDAY_TZ_MAX) {
@@ -93,13 +68,6 @@ int localday_init(struct localday *ld, const char *tz, char *errstr, size_t errs
 				         i + 1);
 				return RISKD_ERR_INVALID;
 			}
-		}
-		snprintf(path, sizeof(path), "%s/%s", LOCALDAY_ZONEINFO_DIR, tz);
-		if (tz_file_ok(path) != 0) {
-			snprintf(errstr, errstr_size,
-			         "unknown time zone '%s' (no zone file %s; is tzdata installed?)", tz,
-			         path);
-			return RISKD_ERR_NOT_FOUND;
 		}
 	}
 	if (setenv("TZ", tz, 1) != 0) {

@@ -17,8 +17,11 @@ struct localday {
 
 /*
  * Selects time zone tz (an IANA name such as "Asia/Shanghai", or "UTC") for the whole process
- * (it sets TZ) and initialises *ld. Fails with RISKD_ERR_NOT_FOUND and a message if tz is not
- * in the system's zoneinfo directory. Not thread-safe: call once at startup.
+ * (it sets TZ) and initialises *ld. Fails with RISKD_ERR_INVALID and a message when tz is not
+ * of the form of a zone name (empty or too long, absolute, "..", characters such as ':' or
+ * ','), leaving TZ alone. Reads no file: config_timezone_check (config/config.h) tells whether
+ * the zone exists, and whoever configures the zone calls it (config_load does for
+ * days.timezone). Not thread-safe: call once at startup.
  */
 int localday_init(struct localday *ld, const char *tz, char *errstr, size_t errstr_size);
 

@@ -1,17 +1,17 @@
 /*
- * scorecard.h - credit scorecards: YAML files (scoring/cards/) with base points,
- * binned characteristics over registry features, and grade cut-offs; the grade of one
- * customer with its points and its top three adverse reasons; caps and floors from the
- * credit rule set (rules/credit.yaml) applied on top.
+ * scorecard.h - credit scorecards: base points, binned characteristics over registry
+ * features, and grade cut-offs; the grade of one customer with its points and its top three
+ * adverse reasons, with the caps and floors of the credit policy applied on top.
  *
- * Flow: scorecard_set_load_paths reads every card of a directory (one per group of
- * segments), reports every error as `path:line:col: error: ...` with the source line and a
- * caret (the rule loader's diagnostics, struct rules_diags), and yields an immutable set;
- * scorecard_set_pick chooses the card for a customer's segment; scorecard_grade turns a
- * feature_vec into a struct credit_grade without allocating. A loaded card is never
- * modified, so any number of threads may grade with it, and a reload can build a new set
- * beside the old one and swap a pointer. docs/credit.md describes the file format, how the
- * shipped cards were fitted (scoring/scorecard_fit.h) and how well they rank.
+ * A card is plain data. rules/scorecard_load.h builds cards from their YAML files
+ * (scoring/cards/), with every check and diagnostic; scoring/scorecard_fit.h fits new ones.
+ * This module holds the arithmetic: scorecard_set_pick chooses the card for a customer's
+ * segment; scorecard_grade / scorecard_grade_held turn a feature_vec and the policy's limits
+ * (struct grade_limits, which detector/grader.c gets from the credit rule set) into a struct
+ * credit_grade without allocating. A loaded card is never modified, so any number of threads
+ * may grade with it, and a reload can build a new set beside the old one and swap a pointer.
+ * docs/credit.md describes the file format, how the shipped cards were fitted and how well
+ * they rank. No I/O.
  */
 #ifndef RISKD_SCORECARD_H
 #define RISKD_SCORECARD_H
@@ -19,19 +19,66 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../rules/ruleset.h"
 #include "event_types.h"
 #include "features.h"
+#include "grade.h"
 
 /* Most characteristics in one card, bins in one characteristic, cards in one set. */
 #define SCORECARD_CHARS_MAX 32
 #define SCORECARD_BINS_MAX 24
 #define SCORECARD_CARDS_MAX 8
-/* Longest reason code and reason text, in bytes, without the NUL. */
+/* Longest card name or version, reason code and reason text, in bytes, without the NUL. */
+#define SCORECARD_NAME_MAX 64
 #define SCORECARD_CODE_MAX 31
 #define SCORECARD_TEXT_MAX 119
+/* Most values (boolean: 2; symbol: its set) a characteristic's bins can list. */
+#define SCORECARD_SYMBOLS_MAX 64
 /* Adverse reasons given with each grade. */
 #define CREDIT_REASONS_MAX 3
+
+/* One bin of a characteristic. */
+struct scorecard_bin {
+	double from, to;  /* numeric: [from, to), -INFINITY / INFINITY at the open ends */
+	double points;
+	uint64_t values;  /* boolean and symbol bins: bit per code (boolean: 0 false, 1 true) */
+};
+
+/* One characteristic: a feature, its bins and the points of each. */
+struct scorecard_char {
+	enum feature_id feature;
+	enum feature_type type;
+	char code[SCORECARD_CODE_MAX + 1];
+	char text[SCORECARD_TEXT_MAX + 1];
+	char missing_text[SCORECARD_TEXT_MAX + 1]; /* reason when the feature is missing; "": text */
+	struct scorecard_bin bins[SCORECARD_BINS_MAX]; /* value bins, numeric ones ascending and
+	                                                  following on from -inf to +inf; boolean
+	                                                  and symbol ones taking each value once */
+	size_t n_bins;
+	double missing_points;
+	/* set by scorecard_char_finish: */
+	double best;                               /* most points any bin gives */
+	int8_t code_bin[SCORECARD_SYMBOLS_MAX];    /* boolean / symbol code -> bin, -1 none */
+};
+
+/* A card. The builder fills every field; scorecard_free releases it. */
+struct scorecard {
+	char name[SCORECARD_NAME_MAX + 1];
+	char version[SCORECARD_NAME_MAX + 1];
+	char hash[17];                          /* content hash of its file */
+	char *path;                             /* owned */
+	double base_points;
+	double cutoff[RULE_GRADE_C];            /* least points of AAA .. B, descending */
+	unsigned segments;                      /* bit per enum segment */
+	int is_default;
+	struct scorecard_char chars[SCORECARD_CHARS_MAX];
+	size_t n_chars;
+};
+
+/* Cards of distinct names and segments, at most one of them the default. */
+struct scorecard_set {
+	struct scorecard *cards[SCORECARD_CARDS_MAX];
+	size_t n_cards;
+};
 
 /* One adverse reason: a characteristic that lost points against its best bin, or (with
  * points_lost 0) the credit rule that capped the grade. */
@@ -52,22 +99,14 @@ struct credit_grade {
 	struct credit_reason reasons[CREDIT_REASONS_MAX]; /* most points lost first */
 };
 
-struct scorecard;
-struct scorecard_set;
-
-/*
- * Loads one card from a file (scorecard_load_path) or from memory (scorecard_load_text: path
- * is only used in diagnostics; text need not be NUL-terminated). Every error is appended to
- * diags (at most RULES_FILE_ERRORS_MAX, then one line saying the rest were cut), sorted by
- * line and column. Returns 0 and *out (free with scorecard_free), or RISKD_ERR_INVALID with
- * *out NULL. The file is checked against the feature registry.
- */
-int scorecard_load_path(const char *path, struct scorecard **out, struct rules_diags *diags);
-int scorecard_load_text(const char *path, const char *text, size_t len, struct scorecard **out,
-                        struct rules_diags *diags);
+/* A zeroed card of file path (copied), for a builder to fill. Free with scorecard_free. */
+struct scorecard *scorecard_new(const char *path);
 
 /* Frees a card (NULL is fine). No grading may be running on it. */
 void scorecard_free(struct scorecard *card);
+
+/* Derives what grading needs from a filled characteristic's bins (best, code_bin). */
+void scorecard_char_finish(struct scorecard_char *ch);
 
 /* The card's name ("residential"), version (as written), path, and a content hash (16 hex
  * digits of 64-bit FNV-1a over the file's length and bytes, as rule sets). Strings live as
@@ -94,24 +133,18 @@ enum feature_id scorecard_char_feature(const struct scorecard *card, size_t idx)
  * its feature falls in (a missing feature: the missing bin); the grade is the best one whose
  * cut-off the points reach. Reasons: the characteristics that scored below their best bin,
  * most points lost first (ties in card order), at most CREDIT_REASONS_MAX.
- * caps_or_NULL: a credit rule set's result (ruleset_eval on RULE_KIND_CREDIT) for the same
- * customer; its floor raises and its cap lowers the grade (the cap wins when they disagree).
- * Returns 0. Allocates nothing, writes only *out; thread-safe on a shared card.
+ * limits_or_NULL: the credit policy's limits for the same customer; its floor raises and its
+ * cap lowers the grade (the cap wins when they disagree). When the cap lowered (or the floor
+ * raised) the grade and limits names the rule behind it, that rule comes first among the
+ * reasons (code: the rule id, text: its title, points_lost 0), keeping at most
+ * CREDIT_REASONS_MAX. Returns 0. Allocates nothing, writes only *out; thread-safe on a
+ * shared card.
  */
 int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
-                    const struct rule_hits *caps_or_NULL, struct credit_grade *out);
+                    const struct grade_limits *limits_or_NULL, struct credit_grade *out);
 
 /*
- * scorecard_grade with the credit rules evaluated here: evaluates credit_rules on fv (NULL:
- * no caps), grades, and when a rule's cap lowered the grade (or its floor raised it) puts
- * that rule first among the reasons (code: the rule id, text: its title, points_lost 0),
- * keeping at most CREDIT_REASONS_MAX. Uses about 1 KiB of stack; allocates nothing.
- */
-int scorecard_grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
-                               const struct ruleset *credit_rules, struct credit_grade *out);
-
-/*
- * scorecard_grade_with_rules with hysteresis: `held` is the points grade the customer holds
+ * scorecard_grade with hysteresis: `held` is the points grade the customer holds
  * (RULE_GRADE_NONE: none yet, no hysteresis). The points grade only moves away from held
  * once the points clear the cut-off being crossed by more than margin points: up to the best
  * grade whose cut-off points - margin reaches, down to the grade of points + margin. Caps and
@@ -119,25 +152,17 @@ int scorecard_grade_with_rules(const struct scorecard *card, const struct featur
  * is the held-or-moved points grade. Allocates nothing.
  */
 int scorecard_grade_held(const struct scorecard *card, const struct feature_vec *fv,
-                         const struct ruleset *credit_rules, enum rule_grade held,
+                         const struct grade_limits *limits_or_NULL, enum rule_grade held,
                          double margin, struct credit_grade *out);
-
-/* The best grade whose cut-off `points` reaches (C below B's cut-off). */
-enum rule_grade scorecard_points_grade(const struct scorecard *card, double points);
 
 /* The points grade with hysteresis, as scorecard_grade_held computes it. */
 enum rule_grade scorecard_points_grade_held(const struct scorecard *card, double points,
                                             enum rule_grade held, double margin);
 
-/*
- * Loads every card of paths (files, or directories whose *.yaml / *.yml files are all cards,
- * in name order) into one set. Besides each file's own checks: at most SCORECARD_CARDS_MAX
- * cards, card names unique, no segment listed by two cards, at most one default card.
- * Returns 0 and *out (free with scorecard_set_free), or RISKD_ERR_INVALID with every error in
- * diags and *out NULL.
- */
-int scorecard_set_load_paths(const char *const *paths, size_t n_paths,
-                             struct scorecard_set **out, struct rules_diags *diags);
+/* An empty set (free with scorecard_set_free), and adding a card to it (the set owns it from
+ * then on; at most SCORECARD_CARDS_MAX: the builder checks the set's rules first). */
+struct scorecard_set *scorecard_set_new(void);
+void scorecard_set_add(struct scorecard_set *set, struct scorecard *card);
 
 /* Frees a set and its cards (NULL is fine). */
 void scorecard_set_free(struct scorecard_set *set);
@@ -149,8 +174,5 @@ const struct scorecard *scorecard_set_pick(const struct scorecard_set *set, enum
 /* Number of cards, and card idx in load order. */
 size_t scorecard_set_count(const struct scorecard_set *set);
 const struct scorecard *scorecard_set_card(const struct scorecard_set *set, size_t idx);
-
-/* "AAA" .. "C" for a grade; "" otherwise (same names as rule files). */
-const char *credit_grade_name(enum rule_grade grade);
 
 #endif

@@ -9,12 +9,14 @@
  * do not repeat a stronger one are fed to an L2-regularised logistic regression (Newton /
  * IRLS, in C). Coefficients that take the wrong sign next to the others
  * are dropped and the model refitted. The model is scaled to points (points to double the
- * odds, base odds, base points) and written as a scorecard YAML that scoring/scorecard.c
- * loads; grade cut-offs are the points at which the fitted probability of going bad crosses
- * given bounds. Evaluation grades every row with a card set and reports AUC, KS, Gini and a
+ * odds, base odds, base points) and written as a scorecard YAML that riskd loads
+ * (rules/scorecard_load.h); grade cut-offs are the points at which the fitted probability
+ * of going bad crosses given bounds. Evaluation grades every row with a card set and reports AUC, KS, Gini and a
  * table of grade -> rows and bad rate.
  *
- * Pure computation over memory: the tool (tools/riskctl_scorecard.c) reads and writes files.
+ * Pure computation over memory: the tool (tools/riskctl_scorecard.c) reads and writes files,
+ * and hands in the card loader and the credit policy as functions (scoring/ parses no YAML
+ * and evaluates no rules).
  * Deterministic: the same table and options give the same card, byte for byte.
  */
 #ifndef RISKD_SCORECARD_FIT_H
@@ -24,7 +26,7 @@
 #include <stdint.h>
 
 #include "../config/riskd_base.h"
-#include "../rules/ruleset.h"
+#include "grade.h"
 #include "scorecard.h"
 
 /* A table of text cells (a CSV file with a header row). "" is an empty (missing) cell. */
@@ -33,6 +35,21 @@ struct fit_table {
 	char **names;        /* n_cols column names */
 	char **cells;        /* n_rows * n_cols, row-major */
 };
+
+/*
+ * Loads the YAML of a card as riskd loads card files (rules/scorecard_load.h's
+ * scorecard_load_yaml): path names the text in diagnostics. Returns 0 and *out (free with
+ * scorecard_free), or non-zero with the rendered diagnostics appended to why.
+ */
+typedef int scorecard_fit_load_fn(const char *path, const char *text, size_t len,
+                                  struct scorecard **out, struct rbuf *why);
+
+/*
+ * The credit policy's limits for a customer with features fv (detector/grader.h's
+ * grader_limits over a credit rule set, through arg).
+ */
+typedef void scorecard_limits_fn(void *arg, const struct feature_vec *fv,
+                                 struct grade_limits *out);
 
 struct scorecard_fit_opts {
 	const char *target;      /* the target column: 1 (bad) / 0 (good), or true / false */
@@ -57,9 +74,12 @@ struct scorecard_fit_opts {
 	double base_points;      /* 600 */
 	double grade_pd[RULE_GRADE_C]; /* AAA .. B: the grade needs a fitted probability of going
 	                                  bad at most this: 0.03, 0.06, 0.12, 0.30 */
+	scorecard_fit_load_fn *load_card; /* required: the written card is loaded with it, checked
+	                                     to score every row as the fit does, and measured */
 };
 
-/* Fills o with the defaults listed above (target NULL: the caller must set it). */
+/* Fills o with the defaults listed above (target and load_card NULL: the caller must set
+ * them). */
 void scorecard_fit_opts_init(struct scorecard_fit_opts *o);
 
 /*
@@ -92,13 +112,13 @@ struct scorecard_eval {
  * Grades every row of t with the card of its segment (the `segment` column: the card that
  * lists the segment; a row with an empty segment, or a table without that column, gets the
  * default card; other rows are skipped) and measures the points against the target column.
- * credit_rules (may be NULL) caps and floors the grades as riskd does; AUC and KS use the
- * points. Cells of columns named after registry features are read as those features (empty:
+ * limits (may be NULL: no limits) gives the credit policy's caps and floors for each row,
+ * applied as riskd does; AUC and KS use the points. Cells of columns named after registry features are read as those features (empty:
  * missing); other columns are ignored. Returns 0, or RISKD_ERR_INVALID with errstr set (no
  * target column, a bad cell, no row graded).
  */
 int scorecard_eval_table(const struct scorecard_set *set, const struct fit_table *t,
-                         const char *target, const struct ruleset *credit_rules,
+                         const char *target, scorecard_limits_fn *limits, void *limits_arg,
                          struct scorecard_eval *out, char *errstr, size_t errstr_size);
 
 /* AUC and KS of points against bad (1) / good (0) labels, n rows; both 0.5 / 0 when a class

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/config.h"
+#include "../detector/grader.h"
 #include "../rules/ruleset.h"
+#include "../rules/scorecard_load.h"
 #include "../scoring/cstate.h"
 #include "../scoring/localday.h"
 #include "../scoring/payments.h"
@@ -267,6 +270,12 @@ fail:
 	return -1;
 }
 
+/* The credit rule set's limits for one row (scorecard_eval_table's limits). */
+static void credit_limits(void *arg, const struct feature_vec *fv, struct grade_limits *out)
+{
+	grader_limits(arg, fv, out);
+}
+
 static void print_diags(struct rules_diags *diags)
 {
 	struct rbuf text = {0};
@@ -342,6 +351,7 @@ static int cmd_fit(int argc, char **argv)
 	}
 	struct scorecard_fit_opts fo;
 	scorecard_fit_opts_init(&fo);
+	fo.load_card = scorecard_load_yaml;
 	fo.target = opts[TARGET].value;
 	fo.source = opts[CSV].value;
 	fo.segments = opts[SEGMENT].value;
@@ -446,8 +456,8 @@ static int cmd_eval(int argc, char **argv)
 	}
 	if (csv_read(opts[CSV].value, &csv) < 0)
 		goto done;
-	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, rules, &ev, errstr,
-	                         sizeof errstr) < 0) {
+	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, rules ? credit_limits : NULL,
+	                         rules, &ev, errstr, sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard eval: %s\n", errstr);
 		goto done;
 	}
@@ -628,7 +638,8 @@ static int cmd_features(int argc, char **argv)
 	struct localday ld;
 	char errstr[512];
 	const char *tz = opts[TZ].seen ? opts[TZ].value : "Asia/Shanghai";
-	if (localday_init(&ld, tz, errstr, sizeof errstr) < 0) {
+	if (config_timezone_check(tz, errstr, sizeof errstr) < 0 ||
+	    localday_init(&ld, tz, errstr, sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard features: --tz: %s\n", errstr);
 		return 2;
 	}

@@ -1,10 +1,11 @@
 /*
- * fuzz_rules_load.c - libFuzzer target for the rule-file loader (rules/): YAML reading, the
+ * fuzz_rules_load.c - libFuzzer target for the policy file loaders (rules/): YAML reading, the
  * schema, the condition lexer, parser, checker and compiler, the program verifier, the VM,
- * the test runner and the disassembler.
+ * the test runner and the disassembler; and the scorecard loader on the same front end.
  *
  * An input is a rule file; an input starting with "#expr\n" is instead a condition, placed in
- * a one-rule file as a literal block (so the expression stages get most of the mutations).
+ * a one-rule file as a literal block (so the expression stages get most of the mutations);
+ * every input is also loaded as a scorecard, under the same invariants on its diagnostics.
  * Aborts when an invariant breaks: a load that fails without diagnostics or succeeds with
  * some, a diagnostic with a bad position or shape, success that depends on the kind asked
  * for, a loaded program the verifier refuses, or evaluation that is not repeatable.
@@ -21,6 +22,7 @@
 
 #include "rules/rules_int.h"
 #include "rules/ruleset.h"
+#include "rules/scorecard_load.h"
 #include "fuzz_check.h"
 
 #define PATH "fuzz.yaml"
@@ -146,6 +148,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ruleset_free(theft);
 	ruleset_free(credit);
+	rules_diags_free(&diags);
+
+	struct scorecard *card = NULL;
+	rc = scorecard_load_text(PATH, (const char *)data, size, &card, &diags);
+	CHECK((rc == 0) == (card != NULL));
+	CHECK((rc == 0) == (diags.count == 0));
+	if (rc != 0) {
+		struct rbuf raw = {0};
+		rbuf_append(&raw, data, size);
+		check_diags(&diags, &raw);
+		rbuf_free(&raw);
+	} else {
+		CHECK(strlen(scorecard_hash(card)) == 16);
+	}
+	scorecard_free(card);
 	rules_diags_free(&diags);
 	rbuf_free(&file);
 	return 0;

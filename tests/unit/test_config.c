@@ -8,6 +8,7 @@
  */
 #include "config/config.h"
 #include "config/riskd_base.h"
+#include "config/suggest.h"
 
 #include <criterion/criterion.h>
 
@@ -519,6 +520,30 @@ Test(config, timezone_file_must_be_tzif)
 	expect_error(path, RISKD_ERR_NOT_FOUND, want);
 }
 
+static void expect_zone_unknown(const char *tz)
+{
+	char err[512] = "", want[512];
+	snprintf(want, sizeof want, "unknown time zone '%s' (no zone file /usr/share/zoneinfo/%s; "
+	         "is tzdata installed?)", tz, tz);
+	cr_assert_eq(config_timezone_check(tz, err, sizeof err), RISKD_ERR_NOT_FOUND, "%s", tz);
+	cr_assert_str_eq(err, want);
+}
+
+Test(config, timezone_check_finds_zone_files)
+{
+	char err[512] = "";
+	unsetenv("TZDIR");
+	cr_assert_eq(config_timezone_check("Asia/Shanghai", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(config_timezone_check("UTC", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(config_timezone_check("Europe/Berlin", err, sizeof err), 0, "%s", err);
+	expect_zone_unknown("Mars/Olympus_Mons");
+	expect_zone_unknown("Asia/Shang");
+	expect_zone_unknown("Asia");          /* a directory */
+	expect_zone_unknown("leapseconds");   /* a table, not TZif */
+	expect_zone_unknown("CST-8");
+	expect_zone_unknown("../../../etc/passwd");
+}
+
 Test(config, default_value_error_has_no_line)
 {
 	/* An empty TZDIR lacks the default zone: the blamed value comes from no line. */
@@ -715,4 +740,24 @@ Test(config, describe_lists_every_key_once)
 	cr_assert_not_null(strstr(text, "validation.max_kw_unknown_profile  double 0.1..1e+06"
 	                                "             2000 "));
 	free(text);
+}
+
+Test(config, one_suggester_for_keys_rules_and_cards)
+{
+	cr_assert_eq(suggest_edit_distance("kwh_day", 7, "kwh_day", 7, 0), 0);
+	cr_assert_eq(suggest_edit_distance("kwh_dya", 7, "kwh_day", 7, 0), 1, "a swap is one edit");
+	cr_assert_eq(suggest_edit_distance("KWH_DAY", 7, "kwh_day", 7, 0), 6);
+	cr_assert_eq(suggest_edit_distance("KWH_DAY", 7, "kwh_day", 7, 1), 0, "case folded");
+	cr_assert_eq(suggest_edit_distance("", 0, "abc", 3, 1), 3);
+	char longer[SUGGEST_NAME_MAX + 2];
+	memset(longer, 'a', sizeof longer);
+	cr_assert_eq(suggest_edit_distance(longer, sizeof longer, "a", 1, 0), SUGGEST_NAME_MAX + 1);
+
+	static const char *const names[] = {"kwh_day", "drop_ratio_14d", "zero_run_days", "AA"};
+	cr_assert_str_eq(suggest_name("kwh_dayly", 9, names, 4), "kwh_day");
+	cr_assert_str_eq(suggest_name("drop_ratio", 10, names, 4), "drop_ratio_14d",
+	                 "a name cut short");
+	cr_assert_str_eq(suggest_name("aa", 2, names, 4), "AA");
+	cr_assert_null(suggest_name("price", 5, names, 4));
+	cr_assert_null(suggest_name("kw", 2, names, 4), "short names need a close match");
 }

@@ -1,6 +1,7 @@
 /*
  * test_grader.c - credit grades in the detector: hysteresis at the cut-offs, first grades and
- * changes, the confirmed-theft cap and its withdrawal, reloads that fail, and the reasons'
+ * changes, the confirmed-theft cap and its withdrawal, the credit rules' limits
+ * (grader_limits), the watch of the scorecard files and reloads that fail, and the reasons'
  * JSON.
  */
 #include <criterion/criterion.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "detector/grader.h"
+#include "rules/scorecard_load.h"
 #include "scoring/payments.h"
 #include "scoring/scorecard.h"
 
@@ -190,21 +192,82 @@ Test(grader, broken_files_fail_to_load_and_a_failed_reload_keeps_the_old_ones)
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	enum rule_grade was = r.grade.grade;
 
+	cr_assert_eq(grader_reload(g, 0, &diag), 0, "nothing changed");
+	cr_assert_eq(grader_reload(g, 1, &diag), 1, "forced: the same files again");
 	fp = fopen(path, "w");
 	cr_assert_not_null(fp);
 	fputs("scorecard: broken\nversion: [\n", fp);
 	fclose(fp);
-	cr_assert_eq(grader_reload(g, &diag), RISKD_ERR_INVALID);
+	cr_assert_eq(grader_reload(g, 0, &diag), RISKD_ERR_INVALID, "the watch sees the card");
 	rbuf_append(&diag, "", 1);
 	cr_assert(strstr(diag.data, "card.yaml:"), "diagnostics name the file: %s", diag.data);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1, "the old card still grades");
 	cr_assert_eq(r.grade.grade, was);
 	cr_assert_str_eq(scorecard_name(r.card), "residential");
+	rbuf_reset(&diag);
+	cr_assert_eq(grader_reload(g, 0, &diag), 0, "a broken card is reported once");
+	cr_assert_eq(diag.len, 0);
+
+	/* The card fixed under another name: the watch picks it up. */
+	struct rbuf card = {0};
+	src = fopen("scoring/cards/residential.yaml", "r");
+	cr_assert_not_null(src);
+	while ((n = fread(buf, 1, sizeof(buf), src)) > 0)
+		rbuf_append(&card, buf, n);
+	fclose(src);
+	rbuf_append(&card, "", 1);
+	char *name = strstr(card.data, "scorecard: residential");
+	cr_assert_not_null(name);
+	memcpy(name, "scorecard: renamed_one", 22);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fwrite(card.data, 1, card.len - 1, fp);
+	fclose(fp);
+	rbuf_free(&card);
+	cr_assert_eq(grader_reload(g, 0, &diag), 1, "%.*s", (int)diag.len, diag.data);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_str_eq(scorecard_name(r.card), "renamed_one");
 
 	unlink(path);
 	rmdir(dir);
 	rbuf_free(&diag);
 	grader_free(g);
+}
+
+Test(grader, limits_come_from_the_active_credit_rules)
+{
+	struct rules_diags diags = {0};
+	struct ruleset *rs = NULL;
+	const char *text =
+		"ruleset: limits\nversion: \"1\"\nkind: credit\nrules:\n"
+		"  - {id: shadow_cap, title: Shadow, when: \"confirmed_theft\", cap: C, mode: shadow}\n"
+		"  - {id: theft_cap, title: Theft caps, when: \"confirmed_theft\", cap: C}\n"
+		"  - {id: theft_cap_b, title: Theft B, when: \"confirmed_theft\", cap: B}\n"
+		"  - {id: tenure_floor, title: Loyal, when: \"tenure_months >= 120\", floor: A}\n";
+	cr_assert_eq(ruleset_load_text("limits.yaml", text, strlen(text), RULE_KIND_CREDIT, &rs,
+	                               &diags), 0);
+	struct feature_vec fv;
+	struct grade_limits limits;
+	feature_vec_clear(&fv);
+	grader_limits(rs, &fv, &limits);
+	cr_assert_eq(limits.cap, RULE_GRADE_NONE);
+	cr_assert_eq(limits.floor, RULE_GRADE_NONE);
+	cr_assert_null(limits.cap_code);
+	cr_assert_null(limits.floor_code);
+
+	feature_set(&fv, FEAT_CONFIRMED_THEFT, 1);
+	feature_set(&fv, FEAT_TENURE_MONTHS, 200);
+	grader_limits(rs, &fv, &limits);
+	cr_assert_eq(limits.cap, RULE_GRADE_C, "the worst cap binds");
+	cr_assert_str_eq(limits.cap_code, "theft_cap", "the first active rule setting it");
+	cr_assert_str_eq(limits.cap_text, "Theft caps");
+	cr_assert_eq(limits.floor, RULE_GRADE_A);
+	cr_assert_str_eq(limits.floor_code, "tenure_floor");
+
+	grader_limits(NULL, &fv, &limits);
+	cr_assert_eq(limits.cap, RULE_GRADE_NONE, "no rule set: no limits");
+	ruleset_free(rs);
+	rules_diags_free(&diags);
 }
 
 Test(grader, reasons_are_valid_json_with_every_reason)

@@ -1,15 +1,19 @@
 /*
- * test_scorecard.c - Criterion suite for scoring/scorecard.c: loading diagnostics as goldens
- * (each bad card under tests/unit/data/scorecard/ beside the exact text riskd must print),
- * points, grades and adverse reasons on a hand-made card with known inputs, caps and floors
- * from rule hits and from rules/credit.yaml, card sets (picking by segment, set-level errors),
- * and the shipped cards in scoring/cards.
+ * test_scorecard.c - Criterion suite for credit scorecards: the card loader
+ * (rules/scorecard_load.c) with its diagnostics as goldens (each bad card under
+ * tests/unit/data/scorecard/ beside the exact text riskd must print), and the arithmetic
+ * (scoring/scorecard.c): points, grades and adverse reasons on a hand-made card with known
+ * inputs, caps and floors from grade limits and from rules/credit.yaml (through
+ * detector/grader.c's grader_limits), card sets (picking by segment, set-level errors), and
+ * the shipped cards in scoring/cards.
  *
  * Runs from the repository root (make test-unit does): fixtures are read by relative path,
  * which is also the path the expected texts name.
  */
 #include "config/riskd_base.h"
+#include "detector/grader.h"
 #include "rules/ruleset.h"
+#include "rules/scorecard_load.h"
 #include "scoring/scorecard.h"
 
 #include <criterion/criterion.h>
@@ -297,15 +301,13 @@ Test(scorecard, bin_edges_and_cutoffs)
 	scorecard_free(card);
 }
 
-Test(scorecard, caps_and_floors_from_hits)
+Test(scorecard, caps_and_floors_from_limits)
 {
 	struct scorecard *card = load_known();
 	struct feature_vec fv;
 	struct credit_grade g;
-	struct rule_hits hits;
-	memset(&hits, 0, sizeof hits);
-	hits.cap = RULE_GRADE_NONE;
-	hits.floor = RULE_GRADE_NONE;
+	struct grade_limits hits;
+	grade_limits_clear(&hits);
 
 	customer(&fv, 0, 1, 0, SEGMENT_RESIDENTIAL, 0); /* AAA on points */
 	scorecard_grade(card, &fv, &hits, &g);
@@ -338,6 +340,49 @@ Test(scorecard, caps_and_floors_from_hits)
 	scorecard_free(card);
 }
 
+/* Grades as riskd does: the credit rules' limits, then the card. */
+static void grade_with_rules(const struct scorecard *card, const struct feature_vec *fv,
+                             const struct ruleset *rs, struct credit_grade *g)
+{
+	struct grade_limits limits;
+	grader_limits(rs, fv, &limits);
+	scorecard_grade(card, fv, &limits, g);
+}
+
+Test(scorecard, limits_name_their_rule_first_among_the_reasons)
+{
+	struct scorecard *card = load_known();
+	struct feature_vec fv;
+	struct credit_grade g;
+	struct grade_limits limits;
+	grade_limits_clear(&limits);
+	customer(&fv, 45, 0.6, 2, SEGMENT_COMMERCIAL, 0); /* C on points, three reasons */
+	scorecard_grade(card, &fv, &limits, &g);
+	cr_assert_eq(g.n_reasons, 3);
+	struct credit_reason third = g.reasons[1];
+
+	limits.floor = RULE_GRADE_A;
+	limits.floor_code = "long_tenure";
+	limits.floor_text = "A long and clean history";
+	limits.cap_code = "unused_cap"; /* names a cap that does not bind: never shown */
+	scorecard_grade(card, &fv, &limits, &g);
+	cr_assert_eq(g.grade, RULE_GRADE_A);
+	cr_assert(g.floored);
+	cr_assert_eq(g.n_reasons, 3, "the rule first, the card's two worst after it");
+	cr_assert_str_eq(g.reasons[0].code, "long_tenure");
+	cr_assert_str_eq(g.reasons[0].text, "A long and clean history");
+	cr_assert_float_eq(g.reasons[0].points_lost, 0, 1e-9);
+	cr_assert_str_eq(g.reasons[2].code, third.code);
+
+	/* A limit without its rule changes the grade but names nothing. */
+	limits.floor_code = NULL;
+	scorecard_grade(card, &fv, &limits, &g);
+	cr_assert_eq(g.grade, RULE_GRADE_A);
+	cr_assert_eq(g.n_reasons, 3);
+	cr_assert_str_neq(g.reasons[0].code, "long_tenure");
+	scorecard_free(card);
+}
+
 Test(scorecard, caps_from_the_credit_rules)
 {
 	struct scorecard *card = load_known();
@@ -351,12 +396,12 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 0, 1, 0, SEGMENT_RESIDENTIAL, 0);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_AAA);
 	cr_assert_eq(g.n_reasons, 0);
 
 	feature_set(&fv, FEAT_REVERSALS_12M, 1); /* recent_reversal: at most B */
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_float_eq(g.points, 595, 1e-9);
 	cr_assert_eq(g.points_grade, RULE_GRADE_A);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
@@ -371,7 +416,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 45, 0.6, 2, SEGMENT_COMMERCIAL, 1);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g);
+	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_C);
 	cr_assert(!g.capped, "C on points already");
 	expect_reason(&g, 0, "THEFT", 120);
@@ -379,7 +424,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	customer(&fv, 0, 1, 0, SEGMENT_RESIDENTIAL, 1);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 48);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
-	scorecard_grade_with_rules(card, &fv, rs, &g); /* 545 on points: B, capped to C */
+	grade_with_rules(card, &fv, rs, &g); /* 545 on points: B, capped to C */
 	cr_assert_eq(g.points_grade, RULE_GRADE_B);
 	cr_assert_eq(g.grade, RULE_GRADE_C);
 	cr_assert_str_eq(g.reasons[0].code, "confirmed_theft");
@@ -387,7 +432,7 @@ Test(scorecard, caps_from_the_credit_rules)
 	cr_assert_eq(g.n_reasons, 2);
 
 	/* NULL rules: grading on points alone. */
-	scorecard_grade_with_rules(card, &fv, NULL, &g);
+	grade_with_rules(card, &fv, NULL, &g);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
 	ruleset_free(rs);
 	scorecard_free(card);

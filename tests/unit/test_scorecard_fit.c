@@ -1,5 +1,6 @@
 /*
- * test_scorecard_fit.c - Criterion suite for scoring/scorecard_fit.c: on a generated table
+ * test_scorecard_fit.c - Criterion suite for the scorecard fit (scoring/scorecard_fit.c,
+ * scorecard_bin.c, scorecard_eval.c): on a generated table
  * with a known signal the fit ranks the characteristics right, points fall as risk rises,
  * bins are monotonic with round cut points, and the card ranks a fresh sample within a stated
  * margin of the true probabilities' AUC; identifiers, non-features, --ignore and bad cells are
@@ -7,6 +8,7 @@
  * segment.
  */
 #include "config/riskd_base.h"
+#include "rules/scorecard_load.h"
 #include "scoring/scorecard.h"
 #include "scoring/scorecard_fit.h"
 
@@ -175,6 +177,7 @@ Test(scorecard_fit, recovers_the_signal_and_ranks_a_fresh_sample)
 
 	struct scorecard_fit_opts o;
 	scorecard_fit_opts_init(&o);
+	o.load_card = scorecard_load_yaml;
 	o.target = "bad";
 	o.source = "generated";
 	o.segments = "residential,agricultural";
@@ -274,7 +277,7 @@ Test(scorecard_fit, recovers_the_signal_and_ranks_a_fresh_sample)
 	cr_assert_eq(scorecard_set_load_paths(paths, 1, &set, &diags), 0);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, N);
 	cr_assert_eq(ev.skipped, 0);
@@ -314,6 +317,7 @@ Test(scorecard_fit, bins_are_monotonic_round_and_cover_missing)
 	make_customers(&train, 6000, 7, NULL);
 	struct scorecard_fit_opts o;
 	scorecard_fit_opts_init(&o);
+	o.load_card = scorecard_load_yaml;
 	o.target = "bad";
 	o.bins = 4;
 	struct rbuf yaml = {0}, notes = {0};
@@ -381,6 +385,7 @@ Test(scorecard_fit, same_table_same_card)
 	make_customers(&train, 3000, 3, NULL);
 	struct scorecard_fit_opts o;
 	scorecard_fit_opts_init(&o);
+	o.load_card = scorecard_load_yaml;
 	o.target = "bad";
 	struct rbuf a = {0}, b = {0}, na = {0}, nb = {0};
 	char errstr[256];
@@ -403,6 +408,7 @@ Test(scorecard_fit, ignore_bad_cells_and_segments)
 	train.t.cells[10 * train.t.n_cols + 3] = "many";
 	struct scorecard_fit_opts o;
 	scorecard_fit_opts_init(&o);
+	o.load_card = scorecard_load_yaml;
 	o.target = "bad";
 	o.ignore = "tenure_months,favourite_colour";
 	o.segments = "agricultural";
@@ -449,6 +455,7 @@ Test(scorecard_fit, errors)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		scorecard_fit_opts_init(&o);
+		o.load_card = scorecard_load_yaml;
 		o.target = cases[i].target;
 		o.segments = cases[i].segments;
 		o.ignore = cases[i].ignore;
@@ -462,6 +469,10 @@ Test(scorecard_fit, errors)
 	}
 	scorecard_fit_opts_init(&o);
 	o.target = "bad";
+	cr_assert_eq(scorecard_fit(&train.t, &o, &yaml, &notes, errstr, sizeof errstr),
+	             RISKD_ERR_INVALID);
+	cr_assert_str_eq(errstr, "no card loader given");
+	o.load_card = scorecard_load_yaml;
 	o.grade_pd[1] = o.grade_pd[0];
 	cr_assert_eq(scorecard_fit(&train.t, &o, &yaml, &notes, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
@@ -528,7 +539,7 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 	table_done(&tb);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, 5);
 	cr_assert_eq(ev.skipped, 1);
@@ -543,10 +554,10 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 
 	/* A bad cell names its row and column. */
 	tb.t.cells[1 * 4 + 2] = "soon";
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, &ev, errstr, sizeof errstr),
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
 	cr_assert_str_eq(errstr, "row 2, column days_past_due: 'soon' is not a number");
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, &ev, errstr, sizeof errstr),
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
 	table_free(&tb);
 	scorecard_set_free(set);
