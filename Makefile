@@ -3,7 +3,9 @@
 #   make                  build bin/riskd, bin/riskctl, bin/mock-kafka (installs missing deps first)
 #   make SANITIZE=address,undefined
 #                         the same tree instrumented, under build/san and bin/san
-#   make test             unit suites, then end-to-end suites against the local stack
+#   make test             the module-boundary check, unit suites, then end-to-end suites
+#                         against the local stack
+#   make check-arrows     only the module-boundary check (tools/check-arrows.sh)
 #   make fuzz             the libFuzzer targets of tests/fuzz/, built with clang under ASan and
 #                         UBSan into build/fuzz/, each run FUZZ_SECONDS (default 30) on its
 #                         seed corpus; fails on a crash, a sanitizer report or a broken
@@ -59,7 +61,7 @@ $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
 
 .PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind \
-        fuzz fuzz-build
+        fuzz fuzz-build check-arrows
 .DEFAULT_GOAL := all
 
 all: deps
@@ -100,9 +102,16 @@ $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 # Tests: unit suites need no server; end-to-end suites start (or reuse) the local stack.
 # Criterion runs each suite's tests in forked workers; -j1 keeps the 2-core machine calm.
 test: deps
+	@$(MAKE) --no-print-directory check-arrows
 	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-e2e
+
+# The allowed arrows between modules (docs/architecture.md): the checker, its own test on
+# made-up trees, then this tree.
+check-arrows:
+	@tests/tools/test_check_arrows.sh >/dev/null || tests/tools/test_check_arrows.sh
+	@tools/check-arrows.sh
 
 # Under SANITIZE a sanitizer report fails the run wherever it appears - in a suite's output
 # (Criterion's workers do not turn a leak report into a failure) or in the logs of the riskd
