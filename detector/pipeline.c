@@ -596,12 +596,12 @@ static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		/* the first line of each diagnostic names file:line:col; the source and caret
-		 * lines that follow are for terminals */
-		if (n > 0 && strstr(p, ": error: ") && (size_t)(strstr(p, ": error: ") - p) < n) {
-			char line[1024];
-			riskd_strlcpy(line, sizeof(line), p, n);
+		 * lines that follow are for terminals. The buffer is not NUL-terminated: search
+		 * the line's bounded copy only. */
+		char line[1024];
+		riskd_strlcpy(line, sizeof(line), p, n);
+		if (n > 0 && strstr(line, ": error: "))
 			log_kv(level, "rules_error", "diagnostic=%s", log_quote(q, sizeof(q), line));
-		}
 		p = nl ? nl + 1 : NULL;
 	}
 }
