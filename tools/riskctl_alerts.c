@@ -1292,6 +1292,17 @@ static int lifecycle_open(int argc, char **argv, const char *what, unsigned allo
 	return rc;
 }
 
+/* Prints "alert ID VERB LOGIN" and tail on stdout (stored values masked). */
+static void say_done(const char *id, const char *verb, const struct review_store *rv,
+                     const char *tail)
+{
+	fputs("alert ", stdout);
+	put_text(stdout, id);
+	fprintf(stdout, " %s ", verb);
+	put_text(stdout, review_store_login(rv));
+	fputs(tail, stdout);
+}
+
 static int cmd_claim(int argc, char **argv)
 {
 	struct opts o;
@@ -1302,39 +1313,50 @@ static int cmd_claim(int argc, char **argv)
 	if (rc || !rv)
 		return rc;
 	int err = review_claim(rv, o.id, opts_analyst(&o), &changed, errstr, sizeof(errstr));
-	if (err) {
+	if (err)
 		rc = store_failed("alerts claim", err, errstr);
-	} else {
-		fputs("alert ", stdout);
-		put_text(stdout, o.id);
-		fputs(changed ? " claimed by " : " is already in review by ", stdout);
-		put_text(stdout, review_store_login(rv));
-		fputs(changed ? " (in_review)\n" : " (nothing changed)\n", stdout);
-	}
+	else
+		say_done(o.id, changed ? "claimed by" : "is already in review by", rv,
+		         changed ? " (in_review)\n" : " (nothing changed)\n");
+	review_store_close(rv);
+	return rc;
+}
+
+/* review_reopen as the login role (check_analyst has vouched for any --analyst). */
+static int reopen_as_login(struct review_store *rv, const char *alert_id, const char *note,
+                           char *errstr, size_t errstr_size)
+{
+	return review_reopen(rv, alert_id, NULL, note, errstr, errstr_size);
+}
+
+/* release and reopen: `ID [--note TEXT]`, which put the alert back in the queue by change. */
+static int requeue(int argc, char **argv, const char *what, const char *verb,
+                   int (*change)(struct review_store *rv, const char *alert_id,
+                                 const char *note, char *errstr, size_t errstr_size))
+{
+	struct opts o;
+	struct review_store *rv;
+	char errstr[1024];
+	int rc = lifecycle_open(argc, argv, what, BIT(OPT_NOTE), 0, &o, &rv);
+	if (rc || !rv)
+		return rc;
+	int err = change(rv, o.id, o.value[OPT_NOTE], errstr, sizeof(errstr));
+	if (err)
+		rc = store_failed(what, err, errstr);
+	else
+		say_done(o.id, verb, rv, " (open, back in the queue)\n");
 	review_store_close(rv);
 	return rc;
 }
 
 static int cmd_release(int argc, char **argv)
 {
-	struct opts o;
-	struct review_store *rv;
-	char errstr[1024];
-	int rc = lifecycle_open(argc, argv, "alerts release", BIT(OPT_NOTE), 0, &o, &rv);
-	if (rc || !rv)
-		return rc;
-	int err = review_release(rv, o.id, o.value[OPT_NOTE], errstr, sizeof(errstr));
-	if (err) {
-		rc = store_failed("alerts release", err, errstr);
-	} else {
-		fputs("alert ", stdout);
-		put_text(stdout, o.id);
-		fputs(" released by ", stdout);
-		put_text(stdout, review_store_login(rv));
-		fputs(" (open, back in the queue)\n", stdout);
-	}
-	review_store_close(rv);
-	return rc;
+	return requeue(argc, argv, "alerts release", "released by", review_release);
+}
+
+static int cmd_reopen(int argc, char **argv)
+{
+	return requeue(argc, argv, "alerts reopen", "reopened by", reopen_as_login);
 }
 
 static int cmd_resolve(int argc, char **argv)
@@ -1354,13 +1376,9 @@ static int cmd_resolve(int argc, char **argv)
 		rc = store_failed("alerts resolve", err, errstr);
 		goto done;
 	}
-	fputs("alert ", stdout);
-	put_text(stdout, o.id);
-	fputs(" closed as ", stdout);
-	put_text(stdout, o.value[OPT_DISPOSITION]);
-	fputs(" by ", stdout);
-	put_text(stdout, review_store_login(rv));
-	fputc('\n', stdout);
+	char closed_as[64];
+	snprintf(closed_as, sizeof(closed_as), "closed as %s by", o.value[OPT_DISPOSITION]);
+	say_done(o.id, closed_as, rv, "\n");
 	/* what the dismissal quieted, read back (the resolution itself is already committed) */
 	if (review_show(rv, o.id, &detail, errstr, sizeof(errstr)) == 0) {
 		size_t i;
@@ -1378,29 +1396,6 @@ static int cmd_resolve(int argc, char **argv)
 	}
 done:
 	json_decref(detail);
-	review_store_close(rv);
-	return rc;
-}
-
-static int cmd_reopen(int argc, char **argv)
-{
-	struct opts o;
-	struct review_store *rv;
-	char errstr[1024];
-	int rc = lifecycle_open(argc, argv, "alerts reopen", BIT(OPT_NOTE), 0, &o, &rv);
-	if (rc || !rv)
-		return rc;
-	int err = review_reopen(rv, o.id, opts_analyst(&o), o.value[OPT_NOTE], errstr,
-	                        sizeof(errstr));
-	if (err) {
-		rc = store_failed("alerts reopen", err, errstr);
-	} else {
-		fputs("alert ", stdout);
-		put_text(stdout, o.id);
-		fputs(" reopened by ", stdout);
-		put_text(stdout, review_store_login(rv));
-		fputs(" (open, back in the queue)\n", stdout);
-	}
 	review_store_close(rv);
 	return rc;
 }

@@ -686,15 +686,10 @@ Test(review, roles_have_least_privilege, .timeout = 120)
 
 /* ---- identity: the database decides who acts, and only the lifecycle changes an alert ---- */
 
-/* The audit trail of alert_id as "actor/db_user:action ..." (riskd's own rows left out). */
-static void analyst_trail(const struct e2e_world *w, const char *alert_id, char *out,
-                          size_t size)
-{
-	sql(w->dsn, out, size,
-	    "select coalesce(string_agg(actor || '/' || db_user || ':' || action, ' ' order by id),"
-	    " '') from risk.alert_events where alert_id = $1 and actor <> 'riskd'",
-	    1, alert_id);
-}
+/* The audit trail of alert $1 as "actor/db_user:action ..." (riskd's own rows left out). */
+static const char analyst_trail[] =
+    "select coalesce(string_agg(actor || '/' || db_user || ':' || action, ' ' order by id), '')"
+    " from risk.alert_events where alert_id = $1 and actor <> 'riskd'";
 
 Test(review, an_analyst_acts_as_the_login_role_never_as_another, .timeout = 120)
 {
@@ -737,7 +732,7 @@ Test(review, an_analyst_acts_as_the_login_role_never_as_another, .timeout = 120)
 	cr_assert_str_eq(st, "open|-|-");
 
 	/* the audit rows name the login role, as actor and as db_user */
-	analyst_trail(&w, id, trail, sizeof(trail));
+	sql(w.dsn, trail, sizeof(trail), analyst_trail, 1, id);
 	cr_assert_str_eq(trail, "alice/alice:claimed alice/alice:resolved bob/bob:reopened");
 }
 
@@ -777,7 +772,7 @@ Test(review, only_the_holder_or_a_lead_resolves_or_releases_a_held_alert, .timeo
 	cr_assert_str_eq(st, "closed|alice|false_positive", "the holder stays the alert's analyst");
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1"
 	                            " and created_by = 'lena'", 1, id, NULL), 2);
-	analyst_trail(&w, id, trail, sizeof(trail));
+	sql(w.dsn, trail, sizeof(trail), analyst_trail, 1, id);
 	cr_assert_str_eq(trail, "alice/alice:claimed lena/lena:released alice/alice:claimed "
 	                        "lena/lena:resolved");
 	char note[256];
