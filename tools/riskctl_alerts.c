@@ -206,7 +206,7 @@ static int check_analyst(const char *what, const struct opts *o, const struct re
 		return EXIT_OK;
 	char shown_named[RISKCTL_SHOWN_MAX], shown_login[RISKCTL_SHOWN_MAX];
 	fprintf(stderr, "riskctl %s: %s '%s' is not the login role '%s': you act as the role you "
-	                "connect as (drop --analyst, or connect as that role)\n", what,
+	                "connect as (drop it, or connect as that role)\n", what,
 	        o->value[OPT_ANALYST] ? "--analyst" : "$RISKCTL_ANALYST",
 	        riskctl_shown(named, shown_named, sizeof(shown_named)),
 	        riskctl_shown(login, shown_login, sizeof(shown_login)));

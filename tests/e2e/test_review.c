@@ -895,7 +895,7 @@ Test(review, rejected_arguments_are_shown_with_control_bytes_escaped, .timeout =
 	/* an analyst name */
 	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id, "--analyst", "bo\x1b" "b"), 1);
 	assert_escaped_line(out, "riskctl alerts claim: --analyst 'bo\\x1bb' is not the login role"
-	                         " 'alice': you act as the role you connect as (drop --analyst, or"
+	                         " 'alice': you act as the role you connect as (drop it, or"
 	                         " connect as that role)");
 }
 
