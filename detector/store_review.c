@@ -18,6 +18,7 @@
 
 struct review_store {
 	PGconn *conn;
+	char login[128]; /* session_user: the acting analyst of every lifecycle change */
 };
 
 /* Copies the first line of msg into errstr, without a trailing newline. */
@@ -31,7 +32,8 @@ static void set_message(char *errstr, size_t errstr_size, const char *prefix, co
 
 /*
  * Classifies a failed result: the lifecycle functions' refusals by SQLSTATE (see
- * 004_review.sql), connection trouble as unavailable. errstr gets the server's primary message.
+ * 004_review.sql and 009_identity.sql), connection trouble as unavailable. errstr gets the
+ * server's primary message.
  */
 static int fail_result(struct review_store *rv, PGresult *res, char *errstr, size_t errstr_size)
 {
@@ -145,17 +147,19 @@ int review_store_open(struct review_store **out, const char *dsn, const char *ro
 	if ((rc = exec_simple(rv, "set timezone = 'UTC'; set lock_timeout = '10s';"
 	                          " set statement_timeout = '60s'", errstr, errstr_size)))
 		goto fail;
-	res = PQexec(rv->conn, "select to_regprocedure('risk.alert_claim(text,text)') is not null");
+	res = PQexec(rv->conn, "select to_regprocedure('risk.alert_release(text,text)') is not null,"
+	                       " session_user");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = fail_result(rv, res, errstr, errstr_size);
 		goto fail;
 	}
 	if (PQgetvalue(res, 0, 0)[0] != 't') {
-		snprintf(errstr, errstr_size, "the database has no review queue (apply the "
-		                              "deploy/sql migrations up to 004_review.sql)");
+		snprintf(errstr, errstr_size, "the database has no review queue with analyst identity "
+		                              "(apply the deploy/sql migrations up to 009_identity.sql)");
 		rc = RISKD_ERR_INVALID;
 		goto fail;
 	}
+	snprintf(rv->login, sizeof(rv->login), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	PQfreemem(role_ident);
 	free(set_role);
@@ -169,6 +173,11 @@ fail:
 	free(set_role);
 	review_store_close(rv);
 	return rc;
+}
+
+const char *review_store_login(const struct review_store *rv)
+{
+	return rv->login;
 }
 
 void review_store_close(struct review_store *rv)
@@ -288,6 +297,14 @@ int review_resolve(struct review_store *rv, const char *alert_id, const char *an
 	                         suppress_days >= 0 ? days : NULL};
 	return call_lifecycle(rv, "select risk.alert_resolve($1, $2, $3, $4, $5::integer)", 5,
 	                      params, NULL, errstr, errstr_size);
+}
+
+int review_release(struct review_store *rv, const char *alert_id, const char *note,
+                   char *errstr, size_t errstr_size)
+{
+	const char *params[2] = {alert_id, note};
+	return call_lifecycle(rv, "select risk.alert_release($1, $2)", 2, params, NULL, errstr,
+	                      errstr_size);
 }
 
 int review_reopen(struct review_store *rv, const char *alert_id, const char *analyst,

@@ -1,19 +1,24 @@
 /*
  * store_review.h - the analyst's door to PostgreSQL (libpq): the review queue, one alert with
- * its context, the lifecycle changes (claim, resolve, reopen) and rule performance.
+ * its context, the lifecycle changes (claim, release, resolve, reopen) and rule performance.
  *
  * riskctl's alert commands use it. A review store is one connection that runs with the
  * privileges of one database role (risk_analyst): it reads through SELECTs and changes alerts
- * only through the lifecycle functions of deploy/sql/004_review.sql, which enforce the
- * transitions and write the audit trail. Every value travels as a query parameter.
+ * only through the lifecycle functions (deploy/sql/004_review.sql, 009_identity.sql), which
+ * enforce the transitions and write the audit trail. The acting analyst is the connection's
+ * login role (session_user), never a name the caller passes: an analyst argument is either
+ * NULL or that same name, and the database refuses any other. Every value travels as a query
+ * parameter.
  * Results are jansson values built by PostgreSQL (json_build_object), so their shape is the
  * one documented in docs/review-queue.md; the caller owns and json_decref()s them.
  *
  * Errors: RISKD_ERR_UNAVAILABLE (cannot reach the server), RISKD_ERR_NOT_FOUND (unknown alert),
- * RISKD_ERR_CONFLICT (wrong status for the change, held by someone else, another active alert
- * or a lock held too long), RISKD_ERR_INVALID (bad disposition, note, analyst, day count; the
- * schema lacks the review migration), RISKD_ERR_IO (anything else, such as a refused
- * privilege). errstr then holds one line: the server's own message for a refusal.
+ * RISKD_ERR_CONFLICT (wrong status for the change, claimed by someone else, another active
+ * alert or a lock held too long), RISKD_ERR_INVALID (bad disposition, note, login name, day
+ * count; the schema lacks the review migrations), RISKD_ERR_IO (anything else, such as a
+ * refused privilege: another analyst named than the login role, or resolving or releasing an
+ * alert someone else holds without being a risk_lead member). errstr then holds one line: the
+ * server's own message for a refusal (it may quote the caller's input verbatim).
  */
 #ifndef RISKD_STORE_REVIEW_H
 #define RISKD_STORE_REVIEW_H
@@ -35,12 +40,16 @@ struct review_filter {
 
 /*
  * Connects with dsn and switches the session to role (SET ROLE; the login role must be a
- * member of it, or a superuser). Checks that the review migration is applied. Returns 0 and
+ * member of it, or a superuser). Checks that the review migrations are applied. Returns 0 and
  * *out, RISKD_ERR_UNAVAILABLE when the server cannot be reached, RISKD_ERR_INVALID when the
  * schema lacks the review functions, RISKD_ERR_IO when the role cannot be taken.
  */
 int review_store_open(struct review_store **out, const char *dsn, const char *role,
                       char *errstr, size_t errstr_size);
+
+/* The connection's login role (session_user): who every lifecycle change is recorded as.
+ * Owned by rv, valid until review_store_close. */
+const char *review_store_login(const struct review_store *rv);
 
 /* Closes the connection. NULL is a no-op. */
 void review_store_close(struct review_store *rv);
@@ -65,22 +74,29 @@ int review_show(struct review_store *rv, const char *alert_id, json_t **out, cha
                 size_t errstr_size);
 
 /*
- * Claims an open alert for analyst. *changed is 1, or 0 when analyst already held it.
- * Returns 0 or a riskd_err (see the file comment).
+ * Claims an open alert for the login role (analyst: NULL, or the login role's own name).
+ * *changed is 1, or 0 when the login role already held it. Returns 0 or a riskd_err (see the
+ * file comment).
  */
 int review_claim(struct review_store *rv, const char *alert_id, const char *analyst,
                  int *changed, char *errstr, size_t errstr_size);
 
 /*
- * Closes an alert in review with disposition and note. analyst NULL means the holder;
- * suppress_days < 0 means the database's default (review_settings.suppress_days).
- * Returns 0 or a riskd_err.
+ * Closes an alert in review with disposition and note, as the login role (analyst: NULL or
+ * its own name), which must hold it or be a risk_lead member; suppress_days < 0 means the
+ * database's default (review_settings.suppress_days). Returns 0 or a riskd_err.
  */
 int review_resolve(struct review_store *rv, const char *alert_id, const char *analyst,
                    const char *disposition, const char *note, int suppress_days,
                    char *errstr, size_t errstr_size);
 
-/* Reopens a closed alert (note may be NULL). Returns 0 or a riskd_err. */
+/* Puts an alert in review back in the queue, unassigned (note may be NULL), as the login
+ * role, which must hold it or be a risk_lead member. Returns 0 or a riskd_err. */
+int review_release(struct review_store *rv, const char *alert_id, const char *note,
+                   char *errstr, size_t errstr_size);
+
+/* Reopens a closed alert as the login role (analyst: NULL or its own name; note may be
+ * NULL). Returns 0 or a riskd_err. */
 int review_reopen(struct review_store *rv, const char *alert_id, const char *analyst,
                   const char *note, char *errstr, size_t errstr_size);
 

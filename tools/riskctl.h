@@ -6,14 +6,28 @@
 #ifndef RISKD_RISKCTL_H
 #define RISKD_RISKCTL_H
 
+#include <stddef.h>
+
+/* A buffer size for riskctl_shown that holds any argument worth showing. */
+#define RISKCTL_SHOWN_MAX 256
+
+/*
+ * text (an argument, or a server message that may quote one) made safe to print on one
+ * terminal line, into buf: valid UTF-8 stays as it is; control bytes (C0, DEL and C1), bytes
+ * that form no valid UTF-8 sequence and newlines become \xNN, a backslash becomes \\; when
+ * buf_size is too small the text is cut at a whole character and ends in "...". NULL shows as
+ * "". Returns buf ("" when buf_size < 4), for one %s of a message that echoes input.
+ */
+const char *riskctl_shown(const char *text, char *buf, size_t buf_size);
+
 /* riskctl produce: publish JSONL from stdin to Kafka (tools/riskctl_produce.c). */
 int produce_main(int argc, char **argv);
 
 /* riskctl rules: check, test and explain rule files; list features (tools/riskctl_rules.c). */
 int rules_main(int argc, char **argv);
 
-/* riskctl alerts: the analyst's review queue: list, show, claim, resolve, reopen, report
- * (tools/riskctl_alerts.c). Exit status 0 done, 1 refused, 2 usage, 3 PostgreSQL unreachable. */
+/* riskctl alerts: the analyst's review queue: list, show, claim, release, resolve, reopen,
+ * report (tools/riskctl_alerts.c). Exit status 0 done, 1 refused, 2 usage, 3 PostgreSQL unreachable. */
 int alerts_main(int argc, char **argv);
 
 /* riskctl rules stats: per-rule precision from risk.v_rule_performance (tools/riskctl_alerts.c);

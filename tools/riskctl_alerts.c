@@ -1,17 +1,20 @@
 /*
- * riskctl_alerts.c - `riskctl alerts` (the analyst's review queue: list, show, claim, resolve,
- * reopen, report) and `riskctl rules stats` (rule performance).
+ * riskctl_alerts.c - `riskctl alerts` (the analyst's review queue: list, show, claim, release,
+ * resolve, reopen, report) and `riskctl rules stats` (rule performance).
  *
  * Every command connects with the configured DSN (postgres.dsn, var/stack.env, RISKD_PG_DSN)
  * and then runs `SET ROLE risk_analyst`, so it can read alerts and change them only through
- * the lifecycle functions, whatever else the login role may do. Output is text for a
- * terminal, JSON (--json) for scripts, or one self-contained HTML page (--html: inline CSS and
- * SVG, no script, nothing loaded from anywhere). Every value that comes from the database is
- * data: control characters are masked in text, and everything is escaped in HTML.
+ * the lifecycle functions, whatever else the login role may do. The acting analyst is the
+ * login role (the database's session_user): --analyst only confirms it, and a different name
+ * is refused. Output is text for a terminal, JSON (--json) for scripts, or one self-contained
+ * HTML page (--html: inline CSS and SVG, no script, nothing loaded from anywhere). Every value
+ * that comes from the database is data: control characters are masked in text, and everything
+ * is escaped in HTML; arguments and server messages echoed in an error are shown with
+ * control bytes escaped (riskctl_shown).
  *
  * Exit status: 0 done, 1 refused (unknown id, wrong status, held by someone else, bad
- * disposition, or another database error), 2 usage or configuration error, 3 PostgreSQL
- * unreachable.
+ * disposition, --analyst not the login role, or another database error), 2 usage or
+ * configuration error, 3 PostgreSQL unreachable.
  */
 #include <getopt.h>
 #include <math.h>
@@ -74,17 +77,19 @@ static void alerts_usage(FILE *out)
 	        "usage: riskctl alerts list [--status open|in_review|closed|all] [--kind K]\n"
 	        "                           [--area TRANSFORMER] [--limit N] [--json]\n"
 	        "       riskctl alerts show ID [--json | --html]\n"
-	        "       riskctl alerts claim ID --analyst NAME\n"
-	        "       riskctl alerts resolve ID --disposition D --note TEXT [--analyst NAME]\n"
-	        "                              [--suppress-days N]\n"
-	        "       riskctl alerts reopen ID --analyst NAME [--note TEXT]\n"
+	        "       riskctl alerts claim ID\n"
+	        "       riskctl alerts release ID [--note TEXT]\n"
+	        "       riskctl alerts resolve ID --disposition D --note TEXT [--suppress-days N]\n"
+	        "       riskctl alerts reopen ID [--note TEXT]\n"
 	        "       riskctl alerts report --html [--status S] [--kind K] [--area T] [--limit N]\n"
 	        "every command takes --config PATH (default config/riskd.yaml when present).\n"
 	        "dispositions: confirmed_theft meter_fault billing_error false_positive no_access\n"
-	        "--analyst defaults to $RISKCTL_ANALYST; resolve defaults to the alert's holder.\n"
+	        "You act as the database login role of the connection; claim, release, resolve and\n"
+	        "reopen also take --analyst NAME (or $RISKCTL_ANALYST), which must be that role.\n"
+	        "Only the holder or a risk_lead member may release or resolve a claimed alert.\n"
 	        "The commands run as database role " ANALYST_ROLE " (docs/review-queue.md).\n"
 	        "exit status: 0 done, 1 refused (unknown id, wrong status, held by someone else,\n"
-	        "bad disposition), 2 usage, 3 PostgreSQL unreachable\n");
+	        "bad disposition, --analyst not the login role), 2 usage, 3 PostgreSQL unreachable\n");
 }
 
 static void stats_usage(FILE *out)
@@ -125,9 +130,10 @@ static int opts_parse(int argc, char **argv, const char *what, unsigned allowed,
 			return 1;
 		}
 		if (c == '?' || c == ':') {
+			char shown[RISKCTL_SHOWN_MAX];
 			fprintf(stderr, "riskctl %s: %s '%s'\n", what,
 			        c == ':' ? "missing value for option" : "unknown option",
-			        argv[optind - 1]);
+			        riskctl_shown(argv[optind - 1], shown, sizeof(shown)));
 			return EXIT_USAGE;
 		}
 		if (!(allowed & BIT(c))) {
@@ -143,7 +149,9 @@ static int opts_parse(int argc, char **argv, const char *what, unsigned allowed,
 		return EXIT_USAGE;
 	}
 	if (!want_id && positional != 0) {
-		fprintf(stderr, "riskctl %s: unexpected argument '%s'\n", what, argv[optind]);
+		char shown[RISKCTL_SHOWN_MAX];
+		fprintf(stderr, "riskctl %s: unexpected argument '%s'\n", what,
+		        riskctl_shown(argv[optind], shown, sizeof(shown)));
 		return EXIT_USAGE;
 	}
 	o->id = want_id ? argv[optind] : NULL;
@@ -169,13 +177,40 @@ static int opts_parse(int argc, char **argv, const char *what, unsigned allowed,
 	return 0;
 }
 
-/* The analyst's name: --analyst, else $RISKCTL_ANALYST, else NULL. */
+/* Prints "riskctl WHAT: MESSAGE" on stderr, one line, control bytes of message escaped. */
+static void complain(const char *what, const char *message)
+{
+	char shown[4 * 1024 + 4];
+	fprintf(stderr, "riskctl %s: %s\n", what, riskctl_shown(message, shown, sizeof(shown)));
+}
+
+/* The analyst's name the caller gave: --analyst, else $RISKCTL_ANALYST, else NULL. */
 static const char *opts_analyst(const struct opts *o)
 {
 	if (o->value[OPT_ANALYST])
 		return o->value[OPT_ANALYST];
 	const char *env = getenv("RISKCTL_ANALYST");
 	return env && *env ? env : NULL;
+}
+
+/*
+ * Refuses an analyst name (--analyst or $RISKCTL_ANALYST) other than the connection's login
+ * role, which the database records as the acting analyst whatever is passed. Returns 0 or
+ * EXIT_REFUSED after a message.
+ */
+static int check_analyst(const char *what, const struct opts *o, const struct review_store *rv)
+{
+	const char *named = opts_analyst(o);
+	const char *login = review_store_login(rv);
+	if (!named || strcmp(named, login) == 0)
+		return EXIT_OK;
+	char shown_named[RISKCTL_SHOWN_MAX], shown_login[RISKCTL_SHOWN_MAX];
+	fprintf(stderr, "riskctl %s: %s '%s' is not the login role '%s': you act as the role you "
+	                "connect as (drop it, or connect as that role)\n", what,
+	        o->value[OPT_ANALYST] ? "--analyst" : "$RISKCTL_ANALYST",
+	        riskctl_shown(named, shown_named, sizeof(shown_named)),
+	        riskctl_shown(login, shown_login, sizeof(shown_login)));
+	return EXIT_REFUSED;
 }
 
 /* Loads the configuration and connects as the analyst role. Returns 0 or an exit code. */
@@ -188,20 +223,21 @@ static int connect_analyst(const char *what, const struct opts *o, struct review
 	if (!path && access("config/riskd.yaml", R_OK) == 0)
 		path = "config/riskd.yaml";
 	if (config_load(&cfg, path, errstr, sizeof(errstr)) != 0) {
-		fprintf(stderr, "riskctl %s: %s\n", what, errstr);
+		complain(what, errstr);
 		return EXIT_USAGE;
 	}
 	int rc = review_store_open(rv, cfg.pg_dsn, ANALYST_ROLE, errstr, sizeof(errstr));
 	if (rc == 0)
 		return EXIT_OK;
-	fprintf(stderr, "riskctl %s: %s\n", what, errstr);
+	complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }
 
-/* Prints a store error and maps it to the exit code. */
+/* Prints a store error (the server's message may quote an argument) and maps it to the exit
+ * code. */
 static int store_failed(const char *what, int rc, const char *errstr)
 {
-	fprintf(stderr, "riskctl %s: %s\n", what, errstr);
+	complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }
 
@@ -735,6 +771,10 @@ static void event_summary(const json_t *ev, char *buf, size_t size)
 		snprintf(buf, size, "closed as %s: %s%s",
 		         jstr(after, "disposition") ? jstr(after, "disposition") : "?",
 		         jstr(after, "note") ? jstr(after, "note") : "", extra);
+	} else if (strcmp(action, "released") == 0) {
+		snprintf(buf, size, "in_review (held by %s) -> open%s%s",
+		         jstr(before, "analyst") ? jstr(before, "analyst") : "?",
+		         jstr(after, "note") ? ": " : "", jstr(after, "note") ? jstr(after, "note") : "");
 	} else if (strcmp(action, "reopened") == 0) {
 		if (json_array_size(json_object_get(after, "lifted_suppressions"))) {
 			char lifted[256];
@@ -1224,54 +1264,111 @@ done:
 
 /* ---- lifecycle ---- */
 
+/*
+ * The start of a lifecycle command: parses argv (one alert id; --config, --analyst and the
+ * options in allowed; every option in required must be given), connects, and refuses an
+ * --analyst other than the login role. Returns EXIT_OK with *rv open (NULL after --help,
+ * nothing to do), or an exit code after a message.
+ */
+static int lifecycle_open(int argc, char **argv, const char *what, unsigned allowed,
+                          unsigned required, struct opts *o, struct review_store **rv)
+{
+	*rv = NULL;
+	int rc = opts_parse(argc, argv, what, BIT(OPT_CONFIG) | BIT(OPT_ANALYST) | allowed, 1,
+	                    alerts_usage, o);
+	if (rc)
+		return rc == 1 ? EXIT_OK : rc;
+	for (int opt = 0; opt < OPT__COUNT; opt++)
+		if ((required & BIT(opt)) && !o->value[opt]) {
+			fprintf(stderr, "riskctl %s: give --%s\n", what, long_options[opt].name);
+			return EXIT_USAGE;
+		}
+	if ((rc = connect_analyst(what, o, rv)))
+		return rc;
+	if ((rc = check_analyst(what, o, *rv))) {
+		review_store_close(*rv);
+		*rv = NULL;
+	}
+	return rc;
+}
+
+/* Prints "alert ID VERB LOGIN" and tail on stdout (stored values masked). */
+static void say_done(const char *id, const char *verb, const struct review_store *rv,
+                     const char *tail)
+{
+	fputs("alert ", stdout);
+	put_text(stdout, id);
+	fprintf(stdout, " %s ", verb);
+	put_text(stdout, review_store_login(rv));
+	fputs(tail, stdout);
+}
+
 static int cmd_claim(int argc, char **argv)
 {
 	struct opts o;
-	struct review_store *rv = NULL;
+	struct review_store *rv;
 	char errstr[1024];
 	int changed = 0;
-	int rc = opts_parse(argc, argv, "alerts claim", BIT(OPT_CONFIG) | BIT(OPT_ANALYST), 1,
-	                    alerts_usage, &o);
-	if (rc)
-		return rc == 1 ? EXIT_OK : rc;
-	const char *analyst = opts_analyst(&o);
-	if (!analyst) {
-		fprintf(stderr, "riskctl alerts claim: give --analyst NAME (or set RISKCTL_ANALYST)\n");
-		return EXIT_USAGE;
-	}
-	if ((rc = connect_analyst("alerts claim", &o, &rv)))
+	int rc = lifecycle_open(argc, argv, "alerts claim", 0, 0, &o, &rv);
+	if (rc || !rv)
 		return rc;
-	int err = review_claim(rv, o.id, analyst, &changed, errstr, sizeof(errstr));
-	if (err) {
+	int err = review_claim(rv, o.id, opts_analyst(&o), &changed, errstr, sizeof(errstr));
+	if (err)
 		rc = store_failed("alerts claim", err, errstr);
-	} else {
-		fputs("alert ", stdout);
-		put_text(stdout, o.id);
-		fputs(changed ? " claimed by " : " is already in review by ", stdout);
-		put_text(stdout, analyst);
-		fputs(changed ? " (in_review)\n" : " (nothing changed)\n", stdout);
-	}
+	else
+		say_done(o.id, changed ? "claimed by" : "is already in review by", rv,
+		         changed ? " (in_review)\n" : " (nothing changed)\n");
 	review_store_close(rv);
 	return rc;
+}
+
+/* review_reopen as the login role (check_analyst has vouched for any --analyst). */
+static int reopen_as_login(struct review_store *rv, const char *alert_id, const char *note,
+                           char *errstr, size_t errstr_size)
+{
+	return review_reopen(rv, alert_id, NULL, note, errstr, errstr_size);
+}
+
+/* release and reopen: `ID [--note TEXT]`, which put the alert back in the queue by change. */
+static int requeue(int argc, char **argv, const char *what, const char *verb,
+                   int (*change)(struct review_store *rv, const char *alert_id,
+                                 const char *note, char *errstr, size_t errstr_size))
+{
+	struct opts o;
+	struct review_store *rv;
+	char errstr[1024];
+	int rc = lifecycle_open(argc, argv, what, BIT(OPT_NOTE), 0, &o, &rv);
+	if (rc || !rv)
+		return rc;
+	int err = change(rv, o.id, o.value[OPT_NOTE], errstr, sizeof(errstr));
+	if (err)
+		rc = store_failed(what, err, errstr);
+	else
+		say_done(o.id, verb, rv, " (open, back in the queue)\n");
+	review_store_close(rv);
+	return rc;
+}
+
+static int cmd_release(int argc, char **argv)
+{
+	return requeue(argc, argv, "alerts release", "released by", review_release);
+}
+
+static int cmd_reopen(int argc, char **argv)
+{
+	return requeue(argc, argv, "alerts reopen", "reopened by", reopen_as_login);
 }
 
 static int cmd_resolve(int argc, char **argv)
 {
 	struct opts o;
-	struct review_store *rv = NULL;
+	struct review_store *rv;
 	json_t *detail = NULL;
 	char errstr[1024];
-	int rc = opts_parse(argc, argv, "alerts resolve",
-	                    BIT(OPT_CONFIG) | BIT(OPT_ANALYST) | BIT(OPT_DISPOSITION) |
-	                        BIT(OPT_NOTE) | BIT(OPT_SUPPRESS_DAYS),
-	                    1, alerts_usage, &o);
-	if (rc)
-		return rc == 1 ? EXIT_OK : rc;
-	if (!o.value[OPT_DISPOSITION] || !o.value[OPT_NOTE]) {
-		fprintf(stderr, "riskctl alerts resolve: give --disposition D and --note TEXT\n");
-		return EXIT_USAGE;
-	}
-	if ((rc = connect_analyst("alerts resolve", &o, &rv)))
+	int rc = lifecycle_open(argc, argv, "alerts resolve",
+	                        BIT(OPT_DISPOSITION) | BIT(OPT_NOTE) | BIT(OPT_SUPPRESS_DAYS),
+	                        BIT(OPT_DISPOSITION) | BIT(OPT_NOTE), &o, &rv);
+	if (rc || !rv)
 		return rc;
 	int err = review_resolve(rv, o.id, opts_analyst(&o), o.value[OPT_DISPOSITION],
 	                         o.value[OPT_NOTE], o.suppress_days, errstr, sizeof(errstr));
@@ -1279,11 +1376,9 @@ static int cmd_resolve(int argc, char **argv)
 		rc = store_failed("alerts resolve", err, errstr);
 		goto done;
 	}
-	fputs("alert ", stdout);
-	put_text(stdout, o.id);
-	fputs(" closed as ", stdout);
-	put_text(stdout, o.value[OPT_DISPOSITION]);
-	fputc('\n', stdout);
+	char closed_as[64];
+	snprintf(closed_as, sizeof(closed_as), "closed as %s by", o.value[OPT_DISPOSITION]);
+	say_done(o.id, closed_as, rv, "\n");
 	/* what the dismissal quieted, read back (the resolution itself is already committed) */
 	if (review_show(rv, o.id, &detail, errstr, sizeof(errstr)) == 0) {
 		size_t i;
@@ -1305,42 +1400,15 @@ done:
 	return rc;
 }
 
-static int cmd_reopen(int argc, char **argv)
-{
-	struct opts o;
-	struct review_store *rv = NULL;
-	char errstr[1024];
-	int rc = opts_parse(argc, argv, "alerts reopen", BIT(OPT_CONFIG) | BIT(OPT_ANALYST) |
-	                                                     BIT(OPT_NOTE), 1, alerts_usage, &o);
-	if (rc)
-		return rc == 1 ? EXIT_OK : rc;
-	const char *analyst = opts_analyst(&o);
-	if (!analyst) {
-		fprintf(stderr, "riskctl alerts reopen: give --analyst NAME (or set RISKCTL_ANALYST)\n");
-		return EXIT_USAGE;
-	}
-	if ((rc = connect_analyst("alerts reopen", &o, &rv)))
-		return rc;
-	int err = review_reopen(rv, o.id, analyst, o.value[OPT_NOTE], errstr, sizeof(errstr));
-	if (err) {
-		rc = store_failed("alerts reopen", err, errstr);
-	} else {
-		fputs("alert ", stdout);
-		put_text(stdout, o.id);
-		fputs(" reopened (open, back in the queue)\n", stdout);
-	}
-	review_store_close(rv);
-	return rc;
-}
-
 int alerts_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} subcommands[] = {
-		{"list", cmd_list}, {"show", cmd_show}, {"claim", cmd_claim},
-		{"resolve", cmd_resolve}, {"reopen", cmd_reopen}, {"report", cmd_report},
+		{"list", cmd_list},       {"show", cmd_show},     {"claim", cmd_claim},
+		{"release", cmd_release}, {"resolve", cmd_resolve}, {"reopen", cmd_reopen},
+		{"report", cmd_report},
 	};
 	if (argc < 2) {
 		alerts_usage(stderr);
@@ -1353,7 +1421,9 @@ int alerts_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
 			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "riskctl alerts: unknown command '%s'\n", argv[1]);
+	char shown[RISKCTL_SHOWN_MAX];
+	fprintf(stderr, "riskctl alerts: unknown command '%s'\n",
+	        riskctl_shown(argv[1], shown, sizeof(shown)));
 	alerts_usage(stderr);
 	return EXIT_USAGE;
 }

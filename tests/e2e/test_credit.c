@@ -366,7 +366,7 @@ Test(credit, confirmed_theft_caps_the_grade_and_reopening_lifts_it, .timeout = 3
 	         "\"evidence\":{}}]', 'theft-test', '1', 'h', '[]', 50, null)",
 	         customer);
 	e2e_query_text(w.dsn, sql, alert, sizeof(alert));
-	snprintf(args, sizeof(args), "claim '%s' --analyst ana", alert);
+	snprintf(args, sizeof(args), "claim '%s'", alert);
 	analyst(&w, args);
 	snprintf(args, sizeof(args),
 	         "resolve '%s' --disposition confirmed_theft --note 'bypass found on site'", alert);
@@ -381,7 +381,7 @@ Test(credit, confirmed_theft_caps_the_grade_and_reopening_lifts_it, .timeout = 3
 	await_text(w.dsn, sql, want, 20);
 
 	/* reopening withdraws the confirmation: back to the grade the points give */
-	snprintf(args, sizeof(args), "reopen '%s' --analyst ana --note 'wrong meter'", alert);
+	snprintf(args, sizeof(args), "reopen '%s' --note 'wrong meter'", alert);
 	analyst(&w, args);
 	snprintf(sql, sizeof(sql), "select grade from risk.credit_grades where customer_id = '%s'",
 	         customer);
@@ -390,7 +390,7 @@ Test(credit, confirmed_theft_caps_the_grade_and_reopening_lifts_it, .timeout = 3
 	cr_assert_eq(e2e_wait(pid, 60), 0, "riskd stops cleanly on SIGTERM");
 
 	/* confirmed while riskd is down: applied when it starts */
-	snprintf(args, sizeof(args), "claim '%s' --analyst bob", alert);
+	snprintf(args, sizeof(args), "claim '%s'", alert);
 	analyst(&w, args);
 	snprintf(args, sizeof(args), "resolve '%s' --disposition confirmed_theft --note 'confirmed'",
 	         alert);

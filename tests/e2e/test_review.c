@@ -2,9 +2,14 @@
  * test_review.c - end to end against the local stack: the review queue. The alert lifecycle
  * and its refusals through the real `riskctl alerts` binary (exit codes and messages), the
  * audit trail, suppression after a dismissal, publication through the outbox, the database
- * roles, hostile strings kept as data in SQL, text and HTML, and one riskd run (as the
- * risk_detector role) over a generated city with thieves whose review-queue topic must carry
- * every alert's every revision exactly once.
+ * roles, identity (the acting analyst is the login role; only the holder or a risk_lead
+ * member resolves or releases a held alert; only the lifecycle changes status and confirms
+ * theft), hostile strings kept as data in SQL, text, HTML and error messages, and one riskd
+ * run (as the risk_detector role) over a generated city with thieves whose review-queue topic
+ * must carry every alert's every revision exactly once.
+ *
+ * Analysts are login roles (alice, bob, carol: risk_analyst; lena: risk_lead) that riskctl
+ * connects as; the suite creates them in the stack's cluster when missing.
  *
  * Alerts are raised directly with risk.raise_alert where the test needs exact control over
  * firings (as riskd does inside its batch transaction).
@@ -181,6 +186,34 @@ static int riskctl(const struct e2e_world *w, const char *dsn, const char *stdou
 
 #define RISKCTL(w, out, ...) riskctl((w), NULL, NULL, (out), sizeof(out), __VA_ARGS__, (char *)NULL)
 
+/* w's DSN logged in as role (one of the last four results stays valid). */
+static const char *dsn_as(const struct e2e_world *w, const char *role)
+{
+	static char dsn[4][sizeof(w->dsn) + 600];
+	static unsigned turn;
+	char *out = dsn[turn++ % 4];
+	e2e_dsn_as(w->dsn, role, out, sizeof(dsn[0]));
+	return out;
+}
+
+/* riskctl logged in as role. */
+#define RISKCTL_AS(w, role, out, ...)                                                           \
+	riskctl((w), dsn_as((w), (role)), NULL, (out), sizeof(out), __VA_ARGS__, (char *)NULL)
+
+/* The SQLSTATE of query run by login role (its own privileges, no SET ROLE), "" on success. */
+static void state_as(const struct e2e_world *w, const char *role, char *state, size_t size,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void state_as(const struct e2e_world *w, const char *role, char *state, size_t size,
+                     const char *fmt, ...)
+{
+	char query[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(query, sizeof(query), fmt, ap);
+	va_end(ap);
+	e2e_sql_state(dsn_as(w, role), NULL, query, state, size);
+}
+
 static void assert_contains(const char *text, const char *needle)
 {
 	cr_assert_not_null(strstr(text, needle), "expected '%s' in:\n%s", needle, text);
@@ -189,6 +222,10 @@ static void assert_contains(const char *text, const char *needle)
 static void world(struct e2e_world *w, const char *name)
 {
 	e2e_world_new(w, name, 2, 500);
+	e2e_login_role(w->dsn, "alice", "risk_analyst");
+	e2e_login_role(w->dsn, "bob", "risk_analyst");
+	e2e_login_role(w->dsn, "carol", "risk_analyst");
+	e2e_login_role(w->dsn, "lena", "risk_lead");
 }
 
 static void status_of(const struct e2e_world *w, const char *alert_id, char *out, size_t size)
@@ -228,54 +265,55 @@ Test(review, lifecycle_transitions_refusals_and_exit_codes, .timeout = 120)
 	cr_assert_str_eq(state, "23505", "second active alert must violate the unique index");
 
 	/* resolve before claim, unknown id */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "false_positive",
-	                     "--note", "n"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "false_positive", "--note", "n"), 1);
 	assert_contains(out, "alert theft-C1-20260301 is open");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", "theft-nobody", "--analyst", "alice"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", "theft-nobody"), 1);
 	assert_contains(out, "alert theft-nobody not found");
 	cr_assert_eq(RISKCTL(&w, out, "alerts", "show", "theft-nobody"), 1);
 	assert_contains(out, "not found");
 
 	/* claim, idempotent for the holder, refused for another analyst */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "alice"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id), 0, "%s", out);
+	assert_contains(out, "claimed by alice");
 	status_of(&w, id, st, sizeof(st));
 	cr_assert_str_eq(st, "in_review|alice|-");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "alice"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id, "--analyst", "alice"), 0,
+	             "%s", out);
 	assert_contains(out, "nothing changed");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "bob"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "claim", id), 1);
 	assert_contains(out, "is in_review, held by alice");
 
 	/* resolve: bad disposition, someone else, missing note (usage) */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "stolen", "--note",
-	                     "n"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "stolen", "--note", "n"), 1);
 	assert_contains(out, "disposition 'stolen' is not one of");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--analyst", "bob", "--disposition",
-	                     "no_access", "--note", "n"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "resolve", id, "--disposition",
+	                        "no_access", "--note", "n"), 1);
 	assert_contains(out, "held by alice");
 	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "no_access"), 2);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "no_access",
-	                     "--note", "   "), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "no_access", "--note", "   "), 1);
 	assert_contains(out, "a note is required");
 	status_of(&w, id, st, sizeof(st));
 	cr_assert_str_eq(st, "in_review|alice|-", "refusals change nothing");
 
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "no_access",
-	                     "--note", "nobody home"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "no_access", "--note", "nobody home"), 0, "%s", out);
 	status_of(&w, id, st, sizeof(st));
 	cr_assert_str_eq(st, "closed|alice|no_access");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "no_access",
-	                     "--note", "again"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "no_access", "--note", "again"), 1);
 	assert_contains(out, "alert theft-C1-20260301 is closed");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "bob"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "claim", id), 1);
 	assert_contains(out, "is closed (no_access)");
 
 	/* reopen, and the refusals around it */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "reopen", id), 2, "reopen needs an analyst");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "reopen", id, "--analyst", "carol", "--note",
-	                     "neighbour says meter moved"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "reopen", id, "--note",
+	                        "neighbour says meter moved"), 0, "%s", out);
 	status_of(&w, id, st, sizeof(st));
 	cr_assert_str_eq(st, "open|-|-");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "reopen", id, "--analyst", "carol"), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "reopen", id), 1);
 	assert_contains(out, "alert theft-C1-20260301 is open; only a closed alert can be reopened");
 
 	/* usage errors and an unreachable database */
@@ -310,6 +348,9 @@ Test(review, lifecycle_transitions_refusals_and_exit_codes, .timeout = 120)
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alert_events where alert_id = $1"
 	                            " and (at is null or db_user is null or actor = '')",
 	                     1, id, NULL), 0);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alert_events where alert_id = $1"
+	                            " and actor <> 'riskd' and actor is distinct from db_user",
+	                     1, id, NULL), 0, "an analyst's row names the login role twice");
 	char note[256];
 	sql(w.dsn, note, sizeof(note),
 	    "select concat_ws('|', before->>'note', after->>'note') from risk.alert_events"
@@ -335,12 +376,12 @@ Test(review, firing_during_a_reopen_updates_the_reopened_alert, .timeout = 60)
 
 	world(&w, "review_race");
 	fire(&w, "C7", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
-	snprintf(q, sizeof(q), "select risk.alert_claim('%s', 'amy'), risk.alert_resolve('%s', null,"
+	snprintf(q, sizeof(q), "select risk.alert_claim('%s', null), risk.alert_resolve('%s', null,"
 	                       " 'no_access', 'gate locked')", id, id);
 	sql(w.dsn, NULL, 0, q, 0);
 
 	PGconn *analyst = db_connect(w.dsn), *detector = db_connect(w.dsn);
-	snprintf(q, sizeof(q), "begin; select risk.alert_reopen('%s', 'amy')", id);
+	snprintf(q, sizeof(q), "begin; select risk.alert_reopen('%s', null)", id);
 	PGresult *res = PQexec(analyst, q);
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(analyst));
 	PQclear(res);
@@ -437,14 +478,14 @@ Test(review, opened_and_material_updates_published_through_outbox, .timeout = 12
 	cr_assert_str_eq(revs, "1,-,-,2");
 
 	/* analysts' changes are published too */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "ann"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id), 0, "%s", out);
 	sql(w.dsn, payload, sizeof(payload),
 	    "select convert_from(payload, 'UTF8') from risk.outbox order by id desc limit 1", 0);
 	msg = json_loads(payload, 0, NULL);
 	cr_assert_eq(json_integer_value(json_object_get(msg, "revision")), 3);
 	cr_assert_str_eq(json_string_value(json_object_get(msg, "change")), "claimed");
 	cr_assert_str_eq(json_string_value(json_object_get(msg, "status")), "in_review");
-	cr_assert_str_eq(json_string_value(json_object_get(msg, "analyst")), "ann");
+	cr_assert_str_eq(json_string_value(json_object_get(msg, "analyst")), "alice");
 	json_decref(msg);
 
 	/* without a topic nothing is published */
@@ -467,17 +508,18 @@ Test(review, dismissal_suppresses_its_rules_for_the_configured_days, .timeout = 
 	sql(w.dsn, NULL, 0, "update risk.review_settings set suppress_days = 10", 0);
 	fire(&w, "C3", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), &opened);
 	cr_assert(opened);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "dan"), 0, "%s", out);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "false_positive",
-	                     "--note", "holiday home, empty in March"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "claim", id), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "resolve", id, "--disposition",
+	                        "false_positive", "--note", "holiday home, empty in March"), 0, "%s",
+	             out);
 	assert_contains(out, "rule a quiet through 2026-03-11");
 	char sup[512];
 	sql(w.dsn, sup, sizeof(sup),
 	    "select string_agg(concat_ws(':', rule_id, from_day, until_day, disposition,"
 	    " created_by), ' ' order by rule_id) from risk.suppressions where alert_id = $1",
 	    1, id);
-	cr_assert_str_eq(sup, "a:2026-03-01:2026-03-11:false_positive:dan "
-	                      "b:2026-03-01:2026-03-11:false_positive:dan");
+	cr_assert_str_eq(sup, "a:2026-03-01:2026-03-11:false_positive:bob "
+	                      "b:2026-03-01:2026-03-11:false_positive:bob");
 
 	/* the same rules fire again: nothing is raised, the suppressions count it */
 	fire(&w, "C3", "2026-03-05", "65", "high", rules_ab, id2, sizeof(id2), &opened);
@@ -509,13 +551,13 @@ Test(review, dismissal_suppresses_its_rules_for_the_configured_days, .timeout = 
 	/* visible in show */
 	cr_assert_eq(RISKCTL(&w, out, "alerts", "show", id2), 0, "%s", out);
 	assert_contains(out, "rule a quiet through 2026-03-11 after false_positive of "
-	                     "theft-C3-20260301 by dan; 3 firing(s) left out");
+	                     "theft-C3-20260301 by bob; 3 firing(s) left out");
 	assert_contains(out, "suppressed: a");
 
 	/* confirmed theft does not suppress */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id2, "--analyst", "dan"), 0, "%s", out);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id2, "--disposition", "confirmed_theft",
-	                     "--note", "bypass found"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "claim", id2), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "resolve", id2, "--disposition",
+	                        "confirmed_theft", "--note", "bypass found"), 0, "%s", out);
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1",
 	                     1, id2, NULL), 0);
 
@@ -528,22 +570,23 @@ Test(review, dismissal_suppresses_its_rules_for_the_configured_days, .timeout = 
 	/* meter_fault suppresses by the default; --suppress-days 0 not at all; reopen lifts */
 	sql(w.dsn, NULL, 0, "update risk.review_settings set suppress_days = 30", 0);
 	fire(&w, "C4", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
-	RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "eve");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "meter_fault",
-	                     "--note", "meter replaced"), 0, "%s", out);
+	RISKCTL_AS(&w, "carol", out, "alerts", "claim", id);
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "resolve", id, "--disposition",
+	                        "meter_fault", "--note", "meter replaced"), 0, "%s", out);
 	sql(w.dsn, row, sizeof(row),
 	    "select string_agg(distinct until_day::text, ',') from risk.suppressions"
 	    " where alert_id = $1", 1, id);
 	cr_assert_str_eq(row, "2026-03-31");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "reopen", id, "--analyst", "eve"), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "reopen", id), 0, "%s", out);
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1"
-	                            " and lifted_at is not null and lifted_by = 'eve'",
+	                            " and lifted_at is not null and lifted_by = 'carol'",
 	                     1, id, NULL), 2);
 	fire(&w, "C4", "2026-03-02", "65", "high", rules_ab, id2, sizeof(id2), &opened);
 	cr_assert_str_eq(id2, id, "after reopen the firing updates the reopened alert");
-	RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "eve");
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "false_positive",
-	                     "--note", "ok", "--suppress-days", "0"), 0, "%s", out);
+	RISKCTL_AS(&w, "carol", out, "alerts", "claim", id);
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "resolve", id, "--disposition",
+	                        "false_positive", "--note", "ok", "--suppress-days", "0"), 0, "%s",
+	             out);
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1"
 	                            " and lifted_at is null", 1, id, NULL), 0);
 }
@@ -569,9 +612,9 @@ Test(review, rule_performance_gives_precision_per_rule_and_version, .timeout = 6
 	    " $2::jsonb, 'set', '1.0.1', 'h', '[]', 50, null)",
 	    2, rules_ab, rules_a60);
 	sql(w.dsn, NULL, 0,
-	    "select risk.alert_claim('theft-C1-20260301', 'kim'),"
+	    "select risk.alert_claim('theft-C1-20260301', null),"
 	    " risk.alert_resolve('theft-C1-20260301', null, 'confirmed_theft', 'seal broken'),"
-	    " risk.alert_claim('theft-C2-20260302', 'kim'),"
+	    " risk.alert_claim('theft-C2-20260302', null),"
 	    " risk.alert_resolve('theft-C2-20260302', null, 'billing_error', 'estimated bills')", 0);
 	sql(w.dsn, row, sizeof(row),
 	    "select string_agg(concat_ws(':', rule_id, ruleset_version, hits, alerts, active,"
@@ -617,7 +660,7 @@ Test(review, roles_have_least_privilege, .timeout = 120)
 	               "select risk.raise_alert('C5', 'theft', '2026-03-02', 1, 'low', '[]', 'r',"
 	               " '1', 'h', '[]', 0, null)");
 	assert_refused(w.dsn, "risk_analyst", "select risk.review_publish('x', 'y')");
-	snprintf(q, sizeof(q), "select risk.alert_claim('%s', 'ann')", id);
+	snprintf(q, sizeof(q), "select risk.alert_claim('%s', null)", id);
 	assert_allowed(w.dsn, "risk_analyst", q);
 
 	/* detector: writes its tables and raises alerts, never edits the trail or the lifecycle */
@@ -635,11 +678,225 @@ Test(review, roles_have_least_privilege, .timeout = 120)
 	cr_assert_eq(RISKCTL(&w, out, "alerts", "list"), 0, "%s", out);
 	sql(w.dsn, NULL, 0, "revoke execute on function risk.alert_claim(text, text)"
 	                    " from risk_analyst", 0);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", "theft-C6-20260302", "--analyst", "bo"), 1,
-	             "%s", out);
+	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", "theft-C6-20260302"), 1, "%s", out);
 	assert_contains(out, "permission denied");
-	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alerts where analyst = 'bo'", 0, NULL,
-	                     NULL), 0);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alerts where alert_id = $1"
+	                            " and analyst is not null", 1, "theft-C6-20260302", NULL), 0);
+}
+
+/* ---- identity: the database decides who acts, and only the lifecycle changes an alert ---- */
+
+/* The audit trail of alert $1 as "actor/db_user:action ..." (riskd's own rows left out). */
+static const char analyst_trail[] =
+    "select coalesce(string_agg(actor || '/' || db_user || ':' || action, ' ' order by id), '')"
+    " from risk.alert_events where alert_id = $1 and actor <> 'riskd'";
+
+Test(review, an_analyst_acts_as_the_login_role_never_as_another, .timeout = 120)
+{
+	struct e2e_world w;
+	char id[256], out[8192], st[256], state[8], trail[1024];
+
+	world(&w, "review_whoami");
+	fire(&w, "C1", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
+
+	/* in SQL: naming another analyst than the login role is refused, whatever the function */
+	state_as(&w, "alice", state, sizeof(state), "select risk.alert_claim('%s', 'bob')", id);
+	cr_assert_str_eq(state, "42501", "alice claimed as bob (SQLSTATE '%s')", state);
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "open|-|-");
+	state_as(&w, "alice", state, sizeof(state), "select risk.alert_claim('%s', null)", id);
+	cr_assert_str_eq(state, "");
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "in_review|alice|-", "the claim is the login role's");
+	state_as(&w, "alice", state, sizeof(state),
+	         "select risk.alert_resolve('%s', 'bob', 'no_access', 'n')", id);
+	cr_assert_str_eq(state, "42501", "alice resolved as bob (SQLSTATE '%s')", state);
+	state_as(&w, "alice", state, sizeof(state),
+	         "select risk.alert_resolve('%s', 'alice', 'no_access', 'gate locked')", id);
+	cr_assert_str_eq(state, "", "naming oneself is allowed");
+	state_as(&w, "bob", state, sizeof(state), "select risk.alert_reopen('%s', 'alice')", id);
+	cr_assert_str_eq(state, "42501", "bob reopened as alice (SQLSTATE '%s')", state);
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "closed|alice|no_access");
+
+	/* riskctl: --analyst must be the login role; the refusal changes nothing */
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "reopen", id, "--analyst", "alice"), 1,
+	             "%s", out);
+	assert_contains(out, "riskctl alerts reopen: --analyst 'alice' is not the login role 'bob'");
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "reopen", id), 0, "%s", out);
+	assert_contains(out, "reopened by bob");
+	cr_assert_eq(RISKCTL_AS(&w, "carol", out, "alerts", "claim", id, "--analyst", "alice"), 1,
+	             "%s", out);
+	assert_contains(out, "--analyst 'alice' is not the login role 'carol'");
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "open|-|-");
+
+	/* the audit rows name the login role, as actor and as db_user */
+	sql(w.dsn, trail, sizeof(trail), analyst_trail, 1, id);
+	cr_assert_str_eq(trail, "alice/alice:claimed alice/alice:resolved bob/bob:reopened");
+}
+
+Test(review, only_the_holder_or_a_lead_resolves_or_releases_a_held_alert, .timeout = 120)
+{
+	struct e2e_world w;
+	char id[256], id2[256], out[8192], st[256], state[8], trail[1024];
+
+	world(&w, "review_holder");
+	fire(&w, "C1", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
+	fire(&w, "C2", "2026-03-01", "65", "high", rules_ab, id2, sizeof(id2), NULL);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id), 0, "%s", out);
+
+	/* another analyst: neither resolve (null no longer means the holder) nor release */
+	state_as(&w, "bob", state, sizeof(state),
+	         "select risk.alert_resolve('%s', null, 'confirmed_theft', 'n')", id);
+	cr_assert_str_eq(state, "42501", "bob resolved alice's alert (SQLSTATE '%s')", state);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "resolve", id, "--disposition",
+	                        "confirmed_theft", "--note", "n"), 1, "%s", out);
+	assert_contains(out, "held by alice; bob cannot resolve it");
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "release", id), 1, "%s", out);
+	assert_contains(out, "held by alice; bob cannot release it");
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "in_review|alice|-");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.theft_confirmations", 0, NULL, NULL),
+	             0, "a refused resolution confirms nothing");
+
+	/* a lead releases it, and resolves another analyst's alert */
+	cr_assert_eq(RISKCTL_AS(&w, "lena", out, "alerts", "release", id, "--note", "alice is away"),
+	             0, "%s", out);
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "open|-|-");
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "lena", out, "alerts", "resolve", id, "--disposition",
+	                        "false_positive", "--note", "holiday home"), 0, "%s", out);
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "closed|alice|false_positive", "the holder stays the alert's analyst");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.suppressions where alert_id = $1"
+	                            " and created_by = 'lena'", 1, id, NULL), 2);
+	sql(w.dsn, trail, sizeof(trail), analyst_trail, 1, id);
+	cr_assert_str_eq(trail, "alice/alice:claimed lena/lena:released alice/alice:claimed "
+	                        "lena/lena:resolved");
+	char note[256];
+	sql(w.dsn, note, sizeof(note), "select after->>'note' from risk.alert_events"
+	                               " where alert_id = $1 and action = 'released'", 1, id);
+	cr_assert_str_eq(note, "alice is away");
+
+	/* the holder releases their own; the release is published like every change */
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "claim", id2), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "release", id2), 0, "%s", out);
+	assert_contains(out, "released by bob");
+	status_of(&w, id2, st, sizeof(st));
+	cr_assert_str_eq(st, "open|-|-");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.outbox where $1 = any(headers)"
+	                            " and 'released' = any(headers)", 1, id2, NULL), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "release", id2), 1, "%s", out);
+	assert_contains(out, "is open; only an alert in review can be released");
+}
+
+Test(review, only_the_lifecycle_changes_status_and_confirms_theft, .timeout = 120)
+{
+	struct e2e_world w;
+	char id[256], out[8192], st[256], q[1024], state[8];
+
+	world(&w, "review_lifecycle_only");
+	fire(&w, "C8", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
+
+	/* riskd's role cannot close or confirm an alert, nor write the trail */
+	snprintf(q, sizeof(q), "update risk.alerts set status = 'closed',"
+	                       " disposition = 'confirmed_theft' where alert_id = '%s'", id);
+	assert_refused(w.dsn, "risk_detector", q);
+	snprintf(q, sizeof(q), "update risk.alerts set disposition = 'confirmed_theft'"
+	                       " where alert_id = '%s'", id);
+	assert_refused(w.dsn, "risk_detector", q);
+	assert_refused(w.dsn, "risk_detector",
+	               "insert into risk.alerts (alert_id, customer_id, kind, status, disposition,"
+	               " score, severity, rules, ruleset_name, ruleset_version, ruleset_hash, curve,"
+	               " first_day, last_day) values ('forged', 'C9', 'theft', 'closed',"
+	               " 'confirmed_theft', 1, 'low', '[]', 'x', '1', 'h', '[]', '2026-03-01',"
+	               " '2026-03-01')");
+	snprintf(q, sizeof(q), "insert into risk.alert_events (alert_id, actor, action)"
+	                       " values ('%s', 'alice', 'resolved')", id);
+	assert_refused(w.dsn, "risk_detector", q);
+	assert_refused(w.dsn, "risk_detector", "update risk.suppressions set lifted_at = now()");
+	/* a login role in risk_detector, not only SET ROLE */
+	e2e_login_role(w.dsn, "riskd_svc", "risk_detector");
+	state_as(&w, "riskd_svc", state, sizeof(state), "%s", q);
+	cr_assert_str_eq(state, "42501");
+	status_of(&w, id, st, sizeof(st));
+	cr_assert_str_eq(st, "open|-|-");
+
+	/* even the owner's direct UPDATE confirms nothing: only resolve and reopen do */
+	snprintf(q, sizeof(q), "update risk.alerts set status = 'closed',"
+	                       " disposition = 'confirmed_theft' where alert_id = $1");
+	sql(w.dsn, NULL, 0, q, 1, id);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.theft_confirmations", 0, NULL, NULL),
+	             0, "an UPDATE outside the lifecycle confirmed theft");
+	sql(w.dsn, NULL, 0, "update risk.alerts set status = 'open', disposition = null"
+	                    " where alert_id = $1", 1, id);
+
+	/* through the lifecycle the confirmation reaches riskd's feedback table, and reopening
+	 * withdraws it (riskd caps and lifts the grade from it: test_credit.c) */
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "resolve", id, "--disposition",
+	                        "confirmed_theft", "--note", "bypass found"), 0, "%s", out);
+	char row[256];
+	sql(w.dsn, row, sizeof(row), "select customer_id || ':' || confirmed from"
+	                             " risk.theft_confirmations", 0);
+	cr_assert_str_eq(row, "C8:true");
+	long long seq = sql_int(w.dsn, "select seq from risk.theft_confirmations", 0, NULL, NULL);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alert_events where alert_id = $1"
+	                            " and action = 'resolved' and actor = 'alice'", 1, id, NULL), 1);
+	cr_assert_eq(RISKCTL_AS(&w, "bob", out, "alerts", "reopen", id), 0, "%s", out);
+	sql(w.dsn, row, sizeof(row), "select customer_id || ':' || confirmed from"
+	                             " risk.theft_confirmations", 0);
+	cr_assert_str_eq(row, "C8:false");
+	cr_assert_gt(sql_int(w.dsn, "select seq from risk.theft_confirmations", 0, NULL, NULL), seq,
+	             "a withdrawal is a new change for riskd to read");
+
+	/* riskd's role still reads the feedback and raises alerts (as the lifecycle owner) */
+	assert_allowed(w.dsn, "risk_detector", "select count(*) from risk.theft_confirmations");
+	assert_allowed(w.dsn, "risk_detector",
+	               "select risk.raise_alert('C8', 'theft', '2026-03-02', 65, 'high',"
+	               " '[{\"id\":\"a\",\"score\":65,\"severity\":\"high\"}]', 'r', '1', 'h',"
+	               " '[]', 50, null)");
+	cr_assert_eq(sql_int(w.dsn, "select firings from risk.alerts where alert_id = $1", 1, id,
+	                     NULL), 2);
+}
+
+/* Asserts that out holds line (a whole line) and no ESC byte. */
+static void assert_escaped_line(const char *out, const char *line)
+{
+	char want[512];
+	snprintf(want, sizeof(want), "%s\n", line);
+	assert_contains(out, want);
+	cr_assert(strstr(out, want) == out || strstr(out, want)[-1] == '\n', "not a whole line:\n%s",
+	          out);
+	cr_assert_null(strchr(out, '\x1b'), "an ESC byte reached the terminal:\n%s", out);
+}
+
+Test(review, rejected_arguments_are_shown_with_control_bytes_escaped, .timeout = 60)
+{
+	struct e2e_world w;
+	char out[16384], id[256];
+
+	world(&w, "review_escape");
+	fire(&w, "C1", "2026-03-01", "65", "high", rules_ab, id, sizeof(id), NULL);
+
+	cr_assert_eq(RISKCTL(&w, out, "alerts", "frob\x1b[2J"), 2);
+	assert_escaped_line(out, "riskctl alerts: unknown command 'frob\\x1b[2J'");
+	cr_assert_eq(RISKCTL(&w, out, "\x1b]0;owned\x07"), 2);
+	assert_escaped_line(out, "riskctl: unknown command '\\x1b]0;owned\\x07'");
+	cr_assert_eq(RISKCTL(&w, out, "alerts", "list", "--bogus\x1b[31m"), 2);
+	assert_escaped_line(out, "riskctl alerts list: unknown option '--bogus\\x1b[31m'");
+	cr_assert_eq(RISKCTL(&w, out, "alerts", "list", "stray\x1b\nline"), 2);
+	assert_escaped_line(out, "riskctl alerts list: unexpected argument 'stray\\x1b\\x0aline'");
+	/* a server message that quotes the argument */
+	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", "theft-\x1b[31mnobody"), 1);
+	assert_escaped_line(out, "riskctl alerts claim: alert theft-\\x1b[31mnobody not found");
+	/* an analyst name */
+	cr_assert_eq(RISKCTL_AS(&w, "alice", out, "alerts", "claim", id, "--analyst", "bo\x1b" "b"), 1);
+	assert_escaped_line(out, "riskctl alerts claim: --analyst 'bo\\x1bb' is not the login role"
+	                         " 'alice': you act as the role you connect as (drop it, or"
+	                         " connect as that role)");
 }
 
 /* ---- hostile strings ---- */
@@ -705,11 +962,13 @@ Test(review, hostile_strings_are_stored_and_shown_as_data, .timeout = 120)
 	                                 " where alert_id = $1", 1, id);
 	cr_assert_str_eq(value, "<img src=x onerror=alert(2)>");
 
-	/* the analyst's own strings are data too */
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "claim", id, "--analyst", "<b>mallory</b>'; --"), 0,
-	             "%s", out);
-	cr_assert_eq(RISKCTL(&w, out, "alerts", "resolve", id, "--disposition", "false_positive",
-	                     "--note", "<script>alert('note')</script> & \"quotes\""), 0, "%s", out);
+	/* the analyst's own strings are data too: a login role with a hostile name */
+	static const char mallory[] = "<b>mallory</b>'; --";
+	e2e_login_role(w.dsn, mallory, "risk_analyst");
+	cr_assert_eq(RISKCTL_AS(&w, mallory, out, "alerts", "claim", id), 0, "%s", out);
+	cr_assert_eq(RISKCTL_AS(&w, mallory, out, "alerts", "resolve", id, "--disposition",
+	                        "false_positive", "--note",
+	                        "<script>alert('note')</script> & \"quotes\""), 0, "%s", out);
 	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alerts", 0, NULL, NULL), 2,
 	             "risk.alerts is intact");
 	sql(w.dsn, value, sizeof(value), "select analyst || '|' || note from risk.alerts"

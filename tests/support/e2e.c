@@ -331,6 +331,54 @@ void e2e_sql_state(const char *dsn, const char *role, const char *query, char *s
 	PQfinish(conn);
 }
 
+/* Runs sql (one statement, no parameters) on conn, asserting success. */
+static void exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+void e2e_login_role(const char *dsn, const char *role, const char *group)
+{
+	char sql[1024];
+	PGconn *conn = PQconnectdb(dsn);
+	cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect %s: %s", dsn, PQerrorMessage(conn));
+	PQclear(PQexec(conn, "set client_min_messages = warning"));
+	char *ident = PQescapeIdentifier(conn, role, strlen(role));
+	cr_assert_not_null(ident, "%s", PQerrorMessage(conn));
+	const char *params[1] = {role};
+	PGresult *res = PQexecParams(conn, "select 1 from pg_roles where rolname = $1", 1, NULL,
+	                             params, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
+	int exists = PQntuples(res) == 1;
+	PQclear(res);
+	if (!exists) {
+		snprintf(sql, sizeof(sql), "create role %s login", ident);
+		exec_ok(conn, sql);
+	}
+	if (group) {
+		snprintf(sql, sizeof(sql), "grant %s to %s", group, ident);
+		exec_ok(conn, sql);
+	}
+	PQfreemem(ident);
+	PQfinish(conn);
+}
+
+void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size)
+{
+	char quoted[512];
+	size_t n = 0;
+	for (const char *c = role; *c && n + 3 < sizeof(quoted); c++) {
+		if (*c == '\'' || *c == '\\')
+			quoted[n++] = '\\';
+		quoted[n++] = *c;
+	}
+	quoted[n] = '\0';
+	int len = snprintf(out, out_size, "%s user='%s'", dsn, quoted);
+	cr_assert(len > 0 && (size_t)len < out_size, "DSN too long for role %s", role);
+}
+
 void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 {
 	e2e_query_text(

@@ -90,6 +90,16 @@ void e2e_sql_state(const char *dsn, const char *role, const char *query, char *s
                    size_t state_size);
 
 /*
+ * Makes login role role exist in the cluster of dsn (roles are cluster-wide, so a role an
+ * earlier test created is reused) as a member of group (NULL: of none), using dsn's
+ * superuser. Any name is allowed: it is quoted as an identifier.
+ */
+void e2e_login_role(const char *dsn, const char *role, const char *group);
+
+/* dsn with the user replaced by role (quoted for libpq), into out. */
+void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size);
+
+/*
  * A digest of the result tables that must be identical between two runs over the same
  * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
  * kafka_offsets (without group and timestamps). Written into out (an md5 per table).
