@@ -216,9 +216,17 @@ static const struct store_copy_target transformer_daily_target = {
     "tmp_tdaily", NULL, UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily"),
     write_usage_rows};
 
-/* The batch's latest profile of each customer wins. */
+/* The batch's latest profile of each customer wins. A customer who is new or moves to another
+ * transformer changes the balance of the areas on every day it has usage: those days go back
+ * into the area balance queue (a profile read after its area-days were balanced must not
+ * leave them balanced without it). */
 static const struct store_copy_target profiles_target = {
     "tmp_profiles", NULL,
+    "insert into risk.area_refresh_queue (day) "
+    "select distinct u.day from tmp_profiles p "
+    "join risk.daily_usage u on u.customer_id = p.customer_id "
+    "left join risk.customers c on c.customer_id = p.customer_id "
+    "where c.customer_id is null or c.transformer_id is distinct from p.transformer_id;"
     "insert into risk.customers as c (customer_id, segment, transformer_id, tariff, capacity_kw,"
     " since, updated_at) "
     "select distinct on (customer_id) customer_id, segment, transformer_id, tariff, capacity_kw,"

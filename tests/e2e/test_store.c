@@ -220,3 +220,68 @@ Test(store, whole_days_replace_their_rows_and_late_readings_add, .timeout = 60)
 	             2, "both days queued for the area balance");
 	store_close(st);
 }
+
+/* Commits one batch of usage, transformer readings and profiles, then drains the area
+ * balance queue as riskd does after a commit. */
+static void commit_area_batch(struct store *st, const struct store_usage *u, size_t n_usage,
+                              const struct store_usage *t, size_t n_transformer,
+                              const struct store_profile *p, size_t n_profiles)
+{
+	char err[512];
+	struct store_batch b = {0};
+	b.consumer_group = "g";
+	b.usage = u;
+	b.usage_count = n_usage;
+	b.transformer = t;
+	b.transformer_count = n_transformer;
+	b.profiles = p;
+	b.profile_count = n_profiles;
+	cr_assert_eq(store_commit_batch(st, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_geq(store_drain_area_balance(st, err, sizeof(err)), 0, "%s", err);
+}
+
+static void assert_area(const struct e2e_world *w, const char *transformer, int day,
+                        const char *want)
+{
+	char sql[300], got[200];
+	snprintf(sql, sizeof(sql),
+	         "select format('%%s %%s', customers, round(loss_rate::numeric, 6)) from"
+	         " risk.area_balance where transformer_id = '%s' and day = date '1970-01-01' + %d",
+	         transformer, day);
+	e2e_query_text(w->dsn, sql, got, sizeof(got));
+	cr_assert_str_eq(got, want, "%s day %d", transformer, day);
+}
+
+Test(store, a_profile_read_after_its_area_day_was_balanced_rebalances_it, .timeout = 60)
+{
+	struct e2e_world w;
+	e2e_world_new(&w, "store_late_profile", 1, 100);
+	struct store *st = open_store(&w);
+	const int day = 20500;
+
+	/* the feeder read 10 kWh; c1 (profiled) used 4: the area is c1 alone, 60% loss */
+	struct store_usage feeder[1] = {{"T1", day, 10000000, 48, 86400, 1}};
+	struct store_usage c1[1] = {{"c1", day, 4000000, 48, 86400, 1}};
+	struct store_profile p1 = {.customer_id = "c1", .segment = SEGMENT_RESIDENTIAL,
+	                           .transformer_id = "T1", .since = INT32_MIN};
+	commit_area_batch(st, c1, 1, feeder, 1, &p1, 1);
+	assert_area(&w, "T1", day, "1 0.600000");
+
+	/* c2's readings come first, its profile in a later batch: only then is c2 in the area,
+	 * and the day's balance must be computed again with it (4 + 5 of 10 kWh: 10% loss) */
+	struct store_usage c2[1] = {{"c2", day, 5000000, 48, 86400, 1}};
+	commit_area_batch(st, c2, 1, NULL, 0, NULL, 0);
+	assert_area(&w, "T1", day, "1 0.600000");
+	struct store_profile p2 = p1;
+	snprintf(p2.customer_id, sizeof(p2.customer_id), "c2");
+	commit_area_batch(st, NULL, 0, NULL, 0, &p2, 1);
+	assert_area(&w, "T1", day, "2 0.100000");
+
+	/* a profile that changes nothing queues nothing; one that moves c2 away does */
+	commit_area_batch(st, NULL, 0, NULL, 0, &p2, 1);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_refresh_queue"), 0);
+	snprintf(p2.transformer_id, sizeof(p2.transformer_id), "T2");
+	commit_area_batch(st, NULL, 0, NULL, 0, &p2, 1);
+	assert_area(&w, "T1", day, "1 0.600000");
+	store_close(st);
+}
