@@ -18,9 +18,12 @@
 #define TECH_COLUMNS 2u
 #define MIN_ROWS 3u            /* intervals with a transformer reading a fit needs */
 #define GRAD_TOL 1e-11         /* a column enters above this share of the loss's norm */
+#define EXACT_FIT 1e-12        /* residual sd below this share of the loss's rms: exact */
+#define Z_MAX 1e9              /* z of an exact fit (standard error 0) */
 
 struct attrib_ws {
-	uint32_t max_customers, max_intervals, max_cols;
+	uint32_t max_customers, max_intervals, max_segments, max_cols;
+	uint32_t segments, stride;  /* this solve's metered segments; columns per customer */
 	double *x;         /* live column k over the rows at k * max_intervals */
 	double *y;         /* per row: the loss the fit explains */
 	double *gross;     /* per row: feeder - customers */
@@ -36,7 +39,8 @@ struct attrib_ws {
 	double *coef_scaled;
 	double *colsum;    /* per live column: its sum over the rows */
 	double *cvec;      /* a customer's column sums over the passive set */
-	uint32_t *col_id;  /* per live column: TECH_* or TECH_COLUMNS + 3 * customer + regressor */
+	uint32_t *col_id;  /* per live column: TECH_*, or TECH_COLUMNS + stride * customer + slot
+	                      (slots: the metered segments, then shortfall, then silent) */
 	uint32_t n_live;
 	struct attrib_nnls nnls;
 };
@@ -59,15 +63,18 @@ void attrib_params_default(struct attrib_params *p)
 	p->robust_iterations = 3;
 	p->huber_k = 1.345;
 	p->ridge = 1e-10;
+	p->metered_segments = 1;
 }
 
 /* ---- the workspace ---- */
 
-struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals)
+struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
+                                uint32_t max_segments)
 {
-	if (max_customers == 0 || max_intervals == 0)
+	if (max_customers == 0 || max_intervals == 0 || max_segments == 0 ||
+	    max_segments > ATTRIB_SEGMENTS_MAX)
 		return NULL;
-	uint64_t cols = TECH_COLUMNS + (uint64_t)ATTRIB_REG__COUNT * max_customers;
+	uint64_t cols = TECH_COLUMNS + (uint64_t)(max_segments + 2) * max_customers;
 	if (cols > UINT32_MAX || cols * cols > SIZE_MAX / sizeof(double) ||
 	    cols * max_intervals > SIZE_MAX / sizeof(double))
 		return NULL;
@@ -75,6 +82,7 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals)
 	size_t rows = max_intervals;
 	ws->max_customers = max_customers;
 	ws->max_intervals = max_intervals;
+	ws->max_segments = max_segments;
 	ws->max_cols = (uint32_t)cols;
 	ws->x = xmalloc((size_t)cols * rows * sizeof(double));
 	ws->y = xmalloc(rows * sizeof(double));
@@ -161,10 +169,12 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 		         a->n_customers, a->n_intervals, a->interval_s);
 		return RISKD_ERR_INVALID;
 	}
-	if (a->n_customers > ws->max_customers || a->n_intervals > ws->max_intervals) {
-		snprintf(errstr, errstr_size, "attrib: area of %u customers x %u intervals exceeds "
-		         "the workspace (%u x %u)", a->n_customers, a->n_intervals,
-		         ws->max_customers, ws->max_intervals);
+	if (a->n_customers > ws->max_customers || a->n_intervals > ws->max_intervals ||
+	    p->metered_segments > ws->max_segments) {
+		snprintf(errstr, errstr_size, "attrib: area of %u customers x %u intervals in %u "
+		         "segments exceeds the workspace (%u x %u in %u)", a->n_customers,
+		         a->n_intervals, p->metered_segments, ws->max_customers, ws->max_intervals,
+		         ws->max_segments);
 		return RISKD_ERR_RANGE;
 	}
 	if (p->tech_mode != ATTRIB_TECH_JOINT && p->tech_mode != ATTRIB_TECH_FIXED) {
@@ -172,12 +182,14 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 		         (int)p->tech_mode);
 		return RISKD_ERR_INVALID;
 	}
-	if ((p->regressors & ~ATTRIB_REG_ALL) || p->robust_iterations < 0 ||
+	if ((p->regressors & ~ATTRIB_REG_ALL) || p->metered_segments == 0 ||
+	    p->robust_iterations < 0 ||
 	    p->robust_iterations > 20 || !(p->huber_k > 0) || !isfinite(p->huber_k) ||
 	    !(p->ridge >= 0) || !(p->ridge < 1)) {
 		snprintf(errstr, errstr_size, "attrib: params out of range (regressors 0x%x <= 0x7, "
-		         "robust_iterations %d in 0..20, huber_k %g > 0, ridge %g in [0, 1))",
-		         p->regressors, p->robust_iterations, p->huber_k, p->ridge);
+		         "metered_segments %u >= 1, robust_iterations %d in 0..20, huber_k %g > 0, "
+		         "ridge %g in [0, 1))", p->regressors, p->metered_segments,
+		         p->robust_iterations, p->huber_k, p->ridge);
 		return RISKD_ERR_INVALID;
 	}
 	if (p->tech_mode == ATTRIB_TECH_FIXED &&
@@ -216,6 +228,14 @@ static uint32_t collect_rows(struct attrib_ws *ws, const struct attrib_area *a)
 		rows++;
 	}
 	return rows;
+}
+
+/* The regressor of a customer's column slot: the metered segments, shortfall, silent. */
+static int slot_regressor(const struct attrib_ws *ws, uint32_t slot)
+{
+	return slot < ws->segments       ? ATTRIB_REG_METERED
+	       : slot == ws->segments    ? ATTRIB_REG_SHORTFALL
+	                                 : ATTRIB_REG_SILENT;
 }
 
 /* The value of a customer's regressor in interval t. */
@@ -269,14 +289,18 @@ static void build_columns(struct attrib_ws *ws, const struct attrib_area *a,
 		keep_column(ws, tech, rows);
 	}
 	for (uint32_t i = 0; i < a->n_customers; i++)
-		for (int reg = 0; reg < ATTRIB_REG__COUNT; reg++) {
+		for (uint32_t slot = 0; slot < ws->stride; slot++) {
+			int reg = slot_regressor(ws, slot);
 			if (!(p->regressors & ATTRIB_REG_BIT(reg)))
 				continue;
 			double *col = ws->x + (size_t)ws->n_live * ws->max_intervals;
-			for (uint32_t k = 0; k < rows; k++)
-				col[k] = regressor_value(a, i, reg, ws->row_t[k]);
-			keep_column(ws, TECH_COLUMNS + (uint32_t)ATTRIB_REG__COUNT * i + (uint32_t)reg,
-			            rows);
+			for (uint32_t k = 0; k < rows; k++) {
+				uint32_t t = ws->row_t[k];
+				int in_segment = reg != ATTRIB_REG_METERED ||
+				                 (uint64_t)t * ws->segments / a->n_intervals == slot;
+				col[k] = in_segment ? regressor_value(a, i, reg, t) : 0;
+			}
+			keep_column(ws, TECH_COLUMNS + ws->stride * i + slot, rows);
 		}
 }
 
@@ -334,12 +358,13 @@ static void residuals(struct attrib_ws *ws, uint32_t rows)
 }
 
 /* Huber weights from the residuals: 1 within huber_k robust sd of their median, falling as
- * 1/|r| beyond. Returns 0, or -1 when the residuals have no spread (nothing to re-weight). */
-static int huber_weights(struct attrib_ws *ws, uint32_t rows, double huber_k)
+ * 1/|r| beyond. Returns 0, or -1 when the residuals have no spread beyond rounding (an exact
+ * fit: nothing to re-weight). */
+static int huber_weights(struct attrib_ws *ws, uint32_t rows, double huber_k, double y_rms)
 {
 	memcpy(ws->scratch, ws->r, rows * sizeof(double));
 	double med, sd = attrib_robust_sd(ws->scratch, rows, &med);
-	if (!(sd > 0))
+	if (!(sd > EXACT_FIT * y_rms))
 		return -1;
 	double limit = huber_k * sd;
 	for (uint32_t t = 0; t < rows; t++) {
@@ -363,7 +388,8 @@ static uint32_t fit_columns(struct attrib_ws *ws, const struct attrib_params *p,
 		for (uint32_t j = 0; j < ws->n_live; j++)
 			ws->coef[j] = ws->coef_scaled[j] / ws->scale[j];
 		residuals(ws, rows);
-		if (it == p->robust_iterations || huber_weights(ws, rows, p->huber_k) != 0)
+		if (it == p->robust_iterations ||
+		    huber_weights(ws, rows, p->huber_k, ynorm / sqrt(rows)) != 0)
 			return steps;
 	}
 }
@@ -431,7 +457,7 @@ static double stolen_se(struct attrib_ws *ws, uint32_t i, double sigma2)
 	int any = 0;
 	for (uint32_t k = 0; k < ws->nnls.n_passive; k++) {
 		uint32_t j = ws->nnls.passive[k], id = ws->col_id[j];
-		int mine = id >= TECH_COLUMNS && (id - TECH_COLUMNS) / ATTRIB_REG__COUNT == i;
+		int mine = id >= TECH_COLUMNS && (id - TECH_COLUMNS) / ws->stride == i;
 		ws->cvec[k] = mine ? ws->colsum[j] / ws->scale[j] : 0;
 		any |= mine;
 	}
@@ -448,10 +474,12 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 		uint32_t id = ws->col_id[j];
 		if (id < TECH_COLUMNS)
 			continue;
-		struct attrib_customer *c = &out[(id - TECH_COLUMNS) / ATTRIB_REG__COUNT];
-		int reg = (int)((id - TECH_COLUMNS) % ATTRIB_REG__COUNT);
-		c->coef[reg] = ws->coef[j];
-		c->kwh_by[reg] = ws->coef[j] * ws->colsum[j];
+		struct attrib_customer *c = &out[(id - TECH_COLUMNS) / ws->stride];
+		int reg = slot_regressor(ws, (id - TECH_COLUMNS) % ws->stride);
+		c->kwh_by[reg] += ws->coef[j] * ws->colsum[j];
+		/* the metered coefficient is the segments' mean over the metered energy: sum
+		   the energy here, divide below */
+		c->coef[reg] = reg == ATTRIB_REG_METERED ? c->coef[reg] + ws->colsum[j] : ws->coef[j];
 	}
 	double rss_w = 0;
 	for (uint32_t k = 0; k < rows; k++)
@@ -461,7 +489,8 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 	double days = rows * (double)a->interval_s / 86400.0;
 	for (uint32_t i = 0; i < a->n_customers; i++) {
 		struct attrib_customer *c = &out[i];
-		double best = 0;
+		double metered = c->coef[ATTRIB_REG_METERED], best = 0;
+		c->coef[ATTRIB_REG_METERED] = metered > 0 ? c->kwh_by[ATTRIB_REG_METERED] / metered : 0;
 		for (int reg = 0; reg < ATTRIB_REG__COUNT; reg++) {
 			c->stolen_kwh += c->kwh_by[reg];
 			if (c->kwh_by[reg] > best) {
@@ -473,8 +502,10 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 			continue;
 		c->stolen_kwh_day = c->stolen_kwh / days;
 		c->share = res->ntl_kwh > 0 ? c->stolen_kwh / res->ntl_kwh : 0;
+		if (res->status != ATTRIB_OK)
+			continue;
 		c->se_kwh = sigma2 > 0 ? stolen_se(ws, i, sigma2) : 0;
-		c->z = c->se_kwh > 0 ? c->stolen_kwh / c->se_kwh : 0;
+		c->z = c->stolen_kwh / fmax(c->se_kwh, c->stolen_kwh / Z_MAX);
 	}
 }
 
@@ -491,6 +522,8 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 	if (err)
 		return err;
 	zero_results(area, res, out);
+	ws->segments = p->metered_segments;
+	ws->stride = p->metered_segments + 2;
 	uint32_t rows = collect_rows(ws, area);
 	res->rows = rows;
 	if (rows < MIN_ROWS) {

@@ -16,7 +16,9 @@
  *                                                          (a silent meter whose usual load
  *                                                          the area still carries: b_g about 1)
  *
- * with every coefficient >= 0, fitted by non-negative least squares (Lawson-Hanson active
+ * (the metered regressor optionally cut into equal segments of the window, one coefficient
+ * each, for a fraction that starts or grows inside the window), with every coefficient >= 0,
+ * fitted by non-negative least squares (Lawson-Hanson active
  * set on the Gram matrix of the columns scaled to unit norm, a 1e-10 relative ridge so that
  * duplicated columns share their coefficient instead of failing), re-weighted a few times
  * with Huber weights so that a glitch of the transformer meter does not land on a customer.
@@ -50,6 +52,9 @@ enum attrib_regressor {
 	ATTRIB_REG__COUNT = 3,
 	ATTRIB_REG_NONE = -1      /* nothing attributed */
 };
+
+/* Most segments the metered regressor may be cut into (attrib_params.metered_segments). */
+#define ATTRIB_SEGMENTS_MAX 8
 
 /* Bit of a regressor in attrib_params.regressors. */
 #define ATTRIB_REG_BIT(r) (1u << (r))
@@ -108,6 +113,10 @@ struct attrib_params {
 	enum attrib_tech_mode tech_mode; /* ATTRIB_TECH_JOINT */
 	struct attrib_tech tech;         /* used with ATTRIB_TECH_FIXED */
 	uint32_t regressors;             /* ATTRIB_REG_BIT mask: ATTRIB_REG_ALL */
+	uint32_t metered_segments;       /* the metered regressor as this many columns, one per
+	                                    equal part of the window (a fraction that changes
+	                                    within the window: an onset, a ramp): 1 (1..the
+	                                    workspace's max_segments) */
 	int robust_iterations;           /* Huber re-weightings after the first fit: 3 (0..20) */
 	double huber_k;                  /* Huber threshold in robust sd: 1.345 */
 	double ridge;                    /* relative ridge on the scaled Gram matrix: 1e-10 */
@@ -123,8 +132,10 @@ struct attrib_customer {
 	double share;           /* stolen_kwh / the area's non-technical loss over them (0 when
 	                           that loss is not positive); sums to about 1 over the area */
 	double se_kwh;          /* standard error of stolen_kwh (0 without one) */
-	double z;               /* stolen_kwh / se_kwh; 0 when nothing attributed or no error */
-	double coef[ATTRIB_REG__COUNT];     /* b_m, b_s, b_g */
+	double z;               /* stolen_kwh / se_kwh, at most 1e9 (an exact fit); 0 when
+	                           nothing is attributed or the status is not ATTRIB_OK */
+	double coef[ATTRIB_REG__COUNT];     /* b_m (with segments: their mean over the metered
+	                                       energy), b_s, b_g */
 	double kwh_by[ATTRIB_REG__COUNT];   /* each regressor's part of stolen_kwh */
 	int carrier;            /* enum attrib_regressor with the largest part; NONE when 0 */
 };
@@ -150,10 +161,13 @@ struct attrib_ws;
 
 /*
  * Allocates a workspace for areas of up to max_customers customers over windows of up to
- * max_intervals intervals (aborts on out-of-memory, as xmalloc). Returns NULL when either is 0
- * or the sizes overflow. Free with attrib_ws_free.
+ * max_intervals intervals, with up to max_segments metered segments (1 ..
+ * ATTRIB_SEGMENTS_MAX); aborts on out-of-memory, as xmalloc. Its size grows with
+ * (max_segments + 2) * max_customers * max_intervals (attrib_ws_bytes). Returns NULL when a
+ * limit is 0, max_segments is too large or the sizes overflow. Free with attrib_ws_free.
  */
-struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals);
+struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
+                                uint32_t max_segments);
 
 /* Frees ws (NULL is fine). */
 void attrib_ws_free(struct attrib_ws *ws);

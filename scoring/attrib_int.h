@@ -38,8 +38,10 @@ size_t attrib_nnls_bytes(const struct attrib_nnls *s);
 /*
  * Minimises 1/2 x'(G + ridge I)x - h'x over x >= 0 (Lawson-Hanson active set): G is n x n,
  * row stride n, symmetric with unit diagonal (columns scaled to unit norm) or zero rows for
- * columns to leave out; tol is the smallest gradient that lets a column in. Fills x[0 .. n);
- * on return s->passive[0 .. s->n_passive) are the positive columns and s->chol their factor.
+ * columns to leave out; tol is the smallest gradient that lets a column in, and a column
+ * whose coefficient ends at most 10 tol is dropped (rounding residue of an exact fit).
+ * Fills x[0 .. n); on return s->passive[0 .. s->n_passive) are the positive columns and
+ * s->chol their factor.
  * Returns the number of active-set steps.
  */
 uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double *h, uint32_t n,

@@ -16,6 +16,8 @@
 
 /* A pivot below this share of its diagonal means the column depends on the passive set. */
 #define NNLS_PIVOT_MIN 1e-13
+/* A column whose scaled coefficient ends below this many times the entry tolerance is dropped. */
+#define PRUNE_TOL 10.0
 
 void attrib_nnls_init(struct attrib_nnls *s, uint32_t max_n)
 {
@@ -192,6 +194,28 @@ static uint32_t settle_passive(struct attrib_nnls *s, const double *G, const dou
 	}
 }
 
+/* Drops the passive columns whose part of the fit (their scaled coefficient) is at most
+ * `below`: rounding residue of an exact fit, which would otherwise show as a tiny share with an
+ * arbitrary z. */
+static void prune_passive(struct attrib_nnls *s, const double *G, uint32_t n, double ridge,
+                          double below, double *x)
+{
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < s->n_passive; k++) {
+		uint32_t c = s->passive[k];
+		if (x[c] > below) {
+			s->passive[kept++] = c;
+		} else {
+			x[c] = 0;
+			s->in_passive[c] = 0;
+		}
+	}
+	if (kept == s->n_passive)
+		return;
+	s->n_passive = kept;
+	chol_rebuild(s, G, n, ridge, x);
+}
+
 uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double *h, uint32_t n,
                            double ridge, double tol, double *x)
 {
@@ -213,6 +237,7 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 		s->in_passive[j] = 1;
 		steps += settle_passive(s, G, h, n, ridge, j, x);
 	}
+	prune_passive(s, G, n, ridge, PRUNE_TOL * tol, x);
 	return steps;
 }
 
