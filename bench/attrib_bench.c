@@ -37,10 +37,12 @@
 #include "../scoring/attrib.h"
 
 #define HIST_DAYS 28
-#define SEGMENTS 4  /* the segmented variant measured: weeks of a 28-day window */
 #define Z_ATTRIBUTED 4.0
 #define AREAS_CITY 20000.0
 #define SECONDS_A_DAY 86400.0
+
+static int glitches = 3; /* glitched transformer intervals per window (--glitches) */
+static uint32_t segments = 7; /* metered segments of the segmented variant (--segments) */
 
 enum kind {
 	HONEST, THIEF_THROUGHOUT, THIEF_CONSTANT, THIEF_RANDOM, THIEF_RAMP, THIEF_SMALL,
@@ -231,7 +233,7 @@ static void synth_area(struct synth *s, uint64_t seed)
 	s->hist_tech_kwh = 0;
 	synth_feeder(s, s->hist_feeder, s->t_hist, &rng, &s->hist_tech_kwh);
 	synth_feeder(s, s->feeder, s->t_win, &rng, NULL);
-	for (int g = 0; g < 3; g++)
+	for (int g = 0; g < glitches; g++)
 		s->feeder[(uint32_t)(rng_unit(&rng) * s->t_win)] *= 1.3;
 	uint32_t slots = 7 * s->per_day;
 	for (uint32_t i = 0; i < n; i++) {
@@ -275,7 +277,7 @@ static double cpu_s(void)
 /* CPU seconds of one solve of s with robust_iterations `robust` and `segments` metered
  * segments, median of `runs`. */
 static double time_solve(struct attrib_ws *ws, const struct synth *s, int robust,
-                         uint32_t segments, int runs, struct attrib_customer *out,
+                         uint32_t n_segments, int runs, struct attrib_customer *out,
                          struct attrib_area_result *res)
 {
 	struct attrib_area a;
@@ -283,7 +285,7 @@ static double time_solve(struct attrib_ws *ws, const struct synth *s, int robust
 	synth_as_area(s, &a);
 	attrib_params_default(&p);
 	p.robust_iterations = robust;
-	p.metered_segments = segments;
+	p.metered_segments = n_segments;
 	double best[64];
 	int r_max = runs < 64 ? runs : 64;
 	for (int r = 0; r < r_max; r++) {
@@ -322,49 +324,49 @@ static double time_rank_one(uint32_t k)
 	return t;
 }
 
-static void report_cost(uint32_t n, uint32_t days, int32_t dt, const char *name, int runs)
+/* Cost of one area-window at dt-second resolution with `seg` metered segments (the
+ * default solve), against one segment and one fit without re-weighting. */
+static void report_cost(uint32_t n, uint32_t days, int32_t dt, uint32_t seg, const char *name,
+                        int runs)
 {
 	struct synth s;
 	synth_init(&s, n, days, dt);
 	synth_area(&s, 1);
-	struct attrib_ws *ws = attrib_ws_new(n, s.t_win, 1);
-	struct attrib_ws *ws_seg = attrib_ws_new(n, s.t_win, SEGMENTS);
+	struct attrib_ws *ws = attrib_ws_new(n, s.t_win, seg);
 	struct attrib_customer *out = calloc(n, sizeof(*out));
 	struct attrib_area_result res;
-	double full = time_solve(ws, &s, 3, 1, runs, out, &res);
+	double full = time_solve(ws, &s, 3, seg, runs, out, &res);
 	uint32_t steps = res.iterations, active = res.columns_active;
-	double plain = time_solve(ws, &s, 0, 1, runs, out, &res);
-	double seg = time_solve(ws_seg, &s, 3, SEGMENTS, runs, out, &res);
+	double plain = time_solve(ws, &s, 0, seg, runs, out, &res);
+	double one = time_solve(ws, &s, 3, 1, runs, out, &res);
 	size_t input = ((size_t)2 * n * s.t_win + s.t_win) * sizeof(double);
-	double core = AREAS_CITY * full / SECONDS_A_DAY;
-	printf("%s.customers=%u %s.intervals=%u %s.cpu_ms_per_area_window=%.2f "
-	       "%s.cpu_ms_one_fit=%.2f %s.active_set_steps=%u %s.columns_active=%u "
-	       "%s.workspace_bytes=%zu %s.input_bytes_per_area_window=%zu "
-	       "%s.city_core_fraction=%.5f %s.city_cpu_s_per_day=%.1f "
-	       "%s.cpu_ms_segmented=%.2f %s.workspace_bytes_segmented=%zu\n",
-	       name, n, name, s.t_win, name, full * 1e3, name, plain * 1e3, name, steps, name,
-	       active, name, attrib_ws_bytes(ws), name, input, name, core, name,
-	       AREAS_CITY * full, name, seg * 1e3, name, attrib_ws_bytes(ws_seg));
-	if (dt == 3600) {
-		uint32_t k = 2 + 3 * n;
+	uint32_t k = 2 + (seg + 2) * n;
+	printf("%s.customers=%u %s.intervals=%u %s.segments=%u %s.columns=%u "
+	       "%s.cpu_ms_per_area_window=%.2f %s.cpu_ms_one_fit=%.2f %s.cpu_ms_one_segment=%.2f "
+	       "%s.active_set_steps=%u %s.columns_active=%u %s.workspace_bytes=%zu "
+	       "%s.input_bytes_per_area_window=%zu %s.city_cpu_s_per_day=%.0f "
+	       "%s.city_core_fraction=%.4f\n",
+	       name, n, name, s.t_win, name, seg, name, k, name, full * 1e3, name, plain * 1e3,
+	       name, one * 1e3, name, steps, name, active, name, attrib_ws_bytes(ws), name, input,
+	       name, AREAS_CITY * full, name, AREAS_CITY * full / SECONDS_A_DAY);
+	if (dt != 86400) {
 		double r1 = time_rank_one(k);
 		printf("%s.running_gram_bytes_per_area=%zu %s.rank_one_update_us=%.1f "
-		       "%s.running_day_update_ms=%.3f\n",
+		       "%s.running_day_update_ms=%.2f\n",
 		       name, (size_t)k * k * sizeof(double), name, r1 * 1e6, name,
 		       2.0 * s.per_day * r1 * 1e3);
 	}
 	free(out);
 	attrib_ws_free(ws);
-	attrib_ws_free(ws_seg);
 	synth_free(&s);
 }
 
 /* ---- quality ---- */
 
-enum method { M_JOINT, M_JOINT_SEGMENTS, M_JOINT_PLAIN, M_FIXED_QUANTILE, M_FIXED_HUBER,
+enum method { M_JOINT, M_JOINT_ONE_SEGMENT, M_JOINT_PLAIN, M_FIXED_QUANTILE, M_FIXED_HUBER,
 	      M_FIXED_OLS, M_FIXED_TRUE, M_COUNT };
 static const char *const method_name[M_COUNT] = {
-	"joint", "joint, metered in 4 segments", "joint, no re-weighting",
+	"joint (the defaults)", "joint, metered in 1 segment", "joint, no re-weighting",
 	"fixed, quantile 0.2 fit", "fixed, Huber fit", "fixed, least-squares fit",
 	"fixed, true technical loss",
 };
@@ -438,7 +440,7 @@ static void quality(uint32_t n, uint32_t days, int32_t dt, uint32_t areas, uint6
 {
 	struct synth s;
 	synth_init(&s, n, days, dt);
-	struct attrib_ws *ws = attrib_ws_new(n, s.t_win, SEGMENTS);
+	struct attrib_ws *ws = attrib_ws_new(n, s.t_win, segments);
 	struct attrib_customer *out = calloc(n, sizeof(*out));
 	double *scratch = calloc(s.t_hist, sizeof(double));
 	struct tally tally[M_COUNT];
@@ -467,8 +469,7 @@ static void quality(uint32_t n, uint32_t days, int32_t dt, uint32_t areas, uint6
 			synth_as_area(&s, &area);
 			if (m == M_JOINT_PLAIN)
 				p.robust_iterations = 0;
-			if (m == M_JOINT_SEGMENTS)
-				p.metered_segments = SEGMENTS;
+			p.metered_segments = m == M_JOINT_ONE_SEGMENT ? 1 : segments;
 			if (m >= M_FIXED_QUANTILE) {
 				p.tech_mode = ATTRIB_TECH_FIXED;
 				if (m == M_FIXED_TRUE) {
@@ -497,7 +498,7 @@ static void quality(uint32_t n, uint32_t days, int32_t dt, uint32_t areas, uint6
 		       t->share_err_sum / (t->thieves ? t->thieves : 1),
 		       t->n_err ? 100 * t->stolen_err[t->n_err / 2] : 0.0);
 	}
-	for (int m = M_JOINT; m <= M_JOINT_SEGMENTS; m++) {
+	for (int m = M_JOINT; m <= M_JOINT_ONE_SEGMENT; m++) {
 		printf("\nattributed by kind (%s): ", method_name[m]);
 		for (int k = 0; k < KIND_COUNT; k++)
 			printf("%s %u/%u%s", kind_name[k], tally[m].kind_hit[k], tally[m].kind_n[k],
@@ -527,7 +528,8 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
-	long customers = 50, days = 28, runs = 20, areas = 40, seed = 1000;
+	long customers = 50, days = 28, runs = 20, areas = 40, seed = 1000, glitch_arg = 3,
+	     segment_arg = 7;
 	for (int i = 1; i < argc; i++) {
 		long *dst = NULL, lo = 1, hi = 0;
 		if (strcmp(argv[i], "--customers") == 0)
@@ -540,18 +542,26 @@ int main(int argc, char **argv)
 			dst = &areas, lo = 0, hi = 10000;
 		else if (strcmp(argv[i], "--seed") == 0)
 			dst = &seed, lo = 0, hi = 1000000000;
+		else if (strcmp(argv[i], "--glitches") == 0)
+			dst = &glitch_arg, lo = 0, hi = 100;
+		else if (strcmp(argv[i], "--segments") == 0)
+			dst = &segment_arg, lo = 1, hi = ATTRIB_SEGMENTS_MAX;
 		if (!dst || i + 1 >= argc || parse_long(argv[i + 1], lo, hi, dst) != 0) {
 			fprintf(stderr, "usage: attrib_bench [--customers N] [--days 14..56] [--runs R] "
-			                "[--areas S] [--seed X]\n");
+			                "[--areas S] [--seed X] [--glitches G] [--segments 1..8]\n");
 			return 2;
 		}
 		i++;
 	}
-	report_cost((uint32_t)customers, (uint32_t)days, 3600, "hourly", (int)runs);
-	report_cost((uint32_t)customers, (uint32_t)days, 900, "quarter_hourly", (int)runs);
-	report_cost((uint32_t)customers, (uint32_t)days, 86400, "daily", (int)runs);
+	glitches = (int)glitch_arg;
+	segments = (uint32_t)segment_arg;
+	report_cost((uint32_t)customers, (uint32_t)days, 3600, segments, "hourly", (int)runs);
+	report_cost((uint32_t)customers, (uint32_t)days, 900, segments, "quarter_hourly",
+	            (int)runs);
+	report_cost((uint32_t)customers, (uint32_t)days, 86400, 1, "daily", (int)runs);
 	if (areas > 0) {
 		quality((uint32_t)customers, (uint32_t)days, 3600, (uint32_t)areas, (uint64_t)seed);
+		segments = 1; /* a window of days has too few rows for segments */
 		quality((uint32_t)customers, (uint32_t)days, 86400, (uint32_t)areas, (uint64_t)seed);
 	}
 	return 0;

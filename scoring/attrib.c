@@ -20,6 +20,7 @@
 #define GRAD_TOL 1e-11         /* a column enters above this share of the loss's norm */
 #define EXACT_FIT 1e-12        /* residual sd below this share of the loss's rms: exact */
 #define Z_MAX 1e9              /* z of an exact fit (standard error 0) */
+#define AUTOCORR_MAX 0.9       /* the residual's lag-1 autocorrelation counted at most */
 
 struct attrib_ws {
 	uint32_t max_customers, max_intervals, max_segments, max_cols;
@@ -39,6 +40,7 @@ struct attrib_ws {
 	double *coef_scaled;
 	double *colsum;    /* per live column: its sum over the rows */
 	double *cvec;      /* a customer's column sums over the passive set */
+	uint32_t *row_lo, *row_hi; /* per live column: its first and past its last non-zero row */
 	uint32_t *col_id;  /* per live column: TECH_*, or TECH_COLUMNS + stride * customer + slot
 	                      (slots: the metered segments, then shortfall, then silent) */
 	uint32_t n_live;
@@ -63,7 +65,7 @@ void attrib_params_default(struct attrib_params *p)
 	p->robust_iterations = 3;
 	p->huber_k = 1.345;
 	p->ridge = 1e-10;
-	p->metered_segments = 1;
+	p->metered_segments = 7;
 }
 
 /* ---- the workspace ---- */
@@ -100,6 +102,8 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
 	ws->colsum = xmalloc((size_t)cols * sizeof(double));
 	ws->cvec = xmalloc((size_t)cols * sizeof(double));
 	ws->col_id = xmalloc((size_t)cols * sizeof(uint32_t));
+	ws->row_lo = xmalloc((size_t)cols * sizeof(uint32_t));
+	ws->row_hi = xmalloc((size_t)cols * sizeof(uint32_t));
 	attrib_nnls_init(&ws->nnls, (uint32_t)cols);
 	return ws;
 }
@@ -124,6 +128,8 @@ void attrib_ws_free(struct attrib_ws *ws)
 	free(ws->colsum);
 	free(ws->cvec);
 	free(ws->col_id);
+	free(ws->row_lo);
+	free(ws->row_hi);
 	attrib_nnls_free(&ws->nnls);
 	free(ws);
 }
@@ -133,7 +139,8 @@ size_t attrib_ws_bytes(const struct attrib_ws *ws)
 	size_t rows = ws->max_intervals, cols = ws->max_cols;
 	return sizeof(*ws) + cols * rows * sizeof(double) + 6 * rows * sizeof(double) +
 	       rows * sizeof(uint32_t) + cols * cols * sizeof(double) +
-	       7 * cols * sizeof(double) + cols * sizeof(uint32_t) + attrib_nnls_bytes(&ws->nnls);
+	       7 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
+	       attrib_nnls_bytes(&ws->nnls);
 }
 
 /* ---- input checks ---- */
@@ -257,12 +264,19 @@ static void keep_column(struct attrib_ws *ws, uint32_t id, uint32_t rows)
 {
 	const double *col = ws->x + (size_t)ws->n_live * ws->max_intervals;
 	double sum = 0, sumsq = 0;
+	uint32_t lo = rows, hi = 0;
 	for (uint32_t k = 0; k < rows; k++) {
 		sum += col[k];
 		sumsq += col[k] * col[k];
+		if (col[k] != 0) {
+			lo = lo < k ? lo : k;
+			hi = k + 1;
+		}
 	}
 	if (!(sumsq > 0))
 		return;
+	ws->row_lo[ws->n_live] = lo;
+	ws->row_hi[ws->n_live] = hi;
 	ws->colsum[ws->n_live] = sum;
 	ws->col_id[ws->n_live] = id;
 	ws->n_live++;
@@ -306,8 +320,9 @@ static void build_columns(struct attrib_ws *ws, const struct attrib_area *a,
 
 /* ---- the fit ---- */
 
-/* The weighted Gram matrix of the live columns, scaled to unit diagonal, and x'Wy likewise.
- * Returns the weighted norm of y. */
+/* The weighted Gram matrix of the live columns, scaled to unit diagonal, and x'Wy likewise;
+ * each product runs over the rows where both columns can be non-zero (a metered segment
+ * meets the other segments nowhere). Returns the weighted norm of y. */
 static double build_gram(struct attrib_ws *ws, uint32_t rows)
 {
 	uint32_t n = ws->n_live;
@@ -317,16 +332,19 @@ static double build_gram(struct attrib_ws *ws, uint32_t rows)
 		ynorm += ws->w[k] * ws->y[k] * ws->y[k];
 	for (uint32_t j = 0; j < n; j++) {
 		const double *xj = ws->x + j * ld;
+		uint32_t lo = ws->row_lo[j], hi = ws->row_hi[j];
 		double h = 0;
-		for (uint32_t k = 0; k < rows; k++) {
+		for (uint32_t k = lo; k < hi; k++) {
 			ws->scratch[k] = ws->w[k] * xj[k];
 			h += ws->scratch[k] * ws->y[k];
 		}
 		ws->rhs[j] = h;
 		for (uint32_t l = j; l < n; l++) {
 			const double *xl = ws->x + l * ld;
+			uint32_t from = lo > ws->row_lo[l] ? lo : ws->row_lo[l];
+			uint32_t to = hi < ws->row_hi[l] ? hi : ws->row_hi[l];
 			double g = 0;
-			for (uint32_t k = 0; k < rows; k++)
+			for (uint32_t k = from; k < to; k++)
 				g += ws->scratch[k] * xl[k];
 			ws->gram[(size_t)j * n + l] = g;
 		}
@@ -352,7 +370,7 @@ static void residuals(struct attrib_ws *ws, uint32_t rows)
 		uint32_t j = ws->nnls.passive[k];
 		const double *xj = ws->x + (size_t)j * ws->max_intervals;
 		double c = ws->coef[j];
-		for (uint32_t t = 0; t < rows; t++)
+		for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++)
 			ws->r[t] -= c * xj[t];
 	}
 }
@@ -481,11 +499,18 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 		   the energy here, divide below */
 		c->coef[reg] = reg == ATTRIB_REG_METERED ? c->coef[reg] + ws->colsum[j] : ws->coef[j];
 	}
-	double rss_w = 0;
-	for (uint32_t k = 0; k < rows; k++)
+	double rss_w = 0, lag = 0;
+	for (uint32_t k = 0; k < rows; k++) {
 		rss_w += ws->w[k] * ws->r[k] * ws->r[k];
+		if (k > 0)
+			lag += sqrt(ws->w[k] * ws->w[k - 1]) * ws->r[k] * ws->r[k - 1];
+	}
 	uint32_t np = ws->nnls.n_passive;
 	double sigma2 = rows > np ? rss_w / (rows - np) : 0;
+	/* what the fit leaves is rarely white: a misfit that follows the day's load shape spans
+	   many intervals, and the errors of sums over them add up as an AR(1) series' do */
+	double rho = rss_w > 0 ? fmin(AUTOCORR_MAX, fmax(0.0, lag / rss_w)) : 0;
+	sigma2 *= (1 + rho) / (1 - rho);
 	double days = rows * (double)a->interval_s / 86400.0;
 	for (uint32_t i = 0; i < a->n_customers; i++) {
 		struct attrib_customer *c = &out[i];

@@ -216,6 +216,56 @@ static void prune_passive(struct attrib_nnls *s, const double *G, uint32_t n, do
 	chol_rebuild(s, G, n, ridge, x);
 }
 
+/* Factors the passive set's Gram matrix with `ridge`. Returns 0, or -1 (factor unusable)
+ * when a column depends on those before it. */
+static int chol_factor(struct attrib_nnls *s, const double *G, uint32_t n, double ridge)
+{
+	for (uint32_t k = 0; k < s->n_passive; k++)
+		if (chol_append(s->chol, s->max_n, G, n, s->passive, k, s->passive[k], ridge) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Takes the ridge out of the solution: re-solves the passive set by plain least squares,
+ * dropping columns that turn non-positive, so that an exact fit is exact rather than
+ * shrunk by the ridge. When the passive set is dependent without the ridge (duplicated
+ * columns, whose energy the ridge splits evenly), or it does not settle in a few rounds, the
+ * ridged solution stays. Returns the ridge of the factor left in s->chol (0 or ridge).
+ */
+static double polish(struct attrib_nnls *s, const double *G, const double *h, uint32_t n,
+                     double ridge, double *x)
+{
+	for (int round = 0; round < 4 && ridge > 0 && s->n_passive > 0; round++) {
+		uint32_t m = s->n_passive, kept = 0;
+		if (chol_factor(s, G, n, 0) != 0)
+			break;
+		for (uint32_t k = 0; k < m; k++)
+			s->work[k] = h[s->passive[k]];
+		chol_solve(s, m, s->work, s->z);
+		for (uint32_t k = 0; k < m; k++)
+			kept += s->z[k] > 0;
+		if (kept == m) {
+			for (uint32_t k = 0; k < m; k++)
+				x[s->passive[k]] = s->z[k];
+			return 0;
+		}
+		kept = 0;
+		for (uint32_t k = 0; k < m; k++) {
+			uint32_t c = s->passive[k];
+			if (s->z[k] > 0) {
+				s->passive[kept++] = c;
+			} else {
+				x[c] = 0;
+				s->in_passive[c] = 0;
+			}
+		}
+		s->n_passive = kept;
+	}
+	chol_rebuild(s, G, n, ridge, x);
+	return ridge;
+}
+
 uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double *h, uint32_t n,
                            double ridge, double tol, double *x)
 {
@@ -237,7 +287,8 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 		s->in_passive[j] = 1;
 		steps += settle_passive(s, G, h, n, ridge, j, x);
 	}
-	prune_passive(s, G, n, ridge, PRUNE_TOL * tol, x);
+	double ridge_left = polish(s, G, h, n, ridge, x);
+	prune_passive(s, G, n, ridge_left, PRUNE_TOL * tol, x);
 	return steps;
 }
 

@@ -147,6 +147,17 @@ static double true_stolen_total(void)
 	return s;
 }
 
+/* The plain model: one metered column per customer, whose coefficient is k / (1 - k) in
+ * closed form. The default cuts it into segments of the window, which the exact
+ * constructions below with an onset would make collinear with the shortfall. */
+static const struct attrib_params *plain(void)
+{
+	static struct attrib_params p;
+	attrib_params_default(&p);
+	p.metered_segments = 1;
+	return &p;
+}
+
 /* Runs the attribution with params p (NULL: defaults) into res and out. */
 static void solve(const struct attrib_params *p)
 {
@@ -155,7 +166,7 @@ static void solve(const struct attrib_params *p)
 		.n_customers = fx.n, .n_intervals = fx.T, .interval_s = fx.dt,
 		.feeder_kwh = fx.feeder, .metered_kwh = fx.metered, .baseline_kwh = fx.baseline,
 	};
-	struct attrib_ws *ws = attrib_ws_new(MAX_C, MAX_T, 4);
+	struct attrib_ws *ws = attrib_ws_new(MAX_C, MAX_T, ATTRIB_SEGMENTS_MAX);
 	cr_assert_not_null(ws);
 	int rc = attrib_solve(ws, &area, p, &res, out, err, sizeof(err));
 	attrib_ws_free(ws);
@@ -194,7 +205,9 @@ static void assert_exact_shares(void)
 	}
 	assert_rel(res.tech.noload_kw, TECH_A, EXACT, "no-load loss", 0);
 	assert_rel(res.tech.load_per_kw, TECH_C, EXACT, "load loss", 0);
-	assert_rel(res.ntl_kwh, total, EXACT, "non-technical loss", 0);
+	/* the loss series is the technical energy plus the theft: exact to its size */
+	cr_assert(fabs(res.ntl_kwh - total) <= EXACT * (res.technical_kwh + total),
+	          "non-technical loss %.15g, want %.15g", res.ntl_kwh, total);
 }
 
 /* One customer has stolen k = 0.4 throughout: its meter column carries k / (1 - k) = 2/3. */
@@ -203,7 +216,7 @@ Test(attrib, one_thief_throughout_exact)
 	area_init(6, 14, 3600);
 	theft_throughout(2, 0.4);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	cr_assert_eq(res.status, ATTRIB_OK);
 	assert_exact_shares();
 	assert_rel(out[2].coef[ATTRIB_REG_METERED], 0.4 / 0.6, EXACT, "metered coefficient", 2);
@@ -222,7 +235,7 @@ Test(attrib, one_thief_onset_in_window_exact)
 	area_init(6, 14, 1800);
 	theft_from(4, 0.3, 5);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	assert_rel(out[4].coef[ATTRIB_REG_SHORTFALL], 1.0, EXACT, "shortfall coefficient", 4);
 	assert_rel(out[4].coef[ATTRIB_REG_METERED], 0.0, EXACT, "metered coefficient", 4);
@@ -237,13 +250,27 @@ Test(attrib, several_thieves_exact)
 	theft_throughout(5, 0.5);
 	theft_from(6, 0.35, 9);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	assert_rel(out[1].coef[ATTRIB_REG_METERED], 0.25, EXACT, "metered coefficient", 1);
 	assert_rel(out[5].coef[ATTRIB_REG_METERED], 1.0, EXACT, "metered coefficient", 5);
 	assert_rel(out[6].coef[ATTRIB_REG_SHORTFALL], 1.0, EXACT, "shortfall coefficient", 6);
 	double sum = out[1].share + out[5].share + out[6].share;
 	assert_rel(sum, 1.0, EXACT, "sum of the thieves' shares", 0);
+}
+
+/* The defaults cut the metered column in 7 segments of 2 days: a thief throughout has
+ * k / (1 - k) in each, and the shares stay exact. */
+Test(attrib, defaults_thieves_throughout_exact)
+{
+	area_init(8, 14, 3600);
+	theft_throughout(2, 0.4);
+	theft_throughout(6, 0.1);
+	feeder_build(0);
+	solve(NULL);
+	assert_exact_shares();
+	assert_rel(out[2].coef[ATTRIB_REG_METERED], 0.4 / 0.6, EXACT, "metered coefficient", 2);
+	assert_rel(out[6].coef[ATTRIB_REG_METERED], 0.1 / 0.9, EXACT, "metered coefficient", 6);
 }
 
 /* An honest customer halves its consumption on the day a neighbour starts stealing: its
@@ -254,7 +281,7 @@ Test(attrib, honest_drop_next_to_thief_exact)
 	theft_from(1, 0.4, 6);
 	honest_drop_from(3, 0.5, 6);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	cr_assert_eq(out[3].stolen_kwh, 0.0, "the honest drop gets nothing: %g", out[3].stolen_kwh);
 	cr_assert_eq(out[3].carrier, ATTRIB_REG_NONE);
@@ -269,7 +296,7 @@ Test(attrib, silent_meters_exact)
 	silent_from(0, 8, 1);
 	silent_from(5, 8, 0);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	assert_rel(out[0].coef[ATTRIB_REG_SILENT], 1.0, EXACT, "silent coefficient", 0);
 	cr_assert_eq(out[0].carrier, ATTRIB_REG_SILENT);
@@ -277,8 +304,8 @@ Test(attrib, silent_meters_exact)
 	cr_assert_eq(out[5].carrier, ATTRIB_REG_NONE);
 }
 
-/* No thief: the joint fit finds the technical loss to the last digits and gives nobody
- * anything; with the transformer's +-0.5% noise nobody reaches z 3. */
+/* No thief: the joint fit (defaults) finds the technical loss to the last digits and gives
+ * nobody anything; with the transformer's +-0.5% noise nobody reaches z 3 (plain model). */
 Test(attrib, technical_loss_only)
 {
 	area_init(8, 28, 3600);
@@ -289,7 +316,7 @@ Test(attrib, technical_loss_only)
 		cr_assert_eq(out[i].stolen_kwh, 0.0, "customer %u", i);
 
 	feeder_build(0.005);
-	solve(NULL);
+	solve(plain());
 	assert_rel(res.tech.noload_kw, TECH_A, 0.25, "no-load loss with noise", 0);
 	assert_rel(res.tech.load_per_kw, TECH_C, 0.25, "load loss with noise", 0);
 	for (uint32_t i = 0; i < fx.n; i++)
@@ -302,7 +329,7 @@ Test(attrib, daily_resolution_exact)
 	area_init(4, 28, 86400);
 	theft_throughout(3, 0.3);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	cr_assert_eq(res.resolution_s, 86400);
 	cr_assert_eq(res.rows, 28);
 	assert_exact_shares();
@@ -350,8 +377,9 @@ Test(attrib, metered_segments_exact)
 	assert_rel(out[5].coef[ATTRIB_REG_METERED], 0.25, EXACT, "metered coefficient", 5);
 }
 
-/* With the transformer's +-0.5% noise over 28 hourly days: shares within 0.02, stolen energy
- * within 5%, the thieves far above z 10, the honest drop and the others below z 3. */
+/* With the transformer's +-0.5% noise over 28 hourly days, default params (7 segments):
+ * shares within 0.03, stolen energy within 10%, the thieves far above z 10, the honest drop
+ * and the others below z 4 (the attribution threshold docs/detection.md measures). */
 Test(attrib, thieves_and_drop_with_noise)
 {
 	area_init(10, 28, 3600);
@@ -365,12 +393,12 @@ Test(attrib, thieves_and_drop_with_noise)
 	for (uint32_t i = 0; i < fx.n; i++) {
 		double want = true_stolen(i);
 		if (want > 0) {
-			cr_assert_lt(fabs(out[i].share - want / total), 0.02, "thief %u share %g, want %g",
+			cr_assert_lt(fabs(out[i].share - want / total), 0.03, "thief %u share %g, want %g",
 			             i, out[i].share, want / total);
-			assert_rel(out[i].stolen_kwh, want, 0.05, "stolen kWh", i);
+			assert_rel(out[i].stolen_kwh, want, 0.10, "stolen kWh", i);
 			cr_assert_gt(out[i].z, 10.0, "thief %u: z %g", i, out[i].z);
 		} else {
-			cr_assert_lt(out[i].z, 3.0, "honest customer %u: z %g", i, out[i].z);
+			cr_assert_lt(out[i].z, 4.0, "honest customer %u: z %g", i, out[i].z);
 		}
 	}
 }
@@ -384,7 +412,7 @@ Test(attrib, customer_of_zeros)
 		fx.truth[2 * fx.T + t] = fx.metered[2 * fx.T + t] = fx.baseline[2 * fx.T + t] = 0;
 	theft_throughout(4, 0.4);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	cr_assert_eq(out[2].stolen_kwh, 0.0);
 	cr_assert_eq(out[2].z, 0.0);
@@ -397,7 +425,7 @@ Test(attrib, one_customer_area)
 	area_init(1, 14, 3600);
 	theft_throughout(0, 0.3);
 	feeder_build(0);
-	solve(NULL);
+	solve(plain());
 	assert_exact_shares();
 	assert_rel(out[0].share, 1.0, EXACT, "share", 0);
 }
@@ -411,13 +439,13 @@ Test(attrib, missing_feeder_intervals)
 	feeder_build(0);
 	for (uint32_t t = 0; t < fx.T; t += 5)
 		fx.feeder[t] = NAN;
-	solve(NULL);
+	solve(plain());
 	cr_assert_eq(res.rows, fx.T - (fx.T + 4) / 5);
 	assert_exact_shares();
 
 	for (uint32_t t = 2; t < fx.T; t++)
 		fx.feeder[t] = NAN;
-	solve(NULL);
+	solve(plain());
 	cr_assert_eq(res.status, ATTRIB_TOO_FEW_ROWS);
 	cr_assert_eq(res.rows, 1);
 	for (uint32_t i = 0; i < fx.n; i++) {
@@ -456,7 +484,7 @@ Test(attrib, no_baseline)
 		.n_customers = fx.n, .n_intervals = fx.T, .interval_s = fx.dt,
 		.feeder_kwh = fx.feeder, .metered_kwh = fx.metered, .baseline_kwh = NULL,
 	};
-	struct attrib_ws *ws = attrib_ws_new(fx.n, fx.T, 1);
+	struct attrib_ws *ws = attrib_ws_new(fx.n, fx.T, ATTRIB_SEGMENTS_MAX);
 	cr_assert_eq(attrib_solve(ws, &area, NULL, &res, out, err, sizeof(err)), 0, "%s", err);
 	attrib_ws_free(ws);
 	assert_exact_shares();
@@ -472,7 +500,7 @@ Test(attrib, bad_input_named)
 		.n_customers = fx.n, .n_intervals = fx.T, .interval_s = fx.dt,
 		.feeder_kwh = fx.feeder, .metered_kwh = fx.metered, .baseline_kwh = fx.baseline,
 	};
-	struct attrib_ws *ws = attrib_ws_new(3, 48, 1);
+	struct attrib_ws *ws = attrib_ws_new(3, 48, ATTRIB_SEGMENTS_MAX);
 	fx.metered[1 * fx.T + 17] = -1;
 	cr_assert_eq(attrib_solve(ws, &area, NULL, &res, out, err, sizeof(err)), RISKD_ERR_INVALID);
 	cr_assert_str_eq(err, "attrib: metered_kwh[customer 1, interval 17] = -1: energy must be "
@@ -485,8 +513,8 @@ Test(attrib, bad_input_named)
 	fx.feeder[3] = 1;
 	area.n_customers = 4;
 	cr_assert_eq(attrib_solve(ws, &area, NULL, &res, out, err, sizeof(err)), RISKD_ERR_RANGE);
-	cr_assert_str_eq(err, "attrib: area of 4 customers x 48 intervals in 1 segments exceeds "
-	                      "the workspace (3 x 48 in 1)");
+	cr_assert_str_eq(err, "attrib: area of 4 customers x 48 intervals in 7 segments exceeds "
+	                      "the workspace (3 x 48 in 8)");
 	attrib_ws_free(ws);
 	cr_assert_null(attrib_ws_new(0, 10, 1));
 	cr_assert_null(attrib_ws_new(3, 10, ATTRIB_SEGMENTS_MAX + 1));
