@@ -26,7 +26,6 @@
  * the mean error of the thieves' shares and the median relative error of their stolen kWh;
  * then the technical energy each history fit finds over the history against the truth.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,17 +59,13 @@ static int is_thief(enum kind k)
 
 /* ---- a seeded random source ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
+/* xorshift64*: the state must not be 0 (synth_area seeds it odd). */
 static double rng_unit(uint64_t *s)
 {
-	return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (double)((*s * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
 }
 
 static double rng_normal(uint64_t *s)
@@ -211,7 +206,7 @@ static void synth_feeder(struct synth *s, double *feeder, uint32_t n, uint64_t *
 /* Builds area `seed`: kinds, series, feeder, baselines. */
 static void synth_area(struct synth *s, uint64_t seed)
 {
-	uint64_t rng = seed * 0x2545f4914f6cdd1dull + 1;
+	uint64_t rng = (seed * 0x9e3779b97f4a7c15ull) | 1;
 	uint32_t n = s->n, thieves = n / 10 > 0 ? n / 10 : 1, confounders = n / 10;
 	memset(s->hist_feeder, 0, s->t_hist * sizeof(double));
 	memset(s->hist_customers, 0, s->t_hist * sizeof(double));
@@ -515,43 +510,32 @@ static void quality(uint32_t n, uint32_t days, int32_t dt, uint32_t areas, uint6
 	synth_free(&s);
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	long customers = 50, days = 28, runs = 20, areas = 40, seed = 1000, glitch_arg = 3,
 	     segment_arg = 7;
-	for (int i = 1; i < argc; i++) {
-		long *dst = NULL, lo = 1, hi = 0;
-		if (strcmp(argv[i], "--customers") == 0)
-			dst = &customers, hi = 500;
-		else if (strcmp(argv[i], "--days") == 0)
-			dst = &days, lo = 14, hi = 56;
-		else if (strcmp(argv[i], "--runs") == 0)
-			dst = &runs, hi = 64;
-		else if (strcmp(argv[i], "--areas") == 0)
-			dst = &areas, lo = 0, hi = 10000;
-		else if (strcmp(argv[i], "--seed") == 0)
-			dst = &seed, lo = 0, hi = 1000000000;
-		else if (strcmp(argv[i], "--glitches") == 0)
-			dst = &glitch_arg, lo = 0, hi = 100;
-		else if (strcmp(argv[i], "--segments") == 0)
-			dst = &segment_arg, lo = 1, hi = ATTRIB_SEGMENTS_MAX;
-		if (!dst || i + 1 >= argc || parse_long(argv[i + 1], lo, hi, dst) != 0) {
+	const struct {
+		const char *flag;
+		long *value, lo, hi;
+	} options[] = {
+		{"--customers", &customers, 1, 500}, {"--days", &days, 14, 56},
+		{"--runs", &runs, 1, 64},            {"--areas", &areas, 0, 10000},
+		{"--seed", &seed, 0, 1000000000},    {"--glitches", &glitch_arg, 0, 100},
+		{"--segments", &segment_arg, 1, ATTRIB_SEGMENTS_MAX},
+	};
+	for (int i = 1; i < argc; i += 2) {
+		size_t o = 0, n_options = sizeof(options) / sizeof(options[0]);
+		while (o < n_options && strcmp(argv[i], options[o].flag) != 0)
+			o++;
+		char *end = NULL;
+		long v = o < n_options && i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+		if (o == n_options || !end || *end || end == argv[i + 1] || v < options[o].lo ||
+		    v > options[o].hi) {
 			fprintf(stderr, "usage: attrib_bench [--customers N] [--days 14..56] [--runs R] "
 			                "[--areas S] [--seed X] [--glitches G] [--segments 1..8]\n");
 			return 2;
 		}
-		i++;
+		*options[o].value = v;
 	}
 	glitches = (int)glitch_arg;
 	segments = (uint32_t)segment_arg;

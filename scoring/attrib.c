@@ -21,6 +21,7 @@
 #define EXACT_FIT 1e-12        /* residual sd below this share of the loss's rms: exact */
 #define Z_MAX 1e9              /* z of an exact fit (standard error 0) */
 #define AUTOCORR_MAX 0.9       /* the residual's lag-1 autocorrelation counted at most */
+#define ROBUST_WEIGHT_MIN 1e-4 /* an interval's weight at least (the columns keep a norm) */
 
 struct attrib_ws {
 	uint32_t max_customers, max_intervals, max_segments, max_cols;
@@ -64,6 +65,7 @@ void attrib_params_default(struct attrib_params *p)
 	p->regressors = ATTRIB_REG_ALL;
 	p->robust_iterations = 3;
 	p->huber_k = 1.345;
+	p->tukey_c = 0;
 	p->ridge = 1e-10;
 	p->metered_segments = 7;
 }
@@ -192,6 +194,7 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 	if ((p->regressors & ~ATTRIB_REG_ALL) || p->metered_segments == 0 ||
 	    p->robust_iterations < 0 ||
 	    p->robust_iterations > 20 || !(p->huber_k > 0) || !isfinite(p->huber_k) ||
+	    !(p->tukey_c >= 0) || !isfinite(p->tukey_c) ||
 	    !(p->ridge >= 0) || !(p->ridge < 1)) {
 		snprintf(errstr, errstr_size, "attrib: params out of range (regressors 0x%x <= 0x7, "
 		         "metered_segments %u >= 1, robust_iterations %d in 0..20, huber_k %g > 0, "
@@ -375,19 +378,27 @@ static void residuals(struct attrib_ws *ws, uint32_t rows)
 	}
 }
 
-/* Huber weights from the residuals: 1 within huber_k robust sd of their median, falling as
- * 1/|r| beyond. Returns 0, or -1 when the residuals have no spread beyond rounding (an exact
- * fit: nothing to re-weight). */
-static int huber_weights(struct attrib_ws *ws, uint32_t rows, double huber_k, double y_rms)
+/* Robust weights from the residuals, by their distance from the median in robust sd: Huber's
+ * (1 within huber_k, falling as 1/|r| beyond) or, with tukey_c > 0, Tukey's biweight
+ * ((1 - (r / tukey_c)^2)^2 within tukey_c, ROBUST_WEIGHT_MIN beyond: a glitch stops counting).
+ * Returns 0, or -1 when the residuals have no spread beyond rounding (an exact fit: nothing
+ * to re-weight). */
+static int robust_weights(struct attrib_ws *ws, uint32_t rows, double huber_k, double tukey_c,
+                          double y_rms)
 {
 	memcpy(ws->scratch, ws->r, rows * sizeof(double));
 	double med, sd = attrib_robust_sd(ws->scratch, rows, &med);
 	if (!(sd > EXACT_FIT * y_rms))
 		return -1;
-	double limit = huber_k * sd;
 	for (uint32_t t = 0; t < rows; t++) {
-		double dev = fabs(ws->r[t] - med);
-		ws->w[t] = dev <= limit ? 1.0 : limit / dev;
+		double dev = fabs(ws->r[t] - med) / sd;
+		if (tukey_c > 0) {
+			double u = dev / tukey_c;
+			ws->w[t] = u < 1 ? fmax(ROBUST_WEIGHT_MIN, (1 - u * u) * (1 - u * u))
+			                 : ROBUST_WEIGHT_MIN;
+		} else {
+			ws->w[t] = dev <= huber_k ? 1.0 : huber_k / dev;
+		}
 	}
 	return 0;
 }
@@ -406,8 +417,10 @@ static uint32_t fit_columns(struct attrib_ws *ws, const struct attrib_params *p,
 		for (uint32_t j = 0; j < ws->n_live; j++)
 			ws->coef[j] = ws->coef_scaled[j] / ws->scale[j];
 		residuals(ws, rows);
+		/* Huber first (a convex start), then the biweight from the Huber fit's residuals */
 		if (it == p->robust_iterations ||
-		    huber_weights(ws, rows, p->huber_k, ynorm / sqrt(rows)) != 0)
+		    robust_weights(ws, rows, p->huber_k, it > 0 ? p->tukey_c : 0,
+		                   ynorm / sqrt(rows)) != 0)
 			return steps;
 	}
 }

@@ -16,20 +16,23 @@
  *                                                          (a silent meter whose usual load
  *                                                          the area still carries: b_g about 1)
  *
- * (the metered regressor optionally cut into equal segments of the window, one coefficient
- * each, for a fraction that starts or grows inside the window), with every coefficient >= 0,
- * fitted by non-negative least squares (Lawson-Hanson active
- * set on the Gram matrix of the columns scaled to unit norm, a 1e-10 relative ridge so that
- * duplicated columns share their coefficient instead of failing), re-weighted a few times
- * with Huber weights so that a glitch of the transformer meter does not land on a customer.
- * The technical-loss coefficients are fitted jointly with the customers' (the default) or
- * taken from a separate robust fit over the area's history (attrib_tech_fit).
- * docs/detection.md ("Joint attribution") argues these choices with measurements.
+ * The metered regressor is cut into equal segments of the window (7 by default), one
+ * coefficient each, so that a fraction that starts or grows inside the window is followed.
+ * Every coefficient is >= 0, fitted by non-negative least squares: Lawson-Hanson active set
+ * on the Gram matrix of the columns scaled to unit norm, with a 1e-10 relative ridge so that
+ * duplicated columns share their energy instead of failing, taken out again when the
+ * columns allow (an exact construction stays exact); then re-weighted three times with
+ * Huber weights so that a glitch of the transformer meter does not land on a customer. The
+ * technical-loss coefficients are fitted jointly with the customers' (the default) or taken
+ * from a separate robust fit over the area's history (attrib_tech_fit).
+ * docs/detection.md ("Joint attribution of an area's loss") argues these choices with
+ * measurements.
  *
- * A customer's stolen energy is the sum of its three columns times their coefficients; its
+ * A customer's stolen energy is the sum of its columns times their coefficients; its
  * confidence is z = stolen / standard error, the error from the active set's covariance
- * (sigma^2 times the inverse Gram matrix of the columns in the fit). An honest customer whose
- * consumption drops gets about 0: the area's loss does not move with its shortfall.
+ * (sigma^2 times the inverse Gram matrix of the columns in the fit, sigma^2 inflated for the
+ * residual's lag-1 autocorrelation). An honest customer whose consumption drops gets about 0:
+ * the area's loss does not move with its shortfall.
  *
  * Pure computation: no I/O, no clock, no globals; every array is caller-owned. A workspace
  * (attrib_ws_new) is sized once for the largest area and window and then reused: a solve
@@ -119,6 +122,9 @@ struct attrib_params {
 	                                    workspace's max_segments) */
 	int robust_iterations;           /* Huber re-weightings after the first fit: 3 (0..20) */
 	double huber_k;                  /* Huber threshold in robust sd: 1.345 */
+	double tukey_c;                  /* 0; > 0: the re-weightings after the first use
+	                                    Tukey's biweight at this many robust sd instead
+	                                    (glitches stop counting; z runs higher for all) */
 	double ridge;                    /* relative ridge on the scaled Gram matrix: 1e-10 */
 };
 

@@ -135,6 +135,25 @@ static uint32_t entering_column(struct attrib_nnls *s, const double *G, const do
 	return best;
 }
 
+/* Keeps the passive columns whose value (by position in the passive set) is positive, in
+ * order, and drops the others (x 0). With assign, a kept column's x takes its value. */
+static void keep_positive(struct attrib_nnls *s, const double *value, int assign, double *x)
+{
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < s->n_passive; k++) {
+		uint32_t c = s->passive[k];
+		if (value[k] > 0) {
+			if (assign)
+				x[c] = value[k];
+			s->passive[kept++] = c;
+		} else {
+			x[c] = 0;
+			s->in_passive[c] = 0;
+		}
+	}
+	s->n_passive = kept;
+}
+
 /*
  * The inner loop once column j entered (last in the passive order): solves on the passive set
  * and, while some coefficient would turn non-positive, steps back towards the feasible point
@@ -175,19 +194,11 @@ static uint32_t settle_passive(struct attrib_nnls *s, const double *G, const dou
 			s->blocked[j] = 1;
 			return steps;
 		}
-		uint32_t kept = 0;
 		for (uint32_t k = 0; k < m; k++) {
 			uint32_t c = s->passive[k];
-			double v = k == leaving ? 0 : x[c] + alpha * (s->z[k] - x[c]);
-			if (v > 0) {
-				x[c] = v;
-				s->passive[kept++] = c;
-			} else {
-				x[c] = 0;
-				s->in_passive[c] = 0;
-			}
+			s->z[k] = k == leaving ? 0 : x[c] + alpha * (s->z[k] - x[c]);
 		}
-		s->n_passive = kept;
+		keep_positive(s, s->z, 1, x);
 		chol_rebuild(s, G, n, ridge, x);
 		if (s->n_passive == 0)
 			return steps;
@@ -250,17 +261,7 @@ static double polish(struct attrib_nnls *s, const double *G, const double *h, ui
 				x[s->passive[k]] = s->z[k];
 			return 0;
 		}
-		kept = 0;
-		for (uint32_t k = 0; k < m; k++) {
-			uint32_t c = s->passive[k];
-			if (s->z[k] > 0) {
-				s->passive[kept++] = c;
-			} else {
-				x[c] = 0;
-				s->in_passive[c] = 0;
-			}
-		}
-		s->n_passive = kept;
+		keep_positive(s, s->z, 0, x);
 	}
 	chol_rebuild(s, G, n, ridge, x);
 	return ridge;

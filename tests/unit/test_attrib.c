@@ -403,6 +403,38 @@ Test(attrib, thieves_and_drop_with_noise)
 	}
 }
 
+/* A glitch of the transformer meter (one interval 60% high) with noise: the re-weighting
+ * keeps it off the customers, with Huber (the default) and with Tukey's biweight; without
+ * re-weighting it lands on them. */
+Test(attrib, glitch_does_not_land_on_a_customer)
+{
+	area_init(8, 28, 3600);
+	theft_throughout(2, 0.3);
+	feeder_build(0.005);
+	fx.feeder[300] *= 1.6;
+	struct attrib_params p;
+	attrib_params_default(&p);
+	double want = true_stolen(2);
+	for (int variant = 0; variant < 3; variant++) {
+		p.tukey_c = variant == 1 ? 4.685 : 0;
+		p.robust_iterations = variant == 2 ? 0 : 3;
+		solve(&p);
+		double honest_max = 0;
+		for (uint32_t i = 0; i < fx.n; i++)
+			if (i != 2)
+				honest_max = fmax(honest_max, out[i].z);
+		cr_log_info("variant %d: stolen %g of %g, z %g, honest z at most %g", variant,
+		            out[2].stolen_kwh, want, out[2].z, honest_max);
+		if (variant < 2) {
+			assert_rel(out[2].stolen_kwh, want, 0.10, "stolen kWh", 2);
+			cr_assert_lt(honest_max, 4.0, "variant %d: an honest z %g", variant, honest_max);
+		} else {
+			cr_assert(fabs(out[2].stolen_kwh / want - 1) > 0.10 || honest_max >= 4.0,
+			          "without re-weighting the glitch shows");
+		}
+	}
+}
+
 /* A customer whose meter reads 0 throughout with no baseline has no column: it gets nothing,
  * carrier none, and the thief beside it is still exact. */
 Test(attrib, customer_of_zeros)
