@@ -52,3 +52,19 @@ bench-decode: deps
 	  echo "make bench-decode: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory $(DECODE_BENCH)
 	$(DECODE_BENCH) --runs 5
+
+# `make bench-attrib`: cost and quality of the joint area attribution alone
+# (bench/attrib_bench.c: CPU and memory per area-window at hourly, 15-minute and daily
+# resolution, the city extrapolation, and the methods compared on synthetic areas), on one
+# core, a minute or two. Release build only; docs/detection.md quotes its figures.
+ATTRIB_BENCH := $(BENCH_DIR)/attrib_bench
+
+$(ATTRIB_BENCH): $(BENCH_DIR)/attrib_bench.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-attrib
+bench-attrib: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench-attrib: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory $(ATTRIB_BENCH)
+	$(ATTRIB_BENCH)
