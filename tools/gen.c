@@ -266,6 +266,111 @@ int32_t gen_credit_as_of(const struct gen_options *opts)
 	return opts->start_day + (int32_t)opts->days - 1 - GEN_CREDIT_WINDOW_DAYS;
 }
 
+/* Sets the option `name` (known, takes a value) from its text `value`. Returns 0 or
+ * RISKD_ERR_INVALID / RISKD_ERR_RANGE with a message naming the option. */
+static int gen_option_set(struct gen_options *opts, const char *name, const char *value,
+                          char *errstr, size_t errstr_size)
+{
+	uint64_t n;
+	if (strcmp(name, "--loss-model") == 0) {
+		if (strcmp(value, "proportional") == 0) {
+			opts->loss_model = GEN_LOSS_PROPORTIONAL;
+		} else if (strcmp(value, "load") == 0) {
+			opts->loss_model = GEN_LOSS_LOAD;
+		} else {
+			snprintf(errstr, errstr_size, "--loss-model '%s': must be proportional or load",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--transformer-interval-s") == 0) {
+		if (gen_parse_u64(value, &n) != 0) {
+			snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
+			return RISKD_ERR_INVALID;
+		}
+		/* 0 and values above a day are reported by gen_options_check below */
+		opts->transformer_interval_s = n >= 1 && n <= GEN_DAY_S ? (int32_t)n : -1;
+	} else if (strcmp(name, "--customers") == 0 || strcmp(name, "--days") == 0 ||
+	           strcmp(name, "--interval-s") == 0 || strcmp(name, "--transformers") == 0) {
+		if (gen_parse_u64(value, &n) != 0) {
+			snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
+			return RISKD_ERR_INVALID;
+		}
+		if (n > UINT32_MAX || (n == 0 && strcmp(name, "--transformers") == 0)) {
+			snprintf(errstr, errstr_size, "%s %s: out of range", name, value);
+			return RISKD_ERR_RANGE;
+		}
+		if (name[2] == 'c')
+			opts->customers = (uint32_t)n;
+		else if (name[2] == 'd')
+			opts->days = (uint32_t)n;
+		else if (name[2] == 't')
+			opts->transformers = (uint32_t)n;
+		else if (n <= GEN_DAY_S)
+			opts->interval_s = (int32_t)n;
+		else
+			opts->interval_s = -1; /* reported by gen_options_check below */
+	} else if (strcmp(name, "--seed") == 0) {
+		if (gen_parse_u64(value, &opts->seed) != 0) {
+			snprintf(errstr, errstr_size, "--seed '%s': must be 0 .. 18446744073709551615",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--start") == 0) {
+		if (gen_parse_date(value, &opts->start_day) != 0) {
+			snprintf(errstr, errstr_size, "--start '%s': not a date YYYY-MM-DD", value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--tz") == 0) {
+		if (strlen(value) > GEN_TZ_NAME_MAX || gen_tz_parse(value, &opts->tz_offset_s) != 0) {
+			snprintf(errstr, errstr_size,
+			         "--tz '%s': unknown; use UTC, a fixed offset like +08:00, or a zone "
+			         "without daylight saving time such as Asia/Shanghai", value);
+			return RISKD_ERR_INVALID;
+		}
+		memcpy(opts->tz_name, value, strlen(value) + 1);
+	} else if (strcmp(name, "--labels") == 0 || strcmp(name, "--credit-labels") == 0) {
+		if (*value == '\0') {
+			snprintf(errstr, errstr_size, "%s: missing file name", name);
+			return RISKD_ERR_INVALID;
+		}
+		if (name[2] == 'l')
+			opts->labels_path = value;
+		else
+			opts->credit_labels_path = value;
+	} else if (strcmp(name, "--credit-as-of") == 0) {
+		if (gen_parse_date(value, &opts->credit_as_of) != 0) {
+			snprintf(errstr, errstr_size, "--credit-as-of '%s': not a date YYYY-MM-DD",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+		opts->credit_as_of_set = 1;
+	} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate,
+	          * --distress-rate, --catch-up-rate */
+		char *end;
+		errno = 0;
+		double rate = strtod(value, &end);
+		if (errno || end == value || *end || !(rate >= 0.0 && rate <= 1.0)) {
+			snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
+			return RISKD_ERR_RANGE;
+		}
+		if (strcmp(name, "--distress-rate") == 0) {
+			opts->distress_rate = rate;
+		} else if (strcmp(name, "--catch-up-rate") == 0) {
+			opts->catch_up_rate = rate;
+		} else if (name[2] == 'b') {
+			opts->bad_rate = rate;
+		} else if (name[2] == 'd') {
+			opts->dup_rate = rate;
+		} else if (name[2] == 't') {
+			opts->theft_rate = rate;
+		} else {
+			opts->confounder_rate = rate;
+			opts->confounder_rate_set = 1;
+		}
+	}
+	return 0;
+}
+
 int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *errstr,
                       size_t errstr_size)
 {
@@ -325,105 +430,11 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			return RISKD_ERR_INVALID;
 		}
 
-		uint64_t n;
 		customers_given |= strcmp(name, "--customers") == 0;
 		days_given |= strcmp(name, "--days") == 0;
-		if (strcmp(name, "--loss-model") == 0) {
-			if (strcmp(value, "proportional") == 0) {
-				opts->loss_model = GEN_LOSS_PROPORTIONAL;
-			} else if (strcmp(value, "load") == 0) {
-				opts->loss_model = GEN_LOSS_LOAD;
-			} else {
-				snprintf(errstr, errstr_size, "--loss-model '%s': must be proportional or load",
-				         value);
-				return RISKD_ERR_INVALID;
-			}
-		} else if (strcmp(name, "--transformer-interval-s") == 0) {
-			if (gen_parse_u64(value, &n) != 0) {
-				snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
-				return RISKD_ERR_INVALID;
-			}
-			/* 0 and values above a day are reported by gen_options_check below */
-			opts->transformer_interval_s = n >= 1 && n <= GEN_DAY_S ? (int32_t)n : -1;
-		} else if (strcmp(name, "--customers") == 0 || strcmp(name, "--days") == 0 ||
-		           strcmp(name, "--interval-s") == 0 || strcmp(name, "--transformers") == 0) {
-			if (gen_parse_u64(value, &n) != 0) {
-				snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
-				return RISKD_ERR_INVALID;
-			}
-			if (n > UINT32_MAX || (n == 0 && strcmp(name, "--transformers") == 0)) {
-				snprintf(errstr, errstr_size, "%s %s: out of range", name, value);
-				return RISKD_ERR_RANGE;
-			}
-			if (name[2] == 'c')
-				opts->customers = (uint32_t)n;
-			else if (name[2] == 'd')
-				opts->days = (uint32_t)n;
-			else if (name[2] == 't')
-				opts->transformers = (uint32_t)n;
-			else if (n <= GEN_DAY_S)
-				opts->interval_s = (int32_t)n;
-			else
-				opts->interval_s = -1; /* reported by gen_options_check below */
-		} else if (strcmp(name, "--seed") == 0) {
-			if (gen_parse_u64(value, &opts->seed) != 0) {
-				snprintf(errstr, errstr_size, "--seed '%s': must be 0 .. 18446744073709551615",
-				         value);
-				return RISKD_ERR_INVALID;
-			}
-		} else if (strcmp(name, "--start") == 0) {
-			if (gen_parse_date(value, &opts->start_day) != 0) {
-				snprintf(errstr, errstr_size, "--start '%s': not a date YYYY-MM-DD", value);
-				return RISKD_ERR_INVALID;
-			}
-		} else if (strcmp(name, "--tz") == 0) {
-			if (strlen(value) > GEN_TZ_NAME_MAX || gen_tz_parse(value, &opts->tz_offset_s) != 0) {
-				snprintf(errstr, errstr_size,
-				         "--tz '%s': unknown; use UTC, a fixed offset like +08:00, or a zone "
-				         "without daylight saving time such as Asia/Shanghai", value);
-				return RISKD_ERR_INVALID;
-			}
-			memcpy(opts->tz_name, value, strlen(value) + 1);
-		} else if (strcmp(name, "--labels") == 0 || strcmp(name, "--credit-labels") == 0) {
-			if (*value == '\0') {
-				snprintf(errstr, errstr_size, "%s: missing file name", name);
-				return RISKD_ERR_INVALID;
-			}
-			if (name[2] == 'l')
-				opts->labels_path = value;
-			else
-				opts->credit_labels_path = value;
-		} else if (strcmp(name, "--credit-as-of") == 0) {
-			if (gen_parse_date(value, &opts->credit_as_of) != 0) {
-				snprintf(errstr, errstr_size, "--credit-as-of '%s': not a date YYYY-MM-DD",
-				         value);
-				return RISKD_ERR_INVALID;
-			}
-			opts->credit_as_of_set = 1;
-		} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate,
-		          * --distress-rate, --catch-up-rate */
-			char *end;
-			errno = 0;
-			double rate = strtod(value, &end);
-			if (errno || end == value || *end || !(rate >= 0.0 && rate <= 1.0)) {
-				snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
-				return RISKD_ERR_RANGE;
-			}
-			if (strcmp(name, "--distress-rate") == 0) {
-				opts->distress_rate = rate;
-			} else if (strcmp(name, "--catch-up-rate") == 0) {
-				opts->catch_up_rate = rate;
-			} else if (name[2] == 'b') {
-				opts->bad_rate = rate;
-			} else if (name[2] == 'd') {
-				opts->dup_rate = rate;
-			} else if (name[2] == 't') {
-				opts->theft_rate = rate;
-			} else {
-				opts->confounder_rate = rate;
-				opts->confounder_rate_set = 1;
-			}
-		}
+		int err = gen_option_set(opts, name, value, errstr, errstr_size);
+		if (err)
+			return err;
 	}
 	if (opts->observer_set && !customers_given)
 		opts->customers = GEN_OBSERVER_CUSTOMERS;

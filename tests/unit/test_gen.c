@@ -995,13 +995,28 @@ Test(gen, options_defaults_and_parsing)
 	cr_assert_eq(opts.help, 1);
 }
 
+/* Options that gen_options_parse refuses, and the start of the message it must give. */
+struct option_case {
+	int argc;
+	char *argv[6];
+	const char *expect;
+};
+
+static void expect_option_errors(const struct option_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gen_options opts;
+		char errstr[256] = "";
+		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
+		cr_assert_lt(err, 0, "case %zu accepted", i);
+		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
+		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
+	}
+}
+
 Test(gen, options_errors_name_the_option)
 {
-	static const struct {
-		int argc;
-		char *argv[6];
-		const char *expect;
-	} cases[] = {
+	static const struct option_case cases[] = {
 		{3, {"gen", "--interval-s", "7000"}, "--interval-s 7000: must divide 86400"},
 		{3, {"gen", "--interval-s", "30"}, "--interval-s 30"},
 		{3, {"gen", "--interval-s", "172800"}, "--interval-s: must divide 86400"},
@@ -1022,14 +1037,7 @@ Test(gen, options_errors_name_the_option)
 		{2, {"gen", "--colour"}, "unknown option '--colour'"},
 		{2, {"gen", "extra"}, "unexpected argument 'extra'"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct gen_options opts;
-		char errstr[256] = "";
-		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
-		cr_assert_lt(err, 0, "case %zu accepted", i);
-		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
-		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
-	}
+	expect_option_errors(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 Test(gen, gen_write_checks_options_and_reports_write_errors)
@@ -2228,11 +2236,7 @@ Test(gen, observer_set_shape_and_labels, .timeout = 60)
 
 Test(gen, interval_loss_and_observer_options)
 {
-	static const struct {
-		int argc;
-		char *argv[6];
-		const char *expect;
-	} cases[] = {
+	static const struct option_case cases[] = {
 		{3, {"gen", "--transformer-interval-s", "2700"},
 		 "--transformer-interval-s 2700: must be a multiple of --interval-s (1800)"},
 		{3, {"gen", "--transformer-interval-s", "12600"}, "--transformer-interval-s 12600"},
@@ -2247,14 +2251,7 @@ Test(gen, interval_loss_and_observer_options)
 		{4, {"gen", "--observer-set", "--transformers", "2"}, "--observer-set: one area"},
 		{2, {"gen", "--observer-set=yes"}, "--observer-set takes no value"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct gen_options opts;
-		char errstr[256] = "";
-		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
-		cr_assert_lt(err, 0, "case %zu accepted", i);
-		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
-		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
-	}
+	expect_option_errors(cases, sizeof(cases) / sizeof(cases[0]));
 	struct gen_options opts;
 	char errstr[256];
 	char *ok[] = {"gen", "--transformer-interval-s", "86400", "--loss-model", "load",
