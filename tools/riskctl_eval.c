@@ -391,6 +391,7 @@ int eval_main(int argc, char **argv)
 	/* the generator's own parser reads the city options */
 	char **gen_argv = xcalloc((size_t)argc + 3, sizeof(char *));
 	int gen_argc = 0, theft_rate_given = 0;
+	const char *city_only = NULL; /* an option that shapes a city, not an observer-style set */
 
 	gen_argv[gen_argc++] = "gen";
 	for (int i = 1; i < argc; i++) {
@@ -431,9 +432,17 @@ int eval_main(int argc, char **argv)
 			}
 		} else {
 			theft_rate_given |= strcmp(arg, "--theft-rate") == 0;
+			if (strcmp(arg, "--theft-rate") == 0 || strcmp(arg, "--confounder-rate") == 0 ||
+			    strcmp(arg, "--transformers") == 0)
+				city_only = arg;
 			gen_argv[gen_argc++] = argv[i];
 			gen_argv[gen_argc++] = argv[++i];
 		}
+	}
+	if (observer_sets && city_only) {
+		fprintf(stderr, "riskctl eval: %s does not apply to --observer-sets (each set has one "
+		        "area and %d thieves)\n", city_only, GEN_OBSERVER_THIEVES);
+		goto done;
 	}
 	if (observer_sets)
 		gen_argv[gen_argc++] = "--observer-set";
