@@ -3,9 +3,10 @@
  * duplicate and invalid lines, and the end-of-run summary.
  *
  * Output order is the order of a live stream: all customer profiles at the start, then for
- * every interval the readings of every customer, the transformer readings of that interval,
- * and the sparse events (meter events, bills, payments, reversals) whose time falls inside
- * it, oldest first. Sparse events are decided ahead of time (a bill decides its payments)
+ * every interval the readings of every customer, the transformer readings of the transformer
+ * interval it starts (their energy computed ahead when a transformer interval covers several
+ * meter intervals), and the sparse events (meter events, bills, payments, reversals) whose
+ * time falls inside it, oldest first. Sparse events are decided ahead of time (a bill decides its payments)
  * and wait in a min-heap ordered by (ts, insertion number) until their interval comes.
  *
  * Lines are formatted by hand into one large buffer and written in chunks of megabytes;
