@@ -320,6 +320,9 @@ struct replay_scorecard {
 	size_t honest_alerted;
 	double honest_alerted_share;        /* NAN without honest customers */
 	double alert_threshold;
+	double area_precision_at_k;         /* mean over the areas with a thief of their
+	                                       replay_precision_at_k; NAN without such areas */
+	size_t thief_areas;                 /* areas with at least one thief */
 };
 
 /*
@@ -328,6 +331,9 @@ struct replay_scorecard {
  * pattern of the labels (thieves' before confounders', in order of first appearance).
  * The risk score of a customer is its highest score of the run (0 if never scored); honest
  * customers are the negatives of every row's AUC (ties count one half).
+ * area_precision_at_k ranks the customers of each transformer area (their profile's
+ * transformer_id) that has a thief: every scored customer, and thieves seen but never scored
+ * with score 0; customers without a profile or transformer are left out.
  * Fills *out (free with replay_scorecard_free).
  */
 void replay_scorecard_build(const struct replay *rp, const struct replay_labels *labels,
@@ -338,7 +344,8 @@ void replay_scorecard_free(struct replay_scorecard *card);
 /*
  * Appends the scorecard as one JSON object:
  *   {"patterns": [{"pattern": s, "confounder": b, "customers": n, "recall": x,
- *    "alerted_share": x, "median_delay_days": x, "auc": x}, ...], "honest_alerted_share": x}
+ *    "alerted_share": x, "median_delay_days": x, "auc": x}, ...], "honest_alerted_share": x,
+ *    "area_precision_at_k": x}
  * with null for a value that is not defined (NAN).
  */
 void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out);
@@ -349,6 +356,15 @@ void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out
  * either side is empty. Sorts neg in place.
  */
 double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg);
+
+/*
+ * Precision at k of one ranking: n customers with their risk scores and whether each is a
+ * thief (thief[i] non-zero), k = the number of thieves: the share of thieves among the k
+ * highest scores. Customers tied with the k-th score share the places left in proportion
+ * (the expected precision of a random order among them), so the result depends on neither
+ * ids nor input order: 30 equal scores with 5 thieves give 5/30. NAN without a thief.
+ */
+double replay_precision_at_k(const double *scores, const int *thief, size_t n);
 
 /* ---- backtest report ---- */
 

@@ -39,6 +39,8 @@ void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out
 	}
 	rbuf_puts(out, "],\"honest_alerted_share\":");
 	rbuf_json_number(out, card->honest_alerted_share, REPORT_DIGITS);
+	rbuf_puts(out, ",\"area_precision_at_k\":");
+	rbuf_json_number(out, card->area_precision_at_k, REPORT_DIGITS);
 	rbuf_puts(out, "}\n");
 }
 

@@ -126,6 +126,100 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg)
 	return wins / ((double)n_pos * (double)n_neg);
 }
 
+static int cmp_double_desc(const void *a, const void *b)
+{
+	return cmp_double(b, a);
+}
+
+double replay_precision_at_k(const double *scores, const int *thief, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += thief[i] != 0;
+	if (k == 0)
+		return NAN;
+	double *sorted = xcalloc(n, sizeof(*sorted));
+	memcpy(sorted, scores, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_double_desc);
+	double kth = sorted[k - 1];
+	free(sorted);
+	size_t above = 0, tied = 0, thieves_above = 0, thieves_tied = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (scores[i] > kth) {
+			above++;
+			thieves_above += thief[i] != 0;
+		} else if (scores[i] == kth) {
+			tied++;
+			thieves_tied += thief[i] != 0;
+		}
+	}
+	double hits = (double)thieves_above + (double)thieves_tied * (double)(k - above) / (double)tied;
+	return hits / (double)k;
+}
+
+/* A customer in its area's ranking. */
+struct area_entry {
+	const char *area;             /* transformer_id, interned by the customer table */
+	double score;
+	int thief;
+};
+
+static int cmp_area_entry(const void *a, const void *b)
+{
+	const struct area_entry *x = a, *y = b;
+	return strcmp(x->area, y->area);
+}
+
+/* The transformer area of a customer seen in the events ("" when unknown or not seen). */
+static const char *customer_area(const struct replay *rp, const char *customer_id)
+{
+	size_t n = strlen(customer_id);
+	const struct cstate *cs = n > 0 && n <= RISKD_ID_MAX ?
+	                          cstate_table_get(rp->ingest.customers, customer_id, n) : NULL;
+	return cs && (cs->flags & CSTATE_F_PROFILE) ? cstate_transformer_id(rp->ingest.customers, cs)
+	                                            : "";
+}
+
+/* The mean precision at k over the areas with a thief (replay_scorecard_build). */
+static void card_area_precision(const struct replay *rp, const struct replay_labels *labels,
+                                struct replay_scorecard *out)
+{
+	struct area_entry *entries = xcalloc(rp->n_customers + labels->count + 1, sizeof(*entries));
+	size_t n = 0;
+	for (size_t i = 0; i < rp->n_customers; i++) {
+		const struct replay_customer *c = &rp->customers[i].pub;
+		const char *area = customer_area(rp, c->customer_id);
+		if (area[0])
+			entries[n++] = (struct area_entry){area, c->max_score,
+			                                   is_thief(labels, c->customer_id)};
+	}
+	for (size_t i = 0; i < labels->count; i++) {
+		const struct replay_label *l = &labels->items[i];
+		const char *area = customer_area(rp, l->customer_id);
+		if (l->attack && area[0] && !replay_customer_find(rp, l->customer_id))
+			entries[n++] = (struct area_entry){area, 0, 1};
+	}
+	qsort(entries, n, sizeof(*entries), cmp_area_entry);
+	double *scores = xcalloc(n + 1, sizeof(*scores));
+	int *thief = xcalloc(n + 1, sizeof(*thief));
+	double sum = 0;
+	for (size_t from = 0, to; from < n; from = to) {
+		for (to = from; to < n && strcmp(entries[to].area, entries[from].area) == 0; to++) {
+			scores[to - from] = entries[to].score;
+			thief[to - from] = entries[to].thief;
+		}
+		double precision = replay_precision_at_k(scores, thief, to - from);
+		if (isnan(precision))
+			continue;
+		sum += precision;
+		out->thief_areas++;
+	}
+	out->area_precision_at_k = out->thief_areas ? sum / (double)out->thief_areas : NAN;
+	free(scores);
+	free(thief);
+	free(entries);
+}
+
 static int label_is_honest(const struct replay_label *l)
 {
 	return !l->attack && !l->confounder;
@@ -229,6 +323,7 @@ void replay_scorecard_build(const struct replay *rp, const struct replay_labels 
 	for (size_t r = 0; r < out->count; r++)
 		card_fill(rp, labels, &out->rows[r], honest_scores, out->honest);
 	free(honest_scores);
+	card_area_precision(rp, labels, out);
 }
 
 void replay_scorecard_free(struct replay_scorecard *card)

@@ -3,9 +3,10 @@
  * duplicate and invalid lines, and the end-of-run summary.
  *
  * Output order is the order of a live stream: all customer profiles at the start, then for
- * every interval the readings of every customer, the transformer readings of that interval,
- * and the sparse events (meter events, bills, payments, reversals) whose time falls inside
- * it, oldest first. Sparse events are decided ahead of time (a bill decides its payments)
+ * every interval the readings of every customer, the transformer readings of the transformer
+ * interval it starts (their energy computed ahead when a transformer interval covers several
+ * meter intervals), and the sparse events (meter events, bills, payments, reversals) whose
+ * time falls inside it, oldest first. Sparse events are decided ahead of time (a bill decides its payments)
  * and wait in a min-heap ordered by (ts, insertion number) until their interval comes.
  *
  * Lines are formatted by hand into one large buffer and written in chunks of megabytes;
@@ -29,6 +30,11 @@
 #define GEN_MAX_TRANSFORMERS 1000000u
 #define GEN_MAX_DAYS 3660u
 #define GEN_NO_CUSTOMER UINT32_MAX
+/* An observer-style set: customers and days unless --customers and --days say otherwise. */
+#define GEN_OBSERVER_CUSTOMERS 30u
+#define GEN_OBSERVER_DAYS 60u
+#define GEN_OBSERVER_MIN_CUSTOMERS (2u * GEN_OBSERVER_THIEVES)
+#define GEN_OBSERVER_MAX_CUSTOMERS 1000u
 
 /* ---- time zones ---------------------------------------------------------------------- */
 
@@ -150,6 +156,39 @@ static int gen_options_check(const struct gen_options *opts, char *errstr, size_
 			         "must divide 86400 and be at least 60 (e.g. 900, 1800, 3600, 86400)");
 		return RISKD_ERR_RANGE;
 	}
+	int32_t transformer_s = gen_transformer_interval(opts);
+	if (transformer_s <= 0 || transformer_s > GEN_DAY_S || GEN_DAY_S % transformer_s != 0 ||
+	    transformer_s % opts->interval_s != 0) {
+		char given[16] = "";
+		if (opts->transformer_interval_s > 0)
+			snprintf(given, sizeof(given), " %d", (int)opts->transformer_interval_s);
+		snprintf(errstr, errstr_size, "--transformer-interval-s%s: must be a multiple of "
+		         "--interval-s (%d) that divides 86400 (e.g. 3600 or 86400)", given,
+		         (int)opts->interval_s);
+		return RISKD_ERR_RANGE;
+	}
+	if (opts->loss_model > GEN_LOSS_LOAD) {
+		snprintf(errstr, errstr_size, "--loss-model: must be proportional or load");
+		return RISKD_ERR_INVALID;
+	}
+	if (opts->observer_set) {
+		if (opts->theft_rate > 0.0 || gen_confounder_rate(opts) > 0.0) {
+			snprintf(errstr, errstr_size, "--observer-set: its %d thieves are fixed; "
+			         "--theft-rate and --confounder-rate do not apply", GEN_OBSERVER_THIEVES);
+			return RISKD_ERR_INVALID;
+		}
+		if (opts->transformers > 1) {
+			snprintf(errstr, errstr_size, "--observer-set: one area; --transformers %u does "
+			         "not apply", opts->transformers);
+			return RISKD_ERR_INVALID;
+		}
+		if (opts->customers < GEN_OBSERVER_MIN_CUSTOMERS ||
+		    opts->customers > GEN_OBSERVER_MAX_CUSTOMERS) {
+			snprintf(errstr, errstr_size, "--observer-set: --customers %u: must be %u .. %u",
+			         opts->customers, GEN_OBSERVER_MIN_CUSTOMERS, GEN_OBSERVER_MAX_CUSTOMERS);
+			return RISKD_ERR_RANGE;
+		}
+	}
 	if (opts->start_day < gen_days_from_civil(2000, 1, 1) ||
 	    opts->start_day > gen_days_from_civil(2199, 12, 31)) {
 		snprintf(errstr, errstr_size, "--start: must be 2000-01-01 .. 2199-12-31");
@@ -228,9 +267,115 @@ int32_t gen_credit_as_of(const struct gen_options *opts)
 	return opts->start_day + (int32_t)opts->days - 1 - GEN_CREDIT_WINDOW_DAYS;
 }
 
+/* Sets the option `name` (known, takes a value) from its text `value`. Returns 0 or
+ * RISKD_ERR_INVALID / RISKD_ERR_RANGE with a message naming the option. */
+static int gen_option_set(struct gen_options *opts, const char *name, const char *value,
+                          char *errstr, size_t errstr_size)
+{
+	uint64_t n;
+	if (strcmp(name, "--loss-model") == 0) {
+		if (strcmp(value, "proportional") == 0) {
+			opts->loss_model = GEN_LOSS_PROPORTIONAL;
+		} else if (strcmp(value, "load") == 0) {
+			opts->loss_model = GEN_LOSS_LOAD;
+		} else {
+			snprintf(errstr, errstr_size, "--loss-model '%s': must be proportional or load",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--transformer-interval-s") == 0) {
+		if (gen_parse_u64(value, &n) != 0) {
+			snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
+			return RISKD_ERR_INVALID;
+		}
+		/* 0 and values above a day are reported by gen_options_check below */
+		opts->transformer_interval_s = n >= 1 && n <= GEN_DAY_S ? (int32_t)n : -1;
+	} else if (strcmp(name, "--customers") == 0 || strcmp(name, "--days") == 0 ||
+	           strcmp(name, "--interval-s") == 0 || strcmp(name, "--transformers") == 0) {
+		if (gen_parse_u64(value, &n) != 0) {
+			snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
+			return RISKD_ERR_INVALID;
+		}
+		if (n > UINT32_MAX || (n == 0 && strcmp(name, "--transformers") == 0)) {
+			snprintf(errstr, errstr_size, "%s %s: out of range", name, value);
+			return RISKD_ERR_RANGE;
+		}
+		if (name[2] == 'c')
+			opts->customers = (uint32_t)n;
+		else if (name[2] == 'd')
+			opts->days = (uint32_t)n;
+		else if (name[2] == 't')
+			opts->transformers = (uint32_t)n;
+		else if (n <= GEN_DAY_S)
+			opts->interval_s = (int32_t)n;
+		else
+			opts->interval_s = -1; /* reported by gen_options_check below */
+	} else if (strcmp(name, "--seed") == 0) {
+		if (gen_parse_u64(value, &opts->seed) != 0) {
+			snprintf(errstr, errstr_size, "--seed '%s': must be 0 .. 18446744073709551615",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--start") == 0) {
+		if (gen_parse_date(value, &opts->start_day) != 0) {
+			snprintf(errstr, errstr_size, "--start '%s': not a date YYYY-MM-DD", value);
+			return RISKD_ERR_INVALID;
+		}
+	} else if (strcmp(name, "--tz") == 0) {
+		if (strlen(value) > GEN_TZ_NAME_MAX || gen_tz_parse(value, &opts->tz_offset_s) != 0) {
+			snprintf(errstr, errstr_size,
+			         "--tz '%s': unknown; use UTC, a fixed offset like +08:00, or a zone "
+			         "without daylight saving time such as Asia/Shanghai", value);
+			return RISKD_ERR_INVALID;
+		}
+		memcpy(opts->tz_name, value, strlen(value) + 1);
+	} else if (strcmp(name, "--labels") == 0 || strcmp(name, "--credit-labels") == 0) {
+		if (*value == '\0') {
+			snprintf(errstr, errstr_size, "%s: missing file name", name);
+			return RISKD_ERR_INVALID;
+		}
+		if (name[2] == 'l')
+			opts->labels_path = value;
+		else
+			opts->credit_labels_path = value;
+	} else if (strcmp(name, "--credit-as-of") == 0) {
+		if (gen_parse_date(value, &opts->credit_as_of) != 0) {
+			snprintf(errstr, errstr_size, "--credit-as-of '%s': not a date YYYY-MM-DD",
+			         value);
+			return RISKD_ERR_INVALID;
+		}
+		opts->credit_as_of_set = 1;
+	} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate,
+	          * --distress-rate, --catch-up-rate */
+		char *end;
+		errno = 0;
+		double rate = strtod(value, &end);
+		if (errno || end == value || *end || !(rate >= 0.0 && rate <= 1.0)) {
+			snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
+			return RISKD_ERR_RANGE;
+		}
+		if (strcmp(name, "--distress-rate") == 0) {
+			opts->distress_rate = rate;
+		} else if (strcmp(name, "--catch-up-rate") == 0) {
+			opts->catch_up_rate = rate;
+		} else if (name[2] == 'b') {
+			opts->bad_rate = rate;
+		} else if (name[2] == 'd') {
+			opts->dup_rate = rate;
+		} else if (name[2] == 't') {
+			opts->theft_rate = rate;
+		} else {
+			opts->confounder_rate = rate;
+			opts->confounder_rate_set = 1;
+		}
+	}
+	return 0;
+}
+
 int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *errstr,
                       size_t errstr_size)
 {
+	int customers_given = 0, days_given = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -256,7 +401,8 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			"--customers", "--days", "--seed", "--start", "--interval-s", "--tz",
 			"--bad-rate", "--dup-rate", "--transformers", "--labels", "--theft-rate",
 			"--confounder-rate", "--credit-labels", "--credit-as-of", "--billing-only",
-			"--distress-rate", "--catch-up-rate",
+			"--distress-rate", "--catch-up-rate", "--transformer-interval-s", "--loss-model",
+			"--observer-set",
 		};
 		size_t k = 0;
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], name) != 0)
@@ -265,12 +411,15 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			snprintf(errstr, errstr_size, "unknown option '%s'", name);
 			return RISKD_ERR_INVALID;
 		}
-		if (strcmp(name, "--billing-only") == 0) { /* a flag: no value */
-			if (eq) {
-				snprintf(errstr, errstr_size, "--billing-only takes no value");
+		if (strcmp(name, "--billing-only") == 0 || strcmp(name, "--observer-set") == 0) {
+			if (eq) { /* a flag: no value */
+				snprintf(errstr, errstr_size, "%s takes no value", name);
 				return RISKD_ERR_INVALID;
 			}
-			opts->billing_only = 1;
+			if (name[2] == 'b')
+				opts->billing_only = 1;
+			else
+				opts->observer_set = 1;
 			continue;
 		}
 		if (eq) {
@@ -282,88 +431,31 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			return RISKD_ERR_INVALID;
 		}
 
-		uint64_t n;
-		if (strcmp(name, "--customers") == 0 || strcmp(name, "--days") == 0 ||
-		    strcmp(name, "--interval-s") == 0 || strcmp(name, "--transformers") == 0) {
-			if (gen_parse_u64(value, &n) != 0) {
-				snprintf(errstr, errstr_size, "%s '%s': not a whole number", name, value);
-				return RISKD_ERR_INVALID;
-			}
-			if (n > UINT32_MAX || (n == 0 && strcmp(name, "--transformers") == 0)) {
-				snprintf(errstr, errstr_size, "%s %s: out of range", name, value);
-				return RISKD_ERR_RANGE;
-			}
-			if (name[2] == 'c')
-				opts->customers = (uint32_t)n;
-			else if (name[2] == 'd')
-				opts->days = (uint32_t)n;
-			else if (name[2] == 't')
-				opts->transformers = (uint32_t)n;
-			else if (n <= GEN_DAY_S)
-				opts->interval_s = (int32_t)n;
-			else
-				opts->interval_s = -1; /* reported by gen_options_check below */
-		} else if (strcmp(name, "--seed") == 0) {
-			if (gen_parse_u64(value, &opts->seed) != 0) {
-				snprintf(errstr, errstr_size, "--seed '%s': must be 0 .. 18446744073709551615",
-				         value);
-				return RISKD_ERR_INVALID;
-			}
-		} else if (strcmp(name, "--start") == 0) {
-			if (gen_parse_date(value, &opts->start_day) != 0) {
-				snprintf(errstr, errstr_size, "--start '%s': not a date YYYY-MM-DD", value);
-				return RISKD_ERR_INVALID;
-			}
-		} else if (strcmp(name, "--tz") == 0) {
-			if (strlen(value) > GEN_TZ_NAME_MAX || gen_tz_parse(value, &opts->tz_offset_s) != 0) {
-				snprintf(errstr, errstr_size,
-				         "--tz '%s': unknown; use UTC, a fixed offset like +08:00, or a zone "
-				         "without daylight saving time such as Asia/Shanghai", value);
-				return RISKD_ERR_INVALID;
-			}
-			memcpy(opts->tz_name, value, strlen(value) + 1);
-		} else if (strcmp(name, "--labels") == 0 || strcmp(name, "--credit-labels") == 0) {
-			if (*value == '\0') {
-				snprintf(errstr, errstr_size, "%s: missing file name", name);
-				return RISKD_ERR_INVALID;
-			}
-			if (name[2] == 'l')
-				opts->labels_path = value;
-			else
-				opts->credit_labels_path = value;
-		} else if (strcmp(name, "--credit-as-of") == 0) {
-			if (gen_parse_date(value, &opts->credit_as_of) != 0) {
-				snprintf(errstr, errstr_size, "--credit-as-of '%s': not a date YYYY-MM-DD",
-				         value);
-				return RISKD_ERR_INVALID;
-			}
-			opts->credit_as_of_set = 1;
-		} else { /* a rate: --bad-rate, --dup-rate, --theft-rate, --confounder-rate,
-		          * --distress-rate, --catch-up-rate */
-			char *end;
-			errno = 0;
-			double rate = strtod(value, &end);
-			if (errno || end == value || *end || !(rate >= 0.0 && rate <= 1.0)) {
-				snprintf(errstr, errstr_size, "%s '%s': must be a number 0 .. 1", name, value);
-				return RISKD_ERR_RANGE;
-			}
-			if (strcmp(name, "--distress-rate") == 0) {
-				opts->distress_rate = rate;
-			} else if (strcmp(name, "--catch-up-rate") == 0) {
-				opts->catch_up_rate = rate;
-			} else if (name[2] == 'b') {
-				opts->bad_rate = rate;
-			} else if (name[2] == 'd') {
-				opts->dup_rate = rate;
-			} else if (name[2] == 't') {
-				opts->theft_rate = rate;
-			} else {
-				opts->confounder_rate = rate;
-				opts->confounder_rate_set = 1;
-			}
-		}
+		customers_given |= strcmp(name, "--customers") == 0;
+		days_given |= strcmp(name, "--days") == 0;
+		int err = gen_option_set(opts, name, value, errstr, errstr_size);
+		if (err)
+			return err;
 	}
+	if (opts->observer_set && !customers_given)
+		opts->customers = GEN_OBSERVER_CUSTOMERS;
+	if (opts->observer_set && !days_given)
+		opts->days = GEN_OBSERVER_DAYS;
 	return gen_options_check(opts, errstr, errstr_size);
+}
+
+int32_t gen_transformer_interval(const struct gen_options *opts)
+{
+	return opts->transformer_interval_s ? opts->transformer_interval_s : opts->interval_s;
+}
+
+const char *gen_loss_model_name(unsigned model)
+{
+	static const char *const names[] = {
+		[GEN_LOSS_PROPORTIONAL] = "proportional",
+		[GEN_LOSS_LOAD] = "load",
+	};
+	return model < sizeof(names) / sizeof(names[0]) ? names[model] : "unknown";
 }
 
 void gen_usage_print(FILE *out)
@@ -398,6 +490,15 @@ void gen_usage_print(FILE *out)
 	      "  --catch-up-rate R  chance that a bill left unpaid (or partly paid) is paid\n"
 	      "                     40-85 days after its due date, after reminders (default 0)\n"
 	      "  --billing-only     write profiles, bills, payments and reversals only\n"
+	      "  --transformer-interval-s S\n"
+	      "                     transformer reading interval: a multiple of --interval-s\n"
+	      "                     that divides 86400 (default: --interval-s; 86400: daily)\n"
+	      "  --loss-model M     technical loss in transformer readings: proportional (a\n"
+	      "                     fixed rate per area, default) or load (no-load plus a part\n"
+	      "                     growing with the load squared)\n"
+	      "  --observer-set     one area of 30 households (--customers) over 60 days\n"
+	      "                     (--days) with a transformer meter and 5 labelled thieves\n"
+	      "                     using false-data-injection attacks\n"
 	      "The same options always give the same bytes. A summary goes to stderr.\n",
 	      out);
 }
@@ -915,7 +1016,7 @@ static void gen_emit_transformer(struct gen_writer *w, const struct gen_city *ci
 	p = GEN_PUT(p, "\",\"kwh\":");
 	p = gen_put_fixed(p, kwh_milli, 3);
 	p = GEN_PUT(p, ",\"interval_s\":");
-	p = gen_put_u64(p, (uint64_t)city->interval_s);
+	p = gen_put_u64(p, (uint64_t)city->transformer_interval_s);
 	p = GEN_PUT(p, "}\n");
 	gen_commit(w, EVENT_TRANSFORMER_READING, p, GEN_NO_CUSTOMER, st);
 }
@@ -1164,6 +1265,21 @@ static void gen_credit_apply(struct gen_credit_track *tracks, const struct gen_c
 
 /* ---- the walk ------------------------------------------------------------------------ */
 
+/* Sets area_milli[t] to the energy that flows to transformer t's customers in the meter
+ * intervals [from, to) of day cal (plans: every customer's plan of that day). */
+static void gen_area_flow(const struct gen_city *city, const struct gen_day_plan *plans,
+                          const struct gen_calendar *cal, int32_t from, int32_t to,
+                          int64_t *area_milli)
+{
+	memset(area_milli, 0, sizeof(*area_milli) * city->n_transformers);
+	for (int32_t slot = from; slot < to; slot++)
+		for (uint32_t c = 0; c < city->n_customers; c++) {
+			struct gen_reading reading;
+			gen_reading_make(city, &city->customers[c], &plans[c], cal, slot, &reading);
+			area_milli[city->customers[c].transformer] += reading.true_milli;
+		}
+}
+
 int gen_write(const struct gen_options *opts, FILE *out, struct gen_stats *stats, char *errstr,
               size_t errstr_size)
 {
@@ -1244,26 +1360,29 @@ int gen_write_credit(const struct gen_options *opts, FILE *out, struct gen_stats
 			}
 		}
 
+		int32_t per = city.slots / city.transformer_slots; /* meter intervals per reading */
 		for (int32_t slot = 0; slot < city.slots; slot++) {
 			int64_t t = day_start + (int64_t)slot * city.interval_s;
+			int transformer_due = slot % per == 0 && !opts->billing_only;
 			gen_stamp_make(&st, &city, t);
-			memset(area_milli, 0, sizeof(*area_milli) * city.n_transformers);
+			/* a transformer reading goes out with the first meter interval it covers (ts
+			 * order), so the flow of the others is computed ahead */
+			if (transformer_due)
+				gen_area_flow(&city, plans, &cal, slot + 1, slot + per, area_milli);
 			for (uint32_t c = 0; c < city.n_customers; c++) {
 				struct gen_customer *cust = &city.customers[c];
 				struct gen_reading reading;
 				gen_reading_make(&city, cust, &plans[c], &cal, slot, &reading);
 				if (!opts->billing_only)
 					gen_emit_reading(&w, &city, c, &st, &reading);
-				area_milli[cust->transformer] += reading.true_milli;
+				if (transformer_due)
+					area_milli[cust->transformer] += reading.true_milli;
 				cust->period_milli += reading.metered_milli;
 			}
-			int64_t interval_no = (int64_t)day * city.slots + slot;
-			for (uint32_t t_idx = 0; t_idx < city.n_transformers && !opts->billing_only;
-			     t_idx++) {
-				double loss = gen_transformer_loss(&city, t_idx, interval_no);
-				int64_t milli = (int64_t)((double)area_milli[t_idx] * (1.0 + loss) + 0.5);
-				gen_emit_transformer(&w, &city, t_idx, &st, milli);
-			}
+			for (uint32_t t_idx = 0; t_idx < city.n_transformers && transformer_due; t_idx++)
+				gen_emit_transformer(&w, &city, t_idx, &st,
+				                     gen_transformer_reading(&city, t_idx, day, slot / per,
+				                                             area_milli[t_idx]));
 			while (heap.n > 0 && heap.items[0].ts < t + city.interval_s) {
 				struct gen_pending item = gen_heap_pop(&heap);
 				gen_emit_pending(&w, &city, &item);
@@ -1320,6 +1439,12 @@ const char *gen_pattern_name(enum gen_pattern pattern)
 		[GEN_PATTERN_HOUSEHOLD_CHANGE] = "household_change",
 		[GEN_PATTERN_SEASONAL_SWING] = "seasonal_swing",
 		[GEN_PATTERN_METER_REPLACED] = "meter_replaced",
+		[GEN_PATTERN_FDI_SCALE] = "fdi_scale",
+		[GEN_PATTERN_FDI_ON_OFF] = "fdi_on_off",
+		[GEN_PATTERN_FDI_SUBTRACT] = "fdi_subtract",
+		[GEN_PATTERN_FDI_RANDOM_SCALE] = "fdi_random_scale",
+		[GEN_PATTERN_FDI_MEAN_RANDOM] = "fdi_mean_random",
+		[GEN_PATTERN_FDI_REVERSE_DAY] = "fdi_reverse_day",
 	};
 	return (unsigned)pattern < GEN_PATTERN__COUNT ? names[pattern] : "unknown";
 }
@@ -1333,11 +1458,16 @@ void gen_label_of(const struct gen_options *opts, uint32_t customer, struct gen_
 {
 	uint8_t pattern;
 	int32_t onset;
-	gen_pattern_draw(gen_hash(opts->seed, GEN_TAG_CUSTOMER, customer), opts->theft_rate,
-	                 gen_confounder_rate(opts), opts->start_day, opts->days, &pattern, &onset);
+	if (opts->observer_set)
+		gen_observer_draw(opts->seed, opts->customers, customer, opts->start_day, opts->days,
+		                  &pattern, &onset);
+	else
+		gen_pattern_draw(gen_hash(opts->seed, GEN_TAG_CUSTOMER, customer), opts->theft_rate,
+		                 gen_confounder_rate(opts), opts->start_day, opts->days, &pattern,
+		                 &onset);
 	label->customer = customer;
 	label->pattern = (enum gen_pattern)pattern;
-	label->confounder = pattern >= GEN_PATTERN_FIRST_CONFOUNDER;
+	label->confounder = pattern >= GEN_PATTERN_FIRST_CONFOUNDER && pattern < GEN_PATTERN_FIRST_FDI;
 	label->onset_day = onset;
 }
 
@@ -1457,9 +1587,13 @@ void gen_stats_print(const struct gen_stats *stats, const struct gen_options *op
 	for (int i = 0; i < EVENT_TYPE__COUNT; i++)
 		valid += stats->events[i];
 
-	fprintf(out, "riskctl gen: %u customers, %u transformers, %u days from %s at %d s (%s), "
-	        "seed %llu\n", stats->customers, stats->transformers, opts->days, start,
-	        (int)opts->interval_s, opts->tz_name, (unsigned long long)opts->seed);
+	fprintf(out, "riskctl gen: %s%u customers, %u transformers, %u days from %s at %d s (%s), "
+	        "seed %llu\n", opts->observer_set ? "observer-style set: " : "", stats->customers,
+	        stats->transformers, opts->days, start, (int)opts->interval_s, opts->tz_name,
+	        (unsigned long long)opts->seed);
+	if (gen_transformer_interval(opts) != opts->interval_s || opts->loss_model)
+		fprintf(out, "  transformer readings every %d s, %s loss model\n",
+		        (int)gen_transformer_interval(opts), gen_loss_model_name(opts->loss_model));
 	for (int i = 0; i < EVENT_TYPE__COUNT; i++)
 		fprintf(out, "  %-20s %12llu\n", type_names[order[i]],
 		        (unsigned long long)stats->events[order[i]]);
@@ -1475,9 +1609,14 @@ void gen_stats_print(const struct gen_stats *stats, const struct gen_options *op
 	uint32_t labelled = stats->customers - stats->patterns[GEN_PATTERN_NONE];
 	if (labelled > 0) {
 		fprintf(out, "  %-20s %12u\n", "labelled customers", labelled);
-		for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++)
+		for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++) {
+			if ((p >= GEN_PATTERN_FIRST_FDI) != (opts->observer_set != 0))
+				continue; /* a city's patterns, or an observer-style set's */
 			fprintf(out, "    %-18s %12u%s\n", gen_pattern_name((enum gen_pattern)p),
-			        stats->patterns[p], p >= GEN_PATTERN_FIRST_CONFOUNDER ? " (confounder)" : "");
+			        stats->patterns[p],
+			        p >= GEN_PATTERN_FIRST_CONFOUNDER && p < GEN_PATTERN_FIRST_FDI ?
+			        " (confounder)" : "");
+		}
 	}
 }
 

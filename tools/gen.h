@@ -21,7 +21,13 @@
  * not depend on --bad-rate or --dup-rate. Without --theft-rate (and --confounder-rate) no
  * customer is labelled and the output is what it was before labelled patterns existed; without
  * --distress-rate, --catch-up-rate and --billing-only it is what it was before those existed
- * (--credit-labels only writes a file).
+ * (--credit-labels only writes a file); with the default transformer interval (the meter
+ * interval) and loss model (proportional) the transformer readings are what they were before
+ * either option existed.
+ *
+ * --observer-set writes an observer-style set instead of a city: one transformer area of about
+ * 30 households whose transformer meter observes their sum, GEN_OBSERVER_THIEVES of them
+ * falsifying their readings with the classic false-data-injection attacks (labelled).
  */
 #ifndef RISKD_GEN_H
 #define RISKD_GEN_H
@@ -69,10 +75,26 @@ enum gen_pattern {
 	GEN_PATTERN_HOUSEHOLD_CHANGE,  /* a permanent step: x0.45-0.7 or x1.4-2.0 */
 	GEN_PATTERN_SEASONAL_SWING,    /* a 30-60% swing down or up over a 90-180 day cycle */
 	GEN_PATTERN_METER_REPLACED,    /* meter_replaced event, new meter_id, a short gap */
+	/* false-data-injection attacks of the observer-style set (--observer-set) */
+	GEN_PATTERN_FDI_SCALE,         /* a * x, a in [0.1, 0.8] */
+	GEN_PATTERN_FDI_ON_OFF,        /* 0 during a 4-12 hour period of each day, x otherwise */
+	GEN_PATTERN_FDI_SUBTRACT,      /* max(x - c, 0), c 0.3-0.8 x the mean power */
+	GEN_PATTERN_FDI_RANDOM_SCALE,  /* a fresh a in [0.1, 0.8] per interval, times x */
+	GEN_PATTERN_FDI_MEAN_RANDOM,   /* a fresh a in [0.1, 0.8] per interval, times the day's mean */
+	GEN_PATTERN_FDI_REVERSE_DAY,   /* the day's readings in reversed order */
 	GEN_PATTERN__COUNT
 };
 #define GEN_PATTERN_FIRST_ATTACK GEN_PATTERN_CONSTANT_FRACTION
 #define GEN_PATTERN_FIRST_CONFOUNDER GEN_PATTERN_VACANCY
+#define GEN_PATTERN_FIRST_FDI GEN_PATTERN_FDI_SCALE
+/* Thieves of an observer-style set. */
+#define GEN_OBSERVER_THIEVES 5
+
+/* Technical-loss model of the transformer readings (docs/generator.md). */
+enum gen_loss_model {
+	GEN_LOSS_PROPORTIONAL = 0, /* a fixed rate per area (3-6%) +-0.5% per interval */
+	GEN_LOSS_LOAD,             /* a no-load part plus a part growing with the load squared */
+};
 
 /* Ground truth of one customer. */
 struct gen_label {
@@ -88,6 +110,11 @@ struct gen_options {
 	uint64_t seed;             /* --seed, any 64-bit value; default 1 */
 	int32_t start_day;         /* --start as days since 1970-01-01; default 2026-01-01 */
 	int32_t interval_s;        /* --interval-s, a divisor of 86400 >= 60; default 1800 */
+	int32_t transformer_interval_s; /* --transformer-interval-s: a multiple of interval_s that
+	                              divides 86400; 0 (default) = interval_s */
+	uint8_t loss_model;        /* --loss-model, enum gen_loss_model; default proportional */
+	int observer_set;          /* --observer-set: one area, GEN_OBSERVER_THIEVES thieves with
+	                              false-data-injection attacks; customers default 30, days 60 */
 	int32_t tz_offset_s;       /* UTC offset of --tz in seconds; default +28800 */
 	char tz_name[GEN_TZ_NAME_MAX + 1]; /* --tz as given; default "Asia/Shanghai" */
 	double bad_rate;           /* --bad-rate, 0 .. 1; default 0 */
@@ -179,6 +206,14 @@ const char *gen_pattern_name(enum gen_pattern pattern);
 
 /* The confounder share that applies: --confounder-rate if given, else the theft rate. */
 double gen_confounder_rate(const struct gen_options *opts);
+
+/* The transformer reading interval that applies: --transformer-interval-s if given, else
+ * --interval-s. */
+int32_t gen_transformer_interval(const struct gen_options *opts);
+
+/* Name of a technical-loss model as --loss-model spells it ("proportional", "load").
+ * Never NULL. */
+const char *gen_loss_model_name(unsigned model);
 
 /*
  * The ground truth of customer number `customer` (0-based, < opts->customers) under opts:

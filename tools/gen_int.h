@@ -49,6 +49,10 @@ enum gen_tag {
 	GEN_TAG_PATTERN,      /* labelled patterns: who, which, when, their parameters */
 	GEN_TAG_PATTERN_INTERVAL, /* per-interval draws of a pattern */
 	GEN_TAG_DISTRESS,     /* --distress-rate: who falls into payment trouble, and when */
+	GEN_TAG_LOSS_SPLIT,   /* --loss-model load: an area's no-load share of its loss */
+	GEN_TAG_LOSS_DAY,     /* --loss-model load: a day's winding-temperature factor */
+	GEN_TAG_LOSS_NOISE,   /* --loss-model load: an interval's metering noise */
+	GEN_TAG_OBSERVER,     /* --observer-set: who steals, and which attack */
 };
 
 /* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
@@ -139,6 +143,10 @@ struct gen_customer {
 struct gen_transformer {
 	double loss_base;         /* technical loss rate of the area, 0.03 .. 0.06 */
 	double capacity_kw_sum;   /* sum of its customers' capacities */
+	/* --loss-model load (gen_loss_calibrate): loss power = no_load_kw + load_per_kw x P^2 at
+	 * a mean power P over a transformer interval */
+	double no_load_kw;
+	double load_per_kw;
 };
 
 /* One local day, with the calendar factors every customer of a segment shares. */
@@ -198,6 +206,10 @@ struct gen_city {
 	uint32_t n_transformers;
 	int32_t interval_s;
 	int32_t slots;                  /* intervals per day */
+	int32_t transformer_interval_s; /* transformer readings cover this many seconds */
+	int32_t transformer_slots;      /* transformer intervals per day */
+	uint8_t loss_model;             /* enum gen_loss_model */
+	int observer;                   /* an observer-style set (gen_observer_draw) */
 	int32_t tz_offset_s;
 	int32_t start_day;
 	struct gen_customer *customers;
@@ -246,8 +258,33 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
 void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, int32_t start_day,
                       uint32_t days, uint8_t *pattern, int32_t *onset_day);
 
-/* Technical loss rate of transformer t in interval interval_no (day * slots + slot). */
+/*
+ * The thief of an observer-style set that customer number `customer` is (of n_customers,
+ * seed `seed`): GEN_OBSERVER_THIEVES customers picked by the seed, each with a different
+ * false-data-injection attack, from an onset day drawn as gen_pattern_draw draws it; the
+ * others get GEN_PATTERN_NONE and onset 0. Pure; O(n_customers).
+ */
+void gen_observer_draw(uint64_t seed, uint32_t n_customers, uint32_t customer, int32_t start_day,
+                       uint32_t days, uint8_t *pattern, int32_t *onset_day);
+
+/*
+ * Proportional loss model: technical loss rate of transformer t in transformer interval
+ * interval_no (day * transformer_slots + interval of the day).
+ */
 double gen_transformer_loss(const struct gen_city *city, uint32_t t, int64_t interval_no);
+
+/*
+ * What transformer t reads, milli-kWh, for transformer interval `interval` of local day `day`
+ * when flow_milli milli-kWh went through its customers' connections: the flow plus the
+ * technical loss of the city's loss model (docs/generator.md). Pure.
+ */
+int64_t gen_transformer_reading(const struct gen_city *city, uint32_t t, int32_t day,
+                                int32_t interval, int64_t flow_milli);
+
+/* Load model: the day's winding-temperature factor of transformer t's load loss, and the
+ * interval's metering noise as a share of the interval's energy. Pure. */
+double gen_loss_day_factor(const struct gen_city *city, uint32_t t, int32_t day);
+double gen_loss_noise_share(const struct gen_city *city, uint32_t t, int64_t interval_no);
 
 /* Bill amount in cents for period_milli of metered energy under cust's tariff. */
 int64_t gen_bill_amount_cents(const struct gen_customer *cust, int64_t period_milli);

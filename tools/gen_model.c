@@ -36,6 +36,22 @@
 #define GEN_P_AWAY_START   0.002    /* residential: an away period (holiday) starts today */
 #define GEN_AWAY_MAX_DAYS  14
 
+/* False-data-injection attacks (--observer-set) report shares in [LO, HI] of what flowed. */
+#define GEN_FDI_SHARE_LO 0.1
+#define GEN_FDI_SHARE_HI 0.8
+/* fdi_on_off: each day the meter reports nothing for 4 to 4 + SPAN - 1 hours. */
+#define GEN_FDI_OFF_HOURS_MIN 4
+#define GEN_FDI_OFF_HOURS_SPAN 9
+
+/* --loss-model load: at an area's typical load a share 0.25-0.45 of its loss is no-load loss
+ * (iron), the rest grows with the load squared (copper), scaled each day by a winding-
+ * temperature factor 1 +- 0.05 (uniform); the transformer meter adds noise of sd 0.3% of the
+ * interval's energy (bounded at 3.46 sd). */
+#define GEN_LOSS_NO_LOAD_MIN 0.25
+#define GEN_LOSS_NO_LOAD_SPAN 0.20
+#define GEN_LOSS_DAY_SPAN 0.05
+#define GEN_LOSS_NOISE_SD 0.003
+
 /* The level of a customer is exp(sigma * z) around the segment median, z cut at this bound
  * so capacities (and transformer totals) stay in a realistic range. */
 #define GEN_LEVEL_Z_MAX 2.5
@@ -251,6 +267,19 @@ static unsigned gen_pick(double u, const double *shares, unsigned n)
 	return n - 1;
 }
 
+/* The onset day of a labelled customer with hash key `key`: a clean history first (21 days;
+ * half the run in runs under 42 days), and at least 14 days after the onset when the run is
+ * long enough to have them. */
+static int32_t gen_onset_draw(uint64_t key, int32_t start_day, uint32_t days)
+{
+	int32_t clean = (int32_t)(days / 2 < 21 ? days / 2 : 21);
+	int32_t latest = (int32_t)days - 14;
+	if (latest < clean)
+		latest = clean;
+	return start_day + clean +
+	       (int32_t)(gen_hash(key, GEN_TAG_PATTERN, 2) % (uint64_t)(latest - clean + 1));
+}
+
 void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, int32_t start_day,
                       uint32_t days, uint8_t *pattern, int32_t *onset_day)
 {
@@ -265,17 +294,40 @@ void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, i
 		                     which % (GEN_PATTERN_FIRST_CONFOUNDER - GEN_PATTERN_FIRST_ATTACK));
 	else if (u < theft_rate + confounder_rate)
 		*pattern = (uint8_t)(GEN_PATTERN_FIRST_CONFOUNDER +
-		                     which % (GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_CONFOUNDER));
+		                     which % (GEN_PATTERN_FIRST_FDI - GEN_PATTERN_FIRST_CONFOUNDER));
 	else
 		return;
-	/* a clean history first (21 days; half the run in runs under 42 days), and at least 14
-	 * days after the onset when the run is long enough to have them */
-	int32_t clean = (int32_t)(days / 2 < 21 ? days / 2 : 21);
-	int32_t latest = (int32_t)days - 14;
-	if (latest < clean)
-		latest = clean;
-	*onset_day = start_day + clean +
-	             (int32_t)(gen_hash(key, GEN_TAG_PATTERN, 2) % (uint64_t)(latest - clean + 1));
+	*onset_day = gen_onset_draw(key, start_day, days);
+}
+
+void gen_observer_draw(uint64_t seed, uint32_t n_customers, uint32_t customer, int32_t start_day,
+                       uint32_t days, uint8_t *pattern, int32_t *onset_day)
+{
+	enum { N_FDI = GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI };
+	*pattern = GEN_PATTERN_NONE;
+	*onset_day = 0;
+	/* the thieves are the customers with the smallest draws; rank = how many come before */
+	uint64_t mine = gen_hash(seed, GEN_TAG_OBSERVER, customer);
+	uint32_t rank = 0;
+	for (uint32_t c = 0; c < n_customers && rank < GEN_OBSERVER_THIEVES; c++) {
+		uint64_t other = gen_hash(seed, GEN_TAG_OBSERVER, c);
+		rank += other < mine || (other == mine && c < customer);
+	}
+	if (rank >= GEN_OBSERVER_THIEVES)
+		return;
+	/* a shuffle of the attacks: thief number `rank` takes the rank-th, so they differ */
+	uint8_t attacks[N_FDI];
+	for (int i = 0; i < N_FDI; i++)
+		attacks[i] = (uint8_t)(GEN_PATTERN_FIRST_FDI + i);
+	for (int i = N_FDI - 1; i > 0; i--) {
+		int j = (int)(gen_hash(seed, GEN_TAG_OBSERVER, UINT64_C(1) << 32 | (uint64_t)i) %
+		              (uint64_t)(i + 1));
+		uint8_t keep = attacks[i];
+		attacks[i] = attacks[j];
+		attacks[j] = keep;
+	}
+	*pattern = attacks[rank];
+	*onset_day = gen_onset_draw(gen_hash(seed, GEN_TAG_CUSTOMER, customer), start_day, days);
 }
 
 /* Draws the strength and timing of cust's pattern (fields pattern_a/b/days/s). */
@@ -329,6 +381,12 @@ static void gen_pattern_params(struct gen_customer *cust)
 		cust->pattern_s = 9 * 3600 + (int32_t)(h5 % (7 * 3600));
 		cust->pattern_b = (double)(30 + h6 % 61);
 		break;
+	case GEN_PATTERN_FDI_SCALE: /* reported share a */
+		cust->pattern_a = GEN_FDI_SHARE_LO + (GEN_FDI_SHARE_HI - GEN_FDI_SHARE_LO) * u3;
+		break;
+	case GEN_PATTERN_FDI_SUBTRACT: /* a kW less, floored at zero */
+		cust->pattern_a = (0.3 + 0.5 * u3) * cust->level_kw;
+		break;
 	default:
 		break;
 	}
@@ -375,6 +433,8 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 	cust->key = gen_hash(city->seed, GEN_TAG_CUSTOMER, idx);
 	cust->segment = (uint8_t)gen_pick(gen_unit(gen_hash(cust->key, GEN_TAG_SEGMENT, 0)), shares,
 	                                  GEN_SEGMENTS);
+	if (city->observer) /* an observer-style set is households */
+		cust->segment = GEN_SEG_RESIDENTIAL;
 	const struct gen_segment_model *m = &gen_models[cust->segment];
 
 	/* Box-Muller for the level: it is drawn once, and its tails matter. */
@@ -418,8 +478,12 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 	}
 	city->transformers[cust->transformer].capacity_kw_sum += cust->capacity_kw;
 
-	gen_pattern_draw(cust->key, city->theft_rate, city->confounder_rate, city->start_day,
-	                 city->days, &cust->pattern, &cust->onset_day);
+	if (city->observer)
+		gen_observer_draw(city->seed, city->n_customers, idx, city->start_day, city->days,
+		                  &cust->pattern, &cust->onset_day);
+	else
+		gen_pattern_draw(cust->key, city->theft_rate, city->confounder_rate, city->start_day,
+		                 city->days, &cust->pattern, &cust->onset_day);
 	gen_pattern_params(cust);
 	gen_distress_draw(city, cust);
 	cust->catch_up = city->catch_up_rate;
@@ -505,14 +569,81 @@ static uint8_t gen_digit_count(uint32_t number)
 	return n;
 }
 
+/*
+ * --loss-model load: sizes each area's no-load and load loss from its typical day - its
+ * customers' levels times their segment's mean weekly factor and daily shape (with each
+ * customer's shift), averaged over the transformer intervals - so that on that day the area
+ * loses its loss_base (3-6%) of the energy, a share 0.25-0.45 of it as no-load loss.
+ */
+static void gen_loss_calibrate(struct gen_city *city)
+{
+	uint32_t n_t = city->n_transformers;
+	int32_t per = city->slots / city->transformer_slots;
+	uint32_t *first = xcalloc((size_t)n_t + 1, sizeof(*first));
+	uint32_t *members = xmalloc(sizeof(*members) * city->n_customers);
+	double *profile = xmalloc(sizeof(*profile) * (size_t)city->transformer_slots);
+	double weekly_mean[GEN_SEGMENTS];
+
+	for (int s = 0; s < GEN_SEGMENTS; s++) {
+		weekly_mean[s] = 0.0;
+		for (int d = 0; d < 7; d++)
+			weekly_mean[s] += gen_models[s].weekly[d] / 7.0;
+	}
+	/* the customers of each area, contiguous: members[first[t] .. first[t + 1]) */
+	for (uint32_t c = 0; c < city->n_customers; c++)
+		first[city->customers[c].transformer + 1]++;
+	for (uint32_t t = 0; t < n_t; t++)
+		first[t + 1] += first[t];
+	for (uint32_t c = 0; c < city->n_customers; c++)
+		members[first[city->customers[c].transformer]++] = c;
+	for (uint32_t t = n_t; t > 0; t--)
+		first[t] = first[t - 1];
+	first[0] = 0;
+
+	for (uint32_t t = 0; t < n_t; t++) {
+		struct gen_transformer *tr = &city->transformers[t];
+		memset(profile, 0, sizeof(*profile) * (size_t)city->transformer_slots);
+		for (uint32_t m = first[t]; m < first[t + 1]; m++) {
+			const struct gen_customer *cust = &city->customers[members[m]];
+			const double *shape = city->shape[cust->segment];
+			double kw = cust->level_kw * weekly_mean[cust->segment] / per;
+			for (int32_t slot = 0; slot < city->slots; slot++) {
+				int32_t shaped = ((slot + cust->shift_slots) % city->slots + city->slots) %
+				                 city->slots;
+				profile[slot / per] += kw * shape[shaped];
+			}
+		}
+		double mean = 0.0, mean_sq = 0.0;
+		for (int32_t k = 0; k < city->transformer_slots; k++) {
+			mean += profile[k] / city->transformer_slots;
+			mean_sq += profile[k] * profile[k] / city->transformer_slots;
+		}
+		double no_load_share = GEN_LOSS_NO_LOAD_MIN +
+		                       GEN_LOSS_NO_LOAD_SPAN *
+		                       gen_unit(gen_hash(city->seed, GEN_TAG_LOSS_SPLIT, t));
+		tr->no_load_kw = no_load_share * tr->loss_base * mean;
+		tr->load_per_kw = mean_sq > 0.0 ? (1.0 - no_load_share) * tr->loss_base * mean / mean_sq
+		                                : 0.0;
+	}
+	free(profile);
+	free(members);
+	free(first);
+}
+
 void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 {
 	memset(city, 0, sizeof(*city));
 	city->seed = opts->seed;
 	city->n_customers = opts->customers;
 	city->n_transformers = opts->transformers ? opts->transformers : (opts->customers + 39) / 40;
+	if (opts->observer_set)
+		city->n_transformers = 1;
+	city->observer = opts->observer_set;
 	city->interval_s = opts->interval_s;
 	city->slots = GEN_DAY_S / opts->interval_s;
+	city->transformer_interval_s = gen_transformer_interval(opts);
+	city->transformer_slots = GEN_DAY_S / city->transformer_interval_s;
+	city->loss_model = opts->loss_model;
 	city->tz_offset_s = opts->tz_offset_s;
 	city->start_day = opts->start_day;
 	city->theft_rate = opts->theft_rate;
@@ -545,6 +676,8 @@ void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 		gen_customer_make(city, i, &city->customers[i]);
 		gen_customer_prestart(city, &city->customers[i]);
 	}
+	if (city->loss_model == GEN_LOSS_LOAD)
+		gen_loss_calibrate(city);
 }
 
 void gen_city_free(struct gen_city *city)
@@ -741,9 +874,12 @@ static void gen_attack_apply(const struct gen_city *city, const struct gen_custo
 	reading->metered_milli = (int64_t)((double)flowed * share + 0.5);
 }
 
-void gen_reading_make(const struct gen_city *city, const struct gen_customer *cust,
-                      const struct gen_day_plan *plan, const struct gen_calendar *cal,
-                      int32_t slot, struct gen_reading *reading)
+/* The energy through cust's service connection in interval `slot` of day cal (plan from
+ * gen_day_plan_make), milli-kWh; *touched is set when an outage, phase-loss or meter-swap
+ * window overlaps the interval. */
+static int64_t gen_flow_milli(const struct gen_city *city, const struct gen_customer *cust,
+                              const struct gen_day_plan *plan, const struct gen_calendar *cal,
+                              int32_t slot, int *touched)
 {
 	const struct gen_segment_model *m = &gen_models[cust->segment];
 	int64_t interval_no = (int64_t)cal->day * city->slots + slot;
@@ -752,14 +888,14 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
 	double kw = plan->day_kw * city->shape[cust->segment][shaped];
 	kw *= 1.0 + m->interval_sigma * gen_normal4(gen_hash(cust->key, GEN_TAG_NOISE,
 	                                                      (uint64_t)interval_no));
-	int touched = 0;
+	*touched = 0;
 	if (plan->window_end_s > plan->window_start_s) {
 		int32_t from = slot * city->interval_s, to = from + city->interval_s;
 		int32_t a = from > plan->window_start_s ? from : plan->window_start_s;
 		int32_t b = to < plan->window_end_s ? to : plan->window_end_s;
 		if (b > a) {
 			kw *= 1.0 - (1.0 - plan->window_factor) * (double)(b - a) / city->interval_s;
-			touched = 1;
+			*touched = 1;
 		}
 	}
 	/* Never reached with the peak factors above; keeps the capacity promise unconditional. */
@@ -767,16 +903,74 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
 		kw = 0.95 * cust->capacity_kw;
 	if (kw < 0.0)
 		kw = 0.0;
+	return (int64_t)(kw * city->interval_s / 3.6 + 0.5);
+}
 
-	reading->true_milli = (int64_t)(kw * city->interval_s / 3.6 + 0.5);
+/* What a false-data-injection attacker's meter reports for one interval from the onset on
+ * (--observer-set). */
+static void gen_fdi_apply(const struct gen_city *city, const struct gen_customer *cust,
+                          const struct gen_day_plan *plan, const struct gen_calendar *cal,
+                          int32_t slot, int64_t interval_no, struct gen_reading *reading)
+{
+	double flowed = (double)reading->true_milli;
+	double share = GEN_FDI_SHARE_LO + (GEN_FDI_SHARE_HI - GEN_FDI_SHARE_LO) *
+	               gen_unit(gen_hash(cust->key, GEN_TAG_PATTERN_INTERVAL, (uint64_t)interval_no));
+	double metered;
+	int touched;
+	switch (cust->pattern) {
+	case GEN_PATTERN_FDI_SCALE:
+		metered = cust->pattern_a * flowed;
+		break;
+	case GEN_PATTERN_FDI_ON_OFF: {
+		/* off from a random hour for 4-12 hours, a fresh period each day */
+		uint64_t h = gen_hash(cust->key, GEN_TAG_PATTERN_INTERVAL,
+		                      ~(uint64_t)(int64_t)cal->day);
+		int32_t start = (int32_t)(h % 24) * 3600;
+		int32_t hours = GEN_FDI_OFF_HOURS_MIN + (int32_t)((h >> 32) % GEN_FDI_OFF_HOURS_SPAN);
+		int32_t from = slot * city->interval_s;
+		int32_t off = gen_window_overlap(from, from + city->interval_s, start, hours * 3600);
+		metered = flowed * (1.0 - (double)off / city->interval_s);
+		break;
+	}
+	case GEN_PATTERN_FDI_SUBTRACT: {
+		double cut = cust->pattern_a * city->interval_s / 3.6;
+		metered = flowed > cut ? flowed - cut : 0.0;
+		break;
+	}
+	case GEN_PATTERN_FDI_RANDOM_SCALE:
+		metered = share * flowed;
+		break;
+	case GEN_PATTERN_FDI_MEAN_RANDOM: /* the day's mean power (before the daily shape) */
+		metered = share * plan->day_kw * city->interval_s / 3.6;
+		break;
+	case GEN_PATTERN_FDI_REVERSE_DAY:
+		metered = (double)gen_flow_milli(city, cust, plan, cal, city->slots - 1 - slot, &touched);
+		break;
+	default:
+		metered = flowed;
+		break;
+	}
+	reading->metered_milli = (int64_t)(metered + 0.5);
+}
+
+void gen_reading_make(const struct gen_city *city, const struct gen_customer *cust,
+                      const struct gen_day_plan *plan, const struct gen_calendar *cal,
+                      int32_t slot, struct gen_reading *reading)
+{
+	int64_t interval_no = (int64_t)cal->day * city->slots + slot;
+	int touched;
+
+	reading->true_milli = gen_flow_milli(city, cust, plan, cal, slot, &touched);
 	/* An honest meter reports what flowed. Theft patterns change metered_milli (and with it
 	 * the quality values below) here, leaving true_milli for the transformer's balance. */
 	reading->metered_milli = reading->true_milli;
 	reading->reverse_milli = 0;
 	reading->has_reverse = 0;
 	reading->new_meter = plan->new_meter && slot * city->interval_s >= plan->new_meter_s;
-	if (cust->pattern != GEN_PATTERN_NONE && cust->pattern < GEN_PATTERN_FIRST_CONFOUNDER &&
-	    cal->day >= cust->onset_day)
+	if (cust->pattern >= GEN_PATTERN_FIRST_FDI && cal->day >= cust->onset_day)
+		gen_fdi_apply(city, cust, plan, cal, slot, interval_no, reading);
+	else if (cust->pattern != GEN_PATTERN_NONE && cust->pattern < GEN_PATTERN_FIRST_CONFOUNDER &&
+	         cal->day >= cust->onset_day)
 		gen_attack_apply(city, cust, cal->day, slot, interval_no, reading);
 
 	reading->has_quality = cust->quality && !touched;
@@ -801,6 +995,36 @@ double gen_transformer_loss(const struct gen_city *city, uint32_t t, int64_t int
 	double noise = 2.0 * gen_unit(gen_hash(city->seed, GEN_TAG_LOSS,
 	                                       (uint64_t)interval_no * 0x100000001ull + t)) - 1.0;
 	return city->transformers[t].loss_base + 0.005 * noise;
+}
+
+double gen_loss_day_factor(const struct gen_city *city, uint32_t t, int32_t day)
+{
+	uint64_t h = gen_hash(city->seed, GEN_TAG_LOSS_DAY, (uint64_t)(int64_t)day * 0x100000001ull + t);
+	return 1.0 + GEN_LOSS_DAY_SPAN * (2.0 * gen_unit(h) - 1.0);
+}
+
+double gen_loss_noise_share(const struct gen_city *city, uint32_t t, int64_t interval_no)
+{
+	uint64_t h = gen_hash(city->seed, GEN_TAG_LOSS_NOISE, (uint64_t)interval_no * 0x100000001ull + t);
+	return GEN_LOSS_NOISE_SD * gen_normal4(h);
+}
+
+int64_t gen_transformer_reading(const struct gen_city *city, uint32_t t, int32_t day,
+                                int32_t interval, int64_t flow_milli)
+{
+	int64_t interval_no = (int64_t)day * city->transformer_slots + interval;
+	if (city->loss_model != GEN_LOSS_LOAD) {
+		double loss = gen_transformer_loss(city, t, interval_no);
+		return (int64_t)((double)flow_milli * (1.0 + loss) + 0.5);
+	}
+	const struct gen_transformer *tr = &city->transformers[t];
+	double hours = city->transformer_interval_s / 3600.0;
+	double kwh = (double)flow_milli / 1000.0;
+	double kw = kwh / hours;
+	double loss_kwh = (tr->no_load_kw + gen_loss_day_factor(city, t, day) * tr->load_per_kw * kw * kw) *
+	                  hours + gen_loss_noise_share(city, t, interval_no) * kwh;
+	double milli = (kwh + loss_kwh) * 1000.0;
+	return milli > 0.0 ? (int64_t)(milli + 0.5) : 0;
 }
 
 int64_t gen_bill_amount_cents(const struct gen_customer *cust, int64_t period_milli)

@@ -18,6 +18,7 @@
 #include "scoring/payments.h"
 #include "streams/event.h"
 #include "tools/gen.h"
+#include "tools/gen_int.h"
 
 /* ---- running the generator ------------------------------------------------------------ */
 
@@ -546,24 +547,38 @@ static void walk_line(const char *line, size_t len, void *arg)
 	json_decref(obj);
 }
 
+/* Walks every line of r through the contract checker and the data set's promises (meter
+ * and transformer readings every interval_s); wk keeps the counts. */
+static void walk_run(const struct run *r, int32_t interval_s, struct walk *wk)
+{
+	struct checker *ck = calloc(1, sizeof(*ck));
+	cr_assert_not_null(ck);
+	memset(wk, 0, sizeof(*wk));
+	wk->ck = ck;
+	wk->event_ids = json_object();
+	wk->bills = json_object();
+	wk->payments = json_object();
+	wk->interval_s = interval_s;
+	wk->last_ts = INT64_MIN;
+	each_line(r, walk_line, wk);
+	json_decref(wk->event_ids);
+	json_decref(wk->bills);
+	json_decref(wk->payments);
+	free(ck);
+	wk->ck = NULL;
+	wk->event_ids = wk->bills = wk->payments = NULL;
+}
+
 Test(gen, every_line_meets_the_contract, .timeout = 120)
 {
 	struct gen_options opts;
 	struct run r;
 	struct walk wk;
-	struct checker *ck = calloc(1, sizeof(*ck));
 	opts_small(&opts, 300, 75, 3600);
 	opts.seed = 7;
 	run_gen(&opts, &r);
 
-	memset(&wk, 0, sizeof(wk));
-	wk.ck = ck;
-	wk.event_ids = json_object();
-	wk.bills = json_object();
-	wk.payments = json_object();
-	wk.interval_s = opts.interval_s;
-	wk.last_ts = INT64_MIN;
-	each_line(&r, walk_line, &wk);
+	walk_run(&r, opts.interval_s, &wk);
 
 	cr_assert_eq(wk.customers_seen, 300);
 	cr_assert_eq(wk.lines, r.stats.lines);
@@ -576,10 +591,6 @@ Test(gen, every_line_meets_the_contract, .timeout = 120)
 	cr_assert_gt(wk.reversals, 0, "some payments are reversed");
 	cr_assert_gt(wk.quality, 0, "some meters report voltage and power factor");
 	cr_assert_gt(r.stats.events[EVENT_METER_EVENT], 0);
-	json_decref(wk.event_ids);
-	json_decref(wk.bills);
-	json_decref(wk.payments);
-	free(ck);
 	run_free(&r);
 }
 
@@ -994,13 +1005,28 @@ Test(gen, options_defaults_and_parsing)
 	cr_assert_eq(opts.help, 1);
 }
 
+/* Options that gen_options_parse refuses, and the start of the message it must give. */
+struct option_case {
+	int argc;
+	char *argv[6];
+	const char *expect;
+};
+
+static void expect_option_errors(const struct option_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gen_options opts;
+		char errstr[256] = "";
+		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
+		cr_assert_lt(err, 0, "case %zu accepted", i);
+		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
+		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
+	}
+}
+
 Test(gen, options_errors_name_the_option)
 {
-	static const struct {
-		int argc;
-		char *argv[6];
-		const char *expect;
-	} cases[] = {
+	static const struct option_case cases[] = {
 		{3, {"gen", "--interval-s", "7000"}, "--interval-s 7000: must divide 86400"},
 		{3, {"gen", "--interval-s", "30"}, "--interval-s 30"},
 		{3, {"gen", "--interval-s", "172800"}, "--interval-s: must divide 86400"},
@@ -1021,14 +1047,7 @@ Test(gen, options_errors_name_the_option)
 		{2, {"gen", "--colour"}, "unknown option '--colour'"},
 		{2, {"gen", "extra"}, "unexpected argument 'extra'"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct gen_options opts;
-		char errstr[256] = "";
-		int err = parse(&opts, cases[i].argc, (char **)cases[i].argv, errstr, sizeof(errstr));
-		cr_assert_lt(err, 0, "case %zu accepted", i);
-		cr_assert(strncmp(errstr, cases[i].expect, strlen(cases[i].expect)) == 0,
-		          "case %zu: got '%s', want '%s...'", i, errstr, cases[i].expect);
-	}
+	expect_option_errors(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 Test(gen, gen_write_checks_options_and_reports_write_errors)
@@ -1368,7 +1387,7 @@ Test(gen, labelled_patterns_do_what_they_say, .timeout = 120)
 		cr_assert_eq(lab.confounder, lab.pattern >= GEN_PATTERN_FIRST_CONFOUNDER);
 		check_pattern(h, l, c, &lab, &labelled);
 	}
-	for (int p = 0; p < GEN_PATTERN__COUNT; p++)
+	for (int p = 0; p < GEN_PATTERN_FIRST_FDI; p++)
 		cr_assert_geq(seen[p], 3, "pattern %s: %d customers", gen_pattern_name(p), seen[p]);
 	cr_assert(seen[GEN_PATTERN_NONE] > PAT_CUSTOMERS * 0.6 &&
 	          seen[GEN_PATTERN_NONE] < PAT_CUSTOMERS * 0.8, "about 70%% honest");
@@ -1490,19 +1509,11 @@ Test(gen, labelled_lines_meet_the_contract, .timeout = 120)
 	struct gen_options opts;
 	struct run r;
 	struct walk wk;
-	struct checker *ck = calloc(1, sizeof(*ck));
 	opts_small(&opts, 200, 45, 3600);
 	opts.seed = 5;
 	opts.theft_rate = 0.2;
 	run_gen(&opts, &r);
-	memset(&wk, 0, sizeof(wk));
-	wk.ck = ck;
-	wk.event_ids = json_object();
-	wk.bills = json_object();
-	wk.payments = json_object();
-	wk.interval_s = opts.interval_s;
-	wk.last_ts = INT64_MIN;
-	each_line(&r, walk_line, &wk);
+	walk_run(&r, opts.interval_s, &wk);
 	cr_assert_eq(wk.lines, r.stats.lines);
 	cr_assert(contains(r.buf, r.len, "\"reverse_kwh\":"));
 	cr_assert(contains(r.buf, r.len, "-2\",\"code\":\"meter_replaced\""));
@@ -1511,10 +1522,6 @@ Test(gen, labelled_lines_meet_the_contract, .timeout = 120)
 		labelled += r.stats.patterns[p];
 	cr_assert_eq(labelled + r.stats.patterns[GEN_PATTERN_NONE], 200);
 	cr_assert(labelled > 50 && labelled < 110, "%u of 200 at 20%% + 20%%", labelled);
-	json_decref(wk.event_ids);
-	json_decref(wk.bills);
-	json_decref(wk.payments);
-	free(ck);
 	run_free(&r);
 }
 
@@ -1868,4 +1875,396 @@ Test(gen, catch_up_pays_what_was_left_unpaid, .timeout = 120)
 	cr_assert_eq(missing, 0);
 	run_free(&without);
 	run_free(&with);
+}
+
+/* ---- transformer interval, loss models, observer-style sets ----------------------------- */
+
+/* FNV-1a over the bytes of a run. */
+static uint64_t digest(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)buf[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void run_args(int argc, char **argv, struct gen_options *opts, struct run *r)
+{
+	char errstr[256] = "";
+	gen_options_init(opts);
+	cr_assert_eq(gen_options_parse(opts, argc, argv, errstr, sizeof(errstr)), 0, "%s", errstr);
+	run_gen(opts, r);
+}
+
+/*
+ * The default transformer interval and loss model leave the output as it was before they
+ * existed: digests of what the generator of e9ecd94 wrote for the same options (riskctl gen
+ * ... | the FNV-1a above), so the scorecard's figures cannot move.
+ */
+Test(gen, default_output_is_unchanged)
+{
+	static const struct {
+		int argc;
+		char *argv[14];
+		uint64_t want;
+	} cases[] = {
+		{11, {"gen", "--customers", "80", "--days", "4", "--seed", "3", "--theft-rate", "0.2",
+		      "--dup-rate=0.01", "--bad-rate=0.01"}, UINT64_C(8849945933296019737)},
+		{9, {"gen", "--customers", "50", "--days", "3", "--seed", "4", "--interval-s", "3600"},
+		 UINT64_C(8886187017143708074)},
+		/* the defaults spelled out */
+		{13, {"gen", "--customers", "80", "--days", "4", "--seed", "3", "--theft-rate", "0.2",
+		      "--dup-rate=0.01", "--bad-rate=0.01", "--transformer-interval-s=1800",
+		      "--loss-model=proportional"}, UINT64_C(8849945933296019737)},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gen_options opts;
+		struct run r;
+		run_args(cases[i].argc, (char **)cases[i].argv, &opts, &r);
+		uint64_t got = digest(r.buf, r.len);
+		cr_expect_eq(got, cases[i].want, "case %zu: digest %llu", i, (unsigned long long)got);
+		run_free(&r);
+	}
+}
+
+/* Transformer readings of an honest city, by area and transformer interval, next to the sum
+ * of the meter readings they cover. */
+#define TI_CUSTOMERS 120
+#define TI_TRANSFORMERS 4
+#define TI_DAYS 2
+#define TI_LOSS_DAYS 14
+#define TI_MAX_SLOTS (TI_LOSS_DAYS * 48)
+
+struct interval_sums {
+	int64_t start;
+	int32_t transformer_s;
+	int transformer_of[TI_CUSTOMERS + 1];
+	int64_t metered[TI_TRANSFORMERS][TI_MAX_SLOTS];  /* milli-kWh by transformer interval */
+	int64_t read[TI_TRANSFORMERS][TI_MAX_SLOTS];
+	int readings;
+	int64_t last_ts;
+};
+
+static void interval_line(const char *line, size_t len, void *arg)
+{
+	struct interval_sums *s = arg;
+	const char *ts_s = field(line, len, "ts");
+	int64_t ts = parse_ts(ts_s + 1, 25, NULL);
+	cr_assert_geq(ts, s->last_ts, "ts order");
+	s->last_ts = ts;
+	int64_t k = (ts - s->start) / s->transformer_s;
+	if (contains(line, 40, "\"customer\"")) {
+		long c = strtol(field(line, len, "customer_id") + 2, NULL, 10);
+		s->transformer_of[c] = atoi(field(line, len, "transformer_id") + 2) - 1;
+	} else if (contains(line, 40, "\"meter_reading\"")) {
+		long c = strtol(field(line, len, "customer_id") + 2, NULL, 10);
+		s->metered[s->transformer_of[c]][k] += milli_at(field(line, len, "kwh"));
+	} else if (contains(line, 40, "\"transformer_reading\"")) {
+		int t = atoi(field(line, len, "transformer_id") + 2) - 1;
+		cr_assert_eq(strtol(field(line, len, "interval_s"), NULL, 10), s->transformer_s);
+		cr_assert_eq((ts - s->start) % s->transformer_s, 0, "on the transformer grid");
+		cr_assert_eq(s->read[t][k], 0, "one reading per area and interval");
+		s->read[t][k] = milli_at(field(line, len, "kwh"));
+		s->readings++;
+	}
+}
+
+static struct interval_sums *interval_sums_of(const struct gen_options *opts, struct run *r)
+{
+	struct interval_sums *s = calloc(1, sizeof(*s));
+	cr_assert_not_null(s);
+	s->start = (int64_t)opts->start_day * 86400 - 8 * 3600;
+	s->transformer_s = gen_transformer_interval(opts);
+	s->last_ts = INT64_MIN;
+	run_gen(opts, r);
+	each_line(r, interval_line, s);
+	return s;
+}
+
+/* Lines of a run other than transformer readings. */
+static char *without_transformers(const struct run *r, size_t *len)
+{
+	char *out = malloc(r->len + 1);
+	size_t n = 0, pos = 0;
+	while (pos < r->len) {
+		const char *line = r->buf + pos;
+		size_t l = (size_t)((const char *)memchr(line, '\n', r->len - pos) - line) + 1;
+		if (!contains(line, 40, "\"transformer_reading\"")) {
+			memcpy(out + n, line, l);
+			n += l;
+		}
+		pos += l;
+	}
+	*len = n;
+	return out;
+}
+
+/*
+ * --transformer-interval-s: one reading per area and transformer interval, stamped at its
+ * start and written with the first meter interval it covers (ts order holds), reading exactly
+ * the covered meter intervals' energy times (1 + the proportional loss of that transformer
+ * interval); everything else is the run at the meter interval, byte for byte.
+ */
+Test(gen, transformer_interval_sums_exactly, .timeout = 60)
+{
+	static const int32_t intervals[] = {7200, 86400};
+	struct gen_options base;
+	struct run plain;
+	opts_small(&base, TI_CUSTOMERS, TI_DAYS, 1800);
+	base.transformers = TI_TRANSFORMERS;
+	run_gen(&base, &plain);
+	size_t plain_len;
+	char *plain_rest = without_transformers(&plain, &plain_len);
+
+	for (size_t i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
+		struct gen_options opts = base;
+		struct run r;
+		struct gen_city city;
+		opts.transformer_interval_s = intervals[i];
+		struct interval_sums *s = interval_sums_of(&opts, &r);
+		int32_t per_day = 86400 / intervals[i];
+		cr_assert_eq(s->readings, TI_TRANSFORMERS * TI_DAYS * per_day);
+		cr_assert_eq(r.stats.events[EVENT_TRANSFORMER_READING],
+		             (uint64_t)(TI_TRANSFORMERS * TI_DAYS * per_day));
+		gen_city_build(&city, &opts);
+		for (int t = 0; t < TI_TRANSFORMERS; t++)
+			for (int k = 0; k < TI_DAYS * per_day; k++) {
+				int64_t interval_no = (int64_t)(opts.start_day + k / per_day) * per_day +
+				                      k % per_day;
+				double loss = gen_transformer_loss(&city, (uint32_t)t, interval_no);
+				int64_t want = (int64_t)((double)s->metered[t][k] * (1.0 + loss) + 0.5);
+				cr_assert_gt(s->metered[t][k], 0);
+				cr_assert_eq(s->read[t][k], want, "%d s: T%d interval %d: %lld, want %lld",
+				             intervals[i], t + 1, k, (long long)s->read[t][k], (long long)want);
+			}
+		gen_city_free(&city);
+		size_t rest_len;
+		char *rest = without_transformers(&r, &rest_len);
+		cr_assert(rest_len == plain_len && memcmp(rest, plain_rest, rest_len) == 0,
+		          "%d s: the other lines are those of the run at the meter interval", intervals[i]);
+		free(rest);
+		free(s);
+		run_free(&r);
+	}
+	free(plain_rest);
+	run_free(&plain);
+}
+
+/*
+ * --loss-model load: each reading is the customers' energy plus no-load loss, plus load loss
+ * growing with the square of the interval's mean power (times the day's temperature factor,
+ * 0.95-1.05), plus metering noise of sd 0.3% of the energy, never beyond 3.47 sd; over the
+ * run each area loses 2.5-7% (its calibration target is 3-6% on a typical day), and the whole
+ * city within 3-6%.
+ */
+Test(gen, load_loss_model_rate_and_noise, .timeout = 60)
+{
+	struct gen_options opts;
+	struct run r;
+	struct gen_city city;
+	opts_small(&opts, TI_CUSTOMERS, TI_LOSS_DAYS, 1800);
+	opts.transformers = TI_TRANSFORMERS;
+	opts.transformer_interval_s = 3600;
+	opts.loss_model = GEN_LOSS_LOAD;
+	struct interval_sums *s = interval_sums_of(&opts, &r);
+	gen_city_build(&city, &opts);
+	double noise_sum = 0, noise_sq = 0, all_loss = 0, all_energy = 0;
+	int n = 0;
+	for (int t = 0; t < TI_TRANSFORMERS; t++) {
+		const struct gen_transformer *tr = &city.transformers[t];
+		cr_assert(tr->loss_base >= 0.03 && tr->loss_base <= 0.06);
+		cr_assert_gt(tr->no_load_kw, 0.0);
+		cr_assert_gt(tr->load_per_kw, 0.0);
+		double area_loss = 0, area_energy = 0;
+		for (int k = 0; k < TI_LOSS_DAYS * 24; k++) {
+			int32_t day = opts.start_day + k / 24;
+			double kwh = (double)s->metered[t][k] / 1000.0;
+			double loss = (double)(s->read[t][k] - s->metered[t][k]) / 1000.0;
+			double factor = gen_loss_day_factor(&city, (uint32_t)t, day);
+			cr_assert(factor >= 0.95 && factor <= 1.05, "day factor %f", factor);
+			double model = tr->no_load_kw + factor * tr->load_per_kw * kwh * kwh;
+			double noise = (loss - model) / kwh;
+			cr_assert_leq(fabs(noise), 0.003 * 3.4642 + 0.0005 / kwh,
+			              "T%d hour %d: noise %.5f of the energy", t + 1, k, noise);
+			noise_sum += noise;
+			noise_sq += noise * noise;
+			n++;
+			area_loss += loss;
+			area_energy += kwh;
+		}
+		double rate = area_loss / area_energy;
+		cr_log_info("T%d: loss %.4f (typical-day target %.4f, no-load %.2f kW)", t + 1, rate,
+		            tr->loss_base, tr->no_load_kw);
+		cr_assert(rate >= 0.025 && rate <= 0.07, "T%d loses %.4f", t + 1, rate);
+		all_loss += area_loss;
+		all_energy += area_energy;
+	}
+	double mean = noise_sum / n, sd = sqrt(noise_sq / n - mean * mean);
+	cr_log_info("noise: mean %.5f, sd %.5f over %d readings", mean, sd, n);
+	cr_assert_lt(fabs(mean), 0.001);
+	/* at least as large as the proportional model's (uniform +-0.5%: sd 0.289%) */
+	cr_assert(sd >= 0.0027 && sd <= 0.0033, "noise sd %.5f", sd);
+	cr_assert(all_loss / all_energy >= 0.03 && all_loss / all_energy <= 0.06);
+	gen_city_free(&city);
+	free(s);
+	run_free(&r);
+}
+
+/* What an observer-style set's thieves report against what flowed, interval by interval. */
+static void check_fdi(const struct gen_city *city, const struct gen_customer *cust, int32_t day)
+{
+	struct gen_calendar cal;
+	struct gen_day_plan plan;
+	struct gen_reading reading[48];
+	gen_calendar_make(&cal, day);
+	gen_day_plan_make(city, cust, &cal, &plan);
+	cr_assert_eq(city->slots, 48);
+	for (int32_t slot = 0; slot < 48; slot++)
+		gen_reading_make(city, cust, &plan, &cal, slot, &reading[slot]);
+	int zeros = 0;
+	for (int32_t slot = 0; slot < 48; slot++) {
+		double flowed = (double)reading[slot].true_milli;
+		double metered = (double)reading[slot].metered_milli;
+		double mean = plan.day_kw * 1800 / 3.6;
+		if (day < cust->onset_day) {
+			cr_assert_eq(metered, flowed, "honest before the onset");
+			continue;
+		}
+		switch (cust->pattern) {
+		case GEN_PATTERN_FDI_SCALE:
+			cr_assert(fabs(metered - cust->pattern_a * flowed) <= 0.5);
+			cr_assert(cust->pattern_a >= 0.1 && cust->pattern_a <= 0.8);
+			break;
+		case GEN_PATTERN_FDI_ON_OFF:
+			cr_assert(metered <= flowed);
+			zeros += metered == 0.0 && flowed > 0.0;
+			break;
+		case GEN_PATTERN_FDI_SUBTRACT: {
+			double cut = cust->pattern_a * 1800 / 3.6;
+			cr_assert(fabs(metered - (flowed > cut ? flowed - cut : 0.0)) <= 0.5);
+			break;
+		}
+		case GEN_PATTERN_FDI_RANDOM_SCALE:
+			cr_assert(metered >= 0.1 * flowed - 0.5 && metered <= 0.8 * flowed + 0.5);
+			break;
+		case GEN_PATTERN_FDI_MEAN_RANDOM:
+			cr_assert(metered >= 0.1 * mean - 0.5 && metered <= 0.8 * mean + 0.5);
+			break;
+		case GEN_PATTERN_FDI_REVERSE_DAY:
+			cr_assert_eq(reading[slot].metered_milli, reading[47 - slot].true_milli);
+			break;
+		default:
+			cr_assert_eq(metered, flowed, "honest");
+			break;
+		}
+	}
+	if (cust->pattern == GEN_PATTERN_FDI_ON_OFF && day >= cust->onset_day)
+		cr_assert_geq(zeros, 6, "off for 4 hours or more (3 whole hours at least)");
+}
+
+/*
+ * --observer-set: one area of 30 households at 30 minutes over 60 days with its transformer
+ * meter, 5 thieves, each with a different false-data-injection attack, labelled; the attacks
+ * do what docs/generator.md says from the onset on, and nothing before.
+ */
+Test(gen, observer_set_shape_and_labels, .timeout = 60)
+{
+	char *argv[] = {"gen", "--observer-set", "--seed", "3"};
+	struct gen_options opts;
+	struct run r;
+	run_args(4, argv, &opts, &r);
+	cr_assert_eq(opts.customers, 30);
+	cr_assert_eq(opts.days, 60);
+	cr_assert_eq(r.stats.customers, 30);
+	cr_assert_eq(r.stats.transformers, 1);
+	cr_assert_eq(r.stats.events[EVENT_CUSTOMER], 30);
+	cr_assert_eq(r.stats.events[EVENT_METER_READING], 30u * 60 * 48);
+	cr_assert_eq(r.stats.events[EVENT_TRANSFORMER_READING], 60u * 48);
+	cr_assert_not(contains(r.buf, r.len, "\"transformer_id\":\"T0002\""));
+	cr_assert_not(contains(r.buf, r.len, "\"segment\":\"commercial\""));
+	cr_assert_not(contains(r.buf, r.len, "\"segment\":\"industrial\""));
+	cr_assert_not(contains(r.buf, r.len, "\"segment\":\"agricultural\""));
+	struct walk wk;
+	walk_run(&r, opts.interval_s, &wk);
+	cr_assert_eq(wk.lines, r.stats.lines, "every line meets the contract");
+
+	char *labels = NULL;
+	size_t labels_len = 0;
+	char errstr[256];
+	FILE *f = open_memstream(&labels, &labels_len);
+	cr_assert_eq(gen_labels_write(&opts, f, errstr, sizeof(errstr)), 0, "%s", errstr);
+	fclose(f);
+	struct gen_city city;
+	gen_city_build(&city, &opts);
+	int seen[GEN_PATTERN__COUNT] = {0}, thieves = 0;
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		struct gen_label lab;
+		gen_label_of(&opts, c, &lab);
+		const struct gen_customer *cust = &city.customers[c];
+		cr_assert_eq(cust->pattern, lab.pattern);
+		cr_assert_eq(cust->onset_day, lab.onset_day);
+		cr_assert_eq(r.stats.patterns[lab.pattern] > 0, 1);
+		if (lab.pattern == GEN_PATTERN_NONE)
+			continue;
+		thieves++;
+		cr_assert_geq(lab.pattern, GEN_PATTERN_FIRST_FDI);
+		cr_assert_not(lab.confounder);
+		cr_assert_eq(seen[lab.pattern]++, 0, "each thief its own attack");
+		cr_assert(lab.onset_day >= opts.start_day + 21 && lab.onset_day <= opts.start_day + 46);
+		char row[64];
+		snprintf(row, sizeof(row), "C%06u,%s,false,", c + 1, gen_pattern_name(lab.pattern));
+		cr_assert(contains(labels, labels_len, row), "labels list %s", row);
+		for (int32_t day = lab.onset_day - 1; day < lab.onset_day + 3; day++)
+			check_fdi(&city, cust, day);
+	}
+	cr_assert_eq(thieves, GEN_OBSERVER_THIEVES);
+	/* over seeds, every attack turns up */
+	int any[GEN_PATTERN__COUNT] = {0};
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		opts.seed = seed;
+		for (uint32_t c = 0; c < opts.customers; c++) {
+			struct gen_label lab;
+			gen_label_of(&opts, c, &lab);
+			any[lab.pattern]++;
+		}
+	}
+	for (int p = GEN_PATTERN_FIRST_FDI; p < GEN_PATTERN__COUNT; p++)
+		cr_assert_gt(any[p], 0, "%s never drawn", gen_pattern_name(p));
+	gen_city_free(&city);
+	free(labels);
+	run_free(&r);
+}
+
+Test(gen, interval_loss_and_observer_options)
+{
+	static const struct option_case cases[] = {
+		{3, {"gen", "--transformer-interval-s", "2700"},
+		 "--transformer-interval-s 2700: must be a multiple of --interval-s (1800)"},
+		{3, {"gen", "--transformer-interval-s", "12600"}, "--transformer-interval-s 12600"},
+		{3, {"gen", "--transformer-interval-s", "0"}, "--transformer-interval-s: must be"},
+		{3, {"gen", "--transformer-interval-s", "172800"}, "--transformer-interval-s: must be"},
+		{3, {"gen", "--transformer-interval-s", "x"}, "--transformer-interval-s 'x'"},
+		{5, {"gen", "--interval-s", "3600", "--transformer-interval-s", "1800"},
+		 "--transformer-interval-s 1800: must be a multiple of --interval-s (3600)"},
+		{3, {"gen", "--loss-model", "quadratic"}, "--loss-model 'quadratic': must be"},
+		{4, {"gen", "--observer-set", "--theft-rate", "0.1"}, "--observer-set: its 5 thieves"},
+		{4, {"gen", "--observer-set", "--customers", "9"}, "--observer-set: --customers 9"},
+		{4, {"gen", "--observer-set", "--transformers", "2"}, "--observer-set: one area"},
+		{2, {"gen", "--observer-set=yes"}, "--observer-set takes no value"},
+	};
+	expect_option_errors(cases, sizeof(cases) / sizeof(cases[0]));
+	struct gen_options opts;
+	char errstr[256];
+	char *ok[] = {"gen", "--transformer-interval-s", "86400", "--loss-model", "load",
+	              "--observer-set", "--days", "40"};
+	cr_assert_eq(parse(&opts, 8, ok, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(gen_transformer_interval(&opts), 86400);
+	cr_assert_eq(opts.loss_model, GEN_LOSS_LOAD);
+	cr_assert_eq(opts.observer_set, 1);
+	cr_assert_eq(opts.customers, 30);
+	cr_assert_eq(opts.days, 40);
+	char *none[] = {"gen"};
+	cr_assert_eq(parse(&opts, 1, none, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(gen_transformer_interval(&opts), 1800, "the meter interval by default");
+	cr_assert_eq(opts.loss_model, GEN_LOSS_PROPORTIONAL);
 }

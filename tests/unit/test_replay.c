@@ -226,6 +226,66 @@ Test(replay, auc_counts_ties_as_half)
 	cr_expect(isnan(replay_auc(pos, 3, neg, 0)));
 }
 
+Test(replay, precision_at_k_on_a_hand_built_ranking)
+{
+	/* k = 2 thieves; the two highest scores are a thief and an honest customer */
+	double scores[] = {9, 8, 7, 1, 0};
+	int thief[] = {1, 0, 1, 0, 0};
+	cr_expect_float_eq(replay_precision_at_k(scores, thief, 5), 0.5, 1e-12);
+	/* the order of the input does not matter */
+	double shuffled[] = {0, 7, 1, 9, 8};
+	int shuffled_thief[] = {0, 1, 0, 1, 0};
+	cr_expect_float_eq(replay_precision_at_k(shuffled, shuffled_thief, 5), 0.5, 1e-12);
+	/* both thieves on top */
+	int top[] = {1, 1, 0, 0, 0};
+	cr_expect_float_eq(replay_precision_at_k(scores, top, 5), 1.0, 1e-12);
+	/* four tied for the 2 places, one of them a thief: it gets 2/4 of a place; the thief
+	 * below the tie gets none: (0 + 1 x 2/4) / 2 */
+	double tied[] = {5, 5, 5, 5, 1};
+	int tied_thief[] = {0, 1, 0, 0, 1};
+	cr_expect_float_eq(replay_precision_at_k(tied, tied_thief, 5), 0.25, 1e-12);
+	/* one above the tie: (1 + 1 x 1/3) / 2 */
+	double above[] = {6, 5, 5, 5, 1};
+	int above_thief[] = {1, 1, 0, 0, 0};
+	cr_expect_float_eq(replay_precision_at_k(above, above_thief, 5), 2.0 / 3.0, 1e-12);
+	/* nothing scored: the random ranking's expected precision, k / n */
+	double flat[30] = {0};
+	int five[30] = {1, 1, 1, 1, 1};
+	cr_expect_float_eq(replay_precision_at_k(flat, five, 30), 5.0 / 30.0, 1e-12);
+	int none[5] = {0};
+	cr_expect(isnan(replay_precision_at_k(scores, none, 5)), "no thief: undefined");
+}
+
+/* The scorecard's area precision is that of the fixture's one area: every scored customer
+ * ranked by its highest score, k = the area's thieves. */
+Test(replay, area_precision_of_the_fixture)
+{
+	struct replay_labels labels;
+	load_labels(&labels);
+	struct replay *rp = open_replay("rules", &labels);
+	run_file(&rp, 1, DATA "city.jsonl");
+	struct replay_scorecard card;
+	replay_scorecard_build(rp, &labels, NULL, 0, &card);
+	size_t n = replay_customer_count(rp);
+	double scores[64];
+	int thief[64];
+	cr_assert_eq(n, 24);
+	for (size_t i = 0; i < n; i++) {
+		const struct replay_customer *c = replay_customer(rp, i);
+		const struct replay_label *l = replay_labels_find(&labels, c->customer_id);
+		scores[i] = c->max_score;
+		thief[i] = l && l->attack;
+	}
+	cr_expect_eq(card.thief_areas, 1);
+	double want = replay_precision_at_k(scores, thief, n);
+	cr_expect_float_eq(card.area_precision_at_k, want, 1e-12, "%f, want %f",
+	                   card.area_precision_at_k, want);
+	cr_log_info("fixture: area precision at k %f", card.area_precision_at_k);
+	replay_scorecard_free(&card);
+	replay_free(rp);
+	replay_labels_free(&labels);
+}
+
 Test(replay, labels_parse_and_errors)
 {
 	struct replay_labels labels = {0};
@@ -492,8 +552,10 @@ Test(replay, scorecard_json_keys_and_ranges)
 	json_error_t jerr;
 	json_t *root = json_loadb(out.data, out.len, 0, &jerr);
 	cr_assert_not_null(root, "scorecard JSON does not parse: %s", jerr.text);
-	cr_expect_eq(json_object_size(root), 2, "patterns and honest_alerted_share only");
+	cr_expect_eq(json_object_size(root), 3,
+	             "patterns, honest_alerted_share and area_precision_at_k only");
 	cr_expect(in_unit(json_object_get(root, "honest_alerted_share")));
+	cr_expect(in_unit(json_object_get(root, "area_precision_at_k")));
 	json_t *rows = json_object_get(root, "patterns");
 	cr_assert(json_is_array(rows));
 	size_t customers = 0, i;
