@@ -2005,7 +2005,7 @@ static char *without_transformers(const struct run *r, size_t *len)
  * the covered meter intervals' energy times (1 + the proportional loss of that transformer
  * interval); everything else is the run at the meter interval, byte for byte.
  */
-Test(gen, transformer_interval_sums_exactly, .timeout = 60)
+Test(gen, transformer_interval_sums_exactly)
 {
 	static const int32_t intervals[] = {7200, 86400};
 	struct gen_options base;
@@ -2057,7 +2057,7 @@ Test(gen, transformer_interval_sums_exactly, .timeout = 60)
  * run each area loses 2.5-7% (its calibration target is 3-6% on a typical day), and the whole
  * city within 3-6%.
  */
-Test(gen, load_loss_model_rate_and_noise, .timeout = 60)
+Test(gen, load_loss_model_rate_and_noise)
 {
 	struct gen_options opts;
 	struct run r;
@@ -2167,7 +2167,7 @@ static void check_fdi(const struct gen_city *city, const struct gen_customer *cu
  * meter, 5 thieves, each with a different false-data-injection attack, labelled; the attacks
  * do what docs/generator.md says from the onset on, and nothing before.
  */
-Test(gen, observer_set_shape_and_labels, .timeout = 60)
+Test(gen, observer_set_shape_and_labels)
 {
 	char *argv[] = {"gen", "--observer-set", "--seed", "3"};
 	struct gen_options opts;
