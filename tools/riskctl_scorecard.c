@@ -816,7 +816,8 @@ static int features_write_table(struct customer_map *map, const struct features_
 {
 	size_t nsym;
 	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
-	qsort(map->items, map->count, sizeof *map->items, customer_cmp);
+	if (map->count > 0) /* items is NULL when no customer was seen */
+		qsort(map->items, map->count, sizeof *map->items, customer_cmp);
 	fputs("customer_id,segment", stdout);
 	for (size_t i = 0; i < sizeof csv_features / sizeof csv_features[0]; i++)
 		printf(",%s", feature_def(csv_features[i])->name);
