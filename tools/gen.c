@@ -683,206 +683,240 @@ static char *gen_bad_reading_tail(char *p, const struct gen_writer *w, uint32_t 
 	return gen_put_u64(p, (uint64_t)w->city->interval_s);
 }
 
-/* Writes one invalid line after valid event number n (h: that event's bad-line draw). */
-static void gen_bad_write(struct gen_writer *w, uint64_t n, uint64_t h, uint32_t c,
-                          const struct gen_stamp *st)
+/* One invalid line in the making: it follows valid event number n (its ids say x-<n>), is
+ * about customer c at moment st; h is the mixed bad-line draw (it gives the values) and
+ * variant picks one form of the line's kind. */
+struct gen_bad {
+	const struct gen_writer *w;
+	uint64_t n;
+	uint64_t h;
+	uint32_t c;
+	unsigned variant;
+	const struct gen_stamp *st;
+};
+
+/* A meter_reading from its meter_id on: ,"meter_id":"M<mark><id>",<kwh_field>"interval_s":
+ * <q><interval><q>} (mark spliced into the meter id, q around the interval; "" for none). */
+static char *gen_bad_reading_rest(char *p, const struct gen_bad *b, const char *mark,
+                                  const char *kwh_field, const char *q)
+{
+	const struct gen_city *city = b->w->city;
+	p = GEN_PUT(p, "\",\"meter_id\":\"M");
+	p = gen_put_str(p, mark);
+	p = gen_put(p, city->customer_ids + (size_t)b->c * GEN_ID_STRIDE, city->customer_id_len);
+	p = GEN_PUT(p, "\",");
+	p = gen_put_str(p, kwh_field);
+	p = GEN_PUT(p, "\"interval_s\":");
+	p = gen_put_str(p, q);
+	p = gen_put_u64(p, (uint64_t)city->interval_s);
+	p = gen_put_str(p, q);
+	*p++ = '}';
+	return p;
+}
+
+/* A meter_reading of the given type and kwh (thousandths), no closing brace. */
+static char *gen_bad_reading(char *p, const struct gen_bad *b, const char *type, int64_t kwh_milli)
+{
+	p = gen_bad_head(p, b->w, type, b->n, b->c, b->st);
+	return gen_bad_reading_tail(p, b->w, b->c, kwh_milli);
+}
+
+static char *gen_bad_negative_kwh(char *p, const struct gen_bad *b)
+{
+	p = gen_bad_reading(p, b, "meter_reading", -(int64_t)(1 + (b->h >> 20) % 5000));
+	*p++ = '}';
+	return p;
+}
+
+static char *gen_bad_missing_field(char *p, const struct gen_bad *b)
+{
+	switch (b->variant % 4) {
+	case 0: /* no kwh */
+		p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, b->st);
+		return gen_bad_reading_rest(p, b, "", "", "");
+	case 1: /* no ts */
+		p = GEN_PUT(p, "{\"type\":\"meter_reading\",\"event_id\":\"x-");
+		p = gen_put_u64(p, b->n);
+		p = GEN_PUT(p, "\",\"customer_id\":\"");
+		p = gen_put_customer(p, b->w->city, 'C', b->c);
+		p = gen_bad_reading_tail(p, b->w, b->c, 250);
+		*p++ = '}';
+		return p;
+	case 2: /* bill without amount */
+		p = gen_bad_head(p, b->w, "bill", b->n, b->c, b->st);
+		p = GEN_PUT(p, "\",\"bill_id\":\"x-");
+		p = gen_put_u64(p, b->n);
+		p = GEN_PUT(p, "\",\"due_date\":\"");
+		p = gen_put_date(p, b->w->start_day + GEN_DUE_DAYS);
+		return GEN_PUT(p, "\"}");
+	default: /* payment without amount */
+		p = gen_bad_head(p, b->w, "payment", b->n, b->c, b->st);
+		return GEN_PUT(p, "\",\"channel\":\"app\"}");
+	}
+}
+
+static char *gen_bad_unknown_type(char *p, const struct gen_bad *b)
+{
+	static const char *const types[] = {"meter_readings", "smart_reading", "METER_READING", ""};
+	p = gen_bad_reading(p, b, types[b->variant % 4], 250);
+	*p++ = '}';
+	return p;
+}
+
+static char *gen_bad_timestamp(char *p, const struct gen_bad *b)
+{
+	struct gen_stamp bad = *b->st;
+	switch (b->variant % 5) {
+	case 0: bad.ts_len = 19; break;                    /* no offset */
+	case 1: bad.ts[5] = '1'; bad.ts[6] = '3'; break;   /* month 13 */
+	case 2: bad.ts[11] = '2'; bad.ts[12] = '5'; break; /* hour 25 */
+	case 3: bad.ts[8] = '3'; bad.ts[9] = '2'; break;   /* day 32 */
+	default: memcpy(bad.ts, "not-a-time", 10); bad.ts_len = 10; break;
+	}
+	p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, &bad);
+	p = gen_bad_reading_tail(p, b->w, b->c, 250);
+	*p++ = '}';
+	return p;
+}
+
+static char *gen_bad_malformed_json(char *p, const struct gen_bad *b)
+{
+	switch (b->variant % 5) {
+	case 0: /* cut off */
+		p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, b->st);
+		return GEN_PUT(p, "\",\"kwh\":0.5");
+	case 1: /* unquoted name */
+		p = GEN_PUT(p, "{type:\"meter_reading\",\"event_id\":\"x-");
+		p = gen_put_u64(p, b->n);
+		p = GEN_PUT(p, "\",\"customer_id\":\"");
+		p = gen_put_customer(p, b->w->city, 'C', b->c);
+		return GEN_PUT(p, "\"}");
+	case 2: /* trailing comma */
+		p = gen_bad_reading(p, b, "meter_reading", 1000);
+		return GEN_PUT(p, ",}");
+	case 3: /* two objects */
+		p = gen_bad_reading(p, b, "meter_reading", 1000);
+		return GEN_PUT(p, "}{\"kwh\":2.0}");
+	default: /* NaN is not JSON */
+		p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, b->st);
+		return gen_bad_reading_rest(p, b, "", "\"kwh\":NaN,", "");
+	}
+}
+
+static char *gen_bad_field_type(char *p, const struct gen_bad *b)
+{
+	/* kwh as a string, interval_s as a string, kwh as a boolean */
+	static const char *const kwh_fields[] = {"\"kwh\":\"0.250\",", "\"kwh\":0.250,",
+	                                         "\"kwh\":true,"};
+	unsigned v = b->variant % 5;
+	if (v < 3) {
+		p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, b->st);
+		return gen_bad_reading_rest(p, b, "", kwh_fields[v], v == 1 ? "\"" : "");
+	}
+	if (v == 3) { /* event_id as a number */
+		p = GEN_PUT(p, "{\"type\":\"meter_reading\",\"event_id\":");
+		p = gen_put_u64(p, b->n);
+		p = GEN_PUT(p, ",\"ts\":\"");
+		p = gen_put(p, b->st->ts, b->st->ts_len);
+		p = GEN_PUT(p, "\",\"customer_id\":\"");
+		p = gen_put_customer(p, b->w->city, 'C', b->c);
+		p = gen_bad_reading_tail(p, b->w, b->c, 250);
+		*p++ = '}';
+		return p;
+	}
+	/* payment amount as a string */
+	p = gen_bad_head(p, b->w, "payment", b->n, b->c, b->st);
+	return GEN_PUT(p, "\",\"amount\":\"12.50\",\"channel\":\"app\"}");
+}
+
+static char *gen_bad_utf8(char *p, const struct gen_bad *b)
+{
+	/* a stray byte, a bad continuation, an overlong '/', a cut 3-byte sequence */
+	static const char *const bytes[] = {"\xff", "\xc3\x28", "\xc0\xaf", "\xe2\x82"};
+	unsigned v = b->variant % 4;
+	if (v < 3) {
+		p = gen_bad_head(p, b->w, "meter_reading", b->n, b->c, b->st);
+		return gen_bad_reading_rest(p, b, bytes[v], "\"kwh\":0.250,", "");
+	}
+	p = gen_bad_head(p, b->w, "payment", b->n, b->c, b->st);
+	p = GEN_PUT(p, "\",\"amount\":10.00,\"channel\":\"app");
+	p = gen_put_str(p, bytes[v]);
+	return GEN_PUT(p, "\"}");
+}
+
+static char *gen_bad_unknown_field(char *p, const struct gen_bad *b)
+{
+	static const char *const extra[] = {
+		",\"tamper\":false", ",\"kwh_total\":1234.5", ",\"note\":\"manual read\"",
+	};
+	p = gen_bad_reading(p, b, "meter_reading", 250);
+	p = gen_put_str(p, extra[b->variant % 3]);
+	*p++ = '}';
+	return p;
+}
+
+static char *gen_bad_huge_kwh(char *p, const struct gen_bad *b)
+{
+	p = gen_bad_reading(p, b, "meter_reading", INT64_C(10000000000)); /* 1e7 kWh */
+	*p++ = '}';
+	return p;
+}
+
+static char *gen_bad_oversized(char *p, const struct gen_bad *b)
+{
+	p = gen_bad_reading(p, b, "meter_reading", 250);
+	p = GEN_PUT(p, ",\"note\":\"");
+	memset(p, 'x', GEN_OVERSIZED_PAD);
+	p += GEN_OVERSIZED_PAD;
+	return GEN_PUT(p, "\"}");
+}
+
+/* Formats an invalid line of one kind at p (no newline); returns the end. */
+typedef char *(*gen_bad_writer)(char *p, const struct gen_bad *b);
+
+static const gen_bad_writer gen_bad_writers[GEN_BAD__COUNT] = {
+	[GEN_BAD_NEGATIVE_KWH] = gen_bad_negative_kwh,
+	[GEN_BAD_MISSING_FIELD] = gen_bad_missing_field,
+	[GEN_BAD_UNKNOWN_TYPE] = gen_bad_unknown_type,
+	[GEN_BAD_TIMESTAMP] = gen_bad_timestamp,
+	[GEN_BAD_MALFORMED_JSON] = gen_bad_malformed_json,
+	[GEN_BAD_FIELD_TYPE] = gen_bad_field_type,
+	[GEN_BAD_UTF8] = gen_bad_utf8,
+	[GEN_BAD_UNKNOWN_FIELD] = gen_bad_unknown_field,
+	[GEN_BAD_HUGE_KWH] = gen_bad_huge_kwh,
+	[GEN_BAD_OVERSIZED] = gen_bad_oversized,
+};
+
+/* The kind of invalid line a mixed draw h picks, by weight. */
+static enum gen_bad_kind gen_bad_pick(uint64_t h)
 {
 	/* Oversized lines are rarer: they are large, and one kind of failure among many. */
 	static const unsigned weight[GEN_BAD__COUNT] = {10, 10, 10, 10, 10, 10, 10, 10, 10, 1};
 	unsigned total = 0;
 	for (int k = 0; k < GEN_BAD__COUNT; k++)
 		total += weight[k];
-	h = gen_mix(h);
 	unsigned pick = (unsigned)(h % total);
 	enum gen_bad_kind kind = GEN_BAD_NEGATIVE_KWH;
 	while (pick >= weight[kind]) {
 		pick -= weight[kind];
 		kind++;
 	}
-	unsigned variant = (unsigned)((h >> 32) % 60);
+	return kind;
+}
+
+/* Writes one invalid line after valid event number n (h: that event's bad-line draw). */
+static void gen_bad_write(struct gen_writer *w, uint64_t n, uint64_t h, uint32_t c,
+                          const struct gen_stamp *st)
+{
+	h = gen_mix(h);
+	enum gen_bad_kind kind = gen_bad_pick(h);
 	if (c == GEN_NO_CUSTOMER)
 		c = (uint32_t)((h >> 16) % w->city->n_customers);
-
+	const struct gen_bad b = {
+		.w = w, .n = n, .h = h, .c = c, .variant = (unsigned)((h >> 32) % 60), .st = st,
+	};
 	char *line = gen_line(w);
-	char *p = line;
-	switch (kind) {
-	case GEN_BAD_NEGATIVE_KWH:
-		p = gen_bad_head(p, w, "meter_reading", n, c, st);
-		p = gen_bad_reading_tail(p, w, c, -(int64_t)(1 + (h >> 20) % 5000));
-		*p++ = '}';
-		break;
-	case GEN_BAD_MISSING_FIELD:
-		switch (variant % 4) {
-		case 0: /* no kwh */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"meter_id\":\"");
-			p = gen_put_customer(p, w->city, 'M', c);
-			p = GEN_PUT(p, "\",\"interval_s\":");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			*p++ = '}';
-			break;
-		case 1: /* no ts */
-			p = GEN_PUT(p, "{\"type\":\"meter_reading\",\"event_id\":\"x-");
-			p = gen_put_u64(p, n);
-			p = GEN_PUT(p, "\",\"customer_id\":\"");
-			p = gen_put_customer(p, w->city, 'C', c);
-			p = gen_bad_reading_tail(p, w, c, 250);
-			*p++ = '}';
-			break;
-		case 2: /* bill without amount */
-			p = gen_bad_head(p, w, "bill", n, c, st);
-			p = GEN_PUT(p, "\",\"bill_id\":\"x-");
-			p = gen_put_u64(p, n);
-			p = GEN_PUT(p, "\",\"due_date\":\"");
-			p = gen_put_date(p, w->start_day + GEN_DUE_DAYS);
-			p = GEN_PUT(p, "\"}");
-			break;
-		default: /* payment without amount */
-			p = gen_bad_head(p, w, "payment", n, c, st);
-			p = GEN_PUT(p, "\",\"channel\":\"app\"}");
-			break;
-		}
-		break;
-	case GEN_BAD_UNKNOWN_TYPE: {
-		static const char *const types[] = {"meter_readings", "smart_reading", "METER_READING", ""};
-		p = gen_bad_head(p, w, types[variant % 4], n, c, st);
-		p = gen_bad_reading_tail(p, w, c, 250);
-		*p++ = '}';
-		break;
-	}
-	case GEN_BAD_TIMESTAMP: {
-		struct gen_stamp bad = *st;
-		switch (variant % 5) {
-		case 0: bad.ts_len = 19; break;                    /* no offset */
-		case 1: bad.ts[5] = '1'; bad.ts[6] = '3'; break;   /* month 13 */
-		case 2: bad.ts[11] = '2'; bad.ts[12] = '5'; break; /* hour 25 */
-		case 3: bad.ts[8] = '3'; bad.ts[9] = '2'; break;   /* day 32 */
-		default: memcpy(bad.ts, "not-a-time", 10); bad.ts_len = 10; break;
-		}
-		p = gen_bad_head(p, w, "meter_reading", n, c, &bad);
-		p = gen_bad_reading_tail(p, w, c, 250);
-		*p++ = '}';
-		break;
-	}
-	case GEN_BAD_MALFORMED_JSON:
-		switch (variant % 5) {
-		case 0: /* cut off */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"kwh\":0.5");
-			break;
-		case 1: /* unquoted name */
-			p = GEN_PUT(p, "{type:\"meter_reading\",\"event_id\":\"x-");
-			p = gen_put_u64(p, n);
-			p = GEN_PUT(p, "\",\"customer_id\":\"");
-			p = gen_put_customer(p, w->city, 'C', c);
-			p = GEN_PUT(p, "\"}");
-			break;
-		case 2: /* trailing comma */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = gen_bad_reading_tail(p, w, c, 1000);
-			p = GEN_PUT(p, ",}");
-			break;
-		case 3: /* two objects */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = gen_bad_reading_tail(p, w, c, 1000);
-			p = GEN_PUT(p, "}{\"kwh\":2.0}");
-			break;
-		default: /* NaN is not JSON */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"meter_id\":\"");
-			p = gen_put_customer(p, w->city, 'M', c);
-			p = GEN_PUT(p, "\",\"kwh\":NaN,\"interval_s\":");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			*p++ = '}';
-			break;
-		}
-		break;
-	case GEN_BAD_FIELD_TYPE:
-		switch (variant % 5) {
-		case 0: /* kwh as a string */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"meter_id\":\"");
-			p = gen_put_customer(p, w->city, 'M', c);
-			p = GEN_PUT(p, "\",\"kwh\":\"0.250\",\"interval_s\":");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			*p++ = '}';
-			break;
-		case 1: /* interval_s as a string */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"meter_id\":\"");
-			p = gen_put_customer(p, w->city, 'M', c);
-			p = GEN_PUT(p, "\",\"kwh\":0.250,\"interval_s\":\"");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			p = GEN_PUT(p, "\"}");
-			break;
-		case 2: /* kwh as a boolean */
-			p = gen_bad_head(p, w, "meter_reading", n, c, st);
-			p = GEN_PUT(p, "\",\"meter_id\":\"");
-			p = gen_put_customer(p, w->city, 'M', c);
-			p = GEN_PUT(p, "\",\"kwh\":true,\"interval_s\":");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			*p++ = '}';
-			break;
-		case 3: /* event_id as a number */
-			p = GEN_PUT(p, "{\"type\":\"meter_reading\",\"event_id\":");
-			p = gen_put_u64(p, n);
-			p = GEN_PUT(p, ",\"ts\":\"");
-			p = gen_put(p, st->ts, st->ts_len);
-			p = GEN_PUT(p, "\",\"customer_id\":\"");
-			p = gen_put_customer(p, w->city, 'C', c);
-			p = gen_bad_reading_tail(p, w, c, 250);
-			*p++ = '}';
-			break;
-		default: /* payment amount as a string */
-			p = gen_bad_head(p, w, "payment", n, c, st);
-			p = GEN_PUT(p, "\",\"amount\":\"12.50\",\"channel\":\"app\"}");
-			break;
-		}
-		break;
-	case GEN_BAD_UTF8: {
-		/* a stray byte, a bad continuation, an overlong '/', a cut 3-byte sequence */
-		static const char *const bytes[] = {"\xff", "\xc3\x28", "\xc0\xaf", "\xe2\x82"};
-		unsigned v = variant % 4;
-		p = gen_bad_head(p, w, v == 3 ? "payment" : "meter_reading", n, c, st);
-		if (v == 3) {
-			p = GEN_PUT(p, "\",\"amount\":10.00,\"channel\":\"app");
-			p = gen_put_str(p, bytes[v]);
-			p = GEN_PUT(p, "\"}");
-		} else {
-			p = GEN_PUT(p, "\",\"meter_id\":\"M");
-			p = gen_put_str(p, bytes[v]);
-			p = gen_put(p, w->city->customer_ids + (size_t)c * GEN_ID_STRIDE,
-			            w->city->customer_id_len);
-			p = GEN_PUT(p, "\",\"kwh\":0.250,\"interval_s\":");
-			p = gen_put_u64(p, (uint64_t)w->city->interval_s);
-			*p++ = '}';
-		}
-		break;
-	}
-	case GEN_BAD_UNKNOWN_FIELD: {
-		static const char *const extra[] = {
-			",\"tamper\":false", ",\"kwh_total\":1234.5", ",\"note\":\"manual read\"",
-		};
-		p = gen_bad_head(p, w, "meter_reading", n, c, st);
-		p = gen_bad_reading_tail(p, w, c, 250);
-		p = gen_put_str(p, extra[variant % 3]);
-		*p++ = '}';
-		break;
-	}
-	case GEN_BAD_HUGE_KWH:
-		p = gen_bad_head(p, w, "meter_reading", n, c, st);
-		p = gen_bad_reading_tail(p, w, c, INT64_C(10000000000)); /* 1e7 kWh */
-		*p++ = '}';
-		break;
-	default: /* GEN_BAD_OVERSIZED */
-		p = gen_bad_head(p, w, "meter_reading", n, c, st);
-		p = gen_bad_reading_tail(p, w, c, 250);
-		p = GEN_PUT(p, ",\"note\":\"");
-		memset(p, 'x', GEN_OVERSIZED_PAD);
-		p += GEN_OVERSIZED_PAD;
-		p = GEN_PUT(p, "\"}");
-		break;
-	}
+	char *p = gen_bad_writers[kind](line, &b);
 	*p++ = '\n';
 	w->len += (size_t)(p - line);
 	w->stats->bad_lines++;

@@ -609,7 +609,26 @@ static int has_text(const char *s, size_t n, const char *needle)
 	return 0;
 }
 
-static int cmd_features(int argc, char **argv)
+/* What `scorecard features` was asked for. */
+struct features_req {
+	const char *events;         /* path of the event history, "-" for stdin */
+	const char *as_of_text;     /* --as-of as given */
+	int32_t as_of;              /* local day the features are taken on */
+	double outcome_days;        /* whole days of the outcome window; 0: no 'bad' column */
+	double dpd;                 /* days past due that make a customer bad */
+	struct localday ld;         /* the local calendar of --tz */
+};
+
+/* What the replay and the table counted, for the summary. */
+struct features_tally {
+	size_t invalid, duplicates; /* lines rejected by the decoder; events seen before */
+	int32_t last_day;           /* latest local day of a credit event */
+	size_t written, later;      /* rows written; customers first seen after the as-of day */
+	size_t bads, defaulted;     /* bad within the window; already in default on the as-of day */
+};
+
+/* Reads the options into rq. Returns 0, 1 after --help, or 2 after printing a usage error. */
+static int features_parse(int argc, char **argv, struct features_req *rq)
 {
 	enum { EVENTS, AS_OF, TZ, OUTCOME, DPD, N_OPTS };
 	struct opt opts[N_OPTS] = {
@@ -618,174 +637,252 @@ static int cmd_features(int argc, char **argv)
 	};
 	int rc = parse_opts("features", argc, argv, opts, N_OPTS);
 	if (rc)
-		return rc == 1 ? 0 : rc;
+		return rc;
 	if (!opts[EVENTS].seen || !opts[AS_OF].seen) {
 		fprintf(stderr, "riskctl scorecard features: --events and --as-of are required\n");
 		return 2;
 	}
-	int32_t as_of;
-	if (event_parse_date(opts[AS_OF].value, strlen(opts[AS_OF].value), &as_of) < 0) {
+	rq->events = opts[EVENTS].value;
+	rq->as_of_text = opts[AS_OF].value;
+	if (event_parse_date(rq->as_of_text, strlen(rq->as_of_text), &rq->as_of) < 0) {
 		fprintf(stderr, "riskctl scorecard features: --as-of '%s': not a date YYYY-MM-DD\n",
-		        opts[AS_OF].value);
+		        rq->as_of_text);
 		return 2;
 	}
-	double outcome_days = 0, dpd = 90;
+	rq->outcome_days = 0;
+	rq->dpd = 90;
 	if ((opts[OUTCOME].seen &&
-	     opt_number("features", &opts[OUTCOME], 1, 3660, &outcome_days) < 0) ||
-	    (opts[DPD].seen && opt_number("features", &opts[DPD], 1, 3660, &dpd) < 0))
+	     opt_number("features", &opts[OUTCOME], 1, 3660, &rq->outcome_days) < 0) ||
+	    (opts[DPD].seen && opt_number("features", &opts[DPD], 1, 3660, &rq->dpd) < 0))
 		return 2;
-	outcome_days = floor(outcome_days);
-	struct localday ld;
+	rq->outcome_days = floor(rq->outcome_days);
 	char errstr[512];
 	const char *tz = opts[TZ].seen ? opts[TZ].value : "Asia/Shanghai";
 	if (config_timezone_check(tz, errstr, sizeof errstr) < 0 ||
-	    localday_init(&ld, tz, errstr, sizeof errstr) < 0) {
+	    localday_init(&rq->ld, tz, errstr, sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard features: --tz: %s\n", errstr);
 		return 2;
 	}
-	FILE *fp = strcmp(opts[EVENTS].value, "-") == 0 ? stdin : fopen(opts[EVENTS].value, "rb");
-	if (!fp) {
-		fprintf(stderr, "riskctl scorecard features: %s: %s\n", opts[EVENTS].value,
-		        strerror(errno));
-		return 1;
-	}
+	return 0;
+}
 
-	struct customer_map map = {0};
-	struct pay_outcome outcome0;
-	payments_outcome_init(&outcome0, as_of, as_of + (int32_t)outcome_days, (int32_t)dpd);
+/* Whether a line of len bytes is an interval reading or meter event: nothing for credit, so
+ * it is skipped without decoding. */
+static int is_reading_line(const char *line, size_t len)
+{
+	return has_text(line, len, "\"type\":\"meter_reading\"") ||
+	       has_text(line, len, "\"type\":\"transformer_reading\"") ||
+	       has_text(line, len, "\"type\":\"meter_event\"");
+}
+
+/* Feeds a profile, bill, payment or reversal of local day `day` to the customer's state. */
+static void customer_on_event(struct customer *c, const struct event *ev, int32_t day)
+{
+	switch (ev->type) {
+	case EVENT_CUSTOMER:
+		c->cs.segment = (uint8_t)ev->u.customer.segment;
+		payments_on_profile(&c->cs, ev);
+		break;
+	case EVENT_BILL:
+		payments_on_bill(&c->cs, ev, day);
+		break;
+	case EVENT_PAYMENT:
+		payments_on_payment(&c->cs, ev, day);
+		break;
+	default:
+		payments_on_reversal(&c->cs, ev, day);
+		break;
+	}
+}
+
+/* Applies one decoded credit event of line line_no: skips a duplicate, takes the customer's
+ * features at its first event after the as-of day, follows the outcome window. Returns 0, or
+ * -1 after printing an error when the customer's events are out of time order. */
+static int features_apply(struct features_req *rq, struct customer_map *map,
+                          const struct pay_outcome *outcome0, const struct event *ev,
+                          size_t line_no, struct features_tally *t)
+{
+	int32_t day = localday_of(&rq->ld, ev->ts);
+	struct customer *c = customer_get(map, ev->entity_id, outcome0);
+	if (cstate_seen_event(&c->cs, cstate_hash(ev->event_id, strlen(ev->event_id)))) {
+		t->duplicates++;
+		return 0;
+	}
+	if (day > t->last_day)
+		t->last_day = day;
+	if (day <= rq->as_of) {
+		if (c->snapped) {
+			fprintf(stderr, "riskctl scorecard features: line %zu: customer %s has an "
+			        "event of a day up to --as-of after one of a later day: the events "
+			        "must be in time order per customer\n", line_no, c->cs.id);
+			return -1;
+		}
+		c->seen_by_as_of = 1;
+	} else {
+		if (!c->snapped) {
+			payments_features(&c->cs, rq->as_of, &c->fv);
+			c->snapped = 1;
+		}
+		if (rq->outcome_days > 0)
+			payments_outcome_before(&c->outcome, &c->cs.pay, day);
+	}
+	customer_on_event(c, ev, day);
+	return 0;
+}
+
+/* Replays the event history fp into map, each new customer starting from outcome0. Returns 0,
+ * or -1 after printing an error. */
+static int features_replay(FILE *fp, struct features_req *rq, struct customer_map *map,
+                           const struct pay_outcome *outcome0, struct features_tally *t)
+{
 	char *line = NULL;
-	size_t line_cap = 0, invalid = 0, duplicates = 0, line_no = 0;
-	int32_t last_day = INT32_MIN;
+	size_t line_cap = 0, line_no = 0;
 	ssize_t len;
-	struct event ev;
-	rc = 1;
+	int rc = 0;
 	while ((len = getline(&line, &line_cap, fp)) > 0) {
 		line_no++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (len == 0)
+		if (len == 0 || is_reading_line(line, (size_t)len))
 			continue;
-		/* Interval readings carry nothing for credit: skip them without decoding. */
-		if (has_text(line, (size_t)len, "\"type\":\"meter_reading\"") ||
-		    has_text(line, (size_t)len, "\"type\":\"transformer_reading\"") ||
-		    has_text(line, (size_t)len, "\"type\":\"meter_event\""))
-			continue;
+		struct event ev;
+		char errstr[512];
 		if (event_decode(line, (size_t)len, &ev, errstr, sizeof errstr) != EVENT_REJECT_NONE) {
-			invalid++;
+			t->invalid++;
 			continue;
 		}
 		if (ev.type != EVENT_CUSTOMER && ev.type != EVENT_BILL && ev.type != EVENT_PAYMENT &&
 		    ev.type != EVENT_PAYMENT_REVERSAL)
 			continue;
-		int32_t day = localday_of(&ld, ev.ts);
-		struct customer *c = customer_get(&map, ev.entity_id, &outcome0);
-		if (cstate_seen_event(&c->cs, cstate_hash(ev.event_id, strlen(ev.event_id)))) {
-			duplicates++;
-			continue;
-		}
-		if (day > last_day)
-			last_day = day;
-		if (day <= as_of) {
-			if (c->snapped) {
-				fprintf(stderr, "riskctl scorecard features: line %zu: customer %s has an "
-				        "event of a day up to --as-of after one of a later day: the events "
-				        "must be in time order per customer\n", line_no, c->cs.id);
-				goto done;
-			}
-			c->seen_by_as_of = 1;
-		} else {
-			if (!c->snapped) {
-				payments_features(&c->cs, as_of, &c->fv);
-				c->snapped = 1;
-			}
-			if (outcome_days > 0)
-				payments_outcome_before(&c->outcome, &c->cs.pay, day);
-		}
-		switch (ev.type) {
-		case EVENT_CUSTOMER:
-			c->cs.segment = (uint8_t)ev.u.customer.segment;
-			payments_on_profile(&c->cs, &ev);
-			break;
-		case EVENT_BILL:
-			payments_on_bill(&c->cs, &ev, day);
-			break;
-		case EVENT_PAYMENT:
-			payments_on_payment(&c->cs, &ev, day);
-			break;
-		default:
-			payments_on_reversal(&c->cs, &ev, day);
+		if (features_apply(rq, map, outcome0, &ev, line_no, t) < 0) {
+			rc = -1;
 			break;
 		}
 	}
-	if (ferror(fp)) {
-		fprintf(stderr, "riskctl scorecard features: %s: read error\n", opts[EVENTS].value);
-		goto done;
+	free(line);
+	if (rc == 0 && ferror(fp)) {
+		fprintf(stderr, "riskctl scorecard features: %s: read error\n", rq->events);
+		rc = -1;
 	}
-	if (outcome_days > 0 && last_day < outcome0.end) {
-		char end[16], last[16];
-		event_format_date(outcome0.end, end, sizeof end);
-		event_format_date(last_day, last, sizeof last);
-		fprintf(stderr, "riskctl scorecard features: warning: the events end on %s, before the "
-		        "outcome window ends on %s: outcomes are cut short\n", last, end);
-	}
+	return rc;
+}
 
-	size_t nsym, written = 0, later = 0, bads = 0, defaulted = 0;
+/* Warns when the events stop before the outcome window ends. */
+static void features_warn_cut_short(const struct features_req *rq,
+                                    const struct pay_outcome *outcome0, int32_t last_day)
+{
+	if (rq->outcome_days <= 0 || last_day >= outcome0->end)
+		return;
+	char end[16], last[16];
+	event_format_date(outcome0->end, end, sizeof end);
+	event_format_date(last_day, last, sizeof last);
+	fprintf(stderr, "riskctl scorecard features: warning: the events end on %s, before the "
+	        "outcome window ends on %s: outcomes are cut short\n", last, end);
+}
+
+/* Prints the CSV row of customer c (seen by the as-of day) and counts it in t. */
+static void features_write_row(struct customer *c, const struct features_req *rq,
+                               const char *const *seg_names, struct features_tally *t)
+{
+	if (!c->snapped)
+		payments_features(&c->cs, rq->as_of, &c->fv);
+	put_csv_text(c->cs.id);
+	putchar(',');
+	if (c->cs.segment > SEGMENT_UNKNOWN && c->cs.segment < SEGMENT__COUNT)
+		fputs(seg_names[c->cs.segment - 1], stdout);
+	for (size_t f = 0; f < sizeof csv_features / sizeof csv_features[0]; f++)
+		put_csv_value(&c->fv, csv_features[f]);
+	if (rq->outcome_days > 0) {
+		/* Already in default on the as-of day: not a customer who goes on to default. */
+		int in_default = feature_known(&c->fv, FEAT_DAYS_PAST_DUE) &&
+		                 c->fv.value[FEAT_DAYS_PAST_DUE] >= rq->dpd;
+		payments_outcome_finish(&c->outcome, &c->cs.pay);
+		if (in_default) {
+			fputs(",", stdout);
+			t->defaulted++;
+		} else {
+			printf(",%d", c->outcome.reached);
+			t->bads += (size_t)c->outcome.reached;
+		}
+	}
+	putchar('\n');
+	t->written++;
+}
+
+/* Prints the table to stdout: a header, then the customers seen by the as-of day in id order
+ * (map's items are sorted). Returns 0, or -1 after printing an error when stdout fails. */
+static int features_write_table(struct customer_map *map, const struct features_req *rq,
+                                struct features_tally *t)
+{
+	size_t nsym;
 	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
-	qsort(map.items, map.count, sizeof *map.items, customer_cmp);
+	if (map->count > 0) /* items is NULL when no customer was seen */
+		qsort(map->items, map->count, sizeof *map->items, customer_cmp);
 	fputs("customer_id,segment", stdout);
 	for (size_t i = 0; i < sizeof csv_features / sizeof csv_features[0]; i++)
 		printf(",%s", feature_def(csv_features[i])->name);
-	fputs(outcome_days > 0 ? ",bad\n" : "\n", stdout);
-	for (size_t i = 0; i < map.count; i++) {
-		struct customer *c = map.items[i];
-		if (!c->seen_by_as_of) {
-			later++;
-			continue;
-		}
-		if (!c->snapped)
-			payments_features(&c->cs, as_of, &c->fv);
-		put_csv_text(c->cs.id);
-		putchar(',');
-		if (c->cs.segment > SEGMENT_UNKNOWN && c->cs.segment < SEGMENT__COUNT)
-			fputs(seg_names[c->cs.segment - 1], stdout);
-		for (size_t f = 0; f < sizeof csv_features / sizeof csv_features[0]; f++)
-			put_csv_value(&c->fv, csv_features[f]);
-		if (outcome_days > 0) {
-			/* Already in default on the as-of day: not a customer who goes on to default. */
-			int in_default = feature_known(&c->fv, FEAT_DAYS_PAST_DUE) &&
-			                 c->fv.value[FEAT_DAYS_PAST_DUE] >= dpd;
-			payments_outcome_finish(&c->outcome, &c->cs.pay);
-			if (in_default) {
-				fputs(",", stdout);
-				defaulted++;
-			} else {
-				printf(",%d", c->outcome.reached);
-				bads += (size_t)c->outcome.reached;
-			}
-		}
-		putchar('\n');
-		written++;
+	fputs(rq->outcome_days > 0 ? ",bad\n" : "\n", stdout);
+	for (size_t i = 0; i < map->count; i++) {
+		if (map->items[i]->seen_by_as_of)
+			features_write_row(map->items[i], rq, seg_names, t);
+		else
+			t->later++;
 	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "riskctl scorecard features: writing: %s\n", strerror(errno));
-		goto done;
+		return -1;
 	}
-	fprintf(stderr, "riskctl scorecard features: %zu customers as of %s", written,
-	        opts[AS_OF].value);
-	if (outcome_days > 0)
+	return 0;
+}
+
+/* Prints the one-line summary of a table written to stderr. */
+static void features_report(const struct features_req *rq, const struct features_tally *t)
+{
+	fprintf(stderr, "riskctl scorecard features: %zu customers as of %s", t->written,
+	        rq->as_of_text);
+	if (rq->outcome_days > 0)
 		fprintf(stderr, ", %zu already %.0f+ days past due (bad left empty), %zu of the rest "
-		        "bad (reached it within %.0f days)", defaulted, dpd, bads, outcome_days);
-	fprintf(stderr, "; %zu first seen later, %zu invalid lines, %zu duplicates skipped\n", later,
-	        invalid, duplicates);
-	rc = 0;
-done:
+		        "bad (reached it within %.0f days)", t->defaulted, rq->dpd, t->bads,
+		        rq->outcome_days);
+	fprintf(stderr, "; %zu first seen later, %zu invalid lines, %zu duplicates skipped\n",
+	        t->later, t->invalid, t->duplicates);
+}
+
+static void customer_map_free(struct customer_map *m)
+{
+	for (size_t i = 0; i < m->count; i++)
+		free(m->items[i]);
+	free(m->items);
+	free(m->index);
+}
+
+static int cmd_features(int argc, char **argv)
+{
+	struct features_req rq;
+	int rc = features_parse(argc, argv, &rq);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	FILE *fp = strcmp(rq.events, "-") == 0 ? stdin : fopen(rq.events, "rb");
+	if (!fp) {
+		fprintf(stderr, "riskctl scorecard features: %s: %s\n", rq.events, strerror(errno));
+		return 1;
+	}
+	struct customer_map map = {0};
+	struct pay_outcome outcome0;
+	payments_outcome_init(&outcome0, rq.as_of, rq.as_of + (int32_t)rq.outcome_days,
+	                      (int32_t)rq.dpd);
+	struct features_tally t = {.last_day = INT32_MIN};
+	rc = 1;
+	if (features_replay(fp, &rq, &map, &outcome0, &t) == 0) {
+		features_warn_cut_short(&rq, &outcome0, t.last_day);
+		if (features_write_table(&map, &rq, &t) == 0) {
+			features_report(&rq, &t);
+			rc = 0;
+		}
+	}
 	if (fp != stdin)
 		fclose(fp);
-	free(line);
-	for (size_t i = 0; i < map.count; i++)
-		free(map.items[i]);
-	free(map.items);
-	free(map.index);
+	customer_map_free(&map);
 	return rc;
 }
 
