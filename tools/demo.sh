@@ -127,6 +127,9 @@ psql "$dsn" -XAtq -F $'\t' -c "
     group by 1 order by 2 desc, 1 limit 5" | awk -F'\t' '{ printf "    %-32s %9d\n", $1, $2 }'
 echo "  review queue: $(kcat -C -b "$RISKD_KAFKA_BROKERS" -t "$run.risk.review-queue" -e -q -f '%k\n' 2>/dev/null | wc -l) messages on $run.risk.review-queue, $(q "select coalesce(sum(revision), 0) from risk.alerts") published by $(q "select count(*) from risk.alerts") alerts"
 echo "  work it: bin/riskctl alerts list --config var/demo/riskd.yaml (docs/review-queue.md)"
+echo "  who acts: each analyst is a PostgreSQL login role in risk_analyst (leads: risk_lead) and the"
+echo "    audit trail records that role; riskd's own role may set an alert's status directly:" \
+     "$(q "select case when has_column_privilege('risk_detector', 'risk.alerts', 'status', 'UPDATE') then 'yes' else 'no' end")"
 echo
 echo "  credit grades ($(q "select coalesce(max(policy), 'none') from risk.credit_grades"), hysteresis $(grep -o 'hysteresis_points=[0-9.]*' "$DIR/riskd.log" | head -n 1 | cut -d= -f2) points)"
 psql "$dsn" -XAtq -F $'\t' -c "select grade, customers, share_pct, upgrades_30d, downgrades_30d
