@@ -493,15 +493,6 @@ static int64_t be64(const char *p)
 	return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
-/* store_fail_result, then frees res. */
-static int fail_and_clear(struct store *st, PGresult *res, const char *what, char *errstr,
-                          size_t errstr_size)
-{
-	int rc = store_fail_result(st, res, what, errstr, errstr_size);
-	PQclear(res);
-	return rc;
-}
-
 /* Writes the ids of the rows with this outcome as a PostgreSQL bigint[] literal into b;
  * returns b's text. */
 static const char *id_array(struct rbuf *b, const struct store_outbox_row *rows, int n,
@@ -524,40 +515,33 @@ static const char *id_array(struct rbuf *b, const struct store_outbox_row *rows,
 static int settle_outbox_rows(struct store *st, const struct store_outbox_row *rows, int n,
                               struct store_relay *done, char *errstr, size_t errstr_size)
 {
-	const char *params[2];
-	PGresult *res;
+	int rc = 0;
 	for (int r = 0; r < n; r++) {
 		done->published += rows[r].outcome == STORE_OUTBOX_PUBLISHED;
 		done->failed += rows[r].outcome == STORE_OUTBOX_FAILED;
 		done->waiting += rows[r].outcome == STORE_OUTBOX_WAIT;
 	}
 	if (done->published) {
-		params[0] = id_array(&st->scratch, rows, n, STORE_OUTBOX_PUBLISHED);
-		res = PQexecParams(st->conn, "delete from risk.outbox where id = any($1::bigint[])", 1,
-		                   NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return fail_and_clear(st, res, "delete outbox rows", errstr, errstr_size);
-		PQclear(res);
+		const char *ids = id_array(&st->scratch, rows, n, STORE_OUTBOX_PUBLISHED);
+		rc = store_exec_params(st, "delete from risk.outbox where id = any($1::bigint[])", 1,
+		                       &ids, "delete outbox rows", errstr, errstr_size);
 	}
-	for (int r = 0; r < n; r++) {
+	for (int r = 0; r < n && rc == 0; r++) {
 		if (rows[r].outcome != STORE_OUTBOX_FAILED)
 			continue;
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)rows[r].id);
-		params[0] = id;
-		params[1] = rows[r].error;
-		res = PQexecParams(st->conn,
-		                   "with moved as (delete from risk.outbox where id = $1::bigint"
-		                   " returning id, topic, msg_key, payload, headers, created_at)"
-		                   " insert into risk.outbox_failed"
-		                   " (id, topic, msg_key, payload, headers, created_at, error)"
-		                   " select id, topic, msg_key, payload, headers, created_at, $2 from moved",
-		                   2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return fail_and_clear(st, res, "move outbox row aside", errstr, errstr_size);
-		PQclear(res);
+		const char *params[2] = {id, rows[r].error};
+		rc = store_exec_params(st,
+		                       "with moved as (delete from risk.outbox where id = $1::bigint"
+		                       " returning id, topic, msg_key, payload, headers, created_at)"
+		                       " insert into risk.outbox_failed"
+		                       " (id, topic, msg_key, payload, headers, created_at, error)"
+		                       " select id, topic, msg_key, payload, headers, created_at, $2"
+		                       " from moved",
+		                       2, params, "move outbox row aside", errstr, errstr_size);
 	}
-	return 0;
+	return rc;
 }
 
 int store_relay_outbox(struct store *st, int max,
@@ -718,8 +702,11 @@ int store_outbox_pending(struct store *st, int64_t *count, int64_t *oldest_s, ch
 	PGresult *res = PQexec(st->conn, "select count(*),"
 	                                 " coalesce(floor(extract(epoch from min(created_at))), 0)"
 	                                 " from risk.outbox");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return fail_and_clear(st, res, "count outbox", errstr, errstr_size);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = store_fail_result(st, res, "count outbox", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
 	*count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	*oldest_s = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);

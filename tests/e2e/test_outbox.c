@@ -38,57 +38,34 @@ static void header(rd_kafka_headers_t *hdrs, const char *name, char *out, size_t
 		snprintf(out, size, "%.*s", (int)len, (const char *)value);
 }
 
-/* Reads every message of topic (partitions 0..partitions) with its headers. */
+static void add_read_msg(const rd_kafka_message_t *m, void *arg)
+{
+	struct read_set *set = arg;
+	if (set->n == set->cap) {
+		set->cap = set->cap ? 2 * set->cap : 64;
+		set->m = realloc(set->m, set->cap * sizeof(*set->m));
+		cr_assert_not_null(set->m);
+	}
+	struct read_msg *r = &set->m[set->n++];
+	rd_kafka_headers_t *hdrs = NULL;
+	memset(r, 0, sizeof(*r));
+	r->len = m->len;
+	r->payload = malloc(m->len + 1);
+	memcpy(r->payload, m->payload ? m->payload : "", m->len);
+	r->payload[m->len] = '\0';
+	rd_kafka_message_headers(m, &hdrs);
+	header(hdrs, "x-error", r->error, sizeof(r->error));
+	header(hdrs, "x-truncated", r->truncated, sizeof(r->truncated));
+	header(hdrs, "x-original-length", r->original_length, sizeof(r->original_length));
+	header(hdrs, "x-original-sha256", r->original_sha256, sizeof(r->original_sha256));
+	header(hdrs, "x-test", r->tag, sizeof(r->tag));
+}
+
+/* Reads every message of topic with the headers this suite checks. */
 static void read_all(const struct e2e_world *w, const char *topic, struct read_set *set)
 {
-	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
-	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
-	rd_kafka_conf_set(conf, "group.id", "e2e-outbox-reader", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr));
-	rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	cr_assert_not_null(rk, "%s", errstr);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(w->partitions);
-	for (int p = 0; p < w->partitions; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-	cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
-	rd_kafka_topic_partition_list_destroy(parts);
-	int eofs = 0;
-	time_t deadline = time(NULL) + 30;
 	memset(set, 0, sizeof(*set));
-	while (eofs < w->partitions && time(NULL) < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
-		if (!m)
-			continue;
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			eofs++;
-		} else if (!m->err) {
-			if (set->n == set->cap) {
-				set->cap = set->cap ? 2 * set->cap : 64;
-				set->m = realloc(set->m, set->cap * sizeof(*set->m));
-				cr_assert_not_null(set->m);
-			}
-			struct read_msg *r = &set->m[set->n++];
-			rd_kafka_headers_t *hdrs = NULL;
-			memset(r, 0, sizeof(*r));
-			r->len = m->len;
-			r->payload = malloc(m->len + 1);
-			memcpy(r->payload, m->payload ? m->payload : "", m->len);
-			r->payload[m->len] = '\0';
-			rd_kafka_message_headers(m, &hdrs);
-			header(hdrs, "x-error", r->error, sizeof(r->error));
-			header(hdrs, "x-truncated", r->truncated, sizeof(r->truncated));
-			header(hdrs, "x-original-length", r->original_length, sizeof(r->original_length));
-			header(hdrs, "x-original-sha256", r->original_sha256, sizeof(r->original_sha256));
-			header(hdrs, "x-test", r->tag, sizeof(r->tag));
-		}
-		rd_kafka_message_destroy(m);
-	}
-	cr_assert_eq(eofs, w->partitions, "did not reach the end of %s", topic);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	e2e_read_topic_each(w, topic, add_read_msg, set);
 }
 
 static void read_set_free(struct read_set *set)
