@@ -5,11 +5,14 @@
  * risk.outbox_failed while the rows around it are published exactly once.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
 #include "tests/support/e2e.h"
@@ -217,4 +220,51 @@ Test(outbox, rejected_row_moved_aside_and_neighbours_published_once, .timeout = 
 	cr_assert_eq(fscanf(p, "%d", &lines), 1);
 	pclose(p);
 	cr_assert_eq(lines, 1, "one log line for the moved row");
+}
+
+/* The value of an unlabelled metric in an exposition body, or -1 when absent. */
+static long long metric_value(const char *body, const char *name)
+{
+	char needle[128];
+	snprintf(needle, sizeof(needle), "\n%s ", name);
+	const char *at = strstr(body, needle);
+	return at ? strtoll(at + strlen(needle), NULL, 10) : -1;
+}
+
+Test(outbox, pending_gauges_count_rows_waiting, .timeout = 120)
+{
+	struct e2e_world w;
+	char body[65536];
+	e2e_world_new(&w, "outbox_gauge", 1, 500);
+	int port = e2e_free_port();
+	e2e_world_set_metrics_port(&w, port);
+	/* a row written an hour ago, held by another session (as another instance relaying it
+	 * would), so this relay skips it and it stays pending */
+	e2e_sh("psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"insert into risk.outbox"
+	       " (topic, msg_key, payload, created_at) values ('%s', 'k', 'held',"
+	       " now() - interval '1 hour')\"", w.dsn, w.topics[6]);
+	PGconn *holder = PQconnectdb(w.dsn);
+	cr_assert_eq(PQstatus(holder), CONNECTION_OK);
+	PQclear(PQexec(holder, "begin"));
+	PGresult *res = PQexec(holder, "select id from risk.outbox for update");
+	cr_assert_eq(PQntuples(res), 1);
+	PQclear(res);
+
+	pid_t pid = e2e_riskd_start(&w, NULL);
+	long long pending = -1, age = -1;
+	for (int i = 0; i < 300 && pending != 1; i++) {
+		usleep(100000);
+		if (e2e_http_get(port, "/metrics", body, sizeof(body)) != 200)
+			continue;
+		pending = metric_value(body, "riskd_outbox_pending");
+		age = metric_value(body, "riskd_outbox_oldest_age_seconds");
+	}
+	kill(pid, SIGTERM);
+	cr_assert_eq(e2e_wait(pid, 30), 0);
+	PQclear(PQexec(holder, "rollback"));
+	PQfinish(holder);
+	cr_assert_eq(pending, 1, "riskd_outbox_pending counts the waiting row:\n%s", body);
+	cr_assert(age >= 3590 && age <= 3700, "riskd_outbox_oldest_age_seconds is its age: %lld",
+	          age);
+	cr_assert_eq(metric_value(body, "riskd_outbox_failed_total"), 0);
 }
