@@ -41,43 +41,87 @@ void commit_job_reserve_offsets(struct commit_job *job, size_t n)
 	job->sb.offsets = job->offsets;
 }
 
-static int publish_rows(const struct store_outbox_row *rows, int n, void *arg)
+#define RELAY_TIMEOUT_MS 30000 /* how long one relay step waits for delivery reports */
+
+/* The relay's publish callback: sends the rows and sets each row's outcome from its own
+ * delivery report. Logs each row moved aside, and the first of the rows left waiting. */
+static void publish_rows(struct store_outbox_row *rows, int n, void *arg)
 {
 	struct committer *c = arg;
-	char errstr[512];
+	struct kafka_message *msgs = xcalloc((size_t)n, sizeof(*msgs));
+	struct kafka_header *hdrs = xcalloc((size_t)n * 8, sizeof(*hdrs));
+	struct kafka_outcome *out = xcalloc((size_t)n, sizeof(*out));
+	char q[600], t[300];
+	int waiting = 0;
+
 	for (int i = 0; i < n; i++) {
-		struct kafka_header hdrs[8];
-		for (int h = 0; h < rows[i].header_count; h++)
-			hdrs[h] = (struct kafka_header){rows[i].header_names[h], rows[i].header_values[h],
-			                                strlen(rows[i].header_values[h])};
-		if (kafka_producer_send(c->producer, rows[i].topic, rows[i].key, rows[i].key_len,
-		                        rows[i].payload, rows[i].len, hdrs, rows[i].header_count,
-		                        errstr, sizeof(errstr)) != 0)
-			goto failed;
+		struct kafka_header *h = &hdrs[(size_t)i * 8];
+		for (int k = 0; k < rows[i].header_count; k++)
+			h[k] = (struct kafka_header){rows[i].header_names[k], rows[i].header_values[k],
+			                             strlen(rows[i].header_values[k])};
+		msgs[i] = (struct kafka_message){rows[i].topic, rows[i].key, rows[i].key_len,
+		                                 rows[i].payload, rows[i].len, h,
+		                                 rows[i].header_count};
 	}
-	if (kafka_producer_flush(c->producer, 30000, errstr, sizeof(errstr)) != 0)
-		goto failed;
-	return 0;
-failed:;
-	char q[600];
-	log_kv(LOG_WARN, "publish_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-	return -1;
+	kafka_producer_publish(c->producer, msgs, n, RELAY_TIMEOUT_MS, out);
+	for (int i = 0; i < n; i++) {
+		switch (out[i].delivery) {
+		case KAFKA_DELIVERED:
+			rows[i].outcome = STORE_OUTBOX_PUBLISHED;
+			break;
+		case KAFKA_REJECTED:
+			rows[i].outcome = STORE_OUTBOX_FAILED;
+			snprintf(rows[i].error, sizeof(rows[i].error), "%s", out[i].error);
+			log_kv(LOG_ERROR, "outbox_failed", "id=%lld topic=%s bytes=%zu error=%s",
+			       (long long)rows[i].id, log_quote(t, sizeof(t), rows[i].topic), rows[i].len,
+			       log_quote(q, sizeof(q), out[i].error));
+			break;
+		case KAFKA_RETRIABLE:
+			rows[i].outcome = STORE_OUTBOX_WAIT;
+			if (waiting++ == 0)
+				log_kv(LOG_WARN, "publish_failed", "id=%lld error=%s", (long long)rows[i].id,
+				       log_quote(q, sizeof(q), out[i].error));
+			break;
+		}
+	}
+	free(msgs);
+	free(hdrs);
+	free(out);
+}
+
+/* Sets the outbox gauges from PostgreSQL (left as they were when it cannot answer). */
+static void update_outbox_gauges(struct committer *c)
+{
+	char errstr[512];
+	int64_t pending, oldest_s;
+	if (store_outbox_pending(c->store, &pending, &oldest_s, errstr, sizeof(errstr)) == 0)
+		metrics_outbox_pending((uint64_t)pending, oldest_s);
 }
 
 int64_t committer_relay(struct committer *c)
 {
 	char errstr[512];
+	struct store_relay done;
 	int64_t total = 0;
-	int n;
-	while ((n = store_relay_outbox(c->store, RELAY_ROWS, publish_rows, c, errstr,
-	                               sizeof(errstr))) > 0) {
-		total += n;
-		metrics_outbox_published((uint64_t)n, 0);
+	int rc;
+	while ((rc = store_relay_outbox(c->store, RELAY_ROWS, publish_rows, c, &done, errstr,
+	                                sizeof(errstr))) == 0) {
+		total += done.published;
+		metrics_outbox_published((uint64_t)done.published, (uint64_t)done.failed);
+		if (done.waiting) {
+			snprintf(errstr, sizeof(errstr), "%d outbox message(s) wait for a retry",
+			         done.waiting);
+			rc = RISKD_ERR_UNAVAILABLE;
+			break;
+		}
+		if (done.published + done.failed == 0)
+			break;
 	}
-	if (n < 0) {
+	update_outbox_gauges(c);
+	if (rc < 0) {
 		char q[600];
 		log_kv(LOG_WARN, "relay_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-		return n;
+		return rc;
 	}
 	return total;
 }

@@ -87,9 +87,12 @@ struct commit_job *committer_wait(struct committer *c);
 void committer_release(struct committer *c, struct commit_job *job);
 
 /*
- * Publishes pending outbox rows from the calling thread (nothing may be running). Returns the
- * rows published (>= 0) or a negative riskd_err when PostgreSQL or Kafka failed (the rows stay
- * for the next try).
+ * Publishes pending outbox rows from the calling thread (nothing may be running), each
+ * delivered row once: a row Kafka rejects for good (too large, invalid topic) is moved to
+ * risk.outbox_failed, counted and logged, and the rows around it are published. Then sets the
+ * outbox gauges (pending rows, oldest row's age). Returns the rows published (>= 0), or a
+ * negative riskd_err when PostgreSQL failed or some rows could not be published for now
+ * (broker down, timeout: those rows stay for the next try).
  */
 int64_t committer_relay(struct committer *c);
 

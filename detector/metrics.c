@@ -205,9 +205,18 @@ size_t metrics_render(char *buf, size_t size)
 	metrics_scalar(&out, "riskd_outbox_published_total", "counter",
 	               "Outbox rows published to Kafka by the relay.",
 	               metrics_get(&m->outbox_published));
+	metrics_scalar(&out, "riskd_outbox_failed_total", "counter",
+	               "Outbox rows Kafka rejected for good, moved to risk.outbox_failed.",
+	               metrics_get(&m->outbox_failed));
 	metrics_scalar(&out, "riskd_outbox_pending", "gauge",
-	               "Outbox rows committed but not yet published.",
+	               "Outbox rows committed but not yet published (as of the last relay).",
 	               metrics_get(&m->outbox_pending));
+	int64_t oldest = atomic_load_explicit(&m->outbox_oldest_s, memory_order_relaxed);
+	int64_t age = oldest > 0 ? (int64_t)time(NULL) - oldest : 0;
+	metrics_header(&out, "riskd_outbox_oldest_age_seconds", "gauge",
+	               "Age of the oldest outbox row not yet published (0 when none).");
+	metrics_printf(&out, "riskd_outbox_oldest_age_seconds %lld\n",
+	               (long long)(age > 0 ? age : 0));
 
 	metrics_header(&out, "riskd_alerts_total", "counter", "New alerts raised, by kind.");
 	for (int k = 0; k < METRICS_ALERT_KIND__COUNT; k++)

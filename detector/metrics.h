@@ -44,7 +44,11 @@ struct riskd_metrics {
 	_Atomic int64_t consumer_lag;                        /* riskd_consumer_lag (gauge) */
 	_Atomic uint64_t assigned_partitions;                /* riskd_assigned_partitions (gauge) */
 	_Atomic uint64_t outbox_published;                   /* riskd_outbox_published_total */
+	_Atomic uint64_t outbox_failed;                      /* riskd_outbox_failed_total */
 	_Atomic uint64_t outbox_pending;                     /* riskd_outbox_pending (gauge) */
+	/* creation time (Unix s) of the oldest pending row, 0 when none: the exporter turns it
+	 * into riskd_outbox_oldest_age_seconds */
+	_Atomic int64_t outbox_oldest_s;
 	_Atomic uint64_t alerts[METRICS_ALERT_KIND__COUNT];  /* riskd_alerts_total{kind} */
 	_Atomic uint64_t grade_changes;                      /* riskd_grade_changes_total */
 	_Atomic uint64_t input_gaps;                         /* riskd_input_gap_messages_total */
@@ -125,11 +129,19 @@ static inline void metrics_set_lag(int64_t lag, uint32_t assigned_partitions)
 	metrics_set(&riskd_metrics.assigned_partitions, assigned_partitions);
 }
 
-/* The outbox relay published n rows; pending is what is left unpublished. */
-static inline void metrics_outbox_published(uint64_t n, uint64_t pending)
+/* The outbox relay published n rows and moved failed rows aside (risk.outbox_failed). */
+static inline void metrics_outbox_published(uint64_t n, uint64_t failed)
 {
 	metrics_add(&riskd_metrics.outbox_published, n);
+	metrics_add(&riskd_metrics.outbox_failed, failed);
+}
+
+/* pending outbox rows wait; the oldest was created at oldest_s (Unix seconds, 0 = none). */
+static inline void metrics_outbox_pending(uint64_t pending, int64_t oldest_s)
+{
 	metrics_set(&riskd_metrics.outbox_pending, pending);
+	atomic_store_explicit(&riskd_metrics.outbox_oldest_s, pending ? oldest_s : 0,
+	                      memory_order_relaxed);
 }
 
 /* A new alert of this kind was raised (not an update of an open one). */

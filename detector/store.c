@@ -493,9 +493,60 @@ static int64_t be64(const char *p)
 	return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
+/* Writes the ids of the rows with this outcome as a PostgreSQL bigint[] literal into b;
+ * returns b's text. */
+static const char *id_array(struct rbuf *b, const struct store_outbox_row *rows, int n,
+                            enum store_outbox_outcome outcome)
+{
+	rbuf_reset(b);
+	rbuf_append(b, "{", 1);
+	int first = 1;
+	for (int r = 0; r < n; r++)
+		if (rows[r].outcome == outcome) {
+			rbuf_printf(b, "%s%lld", first ? "" : ",", (long long)rows[r].id);
+			first = 0;
+		}
+	rbuf_append(b, "}", 2);
+	return b->data;
+}
+
+/* Deletes the published rows and moves the failed ones aside, inside the relay's transaction.
+ * Returns 0 or a negative riskd_err. */
+static int settle_outbox_rows(struct store *st, const struct store_outbox_row *rows, int n,
+                              struct store_relay *done, char *errstr, size_t errstr_size)
+{
+	int rc = 0;
+	for (int r = 0; r < n; r++) {
+		done->published += rows[r].outcome == STORE_OUTBOX_PUBLISHED;
+		done->failed += rows[r].outcome == STORE_OUTBOX_FAILED;
+		done->waiting += rows[r].outcome == STORE_OUTBOX_WAIT;
+	}
+	if (done->published) {
+		const char *ids = id_array(&st->scratch, rows, n, STORE_OUTBOX_PUBLISHED);
+		rc = store_exec_params(st, "delete from risk.outbox where id = any($1::bigint[])", 1,
+		                       &ids, "delete outbox rows", errstr, errstr_size);
+	}
+	for (int r = 0; r < n && rc == 0; r++) {
+		if (rows[r].outcome != STORE_OUTBOX_FAILED)
+			continue;
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)rows[r].id);
+		const char *params[2] = {id, rows[r].error};
+		rc = store_exec_params(st,
+		                       "with moved as (delete from risk.outbox where id = $1::bigint"
+		                       " returning id, topic, msg_key, payload, headers, created_at)"
+		                       " insert into risk.outbox_failed"
+		                       " (id, topic, msg_key, payload, headers, created_at, error)"
+		                       " select id, topic, msg_key, payload, headers, created_at, $2"
+		                       " from moved",
+		                       2, params, "move outbox row aside", errstr, errstr_size);
+	}
+	return rc;
+}
+
 int store_relay_outbox(struct store *st, int max,
-                       int (*publish)(const struct store_outbox_row *rows, int n, void *arg),
-                       void *arg, char *errstr, size_t errstr_size)
+                       void (*publish)(struct store_outbox_row *rows, int n, void *arg),
+                       void *arg, struct store_relay *done, char *errstr, size_t errstr_size)
 {
 	struct store_outbox_row *rows = NULL;
 	json_t **headers = NULL;
@@ -504,6 +555,7 @@ int store_relay_outbox(struct store *st, int max,
 	const char *params[1] = {limit};
 	int n = 0, rc;
 
+	memset(done, 0, sizeof(*done));
 	snprintf(limit, sizeof(limit), "%d", max);
 	if ((rc = store_exec(st, "begin", errstr, errstr_size)))
 		return rc;
@@ -525,6 +577,7 @@ int store_relay_outbox(struct store *st, int max,
 	headers = xcalloc((size_t)n, sizeof(*headers));
 	for (int r = 0; r < n; r++) {
 		struct store_outbox_row *row = &rows[r];
+		row->outcome = STORE_OUTBOX_WAIT;
 		row->id = be64(PQgetvalue(res, r, 0));
 		row->topic = PQgetvalue(res, r, 1); /* binary text is the text itself, NUL-ended */
 		row->key = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
@@ -540,30 +593,16 @@ int store_relay_outbox(struct store *st, int max,
 				row->header_count++;
 		}
 	}
-	if (publish(rows, n, arg) != 0) {
-		snprintf(errstr, errstr_size, "publishing %d outbox message(s) failed", n);
-		rc = RISKD_ERR_UNAVAILABLE;
+	publish(rows, n, arg);
+	if ((rc = settle_outbox_rows(st, rows, n, done, errstr, errstr_size)))
 		goto fail;
-	}
-	rbuf_reset(&st->scratch);
-	rbuf_append(&st->scratch, "{", 1);
-	for (int r = 0; r < n; r++)
-		rbuf_printf(&st->scratch, "%s%lld", r ? "," : "", (long long)rows[r].id);
-	rbuf_append(&st->scratch, "}", 2);
-	params[0] = st->scratch.data;
-	PQclear(res);
-	res = PQexecParams(st->conn, "delete from risk.outbox where id = any($1::bigint[])", 1, NULL,
-	                   params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = store_fail_result(st, res, "delete outbox rows", errstr, errstr_size);
-		goto fail;
-	}
-	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
-		goto done;
-	rc = n;
+	rc = store_exec(st, "commit", errstr, errstr_size);
+	if (rc)
+		memset(done, 0, sizeof(*done));
 	goto done;
 
 fail:
+	memset(done, 0, sizeof(*done));
 	rollback_quietly(st);
 done:
 	for (int r = 0; headers && r < n; r++)
@@ -657,14 +696,19 @@ done:
 	return n;
 }
 
-int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size)
+int store_outbox_pending(struct store *st, int64_t *count, int64_t *oldest_s, char *errstr,
+                         size_t errstr_size)
 {
-	PGresult *res = PQexec(st->conn, "select count(*) from risk.outbox");
-	int64_t n;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		n = store_fail_result(st, res, "count outbox", errstr, errstr_size);
-	else
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PGresult *res = PQexec(st->conn, "select count(*),"
+	                                 " coalesce(floor(extract(epoch from min(created_at))), 0)"
+	                                 " from risk.outbox");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = store_fail_result(st, res, "count outbox", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	*count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*oldest_s = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
-	return n;
+	return 0;
 }

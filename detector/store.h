@@ -146,8 +146,17 @@ struct store_batch {
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 };
 
+/* What became of an outbox row handed to the relay's publish callback (which sets it). */
+enum store_outbox_outcome {
+	STORE_OUTBOX_PUBLISHED = 0, /* delivered: the row is deleted */
+	STORE_OUTBOX_WAIT,          /* not delivered for now: the row stays for the next attempt */
+	STORE_OUTBOX_FAILED,        /* can never be published: moved to risk.outbox_failed */
+};
+
 /* An outbox row read back by the relay. */
 struct store_outbox_row {
+	enum store_outbox_outcome outcome; /* set by publish; STORE_OUTBOX_WAIT on entry */
+	char error[200];                   /* set by publish with STORE_OUTBOX_FAILED: why */
 	int64_t id;
 	const char *topic;
 	const void *key;
@@ -202,16 +211,25 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
 int store_commit_batch(struct store *st, struct store_batch *batch, char *errstr,
                        size_t errstr_size);
 
+/* What one relay step did with the rows it read. */
+struct store_relay {
+	int published; /* delivered and deleted */
+	int failed;    /* moved to risk.outbox_failed */
+	int waiting;   /* left in the outbox for the next attempt */
+};
+
 /*
  * Outbox relay step: in one transaction, locks up to max unpublished rows (oldest first,
- * skipping rows locked by another instance) and calls publish(rows, n, arg); if publish
- * returns 0 the rows are deleted and the transaction commits, else it rolls back and the
- * rows stay for the next attempt. Row memory is valid only during the call.
- * Returns the number of rows published (0 = none pending) or a negative riskd_err.
+ * skipping rows locked by another instance), calls publish(rows, n, arg), which sets each
+ * row's outcome, then deletes the published rows, moves the failed ones (with their error
+ * and the time) to risk.outbox_failed, keeps the waiting ones and commits. A row is thus
+ * published at most once per step whatever becomes of its neighbours. Row memory is valid
+ * only during the call. Fills *done and returns 0 (done all 0 = none pending), or a negative
+ * riskd_err (nothing was changed; rows published by the call are published again next time).
  */
 int store_relay_outbox(struct store *st, int max,
-                       int (*publish)(const struct store_outbox_row *rows, int n, void *arg),
-                       void *arg, char *errstr, size_t errstr_size);
+                       void (*publish)(struct store_outbox_row *rows, int n, void *arg),
+                       void *arg, struct store_relay *done, char *errstr, size_t errstr_size);
 
 /*
  * Computes the energy balance of the area-days that committed batches queued
@@ -257,10 +275,12 @@ int store_load_confirmations(struct store *st, int64_t after, int max,
 
 /*
  * Counts the messages waiting in the outbox (rows of risk.outbox that committed batches
- * queued and the relay has not yet published and deleted), in one statement outside any
- * transaction of the store's. Returns that count (>= 0), or a negative riskd_err with errstr
- * set.
+ * queued and the relay has not yet published, deleted or moved aside) into *count, and the
+ * creation time of the oldest of them (Unix seconds, PostgreSQL's clock; 0 when none) into
+ * *oldest_s, in one statement outside any transaction of the store's. Returns 0, or a
+ * negative riskd_err with errstr set.
  */
-int64_t store_outbox_pending(struct store *st, char *errstr, size_t errstr_size);
+int store_outbox_pending(struct store *st, int64_t *count, int64_t *oldest_s, char *errstr,
+                         size_t errstr_size);
 
 #endif

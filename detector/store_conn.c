@@ -72,15 +72,28 @@ int store_fail_result(struct store *st, PGresult *res, const char *what, char *e
 	return err;
 }
 
+/* Checks and frees the result of a command that returns no rows. */
+static int command_done(struct store *st, PGresult *res, const char *what, char *errstr,
+                        size_t errstr_size)
+{
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, what, errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
 /* Runs a command that returns no rows. */
 int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size)
 {
-	PGresult *res = PQexec(st->conn, sql);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = store_fail_result(st, res, sql, errstr, errstr_size);
-	PQclear(res);
-	return rc;
+	return command_done(st, PQexec(st->conn, sql), sql, errstr, errstr_size);
+}
+
+int store_exec_params(struct store *st, const char *sql, int n, const char *const *params,
+                      const char *what, char *errstr, size_t errstr_size)
+{
+	return command_done(st, PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0), what,
+	                    errstr, errstr_size);
 }
 
 static int connect_session(struct store *st, char *errstr, size_t errstr_size)

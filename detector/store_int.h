@@ -32,6 +32,11 @@ int store_fail_result(struct store *st, PGresult *res, const char *what, char *e
 /* Runs a command (or several) that returns no rows. Returns 0 or a riskd_err. */
 int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size);
 
+/* Runs a command that returns no rows with text parameters params[0..n) ($1..$n); what names
+ * it in errstr. Returns 0 or a riskd_err. */
+int store_exec_params(struct store *st, const char *sql, int n, const char *const *params,
+                      const char *what, char *errstr, size_t errstr_size);
+
 /* Appends s to COPY text data, escaped (backslash, tab, newline, carriage return). */
 void store_copy_text(struct rbuf *b, const char *s);
 

@@ -115,7 +115,8 @@ struct kafka_header {
 struct kafka_producer;
 
 /* Creates an idempotent producer (acks=all, murmur2_random partitioner so keys land where
- * Java producers would put them). Returns NULL with errstr set on failure. */
+ * Java producers would put them, message.max.bytes KAFKA_MESSAGE_MAX_BYTES). Returns NULL
+ * with errstr set on failure. */
 struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, size_t errstr_size);
 
 /*
@@ -126,6 +127,49 @@ int kafka_producer_send(struct kafka_producer *kp, const char *topic, const void
                         size_t key_len, const void *payload, size_t len,
                         const struct kafka_header *headers, int header_count,
                         char *errstr, size_t errstr_size);
+
+/*
+ * The largest message (key + value + headers + record overhead) the producer sends: its
+ * librdkafka message.max.bytes, kept at or below Kafka's default topic limit (1,048,588) so
+ * anything the producer accepts, a default topic accepts too. Larger messages are refused
+ * before they are queued.
+ */
+#define KAFKA_MESSAGE_MAX_BYTES 1000000
+
+/* One message for kafka_producer_publish (nothing is copied until the call). */
+struct kafka_message {
+	const char *topic;
+	const void *key;
+	size_t key_len;
+	const void *payload;
+	size_t len;
+	const struct kafka_header *headers;
+	int header_count;
+};
+
+/* How one message of kafka_producer_publish ended. */
+enum kafka_delivery {
+	KAFKA_DELIVERED = 0, /* acknowledged by the cluster */
+	KAFKA_RETRIABLE,     /* not delivered, for a reason that may pass (broker down, timeout,
+	                        unknown topic, authorization): send it again later */
+	KAFKA_REJECTED,      /* can never be delivered as it is (message too large, invalid topic
+	                        name or record) */
+};
+
+struct kafka_outcome {
+	enum kafka_delivery delivery;
+	char error[200]; /* why, when not delivered */
+};
+
+/*
+ * Sends msgs[0..n) (n <= 65535; key, payload and headers are copied) and waits up to
+ * timeout_ms for each message's delivery report; out[i] (caller-owned, n entries) says how
+ * msgs[i] ended. Messages still undelivered at the timeout are purged and reported
+ * KAFKA_RETRIABLE (the cluster may still have them: sending them again can repeat them).
+ * Returns the number of messages not delivered (0 = all delivered).
+ */
+int kafka_producer_publish(struct kafka_producer *kp, const struct kafka_message *msgs, int n,
+                           int timeout_ms, struct kafka_outcome *out);
 
 /*
  * Waits up to timeout_ms for every queued message to be delivered or fail. Returns the

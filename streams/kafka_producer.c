@@ -13,12 +13,57 @@
 #include "../config/riskd_base.h"
 #include "kafka_int.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 struct kafka_producer {
 	rd_kafka_t *rk;
 	uint64_t delivered;
 	int failed;               /* failures since the last flush */
 	char first_error[256];    /* first failure since the last flush */
+	/* the kafka_producer_publish call in progress: its outcomes, and the tag its messages
+	 * carry (a report with another tag is from an earlier call, and ignored) */
+	struct kafka_outcome *track;
+	int track_n;
+	uint32_t track_gen;
 };
+
+/* Whether a delivery error is for good: sending the same message again cannot succeed. */
+static int rejected_for_good(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+	case RD_KAFKA_RESP_ERR__INVALID_ARG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The tag of message i of the current publish call (in the message's opaque). */
+static void *track_tag(const struct kafka_producer *kp, int i)
+{
+	return (void *)(uintptr_t)(((uintptr_t)(kp->track_gen & 0x7fff) << 16) | (uintptr_t)(i + 1));
+}
+
+static void record_outcome(struct kafka_producer *kp, void *tag, const char *topic,
+                           rd_kafka_resp_err_t err)
+{
+	uintptr_t t = (uintptr_t)tag;
+	int i = (int)(t & 0xffff) - 1;
+	if (!kp->track || i < 0 || i >= kp->track_n || (t >> 16) != (kp->track_gen & 0x7fff))
+		return;
+	struct kafka_outcome *o = &kp->track[i];
+	o->delivery = err ? rejected_for_good(err) ? KAFKA_REJECTED : KAFKA_RETRIABLE
+	                  : KAFKA_DELIVERED;
+	o->error[0] = '\0';
+	if (err)
+		snprintf(o->error, sizeof(o->error), "%s: %s", topic, rd_kafka_err2str(err));
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
@@ -32,6 +77,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 	} else {
 		kp->delivered++;
 	}
+	if (rkm->_private)
+		record_outcome(kp, rkm->_private, rd_kafka_topic_name(rkm->rkt), rkm->err);
 }
 
 struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, size_t errstr_size)
@@ -47,6 +94,7 @@ struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, siz
 		{"message.timeout.ms", "60000"},
 		{"log.connection.close", "false"},
 		{"queue.buffering.max.messages", "500000"},
+		{"message.max.bytes", STRINGIFY(KAFKA_MESSAGE_MAX_BYTES)},
 	};
 
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size))
@@ -69,34 +117,78 @@ fail:
 	return NULL;
 }
 
+/* Queues one message with tag in its opaque (NULL: untracked), waiting while the local queue
+ * is full. Returns librdkafka's error (0 = queued). */
+static rd_kafka_resp_err_t produce_one(struct kafka_producer *kp, const struct kafka_message *m,
+                                       void *tag)
+{
+	for (;;) {
+		rd_kafka_headers_t *hdrs = NULL;
+		if (m->header_count > 0) {
+			hdrs = rd_kafka_headers_new((size_t)m->header_count);
+			for (int i = 0; i < m->header_count; i++)
+				rd_kafka_header_add(hdrs, m->headers[i].name, -1, m->headers[i].value,
+				                    (ssize_t)m->headers[i].value_len);
+		}
+		rd_kafka_resp_err_t err = rd_kafka_producev(
+		    kp->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_KEY(m->key_len ? m->key : NULL, m->key_len),
+		    RD_KAFKA_V_VALUE((void *)m->payload, m->len), RD_KAFKA_V_HEADERS(hdrs),
+		    RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+		if (!err)
+			return 0;
+		if (hdrs)
+			rd_kafka_headers_destroy(hdrs); /* not consumed on failure */
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			return err;
+		rd_kafka_poll(kp->rk, 50);
+	}
+}
+
 int kafka_producer_send(struct kafka_producer *kp, const char *topic, const void *key,
                         size_t key_len, const void *payload, size_t len,
                         const struct kafka_header *headers, int header_count,
                         char *errstr, size_t errstr_size)
 {
-	for (;;) {
-		rd_kafka_headers_t *hdrs = NULL;
-		if (header_count > 0) {
-			hdrs = rd_kafka_headers_new((size_t)header_count);
-			for (int i = 0; i < header_count; i++)
-				rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value,
-				                    (ssize_t)headers[i].value_len);
-		}
-		rd_kafka_resp_err_t err = rd_kafka_producev(
-		    kp->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
-		    RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-		if (!err)
-			return 0;
-		if (hdrs)
-			rd_kafka_headers_destroy(hdrs); /* not consumed on failure */
-		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			rd_kafka_poll(kp->rk, 50);
-			continue;
-		}
-		snprintf(errstr, errstr_size, "produce to '%s': %s", topic, rd_kafka_err2str(err));
-		return -1;
+	const struct kafka_message m = {topic, key, key_len, payload, len, headers, header_count};
+	rd_kafka_resp_err_t err = produce_one(kp, &m, NULL);
+	if (!err)
+		return 0;
+	snprintf(errstr, errstr_size, "produce to '%s': %s", topic, rd_kafka_err2str(err));
+	return -1;
+}
+
+int kafka_producer_publish(struct kafka_producer *kp, const struct kafka_message *msgs, int n,
+                           int timeout_ms, struct kafka_outcome *out)
+{
+	int undelivered = 0;
+	if (n <= 0)
+		return 0;
+	if (n > 0xffff)
+		abort(); /* the caller splits larger sets (see the contract) */
+	kp->track_gen++;
+	kp->track = out;
+	kp->track_n = n;
+	for (int i = 0; i < n; i++) {
+		out[i].delivery = KAFKA_RETRIABLE;
+		snprintf(out[i].error, sizeof(out[i].error), "%s: no delivery report within %d ms",
+		         msgs[i].topic, timeout_ms);
+		rd_kafka_resp_err_t err = produce_one(kp, &msgs[i], track_tag(kp, i));
+		if (err)
+			record_outcome(kp, track_tag(kp, i), msgs[i].topic, err);
 	}
+	if (rd_kafka_flush(kp->rk, timeout_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+		/* give up on what is left: its reports (purged) arrive on the next poll */
+		rd_kafka_purge(kp->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(kp->rk, 0);
+	}
+	kp->track = NULL;
+	kp->track_n = 0;
+	kp->failed = 0;
+	kp->first_error[0] = '\0';
+	for (int i = 0; i < n; i++)
+		undelivered += out[i].delivery != KAFKA_DELIVERED;
+	return undelivered;
 }
 
 int kafka_producer_flush(struct kafka_producer *kp, int timeout_ms, char *errstr,

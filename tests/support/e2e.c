@@ -415,10 +415,8 @@ static void header_copy(rd_kafka_headers_t *hdrs, const char *name, char *out, s
 		snprintf(out, size, "%.*s", (int)len, (const char *)value);
 }
 
-/* Reads every message of topic (w->partitions partitions, from the beginning to the end)
- * and calls fn for each; asserts that the end of every partition was reached. */
-static void read_topic(const struct e2e_world *w, const char *topic,
-                       void (*fn)(const rd_kafka_message_t *m, void *arg), void *arg)
+void e2e_read_topic_each(const struct e2e_world *w, const char *topic,
+                         void (*fn)(const rd_kafka_message_t *m, void *arg), void *arg)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -488,7 +486,7 @@ static void add_dead_letter(const rd_kafka_message_t *m, void *arg)
 size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out)
 {
 	struct records r = {.size = sizeof(struct e2e_dead_letter)};
-	read_topic(w, w->topics[6], add_dead_letter, &r);
+	e2e_read_topic_each(w, w->topics[6], add_dead_letter, &r);
 	*out = r.items;
 	return r.count;
 }
@@ -512,7 +510,7 @@ static void add_message(const rd_kafka_message_t *m, void *arg)
 size_t e2e_read_topic(const struct e2e_world *w, const char *topic, struct e2e_message **out)
 {
 	struct records r = {.size = sizeof(struct e2e_message)};
-	read_topic(w, topic, add_message, &r);
+	e2e_read_topic_each(w, topic, add_message, &r);
 	*out = r.items;
 	return r.count;
 }

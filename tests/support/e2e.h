@@ -120,6 +120,13 @@ struct e2e_dead_letter {
 size_t e2e_read_dead_letters(const struct e2e_world *w, struct e2e_dead_letter **out);
 void e2e_dead_letters_free(struct e2e_dead_letter *dl, size_t n);
 
+/* Reads every message of topic (w->partitions partitions, from the beginning to the end) from
+ * w's cluster and calls fn(m, arg) for each (m is valid during the call); asserts that the end
+ * of every partition was reached. */
+struct rd_kafka_message_s;
+void e2e_read_topic_each(const struct e2e_world *w, const char *topic,
+                         void (*fn)(const struct rd_kafka_message_s *m, void *arg), void *arg);
+
 /* A message read back from any topic. */
 struct e2e_message {
 	char *key;             /* NUL-terminated copy; NULL when the message has no key */

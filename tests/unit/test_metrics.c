@@ -151,8 +151,9 @@ Test(metrics, scalar_counters_and_gauges)
 	metrics_pg_retry();
 	metrics_pg_retry();
 	metrics_set_lag(123456, 32);
-	metrics_outbox_published(5, 9);
-	metrics_outbox_published(4, 7);
+	metrics_outbox_published(5, 1);
+	metrics_outbox_published(4, 0);
+	metrics_outbox_pending(7, (int64_t)time(NULL) - 30);
 	metrics_grade_changed();
 	metrics_set_state(1000000, 512000000);
 
@@ -164,13 +165,20 @@ Test(metrics, scalar_counters_and_gauges)
 	assert_line(body, "riskd_consumer_lag 123456");
 	assert_line(body, "riskd_assigned_partitions 32");
 	assert_line(body, "riskd_outbox_published_total 9");
+	assert_line(body, "riskd_outbox_failed_total 1");
 	assert_line(body, "riskd_outbox_pending 7");
+	const char *age = strstr(body, "\nriskd_outbox_oldest_age_seconds ");
+	cr_assert_not_null(age);
+	long age_s = strtol(age + strlen("\nriskd_outbox_oldest_age_seconds "), NULL, 10);
+	cr_assert(age_s >= 30 && age_s <= 32, "oldest age %ld", age_s);
 	assert_line(body, "riskd_grade_changes_total 1");
 	assert_line(body, "riskd_customers 1000000");
 	assert_line(body, "riskd_state_bytes 512000000");
 
 	metrics_set_lag(0, 0);
+	metrics_outbox_pending(0, 0);
 	body = render();
+	assert_line(body, "riskd_outbox_oldest_age_seconds 0");
 	assert_line(body, "riskd_consumer_lag 0");
 	assert_line(body, "riskd_assigned_partitions 0");
 }
