@@ -4,11 +4,14 @@
 #include "riskd_base.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *riskd_err2str(int err)
 {
@@ -146,19 +149,63 @@ void rbuf_json_number(struct rbuf *b, double v, int digits)
 		rbuf_puts(b, "null");
 }
 
+/* What a path that is not a regular file is, for the error. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a plain file";
+}
+
+/* Opens path for reading without blocking on a FIFO or device, and only if it is a regular
+ * file. Returns the stream, or NULL with errstr set and *rc the error. */
+static FILE *open_regular(const char *path, int *rc, char *errstr, size_t errstr_size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	*rc = RISKD_ERR_IO;
+	if (fd < 0) {
+		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(errstr, errstr_size, "cannot read: %s, not a regular file",
+		         file_kind(st.st_mode));
+		*rc = RISKD_ERR_INVALID;
+		close(fd);
+		return NULL;
+	}
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
+		close(fd);
+	}
+	return fp;
+}
+
 int riskd_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *errstr,
                     size_t errstr_size)
 {
-	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
-	int rc = RISKD_ERR_IO;
+	int rc;
 
 	*out = NULL;
-	if (!fp) {
-		snprintf(errstr, errstr_size, "cannot read: %s", strerror(errno));
-		return RISKD_ERR_IO;
-	}
+	FILE *fp = open_regular(path, &rc, errstr, errstr_size);
+	if (!fp)
+		return rc;
+	rc = RISKD_ERR_IO;
 	for (;;) {
 		if (cap - n < 65536) {
 			cap = cap ? cap * 2 : 65536;

@@ -72,6 +72,8 @@ void rbuf_json_number(struct rbuf *b, double v, int digits);
 
 /*
  * Reads the whole file at path into a malloc'd buffer (*out, *len; not NUL-terminated).
+ * Only a regular file is read, and opening never blocks: a FIFO, socket, device or directory
+ * is RISKD_ERR_INVALID ("cannot read: a FIFO, not a regular file").
  * Returns 0; RISKD_ERR_IO with errstr "cannot read: <reason>"; or RISKD_ERR_RANGE when the
  * file is larger than max_bytes (errstr "larger than N bytes"). *out is NULL on failure.
  */

@@ -94,6 +94,43 @@ Test(policy_files, unreadable_paths_and_empty_directories_are_reported)
 	remove_dir();
 }
 
+/* A FIFO (or socket, or device) among the policy files is an error naming it, never a read
+ * that waits for a writer: the load returns at once and the regular files still load. */
+Test(policy_files, a_fifo_is_refused_with_its_name_and_never_blocks)
+{
+	make_dir();
+	char fifo[160];
+	snprintf(fifo, sizeof fifo, "%s/b.yaml", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	struct rules_diags diags = {0};
+	size_t len = 0;
+	alarm(20); /* a blocking open would hang here: fail the test instead */
+	char *text = policy_file_read(fifo, "a rule file", &len, &diags);
+	alarm(0);
+	cr_assert_null(text);
+	cr_assert_eq(diags.count, 1);
+	char want[260];
+	snprintf(want, sizeof want, "%s: error: cannot read: a FIFO, not a regular file\n", fifo);
+	cr_assert_str_eq(diags.items[0].text, want);
+	rules_diags_free(&diags);
+
+	/* the same through the rule-set loader over the directory */
+	write_file("a.yaml", "kind: theft\n");
+	struct ruleset *rs = NULL;
+	const char *paths[] = {dir};
+	alarm(20);
+	int rc = ruleset_load_paths(paths, 1, RULE_KIND_THEFT, &rs, &diags);
+	alarm(0);
+	cr_assert_neq(rc, 0);
+	cr_assert_null(rs);
+	int named = 0;
+	for (size_t i = 0; i < diags.count; i++)
+		named += strstr(diags.items[i].text, want) != NULL;
+	cr_assert_eq(named, 1, "the FIFO is named once among the diagnostics");
+	rules_diags_free(&diags);
+	remove_dir();
+}
+
 Test(policy_files, one_content_hash_for_rule_sets_and_cards)
 {
 	/* FNV-1a 64 of the 8-byte length and the bytes; empty input: length 0 only. */
