@@ -66,7 +66,9 @@ static int parse_args(int argc, char **argv, struct backtest_args *a)
 		else if (strcmp(arg, "--tz") == 0)
 			value = &a->timezone;
 		else {
-			fprintf(stderr, "riskctl backtest: unknown option '%s'\n", arg);
+			char shown[RISKCTL_SHOWN_MAX];
+			fprintf(stderr, "riskctl backtest: unknown option '%s'\n",
+			        riskctl_shown(arg, shown, sizeof(shown)));
 			return -1;
 		}
 		if (value) {

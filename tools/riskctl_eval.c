@@ -410,7 +410,9 @@ int eval_main(int argc, char **argv)
 			k++;
 		int own = strcmp(arg, "--rules") == 0 || strcmp(arg, "--observer-sets") == 0;
 		if (!own && k == sizeof(city_options) / sizeof(city_options[0])) {
-			fprintf(stderr, "riskctl eval: unknown option '%s'\n", arg);
+			char shown[RISKCTL_SHOWN_MAX];
+			fprintf(stderr, "riskctl eval: unknown option '%s'\n",
+			        riskctl_shown(arg, shown, sizeof(shown)));
 			eval_usage(stderr);
 			goto done;
 		}
@@ -426,8 +428,9 @@ int eval_main(int argc, char **argv)
 			observer_sets = strtoul(argv[++i], &end, 10);
 			if (errno || *end || argv[i][0] < '0' || argv[i][0] > '9' || observer_sets < 1 ||
 			    observer_sets > EVAL_MAX_OBSERVER_SETS) {
+				char shown[RISKCTL_SHOWN_MAX];
 				fprintf(stderr, "riskctl eval: --observer-sets '%s': must be 1 .. %d\n",
-				        argv[i], EVAL_MAX_OBSERVER_SETS);
+				        riskctl_shown(argv[i], shown, sizeof(shown)), EVAL_MAX_OBSERVER_SETS);
 				goto done;
 			}
 		} else {

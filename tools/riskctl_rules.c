@@ -132,7 +132,10 @@ static int cmd_explain(int argc, char **argv)
 	rbuf_free(&out);
 	free_both(sets);
 	if (rule_id && !found) {
-		fprintf(stderr, "riskctl rules explain: no rule '%s' in %s\n", rule_id, argv[1]);
+		char shown[RISKCTL_SHOWN_MAX], shown_path[RISKCTL_SHOWN_MAX];
+		fprintf(stderr, "riskctl rules explain: no rule '%s' in %s\n",
+		        riskctl_shown(rule_id, shown, sizeof(shown)),
+		        riskctl_shown(argv[1], shown_path, sizeof(shown_path)));
 		return 1;
 	}
 	return 0;
@@ -192,7 +195,9 @@ int rules_main(int argc, char **argv)
 		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(cmd, "stats") == 0)
 		return rules_stats_main(argc - 1, argv + 1);
-	fprintf(stderr, "riskctl rules: unknown command '%s'\n", cmd);
+	char shown[RISKCTL_SHOWN_MAX];
+	fprintf(stderr, "riskctl rules: unknown command '%s'\n",
+	        riskctl_shown(cmd, shown, sizeof(shown)));
 	rules_usage(stderr);
 	return 2;
 }

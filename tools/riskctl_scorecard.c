@@ -84,7 +84,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opt *opts, 
 			if (strlen(opts[k].name) == len && strncmp(opts[k].name, arg, len) == 0)
 				break;
 		if (k == n_opts) {
-			fprintf(stderr, "riskctl scorecard %s: unknown option '%.*s'\n", cmd, (int)len, arg);
+			char name[RISKCTL_SHOWN_MAX], shown[RISKCTL_SHOWN_MAX];
+			snprintf(name, sizeof(name), "%.*s", (int)len, arg);
+			fprintf(stderr, "riskctl scorecard %s: unknown option '%s'\n", cmd,
+			        riskctl_shown(name, shown, sizeof(shown)));
 			return 2;
 		}
 		struct opt *o = &opts[k];
@@ -123,8 +126,9 @@ static int opt_number(const char *cmd, const struct opt *o, double min, double m
 	errno = 0;
 	double v = strtod(o->value, &end);
 	if (errno || end == o->value || *end || !isfinite(v) || v < min || v > max) {
+		char shown[RISKCTL_SHOWN_MAX];
 		fprintf(stderr, "riskctl scorecard %s: %s '%s': must be a number %g .. %g\n", cmd,
-		        o->name, o->value, min, max);
+		        o->name, riskctl_shown(o->value, shown, sizeof(shown)), min, max);
 		return -1;
 	}
 	*out = v;
@@ -386,8 +390,10 @@ static int cmd_fit(int argc, char **argv)
 			char *end;
 			fo.grade_pd[g] = strtod(p, &end);
 			if (end == p || (g < RULE_GRADE_C - 1 ? *end != ',' : *end != '\0')) {
+				char shown[RISKCTL_SHOWN_MAX];
 				fprintf(stderr, "riskctl scorecard fit: --grade-pd '%s': four probabilities "
-				        "AAA,AA,A,B such as 0.01,0.02,0.05,0.15\n", opts[GRADE_PD].value);
+				        "AAA,AA,A,B such as 0.01,0.02,0.05,0.15\n",
+				        riskctl_shown(opts[GRADE_PD].value, shown, sizeof(shown)));
 				return 2;
 			}
 			p = end + 1;
@@ -645,8 +651,9 @@ static int features_parse(int argc, char **argv, struct features_req *rq)
 	rq->events = opts[EVENTS].value;
 	rq->as_of_text = opts[AS_OF].value;
 	if (event_parse_date(rq->as_of_text, strlen(rq->as_of_text), &rq->as_of) < 0) {
+		char shown[RISKCTL_SHOWN_MAX];
 		fprintf(stderr, "riskctl scorecard features: --as-of '%s': not a date YYYY-MM-DD\n",
-		        rq->as_of_text);
+		        riskctl_shown(rq->as_of_text, shown, sizeof(shown)));
 		return 2;
 	}
 	rq->outcome_days = 0;

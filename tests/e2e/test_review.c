@@ -897,6 +897,15 @@ Test(review, rejected_arguments_are_shown_with_control_bytes_escaped, .timeout =
 	assert_escaped_line(out, "riskctl alerts claim: --analyst 'bo\\x1bb' is not the login role"
 	                         " 'alice': you act as the role you connect as (drop it, or"
 	                         " connect as that role)");
+	/* the other commands echo what they reject the same way */
+	cr_assert_eq(RISKCTL(&w, out, "rules", "fr\x1b" "ob"), 2);
+	assert_escaped_line(out, "riskctl rules: unknown command 'fr\\x1bob'");
+	cr_assert_eq(RISKCTL(&w, out, "backtest", "--\x1b[2J"), 2);
+	assert_escaped_line(out, "riskctl backtest: unknown option '--\\x1b[2J'");
+	cr_assert_eq(RISKCTL(&w, out, "eval", "--x\x07"), 2);
+	assert_escaped_line(out, "riskctl eval: unknown option '--x\\x07'");
+	cr_assert_eq(RISKCTL(&w, out, "scorecard", "fit", "--bo\x1b" "gus"), 2);
+	assert_escaped_line(out, "riskctl scorecard fit: unknown option '--bo\\x1bgus'");
 }
 
 /* ---- hostile strings ---- */
