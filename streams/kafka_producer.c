@@ -171,8 +171,7 @@ int kafka_producer_publish(struct kafka_producer *kp, const struct kafka_message
 	kp->track_n = n;
 	for (int i = 0; i < n; i++) {
 		out[i].delivery = KAFKA_RETRIABLE;
-		snprintf(out[i].error, sizeof(out[i].error), "%s: no delivery report within %d ms",
-		         msgs[i].topic, timeout_ms);
+		out[i].error[0] = '\0'; /* "" until a report (or the timeout below) says why */
 		rd_kafka_resp_err_t err = produce_one(kp, &msgs[i], track_tag(kp, i));
 		if (err)
 			record_outcome(kp, track_tag(kp, i), msgs[i].topic, err);
@@ -186,8 +185,14 @@ int kafka_producer_publish(struct kafka_producer *kp, const struct kafka_message
 	kp->track_n = 0;
 	kp->failed = 0;
 	kp->first_error[0] = '\0';
-	for (int i = 0; i < n; i++)
-		undelivered += out[i].delivery != KAFKA_DELIVERED;
+	for (int i = 0; i < n; i++) {
+		if (out[i].delivery == KAFKA_DELIVERED)
+			continue;
+		undelivered++;
+		if (!out[i].error[0])
+			snprintf(out[i].error, sizeof(out[i].error), "%s: no delivery report within %d ms",
+			         msgs[i].topic, timeout_ms);
+	}
 	return undelivered;
 }
 
