@@ -125,6 +125,12 @@ static const struct config_key config_keys[] = {
 	           "IANA time zone of local days; must exist under /usr/share/zoneinfo (or $TZDIR)"),
 	KEY_INT("days.lateness_s", day_lateness_s, 0, 604800, 7200,
 	        "seconds after a local day ends during which late readings still count for it"),
+	KEY_INT("attribution.window_days", attribution_window_days, 7, 90, 28,
+	        "days of an area's energy balance that each attribution of its loss to its "
+	        "customers fits (the sliding window, ending with the newest balanced day)"),
+	KEY_INT("attribution.history_days", attribution_history_days, 7, 56, 28,
+	        "days before the window from which each customer's expected consumption (its "
+	        "baseline per hour of the week) is taken"),
 	KEY_DOUBLE("validation.max_kw_unknown_profile", max_kw_unknown_profile, 0.1, 1e6, 2000.0,
 	           "highest average power in kW accepted from a customer with no known capacity"),
 	KEY_STRING("rules.path", rules_path, 1, "rules",

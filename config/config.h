@@ -41,6 +41,8 @@ struct riskd_config {
 	/* days and validation */
 	char timezone[CONFIG_STR_MAX];             /* days.timezone, default "Asia/Shanghai" */
 	int day_lateness_s;                        /* days.lateness_s, 0..604800, default 7200 */
+	int attribution_window_days;               /* attribution.window_days, 7..90, default 28 */
+	int attribution_history_days;              /* attribution.history_days, 7..56, default 28 */
 	double max_kw_unknown_profile;             /* validation.max_kw_unknown_profile, 0.1..1e6, default 2000 */
 	/* rules and scoring */
 	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */

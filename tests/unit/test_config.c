@@ -711,6 +711,7 @@ Test(config, describe_lists_every_key_once)
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"batch.checkpoint_interval_ms",
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
+		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
 		"scoring.grade_hysteresis_points", "metrics.port",
 		"log.level", "stack_env",
