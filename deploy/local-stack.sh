@@ -202,29 +202,20 @@ stack_psql() {
     PGOPTIONS='-c client_min_messages=warning' psql -X -q -h "$PG_RUN_SOCK" -p "$PG_RUN_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
 }
 
-# Applies each deploy/sql/*.sql not yet recorded in public.schema_migrations of database $1,
-# in version order, each in one transaction together with its record.
+# Brings database $1 to deploy/sql with `riskctl migrate` (the operators' tool: each migration
+# in one transaction with its record and checksum in public.schema_migrations).
 pg_migrate() {
-    local db=$1 file version out
-    local -A done_versions=()
-    stack_psql "$db" -c "create table if not exists public.schema_migrations (
-        version text primary key, applied_at timestamptz not null default now())" \
-        || die "cannot create schema_migrations in $db"
-    while read -r version; do
-        [[ -n $version ]] && done_versions[$version]=1
-    done < <(stack_psql "$db" -At -c "select version from public.schema_migrations")
-    while read -r file; do
-        [[ -n $file ]] || continue
-        version=$(basename "$file" .sql)
-        [[ $version =~ ^[A-Za-z0-9_.-]+$ ]] || die "migration name not allowed: $file"
-        [[ -z ${done_versions[$version]:-} ]] || continue
-        if ! out=$(stack_psql "$db" --single-transaction -f "$file" \
-                -c "insert into public.schema_migrations (version) values ('$version')" 2>&1); then
-            echo "$out" >&2
-            die "migration $version failed on database $db (rolled back)"
-        fi
-        say "postgres: applied $version to $db"
-    done < <(find "$ROOT/deploy/sql" -maxdepth 1 -name '*.sql' -print 2>/dev/null | sort -V)
+    local db=$1 out line
+    [[ -x $BIN/riskctl ]] || die "migrations need $BIN/riskctl: run make first"
+    if ! out=$("$BIN/riskctl" migrate --dir "$ROOT/deploy/sql" \
+            --dsn "host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=$db user=postgres" 2>&1); then
+        echo "$out" >&2
+        die "migrations failed on database $db (see above; a failed migration is rolled back)"
+    fi
+    while read -r line; do
+        [[ $line == applied* ]] && say "postgres: $line to $db"
+    done <<<"$out"
+    return 0
 }
 
 pg_ensure_db() {

@@ -169,9 +169,10 @@ struct store_outbox_row {
 };
 
 /*
- * Connects to PostgreSQL with dsn and prepares the session (temp tables). Returns 0 and
- * *out, or RISKD_ERR_UNAVAILABLE (cannot connect; retry later) / RISKD_ERR_INVALID
- * (schema missing: migrations not applied) with errstr set.
+ * Connects to PostgreSQL with dsn, checks that the database has exactly the schema versions
+ * this build knows (store_schema_check) and prepares the session (temp tables). Returns 0
+ * and *out, or RISKD_ERR_UNAVAILABLE (cannot connect; retry later) / RISKD_ERR_INVALID (a
+ * migration missing or unknown: errstr names it and `riskctl migrate`) with errstr set.
  */
 int store_open(struct store **out, const char *dsn, char *errstr, size_t errstr_size);
 

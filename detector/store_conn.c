@@ -107,24 +107,11 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 		errstr[strcspn(errstr, "\n")] = '\0';
 		return RISKD_ERR_UNAVAILABLE;
 	}
-	/* the newest column riskd needs stands for the whole schema */
-	PGresult *res = PQexec(st->conn,
-	                       "select to_regclass('risk.kafka_offsets') is not null,"
-	                       " exists (select from information_schema.columns where"
-	                       " table_schema = 'risk' and table_name = 'kafka_offsets'"
-	                       " and column_name = 'state_offset')");
-	int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	int has_schema = ok && PQgetvalue(res, 0, 0)[0] == 't';
-	int current = ok && PQgetvalue(res, 0, 1)[0] == 't';
-	PQclear(res);
-	if (!has_schema || !current) {
-		snprintf(errstr, errstr_size, "%s",
-		         !has_schema ? "PostgreSQL has no riskd schema (apply deploy/sql migrations first)"
-		                     : "PostgreSQL's riskd schema is older than this riskd (apply "
-		                       "deploy/sql migrations up to 008_state_checkpoints.sql)");
-		return RISKD_ERR_INVALID;
-	}
-	int rc = store_exec(st, session_sql, errstr, errstr_size);
+	/* exactly the schema versions this build knows, or a message naming riskctl migrate */
+	int rc = store_schema_check(st->conn, errstr, errstr_size);
+	if (rc)
+		return rc;
+	rc = store_exec(st, session_sql, errstr, errstr_size);
 	if (!rc && st->async_commit)
 		rc = store_exec(st, "set synchronous_commit = off", errstr, errstr_size);
 	return rc;

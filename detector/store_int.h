@@ -3,7 +3,8 @@
  * classification and the COPY helpers (store_conn.c), and the credit writes (store_credit.c)
  * that store.c's batch commit calls. Not for other modules: they use store.h.
  *
- * The arrows go one way: store.c -> store_credit.c -> store_conn.c, store.c -> store_conn.c.
+ * The arrows go one way: store.c -> store_credit.c -> store_conn.c -> store_schema.c,
+ * store.c -> store_conn.c. store_schema.c also serves riskctl migrate (store_schema.h).
  */
 #ifndef RISKD_STORE_INT_H
 #define RISKD_STORE_INT_H
@@ -28,6 +29,14 @@ struct store {
  * and writes "what: message" on one line into errstr. */
 int store_fail_result(struct store *st, PGresult *res, const char *what, char *errstr,
                       size_t errstr_size);
+
+/*
+ * Checks that the database on conn has every version of migrate_known_versions
+ * (store_schema.h) applied and no other. Returns 0, or RISKD_ERR_INVALID with a one-line
+ * message in errstr that names the first missing (or unknown) version and what to run;
+ * RISKD_ERR_UNAVAILABLE / RISKD_ERR_IO when the query failed on the connection.
+ */
+int store_schema_check(PGconn *conn, char *errstr, size_t errstr_size);
 
 /* Runs a command (or several) that returns no rows. Returns 0 or a riskd_err. */
 int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size);

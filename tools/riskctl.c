@@ -99,6 +99,7 @@ static const struct riskctl_command {
 } commands[] = {
 	{"gen", gen_main, "write a synthetic, seeded city as JSONL events on stdout"},
 	{"produce", produce_main, "publish JSONL events from stdin to Kafka, keyed by customer"},
+	{"migrate", migrate_main, "apply deploy/sql's migrations to a database, with checksums"},
 	{"config", config_main, "config keys: list every configuration key"},
 	{"rules", rules_main, "rules check|test|explain|features: check, test and explain rule files"},
 	{"alerts", alerts_main, "alerts list|show|claim|release|resolve|reopen|report: work the review queue"},

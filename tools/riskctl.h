@@ -45,4 +45,7 @@ int eval_main(int argc, char **argv);
  * (tools/riskctl_scorecard.c). */
 int scorecard_main(int argc, char **argv);
 
+/* riskctl migrate: apply deploy/sql's migrations to a database (tools/riskctl_migrate.c). */
+int migrate_main(int argc, char **argv);
+
 #endif
