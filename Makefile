@@ -12,9 +12,12 @@
 #                         invariant (installs clang first if missing; `make test` never needs it)
 #   make demo             local stack + generated city + riskd until idle + summary
 #   make deps             install the Debian packages riskd needs (quick no-op when present)
+#   make install          bin/riskd, bin/riskctl, SQL, config, rules, systemd unit and docs at FHS
+#                         paths (PREFIX=/usr/local, DESTDIR= for a staging root)
+#   make deb              the Debian package build/deb/riskd_VERSION_ARCH.deb
 
 SANITIZE ?=
-PKGS      := rdkafka libpq jansson yaml-0.1 libmicrohttpd
+PKGS      := rdkafka libpq jansson yaml-0.1 libmicrohttpd libsystemd
 CC        ?= cc
 
 ifeq ($(SANITIZE),)
@@ -109,13 +112,15 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
 
-# Tests: unit suites need no server; end-to-end suites start (or reuse) the local stack.
+# Tests: unit suites need no server; end-to-end suites start (or reuse) the local stack; the
+# release build's Debian package is built, checked and (as root) installed and purged.
 # Criterion runs each suite's tests in forked workers; -j1 keeps the 2-core machine calm.
 test: deps
 	@$(MAKE) --no-print-directory check-arrows
 	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-e2e
+	@if [ -z "$(SANITIZE)" ]; then tests/tools/test_package.sh; fi
 
 # The allowed arrows between modules (docs/architecture.md): the checker, its own test on
 # made-up trees, then this tree.
@@ -165,6 +170,24 @@ eval: deps
 	@$(MAKE) --no-print-directory build
 	@set -e; for seed in 1 2; do \
 	  $(BINDIR)/riskctl eval --seed $$seed --customers 2000 --days 90 --theft-rate 0.05; echo; done
+
+# Installation (docs/operations.md): FHS paths under PREFIX, staged under DESTDIR.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+INSTALL_PATHS = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(PREFIX)/bin" \
+                SYSCONFDIR="$(SYSCONFDIR)" DATADIR="$(PREFIX)/share/riskd" \
+                DOCDIR="$(PREFIX)/share/doc/riskd" UNITDIR="$(PREFIX)/lib/systemd/system"
+# A Debian version from the commit: 0.<commits>+g<hash>.
+DEB_VERSION ?= 0.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)+g$(shell git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
+
+.PHONY: install deb
+install: deps
+	@$(MAKE) --no-print-directory build
+	@$(INSTALL_PATHS) deploy/install-tree.sh
+
+deb: deps
+	@$(MAKE) --no-print-directory build
+	@deploy/debian/build-deb.sh $(DEB_VERSION)
 
 # Benchmarks (bench/README.md): build rules live in bench/bench.mk.
 -include bench/bench.mk

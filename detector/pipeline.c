@@ -982,6 +982,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
 	while (!*opts->stop && !pl->fatal) {
+		if (opts->on_turn)
+			opts->on_turn(now_ms());
 		if (pl->needs_resync) {
 			if (resync(pl) != 0) {
 				metrics_pg_retry();

@@ -22,6 +22,8 @@ struct pipeline_options {
 	double until_idle_s;          /* > 0: return once idle this long with everything committed */
 	volatile sig_atomic_t *stop;  /* set non-zero (by a signal handler) to drain and return */
 	volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to reload the rule files; may be NULL */
+	void (*on_turn)(int64_t now_ms); /* called at the top of every loop turn (the service
+	                                    watchdog); may be NULL */
 };
 
 /* Totals over the pipeline's life, for the exit summary. */

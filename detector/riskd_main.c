@@ -15,6 +15,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "policy_check.h"
+#include "service.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -41,12 +43,15 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: riskd [--config PATH] [--until-idle SECONDS] [--log-level LEVEL]\n"
 	        "       riskd --config-keys\n"
+	        "       riskd [--config PATH] --check-config\n"
 	        "\n"
 	        "Scores smart-meter and billing events from Kafka into PostgreSQL.\n"
 	        "  --config PATH        configuration file (default: config/riskd.yaml if present)\n"
 	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS and all is committed\n"
 	        "  --log-level LEVEL    debug|info|warn|error (overrides log.level)\n"
 	        "  --config-keys        list every configuration key with its default and range\n"
+	        "  --check-config       load the configuration, rules and scorecards, say whether\n"
+	        "                       riskd would start, and exit (0 yes, 1 no); offline\n"
 	        "SIGTERM/SIGINT drain and commit the current batch, then exit 0. SIGHUP reloads the\n"
 	        "rule files (a set that does not load is reported and the old one stays live).\n");
 }
@@ -58,6 +63,7 @@ int main(int argc, char **argv)
 		{"until-idle", required_argument, NULL, 'i'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"config-keys", no_argument, NULL, 'k'},
+		{"check-config", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -65,9 +71,9 @@ int main(int argc, char **argv)
 	const char *level_arg = NULL;
 	double until_idle = 0;
 	char errstr[1024];
-	int opt;
+	int opt, check_only = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:i:l:kh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:l:khC", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'i': {
@@ -81,6 +87,7 @@ int main(int argc, char **argv)
 		}
 		case 'l': level_arg = optarg; break;
 		case 'k': config_describe(stdout); return 0;
+		case 'C': check_only = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -97,6 +104,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", errstr);
 		return 1;
 	}
+	if (check_only)
+		return policy_check(&cfg, config_path, stdout, stderr);
 	enum log_level level;
 	if (log_level_parse(level_arg ? level_arg : cfg.log_level, &level) != 0) {
 		fprintf(stderr, "riskd: --log-level: expected debug|info|warn|error, got '%s'\n",
@@ -106,6 +115,7 @@ int main(int argc, char **argv)
 	log_set_level(level);
 	kafka_set_logger(kafka_log);
 	metrics_init();
+	service_init();
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -132,9 +142,13 @@ int main(int argc, char **argv)
 		metrics_server_stop();
 		return 1;
 	}
-	struct pipeline_options opts = {
-		.until_idle_s = until_idle, .stop = &stop_requested, .reload = &reload_requested};
+	struct pipeline_options opts = {.until_idle_s = until_idle,
+	                                .stop = &stop_requested,
+	                                .reload = &reload_requested,
+	                                .on_turn = service_watchdog};
+	service_ready("consuming");
 	int rc = pipeline_run(pl, &opts, errstr, sizeof(errstr));
+	service_stopping();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	struct pipeline_totals tot;

@@ -14,8 +14,9 @@
 #   detector/  the service: pipeline, store, metrics        may include: every module
 #   tools/     riskctl, the generator, the mock broker      may include: every module
 #
-# Two libraries stay behind one door each: only detector/store*.c|h use libpq (PQ* calls,
-# <libpq-fe.h>) and only streams/ uses librdkafka (rd_kafka_* calls, <librdkafka/...>).
+# Three libraries stay behind one door each: only detector/store*.c|h use libpq (PQ* calls,
+# <libpq-fe.h>), only streams/ uses librdkafka (rd_kafka_* calls, <librdkafka/...>) and only
+# detector/service.c uses libsystemd (sd_* calls, <systemd/...>).
 # tools/mock_kafka.c hosts the test broker (librdkafka's mock cluster) and is exempt from the
 # librdkafka door; tests/ and bench/ talk to PostgreSQL and Kafka directly to check riskd from
 # outside and are not checked.
@@ -72,7 +73,8 @@ for module in "${MODULES[@]}"; do
 	done < <(find "$module" -name '*.[ch]' | sort)
 done
 
-# The library doors: libpq behind detector/store*, librdkafka behind streams/.
+# The library doors: libpq behind detector/store*, librdkafka behind streams/, libsystemd
+# behind detector/service.c.
 while IFS=: read -r file line _; do
 	case $file in detector/store*) continue ;; esac
 	report "$file:$line" "uses libpq: only detector/store*.c talks to PostgreSQL"
@@ -83,6 +85,12 @@ while IFS=: read -r file line _; do
 	case $file in streams/* | tools/mock_kafka.c) continue ;; esac
 	report "$file:$line" "uses librdkafka: only streams/ talks to Kafka"
 done < <(grep -nE '\brd_kafka_[a-z_]+[[:space:]]*\(|#[[:space:]]*include[[:space:]]*<librdkafka' \
+	-r --include='*.[ch]' "${MODULES[@]}" 2>/dev/null)
+
+while IFS=: read -r file line _; do
+	case $file in detector/service.c) continue ;; esac
+	report "$file:$line" "uses libsystemd: only detector/service.c talks to the service manager"
+done < <(grep -nE '\bsd_[a-z_]+[[:space:]]*\(|#[[:space:]]*include[[:space:]]*<systemd/' \
 	-r --include='*.[ch]' "${MODULES[@]}" 2>/dev/null)
 
 if ((violations > 0)); then

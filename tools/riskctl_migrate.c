@@ -20,7 +20,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: riskctl migrate [--dsn DSN | --config FILE] [--dir DIR] [--dry-run]\n"
 	        "\n"
-	        "Applies the migrations of DIR (default deploy/sql) that the database has not had,\n"
+	        "Applies the migrations of DIR that the database has not had,\n"
 	        "in order, each in one transaction, and records each with the SHA-256 of its file\n"
 	        "in public.schema_migrations. A migration changed after it was applied, or a\n"
 	        "database migrated by a newer riskd, is refused. Safe to run again: it then says\n"
@@ -29,7 +29,9 @@ static void usage(FILE *out)
 	        "  --dsn DSN      libpq connection string (the password: PGPASSWORD or PGPASSFILE);\n"
 	        "                without it, postgres.dsn of --config (default config/riskd.yaml\n"
 	        "                when present), var/stack.env and RISKD_PG_DSN, as riskd reads them\n"
-	        "  --dir DIR      the migrations directory (default deploy/sql)\n"
+	        "  --dir DIR      the migrations directory (default: deploy/sql when it exists in\n"
+	        "                the working directory, else PREFIX/share/riskd/sql beside the\n"
+	        "                installed riskctl, PREFIX/bin/riskctl)\n"
 	        "  --dry-run      list what would be applied; change nothing\n"
 	        "\n"
 	        "exit status: 0 done (or nothing to do), 1 refused or a migration failed (rolled\n"
@@ -84,9 +86,31 @@ static int parse(int argc, char **argv, const char **dsn, const char **config, c
 	return -1;
 }
 
+/* The default migrations directory: deploy/sql of a checkout (the working directory), else
+ * the installed one, PREFIX/share/riskd/sql for this program's PREFIX/bin/riskctl. */
+static const char *default_dir(char *buf, size_t size)
+{
+	if (access("deploy/sql", R_OK | X_OK) == 0)
+		return "deploy/sql";
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	if (n <= 0)
+		return "deploy/sql";
+	buf[n] = '\0';
+	for (int up = 0; up < 2; up++) { /* PREFIX/bin/riskctl -> PREFIX */
+		char *slash = strrchr(buf, '/');
+		if (!slash)
+			return "deploy/sql";
+		*slash = '\0';
+	}
+	size_t len = strlen(buf);
+	snprintf(buf + len, size - len, "/share/riskd/sql");
+	return buf;
+}
+
 int migrate_main(int argc, char **argv)
 {
-	const char *dsn = NULL, *config = NULL, *dir = "deploy/sql";
+	char installed[4096];
+	const char *dsn = NULL, *config = NULL, *dir = default_dir(installed, sizeof(installed));
 	int dry_run = 0;
 	int rc = parse(argc, argv, &dsn, &config, &dir, &dry_run);
 	if (rc >= 0)

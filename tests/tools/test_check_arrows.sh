@@ -47,6 +47,8 @@ tree; printf 'void h(void) { PQexec(0, ""); }\n' >> detector/pipeline.c
 expect 1 "detector/pipeline.c:3: uses libpq" "libpq outside detector/store* fails"
 tree; printf 'void k(void) { rd_kafka_flush(0, 0); }\n' >> detector/pipeline.c
 expect 1 "detector/pipeline.c:3: uses librdkafka" "librdkafka outside streams/ fails"
+tree; printf 'void s(void) { sd_notify(0, "READY=1"); }\n' >> detector/pipeline.c
+expect 1 "detector/pipeline.c:3: uses libsystemd" "libsystemd outside detector/service.c fails"
 
 ((failures == 0)) || { echo "test_check_arrows: $failures failure(s)"; exit 1; }
 echo "test_check_arrows: all passed"
