@@ -16,7 +16,7 @@ packages=(
     build-essential pkg-config
     librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev libsystemd-dev liblua5.4-dev libluajit-5.1-dev
     postgresql-15 postgresql-client-15 tzdata
-    kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils systemd
+    kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils systemd openssl
 )
 case "${1:-}" in
     "") ;;

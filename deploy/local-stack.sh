@@ -156,13 +156,70 @@ log_min_messages = warning
 EOF
 }
 
+# TLS as production runs it: a CA of the stack's own (var/pg-ca.crt for clients) and a server
+# certificate for localhost and 127.0.0.1 signed by it, made once with openssl.
+pg_tls_ensure() {
+    PGTLS=$PGBASE/tls
+    if [[ ! -s $PGTLS/server.crt || ! -s $PGTLS/server.key || ! -s $PGTLS/ca.crt ]]; then
+        local tmp
+        tmp=$(mktemp -d "$VAR/pg-tls.XXXXXX")
+        (
+            cd "$tmp" || exit 1
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+                -subj "/CN=riskd local stack CA" -keyout ca.key -out ca.crt
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -subj "/CN=localhost" -keyout server.key -out server.csr
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+                -extfile ext -out server.crt
+        ) >"$LOGDIR/pg-tls.log" 2>&1 || { cat "$LOGDIR/pg-tls.log" >&2; rm -rf "$tmp"; die "openssl could not make the stack's certificates"; }
+        pg_own_dir "$PGTLS"
+        install -m 0644 "$tmp/ca.crt" "$tmp/server.crt" "$PGTLS/"
+        install -m 0600 "$tmp/server.key" "$PGTLS/"
+        if ((EUID == 0)); then chown postgres: "$PGTLS/server.key" "$PGTLS/server.crt" "$PGTLS/ca.crt"; fi
+        rm -rf "$tmp"
+        say "postgres: made a CA and a server certificate for localhost in $PGTLS"
+    fi
+    install -m 0644 "$PGTLS/ca.crt" "$VAR/pg-ca.crt"
+}
+
+# Members of stack_password_users log in over TCP only with TLS and a password (SCRAM), as a
+# production server would make them; everyone else keeps the stack's trust logins. The rules
+# go first in pg_hba.conf (the first matching line wins). Returns 0 when it changed the file.
+pg_hba_ensure() {
+    local hba=$PGBASE/data/pg_hba.conf
+    grep -q '+stack_password_users' "$hba" && return 1
+    { printf '# riskd local stack: TLS and a password for members of stack_password_users\n'
+      printf 'hostssl all +stack_password_users 127.0.0.1/32 scram-sha-256\n'
+      printf 'host    all +stack_password_users 127.0.0.1/32 reject\n'
+      cat "$hba"; } > "$VAR/pg_hba.conf.tmp"
+    as_pg tee "$hba" < "$VAR/pg_hba.conf.tmp" >/dev/null
+    rm -f "$VAR/pg_hba.conf.tmp"
+    return 0
+}
+
+# True when the running server has TLS on.
+pg_tls_on() {
+    [[ $(PGOPTIONS='-c client_min_messages=warning' psql -X -At -h "$PG_RUN_SOCK" -p "$PG_RUN_PORT" \
+            -U postgres -d postgres -c 'show ssl' 2>/dev/null) == on ]]
+}
+
 pg_up() {
-    local port t0
+    local port t0 hba_changed=0
     pg_locate
     [[ -x $PGBIN/pg_ctl ]] || die "$PGBIN/pg_ctl not found: run deploy/install-deps.sh"
     [[ -s $PGBASE/data/PG_VERSION ]] || pg_initdb
+    pg_tls_ensure
+    pg_hba_ensure && hba_changed=1
     if pg_running; then
         pg_read_pidfile
+        if ! pg_tls_on; then
+            say "postgres: restarting to turn TLS on"
+            as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" stop -m fast -w -t 60 >/dev/null
+        fi
+    fi
+    if pg_running; then
+        ((hba_changed)) && as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" reload >/dev/null
         say "postgres: running pid=$PG_RUN_PID port=$PG_RUN_PORT (reused)"
     else
         port=$(recorded pg.port)
@@ -175,7 +232,7 @@ pg_up() {
         # after a crash (pg-crash) PostgreSQL syncs its data directory before it opens:
         # syncfs does that in one call instead of one fsync per file of every test database
         as_pg "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log/postgres.log" -w -t 300 \
-            -o "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 -c recovery_init_sync_method=syncfs" \
+            -o "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 -c recovery_init_sync_method=syncfs -c ssl=on -c ssl_cert_file=$PGTLS/server.crt -c ssl_key_file=$PGTLS/server.key" \
             start >/dev/null \
             || { tail -20 "$PGBASE/log/postgres.log" >&2 || true; die "postgres did not start"; }
         pg_read_pidfile
@@ -216,6 +273,14 @@ pg_migrate() {
         [[ $line == applied* ]] && say "postgres: $line to $db"
     done <<<"$out"
     return 0
+}
+
+# The group whose members must log in with TLS and a password (pg_hba_ensure).
+pg_ensure_password_group() {
+    stack_psql postgres -c "do \$\$ begin
+        if not exists (select from pg_roles where rolname = 'stack_password_users') then
+            create role stack_password_users nologin;
+        end if; end \$\$"
 }
 
 pg_ensure_db() {
@@ -315,16 +380,27 @@ mock_up() {
 # ---------------------------------------------------------------------------------------------
 # Commands
 
+# Writes var/stack.env: KEY='VALUE' lines that a shell can source as they are
+# (set -a; . var/stack.env) and that riskd's stack env reader understands.
 write_stack_env() {
-    local tmp=$STACK_ENV.tmp.$$
-    cat > "$tmp" <<EOF
-RISKD_KAFKA_BROKERS=$(cat "$BOOTSTRAP")
-RISKD_PG_DSN=host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=riskd user=postgres
-RISKD_PG_PORT=$PG_RUN_PORT
-RISKD_PG_HOST=$PG_RUN_SOCK
-RISKD_MOCK_CONTROL=$MOCK_CONTROL
-RISKD_STACK_DIR=$VAR
-EOF
+    local tmp=$STACK_ENV.tmp.$$ key value
+    {
+        echo "# written by deploy/local-stack.sh up; a shell can source it"
+        for key in RISKD_KAFKA_BROKERS RISKD_PG_DSN RISKD_PG_PORT RISKD_PG_HOST RISKD_PG_CA \
+                   RISKD_MOCK_CONTROL RISKD_STACK_DIR; do
+            case $key in
+                RISKD_KAFKA_BROKERS) value=$(cat "$BOOTSTRAP") ;;
+                RISKD_PG_DSN) value="host=$PG_RUN_SOCK port=$PG_RUN_PORT dbname=riskd user=postgres" ;;
+                RISKD_PG_PORT) value=$PG_RUN_PORT ;;
+                RISKD_PG_HOST) value=$PG_RUN_SOCK ;;
+                RISKD_PG_CA) value=$VAR/pg-ca.crt ;;
+                RISKD_MOCK_CONTROL) value=$MOCK_CONTROL ;;
+                RISKD_STACK_DIR) value=$VAR ;;
+            esac
+            [[ $value != *"'"* ]] || die "$key holds a single quote, which var/stack.env cannot: $value"
+            printf "%s='%s'\n" "$key" "$value"
+        done
+    } > "$tmp"
     mv -f "$tmp" "$STACK_ENV"
 }
 
@@ -332,6 +408,7 @@ cmd_up() {
     [[ -x $BIN/mock-kafka ]] || die "$BIN/mock-kafka is missing: build it first (make build)"
     mkdir -p "$VAR" "$RUN" "$LOGDIR"
     pg_up
+    pg_ensure_password_group
     pg_ensure_db riskd
     pg_migrate riskd
     mock_up
@@ -398,7 +475,9 @@ cmd_env() {
     [[ -s $STACK_ENV ]] || die "$STACK_ENV missing: run deploy/local-stack.sh up"
     local key value
     while IFS='=' read -r key value; do
-        [[ -n $key ]] && printf "export %s='%s'\n" "$key" "${value//\'/\'\\\'\'}"
+        [[ -n $key && $key != \#* ]] || continue
+        [[ $value == \'*\' ]] && value=${value:1:-1}
+        printf "export %s='%s'\n" "$key" "${value//\'/\'\\\'\'}"
     done < "$STACK_ENV"
 }
 

@@ -180,6 +180,11 @@ const char *review_store_login(const struct review_store *rv)
 	return rv->login;
 }
 
+const char *review_store_database(const struct review_store *rv)
+{
+	return PQdb(rv->conn);
+}
+
 void review_store_close(struct review_store *rv)
 {
 	if (!rv)

@@ -51,6 +51,9 @@ int review_store_open(struct review_store **out, const char *dsn, const char *ro
  * Owned by rv, valid until review_store_close. */
 const char *review_store_login(const struct review_store *rv);
 
+/* The name of the database rv is connected to (for "nothing found in database X"). */
+const char *review_store_database(const struct review_store *rv);
+
 /* Closes the connection. NULL is a no-op. */
 void review_store_close(struct review_store *rv);
 

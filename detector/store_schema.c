@@ -316,16 +316,49 @@ static int check_recorded(PGconn *conn, PGresult *rows, const struct migration_s
 	return 0;
 }
 
+/*
+ * Makes public.schema_migrations current when applying (created when missing, its checksum
+ * column added to one an older local stack created, readable by every role) and sets
+ * *select to the query that reads its rows (version, checksum, applied_at). A dry run writes
+ * nothing, so that a role without rights on the schema can run it: a missing table reads as
+ * no rows, a missing checksum column as NULL checksums. Returns 0 or a riskd_err.
+ */
+static int tracking_table(PGconn *conn, enum migrate_mode mode, const char **select,
+                          char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(conn, "select to_regclass('public.schema_migrations') is not null, "
+	                       "exists (select from information_schema.columns where table_schema "
+	                       "= 'public' and table_name = 'schema_migrations' and column_name = "
+	                       "'checksum')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		return failed(conn, res, "reading public.schema_migrations", errstr, errstr_size);
+	int exists = PQgetvalue(res, 0, 0)[0] == 't', has_checksum = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (mode == MIGRATE_APPLY && !(exists && has_checksum)) {
+		int rc = run(conn, "create table if not exists public.schema_migrations ("
+		             "version text primary key, applied_at timestamptz not null default now(), "
+		             "checksum text); "
+		             "alter table public.schema_migrations add column if not exists checksum "
+		             "text; grant select on public.schema_migrations to public",
+		             "creating public.schema_migrations", errstr, errstr_size);
+		if (rc)
+			return rc;
+		exists = has_checksum = 1;
+	}
+	*select = !exists ? "select null::text, null::text, null::text where false"
+	          : has_checksum ? "select version, checksum, applied_at::text from "
+	                           "public.schema_migrations order by version"
+	                         : "select version, null::text, applied_at::text from "
+	                           "public.schema_migrations order by version";
+	return 0;
+}
+
 /* migrate_conn with the lock held. */
 static int apply_locked(PGconn *conn, const struct migration_set *set, enum migrate_mode mode,
                         FILE *out, char *errstr, size_t errstr_size)
 {
-	int rc = run(conn, "create table if not exists public.schema_migrations ("
-	             "version text primary key, applied_at timestamptz not null default now(), "
-	             "checksum text); "
-	             "alter table public.schema_migrations add column if not exists checksum text; "
-	             "grant select on public.schema_migrations to public",
-	             "creating public.schema_migrations", errstr, errstr_size);
+	const char *select = NULL;
+	int rc = tracking_table(conn, mode, &select, errstr, errstr_size);
 	if (rc)
 		return rc;
 	char (*sums)[CHECKSUM_LEN] = xcalloc(set->count, sizeof(*sums));
@@ -334,8 +367,7 @@ static int apply_locked(PGconn *conn, const struct migration_set *set, enum migr
 		rc = checksum(conn, &set->items[i], sums[i], errstr, errstr_size);
 	PGresult *rows = NULL;
 	if (rc == 0) {
-		rows = PQexec(conn, "select version, checksum, applied_at from "
-		              "public.schema_migrations order by version");
+		rows = PQexec(conn, select);
 		if (PQresultStatus(rows) != PGRES_TUPLES_OK) {
 			rc = failed(conn, rows, "reading public.schema_migrations", errstr, errstr_size);
 			rows = NULL;

@@ -46,8 +46,8 @@ void migration_set_free(struct migration_set *set);
 /* What store_schema_migrate does. */
 enum migrate_mode {
 	MIGRATE_APPLY = 0,   /* apply the pending migrations */
-	MIGRATE_DRY_RUN = 1  /* only tell which would be applied (the database is not changed,
-	                        except that the tracking table is created when missing) */
+	MIGRATE_DRY_RUN = 1  /* only tell which would be applied; nothing is written, so a role
+	                        that may only read the schema can run it */
 };
 
 /*

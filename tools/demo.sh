@@ -144,8 +144,11 @@ echo "  arrears by age (risk.v_arrears_ageing, all segments):"
 psql "$dsn" -XAtq -F $'\t' -c "select bucket, sum(customers), sum(arrears_amount) from risk.v_arrears_ageing
     group by bucket order by min(case bucket when '0-30' then 1 when '31-60' then 2 when '61-90' then 3 else 4 end)" |
     awk -F'\t' '{ printf "    %-8s %6d customers %14.2f\n", $1, $2, $3 }'
-echo "  collection worklist, first 3 (risk.v_collection_worklist; docs/dashboards.md):"
-psql "$dsn" -XAtq -F $'\t' -c "select priority, customer_id, coalesce(grade, '-'), days_past_due, arrears_amount,
+# the collection department's dashboards log in as a role of their own in risk_dashboard
+q "do \$\$ begin if not exists (select from pg_roles where rolname = 'collections') then
+     create role collections login in role risk_dashboard; end if; end \$\$" >/dev/null
+echo "  collection worklist, first 3, as the dashboards' login role collections (risk.v_collection_worklist; docs/dashboards.md):"
+psql "${dsn/user=postgres/user=collections}" -XAtq -F $'\t' -c "select priority, customer_id, coalesce(grade, '-'), days_past_due, arrears_amount,
     case when open_theft_alert then 'theft alert open' else '' end from risk.v_collection_worklist limit 3" |
     awk -F'\t' '{ printf "    %2d. %-10s %-4s %4d days past due %12.2f  %s\n", $1, $2, $3, $4, $5, $6 }'
 if [[ $events -ne $lines ]]; then

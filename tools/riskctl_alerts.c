@@ -1110,7 +1110,7 @@ static void filter_from_opts(const struct opts *o, struct review_filter *f, int 
 	f->with_detail = with_detail;
 }
 
-static void list_text(FILE *out, const json_t *rows)
+static void list_text(FILE *out, const json_t *rows, const char *database)
 {
 	size_t i;
 	json_t *r;
@@ -1122,7 +1122,9 @@ static void list_text(FILE *out, const json_t *rows)
 		cust_w = n > cust_w ? (n > 24 ? 24 : n) : cust_w;
 	}
 	if (json_array_size(rows) == 0) {
-		fprintf(out, "no alerts\n");
+		fprintf(out, "no alerts match in database %s (riskctl connects with postgres.dsn of "
+		        "--config, default config/riskd.yaml, then var/stack.env and RISKD_PG_DSN)\n",
+		        database);
 		return;
 	}
 	fprintf(out, "%4s  %-*s  %-*s  %6s  %-8s  %-9s  %-12s  %-8s  %s\n", "#", id_w, "ALERT",
@@ -1170,7 +1172,7 @@ static int cmd_list(int argc, char **argv)
 		json_dumpf(rows, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
-		list_text(stdout, rows);
+		list_text(stdout, rows, review_store_database(rv));
 	}
 	rc = EXIT_OK;
 done:

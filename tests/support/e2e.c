@@ -65,6 +65,10 @@ void e2e_env_load(struct e2e_env *env)
 			snprintf(env->brokers, sizeof(env->brokers), "%s", value);
 		else if (strcmp(line, "RISKD_MOCK_CONTROL") == 0)
 			snprintf(env->control, sizeof(env->control), "%s", value);
+		else if (strcmp(line, "RISKD_PG_CA") == 0)
+			snprintf(env->pg_ca, sizeof(env->pg_ca), "%s", value);
+		else if (strcmp(line, "RISKD_PG_PORT") == 0)
+			env->pg_port = atoi(value);
 	}
 	fclose(f);
 	cr_assert(env->brokers[0] && env->control[0], "var/stack.env lacks brokers or control");

@@ -18,6 +18,8 @@ struct e2e_env {
 	char control[512];    /* mock cluster control socket */
 	char bin[1024];       /* directory of riskd, riskctl, mock-kafka */
 	char root[1024];      /* checkout root */
+	char pg_ca[1024];     /* the CA of the stack's PostgreSQL TLS certificate */
+	int pg_port;          /* its TCP port on 127.0.0.1 (and the socket's) */
 };
 
 /* One test's world: a database, a topic prefix, a config file. */
