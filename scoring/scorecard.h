@@ -8,8 +8,12 @@
  * This module holds the arithmetic: scorecard_set_pick chooses the card for a customer's
  * segment; scorecard_grade / scorecard_grade_held turn a feature_vec and the policy's limits
  * (struct grade_limits, which detector/grader.c gets from the credit rule set) into a struct
- * credit_grade without allocating. A loaded card is never modified, so any number of threads
- * may grade with it, and a reload can build a new set beside the old one and swap a pointer.
+ * credit_grade without allocating. A characteristic reads a registry feature or a customer
+ * attribute (scoring/attributes.h): cards name attributes by name and category values by
+ * text, and scorecard_bind_attributes maps them to a schema's slots and codes (once, after
+ * loading); scorecard_grade_attrs then reads them from a struct attr_vec. A loaded and bound
+ * card is never modified, so any number of threads may grade with it, and a reload can build
+ * a new set beside the old one and swap a pointer.
  * docs/credit.md describes the file format, how the shipped cards were fitted and how well
  * they rank. No I/O.
  */

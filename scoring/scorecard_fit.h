@@ -1,11 +1,13 @@
 /*
  * scorecard_fit.h - fitting and evaluating credit scorecards on a table of customers (one row
- * per customer: registry features and a 0/1 target, as `riskctl scorecard features` writes).
+ * per customer: registry features and a 0/1 target, as `riskctl scorecard features` writes, or
+ * any other columns, read as customer attributes: numbers or categories).
  *
  * Fitting: each usable column is binned (numeric columns: fine classes, then merged so the bad
  * rate is monotonic, every bin holds enough rows and neighbouring bins differ significantly,
  * down to at most `bins` bins, plus a bin for missing values; boolean and symbol columns: one
- * bin per value), scored by weight of evidence and information value, and the strongest that
+ * bin per value; categories: rare values pooled, then values of neighbouring bad rates
+ * together, plus a bin for values never seen), scored by weight of evidence and information value, and the strongest that
  * do not repeat a stronger one are fed to an L2-regularised logistic regression (Newton /
  * IRLS, in C). Coefficients that take the wrong sign next to the others
  * are dropped and the model refitted. The model is scaled to points (points to double the

@@ -35,8 +35,9 @@
 static void scorecard_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: riskctl scorecard check PATH...\n"
-	        "           load scorecards (files, or directories of *.yaml) and print every error\n"
+	        "usage: riskctl scorecard check [--attributes FILE] PATH...\n"
+	        "           load scorecards (files, or directories of *.yaml) and print every error;\n"
+	        "           with an attribute schema, check it and the cards' attributes against it\n"
 	        "       riskctl scorecard features --events FILE.jsonl --as-of DATE [--tz ZONE]\n"
 	        "                                  [--outcome-days N] [--dpd D] > table.csv\n"
 	        "           one row per customer: payment features as of DATE; with --outcome-days,\n"
@@ -253,15 +254,61 @@ static int load_cards(const char *const *paths, size_t n, struct scorecard_set *
 
 /* ---- check ---- */
 
+/* Loads the declared attribute schema of --attributes. Returns 0 or -1 after printing. */
+static int load_attributes(const char *path, struct attr_schema **out)
+{
+	struct rules_diags diags = {0};
+	int rc = attributes_load_path(path, out, &diags);
+	if (rc < 0)
+		print_diags(&diags);
+	rules_diags_free(&diags);
+	return rc < 0 ? -1 : 0;
+}
+
+/* With a schema: binds every card of set to it. Returns 0, or -1 after printing what does
+ * not match. */
+static int check_bind(struct scorecard_set *set, const char *schema_path,
+                      const struct attr_schema *schema)
+{
+	int rc = 0;
+	char errstr[256];
+	for (size_t i = 0; i < set->n_cards; i++)
+		if (scorecard_bind_attributes(set->cards[i], schema, errstr, sizeof errstr) < 0) {
+			fprintf(stderr, "%s: %s (schema %s)\n", scorecard_path(set->cards[i]), errstr,
+			        schema_path);
+			rc = -1;
+		}
+	return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct scorecard_set *set;
+	struct attr_schema *schema = NULL;
+	const char *schema_path = NULL;
+	if (argc >= 3 && strcmp(argv[1], "--attributes") == 0) {
+		schema_path = argv[2];
+		argc -= 2;
+		argv += 2;
+		if (load_attributes(schema_path, &schema) < 0)
+			return 1;
+		printf("%s: attribute schema: %zu attributes\n", schema_path, schema->count);
+	}
 	if (argc < 2) {
+		attr_schema_free(schema);
 		scorecard_usage(stderr);
 		return 2;
 	}
-	if (load_cards((const char *const *)argv + 1, (size_t)argc - 1, &set) < 0)
+	if (load_cards((const char *const *)argv + 1, (size_t)argc - 1, &set) < 0) {
+		attr_schema_free(schema);
 		return 1;
+	}
+	int bound = schema ? check_bind(set, schema_path, schema) : 0;
+	attr_schema_free(schema);
+	if (bound < 0) {
+		scorecard_set_free(set);
+		return 1;
+	}
 	size_t nsym;
 	const char *const *names = feature_symbols(FEAT_SEGMENT, &nsym);
 	for (size_t i = 0; i < scorecard_set_count(set); i++) {
@@ -353,17 +400,6 @@ static int write_file(const char *path, const char *data, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-/* Loads the declared attribute schema of --attributes. Returns 0 or -1 after printing. */
-static int load_attributes(const char *path, struct attr_schema **out)
-{
-	struct rules_diags diags = {0};
-	int rc = attributes_load_path(path, out, &diags);
-	if (rc < 0)
-		print_diags(&diags);
-	rules_diags_free(&diags);
-	return rc < 0 ? -1 : 0;
 }
 
 static int cmd_fit(int argc, char **argv)
