@@ -308,7 +308,7 @@ Test(payments, days_since_the_newest_reversal)
 	/* Older bills still count as before beside the day kept in the same byte. */
 	struct pay_state older = {0};
 	for (int k = 0; k < 6; k++) {
-		char issued[16], due[16];
+		char issued[32], due[32];
 		snprintf(issued, sizeof issued, "2026-0%d-01", k + 1);
 		snprintf(due, sizeof due, "2026-0%d-15", k + 1);
 		bill(&older, NULL, 50.00, issued, due);
