@@ -235,10 +235,10 @@ static int load_category_value(struct card_load *cl, const struct ynode *item,
 		                "bytes", ch->attr, ATTR_VALUE_MAX);
 		return -1;
 	}
-	for (size_t k = 0; k < ch->n_cats; k++)
-		if (strlen(ch->cats[k]) == item->len && memcmp(ch->cats[k], item->value, item->len) == 0)
-			return (int)k;
-	int k = scorecard_char_add_category(ch, item->value, item->len);
+	int k = attr_list_find(ch->cats, ch->n_cats, item->value, item->len);
+	if (k >= 0)
+		return k;
+	k = scorecard_char_add_category(ch, item->value, item->len);
 	if (k < 0)
 		rules_src_error(src, item->start, "more than %d values in the bins of '%s'",
 		                SCORECARD_SYMBOLS_MAX, ch->attr);

@@ -67,27 +67,36 @@ int attr_schema_add(struct attr_schema *schema, const char *name, enum attr_type
 	return (int)schema->count++;
 }
 
-int attr_def_code(const struct attr_def *def, const char *value, size_t len)
+int attr_list_find(char *const *list, size_t n, const char *value, size_t len)
 {
-	for (size_t i = 0; i < def->n_values; i++)
-		if (strlen(def->values[i]) == len && memcmp(def->values[i], value, len) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && memcmp(list[i], value, len) == 0)
 			return (int)i;
 	return -1;
+}
+
+int attr_list_append(char ***list, size_t *n, size_t max, const char *value, size_t len)
+{
+	if (*n >= max)
+		return -1;
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	(*list)[*n] = copy;
+	return (int)(*n)++;
+}
+
+int attr_def_code(const struct attr_def *def, const char *value, size_t len)
+{
+	return attr_list_find(def->values, def->n_values, value, len);
 }
 
 int attr_def_add_value(struct attr_def *def, const char *value, size_t len)
 {
 	int code = attr_def_code(def, value, len);
-	if (code >= 0)
-		return code;
-	if (def->n_values == ATTR_VALUES_MAX)
-		return -1;
-	def->values = xrealloc(def->values, (def->n_values + 1) * sizeof *def->values);
-	char *copy = xmalloc(len + 1);
-	memcpy(copy, value, len);
-	copy[len] = '\0';
-	def->values[def->n_values] = copy;
-	return (int)def->n_values++;
+	return code >= 0 ? code
+	                 : attr_list_append(&def->values, &def->n_values, ATTR_VALUES_MAX, value, len);
 }
 
 void attr_def_set_description(struct attr_def *def, const char *text)
@@ -187,11 +196,30 @@ void attr_yaml_quote(struct rbuf *out, const char *text)
 	rbuf_puts(out, "\"");
 }
 
+/* The len bytes at text, control characters as spaces. */
+static void one_line_n(struct rbuf *out, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)text[i];
+		char c = b < 0x20 || b == 0x7f ? ' ' : (char)b;
+		rbuf_append(out, &c, 1);
+	}
+}
+
 void attr_one_line(struct rbuf *out, const char *text)
 {
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		char c = *p < 0x20 || *p == 0x7f ? ' ' : (char)*p;
-		rbuf_append(out, &c, 1);
+	one_line_n(out, text, strlen(text));
+}
+
+void attr_comment_lines(struct rbuf *out, const char *prefix, const char *text, size_t len)
+{
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		rbuf_puts(out, prefix);
+		one_line_n(out, p, n);
+		rbuf_puts(out, "\n");
+		p += n + 1;
 	}
 }
 
@@ -210,21 +238,8 @@ static void write_bound(struct rbuf *out, double v)
 void attr_schema_write_yaml(const struct attr_schema *schema, uint64_t which,
                             const char *comment, struct rbuf *out)
 {
-	if (comment) {
-		for (const char *p = comment; *p;) {
-			size_t len = strcspn(p, "\n");
-			char *line = xmalloc(len + 1);
-			memcpy(line, p, len);
-			line[len] = '\0';
-			rbuf_puts(out, "# ");
-			attr_one_line(out, line);
-			rbuf_puts(out, "\n");
-			free(line);
-			p += len;
-			if (*p)
-				p++;
-		}
-	}
+	if (comment)
+		attr_comment_lines(out, "# ", comment, strlen(comment));
 	size_t written = 0;
 	for (size_t i = 0; i < schema->count; i++)
 		written += (which >> i) & 1u;

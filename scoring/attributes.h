@@ -82,6 +82,14 @@ void attr_def_set_reason(struct attr_def *def, const char *text);
  * one line of at most a card's SCORECARD_TEXT_MAX bytes. */
 void attr_text_line(char *dst, size_t dst_size, const char *text);
 
+/* The index of value (len bytes) in list[0 .. n), or -1. */
+int attr_list_find(char *const *list, size_t n, const char *value, size_t len);
+
+/* Appends a copy of value (len bytes) to the growable *list of *n strings (owned by the
+ * caller, freed string by string and then the array); returns its index, or -1 when *n is
+ * already max. */
+int attr_list_append(char ***list, size_t *n, size_t max, const char *value, size_t len);
+
 /* Slot of the attribute named name (len bytes), or -1. */
 int attr_schema_find(const struct attr_schema *schema, const char *name, size_t len);
 
@@ -140,5 +148,9 @@ void attr_yaml_quote(struct rbuf *out, const char *text);
 /* Appends text to out with every control character (and DEL) replaced by a space: for
  * comments and one-line texts. */
 void attr_one_line(struct rbuf *out, const char *text);
+
+/* Appends each line of the len bytes at text (split at '\n') to out as prefix, the line
+ * (attr_one_line) and a line break: outside text kept inside YAML comment lines. */
+void attr_comment_lines(struct rbuf *out, const char *prefix, const char *text, size_t len);
 
 #endif

@@ -53,17 +53,9 @@ void scorecard_set_add(struct scorecard_set *set, struct scorecard *card)
 
 int scorecard_char_add_category(struct scorecard_char *ch, const char *value, size_t len)
 {
-	for (size_t i = 0; i < ch->n_cats; i++)
-		if (strlen(ch->cats[i]) == len && memcmp(ch->cats[i], value, len) == 0)
-			return -1;
-	if (ch->n_cats == SCORECARD_SYMBOLS_MAX)
+	if (attr_list_find(ch->cats, ch->n_cats, value, len) >= 0)
 		return -1;
-	ch->cats = xrealloc(ch->cats, (ch->n_cats + 1) * sizeof *ch->cats);
-	char *copy = xmalloc(len + 1);
-	memcpy(copy, value, len);
-	copy[len] = '\0';
-	ch->cats[ch->n_cats] = copy;
-	return (int)ch->n_cats++;
+	return attr_list_append(&ch->cats, &ch->n_cats, SCORECARD_SYMBOLS_MAX, value, len);
 }
 
 /* Binds one attribute characteristic (see scorecard_bind_attributes). */

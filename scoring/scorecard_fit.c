@@ -861,18 +861,7 @@ static void write_header(const struct fit_run *run, double auc, double ks, struc
 	            o->bins, 100 * o->min_bin_share, o->l2, o->pdo, o->base_odds, o->base_points);
 	if (notes->len) {
 		rbuf_puts(out, "# Columns used, left out or noted:\n");
-		for (const char *p = notes->data, *end = notes->data + notes->len; p < end;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			char *line = xmalloc(len + 1);
-			memcpy(line, p, len);
-			line[len] = '\0';
-			rbuf_puts(out, "#   ");
-			attr_one_line(out, line);
-			rbuf_puts(out, "\n");
-			free(line);
-			p += len + 1;
-		}
+		attr_comment_lines(out, "#   ", notes->data, notes->len);
 	}
 }
 

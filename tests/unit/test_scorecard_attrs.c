@@ -14,6 +14,7 @@
 #include "../../rules/attributes_load.h"
 #include "../../rules/scorecard_load.h"
 #include "../../scoring/scorecard_fit.h"
+#include "test_card_load.h"
 
 static char *dup_text(const char *s)
 {
@@ -114,20 +115,6 @@ static int fit_text(char *text, const struct scorecard_fit_opts *o, struct rbuf 
 	return rc;
 }
 
-static struct scorecard *load_card(const struct rbuf *yaml)
-{
-	struct rules_diags diags = {0};
-	struct scorecard *card = NULL;
-	int rc = scorecard_load_text("fitted.yaml", yaml->data, yaml->len, &card, &diags);
-	struct rbuf text = {0};
-	rules_diags_render(&diags, &text);
-	rbuf_append(&text, "", 1);
-	cr_assert_eq(rc, 0, "%s\n%.*s", text.data, (int)yaml->len, yaml->data);
-	rbuf_free(&text);
-	rules_diags_free(&diags);
-	return card;
-}
-
 Test(scorecard_attrs, categories_are_binned_by_value_with_rare_ones_pooled)
 {
 	char *text = make_table(8000, 3, ";");
@@ -151,7 +138,7 @@ Test(scorecard_attrs, categories_are_binned_by_value_with_rare_ones_pooled)
 	          "%.*s", (int)notes.len, notes.data);
 	cr_assert(strstr(notes.data, "years: a new attribute years, a number"));
 	cr_assert(strstr(notes.data, "no 'segment' column: the card is the default card"));
-	struct scorecard *card = load_card(&yaml);
+	struct scorecard *card = card_from_yaml(&yaml);
 	cr_assert(scorecard_is_default(card), "a table without segments grades every row");
 	cr_assert_str_eq(scorecard_name(card), "default");
 	const struct scorecard_char *ch = &card->chars[0];
@@ -257,7 +244,7 @@ Test(scorecard_attrs, hostile_texts_are_quoted_so_the_card_and_schema_load)
 		char errstr[512];
 		cr_assert_eq(fit_text(b.data, &o, &yaml, &notes, errstr, sizeof errstr), 0, "%s",
 		             errstr);
-		struct scorecard *card = load_card(&yaml);
+		struct scorecard *card = card_from_yaml(&yaml);
 		int found = 0;
 		for (size_t i = 0; i < card->n_chars; i++)
 			if (card->chars[i].is_attr && strcmp(card->chars[i].attr, "status") == 0) {
