@@ -178,11 +178,48 @@ int attr_def_parse(const struct attr_def *def, const char *text, double *out, ch
 
 /* ---- YAML ---- */
 
+size_t attr_utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	unsigned cp = s[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	static const unsigned least[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, beyond Unicode, or a surrogate */
+	return len;
+}
+
+int attr_value_valid(const char *text)
+{
+	size_t n = strlen(text);
+	if (n == 0 || n > ATTR_VALUE_MAX)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = attr_utf8_len((const unsigned char *)text + i, n - i);
+		if (len == 0 || (unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 void attr_yaml_quote(struct rbuf *out, const char *text)
 {
+	size_t n = strlen(text);
 	rbuf_puts(out, "\"");
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == '"' || *p == '\\')
+	for (const unsigned char *p = (const unsigned char *)text, *end = p + n; p < end;) {
+		size_t len = attr_utf8_len(p, (size_t)(end - p));
+		if (len == 0)
+			rbuf_puts(out, "?");
+		else if (*p == '"' || *p == '\\')
 			rbuf_printf(out, "\\%c", *p);
 		else if (*p == '\n')
 			rbuf_puts(out, "\\n");
@@ -191,18 +228,25 @@ void attr_yaml_quote(struct rbuf *out, const char *text)
 		else if (*p < 0x20 || *p == 0x7f)
 			rbuf_printf(out, "\\x%02x", *p);
 		else
-			rbuf_append(out, p, 1);
+			rbuf_append(out, p, len);
+		p += len ? len : 1;
 	}
 	rbuf_puts(out, "\"");
 }
 
-/* The len bytes at text, control characters as spaces. */
+/* The len bytes at text, control characters as spaces, invalid UTF-8 as '?'. */
 static void one_line_n(struct rbuf *out, const char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char b = (unsigned char)text[i];
-		char c = b < 0x20 || b == 0x7f ? ' ' : (char)b;
-		rbuf_append(out, &c, 1);
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)text + i;
+		size_t n = attr_utf8_len(p, len - i);
+		if (n == 0)
+			rbuf_puts(out, "?");
+		else if (*p < 0x20 || *p == 0x7f)
+			rbuf_puts(out, " ");
+		else
+			rbuf_append(out, p, n);
+		i += n ? n : 1;
 	}
 }
 

@@ -142,11 +142,19 @@ static inline int attr_vec_known(const struct attr_vec *av, int slot)
 void attr_schema_write_yaml(const struct attr_schema *schema, uint64_t which,
                             const char *comment, struct rbuf *out);
 
-/* Appends text as a YAML double-quoted scalar (with \" \\ \n \t \xNN escapes). */
+/* Length of the valid UTF-8 sequence at s (n bytes left, n > 0), or 0 when it is not one. */
+size_t attr_utf8_len(const unsigned char *s, size_t n);
+
+/* Whether text can be a category value: 1 .. ATTR_VALUE_MAX bytes of valid UTF-8 without
+ * control characters. */
+int attr_value_valid(const char *text);
+
+/* Appends text as a YAML double-quoted scalar (with \" \\ \n \t \xNN escapes; a byte that is
+ * not valid UTF-8, which YAML cannot hold, is written as '?'). */
 void attr_yaml_quote(struct rbuf *out, const char *text);
 
-/* Appends text to out with every control character (and DEL) replaced by a space: for
- * comments and one-line texts. */
+/* Appends text to out with every control character (and DEL) replaced by a space and every
+ * byte that is not valid UTF-8 by '?': for comments and one-line texts. */
 void attr_one_line(struct rbuf *out, const char *text);
 
 /* Appends each line of the len bytes at text (split at '\n') to out as prefix, the line

@@ -602,13 +602,14 @@ static int infer_attribute(struct fit_run *run, struct fit_char *fc, const char 
 	int ok = distinct <= ATTR_VALUES_MAX;
 	for (size_t i = 0; ok && i < nv; i++)
 		if (i == 0 || strcmp(vals[i - 1], vals[i]) != 0)
-			ok = attr_def_add_value(def, vals[i], strlen(vals[i])) >= 0 &&
-			     strlen(vals[i]) <= ATTR_VALUE_MAX;
+			ok = attr_value_valid(vals[i]) &&
+			     attr_def_add_value(def, vals[i], strlen(vals[i])) >= 0;
 	free(vals);
 	if (!ok) {
-		rbuf_printf(run->notes, "%s: not a number, and %zu different values (at most %d of at "
-		            "most %d bytes make a category): left out (group its values, or --ignore "
-		            "it)\n", column, distinct, ATTR_VALUES_MAX, ATTR_VALUE_MAX);
+		rbuf_printf(run->notes, "%s: not a number, and not a category (at most %d different "
+		            "values, each one line of UTF-8 of at most %d bytes; it has %zu): left out "
+		            "(group or clean its values, or --ignore it)\n", column, ATTR_VALUES_MAX,
+		            ATTR_VALUE_MAX, distinct);
 		return -1;
 	}
 	for (size_t i = 0; i < run->nfit; i++) {
@@ -633,6 +634,12 @@ static int fit_read_column(struct fit_run *run, size_t c, struct fit_char *fc)
 	if (!def && named)
 		def = feature_lookup(name, strlen(name));
 	fc->col = c;
+	for (size_t i = 0; def && i < run->n_all; i++)
+		if (run->all[i].def == def) {
+			rbuf_printf(run->notes, "%s: a second column for feature %s: left out\n", column,
+			            def->name);
+			return -1;
+		}
 	if (def) {
 		fc->def = def;
 		fc->name = def->name;
@@ -699,6 +706,12 @@ static void fit_read_columns(struct fit_run *run)
 		int known = fc->def ? known_index(fc->def) : -1;
 		fit_bin_char(fc, run->bad, nfit, known >= 0 ? known_features[known].rising : 0, o->bins,
 		             min_rows, goods, bads);
+		if (fc->rows[fc->n_bins] == nfit) {
+			rbuf_printf(run->notes, "%s: missing on every row: left out\n", fc->name);
+			free(fc->value);
+			free(fc->bin);
+			continue;
+		}
 		if (fc->iv < o->min_iv) {
 			rbuf_printf(run->notes, "%s: information value %.4f below %g: left out\n", fc->name,
 			            fc->iv, o->min_iv);

@@ -282,6 +282,42 @@ Test(scorecard_attrs, hostile_texts_are_quoted_so_the_card_and_schema_load)
 	}
 }
 
+Test(scorecard_attrs, columns_that_cannot_be_written_are_left_out_with_a_note)
+{
+	/* days_past_due twice, a category with a tab in a value, one with a byte that is not
+	 * UTF-8, one missing everywhere: the card still loads, each column noted. */
+	struct rbuf b = {0};
+	rng_state = 9;
+	rbuf_puts(&b, "days_past_due,Days Past Due,tabbed,latin1,empty,bad\n");
+	for (int i = 0; i < 2000; i++) {
+		int dpd = rng_unit() < 0.7 ? 0 : (int)(rng_unit() * 100);
+		double p = 1 / (1 + exp(-(-2.5 + 0.04 * dpd)));
+		rbuf_printf(&b, "%d,%d,\"%s\",%s,,%d\n", dpd, dpd, i % 2 ? "a\tb" : "c",
+		            i % 2 ? "caf\xe9" : "tea", rng_unit() < p);
+	}
+	rbuf_append(&b, "", 1);
+	struct scorecard_fit_opts o;
+	scorecard_fit_opts_init(&o);
+	o.load_card = scorecard_load_yaml;
+	o.target = "bad";
+	o.min_iv = 0;
+	struct rbuf yaml = {0}, notes = {0};
+	char errstr[512];
+	cr_assert_eq(fit_text(b.data, &o, &yaml, &notes, errstr, sizeof errstr), 0, "%s", errstr);
+	rbuf_append(&notes, "", 1);
+	cr_assert(strstr(notes.data, "Days Past Due: a second column for feature days_past_due"),
+	          "%s", notes.data);
+	cr_assert(strstr(notes.data, "tabbed: not a number, and not a category"), "%s", notes.data);
+	cr_assert(strstr(notes.data, "latin1: not a number, and not a category"), "%s", notes.data);
+	cr_assert(strstr(notes.data, "empty: missing on every row: left out"), "%s", notes.data);
+	struct scorecard *card = card_from_yaml(&yaml);
+	cr_assert_eq(card->n_chars, 1);
+	scorecard_free(card);
+	rbuf_free(&yaml);
+	rbuf_free(&notes);
+	rbuf_free(&b);
+}
+
 /* ---- the schema file ---- */
 
 Test(attributes_load, the_shipped_schema_loads)
