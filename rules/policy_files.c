@@ -146,6 +146,14 @@ uint64_t policy_files_signature(const char *const *paths, size_t n_paths)
 		sig = fnv_u64(sig, (uint64_t)st.st_size);
 		sig = fnv_u64(sig, (uint64_t)st.st_mtim.tv_sec);
 		sig = fnv_u64(sig, (uint64_t)st.st_mtim.tv_nsec);
+		/* The contents too: an edit of the same size within one tick of the file system's
+		 * clock, or a copy that keeps the old time, changes nothing above. Policy files are
+		 * a few KiB, read every 2 s. */
+		char *text = NULL, err[128];
+		size_t len = 0;
+		int rc = riskd_read_file(path, POLICY_FILE_MAX, &text, &len, err, sizeof err);
+		sig = rc == 0 ? policy_hash_add(sig, text, len) : fnv_u64(sig, (uint64_t)-rc);
+		free(text);
 	}
 	policy_files_free(&files);
 	return sig;

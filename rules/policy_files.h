@@ -44,9 +44,10 @@ char *policy_file_read(const char *path, const char *what, size_t *len,
 void policy_files_free(struct policy_files *files);
 
 /*
- * A signature of what policy_files_expand finds at paths now: each file's name, size and
- * modification time, and the paths that cannot be read. Equal signatures mean no file was
- * added, removed, written or touched; it reads no file's contents. For a watch that polls.
+ * A signature of what policy_files_expand finds at paths now: each file's name, size,
+ * modification time and contents, and the paths that cannot be read. Equal signatures mean
+ * no file was added, removed, touched or changed - an edit that keeps the size and the
+ * modification time included. For a watch that polls (policy files are small).
  */
 uint64_t policy_files_signature(const char *const *paths, size_t n_paths);
 

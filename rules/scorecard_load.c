@@ -24,9 +24,18 @@ static const char *const grade_notes[] = {
 static const char *const top_keys[] = {"scorecard", "version",     "description", "segments",
                                        "default",   "base_points", "scaling",     "grades",
                                        "characteristics"};
-static const char *const char_keys[] = {"feature", "code",        "reason",
-                                        "missing_reason", "description", "bins"};
-static const char *const bin_keys[] = {"from", "to", "values", "missing", "points"};
+static const char *const char_keys[] = {"feature", "attribute", "type",        "code",
+                                        "reason",  "missing_reason", "description", "bins"};
+static const char *const bin_keys[] = {"from", "to", "values", "missing", "other", "points"};
+static const char *const attr_type_names[] = {"number", "category"};
+
+/* What a characteristic reads: a registry feature (def) or a customer attribute (def NULL),
+ * by name, and the type its bins follow (attributes: FEATURE_NUM or FEATURE_SYM). */
+struct char_kind {
+	const struct feature_def *def;
+	const char *name;
+	enum feature_type type;
+};
 static const char *const scaling_keys[] = {"base_points", "base_odds", "pdo"};
 
 /* ---- one file ---- */
@@ -197,54 +206,93 @@ static void load_scaling(struct card_load *cl, const struct ynode *root)
 /* What one bin node holds, before the characteristic-wide checks. */
 struct bin_read {
 	const struct ynode *node, *from, *to;
-	int missing;
+	int missing, other;
 	int ok;
 	struct scorecard_bin bin;
 };
 
-/* Reads the values of a boolean or symbol bin into bin->values. */
-static int load_bin_values(struct card_load *cl, const struct ynode *v,
-                           const struct feature_def *def, struct scorecard_bin *bin,
-                           size_t *value_pos)
+/* The names a bin of a boolean or symbol feature may list, and their count. */
+static const char *const *kind_names(const struct char_kind *k, size_t *count)
+{
+	static const char *const bools[] = {"false", "true"};
+	*count = 2;
+	return k->type == FEATURE_BOOL ? bools : feature_symbols(k->def->id, count);
+}
+
+/* One listed value of a category attribute's bin: its index among ch's values (added when
+ * new), or -1 after reporting. */
+static int load_category_value(struct card_load *cl, const struct ynode *item,
+                               struct scorecard_char *ch)
+{
+	struct rules_src *src = cl->src;
+	if (!ynode_text(src, item, "a value"))
+		return -1;
+	int control = 0;
+	for (size_t i = 0; i < item->len; i++)
+		control |= (unsigned char)item->value[i] < 0x20 || item->value[i] == 0x7f;
+	if (item->len > ATTR_VALUE_MAX || control) {
+		rules_src_error(src, item->start, "a value of '%s' must be one line of at most %d "
+		                "bytes", ch->attr, ATTR_VALUE_MAX);
+		return -1;
+	}
+	int k = attr_list_find(ch->cats, ch->n_cats, item->value, item->len);
+	if (k >= 0)
+		return k;
+	k = scorecard_char_add_category(ch, item->value, item->len);
+	if (k < 0)
+		rules_src_error(src, item->start, "more than %d values in the bins of '%s'",
+		                SCORECARD_SYMBOLS_MAX, ch->attr);
+	return k;
+}
+
+/* Reads the values of a boolean, symbol or category bin into bin->values. */
+static int load_bin_values(struct card_load *cl, const struct ynode *v, const struct char_kind *k,
+                           struct scorecard_char *ch, struct scorecard_bin *bin, size_t *value_pos)
 {
 	struct rules_src *src = cl->src;
 	char shown[48];
-	size_t nsym = 2;
-	static const char *const bools[] = {"false", "true"};
-	const char *const *names = def->type == FEATURE_BOOL ? bools
-	                                                     : feature_symbols(def->id, &nsym);
+	size_t nsym = 0;
+	const char *const *names = k->def ? kind_names(k, &nsym) : NULL;
 	if (v->type != YNODE_SEQ || v->count == 0) {
 		rules_src_error(src, v->start, "'values' must be a list of %s values of '%s', not %s",
-		                def->type == FEATURE_BOOL ? "boolean" : "symbol", def->name,
-		                v->type == YNODE_SEQ ? "an empty list" : ynode_noun(v));
+		                k->type == FEATURE_BOOL ? "boolean" : k->def ? "symbol" : "category",
+		                k->name, v->type == YNODE_SEQ ? "an empty list" : ynode_noun(v));
 		return -1;
 	}
 	int rc = 0;
 	for (size_t i = 0; i < v->count; i++) {
 		const struct ynode *item = v->items[i];
-		size_t s = ynode_find(item, names, nsym);
-		if (s == nsym) {
+		size_t s;
+		if (!k->def) {
+			int idx = load_category_value(cl, item, ch);
+			if (idx < 0) {
+				rc = -1;
+				continue;
+			}
+			s = (size_t)idx;
+		} else if ((s = ynode_find(item, names, nsym)) == nsym) {
 			const char *hint = ynode_suggest(item, names, nsym);
 			if (item->type != YNODE_SCALAR)
 				rules_src_error(src, item->start, "a value of '%s' must be a scalar, not %s",
-				                def->name, ynode_noun(item));
-			else if (def->type == FEATURE_BOOL)
+				                k->name, ynode_noun(item));
+			else if (k->type == FEATURE_BOOL)
 				rules_src_error(src, item->start,
-				                "'%s' is a boolean: give true or false, not '%s'", def->name,
+				                "'%s' is a boolean: give true or false, not '%s'", k->name,
 				                rules_show(shown, sizeof shown, item->value, item->len));
 			else if (hint)
 				rules_src_error(src, item->start, "unknown %s '%s' (did you mean '%s'?)",
-				                def->name, rules_show(shown, sizeof shown, item->value, item->len),
+				                k->name, rules_show(shown, sizeof shown, item->value, item->len),
 				                hint);
 			else
-				rules_src_error(src, item->start, "unknown %s '%s'", def->name,
+				rules_src_error(src, item->start, "unknown %s '%s'", k->name,
 				                rules_show(shown, sizeof shown, item->value, item->len));
 			rc = -1;
 			continue;
 		}
 		if (value_pos[s] != RULES_NO_POS) {
 			rules_src_error(src, item->start, "'%s' is already in the bin on line %d",
-			                names[s], rules_src_line(src, value_pos[s]));
+			                rules_show(shown, sizeof shown, item->value, item->len),
+			                rules_src_line(src, value_pos[s]));
 			rc = -1;
 			continue;
 		}
@@ -254,8 +302,44 @@ static int load_bin_values(struct card_load *cl, const struct ynode *v,
 	return rc;
 }
 
-static void load_bin(struct card_load *cl, const struct ynode *m, const struct feature_def *def,
-                     struct bin_read *br, size_t *value_pos)
+/* The `missing: true` or `other: true` flag of a bin: the bin then holds no values. */
+static void load_bin_flag(struct card_load *cl, const struct ynode *flag_node, const char *key,
+                          struct bin_read *br, const struct char_kind *k)
+{
+	struct rules_src *src = cl->src;
+	int flag = 0;
+	if (ynode_bool(src, flag_node, key, &flag) < 0) {
+		br->ok = 0;
+		return;
+	}
+	if (!flag) {
+		rules_src_error(src, flag_node->start, "'%s: false' says nothing: leave it out, or "
+		                "write '%s: true' for the bin of %s", key, key,
+		                strcmp(key, "missing") == 0 ? "a missing value" : "other values");
+		br->ok = 0;
+		return;
+	}
+	if (strcmp(key, "other") == 0 && (k->def || k->type != FEATURE_SYM)) {
+		rules_src_error(src, flag_node->start, "'other' is for category attributes; '%s' has "
+		                "a bin for each of its values", k->name);
+		br->ok = 0;
+		return;
+	}
+	br->missing = strcmp(key, "missing") == 0;
+	br->other = !br->missing;
+	const struct ynode *m = br->node;
+	const struct ynode *extra = br->from ? br->from : br->to ? br->to : ynode_get(m, "values");
+	if (!extra && br->missing)
+		extra = ynode_get(m, "other");
+	if (extra) {
+		rules_src_error(src, extra->start, "the %s bin holds no values: give it only '%s' and "
+		                "'points'", key, key);
+		br->ok = 0;
+	}
+}
+
+static void load_bin(struct card_load *cl, const struct ynode *m, const struct char_kind *k,
+                     struct scorecard_char *ch, struct bin_read *br, size_t *value_pos)
 {
 	struct rules_src *src = cl->src;
 	br->node = m;
@@ -270,6 +354,7 @@ static void load_bin(struct card_load *cl, const struct ynode *m, const struct f
 	ynode_check_keys(src, m, bin_keys, COUNT(bin_keys), NULL, "in a bin");
 	const struct ynode *points = ynode_get(m, "points");
 	const struct ynode *missing = ynode_get(m, "missing");
+	const struct ynode *other = ynode_get(m, "other");
 	const struct ynode *values = ynode_get(m, "values");
 	br->from = ynode_get(m, "from");
 	br->to = ynode_get(m, "to");
@@ -280,32 +365,15 @@ static void load_bin(struct card_load *cl, const struct ynode *m, const struct f
 	           0) {
 		br->ok = 0;
 	}
-	if (missing) {
-		int flag = 0;
-		if (ynode_bool(src, missing, "missing", &flag) < 0) {
-			br->ok = 0;
-		} else if (!flag) {
-			rules_src_error(src, missing->start,
-			                "'missing: false' says nothing: leave it out, or write "
-			                "'missing: true' for the bin of a missing value");
-			br->ok = 0;
-		} else {
-			br->missing = 1;
-			const struct ynode *extra = br->from ? br->from : br->to ? br->to : values;
-			if (extra) {
-				rules_src_error(src, extra->start,
-				                "the missing bin holds no values: give it only 'missing' and "
-				                "'points'");
-				br->ok = 0;
-			}
-		}
+	if (missing || other) {
+		load_bin_flag(cl, missing ? missing : other, missing ? "missing" : "other", br, k);
 		return;
 	}
-	if (def->type == FEATURE_NUM) {
+	if (k->type == FEATURE_NUM) {
 		if (values) {
 			rules_src_error(src, values->start,
-			                "'values' is for boolean and symbol features; '%s' is a number: "
-			                "use 'from' and 'to'", def->name);
+			                "'values' is for boolean, symbol and category values; '%s' is a "
+			                "number: use 'from' and 'to'", k->name);
 			br->ok = 0;
 		}
 		br->bin.from = -INFINITY;
@@ -321,16 +389,16 @@ static void load_bin(struct card_load *cl, const struct ynode *m, const struct f
 	if (range) {
 		rules_src_error(src, range->start,
 		                "'%s' is for numeric features; '%s' is a %s: list its 'values'",
-		                br->from ? "from" : "to", def->name,
-		                def->type == FEATURE_BOOL ? "boolean" : "symbol");
+		                br->from ? "from" : "to", k->name,
+		                k->type == FEATURE_BOOL ? "boolean" : k->def ? "symbol" : "category");
 		br->ok = 0;
 	}
 	if (!values) {
 		rules_src_error(src, m->start, "bin is missing required key 'values' (the %s values "
-		                "of '%s' it takes)", def->type == FEATURE_BOOL ? "boolean" : "symbol",
-		                def->name);
+		                "of '%s' it takes)", k->type == FEATURE_BOOL ? "boolean" : k->def ?
+		                "symbol" : "category", k->name);
 		br->ok = 0;
-	} else if (load_bin_values(cl, values, def, &br->bin, value_pos) < 0) {
+	} else if (load_bin_values(cl, values, k, ch, &br->bin, value_pos) < 0) {
 		br->ok = 0;
 	}
 }
@@ -396,19 +464,23 @@ static int load_reason(struct rules_src *src, const struct ynode *n, const char 
 	return 0;
 }
 
+/* What the characteristics read so far name: where each feature, and each attribute (its
+ * name node), already has one. */
+struct char_seen {
+	size_t feature_pos[FEAT__COUNT];
+	const struct ynode *attrs[SCORECARD_CHARS_MAX];
+	size_t n_attrs;
+};
+
 /* The characteristic's feature, checked against the registry and the card's other
- * characteristics (feature_pos: where each feature already has one). Returns its definition,
- * or NULL after reporting. */
-static const struct feature_def *load_char_feature(struct card_load *cl, const struct ynode *m,
-                                                   struct scorecard_char *ch, size_t *feature_pos)
+ * characteristics. Returns 0 with *k filled, or -1 after reporting. */
+static int load_char_feature(struct card_load *cl, const struct ynode *n, struct scorecard_char *ch,
+                             struct char_seen *seen, struct char_kind *k)
 {
 	struct rules_src *src = cl->src;
 	char shown[48];
 	const struct feature_def *def = NULL;
-	const struct ynode *n = ynode_get(m, "feature");
-	if (!n) {
-		rules_src_error(src, m->start, "characteristic is missing required key 'feature'");
-	} else if (n->type != YNODE_SCALAR) {
+	if (n->type != YNODE_SCALAR) {
 		rules_src_error(src, n->start, "'feature' must be a feature name, not %s", ynode_noun(n));
 	} else if ((def = feature_lookup(n->value, n->len)) == NULL) {
 		const char *hint = rules_suggest_feature(n->value, n->len);
@@ -417,17 +489,94 @@ static const struct feature_def *load_char_feature(struct card_load *cl, const s
 			rules_src_error(src, n->start, "unknown feature '%s' (did you mean '%s'?)", shown,
 			                hint);
 		else
-			rules_src_error(src, n->start, "unknown feature '%s'", shown);
-	} else if (feature_pos[def->id] != RULES_NO_POS) {
+			rules_src_error(src, n->start, "unknown feature '%s' (a customer attribute is "
+			                "named with 'attribute' and its 'type')", shown);
+	} else if (seen->feature_pos[def->id] != RULES_NO_POS) {
 		rules_src_error(src, n->start, "feature '%s' already has a characteristic (line %d)",
-		                def->name, rules_src_line(src, feature_pos[def->id]));
+		                def->name, rules_src_line(src, seen->feature_pos[def->id]));
 		def = NULL;
 	} else {
-		feature_pos[def->id] = n->start;
+		seen->feature_pos[def->id] = n->start;
 		ch->feature = def->id;
 		ch->type = def->type;
+		*k = (struct char_kind){def, def->name, def->type};
 	}
-	return def;
+	return def ? 0 : -1;
+}
+
+/* The characteristic's attribute (n: its name) and type. Returns 0 with *k filled, or -1
+ * after reporting. */
+static int load_char_attribute(struct card_load *cl, const struct ynode *m, const struct ynode *n,
+                               struct scorecard_char *ch, struct char_seen *seen,
+                               struct char_kind *k)
+{
+	struct rules_src *src = cl->src;
+	char shown[48];
+	int ok = 1;
+	ch->is_attr = 1;
+	ch->attr_slot = -1;
+	if (!ynode_text(src, n, "attribute")) {
+		ok = 0;
+	} else if (!attr_name_valid(n->value, n->len)) {
+		rules_src_error(src, n->start, "bad attribute name '%s': use lower-case letters, "
+		                "digits and '_', starting with a letter, at most %d",
+		                rules_show(shown, sizeof shown, n->value, n->len), ATTR_NAME_MAX);
+		ok = 0;
+	} else if (feature_lookup(n->value, n->len)) {
+		rules_src_error(src, n->start, "'%s' is a feature riskd computes: write 'feature: %s'",
+		                n->value, n->value);
+		ok = 0;
+	} else {
+		for (size_t i = 0; i < seen->n_attrs; i++)
+			if (seen->attrs[i]->len == n->len && memcmp(seen->attrs[i]->value, n->value, n->len) == 0) {
+				rules_src_error(src, n->start, "attribute '%s' already has a characteristic "
+				                "(line %d)", n->value, rules_src_line(src, seen->attrs[i]->start));
+				ok = 0;
+			}
+		if (ok)
+			seen->attrs[seen->n_attrs++] = n;
+		memcpy(ch->attr, n->value, n->len + 1);
+	}
+	const struct ynode *t = ynode_get(m, "type");
+	size_t type = COUNT(attr_type_names);
+	if (!t)
+		rules_src_error(src, m->start, "an attribute's characteristic needs 'type' (number or "
+		                "category)");
+	else if ((type = ynode_find(t, attr_type_names, COUNT(attr_type_names))) ==
+	         COUNT(attr_type_names))
+		rules_src_error(src, t->start, "'type' must be number or category, not '%s'",
+		                rules_show(shown, sizeof shown, t->value ? t->value : "", t->len));
+	if (type == COUNT(attr_type_names))
+		ok = 0;
+	ch->type = type == 1 ? FEATURE_SYM : FEATURE_NUM;
+	*k = (struct char_kind){NULL, ch->attr, ch->type};
+	return ok ? 0 : -1;
+}
+
+/* What the characteristic reads: 'feature', or 'attribute' with its 'type'. Returns 0 with
+ * *k filled, or -1 after reporting (k->name is still set when the name was readable). */
+static int load_char_kind(struct card_load *cl, const struct ynode *m, struct scorecard_char *ch,
+                          struct char_seen *seen, struct char_kind *k)
+{
+	struct rules_src *src = cl->src;
+	const struct ynode *f = ynode_get(m, "feature"), *a = ynode_get(m, "attribute");
+	const struct ynode *t = ynode_get(m, "type");
+	if (f && a) {
+		rules_src_error(src, a->start, "a characteristic reads one feature or one attribute, "
+		                "not both");
+		return -1;
+	}
+	if (a)
+		return load_char_attribute(cl, m, a, ch, seen, k);
+	if (t)
+		rules_src_error(src, t->start, "'type' is for attributes: a feature's type is the "
+		                "registry's");
+	if (!f) {
+		rules_src_error(src, m->start, "characteristic is missing required key 'feature' (or "
+		                "'attribute' for a customer attribute)");
+		return -1;
+	}
+	return load_char_feature(cl, f, ch, seen, k) < 0 || t ? -1 : 0;
 }
 
 /* The reason code, unique in the card (codes: the code nodes seen so far). Returns 0, or -1
@@ -474,10 +623,10 @@ static int load_char_code(struct card_load *cl, const struct ynode *m, struct sc
 	return ok ? 0 : -1;
 }
 
-/* The bins of a characteristic of feature def (NULL: unknown, the bins are not read); the
+/* The bins of a characteristic of kind k (NULL: unknown, the bins are not read); the
  * characteristic is filled only when its other keys were fine (ok) and every bin is. */
 static void load_char_bins(struct card_load *cl, const struct ynode *m, struct scorecard_char *ch,
-                           const struct feature_def *def, int ok)
+                           const struct char_kind *k, int ok)
 {
 	struct rules_src *src = cl->src;
 	const struct ynode *bins = ynode_get(m, "bins");
@@ -490,49 +639,60 @@ static void load_char_bins(struct card_load *cl, const struct ynode *m, struct s
 		                bins->type == YNODE_SEQ ? "an empty list" : ynode_noun(bins));
 		return;
 	}
-	if (!def)
+	if (!k)
 		return;
-	if (bins->count > SCORECARD_BINS_MAX + 1) {
+	if (bins->count > SCORECARD_BINS_MAX + 2) {
 		rules_src_error(src, ynode_key_pos(m, "bins"), "more than %d bins", SCORECARD_BINS_MAX);
 		return;
 	}
 	struct bin_read reads[SCORECARD_BINS_MAX + 1];
 	size_t value_pos[SCORECARD_SYMBOLS_MAX];
-	size_t n_values = 0, missing_at = RULES_NO_POS, nread = 0;
-	if (def->type == FEATURE_BOOL)
-		n_values = 2;
-	else if (def->type == FEATURE_SYM)
-		feature_symbols(def->id, &n_values);
+	size_t n_values = 0, missing_at = RULES_NO_POS, other_at = RULES_NO_POS, nread = 0;
+	if (k->def && k->type != FEATURE_NUM)
+		kind_names(k, &n_values);
 	for (size_t i = 0; i < SCORECARD_SYMBOLS_MAX; i++)
 		value_pos[i] = RULES_NO_POS;
 	memset(reads, 0, sizeof reads);
 	int bins_ok = 1; /* the whole-list checks only run over well-formed bins */
 	for (size_t i = 0; i < bins->count; i++) {
 		struct bin_read br = {0};
-		load_bin(cl, bins->items[i], def, &br, value_pos);
+		load_bin(cl, bins->items[i], k, ch, &br, value_pos);
 		bins_ok &= br.ok;
-		if (!br.missing) {
-			reads[nread++] = br;
+		if (!br.missing && !br.other) {
+			if (nread < SCORECARD_BINS_MAX + 1)
+				reads[nread] = br;
+			nread++;
 			continue;
 		}
-		if (missing_at != RULES_NO_POS) {
+		size_t *at = br.missing ? &missing_at : &other_at;
+		if (*at != RULES_NO_POS) {
 			rules_src_error(src, bins->items[i]->start,
-			                "a second missing bin (the first is on line %d)",
-			                rules_src_line(src, missing_at));
+			                "a second %s bin (the first is on line %d)",
+			                br.missing ? "missing" : "other", rules_src_line(src, *at));
 			bins_ok = 0;
 			continue;
 		}
-		missing_at = bins->items[i]->start;
-		ch->missing_points = br.bin.points;
+		*at = bins->items[i]->start;
+		if (br.missing)
+			ch->missing_points = br.bin.points;
+		else
+			ch->other_points = br.bin.points;
 	}
+	ch->has_other = other_at != RULES_NO_POS;
 	if (missing_at == RULES_NO_POS) {
 		rules_src_error(src, ynode_key_pos(m, "bins"), "no bin for a missing '%s': add {missing: "
-		                "true, points: N}", def->name);
+		                "true, points: N}", k->name);
+		bins_ok = 0;
+	}
+	if (!k->def && k->type == FEATURE_SYM && other_at == RULES_NO_POS) {
+		rules_src_error(src, ynode_key_pos(m, "bins"), "no bin for the other values of '%s' "
+		                "(values no bin lists, such as new ones): add {other: true, points: N}",
+		                k->name);
 		bins_ok = 0;
 	}
 	if (nread == 0) {
 		rules_src_error(src, ynode_key_pos(m, "bins"), "'%s' has only a missing bin: give bins for "
-		                "its values", def->name);
+		                "its values", k->name);
 		return;
 	}
 	if (nread > SCORECARD_BINS_MAX) {
@@ -541,18 +701,16 @@ static void load_char_bins(struct card_load *cl, const struct ynode *m, struct s
 	}
 	if (!bins_ok)
 		return;
-	if (def->type == FEATURE_NUM) {
+	if (k->type == FEATURE_NUM) {
 		if (check_numeric_bins(cl, reads, nread) < 0)
 			return;
-	} else {
-		static const char *const bools[] = {"false", "true"};
-		size_t nsym = 2;
-		const char *const *names = def->type == FEATURE_BOOL ? bools
-		                                                     : feature_symbols(def->id, &nsym);
+	} else if (k->def) {
+		size_t nsym;
+		const char *const *names = kind_names(k, &nsym);
 		for (size_t s = 0; s < n_values; s++) {
 			if (value_pos[s] == RULES_NO_POS) {
 				rules_src_error(src, ynode_key_pos(m, "bins"), "'%s' value '%s' is in no bin",
-				                def->name, names[s]);
+				                k->name, names[s]);
 				bins_ok = 0;
 			}
 		}
@@ -566,12 +724,12 @@ static void load_char_bins(struct card_load *cl, const struct ynode *m, struct s
 }
 
 static void load_char(struct card_load *cl, const struct ynode *m, struct scorecard_char *ch,
-                      size_t *feature_pos, const struct ynode **codes)
+                      struct char_seen *seen, const struct ynode **codes)
 {
 	struct rules_src *src = cl->src;
 	ynode_check_keys(src, m, char_keys, COUNT(char_keys), NULL, "in a characteristic");
-	const struct feature_def *def = load_char_feature(cl, m, ch, feature_pos);
-	int ok = def != NULL;
+	struct char_kind k = {0};
+	int ok = load_char_kind(cl, m, ch, seen, &k) == 0;
 	if (load_char_code(cl, m, ch, codes) < 0)
 		ok = 0;
 	const struct ynode *n;
@@ -588,7 +746,7 @@ static void load_char(struct card_load *cl, const struct ynode *m, struct scorec
 
 	if ((n = ynode_get(m, "description")) != NULL)
 		ynode_text(src, n, "description");
-	load_char_bins(cl, m, ch, def, ok);
+	load_char_bins(cl, m, ch, k.name ? &k : NULL, ok);
 }
 
 static void load_chars(struct card_load *cl, const struct ynode *root)
@@ -610,10 +768,10 @@ static void load_chars(struct card_load *cl, const struct ynode *root)
 		                "more than %d characteristics", SCORECARD_CHARS_MAX);
 		return;
 	}
-	size_t feature_pos[FEAT__COUNT];
+	struct char_seen seen = {.n_attrs = 0};
 	const struct ynode *codes[SCORECARD_CHARS_MAX] = {0};
 	for (size_t i = 0; i < FEAT__COUNT; i++)
-		feature_pos[i] = RULES_NO_POS;
+		seen.feature_pos[i] = RULES_NO_POS;
 	for (size_t i = 0; i < n->count; i++) {
 		const struct ynode *m = n->items[i];
 		if (m->type != YNODE_MAP) {
@@ -621,7 +779,7 @@ static void load_chars(struct card_load *cl, const struct ynode *root)
 			                "reason and bins, not %s", ynode_noun(m));
 			continue;
 		}
-		load_char(cl, m, &cl->card->chars[cl->card->n_chars++], feature_pos, codes);
+		load_char(cl, m, &cl->card->chars[cl->card->n_chars++], &seen, codes);
 	}
 }
 

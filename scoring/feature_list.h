@@ -50,6 +50,7 @@ FEATURE(ON_TIME_SHARE_12M,   "on_time_share_12m",   NUM,  "ratio", "share of bil
 FEATURE(ARREARS_AMOUNT,      "arrears_amount",      NUM,  "money", "unpaid amount of bills past due")
 FEATURE(ARREARS_RATIO,       "arrears_ratio",       NUM,  "ratio", "arrears_amount / average monthly bill")
 FEATURE(REVERSALS_12M,       "reversals_12m",       NUM,  "count", "payment reversals in the last 12 months")
+FEATURE(DAYS_SINCE_REVERSAL, "days_since_reversal", NUM,  "days",  "days from the newest payment reversal in the last 12 months to today (missing: none)")
 FEATURE(TENURE_MONTHS,       "tenure_months",       NUM,  "months", "months since the customer's start date")
 FEATURE(MONTHS_SINCE_LAST_LATE, "months_since_last_late", NUM, "months", "months since the last late payment")
 FEATURE(BILLS_12M,           "bills_12m",           NUM,  "count", "bills issued in the last 12 months")

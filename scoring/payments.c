@@ -22,6 +22,28 @@
 
 #define DAY16_MAX 65535
 
+/* older_rev: the older debt's bill count (bits 0-1) and the newest reversal's day of the
+ * month (bits 2-6). */
+#define OLDER_COUNT_MASK 0x03u
+#define REV_DOM_SHIFT 2
+#define REV_DOM_MASK 0x7cu
+
+static unsigned older_count(const struct pay_state *ps)
+{
+	return ps->older_rev & OLDER_COUNT_MASK;
+}
+
+static void older_count_set(struct pay_state *ps, unsigned count)
+{
+	count = count > PAY_MONTH_COUNT_CAP ? PAY_MONTH_COUNT_CAP : count;
+	ps->older_rev = (uint8_t)((ps->older_rev & ~OLDER_COUNT_MASK) | count);
+}
+
+static unsigned reversal_dom(const struct pay_state *ps)
+{
+	return (ps->older_rev & REV_DOM_MASK) >> REV_DOM_SHIFT;
+}
+
 static uint16_t day16(int32_t day)
 {
 	return (uint16_t)(day < 1 ? 1 : day > DAY16_MAX ? DAY16_MAX : day);
@@ -54,6 +76,19 @@ static void civil_of(int32_t day, int32_t *year, int32_t *month, int32_t *dom)
 	*dom = (int32_t)(doy - (153 * mp + 2) / 5 + 1);
 	*month = (int32_t)m;
 	*year = (int32_t)(yoe + era * 400 + (m <= 2));
+}
+
+/* Days since 1970-01-01 of the first day of month m (months since January 1970): Howard
+ * Hinnant's days_from_civil. */
+static int32_t first_day_of_month(int32_t m)
+{
+	int64_t y = 1970 + (m >= 0 ? m / 12 : (m - 11) / 12), mo = m - (y - 1970) * 12 + 1;
+	y -= mo <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int32_t)(era * 146097 + doe - 719468);
 }
 
 /* Months since January 1970 of a day. */
@@ -166,13 +201,12 @@ static void older_add(struct pay_state *ps, int32_t cents, uint16_t due, unsigne
 {
 	if (ps->carry_cents <= 0) {
 		ps->older_due = due;
-		ps->older_count = 0;
+		older_count_set(ps, 0);
 	} else if (due < ps->older_due) {
 		ps->older_due = due;
 	}
 	ps->carry_cents = sat32((int64_t)ps->carry_cents + cents);
-	unsigned n = ps->older_count + count;
-	ps->older_count = (uint8_t)(n > 255 ? 255 : n);
+	older_count_set(ps, older_count(ps) + count);
 }
 
 /* Books `nbills` bills due on `due` as paid off on `day`: on time (by due month) or late
@@ -289,9 +323,9 @@ void payments_payment(struct pay_state *ps, double amount, const char *bill_id, 
 			cents -= take;
 			if (ps->carry_cents == 0) {
 				uint16_t due = ps->older_due;
-				unsigned count = ps->older_count ? ps->older_count : 1;
+				unsigned count = older_count(ps) ? older_count(ps) : 1;
 				ps->older_due = 0;
-				ps->older_count = 0;
+				older_count_set(ps, 0);
 				paid_off(ps, due, day, count);
 			}
 		} else if (open > 0) {
@@ -310,11 +344,33 @@ void payments_payment(struct pay_state *ps, double amount, const char *bill_id, 
 	}
 }
 
+/* The newest month of the rings holding a reversal, no later than month `until`; -1 none. */
+static int32_t newest_reversal_month(const struct pay_state *ps, int32_t until)
+{
+	for (int32_t m = ps->head_month; m >= 0 && m > ps->head_month - PAY_MONTHS; m--)
+		if (m <= until && log_get(ps->month_log[m % PAY_MONTHS], LOG_REVERSALS))
+			return m;
+	return -1;
+}
+
+/* Counts a reversal of day `day`, and keeps its day of the month when it is the newest. */
+static void reversal_note(struct pay_state *ps, int32_t day)
+{
+	int32_t m = month_of(day), y, mo, dom;
+	int32_t newest = newest_reversal_month(ps, DAY16_MAX);
+	log_add(ps, m, LOG_REVERSALS, 1);
+	if (newest_reversal_month(ps, DAY16_MAX) != m)
+		return; /* older than the newest reversal, or out of the rings */
+	civil_of(day, &y, &mo, &dom);
+	if (newest != m || (unsigned)dom > reversal_dom(ps))
+		ps->older_rev = (uint8_t)((ps->older_rev & ~REV_DOM_MASK) | (unsigned)dom << REV_DOM_SHIFT);
+}
+
 void payments_reversal(struct pay_state *ps, double amount, int32_t day)
 {
 	pay_begin(ps, day);
 	int32_t cents = cents_of(amount);
-	log_add(ps, month_of(day), LOG_REVERSALS, 1);
+	reversal_note(ps, day);
 	if (ps->carry_cents < 0) {
 		int32_t take = cents < -ps->carry_cents ? cents : -ps->carry_cents;
 		ps->carry_cents += take;
@@ -420,7 +476,7 @@ void payments_features(const struct cstate *cs, int32_t today, struct feature_ve
 		FEAT_DAYS_PAST_DUE,    FEAT_MAX_DAYS_PAST_DUE_12M, FEAT_LATE_PAYMENTS_12M,
 		FEAT_ON_TIME_SHARE_12M, FEAT_ARREARS_AMOUNT,       FEAT_ARREARS_RATIO,
 		FEAT_REVERSALS_12M,    FEAT_TENURE_MONTHS,         FEAT_MONTHS_SINCE_LAST_LATE,
-		FEAT_BILLS_12M,
+		FEAT_BILLS_12M,        FEAT_DAYS_SINCE_REVERSAL,
 	};
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
 		feature_unset(fv, owned[i]);
@@ -467,6 +523,13 @@ void payments_features(const struct cstate *cs, int32_t today, struct feature_ve
 	if (ps->avg_bill > 0)
 		feature_set(fv, FEAT_ARREARS_RATIO, arrears / ps->avg_bill);
 	feature_set(fv, FEAT_REVERSALS_12M, reversals);
+	/* The day of the month kept is the newest reversal's, so only that month has a day. */
+	int32_t rev_month = newest_reversal_month(ps, tm);
+	if (rev_month >= tm - 11 && rev_month >= 0 && reversal_dom(ps) &&
+	    rev_month == newest_reversal_month(ps, DAY16_MAX)) {
+		int32_t rev_day = first_day_of_month(rev_month) + (int32_t)reversal_dom(ps) - 1;
+		feature_set(fv, FEAT_DAYS_SINCE_REVERSAL, today > rev_day ? today - rev_day : 0);
+	}
 	if (ps->last_late_day)
 		feature_set(fv, FEAT_MONTHS_SINCE_LAST_LATE, months_between(ps->last_late_day, today));
 	feature_set(fv, FEAT_BILLS_12M, bills_window + bills_ahead);

@@ -70,7 +70,11 @@ struct pay_state {
 	                                       month), 4-5 bills paid off late, 6-7 reversals (by
 	                                       the month it happened) */
 	uint8_t month_dpd[PAY_MONTHS];      /* largest days past due at a payoff in that month */
-	uint8_t older_count;                /* bills in the older debt (saturates at 255) */
+	uint8_t older_rev;                  /* bits 0-1: bills in the older debt (saturates at 3,
+	                                       as every count they feed does); bits 2-6: day of
+	                                       the month (1-31) of the newest reversal, whose
+	                                       month is the newest with reversals in month_log;
+	                                       0 none */
 	uint8_t flags;                      /* PAY_F_* */
 };
 
@@ -167,7 +171,8 @@ void payments_outcome_finish(struct pay_outcome *o, const struct pay_state *ps);
 
 /*
  * Fills the payment features of fv (days_past_due, max_days_past_due_12m, late_payments_12m,
- * on_time_share_12m, arrears_amount, arrears_ratio, reversals_12m, tenure_months,
+ * on_time_share_12m, arrears_amount, arrears_ratio, reversals_12m, days_since_reversal,
+ * tenure_months,
  * months_since_last_late, bills_12m, confirmed_theft) as of local day today. Before any
  * billing event every payment feature is missing except tenure_months (known from the
  * profile's since) and confirmed_theft (always known). Other features are left untouched.

@@ -8,6 +8,7 @@
 #include "scorecard.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,12 @@ void scorecard_char_finish(struct scorecard_char *ch)
 	size_t n_values = 0;
 	if (ch->type == FEATURE_BOOL)
 		n_values = 2;
-	else if (ch->type == FEATURE_SYM)
+	else if (ch->type == FEATURE_SYM && !ch->is_attr)
 		feature_symbols(ch->feature, &n_values);
 	memset(ch->code_bin, -1, sizeof ch->code_bin);
 	ch->best = ch->missing_points;
+	if (ch->has_other && ch->other_points > ch->best)
+		ch->best = ch->other_points;
 	for (size_t i = 0; i < ch->n_bins; i++) {
 		if (ch->bins[i].points > ch->best)
 			ch->best = ch->bins[i].points;
@@ -48,10 +51,79 @@ void scorecard_set_add(struct scorecard_set *set, struct scorecard *card)
 	set->cards[set->n_cards++] = card;
 }
 
+int scorecard_char_add_category(struct scorecard_char *ch, const char *value, size_t len)
+{
+	if (attr_list_find(ch->cats, ch->n_cats, value, len) >= 0)
+		return -1;
+	return attr_list_append(&ch->cats, &ch->n_cats, SCORECARD_SYMBOLS_MAX, value, len);
+}
+
+/* Binds one attribute characteristic (see scorecard_bind_attributes). */
+static int bind_char(struct scorecard_char *ch, const struct attr_schema *schema, char *errstr,
+                     size_t errstr_size)
+{
+	int slot = attr_schema_find(schema, ch->attr, strlen(ch->attr));
+	if (slot < 0) {
+		snprintf(errstr, errstr_size, "attribute '%s' is not declared in the attribute schema",
+		         ch->attr);
+		return -1;
+	}
+	const struct attr_def *def = &schema->defs[slot];
+	int is_category = ch->type == FEATURE_SYM;
+	if (is_category != (def->type == ATTR_CATEGORY)) {
+		snprintf(errstr, errstr_size, "attribute '%s' is a %s in the schema but a %s on the "
+		         "card", ch->attr, def->type == ATTR_CATEGORY ? "category" : "number",
+		         is_category ? "category" : "number");
+		return -1;
+	}
+	memset(ch->code_bin, -1, sizeof ch->code_bin);
+	for (size_t b = 0; is_category && b < ch->n_bins; b++)
+		for (size_t k = 0; k < ch->n_cats; k++) {
+			if (!(ch->bins[b].values & ((uint64_t)1 << k)))
+				continue;
+			int code = attr_def_code(def, ch->cats[k], strlen(ch->cats[k]));
+			if (code < 0 || code >= SCORECARD_SYMBOLS_MAX) {
+				snprintf(errstr, errstr_size, "value '%.40s' of attribute '%s' is not one of "
+				         "the schema's values", ch->cats[k], ch->attr);
+				return -1;
+			}
+			ch->code_bin[code] = (int8_t)b;
+		}
+	ch->attr_slot = slot;
+	return 0;
+}
+
+int scorecard_bind_attributes(struct scorecard *card, const struct attr_schema *schema,
+                              char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < card->n_chars; i++) {
+		struct scorecard_char *ch = &card->chars[i];
+		if (ch->is_attr && bind_char(ch, schema, errstr, errstr_size) < 0) {
+			for (size_t j = 0; j < card->n_chars; j++)
+				card->chars[j].attr_slot = -1;
+			return RISKD_ERR_INVALID;
+		}
+	}
+	return 0;
+}
+
+int scorecard_uses_attributes(const struct scorecard *card)
+{
+	for (size_t i = 0; i < card->n_chars; i++)
+		if (card->chars[i].is_attr)
+			return 1;
+	return 0;
+}
+
 void scorecard_free(struct scorecard *card)
 {
 	if (!card)
 		return;
+	for (size_t i = 0; i < card->n_chars; i++) {
+		for (size_t k = 0; k < card->chars[i].n_cats; k++)
+			free(card->chars[i].cats[k]);
+		free(card->chars[i].cats);
+	}
 	free(card->path);
 	free(card);
 }
@@ -144,40 +216,56 @@ static enum rule_grade grade_of_points(const struct scorecard *card, double poin
 	return RULE_GRADE_C;
 }
 
-/* Whether the characteristic takes its missing bin for fv. */
-static int char_missing(const struct scorecard_char *ch, const struct feature_vec *fv)
+/*
+ * The value characteristic ch reads for a customer: into *v, returning 1, or 0 when it is
+ * missing (unknown, not a number, an attribute of an unbound card or without values).
+ */
+static int char_value(const struct scorecard_char *ch, const struct feature_vec *fv,
+                      const struct attr_vec *av, double *v)
 {
-	if (!feature_known(fv, ch->feature) || isnan(fv->value[ch->feature]))
-		return 1;
-	if (ch->type == FEATURE_NUM)
-		return 0;
-	double v = fv->value[ch->feature];
-	int code = ch->type == FEATURE_BOOL ? v != 0 : (int)v;
-	return code < 0 || code >= SCORECARD_SYMBOLS_MAX || ch->code_bin[code] < 0;
+	if (ch->is_attr) {
+		if (!av || ch->attr_slot < 0 || !attr_vec_known(av, ch->attr_slot))
+			return 0;
+		*v = av->value[ch->attr_slot];
+	} else {
+		if (!feature_known(fv, ch->feature))
+			return 0;
+		*v = fv->value[ch->feature];
+	}
+	return !isnan(*v);
 }
 
-static double char_points(const struct scorecard_char *ch, const struct feature_vec *fv)
+/* The bin a value of ch falls in, SCORECARD_BINS_MAX for the `other` bin of a category
+ * attribute, or -1 for the missing bin (a boolean or symbol value no bin takes). */
+static int char_bin(const struct scorecard_char *ch, double v)
 {
-	if (!feature_known(fv, ch->feature))
-		return ch->missing_points;
-	double v = fv->value[ch->feature];
-	if (isnan(v))
-		return ch->missing_points;
 	if (ch->type == FEATURE_NUM) {
-		for (size_t i = 0; i + 1 < ch->n_bins; i++)
-			if (v < ch->bins[i].to)
-				return ch->bins[i].points;
-		return ch->bins[ch->n_bins - 1].points;
+		size_t i = 0;
+		while (i + 1 < ch->n_bins && !(v < ch->bins[i].to))
+			i++;
+		return (int)i;
 	}
 	int code = ch->type == FEATURE_BOOL ? v != 0 : (int)v;
-	if (code < 0 || code >= SCORECARD_SYMBOLS_MAX || ch->code_bin[code] < 0)
+	if (code >= 0 && code < SCORECARD_SYMBOLS_MAX && ch->code_bin[code] >= 0)
+		return ch->code_bin[code];
+	return ch->has_other ? SCORECARD_BINS_MAX : -1;
+}
+
+/* Points of ch for a customer; *missing says whether the missing bin gave them. */
+static double char_points(const struct scorecard_char *ch, const struct feature_vec *fv,
+                          const struct attr_vec *av, int *missing)
+{
+	double v;
+	int bin = char_value(ch, fv, av, &v) ? char_bin(ch, v) : -1;
+	*missing = bin < 0;
+	if (bin < 0)
 		return ch->missing_points;
-	return ch->bins[ch->code_bin[code]].points;
+	return bin == SCORECARD_BINS_MAX ? ch->other_points : ch->bins[bin].points;
 }
 
 /* Points, adverse reasons and the points grade of one customer (no caps or floors yet). */
 static void score_points(const struct scorecard *card, const struct feature_vec *fv,
-                         struct credit_grade *out)
+                         const struct attr_vec *av, struct credit_grade *out)
 {
 	struct {
 		double lost;
@@ -189,7 +277,8 @@ static void score_points(const struct scorecard *card, const struct feature_vec 
 	double points = card->base_points;
 	for (size_t i = 0; i < card->n_chars; i++) {
 		const struct scorecard_char *ch = &card->chars[i];
-		double got = char_points(ch, fv);
+		int missing;
+		double got = char_points(ch, fv, av, &missing);
 		points += got;
 		double lost = ch->best - got;
 		if (!(lost > 0))
@@ -201,7 +290,7 @@ static void score_points(const struct scorecard *card, const struct feature_vec 
 		}
 		losses[j].lost = lost;
 		losses[j].idx = i;
-		losses[j].missing = char_missing(ch, fv);
+		losses[j].missing = missing;
 	}
 	for (size_t k = 0; k < n_losses && k < CREDIT_REASONS_MAX; k++) {
 		const struct scorecard_char *ch = &card->chars[losses[k].idx];
@@ -275,7 +364,15 @@ int scorecard_grade_held(const struct scorecard *card, const struct feature_vec 
                          const struct grade_limits *limits_or_NULL, enum rule_grade held,
                          double margin, struct credit_grade *out)
 {
-	score_points(card, fv, out);
+	return scorecard_grade_attrs(card, fv, NULL, limits_or_NULL, held, margin, out);
+}
+
+int scorecard_grade_attrs(const struct scorecard *card, const struct feature_vec *fv,
+                          const struct attr_vec *av_or_NULL,
+                          const struct grade_limits *limits_or_NULL, enum rule_grade held,
+                          double margin, struct credit_grade *out)
+{
+	score_points(card, fv, av_or_NULL, out);
 	out->points_grade = scorecard_points_grade_held(card, out->points, held, margin);
 	apply_limits(out, limits_or_NULL);
 	if (limits_or_NULL)

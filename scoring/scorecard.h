@@ -8,8 +8,12 @@
  * This module holds the arithmetic: scorecard_set_pick chooses the card for a customer's
  * segment; scorecard_grade / scorecard_grade_held turn a feature_vec and the policy's limits
  * (struct grade_limits, which detector/grader.c gets from the credit rule set) into a struct
- * credit_grade without allocating. A loaded card is never modified, so any number of threads
- * may grade with it, and a reload can build a new set beside the old one and swap a pointer.
+ * credit_grade without allocating. A characteristic reads a registry feature or a customer
+ * attribute (scoring/attributes.h): cards name attributes by name and category values by
+ * text, and scorecard_bind_attributes maps them to a schema's slots and codes (once, after
+ * loading); scorecard_grade_attrs then reads them from a struct attr_vec. A loaded and bound
+ * card is never modified, so any number of threads may grade with it, and a reload can build
+ * a new set beside the old one and swap a pointer.
  * docs/credit.md describes the file format, how the shipped cards were fitted and how well
  * they rank. No I/O.
  */
@@ -19,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attributes.h"
 #include "event_types.h"
 #include "features.h"
 #include "grade.h"
@@ -43,10 +48,21 @@ struct scorecard_bin {
 	uint64_t values;  /* boolean and symbol bins: bit per code (boolean: 0 false, 1 true) */
 };
 
-/* One characteristic: a feature, its bins and the points of each. */
+/* One characteristic: a feature or a customer attribute, its bins and the points of each. */
 struct scorecard_char {
-	enum feature_id feature;
-	enum feature_type type;
+	enum feature_id feature;                   /* a feature's characteristic */
+	enum feature_type type;                    /* attributes: FEATURE_NUM for a number,
+	                                              FEATURE_SYM for a category */
+	int is_attr;                               /* an attribute's characteristic */
+	char attr[ATTR_NAME_MAX + 1];              /* ... its attribute's name */
+	int attr_slot;                             /* ... its schema slot once bound
+	                                              (scorecard_bind_attributes), -1 before */
+	char **cats;                               /* category attributes: the values the bins
+	                                              list (owned), bin values bit = index here */
+	size_t n_cats;
+	int has_other;                             /* category attributes: a bin for values no
+	                                              other bin lists */
+	double other_points;
 	char code[SCORECARD_CODE_MAX + 1];
 	char text[SCORECARD_TEXT_MAX + 1];
 	char missing_text[SCORECARD_TEXT_MAX + 1]; /* reason when the feature is missing; "": text */
@@ -57,7 +73,8 @@ struct scorecard_char {
 	double missing_points;
 	/* set by scorecard_char_finish: */
 	double best;                               /* most points any bin gives */
-	int8_t code_bin[SCORECARD_SYMBOLS_MAX];    /* boolean / symbol code -> bin, -1 none */
+	int8_t code_bin[SCORECARD_SYMBOLS_MAX];    /* boolean / symbol code (category attribute:
+	                                              schema code, once bound) -> bin, -1 none */
 };
 
 /* A card. The builder fills every field; scorecard_free releases it. */
@@ -108,6 +125,24 @@ void scorecard_free(struct scorecard *card);
 /* Derives what grading needs from a filled characteristic's bins (best, code_bin). */
 void scorecard_char_finish(struct scorecard_char *ch);
 
+/* Adds value (len bytes, copied) to a category attribute characteristic's values; returns
+ * its index, or -1 when it already has SCORECARD_SYMBOLS_MAX or lists the value. */
+int scorecard_char_add_category(struct scorecard_char *ch, const char *value, size_t len);
+
+/*
+ * Binds the card's attribute characteristics to a schema: each attribute must be declared
+ * there with the same type, and each value a category's bins list must be one of its
+ * allowed values; the schema's values that no bin lists take the `other` bin. Until bound,
+ * an attribute scores its missing bin. The schema must outlive nothing: the card keeps slots
+ * and codes, not pointers. Returns 0, or RISKD_ERR_INVALID with errstr naming the attribute
+ * (the card is then left unbound).
+ */
+int scorecard_bind_attributes(struct scorecard *card, const struct attr_schema *schema,
+                              char *errstr, size_t errstr_size);
+
+/* Whether the card has attribute characteristics. */
+int scorecard_uses_attributes(const struct scorecard *card);
+
 /* The card's name ("residential"), version (as written), path, and a content hash (16 hex
  * digits of 64-bit FNV-1a over the file's length and bytes, as rule sets). Strings live as
  * long as the card. */
@@ -154,6 +189,15 @@ int scorecard_grade(const struct scorecard *card, const struct feature_vec *fv,
 int scorecard_grade_held(const struct scorecard *card, const struct feature_vec *fv,
                          const struct grade_limits *limits_or_NULL, enum rule_grade held,
                          double margin, struct credit_grade *out);
+
+/*
+ * scorecard_grade_held for a customer with attribute values too: av_or_NULL holds them by the
+ * slots of the schema the card was bound to (NULL: every attribute missing).
+ */
+int scorecard_grade_attrs(const struct scorecard *card, const struct feature_vec *fv,
+                          const struct attr_vec *av_or_NULL,
+                          const struct grade_limits *limits_or_NULL, enum rule_grade held,
+                          double margin, struct credit_grade *out);
 
 /* The points grade with hysteresis, as scorecard_grade_held computes it. */
 enum rule_grade scorecard_points_grade_held(const struct scorecard *card, double points,

@@ -202,12 +202,75 @@ static double nice_cut(double a, double b)
 	return b;
 }
 
+/* Category attribute: fc->cat_bin and fc->n_bins (see fit_bin_char). Returns the bin of the
+ * pooled rare values, or -1 when there are none. */
+static int bin_categories(struct fit_char *fc, const uint8_t *bad, size_t n, int max_bins,
+                           size_t min_rows, double goods, double bads)
+{
+	size_t rows[ATTR_VALUES_MAX] = {0}, nbad[ATTR_VALUES_MAX] = {0};
+	size_t grows[ATTR_VALUES_MAX] = {0}, gbad[ATTR_VALUES_MAX] = {0};
+	int group_of[ATTR_VALUES_MAX], rank_of[ATTR_VALUES_MAX], order[ATTR_VALUES_MAX];
+	int ng = 0, rare = -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(fc->value[i])) {
+			rows[(size_t)fc->value[i]]++;
+			nbad[(size_t)fc->value[i]] += bad[i];
+		}
+	for (size_t c = 0; c < fc->n_codes; c++) {
+		group_of[c] = -1;
+		if (rows[c] == 0)
+			continue;
+		if (rows[c] < min_rows) /* rare values are pooled: their own rates are noise */
+			group_of[c] = rare >= 0 ? rare : (rare = ng++);
+		else
+			group_of[c] = ng++;
+		grows[group_of[c]] += rows[c];
+		gbad[group_of[c]] += nbad[c];
+	}
+	/* Groups by smoothed bad rate (ties in group order): the rank is the value binned. */
+	for (int g = 0; g < ng; g++) {
+		int j = g;
+		double rate = ((double)gbad[g] + 0.5) / ((double)grows[g] + 1);
+		while (j > 0 && ((double)gbad[order[j - 1]] + 0.5) / ((double)grows[order[j - 1]] + 1) >
+		                    rate) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = g;
+	}
+	for (int r = 0; r < ng; r++)
+		rank_of[order[r]] = r;
+	struct vpair *pairs = xmalloc((n ? n : 1) * sizeof *pairs);
+	size_t np = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(fc->value[i]))
+			pairs[np++] = (struct vpair){rank_of[group_of[(size_t)fc->value[i]]], bad[i]};
+	qsort(pairs, np, sizeof *pairs, vpair_cmp);
+	struct block blocks[FIT_FINE_CLASSES * 2 + 2];
+	size_t nb = np ? bin_numeric(pairs, np, 1, max_bins, min_rows, goods, bads, blocks) : 0;
+	free(pairs);
+	fc->n_bins = nb ? nb : 1;
+	for (size_t c = 0; c < fc->n_codes; c++) {
+		fc->cat_bin[c] = -1;
+		for (size_t b = 0; group_of[c] >= 0 && b < nb; b++)
+			if (rank_of[group_of[c]] <= blocks[b].hi)
+				fc->cat_bin[c] = (int8_t)(fc->cat_bin[c] < 0 ? (int)b : fc->cat_bin[c]);
+	}
+	for (size_t c = 0; c < fc->n_codes && rare >= 0; c++)
+		if (group_of[c] == rare)
+			return fc->cat_bin[c];
+	return -1;
+}
+
 void fit_bin_char(struct fit_char *fc, const uint8_t *bad, size_t n, int rising, int max_bins,
                   size_t min_rows, double goods, double bads)
 {
 	memset(fc->rows, 0, sizeof fc->rows);
 	memset(fc->bads, 0, sizeof fc->bads);
-	if (fc->def->type == FEATURE_NUM) {
+	int category = fc->type == FEATURE_SYM && !fc->def, rare_bin = -1;
+	if (category) {
+		rare_bin = bin_categories(fc, bad, n, max_bins, min_rows, goods, bads);
+	} else if (fc->type == FEATURE_NUM) {
 		struct vpair *pairs = xmalloc((n ? n : 1) * sizeof *pairs);
 		size_t np = 0;
 		for (size_t i = 0; i < n; i++)
@@ -225,7 +288,7 @@ void fit_bin_char(struct fit_char *fc, const uint8_t *bad, size_t n, int rising,
 			fc->cut[i] = nice_cut(blocks[i].hi, blocks[i + 1].lo);
 	} else {
 		size_t nsym = 2;
-		if (fc->def->type == FEATURE_SYM)
+		if (fc->type == FEATURE_SYM)
 			feature_symbols(fc->def->id, &nsym);
 		fc->n_bins = nsym;
 	}
@@ -234,7 +297,9 @@ void fit_bin_char(struct fit_char *fc, const uint8_t *bad, size_t n, int rising,
 		size_t b;
 		if (isnan(v))
 			b = fc->n_bins;
-		else if (fc->def->type != FEATURE_NUM)
+		else if (category)
+			b = (size_t)fc->cat_bin[(size_t)v];
+		else if (fc->type != FEATURE_NUM)
 			b = (size_t)v;
 		else
 			for (b = 0; b + 1 < fc->n_bins && !(v < fc->cut[b]); b++)
@@ -249,4 +314,6 @@ void fit_bin_char(struct fit_char *fc, const uint8_t *bad, size_t n, int rising,
 		fc->woe[b] = woe_of(good, nbad, goods, bads);
 		fc->iv += iv_term(good, nbad, goods, bads);
 	}
+	/* Values never seen in the fit are weighed as the rare ones, else as average (WoE 0). */
+	fc->other_woe = rare_bin >= 0 ? fc->woe[rare_bin] : 0;
 }

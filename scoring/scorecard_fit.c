@@ -130,19 +130,24 @@ static int in_list(const char *list, const char *name)
 /* ---- characteristics ---- */
 
 
-static const char *reason_text(const struct feature_def *def, char *buf, size_t size)
+/* The reason text of a characteristic: the known credit texts, an attribute's declared
+ * reason, else the feature's description. */
+static const char *reason_text(const struct fit_char *fc, const struct attr_schema *schema,
+                               char *buf, size_t size)
 {
-	int k = known_index(def);
+	if (!fc->def)
+		return schema->defs[fc->slot].reason;
+	int k = known_index(fc->def);
 	if (k >= 0)
 		return known_features[k].text;
-	snprintf(buf, size, "%s", def->doc);
+	attr_text_line(buf, size, fc->def->doc);
 	if (buf[0])
 		buf[0] = (char)toupper((unsigned char)buf[0]);
 	return buf;
 }
 
-/* Reads column fc->col over the fitted rows. Returns -1 (with a note) when a cell does not
- * parse as the feature's type. */
+/* Reads column fc->col of a registry feature over the fitted rows. Returns -1 (with a note)
+ * when a cell does not parse as the feature's type. */
 static int read_column(const struct fit_table *t, const size_t *rows, size_t n,
                        struct fit_char *fc, struct rbuf *notes)
 {
@@ -155,21 +160,40 @@ static int read_column(const struct fit_table *t, const size_t *rows, size_t n,
 		}
 		if (fc->def->type == FEATURE_NUM) {
 			if (fit_parse_number(c, &v) < 0) {
-				rbuf_printf(notes, "%s: row %zu: '%s' is not a number: left out\n",
-				            fc->def->name, rows[i] + 1, c);
+				rbuf_printf(notes, "%s: row %zu: '%s' is not a number: left out (if it means "
+				            "missing, give --na '%s')\n", fc->name, rows[i] + 1, c, c);
 				return -1;
 			}
 		} else {
 			int code = fit_parse_code(fc->def, c);
 			if (code < 0) {
 				rbuf_printf(notes, "%s: row %zu: '%s' is not a %s value: left out\n",
-				            fc->def->name, rows[i] + 1, c,
+				            fc->name, rows[i] + 1, c,
 				            fc->def->type == FEATURE_BOOL ? "boolean" : "segment");
 				return -1;
 			}
 			v = code;
 		}
 		fc->value[i] = v;
+	}
+	return 0;
+}
+
+/* Reads column fc->col of a declared attribute (def) over the fitted rows. Returns -1 (with a
+ * note) when the declaration refuses a cell. */
+static int read_declared(const struct fit_table *t, const size_t *rows, size_t n,
+                         struct fit_char *fc, const struct attr_def *def, struct rbuf *notes)
+{
+	char why[160];
+	for (size_t i = 0; i < n; i++) {
+		const char *c = fit_cell(t, rows[i], fc->col);
+		fc->value[i] = NAN;
+		if (*c && attr_def_parse(def, c, &fc->value[i], why, sizeof why) < 0) {
+			rbuf_printf(notes, "%s: row %zu: %s: left out (fix the declaration in --attributes, "
+			            "or give --na '%s' if it means missing)\n", t->names[fc->col],
+			            rows[i] + 1, why, c);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -325,8 +349,21 @@ done:
 
 /* ---- the fit ---- */
 
+/* Whether text is a card name or version: letters, digits, '_', '-', '.', 1 .. 64 bytes. */
+static int card_name_ok(const char *text)
+{
+	size_t n = strlen(text);
+	return n > 0 && n <= SCORECARD_NAME_MAX &&
+	       strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+}
+
 static int check_opts(const struct scorecard_fit_opts *o, char *errstr, size_t errstr_size)
 {
+	if ((o->name && !card_name_ok(o->name)) || (o->version && !card_name_ok(o->version))) {
+		snprintf(errstr, errstr_size, "--name and --version: use letters, digits, '_', '-' and "
+		         "'.', at most %d", SCORECARD_NAME_MAX);
+		return RISKD_ERR_INVALID;
+	}
 	if (!o->target) {
 		snprintf(errstr, errstr_size, "no target column given");
 		return RISKD_ERR_INVALID;
@@ -370,98 +407,6 @@ static double score_at(const struct scorecard_fit_opts *o, double p)
 	return o->base_points - factor * log(o->base_odds) + factor * log((1 - p) / p);
 }
 
-static void write_number(struct rbuf *out, double v)
-{
-	rbuf_printf(out, "%.12g", v);
-}
-
-/* The card's YAML, without the header comment. */
-static void write_card(struct rbuf *out, const struct scorecard_fit_opts *o, const char *name,
-                       unsigned segments, int base, const double *cutoff,
-                       struct fit_char **chars, size_t k, size_t nfit, size_t nbad)
-{
-	size_t nsym;
-	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
-	char text_buf[SCORECARD_TEXT_MAX + 1];
-	rbuf_printf(out, "scorecard: %s\n", name);
-	rbuf_printf(out, "version: \"%s\"\n", o->version ? o->version : "1");
-	rbuf_printf(out, "description: Fitted by riskctl scorecard fit on %zu rows (%zu bad) of %s, "
-	            "target %s.\n", nfit, nbad, o->source ? o->source : "a table", o->target);
-	rbuf_puts(out, "segments: [");
-	for (size_t s = 0, first = 1; s < nsym; s++) {
-		if (!(segments & (1u << (s + 1))))
-			continue;
-		rbuf_printf(out, "%s%s", first ? "" : ", ", seg_names[s]);
-		first = 0;
-	}
-	rbuf_puts(out, "]\n");
-	if (o->is_default)
-		rbuf_puts(out, "default: true\n");
-	rbuf_printf(out, "base_points: %d\n", base);
-	rbuf_puts(out, "scaling: {base_points: ");
-	write_number(out, o->base_points);
-	rbuf_puts(out, ", base_odds: ");
-	write_number(out, o->base_odds);
-	rbuf_puts(out, ", pdo: ");
-	write_number(out, o->pdo);
-	rbuf_puts(out, "}\n");
-	rbuf_puts(out, "grades:                  # least points; fitted chance of going bad there\n");
-	for (int g = 0; g < RULE_GRADE_C; g++)
-		rbuf_printf(out, "  %-3s: %-6.0f            # %g%%\n", credit_grade_name((enum rule_grade)g),
-		            cutoff[g], 100 * o->grade_pd[g]);
-	rbuf_puts(out, "characteristics:\n");
-	for (size_t j = 0; j < k; j++) {
-		const struct fit_char *fc = chars[j];
-		char code[SCORECARD_CODE_MAX + 1];
-		size_t len = strlen(fc->def->name);
-		if (len > SCORECARD_CODE_MAX)
-			len = SCORECARD_CODE_MAX;
-		for (size_t i = 0; i < len; i++)
-			code[i] = (char)toupper((unsigned char)fc->def->name[i]);
-		code[len] = '\0';
-		rbuf_printf(out, "  - feature: %s         # IV %.3f, coefficient %.3f\n", fc->def->name,
-		            fc->iv, fc->beta);
-		rbuf_printf(out, "    code: %s\n", code);
-		rbuf_printf(out, "    reason: %s\n", reason_text(fc->def, text_buf, sizeof text_buf));
-		int known = known_index(fc->def);
-		if (known >= 0 && known_features[known].missing_text)
-			rbuf_printf(out, "    missing_reason: %s\n", known_features[known].missing_text);
-		rbuf_puts(out, "    bins:\n");
-		for (size_t b = 0; b <= fc->n_bins; b++) {
-			struct rbuf line = {0};
-			if (b == fc->n_bins) {
-				rbuf_printf(&line, "{missing: true, points: %d}", fc->points[b]);
-			} else if (fc->def->type == FEATURE_NUM) {
-				rbuf_puts(&line, "{");
-				if (b > 0) {
-					rbuf_puts(&line, "from: ");
-					write_number(&line, fc->cut[b - 1]);
-					rbuf_puts(&line, ", ");
-				}
-				if (b + 1 < fc->n_bins) {
-					rbuf_puts(&line, "to: ");
-					write_number(&line, fc->cut[b]);
-					rbuf_puts(&line, ", ");
-				}
-				rbuf_printf(&line, "points: %d}", fc->points[b]);
-			} else {
-				size_t n;
-				static const char *const bools[] = {"false", "true"};
-				const char *const *names = fc->def->type == FEATURE_BOOL
-				                               ? bools
-				                               : feature_symbols(fc->def->id, &n);
-				rbuf_printf(&line, "{values: [%s], points: %d}", names[b], fc->points[b]);
-			}
-			rbuf_append(&line, "", 1);
-			rbuf_printf(out, "      - %-40s # %zu rows, %.1f%% bad, WoE %.3f\n", line.data,
-			            fc->rows[b],
-			            fc->rows[b] ? 100.0 * (double)fc->bads[b] / (double)fc->rows[b] : 0.0,
-			            fc->woe[b]);
-			rbuf_free(&line);
-		}
-	}
-}
-
 /* The state of one fit, step to step. */
 struct fit_run {
 	const struct fit_table *t;
@@ -481,6 +426,9 @@ struct fit_run {
 	double beta[SCORECARD_CHARS_MAX + 1];      /* intercept, then one per characteristic */
 	int base;                                  /* the card's base points */
 	double cutoff[RULE_GRADE_C];
+	struct attr_schema *schema;                /* the attributes of the table's columns */
+	int seg_col;                               /* the segment column, -1 none */
+	int is_default;                            /* the card is the default card */
 };
 
 /* Step 1: the rows to fit (target 0/1, segment one of the card's). Returns 0 or -1 (errstr). */
@@ -494,7 +442,13 @@ static int fit_select_rows(struct fit_run *run)
 		         o->target);
 		return -1;
 	}
-	int seg_col = fit_find_column(t, "segment");
+	int seg_col = run->seg_col = fit_find_column(t, "segment");
+	run->is_default = o->is_default;
+	if (seg_col < 0 && !o->segments) {
+		run->is_default = 1;
+		rbuf_puts(run->notes, "no 'segment' column: the card is the default card, which grades "
+		          "every customer\n");
+	}
 	if (o->segments) {
 		run->segments = parse_segments(o->segments, run->errstr, run->errstr_size);
 		if (!run->segments)
@@ -508,10 +462,10 @@ static int fit_select_rows(struct fit_run *run)
 	size_t empty_targets = 0, unseen = 0;
 	unsigned seen_segments = 0;
 	for (size_t r = 0; r < t->n_rows; r++) {
-		int y = fit_parse_target(fit_cell(t, r, (size_t)run->target));
+		int y = fit_parse_target(fit_cell(t, r, (size_t)run->target), o->bad_value);
 		if (y == -2) {
-			snprintf(run->errstr, run->errstr_size, "row %zu: target %s is '%.40s', not 0 or 1",
-			         r + 1, o->target, fit_cell(t, r, (size_t)run->target));
+			fit_target_error(t, r, (size_t)run->target, o->target, run->errstr,
+			                 run->errstr_size);
 			return -1;
 		}
 		if (y < 0) {
@@ -549,25 +503,177 @@ static int fit_select_rows(struct fit_run *run)
 	return 0;
 }
 
-/* Notes why column c, not a registry feature, is left out. */
-static void note_not_feature(struct fit_run *run, size_t c)
+/* Whether column c is an identifier: a different value on every fitted row, none empty, and
+ * not a column of fractional numbers (which may well all differ). */
+static int is_identifier(const struct fit_run *run, size_t c)
 {
-	/* all distinct and never empty: a key such as a customer id */
 	char **vals = xmalloc((run->nfit ? run->nfit : 1) * sizeof *vals);
-	size_t nv = 0, distinct = 1;
-	for (size_t i = 0; i < run->nfit; i++)
-		if (*fit_cell(run->t, run->rows[i], c))
-			vals[nv++] = (char *)fit_cell(run->t, run->rows[i], c);
+	size_t nv = 0, distinct = 1, whole = 1;
+	for (size_t i = 0; i < run->nfit; i++) {
+		const char *cell = fit_cell(run->t, run->rows[i], c);
+		double v;
+		if (*cell)
+			vals[nv++] = (char *)cell;
+		if (*cell && (fit_parse_number(cell, &v) < 0 || v != floor(v)))
+			whole &= fit_parse_number(cell, &v) < 0;
+	}
 	qsort(vals, nv, sizeof *vals, str_ptr_cmp);
 	for (size_t i = 1; i < nv; i++)
 		distinct &= strcmp(vals[i - 1], vals[i]) != 0;
 	free(vals);
-	if (nv == run->nfit && distinct && run->nfit > 1)
+	return nv == run->nfit && distinct && whole && run->nfit > 1;
+}
+
+/* A copy of declared attribute def in the fit's schema; returns its slot or -1. */
+static int add_declared(struct attr_schema *schema, const struct attr_def *def)
+{
+	int slot = attr_schema_add(schema, def->name, def->type);
+	if (slot < 0)
+		return -1;
+	struct attr_def *copy = &schema->defs[slot];
+	copy->min = def->min;
+	copy->max = def->max;
+	for (size_t v = 0; v < def->n_values; v++)
+		attr_def_add_value(copy, def->values[v], strlen(def->values[v]));
+	attr_def_set_description(copy, def->description);
+	attr_def_set_reason(copy, def->reason);
+	return slot;
+}
+
+static int cstr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A new attribute for column fc->col named name: a number when every non-empty cell is one,
+ * else a category of the values found (sorted). Reads fc->value; returns 0, or -1 with a
+ * note. */
+static int infer_attribute(struct fit_run *run, struct fit_char *fc, const char *name)
+{
+	const struct fit_table *t = run->t;
+	const char *column = t->names[fc->col];
+	int numeric = 1;
+	for (size_t i = 0; i < run->nfit && numeric; i++) {
+		const char *c = fit_cell(t, run->rows[i], fc->col);
+		numeric = !*c || fit_parse_number(c, &fc->value[i]) == 0;
+	}
+	int slot = attr_schema_add(run->schema, name, numeric ? ATTR_NUMBER : ATTR_CATEGORY);
+	if (slot < 0) {
+		rbuf_printf(run->notes, "%s: its attribute name '%s' is another column's (or there are "
+		            "more than %d attributes): left out (rename the column)\n", column, name,
+		            ATTR_MAX);
+		return -1;
+	}
+	struct attr_def *def = &run->schema->defs[slot];
+	struct rbuf text = {0};
+	rbuf_printf(&text, "Column '%s' of %s, read as a %s by riskctl scorecard fit.", column,
+	            run->o->source ? run->o->source : "a table", numeric ? "number" : "category");
+	rbuf_append(&text, "", 1);
+	struct rbuf one = {0};
+	attr_one_line(&one, text.data);
+	rbuf_append(&one, "", 1);
+	attr_def_set_description(def, one.data);
+	rbuf_reset(&text);
+	rbuf_printf(&text, "Customer attribute %s", column);
+	rbuf_append(&text, "", 1);
+	attr_def_set_reason(def, text.data);
+	rbuf_free(&text);
+	rbuf_free(&one);
+	fc->slot = slot;
+	fc->name = def->name;
+	fc->type = numeric ? FEATURE_NUM : FEATURE_SYM;
+	if (numeric) {
+		for (size_t i = 0; i < run->nfit; i++)
+			if (!*fit_cell(t, run->rows[i], fc->col))
+				fc->value[i] = NAN;
+		rbuf_printf(run->notes, "%s: a new attribute %s, a number (declare it with "
+		            "--attributes to set its reason text)\n", column, name);
+		return 0;
+	}
+	/* Categories: the values found, sorted, then each row's code. */
+	const char **vals = xmalloc((run->nfit ? run->nfit : 1) * sizeof *vals);
+	size_t nv = 0, distinct = 0;
+	for (size_t i = 0; i < run->nfit; i++)
+		if (*fit_cell(t, run->rows[i], fc->col))
+			vals[nv++] = fit_cell(t, run->rows[i], fc->col);
+	qsort(vals, nv, sizeof *vals, cstr_cmp);
+	for (size_t i = 0; i < nv; i++)
+		distinct += i == 0 || strcmp(vals[i - 1], vals[i]) != 0;
+	int ok = distinct <= ATTR_VALUES_MAX;
+	for (size_t i = 0; ok && i < nv; i++)
+		if (i == 0 || strcmp(vals[i - 1], vals[i]) != 0)
+			ok = attr_value_valid(vals[i]) &&
+			     attr_def_add_value(def, vals[i], strlen(vals[i])) >= 0;
+	free(vals);
+	if (!ok) {
+		rbuf_printf(run->notes, "%s: not a number, and not a category (at most %d different "
+		            "values, each one line of UTF-8 of at most %d bytes; it has %zu): left out "
+		            "(group or clean its values, or --ignore it)\n", column, ATTR_VALUES_MAX,
+		            ATTR_VALUE_MAX, distinct);
+		return -1;
+	}
+	for (size_t i = 0; i < run->nfit; i++) {
+		const char *c = fit_cell(t, run->rows[i], fc->col);
+		fc->value[i] = *c ? attr_def_code(def, c, strlen(c)) : NAN;
+	}
+	fc->n_codes = def->n_values;
+	rbuf_printf(run->notes, "%s: a new attribute %s, a category of %zu values (declare it with "
+	            "--attributes to set its reason text)\n", column, name, def->n_values);
+	return 0;
+}
+
+/* Reads column c into fc as a registry feature, a declared attribute or a new one. Returns
+ * 0, or -1 after noting why it is left out. */
+static int fit_read_column(struct fit_run *run, size_t c, struct fit_char *fc)
+{
+	const struct fit_table *t = run->t;
+	const char *column = t->names[c];
+	char name[ATTR_NAME_MAX + 1];
+	int named = attr_name_of_column(column, name) == 0;
+	const struct feature_def *def = feature_lookup(column, strlen(column));
+	if (!def && named)
+		def = feature_lookup(name, strlen(name));
+	fc->col = c;
+	for (size_t i = 0; def && i < run->n_all; i++)
+		if (run->all[i].def == def) {
+			rbuf_printf(run->notes, "%s: a second column for feature %s: left out\n", column,
+			            def->name);
+			return -1;
+		}
+	if (def) {
+		fc->def = def;
+		fc->name = def->name;
+		fc->type = def->type;
+		return read_column(t, run->rows, run->nfit, fc, run->notes);
+	}
+	if (!named) {
+		rbuf_printf(run->notes, "%s: no letter or digit in its name: left out\n", column);
+		return -1;
+	}
+	const struct attr_schema *declared = run->o->attributes;
+	int d = declared ? attr_schema_find(declared, name, strlen(name)) : -1;
+	if (d < 0 && is_identifier(run, c)) {
 		rbuf_printf(run->notes, "%s: identifier (a different value on every row): left out\n",
-		            run->t->names[c]);
-	else
-		rbuf_printf(run->notes, "%s: not a feature riskd computes: left out\n",
-		            run->t->names[c]);
+		            column);
+		return -1;
+	}
+	if (d < 0)
+		return infer_attribute(run, fc, name);
+	const struct attr_def *ddef = &declared->defs[d];
+	if (read_declared(t, run->rows, run->nfit, fc, ddef, run->notes) < 0)
+		return -1;
+	fc->slot = add_declared(run->schema, ddef);
+	if (fc->slot < 0) {
+		rbuf_printf(run->notes, "%s: a second column for attribute %s: left out\n", column,
+		            name);
+		return -1;
+	}
+	fc->name = run->schema->defs[fc->slot].name;
+	fc->type = ddef->type == ATTR_CATEGORY ? FEATURE_SYM : FEATURE_NUM;
+	fc->n_codes = ddef->n_values;
+	rbuf_printf(run->notes, "%s: attribute %s as declared (a %s)\n", column, name,
+	            ddef->type == ATTR_CATEGORY ? "category" : "number");
+	return 0;
 }
 
 /* Steps 2-4: every usable column read, binned and weighed; run->all strongest first. */
@@ -587,27 +693,27 @@ static void fit_read_columns(struct fit_run *run)
 			rbuf_printf(run->notes, "%s: left out (--ignore)\n", name);
 			continue;
 		}
-		const struct feature_def *def = feature_lookup(name, strlen(name));
-		if (!def) {
-			note_not_feature(run, c);
-			continue;
-		}
 		struct fit_char *fc = &run->all[run->n_all];
 		memset(fc, 0, sizeof *fc);
-		fc->col = c;
-		fc->def = def;
+		fc->slot = -1;
 		fc->value = xmalloc((nfit ? nfit : 1) * sizeof *fc->value);
 		fc->bin = xmalloc(nfit ? nfit : 1);
-		if (read_column(t, run->rows, nfit, fc, run->notes) < 0) {
+		if (fit_read_column(run, c, fc) < 0) {
 			free(fc->value);
 			free(fc->bin);
 			continue;
 		}
-		int known = known_index(def);
+		int known = fc->def ? known_index(fc->def) : -1;
 		fit_bin_char(fc, run->bad, nfit, known >= 0 ? known_features[known].rising : 0, o->bins,
 		             min_rows, goods, bads);
+		if (fc->rows[fc->n_bins] == nfit) {
+			rbuf_printf(run->notes, "%s: missing on every row: left out\n", fc->name);
+			free(fc->value);
+			free(fc->bin);
+			continue;
+		}
 		if (fc->iv < o->min_iv) {
-			rbuf_printf(run->notes, "%s: information value %.4f below %g: left out\n", name,
+			rbuf_printf(run->notes, "%s: information value %.4f below %g: left out\n", fc->name,
 			            fc->iv, o->min_iv);
 			free(fc->value);
 			free(fc->bin);
@@ -641,13 +747,12 @@ static int fit_choose_chars(struct fit_run *run)
 		}
 		if (twin < run->k)
 			rbuf_printf(run->notes, "%s: carries the information of %s (correlation %.2f of "
-			            "their WoE): left out\n", run->all[i].def->name,
-			            run->use[twin]->def->name, r);
+			            "their WoE): left out\n", run->all[i].name, run->use[twin]->name, r);
 		else if (run->k < (size_t)o->max_chars)
 			run->use[run->k++] = &run->all[i];
 		else
 			rbuf_printf(run->notes, "%s: information value %.4f, beyond the %d strongest: "
-			            "left out\n", run->all[i].def->name, run->all[i].iv, o->max_chars);
+			            "left out\n", run->all[i].name, run->all[i].iv, o->max_chars);
 	}
 	if (run->k == 0) {
 		snprintf(run->errstr, run->errstr_size, "no column is a usable feature with an "
@@ -673,7 +778,7 @@ static int fit_regress(struct fit_run *run)
 		if (worst == k)
 			return 0;
 		rbuf_printf(run->notes, "%s: coefficient %.4f has the wrong sign next to the others "
-		            "(they carry its information): left out\n", run->use[worst]->def->name,
+		            "(they carry its information): left out\n", run->use[worst]->name,
 		            run->beta[worst + 1]);
 		memmove(&run->use[worst], &run->use[worst + 1], (k - worst - 1) * sizeof *run->use);
 		run->k--;
@@ -696,6 +801,7 @@ static void fit_points(struct fit_run *run)
 		fc->beta = run->beta[j + 1];
 		for (size_t b = 0; b <= fc->n_bins; b++)
 			fc->points[b] = (int)lround(-factor * run->beta[j + 1] * fc->woe[b]);
+		fc->other_points = (int)lround(-factor * run->beta[j + 1] * fc->other_woe);
 	}
 	for (int g = 0; g < RULE_GRADE_C; g++) {
 		run->cutoff[g] = ceil(score_at(o, o->grade_pd[g]));
@@ -717,18 +823,24 @@ static int fit_check_card(struct fit_run *run, const struct rbuf *yaml, double *
 		         "load: %s", why.data);
 		goto done;
 	}
+	if (scorecard_bind_attributes(card, run->schema, run->errstr, run->errstr_size) < 0)
+		goto done;
 	for (size_t i = 0; i < run->nfit; i++) {
 		struct feature_vec fv;
+		struct attr_vec av;
 		struct credit_grade grade;
 		feature_vec_clear(&fv);
+		attr_vec_clear(&av);
 		double direct = run->base;
 		for (size_t j = 0; j < run->k; j++) {
 			const struct fit_char *fc = run->use[j];
-			if (!isnan(fc->value[i]))
+			if (!isnan(fc->value[i]) && fc->def)
 				feature_set(&fv, fc->def->id, fc->value[i]);
+			else if (!isnan(fc->value[i]))
+				attr_vec_set(&av, fc->slot, fc->value[i]);
 			direct += fc->points[fc->bin[i]];
 		}
-		scorecard_grade(card, &fv, NULL, &grade);
+		scorecard_grade_attrs(card, &fv, &av, NULL, RULE_GRADE_NONE, 0, &grade);
 		if (grade.points != direct) {
 			snprintf(run->errstr, run->errstr_size, "internal error: row %zu scores %g on the "
 			         "card but %g in the fit", run->rows[i] + 1, grade.points, direct);
@@ -743,13 +855,17 @@ done:
 	return rc;
 }
 
-/* The header comment of a fitted card: the data, its in-sample metrics, the notes. */
+/* The header comment of a fitted card: the data, its in-sample metrics, the notes. Every
+ * text from outside (the path, column names) is kept on its comment line. */
 static void write_header(const struct fit_run *run, double auc, double ks, struct rbuf *out)
 {
 	const struct scorecard_fit_opts *o = run->o;
 	const struct rbuf *notes = run->notes;
-	rbuf_printf(out, "# Credit scorecard fitted by `riskctl scorecard fit` on %s, target %s:\n",
-	            o->source ? o->source : "a table", o->target);
+	rbuf_puts(out, "# Credit scorecard fitted by `riskctl scorecard fit` on ");
+	attr_one_line(out, o->source ? o->source : "a table");
+	rbuf_puts(out, ", target ");
+	attr_one_line(out, o->target);
+	rbuf_puts(out, ":\n");
 	rbuf_printf(out, "# %zu rows, %zu bad (%.2f%%). In-sample, as written: AUC %.3f, KS "
 	            "%.3f, Gini %.3f.\n", run->nfit, run->nbad,
 	            100.0 * (double)run->nbad / (double)run->nfit, auc, ks, 2 * auc - 1);
@@ -757,12 +873,145 @@ static void write_header(const struct fit_run *run, double auc, double ks, struc
 	            "bad rate monotonic; L2 %g. Points: %g to double the odds, odds %g:1 at %g.\n",
 	            o->bins, 100 * o->min_bin_share, o->l2, o->pdo, o->base_odds, o->base_points);
 	if (notes->len) {
-		rbuf_puts(out, "# Left out or noted:\n");
-		for (const char *p = notes->data, *end = notes->data + notes->len; p < end;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			rbuf_printf(out, "#   %.*s\n", (int)len, p);
-			p += len + 1;
+		rbuf_puts(out, "# Columns used, left out or noted:\n");
+		attr_comment_lines(out, "#   ", notes->data, notes->len);
+	}
+}
+
+/* The reason code of a characteristic: its name in capitals, other characters '_', a
+ * letter first, unique among the first k characteristics' codes (a digit suffix). */
+static void char_code(struct fit_char *const *chars, size_t k, char *code)
+{
+	const char *name = chars[k]->name;
+	size_t n = 0;
+	if (!isalpha((unsigned char)name[0]))
+		code[n++] = 'X';
+	for (size_t i = 0; name[i] && n < SCORECARD_CODE_MAX - 3; i++)
+		code[n++] = isalnum((unsigned char)name[i]) ? (char)toupper((unsigned char)name[i]) : '_';
+	code[n] = '\0';
+	for (int suffix = 2;; suffix++) {
+		int taken = 0;
+		for (size_t j = 0; j < k && !taken; j++) {
+			char other[SCORECARD_CODE_MAX + 1];
+			char_code(chars, j, other);
+			taken = strcmp(other, code) == 0;
+		}
+		if (!taken)
+			return;
+		snprintf(code + n, SCORECARD_CODE_MAX + 1 - n, "_%d", suffix);
+	}
+}
+
+/* One bin of a characteristic, as a flow mapping (the text before its comment). */
+static void write_bin(struct rbuf *line, const struct fit_run *run, const struct fit_char *fc,
+                      size_t b)
+{
+	if (b == fc->n_bins) {
+		rbuf_printf(line, "{missing: true, points: %d}", fc->points[b]);
+	} else if (fc->type == FEATURE_NUM) {
+		rbuf_puts(line, "{");
+		if (b > 0)
+			rbuf_printf(line, "from: %.12g, ", fc->cut[b - 1]);
+		if (b + 1 < fc->n_bins)
+			rbuf_printf(line, "to: %.12g, ", fc->cut[b]);
+		rbuf_printf(line, "points: %d}", fc->points[b]);
+	} else if (fc->def) {
+		size_t n;
+		static const char *const bools[] = {"false", "true"};
+		const char *const *names = fc->type == FEATURE_BOOL ? bools
+		                                                    : feature_symbols(fc->def->id, &n);
+		rbuf_printf(line, "{values: [%s], points: %d}", names[b], fc->points[b]);
+	} else {
+		const struct attr_def *def = &run->schema->defs[fc->slot];
+		rbuf_puts(line, "{values: [");
+		for (size_t c = 0, first = 1; c < fc->n_codes; c++) {
+			if (fc->cat_bin[c] != (int8_t)b)
+				continue;
+			rbuf_puts(line, first ? "" : ", ");
+			attr_yaml_quote(line, def->values[c]);
+			first = 0;
+		}
+		rbuf_printf(line, "], points: %d}", fc->points[b]);
+	}
+}
+
+/* The card's YAML, without the header comment. */
+static void write_card(const struct fit_run *run, const char *name, struct rbuf *out)
+{
+	const struct scorecard_fit_opts *o = run->o;
+	size_t nsym;
+	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
+	char text_buf[SCORECARD_TEXT_MAX + 1];
+	struct rbuf text = {0};
+	rbuf_printf(out, "scorecard: %s\n", name);
+	rbuf_puts(out, "version: ");
+	attr_yaml_quote(out, o->version ? o->version : "1");
+	rbuf_printf(&text, "Fitted by riskctl scorecard fit on %zu rows (%zu bad) of %s, target %s.",
+	            run->nfit, run->nbad, o->source ? o->source : "a table", o->target);
+	rbuf_append(&text, "", 1);
+	rbuf_puts(out, "\ndescription: ");
+	attr_yaml_quote(out, text.data);
+	rbuf_free(&text);
+	rbuf_puts(out, "\nsegments: [");
+	for (size_t s = 0, first = 1; s < nsym; s++) {
+		if (!(run->segments & (1u << (s + 1))))
+			continue;
+		rbuf_printf(out, "%s%s", first ? "" : ", ", seg_names[s]);
+		first = 0;
+	}
+	rbuf_puts(out, "]\n");
+	if (run->is_default)
+		rbuf_puts(out, "default: true\n");
+	rbuf_printf(out, "base_points: %d\n", run->base);
+	rbuf_printf(out, "scaling: {base_points: %.12g, base_odds: %.12g, pdo: %.12g}\n",
+	            o->base_points, o->base_odds, o->pdo);
+	rbuf_puts(out, "grades:                  # least points; fitted chance of going bad there\n");
+	for (int g = 0; g < RULE_GRADE_C; g++)
+		rbuf_printf(out, "  %-3s: %-6.0f            # %g%%\n", credit_grade_name((enum rule_grade)g),
+		            run->cutoff[g], 100 * o->grade_pd[g]);
+	rbuf_puts(out, "characteristics:\n");
+	for (size_t j = 0; j < run->k; j++) {
+		const struct fit_char *fc = run->use[j];
+		char code[SCORECARD_CODE_MAX + 1];
+		char_code(run->use, j, code);
+		if (fc->def)
+			rbuf_printf(out, "  - feature: %s         # IV %.3f, coefficient %.3f\n",
+			            fc->def->name, fc->iv, fc->beta);
+		else
+			rbuf_printf(out, "  - attribute: %s         # IV %.3f, coefficient %.3f\n"
+			            "    type: %s\n", fc->name, fc->iv, fc->beta,
+			            fc->type == FEATURE_SYM ? "category" : "number");
+		rbuf_printf(out, "    code: %s\n", code);
+		rbuf_puts(out, "    reason: ");
+		attr_text_line(text_buf, sizeof text_buf, reason_text(fc, run->schema, text_buf,
+		                                                      sizeof text_buf));
+		attr_yaml_quote(out, text_buf);
+		rbuf_puts(out, "\n");
+		int known = fc->def ? known_index(fc->def) : -1;
+		if (known >= 0 && known_features[known].missing_text)
+			rbuf_printf(out, "    missing_reason: \"%s\"\n", known_features[known].missing_text);
+		rbuf_puts(out, "    bins:\n");
+		for (size_t b = 0; b <= fc->n_bins + (!fc->def && fc->type == FEATURE_SYM); b++) {
+			struct rbuf line = {0};
+			size_t rows = 0, nbad = 0;
+			double woe = fc->other_woe;
+			if (b <= fc->n_bins) {
+				write_bin(&line, run, fc, b);
+				rows = fc->rows[b];
+				nbad = fc->bads[b];
+				woe = fc->woe[b];
+			} else {
+				rbuf_printf(&line, "{other: true, points: %d}", fc->other_points);
+			}
+			rbuf_append(&line, "", 1);
+			rbuf_printf(out, "      - %-40s # ", line.data);
+			if (b <= fc->n_bins)
+				rbuf_printf(out, "%zu rows, %.1f%% bad, ", rows,
+				            rows ? 100.0 * (double)nbad / (double)rows : 0.0);
+			else
+				rbuf_puts(out, "values not listed (unseen in the fit): as the rare ones, ");
+			rbuf_printf(out, "WoE %.3f\n", woe);
+			rbuf_free(&line);
 		}
 	}
 }
@@ -778,6 +1027,7 @@ int scorecard_fit(const struct fit_table *t, const struct scorecard_fit_opts *o,
 	if (rc)
 		return rc;
 	rc = RISKD_ERR_INVALID;
+	run.schema = attr_schema_new();
 	if (fit_select_rows(&run) < 0)
 		goto done;
 	fit_read_columns(&run);
@@ -786,12 +1036,11 @@ int scorecard_fit(const struct fit_table *t, const struct scorecard_fit_opts *o,
 	fit_points(&run);
 	size_t nsym;
 	const char *const *seg_names = feature_symbols(FEAT_SEGMENT, &nsym);
-	const char *name = o->name;
+	const char *name = o->name ? o->name : run.seg_col < 0 && !o->segments ? "default" : NULL;
 	for (size_t s = 0; !name && s < nsym; s++)
 		if (run.segments & (1u << (s + 1)))
 			name = seg_names[s];
-	write_card(&yaml, o, name, run.segments, run.base, run.cutoff, run.use, run.k, run.nfit,
-	           run.nbad);
+	write_card(&run, name, &yaml);
 
 	points = xmalloc(run.nfit * sizeof *points);
 	if (fit_check_card(&run, &yaml, points) < 0)
@@ -800,8 +1049,18 @@ int scorecard_fit(const struct fit_table *t, const struct scorecard_fit_opts *o,
 	scorecard_metrics(points, run.bad, run.nfit, &auc, &ks);
 	write_header(&run, auc, ks, card_out);
 	rbuf_append(card_out, yaml.data, yaml.len);
+	if (o->attributes_out) {
+		uint64_t used = 0;
+		for (size_t j = 0; j < run.k; j++)
+			if (!run.use[j]->def)
+				used |= (uint64_t)1 << run.use[j]->slot;
+		attr_schema_write_yaml(run.schema, used, "Customer attributes of the card fitted by "
+		                       "`riskctl scorecard fit`: load with riskctl scorecard ... "
+		                       "--attributes FILE.", o->attributes_out);
+	}
 	rc = 0;
 done:
+	attr_schema_free(run.schema);
 	if (run.all)
 		for (size_t i = 0; i < run.n_all; i++) {
 			free(run.all[i].value);

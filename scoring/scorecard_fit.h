@@ -1,11 +1,13 @@
 /*
  * scorecard_fit.h - fitting and evaluating credit scorecards on a table of customers (one row
- * per customer: registry features and a 0/1 target, as `riskctl scorecard features` writes).
+ * per customer: registry features and a 0/1 target, as `riskctl scorecard features` writes, or
+ * any other columns, read as customer attributes: numbers or categories).
  *
  * Fitting: each usable column is binned (numeric columns: fine classes, then merged so the bad
  * rate is monotonic, every bin holds enough rows and neighbouring bins differ significantly,
  * down to at most `bins` bins, plus a bin for missing values; boolean and symbol columns: one
- * bin per value), scored by weight of evidence and information value, and the strongest that
+ * bin per value; categories: rare values pooled, then values of neighbouring bad rates
+ * together, plus a bin for values never seen), scored by weight of evidence and information value, and the strongest that
  * do not repeat a stronger one are fed to an L2-regularised logistic regression (Newton /
  * IRLS, in C). Coefficients that take the wrong sign next to the others
  * are dropped and the model refitted. The model is scaled to points (points to double the
@@ -26,6 +28,7 @@
 #include <stdint.h>
 
 #include "../config/riskd_base.h"
+#include "attributes.h"
 #include "grade.h"
 #include "scorecard.h"
 
@@ -34,7 +37,33 @@ struct fit_table {
 	size_t n_cols, n_rows;
 	char **names;        /* n_cols column names */
 	char **cells;        /* n_rows * n_cols, row-major */
+	char sep;            /* the separator the text used */
 };
+
+/* How to read a table's text. */
+struct fit_csv_opts {
+	char sep;            /* ',', ';' or '\t'; 0: detected (fit_csv_detect_sep) */
+	const char *na;      /* comma-separated cell texts that mean missing ("NA,?"), as an
+	                        empty cell always does; NULL: none */
+};
+
+/*
+ * Splits CSV text (RFC 4180: fields separated by sep, double quotes around fields holding
+ * the separator, quotes or line breaks, "" for a quote; CRLF or LF) with a header row into
+ * t, in place: t's names and cells point into text, which must outlive t. Every row must have
+ * as many fields as the header; blank lines are skipped. Cells equal to a token of o->na
+ * become empty. Returns 0, or RISKD_ERR_INVALID with errstr naming the line (t is then
+ * empty). Free with fit_table_free.
+ */
+int fit_table_parse(char *text, size_t len, const struct fit_csv_opts *o, struct fit_table *t,
+                    char *errstr, size_t errstr_size);
+
+/* Frees what fit_table_parse allocated (not the text). */
+void fit_table_free(struct fit_table *t);
+
+/* The separator of a table's text: whichever of ',', ';' and tab occurs most often in its
+ * first line outside quotes (',' when none does). */
+char fit_csv_detect_sep(const char *text, size_t len);
 
 /*
  * Loads the YAML of a card as riskd loads card files (rules/scorecard_load.h's
@@ -53,6 +82,12 @@ typedef void scorecard_limits_fn(void *arg, const struct feature_vec *fv,
 
 struct scorecard_fit_opts {
 	const char *target;      /* the target column: 1 (bad) / 0 (good), or true / false */
+	const char *bad_value;   /* the target's text for a bad row, any other text good; NULL:
+	                            the target is 0/1 */
+	const struct attr_schema *attributes; /* declared attributes (NULL none): a column of
+	                            that name is read as declared */
+	struct rbuf *attributes_out; /* NULL, or receives the schema of the attributes the card
+	                            uses (attr_schema_write_yaml) */
 	const char *source;      /* the data's name for the card's header comment (a path) */
 	int bins;                /* most bins per numeric characteristic, missing bin aside: 5 */
 	const char *segments;    /* comma-separated segments: rows of these (by the `segment`
@@ -85,11 +120,16 @@ void scorecard_fit_opts_init(struct scorecard_fit_opts *o);
 /*
  * Fits a card on table t under o and appends its YAML to card (a header comment with the
  * data, the in-sample AUC / KS / Gini of the card as written, each characteristic's
- * information value and coefficient, then the card). Each column left out and why (an
- * identifier, not a riskd feature, --ignore, not numeric, too weak, a wrong-signed
- * coefficient) is one line appended to notes. Returns 0, or RISKD_ERR_INVALID with errstr
- * set (no target column, a target that is not 0/1, no bad or no good row, no usable column,
- * bad options). Allocates working memory proportional to the table.
+ * information value and coefficient, then the card). Every column is used: one named after a
+ * registry feature as that feature; one named after a declared attribute (o->attributes) as
+ * declared; any other as a new attribute, a number when every non-empty cell is one, else a
+ * category. Each column's use, and each one left out and why (an identifier, --ignore, a
+ * cell the declaration refuses, too weak, a wrong-signed coefficient) is one line appended
+ * to notes. A table without a `segment` column (and no o->segments) gives a default card,
+ * which grades every customer. Every text written is quoted, so the card always loads.
+ * Returns 0, or RISKD_ERR_INVALID with errstr set (no target column, a target that is not
+ * 0/1 and no bad_value, no bad or no good row, no usable column, bad options), saying what to
+ * do. Allocates working memory proportional to the table.
  */
 int scorecard_fit(const struct fit_table *t, const struct scorecard_fit_opts *o,
                   struct rbuf *card, struct rbuf *notes, char *errstr, size_t errstr_size);
@@ -111,15 +151,19 @@ struct scorecard_eval {
 /*
  * Grades every row of t with the card of its segment (the `segment` column: the card that
  * lists the segment; a row with an empty segment, or a table without that column, gets the
- * default card; other rows are skipped) and measures the points against the target column.
- * limits (may be NULL: no limits) gives the credit policy's caps and floors for each row,
- * applied as riskd does; AUC and KS use the points. Cells of columns named after registry features are read as those features (empty:
- * missing); other columns are ignored. Returns 0, or RISKD_ERR_INVALID with errstr set (no
- * target column, a bad cell, no row graded).
+ * default card, or the only card of a set of one; other rows are skipped) and measures the
+ * points against the target column (bad_value as in scorecard_fit_opts). limits (may be
+ * NULL: no limits) gives the credit policy's caps and floors for each row, applied as riskd
+ * does; AUC and KS use the points. Only the columns the cards read are parsed (a feature's
+ * or attribute's column as fit_find_named_column finds it; empty: missing); a category value
+ * no card lists takes its card's other bin. The cards' attributes are bound to a schema made
+ * from the cards (so the set's cards are bound to it afterwards). Returns 0, or RISKD_ERR_INVALID with errstr set (no target column, a bad
+ * cell, no row graded).
  */
-int scorecard_eval_table(const struct scorecard_set *set, const struct fit_table *t,
-                         const char *target, scorecard_limits_fn *limits, void *limits_arg,
-                         struct scorecard_eval *out, char *errstr, size_t errstr_size);
+int scorecard_eval_table(struct scorecard_set *set, const struct fit_table *t,
+                         const char *target, const char *bad_value, scorecard_limits_fn *limits,
+                         void *limits_arg, struct scorecard_eval *out, char *errstr,
+                         size_t errstr_size);
 
 /* AUC and KS of points against bad (1) / good (0) labels, n rows; both 0.5 / 0 when a class
  * is empty. Higher points should mean good. Sorts a copy: O(n log n). */

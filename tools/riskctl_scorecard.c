@@ -19,6 +19,7 @@
 
 #include "../config/config.h"
 #include "../detector/grader.h"
+#include "../rules/attributes_load.h"
 #include "../rules/ruleset.h"
 #include "../rules/scorecard_load.h"
 #include "../scoring/cstate.h"
@@ -34,23 +35,30 @@
 static void scorecard_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: riskctl scorecard check PATH...\n"
-	        "           load scorecards (files, or directories of *.yaml) and print every error\n"
+	        "usage: riskctl scorecard check [--attributes FILE] PATH...\n"
+	        "           load scorecards (files, or directories of *.yaml) and print every error;\n"
+	        "           with an attribute schema, check it and the cards' attributes against it\n"
 	        "       riskctl scorecard features --events FILE.jsonl --as-of DATE [--tz ZONE]\n"
 	        "                                  [--outcome-days N] [--dpd D] > table.csv\n"
 	        "           one row per customer: payment features as of DATE; with --outcome-days,\n"
 	        "           a column 'bad': 1 when the customer reached D (90) days past due in the\n"
 	        "           N days after DATE, empty when it already was on DATE\n"
-	        "       riskctl scorecard fit --csv FILE --target COLUMN [--bins N] [--segment LIST]\n"
+	        "       riskctl scorecard fit --csv FILE --target COLUMN [--bad-value V] [--sep S]\n"
+	        "                             [--na LIST] [--attributes FILE] [--attributes-out FILE]\n"
+	        "                             [--bins N] [--segment LIST]\n"
 	        "                             [--ignore COLS] [--name NAME] [--version V] [--default]\n"
 	        "                             [--pdo P] [--base-odds O] [--base-points B]\n"
 	        "                             [--grade-pd AAA,AA,A,B] [--l2 X] [--min-iv X]\n"
 	        "                             [--min-bin-share X] [--max-characteristics N]\n"
 	        "                             [--max-correlation R] > card.yaml\n"
-	        "           bin, weigh (WoE, IV), fit a regularised logistic regression, scale to\n"
-	        "           points; notes on left-out columns go to stderr\n"
+	        "           every column: a riskd feature, an attribute declared in --attributes, or a\n"
+	        "           new attribute (number or category); bin, weigh (WoE, IV), fit a\n"
+	        "           regularised logistic regression, scale to points; notes go to stderr.\n"
+	        "           --sep , ; or tab (detected by default); --na NA,? cells meaning missing\n"
+	        "           (an empty cell always does); --bad-value: the target's text for bad\n"
 	        "       riskctl scorecard eval --card PATH [--card PATH...] --csv FILE --target COLUMN\n"
-	        "                              [--rules PATH] [--json]\n"
+	        "                              [--bad-value V] [--sep S] [--na LIST] [--rules PATH]\n"
+	        "                              [--json]\n"
 	        "           grade every row with the card of its segment: AUC, KS, Gini, and rows and\n"
 	        "           bad rate per grade (--rules applies credit caps and floors)\n"
 	        "exit status: 0 success, 1 errors, 2 usage\n");
@@ -139,13 +147,12 @@ static int opt_number(const char *cmd, const struct opt *o, double min, double m
 
 struct csv {
 	struct fit_table t;
-	char *text;            /* the file, cells unescaped in place */
+	char *text;            /* the file, cells split in place */
 };
 
 static void csv_free(struct csv *c)
 {
-	free(c->t.names);
-	free(c->t.cells);
+	fit_table_free(&c->t);
 	free(c->text);
 	memset(c, 0, sizeof *c);
 }
@@ -169,12 +176,32 @@ static char *read_all(FILE *fp, size_t *len)
 	return buf;
 }
 
-/*
- * Reads a CSV file (RFC 4180: comma-separated, double quotes around fields holding commas,
- * quotes or line breaks, "" for a quote; CRLF or LF) with a header row. Every row must have
- * as many fields as the header. Returns 0 or -1 after printing the problem.
- */
-static int csv_read(const char *path, struct csv *c)
+/* The table options of fit and eval: --sep (',', ';', 'tab' or a tab) and --na. Returns 0,
+ * or 2 after printing a usage error. */
+static int csv_opts(const char *cmd, const struct opt *sep, const struct opt *na,
+                    struct fit_csv_opts *co)
+{
+	memset(co, 0, sizeof *co);
+	co->na = na->seen ? na->value : NULL;
+	if (!sep->seen)
+		return 0;
+	const char *v = sep->value;
+	if (strcmp(v, "tab") == 0 || strcmp(v, "\\t") == 0 || strcmp(v, "\t") == 0)
+		co->sep = '\t';
+	else if (strcmp(v, ",") == 0 || strcmp(v, ";") == 0)
+		co->sep = v[0];
+	else {
+		char shown[RISKCTL_SHOWN_MAX];
+		fprintf(stderr, "riskctl scorecard %s: --sep '%s': give ',', ';' or tab\n", cmd,
+		        riskctl_shown(v, shown, sizeof(shown)));
+		return 2;
+	}
+	return 0;
+}
+
+/* Reads a CSV file (fit_table_parse) with a header row. Returns 0 or -1 after printing the
+ * problem. */
+static int csv_read(const char *path, const struct fit_csv_opts *co, struct csv *c)
 {
 	memset(c, 0, sizeof *c);
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -187,89 +214,15 @@ static int csv_read(const char *path, struct csv *c)
 	int read_error = ferror(fp);
 	if (fp != stdin)
 		fclose(fp);
+	char errstr[512];
 	if (read_error || len > SC_CSV_MAX) {
 		fprintf(stderr, "riskctl scorecard: %s: %s\n", path,
 		        read_error ? "read error" : "larger than 2 GiB");
-		csv_free(c);
-		return -1;
+	} else if (fit_table_parse(c->text, len, co, &c->t, errstr, sizeof errstr) < 0) {
+		fprintf(stderr, "riskctl scorecard: %s: %s\n", path, errstr);
+	} else {
+		return 0;
 	}
-	char **fields = NULL;
-	size_t n_fields = 0, cap = 0, row_fields = 0, line = 1, n_cols = 0;
-	char *p = c->text, *end = c->text + len, *w;
-	while (p < end) {
-		/* one field */
-		char *start = w = p;
-		size_t start_line = line;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (p >= end) {
-					fprintf(stderr, "riskctl scorecard: %s:%zu: unterminated quoted field\n",
-					        path, start_line);
-					goto fail;
-				}
-				if (*p == '"' && p + 1 < end && p[1] == '"') {
-					*w++ = '"';
-					p += 2;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					line += *p == '\n';
-					*w++ = *p++;
-				}
-			}
-		} else {
-			while (p < end && *p != ',' && *p != '\n' && *p != '\r')
-				*w++ = *p++;
-		}
-		int eol = p >= end || *p == '\n' || *p == '\r';
-		if (!eol && *p != ',') {
-			fprintf(stderr, "riskctl scorecard: %s:%zu: text after a closing quote\n", path, line);
-			goto fail;
-		}
-		if (n_fields == cap) {
-			cap = cap ? cap * 2 : 1024;
-			fields = xrealloc(fields, cap * sizeof *fields);
-		}
-		fields[n_fields++] = start;
-		row_fields++;
-		if (!eol) {
-			p++;
-			*w = '\0';
-			continue;
-		}
-		if (p < end && *p == '\r')
-			p++;
-		if (p < end && *p == '\n')
-			p++;
-		*w = '\0';
-		if (n_cols == 0) {
-			n_cols = row_fields;
-		} else if (row_fields == 1 && fields[n_fields - 1][0] == '\0' && n_cols > 1) {
-			n_fields--; /* a blank line */
-		} else if (row_fields != n_cols) {
-			fprintf(stderr, "riskctl scorecard: %s:%zu: %zu fields, the header has %zu\n", path,
-			        line, row_fields, n_cols);
-			goto fail;
-		}
-		row_fields = 0;
-		line++;
-	}
-	if (n_cols == 0) {
-		fprintf(stderr, "riskctl scorecard: %s: empty file (a header row is needed)\n", path);
-		goto fail;
-	}
-	c->t.n_cols = n_cols;
-	c->t.n_rows = n_fields / n_cols - 1;
-	c->t.names = xmalloc(n_cols * sizeof *c->t.names);
-	memcpy(c->t.names, fields, n_cols * sizeof *fields);
-	c->t.cells = xmalloc((n_fields - n_cols + 1) * sizeof *c->t.cells);
-	memcpy(c->t.cells, fields + n_cols, (n_fields - n_cols) * sizeof *fields);
-	free(fields);
-	return 0;
-fail:
-	free(fields);
 	csv_free(c);
 	return -1;
 }
@@ -301,15 +254,61 @@ static int load_cards(const char *const *paths, size_t n, struct scorecard_set *
 
 /* ---- check ---- */
 
+/* Loads the declared attribute schema of --attributes. Returns 0 or -1 after printing. */
+static int load_attributes(const char *path, struct attr_schema **out)
+{
+	struct rules_diags diags = {0};
+	int rc = attributes_load_path(path, out, &diags);
+	if (rc < 0)
+		print_diags(&diags);
+	rules_diags_free(&diags);
+	return rc < 0 ? -1 : 0;
+}
+
+/* With a schema: binds every card of set to it. Returns 0, or -1 after printing what does
+ * not match. */
+static int check_bind(struct scorecard_set *set, const char *schema_path,
+                      const struct attr_schema *schema)
+{
+	int rc = 0;
+	char errstr[256];
+	for (size_t i = 0; i < set->n_cards; i++)
+		if (scorecard_bind_attributes(set->cards[i], schema, errstr, sizeof errstr) < 0) {
+			fprintf(stderr, "%s: %s (schema %s)\n", scorecard_path(set->cards[i]), errstr,
+			        schema_path);
+			rc = -1;
+		}
+	return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct scorecard_set *set;
+	struct attr_schema *schema = NULL;
+	const char *schema_path = NULL;
+	if (argc >= 3 && strcmp(argv[1], "--attributes") == 0) {
+		schema_path = argv[2];
+		argc -= 2;
+		argv += 2;
+		if (load_attributes(schema_path, &schema) < 0)
+			return 1;
+		printf("%s: attribute schema: %zu attributes\n", schema_path, schema->count);
+	}
 	if (argc < 2) {
+		attr_schema_free(schema);
 		scorecard_usage(stderr);
 		return 2;
 	}
-	if (load_cards((const char *const *)argv + 1, (size_t)argc - 1, &set) < 0)
+	if (load_cards((const char *const *)argv + 1, (size_t)argc - 1, &set) < 0) {
+		attr_schema_free(schema);
 		return 1;
+	}
+	int bound = schema ? check_bind(set, schema_path, schema) : 0;
+	attr_schema_free(schema);
+	if (bound < 0) {
+		scorecard_set_free(set);
+		return 1;
+	}
 	size_t nsym;
 	const char *const *names = feature_symbols(FEAT_SEGMENT, &nsym);
 	for (size_t i = 0; i < scorecard_set_count(set); i++) {
@@ -331,88 +330,134 @@ static int cmd_check(int argc, char **argv)
 
 /* ---- fit ---- */
 
-static int cmd_fit(int argc, char **argv)
+enum { FIT_CSV, FIT_TARGET, FIT_BINS, FIT_SEGMENT, FIT_IGNORE, FIT_NAME, FIT_VERSION,
+       FIT_DEFAULT, FIT_PDO, FIT_ODDS, FIT_BASE, FIT_GRADE_PD, FIT_L2, FIT_MIN_IV, FIT_MIN_SHARE,
+       FIT_MAX_CHARS, FIT_MAX_CORR, FIT_SEP, FIT_NA, FIT_BAD, FIT_ATTRS, FIT_ATTRS_OUT,
+       FIT_N_OPTS };
+
+/* The numbers of fit's options into fo. Returns 0, or 2 after printing a usage error. */
+static int fit_numbers(struct opt *opts, struct scorecard_fit_opts *fo)
 {
-	enum { CSV, TARGET, BINS, SEGMENT, IGNORE, NAME, VERSION, DEFAULT, PDO, ODDS, BASE, GRADE_PD,
-	       L2, MIN_IV, MIN_SHARE, MAX_CHARS, MAX_CORR, N_OPTS };
-	struct opt opts[N_OPTS] = {
-		[CSV] = {"--csv", 1},          [TARGET] = {"--target", 1},
-		[BINS] = {"--bins", 1},        [SEGMENT] = {"--segment", 1},
-		[IGNORE] = {"--ignore", 1},    [NAME] = {"--name", 1},
-		[VERSION] = {"--version", 1},  [DEFAULT] = {"--default", 0},
-		[PDO] = {"--pdo", 1},          [ODDS] = {"--base-odds", 1},
-		[BASE] = {"--base-points", 1}, [GRADE_PD] = {"--grade-pd", 1},
-		[L2] = {"--l2", 1},            [MIN_IV] = {"--min-iv", 1},
-		[MIN_SHARE] = {"--min-bin-share", 1}, [MAX_CHARS] = {"--max-characteristics", 1},
-		[MAX_CORR] = {"--max-correlation", 1},
-	};
-	int rc = parse_opts("fit", argc, argv, opts, N_OPTS);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-	if (!opts[CSV].seen || !opts[TARGET].seen) {
-		fprintf(stderr, "riskctl scorecard fit: --csv and --target are required\n");
-		return 2;
-	}
-	struct scorecard_fit_opts fo;
-	scorecard_fit_opts_init(&fo);
-	fo.load_card = scorecard_load_yaml;
-	fo.target = opts[TARGET].value;
-	fo.source = opts[CSV].value;
-	fo.segments = opts[SEGMENT].value;
-	fo.ignore = opts[IGNORE].value;
-	fo.name = opts[NAME].value;
-	fo.version = opts[VERSION].value;
-	fo.is_default = opts[DEFAULT].seen;
 	double v;
-	if (opts[BINS].seen) {
-		if (opt_number("fit", &opts[BINS], 1, 20, &v) < 0)
+	if (opts[FIT_BINS].seen) {
+		if (opt_number("fit", &opts[FIT_BINS], 1, 20, &v) < 0)
 			return 2;
-		fo.bins = (int)v;
+		fo->bins = (int)v;
 	}
-	if (opts[MAX_CHARS].seen) {
-		if (opt_number("fit", &opts[MAX_CHARS], 1, SCORECARD_CHARS_MAX, &v) < 0)
+	if (opts[FIT_MAX_CHARS].seen) {
+		if (opt_number("fit", &opts[FIT_MAX_CHARS], 1, SCORECARD_CHARS_MAX, &v) < 0)
 			return 2;
-		fo.max_chars = (int)v;
+		fo->max_chars = (int)v;
 	}
-	if ((opts[PDO].seen && opt_number("fit", &opts[PDO], 1e-6, 1e4, &fo.pdo) < 0) ||
-	    (opts[ODDS].seen && opt_number("fit", &opts[ODDS], 1e-6, 1e9, &fo.base_odds) < 0) ||
-	    (opts[BASE].seen && opt_number("fit", &opts[BASE], -1e5, 1e5, &fo.base_points) < 0) ||
-	    (opts[L2].seen && opt_number("fit", &opts[L2], 0, 1e9, &fo.l2) < 0) ||
-	    (opts[MIN_IV].seen && opt_number("fit", &opts[MIN_IV], 0, 100, &fo.min_iv) < 0) ||
-	    (opts[MIN_SHARE].seen &&
-	     opt_number("fit", &opts[MIN_SHARE], 0, 0.5, &fo.min_bin_share) < 0) ||
-	    (opts[MAX_CORR].seen &&
-	     opt_number("fit", &opts[MAX_CORR], 0.01, 1, &fo.max_correlation) < 0))
+	if ((opts[FIT_PDO].seen && opt_number("fit", &opts[FIT_PDO], 1e-6, 1e4, &fo->pdo) < 0) ||
+	    (opts[FIT_ODDS].seen && opt_number("fit", &opts[FIT_ODDS], 1e-6, 1e9, &fo->base_odds) < 0) ||
+	    (opts[FIT_BASE].seen &&
+	     opt_number("fit", &opts[FIT_BASE], -1e5, 1e5, &fo->base_points) < 0) ||
+	    (opts[FIT_L2].seen && opt_number("fit", &opts[FIT_L2], 0, 1e9, &fo->l2) < 0) ||
+	    (opts[FIT_MIN_IV].seen && opt_number("fit", &opts[FIT_MIN_IV], 0, 100, &fo->min_iv) < 0) ||
+	    (opts[FIT_MIN_SHARE].seen &&
+	     opt_number("fit", &opts[FIT_MIN_SHARE], 0, 0.5, &fo->min_bin_share) < 0) ||
+	    (opts[FIT_MAX_CORR].seen &&
+	     opt_number("fit", &opts[FIT_MAX_CORR], 0.01, 1, &fo->max_correlation) < 0))
 		return 2;
-	if (opts[GRADE_PD].seen) {
-		const char *p = opts[GRADE_PD].value;
+	if (opts[FIT_GRADE_PD].seen) {
+		const char *p = opts[FIT_GRADE_PD].value;
 		for (int g = 0; g < RULE_GRADE_C; g++) {
 			char *end;
-			fo.grade_pd[g] = strtod(p, &end);
+			fo->grade_pd[g] = strtod(p, &end);
 			if (end == p || (g < RULE_GRADE_C - 1 ? *end != ',' : *end != '\0')) {
 				char shown[RISKCTL_SHOWN_MAX];
 				fprintf(stderr, "riskctl scorecard fit: --grade-pd '%s': four probabilities "
 				        "AAA,AA,A,B such as 0.01,0.02,0.05,0.15\n",
-				        riskctl_shown(opts[GRADE_PD].value, shown, sizeof(shown)));
+				        riskctl_shown(opts[FIT_GRADE_PD].value, shown, sizeof(shown)));
 				return 2;
 			}
 			p = end + 1;
 		}
 	}
-	struct csv csv;
-	if (csv_read(opts[CSV].value, &csv) < 0)
-		return 1;
-	struct rbuf card = {0}, notes = {0};
-	char errstr[512];
-	rc = scorecard_fit(&csv.t, &fo, &card, &notes, errstr, sizeof errstr);
-	for (const char *p = notes.data, *end = notes.data + notes.len; p && p < end;) {
+	return 0;
+}
+
+/* Prints the fit's notes to stderr, one line each. */
+static void print_notes(const struct rbuf *notes)
+{
+	for (const char *p = notes->data, *end = notes->data + notes->len; p && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		fprintf(stderr, "riskctl scorecard fit: note: %.*s\n", (int)len, p);
 		p += len + 1;
 	}
+}
+
+/* Writes len bytes to path. Returns 0 or -1 after printing the problem. */
+static int write_file(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	if (!fp || fwrite(data, 1, len, fp) != len || fclose(fp) != 0) {
+		fprintf(stderr, "riskctl scorecard fit: %s: %s\n", path, strerror(errno));
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_fit(int argc, char **argv)
+{
+	struct opt opts[FIT_N_OPTS] = {
+		[FIT_CSV] = {"--csv", 1},          [FIT_TARGET] = {"--target", 1},
+		[FIT_BINS] = {"--bins", 1},        [FIT_SEGMENT] = {"--segment", 1},
+		[FIT_IGNORE] = {"--ignore", 1},    [FIT_NAME] = {"--name", 1},
+		[FIT_VERSION] = {"--version", 1},  [FIT_DEFAULT] = {"--default", 0},
+		[FIT_PDO] = {"--pdo", 1},          [FIT_ODDS] = {"--base-odds", 1},
+		[FIT_BASE] = {"--base-points", 1}, [FIT_GRADE_PD] = {"--grade-pd", 1},
+		[FIT_L2] = {"--l2", 1},            [FIT_MIN_IV] = {"--min-iv", 1},
+		[FIT_MIN_SHARE] = {"--min-bin-share", 1}, [FIT_MAX_CHARS] = {"--max-characteristics", 1},
+		[FIT_MAX_CORR] = {"--max-correlation", 1}, [FIT_SEP] = {"--sep", 1},
+		[FIT_NA] = {"--na", 1},            [FIT_BAD] = {"--bad-value", 1},
+		[FIT_ATTRS] = {"--attributes", 1}, [FIT_ATTRS_OUT] = {"--attributes-out", 1},
+	};
+	int rc = parse_opts("fit", argc, argv, opts, FIT_N_OPTS);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (!opts[FIT_CSV].seen || !opts[FIT_TARGET].seen) {
+		fprintf(stderr, "riskctl scorecard fit: --csv and --target are required\n");
+		return 2;
+	}
+	struct scorecard_fit_opts fo;
+	struct fit_csv_opts co;
+	scorecard_fit_opts_init(&fo);
+	fo.load_card = scorecard_load_yaml;
+	fo.target = opts[FIT_TARGET].value;
+	fo.source = opts[FIT_CSV].value;
+	fo.segments = opts[FIT_SEGMENT].value;
+	fo.ignore = opts[FIT_IGNORE].value;
+	fo.name = opts[FIT_NAME].value;
+	fo.version = opts[FIT_VERSION].value;
+	fo.is_default = opts[FIT_DEFAULT].seen;
+	fo.bad_value = opts[FIT_BAD].value;
+	if ((rc = fit_numbers(opts, &fo)) != 0 ||
+	    (rc = csv_opts("fit", &opts[FIT_SEP], &opts[FIT_NA], &co)) != 0)
+		return rc;
+	struct attr_schema *declared = NULL;
+	if (opts[FIT_ATTRS].seen && load_attributes(opts[FIT_ATTRS].value, &declared) < 0)
+		return 1;
+	fo.attributes = declared;
+	struct csv csv;
+	if (csv_read(opts[FIT_CSV].value, &co, &csv) < 0) {
+		attr_schema_free(declared);
+		return 1;
+	}
+	struct rbuf card = {0}, notes = {0}, schema = {0};
+	char errstr[512];
+	fo.attributes_out = opts[FIT_ATTRS_OUT].seen ? &schema : NULL;
+	rc = scorecard_fit(&csv.t, &fo, &card, &notes, errstr, sizeof errstr);
+	print_notes(&notes);
 	if (rc < 0) {
 		fprintf(stderr, "riskctl scorecard fit: %s\n", errstr);
+	} else if (opts[FIT_ATTRS_OUT].seen &&
+	           write_file(opts[FIT_ATTRS_OUT].value, schema.data, schema.len) < 0) {
+		rc = -1;
 	} else {
 		fwrite(card.data, 1, card.len, stdout);
 		if (fflush(stdout) != 0) {
@@ -422,7 +467,9 @@ static int cmd_fit(int argc, char **argv)
 	}
 	rbuf_free(&card);
 	rbuf_free(&notes);
+	rbuf_free(&schema);
 	csv_free(&csv);
+	attr_schema_free(declared);
 	return rc < 0 ? 1 : 0;
 }
 
@@ -430,10 +477,11 @@ static int cmd_fit(int argc, char **argv)
 
 static int cmd_eval(int argc, char **argv)
 {
-	enum { CARD, CSV, TARGET, RULES, JSON, N_OPTS };
+	enum { CARD, CSV, TARGET, RULES, JSON, SEP, NA, BAD, N_OPTS };
 	struct opt opts[N_OPTS] = {
 		[CARD] = {"--card", 1, .repeat = 1}, [CSV] = {"--csv", 1}, [TARGET] = {"--target", 1},
-		[RULES] = {"--rules", 1, .repeat = 1}, [JSON] = {"--json", 0},
+		[RULES] = {"--rules", 1, .repeat = 1}, [JSON] = {"--json", 0}, [SEP] = {"--sep", 1},
+		[NA] = {"--na", 1}, [BAD] = {"--bad-value", 1},
 	};
 	int rc = parse_opts("eval", argc, argv, opts, N_OPTS);
 	if (rc)
@@ -442,6 +490,9 @@ static int cmd_eval(int argc, char **argv)
 		fprintf(stderr, "riskctl scorecard eval: --card, --csv and --target are required\n");
 		return 2;
 	}
+	struct fit_csv_opts co;
+	if ((rc = csv_opts("eval", &opts[SEP], &opts[NA], &co)) != 0)
+		return rc;
 	struct scorecard_set *set = NULL;
 	struct ruleset *rules = NULL;
 	struct csv csv = {0};
@@ -460,10 +511,11 @@ static int cmd_eval(int argc, char **argv)
 		}
 		rules_diags_free(&diags);
 	}
-	if (csv_read(opts[CSV].value, &csv) < 0)
+	if (csv_read(opts[CSV].value, &co, &csv) < 0)
 		goto done;
-	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, rules ? credit_limits : NULL,
-	                         rules, &ev, errstr, sizeof errstr) < 0) {
+	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, opts[BAD].value,
+	                         rules ? credit_limits : NULL, rules, &ev, errstr,
+	                         sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard eval: %s\n", errstr);
 		goto done;
 	}
@@ -602,7 +654,7 @@ static const enum feature_id csv_features[] = {
 	FEAT_DAYS_PAST_DUE,     FEAT_MAX_DAYS_PAST_DUE_12M, FEAT_LATE_PAYMENTS_12M,
 	FEAT_ON_TIME_SHARE_12M, FEAT_ARREARS_AMOUNT,        FEAT_ARREARS_RATIO,
 	FEAT_REVERSALS_12M,     FEAT_TENURE_MONTHS,         FEAT_MONTHS_SINCE_LAST_LATE,
-	FEAT_BILLS_12M,
+	FEAT_BILLS_12M,         FEAT_DAYS_SINCE_REVERSAL,
 };
 
 /* Whether needle occurs in the n bytes at s. */

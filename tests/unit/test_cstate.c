@@ -816,7 +816,7 @@ Test(cstate, encode_decode_round_trip)
 	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
 	cr_assert_eq(len, 8 + body + 1 + strlen("T-88"));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 7, "version 7, little-endian");
+	cr_assert_eq(buf[4] | buf[5] << 8, 8, "version 8, little-endian");
 	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), body);
 	cr_assert_eq(buf[8 + body], 4, "transformer_id length");
 	cr_assert_eq(memcmp(buf + 8 + body + 1, "T-88", 4), 0, "transformer_id as text");
@@ -950,14 +950,14 @@ Test(cstate, decode_errors)
 	expect_decode_error(id, bad, len, "bad magic");
 
 	memcpy(bad, good, len);
-	bad[4] = 6;
-	expect_decode_error(id, bad, len, "version 6 is not supported");
+	bad[4] = 7;
+	expect_decode_error(id, bad, len, "version 7 is not supported");
 	memcpy(bad, good, len);
-	bad[4] = 8;
-	expect_decode_error(id, bad, len, "version 8 is not supported");
+	bad[4] = 9;
+	expect_decode_error(id, bad, len, "version 9 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(id, bad, len, "version 263");
+	expect_decode_error(id, bad, len, "version 264");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);

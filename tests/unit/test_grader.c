@@ -5,6 +5,8 @@
  * JSON.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +232,54 @@ Test(grader, broken_files_fail_to_load_and_a_failed_reload_keeps_the_old_ones)
 
 	unlink(path);
 	rmdir(dir);
+	rbuf_free(&diag);
+	grader_free(g);
+}
+
+Test(grader, a_card_edit_alone_is_seen_even_at_the_same_size_and_time)
+{
+	char dir[] = "/tmp/riskd-grader-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/card.yaml", dir);
+	struct rbuf card = {0};
+	char buf[4096];
+	size_t n;
+	FILE *src = fopen("scoring/cards/residential.yaml", "r");
+	cr_assert_not_null(src);
+	while ((n = fread(buf, 1, sizeof(buf), src)) > 0)
+		rbuf_append(&card, buf, n);
+	fclose(src);
+	rbuf_append(&card, "", 1);
+	FILE *fp = fopen(path, "w");
+	fwrite(card.data, 1, card.len - 1, fp);
+	fclose(fp);
+	struct stat before;
+	cr_assert_eq(stat(path, &before), 0);
+
+	struct rbuf diag = {0};
+	struct grader *g = grader_new("rules", dir, 5, &diag);
+	cr_assert_not_null(g);
+	/* The same number of bytes, and the old modification time put back (a copy that keeps
+	 * times, or two writes within one tick of the file system's clock). */
+	char *version = strstr(card.data, "version: \"2026.1\"");
+	cr_assert_not_null(version);
+	memcpy(version, "version: \"2026.9\"", 17);
+	fp = fopen(path, "w");
+	fwrite(card.data, 1, card.len - 1, fp);
+	fclose(fp);
+	struct timespec times[2] = {before.st_atim, before.st_mtim};
+	cr_assert_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+	cr_assert_eq(grader_reload(g, 0, &diag), 1, "the edit was not seen");
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_str_eq(scorecard_version(r.card), "2026.9");
+	cr_assert_eq(grader_reload(g, 0, &diag), 0, "then nothing changed");
+	unlink(path);
+	rmdir(dir);
+	rbuf_free(&card);
 	rbuf_free(&diag);
 	grader_free(g);
 }

@@ -29,7 +29,7 @@ static int32_t D(const char *date)
 static void bill(struct pay_state *ps, const char *id, double amount, const char *issued,
                  const char *due)
 {
-	payments_bill(ps, id, strlen(id), amount, D(due), D(issued));
+	payments_bill(ps, id, id ? strlen(id) : 0, amount, D(due), D(issued));
 }
 
 static void pay(struct pay_state *ps, const char *id, double amount, const char *date)
@@ -78,7 +78,7 @@ Test(payments, state_fits_the_budget)
 	} members[] = {
 		M(open_cents), M(carry_cents), M(avg_bill), M(open_due), M(open_id), M(older_due),
 		M(head_month), M(start_day), M(last_late_day), M(last_paid_due), M(last_payment_day),
-		M(month_log), M(month_dpd), M(older_count), M(flags),
+		M(month_log), M(month_dpd), M(older_rev), M(flags),
 	};
 #undef M
 	size_t end = 0;
@@ -275,6 +275,50 @@ Test(payments, reversal_reopens_the_bill)
 	expect(&fv, FEAT_MAX_DAYS_PAST_DUE_12M, 14);
 	expect(&fv, FEAT_REVERSALS_12M, 1);
 	expect(&fv, FEAT_MONTHS_SINCE_LAST_LATE, 0);
+}
+
+Test(payments, days_since_the_newest_reversal)
+{
+	struct pay_state ps = {0};
+	struct feature_vec fv;
+	bill(&ps, "B1", 100.00, "2025-12-05", "2025-12-20");
+	features(&ps, "2026-01-10", &fv);
+	expect_missing(&fv, FEAT_DAYS_SINCE_REVERSAL); /* none yet */
+	payments_reversal(&ps, 10.00, D("2026-01-25"));
+	features(&ps, "2026-01-25", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 0);
+	features(&ps, "2026-04-24", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 89); /* the 90th day after it */
+	features(&ps, "2026-04-25", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 90);
+	/* An earlier day of the same month, then an older month: the newest one counts. */
+	payments_reversal(&ps, 10.00, D("2026-01-03"));
+	payments_reversal(&ps, 10.00, D("2025-12-30"));
+	features(&ps, "2026-02-01", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 7);
+	expect(&fv, FEAT_REVERSALS_12M, 3);
+	/* A newer month's reversal takes over; a reversal more than 12 months back is gone. */
+	payments_reversal(&ps, 10.00, D("2026-03-02"));
+	features(&ps, "2026-03-31", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 29);
+	features(&ps, "2027-02-28", &fv);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 363);
+	features(&ps, "2027-03-01", &fv);
+	expect_missing(&fv, FEAT_DAYS_SINCE_REVERSAL); /* March 2026 left the window */
+	/* Older bills still count as before beside the day kept in the same byte. */
+	struct pay_state older = {0};
+	for (int k = 0; k < 6; k++) {
+		char issued[32], due[32];
+		snprintf(issued, sizeof issued, "2026-0%d-01", k + 1);
+		snprintf(due, sizeof due, "2026-0%d-15", k + 1);
+		bill(&older, NULL, 50.00, issued, due);
+	}
+	payments_reversal(&older, 5.00, D("2026-06-20"));
+	pay(&older, NULL, 305.00, "2026-06-28");
+	features(&older, "2026-06-30", &fv);
+	expect(&fv, FEAT_LATE_PAYMENTS_12M, 3); /* June's count saturates, as it did */
+	expect(&fv, FEAT_DAYS_PAST_DUE, 0);
+	expect(&fv, FEAT_DAYS_SINCE_REVERSAL, 10);
 }
 
 Test(payments, reversal_before_the_due_date_is_not_yet_late)

@@ -158,6 +158,10 @@ Test(rules_set, shipped_credit_caps)
 	feature_set(&fv, FEAT_REVERSALS_12M, 1);
 	feature_set(&fv, FEAT_TENURE_MONTHS, 100);
 	feature_set(&fv, FEAT_BILLS_12M, 12);
+	feature_set(&fv, FEAT_DAYS_SINCE_REVERSAL, 90);
+	ruleset_eval(rs, &fv, &hits);
+	cr_assert_eq(hits.cap, RULE_GRADE_NONE, "a reversal 90 days back no longer caps");
+	feature_set(&fv, FEAT_DAYS_SINCE_REVERSAL, 89);
 	ruleset_eval(rs, &fv, &hits);
 	cr_assert_eq(hits.cap, RULE_GRADE_B);
 	feature_set(&fv, FEAT_CONFIRMED_THEFT, 1);

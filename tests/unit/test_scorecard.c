@@ -400,14 +400,19 @@ Test(scorecard, caps_from_the_credit_rules)
 	cr_assert_eq(g.grade, RULE_GRADE_AAA);
 	cr_assert_eq(g.n_reasons, 0);
 
-	feature_set(&fv, FEAT_REVERSALS_12M, 1); /* recent_reversal: at most B */
+	feature_set(&fv, FEAT_REVERSALS_12M, 1);
+	feature_set(&fv, FEAT_DAYS_SINCE_REVERSAL, 120); /* not recent: no cap */
+	grade_with_rules(card, &fv, rs, &g);
+	cr_assert_neq(g.grade, RULE_GRADE_B);
+	cr_assert_eq(g.grade, g.points_grade);
+	feature_set(&fv, FEAT_DAYS_SINCE_REVERSAL, 89); /* recent_reversal: at most B */
 	grade_with_rules(card, &fv, rs, &g);
 	cr_assert_float_eq(g.points, 595, 1e-9);
 	cr_assert_eq(g.points_grade, RULE_GRADE_A);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
 	cr_assert_eq(g.n_reasons, 2);
 	cr_assert_str_eq(g.reasons[0].code, "recent_reversal");
-	cr_assert_str_eq(g.reasons[0].text, "A bounced payment in the last 12 months");
+	cr_assert_str_eq(g.reasons[0].text, "A bounced payment in the last 90 days");
 	cr_assert_float_eq(g.reasons[0].points_lost, 0, 1e-9);
 	expect_reason(&g, 1, "REVERSALS", 70);
 

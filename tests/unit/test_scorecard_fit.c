@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_card_load.h"
 
 /* ---- a table built in memory ---- */
 
@@ -133,16 +134,7 @@ static struct scorecard *fit_card(const struct fit_table *t, struct scorecard_fi
 {
 	char errstr[512] = "";
 	cr_assert_eq(scorecard_fit(t, o, yaml, notes, errstr, sizeof errstr), 0, "%s", errstr);
-	struct rules_diags diags = {0};
-	struct scorecard *card = NULL;
-	int rc = scorecard_load_text("fitted.yaml", yaml->data, yaml->len, &card, &diags);
-	struct rbuf text = {0};
-	rules_diags_render(&diags, &text);
-	rbuf_append(&text, "", 1);
-	cr_assert_eq(rc, 0, "%s\n%.*s", text.data, (int)yaml->len, yaml->data);
-	rbuf_free(&text);
-	rules_diags_free(&diags);
-	return card;
+	return card_from_yaml(yaml);
 }
 
 /* The card's points for one customer of the table built by make_customers. */
@@ -197,12 +189,13 @@ Test(scorecard_fit, recovers_the_signal_and_ranks_a_fresh_sample)
 	cr_assert(scorecard_has_segment(card, SEGMENT_AGRICULTURAL));
 	cr_assert_not_null(find_line(&notes, "customer_id: identifier (a different value on every "
 	                                     "row): left out\n"));
-	cr_assert_not_null(find_line(&notes, "favourite_colour: not a feature riskd computes: left "
-	                                     "out\n"));
+	cr_assert_not_null(find_line(&notes, "favourite_colour: a new attribute favourite_colour, a "
+	                                     "category of 3 values"));
+	cr_assert_not_null(find_line(&notes, "favourite_colour: information value"));
 	cr_assert_not_null(find_line(&notes, "reversals_12m: information value"));
-	cr_assert_not_null(find_line(&yaml, "# Left out or noted:\n#   customer_id: identifier"));
-	cr_assert_not_null(find_line(&yaml, "code: DAYS_PAST_DUE\n    reason: Bills are past due "
-	                                    "now\n    missing_reason: No billing history yet\n"));
+	cr_assert_not_null(find_line(&yaml, "# Columns used, left out or noted:\n#   customer_id: identifier"));
+	cr_assert_not_null(find_line(&yaml, "code: DAYS_PAST_DUE\n    reason: \"Bills are past due "
+	                                    "now\"\n    missing_reason: \"No billing history yet\"\n"));
 
 	/* Points fall as days past due and late payments rise, and grow with tenure. */
 	struct feature_vec fv;
@@ -277,7 +270,7 @@ Test(scorecard_fit, recovers_the_signal_and_ranks_a_fresh_sample)
 	cr_assert_eq(scorecard_set_load_paths(paths, 1, &set, &diags), 0);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, N);
 	cr_assert_eq(ev.skipped, 0);
@@ -420,11 +413,11 @@ Test(scorecard_fit, ignore_bad_cells_and_segments)
 	cr_assert_eq(scorecard_char_count(card), 1);
 	cr_assert_eq(scorecard_char_feature(card, 0), FEAT_DAYS_PAST_DUE);
 	cr_assert_not_null(find_line(&notes, "late_payments_12m: row 11: 'many' is not a number: "
-	                                     "left out\n"));
+	                                     "left out (if it means missing, give --na 'many')\n"));
 	cr_assert_not_null(find_line(&notes, "tenure_months: left out (--ignore)\n"));
 	cr_assert_not_null(find_line(&notes, "favourite_colour: left out (--ignore)\n"));
 	cr_assert_not_null(find_line(&notes, "3600 rows of other segments: left out\n"));
-	cr_assert_not_null(find_line(&yaml, "description: Fitted by riskctl scorecard fit on 400 "
+	cr_assert_not_null(find_line(&yaml, "description: \"Fitted by riskctl scorecard fit on 400 "
 	                                    "rows"));
 	scorecard_free(card);
 	rbuf_free(&yaml);
@@ -539,7 +532,7 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 	table_done(&tb);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, 5);
 	cr_assert_eq(ev.skipped, 1);
@@ -554,10 +547,11 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 
 	/* A bad cell names its row and column. */
 	tb.t.cells[1 * 4 + 2] = "soon";
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, &ev, errstr, sizeof errstr),
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
-	cr_assert_str_eq(errstr, "row 2, column days_past_due: 'soon' is not a number");
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, NULL, &ev, errstr, sizeof errstr),
+	cr_assert_str_eq(errstr, "row 2, column days_past_due: 'soon' is not a number: if it means "
+	                         "missing, give --na 'soon'");
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
 	table_free(&tb);
 	scorecard_set_free(set);
