@@ -63,6 +63,9 @@
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
 #define CSTATE_SNAPSHOT_VERSION 8
+/* The older version still read, so that an upgrade keeps the stored state: version 7 differs
+ * only in the meaning of pay_state.older_rev (payments_upgrade_from_v7). */
+#define CSTATE_SNAPSHOT_UPGRADABLE 7
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
@@ -739,10 +742,11 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		return RISKD_ERR_INVALID;
 	}
 	unsigned version = (unsigned)buf[4] | (unsigned)buf[5] << 8;
-	if (version != CSTATE_SNAPSHOT_VERSION) {
+	if (version != CSTATE_SNAPSHOT_VERSION && version != CSTATE_SNAPSHOT_UPGRADABLE) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot version %u is not supported (this build reads "
-		        "version %d)", version, CSTATE_SNAPSHOT_VERSION);
+		        "versions %d and %d)", version, CSTATE_SNAPSHOT_UPGRADABLE,
+		        CSTATE_SNAPSHOT_VERSION);
 		return RISKD_ERR_INVALID;
 	}
 	size_t body = (size_t)buf[6] | (size_t)buf[7] << 8;
@@ -785,6 +789,8 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		        "customer state snapshot for '%s': negative daily counter", decoded.id);
 		return RISKD_ERR_INVALID;
 	}
+	if (version == CSTATE_SNAPSHOT_UPGRADABLE)
+		payments_upgrade_from_v7(&decoded.pay);
 	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	decoded.transformer_ref =
 	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;

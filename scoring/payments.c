@@ -366,6 +366,15 @@ static void reversal_note(struct pay_state *ps, int32_t day)
 		ps->older_rev = (uint8_t)((ps->older_rev & ~REV_DOM_MASK) | (unsigned)dom << REV_DOM_SHIFT);
 }
 
+void payments_upgrade_from_v7(struct pay_state *ps)
+{
+	unsigned count = ps->older_rev; /* version 7 kept the whole byte as the bill count */
+	ps->older_rev = 0;
+	older_count_set(ps, count);
+	if (newest_reversal_month(ps, DAY16_MAX) >= 0) /* that month's reversal: day unknown */
+		ps->older_rev = (uint8_t)((ps->older_rev & ~REV_DOM_MASK) | 1u << REV_DOM_SHIFT);
+}
+
 void payments_reversal(struct pay_state *ps, double amount, int32_t day)
 {
 	pay_begin(ps, day);

@@ -100,6 +100,16 @@ void payments_payment(struct pay_state *ps, double amount, const char *bill_id, 
                       int32_t day);
 
 /*
+ * Turns a pay_state read from a version-7 state snapshot into the current layout: that
+ * version kept the older debt's bill count in the whole of older_rev (0..255) and no
+ * reversal day. The count is clamped to 3, as every count it feeds is; a customer with a
+ * reversal in its months gets day 1 of the newest such month (the day is unknown: day 1
+ * makes days_since_reversal as large as it can be, so the 90-day cap ends no later than it
+ * would have with the true day).
+ */
+void payments_upgrade_from_v7(struct pay_state *ps);
+
+/*
  * A payment of `amount` reversed (bounced) on local day `day`. Counts one reversal; the
  * amount first cancels credit, and the rest is owed again as part of the older debt, due
  * on the due date of the bill paid off last (or `day` when none was). If that bill had

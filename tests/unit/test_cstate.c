@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "scoring/cstate.h"
+#include "scoring/features.h"
+#include "scoring/payments.h"
 
 /* Deterministic PRNG (xorshift64*) so property tests replay exactly. */
 static uint64_t rng_next(uint64_t *state)
@@ -950,8 +952,8 @@ Test(cstate, decode_errors)
 	expect_decode_error(id, bad, len, "bad magic");
 
 	memcpy(bad, good, len);
-	bad[4] = 7;
-	expect_decode_error(id, bad, len, "version 7 is not supported");
+	bad[4] = 6;
+	expect_decode_error(id, bad, len, "version 6 is not supported");
 	memcpy(bad, good, len);
 	bad[4] = 9;
 	expect_decode_error(id, bad, len, "version 9 is not supported");
@@ -1003,5 +1005,37 @@ Test(cstate, decode_errors)
 	cr_assert_eq(cstate_decode(table, id, good, len, &out, NULL, 0), 0);
 	cr_assert_str_eq(out.id, "C0012345");
 	cr_assert_str_eq(cstate_transformer_id(table, &out), "T-88");
+	cstate_table_destroy(table);
+}
+
+/* A version-7 snapshot (the older debt's bill count in the whole of pay.older_rev, no
+ * reversal day) still loads after an upgrade: the count is clamped to 3 and a customer with
+ * a reversal gets day 1 of its month. */
+Test(cstate, a_version_7_snapshot_is_upgraded_when_read)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = fill_state(table, "C0070007");
+	int32_t day = 20000;
+	payments_bill(&cs->pay, "B1", 2, 100.0, day + 20, day);
+	payments_reversal(&cs->pay, 10.0, day + 5);
+	uint8_t buf[CSTATE_SNAPSHOT_MAX + 4];
+	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	const size_t older_at = 8 + offsetof(struct cstate, pay) + offsetof(struct pay_state, older_rev) -
+	                        offsetof(struct cstate, transformer_ref);
+	buf[4] = 7;
+	buf[older_at] = 200; /* version 7: 200 bills in the older debt */
+
+	struct cstate got;
+	char errstr[256];
+	cr_assert_eq(cstate_decode(table, "C0070007", buf, len, &got, errstr, sizeof(errstr)), 0,
+	             "%s", errstr);
+	cr_assert_eq(got.pay.older_rev & 0x03, 3, "the count is clamped to 3");
+	cr_assert_eq((got.pay.older_rev >> 2) & 0x1f, 1, "the reversal's day becomes the 1st");
+	struct feature_vec fv;
+	feature_vec_clear(&fv);
+	payments_features(&got, day + 30, &fv);
+	cr_assert(feature_known(&fv, FEAT_DAYS_SINCE_REVERSAL));
+	cr_assert_geq(fv.value[FEAT_DAYS_SINCE_REVERSAL], 30.0,
+	              "day 1 of the month is no later than the true day");
 	cstate_table_destroy(table);
 }
