@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "../config/config.h"
+#include "../config/riskd_base.h"
 #include "../streams/kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "version.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -40,13 +42,16 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: riskd [--config PATH] [--until-idle SECONDS] [--log-level LEVEL]\n"
-	        "       riskd --config-keys\n"
+	        "       riskd --config-keys | --version\n"
 	        "\n"
 	        "Scores smart-meter and billing events from Kafka into PostgreSQL.\n"
 	        "  --config PATH        configuration file (default: config/riskd.yaml if present)\n"
-	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS and all is committed\n"
+	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS, all is committed\n"
+	        "                       and every partition is read to its end; exit 3 when input\n"
+	        "                       stalls with messages left (health.stall_s) instead\n"
 	        "  --log-level LEVEL    debug|info|warn|error (overrides log.level)\n"
 	        "  --config-keys        list every configuration key with its default and range\n"
+	        "  --version            print the version and git commit riskd was built from\n"
 	        "SIGTERM/SIGINT drain and commit the current batch, then exit 0. SIGHUP reloads the\n"
 	        "rule files (a set that does not load is reported and the old one stays live).\n");
 }
@@ -58,6 +63,7 @@ int main(int argc, char **argv)
 		{"until-idle", required_argument, NULL, 'i'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"config-keys", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -67,7 +73,7 @@ int main(int argc, char **argv)
 	char errstr[1024];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:i:l:kh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:l:khV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'i': {
@@ -82,6 +88,7 @@ int main(int argc, char **argv)
 		case 'l': level_arg = optarg; break;
 		case 'k': config_describe(stdout); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("riskd %s (commit %s)\n", riskd_version(), riskd_commit()); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -116,10 +123,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char q1[600], q2[600];
-	log_kv(LOG_INFO, "starting", "config=%s brokers=%s group=%s timezone=%s",
-	       log_quote(q1, sizeof(q1), config_path ? config_path : "(defaults)"),
+	log_kv(LOG_INFO, "starting", "version=%s config=%s brokers=%s group=%s timezone=%s",
+	       riskd_version(), log_quote(q1, sizeof(q1), config_path ? config_path : "(defaults)"),
 	       log_quote(q2, sizeof(q2), cfg.kafka_brokers), cfg.kafka_group_id, cfg.timezone);
-	if (metrics_server_start(cfg.metrics_port, errstr, sizeof(errstr)) != 0) {
+	if (metrics_server_start(cfg.metrics_listen, cfg.metrics_port, errstr, sizeof(errstr)) != 0) {
 		log_kv(LOG_ERROR, "metrics_failed", "error=%s", log_quote(q1, sizeof(q1), errstr));
 		return 1;
 	}
@@ -154,5 +161,6 @@ int main(int argc, char **argv)
 	       rc ? log_quote(q1, sizeof(q1), errstr) : "");
 	pipeline_destroy(pl);
 	metrics_server_stop();
-	return rc ? 1 : 0;
+	/* 3: --until-idle gave up on stalled input; 1: a fatal error */
+	return rc == RISKD_ERR_UNAVAILABLE ? 3 : rc ? 1 : 0;
 }
