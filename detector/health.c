@@ -29,9 +29,10 @@ int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messag
                         const struct kafka_lag *lag)
 {
 	int gap = hw->looked_ms && now_ms - hw->looked_ms > HEALTH_GAP_MS;
-	if (messages != hw->messages || !lag_behind(lag) || gap)
+	if (messages != hw->messages || !lag_behind(lag) || gap || lag->partitions != hw->partitions)
 		hw->calm_ms = now_ms;
 	hw->messages = messages;
+	hw->partitions = lag->partitions;
 	hw->looked_ms = now_ms;
 	int stalled = now_ms - hw->calm_ms >= hw->stall_ms;
 	if (stalled != hw->stalled) {

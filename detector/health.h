@@ -21,6 +21,7 @@ struct health_watch {
 	int64_t calm_ms;       /* last time input progressed or nothing was left to read */
 	int64_t looked_ms;     /* last update; 0 = never */
 	uint64_t messages;     /* messages processed as of the last update */
+	int partitions;        /* assigned partitions as of the last update */
 	int stalled;
 };
 
@@ -37,8 +38,9 @@ void health_watch_init(struct health_watch *hw, int stall_s, int64_t now_ms);
 /*
  * Updates the watch with the messages processed so far (a running total) and the consumer's
  * lag; sets or clears HEALTH_KAFKA_STALLED and logs the change (input_stalled,
- * input_flowing). A gap of more than 5 s since the previous update (the loop was waiting for
- * PostgreSQL) restarts the patience. Returns 1 while stalled, else 0.
+ * input_flowing). A new assignment (another partition count) or a gap of more than 5 s since
+ * the previous update (the loop was waiting for PostgreSQL) restarts the patience. Returns 1
+ * while stalled, else 0.
  */
 int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messages,
                         const struct kafka_lag *lag);

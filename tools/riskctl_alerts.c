@@ -238,6 +238,10 @@ static int connect_analyst(const char *what, const struct opts *o, struct review
 	if (rc == 0)
 		return EXIT_OK;
 	store_dsn_scrub(cfg.pg_dsn, errstr, sizeof(errstr));
+	if (rc == RISKD_ERR_UNAVAILABLE) { /* name the database it tried, password masked */
+		size_t n = strlen(errstr);
+		snprintf(errstr + n, sizeof(errstr) - n, " (postgres.dsn: %s)", shown);
+	}
 	complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }

@@ -67,8 +67,9 @@ Test(health, an_unknown_partition_end_counts_as_behind)
 {
 	struct health_watch hw;
 	health_watch_init(&hw, 2, 0);
-	health_watch_update(&hw, 1000, 0, &unknown_end);
-	cr_assert_eq(health_watch_update(&hw, 2000, 0, &unknown_end), 1);
+	health_watch_update(&hw, 1000, 0, &unknown_end); /* assigned: the patience starts */
+	cr_assert_eq(health_watch_update(&hw, 2000, 0, &unknown_end), 0);
+	cr_assert_eq(health_watch_update(&hw, 3000, 0, &unknown_end), 1);
 }
 
 Test(health, a_long_pause_between_updates_restarts_the_patience)
@@ -80,6 +81,19 @@ Test(health, a_long_pause_between_updates_restarts_the_patience)
 	for (int64_t t = 31000; t < 41000; t += 1000)
 		cr_assert_eq(health_watch_update(&hw, t, 0, &behind), 0, "at %lld", (long long)t);
 	cr_assert_eq(health_watch_update(&hw, 41000, 0, &behind), 1);
+}
+
+Test(health, a_new_assignment_restarts_the_patience)
+{
+	struct health_watch hw;
+	const struct kafka_lag more = {.messages = 500, .partitions = 8, .behind = 2};
+	health_watch_init(&hw, 10, 0);
+	for (int64_t t = 1000; t <= 10000; t += 1000)
+		health_watch_update(&hw, t, 0, &behind);
+	cr_assert_eq(health_watch_update(&hw, 11000, 0, &more), 0, "8 partitions assigned now");
+	for (int64_t t = 12000; t <= 20000; t += 1000)
+		cr_assert_eq(health_watch_update(&hw, t, 0, &more), 0, "at %lld", (long long)t);
+	cr_assert_eq(health_watch_update(&hw, 21000, 0, &more), 1);
 }
 
 Test(health, until_idle_verdicts)
