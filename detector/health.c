@@ -71,3 +71,9 @@ void health_postgres(int rc)
 	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, rc == RISKD_ERR_UNAVAILABLE);
 	metrics_health_set(HEALTH_POSTGRES_ERROR, rc != 0 && rc != RISKD_ERR_UNAVAILABLE);
 }
+
+void health_loaded(void)
+{
+	health_postgres(0);
+	metrics_health_set(HEALTH_STARTING, 0);
+}

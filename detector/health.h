@@ -60,4 +60,8 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
  */
 void health_postgres(int rc);
 
+/* The assigned partitions' offsets and state are loaded from PostgreSQL: clears starting and
+ * the PostgreSQL conditions. */
+void health_loaded(void);
+
 #endif

@@ -277,8 +277,7 @@ static int resync(struct pipeline *pl)
 	pl->needs_resync = 0;
 	pl->totals.resyncs++;
 	pl->last_message_ms = now_ms(); /* --until-idle counts from here, not from before the outage */
-	health_postgres(0);
-	metrics_health_set(HEALTH_STARTING, 0);
+	health_loaded();
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
 	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
 	return 0;
@@ -848,8 +847,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		pl->needs_resync = 1;
 	} else {
 		pl->needs_resync = 0;
-		health_postgres(0);
-		metrics_health_set(HEALTH_STARTING, 0);
+		health_loaded();
 	}
 	for (int i = 0; i < n; i++) {
 		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);

@@ -62,6 +62,16 @@ static int64_t publish_city(const struct e2e_world *w, int customers, int days)
 	return lines;
 }
 
+/* A world for one test with the metrics endpoint on a free port (*port) and a city in its
+ * topics; returns the city's line count. */
+static int64_t world_with_city(struct e2e_world *w, const char *name, int partitions, int *port)
+{
+	e2e_world_new(w, name, partitions, 500);
+	*port = e2e_free_port();
+	e2e_world_set_metrics_port(w, *port);
+	return publish_city(w, 40, 10);
+}
+
 /* Appends a health section to w's config (after the last e2e_world_set_* rewrite). */
 static void set_stall_s(const struct e2e_world *w, int seconds)
 {
@@ -132,10 +142,8 @@ Test(health, postgres_restart_while_idle_is_noticed_and_survived, .timeout = 300
 {
 	struct e2e_world w;
 	char body[512];
-	e2e_world_new(&w, "health_pg", 2, 500);
-	int port = e2e_free_port();
-	e2e_world_set_metrics_port(&w, port);
-	int64_t lines = publish_city(&w, 40, 10);
+	int port;
+	int64_t lines = world_with_city(&w, "health_pg", 2, &port);
 	pid_t pid = running = e2e_riskd_start(&w, NULL);
 	await_ingested(&w, lines, 120);
 	cr_assert(await_health(port, 200, "ok\n", 30, body, sizeof(body)), "not healthy: %s", body);
@@ -178,10 +186,8 @@ Test(health, caught_up_restart_reports_no_lag, .timeout = 300)
 {
 	struct e2e_world w;
 	char body[512];
-	e2e_world_new(&w, "health_lag", 3, 500);
-	int port = e2e_free_port();
-	e2e_world_set_metrics_port(&w, port);
-	int64_t lines = publish_city(&w, 40, 10);
+	int port;
+	int64_t lines = world_with_city(&w, "health_lag", 3, &port);
 	e2e_riskd_run_until_idle(&w, 2, 180);
 	await_ingested(&w, lines, 1);
 
@@ -211,11 +217,9 @@ Test(health, fetch_stall_is_unhealthy_and_until_idle_gives_up, .timeout = 300)
 {
 	struct e2e_world w;
 	char body[512];
-	e2e_world_new(&w, "health_stall", 2, 500);
-	int port = e2e_free_port();
-	e2e_world_set_metrics_port(&w, port);
+	int port;
+	int64_t lines = world_with_city(&w, "health_stall", 2, &port);
 	set_stall_s(&w, 4);
-	int64_t lines = publish_city(&w, 40, 10);
 
 	/* a service: unhealthy while stalled */
 	fetch_errors(&w, 1);

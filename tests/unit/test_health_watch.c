@@ -124,4 +124,10 @@ Test(health, postgres_conditions)
 	cr_assert_str_eq(reason(), "postgres_error");
 	health_postgres(0);
 	cr_assert_eq(metrics_health(NULL, 0), 1);
+
+	metrics_init(); /* starting */
+	health_postgres(RISKD_ERR_UNAVAILABLE);
+	cr_assert_str_eq(reason(), "starting");
+	health_loaded();
+	cr_assert_eq(metrics_health(NULL, 0), 1);
 }
