@@ -986,6 +986,37 @@ static void report_progress(struct pipeline *pl, int64_t now)
 	}
 }
 
+/*
+ * --until-idle, after a poll that found nothing: whether to stop. Quiet for until_idle_s with
+ * nothing committing or waiting is not enough: every partition must be read to its end too
+ * (done), unless input has stalled with messages left (gives up: sets gave_up and writes why
+ * into errstr).
+ */
+static int until_idle_ends(struct pipeline *pl, const struct pipeline_options *opts, int64_t now,
+                           char *errstr, size_t errstr_size)
+{
+	/* idle counts from the first assignment (joining a group takes seconds), but a member
+	 * that is never given a partition stops too, after a minute */
+	int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
+	if (cur_batch(pl)->messages || pl->committer.running || pl->relay_pending ||
+	    pl->drain_pending || now - pl->last_message_ms < idle_ms)
+		return 0;
+	struct kafka_lag lag;
+	kafka_consumer_lag(pl->consumer, &lag);
+	switch (health_idle_verdict(&pl->health, now, pl->totals.messages, &lag, errstr,
+	                            errstr_size)) {
+	case HEALTH_IDLE_DONE:
+		log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
+		return 1;
+	case HEALTH_IDLE_GIVE_UP:
+		pl->gave_up = 1;
+		return 1;
+	case HEALTH_IDLE_WAIT:
+		break;
+	}
+	return 0;
+}
+
 int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
                  size_t errstr_size)
 {
@@ -1079,26 +1110,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			maybe_reload_rules(pl, force, now);
 		}
 		report_progress(pl, now);
-		/* idle counts from the first assignment (joining a group takes seconds), but a member
-		 * that is never given a partition stops too, after a minute */
-		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
-		if (opts->until_idle_s > 0 && n == 0 && cur_batch(pl)->messages == 0 &&
-		    !pl->committer.running && !pl->relay_pending && !pl->drain_pending &&
-		    now - pl->last_message_ms >= idle_ms) {
-			/* quiet is not enough: every partition must be read to its end */
-			struct kafka_lag lag;
-			kafka_consumer_lag(pl->consumer, &lag);
-			enum health_idle verdict = health_idle_verdict(
-			    &pl->health, now, pl->totals.messages, &lag, errstr, errstr_size);
-			if (verdict == HEALTH_IDLE_GIVE_UP) {
-				pl->gave_up = 1;
-				break;
-			}
-			if (verdict == HEALTH_IDLE_DONE) {
-				log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
-				break;
-			}
-		}
+		if (opts->until_idle_s > 0 && n == 0 && until_idle_ends(pl, opts, now, errstr, errstr_size))
+			break;
 	}
 
 	if (!pl->fatal && !pl->needs_resync) {
