@@ -55,9 +55,9 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/tests/e2e/%)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 
-# The generator's unit suite links the generator itself; so does the fast decoder's, which
-# cross-checks generated cities.
-GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c))
+# The generator's unit suite links the generator itself (with riskctl_shown, which its messages
+# use); so does the fast decoder's, which cross-checks generated cities.
+GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c) tools/riskctl_shown.c)
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
 
@@ -89,6 +89,20 @@ $(BUILD)/gen/schema_versions.h: $(SCHEMA_SQL) Makefile
 	    printf '"%s",\n' "$$(basename "$$f" .sql)"; done; } > $@.tmp && mv $@.tmp $@
 $(BUILD)/detector/store_schema.o: $(BUILD)/gen/schema_versions.h
 $(BUILD)/detector/store_schema.o: CFLAGS += -I$(BUILD)/gen
+# What the build is made from (riskd --version, riskctl --version, riskd_build_info): git
+# describe and the commit of this checkout, "unknown" outside git. The stamp changes only when
+# they do, so detector/version.o is rebuilt then and only then.
+RISKD_VERSION := $(or $(shell git describe --tags --always --dirty 2>/dev/null),unknown)
+RISKD_COMMIT  := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+$(BUILD)/detector/version.o: CFLAGS += -DRISKD_VERSION='"$(RISKD_VERSION)"' \
+                                       -DRISKD_COMMIT='"$(RISKD_COMMIT)"'
+$(BUILD)/detector/version.o: $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(RISKD_VERSION) $(RISKD_COMMIT)' | cmp -s - $@ || \
+	  echo '$(RISKD_VERSION) $(RISKD_COMMIT)' > $@
+.PHONY: FORCE
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

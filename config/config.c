@@ -11,6 +11,7 @@
 #include "config/riskd_base.h"
 #include "config/suggest.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -142,6 +143,13 @@ static const struct config_key config_keys[] = {
 	           "changes (0 = none)"),
 	KEY_INT("metrics.port", metrics_port, 0, 65535, 9464,
 	        "TCP port of the /metrics and /healthz endpoint; 0 turns it off"),
+	KEY_STRING("metrics.listen", metrics_listen, 1, "127.0.0.1",
+	           "IP address the /metrics and /healthz endpoint listens on: 127.0.0.1 (this "
+	           "machine only), 0.0.0.0 (every IPv4 interface), :: (every interface) or one "
+	           "interface's address"),
+	KEY_INT("health.stall_s", health_stall_s, 1, 86400, 60,
+	        "seconds without a processed input message, while the consumer lags behind, after "
+	        "which /healthz reports kafka_stalled and --until-idle gives up"),
 	KEY_CHOICE("log.level", log_level, log_levels, "info",
 	           "lowest severity that is logged"),
 	KEY_STRING("stack_env", stack_env, 0, "var/stack.env",
@@ -879,6 +887,15 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 			              config_keys[other].name);
 		}
 	}
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, cfg->metrics_listen, addr) != 1 &&
+	    inet_pton(AF_INET6, cfg->metrics_listen, addr) != 1)
+		return report(errstr, errstr_size, RISKD_ERR_INVALID, path,
+		              key_line[key_by_name("metrics.listen") - config_keys],
+		              "metrics.listen: '%s' is not an IPv4 or IPv6 address (such as 127.0.0.1, "
+		              "0.0.0.0 or ::)",
+		              value_show(shown, sizeof shown, cfg->metrics_listen,
+		                         strlen(cfg->metrics_listen)));
 	const char *dir = zoneinfo_dir();
 	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
 	int tz_line = key_line[key_by_name("days.timezone") - config_keys];

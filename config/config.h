@@ -50,6 +50,9 @@ struct riskd_config {
 	double grade_hysteresis_points;            /* scoring.grade_hysteresis_points, 0..1000, default 5 */
 	/* operations */
 	int metrics_port;                          /* metrics.port, 0..65535 (0 = off), default 9464 */
+	char metrics_listen[64];                   /* metrics.listen: an IP address, default
+	                                              "127.0.0.1" */
+	int health_stall_s;                        /* health.stall_s, 1..86400, default 60 */
 	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */
 	char stack_env[CONFIG_PATH_MAX];           /* stack_env, default "var/stack.env"; "" = off */
 };

@@ -3,13 +3,14 @@
  * and serves them, with the /healthz flag, over HTTP from libmicrohttpd's internal thread.
  *
  * Writers are the detector loop and the outbox relay (relaxed atomics, see metrics.h); the
- * only reader is the HTTP thread. The health reason is a short string, so it sits behind a
- * mutex; everything else is lock-free.
+ * only reader is the HTTP thread. The health conditions are one atomic bit set, so the whole
+ * of it is lock-free.
  */
 #include "metrics.h"
 
+#include <arpa/inet.h>
 #include <math.h>
-#include <pthread.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,9 @@
 
 #include "../config/riskd_base.h"
 #include "log.h"
+#include "version.h"
 
-#define METRICS_REASON_MAX 255
+#define METRICS_REASON_MAX 64
 /* First guess for a /metrics body; grown when the text needs more. */
 #define METRICS_RENDER_GUESS 16384
 
@@ -39,11 +41,12 @@ static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
 
 static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft" };
 
-static struct {
-	pthread_mutex_t lock;
-	int healthy;
-	char reason[METRICS_REASON_MAX + 1];
-} metrics_health_state = { PTHREAD_MUTEX_INITIALIZER, 0, "starting" };
+static const char *const metrics_health_codes[HEALTH__COUNT] = {
+	"starting", "postgres_error", "postgres_unreachable", "kafka_stalled",
+};
+
+/* Bit c set: health condition c is active. */
+static _Atomic unsigned metrics_health_bits = 1u << HEALTH_STARTING;
 
 static struct MHD_Daemon *metrics_daemon;
 
@@ -57,7 +60,7 @@ void metrics_init(void)
 	memset(&riskd_metrics, 0, sizeof(riskd_metrics));
 	atomic_store_explicit(&riskd_metrics.start_time_s, (int64_t)time(NULL),
 	                      memory_order_relaxed);
-	metrics_set_health(0, "starting");
+	atomic_store_explicit(&metrics_health_bits, 1u << HEALTH_STARTING, memory_order_release);
 }
 
 void metrics_commit_observe(double seconds)
@@ -156,6 +159,10 @@ size_t metrics_render(char *buf, size_t size)
 
 	metrics_header(&out, "riskd_up", "gauge", "1 while riskd is running.");
 	metrics_printf(&out, "riskd_up 1\n");
+	metrics_header(&out, "riskd_build_info", "gauge",
+	               "1, labelled with the version and git commit riskd was built from.");
+	metrics_printf(&out, "riskd_build_info{version=\"%s\",commit=\"%s\"} 1\n", riskd_version(),
+	               riskd_commit());
 	metrics_header(&out, "riskd_start_time_seconds", "gauge",
 	               "Unix time at which riskd started.");
 	metrics_printf(&out, "riskd_start_time_seconds %lld\n",
@@ -229,42 +236,49 @@ size_t metrics_render(char *buf, size_t size)
 	               "Input offsets skipped: messages removed by retention before riskd read them.",
 	               metrics_get(&m->input_gaps));
 
-	metrics_scalar(&out, "riskd_customers", "gauge",
-	               "Entities (customers and transformers) held in per-entity state.",
+	metrics_scalar(&out, "riskd_customers", "gauge", "Customers held in per-customer state.",
 	               metrics_get(&m->customers));
+	metrics_scalar(&out, "riskd_transformers", "gauge",
+	               "Transformers held in per-transformer state.", metrics_get(&m->transformers));
 	metrics_scalar(&out, "riskd_state_bytes", "gauge",
-	               "Bytes of memory held by per-entity state.", metrics_get(&m->state_bytes));
+	               "Bytes of memory held by per-entity state (customers and transformers).", metrics_get(&m->state_bytes));
 
 	if (size > 0 && out.len >= size)
 		buf[size - 1] = '\0'; /* vsnprintf may have stopped writing before the last byte */
 	return out.len;
 }
 
-void metrics_set_health(int healthy, const char *reason)
+void metrics_health_set(enum health_condition condition, int active)
 {
-	pthread_mutex_lock(&metrics_health_state.lock);
-	metrics_health_state.healthy = healthy != 0;
-	if (healthy) {
-		metrics_health_state.reason[0] = '\0';
-	} else {
-		if (!reason || !reason[0])
-			reason = "unhealthy";
-		size_t n = strcspn(reason, "\r\n"); /* keep it to one line */
-		riskd_strlcpy(metrics_health_state.reason, sizeof(metrics_health_state.reason),
-		              reason, n);
-	}
-	pthread_mutex_unlock(&metrics_health_state.lock);
+	if ((unsigned)condition >= HEALTH__COUNT)
+		return;
+	unsigned bit = 1u << condition;
+	if (active)
+		atomic_fetch_or_explicit(&metrics_health_bits, bit, memory_order_acq_rel);
+	else
+		atomic_fetch_and_explicit(&metrics_health_bits, ~bit, memory_order_acq_rel);
+}
+
+const char *metrics_health_code(enum health_condition condition)
+{
+	if ((unsigned)condition >= HEALTH__COUNT)
+		return "unknown";
+	return metrics_health_codes[condition];
 }
 
 int metrics_health(char *reason, size_t reason_size)
 {
-	pthread_mutex_lock(&metrics_health_state.lock);
-	int healthy = metrics_health_state.healthy;
+	unsigned bits = atomic_load_explicit(&metrics_health_bits, memory_order_acquire);
+	const char *code = "";
+	for (int c = 0; c < HEALTH__COUNT; c++) {
+		if (bits & (1u << c)) {
+			code = metrics_health_codes[c];
+			break;
+		}
+	}
 	if (reason_size > 0)
-		riskd_strlcpy(reason, reason_size, metrics_health_state.reason,
-		              strlen(metrics_health_state.reason));
-	pthread_mutex_unlock(&metrics_health_state.lock);
-	return healthy;
+		riskd_strlcpy(reason, reason_size, code, strlen(code));
+	return code[0] == '\0';
 }
 
 /* libmicrohttpd's error messages: kept for errstr during start, logged afterwards. */
@@ -368,13 +382,42 @@ static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *con
 	                          sizeof(not_found) - 1, 0);
 }
 
-int metrics_server_start(int port, char *errstr, size_t errstr_size)
+/* The socket address of listen:port, in addr; sets *ipv6. Returns 0 or RISKD_ERR_INVALID. */
+static int metrics_listen_addr(const char *listen, int port, struct sockaddr_storage *addr,
+                               int *ipv6)
+{
+	memset(addr, 0, sizeof(*addr));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+	if (listen && inet_pton(AF_INET, listen, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*ipv6 = 0;
+		return 0;
+	}
+	if (listen && inet_pton(AF_INET6, listen, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*ipv6 = 1;
+		return 0;
+	}
+	return RISKD_ERR_INVALID;
+}
+
+int metrics_server_start(const char *listen, int port, char *errstr, size_t errstr_size)
 {
 	if (port == 0)
 		return 0;
 	if (port < 0 || port > 65535) {
 		snprintf(errstr, errstr_size, "metrics port %d is outside 0..65535", port);
 		return RISKD_ERR_RANGE;
+	}
+	struct sockaddr_storage addr;
+	int ipv6;
+	if (metrics_listen_addr(listen, port, &addr, &ipv6) != 0) {
+		snprintf(errstr, errstr_size,
+		         "metrics listen address '%.64s' is not an IPv4 or IPv6 address", listen ? listen : "");
+		return RISKD_ERR_INVALID;
 	}
 	if (metrics_daemon) {
 		snprintf(errstr, errstr_size, "metrics server is already running");
@@ -384,15 +427,17 @@ int metrics_server_start(int port, char *errstr, size_t errstr_size)
 	metrics_start_msg[0] = '\0';
 	atomic_store_explicit(&metrics_starting, 1, memory_order_release);
 	metrics_daemon = MHD_start_daemon(
-		MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+		    (ipv6 ? MHD_USE_IPv6 : 0),
 		(uint16_t)port, NULL, NULL, metrics_http_answer, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_EXTERNAL_LOGGER, metrics_http_logger, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 		MHD_OPTION_END);
 	atomic_store_explicit(&metrics_starting, 0, memory_order_release);
 	if (!metrics_daemon) {
-		snprintf(errstr, errstr_size, "cannot serve metrics on port %d: %s", port,
+		snprintf(errstr, errstr_size, "cannot serve metrics on %s port %d: %s", listen, port,
 		         metrics_start_msg[0] ? metrics_start_msg : "libmicrohttpd failed to start");
 		return RISKD_ERR_IO;
 	}

@@ -53,6 +53,7 @@ struct riskd_metrics {
 	_Atomic uint64_t grade_changes;                      /* riskd_grade_changes_total */
 	_Atomic uint64_t input_gaps;                         /* riskd_input_gap_messages_total */
 	_Atomic uint64_t customers;                          /* riskd_customers (gauge) */
+	_Atomic uint64_t transformers;                       /* riskd_transformers (gauge) */
 	_Atomic uint64_t state_bytes;                        /* riskd_state_bytes (gauge) */
 	_Atomic int64_t start_time_s;                        /* riskd_start_time_seconds */
 };
@@ -64,8 +65,21 @@ extern struct riskd_metrics riskd_metrics;
 extern const double metrics_commit_bounds[METRICS_COMMIT_BUCKETS];
 
 /*
+ * Why riskd is not healthy. /healthz answers 503 with the reason code (metrics_health_code) of
+ * the first active condition in this order, and 200 when none is active.
+ */
+enum health_condition {
+	HEALTH_STARTING = 0,         /* "starting": no partitions assigned and loaded yet */
+	HEALTH_POSTGRES_ERROR,       /* "postgres_error": a database error retrying cannot fix */
+	HEALTH_POSTGRES_UNREACHABLE, /* "postgres_unreachable": lost or refused; being retried */
+	HEALTH_KAFKA_STALLED,        /* "kafka_stalled": lag > 0 and no input processed for
+	                                health.stall_s */
+	HEALTH__COUNT
+};
+
+/*
  * Resets every metric to zero, records now as riskd_start_time_seconds and sets the health
- * flag to unhealthy with reason "starting". Call once at start-up, before any other thread
+ * conditions to HEALTH_STARTING alone. Call once at start-up, before any other thread
  * reads the metrics (tests call it to start from a clean slate).
  */
 void metrics_init(void);
@@ -164,10 +178,13 @@ static inline void metrics_input_gap(uint64_t n)
 	metrics_add(&riskd_metrics.input_gaps, n);
 }
 
-/* Sets the number of entities held in state and the bytes that state occupies. */
-static inline void metrics_set_state(uint64_t customers, uint64_t state_bytes)
+/* Sets the numbers of customers and transformers held in state and the bytes that state
+ * occupies (both tables). */
+static inline void metrics_set_state(uint64_t customers, uint64_t transformers,
+                                     uint64_t state_bytes)
 {
 	metrics_set(&riskd_metrics.customers, customers);
+	metrics_set(&riskd_metrics.transformers, transformers);
 	metrics_set(&riskd_metrics.state_bytes, state_bytes);
 }
 
@@ -190,31 +207,36 @@ const char *metrics_alert_kind_name(enum metrics_alert_kind kind);
 size_t metrics_render(char *buf, size_t size);
 
 /*
- * Sets what /healthz answers: healthy (non-zero) gives 200 "ok"; unhealthy gives 503 with
- * reason (one line, cut at 255 bytes; NULL means "unhealthy"). riskd is healthy while it is
- * consuming and its last PostgreSQL commit succeeded. Thread-safe (takes a mutex briefly);
- * meant to be called when the state changes, not per event.
+ * Turns one health condition on (active non-zero) or off. Lock-free; safe from any thread;
+ * meant to be called when a state changes, not per event. Out-of-range conditions are
+ * ignored.
  */
-void metrics_set_health(int healthy, const char *reason);
+void metrics_health_set(enum health_condition condition, int active);
+
+/* The reason code /healthz shows for a condition ("starting", "postgres_unreachable", ...);
+ * "unknown" when out of range. */
+const char *metrics_health_code(enum health_condition condition);
 
 /*
- * Returns 1 when healthy, 0 when not, and copies the current reason (empty when healthy)
- * into reason (reason_size bytes, may be 0 with reason NULL). Thread-safe.
+ * Returns 1 when no condition is active, 0 when one is, and copies the reason code of the
+ * first active condition (empty when healthy) into reason (reason_size bytes, may be 0 with
+ * reason NULL). Thread-safe.
  */
 int metrics_health(char *reason, size_t reason_size);
 
 /*
- * Starts the HTTP server on all IPv4 interfaces at port, in its own thread (libmicrohttpd's
- * internal polling thread), serving:
+ * Starts the HTTP server on address listen (an IPv4 or IPv6 literal: "127.0.0.1", "0.0.0.0"
+ * for every IPv4 interface, "::1", "::" for every interface) at port, in its own thread
+ * (libmicrohttpd's internal polling thread), serving:
  *   GET /metrics  200, text/plain; version=0.0.4, the output of metrics_render()
- *   GET /healthz  200 "ok\n", or 503 "unhealthy: <reason>\n"
+ *   GET /healthz  200 "ok\n", or 503 "unhealthy: <reason code>\n"
  *   other paths   404;  methods other than GET and HEAD: 405 with Allow: GET, HEAD
  * port 0 means disabled: returns 0 and starts nothing.
- * Returns 0, RISKD_ERR_RANGE for a port outside 0..65535, RISKD_ERR_INVALID when a server is
- * already running, or RISKD_ERR_IO when the server could not start (port taken, ...), with a
+ * Returns 0, RISKD_ERR_RANGE for a port outside 0..65535, RISKD_ERR_INVALID when listen is
+ * not an address literal or a server is already running, or RISKD_ERR_IO when the server could not start (port taken, ...), with a
  * message in errstr. Call from the main thread only, paired with metrics_server_stop().
  */
-int metrics_server_start(int port, char *errstr, size_t errstr_size);
+int metrics_server_start(const char *listen, int port, char *errstr, size_t errstr_size);
 
 /* Stops the HTTP server and joins its thread; no-op when none is running. Main thread only. */
 void metrics_server_stop(void);

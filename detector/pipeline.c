@@ -23,6 +23,7 @@
 #include "batch.h"
 #include "committer.h"
 #include "grader.h"
+#include "health.h"
 #include "ingest.h"
 #include "scorer.h"
 #include "log.h"
@@ -91,6 +92,8 @@ struct pipeline {
 	int assigned_once;                               /* a rebalance has assigned partitions */
 	int64_t last_progress_ms;
 	int64_t last_gauges_ms;
+	struct health_watch health;                      /* input stall watch (health.h) */
+	int gave_up;                                     /* --until-idle stopped on a stall */
 	struct pipeline_totals totals;
 };
 
@@ -254,6 +257,7 @@ static int resync(struct pipeline *pl)
 		} else {
 			set_fatal(pl, errstr);
 		}
+		health_postgres(rc);
 		return rc;
 	}
 	struct kafka_partition seek[pl->part_count > 0 ? pl->part_count : 1];
@@ -273,7 +277,7 @@ static int resync(struct pipeline *pl)
 	pl->needs_resync = 0;
 	pl->totals.resyncs++;
 	pl->last_message_ms = now_ms(); /* --until-idle counts from here, not from before the outage */
-	metrics_set_health(1, NULL);
+	health_loaded();
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
 	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
 	return 0;
@@ -432,7 +436,7 @@ static int finish_commit(struct pipeline *pl)
 		       log_quote(q, sizeof(q), job->errstr), riskd_err2str(rc));
 		if (rc == RISKD_ERR_IO)
 			set_fatal(pl, job->errstr);
-		metrics_set_health(0, job->errstr);
+		health_postgres(rc);
 		committer_release(&pl->committer, job);
 		drop_uncommitted(pl);
 		pl->needs_resync = 1;
@@ -471,7 +475,7 @@ static int finish_commit(struct pipeline *pl)
 	}
 	kafka_consumer_commit_async(pl->consumer, done, (int)sb->offset_count);
 	committer_release(&pl->committer, job);
-	metrics_set_health(1, NULL);
+	health_postgres(0);
 	return 0;
 }
 
@@ -583,7 +587,12 @@ static void between_commits(struct pipeline *pl, int64_t now)
 	reload_areas(pl);
 	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
 		pl->last_feedback_ms = now;
-		apply_feedback(pl);
+		/* the feedback poll is how an idle riskd notices a lost PostgreSQL: reconnect and
+		 * reload through a resync, with its back-off */
+		if (apply_feedback(pl) == RISKD_ERR_UNAVAILABLE) {
+			health_postgres(RISKD_ERR_UNAVAILABLE);
+			pl->needs_resync = 1;
+		}
 	}
 }
 
@@ -832,12 +841,13 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		log_kv(LOG_WARN, "assignment_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		if (rc != RISKD_ERR_UNAVAILABLE)
 			set_fatal(pl, errstr);
+		health_postgres(rc);
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
 		pl->needs_resync = 1;
 	} else {
 		pl->needs_resync = 0;
-		metrics_set_health(1, NULL);
+		health_loaded();
 	}
 	for (int i = 0; i < n; i++) {
 		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);
@@ -943,6 +953,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		goto fail;
 	if (check_copartitioned(pl, errstr, errstr_size) != 0)
 		goto fail;
+	health_watch_init(&pl->health, cfg->health_stall_s, now_ms());
 	return pl;
 
 fail:
@@ -955,8 +966,12 @@ static void report_progress(struct pipeline *pl, int64_t now)
 	if (now - pl->last_gauges_ms < 1000)
 		return; /* the lag walks every assigned partition: once a second is plenty */
 	pl->last_gauges_ms = now;
-	metrics_set_lag(kafka_consumer_lag(pl->consumer), (uint32_t)pl->part_count);
+	struct kafka_lag lag;
+	kafka_consumer_lag(pl->consumer, &lag);
+	metrics_set_lag(lag.messages, (uint32_t)pl->part_count);
+	health_watch_update(&pl->health, now, pl->totals.messages, &lag);
 	metrics_set_state(cstate_table_count(pl->ingest.customers),
+	                  cstate_table_count(pl->ingest.transformers),
 	                  cstate_table_memory(pl->ingest.customers) + cstate_table_memory(pl->ingest.transformers));
 	if (now - pl->last_progress_ms >= 10000) {
 		log_kv(LOG_INFO, "progress",
@@ -966,9 +981,40 @@ static void report_progress(struct pipeline *pl, int64_t now)
 		       (unsigned long long)pl->totals.dead_letter,
 		       (unsigned long long)pl->totals.duplicates,
 		       (unsigned long long)pl->totals.batches, cstate_table_count(pl->ingest.customers),
-		       (long long)kafka_consumer_lag(pl->consumer));
+		       (long long)lag.messages);
 		pl->last_progress_ms = now;
 	}
+}
+
+/*
+ * --until-idle, after a poll that found nothing: whether to stop. Quiet for until_idle_s with
+ * nothing committing or waiting is not enough: every partition must be read to its end too
+ * (done), unless input has stalled with messages left (gives up: sets gave_up and writes why
+ * into errstr).
+ */
+static int until_idle_ends(struct pipeline *pl, const struct pipeline_options *opts, int64_t now,
+                           char *errstr, size_t errstr_size)
+{
+	/* idle counts from the first assignment (joining a group takes seconds), but a member
+	 * that is never given a partition stops too, after a minute */
+	int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
+	if (cur_batch(pl)->messages || pl->committer.running || pl->relay_pending ||
+	    pl->drain_pending || now - pl->last_message_ms < idle_ms)
+		return 0;
+	struct kafka_lag lag;
+	kafka_consumer_lag(pl->consumer, &lag);
+	switch (health_idle_verdict(&pl->health, now, pl->totals.messages, &lag, errstr,
+	                            errstr_size)) {
+	case HEALTH_IDLE_DONE:
+		log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
+		return 1;
+	case HEALTH_IDLE_GIVE_UP:
+		pl->gave_up = 1;
+		return 1;
+	case HEALTH_IDLE_WAIT:
+		break;
+	}
+	return 0;
 }
 
 int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
@@ -1066,15 +1112,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			maybe_reload_rules(pl, force, now);
 		}
 		report_progress(pl, now);
-		/* idle counts from the first assignment (joining a group takes seconds), but a member
-		 * that is never given a partition stops too, after a minute */
-		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
-		if (opts->until_idle_s > 0 && n == 0 && cur_batch(pl)->messages == 0 &&
-		    !pl->committer.running && !pl->relay_pending && !pl->drain_pending &&
-		    now - pl->last_message_ms >= idle_ms) {
-			log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
+		if (opts->until_idle_s > 0 && n == 0 && until_idle_ends(pl, opts, now, errstr, errstr_size))
 			break;
-		}
 	}
 
 	if (!pl->fatal && !pl->needs_resync) {
@@ -1091,6 +1130,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		snprintf(errstr, errstr_size, "%s", pl->fatal_msg);
 		return RISKD_ERR_IO;
 	}
+	if (pl->gave_up)
+		return RISKD_ERR_UNAVAILABLE; /* errstr says why */
 	return 0;
 }
 

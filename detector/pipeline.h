@@ -19,7 +19,8 @@
 struct pipeline;
 
 struct pipeline_options {
-	double until_idle_s;          /* > 0: return once idle this long with everything committed */
+	double until_idle_s;          /* > 0: return once idle this long with everything committed
+	                                 and every partition read to its end */
 	volatile sig_atomic_t *stop;  /* set non-zero (by a signal handler) to drain and return */
 	volatile sig_atomic_t *reload; /* set non-zero (SIGHUP) to reload the rule files; may be NULL */
 	void (*on_turn)(int64_t now_ms); /* called at the top of every loop turn (the service
@@ -54,8 +55,12 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 
 /*
  * Runs until *opts->stop is set or the idle condition holds, then commits what it holds,
- * publishes the outbox and leaves the consumer group. Returns 0, or a negative riskd_err
- * with errstr set on a fatal error (a database error that retrying cannot fix).
+ * publishes the outbox and leaves the consumer group. The idle condition: no message for
+ * opts->until_idle_s, everything committed and published, and every assigned partition read
+ * to its end (lag 0). Returns 0; RISKD_ERR_UNAVAILABLE with errstr set when it gave up
+ * waiting for the end because input stalled (messages left and none processed for
+ * health.stall_s); or another negative riskd_err with errstr set on a fatal error (a
+ * database error that retrying cannot fix).
  */
 int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
                  size_t errstr_size);

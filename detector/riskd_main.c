@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "../config/config.h"
+#include "../config/riskd_base.h"
 #include "../streams/kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "policy_check.h"
 #include "service.h"
+#include "version.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -42,16 +44,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: riskd [--config PATH] [--until-idle SECONDS] [--log-level LEVEL]\n"
-	        "       riskd --config-keys\n"
+	        "       riskd --config-keys | --version\n"
 	        "       riskd [--config PATH] --check-config\n"
 	        "\n"
 	        "Scores smart-meter and billing events from Kafka into PostgreSQL.\n"
 	        "  --config PATH        configuration file (default: config/riskd.yaml if present)\n"
-	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS and all is committed\n"
+	        "  --until-idle SECONDS exit 0 once no message arrived for SECONDS, all is committed\n"
+	        "                       and every partition is read to its end; exit 3 when input\n"
+	        "                       stalls with messages left (health.stall_s) instead\n"
 	        "  --log-level LEVEL    debug|info|warn|error (overrides log.level)\n"
 	        "  --config-keys        list every configuration key with its default and range\n"
 	        "  --check-config       load the configuration, rules and scorecards, say whether\n"
 	        "                       riskd would start, and exit (0 yes, 1 no); offline\n"
+	        "  --version            print the version and git commit riskd was built from\n"
 	        "SIGTERM/SIGINT drain and commit the current batch, then exit 0. SIGHUP reloads the\n"
 	        "rule files (a set that does not load is reported and the old one stays live).\n");
 }
@@ -64,6 +69,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'l'},
 		{"config-keys", no_argument, NULL, 'k'},
 		{"check-config", no_argument, NULL, 'C'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -73,7 +79,7 @@ int main(int argc, char **argv)
 	char errstr[1024];
 	int opt, check_only = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:i:l:khC", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:l:khCV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'i': {
@@ -89,6 +95,7 @@ int main(int argc, char **argv)
 		case 'k': config_describe(stdout); return 0;
 		case 'C': check_only = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("riskd %s (commit %s)\n", riskd_version(), riskd_commit()); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -126,10 +133,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char q1[600], q2[600];
-	log_kv(LOG_INFO, "starting", "config=%s brokers=%s group=%s timezone=%s",
-	       log_quote(q1, sizeof(q1), config_path ? config_path : "(defaults)"),
+	log_kv(LOG_INFO, "starting", "version=%s config=%s brokers=%s group=%s timezone=%s",
+	       riskd_version(), log_quote(q1, sizeof(q1), config_path ? config_path : "(defaults)"),
 	       log_quote(q2, sizeof(q2), cfg.kafka_brokers), cfg.kafka_group_id, cfg.timezone);
-	if (metrics_server_start(cfg.metrics_port, errstr, sizeof(errstr)) != 0) {
+	if (metrics_server_start(cfg.metrics_listen, cfg.metrics_port, errstr, sizeof(errstr)) != 0) {
 		log_kv(LOG_ERROR, "metrics_failed", "error=%s", log_quote(q1, sizeof(q1), errstr));
 		return 1;
 	}
@@ -168,5 +175,6 @@ int main(int argc, char **argv)
 	       rc ? log_quote(q1, sizeof(q1), errstr) : "");
 	pipeline_destroy(pl);
 	metrics_server_stop();
-	return rc ? 1 : 0;
+	/* 3: --until-idle gave up on stalled input; 1: a fatal error */
+	return rc == RISKD_ERR_UNAVAILABLE ? 3 : rc ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "../config/riskd_base.h"
+#include "store_dsn.h"
 #include "store_int.h"
 
 /* The temp tables batches COPY into; "on commit delete rows" empties them per transaction. */
@@ -98,13 +99,21 @@ int store_exec_params(struct store *st, const char *sql, int n, const char *cons
 
 static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 {
+	char shown[STORE_DSN_SHOWN_MAX], reason[512];
 	if (st->conn)
 		PQfinish(st->conn);
+	st->conn = NULL;
+	/* libpq's message about a DSN it cannot parse quotes the DSN: show neither */
+	if (store_dsn_shown(st->dsn, shown, sizeof(shown)) != 0) {
+		snprintf(errstr, errstr_size, "postgres.dsn: %s", shown);
+		return RISKD_ERR_INVALID;
+	}
 	st->conn = PQconnectdb(st->dsn);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
-		snprintf(errstr, errstr_size, "cannot connect to PostgreSQL: %s",
-		         PQerrorMessage(st->conn));
-		errstr[strcspn(errstr, "\n")] = '\0';
+		snprintf(reason, sizeof(reason), "%s", PQerrorMessage(st->conn));
+		reason[strcspn(reason, "\n")] = '\0';
+		store_dsn_scrub(st->dsn, reason, sizeof(reason));
+		snprintf(errstr, errstr_size, "cannot connect to PostgreSQL (%s): %s", shown, reason);
 		return RISKD_ERR_UNAVAILABLE;
 	}
 	/* exactly the schema versions this build knows, or a message naming riskctl migrate */

@@ -84,7 +84,8 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 /* Releases a message returned by kafka_consumer_poll. */
 void kafka_msg_release(struct kafka_msg *msg);
 
-/* Repositions the given assigned partitions (seek) to parts[i].offset. Returns 0 or -1. */
+/* Repositions the given assigned partitions (seek) to parts[i].offset, which also becomes
+ * their start position for kafka_consumer_lag. Returns 0 or -1. */
 int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition *parts, int n,
                         char *errstr, size_t errstr_size);
 
@@ -96,8 +97,23 @@ void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause);
 void kafka_consumer_commit_async(struct kafka_consumer *kc, const struct kafka_partition *parts,
                                  int n);
 
-/* Sum over assigned partitions of (high watermark - position), from cached watermarks. */
-int64_t kafka_consumer_lag(struct kafka_consumer *kc);
+/* The consumer's lag over its assigned partitions. */
+struct kafka_lag {
+	int64_t messages; /* sum of (high watermark - position) over the partitions whose high
+	                     watermark is known */
+	int partitions;   /* assigned partitions */
+	int behind;       /* of those, partitions with messages left to read */
+	int unknown;      /* of those, partitions whose high watermark is not known yet (no fetch
+	                     answered since the assignment): they may be behind */
+};
+
+/*
+ * Fills out with the lag of every assigned partition, from librdkafka's cached watermarks
+ * (no request is sent). A partition's position is the offset after the last message
+ * returned, or, before any, where the assignment or the latest seek started it, so a
+ * consumer that starts caught up reports 0.
+ */
+void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out);
 
 /* Number of partitions in topic per the cluster metadata, or -1 with errstr. */
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,

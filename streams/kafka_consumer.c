@@ -221,7 +221,12 @@ int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition 
 			snprintf(errstr, errstr_size, "seek %s[%d]: %s", list->elems[i].topic,
 			         list->elems[i].partition, rd_kafka_err2str(list->elems[i].err));
 			rc = -1;
+			continue;
 		}
+		rd_kafka_topic_partition_t *start = rd_kafka_topic_partition_list_find(
+		    kc->assigned, list->elems[i].topic, list->elems[i].partition);
+		if (start)
+			start->offset = list->elems[i].offset;
 	}
 done:
 	rd_kafka_topic_partition_list_destroy(list);
@@ -251,26 +256,34 @@ void kafka_consumer_commit_async(struct kafka_consumer *kc, const struct kafka_p
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
-int64_t kafka_consumer_lag(struct kafka_consumer *kc)
+void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 {
-	int64_t lag = 0;
 	rd_kafka_topic_partition_list_t *pos;
 
+	memset(out, 0, sizeof(*out));
+	out->partitions = kc->assigned->cnt;
 	if (kc->assigned->cnt == 0)
-		return 0;
+		return;
 	pos = rd_kafka_topic_partition_list_copy(kc->assigned);
 	rd_kafka_position(kc->rk, pos);
 	for (int i = 0; i < pos->cnt; i++) {
-		int64_t lo = 0, hi = 0;
-		if (rd_kafka_get_watermark_offsets(kc->rk, pos->elems[i].topic, pos->elems[i].partition,
-		                                   &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+		int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
+		int64_t start = kc->assigned->elems[i].offset; /* same order: pos is a copy */
+		rd_kafka_get_watermark_offsets(kc->rk, pos->elems[i].topic, pos->elems[i].partition,
+		                               &lo, &hi);
+		/* no message returned since the assignment or seek: the position is where it
+		 * started (librdkafka reports none), the partition's start when that was logical */
+		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : start >= 0 ? start : lo;
+		if (hi < 0 || at < 0) {
+			out->unknown++;
 			continue;
-		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : lo;
-		if (hi > at)
-			lag += hi - at;
+		}
+		if (hi > at) {
+			out->messages += hi - at;
+			out->behind++;
+		}
 	}
 	rd_kafka_topic_partition_list_destroy(pos);
-	return lag;
 }
 
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,

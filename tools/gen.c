@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../config/riskd_base.h"
+#include "riskctl.h"
 #include "../scoring/payments.h"
 
 #define GEN_OUT_CAP ((size_t)4 << 20)     /* output buffer */
@@ -1659,10 +1660,13 @@ int gen_main(int argc, char **argv)
 	struct gen_options opts;
 	struct gen_stats stats;
 	char errstr[256];
+	char shown[4 * sizeof(errstr)]; /* an errstr or a path with every byte escaped */
 
 	gen_options_init(&opts);
 	if (gen_options_parse(&opts, argc, argv, errstr, sizeof(errstr)) != 0) {
-		fprintf(stderr, "riskctl gen: %s\n(try 'riskctl gen --help')\n", errstr);
+		/* the message quotes the rejected argument */
+		fprintf(stderr, "riskctl gen: %s\n(try 'riskctl gen --help')\n",
+		        riskctl_shown(errstr, shown, sizeof(shown)));
 		return 2;
 	}
 	if (opts.help) {
@@ -1685,8 +1689,8 @@ int gen_main(int argc, char **argv)
 			err = RISKD_ERR_IO;
 		}
 		if (err) {
-			fprintf(stderr, "riskctl gen: --credit-labels %s: %s\n", opts.credit_labels_path,
-			        errstr);
+			fprintf(stderr, "riskctl gen: --credit-labels %s: %s\n",
+			        riskctl_shown(opts.credit_labels_path, shown, sizeof(shown)), errstr);
 			free(credit);
 			return 1;
 		}
@@ -1705,7 +1709,8 @@ int gen_main(int argc, char **argv)
 	if (opts.labels_path) {
 		FILE *labels = fopen(opts.labels_path, "w");
 		if (!labels) {
-			fprintf(stderr, "riskctl gen: --labels %s: %s\n", opts.labels_path, strerror(errno));
+			fprintf(stderr, "riskctl gen: --labels %s: %s\n",
+			        riskctl_shown(opts.labels_path, shown, sizeof(shown)), strerror(errno));
 			return 1;
 		}
 		int err = gen_labels_write(&opts, labels, errstr, sizeof(errstr));
@@ -1714,7 +1719,8 @@ int gen_main(int argc, char **argv)
 			err = RISKD_ERR_IO;
 		}
 		if (err) {
-			fprintf(stderr, "riskctl gen: --labels %s: %s\n", opts.labels_path, errstr);
+			fprintf(stderr, "riskctl gen: --labels %s: %s\n",
+			        riskctl_shown(opts.labels_path, shown, sizeof(shown)), errstr);
 			return 1;
 		}
 	}

@@ -29,6 +29,7 @@
 
 #include "../config/config.h"
 #include "../config/riskd_base.h"
+#include "../detector/store_dsn.h"
 #include "../detector/store_review.h"
 #include "riskctl.h"
 
@@ -226,9 +227,21 @@ static int connect_analyst(const char *what, const struct opts *o, struct review
 		complain(what, errstr);
 		return EXIT_USAGE;
 	}
+	/* libpq's message about a DSN it cannot parse quotes the DSN, password and all */
+	char shown[STORE_DSN_SHOWN_MAX];
+	if (store_dsn_shown(cfg.pg_dsn, shown, sizeof(shown)) != 0) {
+		snprintf(errstr, sizeof(errstr), "postgres.dsn: %s", shown);
+		complain(what, errstr);
+		return EXIT_USAGE;
+	}
 	int rc = review_store_open(rv, cfg.pg_dsn, ANALYST_ROLE, errstr, sizeof(errstr));
 	if (rc == 0)
 		return EXIT_OK;
+	store_dsn_scrub(cfg.pg_dsn, errstr, sizeof(errstr));
+	if (rc == RISKD_ERR_UNAVAILABLE) { /* name the database it tried, password masked */
+		size_t n = strlen(errstr);
+		snprintf(errstr + n, sizeof(errstr) - n, " (postgres.dsn: %s)", shown);
+	}
 	complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }

@@ -93,6 +93,8 @@ static void assert_config_eq(const struct riskd_config *got, const struct riskd_
 	cr_assert_str_eq(got->rules_path, want->rules_path);
 	cr_assert_str_eq(got->scorecard_path, want->scorecard_path);
 	cr_assert_eq(got->metrics_port, want->metrics_port);
+	cr_assert_str_eq(got->metrics_listen, want->metrics_listen);
+	cr_assert_eq(got->health_stall_s, want->health_stall_s);
 	cr_assert_str_eq(got->log_level, want->log_level);
 	cr_assert_str_eq(got->stack_env, want->stack_env);
 }
@@ -141,6 +143,8 @@ Test(config, defaults_fill_every_key)
 	cr_assert_str_eq(cfg.rules_path, "rules");
 	cr_assert_str_eq(cfg.scorecard_path, "scoring/cards");
 	cr_assert_eq(cfg.metrics_port, 9464);
+	cr_assert_str_eq(cfg.metrics_listen, "127.0.0.1");
+	cr_assert_eq(cfg.health_stall_s, 60);
 	cr_assert_str_eq(cfg.log_level, "info");
 	cr_assert_str_eq(cfg.stack_env, "var/stack.env");
 }
@@ -713,7 +717,7 @@ Test(config, describe_lists_every_key_once)
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
 		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
-		"scoring.grade_hysteresis_points", "metrics.port",
+		"scoring.grade_hysteresis_points", "metrics.port", "metrics.listen", "health.stall_s",
 		"log.level", "stack_env",
 	};
 	char *text = NULL;
@@ -761,4 +765,24 @@ Test(config, one_suggester_for_keys_rules_and_cards)
 	cr_assert_str_eq(suggest_name("aa", 2, names, 4), "AA");
 	cr_assert_null(suggest_name("price", 5, names, 4));
 	cr_assert_null(suggest_name("kw", 2, names, 4), "short names need a close match");
+}
+
+Test(config, metrics_listen_takes_an_ip_address)
+{
+	struct riskd_config cfg;
+	const char *cfg_path = scratch_write("riskd.yaml", "metrics:\n  listen: \"::\"\n"
+	                                                   "health:\n  stall_s: 5\n"
+	                                                   "stack_env: \"\"\n");
+	load_ok(cfg_path, &cfg);
+	cr_assert_str_eq(cfg.metrics_listen, "::");
+	cr_assert_eq(cfg.health_stall_s, 5);
+
+	char want[512];
+	cfg_path = scratch_write("riskd.yaml", "metrics:\n  port: 9464\n  listen: localhost\n"
+	                                       "stack_env: \"\"\n");
+	snprintf(want, sizeof want,
+	         "%s:3: error: metrics.listen: 'localhost' is not an IPv4 or IPv6 address (such as "
+	         "127.0.0.1, 0.0.0.0 or ::)",
+	         cfg_path);
+	expect_error(cfg_path, RISKD_ERR_INVALID, want);
 }

@@ -1,14 +1,16 @@
 /*
  * test_metrics.c - Criterion suite for detector/metrics.c: exact Prometheus lines after
- * updates, histogram buckets, the exposition format's shape, the health flag, and the HTTP
- * server (/metrics, /healthz, 404, 405, HEAD, start errors, stop) through a small blocking
- * socket client on loopback.
+ * updates, histogram buckets, the exposition format's shape, the build info, the health
+ * conditions and their reason codes, docs/metrics.md against the rendered families, and the
+ * HTTP server (/metrics, /healthz, 404, 405, HEAD, its listen address, start errors, stop)
+ * through a small blocking socket client.
  */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "config/riskd_base.h"
 #include "detector/log.h"
 #include "detector/metrics.h"
+#include "detector/version.h"
 
 static char text[65536];
 
@@ -96,6 +99,7 @@ Test(metrics, fresh_render_has_every_series_at_zero)
 	assert_line(body, "riskd_alerts_total{kind=\"theft\"} 0");
 	assert_line(body, "riskd_grade_changes_total 0");
 	assert_line(body, "riskd_customers 0");
+	assert_line(body, "riskd_transformers 0");
 	assert_line(body, "riskd_state_bytes 0");
 	cr_assert_eq(count_prefix(body, "riskd_events_total{"), EVENT_TYPE__COUNT);
 	cr_assert_eq(count_prefix(body, "riskd_duplicates_total{"), EVENT_TYPE__COUNT);
@@ -155,7 +159,7 @@ Test(metrics, scalar_counters_and_gauges)
 	metrics_outbox_published(4, 0);
 	metrics_outbox_pending(7, (int64_t)time(NULL) - 30);
 	metrics_grade_changed();
-	metrics_set_state(1000000, 512000000);
+	metrics_set_state(1000000, 2000, 512000000);
 
 	const char *body = render();
 	assert_line(body, "riskd_batches_total 2");
@@ -173,6 +177,7 @@ Test(metrics, scalar_counters_and_gauges)
 	cr_assert(age_s >= 30 && age_s <= 32, "oldest age %ld", age_s);
 	assert_line(body, "riskd_grade_changes_total 1");
 	assert_line(body, "riskd_customers 1000000");
+	assert_line(body, "riskd_transformers 2000");
 	assert_line(body, "riskd_state_bytes 512000000");
 
 	metrics_set_lag(0, 0);
@@ -358,25 +363,97 @@ Test(metrics, render_reports_needed_size_like_snprintf)
 	cr_assert_eq(strncmp(small, render(), sizeof(small) - 1), 0);
 }
 
-Test(metrics, health_flag_and_reason)
+Test(metrics, build_info_names_version_and_commit)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "riskd_build_info{version=\"%s\",commit=\"%s\"} 1",
+	         riskd_version(), riskd_commit());
+	assert_line(render(), line);
+	cr_assert_str_neq(riskd_version(), "", "the Makefile passes a version");
+}
+
+Test(metrics, health_conditions_give_the_first_reason_code)
 {
 	char reason[64];
 	cr_assert_eq(metrics_health(reason, sizeof(reason)), 0);
 	cr_assert_str_eq(reason, "starting");
-	metrics_set_health(1, "ignored");
+	metrics_health_set(HEALTH_STARTING, 0);
 	cr_assert_eq(metrics_health(reason, sizeof(reason)), 1);
 	cr_assert_str_eq(reason, "");
-	metrics_set_health(0, "postgres: connection refused\nsecond line");
+
+	metrics_health_set(HEALTH_KAFKA_STALLED, 1);
 	cr_assert_eq(metrics_health(reason, sizeof(reason)), 0);
-	cr_assert_str_eq(reason, "postgres: connection refused");
-	metrics_set_health(0, NULL);
+	cr_assert_str_eq(reason, "kafka_stalled");
+	/* PostgreSQL comes first: a paused consumer is stalled because of it */
+	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, 1);
+	cr_assert_eq(metrics_health(reason, sizeof(reason)), 0);
+	cr_assert_str_eq(reason, "postgres_unreachable");
+	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, 0);
 	cr_assert_eq(metrics_health(NULL, 0), 0);
 	cr_assert_eq(metrics_health(reason, sizeof(reason)), 0);
-	cr_assert_str_eq(reason, "unhealthy");
+	cr_assert_str_eq(reason, "kafka_stalled");
 	char shortbuf[5];
-	metrics_set_health(0, "kafka not consuming");
 	metrics_health(shortbuf, sizeof(shortbuf));
 	cr_assert_str_eq(shortbuf, "kafk");
+	metrics_health_set(HEALTH_KAFKA_STALLED, 0);
+	metrics_health_set(HEALTH__COUNT, 1); /* ignored */
+	cr_assert_eq(metrics_health(reason, sizeof(reason)), 1);
+
+	for (int c = 0; c < HEALTH__COUNT; c++) {
+		const char *code = metrics_health_code((enum health_condition)c);
+		cr_assert(strlen(code) > 0 && strspn(code, "abcdefghijklmnopqrstuvwxyz_") == strlen(code),
+		          "reason code '%s' is not snake_case", code);
+	}
+	cr_assert_str_eq(metrics_health_code(HEALTH__COUNT), "unknown");
+}
+
+/* Reads docs/metrics.md (tests run from the checkout root) into buf. */
+static void read_metrics_doc(char *buf, size_t size)
+{
+	FILE *f = fopen("docs/metrics.md", "r");
+	cr_assert_not_null(f, "docs/metrics.md: %s (run from the checkout root)", strerror(errno));
+	size_t n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+}
+
+/*
+ * docs/metrics.md's table lists every family riskd renders, with its type, and nothing else:
+ * rows "| `name` | type | ...".
+ */
+Test(metrics, docs_table_matches_the_rendered_families)
+{
+	static char doc[65536];
+	read_metrics_doc(doc, sizeof(doc));
+	char rendered[4096] = " ", documented[4096] = " ";
+	char copy[sizeof(text)];
+	strcpy(copy, render());
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128], type[32], entry[200];
+		if (sscanf(line, "# TYPE %127s %31s", name, type) != 2)
+			continue;
+		snprintf(entry, sizeof(entry), "%s:%s ", name, type);
+		cr_assert(strlen(rendered) + strlen(entry) < sizeof(rendered));
+		strcat(rendered, entry);
+	}
+	for (char *row = strstr(doc, "\n| `riskd_"); row; row = strstr(row + 1, "\n| `riskd_")) {
+		char name[128], type[32], entry[200];
+		cr_assert_eq(sscanf(row, "\n| `%127[a-z_]` | %31[a-z] |", name, type), 2,
+		             "unreadable row: %.80s", row + 1);
+		snprintf(entry, sizeof(entry), " %s:%s ", name, type);
+		cr_assert_not_null(strstr(rendered, entry), "docs/metrics.md documents %s %s, which "
+		                   "riskd does not render as such", name, type);
+		cr_assert(strlen(documented) + strlen(entry) < sizeof(documented));
+		strcat(documented, entry + 1);
+	}
+	save = NULL;
+	for (char *entry = strtok_r(rendered, " ", &save); entry; entry = strtok_r(NULL, " ", &save)) {
+		char want[200];
+		snprintf(want, sizeof(want), " %s ", entry);
+		cr_assert_not_null(strstr(documented, want), "riskd renders %s, which docs/metrics.md "
+		                   "does not document", entry);
+	}
 }
 
 /* ---- HTTP ---- */
@@ -388,8 +465,9 @@ struct http_reply {
 	size_t body_len;
 };
 
-/* Sends request to 127.0.0.1:port and reads the reply until the server closes. 0 or -errno. */
-static int http_request(int port, const char *request, struct http_reply *reply)
+/* Sends request to ipv4:port (network order) and reads the reply until the server closes.
+ * 0 or -errno. */
+static int http_request_to(uint32_t ipv4, int port, const char *request, struct http_reply *reply)
 {
 	static char raw[sizeof(reply->head) + sizeof(reply->body)];
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -398,7 +476,7 @@ static int http_request(int port, const char *request, struct http_reply *reply)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin_addr.s_addr = ipv4;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		int err = errno;
 		close(fd);
@@ -432,6 +510,12 @@ static int http_request(int port, const char *request, struct http_reply *reply)
 	return 0;
 }
 
+/* Sends request to 127.0.0.1:port, as http_request_to. */
+static int http_request(int port, const char *request, struct http_reply *reply)
+{
+	return http_request_to(htonl(INADDR_LOOPBACK), port, request, reply);
+}
+
 static void http_get(int port, const char *method, const char *path, struct http_reply *reply)
 {
 	char request[256];
@@ -461,7 +545,7 @@ static int start_server(void)
 	char errstr[256];
 	for (int attempt = 0; attempt < 10; attempt++) {
 		int port = free_port();
-		int rc = metrics_server_start(port, errstr, sizeof(errstr));
+		int rc = metrics_server_start("127.0.0.1", port, errstr, sizeof(errstr));
 		if (rc == 0)
 			return port;
 		cr_assert_eq(rc, RISKD_ERR_IO, "%s", errstr);
@@ -511,15 +595,15 @@ Test(metrics, http_healthz_follows_the_flag)
 	cr_assert_eq(reply->status, 503);
 	cr_assert_str_eq(reply->body, "unhealthy: starting\n");
 
-	metrics_set_health(1, NULL);
+	metrics_health_set(HEALTH_STARTING, 0);
 	http_get(port, "GET", "/healthz", reply);
 	cr_assert_eq(reply->status, 200);
 	cr_assert_str_eq(reply->body, "ok\n");
 
-	metrics_set_health(0, "postgres commit failed: connection refused");
+	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, 1);
 	http_get(port, "GET", "/healthz", reply);
 	cr_assert_eq(reply->status, 503);
-	cr_assert_str_eq(reply->body, "unhealthy: postgres commit failed: connection refused\n");
+	cr_assert_str_eq(reply->body, "unhealthy: postgres_unreachable\n");
 	free(reply);
 }
 
@@ -552,12 +636,17 @@ Test(metrics, http_start_errors_and_stop)
 	char errstr[256] = "";
 
 	/* 0 disables the server */
-	cr_assert_eq(metrics_server_start(0, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(metrics_server_start("127.0.0.1", 0, errstr, sizeof(errstr)), 0);
 	metrics_server_stop();
 
-	cr_assert_eq(metrics_server_start(70000, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+	cr_assert_eq(metrics_server_start("127.0.0.1", 70000, errstr, sizeof(errstr)),
+	             RISKD_ERR_RANGE);
 	cr_assert_not_null(strstr(errstr, "70000"), "%s", errstr);
-	cr_assert_eq(metrics_server_start(-1, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+	cr_assert_eq(metrics_server_start("127.0.0.1", -1, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+	cr_assert_eq(metrics_server_start("localhost", 9464, errstr, sizeof(errstr)),
+	             RISKD_ERR_INVALID);
+	cr_assert_not_null(strstr(errstr, "'localhost' is not an IPv4 or IPv6 address"), "%s",
+	                   errstr);
 
 	/* a port someone else listens on */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -569,14 +658,15 @@ Test(metrics, http_start_errors_and_stop)
 	getsockname(fd, (struct sockaddr *)&addr, &alen);
 	int taken = ntohs(addr.sin_port);
 	errstr[0] = '\0';
-	cr_assert_eq(metrics_server_start(taken, errstr, sizeof(errstr)), RISKD_ERR_IO);
+	cr_assert_eq(metrics_server_start("127.0.0.1", taken, errstr, sizeof(errstr)), RISKD_ERR_IO);
 	char want[64];
 	snprintf(want, sizeof(want), "port %d", taken);
 	cr_assert_not_null(strstr(errstr, want), "%s", errstr);
 	close(fd);
 
 	int port = start_server();
-	cr_assert_eq(metrics_server_start(port, errstr, sizeof(errstr)), RISKD_ERR_INVALID);
+	cr_assert_eq(metrics_server_start("127.0.0.1", port, errstr, sizeof(errstr)),
+	             RISKD_ERR_INVALID);
 	struct http_reply *reply = malloc(sizeof(*reply));
 	cr_assert_not_null(reply);
 	http_get(port, "GET", "/healthz", reply);
@@ -589,6 +679,47 @@ Test(metrics, http_start_errors_and_stop)
 	/* and it can start again */
 	port = start_server();
 	http_get(port, "GET", "/healthz", reply);
+	cr_assert_eq(reply->status, 503);
+	free(reply);
+}
+
+/* An IPv4 address of this machine other than loopback (network order), or 0 when none. */
+static uint32_t outside_ipv4(void)
+{
+	struct ifaddrs *ifs = NULL;
+	uint32_t found = 0;
+	if (getifaddrs(&ifs) != 0)
+		return 0;
+	for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		uint32_t a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		if ((ntohl(a) >> 24) != 127)
+			found = a;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+Test(metrics, http_listens_on_the_configured_address_only)
+{
+	log_set_stream(tmpfile());
+	uint32_t outside = outside_ipv4();
+	if (!outside)
+		cr_skip_test("this machine has no IPv4 address besides loopback");
+	struct http_reply *reply = malloc(sizeof(*reply));
+	cr_assert_not_null(reply);
+	const char *get = "GET /healthz HTTP/1.0\r\n\r\n";
+
+	int port = start_server(); /* on 127.0.0.1 */
+	cr_assert_eq(http_request(port, get, reply), 0);
+	cr_assert_eq(http_request_to(outside, port, get, reply), -ECONNREFUSED,
+	             "a loopback server answers on another interface");
+	metrics_server_stop();
+
+	char errstr[256];
+	cr_assert_eq(metrics_server_start("0.0.0.0", port, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(http_request_to(outside, port, get, reply), 0);
 	cr_assert_eq(reply->status, 503);
 	free(reply);
 }

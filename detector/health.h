@@ -1,0 +1,67 @@
+/*
+ * health.h - whether riskd's input is flowing, for /healthz and --until-idle.
+ *
+ * A consumer is stalled when messages are left to read (lag > 0, or a partition whose end is
+ * not known yet) and none was processed for health.stall_s: fetches failing, a broker gone,
+ * partitions paused. The watch turns /healthz's kafka_stalled condition on and off, and gives
+ * `riskd --until-idle` its verdict: stop when every partition is read to its end, give up when
+ * stalled, else wait. The PostgreSQL conditions are set through health_postgres().
+ * Main loop only (the metrics it sets are thread-safe).
+ */
+#ifndef RISKD_HEALTH_H
+#define RISKD_HEALTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../streams/kafka.h"
+
+struct health_watch {
+	int64_t stall_ms;      /* health.stall_s in ms */
+	int64_t calm_ms;       /* last time input progressed or nothing was left to read */
+	int64_t looked_ms;     /* last update; 0 = never */
+	uint64_t messages;     /* messages processed as of the last update */
+	int partitions;        /* assigned partitions as of the last update */
+	int stalled;
+};
+
+/* What --until-idle does once riskd has been quiet for its seconds. */
+enum health_idle {
+	HEALTH_IDLE_WAIT = 0,  /* messages are left to read and input has not stalled yet */
+	HEALTH_IDLE_DONE,      /* every assigned partition is read to its end */
+	HEALTH_IDLE_GIVE_UP,   /* messages are left and input has stalled */
+};
+
+/* Starts a watch at now_ms with stall_s seconds of patience (>= 1). */
+void health_watch_init(struct health_watch *hw, int stall_s, int64_t now_ms);
+
+/*
+ * Updates the watch with the messages processed so far (a running total) and the consumer's
+ * lag; sets or clears HEALTH_KAFKA_STALLED and logs the change (input_stalled,
+ * input_flowing). A new assignment (another partition count) or a gap of more than 5 s since
+ * the previous update (the loop was waiting for PostgreSQL) restarts the patience. Returns 1
+ * while stalled, else 0.
+ */
+int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messages,
+                        const struct kafka_lag *lag);
+
+/*
+ * The --until-idle verdict after an update with these values. On HEALTH_IDLE_GIVE_UP writes
+ * one line saying why into errstr (the lag, its partitions, the seconds without progress).
+ */
+enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, uint64_t messages,
+                                     const struct kafka_lag *lag, char *errstr,
+                                     size_t errstr_size);
+
+/*
+ * Records the outcome of a PostgreSQL operation in the health conditions: rc 0 clears
+ * postgres_unreachable and postgres_error, RISKD_ERR_UNAVAILABLE sets postgres_unreachable,
+ * any other riskd_err sets postgres_error.
+ */
+void health_postgres(int rc);
+
+/* The assigned partitions' offsets and state are loaded from PostgreSQL: clears starting and
+ * the PostgreSQL conditions. */
+void health_loaded(void);
+
+#endif

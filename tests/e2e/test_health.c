@@ -1,0 +1,298 @@
+/*
+ * test_health.c - end to end against the local stack: riskd's health tells the truth and its
+ * messages keep secrets.
+ *
+ * - PostgreSQL restarted while riskd idles: /healthz says postgres_unreachable (a reason code,
+ *   not libpq's text), retries are counted, riskd reconnects by itself and applies the
+ *   analysts' theft confirmations again.
+ * - A riskd restarted caught up reports a consumer lag of 0, not the whole topics.
+ * - A fetch stall with messages left: /healthz says kafka_stalled and --until-idle gives up
+ *   (exit 3, one line saying why) instead of exiting 0; once fetching works it finishes.
+ * - A DSN's password appears in no log line or error of riskd or riskctl, whether libpq can
+ *   parse the DSN or not; riskctl gen escapes control bytes of a rejected argument.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/e2e.h"
+
+#define PASSWORD "Zq7secretPw"
+
+/* The riskd a test left running when an assertion stopped it: killed by the suite's fini. */
+static pid_t running;
+
+static void kill_leftover(void)
+{
+	if (running > 0) {
+		kill(running, SIGKILL);
+		waitpid(running, NULL, 0);
+	}
+	running = 0;
+}
+
+TestSuite(health, .fini = kill_leftover);
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+/* A small generated city in w's topics; returns its line count. */
+static int64_t publish_city(const struct e2e_world *w, int customers, int days)
+{
+	char file[1400];
+	snprintf(file, sizeof(file), "%s/city.jsonl", w->dir);
+	e2e_sh("'%s/riskctl' gen --customers %d --days %d --interval-s 21600 --seed 11 > '%s' "
+	       "2>/dev/null",
+	       w->env.bin, customers, days, file);
+	e2e_produce_file(w, file);
+	FILE *f = fopen(file, "r");
+	cr_assert_not_null(f);
+	int64_t lines = 0;
+	for (int c; (c = fgetc(f)) != EOF;)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+/* A world for one test with the metrics endpoint on a free port (*port) and a city in its
+ * topics; returns the city's line count. */
+static int64_t world_with_city(struct e2e_world *w, const char *name, int partitions, int *port)
+{
+	e2e_world_new(w, name, partitions, 500);
+	*port = e2e_free_port();
+	e2e_world_set_metrics_port(w, *port);
+	return publish_city(w, 40, 10);
+}
+
+/* Appends a health section to w's config (after the last e2e_world_set_* rewrite). */
+static void set_stall_s(const struct e2e_world *w, int seconds)
+{
+	e2e_sh("printf 'health:\\n  stall_s: %d\\n' >> '%s'", seconds, w->config);
+}
+
+/* Polls /healthz until it answers status with body want (NULL: any), for up to timeout_s.
+ * Returns 1 when it did; the last body is left in body. */
+static int await_health(int port, int status, const char *want, double timeout_s, char *body,
+                        size_t body_size)
+{
+	for (double t = 0; t < timeout_s; t += 0.1) {
+		int got = e2e_http_get(port, "/healthz", body, body_size);
+		if (got == status && (!want || strcmp(body, want) == 0))
+			return 1;
+		sleep_s(0.1);
+	}
+	return 0;
+}
+
+/* The value of an unlabelled metric from /metrics; asserts it is there. */
+static long long metric(int port, const char *name)
+{
+	static char body[65536];
+	char head[128];
+	cr_assert_eq(e2e_http_get(port, "/metrics", body, sizeof(body)), 200);
+	snprintf(head, sizeof(head), "\n%s ", name);
+	const char *at = strstr(body, head);
+	cr_assert_not_null(at, "no %s in /metrics", name);
+	return strtoll(at + strlen(head), NULL, 10);
+}
+
+/* Waits until riskd has committed every input line. */
+static void await_ingested(const struct e2e_world *w, int64_t lines, double timeout_s)
+{
+	int64_t got = -1;
+	for (double t = 0; t < timeout_s && got != lines; t += 0.2) {
+		got = e2e_query_int(w->dsn, "select coalesce(sum(count), 0) from risk.ingest_counts");
+		if (got != lines)
+			sleep_s(0.2);
+	}
+	cr_assert_eq(got, lines, "riskd committed %lld of %lld lines (logs in %s)", (long long)got,
+	             (long long)lines, w->dir);
+}
+
+/* Stops riskd with SIGTERM and asserts a clean exit. */
+static void stop_riskd(const struct e2e_world *w, pid_t pid)
+{
+	kill(pid, SIGTERM);
+	running = 0;
+	cr_assert_eq(e2e_wait(pid, 60), 0, "riskd did not stop cleanly (logs in %s)", w->dir);
+}
+
+/* Counts the lines of w's riskd logs that hold text. */
+static int64_t log_lines(const struct e2e_world *w, const char *text)
+{
+	char cmd[1600], out[32] = "";
+	snprintf(cmd, sizeof(cmd), "cat '%s'/riskd-*.log | grep -c -- '%s'", w->dir, text);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (!fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	pclose(p);
+	return strtoll(out, NULL, 10);
+}
+
+Test(health, postgres_restart_while_idle_is_noticed_and_survived, .timeout = 300)
+{
+	struct e2e_world w;
+	char body[512];
+	int port;
+	int64_t lines = world_with_city(&w, "health_pg", 2, &port);
+	pid_t pid = running = e2e_riskd_start(&w, NULL);
+	await_ingested(&w, lines, 120);
+	cr_assert(await_health(port, 200, "ok\n", 30, body, sizeof(body)), "not healthy: %s", body);
+
+	/* idle riskd, PostgreSQL restarted under it */
+	e2e_sh("deploy/local-stack.sh pg-stop >/dev/null 2>&1");
+	int noticed = await_health(port, 503, "unhealthy: postgres_unreachable\n", 15, body,
+	                           sizeof(body));
+	long long retries = noticed ? metric(port, "riskd_pg_retries_total") : 0;
+	e2e_sh("deploy/local-stack.sh pg-start >/dev/null 2>&1");
+	cr_assert(noticed, "an idle riskd must notice PostgreSQL is gone; /healthz said: %s", body);
+	cr_assert_gt(retries, 0, "the reconnect attempts are counted");
+	cr_assert(await_health(port, 200, "ok\n", 60, body, sizeof(body)),
+	          "riskd must reconnect by itself; /healthz says: %s (logs in %s)", body, w.dir);
+
+	/* the analysts' feedback flows again: a confirmation written now is applied */
+	char customer[128];
+	e2e_query_text(w.dsn, "select min(customer_id) from risk.daily_usage", customer,
+	               sizeof(customer));
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "insert into risk.theft_confirmations (customer_id, confirmed, seq) values ('%s', "
+	         "true, nextval('risk.theft_confirmation_seq')) returning 1",
+	         customer);
+	cr_assert_eq(e2e_query_int(w.dsn, sql), 1);
+	char applied[300];
+	snprintf(applied, sizeof(applied), "event=theft_confirmation customer=%s confirmed=1",
+	         customer);
+	for (int i = 0; i < 100 && log_lines(&w, applied) == 0; i++)
+		sleep_s(0.1);
+	cr_assert_eq(log_lines(&w, applied), 1, "the confirmation is applied once (logs in %s)",
+	             w.dir);
+	/* and the outage was reported, not repeated every 2 s forever */
+	cr_assert_leq(log_lines(&w, "event=feedback_failed"), 2);
+	cr_assert_geq(log_lines(&w, "event=resynced"), 1);
+	stop_riskd(&w, pid);
+}
+
+Test(health, caught_up_restart_reports_no_lag, .timeout = 300)
+{
+	struct e2e_world w;
+	char body[512];
+	int port;
+	int64_t lines = world_with_city(&w, "health_lag", 3, &port);
+	e2e_riskd_run_until_idle(&w, 2, 180);
+	await_ingested(&w, lines, 1);
+
+	pid_t pid = running = e2e_riskd_start(&w, NULL);
+	cr_assert(await_health(port, 200, "ok\n", 60, body, sizeof(body)), "not healthy: %s", body);
+	sleep_s(2.5); /* the gauges are set once a second */
+	cr_assert_eq(metric(port, "riskd_assigned_partitions"), 3 * 4);
+	cr_assert_eq(metric(port, "riskd_consumer_lag"), 0,
+	             "a riskd that starts caught up has no lag (the topics hold %lld messages)",
+	             (long long)lines);
+	stop_riskd(&w, pid);
+}
+
+/* The mock cluster's control command, with the error it injects into every Fetch request. */
+static void fetch_errors(const struct e2e_world *w, int on)
+{
+	if (on)
+		e2e_sh("'%s/mock-kafka' ctl --control '%s' request-errors Fetch "
+		       "NOT_LEADER_FOR_PARTITION 100000 >/dev/null",
+		       w->env.bin, w->env.control);
+	else
+		e2e_sh("'%s/mock-kafka' ctl --control '%s' clear-errors Fetch >/dev/null", w->env.bin,
+		       w->env.control);
+}
+
+Test(health, fetch_stall_is_unhealthy_and_until_idle_gives_up, .timeout = 300)
+{
+	struct e2e_world w;
+	char body[512];
+	int port;
+	int64_t lines = world_with_city(&w, "health_stall", 2, &port);
+	set_stall_s(&w, 4);
+
+	/* a service: unhealthy while stalled */
+	fetch_errors(&w, 1);
+	pid_t pid = e2e_riskd_start(&w, NULL);
+	int healthy = await_health(port, 200, "ok\n", 60, body, sizeof(body));
+	int stalled = await_health(port, 503, "unhealthy: kafka_stalled\n", 60, body, sizeof(body));
+	kill(pid, SIGTERM);
+	int rc_service = e2e_wait(pid, 60);
+	/* --until-idle: gives up rather than stop as if it had caught up */
+	pid = e2e_riskd_start(&w, "--until-idle 2");
+	int rc = e2e_wait(pid, 60);
+	fetch_errors(&w, 0);
+	cr_assert(healthy, "healthy once the partitions are loaded; /healthz said: %s", body);
+	cr_assert(stalled, "a fetch stall with messages left is unhealthy; /healthz said: %s", body);
+	cr_assert_eq(rc_service, 0);
+	cr_assert_eq(rc, 3, "--until-idle gives up with exit 3, not %d (logs in %s)", rc, w.dir);
+	cr_assert_eq(log_lines(&w, "gave up: input stalled with"), 1, "one line says why");
+	cr_assert_eq(e2e_query_int(w.dsn, "select coalesce(sum(count), 0) from risk.ingest_counts"),
+	             0, "nothing was fetched");
+
+	/* fetching works again: the next run reads everything and exits 0 */
+	e2e_riskd_run_until_idle(&w, 2, 180);
+	await_ingested(&w, lines, 1);
+}
+
+/* Writes w's config with postgres.dsn = dsn into path. */
+static void config_with_dsn(const struct e2e_world *w, const char *dsn, char *path,
+                            size_t path_size)
+{
+	snprintf(path, path_size, "%s/bad-dsn.yaml", w->dir);
+	e2e_sh("sed 's|^  dsn: .*|  dsn: \"%s\"|' '%s' > '%s'", dsn, w->config, path);
+}
+
+/* Runs riskd and riskctl with config; asserts both fail without showing PASSWORD and with
+ * want in what they print. */
+static void assert_dsn_kept_secret(const struct e2e_world *w, const char *config,
+                                   const char *want)
+{
+	char out[1400];
+	snprintf(out, sizeof(out), "%s/secret.out", w->dir);
+	e2e_sh("cd '%s' && ! timeout 60 '%s/riskd' --config '%s' --until-idle 1 > '%s' 2>&1",
+	       w->env.root, w->env.bin, config, out);
+	e2e_sh("cd '%s' && ! '%s/riskctl' alerts list --config '%s' >> '%s' 2>&1", w->env.root,
+	       w->env.bin, config, out);
+	e2e_sh("! grep -q -- '%s' '%s' || { cat '%s'; false; }", PASSWORD, out, out);
+	e2e_sh("test \"$(grep -c -- '%s' '%s')\" -ge 2 || { cat '%s'; false; }", want, out, out);
+}
+
+Test(secrets, a_dsn_password_never_shows, .timeout = 180)
+{
+	struct e2e_world w;
+	char config[1400];
+	e2e_world_new(&w, "secret_dsn", 1, 100);
+
+	/* libpq cannot parse it, and its own message would quote the password */
+	config_with_dsn(&w, "postgresql://riskd:" PASSWORD "%zz@127.0.0.1/riskd", config,
+	                sizeof(config));
+	assert_dsn_kept_secret(&w, config, "cannot be parsed: invalid percent-encoded token");
+
+	/* parsed, but nothing listens there: the error names the DSN with the password masked */
+	config_with_dsn(&w, "host=127.0.0.1 port=1 dbname=riskd user=riskd password=" PASSWORD,
+	                config, sizeof(config));
+	assert_dsn_kept_secret(&w, config, "password=\\*\\*\\*\\*\\*\\*\\*\\*");
+}
+
+Test(secrets, riskctl_gen_escapes_control_bytes, .timeout = 60)
+{
+	struct e2e_env env;
+	char out[256];
+	e2e_env_load(&env);
+	snprintf(out, sizeof(out), "/tmp/riskd-e2e-gen-%d.err", (int)getpid());
+	e2e_sh("! '%s/riskctl' gen --seed \"$(printf 'x\\033[31mred')\" 2> '%s'", env.bin, out);
+	e2e_sh("! grep -q \"$(printf '\\033')\" '%s' || { cat -v '%s'; false; }", out, out);
+	e2e_sh("grep -qF -- \"--seed 'x\\x1b[31mred'\" '%s' || { cat -v '%s'; false; }", out, out);
+	unlink(out);
+}
