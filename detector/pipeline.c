@@ -963,9 +963,9 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	if (!pl->producer)
 		goto fail;
 	committer_init(&pl->committer, pl->store, pl->producer);
-	/* the group assigns readings and transformer partitions; billing and profile partition p
-	 * follow readings partition p (co-partitioning, streams/kafka_consumer.c) */
-	const char *subscribed[] = {pl->topics[ROLE_READINGS], pl->topics[ROLE_TRANSFORMER]};
+	/* the group assigns readings partitions; billing and profile partition p follow readings
+	 * partition p, transformer partition q readings partition q mod N (co-partitioning,
+	 * streams/kafka_consumer.c) */
 	struct kafka_consumer_conf kconf = {
 		.brokers = cfg->kafka_brokers,
 		.group_id = cfg->kafka_group_id,
@@ -974,11 +974,13 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.prefetch_messages = cfg->kafka_prefetch_messages,
 		.props = {&cfg->kafka_properties, &cfg->kafka_consumer_properties,
 		          "kafka.consumer_properties"},
-		.topics = subscribed,
-		.topic_count = 2,
+		.topics = pl->topics + ROLE_READINGS,
+		.topic_count = 1,
 		.driver_topic = pl->topics[ROLE_READINGS],
 		.follower_topics = pl->topics + ROLE_BILLING,
 		.follower_count = 2,
+		.spread_topics = pl->topics + ROLE_TRANSFORMER,
+		.spread_count = 1,
 		.rebalance = on_rebalance,
 		.opaque = pl,
 	};

@@ -75,10 +75,14 @@ struct kafka_consumer_conf {
 	const char *const *topics; /* topics the group assigns (the subscription) */
 	int topic_count;
 	/* Co-partitioning: partition p of driver_topic (one of topics) comes with partition p of
-	 * each follower topic, assigned and revoked together, whatever the assignor. NULL: none. */
+	 * each follower topic, and with every partition q of each spread topic where q mod N = p
+	 * (N: the driver's partition count), assigned and revoked together whatever the assignor.
+	 * Each follower and spread partition is then owned exactly once. NULL: none. */
 	const char *driver_topic;
 	const char *const *follower_topics;
 	int follower_count;
+	const char *const *spread_topics;
+	int spread_count;
 	kafka_rebalance_fn rebalance;
 	void *opaque;
 };
@@ -90,8 +94,9 @@ struct kafka_consumer;
 
 /*
  * Creates a group consumer (no auto commit, offsets chosen by the rebalance handler; riskd's
- * settings, then conf->props) and subscribes to conf->topics. Returns NULL with errstr set on
- * failure (secret property values never appear in it).
+ * settings, then conf->props), reads the partition counts of the driver and spread topics
+ * from the cluster, and subscribes to conf->topics. Returns NULL with errstr set on failure
+ * (secret property values never appear in it).
  */
 struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
                                           char *errstr, size_t errstr_size);

@@ -8,9 +8,11 @@
  * Co-partitioning: a customer's readings, bills and profile must meet in one instance, so
  * partition p of the billing and profile topics must go where partition p of the readings
  * topic goes. No Kafka assignor promises that across topics (cooperative-sticky moves each
- * topic-partition on its own), so the group is subscribed to the driver topic (and the
- * independent transformer topic) only, and each driver partition assigned or revoked brings
- * the same partition of its follower topics with it (with_followers), through
+ * topic-partition on its own), so the group is subscribed to the driver topic only, and each
+ * driver partition assigned or revoked brings the same partition of its follower topics, and
+ * a share of the spread topic (transformer partition q goes with driver partition q mod N),
+ * with it (with_followers): the assignor balances the driver's partitions, which carry the
+ * load, and every other partition is owned exactly once. This goes through
  * rd_kafka_incremental_assign/unassign under the cooperative protocol and rd_kafka_assign
  * under the eager one. Any assignor then keeps the customer topics together.
  *
@@ -41,8 +43,10 @@ struct kafka_consumer {
 	size_t batch_cap;
 	char *driver_topic;                        /* co-partitioning (kafka_consumer_conf); NULL:
 	                                              none */
-	char **follower_topics;
-	int follower_count;
+	int driver_partitions;                     /* its partition count */
+	char **follower_topics;                    /* follower topics, then spread topics */
+	int follower_count, spread_count;
+	int *spread_partitions;                    /* each spread topic's partition count */
 	char rebalance_error[256];                 /* a failed (incremental) assign, for the next
 	                                              poll to report; "" = none */
 };
@@ -62,12 +66,13 @@ static void partitions_to_view(struct kafka_consumer *kc,
 }
 
 /* The group's partitions plus, for each partition p of the driver topic, partition p of every
- * follower topic: the list the consumer assigns or revokes. The caller destroys it. */
+ * follower topic and partitions p, p + N, p + 2N, ... of every spread topic: the list the
+ * consumer assigns or revokes. The caller destroys it. */
 static rd_kafka_topic_partition_list_t *
 with_followers(const struct kafka_consumer *kc, const rd_kafka_topic_partition_list_t *given)
 {
 	rd_kafka_topic_partition_list_t *parts =
-	    rd_kafka_topic_partition_list_new(given->cnt * (1 + kc->follower_count));
+	    rd_kafka_topic_partition_list_new(given->cnt * (1 + kc->follower_count + kc->spread_count));
 	for (int i = 0; i < given->cnt; i++) {
 		const rd_kafka_topic_partition_t *tp = &given->elems[i];
 		rd_kafka_topic_partition_list_add(parts, tp->topic, tp->partition);
@@ -75,6 +80,12 @@ with_followers(const struct kafka_consumer *kc, const rd_kafka_topic_partition_l
 			continue;
 		for (int f = 0; f < kc->follower_count; f++)
 			rd_kafka_topic_partition_list_add(parts, kc->follower_topics[f], tp->partition);
+		for (int s = 0; s < kc->spread_count; s++) {
+			for (int32_t q = tp->partition; q < kc->spread_partitions[s];
+			     q += kc->driver_partitions)
+				rd_kafka_topic_partition_list_add(
+				    parts, kc->follower_topics[kc->follower_count + s], q);
+		}
 	}
 	return parts;
 }
@@ -165,10 +176,38 @@ rd_kafka_conf_t *kafka_consumer_conf_build(const struct kafka_consumer_conf *con
 
 static void follower_topics_free(struct kafka_consumer *kc)
 {
-	for (int f = 0; f < kc->follower_count; f++)
+	for (int f = 0; kc->follower_topics && f < kc->follower_count + kc->spread_count; f++)
 		free(kc->follower_topics[f]);
 	free(kc->follower_topics);
+	free(kc->spread_partitions);
 	free(kc->driver_topic);
+}
+
+/* Copies conf's co-partitioning topics and reads the partition counts it needs. */
+static int co_partitioning_init(struct kafka_consumer *kc, const struct kafka_consumer_conf *conf,
+                                char *errstr, size_t errstr_size)
+{
+	int n = conf->follower_count + conf->spread_count;
+	kc->driver_topic = xstrdup(conf->driver_topic);
+	kc->follower_topics = xcalloc((size_t)n + 1, sizeof(char *));
+	kc->spread_partitions = xcalloc((size_t)conf->spread_count + 1, sizeof(int));
+	for (int f = 0; f < conf->follower_count; f++)
+		kc->follower_topics[f] = xstrdup(conf->follower_topics[f]);
+	for (int s = 0; s < conf->spread_count; s++)
+		kc->follower_topics[conf->follower_count + s] = xstrdup(conf->spread_topics[s]);
+	kc->follower_count = conf->follower_count;
+	kc->spread_count = conf->spread_count;
+	kc->driver_partitions =
+	    kafka_consumer_partition_count(kc, conf->driver_topic, errstr, errstr_size);
+	if (kc->driver_partitions <= 0)
+		return -1;
+	for (int s = 0; s < conf->spread_count; s++) {
+		kc->spread_partitions[s] =
+		    kafka_consumer_partition_count(kc, conf->spread_topics[s], errstr, errstr_size);
+		if (kc->spread_partitions[s] < 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
@@ -185,13 +224,6 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	kc->rebalance = conf->rebalance;
 	kc->opaque = conf->opaque;
 	kc->assigned = rd_kafka_topic_partition_list_new(0);
-	if (conf->driver_topic) {
-		kc->driver_topic = xstrdup(conf->driver_topic);
-		kc->follower_topics = xcalloc((size_t)conf->follower_count + 1, sizeof(char *));
-		for (int f = 0; f < conf->follower_count; f++)
-			kc->follower_topics[f] = xstrdup(conf->follower_topics[f]);
-		kc->follower_count = conf->follower_count;
-	}
 	rd_kafka_conf_set_opaque(rconf, kc);
 	rd_kafka_conf_set_rebalance_cb(rconf, on_rebalance);
 
@@ -203,6 +235,8 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	rconf = NULL; /* owned by rk now */
 	rd_kafka_poll_set_consumer(kc->rk);
 	kc->queue = rd_kafka_queue_get_consumer(kc->rk);
+	if (conf->driver_topic && co_partitioning_init(kc, conf, errstr, errstr_size) != 0)
+		goto fail;
 
 	subs = rd_kafka_topic_partition_list_new(conf->topic_count);
 	for (int i = 0; i < conf->topic_count; i++)

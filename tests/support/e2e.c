@@ -97,6 +97,7 @@ static int world_metrics_port;
 static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
+static char world_kafka_extra[2048]; /* lines inside `kafka:` */
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
@@ -107,7 +108,7 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 		snprintf(checkpoint, sizeof(checkpoint), "  checkpoint_interval_ms: %d\n",
 		         world_checkpoint_ms);
 	fprintf(f,
-	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n"
+	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n%s"
 	        "topics:\n  readings: \"%s\"\n  billing: \"%s\"\n  profiles: \"%s\"\n"
 	        "  transformer: \"%s\"\n  review_queue: \"%s\"\n  credit_grades: \"%s\"\n"
 	        "  dead_letter: \"%s\"\n"
@@ -116,8 +117,8 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "metrics:\n  port: %d\n"
 	        "rules:\n  path: \"%s\"\n"
 	        "stack_env: \"\"\n",
-	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
-	        w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
+	        w->env.brokers, group, world_kafka_extra, w->topics[0], w->topics[1], w->topics[2],
+	        w->topics[3], w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
 	        world_metrics_port, world_rules);
 	fclose(f);
 }
@@ -133,6 +134,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	world_batch_size = batch_size;
 	world_metrics_port = 0;
 	world_checkpoint_ms = -1;
+	world_kafka_extra[0] = '\0';
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -162,6 +164,12 @@ void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms)
 void e2e_world_set_metrics_port(struct e2e_world *w, int port)
 {
 	world_metrics_port = port;
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml)
+{
+	snprintf(world_kafka_extra, sizeof(world_kafka_extra), "%s", yaml);
 	write_config(w, world_group, world_batch_size);
 }
 

@@ -47,6 +47,10 @@ void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms);
 /* Rewrites w's config with the metrics endpoint on port (0 = off). */
 void e2e_world_set_metrics_port(struct e2e_world *w, int port);
 
+/* Rewrites w's config with yaml (lines indented by two spaces, such as
+ * "  consumer_properties:\n    client.id: x\n") inside its `kafka:` section; "" for none. */
+void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml);
+
 /* Rewrites w's config with rules.path = path (default: the checkout's rules/). */
 void e2e_world_set_rules(struct e2e_world *w, const char *path);
 
