@@ -22,7 +22,14 @@
 
 #define HIDDEN "(secret)"
 
-/* Replaces every occurrence of value in text (of size bytes) by HIDDEN. */
+static int is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Replaces every occurrence of value in text (of size bytes) that is not part of a longer
+ * word by HIDDEN: librdkafka quotes values or ends its message with them, and a short
+ * secret ("p") must not mangle the words around it. */
 static void mask_value(char *text, size_t size, const char *value)
 {
 	size_t vlen = strlen(value), hlen = strlen(HIDDEN);
@@ -30,6 +37,11 @@ static void mask_value(char *text, size_t size, const char *value)
 	if (vlen == 0)
 		return;
 	while ((at = strstr(at, value)) != NULL) {
+		if ((at > text && is_word_char(at[-1]) && is_word_char(value[0])) ||
+		    (is_word_char(at[vlen]) && is_word_char(value[vlen - 1]))) {
+			at++;
+			continue;
+		}
 		size_t tail = strlen(at + vlen);
 		size_t room = size - (size_t)(at - text) - 1; /* bytes after at, NUL excluded */
 		if (hlen > room)
