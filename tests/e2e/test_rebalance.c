@@ -132,6 +132,27 @@ static void assert_same_as_reference(struct e2e_world *w)
 	                 "  run       %s\n  reference %s", got, ref);
 }
 
+/*
+ * Starts the test's first two instances (riskd-1.log and riskd-2.log: log_a, log_b), with the
+ * environment variable member_var (NULL: none) set to "a" and "b" for them, waits until both
+ * hold partitions and the input so far is processed.
+ */
+static void start_two(struct e2e_world *w, const char *member_var, const char *args, pid_t *a,
+                      pid_t *b, char *log_a, char *log_b, size_t size)
+{
+	if (member_var)
+		setenv(member_var, "a", 1);
+	*a = e2e_riskd_start(w, args);
+	if (member_var)
+		setenv(member_var, "b", 1);
+	*b = e2e_riskd_start(w, args);
+	log_path(w, 1, log_a, size);
+	log_path(w, 2, log_b, size);
+	wait_assigned(log_a, 60);
+	wait_assigned(log_b, 60);
+	wait_settled(w, 120);
+}
+
 /* Copies riskd-N.log to riskd-N.at-join, the log as it stood at the rebalance under test. */
 static void snapshot(const struct e2e_world *w, int n, char *out, size_t size)
 {
@@ -149,13 +170,8 @@ Test(rebalance, third_instance_moves_only_its_share, .timeout = 600)
 	split_city(&w, first, second, sizeof(first));
 	e2e_produce_file(&w, first);
 
-	pid_t a = e2e_riskd_start(&w, "--until-idle 20");
-	pid_t b = e2e_riskd_start(&w, "--until-idle 20");
-	log_path(&w, 1, log_a, sizeof(log_a));
-	log_path(&w, 2, log_b, sizeof(log_b));
-	wait_assigned(log_a, 60);
-	wait_assigned(log_b, 60);
-	wait_settled(&w, 120);
+	pid_t a, b;
+	start_two(&w, NULL, "--until-idle 20", &a, &b, log_a, log_b, sizeof(log_a));
 
 	pid_t c = e2e_riskd_start(&w, "--until-idle 20");
 	log_path(&w, 3, log_c, sizeof(log_c));
@@ -206,15 +222,8 @@ Test(rebalance, static_member_restart_gets_its_partitions_back, .timeout = 600)
 	setenv("RISKD_TEST_MEMBER", "producer", 1); /* riskctl produce reads the config too */
 	e2e_produce_file(&w, first);
 
-	setenv("RISKD_TEST_MEMBER", "a", 1);
-	pid_t a = e2e_riskd_start(&w, "--until-idle 25");
-	setenv("RISKD_TEST_MEMBER", "b", 1);
-	pid_t b = e2e_riskd_start(&w, "--until-idle 25");
-	log_path(&w, 1, log_a, sizeof(log_a));
-	log_path(&w, 2, log_b, sizeof(log_b));
-	wait_assigned(log_a, 60);
-	wait_assigned(log_b, 60);
-	wait_settled(&w, 120);
+	pid_t a, b;
+	start_two(&w, "RISKD_TEST_MEMBER", "--until-idle 25", &a, &b, log_a, log_b, sizeof(log_a));
 	long revokes_before = log_lines(log_a, "event=partitions_revoked");
 
 	/* no goodbye: the member stays in the group until its session times out */

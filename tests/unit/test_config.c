@@ -832,28 +832,39 @@ Test(config, properties_riskd_governs_are_refused_with_the_key_to_use)
 	                  "No such file or directory");
 }
 
+/* One bad file and the message it must give, after the file's path. */
+struct bad_text {
+	const char *name, *text;
+	int rc;
+	const char *tail;
+};
+
+static void expect_text_errors(const struct bad_text *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_text_error(cases[i].name, cases[i].text, cases[i].rc, cases[i].tail);
+}
+
 Test(config, property_map_shape_errors)
 {
-	expect_text_error("shape1.yaml", "kafka:\n  properties: SASL_SSL\n", RISKD_ERR_INVALID,
-	                  ":2: error: kafka.properties: expected a mapping of librdkafka "
-	                  "properties, got 'SASL_SSL'");
-	expect_text_error("shape2.yaml", "kafka:\n  properties:\n    - a\n", RISKD_ERR_INVALID,
-	                  ":3: error: kafka.properties: expected a mapping of librdkafka "
-	                  "properties, got a sequence");
-	expect_text_error("shape3.yaml", "kafka:\n  properties:\n    debug: [a, b]\n",
-	                  RISKD_ERR_INVALID,
-	                  ":3: error: kafka.properties: debug: expected a value, got a sequence");
-	expect_text_error("shape4.yaml", "kafka:\n  properties:\n    client.id:\n",
-	                  RISKD_ERR_INVALID, ":3: error: kafka.properties: client.id: missing value");
-	expect_text_error("shape5.yaml",
-	                  "kafka:\n  properties:\n    client.id: a\n    x: 1\n    client.id: b\n",
-	                  RISKD_ERR_INVALID,
-	                  ":5: error: kafka.properties: duplicate property 'client.id' (first on "
-	                  "line 3)");
-	expect_text_error("shape6.yaml", "kafka:\n  properties:\n    \"client id\": a\n",
-	                  RISKD_ERR_INVALID,
-	                  ":3: error: kafka.properties: 'client id' is not a librdkafka property "
-	                  "name");
+	static const struct bad_text cases[] = {
+		{"shape1.yaml", "kafka:\n  properties: SASL_SSL\n", RISKD_ERR_INVALID,
+		 ":2: error: kafka.properties: expected a mapping of librdkafka properties, got "
+		 "'SASL_SSL'"},
+		{"shape2.yaml", "kafka:\n  properties:\n    - a\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: expected a mapping of librdkafka properties, got a "
+		 "sequence"},
+		{"shape3.yaml", "kafka:\n  properties:\n    debug: [a, b]\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: debug: expected a value, got a sequence"},
+		{"shape4.yaml", "kafka:\n  properties:\n    client.id:\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: client.id: missing value"},
+		{"shape5.yaml", "kafka:\n  properties:\n    client.id: a\n    x: 1\n    client.id: b\n",
+		 RISKD_ERR_INVALID,
+		 ":5: error: kafka.properties: duplicate property 'client.id' (first on line 3)"},
+		{"shape6.yaml", "kafka:\n  properties:\n    \"client id\": a\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: 'client id' is not a librdkafka property name"},
+	};
+	expect_text_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
 Test(config, property_map_holds_at_most_32)
@@ -892,20 +903,22 @@ Test(config, environment_variables_expand_in_every_string_value)
 
 Test(config, unset_variable_is_an_error_naming_key_line_and_variable)
 {
+	static const struct bad_text cases[] = {
+		{"unset.yaml", "batch:\n  size: 5\npostgres:\n  dsn: \"x=${RISKD_TEST_NOPE}\"\n",
+		 RISKD_ERR_INVALID,
+		 ":4: error: postgres.dsn: environment variable RISKD_TEST_NOPE is not set"},
+		{"unset2.yaml", "kafka:\n  properties:\n    sasl.password: ${RISKD_TEST_NOPE}\n",
+		 RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: sasl.password: environment variable RISKD_TEST_NOPE is "
+		 "not set"},
+		{"badname.yaml", "postgres:\n  dsn: \"${1X}\"\n", RISKD_ERR_INVALID,
+		 ":2: error: postgres.dsn: '${1X}' does not name an environment variable (letters, "
+		 "digits and '_'; write $${ for a literal ${)"},
+		{"open.yaml", "postgres:\n  dsn: \"a ${PW\"\n", RISKD_ERR_INVALID,
+		 ":2: error: postgres.dsn: '${' without a closing '}' (write $${ for a literal ${)"},
+	};
 	unsetenv("RISKD_TEST_NOPE");
-	expect_text_error("unset.yaml", "batch:\n  size: 5\npostgres:\n  dsn: \"x=${RISKD_TEST_NOPE}\"\n",
-	                  RISKD_ERR_INVALID,
-	                  ":4: error: postgres.dsn: environment variable RISKD_TEST_NOPE is not set");
-	expect_text_error("unset2.yaml", "kafka:\n  properties:\n    sasl.password: ${RISKD_TEST_NOPE}\n",
-	                  RISKD_ERR_INVALID,
-	                  ":3: error: kafka.properties: sasl.password: environment variable "
-	                  "RISKD_TEST_NOPE is not set");
-	expect_text_error("badname.yaml", "postgres:\n  dsn: \"${1X}\"\n", RISKD_ERR_INVALID,
-	                  ":2: error: postgres.dsn: '${1X}' does not name an environment variable "
-	                  "(letters, digits and '_'; write $${ for a literal ${)");
-	expect_text_error("open.yaml", "postgres:\n  dsn: \"a ${PW\"\n", RISKD_ERR_INVALID,
-	                  ":2: error: postgres.dsn: '${' without a closing '}' (write $${ for a "
-	                  "literal ${)");
+	expect_text_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
 Test(config, expanded_values_never_appear_in_messages)
