@@ -59,7 +59,7 @@ static long sh_int(const char *fmt, const char *file)
 static long log_lines(const char *file, const char *pattern)
 {
 	char fmt[512];
-	snprintf(fmt, sizeof(fmt), "grep -Ec '%s' '%%s'", pattern);
+	snprintf(fmt, sizeof(fmt), "grep -Ec '%s' '%%s' 2>/dev/null", pattern);
 	return sh_int(fmt, file);
 }
 
