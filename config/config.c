@@ -8,6 +8,7 @@
  * accepted with a warning.
  */
 #include "config/config.h"
+#include "config/config_int.h"
 #include "config/riskd_base.h"
 #include "config/suggest.h"
 
@@ -26,7 +27,8 @@ enum config_type {
 	CONFIG_STRING, /* text; min..max bound its length in bytes */
 	CONFIG_INT,    /* int; min..max bound the value */
 	CONFIG_DOUBLE, /* finite double; dmin..dmax bound the value */
-	CONFIG_CHOICE  /* text that must be one of choices[] */
+	CONFIG_CHOICE, /* text that must be one of choices[] */
+	CONFIG_PROPS   /* a map of librdkafka properties (config_props.c) */
 };
 
 struct config_key {
@@ -68,6 +70,12 @@ struct config_key {
 	{ .name = n, .type = CONFIG_CHOICE, .offset = FIELD_OFFSET(f, char), .size = FIELD_SIZE(f),    \
 	  .min = 1, .max = (long long)FIELD_SIZE(f) - 1, .def_str = d, .choices = list, .doc = text }
 
+#define KEY_PROPS(n, f, text)                                                                      \
+	{ .name = n, .type = CONFIG_PROPS,                                                             \
+	  .offset = offsetof(struct riskd_config, f) +                                                 \
+	            0 * sizeof(&((struct riskd_config *)0)->f - (struct config_props *)0),             \
+	  .size = FIELD_SIZE(f), .max = CONFIG_PROPS_MAX, .doc = text }
+
 /* Kafka refuses topic names longer than this. */
 #define TOPIC_NAME_MAX 249
 /* Config and stack env files are small; anything bigger is a mistake (a wrong path). */
@@ -75,7 +83,7 @@ struct config_key {
 /* Longest key text kept for messages and lookups; every real key is far shorter. */
 #define KEY_TEXT_MAX 128
 /* Longest piece of a value quoted in a message. */
-#define SHOW_MAX 48
+#define SHOW_MAX CONFIG_SHOW_MAX
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const on_off[] = { "on", "off", NULL };
@@ -93,6 +101,14 @@ static const struct config_key config_keys[] = {
 	KEY_INT("kafka.prefetch_messages", kafka_prefetch_messages, 1000, 10000000, 1000000,
 	        "messages the consumer may fetch ahead of processing: enough that fetching never "
 	        "waits for a batch to be processed (costs memory: about 150 MB at 1,000,000)"),
+	KEY_PROPS("kafka.properties", kafka_properties,
+	          "librdkafka properties of both clients (TLS, SASL, client.id, ...), passed as "
+	          "given after riskd's own settings; docs/kafka.md"),
+	KEY_PROPS("kafka.consumer_properties", kafka_consumer_properties,
+	          "librdkafka properties of the consumer only, applied after kafka.properties "
+	          "(partition.assignment.strategy, group.instance.id, ...)"),
+	KEY_PROPS("kafka.producer_properties", kafka_producer_properties,
+	          "librdkafka properties of the producer only, applied after kafka.properties"),
 	KEY_TOPIC("topics.readings", topic_readings, "meter.readings",
 	          "input topic of meter readings and meter events"),
 	KEY_TOPIC("topics.billing", topic_billing, "billing.events",
@@ -198,25 +214,40 @@ static int report(char *errstr, size_t errstr_size, int err, const char *path, i
 	return err;
 }
 
-static int fail(struct config_loader *ld, int line, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(struct config_loader *ld, int line, int err, const char *fmt, ...)
+static int fail_va(struct config_loader *ld, int line, int err, const char *fmt, va_list ap)
 {
-	va_list ap;
 	/* libyaml puts end-of-file problems on the line after a final newline: name the last one. */
 	int last_line = 1;
 	for (size_t i = 0; i + 1 < ld->text_len; i++)
 		last_line += ld->text[i] == '\n';
 	if (line > last_line)
 		line = last_line;
-	va_start(ap, fmt);
 	report_va(ld->errstr, ld->errstr_size, ld->path, line, fmt, ap);
+	return err;
+}
+
+static int fail(struct config_loader *ld, int line, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct config_loader *ld, int line, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_va(ld, line, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int config_loader_fail(struct config_loader *ld, int line, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_va(ld, line, err, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
 /* Copies at most SHOW_MAX bytes of a value for a message, control bytes as '?'. */
-static const char *value_show(char *dst, size_t dst_size, const char *src, size_t len)
+const char *config_value_show(char *dst, size_t dst_size, const char *src, size_t len)
 {
 	size_t n = len < SHOW_MAX ? len : SHOW_MAX;
 	if (n > dst_size - 4)
@@ -255,6 +286,8 @@ static const char *type_noun(const struct config_key *key)
 		return "a finite number";
 	case CONFIG_CHOICE:
 		return "one of its words";
+	case CONFIG_PROPS:
+		return "a mapping of librdkafka properties";
 	case CONFIG_STRING:
 		break;
 	}
@@ -270,6 +303,8 @@ static const char *type_name(const struct config_key *key)
 		return "double";
 	case CONFIG_CHOICE:
 		return "enum";
+	case CONFIG_PROPS:
+		return "map";
 	case CONFIG_STRING:
 		break;
 	}
@@ -297,12 +332,15 @@ static int is_topic_char(unsigned char c)
 /*
  * Checks a text value for a string or choice key, whatever its source (YAML, stack env file,
  * environment). label names the value in the message ("kafka.brokers", "RISKD_PG_DSN").
- * Writes the message part after "error: " into why.
+ * Writes the message part after "error: " into why; hide_value: never quote the value (it
+ * holds an expanded ${ENV}).
  */
 static int string_check(const struct config_key *key, const char *label, const char *text,
-                        size_t len, char *why, size_t why_size)
+                        size_t len, int hide_value, char *why, size_t why_size)
 {
 	char shown[SHOW_MAX + 4];
+	if (hide_value)
+		snprintf(shown, sizeof shown, "(expanded ${...})");
 	if (len > (size_t)key->max) {
 		snprintf(why, why_size, "%s: value is %zu bytes long, at most %lld allowed", label, len,
 		         key->max);
@@ -327,7 +365,7 @@ static int string_check(const struct config_key *key, const char *label, const c
 		if (!ok) {
 			snprintf(why, why_size,
 			         "%s: '%s' is not a Kafka topic name (letters, digits, '.', '_', '-')",
-			         label, value_show(shown, sizeof shown, text, len));
+			         label, hide_value ? shown : config_value_show(shown, sizeof shown, text, len));
 			return RISKD_ERR_INVALID;
 		}
 	}
@@ -339,7 +377,7 @@ static int string_check(const struct config_key *key, const char *label, const c
 		char list[128];
 		choices_join(list, sizeof list, key->choices, ", ");
 		snprintf(why, why_size, "%s: '%s' is not one of %s", label,
-		         value_show(shown, sizeof shown, text, len), list);
+		         hide_value ? shown : config_value_show(shown, sizeof shown, text, len), list);
 		return RISKD_ERR_INVALID;
 	}
 	return 0;
@@ -447,6 +485,21 @@ static int event_line(const struct config_loader *ld)
 	return (int)ld->event.start_mark.line + 1;
 }
 
+int config_loader_next(struct config_loader *ld)
+{
+	return loader_next(ld);
+}
+
+const yaml_event_t *config_loader_event(const struct config_loader *ld)
+{
+	return &ld->event;
+}
+
+int config_loader_line(const struct config_loader *ld)
+{
+	return event_line(ld);
+}
+
 /* Rejects anchors, aliases and tags: riskd's config is plain nested mappings of scalars. */
 static int loader_check_node(struct config_loader *ld)
 {
@@ -479,8 +532,13 @@ static int loader_check_node(struct config_loader *ld)
 	return 0;
 }
 
+int config_loader_check_node(struct config_loader *ld)
+{
+	return loader_check_node(ld);
+}
+
 /* A plain empty, "~" or "null" scalar: YAML's null, which no riskd key accepts. */
-static int scalar_is_null(const yaml_event_t *ev)
+int config_scalar_is_null(const yaml_event_t *ev)
 {
 	const char *text = (const char *)ev->data.scalar.value;
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -490,7 +548,7 @@ static int scalar_is_null(const yaml_event_t *ev)
 }
 
 /* Describes a non-scalar node for "expected X, got Y" messages. */
-static const char *node_noun(const yaml_event_t *ev)
+const char *config_node_noun(const yaml_event_t *ev)
 {
 	return ev->type == YAML_SEQUENCE_START_EVENT ? "a sequence" : "a mapping";
 }
@@ -500,7 +558,7 @@ static int set_int(struct config_loader *ld, const struct config_key *key, const
 {
 	char shown[SHOW_MAX + 4];
 	char *end = NULL;
-	value_show(shown, sizeof shown, text, len);
+	config_value_show(shown, sizeof shown, text, len);
 	if (ld->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return fail(ld, line, RISKD_ERR_INVALID,
 		            "%s: expected an integer, got the quoted string '%s'", key->name, shown);
@@ -522,7 +580,7 @@ static int set_double(struct config_loader *ld, const struct config_key *key, co
 {
 	char shown[SHOW_MAX + 4];
 	char *end = NULL;
-	value_show(shown, sizeof shown, text, len);
+	config_value_show(shown, sizeof shown, text, len);
 	if (ld->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return fail(ld, line, RISKD_ERR_INVALID,
 		            "%s: expected a finite number, got the quoted string '%s'", key->name, shown);
@@ -546,7 +604,7 @@ static int loader_set_scalar(struct config_loader *ld, const struct config_key *
 	int line = event_line(ld);
 	char why[256];
 
-	if (scalar_is_null(ev)) {
+	if (config_scalar_is_null(ev)) {
 		if (key->type == CONFIG_STRING && key->min == 0)
 			return fail(ld, line, RISKD_ERR_INVALID,
 			            "%s: missing value (write \"\" for an empty one)", key->name);
@@ -559,12 +617,18 @@ static int loader_set_scalar(struct config_loader *ld, const struct config_key *
 		return set_double(ld, key, text, len, line);
 	case CONFIG_STRING:
 	case CONFIG_CHOICE:
+	case CONFIG_PROPS:
 		break;
 	}
-	int rc = string_check(key, key->name, text, len, why, sizeof why);
+	char value[CONFIG_PATH_MAX + 1];
+	int expanded = 0;
+	int rc = config_expand_env(text, len, value, sizeof value, &len, &expanded, why, sizeof why);
+	if (rc)
+		return fail(ld, line, rc, "%s: %s", key->name, why);
+	rc = string_check(key, key->name, value, len, expanded, why, sizeof why);
 	if (rc)
 		return fail(ld, line, rc, "%s", why);
-	field_set_string(ld->cfg, key, text, len);
+	field_set_string(ld->cfg, key, value, len);
 	return 0;
 }
 
@@ -578,10 +642,13 @@ static int loader_read_value(struct config_loader *ld, int idx, int key_line)
 	rc = loader_check_node(ld);
 	if (rc)
 		return rc;
-	if (ld->event.type != YAML_SCALAR_EVENT)
+	if (key->type == CONFIG_PROPS)
+		rc = config_props_read(ld, key->name, field_of(ld->cfg, key));
+	else if (ld->event.type != YAML_SCALAR_EVENT)
 		return fail(ld, event_line(ld), RISKD_ERR_INVALID, "%s: expected %s, got %s",
-		            key->name, type_noun(key), node_noun(&ld->event));
-	rc = loader_set_scalar(ld, key);
+		            key->name, type_noun(key), config_node_noun(&ld->event));
+	else
+		rc = loader_set_scalar(ld, key);
 	if (rc)
 		return rc;
 	ld->key_line[idx] = key_line;
@@ -604,15 +671,15 @@ static int loader_read_section(struct config_loader *ld, int section, size_t nam
 	const yaml_event_t *ev = &ld->event;
 	if (ev->type == YAML_MAPPING_START_EVENT)
 		return loader_read_mapping(ld, section);
-	if (ev->type == YAML_SCALAR_EVENT && scalar_is_null(ev))
+	if (ev->type == YAML_SCALAR_EVENT && config_scalar_is_null(ev))
 		return 0; /* `kafka:` with nothing under it sets nothing */
 	if (ev->type == YAML_SCALAR_EVENT)
 		return fail(ld, event_line(ld), RISKD_ERR_INVALID,
 		            "%.*s: expected a mapping of keys, got '%s'", (int)name_len, name,
-		            value_show(shown, sizeof shown, (const char *)ev->data.scalar.value,
+		            config_value_show(shown, sizeof shown, (const char *)ev->data.scalar.value,
 		                       ev->data.scalar.length));
 	return fail(ld, event_line(ld), RISKD_ERR_INVALID, "%.*s: expected a mapping of keys, got %s",
-	            (int)name_len, name, node_noun(ev));
+	            (int)name_len, name, config_node_noun(ev));
 }
 
 /* Handles one key of a mapping: the live event is its key node. section is -1 at top level. */
@@ -627,7 +694,7 @@ static int loader_read_entry(struct config_loader *ld, int section)
 		return rc;
 	if (ev->type != YAML_SCALAR_EVENT)
 		return fail(ld, line, RISKD_ERR_INVALID, "a key must be a scalar, got %s",
-		            node_noun(ev));
+		            config_node_noun(ev));
 
 	const char *key_text = (const char *)ev->data.scalar.value;
 	size_t key_len = ev->data.scalar.length;
@@ -715,14 +782,14 @@ static int loader_read_stream(struct config_loader *ld)
 	const yaml_event_t *ev = &ld->event;
 	if (ev->type == YAML_MAPPING_START_EVENT) {
 		rc = loader_read_mapping(ld, -1);
-	} else if (ev->type == YAML_SCALAR_EVENT && !scalar_is_null(ev)) {
+	} else if (ev->type == YAML_SCALAR_EVENT && !config_scalar_is_null(ev)) {
 		rc = fail(ld, event_line(ld), RISKD_ERR_INVALID,
 		          "expected a mapping of keys at the top level, got '%s'",
-		          value_show(shown, sizeof shown, (const char *)ev->data.scalar.value,
+		          config_value_show(shown, sizeof shown, (const char *)ev->data.scalar.value,
 		                     ev->data.scalar.length));
 	} else if (ev->type != YAML_SCALAR_EVENT) {
 		rc = fail(ld, event_line(ld), RISKD_ERR_INVALID,
-		          "expected a mapping of keys at the top level, got %s", node_noun(ev));
+		          "expected a mapping of keys at the top level, got %s", config_node_noun(ev));
 	}
 	if (rc)
 		return rc;
@@ -883,7 +950,7 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 			}
 			return report(errstr, errstr_size, RISKD_ERR_INVALID, path, key_line[blamed],
 			              "%s: '%s' is also %s; topics must be distinct",
-			              config_keys[blamed].name, value_show(shown, sizeof shown, tj, strlen(tj)),
+			              config_keys[blamed].name, config_value_show(shown, sizeof shown, tj, strlen(tj)),
 			              config_keys[other].name);
 		}
 	}
@@ -894,7 +961,7 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 		              key_line[key_by_name("metrics.listen") - config_keys],
 		              "metrics.listen: '%s' is not an IPv4 or IPv6 address (such as 127.0.0.1, "
 		              "0.0.0.0 or ::)",
-		              value_show(shown, sizeof shown, cfg->metrics_listen,
+		              config_value_show(shown, sizeof shown, cfg->metrics_listen,
 		                         strlen(cfg->metrics_listen)));
 	const char *dir = zoneinfo_dir();
 	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
@@ -902,7 +969,7 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 	if (!timezone_file_ok(dir, cfg->timezone, file, sizeof file))
 		return report(errstr, errstr_size, RISKD_ERR_NOT_FOUND, path, tz_line,
 		              "days.timezone: '%s' is not a time zone under %s",
-		              value_show(shown, sizeof shown, cfg->timezone, strlen(cfg->timezone)),
+		              config_value_show(shown, sizeof shown, cfg->timezone, strlen(cfg->timezone)),
 		              dir);
 	return 0;
 }
@@ -922,7 +989,7 @@ static int config_apply_environment(struct riskd_config *cfg, char *errstr, size
 		if (!value || !value[0])
 			continue; /* empty means not set */
 		const struct config_key *key = key_by_name(overrides[i].key);
-		int rc = string_check(key, overrides[i].var, value, strlen(value), why, sizeof why);
+		int rc = string_check(key, overrides[i].var, value, strlen(value), 0, why, sizeof why);
 		if (rc)
 			return report(errstr, errstr_size, rc, "environment", 0, "%s", why);
 		field_set_string(cfg, key, value, strlen(value));
@@ -949,6 +1016,8 @@ void config_defaults(struct riskd_config *cfg)
 		case CONFIG_CHOICE:
 			field_set_string(cfg, key, key->def_str, strlen(key->def_str));
 			break;
+		case CONFIG_PROPS:
+			break; /* empty: every property at librdkafka's or riskd's own setting */
 		}
 	}
 }
@@ -981,54 +1050,6 @@ int config_load(struct riskd_config *cfg, const char *path, char *errstr, size_t
 	rc = config_finalize(cfg, path ? path : "(defaults)", key_line, errstr, errstr_size);
 out:
 	return rc;
-}
-
-/*
- * Parses one line of a stack env file in place. Sets *name and *value for a KEY=VALUE line
- * (quotes around the value removed), leaves *name NULL for a blank or comment line.
- */
-static int stack_env_parse_line(char *line, char **name, char **value, char *why,
-                                size_t why_size)
-{
-	char shown[SHOW_MAX + 4];
-	size_t n = strlen(line);
-	*name = NULL;
-	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-		line[--n] = '\0';
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (*line == '\0' || *line == '#')
-		return 0;
-	if (strncmp(line, "export ", 7) == 0) {
-		line += 7;
-		while (*line == ' ' || *line == '\t')
-			line++;
-	}
-	char *eq = strchr(line, '=');
-	if (!eq || eq == line) {
-		snprintf(why, why_size, "expected KEY=VALUE, got '%s'",
-		         value_show(shown, sizeof shown, line, strlen(line)));
-		return RISKD_ERR_INVALID;
-	}
-	char *name_end = eq;
-	while (name_end > line && (name_end[-1] == ' ' || name_end[-1] == '\t'))
-		name_end--;
-	*name_end = '\0';
-	char *v = eq + 1;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t vlen = strlen(v);
-	if (v[0] == '"' || v[0] == '\'') {
-		if (vlen < 2 || v[vlen - 1] != v[0]) {
-			snprintf(why, why_size, "%s: the value's opening quote is never closed", line);
-			return RISKD_ERR_INVALID;
-		}
-		v[vlen - 1] = '\0';
-		v++;
-	}
-	*name = line;
-	*value = v;
-	return 0;
 }
 
 /*
@@ -1066,7 +1087,7 @@ int config_apply_stack_env(struct riskd_config *cfg, const char *path, char *err
 			            "NUL byte in the line");
 			goto out;
 		}
-		rc = stack_env_parse_line(line, &name, &value, why, sizeof why);
+		rc = config_stack_env_parse_line(line, &name, &value, why, sizeof why);
 		if (rc) {
 			report(errstr, errstr_size, rc, path, line_no, "%s", why);
 			goto out;
@@ -1076,7 +1097,7 @@ int config_apply_stack_env(struct riskd_config *cfg, const char *path, char *err
 				continue;
 			/* An empty value means not set, as in the environment; other keys are ignored. */
 			if (value[0]) {
-				rc = string_check(key_by_name(wanted[i].key), name, value, strlen(value),
+				rc = string_check(key_by_name(wanted[i].key), name, value, strlen(value), 0,
 				                  why, sizeof why);
 				if (rc) {
 					report(errstr, errstr_size, rc, path, line_no, "%s", why);
@@ -1120,6 +1141,10 @@ void config_describe(void *out)
 		case CONFIG_CHOICE:
 			choices_join(range, sizeof range, key->choices, "|");
 			snprintf(def, sizeof def, "\"%s\"", key->def_str);
+			break;
+		case CONFIG_PROPS:
+			snprintf(range, sizeof range, "0..%lld entries", key->max);
+			snprintf(def, sizeof def, "{}");
 			break;
 		}
 		fprintf(fp, "%-34s %-6s %-22s %-22s %s\n", key->name, type_name(key), range, def,

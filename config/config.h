@@ -5,14 +5,39 @@
  * stack file named by `stack_env` (var/stack.env by default, read when it exists), then the
  * environment variables RISKD_KAFKA_BROKERS and RISKD_PG_DSN.
  * An unknown key, a wrong type or an out-of-range value is an error "file:line: error: ...".
+ * Every string value of the file may name environment variables as ${NAME} ("$${" is a
+ * literal "${"); an unset variable is an error (docs/config.md, docs/kafka.md).
  */
 #ifndef RISKD_CONFIG_H
 #define RISKD_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_STR_MAX 512
 #define CONFIG_PATH_MAX 1024
+
+#define CONFIG_PROPS_MAX 32          /* properties in one property map */
+#define CONFIG_PROP_VALUE_MAX 4095   /* bytes of one property value */
+#define CONFIG_PROPS_TEXT 16384      /* bytes of one map's names and values, NULs included */
+
+/*
+ * One map of librdkafka client properties (kafka.properties, kafka.consumer_properties,
+ * kafka.producer_properties), in file order: names as written, values after ${ENV} expansion
+ * and NAME_file reading. riskd passes them to librdkafka after its own settings. Read them
+ * with config_prop_name / config_prop_value.
+ */
+struct config_props {
+	int count;
+	struct config_prop {
+		uint16_t name_at;  /* offset of the name in text */
+		uint16_t value_at; /* offset of the value in text */
+		int line;          /* 1-based line of the entry in the config file */
+		uint8_t secret;    /* the value came from ${ENV} or a file, or the name is a password's,
+		                      a key's or a token's: never show it */
+	} items[CONFIG_PROPS_MAX];
+	char text[CONFIG_PROPS_TEXT];
+};
 
 struct riskd_config {
 	/* kafka */
@@ -22,6 +47,9 @@ struct riskd_config {
 	int kafka_fetch_wait_max_ms;               /* kafka.fetch_wait_max_ms, 1..10000, default 50 */
 	int kafka_prefetch_messages;               /* kafka.prefetch_messages, 1000..10000000,
 	                                              default 1000000 */
+	struct config_props kafka_properties;          /* kafka.properties, default {} */
+	struct config_props kafka_consumer_properties; /* kafka.consumer_properties, default {} */
+	struct config_props kafka_producer_properties; /* kafka.producer_properties, default {} */
 	char topic_readings[CONFIG_STR_MAX];       /* topics.readings, default "meter.readings" */
 	char topic_billing[CONFIG_STR_MAX];        /* topics.billing, default "billing.events" */
 	char topic_profiles[CONFIG_STR_MAX];       /* topics.profiles, default "customer.profiles" */
@@ -86,6 +114,12 @@ int config_apply_stack_env(struct riskd_config *cfg, const char *path, char *err
  * installed?)". Reads at most 4 bytes of one file.
  */
 int config_timezone_check(const char *tz, char *errstr, size_t errstr_size);
+
+/* The name of property i of props (0 <= i < props->count), NUL-terminated, owned by props. */
+const char *config_prop_name(const struct config_props *props, int i);
+
+/* The value of property i of props, NUL-terminated, owned by props. */
+const char *config_prop_value(const struct config_props *props, int i);
 
 /* Writes every key with its type, range, default and doc, one per line, to out (a FILE *). */
 void config_describe(void *out);

@@ -3,9 +3,13 @@
  * one PostgreSQL transaction (results, snapshots, offsets) -> outbox relay.
  *
  * Input topics are co-partitioned: every customer-keyed topic has the same partition count
- * and the range assignor gives one instance the same partition numbers of all of them, so a
- * customer's readings, bills and profile meet in one instance. Customer state rows carry
- * that partition number; transformer state rows carry the transformer topic's partition.
+ * and the consumer assigns partition p of the billing and profile topics with partition p of
+ * the readings topic (streams/kafka_consumer.c), so a customer's readings, bills and profile
+ * meet in one instance whatever the assignor. Customer state rows carry that partition
+ * number; transformer state rows carry the transformer topic's partition. A rebalance hands
+ * over only the partitions that change owner (all of them with an eager assignor): the state
+ * of revoked partitions is committed and dropped, that of assigned ones loaded, and the rest
+ * stays in memory.
  */
 #include "pipeline.h"
 
@@ -148,11 +152,27 @@ static int group_of_role(int role)
 	return role == ROLE_TRANSFORMER ? GROUP_TRANSFORMERS : GROUP_CUSTOMERS;
 }
 
-static void parts_clear(struct pipeline *pl)
+/* Forgets revoked partitions: their parts[] entries and their entities' state. */
+static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps, int n)
 {
-	for (int i = 0; i < pl->part_count; i++)
-		pl->part_index[pl->parts[i].role][pl->parts[i].partition] = 0;
-	pl->part_count = 0;
+	for (int i = 0; i < n; i++) {
+		int role = role_of_topic(pl, tps[i].topic);
+		struct part *p = part_find(pl, role, tps[i].partition);
+		if (!p)
+			continue;
+		int group = group_of_role(role);
+		cstate_table_remove_partition(group == GROUP_TRANSFORMERS ? pl->ingest.transformers
+		                                                          : pl->ingest.customers,
+		                              p->partition);
+		pl->checkpoint_now[group][p->partition] = 0;
+		pl->replaying[group][p->partition] = 0;
+		pl->part_index[role][p->partition] = 0;
+		struct part *last = &pl->parts[--pl->part_count];
+		if (p != last) {
+			*p = *last;
+			pl->part_index[p->role][p->partition] = (int16_t)(p - pl->parts + 1);
+		}
+	}
 }
 
 /* Forgets everything not yet committed: the batch and all in-memory state. */
@@ -193,8 +213,9 @@ static int load_snapshot(const char *id, const uint8_t *state, size_t len, void 
 	return 0;
 }
 
-/* Loads offsets and state for every assigned partition. Returns 0 or a riskd_err. */
-static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size)
+/* Loads offsets and state for the assigned partitions parts[from..]. Returns 0 or a
+ * riskd_err. */
+static int load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size)
 {
 	int32_t cust[PARTITIONS_MAX], trans[PARTITIONS_MAX];
 	int ncust = 0, ntrans = 0, rc;
@@ -202,7 +223,7 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 
 	memset(seen, 0, sizeof(seen));
 	int64_t now = now_ms();
-	for (int i = 0; i < pl->part_count; i++) {
+	for (int i = from; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];
 		rc = store_load_offset(pl->store, pl->cfg->kafka_group_id, pl->topics[p->role],
 		                       p->partition, &p->committed, &p->state_committed, errstr,
@@ -211,8 +232,8 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 			return rc;
 		p->pending = p->state_committed;
 		/* spread the partitions' checkpoints over the interval */
-		p->checkpoint_due_ms =
-		    now + (int64_t)pl->cfg->checkpoint_interval_ms * (i + 1) / pl->part_count;
+		p->checkpoint_due_ms = now + (int64_t)pl->cfg->checkpoint_interval_ms * (i - from + 1) /
+		                                 (pl->part_count - from);
 		if (p->role == ROLE_TRANSFORMER)
 			trans[ntrans++] = p->partition;
 		else if (!seen[p->partition]++)
@@ -248,7 +269,7 @@ static int resync(struct pipeline *pl)
 	kafka_consumer_pause_all(pl->consumer, 1);
 	drop_uncommitted(pl);
 	if ((rc = store_ensure(pl->store, errstr, sizeof(errstr))) ||
-	    (rc = load_assignment(pl, errstr, sizeof(errstr)))) {
+	    (rc = load_assignment(pl, 0, errstr, sizeof(errstr)))) {
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
 		if (rc == RISKD_ERR_UNAVAILABLE) {
@@ -811,17 +832,21 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	if (kind == KAFKA_REVOKE) {
 		if (!pl->needs_resync)
 			commit_or_resync(pl, 1); /* the next owner starts from all of it */
-		drop_uncommitted(pl);
-		parts_clear(pl);
-		pl->needs_resync = 0;
-		metrics_set_lag(0, 0);
-		log_kv(LOG_INFO, "partitions_revoked", "count=%d", n);
+		if (pl->needs_resync)
+			drop_uncommitted(pl); /* the partitions kept are reloaded by the resync */
+		parts_remove(pl, tps, n);
+		if (pl->part_count == 0) {
+			drop_uncommitted(pl);
+			pl->needs_resync = 0;
+			metrics_set_lag(0, 0);
+		}
+		log_kv(LOG_INFO, "partitions_revoked", "count=%d kept=%d", n, pl->part_count);
 		return;
 	}
-	parts_clear(pl);
-	if (n > pl->part_cap) {
-		pl->part_cap = n;
-		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)n);
+	int first_new = pl->part_count;
+	if (pl->part_count + n > pl->part_cap) {
+		pl->part_cap = pl->part_count + n;
+		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)pl->part_cap);
 	}
 	for (int i = 0; i < n; i++) {
 		int role = role_of_topic(pl, tps[i].topic);
@@ -829,13 +854,20 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 			set_fatal(pl, "assigned a partition riskd cannot track");
 			continue;
 		}
+		if (part_find(pl, role, tps[i].partition))
+			continue; /* held already */
 		pl->parts[pl->part_count] = (struct part){role, tps[i].partition, -1, -1, -1, 0};
 		pl->part_index[role][tps[i].partition] = (int16_t)++pl->part_count;
 	}
-	drop_uncommitted(pl);
-	int rc = store_ensure(pl->store, errstr, sizeof(errstr));
-	if (rc == 0)
-		rc = load_assignment(pl, errstr, sizeof(errstr));
+	int rc = 0;
+	if (first_new == 0)
+		drop_uncommitted(pl);
+	else if (!pl->needs_resync)
+		finish_commit(pl); /* the loop may use the store only while no commit runs */
+	/* with a resync due, it loads the whole assignment, these partitions with it */
+	if ((first_new == 0 || !pl->needs_resync) &&
+	    (rc = store_ensure(pl->store, errstr, sizeof(errstr))) == 0)
+		rc = load_assignment(pl, first_new, errstr, sizeof(errstr));
 	if (rc) {
 		char q[600];
 		log_kv(LOG_WARN, "assignment_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -844,8 +876,8 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		health_postgres(rc);
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
-		pl->needs_resync = 1;
-	} else {
+		pl->needs_resync = 1; /* reloads the whole assignment */
+	} else if (first_new == 0) {
 		pl->needs_resync = 0;
 		health_loaded();
 	}
@@ -856,8 +888,9 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	}
 	pl->last_message_ms = now_ms(); /* idle time counts from the assignment */
 	pl->assigned_once = 1;
-	log_kv(LOG_INFO, "partitions_assigned", "count=%d customers=%zu transformers=%zu loaded=%s",
-	       n, cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers),
+	log_kv(LOG_INFO, "partitions_assigned",
+	       "count=%d kept=%d customers=%zu transformers=%zu loaded=%s", n, first_new,
+	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers),
 	       rc ? "false" : "true");
 }
 
@@ -933,18 +966,31 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
 	                                 errstr, errstr_size) != 0)
 		goto fail;
-	pl->producer = kafka_producer_new(cfg->kafka_brokers, errstr, errstr_size);
+	const struct kafka_props producer_props = {&cfg->kafka_properties,
+	                                           &cfg->kafka_producer_properties,
+	                                           "kafka.producer_properties"};
+	pl->producer = kafka_producer_new(cfg->kafka_brokers, &producer_props, errstr, errstr_size);
 	if (!pl->producer)
 		goto fail;
 	committer_init(&pl->committer, pl->store, pl->producer);
+	/* the group assigns readings partitions; billing and profile partition p follow readings
+	 * partition p, transformer partition q readings partition q mod N (co-partitioning,
+	 * streams/kafka_consumer.c) */
 	struct kafka_consumer_conf kconf = {
 		.brokers = cfg->kafka_brokers,
 		.group_id = cfg->kafka_group_id,
 		.session_timeout_ms = cfg->kafka_session_timeout_ms,
 		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
 		.prefetch_messages = cfg->kafka_prefetch_messages,
-		.topics = pl->topics,
-		.topic_count = ROLE__COUNT,
+		.props = {&cfg->kafka_properties, &cfg->kafka_consumer_properties,
+		          "kafka.consumer_properties"},
+		.topics = pl->topics + ROLE_READINGS,
+		.topic_count = 1,
+		.driver_topic = pl->topics[ROLE_READINGS],
+		.follower_topics = pl->topics + ROLE_BILLING,
+		.follower_count = 2,
+		.spread_topics = pl->topics + ROLE_TRANSFORMER,
+		.spread_count = 1,
 		.rebalance = on_rebalance,
 		.opaque = pl,
 	};

@@ -107,7 +107,9 @@ int main(int argc, char **argv)
 		config_path = "config/riskd.yaml";
 
 	static struct riskd_config cfg;
-	if (config_load(&cfg, config_path, errstr, sizeof(errstr)) != 0) {
+	if (config_load(&cfg, config_path, errstr, sizeof(errstr)) != 0 ||
+	    kafka_config_check(&cfg, config_path ? config_path : "(defaults)", errstr,
+	                       sizeof(errstr)) != 0) {
 		fprintf(stderr, "%s\n", errstr);
 		return 1;
 	}

@@ -41,13 +41,27 @@ struct kafka_msg {
 enum kafka_rebalance { KAFKA_ASSIGN, KAFKA_REVOKE };
 
 /*
- * Rebalance handler, called from inside kafka_consumer_poll on the polling thread.
- * KAFKA_ASSIGN: parts[i].offset arrives as KAFKA_OFFSET_BEGINNING; the handler sets it to
- *   the position to start from. KAFKA_REVOKE: the handler must finish (commit or drop)
- *   whatever it holds for these partitions before returning.
+ * Rebalance handler, called from inside kafka_consumer_poll on the polling thread, with the
+ * partitions that change hands: the group's partitions and the follower partitions they bring
+ * (kafka_consumer_conf). With an eager assignor (range, roundrobin) a rebalance revokes every
+ * partition and assigns the new set; with cooperative-sticky only the partitions that move are
+ * revoked or assigned, and the others stay as they are.
+ * KAFKA_ASSIGN: the consumer now also holds parts; parts[i].offset arrives as
+ *   KAFKA_OFFSET_BEGINNING and the handler sets it to the position to start from.
+ * KAFKA_REVOKE: the consumer gives up parts; the handler must finish (commit or drop)
+ *   whatever it holds for them before returning.
  */
 typedef void (*kafka_rebalance_fn)(void *opaque, enum kafka_rebalance kind,
                                    struct kafka_partition *parts, int n);
+
+struct config_props; /* config/config.h */
+
+/* The config file's librdkafka properties of one client, applied after riskd's own settings. */
+struct kafka_props {
+	const struct config_props *common;   /* kafka.properties; NULL: none */
+	const struct config_props *specific; /* the client's own map; NULL: none */
+	const char *specific_key;            /* its name in messages: "kafka.consumer_properties" */
+};
 
 struct kafka_consumer_conf {
 	const char *brokers;
@@ -56,17 +70,33 @@ struct kafka_consumer_conf {
 	int fetch_wait_max_ms;     /* longest a broker may hold a fetch that found nothing new */
 	int prefetch_messages;     /* messages fetched ahead of the application (0: librdkafka's
 	                              default) */
-	const char *const *topics; /* input topics to subscribe to */
+	struct kafka_props props;  /* partition.assignment.strategy defaults to
+	                              KAFKA_DEFAULT_ASSIGNOR */
+	const char *const *topics; /* topics the group assigns (the subscription) */
 	int topic_count;
+	/* Co-partitioning: partition p of driver_topic (one of topics) comes with partition p of
+	 * each follower topic, and with every partition q of each spread topic where q mod N = p
+	 * (N: the driver's partition count), assigned and revoked together whatever the assignor.
+	 * Each follower and spread partition is then owned exactly once. NULL: none. */
+	const char *driver_topic;
+	const char *const *follower_topics;
+	int follower_count;
+	const char *const *spread_topics;
+	int spread_count;
 	kafka_rebalance_fn rebalance;
 	void *opaque;
 };
 
+/* The group's partition assignor unless kafka.consumer_properties names another. */
+#define KAFKA_DEFAULT_ASSIGNOR "cooperative-sticky"
+
 struct kafka_consumer;
 
 /*
- * Creates a group consumer (range assignor, no auto commit, offsets chosen by the rebalance
- * handler) and subscribes to conf->topics. Returns NULL with errstr set on failure.
+ * Creates a group consumer (no auto commit, offsets chosen by the rebalance handler; riskd's
+ * settings, then conf->props), reads the partition counts of the driver and spread topics
+ * from the cluster, and subscribes to conf->topics. Returns NULL with errstr set on failure
+ * (secret property values never appear in it).
  */
 struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
                                           char *errstr, size_t errstr_size);
@@ -131,9 +161,23 @@ struct kafka_header {
 struct kafka_producer;
 
 /* Creates an idempotent producer (acks=all, murmur2_random partitioner so keys land where
- * Java producers would put them, message.max.bytes KAFKA_MESSAGE_MAX_BYTES). Returns NULL
- * with errstr set on failure. */
-struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, size_t errstr_size);
+ * Java producers would put them, message.max.bytes KAFKA_MESSAGE_MAX_BYTES), then props
+ * (NULL: none). Returns NULL with errstr set on failure (secret values never in it). */
+struct kafka_producer *kafka_producer_new(const char *brokers, const struct kafka_props *props,
+                                          char *errstr, size_t errstr_size);
+
+struct riskd_config;
+
+/*
+ * Checks the Kafka client properties of cfg as librdkafka sees them, before any client is
+ * made: builds the consumer's and the producer's configuration (riskd's settings, then the
+ * maps) and creates each client once, without joining or sending anything. path names the
+ * config file in messages. Returns 0, or RISKD_ERR_INVALID with errstr "PATH:LINE: error:
+ * KEY: PROPERTY: librdkafka's message" (secret values shown as "(secret)"; "PATH: error:
+ * ..." when no one property is to blame).
+ */
+int kafka_config_check(const struct riskd_config *cfg, const char *path, char *errstr,
+                       size_t errstr_size);
 
 /*
  * Queues one message (copies key, payload and headers). Waits while the local queue is full.

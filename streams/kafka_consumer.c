@@ -5,6 +5,17 @@
  * detector's rebalance handler chooses where each assigned partition starts. Kafka's own
  * committed offsets are written only so that lag tools see progress.
  *
+ * Co-partitioning: a customer's readings, bills and profile must meet in one instance, so
+ * partition p of the billing and profile topics must go where partition p of the readings
+ * topic goes. No Kafka assignor promises that across topics (cooperative-sticky moves each
+ * topic-partition on its own), so the group is subscribed to the driver topic only, and each
+ * driver partition assigned or revoked brings the same partition of its follower topics, and
+ * a share of the spread topic (transformer partition q goes with driver partition q mod N),
+ * with it (with_followers): the assignor balances the driver's partitions, which carry the
+ * load, and every other partition is owned exactly once. This goes through
+ * rd_kafka_incremental_assign/unassign under the cooperative protocol and rd_kafka_assign
+ * under the eager one. Any assignor then keeps the customer topics together.
+ *
  * Messages are taken from the consumer queue a batch at a time (rd_kafka_consume_batch_queue,
  * which serves rebalance callbacks like rd_kafka_consumer_poll does) rather than with one
  * poll call per message.
@@ -30,15 +41,15 @@ struct kafka_consumer {
 	rd_kafka_queue_t *queue;                   /* the consumer queue, messages and events */
 	rd_kafka_message_t **batch;                /* one poll's messages, batch_cap of them */
 	size_t batch_cap;
+	char *driver_topic;                        /* co-partitioning (kafka_consumer_conf); NULL:
+	                                              none */
+	int driver_partitions;                     /* its partition count */
+	char **follower_topics;                    /* follower topics, then spread topics */
+	int follower_count, spread_count;
+	int *spread_partitions;                    /* each spread topic's partition count */
+	char rebalance_error[256];                 /* a failed (incremental) assign, for the next
+	                                              poll to report; "" = none */
 };
-
-static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
-                    size_t errstr_size)
-{
-	if (rd_kafka_conf_set(conf, name, value, errstr, errstr_size) != RD_KAFKA_CONF_OK)
-		return -1;
-	return 0;
-}
 
 static void partitions_to_view(struct kafka_consumer *kc,
                                const rd_kafka_topic_partition_list_t *parts)
@@ -54,37 +65,88 @@ static void partitions_to_view(struct kafka_consumer *kc,
 	}
 }
 
+/* The group's partitions plus, for each partition p of the driver topic, partition p of every
+ * follower topic and partitions p, p + N, p + 2N, ... of every spread topic: the list the
+ * consumer assigns or revokes. The caller destroys it. */
+static rd_kafka_topic_partition_list_t *
+with_followers(const struct kafka_consumer *kc, const rd_kafka_topic_partition_list_t *given)
+{
+	rd_kafka_topic_partition_list_t *parts =
+	    rd_kafka_topic_partition_list_new(given->cnt * (1 + kc->follower_count + kc->spread_count));
+	for (int i = 0; i < given->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &given->elems[i];
+		rd_kafka_topic_partition_list_add(parts, tp->topic, tp->partition);
+		if (!kc->driver_topic || strcmp(tp->topic, kc->driver_topic) != 0)
+			continue;
+		for (int f = 0; f < kc->follower_count; f++)
+			rd_kafka_topic_partition_list_add(parts, kc->follower_topics[f], tp->partition);
+		for (int s = 0; s < kc->spread_count; s++) {
+			for (int32_t q = tp->partition; q < kc->spread_partitions[s];
+			     q += kc->driver_partitions)
+				rd_kafka_topic_partition_list_add(
+				    parts, kc->follower_topics[kc->follower_count + s], q);
+		}
+	}
+	return parts;
+}
+
+/* Records a failed assign or unassign for the next poll to report. */
+static void rebalance_failed(struct kafka_consumer *kc, const char *what, rd_kafka_error_t *error)
+{
+	if (!error)
+		return;
+	snprintf(kc->rebalance_error, sizeof(kc->rebalance_error), "%s: %s", what,
+	         rd_kafka_error_string(error));
+	rd_kafka_error_destroy(error);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+                         rd_kafka_topic_partition_list_t *given, void *opaque)
 {
 	struct kafka_consumer *kc = opaque;
+	int incremental = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	rd_kafka_topic_partition_list_t *parts = with_followers(kc, given);
 
 	partitions_to_view(kc, parts);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		kc->rebalance(kc->opaque, KAFKA_ASSIGN, kc->scratch, parts->cnt);
-		for (int i = 0; i < parts->cnt; i++)
+		/* a cooperative rebalance that moves nothing here calls with an empty list */
+		if (parts->cnt > 0 || !incremental)
+			kc->rebalance(kc->opaque, KAFKA_ASSIGN, kc->scratch, parts->cnt);
+		for (int i = 0; i < parts->cnt; i++) {
 			parts->elems[i].offset = kc->scratch[i].offset == KAFKA_OFFSET_BEGINNING
 			                             ? RD_KAFKA_OFFSET_BEGINNING
 			                             : kc->scratch[i].offset;
-		rd_kafka_topic_partition_list_destroy(kc->assigned);
-		kc->assigned = rd_kafka_topic_partition_list_copy(parts);
-		rd_kafka_assign(rk, parts);
+			/* where it starts: the lag of a partition nothing was read from yet */
+			rd_kafka_topic_partition_list_add(kc->assigned, parts->elems[i].topic,
+			                                  parts->elems[i].partition)
+			    ->offset = parts->elems[i].offset;
+		}
+		if (incremental)
+			rebalance_failed(kc, "incremental assign", rd_kafka_incremental_assign(rk, parts));
+		else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			snprintf(kc->rebalance_error, sizeof(kc->rebalance_error), "assign failed");
 	} else {
-		kc->rebalance(kc->opaque, KAFKA_REVOKE, kc->scratch, parts->cnt);
-		rd_kafka_topic_partition_list_destroy(kc->assigned);
-		kc->assigned = rd_kafka_topic_partition_list_new(0);
-		rd_kafka_assign(rk, NULL);
+		if (parts->cnt > 0 || !incremental)
+			kc->rebalance(kc->opaque, KAFKA_REVOKE, kc->scratch, parts->cnt);
+		for (int i = 0; i < parts->cnt; i++)
+			rd_kafka_topic_partition_list_del(kc->assigned, parts->elems[i].topic,
+			                                  parts->elems[i].partition);
+		if (incremental) {
+			rebalance_failed(kc, "incremental unassign",
+			                 rd_kafka_incremental_unassign(rk, parts));
+		} else {
+			rd_kafka_topic_partition_list_destroy(kc->assigned);
+			kc->assigned = rd_kafka_topic_partition_list_new(0);
+			rd_kafka_assign(rk, NULL);
+		}
 	}
+	rd_kafka_topic_partition_list_destroy(parts);
 }
 
-struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
-                                          char *errstr, size_t errstr_size)
+rd_kafka_conf_t *kafka_consumer_conf_build(const struct kafka_consumer_conf *conf, int *line,
+                                           char *errstr, size_t errstr_size)
 {
-	struct kafka_consumer *kc = xcalloc(1, sizeof(*kc));
-	rd_kafka_conf_t *rconf = rd_kafka_conf_new();
-	rd_kafka_topic_partition_list_t *subs = NULL;
 	char session[32], fetch_wait[32], prefetch[32];
-
 	snprintf(session, sizeof(session), "%d", conf->session_timeout_ms);
 	snprintf(fetch_wait, sizeof(fetch_wait), "%d",
 	         conf->fetch_wait_max_ms > 0 ? conf->fetch_wait_max_ms : 500);
@@ -93,17 +155,72 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	 * commits leaves the loop waiting for input */
 	snprintf(prefetch, sizeof(prefetch), "%d",
 	         conf->prefetch_messages > 0 ? conf->prefetch_messages : 100000);
-	if (set_conf(rconf, "bootstrap.servers", conf->brokers, errstr, errstr_size) ||
-	    set_conf(rconf, "group.id", conf->group_id, errstr, errstr_size) ||
-	    set_conf(rconf, "session.timeout.ms", session, errstr, errstr_size) ||
-	    set_conf(rconf, "fetch.wait.max.ms", fetch_wait, errstr, errstr_size) ||
-	    set_conf(rconf, "queued.min.messages", prefetch, errstr, errstr_size) ||
-	    set_conf(rconf, "partition.assignment.strategy", "range", errstr, errstr_size) ||
-	    set_conf(rconf, "enable.auto.commit", "false", errstr, errstr_size) ||
-	    set_conf(rconf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-	    set_conf(rconf, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-	    set_conf(rconf, "enable.partition.eof", "false", errstr, errstr_size) ||
-	    set_conf(rconf, "log.connection.close", "false", errstr, errstr_size))
+	const char *const settings[][2] = {
+		{"bootstrap.servers", conf->brokers},
+		{"group.id", conf->group_id},
+		{"session.timeout.ms", session},
+		{"fetch.wait.max.ms", fetch_wait},
+		{"queued.min.messages", prefetch},
+		{"partition.assignment.strategy", KAFKA_DEFAULT_ASSIGNOR},
+		{"enable.auto.commit", "false"},
+		{"enable.auto.offset.store", "false"},
+		{"auto.offset.reset", "earliest"},
+		{"enable.partition.eof", "false"},
+		{"log.connection.close", "false"},
+	};
+	rd_kafka_conf_t *rconf = rd_kafka_conf_new();
+	if (kafka_conf_apply(rconf, settings, sizeof(settings) / sizeof(settings[0]), &conf->props,
+	                     line, errstr, errstr_size) == 0)
+		return rconf;
+	rd_kafka_conf_destroy(rconf);
+	return NULL;
+}
+
+static void follower_topics_free(struct kafka_consumer *kc)
+{
+	for (int f = 0; kc->follower_topics && f < kc->follower_count + kc->spread_count; f++)
+		free(kc->follower_topics[f]);
+	free(kc->follower_topics);
+	free(kc->spread_partitions);
+	free(kc->driver_topic);
+}
+
+/* Copies conf's co-partitioning topics and reads the partition counts it needs. */
+static int co_partitioning_init(struct kafka_consumer *kc, const struct kafka_consumer_conf *conf,
+                                char *errstr, size_t errstr_size)
+{
+	int n = conf->follower_count + conf->spread_count;
+	kc->driver_topic = xstrdup(conf->driver_topic);
+	kc->follower_topics = xcalloc((size_t)n + 1, sizeof(char *));
+	kc->spread_partitions = xcalloc((size_t)conf->spread_count + 1, sizeof(int));
+	for (int f = 0; f < conf->follower_count; f++)
+		kc->follower_topics[f] = xstrdup(conf->follower_topics[f]);
+	for (int s = 0; s < conf->spread_count; s++)
+		kc->follower_topics[conf->follower_count + s] = xstrdup(conf->spread_topics[s]);
+	kc->follower_count = conf->follower_count;
+	kc->spread_count = conf->spread_count;
+	kc->driver_partitions =
+	    kafka_consumer_partition_count(kc, conf->driver_topic, errstr, errstr_size);
+	if (kc->driver_partitions <= 0)
+		return -1;
+	for (int s = 0; s < conf->spread_count; s++) {
+		kc->spread_partitions[s] =
+		    kafka_consumer_partition_count(kc, conf->spread_topics[s], errstr, errstr_size);
+		if (kc->spread_partitions[s] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf,
+                                          char *errstr, size_t errstr_size)
+{
+	struct kafka_consumer *kc = xcalloc(1, sizeof(*kc));
+	rd_kafka_topic_partition_list_t *subs = NULL;
+	int line;
+	rd_kafka_conf_t *rconf = kafka_consumer_conf_build(conf, &line, errstr, errstr_size);
+
+	if (!rconf)
 		goto fail;
 	kafka_conf_apply_logger(rconf);
 	kc->rebalance = conf->rebalance;
@@ -113,11 +230,15 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	rd_kafka_conf_set_rebalance_cb(rconf, on_rebalance);
 
 	kc->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf, errstr, errstr_size);
-	if (!kc->rk)
+	if (!kc->rk) {
+		kafka_conf_mask(errstr, errstr_size, &conf->props);
 		goto fail;
+	}
 	rconf = NULL; /* owned by rk now */
 	rd_kafka_poll_set_consumer(kc->rk);
 	kc->queue = rd_kafka_queue_get_consumer(kc->rk);
+	if (conf->driver_topic && co_partitioning_init(kc, conf, errstr, errstr_size) != 0)
+		goto fail;
 
 	subs = rd_kafka_topic_partition_list_new(conf->topic_count);
 	for (int i = 0; i < conf->topic_count; i++)
@@ -139,6 +260,7 @@ fail:
 		rd_kafka_destroy(kc->rk);
 	if (kc->assigned)
 		rd_kafka_topic_partition_list_destroy(kc->assigned);
+	follower_topics_free(kc);
 	free(kc->scratch);
 	free(kc);
 	return NULL;
@@ -151,6 +273,10 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 	int n = 0;
 
 	errstr[0] = '\0';
+	if (kc->rebalance_error[0]) {
+		snprintf(errstr, errstr_size, "%s", kc->rebalance_error);
+		kc->rebalance_error[0] = '\0';
+	}
 	if (max <= 0)
 		return 0;
 	if ((size_t)max > kc->batch_cap) {
@@ -317,6 +443,7 @@ void kafka_consumer_destroy(struct kafka_consumer *kc)
 	rd_kafka_queue_destroy(kc->queue);
 	rd_kafka_destroy(kc->rk);
 	rd_kafka_topic_partition_list_destroy(kc->assigned);
+	follower_topics_free(kc);
 	free(kc->scratch);
 	free(kc->batch);
 	free(kc);

@@ -81,11 +81,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		record_outcome(kp, rkm->_private, rd_kafka_topic_name(rkm->rkt), rkm->err);
 }
 
-struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, size_t errstr_size)
+rd_kafka_conf_t *kafka_producer_conf_build(const char *brokers, const struct kafka_props *props,
+                                           int *line, char *errstr, size_t errstr_size)
 {
-	struct kafka_producer *kp = xcalloc(1, sizeof(*kp));
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	static const char *const settings[][2] = {
+	const struct kafka_props none = {NULL, NULL, "kafka.producer_properties"};
+	const char *const settings[][2] = {
+		{"bootstrap.servers", brokers},
 		{"enable.idempotence", "true"},
 		{"acks", "all"},
 		{"partitioner", "murmur2_random"},
@@ -96,23 +97,35 @@ struct kafka_producer *kafka_producer_new(const char *brokers, char *errstr, siz
 		{"queue.buffering.max.messages", "500000"},
 		{"message.max.bytes", STRINGIFY(KAFKA_MESSAGE_MAX_BYTES)},
 	};
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	if (kafka_conf_apply(conf, settings, sizeof(settings) / sizeof(settings[0]),
+	                     props ? props : &none, line, errstr, errstr_size) == 0)
+		return conf;
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
 
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size))
+struct kafka_producer *kafka_producer_new(const char *brokers, const struct kafka_props *props,
+                                          char *errstr, size_t errstr_size)
+{
+	struct kafka_producer *kp = xcalloc(1, sizeof(*kp));
+	int line;
+	rd_kafka_conf_t *conf = kafka_producer_conf_build(brokers, props, &line, errstr, errstr_size);
+	if (!conf)
 		goto fail;
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], errstr, errstr_size))
-			goto fail;
 	rd_kafka_conf_set_opaque(conf, kp);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	kafka_conf_apply_logger(conf);
 	kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
-	if (!kp->rk)
+	if (!kp->rk) {
+		rd_kafka_conf_destroy(conf);
+		if (props)
+			kafka_conf_mask(errstr, errstr_size, props);
 		goto fail;
+	}
 	return kp;
 
 fail:
-	if (!kp->rk)
-		rd_kafka_conf_destroy(conf);
 	free(kp);
 	return NULL;
 }

@@ -145,15 +145,19 @@ int produce_main(int argc, char **argv)
 		fprintf(stderr, "riskctl produce: give exactly one of --topic TOPIC or --route\n");
 		return 2;
 	}
-	if (config_load(&cfg, config_path, errstr, sizeof(errstr)) != 0) {
+	if (config_load(&cfg, config_path, errstr, sizeof(errstr)) != 0 ||
+	    kafka_config_check(&cfg, config_path ? config_path : "(defaults)", errstr,
+	                       sizeof(errstr)) != 0) {
 		fprintf(stderr, "%s\n", errstr);
 		return 1;
 	}
 	const char *topics[ROUTE__COUNT] = {cfg.topic_readings, cfg.topic_billing, cfg.topic_profiles,
 	                                    cfg.topic_transformer};
 	uint64_t per_topic[ROUTE__COUNT] = {0};
+	const struct kafka_props props = {&cfg.kafka_properties, &cfg.kafka_producer_properties,
+	                                  "kafka.producer_properties"};
 	struct kafka_producer *kp =
-	    kafka_producer_new(brokers ? brokers : cfg.kafka_brokers, errstr, sizeof(errstr));
+	    kafka_producer_new(brokers ? brokers : cfg.kafka_brokers, &props, errstr, sizeof(errstr));
 	if (!kp) {
 		fprintf(stderr, "riskctl produce: %s\n", errstr);
 		return 1;

@@ -174,6 +174,7 @@ Test(recovery, replay_from_the_last_checkpoint_repeats_no_result, .timeout = 600
 	}
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	waitpid(pid, NULL, 0);
+	e2e_wait_sessions_gone(w.dsn); /* a commit riskd sent before it died has landed or not */
 	committed = e2e_query_int(w.dsn, "select coalesce(sum(next_offset), 0)"
 	                                 " from risk.kafka_offsets");
 	int64_t behind = e2e_query_int(w.dsn, "select coalesce(sum(next_offset -"

@@ -101,6 +101,7 @@ static int world_metrics_port;
 static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
+static char world_kafka_extra[2048]; /* lines inside `kafka:` */
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
@@ -111,7 +112,7 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 		snprintf(checkpoint, sizeof(checkpoint), "  checkpoint_interval_ms: %d\n",
 		         world_checkpoint_ms);
 	fprintf(f,
-	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n"
+	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n%s"
 	        "topics:\n  readings: \"%s\"\n  billing: \"%s\"\n  profiles: \"%s\"\n"
 	        "  transformer: \"%s\"\n  review_queue: \"%s\"\n  credit_grades: \"%s\"\n"
 	        "  dead_letter: \"%s\"\n"
@@ -120,8 +121,8 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "metrics:\n  port: %d\n"
 	        "rules:\n  path: \"%s\"\n"
 	        "stack_env: \"\"\n",
-	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
-	        w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
+	        w->env.brokers, group, world_kafka_extra, w->topics[0], w->topics[1], w->topics[2],
+	        w->topics[3], w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
 	        world_metrics_port, world_rules);
 	fclose(f);
 }
@@ -137,6 +138,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	world_batch_size = batch_size;
 	world_metrics_port = 0;
 	world_checkpoint_ms = -1;
+	world_kafka_extra[0] = '\0';
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -166,6 +168,12 @@ void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms)
 void e2e_world_set_metrics_port(struct e2e_world *w, int port)
 {
 	world_metrics_port = port;
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml)
+{
+	snprintf(world_kafka_extra, sizeof(world_kafka_extra), "%s", yaml);
 	write_config(w, world_group, world_batch_size);
 }
 
@@ -292,6 +300,19 @@ static PGresult *query(const char *dsn, const char *sql, PGconn **conn)
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(*conn));
 	cr_assert_eq(PQntuples(res), 1, "%s: %d rows", sql, PQntuples(res));
 	return res;
+}
+
+void e2e_wait_sessions_gone(const char *dsn)
+{
+	struct timespec step = {0, 50 * 1000 * 1000};
+	for (int i = 0; i < 600; i++) {
+		if (e2e_query_int(dsn, "select count(*) from pg_stat_activity where datname = "
+		                       "current_database() and pid <> pg_backend_pid() and "
+		                       "backend_type = 'client backend'") == 0)
+			return;
+		nanosleep(&step, NULL);
+	}
+	cr_assert_fail("sessions of a killed process are still connected to %s after 30 s", dsn);
 }
 
 int64_t e2e_query_int(const char *dsn, const char *sql)

@@ -49,6 +49,10 @@ void e2e_world_set_checkpoint_interval(struct e2e_world *w, int ms);
 /* Rewrites w's config with the metrics endpoint on port (0 = off). */
 void e2e_world_set_metrics_port(struct e2e_world *w, int port);
 
+/* Rewrites w's config with yaml (lines indented by two spaces, such as
+ * "  consumer_properties:\n    client.id: x\n") inside its `kafka:` section; "" for none. */
+void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml);
+
 /* Rewrites w's config with rules.path = path (default: the checkout's rules/). */
 void e2e_world_set_rules(struct e2e_world *w, const char *path);
 
@@ -79,6 +83,13 @@ void e2e_riskd_run_until_idle(const struct e2e_world *w, double idle_s, double t
 
 /* Publishes file with riskctl produce --route using w's config. */
 void e2e_produce_file(const struct e2e_world *w, const char *path);
+
+/*
+ * Waits (up to 30 s) until no other session is connected to dsn's database: after riskd is
+ * killed, PostgreSQL may still be finishing a commit it sent; once its backends are gone,
+ * what the database holds no longer changes.
+ */
+void e2e_wait_sessions_gone(const char *dsn);
 
 /* Runs a query and returns the single value as int64 (asserts one row, one column). */
 int64_t e2e_query_int(const char *dsn, const char *sql);

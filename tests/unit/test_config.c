@@ -22,7 +22,7 @@
 
 /* Scratch directory of the running test and the files written into it. */
 static char scratch_dir[64];
-static char scratch_files[8][128];
+static char scratch_files[8][200];
 static int scratch_count;
 
 static void suite_init(void)
@@ -97,6 +97,9 @@ static void assert_config_eq(const struct riskd_config *got, const struct riskd_
 	cr_assert_eq(got->health_stall_s, want->health_stall_s);
 	cr_assert_str_eq(got->log_level, want->log_level);
 	cr_assert_str_eq(got->stack_env, want->stack_env);
+	cr_assert_eq(got->kafka_properties.count, want->kafka_properties.count);
+	cr_assert_eq(got->kafka_consumer_properties.count, want->kafka_consumer_properties.count);
+	cr_assert_eq(got->kafka_producer_properties.count, want->kafka_producer_properties.count);
 }
 
 /* Loads path and checks the return code and the exact error text. */
@@ -710,7 +713,8 @@ Test(config, describe_lists_every_key_once)
 {
 	static const char *const names[] = {
 		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms",
-		"kafka.fetch_wait_max_ms", "kafka.prefetch_messages", "topics.readings",
+		"kafka.fetch_wait_max_ms", "kafka.prefetch_messages", "kafka.properties",
+		"kafka.consumer_properties", "kafka.producer_properties", "topics.readings",
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"batch.checkpoint_interval_ms",
@@ -744,6 +748,8 @@ Test(config, describe_lists_every_key_once)
 	                                "debug|info|warn|error  \"info\""));
 	cr_assert_not_null(strstr(text, "validation.max_kw_unknown_profile  double 0.1..1e+06"
 	                                "             2000 "));
+	cr_assert_not_null(strstr(text, "kafka.consumer_properties          map    0..32 entries"
+	                                "          {}                     librdkafka properties"));
 	free(text);
 }
 
@@ -785,4 +791,205 @@ Test(config, metrics_listen_takes_an_ip_address)
 	         "127.0.0.1, 0.0.0.0 or ::)",
 	         cfg_path);
 	expect_error(cfg_path, RISKD_ERR_INVALID, want);
+}
+
+/* ---- librdkafka property maps, ${ENV} and NAME_file ---- */
+
+/* Loads text (written to a scratch file NAME) expecting an error; the message must equal
+ * want_tail after the file's path. */
+static void expect_text_error(const char *name, const char *text, int want_rc,
+                              const char *want_tail)
+{
+	char want[1024];
+	const char *path = scratch_write(name, text);
+	snprintf(want, sizeof want, "%s%s", path, want_tail);
+	expect_error(path, want_rc, want);
+}
+
+Test(config, property_maps_keep_names_values_and_lines)
+{
+	struct riskd_config cfg;
+	const char *path = scratch_write("props.yaml",
+	                                 "kafka:\n"
+	                                 "  properties:\n"
+	                                 "    security.protocol: SASL_SSL\n"
+	                                 "    sasl.mechanism: SCRAM-SHA-512\n"
+	                                 "    sasl.password: plain-secret\n"
+	                                 "    socket.keepalive.enable: true\n"
+	                                 "  consumer_properties: {partition.assignment.strategy: range}\n"
+	                                 "  producer_properties:\n"
+	                                 "stack_env: \"\"\n");
+	load_ok(path, &cfg);
+	const struct config_props *p = &cfg.kafka_properties;
+	cr_assert_eq(p->count, 4);
+	cr_assert_str_eq(config_prop_name(p, 0), "security.protocol");
+	cr_assert_str_eq(config_prop_value(p, 0), "SASL_SSL");
+	cr_assert_eq(p->items[0].line, 3);
+	cr_assert_eq(p->items[0].secret, 0);
+	cr_assert_str_eq(config_prop_name(p, 2), "sasl.password");
+	cr_assert_eq(p->items[2].secret, 1, "a password is a secret even when written out");
+	cr_assert_str_eq(config_prop_value(p, 3), "true", "YAML scalars are passed as written");
+	cr_assert_eq(cfg.kafka_consumer_properties.count, 1);
+	cr_assert_str_eq(config_prop_value(&cfg.kafka_consumer_properties, 0), "range");
+	cr_assert_eq(cfg.kafka_consumer_properties.items[0].line, 7);
+	cr_assert_eq(cfg.kafka_producer_properties.count, 0, "a map with nothing under it is empty");
+}
+
+Test(config, properties_riskd_governs_are_refused_with_the_key_to_use)
+{
+	expect_text_error("gov1.yaml", "kafka:\n  properties:\n    client.id: x\n    group.id: g\n",
+	                  RISKD_ERR_INVALID,
+	                  ":4: error: kafka.properties: group.id is set by riskd itself: set "
+	                  "kafka.group_id instead");
+	expect_text_error("gov2.yaml",
+	                  "kafka:\n  consumer_properties:\n    enable.auto.commit: true\n",
+	                  RISKD_ERR_INVALID,
+	                  ":3: error: kafka.consumer_properties: enable.auto.commit is set by riskd "
+	                  "itself: riskd keeps offsets in PostgreSQL, committed with each batch");
+	expect_text_error("gov3.yaml", "kafka:\n  producer_properties:\n    acks: 1\n",
+	                  RISKD_ERR_INVALID,
+	                  ":3: error: kafka.producer_properties: acks is set by riskd itself: "
+	                  "exactly-once output depends on acks=all (the idempotent producer's)");
+	expect_text_error("gov4.yaml", "kafka:\n  properties:\n    bootstrap.servers_file: /x\n",
+	                  RISKD_ERR_NOT_FOUND,
+	                  ":3: error: kafka.properties: bootstrap.servers_file: cannot open '/x': "
+	                  "No such file or directory");
+}
+
+/* One bad file and the message it must give, after the file's path. */
+struct bad_text {
+	const char *name, *text;
+	int rc;
+	const char *tail;
+};
+
+static void expect_text_errors(const struct bad_text *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_text_error(cases[i].name, cases[i].text, cases[i].rc, cases[i].tail);
+}
+
+Test(config, property_map_shape_errors)
+{
+	static const struct bad_text cases[] = {
+		{"shape1.yaml", "kafka:\n  properties: SASL_SSL\n", RISKD_ERR_INVALID,
+		 ":2: error: kafka.properties: expected a mapping of librdkafka properties, got "
+		 "'SASL_SSL'"},
+		{"shape2.yaml", "kafka:\n  properties:\n    - a\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: expected a mapping of librdkafka properties, got a "
+		 "sequence"},
+		{"shape3.yaml", "kafka:\n  properties:\n    debug: [a, b]\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: debug: expected a value, got a sequence"},
+		{"shape4.yaml", "kafka:\n  properties:\n    client.id:\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: client.id: missing value"},
+		{"shape5.yaml", "kafka:\n  properties:\n    client.id: a\n    x: 1\n    client.id: b\n",
+		 RISKD_ERR_INVALID,
+		 ":5: error: kafka.properties: duplicate property 'client.id' (first on line 3)"},
+		{"shape6.yaml", "kafka:\n  properties:\n    \"client id\": a\n", RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: 'client id' is not a librdkafka property name"},
+	};
+	expect_text_errors(cases, sizeof cases / sizeof cases[0]);
+}
+
+Test(config, property_map_holds_at_most_32)
+{
+	char text[4096] = "kafka:\n  properties:\n";
+	for (int i = 0; i <= CONFIG_PROPS_MAX; i++) {
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof text - n, "    p%d: v\n", i);
+	}
+	expect_text_error("many.yaml", text, RISKD_ERR_RANGE,
+	                  ":35: error: kafka.properties: more than 32 properties");
+}
+
+Test(config, environment_variables_expand_in_every_string_value)
+{
+	struct riskd_config cfg;
+	setenv("RISKD_TEST_PW", "pa ss", 1);
+	setenv("RISKD_TEST_USER", "svc", 1);
+	const char *path = scratch_write("env.yaml",
+	                                 "kafka:\n"
+	                                 "  group_id: \"riskd-${RISKD_TEST_USER}\"\n"
+	                                 "  properties:\n"
+	                                 "    sasl.username: ${RISKD_TEST_USER}\n"
+	                                 "    client.id: \"id-$${HOST}-${RISKD_TEST_USER}\"\n"
+	                                 "postgres:\n"
+	                                 "  dsn: \"password='${RISKD_TEST_PW}' dbname=$x $${RISKD_TEST_PW}\"\n"
+	                                 "stack_env: \"\"\n");
+	load_ok(path, &cfg);
+	cr_assert_str_eq(cfg.kafka_group_id, "riskd-svc");
+	cr_assert_str_eq(cfg.pg_dsn, "password='pa ss' dbname=$x ${RISKD_TEST_PW}",
+	                 "$${ is a literal ${, a lone $ stays");
+	cr_assert_str_eq(config_prop_value(&cfg.kafka_properties, 0), "svc");
+	cr_assert_eq(cfg.kafka_properties.items[0].secret, 1, "anything from ${ENV} is secret");
+	cr_assert_str_eq(config_prop_value(&cfg.kafka_properties, 1), "id-${HOST}-svc");
+}
+
+Test(config, unset_variable_is_an_error_naming_key_line_and_variable)
+{
+	static const struct bad_text cases[] = {
+		{"unset.yaml", "batch:\n  size: 5\npostgres:\n  dsn: \"x=${RISKD_TEST_NOPE}\"\n",
+		 RISKD_ERR_INVALID,
+		 ":4: error: postgres.dsn: environment variable RISKD_TEST_NOPE is not set"},
+		{"unset2.yaml", "kafka:\n  properties:\n    sasl.password: ${RISKD_TEST_NOPE}\n",
+		 RISKD_ERR_INVALID,
+		 ":3: error: kafka.properties: sasl.password: environment variable RISKD_TEST_NOPE is "
+		 "not set"},
+		{"badname.yaml", "postgres:\n  dsn: \"${1X}\"\n", RISKD_ERR_INVALID,
+		 ":2: error: postgres.dsn: '${1X}' does not name an environment variable (letters, "
+		 "digits and '_'; write $${ for a literal ${)"},
+		{"open.yaml", "postgres:\n  dsn: \"a ${PW\"\n", RISKD_ERR_INVALID,
+		 ":2: error: postgres.dsn: '${' without a closing '}' (write $${ for a literal ${)"},
+	};
+	unsetenv("RISKD_TEST_NOPE");
+	expect_text_errors(cases, sizeof cases / sizeof cases[0]);
+}
+
+Test(config, expanded_values_never_appear_in_messages)
+{
+	setenv("RISKD_TEST_TOPIC", "not a topic!", 1);
+	setenv("RISKD_TEST_LONG", "0123456789012345678901234567890123456789", 1);
+	expect_text_error("topic.yaml", "topics:\n  readings: \"${RISKD_TEST_TOPIC}\"\n",
+	                  RISKD_ERR_INVALID,
+	                  ":2: error: topics.readings: '(expanded ${...})' is not a Kafka topic "
+	                  "name (letters, digits, '.', '_', '-')");
+	char text[512] = "postgres:\n  dsn: \"";
+	for (int i = 0; i < 13; i++)
+		strcat(text, "${RISKD_TEST_LONG}");
+	strcat(text, "\"\n");
+	expect_text_error("long.yaml", text, RISKD_ERR_RANGE,
+	                  ":2: error: postgres.dsn: value is 520 bytes long, at most 511 allowed");
+}
+
+Test(config, file_keys_read_the_value_from_a_file)
+{
+	struct riskd_config cfg;
+	char yaml[512];
+	const char *secret = scratch_write("kafka.password", "s3cret pass\n");
+	snprintf(yaml, sizeof yaml,
+	         "kafka:\n  producer_properties:\n    sasl.password_file: \"%s\"\n"
+	         "    ssl.key.password_file: %s\nstack_env: \"\"\n", secret, secret);
+	load_ok(scratch_write("file.yaml", yaml), &cfg);
+	const struct config_props *p = &cfg.kafka_producer_properties;
+	cr_assert_eq(p->count, 2);
+	cr_assert_str_eq(config_prop_name(p, 0), "sasl.password");
+	cr_assert_str_eq(config_prop_value(p, 0), "s3cret pass", "one trailing newline dropped");
+	cr_assert_eq(p->items[0].secret, 1);
+	cr_assert_str_eq(config_prop_name(p, 1), "ssl.key.password");
+
+	snprintf(yaml, sizeof yaml,
+	         "kafka:\n  properties:\n    sasl.password: a\n    sasl.password_file: %s\n", secret);
+	expect_text_error("twice.yaml", yaml, RISKD_ERR_INVALID,
+	                  ":4: error: kafka.properties: duplicate property 'sasl.password' (first "
+	                  "on line 3)");
+	char big[CONFIG_PROP_VALUE_MAX + 3];
+	memset(big, 'k', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	const char *big_path = scratch_write("big.pem", big);
+	snprintf(yaml, sizeof yaml, "kafka:\n  properties:\n    ssl.key.pem_file: %s\n", big_path);
+	char tail[512];
+	snprintf(tail, sizeof tail,
+	         ":3: error: kafka.properties: ssl.key.pem_file: '%s' is larger than 4095 bytes "
+	         "(give librdkafka a file with an ssl.*.location property instead)", big_path);
+	expect_text_error("big.yaml", yaml, RISKD_ERR_RANGE, tail);
 }

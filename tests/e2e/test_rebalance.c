@@ -1,0 +1,294 @@
+/*
+ * test_rebalance.c - end to end against the local stack: rebalances hand over only the
+ * partitions that change owner. With the cooperative-sticky assignor (riskd's default) a third
+ * instance joining two takes its share and the two others keep the rest without reloading
+ * anything; with static membership (group.instance.id from ${ENV}) an instance killed and
+ * restarted within the session timeout gets its own partitions back while the other instance
+ * gives up nothing. Each test feeds half of a generated city before the change and half after,
+ * and the database must end identical (digest for digest) to one uninterrupted instance's.
+ *
+ * What the mock cluster (librdkafka 2.0.2) shows of static membership: nothing of its own. It
+ * ignores group.instance.id: the restarted member joins as a new one, and the group rebalances
+ * once the killed member's session has timed out, exactly as without an instance id (measured:
+ * 7 s in both cases), where a real broker hands a static member its cached assignment with no
+ * rebalance at all. The static test therefore checks what riskd must get right either way: a
+ * group.instance.id from ${ENV} is accepted, the other instance is neither revoked nor
+ * reloaded (cooperative-sticky does that on the mock), the restarted instance gets exactly its
+ * old partitions and resumes from PostgreSQL, and the results are one instance's.
+ */
+#include <criterion/criterion.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/support/e2e.h"
+
+#define PARTITIONS 6
+#define TOPIC_PARTITIONS (4 * PARTITIONS) /* readings, billing, profiles, transformer */
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+/* riskd-N.log of w: the Nth riskd the test started. */
+static void log_path(const struct e2e_world *w, int n, char *out, size_t size)
+{
+	snprintf(out, size, "%s/riskd-%d.log", w->dir, n);
+}
+
+/* Runs a shell pipeline printing one integer; returns it (-1 when it printed nothing). */
+static long sh_int(const char *fmt, const char *file)
+{
+	char cmd[2048], out[64] = "";
+	snprintf(cmd, sizeof(cmd), fmt, file);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	return out[0] ? strtol(out, NULL, 10) : -1;
+}
+
+/* Lines of file matching the extended regex pattern. */
+static long log_lines(const char *file, const char *pattern)
+{
+	char fmt[512];
+	snprintf(fmt, sizeof(fmt), "grep -Ec '%s' '%%s' 2>/dev/null", pattern);
+	return sh_int(fmt, file);
+}
+
+/* The number after "field=" in the first line of file with event=event and count>0. */
+static long log_field(const char *file, const char *event, const char *field)
+{
+	char fmt[512];
+	snprintf(fmt, sizeof(fmt),
+	         "grep -E 'event=%s count=[1-9]' '%%s' | head -1 | sed -E 's/.* %s=([0-9]+).*/\\1/'",
+	         event, field);
+	return sh_int(fmt, file);
+}
+
+/* Waits until file has a partitions_assigned line with partitions in it. */
+static void wait_assigned(const char *file, double timeout_s)
+{
+	for (double t = 0; t < timeout_s; t += 0.25) {
+		if (log_lines(file, "event=partitions_assigned count=[1-9]") > 0)
+			return;
+		sleep_s(0.25);
+	}
+	cr_assert_fail("no partitions assigned within %.0f s (%s)", timeout_s, file);
+}
+
+/* Waits until the offsets stored in w's database stop moving (2 s unchanged). */
+static void wait_settled(const struct e2e_world *w, double timeout_s)
+{
+	int64_t last = -1;
+	int same = 0;
+	for (double t = 0; t < timeout_s; t += 0.5) {
+		int64_t now = e2e_query_int(w->dsn, "select coalesce(sum(next_offset), 0)"
+		                                    " from risk.kafka_offsets");
+		same = now > 0 && now == last ? same + 1 : 0;
+		if (same >= 4)
+			return;
+		last = now;
+		sleep_s(0.5);
+	}
+	cr_assert_fail("stored offsets still moving after %.0f s", timeout_s);
+}
+
+/* Generates a city and splits it in two files of whole lines, first and second. */
+static void split_city(const struct e2e_world *w, char *first, char *second, size_t size)
+{
+	char file[1400];
+	snprintf(file, sizeof(file), "%s/city.jsonl", w->dir);
+	snprintf(first, size, "%s/first.jsonl", w->dir);
+	snprintf(second, size, "%s/second.jsonl", w->dir);
+	e2e_sh("'%s/riskctl' gen --customers 150 --days 8 --seed 5 --interval-s 1800"
+	       " --dup-rate 0.002 --bad-rate 0.001 > '%s' 2>/dev/null",
+	       w->env.bin, file);
+	e2e_sh("n=$(wc -l < '%s'); head -n $((n / 2)) '%s' > '%s'; tail -n +$((n / 2 + 1)) '%s' > '%s'",
+	       file, file, first, file, second);
+}
+
+/* Replays the topics into a fresh database with one uninterrupted instance (no static
+ * membership) and compares the result tables with the run's. */
+static void assert_same_as_reference(struct e2e_world *w)
+{
+	char got[2048], ref[2048];
+	e2e_result_digest(w->dsn, got, sizeof(got));
+	cr_assert_gt(e2e_query_int(w->dsn, "select count(*) from risk.daily_usage"), 0);
+	e2e_world_set_kafka_extra(w, "");
+	e2e_world_new_database(w, "ref");
+	e2e_world_set_group(w, "riskd-reference");
+	e2e_riskd_run_until_idle(w, 4, 300);
+	e2e_result_digest(w->dsn, ref, sizeof(ref));
+	cr_assert_str_eq(got, ref,
+	                 "database after the rebalances differs from one instance's:\n"
+	                 "  run       %s\n  reference %s", got, ref);
+}
+
+/*
+ * Starts the test's first two instances (riskd-1.log and riskd-2.log: log_a, log_b), with the
+ * environment variable member_var (NULL: none) set to "a" and "b" for them, waits until both
+ * hold partitions and the input so far is processed.
+ */
+static void start_two(struct e2e_world *w, const char *member_var, const char *args, pid_t *a,
+                      pid_t *b, char *log_a, char *log_b, size_t size)
+{
+	if (member_var)
+		setenv(member_var, "a", 1);
+	*a = e2e_riskd_start(w, args);
+	if (member_var)
+		setenv(member_var, "b", 1);
+	*b = e2e_riskd_start(w, args);
+	log_path(w, 1, log_a, size);
+	log_path(w, 2, log_b, size);
+	wait_assigned(log_a, 60);
+	wait_assigned(log_b, 60);
+	wait_settled(w, 120);
+}
+
+/*
+ * Kafka's committed offsets of w's group (written by riskd for lag tools) equal the offsets
+ * riskd stored in PostgreSQL, for every partition of the four input topics: the co-assigned
+ * billing, profile and transformer partitions are committed like the readings ones.
+ */
+static void assert_kafka_commits_match(const struct e2e_world *w)
+{
+	char errstr[512], group[200];
+	snprintf(group, sizeof(group), "riskd-%s", w->name);
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
+	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
+	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)),
+	             RD_KAFKA_CONF_OK);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(4 * PARTITIONS);
+	for (int t = 0; t < 4; t++)
+		for (int p = 0; p < PARTITIONS; p++)
+			rd_kafka_topic_partition_list_add(parts, w->topics[t], p);
+	cr_assert_eq(rd_kafka_committed(rk, parts, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	for (int i = 0; i < parts->cnt; i++) {
+		char sql[600];
+		snprintf(sql, sizeof(sql), "select coalesce(max(next_offset), -1001) from"
+		         " risk.kafka_offsets where topic = '%s' and partition = %d",
+		         parts->elems[i].topic, (int)parts->elems[i].partition);
+		if (i < 3 * PARTITIONS) /* every customer topic partition has input */
+			cr_assert_gt(parts->elems[i].offset, 0, "%s[%d]: nothing committed to Kafka",
+			             parts->elems[i].topic, (int)parts->elems[i].partition);
+		cr_assert_eq(parts->elems[i].offset, e2e_query_int(w->dsn, sql),
+		             "%s[%d]: Kafka has %lld committed, PostgreSQL another offset",
+		             parts->elems[i].topic, (int)parts->elems[i].partition,
+		             (long long)parts->elems[i].offset);
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	rd_kafka_destroy(rk);
+}
+
+/* Copies riskd-N.log to riskd-N.at-join, the log as it stood at the rebalance under test. */
+static void snapshot(const struct e2e_world *w, int n, char *out, size_t size)
+{
+	char file[1400];
+	log_path(w, n, file, sizeof(file));
+	snprintf(out, size, "%s/riskd-%d.at-join", w->dir, n);
+	e2e_sh("cp '%s' '%s'", file, out);
+}
+
+Test(rebalance, third_instance_moves_only_its_share, .timeout = 600)
+{
+	struct e2e_world w;
+	char first[1400], second[1400], log_a[1400], log_b[1400], log_c[1400];
+	e2e_world_new(&w, "join3", PARTITIONS, 400);
+	split_city(&w, first, second, sizeof(first));
+	e2e_produce_file(&w, first);
+
+	pid_t a, b;
+	start_two(&w, NULL, "--until-idle 20", &a, &b, log_a, log_b, sizeof(log_a));
+
+	pid_t c = e2e_riskd_start(&w, "--until-idle 20");
+	log_path(&w, 3, log_c, sizeof(log_c));
+	wait_assigned(log_c, 60);
+	sleep_s(0.5);
+	char snap_a[1400], snap_b[1400];
+	snapshot(&w, 1, snap_a, sizeof(snap_a));
+	snapshot(&w, 2, snap_b, sizeof(snap_b));
+	e2e_produce_file(&w, second);
+	cr_assert_eq(e2e_wait(a, 300), 0, "first instance failed (logs in %s)", w.dir);
+	cr_assert_eq(e2e_wait(b, 300), 0, "second instance failed (logs in %s)", w.dir);
+	cr_assert_eq(e2e_wait(c, 300), 0, "third instance failed (logs in %s)", w.dir);
+
+	/* the two first instances split everything, then each gave up part and kept the rest:
+	 * one assignment each (no reload), one revoke that kept partitions, no resync */
+	long moved = 0, kept = 0;
+	const char *snaps[] = {snap_a, snap_b};
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(log_lines(snaps[i], "event=partitions_assigned count=[1-9]"), 1,
+		             "%s: assigned more than once before the third instance joined", snaps[i]);
+		cr_assert_eq(log_lines(snaps[i], "event=partitions_revoked count=[1-9][0-9]* kept=[1-9]"),
+		             1, "%s: no partial revoke", snaps[i]);
+		cr_assert_eq(log_lines(snaps[i], "event=partitions_revoked .*kept=0"), 0,
+		             "%s: gave up everything", snaps[i]);
+		cr_assert_eq(log_lines(snaps[i], "event=resynced"), 0);
+		moved += log_field(snaps[i], "partitions_revoked", "count");
+		kept += log_field(snaps[i], "partitions_revoked", "kept");
+	}
+	long taken = log_field(log_c, "partitions_assigned", "count");
+	cr_log_info("the third instance took %ld partitions; the two others kept %ld", taken, kept);
+	cr_assert_eq(taken, moved, "what the third instance took is what the others gave up");
+	cr_assert_eq(kept + taken, TOPIC_PARTITIONS);
+	cr_assert(taken >= TOPIC_PARTITIONS / 4 && taken <= TOPIC_PARTITIONS / 2,
+	          "about a third of the partitions moved, not %ld", taken);
+	/* the moved partitions' state came from the checkpoint the revoke wrote */
+	cr_assert_gt(log_field(log_c, "partitions_assigned", "customers"), 0);
+	assert_kafka_commits_match(&w);
+	assert_same_as_reference(&w);
+}
+
+Test(rebalance, static_member_restart_gets_its_partitions_back, .timeout = 600)
+{
+	struct e2e_world w;
+	char first[1400], second[1400], log_a[1400], log_b[1400], log_b2[1400];
+	e2e_world_new(&w, "static", PARTITIONS, 400);
+	e2e_world_set_kafka_extra(&w, "  consumer_properties:\n"
+	                              "    group.instance.id: \"riskd-${RISKD_TEST_MEMBER}\"\n");
+	split_city(&w, first, second, sizeof(first));
+	setenv("RISKD_TEST_MEMBER", "producer", 1); /* riskctl produce reads the config too */
+	e2e_produce_file(&w, first);
+
+	pid_t a, b;
+	start_two(&w, "RISKD_TEST_MEMBER", "--until-idle 25", &a, &b, log_a, log_b, sizeof(log_a));
+	long revokes_before = log_lines(log_a, "event=partitions_revoked");
+
+	/* no goodbye: the member stays in the group until its session times out */
+	cr_assert_eq(kill(b, SIGKILL), 0);
+	waitpid(b, NULL, 0);
+	pid_t b2 = e2e_riskd_start(&w, "--until-idle 25"); /* RISKD_TEST_MEMBER is still b */
+	log_path(&w, 3, log_b2, sizeof(log_b2));
+	wait_assigned(log_b2, 60);
+	sleep_s(0.5);
+	char snap_a[1400];
+	snapshot(&w, 1, snap_a, sizeof(snap_a));
+	setenv("RISKD_TEST_MEMBER", "producer", 1);
+	e2e_produce_file(&w, second);
+	cr_assert_eq(e2e_wait(a, 300), 0, "first instance failed (logs in %s)", w.dir);
+	cr_assert_eq(e2e_wait(b2, 300), 0, "restarted instance failed (logs in %s)", w.dir);
+
+	cr_assert_eq(log_lines(snap_a, "event=partitions_revoked"), revokes_before,
+	             "the other instance was revoked partitions when b restarted");
+	cr_assert_eq(log_lines(snap_a, "event=partitions_assigned count=[1-9]"), 1,
+	             "the other instance was assigned partitions when b restarted");
+	cr_assert_eq(log_lines(snap_a, "event=resynced"), 0);
+	long had = log_field(log_b, "partitions_assigned", "count");
+	cr_assert_eq(log_field(log_b2, "partitions_assigned", "count"), had,
+	             "the restarted member got back another share than its own");
+	cr_assert_eq(log_field(log_a, "partitions_assigned", "count") + had, TOPIC_PARTITIONS);
+	cr_assert_gt(log_field(log_b2, "partitions_assigned", "customers"), 0);
+	assert_same_as_reference(&w);
+}
