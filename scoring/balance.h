@@ -112,6 +112,11 @@ struct area_balance {
 	float rate[AREA_SERIES_DAYS];   /* loss rate of day last_day - 55 + i; NAN: not balanced */
 	float feeder_kwh[AREA_SERIES_DAYS]; /* the transformer's energy that day */
 	double rate_noise;       /* sd of the daily loss rate: set by area_balance_measure */
+	/* the area's latest attribution of its loss to its customers (scoring/attrib_window.h),
+	 * whose per-customer findings the area table holds (detector/areas.h) */
+	int32_t attrib_resolution_s; /* 3600 or 86400: its slots; 0: the area was not attributed
+	                                (a zeroed balance reads as not attributed) */
+	int32_t attrib_end_day;      /* local day its window ended with (attrib_resolution_s > 0) */
 };
 
 /*
