@@ -46,6 +46,8 @@ struct replay_options {
 	const char *timezone;           /* local days (days.timezone); NULL: riskd's default */
 	double max_kw_unknown_profile;  /* validation.max_kw_unknown_profile; 0: riskd's default */
 	int no_area_balance;            /* 1: leave the area features missing, as without data */
+	int attribution_window_days;    /* attribution.window_days; 0: riskd's default */
+	int attribution_history_days;   /* attribution.history_days; 0: riskd's default */
 };
 
 /* Counts over everything fed to a replay. */
@@ -59,6 +61,8 @@ struct replay_totals {
 	uint64_t alert_scorings;        /* scorings that reached the alert threshold */
 	uint64_t area_days;             /* area-days balanced */
 	uint64_t late_usage;            /* readings of a day already balanced (not rebalanced) */
+	uint64_t area_windows;          /* area-windows attributed (one per balanced area-day) */
+	uint64_t area_window_errors;    /* area-windows whose attribution refused its sums */
 };
 
 /* One rule of the replay's rule set and what it did. */
