@@ -90,6 +90,9 @@ struct replay_customer {
 	                                   (any alert day when the label has none); REPLAY_NO_DAY
 	                                   when unlabelled or never */
 	double first_alert_score;       /* score on first_alert_day (0 if none) */
+	double attrib_share;            /* area_attrib_share at its latest scoring (0 when
+	                                   missing): breaks ties of max_score in the area
+	                                   rankings */
 	uint64_t fired[REPLAY_RULE_WORDS];   /* rule indices that fired on some day */
 	uint64_t alerted[REPLAY_RULE_WORDS]; /* active rule indices listed in its alert */
 };
@@ -364,11 +367,13 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg);
 /*
  * Precision at k of one ranking: n customers with their risk scores and whether each is a
  * thief (thief[i] non-zero), k = the number of thieves: the share of thieves among the k
- * highest scores. Customers tied with the k-th score share the places left in proportion
- * (the expected precision of a random order among them), so the result depends on neither
- * ids nor input order: 30 equal scores with 5 thieves give 5/30. NAN without a thief.
+ * highest. Equal scores are ordered by tiebreak (higher first; NULL: none); customers tied
+ * with the k-th on both share the places left in proportion (the expected precision of a
+ * random order among them), so the result depends on neither ids nor input order: 30 equal
+ * scores (and tiebreaks) with 5 thieves give 5/30. NAN without a thief.
  */
-double replay_precision_at_k(const double *scores, const int *thief, size_t n);
+double replay_precision_at_k(const double *scores, const double *tiebreak, const int *thief,
+                             size_t n);
 
 /* ---- backtest report ---- */
 

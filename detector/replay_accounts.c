@@ -70,11 +70,13 @@ void replay_on_scored(void *arg, const struct cstate *cs, int32_t day,
 	struct replay_account *c = customer_of(rp, cs);
 	struct replay_customer *pc = &c->pub;
 
+	const struct feature_vec *fv = scorer_last_features(rp->ingest.scorer);
 	rp->totals.scored++;
 	pc->scored_days++;
+	pc->attrib_share = feature_known(fv, FEAT_AREA_ATTRIB_SHARE)
+	                       ? fv->value[FEAT_AREA_ATTRIB_SHARE] : 0;
 	if (rp->scoring_fn)
-		rp->scoring_fn(rp->scoring_arg, cs->id, day, scorer_last_features(rp->ingest.scorer),
-		               hits);
+		rp->scoring_fn(rp->scoring_arg, cs->id, day, fv, hits);
 	if (hits->score > pc->max_score)
 		pc->max_score = hits->score;
 	for (size_t i = 0; i < rp->n_rules; i++)

@@ -232,29 +232,35 @@ Test(replay, precision_at_k_on_a_hand_built_ranking)
 	/* k = 2 thieves; the two highest scores are a thief and an honest customer */
 	double scores[] = {9, 8, 7, 1, 0};
 	int thief[] = {1, 0, 1, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(scores, thief, 5), 0.5, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(scores, NULL, thief, 5), 0.5, 1e-12);
 	/* the order of the input does not matter */
 	double shuffled[] = {0, 7, 1, 9, 8};
 	int shuffled_thief[] = {0, 1, 0, 1, 0};
-	cr_expect_float_eq(replay_precision_at_k(shuffled, shuffled_thief, 5), 0.5, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(shuffled, NULL, shuffled_thief, 5), 0.5, 1e-12);
 	/* both thieves on top */
 	int top[] = {1, 1, 0, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(scores, top, 5), 1.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(scores, NULL, top, 5), 1.0, 1e-12);
 	/* four tied for the 2 places, one of them a thief: it gets 2/4 of a place; the thief
 	 * below the tie gets none: (0 + 1 x 2/4) / 2 */
 	double tied[] = {5, 5, 5, 5, 1};
 	int tied_thief[] = {0, 1, 0, 0, 1};
-	cr_expect_float_eq(replay_precision_at_k(tied, tied_thief, 5), 0.25, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(tied, NULL, tied_thief, 5), 0.25, 1e-12);
 	/* one above the tie: (1 + 1 x 1/3) / 2 */
 	double above[] = {6, 5, 5, 5, 1};
 	int above_thief[] = {1, 1, 0, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(above, above_thief, 5), 2.0 / 3.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(above, NULL, above_thief, 5), 2.0 / 3.0, 1e-12);
 	/* nothing scored: the random ranking's expected precision, k / n */
 	double flat[30] = {0};
 	int five[30] = {1, 1, 1, 1, 1};
-	cr_expect_float_eq(replay_precision_at_k(flat, five, 30), 5.0 / 30.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(flat, NULL, five, 30), 5.0 / 30.0, 1e-12);
 	int none[5] = {0};
-	cr_expect(isnan(replay_precision_at_k(scores, none, 5)), "no thief: undefined");
+	cr_expect(isnan(replay_precision_at_k(scores, NULL, none, 5)), "no thief: undefined");
+	/* a tie-break orders equal scores: the thief with the higher attribution share takes
+	 * the one place left among the four tied at 5, then ties of both share as before */
+	double shares[] = {0.1, 0.4, 0.2, 0.0, 0.9};
+	cr_expect_float_eq(replay_precision_at_k(tied, shares, tied_thief, 5), 0.5, 1e-12);
+	double equal_shares[] = {0.3, 0.3, 0.3, 0.3, 0.9};
+	cr_expect_float_eq(replay_precision_at_k(tied, equal_shares, tied_thief, 5), 0.25, 1e-12);
 }
 
 /* The scorecard's area precision is that of the fixture's one area: every scored customer
@@ -268,17 +274,18 @@ Test(replay, area_precision_of_the_fixture)
 	struct replay_scorecard card;
 	replay_scorecard_build(rp, &labels, NULL, 0, &card);
 	size_t n = replay_customer_count(rp);
-	double scores[64];
+	double scores[64], shares[64];
 	int thief[64];
 	cr_assert_eq(n, 24);
 	for (size_t i = 0; i < n; i++) {
 		const struct replay_customer *c = replay_customer(rp, i);
 		const struct replay_label *l = replay_labels_find(&labels, c->customer_id);
 		scores[i] = c->max_score;
+		shares[i] = c->attrib_share;
 		thief[i] = l && l->attack;
 	}
 	cr_expect_eq(card.thief_areas, 1);
-	double want = replay_precision_at_k(scores, thief, n);
+	double want = replay_precision_at_k(scores, shares, thief, n);
 	cr_expect_float_eq(card.area_precision_at_k, want, 1e-12, "%f, want %f",
 	                   card.area_precision_at_k, want);
 	cr_log_info("fixture: area precision at k %f", card.area_precision_at_k);
@@ -634,7 +641,7 @@ static double hour_truth(int i, int d, int h)
 static double feed_theft_area(struct replay *rp, int daily_transformer)
 {
 	static const char *const profiled[] = {"C3", "C1", "C2"}; /* not in id order */
-	char line[512], ts[40];
+	char line[512], ts[64];
 	double stolen = 0;
 	for (int k = 0; k < 3; k++) {
 		snprintf(line, sizeof(line), "{\"type\":\"customer\",\"event_id\":\"p%d\",\"ts\":"
