@@ -15,6 +15,7 @@
  */
 #include "config/riskd_base.h"
 #include "detector/replay.h"
+#include "test_unit_noise.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -613,16 +614,6 @@ Test(replay, scorecard_json_keys_and_ranges)
 
 /* ---- the attribution of an area's loss, offline ---- */
 
-/* A uniform number in [0, 1) from (a, b, c): the same hand-built stream on every run. */
-static double unit3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t z = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^
-	             c * 0x94d049bb133111ebull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
-}
-
 /* What customer i (0..2: C1..C3) takes in hour h of day d, in whole micro-kWh. C3's meter
  * reads every two hours, so its two hours take the same. */
 static double hour_truth(int i, int d, int h)
@@ -630,7 +621,7 @@ static double hour_truth(int i, int d, int h)
 	if (i == 2)
 		h -= h % 2;
 	double shape = 1 + 0.5 * sin(2 * M_PI * (h - 7 - 5 * i) / 24.0);
-	return round((0.4 + 0.3 * i) * shape * (0.6 + 0.8 * unit3((uint64_t)i, (uint64_t)d,
+	return round((0.4 + 0.3 * i) * shape * (0.6 + 0.8 * unit((uint64_t)i, (uint64_t)d,
 	                                                          (uint64_t)h)) * 1e6) / 1e6;
 }
 
