@@ -226,7 +226,7 @@ void replay_attrib_reading(struct replay *rp, const struct event *ev,
 
 /* ---- the windows ---- */
 
-/* The slots of `day` in r as the window holds them (ring.h above): S = 24 hours, or one day
+/* The slots of `day` in r as the window holds them (the file header): S = 24 hours, or a day
  * (whole_day: only when every hour has a sum). */
 static void ring_slots(const struct attrib_ring *r, int32_t ring_days, int32_t day, int32_t S,
                        int whole_day, double *out)
