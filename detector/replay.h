@@ -375,6 +375,22 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg);
 double replay_precision_at_k(const double *scores, const double *tiebreak, const int *thief,
                              size_t n);
 
+/* ---- the feature dump (riskctl backtest --features) ---- */
+
+/* Appends the dump's CSV header line: customer_id, day, score, alert, fired, then the name of
+ * every feature of the registry in registry order. */
+void replay_features_csv_header(struct rbuf *out);
+
+/*
+ * Appends one scoring of rp's rules as a CSV line under that header (for a scoring observer,
+ * replay_set_scoring_observer): the customer (quoted when it holds a comma, a quote or a line
+ * break), the day (YYYY-MM-DD), the score, the alert (0/1), the ids of the fired rules joined
+ * by '|', then each feature's value (empty when missing, a symbol by its name).
+ */
+void replay_features_csv_row(const struct replay *rp, const char *customer_id, int32_t day,
+                             const struct feature_vec *fv, const struct rule_hits *hits,
+                             struct rbuf *out);
+
 /* ---- backtest report ---- */
 
 /*

@@ -13,6 +13,7 @@
  *   replay_diff.c     what a rule edit changes
  *   replay_quality.c  precision and recall, the detection scorecard
  *   replay_json.c     the JSON reports
+ *   replay_dump.c     the feature dump (CSV, one row per scoring)
  */
 #ifndef RISKD_REPLAY_INT_H
 #define RISKD_REPLAY_INT_H

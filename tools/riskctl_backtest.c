@@ -287,41 +287,20 @@ static void print_report(const struct backtest_args *a, const struct replay *rp,
 		print_diff(rp, baseline, labels, a->list_all);
 }
 
-/* The --features dump: one CSV row per scoring. */
+/* The --features dump: one CSV row per scoring of the edited rules. */
 struct feature_dump {
 	FILE *out;
-	const struct ruleset *rs;
+	const struct replay *rp;
+	struct rbuf line;
 };
-
-static void feature_dump_header(FILE *out)
-{
-	fputs("customer_id,day,score,alert,fired", out);
-	for (int f = 0; f < FEAT__COUNT; f++)
-		fprintf(out, ",%s", feature_def((enum feature_id)f)->name);
-	fputc('\n', out);
-}
 
 static void feature_dump_row(void *arg, const char *customer_id, int32_t day,
                              const struct feature_vec *fv, const struct rule_hits *hits)
 {
 	struct feature_dump *d = arg;
-	char date[16];
-	event_format_date(day, date, sizeof(date));
-	fprintf(d->out, "%s,%s,%.17g,%d,", customer_id, date, hits->score, hits->alert);
-	for (unsigned i = 0; i < hits->n_fired; i++)
-		fprintf(d->out, "%s%s", i ? "|" : "", ruleset_rule(d->rs, hits->fired[i])->id);
-	for (int f = 0; f < FEAT__COUNT; f++) {
-		size_t n_symbols = 0;
-		const char *const *symbols = feature_symbols((enum feature_id)f, &n_symbols);
-		double v = fv->value[f];
-		if (!feature_known(fv, (enum feature_id)f))
-			fputc(',', d->out);
-		else if (symbols && v >= 0 && (size_t)v < n_symbols)
-			fprintf(d->out, ",%s", symbols[(size_t)v]);
-		else
-			fprintf(d->out, ",%.9g", v);
-	}
-	fputc('\n', d->out);
+	rbuf_reset(&d->line);
+	replay_features_csv_row(d->rp, customer_id, day, fv, hits, &d->line);
+	fwrite(d->line.data, 1, d->line.len, d->out);
 }
 
 static double now_seconds(void)
@@ -363,8 +342,9 @@ int backtest_main(int argc, char **argv)
 			perror(a.features);
 			goto done;
 		}
-		dump.rs = replay_rules(rps[0]);
-		feature_dump_header(dump.out);
+		dump.rp = rps[0];
+		replay_features_csv_header(&dump.line);
+		fwrite(dump.line.data, 1, dump.line.len, dump.out);
 		replay_set_scoring_observer(rps[0], feature_dump_row, &dump);
 	}
 	in = strcmp(a.events, "-") == 0 ? stdin : fopen(a.events, "r");
@@ -398,6 +378,7 @@ int backtest_main(int argc, char **argv)
 done:
 	if (dump.out)
 		fclose(dump.out);
+	rbuf_free(&dump.line);
 	if (in && in != stdin)
 		fclose(in);
 	replay_free(rps[0]);

@@ -722,3 +722,59 @@ Test(replay, attribution_daily_by_hand)
 {
 	check_theft_area(1);
 }
+
+/* ---- the feature dump ---- */
+
+static void dump_row(void *arg, const char *customer_id, int32_t day, const struct feature_vec *fv,
+                     const struct rule_hits *hits)
+{
+	struct { struct replay *rp; struct rbuf *out; } *d = arg;
+	replay_features_csv_row(d->rp, customer_id, day, fv, hits, d->out);
+}
+
+/* Fields of one CSV line (no quoted field in it). */
+static size_t csv_fields(const char *line, size_t len)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < len; i++)
+		n += line[i] == ',';
+	return n;
+}
+
+/* The dump has a header naming every feature and one line per scoring with as many fields;
+ * a missing feature is empty, a symbol reads as its name, an odd customer_id is quoted. */
+Test(replay, feature_dump_one_line_per_scoring)
+{
+	struct replay *rp = open_replay("rules", NULL);
+	struct rbuf out = {0};
+	struct { struct replay *rp; struct rbuf *out; } d = {rp, &out};
+	replay_features_csv_header(&out);
+	size_t header_len = strchr(out.data, '\n') - out.data;
+	cr_assert_eq(csv_fields(out.data, header_len), 5 + (size_t)FEAT__COUNT);
+	cr_assert(strncmp(out.data, "customer_id,day,score,alert,fired,kwh_day,", 42) == 0);
+	replay_set_scoring_observer(rp, dump_row, &d);
+	run_file(&rp, 1, DATA "city.jsonl");
+	struct replay_totals t;
+	replay_totals(rp, &t);
+	size_t lines = 0;
+	for (const char *p = out.data, *end = out.data + out.len; p < end; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		cr_assert_not_null(nl);
+		cr_assert_eq(csv_fields(p, (size_t)(nl - p)), 5 + (size_t)FEAT__COUNT, "line %zu", lines);
+		p = nl + 1;
+	}
+	cr_assert_eq(lines, t.scored + 1, "a header and one line per scoring");
+	cr_assert_not_null(strstr(out.data, ",residential,"), "a symbol by its name");
+
+	struct feature_vec fv;
+	struct rule_hits hits;
+	memset(&hits, 0, sizeof(hits));
+	feature_vec_clear(&fv);
+	feature_set(&fv, FEAT_KWH_DAY, 7.25);
+	rbuf_reset(&out);
+	replay_features_csv_row(rp, "C,\"1\"", 20454, &fv, &hits, &out);
+	cr_assert(strncmp(out.data, "\"C,\"\"1\"\"\",2026-01-01,0,0,,7.25,,", 31) == 0, "%.*s",
+	          (int)out.len, out.data);
+	rbuf_free(&out);
+	replay_free(rp);
+}
