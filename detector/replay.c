@@ -30,6 +30,13 @@ int replay_new(const struct replay_options *opts, struct replay **out, struct rb
 	                                        ? opts->max_kw_unknown_profile
 	                                        : defaults->max_kw_unknown_profile;
 	rp->balance = !opts->no_area_balance;
+	if (rp->balance)
+		rp->attrib = replay_attrib_new(opts->attribution_window_days > 0
+		                                   ? opts->attribution_window_days
+		                                   : defaults->attribution_window_days,
+		                               opts->attribution_history_days > 0
+		                                   ? opts->attribution_history_days
+		                                   : defaults->attribution_history_days);
 	rp->customers_sorted = 1;
 	batch_init(&rp->day_usage);
 	rp->ingest.customers = cstate_table_new(1024);
@@ -73,6 +80,7 @@ void replay_free(struct replay *rp)
 	free(rp->customers);
 	free(rp->customer_index);
 	replay_balance_free(rp);
+	replay_attrib_free(rp->attrib);
 	free(rp);
 }
 
@@ -113,6 +121,7 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev)
 	if (!rp->balance)
 		return EVENT_REJECT_NONE;
 	if (r.has_usage) {
+		replay_attrib_reading(rp, ev, &r);
 		if (r.day == rp->open_day)
 			batch_add_usage(r.transformer ? &rp->day_usage.transformer : &rp->day_usage.usage,
 			                r.cs, r.day, r.uwh, r.interval_s);

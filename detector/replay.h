@@ -46,6 +46,8 @@ struct replay_options {
 	const char *timezone;           /* local days (days.timezone); NULL: riskd's default */
 	double max_kw_unknown_profile;  /* validation.max_kw_unknown_profile; 0: riskd's default */
 	int no_area_balance;            /* 1: leave the area features missing, as without data */
+	int attribution_window_days;    /* attribution.window_days; 0: riskd's default */
+	int attribution_history_days;   /* attribution.history_days; 0: riskd's default */
 };
 
 /* Counts over everything fed to a replay. */
@@ -59,6 +61,8 @@ struct replay_totals {
 	uint64_t alert_scorings;        /* scorings that reached the alert threshold */
 	uint64_t area_days;             /* area-days balanced */
 	uint64_t late_usage;            /* readings of a day already balanced (not rebalanced) */
+	uint64_t area_windows;          /* area-windows attributed (one per balanced area-day) */
+	uint64_t area_window_errors;    /* area-windows whose attribution refused its sums */
 };
 
 /* One rule of the replay's rule set and what it did. */
@@ -86,6 +90,9 @@ struct replay_customer {
 	                                   (any alert day when the label has none); REPLAY_NO_DAY
 	                                   when unlabelled or never */
 	double first_alert_score;       /* score on first_alert_day (0 if none) */
+	double attrib_share;            /* area_attrib_share at its latest scoring (0 when
+	                                   missing): breaks ties of max_score in the area
+	                                   rankings */
 	uint64_t fired[REPLAY_RULE_WORDS];   /* rule indices that fired on some day */
 	uint64_t alerted[REPLAY_RULE_WORDS]; /* active rule indices listed in its alert */
 };
@@ -360,11 +367,29 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg);
 /*
  * Precision at k of one ranking: n customers with their risk scores and whether each is a
  * thief (thief[i] non-zero), k = the number of thieves: the share of thieves among the k
- * highest scores. Customers tied with the k-th score share the places left in proportion
- * (the expected precision of a random order among them), so the result depends on neither
- * ids nor input order: 30 equal scores with 5 thieves give 5/30. NAN without a thief.
+ * highest. Equal scores are ordered by tiebreak (higher first; NULL: none); customers tied
+ * with the k-th on both share the places left in proportion (the expected precision of a
+ * random order among them), so the result depends on neither ids nor input order: 30 equal
+ * scores (and tiebreaks) with 5 thieves give 5/30. NAN without a thief.
  */
-double replay_precision_at_k(const double *scores, const int *thief, size_t n);
+double replay_precision_at_k(const double *scores, const double *tiebreak, const int *thief,
+                             size_t n);
+
+/* ---- the feature dump (riskctl backtest --features) ---- */
+
+/* Appends the dump's CSV header line: customer_id, day, score, alert, fired, then the name of
+ * every feature of the registry in registry order. */
+void replay_features_csv_header(struct rbuf *out);
+
+/*
+ * Appends one scoring of rp's rules as a CSV line under that header (for a scoring observer,
+ * replay_set_scoring_observer): the customer (quoted when it holds a comma, a quote or a line
+ * break), the day (YYYY-MM-DD), the score, the alert (0/1), the ids of the fired rules joined
+ * by '|', then each feature's value (empty when missing, a symbol by its name).
+ */
+void replay_features_csv_row(const struct replay *rp, const char *customer_id, int32_t day,
+                             const struct feature_vec *fv, const struct rule_hits *hits,
+                             struct rbuf *out);
 
 /* ---- backtest report ---- */
 

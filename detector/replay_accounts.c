@@ -10,16 +10,10 @@
 
 #include "scorer.h"
 
-static uint64_t pointer_hash(const void *p)
-{
-	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
-}
-
 static void customer_index_put(struct replay *rp, size_t idx)
 {
 	size_t mask = rp->customer_index_cap - 1;
-	size_t s = (size_t)pointer_hash(rp->customers[idx].pub.customer_id) & mask;
+	size_t s = (size_t)replay_pointer_hash(rp->customers[idx].pub.customer_id) & mask;
 	while (rp->customer_index[s])
 		s = (s + 1) & mask;
 	rp->customer_index[s] = (uint32_t)idx + 1;
@@ -39,7 +33,7 @@ static struct replay_account *customer_of(struct replay *rp, const struct cstate
 {
 	if (rp->customer_index_cap) {
 		size_t mask = rp->customer_index_cap - 1;
-		size_t s = (size_t)pointer_hash(cs->id) & mask;
+		size_t s = (size_t)replay_pointer_hash(cs->id) & mask;
 		for (; rp->customer_index[s]; s = (s + 1) & mask) {
 			struct replay_account *c = &rp->customers[rp->customer_index[s] - 1];
 			if (c->pub.customer_id == cs->id)
@@ -76,11 +70,13 @@ void replay_on_scored(void *arg, const struct cstate *cs, int32_t day,
 	struct replay_account *c = customer_of(rp, cs);
 	struct replay_customer *pc = &c->pub;
 
+	const struct feature_vec *fv = scorer_last_features(rp->ingest.scorer);
 	rp->totals.scored++;
 	pc->scored_days++;
+	pc->attrib_share = feature_known(fv, FEAT_AREA_ATTRIB_SHARE)
+	                       ? fv->value[FEAT_AREA_ATTRIB_SHARE] : 0;
 	if (rp->scoring_fn)
-		rp->scoring_fn(rp->scoring_arg, cs->id, day, scorer_last_features(rp->ingest.scorer),
-		               hits);
+		rp->scoring_fn(rp->scoring_arg, cs->id, day, fv, hits);
 	if (hits->score > pc->max_score)
 		pc->max_score = hits->score;
 	for (size_t i = 0; i < rp->n_rules; i++)

@@ -13,8 +13,7 @@
 #include "../scoring/cstate.h"
 #include "scorer.h"
 
-/* The area of transformer_id; created (with no customers) when create is set, else NULL. */
-static struct replay_area *area_get(struct replay *rp, const char *transformer_id, int create)
+struct replay_area *replay_area_get(struct replay *rp, const char *transformer_id, int create)
 {
 	if (rp->area_index_cap) {
 		size_t mask = rp->area_index_cap - 1;
@@ -55,7 +54,8 @@ static int cmp_area(const void *x, const void *y)
 	return strcmp(a->id, b->id);
 }
 
-/* Reloads the scorer's area table from every area with a balanced day, by transformer_id. */
+/* Reloads the scorer's area table from every area with a balanced day, by transformer_id,
+ * with the findings of each area's latest attribution. */
 static void areas_publish(struct replay *rp)
 {
 	if (rp->area_order_stale) {
@@ -74,6 +74,7 @@ static void areas_publish(struct replay *rp)
 		struct area_balance b;
 		area_history_latest(&a->history, &b);
 		riskd_strlcpy(b.transformer_id, sizeof(b.transformer_id), a->id, strlen(a->id));
+		replay_attrib_publish(a, &b, t);
 		area_table_add(t, &b);
 	}
 }
@@ -90,14 +91,14 @@ static void balance_open_day(struct replay *rp)
 	int changed = 0;
 
 	for (size_t i = 0; i < feeders->count; i++)
-		area_day_add_feeder(&area_get(rp, feeders->owners[i]->id, 1)->day, feeders->rows[i].uwh,
+		area_day_add_feeder(&replay_area_get(rp, feeders->owners[i]->id, 1)->day, feeders->rows[i].uwh,
 		                    feeders->rows[i].covered_s);
 	for (size_t i = 0; i < usage->count; i++) {
 		const struct cstate *cs = usage->owners[i];
 		const char *transformer_id = cstate_transformer_id(rp->ingest.customers, cs);
 		if (!(cs->flags & CSTATE_F_PROFILE) || !transformer_id[0])
 			continue;
-		struct replay_area *a = area_get(rp, transformer_id, 0);
+		struct replay_area *a = replay_area_get(rp, transformer_id, 0);
 		if (a)
 			area_day_add_customer(&a->day, usage->rows[i].uwh, usage->rows[i].covered_s);
 	}
@@ -108,11 +109,14 @@ static void balance_open_day(struct replay *rp)
 			area_history_balance_day(&a->history, rp->open_day, &a->day, a->customers, &row);
 			rp->totals.area_days++;
 			changed = 1;
+			replay_attrib_mark_due(a);
 			if (rp->balance_fn)
 				rp->balance_fn(rp->balance_arg, a->id, rp->open_day, &row);
 		}
 		area_day_reset(&a->day);
 	}
+	if (changed && rp->attrib)
+		replay_attrib_day(rp, rp->open_day);
 	if (changed)
 		areas_publish(rp);
 	batch_reset(&rp->day_usage);
@@ -134,16 +138,18 @@ void replay_balance_profile_moved(struct replay *rp, const char *old_area, const
 	if (strcmp(old_area, new_area) == 0)
 		return;
 	if (old_area[0]) {
-		struct replay_area *a = area_get(rp, old_area, 0);
+		struct replay_area *a = replay_area_get(rp, old_area, 0);
 		if (a && a->customers > 0)
 			a->customers--;
 	}
 	if (new_area[0])
-		area_get(rp, new_area, 1)->customers++;
+		replay_area_get(rp, new_area, 1)->customers++;
 }
 
 void replay_balance_free(struct replay *rp)
 {
+	for (size_t i = 0; i < rp->n_areas; i++)
+		replay_attrib_area_free(&rp->areas[i]);
 	free(rp->areas);
 	free(rp->area_index);
 	free(rp->area_order);

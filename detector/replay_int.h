@@ -6,11 +6,14 @@
  *   replay.c          the run: create, apply an event as riskd applies it, the accessors
  *   replay_accounts.c per-rule and per-customer accounts (the scorer's observer)
  *   replay_balance.c  the energy balance per area and local day, in memory
+ *   replay_attrib.c   the hourly sums per customer and area, and each balanced area-day's
+ *                     attribution of the area's loss to its customers
  *   replay_decode.c   reading a file: lines decoded on helper threads, applied in order
  *   replay_labels.c   the labels CSV
  *   replay_diff.c     what a rule edit changes
  *   replay_quality.c  precision and recall, the detection scorecard
  *   replay_json.c     the JSON reports
+ *   replay_dump.c     the feature dump (CSV, one row per scoring)
  */
 #ifndef RISKD_REPLAY_INT_H
 #define RISKD_REPLAY_INT_H
@@ -26,6 +29,8 @@ struct replay_area {
 	uint32_t customers;        /* customers whose profile names this transformer */
 	struct area_day day;       /* the day being balanced */
 	struct area_history history;
+	struct replay_area_attrib *attrib; /* replay_attrib.c: its sums and latest findings;
+	                                      NULL until its transformer reports */
 };
 
 /* A scored customer: the public record and its label's onset. */
@@ -64,7 +69,15 @@ struct replay {
 	void *scoring_arg;
 	replay_balance_fn balance_fn;        /* replay_set_balance_observer */
 	void *balance_arg;
+	struct replay_attrib *attrib;        /* the attribution (with the balance), or NULL */
 };
+
+/* A hash of an address (the replay's indexes keyed by entries that stay put). */
+static inline uint64_t replay_pointer_hash(const void *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
 
 /* ---- replay.c ---- */
 
@@ -105,5 +118,35 @@ void replay_balance_profile_moved(struct replay *rp, const char *old_area, const
 
 /* Frees the balance's areas (replay_free). */
 void replay_balance_free(struct replay *rp);
+
+/* The area of transformer_id; created (with no customers) when create is set, else NULL. */
+struct replay_area *replay_area_get(struct replay *rp, const char *transformer_id, int create);
+
+/* ---- replay_attrib.c ---- */
+
+/* The attribution's state for windows of window_days after history_days (each >= 1). */
+struct replay_attrib *replay_attrib_new(int32_t window_days, int32_t history_days);
+
+/* Frees it (NULL is fine); each area's part goes with replay_attrib_area_free. */
+void replay_attrib_free(struct replay_attrib *ra);
+
+/* Frees area a's attribution state. */
+void replay_attrib_area_free(struct replay_area *a);
+
+/* An accepted reading (r->has_usage) of a customer or a transformer: adds it to the entity's
+ * hourly sums. */
+void replay_attrib_reading(struct replay *rp, const struct event *ev,
+                           const struct ingest_result *r);
+
+/* Area a's open day was balanced: replay_attrib_day attributes it. */
+void replay_attrib_mark_due(struct replay_area *a);
+
+/* Attributes the window ending with `day` of every area marked due, keeping its findings. */
+void replay_attrib_day(struct replay *rp, int32_t day);
+
+/* Sets the attribution fields of b, area a's balance about to be published to t, and adds
+ * a's findings to t (nothing when a was never attributed). */
+void replay_attrib_publish(const struct replay_area *a, struct area_balance *b,
+                           struct area_table *t);
 
 #endif

@@ -126,33 +126,52 @@ double replay_auc(const double *pos, size_t n_pos, double *neg, size_t n_neg)
 	return wins / ((double)n_pos * (double)n_neg);
 }
 
-static int cmp_double_desc(const void *a, const void *b)
+/* A place in a ranking: the risk score, then the tie-break. */
+struct rank_key {
+	double score, tiebreak;
+};
+
+/* -1, 0 or 1 as a ranks above, with or below b. */
+static int rank_cmp(const struct rank_key *a, const struct rank_key *b)
 {
-	return cmp_double(b, a);
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->tiebreak != b->tiebreak)
+		return a->tiebreak > b->tiebreak ? -1 : 1;
+	return 0;
 }
 
-double replay_precision_at_k(const double *scores, const int *thief, size_t n)
+static int cmp_rank_key(const void *a, const void *b)
+{
+	return rank_cmp(a, b);
+}
+
+double replay_precision_at_k(const double *scores, const double *tiebreak, const int *thief,
+                             size_t n)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		k += thief[i] != 0;
 	if (k == 0)
 		return NAN;
-	double *sorted = xcalloc(n, sizeof(*sorted));
-	memcpy(sorted, scores, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_double_desc);
-	double kth = sorted[k - 1];
-	free(sorted);
+	struct rank_key *keys = xcalloc(n, sizeof(*keys));
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (struct rank_key){scores[i], tiebreak ? tiebreak[i] : 0};
+	qsort(keys, n, sizeof(*keys), cmp_rank_key);
+	struct rank_key kth = keys[k - 1];
 	size_t above = 0, tied = 0, thieves_above = 0, thieves_tied = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (scores[i] > kth) {
+		struct rank_key key = {scores[i], tiebreak ? tiebreak[i] : 0};
+		int c = rank_cmp(&key, &kth);
+		if (c < 0) {
 			above++;
 			thieves_above += thief[i] != 0;
-		} else if (scores[i] == kth) {
+		} else if (c == 0) {
 			tied++;
 			thieves_tied += thief[i] != 0;
 		}
 	}
+	free(keys);
 	double hits = (double)thieves_above + (double)thieves_tied * (double)(k - above) / (double)tied;
 	return hits / (double)k;
 }
@@ -161,6 +180,7 @@ double replay_precision_at_k(const double *scores, const int *thief, size_t n)
 struct area_entry {
 	const char *area;             /* transformer_id, interned by the customer table */
 	double score;
+	double tiebreak;              /* its latest attribution share */
 	int thief;
 };
 
@@ -190,25 +210,27 @@ static void card_area_precision(const struct replay *rp, const struct replay_lab
 		const struct replay_customer *c = &rp->customers[i].pub;
 		const char *area = customer_area(rp, c->customer_id);
 		if (area[0])
-			entries[n++] = (struct area_entry){area, c->max_score,
+			entries[n++] = (struct area_entry){area, c->max_score, c->attrib_share,
 			                                   is_thief(labels, c->customer_id)};
 	}
 	for (size_t i = 0; i < labels->count; i++) {
 		const struct replay_label *l = &labels->items[i];
 		const char *area = customer_area(rp, l->customer_id);
 		if (l->attack && area[0] && !replay_customer_find(rp, l->customer_id))
-			entries[n++] = (struct area_entry){area, 0, 1};
+			entries[n++] = (struct area_entry){area, 0, 0, 1};
 	}
 	qsort(entries, n, sizeof(*entries), cmp_area_entry);
 	double *scores = xcalloc(n + 1, sizeof(*scores));
+	double *tiebreak = xcalloc(n + 1, sizeof(*tiebreak));
 	int *thief = xcalloc(n + 1, sizeof(*thief));
 	double sum = 0;
 	for (size_t from = 0, to; from < n; from = to) {
 		for (to = from; to < n && strcmp(entries[to].area, entries[from].area) == 0; to++) {
 			scores[to - from] = entries[to].score;
+			tiebreak[to - from] = entries[to].tiebreak;
 			thief[to - from] = entries[to].thief;
 		}
-		double precision = replay_precision_at_k(scores, thief, to - from);
+		double precision = replay_precision_at_k(scores, tiebreak, thief, to - from);
 		if (isnan(precision))
 			continue;
 		sum += precision;
@@ -216,6 +238,7 @@ static void card_area_precision(const struct replay *rp, const struct replay_lab
 	}
 	out->area_precision_at_k = out->thief_areas ? sum / (double)out->thief_areas : NAN;
 	free(scores);
+	free(tiebreak);
 	free(thief);
 	free(entries);
 }

@@ -17,7 +17,7 @@
 #define BACKTEST_LIST_MAX 40
 
 struct backtest_args {
-	const char *rules, *events, *baseline, *labels, *timezone;
+	const char *rules, *events, *baseline, *labels, *timezone, *features;
 	int json, no_area_balance, list_all;
 };
 
@@ -26,7 +26,7 @@ static void backtest_usage(FILE *out)
 	fprintf(out,
 	        "usage: riskctl backtest --rules DIR --events FILE.jsonl [--baseline DIR]\n"
 	        "                        [--labels FILE] [--json] [--tz ZONE] [--all]\n"
-	        "                        [--no-area-balance]\n"
+	        "                        [--no-area-balance] [--features FILE.csv]\n"
 	        "Runs riskd's theft scoring offline over the events (one JSON event a line; '-' is\n"
 	        "stdin) and reports per rule its hits (customer-days it fired on) and the alerts it\n"
 	        "raised.\n"
@@ -39,6 +39,9 @@ static void backtest_usage(FILE *out)
 	        "                     Asia/Shanghai)\n"
 	        "  --all              list every alerted customer (the text lists %d)\n"
 	        "  --no-area-balance  leave the area features missing\n"
+	        "  --features FILE    write every scoring of --rules to FILE as CSV: customer_id,\n"
+	        "                     day, score, alert, fired (rule ids, '|'), then every feature\n"
+	        "                     of the registry (empty when missing)\n"
 	        "exit status: 0 done, 1 rules or files that do not load, 2 usage\n",
 	        BACKTEST_LIST_MAX);
 }
@@ -65,6 +68,8 @@ static int parse_args(int argc, char **argv, struct backtest_args *a)
 			value = &a->labels;
 		else if (strcmp(arg, "--tz") == 0)
 			value = &a->timezone;
+		else if (strcmp(arg, "--features") == 0)
+			value = &a->features;
 		else {
 			char shown[RISKCTL_SHOWN_MAX];
 			fprintf(stderr, "riskctl backtest: unknown option '%s'\n",
@@ -282,6 +287,22 @@ static void print_report(const struct backtest_args *a, const struct replay *rp,
 		print_diff(rp, baseline, labels, a->list_all);
 }
 
+/* The --features dump: one CSV row per scoring of the edited rules. */
+struct feature_dump {
+	FILE *out;
+	const struct replay *rp;
+	struct rbuf line;
+};
+
+static void feature_dump_row(void *arg, const char *customer_id, int32_t day,
+                             const struct feature_vec *fv, const struct rule_hits *hits)
+{
+	struct feature_dump *d = arg;
+	rbuf_reset(&d->line);
+	replay_features_csv_row(d->rp, customer_id, day, fv, hits, &d->line);
+	fwrite(d->line.data, 1, d->line.len, d->out);
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -294,6 +315,7 @@ int backtest_main(int argc, char **argv)
 	struct backtest_args a;
 	struct replay_labels labels = {0};
 	struct replay *rps[2] = {NULL, NULL};
+	struct feature_dump dump = {0};
 	FILE *in = NULL;
 	char errstr[512];
 	int status = 1;
@@ -315,6 +337,16 @@ int backtest_main(int argc, char **argv)
 		goto done;
 	if (a.baseline && !(rps[1] = open_replay(&a, a.baseline, lab)))
 		goto done;
+	if (a.features) {
+		if (!(dump.out = fopen(a.features, "w"))) {
+			perror(a.features);
+			goto done;
+		}
+		dump.rp = rps[0];
+		replay_features_csv_header(&dump.line);
+		fwrite(dump.line.data, 1, dump.line.len, dump.out);
+		replay_set_scoring_observer(rps[0], feature_dump_row, &dump);
+	}
 	in = strcmp(a.events, "-") == 0 ? stdin : fopen(a.events, "r");
 	if (!in) {
 		perror(a.events);
@@ -338,7 +370,15 @@ int backtest_main(int argc, char **argv)
 		print_report(&a, rps[0], rps[1], lab, seconds);
 	}
 	status = fflush(stdout) == 0 ? 0 : 1;
+	if (dump.out && fclose(dump.out) != 0) {
+		perror(a.features);
+		status = 1;
+	}
+	dump.out = NULL;
 done:
+	if (dump.out)
+		fclose(dump.out);
+	rbuf_free(&dump.line);
 	if (in && in != stdin)
 		fclose(in);
 	replay_free(rps[0]);

@@ -68,11 +68,13 @@ static const struct alert_row *alert_find(const struct alert_set *s, const char 
 	return NULL;
 }
 
-/* Rules whose firing depends on what riskd read from risk.area_balance or its peers. */
+/* Rules whose firing depends on what riskd read from risk.area_balance (or the area's
+ * attribution) or its peers. */
 static int rule_reads_area_or_peers(const char *rule_id)
 {
 	return strcmp(rule_id, "area_step_explained") == 0 ||
-	       strcmp(rule_id, "area_loss_suspect") == 0 || strcmp(rule_id, "peer_deviation") == 0;
+	       strcmp(rule_id, "area_loss_suspect") == 0 ||
+	       strcmp(rule_id, "area_attributed_loss") == 0 || strcmp(rule_id, "peer_deviation") == 0;
 }
 
 static void alerts_load(const char *dsn, struct alert_set *out)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "scoring/attrib.h"
+#include "test_unit_noise.h"
 
 #define MAX_C 12
 #define MAX_T (28 * 96)
@@ -34,17 +35,6 @@ static struct {
 
 static struct attrib_area_result res;
 static struct attrib_customer out[MAX_C];
-
-/* A uniform number in [0, 1) from (i, t): deterministic, so every run builds the same area. */
-static double unit(uint64_t i, uint64_t t, uint64_t salt)
-{
-	uint64_t z = i * 0x9e3779b97f4a7c15ull ^ (t + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^
-	             salt * 0x94d049bb133111ebull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (double)(z >> 11) / 9007199254740992.0;
-}
 
 /* n customers over `days` days of dt-second intervals, honest: every meter records the
  * truth, which is also the baseline. Customer i's load has its own level, daily shape and

@@ -4,8 +4,9 @@
  * of two rule sets on a fixed event file (exact alerts added and removed, overall and rule by
  * rule), precision and recall against labels, the AUC, the energy balance rebuilt offline
  * against hand-computed loss rates and baselines (and every balanced area-day reported), the
- * labels parser, the threaded file reader against line-by-line replay, and the scorecard's
- * JSON.
+ * labels parser, the threaded file reader against line-by-line replay, the scorecard's
+ * JSON, and the attribution of a hand-built area's loss (hourly and daily transformer
+ * readings, a meter read every two hours) published with the balance.
  *
  * Fixture (tests/unit/data/replay/): city.jsonl and labels.csv are
  *   riskctl gen --customers 24 --days 64 --interval-s 86400 --seed 5 --theft-rate 0.25
@@ -14,6 +15,7 @@
  */
 #include "config/riskd_base.h"
 #include "detector/replay.h"
+#include "test_unit_noise.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -231,29 +233,35 @@ Test(replay, precision_at_k_on_a_hand_built_ranking)
 	/* k = 2 thieves; the two highest scores are a thief and an honest customer */
 	double scores[] = {9, 8, 7, 1, 0};
 	int thief[] = {1, 0, 1, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(scores, thief, 5), 0.5, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(scores, NULL, thief, 5), 0.5, 1e-12);
 	/* the order of the input does not matter */
 	double shuffled[] = {0, 7, 1, 9, 8};
 	int shuffled_thief[] = {0, 1, 0, 1, 0};
-	cr_expect_float_eq(replay_precision_at_k(shuffled, shuffled_thief, 5), 0.5, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(shuffled, NULL, shuffled_thief, 5), 0.5, 1e-12);
 	/* both thieves on top */
 	int top[] = {1, 1, 0, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(scores, top, 5), 1.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(scores, NULL, top, 5), 1.0, 1e-12);
 	/* four tied for the 2 places, one of them a thief: it gets 2/4 of a place; the thief
 	 * below the tie gets none: (0 + 1 x 2/4) / 2 */
 	double tied[] = {5, 5, 5, 5, 1};
 	int tied_thief[] = {0, 1, 0, 0, 1};
-	cr_expect_float_eq(replay_precision_at_k(tied, tied_thief, 5), 0.25, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(tied, NULL, tied_thief, 5), 0.25, 1e-12);
 	/* one above the tie: (1 + 1 x 1/3) / 2 */
 	double above[] = {6, 5, 5, 5, 1};
 	int above_thief[] = {1, 1, 0, 0, 0};
-	cr_expect_float_eq(replay_precision_at_k(above, above_thief, 5), 2.0 / 3.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(above, NULL, above_thief, 5), 2.0 / 3.0, 1e-12);
 	/* nothing scored: the random ranking's expected precision, k / n */
 	double flat[30] = {0};
 	int five[30] = {1, 1, 1, 1, 1};
-	cr_expect_float_eq(replay_precision_at_k(flat, five, 30), 5.0 / 30.0, 1e-12);
+	cr_expect_float_eq(replay_precision_at_k(flat, NULL, five, 30), 5.0 / 30.0, 1e-12);
 	int none[5] = {0};
-	cr_expect(isnan(replay_precision_at_k(scores, none, 5)), "no thief: undefined");
+	cr_expect(isnan(replay_precision_at_k(scores, NULL, none, 5)), "no thief: undefined");
+	/* a tie-break orders equal scores: the thief with the higher attribution share takes
+	 * the one place left among the four tied at 5, then ties of both share as before */
+	double shares[] = {0.1, 0.4, 0.2, 0.0, 0.9};
+	cr_expect_float_eq(replay_precision_at_k(tied, shares, tied_thief, 5), 0.5, 1e-12);
+	double equal_shares[] = {0.3, 0.3, 0.3, 0.3, 0.9};
+	cr_expect_float_eq(replay_precision_at_k(tied, equal_shares, tied_thief, 5), 0.25, 1e-12);
 }
 
 /* The scorecard's area precision is that of the fixture's one area: every scored customer
@@ -267,17 +275,18 @@ Test(replay, area_precision_of_the_fixture)
 	struct replay_scorecard card;
 	replay_scorecard_build(rp, &labels, NULL, 0, &card);
 	size_t n = replay_customer_count(rp);
-	double scores[64];
+	double scores[64], shares[64];
 	int thief[64];
 	cr_assert_eq(n, 24);
 	for (size_t i = 0; i < n; i++) {
 		const struct replay_customer *c = replay_customer(rp, i);
 		const struct replay_label *l = replay_labels_find(&labels, c->customer_id);
 		scores[i] = c->max_score;
+		shares[i] = c->attrib_share;
 		thief[i] = l && l->attack;
 	}
 	cr_expect_eq(card.thief_areas, 1);
-	double want = replay_precision_at_k(scores, thief, n);
+	double want = replay_precision_at_k(scores, shares, thief, n);
 	cr_expect_float_eq(card.area_precision_at_k, want, 1e-12, "%f, want %f",
 	                   card.area_precision_at_k, want);
 	cr_log_info("fixture: area precision at k %f", card.area_precision_at_k);
@@ -601,4 +610,171 @@ Test(replay, scorecard_json_keys_and_ranges)
 	replay_scorecard_free(&card);
 	replay_free(rp);
 	replay_labels_free(&labels);
+}
+
+/* ---- the attribution of an area's loss, offline ---- */
+
+/* What customer i (0..2: C1..C3) takes in hour h of day d, in whole micro-kWh. C3's meter
+ * reads every two hours, so its two hours take the same. */
+static double hour_truth(int i, int d, int h)
+{
+	if (i == 2)
+		h -= h % 2;
+	double shape = 1 + 0.5 * sin(2 * M_PI * (h - 7 - 5 * i) / 24.0);
+	return round((0.4 + 0.3 * i) * shape * (0.6 + 0.8 * unit((uint64_t)i, (uint64_t)d,
+	                                                          (uint64_t)h)) * 1e6) / 1e6;
+}
+
+/* 15 days of an area T1 whose C2 records 60% of what it takes: meters hourly (C3 every two
+ * hours), the transformer hourly or once a day, reading the customers' truth plus a
+ * technical loss (0.05 kWh an hour no-load, plus 0.002 F^2 hourly). Days 0-13 are balanced
+ * and attributed when day 14 starts. Returns C2's stolen kWh over days 0-13. */
+static double feed_theft_area(struct replay *rp, int daily_transformer)
+{
+	static const char *const profiled[] = {"C3", "C1", "C2"}; /* not in id order */
+	char line[512], ts[64];
+	double stolen = 0;
+	for (int k = 0; k < 3; k++) {
+		snprintf(line, sizeof(line), "{\"type\":\"customer\",\"event_id\":\"p%d\",\"ts\":"
+		         "\"2026-01-01T00:00:00+08:00\",\"customer_id\":\"%s\",\"segment\":"
+		         "\"residential\",\"transformer_id\":\"T1\"}", k, profiled[k]);
+		feed(rp, line);
+	}
+	for (int d = 0; d < 15; d++) {
+		double day_feeder = 0;
+		for (int h = 0; h < 24; h++) {
+			snprintf(ts, sizeof(ts), "2026-01-%02dT%02d:00:00+08:00", d + 1, h);
+			double sum = 0;
+			for (int i = 0; i < 3; i++) {
+				double truth = hour_truth(i, d, h);
+				double metered = i == 1 ? round(0.6 * truth * 1e6) / 1e6 : truth;
+				sum += truth;
+				if (i == 1 && d < 14)
+					stolen += truth - metered;
+				if (i == 2 && h % 2)
+					continue;
+				snprintf(line, sizeof(line), "{\"type\":\"meter_reading\",\"event_id\":"
+				         "\"r%d-%d-%d\",\"ts\":\"%s\",\"customer_id\":\"C%d\",\"meter_id\":"
+				         "\"M%d\",\"kwh\":%.6f,\"interval_s\":%d}", i, d, h, ts, i + 1,
+				         i + 1, i == 2 ? 2 * metered : metered, i == 2 ? 7200 : 3600);
+				feed(rp, line);
+			}
+			double f = sum;
+			for (int it = 0; it < 60; it++)
+				f = sum + 0.05 + (daily_transformer ? 0 : 0.002 * f * f);
+			f = round(f * 1e6) / 1e6;
+			day_feeder += f;
+			if (daily_transformer)
+				continue;
+			snprintf(line, sizeof(line), "{\"type\":\"transformer_reading\",\"event_id\":"
+			         "\"t-%d-%d\",\"ts\":\"%s\",\"transformer_id\":\"T1\",\"kwh\":%.6f,"
+			         "\"interval_s\":3600}", d, h, ts, f);
+			feed(rp, line);
+		}
+		if (daily_transformer && d < 14) {
+			snprintf(line, sizeof(line), "{\"type\":\"transformer_reading\",\"event_id\":"
+			         "\"t-%d\",\"ts\":\"2026-01-%02dT00:00:00+08:00\",\"transformer_id\":"
+			         "\"T1\",\"kwh\":%.6f,\"interval_s\":86400}", d, d + 1, day_feeder);
+			feed(rp, line);
+		}
+	}
+	return stolen;
+}
+
+/* After a balanced area-day, the scorer's area table holds the area's attribution: C2's
+ * share of the loss above the technical loss (all of it), its stolen energy a day, the
+ * resolution and the window's end (the newest balanced day); its neighbours get about 0. */
+static void check_theft_area(int daily_transformer)
+{
+	struct replay *rp = open_replay(DATA "baseline", NULL);
+	double stolen = feed_theft_area(rp, daily_transformer);
+	struct replay_totals t;
+	replay_totals(rp, &t);
+	cr_assert_eq(t.area_days, 14);
+	cr_assert_eq(t.area_windows, 14, "every balanced area-day is attributed");
+	cr_assert_eq(t.area_window_errors, 0);
+	const struct area_table *areas = replay_areas(rp);
+	const struct area_balance *a = area_table_find(areas, "T1");
+	cr_assert_not_null(a);
+	cr_assert_eq(a->attrib_resolution_s, daily_transformer ? 86400 : 3600);
+	cr_assert_eq(a->attrib_end_day, a->last_day);
+	const struct attrib_finding *thief = area_table_find_finding(areas, "C2");
+	cr_assert_not_null(thief);
+	cr_expect_float_eq(thief->share, 1.0, 2e-3);
+	cr_expect_float_eq(thief->kwh_day, stolen / 14, 2e-3 * stolen / 14);
+	cr_expect_eq(thief->carrier, ATTRIB_REG_METERED);
+	cr_expect_eq(thief->window_end_day, a->last_day);
+	for (int i = 0; i < 2; i++) {
+		const char *id = i ? "C3" : "C1";
+		const struct attrib_finding *f = area_table_find_finding(areas, id);
+		cr_assert_not_null(f, "%s", id);
+		cr_expect_lt(fabs(f->share), 2e-3, "%s: share %g", id, f->share);
+	}
+	replay_free(rp);
+}
+
+Test(replay, attribution_hourly_by_hand)
+{
+	check_theft_area(0);
+}
+
+Test(replay, attribution_daily_by_hand)
+{
+	check_theft_area(1);
+}
+
+/* ---- the feature dump ---- */
+
+static void dump_row(void *arg, const char *customer_id, int32_t day, const struct feature_vec *fv,
+                     const struct rule_hits *hits)
+{
+	struct { struct replay *rp; struct rbuf *out; } *d = arg;
+	replay_features_csv_row(d->rp, customer_id, day, fv, hits, d->out);
+}
+
+/* Fields of one CSV line (no quoted field in it). */
+static size_t csv_fields(const char *line, size_t len)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < len; i++)
+		n += line[i] == ',';
+	return n;
+}
+
+/* The dump has a header naming every feature and one line per scoring with as many fields;
+ * a missing feature is empty, a symbol reads as its name, an odd customer_id is quoted. */
+Test(replay, feature_dump_one_line_per_scoring)
+{
+	struct replay *rp = open_replay("rules", NULL);
+	struct rbuf out = {0};
+	struct { struct replay *rp; struct rbuf *out; } d = {rp, &out};
+	replay_features_csv_header(&out);
+	size_t header_len = strchr(out.data, '\n') - out.data;
+	cr_assert_eq(csv_fields(out.data, header_len), 5 + (size_t)FEAT__COUNT);
+	cr_assert(strncmp(out.data, "customer_id,day,score,alert,fired,kwh_day,", 42) == 0);
+	replay_set_scoring_observer(rp, dump_row, &d);
+	run_file(&rp, 1, DATA "city.jsonl");
+	struct replay_totals t;
+	replay_totals(rp, &t);
+	size_t lines = 0;
+	for (const char *p = out.data, *end = out.data + out.len; p < end; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		cr_assert_not_null(nl);
+		cr_assert_eq(csv_fields(p, (size_t)(nl - p)), 5 + (size_t)FEAT__COUNT, "line %zu", lines);
+		p = nl + 1;
+	}
+	cr_assert_eq(lines, t.scored + 1, "a header and one line per scoring");
+	cr_assert_not_null(strstr(out.data, ",residential,"), "a symbol by its name");
+
+	struct feature_vec fv;
+	struct rule_hits hits;
+	memset(&hits, 0, sizeof(hits));
+	feature_vec_clear(&fv);
+	feature_set(&fv, FEAT_KWH_DAY, 7.25);
+	rbuf_reset(&out);
+	replay_features_csv_row(rp, "C,\"1\"", 20454, &fv, &hits, &out);
+	cr_assert(strncmp(out.data, "\"C,\"\"1\"\"\",2026-01-01,0,0,,7.25,,", 31) == 0, "%.*s",
+	          (int)out.len, out.data);
+	rbuf_free(&out);
+	replay_free(rp);
 }
