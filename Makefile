@@ -45,7 +45,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libriskd.a
 
 RISKD_SRCS   := detector/riskd_main.c
-RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c)
+RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c) tools/alert_view.c
 MOCK_SRCS    := tools/mock_kafka.c
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -93,6 +93,13 @@ static void assert_config_eq(const struct riskd_config *got, const struct riskd_
 	cr_assert_str_eq(got->rules_path, want->rules_path);
 	cr_assert_str_eq(got->scorecard_path, want->scorecard_path);
 	cr_assert_eq(got->metrics_port, want->metrics_port);
+	cr_assert_str_eq(got->console_listen, want->console_listen);
+	cr_assert_eq(got->console_port, want->console_port);
+	cr_assert_str_eq(got->console_tls_cert, want->console_tls_cert);
+	cr_assert_str_eq(got->console_tls_key, want->console_tls_key);
+	cr_assert_str_eq(got->console_database, want->console_database);
+	cr_assert_eq(got->console_session_idle_s, want->console_session_idle_s);
+	cr_assert_eq(got->console_session_max_s, want->console_session_max_s);
 	cr_assert_str_eq(got->log_level, want->log_level);
 	cr_assert_str_eq(got->stack_env, want->stack_env);
 }
@@ -714,6 +721,8 @@ Test(config, describe_lists_every_key_once)
 		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
 		"scoring.grade_hysteresis_points", "metrics.port",
+		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
+		"console.database", "console.session_idle_s", "console.session_max_s",
 		"log.level", "stack_env",
 	};
 	char *text = NULL;
