@@ -47,6 +47,7 @@ LIB       := $(BUILD)/libriskd.a
 RISKD_SRCS   := detector/riskd_main.c
 RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c) tools/alert_view.c
 MOCK_SRCS    := tools/mock_kafka.c
+CONSOLE_SRCS := $(wildcard tools/console*.c) tools/alert_view.c
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
@@ -61,7 +62,7 @@ GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c))
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
 
-PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
+PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka $(BINDIR)/riskd-console
 
 .PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind \
         fuzz fuzz-build check-arrows
@@ -105,6 +106,10 @@ $(BINDIR)/riskctl: $(RISKCTL_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 $(BINDIR)/mock-kafka: $(MOCK_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BINDIR)/riskd-console: $(CONSOLE_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
