@@ -152,7 +152,7 @@ static const struct config_key config_keys[] = {
 	KEY_STRING("console.database", console_database, 0, "",
 	           "libpq connection string analysts log in through (their user name and password "
 	           "are added); \"\" = postgres.dsn"),
-	KEY_INT("console.session_idle_s", console_session_idle_s, 60, 86400, 1800,
+	KEY_INT("console.session_idle_s", console_session_idle_s, 10, 86400, 1800,
 	        "seconds without a request after which a console session ends"),
 	KEY_INT("console.session_max_s", console_session_max_s, 300, 604800, 43200,
 	        "seconds after login after which a console session ends whatever its use"),

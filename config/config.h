@@ -57,7 +57,7 @@ struct riskd_config {
 	char console_tls_key[CONFIG_PATH_MAX];     /* console.tls_key, PEM path, "" = plain HTTP */
 	char console_database[CONFIG_STR_MAX];     /* console.database, libpq DSN of analyst logins,
 	                                              "" = postgres.dsn */
-	int console_session_idle_s;                /* console.session_idle_s, 60..86400, default 1800 */
+	int console_session_idle_s;                /* console.session_idle_s, 10..86400, default 1800 */
 	int console_session_max_s;                 /* console.session_max_s, 300..604800, default 43200 */
 	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */
 	char stack_env[CONFIG_PATH_MAX];           /* stack_env, default "var/stack.env"; "" = off */

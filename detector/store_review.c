@@ -294,7 +294,7 @@ int review_claim(struct review_store *rv, const char *alert_id, const char *anal
 }
 
 int review_resolve(struct review_store *rv, const char *alert_id, const char *analyst,
-                   const char *disposition, const char *note, int suppress_days,
+                   const char *disposition, const char *note, int suppress_days, int *closed,
                    char *errstr, size_t errstr_size)
 {
 	char days[16];
@@ -302,7 +302,7 @@ int review_resolve(struct review_store *rv, const char *alert_id, const char *an
 	const char *params[5] = {alert_id, analyst, disposition, note,
 	                         suppress_days >= 0 ? days : NULL};
 	return review_call_lifecycle(rv, "select risk.alert_resolve($1, $2, $3, $4, $5::integer)", 5,
-	                      params, NULL, errstr, errstr_size);
+	                             params, closed, errstr, errstr_size);
 }
 
 int review_release(struct review_store *rv, const char *alert_id, const char *note,

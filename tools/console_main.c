@@ -356,8 +356,10 @@ static int alert_action(struct console_session *s, const char *alert_id, const c
 		return review_comment(s->rv, alert_id, note, errstr, errstr_size);
 	if (strcmp(action, "resolve") == 0) {
 		console_form_get(rq->body, "disposition", field, sizeof(field), NULL, NULL);
-		int rc = review_resolve(s->rv, alert_id, NULL, field, note, -1, errstr, errstr_size);
-		if (rc == 0 && strcmp(field, "confirmed_theft") == 0)
+		int closed = 1;
+		int rc = review_resolve(s->rv, alert_id, NULL, field, note, -1, &closed, errstr,
+		                        errstr_size);
+		if (rc == 0 && !closed)
 			*done = "propose";
 		return rc;
 	}

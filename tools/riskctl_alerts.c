@@ -835,10 +835,18 @@ static int cmd_resolve(int argc, char **argv)
 	                        BIT(OPT_DISPOSITION) | BIT(OPT_NOTE), &o, &rv);
 	if (rc || !rv)
 		return rc;
+	int closed = 1;
 	int err = review_resolve(rv, o.id, opts_analyst(&o), o.value[OPT_DISPOSITION],
-	                         o.value[OPT_NOTE], o.suppress_days, errstr, sizeof(errstr));
+	                         o.value[OPT_NOTE], o.suppress_days, &closed, errstr, sizeof(errstr));
 	if (err) {
 		rc = store_failed("alerts resolve", err, errstr);
+		goto done;
+	}
+	if (!closed) {
+		say_done(o.id, "resolved as confirmed_theft by", rv,
+		         "; it stays in review until a second analyst approves it (four-eyes: "
+		         "risk.alert_approve, or Approve in riskd-console)\n");
+		rc = EXIT_OK;
 		goto done;
 	}
 	char closed_as[64];

@@ -69,7 +69,8 @@ $$;
 -- Closes an alert in review with a disposition and a note, by its holder or a risk_lead
 -- member. confirmed_theft, while review_settings.theft_approval is on, is recorded as a
 -- resolution awaiting approval instead (audit action 'proposed'; the alert stays in review).
--- Same signature, arguments and refusals as before. Returns true.
+-- Same signature, arguments and refusals as before. Returns true when the alert closed, false
+-- when the resolution awaits a second analyst's approval.
 create or replace function risk.alert_resolve(p_alert_id text, p_analyst text,
                                               p_disposition text, p_note text,
                                               p_suppress_days integer default null)
@@ -118,7 +119,7 @@ begin
                 jsonb_build_object('status', a.status, 'analyst', a.analyst),
                 jsonb_build_object('status', a.status, 'disposition', p_disposition,
                                    'note', v_note, 'awaiting_approval', true));
-        return true;
+        return false;
     end if;
     delete from risk.alert_approvals p where p.alert_id = a.alert_id;
     perform risk.alert_close(a, v_analyst, p_disposition, v_note, v_days, null);
