@@ -135,7 +135,14 @@ static enum MHD_Result login_form(struct MHD_Connection *conn, unsigned int stat
 {
 	char csrf[CONSOLE_TOKEN_HEX], cookie[256];
 	struct page p;
-	console_random_token(csrf);
+	/* one token per browser until it logs in: a second tab, or a redirect to /login, must not
+	 * invalidate the form already shown */
+	const char *kept = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, LOGIN_COOKIE);
+	if (kept && strlen(kept) == CONSOLE_TOKEN_HEX - 1 &&
+	    strspn(kept, "0123456789abcdef") == CONSOLE_TOKEN_HEX - 1)
+		memcpy(csrf, kept, CONSOLE_TOKEN_HEX);
+	else
+		console_random_token(csrf);
 	console_cookie(cookie, sizeof(cookie), LOGIN_COOKIE, csrf, "/login");
 	console_page_login(page_open(&p), csrf, message);
 	return page_send(conn, &p, status, "text/html; charset=utf-8", cookie);
@@ -453,6 +460,11 @@ static enum MHD_Result customer_get(struct MHD_Connection *conn, struct console_
 
 /* ---- routing ---- */
 
+/* The tab icon: a meter's dial, drawn in SVG. */
+static const char *const console_icon =
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><circle cx=\"8\" cy=\"8\" "
+    "r=\"7\" fill=\"#1a73e8\"/><path d=\"M8 8 L12 4\" stroke=\"#fff\" stroke-width=\"2\"/></svg>";
+
 static enum MHD_Result route(struct MHD_Connection *conn, const char *method, const char *url,
                              const struct console_request *rq)
 {
@@ -476,6 +488,12 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *method, co
 	}
 	if (get && strcmp(url, "/login") == 0)
 		return login_form(conn, MHD_HTTP_OK, NULL);
+	if (get && strcmp(url, "/favicon.svg") == 0)
+		return console_reply(conn, MHD_HTTP_OK, "image/svg+xml", console_icon,
+		                     strlen(console_icon), NULL, NULL, NULL, NULL);
+	if (get && strcmp(url, "/favicon.ico") == 0)
+		return console_reply(conn, MHD_HTTP_NO_CONTENT, "image/x-icon", "", 0, NULL, NULL, NULL,
+		                     NULL);
 	if (post && strcmp(url, "/login") == 0)
 		return login_post(conn, rq);
 

@@ -17,10 +17,10 @@ static const char *const console_style =
     "padding-bottom:8px;margin-bottom:16px}nav .who{margin-left:auto;color:#5f6368}"
     "nav form{display:inline;margin:0}"
     "a{color:#1a73e8}button{font:inherit;padding:3px 10px;cursor:pointer}"
-    "table.queue{table-layout:fixed}table.queue td{overflow:hidden}"
-    "table.queue col.sel{width:28px}table.queue col.id{width:250px}"
-    "table.queue col.score{width:110px}table.queue col.st{width:150px}"
-    "table.queue col.spark{width:270px}"
+    "body{max-width:1320px}table.queue{table-layout:fixed}table.queue td{overflow:hidden}"
+    "table.queue th:nth-child(1){width:24px}table.queue th:nth-child(2){width:300px}"
+    "table.queue th:nth-child(3){width:120px}table.queue th:nth-child(4){width:170px}"
+    "table.queue th:nth-child(6){width:270px}"
     ".id{font-family:ui-monospace,Menlo,monospace;white-space:nowrap;overflow:hidden;"
     "text-overflow:ellipsis;display:block}.rules{overflow-wrap:anywhere}"
     "form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin:8px 0}"
@@ -80,7 +80,8 @@ static void page_begin(FILE *out, const struct console_session *s, const char *t
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n"
-	      "<link rel=\"stylesheet\" href=\"/console.css\"/>\n<title>", out);
+	      "<link rel=\"stylesheet\" href=\"/console.css\"/>\n"
+	      "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"/>\n<title>", out);
 	view_html(out, title);
 	fputs(" - riskd console</title>\n</head>\n<body>\n", out);
 	if (!s)
@@ -303,9 +304,7 @@ void console_page_queue(FILE *out, const struct console_session *s,
 		csrf_field(out, s);
 		fputs("<button type=\"submit\">Claim selected</button></form>\n", out);
 	}
-	fputs("<table class=\"queue\" id=\"queue\">\n<colgroup><col class=\"sel\"/><col class=\"id\"/>"
-	      "<col class=\"score\"/><col class=\"st\"/><col/><col class=\"spark\"/></colgroup>\n"
-	      "<tr><th></th><th>Alert</th><th class=\"num\"><a href=\"", out);
+	fputs("<table class=\"queue\" id=\"queue\">\n<tr><th></th><th>Alert</th><th class=\"num\"><a href=\"", out);
 	queue_url(out, "/queue", view, "score", 1);
 	fputs("\">Score</a></th><th><a href=\"", out);
 	queue_url(out, "/queue", view, "age", 1);
@@ -400,6 +399,9 @@ static void alert_actions(FILE *out, const struct console_session *s, const json
 		fputs(" with the note \"", out);
 		view_html(out, view_str(approval, "note"));
 		fputs("\"; it takes effect when a second analyst approves it.</p>\n", out);
+	}
+	if (json_is_object(approval) &&
+	    strcmp(view_nz(view_str(approval, "proposed_by")), s->user) != 0) {
 		action_begin(out, s, id, "approve");
 		fputs("<textarea name=\"note\" placeholder=\"approval note (optional)\"></textarea>", out);
 		action_end(out, "Approve confirmed theft");
