@@ -92,7 +92,6 @@ static const char *const queue_sql =
     "with m as not materialized ("
     " select a.alert_id, a.score, a.opened_at, risk.severity_rank(a.severity) as sev"
     " from risk.alerts a"
-    " left join risk.customers c on c.customer_id = a.customer_id"
     " where (case coalesce($1::text, 'active')"
     "          when 'all' then true"
     "          when 'active' then a.status in ('open', 'in_review')"
@@ -100,8 +99,10 @@ static const char *const queue_sql =
     "   and ($2::text is null or a.kind = $2::text)"
     "   and ($3::text is null or a.severity = $3::text)"
     "   and ($4::text is null or a.rules @> jsonb_build_array(jsonb_build_object('id', $4::text)))"
-    "   and ($5::text is null or c.transformer_id = $5::text)"
-    "   and ($6::text is null or c.segment = $6::text)"
+    "   and ($5::text is null and $6::text is null or exists (select 1 from risk.customers c"
+    "        where c.customer_id = a.customer_id"
+    "          and ($5::text is null or c.transformer_id = $5::text)"
+    "          and ($6::text is null or c.segment = $6::text)))"
     "   and (case coalesce($7::text, '')"
     "          when 'me' then a.analyst = session_user::text"
     "          when 'anyone' then a.analyst is not null"
@@ -117,9 +118,10 @@ static const char *const queue_sql =
     "select json_build_object("
     " 'total', (select count(*) from m),"
     " 'counts', (select json_build_object("
-    "     'open', count(*) filter (where status = 'open'),"
-    "     'in_review', count(*) filter (where status = 'in_review'),"
-    "     'closed', count(*) filter (where status = 'closed')) from risk.alerts),"
+    "     'open', coalesce(sum(n) filter (where status = 'open'), 0),"
+    "     'in_review', coalesce(sum(n) filter (where status = 'in_review'), 0),"
+    "     'closed', coalesce(sum(n) filter (where status = 'closed'), 0))"
+    "   from (select status, count(*) as n from risk.alerts group by status) s),"
     " 'mine', (select count(*) from risk.alerts"
     "          where analyst = session_user::text and status = 'in_review'),"
     " 'rows', (select coalesce(json_agg(json_build_object("
@@ -129,7 +131,8 @@ static const char *const queue_sql =
     "     'firings', a.firings, 'opened_at', a.opened_at,"
     "     'age_s', extract(epoch from now() - a.opened_at)::float8,"
     "     'disposition', a.disposition, 'segment', c.segment,"
-    "     'transformer_id', c.transformer_id, 'curve', a.curve,"
+    "     'transformer_id', c.transformer_id,"
+    "     'curve', case when $12::boolean then a.curve end,"
     "     'approval_pending', exists (select 1 from risk.alert_approvals p"
     "                                 where p.alert_id = a.alert_id))"
     "     order by page.n), '[]')"
@@ -144,10 +147,11 @@ int console_queue(struct review_store *rv, const struct console_queue_filter *f,
 	snprintf(age, sizeof(age), "%d", f->min_age_days);
 	snprintf(limit, sizeof(limit), "%d", f->limit);
 	snprintf(offset, sizeof(offset), "%d", f->offset);
-	const char *params[11] = {f->status, f->kind,    f->severity,  f->rule,
+	const char *params[12] = {f->status, f->kind,    f->severity,  f->rule,
 	                          f->area,   f->segment, f->assigned,  age,
-	                          f->sort_by_age ? "t" : "f", limit, offset};
-	return review_query_json(rv, queue_sql, 11, params, out, errstr, errstr_size);
+	                          f->sort_by_age ? "t" : "f", limit, offset,
+	                          f->with_curve ? "t" : "f"};
+	return review_query_json(rv, queue_sql, 12, params, out, errstr, errstr_size);
 }
 
 /* The customer's payment status and last grades, shared by the alert and customer pages

@@ -30,6 +30,7 @@ struct console_queue_filter {
 	int sort_by_age;      /* 0: by score (highest first); 1: by age (oldest first) */
 	int offset;           /* rows skipped, 0.. */
 	int limit;            /* rows returned, 1.. */
+	int with_curve;       /* non-zero: each row carries its "curve" (the page's sparklines) */
 };
 
 /*

@@ -289,6 +289,7 @@ static enum MHD_Result queue_get(struct MHD_Connection *conn, struct console_ses
 		view.filter.offset = 0;
 		view.filter.limit = CSV_ROWS_MAX;
 	}
+	view.filter.with_curve = !csv;
 	int rc = console_queue(s->rv, &view.filter, &result, errstr, sizeof(errstr));
 	if (rc)
 		return reply_message(conn, store_status(rc), s, "Queue unavailable", errstr);

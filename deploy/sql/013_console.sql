@@ -23,7 +23,12 @@ create table risk.alert_approvals (
     proposed_at timestamptz not null default now()
 );
 
--- The queue page's filters and sorts: by status and age, and an analyst's inbox.
+-- The queue page (docs/performance.md): the active queue in priority order with the columns
+-- its filters read, so a page and its count are index-only scans that never touch the wide
+-- rows (curves, rules); the queue by age, per status; an analyst's inbox.
+create index alerts_queue on risk.alerts (score desc, opened_at, alert_id)
+    include (status, severity, kind, analyst, customer_id)
+    where status in ('open', 'in_review');
 create index alerts_status_age on risk.alerts (status, opened_at);
 create index alerts_analyst on risk.alerts (analyst, status) where analyst is not null;
 
