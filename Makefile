@@ -63,6 +63,8 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c))
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
+# The console's unit suite links its session and HTTP helpers.
+$(BUILD)/tests/unit/test_console: $(BUILD)/tools/console_session.o $(BUILD)/tools/console_http.o
 
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka $(BINDIR)/riskd-console
 

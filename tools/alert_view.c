@@ -449,6 +449,18 @@ void view_event_summary(const json_t *ev, char *buf, size_t size)
 		         view_str(before, "status") ? view_str(before, "status") : "?",
 		         view_str(before, "disposition") ? view_str(before, "disposition") : "-", extra,
 		         view_str(after, "note") ? ": " : "", view_str(after, "note") ? view_str(after, "note") : "");
+	} else if (strcmp(action, "commented") == 0) {
+		snprintf(buf, size, "%s", view_str(after, "note") ? view_str(after, "note") : "");
+	} else if (strcmp(action, "assigned") == 0) {
+		snprintf(buf, size, "to %s (was %s)", view_nz(view_str(after, "analyst")),
+		         view_str(before, "analyst") ? view_str(before, "analyst") : "unassigned");
+	} else if (strcmp(action, "proposed") == 0) {
+		snprintf(buf, size, "resolved as %s, awaiting a second analyst's approval: %s",
+		         view_nz(view_str(after, "disposition")), view_nz(view_str(after, "note")));
+	} else if (strcmp(action, "approved") == 0) {
+		snprintf(buf, size, "approved %s's %s%s%s", view_nz(view_str(before, "proposed_by")),
+		         view_nz(view_str(after, "disposition")), view_str(after, "note") ? ": " : "",
+		         view_str(after, "note") ? view_str(after, "note") : "");
 	} else {
 		snprintf(buf, size, "%s", action);
 	}
@@ -536,3 +548,122 @@ void view_facts_fill(const json_t *detail, struct view_facts *f)
 	}
 }
 
+
+void view_queue_sparkline(FILE *out, const json_t *row)
+{
+	struct view_curve cv;
+	char title[256];
+	view_curve_load(&cv, json_object_get(row, "curve"));
+	view_curve_span(&cv, view_str(row, "first_day"), view_str(row, "last_day"));
+	snprintf(title, sizeof(title), "Daily energy of customer %s",
+	         view_nz(view_str(row, "customer_id")));
+	view_curve_svg(out, &cv, title, 1);
+}
+
+/* ---- the alert page's sections (riskctl alerts show --html and the console) ---- */
+
+void view_alert_heading(FILE *out, const json_t *detail)
+{
+	const json_t *a = json_object_get(detail, "alert");
+	fputs("<h1>Alert <code id=\"alert-id\">", out);
+	view_html(out, view_str(a, "alert_id"));
+	fputs("</code>", out);
+	view_badge(out, "sev-", view_str(a, "severity"));
+	view_badge(out, "st-", view_str(a, "status"));
+	fputs("</h1>\n", out);
+}
+
+void view_alert_facts(FILE *out, const json_t *detail)
+{
+	const json_t *a = json_object_get(detail, "alert");
+	struct view_facts f;
+	view_facts_fill(detail, &f);
+	fputs("<table class=\"facts\">\n", out);
+	view_fact(out, "Customer", f.customer);
+	view_fact(out, "Score", f.score);
+	view_fact(out, "Area loss rate", f.area);
+	view_fact(out, "Credit grade", f.grade);
+	view_fact(out, "Rule set", f.ruleset);
+	view_fact(out, "Firings", f.firings);
+	view_fact(out, "Opened", f.opened);
+	view_fact(out, "Last seen", f.last_seen);
+	view_fact(out, "Queue position", f.queue);
+	view_fact(out, "Analyst", f.holder);
+	if (f.closed[0]) {
+		view_fact(out, "Disposition", f.closed);
+		view_fact(out, "Note", view_str(a, "note"));
+	}
+	fputs("</table>\n", out);
+}
+
+void view_alert_evidence(FILE *out, const json_t *detail)
+{
+	const json_t *a = json_object_get(detail, "alert");
+	struct view_curve cv;
+	size_t i;
+	json_t *v;
+	char title[512], line[1024];
+
+	view_alert_curve(detail, &cv);
+	fprintf(out, "<h2>Energy, last %d days, against the baseline</h2>\n", cv.n);
+	snprintf(title, sizeof(title), "Daily energy of customer %s against its baseline",
+	         view_nz(view_str(a, "customer_id")));
+	view_curve_svg(out, &cv, title, 0);
+	fputs("<p class=\"muted\">Shaded: days a rule fired. Triangles: tamper events, as dated by "
+	      "the days_since_tamper evidence of the firings. Hover a point for its value.</p>\n",
+	      out);
+
+	fputs("<h2>Rules that fired (latest firing)</h2>\n<table id=\"rules\">\n<tr><th>Rule</th>"
+	      "<th>Title</th><th>Severity</th><th class=\"num\">Score</th><th>Evidence</th></tr>\n",
+	      out);
+	json_array_foreach(json_object_get(a, "rules"), i, v) {
+		fputs("<tr><td><code>", out);
+		view_html(out, view_str(v, "id"));
+		fputs("</code></td><td>", out);
+		view_html(out, view_str(v, "title"));
+		fputs("</td><td>", out);
+		view_badge(out, "sev-", view_str(v, "severity"));
+		fputs("</td><td class=\"num\">", out);
+		view_htmlf(out, "%g", view_num(v, "score"));
+		fputs("</td><td>", out);
+		view_evidence(out, json_object_get(v, "evidence"));
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n<h2>Suppressions for this customer</h2>\n", out);
+	const json_t *sup = json_object_get(detail, "suppressions");
+	if (json_array_size(sup) == 0)
+		fputs("<p class=\"muted\">None.</p>\n", out);
+	else
+		fputs("<ul class=\"tight\">\n", out);
+	json_array_foreach(sup, i, v) {
+		view_suppression_summary(v, line, sizeof(line));
+		fputs("<li>", out);
+		view_html(out, line);
+		fputs("</li>\n", out);
+	}
+	if (json_array_size(sup))
+		fputs("</ul>\n", out);
+}
+
+void view_alert_history(FILE *out, const json_t *detail)
+{
+	size_t i;
+	json_t *v;
+	char when[64], line[1024];
+	fputs("<h2>History</h2>\n<table id=\"history\">\n<tr><th>When</th><th>Who</th><th>What</th>"
+	      "<th>Details</th></tr>\n", out);
+	json_array_foreach(json_object_get(detail, "events"), i, v) {
+		view_time(view_str(v, "at"), when, sizeof(when));
+		view_event_summary(v, line, sizeof(line));
+		fputs("<tr><td>", out);
+		view_html(out, when);
+		fputs("</td><td>", out);
+		view_html(out, view_str(v, "actor"));
+		fputs("</td><td>", out);
+		view_html(out, view_str(v, "action"));
+		fputs("</td><td>", out);
+		view_html(out, line);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}

@@ -65,6 +65,8 @@ extern const char *const view_style;
 void view_badge(FILE *out, const char *cls_prefix, const char *value);
 /* The curve as an inline SVG chart titled label; small: a sparkline without axes. */
 void view_curve_svg(FILE *out, const struct view_curve *cv, const char *label, int small);
+/* A queue row's 60-day curve as a sparkline, shaded from its first to its latest firing. */
+void view_queue_sparkline(FILE *out, const json_t *row);
 /* One row of a facts table (name is trusted markup, value is escaped; empty value "-"). */
 void view_fact(FILE *out, const char *name, const char *value);
 /* The evidence object of one rule as an HTML table. */
@@ -76,5 +78,13 @@ void view_event_summary(const json_t *ev, char *buf, size_t size);
 void view_suppression_summary(const json_t *s, char *buf, size_t size);
 /* Fills f from review_show's detail. */
 void view_facts_fill(const json_t *detail, struct view_facts *f);
+
+/* The alert page's sections, from review_show's detail: the heading (id and badges), the
+ * facts table, the evidence (curve chart, rules with their evidence, suppressions) and the
+ * history (every audit row in one table). */
+void view_alert_heading(FILE *out, const json_t *detail);
+void view_alert_facts(FILE *out, const json_t *detail);
+void view_alert_evidence(FILE *out, const json_t *detail);
+void view_alert_history(FILE *out, const json_t *detail);
 
 #endif

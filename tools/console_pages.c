@@ -225,10 +225,9 @@ static void queue_filters(FILE *out, const struct console_queue_view *v)
 	fputs("<button type=\"submit\">Filter</button> <a href=\"/queue\">Reset</a></form>\n", out);
 }
 
-static void queue_row(FILE *out, const struct console_session *s, const json_t *r)
+static void queue_row(FILE *out, const json_t *r)
 {
-	char age[32], rules[1024], title[256];
-	struct view_curve cv;
+	char age[32], rules[1024];
 	size_t i;
 	json_t *id;
 	view_duration(view_num(r, "age_s"), age, sizeof(age));
@@ -261,12 +260,8 @@ static void queue_row(FILE *out, const struct console_session *s, const json_t *
 	fputs("</span></td><td class=\"rules\">", out);
 	view_html(out, rules);
 	fputs("</td><td>", out);
-	view_curve_load(&cv, json_object_get(r, "curve"));
-	view_curve_span(&cv, view_str(r, "first_day"), view_str(r, "last_day"));
-	snprintf(title, sizeof(title), "Daily energy of customer %s", view_nz(view_str(r, "customer_id")));
-	view_curve_svg(out, &cv, title, 1);
+	view_queue_sparkline(out, r);
 	fputs("</td></tr>\n", out);
-	(void)s;
 }
 
 void console_page_queue(FILE *out, const struct console_session *s,
@@ -310,7 +305,7 @@ void console_page_queue(FILE *out, const struct console_session *s,
 	queue_url(out, "/queue", view, "age", 1);
 	fputs("\">Status, age</a></th><th>Rules</th><th>Energy, 60 days</th></tr>\n", out);
 	json_array_foreach(rows, i, r)
-		queue_row(out, s, r);
+		queue_row(out, r);
 	fputs("</table>\n<p class=\"pager\">", out);
 	if (view->page > 1) {
 		fputs("<a rel=\"prev\" href=\"", out);
@@ -508,114 +503,23 @@ static void customer_context(FILE *out, const json_t *context, const char *skip_
 		fputs("</table>\n", out);
 }
 
-/* The history in one column: when, who, what, details. */
-static void alert_history(FILE *out, const json_t *detail)
-{
-	size_t i;
-	json_t *v;
-	char when[64], line[1024];
-	fputs("<h2>History</h2>\n<table id=\"history\">\n<tr><th>When</th><th>Who</th><th>What</th>"
-	      "<th>Details</th></tr>\n", out);
-	json_array_foreach(json_object_get(detail, "events"), i, v) {
-		const char *action = view_nz(view_str(v, "action"));
-		const json_t *after = json_object_get(v, "after");
-		view_time(view_str(v, "at"), when, sizeof(when));
-		if (strcmp(action, "commented") == 0 || strcmp(action, "proposed") == 0 ||
-		    strcmp(action, "approved") == 0 || strcmp(action, "assigned") == 0)
-			snprintf(line, sizeof(line), "%s%s%s", view_str(after, "disposition")
-			         ? view_str(after, "disposition") : (view_str(after, "analyst")
-			                                             ? view_str(after, "analyst") : ""),
-			         view_str(after, "note") ? ": " : "",
-			         view_str(after, "note") ? view_str(after, "note") : "");
-		else
-			view_event_summary(v, line, sizeof(line));
-		fputs("<tr><td>", out);
-		view_html(out, when);
-		fputs("</td><td>", out);
-		view_html(out, view_str(v, "actor"));
-		fputs("</td><td>", out);
-		view_html(out, action);
-		fputs("</td><td>", out);
-		view_html(out, line);
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n", out);
-}
-
 void console_page_alert(FILE *out, const struct console_session *s, const json_t *detail,
                         const json_t *context, const char *message)
 {
 	const json_t *a = json_object_get(detail, "alert");
-	struct view_facts f;
-	struct view_curve cv;
-	size_t i;
-	json_t *v;
-	char title[512], line[1024];
+	char title[512];
 
-	view_facts_fill(detail, &f);
 	snprintf(title, sizeof(title), "Alert %s", view_nz(view_str(a, "alert_id")));
 	page_begin(out, s, title);
 	message_box(out, message);
-	fputs("<h1>Alert <code id=\"alert-id\">", out);
-	view_html(out, view_str(a, "alert_id"));
-	fputs("</code>", out);
-	view_badge(out, "sev-", view_str(a, "severity"));
-	view_badge(out, "st-", view_str(a, "status"));
-	fputs("</h1>\n<p><a href=\"/queue\">Back to the queue</a> &middot; customer ", out);
+	view_alert_heading(out, detail);
+	fputs("<p><a href=\"/queue\">Back to the queue</a> &middot; customer ", out);
 	link_to(out, "customers", view_nz(view_str(a, "customer_id")), NULL, NULL);
-	fputs("</p>\n<table class=\"facts\">\n", out);
-	view_fact(out, "Customer", f.customer);
-	view_fact(out, "Score", f.score);
-	view_fact(out, "Area loss rate", f.area);
-	view_fact(out, "Credit grade", f.grade);
-	view_fact(out, "Rule set", f.ruleset);
-	view_fact(out, "Firings", f.firings);
-	view_fact(out, "Opened", f.opened);
-	view_fact(out, "Last seen", f.last_seen);
-	view_fact(out, "Queue position", f.queue);
-	view_fact(out, "Analyst", f.holder);
-	if (f.closed[0]) {
-		view_fact(out, "Disposition", f.closed);
-		view_fact(out, "Note", view_str(a, "note"));
-	}
-	fputs("</table>\n", out);
+	fputs("</p>\n", out);
+	view_alert_facts(out, detail);
 	alert_actions(out, s, a, context);
-
-	view_alert_curve(detail, &cv);
-	fprintf(out, "<h2>Energy, last %d days, against the baseline</h2>\n", cv.n);
-	snprintf(title, sizeof(title), "Daily energy of customer %s against its baseline",
-	         view_nz(view_str(a, "customer_id")));
-	view_curve_svg(out, &cv, title, 0);
-	fputs("<p class=\"muted\">Shaded: days a rule fired. Triangles: tamper events. Hover a "
-	      "point for its value.</p>\n", out);
-
-	fputs("<h2>Rules that fired (latest firing)</h2>\n<table id=\"rules\">\n<tr><th>Rule</th>"
-	      "<th>Title</th><th>Severity</th><th class=\"num\">Score</th><th>Evidence</th></tr>\n",
-	      out);
-	json_array_foreach(json_object_get(a, "rules"), i, v) {
-		fputs("<tr><td><code>", out);
-		view_html(out, view_str(v, "id"));
-		fputs("</code></td><td class=\"rules\">", out);
-		view_html(out, view_str(v, "title"));
-		fputs("</td><td>", out);
-		view_badge(out, "sev-", view_str(v, "severity"));
-		fputs("</td><td class=\"num\">", out);
-		view_htmlf(out, "%g", view_num(v, "score"));
-		fputs("</td><td>", out);
-		view_evidence(out, json_object_get(v, "evidence"));
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n<h2>Suppressions for this customer</h2>\n", out);
-	const json_t *sup = json_object_get(detail, "suppressions");
-	if (json_array_size(sup) == 0)
-		fputs("<p class=\"muted\">None.</p>\n", out);
-	json_array_foreach(sup, i, v) {
-		view_suppression_summary(v, line, sizeof(line));
-		fputs("<p>", out);
-		view_html(out, line);
-		fputs("</p>\n", out);
-	}
-	alert_history(out, detail);
+	view_alert_evidence(out, detail);
+	view_alert_history(out, detail);
 	customer_context(out, context, view_str(a, "alert_id"));
 	page_end(out);
 }
