@@ -145,8 +145,9 @@ static void raise_alert(const struct console_world *cw, const char *customer, co
 }
 
 /* A fresh database with alice, bob (analysts), lena (lead) and dora (dashboard only), and a
- * console process logging analysts in through TLS with a password. */
-static void console_up(struct console_world *cw, const char *name)
+ * console process logging analysts in through TLS with a password; extra: more lines of the
+ * console: section (NULL: none). */
+static void console_up_with(struct console_world *cw, const char *name, const char *extra)
 {
 	e2e_world_new(&cw->w, name, 1, 500);
 	analyst_role(cw, "console_alice", "risk_analyst");
@@ -159,8 +160,9 @@ static void console_up(struct console_world *cw, const char *name)
 	FILE *f = fopen(cw->w.config, "a");
 	cr_assert_not_null(f);
 	fprintf(f, "console:\n  port: %d\n  session_idle_s: 10\n  database: \"host=localhost "
-	           "port=%d dbname=%.*s sslmode=verify-full sslrootcert=%s\"\n",
-	        cw->port, cw->w.env.pg_port, (int)strcspn(at + 7, " "), at + 7, cw->w.env.pg_ca);
+	           "port=%d dbname=%.*s sslmode=verify-full sslrootcert=%s\"\n%s",
+	        cw->port, cw->w.env.pg_port, (int)strcspn(at + 7, " "), at + 7, cw->w.env.pg_ca,
+	        extra ? extra : "");
 	fclose(f);
 	snprintf(cw->log, sizeof(cw->log), "%s/console.log", cw->w.dir);
 	cw->pid = fork();
@@ -176,11 +178,16 @@ static void console_up(struct console_world *cw, const char *name)
 	}
 	char body[64];
 	for (int i = 0; i < 100; i++) {
-		if (e2e_http_get(cw->port, "/healthz", body, sizeof(body)) == 200)
+		if (extra || e2e_http_get(cw->port, "/healthz", body, sizeof(body)) == 200)
 			return;
 		usleep(50 * 1000);
 	}
 	cr_assert_fail("riskd-console did not answer /healthz (log: %s)", cw->log);
+}
+
+static void console_up(struct console_world *cw, const char *name)
+{
+	console_up_with(cw, name, NULL);
 }
 
 static void console_down(struct console_world *cw)
@@ -447,4 +454,31 @@ Test(console, an_idle_session_expires, .timeout = 120)
 	cr_assert_not_null(strstr(r.headers, "Location: /login"));
 	reply_free(&r);
 	console_down(&cw);
+}
+
+Test(console, serves_https_with_secure_cookies, .timeout = 120)
+{
+	struct console_world cw;
+	char dir[] = "/tmp/riskd-console-tls.XXXXXX", extra[2600], out[8192];
+	cr_assert_not_null(mkdtemp(dir));
+	e2e_sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+	       "/CN=localhost -addext subjectAltName=DNS:localhost -keyout '%s/key.pem' "
+	       "-out '%s/cert.pem' 2>/dev/null", dir, dir);
+	snprintf(extra, sizeof(extra), "  tls_cert: \"%s/cert.pem\"\n  tls_key: \"%s/key.pem\"\n",
+	         dir, dir);
+	console_up_with(&cw, "console_tls", extra);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "for i in $(seq 100); do curl -sf --cacert '%s/cert.pem' "
+	         "https://localhost:%d/healthz >/dev/null && break; sleep 0.05; done; "
+	         "curl -s -D - -o /dev/null --cacert '%s/cert.pem' https://localhost:%d/login",
+	         dir, cw.port, dir, cw.port);
+	FILE *p = popen(cmd, "r");
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	cr_assert_not_null(strstr(out, "HTTP/1.1 200"), "%s", out);
+	cr_assert_not_null(strstr(out, "HttpOnly; SameSite=Strict; Secure"), "%s", out);
+	cr_assert_not_null(strstr(out, "Strict-Transport-Security: max-age="), "%s", out);
+	console_down(&cw);
+	e2e_sh("rm -r '%s'", dir);
 }
