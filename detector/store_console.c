@@ -174,6 +174,11 @@ int console_queue(struct review_store *rv, const struct console_queue_filter *f,
 static const char *const alert_context_sql =
     "select json_build_object("
     " 'approval', (select to_jsonb(p) from risk.alert_approvals p where p.alert_id = a.alert_id),"
+    " 'area_balance', (select coalesce(json_agg(json_build_object('day', b.day,"
+    "     'kwh', 100 * b.loss_rate, 'baseline', 100 * b.baseline_loss_rate) order by b.day), '[]')"
+    "   from risk.customers c join risk.area_balance b on b.transformer_id = c.transformer_id"
+    "   where c.customer_id = a.customer_id"
+    "     and b.day between a.last_day - 59 and a.last_day),"
     CUSTOMER_CREDIT_SQL("a.customer_id")
     ")::text from risk.alerts a where a.alert_id = $1";
 

@@ -54,8 +54,10 @@ int console_queue(struct review_store *rv, const struct console_queue_filter *f,
 
 /*
  * What the alert page adds to review_show: {"approval": the resolution awaiting approval or
- * null, "other_alerts": the customer's other alerts, "grade_history": the customer's last
- * grades, "credit": the customer's payment status or null}. Returns 0 and *out, or a riskd_err.
+ * null, "area_balance": [{day, kwh: the area's loss rate in %, baseline: its normal loss
+ * rate in %}] over the 60 days up to the alert's latest firing, "alerts": the customer's
+ * alerts, "grade_history": the customer's last grades, "credit": the customer's payment
+ * status or null}. Returns 0 and *out, or a riskd_err.
  */
 int console_alert_context(struct review_store *rv, const char *alert_id, json_t **out,
                           char *errstr, size_t errstr_size);

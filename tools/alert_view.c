@@ -145,6 +145,9 @@ void view_curve_load(struct view_curve *cv, const json_t *points)
 	size_t i;
 	json_t *p;
 	memset(cv, 0, sizeof(*cv));
+	cv->axis = "kWh per day";
+	cv->series = "daily energy";
+	cv->value_unit = "kWh";
 	json_array_foreach(points, i, p) {
 		if (cv->n == VIEW_CURVE_DAYS_MAX)
 			break;
@@ -296,8 +299,10 @@ void view_curve_svg(FILE *out, const struct view_curve *cv, const char *label, i
 			        cv->ymax * g / 2.0);
 		}
 		fprintf(out, "<text x=\"14\" y=\"%.1f\" fill=\"#5f6368\" transform=\"rotate(-90 14 %.1f)\" "
-		             "text-anchor=\"middle\">kWh per day</text>\n",
+		             "text-anchor=\"middle\">",
 		        mt + ph / 2, mt + ph / 2);
+		view_html(out, cv->axis);
+		fputs("</text>\n", out);
 	} else {
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9aa0a6\"/>\n",
 		        ml, mt + ph, ml + pw, mt + ph);
@@ -312,7 +317,7 @@ void view_curve_svg(FILE *out, const struct view_curve *cv, const char *label, i
 		if (isfinite(cv->kwh[d])) {
 			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1a73e8\"><title>",
 			        x, mt + ph * (1 - (cv->kwh[d] < 0 ? 0 : cv->kwh[d]) / cv->ymax));
-			view_htmlf(out, "%s: %.2f kWh", cv->day[d], cv->kwh[d]);
+			view_htmlf(out, "%s: %.2f %s", cv->day[d], cv->kwh[d], cv->value_unit);
 			if (isfinite(cv->baseline[d]))
 				view_htmlf(out, " (baseline %.2f)", cv->baseline[d]);
 			fputs("</title></circle>\n", out);
@@ -346,7 +351,7 @@ void view_curve_svg(FILE *out, const struct view_curve *cv, const char *label, i
 		double ly = height - 16;
 		fprintf(out,
 		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1a73e8\" "
-		        "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">daily energy</text>\n"
+		        "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">%s</text>\n"
 		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#5f6368\" "
 		        "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\">"
 		        "baseline</text>\n"
@@ -354,7 +359,7 @@ void view_curve_svg(FILE *out, const struct view_curve *cv, const char *label, i
 		        "fill-opacity=\"0.35\"/><text x=\"%.1f\" y=\"%.1f\">a rule fired</text>\n"
 		        "<path d=\"M %.1f %.1f l -6 9 l 12 0 z\" fill=\"#d93025\"/><text x=\"%.1f\" "
 		        "y=\"%.1f\">tamper event</text>\n",
-		        ml, ly, ml + 24, ly, ml + 30, ly + 4, ml + 130, ly, ml + 154, ly, ml + 160,
+		        ml, ly, ml + 24, ly, ml + 30, ly + 4, cv->series, ml + 130, ly, ml + 154, ly, ml + 160,
 		        ly + 4, ml + 240, ly - 5, ml + 258, ly + 4, ml + 356, ly - 5, ml + 368, ly + 4);
 	}
 	if (cv->n == 0)

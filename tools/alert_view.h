@@ -25,6 +25,9 @@ struct view_curve {
 	unsigned char fired[VIEW_CURVE_DAYS_MAX];
 	unsigned char tamper[VIEW_CURVE_DAYS_MAX];
 	double ymax;
+	const char *axis;       /* the y axis label: "kWh per day" unless set after loading */
+	const char *series;     /* the line's legend: "daily energy" */
+	const char *value_unit; /* after a point's value: "kWh" */
 };
 
 /* The facts an analyst reads first, as text. */
@@ -48,7 +51,8 @@ void view_value(const json_t *v, char *buf, size_t size);
 /* The strings of a JSON array, comma-separated, cut to size. */
 void view_join(const json_t *arr, char *buf, size_t size);
 
-/* Loads a curve from [{day, kwh, baseline}] (at most VIEW_CURVE_DAYS_MAX points). */
+/* Loads a curve from [{day, kwh, baseline}] (at most VIEW_CURVE_DAYS_MAX points), labelled as
+ * daily energy in kWh. */
 void view_curve_load(struct view_curve *cv, const json_t *points);
 /* Marks every day from first to last as fired (YYYY-MM-DD compare as dates). */
 void view_curve_span(struct view_curve *cv, const char *first, const char *last);

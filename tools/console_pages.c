@@ -503,6 +503,28 @@ static void customer_context(FILE *out, const json_t *context, const char *skip_
 		fputs("</table>\n", out);
 }
 
+/* The area's balance (loss rate against its normal loss) over the same days as the
+ * customer's curve, shaded over the alert's firing span. */
+static void area_chart(FILE *out, const json_t *a, const json_t *context)
+{
+	struct view_curve cv;
+	view_curve_load(&cv, json_object_get(context, "area_balance"));
+	cv.axis = "area loss %";
+	cv.series = "area loss rate";
+	cv.value_unit = "%";
+	view_curve_span(&cv, view_str(a, "first_day"), view_str(a, "last_day"));
+	fputs("<h2>The area's balance over the same days</h2>\n", out);
+	if (cv.n == 0) {
+		fputs("<p class=\"muted\" id=\"area-balance\">No balanced day for the customer's area "
+		      "in these days.</p>\n", out);
+		return;
+	}
+	view_curve_svg(out, &cv, "Loss rate of the customer's area against its normal loss", 0);
+	fputs("<p class=\"muted\" id=\"area-balance\">Energy the area's transformer delivered and "
+	      "its customers' meters did not record, in % of the transformer's energy; dashed: the "
+	      "area's normal (technical) loss.</p>\n", out);
+}
+
 void console_page_alert(FILE *out, const struct console_session *s, const json_t *detail,
                         const json_t *context, const char *message)
 {
@@ -519,6 +541,7 @@ void console_page_alert(FILE *out, const struct console_session *s, const json_t
 	view_alert_facts(out, detail);
 	alert_actions(out, s, a, context);
 	view_alert_evidence(out, detail);
+	area_chart(out, a, context);
 	view_alert_history(out, detail);
 	customer_context(out, context, view_str(a, "alert_id"));
 	page_end(out);
