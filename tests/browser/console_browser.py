@@ -8,11 +8,12 @@ It makes a database of its own on the local stack (deploy/local-stack.sh newdb),
 login roles that must log in with TLS and a password, a few alerts (one whose customer id,
 rule title and note hold markup and SQL), starts bin/riskd-console on a free port and works
 the queue as two analysts: filter, open an alert, claim, comment, resolve as confirmed_theft,
-approve as the second analyst, then checks what the database holds. It also checks that a
-wrong password, a form without its CSRF token, an expired session and a dashboard-only role
-are refused, that no page logs a console error, and keeps screenshots of the queue and an
-alert page under var/console-browser/ for a person to look at. Exit status 0 when every check
-passed; each failure prints one line.
+approve as the second analyst, then checks what the database holds and, once riskd's outbox
+relay has run, what the review-queue topic holds. It also checks that a wrong password, a form
+without its CSRF token, an expired session and a dashboard-only role are refused, that data
+holding markup and SQL renders inert, that no page logs a console error, and keeps screenshots
+of the queue and an alert page under var/console-browser/ for a person to look at. Exit status
+0 when every check passed; each failure prints one line.
 """
 import json
 import os
@@ -68,6 +69,44 @@ def free_port():
         return s.getsockname()[1]
 
 
+RUN = "browser%d" % os.getpid()
+TOPICS = ("meter.readings", "billing.events", "customer.profiles", "transformer.readings",
+          "risk.review-queue", "risk.credit-grades", "risk.dead-letter")
+
+
+def setup_topics(env):
+    for topic in TOPICS:
+        subprocess.run([os.path.join(BIN, "mock-kafka"), "ctl", "--control",
+                        env["RISKD_MOCK_CONTROL"], "topic-create", "%s.%s" % (RUN, topic), "1"],
+                       check=True, capture_output=True)
+
+
+def relay_and_read_topic(env, config):
+    """Runs riskd until idle (its outbox relay publishes the analysts' changes), then returns
+    the review-queue topic's messages as (alert_id, change, value) tuples."""
+    from confluent_kafka import Consumer
+    subprocess.run([os.path.join(BIN, "riskd"), "--config", config, "--until-idle", "2"],
+                   check=True, capture_output=True, timeout=120,
+                   env={k: v for k, v in os.environ.items()
+                        if k not in ("RISKD_KAFKA_BROKERS", "RISKD_PG_DSN")})
+    consumer = Consumer({"bootstrap.servers": env["RISKD_KAFKA_BROKERS"],
+                         "group.id": RUN + "-reader", "auto.offset.reset": "earliest"})
+    consumer.subscribe([RUN + ".risk.review-queue"])
+    found, quiet = [], 0
+    while quiet < 5:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            quiet += 1
+            continue
+        if msg.error():
+            continue
+        headers = dict((k, v.decode()) for k, v in msg.headers() or [])
+        found.append((headers.get("x-alert-id"), headers.get("x-change"),
+                      json.loads(msg.value())))
+    consumer.close()
+    return found
+
+
 def setup_database(env):
     dsn = subprocess.run([os.path.join(ROOT, "deploy", "local-stack.sh"), "newdb", DB],
                          check=True, capture_output=True, text=True).stdout.strip()
@@ -90,25 +129,30 @@ def setup_database(env):
         rules = json.dumps([{"id": "drop", "title": title, "score": score, "severity": "high",
                              "evidence": {"drop_days": 9}}])
         cur.execute("select alert_id from risk.raise_alert(%s, 'theft', date '2026-02-20', %s,"
-                    " 'high', %s::jsonb, 'theft', '1.0.0', 'h', %s::jsonb, 30,"
-                    " 'risk.review-queue')", (customer, score, rules, curve))
+                    " 'high', %s::jsonb, 'theft', '1.0.0', 'h', %s::jsonb, 30, %s)",
+                    (customer, score, rules, curve, RUN + ".risk.review-queue"))
     return dsn, conn
 
 
-def start_console(env, port):
+def start_console(env, port, dsn):
     os.makedirs(OUT, exist_ok=True)
     config = os.path.join(OUT, "console.yaml")
     with open(config, "w") as f:
         f.write('stack_env: ""\nconsole:\n  port: %d\n  session_idle_s: 10\n'
                 '  database: "host=localhost port=%s dbname=%s sslmode=verify-full '
                 'sslrootcert=%s"\n' % (port, env["RISKD_PG_PORT"], DB, env["RISKD_PG_CA"]))
+        f.write('kafka:\n  brokers: "%s"\n  group_id: "%s"\npostgres:\n  dsn: "%s"\n'
+                'metrics:\n  port: 0\ntopics:\n' % (env["RISKD_KAFKA_BROKERS"], RUN, dsn))
+        for key, topic in zip(("readings", "billing", "profiles", "transformer", "review_queue",
+                               "credit_grades", "dead_letter"), TOPICS):
+            f.write('  %s: "%s.%s"\n' % (key, RUN, topic))
     log = open(os.path.join(OUT, "console.log"), "w")
     proc = subprocess.Popen([os.path.join(BIN, "riskd-console"), "-c", config], stdout=log,
                             stderr=subprocess.STDOUT)
     for _ in range(100):
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1)
-            return proc
+            return proc, config
         except OSError:
             time.sleep(0.05)
     proc.kill()
@@ -164,17 +208,25 @@ def submit(driver, form_id, fields=None):
     WebDriverWait(driver, 10).until(expected_conditions.staleness_of(form))
 
 
+def follow(driver, element):
+    """Clicks element and waits until the next page replaced this one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+
 def alert_url(base, alert_id):
     return base + "/alerts/" + urllib.parse.quote(alert_id, safe="")
 
 
 def main():
     env = stack_env()
+    setup_topics(env)
     dsn, conn = setup_database(env)
     cur = conn.cursor()
     port = free_port()
     base = "http://127.0.0.1:%d" % port
-    console = start_console(env, port)
+    console, config = start_console(env, port, dsn)
     alice = bob = None
     try:
         alice = browser()
@@ -190,7 +242,7 @@ def main():
         check("open: 3" in alice.find_element(By.ID, "count-open").text, "counts per status")
         Select(alice.find_element(By.NAME, "severity")).select_by_visible_text("high")
         alice.find_element(By.NAME, "rule").send_keys("drop")
-        alice.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        follow(alice, alice.find_element(By.CSS_SELECTOR, "form.filters button"))
         check("3 alert(s) match" in alice.find_element(By.ID, "total").text,
               "filtering by severity and rule")
         widths = alice.execute_script(
@@ -200,7 +252,7 @@ def main():
         check(HOSTILE_CUSTOMER in text, "a customer id with markup shows as text")
         alice.save_screenshot(os.path.join(OUT, "queue.png"))
 
-        alice.find_element(By.LINK_TEXT, "theft-B1-20260220").click()
+        follow(alice, alice.find_element(By.LINK_TEXT, "theft-B1-20260220"))
         check("theft-B1-20260220" in alice.find_element(By.ID, "alert-id").text,
               "the queue links to the alert")
         check(alice.find_elements(By.CSS_SELECTOR, "svg polyline"), "the curve is drawn (SVG)")
@@ -231,9 +283,9 @@ def main():
         check(bob.find_elements(By.ID, "approval"), "bob sees the resolution awaiting approval")
         submit(bob, "form-approve")
         check("approved" in message(bob), "bob approves the confirmed theft")
-        bob.find_element(By.LINK_TEXT, "B1").click()
+        follow(bob, bob.find_element(By.LINK_TEXT, "B1"))
         check("B1" in bob.find_element(By.ID, "customer-id").text, "the alert links to the customer")
-        bob.find_element(By.LINK_TEXT, "theft-B1-20260220").click()
+        follow(bob, bob.find_element(By.LINK_TEXT, "theft-B1-20260220"))
         check("closed" in bob.page_source, "the customer links back to the alert")
 
         bob.get(alert_url(base, "theft-%s-20260220" % HOSTILE_CUSTOMER))
@@ -265,6 +317,15 @@ def main():
               "the review-queue messages wait for riskd's relay (%s)" % changes)
         cur.execute("select count(*) from risk.alerts")
         check(cur.fetchone()[0] == 3, "no SQL from the data ran")
+        topic = relay_and_read_topic(env, config)
+        b1 = [(change, value["status"], value["analyst"], value["disposition"])
+              for alert_id, change, value in topic if alert_id == "theft-B1-20260220"]
+        check(b1 == [("opened", "open", None, None),
+                     ("claimed", "in_review", "browser_alice", None),
+                     ("resolved", "closed", "browser_alice", "confirmed_theft")],
+              "the review-queue topic holds the alert's changes (%s)" % b1)
+        cur.execute("select count(*) from risk.outbox")
+        check(cur.fetchone()[0] == 0, "riskd's relay emptied the outbox")
 
         for who, driver in (("alice", alice), ("bob", bob)):
             errors = console_errors(driver)
