@@ -402,6 +402,17 @@ Test(console, queue_filters_pages_and_exports, .timeout = 120)
 	request(&cw, "GET", "/queue?severity=bogus", cookie, NULL, &r);
 	cr_assert_eq(r.status, 400);
 	reply_free(&r);
+	/* bulk claim of the selected alerts */
+	cr_assert_eq(post(&cw, cookie, "/queue/claim",
+	                  "id=theft-Q00-20260301&id=theft-Q01-20260301", 1, NULL), 303);
+	char row[256];
+	sqlf(&cw, row, sizeof(row), "select string_agg(alert_id || ':' || analyst, ' ' order by"
+	     " alert_id) from risk.alerts where status = 'in_review'");
+	cr_assert_str_eq(row, "theft-Q00-20260301:console_alice theft-Q01-20260301:console_alice");
+	request(&cw, "GET", "/queue?assigned=me", cookie, NULL, &r);
+	cr_assert_not_null(strstr(r.body, "2 alert(s) match"));
+	cr_assert_not_null(strstr(r.body, "id=\"count-mine\">assigned to me: 2"));
+	reply_free(&r);
 	request(&cw, "GET", "/queue.csv?rule=drop", cookie, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_not_null(strstr(r.headers, "text/csv"));
