@@ -120,6 +120,23 @@ int console_form_get(const char *body, const char *name, char *out, size_t size,
 	return 0;
 }
 
+/* The last address of an X-Forwarded-For header (the one the nearest proxy saw) into out;
+ * 0 when there is none. */
+static int forwarded_for(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!xff)
+		return 0;
+	const char *last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	size_t len = strcspn(last, " \t");
+	if (len == 0 || len >= size || strspn(last, "0123456789abcdefABCDEF.:") < len)
+		return 0;
+	snprintf(out, size, "%.*s", (int)len, last);
+	return 1;
+}
+
 void console_client_address(struct MHD_Connection *conn, char *out, size_t size)
 {
 	const union MHD_ConnectionInfo *info =
@@ -134,4 +151,10 @@ void console_client_address(struct MHD_Connection *conn, char *out, size_t size)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
 		          (socklen_t)size);
+	/* behind a reverse proxy on this host, the client is the one the proxy names */
+	if (strcmp(out, "127.0.0.1") == 0 || strcmp(out, "::1") == 0) {
+		char forwarded[64];
+		if (forwarded_for(conn, forwarded, sizeof(forwarded)))
+			snprintf(out, size, "%s", forwarded);
+	}
 }

@@ -52,7 +52,9 @@ void console_cookie(char *out, size_t size, const char *name, const char *value,
 int console_form_get(const char *body, const char *name, char *out, size_t size,
                      const char *from, const char **next);
 
-/* The client's IP address as text into out ("?" when unknown). */
+/* The client's IP address as text into out ("?" when unknown). A request from this host's
+ * loopback with an X-Forwarded-For header (a reverse proxy on this host) counts as coming from
+ * the header's last address. */
 void console_client_address(struct MHD_Connection *conn, char *out, size_t size);
 
 #endif

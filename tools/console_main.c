@@ -128,6 +128,21 @@ static unsigned int store_status(int rc)
 	}
 }
 
+/*
+ * Replies to a failed store call: the status of rc with errstr. A lost connection ends the
+ * session (its connection is the analyst's login), so the next request logs in afresh.
+ */
+static enum MHD_Result store_failed(struct MHD_Connection *conn, struct console_session *s,
+                                    int rc, const char *title, const char *errstr)
+{
+	if (rc != RISKD_ERR_UNAVAILABLE)
+		return reply_message(conn, store_status(rc), s, title, errstr);
+	console_log("session of %s ended: %s", s->user, errstr);
+	console_session_end(s);
+	return reply_message(conn, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, title,
+	                     "The connection to the database was lost; log in again.");
+}
+
 /* ---- login and logout ---- */
 
 static enum MHD_Result login_form(struct MHD_Connection *conn, unsigned int status,
@@ -292,7 +307,7 @@ static enum MHD_Result queue_get(struct MHD_Connection *conn, struct console_ses
 	view.filter.with_curve = !csv;
 	int rc = console_queue(s->rv, &view.filter, &result, errstr, sizeof(errstr));
 	if (rc)
-		return reply_message(conn, store_status(rc), s, "Queue unavailable", errstr);
+		return store_failed(conn, s, rc, "Queue unavailable", errstr);
 	if (csv)
 		console_queue_csv(page_open(&p), result);
 	else
@@ -316,7 +331,7 @@ static enum MHD_Result alert_page(struct MHD_Connection *conn, struct console_se
 		rc = console_alert_context(s->rv, alert_id, &context, errstr, sizeof(errstr));
 	if (rc) {
 		json_decref(detail);
-		return reply_message(conn, store_status(rc), s, "Alert", errstr);
+		return store_failed(conn, s, rc, "Alert", errstr);
 	}
 	console_page_alert(page_open(&p), s, detail, context, message);
 	json_decref(detail);
@@ -408,6 +423,8 @@ static enum MHD_Result alert_post(struct MHD_Connection *conn, struct console_se
 	snprintf(alert_id, sizeof(alert_id), "%.*s", (int)(slash - path), path);
 	int rc = alert_action(s, alert_id, slash + 1, rq, &done, errstr, sizeof(errstr));
 	log_text(shown, sizeof(shown), alert_id);
+	if (rc == RISKD_ERR_UNAVAILABLE)
+		return store_failed(conn, s, rc, "Alert", errstr);
 	if (rc) {
 		console_log("%s by %s on alert %s refused: %s", slash + 1, s->user, shown, errstr);
 		return alert_page(conn, s, alert_id, store_status(rc), errstr);
@@ -453,7 +470,7 @@ static enum MHD_Result customer_get(struct MHD_Connection *conn, struct console_
 	struct page p;
 	int rc = console_customer(s->rv, customer_id, &customer, errstr, sizeof(errstr));
 	if (rc)
-		return reply_message(conn, store_status(rc), s, "Customer", errstr);
+		return store_failed(conn, s, rc, "Customer", errstr);
 	console_page_customer(page_open(&p), s, customer);
 	json_decref(customer);
 	return page_send(conn, &p, MHD_HTTP_OK, "text/html; charset=utf-8", NULL);

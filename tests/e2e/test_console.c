@@ -40,6 +40,9 @@ struct reply {
 	char *body;
 };
 
+/* A header line ("Name: value\r\n") every request adds, or "" (a test sets it). */
+static const char *extra_header = "";
+
 /* One HTTP/1.1 request (Connection: close) to the console; body NULL for none. */
 static void request(const struct console_world *cw, const char *method, const char *path,
                     const char *cookie, const char *body, struct reply *r)
@@ -51,17 +54,17 @@ static void request(const struct console_world *cw, const char *method, const ch
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect to the console");
 	char head[4096];
 	int n = snprintf(head, sizeof(head),
-	                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+	                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s"
 	                 "%s%zu%s\r\n",
-	                 method, path, cookie ? "Cookie: " : "", cookie ? cookie : "",
+	                 method, path, extra_header, cookie ? "Cookie: " : "", cookie ? cookie : "",
 	                 cookie ? "\r\n" : "",
 	                 body ? "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
 	                      : "",
 	                 body ? strlen(body) : 0, body ? "\r\n" : "");
 	if (!body) /* drop the "0" the format wrote for a missing body */
 		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
-		             "close\r\n%s%s%s\r\n", method, path, cookie ? "Cookie: " : "",
-		             cookie ? cookie : "", cookie ? "\r\n" : "");
+		             "close\r\n%s%s%s%s\r\n", method, path, extra_header,
+		             cookie ? "Cookie: " : "", cookie ? cookie : "", cookie ? "\r\n" : "");
 	cr_assert(write(fd, head, (size_t)n) == n);
 	if (body)
 		cr_assert(write(fd, body, strlen(body)) == (ssize_t)strlen(body));
@@ -295,6 +298,37 @@ Test(console, failed_logins_are_throttled, .timeout = 120)
 		cr_assert_eq(login(&cw, "console_bob", "nope", cookie, sizeof(cookie)), 401);
 	cr_assert_eq(login(&cw, "console_bob", ANALYST_PASSWORD, cookie, sizeof(cookie)), 429,
 	             "the right password is refused while the account is throttled");
+	/* the address counts too: another account from that address is refused ... */
+	cr_assert_eq(login(&cw, "console_alice", ANALYST_PASSWORD, cookie, sizeof(cookie)), 429);
+	/* ... but behind a proxy on this host each client is the address the proxy names */
+	extra_header = "X-Forwarded-For: 192.0.2.7\r\n";
+	cr_assert_eq(login(&cw, "console_alice", ANALYST_PASSWORD, cookie, sizeof(cookie)), 303);
+	extra_header = "";
+	console_down(&cw);
+}
+
+Test(console, a_lost_database_connection_ends_the_session, .timeout = 120)
+{
+	struct console_world cw;
+	char cookie[256];
+	struct reply r;
+	console_up(&cw, "console_lost");
+	cr_assert_eq(login(&cw, "console_alice", ANALYST_PASSWORD, cookie, sizeof(cookie)), 303);
+	int64_t ended = e2e_query_int(cw.w.dsn, "select count(pg_terminate_backend(pid)) from"
+	                                        " pg_stat_activity where usename = 'console_alice'"
+	                                        " and datname = current_database()");
+	cr_assert_eq(ended, 1, "the session's connection (%lld found)", (long long)ended);
+	request(&cw, "GET", "/queue", cookie, NULL, &r);
+	cr_assert_eq(r.status, 503);
+	cr_assert_not_null(strstr(r.body, "log in again"));
+	reply_free(&r);
+	request(&cw, "GET", "/queue", cookie, NULL, &r);
+	cr_assert_eq(r.status, 303, "the session ended with its connection");
+	reply_free(&r);
+	cr_assert_eq(login(&cw, "console_alice", ANALYST_PASSWORD, cookie, sizeof(cookie)), 303);
+	request(&cw, "GET", "/queue", cookie, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	reply_free(&r);
 	console_down(&cw);
 }
 
