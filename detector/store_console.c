@@ -182,14 +182,22 @@ static const char *const alert_context_sql =
     CUSTOMER_CREDIT_SQL("a.customer_id")
     ")::text from risk.alerts a where a.alert_id = $1";
 
+/* Runs sql, whose one parameter is id, into *out; "<what> <id> not found" when it returns
+ * nothing. Returns 0 or a riskd_err. */
+static int query_by_id(struct review_store *rv, const char *sql, const char *what,
+                       const char *id, json_t **out, char *errstr, size_t errstr_size)
+{
+	const char *params[1] = {id};
+	int rc = review_query_json(rv, sql, 1, params, out, errstr, errstr_size);
+	if (rc == RISKD_ERR_NOT_FOUND)
+		snprintf(errstr, errstr_size, "%s %s not found", what, id);
+	return rc;
+}
+
 int console_alert_context(struct review_store *rv, const char *alert_id, json_t **out,
                           char *errstr, size_t errstr_size)
 {
-	const char *params[1] = {alert_id};
-	int rc = review_query_json(rv, alert_context_sql, 1, params, out, errstr, errstr_size);
-	if (rc == RISKD_ERR_NOT_FOUND)
-		snprintf(errstr, errstr_size, "alert %s not found", alert_id);
-	return rc;
+	return query_by_id(rv, alert_context_sql, "alert", alert_id, out, errstr, errstr_size);
 }
 
 static const char *const customer_sql =
@@ -206,11 +214,7 @@ static const char *const customer_sql =
 int console_customer(struct review_store *rv, const char *customer_id, json_t **out,
                      char *errstr, size_t errstr_size)
 {
-	const char *params[1] = {customer_id};
-	int rc = review_query_json(rv, customer_sql, 1, params, out, errstr, errstr_size);
-	if (rc == RISKD_ERR_NOT_FOUND)
-		snprintf(errstr, errstr_size, "customer %s not found", customer_id);
-	return rc;
+	return query_by_id(rv, customer_sql, "customer", customer_id, out, errstr, errstr_size);
 }
 
 int review_comment(struct review_store *rv, const char *alert_id, const char *note,
