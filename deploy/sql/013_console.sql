@@ -200,8 +200,9 @@ begin
         raise exception '% cannot assign alert %: only a member of risk_lead can', v_analyst,
             p_alert_id using errcode = 'insufficient_privilege';
     end if;
-    if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = v_to and r.rolcanlogin)
-       or not pg_catalog.pg_has_role(v_to, 'risk_analyst', 'MEMBER') then
+    if not exists (select 1 from pg_catalog.pg_roles r
+                   where r.rolname = v_to and r.rolcanlogin
+                     and pg_catalog.pg_has_role(r.oid, 'risk_analyst', 'MEMBER')) then
         raise exception '% is not a login role in risk_analyst; alert % cannot be assigned '
                         'to it', quote_literal(v_to), p_alert_id
             using errcode = 'invalid_parameter_value';

@@ -400,6 +400,9 @@ Test(console, actions_are_recorded_as_the_login_role, .timeout = 120)
 	raise_alert(&cw, "C8", "drop", id2, sizeof(id2));
 	snprintf(path, sizeof(path), "/alerts/%s/assign", id2);
 	cr_assert_eq(post(&cw, bob, path, "to=console_alice", 1, NULL), 403);
+	cr_assert_eq(post(&cw, lena, path, "to=no_such_role", 1, NULL), 400);
+	cr_assert_eq(post(&cw, lena, path, "to=console_dora", 1, NULL), 400,
+	             "a dashboard-only role cannot hold an alert");
 	cr_assert_eq(post(&cw, lena, path, "to=console_alice", 1, NULL), 303);
 	sqlf(&cw, row, sizeof(row), "select status || ':' || analyst from risk.alerts"
 	     " where alert_id = '%s'", id2);
