@@ -4,7 +4,9 @@
 #   make SANITIZE=address,undefined
 #                         the same tree instrumented, under build/san and bin/san
 #   make test             the module-boundary check, unit suites, then end-to-end suites
-#                         against the local stack
+#                         against the local stack, then the console's browser suite
+#   make test-browser     only the analyst console in headless chromium
+#                         (tests/browser/console_browser.py; screenshots under var/console-browser)
 #   make check-arrows     only the module-boundary check (tools/check-arrows.sh)
 #   make fuzz             the libFuzzer targets of tests/fuzz/, built with clang under ASan and
 #                         UBSan into build/fuzz/, each run FUZZ_SECONDS (default 30) on its
@@ -45,8 +47,9 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libriskd.a
 
 RISKD_SRCS   := detector/riskd_main.c
-RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c)
+RISKCTL_SRCS := $(wildcard tools/riskctl*.c tools/gen*.c) tools/alert_view.c
 MOCK_SRCS    := tools/mock_kafka.c
+CONSOLE_SRCS := $(wildcard tools/console*.c) tools/alert_view.c
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
@@ -60,10 +63,12 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c) tools/riskctl_shown.c)
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
+# The console's unit suite links its session and HTTP helpers.
+$(BUILD)/tests/unit/test_console: $(BUILD)/tools/console_session.o $(BUILD)/tools/console_http.o
 
-PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka
+PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka $(BINDIR)/riskd-console
 
-.PHONY: all deps test test-unit test-e2e demo eval bench clean stack-up stack-down valgrind \
+.PHONY: all deps test test-unit test-e2e test-browser demo eval bench clean stack-up stack-down valgrind \
         fuzz fuzz-build check-arrows
 .DEFAULT_GOAL := all
 
@@ -120,6 +125,10 @@ $(BINDIR)/mock-kafka: $(MOCK_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BINDIR)/riskd-console: $(CONSOLE_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
 
@@ -134,6 +143,7 @@ test: deps
 	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-e2e
+	@$(MAKE) --no-print-directory test-browser
 	@if [ -z "$(SANITIZE)" ]; then tests/tools/test_package.sh; fi
 
 # The allowed arrows between modules (docs/architecture.md): the checker, its own test on
@@ -167,6 +177,11 @@ test-e2e: $(PROGS) $(E2E_BINS)
 	@logs=$$(find var/e2e -name '*.log' -newer $(BUILD)/e2e-start.stamp); \
 	if [ -n "$(SANITIZE)" ] && [ -n "$$logs" ] && grep -El $(SAN_REPORT) $$logs; then \
 	  echo "sanitizer report in the riskd logs above"; exit 1; fi
+
+# The analyst console in a real browser: Debian's chromium, headless, driven by chromedriver.
+test-browser: $(PROGS)
+	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up
+	@RISKD_BIN=$(abspath $(BINDIR)) /usr/bin/python3 tests/browser/console_browser.py
 
 stack-up: $(PROGS)
 	@RISKD_BIN=$(abspath $(BINDIR)) deploy/local-stack.sh up

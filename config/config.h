@@ -81,6 +81,15 @@ struct riskd_config {
 	char metrics_listen[64];                   /* metrics.listen: an IP address, default
 	                                              "127.0.0.1" */
 	int health_stall_s;                        /* health.stall_s, 1..86400, default 60 */
+	/* analyst console (riskd-console) */
+	char console_listen[64];                   /* console.listen, IPv4 address, default "127.0.0.1" */
+	int console_port;                          /* console.port, 1..65535, default 9470 */
+	char console_tls_cert[CONFIG_PATH_MAX];    /* console.tls_cert, PEM path, "" = plain HTTP */
+	char console_tls_key[CONFIG_PATH_MAX];     /* console.tls_key, PEM path, "" = plain HTTP */
+	char console_database[CONFIG_STR_MAX];     /* console.database, libpq DSN of analyst logins,
+	                                              "" = postgres.dsn */
+	int console_session_idle_s;                /* console.session_idle_s, 10..86400, default 1800 */
+	int console_session_max_s;                 /* console.session_max_s, 300..604800, default 43200 */
 	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */
 	char stack_env[CONFIG_PATH_MAX];           /* stack_env, default "var/stack.env"; "" = off */
 };

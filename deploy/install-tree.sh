@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# install-tree.sh - installs the built riskd (bin/riskd, bin/riskctl) with its SQL, policy
-# files, config, systemd unit and docs under DESTDIR, at FHS paths. Called by `make install`
-# and `make deb`; the paths come from the environment the Makefile passes:
+# install-tree.sh - installs the built riskd (bin/riskd, bin/riskctl, bin/riskd-console) with
+# its SQL, policy files, config, systemd unit and docs under DESTDIR, at FHS paths. Called by
+# `make install` and `make deb`; the paths come from the environment the Makefile passes:
 #
 #   DESTDIR     staging root ("" installs for real)       PREFIX      /usr/local or /usr
 #   BINDIR      PREFIX/bin                                 SYSCONFDIR  /etc (PREFIX/etc off /usr)
@@ -19,12 +19,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DESTDIR=${DESTDIR:-}
 etc=$DESTDIR$SYSCONFDIR/riskd
 
-for f in bin/riskd bin/riskctl; do
+for f in bin/riskd bin/riskctl bin/riskd-console; do
     [[ -x $f ]] || { echo "install-tree: $f is missing: run make first" >&2; exit 1; }
 done
 
 install -d "$DESTDIR$BINDIR" "$DESTDIR$DATADIR/sql" "$DESTDIR$DOCDIR/docs" "$DESTDIR$UNITDIR"
-install -m 0755 bin/riskd bin/riskctl "$DESTDIR$BINDIR/"
+install -m 0755 bin/riskd bin/riskctl bin/riskd-console "$DESTDIR$BINDIR/"
 install -m 0644 deploy/sql/*.sql "$DESTDIR$DATADIR/sql/"
 install -m 0644 README.md "$DESTDIR$DOCDIR/"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"

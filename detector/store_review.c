@@ -15,11 +15,8 @@
 #include <libpq-fe.h>
 
 #include "../config/riskd_base.h"
+#include "store_review_int.h"
 
-struct review_store {
-	PGconn *conn;
-	char login[128]; /* session_user: the acting analyst of every lifecycle change */
-};
 
 /* Copies the first line of msg into errstr, without a trailing newline. */
 static void set_message(char *errstr, size_t errstr_size, const char *prefix, const char *msg)
@@ -62,8 +59,7 @@ static int fail_result(struct review_store *rv, PGresult *res, char *errstr, siz
 	return RISKD_ERR_IO;
 }
 
-/* Runs sql with params; on success *res holds one row. Returns 0 or a riskd_err. */
-static int query_row(struct review_store *rv, const char *sql, int n, const char *const *params,
+int review_query_row(struct review_store *rv, const char *sql, int n, const char *const *params,
                      PGresult **res, char *errstr, size_t errstr_size)
 {
 	*res = PQexecParams(rv->conn, sql, n, NULL, params, NULL, NULL, 0);
@@ -76,13 +72,11 @@ static int query_row(struct review_store *rv, const char *sql, int n, const char
 	return 0;
 }
 
-/* Runs a query whose single value is JSON text and parses it into *out. NULL value or no row:
- * RISKD_ERR_NOT_FOUND. */
-static int query_json(struct review_store *rv, const char *sql, int n,
+int review_query_json(struct review_store *rv, const char *sql, int n,
                       const char *const *params, json_t **out, char *errstr, size_t errstr_size)
 {
 	PGresult *res;
-	int rc = query_row(rv, sql, n, params, &res, errstr, errstr_size);
+	int rc = review_query_row(rv, sql, n, params, &res, errstr, errstr_size);
 	if (rc)
 		return rc;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
@@ -112,21 +106,13 @@ static int exec_simple(struct review_store *rv, const char *sql, char *errstr,
 	return rc;
 }
 
-int review_store_open(struct review_store **out, const char *dsn, const char *role,
-                      char *errstr, size_t errstr_size)
+int review_store_setup(struct review_store *rv, const char *role, char *errstr,
+                       size_t errstr_size)
 {
-	struct review_store *rv = xcalloc(1, sizeof(*rv));
 	char *role_ident = NULL, *set_role = NULL;
 	PGresult *res = NULL;
 	int rc;
 
-	rv->conn = PQconnectdb(dsn);
-	if (PQstatus(rv->conn) != CONNECTION_OK) {
-		set_message(errstr, errstr_size, "cannot connect to PostgreSQL: ",
-		            PQerrorMessage(rv->conn));
-		rc = RISKD_ERR_UNAVAILABLE;
-		goto fail;
-	}
 	role_ident = PQescapeIdentifier(rv->conn, role, strlen(role));
 	if (!role_ident) {
 		set_message(errstr, errstr_size, "bad role name: ", PQerrorMessage(rv->conn));
@@ -163,7 +149,6 @@ int review_store_open(struct review_store **out, const char *dsn, const char *ro
 	PQclear(res);
 	PQfreemem(role_ident);
 	free(set_role);
-	*out = rv;
 	return 0;
 
 fail:
@@ -172,6 +157,23 @@ fail:
 		PQfreemem(role_ident);
 	free(set_role);
 	review_store_close(rv);
+	return rc;
+}
+
+int review_store_open(struct review_store **out, const char *dsn, const char *role,
+                      char *errstr, size_t errstr_size)
+{
+	struct review_store *rv = xcalloc(1, sizeof(*rv));
+	rv->conn = PQconnectdb(dsn);
+	if (PQstatus(rv->conn) != CONNECTION_OK) {
+		set_message(errstr, errstr_size, "cannot connect to PostgreSQL: ",
+		            PQerrorMessage(rv->conn));
+		review_store_close(rv);
+		return RISKD_ERR_UNAVAILABLE;
+	}
+	int rc = review_store_setup(rv, role, errstr, errstr_size);
+	if (rc == 0)
+		*out = rv;
 	return rc;
 }
 
@@ -222,7 +224,7 @@ int review_list(struct review_store *rv, const struct review_filter *f, json_t *
 	char limit[16];
 	snprintf(limit, sizeof(limit), "%d", f->limit);
 	const char *params[5] = {f->status, f->kind, f->area, limit, f->with_detail ? "t" : "f"};
-	return query_json(rv, list_sql, 5, params, out, errstr, errstr_size);
+	return review_query_json(rv, list_sql, 5, params, out, errstr, errstr_size);
 }
 
 /* Firing days come from the audit rows of riskd's firings; a tamper day is a firing's day
@@ -263,19 +265,18 @@ int review_show(struct review_store *rv, const char *alert_id, json_t **out, cha
                 size_t errstr_size)
 {
 	const char *params[1] = {alert_id};
-	int rc = query_json(rv, show_sql, 1, params, out, errstr, errstr_size);
+	int rc = review_query_json(rv, show_sql, 1, params, out, errstr, errstr_size);
 	if (rc == RISKD_ERR_NOT_FOUND)
 		snprintf(errstr, errstr_size, "alert %s not found", alert_id);
 	return rc;
 }
 
-/* Calls a lifecycle function returning boolean; *result is 1 for true. */
-static int call_lifecycle(struct review_store *rv, const char *sql, int n,
+int review_call_lifecycle(struct review_store *rv, const char *sql, int n,
                           const char *const *params, int *result, char *errstr,
                           size_t errstr_size)
 {
 	PGresult *res;
-	int rc = query_row(rv, sql, n, params, &res, errstr, errstr_size);
+	int rc = review_query_row(rv, sql, n, params, &res, errstr, errstr_size);
 	if (rc)
 		return rc;
 	if (result)
@@ -288,27 +289,27 @@ int review_claim(struct review_store *rv, const char *alert_id, const char *anal
                  int *changed, char *errstr, size_t errstr_size)
 {
 	const char *params[2] = {alert_id, analyst};
-	return call_lifecycle(rv, "select risk.alert_claim($1, $2)", 2, params, changed, errstr,
+	return review_call_lifecycle(rv, "select risk.alert_claim($1, $2)", 2, params, changed, errstr,
 	                      errstr_size);
 }
 
 int review_resolve(struct review_store *rv, const char *alert_id, const char *analyst,
-                   const char *disposition, const char *note, int suppress_days,
+                   const char *disposition, const char *note, int suppress_days, int *closed,
                    char *errstr, size_t errstr_size)
 {
 	char days[16];
 	snprintf(days, sizeof(days), "%d", suppress_days);
 	const char *params[5] = {alert_id, analyst, disposition, note,
 	                         suppress_days >= 0 ? days : NULL};
-	return call_lifecycle(rv, "select risk.alert_resolve($1, $2, $3, $4, $5::integer)", 5,
-	                      params, NULL, errstr, errstr_size);
+	return review_call_lifecycle(rv, "select risk.alert_resolve($1, $2, $3, $4, $5::integer)", 5,
+	                             params, closed, errstr, errstr_size);
 }
 
 int review_release(struct review_store *rv, const char *alert_id, const char *note,
                    char *errstr, size_t errstr_size)
 {
 	const char *params[2] = {alert_id, note};
-	return call_lifecycle(rv, "select risk.alert_release($1, $2)", 2, params, NULL, errstr,
+	return review_call_lifecycle(rv, "select risk.alert_release($1, $2)", 2, params, NULL, errstr,
 	                      errstr_size);
 }
 
@@ -316,7 +317,7 @@ int review_reopen(struct review_store *rv, const char *alert_id, const char *ana
                   const char *note, char *errstr, size_t errstr_size)
 {
 	const char *params[3] = {alert_id, analyst, note};
-	return call_lifecycle(rv, "select risk.alert_reopen($1, $2, $3)", 3, params, NULL, errstr,
+	return review_call_lifecycle(rv, "select risk.alert_reopen($1, $2, $3)", 3, params, NULL, errstr,
 	                      errstr_size);
 }
 
@@ -331,5 +332,5 @@ int review_rule_stats(struct review_store *rv, const char *ruleset, json_t **out
                       char *errstr, size_t errstr_size)
 {
 	const char *params[1] = {ruleset};
-	return query_json(rv, rule_stats_sql, 1, params, out, errstr, errstr_size);
+	return review_query_json(rv, rule_stats_sql, 1, params, out, errstr, errstr_size);
 }

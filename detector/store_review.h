@@ -87,10 +87,12 @@ int review_claim(struct review_store *rv, const char *alert_id, const char *anal
 /*
  * Closes an alert in review with disposition and note, as the login role (analyst: NULL or
  * its own name), which must hold it or be a risk_lead member; suppress_days < 0 means the
- * database's default (review_settings.suppress_days). Returns 0 or a riskd_err.
+ * database's default (review_settings.suppress_days). *closed (may be NULL) is 1, or 0 when
+ * a confirmed_theft resolution now awaits a second analyst's approval (four-eyes,
+ * review_settings.theft_approval). Returns 0 or a riskd_err.
  */
 int review_resolve(struct review_store *rv, const char *alert_id, const char *analyst,
-                   const char *disposition, const char *note, int suppress_days,
+                   const char *disposition, const char *note, int suppress_days, int *closed,
                    char *errstr, size_t errstr_size);
 
 /* Puts an alert in review back in the queue, unassigned (note may be NULL), as the login

@@ -2,7 +2,9 @@
 # demo.sh - `make demo`: the whole riskd job end to end on the embedded defaults.
 #
 # Starts the local stack (PostgreSQL + mock Kafka), generates a seeded city, publishes it to
-# fresh demo topics, runs riskd until idle and prints a readable summary from PostgreSQL.
+# fresh demo topics, runs riskd until idle and prints a readable summary from PostgreSQL, then
+# leaves the analyst console (bin/riskd-console) running on the demo database with demo analyst
+# roles, and prints its URL and their passwords.
 # Knobs (environment): DEMO_CUSTOMERS (2000), DEMO_DAYS (60), DEMO_INTERVAL_S (3600),
 # DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001), DEMO_THEFT_RATE (0.03: share
 # of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv),
@@ -155,5 +157,33 @@ if [[ $events -ne $lines ]]; then
     echo "demo: error: riskd accounted for $events events but the file has $lines lines" >&2
     exit 1
 fi
+
+# The analyst console on this database, with demo analysts that log in with a password over
+# TLS (members of stack_password_users); a console an earlier demo started is stopped first.
+console_pid=$(cat "$DIR/console.pid" 2>/dev/null || true)
+if [[ -n $console_pid ]] && [[ $(ps -o comm= -p "$console_pid" 2>/dev/null) == riskd-console ]]; then
+    kill "$console_pid"
+fi
+console_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+declare -A pw
+for who in demo_alice:risk_analyst demo_bob:risk_analyst demo_lead:risk_lead; do
+    role=${who%%:*}
+    pw[$role]=$(openssl rand -hex 8)
+    q "do \$\$ begin if not exists (select from pg_roles where rolname = '$role') then
+         create role $role login; end if; end \$\$;
+       grant ${who#*:}, stack_password_users to $role;
+       alter role $role password '${pw[$role]}'" >/dev/null
+done
+cat >> "$DIR/riskd.yaml" <<YAML
+console:
+  port: $console_port
+  database: "host=localhost port=$RISKD_PG_PORT dbname=riskd_demo sslmode=verify-full sslrootcert=$RISKD_PG_CA"
+YAML
+nohup "$BIN/riskd-console" -c "$DIR/riskd.yaml" > "$DIR/console.log" 2>&1 &
+echo $! > "$DIR/console.pid"
+echo
+echo "  analyst console: http://127.0.0.1:$console_port/login (docs/console.md; log var/demo/console.log)"
+echo "    analysts demo_alice / ${pw[demo_alice]} and demo_bob / ${pw[demo_bob]}, lead demo_lead / ${pw[demo_lead]}"
+echo "    stop it: kill \$(cat var/demo/console.pid)"
 echo
 echo "Logs: var/demo/riskd.log   Database: psql \"$dsn\""

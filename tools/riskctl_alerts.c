@@ -31,10 +31,11 @@
 #include "../config/riskd_base.h"
 #include "../detector/store_dsn.h"
 #include "../detector/store_review.h"
+#include "alert_view.h"
 #include "riskctl.h"
 
 #define ANALYST_ROLE "risk_analyst"
-#define CURVE_DAYS_MAX 120
+#define VIEW_CURVE_DAYS_MAX 120
 #define LIMIT_MAX 100000
 
 enum exit_code { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -254,26 +255,6 @@ static int store_failed(const char *what, int rc, const char *errstr)
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }
 
-/* ---- JSON access ---- */
-
-/* s, or "?" for a missing value (never hand NULL to printf). */
-static const char *nz(const char *s)
-{
-	return s ? s : "?";
-}
-
-static const char *jstr(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
-/* The number at key, or NAN when absent or not a number. */
-static double jnum(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /* ---- text output ---- */
 
 /* Writes s with control characters masked, so stored data cannot drive the terminal. */
@@ -304,150 +285,10 @@ static void put_cell(FILE *out, const char *s, int width)
 		fputc(' ', out);
 }
 
-static void format_duration(double seconds, char *buf, size_t size)
-{
-	if (!isfinite(seconds) || seconds < 0) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	long s = (long)seconds;
-	if (s >= 86400)
-		snprintf(buf, size, "%ldd %ldh", s / 86400, s % 86400 / 3600);
-	else if (s >= 3600)
-		snprintf(buf, size, "%ldh %ldm", s / 3600, s % 3600 / 60);
-	else if (s >= 60)
-		snprintf(buf, size, "%ldm", s / 60);
-	else
-		snprintf(buf, size, "%lds", s);
-}
-
-/* "2026-01-05T10:00:00.123+00:00" -> "2026-01-05 10:00 UTC" (other text unchanged). */
-static void format_time(const char *ts, char *buf, size_t size)
-{
-	if (!ts) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	if (strlen(ts) >= 16 && ts[10] == 'T')
-		snprintf(buf, size, "%.10s %.5s UTC", ts, ts + 11);
-	else
-		snprintf(buf, size, "%s", ts);
-}
-
-/* A JSON scalar as text: numbers to 4 significant digits, null as "missing". */
-static void format_value(const json_t *v, char *buf, size_t size)
-{
-	if (json_is_string(v))
-		snprintf(buf, size, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, size, "%.4g", json_real_value(v));
-	else if (json_is_true(v))
-		snprintf(buf, size, "true");
-	else if (json_is_false(v))
-		snprintf(buf, size, "false");
-	else
-		snprintf(buf, size, "missing");
-}
-
-/* Comma-separated strings of a JSON array. */
-static void join_strings(const json_t *arr, char *buf, size_t size)
-{
-	size_t i, len = 0;
-	json_t *v;
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v) {
-		const char *s = json_string_value(v);
-		if (!s)
-			continue;
-		int n = snprintf(buf + len, size - len, "%s%s", len ? "," : "", s);
-		if (n < 0 || (size_t)n >= size - len)
-			break;
-		len += (size_t)n;
-	}
-}
-
-/* ---- the curve: 60 days of energy against the baseline, with markers ---- */
-
-struct curve {
-	int n;
-	char day[CURVE_DAYS_MAX][11];
-	double kwh[CURVE_DAYS_MAX];       /* NAN = no data */
-	double baseline[CURVE_DAYS_MAX];  /* NAN = not warmed up */
-	unsigned char fired[CURVE_DAYS_MAX];
-	unsigned char tamper[CURVE_DAYS_MAX];
-	double ymax;
-};
-
-static int curve_find(const struct curve *cv, const char *day)
-{
-	for (int i = 0; day && i < cv->n; i++)
-		if (strncmp(cv->day[i], day, 10) == 0)
-			return i;
-	return -1;
-}
-
-static void curve_mark(struct curve *cv, const json_t *days, unsigned char *marks)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(days, i, v) {
-		int at = curve_find(cv, json_string_value(v));
-		if (at >= 0)
-			marks[at] = 1;
-	}
-}
-
-/* Marks every day from first to last (YYYY-MM-DD strings compare as dates). */
-static void curve_mark_span(struct curve *cv, const char *first, const char *last)
-{
-	for (int i = 0; first && last && i < cv->n; i++)
-		if (strncmp(cv->day[i], first, 10) >= 0 && strncmp(cv->day[i], last, 10) <= 0)
-			cv->fired[i] = 1;
-}
-
-/* The smallest 1, 2, 2.5 or 5 times a power of ten that is at least v (1 for v <= 0), so the
- * chart's axis reads in round numbers. */
-static double nice_ceiling(double v)
-{
-	if (!(v > 0) || !isfinite(v))
-		return 1.0;
-	double p = pow(10, floor(log10(v)));
-	const double steps[] = {1, 2, 2.5, 5, 10};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (steps[i] * p >= v * (1 - 1e-12))
-			return steps[i] * p;
-	return 10 * p;
-}
-
-static void curve_load(struct curve *cv, const json_t *points)
-{
-	size_t i;
-	json_t *p;
-	memset(cv, 0, sizeof(*cv));
-	json_array_foreach(points, i, p) {
-		if (cv->n == CURVE_DAYS_MAX)
-			break;
-		snprintf(cv->day[cv->n], sizeof(cv->day[0]), "%.10s", jstr(p, "day") ? jstr(p, "day") : "");
-		cv->kwh[cv->n] = jnum(p, "kwh");
-		cv->baseline[cv->n] = jnum(p, "baseline");
-		cv->n++;
-	}
-	cv->ymax = 0;
-	for (int d = 0; d < cv->n; d++) {
-		if (isfinite(cv->kwh[d]) && cv->kwh[d] > cv->ymax)
-			cv->ymax = cv->kwh[d];
-		if (isfinite(cv->baseline[d]) && cv->baseline[d] > cv->ymax)
-			cv->ymax = cv->baseline[d];
-	}
-	cv->ymax = nice_ceiling(cv->ymax * 1.05);
-}
-
 #define CHART_ROWS 10
 
 /* The curve as a text chart, one column per day. */
-static void curve_print_text(FILE *out, const struct curve *cv)
+static void curve_print_text(FILE *out, const struct view_curve *cv)
 {
 	if (cv->n == 0) {
 		fprintf(out, "  (no energy data)\n");
@@ -488,61 +329,6 @@ static void curve_print_text(FILE *out, const struct curve *cv)
 	             "? no data;\n  ^ a rule fired that day, T a tamper event (from the evidence)\n");
 }
 
-/* ---- HTML ---- */
-
-/* Writes s escaped for HTML/XML text and attribute values. Control characters (not allowed
- * in XML) become U+FFFD. */
-static void html_text(FILE *out, const char *s)
-{
-	if (!s)
-		s = "";
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&#39;", out); break;
-		default:
-			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-				fputs("\xef\xbf\xbd", out);
-			else
-				fputc(c, out);
-		}
-	}
-}
-
-/* html_text of printf-formatted text. */
-static void html_printf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void html_printf(FILE *out, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	html_text(out, buf);
-}
-
-static const char *const page_style =
-    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;"
-    "max-width:1040px;padding:0 16px;color:#202124}"
-    "h1{font-size:21px;margin:0 0 12px}h2{font-size:16px;margin:28px 0 8px;"
-    "border-bottom:1px solid #dadce0;padding-bottom:4px}"
-    "table{border-collapse:collapse;width:100%}"
-    "td,th{padding:4px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #eee}"
-    "th{background:#f1f3f4;font-weight:600}.num{text-align:right;"
-    "font-variant-numeric:tabular-nums}table.facts th{width:190px;background:none;"
-    "color:#5f6368;font-weight:normal}code{font-family:ui-monospace,Menlo,monospace}"
-    ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
-    "font-weight:600;vertical-align:middle;margin-left:6px;background:#e8eaed}"
-    ".sev-critical{background:#b3261e;color:#fff}.sev-high{background:#f29900;color:#fff}"
-    ".sev-medium{background:#fbbc04}.sev-low{background:#ceead6}"
-    ".st-open{background:#d2e3fc}.st-in_review{background:#fde293}.st-closed{background:#e8eaed}"
-    ".muted{color:#5f6368}.ev td{border:none;padding:0 12px 0 0}ul.tight{margin:0;padding-left:18px}"
-    "svg{display:block;max-width:100%;height:auto}";
-
 static void page_begin(FILE *out, const char *title)
 {
 	fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
@@ -551,8 +337,8 @@ static void page_begin(FILE *out, const char *title)
 	      "style-src 'unsafe-inline'\"/>\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
 	      out);
-	html_text(out, title);
-	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", page_style);
+	view_html(out, title);
+	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", view_style);
 }
 
 static void page_end(FILE *out)
@@ -566,342 +352,19 @@ static void page_end(FILE *out)
 	             "runs no script and loads nothing.</p>\n</body>\n</html>\n", now);
 }
 
-static void badge(FILE *out, const char *cls_prefix, const char *value)
-{
-	fprintf(out, "<span class=\"badge %s", cls_prefix);
-	html_text(out, value);
-	fputs("\">", out);
-	html_text(out, value);
-	fputs("</span>", out);
-}
-
-/* One polyline per run of finite values of v. */
-static void svg_series(FILE *out, const struct curve *cv, const double *v, double x0, double step,
-                       double y0, double h, const char *attrs)
-{
-	int open = 0;
-	for (int d = 0; d <= cv->n; d++) {
-		int ok = d < cv->n && isfinite(v[d]);
-		if (ok && !open) {
-			fprintf(out, "<polyline %s points=\"", attrs);
-			open = 1;
-		} else if (!ok && open) {
-			fputs("\"/>\n", out);
-			open = 0;
-		}
-		if (ok) {
-			double y = y0 + h * (1 - (v[d] < 0 ? 0 : v[d]) / cv->ymax);
-			fprintf(out, "%.1f,%.1f ", x0 + step * (d + 0.5), y);
-		}
-	}
-}
-
-/*
- * The curve as an SVG chart: daily energy (line and points), the baseline (dashed), the days
- * a rule fired (shaded) and tamper events (triangles under the axis). small: a sparkline
- * without axes, labels or points, for the queue page.
- */
-static void curve_svg(FILE *out, const struct curve *cv, const char *label, int small)
-{
-	const double width = small ? 260 : 980, height = small ? 64 : 300;
-	const double ml = small ? 2 : 64, mr = small ? 2 : 16, mt = small ? 4 : 14;
-	const double mb = small ? 10 : 70;
-	const double pw = width - ml - mr, ph = height - mt - mb;
-	const double step = pw / (cv->n > 0 ? cv->n : 1);
-
-	fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-	             "viewBox=\"0 0 %.0f %.0f\" role=\"img\" font-family=\"sans-serif\" "
-	             "font-size=\"11\">\n<title>",
-	        width, height, width, height);
-	html_text(out, label);
-	fputs("</title>\n", out);
-	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n",
-	        width, height);
-	for (int d = 0; d < cv->n; d++) {
-		if (!cv->fired[d])
-			continue;
-		int end = d; /* one band per run of firing days */
-		while (end + 1 < cv->n && cv->fired[end + 1])
-			end++;
-		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-		             "fill=\"#f28b82\" fill-opacity=\"0.35\"><title>",
-		        ml + step * d, mt, step * (end - d + 1), ph);
-		html_text(out, small ? "alert span " : "a rule fired on ");
-		html_text(out, cv->day[d]);
-		if (end > d) {
-			html_text(out, " .. ");
-			html_text(out, cv->day[end]);
-		}
-		fputs("</title></rect>\n", out);
-		d = end;
-	}
-	if (!small) {
-		for (int g = 0; g <= 2; g++) {
-			double y = mt + ph * (1 - g / 2.0);
-			fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n"
-			             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#5f6368\">"
-			             "%g</text>\n",
-			        ml, y, ml + pw, y, g ? "#e8eaed" : "#9aa0a6", ml - 6, y + 4,
-			        cv->ymax * g / 2.0);
-		}
-		fprintf(out, "<text x=\"14\" y=\"%.1f\" fill=\"#5f6368\" transform=\"rotate(-90 14 %.1f)\" "
-		             "text-anchor=\"middle\">kWh per day</text>\n",
-		        mt + ph / 2, mt + ph / 2);
-	} else {
-		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9aa0a6\"/>\n",
-		        ml, mt + ph, ml + pw, mt + ph);
-	}
-	svg_series(out, cv, cv->baseline, ml, step, mt, ph,
-	           "fill=\"none\" stroke=\"#5f6368\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"");
-	svg_series(out, cv, cv->kwh, ml, step, mt, ph,
-	           small ? "fill=\"none\" stroke=\"#1a73e8\" stroke-width=\"1.5\""
-	                 : "fill=\"none\" stroke=\"#1a73e8\" stroke-width=\"2\"");
-	for (int d = 0; d < cv->n && !small; d++) {
-		double x = ml + step * (d + 0.5);
-		if (isfinite(cv->kwh[d])) {
-			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1a73e8\"><title>",
-			        x, mt + ph * (1 - (cv->kwh[d] < 0 ? 0 : cv->kwh[d]) / cv->ymax));
-			html_printf(out, "%s: %.2f kWh", cv->day[d], cv->kwh[d]);
-			if (isfinite(cv->baseline[d]))
-				html_printf(out, " (baseline %.2f)", cv->baseline[d]);
-			fputs("</title></circle>\n", out);
-		} else {
-			fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"none\" "
-			             "stroke=\"#9aa0a6\"><title>",
-			        x, mt + ph);
-			html_text(out, cv->day[d]);
-			fputs(": no data</title></circle>\n", out);
-		}
-	}
-	for (int d = 0; d < cv->n; d++)
-		if (cv->tamper[d]) {
-			double x = ml + step * (d + 0.5), y = mt + ph + (small ? 1 : 4);
-			double s = small ? 4 : 6;
-			fprintf(out, "<path d=\"M %.1f %.1f l %.1f %.1f l %.1f 0 z\" fill=\"#d93025\">",
-			        x, y, -s, s * 1.5, 2 * s);
-			fputs("<title>tamper event on ", out);
-			html_text(out, cv->day[d]);
-			fputs("</title></path>\n", out);
-		}
-	if (!small && cv->n > 0) {
-		int marks[3] = {0, cv->n / 2, cv->n - 1};
-		const char *anchor[3] = {"start", "middle", "end"};
-		for (int k = 0; k < 3; k++) {
-			fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#5f6368\">",
-			        ml + step * (marks[k] + 0.5), mt + ph + 26, anchor[k]);
-			html_text(out, cv->day[marks[k]]);
-			fputs("</text>\n", out);
-		}
-		double ly = height - 16;
-		fprintf(out,
-		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1a73e8\" "
-		        "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\">daily energy</text>\n"
-		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#5f6368\" "
-		        "stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\">"
-		        "baseline</text>\n"
-		        "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"10\" fill=\"#f28b82\" "
-		        "fill-opacity=\"0.35\"/><text x=\"%.1f\" y=\"%.1f\">a rule fired</text>\n"
-		        "<path d=\"M %.1f %.1f l -6 9 l 12 0 z\" fill=\"#d93025\"/><text x=\"%.1f\" "
-		        "y=\"%.1f\">tamper event</text>\n",
-		        ml, ly, ml + 24, ly, ml + 30, ly + 4, ml + 130, ly, ml + 154, ly, ml + 160,
-		        ly + 4, ml + 240, ly - 5, ml + 258, ly + 4, ml + 356, ly - 5, ml + 368, ly + 4);
-	}
-	if (cv->n == 0)
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#5f6368\">"
-		             "no energy data</text>\n",
-		        width / 2, height / 2);
-	fputs("</svg>\n", out);
-}
-
-/* One row of the facts table; value escaped. */
-static void fact(FILE *out, const char *name, const char *value)
-{
-	fprintf(out, "<tr><th>%s</th><td>", name);
-	html_text(out, value && *value ? value : "-");
-	fputs("</td></tr>\n", out);
-}
-
-/* The evidence of one rule as an HTML list. */
-static void evidence_html(FILE *out, const json_t *evidence)
-{
-	const char *name;
-	json_t *v;
-	char value[256];
-	fputs("<table class=\"ev\">", out);
-	json_object_foreach((json_t *)evidence, name, v) {
-		format_value(v, value, sizeof(value));
-		fputs("<tr><td><code>", out);
-		html_text(out, name);
-		fputs("</code></td><td class=\"num\">", out);
-		html_text(out, value);
-		fputs("</td></tr>", out);
-	}
-	fputs("</table>", out);
-}
-
-/* A one-line summary of an audit row's change. */
-static void event_summary(const json_t *ev, char *buf, size_t size)
-{
-	const char *action = jstr(ev, "action");
-	const json_t *after = json_object_get(ev, "after");
-	const json_t *before = json_object_get(ev, "before");
-	char rules[512], extra[512] = "";
-
-	buf[0] = '\0';
-	if (!action)
-		return;
-	if (strcmp(action, "opened") == 0 || strcmp(action, "updated") == 0) {
-		size_t i, len = 0;
-		rules[0] = '\0';
-		json_t *r;
-		json_array_foreach(json_object_get(after, "rules"), i, r) {
-			const char *id = jstr(r, "id");
-			int n = snprintf(rules + len, sizeof(rules) - len, "%s%s", len ? "," : "",
-			                 id ? id : "?");
-			if (n < 0 || (size_t)n >= sizeof(rules) - len)
-				break;
-			len += (size_t)n;
-		}
-		if (json_array_size(json_object_get(after, "suppressed_rules"))) {
-			char dropped[256];
-			join_strings(json_object_get(after, "suppressed_rules"), dropped, sizeof(dropped));
-			snprintf(extra, sizeof(extra), "; suppressed: %s", dropped);
-		}
-		const json_t *rev = json_object_get(after, "published_revision");
-		snprintf(buf, size, "day %s, score %g %s, rules %s%s%s",
-		         jstr(after, "day") ? jstr(after, "day") : "?", jnum(after, "score"),
-		         jstr(after, "severity") ? jstr(after, "severity") : "?", rules, extra,
-		         json_is_integer(rev) ? "; published" : "");
-	} else if (strcmp(action, "claimed") == 0) {
-		snprintf(buf, size, "%s -> in_review", jstr(before, "status") ? jstr(before, "status") : "?");
-	} else if (strcmp(action, "resolved") == 0) {
-		if (json_array_size(json_object_get(after, "suppressed_rules"))) {
-			char dropped[256];
-			join_strings(json_object_get(after, "suppressed_rules"), dropped, sizeof(dropped));
-			snprintf(extra, sizeof(extra), "; suppressed %s until %s", dropped,
-			         jstr(after, "suppressed_until") ? jstr(after, "suppressed_until") : "?");
-		}
-		snprintf(buf, size, "closed as %s: %s%s",
-		         jstr(after, "disposition") ? jstr(after, "disposition") : "?",
-		         jstr(after, "note") ? jstr(after, "note") : "", extra);
-	} else if (strcmp(action, "released") == 0) {
-		snprintf(buf, size, "in_review (held by %s) -> open%s%s",
-		         jstr(before, "analyst") ? jstr(before, "analyst") : "?",
-		         jstr(after, "note") ? ": " : "", jstr(after, "note") ? jstr(after, "note") : "");
-	} else if (strcmp(action, "reopened") == 0) {
-		if (json_array_size(json_object_get(after, "lifted_suppressions"))) {
-			char lifted[256];
-			join_strings(json_object_get(after, "lifted_suppressions"), lifted, sizeof(lifted));
-			snprintf(extra, sizeof(extra), "; lifted suppression of %s", lifted);
-		}
-		snprintf(buf, size, "was %s (%s)%s%s%s",
-		         jstr(before, "status") ? jstr(before, "status") : "?",
-		         jstr(before, "disposition") ? jstr(before, "disposition") : "-", extra,
-		         jstr(after, "note") ? ": " : "", jstr(after, "note") ? jstr(after, "note") : "");
-	} else {
-		snprintf(buf, size, "%s", action);
-	}
-}
-
-/* A one-line description of a suppression row. */
-static void suppression_summary(const json_t *s, char *buf, size_t size)
-{
-	const char *lifted = jstr(s, "lifted_at");
-	char when[64];
-	format_time(lifted, when, sizeof(when));
-	snprintf(buf, size, "rule %s quiet through %s after %s of %s by %s; %lld firing(s) left out%s%s%s",
-	         jstr(s, "rule_id") ? jstr(s, "rule_id") : "?",
-	         jstr(s, "until_day") ? jstr(s, "until_day") : "?",
-	         jstr(s, "disposition") ? jstr(s, "disposition") : "?",
-	         jstr(s, "alert_id") ? jstr(s, "alert_id") : "?",
-	         jstr(s, "created_by") ? jstr(s, "created_by") : "?",
-	         (long long)json_integer_value(json_object_get(s, "hits")),
-	         lifted ? "; lifted " : "", lifted ? when : "",
-	         lifted ? (jstr(s, "lifted_by") ? " (reopened)" : "") : "");
-}
-
-/* ---- show ---- */
-
-static void show_curve(const json_t *detail, struct curve *cv)
-{
-	const json_t *alert = json_object_get(detail, "alert");
-	curve_load(cv, json_object_get(alert, "curve"));
-	curve_mark(cv, json_object_get(detail, "fired_days"), cv->fired);
-	curve_mark(cv, json_object_get(detail, "tamper_days"), cv->tamper);
-}
-
-/* Fills the facts an analyst reads first (shared by text and HTML). */
-struct alert_facts {
-	char customer[256], area[256], grade[64], score[128], ruleset[256], firings[256];
-	char opened[64], last_seen[64], queue[64], holder[256], closed[256];
-};
-
-static void alert_facts_fill(const json_t *detail, struct alert_facts *f)
-{
-	const json_t *a = json_object_get(detail, "alert");
-	const json_t *c = json_object_get(detail, "customer");
-	const json_t *area = json_object_get(detail, "area");
-	const json_t *queue = json_object_get(detail, "queue");
-	char claimed[64];
-
-	if (json_is_object(c))
-		snprintf(f->customer, sizeof(f->customer), "%s (%s, area %s%s%s)",
-		         nz(jstr(a, "customer_id")), jstr(c, "segment") ? jstr(c, "segment") : "?",
-		         jstr(c, "transformer_id") ? jstr(c, "transformer_id") : "?",
-		         jstr(c, "tariff") ? ", tariff " : "", jstr(c, "tariff") ? jstr(c, "tariff") : "");
-	else
-		snprintf(f->customer, sizeof(f->customer), "%s (no profile)", nz(jstr(a, "customer_id")));
-	if (json_is_object(area) && isfinite(jnum(area, "loss_rate")))
-		snprintf(f->area, sizeof(f->area), "%.1f%% on %s (area baseline %s%.1f%%)",
-		         100 * jnum(area, "loss_rate"), jstr(area, "day") ? jstr(area, "day") : "?",
-		         isfinite(jnum(area, "baseline_loss_rate")) ? "" : "not known yet, ",
-		         isfinite(jnum(area, "baseline_loss_rate")) ? 100 * jnum(area, "baseline_loss_rate") : 0.0);
-	else
-		snprintf(f->area, sizeof(f->area), "no balanced day for the area yet");
-	snprintf(f->grade, sizeof(f->grade), "%s",
-	         jstr(detail, "grade") ? jstr(detail, "grade") : "not graded yet");
-	snprintf(f->score, sizeof(f->score), "%g (%s)", jnum(a, "score"),
-	         jstr(a, "severity") ? jstr(a, "severity") : "?");
-	snprintf(f->ruleset, sizeof(f->ruleset), "%s %s (hash %.12s)", nz(jstr(a, "ruleset_name")),
-	         nz(jstr(a, "ruleset_version")), jstr(a, "ruleset_hash") ? jstr(a, "ruleset_hash") : "");
-	snprintf(f->firings, sizeof(f->firings), "%lld, days %s .. %s",
-	         (long long)json_integer_value(json_object_get(a, "firings")),
-	         nz(jstr(a, "first_day")), nz(jstr(a, "last_day")));
-	format_time(jstr(a, "opened_at"), f->opened, sizeof(f->opened));
-	format_time(jstr(a, "last_seen"), f->last_seen, sizeof(f->last_seen));
-	if (json_is_object(queue))
-		snprintf(f->queue, sizeof(f->queue), "%lld of %lld",
-		         (long long)json_integer_value(json_object_get(queue, "position")),
-		         (long long)json_integer_value(json_object_get(queue, "size")));
-	else
-		snprintf(f->queue, sizeof(f->queue), "not in the queue");
-	format_time(jstr(a, "claimed_at"), claimed, sizeof(claimed));
-	if (jstr(a, "analyst"))
-		snprintf(f->holder, sizeof(f->holder), "%s (claimed %s)", jstr(a, "analyst"), claimed);
-	else
-		snprintf(f->holder, sizeof(f->holder), "nobody");
-	if (jstr(a, "disposition")) {
-		char closed[64];
-		format_time(jstr(a, "closed_at"), closed, sizeof(closed));
-		snprintf(f->closed, sizeof(f->closed), "%s at %s", nz(jstr(a, "disposition")), closed);
-	} else {
-		f->closed[0] = '\0';
-	}
-}
-
 static void show_text(FILE *out, const json_t *detail)
 {
 	const json_t *a = json_object_get(detail, "alert");
-	struct alert_facts f;
-	struct curve cv;
+	struct view_facts f;
+	struct view_curve cv;
 	size_t i;
 	json_t *v;
 	char line[1024];
 
-	alert_facts_fill(detail, &f);
+	view_facts_fill(detail, &f);
 	fputs("alert ", out);
-	put_text(out, jstr(a, "alert_id"));
-	fprintf(out, "  [%s]  queue position %s\n", nz(jstr(a, "status")), f.queue);
+	put_text(out, view_str(a, "alert_id"));
+	fprintf(out, "  [%s]  queue position %s\n", view_nz(view_str(a, "status")), f.queue);
 	const char *names[] = {"customer", "score", "rule set", "firings", "opened", "last seen",
 	                       "area loss rate", "credit grade", "analyst"};
 	const char *values[] = {f.customer, f.score, f.ruleset, f.firings, f.opened, f.last_seen,
@@ -915,23 +378,23 @@ static void show_text(FILE *out, const json_t *detail)
 		fprintf(out, "  %-15s ", "disposition");
 		put_text(out, f.closed);
 		fprintf(out, "\n  %-15s ", "note");
-		put_text(out, jstr(a, "note"));
+		put_text(out, view_str(a, "note"));
 		fputc('\n', out);
 	}
 
 	fprintf(out, "\nrules that fired (latest firing)\n");
 	json_array_foreach(json_object_get(a, "rules"), i, v) {
 		fputs("  ", out);
-		put_cell(out, jstr(v, "id"), 24);
-		fprintf(out, " %-8s %6g  ", jstr(v, "severity") ? jstr(v, "severity") : "?",
-		        jnum(v, "score"));
-		put_text(out, jstr(v, "title"));
+		put_cell(out, view_str(v, "id"), 24);
+		fprintf(out, " %-8s %6g  ", view_str(v, "severity") ? view_str(v, "severity") : "?",
+		        view_num(v, "score"));
+		put_text(out, view_str(v, "title"));
 		fputc('\n', out);
 		const char *name;
 		json_t *ev;
 		json_object_foreach(json_object_get(v, "evidence"), name, ev) {
 			char value[256];
-			format_value(ev, value, sizeof(value));
+			view_value(ev, value, sizeof(value));
 			fputs("      ", out);
 			put_cell(out, name, 24);
 			fputc(' ', out);
@@ -940,7 +403,7 @@ static void show_text(FILE *out, const json_t *detail)
 		}
 	}
 
-	show_curve(detail, &cv);
+	view_alert_curve(detail, &cv);
 	fprintf(out, "\nenergy, last %d days, against the baseline\n", cv.n);
 	curve_print_text(out, &cv);
 
@@ -949,7 +412,7 @@ static void show_text(FILE *out, const json_t *detail)
 	if (json_array_size(sup) == 0)
 		fprintf(out, "  none\n");
 	json_array_foreach(sup, i, v) {
-		suppression_summary(v, line, sizeof(line));
+		view_suppression_summary(v, line, sizeof(line));
 		fputs("  ", out);
 		put_text(out, line);
 		fputc('\n', out);
@@ -958,7 +421,7 @@ static void show_text(FILE *out, const json_t *detail)
 	fprintf(out, "\nhistory\n");
 	size_t quiet = 0;
 	json_array_foreach(json_object_get(detail, "events"), i, v) {
-		const char *action = jstr(v, "action");
+		const char *action = view_str(v, "action");
 		const json_t *after = json_object_get(v, "after");
 		/* firings that changed nothing material are counted, not listed */
 		if (action && strcmp(action, "updated") == 0 &&
@@ -968,10 +431,10 @@ static void show_text(FILE *out, const json_t *detail)
 			continue;
 		}
 		char when[64];
-		format_time(jstr(v, "at"), when, sizeof(when));
-		event_summary(v, line, sizeof(line));
+		view_time(view_str(v, "at"), when, sizeof(when));
+		view_event_summary(v, line, sizeof(line));
 		fprintf(out, "  %s  ", when);
-		put_cell(out, jstr(v, "actor"), 12);
+		put_cell(out, view_str(v, "actor"), 12);
 		fputc(' ', out);
 		put_cell(out, action, 9);
 		fputc(' ', out);
@@ -986,93 +449,14 @@ static void show_text(FILE *out, const json_t *detail)
 static void show_html(FILE *out, const json_t *detail)
 {
 	const json_t *a = json_object_get(detail, "alert");
-	struct alert_facts f;
-	struct curve cv;
-	size_t i;
-	json_t *v;
-	char title[512], line[1024];
+	char title[512];
 
-	alert_facts_fill(detail, &f);
-	snprintf(title, sizeof(title), "Theft alert %s", nz(jstr(a, "alert_id")));
+	snprintf(title, sizeof(title), "Theft alert %s", view_nz(view_str(a, "alert_id")));
 	page_begin(out, title);
-	fputs("<h1>Alert <code>", out);
-	html_text(out, jstr(a, "alert_id"));
-	fputs("</code>", out);
-	badge(out, "sev-", jstr(a, "severity"));
-	badge(out, "st-", jstr(a, "status"));
-	fputs("</h1>\n<table class=\"facts\">\n", out);
-	fact(out, "Customer", f.customer);
-	fact(out, "Score", f.score);
-	fact(out, "Area loss rate", f.area);
-	fact(out, "Credit grade", f.grade);
-	fact(out, "Rule set", f.ruleset);
-	fact(out, "Firings", f.firings);
-	fact(out, "Opened", f.opened);
-	fact(out, "Last seen", f.last_seen);
-	fact(out, "Queue position", f.queue);
-	fact(out, "Analyst", f.holder);
-	if (f.closed[0]) {
-		fact(out, "Disposition", f.closed);
-		fact(out, "Note", jstr(a, "note"));
-	}
-	fputs("</table>\n", out);
-
-	show_curve(detail, &cv);
-	fprintf(out, "<h2>Energy, last %d days, against the baseline</h2>\n", cv.n);
-	snprintf(title, sizeof(title), "Daily energy of customer %s against its baseline",
-	         nz(jstr(a, "customer_id")));
-	curve_svg(out, &cv, title, 0);
-	fputs("<p class=\"muted\">Shaded: days a rule fired. Triangles: tamper events, as dated by "
-	      "the days_since_tamper evidence of the firings. Hover a point for its value.</p>\n",
-	      out);
-
-	fputs("<h2>Rules that fired (latest firing)</h2>\n<table>\n<tr><th>Rule</th><th>Title</th>"
-	      "<th>Severity</th><th class=\"num\">Score</th><th>Evidence</th></tr>\n", out);
-	json_array_foreach(json_object_get(a, "rules"), i, v) {
-		fputs("<tr><td><code>", out);
-		html_text(out, jstr(v, "id"));
-		fputs("</code></td><td>", out);
-		html_text(out, jstr(v, "title"));
-		fputs("</td><td>", out);
-		badge(out, "sev-", jstr(v, "severity"));
-		fputs("</td><td class=\"num\">", out);
-		html_printf(out, "%g", jnum(v, "score"));
-		fputs("</td><td>", out);
-		evidence_html(out, json_object_get(v, "evidence"));
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n<h2>Suppressions for this customer</h2>\n", out);
-	const json_t *sup = json_object_get(detail, "suppressions");
-	if (json_array_size(sup) == 0)
-		fputs("<p class=\"muted\">None.</p>\n", out);
-	else
-		fputs("<ul class=\"tight\">\n", out);
-	json_array_foreach(sup, i, v) {
-		suppression_summary(v, line, sizeof(line));
-		fputs("<li>", out);
-		html_text(out, line);
-		fputs("</li>\n", out);
-	}
-	if (json_array_size(sup))
-		fputs("</ul>\n", out);
-
-	fputs("<h2>History</h2>\n<table>\n<tr><th>When</th><th>Who</th><th>What</th>"
-	      "<th>Details</th></tr>\n", out);
-	json_array_foreach(json_object_get(detail, "events"), i, v) {
-		char when[64];
-		format_time(jstr(v, "at"), when, sizeof(when));
-		event_summary(v, line, sizeof(line));
-		fputs("<tr><td>", out);
-		html_text(out, when);
-		fputs("</td><td>", out);
-		html_text(out, jstr(v, "actor"));
-		fputs("</td><td>", out);
-		html_text(out, jstr(v, "action"));
-		fputs("</td><td>", out);
-		html_text(out, line);
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n", out);
+	view_alert_heading(out, detail);
+	view_alert_facts(out, detail);
+	view_alert_evidence(out, detail);
+	view_alert_history(out, detail);
 	page_end(out);
 }
 
@@ -1129,9 +513,9 @@ static void list_text(FILE *out, const json_t *rows, const char *database)
 	json_t *r;
 	int id_w = 5, cust_w = 8;
 	json_array_foreach(rows, i, r) {
-		int n = (int)strlen(jstr(r, "alert_id") ? jstr(r, "alert_id") : "");
+		int n = (int)strlen(view_str(r, "alert_id") ? view_str(r, "alert_id") : "");
 		id_w = n > id_w ? (n > 40 ? 40 : n) : id_w;
-		n = (int)strlen(jstr(r, "customer_id") ? jstr(r, "customer_id") : "");
+		n = (int)strlen(view_str(r, "customer_id") ? view_str(r, "customer_id") : "");
 		cust_w = n > cust_w ? (n > 24 ? 24 : n) : cust_w;
 	}
 	if (json_array_size(rows) == 0) {
@@ -1144,16 +528,16 @@ static void list_text(FILE *out, const json_t *rows, const char *database)
 	        cust_w, "CUSTOMER", "SCORE", "SEVERITY", "STATUS", "ANALYST", "AGE", "RULES");
 	json_array_foreach(rows, i, r) {
 		char age[32], rules[512];
-		format_duration(jnum(r, "age_s"), age, sizeof(age));
-		join_strings(json_object_get(r, "rule_ids"), rules, sizeof(rules));
+		view_duration(view_num(r, "age_s"), age, sizeof(age));
+		view_join(json_object_get(r, "rule_ids"), rules, sizeof(rules));
 		fprintf(out, "%4lld  ", (long long)json_integer_value(json_object_get(r, "priority")));
-		put_cell(out, jstr(r, "alert_id"), id_w);
+		put_cell(out, view_str(r, "alert_id"), id_w);
 		fputs("  ", out);
-		put_cell(out, jstr(r, "customer_id"), cust_w);
-		fprintf(out, "  %6g  %-8s  %-9s  ", jnum(r, "score"),
-		        jstr(r, "severity") ? jstr(r, "severity") : "?",
-		        jstr(r, "status") ? jstr(r, "status") : "?");
-		put_cell(out, jstr(r, "analyst"), 12);
+		put_cell(out, view_str(r, "customer_id"), cust_w);
+		fprintf(out, "  %6g  %-8s  %-9s  ", view_num(r, "score"),
+		        view_str(r, "severity") ? view_str(r, "severity") : "?",
+		        view_str(r, "status") ? view_str(r, "status") : "?");
+		put_cell(out, view_str(r, "analyst"), 12);
 		fprintf(out, "  %-8s  ", age);
 		put_text(out, rules);
 		fputc('\n', out);
@@ -1198,12 +582,10 @@ static void report_html(FILE *out, const json_t *rows, const struct review_filte
 {
 	size_t i;
 	json_t *r;
-	struct curve cv;
-	char title[256];
 
 	page_begin(out, "Review queue");
 	fprintf(out, "<h1>Review queue</h1>\n<p class=\"muted\">");
-	html_printf(out, "%zu alert(s), status %s%s%s%s%s, by priority (score, severity, age); "
+	view_htmlf(out, "%zu alert(s), status %s%s%s%s%s, by priority (score, severity, age); "
 	                 "at most %d.",
 	            json_array_size(rows), f->status ? f->status : "open or in_review",
 	            f->kind ? ", kind " : "", f->kind ? f->kind : "", f->area ? ", area " : "",
@@ -1214,29 +596,26 @@ static void report_html(FILE *out, const json_t *rows, const struct review_filte
 	      "<th>Status</th><th>Rules</th><th>Energy</th></tr>\n", out);
 	json_array_foreach(rows, i, r) {
 		char age[32], rules[512];
-		format_duration(jnum(r, "age_s"), age, sizeof(age));
-		join_strings(json_object_get(r, "rule_ids"), rules, sizeof(rules));
+		view_duration(view_num(r, "age_s"), age, sizeof(age));
+		view_join(json_object_get(r, "rule_ids"), rules, sizeof(rules));
 		fprintf(out, "<tr><td class=\"num\">%lld</td><td><code>",
 		        (long long)json_integer_value(json_object_get(r, "priority")));
-		html_text(out, jstr(r, "alert_id"));
+		view_html(out, view_str(r, "alert_id"));
 		fputs("</code><br/><span class=\"muted\">customer ", out);
-		html_text(out, jstr(r, "customer_id"));
+		view_html(out, view_str(r, "customer_id"));
 		fputs(", area ", out);
-		html_text(out, jstr(r, "transformer_id") ? jstr(r, "transformer_id") : "?");
+		view_html(out, view_str(r, "transformer_id") ? view_str(r, "transformer_id") : "?");
 		fputs("</span></td><td class=\"num\">", out);
-		html_printf(out, "%g", jnum(r, "score"));
-		badge(out, "sev-", jstr(r, "severity"));
+		view_htmlf(out, "%g", view_num(r, "score"));
+		view_badge(out, "sev-", view_str(r, "severity"));
 		fputs("</td><td>", out);
-		badge(out, "st-", jstr(r, "status"));
+		view_badge(out, "st-", view_str(r, "status"));
 		fputs("<br/><span class=\"muted\">", out);
-		html_printf(out, "%s, age %s", jstr(r, "analyst") ? jstr(r, "analyst") : "unclaimed", age);
+		view_htmlf(out, "%s, age %s", view_str(r, "analyst") ? view_str(r, "analyst") : "unclaimed", age);
 		fputs("</span></td><td>", out);
-		html_text(out, rules);
+		view_html(out, rules);
 		fputs("</td><td>", out);
-		curve_load(&cv, json_object_get(r, "curve"));
-		curve_mark_span(&cv, jstr(r, "first_day"), jstr(r, "last_day"));
-		snprintf(title, sizeof(title), "Daily energy of customer %s", nz(jstr(r, "customer_id")));
-		curve_svg(out, &cv, title, 1);
+		view_queue_sparkline(out, r);
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</table>\n", out);
@@ -1385,10 +764,18 @@ static int cmd_resolve(int argc, char **argv)
 	                        BIT(OPT_DISPOSITION) | BIT(OPT_NOTE), &o, &rv);
 	if (rc || !rv)
 		return rc;
+	int closed = 1;
 	int err = review_resolve(rv, o.id, opts_analyst(&o), o.value[OPT_DISPOSITION],
-	                         o.value[OPT_NOTE], o.suppress_days, errstr, sizeof(errstr));
+	                         o.value[OPT_NOTE], o.suppress_days, &closed, errstr, sizeof(errstr));
 	if (err) {
 		rc = store_failed("alerts resolve", err, errstr);
+		goto done;
+	}
+	if (!closed) {
+		say_done(o.id, "resolved as confirmed_theft by", rv,
+		         "; it stays in review until a second analyst approves it (four-eyes: "
+		         "risk.alert_approve, or Approve in riskd-console)\n");
+		rc = EXIT_OK;
 		goto done;
 	}
 	char closed_as[64];
@@ -1400,10 +787,10 @@ static int cmd_resolve(int argc, char **argv)
 		json_t *s;
 		char line[1024];
 		json_array_foreach(json_object_get(detail, "suppressions"), i, s) {
-			const char *from = jstr(s, "alert_id");
-			if (!from || strcmp(from, o.id) != 0 || jstr(s, "lifted_at"))
+			const char *from = view_str(s, "alert_id");
+			if (!from || strcmp(from, o.id) != 0 || view_str(s, "lifted_at"))
 				continue;
-			suppression_summary(s, line, sizeof(line));
+			view_suppression_summary(s, line, sizeof(line));
 			fputs("  ", stdout);
 			put_text(stdout, line);
 			fputc('\n', stdout);
@@ -1457,17 +844,17 @@ static void stats_text(FILE *out, const json_t *rows)
 	        "HITS", "ALERTS", "ACTIVE", "CONFIRMED", "DISMISSED", "PRECISION", "MEDIAN TTD");
 	json_array_foreach(rows, i, r) {
 		char precision[16], ttd[32];
-		double p = jnum(r, "precision");
+		double p = view_num(r, "precision");
 		if (isfinite(p))
 			snprintf(precision, sizeof(precision), "%.1f%%", 100 * p);
 		else
 			snprintf(precision, sizeof(precision), "-");
-		format_duration(jnum(r, "median_time_to_disposition_s"), ttd, sizeof(ttd));
-		put_cell(out, jstr(r, "ruleset_name"), 16);
+		view_duration(view_num(r, "median_time_to_disposition_s"), ttd, sizeof(ttd));
+		put_cell(out, view_str(r, "ruleset_name"), 16);
 		fputc(' ', out);
-		put_cell(out, jstr(r, "ruleset_version"), 8);
+		put_cell(out, view_str(r, "ruleset_version"), 8);
 		fputc(' ', out);
-		put_cell(out, jstr(r, "rule_id"), 24);
+		put_cell(out, view_str(r, "rule_id"), 24);
 		fprintf(out, " %7lld %7lld %7lld %9lld %9lld %9s %11s\n",
 		        (long long)json_integer_value(json_object_get(r, "hits")),
 		        (long long)json_integer_value(json_object_get(r, "alerts")),

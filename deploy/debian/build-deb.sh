@@ -28,7 +28,7 @@ while read -r lib; do
     pkg=${pkg%%:*}
     [[ -n $pkg ]] || { echo "build-deb: no Debian package owns $lib" >&2; exit 1; }
     deps[$pkg]=1
-done < <(for bin in bin/riskd bin/riskctl; do
+done < <(for bin in bin/riskd bin/riskctl bin/riskd-console; do
              ldd "$bin" | awk -v needed="$(objdump -p "$bin" | awk '$1 == "NEEDED" { printf " %s ", $2 }')" \
                  '$2 == "=>" && index(needed, " " $1 " ") { print $3 }'
          done | sort -u)
@@ -49,7 +49,8 @@ Depends: $depends, passwd
 Description: credit-risk and electricity-theft detection from Kafka into PostgreSQL
  riskd consumes smart-meter readings, billing and profile events from Kafka, scores them
  against YAML rule sets and streaming anomaly models, and writes theft alerts and credit
- grades to PostgreSQL and Kafka exactly once. The package installs riskd and riskctl, the
+ grades to PostgreSQL and Kafka exactly once. The package installs riskd, riskctl and
+ riskd-console (the analysts' web console, not started: /usr/share/doc/riskd/docs/console.md), the
  database migrations (/usr/share/riskd/sql, applied with riskctl migrate), the rule files
  and config (/etc/riskd) and a systemd unit, not enabled: see
  /usr/share/doc/riskd/docs/operations.md.

@@ -226,6 +226,8 @@ static void world(struct e2e_world *w, const char *name)
 	e2e_login_role(w->dsn, "bob", "risk_analyst");
 	e2e_login_role(w->dsn, "carol", "risk_analyst");
 	e2e_login_role(w->dsn, "lena", "risk_lead");
+	/* these tests close confirmed_theft in one step; four-eyes is test_console's */
+	sql(w->dsn, NULL, 0, "update risk.review_settings set theft_approval = false", 0);
 }
 
 static void status_of(const struct e2e_world *w, const char *alert_id, char *out, size_t size)

@@ -31,7 +31,8 @@ check "the package is riskd" has "$info" '^Package: riskd$'
 for lib in librdkafka1 libpq5 libjansson4 libyaml-0-2 libmicrohttpd12 libsystemd0; do
     check "it depends on $lib" has "$info" "^Depends: .*\\b$lib\\b"
 done
-for f in ./usr/bin/riskd ./usr/bin/riskctl ./usr/lib/systemd/system/riskd.service \
+for f in ./usr/bin/riskd ./usr/bin/riskctl ./usr/bin/riskd-console \
+         ./usr/lib/systemd/system/riskd.service \
          ./usr/share/riskd/sql/001_core.sql ./etc/riskd/riskd.yaml ./etc/riskd/rules/theft.yaml \
          ./etc/riskd/cards/residential.yaml ./usr/share/doc/riskd/docs/operations.md; do
     check "it holds $f" has "$contents" " $f\$"

@@ -95,6 +95,13 @@ static void assert_config_eq(const struct riskd_config *got, const struct riskd_
 	cr_assert_eq(got->metrics_port, want->metrics_port);
 	cr_assert_str_eq(got->metrics_listen, want->metrics_listen);
 	cr_assert_eq(got->health_stall_s, want->health_stall_s);
+	cr_assert_str_eq(got->console_listen, want->console_listen);
+	cr_assert_eq(got->console_port, want->console_port);
+	cr_assert_str_eq(got->console_tls_cert, want->console_tls_cert);
+	cr_assert_str_eq(got->console_tls_key, want->console_tls_key);
+	cr_assert_str_eq(got->console_database, want->console_database);
+	cr_assert_eq(got->console_session_idle_s, want->console_session_idle_s);
+	cr_assert_eq(got->console_session_max_s, want->console_session_max_s);
 	cr_assert_str_eq(got->log_level, want->log_level);
 	cr_assert_str_eq(got->stack_env, want->stack_env);
 	cr_assert_eq(got->kafka_properties.count, want->kafka_properties.count);
@@ -722,6 +729,8 @@ Test(config, describe_lists_every_key_once)
 		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
 		"scoring.grade_hysteresis_points", "metrics.port", "metrics.listen", "health.stall_s",
+		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
+		"console.database", "console.session_idle_s", "console.session_max_s",
 		"log.level", "stack_env",
 	};
 	char *text = NULL;
