@@ -24,6 +24,7 @@ static void usage_map_free(struct usage_map *m)
 	free(m->rows);
 	free(m->owners);
 	free(m->index);
+	free(m->hours);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -51,6 +52,7 @@ static void usage_map_reset(struct usage_map *m)
 	if (m->index)
 		memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	m->count = 0;
+	m->hours_rows = 0;
 }
 
 void batch_reset(struct batch *b)
@@ -107,7 +109,11 @@ static struct store_usage *usage_row(struct usage_map *m, const struct cstate *c
 		m->cap = m->cap ? 2 * m->cap : 1024;
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
+		if (m->hours)
+			m->hours = xrealloc(m->hours, sizeof(*m->hours) * m->cap);
 	}
+	if (m->hours)
+		m->hours[m->count].sums.mask = 0;
 	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
@@ -121,6 +127,23 @@ void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 	row->uwh += uwh;
 	row->readings++;
 	row->covered_s += interval_s;
+}
+
+void batch_add_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
+                     int32_t second_of_day, int32_t interval_s, int64_t uwh)
+{
+	size_t i = (size_t)(usage_row(m, cs, day) - m->rows);
+	if (!m->hours) {
+		m->hours = xmalloc(sizeof(*m->hours) * m->cap);
+		for (size_t k = 0; k < m->count; k++)
+			m->hours[k].sums.mask = 0;
+	}
+	struct store_hours *h = &m->hours[i];
+	if (h->sums.mask == 0) {
+		*h = (struct store_hours){.id = cs->id, .day = day};
+		m->hours_rows++;
+	}
+	daily_hours_add(&h->sums, second_of_day, interval_s, uwh);
 }
 
 void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
@@ -300,6 +323,10 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->usage_count = b->usage.count;
 	sb->transformer = b->transformer.rows;
 	sb->transformer_count = b->transformer.count;
+	sb->hours = b->usage.hours;
+	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
+	sb->transformer_hours = b->transformer.hours;
+	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
 	for (size_t i = 0; i < b->snapshot_count; i++)

@@ -18,13 +18,18 @@
 #include "grader.h"
 #include "store.h"
 
-/* Energy per (entity, day): additions to the stored rows, or whole days. */
+/* Energy per (entity, day): additions to the stored rows, or whole days, and the hourly
+ * sums of the day's sub-daily readings to add. A row that only carries hourly sums is an
+ * empty daily addition (readings 0), which the store leaves out. */
 struct usage_map {
 	struct store_usage *rows;
 	const struct cstate **owners; /* rows[i]'s entity, for hashing and equality */
 	size_t count, cap;
 	uint32_t *index;              /* 0 = empty, else row number + 1 */
 	size_t index_cap;             /* power of two */
+	struct store_hours *hours;    /* parallel to rows (hours[i].sums.mask 0: none); NULL
+	                                 until the first hourly sum */
+	size_t hours_rows;            /* rows with an hourly sum */
 };
 
 struct batch {
@@ -74,6 +79,12 @@ void batch_reset(struct batch *b);
  * batch. */
 void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t interval_s);
+
+/* Adds one reading of uwh micro-kWh shorter than a day (interval_s < 86400) that starts
+ * second_of_day seconds into cs's local day to that day's hourly sums in map
+ * (daily_hours_add). cs must outlive the batch. */
+void batch_add_hours(struct usage_map *map, const struct cstate *cs, int32_t day,
+                     int32_t second_of_day, int32_t interval_s, int64_t uwh);
 
 /* Sets cs's local day in map to its whole energy so far (replacing the stored row and what
  * the batch added before); later additions in the batch add to it. cs must outlive the

@@ -690,7 +690,9 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 /*
  * A reading's daily usage: a day is written whole when it closes (and, while open, with each
  * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
- * rather than one per batch; a late reading for a closed day is added to its row.
+ * rather than one per batch; a late reading for a closed day is added to its row. A reading
+ * shorter than a day also adds to its day's hourly sums, which the batch writes as additions
+ * (the state has no room for an open day's 24 hours).
  */
 static void add_usage(struct batch *b, const struct ingest_result *r)
 {
@@ -700,6 +702,8 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 		                r->closed.covered_s);
 	else if (r->day_result == DAILY_LATE)
 		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
+	if (r->interval_s < 86400)
+		batch_add_hours(map, r->cs, r->day, r->second, r->interval_s, r->uwh);
 }
 
 /*

@@ -74,9 +74,30 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_usage *u = rows;
 	for (size_t i = 0; i < n; i++) {
+		if (!u[i].whole_day && u[i].readings == 0)
+			continue; /* a row the batch holds for its hourly sums only */
 		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
 		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
+	}
+}
+
+/* Hourly sums as a bigint[] literal of 24 slots, NULL where no reading began. */
+static void write_hours_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_hours *h = rows;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].sums.mask == 0)
+			continue;
+		store_copy_text(b, h[i].id);
+		rbuf_printf(b, "\t%d\t{", (int)h[i].day);
+		for (int k = 0; k < DAILY_HOURS; k++) {
+			if (h[i].sums.mask & (1u << k))
+				rbuf_printf(b, "%s%lld", k ? "," : "", (long long)h[i].sums.uwh[k]);
+			else
+				rbuf_puts(b, k ? ",NULL" : "NULL");
+		}
+		rbuf_append(b, "}\n", 2);
 	}
 }
 
@@ -207,6 +228,21 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	"covered_s = d.covered_s + excluded.covered_s;"                                          \
 	"insert into risk.area_refresh_queue (day) "                                             \
 	"select distinct date '1970-01-01' + day from " tmp
+
+/* Adds a temp table's hourly sums to an hourly table, slot by slot (risk.hours_add). */
+#define UPSERT_HOURS_SQL(table, id_column, tmp)                                              \
+	"insert into " table " as h (" id_column ", day, uwh) "                                   \
+	"select entity_id, date '1970-01-01' + day, uwh from " tmp " "                            \
+	"on conflict (" id_column ", day) do update set uwh = risk.hours_add(h.uwh, excluded.uwh)"
+
+static const struct store_copy_target hours_target = {
+    "tmp_hours", NULL, UPSERT_HOURS_SQL("risk.hourly_usage", "customer_id", "tmp_hours"),
+    write_hours_rows};
+
+static const struct store_copy_target transformer_hours_target = {
+    "tmp_thours", NULL,
+    UPSERT_HOURS_SQL("risk.transformer_hourly", "transformer_id", "tmp_thours"),
+    write_hours_rows};
 
 static const struct store_copy_target usage_target = {
     "tmp_usage", NULL, UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage"),
@@ -395,6 +431,10 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &transformer_daily_target, b->transformer,
 	                          b->transformer_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &hours_target, b->hours, b->hours_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &transformer_hours_target, b->transformer_hours,
+	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,

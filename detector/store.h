@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../scoring/cstate.h"
+#include "../scoring/daily.h"
 #include "../streams/event.h"
 
 struct store;
@@ -27,6 +28,14 @@ struct store_usage {
 	int32_t readings;        /* readings to add */
 	int32_t covered_s;       /* seconds of the day the readings cover, to add */
 	int whole_day;           /* the values are the day's totals: they replace the row */
+};
+
+/* Hourly sums of one entity and local day to add to the stored ones (risk.hourly_usage or
+ * risk.transformer_hourly). A row whose mask is 0 adds nothing and is left out. */
+struct store_hours {
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t day;             /* days since 1970-01-01, local */
+	struct daily_hours sums;
 };
 
 /* Latest profile of a customer seen in the batch. */
@@ -129,6 +138,8 @@ struct store_batch {
 	const char *consumer_group;
 	const struct store_usage *usage;          size_t usage_count;
 	const struct store_usage *transformer;    size_t transformer_count;
+	const struct store_hours *hours;          size_t hours_count; /* customers' */
+	const struct store_hours *transformer_hours; size_t transformer_hours_count;
 	const struct store_profile *profiles;     size_t profile_count;
 	const struct store_snapshot *snapshots;   size_t snapshot_count;
 	const struct store_offset *offsets;       size_t offset_count;

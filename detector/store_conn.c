@@ -20,6 +20,13 @@ static const char *const session_sql =
     "  readings int, covered_s int, whole bool) on commit delete rows;"
     "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
     "  readings int, covered_s int, whole bool) on commit delete rows;"
+    "create temp table if not exists tmp_hours (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_thours (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_attrib (transformer_id text, end_day int,"
+    "  customer_id text, resolution_s int, share real, kwh_day real, stolen_kwh real, z real,"
+    "  carrier text) on commit delete rows;"
     "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
     "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
     "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
@@ -110,9 +117,7 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 	/* the newest column riskd needs stands for the whole schema */
 	PGresult *res = PQexec(st->conn,
 	                       "select to_regclass('risk.kafka_offsets') is not null,"
-	                       " exists (select from information_schema.columns where"
-	                       " table_schema = 'risk' and table_name = 'kafka_offsets'"
-	                       " and column_name = 'state_offset')");
+	                       " to_regclass('risk.area_attribution_queue') is not null");
 	int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	int has_schema = ok && PQgetvalue(res, 0, 0)[0] == 't';
 	int current = ok && PQgetvalue(res, 0, 1)[0] == 't';
@@ -121,7 +126,7 @@ static int connect_session(struct store *st, char *errstr, size_t errstr_size)
 		snprintf(errstr, errstr_size, "%s",
 		         !has_schema ? "PostgreSQL has no riskd schema (apply deploy/sql migrations first)"
 		                     : "PostgreSQL's riskd schema is older than this riskd (apply "
-		                       "deploy/sql migrations up to 008_state_checkpoints.sql)");
+		                       "deploy/sql migrations up to 011_area_attribution.sql)");
 		return RISKD_ERR_INVALID;
 	}
 	int rc = store_exec(st, session_sql, errstr, errstr_size);

@@ -81,3 +81,21 @@ enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uw
 	cs->open_covered_s = interval_s;
 	return DAILY_CLOSED_DAY;
 }
+
+void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
+                     int64_t uwh)
+{
+	int32_t first = second_of_day / 3600;
+	if (first < 0)
+		first = 0;
+	if (first > DAILY_HOURS - 1)
+		first = DAILY_HOURS - 1;
+	int32_t hours = interval_s <= 3600 ? 1 : (int32_t)(((int64_t)interval_s + 3599) / 3600);
+	if (hours > DAILY_HOURS - first)
+		hours = DAILY_HOURS - first;
+	int64_t each = uwh / hours, left = uwh % hours;
+	for (int32_t k = 0; k < hours; k++) {
+		h->uwh[first + k] += each + (k < left);
+		h->mask |= 1u << (first + k);
+	}
+}

@@ -37,4 +37,26 @@ int64_t daily_kwh_to_uwh(double kwh);
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed);
 
+/* Hours of a local day (the hourly sums risk.hourly_usage keeps). */
+#define DAILY_HOURS 24
+
+/* A day's energy per local hour: uwh[h] counts when bit h of mask is set (a reading began in
+ * hour h; 0 is a reading of nothing), else the hour had no reading. */
+struct daily_hours {
+	uint32_t mask;
+	int64_t uwh[DAILY_HOURS];
+};
+
+/*
+ * Adds a reading of uwh micro-kWh that starts second_of_day seconds after local midnight and
+ * covers interval_s seconds to the hourly sums *h. Its hour is second_of_day / 3600, at most
+ * 23 (the extra hour of a 25-hour day counts in hour 23). A reading of up to an hour goes
+ * whole into its hour; a longer one is spread evenly over the hours it covers within the
+ * day, ceil(interval_s / 3600) of them at most, the micro-kWh left over going one each to its
+ * first hours. So the hours always add up to the energy added, in exact integers. A reading
+ * of a day or longer belongs to no hour: the caller keeps it out (daily sums only).
+ */
+void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
+                     int64_t uwh);
+
 #endif

@@ -1,0 +1,389 @@
+/*
+ * store_attrib.c - claims queued area-windows, loads their hourly and daily sums into a
+ * struct attrib_window, and saves what the attribution found (store_attrib.h describes the
+ * rules that turn rows into the window). All SQL is parameterised; findings go in by COPY.
+ */
+#include "store_attrib.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store_int.h"
+
+static void rollback_quietly(struct store *st)
+{
+	if (PQstatus(st->conn) == CONNECTION_OK)
+		PQclear(PQexec(st->conn, "rollback"));
+}
+
+/* Grows a double buffer to n entries. */
+static double *grow_doubles(double *p, size_t *cap, size_t n)
+{
+	if (n > *cap) {
+		*cap = n;
+		p = xrealloc(p, sizeof(*p) * n);
+	}
+	return p;
+}
+
+void store_attrib_claim_free(struct store_attrib_claim *c)
+{
+	free(c->customer_ids);
+	free(c->feeder_kwh);
+	free(c->metered_kwh);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads the area's customers (customer_id order) into c. Returns 0 or a riskd_err. */
+static int load_customers(struct store *st, struct store_attrib_claim *c, char *errstr,
+                          size_t errstr_size)
+{
+	const char *params[1] = {c->transformer_id};
+	PGresult *res = PQexecParams(st->conn,
+	                             "select customer_id from risk.customers where transformer_id = $1"
+	                             " order by customer_id collate \"C\"",
+	                             1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = store_fail_result(st, res, "load area customers", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	size_t n = (size_t)PQntuples(res);
+	if (n > c->customer_cap) {
+		c->customer_cap = n;
+		c->customer_ids = xrealloc(c->customer_ids, sizeof(*c->customer_ids) * n);
+	}
+	for (size_t i = 0; i < n; i++)
+		riskd_strlcpy(c->customer_ids[i], sizeof(c->customer_ids[i]),
+		              PQgetvalue(res, (int)i, 0), (size_t)PQgetlength(res, (int)i, 0));
+	c->window.n_customers = (uint32_t)n;
+	PQclear(res);
+	return 0;
+}
+
+/* The index of customer_id in c's sorted customers, or -1. */
+static long customer_index(const struct store_attrib_claim *c, const char *customer_id)
+{
+	size_t lo = 0, hi = c->window.n_customers;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c->customer_ids[mid], customer_id);
+		if (cmp == 0)
+			return (long)mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/*
+ * Writes a day's slots from a bigint[] text ("{1,NULL,...}") into slots[0 .. 24): micro-kWh
+ * / 1e6, NAN for NULL. Returns 0, or -1 when the text is not 24 slots.
+ */
+static int parse_hours(const char *text, double *slots)
+{
+	const char *p = text;
+	if (*p++ != '{')
+		return -1;
+	for (int h = 0; h < ATTRIB_HOURS; h++) {
+		if (strncmp(p, "NULL", 4) == 0) {
+			slots[h] = NAN;
+			p += 4;
+		} else {
+			char *end;
+			long long uwh = strtoll(p, &end, 10);
+			if (end == p)
+				return -1;
+			slots[h] = (double)uwh / 1e6;
+			p = end;
+		}
+		if (*p != (h == ATTRIB_HOURS - 1 ? '}' : ','))
+			return -1;
+		p++;
+	}
+	return 0;
+}
+
+/* The rows of one entity kind over the window ($1 the area, $2 .. $3 its first and last day,
+ * days since 1970-01-01): entity id, day (0 = the window's first), daily micro-kWh, covered
+ * seconds, hourly sums (text); the daily and hourly rows of an entity-day joined. */
+#define WINDOW_DAYS_SQL                                                                     \
+	" between date '1970-01-01' + $2::integer and date '1970-01-01' + $3::integer"
+static const char *const window_rows_sql[2] = {
+    "select coalesce(d.customer_id, h.customer_id),"
+    " coalesce(d.day, h.day) - (date '1970-01-01' + $2::integer), d.kwh_uwh, d.covered_s, h.uwh"
+    " from (select u.* from risk.daily_usage u join risk.customers c using (customer_id)"
+    "       where c.transformer_id = $1 and u.day" WINDOW_DAYS_SQL ") d"
+    " full join (select u.* from risk.hourly_usage u join risk.customers c using (customer_id)"
+    "       where c.transformer_id = $1 and u.day" WINDOW_DAYS_SQL ") h"
+    " on h.customer_id = d.customer_id and h.day = d.day",
+    "select coalesce(d.transformer_id, h.transformer_id),"
+    " coalesce(d.day, h.day) - (date '1970-01-01' + $2::integer), d.kwh_uwh, d.covered_s, h.uwh"
+    " from (select * from risk.transformer_daily where transformer_id = $1"
+    "       and day" WINDOW_DAYS_SQL ") d"
+    " full join (select * from risk.transformer_hourly where transformer_id = $1"
+    "       and day" WINDOW_DAYS_SQL ") h"
+    " on h.transformer_id = d.transformer_id and h.day = d.day"};
+
+/* Runs window_rows_sql[kind] (0: the customers, 1: the transformer) for c's area and days. */
+static PGresult *query_window_rows(struct store *st, const struct store_attrib_claim *c,
+                                   int kind)
+{
+	int32_t days = c->window.history_days + c->window.window_days;
+	char first[16], last[16];
+	snprintf(first, sizeof(first), "%d", (int)(c->window.end_day - days + 1));
+	snprintf(last, sizeof(last), "%d", (int)c->window.end_day);
+	const char *params[3] = {c->transformer_id, first, last};
+	return PQexecParams(st->conn, window_rows_sql[kind], 3, NULL, params, NULL, NULL, 0);
+}
+
+/* Puts one stored entity-day into the window's slots (store_attrib.h's rules). */
+static void fill_day(const struct store_attrib_claim *c, double *slots, int transformer,
+                     PGresult *res, int r)
+{
+	int spd = c->window.slots_per_day;
+	int has_daily = !PQgetisnull(res, r, 2), has_hours = !PQgetisnull(res, r, 4);
+	double daily = has_daily ? (double)strtoll(PQgetvalue(res, r, 2), NULL, 10) / 1e6 : NAN;
+	int whole = has_daily && strtol(PQgetvalue(res, r, 3), NULL, 10) >= 86400;
+	if (spd == 1) {
+		slots[0] = transformer ? (whole ? daily : NAN) : daily;
+		return;
+	}
+	if (has_hours && parse_hours(PQgetvalue(res, r, 4), slots) == 0)
+		return;
+	for (int h = 0; h < ATTRIB_HOURS; h++)
+		slots[h] = transformer || !has_daily ? NAN : daily / ATTRIB_HOURS;
+}
+
+/* Loads the transformer's and the customers' rows into c's window. */
+static int load_window(struct store *st, struct store_attrib_claim *c, char *errstr,
+                       size_t errstr_size)
+{
+	struct attrib_window *w = &c->window;
+	int32_t days = w->history_days + w->window_days;
+	int rc = load_customers(st, c, errstr, errstr_size);
+	if (rc)
+		return rc;
+	PGresult *res = query_window_rows(st, c, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	/* hourly when the transformer has hourly sums on a day of the fit */
+	w->slots_per_day = 1;
+	for (int r = 0; r < PQntuples(res); r++)
+		if (!PQgetisnull(res, r, 4) &&
+		    strtol(PQgetvalue(res, r, 1), NULL, 10) >= w->history_days)
+			w->slots_per_day = ATTRIB_HOURS;
+	size_t per_entity = (size_t)days * (size_t)w->slots_per_day;
+	c->feeder_kwh = grow_doubles(c->feeder_kwh, &c->feeder_cap, per_entity);
+	c->metered_kwh = grow_doubles(c->metered_kwh, &c->metered_cap,
+	                              per_entity * (w->n_customers ? w->n_customers : 1));
+	for (size_t i = 0; i < per_entity; i++)
+		c->feeder_kwh[i] = NAN;
+	for (size_t i = 0; i < per_entity * w->n_customers; i++)
+		c->metered_kwh[i] = NAN;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
+		fill_day(c, c->feeder_kwh + (size_t)d * (size_t)w->slots_per_day, 1, res, r);
+	}
+	PQclear(res);
+	res = query_window_rows(st, c, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long i = customer_index(c, PQgetvalue(res, r, 0));
+		long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
+		if (i >= 0)
+			fill_day(c, c->metered_kwh + (size_t)i * per_entity +
+			                (size_t)d * (size_t)w->slots_per_day,
+			         0, res, r);
+	}
+	PQclear(res);
+	w->feeder_kwh = c->feeder_kwh;
+	w->metered_kwh = c->metered_kwh;
+	return 0;
+fail:
+	rc = store_fail_result(st, res, "load attribution window", errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
+int store_attrib_claim(struct store *st, int window_days, int history_days,
+                       struct store_attrib_claim *c, char *errstr, size_t errstr_size)
+{
+	int rc = store_exec(st, "begin", errstr, errstr_size);
+	if (rc)
+		return rc;
+	PGresult *res = PQexec(st->conn,
+	                       "select transformer_id, window_end_day - date '1970-01-01'"
+	                       " from risk.area_attribution_queue"
+	                       " order by window_end_day, transformer_id limit 1"
+	                       " for update skip locked");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "claim attribution", errstr, errstr_size);
+		PQclear(res);
+		rollback_quietly(st);
+		return rc;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return store_exec(st, "commit", errstr, errstr_size);
+	}
+	memset(&c->window, 0, sizeof(c->window));
+	riskd_strlcpy(c->transformer_id, sizeof(c->transformer_id), PQgetvalue(res, 0, 0),
+	              (size_t)PQgetlength(res, 0, 0));
+	c->window.end_day = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	c->window.window_days = window_days;
+	c->window.history_days = history_days;
+	PQclear(res);
+	if ((rc = load_window(st, c, errstr, errstr_size))) {
+		rollback_quietly(st);
+		return rc;
+	}
+	return 1;
+}
+
+/* The findings of a claim, as findings_target's rows: write_finding_rows takes a pointer to
+ * one of these and the number of customers. */
+struct finding_rows {
+	const struct store_attrib_claim *claim;
+	const struct attrib_finding *out;
+};
+
+static void write_finding_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct finding_rows *f = rows;
+	const struct store_attrib_claim *c = f->claim;
+	for (size_t i = 0; i < n; i++) {
+		const struct attrib_finding *o = &f->out[i];
+		store_copy_text(b, c->transformer_id);
+		rbuf_printf(b, "\t%d\t", (int)c->window.end_day);
+		store_copy_text(b, c->customer_ids[i]);
+		rbuf_printf(b, "\t%d\t%.9g\t%.9g\t%.9g\t%.9g\t%s\n", (int)o->resolution_s,
+		            (double)o->share, (double)o->kwh_day, (double)o->stolen_kwh, (double)o->z,
+		            attrib_regressor_name(o->carrier));
+	}
+}
+
+static const struct store_copy_target findings_target = {
+    "tmp_attrib", NULL,
+    "insert into risk.area_attribution (transformer_id, window_end_day, customer_id,"
+    " resolution_s, share, kwh_day, stolen_kwh, z, carrier)"
+    " select transformer_id, date '1970-01-01' + end_day, customer_id, resolution_s, share,"
+    " kwh_day, stolen_kwh, z, carrier from tmp_attrib",
+    write_finding_rows};
+
+static const char *const status_names[] = {"ok", "too_few_rows", "no_dof"};
+
+/* Deletes the claimed queue row and the window's old findings. */
+static int clear_window(struct store *st, const struct store_attrib_claim *c, char *errstr,
+                        size_t errstr_size)
+{
+	char end[16];
+	snprintf(end, sizeof(end), "%d", (int)c->window.end_day);
+	const char *params[2] = {c->transformer_id, end};
+	return store_exec_params(
+	    st,
+	    "with q as (delete from risk.area_attribution_queue where transformer_id = $1"
+	    " and window_end_day = date '1970-01-01' + $2::integer)"
+	    " delete from risk.area_attribution where transformer_id = $1"
+	    " and window_end_day = date '1970-01-01' + $2::integer",
+	    2, params, "clear attribution window", errstr, errstr_size);
+}
+
+/* Upserts the area-window's row. */
+static int write_window_row(struct store *st, const struct store_attrib_claim *c,
+                            const struct attrib_area_result *res, char *errstr,
+                            size_t errstr_size)
+{
+	char v[16][32];
+	const struct attrib_window *w = &c->window;
+	snprintf(v[0], 32, "%d", (int)w->end_day);
+	snprintf(v[1], 32, "%d", (int)w->window_days);
+	snprintf(v[2], 32, "%d", (int)w->history_days);
+	snprintf(v[3], 32, "%s",
+	         (unsigned)res->status < 3 ? status_names[res->status] : "too_few_rows");
+	snprintf(v[4], 32, "%d", (int)res->resolution_s);
+	snprintf(v[5], 32, "%u", (unsigned)res->rows);
+	snprintf(v[6], 32, "%u", (unsigned)w->n_customers);
+	snprintf(v[7], 32, "%u", (unsigned)res->columns_active);
+	snprintf(v[8], 32, "%.17g", res->ntl_kwh);
+	snprintf(v[9], 32, "%.17g", res->technical_kwh);
+	snprintf(v[10], 32, "%.17g", res->tech.noload_kw);
+	snprintf(v[11], 32, "%.17g", res->tech.load_per_kw);
+	snprintf(v[12], 32, "%.17g", res->residual_mean);
+	snprintf(v[13], 32, "%.17g", res->residual_sd);
+	snprintf(v[14], 32, "%.17g", res->noise_sd);
+	snprintf(v[15], 32, "%.17g", res->fit_r2);
+	char iterations[16];
+	snprintf(iterations, sizeof(iterations), "%u", (unsigned)res->iterations);
+	const char *params[18] = {c->transformer_id};
+	for (int i = 0; i < 16; i++)
+		params[i + 1] = v[i];
+	params[17] = iterations;
+	return store_exec_params(
+	    st,
+	    "insert into risk.area_attribution_window as w (transformer_id, window_end_day,"
+	    " window_days, history_days, status, resolution_s, rows, customers, columns_active,"
+	    " ntl_kwh, technical_kwh, noload_kw, load_per_kw, residual_mean, residual_sd, noise_sd,"
+	    " fit_r2, iterations)"
+	    " values ($1, date '1970-01-01' + $2::integer, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	    " $12, $13, $14, $15, $16, $17, $18)"
+	    " on conflict (transformer_id, window_end_day) do update set"
+	    " window_days = excluded.window_days, history_days = excluded.history_days,"
+	    " status = excluded.status, resolution_s = excluded.resolution_s, rows = excluded.rows,"
+	    " customers = excluded.customers, columns_active = excluded.columns_active,"
+	    " ntl_kwh = excluded.ntl_kwh, technical_kwh = excluded.technical_kwh,"
+	    " noload_kw = excluded.noload_kw, load_per_kw = excluded.load_per_kw,"
+	    " residual_mean = excluded.residual_mean, residual_sd = excluded.residual_sd,"
+	    " noise_sd = excluded.noise_sd, fit_r2 = excluded.fit_r2,"
+	    " iterations = excluded.iterations, computed_at = now()",
+	    18, params, "save attribution window", errstr, errstr_size);
+}
+
+int store_attrib_save(struct store *st, const struct store_attrib_claim *c,
+                      const struct attrib_area_result *res, const struct attrib_finding *out,
+                      char *errstr, size_t errstr_size)
+{
+	struct finding_rows rows = {c, out};
+	int rc;
+	if ((rc = clear_window(st, c, errstr, errstr_size)) ||
+	    (rc = write_window_row(st, c, res, errstr, errstr_size)) ||
+	    (c->window.n_customers &&
+	     (rc = store_copy_rows(st, &findings_target, &rows, c->window.n_customers, errstr,
+	                           errstr_size))) ||
+	    (rc = store_exec(st, "commit", errstr, errstr_size))) {
+		rollback_quietly(st);
+		return rc;
+	}
+	return 0;
+}
+
+int store_attrib_drop(struct store *st, const struct store_attrib_claim *c, char *errstr,
+                      size_t errstr_size)
+{
+	int rc;
+	if ((rc = clear_window(st, c, errstr, errstr_size)) ||
+	    (rc = store_exec(st, "commit", errstr, errstr_size))) {
+		rollback_quietly(st);
+		return rc;
+	}
+	return 0;
+}
+
+int store_attrib_queued(struct store *st, int64_t *queued, char *errstr, size_t errstr_size)
+{
+	PGresult *res = PQexec(st->conn, "select count(*) from risk.area_attribution_queue");
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, "count attribution queue", errstr, errstr_size);
+	else
+		*queued = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
