@@ -15,6 +15,13 @@
  * transformer reports daily). The hour of a reading is its second of the local day / 3600,
  * at most 23 (the extra hour of a day that is 25 hours long counts in hour 23).
  *
+ * Days the stored sums do not reach (before the area's first reading, a transformer that did
+ * not report) are NAN: a window has its full shape from the first day on, a transformer slot
+ * without a reading is left out of the fit, and a customer without readings in its history
+ * days has no baseline (no shortfall or silent regressor), so early windows attribute on the
+ * metered columns alone. A baseline's week starts on a fixed weekday (the local day number
+ * mod 7), the same for the history days and the window days.
+ *
  * Pure computation: no I/O, no clock, no globals.
  */
 #ifndef RISKD_ATTRIB_WINDOW_H
@@ -52,14 +59,17 @@ struct attrib_finding {
 	float share;              /* its share of the area's non-technical loss (attrib_customer) */
 	float kwh_day;            /* stolen kWh per day of the window */
 	float stolen_kwh;         /* stolen kWh over the window's rows */
-	float z;                  /* stolen_kwh over its standard error */
+	float z;                  /* stolen_kwh over its standard error (0 when the fit had no
+	                             degrees of freedom left or too few transformer slots) */
 	int8_t carrier;           /* enum attrib_regressor with the largest part */
 };
 
 /* A reusable solver: the workspace and the scratch arrays of the largest area seen. */
 struct attrib_window_solver;
 
-/* Creates a solver (its buffers grow with the areas it is given). Aborts on out-of-memory. */
+/* Creates a solver. Its workspace and scratch arrays grow to the largest area (customers) and
+ * window (slots) it is given and are reused for every later area; one solver serves one
+ * thread at a time. Aborts on out-of-memory. */
 struct attrib_window_solver *attrib_window_solver_new(void);
 
 /* Frees s (NULL is fine). */

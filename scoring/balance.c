@@ -266,9 +266,32 @@ static void area_step_features(const struct area_balance *a, const struct models
 	feature_set(fv, FEAT_AREA_STEP_OFFSET_DAYS, best_offset);
 }
 
-void area_features(const struct area_balance *a, const struct models_split *split,
-                   struct feature_vec *fv)
+/* The attribution features (balance.h): the customer's finding in its area's latest
+ * attribution, all 0 (carrier none) when the area was attributed and gave it nothing. */
+static void area_attrib_features(const struct area_balance *a, const struct attrib_finding *f,
+                                 struct feature_vec *fv)
 {
+	static const struct attrib_finding nothing = {.carrier = ATTRIB_REG_NONE};
+	if (a->attrib_resolution_s <= 0)
+		return;
+	if (!f)
+		f = &nothing;
+	feature_set(fv, FEAT_AREA_BALANCE_RESOLUTION, a->attrib_resolution_s);
+	feature_set(fv, FEAT_AREA_ATTRIB_SHARE, f->share);
+	feature_set(fv, FEAT_AREA_ATTRIB_KWH_DAY, f->kwh_day);
+	feature_set(fv, FEAT_AREA_ATTRIB_Z, f->z);
+	feature_set(fv, FEAT_AREA_ATTRIB_CARRIER,
+	            f->carrier >= 0 && f->carrier < ATTRIB_REG__COUNT ? f->carrier : ATTRIB_REG__COUNT);
+}
+
+void area_features(const struct area_balance *a, const struct attrib_finding *finding,
+                   const struct models_split *split, struct feature_vec *fv)
+{
+	feature_unset(fv, FEAT_AREA_BALANCE_RESOLUTION);
+	feature_unset(fv, FEAT_AREA_ATTRIB_SHARE);
+	feature_unset(fv, FEAT_AREA_ATTRIB_KWH_DAY);
+	feature_unset(fv, FEAT_AREA_ATTRIB_Z);
+	feature_unset(fv, FEAT_AREA_ATTRIB_CARRIER);
 	feature_unset(fv, FEAT_AREA_LOSS_RATE);
 	feature_unset(fv, FEAT_AREA_LOSS_EXCESS);
 	feature_unset(fv, FEAT_AREA_SUSPECT_SHARE);
@@ -278,6 +301,7 @@ void area_features(const struct area_balance *a, const struct models_split *spli
 	feature_unset(fv, FEAT_AREA_STEP_OFFSET_DAYS);
 	if (!a)
 		return;
+	area_attrib_features(a, finding, fv);
 	if (split)
 		area_step_features(a, split, fv);
 	if (isfinite(a->loss_rate))

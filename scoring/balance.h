@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attrib_window.h"
 #include "features.h"
 #include "models.h"
 
@@ -112,6 +113,11 @@ struct area_balance {
 	float rate[AREA_SERIES_DAYS];   /* loss rate of day last_day - 55 + i; NAN: not balanced */
 	float feeder_kwh[AREA_SERIES_DAYS]; /* the transformer's energy that day */
 	double rate_noise;       /* sd of the daily loss rate: set by area_balance_measure */
+	/* the area's latest attribution of its loss to its customers (scoring/attrib_window.h),
+	 * whose per-customer findings the area table holds (detector/areas.h) */
+	int32_t attrib_resolution_s; /* 3600 or 86400: its slots; 0: the area was not attributed
+	                                (a zeroed balance reads as not attributed) */
+	int32_t attrib_end_day;      /* local day its window ended with (attrib_resolution_s > 0) */
 };
 
 /*
@@ -135,7 +141,11 @@ void area_history_latest(const struct area_history *h, struct area_balance *out)
 void area_balance_measure(struct area_balance *a);
 
 /*
- * Sets the area features of fv for a customer of area a (NULL: they stay missing):
+ * Sets the area features of fv for a customer of area a (NULL: they stay missing), whose
+ * finding in the area's latest attribution is `finding` (NULL: none):
+ * when the area was attributed (a->attrib_resolution_s > 0), area_balance_resolution, and
+ * area_attrib_share, area_attrib_kwh_day, area_attrib_z and area_attrib_carrier from the
+ * finding (0, 0, 0 and none without one: the attribution gave the customer nothing);
  * area_loss_rate, area_loss_excess, and area_suspect_share = the customer's own drop
  * (baseline_kwh_day - kwh_avg_7d, when both are known and positive) over the area's excess
  * energy, clipped to 0..1 (0 when the area has no excess).
@@ -152,7 +162,7 @@ void area_balance_measure(struct area_balance *a);
  * A thief's share is about 1, an honest drop's about 0. a must have been measured
  * (area_balance_measure).
  */
-void area_features(const struct area_balance *a, const struct models_split *split,
-                   struct feature_vec *fv);
+void area_features(const struct area_balance *a, const struct attrib_finding *finding,
+                   const struct models_split *split, struct feature_vec *fv);
 
 #endif

@@ -42,6 +42,11 @@ FEATURE(AREA_STEP_KWH,       "area_step_kwh",       NUM,  "kWh",   "rise of the 
 FEATURE(AREA_STEP_Z,         "area_step_z",         NUM,  "sd",    "area_step_kwh over its noise (the area's day-to-day loss-rate noise)")
 FEATURE(AREA_STEP_OFFSET_DAYS, "area_step_offset_days", NUM, "days", "where the area's loss rises most sharply, in days from the customer's step down (-7 .. 7; 0 = the same day)")
 FEATURE(AREA_STEP_SHARE,     "area_step_share",     NUM,  "ratio", "area_step_kwh / the customer's own drop in kWh a day over the same days (about 1 when the missing energy is this customer's)")
+FEATURE(AREA_ATTRIB_SHARE,   "area_attrib_share",   NUM,  "ratio", "this customer's share of its area's non-technical loss in the area's latest attribution (0 when it was given none)")
+FEATURE(AREA_ATTRIB_KWH_DAY, "area_attrib_kwh_day", NUM,  "kWh",   "energy a day the area's latest attribution finds taken past this customer's meter")
+FEATURE(AREA_ATTRIB_Z,       "area_attrib_z",       NUM,  "sd",    "area_attrib_kwh_day over its standard error (the attribution's confidence)")
+FEATURE(AREA_ATTRIB_CARRIER, "area_attrib_carrier", SYM,  "",      "the regressor that carries the customer's attributed energy: its own metered load, its shortfall against its baseline, its silent meter's baseline, or none")
+FEATURE(AREA_BALANCE_RESOLUTION, "area_balance_resolution", NUM, "s", "the slots of the area's latest attribution: 3600 (hourly) or 86400 (daily-only transformer)")
 /* payment behaviour (credit) */
 FEATURE(DAYS_PAST_DUE,       "days_past_due",       NUM,  "days",  "days the oldest unpaid bill is past due today (0 = none)")
 FEATURE(MAX_DAYS_PAST_DUE_12M, "max_days_past_due_12m", NUM, "days", "largest days past due reached in the last 12 months")

@@ -13,6 +13,8 @@ static const struct feature_def registry[FEAT__COUNT] = {
 
 static const char *const segment_symbols[] = {"residential", "commercial", "industrial",
                                               "agricultural"};
+/* enum attrib_regressor's names (scoring/attrib.h) in code order, then none */
+static const char *const carrier_symbols[] = {"metered", "shortfall", "silent", "none"};
 
 const struct feature_def *feature_def(enum feature_id id)
 {
@@ -32,6 +34,10 @@ const char *const *feature_symbols(enum feature_id id, size_t *count)
 	if (id == FEAT_SEGMENT) {
 		*count = sizeof(segment_symbols) / sizeof(segment_symbols[0]);
 		return segment_symbols;
+	}
+	if (id == FEAT_AREA_ATTRIB_CARRIER) {
+		*count = sizeof(carrier_symbols) / sizeof(carrier_symbols[0]);
+		return carrier_symbols;
 	}
 	*count = 0;
 	return NULL;

@@ -44,7 +44,8 @@ const struct feature_def *feature_lookup(const char *name, size_t len);
 /*
  * The allowed symbol names of a SYM feature, in code order (code = index), and their count
  * in *count; NULL with *count 0 for other types. segment: residential, commercial,
- * industrial, agricultural (codes 0..3).
+ * industrial, agricultural (codes 0..3). area_attrib_carrier: metered, shortfall, silent,
+ * none (codes 0..3: enum attrib_regressor, ATTRIB_REG_NONE as 3).
  */
 const char *const *feature_symbols(enum feature_id id, size_t *count);
 

@@ -1,8 +1,9 @@
 /*
  * test_areas.c - Criterion suite for detector/areas.c: the table of every area's latest
  * balance that riskd's scoring reads (sorted lookup, copies prepared for the step features
- * as they are added, reset before a reload). The balance model itself is tested by
- * tests/unit/test_balance.c.
+ * as they are added, reset before a reload), with the per-customer findings of the areas'
+ * latest attribution (added in any order, found by customer_id, replaced, emptied by a reset
+ * that keeps the memory). The balance model itself is tested by tests/unit/test_balance.c.
  */
 #include <criterion/criterion.h>
 
@@ -93,5 +94,98 @@ Test(areas, reset_keeps_memory)
 	area_table_add(&t, &a);
 	cr_assert_eq(t.areas, before);
 	cr_assert_not_null(area_table_find(&t, "T2"));
+	area_table_free(&t);
+}
+
+/* A finding whose fields all derive from k, so that a lookup shows which one it found. */
+static struct attrib_finding finding_of(int k)
+{
+	return (struct attrib_finding){
+	    .window_end_day = D0 + k, .resolution_s = k % 2 ? 3600 : 86400,
+	    .share = (float)k / 1000, .kwh_day = (float)k, .stolen_kwh = 28.0f * (float)k,
+	    .z = (float)k / 10, .carrier = (int8_t)(k % 3),
+	};
+}
+
+/* Findings added in any order (here a permutation of 1000 customers, past several index
+ * sizes) are each found by customer_id; an unknown customer has none; a second finding for
+ * a customer replaces the first. */
+Test(areas, findings_found_by_customer)
+{
+	struct area_table t = {0};
+	char id[32];
+	cr_assert_null(area_table_find_finding(&t, "C000001"), "an empty table has none");
+	for (int n = 0; n < 1000; n++) {
+		int k = (n * 617) % 1000; /* 617 is prime to 1000: every k once */
+		snprintf(id, sizeof(id), "C%06d", k);
+		struct attrib_finding f = finding_of(k);
+		area_table_add_finding(&t, id, &f);
+	}
+	cr_assert_eq(t.n_findings, 1000);
+	for (int k = 0; k < 1000; k++) {
+		snprintf(id, sizeof(id), "C%06d", k);
+		const struct attrib_finding *got = area_table_find_finding(&t, id);
+		cr_assert_not_null(got, "%s", id);
+		struct attrib_finding want = finding_of(k);
+		cr_assert(got->window_end_day == want.window_end_day &&
+		          got->resolution_s == want.resolution_s && got->share == want.share &&
+		          got->kwh_day == want.kwh_day && got->stolen_kwh == want.stolen_kwh &&
+		          got->z == want.z && got->carrier == want.carrier,
+		          "%s: another customer's finding", id);
+	}
+	cr_assert_null(area_table_find_finding(&t, "C001000"));
+	cr_assert_null(area_table_find_finding(&t, ""));
+
+	struct attrib_finding again = finding_of(7);
+	again.share = 0.5f;
+	area_table_add_finding(&t, "C000042", &again);
+	cr_assert_eq(t.n_findings, 1000, "replaced, not added");
+	cr_assert_float_eq(area_table_find_finding(&t, "C000042")->share, 0.5f, 1e-9);
+	area_table_free(&t);
+	cr_assert_null(t.findings);
+	cr_assert_eq(t.n_findings, 0);
+}
+
+/* A reset empties the findings too, keeping their memory; a zeroed balance reads as an area
+ * that was not attributed, and an attributed one keeps its resolution and window end. */
+Test(areas, reset_empties_findings)
+{
+	struct area_table t = {0};
+	struct area_balance a;
+	struct attrib_finding f = finding_of(3);
+	steady_area(&a, "T1");
+	area_table_add(&t, &a);
+	steady_area(&a, "T2");
+	a.attrib_resolution_s = 3600;
+	a.attrib_end_day = D0 + 55;
+	area_table_add(&t, &a);
+	area_table_add_finding(&t, "C1", &f);
+	cr_assert_eq(area_table_find(&t, "T1")->attrib_resolution_s, 0, "not attributed");
+	cr_assert_eq(area_table_find(&t, "T2")->attrib_resolution_s, 3600);
+	cr_assert_eq(area_table_find(&t, "T2")->attrib_end_day, D0 + 55);
+
+	const struct area_finding *before = t.findings;
+	area_table_reset(&t);
+	cr_assert_null(area_table_find_finding(&t, "C1"));
+	f = finding_of(4);
+	area_table_add_finding(&t, "C2", &f);
+	cr_assert_eq(t.findings, before, "the memory is kept");
+	cr_assert_null(area_table_find_finding(&t, "C1"));
+	cr_assert_eq(area_table_find_finding(&t, "C2")->window_end_day, D0 + 4);
+	area_table_free(&t);
+}
+
+/* A customer_id longer than an id may be is kept to RISKD_ID_MAX bytes: found by that
+ * prefix, not by the long name. */
+Test(areas, finding_of_an_overlong_id)
+{
+	struct area_table t = {0};
+	char id[RISKD_ID_MAX + 11];
+	memset(id, 'c', sizeof(id) - 1);
+	id[sizeof(id) - 1] = 0;
+	struct attrib_finding f = finding_of(9);
+	area_table_add_finding(&t, id, &f);
+	id[RISKD_ID_MAX] = 0;
+	cr_assert_not_null(area_table_find_finding(&t, id));
 	area_table_free(&t);
 }

@@ -171,7 +171,7 @@ static void step_features(struct area_balance *a, int step_at, int32_t split_day
 	struct models_split split = {.day = split_day, .last_day = D0 + AREA_SERIES_DAYS - 1,
 	                             .before_kwh = before_kwh, .after_kwh = after_kwh};
 	feature_vec_clear(fv);
-	area_features(a, &split, fv);
+	area_features(a, NULL, &split, fv);
 }
 
 /*
@@ -231,18 +231,18 @@ Test(balance, no_step_and_missing_data)
 	cr_assert(fabs(feature(&fv, FEAT_AREA_STEP_Z)) < 1.0);
 
 	feature_vec_clear(&fv);
-	area_features(&a, NULL, &fv);
+	area_features(&a, NULL, NULL, &fv);
 	cr_assert(feature_known(&fv, FEAT_AREA_LOSS_RATE));
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_KWH), "no split");
 
 	for (int i = 0; i < 40; i++)
 		a.rate[i] = NAN;             /* balanced only from day D0 + 40 on */
 	feature_vec_clear(&fv);
-	area_features(&a, &split, &fv);
+	area_features(&a, NULL, &split, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_KWH), "2 balanced days before the split");
 
 	feature_set(&fv, FEAT_AREA_STEP_Z, 3.0);
-	area_features(NULL, &split, &fv);
+	area_features(NULL, NULL, &split, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_Z));
 	cr_assert_not(feature_known(&fv, FEAT_AREA_LOSS_RATE));
 }
@@ -265,4 +265,46 @@ Test(balance, weekly_pattern_is_taken_out)
 	for (int i = 0; i < AREA_SERIES_DAYS; i++)
 		cr_assert_float_eq(a.rate[i], mean, 1e-6, "day %d", i);
 	cr_assert_float_eq(a.rate_noise, 1e-5, 1e-9, "the noise floor");
+}
+
+/* The attribution features: missing while the area was not attributed; the customer's finding
+ * when it has one; 0 and carrier none when the area was attributed and gave it nothing. */
+Test(balance, attribution_features)
+{
+	struct area_balance a;
+	struct feature_vec fv;
+	static const enum feature_id attrib[] = {FEAT_AREA_BALANCE_RESOLUTION,
+	                                         FEAT_AREA_ATTRIB_SHARE, FEAT_AREA_ATTRIB_KWH_DAY,
+	                                         FEAT_AREA_ATTRIB_Z, FEAT_AREA_ATTRIB_CARRIER};
+	struct attrib_finding f = {.window_end_day = D0 + 55, .resolution_s = 3600, .share = 0.75f,
+	                           .kwh_day = 2.5f, .stolen_kwh = 70, .z = 6.5f,
+	                           .carrier = ATTRIB_REG_SHORTFALL};
+	area_with_step(&a, AREA_SERIES_DAYS);
+	feature_vec_clear(&fv);
+	area_features(&a, &f, NULL, &fv);
+	for (size_t k = 0; k < sizeof(attrib) / sizeof(attrib[0]); k++)
+		cr_assert_not(feature_known(&fv, attrib[k]), "%s: the area was not attributed",
+		              feature_def(attrib[k])->name);
+
+	a.attrib_resolution_s = 3600;
+	a.attrib_end_day = D0 + 55;
+	area_features(&a, &f, NULL, &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_BALANCE_RESOLUTION), 3600.0, 1e-9);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_SHARE), 0.75, 1e-7);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_KWH_DAY), 2.5, 1e-7);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_Z), 6.5, 1e-7);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_CARRIER), 1.0, 1e-9, "shortfall");
+
+	a.attrib_resolution_s = 86400;
+	area_features(&a, NULL, NULL, &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_BALANCE_RESOLUTION), 86400.0, 1e-9);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_SHARE), 0.0, 1e-9);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_KWH_DAY), 0.0, 1e-9);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_Z), 0.0, 1e-9);
+	size_t n;
+	const char *const *names = feature_symbols(FEAT_AREA_ATTRIB_CARRIER, &n);
+	cr_assert_str_eq(names[(size_t)feature(&fv, FEAT_AREA_ATTRIB_CARRIER)], "none");
+
+	area_features(NULL, &f, NULL, &fv);
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_SHARE), "no area: missing");
 }
