@@ -20,6 +20,7 @@
 #include "../scoring/localday.h"
 #include "../streams/event.h"
 #include "../streams/kafka.h"
+#include "attributor.h"
 #include "batch.h"
 #include "committer.h"
 #include "grader.h"
@@ -37,6 +38,8 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 #define FEEDBACK_EVERY_MS 2000
 #define AREA_DRAIN_EVERY_MS 5000 /* under load: each drain balances the area-days queued
                                     since the last, so fewer drains repeat less work */
+#define ATTRIB_IDLE_BUDGET_MS 200  /* attribution per idle turn (input caught up) */
+#define ATTRIB_BUSY_EVERY_MS 1000  /* under load: one area-window a second at most */
 
 /*
  * One assigned input partition and its offsets. Results commit with every batch; the state
@@ -81,6 +84,10 @@ struct pipeline {
 	int relay_pending;                               /* outbox rows may wait for the relay */
 	int drain_pending;                               /* area-days may wait for the balance */
 	int64_t last_drain_ms;
+	struct attributor *attributor;                   /* the live attribution of area loss */
+	int attrib_pending;                              /* area-windows may wait for it */
+	int findings_stale;                              /* it saved findings the area table lacks */
+	int64_t last_attrib_ms, last_findings_ms;
 	int64_t feedback_seq;                            /* last theft confirmation applied */
 	int64_t last_feedback_ms;
 	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
@@ -452,7 +459,7 @@ static int finish_commit(struct pipeline *pl)
 	if (job->relay_rc)
 		pl->relay_pending = 1;
 	if (job->drain && job->drained > 0)
-		pl->areas_stale = 1;
+		pl->areas_stale = pl->attrib_pending = 1;
 	pl->drain_pending = 1; /* this batch's days (or a failed drain) may leave area-days queued */
 	log_kv(LOG_DEBUG, "batch_committed",
 	       "messages=%zu replayed=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
@@ -527,9 +534,29 @@ static int drain_area_balance(struct pipeline *pl)
 	}
 	if (n > 0) {
 		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
-		pl->areas_stale = 1;
+		pl->areas_stale = pl->attrib_pending = 1;
 	}
 	return reload_areas(pl);
+}
+
+/* Attributes queued area-windows (nothing may be committing) for up to budget_ms, at most
+ * max_windows of them. The area table takes the new findings with its next reload. Returns 0,
+ * or a negative riskd_err (logged; the windows stay queued for the next step). */
+static int attribute(struct pipeline *pl, int budget_ms, int max_windows, int64_t now)
+{
+	char errstr[512];
+	struct attributor_step done;
+	pl->last_attrib_ms = now;
+	int rc = attributor_step(pl->attributor, pl->store, budget_ms, max_windows, &done, errstr,
+	                         sizeof(errstr));
+	if (rc != 0) {
+		char q[600];
+		log_kv(LOG_WARN, "attribution_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return rc;
+	}
+	pl->findings_stale |= done.solved > 0;
+	pl->attrib_pending = done.more;
+	return 0;
 }
 
 /* ---- confirmed-theft feedback into credit grades ---- */
@@ -580,6 +607,12 @@ static int apply_feedback(struct pipeline *pl)
  */
 static void between_commits(struct pipeline *pl, int64_t now)
 {
+	/* new findings reach the area table with the next reload, every few seconds at most */
+	if (pl->findings_stale && now - pl->last_findings_ms >= AREA_DRAIN_EVERY_MS) {
+		pl->areas_stale = 1;
+		pl->findings_stale = 0;
+		pl->last_findings_ms = now;
+	}
 	reload_areas(pl);
 	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
 		pl->last_feedback_ms = now;
@@ -923,6 +956,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
+	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
 	                                 errstr, errstr_size) != 0)
@@ -983,6 +1017,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 
 	pl->relay_pending = 1; /* rows a previous run committed but did not publish */
 	pl->drain_pending = 1; /* area-days a previous run queued but did not balance */
+	pl->attrib_pending = 1; /* and area-windows it queued but did not attribute */
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
 	while (!*opts->stop && !pl->fatal) {
@@ -1037,6 +1072,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
+			/* under load the attribution takes a window now and then, so that a stream
+			 * that never pauses still gets its findings */
+			if (pl->attrib_pending && now - pl->last_attrib_ms >= ATTRIB_BUSY_EVERY_MS)
+				attribute(pl, 1, 1, now);
 			seal_and_start(pl, now, 0);
 			if (force || now - pl->last_rules_check_ms >= 2000) {
 				/* a new rule set must not start under a batch counted with the old one */
@@ -1063,6 +1102,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 				pl->drain_pending = drain_area_balance(pl) != 0;
 				pl->last_drain_ms = now;
 			}
+			if (pl->attrib_pending && !pl->drain_pending)
+				attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now);
 			if (force)
 				*opts->reload = 0;
 			maybe_reload_rules(pl, force, now);
@@ -1073,6 +1114,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
 		if (opts->until_idle_s > 0 && n == 0 && cur_batch(pl)->messages == 0 &&
 		    !pl->committer.running && !pl->relay_pending && !pl->drain_pending &&
+		    !pl->attrib_pending &&
 		    now - pl->last_message_ms >= idle_ms) {
 			log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
 			break;
@@ -1083,6 +1125,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		if (commit_or_resync(pl, 1) == 0) {
 			relay_outbox(pl);
 			drain_area_balance(pl);
+			/* --until-idle leaves nothing queued that its last drain added */
+			while (opts->until_idle_s > 0 && pl->attrib_pending && !*opts->stop &&
+			       attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now_ms()) == 0)
+				;
 		}
 	} else {
 		drop_uncommitted(pl); /* waits for a commit still running */
@@ -1109,6 +1155,7 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_consumer_destroy(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
+	attributor_free(pl->attributor);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);

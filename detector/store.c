@@ -19,6 +19,7 @@
 
 #include "../config/riskd_base.h"
 #include "areas.h"
+#include "store_attrib.h"
 #include "store_int.h"
 
 static void rollback_quietly(struct store *st)
@@ -675,11 +676,15 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select transformer_id, day - date '1970-01-01', newest - date '1970-01-01', loss_rate,"
-	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank"
+	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank,"
+	    " w.window_end_day - date '1970-01-01', w.resolution_s"
 	    " from (select transformer_id, day, loss_rate, feeder_kwh, baseline_loss_rate, excess_kwh,"
 	    "       row_number() over (partition by transformer_id order by day desc) rank,"
 	    "       max(day) over (partition by transformer_id) newest"
 	    "       from risk.area_balance) b"
+	    " left join (select distinct on (transformer_id) transformer_id, window_end_day,"
+	    "       resolution_s from risk.area_attribution_window"
+	    "       order by transformer_id, window_end_day desc) w using (transformer_id)"
 	    " where day > newest - $1::integer or rank <= 7"
 	    " order by transformer_id collate \"C\", day",
 	    1, NULL, params, NULL, NULL, 0);
@@ -708,6 +713,10 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 			riskd_strlcpy(a.transformer_id, sizeof(a.transformer_id), PQgetvalue(res, r, 0),
 			              (size_t)PQgetlength(res, r, 0));
 			a.last_day = (int32_t)strtol(PQgetvalue(res, r, 2), NULL, 10);
+			if (!PQgetisnull(res, r, 8)) { /* the area's latest attribution */
+				a.attrib_end_day = (int32_t)strtol(PQgetvalue(res, r, 8), NULL, 10);
+				a.attrib_resolution_s = (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10);
+			}
 			for (int i = 0; i < AREA_SERIES_DAYS; i++)
 				a.rate[i] = a.feeder_kwh[i] = NAN;
 			excess_sum = 0;
@@ -729,6 +738,13 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 		if (rank <= 7 && !PQgetisnull(res, r, 6)) {
 			excess_sum += strtod(PQgetvalue(res, r, 6), NULL);
 			excess_n++;
+		}
+	}
+	if (n > 0) {
+		int rc = store_attrib_load_findings(st, t, errstr, errstr_size);
+		if (rc < 0) {
+			area_table_reset(t);
+			n = rc;
 		}
 	}
 done:

@@ -252,7 +252,9 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 /*
  * Loads every area's latest balance (risk.area_balance: latest day's loss rate and excess
  * rate, mean excess energy over its last 7 balanced days, and the daily loss rates and feeder
- * energy of its last AREA_SERIES_DAYS days) into t, sorted by transformer_id.
+ * energy of its last AREA_SERIES_DAYS days) and its latest attribution (the end day and
+ * resolution of its newest risk.area_attribution_window, its customers' findings) into t,
+ * sorted by transformer_id.
  * Returns the number of areas, or a negative riskd_err (t is then empty).
  */
 struct area_table;

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "areas.h"
 #include "store_int.h"
 
 static void rollback_quietly(struct store *st)
@@ -386,4 +387,48 @@ int store_attrib_queued(struct store *st, int64_t *queued, char *errstr, size_t 
 		*queued = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return rc;
+}
+
+/* The enum attrib_regressor of a carrier's name (ATTRIB_REG_NONE when unknown). */
+static int8_t carrier_of(const char *name)
+{
+	for (int r = 0; r < ATTRIB_REG__COUNT; r++)
+		if (strcmp(attrib_regressor_name(r), name) == 0)
+			return (int8_t)r;
+	return ATTRIB_REG_NONE;
+}
+
+int store_attrib_load_findings(struct store *st, struct area_table *t, char *errstr,
+                               size_t errstr_size)
+{
+	PGresult *res = PQexec(
+	    st->conn,
+	    "select f.customer_id, f.window_end_day - date '1970-01-01', f.resolution_s, f.share,"
+	    " f.kwh_day, f.stolen_kwh, f.z, f.carrier"
+	    " from (select distinct on (transformer_id) transformer_id, window_end_day"
+	    "       from risk.area_attribution_window"
+	    "       order by transformer_id, window_end_day desc) w"
+	    " join risk.area_attribution f on f.transformer_id = w.transformer_id"
+	    " and f.window_end_day = w.window_end_day");
+	int n;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		n = store_fail_result(st, res, "load attribution findings", errstr, errstr_size);
+		PQclear(res);
+		return n;
+	}
+	n = PQntuples(res);
+	for (int r = 0; r < n; r++) {
+		struct attrib_finding f = {
+		    .window_end_day = (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10),
+		    .resolution_s = (int32_t)strtol(PQgetvalue(res, r, 2), NULL, 10),
+		    .share = strtof(PQgetvalue(res, r, 3), NULL),
+		    .kwh_day = strtof(PQgetvalue(res, r, 4), NULL),
+		    .stolen_kwh = strtof(PQgetvalue(res, r, 5), NULL),
+		    .z = strtof(PQgetvalue(res, r, 6), NULL),
+		    .carrier = carrier_of(PQgetvalue(res, r, 7)),
+		};
+		area_table_add_finding(t, PQgetvalue(res, r, 0), &f);
+	}
+	PQclear(res);
+	return n;
 }

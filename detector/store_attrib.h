@@ -66,6 +66,15 @@ int store_attrib_drop(struct store *st, const struct store_attrib_claim *c, char
 /* Counts the queued area-windows into *queued. Returns 0 or a negative riskd_err. */
 int store_attrib_queued(struct store *st, int64_t *queued, char *errstr, size_t errstr_size);
 
+/*
+ * Adds to t (area_table_add_finding) every customer's finding in the newest attributed window
+ * of its area (risk.area_attribution at the area's latest window_end_day). Returns the number
+ * of findings, or a negative riskd_err.
+ */
+struct area_table;
+int store_attrib_load_findings(struct store *st, struct area_table *t, char *errstr,
+                               size_t errstr_size);
+
 /* Frees c's buffers; c is zeroed and reusable. */
 void store_attrib_claim_free(struct store_attrib_claim *c);
 

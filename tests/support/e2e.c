@@ -97,6 +97,7 @@ static int world_metrics_port;
 static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
+static char world_attribution[128]; /* "" or an attribution: section */
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
@@ -114,11 +115,11 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "batch:\n  size: %d\n  max_wait_ms: 200\n%s"
 	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
 	        "metrics:\n  port: %d\n"
-	        "rules:\n  path: \"%s\"\n"
+	        "rules:\n  path: \"%s\"\n%s"
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, w->topics[0], w->topics[1], w->topics[2], w->topics[3],
 	        w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
-	        world_metrics_port, world_rules);
+	        world_metrics_port, world_rules, world_attribution);
 	fclose(f);
 }
 
@@ -133,6 +134,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	world_batch_size = batch_size;
 	world_metrics_port = 0;
 	world_checkpoint_ms = -1;
+	world_attribution[0] = '\0';
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -168,6 +170,14 @@ void e2e_world_set_metrics_port(struct e2e_world *w, int port)
 void e2e_world_set_rules(struct e2e_world *w, const char *path)
 {
 	snprintf(world_rules, sizeof(world_rules), "%s", path);
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days)
+{
+	snprintf(world_attribution, sizeof(world_attribution),
+	         "attribution:\n  window_days: %d\n  history_days: %d\n", window_days,
+	         history_days);
 	write_config(w, world_group, world_batch_size);
 }
 
@@ -402,6 +412,22 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    " 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"
 	    "   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"
 	    "   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance),"
+	    " 'hourly_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
+	    "   customer_id, day, uwh), ',' order by customer_id, day), '')) from risk.hourly_usage),"
+	    " 'transformer_hourly=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
+	    "   transformer_id, day, uwh), ',' order by transformer_id, day), ''))"
+	    "   from risk.transformer_hourly),"
+	    " 'attribution_windows=' || (select count(*) || ':' ||"
+	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"
+	    "   transformer_id, window_end_day, window_days, history_days, status, resolution_s, rows,"
+	    "   customers, columns_active, ntl_kwh, technical_kwh, noise_sd, fit_r2, iterations), ','"
+	    "   order by transformer_id, window_end_day), '')) from risk.area_attribution_window),"
+	    " 'attribution=' || (select count(*) || ':' ||"
+	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"
+	    "   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh,"
+	    "   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"
+	    "   from risk.area_attribution),"
+	    " 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
 	    " 'entities=' || (select count(*) from risk.entity_state))",
 	    out, out_size);
 }
