@@ -10,9 +10,9 @@
  * the window ending on the last day gives C4 the area's loss, with about its stolen energy.
  *
  * killed_mid_run_equals_undisturbed: a generated city with hourly transformer readings and
- * thieves goes through riskd killed with SIGKILL at random moments, then through an
- * undisturbed instance into a fresh database: the hourly sums, the attribution's windows and
- * findings are identical.
+ * thieves goes through riskd killed with SIGKILL four times (during the ingestion, then while
+ * it attributes), then through an undisturbed instance into a fresh database: the hourly
+ * sums, the attribution's windows and findings are identical.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -192,15 +192,27 @@ Test(attribution, killed_mid_run_equals_undisturbed, .timeout = 600)
 	       w.env.bin, file);
 	e2e_produce_file(&w, file);
 
+	/* kill points by progress (the first join takes seconds): in the middle of the
+	 * ingestion, then while windows are being attributed, a random moment after each mark */
+	static const char *const marks[4] = {
+	    "select (coalesce(sum(next_offset), 0) >= 20000)::int from risk.kafka_offsets",
+	    "select (count(*) >= 5)::int from risk.area_attribution_window",
+	    "select (count(*) >= 25)::int from risk.area_attribution_window",
+	    "select (count(*) >= 45)::int from risk.area_attribution_window"};
 	unsigned seed = (unsigned)getpid();
 	fprintf(stderr, "test_attribution: seed=%u\n", seed);
 	srand(seed);
 	for (int round = 0; round < 4; round++) {
 		pid_t pid = e2e_riskd_start(&w, NULL);
-		sleep_s(3.0 + (double)(rand() % 4000) / 1000.0);
+		for (int i = 0; i < 2400 && !e2e_query_int(w.dsn, marks[round]); i++)
+			sleep_s(0.05);
+		sleep_s((double)(rand() % 500) / 1000.0);
 		cr_assert_eq(kill(pid, SIGKILL), 0);
 		waitpid(pid, NULL, 0);
 	}
+	cr_log_info("killed 4 times with %lld windows attributed",
+	            (long long)e2e_query_int(w.dsn, "select count(*) from"
+	                                            " risk.area_attribution_window"));
 	e2e_riskd_run_until_idle(&w, 4, 300);
 	char got[4096], ref[4096], run_dsn[1024];
 	e2e_result_digest(w.dsn, got, sizeof(got));
