@@ -48,9 +48,9 @@ void attributor_free(struct attributor *a)
 }
 
 /* Solves the claimed window and ends its transaction: saved (1), dropped (0), or a store
- * error (negative). */
-static int solve_claimed(struct attributor *a, struct store *st, char *errstr,
-                         size_t errstr_size)
+ * error (negative). Adds the solve's and the save's seconds to *solve_s and *save_s. */
+static int solve_claimed(struct attributor *a, struct store *st, double *solve_s,
+                         double *save_s, char *errstr, size_t errstr_size)
 {
 	struct store_attrib_claim *c = &a->claim;
 	uint32_t n = c->window.n_customers;
@@ -60,16 +60,21 @@ static int solve_claimed(struct attributor *a, struct store *st, char *errstr,
 	}
 	struct attrib_area_result res;
 	char why[512] = "the area has no customers";
+	double t0 = now_s();
 	int rc = n ? attrib_window_solve(a->solver, &c->window, &res, a->findings, why, sizeof(why))
 	           : RISKD_ERR_INVALID;
+	double t1 = now_s();
+	*solve_s = t1 - t0;
 	if (rc == 0) {
 		rc = store_attrib_save(st, c, &res, a->findings, errstr, errstr_size);
+		*save_s = now_s() - t1;
 		return rc ? rc : 1;
 	}
 	char q[600];
 	log_kv(LOG_WARN, "attribution_dropped", "transformer=%s end_day=%d error=%s",
 	       c->transformer_id, (int)c->window.end_day, log_quote(q, sizeof(q), why));
 	rc = store_attrib_drop(st, c, errstr, errstr_size);
+	*save_s = now_s() - t1;
 	return rc ? rc : 0;
 }
 
@@ -89,15 +94,19 @@ int attributor_step(struct attributor *a, struct store *st, int budget_ms, int m
 			done->more = rc < 0;
 			break;
 		}
-		rc = solve_claimed(a, st, errstr, errstr_size);
+		double load_s = now_s() - t0, solve_s = 0, save_s = 0;
+		rc = solve_claimed(a, st, &solve_s, &save_s, errstr, errstr_size);
 		if (rc < 0)
 			break;
 		if (rc == 1) {
 			done->solved++;
 			metrics_attribution_done(now_s() - t0);
-			log_kv(LOG_DEBUG, "attributed", "transformer=%s end_day=%d customers=%u ms=%.1f",
+			log_kv(LOG_DEBUG, "attributed",
+			       "transformer=%s end_day=%d customers=%u slots_per_day=%d load_ms=%.2f"
+			       " solve_ms=%.2f save_ms=%.2f",
 			       a->claim.transformer_id, (int)a->claim.window.end_day,
-			       (unsigned)a->claim.window.n_customers, (now_s() - t0) * 1000);
+			       (unsigned)a->claim.window.n_customers, (int)a->claim.window.slots_per_day,
+			       load_s * 1000, solve_s * 1000, save_s * 1000);
 		} else {
 			done->dropped++;
 		}

@@ -94,6 +94,9 @@ create table risk.area_attribution_queue (
     queued_at       timestamptz not null default now(),
     primary key (transformer_id, window_end_day)
 );
+-- claims take the oldest end day first
+create index area_attribution_queue_order on risk.area_attribution_queue
+    (window_end_day, transformer_id);
 
 -- 002's balance, which also queues the attribution of the area-days whose balance is new or
 -- changed, and of the windows already solved over them.
