@@ -3,7 +3,8 @@
  * classification and the COPY helpers (store_conn.c), and the credit writes (store_credit.c)
  * that store.c's batch commit calls. Not for other modules: they use store.h.
  *
- * The arrows go one way: store.c -> store_credit.c -> store_conn.c, store.c -> store_conn.c.
+ * The arrows go one way: store.c -> store_credit.c -> store_conn.c, store.c -> store_conn.c,
+ * store.c -> store_attrib.c -> store_conn.c (store_attrib.c also serves detector/attributor.c).
  */
 #ifndef RISKD_STORE_INT_H
 #define RISKD_STORE_INT_H

@@ -9,14 +9,15 @@
 -- the hours it covers within its day (the micro-kWh left over go to its first hours), so the
 -- 24 slots of a day add up to the daily sum of its sub-daily readings. NULL: no reading began
 -- in that hour (0 is a reading of nothing). A reading of a day or longer adds no hourly sum.
--- Batches add to the row as to daily_usage: each committed batch adds what it read, in the
--- same transaction as its offsets, so every reading counts exactly once.
+-- Each committed batch adds what it read slot by slot (a NULL slot leaves the stored one), in
+-- the same transaction as its offsets, so every reading counts exactly once.
 --
 -- Attribution. An area-window (transformer_id, window_end_day) is solved from these committed
 -- rows by whichever riskd instance claims it from risk.area_attribution_queue (FOR UPDATE SKIP
 -- LOCKED: two instances never solve the same one at once). A window is queued when its end
 -- day is balanced for the first time or its balance changes (a late reading, a customer that
--- joined the area), and so is every window already solved whose days include that day. The
+-- joined the area: triggers on risk.area_balance, which risk.refresh_area_balance writes), and
+-- so is every window already solved whose days include that day. The
 -- solve is a pure function of the rows it reads, so any instance, a restart or a replay
 -- stores the same findings for the same window once its days are final.
 
@@ -33,13 +34,6 @@ create table risk.transformer_hourly (
     uwh            bigint[] not null,
     primary key (transformer_id, day)
 ) with (fillfactor = 70);
-
--- Adds two hourly arrays slot by slot; a NULL slot (no reading) plus a NULL slot stays NULL.
-create function risk.hours_add(a bigint[], b bigint[])
-returns bigint[] language sql immutable parallel safe as $$
-    select array(select case when x is null then y when y is null then x else x + y end
-                 from unnest(a, b) with ordinality as s(x, y, i) order by i)
-$$;
 
 -- One row per area-window solved: the area's outcome (scoring/attrib.h, struct
 -- attrib_area_result). status: ok, too_few_rows (fewer than 3 transformer readings: nothing
@@ -98,82 +92,40 @@ create table risk.area_attribution_queue (
 create index area_attribution_queue_order on risk.area_attribution_queue
     (window_end_day, transformer_id);
 
--- 002's balance, which also queues the attribution of the area-days whose balance is new or
--- changed, and of the windows already solved over them.
-create or replace function risk.refresh_area_balance(p_days date[])
-returns integer language plpgsql as $$
-declare
-    n integer;
+-- Queues the attribution of an area-day whose balance is new or changed (its transformer
+-- energy, its customers' energy or their number; risk.refresh_area_balance writes
+-- risk.area_balance), and of every window already solved whose days include that day.
+create function risk.queue_area_attribution() returns trigger
+language plpgsql as $$
 begin
-    create temp table if not exists tmp_balanced (transformer_id text, day date)
-        on commit drop;
-    with feeder as (
-        select t.transformer_id, t.day, t.kwh_uwh
-        from risk.transformer_daily t
-        where t.day = any(p_days) and t.covered_s >= 86400
-    ), area as (
-        -- sums in exact integer micro-kWh, so the result does not depend on row order
-        select f.transformer_id, f.day, f.kwh_uwh / 1e6::float8 as feeder_kwh,
-               count(c.customer_id) as customers,
-               count(u.customer_id) filter (where u.covered_s >= 86400) as complete,
-               coalesce(sum(u.kwh_uwh), 0) / 1e6::float8 as customers_kwh
-        from feeder f
-        join risk.customers c on c.transformer_id = f.transformer_id
-        left join risk.daily_usage u on u.customer_id = c.customer_id and u.day = f.day
-        group by f.transformer_id, f.day, f.kwh_uwh
-    ), changed as (
-        -- every statement of this query sees area_balance as it was before the insert below
-        select a.transformer_id, a.day
-        from area a
-        left join risk.area_balance b on b.transformer_id = a.transformer_id and b.day = a.day
-        where a.customers = a.complete
-          and (b.transformer_id is null or b.feeder_kwh <> a.feeder_kwh
-               or b.customers_kwh <> a.customers_kwh or b.customers <> a.customers)
-    ), queued as (
-        insert into risk.area_attribution_queue as q (transformer_id, window_end_day)
-        select transformer_id, day from changed
-        union
-        select w.transformer_id, w.window_end_day
-        from changed c
-        join risk.area_attribution_window w
-          on w.transformer_id = c.transformer_id and w.window_end_day > c.day
-         and w.window_end_day - (w.history_days + w.window_days) < c.day
-        on conflict (transformer_id, window_end_day) do update set queued_at = now()
-    ), written as (
-        insert into risk.area_balance as b (transformer_id, day, feeder_kwh, customers_kwh,
-                                            loss_rate, customers)
-        select transformer_id, day, feeder_kwh, customers_kwh,
-               (feeder_kwh - customers_kwh) / nullif(feeder_kwh, 0), customers
-        from area
-        where customers = complete
-        on conflict (transformer_id, day) do update set
-            feeder_kwh = excluded.feeder_kwh, customers_kwh = excluded.customers_kwh,
-            loss_rate = excluded.loss_rate, customers = excluded.customers, computed_at = now()
-        returning b.transformer_id, b.day
-    )
-    insert into tmp_balanced select * from written;
-    get diagnostics n = row_count;
-
-    update risk.area_balance b
-    set baseline_loss_rate = s.baseline,
-        excess_kwh = (b.loss_rate - s.baseline) * b.feeder_kwh
-    from (
-        select a.transformer_id, a.day, risk.area_baseline_loss(a.transformer_id, a.day) as baseline
-        from risk.area_balance a
-        join (select transformer_id, min(day) as first_day from tmp_balanced
-              group by transformer_id) t
-          on t.transformer_id = a.transformer_id and a.day >= t.first_day
-    ) s
-    where b.transformer_id = s.transformer_id and b.day = s.day;
-    drop table tmp_balanced;
-    return n;
+    insert into risk.area_attribution_queue as q (transformer_id, window_end_day)
+    select new.transformer_id, new.day
+    union
+    select w.transformer_id, w.window_end_day
+    from risk.area_attribution_window w
+    where w.transformer_id = new.transformer_id and w.window_end_day > new.day
+      and w.window_end_day - (w.history_days + w.window_days) < new.day
+    on conflict (transformer_id, window_end_day) do update set queued_at = now();
+    return null;
 end
 $$;
+
+create trigger area_balance_new_queues_attribution
+    after insert on risk.area_balance
+    for each row execute function risk.queue_area_attribution();
+
+create trigger area_balance_change_queues_attribution
+    after update on risk.area_balance
+    for each row
+    when (old.feeder_kwh is distinct from new.feeder_kwh
+          or old.customers_kwh is distinct from new.customers_kwh
+          or old.customers is distinct from new.customers)
+    execute function risk.queue_area_attribution();
 
 grant select, insert, update, delete on risk.hourly_usage, risk.transformer_hourly,
     risk.area_attribution_window, risk.area_attribution, risk.area_attribution_queue
     to risk_detector;
-grant execute on function risk.hours_add(bigint[], bigint[]) to risk_detector;
+grant execute on function risk.queue_area_attribution() to risk_detector;
+revoke execute on function risk.queue_area_attribution() from public;
 grant select on risk.hourly_usage, risk.area_attribution_window, risk.area_attribution
     to risk_analyst;
-revoke execute on function risk.hours_add(bigint[], bigint[]) from public;

@@ -91,13 +91,22 @@ static double query_double(const char *dsn, const char *sql)
 	return strtod(text, NULL);
 }
 
+/* A fresh world (partitions, batch size) with the attribution's window and history days, and
+ * the path of an input file in its directory. */
+static void attribution_world(struct e2e_world *w, const char *name, int partitions,
+                              int batch_size, int window_days, int history_days, char *file,
+                              size_t file_size)
+{
+	e2e_world_new(w, name, partitions, batch_size);
+	e2e_world_set_attribution(w, window_days, history_days);
+	snprintf(file, file_size, "%s/input.jsonl", w->dir);
+}
+
 Test(attribution, hourly_sums_and_the_thief, .timeout = 240)
 {
 	struct e2e_world w;
 	char file[1400];
-	e2e_world_new(&w, "attrib", 2, 500);
-	e2e_world_set_attribution(&w, 14, 7);
-	snprintf(file, sizeof(file), "%s/area.jsonl", w.dir);
+	attribution_world(&w, "attrib", 2, 500, 14, 7, file, sizeof(file));
 	write_area(file);
 	e2e_produce_file(&w, file);
 	e2e_riskd_run_until_idle(&w, 4, 200);
@@ -183,9 +192,7 @@ Test(attribution, killed_mid_run_equals_undisturbed, .timeout = 600)
 {
 	struct e2e_world w;
 	char file[1400];
-	e2e_world_new(&w, "attribkill", 4, 400);
-	e2e_world_set_attribution(&w, 7, 7);
-	snprintf(file, sizeof(file), "%s/city.jsonl", w.dir);
+	attribution_world(&w, "attribkill", 4, 400, 7, 7, file, sizeof(file));
 	e2e_sh("'%s/riskctl' gen --customers 120 --transformers 4 --days 16 --seed 11"
 	       " --interval-s 1800 --transformer-interval-s 3600 --loss-model load"
 	       " --theft-rate 0.1 > '%s' 2>/dev/null",
