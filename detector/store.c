@@ -83,54 +83,6 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
-/* Writes v in decimal at p; returns the end. The hourly rows format 24 numbers a row, which
- * printf would make the slowest part of their COPY text. */
-static char *put_int64(char *p, int64_t v)
-{
-	char digits[20];
-	int n = 0;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	if (v < 0)
-		*p++ = '-';
-	do {
-		digits[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n)
-		*p++ = digits[--n];
-	return p;
-}
-
-/* Hourly sums as a bigint[] literal of 24 slots, NULL where no reading began. */
-static void write_hours_rows(struct rbuf *b, const void *rows, size_t n)
-{
-	const struct store_hours *h = rows;
-	for (size_t i = 0; i < n; i++) {
-		if (h[i].sums.mask == 0)
-			continue;
-		store_copy_text(b, h[i].id);
-		rbuf_reserve(b, 16 + DAILY_HOURS * 21);
-		char *p = b->data + b->len;
-		*p++ = '\t';
-		p = put_int64(p, h[i].day);
-		*p++ = '\t';
-		*p++ = '{';
-		for (int k = 0; k < DAILY_HOURS; k++) {
-			if (k)
-				*p++ = ',';
-			if (h[i].sums.mask & (1u << k)) {
-				p = put_int64(p, h[i].sums.uwh[k]);
-			} else {
-				memcpy(p, "NULL", 4);
-				p += 4;
-			}
-		}
-		*p++ = '}';
-		*p++ = '\n';
-		b->len = (size_t)(p - b->data);
-	}
-}
-
 static void write_profile_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_profile *p = rows;
@@ -259,31 +211,12 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	"insert into risk.area_refresh_queue (day) "                                             \
 	"select distinct date '1970-01-01' + day from " tmp
 
-/* Adds a temp table's hourly sums to an hourly table, slot by slot: a NULL slot (no reading)
- * keeps the stored one, a number adds to it (a NULL stored slot counting 0). Written out per
- * slot, the addition costs about as little as replacing the row (a SQL function per row
- * costs about three times as much). */
-#define HOUR_SLOT(i)                                                                         \
-	"case when excluded.uwh[" #i "] is null then h.uwh[" #i "] else coalesce(h.uwh[" #i     \
-	"], 0) + excluded.uwh[" #i "] end"
-#define HOUR_SLOTS_6(a, b, c, d, e, f)                                                       \
-	HOUR_SLOT(a) "," HOUR_SLOT(b) "," HOUR_SLOT(c) "," HOUR_SLOT(d) "," HOUR_SLOT(e) ","     \
-	HOUR_SLOT(f)
-#define UPSERT_HOURS_SQL(table, id_column, tmp)                                              \
-	"insert into " table " as h (" id_column ", day, uwh) "                                   \
-	"select entity_id, date '1970-01-01' + day, uwh from " tmp " "                            \
-	"on conflict (" id_column ", day) do update set uwh = array["                             \
-	HOUR_SLOTS_6(1, 2, 3, 4, 5, 6) "," HOUR_SLOTS_6(7, 8, 9, 10, 11, 12) ","                  \
-	HOUR_SLOTS_6(13, 14, 15, 16, 17, 18) "," HOUR_SLOTS_6(19, 20, 21, 22, 23, 24) "]"
-
+/* A batch's hourly sums go straight to the parts tables (deploy/sql/011). */
 static const struct store_copy_target hours_target = {
-    "tmp_hours", NULL, UPSERT_HOURS_SQL("risk.hourly_usage", "customer_id", "tmp_hours"),
-    write_hours_rows};
+    "risk.hourly_usage_part", "(customer_id, day, uwh)", NULL, store_write_hours_rows};
 
 static const struct store_copy_target transformer_hours_target = {
-    "tmp_thours", NULL,
-    UPSERT_HOURS_SQL("risk.transformer_hourly", "transformer_id", "tmp_thours"),
-    write_hours_rows};
+    "risk.transformer_hourly_part", "(transformer_id, day, uwh)", NULL, store_write_hours_rows};
 
 static const struct store_copy_target usage_target = {
     "tmp_usage", NULL, UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage"),

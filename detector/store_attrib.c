@@ -36,6 +36,10 @@ void store_attrib_claim_free(struct store_attrib_claim *c)
 	free(c->customer_ids);
 	free(c->feeder_kwh);
 	free(c->metered_kwh);
+	free(c->daily_uwh);
+	free(c->daily_whole);
+	free(c->hours);
+	free(c->parts);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -84,82 +88,179 @@ static long customer_index(const struct store_attrib_claim *c, const char *custo
 }
 
 /*
- * Writes a day's slots from a bigint[] text ("{1,NULL,...}") into slots[0 .. 24): micro-kWh
- * / 1e6, NAN for NULL. Returns 0, or -1 when the text is not 24 slots.
+ * Adds a bigint[] text of 24 slots ("{1,NULL,...}") to *h: each number to its slot (setting
+ * its bit), a NULL slot adds nothing. Returns 0, or -1 when the text is not 24 slots.
  */
-static int parse_hours(const char *text, double *slots)
+static int add_hours_text(const char *text, struct daily_hours *h)
 {
 	const char *p = text;
 	if (*p++ != '{')
 		return -1;
-	for (int h = 0; h < ATTRIB_HOURS; h++) {
+	for (int k = 0; k < ATTRIB_HOURS; k++) {
 		if (strncmp(p, "NULL", 4) == 0) {
-			slots[h] = NAN;
 			p += 4;
 		} else {
 			char *end;
 			long long uwh = strtoll(p, &end, 10);
 			if (end == p)
 				return -1;
-			slots[h] = (double)uwh / 1e6;
+			h->uwh[k] += uwh;
+			h->mask |= 1u << k;
 			p = end;
 		}
-		if (*p != (h == ATTRIB_HOURS - 1 ? '}' : ','))
+		if (*p != (k == ATTRIB_HOURS - 1 ? '}' : ','))
 			return -1;
 		p++;
 	}
 	return 0;
 }
 
-/* The rows of one entity kind over the window ($1 the area, $2 .. $3 its first and last day,
- * days since 1970-01-01): entity id, day (0 = the window's first), daily micro-kWh, covered
- * seconds, hourly sums (text); the daily and hourly rows of an entity-day joined. */
-#define WINDOW_DAYS_SQL                                                                     \
+/* The window's days of an entity kind, as SQL over $1 (the area), $2 .. $3 (its first and
+ * last day, days since 1970-01-01); each returns entity id, day (0 = the window's first) and
+ * one more column. [0] customers, [1] the transformer. */
+#define WINDOW_DATES_SQL                                                                    \
 	" between date '1970-01-01' + $2::integer and date '1970-01-01' + $3::integer"
-static const char *const window_rows_sql[2] = {
-    "select coalesce(d.customer_id, h.customer_id),"
-    " coalesce(d.day, h.day) - (date '1970-01-01' + $2::integer), d.kwh_uwh, d.covered_s, h.uwh"
-    " from (select u.* from risk.daily_usage u join risk.customers c using (customer_id)"
-    "       where c.transformer_id = $1 and u.day" WINDOW_DAYS_SQL ") d"
-    " full join (select u.* from risk.hourly_usage u join risk.customers c using (customer_id)"
-    "       where c.transformer_id = $1 and u.day" WINDOW_DAYS_SQL ") h"
-    " on h.customer_id = d.customer_id and h.day = d.day",
-    "select coalesce(d.transformer_id, h.transformer_id),"
-    " coalesce(d.day, h.day) - (date '1970-01-01' + $2::integer), d.kwh_uwh, d.covered_s, h.uwh"
-    " from (select * from risk.transformer_daily where transformer_id = $1"
-    "       and day" WINDOW_DAYS_SQL ") d"
-    " full join (select * from risk.transformer_hourly where transformer_id = $1"
-    "       and day" WINDOW_DAYS_SQL ") h"
-    " on h.transformer_id = d.transformer_id and h.day = d.day"};
+#define AREA_CUSTOMER_SQL(alias)                                                             \
+	alias ".customer_id in (select customer_id from risk.customers where transformer_id = $1)"
+static const char *const daily_rows_sql[2] = {
+    "select customer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s"
+    " from risk.daily_usage u where " AREA_CUSTOMER_SQL("u") " and day" WINDOW_DATES_SQL,
+    "select transformer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s"
+    " from risk.transformer_daily where transformer_id = $1 and day" WINDOW_DATES_SQL};
+static const char *const hourly_rows_sql[2] = {
+    "select customer_id, day - (date '1970-01-01' + $2::integer), uwh from risk.hourly_usage u"
+    " where " AREA_CUSTOMER_SQL("u") " and day" WINDOW_DATES_SQL,
+    "select transformer_id, day - (date '1970-01-01' + $2::integer), uwh"
+    " from risk.transformer_hourly where transformer_id = $1 and day" WINDOW_DATES_SQL};
+/* The parts are taken out as they are read: the claim folds them into the rows above. */
+static const char *const parts_sql[2] = {
+    "delete from risk.hourly_usage_part p where " AREA_CUSTOMER_SQL("p")
+    " and day between $2::integer and $3::integer returning customer_id, day - $2::integer, uwh",
+    "delete from risk.transformer_hourly_part where transformer_id = $1"
+    " and day between $2::integer and $3::integer returning transformer_id, day - $2::integer,"
+    " uwh"};
 
-/* Runs window_rows_sql[kind] (0: the customers, 1: the transformer) for c's area and days. */
-static PGresult *query_window_rows(struct store *st, const struct store_attrib_claim *c,
-                                   int kind)
+/* Adds a parts' sum to an hourly row, slot by slot (a NULL slot keeps the stored one). */
+#define HOUR_SLOT(i)                                                                         \
+	"case when excluded.uwh[" #i "] is null then h.uwh[" #i "] else coalesce(h.uwh[" #i     \
+	"], 0) + excluded.uwh[" #i "] end"
+#define HOUR_SLOTS_6(a, b, c, d, e, f)                                                       \
+	HOUR_SLOT(a) "," HOUR_SLOT(b) "," HOUR_SLOT(c) "," HOUR_SLOT(d) "," HOUR_SLOT(e) ","     \
+	HOUR_SLOT(f)
+#define FOLD_SQL(table, id_column, tmp)                                                      \
+	"insert into " table " as h (" id_column ", day, uwh) "                                   \
+	"select entity_id, date '1970-01-01' + day, uwh from " tmp " "                            \
+	"on conflict (" id_column ", day) do update set uwh = array["                             \
+	HOUR_SLOTS_6(1, 2, 3, 4, 5, 6) "," HOUR_SLOTS_6(7, 8, 9, 10, 11, 12) ","                  \
+	HOUR_SLOTS_6(13, 14, 15, 16, 17, 18) "," HOUR_SLOTS_6(19, 20, 21, 22, 23, 24) "]"
+static const struct store_copy_target fold_targets[2] = {
+    {"tmp_fold", NULL, FOLD_SQL("risk.hourly_usage", "customer_id", "tmp_fold"),
+     store_write_hours_rows},
+    {"tmp_tfold", NULL, FOLD_SQL("risk.transformer_hourly", "transformer_id", "tmp_tfold"),
+     store_write_hours_rows}};
+
+/* Runs sql[kind] for c's area and days. */
+static PGresult *query_window(struct store *st, const struct store_attrib_claim *c,
+                              const char *sql)
 {
 	int32_t days = c->window.history_days + c->window.window_days;
 	char first[16], last[16];
 	snprintf(first, sizeof(first), "%d", (int)(c->window.end_day - days + 1));
 	snprintf(last, sizeof(last), "%d", (int)c->window.end_day);
 	const char *params[3] = {c->transformer_id, first, last};
-	return PQexecParams(st->conn, window_rows_sql[kind], 3, NULL, params, NULL, NULL, 0);
+	return PQexecParams(st->conn, sql, 3, NULL, params, NULL, NULL, 0);
 }
 
-/* Puts one stored entity-day into the window's slots (store_attrib.h's rules). */
-static void fill_day(const struct store_attrib_claim *c, double *slots, int transformer,
-                     PGresult *res, int r)
+/* The entity (0 .. n_customers - 1: a customer, n_customers: the transformer) and window day
+ * of a result row, as an index into c's per entity-day arrays, or -1. */
+static long entity_day(const struct store_attrib_claim *c, int transformer, PGresult *res,
+                       int r)
 {
-	int spd = c->window.slots_per_day;
-	int has_daily = !PQgetisnull(res, r, 2), has_hours = !PQgetisnull(res, r, 4);
-	double daily = has_daily ? (double)strtoll(PQgetvalue(res, r, 2), NULL, 10) / 1e6 : NAN;
-	int whole = has_daily && strtol(PQgetvalue(res, r, 3), NULL, 10) >= 86400;
-	if (spd == 1) {
-		slots[0] = transformer ? (whole ? daily : NAN) : daily;
+	int32_t days = c->window.history_days + c->window.window_days;
+	long e = transformer ? (long)c->window.n_customers
+	                     : customer_index(c, PQgetvalue(res, r, 0));
+	long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
+	return e < 0 || d < 0 || d >= days ? -1 : e * days + d;
+}
+
+/* Reads one kind's daily rows, hourly rows and parts into c's per entity-day arrays, then
+ * folds the parts into the hourly rows. Returns 0 or a riskd_err. */
+static int load_kind(struct store *st, struct store_attrib_claim *c, int transformer,
+                     char *errstr, size_t errstr_size)
+{
+	const char *what = "load attribution window";
+	PGresult *res = query_window(st, c, daily_rows_sql[transformer]);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long i = entity_day(c, transformer, res, r);
+		if (i >= 0) {
+			c->daily_uwh[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+			c->daily_whole[i] = 1 + (strtol(PQgetvalue(res, r, 3), NULL, 10) >= 86400);
+		}
+	}
+	PQclear(res);
+	for (int pass = 0; pass < 2; pass++) {
+		struct store_hours *into = pass ? c->parts : c->hours;
+		res = query_window(st, c, pass ? parts_sql[transformer] : hourly_rows_sql[transformer]);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			goto fail;
+		for (int r = 0; r < PQntuples(res); r++) {
+			long i = entity_day(c, transformer, res, r);
+			if (i >= 0 && add_hours_text(PQgetvalue(res, r, 2), &into[i].sums) != 0) {
+				what = "load attribution window: an hourly row is not 24 slots";
+				goto fail;
+			}
+		}
+		PQclear(res);
+	}
+	/* the parts that were read go into the hourly rows, in this transaction */
+	int32_t days = c->window.history_days + c->window.window_days;
+	size_t first = transformer ? (size_t)c->window.n_customers * (size_t)days : 0;
+	size_t end = transformer ? first + (size_t)days : first + (size_t)c->window.n_customers * days;
+	for (size_t i = first; i < end; i++) {
+		c->parts[i].id = transformer ? c->transformer_id : c->customer_ids[i / (size_t)days];
+		c->parts[i].day = (int32_t)(c->window.end_day - days + 1 + (int32_t)(i % (size_t)days));
+	}
+	return store_copy_rows(st, &fold_targets[transformer], c->parts + first, end - first,
+	                       errstr, errstr_size);
+fail:;
+	int rc = store_fail_result(st, res, what, errstr, errstr_size);
+	PQclear(res);
+	return rc;
+}
+
+/* Puts entity-day i into its slots (store_attrib.h's rules). */
+static void fill_day(const struct store_attrib_claim *c, size_t i, int transformer,
+                     double *slots)
+{
+	double daily = c->daily_whole[i] ? (double)c->daily_uwh[i] / 1e6 : NAN;
+	if (c->window.slots_per_day == 1) {
+		slots[0] = transformer && c->daily_whole[i] != 2 ? NAN : daily;
 		return;
 	}
-	if (has_hours && parse_hours(PQgetvalue(res, r, 4), slots) == 0)
-		return;
-	for (int h = 0; h < ATTRIB_HOURS; h++)
-		slots[h] = transformer || !has_daily ? NAN : daily / ATTRIB_HOURS;
+	uint32_t mask = c->hours[i].sums.mask | c->parts[i].sums.mask;
+	for (int h = 0; h < ATTRIB_HOURS; h++) {
+		if (mask & (1u << h))
+			slots[h] = (double)(c->hours[i].sums.uwh[h] + c->parts[i].sums.uwh[h]) / 1e6;
+		else
+			slots[h] = mask || transformer ? NAN : daily / ATTRIB_HOURS;
+	}
+}
+
+/* Grows c's per entity-day arrays to n entries and empties them. */
+static void reset_entity_days(struct store_attrib_claim *c, size_t n)
+{
+	if (n > c->entity_day_cap) {
+		c->entity_day_cap = n;
+		c->daily_uwh = xrealloc(c->daily_uwh, sizeof(*c->daily_uwh) * n);
+		c->daily_whole = xrealloc(c->daily_whole, sizeof(*c->daily_whole) * n);
+		c->hours = xrealloc(c->hours, sizeof(*c->hours) * n);
+		c->parts = xrealloc(c->parts, sizeof(*c->parts) * n);
+	}
+	memset(c->daily_whole, 0, sizeof(*c->daily_whole) * n);
+	memset(c->hours, 0, sizeof(*c->hours) * n);
+	memset(c->parts, 0, sizeof(*c->parts) * n);
 }
 
 /* Loads the transformer's and the customers' rows into c's window. */
@@ -171,47 +272,30 @@ static int load_window(struct store *st, struct store_attrib_claim *c, char *err
 	int rc = load_customers(st, c, errstr, errstr_size);
 	if (rc)
 		return rc;
-	PGresult *res = query_window_rows(st, c, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto fail;
+	size_t entity_days = ((size_t)w->n_customers + 1) * (size_t)days;
+	reset_entity_days(c, entity_days);
+	if ((rc = load_kind(st, c, 1, errstr, errstr_size)) ||
+	    (rc = load_kind(st, c, 0, errstr, errstr_size)))
+		return rc;
 	/* hourly when the transformer has hourly sums on a day of the fit */
+	const size_t feeder_at = (size_t)w->n_customers * (size_t)days;
 	w->slots_per_day = 1;
-	for (int r = 0; r < PQntuples(res); r++)
-		if (!PQgetisnull(res, r, 4) &&
-		    strtol(PQgetvalue(res, r, 1), NULL, 10) >= w->history_days)
+	for (int32_t d = w->history_days; d < days; d++)
+		if (c->hours[feeder_at + d].sums.mask | c->parts[feeder_at + d].sums.mask)
 			w->slots_per_day = ATTRIB_HOURS;
 	size_t per_entity = (size_t)days * (size_t)w->slots_per_day;
 	c->feeder_kwh = grow_doubles(c->feeder_kwh, &c->feeder_cap, per_entity);
 	c->metered_kwh = grow_doubles(c->metered_kwh, &c->metered_cap,
 	                              per_entity * (w->n_customers ? w->n_customers : 1));
-	for (size_t i = 0; i < per_entity; i++)
-		c->feeder_kwh[i] = NAN;
-	for (size_t i = 0; i < per_entity * w->n_customers; i++)
-		c->metered_kwh[i] = NAN;
-	for (int r = 0; r < PQntuples(res); r++) {
-		long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
-		fill_day(c, c->feeder_kwh + (size_t)d * (size_t)w->slots_per_day, 1, res, r);
+	for (size_t i = 0; i < entity_days; i++) {
+		int transformer = i >= feeder_at;
+		double *slots = transformer ? c->feeder_kwh + (i - feeder_at) * w->slots_per_day
+		                            : c->metered_kwh + i * w->slots_per_day;
+		fill_day(c, i, transformer, slots);
 	}
-	PQclear(res);
-	res = query_window_rows(st, c, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto fail;
-	for (int r = 0; r < PQntuples(res); r++) {
-		long i = customer_index(c, PQgetvalue(res, r, 0));
-		long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
-		if (i >= 0)
-			fill_day(c, c->metered_kwh + (size_t)i * per_entity +
-			                (size_t)d * (size_t)w->slots_per_day,
-			         0, res, r);
-	}
-	PQclear(res);
 	w->feeder_kwh = c->feeder_kwh;
 	w->metered_kwh = c->metered_kwh;
 	return 0;
-fail:
-	rc = store_fail_result(st, res, "load attribution window", errstr, errstr_size);
-	PQclear(res);
-	return rc;
 }
 
 int store_attrib_claim(struct store *st, int window_days, int history_days,

@@ -5,17 +5,18 @@
  * every area read back for the scorer.
  *
  * A claim is one PostgreSQL transaction: the queue row is locked (FOR UPDATE SKIP LOCKED, so
- * two instances never take the same window), the window is loaded, and store_attrib_save
- * (or store_attrib_drop) ends it. Nothing else may use the store while a claim is open.
+ * two instances never take the same window), the window is loaded - the hourly parts of its
+ * days are taken out and added into their hourly rows as they are read, so each is counted
+ * once whoever reads it - and store_attrib_save (or store_attrib_drop) ends it. Nothing else may use the store while a claim is open.
  *
  * How the stored rows become the window (struct attrib_window, scoring/attrib_window.h):
  * - days end_day - history_days - window_days + 1 .. end_day; the area's customers are the
  *   rows of risk.customers with its transformer_id, in customer_id order (bytewise);
  * - the window is hourly (24 slots a day) when the transformer has hourly sums on any of its
  *   window_days last days, else daily (1 slot);
- * - hourly: a slot is the hour's sum (risk.hourly_usage, risk.transformer_hourly), NAN when no
- *   reading began in it or the day has no hourly row; a customer-day with a daily row but no
- *   hourly row (a meter that reads daily) counts its energy as 1/24 in each hour;
+ * - hourly: a slot is the hour's sum (risk.hourly_usage, risk.transformer_hourly and the parts
+ *   not yet folded into them), NAN when no reading began in it; a customer-day with a daily
+ *   row but no hourly sum (a meter that reads daily) counts its energy as 1/24 in each hour;
  * - daily: the transformer's day is its energy when its readings cover the whole day, else
  *   NAN; a customer's day is its energy when it has a row, else NAN;
  * - energies are the exact micro-kWh sums / 1e6.
@@ -37,6 +38,11 @@ struct store_attrib_claim {
 	char (*customer_ids)[RISKD_ID_MAX + 1]; /* [window.n_customers], customer_id order */
 	double *feeder_kwh, *metered_kwh;
 	size_t customer_cap, feeder_cap, metered_cap;
+	/* per entity-day (customer i's day d at i * days + d, the transformer's after them) */
+	int64_t *daily_uwh;                   /* its daily row's energy */
+	uint8_t *daily_whole;                 /* 0: no daily row, 1: a row, 2: a whole day's */
+	struct store_hours *hours, *parts;    /* its hourly row, and its parts folded in */
+	size_t entity_day_cap;
 };
 
 /*

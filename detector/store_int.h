@@ -67,6 +67,11 @@ struct store_copy_target {
 int store_copy_rows(struct store *st, const struct store_copy_target *t, const void *rows,
                     size_t n, char *errstr, size_t errstr_size);
 
+/* COPY row writer of struct store_hours rows (store_copy_target.write_rows): entity id, day
+ * (days since 1970-01-01) and the 24 slots as a bigint[] literal, NULL where no reading
+ * began; rows whose mask is 0 are left out. */
+void store_write_hours_rows(struct rbuf *b, const void *rows, size_t n);
+
 /* Writes the batch's payment status rows and grade changes (history, current grade, one
  * outbox message each), inside the batch's transaction. Returns 0 or a riskd_err. */
 int store_write_credit(struct store *st, const struct store_batch *b, char *errstr,

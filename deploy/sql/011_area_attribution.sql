@@ -9,8 +9,12 @@
 -- the hours it covers within its day (the micro-kWh left over go to its first hours), so the
 -- 24 slots of a day add up to the daily sum of its sub-daily readings. NULL: no reading began
 -- in that hour (0 is a reading of nothing). A reading of a day or longer adds no hourly sum.
--- Each committed batch adds what it read slot by slot (a NULL slot leaves the stored one), in
--- the same transaction as its offsets, so every reading counts exactly once.
+-- Each committed batch appends what it read as a part (risk.hourly_usage_part,
+-- risk.transformer_hourly_part: one row per entity-day it touched), in the same transaction as
+-- its offsets, so every reading counts exactly once; appending costs about half of adding to
+-- the row in place. An entity-day's hourly sums are its row here plus its parts, slot by slot
+-- (a NULL slot adds nothing). The attribution folds the parts of the days it reads into these
+-- rows when it claims a window (detector/store_attrib.c).
 --
 -- Attribution. An area-window (transformer_id, window_end_day) is solved from these committed
 -- rows by whichever riskd instance claims it from risk.area_attribution_queue (FOR UPDATE SKIP
@@ -34,6 +38,21 @@ create table risk.transformer_hourly (
     uwh            bigint[] not null,
     primary key (transformer_id, day)
 ) with (fillfactor = 70);
+
+-- Parts not yet folded in; day is days since 1970-01-01 (as riskd writes it).
+create table risk.hourly_usage_part (
+    customer_id text    not null,
+    day         integer not null,
+    uwh         bigint[] not null
+);
+create index hourly_usage_part_entity on risk.hourly_usage_part (customer_id, day);
+
+create table risk.transformer_hourly_part (
+    transformer_id text    not null,
+    day            integer not null,
+    uwh            bigint[] not null
+);
+create index transformer_hourly_part_entity on risk.transformer_hourly_part (transformer_id, day);
 
 -- One row per area-window solved: the area's outcome (scoring/attrib.h, struct
 -- attrib_area_result). status: ok, too_few_rows (fewer than 3 transformer readings: nothing
@@ -123,9 +142,10 @@ create trigger area_balance_change_queues_attribution
     execute function risk.queue_area_attribution();
 
 grant select, insert, update, delete on risk.hourly_usage, risk.transformer_hourly,
+    risk.hourly_usage_part, risk.transformer_hourly_part,
     risk.area_attribution_window, risk.area_attribution, risk.area_attribution_queue
     to risk_detector;
 grant execute on function risk.queue_area_attribution() to risk_detector;
 revoke execute on function risk.queue_area_attribution() from public;
-grant select on risk.hourly_usage, risk.area_attribution_window, risk.area_attribution
+grant select on risk.hourly_usage, risk.hourly_usage_part, risk.area_attribution_window, risk.area_attribution
     to risk_analyst;

@@ -115,6 +115,10 @@ Test(attribution, hourly_sums_and_the_thief, .timeout = 240)
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.hourly_usage"),
 	             CUSTOMERS * DAYS);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.transformer_hourly"), DAYS);
+	/* the windows' claims folded every batch's parts into those rows */
+	cr_assert_eq(e2e_query_int(w.dsn, "select (select count(*) from risk.hourly_usage_part) +"
+	                                  " (select count(*) from risk.transformer_hourly_part)"),
+	             0);
 	cr_assert_eq(e2e_query_int(w.dsn,
 	                           "select count(*) from risk.hourly_usage h join risk.daily_usage d"
 	                           " using (customer_id, day) where (select sum(x) from unnest(h.uwh)"

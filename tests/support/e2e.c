@@ -389,6 +389,16 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size)
 	cr_assert(len > 0 && (size_t)len < out_size, "DSN too long for role %s", role);
 }
 
+/* The md5 of an hourly table's sums per entity-day: its rows and the parts not yet folded
+ * into them (table_part), added slot by slot, so the digest does not depend on when the
+ * attribution folded them. */
+#define HOURLY_DIGEST_SQL(table, id)                                                         \
+	"select md5(coalesce(string_agg(format('%s|%s|%s', " id ", day, uwh), ','"                \
+	" order by " id ", day), '')) from (select " id ", day, array_agg(x order by i) uwh"       \
+	" from (select " id ", day, i, sum(x) x from (select " id ", day, uwh from " table        \
+	" union all select " id ", date '1970-01-01' + day, uwh from " table "_part) r,"          \
+	" unnest(r.uwh) with ordinality u(x, i) group by 1, 2, 3) s group by 1, 2) h"
+
 void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 {
 	e2e_query_text(
@@ -412,11 +422,9 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    " 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"
 	    "   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"
 	    "   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance),"
-	    " 'hourly_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
-	    "   customer_id, day, uwh), ',' order by customer_id, day), '')) from risk.hourly_usage),"
-	    " 'transformer_hourly=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
-	    "   transformer_id, day, uwh), ',' order by transformer_id, day), ''))"
-	    "   from risk.transformer_hourly),"
+	    " 'hourly_usage=' || (" HOURLY_DIGEST_SQL("risk.hourly_usage", "customer_id") "),"
+	    " 'transformer_hourly=' || ("
+	    HOURLY_DIGEST_SQL("risk.transformer_hourly", "transformer_id") "),"
 	    " 'attribution_windows=' || (select count(*) || ':' ||"
 	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"
 	    "   transformer_id, window_end_day, window_days, history_days, status, resolution_s, rows,"
