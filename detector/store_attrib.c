@@ -183,8 +183,8 @@ static long entity_day(const struct store_attrib_claim *c, int transformer, PGre
 	return e < 0 || d < 0 || d >= days ? -1 : e * days + d;
 }
 
-/* Reads one kind's daily rows, hourly rows and parts into c's per entity-day arrays, then
- * folds the parts into the hourly rows. Returns 0 or a riskd_err. */
+/* Reads one kind's daily rows, its parts (taking them out) and its hourly rows into c's per
+ * entity-day arrays, then folds the parts into the hourly rows. Returns 0 or a riskd_err. */
 static int load_kind(struct store *st, struct store_attrib_claim *c, int transformer,
                      char *errstr, size_t errstr_size)
 {
@@ -200,9 +200,12 @@ static int load_kind(struct store *st, struct store_attrib_claim *c, int transfo
 		}
 	}
 	PQclear(res);
+	/* the parts first: a claim of an overlapping window that folded some of them meanwhile
+	 * has committed by the time they are taken here, so the rows read next hold them */
 	for (int pass = 0; pass < 2; pass++) {
-		struct store_hours *into = pass ? c->parts : c->hours;
-		res = query_window(st, c, pass ? parts_sql[transformer] : hourly_rows_sql[transformer]);
+		int parts = pass == 0;
+		struct store_hours *into = parts ? c->parts : c->hours;
+		res = query_window(st, c, parts ? parts_sql[transformer] : hourly_rows_sql[transformer]);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			goto fail;
 		for (int r = 0; r < PQntuples(res); r++) {
