@@ -2,8 +2,8 @@
  * store.h - riskd's only door to PostgreSQL (libpq).
  *
  * The detector hands the store one struct store_batch per batch; store_commit_batch writes
- * all of it (usage, profiles, counts, outbox rows, entity snapshots, offsets) in ONE
- * transaction, using COPY into session temp tables and set-based upserts. Offsets are
+ * all of it (usage and its hourly sums, profiles, counts, outbox rows, entity snapshots,
+ * offsets) in ONE transaction, using COPY into session temp tables and set-based upserts. Offsets are
  * fenced: a partition's row is only moved forward from the value this instance loaded, so a
  * stale instance that lost its partitions cannot overwrite a newer owner's work.
  */
