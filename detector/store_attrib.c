@@ -123,10 +123,11 @@ static int add_hours_text(const char *text, struct daily_hours *h)
 #define AREA_CUSTOMER_SQL(alias)                                                             \
 	alias ".customer_id in (select customer_id from risk.customers where transformer_id = $1)"
 static const char *const daily_rows_sql[2] = {
-    "select customer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s"
+    "select customer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s, readings"
     " from risk.daily_usage u where " AREA_CUSTOMER_SQL("u") " and day" WINDOW_DATES_SQL,
-    "select transformer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s"
-    " from risk.transformer_daily where transformer_id = $1 and day" WINDOW_DATES_SQL};
+    "select transformer_id, day - (date '1970-01-01' + $2::integer), kwh_uwh, covered_s,"
+    " readings from risk.transformer_daily where transformer_id = $1 and day"
+    WINDOW_DATES_SQL};
 static const char *const hourly_rows_sql[2] = {
     "select customer_id, day - (date '1970-01-01' + $2::integer), uwh from risk.hourly_usage u"
     " where " AREA_CUSTOMER_SQL("u") " and day" WINDOW_DATES_SQL,
@@ -189,14 +190,23 @@ static int load_kind(struct store *st, struct store_attrib_claim *c, int transfo
                      char *errstr, size_t errstr_size)
 {
 	const char *what = "load attribution window";
+	long newest_day = -1;
 	PGresult *res = query_window(st, c, daily_rows_sql[transformer]);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto fail;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long i = entity_day(c, transformer, res, r);
-		if (i >= 0) {
-			c->daily_uwh[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
-			c->daily_whole[i] = 1 + (strtol(PQgetvalue(res, r, 3), NULL, 10) >= 86400);
+		if (i < 0)
+			continue;
+		long covered = strtol(PQgetvalue(res, r, 3), NULL, 10);
+		long readings = strtol(PQgetvalue(res, r, 4), NULL, 10);
+		c->daily_uwh[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+		c->daily_whole[i] = 1 + (covered >= 86400);
+		/* the transformer's reading interval: the mean of its newest day in the window */
+		long d = strtol(PQgetvalue(res, r, 1), NULL, 10);
+		if (transformer && readings > 0 && d >= newest_day) {
+			newest_day = d;
+			c->feeder_interval_s = (int32_t)(covered / readings);
 		}
 	}
 	PQclear(res);
@@ -242,13 +252,14 @@ static void fill_day(const struct store_attrib_claim *c, size_t i, int transform
 		slots[0] = transformer && c->daily_whole[i] != 2 ? NAN : daily;
 		return;
 	}
-	uint32_t mask = c->hours[i].sums.mask | c->parts[i].sums.mask;
-	for (int h = 0; h < ATTRIB_HOURS; h++) {
-		if (mask & (1u << h))
-			slots[h] = (double)(c->hours[i].sums.uwh[h] + c->parts[i].sums.uwh[h]) / 1e6;
-		else
-			slots[h] = mask || transformer ? NAN : daily / ATTRIB_HOURS;
-	}
+	struct daily_hours sums = c->hours[i].sums;
+	for (int h = 0; h < ATTRIB_HOURS; h++)
+		sums.uwh[h] += c->parts[i].sums.uwh[h];
+	sums.mask |= c->parts[i].sums.mask;
+	if (!sums.mask && !transformer && c->daily_whole[i]) /* a meter that reads daily */
+		daily_hours_add(&sums, 0, 86400, c->daily_uwh[i]);
+	for (int h = 0; h < ATTRIB_HOURS; h++)
+		slots[h] = sums.mask & (1u << h) ? (double)sums.uwh[h] / 1e6 : NAN;
 }
 
 /* Grows c's per entity-day arrays to n entries and empties them. */
@@ -277,15 +288,13 @@ static int load_window(struct store *st, struct store_attrib_claim *c, char *err
 		return rc;
 	size_t entity_days = ((size_t)w->n_customers + 1) * (size_t)days;
 	reset_entity_days(c, entity_days);
+	c->feeder_interval_s = 0;
 	if ((rc = load_kind(st, c, 1, errstr, errstr_size)) ||
 	    (rc = load_kind(st, c, 0, errstr, errstr_size)))
 		return rc;
-	/* hourly when the transformer has hourly sums on a day of the fit */
+	/* hourly when the transformer reads every hour or more often */
 	const size_t feeder_at = (size_t)w->n_customers * (size_t)days;
-	w->slots_per_day = 1;
-	for (int32_t d = w->history_days; d < days; d++)
-		if (c->hours[feeder_at + d].sums.mask | c->parts[feeder_at + d].sums.mask)
-			w->slots_per_day = ATTRIB_HOURS;
+	w->slots_per_day = c->feeder_interval_s > 0 && c->feeder_interval_s <= 3600 ? ATTRIB_HOURS : 1;
 	size_t per_entity = (size_t)days * (size_t)w->slots_per_day;
 	c->feeder_kwh = grow_doubles(c->feeder_kwh, &c->feeder_cap, per_entity);
 	c->metered_kwh = grow_doubles(c->metered_kwh, &c->metered_cap,

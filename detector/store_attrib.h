@@ -12,11 +12,13 @@
  * How the stored rows become the window (struct attrib_window, scoring/attrib_window.h):
  * - days end_day - history_days - window_days + 1 .. end_day; the area's customers are the
  *   rows of risk.customers with its transformer_id, in customer_id order (bytewise);
- * - the window is hourly (24 slots a day) when the transformer has hourly sums on any of its
- *   window_days last days, else daily (1 slot);
+ * - the window is hourly (24 slots a day) when the transformer reads every hour or more often
+ *   (the mean interval of its newest day in the window: covered seconds / readings), else
+ *   daily (1 slot);
  * - hourly: a slot is the hour's sum (risk.hourly_usage, risk.transformer_hourly and the parts
  *   not yet folded into them), NAN when no reading began in it; a customer-day with a daily
- *   row but no hourly sum (a meter that reads daily) counts its energy as 1/24 in each hour;
+ *   row but no hourly sum (a meter that reads daily) is spread over the 24 hours as a daily
+ *   reading from midnight (daily_hours_add, scoring/daily.h), in whole micro-kWh;
  * - daily: the transformer's day is its energy when its readings cover the whole day, else
  *   NAN; a customer's day is its energy when it has a row, else NAN;
  * - energies are the exact micro-kWh sums / 1e6.
@@ -43,6 +45,8 @@ struct store_attrib_claim {
 	uint8_t *daily_whole;                 /* 0: no daily row, 1: a row, 2: a whole day's */
 	struct store_hours *hours, *parts;    /* its hourly row, and its parts folded in */
 	size_t entity_day_cap;
+	int32_t feeder_interval_s;            /* the transformer's mean reading interval on its
+	                                         newest day in the window; 0: no row */
 };
 
 /*

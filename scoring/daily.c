@@ -90,12 +90,10 @@ void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t inter
 		first = 0;
 	if (first > DAILY_HOURS - 1)
 		first = DAILY_HOURS - 1;
-	int32_t hours = interval_s <= 3600 ? 1 : (int32_t)(((int64_t)interval_s + 3599) / 3600);
-	if (hours > DAILY_HOURS - first)
-		hours = DAILY_HOURS - first;
-	int64_t each = uwh / hours, left = uwh % hours;
-	for (int32_t k = 0; k < hours; k++) {
-		h->uwh[first + k] += each + (k < left);
-		h->mask |= 1u << (first + k);
+	int64_t hours = interval_s <= 3600 ? 1 : ((int64_t)interval_s + 3599) / 3600;
+	for (int64_t k = 0; k < hours; k++) {
+		int32_t at = first + k < DAILY_HOURS ? first + (int32_t)k : DAILY_HOURS - 1;
+		h->uwh[at] += uwh * (k + 1) / hours - uwh * k / hours;
+		h->mask |= 1u << at;
 	}
 }

@@ -51,10 +51,12 @@ struct daily_hours {
  * Adds a reading of uwh micro-kWh that starts second_of_day seconds after local midnight and
  * covers interval_s seconds to the hourly sums *h. Its hour is second_of_day / 3600, at most
  * 23 (the extra hour of a 25-hour day counts in hour 23). A reading of up to an hour goes
- * whole into its hour; a longer one is spread evenly over the hours it covers within the
- * day, ceil(interval_s / 3600) of them at most, the micro-kWh left over going one each to its
- * first hours. So the hours always add up to the energy added, in exact integers. A reading
- * of a day or longer belongs to no hour: the caller keeps it out (daily sums only).
+ * whole into its hour; a longer one is spread evenly over the n = ceil(interval_s / 3600)
+ * hours from its own, in whole micro-kWh (hour k of n gets uwh (k + 1) / n - uwh k / n,
+ * rounded down each), hours past 23 folding into hour 23 (a reading belongs to the day it
+ * starts in). So the hours always add up to the energy added, in exact integers. riskd
+ * stores sums of readings shorter than a day; a daily meter's day is spread the same way
+ * (second 0, 86400 s) when an hourly attribution window reads it (detector/store_attrib.h).
  */
 void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
                      int64_t uwh);

@@ -122,7 +122,7 @@ Test(batch, hourly_sums_add_up_per_entity_day_beside_the_daily_rows)
 	batch_add_usage(&b.usage, &c1, D0, 10, 900);
 	batch_add_hours(&b.usage, &c1, D0, 0, 900, 10);
 	batch_add_hours(&b.usage, &c1, D0, 900, 900, 20);
-	batch_add_hours(&b.usage, &c1, D0, 7200, 7200, 9); /* 02:00-04:00: 5 + 4 */
+	batch_add_hours(&b.usage, &c1, D0, 7200, 7200, 9); /* 02:00-04:00: 4 + 5 */
 	batch_add_hours(&b.usage, &c2, D0 + 1, 3600, 3600, 0);
 	batch_set_usage(&b.usage, &c1, D0 + 2, 500, 96, 86400);
 
@@ -141,8 +141,8 @@ Test(batch, hourly_sums_add_up_per_entity_day_beside_the_daily_rows)
 			cr_assert_eq(h->day, D0);
 			cr_assert_eq(h->sums.mask, 0xdu, "hours 0, 2 and 3");
 			cr_assert_eq(h->sums.uwh[0], 30);
-			cr_assert_eq(h->sums.uwh[2], 5);
-			cr_assert_eq(h->sums.uwh[3], 4);
+			cr_assert_eq(h->sums.uwh[2], 4);
+			cr_assert_eq(h->sums.uwh[3], 5);
 		} else {
 			cr_assert_str_eq(h->id, "C2");
 			cr_assert_eq(h->day, D0 + 1);
