@@ -38,6 +38,7 @@ void batch_free(struct batch *b)
 	free(b->outbox_at);
 	free(b->snapshots);
 	free(b->snapshot_at);
+	free(b->snapshot_hours_at);
 	free(b->alerts);
 	free(b->alert_at);
 	free(b->grades);
@@ -144,6 +145,14 @@ void batch_add_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
 		m->hours_rows++;
 	}
 	daily_hours_add(&h->sums, second_of_day, interval_s, uwh);
+}
+
+void batch_set_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
+                     const struct daily_hours *sums)
+{
+	batch_add_hours(m, cs, day, 0, 3600, 0); /* makes the row and its hours */
+	struct store_hours *h = &m->hours[usage_row(m, cs, day) - m->rows];
+	*h = (struct store_hours){.id = cs->id, .day = day, .whole = 1, .sums = *sums};
 }
 
 void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
@@ -283,14 +292,25 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *t
 		b->snapshot_cap = b->snapshot_cap ? 2 * b->snapshot_cap : 64;
 		b->snapshots = xrealloc(b->snapshots, sizeof(*b->snapshots) * b->snapshot_cap);
 		b->snapshot_at = xrealloc(b->snapshot_at, sizeof(*b->snapshot_at) * b->snapshot_cap);
+		b->snapshot_hours_at = xrealloc(b->snapshot_hours_at,
+		                                sizeof(*b->snapshot_hours_at) * b->snapshot_cap);
 	}
 	rbuf_reserve(&b->arena, CSTATE_SNAPSHOT_MAX);
 	size_t at = b->arena.len;
 	size_t len = cstate_encode(table, cs, (uint8_t *)b->arena.data + at, CSTATE_SNAPSHOT_MAX);
 	b->arena.len += len;
 	b->snapshot_at[b->snapshot_count] = at;
+	b->snapshot_hours_at[b->snapshot_count] = SIZE_MAX;
 	b->snapshots[b->snapshot_count++] =
-	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len};
+	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len, NULL, 0};
+}
+
+void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours)
+{
+	static const char pad[8];
+	rbuf_append(&b->arena, pad, (8 - b->arena.len % 8) % 8); /* the copy is read in place */
+	b->snapshot_hours_at[b->snapshot_count - 1] = arena_put(&b->arena, hours, sizeof(*hours), 0);
+	b->snapshots[b->snapshot_count - 1].hours_day = day;
 }
 
 void batch_to_store(struct batch *b, struct store_batch *sb)
@@ -329,8 +349,12 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
-	for (size_t i = 0; i < b->snapshot_count; i++)
+	for (size_t i = 0; i < b->snapshot_count; i++) {
 		b->snapshots[i].state = (const uint8_t *)base + b->snapshot_at[i];
+		b->snapshots[i].hours = b->snapshot_hours_at[i] == SIZE_MAX
+		                            ? NULL
+		                            : (const void *)(base + b->snapshot_hours_at[i]);
+	}
 	sb->snapshots = b->snapshots;
 	sb->snapshot_count = b->snapshot_count;
 	sb->counts = b->counts;

@@ -28,6 +28,7 @@
 #include "scorer.h"
 #include "log.h"
 #include "metrics.h"
+#include "open_hours.h"
 #include "store.h"
 
 enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
@@ -85,6 +86,7 @@ struct pipeline {
 	int drain_pending;                               /* area-days may wait for the balance */
 	int64_t last_drain_ms;
 	struct attributor *attributor;                   /* the live attribution of area loss */
+	struct open_hours *open_hours;                   /* entities' open-day hourly sums */
 	int attrib_pending;                              /* area-windows may wait for it */
 	int findings_stale;                              /* it saved findings the area table lacks */
 	int64_t last_attrib_ms, last_findings_ms;
@@ -169,6 +171,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	scorer_rule_counts_reset(pl->ingest.scorer);
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
+	open_hours_clear(pl->open_hours);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
@@ -194,6 +197,17 @@ static int load_snapshot(const char *id, const uint8_t *state, size_t len, void 
 	struct cstate *cs = cstate_table_upsert(ctx->table, id, strlen(id), snap.partition, NULL);
 	snap.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	*cs = snap;
+	return 0;
+}
+
+/* The open-day hours stored with a snapshot, for the entity's restored open day. */
+static int load_open_hours(const char *id, int32_t day, const struct daily_hours *hours,
+                           void *arg)
+{
+	struct load_ctx *ctx = arg;
+	const struct cstate *cs = cstate_table_get(ctx->table, id, strlen(id));
+	if (cs && (cs->flags & CSTATE_F_HAS_DAY) && cs->open_day == day)
+		open_hours_set(ctx->pl->open_hours, cs, day, hours);
 	return 0;
 }
 
@@ -224,12 +238,16 @@ static int load_assignment(struct pipeline *pl, char *errstr, size_t errstr_size
 	}
 	pl->feedback_seq = 0; /* re-apply every confirmation to the newly loaded customers */
 	struct load_ctx ctx = {pl, pl->ingest.customers, errstr, errstr_size};
-	if (ncust && (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
-	                                        errstr, errstr_size)))
+	if (ncust && ((rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
+	                                         errstr, errstr_size)) ||
+	              (rc = store_load_open_hours(pl->store, 'c', cust, ncust, load_open_hours, &ctx,
+	                                          errstr, errstr_size))))
 		return rc;
 	ctx.table = pl->ingest.transformers;
-	if (ntrans && (rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,
-	                                         errstr, errstr_size)))
+	if (ntrans && ((rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,
+	                                          errstr, errstr_size)) ||
+	               (rc = store_load_open_hours(pl->store, 't', trans, ntrans, load_open_hours,
+	                                           &ctx, errstr, errstr_size))))
 		return rc;
 	return 0;
 }
@@ -255,6 +273,7 @@ static int resync(struct pipeline *pl)
 	    (rc = load_assignment(pl, errstr, sizeof(errstr)))) {
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
+		open_hours_clear(pl->open_hours);
 		if (rc == RISKD_ERR_UNAVAILABLE) {
 			char q[600];
 			log_kv(LOG_WARN, "resync_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -293,6 +312,7 @@ struct checkpoint_ctx {
 	const uint8_t *replaying;          /* pl->replaying[group] */
 	struct batch *batch;
 	const struct cstate_table *table;
+	const struct open_hours *open_hours;
 	char kind;                         /* 'c' or 't' */
 };
 
@@ -305,10 +325,17 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 	struct checkpoint_ctx *ctx = arg;
 	if (!ctx->due[cs->partition])
 		return 0;
+	struct usage_map *map = ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage;
+	const struct daily_hours *hours = open_hours_get(ctx->open_hours, cs, cs->open_day);
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
-	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition])
-		batch_set_usage(ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage, cs,
-		                cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
+	if ((cs->flags & CSTATE_F_HAS_DAY) && hours)
+		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
+	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition]) {
+		batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings,
+		                cs->open_covered_s);
+		if (hours)
+			batch_set_hours(map, cs, cs->open_day, hours);
+	}
 	return 1;
 }
 
@@ -375,10 +402,10 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	}
 	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS],
 	                                   pl->replaying[GROUP_CUSTOMERS], &job->batch,
-	                                   pl->ingest.customers, 'c'};
+	                                   pl->ingest.customers, pl->open_hours, 'c'};
 	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS],
 	                                      pl->replaying[GROUP_TRANSFORMERS], &job->batch,
-	                                      pl->ingest.transformers, 't'};
+	                                      pl->ingest.transformers, pl->open_hours, 't'};
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
 	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
@@ -723,9 +750,8 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 /*
  * A reading's daily usage: a day is written whole when it closes (and, while open, with each
  * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
- * rather than one per batch; a late reading for a closed day is added to its row. A reading
- * shorter than a day also adds to its day's hourly sums, which the batch writes as additions
- * (the state has no room for an open day's 24 hours).
+ * rather than one per batch; a late reading for a closed day is added to its row. Its hourly
+ * sums go the same way (open_hours_reading).
  */
 static void add_usage(struct batch *b, const struct ingest_result *r)
 {
@@ -735,8 +761,6 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 		                r->closed.covered_s);
 	else if (r->day_result == DAILY_LATE)
 		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
-	if (r->interval_s < 86400)
-		batch_add_hours(map, r->cs, r->day, r->second, r->interval_s, r->uwh);
 }
 
 /*
@@ -759,6 +783,8 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	scorer_set_counting(pl->ingest.scorer, 0);
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	scorer_set_counting(pl->ingest.scorer, 1);
+	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
+		open_hours_reading(pl->open_hours, NULL, &r); /* state only */
 }
 
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
@@ -814,8 +840,10 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	case INGEST_ACCEPTED:
 		break;
 	}
-	if (r.has_usage)
+	if (r.has_usage) {
 		add_usage(cur_batch(pl), &r);
+		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
+	}
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);
@@ -871,6 +899,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 			set_fatal(pl, errstr);
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
+		open_hours_clear(pl->open_hours);
 		pl->needs_resync = 1;
 	} else {
 		pl->needs_resync = 0;
@@ -957,6 +986,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
 	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
+	pl->open_hours = open_hours_new();
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
 	                                 errstr, errstr_size) != 0)
@@ -1156,6 +1186,7 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
 	attributor_free(pl->attributor);
+	open_hours_free(pl->open_hours);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);

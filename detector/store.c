@@ -115,7 +115,13 @@ static void write_snapshot_rows(struct rbuf *b, const void *rows, size_t n)
 		store_copy_text(b, s[i].id);
 		rbuf_printf(b, "\t%d\t", (int)s[i].partition);
 		copy_bytea(b, s[i].state, s[i].len);
-		rbuf_append(b, "\n", 1);
+		if (s[i].hours) {
+			rbuf_printf(b, "\t%d\t", (int)s[i].hours_day);
+			store_copy_hours(b, s[i].hours);
+			rbuf_append(b, "\n", 1);
+		} else {
+			rbuf_puts(b, "\t\\N\t\\N\n");
+		}
 	}
 }
 
@@ -211,7 +217,23 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	"insert into risk.area_refresh_queue (day) "                                             \
 	"select distinct date '1970-01-01' + day from " tmp
 
-/* A batch's hourly sums go straight to the parts tables (deploy/sql/011). */
+/* A batch's whole days of hourly sums (a day that closed, or the open day of a checkpointed
+ * entity) replace their rows; its additions (late readings) go straight to the parts tables
+ * (deploy/sql/011). */
+#define REPLACE_HOURS_SQL(table, id_column, tmp)                                             \
+	"insert into " table " (" id_column ", day, uwh) select entity_id, date '1970-01-01' + day,"\
+	" uwh from " tmp " on conflict (" id_column ", day) do update set uwh = excluded.uwh"
+
+static const struct store_copy_target whole_hours_target = {
+    "tmp_whole_hours", NULL,
+    REPLACE_HOURS_SQL("risk.hourly_usage", "customer_id", "tmp_whole_hours"),
+    store_write_whole_hours_rows};
+
+static const struct store_copy_target whole_transformer_hours_target = {
+    "tmp_whole_thours", NULL,
+    REPLACE_HOURS_SQL("risk.transformer_hourly", "transformer_id", "tmp_whole_thours"),
+    store_write_whole_hours_rows};
+
 static const struct store_copy_target hours_target = {
     "risk.hourly_usage_part", "(customer_id, day, uwh)", NULL, store_write_hours_rows};
 
@@ -260,10 +282,12 @@ static const struct store_copy_target outbox_target = {
 
 static const struct store_copy_target snapshots_target = {
     "tmp_state", NULL,
-    "insert into risk.entity_state as s (kind, entity_id, partition, state, updated_at) "
-    "select kind, entity_id, partition, state, now() from tmp_state "
+    "insert into risk.entity_state as s (kind, entity_id, partition, state, hours_day, hours,"
+    " updated_at) "
+    "select kind, entity_id, partition, state, hours_day, hours, now() from tmp_state "
     "on conflict (kind, entity_id) do update set partition = excluded.partition, "
-    "state = excluded.state, updated_at = now()",
+    "state = excluded.state, hours_day = excluded.hours_day, hours = excluded.hours, "
+    "updated_at = now()",
     write_snapshot_rows};
 
 /* The targets below need parameters: their callers run the statement after the COPY. */
@@ -407,6 +431,10 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	                          b->transformer_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &hours_target, b->hours, b->hours_count, errstr,
 	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &whole_hours_target, b->hours, b->hours_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &whole_transformer_hours_target, b->transformer_hours,
+	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &transformer_hours_target, b->transformer_hours,
 	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,

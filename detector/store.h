@@ -30,11 +30,14 @@ struct store_usage {
 	int whole_day;           /* the values are the day's totals: they replace the row */
 };
 
-/* Hourly sums of one entity and local day to add to the stored ones (risk.hourly_usage or
- * risk.transformer_hourly). A row whose mask is 0 adds nothing and is left out. */
+/* Hourly sums of one entity and local day: an addition to the stored ones (a part of
+ * risk.hourly_usage_part or risk.transformer_hourly_part), or (whole) the day's sums, which
+ * replace its row of risk.hourly_usage or risk.transformer_hourly. A row whose mask is 0
+ * holds nothing and is left out. */
 struct store_hours {
 	const char *id;          /* borrowed: the entity's cstate id */
 	int32_t day;             /* days since 1970-01-01, local */
+	int32_t whole;           /* the day's sums (later additions in the batch included) */
 	struct daily_hours sums;
 };
 
@@ -49,13 +52,16 @@ struct store_profile {
 };
 
 /* A snapshot to write: kind 'c' (customer) or 't' (transformer), encoded (cstate_encode)
- * when the batch was sealed, so the entity may change while the batch commits. */
+ * when the batch was sealed, so the entity may change while the batch commits, with the
+ * hourly sums of its open day as they were then (detector/open_hours.h). */
 struct store_snapshot {
 	char kind;
 	const char *id;          /* borrowed: the entity's cstate id */
 	int32_t partition;
 	const uint8_t *state;    /* cstate_encode bytes */
 	size_t len;
+	const struct daily_hours *hours; /* NULL: none; else its open day's, for hours_day */
+	int32_t hours_day;
 };
 
 /* Offset move for one input partition: expected is the value this instance last loaded or
@@ -211,6 +217,16 @@ int store_load_offset(struct store *st, const char *group, const char *topic, in
 int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
                          int (*fn)(const char *id, const uint8_t *state, size_t len, void *arg),
                          void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Calls fn(id, day, hours, arg) for every stored snapshot of kind in one of partitions[0..n)
+ * that holds its open day's hourly sums (risk.entity_state.hours_day, .hours). Stops early if
+ * fn returns non-zero (and returns that value). Returns 0 or a negative riskd_err.
+ */
+int store_load_open_hours(struct store *st, char kind, const int32_t *partitions, int n,
+                          int (*fn)(const char *id, int32_t day, const struct daily_hours *hours,
+                                    void *arg),
+                          void *arg, char *errstr, size_t errstr_size);
 
 /*
  * Writes the whole batch in one transaction. Returns 0; RISKD_ERR_CONFLICT when an offset

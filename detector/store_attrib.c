@@ -528,3 +528,38 @@ int store_attrib_load_findings(struct store *st, struct area_table *t, char *err
 	PQclear(res);
 	return n;
 }
+
+int store_load_open_hours(struct store *st, char kind, const int32_t *partitions, int n,
+                          int (*fn)(const char *id, int32_t day, const struct daily_hours *hours,
+                                    void *arg),
+                          void *arg, char *errstr, size_t errstr_size)
+{
+	char kind_s[2] = {kind, '\0'};
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int i = 0; i < n; i++)
+		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
+	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
+	const char *params[2] = {kind_s, st->scratch.data};
+	PGresult *res = PQexecParams(st->conn,
+	                             "select entity_id, hours_day, hours from risk.entity_state"
+	                             " where kind = $1 and partition = any($2::int[])"
+	                             " and hours is not null",
+	                             2, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, "load open-day hours", errstr, errstr_size);
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+		struct daily_hours hours = {0};
+		if (add_hours_text(PQgetvalue(res, r, 2), &hours) != 0) {
+			snprintf(errstr, errstr_size, "load open-day hours: entity '%s': not 24 slots",
+			         PQgetvalue(res, r, 0));
+			rc = RISKD_ERR_INVALID;
+			break;
+		}
+		rc = fn(PQgetvalue(res, r, 0), (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10),
+		        &hours, arg);
+	}
+	PQclear(res);
+	return rc;
+}

@@ -6,8 +6,9 @@
  *
  * A claim is one PostgreSQL transaction: the queue row is locked (FOR UPDATE SKIP LOCKED, so
  * two instances never take the same window), the window is loaded - the hourly parts of its
- * days are taken out and added into their hourly rows as they are read, so each is counted
- * once whoever reads it - and store_attrib_save (or store_attrib_drop) ends it. Nothing else may use the store while a claim is open.
+ * days (late readings' sums) are taken out and added into their hourly rows as they are read,
+ * so each is counted once whoever reads it - and store_attrib_save (or store_attrib_drop)
+ * ends it. Nothing else may use the store while a claim is open.
  *
  * How the stored rows become the window (struct attrib_window, scoring/attrib_window.h):
  * - days end_day - history_days - window_days + 1 .. end_day; the area's customers are the

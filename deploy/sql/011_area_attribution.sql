@@ -9,12 +9,13 @@
 -- the hours it covers within its day (the micro-kWh left over go to its first hours), so the
 -- 24 slots of a day add up to the daily sum of its sub-daily readings. NULL: no reading began
 -- in that hour (0 is a reading of nothing). A reading of a day or longer adds no hourly sum.
--- Each committed batch appends what it read as a part (risk.hourly_usage_part,
--- risk.transformer_hourly_part: one row per entity-day it touched), in the same transaction as
--- its offsets, so every reading counts exactly once; appending costs about half of adding to
--- the row in place. An entity-day's hourly sums are its row here plus its parts, slot by slot
--- (a NULL slot adds nothing). The attribution folds the parts of the days it reads into these
--- rows when it claims a window (detector/store_attrib.c).
+-- riskd writes a day's hours as it writes its daily sum: whole when the day closes or its
+-- entity is checkpointed (the open day's hours travel with the entity's state snapshot,
+-- risk.entity_state.hours), and a late reading for a closed day as an addition: a part
+-- (risk.hourly_usage_part, risk.transformer_hourly_part), appended in the batch's transaction.
+-- An entity-day's hourly sums are its row here plus its parts, slot by slot (a NULL slot adds
+-- nothing); the attribution folds the parts of the days it reads into these rows when it
+-- claims a window (detector/store_attrib.c).
 --
 -- Attribution. An area-window (transformer_id, window_end_day) is solved from these committed
 -- rows by whichever riskd instance claims it from risk.area_attribution_queue (FOR UPDATE SKIP
@@ -24,6 +25,11 @@
 -- so is every window already solved whose days include that day. The
 -- solve is a pure function of the rows it reads, so any instance, a restart or a replay
 -- stores the same findings for the same window once its days are final.
+
+-- The open day's hourly sums of an entity travel with its state snapshot (riskd writes a
+-- day's hours whole when it closes or its entity is checkpointed, as it does the daily sums):
+-- hours_day is the local day (days since 1970-01-01) of hours; NULL when none.
+alter table risk.entity_state add column hours_day integer, add column hours bigint[];
 
 create table risk.hourly_usage (
     customer_id text   not null,
