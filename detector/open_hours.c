@@ -1,6 +1,7 @@
 /*
- * open_hours.c - each entity's open-day hourly sums (open_hours.h): an open-addressing map
- * from the entity's struct cstate to its day and 24 sums.
+ * open_hours.c - each entity's open-day hourly sums (open_hours.h): a dense array of
+ * entries (the entity, its day and 24 sums: 216 bytes) behind an open-addressing index keyed
+ * by the entity's struct cstate (4 to 8 bytes an entity).
  */
 #include "open_hours.h"
 
@@ -8,14 +9,16 @@
 #include <string.h>
 
 struct open_day {
-	const struct cstate *cs;   /* NULL: a free entry */
+	const struct cstate *cs;
 	int32_t day;
 	struct daily_hours sums;
 };
 
 struct open_hours {
-	struct open_day *entries;
-	size_t count, cap;         /* cap: a power of two, 0 before the first entity */
+	struct open_day *days;     /* dense, in the order added */
+	size_t count, cap;
+	uint32_t *index;           /* days[] entry + 1; 0: free. A power of two, at most half full */
+	size_t index_cap;
 };
 
 struct open_hours *open_hours_new(void)
@@ -27,14 +30,15 @@ void open_hours_free(struct open_hours *m)
 {
 	if (!m)
 		return;
-	free(m->entries);
+	free(m->days);
+	free(m->index);
 	free(m);
 }
 
 void open_hours_clear(struct open_hours *m)
 {
-	if (m->entries)
-		memset(m->entries, 0, sizeof(*m->entries) * m->cap);
+	if (m->index)
+		memset(m->index, 0, sizeof(*m->index) * m->index_cap);
 	m->count = 0;
 }
 
@@ -49,17 +53,22 @@ static size_t slot_of(const struct cstate *cs, size_t cap)
 	return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
+/* The index slot of cs: its entry's, or the free one where it would go. */
+static size_t slot_find(const struct open_hours *m, const struct cstate *cs)
+{
+	size_t s = slot_of(cs, m->index_cap);
+	while (m->index[s] && m->days[m->index[s] - 1].cs != cs)
+		s = (s + 1) & (m->index_cap - 1);
+	return s;
+}
+
 /* cs's entry, or NULL. */
 static struct open_day *find(const struct open_hours *m, const struct cstate *cs)
 {
-	if (!m->cap)
+	if (!m->index_cap)
 		return NULL;
-	for (size_t s = slot_of(cs, m->cap);; s = (s + 1) & (m->cap - 1)) {
-		if (m->entries[s].cs == cs)
-			return &m->entries[s];
-		if (!m->entries[s].cs)
-			return NULL;
-	}
+	uint32_t at = m->index[slot_find(m, cs)];
+	return at ? &m->days[at - 1] : NULL;
 }
 
 /* cs's entry, created empty (day INT32_MIN) when absent. */
@@ -68,26 +77,20 @@ static struct open_day *find_or_add(struct open_hours *m, const struct cstate *c
 	struct open_day *e = find(m, cs);
 	if (e)
 		return e;
-	if (2 * (m->count + 1) > m->cap) {
-		struct open_day *old = m->entries;
-		size_t old_cap = m->cap;
-		m->cap = m->cap ? 2 * m->cap : 1024;
-		m->entries = xcalloc(m->cap, sizeof(*m->entries));
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].cs) {
-				size_t s = slot_of(old[i].cs, m->cap);
-				while (m->entries[s].cs)
-					s = (s + 1) & (m->cap - 1);
-				m->entries[s] = old[i];
-			}
-		free(old);
+	if (2 * (m->count + 1) > m->index_cap) {
+		free(m->index);
+		m->index_cap = m->index_cap ? 2 * m->index_cap : 1024;
+		m->index = xcalloc(m->index_cap, sizeof(*m->index));
+		for (size_t i = 0; i < m->count; i++)
+			m->index[slot_find(m, m->days[i].cs)] = (uint32_t)i + 1;
 	}
-	size_t s = slot_of(cs, m->cap);
-	while (m->entries[s].cs)
-		s = (s + 1) & (m->cap - 1);
-	m->entries[s] = (struct open_day){.cs = cs, .day = INT32_MIN};
-	m->count++;
-	return &m->entries[s];
+	if (m->count == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 512;
+		m->days = xrealloc(m->days, sizeof(*m->days) * m->cap);
+	}
+	m->days[m->count] = (struct open_day){.cs = cs, .day = INT32_MIN};
+	m->index[slot_find(m, cs)] = (uint32_t)++m->count;
+	return &m->days[m->count - 1];
 }
 
 void open_hours_reading(struct open_hours *m, struct batch *b, const struct ingest_result *r)
