@@ -18,8 +18,8 @@
 #include "grader.h"
 #include "store.h"
 
-/* Energy per (entity, day): additions to the stored rows, or whole days, and the hourly
- * sums of the day's sub-daily readings to add. A row that only carries hourly sums is an
+/* Energy per (entity, day): additions to the stored rows, or whole days, for the daily sums
+ * and for the hourly ones (detector/open_hours.h). A row that only carries hourly sums is an
  * empty daily addition (readings 0), which the store leaves out. */
 struct usage_map {
 	struct store_usage *rows;
