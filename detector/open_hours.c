@@ -11,6 +11,7 @@
 struct open_day {
 	const struct cstate *cs;
 	int32_t day;
+	int32_t transformer;       /* cs lives in the transformer table */
 	struct daily_hours sums;
 };
 
@@ -71,8 +72,17 @@ static struct open_day *find(const struct open_hours *m, const struct cstate *cs
 	return at ? &m->days[at - 1] : NULL;
 }
 
+/* Rebuilds the index over days[0 .. count). */
+static void reindex(struct open_hours *m)
+{
+	memset(m->index, 0, sizeof(*m->index) * m->index_cap);
+	for (size_t i = 0; i < m->count; i++)
+		m->index[slot_find(m, m->days[i].cs)] = (uint32_t)i + 1;
+}
+
 /* cs's entry, created empty (day INT32_MIN) when absent. */
-static struct open_day *find_or_add(struct open_hours *m, const struct cstate *cs)
+static struct open_day *find_or_add(struct open_hours *m, const struct cstate *cs,
+                                    int transformer)
 {
 	struct open_day *e = find(m, cs);
 	if (e)
@@ -81,14 +91,13 @@ static struct open_day *find_or_add(struct open_hours *m, const struct cstate *c
 		free(m->index);
 		m->index_cap = m->index_cap ? 2 * m->index_cap : 1024;
 		m->index = xcalloc(m->index_cap, sizeof(*m->index));
-		for (size_t i = 0; i < m->count; i++)
-			m->index[slot_find(m, m->days[i].cs)] = (uint32_t)i + 1;
+		reindex(m);
 	}
 	if (m->count == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 512;
 		m->days = xrealloc(m->days, sizeof(*m->days) * m->cap);
 	}
-	m->days[m->count] = (struct open_day){.cs = cs, .day = INT32_MIN};
+	m->days[m->count] = (struct open_day){.cs = cs, .day = INT32_MIN, .transformer = transformer};
 	m->index[slot_find(m, cs)] = (uint32_t)++m->count;
 	return &m->days[m->count - 1];
 }
@@ -102,7 +111,7 @@ void open_hours_reading(struct open_hours *m, struct batch *b, const struct inge
 			batch_add_hours(map, r->cs, r->day, r->second, r->interval_s, r->uwh);
 		return;
 	}
-	struct open_day *e = has_hours ? find_or_add(m, r->cs) : find(m, r->cs);
+	struct open_day *e = has_hours ? find_or_add(m, r->cs, r->transformer) : find(m, r->cs);
 	if (!e)
 		return;
 	if (e->day != r->day) {
@@ -123,10 +132,22 @@ const struct daily_hours *open_hours_get(const struct open_hours *m, const struc
 	return e && e->day == day && e->sums.mask ? &e->sums : NULL;
 }
 
-void open_hours_set(struct open_hours *m, const struct cstate *cs, int32_t day,
-                    const struct daily_hours *sums)
+void open_hours_set(struct open_hours *m, const struct cstate *cs, int transformer,
+                    int32_t day, const struct daily_hours *sums)
 {
-	struct open_day *e = find_or_add(m, cs);
+	struct open_day *e = find_or_add(m, cs, transformer);
 	e->day = day;
 	e->sums = *sums;
+}
+
+void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t partition)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < m->count; i++)
+		if (m->days[i].transformer != !!transformer || m->days[i].cs->partition != partition)
+			m->days[kept++] = m->days[i];
+	if (kept == m->count)
+		return;
+	m->count = kept;
+	reindex(m);
 }

@@ -6,7 +6,8 @@
  * restart restores them with the state they belong to and rebuilds the rest by replaying.
  *
  * Keyed by the entity's struct cstate (its address in its table): clear the map whenever the
- * tables are cleared. Single-threaded, like the tables.
+ * tables are cleared, and forget a partition's entities before a table removes them
+ * (open_hours_remove_partition). Single-threaded, like the tables.
  */
 #ifndef RISKD_OPEN_HOURS_H
 #define RISKD_OPEN_HOURS_H
@@ -44,9 +45,15 @@ void open_hours_reading(struct open_hours *m, struct batch *b, const struct inge
 const struct daily_hours *open_hours_get(const struct open_hours *m, const struct cstate *cs,
                                          int32_t day);
 
-/* Sets cs's open-day hours (restored with its snapshot). */
-void open_hours_set(struct open_hours *m, const struct cstate *cs, int32_t day,
-                    const struct daily_hours *sums);
+/* Sets cs's open-day hours (restored with its snapshot); transformer: cs lives in the
+ * transformer table. */
+void open_hours_set(struct open_hours *m, const struct cstate *cs, int transformer,
+                    int32_t day, const struct daily_hours *sums);
+
+/* Forgets the entities of one input partition of the customer table (transformer 0) or of
+ * the transformer table (1). Call it before the table removes them (it reads their
+ * partition). */
+void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t partition);
 
 /* Entities holding hours. */
 size_t open_hours_count(const struct open_hours *m);

@@ -207,7 +207,8 @@ static int load_open_hours(const char *id, int32_t day, const struct daily_hours
 	struct load_ctx *ctx = arg;
 	const struct cstate *cs = cstate_table_get(ctx->table, id, strlen(id));
 	if (cs && (cs->flags & CSTATE_F_HAS_DAY) && cs->open_day == day)
-		open_hours_set(ctx->pl->open_hours, cs, day, hours);
+		open_hours_set(ctx->pl->open_hours, cs, ctx->table == ctx->pl->ingest.transformers, day,
+		               hours);
 	return 0;
 }
 

@@ -92,7 +92,7 @@ Test(open_hours, a_day_is_written_whole_when_it_closes)
 
 	/* restored with a snapshot; cleared with the tables */
 	struct daily_hours saved = {.mask = 4, .uwh = {[2] = 77}};
-	open_hours_set(m, &c1, D0 + 5, &saved);
+	open_hours_set(m, &c1, 0, D0 + 5, &saved);
 	cr_assert_eq(open_hours_get(m, &c1, D0 + 5)->uwh[2], 77);
 	cr_assert_eq(open_hours_count(m), 1);
 	open_hours_clear(m);
@@ -109,6 +109,7 @@ Test(open_hours, many_entities_keep_their_own_day)
 	struct open_hours *m = open_hours_new();
 	for (int i = 0; i < N; i++) {
 		snprintf(cs[i].id, sizeof(cs[i].id), "C%d", i);
+		cs[i].partition = i % 2;
 		struct ingest_result r = reading(&cs[i], D0 + i % 3, 3600 * (i % 24), 900, i,
 		                                 DAILY_SAME_DAY, 0);
 		open_hours_reading(m, NULL, &r);
@@ -120,5 +121,19 @@ Test(open_hours, many_entities_keep_their_own_day)
 		cr_assert_eq(h->mask, 1u << (i % 24));
 		cr_assert_eq(h->uwh[i % 24], i);
 	}
+	/* a revoked partition's entities leave; a transformer of the same number stays */
+	static struct cstate t1;
+	snprintf(t1.id, sizeof(t1.id), "T1");
+	t1.partition = 1;
+	struct daily_hours some = {.mask = 1, .uwh = {5}};
+	open_hours_set(m, &t1, 1, D0, &some);
+	open_hours_remove_partition(m, 0, 1);
+	cr_assert_eq(open_hours_count(m), N - N / 2 + 1);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(open_hours_get(m, &cs[i], D0 + i % 3) == NULL, cs[i].partition == 1,
+		             "entity %d", i);
+	cr_assert_not_null(open_hours_get(m, &t1, D0));
+	open_hours_remove_partition(m, 1, 1);
+	cr_assert_null(open_hours_get(m, &t1, D0));
 	open_hours_free(m);
 }
