@@ -24,6 +24,7 @@ static void usage_map_free(struct usage_map *m)
 	free(m->rows);
 	free(m->owners);
 	free(m->index);
+	free(m->hours);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -37,6 +38,7 @@ void batch_free(struct batch *b)
 	free(b->outbox_at);
 	free(b->snapshots);
 	free(b->snapshot_at);
+	free(b->snapshot_hours_at);
 	free(b->alerts);
 	free(b->alert_at);
 	free(b->grades);
@@ -51,6 +53,7 @@ static void usage_map_reset(struct usage_map *m)
 	if (m->index)
 		memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	m->count = 0;
+	m->hours_rows = 0;
 }
 
 void batch_reset(struct batch *b)
@@ -107,7 +110,11 @@ static struct store_usage *usage_row(struct usage_map *m, const struct cstate *c
 		m->cap = m->cap ? 2 * m->cap : 1024;
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
+		if (m->hours)
+			m->hours = xrealloc(m->hours, sizeof(*m->hours) * m->cap);
 	}
+	if (m->hours)
+		m->hours[m->count].sums.mask = 0;
 	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
@@ -121,6 +128,31 @@ void batch_add_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 	row->uwh += uwh;
 	row->readings++;
 	row->covered_s += interval_s;
+}
+
+void batch_add_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
+                     int32_t second_of_day, int32_t interval_s, int64_t uwh)
+{
+	size_t i = (size_t)(usage_row(m, cs, day) - m->rows);
+	if (!m->hours) {
+		m->hours = xmalloc(sizeof(*m->hours) * m->cap);
+		for (size_t k = 0; k < m->count; k++)
+			m->hours[k].sums.mask = 0;
+	}
+	struct store_hours *h = &m->hours[i];
+	if (h->sums.mask == 0) {
+		*h = (struct store_hours){.id = cs->id, .day = day};
+		m->hours_rows++;
+	}
+	daily_hours_add(&h->sums, second_of_day, interval_s, uwh);
+}
+
+void batch_set_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
+                     const struct daily_hours *sums)
+{
+	batch_add_hours(m, cs, day, 0, 3600, 0); /* makes the row and its hours */
+	struct store_hours *h = &m->hours[usage_row(m, cs, day) - m->rows];
+	*h = (struct store_hours){.id = cs->id, .day = day, .whole = 1, .sums = *sums};
 }
 
 void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
@@ -260,14 +292,25 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *t
 		b->snapshot_cap = b->snapshot_cap ? 2 * b->snapshot_cap : 64;
 		b->snapshots = xrealloc(b->snapshots, sizeof(*b->snapshots) * b->snapshot_cap);
 		b->snapshot_at = xrealloc(b->snapshot_at, sizeof(*b->snapshot_at) * b->snapshot_cap);
+		b->snapshot_hours_at = xrealloc(b->snapshot_hours_at,
+		                                sizeof(*b->snapshot_hours_at) * b->snapshot_cap);
 	}
 	rbuf_reserve(&b->arena, CSTATE_SNAPSHOT_MAX);
 	size_t at = b->arena.len;
 	size_t len = cstate_encode(table, cs, (uint8_t *)b->arena.data + at, CSTATE_SNAPSHOT_MAX);
 	b->arena.len += len;
 	b->snapshot_at[b->snapshot_count] = at;
+	b->snapshot_hours_at[b->snapshot_count] = SIZE_MAX;
 	b->snapshots[b->snapshot_count++] =
-	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len};
+	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len, NULL, 0};
+}
+
+void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours)
+{
+	static const char pad[8];
+	rbuf_append(&b->arena, pad, (8 - b->arena.len % 8) % 8); /* the copy is read in place */
+	b->snapshot_hours_at[b->snapshot_count - 1] = arena_put(&b->arena, hours, sizeof(*hours), 0);
+	b->snapshots[b->snapshot_count - 1].hours_day = day;
 }
 
 void batch_to_store(struct batch *b, struct store_batch *sb)
@@ -300,10 +343,18 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->usage_count = b->usage.count;
 	sb->transformer = b->transformer.rows;
 	sb->transformer_count = b->transformer.count;
+	sb->hours = b->usage.hours;
+	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
+	sb->transformer_hours = b->transformer.hours;
+	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
-	for (size_t i = 0; i < b->snapshot_count; i++)
+	for (size_t i = 0; i < b->snapshot_count; i++) {
 		b->snapshots[i].state = (const uint8_t *)base + b->snapshot_at[i];
+		b->snapshots[i].hours = b->snapshot_hours_at[i] == SIZE_MAX
+		                            ? NULL
+		                            : (const void *)(base + b->snapshot_hours_at[i]);
+	}
 	sb->snapshots = b->snapshots;
 	sb->snapshot_count = b->snapshot_count;
 	sb->counts = b->counts;

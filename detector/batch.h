@@ -18,13 +18,18 @@
 #include "grader.h"
 #include "store.h"
 
-/* Energy per (entity, day): additions to the stored rows, or whole days. */
+/* Energy per (entity, day): additions to the stored rows, or whole days, for the daily sums
+ * and for the hourly ones (detector/open_hours.h). A row that only carries hourly sums is an
+ * empty daily addition (readings 0), which the store leaves out. */
 struct usage_map {
 	struct store_usage *rows;
 	const struct cstate **owners; /* rows[i]'s entity, for hashing and equality */
 	size_t count, cap;
 	uint32_t *index;              /* 0 = empty, else row number + 1 */
 	size_t index_cap;             /* power of two */
+	struct store_hours *hours;    /* parallel to rows (hours[i].sums.mask 0: none); NULL
+	                                 until the first hourly sum */
+	size_t hours_rows;            /* rows with an hourly sum */
 };
 
 struct batch {
@@ -45,6 +50,7 @@ struct batch {
 	struct rbuf arena;            /* bytes of outbox keys, payloads and header values */
 	struct store_snapshot *snapshots; /* state pointers are set by batch_to_store */
 	size_t *snapshot_at;              /* where snapshots[i]'s bytes sit in the arena */
+	size_t *snapshot_hours_at;        /* where its open-day hours sit there; SIZE_MAX: none */
 	size_t snapshot_count, snapshot_cap;
 	struct store_alert *alerts;   /* JSON pointers are set by batch_to_store */
 	struct alert_at {             /* where alerts[i]'s JSON sits in the arena */
@@ -75,6 +81,18 @@ void batch_reset(struct batch *b);
 void batch_add_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t interval_s);
 
+/* Adds one reading of uwh micro-kWh shorter than a day (interval_s < 86400) that starts
+ * second_of_day seconds into cs's local day to that day's hourly sums in map
+ * (daily_hours_add). cs must outlive the batch. */
+void batch_add_hours(struct usage_map *map, const struct cstate *cs, int32_t day,
+                     int32_t second_of_day, int32_t interval_s, int64_t uwh);
+
+/* Sets cs's local day `day` in map to its whole hourly sums (replacing the stored row and
+ * what the batch added before); later additions in the batch add to it. cs must outlive the
+ * batch. */
+void batch_set_hours(struct usage_map *map, const struct cstate *cs, int32_t day,
+                     const struct daily_hours *sums);
+
 /* Sets cs's local day in map to its whole energy so far (replacing the stored row and what
  * the batch added before); later additions in the batch add to it. cs must outlive the
  * batch. */
@@ -101,6 +119,9 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
  * commit; cs (whose id is borrowed) must outlive the batch but may change meanwhile. */
 void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *table,
                         const struct cstate *cs);
+
+/* Adds the open day's hourly sums (copied) to the snapshot batch_add_snapshot added last. */
+void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
  * the JSON texts are copied. */

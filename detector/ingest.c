@@ -34,11 +34,9 @@ static void apply_reading(struct ingest *in, struct cstate *cs, const struct eve
 	int customer = ev->type == EVENT_METER_READING;
 	double kwh = customer ? ev->u.reading.kwh : ev->u.transformer.kwh;
 	struct daily_closed *closed = &out->closed;
-	int32_t second;
-
 	out->has_usage = 1;
 	out->interval_s = customer ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
-	out->day = localday_split(&in->localday, ev->ts, &second);
+	out->day = localday_split(&in->localday, ev->ts, &out->second);
 	out->uwh = daily_kwh_to_uwh(kwh);
 	enum daily_result result =
 	    daily_apply_reading(cs, out->day, out->uwh, out->interval_s, closed);
@@ -46,7 +44,7 @@ static void apply_reading(struct ingest *in, struct cstate *cs, const struct eve
 	if (customer)
 		out->has_alert = scorer_on_reading(in->scorer, cs,
 		                                   cstate_transformer_id(in->customers, cs), ev,
-		                                   out->day, second, result, closed, &out->alert);
+		                                   out->day, out->second, result, closed, &out->alert);
 	if (customer && result == DAILY_CLOSED_DAY && in->grader)
 		grade(in, cs, out);
 }

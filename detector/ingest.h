@@ -36,6 +36,7 @@ struct ingest_result {
 	int transformer;                /* cs lives in the transformer table */
 	int has_usage;                  /* a reading: energy to add to (cs, day) */
 	int32_t day;
+	int32_t second;                 /* with has_usage: seconds of `day` before the reading */
 	int64_t uwh;
 	int32_t interval_s;
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */

@@ -236,6 +236,17 @@ size_t metrics_render(char *buf, size_t size)
 	               "Input offsets skipped: messages removed by retention before riskd read them.",
 	               metrics_get(&m->input_gaps));
 
+	metrics_scalar(&out, "riskd_attributions_total", "counter",
+	               "Area-windows whose loss this instance attributed and stored.",
+	               metrics_get(&m->attributions));
+	metrics_scalar(&out, "riskd_attribution_queue", "gauge",
+	               "Area-windows waiting in risk.area_attribution_queue (as last counted).",
+	               metrics_get(&m->attribution_queue));
+	metrics_header(&out, "riskd_attribution_seconds_total", "counter",
+	               "Time spent attributing area-windows: claim, load, solve and save.");
+	metrics_printf(&out, "riskd_attribution_seconds_total %.6f\n",
+	               (double)metrics_get(&m->attribution_ns) / 1e9);
+
 	metrics_scalar(&out, "riskd_customers", "gauge", "Customers held in per-customer state.",
 	               metrics_get(&m->customers));
 	metrics_scalar(&out, "riskd_transformers", "gauge",

@@ -52,6 +52,9 @@ struct riskd_metrics {
 	_Atomic uint64_t alerts[METRICS_ALERT_KIND__COUNT];  /* riskd_alerts_total{kind} */
 	_Atomic uint64_t grade_changes;                      /* riskd_grade_changes_total */
 	_Atomic uint64_t input_gaps;                         /* riskd_input_gap_messages_total */
+	_Atomic uint64_t attributions;                       /* riskd_attributions_total */
+	_Atomic uint64_t attribution_queue;                  /* riskd_attribution_queue (gauge) */
+	_Atomic uint64_t attribution_ns;                     /* riskd_attribution_seconds_total */
 	_Atomic uint64_t customers;                          /* riskd_customers (gauge) */
 	_Atomic uint64_t transformers;                       /* riskd_transformers (gauge) */
 	_Atomic uint64_t state_bytes;                        /* riskd_state_bytes (gauge) */
@@ -156,6 +159,19 @@ static inline void metrics_outbox_pending(uint64_t pending, int64_t oldest_s)
 	metrics_set(&riskd_metrics.outbox_pending, pending);
 	atomic_store_explicit(&riskd_metrics.outbox_oldest_s, pending ? oldest_s : 0,
 	                      memory_order_relaxed);
+}
+
+/* An area-window was attributed and stored in `seconds` (claim, load, solve and save). */
+static inline void metrics_attribution_done(double seconds)
+{
+	metrics_add(&riskd_metrics.attributions, 1);
+	metrics_add(&riskd_metrics.attribution_ns, (uint64_t)(seconds * 1e9));
+}
+
+/* Area-windows waiting in risk.area_attribution_queue, as last counted. */
+static inline void metrics_attribution_queue(uint64_t queued)
+{
+	metrics_set(&riskd_metrics.attribution_queue, queued);
 }
 
 /* A new alert of this kind was raised (not an update of an open one). */

@@ -24,6 +24,7 @@
 #include "../scoring/localday.h"
 #include "../streams/event.h"
 #include "../streams/kafka.h"
+#include "attributor.h"
 #include "batch.h"
 #include "committer.h"
 #include "grader.h"
@@ -32,74 +33,9 @@
 #include "scorer.h"
 #include "log.h"
 #include "metrics.h"
+#include "open_hours.h"
+#include "pipeline_int.h"
 #include "store.h"
-
-enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
-
-#define PARTITIONS_MAX 4096   /* per input topic */
-#define POLL_MAX 1024         /* messages taken from the consumer per poll */
-#define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
-#define FEEDBACK_EVERY_MS 2000
-#define AREA_DRAIN_EVERY_MS 5000 /* under load: each drain balances the area-days queued
-                                    since the last, so fewer drains repeat less work */
-
-/*
- * One assigned input partition and its offsets. Results commit with every batch; the state
- * of the partition's entities is checkpointed every batch.checkpoint_interval_ms, so after a
- * load riskd reads from state_committed and replays the messages below committed for state
- * only (their results are in PostgreSQL already).
- */
-struct part {
-	enum topic_role role;
-	int32_t partition;
-	int64_t committed;        /* next offset whose results are not stored; -1 = no row */
-	int64_t state_committed;  /* next offset whose effects the stored snapshots lack; -1 =
-	                             none (from the beginning) */
-	int64_t pending;          /* next offset to apply; -1 = nothing read yet */
-	int64_t checkpoint_due_ms;
-};
-
-/* Checkpoint groups: a customer partition (the customer topics' partitions of one number)
- * and a transformer partition. */
-enum { GROUP_CUSTOMERS, GROUP_TRANSFORMERS, GROUP__COUNT };
-
-struct pipeline {
-	const struct riskd_config *cfg;
-	const char *topics[ROLE__COUNT];
-	struct ingest ingest;                            /* state tables, scorer, local days */
-	struct store *store;
-	struct kafka_consumer *consumer;
-	struct kafka_producer *producer;
-	struct committer committer;                      /* the batch being filled, and the one
-	                                                    committing on the worker thread */
-	struct part *parts;
-	int part_count, part_cap;
-	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
-	uint8_t checkpoint_now[GROUP__COUNT][PARTITIONS_MAX]; /* groups the sealing batch
-	                                                          checkpoints */
-	uint8_t replaying[GROUP__COUNT][PARTITIONS_MAX]; /* groups still below their committed
-	                                                    offsets (set with checkpoint_now) */
-	struct kafka_msg msgs[POLL_MAX];
-	struct event event;                              /* decode target, reused */
-	int64_t last_rules_check_ms;
-	int areas_stale;                                 /* reload the area balance table */
-	int relay_pending;                               /* outbox rows may wait for the relay */
-	int drain_pending;                               /* area-days may wait for the balance */
-	int64_t last_drain_ms;
-	int64_t feedback_seq;                            /* last theft confirmation applied */
-	int64_t last_feedback_ms;
-	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
-	int needs_resync;
-	int fatal;                                       /* a non-retryable error happened */
-	char fatal_msg[1100];
-	int64_t last_message_ms;
-	int assigned_once;                               /* a rebalance has assigned partitions */
-	int64_t last_progress_ms;
-	int64_t last_gauges_ms;
-	struct health_watch health;                      /* input stall watch (health.h) */
-	int gave_up;                                     /* --until-idle stopped on a stall */
-	struct pipeline_totals totals;
-};
 
 static const char *const role_event_types[ROLE__COUNT] = {
 	"meter_reading or meter_event", "bill, payment or payment_reversal", "customer",
@@ -110,13 +46,6 @@ static const char *const role_event_types[ROLE__COUNT] = {
 static struct batch *cur_batch(struct pipeline *pl)
 {
 	return &committer_current(&pl->committer)->batch;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int role_of_topic(const struct pipeline *pl, const char *topic)
@@ -161,6 +90,8 @@ static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps,
 		if (!p)
 			continue;
 		int group = group_of_role(role);
+		/* the open-day hours point at the entities: forget them first */
+		open_hours_remove_partition(pl->open_hours, group == GROUP_TRANSFORMERS, p->partition);
 		cstate_table_remove_partition(group == GROUP_TRANSFORMERS ? pl->ingest.transformers
 		                                                          : pl->ingest.customers,
 		                              p->partition);
@@ -185,71 +116,12 @@ static void drop_uncommitted(struct pipeline *pl)
 	scorer_rule_counts_reset(pl->ingest.scorer);
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
+	open_hours_clear(pl->open_hours);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
 
 /* ---- state loading ---- */
-
-struct load_ctx {
-	struct pipeline *pl;
-	struct cstate_table *table;
-	char *errstr;
-	size_t errstr_size;
-};
-
-static int load_snapshot(const char *id, const uint8_t *state, size_t len, void *arg)
-{
-	struct load_ctx *ctx = arg;
-	struct cstate snap;
-	if (cstate_decode(ctx->table, id, state, len, &snap, ctx->errstr, ctx->errstr_size) != 0) {
-		size_t n = strlen(ctx->errstr);
-		snprintf(ctx->errstr + n, ctx->errstr_size - n, " (entity '%s')", id);
-		return RISKD_ERR_INVALID;
-	}
-	struct cstate *cs = cstate_table_upsert(ctx->table, id, strlen(id), snap.partition, NULL);
-	snap.flags &= (uint8_t)~CSTATE_F_DIRTY;
-	*cs = snap;
-	return 0;
-}
-
-/* Loads offsets and state for the assigned partitions parts[from..]. Returns 0 or a
- * riskd_err. */
-static int load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size)
-{
-	int32_t cust[PARTITIONS_MAX], trans[PARTITIONS_MAX];
-	int ncust = 0, ntrans = 0, rc;
-	static uint8_t seen[PARTITIONS_MAX];
-
-	memset(seen, 0, sizeof(seen));
-	int64_t now = now_ms();
-	for (int i = from; i < pl->part_count; i++) {
-		struct part *p = &pl->parts[i];
-		rc = store_load_offset(pl->store, pl->cfg->kafka_group_id, pl->topics[p->role],
-		                       p->partition, &p->committed, &p->state_committed, errstr,
-		                       errstr_size);
-		if (rc)
-			return rc;
-		p->pending = p->state_committed;
-		/* spread the partitions' checkpoints over the interval */
-		p->checkpoint_due_ms = now + (int64_t)pl->cfg->checkpoint_interval_ms * (i - from + 1) /
-		                                 (pl->part_count - from);
-		if (p->role == ROLE_TRANSFORMER)
-			trans[ntrans++] = p->partition;
-		else if (!seen[p->partition]++)
-			cust[ncust++] = p->partition;
-	}
-	pl->feedback_seq = 0; /* re-apply every confirmation to the newly loaded customers */
-	struct load_ctx ctx = {pl, pl->ingest.customers, errstr, errstr_size};
-	if (ncust && (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
-	                                        errstr, errstr_size)))
-		return rc;
-	ctx.table = pl->ingest.transformers;
-	if (ntrans && (rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,
-	                                         errstr, errstr_size)))
-		return rc;
-	return 0;
-}
 
 static void set_fatal(struct pipeline *pl, const char *msg)
 {
@@ -269,9 +141,10 @@ static int resync(struct pipeline *pl)
 	kafka_consumer_pause_all(pl->consumer, 1);
 	drop_uncommitted(pl);
 	if ((rc = store_ensure(pl->store, errstr, sizeof(errstr))) ||
-	    (rc = load_assignment(pl, 0, errstr, sizeof(errstr)))) {
+	    (rc = pipeline_load_assignment(pl, 0, errstr, sizeof(errstr)))) {
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
+		open_hours_clear(pl->open_hours);
 		if (rc == RISKD_ERR_UNAVAILABLE) {
 			char q[600];
 			log_kv(LOG_WARN, "resync_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -311,6 +184,7 @@ struct checkpoint_ctx {
 	const uint8_t *replaying;          /* pl->replaying[group] */
 	struct batch *batch;
 	const struct cstate_table *table;
+	const struct open_hours *open_hours;
 	char kind;                         /* 'c' or 't' */
 };
 
@@ -323,10 +197,17 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 	struct checkpoint_ctx *ctx = arg;
 	if (!ctx->due[cs->partition])
 		return 0;
+	struct usage_map *map = ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage;
+	const struct daily_hours *hours = open_hours_get(ctx->open_hours, cs, cs->open_day);
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
-	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition])
-		batch_set_usage(ctx->kind == 't' ? &ctx->batch->transformer : &ctx->batch->usage, cs,
-		                cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
+	if ((cs->flags & CSTATE_F_HAS_DAY) && hours)
+		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
+	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition]) {
+		batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings,
+		                cs->open_covered_s);
+		if (hours)
+			batch_set_hours(map, cs, cs->open_day, hours);
+	}
 	return 1;
 }
 
@@ -393,10 +274,10 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	}
 	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS],
 	                                   pl->replaying[GROUP_CUSTOMERS], &job->batch,
-	                                   pl->ingest.customers, 'c'};
+	                                   pl->ingest.customers, pl->open_hours, 'c'};
 	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS],
 	                                      pl->replaying[GROUP_TRANSFORMERS], &job->batch,
-	                                      pl->ingest.transformers, 't'};
+	                                      pl->ingest.transformers, pl->open_hours, 't'};
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
 	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
@@ -477,7 +358,7 @@ static int finish_commit(struct pipeline *pl)
 	if (job->relay_rc)
 		pl->relay_pending = 1;
 	if (job->drain && job->drained > 0)
-		pl->areas_stale = 1;
+		pl->areas_stale = pl->attrib_pending = 1;
 	pl->drain_pending = 1; /* this batch's days (or a failed drain) may leave area-days queued */
 	log_kv(LOG_DEBUG, "batch_committed",
 	       "messages=%zu replayed=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
@@ -552,9 +433,29 @@ static int drain_area_balance(struct pipeline *pl)
 	}
 	if (n > 0) {
 		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
-		pl->areas_stale = 1;
+		pl->areas_stale = pl->attrib_pending = 1;
 	}
 	return reload_areas(pl);
+}
+
+/* Attributes queued area-windows (nothing may be committing) for up to budget_ms, at most
+ * max_windows of them. The area table takes the new findings with its next reload. Returns 0,
+ * or a negative riskd_err (logged; the windows stay queued for the next step). */
+static int attribute(struct pipeline *pl, int budget_ms, int max_windows, int64_t now)
+{
+	char errstr[512];
+	struct attributor_step done;
+	pl->last_attrib_ms = now;
+	int rc = attributor_step(pl->attributor, pl->store, budget_ms, max_windows, &done, errstr,
+	                         sizeof(errstr));
+	if (rc != 0) {
+		char q[600];
+		log_kv(LOG_WARN, "attribution_failed", "error=%s", log_quote(q, sizeof(q), errstr));
+		return rc;
+	}
+	pl->findings_stale |= done.solved > 0;
+	pl->attrib_pending = done.more;
+	return 0;
 }
 
 /* ---- confirmed-theft feedback into credit grades ---- */
@@ -605,6 +506,12 @@ static int apply_feedback(struct pipeline *pl)
  */
 static void between_commits(struct pipeline *pl, int64_t now)
 {
+	/* new findings reach the area table with the next reload, every few seconds at most */
+	if (pl->findings_stale && now - pl->last_findings_ms >= AREA_DRAIN_EVERY_MS) {
+		pl->areas_stale = 1;
+		pl->findings_stale = 0;
+		pl->last_findings_ms = now;
+	}
 	reload_areas(pl);
 	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
 		pl->last_feedback_ms = now;
@@ -720,7 +627,8 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 /*
  * A reading's daily usage: a day is written whole when it closes (and, while open, with each
  * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
- * rather than one per batch; a late reading for a closed day is added to its row.
+ * rather than one per batch; a late reading for a closed day is added to its row. Its hourly
+ * sums go the same way (open_hours_reading).
  */
 static void add_usage(struct batch *b, const struct ingest_result *r)
 {
@@ -752,6 +660,8 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	scorer_set_counting(pl->ingest.scorer, 0);
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	scorer_set_counting(pl->ingest.scorer, 1);
+	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
+		open_hours_reading(pl->open_hours, NULL, &r); /* state only */
 }
 
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
@@ -807,8 +717,10 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	case INGEST_ACCEPTED:
 		break;
 	}
-	if (r.has_usage)
+	if (r.has_usage) {
 		add_usage(cur_batch(pl), &r);
+		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
+	}
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);
@@ -867,7 +779,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 	/* with a resync due, it loads the whole assignment, these partitions with it */
 	if ((first_new == 0 || !pl->needs_resync) &&
 	    (rc = store_ensure(pl->store, errstr, sizeof(errstr))) == 0)
-		rc = load_assignment(pl, first_new, errstr, sizeof(errstr));
+		rc = pipeline_load_assignment(pl, first_new, errstr, sizeof(errstr));
 	if (rc) {
 		char q[600];
 		log_kv(LOG_WARN, "assignment_load_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -876,6 +788,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		health_postgres(rc);
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
+		open_hours_clear(pl->open_hours);
 		pl->needs_resync = 1; /* reloads the whole assignment */
 	} else if (first_new == 0) {
 		pl->needs_resync = 0;
@@ -962,6 +875,8 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
+	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
+	pl->open_hours = open_hours_new();
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
 	                                 errstr, errstr_size) != 0)
@@ -1045,7 +960,7 @@ static int until_idle_ends(struct pipeline *pl, const struct pipeline_options *o
 	 * that is never given a partition stops too, after a minute */
 	int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
 	if (cur_batch(pl)->messages || pl->committer.running || pl->relay_pending ||
-	    pl->drain_pending || now - pl->last_message_ms < idle_ms)
+	    pl->drain_pending || pl->attrib_pending || now - pl->last_message_ms < idle_ms)
 		return 0;
 	struct kafka_lag lag;
 	kafka_consumer_lag(pl->consumer, &lag);
@@ -1071,6 +986,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 
 	pl->relay_pending = 1; /* rows a previous run committed but did not publish */
 	pl->drain_pending = 1; /* area-days a previous run queued but did not balance */
+	pl->attrib_pending = 1; /* and area-windows it queued but did not attribute */
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
 	while (!*opts->stop && !pl->fatal) {
@@ -1127,6 +1043,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (finish_commit(pl) != 0)
 				continue;
 			between_commits(pl, now);
+			/* under load the attribution takes a window now and then, so that a stream
+			 * that never pauses still gets its findings */
+			if (pl->attrib_pending && now - pl->last_attrib_ms >= ATTRIB_BUSY_EVERY_MS)
+				attribute(pl, 1, 1, now);
 			seal_and_start(pl, now, 0);
 			if (force || now - pl->last_rules_check_ms >= 2000) {
 				/* a new rule set must not start under a batch counted with the old one */
@@ -1153,6 +1073,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 				pl->drain_pending = drain_area_balance(pl) != 0;
 				pl->last_drain_ms = now;
 			}
+			if (pl->attrib_pending && !pl->drain_pending)
+				attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now);
 			if (force)
 				*opts->reload = 0;
 			maybe_reload_rules(pl, force, now);
@@ -1166,6 +1088,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 		if (commit_or_resync(pl, 1) == 0) {
 			relay_outbox(pl);
 			drain_area_balance(pl);
+			/* --until-idle leaves nothing queued that its last drain added */
+			while (opts->until_idle_s > 0 && pl->attrib_pending && !*opts->stop &&
+			       attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now_ms()) == 0)
+				;
 		}
 	} else {
 		drop_uncommitted(pl); /* waits for a commit still running */
@@ -1194,6 +1120,8 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_consumer_destroy(pl->consumer);
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
+	attributor_free(pl->attributor);
+	open_hours_free(pl->open_hours);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);

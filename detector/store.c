@@ -19,6 +19,7 @@
 
 #include "../config/riskd_base.h"
 #include "areas.h"
+#include "store_attrib.h"
 #include "store_int.h"
 
 static void rollback_quietly(struct store *st)
@@ -74,6 +75,8 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_usage *u = rows;
 	for (size_t i = 0; i < n; i++) {
+		if (!u[i].whole_day && u[i].readings == 0)
+			continue; /* a row the batch holds for its hourly sums only */
 		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
 		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
@@ -112,7 +115,13 @@ static void write_snapshot_rows(struct rbuf *b, const void *rows, size_t n)
 		store_copy_text(b, s[i].id);
 		rbuf_printf(b, "\t%d\t", (int)s[i].partition);
 		copy_bytea(b, s[i].state, s[i].len);
-		rbuf_append(b, "\n", 1);
+		if (s[i].hours) {
+			rbuf_printf(b, "\t%d\t", (int)s[i].hours_day);
+			store_copy_hours(b, s[i].hours);
+			rbuf_append(b, "\n", 1);
+		} else {
+			rbuf_puts(b, "\t\\N\t\\N\n");
+		}
 	}
 }
 
@@ -208,6 +217,29 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	"insert into risk.area_refresh_queue (day) "                                             \
 	"select distinct date '1970-01-01' + day from " tmp
 
+/* A batch's whole days of hourly sums (a day that closed, or the open day of a checkpointed
+ * entity) replace their rows; its additions (late readings) go straight to the parts tables
+ * (deploy/sql/011). */
+#define REPLACE_HOURS_SQL(table, id_column, tmp)                                             \
+	"insert into " table " (" id_column ", day, uwh) select entity_id, date '1970-01-01' + day,"\
+	" uwh from " tmp " on conflict (" id_column ", day) do update set uwh = excluded.uwh"
+
+static const struct store_copy_target whole_hours_target = {
+    "tmp_whole_hours", NULL,
+    REPLACE_HOURS_SQL("risk.hourly_usage", "customer_id", "tmp_whole_hours"),
+    store_write_whole_hours_rows};
+
+static const struct store_copy_target whole_transformer_hours_target = {
+    "tmp_whole_thours", NULL,
+    REPLACE_HOURS_SQL("risk.transformer_hourly", "transformer_id", "tmp_whole_thours"),
+    store_write_whole_hours_rows};
+
+static const struct store_copy_target hours_target = {
+    "risk.hourly_usage_part", "(customer_id, day, uwh)", NULL, store_write_hours_rows};
+
+static const struct store_copy_target transformer_hours_target = {
+    "risk.transformer_hourly_part", "(transformer_id, day, uwh)", NULL, store_write_hours_rows};
+
 static const struct store_copy_target usage_target = {
     "tmp_usage", NULL, UPSERT_DAILY_SQL("risk.daily_usage", "customer_id", "tmp_usage"),
     write_usage_rows};
@@ -250,10 +282,12 @@ static const struct store_copy_target outbox_target = {
 
 static const struct store_copy_target snapshots_target = {
     "tmp_state", NULL,
-    "insert into risk.entity_state as s (kind, entity_id, partition, state, updated_at) "
-    "select kind, entity_id, partition, state, now() from tmp_state "
+    "insert into risk.entity_state as s (kind, entity_id, partition, state, hours_day, hours,"
+    " updated_at) "
+    "select kind, entity_id, partition, state, hours_day, hours, now() from tmp_state "
     "on conflict (kind, entity_id) do update set partition = excluded.partition, "
-    "state = excluded.state, updated_at = now()",
+    "state = excluded.state, hours_day = excluded.hours_day, hours = excluded.hours, "
+    "updated_at = now()",
     write_snapshot_rows};
 
 /* The targets below need parameters: their callers run the statement after the COPY. */
@@ -395,6 +429,14 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &transformer_daily_target, b->transformer,
 	                          b->transformer_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &hours_target, b->hours, b->hours_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &whole_hours_target, b->hours, b->hours_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &whole_transformer_hours_target, b->transformer_hours,
+	                          b->transformer_hours_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &transformer_hours_target, b->transformer_hours,
+	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,
@@ -635,11 +677,15 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select transformer_id, day - date '1970-01-01', newest - date '1970-01-01', loss_rate,"
-	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank"
+	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank,"
+	    " w.window_end_day - date '1970-01-01', w.resolution_s"
 	    " from (select transformer_id, day, loss_rate, feeder_kwh, baseline_loss_rate, excess_kwh,"
 	    "       row_number() over (partition by transformer_id order by day desc) rank,"
 	    "       max(day) over (partition by transformer_id) newest"
 	    "       from risk.area_balance) b"
+	    " left join (select distinct on (transformer_id) transformer_id, window_end_day,"
+	    "       resolution_s from risk.area_attribution_window"
+	    "       order by transformer_id, window_end_day desc) w using (transformer_id)"
 	    " where day > newest - $1::integer or rank <= 7"
 	    " order by transformer_id collate \"C\", day",
 	    1, NULL, params, NULL, NULL, 0);
@@ -668,6 +714,10 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 			riskd_strlcpy(a.transformer_id, sizeof(a.transformer_id), PQgetvalue(res, r, 0),
 			              (size_t)PQgetlength(res, r, 0));
 			a.last_day = (int32_t)strtol(PQgetvalue(res, r, 2), NULL, 10);
+			if (!PQgetisnull(res, r, 8)) { /* the area's latest attribution */
+				a.attrib_end_day = (int32_t)strtol(PQgetvalue(res, r, 8), NULL, 10);
+				a.attrib_resolution_s = (int32_t)strtol(PQgetvalue(res, r, 9), NULL, 10);
+			}
 			for (int i = 0; i < AREA_SERIES_DAYS; i++)
 				a.rate[i] = a.feeder_kwh[i] = NAN;
 			excess_sum = 0;
@@ -689,6 +739,13 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 		if (rank <= 7 && !PQgetisnull(res, r, 6)) {
 			excess_sum += strtod(PQgetvalue(res, r, 6), NULL);
 			excess_n++;
+		}
+	}
+	if (n > 0) {
+		int rc = store_attrib_load_findings(st, t, errstr, errstr_size);
+		if (rc < 0) {
+			area_table_reset(t);
+			n = rc;
 		}
 	}
 done:

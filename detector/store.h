@@ -2,8 +2,8 @@
  * store.h - riskd's only door to PostgreSQL (libpq).
  *
  * The detector hands the store one struct store_batch per batch; store_commit_batch writes
- * all of it (usage, profiles, counts, outbox rows, entity snapshots, offsets) in ONE
- * transaction, using COPY into session temp tables and set-based upserts. Offsets are
+ * all of it (usage and its hourly sums, profiles, counts, outbox rows, entity snapshots,
+ * offsets) in ONE transaction, using COPY into session temp tables and set-based upserts. Offsets are
  * fenced: a partition's row is only moved forward from the value this instance loaded, so a
  * stale instance that lost its partitions cannot overwrite a newer owner's work.
  */
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../scoring/cstate.h"
+#include "../scoring/daily.h"
 #include "../streams/event.h"
 
 struct store;
@@ -29,6 +30,17 @@ struct store_usage {
 	int whole_day;           /* the values are the day's totals: they replace the row */
 };
 
+/* Hourly sums of one entity and local day: an addition to the stored ones (a part of
+ * risk.hourly_usage_part or risk.transformer_hourly_part), or (whole) the day's sums, which
+ * replace its row of risk.hourly_usage or risk.transformer_hourly. A row whose mask is 0
+ * holds nothing and is left out. */
+struct store_hours {
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t day;             /* days since 1970-01-01, local */
+	int32_t whole;           /* the day's sums (later additions in the batch included) */
+	struct daily_hours sums;
+};
+
 /* Latest profile of a customer seen in the batch. */
 struct store_profile {
 	char customer_id[RISKD_ID_MAX + 1];
@@ -40,13 +52,16 @@ struct store_profile {
 };
 
 /* A snapshot to write: kind 'c' (customer) or 't' (transformer), encoded (cstate_encode)
- * when the batch was sealed, so the entity may change while the batch commits. */
+ * when the batch was sealed, so the entity may change while the batch commits, with the
+ * hourly sums of its open day as they were then (detector/open_hours.h). */
 struct store_snapshot {
 	char kind;
 	const char *id;          /* borrowed: the entity's cstate id */
 	int32_t partition;
 	const uint8_t *state;    /* cstate_encode bytes */
 	size_t len;
+	const struct daily_hours *hours; /* NULL: none; else its open day's, for hours_day */
+	int32_t hours_day;
 };
 
 /* Offset move for one input partition: expected is the value this instance last loaded or
@@ -129,6 +144,8 @@ struct store_batch {
 	const char *consumer_group;
 	const struct store_usage *usage;          size_t usage_count;
 	const struct store_usage *transformer;    size_t transformer_count;
+	const struct store_hours *hours;          size_t hours_count; /* customers' */
+	const struct store_hours *transformer_hours; size_t transformer_hours_count;
 	const struct store_profile *profiles;     size_t profile_count;
 	const struct store_snapshot *snapshots;   size_t snapshot_count;
 	const struct store_offset *offsets;       size_t offset_count;
@@ -203,6 +220,16 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
                          void *arg, char *errstr, size_t errstr_size);
 
 /*
+ * Calls fn(id, day, hours, arg) for every stored snapshot of kind in one of partitions[0..n)
+ * that holds its open day's hourly sums (risk.entity_state.hours_day, .hours). Stops early if
+ * fn returns non-zero (and returns that value). Returns 0 or a negative riskd_err.
+ */
+int store_load_open_hours(struct store *st, char kind, const int32_t *partitions, int n,
+                          int (*fn)(const char *id, int32_t day, const struct daily_hours *hours,
+                                    void *arg),
+                          void *arg, char *errstr, size_t errstr_size);
+
+/*
  * Writes the whole batch in one transaction. Returns 0; RISKD_ERR_CONFLICT when an offset
  * row no longer holds its expected value (another instance owns the partition now; nothing
  * was written); RISKD_ERR_UNAVAILABLE when the server went away (nothing was written;
@@ -242,7 +269,9 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 /*
  * Loads every area's latest balance (risk.area_balance: latest day's loss rate and excess
  * rate, mean excess energy over its last 7 balanced days, and the daily loss rates and feeder
- * energy of its last AREA_SERIES_DAYS days) into t, sorted by transformer_id.
+ * energy of its last AREA_SERIES_DAYS days) and its latest attribution (the end day and
+ * resolution of its newest risk.area_attribution_window, its customers' findings) into t,
+ * sorted by transformer_id.
  * Returns the number of areas, or a negative riskd_err (t is then empty).
  */
 struct area_table;

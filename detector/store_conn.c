@@ -21,10 +21,21 @@ static const char *const session_sql =
     "  readings int, covered_s int, whole bool) on commit delete rows;"
     "create temp table if not exists tmp_tdaily (entity_id text, day int, uwh bigint,"
     "  readings int, covered_s int, whole bool) on commit delete rows;"
+    "create temp table if not exists tmp_whole_hours (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_whole_thours (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_fold (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_tfold (entity_id text, day int, uwh bigint[])"
+    "  on commit delete rows;"
+    "create temp table if not exists tmp_attrib (transformer_id text, end_day int,"
+    "  customer_id text, resolution_s int, share real, kwh_day real, stolen_kwh real, z real,"
+    "  carrier text) on commit delete rows;"
     "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
     "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
     "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
-    "  state bytea) on commit delete rows;"
+    "  state bytea, hours_day int, hours bigint[]) on commit delete rows;"
     "create temp table if not exists tmp_counts (topic text, partition int, event_type text,"
     "  outcome text, n bigint) on commit delete rows;"
     "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
@@ -234,4 +245,64 @@ int store_copy_rows(struct store *st, const struct store_copy_target *t, const v
 	if ((rc = copy_in(st, sql, errstr, errstr_size)))
 		return rc;
 	return t->upsert_sql ? store_exec(st, t->upsert_sql, errstr, errstr_size) : 0;
+}
+
+/* Writes v in decimal at p; returns the end. The hourly rows format 24 numbers a row, which
+ * printf would make the slowest part of their COPY text. */
+static char *put_int64(char *p, int64_t v)
+{
+	char digits[20];
+	int n = 0;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	if (v < 0)
+		*p++ = '-';
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+void store_copy_hours(struct rbuf *b, const struct daily_hours *h)
+{
+	rbuf_reserve(b, 4 + DAILY_HOURS * 21);
+	char *p = b->data + b->len;
+	*p++ = '{';
+	for (int k = 0; k < DAILY_HOURS; k++) {
+		if (k)
+			*p++ = ',';
+		if (h->mask & (1u << k)) {
+			p = put_int64(p, h->uwh[k]);
+		} else {
+			memcpy(p, "NULL", 4);
+			p += 4;
+		}
+	}
+	*p++ = '}';
+	b->len = (size_t)(p - b->data);
+}
+
+/* Writes the rows of rows[0..n) whose `whole` is `whole` (and whose mask is not 0). */
+static void write_hours(struct rbuf *b, const struct store_hours *h, size_t n, int whole)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].sums.mask == 0 || !h[i].whole != !whole)
+			continue;
+		store_copy_text(b, h[i].id);
+		rbuf_printf(b, "\t%d\t", (int)h[i].day);
+		store_copy_hours(b, &h[i].sums);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+void store_write_hours_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	write_hours(b, rows, n, 0);
+}
+
+void store_write_whole_hours_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	write_hours(b, rows, n, 1);
 }

@@ -4,7 +4,8 @@
  * that store.c's batch commit calls. Not for other modules: they use store.h.
  *
  * The arrows go one way: store.c -> store_credit.c -> store_conn.c -> store_schema.c,
- * store.c -> store_conn.c. store_schema.c also serves riskctl migrate (store_schema.h).
+ * store.c -> store_conn.c, store.c -> store_attrib.c -> store_conn.c (store_attrib.c also
+ * serves detector/attributor.c). store_schema.c also serves riskctl migrate (store_schema.h).
  */
 #ifndef RISKD_STORE_INT_H
 #define RISKD_STORE_INT_H
@@ -74,6 +75,16 @@ struct store_copy_target {
  */
 int store_copy_rows(struct store *st, const struct store_copy_target *t, const void *rows,
                     size_t n, char *errstr, size_t errstr_size);
+
+/* COPY row writers of struct store_hours rows (store_copy_target.write_rows): entity id, day
+ * (days since 1970-01-01) and the 24 slots (store_copy_hours); rows whose mask is 0 are left
+ * out, and so are the whole rows (store_write_hours_rows: additions) or the others
+ * (store_write_whole_hours_rows). */
+void store_write_hours_rows(struct rbuf *b, const void *rows, size_t n);
+void store_write_whole_hours_rows(struct rbuf *b, const void *rows, size_t n);
+
+/* Appends h's 24 slots as a bigint[] literal, NULL where no reading began. */
+void store_copy_hours(struct rbuf *b, const struct daily_hours *h);
 
 /* Writes the batch's payment status rows and grade changes (history, current grade, one
  * outbox message each), inside the batch's transaction. Returns 0 or a riskd_err. */

@@ -81,3 +81,19 @@ enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uw
 	cs->open_covered_s = interval_s;
 	return DAILY_CLOSED_DAY;
 }
+
+void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
+                     int64_t uwh)
+{
+	int32_t first = second_of_day / 3600;
+	if (first < 0)
+		first = 0;
+	if (first > DAILY_HOURS - 1)
+		first = DAILY_HOURS - 1;
+	int64_t hours = interval_s <= 3600 ? 1 : ((int64_t)interval_s + 3599) / 3600;
+	for (int64_t k = 0; k < hours; k++) {
+		int32_t at = first + k < DAILY_HOURS ? first + (int32_t)k : DAILY_HOURS - 1;
+		h->uwh[at] += uwh * (k + 1) / hours - uwh * k / hours;
+		h->mask |= 1u << at;
+	}
+}

@@ -37,4 +37,28 @@ int64_t daily_kwh_to_uwh(double kwh);
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed);
 
+/* Hours of a local day (the hourly sums risk.hourly_usage keeps). */
+#define DAILY_HOURS 24
+
+/* A day's energy per local hour: uwh[h] counts when bit h of mask is set (a reading began in
+ * hour h; 0 is a reading of nothing), else the hour had no reading. */
+struct daily_hours {
+	uint32_t mask;
+	int64_t uwh[DAILY_HOURS];
+};
+
+/*
+ * Adds a reading of uwh micro-kWh that starts second_of_day seconds after local midnight and
+ * covers interval_s seconds to the hourly sums *h. Its hour is second_of_day / 3600, at most
+ * 23 (the extra hour of a 25-hour day counts in hour 23). A reading of up to an hour goes
+ * whole into its hour; a longer one is spread evenly over the n = ceil(interval_s / 3600)
+ * hours from its own, in whole micro-kWh (hour k of n gets uwh (k + 1) / n - uwh k / n,
+ * rounded down each), hours past 23 folding into hour 23 (a reading belongs to the day it
+ * starts in). So the hours always add up to the energy added, in exact integers. riskd
+ * stores sums of readings shorter than a day; a daily meter's day is spread the same way
+ * (second 0, 86400 s) when an hourly attribution window reads it (detector/store_attrib.h).
+ */
+void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
+                     int64_t uwh);
+
 #endif

@@ -102,6 +102,7 @@ static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
 static char world_kafka_extra[2048]; /* lines inside `kafka:` */
+static char world_attribution[128]; /* "" or an attribution: section */
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
@@ -119,11 +120,11 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "batch:\n  size: %d\n  max_wait_ms: 200\n%s"
 	        "postgres:\n  dsn: \"%s\"\n  retry_max_ms: 1000\n"
 	        "metrics:\n  port: %d\n"
-	        "rules:\n  path: \"%s\"\n"
+	        "rules:\n  path: \"%s\"\n%s"
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, world_kafka_extra, w->topics[0], w->topics[1], w->topics[2],
 	        w->topics[3], w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
-	        world_metrics_port, world_rules);
+	        world_metrics_port, world_rules, world_attribution);
 	fclose(f);
 }
 
@@ -139,6 +140,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	world_metrics_port = 0;
 	world_checkpoint_ms = -1;
 	world_kafka_extra[0] = '\0';
+	world_attribution[0] = '\0';
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -180,6 +182,14 @@ void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml)
 void e2e_world_set_rules(struct e2e_world *w, const char *path)
 {
 	snprintf(world_rules, sizeof(world_rules), "%s", path);
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days)
+{
+	snprintf(world_attribution, sizeof(world_attribution),
+	         "attribution:\n  window_days: %d\n  history_days: %d\n", window_days,
+	         history_days);
 	write_config(w, world_group, world_batch_size);
 }
 
@@ -404,6 +414,16 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size)
 	cr_assert(len > 0 && (size_t)len < out_size, "DSN too long for role %s", role);
 }
 
+/* The md5 of an hourly table's sums per entity-day: its rows and the parts not yet folded
+ * into them (table_part), added slot by slot, so the digest does not depend on when the
+ * attribution folded them. */
+#define HOURLY_DIGEST_SQL(table, id)                                                         \
+	"select md5(coalesce(string_agg(format('%s|%s|%s', " id ", day, uwh), ','"                \
+	" order by " id ", day), '')) from (select " id ", day, array_agg(x order by i) uwh"       \
+	" from (select " id ", day, i, sum(x) x from (select " id ", day, uwh from " table        \
+	" union all select " id ", date '1970-01-01' + day, uwh from " table "_part) r,"          \
+	" unnest(r.uwh) with ordinality u(x, i) group by 1, 2, 3) s group by 1, 2) h"
+
 void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 {
 	e2e_query_text(
@@ -427,6 +447,20 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    " 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"
 	    "   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"
 	    "   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance),"
+	    " 'hourly_usage=' || (" HOURLY_DIGEST_SQL("risk.hourly_usage", "customer_id") "),"
+	    " 'transformer_hourly=' || ("
+	    HOURLY_DIGEST_SQL("risk.transformer_hourly", "transformer_id") "),"
+	    " 'attribution_windows=' || (select count(*) || ':' ||"
+	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"
+	    "   transformer_id, window_end_day, window_days, history_days, status, resolution_s, rows,"
+	    "   customers, columns_active, ntl_kwh, technical_kwh, noise_sd, fit_r2, iterations), ','"
+	    "   order by transformer_id, window_end_day), '')) from risk.area_attribution_window),"
+	    " 'attribution=' || (select count(*) || ':' ||"
+	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"
+	    "   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh,"
+	    "   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"
+	    "   from risk.area_attribution),"
+	    " 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
 	    " 'entities=' || (select count(*) from risk.entity_state))",
 	    out, out_size);
 }

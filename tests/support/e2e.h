@@ -56,6 +56,9 @@ void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml);
 /* Rewrites w's config with rules.path = path (default: the checkout's rules/). */
 void e2e_world_set_rules(struct e2e_world *w, const char *path);
 
+/* Rewrites w's config with attribution.window_days and attribution.history_days. */
+void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days);
+
 /* A free loopback TCP port (bound and released; a race is unlikely on a test machine). */
 int e2e_free_port(void);
 
@@ -115,7 +118,9 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size);
 /*
  * A digest of the result tables that must be identical between two runs over the same
  * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
- * kafka_offsets (without group and timestamps). Written into out (an md5 per table).
+ * kafka_offsets (without group and timestamps), area_balance, the hourly sums, the
+ * attribution's windows and findings (row count and md5, without timestamps) and the length
+ * of its queue. Written into out (an md5 per table).
  */
 void e2e_result_digest(const char *dsn, char *out, size_t out_size);
 

@@ -110,6 +110,60 @@ Test(batch, readings_add_up_per_entity_and_local_day)
 	batch_free(&b);
 }
 
+Test(batch, hourly_sums_add_up_per_entity_day_beside_the_daily_rows)
+{
+	struct batch b;
+	struct cstate c1, c2;
+	batch_init(&b);
+	entity(&c1, "C1");
+	entity(&c2, "C2");
+
+	/* a daily row first, then hourly sums for its day and for days without a daily row */
+	batch_add_usage(&b.usage, &c1, D0, 10, 900);
+	batch_add_hours(&b.usage, &c1, D0, 0, 900, 10);
+	batch_add_hours(&b.usage, &c1, D0, 900, 900, 20);
+	batch_add_hours(&b.usage, &c1, D0, 7200, 7200, 9); /* 02:00-04:00: 4 + 5 */
+	batch_add_hours(&b.usage, &c2, D0 + 1, 3600, 3600, 0);
+	batch_set_usage(&b.usage, &c1, D0 + 2, 500, 96, 86400);
+
+	struct store_batch sb = to_store(&b);
+	cr_assert_eq(sb.usage_count, 3, "one row per entity-day: C1 D0, C2 D0+1, C1 D0+2");
+	cr_assert_eq(sb.hours, b.usage.hours);
+	cr_assert_eq(sb.hours_count, sb.usage_count, "hours are parallel to the usage rows");
+	cr_assert_eq(sb.transformer_hours_count, 0);
+	int with_hours = 0;
+	for (size_t i = 0; i < sb.hours_count; i++) {
+		const struct store_hours *h = &sb.hours[i];
+		if (!h->sums.mask)
+			continue;
+		with_hours++;
+		if (strcmp(h->id, "C1") == 0) {
+			cr_assert_eq(h->day, D0);
+			cr_assert_eq(h->sums.mask, 0xdu, "hours 0, 2 and 3");
+			cr_assert_eq(h->sums.uwh[0], 30);
+			cr_assert_eq(h->sums.uwh[2], 4);
+			cr_assert_eq(h->sums.uwh[3], 5);
+		} else {
+			cr_assert_str_eq(h->id, "C2");
+			cr_assert_eq(h->day, D0 + 1);
+			cr_assert_eq(h->sums.mask, 2u);
+			cr_assert_eq(h->sums.uwh[1], 0);
+		}
+	}
+	cr_assert_eq(with_hours, 2, "the whole day set without readings has no hourly sums");
+	/* C2's row is there for its hours only: an empty daily addition */
+	const struct store_usage *u = find_usage(sb.usage, sb.usage_count, "C2", D0 + 1);
+	cr_assert(u && u->readings == 0 && !u->whole_day && u->uwh == 0);
+
+	batch_reset(&b);
+	sb = to_store(&b);
+	cr_assert_eq(sb.hours_count, 0, "a reset batch has no hourly rows");
+	batch_add_usage(&b.usage, &c2, D0, 1, 900);
+	sb = to_store(&b);
+	cr_assert_eq(sb.hours_count, 0, "a batch without hourly sums lays none out");
+	batch_free(&b);
+}
+
 Test(batch, a_whole_day_replaces_what_came_before_and_takes_later_additions)
 {
 	struct batch b;

@@ -182,3 +182,59 @@ Test(daily, energy_saturates_instead_of_overflowing)
 	cr_assert_eq(daily_apply_reading(&cs, 1, 100, 1800, NULL), DAILY_SAME_DAY);
 	cr_assert_eq(cs.open_uwh, INT64_MAX);
 }
+
+/* Sum of the hours whose bit is set in h's mask. */
+static int64_t hours_total(const struct daily_hours *h)
+{
+	int64_t sum = 0;
+	for (int k = 0; k < DAILY_HOURS; k++)
+		if (h->mask & (1u << k))
+			sum += h->uwh[k];
+	return sum;
+}
+
+Test(daily, hours_take_readings_of_an_hour_or_less_whole)
+{
+	struct daily_hours h = {0};
+	daily_hours_add(&h, 0, 900, 100);         /* 00:00 */
+	daily_hours_add(&h, 2700, 900, 50);       /* 00:45 */
+	daily_hours_add(&h, 5 * 3600, 3600, 0);   /* 05:00, a reading of nothing */
+	daily_hours_add(&h, 23 * 3600 + 1800, 1800, 7);
+	cr_assert_eq(h.mask, (1u << 0) | (1u << 5) | (1u << 23));
+	cr_assert_eq(h.uwh[0], 150);
+	cr_assert_eq(h.uwh[5], 0, "a reading of 0 kWh is an hour with a reading");
+	cr_assert_eq(h.uwh[23], 7);
+	cr_assert_eq(hours_total(&h), 157);
+}
+
+Test(daily, hours_spread_longer_readings_evenly_and_exactly)
+{
+	struct daily_hours h = {0};
+	daily_hours_add(&h, 6 * 3600, 3 * 3600, 1000); /* 06:00-09:00: 333, 333, 334 */
+	cr_assert_eq(h.mask, 7u << 6);
+	cr_assert_eq(h.uwh[6], 333);
+	cr_assert_eq(h.uwh[7], 333);
+	cr_assert_eq(h.uwh[8], 334);
+	/* a reading that runs past midnight stays in its day: 22:00 + 4 h puts 1 in hour 22 and
+	 * its other three hours (1, 1, 2) in hour 23 */
+	daily_hours_add(&h, 22 * 3600, 4 * 3600, 5);
+	cr_assert_eq(h.uwh[22], 1);
+	cr_assert_eq(h.uwh[23], 4);
+	/* the extra hour of a 25-hour day counts in hour 23 */
+	daily_hours_add(&h, 24 * 3600 + 10, 3600, 11);
+	cr_assert_eq(h.uwh[23], 15);
+	cr_assert_eq(hours_total(&h), 1016);
+	/* 90 minutes starting 10:30 covers two hours: ceil(5400 / 3600) */
+	struct daily_hours g = {0};
+	daily_hours_add(&g, 10 * 3600 + 1800, 5400, 9);
+	cr_assert_eq(g.mask, 3u << 10);
+	cr_assert_eq(g.uwh[10], 4);
+	cr_assert_eq(g.uwh[11], 5);
+	/* a daily meter's day over the 24 hours: 1,000,001 uWh is 41,666 or 41,667 an hour */
+	struct daily_hours d = {0};
+	daily_hours_add(&d, 0, 86400, 1000001);
+	cr_assert_eq(d.mask, 0xffffffu);
+	cr_assert_eq(d.uwh[0], 41666);
+	cr_assert_eq(d.uwh[23], 41667);
+	cr_assert_eq(hours_total(&d), 1000001);
+}

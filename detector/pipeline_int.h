@@ -1,0 +1,112 @@
+/*
+ * pipeline_int.h - what the main loop's files share: the pipeline's state (struct pipeline,
+ * its assigned partitions) and the loading of a partition's offsets and state from
+ * PostgreSQL. Included only by detector/pipeline*.c; pipeline.h is the public face.
+ *
+ *   pipeline.c       the loop: batches, commits, checkpoints, rebalances, reloads, feedback
+ *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions
+ */
+#ifndef RISKD_PIPELINE_INT_H
+#define RISKD_PIPELINE_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "../scoring/event_types.h"
+#include "../streams/kafka.h"
+#include "committer.h"
+#include "health.h"
+#include "ingest.h"
+#include "pipeline.h"
+
+enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
+
+#define PARTITIONS_MAX 4096   /* per input topic */
+#define POLL_MAX 1024         /* messages taken from the consumer per poll */
+#define FEEDBACK_ROWS 1000    /* theft confirmations read per poll */
+#define FEEDBACK_EVERY_MS 2000
+#define AREA_DRAIN_EVERY_MS 5000 /* under load: each drain balances the area-days queued
+                                    since the last, so fewer drains repeat less work */
+#define ATTRIB_IDLE_BUDGET_MS 200  /* attribution per idle turn (input caught up) */
+#define ATTRIB_BUSY_EVERY_MS 1000  /* under load: one area-window a second at most */
+
+/*
+ * One assigned input partition and its offsets. Results commit with every batch; the state
+ * of the partition's entities is checkpointed every batch.checkpoint_interval_ms, so after a
+ * load riskd reads from state_committed and replays the messages below committed for state
+ * only (their results are in PostgreSQL already).
+ */
+struct part {
+	enum topic_role role;
+	int32_t partition;
+	int64_t committed;        /* next offset whose results are not stored; -1 = no row */
+	int64_t state_committed;  /* next offset whose effects the stored snapshots lack; -1 =
+	                             none (from the beginning) */
+	int64_t pending;          /* next offset to apply; -1 = nothing read yet */
+	int64_t checkpoint_due_ms;
+};
+
+/* Checkpoint groups: a customer partition (the customer topics' partitions of one number)
+ * and a transformer partition. */
+enum { GROUP_CUSTOMERS, GROUP_TRANSFORMERS, GROUP__COUNT };
+
+struct pipeline {
+	const struct riskd_config *cfg;
+	const char *topics[ROLE__COUNT];
+	struct ingest ingest;                            /* state tables, scorer, local days */
+	struct store *store;
+	struct kafka_consumer *consumer;
+	struct kafka_producer *producer;
+	struct committer committer;                      /* the batch being filled, and the one
+	                                                    committing on the worker thread */
+	struct part *parts;
+	int part_count, part_cap;
+	int16_t part_index[ROLE__COUNT][PARTITIONS_MAX]; /* parts[] index + 1; 0 = not assigned */
+	uint8_t checkpoint_now[GROUP__COUNT][PARTITIONS_MAX]; /* groups the sealing batch
+	                                                          checkpoints */
+	uint8_t replaying[GROUP__COUNT][PARTITIONS_MAX]; /* groups still below their committed
+	                                                    offsets (set with checkpoint_now) */
+	struct kafka_msg msgs[POLL_MAX];
+	struct event event;                              /* decode target, reused */
+	int64_t last_rules_check_ms;
+	int areas_stale;                                 /* reload the area balance table */
+	int relay_pending;                               /* outbox rows may wait for the relay */
+	int drain_pending;                               /* area-days may wait for the balance */
+	int64_t last_drain_ms;
+	struct attributor *attributor;                   /* the live attribution of area loss */
+	struct open_hours *open_hours;                   /* entities' open-day hourly sums */
+	int attrib_pending;                              /* area-windows may wait for it */
+	int findings_stale;                              /* it saved findings the area table lacks */
+	int64_t last_attrib_ms, last_findings_ms;
+	int64_t feedback_seq;                            /* last theft confirmation applied */
+	int64_t last_feedback_ms;
+	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
+	int needs_resync;
+	int fatal;                                       /* a non-retryable error happened */
+	char fatal_msg[1100];
+	int64_t last_message_ms;
+	int assigned_once;                               /* a rebalance has assigned partitions */
+	int64_t last_progress_ms;
+	int64_t last_gauges_ms;
+	struct health_watch health;                      /* input stall watch (health.h) */
+	int gave_up;                                     /* --until-idle stopped on a stall */
+	struct pipeline_totals totals;
+};
+
+/* Milliseconds of the monotonic clock. */
+static inline int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/*
+ * Loads offsets and state (snapshots and open-day hours) for the assigned partitions
+ * pl->parts[from ..] from PostgreSQL, spreading their checkpoints over the interval.
+ * Returns 0 or a riskd_err with errstr set.
+ */
+int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size);
+
+#endif
