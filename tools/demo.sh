@@ -123,6 +123,18 @@ psql "$dsn" -XAtq -F $'\t' -c "
     group by 1 order by 1" |
     awk -F'\t' 'BEGIN { printf "    %-32s %9s %9s\n", "customers", "count", "alerted" }
                 { printf "    %-32s %9d %9d\n", $1, $2, $3 }'
+echo "  area attribution (risk.area_attribution; docs/detection.md): $(q "select count(*) from risk.area_attribution_window") area-windows solved by riskd," \
+     "$(q "select count(*) from risk.area_attribution_window where resolution_s = 3600") of them hourly"
+echo "    largest attributed losses in each area's newest window (customer, area, share, kWh a day, z, truth):"
+psql "$dsn" -XAtq -F $'\t' -c "
+    select a.customer_id, a.transformer_id, round(a.share::numeric, 2), round(a.kwh_day::numeric, 1),
+           round(a.z::numeric, 1), coalesce(l.pattern, 'honest')
+    from risk.area_attribution a
+    join (select transformer_id, max(window_end_day) d from risk.area_attribution_window
+          group by 1) w on w.transformer_id = a.transformer_id and w.d = a.window_end_day
+    left join demo_labels l using (customer_id)
+    where a.kwh_day > 0 order by a.kwh_day desc limit 5" |
+    awk -F'\t' '{ printf "    %-10s %-8s %5.2f %7.1f %7.1f  %s\n", $1, $2, $3, $4, $5, $6 }'
 echo "  top rules in alerts:"
 psql "$dsn" -XAtq -F $'\t' -c "
     select r->>'id', count(*) from risk.alerts a, jsonb_array_elements(a.rules) r
