@@ -141,6 +141,7 @@ $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory check-arrows
 	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
+	@if [ -z "$(SANITIZE)" ]; then $(MAKE) --no-print-directory bench-progs $(ATTRIB_BENCH); fi
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-e2e
 	@$(MAKE) --no-print-directory test-browser
