@@ -27,26 +27,6 @@ static int64_t shipped_migrations(void)
 	return n;
 }
 
-/* Runs a shell command, its stdout and stderr into out; returns its exit status. */
-static int run_capture(char *out, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int run_capture(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen %s", cmd);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	int status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* An empty database beside w's (dropped first when it exists); its DSN into dsn. */
 static void empty_database(const struct e2e_world *w, const char *suffix, char *dsn, size_t size)
 {
@@ -80,7 +60,7 @@ Test(migrate, an_empty_database_is_migrated_with_checksums_then_up_to_date, .tim
 	empty_database(&w, "db", dsn, sizeof(dsn));
 	int64_t n = shipped_migrations();
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, dsn);
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, dsn);
 	cr_assert_eq(rc, 0, "migrate failed: %s", out);
 	cr_assert_eq(count_lines_starting(out, "applied "), n, "%s", out);
 	cr_assert(strstr(out, "applied 001_core"), "%s", out);
@@ -89,7 +69,7 @@ Test(migrate, an_empty_database_is_migrated_with_checksums_then_up_to_date, .tim
 	                                "where checksum ~ '^[0-9a-f]{64}$'"), n);
 	cr_assert_eq(e2e_query_int(dsn, "select (to_regclass('risk.alerts') is not null)::int"), 1);
 
-	rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, dsn);
+	rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, dsn);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "is up to date"), "%s", out);
 	cr_assert_eq(count_lines_starting(out, "applied "), 0, "%s", out);
@@ -102,7 +82,7 @@ Test(migrate, a_dry_run_lists_the_migrations_and_changes_nothing, .timeout = 120
 	char dsn[1100], out[16384];
 	empty_database(&w, "db", dsn, sizeof(dsn));
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dry-run --dsn '%s'",
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dry-run --dsn '%s'",
 	                     w.env.bin, dsn);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert_eq(count_lines_starting(out, "would apply "), shipped_migrations(), "%s", out);
@@ -120,7 +100,7 @@ Test(migrate, a_migration_changed_after_it_was_applied_is_refused, .timeout = 12
 	       "printf '\\n-- an edit after the fact\\n' >> '%s/sql/003_alerts.sql'",
 	       w.dir, w.dir, w.dir);
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dir '%s/sql' --dsn '%s'",
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dir '%s/sql' --dsn '%s'",
 	                     w.env.bin, w.dir, w.dsn);
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(strstr(out, "003_alerts.sql: changed since it was applied"), "%s", out);
@@ -136,7 +116,7 @@ Test(migrate, a_failing_migration_rolls_back_and_names_its_line, .timeout = 120)
 	       "printf 'create table public.migrate_probe (x int);\\nselect  no_such_column from "
 	       "public.migrate_probe;\\n' > '%s/sql/900_broken.sql'", w.dir, w.dir, w.dir);
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dir '%s/sql' --dsn '%s'",
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dir '%s/sql' --dsn '%s'",
 	                     w.env.bin, w.dir, w.dsn);
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(strstr(out, "900_broken.sql:2:9: error: column \"no_such_column\" does not exist"),
@@ -155,11 +135,11 @@ Test(migrate, a_database_migrated_by_a_newer_riskd_is_refused, .timeout = 120)
 	e2e_sh("psql -X -q '%s' -c \"insert into public.schema_migrations (version, checksum) "
 	       "values ('999_from_the_future', 'x')\"", w.dsn);
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, w.dsn);
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, w.dsn);
 	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(strstr(out, "has migration 999_from_the_future"), "%s", out);
 
-	rc = run_capture(out, sizeof(out), "%s/riskd --config '%s' --until-idle 1", w.env.bin,
+	rc = e2e_run_capture(out, sizeof(out), "%s/riskd --config '%s' --until-idle 1", w.env.bin,
 	                 w.config);
 	cr_assert_neq(rc, 0, "riskd started on a schema it does not know: %s", out);
 	cr_assert(strstr(out, "has migration 999_from_the_future, which this riskd does not know"),
@@ -176,7 +156,7 @@ Test(migrate, riskd_refuses_a_database_that_lacks_a_migration, .timeout = 120)
 	e2e_sh("psql -X -q '%s' -c \"delete from public.schema_migrations where version = '%s'\"",
 	       w.dsn, last);
 
-	int rc = run_capture(out, sizeof(out), "%s/riskd --config '%s' --until-idle 1", w.env.bin,
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskd --config '%s' --until-idle 1", w.env.bin,
 	                     w.config);
 	cr_assert_neq(rc, 0, "riskd started on an old schema: %s", out);
 	char want[512];
@@ -191,7 +171,7 @@ Test(migrate, versions_recorded_without_checksums_take_their_files, .timeout = 1
 	char out[16384];
 	e2e_sh("psql -X -q '%s' -c 'update public.schema_migrations set checksum = null'", w.dsn);
 
-	int rc = run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, w.dsn);
+	int rc = e2e_run_capture(out, sizeof(out), "%s/riskctl migrate --dsn '%s'", w.env.bin, w.dsn);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert_eq(count_lines_starting(out, "recorded the checksum of "), shipped_migrations(), "%s", out);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from public.schema_migrations "

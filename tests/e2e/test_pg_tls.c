@@ -46,26 +46,6 @@ static void probe_new(struct probe *p, const struct e2e_world *w)
 	         w->env.pg_port, p->db, p->role, w->env.pg_ca);
 }
 
-/* Runs a shell command, stdout and stderr into out; returns its exit status. */
-static int run_capture(char *out, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int run_capture(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	int status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 Test(pg_tls, migrate_connects_with_verify_full_and_a_password_file, .timeout = 120)
 {
 	struct e2e_world w;
@@ -75,7 +55,7 @@ Test(pg_tls, migrate_connects_with_verify_full_and_a_password_file, .timeout = 1
 	probe_new(&p, &w);
 	char out[8192];
 
-	int rc = run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dry-run "
+	int rc = e2e_run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dry-run "
 	                     "--dsn '%s'", p.pgpass, w.env.bin, p.dsn);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "is up to date"), "%s", out);
@@ -101,19 +81,19 @@ Test(pg_tls, a_wrong_ca_no_password_or_no_tls_is_refused_without_showing_the_pas
 	e2e_sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
 	       "-subj '/CN=not the stack CA' -keyout '%s/other-ca.key' -out '%s' >/dev/null 2>&1",
 	       w.dir, other_ca);
-	int rc = run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dsn "
+	int rc = e2e_run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dsn "
 	                     "'host=localhost port=%d dbname=%s user=%s sslmode=verify-full "
 	                     "sslrootcert=%s'", p.pgpass, w.env.bin, w.env.pg_port, p.db, p.role,
 	                     other_ca);
 	cr_assert_eq(rc, 3, "%s", out);
 	cr_assert(strstr(out, "certificate verify failed"), "%s", out);
 
-	rc = run_capture(out, sizeof(out), "PGPASSFILE=/nonexistent '%s/riskctl' migrate --dsn '%s'",
+	rc = e2e_run_capture(out, sizeof(out), "PGPASSFILE=/nonexistent '%s/riskctl' migrate --dsn '%s'",
 	                 w.env.bin, p.dsn);
 	cr_assert_eq(rc, 3, "%s", out);
 	cr_assert(strstr(out, "password"), "%s", out);
 
-	rc = run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dsn "
+	rc = e2e_run_capture(out, sizeof(out), "PGPASSFILE='%s' '%s/riskctl' migrate --dsn "
 	                 "'host=localhost port=%d dbname=%s user=%s sslmode=disable'", p.pgpass,
 	                 w.env.bin, w.env.pg_port, p.db, p.role);
 	cr_assert_eq(rc, 3, "%s", out);
@@ -137,7 +117,7 @@ Test(pg_tls, riskd_runs_over_verify_full_with_the_password_from_a_file, .timeout
 	       "< '%s/city.jsonl' 2>>'%s/produce.log'", w.env.bin, config, w.dir, w.dir);
 
 	char out[16384];
-	int rc = run_capture(out, sizeof(out), "cd '%s' && env -u RISKD_PG_DSN -u RISKD_KAFKA_BROKERS "
+	int rc = e2e_run_capture(out, sizeof(out), "cd '%s' && env -u RISKD_PG_DSN -u RISKD_KAFKA_BROKERS "
 	                     "PGPASSFILE='%s' timeout 120 '%s/riskd' --config '%s' --until-idle 2",
 	                     w.env.root, p.pgpass, w.env.bin, config);
 	cr_assert_eq(rc, 0, "riskd over TLS failed: %s", out);

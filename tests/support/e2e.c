@@ -74,6 +74,22 @@ void e2e_env_load(struct e2e_env *env)
 	cr_assert(env->brokers[0] && env->control[0], "var/stack.env lacks brokers or control");
 }
 
+int e2e_run_capture(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s", cmd);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 void e2e_sh(const char *fmt, ...)
 {
 	char cmd[8192];

@@ -72,6 +72,11 @@ void e2e_world_set_group(struct e2e_world *w, const char *group);
 /* Points w at another database: a fresh one named riskd_e2e_<suffix>. */
 void e2e_world_new_database(struct e2e_world *w, const char *suffix);
 
+/* Runs a shell command (sh -c) with its stdout and stderr into out (NUL-terminated, cut to
+ * size - 1 bytes); returns its exit status (-1 when it did not exit normally). */
+int e2e_run_capture(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Runs a shell command (sh -c), asserting exit status 0. */
 void e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
