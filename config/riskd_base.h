@@ -31,6 +31,9 @@ enum riskd_err {
 /* Returns a short constant name for err ("invalid", "io", ...). Never NULL. */
 const char *riskd_err2str(int err);
 
+/* The value of hexadecimal digit c (0-9, a-f, A-F), or -1 when c is not one. */
+int riskd_hex_digit(char c);
+
 /* malloc/calloc/realloc/strdup that abort the process with a message on out-of-memory.
  * riskd treats running out of memory as fatal: there is no partial state to recover. */
 void *xmalloc(size_t size);

@@ -258,17 +258,6 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A double-quoted escape at t[r] (a backslash): its raw length and decoded byte count. */
 static void escape_size(const char *t, size_t r, size_t end, size_t *raw, size_t *out)
 {
@@ -277,7 +266,7 @@ static void escape_size(const char *t, size_t r, size_t end, size_t *raw, size_t
 	if (digits) {
 		unsigned long cp = 0;
 		for (size_t i = 0; i < digits && r + 2 + i < end; i++) {
-			int h = hexval(t[r + 2 + i]);
+			int h = riskd_hex_digit(t[r + 2 + i]);
 			cp = cp * 16 + (unsigned long)(h < 0 ? 0 : h);
 		}
 		*raw = 2 + digits;

@@ -3,6 +3,8 @@
  */
 #include "console_http.h"
 
+#include "../config/riskd_base.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -63,17 +65,6 @@ void console_cookie(char *out, size_t size, const char *name, const char *value,
 	         value ? "" : "; Max-Age=0");
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes the urlencoded text [s, end) into out (cut to size; '+' is a space). */
 static void form_decode(const char *s, const char *end, char *out, size_t size)
 {
@@ -82,8 +73,9 @@ static void form_decode(const char *s, const char *end, char *out, size_t size)
 		if (*s == '+') {
 			out[n++] = ' ';
 			s++;
-		} else if (*s == '%' && end - s >= 3 && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
-			out[n++] = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
+		} else if (*s == '%' && end - s >= 3 && riskd_hex_digit(s[1]) >= 0 &&
+		           riskd_hex_digit(s[2]) >= 0) {
+			out[n++] = (char)(riskd_hex_digit(s[1]) * 16 + riskd_hex_digit(s[2]));
 			s += 3;
 		} else {
 			out[n++] = *s++;
