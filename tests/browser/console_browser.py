@@ -28,10 +28,9 @@ import urllib.request
 
 import psycopg2
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -182,13 +181,29 @@ def no_dialog(driver):
         return True
 
 
+def new_page_after(driver, action):
+    """Runs action (a click that submits or navigates) and waits until the browser shows a new,
+    fully loaded document. The old page is marked through a window property rather than watched
+    through an element reference: chromium can report a replaced node as an inspector error
+    instead of a stale element, and a window property needs no node at all."""
+    driver.execute_script("window.__riskdOldPage = true;")
+    action()
+
+    def loaded(drv):
+        try:
+            return drv.execute_script(
+                "return window.__riskdOldPage !== true && document.readyState === 'complete';")
+        except WebDriverException:
+            return False  # mid-navigation: ask again
+    WebDriverWait(driver, 10).until(loaded)
+
+
 def login(driver, base, user, password):
     driver.get(base + "/login")
     driver.find_element(By.NAME, "username").send_keys(user)
     driver.find_element(By.NAME, "password").send_keys(password)
     form = driver.find_element(By.CSS_SELECTOR, "form")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(form))
+    new_page_after(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
 
 
 def message(driver):
@@ -204,15 +219,12 @@ def submit(driver, form_id, fields=None):
             Select(field).select_by_visible_text(value)
         else:
             field.send_keys(value)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(form))
+    new_page_after(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
 
 
 def follow(driver, element):
     """Clicks element and waits until the next page replaced this one."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    new_page_after(driver, element.click)
 
 
 def alert_url(base, alert_id):
