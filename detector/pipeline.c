@@ -81,6 +81,24 @@ static int group_of_role(int role)
 	return role == ROLE_TRANSFORMER ? GROUP_TRANSFORMERS : GROUP_CUSTOMERS;
 }
 
+/*
+ * Tells Kafka the offsets PostgreSQL holds for the newly loaded partitions parts[from..], so
+ * that lag tools see the new owner's position at once: the previous owner's commit at its
+ * revoke can be refused while the group rebalances, and a partition without new input would
+ * otherwise keep an older (or no) committed offset until its next message.
+ */
+static void commit_loaded_offsets(struct pipeline *pl, int from)
+{
+	int n = 0;
+	struct kafka_partition loaded[pl->part_count > from ? pl->part_count - from : 1];
+	for (int i = from; i < pl->part_count; i++)
+		if (pl->parts[i].committed >= 0)
+			loaded[n++] = (struct kafka_partition){pl->topics[pl->parts[i].role],
+			                                       pl->parts[i].partition,
+			                                       pl->parts[i].committed};
+	kafka_consumer_commit_async(pl->consumer, loaded, n);
+}
+
 /* Forgets revoked partitions: their parts[] entries and their entities' state. */
 static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps, int n)
 {
@@ -794,6 +812,8 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		pl->needs_resync = 0;
 		health_loaded();
 	}
+	if (!rc)
+		commit_loaded_offsets(pl, first_new);
 	for (int i = 0; i < n; i++) {
 		struct part *p = part_find(pl, role_of_topic(pl, tps[i].topic), tps[i].partition);
 		tps[i].offset =
