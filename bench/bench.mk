@@ -39,6 +39,15 @@ bench-latency: deps
 	@$(MAKE) --no-print-directory build bench-progs
 	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh latency
 
+# One riskd run on the benchmark's city under perf, with PostgreSQL timing every statement of
+# its database: var/bench/profile.txt. Measures nothing else and writes no results.
+.PHONY: bench-profile
+bench-profile: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench-profile: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory build bench-progs
+	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh profile
+
 # `make bench-decode`: the decoder alone on one core, jansson only against the fast path in
 # front of it (bench/decode_bench.c), over a generated city. Release build only.
 DECODE_BENCH := $(BENCH_DIR)/decode_bench

@@ -15,7 +15,9 @@
 #   python_peer  bench/peer.py with its own fresh database
 # then the latency rounds (bench/latency.sh: a paced producer at half riskd's median rate, and
 # the time from each triggering reading's publish to its alert in risk.alerts), and measures the
-# memory and restore figures (bench/statefill, bench/restore). bench/report.py
+# memory and restore figures (bench/statefill, bench/restore). `run.sh profile` (`make
+# bench-profile`) loads the same city and makes only the profiled riskd run of BENCH_PROFILE=1
+# (var/bench/profile.txt): no measured rounds, no results written. bench/report.py
 # turns the measurements into bench/results.json and the table on stdout; bench/README.md
 # explains every figure. PostgreSQL is the local stack's (deploy/local-stack.sh up).
 #
@@ -33,7 +35,9 @@
 #   BENCH_RESULTS (bench/results.json)
 set -euo pipefail
 MODE=${1:-all}
-[[ $MODE == all || $MODE == latency ]] || { echo "usage: bench/run.sh [all|latency]" >&2; exit 2; }
+[[ $MODE == all || $MODE == latency || $MODE == profile ]] \
+    || { echo "usage: bench/run.sh [all|latency|profile]" >&2; exit 2; }
+if [[ $MODE == profile ]]; then BENCH_RUNS=0 BENCH_PROFILE=1; fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
@@ -77,7 +81,7 @@ if [[ $MODE == all ]]; then
         "$OUT"/runs.txt "$OUT"/meta.txt
     RUNS_TXT=$OUT/runs.txt
 else
-    RUNS_TXT=$OUT/latency-runs.txt   # the last full run's runs.txt stays as it was
+    RUNS_TXT=$OUT/$MODE-runs.txt   # the last full run's runs.txt stays as it was
     rm -f "$RUNS_TXT"
 fi
 
@@ -405,6 +409,10 @@ if [[ $PROFILE == 1 ]]; then
     else
         say "profile: perf cannot record here (kernel.perf_event_paranoid?); skipped"
     fi
+fi
+if [[ $MODE == profile ]]; then
+    stop_mock
+    exit 0
 fi
 
 # ---- latency -------------------------------------------------------------------------------

@@ -212,12 +212,15 @@ static int load_kind(struct store *st, struct store_attrib_claim *c, int transfo
 	PQclear(res);
 	/* the parts first: a claim of an overlapping window that folded some of them meanwhile
 	 * has committed by the time they are taken here, so the rows read next hold them */
+	int parts_read = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		int parts = pass == 0;
 		struct store_hours *into = parts ? c->parts : c->hours;
 		res = query_window(st, c, parts ? parts_sql[transformer] : hourly_rows_sql[transformer]);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			goto fail;
+		if (parts)
+			parts_read = PQntuples(res);
 		for (int r = 0; r < PQntuples(res); r++) {
 			long i = entity_day(c, transformer, res, r);
 			if (i >= 0 && add_hours_text(PQgetvalue(res, r, 2), &into[i].sums) != 0) {
@@ -227,7 +230,11 @@ static int load_kind(struct store *st, struct store_attrib_claim *c, int transfo
 		}
 		PQclear(res);
 	}
-	/* the parts that were read go into the hourly rows, in this transaction */
+	/* the parts that were read go into the hourly rows, in this transaction. Late readings
+	 * for closed days are rare: most claims have none and touch no temporary table (a
+	 * transaction that does empties all of the session's at its commit) */
+	if (!parts_read)
+		return 0;
 	int32_t days = c->window.history_days + c->window.window_days;
 	size_t first = transformer ? (size_t)c->window.n_customers * (size_t)days : 0;
 	size_t end = transformer ? first + (size_t)days : first + (size_t)c->window.n_customers * days;
@@ -356,10 +363,12 @@ static void write_finding_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct finding_rows *f = rows;
 	const struct store_attrib_claim *c = f->claim;
+	char end_date[16];
+	store_date_text(c->window.end_day, end_date, sizeof(end_date));
 	for (size_t i = 0; i < n; i++) {
 		const struct attrib_finding *o = &f->out[i];
 		store_copy_text(b, c->transformer_id);
-		rbuf_printf(b, "\t%d\t", (int)c->window.end_day);
+		rbuf_printf(b, "\t%s\t", end_date);
 		store_copy_text(b, c->customer_ids[i]);
 		rbuf_printf(b, "\t%d\t%.9g\t%.9g\t%.9g\t%.9g\t%s\n", (int)o->resolution_s,
 		            (double)o->share, (double)o->kwh_day, (double)o->stolen_kwh, (double)o->z,
@@ -367,13 +376,13 @@ static void write_finding_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+/* Straight into the table: a solve's transaction touches no temporary table, so its commit
+ * does not empty the session's (store_conn.c) */
 static const struct store_copy_target findings_target = {
-    "tmp_attrib", NULL,
-    "insert into risk.area_attribution (transformer_id, window_end_day, customer_id,"
-    " resolution_s, share, kwh_day, stolen_kwh, z, carrier)"
-    " select transformer_id, date '1970-01-01' + end_day, customer_id, resolution_s, share,"
-    " kwh_day, stolen_kwh, z, carrier from tmp_attrib",
-    write_finding_rows};
+    "risk.area_attribution",
+    "(transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh, z,"
+    " carrier)",
+    NULL, write_finding_rows};
 
 static const char *const status_names[] = {"ok", "too_few_rows", "no_dof"};
 

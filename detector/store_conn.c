@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -29,9 +30,6 @@ static const char *const session_sql =
     "  on commit delete rows;"
     "create temp table if not exists tmp_tfold (entity_id text, day int, uwh bigint[])"
     "  on commit delete rows;"
-    "create temp table if not exists tmp_attrib (transformer_id text, end_day int,"
-    "  customer_id text, resolution_s int, share real, kwh_day real, stolen_kwh real, z real,"
-    "  carrier text) on commit delete rows;"
     "create temp table if not exists tmp_profiles (seq int, customer_id text, segment text,"
     "  transformer_id text, tariff text, capacity_kw float8, since int) on commit delete rows;"
     "create temp table if not exists tmp_state (kind \"char\", entity_id text, partition int,"
@@ -245,6 +243,14 @@ int store_copy_rows(struct store *st, const struct store_copy_target *t, const v
 	if ((rc = copy_in(st, sql, errstr, errstr_size)))
 		return rc;
 	return t->upsert_sql ? store_exec(st, t->upsert_sql, errstr, errstr_size) : 0;
+}
+
+void store_date_text(int32_t day, char *out, size_t size)
+{
+	struct tm tm;
+	time_t t = (time_t)day * 86400;
+	gmtime_r(&t, &tm);
+	snprintf(out, size, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 /* Writes v in decimal at p; returns the end. The hourly rows format 24 numbers a row, which

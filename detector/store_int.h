@@ -50,6 +50,10 @@ int store_exec_params(struct store *st, const char *sql, int n, const char *cons
 /* Appends s to COPY text data, escaped (backslash, tab, newline, carriage return). */
 void store_copy_text(struct rbuf *b, const char *s);
 
+/* Writes local day `day` (days since 1970-01-01) as an ISO date, YYYY-MM-DD, a COPY text
+ * value of a date column, into out (at least 11 bytes; truncated to size otherwise). */
+void store_date_text(int32_t day, char *out, size_t size);
+
 /* Appends texts[0..n) as the last columns of a COPY text row: each escaped (store_copy_text),
  * tab-separated, then the row's newline. */
 void store_copy_texts(struct rbuf *b, int n, const char *const texts[]);
