@@ -171,6 +171,31 @@ int console_queue(struct review_store *rv, const struct console_queue_filter *f,
 	"     order by o.opened_at desc, o.alert_id), '[]')"                                       \
 	"   from risk.alerts o where o.customer_id = " customer ")"
 
+/* The days of an alert's hourly picture: three before its first firing day (at most 21 in
+ * all) to three after its last. */
+#define HOURS_FROM "greatest(a.first_day - 3, a.last_day - 17)"
+#define HOURS_TO "a.last_day + 3"
+/* The customer's hourly sums on those days, [{day, kwh: 24 numbers or nulls}] in day order:
+ * each day's row plus its parts (late readings not yet folded in), slot by slot; a slot no
+ * reading began in stays null. */
+#define ALERT_HOURS_SQL                                                                      \
+	"(select coalesce(json_agg(json_build_object('day', y.day, 'kwh', y.kwh) order by y.day),"  \
+	" '[]') from (select x.day, array_agg(round(x.uwh / 1e6, 4) order by x.h) as kwh"          \
+	"  from (select u.day, s.h, sum(s.v) as uwh"                                                \
+	"   from (select day, uwh from risk.hourly_usage where customer_id = a.customer_id"        \
+	"          and day between " HOURS_FROM " and " HOURS_TO                                      \
+	"         union all select date '1970-01-01' + day, uwh from risk.hourly_usage_part"      \
+	"          where customer_id = a.customer_id and day between " HOURS_FROM                    \
+	"          - date '1970-01-01' and " HOURS_TO " - date '1970-01-01') u,"                     \
+	"        unnest(u.uwh) with ordinality s(v, h) group by u.day, s.h) x"                     \
+	"  group by x.day) y)"
+/* Each hour's mean over the 28 days before the first firing day (24 numbers or nulls). */
+#define HOUR_BASELINE_SQL                                                                    \
+	"(select json_agg(round(b.uwh / 1e6, 4) order by b.h) from (select s.h, avg(s.v) as uwh"  \
+	"  from risk.hourly_usage u, unnest(u.uwh) with ordinality s(v, h)"                        \
+	"  where u.customer_id = a.customer_id"                                                      \
+	"    and u.day between a.first_day - 28 and a.first_day - 1 group by s.h) b)"
+
 static const char *const alert_context_sql =
     "select json_build_object("
     " 'approval', (select to_jsonb(p) from risk.alert_approvals p where p.alert_id = a.alert_id),"
@@ -179,6 +204,8 @@ static const char *const alert_context_sql =
     "   from risk.customers c join risk.area_balance b on b.transformer_id = c.transformer_id"
     "   where c.customer_id = a.customer_id"
     "     and b.day between a.last_day - 59 and a.last_day),"
+    " 'hours', " ALERT_HOURS_SQL ","
+    " 'hour_baseline', " HOUR_BASELINE_SQL ","
     CUSTOMER_CREDIT_SQL("a.customer_id")
     ")::text from risk.alerts a where a.alert_id = $1";
 

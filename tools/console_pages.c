@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "alert_view.h"
+#include "console_hourly.h"
 
 static const char *const console_style =
     "nav{display:flex;gap:16px;align-items:center;border-bottom:1px solid #dadce0;"
@@ -32,6 +33,9 @@ static const char *const console_style =
     ".actions textarea{width:320px;height:48px;display:block}"
     ".pager a,.pager span{margin-right:12px}.login{max-width:360px}"
     ".login label{display:block;margin:8px 0}.login input{width:100%}"
+    ".hourly .hcell{fill:#1a73e8}.hourly .hnone{fill:#fff;stroke:#bdc1c6;"
+    "stroke-dasharray:2 2}.hourly text{font-size:11px;fill:#5f6368}"
+    ".hourly .hl{text-anchor:end}.hourly .firing{fill:#d93025;font-weight:bold}"
     "@media print{nav,.actions,form,.pager{display:none}}";
 
 void console_write_css(FILE *out)
@@ -541,6 +545,7 @@ void console_page_alert(FILE *out, const struct console_session *s, const json_t
 	view_alert_facts(out, detail);
 	alert_actions(out, s, a, context);
 	view_alert_evidence(out, detail);
+	console_hourly_section(out, a, context);
 	area_chart(out, a, context);
 	view_alert_history(out, detail);
 	customer_context(out, context, view_str(a, "alert_id"));

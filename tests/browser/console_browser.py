@@ -12,7 +12,7 @@ approve as the second analyst, then checks what the database holds and, once ris
 relay has run, what the review-queue topic holds. It also checks that a wrong password, a form
 without its CSRF token, an expired session and a dashboard-only role are refused, that data
 holding markup and SQL renders inert, that no page logs a console error, and keeps screenshots
-of the queue and an alert page under var/console-browser/ for a person to look at. Exit status
+of the queue, an alert page and its hourly grid under var/console-browser/ for a person to look at. Exit status
 0 when every check passed; each failure prints one line.
 """
 import json
@@ -130,6 +130,15 @@ def setup_database(env):
         cur.execute("select alert_id from risk.raise_alert(%s, 'theft', date '2026-02-20', %s,"
                     " 'high', %s::jsonb, 'theft', '1.0.0', 'h', %s::jsonb, 30, %s)",
                     (customer, score, rules, curve, RUN + ".risk.review-queue"))
+    # B1's hourly sums: an ordinary day shape until 2026-02-17, then nights read as zero;
+    # on 2026-02-21 hour 03 has no reading at all
+    for day in range(-28, 6):
+        kwh = [0.4 if h < 6 or h > 21 else 0.9 for h in range(24)]
+        if day >= 0:
+            kwh = [0 if h < 6 else v for h, v in enumerate(kwh)]
+        slots = [None if day == 4 and h == 3 else int(v * 1e6) for h, v in enumerate(kwh)]
+        cur.execute("insert into risk.hourly_usage (customer_id, day, uwh)"
+                    " values ('B1', date '2026-02-17' + %s, %s)", (day, slots))
     return dsn, conn
 
 
@@ -268,6 +277,19 @@ def main():
         check("theft-B1-20260220" in alice.find_element(By.ID, "alert-id").text,
               "the queue links to the alert")
         check(alice.find_elements(By.CSS_SELECTOR, "svg polyline"), "the curve is drawn (SVG)")
+        cells = alice.find_elements(By.CSS_SELECTOR, "svg#hourly rect")
+        check(len(cells) == 24 * 7, f"the hourly grid has the usual row and 6 days ({len(cells)} cells)")
+        missing = alice.find_elements(By.CSS_SELECTOR, "svg#hourly rect.hnone")
+        check(len(missing) == 1 and "2026-02-21 03:00: no reading" in
+              missing[0].get_attribute("textContent"), "an hour without a reading is shown as such")
+        firing = [t.get_attribute("textContent") for t in
+                  alice.find_elements(By.CSS_SELECTOR, "svg#hourly text.firing")]
+        check(firing == ["2026-02-20 \u25b2"], f"the firing day is marked ({firing})")
+        if cells:
+            alice.find_element(By.ID, "hourly").screenshot(os.path.join(OUT, "hourly.png"))
+        night = [c.get_attribute("textContent") for c in cells
+                 if c.get_attribute("textContent").startswith("2026-02-19 02:00")]
+        check(night == ["2026-02-19 02:00: 0.000 kWh"], f"a zeroed night hour reads 0 kWh ({night})")
         submit(alice, "form-claim")
         check("claimed" in message(alice), "alice claims the alert")
         submit(alice, "form-comment", {"note": HOSTILE_NOTE})
@@ -353,7 +375,7 @@ def main():
         console.send_signal(signal.SIGTERM)
         console.wait(10)
         conn.close()
-    print("console_browser: screenshots in %s (queue.png, alert.png)" % OUT)
+    print("console_browser: screenshots in %s (queue.png, alert.png, hourly.png)" % OUT)
     if failures:
         print("console_browser: %d check(s) failed" % len(failures))
         return 1
