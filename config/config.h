@@ -90,6 +90,8 @@ struct riskd_config {
 	                                              "" = postgres.dsn */
 	int console_session_idle_s;                /* console.session_idle_s, 10..86400, default 1800 */
 	int console_session_max_s;                 /* console.session_max_s, 300..604800, default 43200 */
+	int console_threads;                       /* console.threads, 1..64, default 4 */
+	int console_session_connections;           /* console.session_connections, 1..8, default 2 */
 	char log_level[16];                        /* log.level: debug|info|warn|error, default "info" */
 	char stack_env[CONFIG_PATH_MAX];           /* stack_env, default "var/stack.env"; "" = off */
 };

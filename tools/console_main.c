@@ -14,10 +14,12 @@
  *   POST /queue/claim, /queue/assign (the queue's selected alerts)
  *   GET  /customers/ID, GET /healthz, GET /console.css
  *
- * An analyst logs in with their PostgreSQL login role; the session keeps that connection, so
- * the database enforces privileges and records who acted. Every POST but the login form's
- * needs the session's CSRF token (403 and nothing changed without it). Requests are served
- * one at a time on libmicrohttpd's internal thread; the main thread waits for SIGINT/SIGTERM.
+ * An analyst logs in with their PostgreSQL login role; the session keeps a small pool of
+ * connections opened with it (console.session_connections), so the database enforces
+ * privileges and records who acted. Every POST but the login form's needs the session's CSRF
+ * token (403 and nothing changed without it). Requests are served by console.threads
+ * libmicrohttpd threads, each request on one of its session's connections (waiting up to
+ * LEASE_WAIT_S seconds for one, then 503); the main thread waits for SIGINT/SIGTERM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +46,7 @@
 #define SESSION_COOKIE "riskd_session"
 #define LOGIN_COOKIE "riskd_login"
 #define CSV_ROWS_MAX 100000
+#define LEASE_WAIT_S 10  /* how long a request waits for one of its session's connections */
 
 static struct {
 	struct riskd_config cfg;
@@ -128,17 +131,25 @@ static unsigned int store_status(int rc)
 	}
 }
 
+/* A request's hold on its session and on one of the session's connections. */
+struct lease {
+	struct console_session *s;
+	struct review_store *rv;
+	int lost;               /* rv failed: it leaves the session's pool */
+};
+
 /*
  * Replies to a failed store call: the status of rc with errstr. A lost connection ends the
- * session (its connection is the analyst's login), so the next request logs in afresh.
+ * session (its connections are the analyst's login), so the next request logs in afresh.
  */
-static enum MHD_Result store_failed(struct MHD_Connection *conn, struct console_session *s,
-                                    int rc, const char *title, const char *errstr)
+static enum MHD_Result store_failed(struct MHD_Connection *conn, struct lease *l, int rc,
+                                    const char *title, const char *errstr)
 {
 	if (rc != RISKD_ERR_UNAVAILABLE)
-		return reply_message(conn, store_status(rc), s, title, errstr);
-	console_log("session of %s ended: %s", s->user, errstr);
-	console_session_end(s);
+		return reply_message(conn, store_status(rc), l->s, title, errstr);
+	console_log("session of %s ended: %s", l->s->user, errstr);
+	l->lost = 1;
+	console_session_end(l->s);
 	return reply_message(conn, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, title,
 	                     "The connection to the database was lost; log in again.");
 }
@@ -169,7 +180,6 @@ static enum MHD_Result login_post(struct MHD_Connection *conn, const struct cons
 	const char *cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, LOGIN_COOKIE);
 	time_t now = time(NULL);
 	int retry_s, is_lead = 0;
-	struct review_store *rv = NULL;
 
 	console_client_address(conn, addr, sizeof(addr));
 	console_form_get(rq->body, "username", user, sizeof(user), NULL, NULL);
@@ -188,16 +198,24 @@ static enum MHD_Result login_post(struct MHD_Connection *conn, const struct cons
 		                                 "try again in %d seconds.", retry_s);
 		return login_form(conn, MHD_HTTP_TOO_MANY_REQUESTS, errstr);
 	}
-	int rc = console_login(&rv, &is_lead, console.login_dsn, user, password, errstr,
-	                       sizeof(errstr));
+	/* the session's whole pool now: the password is not kept for later */
+	struct review_store *pool[CONSOLE_POOL_MAX];
+	int n = 0, rc = 0;
+	while (n < console.cfg.console_session_connections && n < CONSOLE_POOL_MAX && rc == 0)
+		if ((rc = console_login(&pool[n], &is_lead, console.login_dsn, user, password, errstr,
+		                        sizeof(errstr))) == 0)
+			n++;
 	explicit_bzero(password, sizeof(password));
-	console_login_record(user, addr, rc == 0, now);
-	if (rc) {
+	console_login_record(user, addr, n > 0, now);
+	if (n == 0) {
 		console_log("login failed: user %s, address %s: %s", shown, addr, errstr);
 		return login_form(conn, rc == RISKD_ERR_UNAVAILABLE ? MHD_HTTP_SERVICE_UNAVAILABLE
 		                                                     : MHD_HTTP_UNAUTHORIZED, errstr);
 	}
-	struct console_session *s = console_session_start(user, is_lead, rv, now);
+	if (rc) /* the first connection worked: the session goes on with fewer */
+		console_log("login: user %s got %d of %d connections: %s", shown, n,
+		            console.cfg.console_session_connections, errstr);
+	struct console_session *s = console_session_start(user, is_lead, pool, n, now);
 	if (!s) {
 		console_log("login refused: user %s, address %s: too many sessions", shown, addr);
 		return login_form(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -206,6 +224,7 @@ static enum MHD_Result login_post(struct MHD_Connection *conn, const struct cons
 	console_log("login: user %s%s, address %s", shown, is_lead ? " (lead)" : "", addr);
 	char cookie_out[256];
 	console_cookie(cookie_out, sizeof(cookie_out), SESSION_COOKIE, s->token, "/");
+	console_session_put(s);
 	return console_redirect(conn, "/queue", cookie_out);
 }
 
@@ -291,8 +310,9 @@ static int queue_view_parse(struct MHD_Connection *conn, struct console_queue_vi
 	return 0;
 }
 
-static enum MHD_Result queue_get(struct MHD_Connection *conn, struct console_session *s, int csv)
+static enum MHD_Result queue_get(struct MHD_Connection *conn, struct lease *l, int csv)
 {
+	struct console_session *s = l->s;
 	struct console_queue_view view;
 	char errstr[512];
 	json_t *result = NULL;
@@ -305,9 +325,9 @@ static enum MHD_Result queue_get(struct MHD_Connection *conn, struct console_ses
 		view.filter.limit = CSV_ROWS_MAX;
 	}
 	view.filter.with_curve = !csv;
-	int rc = console_queue(s->rv, &view.filter, &result, errstr, sizeof(errstr));
+	int rc = console_queue(l->rv, &view.filter, &result, errstr, sizeof(errstr));
 	if (rc)
-		return store_failed(conn, s, rc, "Queue unavailable", errstr);
+		return store_failed(conn, l, rc, "Queue unavailable", errstr);
 	if (csv)
 		console_queue_csv(page_open(&p), result);
 	else
@@ -320,18 +340,19 @@ static enum MHD_Result queue_get(struct MHD_Connection *conn, struct console_ses
 
 /* ---- alerts and customers ---- */
 
-static enum MHD_Result alert_page(struct MHD_Connection *conn, struct console_session *s,
+static enum MHD_Result alert_page(struct MHD_Connection *conn, struct lease *l,
                                   const char *alert_id, unsigned int status, const char *message)
 {
+	struct console_session *s = l->s;
 	json_t *detail = NULL, *context = NULL;
 	char errstr[512];
 	struct page p;
-	int rc = review_show(s->rv, alert_id, &detail, errstr, sizeof(errstr));
+	int rc = review_show(l->rv, alert_id, &detail, errstr, sizeof(errstr));
 	if (!rc)
-		rc = console_alert_context(s->rv, alert_id, &context, errstr, sizeof(errstr));
+		rc = console_alert_context(l->rv, alert_id, &context, errstr, sizeof(errstr));
 	if (rc) {
 		json_decref(detail);
-		return store_failed(conn, s, rc, "Alert", errstr);
+		return store_failed(conn, l, rc, "Alert", errstr);
 	}
 	console_page_alert(page_open(&p), s, detail, context, message);
 	json_decref(detail);
@@ -359,7 +380,7 @@ static const char *done_message(struct MHD_Connection *conn)
 
 /* Runs one action on alert_id with the form's fields. Returns 0 or a store error (errstr);
  * *done names the confirmation to show. */
-static int alert_action(struct console_session *s, const char *alert_id, const char *action,
+static int alert_action(struct lease *l, const char *alert_id, const char *action,
                         const struct console_request *rq, const char **done, char *errstr,
                         size_t errstr_size)
 {
@@ -368,28 +389,28 @@ static int alert_action(struct console_session *s, const char *alert_id, const c
 	int has_note = console_form_get(rq->body, "note", note, sizeof(note), NULL, NULL) && note[0];
 	*done = action;
 	if (strcmp(action, "claim") == 0)
-		return review_claim(s->rv, alert_id, NULL, &changed, errstr, errstr_size);
+		return review_claim(l->rv, alert_id, NULL, &changed, errstr, errstr_size);
 	if (strcmp(action, "unclaim") == 0)
-		return review_release(s->rv, alert_id, has_note ? note : NULL, errstr, errstr_size);
+		return review_release(l->rv, alert_id, has_note ? note : NULL, errstr, errstr_size);
 	if (strcmp(action, "assign") == 0) {
 		console_form_get(rq->body, "to", field, sizeof(field), NULL, NULL);
-		return review_assign(s->rv, alert_id, field, &changed, errstr, errstr_size);
+		return review_assign(l->rv, alert_id, field, &changed, errstr, errstr_size);
 	}
 	if (strcmp(action, "comment") == 0)
-		return review_comment(s->rv, alert_id, note, errstr, errstr_size);
+		return review_comment(l->rv, alert_id, note, errstr, errstr_size);
 	if (strcmp(action, "resolve") == 0) {
 		console_form_get(rq->body, "disposition", field, sizeof(field), NULL, NULL);
 		int closed = 1;
-		int rc = review_resolve(s->rv, alert_id, NULL, field, note, -1, &closed, errstr,
+		int rc = review_resolve(l->rv, alert_id, NULL, field, note, -1, &closed, errstr,
 		                        errstr_size);
 		if (rc == 0 && !closed)
 			*done = "propose";
 		return rc;
 	}
 	if (strcmp(action, "reopen") == 0)
-		return review_reopen(s->rv, alert_id, NULL, has_note ? note : NULL, errstr, errstr_size);
+		return review_reopen(l->rv, alert_id, NULL, has_note ? note : NULL, errstr, errstr_size);
 	if (strcmp(action, "approve") == 0)
-		return review_approve(s->rv, alert_id, has_note ? note : NULL, errstr, errstr_size);
+		return review_approve(l->rv, alert_id, has_note ? note : NULL, errstr, errstr_size);
 	snprintf(errstr, errstr_size, "unknown action");
 	return RISKD_ERR_NOT_FOUND;
 }
@@ -409,9 +430,10 @@ static void alert_location(char *out, size_t size, const char *alert_id, const c
 	snprintf(out + n, size - n, done ? "?done=%s" : "", done);
 }
 
-static enum MHD_Result alert_post(struct MHD_Connection *conn, struct console_session *s,
+static enum MHD_Result alert_post(struct MHD_Connection *conn, struct lease *l,
                                   const char *path, const struct console_request *rq)
 {
+	struct console_session *s = l->s;
 	static const char *const actions[] = {"claim", "unclaim", "assign", "comment", "resolve",
 	                                      "reopen", "approve", NULL};
 	char alert_id[512], errstr[512], location[1700], shown[600];
@@ -421,13 +443,13 @@ static enum MHD_Result alert_post(struct MHD_Connection *conn, struct console_se
 	    (size_t)(slash - path) >= sizeof(alert_id))
 		return reply_message(conn, MHD_HTTP_NOT_FOUND, s, "Not found", "No such action.");
 	snprintf(alert_id, sizeof(alert_id), "%.*s", (int)(slash - path), path);
-	int rc = alert_action(s, alert_id, slash + 1, rq, &done, errstr, sizeof(errstr));
+	int rc = alert_action(l, alert_id, slash + 1, rq, &done, errstr, sizeof(errstr));
 	log_text(shown, sizeof(shown), alert_id);
 	if (rc == RISKD_ERR_UNAVAILABLE)
-		return store_failed(conn, s, rc, "Alert", errstr);
+		return store_failed(conn, l, rc, "Alert", errstr);
 	if (rc) {
 		console_log("%s by %s on alert %s refused: %s", slash + 1, s->user, shown, errstr);
-		return alert_page(conn, s, alert_id, store_status(rc), errstr);
+		return alert_page(conn, l, alert_id, store_status(rc), errstr);
 	}
 	console_log("%s by %s on alert %s", slash + 1, s->user, shown);
 	alert_location(location, sizeof(location), alert_id, done);
@@ -435,17 +457,18 @@ static enum MHD_Result alert_post(struct MHD_Connection *conn, struct console_se
 }
 
 /* POST /queue/claim and /queue/assign: the action on every selected alert (field id). */
-static enum MHD_Result queue_bulk(struct MHD_Connection *conn, struct console_session *s,
+static enum MHD_Result queue_bulk(struct MHD_Connection *conn, struct lease *l,
                                   const char *action, const struct console_request *rq)
 {
+	struct console_session *s = l->s;
 	char alert_id[512], to[256], errstr[512], report[2048] = "";
 	const char *at = NULL;
 	int done = 0, refused = 0, changed;
 	console_form_get(rq->body, "to", to, sizeof(to), NULL, NULL);
 	while (console_form_get(rq->body, "id", alert_id, sizeof(alert_id), at, &at)) {
 		int rc = strcmp(action, "claim") == 0
-		             ? review_claim(s->rv, alert_id, NULL, &changed, errstr, sizeof(errstr))
-		             : review_assign(s->rv, alert_id, to, &changed, errstr, sizeof(errstr));
+		             ? review_claim(l->rv, alert_id, NULL, &changed, errstr, sizeof(errstr))
+		             : review_assign(l->rv, alert_id, to, &changed, errstr, sizeof(errstr));
 		if (rc == 0) {
 			done++;
 			continue;
@@ -462,15 +485,16 @@ static enum MHD_Result queue_bulk(struct MHD_Connection *conn, struct console_se
 	return reply_message(conn, MHD_HTTP_CONFLICT, s, "Some alerts were refused", message);
 }
 
-static enum MHD_Result customer_get(struct MHD_Connection *conn, struct console_session *s,
+static enum MHD_Result customer_get(struct MHD_Connection *conn, struct lease *l,
                                     const char *customer_id)
 {
+	struct console_session *s = l->s;
 	json_t *customer = NULL;
 	char errstr[512];
 	struct page p;
-	int rc = console_customer(s->rv, customer_id, &customer, errstr, sizeof(errstr));
+	int rc = console_customer(l->rv, customer_id, &customer, errstr, sizeof(errstr));
 	if (rc)
-		return store_failed(conn, s, rc, "Customer", errstr);
+		return store_failed(conn, l, rc, "Customer", errstr);
 	console_page_customer(page_open(&p), s, customer);
 	json_decref(customer);
 	return page_send(conn, &p, MHD_HTTP_OK, "text/html; charset=utf-8", NULL);
@@ -482,6 +506,14 @@ static enum MHD_Result customer_get(struct MHD_Connection *conn, struct console_
 static const char *const console_icon =
     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><circle cx=\"8\" cy=\"8\" "
     "r=\"7\" fill=\"#1a73e8\"/><path d=\"M8 8 L12 4\" stroke=\"#fff\" stroke-width=\"2\"/></svg>";
+
+static enum MHD_Result session_route(struct MHD_Connection *conn, int get, int post,
+                                     const char *method, const char *url,
+                                     const struct console_request *rq,
+                                     struct console_session *s);
+static enum MHD_Result session_page(struct MHD_Connection *conn, int get, int post,
+                                    const char *url, const struct console_request *rq,
+                                    struct lease *l);
 
 static enum MHD_Result route(struct MHD_Connection *conn, const char *method, const char *url,
                              const struct console_request *rq)
@@ -524,6 +556,17 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *method, co
 		                     "No session: log in first (a session ends after a time without "
 		                     "use, and at logout).");
 	}
+	enum MHD_Result r = session_route(conn, get, post, method, url, rq, s);
+	console_session_put(s);
+	return r;
+}
+
+/* The routes of a logged-in session s. */
+static enum MHD_Result session_route(struct MHD_Connection *conn, int get, int post,
+                                     const char *method, const char *url,
+                                     const struct console_request *rq,
+                                     struct console_session *s)
+{
 	if (post && !csrf_ok(s, rq)) {
 		console_log("%s %s by %s refused: missing or wrong CSRF token", method, url, s->user);
 		return reply_message(conn, MHD_HTTP_FORBIDDEN, s, "Forbidden",
@@ -537,20 +580,35 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *method, co
 		console_cookie(cookie, sizeof(cookie), SESSION_COOKIE, NULL, "/");
 		return console_redirect(conn, "/login", cookie);
 	}
+	struct lease l = {s, console_session_lease(s, LEASE_WAIT_S), 0};
+	if (!l.rv)
+		return reply_message(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s, "Busy",
+		                     "All of this session's database connections stayed busy: try "
+		                     "again in a moment.");
+	enum MHD_Result r = session_page(conn, get, post, url, rq, &l);
+	console_session_return(s, l.rv, l.lost);
+	return r;
+}
+
+/* The pages that use the database, on the connection l holds. */
+static enum MHD_Result session_page(struct MHD_Connection *conn, int get, int post,
+                                    const char *url, const struct console_request *rq,
+                                    struct lease *l)
+{
 	if (get && (strcmp(url, "/") == 0 || strcmp(url, "/queue") == 0))
-		return queue_get(conn, s, 0);
+		return queue_get(conn, l, 0);
 	if (get && strcmp(url, "/queue.csv") == 0)
-		return queue_get(conn, s, 1);
+		return queue_get(conn, l, 1);
 	if (post && (strcmp(url, "/queue/claim") == 0 || strcmp(url, "/queue/assign") == 0))
-		return queue_bulk(conn, s, url + strlen("/queue/"), rq);
+		return queue_bulk(conn, l, url + strlen("/queue/"), rq);
 	if (strncmp(url, "/alerts/", 8) == 0 && url[8]) {
 		if (get)
-			return alert_page(conn, s, url + 8, MHD_HTTP_OK, done_message(conn));
-		return alert_post(conn, s, url + 8, rq);
+			return alert_page(conn, l, url + 8, MHD_HTTP_OK, done_message(conn));
+		return alert_post(conn, l, url + 8, rq);
 	}
 	if (get && strncmp(url, "/customers/", 11) == 0 && url[11])
-		return customer_get(conn, s, url + 11);
-	return reply_message(conn, MHD_HTTP_NOT_FOUND, s, "Not found", "No such page.");
+		return customer_get(conn, l, url + 11);
+	return reply_message(conn, MHD_HTTP_NOT_FOUND, l->s, "Not found", "No such page.");
 }
 
 /* MHD_AccessHandlerCallback: collects the body, then routes on the last call. */
@@ -696,6 +754,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+	unsigned int threads = (unsigned int)cfg->console_threads;
 	struct MHD_Daemon *d;
 	if (tls)
 		d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, answer, NULL,
@@ -704,6 +763,7 @@ int main(int argc, char **argv)
 		                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 		                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 		                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		                     MHD_OPTION_THREAD_POOL_SIZE, threads,
 		                     MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
 		                     MHD_OPTION_END);
 	else
@@ -712,7 +772,8 @@ int main(int argc, char **argv)
 		                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 		                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
-		                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+		                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+		                     MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "riskd-console: cannot listen on %s:%d (in use, or not an address of "
 		                "this machine)\n", cfg->console_listen, cfg->console_port);

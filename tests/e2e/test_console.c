@@ -18,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "../support/e2e.h"
 
@@ -43,12 +46,15 @@ struct reply {
 /* A header line ("Name: value\r\n") every request adds, or "" (a test sets it). */
 static const char *extra_header = "";
 
-/* One HTTP/1.1 request (Connection: close) to the console; body NULL for none. */
-static void request(const struct console_world *cw, const char *method, const char *path,
-                    const char *cookie, const char *body, struct reply *r)
+/* Sends one HTTP/1.1 request (Connection: close) to the console; body NULL for none. Returns
+ * the socket to read the reply from (request_read). A reply that takes over 30 s fails. */
+static int request_send(const struct console_world *cw, const char *method, const char *path,
+                        const char *cookie, const char *body)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert(fd >= 0);
+	struct timeval patience = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cw->port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect to the console");
@@ -68,6 +74,12 @@ static void request(const struct console_world *cw, const char *method, const ch
 	cr_assert(write(fd, head, (size_t)n) == n);
 	if (body)
 		cr_assert(write(fd, body, strlen(body)) == (ssize_t)strlen(body));
+	return fd;
+}
+
+/* Reads the reply to the request sent on fd (request_send) into r, and closes fd. */
+static void request_read(int fd, const char *what, struct reply *r)
+{
 	char *all = malloc(REPLY_MAX + 1);
 	size_t len = 0;
 	ssize_t got;
@@ -76,12 +88,21 @@ static void request(const struct console_world *cw, const char *method, const ch
 	all[len] = '\0';
 	close(fd);
 	char *end = strstr(all, "\r\n\r\n");
-	cr_assert_not_null(end, "no HTTP reply to %s %s", method, path);
+	cr_assert_not_null(end, "no HTTP reply to %s", what);
 	*end = '\0';
 	snprintf(r->headers, sizeof(r->headers), "%s", all);
 	r->status = atoi(all + 9);
 	r->body = strdup(end + 4);
 	free(all);
+}
+
+/* One HTTP/1.1 request (Connection: close) to the console; body NULL for none. */
+static void request(const struct console_world *cw, const char *method, const char *path,
+                    const char *cookie, const char *body, struct reply *r)
+{
+	char what[600];
+	snprintf(what, sizeof(what), "%.8s %.500s", method, path);
+	request_read(request_send(cw, method, path, cookie, body), what, r);
 }
 
 static void reply_free(struct reply *r)
@@ -317,7 +338,7 @@ Test(console, a_lost_database_connection_ends_the_session, .timeout = 120)
 	int64_t ended = e2e_query_int(cw.w.dsn, "select count(pg_terminate_backend(pid)) from"
 	                                        " pg_stat_activity where usename = 'console_alice'"
 	                                        " and datname = current_database()");
-	cr_assert_eq(ended, 1, "the session's connection (%lld found)", (long long)ended);
+	cr_assert_eq(ended, 2, "the session's two connections (%lld found)", (long long)ended);
 	request(&cw, "GET", "/queue", cookie, NULL, &r);
 	cr_assert_eq(r.status, 503);
 	cr_assert_not_null(strstr(r.body, "log in again"));
@@ -458,6 +479,60 @@ Test(console, queue_filters_pages_and_exports, .timeout = 120)
 		lines += *c == '\n';
 	cr_assert_eq(lines, 13, "a header and 12 alerts:\n%s", r.body);
 	reply_free(&r);
+	console_down(&cw);
+}
+
+/*
+ * A request that waits in the database (a claim on a row another transaction has locked)
+ * holds one thread and one of its session's connections: the same analyst's next page and
+ * another analyst's are served meanwhile.
+ */
+Test(console, a_waiting_request_holds_up_no_one_else, .timeout = 120)
+{
+	struct console_world cw;
+	char alice[256], bob[256], alert[128], path[256], form[256], csrf[128];
+	struct reply r;
+	console_up(&cw, "console_threads");
+	raise_alert(&cw, "T1", "Consumption dropped", alert, sizeof(alert));
+	cr_assert_eq(login(&cw, "console_alice", ANALYST_PASSWORD, alice, sizeof(alice)), 303);
+	cr_assert_eq(login(&cw, "console_bob", ANALYST_PASSWORD, bob, sizeof(bob)), 303);
+	request(&cw, "GET", "/queue", alice, NULL, &r);
+	csrf_of(r.body, csrf, sizeof(csrf));
+	reply_free(&r);
+
+	PGconn *locker = PQconnectdb(cw.w.dsn);
+	cr_assert_eq(PQstatus(locker), CONNECTION_OK);
+	char sql[300];
+	snprintf(sql, sizeof(sql), "begin; select 1 from risk.alerts where alert_id = '%s' for update",
+	         alert);
+	PQclear(PQexec(locker, sql));
+	snprintf(path, sizeof(path), "/alerts/%s/claim", alert);
+	snprintf(form, sizeof(form), "csrf=%s", csrf);
+	int claim = request_send(&cw, "POST", path, alice, form);
+	int waiting = 0;
+	for (int i = 0; i < 100 && !waiting; i++, usleep(50 * 1000))
+		waiting = e2e_query_int(cw.w.dsn, "select count(*) from pg_stat_activity where"
+		                                  " usename = 'console_alice' and wait_event_type = 'Lock'");
+	cr_assert_eq(waiting, 1, "alice's claim waits for the row lock");
+
+	request(&cw, "GET", "/queue", alice, NULL, &r);
+	cr_assert_eq(r.status, 200, "alice's next page, on her session's other connection");
+	reply_free(&r);
+	request(&cw, "GET", "/queue", bob, NULL, &r);
+	cr_assert_eq(r.status, 200, "bob's page");
+	reply_free(&r);
+	cr_assert_eq(e2e_query_int(cw.w.dsn, "select count(*) from pg_stat_activity where"
+	                                     " usename = 'console_alice' and wait_event_type = 'Lock'"),
+	             1, "the claim was still waiting while both pages were served");
+
+	PQclear(PQexec(locker, "commit"));
+	PQfinish(locker);
+	request_read(claim, "the claim", &r);
+	cr_assert_eq(r.status, 303, "the claim went through once the lock was gone");
+	reply_free(&r);
+	snprintf(sql, sizeof(sql), "select count(*) from risk.alerts where alert_id = '%s'"
+	         " and analyst = 'console_alice'", alert);
+	cr_assert_eq(e2e_query_int(cw.w.dsn, sql), 1);
 	console_down(&cw);
 }
 

@@ -29,29 +29,53 @@ Test(console, token_comparison)
 	cr_assert_not(console_token_equal(NULL, "abc"));
 }
 
+/* Finds token at now and gives the reference back at once: whether a session answered. */
+static struct console_session *found(const char *token, time_t now)
+{
+	struct console_session *s = console_session_find(token, now);
+	if (s)
+		console_session_put(s);
+	return s;
+}
+
 Test(console, sessions_end_when_idle_or_too_old)
 {
 	console_sessions_init(60, 300);
-	struct console_session *s = console_session_start("alice", 0, NULL, 1000);
+	struct console_session *s = console_session_start("alice", 0, NULL, 0, 1000);
 	cr_assert_not_null(s);
 	char token[CONSOLE_TOKEN_HEX];
 	memcpy(token, s->token, sizeof(token));
 	cr_assert_str_neq(s->token, s->csrf);
-	cr_assert_eq(console_session_find(token, 1050), s, "used within the idle time");
-	cr_assert_eq(console_session_find(token, 1100), s);
-	cr_assert_null(console_session_find("0000", 1100), "another token finds nothing");
-	cr_assert_null(console_session_find(token, 1161), "idle for more than 60 s");
+	console_session_put(s);
+	cr_assert_eq(found(token, 1050), s, "used within the idle time");
+	cr_assert_eq(found(token, 1100), s);
+	cr_assert_null(found("0000", 1100), "another token finds nothing");
+	cr_assert_null(found(token, 1161), "idle for more than 60 s");
 
-	s = console_session_start("bob", 1, NULL, 2000);
+	s = console_session_start("bob", 1, NULL, 0, 2000);
 	memcpy(token, s->token, sizeof(token));
+	console_session_put(s);
 	for (int t = 2050; t <= 2300; t += 50)
-		cr_assert_not_null(console_session_find(token, t), "kept alive at %d", t);
-	cr_assert_null(console_session_find(token, 2301), "older than 300 s, however used");
+		cr_assert_not_null(found(token, t), "kept alive at %d", t);
+	cr_assert_null(found(token, 2301), "older than 300 s, however used");
 
-	s = console_session_start("carol", 0, NULL, 3000);
+	s = console_session_start("carol", 0, NULL, 0, 3000);
 	memcpy(token, s->token, sizeof(token));
 	console_session_end(s);
-	cr_assert_null(console_session_find(token, 3001), "logged out");
+	cr_assert_null(found(token, 3001), "logged out");
+	cr_assert_str_eq(s->user, "carol", "the request that ended it still holds it");
+	console_session_put(s);
+	console_sessions_shutdown();
+}
+
+Test(console, a_session_without_connections_lends_none)
+{
+	console_sessions_init(60, 300);
+	struct console_session *s = console_session_start("dora", 0, NULL, 0, 1000);
+	cr_assert_null(console_session_lease(s, 0), "nothing to lend");
+	console_session_end(s);
+	cr_assert_null(console_session_lease(s, 5), "an ended session lends nothing, at once");
+	console_session_put(s);
 	console_sessions_shutdown();
 }
 
