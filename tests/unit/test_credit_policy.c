@@ -8,9 +8,11 @@
  * Runs from the repository root (make test-unit does).
  */
 #include "config/riskd_base.h"
+#include "detector/grader.h"
 #include "rules/credit_policy_load.h"
 #include "rules/ruleset.h"
 #include "scoring/credit_policy.h"
+#include "scoring/payments.h"
 
 #include <criterion/criterion.h>
 
@@ -248,4 +250,62 @@ Test(credit_policy, actions_as_json)
 	                           "\"payment_plan_eligible\":true,\"reminder_days\":7,"
 	                           "\"disconnection_notice_eligible\":true} null");
 	rbuf_free(&out);
+}
+
+/* A customer of segment seg with a year of bills paid on time, then one left unpaid. */
+static void customer_with_unpaid_bill(struct cstate *cs, enum segment seg, int32_t due)
+{
+	memset(cs, 0, sizeof(*cs));
+	snprintf(cs->id, sizeof(cs->id), "C1");
+	cs->segment = (uint8_t)seg;
+	payments_start(&cs->pay, 20000);
+	for (int m = 0; m < 12; m++) {
+		int32_t issued = 20400 + 30 * m;
+		char id[16];
+		snprintf(id, sizeof(id), "B%d", m);
+		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
+		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
+	}
+	payments_bill(&cs->pay, "late", 4, 300, due, due - 20);
+}
+
+Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_path)
+{
+	struct rbuf diag = {0};
+	struct grader *g = grader_new("rules", "scoring/cards", 5, &diag);
+	rbuf_append(&diag, "", 1);
+	cr_assert_not_null(g, "%s", diag.data);
+	struct credit_policy policy;
+	struct rules_diags diags = {0};
+	const char *paths[] = {"rules"};
+	cr_assert_eq(credit_policy_load_paths(paths, 1, &policy, &diags), 0);
+
+	static const enum segment segs[] = {SEGMENT_RESIDENTIAL, SEGMENT_INDUSTRIAL};
+	for (size_t i = 0; i < 2; i++) {
+		struct cstate cs;
+		struct grader_result r;
+		int32_t due = 20400 + 30 * 12 + 20;
+		customer_with_unpaid_bill(&cs, segs[i], due);
+		cr_assert_eq(grader_grade(g, &cs, due + 100, &r), 1);
+		cr_assert_eq(r.grade.grade, RULE_GRADE_C, "100 days past due: C");
+		cr_assert_not_null(r.actions);
+		cr_assert_eq(memcmp(r.actions, credit_policy_actions(&policy, RULE_GRADE_C, segs[i]),
+		                    sizeof *r.actions), 0);
+		cr_assert_eq(r.actions->deposit_multiple, segs[i] == SEGMENT_INDUSTRIAL ? 3 : 2);
+		cr_assert(r.changed);
+		cr_assert_eq(r.path.target, RULE_GRADE_B);
+		cr_assert(r.path.n_steps >= 1);
+		cr_assert(r.path.steps[0].is_rule, "seriously_past_due caps at C: its rule comes first");
+		cr_assert_str_eq(r.path.steps[0].code, "seriously_past_due");
+
+		/* paid: the first grading after it is better, with its grade's actions */
+		payments_payment(&cs.pay, 300, "late", 4, due + 101);
+		cr_assert_eq(grader_grade(g, &cs, due + 101, &r), 1);
+		cr_assert_lt(r.grade.grade, RULE_GRADE_C);
+		cr_assert_eq(memcmp(r.actions, credit_policy_actions(&policy, r.grade.grade, segs[i]),
+		                    sizeof *r.actions), 0);
+	}
+	grader_free(g);
+	rbuf_free(&diag);
+	rules_diags_free(&diags);
 }
