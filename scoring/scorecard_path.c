@@ -13,33 +13,39 @@
 /* Which way a feature's value can move by what a customer does (or by waiting). */
 enum direction { MOVE_EITHER, MOVE_UP, MOVE_DOWN };
 
-/* How a payment feature's step is worded, by the way it moves: `lower` when the value has to
- * get below the bin's end, `higher` when it has to reach the bin's start. %1$g-style
- * positions are not portable, so each text takes (target, now) in that order. */
+/* How a payment feature moves and how its step is worded: `text` takes (target, value now) -
+ * the bin's start for a feature moving up (or how much longer, for counts of months, days and
+ * bills), the largest value below the bin's end for one moving down; `none` takes (value now)
+ * when a feature moving down has to get below 1. */
 struct phrasing {
 	enum feature_id feature;
 	enum direction direction;
 	const char *text; /* printf format of (target, value now) */
+	const char *none; /* down to the bin below 1: printf format of (value now); NULL: text */
 };
 
 static const struct phrasing phrasings[] = {
 	{FEAT_DAYS_PAST_DUE, MOVE_DOWN,
-	 "pay the oldest bills so that none is %g days or more past due (now %g)"},
+	 "pay the oldest bills so that none is %g days or more past due (now %g)",
+	 "pay the bills past due (%g days now)"},
 	{FEAT_MAX_DAYS_PAST_DUE_12M, MOVE_DOWN,
-	 "no bill %g days or more past due for 12 months (the worst in 12 months: %g days)"},
+	 "no bill %g days or more past due for 12 months (the worst in 12 months: %g days)",
+	 "no bill past due for 12 months (the worst in 12 months: %g days)"},
 	{FEAT_LATE_PAYMENTS_12M, MOVE_DOWN,
 	 "at most %g late payments in 12 months (now %g): pay every bill on time while older "
-	 "ones age out"},
+	 "ones age out",
+	 "no late payment in 12 months (now %g): pay every bill on time while older ones age out"},
 	{FEAT_ON_TIME_SHARE_12M, MOVE_UP,
-	 "pay bills on time: %.0f%% of the last 12 months' bills or more (now %.0f%%)"},
-	{FEAT_ARREARS_AMOUNT, MOVE_DOWN, "bring the arrears below %.2f (now %.2f)"},
-	{FEAT_ARREARS_RATIO, MOVE_DOWN, "bring the arrears below %g average bills (now %.1f)"},
+	 "pay bills on time: %.0f%% of the last 12 months' bills or more (now %.0f%%)", NULL},
+	{FEAT_ARREARS_AMOUNT, MOVE_DOWN, "bring the arrears below %.2f (now %.2f)", NULL},
+	{FEAT_ARREARS_RATIO, MOVE_DOWN, "bring the arrears below %g average bills (now %.1f)", NULL},
 	{FEAT_REVERSALS_12M, MOVE_DOWN,
-	 "no bounced payment until at most %g are within 12 months (now %g)"},
-	{FEAT_TENURE_MONTHS, MOVE_UP, "%g more months as a customer (now %g)"},
-	{FEAT_MONTHS_SINCE_LAST_LATE, MOVE_UP, "%g more months without a late payment (now %g)"},
-	{FEAT_DAYS_SINCE_REVERSAL, MOVE_UP, "%g more days without a bounced payment (now %g)"},
-	{FEAT_BILLS_12M, MOVE_UP, "%g more bills in 12 months (now %g)"},
+	 "no bounced payment until at most %g are within 12 months (now %g)",
+	 "no bounced payment within 12 months (now %g): no new one while the last ages out"},
+	{FEAT_TENURE_MONTHS, MOVE_UP, "%g more months as a customer (now %g)", NULL},
+	{FEAT_MONTHS_SINCE_LAST_LATE, MOVE_UP, "%g more months without a late payment (now %g)", NULL},
+	{FEAT_DAYS_SINCE_REVERSAL, MOVE_UP, "%g more days without a bounced payment (now %g)", NULL},
+	{FEAT_BILLS_12M, MOVE_UP, "%g more bills in 12 months (now %g)", NULL},
 };
 
 /* Features whose step says how much longer (months, days, bills) rather than where to. */
@@ -103,16 +109,12 @@ static void word_step(struct credit_step *s, const struct feature_vec *fv)
 		target *= 100;
 		now *= 100;
 	}
-	if (s->feature == FEAT_DAYS_PAST_DUE && s->to <= 1) {
-		double arrears = feature_known(fv, FEAT_ARREARS_AMOUNT) ? fv->value[FEAT_ARREARS_AMOUNT]
-		                                                          : 0;
-		if (arrears > 0)
-			snprintf(s->text, sizeof s->text, "pay the %.2f past due", arrears);
-		else
-			snprintf(s->text, sizeof s->text, "pay the bills past due");
-		return;
-	}
-	if (ph && (ph->direction == MOVE_UP) == up)
+	double arrears = feature_known(fv, FEAT_ARREARS_AMOUNT) ? fv->value[FEAT_ARREARS_AMOUNT] : 0;
+	if (s->feature == FEAT_DAYS_PAST_DUE && s->to <= 1 && arrears > 0)
+		snprintf(s->text, sizeof s->text, "pay the %.2f past due", arrears);
+	else if (ph && ph->none && !up && s->to <= 1)
+		snprintf(s->text, sizeof s->text, ph->none, now);
+	else if (ph && (ph->direction == MOVE_UP) == up)
 		snprintf(s->text, sizeof s->text, ph->text, target, now);
 	else
 		snprintf(s->text, sizeof s->text, "%s %s %g (now %g)", feature_def(s->feature)->name,

@@ -93,6 +93,23 @@ static void customer(struct feature_vec *fv, double dpd, double since_late, doub
 	feature_set(fv, FEAT_CONFIRMED_THEFT, 0);
 }
 
+/* Grades fv with the card (no limits) into *g and computes its path with margin into *p. */
+static void grade_and_path(const struct feature_vec *fv, double margin, struct credit_grade *g,
+                           struct credit_path *p)
+{
+	scorecard_grade(card, fv, NULL, g);
+	scorecard_better_grade_path(card, fv, g, NULL, margin, p);
+}
+
+/* The path's JSON, NUL-terminated (free with rbuf_free). */
+static struct rbuf path_json(const struct credit_path *p)
+{
+	struct rbuf json = {0};
+	credit_path_json(p, &json);
+	rbuf_append(&json, "", 1);
+	return json;
+}
+
 static void expect_step(const struct credit_step *s, const char *code, double value, double from,
                         double to, double gained, const char *text)
 {
@@ -111,10 +128,9 @@ Test(path, the_nearest_better_bins_until_the_next_cut_off)
 	struct credit_grade g;
 	struct credit_path p;
 	customer(&fv, 40, 1, 24, 0, 123.45); /* 500 - 60 - 15 + 5 + 10 = 440: C */
-	scorecard_grade(card, &fv, NULL, &g);
+	grade_and_path(&fv, 0, &g, &p);
 	cr_assert_eq(g.points, 440);
 	cr_assert_eq(g.grade, RULE_GRADE_C);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
 	cr_assert_eq(p.target, RULE_GRADE_B);
 	cr_assert_eq(p.points_needed, 50);
 	cr_assert(p.reachable);
@@ -131,8 +147,8 @@ Test(path, the_margin_asks_for_more_and_the_cheapest_move_that_suffices_comes_la
 	struct credit_grade g;
 	struct credit_path p;
 	customer(&fv, 40, 1, 24, 0, 123.45);
-	scorecard_grade(card, &fv, NULL, &g);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 5, &p);
+	grade_and_path(&fv, 5, &g, &p);
+	
 	cr_assert_eq(p.points_needed, 55);
 	cr_assert(p.reachable);
 	cr_assert_eq(p.n_steps, 2);
@@ -150,17 +166,15 @@ Test(path, one_move_that_suffices_and_the_fewest_points_among_them)
 	struct credit_grade g;
 	struct credit_path p;
 	customer(&fv, 0, 1, 3, 0, 0); /* 500 + 20 - 15 - 20 + 10 = 495: B */
-	scorecard_grade(card, &fv, NULL, &g);
+	grade_and_path(&fv, 0, &g, &p);
 	cr_assert_eq(g.grade, RULE_GRADE_B);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
 	cr_assert_eq(p.target, RULE_GRADE_A);
 	cr_assert_eq(p.points_needed, 25);
 	cr_assert_eq(p.n_steps, 1);
 	expect_step(&p.steps[0], "TENURE", 3, 6, INFINITY, 25, "3 more months as a customer (now 3)");
 
 	customer(&fv, 5, 20, 24, 0, 80); /* 500 - 10 + 10 + 5 + 10 = 515: B, 5 short of A */
-	scorecard_grade(card, &fv, NULL, &g);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
+	grade_and_path(&fv, 0, &g, &p);
 	cr_assert_eq(p.n_steps, 1);
 	expect_step(&p.steps[0], "DAYS_PAST_DUE", 5, -INFINITY, 1, 30, "pay the 80.00 past due");
 }
@@ -172,14 +186,13 @@ Test(path, facts_and_missing_values_do_not_move_and_a_short_path_says_so)
 	struct credit_path p;
 	customer(&fv, NAN, 1, 24, 1, 0); /* no bills yet: 500 + 0 - 15 + 5 - 25 = 465: C */
 	feature_set(&fv, FEAT_CONFIRMED_THEFT, 1); /* -100: 365 */
-	scorecard_grade(card, &fv, NULL, &g);
+	grade_and_path(&fv, 0, &g, &p);
 	cr_assert_eq(g.points, 365);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
 	cr_assert_eq(p.points_needed, 125);
 	cr_assert_not(p.reachable, "theft and a missing days past due cannot move");
 	cr_assert_eq(p.n_steps, 2);
 	expect_step(&p.steps[0], "REVERSALS_12M", 1, -INFINITY, 1, 35,
-	            "no bounced payment until at most 0 are within 12 months (now 1)");
+	            "no bounced payment within 12 months (now 1): no new one while the last ages out");
 	expect_step(&p.steps[1], "RECENT_LATE", 1, 12, INFINITY, 25,
 	            "11 more months without a late payment (now 1)");
 }
@@ -207,9 +220,7 @@ Test(path, a_cap_worse_than_the_target_comes_first)
 	cr_assert_str_eq(p.steps[0].text, "the policy holds the grade at C while this lasts: A "
 	                                  "bounced payment in the last 90 days");
 
-	struct rbuf json = {0};
-	credit_path_json(&p, &json);
-	rbuf_append(&json, "", 1);
+	struct rbuf json = path_json(&p);
 	cr_assert_str_eq(json.data,
 	                 "{\"target_grade\":\"B\",\"points_needed\":0.00,\"reachable\":true,\"steps\":"
 	                 "[{\"code\":\"recent_reversal\",\"rule\":true,\"feature\":null,\"value\":null,"
@@ -224,11 +235,9 @@ Test(path, json_of_steps_and_of_the_best_grade)
 	struct credit_grade g;
 	struct credit_path p;
 	customer(&fv, 0, 1, 3, 0, 0);
-	scorecard_grade(card, &fv, NULL, &g);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
-	struct rbuf json = {0};
-	credit_path_json(&p, &json);
-	rbuf_append(&json, "", 1);
+	grade_and_path(&fv, 0, &g, &p);
+	
+	struct rbuf json = path_json(&p);
 	cr_assert_str_eq(json.data,
 	                 "{\"target_grade\":\"A\",\"points_needed\":25.00,\"reachable\":true,\"steps\":"
 	                 "[{\"code\":\"TENURE\",\"rule\":false,\"feature\":\"tenure_months\","
@@ -237,9 +246,8 @@ Test(path, json_of_steps_and_of_the_best_grade)
 	rbuf_free(&json);
 
 	customer(&fv, 0, 20, 24, 0, 0); /* 500 + 20 + 10 + 5 + 10 = 545: AA */
-	scorecard_grade(card, &fv, NULL, &g);
+	grade_and_path(&fv, 0, &g, &p);
 	cr_assert_eq(g.grade, RULE_GRADE_AA);
-	scorecard_better_grade_path(card, &fv, &g, NULL, 0, &p);
 	cr_assert_eq(p.target, RULE_GRADE_AAA);
 	cr_assert_not(p.reachable, "every characteristic is at its best bin");
 	cr_assert_eq(p.n_steps, 0);
@@ -249,9 +257,7 @@ Test(path, json_of_steps_and_of_the_best_grade)
 	best.grade = best.points_grade = RULE_GRADE_AAA;
 	scorecard_better_grade_path(card, &fv, &best, NULL, 0, &p);
 	cr_assert_eq(p.target, RULE_GRADE_NONE);
-	struct rbuf none = {0};
-	credit_path_json(&p, &none);
-	rbuf_append(&none, "", 1);
+	struct rbuf none = path_json(&p);
 	cr_assert_str_eq(none.data, "null");
 	rbuf_free(&none);
 }
