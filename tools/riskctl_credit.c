@@ -87,7 +87,7 @@ static void print_actions(const json_t *grade, const char *grade_name, const cha
 		return;
 	}
 	printf("actions for grade %s, %s (the credit policy's service policy):\n", grade_name, segment);
-	printf("  security deposit:     %g average bills\n",
+	printf("  security deposit:     %g x the average bill\n",
 	       json_number_value(json_object_get(grade, "deposit_multiple")));
 	printf("  prepayment:           %s\n", yes_no(grade, "prepayment_required", "required",
 	                                                 "not required"));
@@ -110,8 +110,9 @@ static void print_path(const json_t *grade)
 		                                           : "not recorded");
 		return;
 	}
-	printf("path to grade %s (%.2f more points needed%s):\n",
+	printf("path to grade %s, as of %s (%.2f more points needed%s):\n",
 	       shown_text(key_text(path, "target_grade"), target, sizeof target),
+	       key_text(grade, "as_of"),
 	       json_number_value(json_object_get(path, "points_needed")),
 	       json_is_true(json_object_get(path, "reachable"))
 	           ? "" : "; what the customer can change does not give them all");
@@ -143,12 +144,10 @@ static void print_text(const json_t *customer, const json_t *grade, const char *
 	       key_text(grade, "scorecard_version"),
 	       shown_text(key_text(grade, "policy"), policy, sizeof policy));
 	if (json_is_object(credit))
-		printf("  now: %lld days past due, arrears %s, owed %s (as of %s)\n",
+		printf("  payment status: %lld days past due, arrears %.2f, owed %.2f (as of %s)\n",
 		       (long long)json_integer_value(json_object_get(credit, "days_past_due")),
-		       json_is_string(json_object_get(credit, "arrears_amount"))
-		           ? key_text(credit, "arrears_amount") : "0",
-		       json_is_string(json_object_get(credit, "balance_owed"))
-		           ? key_text(credit, "balance_owed") : "0",
+		       json_number_value(json_object_get(credit, "arrears_amount")),
+		       json_number_value(json_object_get(credit, "balance_owed")),
 		       key_text(credit, "as_of"));
 	print_reasons(grade);
 	print_actions(grade, g, segment);
