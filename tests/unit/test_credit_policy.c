@@ -2,8 +2,10 @@
  * test_credit_policy.c - Criterion suite for the service policy by grade: the shipped
  * rules/credit.yaml's actions, a grade's row for every segment and the rows naming segments,
  * the exact diagnostics of a bad `actions` section (from the rule loader, as `riskctl rules
- * check` prints them, and from credit_policy_load_paths), one file of actions per policy, and
- * the JSON written for the grade row and message.
+ * check` prints them, and from credit_policy_load_paths), one file of actions per policy, the
+ * JSON written for the grade row and message, the actions and path the grader gives a grade,
+ * and the policy's reversal cap through the grader (90 days, while reversals_12m counts the
+ * reversal for 12 months).
  *
  * Runs from the repository root (make test-unit does).
  */
@@ -248,8 +250,8 @@ Test(credit_policy, actions_as_json)
 	rbuf_free(&out);
 }
 
-/* A customer of segment seg with a year of bills paid on time, then one left unpaid. */
-static void customer_with_unpaid_bill(struct cstate *cs, enum segment seg, int32_t due)
+/* A customer of segment seg with a year of bills paid on time (the last due on day 20750). */
+static void paid_year(struct cstate *cs, enum segment seg)
 {
 	memset(cs, 0, sizeof(*cs));
 	snprintf(cs->id, sizeof(cs->id), "C1");
@@ -262,15 +264,22 @@ static void customer_with_unpaid_bill(struct cstate *cs, enum segment seg, int32
 		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
 		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
 	}
-	payments_bill(&cs->pay, "late", 4, 300, due, due - 20);
 }
 
-Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_path)
+/* The grader riskd runs with the shipped rules and cards (hysteresis 5 points). */
+static struct grader *shipped_grader(void)
 {
 	struct rbuf diag = {0};
 	struct grader *g = grader_new("rules", "scoring/cards", 5, &diag);
 	rbuf_append(&diag, "", 1);
 	cr_assert_not_null(g, "%s", diag.data);
+	rbuf_free(&diag);
+	return g;
+}
+
+Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_path)
+{
+	struct grader *g = shipped_grader();
 	struct credit_policy policy;
 	struct rules_diags diags = {0};
 	const char *paths[] = {"rules"};
@@ -281,7 +290,8 @@ Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_pa
 		struct cstate cs;
 		struct grader_result r;
 		int32_t due = 20400 + 30 * 12 + 20;
-		customer_with_unpaid_bill(&cs, segs[i], due);
+		paid_year(&cs, segs[i]);
+		payments_bill(&cs.pay, "late", 4, 300, due, due - 20);
 		cr_assert_eq(grader_grade(g, &cs, due + 100, &r), 1);
 		cr_assert_eq(r.grade.grade, RULE_GRADE_C, "100 days past due: C");
 		cr_assert_not_null(r.actions);
@@ -302,6 +312,49 @@ Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_pa
 		                    sizeof *r.actions), 0);
 	}
 	grader_free(g);
-	rbuf_free(&diag);
 	rules_diags_free(&diags);
+}
+
+/* The 90-day window of rules/credit.yaml recent_reversal, through the payment state, the rules
+ * and the cards (reversals_12m still counts the reversal for 12 months). */
+Test(credit_policy, a_reversal_caps_at_b_for_90_days_and_counts_for_12_months)
+{
+	struct grader *g = shipped_grader();
+	struct cstate cs;
+	paid_year(&cs, SEGMENT_RESIDENTIAL);
+	int32_t bounced = 20400 + 30 * 11 + 12;
+	payments_reversal(&cs.pay, 5.0, bounced); /* a small one: the debt is paid again at once */
+	payments_payment(&cs.pay, 5.0, NULL, 0, bounced);
+
+	struct feature_vec fv;
+	struct grade_limits limits;
+	static const struct {
+		int days_after;
+		int capped;
+	} cases[] = {{0, 1}, {30, 1}, {89, 1}, {90, 0}, {120, 0}, {150, 0}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int32_t today = bounced + cases[i].days_after;
+		feature_vec_clear(&fv);
+		payments_features(&cs, today, &fv);
+		cr_assert_eq(fv.value[FEAT_REVERSALS_12M], 1, "day %d: counted for 12 months",
+		             cases[i].days_after);
+		cr_assert_eq(fv.value[FEAT_DAYS_SINCE_REVERSAL], cases[i].days_after);
+		grader_limits(grader_rules(g), &fv, &limits);
+		if (cases[i].capped) {
+			cr_assert_eq(limits.cap, RULE_GRADE_B, "day %d", cases[i].days_after);
+			cr_assert_str_eq(limits.cap_code, "recent_reversal");
+		} else
+			cr_assert_eq(limits.cap, RULE_GRADE_NONE, "day %d: cap %d by %s",
+			             cases[i].days_after, limits.cap,
+			             limits.cap_code ? limits.cap_code : "-");
+	}
+
+	/* the grade itself: at most B on day 89, the points grade from day 90 */
+	struct grader_result r;
+	cr_assert_eq(grader_grade(g, &cs, bounced + 89, &r), 1);
+	cr_assert_geq(r.grade.grade, RULE_GRADE_B, "day 89: %s", credit_grade_name(r.grade.grade));
+	cr_assert_eq(grader_grade(g, &cs, bounced + 90, &r), 1);
+	cr_assert_not(r.grade.capped, "day 90: %s capped", credit_grade_name(r.grade.grade));
+	cr_assert_eq(r.grade.grade, r.grade.points_grade);
+	grader_free(g);
 }

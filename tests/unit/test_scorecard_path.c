@@ -148,7 +148,6 @@ Test(path, the_margin_asks_for_more_and_the_cheapest_move_that_suffices_comes_la
 	struct credit_path p;
 	customer(&fv, 40, 1, 24, 0, 123.45);
 	grade_and_path(&fv, 5, &g, &p);
-	
 	cr_assert_eq(p.points_needed, 55);
 	cr_assert(p.reachable);
 	cr_assert_eq(p.n_steps, 2);
@@ -236,7 +235,6 @@ Test(path, json_of_steps_and_of_the_best_grade)
 	struct credit_path p;
 	customer(&fv, 0, 1, 3, 0, 0);
 	grade_and_path(&fv, 0, &g, &p);
-	
 	struct rbuf json = path_json(&p);
 	cr_assert_str_eq(json.data,
 	                 "{\"target_grade\":\"A\",\"points_needed\":25.00,\"reachable\":true,\"steps\":"
