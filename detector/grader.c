@@ -23,7 +23,8 @@ struct grader {
 	struct feature_vec fv;          /* scratch */
 };
 
-/* Loads both files; on failure appends the diagnostics and leaves *rules / *cards NULL. */
+/* Loads the credit rules, the cards and the rules' service policy; on failure appends the
+ * diagnostics and leaves *rules / *cards NULL. */
 static int load_files(const struct grader *g, struct ruleset **rules,
                       struct scorecard_set **cards, struct credit_policy *policy,
                       struct rbuf *diagnostics)
