@@ -278,6 +278,12 @@ void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grad
 	at->scorecard = arena_put(&b->arena, name, strlen(name), 1);
 	at->version = arena_put(&b->arena, version, strlen(version), 1);
 	at->hash = arena_put(&b->arena, hash, strlen(hash), 1);
+	at->actions = b->arena.len;
+	credit_actions_json(r->actions, &b->arena);
+	rbuf_append(&b->arena, "", 1);
+	at->path = b->arena.len;
+	credit_path_json(&r->path, &b->arena);
+	rbuf_append(&b->arena, "", 1);
 }
 
 int batch_has_rows(const struct batch *b)
@@ -334,6 +340,8 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 		b->grades[i].scorecard = base + b->grade_at[i].scorecard;
 		b->grades[i].scorecard_version = base + b->grade_at[i].version;
 		b->grades[i].scorecard_hash = base + b->grade_at[i].hash;
+		b->grades[i].actions_json = base + b->grade_at[i].actions;
+		b->grades[i].path_json = base + b->grade_at[i].path;
 	}
 	sb->grades = b->grades;
 	sb->grade_count = b->grade_count;

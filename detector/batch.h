@@ -59,7 +59,7 @@ struct batch {
 	size_t alert_count, alert_cap;
 	struct store_grade *grades;   /* strings are set by batch_to_store */
 	struct grade_at {             /* where grades[i]'s strings sit in the arena */
-		size_t reasons, scorecard, version, hash;
+		size_t reasons, scorecard, version, hash, actions, path;
 	} *grade_at;
 	size_t grade_count, grade_cap;
 	struct store_credit *credit;

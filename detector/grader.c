@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../rules/credit_policy_load.h"
 #include "../rules/policy_files.h"
 #include "../rules/scorecard_load.h"
 #include "../scoring/features.h"
@@ -17,13 +18,16 @@ struct grader {
 	double hysteresis;
 	struct ruleset *rules;          /* credit rules; may have no rule */
 	struct scorecard_set *cards;
+	struct credit_policy policy;    /* the credit file's actions */
 	uint64_t cards_signature;       /* of the card files when `cards` was loaded */
 	struct feature_vec fv;          /* scratch */
 };
 
-/* Loads both files; on failure appends the diagnostics and leaves *rules / *cards NULL. */
+/* Loads the credit rules, the cards and the rules' service policy; on failure appends the
+ * diagnostics and leaves *rules / *cards NULL. */
 static int load_files(const struct grader *g, struct ruleset **rules,
-                      struct scorecard_set **cards, struct rbuf *diagnostics)
+                      struct scorecard_set **cards, struct credit_policy *policy,
+                      struct rbuf *diagnostics)
 {
 	struct rules_diags diags = {0};
 	const char *rules_path = g->rules_path, *cards_path = g->cards_path;
@@ -32,7 +36,8 @@ static int load_files(const struct grader *g, struct ruleset **rules,
 	*rules = NULL;
 	*cards = NULL;
 	if (ruleset_load_paths(&rules_path, 1, RULE_KIND_CREDIT, rules, &diags) != 0 ||
-	    scorecard_set_load_paths(&cards_path, 1, cards, &diags) != 0) {
+	    scorecard_set_load_paths(&cards_path, 1, cards, &diags) != 0 ||
+	    credit_policy_load_paths(&rules_path, 1, policy, &diags) != 0) {
 		rules_diags_render(&diags, diagnostics);
 		ruleset_free(*rules);
 		scorecard_set_free(*cards);
@@ -52,7 +57,7 @@ struct grader *grader_new(const char *rules_path, const char *cards_path,
 	g->cards_path = xstrdup(cards_path);
 	g->hysteresis = hysteresis_points > 0 ? hysteresis_points : 0;
 	g->cards_signature = policy_files_signature((const char *const *)&g->cards_path, 1);
-	if (load_files(g, &g->rules, &g->cards, diagnostics) != 0) {
+	if (load_files(g, &g->rules, &g->cards, &g->policy, diagnostics) != 0) {
 		grader_free(g);
 		return NULL;
 	}
@@ -78,13 +83,15 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics)
 	g->cards_signature = sig; /* a broken card is reported once, not on every check */
 	struct ruleset *rules;
 	struct scorecard_set *cards;
-	int rc = load_files(g, &rules, &cards, diagnostics);
+	struct credit_policy policy;
+	int rc = load_files(g, &rules, &cards, &policy, diagnostics);
 	if (rc)
 		return rc;
 	ruleset_free(g->rules);
 	scorecard_set_free(g->cards);
 	g->rules = rules;
 	g->cards = cards;
+	g->policy = policy;
 	return 1;
 }
 
@@ -144,6 +151,10 @@ int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grad
 	scorecard_grade_held(card, &g->fv, &limits, held_points, g->hysteresis, &out->grade);
 	out->changed = out->previous != out->grade.grade;
 	out->card = card;
+	out->actions = credit_policy_actions(&g->policy, out->grade.grade, (enum segment)cs->segment);
+	if (out->changed)
+		scorecard_better_grade_path(card, &g->fv, &out->grade, &limits, g->hysteresis,
+		                            &out->path);
 	out->as_of = today;
 	cs->credit = (uint8_t)((unsigned)(out->grade.grade + 1) |
 	                       (unsigned)(out->grade.points_grade + 1) << 4);

@@ -19,6 +19,7 @@
 
 #include "../config/riskd_base.h"
 #include "../rules/ruleset.h"
+#include "../scoring/credit_policy.h"
 #include "../scoring/cstate.h"
 #include "../scoring/scorecard.h"
 
@@ -30,6 +31,10 @@ struct grader_result {
 	enum rule_grade previous;       /* the grade before (RULE_GRADE_NONE: first grade) */
 	struct credit_grade grade;      /* grade, held points grade, points, reasons */
 	const struct scorecard *card;   /* the card used; valid until the next grader_reload */
+	const struct credit_actions *actions; /* the service policy's actions for the grade and
+	                                         segment (NULL: the policy sets none); valid
+	                                         until the next grader_reload */
+	struct credit_path path;        /* to the grade one step better; filled when changed */
 	int32_t as_of;                  /* local day graded */
 	/* payment status of the same day, for risk.customer_credit */
 	int has_billing;                /* a bill, payment or reversal has been seen */
@@ -40,8 +45,9 @@ struct grader_result {
 };
 
 /*
- * Loads the credit rule set (the RULE_KIND_CREDIT rules of rules_path, which may be empty)
- * and the scorecards of cards_path. hysteresis_points >= 0 (scoring.grade_hysteresis_points).
+ * Loads the credit rule set (the RULE_KIND_CREDIT rules of rules_path, which may be empty),
+ * its service policy (the credit file's `actions`, rules/credit_policy_load.h) and the
+ * scorecards of cards_path. hysteresis_points >= 0 (scoring.grade_hysteresis_points).
  * Returns NULL when either fails to load, with the rendered diagnostics appended to
  * *diagnostics.
  */
@@ -77,7 +83,8 @@ const struct ruleset *grader_rules(const struct grader *g);
 /*
  * Grades customer cs as of local day today (its payment features on that day, the card of
  * its segment, the credit rules), with hysteresis against the grade it holds, and records
- * the new held grade in cs (the caller marks cs dirty). Returns 1 with *out filled, or 0
+ * the new held grade in cs (the caller marks cs dirty). The service policy's actions for the
+ * grade come with it, and on a change of grade the path to the next better grade. Returns 1 with *out filled, or 0
  * when no card grades cs's segment (nothing changes). Allocates nothing.
  */
 int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grader_result *out);

@@ -121,6 +121,8 @@ struct store_grade {
 	int32_t as_of;             /* local day */
 	const char *reasons_json;  /* NUL-terminated, in the batch's arena */
 	const char *scorecard, *scorecard_version, *scorecard_hash; /* in the batch's arena */
+	const char *actions_json;  /* the service policy's actions (JSON object or null), and */
+	const char *path_json;     /* the path to a better grade (JSON or null): in the arena */
 };
 
 /* A customer's payment status after a grading (risk.customer_credit; the latest per

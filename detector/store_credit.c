@@ -18,9 +18,10 @@ static void write_grade_rows(struct rbuf *b, const void *rows, size_t n)
 		rbuf_printf(b, "\t%s\t%s\t%s\t%s\t%.17g\t%s\t%s\t%d\t", g[i].segment, g[i].grade,
 		            g[i].previous ? g[i].previous : "\\N", g[i].points_grade, g[i].points,
 		            g[i].capped ? "t" : "f", g[i].floored ? "t" : "f", (int)g[i].as_of);
-		store_copy_texts(b, 4,
+		store_copy_texts(b, 6,
 		                 (const char *const[]){g[i].reasons_json, g[i].scorecard,
-		                                       g[i].scorecard_version, g[i].scorecard_hash});
+		                                       g[i].scorecard_version, g[i].scorecard_hash,
+		                                       g[i].actions_json, g[i].path_json});
 	}
 }
 
@@ -39,36 +40,57 @@ static void write_credit_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+/* The service policy's actions and the path to a better grade, as the columns that follow
+ * changed_at in risk.credit_grades (deploy/sql/014_grade_actions.sql), from tmp_grades t. */
+#define GRADE_ACTIONS_SQL(t)                                                                    \
+	" (" t ".actions->>'deposit_multiple')::numeric,"                                         \
+	" (" t ".actions->>'prepayment_required')::boolean,"                                      \
+	" (" t ".actions->>'payment_plan_eligible')::boolean,"                                    \
+	" (" t ".actions->>'reminder_days')::integer,"                                            \
+	" (" t ".actions->>'disconnection_notice_eligible')::boolean,"                            \
+	" nullif(" t ".path, 'null'::jsonb)"
+#define GRADE_ACTION_COLUMNS                                                                    \
+	" deposit_multiple, prepayment_required, payment_plan_eligible, reminder_days,"          \
+	" disconnection_notice_eligible, path_to_better_grade"
+
 /* Grade changes in batch order: history rows, the current grade (the batch's last change of
  * each customer), and one message per change through the outbox. */
 static const char *const write_grades_sql =
     "with hist as ("
     " insert into risk.credit_grade_history (customer_id, grade, previous_grade, points,"
     "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
-    "  policy, as_of)"
+    "  policy, as_of," GRADE_ACTION_COLUMNS ")"
     " select customer_id, grade, previous, points, points_grade, capped, floored,"
     "  reasons, scorecard, scorecard_version, scorecard_hash, $1,"
-    "  date '1970-01-01' + as_of from tmp_grades order by seq), "
+    "  date '1970-01-01' + as_of," GRADE_ACTIONS_SQL("t")
+    " from tmp_grades t order by seq), "
     "cur as ("
     " insert into risk.credit_grades as g (customer_id, grade, previous_grade, points,"
     "  points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash,"
-    "  policy, as_of, changed_at)"
+    "  policy, as_of, changed_at," GRADE_ACTION_COLUMNS ")"
     " select distinct on (customer_id) customer_id, grade, previous, points, points_grade,"
     "  capped, floored, reasons, scorecard, scorecard_version, scorecard_hash, $1,"
-    "  date '1970-01-01' + as_of, now() from tmp_grades order by customer_id, seq desc"
+    "  date '1970-01-01' + as_of, now()," GRADE_ACTIONS_SQL("t")
+    " from tmp_grades t order by customer_id, seq desc"
     " on conflict (customer_id) do update set grade = excluded.grade,"
     "  previous_grade = excluded.previous_grade, points = excluded.points,"
     "  points_grade = excluded.points_grade, capped = excluded.capped,"
     "  floored = excluded.floored, reasons = excluded.reasons, scorecard = excluded.scorecard,"
     "  scorecard_version = excluded.scorecard_version,"
     "  scorecard_hash = excluded.scorecard_hash, policy = excluded.policy,"
-    "  as_of = excluded.as_of, changed_at = excluded.changed_at) "
+    "  as_of = excluded.as_of, changed_at = excluded.changed_at,"
+    "  deposit_multiple = excluded.deposit_multiple,"
+    "  prepayment_required = excluded.prepayment_required,"
+    "  payment_plan_eligible = excluded.payment_plan_eligible,"
+    "  reminder_days = excluded.reminder_days,"
+    "  disconnection_notice_eligible = excluded.disconnection_notice_eligible,"
+    "  path_to_better_grade = excluded.path_to_better_grade) "
     "insert into risk.outbox (topic, msg_key, payload, headers)"
     " select $2, convert_to(t.customer_id, 'UTF8'),"
     "  convert_to(risk.credit_grade_message(row(t.customer_id, t.grade, t.previous,"
     "   t.points, t.points_grade, t.capped, t.floored, t.reasons, t.scorecard,"
     "   t.scorecard_version, t.scorecard_hash, $1, date '1970-01-01' + t.as_of,"
-    "   now())::risk.credit_grades, t.segment)::text, 'UTF8'),"
+    "   now()," GRADE_ACTIONS_SQL("t") ")::risk.credit_grades, t.segment)::text, 'UTF8'),"
     "  array['x-grade', t.grade]"
     " from tmp_grades t order by t.seq";
 

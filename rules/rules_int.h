@@ -153,6 +153,15 @@ int ynode_number(struct rules_src *src, const struct ynode *n, const char *key, 
 /* A plain true or false into *out; reports anything else. Returns 0 or -1. */
 int ynode_bool(struct rules_src *src, const struct ynode *n, const char *key, int *out);
 
+/* ---- the service policy of credit files (credit_policy_load.c) ---- */
+
+struct credit_policy;
+
+/* Reads the `actions` section of a credit rule file into *policy (zeroed first), reporting
+ * every error through src; *policy is left empty when there was one. */
+void credit_policy_read(struct rules_src *src, const struct ynode *section,
+                        struct credit_policy *policy);
+
 /* ---- lexer (rules_lex.c) ---- */
 
 enum tok {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rules_int.h"
+#include "../scoring/credit_policy.h"
 
 #define ID_MAX 64
 #define NAME_MAX_LEN 64
@@ -47,8 +48,8 @@ static const char *const severity_names[] = {"low", "medium", "high", "critical"
 static const char *const mode_names[] = {"active", "shadow"};
 static const char *const expect_names[] = {"fire", "quiet"};
 
-static const char *const file_keys[] = {"ruleset", "version",   "kind",
-                                        "description", "rules", "thresholds"};
+static const char *const file_keys[] = {"ruleset",     "version", "kind",
+                                        "description", "rules",   "thresholds", "actions"};
 enum rule_key {
 	RK_ID, RK_TITLE, RK_DESCRIPTION, RK_WHEN, RK_SCORE, RK_SEVERITY, RK_MODE, RK_EVIDENCE,
 	RK_TESTS, RK_CAP, RK_FLOOR, RK__COUNT
@@ -558,6 +559,20 @@ static void join_once(struct rbuf *list, const char *text, int dedupe)
 	rbuf_puts(list, text);
 }
 
+/* The service policy of a credit file: checked here, read by credit_policy_load_paths. */
+static void load_actions(struct schema *s, const struct ynode *root)
+{
+	const struct ynode *n = ynode_get(root, "actions");
+	if (!n)
+		return;
+	if (s->kind == RULE_KIND_CREDIT) {
+		struct credit_policy checked;
+		credit_policy_read(s->src, n, &checked);
+	} else if (s->kind == RULE_KIND_THEFT)
+		rules_src_error(s->src, ynode_key_pos(root, "actions"),
+		                "'actions' is only allowed in credit rule files (kind: credit)");
+}
+
 int rules_schema_load(struct rules_src *src, const struct ynode *root,
                       struct ruleset *sets[RULE_KIND__COUNT], struct rules_idtab *ids,
                       struct rules_arena *scratch)
@@ -611,6 +626,7 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		rules_src_error(src, root->start,
 		                "missing required key 'thresholds' (theft files set thresholds.alert)");
 	load_thresholds(&s, thresholds);
+	load_actions(&s, root);
 
 	if (s.rs && name && version) {
 		join_once(&s.rs->names, name, 1);

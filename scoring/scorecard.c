@@ -235,9 +235,7 @@ static int char_value(const struct scorecard_char *ch, const struct feature_vec 
 	return !isnan(*v);
 }
 
-/* The bin a value of ch falls in, SCORECARD_BINS_MAX for the `other` bin of a category
- * attribute, or -1 for the missing bin (a boolean or symbol value no bin takes). */
-static int char_bin(const struct scorecard_char *ch, double v)
+int scorecard_char_bin(const struct scorecard_char *ch, double v)
 {
 	if (ch->type == FEATURE_NUM) {
 		size_t i = 0;
@@ -256,7 +254,7 @@ static double char_points(const struct scorecard_char *ch, const struct feature_
                           const struct attr_vec *av, int *missing)
 {
 	double v;
-	int bin = char_value(ch, fv, av, &v) ? char_bin(ch, v) : -1;
+	int bin = char_value(ch, fv, av, &v) ? scorecard_char_bin(ch, v) : -1;
 	*missing = bin < 0;
 	if (bin < 0)
 		return ch->missing_points;

@@ -163,6 +163,11 @@ double scorecard_cutoff(const struct scorecard *card, enum rule_grade g);
 size_t scorecard_char_count(const struct scorecard *card);
 enum feature_id scorecard_char_feature(const struct scorecard *card, size_t idx);
 
+/* The bin value v of characteristic ch falls in (an index of ch->bins), SCORECARD_BINS_MAX
+ * for the `other` bin of a category attribute, or -1 for the missing bin (a boolean or symbol
+ * value no bin takes). */
+int scorecard_char_bin(const struct scorecard_char *ch, double v);
+
 /*
  * Grades one customer: points = base points + for each characteristic the points of the bin
  * its feature falls in (a missing feature: the missing bin); the grade is the best one whose
@@ -202,6 +207,59 @@ int scorecard_grade_attrs(const struct scorecard *card, const struct feature_vec
 /* The points grade with hysteresis, as scorecard_grade_held computes it. */
 enum rule_grade scorecard_points_grade_held(const struct scorecard *card, double points,
                                             enum rule_grade held, double margin);
+
+/* ---- the path to a better grade (scorecard_path.c) ---- */
+
+/* Most steps of a path; longest text of a step, in bytes, without the NUL. */
+#define CREDIT_PATH_STEPS_MAX 4
+#define CREDIT_STEP_TEXT_MAX 159
+
+/* One change that lifts a customer's points (a characteristic moving to a better bin), or
+ * the credit rule whose cap holds the grade down (is_rule: it has to stop firing). */
+struct credit_step {
+	int is_rule;
+	char code[SCORECARD_CODE_MAX + 1]; /* the characteristic's reason code; a rule's id */
+	enum feature_id feature;           /* the characteristic's feature (not for a rule) */
+	double value;                      /* the feature's value now */
+	double from, to;                   /* the better bin: from <= value < to (+-INFINITY:
+	                                      open); the value has to get there */
+	double points_gained;              /* the bin's points minus the points now (rule: 0) */
+	char text[CREDIT_STEP_TEXT_MAX + 1]; /* what it takes, in words for a customer */
+};
+
+/* The smallest changes that lift a grade one step. Fixed-size; owns no memory. */
+struct credit_path {
+	enum rule_grade target;  /* the grade one step better; RULE_GRADE_NONE: AAA already */
+	double points_needed;    /* points the card still has to give (0: enough already) */
+	int reachable;           /* the steps give points_needed (a rule step aside) */
+	int n_steps;
+	struct credit_step steps[CREDIT_PATH_STEPS_MAX]; /* in the order they were chosen */
+};
+
+/*
+ * The path from graded (scorecard_grade_held's result for this card and fv) to the grade one
+ * step better. Points needed: the target's cut-off plus the hysteresis margin (the held points
+ * grade moves up only past it) minus the points, when the points grade is worse than the
+ * target. Steps: a numeric feature characteristic (attributes, booleans and symbols are facts
+ * a customer does not change; missing values too) moves to the nearest bin, in the direction
+ * the feature can move (scorecard_path.c lists them), that gives more points. While points
+ * are needed: when one move alone gives enough, the one that gives the fewest points does
+ * (the smallest change); else the one that gives the most, and that characteristic may move
+ * on to its next better bin (still one step). Then steps that turn out not to be needed are
+ * dropped, fewest points first. limits_or_NULL: when a cap is worse than the target, the rule
+ * behind it comes first (is_rule). At most CREDIT_PATH_STEPS_MAX steps; reachable says
+ * whether they suffice. Allocates nothing; writes only *out.
+ */
+void scorecard_better_grade_path(const struct scorecard *card, const struct feature_vec *fv,
+                    const struct credit_grade *graded, const struct grade_limits *limits_or_NULL,
+                    double margin, struct credit_path *out);
+
+/*
+ * Appends path as JSON: {"target_grade", "points_needed", "reachable", "steps": [{"code",
+ * "rule", "feature", "value", "from", "to", "points_gained", "text"}]} (a rule step's feature,
+ * value, from and to are null, as are open bin ends), or `null` when there is no better grade.
+ */
+void credit_path_json(const struct credit_path *path, struct rbuf *out);
 
 /* An empty set (free with scorecard_set_free), and adding a card to it (the set owns it from
  * then on; at most SCORECARD_CARDS_MAX: the builder checks the set's rules first). */

@@ -160,6 +160,19 @@ echo "  arrears by age (risk.v_arrears_ageing, all segments):"
 psql "$dsn" -XAtq -F $'\t' -c "select bucket, sum(customers), sum(arrears_amount) from risk.v_arrears_ageing
     group by bucket order by min(case bucket when '0-30' then 1 when '31-60' then 2 when '61-90' then 3 else 4 end)" |
     awk -F'\t' '{ printf "    %-8s %6d customers %14.2f\n", $1, $2, $3 }'
+echo "  service policy by grade (the actions of rules/credit.yaml recorded with each grade; docs/credit.md):"
+psql "$dsn" -XAtq -F $'\t' -c "select grade, count(*), coalesce(deposit_multiple::text, '-'),
+    case when prepayment_required then 'yes' else 'no' end, case when payment_plan_eligible then 'yes' else 'no' end,
+    coalesce(reminder_days::text, '-'), case when disconnection_notice_eligible then 'eligible' else 'no' end
+    from risk.credit_grades group by grade, deposit_multiple, prepayment_required, payment_plan_eligible,
+    reminder_days, disconnection_notice_eligible order by risk.grade_rank(grade), 2 desc" |
+    awk -F'\t' 'BEGIN { printf "    %-6s %9s %9s %8s %6s %10s %22s\n", "grade", "customers", "deposit", "prepay", "plan", "reminders", "disconnection notice" }
+                { printf "    %-6s %9d %9s %8s %6s %9sd %22s\n", $1, $2, $3, $4, $5, $6, $7 }'
+explain_id=$(q "select customer_id from risk.credit_grades where grade = 'C' and path_to_better_grade is not null order by customer_id limit 1")
+if [[ -n $explain_id ]]; then
+    echo "  path to a better grade, e.g. $explain_id (C): $(q "select string_agg(s->>'text', '; ') from risk.credit_grades, jsonb_array_elements(path_to_better_grade->'steps') s where customer_id = '$explain_id'")"
+    echo "  explain it: bin/riskctl credit explain $explain_id --config var/demo/riskd.yaml"
+fi
 # the collection department's dashboards log in as a role of their own in risk_dashboard
 q "do \$\$ begin if not exists (select from pg_roles where rolname = 'collections') then
      create role collections login in role risk_dashboard; end if; end \$\$" >/dev/null

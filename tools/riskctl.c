@@ -34,6 +34,7 @@ static const struct riskctl_command {
 	{"backtest", backtest_main, "run the theft rules offline over an event file: hits, alerts, edit diff"},
 	{"eval", eval_main, "detection scorecard: generate a labelled city and measure the rules on it"},
 	{"scorecard", scorecard_main, "scorecard check|features|fit|eval: credit scorecards from payment history"},
+	{"credit", credit_main, "credit explain CUSTOMER: a grade, its actions and the path to a better one"},
 };
 
 static void usage(FILE *out)

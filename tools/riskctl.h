@@ -45,6 +45,11 @@ int eval_main(int argc, char **argv);
  * (tools/riskctl_scorecard.c). */
 int scorecard_main(int argc, char **argv);
 
+/* riskctl credit explain: a customer's recorded grade, its service-policy actions and the path
+ * to a better grade (tools/riskctl_credit.c). Exit status 0 shown, 1 no grade, 2 usage,
+ * 3 PostgreSQL unreachable. */
+int credit_main(int argc, char **argv);
+
 /* riskctl migrate: apply deploy/sql's migrations to a database (tools/riskctl_migrate.c). */
 int migrate_main(int argc, char **argv);
 
