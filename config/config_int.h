@@ -62,6 +62,14 @@ int config_expand_env(const char *text, size_t len, char *out, size_t out_size, 
 int config_props_read(struct config_loader *ld, const char *key_name, struct config_props *props);
 
 /*
+ * Reads the value of tariffs.prices (the live event is its value node: a mapping of tariff
+ * codes to prices per kWh, or null for an empty map) into tariffs. Returns 0 or a riskd_err
+ * with the loader's errstr set ("path:line: error: tariffs.prices: ...").
+ */
+int config_tariffs_read(struct config_loader *ld, const char *key_name,
+                        struct config_tariffs *tariffs);
+
+/*
  * Parses one line of a stack env file in place. Sets *name and *value for a KEY=VALUE line
  * (an `export ` prefix and quotes around the value removed), leaves *name NULL for a blank
  * or comment line. Returns 0, or RISKD_ERR_INVALID with the reason in why.
