@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CONFIG_STRINGIFY_(x) #x
+#define CONFIG_STRINGIFY(x) CONFIG_STRINGIFY_(x)
+
 /* Highest price per kWh accepted: anything above is a typing slip (a price in cents?). */
 #define TARIFF_PRICE_MAX 1000.0
 /* Significant digits of a price in the JSON: a price written with up to 15 reads back as
@@ -29,9 +32,10 @@ static int code_ok(const char *code, size_t len)
 }
 
 /* Stores one entry; the live event is its value node, code the key as written. */
-static int tariff_add(struct config_loader *ld, const char *key_name,
-                      struct config_tariffs *tariffs, const char *code, size_t code_len, int line)
+static int tariff_add(struct config_loader *ld, void *arg, const char *key_name,
+                      const char *code, size_t code_len, int line)
 {
+	struct config_tariffs *tariffs = arg;
 	char shown[CONFIG_SHOW_MAX + 4];
 	const yaml_event_t *ev = config_loader_event(ld);
 	if (ev->type != YAML_SCALAR_EVENT)
@@ -73,51 +77,12 @@ static int tariff_add(struct config_loader *ld, const char *key_name,
 int config_tariffs_read(struct config_loader *ld, const char *key_name,
                         struct config_tariffs *tariffs)
 {
-	char shown[CONFIG_SHOW_MAX + 4];
-	const yaml_event_t *ev = config_loader_event(ld);
+	static const struct config_map_shape shape = {
+	    "tariff codes to prices", "a tariff code",
+	    "a tariff code (1.." CONFIG_STRINGIFY(RISKD_SHORT_TEXT_MAX) " bytes, no control "
+	    "characters)", code_ok, tariff_add};
 	memset(tariffs, 0, sizeof *tariffs);
-	if (ev->type == YAML_SCALAR_EVENT && config_scalar_is_null(ev))
-		return 0; /* `prices:` with nothing under it: no tariff has a price */
-	if (ev->type == YAML_SCALAR_EVENT)
-		return config_loader_fail(ld, config_loader_line(ld), RISKD_ERR_INVALID,
-		                          "%s: expected a mapping of tariff codes to prices, got '%s'",
-		                          key_name,
-		                          config_value_show(shown, sizeof shown,
-		                                            (const char *)ev->data.scalar.value,
-		                                            ev->data.scalar.length));
-	if (ev->type != YAML_MAPPING_START_EVENT)
-		return config_loader_fail(ld, config_loader_line(ld), RISKD_ERR_INVALID,
-		                          "%s: expected a mapping of tariff codes to prices, got %s",
-		                          key_name, config_node_noun(ev));
-	for (;;) {
-		int rc = config_loader_next(ld);
-		if (rc)
-			return rc;
-		ev = config_loader_event(ld);
-		if (ev->type == YAML_MAPPING_END_EVENT)
-			return 0;
-		if ((rc = config_loader_check_node(ld)))
-			return rc;
-		int line = config_loader_line(ld);
-		if (ev->type != YAML_SCALAR_EVENT)
-			return config_loader_fail(ld, line, RISKD_ERR_INVALID,
-			                          "%s: a tariff code must be a scalar, got %s", key_name,
-			                          config_node_noun(ev));
-		char code[RISKD_SHORT_TEXT_MAX + 1];
-		size_t code_len = ev->data.scalar.length;
-		if (!code_ok((const char *)ev->data.scalar.value, code_len))
-			return config_loader_fail(ld, line, RISKD_ERR_INVALID,
-			                          "%s: '%s' is not a tariff code (1..%d bytes, no control "
-			                          "characters)", key_name,
-			                          config_value_show(shown, sizeof shown,
-			                                            (const char *)ev->data.scalar.value,
-			                                            code_len),
-			                          RISKD_SHORT_TEXT_MAX);
-		memcpy(code, ev->data.scalar.value, code_len);
-		if ((rc = config_loader_next(ld)) || (rc = config_loader_check_node(ld)) ||
-		    (rc = tariff_add(ld, key_name, tariffs, code, code_len, line)))
-			return rc;
-	}
+	return config_map_read(ld, key_name, &shape, tariffs);
 }
 
 void config_tariffs_json(const struct config_tariffs *tariffs, const char *currency,
