@@ -163,7 +163,7 @@ psql "$dsn" -XAtq -F $'\t' -c "
                 { printf "    %-10s %-11s %10s %-19s %-16s %s\n", $1, $2, $3, $4, $5, $6 }'
 echo "  inspection list, top 5 (bin/riskctl inspect --budget 5 --config var/demo/riskd.yaml):"
 env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" inspect --budget 5 --config "$DIR/riskd.yaml" |
-    sed 's/^/    /'
+    sed 's/^./    &/'
 echo
 echo "  credit grades ($(q "select coalesce(max(policy), 'none') from risk.credit_grades"), hysteresis $(grep -o 'hysteresis_points=[0-9.]*' "$DIR/riskd.log" | head -n 1 | cut -d= -f2) points)"
 psql "$dsn" -XAtq -F $'\t' -c "select grade, customers, share_pct, upgrades_30d, downgrades_30d
