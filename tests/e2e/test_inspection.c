@@ -145,9 +145,40 @@ Test(inspection, amounts_reasons_and_ranking_of_hand_built_alerts, .timeout = 60
 	                                  " and backbill_amount = 18.90 and backbill_currency = 'EUR'"),
 	             1);
 
+	/* riskctl alerts show: text, --json, --html */
+	cr_assert_eq(e2e_run_capture(out, sizeof(out), "env -u RISKD_PG_DSN '%s/riskctl' alerts show"
+	                             " theft-C1-20260301 --config '%s'", w.env.bin, w.config), 0,
+	             "%s", out);
+	cr_assert_not_null(strstr(out, "  stolen energy   90.0 kWh (95% range 66.5 .. 113.5) from "
+	                               "2026-01-31 to 2026-03-01 (30 days, 3.00 kWh a day), by "
+	                               "shortfall; theft probability 0.90\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "  back-bill       18.90 EUR (95% range 13.96 .. 23.84) at "
+	                               "tariff residential_tiered, 0.21 EUR a kWh\n"), "%s", out);
+	cr_assert_eq(e2e_run_capture(out, sizeof(out), "env -u RISKD_PG_DSN '%s/riskctl' alerts show"
+	                             " theft-C2-20260301 --config '%s'", w.env.bin, w.config), 0,
+	             "%s", out);
+	cr_assert_not_null(strstr(out, "no amount: tariff 'mystery_tariff' has no price in "
+	                               "tariffs.prices (tariff_unknown)"), "%s", out);
+	cr_assert_not_null(strstr(out, "by attribution, z 8.0;"), "%s", out);
+	cr_assert_eq(e2e_run_capture(out, sizeof(out), "env -u RISKD_PG_DSN '%s/riskctl' alerts show"
+	                             " theft-C1-20260301 --json --config '%s'", w.env.bin, w.config),
+	             0, "%s", out);
+	json_error_t jerr;
+	json_t *detail = json_loads(out, 0, &jerr);
+	cr_assert_not_null(detail, "%s: %s", jerr.text, out);
+	cr_assert_float_eq(json_number_value(json_object_get(json_object_get(detail, "backbill"),
+	                                                     "amount")), 18.90, 1e-9);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(detail, "stolen_energy"),
+	                                                   "method")), "shortfall");
+	json_decref(detail);
+	cr_assert_eq(e2e_run_capture(out, sizeof(out), "env -u RISKD_PG_DSN '%s/riskctl' alerts show"
+	                             " theft-C1-20260301 --html --config '%s'", w.env.bin, w.config),
+	             0, "%s", out);
+	cr_assert_not_null(strstr(out, "<th>Back-bill</th><td>18.90 EUR (95% range 13.96 .. 23.84)"),
+	                   "%s", out);
+
 	/* riskctl inspect reads the view: --area keeps the view's ranks, --budget cuts */
 	cr_assert_eq(inspect(&w, "--area T2 --json", out, sizeof(out)), 0, "%s", out);
-	json_error_t jerr;
 	json_t *rows = json_loads(out, 0, &jerr);
 	cr_assert_not_null(rows, "%s: %s", jerr.text, out);
 	cr_assert_eq(json_array_size(rows), 2);
