@@ -28,7 +28,8 @@ enum config_type {
 	CONFIG_INT,    /* int; min..max bound the value */
 	CONFIG_DOUBLE, /* finite double; dmin..dmax bound the value */
 	CONFIG_CHOICE, /* text that must be one of choices[] */
-	CONFIG_PROPS   /* a map of librdkafka properties (config_props.c) */
+	CONFIG_PROPS,  /* a map of librdkafka properties (config_props.c) */
+	CONFIG_TARIFFS /* a map of tariff codes to prices per kWh (config_tariffs.c) */
 };
 
 struct config_key {
@@ -75,6 +76,12 @@ struct config_key {
 	  .offset = offsetof(struct riskd_config, f) +                                                 \
 	            0 * sizeof(&((struct riskd_config *)0)->f - (struct config_props *)0),             \
 	  .size = FIELD_SIZE(f), .max = CONFIG_PROPS_MAX, .doc = text }
+
+#define KEY_TARIFFS(n, f, text)                                                                    \
+	{ .name = n, .type = CONFIG_TARIFFS,                                                           \
+	  .offset = offsetof(struct riskd_config, f) +                                                 \
+	            0 * sizeof(&((struct riskd_config *)0)->f - (struct config_tariffs *)0),           \
+	  .size = FIELD_SIZE(f), .max = CONFIG_TARIFFS_MAX, .doc = text }
 
 /* Kafka refuses topic names longer than this. */
 #define TOPIC_NAME_MAX 249
@@ -157,6 +164,12 @@ static const struct config_key config_keys[] = {
 	KEY_DOUBLE("scoring.grade_hysteresis_points", grade_hysteresis_points, 0, 1000, 5.0,
 	           "points beyond a grade cut-off a customer must move before its credit grade "
 	           "changes (0 = none)"),
+	KEY_STRING("tariffs.currency", tariff_currency, 0, "",
+	           "ISO 4217 code of the tariff prices (three capital letters); \"\" only while "
+	           "there are none"),
+	KEY_TARIFFS("tariffs.prices", tariffs,
+	            "price per kWh of each tariff code customer profiles name, for the back-billing "
+	            "amount of a theft alert's stolen energy; a code not listed has no price"),
 	KEY_INT("metrics.port", metrics_port, 0, 65535, 9464,
 	        "TCP port of the /metrics and /healthz endpoint; 0 turns it off"),
 	KEY_STRING("metrics.listen", metrics_listen, 1, "127.0.0.1",
@@ -306,6 +319,8 @@ static const char *type_noun(const struct config_key *key)
 		return "one of its words";
 	case CONFIG_PROPS:
 		return "a mapping of librdkafka properties";
+	case CONFIG_TARIFFS:
+		return "a mapping of tariff codes to prices";
 	case CONFIG_STRING:
 		break;
 	}
@@ -322,6 +337,7 @@ static const char *type_name(const struct config_key *key)
 	case CONFIG_CHOICE:
 		return "enum";
 	case CONFIG_PROPS:
+	case CONFIG_TARIFFS:
 		return "map";
 	case CONFIG_STRING:
 		break;
@@ -636,6 +652,7 @@ static int loader_set_scalar(struct config_loader *ld, const struct config_key *
 	case CONFIG_STRING:
 	case CONFIG_CHOICE:
 	case CONFIG_PROPS:
+	case CONFIG_TARIFFS:
 		break;
 	}
 	char value[CONFIG_PATH_MAX + 1];
@@ -662,6 +679,8 @@ static int loader_read_value(struct config_loader *ld, int idx, int key_line)
 		return rc;
 	if (key->type == CONFIG_PROPS)
 		rc = config_props_read(ld, key->name, field_of(ld->cfg, key));
+	else if (key->type == CONFIG_TARIFFS)
+		rc = config_tariffs_read(ld, key->name, field_of(ld->cfg, key));
 	else if (ld->event.type != YAML_SCALAR_EVENT)
 		return fail(ld, event_line(ld), RISKD_ERR_INVALID, "%s: expected %s, got %s",
 		            key->name, type_noun(key), config_node_noun(&ld->event));
@@ -941,6 +960,27 @@ int config_timezone_check(const char *tz, char *errstr, size_t errstr_size)
 	return RISKD_ERR_NOT_FOUND;
 }
 
+/* tariffs.currency: "" or three capital letters, and not "" when tariffs.prices has any. */
+static int tariffs_check(const struct riskd_config *cfg, const char *path, const int *key_line,
+                         char *errstr, size_t errstr_size)
+{
+	char shown[SHOW_MAX + 4];
+	const char *cur = cfg->tariff_currency;
+	int line = key_line[key_by_name("tariffs.currency") - config_keys];
+	int ok = cur[0] == '\0' || strlen(cur) == CONFIG_CURRENCY_MAX;
+	for (size_t i = 0; ok && cur[i]; i++)
+		ok = cur[i] >= 'A' && cur[i] <= 'Z';
+	if (!ok)
+		return report(errstr, errstr_size, RISKD_ERR_INVALID, path, line,
+		              "tariffs.currency: '%s' is not an ISO 4217 code (three capital letters, "
+		              "such as EUR)", config_value_show(shown, sizeof shown, cur, strlen(cur)));
+	if (cfg->tariffs.count > 0 && cur[0] == '\0')
+		return report(errstr, errstr_size, RISKD_ERR_INVALID, path,
+		              key_line[key_by_name("tariffs.prices") - config_keys],
+		              "tariffs.prices: prices need their currency: set tariffs.currency");
+	return 0;
+}
+
 /*
  * Checks that span keys, or that look outside the file, once every source has been applied.
  * A message names the line of the offending key when the file set it, else it has no line.
@@ -981,6 +1021,9 @@ static int config_finalize(const struct riskd_config *cfg, const char *path, con
 		              "0.0.0.0 or ::)",
 		              config_value_show(shown, sizeof shown, cfg->metrics_listen,
 		                         strlen(cfg->metrics_listen)));
+	int rc = tariffs_check(cfg, path, key_line, errstr, errstr_size);
+	if (rc)
+		return rc;
 	const char *dir = zoneinfo_dir();
 	char file[CONFIG_PATH_MAX + CONFIG_STR_MAX];
 	int tz_line = key_line[key_by_name("days.timezone") - config_keys];
@@ -1036,6 +1079,8 @@ void config_defaults(struct riskd_config *cfg)
 			break;
 		case CONFIG_PROPS:
 			break; /* empty: every property at librdkafka's or riskd's own setting */
+		case CONFIG_TARIFFS:
+			break; /* empty: no tariff has a price */
 		}
 	}
 }
@@ -1161,6 +1206,7 @@ void config_describe(void *out)
 			snprintf(def, sizeof def, "\"%s\"", key->def_str);
 			break;
 		case CONFIG_PROPS:
+		case CONFIG_TARIFFS:
 			snprintf(range, sizeof range, "0..%lld entries", key->max);
 			snprintf(def, sizeof def, "{}");
 			break;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/riskd_base.h"
+
 #define CONFIG_STR_MAX 512
 #define CONFIG_PATH_MAX 1024
 
@@ -37,6 +39,24 @@ struct config_props {
 		                      a key's or a token's: never show it */
 	} items[CONFIG_PROPS_MAX];
 	char text[CONFIG_PROPS_TEXT];
+};
+
+#define CONFIG_TARIFFS_MAX 256      /* tariff codes in tariffs.prices */
+#define CONFIG_CURRENCY_MAX 3       /* an ISO 4217 code: three capital letters */
+
+/*
+ * The price table of tariffs.prices, in file order: each tariff code a customer profile may
+ * name (its `tariff`, as written) with its price per kWh in tariffs.currency. riskd prices
+ * the stolen energy of a theft alert with it (docs/detection.md, "Stolen energy and
+ * back-billing"); a code it does not hold has no price.
+ */
+struct config_tariffs {
+	int count;
+	struct config_tariff {
+		char code[RISKD_SHORT_TEXT_MAX + 1];
+		double price;      /* per kWh, finite, >= 0 */
+		int line;          /* 1-based line of the entry in the config file */
+	} items[CONFIG_TARIFFS_MAX];
 };
 
 struct riskd_config {
@@ -76,6 +96,9 @@ struct riskd_config {
 	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */
 	char scorecard_path[CONFIG_PATH_MAX];      /* scoring.scorecards, default "scoring/cards" */
 	double grade_hysteresis_points;            /* scoring.grade_hysteresis_points, 0..1000, default 5 */
+	/* back-billing */
+	char tariff_currency[CONFIG_CURRENCY_MAX + 1]; /* tariffs.currency, "" or 3 capitals, default "" */
+	struct config_tariffs tariffs;             /* tariffs.prices, default {} */
 	/* operations */
 	int metrics_port;                          /* metrics.port, 0..65535 (0 = off), default 9464 */
 	char metrics_listen[64];                   /* metrics.listen: an IP address, default
@@ -131,6 +154,14 @@ const char *config_prop_name(const struct config_props *props, int i);
 
 /* The value of property i of props, NUL-terminated, owned by props. */
 const char *config_prop_value(const struct config_props *props, int i);
+
+/*
+ * Appends to out the price table as the JSON object riskd hands PostgreSQL when it raises
+ * alerts: {"currency": currency or null, "prices": {code: price, ...}} (prices to 15
+ * significant digits, in file order).
+ */
+void config_tariffs_json(const struct config_tariffs *tariffs, const char *currency,
+                         struct rbuf *out);
 
 /* Writes every key with its type, range, default and doc, one per line, to out (a FILE *). */
 void config_describe(void *out);

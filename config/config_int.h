@@ -53,6 +53,29 @@ const char *config_value_show(char *dst, size_t dst_size, const char *src, size_
 int config_expand_env(const char *text, size_t len, char *out, size_t out_size, size_t *out_len,
                       int *expanded, char *why, size_t why_size);
 
+/* Longest name of a map entry (a librdkafka property, a tariff code), in bytes. */
+#define CONFIG_MAP_NAME_MAX 128
+
+/* What a map of named entries accepts, for config_map_read's messages and checks. */
+struct config_map_shape {
+	const char *entries;   /* "librdkafka properties": "expected a mapping of ..." */
+	const char *name_noun; /* "a property name": "... must be a scalar" */
+	const char *bad_name;  /* "a librdkafka property name": "'x' is not ..." */
+	int (*name_ok)(const char *name, size_t len);  /* len <= CONFIG_MAP_NAME_MAX */
+	/* stores one entry: its value node is the live event; name is NUL-terminated */
+	int (*add)(struct config_loader *ld, void *arg, const char *key_name, const char *name,
+	           size_t name_len, int line);
+};
+
+/*
+ * Reads the value node of a map key (the live event: a mapping, or null for an empty map):
+ * each entry's name is checked with shape->name_ok, then shape->add(ld, arg, ...) stores it
+ * with its value node live. key_name ("kafka.properties") starts every message. Returns 0 or
+ * a riskd_err with the loader's errstr set.
+ */
+int config_map_read(struct config_loader *ld, const char *key_name,
+                    const struct config_map_shape *shape, void *arg);
+
 /*
  * Reads the value of a property map key (the live event is its value node: a mapping, or
  * null for an empty map) into props: entries NAME: VALUE, and NAME_file: PATH which sets NAME
@@ -60,6 +83,14 @@ int config_expand_env(const char *text, size_t len, char *out, size_t out_size, 
  * riskd_err with the loader's errstr set.
  */
 int config_props_read(struct config_loader *ld, const char *key_name, struct config_props *props);
+
+/*
+ * Reads the value of tariffs.prices (the live event is its value node: a mapping of tariff
+ * codes to prices per kWh, or null for an empty map) into tariffs. Returns 0 or a riskd_err
+ * with the loader's errstr set ("path:line: error: tariffs.prices: ...").
+ */
+int config_tariffs_read(struct config_loader *ld, const char *key_name,
+                        struct config_tariffs *tariffs);
 
 /*
  * Parses one line of a stack env file in place. Sets *name and *value for a KEY=VALUE line

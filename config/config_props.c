@@ -202,25 +202,24 @@ static int prop_add(struct config_loader *ld, const char *key_name, struct confi
 	return 0;
 }
 
-int config_props_read(struct config_loader *ld, const char *key_name, struct config_props *props)
+int config_map_read(struct config_loader *ld, const char *key_name,
+                    const struct config_map_shape *shape, void *arg)
 {
 	char shown[CONFIG_SHOW_MAX + 4];
-	size_t used = 0;
 	const yaml_event_t *ev = config_loader_event(ld);
-	memset(props, 0, sizeof *props);
 	if (ev->type == YAML_SCALAR_EVENT && config_scalar_is_null(ev))
-		return 0; /* `properties:` with nothing under it: an empty map */
+		return 0; /* the key with nothing under it: an empty map */
 	if (ev->type == YAML_SCALAR_EVENT)
 		return config_loader_fail(ld, config_loader_line(ld), RISKD_ERR_INVALID,
-		                          "%s: expected a mapping of librdkafka properties, got '%s'",
-		                          key_name,
+		                          "%s: expected a mapping of %s, got '%s'", key_name,
+		                          shape->entries,
 		                          config_value_show(shown, sizeof shown,
 		                                            (const char *)ev->data.scalar.value,
 		                                            ev->data.scalar.length));
 	if (ev->type != YAML_MAPPING_START_EVENT)
 		return config_loader_fail(ld, config_loader_line(ld), RISKD_ERR_INVALID,
-		                          "%s: expected a mapping of librdkafka properties, got %s",
-		                          key_name, config_node_noun(ev));
+		                          "%s: expected a mapping of %s, got %s", key_name,
+		                          shape->entries, config_node_noun(ev));
 	for (;;) {
 		int rc = config_loader_next(ld);
 		if (rc)
@@ -233,19 +232,45 @@ int config_props_read(struct config_loader *ld, const char *key_name, struct con
 		int line = config_loader_line(ld);
 		if (ev->type != YAML_SCALAR_EVENT)
 			return config_loader_fail(ld, line, RISKD_ERR_INVALID,
-			                          "%s: a property name must be a scalar, got %s", key_name,
-			                          config_node_noun(ev));
-		char name[129];
+			                          "%s: %s must be a scalar, got %s", key_name,
+			                          shape->name_noun, config_node_noun(ev));
+		char name[CONFIG_MAP_NAME_MAX + 1];
 		size_t name_len = ev->data.scalar.length;
-		if (!name_ok((const char *)ev->data.scalar.value, name_len))
-			return config_loader_fail(ld, line, RISKD_ERR_INVALID,
-			                          "%s: '%s' is not a librdkafka property name", key_name,
+		if (name_len > CONFIG_MAP_NAME_MAX ||
+		    !shape->name_ok((const char *)ev->data.scalar.value, name_len))
+			return config_loader_fail(ld, line, RISKD_ERR_INVALID, "%s: '%s' is not %s",
+			                          key_name,
 			                          config_value_show(shown, sizeof shown,
 			                                            (const char *)ev->data.scalar.value,
-			                                            name_len));
+			                                            name_len),
+			                          shape->bad_name);
 		memcpy(name, ev->data.scalar.value, name_len);
+		name[name_len] = '\0';
 		if ((rc = config_loader_next(ld)) || (rc = config_loader_check_node(ld)) ||
-		    (rc = prop_add(ld, key_name, props, &used, name, name_len, line)))
+		    (rc = shape->add(ld, arg, key_name, name, name_len, line)))
 			return rc;
 	}
+}
+
+/* The map being filled, for prop_entry. */
+struct props_fill {
+	struct config_props *props;
+	size_t used;
+};
+
+static int prop_entry(struct config_loader *ld, void *arg, const char *key_name,
+                      const char *name, size_t name_len, int line)
+{
+	struct props_fill *fill = arg;
+	return prop_add(ld, key_name, fill->props, &fill->used, name, name_len, line);
+}
+
+int config_props_read(struct config_loader *ld, const char *key_name, struct config_props *props)
+{
+	static const struct config_map_shape shape = {
+	    "librdkafka properties", "a property name", "a librdkafka property name", name_ok,
+	    prop_entry};
+	struct props_fill fill = {props, 0};
+	memset(props, 0, sizeof *props);
+	return config_map_read(ld, key_name, &shape, &fill);
 }

@@ -84,6 +84,36 @@ void alert_curve_json(const struct models_history *h, struct rbuf *out)
 	rbuf_append(out, "]", 1);
 }
 
+/* A key and a number with `decimals` decimals, or null. */
+static void json_fixed(struct rbuf *out, const char *key, double v, int decimals, int known)
+{
+	rbuf_printf(out, ",\"%s\":", key);
+	if (known && isfinite(v))
+		rbuf_printf(out, "%.*f", decimals, v);
+	else
+		rbuf_puts(out, "null");
+}
+
+void alert_stolen_json(const struct stolen_estimate *e, struct rbuf *out)
+{
+	char from[16], to[16];
+	int known = e->method != STOLEN_NONE;
+	event_format_date(e->from_day, from, sizeof(from));
+	event_format_date(e->to_day, to, sizeof(to));
+	rbuf_puts(out, "{\"method\":");
+	rbuf_json_string(out, stolen_method_name(e->method));
+	rbuf_printf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"days\":%d,\"known_days\":%d", from,
+	            to, (int)e->days, (int)e->known_days);
+	json_fixed(out, "kwh", e->kwh, 3, known);
+	json_fixed(out, "kwh_low", e->kwh_low, 3, known);
+	json_fixed(out, "kwh_high", e->kwh_high, 3, known);
+	json_fixed(out, "kwh_day", e->kwh_day, 3, known);
+	json_fixed(out, "kwh_day_se", e->kwh_day_se, 3, known);
+	json_fixed(out, "z", e->z, 2, e->method == STOLEN_ATTRIBUTION);
+	json_fixed(out, "probability", e->probability, 4, 1);
+	rbuf_append(out, "}", 1);
+}
+
 enum rule_severity alert_severity(const struct ruleset *rs, const struct rule_hits *hits)
 {
 	enum rule_severity worst = RULE_SEV_LOW;

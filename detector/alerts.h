@@ -10,6 +10,7 @@
 #include "../rules/ruleset.h"
 #include "../scoring/features.h"
 #include "../scoring/models.h"
+#include "../scoring/stolen.h"
 
 /*
  * Appends to out a JSON array with one object per fired ACTIVE rule of hits:
@@ -22,6 +23,16 @@ void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
 /* Appends to out a JSON array of {"day": "YYYY-MM-DD", "kwh": x|null, "baseline": y|null}
  * for the 60 days of h. */
 void alert_curve_json(const struct models_history *h, struct rbuf *out);
+
+/*
+ * Appends to out the stolen-energy estimate of an alert as a JSON object:
+ *   {"method": "attribution"|"shortfall"|"none", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD",
+ *    "days": n, "known_days": n, "kwh": x, "kwh_low": x, "kwh_high": x, "kwh_day": x,
+ *    "kwh_day_se": x, "z": x, "probability": p}
+ * energies to the watt-hour; the energies, kwh_day, kwh_day_se and z are null for "none",
+ * z is null for "shortfall" (scoring/stolen.h).
+ */
+void alert_stolen_json(const struct stolen_estimate *e, struct rbuf *out);
 
 /* The highest severity among hits' fired active rules (RULE_SEV_LOW when none). */
 enum rule_severity alert_severity(const struct ruleset *rs, const struct rule_hits *hits);

@@ -228,16 +228,19 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
 
 void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
                      const char *severity, const struct rbuf *rules_json,
-                     const struct rbuf *curve_json)
+                     const struct rbuf *curve_json, const struct rbuf *stolen_json)
 {
 	if (b->alert_count == b->alert_cap) {
 		b->alert_cap = b->alert_cap ? 2 * b->alert_cap : 16;
 		b->alerts = xrealloc(b->alerts, sizeof(*b->alerts) * b->alert_cap);
 		b->alert_at = xrealloc(b->alert_at, sizeof(*b->alert_at) * b->alert_cap);
 	}
-	b->alerts[b->alert_count] = (struct store_alert){cs->id, day, score, severity, NULL, NULL};
+	b->alerts[b->alert_count] =
+	    (struct store_alert){cs->id, day, score, severity, NULL, NULL, NULL};
 	b->alert_at[b->alert_count].rules = arena_put(&b->arena, rules_json->data, rules_json->len, 1);
 	b->alert_at[b->alert_count].curve = arena_put(&b->arena, curve_json->data, curve_json->len, 1);
+	b->alert_at[b->alert_count].stolen =
+	    arena_put(&b->arena, stolen_json->data, stolen_json->len, 1);
 	b->alert_count++;
 }
 
@@ -332,6 +335,7 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	for (size_t i = 0; i < b->alert_count; i++) {
 		b->alerts[i].rules_json = base + b->alert_at[i].rules;
 		b->alerts[i].curve_json = base + b->alert_at[i].curve;
+		b->alerts[i].stolen_json = base + b->alert_at[i].stolen;
 	}
 	sb->alerts = b->alerts;
 	sb->alert_count = b->alert_count;

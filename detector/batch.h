@@ -54,7 +54,7 @@ struct batch {
 	size_t snapshot_count, snapshot_cap;
 	struct store_alert *alerts;   /* JSON pointers are set by batch_to_store */
 	struct alert_at {             /* where alerts[i]'s JSON sits in the arena */
-		size_t rules, curve;
+		size_t rules, curve, stolen;
 	} *alert_at;
 	size_t alert_count, alert_cap;
 	struct store_grade *grades;   /* strings are set by batch_to_store */
@@ -124,10 +124,10 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *t
 void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
- * the JSON texts are copied. */
+ * the JSON texts (detector/alerts.h: rules, curve, stolen-energy estimate) are copied. */
 void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
                      const char *severity, const struct rbuf *rules_json,
-                     const struct rbuf *curve_json);
+                     const struct rbuf *curve_json, const struct rbuf *stolen_json);
 
 /*
  * Records a grading of customer cs (which must outlive the batch): its payment status when

@@ -322,6 +322,8 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	}
 	sb->rule_counts = job->rule_counts;
 	sb->review_topic = pl->cfg->topic_review_queue;
+	sb->tariffs = &pl->cfg->tariffs;
+	sb->tariff_currency = pl->cfg->tariff_currency;
 	sb->credit_policy = pl->credit_policy;
 	sb->grades_topic = pl->cfg->topic_credit_grades;
 	/* the area balance reads whole area-days: under load, every few seconds */
@@ -741,7 +743,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	}
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
-		                r.alert.rules_json, r.alert.curve_json);
+		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
 	if (r.has_grade)
 		batch_add_grade(cur_batch(pl), r.cs, &r.grade);
 	if (ev->type == EVENT_CUSTOMER)

@@ -20,7 +20,7 @@ struct scorer {
 	struct feature_vec fv;
 	struct rule_hits hits;
 	struct models_history history;
-	struct rbuf rules_json, curve_json;
+	struct rbuf rules_json, curve_json, stolen_json;
 	struct scorer_stats stats;
 	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
 	int counting_off;              /* replaying input whose counts are stored already */
@@ -62,6 +62,7 @@ void scorer_free(struct scorer *sc)
 	area_table_free(&sc->areas);
 	rbuf_free(&sc->rules_json);
 	rbuf_free(&sc->curve_json);
+	rbuf_free(&sc->stolen_json);
 	free(sc->rules_path);
 	free(sc);
 }
@@ -132,6 +133,21 @@ void scorer_rule_counts_reset(struct scorer *sc)
 	memset(sc->rule_counts, 0, sizeof(sc->rule_counts));
 }
 
+/* The energy cs has stolen up to `day` and the alert's probability, from the history
+ * models_history just filled (scoring/stolen.h), into stolen_json. */
+static void estimate_stolen(struct scorer *sc, const struct cstate *cs, int32_t day)
+{
+	struct models_split split;
+	struct stolen_estimate est;
+	const struct attrib_finding *finding = area_table_find_finding(&sc->areas, cs->id);
+	stolen_estimate(&sc->history, models_drop_split(cs, &split) ? &split : NULL, finding, day,
+	                &est);
+	est.probability = stolen_probability(sc->hits.score, ruleset_alert_threshold(sc->rules),
+	                                     finding ? finding->z : 0);
+	rbuf_reset(&sc->stolen_json);
+	alert_stolen_json(&est, &sc->stolen_json);
+}
+
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
                       const struct event *ev, int32_t day, int32_t second_of_day,
                       enum daily_result result, const struct daily_closed *closed,
@@ -154,12 +170,14 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 			alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
 			models_history(cs, &sc->history);
 			alert_curve_json(&sc->history, &sc->curve_json);
+			estimate_stolen(sc, cs, closed->day);
 			*alert = (struct scorer_alert){
 				.day = closed->day,
 				.score = sc->hits.score,
 				.severity = rule_severity_name(alert_severity(sc->rules, &sc->hits)),
 				.rules_json = &sc->rules_json,
 				.curve_json = &sc->curve_json,
+				.stolen_json = &sc->stolen_json,
 			};
 			sc->stats.alerts++;
 			raised = 1;

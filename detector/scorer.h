@@ -29,6 +29,7 @@ struct scorer_alert {
 	const char *severity;        /* highest severity among the fired active rules */
 	const struct rbuf *rules_json;
 	const struct rbuf *curve_json;
+	const struct rbuf *stolen_json; /* alert_stolen_json: the energy stolen since onset */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../config/config.h"
 #include "../config/riskd_base.h"
 #include "areas.h"
 #include "store_attrib.h"
@@ -166,7 +167,8 @@ static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, a[i].customer_id);
 		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
-		store_copy_texts(b, 2, (const char *const[]){a[i].rules_json, a[i].curve_json});
+		store_copy_texts(b, 3, (const char *const[]){a[i].rules_json, a[i].curve_json,
+		                                              a[i].stolen_json});
 	}
 }
 
@@ -305,26 +307,35 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
                         size_t errstr_size)
 {
 	char threshold[32];
-	const char *params[5] = {b->ruleset_name, b->ruleset_version, b->ruleset_hash, threshold,
-	                         b->review_topic};
+	struct rbuf tariffs = {0};
 	int rc;
 	snprintf(threshold, sizeof(threshold), "%.17g", b->alert_threshold);
+	if (b->tariffs)
+		config_tariffs_json(b->tariffs, b->tariff_currency, &tariffs);
+	rbuf_append(&tariffs, "", 1);
+	const char *params[6] = {b->ruleset_name, b->ruleset_version, b->ruleset_hash, threshold,
+	                         b->review_topic, b->tariffs ? tariffs.data : NULL};
 	if ((rc = store_copy_rows(st, &alerts_target, b->alerts, b->alert_count, errstr,
-	                          errstr_size)))
+	                          errstr_size))) {
+		rbuf_free(&tariffs);
 		return rc;
-	/* raise_alert leaves out suppressed rules and publishes to the review topic (a NULL
-	 * topic publishes nothing) through the outbox, in this transaction */
+	}
+	/* raise_alert leaves out suppressed rules, prices the stolen energy at the customer's
+	 * tariff and publishes to the review topic (a NULL topic publishes nothing) through the
+	 * outbox, in this transaction */
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
 	    " 'theft', date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
-	    " curve::jsonb, $4::float8, $5)).opened from tmp_alerts order by seq) r",
-	    5, NULL, params, NULL, NULL, 0);
+	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb)).opened from tmp_alerts"
+	    " order by seq) r",
+	    6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);
 	else
 		rc = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	rbuf_free(&tariffs);
 	return rc;
 }
 

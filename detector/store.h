@@ -17,6 +17,8 @@
 #include "../scoring/daily.h"
 #include "../streams/event.h"
 
+struct config_tariffs;
+
 struct store;
 
 /* Energy of one entity (customer or transformer) and local day: an addition to the stored
@@ -107,6 +109,7 @@ struct store_alert {
 	const char *severity;     /* static name */
 	const char *rules_json;   /* alerts.h formats; NUL-terminated, in the batch's arena */
 	const char *curve_json;
+	const char *stolen_json;  /* the stolen-energy estimate (alert_stolen_json) */
 };
 
 /* A change of a customer's credit grade (risk.credit_grades, its history, the topic). */
@@ -157,6 +160,8 @@ struct store_batch {
 	const char *ruleset_name, *ruleset_version, *ruleset_hash; /* of the alerts' rule set */
 	double alert_threshold;   /* the rule set's thresholds.alert */
 	const char *review_topic; /* where alerts are published (topics.review_queue) */
+	const struct config_tariffs *tariffs; /* the price table alerts are back-billed at */
+	const char *tariff_currency;          /* its currency (tariffs.currency) */
 	const struct store_rule_count *rule_counts; size_t rule_count_count;
 	const struct store_grade *grades;         size_t grade_count;
 	const struct store_credit *credit;        size_t credit_count;

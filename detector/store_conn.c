@@ -39,7 +39,7 @@ static const char *const session_sql =
     "create temp table if not exists tmp_rule_counts (rule_id text, mode text,"
     "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
     "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
-    "  score float8, severity text, rules text, curve text) on commit delete rows;"
+    "  score float8, severity text, rules text, curve text, stolen text) on commit delete rows;"
     "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
     "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
     "  as_of int, reasons jsonb, scorecard text, scorecard_version text, scorecard_hash text,"

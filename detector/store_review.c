@@ -238,6 +238,7 @@ static const char *const show_sql =
     "          join risk.customers c on c.transformer_id = l.transformer_id"
     "          where c.customer_id = a.customer_id),"
     " 'grade', risk.customer_grade(a.customer_id),"
+    " 'stolen_energy', risk.alert_stolen_energy(a), 'backbill', risk.alert_backbill(a),"
     " 'queue', (select json_build_object('position', q.priority,"
     "                                    'size', (select count(*) from risk.v_review_queue))"
     "           from risk.v_review_queue q where q.alert_id = a.alert_id),"
@@ -319,6 +320,21 @@ int review_reopen(struct review_store *rv, const char *alert_id, const char *ana
 	const char *params[3] = {alert_id, analyst, note};
 	return review_call_lifecycle(rv, "select risk.alert_reopen($1, $2, $3)", 3, params, NULL, errstr,
 	                      errstr_size);
+}
+
+static const char *const inspection_sql =
+    "select coalesce(json_agg(v order by v.rank), '[]')::text from ("
+    " select * from risk.v_inspection_list l"
+    " where $1::text is null or l.transformer_id = $1::text"
+    " order by l.rank limit $2::integer) v";
+
+int review_inspection_list(struct review_store *rv, const char *area, int budget, json_t **out,
+                           char *errstr, size_t errstr_size)
+{
+	char limit[16];
+	snprintf(limit, sizeof(limit), "%d", budget);
+	const char *params[2] = {area, budget > 0 ? limit : NULL};
+	return review_query_json(rv, inspection_sql, 2, params, out, errstr, errstr_size);
 }
 
 static const char *const rule_stats_sql =

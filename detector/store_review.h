@@ -69,7 +69,8 @@ int review_list(struct review_store *rv, const struct review_filter *f, json_t *
 /*
  * Everything an analyst needs about one alert: {"alert": the risk.alerts row, "customer":
  * profile or null, "area": latest balance of its transformer or null, "grade": credit grade
- * or null, "queue": {"position", "size"} or null, "fired_days": [day], "tamper_days": [day],
+ * or null, "queue": {"position", "size"} or null, "stolen_energy": the estimate or null,
+ * "backbill": its amount or null (docs/review-queue.md), "fired_days": [day], "tamper_days": [day],
  * "events": audit trail, "suppressions": the customer's suppressions of this kind}.
  * Returns 0 and *out, RISKD_ERR_NOT_FOUND for an unknown id, or another riskd_err.
  */
@@ -104,6 +105,14 @@ int review_release(struct review_store *rv, const char *alert_id, const char *no
  * NULL). Returns 0 or a riskd_err. */
 int review_reopen(struct review_store *rv, const char *alert_id, const char *analyst,
                   const char *note, char *errstr, size_t errstr_size);
+
+/*
+ * The field crews' inspection list: risk.v_inspection_list's rows (deploy/sql/015) in rank
+ * order as a JSON array of objects (one key per column), only area (a transformer_id) when
+ * not NULL, at most budget rows when budget > 0. Returns 0 and *out, or a riskd_err.
+ */
+int review_inspection_list(struct review_store *rv, const char *area, int budget, json_t **out,
+                           char *errstr, size_t errstr_size);
 
 /*
  * risk.v_rule_performance as a JSON array (median_time_to_disposition_s in seconds), only

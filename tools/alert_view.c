@@ -99,6 +99,32 @@ void view_join(const json_t *arr, char *buf, size_t size)
 
 
 
+void view_put_text(FILE *out, const char *s)
+{
+	if (!s)
+		s = "-";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+	}
+}
+
+void view_put_cell(FILE *out, const char *s, int width)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s ? s : "-");
+	int len = (int)strlen(buf);
+	if (len > width) {
+		buf[width > 1 ? width - 1 : 0] = '\0';
+		view_put_text(out, buf);
+		fputc(width > 1 ? '~' : ' ', out);
+		return;
+	}
+	view_put_text(out, buf);
+	for (; len < width; len++)
+		fputc(' ', out);
+}
+
 static int curve_find(const struct view_curve *cv, const char *day)
 {
 	for (int i = 0; day && i < cv->n; i++)
@@ -500,6 +526,51 @@ void view_alert_curve(const json_t *detail, struct view_curve *cv)
 
 
 
+void view_stolen_summary(const json_t *stolen, char *buf, size_t size)
+{
+	const char *method = view_str(stolen, "method");
+	if (!json_is_object(stolen) || !method) {
+		snprintf(buf, size, "not estimated (the alert was raised without an estimate)");
+		return;
+	}
+	if (strcmp(method, "none") == 0) {
+		snprintf(buf, size, "no estimate: no baseline over %s .. %s and no area attribution",
+		         view_nz(view_str(stolen, "from")), view_nz(view_str(stolen, "to")));
+		return;
+	}
+	char z[32] = "";
+	if (isfinite(view_num(stolen, "z")))
+		snprintf(z, sizeof(z), ", z %.1f", view_num(stolen, "z"));
+	snprintf(buf, size, "%.1f kWh (95%% range %.1f .. %.1f) from %s to %s (%g days, %.2f kWh "
+	         "a day), by %s%s; theft probability %.2f", view_num(stolen, "kwh"),
+	         view_num(stolen, "kwh_low"), view_num(stolen, "kwh_high"),
+	         view_nz(view_str(stolen, "from")), view_nz(view_str(stolen, "to")),
+	         view_num(stolen, "days"), view_num(stolen, "kwh_day"), method, z,
+	         view_num(stolen, "probability"));
+}
+
+void view_backbill_summary(const json_t *backbill, char *buf, size_t size)
+{
+	const char *reason = view_str(backbill, "reason");
+	const char *tariff = view_str(backbill, "tariff");
+	const char *currency = view_nz(view_str(backbill, "currency"));
+	if (!json_is_object(backbill))
+		snprintf(buf, size, "no amount (no stolen-energy estimate)");
+	else if (reason && strcmp(reason, "tariff_unknown") == 0)
+		snprintf(buf, size, "no amount: tariff '%s' has no price in tariffs.prices "
+		         "(tariff_unknown)", view_nz(tariff));
+	else if (reason && strcmp(reason, "tariff_missing") == 0)
+		snprintf(buf, size, "no amount: the customer's profile names no tariff "
+		         "(tariff_missing)");
+	else if (reason)
+		snprintf(buf, size, "no amount: no stolen-energy estimate (%s)", reason);
+	else
+		snprintf(buf, size, "%.2f %s (95%% range %.2f .. %.2f) at tariff %s, %g %s a kWh",
+		         view_num(backbill, "amount"), currency, view_num(backbill, "amount_low"),
+		         view_num(backbill, "amount_high"), view_nz(tariff),
+		         view_num(backbill, "price_per_kwh"), currency);
+}
+
 void view_facts_fill(const json_t *detail, struct view_facts *f)
 {
 	const json_t *a = json_object_get(detail, "alert");
@@ -551,6 +622,9 @@ void view_facts_fill(const json_t *detail, struct view_facts *f)
 	} else {
 		f->closed[0] = '\0';
 	}
+	view_stolen_summary(json_object_get(detail, "stolen_energy"), f->stolen, sizeof(f->stolen));
+	view_backbill_summary(json_object_get(detail, "backbill"), f->backbill,
+	                      sizeof(f->backbill));
 }
 
 
@@ -586,6 +660,8 @@ void view_alert_facts(FILE *out, const json_t *detail)
 	fputs("<table class=\"facts\">\n", out);
 	view_fact(out, "Customer", f.customer);
 	view_fact(out, "Score", f.score);
+	view_fact(out, "Stolen energy", f.stolen);
+	view_fact(out, "Back-bill", f.backbill);
 	view_fact(out, "Area loss rate", f.area);
 	view_fact(out, "Credit grade", f.grade);
 	view_fact(out, "Rule set", f.ruleset);

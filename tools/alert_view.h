@@ -34,6 +34,7 @@ struct view_curve {
 struct view_facts {
 	char customer[256], area[256], grade[64], score[128], ruleset[256], firings[256];
 	char opened[64], last_seen[64], queue[64], holder[256], closed[256];
+	char stolen[256], backbill[256]; /* the energy stolen since onset and its back-billing */
 };
 
 /* s, or "?" for a missing value (never hand NULL to printf). */
@@ -50,6 +51,12 @@ void view_time(const char *ts, char *buf, size_t size);
 void view_value(const json_t *v, char *buf, size_t size);
 /* The strings of a JSON array, comma-separated, cut to size. */
 void view_join(const json_t *arr, char *buf, size_t size);
+
+/* Writes s ("-" for NULL) to a terminal with control characters masked as '?', so stored
+ * data cannot drive the terminal. */
+void view_put_text(FILE *out, const char *s);
+/* view_put_text padded with spaces, or cut with a trailing '~', to width bytes. */
+void view_put_cell(FILE *out, const char *s, int width);
 
 /* Loads a curve from [{day, kwh, baseline}] (at most VIEW_CURVE_DAYS_MAX points), labelled as
  * daily energy in kWh. */
@@ -80,6 +87,11 @@ void view_evidence(FILE *out, const json_t *evidence);
 void view_event_summary(const json_t *ev, char *buf, size_t size);
 /* A one-line description of a suppression row into buf. */
 void view_suppression_summary(const json_t *s, char *buf, size_t size);
+/* The stolen-energy estimate (review_show's "stolen_energy", the review message's key) as
+ * one line into buf. */
+void view_stolen_summary(const json_t *stolen, char *buf, size_t size);
+/* The back-billing amount ("backbill") as one line into buf. */
+void view_backbill_summary(const json_t *backbill, char *buf, size_t size);
 /* Fills f from review_show's detail. */
 void view_facts_fill(const json_t *detail, struct view_facts *f);
 

@@ -66,6 +66,10 @@ postgres:
 metrics:
   port: 0
 stack_env: ""
+# example prices for the generator's tariff codes: the back-billing of stolen energy
+tariffs:
+  currency: "EUR"
+  prices: {residential_tiered: 0.21, commercial_flat: 0.18, industrial_two_part: 0.12, agricultural_flat: 0.09}
 YAML
 
 step "publishing to $partitions partitions per topic"
@@ -146,6 +150,20 @@ echo "  work it: bin/riskctl alerts list --config var/demo/riskd.yaml (docs/revi
 echo "  who acts: each analyst is a PostgreSQL login role in risk_analyst (leads: risk_lead) and the"
 echo "    audit trail records that role; riskd's own role may set an alert's status directly:" \
      "$(q "select case when has_column_privilege('risk_detector', 'risk.alerts', 'status', 'UPDATE') then 'yes' else 'no' end")"
+# stolen energy since onset, its back-billing, and the field crews' inspection list
+echo "  stolen energy and back-billing of the top alerts (risk.v_review_queue; docs/detection.md):"
+psql "$dsn" -XAtq -F $'\t' -c "
+    select q.customer_id, q.stolen_method, round(q.stolen_kwh::numeric, 1),
+           round(q.stolen_kwh_low::numeric, 1) || '..' || round(q.stolen_kwh_high::numeric, 1),
+           coalesce(q.backbill_amount || ' ' || q.backbill_currency, 'none (' || q.backbill_reason || ')'),
+           coalesce(l.pattern, 'honest')
+    from risk.v_review_queue q left join demo_labels l using (customer_id)
+    order by q.priority limit 5" |
+    awk -F'\t' 'BEGIN { printf "    %-10s %-11s %10s %-19s %-16s %s\n", "customer", "method", "kWh", "95% range", "back-bill", "truth" }
+                { printf "    %-10s %-11s %10s %-19s %-16s %s\n", $1, $2, $3, $4, $5, $6 }'
+echo "  inspection list, top 5 (bin/riskctl inspect --budget 5 --config var/demo/riskd.yaml):"
+env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" inspect --budget 5 --config "$DIR/riskd.yaml" |
+    sed 's/^./    &/'
 echo
 echo "  credit grades ($(q "select coalesce(max(policy), 'none') from risk.credit_grades"), hysteresis $(grep -o 'hysteresis_points=[0-9.]*' "$DIR/riskd.log" | head -n 1 | cut -d= -f2) points)"
 psql "$dsn" -XAtq -F $'\t' -c "select grade, customers, share_pct, upgrades_30d, downgrades_30d

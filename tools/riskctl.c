@@ -31,6 +31,7 @@ static const struct riskctl_command {
 	{"config", config_main, "config keys: list every configuration key"},
 	{"rules", rules_main, "rules check|test|explain|features: check, test and explain rule files"},
 	{"alerts", alerts_main, "alerts list|show|claim|release|resolve|reopen|report: work the review queue"},
+	{"inspect", inspect_main, "the field crews' inspection list: customers ranked by expected recovered energy"},
 	{"backtest", backtest_main, "run the theft rules offline over an event file: hits, alerts, edit diff"},
 	{"eval", eval_main, "detection scorecard: generate a labelled city and measure the rules on it"},
 	{"scorecard", scorecard_main, "scorecard check|features|fit|eval: credit scorecards from payment history"},

@@ -20,6 +20,26 @@
  */
 const char *riskctl_shown(const char *text, char *buf, size_t buf_size);
 
+struct review_store;
+
+/* Prints "riskctl WHAT: MESSAGE" on stderr, one line, control bytes of message escaped. */
+void riskctl_complain(const char *what, const char *message);
+
+/*
+ * Loads the configuration (config_path; NULL: config/riskd.yaml when present, else the
+ * defaults, then var/stack.env and RISKD_PG_DSN) and connects to its database as role
+ * risk_analyst (tools/riskctl_alerts.c). Returns 0 with *rv (review_store_close it), or an
+ * exit code after a message naming `what`: 2 a bad configuration, 3 PostgreSQL unreachable,
+ * 1 refused (the role cannot be taken, the schema lacks the review migrations).
+ */
+int riskctl_connect_analyst(const char *what, const char *config_path,
+                            struct review_store **rv);
+
+/* riskctl inspect: the field crews' inspection list from risk.v_inspection_list
+ * (tools/riskctl_inspect.c). Exit status 0 done, 1 database error, 2 usage, 3 PostgreSQL
+ * unreachable. */
+int inspect_main(int argc, char **argv);
+
 /* riskctl produce: publish JSONL from stdin to Kafka (tools/riskctl_produce.c). */
 int produce_main(int argc, char **argv);
 

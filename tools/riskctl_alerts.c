@@ -179,8 +179,7 @@ static int opts_parse(int argc, char **argv, const char *what, unsigned allowed,
 	return 0;
 }
 
-/* Prints "riskctl WHAT: MESSAGE" on stderr, one line, control bytes of message escaped. */
-static void complain(const char *what, const char *message)
+void riskctl_complain(const char *what, const char *message)
 {
 	char shown[4 * 1024 + 4];
 	fprintf(stderr, "riskctl %s: %s\n", what, riskctl_shown(message, shown, sizeof(shown)));
@@ -215,24 +214,24 @@ static int check_analyst(const char *what, const struct opts *o, const struct re
 	return EXIT_REFUSED;
 }
 
-/* Loads the configuration and connects as the analyst role. Returns 0 or an exit code. */
-static int connect_analyst(const char *what, const struct opts *o, struct review_store **rv)
+int riskctl_connect_analyst(const char *what, const char *config_path,
+                            struct review_store **rv)
 {
 	static struct riskd_config cfg;
 	char errstr[1024];
-	const char *path = o->value[OPT_CONFIG];
+	const char *path = config_path;
 
 	if (!path && access("config/riskd.yaml", R_OK) == 0)
 		path = "config/riskd.yaml";
 	if (config_load(&cfg, path, errstr, sizeof(errstr)) != 0) {
-		complain(what, errstr);
+		riskctl_complain(what, errstr);
 		return EXIT_USAGE;
 	}
 	/* libpq's message about a DSN it cannot parse quotes the DSN, password and all */
 	char shown[STORE_DSN_SHOWN_MAX];
 	if (store_dsn_shown(cfg.pg_dsn, shown, sizeof(shown)) != 0) {
 		snprintf(errstr, sizeof(errstr), "postgres.dsn: %s", shown);
-		complain(what, errstr);
+		riskctl_complain(what, errstr);
 		return EXIT_USAGE;
 	}
 	int rc = review_store_open(rv, cfg.pg_dsn, ANALYST_ROLE, errstr, sizeof(errstr));
@@ -243,7 +242,7 @@ static int connect_analyst(const char *what, const struct opts *o, struct review
 		size_t n = strlen(errstr);
 		snprintf(errstr + n, sizeof(errstr) - n, " (postgres.dsn: %s)", shown);
 	}
-	complain(what, errstr);
+	riskctl_complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }
 
@@ -251,39 +250,11 @@ static int connect_analyst(const char *what, const struct opts *o, struct review
  * code. */
 static int store_failed(const char *what, int rc, const char *errstr)
 {
-	complain(what, errstr);
+	riskctl_complain(what, errstr);
 	return rc == RISKD_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_REFUSED;
 }
 
 /* ---- text output ---- */
-
-/* Writes s with control characters masked, so stored data cannot drive the terminal. */
-static void put_text(FILE *out, const char *s)
-{
-	if (!s)
-		s = "-";
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
-	}
-}
-
-/* put_text padded with spaces (or cut) to width bytes. */
-static void put_cell(FILE *out, const char *s, int width)
-{
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", s ? s : "-");
-	int len = (int)strlen(buf);
-	if (len > width) {
-		buf[width > 1 ? width - 1 : 0] = '\0';
-		put_text(out, buf);
-		fputc(width > 1 ? '~' : ' ', out);
-		return;
-	}
-	put_text(out, buf);
-	for (; len < width; len++)
-		fputc(' ', out);
-}
 
 #define CHART_ROWS 10
 
@@ -363,32 +334,33 @@ static void show_text(FILE *out, const json_t *detail)
 
 	view_facts_fill(detail, &f);
 	fputs("alert ", out);
-	put_text(out, view_str(a, "alert_id"));
+	view_put_text(out, view_str(a, "alert_id"));
 	fprintf(out, "  [%s]  queue position %s\n", view_nz(view_str(a, "status")), f.queue);
-	const char *names[] = {"customer", "score", "rule set", "firings", "opened", "last seen",
-	                       "area loss rate", "credit grade", "analyst"};
-	const char *values[] = {f.customer, f.score, f.ruleset, f.firings, f.opened, f.last_seen,
-	                        f.area, f.grade, f.holder};
+	const char *names[] = {"customer", "score", "stolen energy", "back-bill", "rule set",
+	                       "firings", "opened", "last seen", "area loss rate", "credit grade",
+	                       "analyst"};
+	const char *values[] = {f.customer, f.score, f.stolen, f.backbill, f.ruleset, f.firings,
+	                        f.opened, f.last_seen, f.area, f.grade, f.holder};
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		fprintf(out, "  %-15s ", names[k]);
-		put_text(out, values[k]);
+		view_put_text(out, values[k]);
 		fputc('\n', out);
 	}
 	if (f.closed[0]) {
 		fprintf(out, "  %-15s ", "disposition");
-		put_text(out, f.closed);
+		view_put_text(out, f.closed);
 		fprintf(out, "\n  %-15s ", "note");
-		put_text(out, view_str(a, "note"));
+		view_put_text(out, view_str(a, "note"));
 		fputc('\n', out);
 	}
 
 	fprintf(out, "\nrules that fired (latest firing)\n");
 	json_array_foreach(json_object_get(a, "rules"), i, v) {
 		fputs("  ", out);
-		put_cell(out, view_str(v, "id"), 24);
+		view_put_cell(out, view_str(v, "id"), 24);
 		fprintf(out, " %-8s %6g  ", view_str(v, "severity") ? view_str(v, "severity") : "?",
 		        view_num(v, "score"));
-		put_text(out, view_str(v, "title"));
+		view_put_text(out, view_str(v, "title"));
 		fputc('\n', out);
 		const char *name;
 		json_t *ev;
@@ -396,9 +368,9 @@ static void show_text(FILE *out, const json_t *detail)
 			char value[256];
 			view_value(ev, value, sizeof(value));
 			fputs("      ", out);
-			put_cell(out, name, 24);
+			view_put_cell(out, name, 24);
 			fputc(' ', out);
-			put_text(out, value);
+			view_put_text(out, value);
 			fputc('\n', out);
 		}
 	}
@@ -414,7 +386,7 @@ static void show_text(FILE *out, const json_t *detail)
 	json_array_foreach(sup, i, v) {
 		view_suppression_summary(v, line, sizeof(line));
 		fputs("  ", out);
-		put_text(out, line);
+		view_put_text(out, line);
 		fputc('\n', out);
 	}
 
@@ -434,11 +406,11 @@ static void show_text(FILE *out, const json_t *detail)
 		view_time(view_str(v, "at"), when, sizeof(when));
 		view_event_summary(v, line, sizeof(line));
 		fprintf(out, "  %s  ", when);
-		put_cell(out, view_str(v, "actor"), 12);
+		view_put_cell(out, view_str(v, "actor"), 12);
 		fputc(' ', out);
-		put_cell(out, action, 9);
+		view_put_cell(out, action, 9);
 		fputc(' ', out);
-		put_text(out, line);
+		view_put_text(out, line);
 		fputc('\n', out);
 	}
 	if (quiet)
@@ -474,7 +446,7 @@ static int cmd_show(int argc, char **argv)
 		fprintf(stderr, "riskctl alerts show: give at most one of --json and --html\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = connect_analyst("alerts show", &o, &rv)))
+	if ((rc = riskctl_connect_analyst("alerts show", o.value[OPT_CONFIG], &rv)))
 		return rc;
 	int err = review_show(rv, o.id, &detail, errstr, sizeof(errstr));
 	if (err) {
@@ -531,15 +503,15 @@ static void list_text(FILE *out, const json_t *rows, const char *database)
 		view_duration(view_num(r, "age_s"), age, sizeof(age));
 		view_join(json_object_get(r, "rule_ids"), rules, sizeof(rules));
 		fprintf(out, "%4lld  ", (long long)json_integer_value(json_object_get(r, "priority")));
-		put_cell(out, view_str(r, "alert_id"), id_w);
+		view_put_cell(out, view_str(r, "alert_id"), id_w);
 		fputs("  ", out);
-		put_cell(out, view_str(r, "customer_id"), cust_w);
+		view_put_cell(out, view_str(r, "customer_id"), cust_w);
 		fprintf(out, "  %6g  %-8s  %-9s  ", view_num(r, "score"),
 		        view_str(r, "severity") ? view_str(r, "severity") : "?",
 		        view_str(r, "status") ? view_str(r, "status") : "?");
-		put_cell(out, view_str(r, "analyst"), 12);
+		view_put_cell(out, view_str(r, "analyst"), 12);
 		fprintf(out, "  %-8s  ", age);
-		put_text(out, rules);
+		view_put_text(out, rules);
 		fputc('\n', out);
 	}
 }
@@ -557,7 +529,7 @@ static int cmd_list(int argc, char **argv)
 	                    0, alerts_usage, &o);
 	if (rc)
 		return rc == 1 ? EXIT_OK : rc;
-	if ((rc = connect_analyst("alerts list", &o, &rv)))
+	if ((rc = riskctl_connect_analyst("alerts list", o.value[OPT_CONFIG], &rv)))
 		return rc;
 	filter_from_opts(&o, &f, 0);
 	int err = review_list(rv, &f, &rows, errstr, sizeof(errstr));
@@ -640,7 +612,7 @@ static int cmd_report(int argc, char **argv)
 		                "for text or JSON)\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = connect_analyst("alerts report", &o, &rv)))
+	if ((rc = riskctl_connect_analyst("alerts report", o.value[OPT_CONFIG], &rv)))
 		return rc;
 	filter_from_opts(&o, &f, 1);
 	int err = review_list(rv, &f, &rows, errstr, sizeof(errstr));
@@ -677,7 +649,7 @@ static int lifecycle_open(int argc, char **argv, const char *what, unsigned allo
 			fprintf(stderr, "riskctl %s: give --%s\n", what, long_options[opt].name);
 			return EXIT_USAGE;
 		}
-	if ((rc = connect_analyst(what, o, rv)))
+	if ((rc = riskctl_connect_analyst(what, o->value[OPT_CONFIG], rv)))
 		return rc;
 	if ((rc = check_analyst(what, o, *rv))) {
 		review_store_close(*rv);
@@ -691,9 +663,9 @@ static void say_done(const char *id, const char *verb, const struct review_store
                      const char *tail)
 {
 	fputs("alert ", stdout);
-	put_text(stdout, id);
+	view_put_text(stdout, id);
 	fprintf(stdout, " %s ", verb);
-	put_text(stdout, review_store_login(rv));
+	view_put_text(stdout, review_store_login(rv));
 	fputs(tail, stdout);
 }
 
@@ -792,7 +764,7 @@ static int cmd_resolve(int argc, char **argv)
 				continue;
 			view_suppression_summary(s, line, sizeof(line));
 			fputs("  ", stdout);
-			put_text(stdout, line);
+			view_put_text(stdout, line);
 			fputc('\n', stdout);
 		}
 	}
@@ -850,11 +822,11 @@ static void stats_text(FILE *out, const json_t *rows)
 		else
 			snprintf(precision, sizeof(precision), "-");
 		view_duration(view_num(r, "median_time_to_disposition_s"), ttd, sizeof(ttd));
-		put_cell(out, view_str(r, "ruleset_name"), 16);
+		view_put_cell(out, view_str(r, "ruleset_name"), 16);
 		fputc(' ', out);
-		put_cell(out, view_str(r, "ruleset_version"), 8);
+		view_put_cell(out, view_str(r, "ruleset_version"), 8);
 		fputc(' ', out);
-		put_cell(out, view_str(r, "rule_id"), 24);
+		view_put_cell(out, view_str(r, "rule_id"), 24);
 		fprintf(out, " %7lld %7lld %7lld %9lld %9lld %9s %11s\n",
 		        (long long)json_integer_value(json_object_get(r, "hits")),
 		        (long long)json_integer_value(json_object_get(r, "alerts")),
@@ -876,7 +848,7 @@ int rules_stats_main(int argc, char **argv)
 	                    BIT(OPT_CONFIG) | BIT(OPT_RULESET) | BIT(OPT_JSON), 0, stats_usage, &o);
 	if (rc)
 		return rc == 1 ? EXIT_OK : rc;
-	if ((rc = connect_analyst("rules stats", &o, &rv)))
+	if ((rc = riskctl_connect_analyst("rules stats", o.value[OPT_CONFIG], &rv)))
 		return rc;
 	int err = review_rule_stats(rv, o.value[OPT_RULESET], &rows, errstr, sizeof(errstr));
 	if (err) {

@@ -411,17 +411,21 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	batch_init(&b);
 	entity(&c1, "C1");
 	entity(&c2, "C2");
-	struct rbuf rules = {0}, curve = {0};
+	struct rbuf rules = {0}, curve = {0}, stolen = {0};
 	rbuf_puts(&rules, "[{\"id\":\"big_day\"}]");
 	rbuf_puts(&curve, "[{\"day\":\"2026-01-01\",\"kwh\":40}]");
-	batch_add_alert(&b, &c1, D0, 80, "critical", &rules, &curve);
+	rbuf_puts(&stolen, "{\"method\":\"shortfall\",\"kwh\":12.5}");
+	batch_add_alert(&b, &c1, D0, 80, "critical", &rules, &curve, &stolen);
 	rbuf_reset(&rules);
 	rbuf_puts(&rules, "[{\"id\":\"other\"}]");
 	rbuf_reset(&curve);
 	rbuf_puts(&curve, "[]");
-	batch_add_alert(&b, &c2, D0 + 1, 55.5, "high", &rules, &curve);
+	rbuf_reset(&stolen);
+	rbuf_puts(&stolen, "{\"method\":\"none\"}");
+	batch_add_alert(&b, &c2, D0 + 1, 55.5, "high", &rules, &curve, &stolen);
 	rbuf_free(&rules);
 	rbuf_free(&curve);
+	rbuf_free(&stolen);
 
 	struct store_batch sb = to_store(&b);
 	cr_assert_eq(sb.alert_count, 2);
@@ -431,10 +435,12 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	cr_assert_str_eq(sb.alerts[0].severity, "critical");
 	cr_assert_str_eq(sb.alerts[0].rules_json, "[{\"id\":\"big_day\"}]");
 	cr_assert_str_eq(sb.alerts[0].curve_json, "[{\"day\":\"2026-01-01\",\"kwh\":40}]");
+	cr_assert_str_eq(sb.alerts[0].stolen_json, "{\"method\":\"shortfall\",\"kwh\":12.5}");
 	cr_assert_eq(sb.alerts[1].customer_id, c2.id);
 	cr_assert_eq(sb.alerts[1].day, D0 + 1);
 	cr_assert_str_eq(sb.alerts[1].rules_json, "[{\"id\":\"other\"}]");
 	cr_assert_str_eq(sb.alerts[1].curve_json, "[]");
+	cr_assert_str_eq(sb.alerts[1].stolen_json, "{\"method\":\"none\"}");
 	batch_free(&b);
 }
 
@@ -630,7 +636,7 @@ static void fill(struct batch *b, struct cstate *cs, int n, struct cstate_table 
 		batch_count(b, "meter.readings", i % 4, "meter_reading", "accepted");
 		batch_add_outbox(b, "risk.review-queue", cs[i].id, strlen(cs[i].id), json.data, json.len,
 		                 names, values, 1);
-		batch_add_alert(b, &cs[i], D0, 60, "high", &json, &json);
+		batch_add_alert(b, &cs[i], D0, 60, "high", &json, &json, &json);
 		batch_add_snapshot(b, 'c', table, &cs[i]);
 	}
 	rbuf_free(&json);

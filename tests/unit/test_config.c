@@ -728,7 +728,8 @@ Test(config, describe_lists_every_key_once)
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
 		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
-		"scoring.grade_hysteresis_points", "metrics.port", "metrics.listen", "health.stall_s",
+		"scoring.grade_hysteresis_points", "tariffs.currency", "tariffs.prices", "metrics.port",
+		"metrics.listen", "health.stall_s",
 		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
 		"console.database", "console.session_idle_s", "console.session_max_s",
 		"log.level", "stack_env",
@@ -1001,4 +1002,67 @@ Test(config, file_keys_read_the_value_from_a_file)
 	         ":3: error: kafka.properties: ssl.key.pem_file: '%s' is larger than 4095 bytes "
 	         "(give librdkafka a file with an ssl.*.location property instead)", big_path);
 	expect_text_error("big.yaml", yaml, RISKD_ERR_RANGE, tail);
+}
+
+/* ---- tariffs: the back-billing price table ---- */
+
+Test(config, tariff_prices_keep_codes_prices_and_lines_and_read_as_json)
+{
+	struct riskd_config cfg;
+	struct rbuf json = {0};
+	load_ok(scratch_write("tariffs.yaml",
+	                      "stack_env: \"\"\n"
+	                      "tariffs:\n"
+	                      "  currency: EUR\n"
+	                      "  prices:\n"
+	                      "    residential_tiered: 0.21\n"
+	                      "    \"commercial flat\": 0.175\n"
+	                      "    free: 0\n"),
+	        &cfg);
+	cr_assert_str_eq(cfg.tariff_currency, "EUR");
+	cr_assert_eq(cfg.tariffs.count, 3);
+	cr_assert_str_eq(cfg.tariffs.items[0].code, "residential_tiered");
+	cr_assert_eq(cfg.tariffs.items[0].price, 0.21);
+	cr_assert_eq(cfg.tariffs.items[0].line, 5);
+	cr_assert_str_eq(cfg.tariffs.items[1].code, "commercial flat");
+	cr_assert_eq(cfg.tariffs.items[1].price, 0.175);
+	cr_assert_eq(cfg.tariffs.items[2].price, 0.0);
+	config_tariffs_json(&cfg.tariffs, cfg.tariff_currency, &json);
+	rbuf_append(&json, "", 1);
+	cr_assert_str_eq(json.data, "{\"currency\":\"EUR\",\"prices\":{\"residential_tiered\":0.21,"
+	                            "\"commercial flat\":0.175,\"free\":0}}");
+	rbuf_free(&json);
+
+	/* the defaults: no price at all */
+	config_defaults(&cfg);
+	cr_assert_eq(cfg.tariffs.count, 0);
+	config_tariffs_json(&cfg.tariffs, cfg.tariff_currency, &json);
+	rbuf_append(&json, "", 1);
+	cr_assert_str_eq(json.data, "{\"currency\":null,\"prices\":{}}");
+	rbuf_free(&json);
+}
+
+Test(config, tariff_price_errors)
+{
+	static const struct bad_text cases[] = {
+		{"t1.yaml", "tariffs:\n  currency: EUR\n  prices:\n    a: 0.2\n    a: 0.3\n",
+		 RISKD_ERR_INVALID, ":5: error: tariffs.prices: duplicate tariff 'a' (first on line 4)"},
+		{"t2.yaml", "tariffs:\n  currency: EUR\n  prices:\n    a: cheap\n", RISKD_ERR_INVALID,
+		 ":4: error: tariffs.prices: a: expected a price per kWh (a plain number), got 'cheap'"},
+		{"t3.yaml", "tariffs:\n  currency: EUR\n  prices:\n    a: -0.1\n", RISKD_ERR_RANGE,
+		 ":4: error: tariffs.prices: a: -0.1 is out of range 0..1000"},
+		{"t4.yaml", "tariffs:\n  currency: EUR\n  prices:\n    a: \"0.2\"\n", RISKD_ERR_INVALID,
+		 ":4: error: tariffs.prices: a: expected a price per kWh (a plain number), got '0.2'"},
+		{"t5.yaml", "tariffs:\n  prices:\n    a: 0.2\n", RISKD_ERR_INVALID,
+		 ":2: error: tariffs.prices: prices need their currency: set tariffs.currency"},
+		{"t6.yaml", "tariffs:\n  currency: eur\n", RISKD_ERR_INVALID,
+		 ":2: error: tariffs.currency: 'eur' is not an ISO 4217 code (three capital letters, "
+		 "such as EUR)"},
+		{"t7.yaml", "tariffs:\n  currency: EUR\n  prices: 0.2\n", RISKD_ERR_INVALID,
+		 ":3: error: tariffs.prices: expected a mapping of tariff codes to prices, got '0.2'"},
+		{"t8.yaml", "tariffs:\n  currency: EUR\n  prices:\n    a: .nan\n", RISKD_ERR_INVALID,
+		 ":4: error: tariffs.prices: a: expected a price per kWh (a plain number), got '.nan'"},
+	};
+	leave_repo();
+	expect_text_errors(cases, sizeof cases / sizeof cases[0]);
 }

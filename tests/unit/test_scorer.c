@@ -331,6 +331,18 @@ Test(scorer, a_day_over_the_threshold_raises_an_alert_with_its_evidence)
 	                 "2026-01-01", "the curve ends with the scored day");
 	json_decref(curve);
 
+	/* the first day has no baseline and the area no attribution: no estimate, and the
+	 * probability from the score alone, 1 - 2^(-80 / 50) */
+	static const char want_stolen[] =
+	                 "{\"method\":\"none\",\"from\":\"2026-01-01\",\"to\":\"2026-01-01\","
+	                 "\"days\":1,\"known_days\":0,\"kwh\":null,\"kwh_low\":null,"
+	                 "\"kwh_high\":null,\"kwh_day\":null,\"kwh_day_se\":null,\"z\":null,"
+	                 "\"probability\":0.6701}";
+	const struct rbuf *stolen = alert.stolen_json;
+	cr_assert(stolen->len == strlen(want_stolen) &&
+	              memcmp(stolen->data, want_stolen, stolen->len) == 0,
+	          "%.*s", (int)stolen->len, stolen->data);
+
 	struct scorer_stats st;
 	scorer_stats(sc, &st);
 	cr_assert_eq(st.scored, 1);
