@@ -732,6 +732,7 @@ Test(config, describe_lists_every_key_once)
 		"metrics.listen", "health.stall_s",
 		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
 		"console.database", "console.session_idle_s", "console.session_max_s",
+		"console.threads", "console.session_connections",
 		"log.level", "stack_env",
 	};
 	char *text = NULL;
