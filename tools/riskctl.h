@@ -41,6 +41,10 @@ int backtest_main(int argc, char **argv);
 /* riskctl eval: the detection scorecard on a generated labelled city (tools/riskctl_eval.c). */
 int eval_main(int argc, char **argv);
 
+/* riskctl eval --credit: the early warning of operating risk on a generated city whose
+ * businesses have stories (tools/riskctl_eval_credit.c). argv as eval_main's. */
+int eval_credit_main(int argc, char **argv);
+
 /* riskctl scorecard: credit scorecards: check, features from events, fit, eval
  * (tools/riskctl_scorecard.c). */
 int scorecard_main(int argc, char **argv);

@@ -42,6 +42,8 @@ static void eval_usage(FILE *out)
 	        "                    [--transformers T] [--transformer-interval-s S]\n"
 	        "                    [--loss-model proportional|load] [--rules DIR] [--json]\n"
 	        "       riskctl eval --observer-sets N --seed S [--customers N] [--days D] [--json]\n"
+	        "       riskctl eval --credit --seed S --customers N [--days D] [--json]\n"
+	        "                    (the early warning of operating risk: riskctl eval --credit --help)\n"
 	        "Generates a labelled city (riskctl gen), runs riskd's theft scoring over it and\n"
 	        "reports per attack pattern and confounder: customers, recall at the alert\n"
 	        "threshold (alerted on or after the onset), alerted share (at any time), median days\n"
@@ -393,6 +395,11 @@ int eval_main(int argc, char **argv)
 	int gen_argc = 0, theft_rate_given = 0;
 	const char *city_only = NULL; /* an option that shapes a city, not an observer-style set */
 
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--credit") == 0) {
+			free(gen_argv);
+			return eval_credit_main(argc, argv);
+		}
 	gen_argv[gen_argc++] = "gen";
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
