@@ -10,14 +10,11 @@
  * past due: warned at least 30 days before that day, healthy customers warned, the median
  * lead, per segment and per business story.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../rules/ruleset.h"
 #include "../scoring/localday.h"
@@ -182,42 +179,16 @@ static void credit_event(struct credit_eval *ev, const struct event *e)
 	}
 }
 
-/* Generates the city in a child process and follows it as it streams in. */
-static int credit_stream(struct credit_eval *ev, char *errstr, size_t errstr_size)
+/* Decodes and follows the generated lines. */
+static int credit_consume(FILE *in, void *arg)
 {
-	int fds[2];
-	if (pipe(fds) != 0) {
-		snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
-		return RISKD_ERR_IO;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid_t child = fork();
-	if (child < 0) {
-		snprintf(errstr, errstr_size, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return RISKD_ERR_IO;
-	}
-	if (child == 0) {
-		char why[256];
-		close(fds[0]);
-		FILE *out = fdopen(fds[1], "w");
-		int rc = out ? gen_write(&ev->opts, out, NULL, why, sizeof(why)) : RISKD_ERR_IO;
-		if (out && fclose(out) != 0 && rc == 0)
-			rc = RISKD_ERR_IO;
-		if (rc)
-			fprintf(stderr, "riskctl eval: generator: %s\n", out ? why : strerror(errno));
-		_exit(rc ? 1 : 0);
-	}
-	close(fds[1]);
-	FILE *in = fdopen(fds[0], "r");
+	struct credit_eval *ev = arg;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	struct event e;
 	char why[256];
-	while (in && (len = getline(&line, &cap, in)) > 0) {
+	while ((len = getline(&line, &cap, in)) > 0) {
 		ev->lines++;
 		if (event_decode(line, (size_t)len - (line[len - 1] == '\n'), &e, why, sizeof(why)))
 			ev->rejected++;
@@ -225,17 +196,16 @@ static int credit_stream(struct credit_eval *ev, char *errstr, size_t errstr_siz
 			credit_event(ev, &e);
 	}
 	free(line);
-	if (in)
-		fclose(in);
-	else
-		close(fds[0]);
-	int status = 0;
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(errstr, errstr_size, "the generator failed");
-		return RISKD_ERR_IO;
-	}
+	return 0;
+}
+
+/* Generates the city in a child process, follows it as it streams in, and closes every
+ * business's last day. */
+static int credit_stream(struct credit_eval *ev, char *errstr, size_t errstr_size)
+{
+	int rc = eval_generate(&ev->opts, credit_consume, ev, errstr, errstr_size);
+	if (rc)
+		return rc;
 	int32_t last = ev->opts.start_day + (int32_t)ev->opts.days - 1;
 	for (uint32_t c = 0; c < ev->opts.customers; c++) {
 		struct biz_track *tr = &ev->tracks[c];
@@ -426,16 +396,18 @@ int eval_credit_main(int argc, char **argv)
 	gen_argv[gen_argc++] = "gen";
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		if (strcmp(arg, "--credit") == 0)
-			continue;
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		switch (eval_flag_of(arg)) {
+		case EVAL_FLAG_HELP:
 			credit_usage(stdout);
 			status = 0;
 			goto done;
-		}
-		if (strcmp(arg, "--json") == 0) {
+		case EVAL_FLAG_JSON:
 			json = 1;
 			continue;
+		case EVAL_FLAG_CREDIT:
+			continue;
+		case EVAL_FLAG_NONE:
+			break;
 		}
 		size_t k = 0;
 		while (k < n_city && strcmp(arg, city_options[k]))
