@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "rules/ruleset.h"
 #include "scoring/operating.h"
 
 /* Monday 2026-01-05 */
@@ -173,4 +174,52 @@ Test(operating, side_table_keeps_addresses)
 	cr_assert_eq(op_table_count(t), 0);
 	cr_assert_null(op_table_get(t, &keys[5], 0));
 	op_table_free(t);
+}
+
+/* The shipped operating rules (rules/, kind operating) on the features of a series. */
+static int shipped_rules_warn(const struct op_state *op)
+{
+	const char *dir = "rules";
+	struct ruleset *rs = NULL;
+	struct rules_diags diags = {0};
+	cr_assert_eq(ruleset_load_paths(&dir, 1, RULE_KIND_OPERATING, &rs, &diags), 0);
+	cr_assert_gt(ruleset_rule_count(rs), 0);
+	cr_assert_gt(ruleset_alert_threshold(rs), 0);
+	struct feature_vec fv;
+	struct rule_hits hits;
+	feature_vec_clear(&fv);
+	op_state_features(op, &fv);
+	ruleset_eval(rs, &fv, &hits);
+	ruleset_free(rs);
+	return hits.alert;
+}
+
+Test(operating, shipped_rules_warn_on_a_decline_not_on_a_seasonal_dip)
+{
+	struct op_state op;
+	op_state_init(&op);
+	feed_weeks(&op, 0, 52, flat, 1.0);
+	for (int w = 52; w < 64; w++)
+		feed_weeks(&op, w, 1, flat, 1.0 - 0.4 * (w - 52) / 11.0);
+	op_state_day(&op, MONDAY + 7 * 64, 60, 5, CAPACITY_KW);
+	cr_assert(shipped_rules_warn(&op));
+
+	op_state_init(&op);
+	for (int w = 0; w < 68; w++)
+		feed_weeks(&op, w, 1, flat, (w >= 8 && w < 16) || w >= 60 ? 0.6 : 1.0);
+	op_state_day(&op, MONDAY + 7 * 68, 60, 5, CAPACITY_KW);
+	struct feature_vec fv;
+	feature_vec_clear(&fv);
+	op_state_features(&op, &fv);
+	cr_assert_lt(value(&fv, FEAT_QUARTER_CHANGE_4W), -0.3); /* down against the quarter ... */
+	cr_assert_float_eq(value(&fv, FEAT_YOY_CHANGE_8W), 0.0, 1e-9); /* ... as a year ago */
+	cr_assert_not(shipped_rules_warn(&op));
+
+	/* the theft rule set of the same directory is not touched by the operating file */
+	const char *dir = "rules";
+	struct ruleset *theft = NULL;
+	struct rules_diags diags = {0};
+	cr_assert_eq(ruleset_load_paths(&dir, 1, RULE_KIND_THEFT, &theft, &diags), 0);
+	cr_assert_eq(ruleset_rule_find(theft, "sustained_decline"), -1);
+	ruleset_free(theft);
 }
