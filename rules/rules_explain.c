@@ -127,7 +127,7 @@ static void explain_rule(const struct ruleset *rs, const struct rule_entry *r, s
 		rbuf_printf(out, "  about:    %s\n", info->description);
 	rbuf_printf(out, "  kind %s, mode %s, severity %s", rule_kind_name(info->kind),
 	            rule_mode_name(info->mode), rule_severity_name(info->severity));
-	if (info->kind == RULE_KIND_THEFT) {
+	if (rule_kind_scored(info->kind)) {
 		rbuf_puts(out, ", score ");
 		put_num(out, info->score);
 	}

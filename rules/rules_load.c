@@ -139,7 +139,7 @@ const char *ruleset_hash(const struct ruleset *rs)
 
 double ruleset_alert_threshold(const struct ruleset *rs)
 {
-	return rs->kind == RULE_KIND_THEFT ? rs->alert_threshold : 0;
+	return rule_kind_scored(rs->kind) ? rs->alert_threshold : 0;
 }
 
 size_t ruleset_rule_count(const struct ruleset *rs)

@@ -43,7 +43,7 @@ struct schema {
 	struct ruleset *rs; /* sets[kind] */
 };
 
-static const char *const kind_names[] = {"theft", "credit"};
+static const char *const kind_names[] = {"theft", "credit", "operating"};
 static const char *const severity_names[] = {"low", "medium", "high", "critical"};
 static const char *const mode_names[] = {"active", "shadow"};
 static const char *const expect_names[] = {"fire", "quiet"};
@@ -403,7 +403,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 	char rule_label[ID_MAX + 16];
 
 	ynode_check_keys(s->src, m, rule_keys, COUNT(rule_keys),
-	           s->kind == RULE_KIND_THEFT ? theft_notes : s->kind == RULE_KIND_CREDIT ? credit_notes : NULL,
+	           rule_kind_scored((enum rule_kind)s->kind) ? theft_notes : s->kind == RULE_KIND_CREDIT ? credit_notes : NULL,
 	           "in a rule");
 	r->info.kind = s->kind >= 0 ? (enum rule_kind)s->kind : RULE_KIND_THEFT;
 	r->info.severity = RULE_SEV_MEDIUM;
@@ -461,7 +461,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 		int v = get_choice(s, n, "severity", severity_names, COUNT(severity_names));
 		if (v >= 0)
 			r->info.severity = (enum rule_severity)v;
-	} else if (s->kind == RULE_KIND_THEFT) {
+	} else if (rule_kind_scored((enum rule_kind)s->kind)) {
 		rules_src_error(s->src, m->start,
 		                "%s is missing required key 'severity' (low, medium, high or critical)",
 		                rule_name);
@@ -471,7 +471,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 		if (v >= 0)
 			r->info.mode = (enum rule_mode)v;
 	}
-	if (s->kind == RULE_KIND_THEFT) {
+	if (rule_kind_scored((enum rule_kind)s->kind)) {
 		if ((n = ynode_get(m, "score")) != NULL)
 			ynode_number(s->src, n, "score", -SCORE_LIMIT, SCORE_LIMIT, &r->info.score);
 		else
@@ -500,7 +500,7 @@ static void load_rule(struct schema *s, const struct ynode *m, struct rule_entry
 
 static void load_thresholds(struct schema *s, const struct ynode *n)
 {
-	if (s->kind != RULE_KIND_THEFT) {
+	if (!rule_kind_scored((enum rule_kind)s->kind)) {
 		if (n && n->type == YNODE_MAP)
 			ynode_check_keys(s->src, n, NULL, 0, NULL,
 			                 "in thresholds (credit rule sets have none)");
@@ -622,7 +622,7 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
 		ynode_text(src, n, "description");
 
 	const struct ynode *thresholds = ynode_get(root, "thresholds");
-	if (!thresholds && s.kind == RULE_KIND_THEFT)
+	if (!thresholds && rule_kind_scored((enum rule_kind)s.kind))
 		rules_src_error(src, root->start,
 		                "missing required key 'thresholds' (theft files set thresholds.alert)");
 	load_thresholds(&s, thresholds);

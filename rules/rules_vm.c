@@ -306,6 +306,6 @@ int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct 
 		    (hits->floor == RULE_GRADE_NONE || info->floor < hits->floor))
 			hits->floor = info->floor;
 	}
-	hits->alert = rs->kind == RULE_KIND_THEFT && active_fired && hits->score >= rs->alert_threshold;
+	hits->alert = rule_kind_scored(rs->kind) && active_fired && hits->score >= rs->alert_threshold;
 	return hits->n_fired;
 }

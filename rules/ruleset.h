@@ -25,12 +25,19 @@
 /* Most errors reported per file; one more line says that the rest were not reported. */
 #define RULES_FILE_ERRORS_MAX 50
 
-enum rule_kind { RULE_KIND_THEFT, RULE_KIND_CREDIT, RULE_KIND__COUNT };
+/* Theft and operating rule sets add scores and raise an alert at thresholds.alert (an
+ * operating-risk warning for operating sets); credit rule sets cap and floor grades. */
+enum rule_kind { RULE_KIND_THEFT, RULE_KIND_CREDIT, RULE_KIND_OPERATING, RULE_KIND__COUNT };
 enum rule_severity { RULE_SEV_LOW, RULE_SEV_MEDIUM, RULE_SEV_HIGH, RULE_SEV_CRITICAL };
 enum rule_mode { RULE_MODE_ACTIVE, RULE_MODE_SHADOW };
 /* Names as written in rule files: "theft", "high", "shadow", "AA" ("" for RULE_GRADE_NONE;
  * rule_grade_name is credit_grade_name of scoring/grade.h). */
 const char *rule_kind_name(enum rule_kind kind);
+/* Non-zero for the kinds whose rules carry a score and whose sets raise alerts. */
+static inline int rule_kind_scored(enum rule_kind kind)
+{
+	return kind == RULE_KIND_THEFT || kind == RULE_KIND_OPERATING;
+}
 const char *rule_severity_name(enum rule_severity severity);
 const char *rule_mode_name(enum rule_mode mode);
 const char *rule_grade_name(enum rule_grade grade);

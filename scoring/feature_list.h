@@ -47,6 +47,16 @@ FEATURE(AREA_ATTRIB_KWH_DAY, "area_attrib_kwh_day", NUM,  "kWh",   "energy a day
 FEATURE(AREA_ATTRIB_Z,       "area_attrib_z",       NUM,  "sd",    "area_attrib_kwh_day over its standard error (the attribution's confidence)")
 FEATURE(AREA_ATTRIB_CARRIER, "area_attrib_carrier", SYM,  "",      "the regressor that carries the customer's attributed energy: its own metered load, its shortfall against its baseline, its silent meter's baseline, or none")
 FEATURE(AREA_BALANCE_RESOLUTION, "area_balance_resolution", NUM, "s", "the slots of the area's latest attribution: 3600 (hourly) or 86400 (daily-only transformer)")
+/* operating risk of business customers (scoring/operating.c): closed Monday-to-Sunday weeks of
+ * commercial and industrial customers; missing for the other segments */
+FEATURE(YOY_CHANGE_8W,       "yoy_change_8w",       NUM,  "ratio", "energy of the last 8 closed weeks / energy of the same 8 weeks a year (52 weeks) earlier - 1 (negative = lower than last year)")
+FEATURE(YOY_DOWN_WEEKS_8W,   "yoy_down_weeks_8w",   NUM,  "weeks", "of the last 8 closed weeks, those at least 10% below the same week a year earlier")
+FEATURE(QUARTER_CHANGE_4W,   "quarter_change_4w",   NUM,  "ratio", "mean weekly energy of the last 4 closed weeks / that of the 13 weeks before them - 1")
+FEATURE(WORK_DAYS_4W,        "work_days_4w",        NUM,  "days",  "working days a week over the last 4 closed weeks (a working day reaches half the usual working day's energy)")
+FEATURE(WORK_DAYS_CHANGE,    "work_days_change",    NUM,  "days",  "work_days_4w minus the working days a week of the 13 weeks before them")
+FEATURE(CAPACITY_UTIL_4W,    "capacity_util_4w",    NUM,  "ratio", "highest interval power of each of the last 4 closed weeks / contracted capacity, averaged")
+FEATURE(CAPACITY_UTIL_CHANGE, "capacity_util_change", NUM, "ratio", "capacity_util_4w minus the same of the 13 weeks before them (negative = utilisation falling)")
+FEATURE(STOP_DAYS,           "stop_days",           NUM,  "days",  "current run of closed days under a tenth of the usual working day's energy (a sudden stop)")
 /* payment behaviour (credit) */
 FEATURE(DAYS_PAST_DUE,       "days_past_due",       NUM,  "days",  "days the oldest unpaid bill is past due today (0 = none)")
 FEATURE(MAX_DAYS_PAST_DUE_12M, "max_days_past_due_12m", NUM, "days", "largest days past due reached in the last 12 months")

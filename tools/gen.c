@@ -232,6 +232,19 @@ static int gen_options_check(const struct gen_options *opts, char *errstr, size_
 		snprintf(errstr, errstr_size, "--distress-rate %g: must be 0 .. 1", opts->distress_rate);
 		return RISKD_ERR_RANGE;
 	}
+	if (!(opts->business_distress >= 0.0 && opts->business_distress <= 0.5)) {
+		snprintf(errstr, errstr_size, "--business-distress %g: must be 0 .. 0.5 (as many "
+		         "businesses again are healthy look-alikes)", opts->business_distress);
+		return RISKD_ERR_RANGE;
+	}
+	if (opts->business_distress > 0.0 &&
+	    (opts->observer_set || opts->days < GEN_BUSINESS_MIN_DAYS)) {
+		snprintf(errstr, errstr_size, opts->observer_set ?
+		         "--business-distress: an observer-style set has no businesses" :
+		         "--business-distress: needs --days %d or more (a year of history before the "
+		         "first default), got %u", GEN_BUSINESS_MIN_DAYS, opts->days);
+		return RISKD_ERR_RANGE;
+	}
 	if (!(opts->catch_up_rate >= 0.0 && opts->catch_up_rate <= 1.0)) {
 		snprintf(errstr, errstr_size, "--catch-up-rate %g: must be 0 .. 1", opts->catch_up_rate);
 		return RISKD_ERR_RANGE;
@@ -357,6 +370,8 @@ static int gen_option_set(struct gen_options *opts, const char *name, const char
 		}
 		if (strcmp(name, "--distress-rate") == 0) {
 			opts->distress_rate = rate;
+		} else if (strcmp(name, "--business-distress") == 0) {
+			opts->business_distress = rate;
 		} else if (strcmp(name, "--catch-up-rate") == 0) {
 			opts->catch_up_rate = rate;
 		} else if (name[2] == 'b') {
@@ -403,7 +418,7 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			"--bad-rate", "--dup-rate", "--transformers", "--labels", "--theft-rate",
 			"--confounder-rate", "--credit-labels", "--credit-as-of", "--billing-only",
 			"--distress-rate", "--catch-up-rate", "--transformer-interval-s", "--loss-model",
-			"--observer-set",
+			"--observer-set", "--business-distress",
 		};
 		size_t k = 0;
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], name) != 0)
@@ -490,6 +505,11 @@ void gen_usage_print(FILE *out)
 	      "                     of the run: strained, then defaulting (default 0)\n"
 	      "  --catch-up-rate R  chance that a bill left unpaid (or partly paid) is paid\n"
 	      "                     40-85 days after its due date, after reminders (default 0)\n"
+	      "  --business-distress R\n"
+	      "                     share (0 .. 0.5) of commercial and industrial customers whose\n"
+	      "                     consumption declines before their bills go unpaid; as many\n"
+	      "                     have a seasonal dip, a one-off dip or a closure and pay (needs\n"
+	      "                     --days 550 or more; default 0)\n"
 	      "  --billing-only     write profiles, bills, payments and reversals only\n"
 	      "  --transformer-interval-s S\n"
 	      "                     transformer reading interval: a multiple of --interval-s\n"

@@ -96,6 +96,26 @@ enum gen_loss_model {
 	GEN_LOSS_LOAD,             /* a no-load part plus a part growing with the load squared */
 };
 
+/* What happens to a business (commercial or industrial customer) under --business-distress
+ * (docs/generator.md, "Business stories"). */
+enum gen_business_story {
+	GEN_BUSINESS_NONE = 0,         /* business as usual */
+	GEN_BUSINESS_DECLINE,          /* consumption declines for 1-6 months, then bills go unpaid */
+	GEN_BUSINESS_SILENT_DEFAULT,   /* bills go unpaid without any change in consumption */
+	GEN_BUSINESS_SEASONAL_DIP,     /* a dip of 4-10 weeks at the same time every year; pays */
+	GEN_BUSINESS_ONE_OFF_DIP,      /* one dip of 2-6 weeks to 35-70%; pays */
+	GEN_BUSINESS_CLOSURE,          /* closed 1-3 weeks once (works, holidays); pays */
+	GEN_BUSINESS__COUNT
+};
+
+/* The business ground truth of one customer (gen_business_of). */
+struct gen_business_label {
+	uint8_t segment;           /* enum gen_segment order: 0 residential .. 3 agricultural */
+	uint8_t story;             /* enum gen_business_story */
+	int32_t start_day;         /* decline, dip or closure begins (local day); 0 for NONE */
+	int32_t stop_pay_day;      /* bills issued from this day on are not paid; 0 none */
+};
+
 /* Ground truth of one customer. */
 struct gen_label {
 	uint32_t customer;         /* customer number, 0-based: its id is C + (customer + 1) */
@@ -132,6 +152,9 @@ struct gen_options {
 	int32_t credit_as_of;      /* --credit-as-of as days since 1970-01-01 (credit_as_of_set) */
 	int credit_as_of_set;      /* --credit-as-of was given; default: gen_credit_as_of */
 	int billing_only;          /* --billing-only: profiles, bills, payments, reversals only */
+	double business_distress;  /* --business-distress, 0 .. 1: share of the commercial and
+	                              industrial customers whose business declines before their
+	                              bills go unpaid (as many have dips and pay); 0 */
 	int help;                  /* --help or -h was given: print usage, generate nothing */
 };
 
@@ -234,6 +257,21 @@ int gen_labels_write(const struct gen_options *opts, FILE *out, char *errstr,
 /* The as-of day of the credit labels: --credit-as-of, else the last day of the run minus
  * GEN_CREDIT_WINDOW_DAYS. */
 int32_t gen_credit_as_of(const struct gen_options *opts);
+
+/* The business story of customer number `customer` under opts (pure and cheap, as
+ * gen_label_of). */
+void gen_business_of(const struct gen_options *opts, uint32_t customer,
+                     struct gen_business_label *label);
+
+/* Name of a business story: "none", "decline", "silent_default", "seasonal_dip",
+ * "one_off_dip", "closure". Never NULL. */
+const char *gen_business_name(unsigned story);
+
+/* The first day a business story may stop paying, counted from --start: a year of history
+ * to compare with, and the weeks a warning needs. --business-distress needs --days of at
+ * least GEN_BUSINESS_MIN_DAYS. */
+#define GEN_BUSINESS_FIRST_STOP 450
+#define GEN_BUSINESS_MIN_DAYS 550
 
 /* Name of a payment habit: "prompt", "late", "partial", "defaulter". Never NULL. */
 const char *gen_habit_name(unsigned habit);

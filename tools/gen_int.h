@@ -53,6 +53,7 @@ enum gen_tag {
 	GEN_TAG_LOSS_DAY,     /* --loss-model load: a day's winding-temperature factor */
 	GEN_TAG_LOSS_NOISE,   /* --loss-model load: an interval's metering noise */
 	GEN_TAG_OBSERVER,     /* --observer-set: who steals, and which attack */
+	GEN_TAG_BUSINESS,     /* --business-distress: which business story, when, how strong */
 };
 
 /* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
@@ -109,6 +110,26 @@ enum gen_channel {
 	GEN_CHANNEL__COUNT
 };
 
+/*
+ * A business customer's story under --business-distress (tools/gen_business.c). Its days
+ * are local days; a factor multiplies the day's mean power. active: the option is on and the
+ * customer is commercial or industrial, so its bills follow the story (paid in full, at most
+ * 25 days late, until stop_pay_ts; nothing from then on).
+ */
+struct gen_business {
+	uint8_t active;
+	uint8_t story;            /* enum gen_business_story */
+	int8_t closed_dow;        /* weekday closed from closed_from on (0 = Sunday); -1 none */
+	int32_t closed_from;      /* first day of the weekly closure (until end_day, if any) */
+	int32_t closed_until;     /* first day open again (INT32_MAX: for good) */
+	int32_t start_day;        /* decline or dip begins */
+	int32_t end_day;          /* decline bottoms out (stop_pay_day), or the dip ends */
+	int32_t stop_day;         /* a full stop from this day on; 0 none */
+	int32_t stop_pay_day;     /* bills issued from this day on are not paid; 0 none */
+	int64_t stop_pay_ts;      /* its first second, Unix seconds */
+	double level;             /* factor at the bottom of the decline or in the dip */
+};
+
 /* A customer's fixed attributes, drawn once from (seed, customer number). */
 struct gen_customer {
 	uint64_t key;             /* hash key of this customer */
@@ -138,6 +159,7 @@ struct gen_customer {
 	int64_t distress_ts;
 	int32_t distress_day;     /* local day of distress_ts, for the credit labels */
 	double catch_up;          /* --catch-up-rate: chance an unpaid rest is paid after reminders */
+	struct gen_business biz;  /* --business-distress (gen_business_draw) */
 };
 
 struct gen_transformer {
@@ -223,6 +245,7 @@ struct gen_city {
 	double confounder_rate;
 	double distress_rate;           /* --distress-rate (gen_distress_draw) */
 	double catch_up_rate;           /* --catch-up-rate (gen_payment_plan_make) */
+	double business_distress;       /* --business-distress (gen_business_draw) */
 	uint32_t days;
 };
 
@@ -297,6 +320,22 @@ void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, i
 /* Unix seconds of the bill of cust issued on local day cal. */
 int64_t gen_bill_ts(const struct gen_city *city, const struct gen_customer *cust,
                     const struct gen_calendar *cal);
+
+/*
+ * The business story of a customer with hash key `key` and segment `segment` under
+ * --business-distress `rate` (0: none) for a run of `days` days from start_day in time zone
+ * offset tz_offset_s: a pure function of its arguments, shared by the city model and
+ * gen_business_of. Fills *biz (inactive when rate is 0 or the segment is not a business).
+ */
+void gen_business_draw(uint64_t key, uint8_t segment, double rate, int32_t start_day,
+                       uint32_t days, int32_t tz_offset_s, struct gen_business *biz);
+
+/* The factor the story applies to the day's mean power on local day cal (1.0 exactly for
+ * an inactive story or a day it does not touch). */
+double gen_business_factor(const struct gen_business *biz, const struct gen_calendar *cal);
+
+/* The segment of the customer with hash key `key` (as gen_customer_make draws it). */
+uint8_t gen_segment_draw(uint64_t key);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int32_t gen_days_from_civil(int year, int month, int dom);

@@ -423,16 +423,19 @@ static void gen_distress_draw(const struct gen_city *city, struct gen_customer *
 	cust->strain_ts = cust->distress_ts - (int64_t)warning * GEN_DAY_S;
 }
 
-static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_customer *cust)
+uint8_t gen_segment_draw(uint64_t key)
 {
 	double shares[GEN_SEGMENTS];
 	for (int s = 0; s < GEN_SEGMENTS; s++)
 		shares[s] = gen_models[s].share;
+	return (uint8_t)gen_pick(gen_unit(gen_hash(key, GEN_TAG_SEGMENT, 0)), shares, GEN_SEGMENTS);
+}
 
+static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_customer *cust)
+{
 	memset(cust, 0, sizeof(*cust));
 	cust->key = gen_hash(city->seed, GEN_TAG_CUSTOMER, idx);
-	cust->segment = (uint8_t)gen_pick(gen_unit(gen_hash(cust->key, GEN_TAG_SEGMENT, 0)), shares,
-	                                  GEN_SEGMENTS);
+	cust->segment = gen_segment_draw(cust->key);
 	if (city->observer) /* an observer-style set is households */
 		cust->segment = GEN_SEG_RESIDENTIAL;
 	const struct gen_segment_model *m = &gen_models[cust->segment];
@@ -486,6 +489,9 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 		                 city->days, &cust->pattern, &cust->onset_day);
 	gen_pattern_params(cust);
 	gen_distress_draw(city, cust);
+	if (!city->observer)
+		gen_business_draw(cust->key, cust->segment, city->business_distress, city->start_day,
+		                  city->days, city->tz_offset_s, &cust->biz);
 	cust->catch_up = city->catch_up_rate;
 }
 
@@ -649,6 +655,7 @@ void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 	city->theft_rate = opts->theft_rate;
 	city->confounder_rate = gen_confounder_rate(opts);
 	city->distress_rate = opts->distress_rate;
+	city->business_distress = opts->business_distress;
 	city->catch_up_rate = opts->catch_up_rate;
 	city->days = opts->days;
 	gen_shapes_build(city);
@@ -779,6 +786,8 @@ void gen_day_plan_make(const struct gen_city *city, const struct gen_customer *c
 	if (cust->segment == GEN_SEG_RESIDENTIAL)
 		plan->day_kw *= gen_away_factor(cust, cal->day);
 	plan->day_kw *= gen_confounder_factor(cust, cal->day);
+	if (cust->biz.active)
+		plan->day_kw *= gen_business_factor(&cust->biz, cal);
 
 	uint64_t h = gen_hash(cust->key, GEN_TAG_INCIDENT, day_key);
 	double u = gen_unit(h);
@@ -1060,6 +1069,29 @@ static int64_t gen_pay_ts(int64_t bill_ts, int days, uint64_t h)
 	return bill_ts + (int64_t)days * GEN_DAY_S + 7200 + (int64_t)(h % (14 * 3600));
 }
 
+/*
+ * The payments of a business under --business-distress (gen_business.h): its arrears come from
+ * its story alone. Until the story stops paying, every bill is paid in full, on time as
+ * often as the habit pays on time and otherwise 1-25 days after the due date, never bounced;
+ * from then on nothing is paid.
+ */
+static void gen_business_payment_plan(const struct gen_customer *cust, uint64_t h,
+                                      int64_t bill_ts, int64_t amount_cents,
+                                      struct gen_payment_plan *plan)
+{
+	if (cust->biz.stop_pay_ts && bill_ts >= cust->biz.stop_pay_ts)
+		return;
+	uint64_t h1 = gen_mix(h), h2 = gen_mix(h1);
+	int on_time = gen_unit(h) < gen_payer_outcome[cust->payer][0];
+	plan->n = 1;
+	plan->pay[0].cents = amount_cents;
+	if (on_time)
+		plan->pay[0].ts = gen_pay_ts(bill_ts, cust->channel == GEN_CHANNEL_AUTO_DEBIT ?
+		                             1 + (int)(h1 % 3) : (int)(h1 % GEN_DUE_DAYS), h2);
+	else
+		plan->pay[0].ts = gen_pay_ts(bill_ts, GEN_DUE_DAYS + 1 + (int)(h1 % 25), h2);
+}
+
 void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, int64_t bill_ts,
                            int64_t amount_cents, struct gen_payment_plan *plan)
 {
@@ -1067,6 +1099,10 @@ void gen_payment_plan_make(const struct gen_customer *cust, int32_t month_key, i
 	memset(plan, 0, sizeof(*plan));
 	if (amount_cents <= 0)
 		return;
+	if (cust->biz.active) {
+		gen_business_payment_plan(cust, h, bill_ts, amount_cents, plan);
+		return;
+	}
 	const double *outcomes = gen_payer_outcome[cust->payer];
 	double reversal = gen_payer_reversal[cust->payer];
 	double strained[4], w = 0.0;

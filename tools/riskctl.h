@@ -7,6 +7,7 @@
 #define RISKD_RISKCTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* A buffer size for riskctl_shown that holds any argument worth showing. */
 #define RISKCTL_SHOWN_MAX 256
@@ -60,6 +61,27 @@ int backtest_main(int argc, char **argv);
 
 /* riskctl eval: the detection scorecard on a generated labelled city (tools/riskctl_eval.c). */
 int eval_main(int argc, char **argv);
+
+/* riskctl eval --credit: the early warning of operating risk on a generated city whose
+ * businesses have stories (tools/riskctl_eval_credit.c). argv as eval_main's. */
+int eval_credit_main(int argc, char **argv);
+
+/*
+ * Runs the generator for opts in a child process and hands the read end of its output to
+ * consume(in, arg), which returns 0 or an error code (and sets its own message). Returns
+ * consume's code, RISKD_ERR_IO with errstr set when the pipe, the fork or the generator
+ * failed. Shared by the theft and the credit evals (tools/riskctl_eval.c).
+ */
+struct gen_options;
+
+/* The options of riskctl eval that take no value. */
+enum eval_flag { EVAL_FLAG_NONE = 0, EVAL_FLAG_HELP, EVAL_FLAG_JSON, EVAL_FLAG_CREDIT };
+
+/* Which of them arg is ("--help" and "-h" are help), or EVAL_FLAG_NONE. */
+enum eval_flag eval_flag_of(const char *arg);
+
+int eval_generate(const struct gen_options *opts, int (*consume)(FILE *in, void *arg), void *arg,
+                  char *errstr, size_t errstr_size);
 
 /* riskctl scorecard: credit scorecards: check, features from events, fit, eval
  * (tools/riskctl_scorecard.c). */

@@ -42,6 +42,8 @@ static void eval_usage(FILE *out)
 	        "                    [--transformers T] [--transformer-interval-s S]\n"
 	        "                    [--loss-model proportional|load] [--rules DIR] [--json]\n"
 	        "       riskctl eval --observer-sets N --seed S [--customers N] [--days D] [--json]\n"
+	        "       riskctl eval --credit --seed S --customers N [--days D] [--json]\n"
+	        "                    (the early warning of operating risk: riskctl eval --credit --help)\n"
 	        "Generates a labelled city (riskctl gen), runs riskd's theft scoring over it and\n"
 	        "reports per attack pattern and confounder: customers, recall at the alert\n"
 	        "threshold (alerted on or after the onset), alerted share (at any time), median days\n"
@@ -90,9 +92,17 @@ static int eval_labels(const struct gen_options *opts, struct replay_labels *lab
 	return rc;
 }
 
-/* Generates the city in a child process and replays it as it streams in. */
-static int eval_stream(const struct gen_options *opts, struct replay *rp, char *errstr,
-                       size_t errstr_size)
+enum eval_flag eval_flag_of(const char *arg)
+{
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+		return EVAL_FLAG_HELP;
+	if (strcmp(arg, "--json") == 0)
+		return EVAL_FLAG_JSON;
+	return strcmp(arg, "--credit") == 0 ? EVAL_FLAG_CREDIT : EVAL_FLAG_NONE;
+}
+
+int eval_generate(const struct gen_options *opts, int (*consume)(FILE *in, void *arg), void *arg,
+                  char *errstr, size_t errstr_size)
 {
 	int fds[2];
 	if (pipe(fds) != 0) {
@@ -121,7 +131,7 @@ static int eval_stream(const struct gen_options *opts, struct replay *rp, char *
 	}
 	close(fds[1]);
 	FILE *in = fdopen(fds[0], "r");
-	int rc = in ? replay_file(&rp, 1, in, errstr, errstr_size) : RISKD_ERR_IO;
+	int rc = in ? consume(in, arg) : RISKD_ERR_IO;
 	if (in)
 		fclose(in);
 	else
@@ -134,6 +144,26 @@ static int eval_stream(const struct gen_options *opts, struct replay *rp, char *
 		rc = RISKD_ERR_IO;
 	}
 	return rc;
+}
+
+struct replay_consume {
+	struct replay *rp;
+	char *errstr;
+	size_t errstr_size;
+};
+
+static int replay_consume(FILE *in, void *arg)
+{
+	struct replay_consume *rc = arg;
+	return replay_file(&rc->rp, 1, in, rc->errstr, rc->errstr_size);
+}
+
+/* Generates the city in a child process and replays it as it streams in. */
+static int eval_stream(const struct gen_options *opts, struct replay *rp, char *errstr,
+                       size_t errstr_size)
+{
+	struct replay_consume rc = {rp, errstr, errstr_size};
+	return eval_generate(opts, replay_consume, &rc, errstr, errstr_size);
 }
 
 static const char *pct(double v, char *buf, size_t size)
@@ -393,15 +423,21 @@ int eval_main(int argc, char **argv)
 	int gen_argc = 0, theft_rate_given = 0;
 	const char *city_only = NULL; /* an option that shapes a city, not an observer-style set */
 
+	for (int i = 1; i < argc; i++)
+		if (eval_flag_of(argv[i]) == EVAL_FLAG_CREDIT) {
+			free(gen_argv);
+			return eval_credit_main(argc, argv);
+		}
 	gen_argv[gen_argc++] = "gen";
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		enum eval_flag flag = eval_flag_of(arg);
+		if (flag == EVAL_FLAG_HELP) {
 			eval_usage(stdout);
 			status = 0;
 			goto done;
 		}
-		if (strcmp(arg, "--json") == 0) {
+		if (flag == EVAL_FLAG_JSON) {
 			json = 1;
 			continue;
 		}

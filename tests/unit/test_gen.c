@@ -2268,3 +2268,180 @@ Test(gen, interval_loss_and_observer_options)
 	cr_assert_eq(gen_transformer_interval(&opts), 1800, "the meter interval by default");
 	cr_assert_eq(opts.loss_model, GEN_LOSS_PROPORTIONAL);
 }
+
+/* The lines of one customer's lines `text` that contain `needle`, joined. */
+static size_t lines_with(const char *text, size_t len, const char *needle, char **out)
+{
+	size_t n = 0, out_len = 0;
+	FILE *f = open_memstream(out, &out_len);
+	for (const char *p = text; p < text + len;) {
+		const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+		size_t line_len = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
+		if (contains(p, line_len, needle)) {
+			fwrite(p, 1, line_len + (nl != NULL), f);
+			n++;
+		}
+		p += line_len + 1;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Payments of a customer's lines dated after local day `day` (by their "ts" date). */
+static size_t payments_after(const char *text, size_t len, int32_t day)
+{
+	char *pays = NULL, date[16];
+	size_t n = 0, count = lines_with(text, len, "\"type\":\"payment\"", &pays);
+	struct gen_options o;
+	gen_options_init(&o);
+	int y, m, d;
+	gen_civil_from_days(day, &y, &m, &d);
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
+	for (const char *p = pays; count && (p = strstr(p, "\"ts\":\"")) != NULL; p += 6)
+		n += strncmp(p + 6, date, 10) > 0;
+	free(pays);
+	return n;
+}
+
+/* Splits a run's lines by customer in one pass: lines[c] (length len[c], malloc'd). */
+struct by_customer {
+	char **lines;
+	size_t *len;
+	FILE **f;
+};
+
+static void by_customer_line(const char *line, size_t len, void *arg)
+{
+	struct by_customer *bc = arg;
+	for (size_t i = 0; i + 16 <= len; i++)
+		if (line[i] == '"' && memcmp(line + i, "\"customer_id\":\"C", 16) == 0) {
+			fwrite(line, 1, len + 1, bc->f[atoi(line + i + 16) - 1]);
+			return;
+		}
+}
+
+static void split_by_customer(const struct run *r, uint32_t customers, struct by_customer *bc)
+{
+	bc->lines = calloc(customers, sizeof(char *));
+	bc->len = calloc(customers, sizeof(size_t));
+	bc->f = calloc(customers, sizeof(FILE *));
+	for (uint32_t c = 0; c < customers; c++)
+		bc->f[c] = open_memstream(&bc->lines[c], &bc->len[c]);
+	each_line(r, by_customer_line, bc);
+	for (uint32_t c = 0; c < customers; c++)
+		fclose(bc->f[c]);
+	free(bc->f);
+}
+
+static void by_customer_free(struct by_customer *bc, uint32_t customers)
+{
+	for (uint32_t c = 0; c < customers; c++)
+		free(bc->lines[c]);
+	free(bc->lines);
+	free(bc->len);
+}
+
+Test(gen, business_distress_touches_only_businesses, .timeout = 120)
+{
+	struct gen_options opts;
+	struct run plain, stories;
+	opts_small(&opts, 400, GEN_BUSINESS_MIN_DAYS, 86400);
+	run_gen(&opts, &plain);
+	opts.business_distress = 0.3;
+	run_gen(&opts, &stories);
+	struct by_customer pa, pb;
+	split_by_customer(&plain, opts.customers, &pa);
+	split_by_customer(&stories, opts.customers, &pb);
+	uint32_t by_story[GEN_BUSINESS__COUNT] = {0};
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		struct gen_business_label label;
+		gen_business_of(&opts, c, &label);
+		size_t a_len = pa.len[c], b_len = pb.len[c];
+		const char *a = pa.lines[c], *b = pb.lines[c];
+		int business = label.segment == GEN_SEG_COMMERCIAL || label.segment == GEN_SEG_INDUSTRIAL;
+		if (!business) {
+			cr_assert_eq(label.story, GEN_BUSINESS_NONE);
+			cr_assert(a_len == b_len && memcmp(a, b, a_len) == 0, "customer %u changed", c + 1);
+		} else {
+			by_story[label.story]++;
+			char *ra = NULL, *rb = NULL;
+			lines_with(a, a_len, "meter_reading", &ra);
+			lines_with(b, b_len, "meter_reading", &rb);
+			int same = strcmp(ra, rb) == 0;
+			int quiet = label.story == GEN_BUSINESS_NONE ||
+			            label.story == GEN_BUSINESS_SILENT_DEFAULT;
+			cr_assert_eq(same, quiet, "customer %u (%s): readings %s", c + 1,
+			             gen_business_name(label.story), same ? "unchanged" : "changed");
+			free(ra);
+			free(rb);
+			if (label.stop_pay_day) {
+				cr_assert_geq(label.stop_pay_day, opts.start_day + GEN_BUSINESS_FIRST_STOP);
+				/* bills before the stop are paid at most 40 days after they were issued */
+				cr_assert_eq(payments_after(b, b_len, label.stop_pay_day + 41), 0,
+				             "customer %u pays after it stopped paying", c + 1);
+				cr_assert_gt(payments_after(b, b_len, opts.start_day), 10);
+			}
+		}
+	}
+	by_customer_free(&pa, opts.customers);
+	by_customer_free(&pb, opts.customers);
+	for (int s = 0; s < GEN_BUSINESS__COUNT; s++)
+		cr_log_info("%s: %u", gen_business_name((unsigned)s), by_story[s]);
+	cr_assert_gt(by_story[GEN_BUSINESS_NONE], 10);
+	cr_assert_gt(by_story[GEN_BUSINESS_DECLINE], 3);
+	cr_assert_gt(by_story[GEN_BUSINESS_SEASONAL_DIP] + by_story[GEN_BUSINESS_ONE_OFF_DIP] +
+	             by_story[GEN_BUSINESS_CLOSURE], 3);
+	run_free(&plain);
+	run_free(&stories);
+
+	char errstr[256];
+	char *too_short[] = {"gen", "--business-distress", "0.2", "--days", "500"};
+	gen_options_init(&opts);
+	cr_assert_eq(gen_options_parse(&opts, 5, too_short, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+	cr_assert_str_eq(errstr, "--business-distress: needs --days 550 or more (a year of history "
+	                 "before the first default), got 500");
+	char *too_high[] = {"gen", "--business-distress", "0.6", "--days", "600"};
+	gen_options_init(&opts);
+	cr_assert_eq(gen_options_parse(&opts, 5, too_high, errstr, sizeof(errstr)), RISKD_ERR_RANGE);
+}
+
+/* A declining business uses less and less before it stops paying; a seasonal dip recurs. */
+Test(gen, business_stories_shape_the_load)
+{
+	struct gen_options opts;
+	opts_small(&opts, 2000, 730, 86400);
+	opts.business_distress = 0.3;
+	struct gen_city city;
+	gen_city_build(&city, &opts);
+	int declines = 0, seasonal = 0;
+	for (uint32_t c = 0; c < city.n_customers; c++) {
+		const struct gen_business *biz = &city.customers[c].biz;
+		struct gen_calendar cal;
+		if (biz->story == GEN_BUSINESS_DECLINE) {
+			declines++;
+			gen_calendar_make(&cal, biz->start_day - 1);
+			cr_assert_eq(gen_business_factor(biz, &cal), 1.0);
+			gen_calendar_make(&cal, biz->end_day);
+			double bottom = gen_business_factor(biz, &cal);
+			cr_assert(bottom <= biz->level + 1e-12, "customer %u: %g", c + 1, bottom);
+			cr_assert_geq(biz->end_day - biz->start_day, 30);
+		} else if (biz->story == GEN_BUSINESS_SEASONAL_DIP) {
+			seasonal++;
+			/* the dip's level: the highest factor of a week inside it (a closed weekday
+			 * is lower), a year apart */
+			int32_t year0 = gen_days_from_civil(2026, 1, 1) + biz->start_day + 10;
+			double f0 = 0, f1 = 0;
+			for (int d = 0; d < 7; d++) {
+				gen_calendar_make(&cal, year0 + d);
+				f0 = fmax(f0, gen_business_factor(biz, &cal));
+				gen_calendar_make(&cal, year0 + 365 + d);
+				f1 = fmax(f1, gen_business_factor(biz, &cal));
+			}
+			cr_assert_float_eq(f1, f0, 1e-12, "customer %u", c + 1);
+			cr_assert_lt(f0, 0.9);
+		}
+	}
+	cr_assert_gt(declines, 10);
+	cr_assert_gt(seasonal, 3);
+	gen_city_free(&city);
+}
