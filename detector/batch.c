@@ -25,6 +25,7 @@ static void usage_map_free(struct usage_map *m)
 	free(m->owners);
 	free(m->index);
 	free(m->hours);
+	free(m->cover);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -54,6 +55,7 @@ static void usage_map_reset(struct usage_map *m)
 		memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	m->count = 0;
 	m->hours_rows = 0;
+	m->cover_rows = 0;
 }
 
 void batch_reset(struct batch *b)
@@ -94,27 +96,39 @@ static void usage_map_rehash(struct usage_map *m, size_t index_cap)
 	}
 }
 
+/* The index slot of (cs, day) in m (which has an index): its row's, or the free one where
+ * it would go. */
+static size_t usage_find(const struct usage_map *m, const struct cstate *cs, int32_t day)
+{
+	size_t mask = m->index_cap - 1;
+	size_t s = usage_slot(cs, day, mask);
+	while (m->index[s] && !(m->owners[m->index[s] - 1] == cs &&
+	                        m->rows[m->index[s] - 1].day == day))
+		s = (s + 1) & mask;
+	return s;
+}
+
 /* The row of (cs, day) in m, created empty (an addition of nothing) if absent. */
 static struct store_usage *usage_row(struct usage_map *m, const struct cstate *cs, int32_t day)
 {
 	if (2 * (m->count + 1) > m->index_cap)
 		usage_map_rehash(m, m->index_cap ? 2 * m->index_cap : 1024);
-	size_t mask = m->index_cap - 1;
-	size_t s = usage_slot(cs, day, mask);
-	for (; m->index[s]; s = (s + 1) & mask) {
-		size_t i = m->index[s] - 1;
-		if (m->owners[i] == cs && m->rows[i].day == day)
-			return &m->rows[i];
-	}
+	size_t s = usage_find(m, cs, day);
+	if (m->index[s])
+		return &m->rows[m->index[s] - 1];
 	if (m->count == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 1024;
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
 		if (m->hours)
 			m->hours = xrealloc(m->hours, sizeof(*m->hours) * m->cap);
+		if (m->cover)
+			m->cover = xrealloc(m->cover, sizeof(*m->cover) * m->cap);
 	}
 	if (m->hours)
 		m->hours[m->count].sums.mask = 0;
+	if (m->cover)
+		m->cover[m->count].kind = 0;
 	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
@@ -160,6 +174,39 @@ void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 {
 	struct store_usage *row = usage_row(m, cs, day);
 	*row = (struct store_usage){cs->id, day, uwh, readings, covered_s, 1};
+}
+
+void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
+                         int64_t uwh_change)
+{
+	usage_row(m, cs, day)->uwh += uwh_change;
+}
+
+uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day)
+{
+	if (!m->cover || !m->index_cap)
+		return NULL;
+	uint32_t at = m->index[usage_find(m, cs, day)];
+	return at && m->cover[at - 1].kind ? m->cover[at - 1].codes : NULL;
+}
+
+uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
+                          const uint16_t *codes)
+{
+	size_t i = (size_t)(usage_row(m, cs, day) - m->rows);
+	if (!m->cover) {
+		m->cover = xmalloc(sizeof(*m->cover) * m->cap);
+		for (size_t k = 0; k < m->count; k++)
+			m->cover[k].kind = 0;
+	}
+	struct store_cover *c = &m->cover[i];
+	if (!c->kind)
+		m->cover_rows++;
+	c->id = cs->id;
+	c->day = day;
+	c->kind = kind;
+	memcpy(c->codes, codes, sizeof(c->codes));
+	return c->codes;
 }
 
 void batch_add_profile(struct batch *b, const struct event *ev)
@@ -347,6 +394,10 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
 	sb->transformer_hours = b->transformer.hours;
 	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
+	sb->cover = b->usage.cover;
+	sb->cover_count = b->usage.cover_rows ? b->usage.count : 0;
+	sb->transformer_cover = b->transformer.cover;
+	sb->transformer_cover_count = b->transformer.cover_rows ? b->transformer.count : 0;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
 	for (size_t i = 0; i < b->snapshot_count; i++) {

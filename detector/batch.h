@@ -30,6 +30,9 @@ struct usage_map {
 	struct store_hours *hours;    /* parallel to rows (hours[i].sums.mask 0: none); NULL
 	                                 until the first hourly sum */
 	size_t hours_rows;            /* rows with an hourly sum */
+	struct store_cover *cover;    /* parallel to rows (cover[i].kind 0: none): closed days'
+	                                 coverage (batch_set_cover); NULL until the first */
+	size_t cover_rows;            /* rows with a coverage */
 };
 
 struct batch {
@@ -98,6 +101,22 @@ void batch_set_hours(struct usage_map *map, const struct cstate *cs, int32_t day
  * batch. */
 void batch_set_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t readings, int32_t covered_s);
+
+/* Adds uwh_change micro-kWh (may be negative) to cs's local day in map, with no reading or
+ * covered time: a restatement replacing a counted reading of a closed day. cs must outlive
+ * the batch. */
+void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
+                         int64_t uwh_change);
+
+/* The coverage codes (CSTATE_COVER_SLOTS, scoring/cstate.h) of cs's closed day `day` held in
+ * map, which the caller may change until the batch is reset, or NULL when map has none. */
+uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day);
+
+/* Sets the coverage of cs's closed day `day` in map to codes (copied): kind 'c' for a
+ * customer, 't' for a transformer. It replaces the stored row at commit. Returns the codes
+ * as held in map (see batch_cover). cs must outlive the batch. */
+uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
+                          const uint16_t *codes);
 
 /* Records a customer profile event (the latest one per customer wins at commit). */
 void batch_add_profile(struct batch *b, const struct event *ev);

@@ -75,8 +75,8 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_usage *u = rows;
 	for (size_t i = 0; i < n; i++) {
-		if (!u[i].whole_day && u[i].readings == 0)
-			continue; /* a row the batch holds for its hourly sums only */
+		if (!u[i].whole_day && u[i].readings == 0 && u[i].uwh == 0)
+			continue; /* a row the batch holds for its hourly sums or coverage only */
 		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
 		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
@@ -195,6 +195,28 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+/* Coverage codes as stored: CSTATE_COVER_SLOTS little-endian uint16 (deploy/sql/016). */
+#define COVER_BYTES (2 * CSTATE_COVER_SLOTS)
+
+static void write_cover_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_cover *c = rows;
+	uint8_t bytes[COVER_BYTES];
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].kind)
+			continue;
+		for (int k = 0; k < CSTATE_COVER_SLOTS; k++) {
+			bytes[2 * k] = (uint8_t)(c[i].codes[k] & 0xff);
+			bytes[2 * k + 1] = (uint8_t)(c[i].codes[k] >> 8);
+		}
+		rbuf_printf(b, "%c\t", c[i].kind);
+		store_copy_text(b, c[i].id);
+		rbuf_printf(b, "\t%d\t", (int)c[i].day);
+		copy_bytea(b, bytes, sizeof(bytes));
+		rbuf_append(b, "\n", 1);
+	}
+}
+
 /* ---- Targets: where each kind of row goes ---- */
 
 /* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
@@ -247,6 +269,15 @@ static const struct store_copy_target usage_target = {
 static const struct store_copy_target transformer_daily_target = {
     "tmp_tdaily", NULL, UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily"),
     write_usage_rows};
+
+/* A closed day's coverage replaces its row (the batch's copy started from the stored one). */
+static const struct store_copy_target cover_target = {
+    "tmp_cover", NULL,
+    "insert into risk.reading_coverage (kind, entity_id, day, cover) "
+    "select kind, entity_id, day, cover from tmp_cover "
+    "on conflict (kind, entity_id, day) do update set cover = excluded.cover;"
+    "delete from tmp_cover",
+    write_cover_rows};
 
 /* The batch's latest profile of each customer wins. A customer who is new or moves to another
  * transformer changes the balance of the areas on every day it has usage: those days go back
@@ -437,6 +468,10 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &transformer_hours_target, b->transformer_hours,
 	                          b->transformer_hours_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &cover_target, b->cover, b->cover_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &cover_target, b->transformer_cover,
+	                          b->transformer_cover_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,
@@ -522,6 +557,40 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
 		rc = fn(id, (const uint8_t *)PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
 		        arg);
 	}
+done:
+	PQclear(res);
+	return rc;
+}
+
+int store_load_cover(struct store *st, char kind, const char *id, int32_t day,
+                     uint16_t codes[CSTATE_COVER_SLOTS], char *errstr, size_t errstr_size)
+{
+	char kind_s[2] = {kind, '\0'}, day_s[16];
+	snprintf(day_s, sizeof(day_s), "%d", (int)day);
+	const char *params[3] = {kind_s, id, day_s};
+	int rc = 0;
+	memset(codes, 0, sizeof(uint16_t) * CSTATE_COVER_SLOTS);
+	PGresult *res = PQexecParams(st->conn,
+	                             "select cover from risk.reading_coverage"
+	                             " where kind = $1 and entity_id = $2 and day = $3::integer",
+	                             3, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "load reading coverage", errstr, errstr_size);
+		goto done;
+	}
+	if (PQntuples(res) == 0)
+		goto done;
+	if (PQgetlength(res, 0, 0) != COVER_BYTES) {
+		snprintf(errstr, errstr_size,
+		         "risk.reading_coverage row (%c, '%s', %d): cover is %d bytes, expected %d",
+		         kind, id, (int)day, PQgetlength(res, 0, 0), COVER_BYTES);
+		rc = RISKD_ERR_INVALID;
+		goto done;
+	}
+	const uint8_t *bytes = (const uint8_t *)PQgetvalue(res, 0, 0);
+	for (int k = 0; k < CSTATE_COVER_SLOTS; k++)
+		codes[k] = (uint16_t)(bytes[2 * k] | bytes[2 * k + 1] << 8);
+	rc = 1;
 done:
 	PQclear(res);
 	return rc;

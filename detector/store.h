@@ -41,6 +41,16 @@ struct store_hours {
 	struct daily_hours sums;
 };
 
+/* The coverage of one entity's closed local day (risk.reading_coverage): which quarter
+ * hours its readings cover and with what energy (CSTATE_COVER_* codes, scoring/cstate.h).
+ * It replaces the stored row. A row whose kind is 0 holds nothing and is left out. */
+struct store_cover {
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t day;             /* days since 1970-01-01, local */
+	char kind;               /* 'c' customer, 't' transformer; 0: no coverage in this row */
+	uint16_t codes[CSTATE_COVER_SLOTS];
+};
+
 /* Latest profile of a customer seen in the batch. */
 struct store_profile {
 	char customer_id[RISKD_ID_MAX + 1];
@@ -146,6 +156,8 @@ struct store_batch {
 	const struct store_usage *transformer;    size_t transformer_count;
 	const struct store_hours *hours;          size_t hours_count; /* customers' */
 	const struct store_hours *transformer_hours; size_t transformer_hours_count;
+	const struct store_cover *cover;          size_t cover_count;  /* customers' */
+	const struct store_cover *transformer_cover; size_t transformer_cover_count;
 	const struct store_profile *profiles;     size_t profile_count;
 	const struct store_snapshot *snapshots;   size_t snapshot_count;
 	const struct store_offset *offsets;       size_t offset_count;
@@ -218,6 +230,14 @@ int store_load_offset(struct store *st, const char *group, const char *topic, in
 int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
                          int (*fn)(const char *id, const uint8_t *state, size_t len, void *arg),
                          void *arg, char *errstr, size_t errstr_size);
+
+/*
+ * Reads the stored coverage of entity id's (kind 'c' or 't') closed local day `day`
+ * (risk.reading_coverage) into codes. Returns 1 when found, 0 when the day has no row
+ * (codes all CSTATE_COVER_NONE), or a negative riskd_err (errstr says why).
+ */
+int store_load_cover(struct store *st, char kind, const char *id, int32_t day,
+                     uint16_t codes[CSTATE_COVER_SLOTS], char *errstr, size_t errstr_size);
 
 /*
  * Calls fn(id, day, hours, arg) for every stored snapshot of kind in one of partitions[0..n)
