@@ -34,10 +34,11 @@
 #define CSTATE_COVER_SLOT_S 900
 #define CSTATE_COVER_SLOTS 100
 #define CSTATE_COVER_NONE 0           /* no reading covers this quarter hour */
+#define CSTATE_COVER_EXACT_MAX 0x7FFFu /* 1..this: a reading of (code - 1) Wh starts here */
+#define CSTATE_COVER_HASHED 0x8000u   /* 0x8000..0xFFFD: a reading starts here whose energy is
+                                         not a whole number of Wh below 32,767 Wh; the low
+                                         bits are a hash of it (scoring/daily.c) */
 #define CSTATE_COVER_CONT 0xFFFEu     /* covered by the reading that starts in an earlier slot */
-#define CSTATE_COVER_WIDE 0xFFFFu     /* a reading starts here whose energy is not a whole
-                                         number of Wh below 65,533 Wh: not comparable */
-/* Otherwise a reading of (code - 1) Wh starts here. */
 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
 #define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */

@@ -106,12 +106,19 @@ static int cover_span(int32_t second_of_day, int32_t interval_s, int32_t *first,
 	return start % CSTATE_COVER_SLOT_S == 0 && interval_s % CSTATE_COVER_SLOT_S == 0;
 }
 
-/* The coverage code of a reading of uwh micro-kWh: its whole Wh + 1, or CSTATE_COVER_WIDE. */
+/* Hashed codes: CSTATE_COVER_HASHED plus 0 .. COVER_HASH_SPAN - 1, below CSTATE_COVER_CONT. */
+#define COVER_HASH_SPAN (CSTATE_COVER_CONT - CSTATE_COVER_HASHED)
+
+/* The coverage code of a reading of uwh micro-kWh: its whole Wh + 1 when that fits, else a
+ * hash of its energy (two energies share a hashed code once in 32,766). */
 static uint16_t cover_code(int64_t uwh)
 {
-	if (uwh < 0 || uwh % 1000 != 0 || uwh / 1000 >= CSTATE_COVER_CONT - 1)
-		return CSTATE_COVER_WIDE;
-	return (uint16_t)(uwh / 1000 + 1);
+	if (uwh >= 0 && uwh % 1000 == 0 && uwh / 1000 < CSTATE_COVER_EXACT_MAX)
+		return (uint16_t)(uwh / 1000 + 1);
+	uint8_t bytes[8];
+	for (int i = 0; i < 8; i++)
+		bytes[i] = (uint8_t)((uint64_t)uwh >> (8 * i));
+	return (uint16_t)(CSTATE_COVER_HASHED + cstate_hash(bytes, sizeof(bytes)) % COVER_HASH_SPAN);
 }
 
 /* Whether the tracked reading [first, first + count) has exactly the shape of a counted
@@ -141,10 +148,10 @@ enum daily_cover daily_cover_check(const uint16_t *cover, int32_t second_of_day,
 	if (!tracked || !cover_same_shape(cover, first, count))
 		return DAILY_COVER_DIFFERS;
 	uint16_t counted = cover[first];
-	if (counted != CSTATE_COVER_WIDE)
-		*old_uwh = (int64_t)(counted - 1) * 1000;
-	if (counted != CSTATE_COVER_WIDE && counted == cover_code(uwh))
+	if (counted == cover_code(uwh))
 		return DAILY_COVER_SAME;
+	if (counted <= CSTATE_COVER_EXACT_MAX)
+		*old_uwh = (int64_t)(counted - 1) * 1000;
 	return DAILY_COVER_DIFFERS;
 }
 

@@ -51,9 +51,12 @@ enum daily_cover {
  * (cstate.h), the open day's (cs->cover) or a closed day's kept in PostgreSQL. A reading is
  * tracked when it starts on a quarter
  * hour and lasts a whole number of them (CSTATE_COVER_SLOT_S); an untracked one is NEW
- * unless it overlaps tracked readings (DIFFERS). For DIFFERS, *old_uwh is the energy of the
- * counted reading when it has the same interval and its energy is known (a whole number of
- * Wh below 65,533 Wh), else -1: only then can a restatement replace it (daily_restate).
+ * unless it overlaps tracked readings (DIFFERS). Energies are compared exactly when both are
+ * whole numbers of Wh below 32,767 Wh; otherwise by a 15-bit hash, so a restatement of such
+ * a reading passes for a duplicate once in 32,766 (and is skipped: the day keeps the counted
+ * energy). For DIFFERS, *old_uwh is the energy of the counted reading when it has the same
+ * interval and its energy is known exactly, else -1: only then can a restatement replace it
+ * (daily_restate).
  */
 enum daily_cover daily_cover_check(const uint16_t *cover, int32_t second_of_day,
                                    int32_t interval_s, int64_t uwh, int64_t *old_uwh);

@@ -5,11 +5,11 @@
 -- One row per entity-day that closed: kind 'c' (a customer, risk.daily_usage) or 't' (a
 -- transformer, risk.transformer_daily), the local day as days since 1970-01-01, and cover:
 -- 100 little-endian 16-bit codes, one per quarter hour of the local day (a 25-hour day has
--- 100): 0 no reading covers it; 65534 covered by a reading that starts in an earlier quarter
--- hour; 65535 a reading starts here whose energy is not a whole number of Wh below 65,533
--- Wh; otherwise a reading of (code - 1) Wh starts here. riskd writes a day's row whole when
--- the day closes, in the batch's transaction, and rewrites it when a late reading for that
--- day is counted (or a restatement applied). A late reading reads its day's row once per
+-- 100): 0 no reading covers it; 1..32767 a reading of (code - 1) Wh starts here; 32768..65533
+-- a reading starts here whose energy is not a whole number of Wh below 32,767 Wh (a hash of
+-- it); 65534 covered by a reading that starts in an earlier quarter hour. riskd writes a
+-- day's row whole when the day closes, in the batch's transaction, and rewrites it when a
+-- late reading for that day is counted (or a restatement applied). A late reading reads its day's row once per
 -- batch. The open day's coverage travels in the entity's state snapshot (risk.entity_state).
 create table risk.reading_coverage (
     kind      "char"  not null,

@@ -305,14 +305,23 @@ Test(ingest, a_restatement_is_applied_when_configured)
 	cr_assert_eq(r->uwh, -250000);
 	cr_assert_eq(cs->open_uwh, 1500000);
 
-	/* a reading whose counted energy is unknown (not a whole number of Wh) or whose shape
-	 * differs cannot be replaced: a conflict even here */
+	/* a reading whose counted energy is known by its hash only (not a whole number of Wh,
+	 * or 32,767 Wh and more) is still a duplicate when repeated, but cannot be replaced;
+	 * nor can one of another shape: a conflict even here */
 	struct event fine = reading(&f, "C1", MIDNIGHT(D0) + 3 * HOUR, 0.0005, 900);
 	accept(&f, &fine);
-	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_CONFLICT, "not comparable");
+	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_DUPLICATE, "same hash");
+	fine.u.reading.kwh = 0.0006;
+	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_CONFLICT, "old energy unknown");
+	struct event big = reading(&f, "C1", MIDNIGHT(D0) + 4 * HOUR, 40.0, 900);
+	f.in.max_kw_unknown_profile = 1000;
+	accept(&f, &big);
+	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_DUPLICATE, "40 kWh, by hash");
+	big.u.reading.kwh = 40.001;
+	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_CONFLICT);
 	struct event half = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 2.0, 1800);
 	cr_assert_eq(ingest(&f, &half, 0)->outcome, INGEST_CONFLICT, "another shape");
-	cr_assert_eq(cs->open_uwh, 1500500);
+	cr_assert_eq(cs->open_uwh, 41500500);
 	fixture_fini(&f);
 }
 
