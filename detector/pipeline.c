@@ -642,6 +642,18 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 	return EVENT_REJECT_NONE;
 }
 
+/* As declared in pipeline_int.h. */
+int pipeline_finish_commit(struct pipeline *pl)
+{
+	return finish_commit(pl);
+}
+
+/* As declared in pipeline_int.h. */
+void pipeline_drop_uncommitted(struct pipeline *pl)
+{
+	drop_uncommitted(pl);
+}
+
 /*
  * A reading's daily usage: a day is written whole when it closes (and, while open, with each
  * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
@@ -661,54 +673,6 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 	} else if (r->day_result == DAILY_LATE) {
 		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
 	}
-}
-
-/* ingest's closed_cover hook: the closed day's coverage the batch holds (see
- * load_closed_cover). */
-static uint16_t *closed_cover(void *arg, const struct cstate *cs, int transformer, int32_t day)
-{
-	struct batch *b = cur_batch(arg);
-	return batch_cover(transformer ? &b->transformer : &b->usage, cs, day);
-}
-
-/*
- * Before a reading for one of its entity's closed days is ingested, puts that day's coverage
- * into the batch (from risk.reading_coverage, once per entity-day and batch) for the
- * closed_cover hook. Late readings are rare, so this is the one place the main loop reads
- * PostgreSQL per event: after the running commit is done, so what it reads includes every
- * batch before this one. Returns 0, or a riskd_err when the coverage could not be read: a
- * resync is scheduled then (everything not committed is dropped and read again).
- */
-static int load_closed_cover(struct pipeline *pl, const struct event *ev)
-{
-	char errstr[512], qid[160], qerr[1100];
-	int transformer = ev->type == EVENT_TRANSFORMER_READING;
-	if (ev->type != EVENT_METER_READING && !transformer)
-		return 0;
-	struct cstate_table *table = transformer ? pl->ingest.transformers : pl->ingest.customers;
-	const struct cstate *cs = cstate_table_get(table, ev->entity_id, strlen(ev->entity_id));
-	int32_t day = localday_of(&pl->ingest.localday, ev->ts);
-	if (!cs || !(cs->flags & CSTATE_F_HAS_DAY) || day >= cs->open_day)
-		return 0;
-	struct usage_map *map = transformer ? &cur_batch(pl)->transformer : &cur_batch(pl)->usage;
-	if (batch_cover(map, cs, day))
-		return 0;
-	int rc = finish_commit(pl);
-	uint16_t codes[CSTATE_COVER_SLOTS];
-	if (rc == 0 && (rc = store_load_cover(pl->store, transformer ? 't' : 'c', cs->id, day,
-	                                      codes, errstr, sizeof(errstr))) >= 0) {
-		batch_set_cover(map, transformer ? 't' : 'c', cs, day, codes);
-		return 0;
-	}
-	if (!pl->needs_resync) { /* finish_commit logged and scheduled its own failure */
-		log_kv(LOG_WARN, "cover_load_failed", "entity=%s day=%d error=%s",
-		       log_quote(qid, sizeof(qid), ev->entity_id), (int)day,
-		       log_quote(qerr, sizeof(qerr), errstr));
-		health_postgres(rc);
-		drop_uncommitted(pl);
-		pl->needs_resync = 1;
-	}
-	return rc;
 }
 
 /*
@@ -731,9 +695,10 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	/* the first pass checked a late reading against its closed day's coverage, which now
 	 * holds what it did: the state replays it unchecked (only its models' input) */
 	scorer_set_counting(pl->ingest.scorer, 0);
+	uint16_t *(*hook)(void *, const struct cstate *, int, int32_t) = pl->ingest.closed_cover;
 	pl->ingest.closed_cover = NULL;
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
-	pl->ingest.closed_cover = closed_cover;
+	pl->ingest.closed_cover = hook;
 	scorer_set_counting(pl->ingest.scorer, 1);
 	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
 		open_hours_reading(pl->open_hours, NULL, &r); /* state only */
@@ -778,7 +743,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	}
 
 	struct ingest_result r;
-	if (load_closed_cover(pl, ev) != 0)
+	if (pipeline_load_closed_cover(pl, ev) != 0)
 		return; /* everything not committed is read again after the resync */
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	const char *type_name = event_type_name(ev->type);
@@ -923,8 +888,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->topics[ROLE_TRANSFORMER] = cfg->topic_transformer;
 	pl->ingest.max_kw_unknown_profile = cfg->max_kw_unknown_profile;
 	pl->ingest.restatements_apply = strcmp(cfg->restatements, "apply") == 0;
-	pl->ingest.closed_cover = closed_cover;
-	pl->ingest.closed_cover_arg = pl;
+	pipeline_repeats_init(pl);
 	pl->ingest.customers = cstate_table_new(1024);
 	pl->ingest.transformers = cstate_table_new(64);
 

@@ -5,6 +5,7 @@
  *
  *   pipeline.c       the loop: batches, commits, checkpoints, rebalances, reloads, feedback
  *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions
+ *   pipeline_repeats.c  input sent again: the closed days' coverage late readings need
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -108,5 +109,24 @@ static inline int64_t now_ms(void)
  * Returns 0 or a riskd_err with errstr set.
  */
 int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size);
+
+/* Waits for the running commit and applies its outcome (pipeline.c): 0, or the commit's
+ * riskd_err after everything not committed was dropped and a resync scheduled. */
+int pipeline_finish_commit(struct pipeline *pl);
+
+/* Forgets everything not yet committed: the batch and all in-memory state (pipeline.c). */
+void pipeline_drop_uncommitted(struct pipeline *pl);
+
+/* Sets the ingest step's closed_cover hook to the batch's coverage rows. */
+void pipeline_repeats_init(struct pipeline *pl);
+
+/*
+ * Before ev is ingested: when it is a reading for one of its entity's closed days, puts that
+ * day's coverage into the batch (from risk.reading_coverage, once per entity-day and batch)
+ * for the closed_cover hook. Returns 0, or a riskd_err when the coverage could not be read:
+ * everything not committed is dropped then and a resync scheduled (the message is read
+ * again after it).
+ */
+int pipeline_load_closed_cover(struct pipeline *pl, const struct event *ev);
 
 #endif
