@@ -45,6 +45,9 @@ void batch_free(struct batch *b)
 	free(b->grades);
 	free(b->grade_at);
 	free(b->credit);
+	free(b->billing_ids);
+	free(b->billing_id_at);
+	free(b->repeats);
 	rbuf_free(&b->arena);
 	memset(b, 0, sizeof(*b));
 }
@@ -72,6 +75,8 @@ void batch_reset(struct batch *b)
 	b->alert_count = 0;
 	b->grade_count = 0;
 	b->credit_count = 0;
+	b->billing_id_count = 0;
+	b->repeat_count = 0;
 	rbuf_reset(&b->arena);
 }
 
@@ -249,6 +254,25 @@ static size_t arena_put(struct rbuf *arena, const void *data, size_t len, int nu
 	return at;
 }
 
+void batch_add_billing_id(struct batch *b, const struct cstate *cs, const char *kind,
+                          const char *id, const char *topic, int32_t partition, int64_t offset)
+{
+	if (b->billing_id_count == b->billing_id_cap)
+		b->billing_id_at = xrealloc(b->billing_id_at, sizeof(*b->billing_id_at) *
+		                                                  (b->billing_id_cap ? 2 * b->billing_id_cap
+		                                                                     : 64));
+	GROW(b->billing_ids, b->billing_id_count, b->billing_id_cap);
+	b->billing_id_at[b->billing_id_count] = arena_put(&b->arena, id, strlen(id), 1);
+	b->billing_ids[b->billing_id_count++] =
+	    (struct store_billing_id){cs->id, kind, NULL, topic, partition, offset};
+}
+
+void batch_add_repeat(struct batch *b, const char *topic, int32_t partition, int64_t offset)
+{
+	GROW(b->repeats, b->repeat_count, b->repeat_cap);
+	b->repeats[b->repeat_count++] = (struct store_repeat){topic, partition, offset};
+}
+
 void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_t key_len,
                       const void *payload, size_t len, const char *const *header_names,
                       const char *const *header_values, int header_count)
@@ -394,6 +418,12 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
 	sb->transformer_hours = b->transformer.hours;
 	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
+	for (size_t i = 0; i < b->billing_id_count; i++)
+		b->billing_ids[i].id = base + b->billing_id_at[i];
+	sb->billing_ids = b->billing_ids;
+	sb->billing_id_count = b->billing_id_count;
+	sb->repeats = b->repeats;
+	sb->repeat_count = b->repeat_count;
 	sb->cover = b->usage.cover;
 	sb->cover_count = b->usage.cover_rows ? b->usage.count : 0;
 	sb->transformer_cover = b->transformer.cover;

@@ -67,6 +67,11 @@ struct batch {
 	size_t grade_count, grade_cap;
 	struct store_credit *credit;
 	size_t credit_count, credit_cap;
+	struct store_billing_id *billing_ids; /* ids are set by batch_to_store */
+	size_t *billing_id_at;                /* where billing_ids[i].id sits in the arena */
+	size_t billing_id_count, billing_id_cap;
+	struct store_repeat *repeats;         /* topics are static */
+	size_t repeat_count, repeat_cap;
 };
 
 /* Zeroes b; the first use allocates. */
@@ -117,6 +122,16 @@ uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day)
  * as held in map (see batch_cover). cs must outlive the batch. */
 uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
                           const uint16_t *codes);
+
+/* Records that customer cs (which must outlive the batch) counted a bill, payment or
+ * reversal (kind "bill", "payment" or "payment_reversal", static) of id `id` (copied),
+ * carried by message (topic, partition, offset) (topic static). */
+void batch_add_billing_id(struct batch *b, const struct cstate *cs, const char *kind,
+                          const char *id, const char *topic, int32_t partition, int64_t offset);
+
+/* Records that message (topic, partition, offset) (topic static) was skipped as a repeated
+ * bill, payment or reversal. */
+void batch_add_repeat(struct batch *b, const char *topic, int32_t partition, int64_t offset);
 
 /* Records a customer profile event (the latest one per customer wins at commit). */
 void batch_add_profile(struct batch *b, const struct event *ev);

@@ -349,6 +349,13 @@ static int finish_commit(struct pipeline *pl)
 		return 0;
 	struct store_batch *sb = &job->sb;
 	int rc = job->rc;
+	if (rc == STORE_REPEATS) { /* read the batch again, skipping the repeats it found */
+		pipeline_repeats_found(pl, sb);
+		committer_release(&pl->committer, job);
+		drop_uncommitted(pl);
+		pl->needs_resync = 1;
+		return rc;
+	}
 	if (rc) {
 		char q[1100];
 		metrics_commit_failed();
@@ -690,8 +697,8 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	pl->totals.replayed++;
 	if (event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE ||
 	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
-	        EVENT_REJECT_NONE)
-		return; /* it was dead-lettered */
+	        EVENT_REJECT_NONE || pipeline_known_repeat(pl, m, role))
+		return; /* it was dead-lettered, or skipped as a repeat */
 	/* the first pass checked a late reading against its closed day's coverage, which now
 	 * holds what it did: the state replays it unchecked (only its models' input) */
 	scorer_set_counting(pl->ingest.scorer, 0);
@@ -745,7 +752,12 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	struct ingest_result r;
 	if (pipeline_load_closed_cover(pl, ev) != 0)
 		return; /* everything not committed is read again after the resync */
-	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	if (pipeline_known_repeat(pl, m, role)) {
+		batch_add_repeat(cur_batch(pl), pl->topics[role], m->partition, m->offset);
+		r.outcome = INGEST_DUPLICATE;
+	} else {
+		ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	}
 	const char *type_name = event_type_name(ev->type);
 	switch (r.outcome) {
 	case INGEST_REJECTED:
@@ -760,6 +772,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	case INGEST_ACCEPTED:
 		break;
 	}
+	pipeline_record_billing(pl, m, role, ev, r.cs);
 	if (r.has_usage) {
 		add_usage(cur_batch(pl), &r);
 		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
@@ -1169,6 +1182,7 @@ void pipeline_destroy(struct pipeline *pl)
 	store_close(pl->store);
 	attributor_free(pl->attributor);
 	open_hours_free(pl->open_hours);
+	pipeline_repeats_free(pl);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);

@@ -217,6 +217,25 @@ static void write_cover_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+static void write_billing_id_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_billing_id *r = rows;
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t%d\t%lld\t", i, (int)r[i].partition, (long long)r[i].offset);
+		store_copy_texts(b, 4, (const char *const[]){r[i].customer_id, r[i].kind, r[i].id,
+		                                             r[i].topic});
+	}
+}
+
+static void write_repeat_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_repeat *r = rows;
+	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, r[i].topic);
+		rbuf_printf(b, "\t%d\t%lld\n", (int)r[i].partition, (long long)r[i].offset);
+	}
+}
+
 /* ---- Targets: where each kind of row goes ---- */
 
 /* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
@@ -279,6 +298,14 @@ static const struct store_copy_target cover_target = {
     "delete from tmp_cover",
     write_cover_rows};
 
+/* The batch's bills, payments and reversals, checked by record_billing_ids. */
+static const struct store_copy_target billing_ids_target = {"tmp_billing", NULL, NULL,
+                                                            write_billing_id_rows};
+
+/* Messages skipped as repeats (a replay skips them too). */
+static const struct store_copy_target repeats_target = {
+    "risk.billing_repeats", "(topic, partition, msg_offset)", NULL, write_repeat_rows};
+
 /* The batch's latest profile of each customer wins. A customer who is new or moves to another
  * transformer changes the balance of the areas on every day it has usage: those days go back
  * into the area balance queue (a profile read after its area-days were balanced must not
@@ -330,6 +357,55 @@ static const struct store_copy_target offsets_target = {"tmp_offsets", NULL, NUL
                                                         write_offset_rows};
 
 /* ---- Batch steps that need more than a COPY and an upsert ---- */
+
+/* The batch's bills, payments and reversals that risk.billing_event_ids holds already, or
+ * that an earlier message of the batch carried. */
+#define BILLING_REPEATS_SQL                                                                  \
+	"select t.topic, t.partition, t.msg_offset from tmp_billing t where exists (select 1"     \
+	" from risk.billing_event_ids b where b.customer_id = t.customer_id and b.kind = t.kind"  \
+	" and b.id = t.id) or exists (select 1 from tmp_billing u where u.customer_id ="         \
+	" t.customer_id and u.kind = t.kind and u.id = t.id and u.seq < t.seq) order by t.seq"
+
+/*
+ * Records the batch's bills, payments and reversals in risk.billing_event_ids. Returns 0;
+ * STORE_REPEATS when some were recorded before (b->repeats_found lists their messages, the
+ * caller rolls back); or a riskd_err.
+ */
+static int record_billing_ids(struct store *st, struct store_batch *b, char *errstr,
+                              size_t errstr_size)
+{
+	int rc = store_copy_rows(st, &billing_ids_target, b->billing_ids, b->billing_id_count,
+	                         errstr, errstr_size);
+	if (rc)
+		return rc;
+	PGresult *res = PQexec(st->conn, BILLING_REPEATS_SQL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "check billing ids", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	size_t n = (size_t)PQntuples(res);
+	if (n) {
+		b->repeats_found = xcalloc(n, sizeof(*b->repeats_found));
+		b->repeats_found_count = n;
+		for (size_t i = 0; i < n; i++) {
+			struct store_repeat_found *f = &b->repeats_found[i];
+			riskd_strlcpy(f->topic, sizeof(f->topic), PQgetvalue(res, (int)i, 0),
+			              (size_t)PQgetlength(res, (int)i, 0));
+			f->partition = (int32_t)atoi(PQgetvalue(res, (int)i, 1));
+			f->offset = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+		}
+		PQclear(res);
+		snprintf(errstr, errstr_size, "%zu bills, payments or reversals recorded before", n);
+		return STORE_REPEATS;
+	}
+	PQclear(res);
+	return store_exec(st,
+	                  "insert into risk.billing_event_ids (customer_id, kind, id, topic,"
+	                  " partition, msg_offset) select customer_id, kind, id, topic, partition,"
+	                  " msg_offset from tmp_billing",
+	                  errstr, errstr_size);
+}
 
 /* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
 static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
@@ -449,6 +525,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
 	b->alerts_opened = 0;
+	b->repeats_found = NULL;
+	b->repeats_found_count = 0;
 	int rc = store_exec(st, "begin", errstr, errstr_size);
 	if (rc)
 		return rc;
@@ -477,6 +555,10 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &outbox_target, b->outbox, b->outbox_count, errstr,
+	                          errstr_size)))
+		goto fail;
+	if ((b->billing_id_count && (rc = record_billing_ids(st, b, errstr, errstr_size))) ||
+	    (rc = store_copy_rows(st, &repeats_target, b->repeats, b->repeat_count, errstr,
 	                          errstr_size)))
 		goto fail;
 	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
@@ -558,6 +640,31 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
 		        arg);
 	}
 done:
+	PQclear(res);
+	return rc;
+}
+
+int store_load_repeats(struct store *st, const char *topic, const int32_t *partitions, int n,
+                       int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
+                       char *errstr, size_t errstr_size)
+{
+	const char *params[2] = {topic, NULL};
+	int rc = 0;
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int i = 0; i < n; i++)
+		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
+	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
+	params[1] = st->scratch.data;
+	PGresult *res = PQexecParams(st->conn,
+	                             "select partition, msg_offset from risk.billing_repeats"
+	                             " where topic = $1 and partition = any($2::int[])",
+	                             2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, "load billing repeats", errstr, errstr_size);
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++)
+		rc = fn((int32_t)atoi(PQgetvalue(res, r, 0)), strtoll(PQgetvalue(res, r, 1), NULL, 10),
+		        arg);
 	PQclear(res);
 	return rc;
 }

@@ -27,6 +27,8 @@ static const char *const session_sql =
     "  on commit delete rows;"
     "create temp table if not exists tmp_cover (kind \"char\", entity_id text, day int,"
     "  cover bytea) on commit delete rows;"
+    "create temp table if not exists tmp_billing (seq int, partition int, msg_offset bigint,"
+    "  customer_id text, kind text, id text, topic text) on commit delete rows;"
     "create temp table if not exists tmp_fold (entity_id text, day int, uwh bigint[])"
     "  on commit delete rows;"
     "create temp table if not exists tmp_tfold (entity_id text, day int, uwh bigint[])"

@@ -20,3 +20,30 @@ create table risk.reading_coverage (
 ) with (fillfactor = 70);
 
 grant select, insert, update, delete on risk.reading_coverage to risk_detector;
+
+-- Bills, payments and reversals are unique by their ids for ever: a bill by its bill_id, a
+-- payment by its event_id, a reversal by the payment_event_id it reverses, each per
+-- customer. riskd records every one it counts here, with the message that carried it, in
+-- the batch's transaction; the primary key refuses a second copy. A batch that would record
+-- a second copy is rolled back instead and read again with that message skipped as a
+-- duplicate (counted, not an error); the skipped messages are kept in
+-- risk.billing_repeats, so that a replay after a restart skips them too.
+create table risk.billing_event_ids (
+    customer_id text    not null,
+    kind        text    not null check (kind in ('bill', 'payment', 'payment_reversal')),
+    id          text    not null,
+    topic       text    not null,
+    partition   integer not null,
+    msg_offset  bigint  not null,
+    primary key (customer_id, kind, id)
+);
+
+create table risk.billing_repeats (
+    topic      text    not null,
+    partition  integer not null,
+    msg_offset bigint  not null,
+    primary key (topic, partition, msg_offset)
+);
+
+grant select, insert, update, delete on risk.billing_event_ids, risk.billing_repeats
+    to risk_detector;

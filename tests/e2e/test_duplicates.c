@@ -205,3 +205,76 @@ Test(duplicates, the_open_days_readings_are_caught_after_a_restart, .timeout = 3
 	cr_assert_eq(counted(w.dsn, "meter_reading", "duplicate"), 6);
 	cr_assert_eq(day_uwh(w.dsn, "C1", "2026-02-01", "kwh_uwh"), 2250000);
 }
+
+/* Writes lines[0..n) to dir/name and produces them. */
+static void produce_lines(struct e2e_world *w, const char *name, const char *const *lines,
+                          size_t n)
+{
+	char path[1400];
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", lines[i]);
+	fclose(f);
+	e2e_produce_file(w, path);
+}
+
+#define BILLING_LINE(type, id, day, rest)                                                      \
+	"{\"type\":\"" type "\",\"event_id\":\"" id "\",\"ts\":\"2026-03-" day "T10:00:00+08:00\"," \
+	"\"customer_id\":\"C7\"," rest "}"
+
+/* Bills, payments and reversals are unique by their ids for ever: sent again after a restart,
+ * past what the customer's state remembers, each is counted as a duplicate and changes no
+ * payment figure. */
+Test(duplicates, bills_payments_and_reversals_are_unique_for_ever, .timeout = 300)
+{
+	static const char *const first[] = {
+	    BILLING_LINE("bill", "b1", "01", "\"bill_id\":\"B1\",\"amount\":100,"
+	                                     "\"due_date\":\"2026-03-15\""),
+	    BILLING_LINE("payment", "p1", "02", "\"amount\":60"),
+	    BILLING_LINE("payment_reversal", "r1", "03", "\"amount\":60,\"payment_event_id\":\"p1\""),
+	    /* more billing events than the state's recent event ids remember */
+	    BILLING_LINE("payment", "p2", "04", "\"amount\":5"),
+	    BILLING_LINE("payment", "p3", "05", "\"amount\":5"),
+	    BILLING_LINE("payment", "p4", "06", "\"amount\":5"),
+	    BILLING_LINE("payment", "p5", "07", "\"amount\":5"),
+	    BILLING_LINE("payment", "p6", "08", "\"amount\":5"),
+	};
+	static const char *const again[] = {
+	    /* the same bill under a new event_id, the same payment, the same reversal */
+	    BILLING_LINE("bill", "b1-resent", "01", "\"bill_id\":\"B1\",\"amount\":100,"
+	                                            "\"due_date\":\"2026-03-15\""),
+	    BILLING_LINE("payment", "p1", "02", "\"amount\":60"),
+	    BILLING_LINE("payment_reversal", "r1-resent", "03",
+	                 "\"amount\":60,\"payment_event_id\":\"p1\""),
+	    /* and a new payment, which counts */
+	    BILLING_LINE("payment", "p7", "09", "\"amount\":5"),
+	};
+	const char *owed_sql = "select (balance_owed * 100)::bigint from risk.customer_credit";
+	struct e2e_world w;
+	e2e_world_new(&w, "dups_billing", 2, 100);
+	produce_lines(&w, "first.jsonl", first, sizeof(first) / sizeof(first[0]));
+	e2e_riskd_run_until_idle(&w, 2, 120);
+	/* 100 billed, 60 paid and reversed, 5 x 5 paid */
+	cr_assert_eq(e2e_query_int(w.dsn, owed_sql), 7500);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.billing_event_ids"), 8);
+
+	produce_lines(&w, "again.jsonl", again, sizeof(again) / sizeof(again[0]));
+	e2e_riskd_run_until_idle(&w, 2, 120);
+	cr_assert_eq(counted(w.dsn, "bill", "duplicate"), 1);
+	cr_assert_eq(counted(w.dsn, "payment", "duplicate"), 1);
+	cr_assert_eq(counted(w.dsn, "payment_reversal", "duplicate"), 1);
+	cr_assert_eq(counted(w.dsn, "payment", "accepted"), 7);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.ingest_counts"
+	                                  " where outcome = 'dead_letter'"), 0);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.billing_event_ids"), 9);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.billing_repeats"), 3);
+	/* only p7 moved the figures: the repeats would have billed 100 and paid nothing */
+	cr_assert_eq(e2e_query_int(w.dsn, owed_sql), 7000);
+	produce_lines(&w, "again2.jsonl", again, 3);
+	e2e_riskd_run_until_idle(&w, 2, 120);
+	cr_assert_eq(counted(w.dsn, "payment", "duplicate"), 2, "and again after another restart");
+	cr_assert_eq(counted(w.dsn, "payment", "accepted"), 7);
+	cr_assert_eq(e2e_query_int(w.dsn, owed_sql), 7000);
+}
