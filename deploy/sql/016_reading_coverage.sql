@@ -1,6 +1,8 @@
--- 016_reading_coverage.sql - which time of each closed local day riskd has counted readings
--- for, so that a reading sent again (a file resent days later, after a restart) is told
--- apart from a new one (docs/events.md, "Repeated readings").
+-- 016_reading_coverage.sql - input sent again, told apart from new input at any distance
+-- (docs/events.md, "Repeated readings"): which time of each closed local day riskd has
+-- counted readings for, so that a reading sent again (a file resent days later, after a
+-- restart) is recognised; and the bills, payments and reversals it has counted, unique for
+-- ever.
 --
 -- One row per entity-day that closed: kind 'c' (a customer, risk.daily_usage) or 't' (a
 -- transformer, risk.transformer_daily), the local day as days since 1970-01-01, and cover:
