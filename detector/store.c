@@ -615,15 +615,8 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
                          void *arg, char *errstr, size_t errstr_size)
 {
 	char kind_s[2] = {kind, '\0'};
-	const char *params[2] = {kind_s, NULL};
+	const char *params[2] = {kind_s, store_partitions_text(st, partitions, n)};
 	int rc = 0;
-
-	rbuf_reset(&st->scratch);
-	rbuf_append(&st->scratch, "{", 1);
-	for (int i = 0; i < n; i++)
-		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
-	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
-	params[1] = st->scratch.data;
 
 	PGresult *res = PQexecParams(st->conn,
 	                             "select entity_id, state from risk.entity_state"
@@ -648,14 +641,8 @@ int store_load_repeats(struct store *st, const char *topic, const int32_t *parti
                        int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
                        char *errstr, size_t errstr_size)
 {
-	const char *params[2] = {topic, NULL};
+	const char *params[2] = {topic, store_partitions_text(st, partitions, n)};
 	int rc = 0;
-	rbuf_reset(&st->scratch);
-	rbuf_append(&st->scratch, "{", 1);
-	for (int i = 0; i < n; i++)
-		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
-	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
-	params[1] = st->scratch.data;
 	PGresult *res = PQexecParams(st->conn,
 	                             "select partition, msg_offset from risk.billing_repeats"
 	                             " where topic = $1 and partition = any($2::int[])",

@@ -200,6 +200,16 @@ void store_copy_text(struct rbuf *b, const char *s)
 	}
 }
 
+const char *store_partitions_text(struct store *st, const int32_t *partitions, int n)
+{
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int i = 0; i < n; i++)
+		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
+	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
+	return st->scratch.data;
+}
+
 void store_copy_texts(struct rbuf *b, int n, const char *const texts[])
 {
 	for (int i = 0; i < n; i++) {
