@@ -114,12 +114,13 @@ void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t d
                          int64_t uwh_change);
 
 /* The coverage codes (CSTATE_COVER_SLOTS, scoring/cstate.h) of cs's closed day `day` held in
- * map, which the caller may change until the batch is reset, or NULL when map has none. */
+ * map, which the caller may change in place until a row is next added to map (rows move as
+ * it grows), or NULL when map has none. */
 uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day);
 
 /* Sets the coverage of cs's closed day `day` in map to codes (copied): kind 'c' for a
  * customer, 't' for a transformer. It replaces the stored row at commit. Returns the codes
- * as held in map (see batch_cover). cs must outlive the batch. */
+ * as held in map (valid as batch_cover's). cs must outlive the batch. */
 uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
                           const uint16_t *codes);
 
