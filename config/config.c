@@ -94,6 +94,7 @@ struct config_key {
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const on_off[] = { "on", "off", NULL };
+static const char *const restatement_modes[] = { "conflict", "apply", NULL };
 
 static const struct config_key config_keys[] = {
 	KEY_STRING("kafka.brokers", kafka_brokers, 1, "localhost:9092",
@@ -157,6 +158,10 @@ static const struct config_key config_keys[] = {
 	        "baseline per hour of the week) is taken"),
 	KEY_DOUBLE("validation.max_kw_unknown_profile", max_kw_unknown_profile, 0.1, 1e6, 2000.0,
 	           "highest average power in kW accepted from a customer with no known capacity"),
+	KEY_CHOICE("ingest.restatements", restatements, restatement_modes, "conflict",
+	           "what a reading does that restates, with another energy, an interval its "
+	           "customer's open day counts already: conflict (dead-lettered with reason "
+	           "conflict) or apply (it replaces the counted reading in the day's total)"),
 	KEY_STRING("rules.path", rules_path, 1, "rules",
 	           "directory of the rule set files (YAML), relative to the working directory"),
 	KEY_STRING("scoring.scorecards", scorecard_path, 1, "scoring/cards",

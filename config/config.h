@@ -92,6 +92,7 @@ struct riskd_config {
 	int attribution_window_days;               /* attribution.window_days, 7..90, default 28 */
 	int attribution_history_days;              /* attribution.history_days, 7..56, default 28 */
 	double max_kw_unknown_profile;             /* validation.max_kw_unknown_profile, 0.1..1e6, default 2000 */
+	char restatements[16];                     /* ingest.restatements: conflict (default) or apply */
 	/* rules and scoring */
 	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */
 	char scorecard_path[CONFIG_PATH_MAX];      /* scoring.scorecards, default "scoring/cards" */

@@ -25,6 +25,7 @@ static void usage_map_free(struct usage_map *m)
 	free(m->owners);
 	free(m->index);
 	free(m->hours);
+	free(m->cover);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -44,6 +45,9 @@ void batch_free(struct batch *b)
 	free(b->grades);
 	free(b->grade_at);
 	free(b->credit);
+	free(b->billing_ids);
+	free(b->billing_id_at);
+	free(b->repeats);
 	rbuf_free(&b->arena);
 	memset(b, 0, sizeof(*b));
 }
@@ -54,6 +58,7 @@ static void usage_map_reset(struct usage_map *m)
 		memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	m->count = 0;
 	m->hours_rows = 0;
+	m->cover_rows = 0;
 }
 
 void batch_reset(struct batch *b)
@@ -70,6 +75,8 @@ void batch_reset(struct batch *b)
 	b->alert_count = 0;
 	b->grade_count = 0;
 	b->credit_count = 0;
+	b->billing_id_count = 0;
+	b->repeat_count = 0;
 	rbuf_reset(&b->arena);
 }
 
@@ -94,27 +101,39 @@ static void usage_map_rehash(struct usage_map *m, size_t index_cap)
 	}
 }
 
+/* The index slot of (cs, day) in m (which has an index): its row's, or the free one where
+ * it would go. */
+static size_t usage_find(const struct usage_map *m, const struct cstate *cs, int32_t day)
+{
+	size_t mask = m->index_cap - 1;
+	size_t s = usage_slot(cs, day, mask);
+	while (m->index[s] && !(m->owners[m->index[s] - 1] == cs &&
+	                        m->rows[m->index[s] - 1].day == day))
+		s = (s + 1) & mask;
+	return s;
+}
+
 /* The row of (cs, day) in m, created empty (an addition of nothing) if absent. */
 static struct store_usage *usage_row(struct usage_map *m, const struct cstate *cs, int32_t day)
 {
 	if (2 * (m->count + 1) > m->index_cap)
 		usage_map_rehash(m, m->index_cap ? 2 * m->index_cap : 1024);
-	size_t mask = m->index_cap - 1;
-	size_t s = usage_slot(cs, day, mask);
-	for (; m->index[s]; s = (s + 1) & mask) {
-		size_t i = m->index[s] - 1;
-		if (m->owners[i] == cs && m->rows[i].day == day)
-			return &m->rows[i];
-	}
+	size_t s = usage_find(m, cs, day);
+	if (m->index[s])
+		return &m->rows[m->index[s] - 1];
 	if (m->count == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 1024;
 		m->rows = xrealloc(m->rows, sizeof(*m->rows) * m->cap);
 		m->owners = xrealloc(m->owners, sizeof(*m->owners) * m->cap);
 		if (m->hours)
 			m->hours = xrealloc(m->hours, sizeof(*m->hours) * m->cap);
+		if (m->cover)
+			m->cover = xrealloc(m->cover, sizeof(*m->cover) * m->cap);
 	}
 	if (m->hours)
 		m->hours[m->count].sums.mask = 0;
+	if (m->cover)
+		m->cover[m->count].kind = 0;
 	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
@@ -162,6 +181,39 @@ void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
 	*row = (struct store_usage){cs->id, day, uwh, readings, covered_s, 1};
 }
 
+void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
+                         int64_t uwh_change)
+{
+	usage_row(m, cs, day)->uwh += uwh_change;
+}
+
+uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day)
+{
+	if (!m->cover || !m->index_cap)
+		return NULL;
+	uint32_t at = m->index[usage_find(m, cs, day)];
+	return at && m->cover[at - 1].kind ? m->cover[at - 1].codes : NULL;
+}
+
+uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
+                          const uint16_t *codes)
+{
+	size_t i = (size_t)(usage_row(m, cs, day) - m->rows);
+	if (!m->cover) {
+		m->cover = xmalloc(sizeof(*m->cover) * m->cap);
+		for (size_t k = 0; k < m->count; k++)
+			m->cover[k].kind = 0;
+	}
+	struct store_cover *c = &m->cover[i];
+	if (!c->kind)
+		m->cover_rows++;
+	c->id = cs->id;
+	c->day = day;
+	c->kind = kind;
+	memcpy(c->codes, codes, sizeof(c->codes));
+	return c->codes;
+}
+
 void batch_add_profile(struct batch *b, const struct event *ev)
 {
 	GROW(b->profiles, b->profile_count, b->profile_cap);
@@ -200,6 +252,25 @@ static size_t arena_put(struct rbuf *arena, const void *data, size_t len, int nu
 	if (nul)
 		rbuf_append(arena, "", 1);
 	return at;
+}
+
+void batch_add_billing_id(struct batch *b, const struct cstate *cs, const char *kind,
+                          const char *id, const char *topic, int32_t partition, int64_t offset)
+{
+	if (b->billing_id_count == b->billing_id_cap)
+		b->billing_id_at = xrealloc(b->billing_id_at, sizeof(*b->billing_id_at) *
+		                                                  (b->billing_id_cap ? 2 * b->billing_id_cap
+		                                                                     : 64));
+	GROW(b->billing_ids, b->billing_id_count, b->billing_id_cap);
+	b->billing_id_at[b->billing_id_count] = arena_put(&b->arena, id, strlen(id), 1);
+	b->billing_ids[b->billing_id_count++] =
+	    (struct store_billing_id){cs->id, kind, NULL, topic, partition, offset};
+}
+
+void batch_add_repeat(struct batch *b, const char *topic, int32_t partition, int64_t offset)
+{
+	GROW(b->repeats, b->repeat_count, b->repeat_cap);
+	b->repeats[b->repeat_count++] = (struct store_repeat){topic, partition, offset};
 }
 
 void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_t key_len,
@@ -359,6 +430,16 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
 	sb->transformer_hours = b->transformer.hours;
 	sb->transformer_hours_count = b->transformer.hours_rows ? b->transformer.count : 0;
+	for (size_t i = 0; i < b->billing_id_count; i++)
+		b->billing_ids[i].id = base + b->billing_id_at[i];
+	sb->billing_ids = b->billing_ids;
+	sb->billing_id_count = b->billing_id_count;
+	sb->repeats = b->repeats;
+	sb->repeat_count = b->repeat_count;
+	sb->cover = b->usage.cover;
+	sb->cover_count = b->usage.cover_rows ? b->usage.count : 0;
+	sb->transformer_cover = b->transformer.cover;
+	sb->transformer_cover_count = b->transformer.cover_rows ? b->transformer.count : 0;
 	sb->profiles = b->profiles;
 	sb->profile_count = b->profile_count;
 	for (size_t i = 0; i < b->snapshot_count; i++) {

@@ -30,6 +30,9 @@ struct usage_map {
 	struct store_hours *hours;    /* parallel to rows (hours[i].sums.mask 0: none); NULL
 	                                 until the first hourly sum */
 	size_t hours_rows;            /* rows with an hourly sum */
+	struct store_cover *cover;    /* parallel to rows (cover[i].kind 0: none): closed days'
+	                                 coverage (batch_set_cover); NULL until the first */
+	size_t cover_rows;            /* rows with a coverage */
 };
 
 struct batch {
@@ -64,6 +67,11 @@ struct batch {
 	size_t grade_count, grade_cap;
 	struct store_credit *credit;
 	size_t credit_count, credit_cap;
+	struct store_billing_id *billing_ids; /* ids are set by batch_to_store */
+	size_t *billing_id_at;                /* where billing_ids[i].id sits in the arena */
+	size_t billing_id_count, billing_id_cap;
+	struct store_repeat *repeats;         /* topics are static */
+	size_t repeat_count, repeat_cap;
 };
 
 /* Zeroes b; the first use allocates. */
@@ -98,6 +106,33 @@ void batch_set_hours(struct usage_map *map, const struct cstate *cs, int32_t day
  * batch. */
 void batch_set_usage(struct usage_map *map, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t readings, int32_t covered_s);
+
+/* Adds uwh_change micro-kWh (may be negative) to cs's local day in map, with no reading or
+ * covered time: a restatement replacing a counted reading of a closed day. cs must outlive
+ * the batch. */
+void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
+                         int64_t uwh_change);
+
+/* The coverage codes (CSTATE_COVER_SLOTS, scoring/cstate.h) of cs's closed day `day` held in
+ * map, which the caller may change in place until a row is next added to map (rows move as
+ * it grows), or NULL when map has none. */
+uint16_t *batch_cover(struct usage_map *m, const struct cstate *cs, int32_t day);
+
+/* Sets the coverage of cs's closed day `day` in map to codes (copied): kind 'c' for a
+ * customer, 't' for a transformer. It replaces the stored row at commit. Returns the codes
+ * as held in map (valid as batch_cover's). cs must outlive the batch. */
+uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *cs, int32_t day,
+                          const uint16_t *codes);
+
+/* Records that customer cs (which must outlive the batch) counted a bill, payment or
+ * reversal (kind "bill", "payment" or "payment_reversal", static) of id `id` (copied),
+ * carried by message (topic, partition, offset) (topic static). */
+void batch_add_billing_id(struct batch *b, const struct cstate *cs, const char *kind,
+                          const char *id, const char *topic, int32_t partition, int64_t offset);
+
+/* Records that message (topic, partition, offset) (topic static) was skipped as a repeated
+ * bill, payment or reversal. */
+void batch_add_repeat(struct batch *b, const char *topic, int32_t partition, int64_t offset);
 
 /* Records a customer profile event (the latest one per customer wins at commit). */
 void batch_add_profile(struct batch *b, const struct event *ev);

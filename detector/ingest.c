@@ -4,6 +4,7 @@
 #include "ingest.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../scoring/daily.h"
@@ -28,25 +29,103 @@ static void grade(struct ingest *in, struct cstate *cs, struct ingest_result *ou
 	                              &out->grade);
 }
 
-static void apply_reading(struct ingest *in, struct cstate *cs, const struct event *ev,
-                          struct ingest_result *out)
+/* Writes the conflict message of a restatement into errstr. */
+static void conflict_message(const struct ingest_result *out, int64_t old_uwh, char *errstr,
+                             size_t errstr_size)
+{
+	char counted[48] = "an energy that cannot be compared";
+	if (old_uwh >= 0)
+		snprintf(counted, sizeof(counted), "%.6f kWh", (double)old_uwh / 1e6);
+	snprintf(errstr, errstr_size,
+	         "conflict: a reading of %d s at second %d of local day %d was counted with %s, "
+	         "this one has %.6f kWh", (int)out->interval_s, (int)out->second, (int)out->day,
+	         counted, (double)out->uwh / 1e6);
+}
+
+/* The coverage of the reading's day: the open day's, a closed day's through the hook, or
+ * NULL (a later day, the first reading, or a closed day without the hook). */
+static uint16_t *day_cover(struct ingest *in, struct cstate *cs, const struct ingest_result *out)
+{
+	if (!(cs->flags & CSTATE_F_HAS_DAY) || out->day > cs->open_day)
+		return NULL;
+	if (out->day == cs->open_day)
+		return cs->cover;
+	return in->closed_cover ? in->closed_cover(in->closed_cover_arg, cs, out->transformer,
+	                                           out->day)
+	                        : NULL;
+}
+
+/* Checks a reading against its day's coverage (cover, NULL: none to check). Returns 1 when
+ * the caller goes on counting it, 0 when out->outcome says what it is (duplicate, conflict,
+ * or a restatement applied: accepted with out->restated). */
+static int check_coverage(struct ingest *in, struct cstate *cs, uint16_t *cover,
+                          struct ingest_result *out, char *errstr, size_t errstr_size)
+{
+	int64_t old_uwh;
+	if (!cover)
+		return 1;
+	switch (daily_cover_check(cover, out->second, out->interval_s, out->uwh, &old_uwh)) {
+	case DAILY_COVER_NEW:
+		return 1;
+	case DAILY_COVER_SAME:
+		out->outcome = INGEST_DUPLICATE;
+		return 0;
+	case DAILY_COVER_DIFFERS:
+		break;
+	}
+	if (!in->restatements_apply || old_uwh < 0) {
+		conflict_message(out, old_uwh, errstr, errstr_size);
+		out->outcome = INGEST_CONFLICT;
+		out->reason = EVENT_REJECT_CONFLICT;
+		return 0;
+	}
+	if (cover == cs->cover) {
+		daily_restate(cs, out->second, out->interval_s, old_uwh, out->uwh);
+		out->day_result = DAILY_SAME_DAY;
+	} else {
+		daily_cover_add(cover, out->second, out->interval_s, out->uwh);
+		out->day_result = DAILY_LATE;
+	}
+	out->outcome = INGEST_ACCEPTED;
+	out->has_usage = 1;
+	out->restated = 1;
+	out->uwh -= old_uwh;
+	return 0;
+}
+
+/* Puts a reading into the entity's day; returns 1 when it counted, 0 when it was a repeat:
+ * out->outcome says which (a restatement applied is accepted, with out->restated). */
+static int apply_reading(struct ingest *in, struct cstate *cs, const struct event *ev,
+                         struct ingest_result *out, char *errstr, size_t errstr_size)
 {
 	int customer = ev->type == EVENT_METER_READING;
 	double kwh = customer ? ev->u.reading.kwh : ev->u.transformer.kwh;
 	struct daily_closed *closed = &out->closed;
-	out->has_usage = 1;
 	out->interval_s = customer ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
 	out->day = localday_split(&in->localday, ev->ts, &out->second);
 	out->uwh = daily_kwh_to_uwh(kwh);
+	uint16_t *cover = day_cover(in, cs, out);
+	if (!check_coverage(in, cs, cover, out, errstr, errstr_size))
+		return 0;
+	if (ev->ts > cs->last_ts)
+		cs->last_ts = ev->ts;
+	out->has_usage = 1;
+	if ((cs->flags & CSTATE_F_HAS_DAY) && out->day > cs->open_day)
+		memcpy(out->closed_cover, cs->cover, sizeof(out->closed_cover));
 	enum daily_result result =
 	    daily_apply_reading(cs, out->day, out->uwh, out->interval_s, closed);
 	out->day_result = result;
+	if (result != DAILY_LATE)
+		daily_cover_add(cs->cover, out->second, out->interval_s, out->uwh);
+	else if (cover)
+		daily_cover_add(cover, out->second, out->interval_s, out->uwh);
 	if (customer)
 		out->has_alert = scorer_on_reading(in->scorer, cs,
 		                                   cstate_transformer_id(in->customers, cs), ev,
 		                                   out->day, out->second, result, closed, &out->alert);
 	if (customer && result == DAILY_CLOSED_DAY && in->grader)
 		grade(in, cs, out);
+	return 1;
 }
 
 static void apply_billing(struct ingest *in, struct cstate *cs, const struct event *ev,
@@ -83,19 +162,21 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 		}
 	}
 	struct cstate *cs = cstate_table_upsert(table, ev->entity_id, id_len, partition, NULL);
+	int reading = ev->type == EVENT_METER_READING || transformer;
 	out->cs = cs;
-	if (cstate_seen_event(cs, cstate_hash(ev->event_id, strlen(ev->event_id)))) {
+	if (!reading && cstate_seen_event(cs, cstate_hash(ev->event_id, strlen(ev->event_id)))) {
 		out->outcome = INGEST_DUPLICATE;
 		return;
 	}
 	out->outcome = INGEST_ACCEPTED;
+	if (reading) {
+		if (apply_reading(in, cs, ev, out, errstr, errstr_size) || out->restated)
+			cstate_table_mark_dirty(table, cs);
+		return;
+	}
 	if (ev->ts > cs->last_ts)
 		cs->last_ts = ev->ts;
 	switch (ev->type) {
-	case EVENT_METER_READING:
-	case EVENT_TRANSFORMER_READING:
-		apply_reading(in, cs, ev, out);
-		break;
 	case EVENT_METER_EVENT:
 		scorer_on_meter_event(in->scorer, cs, ev, localday_of(&in->localday, ev->ts));
 		break;

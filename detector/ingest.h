@@ -1,7 +1,7 @@
 /*
  * ingest.h - what riskd does with one decoded event, Kafka and PostgreSQL aside: the checks
- * that need the customer's state (energy against capacity, duplicate event_id), the daily
- * roll-up, the models and theft scoring.
+ * that need the customer's state (energy against capacity, a reading for time its open day
+ * already counts, a repeated event_id), the daily roll-up, the models and theft scoring.
  *
  * The pipeline turns each result into batch rows; the offline tools (backtest, eval) feed
  * events from a file through the very same function, so what they measure is what riskd
@@ -25,27 +25,42 @@ struct ingest {
 	struct cstate_table *customers;
 	struct cstate_table *transformers;
 	double max_kw_unknown_profile;   /* validation.max_kw_unknown_profile */
+	int restatements_apply;          /* ingest.restatements: apply (1) or conflict (0) */
+	/* The coverage of a closed day (CSTATE_COVER_SLOTS codes, cstate.h) that a late reading
+	 * of entity cs (transformer: of the transformer table) for `day` is checked against and
+	 * recorded in, owned by arg's side and valid until the event is done; NULL when not
+	 * known. The detector keeps it in the batch, read from PostgreSQL beforehand; without
+	 * the hook (the offline tools) late readings are counted unchecked. */
+	uint16_t *(*closed_cover)(void *arg, const struct cstate *cs, int transformer, int32_t day);
+	void *closed_cover_arg;
 };
 
-enum ingest_outcome { INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_REJECTED };
+/* INGEST_CONFLICT: a reading for time the open day counts already, with another energy (a
+ * restatement) that is not applied: the caller dead-letters it with reason `conflict`. */
+enum ingest_outcome { INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_REJECTED, INGEST_CONFLICT };
 
 struct ingest_result {
 	enum ingest_outcome outcome;
-	enum event_reject reason;       /* INGEST_REJECTED: why (errstr has the message) */
+	enum event_reject reason;       /* INGEST_REJECTED, INGEST_CONFLICT: why (errstr has the
+	                                   message) */
 	struct cstate *cs;              /* ACCEPTED/DUPLICATE: the entity */
 	int transformer;                /* cs lives in the transformer table */
 	int has_usage;                  /* a reading: energy to add to (cs, day) */
 	int32_t day;
 	int32_t second;                 /* with has_usage: seconds of `day` before the reading */
-	int64_t uwh;
+	int64_t uwh;                    /* the reading's energy; for a restatement the change it
+	                                   made to the day (new - old, may be negative) */
 	int32_t interval_s;
+	int restated;                   /* with has_usage: the reading replaced a counted one of
+	                                   the open day (ingest.restatements: apply) */
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
-	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
 	int has_grade;                  /* the customer was graded (grade is filled) */
-	/* filled only when has_alert / has_grade say so (not cleared per event) */
+	/* filled only when has_alert / has_grade / day_result say so (not cleared per event) */
 	struct scorer_alert alert;
 	struct grader_result grade;
+	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */
+	uint16_t closed_cover[CSTATE_COVER_SLOTS]; /* DAILY_CLOSED_DAY: its coverage */
 };
 
 /*
@@ -55,7 +70,7 @@ struct ingest_result {
  * daily roll-up, the models and, when a day closed, scores the customer. With a grader, a
  * customer is graded after each bill, payment or reversal and when one of its days closes, as
  * of the local day of its newest event.
- * errstr receives the reason of a rejection. Never fails otherwise.
+ * errstr receives the reason of a rejection or conflict. Never fails otherwise.
  */
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
                   struct ingest_result *out, char *errstr, size_t errstr_size);

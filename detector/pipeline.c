@@ -351,6 +351,13 @@ static int finish_commit(struct pipeline *pl)
 		return 0;
 	struct store_batch *sb = &job->sb;
 	int rc = job->rc;
+	if (rc == STORE_REPEATS) { /* read the batch again, skipping the repeats it found */
+		pipeline_repeats_found(pl, sb);
+		committer_release(&pl->committer, job);
+		drop_uncommitted(pl);
+		pl->needs_resync = 1;
+		return rc;
+	}
 	if (rc) {
 		char q[1100];
 		metrics_commit_failed();
@@ -644,6 +651,18 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 	return EVENT_REJECT_NONE;
 }
 
+/* As declared in pipeline_int.h. */
+int pipeline_finish_commit(struct pipeline *pl)
+{
+	return finish_commit(pl);
+}
+
+/* As declared in pipeline_int.h. */
+void pipeline_drop_uncommitted(struct pipeline *pl)
+{
+	drop_uncommitted(pl);
+}
+
 /*
  * A reading's daily usage: a day is written whole when it closes (and, while open, with each
  * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
@@ -653,11 +672,16 @@ static enum event_reject check_routing(const struct kafka_msg *m, enum topic_rol
 static void add_usage(struct batch *b, const struct ingest_result *r)
 {
 	struct usage_map *map = r->transformer ? &b->transformer : &b->usage;
-	if (r->day_result == DAILY_CLOSED_DAY)
+	if (r->day_result == DAILY_CLOSED_DAY) {
 		batch_set_usage(map, r->cs, r->closed.day, r->closed.uwh, r->closed.readings,
 		                r->closed.covered_s);
-	else if (r->day_result == DAILY_LATE)
+		batch_set_cover(map, r->transformer ? 't' : 'c', r->cs, r->closed.day,
+		                r->closed_cover);
+	} else if (r->day_result == DAILY_LATE && r->restated) {
+		batch_restate_usage(map, r->cs, r->day, r->uwh);
+	} else if (r->day_result == DAILY_LATE) {
 		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
+	}
 }
 
 /*
@@ -675,10 +699,15 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	pl->totals.replayed++;
 	if (event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE ||
 	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
-	        EVENT_REJECT_NONE)
-		return; /* it was dead-lettered */
+	        EVENT_REJECT_NONE || pipeline_known_repeat(pl, m, role))
+		return; /* it was dead-lettered, or skipped as a repeat */
+	/* the first pass checked a late reading against its closed day's coverage, which now
+	 * holds what it did: the state replays it unchecked (only its models' input) */
 	scorer_set_counting(pl->ingest.scorer, 0);
+	uint16_t *(*hook)(void *, const struct cstate *, int, int32_t) = pl->ingest.closed_cover;
+	pl->ingest.closed_cover = NULL;
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	pl->ingest.closed_cover = hook;
 	scorer_set_counting(pl->ingest.scorer, 1);
 	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
 		open_hours_reading(pl->open_hours, NULL, &r); /* state only */
@@ -723,10 +752,18 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	}
 
 	struct ingest_result r;
-	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	if (pipeline_load_closed_cover(pl, ev) != 0)
+		return; /* everything not committed is read again after the resync */
+	if (pipeline_known_repeat(pl, m, role)) {
+		batch_add_repeat(cur_batch(pl), pl->topics[role], m->partition, m->offset);
+		r.outcome = INGEST_DUPLICATE;
+	} else {
+		ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
+	}
 	const char *type_name = event_type_name(ev->type);
 	switch (r.outcome) {
 	case INGEST_REJECTED:
+	case INGEST_CONFLICT:
 		dead_letter(pl, m, topic, r.reason, errstr, type_name);
 		return;
 	case INGEST_DUPLICATE:
@@ -737,6 +774,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	case INGEST_ACCEPTED:
 		break;
 	}
+	pipeline_record_billing(pl, m, role, ev, r.cs);
 	if (r.has_usage) {
 		add_usage(cur_batch(pl), &r);
 		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
@@ -864,6 +902,8 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->topics[ROLE_PROFILES] = cfg->topic_profiles;
 	pl->topics[ROLE_TRANSFORMER] = cfg->topic_transformer;
 	pl->ingest.max_kw_unknown_profile = cfg->max_kw_unknown_profile;
+	pl->ingest.restatements_apply = strcmp(cfg->restatements, "apply") == 0;
+	pipeline_repeats_init(pl);
 	pl->ingest.customers = cstate_table_new(1024);
 	pl->ingest.transformers = cstate_table_new(64);
 
@@ -1144,6 +1184,7 @@ void pipeline_destroy(struct pipeline *pl)
 	store_close(pl->store);
 	attributor_free(pl->attributor);
 	open_hours_free(pl->open_hours);
+	pipeline_repeats_free(pl);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);
 	cstate_table_destroy(pl->ingest.customers);

@@ -5,6 +5,7 @@
  *
  *   pipeline.c       the loop: batches, commits, checkpoints, rebalances, reloads, feedback
  *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions
+ *   pipeline_repeats.c  input sent again: the closed days' coverage late readings need
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -18,6 +19,7 @@
 #include "health.h"
 #include "ingest.h"
 #include "pipeline.h"
+#include "store.h"
 
 enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
 
@@ -44,6 +46,13 @@ struct part {
 	                             none (from the beginning) */
 	int64_t pending;          /* next offset to apply; -1 = nothing read yet */
 	int64_t checkpoint_due_ms;
+};
+
+/* Billing messages skipped as repeats of a recorded bill, payment or reversal (found by a
+ * commit, or loaded from risk.billing_repeats); only ever added to, since repeats are rare. */
+struct repeat_set {
+	struct store_repeat *items;  /* topic: the billing topic's name in pl->topics */
+	size_t count, cap;
 };
 
 /* Checkpoint groups: a customer partition (the customer topics' partitions of one number)
@@ -91,6 +100,7 @@ struct pipeline {
 	struct health_watch health;                      /* input stall watch (health.h) */
 	int gave_up;                                     /* --until-idle stopped on a stall */
 	struct pipeline_totals totals;
+	struct repeat_set repeats;                       /* billing messages to skip */
 };
 
 /* Milliseconds of the monotonic clock. */
@@ -108,5 +118,45 @@ static inline int64_t now_ms(void)
  * Returns 0 or a riskd_err with errstr set.
  */
 int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size);
+
+/* Waits for the running commit and applies its outcome (pipeline.c): 0, or the commit's
+ * riskd_err after everything not committed was dropped and a resync scheduled. */
+int pipeline_finish_commit(struct pipeline *pl);
+
+/* Forgets everything not yet committed: the batch and all in-memory state (pipeline.c). */
+void pipeline_drop_uncommitted(struct pipeline *pl);
+
+/* Sets the ingest step's closed_cover hook to the batch's coverage rows. */
+void pipeline_repeats_init(struct pipeline *pl);
+
+/* Frees the repeat set. */
+void pipeline_repeats_free(struct pipeline *pl);
+
+/* Whether message m of topic role `role` is a known repeat of a bill, payment or reversal:
+ * the caller skips it (and, on its first pass, records it with batch_add_repeat). */
+int pipeline_known_repeat(const struct pipeline *pl, const struct kafka_msg *m, int role);
+
+/* After ev (read from message m of topic role `role`) was accepted: a bill, payment or
+ * reversal is recorded in the batch for risk.billing_event_ids. */
+void pipeline_record_billing(struct pipeline *pl, const struct kafka_msg *m, int role,
+                             const struct event *ev, const struct cstate *cs);
+
+/* After a commit answered STORE_REPEATS: adds the messages it found to the repeat set (and
+ * frees sb's list), so that the batch read again skips them. */
+void pipeline_repeats_found(struct pipeline *pl, struct store_batch *sb);
+
+/* Loads the repeats of the assigned billing partitions from risk.billing_repeats. Returns 0
+ * or a riskd_err. */
+int pipeline_load_repeats(struct pipeline *pl, const int32_t *partitions, int n, char *errstr,
+                          size_t errstr_size);
+
+/*
+ * Before ev is ingested: when it is a reading for one of its entity's closed days, puts that
+ * day's coverage into the batch (from risk.reading_coverage, once per entity-day and batch)
+ * for the closed_cover hook. Returns 0, or a riskd_err when the coverage could not be read:
+ * everything not committed is dropped then and a resync scheduled (the message is read
+ * again after it).
+ */
+int pipeline_load_closed_cover(struct pipeline *pl, const struct event *ev);
 
 #endif

@@ -71,7 +71,8 @@ int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t
 	}
 	pl->feedback_seq = 0; /* re-apply every confirmation to the newly loaded customers */
 	struct load_ctx ctx = {pl, pl->ingest.customers, errstr, errstr_size};
-	if (ncust && ((rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
+	if (ncust && ((rc = pipeline_load_repeats(pl, cust, ncust, errstr, errstr_size)) ||
+	              (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
 	                                         errstr, errstr_size)) ||
 	              (rc = store_load_open_hours(pl->store, 'c', cust, ncust, load_open_hours, &ctx,
 	                                          errstr, errstr_size))))

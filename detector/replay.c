@@ -108,6 +108,7 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev)
 	ingest_event(&rp->ingest, ev, 0, &r, errstr, sizeof(errstr));
 	switch (r.outcome) {
 	case INGEST_REJECTED:
+	case INGEST_CONFLICT:
 		rp->totals.rejected++;
 		rp->totals.rejected_by[r.reason]++;
 		return r.reason;

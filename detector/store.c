@@ -76,8 +76,8 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_usage *u = rows;
 	for (size_t i = 0; i < n; i++) {
-		if (!u[i].whole_day && u[i].readings == 0)
-			continue; /* a row the batch holds for its hourly sums only */
+		if (!u[i].whole_day && u[i].readings == 0 && u[i].uwh == 0)
+			continue; /* a row the batch holds for its hourly sums or coverage only */
 		store_copy_text(b, u[i].id);
 		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
 		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
@@ -197,6 +197,47 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+/* Coverage codes as stored: CSTATE_COVER_SLOTS little-endian uint16 (deploy/sql/016). */
+#define COVER_BYTES (2 * CSTATE_COVER_SLOTS)
+
+static void write_cover_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_cover *c = rows;
+	uint8_t bytes[COVER_BYTES];
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].kind)
+			continue;
+		for (int k = 0; k < CSTATE_COVER_SLOTS; k++) {
+			bytes[2 * k] = (uint8_t)(c[i].codes[k] & 0xff);
+			bytes[2 * k + 1] = (uint8_t)(c[i].codes[k] >> 8);
+		}
+		rbuf_printf(b, "%c\t", c[i].kind);
+		store_copy_text(b, c[i].id);
+		rbuf_printf(b, "\t%d\t", (int)c[i].day);
+		copy_bytea(b, bytes, sizeof(bytes));
+		rbuf_append(b, "\n", 1);
+	}
+}
+
+static void write_billing_id_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_billing_id *r = rows;
+	for (size_t i = 0; i < n; i++) {
+		rbuf_printf(b, "%zu\t%d\t%lld\t", i, (int)r[i].partition, (long long)r[i].offset);
+		store_copy_texts(b, 4, (const char *const[]){r[i].customer_id, r[i].kind, r[i].id,
+		                                             r[i].topic});
+	}
+}
+
+static void write_repeat_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_repeat *r = rows;
+	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, r[i].topic);
+		rbuf_printf(b, "\t%d\t%lld\n", (int)r[i].partition, (long long)r[i].offset);
+	}
+}
+
 /* ---- Targets: where each kind of row goes ---- */
 
 /* Adds a temp table's energy deltas to a daily table (risk.daily_usage or
@@ -250,6 +291,23 @@ static const struct store_copy_target transformer_daily_target = {
     "tmp_tdaily", NULL, UPSERT_DAILY_SQL("risk.transformer_daily", "transformer_id", "tmp_tdaily"),
     write_usage_rows};
 
+/* A closed day's coverage replaces its row (the batch's copy started from the stored one). */
+static const struct store_copy_target cover_target = {
+    "tmp_cover", NULL,
+    "insert into risk.reading_coverage (kind, entity_id, day, cover) "
+    "select kind, entity_id, day, cover from tmp_cover "
+    "on conflict (kind, entity_id, day) do update set cover = excluded.cover;"
+    "delete from tmp_cover",
+    write_cover_rows};
+
+/* The batch's bills, payments and reversals, checked by record_billing_ids. */
+static const struct store_copy_target billing_ids_target = {"tmp_billing", NULL, NULL,
+                                                            write_billing_id_rows};
+
+/* Messages skipped as repeats (a replay skips them too). */
+static const struct store_copy_target repeats_target = {
+    "risk.billing_repeats", "(topic, partition, msg_offset)", NULL, write_repeat_rows};
+
 /* The batch's latest profile of each customer wins. A customer who is new or moves to another
  * transformer changes the balance of the areas on every day it has usage: those days go back
  * into the area balance queue (a profile read after its area-days were balanced must not
@@ -301,6 +359,55 @@ static const struct store_copy_target offsets_target = {"tmp_offsets", NULL, NUL
                                                         write_offset_rows};
 
 /* ---- Batch steps that need more than a COPY and an upsert ---- */
+
+/* The batch's bills, payments and reversals that risk.billing_event_ids holds already, or
+ * that an earlier message of the batch carried. */
+#define BILLING_REPEATS_SQL                                                                  \
+	"select t.topic, t.partition, t.msg_offset from tmp_billing t where exists (select 1"     \
+	" from risk.billing_event_ids b where b.customer_id = t.customer_id and b.kind = t.kind"  \
+	" and b.id = t.id) or exists (select 1 from tmp_billing u where u.customer_id ="         \
+	" t.customer_id and u.kind = t.kind and u.id = t.id and u.seq < t.seq) order by t.seq"
+
+/*
+ * Records the batch's bills, payments and reversals in risk.billing_event_ids. Returns 0;
+ * STORE_REPEATS when some were recorded before (b->repeats_found lists their messages, the
+ * caller rolls back); or a riskd_err.
+ */
+static int record_billing_ids(struct store *st, struct store_batch *b, char *errstr,
+                              size_t errstr_size)
+{
+	int rc = store_copy_rows(st, &billing_ids_target, b->billing_ids, b->billing_id_count,
+	                         errstr, errstr_size);
+	if (rc)
+		return rc;
+	PGresult *res = PQexec(st->conn, BILLING_REPEATS_SQL);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "check billing ids", errstr, errstr_size);
+		PQclear(res);
+		return rc;
+	}
+	size_t n = (size_t)PQntuples(res);
+	if (n) {
+		b->repeats_found = xcalloc(n, sizeof(*b->repeats_found));
+		b->repeats_found_count = n;
+		for (size_t i = 0; i < n; i++) {
+			struct store_repeat_found *f = &b->repeats_found[i];
+			riskd_strlcpy(f->topic, sizeof(f->topic), PQgetvalue(res, (int)i, 0),
+			              (size_t)PQgetlength(res, (int)i, 0));
+			f->partition = (int32_t)atoi(PQgetvalue(res, (int)i, 1));
+			f->offset = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+		}
+		PQclear(res);
+		snprintf(errstr, errstr_size, "%zu bills, payments or reversals recorded before", n);
+		return STORE_REPEATS;
+	}
+	PQclear(res);
+	return store_exec(st,
+	                  "insert into risk.billing_event_ids (customer_id, kind, id, topic,"
+	                  " partition, msg_offset) select customer_id, kind, id, topic, partition,"
+	                  " msg_offset from tmp_billing",
+	                  errstr, errstr_size);
+}
 
 /* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
 static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
@@ -429,6 +536,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
 	b->alerts_opened = 0;
+	b->repeats_found = NULL;
+	b->repeats_found_count = 0;
 	int rc = store_exec(st, "begin", errstr, errstr_size);
 	if (rc)
 		return rc;
@@ -448,11 +557,19 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	                          b->transformer_hours_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &transformer_hours_target, b->transformer_hours,
 	                          b->transformer_hours_count, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &cover_target, b->cover, b->cover_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_copy_rows(st, &cover_target, b->transformer_cover,
+	                          b->transformer_cover_count, errstr, errstr_size)) ||
 	    (rc = store_copy_rows(st, &profiles_target, b->profiles, b->profile_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &counts_target, b->counts, b->count_count, errstr,
 	                          errstr_size)) ||
 	    (rc = store_copy_rows(st, &outbox_target, b->outbox, b->outbox_count, errstr,
+	                          errstr_size)))
+		goto fail;
+	if ((b->billing_id_count && (rc = record_billing_ids(st, b, errstr, errstr_size))) ||
+	    (rc = store_copy_rows(st, &repeats_target, b->repeats, b->repeat_count, errstr,
 	                          errstr_size)))
 		goto fail;
 	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
@@ -509,15 +626,8 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
                          void *arg, char *errstr, size_t errstr_size)
 {
 	char kind_s[2] = {kind, '\0'};
-	const char *params[2] = {kind_s, NULL};
+	const char *params[2] = {kind_s, store_partitions_text(st, partitions, n)};
 	int rc = 0;
-
-	rbuf_reset(&st->scratch);
-	rbuf_append(&st->scratch, "{", 1);
-	for (int i = 0; i < n; i++)
-		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
-	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
-	params[1] = st->scratch.data;
 
 	PGresult *res = PQexecParams(st->conn,
 	                             "select entity_id, state from risk.entity_state"
@@ -533,6 +643,59 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
 		rc = fn(id, (const uint8_t *)PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
 		        arg);
 	}
+done:
+	PQclear(res);
+	return rc;
+}
+
+int store_load_repeats(struct store *st, const char *topic, const int32_t *partitions, int n,
+                       int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
+                       char *errstr, size_t errstr_size)
+{
+	const char *params[2] = {topic, store_partitions_text(st, partitions, n)};
+	int rc = 0;
+	PGresult *res = PQexecParams(st->conn,
+	                             "select partition, msg_offset from risk.billing_repeats"
+	                             " where topic = $1 and partition = any($2::int[])",
+	                             2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = store_fail_result(st, res, "load billing repeats", errstr, errstr_size);
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++)
+		rc = fn((int32_t)atoi(PQgetvalue(res, r, 0)), strtoll(PQgetvalue(res, r, 1), NULL, 10),
+		        arg);
+	PQclear(res);
+	return rc;
+}
+
+int store_load_cover(struct store *st, char kind, const char *id, int32_t day,
+                     uint16_t codes[CSTATE_COVER_SLOTS], char *errstr, size_t errstr_size)
+{
+	char kind_s[2] = {kind, '\0'}, day_s[16];
+	snprintf(day_s, sizeof(day_s), "%d", (int)day);
+	const char *params[3] = {kind_s, id, day_s};
+	int rc = 0;
+	memset(codes, 0, sizeof(uint16_t) * CSTATE_COVER_SLOTS);
+	PGresult *res = PQexecParams(st->conn,
+	                             "select cover from risk.reading_coverage"
+	                             " where kind = $1 and entity_id = $2 and day = $3::integer",
+	                             3, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = store_fail_result(st, res, "load reading coverage", errstr, errstr_size);
+		goto done;
+	}
+	if (PQntuples(res) == 0)
+		goto done;
+	if (PQgetlength(res, 0, 0) != COVER_BYTES) {
+		snprintf(errstr, errstr_size,
+		         "risk.reading_coverage row (%c, '%s', %d): cover is %d bytes, expected %d",
+		         kind, id, (int)day, PQgetlength(res, 0, 0), COVER_BYTES);
+		rc = RISKD_ERR_INVALID;
+		goto done;
+	}
+	const uint8_t *bytes = (const uint8_t *)PQgetvalue(res, 0, 0);
+	for (int k = 0; k < CSTATE_COVER_SLOTS; k++)
+		codes[k] = (uint16_t)(bytes[2 * k] | bytes[2 * k + 1] << 8);
+	rc = 1;
 done:
 	PQclear(res);
 	return rc;

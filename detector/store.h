@@ -43,6 +43,42 @@ struct store_hours {
 	struct daily_hours sums;
 };
 
+/* The coverage of one entity's closed local day (risk.reading_coverage): which quarter
+ * hours its readings cover and with what energy (CSTATE_COVER_* codes, scoring/cstate.h).
+ * It replaces the stored row. A row whose kind is 0 holds nothing and is left out. */
+struct store_cover {
+	const char *id;          /* borrowed: the entity's cstate id */
+	int32_t day;             /* days since 1970-01-01, local */
+	char kind;               /* 'c' customer, 't' transformer; 0: no coverage in this row */
+	uint16_t codes[CSTATE_COVER_SLOTS];
+};
+
+/* A bill, payment or reversal the batch counted, recorded as unique for ever
+ * (risk.billing_event_ids): a bill by its bill_id, a payment by its event_id, a reversal by
+ * the payment_event_id it reverses, per customer. */
+struct store_billing_id {
+	const char *customer_id;  /* borrowed: the customer's cstate id */
+	const char *kind;         /* static: "bill", "payment" or "payment_reversal" */
+	const char *id;           /* set by batch_to_store */
+	const char *topic;        /* static: the input topic */
+	int32_t partition;
+	int64_t offset;           /* the message that carried it */
+};
+
+/* An input message skipped as a repeated bill, payment or reversal (risk.billing_repeats). */
+struct store_repeat {
+	const char *topic;        /* static or borrowed, see where it is used */
+	int32_t partition;
+	int64_t offset;
+};
+
+/* A message store_commit_batch found repeating a recorded bill, payment or reversal. */
+struct store_repeat_found {
+	char topic[256];
+	int32_t partition;
+	int64_t offset;
+};
+
 /* Latest profile of a customer seen in the batch. */
 struct store_profile {
 	char customer_id[RISKD_ID_MAX + 1];
@@ -151,6 +187,10 @@ struct store_batch {
 	const struct store_usage *transformer;    size_t transformer_count;
 	const struct store_hours *hours;          size_t hours_count; /* customers' */
 	const struct store_hours *transformer_hours; size_t transformer_hours_count;
+	const struct store_cover *cover;          size_t cover_count;  /* customers' */
+	const struct store_cover *transformer_cover; size_t transformer_cover_count;
+	const struct store_billing_id *billing_ids; size_t billing_id_count;
+	const struct store_repeat *repeats;       size_t repeat_count;
 	const struct store_profile *profiles;     size_t profile_count;
 	const struct store_snapshot *snapshots;   size_t snapshot_count;
 	const struct store_offset *offsets;       size_t offset_count;
@@ -168,6 +208,9 @@ struct store_batch {
 	const char *credit_policy;  /* the credit rule set as "name version" */
 	const char *grades_topic;   /* where grade changes are published (topics.credit_grades) */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
+	/* out, with STORE_REPEATS: the messages whose bill, payment or reversal was recorded
+	 * before (malloc'ed; the caller frees it) */
+	struct store_repeat_found *repeats_found; size_t repeats_found_count;
 };
 
 /* What became of an outbox row handed to the relay's publish callback (which sets it). */
@@ -227,6 +270,23 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
                          void *arg, char *errstr, size_t errstr_size);
 
 /*
+ * Reads the stored coverage of entity id's (kind 'c' or 't') closed local day `day`
+ * (risk.reading_coverage) into codes. Returns 1 when found, 0 when the day has no row
+ * (codes all CSTATE_COVER_NONE), or a negative riskd_err (errstr says why).
+ */
+int store_load_cover(struct store *st, char kind, const char *id, int32_t day,
+                     uint16_t codes[CSTATE_COVER_SLOTS], char *errstr, size_t errstr_size);
+
+/*
+ * Calls fn(partition, offset, arg) for every message of topic's partitions[0..n) skipped as a
+ * repeated bill, payment or reversal (risk.billing_repeats). Stops early if fn returns
+ * non-zero (and returns that value). Returns 0 or a negative riskd_err.
+ */
+int store_load_repeats(struct store *st, const char *topic, const int32_t *partitions, int n,
+                       int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
+                       char *errstr, size_t errstr_size);
+
+/*
  * Calls fn(id, day, hours, arg) for every stored snapshot of kind in one of partitions[0..n)
  * that holds its open day's hourly sums (risk.entity_state.hours_day, .hours). Stops early if
  * fn returns non-zero (and returns that value). Returns 0 or a negative riskd_err.
@@ -236,8 +296,13 @@ int store_load_open_hours(struct store *st, char kind, const int32_t *partitions
                                     void *arg),
                           void *arg, char *errstr, size_t errstr_size);
 
+/* store_commit_batch's answer when the batch would record a bill, payment or reversal a
+ * second time: nothing was written, batch->repeats_found lists the messages to skip. */
+#define STORE_REPEATS 1
+
 /*
- * Writes the whole batch in one transaction. Returns 0; RISKD_ERR_CONFLICT when an offset
+ * Writes the whole batch in one transaction. Returns 0; STORE_REPEATS (see above);
+ * RISKD_ERR_CONFLICT when an offset
  * row no longer holds its expected value (another instance owns the partition now; nothing
  * was written); RISKD_ERR_UNAVAILABLE when the server went away (nothing was written;
  * retry after store_ensure); RISKD_ERR_IO for any other database error (a bug or a schema

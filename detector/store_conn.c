@@ -26,6 +26,10 @@ static const char *const session_sql =
     "  on commit delete rows;"
     "create temp table if not exists tmp_whole_thours (entity_id text, day int, uwh bigint[])"
     "  on commit delete rows;"
+    "create temp table if not exists tmp_cover (kind \"char\", entity_id text, day int,"
+    "  cover bytea) on commit delete rows;"
+    "create temp table if not exists tmp_billing (seq int, partition int, msg_offset bigint,"
+    "  customer_id text, kind text, id text, topic text) on commit delete rows;"
     "create temp table if not exists tmp_fold (entity_id text, day int, uwh bigint[])"
     "  on commit delete rows;"
     "create temp table if not exists tmp_tfold (entity_id text, day int, uwh bigint[])"
@@ -193,6 +197,16 @@ void store_copy_text(struct rbuf *b, const char *s)
 		default: rbuf_append(b, s, 1);
 		}
 	}
+}
+
+const char *store_partitions_text(struct store *st, const int32_t *partitions, int n)
+{
+	rbuf_reset(&st->scratch);
+	rbuf_append(&st->scratch, "{", 1);
+	for (int i = 0; i < n; i++)
+		rbuf_printf(&st->scratch, "%s%d", i ? "," : "", (int)partitions[i]);
+	rbuf_append(&st->scratch, "}", 2); /* with the NUL */
+	return st->scratch.data;
 }
 
 void store_copy_texts(struct rbuf *b, int n, const char *const texts[])

@@ -39,6 +39,10 @@ int store_fail_result(struct store *st, PGresult *res, const char *what, char *e
  */
 int store_schema_check(PGconn *conn, char *errstr, size_t errstr_size);
 
+/* Writes partitions[0..n) as a PostgreSQL int[] literal ("{1,2}") into st->scratch and
+ * returns it (valid until st->scratch is next used). */
+const char *store_partitions_text(struct store *st, const int32_t *partitions, int n);
+
 /* Runs a command (or several) that returns no rows. Returns 0 or a riskd_err. */
 int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size);
 

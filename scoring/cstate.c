@@ -62,13 +62,26 @@
  */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 8
-/* The older version still read, so that an upgrade keeps the stored state: version 7 differs
- * only in the meaning of pay_state.older_rev (payments_upgrade_from_v7). */
-#define CSTATE_SNAPSHOT_UPGRADABLE 7
+#define CSTATE_SNAPSHOT_VERSION 9
+/* The older versions still read, so that an upgrade keeps the stored state. Versions 7 and 8
+ * hold 8 recent event hashes (for every kind of event) where version 9 holds
+ * CSTATE_RECENT_EVENTS, and no coverage of the open day (cstate_upgrade_v8: the day's
+ * readings so far count as uncovered); version 7 also differs in the meaning of
+ * pay_state.older_rev (payments_upgrade_from_v7). */
+#define CSTATE_SNAPSHOT_V8 8
+#define CSTATE_SNAPSHOT_V7 7
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
+/* Version 8's body: the struct up to the recent event hashes, 8 of them, then the theft and
+ * payment state; no coverage. */
+#define CSTATE_V8_RECENT 8
+#define CSTATE_V8_RECENT_AT (offsetof(struct cstate, recent_events) - CSTATE_SNAPSHOT_BODY_AT)
+#define CSTATE_V8_TAIL (offsetof(struct cstate, cover) - offsetof(struct cstate, theft))
+#define CSTATE_V8_BODY (CSTATE_V8_RECENT_AT + CSTATE_V8_RECENT * sizeof(uint64_t) + CSTATE_V8_TAIL)
+_Static_assert(offsetof(struct cstate, theft) ==
+               offsetof(struct cstate, recent_events) + CSTATE_RECENT_EVENTS * sizeof(uint64_t),
+               "version 8 snapshots assume the theft state follows the recent event hashes");
 
 _Static_assert(CSTATE_SNAPSHOT_BODY <= UINT16_MAX, "body size must fit the header's uint16");
 _Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + RISKD_ID_MAX <=
@@ -95,12 +108,13 @@ struct cstate_slot {
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
  * list at its largest (twice the entries). Whole chunks add under 2 bytes per customer at a
- * million customers. 448 + 16 + 22 + 8 = 494 bytes today.
+ * million customers. 624 + 16 + 22 + 8 = 670 bytes today: the open day's coverage (200
+ * bytes, cstate.h) takes it past the goal of 512.
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
-               sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) <= 512,
+               sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) <= 680,
                "per-customer memory (entry, metadata, index, dirty list) must stay within "
-               "512 bytes");
+               "680 bytes");
 
 struct cstate_name_chunk {
 	char id[CSTATE_NAME_CHUNK_ENTRIES][RISKD_ID_MAX + 1];
@@ -711,6 +725,25 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 }
 
 /*
+ * Fills decoded (zeroed, id set) from a version 7 or 8 body: the fields before the recent
+ * event hashes as they are, the newest CSTATE_RECENT_EVENTS of its 8 hashes (the ring's
+ * next slot tells which are newest), then the theft and payment state. The open day's
+ * coverage starts empty: a repeat of a reading counted before the upgrade is counted again.
+ */
+static void upgrade_v8(struct cstate *decoded, const uint8_t *body)
+{
+	uint64_t recent[CSTATE_V8_RECENT];
+	memcpy((uint8_t *)decoded + CSTATE_SNAPSHOT_BODY_AT, body, CSTATE_V8_RECENT_AT);
+	memcpy(recent, body + CSTATE_V8_RECENT_AT, sizeof(recent));
+	memcpy(&decoded->theft, body + CSTATE_V8_RECENT_AT + sizeof(recent), CSTATE_V8_TAIL);
+	unsigned next = decoded->recent_next % CSTATE_V8_RECENT;
+	for (unsigned i = 0; i < CSTATE_RECENT_EVENTS; i++)
+		decoded->recent_events[i] =
+		    recent[(next + CSTATE_V8_RECENT - CSTATE_RECENT_EVENTS + i) % CSTATE_V8_RECENT];
+	decoded->recent_next = 0;
+}
+
+/*
  * As declared in cstate.h. Besides the header it checks the id's length, that the
  * transformer_id has no NUL byte, that recent_next is in range and that the counters are not
  * negative. On error *cs is left untouched (the transformer_id is interned only once the
@@ -742,28 +775,28 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		return RISKD_ERR_INVALID;
 	}
 	unsigned version = (unsigned)buf[4] | (unsigned)buf[5] << 8;
-	if (version != CSTATE_SNAPSHOT_VERSION && version != CSTATE_SNAPSHOT_UPGRADABLE) {
+	int older = version == CSTATE_SNAPSHOT_V8 || version == CSTATE_SNAPSHOT_V7;
+	if (version != CSTATE_SNAPSHOT_VERSION && !older) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot version %u is not supported (this build reads "
-		        "versions %d and %d)", version, CSTATE_SNAPSHOT_UPGRADABLE,
-		        CSTATE_SNAPSHOT_VERSION);
+		        "versions %d to %d)", version, CSTATE_SNAPSHOT_V7, CSTATE_SNAPSHOT_VERSION);
 		return RISKD_ERR_INVALID;
 	}
 	size_t body = (size_t)buf[6] | (size_t)buf[7] << 8;
-	if (body != CSTATE_SNAPSHOT_BODY) {
+	size_t expected_body = older ? CSTATE_V8_BODY : CSTATE_SNAPSHOT_BODY;
+	if (body != expected_body) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot body is %zu bytes but this build's state is %zu "
-		        "bytes (snapshot from an incompatible build)", body,
-		        (size_t)CSTATE_SNAPSHOT_BODY);
+		        "bytes (snapshot from an incompatible build)", body, expected_body);
 		return RISKD_ERR_INVALID;
 	}
-	const size_t fixed = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1;
+	const size_t fixed = CSTATE_SNAPSHOT_HEADER + body + 1;
 	size_t transformer_len = len >= fixed ? buf[fixed - 1] : 0;
 	if (len < fixed || len != fixed + transformer_len) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot is %zu bytes, expected %zu (header %d + body %zu + "
 		        "transformer_id 1 + %zu)", len, fixed + transformer_len,
-		        CSTATE_SNAPSHOT_HEADER, (size_t)CSTATE_SNAPSHOT_BODY, transformer_len);
+		        CSTATE_SNAPSHOT_HEADER, body, transformer_len);
 		return RISKD_ERR_INVALID;
 	}
 	const char *transformer_id = (const char *)buf + fixed;
@@ -775,8 +808,11 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	}
 	memset(&decoded, 0, sizeof(decoded));
 	memcpy(decoded.id, id, id_len);
-	memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER,
-	       CSTATE_SNAPSHOT_BODY);
+	if (older)
+		upgrade_v8(&decoded, buf + CSTATE_SNAPSHOT_HEADER);
+	else
+		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER,
+		       CSTATE_SNAPSHOT_BODY);
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
@@ -789,7 +825,7 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		        "customer state snapshot for '%s': negative daily counter", decoded.id);
 		return RISKD_ERR_INVALID;
 	}
-	if (version == CSTATE_SNAPSHOT_UPGRADABLE)
+	if (version == CSTATE_SNAPSHOT_V7)
 		payments_upgrade_from_v7(&decoded.pay);
 	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	decoded.transformer_ref =

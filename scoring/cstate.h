@@ -25,8 +25,20 @@
 #include "models.h"
 #include "payments.h"
 
-/* How many recent event_id hashes each entity remembers to detect duplicates. */
-#define CSTATE_RECENT_EVENTS 8
+/* How many recent event_id hashes each entity remembers to detect repeated events other
+ * than readings (readings are checked against the open day's coverage, cover below). */
+#define CSTATE_RECENT_EVENTS 4
+
+/* The open day's coverage: one code per quarter hour of the local day (a 25-hour day has
+ * 100), for readings that start on a quarter hour and last a whole number of them. */
+#define CSTATE_COVER_SLOT_S 900
+#define CSTATE_COVER_SLOTS 100
+#define CSTATE_COVER_NONE 0           /* no reading covers this quarter hour */
+#define CSTATE_COVER_EXACT_MAX 0x7FFFu /* 1..this: a reading of (code - 1) Wh starts here */
+#define CSTATE_COVER_HASHED 0x8000u   /* 0x8000..0xFFFD: a reading starts here whose energy is
+                                         not a whole number of Wh below 32,767 Wh; the low
+                                         bits are a hash of it (scoring/daily.c) */
+#define CSTATE_COVER_CONT 0xFFFEu     /* covered by the reading that starts in an earlier slot */
 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
 #define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */
@@ -54,13 +66,18 @@ struct cstate {
 	int32_t days_closed;                    /* number of days closed so far */
 	int32_t last_closed_day;                /* most recent closed day, valid if days_closed > 0 */
 	int64_t last_closed_uwh;                /* its energy in micro-kWh */
-	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids; 0 = empty */
+	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids of events
+	                                           other than readings; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
 	struct pay_state pay;                   /* payment behaviour (scoring/payments.h), 72 bytes */
-	/* 456 bytes today (open_covered_s leaves 4 bytes of padding). The budget is 512 bytes
-	 * per customer for the entry and the table's bookkeeping together (metadata, index and
-	 * dirty list at their worst, 46 bytes): a static assertion in cstate.c checks it, which
-	 * leaves 10 bytes of headroom for new fields. Keep the struct fixed-size. */
+	uint16_t cover[CSTATE_COVER_SLOTS];     /* open_day's coverage, CSTATE_COVER_* codes per
+	                                           quarter hour (scoring/daily.h) */
+	/* 624 bytes (open_covered_s leaves 4 bytes of padding): the coverage of the open day
+	 * (200 bytes) takes it past the goal of 512 bytes per customer for the entry and the
+	 * table's bookkeeping together (metadata, index and dirty list at their worst, 46
+	 * bytes). A static assertion in cstate.c holds the total at 680 bytes. The coverage
+	 * comes last so that older snapshots are a prefix of the struct. Keep the struct
+	 * fixed-size. */
 };
 
 struct cstate_table;
@@ -145,8 +162,9 @@ const char *cstate_transformer_id(const struct cstate_table *table, const struct
 uint64_t cstate_hash(const void *data, size_t len);
 
 /*
- * Duplicate detection: returns 1 if event_hash is among the entity's recent event hashes
- * (a duplicate: the caller counts and skips it), else records it and returns 0.
+ * Duplicate detection for events other than readings: returns 1 if event_hash is among the
+ * entity's CSTATE_RECENT_EVENTS recent event hashes (a duplicate: the caller counts and
+ * skips it), else records it and returns 0.
  */
 int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
 

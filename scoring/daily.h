@@ -37,6 +37,46 @@ int64_t daily_kwh_to_uwh(double kwh);
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed);
 
+/* What the open day's coverage says about a reading for that day. */
+enum daily_cover {
+	DAILY_COVER_NEW = 0,     /* no counted reading covers any of its time: count it */
+	DAILY_COVER_SAME = 1,    /* a counted reading of the same interval and energy: a duplicate */
+	DAILY_COVER_DIFFERS = 2  /* it overlaps counted readings, with another energy or shape:
+	                            a restatement */
+};
+
+/*
+ * Checks a reading of uwh micro-kWh that starts second_of_day seconds into a local day and
+ * lasts interval_s seconds against that day's coverage: cover is CSTATE_COVER_SLOTS codes
+ * (cstate.h), the open day's (cs->cover) or a closed day's kept in PostgreSQL. A reading is
+ * tracked when it starts on a quarter
+ * hour and lasts a whole number of them (CSTATE_COVER_SLOT_S); an untracked one is NEW
+ * unless it overlaps tracked readings (DIFFERS). Energies are compared exactly when both are
+ * whole numbers of Wh below 32,767 Wh; otherwise by a 15-bit hash, so a restatement of such
+ * a reading passes for a duplicate once in 32,766 (and is skipped: the day keeps the counted
+ * energy). For DIFFERS, *old_uwh is the energy of the counted reading when it has the same
+ * interval and its energy is known exactly, else -1: only then can a restatement replace it
+ * (daily_restate).
+ */
+enum daily_cover daily_cover_check(const uint16_t *cover, int32_t second_of_day,
+                                   int32_t interval_s, int64_t uwh, int64_t *old_uwh);
+
+/*
+ * Records a reading just counted into a day (for the open day: after daily_apply_reading
+ * returned DAILY_SAME_DAY or DAILY_CLOSED_DAY for it) in that day's coverage, cover
+ * (CSTATE_COVER_SLOTS codes), replacing what a restated reading had there; untracked
+ * readings leave it unchanged. daily_apply_reading clears cs->cover when it opens a day.
+ */
+void daily_cover_add(uint16_t *cover, int32_t second_of_day, int32_t interval_s, int64_t uwh);
+
+/*
+ * Replaces a counted reading of the open day by its restatement: the day's energy moves by
+ * uwh - old_uwh and the coverage holds the new energy; its reading count and covered time
+ * stay. old_uwh must be what daily_cover_check returned (>= 0) for this reading.
+ */
+void daily_restate(struct cstate *cs, int32_t second_of_day, int32_t interval_s, int64_t old_uwh,
+                   int64_t uwh);
+
 /* Hours of a local day (the hourly sums risk.hourly_usage keeps). */
 #define DAILY_HOURS 24
 

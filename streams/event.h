@@ -32,6 +32,7 @@ enum event_reject {
 	EVENT_REJECT_IMPOSSIBLE,     /* energy above what capacity (or the absolute bound) allows */
 	EVENT_REJECT_WRONG_TOPIC,    /* a valid event on a topic that does not carry its type */
 	EVENT_REJECT_KEY_MISMATCH,   /* message key absent or not the event's customer/transformer id */
+	EVENT_REJECT_CONFLICT,       /* a reading restating counted time with another energy */
 	EVENT_REJECT__COUNT
 };
 

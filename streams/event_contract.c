@@ -49,10 +49,12 @@ _Static_assert(sizeof event_segment_names / sizeof event_segment_names[0] == SEG
                "event_segment_names out of step with enum segment");
 
 /* WRONG_TOPIC and KEY_MISMATCH are decided by the detector, which knows the message's topic
- * and key; their names live here so every reason has one label. */
+ * and key, and CONFLICT by its ingest step, which knows the customer's day; their names live
+ * here so every reason has one label. */
 static const char *const reject_names[] = {
 	"none", "too_large", "utf8", "json", "unknown_type", "missing_field", "field_type",
 	"unknown_field", "bad_value", "bad_timestamp", "impossible", "wrong_topic", "key_mismatch",
+	"conflict",
 };
 _Static_assert(sizeof reject_names / sizeof reject_names[0] == EVENT_REJECT__COUNT,
                "reject_names out of step with enum event_reject");

@@ -734,3 +734,89 @@ Test(batch, a_warm_batch_reuses_its_memory)
 	batch_free(&b);
 	cstate_table_destroy(table);
 }
+
+Test(batch, closed_days_coverage_is_held_per_entity_day_and_laid_out_for_the_store)
+{
+	struct batch b;
+	struct cstate c1, c2;
+	uint16_t codes[CSTATE_COVER_SLOTS] = {0};
+	batch_init(&b);
+	entity(&c1, "C1");
+	entity(&c2, "C2");
+	cr_assert_null(batch_cover(&b.usage, &c1, D0), "nothing yet");
+
+	batch_add_usage(&b.usage, &c2, D0, 10, 900); /* a row before the first coverage */
+	codes[4] = 501;
+	codes[5] = CSTATE_COVER_CONT;
+	uint16_t *held = batch_set_cover(&b.usage, 'c', &c1, D0, codes);
+	cr_assert_eq(held[4], 501);
+	cr_assert_eq(batch_cover(&b.usage, &c1, D0), held, "found again, the same codes");
+	cr_assert_null(batch_cover(&b.usage, &c1, D0 + 1));
+	cr_assert_null(batch_cover(&b.usage, &c2, D0), "c2's row has no coverage");
+	held[8] = 42; /* the caller records a late reading in place */
+	/* many more rows: the codes move with the map, and stay found */
+	struct cstate many[300];
+	for (int i = 0; i < 300; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "M%d", i);
+		entity(&many[i], id);
+		batch_add_usage(&b.usage, &many[i], D0, 1, 900);
+	}
+	held = batch_cover(&b.usage, &c1, D0);
+	cr_assert_not_null(held);
+	cr_assert_eq(held[8], 42);
+	batch_restate_usage(&b.usage, &c1, D0, -250);
+
+	struct store_batch sb = to_store(&b);
+	cr_assert_eq(sb.cover_count, sb.usage_count, "parallel to the usage rows");
+	int with = 0;
+	for (size_t i = 0; i < sb.cover_count; i++) {
+		if (!sb.cover[i].kind)
+			continue;
+		with++;
+		cr_assert_eq(sb.cover[i].kind, 'c');
+		cr_assert_eq(sb.cover[i].id, c1.id);
+		cr_assert_eq(sb.cover[i].day, D0);
+		cr_assert_eq(sb.cover[i].codes[5], CSTATE_COVER_CONT);
+	}
+	cr_assert_eq(with, 1);
+	const struct store_usage *u = find_usage(sb.usage, sb.usage_count, "C1", D0);
+	cr_assert(u && u->uwh == -250 && u->readings == 0 && u->covered_s == 0,
+	          "a restatement moves the energy only");
+	cr_assert_eq(sb.transformer_cover_count, 0);
+
+	batch_reset(&b);
+	cr_assert_null(batch_cover(&b.usage, &c1, D0), "gone with the batch");
+	sb = to_store(&b);
+	cr_assert_eq(sb.cover_count, 0);
+	batch_free(&b);
+}
+
+Test(batch, billing_ids_and_repeats_are_copied_for_the_store)
+{
+	struct batch b;
+	struct cstate c1;
+	start_one(&b, &c1);
+	char id[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "B-%d", i);
+		batch_add_billing_id(&b, &c1, "bill", id, "billing.events", 3, 1000 + i);
+	}
+	memset(id, 0, sizeof(id)); /* the batch holds its own copy */
+	batch_add_repeat(&b, "billing.events", 3, 77);
+	struct store_batch sb = to_store(&b);
+	cr_assert_eq(sb.billing_id_count, 100);
+	cr_assert_str_eq(sb.billing_ids[0].id, "B-0");
+	cr_assert_str_eq(sb.billing_ids[99].id, "B-99");
+	cr_assert_eq(sb.billing_ids[99].customer_id, c1.id);
+	cr_assert_str_eq(sb.billing_ids[99].kind, "bill");
+	cr_assert_eq(sb.billing_ids[99].partition, 3);
+	cr_assert_eq(sb.billing_ids[99].offset, 1099);
+	cr_assert_eq(sb.repeat_count, 1);
+	cr_assert_eq(sb.repeats[0].offset, 77);
+	batch_reset(&b);
+	sb = to_store(&b);
+	cr_assert_eq(sb.billing_id_count, 0);
+	cr_assert_eq(sb.repeat_count, 0);
+	batch_free(&b);
+}

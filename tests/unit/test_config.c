@@ -90,6 +90,7 @@ static void assert_config_eq(const struct riskd_config *got, const struct riskd_
 	cr_assert_str_eq(got->timezone, want->timezone);
 	cr_assert_eq(got->day_lateness_s, want->day_lateness_s);
 	cr_assert_eq(got->max_kw_unknown_profile, want->max_kw_unknown_profile);
+	cr_assert_str_eq(got->restatements, want->restatements);
 	cr_assert_str_eq(got->rules_path, want->rules_path);
 	cr_assert_str_eq(got->scorecard_path, want->scorecard_path);
 	cr_assert_eq(got->metrics_port, want->metrics_port);
@@ -150,6 +151,7 @@ Test(config, defaults_fill_every_key)
 	cr_assert_str_eq(cfg.timezone, "Asia/Shanghai");
 	cr_assert_eq(cfg.day_lateness_s, 7200);
 	cr_assert_eq(cfg.max_kw_unknown_profile, 2000.0);
+	cr_assert_str_eq(cfg.restatements, "conflict");
 	cr_assert_str_eq(cfg.rules_path, "rules");
 	cr_assert_str_eq(cfg.scorecard_path, "scoring/cards");
 	cr_assert_eq(cfg.metrics_port, 9464);
@@ -727,9 +729,9 @@ Test(config, describe_lists_every_key_once)
 		"batch.checkpoint_interval_ms",
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
 		"attribution.window_days", "attribution.history_days",
-		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
-		"scoring.grade_hysteresis_points", "tariffs.currency", "tariffs.prices", "metrics.port",
-		"metrics.listen", "health.stall_s",
+		"validation.max_kw_unknown_profile", "ingest.restatements", "rules.path",
+		"scoring.scorecards", "scoring.grade_hysteresis_points", "tariffs.currency",
+		"tariffs.prices", "metrics.port", "metrics.listen", "health.stall_s",
 		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
 		"console.database", "console.session_idle_s", "console.session_max_s",
 		"console.threads", "console.session_connections",

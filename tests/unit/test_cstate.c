@@ -47,7 +47,8 @@ Test(cstate, struct_size_report)
 {
 	cr_log_info("sizeof(struct cstate) = %zu bytes, snapshot = %zu bytes max",
 	            sizeof(struct cstate), (size_t)CSTATE_SNAPSHOT_MAX);
-	cr_assert_leq(sizeof(struct cstate), 512);
+	/* the open day's coverage (200 bytes) takes it past 512: cstate.h */
+	cr_assert_leq(sizeof(struct cstate), 624);
 }
 
 Test(cstate, insert_get_100k)
@@ -641,16 +642,17 @@ Test(cstate, seen_event_ring)
 		cr_assert_eq(cstate_seen_event(&cs, h[i]), 1, "repeat of %d", i);
 	cr_assert_eq(cs.recent_next, 0);
 
-	/* The 9th distinct event evicts the oldest (h[0]) and nothing else. */
-	cr_assert_eq(cstate_seen_event(&cs, h[8]), 0);
-	cr_assert_eq(cstate_seen_event(&cs, h[8]), 1);
+	/* One more distinct event evicts the oldest (h[0]) and nothing else. */
+	enum { NEXT = CSTATE_RECENT_EVENTS };
+	cr_assert_eq(cstate_seen_event(&cs, h[NEXT]), 0);
+	cr_assert_eq(cstate_seen_event(&cs, h[NEXT]), 1);
 	for (int i = 1; i < CSTATE_RECENT_EVENTS; i++)
 		cr_assert_eq(cstate_seen_event(&cs, h[i]), 1, "h[%d] still remembered", i);
 	cr_assert_eq(cstate_seen_event(&cs, h[0]), 0, "h[0] was evicted");
 	/* Re-recording h[0] evicted h[1], the next oldest. */
 	cr_assert_eq(cstate_seen_event(&cs, h[1]), 0);
 	cr_assert_eq(cstate_seen_event(&cs, h[2]), 0, "h[2] evicted by h[1]");
-	cr_assert_eq(cs.recent_next, 4);
+	cr_assert_eq(cs.recent_next, 4 % CSTATE_RECENT_EVENTS);
 }
 
 /* ---- interned transformer ids ---- */
@@ -818,7 +820,7 @@ Test(cstate, encode_decode_round_trip)
 	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
 	cr_assert_eq(len, 8 + body + 1 + strlen("T-88"));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 8, "version 8, little-endian");
+	cr_assert_eq(buf[4] | buf[5] << 8, 9, "version 9, little-endian");
 	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), body);
 	cr_assert_eq(buf[8 + body], 4, "transformer_id length");
 	cr_assert_eq(memcmp(buf + 8 + body + 1, "T-88", 4), 0, "transformer_id as text");
@@ -955,11 +957,11 @@ Test(cstate, decode_errors)
 	bad[4] = 6;
 	expect_decode_error(id, bad, len, "version 6 is not supported");
 	memcpy(bad, good, len);
-	bad[4] = 9;
-	expect_decode_error(id, bad, len, "version 9 is not supported");
+	bad[4] = 10;
+	expect_decode_error(id, bad, len, "version 10 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(id, bad, len, "version 264");
+	expect_decode_error(id, bad, len, "version 265");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);
@@ -991,7 +993,7 @@ Test(cstate, decode_errors)
 	memcpy(bad, good, len);
 	bad[off + offsetof(struct cstate, recent_next) - offsetof(struct cstate, transformer_ref)] =
 	    CSTATE_RECENT_EVENTS;
-	expect_decode_error(id, bad, len, "recent_next 8 out of range");
+	expect_decode_error(id, bad, len, "recent_next 4 out of range");
 
 	int64_t open_uwh = cs->open_uwh;
 	cs->open_uwh = -1;
@@ -1008,6 +1010,77 @@ Test(cstate, decode_errors)
 	cstate_table_destroy(table);
 }
 
+/*
+ * Encodes cs as a version-8 snapshot would have held it (version `version`): the body
+ * without the coverage and with 8 recent event hashes where this build keeps
+ * CSTATE_RECENT_EVENTS, `recent` (the ring's slots in order) and recent_next `next`.
+ * Returns the length.
+ */
+static size_t encode_v8(const struct cstate_table *table, const struct cstate *cs, int version,
+                        const uint64_t recent[8], uint8_t next, uint8_t *buf)
+{
+	const size_t at = offsetof(struct cstate, transformer_ref);
+	const size_t prefix = offsetof(struct cstate, recent_events) - at;
+	const size_t tail = offsetof(struct cstate, cover) - offsetof(struct cstate, theft);
+	const size_t body = prefix + 8 * sizeof(uint64_t) + tail;
+	struct cstate canon = *cs;
+	canon.transformer_ref = 0;
+	canon.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	canon.recent_next = next;
+	const char *transformer_id = cstate_transformer_id(table, cs);
+	memcpy(buf, "RKS1", 4);
+	buf[4] = (uint8_t)version;
+	buf[5] = 0;
+	buf[6] = (uint8_t)(body & 0xff);
+	buf[7] = (uint8_t)(body >> 8);
+	memcpy(buf + 8, (const uint8_t *)&canon + at, prefix);
+	memcpy(buf + 8 + prefix, recent, 8 * sizeof(uint64_t));
+	memcpy(buf + 8 + prefix + 8 * sizeof(uint64_t), &canon.theft, tail);
+	buf[8 + body] = (uint8_t)strlen(transformer_id);
+	memcpy(buf + 8 + body + 1, transformer_id, strlen(transformer_id));
+	return 8 + body + 1 + strlen(transformer_id);
+}
+
+/* A version-8 snapshot loads: every field but the coverage as it was, the newest
+ * CSTATE_RECENT_EVENTS of its 8 recent event hashes kept (the ring's next slot names the
+ * oldest), and the open day's coverage empty. */
+Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = fill_state(table, "C0080008");
+	payments_bill(&cs->pay, "B1", 2, 100.0, 20020, 20000);
+	memset(cs->cover, 0, sizeof(cs->cover));
+	uint64_t recent[8];
+	for (int i = 0; i < 8; i++)
+		recent[i] = 100 + (uint64_t)i; /* slot i; with next = 3, slot 3 is the oldest */
+	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
+	size_t len = encode_v8(table, cs, 8, recent, 3, buf);
+
+	struct cstate got;
+	char errstr[256];
+	cr_assert_eq(cstate_decode(table, "C0080008", buf, len, &got, errstr, sizeof(errstr)), 0,
+	             "%s", errstr);
+	cr_assert_eq(got.open_uwh, cs->open_uwh);
+	cr_assert_eq(got.last_closed_uwh, cs->last_closed_uwh);
+	cr_assert_eq(memcmp(&got.theft, &cs->theft, sizeof(got.theft)), 0);
+	cr_assert_eq(memcmp(&got.pay, &cs->pay, sizeof(got.pay)), 0);
+	cr_assert_str_eq(cstate_transformer_id(table, &got), "T-88");
+	for (int i = 0; i < CSTATE_RECENT_EVENTS; i++)
+		cr_assert_eq(cstate_seen_event(&got, 100 + (uint64_t)((3 + 8 - CSTATE_RECENT_EVENTS + i)
+		                                                      % 8)),
+		             1, "the newest hashes are kept (%d)", i);
+	cr_assert_eq(cstate_seen_event(&got, 103), 0, "the oldest is gone");
+	for (int i = 0; i < CSTATE_COVER_SLOTS; i++)
+		cr_assert_eq(got.cover[i], CSTATE_COVER_NONE);
+
+	/* and re-encodes as version 9 */
+	uint8_t again[CSTATE_SNAPSHOT_MAX];
+	size_t again_len = cstate_encode(table, &got, again, sizeof(again));
+	cr_assert_gt(again_len, len);
+	cr_assert_eq(again[4], 9);
+	cstate_table_destroy(table);
+}
+
 /* A version-7 snapshot (the older debt's bill count in the whole of pay.older_rev, no
  * reversal day) still loads after an upgrade: the count is clamped to 3 and a customer with
  * a reversal gets day 1 of its month. */
@@ -1018,11 +1091,12 @@ Test(cstate, a_version_7_snapshot_is_upgraded_when_read)
 	int32_t day = 20000;
 	payments_bill(&cs->pay, "B1", 2, 100.0, day + 20, day);
 	payments_reversal(&cs->pay, 10.0, day + 5);
-	uint8_t buf[CSTATE_SNAPSHOT_MAX + 4];
-	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
+	uint64_t recent[8] = {0};
+	size_t len = encode_v8(table, cs, 7, recent, 0, buf);
 	const size_t older_at = 8 + offsetof(struct cstate, pay) + offsetof(struct pay_state, older_rev) -
-	                        offsetof(struct cstate, transformer_ref);
-	buf[4] = 7;
+	                        offsetof(struct cstate, transformer_ref) +
+	                        (8 - CSTATE_RECENT_EVENTS) * sizeof(uint64_t);
 	buf[older_at] = 200; /* version 7: 200 bills in the older debt */
 
 	struct cstate got;

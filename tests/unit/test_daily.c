@@ -238,3 +238,95 @@ Test(daily, hours_spread_longer_readings_evenly_and_exactly)
 	cr_assert_eq(d.uwh[23], 41667);
 	cr_assert_eq(hours_total(&d), 1000001);
 }
+
+/* ---- the open day's coverage ---- */
+
+#define QUARTER CSTATE_COVER_SLOT_S
+
+Test(daily, coverage_records_a_reading_by_its_quarter_hours_and_energy)
+{
+	struct cstate cs;
+	int64_t old;
+	fresh(&cs);
+	cr_assert_eq(daily_apply_reading(&cs, 100, 500000, 1800, NULL), DAILY_SAME_DAY);
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
+	daily_cover_add(cs.cover, 2 * QUARTER, 1800, 500000);
+	cr_assert_eq(cs.cover[2], 501, "500 Wh + 1 where it starts");
+	cr_assert_eq(cs.cover[3], CSTATE_COVER_CONT, "and the quarter hour it goes on into");
+	cr_assert_eq(cs.cover[4], CSTATE_COVER_NONE);
+	cr_assert_eq(cs.cover[1], CSTATE_COVER_NONE);
+
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 600000, &old),
+	             DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, 500000, "the counted energy, to replace it");
+	/* other shapes over it: no energy to replace */
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, -1);
+	cr_assert_eq(daily_cover_check(cs.cover, 3 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cs.cover, 0, 3600, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER + 60, 60, 1000, &old),
+	             DAILY_COVER_DIFFERS, "untracked, over tracked time");
+	cr_assert_eq(daily_cover_check(cs.cover, 0, 1800, 500000, &old), DAILY_COVER_NEW);
+	cr_assert_eq(daily_cover_check(cs.cover, 4 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
+
+	/* an untracked reading leaves the coverage as it is */
+	uint16_t before[CSTATE_COVER_SLOTS];
+	memcpy(before, cs.cover, sizeof(before));
+	daily_cover_add(cs.cover, 60, 300, 1000);
+	cr_assert_eq(memcmp(before, cs.cover, sizeof(before)), 0);
+
+	/* the last quarter hour of a 25-hour day, and a day-long reading */
+	daily_cover_add(cs.cover, 99 * QUARTER, 900, 0);
+	cr_assert_eq(cs.cover[99], 1, "a reading of nothing is covered too");
+	cr_assert_eq(daily_cover_check(cs.cover, 0, 86400, 100, &old), DAILY_COVER_DIFFERS);
+
+	/* a new day starts with no coverage */
+	cr_assert_eq(daily_apply_reading(&cs, 101, 1000, 900, NULL), DAILY_CLOSED_DAY);
+	for (int i = 0; i < CSTATE_COVER_SLOTS; i++)
+		cr_assert_eq(cs.cover[i], CSTATE_COVER_NONE, "slot %d", i);
+}
+
+Test(daily, energies_beyond_the_exact_codes_are_compared_by_hash)
+{
+	struct cstate cs;
+	int64_t old;
+	fresh(&cs);
+	daily_cover_add(cs.cover, 0, 900, 32766000);       /* 32,766 Wh: the last exact code */
+	cr_assert_eq(cs.cover[0], CSTATE_COVER_EXACT_MAX);
+	daily_cover_add(cs.cover, QUARTER, 900, 32767000); /* one Wh more: hashed */
+	cr_assert_geq(cs.cover[1], CSTATE_COVER_HASHED);
+	cr_assert_lt(cs.cover[1], CSTATE_COVER_CONT);
+	daily_cover_add(cs.cover, 2 * QUARTER, 900, 1500); /* 1.5 Wh: hashed */
+	cr_assert_geq(cs.cover[2], CSTATE_COVER_HASHED);
+	cr_assert_eq(daily_cover_check(cs.cover, QUARTER, 900, 32767000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 1500, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 1501, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, -1, "a hashed energy cannot be replaced");
+	/* the hash spreads: nearby energies rarely share a code */
+	int same = 0;
+	for (int64_t uwh = 1; uwh <= 10000; uwh++) {
+		uint16_t c[CSTATE_COVER_SLOTS] = {0};
+		daily_cover_add(c, 0, 900, 1500 + uwh);
+		same += c[0] == cs.cover[2];
+	}
+	cr_assert_leq(same, 3, "%d of 10,000 nearby energies share the hash", same);
+}
+
+Test(daily, a_restatement_moves_the_open_days_total)
+{
+	struct cstate cs;
+	fresh(&cs);
+	daily_apply_reading(&cs, 100, 500000, 900, NULL);
+	daily_cover_add(cs.cover, 0, 900, 500000);
+	daily_apply_reading(&cs, 100, 250000, 900, NULL);
+	daily_cover_add(cs.cover, QUARTER, 900, 250000);
+	daily_restate(&cs, 0, 900, 500000, 800000);
+	cr_assert_eq(cs.open_uwh, 1050000);
+	cr_assert_eq(cs.open_readings, 2);
+	cr_assert_eq(cs.open_covered_s, 1800);
+	cr_assert_eq(cs.cover[0], 801);
+	daily_restate(&cs, 0, 900, 800000, 0);
+	cr_assert_eq(cs.open_uwh, 250000);
+	cr_assert_eq(cs.cover[0], 1);
+}

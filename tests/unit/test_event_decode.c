@@ -1140,7 +1140,7 @@ Test(event_names, all_names)
 	static const char *const reject_names[] = {
 		"none", "too_large", "utf8", "json", "unknown_type", "missing_field", "field_type",
 		"unknown_field", "bad_value", "bad_timestamp", "impossible", "wrong_topic",
-		"key_mismatch",
+		"key_mismatch", "conflict",
 	};
 	cr_assert_eq(sizeof reject_names / sizeof reject_names[0], EVENT_REJECT__COUNT);
 	for (int i = 0; i < EVENT_REJECT__COUNT; i++)

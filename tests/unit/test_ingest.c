@@ -1,8 +1,10 @@
 /*
  * test_ingest.c - one decoded event through detector/ingest.h: a reading lands in its local
  * day (Asia/Shanghai, UTC+8, so local and UTC days differ) and rolls the daily usage up,
- * energy above capacity is rejected before any state exists, a duplicate event_id is skipped
- * without touching state, a profile sets segment, transformer and capacity, transformer
+ * energy above capacity is rejected before any state exists, a reading for time its day
+ * counts already is a duplicate (same energy, skipped without touching state) or a
+ * restatement (a conflict, or applied), on the open day and on a closed one, a repeated
+ * billing event_id is skipped, a profile sets segment, transformer and capacity, transformer
  * readings keep their own table, billing events feed the payment state, meter events the
  * tamper models, a closing day can raise an alert, and a grader grades when the contract says
  * so, as of the local day of the customer's newest event.
@@ -202,7 +204,7 @@ Test(ingest, a_reading_lands_in_its_local_day_and_rolls_the_day_up)
 	fixture_fini(&f);
 }
 
-Test(ingest, a_duplicate_event_id_is_skipped_without_touching_state)
+Test(ingest, a_repeated_reading_is_skipped_without_touching_state)
 {
 	struct fixture f;
 	fixture_init(&f, "rules", 0);
@@ -219,21 +221,202 @@ Test(ingest, a_duplicate_event_id_is_skipped_without_touching_state)
 	cr_assert_not(r->has_usage, "a duplicate adds no energy");
 	cr_assert_not(r->has_alert);
 	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0, "state untouched");
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 0);
 
-	/* The same id with other content (a producer's retry) is still the same event. */
-	struct event retry = reading(&f, "C1", MIDNIGHT(D0) + 5 * HOUR, 2.25, 900);
-	memcpy(retry.event_id, first.event_id, sizeof(retry.event_id));
-	cr_assert_eq(ingest(&f, &retry, 0)->outcome, INGEST_DUPLICATE);
+	/* A file sent again carries new event_ids: the interval and energy decide. */
+	struct event resent = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 900);
+	cr_assert_str_neq(resent.event_id, first.event_id);
+	cr_assert_eq(ingest(&f, &resent, 0)->outcome, INGEST_DUPLICATE);
 	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0);
 
-	/* The energy check comes first: an impossible retry is rejected, not skipped. */
-	retry.u.reading.kwh = 9.0;
-	cr_assert_eq(ingest(&f, &retry, 0)->outcome, INGEST_REJECTED);
+	/* The energy check comes first: an impossible repeat is rejected, not skipped. */
+	resent.u.reading.kwh = 9.0;
+	cr_assert_eq(ingest(&f, &resent, 0)->outcome, INGEST_REJECTED);
 
-	/* Duplicates are per entity: another customer may reuse the id. */
+	/* Coverage is per entity: another customer's reading of that quarter hour counts. */
 	struct event c2 = reading(&f, "C2", MIDNIGHT(D0) + HOUR, 1.0, 900);
-	memcpy(c2.event_id, first.event_id, sizeof(c2.event_id));
 	cr_assert_eq(ingest(&f, &c2, 0)->outcome, INGEST_ACCEPTED);
+	fixture_fini(&f);
+}
+
+Test(ingest, a_reading_restating_the_open_day_is_a_conflict_by_default)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	struct event first = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 1800);
+	struct cstate *cs = accept(&f, &first)->cs;
+	struct cstate before = *cs;
+
+	struct event changed = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.25, 1800);
+	struct ingest_result *r = ingest(&f, &changed, 0);
+	cr_assert_eq(r->outcome, INGEST_CONFLICT);
+	cr_assert_eq(r->reason, EVENT_REJECT_CONFLICT);
+	cr_assert_str_eq(event_reject_name(r->reason), "conflict");
+	cr_assert_not_null(strstr(f.err, "conflict"), "%s", f.err);
+	cr_assert_not_null(strstr(f.err, "1.000000 kWh"), "names what was counted: %s", f.err);
+	cr_assert_not_null(strstr(f.err, "1.250000 kWh"), "and what came: %s", f.err);
+	cr_assert_not(r->has_usage);
+	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0, "state untouched");
+
+	/* Another shape over counted time is a conflict too: the first or the second quarter
+	 * hour of the half-hour reading, or an hour that takes it in. */
+	struct event quarter = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 900);
+	cr_assert_eq(ingest(&f, &quarter, 0)->outcome, INGEST_CONFLICT);
+	quarter.ts += 900;
+	cr_assert_eq(ingest(&f, &quarter, 0)->outcome, INGEST_CONFLICT);
+	struct event hour = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 3600);
+	cr_assert_eq(ingest(&f, &hour, 0)->outcome, INGEST_CONFLICT);
+	/* the half hour after it is free */
+	struct event next = reading(&f, "C1", MIDNIGHT(D0) + HOUR + 1800, 1.0, 1800);
+	accept(&f, &next);
+	cr_assert_eq(cs->open_readings, 2);
+	cr_assert_eq(cs->open_uwh, 2000000);
+	fixture_fini(&f);
+}
+
+Test(ingest, a_restatement_is_applied_when_configured)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	f.in.restatements_apply = 1;
+	struct event first = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 900);
+	struct cstate *cs = accept(&f, &first)->cs;
+	struct event other = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.5, 900);
+	accept(&f, &other);
+	cstate_table_clear_dirty(f.in.customers);
+
+	struct event changed = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.25, 900);
+	struct ingest_result *r = accept(&f, &changed);
+	cr_assert(r->restated);
+	cr_assert(r->has_usage);
+	cr_assert_eq(r->uwh, 250000, "the change it made");
+	cr_assert_eq(r->day_result, DAILY_SAME_DAY);
+	cr_assert_not(r->has_alert, "a correction feeds no model");
+	cr_assert_eq(cs->open_uwh, 1750000, "the day's total corrected");
+	cr_assert_eq(cs->open_readings, 2, "still two readings");
+	cr_assert_eq(cs->open_covered_s, 1800);
+	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 1, "the changed state is saved");
+
+	/* the correction is what the day counts now: sent again it is a duplicate, and the
+	 * first value restates it back */
+	cr_assert_eq(ingest(&f, &changed, 0)->outcome, INGEST_DUPLICATE);
+	r = accept(&f, &first);
+	cr_assert(r->restated);
+	cr_assert_eq(r->uwh, -250000);
+	cr_assert_eq(cs->open_uwh, 1500000);
+
+	/* a reading whose counted energy is known by its hash only (not a whole number of Wh,
+	 * or 32,767 Wh and more) is still a duplicate when repeated, but cannot be replaced;
+	 * nor can one of another shape: a conflict even here */
+	struct event fine = reading(&f, "C1", MIDNIGHT(D0) + 3 * HOUR, 0.0005, 900);
+	accept(&f, &fine);
+	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_DUPLICATE, "same hash");
+	fine.u.reading.kwh = 0.0006;
+	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_CONFLICT, "old energy unknown");
+	struct event big = reading(&f, "C1", MIDNIGHT(D0) + 4 * HOUR, 40.0, 900);
+	f.in.max_kw_unknown_profile = 1000;
+	accept(&f, &big);
+	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_DUPLICATE, "40 kWh, by hash");
+	big.u.reading.kwh = 40.001;
+	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_CONFLICT);
+	struct event half = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 2.0, 1800);
+	cr_assert_eq(ingest(&f, &half, 0)->outcome, INGEST_CONFLICT, "another shape");
+	cr_assert_eq(cs->open_uwh, 41500500);
+	fixture_fini(&f);
+}
+
+/* A test's stand-in for the detector's batch: one closed day's coverage. */
+struct closed_cover_stub {
+	int32_t day;
+	uint16_t codes[CSTATE_COVER_SLOTS];
+	int calls;
+};
+
+static uint16_t *stub_cover(void *arg, const struct cstate *cs, int transformer, int32_t day)
+{
+	struct closed_cover_stub *stub = arg;
+	(void)cs;
+	(void)transformer;
+	stub->calls++;
+	return day == stub->day ? stub->codes : NULL;
+}
+
+Test(ingest, a_late_reading_is_checked_against_its_closed_days_coverage)
+{
+	struct fixture f;
+	struct closed_cover_stub stub = {0};
+	fixture_init(&f, "rules", 0);
+	f.in.closed_cover = stub_cover;
+	f.in.closed_cover_arg = &stub;
+	struct event first = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 1800);
+	struct cstate *cs = accept(&f, &first)->cs;
+	struct event second = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.5, 1800);
+	accept(&f, &second);
+	/* the next day closes D0: the result carries D0's coverage for the batch */
+	struct event d1 = reading(&f, "C1", MIDNIGHT(D0 + 1) + HOUR, 0.75, 1800);
+	struct ingest_result *r = accept(&f, &d1);
+	cr_assert_eq(r->day_result, DAILY_CLOSED_DAY);
+	cr_assert_eq(r->closed.day, D0);
+	int hour_slot = HOUR / CSTATE_COVER_SLOT_S;
+	cr_assert_eq(r->closed_cover[hour_slot], 1001, "1000 Wh + 1");
+	cr_assert_eq(r->closed_cover[hour_slot + 1], CSTATE_COVER_CONT);
+	cr_assert_eq(r->closed_cover[hour_slot + 2], CSTATE_COVER_NONE);
+	cr_assert_eq(cs->cover[hour_slot], 751, "the open day D0 + 1 starts its own");
+	cr_assert_eq(cs->cover[2 * hour_slot], CSTATE_COVER_NONE);
+	stub.day = D0;
+	memcpy(stub.codes, r->closed_cover, sizeof(stub.codes));
+
+	/* the same reading a day later: a duplicate */
+	struct cstate before = *cs;
+	struct event resent = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 1.0, 1800);
+	cr_assert_eq(ingest(&f, &resent, 0)->outcome, INGEST_DUPLICATE);
+	cr_assert_eq(stub.calls, 1);
+	cr_assert_eq(memcmp(&before, cs, sizeof(before)), 0, "state untouched");
+	/* with another energy: a conflict */
+	resent.u.reading.kwh = 1.5;
+	r = ingest(&f, &resent, 0);
+	cr_assert_eq(r->outcome, INGEST_CONFLICT);
+	cr_assert_not_null(strstr(f.err, "conflict"));
+	/* time D0 did not have: counted as late, and recorded in the day's coverage */
+	struct event gap = reading(&f, "C1", MIDNIGHT(D0) + 5 * HOUR, 0.25, 1800);
+	r = accept(&f, &gap);
+	cr_assert_eq(r->day_result, DAILY_LATE);
+	cr_assert_eq(r->uwh, 250000);
+	cr_assert_eq(stub.codes[5 * hour_slot], 251);
+	cr_assert_eq(ingest(&f, &gap, 0)->outcome, INGEST_DUPLICATE, "and caught when repeated");
+
+	/* applied as a correction: the day's stored total moves by the change */
+	f.in.restatements_apply = 1;
+	r = accept(&f, &resent);
+	cr_assert(r->restated);
+	cr_assert_eq(r->day_result, DAILY_LATE);
+	cr_assert_eq(r->day, D0);
+	cr_assert_eq(r->uwh, 500000);
+	cr_assert_eq(stub.codes[hour_slot], 1501);
+	cr_assert_eq(cs->open_uwh, 750000, "the open day is another day");
+
+	/* without coverage for the day (an older day, or no hook) a late reading counts */
+	struct event older = reading(&f, "C1", MIDNIGHT(D0 - 3) + HOUR, 1.0, 1800);
+	cr_assert_eq(accept(&f, &older)->day_result, DAILY_LATE);
+	cr_assert_eq(accept(&f, &older)->day_result, DAILY_LATE, "unchecked");
+	fixture_fini(&f);
+}
+
+Test(ingest, readings_off_the_quarter_hours_are_not_checked)
+{
+	struct fixture f;
+	fixture_init(&f, "rules", 0);
+	/* five-minute readings: several start in one quarter hour, none is tracked */
+	struct event a = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 0.1, 300);
+	struct cstate *cs = accept(&f, &a)->cs;
+	accept(&f, &a);
+	cr_assert_eq(cs->open_readings, 2, "counted again: the contract's intervals are 15 min up");
+	cr_assert_eq(cs->cover[HOUR / CSTATE_COVER_SLOT_S], CSTATE_COVER_NONE);
+	/* but one over a tracked reading's time is a conflict */
+	struct event q = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.2, 900);
+	accept(&f, &q);
+	struct event inside = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR + 300, 0.1, 300);
+	cr_assert_eq(ingest(&f, &inside, 0)->outcome, INGEST_CONFLICT);
 	fixture_fini(&f);
 }
 

@@ -71,7 +71,7 @@ Test(payments, state_fits_the_budget)
 	cr_log_info("sizeof(struct pay_state) = %zu, sizeof(struct cstate) = %zu",
 	            sizeof(struct pay_state), sizeof(struct cstate));
 	cr_assert_eq(sizeof(struct pay_state), 72);
-	cr_assert_leq(sizeof(struct cstate), 512);
+	cr_assert_leq(sizeof(struct cstate), 624); /* with the open day's coverage: scoring/cstate.h */
 #define M(f) {offsetof(struct pay_state, f), sizeof(((struct pay_state *)0)->f)}
 	static const struct {
 		size_t offset, size;
