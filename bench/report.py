@@ -351,6 +351,10 @@ def print_table(res, meta):
           f"{verdict(res['bytes_per_customer'], g['bytes_per_customer_max'], False)}"
           f"   (state table at {sf.get('customers', '?'):,} customers; "
           f"riskd peak RSS / customer in this run: {res['riskd_peak_rss_per_customer']})")
+    if "with_open_hours_bytes_per_customer" in sf:
+        print(f"  with the open day's hourly sums beside the state (a meter that reads more "
+              f"often than hourly): {sf['with_open_hours_bytes_per_customer']} bytes per customer "
+              f"({sf.get('open_hours_bytes_per_customer')} for the hours)")
     rs = res["restore"]
     if rs:
         print(f"state restore       {rs.get('restore_partition_s')} s for one partition of "

@@ -10,6 +10,9 @@
  *   bytes_per_customer      cstate_table_memory / N: what the table allocated (entries in
  *                           whole chunks, index, dirty list, interned transformer ids), the
  *                           figure the goal of at most 512 bytes per customer is about;
+ *   open_hours_bytes_per_customer  the open day's hourly sums each customer with sub-daily
+ *                           readings also holds beside its state (detector/open_hours.c);
+ *   with_open_hours_bytes_per_customer  the two together: the state such a customer costs;
  *   rss_bytes_per_customer  growth of the process's resident set during the fill / N (what the
  *                           kernel actually backs, pages touched only);
  *   sizeof_cstate           the fixed struct alone;
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../detector/open_hours.h"
 #include "../scoring/cstate.h"
 
 static double now_s(void)
@@ -76,6 +80,7 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	/* sized for the first batch, as the detector creates it; it grows like in production */
 	struct cstate_table *table = cstate_table_new(1024);
+	struct open_hours *open = open_hours_new();
 	char id[32], transformer_id[32];
 	for (long n = 1; n <= customers; n++) {
 		int len = snprintf(id, sizeof(id), "C%07ld", n);
@@ -93,6 +98,11 @@ int main(int argc, char **argv)
 		for (int k = 0; k < CSTATE_RECENT_EVENTS; k++)
 			cstate_seen_event(cs, cstate_hash(&n, sizeof(n)) + (uint64_t)k);
 		cstate_table_mark_dirty(table, cs);
+		/* a meter that reads more often than hourly also has its open day's hourly sums
+		 * beside the state (detector/open_hours.c) */
+		struct daily_hours hours = {0};
+		daily_hours_add(&hours, 0, 43200, 1500000 + n);
+		open_hours_set(open, cs, 0, cs->open_day, &hours);
 	}
 	double t1 = now_s();
 	long long rss_after = rss_bytes();
@@ -111,11 +121,15 @@ int main(int argc, char **argv)
 	}
 
 	size_t memory = cstate_table_memory(table);
+	size_t hours = open_hours_memory(open);
 	printf("customers=%ld sizeof_cstate=%zu table_bytes=%zu bytes_per_customer=%.1f "
+	       "open_hours_bytes_per_customer=%.1f with_open_hours_bytes_per_customer=%.1f "
 	       "rss_bytes_per_customer=%.1f fill_ns_per_customer=%.0f lookup_ns_per_customer=%.0f\n",
 	       customers, sizeof(struct cstate), memory, (double)memory / (double)customers,
+	       (double)hours / (double)customers, (double)(memory + hours) / (double)customers,
 	       (double)(rss_after - rss_before) / (double)customers,
 	       (t1 - t0) * 1e9 / (double)customers, (t2 - t1) * 1e9 / (double)customers);
+	open_hours_free(open);
 	cstate_table_destroy(table);
 	return 0;
 }

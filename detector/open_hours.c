@@ -48,6 +48,11 @@ size_t open_hours_count(const struct open_hours *m)
 	return m->count;
 }
 
+size_t open_hours_memory(const struct open_hours *m)
+{
+	return sizeof(*m) + m->cap * sizeof(*m->days) + m->index_cap * sizeof(*m->index);
+}
+
 static size_t slot_of(const struct cstate *cs, size_t cap)
 {
 	uint64_t h = (uint64_t)(uintptr_t)cs * 0x9e3779b97f4a7c15ull;

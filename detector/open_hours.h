@@ -58,4 +58,7 @@ void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t 
 /* Entities holding hours. */
 size_t open_hours_count(const struct open_hours *m);
 
+/* Bytes m has allocated (its entries and its index, at their capacity). */
+size_t open_hours_memory(const struct open_hours *m);
+
 #endif
