@@ -113,6 +113,8 @@ static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps,
 		cstate_table_remove_partition(group == GROUP_TRANSFORMERS ? pl->ingest.transformers
 		                                                          : pl->ingest.customers,
 		                              p->partition);
+		if (group == GROUP_CUSTOMERS)
+			grader_forget_partition(pl->ingest.grader, p->partition);
 		pl->checkpoint_now[group][p->partition] = 0;
 		pl->replaying[group][p->partition] = 0;
 		pl->part_index[role][p->partition] = 0;
@@ -135,6 +137,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	open_hours_clear(pl->open_hours);
+	grader_forget_all(pl->ingest.grader);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
@@ -488,7 +491,7 @@ static int apply_confirmation(const struct store_confirmation *c, void *arg)
 		return 0; /* another instance's customer, or nothing new */
 	payments_set_confirmed_theft(cs, c->confirmed);
 	struct grader_result r;
-	if (grader_grade(pl->ingest.grader, cs, localday_of(&pl->ingest.localday, cs->last_ts), &r))
+	if (grader_regrade(pl->ingest.grader, cs, &r))
 		batch_add_grade(cur_batch(pl), cs, &r);
 	cstate_table_mark_dirty(pl->ingest.customers, cs);
 	pl->totals.confirmations++;
@@ -658,6 +661,26 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
 }
 
+static void add_grade(struct cstate *cs, const struct grader_result *r, void *arg)
+{
+	batch_add_grade(cur_batch(arg), cs, r);
+}
+
+/*
+ * Before a billing event is applied: when it is the partition's first of a later day, its
+ * customers are graded through the day before (grader_on_billing), into the batch unless the
+ * message is replayed for state only (its grades are stored already). Only the billing
+ * stream moves grading on, so the grades a message produces are the same on every pass.
+ */
+static void grade_before_billing(struct pipeline *pl, const struct event *ev, int32_t partition,
+                                 int replay)
+{
+	if (ev->type == EVENT_BILL || ev->type == EVENT_PAYMENT || ev->type == EVENT_PAYMENT_REVERSAL)
+		grader_on_billing(pl->ingest.grader, pl->ingest.customers, partition,
+		                  localday_of(&pl->ingest.localday, ev->ts), replay ? NULL : add_grade,
+		                  pl);
+}
+
 /*
  * Applies a message whose results are stored already (it lies between the partition's state
  * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
@@ -676,6 +699,7 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	        EVENT_REJECT_NONE)
 		return; /* it was dead-lettered */
 	scorer_set_counting(pl->ingest.scorer, 0);
+	grade_before_billing(pl, ev, m->partition, 1);
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	scorer_set_counting(pl->ingest.scorer, 1);
 	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
@@ -721,6 +745,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	}
 
 	struct ingest_result r;
+	grade_before_billing(pl, ev, m->partition, 0);
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	const char *type_name = event_type_name(ev->type);
 	switch (r.outcome) {
@@ -742,8 +767,6 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json);
-	if (r.has_grade)
-		batch_add_grade(cur_batch(pl), r.cs, &r.grade);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
 	batch_count(cur_batch(pl), topic, m->partition, type_name, "accepted");

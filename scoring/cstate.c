@@ -62,13 +62,23 @@
  */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 8
-/* The older version still read, so that an upgrade keeps the stored state: version 7 differs
- * only in the meaning of pay_state.older_rev (payments_upgrade_from_v7). */
-#define CSTATE_SNAPSHOT_UPGRADABLE 7
+#define CSTATE_SNAPSHOT_VERSION 9
+/* The older versions still read, so that an upgrade keeps the stored state: version 8 is the
+ * body without pay_state's graded_day (a shorter pay_state, the struct's last field: the
+ * missing tail reads as zero, "not graded yet"), and version 7 differs from 8 only in the
+ * meaning of pay_state.older_rev (payments_upgrade_from_v7). */
+#define CSTATE_SNAPSHOT_V8 8
+#define CSTATE_SNAPSHOT_V7 7
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
+#define CSTATE_SNAPSHOT_BODY_V8 \
+	(offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE - CSTATE_SNAPSHOT_BODY_AT)
+
+_Static_assert(offsetof(struct cstate, pay) + sizeof(struct pay_state) + 8 > sizeof(struct cstate),
+               "a version 8 body is a prefix of the current one only while pay is the last field");
+_Static_assert(offsetof(struct pay_state, graded_day) >= PAY_STATE_V8_SIZE,
+               "graded_day must lie in the part of pay_state version 8 lacked");
 
 _Static_assert(CSTATE_SNAPSHOT_BODY <= UINT16_MAX, "body size must fit the header's uint16");
 _Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + RISKD_ID_MAX <=
@@ -95,7 +105,7 @@ struct cstate_slot {
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
  * list at its largest (twice the entries). Whole chunks add under 2 bytes per customer at a
- * million customers. 448 + 16 + 22 + 8 = 494 bytes today.
+ * million customers. 464 + 16 + 22 + 8 = 510 bytes today.
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
                sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) <= 512,
@@ -400,6 +410,20 @@ int cstate_table_foreach_dirty(struct cstate_table *table,
 {
 	for (size_t i = 0; i < table->dirty_count; i++) {
 		int rc = fn(entry_at(table, table->dirty[i]), arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* As declared in cstate.h. Walks the entry numbers handed out, skipping free entries. */
+int cstate_table_foreach(struct cstate_table *table, int (*fn)(struct cstate *cs, void *arg),
+                         void *arg)
+{
+	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
+		if (!meta_at(table, entry_no)->hash)
+			continue;
+		int rc = fn(entry_at(table, entry_no), arg);
 		if (rc)
 			return rc;
 	}
@@ -742,28 +766,29 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		return RISKD_ERR_INVALID;
 	}
 	unsigned version = (unsigned)buf[4] | (unsigned)buf[5] << 8;
-	if (version != CSTATE_SNAPSHOT_VERSION && version != CSTATE_SNAPSHOT_UPGRADABLE) {
+	if (version != CSTATE_SNAPSHOT_VERSION && version != CSTATE_SNAPSHOT_V8 &&
+	    version != CSTATE_SNAPSHOT_V7) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot version %u is not supported (this build reads "
-		        "versions %d and %d)", version, CSTATE_SNAPSHOT_UPGRADABLE,
-		        CSTATE_SNAPSHOT_VERSION);
+		        "versions %d to %d)", version, CSTATE_SNAPSHOT_V7, CSTATE_SNAPSHOT_VERSION);
 		return RISKD_ERR_INVALID;
 	}
 	size_t body = (size_t)buf[6] | (size_t)buf[7] << 8;
-	if (body != CSTATE_SNAPSHOT_BODY) {
+	size_t want_body =
+	    version == CSTATE_SNAPSHOT_VERSION ? CSTATE_SNAPSHOT_BODY : CSTATE_SNAPSHOT_BODY_V8;
+	if (body != want_body) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot body is %zu bytes but this build's state is %zu "
-		        "bytes (snapshot from an incompatible build)", body,
-		        (size_t)CSTATE_SNAPSHOT_BODY);
+		        "customer state snapshot version %u: body is %zu bytes but this build's is %zu "
+		        "bytes (snapshot from an incompatible build)", version, body, want_body);
 		return RISKD_ERR_INVALID;
 	}
-	const size_t fixed = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1;
+	const size_t fixed = CSTATE_SNAPSHOT_HEADER + body + 1;
 	size_t transformer_len = len >= fixed ? buf[fixed - 1] : 0;
 	if (len < fixed || len != fixed + transformer_len) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot is %zu bytes, expected %zu (header %d + body %zu + "
 		        "transformer_id 1 + %zu)", len, fixed + transformer_len,
-		        CSTATE_SNAPSHOT_HEADER, (size_t)CSTATE_SNAPSHOT_BODY, transformer_len);
+		        CSTATE_SNAPSHOT_HEADER, body, transformer_len);
 		return RISKD_ERR_INVALID;
 	}
 	const char *transformer_id = (const char *)buf + fixed;
@@ -775,8 +800,7 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	}
 	memset(&decoded, 0, sizeof(decoded));
 	memcpy(decoded.id, id, id_len);
-	memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER,
-	       CSTATE_SNAPSHOT_BODY);
+	memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER, body);
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
@@ -789,7 +813,7 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		        "customer state snapshot for '%s': negative daily counter", decoded.id);
 		return RISKD_ERR_INVALID;
 	}
-	if (version == CSTATE_SNAPSHOT_UPGRADABLE)
+	if (version == CSTATE_SNAPSHOT_V7)
 		payments_upgrade_from_v7(&decoded.pay);
 	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	decoded.transformer_ref =

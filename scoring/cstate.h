@@ -56,11 +56,12 @@ struct cstate {
 	int64_t last_closed_uwh;                /* its energy in micro-kWh */
 	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
-	struct pay_state pay;                   /* payment behaviour (scoring/payments.h), 72 bytes */
-	/* 456 bytes today (open_covered_s leaves 4 bytes of padding). The budget is 512 bytes
+	struct pay_state pay;                   /* payment behaviour and the day graded
+	                                           (scoring/payments.h), 76 bytes */
+	/* 464 bytes today (open_covered_s leaves 4 bytes of padding). The budget is 512 bytes
 	 * per customer for the entry and the table's bookkeeping together (metadata, index and
 	 * dirty list at their worst, 46 bytes): a static assertion in cstate.c checks it, which
-	 * leaves 10 bytes of headroom for new fields. Keep the struct fixed-size. */
+	 * leaves 2 bytes of headroom for new fields. Keep the struct fixed-size. */
 };
 
 struct cstate_table;
@@ -92,6 +93,14 @@ void cstate_table_mark_dirty(struct cstate_table *table, struct cstate *cs);
  */
 int cstate_table_foreach_dirty(struct cstate_table *table,
                                int (*fn)(struct cstate *cs, void *arg), void *arg);
+
+/*
+ * Calls fn(cs, arg) for every entry, in no particular order, until fn returns non-zero (that
+ * value is returned; 0 otherwise). fn may change and mark entries, but must not add or remove
+ * any. O(entries ever allocated): for work done once per day of input, not per event.
+ */
+int cstate_table_foreach(struct cstate_table *table, int (*fn)(struct cstate *cs, void *arg),
+                         void *arg);
 
 /* Number of dirty entries. */
 size_t cstate_table_dirty_count(const struct cstate_table *table);

@@ -818,7 +818,7 @@ Test(cstate, encode_decode_round_trip)
 	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
 	cr_assert_eq(len, 8 + body + 1 + strlen("T-88"));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 8, "version 8, little-endian");
+	cr_assert_eq(buf[4] | buf[5] << 8, 9, "version 9, little-endian");
 	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), body);
 	cr_assert_eq(buf[8 + body], 4, "transformer_id length");
 	cr_assert_eq(memcmp(buf + 8 + body + 1, "T-88", 4), 0, "transformer_id as text");
@@ -955,11 +955,14 @@ Test(cstate, decode_errors)
 	bad[4] = 6;
 	expect_decode_error(id, bad, len, "version 6 is not supported");
 	memcpy(bad, good, len);
-	bad[4] = 9;
-	expect_decode_error(id, bad, len, "version 9 is not supported");
+	bad[4] = 10;
+	expect_decode_error(id, bad, len, "version 10 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(id, bad, len, "version 264");
+	expect_decode_error(id, bad, len, "version 265");
+	memcpy(bad, good, len);
+	bad[4] = 8; /* a version 8 body is shorter */
+	expect_decode_error(id, bad, len, "incompatible build");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);
@@ -1008,6 +1011,42 @@ Test(cstate, decode_errors)
 	cstate_table_destroy(table);
 }
 
+/* Rewrites a current snapshot of len bytes in buf as version `version` (7 or 8) wrote it: the
+ * body without the part of pay_state those versions lacked (graded_day and the padding).
+ * Returns the new length. */
+static size_t as_version_8_layout(uint8_t *buf, size_t len, int version)
+{
+	const size_t body = sizeof(struct cstate) - offsetof(struct cstate, transformer_ref);
+	const size_t old_body = offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE -
+	                        offsetof(struct cstate, transformer_ref);
+	size_t tail = len - 8 - body; /* the transformer_id's length byte and text */
+	memmove(buf + 8 + old_body, buf + 8 + body, tail);
+	buf[4] = (uint8_t)version;
+	buf[6] = (uint8_t)(old_body & 0xff);
+	buf[7] = (uint8_t)(old_body >> 8);
+	return 8 + old_body + tail;
+}
+
+/* A version-8 snapshot (no graded_day) loads with every field it had and graded_day 0: a
+ * customer with billing then continues grading from the next day graded. */
+Test(cstate, a_version_8_snapshot_loads_without_graded_day)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = fill_state(table, "C0080008");
+	payments_bill(&cs->pay, "B1", 2, 100.0, 20020, 20000);
+	cr_assert_eq(cs->pay.graded_day, 19999, "the first billing day starts the grading");
+	uint8_t buf[CSTATE_SNAPSHOT_MAX + 4];
+	size_t len = as_version_8_layout(buf, cstate_encode(table, cs, buf, sizeof(buf)), 8);
+	struct cstate got;
+	char errstr[256];
+	cr_assert_eq(cstate_decode(table, "C0080008", buf, len, &got, errstr, sizeof(errstr)), 0,
+	             "%s", errstr);
+	cr_assert_eq(got.pay.graded_day, 0);
+	got.pay.graded_day = cs->pay.graded_day;
+	cr_assert_eq(memcmp(&got, cs, sizeof(got)), 0, "every other byte as before");
+	cstate_table_destroy(table);
+}
+
 /* A version-7 snapshot (the older debt's bill count in the whole of pay.older_rev, no
  * reversal day) still loads after an upgrade: the count is clamped to 3 and a customer with
  * a reversal gets day 1 of its month. */
@@ -1019,10 +1058,9 @@ Test(cstate, a_version_7_snapshot_is_upgraded_when_read)
 	payments_bill(&cs->pay, "B1", 2, 100.0, day + 20, day);
 	payments_reversal(&cs->pay, 10.0, day + 5);
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 4];
-	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	size_t len = as_version_8_layout(buf, cstate_encode(table, cs, buf, sizeof(buf)), 7);
 	const size_t older_at = 8 + offsetof(struct cstate, pay) + offsetof(struct pay_state, older_rev) -
 	                        offsetof(struct cstate, transformer_ref);
-	buf[4] = 7;
 	buf[older_at] = 200; /* version 7: 200 bills in the older debt */
 
 	struct cstate got;
