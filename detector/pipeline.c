@@ -949,6 +949,10 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.follower_count = 2,
 		.spread_topics = pl->topics + ROLE_TRANSFORMER,
 		.spread_count = 1,
+		/* the profiles a partition holds are read before its billing, which grades
+		 * (docs/credit.md, "When a day is graded") */
+		.gate_topic = pl->topics[ROLE_PROFILES],
+		.gated_topic = pl->topics[ROLE_BILLING],
 		.rebalance = on_rebalance,
 		.opaque = pl,
 	};
