@@ -21,6 +21,9 @@ struct grader {
 	struct credit_policy policy;    /* the credit file's actions */
 	uint64_t cards_signature;       /* of the card files when `cards` was loaded */
 	struct feature_vec fv;          /* scratch */
+	int32_t billing_through[GRADER_PARTITIONS_MAX]; /* per customer partition: the day its
+	                                                   customers are graded through;
+	                                                   INT32_MIN: forgotten */
 };
 
 /* Loads the credit rules, the cards and the rules' service policy; on failure appends the
@@ -57,6 +60,7 @@ struct grader *grader_new(const char *rules_path, const char *cards_path,
 	g->cards_path = xstrdup(cards_path);
 	g->hysteresis = hysteresis_points > 0 ? hysteresis_points : 0;
 	g->cards_signature = policy_files_signature((const char *const *)&g->cards_path, 1);
+	grader_forget_all(g);
 	if (load_files(g, &g->rules, &g->cards, &g->policy, diagnostics) != 0) {
 		grader_free(g);
 		return NULL;
@@ -166,6 +170,84 @@ int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grad
 	out->balance_owed = payments_balance_owed(ps);
 	out->last_payment_day = payments_last_payment_day(ps);
 	return 1;
+}
+
+/* A day as pay_state keeps it (1 .. 65535). */
+static uint16_t graded_day16(int32_t day)
+{
+	return (uint16_t)(day < 1 ? 1 : day > UINT16_MAX ? UINT16_MAX : day);
+}
+
+struct catch_up {
+	struct grader *g;
+	struct cstate_table *customers;
+	int32_t partition;
+	int32_t through;             /* grade up to this day */
+	grader_emit_fn emit;
+	void *arg;
+	size_t graded;
+};
+
+/* cstate_table_foreach visitor: grades one customer of the partition up to ctx->through. */
+static int catch_up_customer(struct cstate *cs, void *arg)
+{
+	struct catch_up *ctx = arg;
+	struct pay_state *ps = &cs->pay;
+	if (cs->partition != ctx->partition || !(ps->flags & PAY_F_BILLING))
+		return 0;
+	/* graded_day 0 with billing: a snapshot from before graded_day existed; its grades
+	 * continue from the day being graded now */
+	int32_t from = ps->graded_day ? (int32_t)ps->graded_day + 1 : ctx->through;
+	if (from > ctx->through)
+		return 0;
+	if (ctx->through - from >= GRADER_CATCH_UP_DAYS)
+		from = ctx->through - GRADER_CATCH_UP_DAYS + 1;
+	struct grader_result r;
+	for (int32_t day = from; day <= ctx->through; day++) {
+		if (!grader_grade(ctx->g, cs, day, &r))
+			break; /* no card grades its segment */
+		r.has_billing = day == ctx->through; /* the payment status once, as of the last day */
+		if (ctx->emit && (r.changed || r.has_billing))
+			ctx->emit(cs, &r, ctx->arg);
+	}
+	ps->graded_day = graded_day16(ctx->through);
+	cstate_table_mark_dirty(ctx->customers, cs);
+	ctx->graded++;
+	return 0;
+}
+
+size_t grader_on_billing(struct grader *g, struct cstate_table *customers, int32_t partition,
+                         int32_t day, grader_emit_fn emit, void *arg)
+{
+	if (partition < 0 || partition >= GRADER_PARTITIONS_MAX)
+		return 0;
+	int32_t through = day - 1;
+	int32_t *known = &g->billing_through[partition];
+	if (*known != INT32_MIN && through <= *known)
+		return 0;
+	*known = through;
+	struct catch_up ctx = {g, customers, partition, through, emit, arg, 0};
+	cstate_table_foreach(customers, catch_up_customer, &ctx);
+	return ctx.graded;
+}
+
+void grader_forget_partition(struct grader *g, int32_t partition)
+{
+	if (partition >= 0 && partition < GRADER_PARTITIONS_MAX)
+		g->billing_through[partition] = INT32_MIN;
+}
+
+void grader_forget_all(struct grader *g)
+{
+	for (int32_t p = 0; p < GRADER_PARTITIONS_MAX; p++)
+		g->billing_through[p] = INT32_MIN;
+}
+
+int grader_regrade(struct grader *g, struct cstate *cs, struct grader_result *out)
+{
+	if (!(cs->pay.flags & PAY_F_BILLING) || grader_held_grade(cs) == RULE_GRADE_NONE)
+		return 0;
+	return grader_grade(g, cs, cs->pay.graded_day, out);
 }
 
 void grader_reasons_json(const struct credit_grade *grade, struct rbuf *out)

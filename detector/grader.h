@@ -1,12 +1,20 @@
 /*
  * grader.h - credit grades in the detector: the live scorecards (scoring/cards) and credit
- * rule set (rules/credit.yaml), a customer graded whenever its payment state changes or one
- * of its local days closes, and hysteresis so that a customer near a cut-off does not flap
- * between two grades on every payment.
+ * rule set (rules/credit.yaml), every customer with billing history graded once for each
+ * local day in event time, and hysteresis so that a customer near a cut-off does not flap
+ * between two grades.
+ *
+ * When: a day is graded once the billing stream of the customer's partition has passed it,
+ * i.e. delivered an event of a later day (grader_on_billing, before that event is applied).
+ * The payment state then holds exactly the customer's billing events up to that day, so its
+ * grade history is a function of its own billing events (and profile), not of how the
+ * readings, billing and profile topics interleave or of where a restart or rebalance fell.
+ * A customer's grading starts with the day of its first billing event.
  *
  * The grade a customer holds lives in its state (cs->credit: the published grade and the
- * points grade that hysteresis holds, persisted with the snapshot), so a restart continues
- * from the committed grade. A change of grade - including a customer's first grade - is what the pipeline writes to
+ * points grade that hysteresis holds; cs->pay.graded_day: the last day graded; both
+ * persisted with the snapshot), so a restart continues from the checkpointed grade. A change
+ * of grade - including a customer's first grade - is what the pipeline writes to
  * risk.credit_grades / risk.credit_grade_history and publishes to topics.credit_grades.
  * The grader evaluates the credit rule set into the caps and floors (struct grade_limits) that
  * the scorecard arithmetic (scoring/scorecard.h) applies.
@@ -24,6 +32,15 @@
 #include "../scoring/scorecard.h"
 
 struct grader;
+
+/* Customer partitions whose billing day the grader follows: 0 .. GRADER_PARTITIONS_MAX - 1
+ * (the detector's limit of partitions per input topic). */
+#define GRADER_PARTITIONS_MAX 4096
+
+/* Days one customer is graded day by day in one catch-up at most: a partition whose billing
+ * jumps further ahead grades only the last GRADER_CATCH_UP_DAYS days of the gap (older days
+ * leave no rows). */
+#define GRADER_CATCH_UP_DAYS 400
 
 /* One grading of one customer. */
 struct grader_result {
@@ -88,6 +105,38 @@ const struct ruleset *grader_rules(const struct grader *g);
  * when no card grades cs's segment (nothing changes). Allocates nothing.
  */
 int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grader_result *out);
+
+/* Receives a grading worth a row: a change of grade (r->changed), or the payment status of
+ * the last day of a customer's catch-up (r->has_billing). r is valid during the call. */
+typedef void (*grader_emit_fn)(struct cstate *cs, const struct grader_result *r, void *arg);
+
+/*
+ * A billing event of local day `day` of customer partition `partition` is about to be
+ * applied. When it is the first of a day later than the partition's billing has shown since
+ * the watermark was forgotten, every customer of that partition in `customers` with billing
+ * history is graded for each day after its graded_day up to day - 1 (at most the last
+ * GRADER_CATCH_UP_DAYS), in day order with hysteresis, its graded_day moves to day - 1 and it
+ * is marked dirty. emit (NULL: state only, for a replay whose rows are stored already)
+ * receives each change and each customer's last grading. Billing events are expected in day
+ * order per partition: an event of an earlier day than the newest applies to the grades of
+ * the days not graded yet. Returns how many customers were graded. Allocates nothing.
+ */
+size_t grader_on_billing(struct grader *g, struct cstate_table *customers, int32_t partition,
+                         int32_t day, grader_emit_fn emit, void *arg);
+
+/* Forgets the billing day of a partition (its state was removed or is reloaded): the next
+ * billing event of the partition grades its customers up to the day before it. */
+void grader_forget_partition(struct grader *g, int32_t partition);
+
+/* grader_forget_partition for every partition. */
+void grader_forget_all(struct grader *g);
+
+/*
+ * Grades cs again as of its graded_day (an analyst's disposition changed confirmed_theft):
+ * returns what grader_grade returns, or 0 (nothing changes) when cs has no billing history
+ * or holds no grade yet. The caller marks cs dirty.
+ */
+int grader_regrade(struct grader *g, struct cstate *cs, struct grader_result *out);
 
 /* Appends a grade's reasons as a JSON array [{"code", "text", "points_lost"}, ...]. */
 void grader_reasons_json(const struct credit_grade *grade, struct rbuf *out);

@@ -20,15 +20,6 @@ static void apply_profile(struct ingest *in, struct cstate *cs, const struct eve
 	cs->flags |= CSTATE_F_PROFILE;
 }
 
-/* Grades cs as of the local day of its newest event: topics are consumed at their own pace
- * (a backfill may deliver a customer's bills long before its readings), so the newest event
- * of any kind is the customer's "today", and its grades never go back in time. */
-static void grade(struct ingest *in, struct cstate *cs, struct ingest_result *out)
-{
-	out->has_grade = grader_grade(in->grader, cs, localday_of(&in->localday, cs->last_ts),
-	                              &out->grade);
-}
-
 /* Writes the conflict message of a restatement into errstr. */
 static void conflict_message(const struct ingest_result *out, int64_t old_uwh, char *errstr,
                              size_t errstr_size)
@@ -123,13 +114,10 @@ static int apply_reading(struct ingest *in, struct cstate *cs, const struct even
 		out->has_alert = scorer_on_reading(in->scorer, cs,
 		                                   cstate_transformer_id(in->customers, cs), ev,
 		                                   out->day, out->second, result, closed, &out->alert);
-	if (customer && result == DAILY_CLOSED_DAY && in->grader)
-		grade(in, cs, out);
 	return 1;
 }
 
-static void apply_billing(struct ingest *in, struct cstate *cs, const struct event *ev,
-                          struct ingest_result *out)
+static void apply_billing(struct ingest *in, struct cstate *cs, const struct event *ev)
 {
 	int32_t day = localday_of(&in->localday, ev->ts);
 	if (ev->type == EVENT_BILL)
@@ -138,8 +126,6 @@ static void apply_billing(struct ingest *in, struct cstate *cs, const struct eve
 		payments_on_payment(cs, ev, day);
 	else
 		payments_on_reversal(cs, ev, day);
-	if (in->grader)
-		grade(in, cs, out);
 }
 
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
@@ -187,7 +173,7 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 	case EVENT_BILL:
 	case EVENT_PAYMENT:
 	case EVENT_PAYMENT_REVERSAL:
-		apply_billing(in, cs, ev, out);
+		apply_billing(in, cs, ev);
 		break;
 	default:
 		break;

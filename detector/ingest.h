@@ -55,10 +55,8 @@ struct ingest_result {
 	                                   the open day (ingest.restatements: apply) */
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
-	int has_grade;                  /* the customer was graded (grade is filled) */
-	/* filled only when has_alert / has_grade / day_result say so (not cleared per event) */
+	/* filled only when has_alert / day_result say so (not cleared per event) */
 	struct scorer_alert alert;
-	struct grader_result grade;
 	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */
 	uint16_t closed_cover[CSTATE_COVER_SLOTS]; /* DAILY_CLOSED_DAY: its coverage */
 };
@@ -67,9 +65,9 @@ struct ingest_result {
  * Checks and applies one decoded, routed event whose entity belongs to `partition`:
  * rejects energy above capacity (or above max_kw_unknown_profile without a profile), skips a
  * duplicate event_id, then updates the entity's state (marking it dirty in its table), the
- * daily roll-up, the models and, when a day closed, scores the customer. With a grader, a
- * customer is graded after each bill, payment or reversal and when one of its days closes, as
- * of the local day of its newest event.
+ * daily roll-up, the models and, when a day closed, scores the customer. Credit grades are
+ * not computed here: they follow the billing stream of the customer's partition
+ * (grader_on_billing, called by the pipeline before a billing event is applied).
  * errstr receives the reason of a rejection or conflict. Never fails otherwise.
  */
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,

@@ -113,6 +113,8 @@ static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps,
 		cstate_table_remove_partition(group == GROUP_TRANSFORMERS ? pl->ingest.transformers
 		                                                          : pl->ingest.customers,
 		                              p->partition);
+		if (group == GROUP_CUSTOMERS)
+			grader_forget_partition(pl->ingest.grader, p->partition);
 		pl->checkpoint_now[group][p->partition] = 0;
 		pl->replaying[group][p->partition] = 0;
 		pl->part_index[role][p->partition] = 0;
@@ -135,6 +137,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	open_hours_clear(pl->open_hours);
+	grader_forget_all(pl->ingest.grader);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
@@ -497,7 +500,7 @@ static int apply_confirmation(const struct store_confirmation *c, void *arg)
 		return 0; /* another instance's customer, or nothing new */
 	payments_set_confirmed_theft(cs, c->confirmed);
 	struct grader_result r;
-	if (grader_grade(pl->ingest.grader, cs, localday_of(&pl->ingest.localday, cs->last_ts), &r))
+	if (grader_regrade(pl->ingest.grader, cs, &r))
 		batch_add_grade(cur_batch(pl), cs, &r);
 	cstate_table_mark_dirty(pl->ingest.customers, cs);
 	pl->totals.confirmations++;
@@ -684,6 +687,26 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 	}
 }
 
+static void add_grade(struct cstate *cs, const struct grader_result *r, void *arg)
+{
+	batch_add_grade(cur_batch(arg), cs, r);
+}
+
+/*
+ * Before a billing event is applied: when it is the partition's first of a later day, its
+ * customers are graded through the day before (grader_on_billing), into the batch unless the
+ * message is replayed for state only (its grades are stored already). Only the billing
+ * stream moves grading on, so the grades a message produces are the same on every pass.
+ */
+static void grade_before_billing(struct pipeline *pl, const struct event *ev, int32_t partition,
+                                 int replay)
+{
+	if (ev->type == EVENT_BILL || ev->type == EVENT_PAYMENT || ev->type == EVENT_PAYMENT_REVERSAL)
+		grader_on_billing(pl->ingest.grader, pl->ingest.customers, partition,
+		                  localday_of(&pl->ingest.localday, ev->ts), replay ? NULL : add_grade,
+		                  pl);
+}
+
 /*
  * Applies a message whose results are stored already (it lies between the partition's state
  * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
@@ -699,8 +722,11 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	pl->totals.replayed++;
 	if (event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE ||
 	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
-	        EVENT_REJECT_NONE || pipeline_known_repeat(pl, m, role))
-		return; /* it was dead-lettered, or skipped as a repeat */
+	        EVENT_REJECT_NONE)
+		return; /* it was dead-lettered */
+	grade_before_billing(pl, ev, m->partition, 1); /* as the first pass did, repeat or not */
+	if (pipeline_known_repeat(pl, m, role))
+		return; /* skipped as a repeat */
 	/* the first pass checked a late reading against its closed day's coverage, which now
 	 * holds what it did: the state replays it unchecked (only its models' input) */
 	scorer_set_counting(pl->ingest.scorer, 0);
@@ -754,6 +780,9 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	struct ingest_result r;
 	if (pipeline_load_closed_cover(pl, ev) != 0)
 		return; /* everything not committed is read again after the resync */
+	/* a billing message moves its partition's grading on, a known repeat too, so that every
+	 * pass over the input (and replay_message) grades the same days */
+	grade_before_billing(pl, ev, m->partition, 0);
 	if (pipeline_known_repeat(pl, m, role)) {
 		batch_add_repeat(cur_batch(pl), pl->topics[role], m->partition, m->offset);
 		r.outcome = INGEST_DUPLICATE;
@@ -782,8 +811,6 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
-	if (r.has_grade)
-		batch_add_grade(cur_batch(pl), r.cs, &r.grade);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
 	batch_count(cur_batch(pl), topic, m->partition, type_name, "accepted");
@@ -968,6 +995,10 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.follower_count = 2,
 		.spread_topics = pl->topics + ROLE_TRANSFORMER,
 		.spread_count = 1,
+		/* the profiles a partition holds are read before its billing, which grades
+		 * (docs/credit.md, "When a day is graded") */
+		.gate_topic = pl->topics[ROLE_PROFILES],
+		.gated_topic = pl->topics[ROLE_BILLING],
 		.rebalance = on_rebalance,
 		.opaque = pl,
 	};

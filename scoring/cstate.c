@@ -65,23 +65,30 @@
 #define CSTATE_SNAPSHOT_VERSION 9
 /* The older versions still read, so that an upgrade keeps the stored state. Versions 7 and 8
  * hold 8 recent event hashes (for every kind of event) where version 9 holds
- * CSTATE_RECENT_EVENTS, and no coverage of the open day (cstate_upgrade_v8: the day's
- * readings so far count as uncovered); version 7 also differs in the meaning of
- * pay_state.older_rev (payments_upgrade_from_v7). */
+ * CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero, "not graded
+ * yet") and no coverage of the open day (upgrade_v8: the day's readings so far count as
+ * uncovered); version 7 also differs in the meaning of pay_state.older_rev
+ * (payments_upgrade_from_v7). */
 #define CSTATE_SNAPSHOT_V8 8
 #define CSTATE_SNAPSHOT_V7 7
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
-/* Version 8's body: the struct up to the recent event hashes, 8 of them, then the theft and
- * payment state; no coverage. */
+/* Version 8's body: the struct up to the recent event hashes, 8 of them, then the theft state
+ * and the payment state's first PAY_STATE_V8_SIZE bytes; no coverage. */
 #define CSTATE_V8_RECENT 8
 #define CSTATE_V8_RECENT_AT (offsetof(struct cstate, recent_events) - CSTATE_SNAPSHOT_BODY_AT)
-#define CSTATE_V8_TAIL (offsetof(struct cstate, cover) - offsetof(struct cstate, theft))
+#define CSTATE_V8_TAIL \
+	(offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE - offsetof(struct cstate, theft))
 #define CSTATE_V8_BODY (CSTATE_V8_RECENT_AT + CSTATE_V8_RECENT * sizeof(uint64_t) + CSTATE_V8_TAIL)
 _Static_assert(offsetof(struct cstate, theft) ==
                offsetof(struct cstate, recent_events) + CSTATE_RECENT_EVENTS * sizeof(uint64_t),
                "version 8 snapshots assume the theft state follows the recent event hashes");
+_Static_assert(offsetof(struct cstate, pay) ==
+               offsetof(struct cstate, theft) + sizeof(struct theft_state),
+               "version 8 snapshots assume the payment state follows the theft state");
+_Static_assert(offsetof(struct pay_state, graded_day) >= PAY_STATE_V8_SIZE,
+               "graded_day must lie in the part of pay_state version 8 lacked");
 
 _Static_assert(CSTATE_SNAPSHOT_BODY <= UINT16_MAX, "body size must fit the header's uint16");
 _Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + RISKD_ID_MAX <=
@@ -108,7 +115,7 @@ struct cstate_slot {
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
  * list at its largest (twice the entries). Whole chunks add under 2 bytes per customer at a
- * million customers. 624 + 16 + 22 + 8 = 670 bytes today: the open day's coverage (200
+ * million customers. 632 + 16 + 22 + 8 = 678 bytes today: the open day's coverage (200
  * bytes, cstate.h) takes it past the goal of 512.
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
@@ -414,6 +421,20 @@ int cstate_table_foreach_dirty(struct cstate_table *table,
 {
 	for (size_t i = 0; i < table->dirty_count; i++) {
 		int rc = fn(entry_at(table, table->dirty[i]), arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* As declared in cstate.h. Walks the entry numbers handed out, skipping free entries. */
+int cstate_table_foreach(struct cstate_table *table, int (*fn)(struct cstate *cs, void *arg),
+                         void *arg)
+{
+	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
+		if (!meta_at(table, entry_no)->hash)
+			continue;
+		int rc = fn(entry_at(table, entry_no), arg);
 		if (rc)
 			return rc;
 	}

@@ -69,15 +69,16 @@ struct cstate {
 	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids of events
 	                                           other than readings; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
-	struct pay_state pay;                   /* payment behaviour (scoring/payments.h), 72 bytes */
+	struct pay_state pay;                   /* payment behaviour and the day graded
+	                                           (scoring/payments.h), 76 bytes */
 	uint16_t cover[CSTATE_COVER_SLOTS];     /* open_day's coverage, CSTATE_COVER_* codes per
 	                                           quarter hour (scoring/daily.h) */
-	/* 624 bytes (open_covered_s leaves 4 bytes of padding): the coverage of the open day
+	/* 632 bytes (open_covered_s leaves 4 bytes of padding): the coverage of the open day
 	 * (200 bytes) takes it past the goal of 512 bytes per customer for the entry and the
 	 * table's bookkeeping together (metadata, index and dirty list at their worst, 46
 	 * bytes). A static assertion in cstate.c holds the total at 680 bytes. The coverage
-	 * comes last so that older snapshots are a prefix of the struct. Keep the struct
-	 * fixed-size. */
+	 * comes last so that older snapshots' bodies can be laid out into the struct field by
+	 * field (cstate.c). Keep the struct fixed-size. */
 };
 
 struct cstate_table;
@@ -109,6 +110,14 @@ void cstate_table_mark_dirty(struct cstate_table *table, struct cstate *cs);
  */
 int cstate_table_foreach_dirty(struct cstate_table *table,
                                int (*fn)(struct cstate *cs, void *arg), void *arg);
+
+/*
+ * Calls fn(cs, arg) for every entry, in no particular order, until fn returns non-zero (that
+ * value is returned; 0 otherwise). fn may change and mark entries, but must not add or remove
+ * any. O(entries ever allocated): for work done once per day of input, not per event.
+ */
+int cstate_table_foreach(struct cstate_table *table, int (*fn)(struct cstate *cs, void *arg),
+                         void *arg);
 
 /* Number of dirty entries. */
 size_t cstate_table_dirty_count(const struct cstate_table *table);

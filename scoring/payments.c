@@ -129,6 +129,7 @@ static void pay_begin(struct pay_state *ps, int32_t day)
 {
 	if (!(ps->flags & PAY_F_BILLING)) {
 		ps->flags |= PAY_F_BILLING;
+		ps->graded_day = day16(day - 1); /* grading starts with the day of this event */
 		int32_t m = month_of(day);
 		ps->head_month = (uint16_t)(m < 0 ? 0 : m > DAY16_MAX ? DAY16_MAX : m);
 	}

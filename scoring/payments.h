@@ -1,6 +1,6 @@
 /*
  * payments.h - payment behaviour per customer: bills, payments and reversals folded into a
- * fixed 72-byte state (struct pay_state, inside struct cstate), and the credit features of the
+ * fixed 76-byte state (struct pay_state, inside struct cstate), and the credit features of the
  * registry computed from it (days_past_due, arrears, on-time share, reversals, tenure, ...).
  *
  * Where it sits: detector/ingest.c calls payments_on_bill / on_payment / on_reversal for the
@@ -45,10 +45,17 @@ struct cstate;
 #define PAY_F_LAST_ON_TIME 0x08u /* the bill paid off last was paid by its due date */
 #define PAY_F_THEFT        0x10u /* an analyst confirmed theft (payments_set_confirmed_theft) */
 
+/* Size of struct pay_state before graded_day was added (state snapshots of versions 7 and 8:
+ * the rest of the struct, graded_day and the padding, was not there). */
+#define PAY_STATE_V8_SIZE 72
+
 /*
  * Per-customer payment state (inside struct cstate as cs->pay, persisted with it as raw
  * bytes). A zeroed struct is the valid initial state. Private to scoring/payments.c: other
- * modules use the functions below. Fields are ordered by size: the struct has no padding.
+ * modules use the functions below, except graded_day, which belongs to the credit grader
+ * (detector/grader.c) and sits here beside the billing it is computed from. Fields are
+ * ordered by size but for graded_day; the struct ends in 2 bytes of padding (zero, as the
+ * whole struct starts).
  * Days are stored as uint16 days since 1970-01-01 (0 = none; clamped to 1 .. 65535, i.e.
  * 1970-01-02 .. 2149-06-06); months as months since January 1970.
  */
@@ -76,6 +83,11 @@ struct pay_state {
 	                                       month is the newest with reversals in month_log;
 	                                       0 none */
 	uint8_t flags;                      /* PAY_F_* */
+	/* last, so that the layout before it stays that of snapshot versions 7 and 8 */
+	uint16_t graded_day;                /* the last local day the customer's credit grade was
+	                                       computed for; set to the day before the first
+	                                       billing event (nothing graded yet) by that event;
+	                                       0 = no billing yet, not graded */
 };
 
 /* ---- applying events (struct pay_state level: what ingest and the tools share) ---- */

@@ -83,9 +83,20 @@ struct kafka_consumer_conf {
 	int follower_count;
 	const char *const *spread_topics;
 	int spread_count;
+	/* Read order between two follower topics: after an assignment or a seek, partition p of
+	 * gated_topic is not fetched until partition p of gate_topic has been read up to the end
+	 * it had then (or for KAFKA_GATE_MAX_MS at most). NULL: none. riskd reads the profiles a
+	 * partition holds before its billing this way. */
+	const char *gate_topic;
+	const char *gated_topic;
 	kafka_rebalance_fn rebalance;
 	void *opaque;
 };
+
+/* Longest a gated partition waits for its gate partition (kafka_consumer_conf.gate_topic):
+ * a gate partition whose end is never reached by a message (a control record last) does not
+ * stop the other topic for good. */
+#define KAFKA_GATE_MAX_MS 60000
 
 /* The group's partition assignor unless kafka.consumer_properties names another. */
 #define KAFKA_DEFAULT_ASSIGNOR "cooperative-sticky"
@@ -115,11 +126,13 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 void kafka_msg_release(struct kafka_msg *msg);
 
 /* Repositions the given assigned partitions (seek) to parts[i].offset, which also becomes
- * their start position for kafka_consumer_lag. Returns 0 or -1. */
+ * their start position for kafka_consumer_lag; a gate partition among them closes its gate
+ * again (kafka_consumer_conf.gate_topic). Returns 0 or -1. */
 int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition *parts, int n,
                         char *errstr, size_t errstr_size);
 
-/* Pauses (pause != 0) or resumes fetching of every assigned partition. */
+/* Pauses (pause != 0) or resumes fetching of every assigned partition (a gated partition
+ * stays paused until its gate opens). */
 void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause);
 
 /* Commits offsets to Kafka asynchronously, for lag monitoring only (PostgreSQL holds the

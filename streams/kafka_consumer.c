@@ -16,6 +16,11 @@
  * rd_kafka_incremental_assign/unassign under the cooperative protocol and rd_kafka_assign
  * under the eager one. Any assignor then keeps the customer topics together.
  *
+ * Read order: a gated topic's partition p waits, after each assignment or seek, until the gate
+ * topic's partition p has been read to the end it had then (gate_close, gates opened as the
+ * poll returns their last message), so that riskd applies the profiles a partition holds
+ * before its billing.
+ *
  * Messages are taken from the consumer queue a batch at a time (rd_kafka_consume_batch_queue,
  * which serves rebalance callbacks like rd_kafka_consumer_poll does) rather than with one
  * poll call per message.
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -49,6 +55,12 @@ struct kafka_consumer {
 	int *spread_partitions;                    /* each spread topic's partition count */
 	char rebalance_error[256];                 /* a failed (incremental) assign, for the next
 	                                              poll to report; "" = none */
+	char *gate_topic, *gated_topic;            /* read order (kafka_consumer_conf); NULL:
+	                                              none */
+	rd_kafka_topic_partition_list_t *gates;    /* closed gates: gate_topic partitions, offset
+	                                              = the end to read up to */
+	int64_t *gate_deadline_ms;                 /* per gates entry: when it opens anyway */
+	int gate_cap;
 };
 
 static void partitions_to_view(struct kafka_consumer *kc,
@@ -90,6 +102,95 @@ with_followers(const struct kafka_consumer *kc, const rd_kafka_topic_partition_l
 	return parts;
 }
 
+/* ---- read order: gated partitions wait for their gate partition ---- */
+
+static int64_t clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Pauses or resumes fetching partition `partition` of the gated topic. */
+static void gated_pause(struct kafka_consumer *kc, int32_t partition, int pause)
+{
+	rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(one, kc->gated_topic, partition);
+	if (pause)
+		rd_kafka_pause_partitions(kc->rk, one);
+	else
+		rd_kafka_resume_partitions(kc->rk, one);
+	rd_kafka_topic_partition_list_destroy(one);
+}
+
+/* Opens the gate of partition `partition` (if closed): the gated partition is fetched again,
+ * unless `resume` is 0 (the partition is being revoked). */
+static void gate_open(struct kafka_consumer *kc, int32_t partition, int resume)
+{
+	int i = 0;
+	while (i < kc->gates->cnt && kc->gates->elems[i].partition != partition)
+		i++;
+	if (i == kc->gates->cnt)
+		return;
+	memmove(&kc->gate_deadline_ms[i], &kc->gate_deadline_ms[i + 1],
+	        sizeof(*kc->gate_deadline_ms) * (size_t)(kc->gates->cnt - i - 1));
+	rd_kafka_topic_partition_list_del_by_idx(kc->gates, i); /* shifts the rest down too */
+	if (resume)
+		gated_pause(kc, partition, 0);
+}
+
+/* Closes the gate of partition `partition` of the gate topic, read from offset `from` on
+ * (RD_KAFKA_OFFSET_BEGINNING: its start), when the partition holds messages from there: the
+ * gated partition is paused until they have been read. An end that cannot be queried
+ * closes nothing. Called after the partitions are assigned (or sought). */
+static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t from)
+{
+	int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
+	gate_open(kc, partition, 0);
+	if (rd_kafka_query_watermark_offsets(kc->rk, kc->gate_topic, partition, &lo, &hi, 5000) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if ((from >= 0 ? from : lo) >= hi)
+		return;
+	if (kc->gates->cnt == kc->gate_cap) {
+		kc->gate_cap = kc->gate_cap ? 2 * kc->gate_cap : 16;
+		kc->gate_deadline_ms =
+		    xrealloc(kc->gate_deadline_ms, sizeof(*kc->gate_deadline_ms) * (size_t)kc->gate_cap);
+	}
+	kc->gate_deadline_ms[kc->gates->cnt] = clock_ms() + KAFKA_GATE_MAX_MS;
+	rd_kafka_topic_partition_list_add(kc->gates, kc->gate_topic, partition)->offset = hi;
+	gated_pause(kc, partition, 1);
+}
+
+/* Closes the gates of the gate-topic partitions in parts (offsets: where each starts). */
+static void gates_close(struct kafka_consumer *kc, const rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; kc->gate_topic && i < parts->cnt; i++)
+		if (strcmp(parts->elems[i].topic, kc->gate_topic) == 0)
+			gate_close(kc, parts->elems[i].partition, parts->elems[i].offset);
+}
+
+/* Opens the gate that message rkm completes: the newest read of its gate partition has
+ * reached the end the gate waits for. */
+static void gate_check_message(struct kafka_consumer *kc, const rd_kafka_message_t *rkm)
+{
+	if (strcmp(rd_kafka_topic_name(rkm->rkt), kc->gate_topic) != 0)
+		return;
+	const rd_kafka_topic_partition_t *g =
+	    rd_kafka_topic_partition_list_find(kc->gates, kc->gate_topic, rkm->partition);
+	if (g && rkm->offset + 1 >= g->offset)
+		gate_open(kc, rkm->partition, 1);
+}
+
+/* Opens the gates whose wait is over (KAFKA_GATE_MAX_MS). */
+static void gates_check_deadlines(struct kafka_consumer *kc)
+{
+	int64_t now = clock_ms();
+	for (int i = kc->gates->cnt - 1; i >= 0; i--)
+		if (now >= kc->gate_deadline_ms[i])
+			gate_open(kc, kc->gates->elems[i].partition, 1);
+}
+
 /* Records a failed assign or unassign for the next poll to report. */
 static void rebalance_failed(struct kafka_consumer *kc, const char *what, rd_kafka_error_t *error)
 {
@@ -125,9 +226,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rebalance_failed(kc, "incremental assign", rd_kafka_incremental_assign(rk, parts));
 		else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			snprintf(kc->rebalance_error, sizeof(kc->rebalance_error), "assign failed");
+		gates_close(kc, parts);
 	} else {
 		if (parts->cnt > 0 || !incremental)
 			kc->rebalance(kc->opaque, KAFKA_REVOKE, kc->scratch, parts->cnt);
+		for (int i = 0; kc->gate_topic && i < parts->cnt; i++)
+			if (strcmp(parts->elems[i].topic, kc->gate_topic) == 0)
+				gate_open(kc, parts->elems[i].partition, 0);
 		for (int i = 0; i < parts->cnt; i++)
 			rd_kafka_topic_partition_list_del(kc->assigned, parts->elems[i].topic,
 			                                  parts->elems[i].partition);
@@ -174,6 +279,15 @@ rd_kafka_conf_t *kafka_consumer_conf_build(const struct kafka_consumer_conf *con
 		return rconf;
 	rd_kafka_conf_destroy(rconf);
 	return NULL;
+}
+
+static void gates_free(struct kafka_consumer *kc)
+{
+	if (kc->gates)
+		rd_kafka_topic_partition_list_destroy(kc->gates);
+	free(kc->gate_deadline_ms);
+	free(kc->gate_topic);
+	free(kc->gated_topic);
 }
 
 static void follower_topics_free(struct kafka_consumer *kc)
@@ -226,6 +340,11 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	kc->rebalance = conf->rebalance;
 	kc->opaque = conf->opaque;
 	kc->assigned = rd_kafka_topic_partition_list_new(0);
+	kc->gates = rd_kafka_topic_partition_list_new(0);
+	if (conf->gate_topic && conf->gated_topic) {
+		kc->gate_topic = xstrdup(conf->gate_topic);
+		kc->gated_topic = xstrdup(conf->gated_topic);
+	}
 	rd_kafka_conf_set_opaque(rconf, kc);
 	rd_kafka_conf_set_rebalance_cb(rconf, on_rebalance);
 
@@ -260,6 +379,7 @@ fail:
 		rd_kafka_destroy(kc->rk);
 	if (kc->assigned)
 		rd_kafka_topic_partition_list_destroy(kc->assigned);
+	gates_free(kc);
 	follower_topics_free(kc);
 	free(kc->scratch);
 	free(kc);
@@ -296,6 +416,8 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 		snprintf(errstr, errstr_size, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
 		return 0;
 	}
+	if (kc->gates->cnt > 0)
+		gates_check_deadlines(kc);
 	for (ssize_t i = 0; i < got; i++) {
 		rd_kafka_message_t *rkm = kc->batch[i];
 		if (rkm->err) {
@@ -303,6 +425,8 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 			rd_kafka_message_destroy(rkm);
 			continue;
 		}
+		if (kc->gates->cnt > 0)
+			gate_check_message(kc, rkm);
 		struct kafka_msg *m = &msgs[n++];
 		m->topic = rd_kafka_topic_name(rkm->rkt);
 		m->partition = rkm->partition;
@@ -354,6 +478,7 @@ int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition 
 		if (start)
 			start->offset = list->elems[i].offset;
 	}
+	gates_close(kc, list);
 done:
 	rd_kafka_topic_partition_list_destroy(list);
 	return rc;
@@ -363,10 +488,15 @@ void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause)
 {
 	if (kc->assigned->cnt == 0)
 		return;
-	if (pause)
+	if (pause) {
 		rd_kafka_pause_partitions(kc->rk, kc->assigned);
-	else
-		rd_kafka_resume_partitions(kc->rk, kc->assigned);
+		return;
+	}
+	rd_kafka_topic_partition_list_t *open = rd_kafka_topic_partition_list_copy(kc->assigned);
+	for (int i = 0; i < kc->gates->cnt; i++)
+		rd_kafka_topic_partition_list_del(open, kc->gated_topic, kc->gates->elems[i].partition);
+	rd_kafka_resume_partitions(kc->rk, open);
+	rd_kafka_topic_partition_list_destroy(open);
 }
 
 void kafka_consumer_commit_async(struct kafka_consumer *kc, const struct kafka_partition *parts,
@@ -443,6 +573,7 @@ void kafka_consumer_destroy(struct kafka_consumer *kc)
 	rd_kafka_queue_destroy(kc->queue);
 	rd_kafka_destroy(kc->rk);
 	rd_kafka_topic_partition_list_destroy(kc->assigned);
+	gates_free(kc);
 	follower_topics_free(kc);
 	free(kc->scratch);
 	free(kc->batch);

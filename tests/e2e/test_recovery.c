@@ -4,7 +4,8 @@
  * goes wrong (SIGKILL at random moments, a second instance joining the group, PostgreSQL
  * stopping and starting), then replays the same topics into a fresh database with an
  * uninterrupted single instance, and compares the result tables (daily usage, transformer
- * days, customers, per-partition counts, offsets) digest for digest.
+ * days, customers, per-partition counts, offsets, credit grades and their history) digest for
+ * digest.
  *
  * The random moments come from one seed, logged to stderr as "test_recovery: seed=N"; run
  * with RISKD_TEST_SEED=N in the environment to make the same choices again.

@@ -440,8 +440,30 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size)
 	" union all select " id ", date '1970-01-01' + day, uwh from " table "_part) r,"          \
 	" unnest(r.uwh) with ordinality u(x, i) group by 1, 2, 3) s group by 1, 2) h"
 
+/* The md5 of a grade table's rows with every column a run determines (not the wall-clock
+ * changed_at / recorded_at, nor the history's serial id, whose order within a customer is
+ * kept), and its row count. */
+#define GRADES_DIGEST_SQL(table, order)                                                      \
+	"select count(*) || ':' || md5(coalesce(string_agg(format("                             \
+	"'%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', customer_id, grade, previous_grade, points,"  \
+	" points_grade, capped, floored, reasons, scorecard, scorecard_version, scorecard_hash," \
+	" policy, as_of), ',' order by " order "), '')) from " table
+
+void e2e_grade_digest(const char *dsn, char *out, size_t out_size)
+{
+	e2e_query_text(dsn,
+	               "select concat_ws(' ',"
+	               " 'credit_grades=' || (" GRADES_DIGEST_SQL("risk.credit_grades",
+	                                                          "customer_id") "),"
+	               " 'credit_grade_history=' || ("
+	               GRADES_DIGEST_SQL("risk.credit_grade_history", "customer_id, id") "))",
+	               out, out_size);
+}
+
 void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 {
+	char grades[512];
+	size_t used;
 	e2e_query_text(
 	    dsn,
 	    "select concat_ws(' ',"
@@ -479,6 +501,10 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    " 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
 	    " 'entities=' || (select count(*) from risk.entity_state))",
 	    out, out_size);
+	e2e_grade_digest(dsn, grades, sizeof(grades));
+	used = strlen(out);
+	cr_assert_lt(used + 1 + strlen(grades), out_size, "digest buffer too small");
+	snprintf(out + used, out_size - used, " %s", grades);
 }
 
 static void header_copy(rd_kafka_headers_t *hdrs, const char *name, char *out, size_t size)

@@ -124,10 +124,16 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size);
  * A digest of the result tables that must be identical between two runs over the same
  * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
  * kafka_offsets (without group and timestamps), area_balance, the hourly sums, the
- * attribution's windows and findings (row count and md5, without timestamps) and the length
- * of its queue. Written into out (an md5 per table).
+ * attribution's windows and findings (row count and md5, without timestamps), the length
+ * of its queue, and the grade tables as e2e_grade_digest has them. Written into out (an md5
+ * per table).
  */
 void e2e_result_digest(const char *dsn, char *out, size_t out_size);
+
+/* A digest (row count and md5) of risk.credit_grades and risk.credit_grade_history: every
+ * column but the wall-clock times and the history's serial id (its order per customer is
+ * kept). Written into out. */
+void e2e_grade_digest(const char *dsn, char *out, size_t out_size);
 
 /* A dead-lettered message read back from Kafka. */
 struct e2e_dead_letter {

@@ -962,6 +962,9 @@ Test(cstate, decode_errors)
 	memcpy(bad, good, len);
 	bad[5] = 1;
 	expect_decode_error(id, bad, len, "version 265");
+	memcpy(bad, good, len);
+	bad[4] = 8; /* a version 8 body is shorter */
+	expect_decode_error(id, bad, len, "incompatible build");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);
@@ -1012,7 +1015,7 @@ Test(cstate, decode_errors)
 
 /*
  * Encodes cs as a version-8 snapshot would have held it (version `version`): the body
- * without the coverage and with 8 recent event hashes where this build keeps
+ * without the coverage and pay_state's graded_day, and with 8 recent event hashes where this build keeps
  * CSTATE_RECENT_EVENTS, `recent` (the ring's slots in order) and recent_next `next`.
  * Returns the length.
  */
@@ -1021,7 +1024,8 @@ static size_t encode_v8(const struct cstate_table *table, const struct cstate *c
 {
 	const size_t at = offsetof(struct cstate, transformer_ref);
 	const size_t prefix = offsetof(struct cstate, recent_events) - at;
-	const size_t tail = offsetof(struct cstate, cover) - offsetof(struct cstate, theft);
+	const size_t tail =
+	    offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE - offsetof(struct cstate, theft);
 	const size_t body = prefix + 8 * sizeof(uint64_t) + tail;
 	struct cstate canon = *cs;
 	canon.transformer_ref = 0;
@@ -1041,9 +1045,10 @@ static size_t encode_v8(const struct cstate_table *table, const struct cstate *c
 	return 8 + body + 1 + strlen(transformer_id);
 }
 
-/* A version-8 snapshot loads: every field but the coverage as it was, the newest
+/* A version-8 snapshot loads: every field but the coverage and graded_day as it was, the newest
  * CSTATE_RECENT_EVENTS of its 8 recent event hashes kept (the ring's next slot names the
- * oldest), and the open day's coverage empty. */
+ * oldest), the open day's coverage empty and graded_day 0 (grading goes on from the next
+ * day graded). */
 Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
 {
 	struct cstate_table *table = cstate_table_new(0);
@@ -1063,7 +1068,8 @@ Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
 	cr_assert_eq(got.open_uwh, cs->open_uwh);
 	cr_assert_eq(got.last_closed_uwh, cs->last_closed_uwh);
 	cr_assert_eq(memcmp(&got.theft, &cs->theft, sizeof(got.theft)), 0);
-	cr_assert_eq(memcmp(&got.pay, &cs->pay, sizeof(got.pay)), 0);
+	cr_assert_eq(memcmp(&got.pay, &cs->pay, PAY_STATE_V8_SIZE), 0);
+	cr_assert_eq(got.pay.graded_day, 0);
 	cr_assert_str_eq(cstate_transformer_id(table, &got), "T-88");
 	for (int i = 0; i < CSTATE_RECENT_EVENTS; i++)
 		cr_assert_eq(cstate_seen_event(&got, 100 + (uint64_t)((3 + 8 - CSTATE_RECENT_EVENTS + i)

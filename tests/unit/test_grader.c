@@ -1,8 +1,8 @@
 /*
  * test_grader.c - credit grades in the detector: hysteresis at the cut-offs, first grades and
  * changes, the confirmed-theft cap and its withdrawal, the credit rules' limits
- * (grader_limits), the watch of the scorecard files and reloads that fail, and the reasons'
- * JSON.
+ * (grader_limits), the watch of the scorecard files and reloads that fail, the reasons'
+ * JSON, the regrade of a disposition and the cap on a catch-up's days.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -349,4 +349,46 @@ Test(grader, reasons_are_valid_json_with_every_reason)
 	cr_assert_eq(out.len, 2);
 	cr_assert_eq(memcmp(out.data, "[]", 2), 0);
 	rbuf_free(&out);
+}
+
+static void count_grading(struct cstate *cs, const struct grader_result *r, void *arg)
+{
+	(void)cs;
+	int *days = arg;
+	if (r->has_billing)
+		days[0] = r->as_of;
+	days[1]++;
+}
+
+/* A disposition regrades as of the day graded last; a customer never graded, or without
+ * billing, is not regraded. */
+Test(grader, a_regrade_is_as_of_the_day_graded_last)
+{
+	struct grader *g = shipped(5);
+	struct cstate cs;
+	struct grader_result r;
+	memset(&cs, 0, sizeof(cs));
+	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "no billing");
+	good_payer(&cs);
+	cr_assert_eq(cs.pay.graded_day, 20399, "the day before the first bill");
+	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "billing, but no grade held yet");
+
+	struct cstate_table *table = cstate_table_new(4);
+	struct cstate *entry = cstate_table_upsert(table, "C1", 2, 0, NULL);
+	memcpy(entry, &cs, sizeof(cs));
+	int last[2] = {0, 0};
+	cr_assert_eq(grader_on_billing(g, table, 0, 20400 + 30 * 14, count_grading, last), 1);
+	cr_assert_eq(last[0], 20399 + 30 * 14, "status as of the day before the billing day");
+	cr_assert_eq(entry->pay.graded_day, 20399 + 30 * 14);
+	cr_assert_eq(grader_regrade(g, entry, &r), 1);
+	cr_assert_eq(r.as_of, 20399 + 30 * 14);
+	cr_assert_not(r.changed, "nothing new: the same grade");
+
+	/* a jump of 1000 days grades the last GRADER_CATCH_UP_DAYS of them, one payment status */
+	last[1] = 0;
+	cr_assert_eq(grader_on_billing(g, table, 0, 20400 + 30 * 14 + 1000, count_grading, last), 1);
+	cr_assert_leq(last[1], GRADER_CATCH_UP_DAYS);
+	cr_assert_eq(last[0], 20399 + 30 * 14 + 1000);
+	cstate_table_destroy(table);
+	grader_free(g);
 }

@@ -6,8 +6,9 @@
  * restatement (a conflict, or applied), on the open day and on a closed one, a repeated
  * billing event_id is skipped, a profile sets segment, transformer and capacity, transformer
  * readings keep their own table, billing events feed the payment state, meter events the
- * tamper models, a closing day can raise an alert, and a grader grades when the contract says
- * so, as of the local day of the customer's newest event.
+ * tamper models, a closing day can raise an alert, and credit grades follow the billing days
+ * of the partition (grader_on_billing before each billing event, as the pipeline calls it)
+ * whatever the order of readings and billing.
  *
  * Runs from the repository root (make test-unit does): the shipped rules/ and scoring/cards/,
  * and tests/unit/data/ingest/theft.yaml, are read by relative path.
@@ -163,7 +164,6 @@ Test(ingest, a_reading_lands_in_its_local_day_and_rolls_the_day_up)
 	cr_assert_eq(r->interval_s, 60);
 	cr_assert_eq(r->day_result, DAILY_SAME_DAY, "the first reading opens the day");
 	cr_assert_not(r->has_alert);
-	cr_assert_not(r->has_grade);
 	cr_assert_eq(r->cs->last_ts, ev.ts);
 	cr_assert_eq(cstate_table_dirty_count(f.in.customers), 1, "the entry is marked dirty");
 	cr_assert(r->cs->flags & CSTATE_F_DIRTY);
@@ -473,7 +473,6 @@ Test(ingest, a_profile_sets_segment_transformer_and_capacity)
 	cr_assert_eq(r->outcome, INGEST_ACCEPTED);
 	struct cstate *cs = r->cs;
 	cr_assert_not(r->has_usage);
-	cr_assert_not(r->has_grade);
 	cr_assert_eq(cs->segment, SEGMENT_COMMERCIAL);
 	cr_assert_str_eq(cstate_transformer_id(f.in.customers, cs), "T7");
 	cr_assert_float_eq(cs->capacity_kw, 12.5, 1e-6);
@@ -536,7 +535,6 @@ Test(ingest, billing_events_feed_the_payment_state)
 	struct event ev = bill(&f, "C1", MIDNIGHT(D0) + 20 * HOUR, "B1", 100, D0 + 20);
 	struct ingest_result *r = accept(&f, &ev);
 	struct cstate *cs = r->cs;
-	cr_assert_not(r->has_grade, "no grader, no grade");
 	cr_assert_not(r->has_usage);
 	cr_assert_float_eq(payments_balance_owed(&cs->pay), 100, 1e-9);
 	cr_assert_eq(payments_days_past_due(&cs->pay, D0 + 20), 0);
@@ -618,62 +616,118 @@ Test(ingest, a_closing_day_over_the_threshold_raises_an_alert)
 	fixture_fini(&f);
 }
 
-Test(ingest, a_grader_grades_after_billing_and_closed_days_as_of_the_newest_event)
+/* The grades a partition's catch-ups record, as text: "C1@day:grade<prev:points" per change
+ * and "C1@day:dpd=N" per payment status. */
+struct grade_log {
+	char text[16384];
+	size_t len;
+	int32_t newest_as_of;
+};
+
+static void log_grade(struct cstate *cs, const struct grader_result *r, void *arg)
 {
-	struct fixture f;
-	fixture_init(&f, "rules", 1);
-	struct event ev = profile(&f, "C1", MIDNIGHT(D0), SEGMENT_RESIDENTIAL, "T1", 0);
-	struct ingest_result *r = accept(&f, &ev);
-	cr_assert_not(r->has_grade, "a profile is no grading event");
-	struct cstate *cs = r->cs;
+	struct grade_log *log = arg;
+	if (r->changed)
+		log->len += (size_t)snprintf(log->text + log->len, sizeof(log->text) - log->len,
+		                             "%s@%d:%s<%s:%.2f;", cs->id, r->as_of,
+		                             credit_grade_name(r->grade.grade),
+		                             credit_grade_name(r->previous), r->grade.points);
+	if (r->has_billing)
+		log->len += (size_t)snprintf(log->text + log->len, sizeof(log->text) - log->len,
+		                             "%s@%d:dpd=%d;", cs->id, r->as_of, r->days_past_due);
+	cr_assert_lt(log->len, sizeof(log->text));
+	if (r->as_of > log->newest_as_of)
+		log->newest_as_of = r->as_of;
+}
 
-	/* 23:00 local on D0 (15:00 UTC) */
-	ev = bill(&f, "C1", MIDNIGHT(D0) + 23 * HOUR, "B1", 80, D0 + 20);
-	r = accept(&f, &ev);
-	cr_assert(r->has_grade, "graded after a bill");
-	cr_assert(r->grade.changed, "the first grade is a change");
-	cr_assert_eq(r->grade.previous, RULE_GRADE_NONE);
-	cr_assert_eq(r->grade.as_of, D0);
-	cr_assert(r->grade.has_billing);
-	cr_assert_eq(grader_held_grade(cs), r->grade.grade.grade, "the grade is held in cs");
+/* Applies ev as the pipeline does: a billing event first moves grading on. */
+static void apply(struct fixture *f, const struct event *ev, struct grade_log *log)
+{
+	if (ev->type == EVENT_BILL || ev->type == EVENT_PAYMENT || ev->type == EVENT_PAYMENT_REVERSAL)
+		grader_on_billing(f->in.grader, f->in.customers, 0, localday_of(&f->in.localday, ev->ts),
+		                  log_grade, log);
+	accept(f, ev);
+}
 
-	ev = payment(&f, "C1", MIDNIGHT(D0 + 2) + 30, 80);
-	r = accept(&f, &ev);
-	cr_assert(r->has_grade, "graded after a payment");
-	cr_assert_eq(r->grade.as_of, D0 + 2);
-	cr_assert_not(r->grade.changed, "a paid bill keeps the grade");
-	cr_assert_float_eq(r->grade.balance_owed, 0, 1e-9);
-	cr_assert_eq(r->grade.last_payment_day, D0 + 2);
+/* Two customers' billing over 40 days (C1 pays its second bill 30 days late, C2 bounces a
+ * payment), their readings, and the profiles; billing_first puts every billing event before
+ * every reading, else after. */
+static void credit_city(struct fixture *f, int billing_first, struct grade_log *log)
+{
+	struct event billing[16], readings[80];
+	int nb = 0, nr = 0;
+	f->seq = 0;
+	billing[nb++] = bill(f, "C1", MIDNIGHT(D0) + 9 * HOUR, "B1", 80, D0 + 10);
+	billing[nb++] = bill(f, "C2", MIDNIGHT(D0 + 1) + 9 * HOUR, "B2", 60, D0 + 11);
+	billing[nb++] = payment(f, "C1", MIDNIGHT(D0 + 3) + 10 * HOUR, 80);
+	billing[nb++] = payment(f, "C2", MIDNIGHT(D0 + 4) + 10 * HOUR, 60);
+	billing[nb++] = bill(f, "C1", MIDNIGHT(D0 + 6) + 9 * HOUR, "B3", 90, D0 + 16);
+	billing[nb++] = reversal(f, "C2", MIDNIGHT(D0 + 9) + 9 * HOUR, 60, "ev-4");
+	billing[nb++] = bill(f, "C2", MIDNIGHT(D0 + 31) + 9 * HOUR, "B4", 70, D0 + 41);
+	billing[nb++] = payment(f, "C1", MIDNIGHT(D0 + 46) + 9 * HOUR, 90);
+	billing[nb++] = payment(f, "C2", MIDNIGHT(D0 + 47) + 9 * HOUR, 130);
+	for (int d = 0; d < 40; d++) {
+		readings[nr++] = reading(f, "C1", MIDNIGHT(D0 + d) + 12 * HOUR, 5, 86400);
+		readings[nr++] = reading(f, "C2", MIDNIGHT(D0 + d) + 12 * HOUR, 4, 86400);
+	}
+	struct event ev = profile(f, "C1", MIDNIGHT(D0), SEGMENT_RESIDENTIAL, "T1", 0);
+	ev.has |= EVENT_HAS_SINCE;
+	ev.u.customer.since = D0 - 3000;
+	apply(f, &ev, log);
+	ev = profile(f, "C2", MIDNIGHT(D0), SEGMENT_COMMERCIAL, "T1", 0);
+	apply(f, &ev, log);
+	for (int pass = 0; pass < 2; pass++) {
+		int billing_now = pass == 0 ? billing_first : !billing_first;
+		for (int i = 0; i < (billing_now ? nb : nr); i++)
+			apply(f, billing_now ? &billing[i] : &readings[i], log);
+	}
+}
 
-	/* Readings: graded when a day closes, not on a reading within the day. */
-	ev = reading(&f, "C1", MIDNIGHT(D0 + 3) + HOUR, 1, 900);
-	cr_assert_not(accept(&f, &ev)->has_grade, "the first reading closes nothing");
-	ev = reading(&f, "C1", MIDNIGHT(D0 + 3) + 2 * HOUR, 1, 900);
-	cr_assert_not(accept(&f, &ev)->has_grade, "same day");
-	ev = reading(&f, "C1", MIDNIGHT(D0 + 4) + HOUR, 1, 900);
-	r = accept(&f, &ev);
-	cr_assert(r->has_grade, "graded when a day closes");
-	cr_assert_eq(r->grade.as_of, D0 + 4, "as of the newest event's local day");
+Test(ingest, credit_grades_follow_the_billing_days_whatever_the_readings_order)
+{
+	static struct grade_log first, last;
+	struct fixture a, b;
+	fixture_init(&a, "rules", 1);
+	fixture_init(&b, "rules", 1);
+	credit_city(&a, 1, &first);
+	credit_city(&b, 0, &last);
+	cr_assert_str_eq(first.text, last.text, "the readings' order changes no grade");
 
-	/* A late bill (a backfill) is graded as of the newest event, not its own day. */
-	ev = bill(&f, "C1", MIDNIGHT(D0 + 1), "B0", 30, D0 + 2);
-	r = accept(&f, &ev);
-	cr_assert(r->has_grade);
-	cr_assert_eq(r->grade.as_of, D0 + 4);
-	cr_assert_eq(r->grade.days_past_due, 2, "B0 was due on D0 + 2");
+	/* C1 starts with its first bill's day; every day up to the day before the newest billing
+	 * day is graded, and nothing after it */
+	char want[64];
+	snprintf(want, sizeof(want), "C1@%d:", D0);
+	cr_assert(strncmp(first.text, want, strlen(want)) == 0, "%s", first.text);
+	cr_assert_eq(first.newest_as_of, D0 + 46, "graded through the day before the last one");
+	/* B3 (due D0 + 16) unpaid: the payment status of each catch-up counts days past due as
+	 * of its own day, and the grade falls on the very day they reach 14 (the card's bin) */
+	snprintf(want, sizeof(want), "C1@%d:B<A:", D0 + 30);
+	cr_assert_not_null(strstr(first.text, want), "%s", first.text);
+	snprintf(want, sizeof(want), "C1@%d:dpd=%d;", D0 + 30, 14);
+	cr_assert_not_null(strstr(first.text, want), "%s", first.text);
+	/* C2's bounced payment counts from its own day */
+	snprintf(want, sizeof(want), "C2@%d:C<A:", D0 + 9);
+	cr_assert_not_null(strstr(first.text, want), "%s", first.text);
+	/* nothing before C2's first bill */
+	snprintf(want, sizeof(want), "C2@%d:", D0);
+	cr_assert_null(strstr(first.text, want));
 
-	ev = reversal(&f, "C1", MIDNIGHT(D0 + 5), 80, "ev-3");
-	r = accept(&f, &ev);
-	cr_assert(r->has_grade, "graded after a reversal");
-	cr_assert_eq(r->grade.as_of, D0 + 5);
-
-	/* A meter event is no grading event, nor is a duplicate. */
-	ev = base_event(&f, EVENT_METER_EVENT, "C1", MIDNIGHT(D0 + 5) + HOUR);
-	ev.u.meter_event.code = METER_CODE_COVER_OPEN;
-	cr_assert_not(accept(&f, &ev)->has_grade);
-	ev = payment(&f, "C1", MIDNIGHT(D0 + 5) + 2 * HOUR, 10);
-	accept(&f, &ev);
-	cr_assert_eq(ingest(&f, &ev, 0)->outcome, INGEST_DUPLICATE);
-	cr_assert_not(f.r.has_grade);
-	fixture_fini(&f);
+	struct cstate *c1 = cstate_table_get(a.in.customers, "C1", 2);
+	cr_assert_eq(c1->pay.graded_day, D0 + 46);
+	/* the same day again grades nothing; a forgotten partition catches up from graded_day */
+	cr_assert_eq(grader_on_billing(a.in.grader, a.in.customers, 0, D0 + 47, log_grade, &first),
+	             0);
+	size_t len = first.len;
+	grader_forget_partition(a.in.grader, 0);
+	cr_assert_eq(grader_on_billing(a.in.grader, a.in.customers, 0, D0 + 47, log_grade, &first),
+	             0, "no day graded twice");
+	cr_assert_eq(first.len, len);
+	cr_assert_eq(grader_on_billing(a.in.grader, a.in.customers, 0, D0 + 48, log_grade, &first),
+	             2, "the next day grades both customers once");
+	snprintf(want, sizeof(want), "C1@%d:dpd=0;C2@%d:dpd=0;", D0 + 47, D0 + 47);
+	cr_assert_str_eq(first.text + len, want);
+	cr_assert_eq(grader_on_billing(a.in.grader, a.in.customers, 1, D0 + 60, log_grade, &first),
+	             0, "another partition's customers are not touched");
+	fixture_fini(&a);
+	fixture_fini(&b);
 }
