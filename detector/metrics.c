@@ -1,6 +1,7 @@
 /*
  * metrics.c - renders riskd's fixed set of metrics (struct riskd_metrics) as Prometheus text
- * and serves them, with the /healthz flag, over HTTP from libmicrohttpd's internal thread.
+ * and serves them, with the /healthz flag and the /readyz verdict (health.c), over HTTP from
+ * libmicrohttpd's internal thread.
  *
  * Writers are the detector loop and the outbox relay (relaxed atomics, see metrics.h); the
  * only reader is the HTTP thread. The health conditions are one atomic bit set, so the whole
@@ -20,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "../config/riskd_base.h"
+#include "health.h"
 #include "log.h"
 #include "version.h"
 
@@ -277,6 +279,14 @@ const char *metrics_health_code(enum health_condition condition)
 	return metrics_health_codes[condition];
 }
 
+int metrics_health_active(enum health_condition condition)
+{
+	if ((unsigned)condition >= HEALTH__COUNT)
+		return 0;
+	unsigned bits = atomic_load_explicit(&metrics_health_bits, memory_order_acquire);
+	return (bits >> condition) & 1u;
+}
+
 int metrics_health(char *reason, size_t reason_size)
 {
 	unsigned bits = atomic_load_explicit(&metrics_health_bits, memory_order_acquire);
@@ -367,6 +377,20 @@ static enum MHD_Result metrics_http_healthz(struct MHD_Connection *conn)
 	                          body, (size_t)n, 0);
 }
 
+static enum MHD_Result metrics_http_readyz(struct MHD_Connection *conn)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the main loop's clock (pipeline_int.h) */
+	enum ready_condition why = health_ready((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (why == READY__COUNT)
+		return metrics_http_reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ready\n", 6,
+		                          0);
+	char body[METRICS_REASON_MAX + 32];
+	int n = snprintf(body, sizeof(body), "not ready: %s\n", health_ready_code(why));
+	return metrics_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+	                          body, (size_t)n, 0);
+}
+
 /* MHD_AccessHandlerCallback: answers every request on its first call (no request bodies). */
 static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *conn,
                                            const char *url, const char *method,
@@ -389,6 +413,8 @@ static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *con
 		return metrics_http_metrics(conn);
 	if (strcmp(url, "/healthz") == 0)
 		return metrics_http_healthz(conn);
+	if (strcmp(url, "/readyz") == 0)
+		return metrics_http_readyz(conn);
 	return metrics_http_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", not_found,
 	                          sizeof(not_found) - 1, 0);
 }

@@ -1,6 +1,7 @@
 /*
  * metrics.h - riskd's operational counters and gauges, their Prometheus text rendering, and
- * the small HTTP server that serves GET /metrics and GET /healthz (docs/metrics.md).
+ * the small HTTP server that serves GET /metrics, GET /healthz and GET /readyz
+ * (docs/metrics.md).
  *
  * The set of metrics is fixed: one global struct riskd_metrics of C11 atomics. The detector's
  * main loop (and the outbox relay) update it through the metrics_* helpers below, which are
@@ -233,6 +234,9 @@ void metrics_health_set(enum health_condition condition, int active);
  * "unknown" when out of range. */
 const char *metrics_health_code(enum health_condition condition);
 
+/* 1 when this health condition is active, else 0 (out of range: 0). Thread-safe. */
+int metrics_health_active(enum health_condition condition);
+
 /*
  * Returns 1 when no condition is active, 0 when one is, and copies the reason code of the
  * first active condition (empty when healthy) into reason (reason_size bytes, may be 0 with
@@ -246,6 +250,7 @@ int metrics_health(char *reason, size_t reason_size);
  * (libmicrohttpd's internal polling thread), serving:
  *   GET /metrics  200, text/plain; version=0.0.4, the output of metrics_render()
  *   GET /healthz  200 "ok\n", or 503 "unhealthy: <reason code>\n"
+ *   GET /readyz   200 "ready\n", or 503 "not ready: <reason code>\n" (health_ready())
  *   other paths   404;  methods other than GET and HEAD: 405 with Allow: GET, HEAD
  * port 0 means disabled: returns 0 and starts nothing.
  * Returns 0, RISKD_ERR_RANGE for a port outside 0..65535, RISKD_ERR_INVALID when listen is

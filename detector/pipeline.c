@@ -189,13 +189,15 @@ static int resync(struct pipeline *pl)
 	pl->needs_resync = 0;
 	pl->totals.resyncs++;
 	pl->last_message_ms = now_ms(); /* --until-idle counts from here, not from before the outage */
-	health_loaded();
+	health_loaded(pl->last_message_ms);
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
 	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
 	return 0;
 }
 
 /* ---- committing ---- */
+
+static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag);
 
 struct checkpoint_ctx {
 	const uint8_t *due;                /* pl->checkpoint_now[group] */
@@ -344,6 +346,11 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
  */
 static int finish_commit(struct pipeline *pl)
 {
+	if (committer_busy(&pl->committer)) {
+		/* /readyz judges a long wait by the lag as it stands when the wait starts */
+		struct kafka_lag lag;
+		report_lag(pl, now_ms(), &lag);
+	}
 	struct commit_job *job = committer_wait(&pl->committer);
 	if (!job)
 		return 0;
@@ -396,6 +403,8 @@ static int finish_commit(struct pipeline *pl)
 	kafka_consumer_commit_async(pl->consumer, done, (int)sb->offset_count);
 	committer_release(&pl->committer, job);
 	health_postgres(0);
+	if (sb->offset_count)
+		health_committed(now_ms());
 	return 0;
 }
 
@@ -774,6 +783,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		return;
 	}
 	int first_new = pl->part_count;
+	health_loading();
 	if (pl->part_count + n > pl->part_cap) {
 		pl->part_cap = pl->part_count + n;
 		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)pl->part_cap);
@@ -808,9 +818,9 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		cstate_table_clear(pl->ingest.transformers);
 		open_hours_clear(pl->open_hours);
 		pl->needs_resync = 1; /* reloads the whole assignment */
-	} else if (first_new == 0) {
+	} else if (first_new == 0 || !pl->needs_resync) {
 		pl->needs_resync = 0;
-		health_loaded();
+		health_loaded(now_ms());
 	}
 	if (!rc)
 		commit_loaded_offsets(pl, first_new);
@@ -935,11 +945,21 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	if (check_copartitioned(pl, errstr, errstr_size) != 0)
 		goto fail;
 	health_watch_init(&pl->health, cfg->health_stall_s, now_ms());
+	health_ready_init(cfg->health_ready_max_lag, cfg->health_stall_s, now_ms());
 	return pl;
 
 fail:
 	pipeline_destroy(pl);
 	return NULL;
+}
+
+/* Sets the lag gauges and updates the stall watch (and readiness) with the lag now; fills
+ * lag. */
+static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag)
+{
+	kafka_consumer_lag(pl->consumer, lag);
+	metrics_set_lag(lag->messages, (uint32_t)pl->part_count);
+	health_watch_update(&pl->health, now, pl->totals.messages, lag);
 }
 
 static void report_progress(struct pipeline *pl, int64_t now)
@@ -948,9 +968,7 @@ static void report_progress(struct pipeline *pl, int64_t now)
 		return; /* the lag walks every assigned partition: once a second is plenty */
 	pl->last_gauges_ms = now;
 	struct kafka_lag lag;
-	kafka_consumer_lag(pl->consumer, &lag);
-	metrics_set_lag(lag.messages, (uint32_t)pl->part_count);
-	health_watch_update(&pl->health, now, pl->totals.messages, &lag);
+	report_lag(pl, now, &lag);
 	metrics_set_state(cstate_table_count(pl->ingest.customers),
 	                  cstate_table_count(pl->ingest.transformers),
 	                  cstate_table_memory(pl->ingest.customers) + cstate_table_memory(pl->ingest.transformers));

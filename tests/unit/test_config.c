@@ -729,6 +729,7 @@ Test(config, describe_lists_every_key_once)
 		"attribution.window_days", "attribution.history_days",
 		"validation.max_kw_unknown_profile", "rules.path", "scoring.scorecards",
 		"scoring.grade_hysteresis_points", "metrics.port", "metrics.listen", "health.stall_s",
+		"health.ready_max_lag",
 		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
 		"console.database", "console.session_idle_s", "console.session_max_s",
 		"log.level", "stack_env",

@@ -2,7 +2,7 @@
  * test_metrics.c - Criterion suite for detector/metrics.c: exact Prometheus lines after
  * updates, histogram buckets, the exposition format's shape, the build info, the health
  * conditions and their reason codes, docs/metrics.md against the rendered families, and the
- * HTTP server (/metrics, /healthz, 404, 405, HEAD, its listen address, start errors, stop)
+ * HTTP server (/metrics, /healthz, /readyz, 404, 405, HEAD, its listen address, start errors, stop)
  * through a small blocking socket client.
  */
 #include <criterion/criterion.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config/riskd_base.h"
+#include "detector/health.h"
 #include "detector/log.h"
 #include "detector/metrics.h"
 #include "detector/version.h"
@@ -604,6 +605,33 @@ Test(metrics, http_healthz_follows_the_flag)
 	http_get(port, "GET", "/healthz", reply);
 	cr_assert_eq(reply->status, 503);
 	cr_assert_str_eq(reply->body, "unhealthy: postgres_unreachable\n");
+	free(reply);
+}
+
+Test(metrics, http_readyz_answers_the_readiness_verdict)
+{
+	log_set_stream(tmpfile());
+	health_ready_init(10, 60, 0);
+	int port = start_server();
+	struct http_reply *reply = malloc(sizeof(*reply));
+	cr_assert_not_null(reply);
+
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 503);
+	cr_assert_str_eq(reply->body, "not ready: starting\n");
+
+	health_loaded(0);
+	metrics_set_lag(11, 2);
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 503);
+	cr_assert_str_eq(reply->body, "not ready: lagging\n");
+	http_get(port, "GET", "/healthz", reply);
+	cr_assert_eq(reply->status, 200, "a lagging riskd is alive");
+
+	metrics_set_lag(3, 2);
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 200);
+	cr_assert_str_eq(reply->body, "ready\n");
 	free(reply);
 }
 
