@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include <microhttpd.h>
 
 #include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "../scoring/scorecard.h"
 #include "health.h"
 #include "log.h"
 #include "version.h"
@@ -43,6 +46,23 @@ static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
 
 static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft" };
 
+static const char *const metrics_reload_kind_names[METRICS_RELOAD_KIND__COUNT] = {
+	"theft", "credit",
+};
+
+/* One live policy, labels of riskd_policy_info. */
+struct metrics_policy {
+	const char *kind; /* "theft", "credit" (rule sets), "scorecard" */
+	char name[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
+	char version[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
+	char hash[72];
+};
+
+/* The live policies: written on load and reload, read by the renderer, under the lock. */
+static pthread_mutex_t metrics_policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_policy metrics_policies[METRICS_POLICIES_MAX];
+static size_t metrics_policy_count;
+
 static const char *const metrics_health_codes[HEALTH__COUNT] = {
 	"starting", "postgres_error", "postgres_unreachable", "kafka_stalled",
 };
@@ -63,6 +83,47 @@ void metrics_init(void)
 	atomic_store_explicit(&riskd_metrics.start_time_s, (int64_t)time(NULL),
 	                      memory_order_relaxed);
 	atomic_store_explicit(&metrics_health_bits, 1u << HEALTH_STARTING, memory_order_release);
+	pthread_mutex_lock(&metrics_policy_lock);
+	metrics_policy_count = 0;
+	pthread_mutex_unlock(&metrics_policy_lock);
+}
+
+/* Appends one policy to the table (the lock held); drops it when the table is full. */
+static void metrics_policy_add(const char *kind, const char *name, const char *version,
+                               const char *hash)
+{
+	if (metrics_policy_count >= METRICS_POLICIES_MAX)
+		return;
+	struct metrics_policy *p = &metrics_policies[metrics_policy_count++];
+	p->kind = kind;
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	snprintf(p->version, sizeof(p->version), "%s", version ? version : "");
+	snprintf(p->hash, sizeof(p->hash), "%s", hash ? hash : "");
+}
+
+void metrics_set_policies(const struct ruleset *theft, const struct ruleset *credit,
+                          const struct scorecard_set *cards)
+{
+	pthread_mutex_lock(&metrics_policy_lock);
+	metrics_policy_count = 0;
+	const struct ruleset *sets[2] = {theft, credit};
+	for (int i = 0; i < 2; i++)
+		if (sets[i])
+			metrics_policy_add(metrics_reload_kind_names[i], ruleset_name(sets[i]),
+			                   ruleset_version(sets[i]), ruleset_hash(sets[i]));
+	for (size_t i = 0; cards && i < scorecard_set_count(cards); i++) {
+		const struct scorecard *card = scorecard_set_card(cards, i);
+		metrics_policy_add("scorecard", scorecard_name(card), scorecard_version(card),
+		                   scorecard_hash(card));
+	}
+	pthread_mutex_unlock(&metrics_policy_lock);
+}
+
+const char *metrics_reload_kind_name(enum metrics_reload_kind kind)
+{
+	if ((unsigned)kind >= METRICS_RELOAD_KIND__COUNT)
+		return "unknown";
+	return metrics_reload_kind_names[kind];
 }
 
 void metrics_commit_observe(double seconds)
@@ -126,6 +187,33 @@ static uint64_t metrics_get(_Atomic uint64_t *value)
 static const char *metrics_label(const char *name)
 {
 	return name ? name : "unknown";
+}
+
+/* riskd_policy_reloads_total and riskd_policy_info. */
+static void metrics_render_policies(struct metrics_out *out)
+{
+	static const char *const results[2] = {"ok", "failed"};
+	metrics_header(out, "riskd_policy_reloads_total", "counter",
+	               "Policy file reloads (SIGHUP or a changed file) by kind and result: ok put "
+	               "new files live, failed kept the old ones.");
+	for (int k = 0; k < METRICS_RELOAD_KIND__COUNT; k++)
+		for (int r = 0; r < 2; r++)
+			metrics_printf(out, "riskd_policy_reloads_total{kind=\"%s\",result=\"%s\"} %llu\n",
+			               metrics_reload_kind_names[k], results[r],
+			               (unsigned long long)metrics_get(&riskd_metrics.reloads[k][r]));
+	metrics_header(out, "riskd_policy_info", "gauge",
+	               "1 for each live rule set and scorecard, labelled with its kind, name, "
+	               "version and content hash.");
+	pthread_mutex_lock(&metrics_policy_lock);
+	/* the loaders allow letters, digits, '_', '-' and '.' in names and versions, and hashes
+	 * are hex: nothing to escape in a label value */
+	for (size_t i = 0; i < metrics_policy_count; i++) {
+		const struct metrics_policy *p = &metrics_policies[i];
+		metrics_printf(out,
+		               "riskd_policy_info{kind=\"%s\",name=\"%s\",version=\"%s\",hash=\"%s\"} 1\n",
+		               p->kind, p->name, p->version, p->hash);
+	}
+	pthread_mutex_unlock(&metrics_policy_lock);
 }
 
 /* A metric with no labels: header and one sample. */
@@ -232,6 +320,7 @@ size_t metrics_render(char *buf, size_t size)
 		metrics_printf(&out, "riskd_alerts_total{kind=\"%s\"} %llu\n",
 		               metrics_alert_kind_names[k],
 		               (unsigned long long)metrics_get(&m->alerts[k]));
+	metrics_render_policies(&out);
 	metrics_scalar(&out, "riskd_grade_changes_total", "counter",
 	               "Credit grade changes emitted.", metrics_get(&m->grade_changes));
 	metrics_scalar(&out, "riskd_input_gap_messages_total", "counter",

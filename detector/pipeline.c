@@ -592,6 +592,8 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 	struct rbuf diag = {0};
 	int rc = scorer_reload(pl->ingest.scorer, force, &diag);
 	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
+	if (rc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
 	if (rc == 1)
 		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
@@ -602,6 +604,10 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 	}
 	rbuf_reset(&diag);
 	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
+	if (crc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
+	if (rc == 1 || crc == 1)
+		metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	if (crc == 1) {
 		set_credit_policy(pl);
 		log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
@@ -902,6 +908,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	}
 	rbuf_free(&diag);
 	set_credit_policy(pl);
+	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
