@@ -146,6 +146,14 @@ const char *metrics_alert_kind_name(enum metrics_alert_kind kind)
 	return metrics_alert_kind_names[kind];
 }
 
+/* Milliseconds of the monotonic clock: the main loop's (pipeline_int.h), for health_ready(). */
+static int64_t metrics_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* snprintf-style appender: keeps counting the needed length after the buffer is full. */
 struct metrics_out {
 	char *buf;
@@ -249,6 +257,10 @@ size_t metrics_render(char *buf, size_t size)
 
 	metrics_header(&out, "riskd_up", "gauge", "1 while riskd is running.");
 	metrics_printf(&out, "riskd_up 1\n");
+	metrics_header(&out, "riskd_ready", "gauge",
+	               "1 when /readyz answers ready, else 0 (its body says why).");
+	metrics_printf(&out, "riskd_ready %d\n",
+	               health_ready(metrics_monotonic_ms()) == READY__COUNT);
 	metrics_header(&out, "riskd_build_info", "gauge",
 	               "1, labelled with the version and git commit riskd was built from.");
 	metrics_printf(&out, "riskd_build_info{version=\"%s\",commit=\"%s\"} 1\n", riskd_version(),
@@ -468,9 +480,7 @@ static enum MHD_Result metrics_http_healthz(struct MHD_Connection *conn)
 
 static enum MHD_Result metrics_http_readyz(struct MHD_Connection *conn)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the main loop's clock (pipeline_int.h) */
-	enum ready_condition why = health_ready((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	enum ready_condition why = health_ready(metrics_monotonic_ms());
 	if (why == READY__COUNT)
 		return metrics_http_reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ready\n", 6,
 		                          0);

@@ -690,6 +690,7 @@ Test(metrics, http_readyz_answers_the_readiness_verdict)
 	http_get(port, "GET", "/readyz", reply);
 	cr_assert_eq(reply->status, 503);
 	cr_assert_str_eq(reply->body, "not ready: starting\n");
+	assert_line(render(), "riskd_ready 0");
 
 	health_loaded(0);
 	metrics_set_lag(11, 2);
@@ -703,6 +704,7 @@ Test(metrics, http_readyz_answers_the_readiness_verdict)
 	http_get(port, "GET", "/readyz", reply);
 	cr_assert_eq(reply->status, 200);
 	cr_assert_str_eq(reply->body, "ready\n");
+	assert_line(render(), "riskd_ready 1");
 	free(reply);
 }
 
