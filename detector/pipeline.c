@@ -526,6 +526,16 @@ static int apply_feedback(struct pipeline *pl)
 	return (int)(pl->totals.confirmations - before);
 }
 
+/* A store call besides commits failed with rc: a lost PostgreSQL is reconnected through a
+ * resync, with its back-off (and counted), rather than tried again on every turn. */
+static void resync_if_lost(struct pipeline *pl, int rc)
+{
+	if (rc != RISKD_ERR_UNAVAILABLE)
+		return;
+	health_postgres(rc);
+	pl->needs_resync = 1;
+}
+
 /*
  * The store's work besides commits, done while nothing commits: the area table after a
  * balance, and the analysts' confirmed-theft feedback every couple of seconds (its regrades
@@ -544,10 +554,7 @@ static void between_commits(struct pipeline *pl, int64_t now)
 		pl->last_feedback_ms = now;
 		/* the feedback poll is how an idle riskd notices a lost PostgreSQL: reconnect and
 		 * reload through a resync, with its back-off */
-		if (apply_feedback(pl) == RISKD_ERR_UNAVAILABLE) {
-			health_postgres(RISKD_ERR_UNAVAILABLE);
-			pl->needs_resync = 1;
-		}
+		resync_if_lost(pl, apply_feedback(pl));
 	}
 }
 
@@ -784,6 +791,10 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 			drop_uncommitted(pl);
 			pl->needs_resync = 0;
 			metrics_set_lag(0, 0);
+			/* --until-idle waits for the next assignment as it does at start: a member
+			 * whose session expired (a broker outage) rejoins, it is not done */
+			pl->assigned_once = 0;
+			pl->last_message_ms = now_ms();
 		}
 		log_kv(LOG_INFO, "partitions_revoked", "count=%d kept=%d", n, pl->part_count);
 		return;
@@ -1115,11 +1126,13 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (pl->relay_pending)
 				pl->relay_pending = relay_outbox(pl) != 0;
 			if (pl->drain_pending) {
-				pl->drain_pending = drain_area_balance(pl) != 0;
+				int rc = drain_area_balance(pl);
+				pl->drain_pending = rc != 0;
 				pl->last_drain_ms = now;
+				resync_if_lost(pl, rc);
 			}
 			if (pl->attrib_pending && !pl->drain_pending)
-				attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now);
+				resync_if_lost(pl, attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now));
 			if (force)
 				*opts->reload = 0;
 			maybe_reload_rules(pl, force, now);

@@ -85,7 +85,8 @@ struct pipeline {
 	int fatal;                                       /* a non-retryable error happened */
 	char fatal_msg[1100];
 	int64_t last_message_ms;
-	int assigned_once;                               /* a rebalance has assigned partitions */
+	int assigned_once;                               /* a rebalance has assigned partitions
+	                                                    since the last revoke of all */
 	int64_t last_progress_ms;
 	int64_t last_gauges_ms;
 	struct health_watch health;                      /* input stall watch (health.h) */

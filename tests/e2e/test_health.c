@@ -203,8 +203,26 @@ Test(health, postgres_restart_while_idle_is_noticed_and_survived, .timeout = 300
 	             w.dir);
 	/* and the outage was reported, not repeated every 2 s forever */
 	cr_assert_leq(log_lines(&w, "event=feedback_failed"), 2);
+	cr_assert_leq(log_lines(&w, "event=\\(area_balance\\|attribution\\)_failed"), 2,
+	              "the idle work waits for the reconnect instead of failing on every turn "
+	              "(logs in %s)", w.dir);
 	cr_assert_geq(log_lines(&w, "event=resynced"), 1);
+	/* the same process finishes its idle work: every queued area-window attributed */
+	int64_t queued = -1;
+	for (int i = 0; i < 300 && queued != 0; i++) {
+		queued = e2e_query_int(w.dsn, "select count(*) from risk.area_attribution_queue");
+		if (queued)
+			sleep_s(0.2);
+	}
+	cr_assert_eq(queued, 0, "area-windows left queued after the reconnect (logs in %s)", w.dir);
 	stop_riskd(&w, pid);
+
+	/* and the database ends as an undisturbed run's (test_faults.c's other faults end so too) */
+	char got[2048], ref[2048];
+	e2e_result_digest(w.dsn, got, sizeof(got));
+	e2e_reference_digest(&w, ref, sizeof(ref));
+	cr_assert_str_eq(got, ref, "database after the restart differs from an undisturbed run's:\n"
+	                 "  run         %s\n  undisturbed %s", got, ref);
 }
 
 Test(health, caught_up_restart_reports_no_lag, .timeout = 300)

@@ -129,6 +129,27 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size);
  */
 void e2e_result_digest(const char *dsn, char *out, size_t out_size);
 
+/* Sends one command to the stack's mock cluster (tools/mock_kafka.c's control protocol:
+ * "broker-down all", "request-errors Fetch NOT_LEADER_FOR_PARTITION 100", "latency all 300",
+ * ...), asserting an "ok" reply. */
+void e2e_mock_ctl(const struct e2e_world *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Asserts that the offsets group committed to Kafka for the four input topics of w (each of
+ * w->partitions partitions) equal the next offsets riskd stored in PostgreSQL for them:
+ * no instance committed to Kafka over the offsets another stored. A partition with no row in
+ * PostgreSQL must have no committed offset either.
+ */
+void e2e_assert_kafka_commits_match(const struct e2e_world *w, const char *group);
+
+/*
+ * The digest (e2e_result_digest) of an undisturbed run over w's topics: replays them into a
+ * fresh database (riskd_e2e_<name>_ref) with one riskd --until-idle of group riskd-reference.
+ * w's config keeps that group afterwards; w->dsn is restored to the test's database.
+ */
+void e2e_reference_digest(struct e2e_world *w, char *ref, size_t ref_size);
+
 /* A dead-lettered message read back from Kafka. */
 struct e2e_dead_letter {
 	char *payload;         /* NUL-terminated copy */
