@@ -26,8 +26,8 @@ static struct {
 } ready;
 
 static const char *const ready_codes[READY__COUNT] = {
-	"starting", "postgres_error", "postgres_unreachable", "loading",
-	"no_partitions", "stalled", "lagging",
+	"starting", "postgres_error", "postgres_unreachable", "no_partitions",
+	"loading", "stalled", "lagging",
 };
 
 void health_watch_init(struct health_watch *hw, int stall_s, int64_t now_ms)
@@ -88,8 +88,11 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
 
 void health_postgres(int rc)
 {
+	int answered = rc == 0 || rc == RISKD_ERR_CONFLICT;
 	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, rc == RISKD_ERR_UNAVAILABLE);
-	metrics_health_set(HEALTH_POSTGRES_ERROR, rc != 0 && rc != RISKD_ERR_UNAVAILABLE);
+	metrics_health_set(HEALTH_POSTGRES_ERROR, !answered && rc != RISKD_ERR_UNAVAILABLE);
+	if (rc == RISKD_ERR_CONFLICT)
+		health_loading();
 }
 
 void health_loaded(int64_t now_ms)
@@ -127,10 +130,10 @@ enum ready_condition health_ready(int64_t now_ms)
 		return READY_POSTGRES_ERROR;
 	if (metrics_health_active(HEALTH_POSTGRES_UNREACHABLE))
 		return READY_POSTGRES_UNREACHABLE;
-	if (atomic_load(&ready.loading))
-		return READY_LOADING;
 	if (atomic_load_explicit(&riskd_metrics.assigned_partitions, memory_order_relaxed) == 0)
 		return READY_NO_PARTITIONS;
+	if (atomic_load(&ready.loading))
+		return READY_LOADING;
 	if (atomic_load(&ready.behind) &&
 	    now_ms - atomic_load(&ready.progress_ms) >= atomic_load(&ready.stall_ms))
 		return READY_STALLED;

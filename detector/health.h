@@ -64,7 +64,9 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
 /*
  * Records the outcome of a PostgreSQL operation in the health conditions: rc 0 clears
  * postgres_unreachable and postgres_error, RISKD_ERR_UNAVAILABLE sets postgres_unreachable,
- * any other riskd_err sets postgres_error.
+ * RISKD_ERR_CONFLICT (a fenced commit: another instance took a partition) clears both and
+ * makes readiness say loading until the assignment is reloaded (health_loaded), any other
+ * riskd_err sets postgres_error.
  */
 void health_postgres(int rc);
 
@@ -77,8 +79,8 @@ enum ready_condition {
 	READY_STARTING = 0,          /* "starting": no assignment loaded yet */
 	READY_POSTGRES_ERROR,        /* "postgres_error" */
 	READY_POSTGRES_UNREACHABLE,  /* "postgres_unreachable" */
-	READY_LOADING,               /* "loading": partitions assigned, offsets and state not loaded */
 	READY_NO_PARTITIONS,         /* "no_partitions": the group assigned this instance none */
+	READY_LOADING,               /* "loading": partitions assigned, offsets and state not loaded */
 	READY_STALLED,               /* "stalled": messages left and no committed progress for
 	                                health.stall_s */
 	READY_LAGGING,               /* "lagging": riskd_consumer_lag above health.ready_max_lag */

@@ -159,10 +159,15 @@ Test(health, ready_names_the_first_condition_in_order)
 	health_postgres(RISKD_ERR_UNAVAILABLE);
 	cr_assert_str_eq(ready_reason(0), "postgres_unreachable");
 	health_postgres(0);
+	cr_assert_str_eq(ready_reason(0), "no_partitions");
+	metrics_set_lag(0, 4);
+	health_postgres(RISKD_ERR_CONFLICT); /* fenced: PostgreSQL is fine, reload the assignment */
+	cr_assert_str_eq(ready_reason(0), "loading");
+	cr_assert_eq(metrics_health(NULL, 0), 1, "a fenced commit is no database error");
+	health_postgres(0);
 	health_loading();
 	cr_assert_str_eq(ready_reason(0), "loading");
 	health_loaded(0);
-	cr_assert_str_eq(ready_reason(0), "no_partitions");
 	metrics_set_lag(101, 4);
 	cr_assert_str_eq(ready_reason(0), "lagging");
 	metrics_set_lag(100, 4);
