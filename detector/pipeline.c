@@ -197,7 +197,14 @@ static int resync(struct pipeline *pl)
 
 /* ---- committing ---- */
 
-static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag);
+/* Sets the lag gauges and updates the stall watch (and readiness) with the lag now; fills
+ * lag. */
+static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag)
+{
+	kafka_consumer_lag(pl->consumer, lag);
+	metrics_set_lag(lag->messages, (uint32_t)pl->part_count);
+	health_watch_update(&pl->health, now, pl->totals.messages, lag);
+}
 
 struct checkpoint_ctx {
 	const uint8_t *due;                /* pl->checkpoint_now[group] */
@@ -550,7 +557,9 @@ static void between_commits(struct pipeline *pl, int64_t now)
 		pl->last_findings_ms = now;
 	}
 	reload_areas(pl);
-	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
+	/* a confirmation is applied to the customers in state, so it waits for the replay to
+	 * rebuild them (a load re-reads every confirmation) */
+	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS && !pipeline_replay_pending(pl)) {
 		pl->last_feedback_ms = now;
 		/* the feedback poll is how an idle riskd notices a lost PostgreSQL: reconnect and
 		 * reload through a resync, with its back-off */
@@ -969,15 +978,6 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 fail:
 	pipeline_destroy(pl);
 	return NULL;
-}
-
-/* Sets the lag gauges and updates the stall watch (and readiness) with the lag now; fills
- * lag. */
-static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag)
-{
-	kafka_consumer_lag(pl->consumer, lag);
-	metrics_set_lag(lag->messages, (uint32_t)pl->part_count);
-	health_watch_update(&pl->health, now, pl->totals.messages, lag);
 }
 
 static void report_progress(struct pipeline *pl, int64_t now)

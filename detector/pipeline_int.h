@@ -4,7 +4,8 @@
  * PostgreSQL. Included only by detector/pipeline*.c; pipeline.h is the public face.
  *
  *   pipeline.c       the loop: batches, commits, checkpoints, rebalances, reloads, feedback
- *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions
+ *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions, and
+ *                    whether their replay is still going
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -109,5 +110,9 @@ static inline int64_t now_ms(void)
  * Returns 0 or a riskd_err with errstr set.
  */
 int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size);
+
+/* Whether an assigned partition is still replayed up to its committed offset after a load:
+ * the customers it rebuilds may not be in state yet. */
+int pipeline_replay_pending(const struct pipeline *pl);
 
 #endif

@@ -15,7 +15,10 @@
  * - 400 ms of added round-trip latency on every request: riskd is not done when it is lifted;
  * - riskd SIGSTOPped past its session timeout while another instance takes its partitions,
  *   then resumed: it must not commit over the new owner, in PostgreSQL (fenced offsets) or in
- *   Kafka (the committed offsets end equal to the stored ones).
+ *   Kafka (the committed offsets end equal to the stored ones);
+ * - a theft confirmation written while riskd was down, for a customer riskd rebuilds by
+ *   replaying Kafka, with latency that makes riskd poll the feedback before the replay: the
+ *   confirmation reaches the customer.
  *
  * PostgreSQL restarted under an idle riskd is tested in test_health.c
  * (postgres_restart_while_idle_is_noticed_and_survived), which compares its database with an
@@ -24,7 +27,7 @@
  * Every test publishes the same city into its own topics, so one undisturbed run gives the
  * reference for all: the first test that needs it runs it on its own topics
  * (e2e_reference_digest), and the others read it from a file under var/e2e named after the
- * suite's runner process and the riskd binary. The suite takes about three minutes.
+ * suite's runner process and the riskd binary. The suite takes about four minutes.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -47,14 +50,8 @@ static pid_t running[2];
 
 static void kill_leftovers(void)
 {
-	for (int i = 0; i < 2; i++) {
-		if (running[i] > 0) {
-			kill(running[i], SIGCONT);
-			kill(running[i], SIGKILL);
-			waitpid(running[i], NULL, 0);
-		}
-		running[i] = 0;
-	}
+	e2e_kill_leftover(&running[0]);
+	e2e_kill_leftover(&running[1]);
 }
 
 TestSuite(faults, .fini = kill_leftovers);
@@ -82,8 +79,9 @@ static void world_with_city(struct e2e_world *w, const char *name, char *second,
 	e2e_sh("'%s/riskctl' gen --customers 120 --days 8 --seed 23 --interval-s 1800"
 	       " --dup-rate 0.002 --bad-rate 0.002 > '%s' 2>/dev/null",
 	       w->env.bin, file);
-	e2e_sh("n=$(wc -l < '%s'); head -n $((n / 2)) '%s' > '%s'; tail -n +$((n / 2 + 1)) '%s' > '%s'",
-	       file, file, first, file, second);
+	/* GNU split: two files of whole lines, <dir>/half.aa and <dir>/half.ab */
+	e2e_sh("cd '%s' && split -n l/2 city.jsonl half. && mv half.aa '%s' && mv half.ab '%s'",
+	       w->dir, first, second);
 	e2e_produce_file(w, first);
 }
 
@@ -203,111 +201,78 @@ static void await_caught_up(const struct e2e_world *w)
 	cr_assert_fail("riskd did not catch up with the first half (logs in %s)", w->dir);
 }
 
-/* What riskd had stored when a fault began and when it was lifted, and the outbox rows then
- * waiting to be published. */
+/* What riskd had stored when a fault began, when it was lifted and when riskd was done, and
+ * the outbox rows waiting to be published when it was lifted. */
 struct fault_window {
-	int64_t at_start, at_end, outbox_at_end;
+	int64_t at_start, at_end, at_finish, outbox_at_end;
 };
 
 /*
- * Runs riskd (--until-idle) over w's first half until it has caught up, then turns the fault
- * on (fault(w, 1)) and publishes the second half - before the fault when publish_first, for
- * faults that would stop the publishing too - holds the fault hold_s and lifts it
- * (fault(w, 0)). Asserts riskd finishes by itself with exit 0; fills *seen.
+ * One fault's test, in a world of its own (name): riskd (--until-idle) reads the city's first
+ * half until it has caught up, then the mock cluster's command on starts the fault and the
+ * second half is published - before the fault when publish_first, for faults that would stop
+ * the publishing too - the fault holds 4 s and off lifts it. Asserts riskd finishes by itself
+ * with exit 0 and ends as an undisturbed run (assert_as_undisturbed); fills *seen for the
+ * test's evidence that its fault bit.
  */
-static void run_with_fault(struct e2e_world *w, const char *second,
-                           void (*fault)(const struct e2e_world *, int), double hold_s,
-                           int publish_first, struct fault_window *seen)
+static void run_fault(const char *name, const char *on, const char *off, int publish_first,
+                      struct fault_window *seen)
 {
-	running[0] = e2e_riskd_start(w, IDLE_ARGS);
-	await_caught_up(w);
+	struct e2e_world w;
+	char second[1400];
+	world_with_city(&w, name, second, sizeof(second));
+	running[0] = e2e_riskd_start(&w, IDLE_ARGS);
+	await_caught_up(&w);
 	if (publish_first)
-		e2e_produce_file(w, second);
-	fault(w, 1);
-	seen->at_start = stored(w);
+		e2e_produce_file(&w, second);
+	e2e_mock_ctl(&w, "%s", on);
+	seen->at_start = stored(&w);
 	if (!publish_first)
-		e2e_produce_file(w, second);
-	sleep_s(hold_s);
-	seen->at_end = stored(w);
-	seen->outbox_at_end = e2e_query_int(w->dsn, "select count(*) from risk.outbox");
-	fault(w, 0);
+		e2e_produce_file(&w, second);
+	sleep_s(4);
+	seen->at_end = stored(&w);
+	seen->outbox_at_end = e2e_query_int(w.dsn, "select count(*) from risk.outbox");
+	e2e_mock_ctl(&w, "%s", off);
 	int rc = e2e_wait(running[0], 240);
 	running[0] = 0;
-	cr_assert_eq(rc, 0, "riskd exited %d after the fault (logs in %s)", rc, w->dir);
+	cr_assert_eq(rc, 0, "riskd exited %d after the fault (logs in %s)", rc, w.dir);
+	seen->at_finish = stored(&w);
 	cr_log_info("%s: stored %lld at the fault, %lld when lifted, %lld at the end; %lld outbox "
-	            "rows waiting when lifted", w->name, (long long)seen->at_start,
-	            (long long)seen->at_end, (long long)stored(w), (long long)seen->outbox_at_end);
-}
-
-static void broker_down(const struct e2e_world *w, int on)
-{
-	e2e_mock_ctl(w, "%s all", on ? "broker-down" : "broker-up");
+	            "rows waiting when lifted", name, (long long)seen->at_start,
+	            (long long)seen->at_end, (long long)seen->at_finish,
+	            (long long)seen->outbox_at_end);
+	assert_as_undisturbed(&w);
 }
 
 Test(faults, broker_down_and_up_mid_stream, .timeout = 400)
 {
-	struct e2e_world w;
 	struct fault_window seen;
-	char second[1400];
-	world_with_city(&w, "fault_broker", second, sizeof(second));
-	run_with_fault(&w, second, broker_down, 4, 1, &seen);
-	cr_assert_lt(seen.at_end, stored(&w), "riskd was done before the broker went down");
-	assert_as_undisturbed(&w);
-}
-
-static void produce_errors(const struct e2e_world *w, int on)
-{
-	if (on)
-		e2e_mock_ctl(w, "request-errors Produce NOT_LEADER_FOR_PARTITION 100000");
-	else
-		e2e_mock_ctl(w, "clear-errors Produce");
+	run_fault("fault_broker", "broker-down all", "broker-up all", 1, &seen);
+	cr_assert_lt(seen.at_end, seen.at_finish, "riskd was done before the broker went down");
 }
 
 Test(faults, produce_requests_failing, .timeout = 400)
 {
-	struct e2e_world w;
 	struct fault_window seen;
-	char second[1400];
-	world_with_city(&w, "fault_produce", second, sizeof(second));
-	run_with_fault(&w, second, produce_errors, 4, 1, &seen);
+	run_fault("fault_produce", "request-errors Produce NOT_LEADER_FOR_PARTITION 100000",
+	          "clear-errors Produce", 1, &seen);
 	cr_assert_gt(seen.outbox_at_end, 0, "the relay published while Produce failed");
-	assert_as_undisturbed(&w);
-}
-
-static void fetch_errors(const struct e2e_world *w, int on)
-{
-	if (on)
-		e2e_mock_ctl(w, "request-errors Fetch NOT_LEADER_FOR_PARTITION 100000");
-	else
-		e2e_mock_ctl(w, "clear-errors Fetch");
 }
 
 Test(faults, fetch_requests_failing, .timeout = 400)
 {
-	struct e2e_world w;
 	struct fault_window seen;
-	char second[1400];
-	world_with_city(&w, "fault_fetch", second, sizeof(second));
-	run_with_fault(&w, second, fetch_errors, 4, 0, &seen);
+	run_fault("fault_fetch", "request-errors Fetch NOT_LEADER_FOR_PARTITION 100000",
+	          "clear-errors Fetch", 0, &seen);
 	cr_assert_eq(seen.at_end, seen.at_start, "riskd read input while every Fetch failed");
-	cr_assert_lt(seen.at_end, stored(&w));
-	assert_as_undisturbed(&w);
-}
-
-static void latency(const struct e2e_world *w, int on)
-{
-	e2e_mock_ctl(w, "latency all %d", on ? 400 : 0);
+	cr_assert_lt(seen.at_end, seen.at_finish);
 }
 
 Test(faults, added_latency, .timeout = 400)
 {
-	struct e2e_world w;
 	struct fault_window seen;
-	char second[1400];
-	world_with_city(&w, "fault_latency", second, sizeof(second));
-	run_with_fault(&w, second, latency, 4, 0, &seen);
-	cr_assert_lt(seen.at_end, stored(&w), "riskd was done before the latency was lifted");
-	assert_as_undisturbed(&w);
+	run_fault("fault_latency", "latency all 400", "latency all 0", 0, &seen);
+	cr_assert_lt(seen.at_end, seen.at_finish, "riskd was done before the latency was lifted");
 }
 
 /* Lines of file matching the extended regex pattern. */
@@ -352,8 +317,55 @@ Test(faults, sigstopped_past_the_session_timeout_commits_nothing_over_the_new_ow
 	            log_count(&w, 1, "event=commit_failed"),
 	            log_count(&w, 1, "event=partitions_revoked"),
 	            log_count(&w, 2, "event=partitions_assigned count=[1-9]"));
-	char group[200];
-	snprintf(group, sizeof(group), "riskd-%s", w.name);
-	e2e_assert_kafka_commits_match(&w, group);
+	e2e_assert_kafka_commits_match(&w);
 	assert_as_undisturbed(&w);
+}
+
+/*
+ * A theft confirmation written while riskd is down reaches a customer riskd rebuilds by
+ * replaying Kafka. The database is put as a riskd killed before its first checkpoint of one
+ * customer partition leaves it: results stored, no state snapshot (the partition's snapshots
+ * deleted, its state offsets back to "none"). riskd comes back with 300 ms of added latency,
+ * so that its first turns find no message yet and poll the analysts' feedback before the
+ * replay has rebuilt that partition's customers: the feedback must wait for the replay rather
+ * than pass the customer by. The replay stores no result twice.
+ */
+Test(faults, confirmation_written_while_down_reaches_a_replayed_customer, .timeout = 300)
+{
+	struct e2e_world w;
+	char second[1400], customer[128], sql[700], applied[300], before[2048], after[2048];
+	world_with_city(&w, "fault_feedback", second, sizeof(second));
+	e2e_produce_file(&w, second);
+	e2e_riskd_run_until_idle(&w, 4, 240);
+	e2e_result_digest(w.dsn, before, sizeof(before));
+
+	e2e_query_text(w.dsn, "select min(entity_id) from risk.entity_state where kind = 'c'",
+	               customer, sizeof(customer));
+	/* as if riskd had been killed before it first checkpointed the customer's partition */
+	snprintf(sql, sizeof(sql),
+	         "create temp table p as select partition from risk.entity_state where kind = 'c'"
+	         " and entity_id = '%s'; delete from risk.entity_state e using p where e.kind = 'c'"
+	         " and e.partition = p.partition; update risk.kafka_offsets o set state_offset = -1"
+	         " from p where o.partition = p.partition and o.topic not like '%%transformer%%'",
+	         customer);
+	e2e_sh("psql '%s' -qAt -v ON_ERROR_STOP=1 -c \"%s\" > /dev/null", w.dsn, sql);
+	snprintf(sql, sizeof(sql),
+	         "insert into risk.theft_confirmations (customer_id, confirmed, seq) values ('%s', "
+	         "true, nextval('risk.theft_confirmation_seq')) returning 1",
+	         customer);
+	cr_assert_eq(e2e_query_int(w.dsn, sql), 1);
+
+	e2e_mock_ctl(&w, "latency all 300");
+	running[0] = e2e_riskd_start(&w, "--until-idle 4");
+	int rc = e2e_wait(running[0], 240);
+	running[0] = 0;
+	e2e_mock_ctl(&w, "latency all 0");
+	cr_assert_eq(rc, 0, "riskd exited %d (logs in %s)", rc, w.dir);
+	snprintf(applied, sizeof(applied), "event=theft_confirmation customer=%s confirmed=1",
+	         customer);
+	e2e_sh("grep -q -- '%s' '%s/riskd-2.log' || { echo 'not applied (logs in %s)'; false; }",
+	       applied, w.dir, w.dir);
+	e2e_sh("grep -q 'event=stopped messages=[0-9]* replayed=[1-9]' '%s/riskd-2.log'", w.dir);
+	e2e_result_digest(w.dsn, after, sizeof(after));
+	cr_assert_str_eq(after, before, "the replay changed stored results");
 }

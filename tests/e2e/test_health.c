@@ -32,11 +32,7 @@ static pid_t running;
 
 static void kill_leftover(void)
 {
-	if (running > 0) {
-		kill(running, SIGKILL);
-		waitpid(running, NULL, 0);
-	}
-	running = 0;
+	e2e_kill_leftover(&running);
 }
 
 TestSuite(health, .fini = kill_leftover);
@@ -65,13 +61,21 @@ static int64_t publish_city(const struct e2e_world *w, int customers, int days)
 	return lines;
 }
 
+/* A world for one test with the metrics endpoint on a free port; returns the port. */
+static int world_with_port(struct e2e_world *w, const char *name, int partitions,
+                           int batch_size)
+{
+	e2e_world_new(w, name, partitions, batch_size);
+	int port = e2e_free_port();
+	e2e_world_set_metrics_port(w, port);
+	return port;
+}
+
 /* A world for one test with the metrics endpoint on a free port (*port) and a city in its
  * topics; returns the city's line count. */
 static int64_t world_with_city(struct e2e_world *w, const char *name, int partitions, int *port)
 {
-	e2e_world_new(w, name, partitions, 500);
-	*port = e2e_free_port();
-	e2e_world_set_metrics_port(w, *port);
+	*port = world_with_port(w, name, partitions, 500);
 	return publish_city(w, 40, 10);
 }
 
@@ -254,9 +258,7 @@ Test(health, readyz_follows_lag_and_committed_progress, .timeout = 300)
 {
 	struct e2e_world w;
 	char body[512];
-	e2e_world_new(&w, "health_ready", 2, 200);
-	int port = e2e_free_port();
-	e2e_world_set_metrics_port(&w, port);
+	int port = world_with_port(&w, "health_ready", 2, 200);
 	set_health(&w, 3, 50);
 	pid_t pid = running = e2e_riskd_start(&w, NULL);
 	cr_assert(await_ready(port, 200, "ready\n", 60, body, sizeof(body)),

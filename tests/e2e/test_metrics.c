@@ -20,11 +20,7 @@ static pid_t running;
 
 static void kill_leftover(void)
 {
-	if (running > 0) {
-		kill(running, SIGKILL);
-		waitpid(running, NULL, 0);
-	}
-	running = 0;
+	e2e_kill_leftover(&running);
 }
 
 TestSuite(metrics, .fini = kill_leftover);

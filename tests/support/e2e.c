@@ -611,8 +611,9 @@ void e2e_mock_ctl(const struct e2e_world *w, const char *fmt, ...)
 	cr_assert_eq(rc, 0, "mock-kafka ctl %s: %s", command, out);
 }
 
-void e2e_assert_kafka_commits_match(const struct e2e_world *w, const char *group)
+void e2e_assert_kafka_commits_match(const struct e2e_world *w)
 {
+	const char *group = world_group;
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
@@ -634,6 +635,9 @@ void e2e_assert_kafka_commits_match(const struct e2e_world *w, const char *group
 		         " where topic = '%s' and partition = %d",
 		         (int)RD_KAFKA_OFFSET_INVALID, tp->topic, (int)tp->partition);
 		int64_t stored = e2e_query_int(w->dsn, sql);
+		if (i < 3 * w->partitions)
+			cr_assert_gt(tp->offset, 0, "%s[%d]: nothing committed to Kafka", tp->topic,
+			             (int)tp->partition);
 		cr_assert_eq(tp->offset, stored,
 		             "%s[%d]: Kafka has offset %lld committed for group %s, PostgreSQL %lld",
 		             tp->topic, (int)tp->partition, (long long)tp->offset, group,
@@ -653,4 +657,14 @@ void e2e_reference_digest(struct e2e_world *w, char *ref, size_t ref_size)
 	e2e_riskd_run_until_idle(w, 4, 300);
 	e2e_result_digest(w->dsn, ref, ref_size);
 	snprintf(w->dsn, sizeof(w->dsn), "%s", run_dsn);
+}
+
+void e2e_kill_leftover(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGCONT);
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = 0;
 }

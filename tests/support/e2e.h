@@ -83,6 +83,10 @@ void e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Starts `riskd --config w->config [extra args]` with stderr to dir/riskd-N.log; returns pid. */
 pid_t e2e_riskd_start(const struct e2e_world *w, const char *extra_args);
 
+/* Kills *pid (resumed first, should it be stopped) and reaps it when it is above 0, then
+ * sets it to 0: for a suite's fini, after an assertion left a riskd running. */
+void e2e_kill_leftover(pid_t *pid);
+
 /* Waits for pid up to timeout_s; returns its exit status, or -1 on timeout (pid killed). */
 int e2e_wait(pid_t pid, double timeout_s);
 
@@ -136,12 +140,15 @@ void e2e_mock_ctl(const struct e2e_world *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * Asserts that the offsets group committed to Kafka for the four input topics of w (each of
- * w->partitions partitions) equal the next offsets riskd stored in PostgreSQL for them:
- * no instance committed to Kafka over the offsets another stored. A partition with no row in
- * PostgreSQL must have no committed offset either.
+ * Asserts that the offsets w's consumer group (as its config names it now) committed to Kafka
+ * for the four input topics (each of w->partitions partitions) equal the next offsets riskd
+ * stored in PostgreSQL for them: the co-assigned billing, profile and transformer partitions
+ * are committed like the readings ones, and no instance committed over the offsets another
+ * stored. Every partition of the three customer topics must have a committed offset (the
+ * test's input reaches every one); a transformer partition with no row in PostgreSQL must
+ * have none either.
  */
-void e2e_assert_kafka_commits_match(const struct e2e_world *w, const char *group);
+void e2e_assert_kafka_commits_match(const struct e2e_world *w);
 
 /*
  * The digest (e2e_result_digest) of an undisturbed run over w's topics: replays them into a
