@@ -211,14 +211,16 @@ Test(health, postgres_restart_while_idle_is_noticed_and_survived, .timeout = 300
 	              "the idle work waits for the reconnect instead of failing on every turn "
 	              "(logs in %s)", w.dir);
 	cr_assert_geq(log_lines(&w, "event=resynced"), 1);
-	/* the same process finishes its idle work: every queued area-window attributed */
+	/* the same process finishes its idle work: every area-day balanced and every area-window
+	 * attributed (both queues empty for a second) */
 	int64_t queued = -1;
-	for (int i = 0; i < 300 && queued != 0; i++) {
-		queued = e2e_query_int(w.dsn, "select count(*) from risk.area_attribution_queue");
-		if (queued)
-			sleep_s(0.2);
+	for (int i = 0, empty = 0; i < 600 && empty < 5; i++) {
+		queued = e2e_query_int(w.dsn, "select (select count(*) from risk.area_refresh_queue)"
+		                              " + (select count(*) from risk.area_attribution_queue)");
+		empty = queued ? 0 : empty + 1;
+		sleep_s(0.2);
 	}
-	cr_assert_eq(queued, 0, "area-windows left queued after the reconnect (logs in %s)", w.dir);
+	cr_assert_eq(queued, 0, "area work left queued after the reconnect (logs in %s)", w.dir);
 	stop_riskd(&w, pid);
 
 	/* and the database ends as an undisturbed run's (test_faults.c's other faults end so too) */
