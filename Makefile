@@ -8,6 +8,8 @@
 #   make test-browser     only the analyst console in headless chromium
 #                         (tests/browser/console_browser.py; screenshots under var/console-browser)
 #   make check-arrows     only the module-boundary check (tools/check-arrows.sh)
+#   make check-monitoring only the Prometheus alert rules (promtool check and test) and the
+#                         Grafana dashboard (tests/tools/test_monitoring.sh)
 #   make fuzz             the libFuzzer targets of tests/fuzz/, built with clang under ASan and
 #                         UBSan into build/fuzz/, each run FUZZ_SECONDS (default 30) on its
 #                         seed corpus; fails on a crash, a sanitizer report or a broken
@@ -69,7 +71,7 @@ $(BUILD)/tests/unit/test_console: $(BUILD)/tools/console_session.o $(BUILD)/tool
 PROGS := $(BINDIR)/riskd $(BINDIR)/riskctl $(BINDIR)/mock-kafka $(BINDIR)/riskd-console
 
 .PHONY: all deps test test-unit test-e2e test-browser demo eval bench clean stack-up stack-down valgrind \
-        fuzz fuzz-build check-arrows
+        fuzz fuzz-build check-arrows check-monitoring
 .DEFAULT_GOAL := all
 
 all: deps
@@ -140,6 +142,7 @@ $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 # Criterion runs each suite's tests in forked workers; -j1 keeps the 2-core machine calm.
 test: deps
 	@$(MAKE) --no-print-directory check-arrows
+	@$(MAKE) --no-print-directory check-monitoring
 	@$(MAKE) --no-print-directory build $(UNIT_BINS) $(E2E_BINS)
 	@if [ -z "$(SANITIZE)" ]; then $(MAKE) --no-print-directory bench-progs $(ATTRIB_BENCH); fi
 	@$(MAKE) --no-print-directory test-unit
@@ -152,6 +155,11 @@ test: deps
 check-arrows:
 	@tests/tools/test_check_arrows.sh >/dev/null || tests/tools/test_check_arrows.sh
 	@tools/check-arrows.sh
+
+# deploy/prometheus's alert rules (promtool check rules, and their cases with promtool test
+# rules) and deploy/grafana's dashboard: valid, and naming only metrics docs/metrics.md lists.
+check-monitoring:
+	@tests/tools/test_monitoring.sh
 
 # Under SANITIZE a sanitizer report fails the run wherever it appears - in a suite's output
 # (Criterion's workers do not turn a leak report into a failure) or in the logs of the riskd

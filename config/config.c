@@ -176,14 +176,18 @@ static const struct config_key config_keys[] = {
 	            "price per kWh of each tariff code customer profiles name, for the back-billing "
 	            "amount of a theft alert's stolen energy; a code not listed has no price"),
 	KEY_INT("metrics.port", metrics_port, 0, 65535, 9464,
-	        "TCP port of the /metrics and /healthz endpoint; 0 turns it off"),
+	        "TCP port of the /metrics, /healthz and /readyz endpoint; 0 turns it off"),
 	KEY_STRING("metrics.listen", metrics_listen, 1, "127.0.0.1",
-	           "IP address the /metrics and /healthz endpoint listens on: 127.0.0.1 (this "
+	           "IP address the /metrics, /healthz and /readyz endpoint listens on: 127.0.0.1 (this "
 	           "machine only), 0.0.0.0 (every IPv4 interface), :: (every interface) or one "
 	           "interface's address"),
 	KEY_INT("health.stall_s", health_stall_s, 1, 86400, 60,
 	        "seconds without a processed input message, while the consumer lags behind, after "
-	        "which /healthz reports kafka_stalled and --until-idle gives up"),
+	        "which /healthz reports kafka_stalled and --until-idle gives up; /readyz reports "
+	        "stalled after as long without committed progress"),
+	KEY_INT("health.ready_max_lag", health_ready_max_lag, 0, 2147483647, 100000,
+	        "largest consumer lag (messages behind the partition ends, riskd_consumer_lag) at "
+	        "which /readyz still answers ready; above it /readyz reports lagging"),
 	KEY_STRING("console.listen", console_listen, 1, "127.0.0.1",
 	           "IPv4 address the analyst console (riskd-console) listens on"),
 	KEY_INT("console.port", console_port, 1, 65535, 9470, "TCP port of the analyst console"),

@@ -105,6 +105,8 @@ struct riskd_config {
 	char metrics_listen[64];                   /* metrics.listen: an IP address, default
 	                                              "127.0.0.1" */
 	int health_stall_s;                        /* health.stall_s, 1..86400, default 60 */
+	int health_ready_max_lag;                  /* health.ready_max_lag, 0..2^31-1, default
+	                                              100000 */
 	/* analyst console (riskd-console) */
 	char console_listen[64];                   /* console.listen, IPv4 address, default "127.0.0.1" */
 	int console_port;                          /* console.port, 1..65535, default 9470 */

@@ -17,6 +17,7 @@ packages=(
     librdkafka-dev libpq-dev libjansson-dev libyaml-dev libcriterion-dev libmicrohttpd-dev libsystemd-dev liblua5.4-dev libluajit-5.1-dev
     postgresql-15 postgresql-client-15 tzdata
     kcat python3 python3-confluent-kafka python3-psycopg2 procps libxml2-utils systemd openssl
+    prometheus
     chromium chromium-driver python3-selenium
 )
 case "${1:-}" in

@@ -104,6 +104,11 @@ const struct ruleset *grader_rules(const struct grader *g)
 	return g->rules;
 }
 
+const struct scorecard_set *grader_cards(const struct grader *g)
+{
+	return g->cards;
+}
+
 void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
                    struct grade_limits *out)
 {

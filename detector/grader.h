@@ -97,6 +97,9 @@ void grader_limits(const struct ruleset *credit_rules, const struct feature_vec 
 /* The live credit rule set (for its name and version). */
 const struct ruleset *grader_rules(const struct grader *g);
 
+/* The live scorecards (for riskd_policy_info); valid until the next grader_reload. */
+const struct scorecard_set *grader_cards(const struct grader *g);
+
 /*
  * Grades customer cs as of local day today (its payment features on that day, the card of
  * its segment, the credit rules), with hysteresis against the grade it holds, and records

@@ -1,9 +1,11 @@
 /*
  * health.c - the input stall watch and --until-idle's verdict (health.h), on top of the
- * health conditions that metrics.c serves at /healthz.
+ * health conditions that metrics.c serves at /healthz, and the readiness verdict it serves at
+ * /readyz.
  */
 #include "health.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../config/riskd_base.h"
@@ -12,6 +14,21 @@
 
 /* A longer pause between updates means the loop was not consuming on purpose. */
 #define HEALTH_GAP_MS 5000
+
+/* Readiness's inputs: written by the main loop, read by the HTTP thread. */
+static struct {
+	_Atomic int64_t max_lag;      /* health.ready_max_lag */
+	_Atomic int64_t stall_ms;     /* health.stall_s in ms */
+	_Atomic int64_t progress_ms;  /* last committed progress, load, new assignment, or moment
+	                                 nothing was left to read */
+	_Atomic int behind;           /* messages are, or may be, left (as of the last update) */
+	_Atomic int loading;          /* assigned partitions not loaded yet */
+} ready;
+
+static const char *const ready_codes[READY__COUNT] = {
+	"starting", "postgres_error", "postgres_unreachable", "no_partitions",
+	"loading", "stalled", "lagging",
+};
 
 void health_watch_init(struct health_watch *hw, int stall_s, int64_t now_ms)
 {
@@ -31,6 +48,9 @@ int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messag
 	int gap = hw->looked_ms && now_ms - hw->looked_ms > HEALTH_GAP_MS;
 	if (messages != hw->messages || !lag_behind(lag) || gap || lag->partitions != hw->partitions)
 		hw->calm_ms = now_ms;
+	if (!lag_behind(lag) || lag->partitions != hw->partitions)
+		atomic_store(&ready.progress_ms, now_ms);
+	atomic_store(&ready.behind, lag_behind(lag));
 	hw->messages = messages;
 	hw->partitions = lag->partitions;
 	hw->looked_ms = now_ms;
@@ -68,12 +88,64 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
 
 void health_postgres(int rc)
 {
+	int answered = rc == 0 || rc == RISKD_ERR_CONFLICT;
 	metrics_health_set(HEALTH_POSTGRES_UNREACHABLE, rc == RISKD_ERR_UNAVAILABLE);
-	metrics_health_set(HEALTH_POSTGRES_ERROR, rc != 0 && rc != RISKD_ERR_UNAVAILABLE);
+	metrics_health_set(HEALTH_POSTGRES_ERROR, !answered && rc != RISKD_ERR_UNAVAILABLE);
+	if (rc == RISKD_ERR_CONFLICT)
+		health_loading();
 }
 
-void health_loaded(void)
+void health_loaded(int64_t now_ms)
 {
 	health_postgres(0);
 	metrics_health_set(HEALTH_STARTING, 0);
+	atomic_store(&ready.progress_ms, now_ms);
+	atomic_store(&ready.loading, 0);
+}
+
+void health_ready_init(int64_t max_lag, int stall_s, int64_t now_ms)
+{
+	atomic_store(&ready.max_lag, max_lag);
+	atomic_store(&ready.stall_ms, (int64_t)(stall_s > 0 ? stall_s : 1) * 1000);
+	atomic_store(&ready.progress_ms, now_ms);
+	atomic_store(&ready.behind, 0);
+	atomic_store(&ready.loading, 0);
+}
+
+void health_loading(void)
+{
+	atomic_store(&ready.loading, 1);
+}
+
+void health_committed(int64_t now_ms)
+{
+	atomic_store(&ready.progress_ms, now_ms);
+}
+
+enum ready_condition health_ready(int64_t now_ms)
+{
+	if (metrics_health_active(HEALTH_STARTING))
+		return READY_STARTING;
+	if (metrics_health_active(HEALTH_POSTGRES_ERROR))
+		return READY_POSTGRES_ERROR;
+	if (metrics_health_active(HEALTH_POSTGRES_UNREACHABLE))
+		return READY_POSTGRES_UNREACHABLE;
+	if (atomic_load_explicit(&riskd_metrics.assigned_partitions, memory_order_relaxed) == 0)
+		return READY_NO_PARTITIONS;
+	if (atomic_load(&ready.loading))
+		return READY_LOADING;
+	if (atomic_load(&ready.behind) &&
+	    now_ms - atomic_load(&ready.progress_ms) >= atomic_load(&ready.stall_ms))
+		return READY_STALLED;
+	if (atomic_load_explicit(&riskd_metrics.consumer_lag, memory_order_relaxed) >
+	    atomic_load(&ready.max_lag))
+		return READY_LAGGING;
+	return READY__COUNT;
+}
+
+const char *health_ready_code(enum ready_condition condition)
+{
+	if ((unsigned)condition >= READY__COUNT)
+		return "unknown";
+	return ready_codes[condition];
 }

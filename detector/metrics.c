@@ -1,6 +1,7 @@
 /*
  * metrics.c - renders riskd's fixed set of metrics (struct riskd_metrics) as Prometheus text
- * and serves them, with the /healthz flag, over HTTP from libmicrohttpd's internal thread.
+ * and serves them, with the /healthz flag and the /readyz verdict (health.c), over HTTP from
+ * libmicrohttpd's internal thread.
  *
  * Writers are the detector loop and the outbox relay (relaxed atomics, see metrics.h); the
  * only reader is the HTTP thread. The health conditions are one atomic bit set, so the whole
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,9 @@
 #include <microhttpd.h>
 
 #include "../config/riskd_base.h"
+#include "../rules/ruleset.h"
+#include "../scoring/scorecard.h"
+#include "health.h"
 #include "log.h"
 #include "version.h"
 
@@ -41,6 +46,23 @@ static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
 
 static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft" };
 
+static const char *const metrics_reload_kind_names[METRICS_RELOAD_KIND__COUNT] = {
+	"theft", "credit",
+};
+
+/* One live policy, labels of riskd_policy_info. */
+struct metrics_policy {
+	const char *kind; /* "theft", "credit" (rule sets), "scorecard" */
+	char name[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
+	char version[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
+	char hash[72];
+};
+
+/* The live policies: written on load and reload, read by the renderer, under the lock. */
+static pthread_mutex_t metrics_policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_policy metrics_policies[METRICS_POLICIES_MAX];
+static size_t metrics_policy_count;
+
 static const char *const metrics_health_codes[HEALTH__COUNT] = {
 	"starting", "postgres_error", "postgres_unreachable", "kafka_stalled",
 };
@@ -61,6 +83,47 @@ void metrics_init(void)
 	atomic_store_explicit(&riskd_metrics.start_time_s, (int64_t)time(NULL),
 	                      memory_order_relaxed);
 	atomic_store_explicit(&metrics_health_bits, 1u << HEALTH_STARTING, memory_order_release);
+	pthread_mutex_lock(&metrics_policy_lock);
+	metrics_policy_count = 0;
+	pthread_mutex_unlock(&metrics_policy_lock);
+}
+
+/* Appends one policy to the table (the lock held); drops it when the table is full. */
+static void metrics_policy_add(const char *kind, const char *name, const char *version,
+                               const char *hash)
+{
+	if (metrics_policy_count >= METRICS_POLICIES_MAX)
+		return;
+	struct metrics_policy *p = &metrics_policies[metrics_policy_count++];
+	p->kind = kind;
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	snprintf(p->version, sizeof(p->version), "%s", version ? version : "");
+	snprintf(p->hash, sizeof(p->hash), "%s", hash ? hash : "");
+}
+
+void metrics_set_policies(const struct ruleset *theft, const struct ruleset *credit,
+                          const struct scorecard_set *cards)
+{
+	pthread_mutex_lock(&metrics_policy_lock);
+	metrics_policy_count = 0;
+	const struct ruleset *sets[2] = {theft, credit};
+	for (int i = 0; i < 2; i++)
+		if (sets[i])
+			metrics_policy_add(metrics_reload_kind_names[i], ruleset_name(sets[i]),
+			                   ruleset_version(sets[i]), ruleset_hash(sets[i]));
+	for (size_t i = 0; cards && i < scorecard_set_count(cards); i++) {
+		const struct scorecard *card = scorecard_set_card(cards, i);
+		metrics_policy_add("scorecard", scorecard_name(card), scorecard_version(card),
+		                   scorecard_hash(card));
+	}
+	pthread_mutex_unlock(&metrics_policy_lock);
+}
+
+const char *metrics_reload_kind_name(enum metrics_reload_kind kind)
+{
+	if ((unsigned)kind >= METRICS_RELOAD_KIND__COUNT)
+		return "unknown";
+	return metrics_reload_kind_names[kind];
 }
 
 void metrics_commit_observe(double seconds)
@@ -81,6 +144,14 @@ const char *metrics_alert_kind_name(enum metrics_alert_kind kind)
 	if ((unsigned)kind >= METRICS_ALERT_KIND__COUNT)
 		return "unknown";
 	return metrics_alert_kind_names[kind];
+}
+
+/* Milliseconds of the monotonic clock: the main loop's (pipeline_int.h), for health_ready(). */
+static int64_t metrics_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* snprintf-style appender: keeps counting the needed length after the buffer is full. */
@@ -126,6 +197,33 @@ static const char *metrics_label(const char *name)
 	return name ? name : "unknown";
 }
 
+/* riskd_policy_reloads_total and riskd_policy_info. */
+static void metrics_render_policies(struct metrics_out *out)
+{
+	static const char *const results[2] = {"ok", "failed"};
+	metrics_header(out, "riskd_policy_reloads_total", "counter",
+	               "Policy file reloads (SIGHUP or a changed file) by kind and result: ok put "
+	               "new files live, failed kept the old ones.");
+	for (int k = 0; k < METRICS_RELOAD_KIND__COUNT; k++)
+		for (int r = 0; r < 2; r++)
+			metrics_printf(out, "riskd_policy_reloads_total{kind=\"%s\",result=\"%s\"} %llu\n",
+			               metrics_reload_kind_names[k], results[r],
+			               (unsigned long long)metrics_get(&riskd_metrics.reloads[k][r]));
+	metrics_header(out, "riskd_policy_info", "gauge",
+	               "1 for each live rule set and scorecard, labelled with its kind, name, "
+	               "version and content hash.");
+	pthread_mutex_lock(&metrics_policy_lock);
+	/* the loaders allow letters, digits, '_', '-' and '.' in names and versions, and hashes
+	 * are hex: nothing to escape in a label value */
+	for (size_t i = 0; i < metrics_policy_count; i++) {
+		const struct metrics_policy *p = &metrics_policies[i];
+		metrics_printf(out,
+		               "riskd_policy_info{kind=\"%s\",name=\"%s\",version=\"%s\",hash=\"%s\"} 1\n",
+		               p->kind, p->name, p->version, p->hash);
+	}
+	pthread_mutex_unlock(&metrics_policy_lock);
+}
+
 /* A metric with no labels: header and one sample. */
 static void metrics_scalar(struct metrics_out *out, const char *name, const char *type,
                            const char *help, uint64_t value)
@@ -159,6 +257,10 @@ size_t metrics_render(char *buf, size_t size)
 
 	metrics_header(&out, "riskd_up", "gauge", "1 while riskd is running.");
 	metrics_printf(&out, "riskd_up 1\n");
+	metrics_header(&out, "riskd_ready", "gauge",
+	               "1 when /readyz answers ready, else 0 (its body says why).");
+	metrics_printf(&out, "riskd_ready %d\n",
+	               health_ready(metrics_monotonic_ms()) == READY__COUNT);
 	metrics_header(&out, "riskd_build_info", "gauge",
 	               "1, labelled with the version and git commit riskd was built from.");
 	metrics_printf(&out, "riskd_build_info{version=\"%s\",commit=\"%s\"} 1\n", riskd_version(),
@@ -230,6 +332,7 @@ size_t metrics_render(char *buf, size_t size)
 		metrics_printf(&out, "riskd_alerts_total{kind=\"%s\"} %llu\n",
 		               metrics_alert_kind_names[k],
 		               (unsigned long long)metrics_get(&m->alerts[k]));
+	metrics_render_policies(&out);
 	metrics_scalar(&out, "riskd_grade_changes_total", "counter",
 	               "Credit grade changes emitted.", metrics_get(&m->grade_changes));
 	metrics_scalar(&out, "riskd_input_gap_messages_total", "counter",
@@ -275,6 +378,14 @@ const char *metrics_health_code(enum health_condition condition)
 	if ((unsigned)condition >= HEALTH__COUNT)
 		return "unknown";
 	return metrics_health_codes[condition];
+}
+
+int metrics_health_active(enum health_condition condition)
+{
+	if ((unsigned)condition >= HEALTH__COUNT)
+		return 0;
+	unsigned bits = atomic_load_explicit(&metrics_health_bits, memory_order_acquire);
+	return (bits >> condition) & 1u;
 }
 
 int metrics_health(char *reason, size_t reason_size)
@@ -367,6 +478,18 @@ static enum MHD_Result metrics_http_healthz(struct MHD_Connection *conn)
 	                          body, (size_t)n, 0);
 }
 
+static enum MHD_Result metrics_http_readyz(struct MHD_Connection *conn)
+{
+	enum ready_condition why = health_ready(metrics_monotonic_ms());
+	if (why == READY__COUNT)
+		return metrics_http_reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", "ready\n", 6,
+		                          0);
+	char body[METRICS_REASON_MAX + 32];
+	int n = snprintf(body, sizeof(body), "not ready: %s\n", health_ready_code(why));
+	return metrics_http_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+	                          body, (size_t)n, 0);
+}
+
 /* MHD_AccessHandlerCallback: answers every request on its first call (no request bodies). */
 static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *conn,
                                            const char *url, const char *method,
@@ -389,6 +512,8 @@ static enum MHD_Result metrics_http_answer(void *cls, struct MHD_Connection *con
 		return metrics_http_metrics(conn);
 	if (strcmp(url, "/healthz") == 0)
 		return metrics_http_healthz(conn);
+	if (strcmp(url, "/readyz") == 0)
+		return metrics_http_readyz(conn);
 	return metrics_http_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", not_found,
 	                          sizeof(not_found) - 1, 0);
 }

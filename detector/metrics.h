@@ -1,6 +1,7 @@
 /*
  * metrics.h - riskd's operational counters and gauges, their Prometheus text rendering, and
- * the small HTTP server that serves GET /metrics and GET /healthz (docs/metrics.md).
+ * the small HTTP server that serves GET /metrics, GET /healthz and GET /readyz
+ * (docs/metrics.md).
  *
  * The set of metrics is fixed: one global struct riskd_metrics of C11 atomics. The detector's
  * main loop (and the outbox relay) update it through the metrics_* helpers below, which are
@@ -19,6 +20,17 @@
 
 /* Finite upper bounds of the riskd_commit_seconds histogram; a +Inf bucket follows them. */
 #define METRICS_COMMIT_BUCKETS 13
+
+/* Kinds of policy reload counted by riskd_policy_reloads_total (label kind): the theft rules,
+ * and the credit rules with the scorecards (they reload together). */
+enum metrics_reload_kind {
+	METRICS_RELOAD_THEFT = 0,
+	METRICS_RELOAD_CREDIT,
+	METRICS_RELOAD_KIND__COUNT
+};
+
+/* Most policies riskd_policy_info lists: the two rule sets and the scorecards. */
+#define METRICS_POLICIES_MAX 16
 
 /* Kinds of alert counted by riskd_alerts_total (label kind). */
 enum metrics_alert_kind {
@@ -59,6 +71,8 @@ struct riskd_metrics {
 	_Atomic uint64_t transformers;                       /* riskd_transformers (gauge) */
 	_Atomic uint64_t state_bytes;                        /* riskd_state_bytes (gauge) */
 	_Atomic int64_t start_time_s;                        /* riskd_start_time_seconds */
+	/* riskd_policy_reloads_total{kind,result}: [kind][0] ok, [kind][1] failed */
+	_Atomic uint64_t reloads[METRICS_RELOAD_KIND__COUNT][2];
 };
 
 /* The process's metrics. Zero (and start time 0) until metrics_init() runs. */
@@ -81,8 +95,8 @@ enum health_condition {
 };
 
 /*
- * Resets every metric to zero, records now as riskd_start_time_seconds and sets the health
- * conditions to HEALTH_STARTING alone. Call once at start-up, before any other thread
+ * Resets every metric to zero (riskd_policy_info lists nothing), records now as
+ * riskd_start_time_seconds and sets the health conditions to HEALTH_STARTING alone. Call once at start-up, before any other thread
  * reads the metrics (tests call it to start from a clean slate).
  */
 void metrics_init(void);
@@ -181,6 +195,14 @@ static inline void metrics_alert_raised(enum metrics_alert_kind kind)
 		metrics_add(&riskd_metrics.alerts[kind], 1);
 }
 
+/* A reload of this kind of policy files put new files live (ok non-zero) or failed to load
+ * them (the old ones stay live). Out-of-range kinds are ignored. */
+static inline void metrics_policy_reloaded(enum metrics_reload_kind kind, int ok)
+{
+	if ((unsigned)kind < METRICS_RELOAD_KIND__COUNT)
+		metrics_add(&riskd_metrics.reloads[kind][ok ? 0 : 1], 1);
+}
+
 /* A customer's credit grade changed. */
 static inline void metrics_grade_changed(void)
 {
@@ -210,6 +232,23 @@ static inline void metrics_set_state(uint64_t customers, uint64_t transformers,
  */
 void metrics_commit_observe(double seconds);
 
+struct ruleset;
+struct scorecard_set;
+
+/*
+ * Records the policies now live, for riskd_policy_info: the theft and credit rule sets (either
+ * may be NULL) and the scorecards (NULL: none), each with its name, version and content hash
+ * (copied; at most METRICS_POLICIES_MAX in all). Replaces what was recorded before. Call after
+ * the first load and after every reload that put new files live; takes a lock the /metrics
+ * renderer shares (not for the per-event path).
+ */
+void metrics_set_policies(const struct ruleset *theft, const struct ruleset *credit,
+                          const struct scorecard_set *cards);
+
+/* Contract names for the reload kind label ("theft", "credit"); "unknown" when out of
+ * range. */
+const char *metrics_reload_kind_name(enum metrics_reload_kind kind);
+
 /* Contract names for the alert kind label ("theft"); "unknown" when out of range. */
 const char *metrics_alert_kind_name(enum metrics_alert_kind kind);
 
@@ -233,6 +272,9 @@ void metrics_health_set(enum health_condition condition, int active);
  * "unknown" when out of range. */
 const char *metrics_health_code(enum health_condition condition);
 
+/* 1 when this health condition is active, else 0 (out of range: 0). Thread-safe. */
+int metrics_health_active(enum health_condition condition);
+
 /*
  * Returns 1 when no condition is active, 0 when one is, and copies the reason code of the
  * first active condition (empty when healthy) into reason (reason_size bytes, may be 0 with
@@ -246,6 +288,7 @@ int metrics_health(char *reason, size_t reason_size);
  * (libmicrohttpd's internal polling thread), serving:
  *   GET /metrics  200, text/plain; version=0.0.4, the output of metrics_render()
  *   GET /healthz  200 "ok\n", or 503 "unhealthy: <reason code>\n"
+ *   GET /readyz   200 "ready\n", or 503 "not ready: <reason code>\n" (health_ready())
  *   other paths   404;  methods other than GET and HEAD: 405 with Allow: GET, HEAD
  * port 0 means disabled: returns 0 and starts nothing.
  * Returns 0, RISKD_ERR_RANGE for a port outside 0..65535, RISKD_ERR_INVALID when listen is

@@ -192,13 +192,22 @@ static int resync(struct pipeline *pl)
 	pl->needs_resync = 0;
 	pl->totals.resyncs++;
 	pl->last_message_ms = now_ms(); /* --until-idle counts from here, not from before the outage */
-	health_loaded();
+	health_loaded(pl->last_message_ms);
 	log_kv(LOG_INFO, "resynced", "partitions=%d customers=%zu transformers=%zu", pl->part_count,
 	       cstate_table_count(pl->ingest.customers), cstate_table_count(pl->ingest.transformers));
 	return 0;
 }
 
 /* ---- committing ---- */
+
+/* Sets the lag gauges and updates the stall watch (and readiness) with the lag now; fills
+ * lag. */
+static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag)
+{
+	kafka_consumer_lag(pl->consumer, lag);
+	metrics_set_lag(lag->messages, (uint32_t)pl->part_count);
+	health_watch_update(&pl->health, now, pl->totals.messages, lag);
+}
 
 struct checkpoint_ctx {
 	const uint8_t *due;                /* pl->checkpoint_now[group] */
@@ -349,6 +358,11 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
  */
 static int finish_commit(struct pipeline *pl)
 {
+	if (committer_busy(&pl->committer)) {
+		/* /readyz judges a long wait by the lag as it stands when the wait starts */
+		struct kafka_lag lag;
+		report_lag(pl, now_ms(), &lag);
+	}
 	struct commit_job *job = committer_wait(&pl->committer);
 	if (!job)
 		return 0;
@@ -408,6 +422,8 @@ static int finish_commit(struct pipeline *pl)
 	kafka_consumer_commit_async(pl->consumer, done, (int)sb->offset_count);
 	committer_release(&pl->committer, job);
 	health_postgres(0);
+	if (sb->offset_count)
+		health_committed(now_ms());
 	return 0;
 }
 
@@ -529,6 +545,16 @@ static int apply_feedback(struct pipeline *pl)
 	return (int)(pl->totals.confirmations - before);
 }
 
+/* A store call besides commits failed with rc: a lost PostgreSQL is reconnected through a
+ * resync, with its back-off (and counted), rather than tried again on every turn. */
+static void resync_if_lost(struct pipeline *pl, int rc)
+{
+	if (rc != RISKD_ERR_UNAVAILABLE)
+		return;
+	health_postgres(rc);
+	pl->needs_resync = 1;
+}
+
 /*
  * The store's work besides commits, done while nothing commits: the area table after a
  * balance, and the analysts' confirmed-theft feedback every couple of seconds (its regrades
@@ -543,14 +569,13 @@ static void between_commits(struct pipeline *pl, int64_t now)
 		pl->last_findings_ms = now;
 	}
 	reload_areas(pl);
-	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS) {
+	/* a confirmation is applied to the customers in state, so it waits for the replay to
+	 * rebuild them (a load re-reads every confirmation) */
+	if (now - pl->last_feedback_ms >= FEEDBACK_EVERY_MS && !pipeline_replay_pending(pl)) {
 		pl->last_feedback_ms = now;
 		/* the feedback poll is how an idle riskd notices a lost PostgreSQL: reconnect and
 		 * reload through a resync, with its back-off */
-		if (apply_feedback(pl) == RISKD_ERR_UNAVAILABLE) {
-			health_postgres(RISKD_ERR_UNAVAILABLE);
-			pl->needs_resync = 1;
-		}
+		resync_if_lost(pl, apply_feedback(pl));
 	}
 }
 
@@ -595,6 +620,8 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 	struct rbuf diag = {0};
 	int rc = scorer_reload(pl->ingest.scorer, force, &diag);
 	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
+	if (rc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
 	if (rc == 1)
 		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
@@ -605,6 +632,10 @@ static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
 	}
 	rbuf_reset(&diag);
 	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
+	if (crc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
+	if (rc == 1 || crc == 1)
+		metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	if (crc == 1) {
 		set_credit_policy(pl);
 		log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
@@ -836,11 +867,16 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 			drop_uncommitted(pl);
 			pl->needs_resync = 0;
 			metrics_set_lag(0, 0);
+			/* --until-idle waits for the next assignment as it does at start: a member
+			 * whose session expired (a broker outage) rejoins, it is not done */
+			pl->assigned_once = 0;
+			pl->last_message_ms = now_ms();
 		}
 		log_kv(LOG_INFO, "partitions_revoked", "count=%d kept=%d", n, pl->part_count);
 		return;
 	}
 	int first_new = pl->part_count;
+	health_loading();
 	if (pl->part_count + n > pl->part_cap) {
 		pl->part_cap = pl->part_count + n;
 		pl->parts = xrealloc(pl->parts, sizeof(*pl->parts) * (size_t)pl->part_cap);
@@ -875,9 +911,9 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		cstate_table_clear(pl->ingest.transformers);
 		open_hours_clear(pl->open_hours);
 		pl->needs_resync = 1; /* reloads the whole assignment */
-	} else if (first_new == 0) {
+	} else if (first_new == 0 || !pl->needs_resync) {
 		pl->needs_resync = 0;
-		health_loaded();
+		health_loaded(now_ms());
 	}
 	if (!rc)
 		commit_loaded_offsets(pl, first_new);
@@ -961,6 +997,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	}
 	rbuf_free(&diag);
 	set_credit_policy(pl);
+	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
@@ -1008,6 +1045,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	if (check_copartitioned(pl, errstr, errstr_size) != 0)
 		goto fail;
 	health_watch_init(&pl->health, cfg->health_stall_s, now_ms());
+	health_ready_init(cfg->health_ready_max_lag, cfg->health_stall_s, now_ms());
 	return pl;
 
 fail:
@@ -1021,9 +1059,7 @@ static void report_progress(struct pipeline *pl, int64_t now)
 		return; /* the lag walks every assigned partition: once a second is plenty */
 	pl->last_gauges_ms = now;
 	struct kafka_lag lag;
-	kafka_consumer_lag(pl->consumer, &lag);
-	metrics_set_lag(lag.messages, (uint32_t)pl->part_count);
-	health_watch_update(&pl->health, now, pl->totals.messages, &lag);
+	report_lag(pl, now, &lag);
 	metrics_set_state(cstate_table_count(pl->ingest.customers),
 	                  cstate_table_count(pl->ingest.transformers),
 	                  cstate_table_memory(pl->ingest.customers) + cstate_table_memory(pl->ingest.transformers));
@@ -1163,11 +1199,13 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			if (pl->relay_pending)
 				pl->relay_pending = relay_outbox(pl) != 0;
 			if (pl->drain_pending) {
-				pl->drain_pending = drain_area_balance(pl) != 0;
+				int rc = drain_area_balance(pl);
+				pl->drain_pending = rc != 0;
 				pl->last_drain_ms = now;
+				resync_if_lost(pl, rc);
 			}
 			if (pl->attrib_pending && !pl->drain_pending)
-				attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now);
+				resync_if_lost(pl, attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now));
 			if (force)
 				*opts->reload = 0;
 			maybe_reload_rules(pl, force, now);

@@ -4,7 +4,8 @@
  * PostgreSQL. Included only by detector/pipeline*.c; pipeline.h is the public face.
  *
  *   pipeline.c       the loop: batches, commits, checkpoints, rebalances, reloads, feedback
- *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions
+ *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions, and
+ *                    whether their replay is still going
  *   pipeline_repeats.c  input sent again: the closed days' coverage late readings need
  */
 #ifndef RISKD_PIPELINE_INT_H
@@ -94,7 +95,8 @@ struct pipeline {
 	int fatal;                                       /* a non-retryable error happened */
 	char fatal_msg[1100];
 	int64_t last_message_ms;
-	int assigned_once;                               /* a rebalance has assigned partitions */
+	int assigned_once;                               /* a rebalance has assigned partitions
+	                                                    since the last revoke of all */
 	int64_t last_progress_ms;
 	int64_t last_gauges_ms;
 	struct health_watch health;                      /* input stall watch (health.h) */
@@ -158,5 +160,9 @@ int pipeline_load_repeats(struct pipeline *pl, const int32_t *partitions, int n,
  * again after it).
  */
 int pipeline_load_closed_cover(struct pipeline *pl, const struct event *ev);
+
+/* Whether an assigned partition is still replayed up to its committed offset after a load:
+ * the customers it rebuilds may not be in state yet. */
+int pipeline_replay_pending(const struct pipeline *pl);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * pipeline_load.c - an assignment's offsets and state from PostgreSQL (pipeline_int.h).
+ * pipeline_load.c - an assignment's offsets and state from PostgreSQL, and whether the replay
+ * that rebuilds the rest of the state is still going (pipeline_int.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -83,5 +84,17 @@ int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t
 	               (rc = store_load_open_hours(pl->store, 't', trans, ntrans, load_open_hours,
 	                                           &ctx, errstr, errstr_size))))
 		return rc;
+	return 0;
+}
+
+int pipeline_replay_pending(const struct pipeline *pl)
+{
+	for (int i = 0; i < pl->part_count; i++) {
+		const struct part *p = &pl->parts[i];
+		int64_t at = p->pending >= 0 ? p->pending
+		                             : p->state_committed > 0 ? p->state_committed : 0;
+		if (at < p->committed)
+			return 1;
+	}
 	return 0;
 }

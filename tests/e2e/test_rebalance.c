@@ -17,7 +17,6 @@
  * old partitions and resumes from PostgreSQL, and the results are one instance's.
  */
 #include <criterion/criterion.h>
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,44 +153,6 @@ static void start_two(struct e2e_world *w, const char *member_var, const char *a
 	wait_settled(w, 120);
 }
 
-/*
- * Kafka's committed offsets of w's group (written by riskd for lag tools) equal the offsets
- * riskd stored in PostgreSQL, for every partition of the four input topics: the co-assigned
- * billing, profile and transformer partitions are committed like the readings ones.
- */
-static void assert_kafka_commits_match(const struct e2e_world *w)
-{
-	char errstr[512], group[200];
-	snprintf(group, sizeof(group), "riskd-%s", w->name);
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
-	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
-	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)),
-	             RD_KAFKA_CONF_OK);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	cr_assert_not_null(rk, "%s", errstr);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(4 * PARTITIONS);
-	for (int t = 0; t < 4; t++)
-		for (int p = 0; p < PARTITIONS; p++)
-			rd_kafka_topic_partition_list_add(parts, w->topics[t], p);
-	cr_assert_eq(rd_kafka_committed(rk, parts, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
-	for (int i = 0; i < parts->cnt; i++) {
-		char sql[600];
-		snprintf(sql, sizeof(sql), "select coalesce(max(next_offset), -1001) from"
-		         " risk.kafka_offsets where topic = '%s' and partition = %d",
-		         parts->elems[i].topic, (int)parts->elems[i].partition);
-		if (i < 3 * PARTITIONS) /* every customer topic partition has input */
-			cr_assert_gt(parts->elems[i].offset, 0, "%s[%d]: nothing committed to Kafka",
-			             parts->elems[i].topic, (int)parts->elems[i].partition);
-		cr_assert_eq(parts->elems[i].offset, e2e_query_int(w->dsn, sql),
-		             "%s[%d]: Kafka has %lld committed, PostgreSQL another offset",
-		             parts->elems[i].topic, (int)parts->elems[i].partition,
-		             (long long)parts->elems[i].offset);
-	}
-	rd_kafka_topic_partition_list_destroy(parts);
-	rd_kafka_destroy(rk);
-}
-
 /* Copies riskd-N.log to riskd-N.at-join, the log as it stood at the rebalance under test. */
 static void snapshot(const struct e2e_world *w, int n, char *out, size_t size)
 {
@@ -247,7 +208,7 @@ Test(rebalance, third_instance_moves_only_its_share, .timeout = 600)
 	          "about a third of the partitions moved, not %ld", taken);
 	/* the moved partitions' state came from the checkpoint the revoke wrote */
 	cr_assert_gt(log_field(log_c, "partitions_assigned", "customers"), 0);
-	assert_kafka_commits_match(&w);
+	e2e_assert_kafka_commits_match(&w);
 	assert_same_as_reference(&w);
 }
 

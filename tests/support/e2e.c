@@ -624,3 +624,73 @@ void e2e_messages_free(struct e2e_message *m, size_t n)
 	}
 	free(m);
 }
+
+void e2e_mock_ctl(const struct e2e_world *w, const char *fmt, ...)
+{
+	char command[512], out[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(command, sizeof(command), fmt, ap);
+	va_end(ap);
+	int rc = e2e_run_capture(out, sizeof(out), "'%s/mock-kafka' ctl --control '%s' %s",
+	                         w->env.bin, w->env.control, command);
+	cr_assert_eq(rc, 0, "mock-kafka ctl %s: %s", command, out);
+}
+
+void e2e_assert_kafka_commits_match(const struct e2e_world *w)
+{
+	const char *group = world_group;
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", w->env.brokers, errstr,
+	                               sizeof(errstr)), RD_KAFKA_CONF_OK);
+	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)),
+	             RD_KAFKA_CONF_OK);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *tps = rd_kafka_topic_partition_list_new(4 * w->partitions);
+	for (int role = 0; role < 4; role++)
+		for (int p = 0; p < w->partitions; p++)
+			rd_kafka_topic_partition_list_add(tps, w->topics[role], p);
+	cr_assert_eq(rd_kafka_committed(rk, tps, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	for (int i = 0; i < tps->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &tps->elems[i];
+		char sql[600];
+		snprintf(sql, sizeof(sql),
+		         "select coalesce(max(next_offset), %d) from risk.kafka_offsets"
+		         " where topic = '%s' and partition = %d",
+		         (int)RD_KAFKA_OFFSET_INVALID, tp->topic, (int)tp->partition);
+		int64_t stored = e2e_query_int(w->dsn, sql);
+		if (i < 3 * w->partitions)
+			cr_assert_gt(tp->offset, 0, "%s[%d]: nothing committed to Kafka", tp->topic,
+			             (int)tp->partition);
+		cr_assert_eq(tp->offset, stored,
+		             "%s[%d]: Kafka has offset %lld committed for group %s, PostgreSQL %lld",
+		             tp->topic, (int)tp->partition, (long long)tp->offset, group,
+		             (long long)stored);
+	}
+	rd_kafka_topic_partition_list_destroy(tps);
+	rd_kafka_destroy(rk);
+}
+
+void e2e_reference_digest(struct e2e_world *w, char *ref, size_t ref_size)
+{
+	char run_dsn[sizeof(w->dsn)], suffix[sizeof(w->name) + 8];
+	snprintf(run_dsn, sizeof(run_dsn), "%s", w->dsn);
+	snprintf(suffix, sizeof(suffix), "%s_ref", w->name);
+	e2e_world_new_database(w, suffix);
+	e2e_world_set_group(w, "riskd-reference");
+	e2e_riskd_run_until_idle(w, 4, 300);
+	e2e_result_digest(w->dsn, ref, ref_size);
+	snprintf(w->dsn, sizeof(w->dsn), "%s", run_dsn);
+}
+
+void e2e_kill_leftover(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGCONT);
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = 0;
+}

@@ -83,6 +83,10 @@ void e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Starts `riskd --config w->config [extra args]` with stderr to dir/riskd-N.log; returns pid. */
 pid_t e2e_riskd_start(const struct e2e_world *w, const char *extra_args);
 
+/* Kills *pid (resumed first, should it be stopped) and reaps it when it is above 0, then
+ * sets it to 0: for a suite's fini, after an assertion left a riskd running. */
+void e2e_kill_leftover(pid_t *pid);
+
 /* Waits for pid up to timeout_s; returns its exit status, or -1 on timeout (pid killed). */
 int e2e_wait(pid_t pid, double timeout_s);
 
@@ -134,6 +138,30 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size);
  * column but the wall-clock times and the history's serial id (its order per customer is
  * kept). Written into out. */
 void e2e_grade_digest(const char *dsn, char *out, size_t out_size);
+
+/* Sends one command to the stack's mock cluster (tools/mock_kafka.c's control protocol:
+ * "broker-down all", "request-errors Fetch NOT_LEADER_FOR_PARTITION 100", "latency all 300",
+ * ...), asserting an "ok" reply. */
+void e2e_mock_ctl(const struct e2e_world *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Asserts that the offsets w's consumer group (as its config names it now) committed to Kafka
+ * for the four input topics (each of w->partitions partitions) equal the next offsets riskd
+ * stored in PostgreSQL for them: the co-assigned billing, profile and transformer partitions
+ * are committed like the readings ones, and no instance committed over the offsets another
+ * stored. Every partition of the three customer topics must have a committed offset (the
+ * test's input reaches every one); a transformer partition with no row in PostgreSQL must
+ * have none either.
+ */
+void e2e_assert_kafka_commits_match(const struct e2e_world *w);
+
+/*
+ * The digest (e2e_result_digest) of an undisturbed run over w's topics: replays them into a
+ * fresh database (riskd_e2e_<name>_ref) with one riskd --until-idle of group riskd-reference.
+ * w's config keeps that group afterwards; w->dsn is restored to the test's database.
+ */
+void e2e_reference_digest(struct e2e_world *w, char *ref, size_t ref_size);
 
 /* A dead-lettered message read back from Kafka. */
 struct e2e_dead_letter {

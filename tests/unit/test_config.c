@@ -732,6 +732,7 @@ Test(config, describe_lists_every_key_once)
 		"validation.max_kw_unknown_profile", "ingest.restatements", "rules.path",
 		"scoring.scorecards", "scoring.grade_hysteresis_points", "tariffs.currency",
 		"tariffs.prices", "metrics.port", "metrics.listen", "health.stall_s",
+		"health.ready_max_lag",
 		"console.listen", "console.port", "console.tls_cert", "console.tls_key",
 		"console.database", "console.session_idle_s", "console.session_max_s",
 		"console.threads", "console.session_connections",

@@ -1,8 +1,8 @@
 /*
  * test_health_watch.c - Criterion suite for detector/health.c: when lagging input counts as
  * stalled (and /healthz says kafka_stalled), what ends a stall, --until-idle's verdicts and
- * their message, and the PostgreSQL health conditions. Pure: the lag is given, time is a
- * number.
+ * their message, the PostgreSQL health conditions, and /readyz's verdict. Pure: the lag is
+ * given, time is a number.
  */
 #include <criterion/criterion.h>
 
@@ -128,6 +128,91 @@ Test(health, postgres_conditions)
 	metrics_init(); /* starting */
 	health_postgres(RISKD_ERR_UNAVAILABLE);
 	cr_assert_str_eq(reason(), "starting");
-	health_loaded();
+	health_loaded(0);
 	cr_assert_eq(metrics_health(NULL, 0), 1);
+}
+
+/* ---- readiness ---- */
+
+static const char *ready_reason(int64_t now)
+{
+	return health_ready_code(health_ready(now));
+}
+
+/* A loaded instance with 4 partitions and stall_s 10, at time 0. */
+static void ready_setup(int64_t max_lag)
+{
+	health_ready_init(max_lag, 10, 0);
+	health_loaded(0);
+	metrics_set_lag(0, 4);
+}
+
+Test(health, ready_names_the_first_condition_in_order)
+{
+	metrics_init(); /* starting */
+	health_ready_init(100, 10, 0);
+	cr_assert_str_eq(ready_reason(0), "starting");
+	health_postgres(RISKD_ERR_IO);
+	cr_assert_str_eq(ready_reason(0), "starting");
+	metrics_health_set(HEALTH_STARTING, 0);
+	cr_assert_str_eq(ready_reason(0), "postgres_error");
+	health_postgres(RISKD_ERR_UNAVAILABLE);
+	cr_assert_str_eq(ready_reason(0), "postgres_unreachable");
+	health_postgres(0);
+	cr_assert_str_eq(ready_reason(0), "no_partitions");
+	metrics_set_lag(0, 4);
+	health_postgres(RISKD_ERR_CONFLICT); /* fenced: PostgreSQL is fine, reload the assignment */
+	cr_assert_str_eq(ready_reason(0), "loading");
+	cr_assert_eq(metrics_health(NULL, 0), 1, "a fenced commit is no database error");
+	health_postgres(0);
+	health_loading();
+	cr_assert_str_eq(ready_reason(0), "loading");
+	health_loaded(0);
+	metrics_set_lag(101, 4);
+	cr_assert_str_eq(ready_reason(0), "lagging");
+	metrics_set_lag(100, 4);
+	cr_assert_eq(health_ready(0), READY__COUNT, "a lag at the bound is ready");
+	cr_assert_str_eq(health_ready_code(READY__COUNT), "unknown");
+	/* /healthz does not care about readiness */
+	cr_assert_eq(metrics_health(NULL, 0), 1);
+}
+
+Test(health, ready_stalls_without_committed_progress_while_behind)
+{
+	struct health_watch hw;
+	ready_setup(1000000);
+	health_watch_init(&hw, 10, 0);
+	health_watch_update(&hw, 0, 0, &behind);
+	metrics_set_lag(behind.messages, 4);
+	/* messages processed but nothing committed: still stalls (the watch is content) */
+	for (int64_t t = 1000; t < 10000; t += 1000) {
+		health_watch_update(&hw, t, (uint64_t)t, &behind);
+		cr_assert_eq(health_ready(t), READY__COUNT, "at %lld", (long long)t);
+	}
+	cr_assert_str_eq(ready_reason(10000), "stalled");
+	cr_assert_str_eq(reason(), "", "/healthz saw input flowing");
+	/* a commit that moved the offsets ends it, for stall_s more */
+	health_committed(10500);
+	cr_assert_eq(health_ready(20499), READY__COUNT);
+	cr_assert_str_eq(ready_reason(20500), "stalled");
+	/* nothing left to read: never stalled, however long ago the last commit */
+	health_watch_update(&hw, 21000, 9, &caught_up);
+	metrics_set_lag(0, 4);
+	health_watch_update(&hw, 89000, 9, &caught_up);
+	cr_assert_eq(health_ready(90000), READY__COUNT);
+	/* an unknown partition end may hide messages */
+	health_watch_update(&hw, 90000, 9, &unknown_end);
+	cr_assert_eq(health_ready(98999), READY__COUNT);
+	cr_assert_str_eq(ready_reason(99000), "stalled");
+	/* a load (a resync after an outage) starts the patience again */
+	health_loaded(100000);
+	cr_assert_eq(health_ready(100000), READY__COUNT);
+}
+
+Test(health, ready_lag_bound_zero_means_caught_up)
+{
+	ready_setup(0);
+	cr_assert_eq(health_ready(0), READY__COUNT);
+	metrics_set_lag(1, 4);
+	cr_assert_str_eq(ready_reason(0), "lagging");
 }

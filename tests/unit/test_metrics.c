@@ -2,7 +2,7 @@
  * test_metrics.c - Criterion suite for detector/metrics.c: exact Prometheus lines after
  * updates, histogram buckets, the exposition format's shape, the build info, the health
  * conditions and their reason codes, docs/metrics.md against the rendered families, and the
- * HTTP server (/metrics, /healthz, 404, 405, HEAD, its listen address, start errors, stop)
+ * HTTP server (/metrics, /healthz, /readyz, 404, 405, HEAD, its listen address, start errors, stop)
  * through a small blocking socket client.
  */
 #include <criterion/criterion.h>
@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #include "config/riskd_base.h"
+#include "detector/health.h"
+#include "rules/ruleset.h"
+#include "rules/scorecard_load.h"
+#include "scoring/scorecard.h"
 #include "detector/log.h"
 #include "detector/metrics.h"
 #include "detector/version.h"
@@ -144,6 +148,74 @@ Test(metrics, labelled_counters_count_by_label)
 	assert_line(body, "riskd_duplicates_total{type=\"meter_reading\"} 0");
 	assert_line(body, "riskd_alerts_total{kind=\"theft\"} 1");
 	cr_assert_str_eq(metrics_alert_kind_name(METRICS_ALERT_THEFT), "theft");
+}
+
+Test(metrics, policy_reloads_count_by_kind_and_result)
+{
+	metrics_policy_reloaded(METRICS_RELOAD_THEFT, 1);
+	metrics_policy_reloaded(METRICS_RELOAD_CREDIT, 0);
+	metrics_policy_reloaded(METRICS_RELOAD_CREDIT, 0);
+	metrics_policy_reloaded(METRICS_RELOAD_KIND__COUNT, 1); /* ignored */
+	const char *body = render();
+	assert_line(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"ok\"} 1");
+	assert_line(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"failed\"} 0");
+	assert_line(body, "riskd_policy_reloads_total{kind=\"credit\",result=\"ok\"} 0");
+	assert_line(body, "riskd_policy_reloads_total{kind=\"credit\",result=\"failed\"} 2");
+	cr_assert_str_eq(metrics_reload_kind_name(METRICS_RELOAD_CREDIT), "credit");
+	cr_assert_str_eq(metrics_reload_kind_name(METRICS_RELOAD_KIND__COUNT), "unknown");
+}
+
+/* Loads a credit rule set from text; asserts it loads. */
+static struct ruleset *credit_rules(const char *text)
+{
+	struct rules_diags diags = {0};
+	struct ruleset *rs = NULL;
+	cr_assert_eq(ruleset_load_text("credit.yaml", text, strlen(text), RULE_KIND_CREDIT, &rs,
+	                               &diags), 0);
+	rules_diags_free(&diags);
+	return rs;
+}
+
+Test(metrics, policy_info_names_each_live_policy)
+{
+	struct rules_diags diags = {0};
+	struct ruleset *theft = NULL;
+	struct scorecard_set *cards = NULL;
+	const char *rules_path = "rules/theft.yaml", *cards_path = "scoring/cards";
+	cr_assert_eq(ruleset_load_paths(&rules_path, 1, RULE_KIND_THEFT, &theft, &diags), 0);
+	cr_assert_eq(scorecard_set_load_paths(&cards_path, 1, &cards, &diags), 0);
+	struct ruleset *credit = credit_rules("ruleset: limits-b\nversion: \"2.1\"\n"
+	                                      "kind: credit\nrules: []\n");
+
+	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 0, "nothing loaded yet");
+	metrics_set_policies(theft, credit, cards);
+	const char *body = render();
+	char line[512];
+	snprintf(line, sizeof(line),
+	         "riskd_policy_info{kind=\"theft\",name=\"%s\",version=\"%s\",hash=\"%s\"} 1",
+	         ruleset_name(theft), ruleset_version(theft), ruleset_hash(theft));
+	assert_line(body, line);
+	snprintf(line, sizeof(line),
+	         "riskd_policy_info{kind=\"credit\",name=\"limits-b\",version=\"2.1\",hash=\"%s\"} 1",
+	         ruleset_hash(credit));
+	assert_line(body, line);
+	cr_assert_eq(count_prefix(body, "riskd_policy_info{kind=\"scorecard\""),
+	             scorecard_set_count(cards));
+	const struct scorecard *card = scorecard_set_card(cards, 0);
+	snprintf(line, sizeof(line),
+	         "riskd_policy_info{kind=\"scorecard\",name=\"%s\",version=\"%s\",hash=\"%s\"} 1",
+	         scorecard_name(card), scorecard_version(card), scorecard_hash(card));
+	assert_line(body, line);
+
+	/* a reload replaces the list; metrics_init empties it */
+	metrics_set_policies(theft, NULL, NULL);
+	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 1);
+	metrics_init();
+	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 0);
+	ruleset_free(theft);
+	ruleset_free(credit);
+	scorecard_set_free(cards);
+	rules_diags_free(&diags);
 }
 
 Test(metrics, scalar_counters_and_gauges)
@@ -604,6 +676,35 @@ Test(metrics, http_healthz_follows_the_flag)
 	http_get(port, "GET", "/healthz", reply);
 	cr_assert_eq(reply->status, 503);
 	cr_assert_str_eq(reply->body, "unhealthy: postgres_unreachable\n");
+	free(reply);
+}
+
+Test(metrics, http_readyz_answers_the_readiness_verdict)
+{
+	log_set_stream(tmpfile());
+	health_ready_init(10, 60, 0);
+	int port = start_server();
+	struct http_reply *reply = malloc(sizeof(*reply));
+	cr_assert_not_null(reply);
+
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 503);
+	cr_assert_str_eq(reply->body, "not ready: starting\n");
+	assert_line(render(), "riskd_ready 0");
+
+	health_loaded(0);
+	metrics_set_lag(11, 2);
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 503);
+	cr_assert_str_eq(reply->body, "not ready: lagging\n");
+	http_get(port, "GET", "/healthz", reply);
+	cr_assert_eq(reply->status, 200, "a lagging riskd is alive");
+
+	metrics_set_lag(3, 2);
+	http_get(port, "GET", "/readyz", reply);
+	cr_assert_eq(reply->status, 200);
+	cr_assert_str_eq(reply->body, "ready\n");
+	assert_line(render(), "riskd_ready 1");
 	free(reply);
 }
 
