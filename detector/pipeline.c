@@ -13,7 +13,6 @@
  */
 #include "pipeline.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,47 +503,6 @@ static int attribute(struct pipeline *pl, int budget_ms, int max_windows, int64_
 	return 0;
 }
 
-/* ---- confirmed-theft feedback into credit grades ---- */
-
-static int apply_confirmation(const struct store_confirmation *c, void *arg)
-{
-	struct pipeline *pl = arg;
-	pl->feedback_seq = c->seq;
-	struct cstate *cs = cstate_table_get(pl->ingest.customers, c->customer_id,
-	                                     strlen(c->customer_id));
-	if (!cs || ((cs->pay.flags & PAY_F_THEFT) != 0) == (c->confirmed != 0))
-		return 0; /* another instance's customer, or nothing new */
-	payments_set_confirmed_theft(cs, c->confirmed);
-	struct grader_result r;
-	if (grader_regrade(pl->ingest.grader, cs, &r))
-		batch_add_grade(cur_batch(pl), cs, &r);
-	cstate_table_mark_dirty(pl->ingest.customers, cs);
-	pl->totals.confirmations++;
-	log_kv(LOG_INFO, "theft_confirmation", "customer=%s confirmed=%d grade=%s", cs->id,
-	       c->confirmed, credit_grade_name(grader_held_grade(cs)));
-	return 0;
-}
-
-/* Applies the analysts' confirmed-theft changes to owned customers; their new grades go into
- * the batch being filled (nothing may be committing). Returns how many customers changed, or
- * a negative riskd_err (the rest is tried again on the next poll). */
-static int apply_feedback(struct pipeline *pl)
-{
-	char errstr[512];
-	int n;
-	uint64_t before = pl->totals.confirmations;
-	do {
-		n = store_load_confirmations(pl->store, pl->feedback_seq, FEEDBACK_ROWS,
-		                             apply_confirmation, pl, errstr, sizeof(errstr));
-	} while (n == FEEDBACK_ROWS);
-	if (n < 0) {
-		char q[600];
-		log_kv(LOG_WARN, "feedback_failed", "error=%s", log_quote(q, sizeof(q), errstr));
-		return n;
-	}
-	return (int)(pl->totals.confirmations - before);
-}
-
 /* A store call besides commits failed with rc: a lost PostgreSQL is reconnected through a
  * resync, with its back-off (and counted), rather than tried again on every turn. */
 static void resync_if_lost(struct pipeline *pl, int rc)
@@ -575,75 +533,8 @@ static void between_commits(struct pipeline *pl, int64_t now)
 		pl->last_feedback_ms = now;
 		/* the feedback poll is how an idle riskd notices a lost PostgreSQL: reconnect and
 		 * reload through a resync, with its back-off */
-		resync_if_lost(pl, apply_feedback(pl));
+		resync_if_lost(pl, pipeline_apply_feedback(pl));
 	}
-}
-
-/* Logs each diagnostic of a failed rule load, one record per error. */
-static void log_rule_diagnostics(enum log_level level, const struct rbuf *diag)
-{
-	char q[LOG_LINE_MAX];
-	const char *p = diag->data, *end = diag->data + diag->len;
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		/* the first line of each diagnostic names file:line:col; the source and caret
-		 * lines that follow are for terminals. The buffer is not NUL-terminated: search
-		 * the line's bounded copy only. */
-		char line[1024];
-		riskd_strlcpy(line, sizeof(line), p, n);
-		if (n > 0 && strstr(line, ": error: "))
-			log_kv(level, "rules_error", "diagnostic=%s", log_quote(q, sizeof(q), line));
-		p = nl ? nl + 1 : NULL;
-	}
-}
-
-/* The credit policy's "name version", as grades record it. */
-static void set_credit_policy(struct pipeline *pl)
-{
-	const struct ruleset *cr = grader_rules(pl->ingest.grader);
-	snprintf(pl->credit_policy, sizeof(pl->credit_policy), "%s %s", ruleset_name(cr),
-	         ruleset_version(cr));
-}
-
-/*
- * Between batches: reloads the policy files on SIGHUP or when they changed, at most every
- * 2 s. The theft rules first; the credit rules live beside them and reload with them, and the
- * scorecards whenever their own files changed. A file that fails to load leaves the old set
- * live and is logged (rules_reload_failed, credit_reload_failed) with its diagnostics.
- */
-static void maybe_reload_rules(struct pipeline *pl, int force, int64_t now)
-{
-	if (!force && now - pl->last_rules_check_ms < 2000)
-		return;
-	pl->last_rules_check_ms = now;
-	struct rbuf diag = {0};
-	int rc = scorer_reload(pl->ingest.scorer, force, &diag);
-	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
-	if (rc != 0)
-		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
-	if (rc == 1)
-		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
-		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
-	else if (rc < 0) {
-		log_rule_diagnostics(LOG_ERROR, &diag);
-		log_kv(LOG_ERROR, "rules_reload_failed", "kept_ruleset=%s version=%s hash=%s",
-		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
-	}
-	rbuf_reset(&diag);
-	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
-	if (crc != 0)
-		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
-	if (rc == 1 || crc == 1)
-		metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
-	if (crc == 1) {
-		set_credit_policy(pl);
-		log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
-	} else if (crc < 0) {
-		log_rule_diagnostics(LOG_ERROR, &diag);
-		log_kv(LOG_ERROR, "credit_reload_failed", "kept_policy=\"%s\"", pl->credit_policy);
-	}
-	rbuf_free(&diag);
 }
 
 /* ---- per-message work ---- */
@@ -718,26 +609,6 @@ static void add_usage(struct batch *b, const struct ingest_result *r)
 	}
 }
 
-static void add_grade(struct cstate *cs, const struct grader_result *r, void *arg)
-{
-	batch_add_grade(cur_batch(arg), cs, r);
-}
-
-/*
- * Before a billing event is applied: when it is the partition's first of a later day, its
- * customers are graded through the day before (grader_on_billing), into the batch unless the
- * message is replayed for state only (its grades are stored already). Only the billing
- * stream moves grading on, so the grades a message produces are the same on every pass.
- */
-static void grade_before_billing(struct pipeline *pl, const struct event *ev, int32_t partition,
-                                 int replay)
-{
-	if (ev->type == EVENT_BILL || ev->type == EVENT_PAYMENT || ev->type == EVENT_PAYMENT_REVERSAL)
-		grader_on_billing(pl->ingest.grader, pl->ingest.customers, partition,
-		                  localday_of(&pl->ingest.localday, ev->ts), replay ? NULL : add_grade,
-		                  pl);
-}
-
 /*
  * Applies a message whose results are stored already (it lies between the partition's state
  * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
@@ -755,7 +626,7 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
 	        EVENT_REJECT_NONE)
 		return; /* it was dead-lettered */
-	grade_before_billing(pl, ev, m->partition, 1); /* as the first pass did, repeat or not */
+	pipeline_grade_before_billing(pl, ev, m->partition, 1); /* as the first pass did, repeat or not */
 	if (pipeline_known_repeat(pl, m, role))
 		return; /* skipped as a repeat */
 	/* the first pass checked a late reading against its closed day's coverage, which now
@@ -813,7 +684,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		return; /* everything not committed is read again after the resync */
 	/* a billing message moves its partition's grading on, a known repeat too, so that every
 	 * pass over the input (and replay_message) grades the same days */
-	grade_before_billing(pl, ev, m->partition, 0);
+	pipeline_grade_before_billing(pl, ev, m->partition, 0);
 	if (pipeline_known_repeat(pl, m, role)) {
 		batch_add_repeat(cur_batch(pl), pl->topics[role], m->partition, m->offset);
 		r.outcome = INGEST_DUPLICATE;
@@ -975,7 +846,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	struct rbuf diag = {0};
 	pl->ingest.scorer = scorer_new(cfg->rules_path, &diag);
 	if (!pl->ingest.scorer) {
-		log_rule_diagnostics(LOG_ERROR, &diag);
+		pipeline_log_rule_diagnostics(LOG_ERROR, &diag);
 		snprintf(errstr, errstr_size, "the theft rules in '%s' do not load (see rules_error)",
 		         cfg->rules_path);
 		rbuf_free(&diag);
@@ -988,7 +859,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->ingest.grader = grader_new(cfg->rules_path, cfg->scorecard_path,
 	                               cfg->grade_hysteresis_points, &diag);
 	if (!pl->ingest.grader) {
-		log_rule_diagnostics(LOG_ERROR, &diag);
+		pipeline_log_rule_diagnostics(LOG_ERROR, &diag);
 		snprintf(errstr, errstr_size,
 		         "the credit rules in '%s' or the scorecards in '%s' do not load (see rules_error)",
 		         cfg->rules_path, cfg->scorecard_path);
@@ -996,7 +867,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		goto fail;
 	}
 	rbuf_free(&diag);
-	set_credit_policy(pl);
+	pipeline_set_credit_policy(pl);
 	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
@@ -1183,7 +1054,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 					continue;
 				if (force)
 					*opts->reload = 0;
-				maybe_reload_rules(pl, force, now);
+				pipeline_reload_policies(pl, force, now);
 			}
 		} else if (n == 0 && b->messages == 0) {
 			/* idle: finish what is committing, then catch up on the store's other work */
@@ -1208,7 +1079,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 				resync_if_lost(pl, attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now));
 			if (force)
 				*opts->reload = 0;
-			maybe_reload_rules(pl, force, now);
+			pipeline_reload_policies(pl, force, now);
 		}
 		report_progress(pl, now);
 		if (opts->until_idle_s > 0 && n == 0 && until_idle_ends(pl, opts, now, errstr, errstr_size))

@@ -7,6 +7,9 @@
  *   pipeline_load.c  offsets, state snapshots and open-day hours of assigned partitions, and
  *                    whether their replay is still going
  *   pipeline_repeats.c  input sent again: the closed days' coverage late readings need
+ *   pipeline_credit.c   grading as each partition's billing moves on, and the analysts'
+ *                       confirmed-theft feedback
+ *   pipeline_policy.c   the policy files' reloads between batches
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -19,6 +22,7 @@
 #include "committer.h"
 #include "health.h"
 #include "ingest.h"
+#include "log.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -160,6 +164,38 @@ int pipeline_load_repeats(struct pipeline *pl, const int32_t *partitions, int n,
  * again after it).
  */
 int pipeline_load_closed_cover(struct pipeline *pl, const struct event *ev);
+
+/*
+ * Before a billing event is applied (pipeline_credit.c): when it is the partition's first of a
+ * later day, its customers are graded through the day before (grader_on_billing), into the
+ * batch being filled unless the message is replayed for state only (replay: its grades are
+ * stored already). Only the billing stream moves grading on, so the grades a message
+ * produces are the same on every pass. Other events do nothing.
+ */
+void pipeline_grade_before_billing(struct pipeline *pl, const struct event *ev,
+                                   int32_t partition, int replay);
+
+/* Applies the analysts' confirmed-theft changes to owned customers (pipeline_credit.c); their
+ * new grades go into the batch being filled (nothing may be committing). Returns how many
+ * customers changed, or a negative riskd_err (the rest is tried again on the next poll). */
+int pipeline_apply_feedback(struct pipeline *pl);
+
+/* Logs each diagnostic of a failed policy load (diag: rules_diag's text), one record per
+ * error, at level (pipeline_policy.c). */
+void pipeline_log_rule_diagnostics(enum log_level level, const struct rbuf *diag);
+
+/* Records the live credit policy's "name version" in pl->credit_policy, as grades record it
+ * (pipeline_policy.c). */
+void pipeline_set_credit_policy(struct pipeline *pl);
+
+/*
+ * Between batches (pipeline_policy.c): reloads the policy files on SIGHUP (force) or when
+ * they changed, at most every 2 s. The theft rules first; the credit rules live beside them
+ * and reload with them, and the scorecards whenever their own files changed. A file that
+ * fails to load leaves the old set live and is logged (rules_reload_failed,
+ * credit_reload_failed) with its diagnostics; every reload is counted in the metrics.
+ */
+void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now);
 
 /* Whether an assigned partition is still replayed up to its committed offset after a load:
  * the customers it rebuilds may not be in state yet. */

@@ -18,7 +18,7 @@ Test(models, state_fits_the_budget)
 	cr_log_info("sizeof(struct theft_state) = %zu, sizeof(struct cstate) = %zu",
 	            sizeof(struct theft_state), sizeof(struct cstate));
 	cr_assert_eq(sizeof(struct theft_state), 192);
-	cr_assert_leq(sizeof(struct cstate), 624); /* with the open day's coverage: scoring/cstate.h */
+	cr_assert_leq(sizeof(struct cstate), 632); /* with the open day's coverage: scoring/cstate.h */
 	cr_assert_eq(offsetof(struct cstate, theft) % 8, 0);
 
 	/* its bytes are persisted: no padding anywhere (members back to back) */
