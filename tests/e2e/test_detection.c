@@ -74,7 +74,8 @@ static int rule_reads_area_or_peers(const char *rule_id)
 {
 	return strcmp(rule_id, "area_step_explained") == 0 ||
 	       strcmp(rule_id, "area_loss_suspect") == 0 ||
-	       strcmp(rule_id, "area_attributed_loss") == 0 || strcmp(rule_id, "peer_deviation") == 0;
+	       strcmp(rule_id, "area_attributed_loss") == 0 ||
+	       strcmp(rule_id, "area_attributed_drop") == 0 || strcmp(rule_id, "peer_deviation") == 0;
 }
 
 static void alerts_load(const char *dsn, struct alert_set *out)
