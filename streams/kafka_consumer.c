@@ -142,11 +142,14 @@ static void gate_open(struct kafka_consumer *kc, int32_t partition, int resume)
 /* Closes the gate of partition `partition` of the gate topic, read from offset `from` on
  * (RD_KAFKA_OFFSET_BEGINNING: its start), when the partition holds messages from there: the
  * gated partition is paused until they have been read. An end that cannot be queried
- * closes nothing. Called after the partitions are assigned (or sought). */
+ * closes nothing. Called after the partitions are assigned (or sought). The gated partition
+ * is resumed first: a pause librdkafka kept from an earlier gate (one opened without
+ * resuming when its partitions were revoked, or replaced by a seek) must not outlive it. */
 static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t from)
 {
 	int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
 	gate_open(kc, partition, 0);
+	gated_pause(kc, partition, 0);
 	if (rd_kafka_query_watermark_offsets(kc->rk, kc->gate_topic, partition, &lo, &hi, 5000) !=
 	    RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
