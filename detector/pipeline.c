@@ -967,6 +967,20 @@ static int until_idle_ends(struct pipeline *pl, const struct pipeline_options *o
 	switch (health_idle_verdict(&pl->health, now, pl->totals.messages, &lag, errstr,
 	                            errstr_size)) {
 	case HEALTH_IDLE_DONE:
+		/* the lag comes from the last fetches: a broker that went away (or input that
+		 * arrived since) is only seen by asking it; try again in a second */
+		if (!kafka_consumer_at_end(pl->consumer, 2000)) {
+			if (!pl->unconfirmed_since_ms)
+				pl->unconfirmed_since_ms = now;
+			if (now - pl->unconfirmed_since_ms < pl->health.stall_ms) {
+				pl->last_message_ms = now - idle_ms + 1000;
+				return 0;
+			}
+			snprintf(errstr, errstr_size, "--until-idle: the brokers did not confirm the end "
+			         "of the input for %lld s", (long long)pl->health.stall_ms / 1000);
+			pl->gave_up = 1;
+			return 1;
+		}
 		log_kv(LOG_INFO, "idle", "seconds=%.1f", opts->until_idle_s);
 		return 1;
 	case HEALTH_IDLE_GIVE_UP:
@@ -1026,8 +1040,10 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			kafka_msg_release(&pl->msgs[i]);
 		}
 		now = now_ms();
-		if (n > 0)
+		if (n > 0) {
 			pl->last_message_ms = now;
+			pl->unconfirmed_since_ms = 0;
+		}
 		if (pl->needs_resync)
 			continue;
 		struct batch *b = cur_batch(pl);

@@ -105,6 +105,9 @@ struct pipeline {
 	int64_t last_gauges_ms;
 	struct health_watch health;                      /* input stall watch (health.h) */
 	int gave_up;                                     /* --until-idle stopped on a stall */
+	int64_t unconfirmed_since_ms;                    /* --until-idle: when the brokers first
+	                                                    failed to confirm the input's end; 0:
+	                                                    not waiting for them */
 	struct pipeline_totals totals;
 	struct repeat_set repeats;                       /* billing messages to skip */
 };

@@ -158,6 +158,15 @@ struct kafka_lag {
  */
 void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out);
 
+/*
+ * Whether every assigned partition has been read to the end the broker reports now: asks the
+ * broker for each partition's high watermark (waiting up to timeout_ms for each answer), so a
+ * broker that cannot be reached, or input that arrived since the last fetch, answers 0. A
+ * partition nothing was read from since its assignment counts from where it started.
+ * Meant for the rare moments riskd decides it is done (--until-idle), not for every turn.
+ */
+int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms);
+
 /* Number of partitions in topic per the cluster metadata, or -1 with errstr. */
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
                                    char *errstr, size_t errstr_size);

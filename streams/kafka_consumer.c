@@ -545,6 +545,28 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 	rd_kafka_topic_partition_list_destroy(pos);
 }
 
+int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms)
+{
+	if (kc->assigned->cnt == 0)
+		return 1;
+	rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(kc->assigned);
+	rd_kafka_position(kc->rk, pos);
+	int at_end = 1;
+	for (int i = 0; i < pos->cnt && at_end; i++) {
+		int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
+		if (rd_kafka_query_watermark_offsets(kc->rk, pos->elems[i].topic, pos->elems[i].partition,
+		                                     &lo, &hi, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			at_end = 0;
+			break;
+		}
+		int64_t start = kc->assigned->elems[i].offset; /* same order: pos is a copy */
+		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : start >= 0 ? start : lo;
+		at_end = at >= hi;
+	}
+	rd_kafka_topic_partition_list_destroy(pos);
+	return at_end;
+}
+
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
                                    char *errstr, size_t errstr_size)
 {
