@@ -5,7 +5,8 @@
 #
 #   DESTDIR     staging root ("" installs for real)       PREFIX      /usr/local or /usr
 #   BINDIR      PREFIX/bin                                 SYSCONFDIR  /etc (PREFIX/etc off /usr)
-#   DATADIR     PREFIX/share/riskd (SQL migrations)         DOCDIR      PREFIX/share/doc/riskd
+#   DATADIR     PREFIX/share/riskd (SQL migrations, the Prometheus alert rules and the
+#               Grafana dashboard)                          DOCDIR      PREFIX/share/doc/riskd
 #   UNITDIR     PREFIX/lib/systemd/system
 #
 # The installed riskd.yaml is config/riskd.yaml with the policy paths pointing at
@@ -23,9 +24,12 @@ for f in bin/riskd bin/riskctl bin/riskd-console; do
     [[ -x $f ]] || { echo "install-tree: $f is missing: run make first" >&2; exit 1; }
 done
 
-install -d "$DESTDIR$BINDIR" "$DESTDIR$DATADIR/sql" "$DESTDIR$DOCDIR/docs" "$DESTDIR$UNITDIR"
+install -d "$DESTDIR$BINDIR" "$DESTDIR$DATADIR/sql" "$DESTDIR$DATADIR/prometheus" \
+    "$DESTDIR$DATADIR/grafana" "$DESTDIR$DOCDIR/docs" "$DESTDIR$UNITDIR"
 install -m 0755 bin/riskd bin/riskctl bin/riskd-console "$DESTDIR$BINDIR/"
 install -m 0644 deploy/sql/*.sql "$DESTDIR$DATADIR/sql/"
+install -m 0644 deploy/prometheus/riskd-alerts.yml "$DESTDIR$DATADIR/prometheus/"
+install -m 0644 deploy/grafana/riskd.json "$DESTDIR$DATADIR/grafana/"
 install -m 0644 README.md "$DESTDIR$DOCDIR/"
 install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
 

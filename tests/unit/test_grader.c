@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "detector/grader.h"
+#include "tests/support/credit_fixture.h"
 #include "rules/scorecard_load.h"
 #include "scoring/payments.h"
 #include "scoring/scorecard.h"
@@ -62,38 +63,12 @@ Test(grader, hysteresis_holds_a_grade_until_the_margin_is_crossed)
 	scorecard_free(card);
 }
 
-/* A residential customer of the shipped cards with a year of bills paid on time. */
-static void good_payer(struct cstate *cs)
-{
-	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "C1");
-	cs->segment = SEGMENT_RESIDENTIAL;
-	payments_start(&cs->pay, 20000);
-	for (int m = 0; m < 14; m++) {
-		int32_t issued = 20400 + 30 * m;
-		char id[16];
-		snprintf(id, sizeof(id), "B%d", m);
-		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
-		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
-	}
-}
-
-static struct grader *shipped(double margin)
-{
-	struct rbuf diag = {0};
-	struct grader *g = grader_new("rules", "scoring/cards", margin, &diag);
-	rbuf_append(&diag, "", 1);
-	cr_assert_not_null(g, "%s", diag.data);
-	rbuf_free(&diag);
-	return g;
-}
-
 Test(grader, first_grade_then_changes_only)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	int32_t today = 20400 + 30 * 14;
 
 	cr_assert_eq(grader_held_grade(&cs), RULE_GRADE_NONE);
@@ -136,10 +111,10 @@ Test(grader, first_grade_then_changes_only)
 
 Test(grader, confirmed_theft_caps_at_c_and_its_withdrawal_lifts_the_cap)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	int32_t today = 20400 + 30 * 14;
 	grader_grade(g, &cs, today, &r);
 	enum rule_grade before = r.grade.grade;
@@ -190,7 +165,7 @@ Test(grader, broken_files_fail_to_load_and_a_failed_reload_keeps_the_old_ones)
 	cr_assert_not_null(g);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	enum rule_grade was = r.grade.grade;
 
@@ -273,7 +248,7 @@ Test(grader, a_card_edit_alone_is_seen_even_at_the_same_size_and_time)
 	cr_assert_eq(grader_reload(g, 0, &diag), 1, "the edit was not seen");
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	cr_assert_str_eq(scorecard_version(r.card), "2026.9");
 	cr_assert_eq(grader_reload(g, 0, &diag), 0, "then nothing changed");
@@ -364,12 +339,12 @@ static void count_grading(struct cstate *cs, const struct grader_result *r, void
  * billing, is not regraded. */
 Test(grader, a_regrade_is_as_of_the_day_graded_last)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
 	memset(&cs, 0, sizeof(cs));
 	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "no billing");
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(cs.pay.graded_day, 20399, "the day before the first bill");
 	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "billing, but no grade held yet");
 
