@@ -73,11 +73,11 @@
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
 #define CSTATE_SNAPSHOT_VERSION 10
 /*
- * The older versions still read, so that an upgrade keeps the stored state. Version 9 is the
- * struct cstate_v9 below: the open day's coverage as 100 closed-day codes inside the struct
- * (upgrade_v9 turns them into slots of a quarter hour: exact where the code was, known by
- * their hash where it was one), the last closed day before the recent event hashes. Versions 7
- * and 8 hold 8 recent event hashes (for every kind of event) where version 9 holds
+ * The older versions still read, so that an upgrade keeps the stored state. Version 9 is
+ * struct cstate_v9 (cstate_int.h): the open day's coverage as 100 closed-day codes inside the
+ * struct (upgrade_v9_cover turns them into slots of a quarter hour: exact where the code was,
+ * known by their hash where it was one), the last closed day before the recent event hashes.
+ * Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where version 9 holds
  * CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero, "not graded
  * yet") and no coverage of the open day (upgrade_v8: the day's readings so far count as
  * uncovered); version 7 also differs in the meaning of pay_state.older_rev
@@ -92,24 +92,14 @@
 /* The slots' header as stored: day, grid, count, exact, size_class (written as 0). */
 #define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
 
-/* struct cstate as version 9 had it (632 bytes), for reading its snapshots. */
-struct cstate_v9 {
-	char id[RISKD_ID_MAX + 1];
-	uint32_t transformer_ref;
-	int32_t partition;
-	uint8_t flags, credit, segment, recent_next;
-	float capacity_kw;
-	int64_t last_ts;
-	int32_t open_day, open_readings;
-	int64_t open_uwh;
-	int32_t open_covered_s, days_closed, last_closed_day;
-	int64_t last_closed_uwh;
-	uint64_t recent_events[CSTATE_RECENT_EVENTS];
-	struct theft_state theft;
-	struct pay_state pay;
-	uint16_t cover[CSTATE_COVER_SLOTS];
-};
 _Static_assert(sizeof(struct cstate_v9) == 632, "version 9's struct was 632 bytes");
+/* Versions 9 and 10 agree from transformer_ref up to days_closed. */
+#define CSTATE_V9_SAME_AT offsetof(struct cstate, transformer_ref)
+#define CSTATE_V9_SAME_END offsetof(struct cstate, last_closed_uwh)
+_Static_assert(offsetof(struct cstate_v9, transformer_ref) == CSTATE_V9_SAME_AT &&
+               offsetof(struct cstate_v9, days_closed) == offsetof(struct cstate, days_closed) &&
+               CSTATE_V9_SAME_END == offsetof(struct cstate, days_closed) + sizeof(int32_t),
+               "version 9's fields up to days_closed lie where version 10's do");
 #define CSTATE_V9_BODY_AT offsetof(struct cstate_v9, transformer_ref)
 #define CSTATE_V9_BODY (sizeof(struct cstate_v9) - CSTATE_V9_BODY_AT)
 /* Version 8's body: version 9's struct up to the recent event hashes, 8 of them, then the
@@ -1054,18 +1044,8 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 			upgrade_v8(&old, after);
 		else
 			memcpy((uint8_t *)&old + CSTATE_V9_BODY_AT, after, CSTATE_V9_BODY);
-		decoded.partition = old.partition;
-		decoded.flags = old.flags;
-		decoded.credit = old.credit;
-		decoded.segment = old.segment;
-		decoded.recent_next = old.recent_next;
-		decoded.capacity_kw = old.capacity_kw;
-		decoded.last_ts = old.last_ts;
-		decoded.open_day = old.open_day;
-		decoded.open_readings = old.open_readings;
-		decoded.open_uwh = old.open_uwh;
-		decoded.open_covered_s = old.open_covered_s;
-		decoded.days_closed = old.days_closed;
+		memcpy((uint8_t *)&decoded + CSTATE_V9_SAME_AT, (const uint8_t *)&old + CSTATE_V9_SAME_AT,
+		       CSTATE_V9_SAME_END - CSTATE_V9_SAME_AT);
 		decoded.last_closed_uwh = old.last_closed_uwh;
 		memcpy(decoded.recent_events, old.recent_events, sizeof(decoded.recent_events));
 		decoded.theft = old.theft;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cstate.h"
+
 /* Record sizes the slab keeps apart: one class per size asked for (rounded up to 4 bytes). The
  * slots come in 12 compact and 12 wide sizes. */
 #define CSTATE_SLAB_CLASSES 32
@@ -42,5 +44,25 @@ void cstate_slab_clear(struct cstate_slab *slab);
 
 /* Bytes slab has allocated (whole chunks and their pointer arrays). */
 size_t cstate_slab_memory(const struct cstate_slab *slab);
+
+/* struct cstate as snapshots of version 9 laid it out (632 bytes; versions 7 and 8 as far as
+ * their bodies go), for reading them: the open day's coverage as a closed day keeps it (100
+ * codes), the last closed day before the recent event hashes. */
+struct cstate_v9 {
+	char id[RISKD_ID_MAX + 1];
+	uint32_t transformer_ref;
+	int32_t partition;
+	uint8_t flags, credit, segment, recent_next;
+	float capacity_kw;
+	int64_t last_ts;
+	int32_t open_day, open_readings;
+	int64_t open_uwh;
+	int32_t open_covered_s, days_closed, last_closed_day;
+	int64_t last_closed_uwh;
+	uint64_t recent_events[CSTATE_RECENT_EVENTS];
+	struct theft_state theft;
+	struct pay_state pay;
+	uint16_t cover[CSTATE_COVER_SLOTS];
+};
 
 #endif

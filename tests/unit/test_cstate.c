@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "scoring/cstate.h"
+#include "scoring/cstate_int.h" /* the layout of version 9's snapshots */
 #include "scoring/daily.h"
 #include "scoring/features.h"
 #include "scoring/payments.h"
@@ -1025,41 +1026,16 @@ Test(cstate, decode_errors)
 	cstate_table_destroy(table);
 }
 
-/* struct cstate as snapshots of versions 7 to 9 laid it out (version 9 in full). */
-struct cstate_v9_layout {
-	char id[RISKD_ID_MAX + 1];
-	uint32_t transformer_ref;
-	int32_t partition;
-	uint8_t flags, credit, segment, recent_next;
-	float capacity_kw;
-	int64_t last_ts;
-	int32_t open_day, open_readings;
-	int64_t open_uwh;
-	int32_t open_covered_s, days_closed, last_closed_day;
-	int64_t last_closed_uwh;
-	uint64_t recent_events[CSTATE_RECENT_EVENTS];
-	struct theft_state theft;
-	struct pay_state pay;
-	uint16_t cover[CSTATE_COVER_SLOTS];
-};
-
-/* cs's fields as version 9 held them (no coverage). */
-static struct cstate_v9_layout as_v9(const struct cstate *cs)
+/* cs's fields as version 9 held them (no coverage): the same up to days_closed. */
+static struct cstate_v9 as_v9(const struct cstate *cs)
 {
-	struct cstate_v9_layout old;
+	struct cstate_v9 old;
+	const size_t at = offsetof(struct cstate, transformer_ref);
 	memset(&old, 0, sizeof(old));
-	old.partition = cs->partition;
-	old.flags = cs->flags & (uint8_t)~CSTATE_F_DIRTY;
-	old.credit = cs->credit;
-	old.segment = cs->segment;
-	old.recent_next = cs->recent_next;
-	old.capacity_kw = cs->capacity_kw;
-	old.last_ts = cs->last_ts;
-	old.open_day = cs->open_day;
-	old.open_readings = cs->open_readings;
-	old.open_uwh = cs->open_uwh;
-	old.open_covered_s = cs->open_covered_s;
-	old.days_closed = cs->days_closed;
+	memcpy((uint8_t *)&old + at, (const uint8_t *)cs + at,
+	       offsetof(struct cstate, last_closed_uwh) - at);
+	old.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	old.transformer_ref = 0;
 	old.last_closed_day = cs->last_closed_day;
 	old.last_closed_uwh = cs->last_closed_uwh;
 	memcpy(old.recent_events, cs->recent_events, sizeof(old.recent_events));
@@ -1093,11 +1069,11 @@ static size_t encode_old(const struct cstate_table *table, const struct cstate *
 static size_t encode_v8(const struct cstate_table *table, const struct cstate *cs, int version,
                         const uint64_t recent[8], uint8_t next, uint8_t *buf)
 {
-	const size_t at = offsetof(struct cstate_v9_layout, transformer_ref);
-	const size_t prefix = offsetof(struct cstate_v9_layout, recent_events) - at;
-	const size_t tail = offsetof(struct cstate_v9_layout, pay) + PAY_STATE_V8_SIZE -
-	                    offsetof(struct cstate_v9_layout, theft);
-	struct cstate_v9_layout old = as_v9(cs);
+	const size_t at = offsetof(struct cstate_v9, transformer_ref);
+	const size_t prefix = offsetof(struct cstate_v9, recent_events) - at;
+	const size_t tail = offsetof(struct cstate_v9, pay) + PAY_STATE_V8_SIZE -
+	                    offsetof(struct cstate_v9, theft);
+	struct cstate_v9 old = as_v9(cs);
 	uint8_t body[1024];
 	old.recent_next = next;
 	memcpy(body, (const uint8_t *)&old + at, prefix);
@@ -1110,8 +1086,8 @@ static size_t encode_v8(const struct cstate_table *table, const struct cstate *c
 static size_t encode_v9(const struct cstate_table *table, const struct cstate *cs,
                         const uint16_t *cover, uint8_t *buf)
 {
-	const size_t at = offsetof(struct cstate_v9_layout, transformer_ref);
-	struct cstate_v9_layout old = as_v9(cs);
+	const size_t at = offsetof(struct cstate_v9, transformer_ref);
+	struct cstate_v9 old = as_v9(cs);
 	memcpy(old.cover, cover, sizeof(old.cover));
 	return encode_old(table, cs, 9, (const uint8_t *)&old + at, sizeof(old) - at, buf);
 }
