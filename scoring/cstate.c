@@ -377,10 +377,11 @@ static uint32_t entry_alloc(struct cstate_table *table)
 }
 
 /* Maps a pointer returned by the table back to its entry number. */
-static uint32_t entry_no_of(const struct cstate_table *table, const struct cstate *cs)
+/* The position in chunk_addrs of the last chunk whose entries start at or before addr (0
+ * when there is none: check its base). */
+static size_t chunk_below(const struct cstate_table *table, uintptr_t addr)
 {
-	uintptr_t addr = (uintptr_t)cs;
-	size_t lo = 0, hi = table->chunk_count; /* find the last chunk whose base <= addr */
+	size_t lo = 0, hi = table->chunk_count;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (table->chunk_addrs[mid].base <= addr)
@@ -388,6 +389,13 @@ static uint32_t entry_no_of(const struct cstate_table *table, const struct cstat
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static uint32_t entry_no_of(const struct cstate_table *table, const struct cstate *cs)
+{
+	uintptr_t addr = (uintptr_t)cs;
+	size_t lo = chunk_below(table, addr);
 	assert(table->chunk_count > 0 && table->chunk_addrs[lo].base <= addr);
 	size_t offset = (addr - table->chunk_addrs[lo].base) / sizeof(struct cstate);
 	assert(offset < CSTATE_CHUNK_ENTRIES);
@@ -786,17 +794,10 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 static int is_entry(const struct cstate_table *table, const struct cstate *cs)
 {
 	uintptr_t addr = (uintptr_t)cs;
-	size_t lo = 0, hi = table->chunk_count; /* the last chunk whose base <= addr */
-	if (hi == 0 || table->chunk_addrs[0].base > addr)
+	if (table->chunk_count == 0 || table->chunk_addrs[0].base > addr)
 		return 0;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (table->chunk_addrs[mid].base <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return addr < table->chunk_addrs[lo].base + CSTATE_CHUNK_ENTRIES * sizeof(struct cstate);
+	uintptr_t base = table->chunk_addrs[chunk_below(table, addr)].base;
+	return addr < base + CSTATE_CHUNK_ENTRIES * sizeof(struct cstate);
 }
 
 /* The slots cs holds for its open day, or NULL: the ones a snapshot keeps. */

@@ -1092,6 +1092,17 @@ static size_t encode_v9(const struct cstate_table *table, const struct cstate *c
 	return encode_old(table, cs, 9, (const uint8_t *)&old + at, sizeof(old) - at, buf);
 }
 
+/* The state a snapshot decodes to in table (it must decode). */
+static struct cstate decoded(struct cstate_table *table, const char *id, const uint8_t *buf,
+                             size_t len)
+{
+	struct cstate got;
+	char errstr[256] = "";
+	cr_assert_eq(cstate_decode(table, id, buf, len, &got, errstr, sizeof(errstr)), 0, "%s",
+	             errstr);
+	return got;
+}
+
 /* A version-8 snapshot loads: every field but the coverage and graded_day as it was, the newest
  * CSTATE_RECENT_EVENTS of its 8 recent event hashes kept (the ring's next slot names the
  * oldest), the open day's coverage empty and graded_day 0 (grading goes on from the next
@@ -1107,10 +1118,7 @@ Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
 	size_t len = encode_v8(table, cs, 8, recent, 3, buf);
 
-	struct cstate got;
-	char errstr[256];
-	cr_assert_eq(cstate_decode(table, "C0080008", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	struct cstate got = decoded(table, "C0080008", buf, len);
 	cr_assert_eq(got.open_uwh, cs->open_uwh);
 	cr_assert_eq(got.last_closed_uwh, cs->last_closed_uwh);
 	cr_assert_eq(memcmp(&got.theft, &cs->theft, sizeof(got.theft)), 0);
@@ -1150,10 +1158,7 @@ Test(cstate, a_version_9_snapshot_is_upgraded_when_read)
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 256];
 	size_t len = encode_v9(table, cs, cover, buf);
 
-	struct cstate got;
-	char errstr[256];
-	cr_assert_eq(cstate_decode(table, "C0090009", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	struct cstate got = decoded(table, "C0090009", buf, len);
 	cr_assert_eq(got.open_day, cs->open_day);
 	cr_assert_eq(got.open_uwh, cs->open_uwh);
 	cr_assert_eq(got.days_closed, cs->days_closed);
@@ -1189,9 +1194,7 @@ Test(cstate, a_version_9_snapshot_is_upgraded_when_read)
 	uint8_t again[CSTATE_SNAPSHOT_MAX];
 	size_t again_len = cstate_encode(table, &got, again, sizeof(again));
 	cr_assert_eq(again[4], 10);
-	struct cstate twice;
-	cr_assert_eq(cstate_decode(table, "C0090009", again, again_len, &twice, errstr,
-	                           sizeof(errstr)), 0, "%s", errstr);
+	struct cstate twice = decoded(table, "C0090009", again, again_len);
 	daily_open_cover(&twice, twice.open_day, back);
 	cr_assert_eq(memcmp(back, cover, sizeof(back)), 0);
 	cstate_slots_free(table, twice.slots);
@@ -1200,8 +1203,7 @@ Test(cstate, a_version_9_snapshot_is_upgraded_when_read)
 	/* without coverage: no slots */
 	memset(cover, 0, sizeof(cover));
 	len = encode_v9(table, cs, cover, buf);
-	cr_assert_eq(cstate_decode(table, "C0090009", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	got = decoded(table, "C0090009", buf, len);
 	cr_assert_null(got.slots);
 	cstate_table_destroy(table);
 }
@@ -1282,15 +1284,13 @@ Test(cstate, a_version_7_snapshot_is_upgraded_when_read)
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
 	uint64_t recent[8] = {0};
 	size_t len = encode_v8(table, cs, 7, recent, 0, buf);
-	const size_t older_at = 8 + offsetof(struct cstate, pay) + offsetof(struct pay_state, older_rev) -
-	                        offsetof(struct cstate, transformer_ref) +
+	const size_t older_at = 8 + offsetof(struct cstate_v9, pay) +
+	                        offsetof(struct pay_state, older_rev) -
+	                        offsetof(struct cstate_v9, transformer_ref) +
 	                        (8 - CSTATE_RECENT_EVENTS) * sizeof(uint64_t);
 	buf[older_at] = 200; /* version 7: 200 bills in the older debt */
 
-	struct cstate got;
-	char errstr[256];
-	cr_assert_eq(cstate_decode(table, "C0070007", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	struct cstate got = decoded(table, "C0070007", buf, len);
 	cr_assert_eq(got.pay.older_rev & 0x03, 3, "the count is clamped to 3");
 	cr_assert_eq((got.pay.older_rev >> 2) & 0x1f, 1, "the reversal's day becomes the 1st");
 	struct feature_vec fv;
