@@ -639,18 +639,27 @@ int store_load_offset(struct store *st, const char *group, const char *topic, in
 	return 0;
 }
 
+/* query_rows for a query of the rows of some partitions: $1 is `first`, $2 the partitions
+ * partitions[0..n) as an int[]. */
+static PGresult *query_partitions(struct store *st, const char *sql, const char *first,
+                                  const int32_t *partitions, int n, int binary, const char *what,
+                                  int *rc, char *errstr, size_t errstr_size)
+{
+	const char *params[2] = {first, store_partitions_text(st, partitions, n)};
+	return query_rows(st, sql, 2, params, binary, what, rc, errstr, errstr_size);
+}
+
 int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
                          int (*fn)(const char *id, const uint8_t *state, size_t len, void *arg),
                          void *arg, char *errstr, size_t errstr_size)
 {
 	char kind_s[2] = {kind, '\0'};
-	const char *params[2] = {kind_s, store_partitions_text(st, partitions, n)};
 	int rc;
-
-	PGresult *res = query_rows(st,
-	                           "select entity_id, state from risk.entity_state"
-	                           " where kind = $1 and partition = any($2::int[])",
-	                           2, params, 1, "load state", &rc, errstr, errstr_size);
+	PGresult *res = query_partitions(st,
+	                                 "select entity_id, state from risk.entity_state"
+	                                 " where kind = $1 and partition = any($2::int[])",
+	                                 kind_s, partitions, n, 1, "load state", &rc, errstr,
+	                                 errstr_size);
 	for (int r = 0; res && r < PQntuples(res) && rc == 0; r++) {
 		char id[RISKD_ID_MAX + 1];
 		riskd_strlcpy(id, sizeof(id), PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0));
@@ -665,12 +674,12 @@ int store_load_repeats(struct store *st, const char *topic, const int32_t *parti
                        int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
                        char *errstr, size_t errstr_size)
 {
-	const char *params[2] = {topic, store_partitions_text(st, partitions, n)};
 	int rc;
-	PGresult *res = query_rows(st,
-	                           "select partition, msg_offset from risk.billing_repeats"
-	                           " where topic = $1 and partition = any($2::int[])",
-	                           2, params, 0, "load billing repeats", &rc, errstr, errstr_size);
+	PGresult *res = query_partitions(st,
+	                                 "select partition, msg_offset from risk.billing_repeats"
+	                                 " where topic = $1 and partition = any($2::int[])",
+	                                 topic, partitions, n, 0, "load billing repeats", &rc,
+	                                 errstr, errstr_size);
 	for (int r = 0; res && rc == 0 && r < PQntuples(res); r++)
 		rc = fn((int32_t)atoi(PQgetvalue(res, r, 0)), strtoll(PQgetvalue(res, r, 1), NULL, 10),
 		        arg);
