@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streams/event.h"
 #include "tests/support/e2e.h"
 
 /* ---- customer attributes ---- */
@@ -202,19 +203,14 @@ struct business {
 	long live_warn;    /* riskd's first operating_risk warning; -1 none */
 };
 
+/* A local day of the ground truth (days since 1970-01-01), -1 when empty. */
 static long day_of(const char *text)
 {
+	int32_t day;
 	if (!*text)
 		return -1;
-	int y, m, d;
-	cr_assert_eq(sscanf(text, "%d-%d-%d", &y, &m, &d), 3, "%s", text);
-	/* days from civil (Howard Hinnant's algorithm) */
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	cr_assert_eq(event_parse_date(text, strlen(text), &day), 0, "%s", text);
+	return day;
 }
 
 static size_t read_truth(const char *path, struct business **out)
