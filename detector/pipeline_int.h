@@ -209,7 +209,8 @@ void pipeline_operating_free(struct pipeline *pl);
 void pipeline_operating_reload(struct pipeline *pl, int force);
 
 /*
- * After an accepted reading r: a business customer's reading is followed in its weeks, and a
+ * After an accepted reading r: the reading of a customer whose profile says commercial or
+ * industrial is followed in its weeks (its state kept while the profile says so), and a
  * day it closed is folded; with a batch b (a first pass) the operating rules are evaluated
  * then and a warning they raise goes into b. Without (replayed for state only) only the
  * weeks move. Other readings do nothing. Allocates only the first time a business is seen.

@@ -3,8 +3,8 @@
  * (pipeline_int.h; docs/credit.md, "Early warning of operating risk"), and the side state it
  * shares with the customer attributes (pipeline_attributes.c).
  *
- * Every accepted reading of a commercial or industrial customer is followed in the
- * customer's operating state (scoring/operating.h: the day's peak power); when its day
+ * Every accepted reading of a customer whose profile says commercial or industrial is
+ * followed in the customer's operating state (scoring/operating.h: the day's peak power); when its day
  * closes the day is folded into the customer's weeks and the operating rules (the
  * `kind: operating` files of rules.path) are evaluated on the operating features. When the
  * active rules reach thresholds.alert, an operating_risk warning goes into the batch, and
@@ -161,11 +161,10 @@ void pipeline_operating_reading(struct pipeline *pl, struct batch *b,
 {
 	struct pipeline_operating *po = pl->operating;
 	const struct cstate *cs = r->cs;
-	if (r->transformer || r->day_result == DAILY_LATE || r->restated)
+	/* a household's reading costs no lookup: only businesses are followed */
+	if (r->transformer || r->day_result == DAILY_LATE || r->restated || !is_business(cs))
 		return;
-	struct op_state *op = op_table_get(po->states, cs, is_business(cs));
-	if (!op)
-		return;
+	struct op_state *op = op_table_get(po->states, cs, 1);
 	if (r->day_result == DAILY_CLOSED_DAY)
 		day_closed(po, b, cs, op, &r->closed);
 	op_state_reading(op, r->day, (double)r->uwh / 1e6 * 3600.0 / r->interval_s);
