@@ -133,7 +133,7 @@ static void weeks_json(const struct op_state *op, struct rbuf *out)
 	rbuf_append(out, "]", 1);
 }
 
-/* A business's day `day` closed: folds it and, on a first pass (b set), raises a warning
+/* A business's day closed (closed): folds it and, on a first pass (b set), raises a warning
  * when the operating rules say so. */
 static void day_closed(struct pipeline_operating *po, struct batch *b, const struct cstate *cs,
                        struct op_state *op, const struct daily_closed *closed)
