@@ -44,16 +44,19 @@ fi
 install -d -m 0755 "$etc/rules" "$etc/cards"
 install -m 0644 rules/*.yaml "$etc/rules/"
 install -m 0644 scoring/cards/*.yaml "$etc/cards/"
+install -m 0644 scoring/attributes.yaml "$etc/attributes.yaml"
 {
     echo "# riskd.yaml - riskd's configuration as installed: every key at its built-in default, except"
-    echo "# that the rule and scorecard files are read from $SYSCONFDIR/riskd and no local-stack env"
-    echo "# file is read (stack_env \"\")."
+    echo "# that the rule, scorecard and attribute schema files are read from $SYSCONFDIR/riskd and no"
+    echo "# local-stack env file is read (stack_env \"\")."
     tail -n +5 config/riskd.yaml |
         sed -e "s|^  path: \"rules\"|  path: \"$SYSCONFDIR/riskd/rules\"|" \
             -e "s|^  scorecards: \"scoring/cards\"|  scorecards: \"$SYSCONFDIR/riskd/cards\"|" \
+            -e "s|^  attributes: \"scoring/attributes.yaml\"|  attributes: \"$SYSCONFDIR/riskd/attributes.yaml\"|" \
             -e "s|^stack_env: \"var/stack.env\"|stack_env: \"\"|"
 } > "$etc/riskd.yaml.tmp"
-for want in "path: \"$SYSCONFDIR/riskd/rules\"" "scorecards: \"$SYSCONFDIR/riskd/cards\"" 'stack_env: ""'; do
+for want in "path: \"$SYSCONFDIR/riskd/rules\"" "scorecards: \"$SYSCONFDIR/riskd/cards\"" \
+    "attributes: \"$SYSCONFDIR/riskd/attributes.yaml\"" 'stack_env: ""'; do
     grep -qF "$want" "$etc/riskd.yaml.tmp" || {
         echo "install-tree: config/riskd.yaml changed shape: cannot set $want" >&2; exit 1; }
 done

@@ -33,14 +33,7 @@ static void rollback_quietly(struct store *st)
 
 static void copy_bytea(struct rbuf *b, const void *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = data;
-	rbuf_reserve(b, 3 + 2 * len);
-	rbuf_append(b, "\\\\x", 3);
-	for (size_t i = 0; i < len; i++) {
-		b->data[b->len++] = hex[p[i] >> 4];
-		b->data[b->len++] = hex[p[i] & 15];
-	}
+	store_copy_bytea(b, data, len);
 }
 
 /* A text[] literal {"a","b"} as COPY text. Elements are quoted, '"' and '\' escaped. */
@@ -585,7 +578,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((rc = store_copy_rows(st, &snapshots_target, b->snapshots, b->snapshot_count, errstr,
-	                          errstr_size)))
+	                          errstr_size)) ||
+	    (rc = store_write_side(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
 		return rc; /* a failed commit leaves nothing written */

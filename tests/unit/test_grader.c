@@ -367,3 +367,74 @@ Test(grader, a_regrade_is_as_of_the_day_graded_last)
 	cstate_table_destroy(table);
 	grader_free(g);
 }
+
+/* A card for every segment: 600 points, hospitality costs 70 (B under 550 .. 520). */
+static const char attribute_card[] =
+    "scorecard: attrs\nversion: \"1\"\nsegments: [residential, commercial]\ndefault: true\n"
+    "base_points: 600\ngrades: {AAA: 590, AA: 570, A: 550, B: 520}\ncharacteristics:\n"
+    "  - attribute: business_type\n    type: category\n    code: BUSINESS_TYPE\n"
+    "    reason: \"Type of business\"\n    bins:\n"
+    "      - {values: [hospitality], points: -70}\n      - {other: true, points: 0}\n"
+    "      - {missing: true, points: 0}\n";
+
+static struct attr_vec lookup_values;
+static int lookup_calls;
+
+static const struct attr_vec *lookup(void *arg, const struct cstate *cs)
+{
+	(void)cs;
+	lookup_calls++;
+	return arg ? &lookup_values : NULL;
+}
+
+Test(grader, cards_read_the_customers_attributes_by_the_schema)
+{
+	char dir[] = "/tmp/riskd-grader-XXXXXX", path[128];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/attrs.yaml", dir);
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(attribute_card, fp);
+	fclose(fp);
+	struct rbuf diag = {0};
+	struct grader *g = grader_new("rules", dir, 5, &diag);
+	cr_assert_not_null(g, "%.*s", (int)diag.len, diag.data);
+
+	struct attr_schema *schema = attr_schema_new();
+	char why[256];
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why),
+	             RISKD_ERR_INVALID, "the card's attribute is not declared");
+	cr_assert_str_eq(why, "card attrs: attribute 'business_type' is not declared in the "
+	                      "attribute schema");
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
+	             "%s", why);
+
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	attr_vec_clear(&lookup_values);
+	attr_vec_set(&lookup_values, slot, 1); /* hospitality */
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
+	cr_assert_gt(lookup_calls, 0);
+	attr_vec_set(&lookup_values, slot, 0); /* retail */
+	memset(&cs.credit, 0, sizeof cs.credit); /* nothing held */
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_AAA);
+
+	/* a reload binds the new cards to the schema too */
+	cr_assert_eq(grader_reload(g, 1, &diag), 1, "%.*s", (int)diag.len, diag.data);
+	attr_vec_set(&lookup_values, slot, 1);
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
+
+	unlink(path);
+	rmdir(dir);
+	rbuf_free(&diag);
+	grader_free(g);
+	attr_schema_free(schema);
+}
