@@ -103,7 +103,9 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, const char *tra
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
 	area_features(transformer_id[0] ? area_table_find(&sc->areas, transformer_id) : NULL,
-	              area_table_find_finding(&sc->areas, cs->id), has_split ? &split : NULL, fv);
+	              area_table_find_finding(&sc->areas, cs->id),
+	              area_table_find_prev_finding(&sc->areas, cs->id), has_split ? &split : NULL,
+	              fv);
 }
 
 /* Adds the last evaluation to the per-rule counts. */
