@@ -94,6 +94,12 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics);
 void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
                    struct grade_limits *out);
 
+/* The same with the customer's attribute values (av may be NULL: all missing), which credit
+ * rules read when the rule set was loaded with an attribute schema (ruleset_use_attributes).
+ * grader_grade passes the values its attributes_of gives. */
+void grader_limits_attrs(const struct ruleset *credit_rules, const struct feature_vec *fv,
+                         const struct attr_vec *av, struct grade_limits *out);
+
 /*
  * Binds the live cards (and every card a reload loads) to the attribute schema, which must
  * outlive g, and sets how a customer's attribute values are found: attributes_of(arg, cs)
