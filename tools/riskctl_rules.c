@@ -155,6 +155,16 @@ static const char *type_name(enum feature_type type)
 	return type == FEATURE_NUM ? "number" : type == FEATURE_BOOL ? "boolean" : "symbol";
 }
 
+/* Appends ` (one of "a", "b")` to the text in doc (size bytes) for count values (none: nothing). */
+static void append_values(char *doc, size_t size, const char *const *values, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		size_t used = strlen(doc);
+		snprintf(doc + used, size - used, "%s\"%s\"%s", i ? ", " : " (one of ", values[i],
+		         i + 1 == count ? ")" : "");
+	}
+}
+
 /* Loads the attribute schema at path. Returns it (free with attr_schema_free), or NULL after
  * printing its errors to stderr. */
 static struct attr_schema *load_schema(const char *path)
@@ -184,6 +194,7 @@ static int print_attributes(const char *path, int markdown)
 		char doc[600];
 		snprintf(doc, sizeof doc, "customer attribute (cards and credit rules read it)%s%s",
 		         def->description[0] ? ": " : "", def->description);
+		append_values(doc, sizeof doc, (const char *const *)def->values, def->n_values);
 		if (markdown)
 			printf("| `%s` | %s | - | %s |\n", def->name, type, doc);
 		else
@@ -217,11 +228,7 @@ static int cmd_features(int argc, char **argv)
 		size_t count = 0;
 		const char *const *symbols = feature_symbols(def->id, &count);
 		snprintf(doc, sizeof doc, "%s", def->doc);
-		for (size_t i = 0; i < count; i++) {
-			size_t used = strlen(doc);
-			snprintf(doc + used, sizeof doc - used, "%s\"%s\"%s", i ? ", " : " (one of ",
-			         symbols[i], i + 1 == count ? ")" : "");
-		}
+		append_values(doc, sizeof doc, symbols, count);
 		if (markdown)
 			printf("| `%s` | %s | %s | %s |\n", def->name, type_name(def->type), def->unit,
 			       doc);
