@@ -388,6 +388,27 @@ static const struct attr_vec *lookup(void *arg, const struct cstate *cs)
 	return arg ? &lookup_values : NULL;
 }
 
+/* Declares business_type (retail, hospitality) in schema; returns its slot. */
+static int add_business_type(struct attr_schema *schema)
+{
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
+	return slot;
+}
+
+/* Binds g's cards to schema with lookup_values as every customer's attributes (cleared), and
+ * makes cs a paying customer of segment seg. */
+static void bind_paying_customer(struct grader *g, const struct attr_schema *schema,
+                                 struct cstate *cs, int seg)
+{
+	char why[256];
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
+	             "%s", why);
+	fixture_paying_customer(cs, seg, 14);
+	attr_vec_clear(&lookup_values);
+}
+
 Test(grader, cards_read_the_customers_attributes_by_the_schema)
 {
 	char dir[] = "/tmp/riskd-grader-XXXXXX", path[128];
@@ -407,16 +428,10 @@ Test(grader, cards_read_the_customers_attributes_by_the_schema)
 	             RISKD_ERR_INVALID, "the card's attribute is not declared");
 	cr_assert_str_eq(why, "card attrs: attribute 'business_type' is not declared in the "
 	                      "attribute schema");
-	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
-	attr_def_add_value(&schema->defs[slot], "retail", 6);
-	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
-	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
-	             "%s", why);
-
+	int slot = add_business_type(schema);
 	struct cstate cs;
 	struct grader_result r;
-	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
-	attr_vec_clear(&lookup_values);
+	bind_paying_customer(g, schema, &cs, SEGMENT_RESIDENTIAL);
 	attr_vec_set(&lookup_values, slot, 1); /* hospitality */
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
@@ -464,22 +479,15 @@ Test(grader, credit_rules_cap_grades_by_the_customers_attributes)
 	write_text(rules, attribute_rules);
 
 	struct attr_schema *schema = attr_schema_new();
-	int type = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
-	attr_def_add_value(&schema->defs[type], "retail", 6);
-	attr_def_add_value(&schema->defs[type], "hospitality", 11);
+	int type = add_business_type(schema);
 	int years = attr_schema_add(schema, "years_at_address", ATTR_NUMBER);
 	ruleset_use_attributes(schema);
 	struct rbuf diag = {0};
 	struct grader *g = grader_new(rules, dir, 5, &diag);
 	cr_assert_not_null(g, "%.*s", (int)diag.len, diag.data);
-	char why[256];
-	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
-	             "%s", why);
-
 	struct cstate cs;
 	struct grader_result r;
-	fixture_paying_customer(&cs, SEGMENT_COMMERCIAL, 14);
-	attr_vec_clear(&lookup_values);
+	bind_paying_customer(g, schema, &cs, SEGMENT_COMMERCIAL);
 	attr_vec_set(&lookup_values, type, 1); /* hospitality: 530 points, B */
 	attr_vec_set(&lookup_values, years, 1);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);

@@ -81,6 +81,15 @@ static const char two_rules[] =
     "    when: business_type in [\"hospitality\", \"manufacturing\"] or years_at_address >= 20\n"
     "    floor: A\n";
 
+/* No features; a retail business one year at its address. */
+static void new_retail_business(struct feature_vec *fv, struct attr_vec *av)
+{
+	feature_vec_clear(fv);
+	attr_vec_clear(av);
+	attr_vec_set(av, SLOT_BUSINESS, 0);
+	attr_vec_set(av, SLOT_YEARS, 1);
+}
+
 Test(rules_attrs, numbers_and_categories_are_read_with_missing_values_false)
 {
 	struct rbuf errors = {0};
@@ -90,11 +99,7 @@ Test(rules_attrs, numbers_and_categories_are_read_with_missing_values_false)
 	struct feature_vec fv;
 	struct attr_vec av;
 	struct rule_hits hits;
-	feature_vec_clear(&fv);
-	attr_vec_clear(&av);
-
-	attr_vec_set(&av, SLOT_BUSINESS, 0); /* retail */
-	attr_vec_set(&av, SLOT_YEARS, 1);
+	new_retail_business(&fv, &av);
 	cr_assert_eq(ruleset_eval_attrs(rs, &fv, &av, &hits), 1);
 	cr_assert_eq(hits.cap, RULE_GRADE_B);
 	cr_assert_eq(hits.floor, RULE_GRADE_NONE);
@@ -244,10 +249,7 @@ Test(rules_attrs, a_load_against_a_schema_without_the_attribute_fails_and_the_ol
 	struct feature_vec fv;
 	struct attr_vec av;
 	struct rule_hits hits;
-	feature_vec_clear(&fv);
-	attr_vec_clear(&av);
-	attr_vec_set(&av, SLOT_BUSINESS, 0);
-	attr_vec_set(&av, SLOT_YEARS, 1);
+	new_retail_business(&fv, &av);
 	cr_assert_eq(ruleset_eval_attrs(old, &fv, &av, &hits), 1, "the old set still evaluates");
 	cr_assert_eq(hits.cap, RULE_GRADE_B);
 	ruleset_free(old);
