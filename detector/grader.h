@@ -105,7 +105,8 @@ void grader_limits_attrs(const struct ruleset *credit_rules, const struct featur
  * outlive g, and sets how a customer's attribute values are found: attributes_of(arg, cs)
  * returns them by the schema's slots, or NULL when cs has none (valid until the next call).
  * Returns 0, or RISKD_ERR_INVALID with errstr naming the card and the attribute when a card
- * names an attribute the schema does not declare as the card reads it.
+ * names an attribute the schema does not declare as the card reads it, or when the credit
+ * rules were checked against a schema (ruleset_use_attributes) whose slots differ.
  */
 int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
                           const struct attr_vec *(*attributes_of)(void *arg,
