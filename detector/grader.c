@@ -122,6 +122,23 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics)
 	return 1;
 }
 
+/* Whether the credit rules' attributes (ruleset_attributes) sit in the same slots of schema,
+ * so that values kept by schema's slots read right in the rules. */
+static int rules_slots_match(const struct ruleset *rules, const struct attr_schema *schema)
+{
+	const struct attr_schema *ra = rules ? ruleset_attributes(rules) : NULL;
+	if (!ra || ra == schema)
+		return 1;
+	if (ra->count > schema->count)
+		return 0;
+	for (size_t i = 0; i < ra->count; i++)
+		if (strcmp(ra->defs[i].name, schema->defs[i].name) != 0 ||
+		    ra->defs[i].type != schema->defs[i].type ||
+		    ra->defs[i].n_values != schema->defs[i].n_values)
+			return 0;
+	return 1;
+}
+
 int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
                           const struct attr_vec *(*attributes_of)(void *arg,
                                                                   const struct cstate *cs),
@@ -129,6 +146,11 @@ int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
 {
 	if (bind_cards(g->cards, schema, errstr, errstr_size) != 0)
 		return RISKD_ERR_INVALID;
+	if (!rules_slots_match(g->rules, schema)) {
+		snprintf(errstr, errstr_size, "the credit rules were checked against another "
+		                              "attribute schema than the cards'");
+		return RISKD_ERR_INVALID;
+	}
 	g->schema = schema;
 	g->attributes_of = attributes_of;
 	g->attributes_arg = arg;
@@ -148,11 +170,17 @@ const struct scorecard_set *grader_cards(const struct grader *g)
 void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
                    struct grade_limits *out)
 {
+	grader_limits_attrs(credit_rules, fv, NULL, out);
+}
+
+void grader_limits_attrs(const struct ruleset *credit_rules, const struct feature_vec *fv,
+                         const struct attr_vec *av, struct grade_limits *out)
+{
 	struct rule_hits hits;
 	grade_limits_clear(out);
 	if (!credit_rules || ruleset_rule_count(credit_rules) == 0)
 		return;
-	ruleset_eval(credit_rules, fv, &hits);
+	ruleset_eval_attrs(credit_rules, fv, av, &hits);
 	out->cap = hits.cap;
 	out->floor = hits.floor;
 	/* The active rules that set the binding cap and floor, first in file order. */
@@ -191,9 +219,9 @@ int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grad
 	feature_vec_clear(&g->fv);
 	payments_features(cs, today, &g->fv);
 	out->previous = grader_held_grade(cs);
-	struct grade_limits limits;
-	grader_limits(g->rules, &g->fv, &limits);
 	const struct attr_vec *av = g->attributes_of ? g->attributes_of(g->attributes_arg, cs) : NULL;
+	struct grade_limits limits;
+	grader_limits_attrs(g->rules, &g->fv, av, &limits);
 	scorecard_grade_attrs(card, &g->fv, av, &limits, held_points, g->hysteresis, &out->grade);
 	out->changed = out->previous != out->grade.grade;
 	out->card = card;

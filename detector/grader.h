@@ -94,12 +94,19 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics);
 void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
                    struct grade_limits *out);
 
+/* The same with the customer's attribute values (av may be NULL: all missing), which credit
+ * rules read when the rule set was loaded with an attribute schema (ruleset_use_attributes).
+ * grader_grade passes the values its attributes_of gives. */
+void grader_limits_attrs(const struct ruleset *credit_rules, const struct feature_vec *fv,
+                         const struct attr_vec *av, struct grade_limits *out);
+
 /*
  * Binds the live cards (and every card a reload loads) to the attribute schema, which must
  * outlive g, and sets how a customer's attribute values are found: attributes_of(arg, cs)
  * returns them by the schema's slots, or NULL when cs has none (valid until the next call).
  * Returns 0, or RISKD_ERR_INVALID with errstr naming the card and the attribute when a card
- * names an attribute the schema does not declare as the card reads it.
+ * names an attribute the schema does not declare as the card reads it, or when the credit
+ * rules were checked against a schema (ruleset_use_attributes) whose slots differ.
  */
 int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
                           const struct attr_vec *(*attributes_of)(void *arg,

@@ -12,6 +12,7 @@
 
 #include "../config/config.h"
 #include "../config/riskd_base.h"
+#include "../rules/attributes_load.h"
 #include "../streams/kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,6 +20,31 @@
 #include "policy_check.h"
 #include "service.h"
 #include "version.h"
+
+/* Reads the attribute schema of scoring.attributes (when set) and makes it the one every rule
+ * load checks conditions against (ruleset_use_attributes), so that credit rules may read
+ * attributes from the first load on; the schema is read at start only. Returns 0 and *out
+ * (NULL without a schema; freed by the caller after the last rule set), or 1 after printing
+ * the schema's errors to stderr. */
+static int use_attribute_schema(const struct riskd_config *cfg, struct attr_schema **out)
+{
+	struct rules_diags diags = {0};
+	*out = NULL;
+	if (!cfg->attributes_path[0])
+		return 0;
+	if (attributes_load_path(cfg->attributes_path, out, &diags) != 0) {
+		struct rbuf text = {0};
+		rules_diags_render(&diags, &text);
+		fwrite(text.data, 1, text.len, stderr);
+		fprintf(stderr, "riskd: the attribute schema '%s' does not load\n", cfg->attributes_path);
+		rbuf_free(&text);
+		rules_diags_free(&diags);
+		return 1;
+	}
+	rules_diags_free(&diags);
+	ruleset_use_attributes(*out);
+	return 0;
+}
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -113,6 +139,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", errstr);
 		return 1;
 	}
+	static struct attr_schema *rule_attributes; /* lives until exit, as the rule sets */
+	if (use_attribute_schema(&cfg, &rule_attributes) != 0)
+		return 1;
 	if (check_only)
 		return policy_check(&cfg, config_path, stdout, stderr);
 	enum log_level level;

@@ -1,7 +1,8 @@
 /*
- * rules_check.c - the checker of rule conditions: resolves feature names against the registry
- * (scoring/features.h), types every node (number, boolean, symbol), turns string literals into
- * symbol codes where they meet a symbol feature, checks functions and their arguments, and
+ * rules_check.c - the checker of rule conditions: resolves names against the feature registry
+ * (scoring/features.h) and the customer attributes of the schema (rules_names.c), types every
+ * node (number, boolean, symbol; a category attribute is a symbol), turns string literals into
+ * symbol codes where they meet a symbol feature or a category attribute, checks functions and their arguments, and
  * folds constant subexpressions. Reports every error it finds, not just the first; a node
  * that already failed does not produce follow-on errors.
  */
@@ -13,7 +14,9 @@
 
 struct checker {
 	struct rules_arena *arena;
+	const struct attr_schema *attrs;
 	uint64_t *reads;
+	uint64_t *attr_reads;
 	rules_expr_error_fn *error;
 	void *user;
 	int errors;
@@ -56,15 +59,17 @@ static int is_const(const struct expr *e)
 }
 
 /* "a number", "'segment' (a symbol)" - how a node is named in a type error. */
-static const char *describe(const struct expr *e, char *buf, size_t size)
+static const char *describe(const struct checker *c, const struct expr *e, char *buf,
+                            size_t size)
 {
 	static const char *const nouns[] = {
 		[VT_ERR] = "invalid", [VT_NUM] = "a number", [VT_BOOL] = "a boolean",
 		[VT_SYM] = "a symbol", [VT_STR] = "a string", [VT_LIST] = "a list",
 	};
 	if (e->kind == EXPR_FEATURE && e->feature >= 0) {
-		snprintf(buf, size, "'%s' (%s)", feature_def((enum feature_id)e->feature)->name,
-		         nouns[e->type]);
+		struct rules_name name;
+		rules_name_of(c->attrs, e->feature, &name);
+		snprintf(buf, size, "'%s' (%s)", name.name, nouns[e->type]);
 		return buf;
 	}
 	return nouns[e->type];
@@ -116,12 +121,23 @@ static int fold_num(struct checker *c, struct expr **ep, double value)
 	return VT_NUM;
 }
 
-/* Turns string literal *sp into the code of that symbol of feature `feature`. */
+/* The first value of symbol operand id, for messages. */
+static const char *first_symbol(const struct checker *c, int id)
+{
+	struct rules_name name;
+	rules_name_of(c->attrs, id, &name);
+	return name.n_symbols ? name.symbols[0] : "";
+}
+
+/* Turns string literal *sp into the code of that symbol of feature (or category attribute)
+ * `feature`. */
 static int resolve_symbol(struct checker *c, struct expr *s, int feature)
 {
-	size_t count = 0;
-	const char *const *symbols = feature_symbols((enum feature_id)feature, &count);
-	const char *fname = feature_def((enum feature_id)feature)->name;
+	struct rules_name name;
+	rules_name_of(c->attrs, feature, &name);
+	size_t count = name.n_symbols;
+	const char *const *symbols = name.symbols;
+	const char *fname = name.name;
 	char shown[48];
 	for (size_t i = 0; i < count; i++) {
 		if (strlen(symbols[i]) == s->name_len && memcmp(symbols[i], s->name, s->name_len) == 0) {
@@ -147,10 +163,12 @@ static int resolve_symbol(struct checker *c, struct expr *s, int feature)
 	return -1;
 }
 
-static int same_symbols(int fa, int fb)
+static int same_symbols(const struct checker *c, int fa, int fb)
 {
-	size_t na, nb;
-	return feature_symbols((enum feature_id)fa, &na) == feature_symbols((enum feature_id)fb, &nb);
+	struct rules_name a, b;
+	rules_name_of(c->attrs, fa, &a);
+	rules_name_of(c->attrs, fb, &b);
+	return a.symbols == b.symbols;
 }
 
 static enum vtype check(struct checker *c, struct expr **ep);
@@ -158,11 +176,14 @@ static enum vtype check(struct checker *c, struct expr **ep);
 static enum vtype check_feature(struct checker *c, struct expr *e)
 {
 	char shown[48];
-	const struct feature_def *def = feature_lookup(e->name, e->name_len);
-	if (def) {
-		e->feature = (int)def->id;
-		c->reads[def->id / 64] |= (uint64_t)1 << (def->id % 64);
-		switch (def->type) {
+	struct rules_name name;
+	if (rules_name_lookup(c->attrs, e->name, e->name_len, &name) == 0) {
+		e->feature = name.id;
+		if (name.attribute)
+			*c->attr_reads |= (uint64_t)1 << (name.id - RULES_ATTR_BASE);
+		else
+			c->reads[name.id / 64] |= (uint64_t)1 << (name.id % 64);
+		switch (name.type) {
 		case FEATURE_NUM:
 			return VT_NUM;
 		case FEATURE_BOOL:
@@ -177,7 +198,7 @@ static enum vtype check_feature(struct checker *c, struct expr *e)
 		    function_lookup(e->name, e->name_len)->signature);
 		return VT_ERR;
 	}
-	const char *hint = rules_suggest_feature(e->name, e->name_len);
+	const char *hint = rules_suggest_operand(c->attrs, e->name, e->name_len);
 	const char *keyword = suggest_name(e->name, e->name_len, keyword_names,
 	                                    sizeof keyword_names / sizeof keyword_names[0]);
 	if (!hint && keyword && strlen(keyword) == e->name_len)
@@ -228,7 +249,7 @@ static enum vtype check_call(struct checker *c, struct expr **ep)
 		struct expr *a = e->args[i];
 		if (a->type != VT_NUM) {
 			ERR(c, a->off, "'%s' needs numbers, but argument %u is %s", fn->name, i + 1,
-			    describe(a, desc, sizeof desc));
+			    describe(c, a, desc, sizeof desc));
 			bad = 1;
 		}
 		all_const &= is_const(a);
@@ -262,7 +283,7 @@ static enum vtype check_unary(struct checker *c, struct expr **ep)
 	if (e->op == TOK_NOT) {
 		if (t != VT_BOOL) {
 			ERR(c, a->off, "'not' needs true or false, but its operand is %s",
-			    describe(a, desc, sizeof desc));
+			    describe(c, a, desc, sizeof desc));
 			return VT_ERR;
 		}
 		if (is_const(a))
@@ -271,7 +292,7 @@ static enum vtype check_unary(struct checker *c, struct expr **ep)
 	}
 	if (t != VT_NUM) {
 		ERR(c, a->off, "'-' needs a number, but its operand is %s",
-		    describe(a, desc, sizeof desc));
+		    describe(c, a, desc, sizeof desc));
 		return VT_ERR;
 	}
 	if (is_const(a))
@@ -289,7 +310,7 @@ static enum vtype check_equality(struct checker *c, struct expr *e)
 	if (l->type == VT_STR && r->type == VT_SYM)
 		return resolve_symbol(c, l, r->feature) < 0 ? VT_ERR : VT_BOOL;
 	if (l->type == VT_SYM && r->type == VT_SYM) {
-		if (!same_symbols(l->feature, r->feature)) {
+		if (!same_symbols(c, l->feature, r->feature)) {
 			ERR(c, e->op_off, "'%s' compares symbols of different features", op_text(e->op));
 			return VT_ERR;
 		}
@@ -306,18 +327,18 @@ static enum vtype check_equality(struct checker *c, struct expr *e)
 		else
 			ERR(c, str->off, "a string can only be compared with a symbol feature such as "
 			                 "'segment', not with %s",
-			    describe(other, dl, sizeof dl));
+			    describe(c, other, dl, sizeof dl));
 		return VT_ERR;
 	}
 	if (l->type == VT_SYM || r->type == VT_SYM) {
 		const struct expr *sym = l->type == VT_SYM ? l : r;
 		ERR(c, sym->off, "%s is compared with %s; compare it with a string such as \"%s\"",
-		    describe(sym, dl, sizeof dl), describe(sym == l ? r : l, dr, sizeof dr),
-		    feature_symbols((enum feature_id)sym->feature, &(size_t){0})[0]);
+		    describe(c, sym, dl, sizeof dl), describe(c, sym == l ? r : l, dr, sizeof dr),
+		    first_symbol(c, sym->feature));
 		return VT_ERR;
 	}
 	ERR(c, e->op_off, "'%s' cannot compare %s with %s", op_text(e->op),
-	    describe(l, dl, sizeof dl), describe(r, dr, sizeof dr));
+	    describe(c, l, dl, sizeof dl), describe(c, r, dr, sizeof dr));
 	return VT_ERR;
 }
 
@@ -349,7 +370,7 @@ static enum vtype check_binary(struct checker *c, struct expr **ep)
 		if (tl != VT_BOOL || tr != VT_BOOL) {
 			const struct expr *bad = tl != VT_BOOL ? l : r;
 			ERR(c, bad->off, "'%s' needs true or false on both sides, but the %s side is %s",
-			    op, bad == l ? "left" : "right", describe(bad, desc, sizeof desc));
+			    op, bad == l ? "left" : "right", describe(c, bad, desc, sizeof desc));
 			return VT_ERR;
 		}
 		if (is_const(l) && is_const(r))
@@ -362,7 +383,7 @@ static enum vtype check_binary(struct checker *c, struct expr **ep)
 		if (tl != VT_NUM || tr != VT_NUM) {
 			const struct expr *bad = tl != VT_NUM ? l : r;
 			ERR(c, bad->off, "'%s' needs numbers, but the %s side is %s", op,
-			    bad == l ? "left" : "right", describe(bad, desc, sizeof desc));
+			    bad == l ? "left" : "right", describe(c, bad, desc, sizeof desc));
 			return VT_ERR;
 		}
 		if (!is_const(l) || !is_const(r))
@@ -385,7 +406,7 @@ static enum vtype check_binary(struct checker *c, struct expr **ep)
 		if (tl != VT_NUM || tr != VT_NUM) {
 			const struct expr *bad = tl != VT_NUM ? l : r;
 			ERR(c, bad->off, "'%s' compares numbers, but the %s side is %s", op,
-			    bad == l ? "left" : "right", describe(bad, desc, sizeof desc));
+			    bad == l ? "left" : "right", describe(c, bad, desc, sizeof desc));
 			return VT_ERR;
 		}
 		break;
@@ -407,7 +428,7 @@ static enum vtype check_in(struct checker *c, struct expr **ep)
 	int bad = tx == VT_ERR;
 	if (tx != VT_ERR && tx != VT_NUM && tx != VT_SYM) {
 		ERR(c, x->off, "'in' needs a number or a symbol feature on its left, but it is %s",
-		    describe(x, desc, sizeof desc));
+		    describe(c, x, desc, sizeof desc));
 		bad = 1;
 	}
 	for (uint32_t i = 0; i < list->nargs; i++) {
@@ -424,16 +445,17 @@ static enum vtype check_in(struct checker *c, struct expr **ep)
 		}
 		if (tx == VT_SYM) {
 			if (ti != VT_STR) {
+				struct rules_name name;
+				rules_name_of(c->attrs, x->feature, &name);
 				ERR(c, item->off, "'%s' is a symbol: list items must be strings such as \"%s\"",
-				    feature_def((enum feature_id)x->feature)->name,
-				    feature_symbols((enum feature_id)x->feature, &(size_t){0})[0]);
+				    name.name, first_symbol(c, x->feature));
 				bad = 1;
 			} else if (resolve_symbol(c, item, x->feature) < 0) {
 				bad = 1;
 			}
 		} else if (tx == VT_NUM && ti != VT_NUM) {
 			ERR(c, item->off, "list items must be numbers like the left side, not %s",
-			    describe(item, desc, sizeof desc));
+			    describe(c, item, desc, sizeof desc));
 			bad = 1;
 		}
 	}
@@ -489,14 +511,15 @@ static enum vtype check(struct checker *c, struct expr **ep)
 	return t;
 }
 
-int rules_check(struct expr **root, struct rules_arena *arena, uint64_t *reads,
-                rules_expr_error_fn *error, void *user)
+int rules_check(struct expr **root, struct rules_arena *arena, const struct attr_schema *attrs,
+                uint64_t *reads, uint64_t *attr_reads, rules_expr_error_fn *error, void *user)
 {
-	struct checker c = {.arena = arena, .reads = reads, .error = error, .user = user};
+	struct checker c = {.arena = arena, .attrs = attrs, .reads = reads,
+	                    .attr_reads = attr_reads, .error = error, .user = user};
 	char desc[96];
 	enum vtype t = check(&c, root);
 	if (t != VT_ERR && t != VT_BOOL)
 		ERR(&c, (*root)->off, "the condition must be true or false, but it is %s",
-		    describe(*root, desc, sizeof desc));
+		    describe(&c, *root, desc, sizeof desc));
 	return c.errors ? -1 : 0;
 }

@@ -289,7 +289,7 @@ int rules_compile(const struct expr *root, struct rules_code *code, uint32_t *st
 }
 
 int rules_verify(const struct rules_insn *prog, size_t len, const double *pool, size_t npool,
-                 char *errstr, size_t errstr_size)
+                 size_t n_attrs, char *errstr, size_t errstr_size)
 {
 	int rc = -1;
 	int *depth = NULL;
@@ -320,7 +320,7 @@ int rules_verify(const struct rules_insn *prog, size_t len, const double *pool, 
 		}
 		enum rules_operand opd = info->operand;
 		if ((opd == OPD_F || opd == OPD_FK || opd == OPD_FKK || opd == OPD_FLIST) &&
-		    in->a >= FEAT__COUNT) {
+		    in->a >= RULES_ATTR_BASE + n_attrs) {
 			snprintf(errstr, errstr_size, "instruction %zu (%s): feature %u out of range", pc,
 			         info->name, in->a);
 			goto done;

@@ -26,17 +26,18 @@ static const char *type_noun(enum feature_type type)
 	return type == FEATURE_NUM ? "number" : type == FEATURE_BOOL ? "boolean" : "symbol";
 }
 
-/* A constant shown as the feature's type: number, true/false, or "symbol". */
-static void put_value(struct rbuf *out, enum feature_id f, double v)
+/* A constant shown as the type of operand id (a feature or an attribute): number,
+ * true/false, or "symbol" (a category attribute's value text). */
+static void put_value(struct rbuf *out, const struct ruleset *rs, int id, double v)
 {
-	const struct feature_def *def = feature_def(f);
-	if (def->type == FEATURE_BOOL) {
+	struct rules_name def;
+	rules_name_of(rs->attrs, id, &def);
+	if (def.type == FEATURE_BOOL) {
 		rbuf_puts(out, v != 0 ? "true" : "false");
-	} else if (def->type == FEATURE_SYM) {
-		size_t count = 0;
-		const char *const *symbols = feature_symbols(f, &count);
+	} else if (def.type == FEATURE_SYM) {
+		size_t count = def.n_symbols;
 		size_t code = v >= 0 && v < (double)count ? (size_t)v : 0;
-		rbuf_printf(out, "\"%s\"", count ? symbols[code] : "?");
+		rbuf_printf(out, "\"%s\"", count ? def.symbols[code] : "?");
 	} else {
 		put_num(out, v);
 	}
@@ -56,15 +57,16 @@ static const char *fk_operator(enum rules_op op)
 	}
 }
 
-static void put_list(struct rbuf *out, const double *pool, uint32_t slot, int feature)
+static void put_list(struct rbuf *out, const struct ruleset *rs, uint32_t slot, int feature)
 {
+	const double *pool = rs->code.pool;
 	size_t n = (size_t)pool[slot];
 	rbuf_puts(out, "[");
 	for (size_t i = 1; i <= n; i++) {
 		if (i > 1)
 			rbuf_puts(out, ", ");
 		if (feature >= 0)
-			put_value(out, (enum feature_id)feature, pool[slot + i]);
+			put_value(out, rs, feature, pool[slot + i]);
 		else
 			put_num(out, pool[slot + i]);
 	}
@@ -79,7 +81,9 @@ static void disassemble(const struct ruleset *rs, const struct rule_entry *r, st
 	for (uint32_t pc = 0; pc < r->prog_len; pc++) {
 		const struct rules_insn *in = &prog[pc];
 		const struct rules_opinfo *info = &rules_ops[in->op];
-		const char *fname = feature_def((enum feature_id)in->a)->name;
+		struct rules_name operand;
+		rules_name_of(rs->attrs, in->a, &operand);
+		const char *fname = operand.name;
 		struct rbuf line = {0};
 		switch (info->operand) {
 		case OPD_K:
@@ -90,7 +94,7 @@ static void disassemble(const struct ruleset *rs, const struct rule_entry *r, st
 			break;
 		case OPD_FK:
 			rbuf_printf(&line, "%s %s ", fname, fk_operator((enum rules_op)in->op));
-			put_value(&line, (enum feature_id)in->a, in->k);
+			put_value(&line, rs, in->a, in->k);
 			break;
 		case OPD_FKK:
 			put_num(&line, pool[in->b]);
@@ -102,11 +106,11 @@ static void disassemble(const struct ruleset *rs, const struct rule_entry *r, st
 			break;
 		case OPD_LIST:
 			rbuf_puts(&line, "in ");
-			put_list(&line, pool, in->b, -1);
+			put_list(&line, rs, in->b, -1);
 			break;
 		case OPD_FLIST:
 			rbuf_printf(&line, "%s in ", fname);
-			put_list(&line, pool, in->b, in->op == OP_IN_SYM_F ? (int)in->a : -1);
+			put_list(&line, rs, in->b, in->op == OP_IN_SYM_F ? (int)in->a : -1);
 			break;
 		default:
 			rbuf_printf(&line, "; %s", info->text);
@@ -152,6 +156,14 @@ static void explain_rule(const struct ruleset *rs, const struct rule_entry *r, s
 		const struct feature_def *def = feature_def((enum feature_id)f);
 		rbuf_printf(out, "%s%s (%s%s%s)", any ? ", " : "", def->name, type_noun(def->type),
 		            def->unit[0] ? ", " : "", def->unit);
+		any = 1;
+	}
+	for (int slot = 0; slot < ATTR_MAX; slot++) {
+		if (!((r->attr_reads >> slot) & 1u))
+			continue;
+		const struct attr_def *def = &rs->attrs->defs[slot];
+		rbuf_printf(out, "%s%s (customer attribute, %s)", any ? ", " : "", def->name,
+		            def->type == ATTR_NUMBER ? "number" : "category");
 		any = 1;
 	}
 	if (!any)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../config/suggest.h"
+#include "../scoring/attributes.h"
 #include "ruleset.h"
 
 /* Deepest operand stack a compiled condition may use; evaluation keeps it on the C stack. */
@@ -85,6 +86,37 @@ const char *rules_show(char *dst, size_t dst_size, const char *s, size_t len);
 /* The closest feature name of the registry to name (suggest_name of config/suggest.h), or
  * NULL. */
 const char *rules_suggest_feature(const char *name, size_t len);
+
+/* ---- names a condition reads (rules_names.c) ---- */
+
+/* Operand ids from here on are attributes: RULES_ATTR_BASE + slot of the schema. */
+#define RULES_ATTR_BASE FEAT__COUNT
+
+/* A feature or an attribute as the checker, the tests and `rules explain` see it. Strings
+ * belong to the registry or the schema. */
+struct rules_name {
+	int id;                     /* feature id, or RULES_ATTR_BASE + attribute slot */
+	const char *name;
+	enum feature_type type;     /* attributes: FEATURE_NUM (number) or FEATURE_SYM (category) */
+	const char *unit;           /* "" for attributes */
+	const char *const *symbols; /* FEATURE_SYM: the values in code order, n_symbols of them */
+	size_t n_symbols;
+	int attribute;              /* 1 for an attribute */
+};
+
+/* The schema set by ruleset_use_attributes (NULL: none); loads keep it in the rule set. */
+const struct attr_schema *rules_attributes_in_use(void);
+
+/* Looks name (len bytes) up among the features, then the attributes of attrs (may be NULL).
+ * Returns 0 and *out, or -1. */
+int rules_name_lookup(const struct attr_schema *attrs, const char *name, size_t len,
+                      struct rules_name *out);
+
+/* The name of operand id (a feature id, or an attribute of attrs). */
+void rules_name_of(const struct attr_schema *attrs, int id, struct rules_name *out);
+
+/* The closest feature or attribute name to name (suggest_name), or NULL. */
+const char *rules_suggest_operand(const struct attr_schema *attrs, const char *name, size_t len);
 
 /* ---- YAML node tree (rules_yaml.c) ---- */
 
@@ -256,11 +288,12 @@ struct expr *rules_parse(const char *text, size_t len, struct rules_arena *arena
 
 /* ---- checker (rules_check.c) ---- */
 
-/* Resolves names and types of a condition, folds constants, reports every error it finds.
- * Returns 0 when the condition is a well-typed boolean, -1 otherwise. *root may be replaced
- * by a folded node. reads gets a bit per feature the condition reads. */
-int rules_check(struct expr **root, struct rules_arena *arena, uint64_t *reads,
-                rules_expr_error_fn *error, void *user);
+/* Resolves names and types of a condition against the features and the attributes of attrs
+ * (may be NULL), folds constants, reports every error it finds. Returns 0 when the condition
+ * is a well-typed boolean, -1 otherwise. *root may be replaced by a folded node. reads gets a
+ * bit per feature the condition reads, attr_reads a bit per attribute slot. */
+int rules_check(struct expr **root, struct rules_arena *arena, const struct attr_schema *attrs,
+                uint64_t *reads, uint64_t *attr_reads, rules_expr_error_fn *error, void *user);
 
 /* ---- instructions (rules_opcodes.h, rules_compile.c) ---- */
 
@@ -303,16 +336,18 @@ struct rules_code {
 int rules_compile(const struct expr *root, struct rules_code *code, uint32_t *start,
                   uint32_t *len, rules_expr_error_fn *error, void *user);
 
-/* Checks a program before it may run: known opcodes, features and pool slots in range,
- * jumps forward and inside the program, the stack depth the same on every path and within
- * RULES_STACK_MAX, one value left at the final RET. Returns 0 or -1 with a reason in errstr. */
+/* Checks a program before it may run: known opcodes, operands in range (features, and
+ * attributes up to RULES_ATTR_BASE + n_attrs), pool slots in range, jumps forward and inside
+ * the program, the stack depth the same on every path and within RULES_STACK_MAX, one value
+ * left at the final RET. Returns 0 or -1 with a reason in errstr. */
 int rules_verify(const struct rules_insn *prog, size_t len, const double *pool, size_t npool,
-                 char *errstr, size_t errstr_size);
+                 size_t n_attrs, char *errstr, size_t errstr_size);
 
 /* ---- rule set layout ---- */
 
 struct rule_test {
 	struct feature_vec given;
+	struct attr_vec given_attrs;
 	int expect_fire;
 	int line;
 };
@@ -321,6 +356,7 @@ struct rule_entry {
 	struct rule_info info;
 	uint32_t prog_start, prog_len;
 	uint64_t reads[(FEAT__COUNT + 63) / 64];
+	uint64_t attr_reads; /* bit per attribute slot the condition reads */
 	struct rule_test *tests;
 	size_t n_tests;
 	int has_when;
@@ -328,6 +364,7 @@ struct rule_entry {
 
 struct ruleset {
 	enum rule_kind kind;
+	const struct attr_schema *attrs; /* the schema the rules were checked against, or NULL */
 	char *name;
 	char *version;
 	char hash[17];

@@ -27,6 +27,7 @@ static void load_init(struct load *ld, struct rules_diags *diags)
 	for (int k = 0; k < RULE_KIND__COUNT; k++) {
 		ld->sets[k] = xcalloc(1, sizeof *ld->sets[k]);
 		ld->sets[k]->kind = (enum rule_kind)k;
+		ld->sets[k]->attrs = rules_attributes_in_use();
 		ld->sets[k]->fnv = POLICY_HASH_INIT;
 	}
 }
@@ -135,6 +136,11 @@ const char *ruleset_version(const struct ruleset *rs)
 const char *ruleset_hash(const struct ruleset *rs)
 {
 	return rs->hash;
+}
+
+const struct attr_schema *ruleset_attributes(const struct ruleset *rs)
+{
+	return rs->attrs;
 }
 
 double ruleset_alert_threshold(const struct ruleset *rs)

@@ -39,6 +39,7 @@ struct schema {
 	struct ruleset **sets;
 	struct rules_idtab *ids;
 	struct rules_arena *scratch;
+	const struct attr_schema *attrs; /* the attributes conditions may read, or NULL */
 	int kind;           /* the file's kind, -1 until known */
 	struct ruleset *rs; /* sets[kind] */
 };
@@ -126,27 +127,28 @@ static int valid_name(const char *text, size_t len, size_t max, int lower_only)
 	return lower_only ? (text[0] >= 'a' && text[0] <= 'z') : 1;
 }
 
-/* Looks a feature name up; reports an unknown one with a suggestion. */
-static const struct feature_def *get_feature(struct schema *s, const struct ynode *n,
-                                             const char *where)
+/* Looks a feature name up, or with attributes set also an attribute of the schema; reports
+ * an unknown one with a suggestion. Returns 0 and *out, or -1. */
+static int get_name(struct schema *s, const struct ynode *n, const char *where, int attributes,
+                    struct rules_name *out)
 {
 	char shown[48];
+	const struct attr_schema *attrs = attributes ? s->attrs : NULL;
 	if (n->type != YNODE_SCALAR) {
 		rules_src_error(s->src, n->start, "expected a feature name %s, not %s", where,
 		                ynode_noun(n));
-		return NULL;
+		return -1;
 	}
-	const struct feature_def *def = feature_lookup(n->value, n->len);
-	if (def)
-		return def;
+	if (rules_name_lookup(attrs, n->value, n->len, out) == 0)
+		return 0;
 	rules_show(shown, sizeof shown, n->value, n->len);
-	const char *hint = rules_suggest_feature(n->value, n->len);
+	const char *hint = rules_suggest_operand(attrs, n->value, n->len);
 	if (hint)
 		rules_src_error(s->src, n->start, "unknown feature '%s' %s (did you mean '%s'?)", shown,
 		                where, hint);
 	else
 		rules_src_error(s->src, n->start, "unknown feature '%s' %s", shown, where);
-	return NULL;
+	return -1;
 }
 
 /* ---- conditions ---- */
@@ -187,15 +189,25 @@ static int load_when(struct schema *s, const struct ynode *n, struct rule_entry 
 	struct expr *root = rules_parse(n->value, n->len, s->scratch, expr_error, &site);
 	if (!root)
 		return -1;
-	if (rules_check(&root, s->scratch, r->reads, expr_error, &site) < 0)
+	if (rules_check(&root, s->scratch, s->attrs, r->reads, &r->attr_reads, expr_error, &site) < 0)
 		return -1;
+	if (r->attr_reads && s->kind >= 0 && s->kind != RULE_KIND_CREDIT) {
+		int slot = 0;
+		while (!((r->attr_reads >> slot) & 1u))
+			slot++;
+		rules_src_error(s->src, n->start,
+		                "'%s' is a customer attribute: only credit rules read attributes",
+		                s->attrs->defs[slot].name);
+		return -1;
+	}
 	if (!s->rs)
 		return 0;
 	if (rules_compile(root, &s->rs->code, &r->prog_start, &r->prog_len, expr_error, &site) < 0)
 		return -1;
 	char errstr[160];
 	if (rules_verify(s->rs->code.insns + r->prog_start, r->prog_len, s->rs->code.pool,
-	                 s->rs->code.npool, errstr, sizeof errstr) < 0) {
+	                 s->rs->code.npool, s->attrs ? s->attrs->count : 0, errstr,
+	                 sizeof errstr) < 0) {
 		/* A compiler bug, not an author's error; still refuse the rule. */
 		rules_src_error(s->src, n->start, "internal error: compiled condition rejected: %s",
 		                errstr);
@@ -223,15 +235,15 @@ static void load_evidence(struct schema *s, const struct ynode *n, struct rule_e
 		return;
 	} else {
 		for (size_t i = 0; i < n->count; i++) {
-			const struct feature_def *def = get_feature(s, n->items[i], "in evidence");
-			if (!def)
+			struct rules_name def;
+			if (get_name(s, n->items[i], "in evidence", 0, &def) != 0)
 				continue;
 			int dup = 0;
 			for (size_t j = 0; j < count; j++)
-				dup |= ids[j] == def->id;
+				dup |= (int)ids[j] == def.id;
 			if (dup) {
 				rules_src_error(s->src, n->items[i]->start, "feature '%s' is listed twice",
-				                def->name);
+				                def.name);
 				continue;
 			}
 			if (count == RULE_EVIDENCE_MAX) {
@@ -239,7 +251,7 @@ static void load_evidence(struct schema *s, const struct ynode *n, struct rule_e
 				                "more than %d evidence features", RULE_EVIDENCE_MAX);
 				break;
 			}
-			ids[count++] = def->id;
+			ids[count++] = (enum feature_id)def.id;
 		}
 	}
 	enum feature_id *copy = rules_arena_alloc(arena, (count ? count : 1) * sizeof *copy);
@@ -248,9 +260,18 @@ static void load_evidence(struct schema *s, const struct ynode *n, struct rule_e
 	r->info.n_evidence = count;
 }
 
-/* Sets one given feature of a test from its YAML value. */
-static void load_given_value(struct schema *s, const struct feature_def *def,
-                             const struct ynode *v, struct feature_vec *fv)
+/* Sets one given feature or attribute of a test to value. */
+static void given_set(struct rule_test *test, const struct rules_name *def, double value)
+{
+	if (def->attribute)
+		attr_vec_set(&test->given_attrs, def->id - RULES_ATTR_BASE, value);
+	else
+		feature_set(&test->given, (enum feature_id)def->id, value);
+}
+
+/* Sets one given feature or attribute of a test from its YAML value. */
+static void load_given_value(struct schema *s, const struct rules_name *def,
+                             const struct ynode *v, struct rule_test *test)
 {
 	char shown[48];
 	if (ynode_is_null(v))
@@ -263,22 +284,20 @@ static void load_given_value(struct schema *s, const struct feature_def *def,
 	rules_show(shown, sizeof shown, v->value, v->len);
 	if (def->type == FEATURE_BOOL) {
 		if (v->style == YSTYLE_PLAIN && (ynode_is(v, "true") || ynode_is(v, "false")))
-			feature_set(fv, def->id, ynode_is(v, "true"));
+			given_set(test, def, ynode_is(v, "true"));
 		else
 			rules_src_error(s->src, v->start, "'%s' is a boolean: give true or false, not '%s'",
 			                def->name, shown);
 		return;
 	}
 	if (def->type == FEATURE_SYM) {
-		size_t count = 0;
-		const char *const *symbols = feature_symbols(def->id, &count);
-		for (size_t i = 0; i < count; i++) {
-			if (ynode_is(v, symbols[i])) {
-				feature_set(fv, def->id, (double)i);
+		for (size_t i = 0; i < def->n_symbols; i++) {
+			if (ynode_is(v, def->symbols[i])) {
+				given_set(test, def, (double)i);
 				return;
 			}
 		}
-		const char *hint = suggest_name(v->value, v->len, symbols, count);
+		const char *hint = suggest_name(v->value, v->len, def->symbols, def->n_symbols);
 		if (hint)
 			rules_src_error(s->src, v->start, "unknown %s '%s' (did you mean '%s'?)", def->name,
 			                shown, hint);
@@ -294,12 +313,13 @@ static void load_given_value(struct schema *s, const struct feature_def *def,
 		                def->unit[0] ? def->unit : "no unit", shown);
 		return;
 	}
-	feature_set(fv, def->id, x);
+	given_set(test, def, x);
 }
 
 static void load_test(struct schema *s, const struct ynode *t, struct rule_test *test)
 {
 	feature_vec_clear(&test->given);
+	attr_vec_clear(&test->given_attrs);
 	test->line = rules_src_line(s->src, t->start);
 	if (t->type != YNODE_MAP) {
 		rules_src_error(s->src, t->start, "a test is a mapping with 'given' and 'expect', not %s",
@@ -328,18 +348,18 @@ static void load_test(struct schema *s, const struct ynode *t, struct rule_test 
 	}
 	for (size_t i = 0; i < given->count; i++) {
 		const struct ynode *key = given->items[2 * i];
-		const struct feature_def *def = get_feature(s, key, "in test");
-		if (!def)
+		struct rules_name def;
+		if (get_name(s, key, "in test", 1, &def) != 0)
 			continue;
 		int dup = 0;
 		for (size_t j = 0; j < i && !dup; j++)
 			dup = given->items[2 * j]->type == YNODE_SCALAR &&
-			      ynode_is(given->items[2 * j], def->name);
+			      ynode_is(given->items[2 * j], def.name);
 		if (dup) {
-			rules_src_error(s->src, key->start, "feature '%s' is given twice", def->name);
+			rules_src_error(s->src, key->start, "feature '%s' is given twice", def.name);
 			continue;
 		}
-		load_given_value(s, def, given->items[2 * i + 1], &test->given);
+		load_given_value(s, &def, given->items[2 * i + 1], test);
 	}
 }
 
@@ -577,7 +597,8 @@ int rules_schema_load(struct rules_src *src, const struct ynode *root,
                       struct ruleset *sets[RULE_KIND__COUNT], struct rules_idtab *ids,
                       struct rules_arena *scratch)
 {
-	struct schema s = {.src = src, .sets = sets, .ids = ids, .scratch = scratch, .kind = -1};
+	struct schema s = {.src = src, .sets = sets, .ids = ids, .scratch = scratch,
+	                   .attrs = sets[0]->attrs, .kind = -1};
 	char shown[48];
 	if (root->type != YNODE_MAP) {
 		rules_src_error(src, root->start,

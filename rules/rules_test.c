@@ -1,5 +1,5 @@
 /*
- * rules_test.c - runs the `tests:` cases of a loaded rule set: each case's given features
+ * rules_test.c - runs the `tests:` cases of a loaded rule set: each case's given features and attributes
  * through its rule's program, compared with the expected outcome, for `riskctl rules test`.
  */
 #include "rules_int.h"
@@ -13,7 +13,7 @@ int ruleset_tests_run(const struct ruleset *rs, struct rbuf *failures, size_t *p
 		int has_fire = 0, has_quiet = 0;
 		for (size_t t = 0; t < r->n_tests; t++) {
 			const struct rule_test *test = &r->tests[t];
-			int fired = ruleset_rule_eval(rs, i, &test->given, NULL);
+			int fired = ruleset_rule_eval_attrs(rs, i, &test->given, &test->given_attrs, NULL);
 			has_fire |= test->expect_fire;
 			has_quiet |= !test->expect_fire;
 			if (fired == test->expect_fire) {

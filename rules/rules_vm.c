@@ -1,6 +1,6 @@
 /*
  * rules_vm.c - evaluation: runs verified rule programs (rules_compile.c) against one
- * customer's features, and sums a rule set's outcome into struct rule_hits.
+ * customer's features and attributes, and sums a rule set's outcome into struct rule_hits.
  *
  * This is the per-event path: no allocation, no I/O, no writes outside the caller's memory.
  * The operand stack lives on the C stack; its bound (RULES_STACK_MAX) and every index an
@@ -10,9 +10,14 @@
 
 #include "rules_int.h"
 
-static inline double load(const struct feature_vec *fv, unsigned id)
+/* Operand id: a feature, or from RULES_ATTR_BASE on an attribute slot of av (missing when
+ * av is NULL). */
+static inline double load(const struct feature_vec *fv, const struct attr_vec *av, unsigned id)
 {
-	return feature_known(fv, (enum feature_id)id) ? fv->value[id] : NAN;
+	if (id < RULES_ATTR_BASE)
+		return feature_known(fv, (enum feature_id)id) ? fv->value[id] : NAN;
+	unsigned slot = id - RULES_ATTR_BASE;
+	return av && attr_vec_known(av, (int)slot) ? av->value[slot] : NAN;
 }
 
 static inline int in_list(const double *pool, uint32_t slot, double x)
@@ -39,7 +44,7 @@ static inline int in_list(const double *pool, uint32_t slot, double x)
 /* A feature compared with the instruction's constant. */
 #define COMPARE_FK(op)                                                                        \
 	do {                                                                                      \
-		double x = load(fv, ip->a);                                                           \
+		double x = load(fv, av, ip->a);                                                           \
 		if (isnan(x)) {                                                                       \
 			missing++;                                                                        \
 			*sp++ = 0;                                                                        \
@@ -90,7 +95,7 @@ static inline int in_list(const double *pool, uint32_t slot, double x)
 
 /* Runs the programs of rules first .. first + count - 1 and stores each one's result in out. */
 static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
-                         const struct feature_vec *fv, uint32_t *out)
+                         const struct feature_vec *fv, const struct attr_vec *av, uint32_t *out)
 {
 #if defined(__GNUC__) && !defined(RULES_VM_SWITCH)
 	static const void *const handlers[OP__COUNT] = {
@@ -114,10 +119,10 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 		*sp++ = ip->k;
 		VM_NEXT;
 	VM_CASE(LOAD)
-		*sp++ = load(fv, ip->a);
+		*sp++ = load(fv, av, ip->a);
 		VM_NEXT;
 	VM_CASE(TEST_F) {
-		double x = load(fv, ip->a);
+		double x = load(fv, av, ip->a);
 		if (isnan(x)) {
 			missing++;
 			*sp++ = 0;
@@ -215,7 +220,7 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 		COMPARE_FK(!=);
 		VM_NEXT;
 	VM_CASE(BETWEEN_F64_FKK) {
-		double x = load(fv, ip->a);
+		double x = load(fv, av, ip->a);
 		if (isnan(x)) {
 			missing++;
 			*sp++ = 0;
@@ -226,7 +231,7 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 	}
 	VM_CASE(IN_F64_F)
 	VM_CASE(IN_SYM_F) {
-		double x = load(fv, ip->a);
+		double x = load(fv, av, ip->a);
 		if (isnan(x)) {
 			missing++;
 			*sp++ = 0;
@@ -266,8 +271,14 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 int ruleset_rule_eval(const struct ruleset *rs, size_t idx, const struct feature_vec *fv,
                       unsigned *missing_reads)
 {
+	return ruleset_rule_eval_attrs(rs, idx, fv, NULL, missing_reads);
+}
+
+int ruleset_rule_eval_attrs(const struct ruleset *rs, size_t idx, const struct feature_vec *fv,
+                            const struct attr_vec *av, unsigned *missing_reads)
+{
 	uint32_t result = 0;
-	vm_run_rules(rs, idx, 1, fv, &result);
+	vm_run_rules(rs, idx, 1, fv, av, &result);
 	if (missing_reads)
 		*missing_reads = result >> RESULT_MISSING_SHIFT;
 	return (int)(result & RESULT_FIRED);
@@ -275,9 +286,15 @@ int ruleset_rule_eval(const struct ruleset *rs, size_t idx, const struct feature
 
 int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct rule_hits *hits)
 {
+	return ruleset_eval_attrs(rs, fv, NULL, hits);
+}
+
+int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
+                       const struct attr_vec *av, struct rule_hits *hits)
+{
 	uint32_t results[RULESET_RULES_MAX];
 	int active_fired = 0;
-	vm_run_rules(rs, 0, rs->n_rules, fv, results);
+	vm_run_rules(rs, 0, rs->n_rules, fv, av, results);
 	hits->score = 0;
 	hits->shadow_score = 0;
 	hits->cap = RULE_GRADE_NONE;

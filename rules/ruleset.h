@@ -4,7 +4,9 @@
  *
  * Flow: ruleset_load_paths reads every rule file, reports every error with its file, line and
  * column, and yields one immutable struct ruleset per kind (theft or credit); ruleset_eval runs
- * the set against one customer's feature_vec without allocating. A loaded rule set is never
+ * the set against one customer's feature_vec (and, for credit rules, attr_vec) without
+ * allocating. Conditions read registry features and, when a schema was given with
+ * ruleset_use_attributes, the customer attributes it declares. A loaded rule set is never
  * modified, so any number of threads may evaluate it at once, and a reload can build a new set
  * beside the old one and swap a pointer. rules/README.md is the authors' guide to the format.
  */
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "../config/riskd_base.h"
+#include "../scoring/attributes.h"
 #include "../scoring/features.h"
 #include "../scoring/grade.h"
 
@@ -87,6 +90,21 @@ struct rule_info {
 struct ruleset;
 
 /*
+ * Sets the customer attribute schema (scoring/attributes.h) every later load checks rule
+ * conditions and tests against; NULL (the default) declares none. A declared attribute is
+ * read like a feature: a number attribute as a number, a category attribute as a symbol
+ * compared with its value texts, missing when the customer has no value. Only credit rules
+ * may read attributes (a theft or operating rule that names one is a load error). schema is
+ * borrowed: it must outlive every rule set loaded while it is set. Call once at start, before
+ * any load and from one thread; a reload then checks its files against the same schema, so a
+ * rule naming an attribute the schema lacks fails the reload ("unknown feature").
+ */
+void ruleset_use_attributes(const struct attr_schema *schema);
+
+/* The schema rs was checked against (the one set when it was loaded), or NULL. */
+const struct attr_schema *ruleset_attributes(const struct ruleset *rs);
+
+/*
  * Loads rule files and builds the rule set of one kind.
  *
  * paths: n_paths files or directories; a directory contributes every *.yaml and *.yml file in
@@ -157,6 +175,11 @@ struct rule_hits {
  */
 int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct rule_hits *hits);
 
+/* The same, with the customer's attribute values (av may be NULL: every attribute missing;
+ * its slots are those of ruleset_attributes(rs)). ruleset_eval passes NULL. */
+int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
+                       const struct attr_vec *av, struct rule_hits *hits);
+
 /*
  * Evaluates one rule (0 <= idx < count). Returns 1 when it fires, 0 when not; when
  * missing_reads is not NULL, stores the rule's count of comparisons made false by a missing
@@ -164,9 +187,13 @@ int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct 
  */
 int ruleset_rule_eval(const struct ruleset *rs, size_t idx, const struct feature_vec *fv,
                       unsigned *missing_reads);
+/* The same with attribute values (av may be NULL), as ruleset_eval_attrs. */
+int ruleset_rule_eval_attrs(const struct ruleset *rs, size_t idx, const struct feature_vec *fv,
+                            const struct attr_vec *av, unsigned *missing_reads);
 
 /*
- * Runs every rule's `tests:` cases: each sets the listed features (all others missing),
+ * Runs every rule's `tests:` cases: each sets the listed features and attributes (all
+ * others missing),
  * evaluates the rule, and compares with `expect`. Each failure appends one line to failures:
  *   "path:line: rule ID test N: expected fire, got quiet\n"   (N counts from 1, line is the test's)
  * and a rule with no `expect: fire` or no `expect: quiet` case appends

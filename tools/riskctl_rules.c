@@ -2,7 +2,9 @@
  * riskctl_rules.c - `riskctl rules`: the rule author's tools. check loads rule files and prints
  * every error; test runs every rule's tests; explain shows what a rule reads and its compiled
  * program; features lists the feature registry rules can read (and, with --attributes, the
- * customer attributes a schema declares, which cards read beside them).
+ * customer attributes a schema declares, which cards and credit rules read beside them).
+ * check, test and explain take --attributes FILE too: the schema their rule files are checked
+ * against, so that credit rules may name its attributes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +21,12 @@ static void rules_usage(FILE *out)
 	        "       riskctl rules test PATH...           run every rule's tests\n"
 	        "       riskctl rules explain PATH [RULE_ID] show rules' features and compiled "
 	        "programs\n"
+	        "         (check, test, explain: --attributes FILE first checks rule files against\n"
+	        "          the attribute schema FILE, so that credit rules may read its attributes)\n"
 	        "       riskctl rules features [--markdown] [--attributes FILE]\n"
 	        "                                      list the features rules can read, and the\n"
-	        "                                      attributes FILE declares (cards read them)\n"
+	        "                                      attributes FILE declares (cards and credit\n"
+	        "                                      rules read them)\n"
 	        "       riskctl rules stats [--json]         per rule and rule-set version: hits, "
 	        "alerts, precision\n"
 	        "exit status: 0 success, 1 errors or failed tests, 2 usage\n");
@@ -150,28 +155,46 @@ static const char *type_name(enum feature_type type)
 	return type == FEATURE_NUM ? "number" : type == FEATURE_BOOL ? "boolean" : "symbol";
 }
 
-/* Prints the attributes of the schema at path as rows of the feature list. Returns 0, or 1
- * after printing the schema's errors. */
-static int print_attributes(const char *path, int markdown)
+/* Appends ` (one of "a", "b")` to the text in doc (size bytes) for count values (none: nothing). */
+static void append_values(char *doc, size_t size, const char *const *values, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		size_t used = strlen(doc);
+		snprintf(doc + used, size - used, "%s\"%s\"%s", i ? ", " : " (one of ", values[i],
+		         i + 1 == count ? ")" : "");
+	}
+}
+
+/* Loads the attribute schema at path. Returns it (free with attr_schema_free), or NULL after
+ * printing its errors to stderr. */
+static struct attr_schema *load_schema(const char *path)
 {
 	struct attr_schema *schema = NULL;
 	struct rules_diags diags = {0};
-	int rc = attributes_load_path(path, &schema, &diags);
-	if (rc) {
+	if (attributes_load_path(path, &schema, &diags) != 0) {
 		struct rbuf text = {0};
 		rules_diags_render(&diags, &text);
 		fwrite(text.data, 1, text.len, stderr);
 		rbuf_free(&text);
-		rules_diags_free(&diags);
-		return 1;
 	}
 	rules_diags_free(&diags);
+	return schema;
+}
+
+/* Prints the attributes of the schema at path as rows of the feature list. Returns 0, or 1
+ * after printing the schema's errors. */
+static int print_attributes(const char *path, int markdown)
+{
+	struct attr_schema *schema = load_schema(path);
+	if (!schema)
+		return 1;
 	for (size_t i = 0; i < schema->count; i++) {
 		const struct attr_def *def = &schema->defs[i];
 		const char *type = def->type == ATTR_NUMBER ? "number" : "category";
 		char doc[600];
-		snprintf(doc, sizeof doc, "customer attribute (cards read it, rules do not)%s%s",
+		snprintf(doc, sizeof doc, "customer attribute (cards and credit rules read it)%s%s",
 		         def->description[0] ? ": " : "", def->description);
+		append_values(doc, sizeof doc, (const char *const *)def->values, def->n_values);
 		if (markdown)
 			printf("| `%s` | %s | - | %s |\n", def->name, type, doc);
 		else
@@ -205,11 +228,7 @@ static int cmd_features(int argc, char **argv)
 		size_t count = 0;
 		const char *const *symbols = feature_symbols(def->id, &count);
 		snprintf(doc, sizeof doc, "%s", def->doc);
-		for (size_t i = 0; i < count; i++) {
-			size_t used = strlen(doc);
-			snprintf(doc + used, sizeof doc - used, "%s\"%s\"%s", i ? ", " : " (one of ",
-			         symbols[i], i + 1 == count ? ")" : "");
-		}
+		append_values(doc, sizeof doc, symbols, count);
 		if (markdown)
 			printf("| `%s` | %s | %s | %s |\n", def->name, type_name(def->type), def->unit,
 			       doc);
@@ -227,12 +246,25 @@ int rules_main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
-	if (strcmp(cmd, "test") == 0)
-		return cmd_test(argc - 1, argv + 1);
-	if (strcmp(cmd, "explain") == 0)
-		return cmd_explain(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} loaders[] = {{"check", cmd_check}, {"test", cmd_test}, {"explain", cmd_explain}};
+	for (size_t i = 0; i < sizeof loaders / sizeof loaders[0]; i++) {
+		if (strcmp(cmd, loaders[i].name) != 0)
+			continue;
+		if (argc < 4 || strcmp(argv[2], "--attributes") != 0)
+			return loaders[i].run(argc - 1, argv + 1);
+		struct attr_schema *schema = load_schema(argv[3]);
+		if (!schema)
+			return 1;
+		ruleset_use_attributes(schema);
+		argv[3] = argv[1]; /* the command's own argv[0] */
+		int rc = loaders[i].run(argc - 3, argv + 3);
+		ruleset_use_attributes(NULL);
+		attr_schema_free(schema);
+		return rc;
+	}
 	if (strcmp(cmd, "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(cmd, "stats") == 0)

@@ -2,7 +2,8 @@
  * test_grader.c - credit grades in the detector: hysteresis at the cut-offs, first grades and
  * changes, the confirmed-theft cap and its withdrawal, the credit rules' limits
  * (grader_limits), the watch of the scorecard files and reloads that fail, the reasons'
- * JSON, the regrade of a disposition and the cap on a catch-up's days.
+ * JSON, the regrade of a disposition and the cap on a catch-up's days, cards and credit
+ * rules reading the customers' attributes.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -387,6 +388,27 @@ static const struct attr_vec *lookup(void *arg, const struct cstate *cs)
 	return arg ? &lookup_values : NULL;
 }
 
+/* Declares business_type (retail, hospitality) in schema; returns its slot. */
+static int add_business_type(struct attr_schema *schema)
+{
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
+	return slot;
+}
+
+/* Binds g's cards to schema with lookup_values as every customer's attributes (cleared), and
+ * makes cs a paying customer of segment seg. */
+static void bind_paying_customer(struct grader *g, const struct attr_schema *schema,
+                                 struct cstate *cs, int seg)
+{
+	char why[256];
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
+	             "%s", why);
+	fixture_paying_customer(cs, seg, 14);
+	attr_vec_clear(&lookup_values);
+}
+
 Test(grader, cards_read_the_customers_attributes_by_the_schema)
 {
 	char dir[] = "/tmp/riskd-grader-XXXXXX", path[128];
@@ -406,16 +428,10 @@ Test(grader, cards_read_the_customers_attributes_by_the_schema)
 	             RISKD_ERR_INVALID, "the card's attribute is not declared");
 	cr_assert_str_eq(why, "card attrs: attribute 'business_type' is not declared in the "
 	                      "attribute schema");
-	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
-	attr_def_add_value(&schema->defs[slot], "retail", 6);
-	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
-	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
-	             "%s", why);
-
+	int slot = add_business_type(schema);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
-	attr_vec_clear(&lookup_values);
+	bind_paying_customer(g, schema, &cs, SEGMENT_RESIDENTIAL);
 	attr_vec_set(&lookup_values, slot, 1); /* hospitality */
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
@@ -437,4 +453,82 @@ Test(grader, cards_read_the_customers_attributes_by_the_schema)
 	rbuf_free(&diag);
 	grader_free(g);
 	attr_schema_free(schema);
+}
+
+/* A credit rule on an attribute: a business at its address under 2 years is graded A at most. */
+static const char attribute_rules[] =
+    "ruleset: attr-credit\nversion: \"1\"\nkind: credit\nrules:\n"
+    "  - id: new_at_address\n    title: Under 2 years at the address\n"
+    "    when: years_at_address < 2 and business_type != \"retail\"\n    cap: A\n";
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+Test(grader, credit_rules_cap_grades_by_the_customers_attributes)
+{
+	char dir[] = "/tmp/riskd-grader-XXXXXX", card[128], rules[128];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(card, sizeof(card), "%s/attrs.yaml", dir);
+	snprintf(rules, sizeof(rules), "%s/credit-attrs.rules", dir);
+	write_text(card, attribute_card);
+	write_text(rules, attribute_rules);
+
+	struct attr_schema *schema = attr_schema_new();
+	int type = add_business_type(schema);
+	int years = attr_schema_add(schema, "years_at_address", ATTR_NUMBER);
+	ruleset_use_attributes(schema);
+	struct rbuf diag = {0};
+	struct grader *g = grader_new(rules, dir, 5, &diag);
+	cr_assert_not_null(g, "%.*s", (int)diag.len, diag.data);
+	struct cstate cs;
+	struct grader_result r;
+	bind_paying_customer(g, schema, &cs, SEGMENT_COMMERCIAL);
+	attr_vec_set(&lookup_values, type, 1); /* hospitality: 530 points, B */
+	attr_vec_set(&lookup_values, years, 1);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_B, "below the cap already");
+	attr_vec_set(&lookup_values, type, 0); /* retail: 600 points, AAA; the rule is quiet */
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_AAA);
+
+	/* an office the card does not charge for: AAA by points, A by the rule */
+	attr_def_add_value(&schema->defs[type], "office", 6);
+	attr_vec_set(&lookup_values, type, 2);
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_A);
+	/* years unknown: the comparison is false, the cap is lifted */
+	lookup_values.known &= ~((uint64_t)1 << years);
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_AAA);
+
+	/* a reload naming an attribute the schema lacks fails and keeps the old rules */
+	write_text(rules, "ruleset: attr-credit\nversion: \"2\"\nkind: credit\nrules:\n"
+	                  "  - id: young_firm\n    title: Young firm\n"
+	                  "    when: years_trading < 2\n    cap: C\n");
+	rbuf_reset(&diag);
+	cr_assert_lt(grader_reload(g, 1, &diag), 0);
+	rbuf_append(&diag, "", 1);
+	cr_assert(strstr(diag.data, "credit-attrs.rules:7:11: error: unknown feature "
+	                            "'years_trading'"),
+	          "%s", diag.data);
+	attr_vec_set(&lookup_values, years, 1);
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_A, "the old rule still caps");
+
+	grader_free(g);
+	ruleset_use_attributes(NULL);
+	attr_schema_free(schema);
+	unlink(card);
+	unlink(rules);
+	rmdir(dir);
+	rbuf_free(&diag);
 }

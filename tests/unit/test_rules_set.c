@@ -542,7 +542,7 @@ Test(rules_set, concurrent_evaluation_agrees)
 static int verify(const struct rules_insn *prog, size_t len, const double *pool, size_t npool)
 {
 	char errstr[160];
-	return rules_verify(prog, len, pool, npool, errstr, sizeof errstr);
+	return rules_verify(prog, len, pool, npool, 0, errstr, sizeof errstr);
 }
 
 Test(rules_set, verifier_accepts_compiled_shapes)
