@@ -155,6 +155,51 @@ static void pattern_score(const struct replay_labels *labels, const char *patter
 }
 
 /* The offline engine over the same file, with the same rules and time zone as riskd. */
+/* Alert firings as "customer|day|rule,rule" lines (the active rules listed, by id). */
+struct firings {
+	char **lines;
+	size_t count, cap;
+};
+
+static void firings_add(struct firings *f, const char *line)
+{
+	if (f->count == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 256;
+		f->lines = realloc(f->lines, f->cap * sizeof(*f->lines));
+		cr_assert_not_null(f->lines);
+	}
+	f->lines[f->count++] = strdup(line);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The offline engine's scoring observer: each alerting scoring as a firing line. */
+static void offline_firing(void *arg, const char *customer_id, int32_t day,
+                           const struct feature_vec *fv, const struct rule_hits *hits)
+{
+	struct replay *rp = ((void **)arg)[0];
+	struct firings *f = ((void **)arg)[1];
+	const char *ids[RULESET_RULES_MAX];
+	size_t n = 0;
+	(void)fv;
+	if (!hits->alert)
+		return;
+	for (unsigned i = 0; i < hits->n_fired; i++) {
+		const struct rule_info *r = ruleset_rule(replay_rules(rp), hits->fired[i]);
+		if (r->mode == RULE_MODE_ACTIVE)
+			ids[n++] = r->id;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_str);
+	char line[2048];
+	int len = snprintf(line, sizeof(line), "%s|%d|", customer_id, (int)day);
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", i ? "," : "", ids[i]);
+	firings_add(f, line);
+}
+
 static struct replay *replay_city(const char *city, const char *rules, struct firings *firings)
 {
 	static void *observer[2];
@@ -213,51 +258,6 @@ static int replay_alert_peer(const struct replay *rp, const struct replay_custom
 		if (replay_rule_bit(c->alerted, r) && rule_reads_peers(replay_rule(rp, r)->info->id))
 			return 1;
 	return 0;
-}
-
-/* Alert firings as "customer|day|rule,rule" lines (the active rules listed, by id). */
-struct firings {
-	char **lines;
-	size_t count, cap;
-};
-
-static void firings_add(struct firings *f, const char *line)
-{
-	if (f->count == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 256;
-		f->lines = realloc(f->lines, f->cap * sizeof(*f->lines));
-		cr_assert_not_null(f->lines);
-	}
-	f->lines[f->count++] = strdup(line);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The offline engine's scoring observer: each alerting scoring as a firing line. */
-static void offline_firing(void *arg, const char *customer_id, int32_t day,
-                           const struct feature_vec *fv, const struct rule_hits *hits)
-{
-	struct replay *rp = ((void **)arg)[0];
-	struct firings *f = ((void **)arg)[1];
-	const char *ids[RULESET_RULES_MAX];
-	size_t n = 0;
-	(void)fv;
-	if (!hits->alert)
-		return;
-	for (unsigned i = 0; i < hits->n_fired; i++) {
-		const struct rule_info *r = ruleset_rule(replay_rules(rp), hits->fired[i]);
-		if (r->mode == RULE_MODE_ACTIVE)
-			ids[n++] = r->id;
-	}
-	qsort(ids, n, sizeof(*ids), cmp_str);
-	char line[2048];
-	int len = snprintf(line, sizeof(line), "%s|%d|", customer_id, (int)day);
-	for (size_t i = 0; i < n; i++)
-		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", i ? "," : "", ids[i]);
-	firings_add(f, line);
 }
 
 /* riskd's firings: every opening and update of a theft alert, from its audit trail. */
