@@ -201,7 +201,8 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 	if (result == DAILY_CLOSED_DAY) {
 		models_on_day_closed(cs, closed);
 		peer_stats_update(&sc->peers, cs, closed->day);
-		if (sc->deferral && transformer_id[0]) {
+		/* a customer whose profile riskd has not read yet may have an area too */
+		if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
 			defer_day(sc, cs, closed->day, day);
 			outcome = SCORER_DEFERRED;
 		} else {

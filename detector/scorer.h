@@ -82,8 +82,8 @@ struct scorer_deferred {
  * (closed filled when it is DAILY_CLOSED_DAY). Feeds the models; when a day closed, scores
  * the customer (its area features from transformer_id, cstate_transformer_id's value, ""
  * when unknown) and returns SCORER_ALERT with *alert filled if the active theft rules reach
- * the alert threshold. With deferral on (scorer_set_deferral) a customer with an area is not
- * scored here: the day's snapshot goes to scorer_deferred() and SCORER_DEFERRED is
+ * the alert threshold. With deferral on (scorer_set_deferral) a customer with an area (or
+ * without a profile yet, transformer_id "") is not scored here: the day's snapshot goes to scorer_deferred() and SCORER_DEFERRED is
  * returned, for scorer_rescore once the area has the day's results. Returns SCORER_QUIET
  * otherwise.
  */

@@ -12,7 +12,8 @@
 create table risk.pending_scores (
     customer_id    text    not null,
     day            integer not null,   -- the closed local day, days since 1970-01-01
-    transformer_id text    not null,   -- the customer's area when the day closed
+    transformer_id text    not null,   -- the customer's area when the day closed; '' when
+                                       -- riskd had not read the customer's profile yet
     snapshot       bytea   not null,
     created_at     timestamptz not null default now(),
     primary key (customer_id, day)
@@ -29,6 +30,9 @@ create index area_balance_day on risk.area_balance (day);
 --   - the area has a balanced day on or after d (a day that never balanced is scored with the
 --     balance before it, as offline), or the newest balanced day of any area is p_late_days
 --     past d (an area whose transformer never reports is not waited for for ever).
+-- A day that closed before riskd read the customer's profile ('' for its area) takes the
+-- area of the customer's stored profile; without one, it is ready once no area has a
+-- balanced day, or the newest balanced day of any area is p_late_days past it.
 -- The area taken is the one with the oldest ready day that no other instance is scoring
 -- (an advisory lock per area, held to the end of the transaction): two instances never score
 -- the same customer-day, and each customer's days are scored in order.
@@ -43,6 +47,10 @@ declare
     v_ready   integer;
     v_queued  integer;
 begin
+    update risk.pending_scores p set transformer_id = c.transformer_id
+    from risk.customers c
+    where p.transformer_id = '' and c.customer_id = p.customer_id
+      and coalesce(c.transformer_id, '') <> '';
     select min(q.day) - date '1970-01-01' into v_refresh from risk.area_refresh_queue q;
     select max(b.day) - date '1970-01-01' into v_global from risk.area_balance b;
     for v_area, v_first in
@@ -52,6 +60,9 @@ begin
         select max(b.day) - date '1970-01-01' into v_ready
         from risk.area_balance b where b.transformer_id = v_area;
         v_ready := greatest(v_ready, v_global - p_late_days);
+        if v_area = '' and v_global is null then
+            v_ready := 2147483646;  -- no area has a balance to wait for
+        end if;
         continue when v_ready is null;
         select min(w.window_end_day) - date '1970-01-01' into v_queued
         from risk.area_attribution_queue w where w.transformer_id = v_area;
