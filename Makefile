@@ -65,6 +65,9 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c) tools/riskctl_shown.c)
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
+# The credit suites share a paying customer and the shipped grader.
+$(BUILD)/tests/unit/test_grader: $(BUILD)/tests/support/credit_fixture.o
+$(BUILD)/tests/unit/test_credit_policy: $(BUILD)/tests/support/credit_fixture.o
 # The console's unit suite links its session and HTTP helpers.
 $(BUILD)/tests/unit/test_console: $(BUILD)/tools/console_session.o $(BUILD)/tools/console_http.o
 

@@ -351,10 +351,14 @@ def print_table(res, meta):
           f"{verdict(res['bytes_per_customer'], g['bytes_per_customer_max'], False)}"
           f"   (state table at {sf.get('customers', '?'):,} customers; "
           f"riskd peak RSS / customer in this run: {res['riskd_peak_rss_per_customer']})")
+    if "slots_bytes_per_customer" in sf:
+        print(f"  of which the open day's slots of a half-hourly meter: "
+              f"{sf['slots_bytes_per_customer']} bytes ({sf.get('bytes_per_slot')} a slot); "
+              f"struct cstate {sf.get('sizeof_cstate')} bytes")
     if "with_open_hours_bytes_per_customer" in sf:
-        print(f"  with the open day's hourly sums beside the state (a meter that reads more "
-              f"often than hourly): {sf['with_open_hours_bytes_per_customer']} bytes per customer "
-              f"({sf.get('open_hours_bytes_per_customer')} for the hours)")
+        print(f"  with the hourly sums the slots cannot give, beside the state: "
+              f"{sf['with_open_hours_bytes_per_customer']} bytes per customer "
+              f"({sf.get('open_hours_bytes_per_customer')} for those hours)")
     rs = res["restore"]
     if rs:
         print(f"state restore       {rs.get('restore_partition_s')} s for one partition of "

@@ -5,13 +5,19 @@
  *
  * Fills riskd's customer state table (scoring/cstate.h) with N synthetic customers the way
  * the detector does (cstate_table_upsert with ids like the generator's "C0000001", a profile
- * on one of N / 40 transformers, an open day, recent event hashes, every entry marked dirty
- * as after a first batch), then reports on stdout, as key=value:
+ * on one of N / 40 transformers, an open day of half-hourly readings in whole Wh as the
+ * generator writes them, put into the day and its slots as detector/ingest.c does, recent
+ * event hashes, every entry marked dirty as after a first batch), then reports on stdout, as
+ * key=value:
  *   bytes_per_customer      cstate_table_memory / N: what the table allocated (entries in
- *                           whole chunks, index, dirty list, interned transformer ids), the
- *                           figure the goal of at most 512 bytes per customer is about;
- *   open_hours_bytes_per_customer  the open day's hourly sums each customer with sub-daily
- *                           readings also holds beside its state (detector/open_hours.c);
+ *                           whole chunks, index, dirty list, interned transformer ids, and
+ *                           the open days' slots beside the entries), the figure the goal of
+ *                           at most 512 bytes per customer is about;
+ *   slots_bytes_per_customer  of it, the open day's slots (the slab's whole chunks);
+ *   bytes_per_slot          the slots' bytes per slot held (a half-hourly meter's 25-hour day
+ *                           has 50), header and slab included;
+ *   open_hours_bytes_per_customer  what detector/open_hours.c holds beside the state: the
+ *                           hourly sums the slots cannot give (none for these customers);
  *   with_open_hours_bytes_per_customer  the two together: the state such a customer costs;
  *   rss_bytes_per_customer  growth of the process's resident set during the fill / N (what the
  *                           kernel actually backs, pages touched only);
@@ -26,6 +32,7 @@
 
 #include "../detector/open_hours.h"
 #include "../scoring/cstate.h"
+#include "../scoring/daily.h"
 
 static double now_s(void)
 {
@@ -88,21 +95,23 @@ int main(int argc, char **argv)
 		    cstate_table_upsert(table, id, (size_t)len, (int32_t)(n % partitions), NULL);
 		snprintf(transformer_id, sizeof(transformer_id), "T%05ld", n / 40 + 1);
 		cstate_transformer_id_set(table, cs, transformer_id);
-		cs->flags |= CSTATE_F_PROFILE | CSTATE_F_HAS_DAY;
+		cs->flags |= CSTATE_F_PROFILE;
 		cs->segment = (uint8_t)(n % 4);
 		cs->capacity_kw = 8.0f;
 		cs->last_ts = 1767196800 + n;
-		cs->open_day = 20454;
-		cs->open_readings = 12;
-		cs->open_uwh = 3000000 + n;
+		/* half a day of half-hourly readings, whole Wh (the slots are sized for the whole
+		 * 25-hour day from the first one) */
+		for (int k = 0; k < 24; k++) {
+			int64_t uwh = 1000 * ((n * 7 + k * 131) % 1500);
+			daily_apply_reading(cs, 20454, uwh, 1800, NULL);
+			daily_open_add(table, cs, k * 1800, 1800, uwh);
+		}
 		for (int k = 0; k < CSTATE_RECENT_EVENTS; k++)
 			cstate_seen_event(cs, cstate_hash(&n, sizeof(n)) + (uint64_t)k);
 		cstate_table_mark_dirty(table, cs);
-		/* a meter that reads more often than hourly also has its open day's hourly sums
-		 * beside the state (detector/open_hours.c) */
-		struct daily_hours hours = {0};
-		daily_hours_add(&hours, 0, 43200, 1500000 + n);
-		open_hours_set(open, cs, 0, cs->open_day, &hours);
+		/* a checkpoint's hourly sums come from the slots: open_hours keeps nothing */
+		if (!open_hours_get(open, cs, cs->open_day))
+			abort();
 	}
 	double t1 = now_s();
 	long long rss_after = rss_bytes();
@@ -121,11 +130,14 @@ int main(int argc, char **argv)
 	}
 
 	size_t memory = cstate_table_memory(table);
+	size_t slots = cstate_table_slots_memory(table);
 	size_t hours = open_hours_memory(open);
 	printf("customers=%ld sizeof_cstate=%zu table_bytes=%zu bytes_per_customer=%.1f "
+	       "slots_bytes_per_customer=%.1f bytes_per_slot=%.2f "
 	       "open_hours_bytes_per_customer=%.1f with_open_hours_bytes_per_customer=%.1f "
 	       "rss_bytes_per_customer=%.1f fill_ns_per_customer=%.0f lookup_ns_per_customer=%.0f\n",
 	       customers, sizeof(struct cstate), memory, (double)memory / (double)customers,
+	       (double)slots / (double)customers, (double)slots / (double)customers / 50.0,
 	       (double)hours / (double)customers, (double)(memory + hours) / (double)customers,
 	       (double)(rss_after - rss_before) / (double)customers,
 	       (t1 - t0) * 1e9 / (double)customers, (t2 - t1) * 1e9 / (double)customers);

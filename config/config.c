@@ -171,6 +171,9 @@ static const struct config_key config_keys[] = {
 	           "directory of the rule set files (YAML), relative to the working directory"),
 	KEY_STRING("scoring.scorecards", scorecard_path, 1, "scoring/cards",
 	           "directory of the credit scorecard files (YAML), relative to the working directory"),
+	KEY_STRING("scoring.attributes", attributes_path, 0, "scoring/attributes.yaml",
+	           "attribute schema (YAML) that customer profiles' attributes are read against, "
+	           "relative to the working directory; \"\" declares none"),
 	KEY_DOUBLE("scoring.grade_hysteresis_points", grade_hysteresis_points, 0, 1000, 5.0,
 	           "points beyond a grade cut-off a customer must move before its credit grade "
 	           "changes (0 = none)"),

@@ -97,6 +97,8 @@ struct riskd_config {
 	/* rules and scoring */
 	char rules_path[CONFIG_PATH_MAX];          /* rules.path, default "rules" */
 	char scorecard_path[CONFIG_PATH_MAX];      /* scoring.scorecards, default "scoring/cards" */
+	char attributes_path[CONFIG_PATH_MAX];     /* scoring.attributes, default
+	                                              "scoring/attributes.yaml"; "" none */
 	double grade_hysteresis_points;            /* scoring.grade_hysteresis_points, 0..1000, default 5 */
 	/* back-billing */
 	char tariff_currency[CONFIG_CURRENCY_MAX + 1]; /* tariffs.currency, "" or 3 capitals, default "" */

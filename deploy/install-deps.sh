@@ -49,3 +49,13 @@ export DEBIAN_FRONTEND=noninteractive
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     "${missing[@]}" >/dev/null
 echo "install-deps: installed ${missing[*]}"
+
+# prometheus is installed for its promtool (make check-monitoring); its package enables and
+# starts a Prometheus server on a machine run by systemd. A server this script brought in is
+# stopped and disabled again; one that was installed before is left as it was.
+if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    if "${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1; then
+        echo "install-deps: stopped and disabled the prometheus service (only promtool is used)"
+    fi
+fi
+exit 0

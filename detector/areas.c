@@ -66,35 +66,65 @@ static void finding_index_grow(struct area_table *t)
 		t->finding_index[finding_slot(t, t->findings[i].customer_id)] = (uint32_t)i + 1;
 }
 
-void area_table_add_finding(struct area_table *t, const char *customer_id,
-                            const struct attrib_finding *f)
+/* The entry of customer_id, created empty (no finding yet) when new. */
+static struct area_finding *finding_entry(struct area_table *t, const char *customer_id)
 {
 	char id[RISKD_ID_MAX + 1];
 	riskd_strlcpy(id, sizeof(id), customer_id, strlen(customer_id));
 	if (2 * (t->n_findings + 1) > t->finding_index_cap)
 		finding_index_grow(t);
 	size_t s = finding_slot(t, id);
-	if (t->finding_index[s]) {
-		t->findings[t->finding_index[s] - 1].finding = *f;
-		return;
-	}
+	if (t->finding_index[s])
+		return &t->findings[t->finding_index[s] - 1];
 	if (t->n_findings == t->cap_findings) {
 		t->cap_findings = t->cap_findings ? 2 * t->cap_findings : 256;
 		t->findings = xrealloc(t->findings, sizeof(*t->findings) * t->cap_findings);
 	}
 	struct area_finding *added = &t->findings[t->n_findings];
+	memset(added, 0, sizeof(*added));
 	memcpy(added->customer_id, id, sizeof(id));
-	added->finding = *f;
 	t->finding_index[s] = (uint32_t)++t->n_findings;
+	return added;
+}
+
+void area_table_add_finding(struct area_table *t, const char *customer_id,
+                            const struct attrib_finding *f)
+{
+	struct area_finding *e = finding_entry(t, customer_id);
+	e->finding = *f;
+	e->has_latest = 1;
+}
+
+void area_table_add_prev_finding(struct area_table *t, const char *customer_id,
+                                 const struct attrib_finding *f)
+{
+	struct area_finding *e = finding_entry(t, customer_id);
+	e->prev = *f;
+	e->has_prev = 1;
+}
+
+/* The entry of customer_id, or NULL. */
+static const struct area_finding *finding_find(const struct area_table *t,
+                                               const char *customer_id)
+{
+	if (t->n_findings == 0)
+		return NULL;
+	uint32_t item = t->finding_index[finding_slot(t, customer_id)];
+	return item ? &t->findings[item - 1] : NULL;
 }
 
 const struct attrib_finding *area_table_find_finding(const struct area_table *t,
                                                      const char *customer_id)
 {
-	if (t->n_findings == 0)
-		return NULL;
-	uint32_t item = t->finding_index[finding_slot(t, customer_id)];
-	return item ? &t->findings[item - 1].finding : NULL;
+	const struct area_finding *e = finding_find(t, customer_id);
+	return e && e->has_latest ? &e->finding : NULL;
+}
+
+const struct attrib_finding *area_table_find_prev_finding(const struct area_table *t,
+                                                          const char *customer_id)
+{
+	const struct area_finding *e = finding_find(t, customer_id);
+	return e && e->has_prev ? &e->prev : NULL;
 }
 
 void area_table_free(struct area_table *t)

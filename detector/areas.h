@@ -12,8 +12,10 @@
  *     whether and how the area was attributed (area_balance.attrib_resolution_s and
  *     attrib_end_day: 0 resolution when it was not);
  *   - per customer, what the area's latest attribution found for it (area_table_add_finding,
- *     in any order, hashed by customer_id). A customer of an attributed area without a
- *     finding was given nothing: the features read share 0, not missing.
+ *     in any order, hashed by customer_id), and what the area's window ending
+ *     ATTRIB_PREV_DAYS before that one found (area_table_add_prev_finding). A customer of an
+ *     attributed area without a finding was given nothing: the features read share 0, not
+ *     missing; without a previous finding the area_attrib_prev_* features are missing.
  */
 #ifndef RISKD_AREAS_H
 #define RISKD_AREAS_H
@@ -24,10 +26,12 @@
 #include "../scoring/attrib_window.h"
 #include "../scoring/balance.h"
 
-/* One customer's finding, as the table keeps it. */
+/* One customer's findings, as the table keeps them. */
 struct area_finding {
 	char customer_id[RISKD_ID_MAX + 1];
-	struct attrib_finding finding;
+	struct attrib_finding finding;  /* in the area's latest window (has_latest) */
+	struct attrib_finding prev;     /* in its window ATTRIB_PREV_DAYS before (has_prev) */
+	uint8_t has_latest, has_prev;
 };
 
 /* A snapshot of every area's balance and of its customers' findings. Zero-initialise. */
@@ -58,6 +62,19 @@ const struct area_balance *area_table_find(const struct area_table *t, const cha
  */
 void area_table_add_finding(struct area_table *t, const char *customer_id,
                             const struct attrib_finding *f);
+
+/*
+ * Adds a copy of customer customer_id's finding in the area's window ending ATTRIB_PREV_DAYS
+ * before its latest one, as area_table_add_finding does the latest (a second replaces the
+ * first; the latest finding is not touched).
+ */
+void area_table_add_prev_finding(struct area_table *t, const char *customer_id,
+                                 const struct attrib_finding *f);
+
+/* The previous window's finding of customer_id (area_table_add_prev_finding), or NULL. Valid
+ * until the next reset or add. */
+const struct attrib_finding *area_table_find_prev_finding(const struct area_table *t,
+                                                          const char *customer_id);
 
 /* The finding of customer_id, or NULL (not attributed, or given nothing by the area's
  * attribution when the area's balance says it was attributed). Valid until the next reset or

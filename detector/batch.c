@@ -33,6 +33,7 @@ static void usage_map_free(struct usage_map *m)
 
 void batch_free(struct batch *b)
 {
+	batch_side_free(&b->side);
 	usage_map_free(&b->usage);
 	usage_map_free(&b->transformer);
 	free(b->profiles);
@@ -67,6 +68,7 @@ static void usage_map_reset(struct usage_map *m)
 
 void batch_reset(struct batch *b)
 {
+	batch_side_reset(&b->side);
 	b->messages = 0;
 	b->replayed = 0;
 	b->started_ms = 0;
@@ -478,4 +480,5 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->count_count = b->count_count;
 	sb->outbox = b->outbox;
 	sb->outbox_count = b->outbox_count;
+	sb->side = batch_side_rows(&b->side);
 }

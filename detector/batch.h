@@ -15,6 +15,7 @@
 #include "../config/riskd_base.h"
 #include "../scoring/cstate.h"
 #include "../streams/event.h"
+#include "batch_side.h"
 #include "grader.h"
 #include "store.h"
 
@@ -77,6 +78,7 @@ struct batch {
 	size_t billing_id_count, billing_id_cap;
 	struct store_repeat *repeats;         /* topics are static */
 	size_t repeat_count, repeat_cap;
+	struct batch_side side;               /* operating-risk warnings, side snapshots */
 };
 
 /* Zeroes b; the first use allocates. */

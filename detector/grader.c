@@ -3,6 +3,7 @@
  */
 #include "grader.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +21,29 @@ struct grader {
 	struct scorecard_set *cards;
 	struct credit_policy policy;    /* the credit file's actions */
 	uint64_t cards_signature;       /* of the card files when `cards` was loaded */
+	const struct attr_schema *schema; /* the cards' attributes are bound to it; NULL: none */
+	const struct attr_vec *(*attributes_of)(void *arg, const struct cstate *cs);
+	void *attributes_arg;
 	struct feature_vec fv;          /* scratch */
 	int32_t billing_through[GRADER_PARTITIONS_MAX]; /* per customer partition: the day its
 	                                                   customers are graded through;
 	                                                   INT32_MIN: forgotten */
 };
+
+/* Binds every card of cards to schema (scorecard_bind_attributes). Returns 0, or -1 with
+ * errstr naming the card and the attribute. */
+static int bind_cards(struct scorecard_set *cards, const struct attr_schema *schema,
+                      char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < cards->n_cards; i++) {
+		char why[200];
+		if (scorecard_bind_attributes(cards->cards[i], schema, why, sizeof why) != 0) {
+			snprintf(errstr, errstr_size, "card %s: %s", cards->cards[i]->name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* Loads the credit rules, the cards and the rules' service policy; on failure appends the
  * diagnostics and leaves *rules / *cards NULL. */
@@ -38,10 +57,14 @@ static int load_files(const struct grader *g, struct ruleset **rules,
 
 	*rules = NULL;
 	*cards = NULL;
+	char why[256];
 	if (ruleset_load_paths(&rules_path, 1, RULE_KIND_CREDIT, rules, &diags) != 0 ||
 	    scorecard_set_load_paths(&cards_path, 1, cards, &diags) != 0 ||
-	    credit_policy_load_paths(&rules_path, 1, policy, &diags) != 0) {
+	    credit_policy_load_paths(&rules_path, 1, policy, &diags) != 0 ||
+	    (g->schema && bind_cards(*cards, g->schema, why, sizeof why) != 0)) {
 		rules_diags_render(&diags, diagnostics);
+		if (*cards && g->schema && diags.count == 0)
+			rbuf_printf(diagnostics, "%s: error: %s\n", cards_path, why);
 		ruleset_free(*rules);
 		scorecard_set_free(*cards);
 		*rules = NULL;
@@ -97,6 +120,19 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics)
 	g->cards = cards;
 	g->policy = policy;
 	return 1;
+}
+
+int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
+                          const struct attr_vec *(*attributes_of)(void *arg,
+                                                                  const struct cstate *cs),
+                          void *arg, char *errstr, size_t errstr_size)
+{
+	if (bind_cards(g->cards, schema, errstr, errstr_size) != 0)
+		return RISKD_ERR_INVALID;
+	g->schema = schema;
+	g->attributes_of = attributes_of;
+	g->attributes_arg = arg;
+	return 0;
 }
 
 const struct ruleset *grader_rules(const struct grader *g)
@@ -157,7 +193,8 @@ int grader_grade(struct grader *g, struct cstate *cs, int32_t today, struct grad
 	out->previous = grader_held_grade(cs);
 	struct grade_limits limits;
 	grader_limits(g->rules, &g->fv, &limits);
-	scorecard_grade_held(card, &g->fv, &limits, held_points, g->hysteresis, &out->grade);
+	const struct attr_vec *av = g->attributes_of ? g->attributes_of(g->attributes_arg, cs) : NULL;
+	scorecard_grade_attrs(card, &g->fv, av, &limits, held_points, g->hysteresis, &out->grade);
 	out->changed = out->previous != out->grade.grade;
 	out->card = card;
 	out->actions = credit_policy_actions(&g->policy, out->grade.grade, (enum segment)cs->segment);

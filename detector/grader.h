@@ -94,6 +94,18 @@ int grader_reload(struct grader *g, int force, struct rbuf *diagnostics);
 void grader_limits(const struct ruleset *credit_rules, const struct feature_vec *fv,
                    struct grade_limits *out);
 
+/*
+ * Binds the live cards (and every card a reload loads) to the attribute schema, which must
+ * outlive g, and sets how a customer's attribute values are found: attributes_of(arg, cs)
+ * returns them by the schema's slots, or NULL when cs has none (valid until the next call).
+ * Returns 0, or RISKD_ERR_INVALID with errstr naming the card and the attribute when a card
+ * names an attribute the schema does not declare as the card reads it.
+ */
+int grader_set_attributes(struct grader *g, const struct attr_schema *schema,
+                          const struct attr_vec *(*attributes_of)(void *arg,
+                                                                  const struct cstate *cs),
+                          void *arg, char *errstr, size_t errstr_size);
+
 /* The live credit rule set (for its name and version). */
 const struct ruleset *grader_rules(const struct grader *g);
 

@@ -33,29 +33,36 @@ static void conflict_message(const struct ingest_result *out, int64_t old_uwh, c
 	         counted, (double)out->uwh / 1e6);
 }
 
-/* The coverage of the reading's day: the open day's, a closed day's through the hook, or
- * NULL (a later day, the first reading, or a closed day without the hook). */
-static uint16_t *day_cover(struct ingest *in, struct cstate *cs, const struct ingest_result *out)
+/* The coverage of a closed day the reading is for, through the hook; NULL for the open day,
+ * a later one, the first reading, or a closed day without the hook. */
+static uint16_t *closed_day_cover(struct ingest *in, const struct cstate *cs,
+                                  const struct ingest_result *out)
 {
-	if (!(cs->flags & CSTATE_F_HAS_DAY) || out->day > cs->open_day)
+	if (!(cs->flags & CSTATE_F_HAS_DAY) || out->day >= cs->open_day || !in->closed_cover)
 		return NULL;
-	if (out->day == cs->open_day)
-		return cs->cover;
-	return in->closed_cover ? in->closed_cover(in->closed_cover_arg, cs, out->transformer,
-	                                           out->day)
-	                        : NULL;
+	return in->closed_cover(in->closed_cover_arg, cs, out->transformer, out->day);
 }
 
-/* Checks a reading against its day's coverage (cover, NULL: none to check). Returns 1 when
- * the caller goes on counting it, 0 when out->outcome says what it is (duplicate, conflict,
- * or a restatement applied: accepted with out->restated). */
-static int check_coverage(struct ingest *in, struct cstate *cs, uint16_t *cover,
-                          struct ingest_result *out, char *errstr, size_t errstr_size)
+/* Checks a reading against its day's coverage: the open day's slots, or the closed day's
+ * codes (cover; NULL: none to check). Returns 1 when the caller goes on counting it, 0 when
+ * out->outcome says what it is (duplicate, conflict, or a restatement applied: accepted with
+ * out->restated). */
+static int check_coverage(struct ingest *in, struct cstate_table *table, struct cstate *cs,
+                          uint16_t *cover, struct ingest_result *out, char *errstr,
+                          size_t errstr_size)
 {
 	int64_t old_uwh;
-	if (!cover)
+	int32_t old_interval_s = 0;
+	int open = (cs->flags & CSTATE_F_HAS_DAY) && out->day == cs->open_day;
+	enum daily_cover verdict;
+	if (open)
+		verdict = daily_open_check(cs, out->day, out->second, out->interval_s, out->uwh,
+		                           &old_uwh, &old_interval_s);
+	else if (cover)
+		verdict = daily_cover_check(cover, out->second, out->interval_s, out->uwh, &old_uwh);
+	else
 		return 1;
-	switch (daily_cover_check(cover, out->second, out->interval_s, out->uwh, &old_uwh)) {
+	switch (verdict) {
 	case DAILY_COVER_NEW:
 		return 1;
 	case DAILY_COVER_SAME:
@@ -70,9 +77,11 @@ static int check_coverage(struct ingest *in, struct cstate *cs, uint16_t *cover,
 		out->reason = EVENT_REJECT_CONFLICT;
 		return 0;
 	}
-	if (cover == cs->cover) {
-		daily_restate(cs, out->second, out->interval_s, old_uwh, out->uwh);
+	if (open) {
+		daily_restate(table, cs, out->second, out->interval_s, old_uwh, out->uwh);
 		out->day_result = DAILY_SAME_DAY;
+		out->restated_uwh = old_uwh;
+		out->restated_interval_s = old_interval_s;
 	} else {
 		daily_cover_add(cover, out->second, out->interval_s, out->uwh);
 		out->day_result = DAILY_LATE;
@@ -86,8 +95,9 @@ static int check_coverage(struct ingest *in, struct cstate *cs, uint16_t *cover,
 
 /* Puts a reading into the entity's day; returns 1 when it counted, 0 when it was a repeat:
  * out->outcome says which (a restatement applied is accepted, with out->restated). */
-static int apply_reading(struct ingest *in, struct cstate *cs, const struct event *ev,
-                         struct ingest_result *out, char *errstr, size_t errstr_size)
+static int apply_reading(struct ingest *in, struct cstate_table *table, struct cstate *cs,
+                         const struct event *ev, struct ingest_result *out, char *errstr,
+                         size_t errstr_size)
 {
 	int customer = ev->type == EVENT_METER_READING;
 	double kwh = customer ? ev->u.reading.kwh : ev->u.transformer.kwh;
@@ -95,19 +105,23 @@ static int apply_reading(struct ingest *in, struct cstate *cs, const struct even
 	out->interval_s = customer ? ev->u.reading.interval_s : ev->u.transformer.interval_s;
 	out->day = localday_split(&in->localday, ev->ts, &out->second);
 	out->uwh = daily_kwh_to_uwh(kwh);
-	uint16_t *cover = day_cover(in, cs, out);
-	if (!check_coverage(in, cs, cover, out, errstr, errstr_size))
+	uint16_t *cover = closed_day_cover(in, cs, out);
+	if (!check_coverage(in, table, cs, cover, out, errstr, errstr_size))
 		return 0;
 	if (ev->ts > cs->last_ts)
 		cs->last_ts = ev->ts;
 	out->has_usage = 1;
-	if ((cs->flags & CSTATE_F_HAS_DAY) && out->day > cs->open_day)
-		memcpy(out->closed_cover, cs->cover, sizeof(out->closed_cover));
+	if ((cs->flags & CSTATE_F_HAS_DAY) && out->day > cs->open_day) {
+		/* the day that closes: what its slots say, before the new day's replace them */
+		daily_open_cover(cs, cs->open_day, out->closed_cover);
+		memset(&out->closed_hours, 0, sizeof(out->closed_hours));
+		daily_open_hours(cs, cs->open_day, &out->closed_hours);
+	}
 	enum daily_result result =
 	    daily_apply_reading(cs, out->day, out->uwh, out->interval_s, closed);
 	out->day_result = result;
 	if (result != DAILY_LATE)
-		daily_cover_add(cs->cover, out->second, out->interval_s, out->uwh);
+		daily_open_add(table, cs, out->second, out->interval_s, out->uwh);
 	else if (cover)
 		daily_cover_add(cover, out->second, out->interval_s, out->uwh);
 	if (customer) {
@@ -158,7 +172,7 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 	}
 	out->outcome = INGEST_ACCEPTED;
 	if (reading) {
-		if (apply_reading(in, cs, ev, out, errstr, errstr_size) || out->restated)
+		if (apply_reading(in, table, cs, ev, out, errstr, errstr_size) || out->restated)
 			cstate_table_mark_dirty(table, cs);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../scoring/cstate.h"
+#include "../scoring/daily.h"
 #include "../scoring/localday.h"
 #include "../streams/event.h"
 #include "grader.h"
@@ -51,8 +52,11 @@ struct ingest_result {
 	int64_t uwh;                    /* the reading's energy; for a restatement the change it
 	                                   made to the day (new - old, may be negative) */
 	int32_t interval_s;
-	int restated;                   /* with has_usage: the reading replaced a counted one of
-	                                   the open day (ingest.restatements: apply) */
+	int restated;                   /* with has_usage: the reading replaced a counted one
+	                                   (ingest.restatements: apply) */
+	int64_t restated_uwh;           /* restated, DAILY_SAME_DAY: the energy and length of the
+	                                   open day's reading it replaced */
+	int32_t restated_interval_s;
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
 	int deferred;                   /* the closed day waits for its area: its snapshot is
@@ -61,6 +65,9 @@ struct ingest_result {
 	struct scorer_alert alert;
 	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */
 	uint16_t closed_cover[CSTATE_COVER_SLOTS]; /* DAILY_CLOSED_DAY: its coverage */
+	struct daily_hours closed_hours; /* DAILY_CLOSED_DAY: the hourly sums of the readings its
+	                                    slots held (scoring/daily.h: the others are
+	                                    detector/open_hours.c's) */
 };
 
 /*

@@ -1,7 +1,8 @@
 /*
- * open_hours.c - each entity's open-day hourly sums (open_hours.h): a dense array of
+ * open_hours.c - each entity's open-day hourly sums (open_hours.h): derived from its slots,
+ * plus what they cannot give, kept for the few entities that have any in a dense array of
  * entries (the entity, its day and 24 sums: 216 bytes) behind an open-addressing index keyed
- * by the entity's struct cstate (4 to 8 bytes an entity).
+ * by the entity's struct cstate (4 to 8 bytes an entity). Normal traffic keeps it empty.
  */
 #include "open_hours.h"
 
@@ -16,6 +17,7 @@ struct open_day {
 };
 
 struct open_hours {
+	struct daily_hours *scratch; /* what open_hours_get returns */
 	struct open_day *days;     /* dense, in the order added */
 	size_t count, cap;
 	uint32_t *index;           /* days[] entry + 1; 0: free. A power of two, at most half full */
@@ -24,13 +26,16 @@ struct open_hours {
 
 struct open_hours *open_hours_new(void)
 {
-	return xcalloc(1, sizeof(struct open_hours));
+	struct open_hours *m = xcalloc(1, sizeof(struct open_hours));
+	m->scratch = xcalloc(1, sizeof(*m->scratch));
+	return m;
 }
 
 void open_hours_free(struct open_hours *m)
 {
 	if (!m)
 		return;
+	free(m->scratch);
 	free(m->days);
 	free(m->index);
 	free(m);
@@ -50,7 +55,8 @@ size_t open_hours_count(const struct open_hours *m)
 
 size_t open_hours_memory(const struct open_hours *m)
 {
-	return sizeof(*m) + m->cap * sizeof(*m->days) + m->index_cap * sizeof(*m->index);
+	return sizeof(*m) + sizeof(*m->scratch) + m->cap * sizeof(*m->days) +
+	       m->index_cap * sizeof(*m->index);
 }
 
 static size_t slot_of(const struct cstate *cs, size_t cap)
@@ -107,6 +113,55 @@ static struct open_day *find_or_add(struct open_hours *m, const struct cstate *c
 	return &m->days[m->count - 1];
 }
 
+/* Adds b's sums (and its mask) to a's. */
+static void hours_add(struct daily_hours *a, const struct daily_hours *b)
+{
+	a->mask |= b->mask;
+	for (int h = 0; h < DAILY_HOURS; h++)
+		a->uwh[h] += b->uwh[h];
+}
+
+/* Whether h holds nothing: no energy, no hour with a reading. */
+static int hours_empty(const struct daily_hours *h)
+{
+	for (int k = 0; k < DAILY_HOURS; k++)
+		if (h->uwh[k])
+			return 0;
+	return h->mask == 0;
+}
+
+/* cs's entry for `day`, made (or moved on to that day, empty) when absent. */
+static struct open_day *entry_for(struct open_hours *m, const struct cstate *cs, int transformer,
+                                  int32_t day)
+{
+	struct open_day *e = find_or_add(m, cs, transformer);
+	if (e->day != day) {
+		e->day = day;
+		memset(&e->sums, 0, sizeof(e->sums));
+	}
+	return e;
+}
+
+/*
+ * What the hourly sums of an applied restatement of the open day (r) hold beyond its slots':
+ * the sums moved by the difference, spread as the new reading is, where the slots now give
+ * the new energy spread so: the two differ by the rounding of a reading longer than an hour.
+ */
+static void restatement_rounding(const struct ingest_result *r, struct daily_hours *extra)
+{
+	struct daily_hours now = {0};
+	memset(extra, 0, sizeof(*extra));
+	if (r->restated_interval_s < 86400)
+		daily_hours_add(extra, r->second, r->restated_interval_s, r->restated_uwh);
+	if (r->interval_s < 86400) {
+		daily_hours_add(extra, r->second, r->interval_s, r->uwh);
+		daily_hours_add(&now, r->second, r->interval_s, r->restated_uwh + r->uwh);
+		for (int h = 0; h < DAILY_HOURS; h++)
+			extra->uwh[h] -= now.uwh[h];
+	}
+	extra->mask &= ~now.mask;
+}
+
 void open_hours_reading(struct open_hours *m, struct batch *b, const struct ingest_result *r)
 {
 	int has_hours = r->interval_s < 86400; /* a reading of a day or longer has none */
@@ -116,33 +171,54 @@ void open_hours_reading(struct open_hours *m, struct batch *b, const struct inge
 			batch_add_hours(map, r->cs, r->day, r->second, r->interval_s, r->uwh);
 		return;
 	}
-	struct open_day *e = has_hours ? find_or_add(m, r->cs, r->transformer) : find(m, r->cs);
-	if (!e)
-		return;
-	if (e->day != r->day) {
-		if (map && r->day_result == DAILY_CLOSED_DAY && e->day == r->closed.day &&
-		    e->sums.mask)
-			batch_set_hours(map, r->cs, e->day, &e->sums);
+	struct open_day *e = find(m, r->cs);
+	if (r->day_result == DAILY_CLOSED_DAY && map) {
+		struct daily_hours closed = r->closed_hours;
+		if (e && e->day == r->closed.day)
+			hours_add(&closed, &e->sums);
+		if (closed.mask)
+			batch_set_hours(map, r->cs, r->closed.day, &closed);
+	}
+	if (e && e->day != r->day) {
 		e->day = r->day;
 		memset(&e->sums, 0, sizeof(e->sums));
 	}
-	if (has_hours)
-		daily_hours_add(&e->sums, r->second, r->interval_s, r->uwh);
+	if (r->restated) {
+		struct daily_hours extra;
+		restatement_rounding(r, &extra);
+		if (!hours_empty(&extra))
+			hours_add(&entry_for(m, r->cs, r->transformer, r->day)->sums, &extra);
+	} else if (has_hours && !daily_reading_tracked(r->second, r->interval_s)) {
+		daily_hours_add(&entry_for(m, r->cs, r->transformer, r->day)->sums, r->second,
+		                r->interval_s, r->uwh);
+	}
 }
 
 const struct daily_hours *open_hours_get(const struct open_hours *m, const struct cstate *cs,
                                          int32_t day)
 {
+	struct daily_hours *h = m->scratch;
+	memset(h, 0, sizeof(*h));
+	daily_open_hours(cs, day, h);
 	const struct open_day *e = find(m, cs);
-	return e && e->day == day && e->sums.mask ? &e->sums : NULL;
+	if (e && e->day == day)
+		hours_add(h, &e->sums);
+	return h->mask ? h : NULL;
 }
 
 void open_hours_set(struct open_hours *m, const struct cstate *cs, int transformer,
                     int32_t day, const struct daily_hours *sums)
 {
-	struct open_day *e = find_or_add(m, cs, transformer);
-	e->day = day;
-	e->sums = *sums;
+	struct daily_hours slots = {0}, extra = *sums;
+	daily_open_hours(cs, day, &slots);
+	for (int h = 0; h < DAILY_HOURS; h++)
+		extra.uwh[h] -= slots.uwh[h];
+	extra.mask &= ~slots.mask;
+	struct open_day *e = find(m, cs);
+	if (!e && hours_empty(&extra))
+		return;
+	e = entry_for(m, cs, transformer, day);
+	e->sums = extra;
 }
 
 void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t partition)

@@ -110,6 +110,8 @@ static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps,
 		int group = group_of_role(role);
 		/* the open-day hours point at the entities: forget them first */
 		open_hours_remove_partition(pl->open_hours, group == GROUP_TRANSFORMERS, p->partition);
+		if (group == GROUP_CUSTOMERS)
+			pipeline_side_forget_partition(pl, p->partition);
 		cstate_table_remove_partition(group == GROUP_TRANSFORMERS ? pl->ingest.transformers
 		                                                          : pl->ingest.customers,
 		                              p->partition);
@@ -137,6 +139,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	open_hours_clear(pl->open_hours);
+	pipeline_side_clear(pl);
 	grader_forget_all(pl->ingest.grader);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
@@ -166,6 +169,7 @@ static int resync(struct pipeline *pl)
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
 		open_hours_clear(pl->open_hours);
+		pipeline_side_clear(pl);
 		if (rc == RISKD_ERR_UNAVAILABLE) {
 			char q[600];
 			log_kv(LOG_WARN, "resync_failed", "error=%s", log_quote(q, sizeof(q), errstr));
@@ -309,6 +313,7 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	                                      pl->replaying[GROUP_TRANSFORMERS], &job->batch,
 	                                      pl->ingest.transformers, pl->open_hours, 't'};
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
+	pipeline_side_checkpoint(pl, &job->batch);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
 	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
 		return 0;
@@ -627,7 +632,8 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	pl->totals.replayed++;
 	if (event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE ||
 	    check_routing(m, (enum topic_role)role, ev, pl->topics[role], errstr, sizeof(errstr)) !=
-	        EVENT_REJECT_NONE)
+	        EVENT_REJECT_NONE ||
+	    pipeline_attributes_check(pl, m, ev, errstr, sizeof(errstr)) != EVENT_REJECT_NONE)
 		return; /* it was dead-lettered */
 	pipeline_grade_before_billing(pl, ev, m->partition, 1); /* as the first pass did, repeat or not */
 	if (pipeline_known_repeat(pl, m, role))
@@ -640,8 +646,12 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	pl->ingest.closed_cover = hook;
 	scorer_set_counting(pl->ingest.scorer, 1);
-	if (r.outcome == INGEST_ACCEPTED && r.has_usage)
-		open_hours_reading(pl->open_hours, NULL, &r); /* state only */
+	if (r.outcome == INGEST_ACCEPTED && r.has_usage) {
+		pipeline_operating_reading(pl, NULL, &r); /* state only */
+		open_hours_reading(pl->open_hours, NULL, &r);
+	}
+	if (r.outcome == INGEST_ACCEPTED)
+		pipeline_attributes_apply(pl, ev, r.cs);
 }
 
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
@@ -677,6 +687,8 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	int decoded = reason == EVENT_REJECT_NONE;
 	if (decoded)
 		reason = check_routing(m, (enum topic_role)role, ev, topic, errstr, sizeof(errstr));
+	if (reason == EVENT_REJECT_NONE)
+		reason = pipeline_attributes_check(pl, m, ev, errstr, sizeof(errstr));
 	if (reason != EVENT_REJECT_NONE) {
 		dead_letter(pl, m, topic, reason, errstr, decoded ? event_type_name(ev->type) : "-");
 		return;
@@ -711,6 +723,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	pipeline_record_billing(pl, m, role, ev, r.cs);
 	if (r.has_usage) {
 		add_usage(cur_batch(pl), &r);
+		pipeline_operating_reading(pl, cur_batch(pl), &r);
 		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
 	}
 	if (r.has_alert)
@@ -719,6 +732,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.deferred)
 		batch_add_pending(cur_batch(pl), r.cs, cstate_transformer_id(pl->ingest.customers, r.cs),
 		                  scorer_deferred(pl->ingest.scorer));
+	pipeline_attributes_apply(pl, ev, r.cs);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
 	batch_count(cur_batch(pl), topic, m->partition, type_name, "accepted");
@@ -787,6 +801,7 @@ static void on_rebalance(void *opaque, enum kafka_rebalance kind, struct kafka_p
 		cstate_table_clear(pl->ingest.customers);
 		cstate_table_clear(pl->ingest.transformers);
 		open_hours_clear(pl->open_hours);
+		pipeline_side_clear(pl);
 		pl->needs_resync = 1; /* reloads the whole assignment */
 	} else if (first_new == 0 || !pl->needs_resync) {
 		pl->needs_resync = 0;
@@ -873,6 +888,9 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		goto fail;
 	}
 	rbuf_free(&diag);
+	if (pipeline_attributes_init(pl, errstr, errstr_size) ||
+	    pipeline_operating_init(pl, errstr, errstr_size))
+		goto fail;
 	pipeline_set_credit_policy(pl);
 	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
@@ -1160,6 +1178,8 @@ void pipeline_destroy(struct pipeline *pl)
 	attributor_free(pl->attributor);
 	rescorer_free(pl->rescorer);
 	open_hours_free(pl->open_hours);
+	pipeline_operating_free(pl);
+	pipeline_attributes_free(pl);
 	pipeline_repeats_free(pl);
 	scorer_free(pl->ingest.scorer);
 	grader_free(pl->ingest.grader);

@@ -10,6 +10,8 @@
  *   pipeline_credit.c   grading as each partition's billing moves on, and the analysts'
  *                       confirmed-theft feedback
  *   pipeline_policy.c   the policy files' reloads between batches
+ *   pipeline_operating.c  the early warning of operating risk, and the side snapshots
+ *   pipeline_attributes.c customer attributes read from profiles, for the grader
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -115,6 +117,8 @@ struct pipeline {
 	                                                    not waiting for them */
 	struct pipeline_totals totals;
 	struct repeat_set repeats;                       /* billing messages to skip */
+	struct pipeline_operating *operating;            /* businesses' weeks, operating rules */
+	struct pipeline_attributes *attributes;          /* customers' attributes */
 };
 
 /* Milliseconds of the monotonic clock. */
@@ -203,6 +207,79 @@ void pipeline_log_rule_diagnostics(enum log_level level, const struct rbuf *diag
 /* Records the live credit policy's "name version" in pl->credit_policy, as grades record it
  * (pipeline_policy.c). */
 void pipeline_set_credit_policy(struct pipeline *pl);
+
+/* ---- beside the customer state (pipeline_operating.c, pipeline_attributes.c) ---- */
+
+/* Loads the operating rules (the kind operating files of rules.path) into pl->operating.
+ * Returns 0, or RISKD_ERR_INVALID with errstr set (the diagnostics logged). */
+int pipeline_operating_init(struct pipeline *pl, char *errstr, size_t errstr_size);
+
+/* Frees pl->operating (NULL is fine). */
+void pipeline_operating_free(struct pipeline *pl);
+
+/* Reloads the operating rules when force is set or their files changed; a file that fails
+ * to load is logged (operating_reload_failed) and the old rules stay live. */
+void pipeline_operating_reload(struct pipeline *pl, int force);
+
+/*
+ * After an accepted reading r: the reading of a customer whose profile says commercial or
+ * industrial is followed in its weeks (its state kept while the profile says so), and a
+ * day it closed is folded; with a batch b (a first pass) the operating rules are evaluated
+ * then and a warning they raise goes into b. Without (replayed for state only) only the
+ * weeks move. Other readings do nothing. Allocates only the first time a business is seen.
+ */
+void pipeline_operating_reading(struct pipeline *pl, struct batch *b,
+                                const struct ingest_result *r);
+
+/* After the batch b's customer snapshots were added: adds the side snapshot (weeks,
+ * attributes) of each of those customers that has side state. */
+void pipeline_side_checkpoint(struct pipeline *pl, struct batch *b);
+
+/* Loads the side snapshots of the customer partitions partitions[0..n) for the customers
+ * already loaded. Returns 0 or a riskd_err with errstr set. */
+int pipeline_side_load(struct pipeline *pl, const int32_t *partitions, int n, char *errstr,
+                       size_t errstr_size);
+
+/* Forgets the side state of one customer partition's customers (before the table removes
+ * them), or of every customer (pipeline_side_clear: the tables are cleared). */
+void pipeline_side_forget_partition(struct pipeline *pl, int32_t partition);
+void pipeline_side_clear(struct pipeline *pl);
+
+/* Loads the attribute schema (scoring.attributes) into pl->attributes and binds the grader's
+ * cards to it. Returns 0, or RISKD_ERR_INVALID with errstr set. */
+int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_size);
+
+/* Frees pl->attributes (NULL is fine). */
+void pipeline_attributes_free(struct pipeline *pl);
+
+/* After a message m was decoded into ev and routed: a customer event's `attributes` are read
+ * against the schema (event_attributes_read) and kept for pipeline_attributes_apply. Returns
+ * EVENT_REJECT_NONE, or the reason to dead-letter the profile with (errstr set). */
+enum event_reject pipeline_attributes_check(struct pipeline *pl, const struct kafka_msg *m,
+                                            const struct event *ev, char *errstr,
+                                            size_t errstr_size);
+
+/* After ev was accepted for customer cs: a profile with `attributes` replaces cs's attribute
+ * values with those pipeline_attributes_check read. Other events do nothing. */
+void pipeline_attributes_apply(struct pipeline *pl, const struct event *ev,
+                               const struct cstate *cs);
+
+/* The side snapshots' scratch buffer for encoded attributes. */
+struct rbuf *pipeline_attributes_scratch(struct pipeline *pl);
+
+/* Appends cs's attribute values, encoded (attr_vec_encode), to out (nothing when it has none
+ * known). Returns whether cs has an attribute record (possibly emptied by a profile's `{}`). */
+int pipeline_attributes_encode(struct pipeline *pl, const struct cstate *cs, struct rbuf *out);
+
+/* Restores cs's attribute values from a side snapshot (attr_vec_decode; values the schema no
+ * longer allows are dropped and logged). Returns 0, or -1 when the bytes are not an encoding. */
+int pipeline_attributes_restore(struct pipeline *pl, const struct cstate *cs,
+                                const uint8_t *bytes, size_t len);
+
+/* Forgets the attribute values of the customers for which drop returns non-zero (drop NULL:
+ * of every customer). */
+void pipeline_attributes_forget(struct pipeline *pl,
+                                int (*drop)(const void *key, void *record, void *arg), void *arg);
 
 /*
  * Between batches (pipeline_policy.c): reloads the policy files on SIGHUP (force) or when

@@ -76,7 +76,8 @@ int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t
 	              (rc = store_load_snapshots(pl->store, 'c', cust, ncust, load_snapshot, &ctx,
 	                                         errstr, errstr_size)) ||
 	              (rc = store_load_open_hours(pl->store, 'c', cust, ncust, load_open_hours, &ctx,
-	                                          errstr, errstr_size))))
+	                                          errstr, errstr_size)) ||
+	              (rc = pipeline_side_load(pl, cust, ncust, errstr, errstr_size))))
 		return rc;
 	ctx.table = pl->ingest.transformers;
 	if (ntrans && ((rc = store_load_snapshots(pl->store, 't', trans, ntrans, load_snapshot, &ctx,

@@ -55,6 +55,9 @@ void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now)
 		log_kv(LOG_ERROR, "rules_reload_failed", "kept_ruleset=%s version=%s hash=%s",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
 	}
+	/* the operating rules sit beside the theft rules: their watch says when files changed */
+	if (force || rc != 0)
+		pipeline_operating_reload(pl, force);
 	rbuf_reset(&diag);
 	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
 	if (crc != 0)

@@ -19,8 +19,12 @@
  * an hour, else daily: a day's transformer sum when all its 24 hours have one (a daily
  * reading fills them all), a customer's the sum of the hours it has (NAN with none). The
  * window's customers are the area's profiled customers (those replay_balance.c counts), in
- * customer_id order. Memory: 8 bytes x 24 x (history_days + window_days) per customer and
- * per transformer (10.8 KB at the default 28 + 28), plus the solver of the largest area.
+ * customer_id order. An area keeps the findings of its windows ending on the latest
+ * attributed day and the ATTRIB_PREV_DAYS days before it, so that the previous window's (the
+ * area_attrib_prev_* features) is at hand, as riskd loads it from risk.area_attribution.
+ * Memory: 8 bytes x 24 x (history_days + window_days) per customer and per transformer
+ * (10.8 KB at the default 28 + 28), 8 findings per customer, plus the solver of the largest
+ * area.
  */
 #include "replay_int.h"
 
@@ -49,6 +53,17 @@ struct attrib_series {
 	struct attrib_ring ring;
 };
 
+/* Attributed windows an area keeps: its latest and those of the ATTRIB_PREV_DAYS days before,
+ * so that the window ATTRIB_PREV_DAYS before the latest is at hand. */
+#define KEPT_WINDOWS (ATTRIB_PREV_DAYS + 1)
+
+/* One attributed window's findings (its members' when it ran); n 0: none kept. */
+struct attrib_kept {
+	int32_t end_day;
+	struct area_finding *findings; /* customer_id and finding set */
+	uint32_t n, cap;
+};
+
 /* An area's attribution state (replay_area.attrib). */
 struct replay_area_attrib {
 	struct attrib_ring feeder;     /* its transformer's sums */
@@ -57,11 +72,10 @@ struct replay_area_attrib {
 	int due;                       /* its open day was balanced: attribute it */
 	uint32_t *members;             /* series of its customers, in customer_id order */
 	uint32_t n_members, cap_members;
-	/* the latest attribution */
+	/* the latest attribution, and those of the days before it */
 	int32_t resolution_s;          /* 0: none yet */
 	int32_t end_day;
-	struct area_finding *findings; /* its customers' findings (members when it ran) */
-	uint32_t n_findings, cap_findings;
+	struct attrib_kept kept[KEPT_WINDOWS]; /* the window ending on day d at d % KEPT_WINDOWS */
 };
 
 struct replay_attrib {
@@ -108,7 +122,8 @@ void replay_attrib_area_free(struct replay_area *a)
 		return;
 	ring_free(&at->feeder);
 	free(at->members);
-	free(at->findings);
+	for (int k = 0; k < KEPT_WINDOWS; k++)
+		free(at->kept[k].findings);
 	free(at);
 	a->attrib = NULL;
 }
@@ -304,6 +319,12 @@ static void doubles_reserve(double **buf, size_t *cap, size_t n)
 	}
 }
 
+/* The slot of at->kept that holds (or will hold) the window ending with `day`. */
+static struct attrib_kept *kept_window(struct replay_area_attrib *at, int32_t day)
+{
+	return &at->kept[((int64_t)day % KEPT_WINDOWS + KEPT_WINDOWS) % KEPT_WINDOWS];
+}
+
 /* Attributes the window of area a ending with `day` and keeps its findings. */
 static void attribute_area(struct replay *rp, struct replay_area *a, int32_t day)
 {
@@ -342,18 +363,20 @@ static void attribute_area(struct replay *rp, struct replay_area *a, int32_t day
 	rp->totals.area_windows++;
 	at->resolution_s = 86400 / S;
 	at->end_day = day;
-	if (n > at->cap_findings) {
-		free(at->findings);
-		at->findings = xmalloc(sizeof(*at->findings) * n);
-		at->cap_findings = n;
+	struct attrib_kept *kept = kept_window(at, day);
+	if (n > kept->cap) {
+		free(kept->findings);
+		kept->findings = xcalloc(n, sizeof(*kept->findings));
+		kept->cap = n;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const char *id = ra->series[at->members[i]].cs->id;
-		riskd_strlcpy(at->findings[i].customer_id, sizeof(at->findings[i].customer_id), id,
+		riskd_strlcpy(kept->findings[i].customer_id, sizeof(kept->findings[i].customer_id), id,
 		              strlen(id));
-		at->findings[i].finding = ra->found[i];
+		kept->findings[i].finding = ra->found[i];
 	}
-	at->n_findings = n;
+	kept->end_day = day;
+	kept->n = n;
 }
 
 void replay_attrib_mark_due(struct replay_area *a)
@@ -382,11 +405,17 @@ void replay_attrib_day(struct replay *rp, int32_t day)
 void replay_attrib_publish(const struct replay_area *a, struct area_balance *b,
                            struct area_table *t)
 {
-	const struct replay_area_attrib *at = a->attrib;
+	struct replay_area_attrib *at = a->attrib;
 	if (!at || at->resolution_s == 0)
 		return;
 	b->attrib_resolution_s = at->resolution_s;
 	b->attrib_end_day = at->end_day;
-	for (uint32_t i = 0; i < at->n_findings; i++)
-		area_table_add_finding(t, at->findings[i].customer_id, &at->findings[i].finding);
+	const struct attrib_kept *latest = kept_window(at, at->end_day);
+	for (uint32_t i = 0; i < latest->n; i++)
+		area_table_add_finding(t, latest->findings[i].customer_id, &latest->findings[i].finding);
+	const struct attrib_kept *prev = kept_window(at, at->end_day - ATTRIB_PREV_DAYS);
+	if (prev->n == 0 || prev->end_day != at->end_day - ATTRIB_PREV_DAYS)
+		return;
+	for (uint32_t i = 0; i < prev->n; i++)
+		area_table_add_prev_finding(t, prev->findings[i].customer_id, &prev->findings[i].finding);
 }

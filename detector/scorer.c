@@ -105,7 +105,9 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, const char *tra
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
 	area_features(transformer_id[0] ? area_table_find(&sc->areas, transformer_id) : NULL,
-	              area_table_find_finding(&sc->areas, cs->id), has_split ? &split : NULL, fv);
+	              area_table_find_finding(&sc->areas, cs->id),
+	              area_table_find_prev_finding(&sc->areas, cs->id), has_split ? &split : NULL,
+	              fv);
 }
 
 /* Adds the last evaluation to the per-rule counts. */
@@ -243,7 +245,8 @@ int scorer_rescore(struct scorer *sc, const char *customer_id, const char *trans
 	const struct models_split *split = d->has_split ? &d->split : NULL;
 	sc->fv = d->fv;
 	area_features(transformer_id[0] ? area_table_find(areas, transformer_id) : NULL,
-	              area_table_find_finding(areas, customer_id), split, &sc->fv);
+	              area_table_find_finding(areas, customer_id),
+	              area_table_find_prev_finding(areas, customer_id), split, &sc->fv);
 	ruleset_eval(sc->rules, &sc->fv, &sc->hits);
 	sc->stats.scored++;
 	sc->history = d->history;

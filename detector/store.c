@@ -33,14 +33,7 @@ static void rollback_quietly(struct store *st)
 
 static void copy_bytea(struct rbuf *b, const void *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = data;
-	rbuf_reserve(b, 3 + 2 * len);
-	rbuf_append(b, "\\\\x", 3);
-	for (size_t i = 0; i < len; i++) {
-		b->data[b->len++] = hex[p[i] >> 4];
-		b->data[b->len++] = hex[p[i] & 15];
-	}
+	store_copy_bytea(b, data, len);
 }
 
 /* A text[] literal {"a","b"} as COPY text. Elements are quoted, '"' and '\' escaped. */
@@ -637,7 +630,8 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((rc = store_copy_rows(st, &snapshots_target, b->snapshots, b->snapshot_count, errstr,
-	                          errstr_size)))
+	                          errstr_size)) ||
+	    (rc = store_write_side(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((rc = store_exec(st, "commit", errstr, errstr_size)))
 		return rc; /* a failed commit leaves nothing written */
@@ -648,29 +642,57 @@ fail:
 	return rc;
 }
 
+/*
+ * Runs a query with text parameters params[0..n) ($1..$n), its values coming back as text
+ * (binary 0) or binary (1). Returns the result (the caller clears it), or NULL with *rc set to
+ * a riskd_err and errstr naming `what`. Success sets *rc to 0.
+ */
+static PGresult *query_rows(struct store *st, const char *sql, int n, const char *const *params,
+                            int binary, const char *what, int *rc, char *errstr,
+                            size_t errstr_size)
+{
+	PGresult *res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, binary);
+	*rc = 0;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	*rc = store_fail_result(st, res, what, errstr, errstr_size);
+	PQclear(res);
+	return NULL;
+}
+
 int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
                       int64_t *next, int64_t *state_next, char *errstr, size_t errstr_size)
 {
 	char part[16];
 	const char *params[3] = {group, topic, part};
-	int rc = 0;
+	int rc;
 
 	snprintf(part, sizeof(part), "%d", (int)partition);
-	PGresult *res = PQexecParams(st->conn,
-	                             "select next_offset, coalesce(state_offset, next_offset)"
-	                             " from risk.kafka_offsets where"
-	                             " consumer_group = $1 and topic = $2 and partition = $3",
-	                             3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = store_fail_result(st, res, "load offset", errstr, errstr_size);
-	else if (PQntuples(res) == 0)
+	PGresult *res = query_rows(st,
+	                           "select next_offset, coalesce(state_offset, next_offset)"
+	                           " from risk.kafka_offsets where"
+	                           " consumer_group = $1 and topic = $2 and partition = $3",
+	                           3, params, 0, "load offset", &rc, errstr, errstr_size);
+	if (!res)
+		return rc;
+	if (PQntuples(res) == 0) {
 		*next = *state_next = -1;
-	else {
+	} else {
 		*next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		*state_next = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	}
 	PQclear(res);
-	return rc;
+	return 0;
+}
+
+/* query_rows for a query of the rows of some partitions: $1 is `first`, $2 the partitions
+ * partitions[0..n) as an int[]. */
+static PGresult *query_partitions(struct store *st, const char *sql, const char *first,
+                                  const int32_t *partitions, int n, int binary, const char *what,
+                                  int *rc, char *errstr, size_t errstr_size)
+{
+	const char *params[2] = {first, store_partitions_text(st, partitions, n)};
+	return query_rows(st, sql, 2, params, binary, what, rc, errstr, errstr_size);
 }
 
 int store_load_snapshots(struct store *st, char kind, const int32_t *partitions, int n,
@@ -678,24 +700,18 @@ int store_load_snapshots(struct store *st, char kind, const int32_t *partitions,
                          void *arg, char *errstr, size_t errstr_size)
 {
 	char kind_s[2] = {kind, '\0'};
-	const char *params[2] = {kind_s, store_partitions_text(st, partitions, n)};
-	int rc = 0;
-
-	PGresult *res = PQexecParams(st->conn,
-	                             "select entity_id, state from risk.entity_state"
-	                             " where kind = $1 and partition = any($2::int[])",
-	                             2, NULL, params, NULL, NULL, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = store_fail_result(st, res, "load state", errstr, errstr_size);
-		goto done;
-	}
-	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+	int rc;
+	PGresult *res = query_partitions(st,
+	                                 "select entity_id, state from risk.entity_state"
+	                                 " where kind = $1 and partition = any($2::int[])",
+	                                 kind_s, partitions, n, 1, "load state", &rc, errstr,
+	                                 errstr_size);
+	for (int r = 0; res && r < PQntuples(res) && rc == 0; r++) {
 		char id[RISKD_ID_MAX + 1];
 		riskd_strlcpy(id, sizeof(id), PQgetvalue(res, r, 0), (size_t)PQgetlength(res, r, 0));
 		rc = fn(id, (const uint8_t *)PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1),
 		        arg);
 	}
-done:
 	PQclear(res);
 	return rc;
 }
@@ -704,15 +720,13 @@ int store_load_repeats(struct store *st, const char *topic, const int32_t *parti
                        int (*fn)(int32_t partition, int64_t offset, void *arg), void *arg,
                        char *errstr, size_t errstr_size)
 {
-	const char *params[2] = {topic, store_partitions_text(st, partitions, n)};
-	int rc = 0;
-	PGresult *res = PQexecParams(st->conn,
-	                             "select partition, msg_offset from risk.billing_repeats"
-	                             " where topic = $1 and partition = any($2::int[])",
-	                             2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = store_fail_result(st, res, "load billing repeats", errstr, errstr_size);
-	for (int r = 0; rc == 0 && r < PQntuples(res); r++)
+	int rc;
+	PGresult *res = query_partitions(st,
+	                                 "select partition, msg_offset from risk.billing_repeats"
+	                                 " where topic = $1 and partition = any($2::int[])",
+	                                 topic, partitions, n, 0, "load billing repeats", &rc,
+	                                 errstr, errstr_size);
+	for (int r = 0; res && rc == 0 && r < PQntuples(res); r++)
 		rc = fn((int32_t)atoi(PQgetvalue(res, r, 0)), strtoll(PQgetvalue(res, r, 1), NULL, 10),
 		        arg);
 	PQclear(res);
@@ -725,17 +739,13 @@ int store_load_cover(struct store *st, char kind, const char *id, int32_t day,
 	char kind_s[2] = {kind, '\0'}, day_s[16];
 	snprintf(day_s, sizeof(day_s), "%d", (int)day);
 	const char *params[3] = {kind_s, id, day_s};
-	int rc = 0;
+	int rc;
 	memset(codes, 0, sizeof(uint16_t) * CSTATE_COVER_SLOTS);
-	PGresult *res = PQexecParams(st->conn,
-	                             "select cover from risk.reading_coverage"
-	                             " where kind = $1 and entity_id = $2 and day = $3::integer",
-	                             3, NULL, params, NULL, NULL, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = store_fail_result(st, res, "load reading coverage", errstr, errstr_size);
-		goto done;
-	}
-	if (PQntuples(res) == 0)
+	PGresult *res = query_rows(st,
+	                           "select cover from risk.reading_coverage"
+	                           " where kind = $1 and entity_id = $2 and day = $3::integer",
+	                           3, params, 1, "load reading coverage", &rc, errstr, errstr_size);
+	if (!res || PQntuples(res) == 0)
 		goto done;
 	if (PQgetlength(res, 0, 0) != COVER_BYTES) {
 		snprintf(errstr, errstr_size,

@@ -18,6 +18,7 @@
 #include "../streams/event.h"
 
 struct config_tariffs;
+struct store_side_rows;
 
 struct store;
 
@@ -217,6 +218,8 @@ struct store_batch {
 	const struct store_credit *credit;        size_t credit_count;
 	const char *credit_policy;  /* the credit rule set as "name version" */
 	const char *grades_topic;   /* where grade changes are published (topics.credit_grades) */
+	const struct store_side_rows *side; /* operating-risk warnings and side snapshots
+	                                       (store_side.h); NULL: none */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 	/* out, with STORE_REPEATS: the messages whose bill, payment or reversal was recorded
 	 * before (malloc'ed; the caller frees it) */

@@ -57,6 +57,18 @@ static const char *const session_sql =
     "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
     "  next bigint, state_next bigint) on commit delete rows;";
 
+void store_copy_bytea(struct rbuf *b, const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	rbuf_reserve(b, 3 + 2 * len);
+	rbuf_append(b, "\\\\x", 3);
+	for (size_t i = 0; i < len; i++) {
+		b->data[b->len++] = hex[p[i] >> 4];
+		b->data[b->len++] = hex[p[i] & 15];
+	}
+}
+
 /* SQLSTATEs after which a retry on a fresh connection can succeed. */
 static int sqlstate_retryable(const char *state)
 {

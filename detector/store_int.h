@@ -4,7 +4,7 @@
  * that store.c's batch commit calls. Not for other modules: they use store.h.
  *
  * The arrows go one way: store.c -> store_credit.c -> store_conn.c -> store_schema.c,
- * store.c -> store_conn.c, store.c -> store_attrib.c -> store_conn.c (store_attrib.c also
+ * store.c -> store_side.c -> store_conn.c, store.c -> store_conn.c, store.c -> store_attrib.c -> store_conn.c (store_attrib.c also
  * serves detector/attributor.c). store_schema.c also serves riskctl migrate (store_schema.h).
  */
 #ifndef RISKD_STORE_INT_H
@@ -99,6 +99,14 @@ void store_copy_hours(struct rbuf *b, const struct daily_hours *h);
  * transaction; sets b->alerts_opened. Returns 0 or a negative riskd_err. */
 int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
                          size_t errstr_size);
+
+/* Appends len bytes as a bytea value of COPY text data (hex format). */
+void store_copy_bytea(struct rbuf *b, const void *data, size_t len);
+
+/* Writes the batch's side rows (store_side.h: operating-risk warnings, side snapshots)
+ * inside the batch's transaction (store_side.c). Returns 0 or a riskd_err. */
+int store_write_side(struct store *st, const struct store_batch *b, char *errstr,
+                     size_t errstr_size);
 
 /* Writes the batch's payment status rows and grade changes (history, current grade, one
  * outbox message each), inside the batch's transaction. Returns 0 or a riskd_err. */

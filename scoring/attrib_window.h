@@ -35,6 +35,9 @@
 /* Defaults of attribution.window_days and attribution.history_days (config/config.h). */
 #define ATTRIB_WINDOW_DAYS_DEFAULT 28
 #define ATTRIB_HISTORY_DAYS_DEFAULT 28
+/* The area's previous window, whose findings the area_attrib_prev_* features read, ends this
+ * many days before its latest one (their fits share window_days - 7 days). */
+#define ATTRIB_PREV_DAYS 7
 /* Slots of a local day at hourly resolution. */
 #define ATTRIB_HOURS 24
 

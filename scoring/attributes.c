@@ -176,6 +176,107 @@ int attr_def_parse(const struct attr_def *def, const char *text, double *out, ch
 	return 0;
 }
 
+/* ---- a customer's values ---- */
+
+size_t attr_record_size(const struct attr_schema *schema)
+{
+	return sizeof(uint64_t) + schema->count * sizeof(double);
+}
+
+void attr_record_store(void *record, const struct attr_schema *schema, const struct attr_vec *av)
+{
+	memcpy(record, &av->known, sizeof av->known);
+	memcpy((unsigned char *)record + sizeof av->known, av->value, schema->count * sizeof(double));
+}
+
+void attr_record_load(const void *record, const struct attr_schema *schema, struct attr_vec *av)
+{
+	memcpy(&av->known, record, sizeof av->known);
+	memcpy(av->value, (const unsigned char *)record + sizeof av->known,
+	       schema->count * sizeof(double));
+}
+
+#define ATTR_ENCODING_VERSION 1
+
+void attr_vec_encode(const struct attr_schema *schema, const struct attr_vec *av,
+                     struct rbuf *out)
+{
+	uint8_t version = ATTR_ENCODING_VERSION;
+	rbuf_append(out, &version, 1);
+	for (size_t i = 0; i < schema->count; i++) {
+		const struct attr_def *def = &schema->defs[i];
+		if (!attr_vec_known(av, (int)i))
+			continue;
+		uint8_t head[2] = {(uint8_t)strlen(def->name), (uint8_t)def->type};
+		rbuf_append(out, head, 1);
+		rbuf_append(out, def->name, head[0]);
+		rbuf_append(out, head + 1, 1);
+		if (def->type == ATTR_CATEGORY) {
+			const char *text = def->values[(size_t)av->value[i]];
+			uint8_t n = (uint8_t)strlen(text);
+			rbuf_append(out, &n, 1);
+			rbuf_append(out, text, n);
+		} else {
+			uint64_t bits;
+			uint8_t le[8];
+			memcpy(&bits, &av->value[i], sizeof bits);
+			for (int k = 0; k < 8; k++)
+				le[k] = (uint8_t)(bits >> (8 * k));
+			rbuf_append(out, le, 8);
+		}
+	}
+}
+
+int attr_vec_decode(const struct attr_schema *schema, const uint8_t *in, size_t len,
+                    struct attr_vec *av)
+{
+	int dropped = 0;
+	attr_vec_clear(av);
+	if (len < 1 || in[0] != ATTR_ENCODING_VERSION)
+		return -1;
+	for (size_t at = 1; at < len;) {
+		size_t name_len = in[at++];
+		if (at + name_len + 1 > len)
+			return -1;
+		const char *name = (const char *)in + at;
+		at += name_len;
+		uint8_t type = in[at++];
+		double v = 0.0;
+		const char *text = NULL;
+		size_t text_len = 0;
+		if (type == ATTR_CATEGORY) {
+			if (at >= len || at + 1 + in[at] > len)
+				return -1;
+			text_len = in[at];
+			text = (const char *)in + at + 1;
+			at += 1 + text_len;
+		} else if (type == ATTR_NUMBER && at + 8 <= len) {
+			uint64_t bits = 0;
+			for (int k = 0; k < 8; k++)
+				bits |= (uint64_t)in[at + (size_t)k] << (8 * k);
+			memcpy(&v, &bits, sizeof v);
+			at += 8;
+		} else {
+			return -1;
+		}
+		int slot = attr_schema_find(schema, name, name_len);
+		const struct attr_def *def = slot >= 0 ? &schema->defs[slot] : NULL;
+		if (def && def->type == ATTR_CATEGORY && type == ATTR_CATEGORY) {
+			int code = attr_def_code(def, text, text_len);
+			v = code;
+			def = code >= 0 ? def : NULL;
+		} else if (!def || def->type != type || !(v >= def->min && v <= def->max)) {
+			def = NULL;
+		}
+		if (!def) {
+			dropped++;
+			continue;
+		}
+		attr_vec_set(av, slot, v);
+	}
+	return dropped;
+}
+
 /* ---- YAML ---- */
 
 size_t attr_utf8_len(const unsigned char *s, size_t n)

@@ -132,6 +132,32 @@ static inline int attr_vec_known(const struct attr_vec *av, int slot)
 	return (int)((av->known >> slot) & 1u);
 }
 
+/* ---- a customer's values beside its state (the detector's side table) ---- */
+
+/* Bytes of one customer's record of a schema's values: the known bits and a double per
+ * attribute (8 + 8 x count). */
+size_t attr_record_size(const struct attr_schema *schema);
+
+/* Copies av into / out of a record of attr_record_size(schema) bytes. */
+void attr_record_store(void *record, const struct attr_schema *schema, const struct attr_vec *av);
+void attr_record_load(const void *record, const struct attr_schema *schema, struct attr_vec *av);
+
+/*
+ * Appends av's known values to out, each by name with its type and value (a number, or a
+ * category's value as text), so that the bytes read back (attr_vec_decode) under an edited
+ * schema: a snapshot of a customer's attributes.
+ */
+void attr_vec_encode(const struct attr_schema *schema, const struct attr_vec *av,
+                     struct rbuf *out);
+
+/*
+ * Reads bytes written by attr_vec_encode into *av by the slots of schema: an attribute the
+ * schema no longer declares (or whose type or value it no longer allows) is left missing.
+ * Returns how many values were left out that way, or -1 when the bytes are not an encoding.
+ */
+int attr_vec_decode(const struct attr_schema *schema, const uint8_t *in, size_t len,
+                    struct attr_vec *av);
+
 /*
  * Appends the YAML of the schema's attributes whose bit is set in which (bit per slot; all:
  * UINT64_MAX) to out, in the format rules/attributes_load.h reads. Every text is written as

@@ -266,10 +266,19 @@ static void area_step_features(const struct area_balance *a, const struct models
 	feature_set(fv, FEAT_AREA_STEP_OFFSET_DAYS, best_offset);
 }
 
+/* Sets feature id to kwh_day attributed past the meter over the meter's kwh_avg_14d, when
+ * that is known and positive. */
+static void attrib_ratio_feature(enum feature_id id, double kwh_day, struct feature_vec *fv)
+{
+	if (feature_known(fv, FEAT_KWH_AVG_14D) && fv->value[FEAT_KWH_AVG_14D] > 0)
+		feature_set(fv, id, kwh_day / fv->value[FEAT_KWH_AVG_14D]);
+}
+
 /* The attribution features (balance.h): the customer's finding in its area's latest
- * attribution, all 0 (carrier none) when the area was attributed and gave it nothing. */
+ * attribution, all 0 (carrier none) when the area was attributed and gave it nothing, and its
+ * finding in the window a week before (prev; NULL: none). */
 static void area_attrib_features(const struct area_balance *a, const struct attrib_finding *f,
-                                 struct feature_vec *fv)
+                                 const struct attrib_finding *prev, struct feature_vec *fv)
 {
 	static const struct attrib_finding nothing = {.carrier = ATTRIB_REG_NONE};
 	if (a->attrib_resolution_s <= 0)
@@ -282,11 +291,22 @@ static void area_attrib_features(const struct area_balance *a, const struct attr
 	feature_set(fv, FEAT_AREA_ATTRIB_Z, f->z);
 	feature_set(fv, FEAT_AREA_ATTRIB_CARRIER,
 	            f->carrier >= 0 && f->carrier < ATTRIB_REG__COUNT ? f->carrier : ATTRIB_REG__COUNT);
+	attrib_ratio_feature(FEAT_AREA_ATTRIB_RATIO, f->kwh_day, fv);
+	if (!prev)
+		return;
+	feature_set(fv, FEAT_AREA_ATTRIB_PREV_SHARE, prev->share);
+	feature_set(fv, FEAT_AREA_ATTRIB_PREV_Z, prev->z);
+	attrib_ratio_feature(FEAT_AREA_ATTRIB_PREV_RATIO, prev->kwh_day, fv);
 }
 
 void area_features(const struct area_balance *a, const struct attrib_finding *finding,
-                   const struct models_split *split, struct feature_vec *fv)
+                   const struct attrib_finding *prev, const struct models_split *split,
+                   struct feature_vec *fv)
 {
+	feature_unset(fv, FEAT_AREA_ATTRIB_RATIO);
+	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_SHARE);
+	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_Z);
+	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_RATIO);
 	feature_unset(fv, FEAT_AREA_BALANCE_RESOLUTION);
 	feature_unset(fv, FEAT_AREA_ATTRIB_SHARE);
 	feature_unset(fv, FEAT_AREA_ATTRIB_KWH_DAY);
@@ -301,7 +321,7 @@ void area_features(const struct area_balance *a, const struct attrib_finding *fi
 	feature_unset(fv, FEAT_AREA_STEP_OFFSET_DAYS);
 	if (!a)
 		return;
-	area_attrib_features(a, finding, fv);
+	area_attrib_features(a, finding, prev, fv);
 	if (split)
 		area_step_features(a, split, fv);
 	if (isfinite(a->loss_rate))

@@ -145,7 +145,11 @@ void area_balance_measure(struct area_balance *a);
  * finding in the area's latest attribution is `finding` (NULL: none):
  * when the area was attributed (a->attrib_resolution_s > 0), area_balance_resolution, and
  * area_attrib_share, area_attrib_kwh_day, area_attrib_z and area_attrib_carrier from the
- * finding (0, 0, 0 and none without one: the attribution gave the customer nothing);
+ * finding (0, 0, 0 and none without one: the attribution gave the customer nothing), and
+ * area_attrib_ratio = area_attrib_kwh_day / kwh_avg_14d (fv's, when known and positive);
+ * with prev (the customer's finding in the area's window ending ATTRIB_PREV_DAYS before the
+ * latest; NULL: none), area_attrib_prev_share, area_attrib_prev_z and area_attrib_prev_ratio
+ * (its kwh_day / the same kwh_avg_14d);
  * area_loss_rate, area_loss_excess, and area_suspect_share = the customer's own drop
  * (baseline_kwh_day - kwh_avg_7d, when both are known and positive) over the area's excess
  * energy, clipped to 0..1 (0 when the area has no excess).
@@ -163,6 +167,7 @@ void area_balance_measure(struct area_balance *a);
  * (area_balance_measure).
  */
 void area_features(const struct area_balance *a, const struct attrib_finding *finding,
-                   const struct models_split *split, struct feature_vec *fv);
+                   const struct attrib_finding *prev, const struct models_split *split,
+                   struct feature_vec *fv);
 
 #endif

@@ -12,10 +12,12 @@
  *    while the table lives (only cstate_table_clear frees them), so pointers handed out stay
  *    valid until the entry is removed. An entry is named by its number: chunk * size + slot.
  *    Removed entries go on a free list and are reused first.
- *  - Next to each chunk's entries sits its metadata: the full 64-bit hash of the id (0 = the
- *    entry is free), the free-list link and whether the entry is on the dirty list. The
- *    metadata, not the struct's flags, is authoritative for the table, so a caller that
- *    overwrites a whole entry (cstate_decode into a table entry) cannot corrupt the table.
+ *  - Next to each chunk's entries sits its metadata (8 bytes): the low half of the id's
+ *    64-bit hash (the index slot holds the high half, so the two give the whole hash back),
+ *    whether the entry is live and on the dirty list, and for a free entry the free-list
+ *    link. The metadata, not the struct's flags, is authoritative for the table, so a caller
+ *    that overwrites a whole entry (cstate_decode into a table entry) cannot corrupt the
+ *    table.
  *  - The index is a power-of-two array of 8-byte slots {entry number + 1, hash bits 32..63}
  *    with linear probing from the slot named by the hash's low bits. The stored hash bits let
  *    a probe skip non-matching entries without touching their memory. The index doubles
@@ -30,6 +32,9 @@
  *    transformer_ref is that number + 1. Names are only ever added: a utility has a few
  *    thousand transformers, so keeping every id seen costs little and spares the per-entry
  *    reference counts that removal would need.
+ *  - The open days' slots (struct cstate_slots) sit in a slab beside the entries
+ *    (cstate_slab.c), one record an entity while it holds readings of its open day; removing
+ *    or clearing an entry frees the record its `slots` names.
  */
 #include "cstate.h"
 
@@ -39,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cstate_int.h"
 
 /* Entries per chunk; a chunk is about 1 MiB of customer state. */
 #define CSTATE_CHUNK_SHIFT 12
@@ -47,8 +53,8 @@
 
 /* Smallest index (slots); always a power of two. */
 #define CSTATE_INDEX_MIN 64
-/* Entry numbers are stored +1 in 32 bits, 0 meaning an empty slot. */
-#define CSTATE_ENTRY_LIMIT (UINT32_MAX - 1)
+/* Entry numbers are stored +1 in 30 bits (a free entry's metadata), 0 meaning none. */
+#define CSTATE_ENTRY_LIMIT (((uint32_t)1 << 30) - 1)
 
 /* Interned transformer ids per name chunk (about 16 KiB). */
 #define CSTATE_NAME_CHUNK_SHIFT 8
@@ -56,50 +62,79 @@
 #define CSTATE_NAME_CHUNK_MASK (CSTATE_NAME_CHUNK_ENTRIES - 1)
 
 /*
- * Snapshot layout: header - magic, version (LE uint16), body size (LE uint16) - then the body
- * (the struct from its first field after the id, with transformer_ref zero), then the
- * transformer_id: one length byte (0..RISKD_ID_MAX) and that many bytes, no terminator.
+ * Snapshot layout (version 10): header - magic, version (LE uint16), fixed part's size (LE
+ * uint16) - then the fixed part (the struct from its first field after the id up to the
+ * slots pointer, with transformer_ref zero), then the open day's slots: one layout byte (0
+ * none, 1 compact, 2 wide) and, unless none, the record as it lies in memory from its day on
+ * (its size_class zero) for `count` slots; then the transformer_id: one length byte
+ * (0..RISKD_ID_MAX) and that many bytes, no terminator.
  */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
 #define CSTATE_SNAPSHOT_MAGIC_LEN 4
-#define CSTATE_SNAPSHOT_VERSION 9
-/* The older versions still read, so that an upgrade keeps the stored state. Versions 7 and 8
- * hold 8 recent event hashes (for every kind of event) where version 9 holds
+#define CSTATE_SNAPSHOT_VERSION 10
+/*
+ * The older versions still read, so that an upgrade keeps the stored state. Version 9 is
+ * struct cstate_v9 (cstate_int.h): the open day's coverage as 100 closed-day codes inside the
+ * struct (upgrade_v9_cover turns them into slots of a quarter hour: exact where the code was,
+ * known by their hash where it was one), the last closed day before the recent event hashes.
+ * Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where version 9 holds
  * CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero, "not graded
  * yet") and no coverage of the open day (upgrade_v8: the day's readings so far count as
  * uncovered); version 7 also differs in the meaning of pay_state.older_rev
- * (payments_upgrade_from_v7). */
+ * (payments_upgrade_from_v7).
+ */
+#define CSTATE_SNAPSHOT_V9 9
 #define CSTATE_SNAPSHOT_V8 8
 #define CSTATE_SNAPSHOT_V7 7
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
-#define CSTATE_SNAPSHOT_BODY (sizeof(struct cstate) - CSTATE_SNAPSHOT_BODY_AT)
-/* Version 8's body: the struct up to the recent event hashes, 8 of them, then the theft state
- * and the payment state's first PAY_STATE_V8_SIZE bytes; no coverage. */
+#define CSTATE_SNAPSHOT_BODY (offsetof(struct cstate, slots) - CSTATE_SNAPSHOT_BODY_AT)
+/* The slots' header as stored: day, grid, count, exact, size_class (written as 0). */
+#define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
+
+_Static_assert(sizeof(struct cstate_v9) == 632, "version 9's struct was 632 bytes");
+/* Versions 9 and 10 agree from transformer_ref up to days_closed. */
+#define CSTATE_V9_SAME_AT offsetof(struct cstate, transformer_ref)
+#define CSTATE_V9_SAME_END offsetof(struct cstate, last_closed_uwh)
+_Static_assert(offsetof(struct cstate_v9, transformer_ref) == CSTATE_V9_SAME_AT &&
+               offsetof(struct cstate_v9, days_closed) == offsetof(struct cstate, days_closed) &&
+               CSTATE_V9_SAME_END == offsetof(struct cstate, days_closed) + sizeof(int32_t),
+               "version 9's fields up to days_closed lie where version 10's do");
+#define CSTATE_V9_BODY_AT offsetof(struct cstate_v9, transformer_ref)
+#define CSTATE_V9_BODY (sizeof(struct cstate_v9) - CSTATE_V9_BODY_AT)
+/* Version 8's body: version 9's struct up to the recent event hashes, 8 of them, then the
+ * theft state and the payment state's first PAY_STATE_V8_SIZE bytes; no coverage. */
 #define CSTATE_V8_RECENT 8
-#define CSTATE_V8_RECENT_AT (offsetof(struct cstate, recent_events) - CSTATE_SNAPSHOT_BODY_AT)
+#define CSTATE_V8_RECENT_AT (offsetof(struct cstate_v9, recent_events) - CSTATE_V9_BODY_AT)
 #define CSTATE_V8_TAIL \
-	(offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE - offsetof(struct cstate, theft))
+	(offsetof(struct cstate_v9, pay) + PAY_STATE_V8_SIZE - offsetof(struct cstate_v9, theft))
 #define CSTATE_V8_BODY (CSTATE_V8_RECENT_AT + CSTATE_V8_RECENT * sizeof(uint64_t) + CSTATE_V8_TAIL)
-_Static_assert(offsetof(struct cstate, theft) ==
-               offsetof(struct cstate, recent_events) + CSTATE_RECENT_EVENTS * sizeof(uint64_t),
+_Static_assert(offsetof(struct cstate_v9, theft) ==
+               offsetof(struct cstate_v9, recent_events) + CSTATE_RECENT_EVENTS * sizeof(uint64_t),
                "version 8 snapshots assume the theft state follows the recent event hashes");
-_Static_assert(offsetof(struct cstate, pay) ==
-               offsetof(struct cstate, theft) + sizeof(struct theft_state),
+_Static_assert(offsetof(struct cstate_v9, pay) ==
+               offsetof(struct cstate_v9, theft) + sizeof(struct theft_state),
                "version 8 snapshots assume the payment state follows the theft state");
 _Static_assert(offsetof(struct pay_state, graded_day) >= PAY_STATE_V8_SIZE,
                "graded_day must lie in the part of pay_state version 8 lacked");
 
 _Static_assert(CSTATE_SNAPSHOT_BODY <= UINT16_MAX, "body size must fit the header's uint16");
-_Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + RISKD_ID_MAX <=
-               CSTATE_SNAPSHOT_MAX, "the longest snapshot must fit CSTATE_SNAPSHOT_MAX");
+_Static_assert(offsetof(struct cstate, slots) + sizeof(struct cstate_slots *) ==
+               sizeof(struct cstate), "the slots pointer comes last, after no padding");
+_Static_assert(CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + CSTATE_SLOTS_HEADER +
+               12 * CSTATE_COVER_SLOTS + 1 + RISKD_ID_MAX <= CSTATE_SNAPSHOT_MAX,
+               "the longest snapshot must fit CSTATE_SNAPSHOT_MAX");
 _Static_assert(RISKD_ID_MAX <= UINT8_MAX, "a transformer_id length must fit one byte");
 
+/* An entry's bookkeeping: 8 bytes. The index's slot holds the hash's other 32 bits. */
 struct cstate_meta {
-	uint64_t hash;      /* cstate_hash of the id; 0 = entry is free */
-	uint32_t next_free; /* while free: next free entry number + 1, 0 = end of list */
-	uint8_t dirty;      /* on the dirty list */
+	uint32_t home;  /* bits 0..31 of the id's cstate_hash: its home slot in the index */
+	uint32_t state; /* META_LIVE (| META_DIRTY: on the dirty list) for a live entry; for a
+	                   free one, the next free entry number + 1 (0: end of list) << 2 */
 };
+#define META_LIVE 1u
+#define META_DIRTY 2u
+#define META_NEXT_SHIFT 2
 
 struct cstate_chunk {
 	struct cstate entries[CSTATE_CHUNK_ENTRIES];
@@ -114,14 +149,17 @@ struct cstate_slot {
 /*
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
- * list at its largest (twice the entries). Whole chunks add under 2 bytes per customer at a
- * million customers. 632 + 16 + 22 + 8 = 678 bytes today: the open day's coverage (200
- * bytes, cstate.h) takes it past the goal of 512.
+ * list at its largest (twice the entries), and the open day's slots of a half-hourly meter
+ * (50 compact slots and their header: 108 bytes). Whole chunks add under 2 bytes per customer
+ * at a million customers. 432 + 8 + 22 + 8 + 108 = 578 bytes at the worst (docs/performance.md,
+ * "Memory per customer": what stands between it and 512 is mostly the id held inline, 64 bytes
+ * for ids of about 8).
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
-               sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) <= 680,
-               "per-customer memory (entry, metadata, index, dirty list) must stay within "
-               "680 bytes");
+               sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) +
+               offsetof(struct cstate_slots, code) + 50 * sizeof(uint16_t) <= 580,
+               "per-customer memory (entry, metadata, index, dirty list, a half-hourly open "
+               "day's slots) must stay within 580 bytes");
 
 struct cstate_name_chunk {
 	char id[CSTATE_NAME_CHUNK_ENTRIES][RISKD_ID_MAX + 1];
@@ -159,6 +197,7 @@ struct cstate_table {
 	size_t dirty_cap;
 
 	struct cstate_names names; /* transformer ids the entries refer to */
+	struct cstate_slab slab;   /* the entries' open-day slots */
 };
 
 static inline struct cstate *entry_at(const struct cstate_table *table, uint32_t entry_no)
@@ -206,6 +245,7 @@ void cstate_table_destroy(struct cstate_table *table)
 	if (!table)
 		return;
 	chunks_free(table);
+	cstate_slab_clear(&table->slab);
 	free(table->chunks);
 	free(table->chunk_addrs);
 	free(table->index);
@@ -229,17 +269,23 @@ static void index_place(struct cstate_slot *index, size_t cap, uint64_t hash, ui
 	index[pos].frag = (uint32_t)(hash >> 32);
 }
 
-/* Doubles the index and re-places every live entry (walking entries in memory order). */
+/* The full hash of the entry in index slot `slot`: its metadata's half and the slot's. */
+static inline uint64_t slot_hash(const struct cstate_table *table, const struct cstate_slot *slot)
+{
+	return (uint64_t)slot->frag << 32 | meta_at(table, slot->ref - 1)->home;
+}
+
+/* Doubles the index and re-places every live entry (walking the old index). */
 static void index_grow(struct cstate_table *table)
 {
-	size_t new_cap = table->index_cap * 2;
-	free(table->index);
-	index_set_capacity(table, new_cap);
-	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
-		const struct cstate_meta *meta = meta_at(table, entry_no);
-		if (meta->hash)
-			index_place(table->index, table->index_cap, meta->hash, entry_no);
-	}
+	struct cstate_slot *old = table->index;
+	size_t old_cap = table->index_cap;
+	index_set_capacity(table, old_cap * 2);
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].ref)
+			index_place(table->index, table->index_cap, slot_hash(table, &old[i]),
+			            old[i].ref - 1);
+	free(old);
 }
 
 static inline int id_matches(const struct cstate *cs, const char *id, size_t id_len)
@@ -280,7 +326,7 @@ static void index_remove(struct cstate_table *table, uint32_t entry_no, uint64_t
 		struct cstate_slot *slot = &table->index[pos];
 		if (!slot->ref)
 			break;
-		size_t home = (size_t)meta_at(table, slot->ref - 1)->hash & mask;
+		size_t home = (size_t)meta_at(table, slot->ref - 1)->home & mask;
 		/* The entry at pos may fill the hole only if the hole lies on its probe path,
 		 * i.e. the hole is no further from pos than its home slot is. */
 		if (((pos - home) & mask) >= ((pos - hole) & mask)) {
@@ -320,21 +366,22 @@ static uint32_t entry_alloc(struct cstate_table *table)
 {
 	if (table->free_head) {
 		uint32_t entry_no = table->free_head - 1;
-		table->free_head = meta_at(table, entry_no)->next_free;
+		table->free_head = meta_at(table, entry_no)->state >> META_NEXT_SHIFT;
 		return entry_no;
 	}
 	if (table->used == CSTATE_ENTRY_LIMIT)
-		abort(); /* 4 billion entries: far past any memory this process could have */
+		abort(); /* a billion entries: far past any memory this process could have */
 	if ((table->used >> CSTATE_CHUNK_SHIFT) == table->chunk_count)
 		chunk_add(table);
 	return table->used++;
 }
 
 /* Maps a pointer returned by the table back to its entry number. */
-static uint32_t entry_no_of(const struct cstate_table *table, const struct cstate *cs)
+/* The position in chunk_addrs of the last chunk whose entries start at or before addr (0
+ * when there is none: check its base). */
+static size_t chunk_below(const struct cstate_table *table, uintptr_t addr)
 {
-	uintptr_t addr = (uintptr_t)cs;
-	size_t lo = 0, hi = table->chunk_count; /* find the last chunk whose base <= addr */
+	size_t lo = 0, hi = table->chunk_count;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (table->chunk_addrs[mid].base <= addr)
@@ -342,6 +389,13 @@ static uint32_t entry_no_of(const struct cstate_table *table, const struct cstat
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static uint32_t entry_no_of(const struct cstate_table *table, const struct cstate *cs)
+{
+	uintptr_t addr = (uintptr_t)cs;
+	size_t lo = chunk_below(table, addr);
 	assert(table->chunk_count > 0 && table->chunk_addrs[lo].base <= addr);
 	size_t offset = (addr - table->chunk_addrs[lo].base) / sizeof(struct cstate);
 	assert(offset < CSTATE_CHUNK_ENTRIES);
@@ -383,9 +437,8 @@ struct cstate *cstate_table_upsert(struct cstate_table *table, const char *id, s
 	memcpy(cs->id, id, id_len);
 	cs->partition = partition;
 	struct cstate_meta *meta = meta_at(table, entry_no);
-	meta->hash = hash;
-	meta->next_free = 0;
-	meta->dirty = 0;
+	meta->home = (uint32_t)hash;
+	meta->state = META_LIVE;
 	index_place(table->index, table->index_cap, hash, entry_no);
 	table->count++;
 	if (created)
@@ -402,16 +455,16 @@ void cstate_table_mark_dirty(struct cstate_table *table, struct cstate *cs)
 {
 	uint32_t entry_no = entry_no_of(table, cs);
 	struct cstate_meta *meta = meta_at(table, entry_no);
-	assert(meta->hash != 0);
+	assert(meta->state & META_LIVE);
 	cs->flags |= CSTATE_F_DIRTY;
-	if (meta->dirty)
+	if (meta->state & META_DIRTY)
 		return;
 	if (table->dirty_count == table->dirty_cap) {
 		size_t cap = table->dirty_cap ? table->dirty_cap * 2 : 1024;
 		table->dirty = xrealloc(table->dirty, cap * sizeof(*table->dirty));
 		table->dirty_cap = cap;
 	}
-	meta->dirty = 1;
+	meta->state |= META_DIRTY;
 	table->dirty[table->dirty_count++] = entry_no;
 }
 
@@ -432,7 +485,7 @@ int cstate_table_foreach(struct cstate_table *table, int (*fn)(struct cstate *cs
                          void *arg)
 {
 	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
-		if (!meta_at(table, entry_no)->hash)
+		if (!(meta_at(table, entry_no)->state & META_LIVE))
 			continue;
 		int rc = fn(entry_at(table, entry_no), arg);
 		if (rc)
@@ -452,7 +505,7 @@ void cstate_table_clear_dirty(struct cstate_table *table)
 {
 	for (size_t i = 0; i < table->dirty_count; i++) {
 		uint32_t entry_no = table->dirty[i];
-		meta_at(table, entry_no)->dirty = 0;
+		meta_at(table, entry_no)->state &= ~META_DIRTY;
 		entry_at(table, entry_no)->flags &= (uint8_t)~CSTATE_F_DIRTY;
 	}
 	table->dirty_count = 0;
@@ -467,7 +520,7 @@ size_t cstate_table_drain_dirty(struct cstate_table *table,
 		uint32_t entry_no = table->dirty[i];
 		struct cstate *cs = entry_at(table, entry_no);
 		if (take(cs, arg)) {
-			meta_at(table, entry_no)->dirty = 0;
+			meta_at(table, entry_no)->state &= ~META_DIRTY;
 			cs->flags &= (uint8_t)~CSTATE_F_DIRTY;
 			taken++;
 		} else {
@@ -487,11 +540,13 @@ size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partiti
 	size_t removed = 0;
 	for (uint32_t entry_no = 0; entry_no < table->used; entry_no++) {
 		struct cstate_meta *meta = meta_at(table, entry_no);
-		if (!meta->hash || entry_at(table, entry_no)->partition != partition)
+		struct cstate *cs = entry_at(table, entry_no);
+		if (!(meta->state & META_LIVE) || cs->partition != partition)
 			continue;
-		index_remove(table, entry_no, meta->hash);
-		meta->hash = 0;
-		meta->next_free = table->free_head;
+		cstate_slots_free(table, cs->slots);
+		cs->slots = NULL;
+		index_remove(table, entry_no, meta->home);
+		meta->state = table->free_head << META_NEXT_SHIFT;
 		table->free_head = entry_no + 1;
 		removed++;
 	}
@@ -503,10 +558,10 @@ size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partiti
 	for (size_t i = 0; i < table->dirty_count; i++) {
 		uint32_t entry_no = table->dirty[i];
 		struct cstate_meta *meta = meta_at(table, entry_no);
-		if (meta->hash)
+		if (meta->state & META_LIVE)
 			table->dirty[kept++] = entry_no;
 		else
-			meta->dirty = 0;
+			meta->state &= ~META_DIRTY;
 	}
 	table->dirty_count = kept;
 	return removed;
@@ -516,6 +571,7 @@ size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partiti
 void cstate_table_clear(struct cstate_table *table)
 {
 	chunks_free(table);
+	cstate_slab_clear(&table->slab);
 	memset(table->index, 0, table->index_cap * sizeof(*table->index));
 	table->count = 0;
 	table->dirty_count = 0;
@@ -539,7 +595,29 @@ size_t cstate_table_memory(const struct cstate_table *table)
 	       table->dirty_cap * sizeof(*table->dirty) +
 	       names->chunk_cap * sizeof(*names->chunks) +
 	       name_chunks * sizeof(struct cstate_name_chunk) +
-	       names->index_cap * sizeof(*names->index);
+	       names->index_cap * sizeof(*names->index) + cstate_slab_memory(&table->slab);
+}
+
+/* As declared in cstate.h. */
+size_t cstate_table_slots_memory(const struct cstate_table *table)
+{
+	return cstate_slab_memory(&table->slab);
+}
+
+/* As declared in cstate.h. */
+struct cstate_slots *cstate_slots_alloc(struct cstate_table *table, size_t bytes)
+{
+	uint8_t size_class;
+	struct cstate_slots *slots = cstate_slab_alloc(&table->slab, bytes, &size_class);
+	slots->size_class = size_class;
+	return slots;
+}
+
+/* As declared in cstate.h. */
+void cstate_slots_free(struct cstate_table *table, struct cstate_slots *slots)
+{
+	if (slots)
+		cstate_slab_free(&table->slab, slots, slots->size_class);
 }
 
 /* ---- interned transformer ids ---- */
@@ -712,18 +790,38 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether cs is an entry of table (rather than a struct outside it). */
+static int is_entry(const struct cstate_table *table, const struct cstate *cs)
+{
+	uintptr_t addr = (uintptr_t)cs;
+	if (table->chunk_count == 0 || table->chunk_addrs[0].base > addr)
+		return 0;
+	uintptr_t base = table->chunk_addrs[chunk_below(table, addr)].base;
+	return addr < base + CSTATE_CHUNK_ENTRIES * sizeof(struct cstate);
+}
+
+/* The slots cs holds for its open day, or NULL: the ones a snapshot keeps. */
+static const struct cstate_slots *open_slots(const struct cstate *cs)
+{
+	const struct cstate_slots *slots = cs->slots;
+	return (cs->flags & CSTATE_F_HAS_DAY) && slots && slots->day == cs->open_day ? slots : NULL;
+}
+
 /*
  * As declared in cstate.h. The snapshot is canonical: CSTATE_F_DIRTY (table bookkeeping) is
- * cleared, the id and the process-local transformer_ref are left out, so identical state
- * always encodes to identical bytes as long as the struct was zeroed before its fields were
- * set (the table and cstate_decode do that), which keeps its padding zero.
+ * cleared, the id, the process-local transformer_ref and the slots' pointer and slab class
+ * are left out, so identical state always encodes to identical bytes as long as the struct
+ * was zeroed before its fields were set (the table and cstate_decode do that).
  */
 size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, uint8_t *buf,
                      size_t buf_size)
 {
 	const char *transformer_id = cstate_transformer_id(table, cs);
 	size_t transformer_len = strlen(transformer_id);
-	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + transformer_len;
+	const struct cstate_slots *slots = open_slots(cs);
+	size_t slots_len = slots ? cstate_slots_size(slots->count, slots->exact) : 0;
+	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + slots_len + 1 +
+	             transformer_len;
 	if (buf_size < len)
 		return 0;
 	struct cstate canon;
@@ -740,41 +838,141 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	p += CSTATE_SNAPSHOT_HEADER;
 	memcpy(p, (const uint8_t *)&canon + CSTATE_SNAPSHOT_BODY_AT, CSTATE_SNAPSHOT_BODY);
 	p += CSTATE_SNAPSHOT_BODY;
+	*p++ = slots ? (uint8_t)(1 + slots->exact) : 0;
+	if (slots) {
+		memcpy(p, slots, slots_len);
+		p[offsetof(struct cstate_slots, size_class)] = 0;
+		p += slots_len;
+	}
 	*p++ = (uint8_t)transformer_len;
 	memcpy(p, transformer_id, transformer_len);
 	return len;
 }
 
 /*
- * Fills decoded (zeroed, id set) from a version 7 or 8 body: the fields before the recent
- * event hashes as they are, the newest CSTATE_RECENT_EVENTS of its 8 hashes (the ring's
- * next slot tells which are newest), then the theft and payment state. The open day's
- * coverage starts empty: a repeat of a reading counted before the upgrade is counted again.
+ * Fills old (zeroed, id set) from a version 7 or 8 body: the fields before the recent event
+ * hashes as they are, the newest CSTATE_RECENT_EVENTS of its 8 hashes (the ring's next slot
+ * tells which are newest), then the theft and payment state. The open day has no coverage:
+ * a repeat of a reading counted before the upgrade is counted again.
  */
-static void upgrade_v8(struct cstate *decoded, const uint8_t *body)
+static void upgrade_v8(struct cstate_v9 *old, const uint8_t *body)
 {
 	uint64_t recent[CSTATE_V8_RECENT];
-	memcpy((uint8_t *)decoded + CSTATE_SNAPSHOT_BODY_AT, body, CSTATE_V8_RECENT_AT);
+	memcpy((uint8_t *)old + CSTATE_V9_BODY_AT, body, CSTATE_V8_RECENT_AT);
 	memcpy(recent, body + CSTATE_V8_RECENT_AT, sizeof(recent));
-	memcpy(&decoded->theft, body + CSTATE_V8_RECENT_AT + sizeof(recent), CSTATE_V8_TAIL);
-	unsigned next = decoded->recent_next % CSTATE_V8_RECENT;
+	memcpy(&old->theft, body + CSTATE_V8_RECENT_AT + sizeof(recent), CSTATE_V8_TAIL);
+	unsigned next = old->recent_next % CSTATE_V8_RECENT;
 	for (unsigned i = 0; i < CSTATE_RECENT_EVENTS; i++)
-		decoded->recent_events[i] =
+		old->recent_events[i] =
 		    recent[(next + CSTATE_V8_RECENT - CSTATE_RECENT_EVENTS + i) % CSTATE_V8_RECENT];
-	decoded->recent_next = 0;
+	old->recent_next = 0;
 }
 
 /*
- * As declared in cstate.h. Besides the header it checks the id's length, that the
- * transformer_id has no NUL byte, that recent_next is in range and that the counters are not
- * negative. On error *cs is left untouched (the transformer_id is interned only once the
- * snapshot passed every check). On success CSTATE_F_DIRTY is clear: dirtiness belongs to
- * the table.
+ * The slots of version 9's open-day coverage (CSTATE_COVER_* codes a quarter hour), in
+ * table's slab, or NULL when it covers nothing: a slot a quarter hour, compact when every
+ * reading's energy is a whole number of Wh, else wide with the hashed ones known by their
+ * code (CSTATE_SLOT_WIDE_HASHED). A reading's length is where its continuations end (the
+ * hourly sums of one that ran past the day are restored from risk.entity_state.hours).
+ */
+static struct cstate_slots *upgrade_v9_cover(struct cstate_table *table, int32_t day,
+                                             const uint16_t *cover)
+{
+	int any = 0, hashed = 0;
+	for (int q = 0; q < CSTATE_COVER_SLOTS; q++) {
+		any |= cover[q] != CSTATE_COVER_NONE;
+		hashed |= cover[q] >= CSTATE_COVER_HASHED && cover[q] != CSTATE_COVER_CONT;
+	}
+	if (!any)
+		return NULL;
+	size_t size = cstate_slots_size(CSTATE_COVER_SLOTS, hashed);
+	struct cstate_slots *slots = cstate_slots_alloc(table, size);
+	uint8_t size_class = slots->size_class;
+	memset(slots, 0, size);
+	slots->day = day;
+	slots->grid = 1;
+	slots->count = CSTATE_COVER_SLOTS;
+	slots->exact = (uint8_t)hashed;
+	slots->size_class = size_class;
+	for (int q = 0; q < CSTATE_COVER_SLOTS && !hashed; q++)
+		slots->code[q] = cover[q] == CSTATE_COVER_CONT ? CSTATE_SLOT_CONT : cover[q];
+	int64_t *energy = (int64_t *)(void *)slots->code;
+	int32_t *interval = (int32_t *)(void *)(slots->code + 4 * CSTATE_COVER_SLOTS);
+	for (int q = 0; q < CSTATE_COVER_SLOTS && hashed; q++) {
+		uint16_t c = cover[q];
+		energy[q] = c == CSTATE_COVER_NONE   ? CSTATE_SLOT_WIDE_NONE
+		            : c == CSTATE_COVER_CONT ? CSTATE_SLOT_WIDE_CONT
+		            : c <= CSTATE_COVER_EXACT_MAX ? (int64_t)(c - 1) * 1000
+		                                          : CSTATE_SLOT_WIDE_HASHED(c);
+		int start = c != CSTATE_COVER_NONE && c != CSTATE_COVER_CONT, run = 1;
+		while (start && q + run < CSTATE_COVER_SLOTS && cover[q + run] == CSTATE_COVER_CONT)
+			run++;
+		interval[q] = start ? run * CSTATE_COVER_SLOT_S : 0;
+	}
+	return slots;
+}
+
+/* Whether a stored record header and its slots are well formed (wide: every energy a
+ * reading's, a free or continued slot's, or a hashed code; intervals not negative). */
+static int slots_valid(const struct cstate_slots *head, const uint8_t *record)
+{
+	if (head->grid == 0 || 96 % head->grid != 0 ||
+	    head->count != (CSTATE_COVER_SLOTS + head->grid - 1) / head->grid)
+		return 0;
+	if (!head->exact)
+		return 1;
+	for (unsigned j = 0; j < head->count; j++) {
+		int64_t energy;
+		int32_t interval;
+		memcpy(&energy, record + CSTATE_SLOTS_HEADER + 8 * j, sizeof(energy));
+		memcpy(&interval, record + CSTATE_SLOTS_HEADER + 8 * head->count + 4 * j,
+		       sizeof(interval));
+		if (interval < 0 || (energy < CSTATE_SLOT_WIDE_CONT &&
+		                     (energy > CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_HASHED) ||
+		                      energy < CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_CONT - 1))))
+			return 0;
+	}
+	return 1;
+}
+
+/* The sizes a snapshot of `version` declares, from its bytes after the header (body_len of
+ * them): *slots_len is the open day's slots as stored (0 for none, and for older versions).
+ * Returns 0, or -1 when the slots' layout byte or header is bad. */
+static int snapshot_slots(unsigned version, const uint8_t *after, size_t after_len,
+                          size_t body_len, size_t *slots_len)
+{
+	*slots_len = 0;
+	if (version != CSTATE_SNAPSHOT_VERSION)
+		return 0;
+	if (after_len <= body_len)
+		return -1;
+	uint8_t layout = after[body_len];
+	if (layout == 0)
+		return 0;
+	struct cstate_slots head;
+	if (layout > 2 || after_len < body_len + 1 + CSTATE_SLOTS_HEADER)
+		return -1;
+	memcpy(&head, after + body_len + 1, CSTATE_SLOTS_HEADER);
+	if (head.exact != layout - 1)
+		return -1;
+	*slots_len = cstate_slots_size(head.count, head.exact);
+	if (after_len < body_len + 1 + *slots_len || !slots_valid(&head, after + body_len + 1))
+		return -1;
+	return 0;
+}
+
+/*
+ * As declared in cstate.h. Besides the header it checks the id's length, the slots' layout,
+ * that the transformer_id has no NUL byte, that recent_next is in range and that the
+ * counters are not negative. On error *cs is left untouched (the transformer_id is interned
+ * and the slots allocated only once the snapshot passed every check). On success
+ * CSTATE_F_DIRTY is clear: dirtiness belongs to the table.
  */
 int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf, size_t len,
                   struct cstate *cs, char *errstr, size_t errstr_size)
 {
 	struct cstate decoded;
+	struct cstate_v9 old = {.open_day = 0};
 	size_t id_len = strnlen(id, RISKD_ID_MAX + 1);
 
 	if (id_len == 0 || id_len > RISKD_ID_MAX) {
@@ -797,27 +995,38 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	}
 	unsigned version = (unsigned)buf[4] | (unsigned)buf[5] << 8;
 	int older = version == CSTATE_SNAPSHOT_V8 || version == CSTATE_SNAPSHOT_V7;
-	if (version != CSTATE_SNAPSHOT_VERSION && !older) {
+	if (version != CSTATE_SNAPSHOT_VERSION && version != CSTATE_SNAPSHOT_V9 && !older) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot version %u is not supported (this build reads "
 		        "versions %d to %d)", version, CSTATE_SNAPSHOT_V7, CSTATE_SNAPSHOT_VERSION);
 		return RISKD_ERR_INVALID;
 	}
 	size_t body = (size_t)buf[6] | (size_t)buf[7] << 8;
-	size_t expected_body = older ? CSTATE_V8_BODY : CSTATE_SNAPSHOT_BODY;
+	size_t expected_body = older                           ? CSTATE_V8_BODY
+	                       : version == CSTATE_SNAPSHOT_V9 ? CSTATE_V9_BODY
+	                                                       : CSTATE_SNAPSHOT_BODY;
 	if (body != expected_body) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot body is %zu bytes but this build's state is %zu "
 		        "bytes (snapshot from an incompatible build)", body, expected_body);
 		return RISKD_ERR_INVALID;
 	}
-	const size_t fixed = CSTATE_SNAPSHOT_HEADER + body + 1;
+	const uint8_t *after = buf + CSTATE_SNAPSHOT_HEADER;
+	size_t slots_len;
+	if (snapshot_slots(version, after, len - CSTATE_SNAPSHOT_HEADER, body, &slots_len) != 0) {
+		set_err(errstr, errstr_size,
+		        "customer state snapshot for '%s': the open day's slots are cut short or "
+		        "malformed", id);
+		return RISKD_ERR_INVALID;
+	}
+	size_t slots_at = body + (version == CSTATE_SNAPSHOT_VERSION); /* after the layout byte */
+	const size_t fixed = CSTATE_SNAPSHOT_HEADER + slots_at + slots_len + 1;
 	size_t transformer_len = len >= fixed ? buf[fixed - 1] : 0;
 	if (len < fixed || len != fixed + transformer_len) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot is %zu bytes, expected %zu (header %d + body %zu + "
-		        "transformer_id 1 + %zu)", len, fixed + transformer_len,
-		        CSTATE_SNAPSHOT_HEADER, body, transformer_len);
+		        "open-day slots %zu + transformer_id 1 + %zu)", len, fixed + transformer_len,
+		        CSTATE_SNAPSHOT_HEADER, body, slots_len + (slots_at - body), transformer_len);
 		return RISKD_ERR_INVALID;
 	}
 	const char *transformer_id = (const char *)buf + fixed;
@@ -829,11 +1038,21 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	}
 	memset(&decoded, 0, sizeof(decoded));
 	memcpy(decoded.id, id, id_len);
-	if (older)
-		upgrade_v8(&decoded, buf + CSTATE_SNAPSHOT_HEADER);
-	else
-		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, buf + CSTATE_SNAPSHOT_HEADER,
-		       CSTATE_SNAPSHOT_BODY);
+	if (version == CSTATE_SNAPSHOT_VERSION) {
+		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, after, CSTATE_SNAPSHOT_BODY);
+	} else {
+		if (older)
+			upgrade_v8(&old, after);
+		else
+			memcpy((uint8_t *)&old + CSTATE_V9_BODY_AT, after, CSTATE_V9_BODY);
+		memcpy((uint8_t *)&decoded + CSTATE_V9_SAME_AT, (const uint8_t *)&old + CSTATE_V9_SAME_AT,
+		       CSTATE_V9_SAME_END - CSTATE_V9_SAME_AT);
+		decoded.last_closed_uwh = old.last_closed_uwh;
+		memcpy(decoded.recent_events, old.recent_events, sizeof(decoded.recent_events));
+		decoded.theft = old.theft;
+		decoded.pay = old.pay;
+		decoded.last_closed_day = old.last_closed_day;
+	}
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
@@ -851,6 +1070,16 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	decoded.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	decoded.transformer_ref =
 	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;
+	if (slots_len) {
+		decoded.slots = cstate_slots_alloc(table, slots_len);
+		uint8_t size_class = decoded.slots->size_class;
+		memcpy(decoded.slots, after + body + 1, slots_len);
+		decoded.slots->size_class = size_class;
+	} else if (version == CSTATE_SNAPSHOT_V9 && (decoded.flags & CSTATE_F_HAS_DAY)) {
+		decoded.slots = upgrade_v9_cover(table, decoded.open_day, old.cover);
+	}
+	if (is_entry(table, cs))
+		cstate_slots_free(table, cs->slots);
 	memcpy(cs, &decoded, sizeof(*cs));
 	return 0;
 }

@@ -29,8 +29,9 @@
  * than readings (readings are checked against the open day's coverage, cover below). */
 #define CSTATE_RECENT_EVENTS 4
 
-/* The open day's coverage: one code per quarter hour of the local day (a 25-hour day has
- * 100), for readings that start on a quarter hour and last a whole number of them. */
+/* A closed day's coverage (risk.reading_coverage, and the closed-day check of scoring/daily.h):
+ * one code per quarter hour of the local day (a 25-hour day has 100), for readings that start
+ * on a quarter hour and last a whole number of them. */
 #define CSTATE_COVER_SLOT_S 900
 #define CSTATE_COVER_SLOTS 100
 #define CSTATE_COVER_NONE 0           /* no reading covers this quarter hour */
@@ -39,6 +40,50 @@
                                          not a whole number of Wh below 32,767 Wh; the low
                                          bits are a hash of it (scoring/daily.c) */
 #define CSTATE_COVER_CONT 0xFFFEu     /* covered by the reading that starts in an earlier slot */
+
+/*
+ * The open day's readings, held once, exactly, beside the entity's state in its table (a
+ * slab of records of a few sizes, cstate_slots_alloc): the repeat check, the day's hourly
+ * sums and its closed-day coverage are all derived from them (scoring/daily.h). A slot is
+ * `grid` quarter hours long, grid dividing 96: the meter's own interval as a rule (a
+ * half-hourly meter's 25-hour day has 50 slots, a daily meter's 2), finer when a reading
+ * needs it. Slot j holds the reading that starts at j * grid quarter hours (its energy), or
+ * is covered by one that starts earlier (CONT), or is free. Two layouts:
+ *  - compact (exact == 0): a 16-bit code a slot: CSTATE_SLOT_NONE, CSTATE_SLOT_CONT, or
+ *    1 + the reading's energy in whole Wh (0..CSTATE_SLOT_WH_MAX Wh); a reading lasts up to
+ *    the next slot that is not CONT;
+ *  - wide (exact == 1), for a day with a reading the compact codes cannot hold exactly (not a
+ *    whole number of Wh, above CSTATE_SLOT_WH_MAX Wh, or running past the last slot): a
+ *    64-bit energy in micro-kWh a slot (CSTATE_SLOT_WIDE_* below the readings' values) and
+ *    then a 32-bit interval a slot (the reading's own length in seconds, for a start).
+ * Only readings that start on a quarter hour and last a whole number of them are held.
+ */
+struct cstate_slots {
+	int32_t day;         /* the local day held; a record of another day holds nothing */
+	uint8_t grid;        /* quarter hours a slot: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48 or 96 */
+	uint8_t count;       /* slots: 100 / grid rounded up */
+	uint8_t exact;       /* 0 compact, 1 wide */
+	uint8_t size_class;  /* the slab class it came from (cstate.c) */
+	uint16_t code[];     /* compact: count codes; wide: int64 energies then int32 intervals */
+};
+#define CSTATE_SLOT_NONE 0
+#define CSTATE_SLOT_WH_MAX 65533u       /* codes 1..65534: (code - 1) Wh */
+#define CSTATE_SLOT_CONT 0xFFFFu
+#define CSTATE_SLOT_WIDE_NONE (-1)      /* wide energies: >= 0 a reading starts here */
+#define CSTATE_SLOT_WIDE_CONT (-2)
+/* wide energies -16 - h: a reading known by its closed-day hash code h only (read from a
+ * snapshot of version 9, which kept no more) */
+#define CSTATE_SLOT_WIDE_HASHED(h) (-16 - (int64_t)(h))
+
+/* Bytes of a record of `count` slots in the given layout (exact: wide), header included; a
+ * wide record is a whole number of 8 bytes, so that its energies stay aligned in the slab. */
+static inline size_t cstate_slots_size(unsigned count, int exact)
+{
+	size_t head = offsetof(struct cstate_slots, code);
+	if (!exact)
+		return head + count * sizeof(uint16_t);
+	return (head + count * (sizeof(int64_t) + sizeof(int32_t)) + 7) & ~(size_t)7;
+}
 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
 #define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */
@@ -64,21 +109,25 @@ struct cstate {
 	int64_t open_uwh;                       /* energy of open_day in micro-kWh (1 uWh = 1e-6 kWh) */
 	int32_t open_covered_s;                 /* seconds of open_day its readings cover */
 	int32_t days_closed;                    /* number of days closed so far */
-	int32_t last_closed_day;                /* most recent closed day, valid if days_closed > 0 */
-	int64_t last_closed_uwh;                /* its energy in micro-kWh */
+	int64_t last_closed_uwh;                /* energy of the most recent closed day in
+	                                           micro-kWh, valid if days_closed > 0 */
 	uint64_t recent_events[CSTATE_RECENT_EVENTS]; /* hashes of recent event_ids of events
 	                                           other than readings; 0 = empty */
 	struct theft_state theft;               /* theft models (scoring/models.h), 192 bytes */
 	struct pay_state pay;                   /* payment behaviour and the day graded
 	                                           (scoring/payments.h), 76 bytes */
-	uint16_t cover[CSTATE_COVER_SLOTS];     /* open_day's coverage, CSTATE_COVER_* codes per
-	                                           quarter hour (scoring/daily.h) */
-	/* 632 bytes (open_covered_s leaves 4 bytes of padding): the coverage of the open day
-	 * (200 bytes) takes it past the goal of 512 bytes per customer for the entry and the
-	 * table's bookkeeping together (metadata, index and dirty list at their worst, 46
-	 * bytes). A static assertion in cstate.c holds the total at 680 bytes. The coverage
-	 * comes last so that older snapshots' bodies can be laid out into the struct field by
-	 * field (cstate.c). Keep the struct fixed-size. */
+	int32_t last_closed_day;                /* the most recent closed day, valid if
+	                                           days_closed > 0 (here, after pay, so that no
+	                                           padding is needed) */
+	struct cstate_slots *slots;             /* the open day's readings, owned by the table
+	                                           (NULL: none held); process-local, so left out
+	                                           of snapshots' fixed part */
+	/* 432 bytes, no padding. A customer with half-hourly readings also has its open day's
+	 * slots beside it (108 bytes), and the table's bookkeeping (metadata, index and dirty
+	 * list) adds about 30: a static assertion in cstate.c holds the three at their worst
+	 * within 580 bytes (docs/performance.md, "Memory per customer"). Keep the struct
+	 * fixed-size, with the slots pointer last (snapshots' fixed part is everything between
+	 * the id and it). */
 };
 
 struct cstate_table;
@@ -145,9 +194,25 @@ void cstate_table_clear(struct cstate_table *table);
 /* Number of entries. */
 size_t cstate_table_count(const struct cstate_table *table);
 
-/* Bytes the table has allocated (entries, index, dirty list, interned transformer ids): for
- * metrics and benchmarks. */
+/* Bytes the table has allocated (entries, index, dirty list, interned transformer ids, the
+ * open days' slots): for metrics and benchmarks. */
 size_t cstate_table_memory(const struct cstate_table *table);
+
+/* Of cstate_table_memory, the bytes of the open days' slots (their slab's chunks, whole). */
+size_t cstate_table_slots_memory(const struct cstate_table *table);
+
+/*
+ * Storage for open-day slots (struct cstate_slots), from the table's slab: a record of at
+ * least `bytes` bytes (8-byte aligned, its size_class set, the rest undefined), stable until
+ * freed. The table frees the record an entry's `slots` names when it removes or clears the
+ * entry, so the caller hands each record to exactly one entity (or frees it). O(1); it
+ * allocates memory only when its class has no free record left. Aborts on out-of-memory.
+ */
+struct cstate_slots *cstate_slots_alloc(struct cstate_table *table, size_t bytes);
+
+/* Returns a record to the table's slab (NULL is a no-op). It must be one cstate_slots_alloc
+ * of this table returned, not held by any entity any more. */
+void cstate_slots_free(struct cstate_table *table, struct cstate_slots *slots);
 
 /*
  * Sets the transformer of cs to transformer_id (a NUL-terminated string; "" = unknown),
@@ -179,16 +244,24 @@ int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
 
 /*
  * Snapshot encoding for PostgreSQL (risk.entity_state.state bytea), keyed there by the
- * entity's id: a small versioned header, the struct without its id, then the transformer_id
- * as text (the interned reference is process-local). cstate_encode resolves cs's transformer
- * through table, writes the snapshot into buf and returns its length, or 0 (nothing written)
- * when buf_size is too small for it; CSTATE_SNAPSHOT_MAX bytes are always enough.
+ * entity's id: a small versioned header, the struct's fixed part (everything between the id
+ * and the slots pointer), the open day's slots, then the transformer_id as text (the
+ * interned reference is process-local). cstate_encode resolves cs's transformer through
+ * table, writes the snapshot into buf and returns its length, or 0 (nothing written) when
+ * buf_size is too small for it; CSTATE_SNAPSHOT_MAX bytes are always enough.
  * cstate_decode checks header, version and sizes, sets the id to `id` (the row's key, a
- * NUL-terminated string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table and
- * fills *cs; returns 0 or RISKD_ERR_INVALID with errstr set (a snapshot from an
- * incompatible build, or a bad id). *cs may be an entry of table (even the one named id).
+ * NUL-terminated string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table,
+ * gives the open day's slots a record of table's slab and fills *cs; returns 0 or
+ * RISKD_ERR_INVALID with errstr set (a snapshot from an incompatible build, or a bad id).
+ * *cs may be an entry of table (even the one named id): its old slots are freed. Otherwise
+ * the decoded slots belong to whichever entry of table *cs is copied into (as the detector
+ * does: decode, upsert, copy); a copy that is dropped should free them (cstate_slots_free).
+ * Snapshots of versions 7, 8 and 9 read too (cstate.c says how they are upgraded).
  */
-#define CSTATE_SNAPSHOT_MAX (sizeof(struct cstate) + 8 + 1 + RISKD_ID_MAX)
+/* header 8, fixed part, slots (a layout byte, day 4, grid, count, at most 100 wide slots of
+ * 12 bytes), transformer_id (a length byte and the text) */
+#define CSTATE_SNAPSHOT_MAX \
+	(sizeof(struct cstate) + 8 + 7 + 12 * CSTATE_COVER_SLOTS + 1 + RISKD_ID_MAX)
 size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, uint8_t *buf,
                      size_t buf_size);
 int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf, size_t len,

@@ -37,7 +37,7 @@ int64_t daily_kwh_to_uwh(double kwh);
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed);
 
-/* What the open day's coverage says about a reading for that day. */
+/* What a day's coverage says about a reading for that day. */
 enum daily_cover {
 	DAILY_COVER_NEW = 0,     /* no counted reading covers any of its time: count it */
 	DAILY_COVER_SAME = 1,    /* a counted reading of the same interval and energy: a duplicate */
@@ -46,36 +46,62 @@ enum daily_cover {
 };
 
 /*
- * Checks a reading of uwh micro-kWh that starts second_of_day seconds into a local day and
- * lasts interval_s seconds against that day's coverage: cover is CSTATE_COVER_SLOTS codes
- * (cstate.h), the open day's (cs->cover) or a closed day's kept in PostgreSQL. A reading is
- * tracked when it starts on a quarter
- * hour and lasts a whole number of them (CSTATE_COVER_SLOT_S); an untracked one is NEW
- * unless it overlaps tracked readings (DIFFERS). Energies are compared exactly when both are
- * whole numbers of Wh below 32,767 Wh; otherwise by a 15-bit hash, so a restatement of such
- * a reading passes for a duplicate once in 32,766 (and is skipped: the day keeps the counted
- * energy). For DIFFERS, *old_uwh is the energy of the counted reading when it has the same
- * interval and its energy is known exactly, else -1: only then can a restatement replace it
- * (daily_restate).
+ * A closed day's coverage (CSTATE_COVER_SLOTS codes, cstate.h), as risk.reading_coverage
+ * keeps it. daily_cover_check checks a reading of uwh micro-kWh that starts second_of_day
+ * seconds into the day and lasts interval_s seconds against cover. A reading is tracked when
+ * it starts on a quarter hour and lasts a whole number of them (CSTATE_COVER_SLOT_S); an
+ * untracked one is NEW unless it overlaps tracked readings (DIFFERS). Energies are compared
+ * exactly when both are whole numbers of Wh below 32,767 Wh; otherwise by a 15-bit hash, so a
+ * restatement of such a reading passes for a duplicate once in 32,766 (and is skipped: the
+ * day keeps the counted energy). For DIFFERS, *old_uwh is the energy of the counted reading
+ * when it has the same interval and its energy is known exactly, else -1: only then can a
+ * restatement replace it. daily_cover_add records a reading counted into that day (a late
+ * one, or a restatement replacing a counted one); untracked readings leave it unchanged.
  */
 enum daily_cover daily_cover_check(const uint16_t *cover, int32_t second_of_day,
                                    int32_t interval_s, int64_t uwh, int64_t *old_uwh);
+void daily_cover_add(uint16_t *cover, int32_t second_of_day, int32_t interval_s, int64_t uwh);
+
+/* Whether a reading is held in the open day's slots (and tracked in a closed day's coverage):
+ * it starts on a quarter hour and lasts a whole number of them. */
+int daily_reading_tracked(int32_t second_of_day, int32_t interval_s);
 
 /*
- * Records a reading just counted into a day (for the open day: after daily_apply_reading
- * returned DAILY_SAME_DAY or DAILY_CLOSED_DAY for it) in that day's coverage, cover
- * (CSTATE_COVER_SLOTS codes), replacing what a restated reading had there; untracked
- * readings leave it unchanged. daily_apply_reading clears cs->cover when it opens a day.
+ * Checks a reading for local day `day` against cs's open day, which must be that day for
+ * there to be anything to check (else NEW): the same verdicts as daily_cover_check, over the
+ * same quarter hours, but energies are always compared exactly (only a reading restored from
+ * a version 9 snapshot with a hashed code is compared by its hash). For DIFFERS, *old_uwh and
+ * *old_interval_s are the counted reading's energy and length when it has the reading's
+ * shape and a known energy, else -1 and 0: only then can a restatement replace it
+ * (daily_restate). old_interval_s may be NULL.
  */
-void daily_cover_add(uint16_t *cover, int32_t second_of_day, int32_t interval_s, int64_t uwh);
+enum daily_cover daily_open_check(const struct cstate *cs, int32_t day, int32_t second_of_day,
+                                  int32_t interval_s, int64_t uwh, int64_t *old_uwh,
+                                  int32_t *old_interval_s);
+
+/*
+ * Holds a reading just counted into cs's open day (after daily_apply_reading returned
+ * DAILY_SAME_DAY or DAILY_CLOSED_DAY for it) in its slots, from table's slab (cs an entry of
+ * table): slots of another day start over, a reading off the slots' grid makes them finer,
+ * and one the compact codes cannot hold exactly makes them wide (cstate.h). An untracked
+ * reading leaves them as they are. O(slots) at most; allocates only from the slab.
+ */
+void daily_open_add(struct cstate_table *table, struct cstate *cs, int32_t second_of_day,
+                    int32_t interval_s, int64_t uwh);
 
 /*
  * Replaces a counted reading of the open day by its restatement: the day's energy moves by
- * uwh - old_uwh and the coverage holds the new energy; its reading count and covered time
- * stay. old_uwh must be what daily_cover_check returned (>= 0) for this reading.
+ * uwh - old_uwh and the slots hold the new energy; its reading count and covered time stay.
+ * old_uwh must be what daily_open_check returned (>= 0) for this reading; table as for
+ * daily_open_add.
  */
-void daily_restate(struct cstate *cs, int32_t second_of_day, int32_t interval_s, int64_t old_uwh,
-                   int64_t uwh);
+void daily_restate(struct cstate_table *table, struct cstate *cs, int32_t second_of_day,
+                   int32_t interval_s, int64_t old_uwh, int64_t uwh);
+
+/* Writes the coverage of cs's open day `day` as a closed day keeps it (CSTATE_COVER_SLOTS
+ * codes, all CSTATE_COVER_NONE when cs holds no slots of that day): what
+ * risk.reading_coverage stores when the day closes. */
+void daily_open_cover(const struct cstate *cs, int32_t day, uint16_t cover[CSTATE_COVER_SLOTS]);
 
 /* Hours of a local day (the hourly sums risk.hourly_usage keeps). */
 #define DAILY_HOURS 24
@@ -100,5 +126,10 @@ struct daily_hours {
  */
 void daily_hours_add(struct daily_hours *h, int32_t second_of_day, int32_t interval_s,
                      int64_t uwh);
+
+/* Adds to *h the hourly sums of the readings shorter than a day that cs's slots of its open
+ * day `day` hold, as daily_hours_add would have for each (nothing when it holds none). The
+ * readings the slots do not hold (untracked ones) are the caller's to add. */
+void daily_open_hours(const struct cstate *cs, int32_t day, struct daily_hours *h);
 
 #endif

@@ -56,6 +56,8 @@ enum segment {
 #define EVENT_HAS_TARIFF        (1u << 8)
 #define EVENT_HAS_CAPACITY_KW   (1u << 9)
 #define EVENT_HAS_SINCE         (1u << 10)
+#define EVENT_HAS_ATTRIBUTES    (1u << 11) /* a customer's `attributes` object, read against the
+                                              schema by event_attributes_read (streams/event.h) */
 
 struct event {
 	enum event_type type;

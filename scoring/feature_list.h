@@ -70,3 +70,9 @@ FEATURE(TENURE_MONTHS,       "tenure_months",       NUM,  "months", "months sinc
 FEATURE(MONTHS_SINCE_LAST_LATE, "months_since_last_late", NUM, "months", "months since the last late payment")
 FEATURE(BILLS_12M,           "bills_12m",           NUM,  "count", "bills issued in the last 12 months")
 FEATURE(CONFIRMED_THEFT,     "confirmed_theft",     BOOL, "",      "an analyst confirmed theft for this customer")
+/* the attribution beside the meter, and the area's window a week before the latest
+ * (scoring/balance.c): appended here so that the ids of the features above stay put */
+FEATURE(AREA_ATTRIB_RATIO,   "area_attrib_ratio",   NUM,  "ratio", "area_attrib_kwh_day / kwh_avg_14d: energy attributed past the meter against what it reads (k / (1 - k) for a meter recording 1 - k)")
+FEATURE(AREA_ATTRIB_PREV_SHARE, "area_attrib_prev_share", NUM, "ratio", "area_attrib_share in the area's window ending 7 days before its latest one")
+FEATURE(AREA_ATTRIB_PREV_Z,  "area_attrib_prev_z",  NUM,  "sd",    "area_attrib_z in the area's window ending 7 days before its latest one")
+FEATURE(AREA_ATTRIB_PREV_RATIO, "area_attrib_prev_ratio", NUM, "ratio", "area_attrib_kwh_day of the window ending 7 days before the latest / kwh_avg_14d")

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../config/riskd_base.h"
+#include "side_table.h"
 
 /* Weeks of "the last weeks" (yoy_change_8w) and of "the latest month" (the *_4w features). */
 #define OP_RECENT_WEEKS 8
@@ -34,6 +35,7 @@ void op_state_init(struct op_state *op)
 {
 	memset(op, 0, sizeof(*op));
 	op->last_day = INT32_MIN;
+	op->read_day = INT32_MIN;
 	for (int i = 0; i < OP_WEEKS; i++) {
 		op->weeks[i].kwh_q = OP_KWH_NONE;
 		op->weeks[i].peak_q = OP_PEAK_NONE;
@@ -126,6 +128,23 @@ int op_state_day(struct op_state *op, int32_t day, double kwh_day, double peak_k
 	return 1;
 }
 
+void op_state_reading(struct op_state *op, int32_t day, double kw)
+{
+	if (day < op->read_day || !(kw >= 0.0))
+		return;
+	if (day > op->read_day) {
+		op->read_day = day;
+		op->read_peak_kw = (float)kw;
+	} else if (kw > op->read_peak_kw) {
+		op->read_peak_kw = (float)kw;
+	}
+}
+
+double op_state_day_peak(const struct op_state *op, int32_t day)
+{
+	return op->read_day == day ? op->read_peak_kw : 0.0;
+}
+
 /* The stored week `back` weeks before the open one (1 = the last closed week), or NULL when
  * the ring no longer (or not yet) holds it or it has no data. */
 static const struct op_week *week_back(const struct op_state *op, int32_t back)
@@ -135,6 +154,111 @@ static const struct op_week *week_back(const struct op_state *op, int32_t back)
 	int32_t week = op->open_week - back;
 	const struct op_week *w = &op->weeks[((week % OP_WEEKS) + OP_WEEKS) % OP_WEEKS];
 	return w->kwh_q == OP_KWH_NONE ? NULL : w;
+}
+
+double op_state_week_kwh(const struct op_state *op, int32_t back, int32_t *monday)
+{
+	const struct op_week *w = week_back(op, back);
+	/* week 0 began on Monday 1969-12-29, day -3 */
+	*monday = (op->open_week - back) * 7 - 3;
+	return w ? w->kwh_q * (double)op->scale_kwh : NAN;
+}
+
+/* ---- snapshots ---- */
+
+#define OP_ENCODING_VERSION 1
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+static uint32_t get_u32(const uint8_t **p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)(*p)[i] << (8 * i);
+	*p += 4;
+	return v;
+}
+
+static uint8_t *put_f32(uint8_t *p, float f)
+{
+	uint32_t v;
+	memcpy(&v, &f, sizeof v);
+	return put_u32(p, v);
+}
+
+static float get_f32(const uint8_t **p)
+{
+	uint32_t v = get_u32(p);
+	float f;
+	memcpy(&f, &v, sizeof f);
+	return f;
+}
+
+size_t op_state_encode(const struct op_state *op, uint8_t *out)
+{
+	uint8_t *p = out;
+	*p++ = OP_ENCODING_VERSION;
+	p = put_u32(p, (uint32_t)op->open_week);
+	p = put_u32(p, (uint32_t)op->last_day);
+	p = put_f32(p, op->scale_kwh);
+	p = put_f32(p, op->ref_day_kwh);
+	p = put_f32(p, op->open_kwh);
+	p = put_f32(p, op->open_peak_q);
+	*p++ = op->open_days;
+	*p++ = op->open_work_days;
+	*p++ = (uint8_t)op->stop_days;
+	*p++ = (uint8_t)(op->stop_days >> 8);
+	p = put_u32(p, op->weeks_closed);
+	p = put_u32(p, (uint32_t)op->read_day);
+	p = put_f32(p, op->read_peak_kw);
+	for (int i = 0; i < OP_WEEKS; i++) {
+		*p++ = (uint8_t)op->weeks[i].kwh_q;
+		*p++ = (uint8_t)(op->weeks[i].kwh_q >> 8);
+		*p++ = op->weeks[i].work_days;
+		*p++ = op->weeks[i].peak_q;
+	}
+	return (size_t)(p - out);
+}
+
+int op_state_decode(const uint8_t *in, size_t len, struct op_state *op)
+{
+	if (len != OP_STATE_ENCODED_BYTES || in[0] != OP_ENCODING_VERSION)
+		return -1;
+	const uint8_t *p = in + 1;
+	struct op_state s;
+	memset(&s, 0, sizeof s);
+	s.open_week = (int32_t)get_u32(&p);
+	s.last_day = (int32_t)get_u32(&p);
+	s.scale_kwh = get_f32(&p);
+	s.ref_day_kwh = get_f32(&p);
+	s.open_kwh = get_f32(&p);
+	s.open_peak_q = get_f32(&p);
+	s.open_days = *p++;
+	s.open_work_days = *p++;
+	s.stop_days = (uint16_t)(p[0] | p[1] << 8);
+	p += 2;
+	s.weeks_closed = get_u32(&p);
+	s.read_day = (int32_t)get_u32(&p);
+	s.read_peak_kw = get_f32(&p);
+	for (int i = 0; i < OP_WEEKS; i++) {
+		s.weeks[i].kwh_q = (uint16_t)(p[0] | p[1] << 8);
+		s.weeks[i].work_days = p[2];
+		s.weeks[i].peak_q = p[3];
+		p += 4;
+	}
+	if (s.open_days > 7 || s.open_work_days > s.open_days || !(s.scale_kwh >= 0.0f) ||
+	    !(s.ref_day_kwh >= 0.0f) || !isfinite(s.open_kwh) || !isfinite(s.read_peak_kw))
+		return -1;
+	for (int i = 0; i < OP_WEEKS; i++)
+		if (s.weeks[i].work_days > 7)
+			return -1;
+	*op = s;
+	return 0;
 }
 
 /* Sums over weeks back .. back + n - 1 of the part `what` (0 energy quanta, 1 working days,
@@ -210,103 +334,51 @@ void op_state_features(const struct op_state *op, struct feature_vec *fv)
 
 /* ---- the side table ---- */
 
-/* States live in fixed chunks so that a state's address never changes. */
-#define OP_CHUNK 256
-
-struct op_entry {
-	const void *key;
-	struct op_state state;
-};
-
 struct op_table {
-	struct op_entry **chunks;
-	size_t n_chunks, count;
-	uint32_t *index;           /* entry number + 1; 0 free. A power of two, at most half full */
-	size_t index_cap;
+	struct side_table *states;
 };
 
 struct op_table *op_table_new(void)
 {
-	return xcalloc(1, sizeof(struct op_table));
+	struct op_table *t = xcalloc(1, sizeof(*t));
+	t->states = side_table_new(sizeof(struct op_state));
+	return t;
 }
 
 void op_table_free(struct op_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n_chunks; i++)
-		free(t->chunks[i]);
-	free(t->chunks);
-	free(t->index);
+	side_table_free(t->states);
 	free(t);
 }
 
 void op_table_clear(struct op_table *t)
 {
-	if (t->index)
-		memset(t->index, 0, sizeof(*t->index) * t->index_cap);
-	t->count = 0;
+	side_table_clear(t->states);
 }
 
 size_t op_table_count(const struct op_table *t)
 {
-	return t->count;
+	return side_table_count(t->states);
 }
 
 size_t op_table_memory(const struct op_table *t)
 {
-	return sizeof(*t) + t->n_chunks * (sizeof(struct op_entry *) +
-	                                   OP_CHUNK * sizeof(struct op_entry)) +
-	       t->index_cap * sizeof(*t->index);
-}
-
-static struct op_entry *entry_at(const struct op_table *t, size_t n)
-{
-	return &t->chunks[n / OP_CHUNK][n % OP_CHUNK];
-}
-
-static size_t slot_of(const void *key, size_t cap)
-{
-	uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h ^ (h >> 29)) & (cap - 1);
-}
-
-static size_t slot_find(const struct op_table *t, const void *key)
-{
-	size_t s = slot_of(key, t->index_cap);
-	while (t->index[s] && entry_at(t, t->index[s] - 1)->key != key)
-		s = (s + 1) & (t->index_cap - 1);
-	return s;
-}
-
-static void index_grow(struct op_table *t)
-{
-	size_t cap = t->index_cap ? t->index_cap * 2 : 64;
-	free(t->index);
-	t->index = xcalloc(cap, sizeof(*t->index));
-	t->index_cap = cap;
-	for (size_t n = 0; n < t->count; n++)
-		t->index[slot_find(t, entry_at(t, n)->key)] = (uint32_t)(n + 1);
+	return sizeof(*t) + side_table_memory(t->states);
 }
 
 struct op_state *op_table_get(struct op_table *t, const void *key, int create)
 {
-	if (t->index_cap) {
-		size_t s = slot_find(t, key);
-		if (t->index[s])
-			return &entry_at(t, t->index[s] - 1)->state;
-	}
-	if (!create)
-		return NULL;
-	if ((t->count + 1) * 2 > t->index_cap)
-		index_grow(t);
-	if (t->count == t->n_chunks * OP_CHUNK) {
-		t->chunks = xrealloc(t->chunks, (t->n_chunks + 1) * sizeof(*t->chunks));
-		t->chunks[t->n_chunks++] = xcalloc(OP_CHUNK, sizeof(struct op_entry));
-	}
-	struct op_entry *e = entry_at(t, t->count);
-	e->key = key;
-	op_state_init(&e->state);
-	t->index[slot_find(t, key)] = (uint32_t)(++t->count);
-	return &e->state;
+	int created;
+	struct op_state *op = side_table_get(t->states, key, create, &created);
+	if (created)
+		op_state_init(op);
+	return op;
+}
+
+void op_table_remove_if(struct op_table *t,
+                        int (*drop)(const void *key, void *record, void *arg), void *arg)
+{
+	side_table_remove_if(t->states, drop, arg);
 }

@@ -50,6 +50,9 @@ struct op_state {
 	uint8_t open_work_days;    /* of those, working days */
 	uint16_t stop_days;        /* current run of days below OP_STOP_SHARE of ref_day_kwh */
 	uint32_t weeks_closed;     /* weeks closed so far (whole or not) */
+	int32_t read_day;          /* local day whose readings op_state_reading follows;
+	                              INT32_MIN before any */
+	float read_peak_kw;        /* highest interval power of read_day so far, kW */
 	struct op_week weeks[OP_WEEKS]; /* ring indexed by week % OP_WEEKS */
 };
 #define OP_STATE_BYTES sizeof(struct op_state)
@@ -80,6 +83,36 @@ int op_state_day(struct op_state *op, int32_t day, double kwh_day, double peak_k
                  double capacity_kw);
 
 /*
+ * Follows one reading of local day `day` whose interval power is kw (kW: its energy over its
+ * length): the highest power of the day being read, which op_state_day_peak gives when the
+ * day closes. A reading of an earlier day than the one followed is ignored (a late reading:
+ * its day was folded already).
+ */
+void op_state_reading(struct op_state *op, int32_t day, double kw);
+
+/* The highest interval power of local day `day` followed by op_state_reading, or 0 when no
+ * reading of that day was followed. */
+double op_state_day_peak(const struct op_state *op, int32_t day);
+
+/*
+ * The energy of the closed week `back` weeks before the open one (1 = the last closed week)
+ * in kWh, and in *monday the local day its Monday is; NAN when the ring no longer (or not
+ * yet) holds that week or it has no data. For an alert's evidence.
+ */
+double op_state_week_kwh(const struct op_state *op, int32_t back, int32_t *monday);
+
+/* Bytes of an encoded state (op_state_encode). */
+#define OP_STATE_ENCODED_BYTES 281
+
+/* Writes op as OP_STATE_ENCODED_BYTES bytes into out (a snapshot: fixed byte order, a
+ * version byte first). Returns OP_STATE_ENCODED_BYTES. */
+size_t op_state_encode(const struct op_state *op, uint8_t *out);
+
+/* Reads a state written by op_state_encode (len bytes at in) into *op. Returns 0, or -1
+ * when the bytes are not one (wrong length or version, a counter out of range). */
+int op_state_decode(const uint8_t *in, size_t len, struct op_state *op);
+
+/*
  * Fills the operating features (yoy_change_8w, yoy_down_weeks_8w, quarter_change_4w,
  * work_days_4w, work_days_change, capacity_util_4w, capacity_util_change, stop_days) of fv
  * from op as of its newest folded day; a feature whose weeks are not all known stays
@@ -102,12 +135,20 @@ void op_table_free(struct op_table *t);
  * The state of the customer whose entry (struct cstate, or any stable address the caller
  * keys customers by) is `key`, created (op_state_init) when create is non-zero and it has
  * none. Returns NULL when absent and not created. The pointer stays valid until the table
- * is cleared or freed. Aborts on out-of-memory.
+ * is cleared or freed (or op_table_remove_if runs). Aborts on out-of-memory.
  */
 struct op_state *op_table_get(struct op_table *t, const void *key, int create);
 
 /* Forgets every customer (when the state tables are cleared). Keeps the memory. */
 void op_table_clear(struct op_table *t);
+
+/*
+ * Forgets the customers for which drop(key, state, arg) returns non-zero (e.g. those of a revoked
+ * partition, before their entries are removed). The states kept may move: pointers from
+ * op_table_get are invalid afterwards.
+ */
+void op_table_remove_if(struct op_table *t,
+                        int (*drop)(const void *key, void *record, void *arg), void *arg);
 
 /* Customers held, and the bytes the table holds for them (states and index). */
 size_t op_table_count(const struct op_table *t);

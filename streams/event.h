@@ -60,6 +60,23 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev,
 enum event_reject event_check_energy(const struct event *ev, double capacity_kw,
                                      double max_kw_unknown, char *errstr, size_t errstr_size);
 
+struct attr_schema;
+struct attr_vec;
+
+/*
+ * Reads the `attributes` of a customer event that event_decode accepted with
+ * EVENT_HAS_ATTRIBUTES (buf, len: the same message bytes) against schema: each member must be
+ * a declared attribute (else EVENT_REJECT_UNKNOWN_FIELD, "unknown attribute 'x': not declared
+ * in the attribute schema"), a category's value one of its values given as a string and a
+ * number's a JSON number within its range (else EVENT_REJECT_FIELD_TYPE or
+ * EVENT_REJECT_BAD_VALUE, naming the attribute). Fills *out by schema slot (members not
+ * given are missing). Returns EVENT_REJECT_NONE or the reason, with errstr set.
+ * Thread-safe; allocates only inside jansson (the thread's arena).
+ */
+enum event_reject event_attributes_read(const void *buf, size_t len,
+                                        const struct attr_schema *schema, struct attr_vec *out,
+                                        char *errstr, size_t errstr_size);
+
 /* Contract names: "meter_reading", "cover_open", "residential", "bad_value", ... Never NULL. */
 const char *event_type_name(enum event_type type);
 const char *meter_event_code_name(enum meter_event_code code);

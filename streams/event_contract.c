@@ -473,6 +473,8 @@ static const struct field_spec customer_fields[] = {
 	OPT("tariff", FK_TEXT, NR_NONE, EVENT_HAS_TARIFF, u.customer.tariff),
 	OPT("capacity_kw", FK_NUMBER, NR_POSITIVE, EVENT_HAS_CAPACITY_KW, u.customer.capacity_kw),
 	OPT("since", FK_DATE_OR_TS, NR_NONE, EVENT_HAS_SINCE, u.customer.since),
+	/* no destination: event_attributes_read reads the object from the payload */
+	OPT("attributes", FK_ATTRIBUTES, NR_NONE, EVENT_HAS_ATTRIBUTES, has),
 };
 
 static const struct field_spec transformer_reading_fields[] = {

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "event_int.h"
 #include "json_arena.h"
+#include "../scoring/attributes.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -240,6 +241,51 @@ static enum event_reject bad_time(const struct field_spec *fs, const char *what,
 	              "field '%s': \"%s\" is not %s: %s", fs->name, text, what, why);
 }
 
+/*
+ * Checks the shape of a customer's `attributes`: an object of at most ATTR_MAX members, each
+ * named as an attribute may be (attr_name_valid) and holding a string (a category's value:
+ * attr_value_valid) or a number. What each member means is read against the schema later
+ * (event_attributes_read).
+ */
+static enum event_reject decode_attributes(const struct field_spec *fs, const json_t *value,
+                                           char *errstr, size_t errstr_size)
+{
+	char text[QUOTE_MAX_BYTES * 6 + 32];
+	if (!json_is_object(value))
+		return field_type_error(fs, "an object", value, errstr, errstr_size);
+	if (json_object_size(value) > ATTR_MAX)
+		return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
+		              "field '%s': has %zu members, above the limit of %d attributes",
+		              fs->name, json_object_size(value), ATTR_MAX);
+	for (void *it = json_object_iter((json_t *)value); it;
+	     it = json_object_iter_next((json_t *)value, it)) {
+		const char *key = json_object_iter_key(it);
+		size_t key_len = json_object_iter_key_len(it);
+		const json_t *member = json_object_iter_value(it);
+		quote_text(text, sizeof text, key, key_len, QUOTE_MAX_BYTES, true);
+		if (!attr_name_valid(key, key_len))
+			return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
+			              "field '%s': '%s' is not an attribute name (lower-case letters, "
+			              "digits and '_', starting with a letter, at most %d bytes)",
+			              fs->name, text, ATTR_NAME_MAX);
+		if (json_is_number(member))
+			continue;
+		if (!json_is_string(member)) {
+			char got[QUOTE_MAX_BYTES * 6 + 32];
+			describe_json(member, got, sizeof got);
+			return reject(EVENT_REJECT_FIELD_TYPE, errstr, errstr_size,
+			              "field '%s': attribute '%s' must be a string or a number, got %s",
+			              fs->name, text, got);
+		}
+		if (memchr(json_string_value(member), '\0', json_string_length(member)) ||
+		    !attr_value_valid(json_string_value(member)))
+			return reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
+			              "field '%s': attribute '%s' must be 1 to %d bytes without control "
+			              "characters", fs->name, text, ATTR_VALUE_MAX);
+	}
+	return EVENT_REJECT_NONE;
+}
+
 static enum event_reject decode_field(const struct field_spec *fs, const json_t *value,
                                       struct event *ev, char *errstr, size_t errstr_size)
 {
@@ -265,6 +311,8 @@ static enum event_reject decode_field(const struct field_spec *fs, const json_t 
 		*(int32_t *)(void *)dst = (int32_t)n;
 		return EVENT_REJECT_NONE;
 	}
+	case FK_ATTRIBUTES:
+		return decode_attributes(fs, value, errstr, errstr_size);
 	default:
 		break;
 	}
@@ -451,6 +499,52 @@ enum event_reject event_decode(const void *buf, size_t len, struct event *ev, ch
 	if (event_decode_fast(buf, len, ev))
 		return EVENT_REJECT_NONE;
 	return event_decode_json(buf, len, ev, errstr, errstr_size);
+}
+
+enum event_reject event_attributes_read(const void *buf, size_t len,
+                                        const struct attr_schema *schema, struct attr_vec *out,
+                                        char *errstr, size_t errstr_size)
+{
+	enum event_reject rc = EVENT_REJECT_NONE;
+	char name[QUOTE_MAX_BYTES * 6 + 8], why[200];
+	attr_vec_clear(out);
+	json_arena_enter();
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	json_t *attrs = root ? json_object_getn(root, "attributes", 10) : NULL;
+	for (void *it = json_object_iter(attrs); it && !rc; it = json_object_iter_next(attrs, it)) {
+		const char *key = json_object_iter_key(it);
+		size_t key_len = json_object_iter_key_len(it);
+		const json_t *member = json_object_iter_value(it);
+		quote_text(name, sizeof name, key, key_len, QUOTE_MAX_BYTES, true);
+		int slot = attr_schema_find(schema, key, key_len);
+		if (slot < 0) {
+			rc = reject(EVENT_REJECT_UNKNOWN_FIELD, errstr, errstr_size,
+			            "unknown attribute '%s': not declared in the attribute schema", name);
+			break;
+		}
+		const struct attr_def *def = &schema->defs[slot];
+		double v = 0.0;
+		if (def->type == ATTR_CATEGORY && !json_is_string(member)) {
+			rc = reject(EVENT_REJECT_FIELD_TYPE, errstr, errstr_size,
+			            "attribute '%s' is a category: its value must be a string", name);
+		} else if (def->type == ATTR_NUMBER && !json_is_number(member)) {
+			rc = reject(EVENT_REJECT_FIELD_TYPE, errstr, errstr_size,
+			            "attribute '%s' is a number: its value must be a JSON number", name);
+		} else if (def->type == ATTR_CATEGORY) {
+			if (attr_def_parse(def, json_string_value(member), &v, why, sizeof why) < 0)
+				rc = reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size, "%s", why);
+		} else {
+			v = json_number_value(member);
+			if (v < def->min || v > def->max)
+				rc = reject(EVENT_REJECT_BAD_VALUE, errstr, errstr_size,
+				            "attribute '%s': %.17g is outside its range %g .. %g", name, v,
+				            def->min, def->max);
+		}
+		if (!rc)
+			attr_vec_set(out, slot, v == 0 ? 0.0 : v);
+	}
+	json_decref(root);
+	return rc;
 }
 
 /*

@@ -34,6 +34,9 @@ enum field_kind {
 	FK_INTERVAL,   /* JSON integer EVENT_INTERVAL_MIN .. EVENT_INTERVAL_MAX -> int32_t */
 	FK_METER_CODE, /* one of the meter event code names -> enum meter_event_code */
 	FK_SEGMENT,    /* one of the segment names but "unknown" -> enum segment */
+	FK_ATTRIBUTES, /* an object of attribute names (attr_name_valid) to strings or numbers:
+	                  its shape is checked, the values are read against the attribute schema
+	                  by event_attributes_read; only the jansson path reads it */
 };
 
 enum num_range {

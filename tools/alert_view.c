@@ -677,6 +677,14 @@ void view_alert_facts(FILE *out, const json_t *detail)
 	fputs("</table>\n", out);
 }
 
+const char *view_curve_caption(const json_t *detail)
+{
+	const char *kind = view_str(json_object_get(detail, "alert"), "kind");
+	return kind && strcmp(kind, "operating_risk") == 0
+	           ? "weeks, against the same weeks a year earlier"
+	           : "days, against the baseline";
+}
+
 void view_alert_evidence(FILE *out, const json_t *detail)
 {
 	const json_t *a = json_object_get(detail, "alert");
@@ -686,7 +694,7 @@ void view_alert_evidence(FILE *out, const json_t *detail)
 	char title[512], line[1024];
 
 	view_alert_curve(detail, &cv);
-	fprintf(out, "<h2>Energy, last %d days, against the baseline</h2>\n", cv.n);
+	fprintf(out, "<h2>Energy, last %d %s</h2>\n", cv.n, view_curve_caption(detail));
 	snprintf(title, sizeof(title), "Daily energy of customer %s against its baseline",
 	         view_nz(view_str(a, "customer_id")));
 	view_curve_svg(out, &cv, title, 0);

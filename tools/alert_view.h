@@ -65,6 +65,10 @@ void view_curve_load(struct view_curve *cv, const json_t *points);
 void view_curve_span(struct view_curve *cv, const char *first, const char *last);
 /* The curve of review_show's detail, with its firing and tamper days marked. */
 void view_alert_curve(const json_t *detail, struct view_curve *cv);
+/* What the curve of review_show's detail shows, after "last N": "weeks, against the same weeks
+ * a year earlier" for an operating-risk warning (its curve is weekly), "days, against the
+ * baseline" for a theft alert. */
+const char *view_curve_caption(const json_t *detail);
 
 /* Writes s escaped for HTML text and attribute values (control characters become U+FFFD). */
 void view_html(FILE *out, const char *s);

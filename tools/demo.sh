@@ -8,7 +8,9 @@
 # Knobs (environment): DEMO_CUSTOMERS (2000), DEMO_DAYS (60), DEMO_INTERVAL_S (3600),
 # DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001), DEMO_THEFT_RATE (0.03: share
 # of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv),
-# DEMO_DISTRESS_RATE (0.08: share of customers who fall into payment trouble).
+# DEMO_DISTRESS_RATE (0.08: share of customers who fall into payment trouble),
+# DEMO_BUSINESS_CUSTOMERS (1000: the city whose businesses' two years of daily readings show
+# the early warning of operating risk, in a second run on a database of its own).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -22,6 +24,7 @@ BAD_RATE=${DEMO_BAD_RATE:-0.0005}
 DUP_RATE=${DEMO_DUP_RATE:-0.001}
 THEFT_RATE=${DEMO_THEFT_RATE:-0.03}
 DISTRESS_RATE=${DEMO_DISTRESS_RATE:-0.08}
+BIZ_CUSTOMERS=${DEMO_BUSINESS_CUSTOMERS:-1000}
 DIR=$ROOT/var/demo
 step() { printf '\n== %s\n' "$*"; }
 
@@ -81,8 +84,41 @@ env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskd" --config "$DIR/riskd.yam
     2> "$DIR/riskd.log"
 tail -n 1 "$DIR/riskd.log"
 
+# The early warning of operating risk needs a year of a business's weeks to compare with: a
+# second city, two years of daily readings, whose businesses alone go through riskd on
+# topics and a database of their own (their profiles first, so that riskd follows every
+# business from its first reading).
+step "early warning of operating risk: the businesses of $BIZ_CUSTOMERS customers over 730 days (seed $SEED)"
+biz=$DIR/business
+mkdir -p "$biz"
+"$BIN/riskctl" gen --customers "$BIZ_CUSTOMERS" --days 730 --interval-s 86400 --seed "$SEED" \
+    --business-distress 0.2 > "$biz/city.jsonl" 2> "$biz/gen.log"
+awk -v profiles="$biz/profiles.jsonl" -v rest="$biz/events.jsonl" '
+    NR == FNR { if ($0 ~ /"type":"customer"/ && $0 ~ /"segment":"(commercial|industrial)"/ &&
+                    match($0, /"customer_id":"[^"]*"/)) biz[substr($0, RSTART, RLENGTH)] = 1
+                next }
+    match($0, /"customer_id":"[^"]*"/) && (substr($0, RSTART, RLENGTH) in biz) {
+        if ($0 ~ /"type":"customer"/) print > profiles; else print > rest }' \
+    "$biz/city.jsonl" "$biz/city.jsonl"
+biz_lines=$(cat "$biz/profiles.jsonl" "$biz/events.jsonl" | wc -l)
+for t in meter.readings billing.events customer.profiles transformer.readings \
+         risk.review-queue risk.credit-grades risk.dead-letter; do
+    "$BIN/mock-kafka" ctl --control "$RISKD_MOCK_CONTROL" topic-create "$run.biz.$t" 16 >/dev/null
+done
+biz_dsn=$(deploy/local-stack.sh newdb riskd_demo_business 2>/dev/null)
+sed -e "s|\"$run\.|\"$run.biz.|" -e "s|riskd-$run|riskd-$run-biz|" -e "s|^  dsn: .*|  dsn: \"$biz_dsn\"|" \
+    "$DIR/riskd.yaml" > "$biz/riskd.yaml"
+for part in profiles events; do
+    env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" produce --route --config "$biz/riskd.yaml" \
+        < "$biz/$part.jsonl"
+    env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskd" --config "$biz/riskd.yaml" --until-idle 3 \
+        2>> "$biz/riskd.log"
+done
+echo "$biz_lines events of $(wc -l < "$biz/profiles.jsonl") businesses; $(tail -n 1 "$biz/riskd.log")"
+
 step "summary"
 q() { psql "$dsn" -XAtq -c "$1"; }
+bq() { psql "$biz_dsn" -XAtq -c "$1"; }
 events=$(q "select coalesce(sum(count),0) from risk.ingest_counts")
 accepted=$(q "select coalesce(sum(count),0) from risk.ingest_counts where outcome='accepted'")
 dead=$(q "select coalesce(sum(count),0) from risk.ingest_counts where outcome='dead_letter'")
@@ -186,6 +222,21 @@ psql "$dsn" -XAtq -F $'\t' -c "select grade, count(*), coalesce(deposit_multiple
     reminder_days, disconnection_notice_eligible order by risk.grade_rank(grade), 2 desc" |
     awk -F'\t' 'BEGIN { printf "    %-6s %9s %9s %8s %6s %10s %22s\n", "grade", "customers", "deposit", "prepay", "plan", "reminders", "disconnection notice" }
                 { printf "    %-6s %9d %9s %8s %6s %9sd %22s\n", $1, $2, $3, $4, $5, $6, $7 }'
+# the early warning of operating risk, from the business run
+echo "  operating-risk warnings (kind operating_risk, $(bq "select coalesce(max(ruleset_name || ' ' || ruleset_version), 'none') from risk.alerts where kind = 'operating_risk'"); docs/credit.md), second run:"
+echo "    $(bq "select count(*) from risk.v_operating_risk_warnings") open for $(bq "select count(*) from risk.customers") businesses;" \
+     "$(bq "select count(*) from risk.v_operating_risk_warnings where days_past_due >= 30") of them 30+ days past due by now," \
+     "$(bq "select count(*) from risk.customer_credit c where days_past_due >= 30 and not exists (select 1 from risk.alerts a where a.customer_id = c.customer_id and a.kind = 'operating_risk')") in arrears without a warning"
+psql "$biz_dsn" -XAtq -F $'\t' -c "
+    select w.customer_id, w.segment, w.first_day, string_agg(r->>'id', '+' order by r->>'id'),
+           (select string_agg(e.key || ' ' || round(e.value::numeric, 2), ', ' order by e.key)
+            from jsonb_each(w.rules->0->'evidence') e where jsonb_typeof(e.value) = 'number'),
+           coalesce(w.grade, '-'), w.days_past_due
+    from risk.v_operating_risk_warnings w, jsonb_array_elements(w.rules) r
+    group by w.customer_id, w.segment, w.first_day, w.rules, w.grade, w.days_past_due
+    order by w.days_past_due desc, w.customer_id limit 1" |
+    awk -F'\t' '{ printf "    e.g. %s (%s): warned since %s by %s (%s); now grade %s, %d days past due\n", $1, $2, $3, $4, $5, $6, $7 }'
+echo "    collection worklist with the warnings: risk.v_collection_worklist_operating ($(bq "select count(*) from risk.v_collection_worklist_operating where operating_risk_alert is not null") rows warned); database: psql \"$biz_dsn\""
 explain_id=$(q "select customer_id from risk.credit_grades where grade = 'C' and path_to_better_grade is not null order by customer_id limit 1")
 if [[ -n $explain_id ]]; then
     echo "  path to a better grade, e.g. $explain_id (C): $(q "select string_agg(s->>'text', '; ') from risk.credit_grades, jsonb_array_elements(path_to_better_grade->'steps') s where customer_id = '$explain_id'")"

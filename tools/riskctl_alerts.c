@@ -376,7 +376,7 @@ static void show_text(FILE *out, const json_t *detail)
 	}
 
 	view_alert_curve(detail, &cv);
-	fprintf(out, "\nenergy, last %d days, against the baseline\n", cv.n);
+	fprintf(out, "\nenergy, last %d %s\n", cv.n, view_curve_caption(detail));
 	curve_print_text(out, &cv);
 
 	const json_t *sup = json_object_get(detail, "suppressions");

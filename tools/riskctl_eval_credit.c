@@ -10,6 +10,7 @@
  * past due: warned at least 30 days before that day, healthy customers warned, the median
  * lead, per segment and per business story.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -41,7 +42,6 @@ struct biz_track {
 	double capacity_kw;
 	int32_t open_day;          /* local day being rolled up; INT32_MIN none */
 	double open_kwh;
-	double open_peak_kw;       /* highest interval power of open_day */
 	int32_t first_default;     /* first day CREDIT_DPD days past due; 0 never */
 	int32_t warn_day;          /* first day warned; 0 never */
 	struct op_state *op;       /* in the eval's op_table */
@@ -71,7 +71,7 @@ static void credit_usage(FILE *out)
 	fprintf(out,
 	        "usage: riskctl eval --credit --seed S --customers N [--days D]\n"
 	        "                    [--business-distress R] [--interval-s S] [--start YYYY-MM-DD]\n"
-	        "                    [--rules DIR] [--json]\n"
+	        "                    [--rules DIR] [--json] [--per-business FILE]\n"
 	        "Generates a city whose businesses have stories (riskctl gen --business-distress R,\n"
 	        "default " CREDIT_DEFAULT_RATE "; --days default " CREDIT_DEFAULT_DAYS ", --interval-s default "
 	        CREDIT_DEFAULT_INTERVAL "), follows every commercial\n"
@@ -80,7 +80,9 @@ static void credit_usage(FILE *out)
 	        "reports: of the businesses whose oldest unpaid bill reaches %d days past due, the\n"
 	        "share warned at least %d days before (warned_before_default_share); of the others,\n"
 	        "the share warned at all (healthy_warned_share); the median lead in days; per\n"
-	        "segment and per business story.\n"
+	        "segment and per business story. --per-business writes one CSV row per business:\n"
+	        "customer_id,segment,story,default_day,warn_day (local days YYYY-MM-DD; empty:\n"
+	        "never), to compare with riskd's operating_risk warnings of the same city.\n"
 	        "exit status: 0 done, 1 failure, 2 usage\n", CREDIT_DPD, CREDIT_LEAD_DAYS);
 }
 
@@ -115,7 +117,7 @@ static void track_day_close(struct credit_eval *ev, struct biz_track *tr)
 	if (tr->open_day == INT32_MIN)
 		return;
 	int32_t day = tr->open_day;
-	op_state_day(tr->op, day, tr->open_kwh, tr->open_peak_kw, tr->capacity_kw);
+	op_state_day(tr->op, day, tr->open_kwh, op_state_day_peak(tr->op, day), tr->capacity_kw);
 	track_arrears(tr, day);
 	if (!tr->warn_day) {
 		feature_vec_clear(&ev->fv);
@@ -150,12 +152,9 @@ static void credit_event(struct credit_eval *ev, const struct event *e)
 			track_day_close(ev, tr);
 			tr->open_day = day;
 			tr->open_kwh = 0.0;
-			tr->open_peak_kw = 0.0;
 		}
 		tr->open_kwh += e->u.reading.kwh;
-		double kw = e->u.reading.kwh * 3600.0 / e->u.reading.interval_s;
-		if (kw > tr->open_peak_kw)
-			tr->open_peak_kw = kw;
+		op_state_reading(tr->op, day, e->u.reading.kwh * 3600.0 / e->u.reading.interval_s);
 		break;
 	case EVENT_BILL:
 		if (tr->op)
@@ -279,6 +278,39 @@ static void group_row(const char *name, struct credit_group *g)
 	printf("%-16s %9zu %14s %8zu %8s %10s\n", name, g->defaulted, b1, g->healthy, b2, b3);
 }
 
+/* Writes one CSV row per business followed to path. Returns 0, or -1 after printing why. */
+static int credit_write_per_business(const struct credit_eval *ev, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "riskctl eval --credit: --per-business %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int width = 6; /* as the generator writes ids: at least six digits */
+	for (uint32_t n = ev->opts.customers; n >= 1000000; n /= 10)
+		width++;
+	fputs("customer_id,segment,story,default_day,warn_day\n", f);
+	for (uint32_t c = 0; c < ev->opts.customers; c++) {
+		const struct biz_track *tr = &ev->tracks[c];
+		if (!tr->op)
+			continue;
+		struct gen_business_label label;
+		char def[16] = "", warn[16] = "";
+		gen_business_of(&ev->opts, c, &label);
+		if (tr->first_default)
+			event_format_date(tr->first_default, def, sizeof def);
+		if (tr->warn_day)
+			event_format_date(tr->warn_day, warn, sizeof warn);
+		fprintf(f, "C%0*u,%s,%s,%s,%s\n", width, c + 1, segment_name((enum segment)tr->segment),
+		        gen_business_name(label.story), def, warn);
+	}
+	if (fclose(f) != 0) {
+		fprintf(stderr, "riskctl eval --credit: --per-business %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Tallies and prints (or writes as JSON) the figures. */
 static void credit_report(struct credit_eval *ev, int json)
 {
@@ -385,7 +417,7 @@ int eval_credit_main(int argc, char **argv)
 	};
 	const size_t n_city = sizeof(city_options) / sizeof(city_options[0]);
 	struct credit_eval ev;
-	const char *rules = "rules";
+	const char *rules = "rules", *per_business = NULL;
 	int json = 0, status = 2;
 	int given[sizeof(city_options) / sizeof(city_options[0])] = {0};
 	char errstr[512];
@@ -412,7 +444,7 @@ int eval_credit_main(int argc, char **argv)
 		size_t k = 0;
 		while (k < n_city && strcmp(arg, city_options[k]))
 			k++;
-		if (k == n_city && strcmp(arg, "--rules") != 0) {
+		if (k == n_city && strcmp(arg, "--rules") != 0 && strcmp(arg, "--per-business") != 0) {
 			char shown[RISKCTL_SHOWN_MAX];
 			fprintf(stderr, "riskctl eval --credit: unknown option '%s'\n",
 			        riskctl_shown(arg, shown, sizeof(shown)));
@@ -424,7 +456,10 @@ int eval_credit_main(int argc, char **argv)
 			goto done;
 		}
 		if (k == n_city) {
-			rules = argv[++i];
+			if (strcmp(arg, "--rules") == 0)
+				rules = argv[++i];
+			else
+				per_business = argv[++i];
 			continue;
 		}
 		given[k] = 1;
@@ -465,6 +500,8 @@ int eval_credit_main(int argc, char **argv)
 		fprintf(stderr, "riskctl eval --credit: %s\n", errstr);
 		goto done;
 	}
+	if (per_business && credit_write_per_business(&ev, per_business) != 0)
+		goto done;
 	credit_report(&ev, json);
 	status = fflush(stdout) == 0 ? 0 : 1;
 done:

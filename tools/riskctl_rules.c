@@ -1,11 +1,13 @@
 /*
  * riskctl_rules.c - `riskctl rules`: the rule author's tools. check loads rule files and prints
  * every error; test runs every rule's tests; explain shows what a rule reads and its compiled
- * program; features lists the feature registry rules can read.
+ * program; features lists the feature registry rules can read (and, with --attributes, the
+ * customer attributes a schema declares, which cards read beside them).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "../rules/attributes_load.h"
 #include "../rules/ruleset.h"
 #include "riskctl.h"
 
@@ -17,7 +19,9 @@ static void rules_usage(FILE *out)
 	        "       riskctl rules test PATH...           run every rule's tests\n"
 	        "       riskctl rules explain PATH [RULE_ID] show rules' features and compiled "
 	        "programs\n"
-	        "       riskctl rules features [--markdown]  list the features rules can read\n"
+	        "       riskctl rules features [--markdown] [--attributes FILE]\n"
+	        "                                      list the features rules can read, and the\n"
+	        "                                      attributes FILE declares (cards read them)\n"
 	        "       riskctl rules stats [--json]         per rule and rule-set version: hits, "
 	        "alerts, precision\n"
 	        "exit status: 0 success, 1 errors or failed tests, 2 usage\n");
@@ -146,12 +150,50 @@ static const char *type_name(enum feature_type type)
 	return type == FEATURE_NUM ? "number" : type == FEATURE_BOOL ? "boolean" : "symbol";
 }
 
+/* Prints the attributes of the schema at path as rows of the feature list. Returns 0, or 1
+ * after printing the schema's errors. */
+static int print_attributes(const char *path, int markdown)
+{
+	struct attr_schema *schema = NULL;
+	struct rules_diags diags = {0};
+	int rc = attributes_load_path(path, &schema, &diags);
+	if (rc) {
+		struct rbuf text = {0};
+		rules_diags_render(&diags, &text);
+		fwrite(text.data, 1, text.len, stderr);
+		rbuf_free(&text);
+		rules_diags_free(&diags);
+		return 1;
+	}
+	rules_diags_free(&diags);
+	for (size_t i = 0; i < schema->count; i++) {
+		const struct attr_def *def = &schema->defs[i];
+		const char *type = def->type == ATTR_NUMBER ? "number" : "category";
+		char doc[600];
+		snprintf(doc, sizeof doc, "customer attribute (cards read it, rules do not)%s%s",
+		         def->description[0] ? ": " : "", def->description);
+		if (markdown)
+			printf("| `%s` | %s | - | %s |\n", def->name, type, doc);
+		else
+			printf("%-24s %-8s %-7s %s\n", def->name, type, "-", doc);
+	}
+	attr_schema_free(schema);
+	return 0;
+}
+
 static int cmd_features(int argc, char **argv)
 {
-	int markdown = argc == 2 && strcmp(argv[1], "--markdown") == 0;
-	if (argc > 2 || (argc == 2 && !markdown)) {
-		rules_usage(stderr);
-		return 2;
+	int markdown = 0;
+	const char *attributes = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--markdown") == 0 && !markdown) {
+			markdown = 1;
+		} else if (strcmp(argv[i], "--attributes") == 0 && !attributes && i + 1 < argc) {
+			attributes = argv[++i];
+		} else {
+			rules_usage(stderr);
+			return 2;
+		}
 	}
 	if (markdown)
 		printf("| feature | type | unit | meaning |\n|---|---|---|---|\n");
@@ -175,7 +217,7 @@ static int cmd_features(int argc, char **argv)
 			printf("%-24s %-8s %-7s %s\n", def->name, type_name(def->type),
 			       def->unit[0] ? def->unit : "-", doc);
 	}
-	return 0;
+	return attributes ? print_attributes(attributes, markdown) : 0;
 }
 
 int rules_main(int argc, char **argv)

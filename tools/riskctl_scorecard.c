@@ -24,6 +24,7 @@
 #include "../rules/scorecard_load.h"
 #include "../scoring/cstate.h"
 #include "../scoring/localday.h"
+#include "../scoring/operating.h"
 #include "../scoring/payments.h"
 #include "../scoring/scorecard.h"
 #include "../scoring/scorecard_fit.h"
@@ -39,10 +40,13 @@ static void scorecard_usage(FILE *out)
 	        "           load scorecards (files, or directories of *.yaml) and print every error;\n"
 	        "           with an attribute schema, check it and the cards' attributes against it\n"
 	        "       riskctl scorecard features --events FILE.jsonl --as-of DATE [--tz ZONE]\n"
-	        "                                  [--outcome-days N] [--dpd D] > table.csv\n"
+	        "                                  [--outcome-days N] [--dpd D] [--operating]\n"
+	        "                                  [--attributes FILE] > table.csv\n"
 	        "           one row per customer: payment features as of DATE; with --outcome-days,\n"
 	        "           a column 'bad': 1 when the customer reached D (90) days past due in the\n"
-	        "           N days after DATE, empty when it already was on DATE\n"
+	        "           N days after DATE, empty when it already was on DATE; --operating adds\n"
+	        "           the operating features (businesses' weeks, from their readings);\n"
+	        "           --attributes a column per attribute of the schema, from the profiles\n"
 	        "       riskctl scorecard fit --csv FILE --target COLUMN [--bad-value V] [--sep S]\n"
 	        "                             [--na LIST] [--attributes FILE] [--attributes-out FILE]\n"
 	        "                             [--bins N] [--segment LIST]\n"
@@ -569,15 +573,23 @@ struct customer {
 	struct pay_outcome outcome;
 	int snapped;                /* fv taken */
 	int seen_by_as_of;          /* had an event on or before the as-of day */
+	struct attr_vec av;         /* --attributes: the latest profile's */
+	struct op_state *op;        /* --operating, businesses: their weeks (in the map's table) */
+	int32_t op_day;             /* the day being rolled up; INT32_MIN none */
+	double op_kwh;
+	int op_snapped;             /* the operating features as of the as-of day are in fv */
 };
 
 struct customer_map {
+	struct op_table *ops;       /* --operating: the businesses' weeks */
 	struct customer **items;    /* in first-seen order */
 	size_t count, cap;
 	uint32_t *index;            /* item number + 1; 0 empty */
 	size_t slots;
 };
 
+/* The customer of id, created with the outcome window outcome when new; outcome NULL: only
+ * looked up (NULL when absent). */
 static struct customer *customer_get(struct customer_map *m, const char *id, const struct
                                      pay_outcome *outcome)
 {
@@ -604,8 +616,11 @@ static struct customer *customer_get(struct customer_map *m, const char *id, con
 			return c;
 		s = (s + 1) & (m->slots - 1);
 	}
+	if (!outcome)
+		return NULL;
 	struct customer *c = xcalloc(1, sizeof *c);
 	memcpy(c->cs.id, id, len + 1);
+	c->op_day = INT32_MIN;
 	c->outcome = *outcome;
 	if (m->count == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 4096;
@@ -675,6 +690,8 @@ struct features_req {
 	double outcome_days;        /* whole days of the outcome window; 0: no 'bad' column */
 	double dpd;                 /* days past due that make a customer bad */
 	struct localday ld;         /* the local calendar of --tz */
+	int operating;              /* --operating */
+	struct attr_schema *schema; /* --attributes; NULL: none */
 };
 
 /* What the replay and the table counted, for the summary. */
@@ -688,10 +705,11 @@ struct features_tally {
 /* Reads the options into rq. Returns 0, 1 after --help, or 2 after printing a usage error. */
 static int features_parse(int argc, char **argv, struct features_req *rq)
 {
-	enum { EVENTS, AS_OF, TZ, OUTCOME, DPD, N_OPTS };
+	enum { EVENTS, AS_OF, TZ, OUTCOME, DPD, OPERATING, ATTRIBUTES, N_OPTS };
 	struct opt opts[N_OPTS] = {
 		[EVENTS] = {"--events", 1}, [AS_OF] = {"--as-of", 1}, [TZ] = {"--tz", 1},
 		[OUTCOME] = {"--outcome-days", 1}, [DPD] = {"--dpd", 1},
+		[OPERATING] = {"--operating", 0}, [ATTRIBUTES] = {"--attributes", 1},
 	};
 	int rc = parse_opts("features", argc, argv, opts, N_OPTS);
 	if (rc)
@@ -715,14 +733,74 @@ static int features_parse(int argc, char **argv, struct features_req *rq)
 	    (opts[DPD].seen && opt_number("features", &opts[DPD], 1, 3660, &rq->dpd) < 0))
 		return 2;
 	rq->outcome_days = floor(rq->outcome_days);
+	rq->operating = opts[OPERATING].seen;
+	rq->schema = NULL;
+	if (opts[ATTRIBUTES].seen && load_attributes(opts[ATTRIBUTES].value, &rq->schema) < 0)
+		return 2;
 	char errstr[512];
 	const char *tz = opts[TZ].seen ? opts[TZ].value : "Asia/Shanghai";
 	if (config_timezone_check(tz, errstr, sizeof errstr) < 0 ||
 	    localday_init(&rq->ld, tz, errstr, sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard features: --tz: %s\n", errstr);
+		attr_schema_free(rq->schema);
+		rq->schema = NULL;
 		return 2;
 	}
 	return 0;
+}
+
+/* The operating features a table carries with --operating. */
+static const enum feature_id op_features[] = {
+	FEAT_YOY_CHANGE_8W,   FEAT_YOY_DOWN_WEEKS_8W,  FEAT_QUARTER_CHANGE_4W, FEAT_WORK_DAYS_4W,
+	FEAT_WORK_DAYS_CHANGE, FEAT_CAPACITY_UTIL_4W, FEAT_CAPACITY_UTIL_CHANGE, FEAT_STOP_DAYS,
+};
+
+/* Folds a business's day being rolled up into its weeks. */
+static void op_fold(struct customer *c)
+{
+	if (c->op_day != INT32_MIN)
+		op_state_day(c->op, c->op_day, c->op_kwh, op_state_day_peak(c->op, c->op_day),
+		             c->cs.capacity_kw);
+	c->op_day = INT32_MIN;
+}
+
+/* Takes a business's operating features as of the as-of day into its fv (once). */
+static void op_snap(struct customer *c, int32_t as_of)
+{
+	if (c->op_snapped || !c->op)
+		return;
+	if (c->op_day != INT32_MIN && c->op_day <= as_of)
+		op_fold(c);
+	struct feature_vec fv;
+	feature_vec_clear(&fv);
+	op_state_features(c->op, &fv);
+	for (size_t i = 0; i < sizeof op_features / sizeof op_features[0]; i++)
+		if (feature_known(&fv, op_features[i]))
+			feature_set(&c->fv, op_features[i], fv.value[op_features[i]]);
+	c->op_snapped = 1;
+}
+
+/* A reading of a customer (--operating): a business's days up to the as-of day are rolled
+ * up into its weeks as riskd does (scoring/operating.h); the first reading of a later day
+ * takes its features. */
+static void features_reading(struct features_req *rq, struct customer_map *map,
+                             const struct event *ev)
+{
+	struct customer *c = customer_get(map, ev->entity_id, NULL);
+	if (!c || !c->op || c->op_snapped)
+		return;
+	int32_t day = localday_of(&rq->ld, ev->ts);
+	if (day > rq->as_of) {
+		op_snap(c, rq->as_of);
+		return;
+	}
+	if (day != c->op_day) {
+		op_fold(c);
+		c->op_day = day;
+		c->op_kwh = 0.0;
+	}
+	c->op_kwh += ev->u.reading.kwh;
+	op_state_reading(c->op, day, ev->u.reading.kwh * 3600.0 / ev->u.reading.interval_s);
 }
 
 /* Whether a line of len bytes is an interval reading or meter event: nothing for credit, so
@@ -734,13 +812,22 @@ static int is_reading_line(const char *line, size_t len)
 	       has_text(line, len, "\"type\":\"meter_event\"");
 }
 
-/* Feeds a profile, bill, payment or reversal of local day `day` to the customer's state. */
-static void customer_on_event(struct customer *c, const struct event *ev, int32_t day)
+/* Feeds a profile, bill, payment or reversal of local day `day` to the customer's state
+ * (av: a profile's attributes, read with --attributes). */
+static void customer_on_event(struct customer_map *map, struct customer *c,
+                              const struct event *ev, int32_t day, const struct attr_vec *av)
 {
 	switch (ev->type) {
 	case EVENT_CUSTOMER:
 		c->cs.segment = (uint8_t)ev->u.customer.segment;
+		c->cs.capacity_kw =
+		    (ev->has & EVENT_HAS_CAPACITY_KW) ? (float)ev->u.customer.capacity_kw : 0.0f;
 		payments_on_profile(&c->cs, ev);
+		if (av && (ev->has & EVENT_HAS_ATTRIBUTES))
+			c->av = *av;
+		if (map->ops && !c->op && (ev->u.customer.segment == SEGMENT_COMMERCIAL ||
+		                           ev->u.customer.segment == SEGMENT_INDUSTRIAL))
+			c->op = op_table_get(map->ops, c, 1);
 		break;
 	case EVENT_BILL:
 		payments_on_bill(&c->cs, ev, day);
@@ -759,7 +846,7 @@ static void customer_on_event(struct customer *c, const struct event *ev, int32_
  * -1 after printing an error when the customer's events are out of time order. */
 static int features_apply(struct features_req *rq, struct customer_map *map,
                           const struct pay_outcome *outcome0, const struct event *ev,
-                          size_t line_no, struct features_tally *t)
+                          const struct attr_vec *av, size_t line_no, struct features_tally *t)
 {
 	int32_t day = localday_of(&rq->ld, ev->ts);
 	struct customer *c = customer_get(map, ev->entity_id, outcome0);
@@ -785,7 +872,7 @@ static int features_apply(struct features_req *rq, struct customer_map *map,
 		if (rq->outcome_days > 0)
 			payments_outcome_before(&c->outcome, &c->cs.pay, day);
 	}
-	customer_on_event(c, ev, day);
+	customer_on_event(map, c, ev, day, av);
 	return 0;
 }
 
@@ -802,18 +889,26 @@ static int features_replay(FILE *fp, struct features_req *rq, struct customer_ma
 		line_no++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (len == 0 || is_reading_line(line, (size_t)len))
+		if (len == 0 || (!rq->operating && is_reading_line(line, (size_t)len)))
 			continue;
 		struct event ev;
+		struct attr_vec av;
 		char errstr[512];
-		if (event_decode(line, (size_t)len, &ev, errstr, sizeof errstr) != EVENT_REJECT_NONE) {
-			t->invalid++;
+		if (event_decode(line, (size_t)len, &ev, errstr, sizeof errstr) != EVENT_REJECT_NONE ||
+		    (rq->schema && ev.type == EVENT_CUSTOMER && (ev.has & EVENT_HAS_ATTRIBUTES) &&
+		     event_attributes_read(line, (size_t)len, rq->schema, &av, errstr, sizeof errstr) !=
+		         EVENT_REJECT_NONE)) {
+			t->invalid++; /* riskd dead-letters it */
+			continue;
+		}
+		if (ev.type == EVENT_METER_READING) {
+			features_reading(rq, map, &ev);
 			continue;
 		}
 		if (ev.type != EVENT_CUSTOMER && ev.type != EVENT_BILL && ev.type != EVENT_PAYMENT &&
 		    ev.type != EVENT_PAYMENT_REVERSAL)
 			continue;
-		if (features_apply(rq, map, outcome0, &ev, line_no, t) < 0) {
+		if (features_apply(rq, map, outcome0, &ev, rq->schema ? &av : NULL, line_no, t) < 0) {
 			rc = -1;
 			break;
 		}
@@ -845,12 +940,25 @@ static void features_write_row(struct customer *c, const struct features_req *rq
 {
 	if (!c->snapped)
 		payments_features(&c->cs, rq->as_of, &c->fv);
+	op_snap(c, rq->as_of);
 	put_csv_text(c->cs.id);
 	putchar(',');
 	if (c->cs.segment > SEGMENT_UNKNOWN && c->cs.segment < SEGMENT__COUNT)
 		fputs(seg_names[c->cs.segment - 1], stdout);
 	for (size_t f = 0; f < sizeof csv_features / sizeof csv_features[0]; f++)
 		put_csv_value(&c->fv, csv_features[f]);
+	for (size_t f = 0; rq->operating && f < sizeof op_features / sizeof op_features[0]; f++)
+		put_csv_value(&c->fv, op_features[f]);
+	for (size_t a = 0; rq->schema && a < rq->schema->count; a++) {
+		const struct attr_def *def = &rq->schema->defs[a];
+		putchar(',');
+		if (!attr_vec_known(&c->av, (int)a))
+			continue;
+		if (def->type == ATTR_CATEGORY)
+			put_csv_text(def->values[(size_t)c->av.value[a]]);
+		else
+			printf("%.17g", c->av.value[a]);
+	}
 	if (rq->outcome_days > 0) {
 		/* Already in default on the as-of day: not a customer who goes on to default. */
 		int in_default = feature_known(&c->fv, FEAT_DAYS_PAST_DUE) &&
@@ -880,6 +988,10 @@ static int features_write_table(struct customer_map *map, const struct features_
 	fputs("customer_id,segment", stdout);
 	for (size_t i = 0; i < sizeof csv_features / sizeof csv_features[0]; i++)
 		printf(",%s", feature_def(csv_features[i])->name);
+	for (size_t i = 0; rq->operating && i < sizeof op_features / sizeof op_features[0]; i++)
+		printf(",%s", feature_def(op_features[i])->name);
+	for (size_t a = 0; rq->schema && a < rq->schema->count; a++)
+		printf(",%s", rq->schema->defs[a].name);
 	fputs(rq->outcome_days > 0 ? ",bad\n" : "\n", stdout);
 	for (size_t i = 0; i < map->count; i++) {
 		if (map->items[i]->seen_by_as_of)
@@ -913,6 +1025,7 @@ static void customer_map_free(struct customer_map *m)
 		free(m->items[i]);
 	free(m->items);
 	free(m->index);
+	op_table_free(m->ops);
 }
 
 static int cmd_features(int argc, char **argv)
@@ -924,9 +1037,12 @@ static int cmd_features(int argc, char **argv)
 	FILE *fp = strcmp(rq.events, "-") == 0 ? stdin : fopen(rq.events, "rb");
 	if (!fp) {
 		fprintf(stderr, "riskctl scorecard features: %s: %s\n", rq.events, strerror(errno));
+		attr_schema_free(rq.schema);
 		return 1;
 	}
 	struct customer_map map = {0};
+	if (rq.operating)
+		map.ops = op_table_new();
 	struct pay_outcome outcome0;
 	payments_outcome_init(&outcome0, rq.as_of, rq.as_of + (int32_t)rq.outcome_days,
 	                      (int32_t)rq.dpd);
@@ -942,6 +1058,7 @@ static int cmd_features(int argc, char **argv)
 	if (fp != stdin)
 		fclose(fp);
 	customer_map_free(&map);
+	attr_schema_free(rq.schema);
 	return rc;
 }
 

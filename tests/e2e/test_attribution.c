@@ -62,7 +62,7 @@ static void write_area(const char *path)
 		        c + 1, c + 1);
 	for (int d = 1; d <= DAYS; d++)
 		for (int h = 0; h < 24; h++) {
-			char ts[40];
+			char ts[64];
 			snprintf(ts, sizeof(ts), "2026-01-%02dT%02d:00:00+08:00", d, h);
 			double feeder = 0;
 			for (int c = 0; c < CUSTOMERS; c++) {

@@ -33,8 +33,10 @@ for lib in librdkafka1 libpq5 libjansson4 libyaml-0-2 libmicrohttpd12 libsystemd
 done
 for f in ./usr/bin/riskd ./usr/bin/riskctl ./usr/bin/riskd-console \
          ./usr/lib/systemd/system/riskd.service \
-         ./usr/share/riskd/sql/001_core.sql ./etc/riskd/riskd.yaml ./etc/riskd/rules/theft.yaml \
-         ./etc/riskd/cards/residential.yaml ./usr/share/doc/riskd/docs/operations.md; do
+         ./usr/share/riskd/sql/001_core.sql ./usr/share/riskd/prometheus/riskd-alerts.yml \
+         ./usr/share/riskd/grafana/riskd.json ./etc/riskd/riskd.yaml ./etc/riskd/rules/theft.yaml \
+         ./etc/riskd/cards/residential.yaml ./etc/riskd/attributes.yaml \
+         ./usr/share/doc/riskd/docs/operations.md; do
     check "it holds $f" has "$contents" " $f\$"
 done
 scratch=$(mktemp -d /tmp/riskd-package.XXXXXX)

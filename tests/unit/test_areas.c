@@ -146,6 +146,28 @@ Test(areas, findings_found_by_customer)
 	cr_assert_eq(t.n_findings, 0);
 }
 
+/* A customer's finding in the previous window is kept beside its latest, neither replacing
+ * the other; a customer with only a previous finding has no latest one, and the reverse. */
+Test(areas, previous_window_findings)
+{
+	struct area_table t = {0};
+	struct attrib_finding latest = finding_of(5), prev = finding_of(3), other = finding_of(9);
+	area_table_add_finding(&t, "C1", &latest);
+	area_table_add_prev_finding(&t, "C1", &prev);
+	area_table_add_prev_finding(&t, "C2", &other);
+	area_table_add_finding(&t, "C3", &other);
+	cr_assert_eq(t.n_findings, 3);
+	cr_assert_float_eq(area_table_find_finding(&t, "C1")->share, latest.share, 1e-9);
+	cr_assert_float_eq(area_table_find_prev_finding(&t, "C1")->share, prev.share, 1e-9);
+	cr_assert_null(area_table_find_finding(&t, "C2"), "only a previous finding");
+	cr_assert_float_eq(area_table_find_prev_finding(&t, "C2")->kwh_day, other.kwh_day, 1e-9);
+	cr_assert_null(area_table_find_prev_finding(&t, "C3"), "only a latest finding");
+	cr_assert_null(area_table_find_prev_finding(&t, "C4"));
+	area_table_reset(&t);
+	cr_assert_null(area_table_find_prev_finding(&t, "C1"), "reset");
+	area_table_free(&t);
+}
+
 /* A reset empties the findings too, keeping their memory; a zeroed balance reads as an area
  * that was not attributed, and an attributed one keeps its resolution and window end. */
 Test(areas, reset_empties_findings)

@@ -171,7 +171,7 @@ static void step_features(struct area_balance *a, int step_at, int32_t split_day
 	struct models_split split = {.day = split_day, .last_day = D0 + AREA_SERIES_DAYS - 1,
 	                             .before_kwh = before_kwh, .after_kwh = after_kwh};
 	feature_vec_clear(fv);
-	area_features(a, NULL, &split, fv);
+	area_features(a, NULL, NULL, &split, fv);
 }
 
 /*
@@ -231,18 +231,18 @@ Test(balance, no_step_and_missing_data)
 	cr_assert(fabs(feature(&fv, FEAT_AREA_STEP_Z)) < 1.0);
 
 	feature_vec_clear(&fv);
-	area_features(&a, NULL, NULL, &fv);
+	area_features(&a, NULL, NULL, NULL, &fv);
 	cr_assert(feature_known(&fv, FEAT_AREA_LOSS_RATE));
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_KWH), "no split");
 
 	for (int i = 0; i < 40; i++)
 		a.rate[i] = NAN;             /* balanced only from day D0 + 40 on */
 	feature_vec_clear(&fv);
-	area_features(&a, NULL, &split, &fv);
+	area_features(&a, NULL, NULL, &split, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_KWH), "2 balanced days before the split");
 
 	feature_set(&fv, FEAT_AREA_STEP_Z, 3.0);
-	area_features(NULL, NULL, &split, &fv);
+	area_features(NULL, NULL, NULL, &split, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_STEP_Z));
 	cr_assert_not(feature_known(&fv, FEAT_AREA_LOSS_RATE));
 }
@@ -281,14 +281,14 @@ Test(balance, attribution_features)
 	                           .carrier = ATTRIB_REG_SHORTFALL};
 	area_with_step(&a, AREA_SERIES_DAYS);
 	feature_vec_clear(&fv);
-	area_features(&a, &f, NULL, &fv);
+	area_features(&a, &f, NULL, NULL, &fv);
 	for (size_t k = 0; k < sizeof(attrib) / sizeof(attrib[0]); k++)
 		cr_assert_not(feature_known(&fv, attrib[k]), "%s: the area was not attributed",
 		              feature_def(attrib[k])->name);
 
 	a.attrib_resolution_s = 3600;
 	a.attrib_end_day = D0 + 55;
-	area_features(&a, &f, NULL, &fv);
+	area_features(&a, &f, NULL, NULL, &fv);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_BALANCE_RESOLUTION), 3600.0, 1e-9);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_SHARE), 0.75, 1e-7);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_KWH_DAY), 2.5, 1e-7);
@@ -296,7 +296,7 @@ Test(balance, attribution_features)
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_CARRIER), 1.0, 1e-9, "shortfall");
 
 	a.attrib_resolution_s = 86400;
-	area_features(&a, NULL, NULL, &fv);
+	area_features(&a, NULL, NULL, NULL, &fv);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_BALANCE_RESOLUTION), 86400.0, 1e-9);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_SHARE), 0.0, 1e-9);
 	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_KWH_DAY), 0.0, 1e-9);
@@ -305,6 +305,48 @@ Test(balance, attribution_features)
 	const char *const *names = feature_symbols(FEAT_AREA_ATTRIB_CARRIER, &n);
 	cr_assert_str_eq(names[(size_t)feature(&fv, FEAT_AREA_ATTRIB_CARRIER)], "none");
 
-	area_features(NULL, &f, NULL, &fv);
+	area_features(NULL, &f, NULL, NULL, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_SHARE), "no area: missing");
+}
+
+/* The ratio of attributed to metered energy needs kwh_avg_14d (set before by the models);
+ * the previous window's features come from its finding, missing without one, and are unset
+ * again by the next call. */
+Test(balance, attribution_ratio_and_previous_window)
+{
+	struct area_balance a;
+	struct feature_vec fv;
+	struct attrib_finding f = {.window_end_day = D0 + 55, .resolution_s = 3600, .share = 0.3f,
+	                           .kwh_day = 3.0f, .stolen_kwh = 84, .z = 7.0f,
+	                           .carrier = ATTRIB_REG_METERED};
+	struct attrib_finding prev = {.window_end_day = D0 + 48, .resolution_s = 3600,
+	                              .share = 0.25f, .kwh_day = 1.5f, .stolen_kwh = 42, .z = 4.0f,
+	                              .carrier = ATTRIB_REG_METERED};
+	area_with_step(&a, AREA_SERIES_DAYS);
+	a.attrib_resolution_s = 3600;
+	a.attrib_end_day = D0 + 55;
+	feature_vec_clear(&fv);
+	area_features(&a, &f, &prev, NULL, &fv);
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_RATIO), "no kwh_avg_14d: missing");
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_PREV_SHARE), 0.25, 1e-7);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_PREV_Z), 4.0, 1e-7);
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_RATIO));
+
+	feature_set(&fv, FEAT_KWH_AVG_14D, 2.0);
+	area_features(&a, &f, &prev, NULL, &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_RATIO), 1.5, 1e-7, "3 kWh over 2");
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_PREV_RATIO), 0.75, 1e-7, "1.5 over 2");
+
+	area_features(&a, NULL, NULL, NULL, &fv);
+	cr_assert_float_eq(feature(&fv, FEAT_AREA_ATTRIB_RATIO), 0.0, 1e-9, "given nothing: 0");
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_SHARE), "no previous window");
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_Z));
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_RATIO));
+
+	feature_set(&fv, FEAT_KWH_AVG_14D, 0.0);
+	area_features(&a, &f, &prev, NULL, &fv);
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_RATIO), "an empty meter: missing");
+	a.attrib_resolution_s = 0;
+	area_features(&a, &f, &prev, NULL, &fv);
+	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_Z), "not attributed: missing");
 }

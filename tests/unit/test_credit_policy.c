@@ -11,6 +11,7 @@
  */
 #include "config/riskd_base.h"
 #include "detector/grader.h"
+#include "tests/support/credit_fixture.h"
 #include "rules/credit_policy_load.h"
 #include "rules/ruleset.h"
 #include "scoring/credit_policy.h"
@@ -250,36 +251,9 @@ Test(credit_policy, actions_as_json)
 	rbuf_free(&out);
 }
 
-/* A customer of segment seg with a year of bills paid on time (the last due on day 20750). */
-static void paid_year(struct cstate *cs, enum segment seg)
-{
-	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "C1");
-	cs->segment = (uint8_t)seg;
-	payments_start(&cs->pay, 20000);
-	for (int m = 0; m < 12; m++) {
-		int32_t issued = 20400 + 30 * m;
-		char id[16];
-		snprintf(id, sizeof(id), "B%d", m);
-		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
-		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
-	}
-}
-
-/* The grader riskd runs with the shipped rules and cards (hysteresis 5 points). */
-static struct grader *shipped_grader(void)
-{
-	struct rbuf diag = {0};
-	struct grader *g = grader_new("rules", "scoring/cards", 5, &diag);
-	rbuf_append(&diag, "", 1);
-	cr_assert_not_null(g, "%s", diag.data);
-	rbuf_free(&diag);
-	return g;
-}
-
 Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_path)
 {
-	struct grader *g = shipped_grader();
+	struct grader *g = fixture_shipped_grader(5);
 	struct credit_policy policy;
 	struct rules_diags diags = {0};
 	const char *paths[] = {"rules"};
@@ -290,7 +264,7 @@ Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_pa
 		struct cstate cs;
 		struct grader_result r;
 		int32_t due = 20400 + 30 * 12 + 20;
-		paid_year(&cs, segs[i]);
+		fixture_paying_customer(&cs, segs[i], 12);
 		payments_bill(&cs.pay, "late", 4, 300, due, due - 20);
 		cr_assert_eq(grader_grade(g, &cs, due + 100, &r), 1);
 		cr_assert_eq(r.grade.grade, RULE_GRADE_C, "100 days past due: C");
@@ -319,9 +293,9 @@ Test(credit_policy, grades_carry_the_actions_of_their_grade_and_segment_and_a_pa
  * and the cards (reversals_12m still counts the reversal for 12 months). */
 Test(credit_policy, a_reversal_caps_at_b_for_90_days_and_counts_for_12_months)
 {
-	struct grader *g = shipped_grader();
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
-	paid_year(&cs, SEGMENT_RESIDENTIAL);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 12);
 	int32_t bounced = 20400 + 30 * 11 + 12;
 	payments_reversal(&cs.pay, 5.0, bounced); /* a small one: the debt is paid again at once */
 	payments_payment(&cs.pay, 5.0, NULL, 0, bounced);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "scoring/cstate.h"
+#include "scoring/cstate_int.h" /* the layout of version 9's snapshots */
+#include "scoring/daily.h"
 #include "scoring/features.h"
 #include "scoring/payments.h"
 
@@ -47,8 +49,9 @@ Test(cstate, struct_size_report)
 {
 	cr_log_info("sizeof(struct cstate) = %zu bytes, snapshot = %zu bytes max",
 	            sizeof(struct cstate), (size_t)CSTATE_SNAPSHOT_MAX);
-	/* the open day's coverage (200 bytes) takes it past 512: cstate.h */
-	cr_assert_leq(sizeof(struct cstate), 632);
+	/* the open day's readings sit beside it, in its table's slab (cstate.h) */
+	cr_assert_leq(sizeof(struct cstate), 432);
+	cr_assert_eq(cstate_slots_size(50, 0), 108, "a half-hourly meter's day of slots");
 }
 
 Test(cstate, insert_get_100k)
@@ -816,14 +819,15 @@ Test(cstate, encode_decode_round_trip)
 	char err[256] = "";
 	struct cstate *cs = fill_state(table, "C0012345");
 
-	size_t body = sizeof(struct cstate) - offsetof(struct cstate, transformer_ref);
+	size_t body = offsetof(struct cstate, slots) - offsetof(struct cstate, transformer_ref);
 	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
-	cr_assert_eq(len, 8 + body + 1 + strlen("T-88"));
+	cr_assert_eq(len, 8 + body + 1 + 1 + strlen("T-88"));
 	cr_assert_eq(memcmp(buf, "RKS1", 4), 0);
-	cr_assert_eq(buf[4] | buf[5] << 8, 9, "version 9, little-endian");
+	cr_assert_eq(buf[4] | buf[5] << 8, 10, "version 10, little-endian");
 	cr_assert_eq((size_t)(buf[6] | buf[7] << 8), body);
-	cr_assert_eq(buf[8 + body], 4, "transformer_id length");
-	cr_assert_eq(memcmp(buf + 8 + body + 1, "T-88", 4), 0, "transformer_id as text");
+	cr_assert_eq(buf[8 + body], 0, "no open-day slots");
+	cr_assert_eq(buf[8 + body + 1], 4, "transformer_id length");
+	cr_assert_eq(memcmp(buf + 8 + body + 2, "T-88", 4), 0, "transformer_id as text");
 	cr_assert_not(holds_bytes(buf, len, "C0012345"), "the id is the row's key, not encoded");
 
 	memset(&back, 0xa5, sizeof(back));
@@ -942,8 +946,8 @@ Test(cstate, decode_errors)
 	uint8_t good[CSTATE_SNAPSHOT_MAX + 4], bad[CSTATE_SNAPSHOT_MAX + 4];
 	size_t len = cstate_encode(table, cs, good, sizeof(good));
 	const size_t off = 8; /* body offset */
-	const size_t body = sizeof(struct cstate) - offsetof(struct cstate, transformer_ref);
-	const size_t tlen_at = off + body; /* the transformer_id's length byte */
+	const size_t body = offsetof(struct cstate, slots) - offsetof(struct cstate, transformer_ref);
+	const size_t tlen_at = off + body + 1; /* the transformer_id's length byte */
 	const char *id = "C0012345";
 
 	expect_decode_error(id, good, 0, "too short");
@@ -957,14 +961,23 @@ Test(cstate, decode_errors)
 	bad[4] = 6;
 	expect_decode_error(id, bad, len, "version 6 is not supported");
 	memcpy(bad, good, len);
-	bad[4] = 10;
-	expect_decode_error(id, bad, len, "version 10 is not supported");
+	bad[4] = 11;
+	expect_decode_error(id, bad, len, "version 11 is not supported");
 	memcpy(bad, good, len);
 	bad[5] = 1;
-	expect_decode_error(id, bad, len, "version 265");
+	expect_decode_error(id, bad, len, "version 266");
 	memcpy(bad, good, len);
 	bad[4] = 8; /* a version 8 body is shorter */
 	expect_decode_error(id, bad, len, "incompatible build");
+	memcpy(bad, good, len);
+	bad[4] = 9; /* and version 9's longer */
+	expect_decode_error(id, bad, len, "incompatible build");
+	memcpy(bad, good, len);
+	bad[off + body] = 3; /* no such slots layout */
+	expect_decode_error(id, bad, len, "slots are cut short or malformed");
+	memcpy(bad, good, len);
+	bad[off + body] = 1; /* compact slots said, none there */
+	expect_decode_error(id, bad, len, "slots are cut short or malformed");
 
 	memcpy(bad, good, len);
 	bad[6] = (uint8_t)(bad[6] + 8);
@@ -1013,36 +1026,81 @@ Test(cstate, decode_errors)
 	cstate_table_destroy(table);
 }
 
-/*
- * Encodes cs as a version-8 snapshot would have held it (version `version`): the body
- * without the coverage and pay_state's graded_day, and with 8 recent event hashes where this build keeps
- * CSTATE_RECENT_EVENTS, `recent` (the ring's slots in order) and recent_next `next`.
- * Returns the length.
- */
-static size_t encode_v8(const struct cstate_table *table, const struct cstate *cs, int version,
-                        const uint64_t recent[8], uint8_t next, uint8_t *buf)
+/* cs's fields as version 9 held them (no coverage): the same up to days_closed. */
+static struct cstate_v9 as_v9(const struct cstate *cs)
 {
+	struct cstate_v9 old;
 	const size_t at = offsetof(struct cstate, transformer_ref);
-	const size_t prefix = offsetof(struct cstate, recent_events) - at;
-	const size_t tail =
-	    offsetof(struct cstate, pay) + PAY_STATE_V8_SIZE - offsetof(struct cstate, theft);
-	const size_t body = prefix + 8 * sizeof(uint64_t) + tail;
-	struct cstate canon = *cs;
-	canon.transformer_ref = 0;
-	canon.flags &= (uint8_t)~CSTATE_F_DIRTY;
-	canon.recent_next = next;
+	memset(&old, 0, sizeof(old));
+	memcpy((uint8_t *)&old + at, (const uint8_t *)cs + at,
+	       offsetof(struct cstate, last_closed_uwh) - at);
+	old.flags &= (uint8_t)~CSTATE_F_DIRTY;
+	old.transformer_ref = 0;
+	old.last_closed_day = cs->last_closed_day;
+	old.last_closed_uwh = cs->last_closed_uwh;
+	memcpy(old.recent_events, cs->recent_events, sizeof(old.recent_events));
+	old.theft = cs->theft;
+	old.pay = cs->pay;
+	return old;
+}
+
+/* Writes header, body (body_len bytes) and transformer_id of an old snapshot; its length. */
+static size_t encode_old(const struct cstate_table *table, const struct cstate *cs, int version,
+                         const uint8_t *body, size_t body_len, uint8_t *buf)
+{
 	const char *transformer_id = cstate_transformer_id(table, cs);
 	memcpy(buf, "RKS1", 4);
 	buf[4] = (uint8_t)version;
 	buf[5] = 0;
-	buf[6] = (uint8_t)(body & 0xff);
-	buf[7] = (uint8_t)(body >> 8);
-	memcpy(buf + 8, (const uint8_t *)&canon + at, prefix);
-	memcpy(buf + 8 + prefix, recent, 8 * sizeof(uint64_t));
-	memcpy(buf + 8 + prefix + 8 * sizeof(uint64_t), &canon.theft, tail);
-	buf[8 + body] = (uint8_t)strlen(transformer_id);
-	memcpy(buf + 8 + body + 1, transformer_id, strlen(transformer_id));
-	return 8 + body + 1 + strlen(transformer_id);
+	buf[6] = (uint8_t)(body_len & 0xff);
+	buf[7] = (uint8_t)(body_len >> 8);
+	memcpy(buf + 8, body, body_len);
+	buf[8 + body_len] = (uint8_t)strlen(transformer_id);
+	memcpy(buf + 8 + body_len + 1, transformer_id, strlen(transformer_id));
+	return 8 + body_len + 1 + strlen(transformer_id);
+}
+
+/*
+ * Encodes cs as a version-8 snapshot would have held it (version `version`): the body
+ * without the coverage and pay_state's graded_day, and with 8 recent event hashes where this
+ * build keeps CSTATE_RECENT_EVENTS, `recent` (the ring's slots in order) and recent_next
+ * `next`. Returns the length.
+ */
+static size_t encode_v8(const struct cstate_table *table, const struct cstate *cs, int version,
+                        const uint64_t recent[8], uint8_t next, uint8_t *buf)
+{
+	const size_t at = offsetof(struct cstate_v9, transformer_ref);
+	const size_t prefix = offsetof(struct cstate_v9, recent_events) - at;
+	const size_t tail = offsetof(struct cstate_v9, pay) + PAY_STATE_V8_SIZE -
+	                    offsetof(struct cstate_v9, theft);
+	struct cstate_v9 old = as_v9(cs);
+	uint8_t body[1024];
+	old.recent_next = next;
+	memcpy(body, (const uint8_t *)&old + at, prefix);
+	memcpy(body + prefix, recent, 8 * sizeof(uint64_t));
+	memcpy(body + prefix + 8 * sizeof(uint64_t), &old.theft, tail);
+	return encode_old(table, cs, version, body, prefix + 8 * sizeof(uint64_t) + tail, buf);
+}
+
+/* Encodes cs as version 9 held it, with the open day's coverage `cover`. */
+static size_t encode_v9(const struct cstate_table *table, const struct cstate *cs,
+                        const uint16_t *cover, uint8_t *buf)
+{
+	const size_t at = offsetof(struct cstate_v9, transformer_ref);
+	struct cstate_v9 old = as_v9(cs);
+	memcpy(old.cover, cover, sizeof(old.cover));
+	return encode_old(table, cs, 9, (const uint8_t *)&old + at, sizeof(old) - at, buf);
+}
+
+/* The state a snapshot decodes to in table (it must decode). */
+static struct cstate decoded(struct cstate_table *table, const char *id, const uint8_t *buf,
+                             size_t len)
+{
+	struct cstate got;
+	char errstr[256] = "";
+	cr_assert_eq(cstate_decode(table, id, buf, len, &got, errstr, sizeof(errstr)), 0, "%s",
+	             errstr);
+	return got;
 }
 
 /* A version-8 snapshot loads: every field but the coverage and graded_day as it was, the newest
@@ -1054,17 +1112,13 @@ Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
 	struct cstate_table *table = cstate_table_new(0);
 	struct cstate *cs = fill_state(table, "C0080008");
 	payments_bill(&cs->pay, "B1", 2, 100.0, 20020, 20000);
-	memset(cs->cover, 0, sizeof(cs->cover));
 	uint64_t recent[8];
 	for (int i = 0; i < 8; i++)
 		recent[i] = 100 + (uint64_t)i; /* slot i; with next = 3, slot 3 is the oldest */
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
 	size_t len = encode_v8(table, cs, 8, recent, 3, buf);
 
-	struct cstate got;
-	char errstr[256];
-	cr_assert_eq(cstate_decode(table, "C0080008", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	struct cstate got = decoded(table, "C0080008", buf, len);
 	cr_assert_eq(got.open_uwh, cs->open_uwh);
 	cr_assert_eq(got.last_closed_uwh, cs->last_closed_uwh);
 	cr_assert_eq(memcmp(&got.theft, &cs->theft, sizeof(got.theft)), 0);
@@ -1076,14 +1130,144 @@ Test(cstate, a_version_8_snapshot_is_upgraded_when_read)
 		                                                      % 8)),
 		             1, "the newest hashes are kept (%d)", i);
 	cr_assert_eq(cstate_seen_event(&got, 103), 0, "the oldest is gone");
-	for (int i = 0; i < CSTATE_COVER_SLOTS; i++)
-		cr_assert_eq(got.cover[i], CSTATE_COVER_NONE);
+	cr_assert_null(got.slots, "no readings of the open day held");
+	cr_assert_eq(got.last_closed_day, cs->last_closed_day);
 
-	/* and re-encodes as version 9 */
+	/* and re-encodes as version 10 */
 	uint8_t again[CSTATE_SNAPSHOT_MAX];
 	size_t again_len = cstate_encode(table, &got, again, sizeof(again));
-	cr_assert_gt(again_len, len);
-	cr_assert_eq(again[4], 9);
+	cr_assert_gt(again_len, 0);
+	cr_assert_eq(again[4], 10);
+	cstate_table_destroy(table);
+}
+
+/* A version-9 snapshot loads: every field as it was, and its open day's coverage (100 codes a
+ * quarter hour) as slots of a quarter hour that give the same verdicts and the same codes
+ * back: exact where the code was a whole number of Wh, known by their hash where it was
+ * hashed. A day without coverage has no slots. */
+Test(cstate, a_version_9_snapshot_is_upgraded_when_read)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = fill_state(table, "C0090009");
+	payments_bill(&cs->pay, "B1", 2, 100.0, 20020, 20000);
+	cs->pay.graded_day = 20500;
+	uint16_t cover[CSTATE_COVER_SLOTS] = {0};
+	daily_cover_add(cover, 0, 1800, 250000);    /* 250 Wh: code 251 */
+	daily_cover_add(cover, 3600, 3600, 1500);   /* 1.5 Wh: hashed */
+	daily_cover_add(cover, 85500, 7200, 9000);  /* runs past the day's end */
+	uint8_t buf[CSTATE_SNAPSHOT_MAX + 256];
+	size_t len = encode_v9(table, cs, cover, buf);
+
+	struct cstate got = decoded(table, "C0090009", buf, len);
+	cr_assert_eq(got.open_day, cs->open_day);
+	cr_assert_eq(got.open_uwh, cs->open_uwh);
+	cr_assert_eq(got.days_closed, cs->days_closed);
+	cr_assert_eq(got.last_closed_day, cs->last_closed_day);
+	cr_assert_eq(got.last_closed_uwh, cs->last_closed_uwh);
+	cr_assert_eq(memcmp(&got.theft, &cs->theft, sizeof(got.theft)), 0);
+	cr_assert_eq(memcmp(&got.pay, &cs->pay, sizeof(got.pay)), 0);
+	cr_assert_eq(got.pay.graded_day, 20500);
+	cr_assert_str_eq(cstate_transformer_id(table, &got), "T-88");
+	cr_assert_eq(cstate_seen_event(&got, cstate_hash("e2", 2)), 1);
+
+	cr_assert_not_null(got.slots);
+	cr_assert_eq(got.slots->grid, 1);
+	cr_assert_eq(got.slots->day, cs->open_day);
+	uint16_t back[CSTATE_COVER_SLOTS];
+	daily_open_cover(&got, got.open_day, back);
+	cr_assert_eq(memcmp(back, cover, sizeof(back)), 0, "the same coverage codes");
+	int64_t old;
+	cr_assert_eq(daily_open_check(&got, got.open_day, 0, 1800, 250000, &old, NULL),
+	             DAILY_COVER_SAME);
+	cr_assert_eq(daily_open_check(&got, got.open_day, 0, 1800, 260000, &old, NULL),
+	             DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, 250000);
+	cr_assert_eq(daily_open_check(&got, got.open_day, 3600, 3600, 1500, &old, NULL),
+	             DAILY_COVER_SAME, "by its hash");
+	cr_assert_eq(daily_open_check(&got, got.open_day, 3600, 3600, 1501, &old, NULL),
+	             DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, -1, "its energy is not known: it cannot be replaced");
+	cr_assert_eq(daily_open_check(&got, got.open_day, 1800, 1800, 1, &old, NULL),
+	             DAILY_COVER_NEW);
+
+	/* it re-encodes as version 10, and reads back the same */
+	uint8_t again[CSTATE_SNAPSHOT_MAX];
+	size_t again_len = cstate_encode(table, &got, again, sizeof(again));
+	cr_assert_eq(again[4], 10);
+	struct cstate twice = decoded(table, "C0090009", again, again_len);
+	daily_open_cover(&twice, twice.open_day, back);
+	cr_assert_eq(memcmp(back, cover, sizeof(back)), 0);
+	cstate_slots_free(table, twice.slots);
+	cstate_slots_free(table, got.slots);
+
+	/* without coverage: no slots */
+	memset(cover, 0, sizeof(cover));
+	len = encode_v9(table, cs, cover, buf);
+	got = decoded(table, "C0090009", buf, len);
+	cr_assert_null(got.slots);
+	cstate_table_destroy(table);
+}
+
+/* The open day's slots travel in the snapshot: compact or wide, they read back the same,
+ * into a fresh table, and re-encode to the same bytes; decoding into an entry frees the
+ * slots it held. Bad slots are refused. */
+Test(cstate, the_open_days_slots_round_trip)
+{
+	struct cstate_table *table = cstate_table_new(0), *fresh = cstate_table_new(0);
+	char errstr[256];
+	uint8_t buf[CSTATE_SNAPSHOT_MAX], again[CSTATE_SNAPSHOT_MAX];
+	for (int wide = 0; wide < 2; wide++) {
+		struct cstate *cs = upsert_str(table, wide ? "C2" : "C1", 3, NULL);
+		for (int k = 0; k < 30; k++) {
+			int64_t uwh = 1000 * (100 + k) + (wide && k == 7 ? 1 : 0);
+			daily_apply_reading(cs, 20513, uwh, 1800, NULL);
+			daily_open_add(table, cs, k * 1800, 1800, uwh);
+		}
+		cr_assert_eq(cs->slots->exact, wide);
+		size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+		cr_assert_eq(len, 8 + offsetof(struct cstate, slots) -
+		                      offsetof(struct cstate, transformer_ref) + 1 +
+		                      cstate_slots_size(50, wide) + 1);
+
+		struct cstate *entry = upsert_str(fresh, wide ? "C2" : "C1", 3, NULL);
+		for (int round = 0; round < 3; round++) { /* into the entry itself: no slots lost */
+			cr_assert_eq(cstate_decode(fresh, entry->id, buf, len, entry, errstr,
+			                           sizeof(errstr)), 0, "%s", errstr);
+			cr_assert_neq(entry->slots, cs->slots, "its own record");
+		}
+		cr_assert_eq(memcmp(entry->slots, cs->slots, 4 + 3), 0, "day, grid, count, layout");
+		uint16_t a[CSTATE_COVER_SLOTS], b[CSTATE_COVER_SLOTS];
+		daily_open_cover(cs, 20513, a);
+		daily_open_cover(entry, 20513, b);
+		cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
+		cr_assert_eq(cstate_encode(fresh, entry, again, sizeof(again)), len);
+		cr_assert_eq(memcmp(buf, again, len), 0, "the same bytes");
+
+		/* a bad grid, a bad count, a wide energy of no meaning */
+		const size_t slots_at =
+		    8 + offsetof(struct cstate, slots) - offsetof(struct cstate, transformer_ref) + 1;
+		memcpy(again, buf, len);
+		again[slots_at + 4] = 5; /* grid 5 does not divide a day */
+		expect_decode_error("C1", again, len, "slots are cut short or malformed");
+		memcpy(again, buf, len);
+		again[slots_at + 5] = 49;
+		expect_decode_error("C1", again, len, "slots are cut short or malformed");
+		if (wide) {
+			memcpy(again, buf, len);
+			int64_t nonsense = -5;
+			memcpy(again + slots_at + 8 + 8 * 40, &nonsense, sizeof(nonsense));
+			expect_decode_error("C1", again, len, "slots are cut short or malformed");
+		}
+		expect_decode_error("C1", buf, len - 3, "cut short");
+	}
+	/* removing a partition frees its entities' slots for the next */
+	size_t before = cstate_table_slots_memory(fresh);
+	cr_assert_eq(cstate_table_remove_partition(fresh, 3), 2);
+	struct cstate *next = upsert_str(fresh, "C3", 4, NULL);
+	daily_apply_reading(next, 20513, 1000, 1800, NULL);
+	daily_open_add(fresh, next, 0, 1800, 1000);
+	cr_assert_eq(cstate_table_slots_memory(fresh), before, "a freed record reused");
+	cstate_table_destroy(fresh);
 	cstate_table_destroy(table);
 }
 
@@ -1100,15 +1284,13 @@ Test(cstate, a_version_7_snapshot_is_upgraded_when_read)
 	uint8_t buf[CSTATE_SNAPSHOT_MAX + 64];
 	uint64_t recent[8] = {0};
 	size_t len = encode_v8(table, cs, 7, recent, 0, buf);
-	const size_t older_at = 8 + offsetof(struct cstate, pay) + offsetof(struct pay_state, older_rev) -
-	                        offsetof(struct cstate, transformer_ref) +
+	const size_t older_at = 8 + offsetof(struct cstate_v9, pay) +
+	                        offsetof(struct pay_state, older_rev) -
+	                        offsetof(struct cstate_v9, transformer_ref) +
 	                        (8 - CSTATE_RECENT_EVENTS) * sizeof(uint64_t);
 	buf[older_at] = 200; /* version 7: 200 bills in the older debt */
 
-	struct cstate got;
-	char errstr[256];
-	cr_assert_eq(cstate_decode(table, "C0070007", buf, len, &got, errstr, sizeof(errstr)), 0,
-	             "%s", errstr);
+	struct cstate got = decoded(table, "C0070007", buf, len);
 	cr_assert_eq(got.pay.older_rev & 0x03, 3, "the count is clamped to 3");
 	cr_assert_eq((got.pay.older_rev >> 2) & 0x1f, 1, "the reversal's day becomes the 1st");
 	struct feature_vec fv;

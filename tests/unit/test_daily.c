@@ -239,94 +239,282 @@ Test(daily, hours_spread_longer_readings_evenly_and_exactly)
 	cr_assert_eq(hours_total(&d), 1000001);
 }
 
-/* ---- the open day's coverage ---- */
+/* ---- a closed day's coverage (risk.reading_coverage's codes) ---- */
 
 #define QUARTER CSTATE_COVER_SLOT_S
 
 Test(daily, coverage_records_a_reading_by_its_quarter_hours_and_energy)
 {
-	struct cstate cs;
+	uint16_t cover[CSTATE_COVER_SLOTS] = {0};
 	int64_t old;
-	fresh(&cs);
-	cr_assert_eq(daily_apply_reading(&cs, 100, 500000, 1800, NULL), DAILY_SAME_DAY);
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
-	daily_cover_add(cs.cover, 2 * QUARTER, 1800, 500000);
-	cr_assert_eq(cs.cover[2], 501, "500 Wh + 1 where it starts");
-	cr_assert_eq(cs.cover[3], CSTATE_COVER_CONT, "and the quarter hour it goes on into");
-	cr_assert_eq(cs.cover[4], CSTATE_COVER_NONE);
-	cr_assert_eq(cs.cover[1], CSTATE_COVER_NONE);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
+	daily_cover_add(cover, 2 * QUARTER, 1800, 500000);
+	cr_assert_eq(cover[2], 501, "500 Wh + 1 where it starts");
+	cr_assert_eq(cover[3], CSTATE_COVER_CONT, "and the quarter hour it goes on into");
+	cr_assert_eq(cover[4], CSTATE_COVER_NONE);
+	cr_assert_eq(cover[1], CSTATE_COVER_NONE);
 
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_SAME);
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 1800, 600000, &old),
-	             DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 1800, 500000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 1800, 600000, &old), DAILY_COVER_DIFFERS);
 	cr_assert_eq(old, 500000, "the counted energy, to replace it");
 	/* other shapes over it: no energy to replace */
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
 	cr_assert_eq(old, -1);
-	cr_assert_eq(daily_cover_check(cs.cover, 3 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
-	cr_assert_eq(daily_cover_check(cs.cover, 0, 3600, 500000, &old), DAILY_COVER_DIFFERS);
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER + 60, 60, 1000, &old),
-	             DAILY_COVER_DIFFERS, "untracked, over tracked time");
-	cr_assert_eq(daily_cover_check(cs.cover, 0, 1800, 500000, &old), DAILY_COVER_NEW);
-	cr_assert_eq(daily_cover_check(cs.cover, 4 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
+	cr_assert_eq(daily_cover_check(cover, 3 * QUARTER, 900, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cover, 0, 3600, 500000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER + 60, 60, 1000, &old), DAILY_COVER_DIFFERS,
+	             "untracked, over tracked time");
+	cr_assert_eq(daily_cover_check(cover, 0, 1800, 500000, &old), DAILY_COVER_NEW);
+	cr_assert_eq(daily_cover_check(cover, 4 * QUARTER, 1800, 500000, &old), DAILY_COVER_NEW);
 
 	/* an untracked reading leaves the coverage as it is */
 	uint16_t before[CSTATE_COVER_SLOTS];
-	memcpy(before, cs.cover, sizeof(before));
-	daily_cover_add(cs.cover, 60, 300, 1000);
-	cr_assert_eq(memcmp(before, cs.cover, sizeof(before)), 0);
+	memcpy(before, cover, sizeof(before));
+	daily_cover_add(cover, 60, 300, 1000);
+	cr_assert_eq(memcmp(before, cover, sizeof(before)), 0);
 
 	/* the last quarter hour of a 25-hour day, and a day-long reading */
-	daily_cover_add(cs.cover, 99 * QUARTER, 900, 0);
-	cr_assert_eq(cs.cover[99], 1, "a reading of nothing is covered too");
-	cr_assert_eq(daily_cover_check(cs.cover, 0, 86400, 100, &old), DAILY_COVER_DIFFERS);
-
-	/* a new day starts with no coverage */
-	cr_assert_eq(daily_apply_reading(&cs, 101, 1000, 900, NULL), DAILY_CLOSED_DAY);
-	for (int i = 0; i < CSTATE_COVER_SLOTS; i++)
-		cr_assert_eq(cs.cover[i], CSTATE_COVER_NONE, "slot %d", i);
+	daily_cover_add(cover, 99 * QUARTER, 900, 0);
+	cr_assert_eq(cover[99], 1, "a reading of nothing is covered too");
+	cr_assert_eq(daily_cover_check(cover, 0, 86400, 100, &old), DAILY_COVER_DIFFERS);
 }
 
-Test(daily, energies_beyond_the_exact_codes_are_compared_by_hash)
+Test(daily, closed_day_energies_beyond_the_exact_codes_are_compared_by_hash)
 {
-	struct cstate cs;
+	uint16_t cover[CSTATE_COVER_SLOTS] = {0};
 	int64_t old;
-	fresh(&cs);
-	daily_cover_add(cs.cover, 0, 900, 32766000);       /* 32,766 Wh: the last exact code */
-	cr_assert_eq(cs.cover[0], CSTATE_COVER_EXACT_MAX);
-	daily_cover_add(cs.cover, QUARTER, 900, 32767000); /* one Wh more: hashed */
-	cr_assert_geq(cs.cover[1], CSTATE_COVER_HASHED);
-	cr_assert_lt(cs.cover[1], CSTATE_COVER_CONT);
-	daily_cover_add(cs.cover, 2 * QUARTER, 900, 1500); /* 1.5 Wh: hashed */
-	cr_assert_geq(cs.cover[2], CSTATE_COVER_HASHED);
-	cr_assert_eq(daily_cover_check(cs.cover, QUARTER, 900, 32767000, &old), DAILY_COVER_SAME);
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 1500, &old), DAILY_COVER_SAME);
-	cr_assert_eq(daily_cover_check(cs.cover, 2 * QUARTER, 900, 1501, &old), DAILY_COVER_DIFFERS);
+	daily_cover_add(cover, 0, 900, 32766000);       /* 32,766 Wh: the last exact code */
+	cr_assert_eq(cover[0], CSTATE_COVER_EXACT_MAX);
+	daily_cover_add(cover, QUARTER, 900, 32767000); /* one Wh more: hashed */
+	cr_assert_geq(cover[1], CSTATE_COVER_HASHED);
+	cr_assert_lt(cover[1], CSTATE_COVER_CONT);
+	daily_cover_add(cover, 2 * QUARTER, 900, 1500); /* 1.5 Wh: hashed */
+	cr_assert_geq(cover[2], CSTATE_COVER_HASHED);
+	cr_assert_eq(daily_cover_check(cover, QUARTER, 900, 32767000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 900, 1500, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_cover_check(cover, 2 * QUARTER, 900, 1501, &old), DAILY_COVER_DIFFERS);
 	cr_assert_eq(old, -1, "a hashed energy cannot be replaced");
 	/* the hash spreads: nearby energies rarely share a code */
 	int same = 0;
 	for (int64_t uwh = 1; uwh <= 10000; uwh++) {
 		uint16_t c[CSTATE_COVER_SLOTS] = {0};
 		daily_cover_add(c, 0, 900, 1500 + uwh);
-		same += c[0] == cs.cover[2];
+		same += c[0] == cover[2];
 	}
 	cr_assert_leq(same, 3, "%d of 10,000 nearby energies share the hash", same);
 }
 
+/* ---- the open day's slots ---- */
+
+struct open_fixture {
+	struct cstate_table *table;
+	struct cstate *cs;
+};
+
+static void open_init(struct open_fixture *f)
+{
+	f->table = cstate_table_new(16);
+	f->cs = cstate_table_upsert(f->table, "C1", 2, 0, NULL);
+}
+
+/* Counts a reading into the open day as detector/ingest.c does (after its check said NEW). */
+static void count_reading(struct open_fixture *f, int32_t day, int32_t second, int32_t interval_s,
+                          int64_t uwh)
+{
+	daily_apply_reading(f->cs, day, uwh, interval_s, NULL);
+	daily_open_add(f->table, f->cs, second, interval_s, uwh);
+}
+
+static enum daily_cover open_check(const struct open_fixture *f, int32_t second,
+                                   int32_t interval_s, int64_t uwh, int64_t *old)
+{
+	return daily_open_check(f->cs, f->cs->open_day, second, interval_s, uwh, old, NULL);
+}
+
+Test(daily, the_open_days_slots_follow_the_meters_interval)
+{
+	struct open_fixture f;
+	int64_t old;
+	int32_t old_interval;
+	open_init(&f);
+	cr_assert_eq(open_check(&f, 0, 1800, 1000, &old), DAILY_COVER_NEW, "no day yet");
+	for (int k = 0; k < 4; k++)
+		count_reading(&f, 100, k * 1800, 1800, 250000 + 1000 * k);
+	const struct cstate_slots *slots = f.cs->slots;
+	cr_assert_not_null(slots);
+	cr_assert_eq(slots->day, 100);
+	cr_assert_eq(slots->grid, 2, "a half hour a slot");
+	cr_assert_eq(slots->count, 50, "a 25-hour day of half hours");
+	cr_assert_not(slots->exact, "whole Wh: compact codes");
+	cr_assert_eq(slots->code[1], 252, "251 Wh + 1");
+	size_t size_before = cstate_table_slots_memory(f.table);
+
+	/* the verdicts of a closed day's coverage, exact */
+	cr_assert_eq(open_check(&f, 1800, 1800, 251000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(daily_open_check(f.cs, 100, 1800, 1800, 251001, &old, &old_interval),
+	             DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, 251000, "the counted energy, to replace it");
+	cr_assert_eq(old_interval, 1800);
+	cr_assert_eq(open_check(&f, 1800, 900, 251000, &old), DAILY_COVER_DIFFERS, "another shape");
+	cr_assert_eq(old, -1);
+	cr_assert_eq(open_check(&f, 2700, 900, 1, &old), DAILY_COVER_DIFFERS, "inside a half hour");
+	cr_assert_eq(open_check(&f, 0, 3600, 1, &old), DAILY_COVER_DIFFERS, "over two of them");
+	cr_assert_eq(open_check(&f, 1860, 60, 1, &old), DAILY_COVER_DIFFERS, "untracked, over them");
+	cr_assert_eq(open_check(&f, 7200, 1800, 1, &old), DAILY_COVER_NEW);
+	cr_assert_eq(daily_open_check(f.cs, 99, 0, 1800, 250000, &old, NULL), DAILY_COVER_NEW,
+	             "another day's readings are not the open day's");
+
+	/* a quarter hour off the half hours makes the slots finer, the readings kept */
+	count_reading(&f, 100, 7200 + 900, 900, 5000);
+	slots = f.cs->slots;
+	cr_assert_eq(slots->grid, 1);
+	cr_assert_eq(slots->count, 100);
+	cr_assert_eq(open_check(&f, 1800, 1800, 251000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(open_check(&f, 1800, 900, 251000, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(open_check(&f, 8100, 900, 5000, &old), DAILY_COVER_SAME);
+	cr_assert_gt(cstate_table_slots_memory(f.table), size_before);
+
+	/* an untracked reading is not held: the slots stay as they are */
+	uint8_t copy[512];
+	memcpy(copy, slots, cstate_slots_size(slots->count, slots->exact));
+	count_reading(&f, 100, 10000, 300, 7000);
+	cr_assert_eq(f.cs->slots, slots);
+	cr_assert_eq(memcmp(copy, slots, cstate_slots_size(slots->count, slots->exact)), 0);
+
+	/* the next day starts over with its own meter's interval */
+	count_reading(&f, 101, 0, 86400, 12000000);
+	slots = f.cs->slots;
+	cr_assert_eq(slots->day, 101);
+	cr_assert_eq(slots->grid, 96, "a daily meter: a day a slot");
+	cr_assert_eq(slots->count, 2);
+	cr_assert_eq(open_check(&f, 0, 86400, 12000000, &old), DAILY_COVER_SAME);
+	cr_assert_eq(open_check(&f, 1800, 1800, 251000, &old), DAILY_COVER_DIFFERS);
+	cstate_table_destroy(f.table);
+}
+
+Test(daily, the_open_day_holds_every_energy_exactly)
+{
+	struct open_fixture f;
+	int64_t old;
+	open_init(&f);
+	count_reading(&f, 100, 0, 900, 32767000);       /* past the closed days' exact codes */
+	cr_assert_not(f.cs->slots->exact, "65,533 Wh still fit the compact codes");
+	count_reading(&f, 100, 900, 900, 65533000);
+	cr_assert_not(f.cs->slots->exact);
+	count_reading(&f, 100, 1800, 900, 1500);          /* 1.5 Wh */
+	cr_assert(f.cs->slots->exact, "a part of a Wh makes the slots wide");
+	count_reading(&f, 100, 2700, 900, 9000000000000LL); /* 9 GWh */
+	cr_assert_eq(open_check(&f, 900, 900, 65533000, &old), DAILY_COVER_SAME, "kept on widening");
+	cr_assert_eq(open_check(&f, 1800, 900, 1500, &old), DAILY_COVER_SAME);
+	cr_assert_eq(open_check(&f, 1800, 900, 1501, &old), DAILY_COVER_DIFFERS,
+	             "a micro-kWh apart is a restatement, never a duplicate");
+	cr_assert_eq(old, 1500, "and the counted energy is known, to replace it");
+	cr_assert_eq(open_check(&f, 2700, 900, 9000000000000LL, &old), DAILY_COVER_SAME);
+	cr_assert_eq(open_check(&f, 2700, 900, 9000000000001LL, &old), DAILY_COVER_DIFFERS);
+	cr_assert_eq(old, 9000000000000LL);
+	/* no two energies share a code: every one of 10,000 nearby energies is told apart */
+	for (int64_t uwh = 1; uwh <= 10000; uwh++)
+		cr_assert_eq(open_check(&f, 1800, 900, 1500 + uwh, &old), DAILY_COVER_DIFFERS);
+
+	/* the closed day's coverage written from them is what the codes always were */
+	uint16_t cover[CSTATE_COVER_SLOTS] = {0}, from_slots[CSTATE_COVER_SLOTS];
+	daily_cover_add(cover, 0, 900, 32767000);
+	daily_cover_add(cover, 900, 900, 65533000);
+	daily_cover_add(cover, 1800, 900, 1500);
+	daily_cover_add(cover, 2700, 900, 9000000000000LL);
+	daily_open_cover(f.cs, 100, from_slots);
+	cr_assert_eq(memcmp(cover, from_slots, sizeof(cover)), 0);
+	cstate_table_destroy(f.table);
+}
+
 Test(daily, a_restatement_moves_the_open_days_total)
 {
-	struct cstate cs;
-	fresh(&cs);
-	daily_apply_reading(&cs, 100, 500000, 900, NULL);
-	daily_cover_add(cs.cover, 0, 900, 500000);
-	daily_apply_reading(&cs, 100, 250000, 900, NULL);
-	daily_cover_add(cs.cover, QUARTER, 900, 250000);
-	daily_restate(&cs, 0, 900, 500000, 800000);
-	cr_assert_eq(cs.open_uwh, 1050000);
-	cr_assert_eq(cs.open_readings, 2);
-	cr_assert_eq(cs.open_covered_s, 1800);
-	cr_assert_eq(cs.cover[0], 801);
-	daily_restate(&cs, 0, 900, 800000, 0);
-	cr_assert_eq(cs.open_uwh, 250000);
-	cr_assert_eq(cs.cover[0], 1);
+	struct open_fixture f;
+	int64_t old;
+	open_init(&f);
+	count_reading(&f, 100, 0, 900, 500000);
+	count_reading(&f, 100, QUARTER, 900, 250000);
+	daily_restate(f.table, f.cs, 0, 900, 500000, 800000);
+	cr_assert_eq(f.cs->open_uwh, 1050000);
+	cr_assert_eq(f.cs->open_readings, 2);
+	cr_assert_eq(f.cs->open_covered_s, 1800);
+	cr_assert_eq(f.cs->slots->code[0], 801);
+	cr_assert_eq(open_check(&f, 0, 900, 800000, &old), DAILY_COVER_SAME);
+	daily_restate(f.table, f.cs, 0, 900, 800000, 0);
+	cr_assert_eq(f.cs->open_uwh, 250000);
+	cr_assert_eq(f.cs->slots->code[0], 1);
+	daily_restate(f.table, f.cs, 0, 900, 0, 333);
+	cr_assert(f.cs->slots->exact, "a restatement to a part of a Wh widens the slots");
+	cr_assert_eq(open_check(&f, 0, 900, 333, &old), DAILY_COVER_SAME);
+	cr_assert_eq(f.cs->open_uwh, 250333);
+	cstate_table_destroy(f.table);
+}
+
+/* A small deterministic generator (xorshift). */
+static uint64_t next_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+/*
+ * The slots and a closed day's codes are two views of one day: for any sequence of readings
+ * (aligned and not, of any length, whole Wh and not, some running past the day), counted when
+ * the closed-day check says NEW, both give the same verdict for every probe whose energies
+ * the codes hold exactly, the same codes when the day closes, and hourly sums (the slots'
+ * plus the untracked readings') equal to those of every counted reading.
+ */
+Test(daily, the_slots_agree_with_the_closed_day_codes_and_the_hourly_sums)
+{
+	static const int32_t lengths[] = {900, 1800, 3600, 2700, 5400, 7200, 14400, 43200, 86400, 300, 60};
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	for (int round = 0; round < 300; round++) {
+		struct open_fixture f;
+		uint16_t cover[CSTATE_COVER_SLOTS] = {0};
+		struct daily_hours expected = {0}, untracked = {0};
+		open_init(&f);
+		int whole_wh = round % 3 != 0;
+		for (int n = 0; n < 60; n++) {
+			uint64_t r = next_rand(&seed);
+			int32_t interval = lengths[r % (round % 2 ? 4 : 11)];
+			int32_t second = (int32_t)((r >> 8) % 100) * QUARTER;
+			if (interval < QUARTER)
+				second += (int32_t)((r >> 16) % QUARTER);
+			if (second >= 90000)
+				second = 89100;
+			int64_t uwh = whole_wh ? 1000 * (int64_t)((r >> 24) % 40000)
+			                       : (int64_t)((r >> 24) % 70000000);
+			int64_t old_cover, old_open;
+			enum daily_cover v = daily_cover_check(cover, second, interval, uwh, &old_cover);
+			enum daily_cover w = f.cs->flags & CSTATE_F_HAS_DAY
+			                         ? daily_open_check(f.cs, 100, second, interval, uwh,
+			                                            &old_open, NULL)
+			                         : DAILY_COVER_NEW;
+			if (whole_wh && uwh < 32767000)
+				cr_assert_eq(v, w, "round %d reading %d: %d s at %d", round, n, interval,
+				             second);
+			if (v != DAILY_COVER_NEW)
+				continue;
+			cr_assert_eq(w, DAILY_COVER_NEW);
+			daily_cover_add(cover, second, interval, uwh);
+			count_reading(&f, 100, second, interval, uwh);
+			if (interval < 86400) {
+				daily_hours_add(&expected, second, interval, uwh);
+				if (!daily_reading_tracked(second, interval))
+					daily_hours_add(&untracked, second, interval, uwh);
+			}
+		}
+		uint16_t from_slots[CSTATE_COVER_SLOTS];
+		daily_open_cover(f.cs, 100, from_slots);
+		cr_assert_eq(memcmp(cover, from_slots, sizeof(cover)), 0, "round %d", round);
+		struct daily_hours derived = untracked;
+		daily_open_hours(f.cs, 100, &derived);
+		cr_assert_eq(derived.mask, expected.mask, "round %d", round);
+		for (int h = 0; h < DAILY_HOURS; h++)
+			cr_assert_eq(derived.uwh[h], expected.uwh[h], "round %d hour %d", round, h);
+		cstate_table_destroy(f.table);
+	}
 }

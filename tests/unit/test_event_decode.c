@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scoring/attributes.h"
 #include "streams/event.h"
 
 #define ERR_SIZE 512
@@ -1153,4 +1154,105 @@ Test(event_names, all_names)
 	cr_expect_str_eq(meter_event_code_name(METER_CODE__COUNT), "unknown");
 	cr_expect_str_eq(segment_name(SEGMENT_UNKNOWN), "unknown");
 	cr_expect_str_eq(segment_name(SEGMENT__COUNT), "unknown");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* A profile's attributes: their shape in the decoder, their values against a schema           */
+
+#define PROFILE_HEAD                                                                          \
+	"{\"type\":\"customer\",\"event_id\":\"p-1\",\"ts\":\"2026-03-01T00:00:00+08:00\","     \
+	"\"customer_id\":\"C-1\",\"segment\":\"commercial\",\"transformer_id\":\"T-1\","
+
+Test(event_attributes, shape_is_checked_by_the_decoder)
+{
+	static const struct {
+		const char *attributes;
+		enum event_reject reason;
+		const char *message;
+	} cases[] = {
+		{"{}", EVENT_REJECT_NONE, ""},
+		{"{\"business_type\":\"retail\",\"staff\":12.5}", EVENT_REJECT_NONE, ""},
+		{"[]", EVENT_REJECT_FIELD_TYPE, "field 'attributes': must be an object, got an array"},
+		{"\"retail\"", EVENT_REJECT_FIELD_TYPE,
+		 "field 'attributes': must be an object, got string \"retail\""},
+		{"null", EVENT_REJECT_FIELD_TYPE, "field 'attributes': must be an object, got null"},
+		{"{\"a\":{}}", EVENT_REJECT_FIELD_TYPE,
+		 "field 'attributes': attribute 'a' must be a string or a number, got an object"},
+		{"{\"Business\":\"retail\"}", EVENT_REJECT_BAD_VALUE,
+		 "field 'attributes': 'Business' is not an attribute name (lower-case letters, digits "
+		 "and '_', starting with a letter, at most 48 bytes)"},
+		{"{\"open\":true}", EVENT_REJECT_FIELD_TYPE,
+		 "field 'attributes': attribute 'open' must be a string or a number, got true"},
+		{"{\"note\":\"\"}", EVENT_REJECT_BAD_VALUE,
+		 "field 'attributes': attribute 'note' must be 1 to 63 bytes without control "
+		 "characters"},
+		{"{\"note\":\"a\\nb\"}", EVENT_REJECT_BAD_VALUE,
+		 "field 'attributes': attribute 'note' must be 1 to 63 bytes without control "
+		 "characters"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char json[1024], err[ERR_SIZE];
+		struct event ev;
+		snprintf(json, sizeof json, PROFILE_HEAD "\"attributes\":%s}", cases[i].attributes);
+		cr_expect_eq(decode_str(json, &ev, err), cases[i].reason, "%s: %s", json, err);
+		if (cases[i].reason == EVENT_REJECT_NONE)
+			cr_expect(ev.has & EVENT_HAS_ATTRIBUTES, "%s", json);
+		else
+			cr_expect_str_eq(err, cases[i].message);
+	}
+}
+
+/* The shipped schema's two attributes, built in memory. */
+static struct attr_schema *test_schema(void)
+{
+	struct attr_schema *schema = attr_schema_new();
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	static const char *const values[] = {"retail", "hospitality", "manufacturing"};
+	for (size_t v = 0; v < 3; v++)
+		attr_def_add_value(&schema->defs[slot], values[v], strlen(values[v]));
+	slot = attr_schema_add(schema, "years_at_address", ATTR_NUMBER);
+	schema->defs[slot].min = 0;
+	schema->defs[slot].max = 150;
+	return schema;
+}
+
+Test(event_attributes, values_are_read_against_the_schema)
+{
+	static const struct {
+		const char *attributes;
+		enum event_reject reason;
+		const char *message;
+	} cases[] = {
+		{"{\"years_at_address\":12,\"business_type\":\"manufacturing\"}", EVENT_REJECT_NONE,
+		 ""},
+		{"{\"business_kind\":\"retail\"}", EVENT_REJECT_UNKNOWN_FIELD,
+		 "unknown attribute 'business_kind': not declared in the attribute schema"},
+		{"{\"business_type\":\"bakery\"}", EVENT_REJECT_BAD_VALUE,
+		 "'bakery' is not one of the values of attribute business_type"},
+		{"{\"business_type\":3}", EVENT_REJECT_FIELD_TYPE,
+		 "attribute 'business_type' is a category: its value must be a string"},
+		{"{\"years_at_address\":\"12\"}", EVENT_REJECT_FIELD_TYPE,
+		 "attribute 'years_at_address' is a number: its value must be a JSON number"},
+		{"{\"years_at_address\":151}", EVENT_REJECT_BAD_VALUE,
+		 "attribute 'years_at_address': 151 is outside its range 0 .. 150"},
+	};
+	struct attr_schema *schema = test_schema();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char json[1024], err[ERR_SIZE] = "";
+		struct event ev;
+		struct attr_vec av;
+		snprintf(json, sizeof json, PROFILE_HEAD "\"attributes\":%s}", cases[i].attributes);
+		cr_assert_eq(decode_str(json, &ev, err), EVENT_REJECT_NONE, "%s: %s", json, err);
+		enum event_reject rc =
+		    event_attributes_read(json, strlen(json), schema, &av, err, sizeof err);
+		cr_expect_eq(rc, cases[i].reason, "%s: %s", json, err);
+		if (rc != EVENT_REJECT_NONE) {
+			cr_expect_str_eq(err, cases[i].message);
+			continue;
+		}
+		cr_expect_eq(av.known, 3u);
+		cr_expect_eq(av.value[0], 2.0, "manufacturing is code 2");
+		cr_expect_eq(av.value[1], 12.0);
+	}
+	attr_schema_free(schema);
 }

@@ -443,6 +443,10 @@ Test(event_fast, strings_and_layout)
 		{ "{\"type\":\"payment\",\"event_id\":\"p\",\"ts\":\"2026-03-01T00:30:00Z\","
 		  "\"customer_id\":\"C\",\"amount\":-0}", false },
 		{ "{}", false }, { "[]", false }, { "", false }, { "{\"type\":", false },
+		/* a profile's attributes object is nested: the jansson decoder reads it */
+		{ "{\"type\":\"customer\",\"event_id\":\"c\",\"ts\":\"2026-03-01T00:30:00Z\","
+		  "\"customer_id\":\"C\",\"segment\":\"commercial\",\"transformer_id\":\"T\","
+		  "\"attributes\":{\"business_type\":\"retail\"}}", false },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		cr_expect_eq(crosscheck(cases[i].json, strlen(cases[i].json), NULL), cases[i].fast,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "detector/grader.h"
+#include "tests/support/credit_fixture.h"
 #include "rules/scorecard_load.h"
 #include "scoring/payments.h"
 #include "scoring/scorecard.h"
@@ -62,38 +63,12 @@ Test(grader, hysteresis_holds_a_grade_until_the_margin_is_crossed)
 	scorecard_free(card);
 }
 
-/* A residential customer of the shipped cards with a year of bills paid on time. */
-static void good_payer(struct cstate *cs)
-{
-	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "C1");
-	cs->segment = SEGMENT_RESIDENTIAL;
-	payments_start(&cs->pay, 20000);
-	for (int m = 0; m < 14; m++) {
-		int32_t issued = 20400 + 30 * m;
-		char id[16];
-		snprintf(id, sizeof(id), "B%d", m);
-		payments_bill(&cs->pay, id, strlen(id), 80, issued + 20, issued);
-		payments_payment(&cs->pay, 80, id, strlen(id), issued + 10);
-	}
-}
-
-static struct grader *shipped(double margin)
-{
-	struct rbuf diag = {0};
-	struct grader *g = grader_new("rules", "scoring/cards", margin, &diag);
-	rbuf_append(&diag, "", 1);
-	cr_assert_not_null(g, "%s", diag.data);
-	rbuf_free(&diag);
-	return g;
-}
-
 Test(grader, first_grade_then_changes_only)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	int32_t today = 20400 + 30 * 14;
 
 	cr_assert_eq(grader_held_grade(&cs), RULE_GRADE_NONE);
@@ -136,10 +111,10 @@ Test(grader, first_grade_then_changes_only)
 
 Test(grader, confirmed_theft_caps_at_c_and_its_withdrawal_lifts_the_cap)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	int32_t today = 20400 + 30 * 14;
 	grader_grade(g, &cs, today, &r);
 	enum rule_grade before = r.grade.grade;
@@ -190,7 +165,7 @@ Test(grader, broken_files_fail_to_load_and_a_failed_reload_keeps_the_old_ones)
 	cr_assert_not_null(g);
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	enum rule_grade was = r.grade.grade;
 
@@ -273,7 +248,7 @@ Test(grader, a_card_edit_alone_is_seen_even_at_the_same_size_and_time)
 	cr_assert_eq(grader_reload(g, 0, &diag), 1, "the edit was not seen");
 	struct cstate cs;
 	struct grader_result r;
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
 	cr_assert_str_eq(scorecard_version(r.card), "2026.9");
 	cr_assert_eq(grader_reload(g, 0, &diag), 0, "then nothing changed");
@@ -364,12 +339,12 @@ static void count_grading(struct cstate *cs, const struct grader_result *r, void
  * billing, is not regraded. */
 Test(grader, a_regrade_is_as_of_the_day_graded_last)
 {
-	struct grader *g = shipped(5);
+	struct grader *g = fixture_shipped_grader(5);
 	struct cstate cs;
 	struct grader_result r;
 	memset(&cs, 0, sizeof(cs));
 	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "no billing");
-	good_payer(&cs);
+	fixture_paying_customer(&cs, SEGMENT_RESIDENTIAL, 14);
 	cr_assert_eq(cs.pay.graded_day, 20399, "the day before the first bill");
 	cr_assert_eq(grader_regrade(g, &cs, &r), 0, "billing, but no grade held yet");
 
@@ -391,4 +366,75 @@ Test(grader, a_regrade_is_as_of_the_day_graded_last)
 	cr_assert_eq(last[0], 20399 + 30 * 14 + 1000);
 	cstate_table_destroy(table);
 	grader_free(g);
+}
+
+/* A card for every segment: 600 points, hospitality costs 70 (B under 550 .. 520). */
+static const char attribute_card[] =
+    "scorecard: attrs\nversion: \"1\"\nsegments: [residential, commercial]\ndefault: true\n"
+    "base_points: 600\ngrades: {AAA: 590, AA: 570, A: 550, B: 520}\ncharacteristics:\n"
+    "  - attribute: business_type\n    type: category\n    code: BUSINESS_TYPE\n"
+    "    reason: \"Type of business\"\n    bins:\n"
+    "      - {values: [hospitality], points: -70}\n      - {other: true, points: 0}\n"
+    "      - {missing: true, points: 0}\n";
+
+static struct attr_vec lookup_values;
+static int lookup_calls;
+
+static const struct attr_vec *lookup(void *arg, const struct cstate *cs)
+{
+	(void)cs;
+	lookup_calls++;
+	return arg ? &lookup_values : NULL;
+}
+
+Test(grader, cards_read_the_customers_attributes_by_the_schema)
+{
+	char dir[] = "/tmp/riskd-grader-XXXXXX", path[128];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/attrs.yaml", dir);
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(attribute_card, fp);
+	fclose(fp);
+	struct rbuf diag = {0};
+	struct grader *g = grader_new("rules", dir, 5, &diag);
+	cr_assert_not_null(g, "%.*s", (int)diag.len, diag.data);
+
+	struct attr_schema *schema = attr_schema_new();
+	char why[256];
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why),
+	             RISKD_ERR_INVALID, "the card's attribute is not declared");
+	cr_assert_str_eq(why, "card attrs: attribute 'business_type' is not declared in the "
+	                      "attribute schema");
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "hospitality", 11);
+	cr_assert_eq(grader_set_attributes(g, schema, lookup, &lookup_values, why, sizeof why), 0,
+	             "%s", why);
+
+	struct cstate cs;
+	struct grader_result r;
+	good_payer(&cs);
+	attr_vec_clear(&lookup_values);
+	attr_vec_set(&lookup_values, slot, 1); /* hospitality */
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
+	cr_assert_gt(lookup_calls, 0);
+	attr_vec_set(&lookup_values, slot, 0); /* retail */
+	memset(&cs.credit, 0, sizeof cs.credit); /* nothing held */
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_AAA);
+
+	/* a reload binds the new cards to the schema too */
+	cr_assert_eq(grader_reload(g, 1, &diag), 1, "%.*s", (int)diag.len, diag.data);
+	attr_vec_set(&lookup_values, slot, 1);
+	memset(&cs.credit, 0, sizeof cs.credit);
+	cr_assert_eq(grader_grade(g, &cs, 20900, &r), 1);
+	cr_assert_eq(r.grade.grade, RULE_GRADE_B);
+
+	unlink(path);
+	rmdir(dir);
+	rbuf_free(&diag);
+	grader_free(g);
+	attr_schema_free(schema);
 }

@@ -305,23 +305,30 @@ Test(ingest, a_restatement_is_applied_when_configured)
 	cr_assert_eq(r->uwh, -250000);
 	cr_assert_eq(cs->open_uwh, 1500000);
 
-	/* a reading whose counted energy is known by its hash only (not a whole number of Wh,
-	 * or 32,767 Wh and more) is still a duplicate when repeated, but cannot be replaced;
-	 * nor can one of another shape: a conflict even here */
+	/* the open day holds every energy exactly: one finer than a Wh, or 40 kWh, or 100 MWh,
+	 * is a duplicate when repeated and replaced when restated; one of another shape cannot
+	 * be replaced: a conflict even here */
 	struct event fine = reading(&f, "C1", MIDNIGHT(D0) + 3 * HOUR, 0.0005, 900);
 	accept(&f, &fine);
-	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_DUPLICATE, "same hash");
+	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_DUPLICATE);
 	fine.u.reading.kwh = 0.0006;
-	cr_assert_eq(ingest(&f, &fine, 0)->outcome, INGEST_CONFLICT, "old energy unknown");
+	r = accept(&f, &fine);
+	cr_assert(r->restated, "0.1 Wh apart: a restatement, applied");
+	cr_assert_eq(r->uwh, 100);
 	struct event big = reading(&f, "C1", MIDNIGHT(D0) + 4 * HOUR, 40.0, 900);
-	f.in.max_kw_unknown_profile = 1000;
+	f.in.max_kw_unknown_profile = 1000000;
 	accept(&f, &big);
-	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_DUPLICATE, "40 kWh, by hash");
+	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_DUPLICATE, "40 kWh");
 	big.u.reading.kwh = 40.001;
-	cr_assert_eq(ingest(&f, &big, 0)->outcome, INGEST_CONFLICT);
+	cr_assert(accept(&f, &big)->restated);
+	struct event huge = reading(&f, "C1", MIDNIGHT(D0) + 5 * HOUR, 100000.0, 900);
+	accept(&f, &huge);
+	cr_assert_eq(ingest(&f, &huge, 0)->outcome, INGEST_DUPLICATE, "100 MWh");
+	huge.u.reading.kwh = 100000.000001;
+	cr_assert(accept(&f, &huge)->restated, "a micro-kWh apart");
 	struct event half = reading(&f, "C1", MIDNIGHT(D0) + HOUR, 2.0, 1800);
 	cr_assert_eq(ingest(&f, &half, 0)->outcome, INGEST_CONFLICT, "another shape");
-	cr_assert_eq(cs->open_uwh, 41500500);
+	cr_assert_eq(cs->open_uwh, 1500600 + 40001000 + 100000000001LL);
 	fixture_fini(&f);
 }
 
@@ -361,8 +368,13 @@ Test(ingest, a_late_reading_is_checked_against_its_closed_days_coverage)
 	cr_assert_eq(r->closed_cover[hour_slot], 1001, "1000 Wh + 1");
 	cr_assert_eq(r->closed_cover[hour_slot + 1], CSTATE_COVER_CONT);
 	cr_assert_eq(r->closed_cover[hour_slot + 2], CSTATE_COVER_NONE);
-	cr_assert_eq(cs->cover[hour_slot], 751, "the open day D0 + 1 starts its own");
-	cr_assert_eq(cs->cover[2 * hour_slot], CSTATE_COVER_NONE);
+	uint16_t open_cover[CSTATE_COVER_SLOTS];
+	daily_open_cover(cs, D0 + 1, open_cover);
+	cr_assert_eq(open_cover[hour_slot], 751, "the open day D0 + 1 starts its own");
+	cr_assert_eq(open_cover[2 * hour_slot], CSTATE_COVER_NONE);
+	cr_assert_eq(r->closed_hours.mask, (1u << 1) | (1u << 2), "and its hourly sums");
+	cr_assert_eq(r->closed_hours.uwh[1], 1000000);
+	cr_assert_eq(r->closed_hours.uwh[2], 500000);
 	stub.day = D0;
 	memcpy(stub.codes, r->closed_cover, sizeof(stub.codes));
 
@@ -411,7 +423,10 @@ Test(ingest, readings_off_the_quarter_hours_are_not_checked)
 	struct cstate *cs = accept(&f, &a)->cs;
 	accept(&f, &a);
 	cr_assert_eq(cs->open_readings, 2, "counted again: the contract's intervals are 15 min up");
-	cr_assert_eq(cs->cover[HOUR / CSTATE_COVER_SLOT_S], CSTATE_COVER_NONE);
+	uint16_t open_cover[CSTATE_COVER_SLOTS];
+	daily_open_cover(cs, D0, open_cover);
+	cr_assert_eq(open_cover[HOUR / CSTATE_COVER_SLOT_S], CSTATE_COVER_NONE);
+	cr_assert_null(cs->slots, "nothing held");
 	/* but one over a tracked reading's time is a conflict */
 	struct event q = reading(&f, "C1", MIDNIGHT(D0) + 2 * HOUR, 0.2, 900);
 	accept(&f, &q);

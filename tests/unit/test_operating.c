@@ -176,6 +176,97 @@ Test(operating, side_table_keeps_addresses)
 	op_table_free(t);
 }
 
+static int odd_key(const void *key, void *record, void *arg)
+{
+	(void)record;
+	return ((const char *)key - (const char *)arg) % 2 == 1;
+}
+
+Test(operating, side_table_forgets_what_remove_if_drops)
+{
+	struct op_table *t = op_table_new();
+	static char keys[600];
+	for (int i = 0; i < 600; i++)
+		op_table_get(t, &keys[i], 1)->stop_days = (uint16_t)i;
+	op_table_remove_if(t, odd_key, keys);
+	cr_assert_eq(op_table_count(t), 300);
+	for (int i = 0; i < 600; i++) {
+		struct op_state *op = op_table_get(t, &keys[i], 0);
+		if (i % 2) {
+			cr_assert_null(op, "key %d dropped", i);
+		} else {
+			cr_assert_not_null(op, "key %d kept", i);
+			cr_assert_eq(op->stop_days, i, "key %d keeps its state", i);
+		}
+	}
+	op_table_free(t);
+}
+
+Test(operating, the_day_peak_follows_the_readings_of_the_day)
+{
+	struct op_state op;
+	op_state_init(&op);
+	cr_assert_eq(op_state_day_peak(&op, MONDAY), 0.0);
+	op_state_reading(&op, MONDAY, 3.0);
+	op_state_reading(&op, MONDAY, 7.5);
+	op_state_reading(&op, MONDAY, 2.0);
+	cr_assert_eq(op_state_day_peak(&op, MONDAY), 7.5);
+	op_state_reading(&op, MONDAY + 1, 1.0);
+	cr_assert_eq(op_state_day_peak(&op, MONDAY + 1), 1.0);
+	cr_assert_eq(op_state_day_peak(&op, MONDAY), 0.0, "the day before is no longer followed");
+	op_state_reading(&op, MONDAY, 9.0); /* late: its day is gone */
+	cr_assert_eq(op_state_day_peak(&op, MONDAY + 1), 1.0);
+}
+
+Test(operating, a_snapshot_reads_back_the_same_state)
+{
+	struct op_state op, back;
+	struct feature_vec fv, fv_back;
+	op_state_init(&op);
+	feed_weeks(&op, 0, 52, shop, 1.0);
+	feed_weeks(&op, 52, 10, shop, 0.7);
+	op_state_day(&op, MONDAY + 7 * 62, 50, 3, CAPACITY_KW);
+	op_state_reading(&op, MONDAY + 7 * 62 + 1, 4.25);
+	uint8_t bytes[OP_STATE_ENCODED_BYTES + 1];
+	cr_assert_eq(op_state_encode(&op, bytes), OP_STATE_ENCODED_BYTES);
+	memset(&back, 0xa5, sizeof back);
+	cr_assert_eq(op_state_decode(bytes, OP_STATE_ENCODED_BYTES, &back), 0);
+	cr_assert_eq(memcmp(&op, &back, sizeof op), 0);
+	feature_vec_clear(&fv);
+	feature_vec_clear(&fv_back);
+	op_state_features(&op, &fv);
+	op_state_features(&back, &fv_back);
+	cr_assert_eq(memcmp(fv.known, fv_back.known, sizeof fv.known), 0);
+	for (int f = 0; f < FEAT__COUNT; f++)
+		if (feature_known(&fv, (enum feature_id)f))
+			cr_assert_eq(fv.value[f], fv_back.value[f], "%s", feature_def(f)->name);
+	cr_assert(feature_known(&fv, FEAT_YOY_CHANGE_8W), "a year and more of weeks");
+	cr_assert_eq(op_state_day_peak(&back, MONDAY + 7 * 62 + 1), 4.25);
+
+	cr_assert_eq(op_state_decode(bytes, OP_STATE_ENCODED_BYTES - 1, &back), -1, "short");
+	bytes[0] = 99;
+	cr_assert_eq(op_state_decode(bytes, OP_STATE_ENCODED_BYTES, &back), -1, "version");
+	bytes[0] = 1;
+	bytes[1 + 6 * 4] = 9; /* open_days */
+	cr_assert_eq(op_state_decode(bytes, OP_STATE_ENCODED_BYTES, &back), -1, "open_days 9");
+}
+
+Test(operating, week_energy_in_kwh_with_its_monday)
+{
+	struct op_state op;
+	int32_t monday;
+	op_state_init(&op);
+	feed_weeks(&op, 0, 3, flat, 1.0);
+	op_state_day(&op, MONDAY + 21, 100, 5, CAPACITY_KW); /* opens the fourth week */
+	double kwh = op_state_week_kwh(&op, 1, &monday);
+	cr_assert_float_eq(kwh, 700.0, 0.5);
+	cr_assert_eq(monday, MONDAY + 14);
+	cr_assert_float_eq(op_state_week_kwh(&op, 3, &monday), 700.0, 0.5);
+	cr_assert_eq(monday, MONDAY);
+	cr_assert(isnan(op_state_week_kwh(&op, 4, &monday)), "before the first week");
+	cr_assert_eq(monday, MONDAY - 7);
+}
+
 /* The shipped operating rules (rules/, kind operating) on the features of a series. */
 static int shipped_rules_warn(const struct op_state *op)
 {

@@ -77,3 +77,35 @@ Test(policy_check, a_broken_scorecard_fails_with_its_place)
 	cr_assert(strstr(err, "/cards/broken.yaml:"), "%s", err);
 	cr_assert(strstr(err, "scorecards"), "%s", err);
 }
+
+Test(policy_check, a_broken_schema_or_a_card_on_an_undeclared_attribute_fails)
+{
+	struct riskd_config cfg;
+	config_defaults(&cfg);
+	char dir[256], cmd[900];
+	scratch_policies(dir, sizeof(dir));
+	snprintf(cmd, sizeof(cmd), "printf 'attributes:\\n  - name: staff\\n    type: nmber\\n"
+	         "    reason: Staff\\n' > %s/attributes.yaml", dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cfg.rules_path, sizeof(cfg.rules_path), "%s/rules", dir);
+	snprintf(cfg.scorecard_path, sizeof(cfg.scorecard_path), "%s/cards", dir);
+	snprintf(cfg.attributes_path, sizeof(cfg.attributes_path), "%s/attributes.yaml", dir);
+	char out[4096] = "", err[4096] = "";
+	cr_assert_eq(run(&cfg, out, err, sizeof(out)), 1);
+	cr_assert(strstr(err, "/attributes.yaml:3:11: error: unknown type 'nmber'"), "%s", err);
+	cr_assert(strstr(err, "riskd: the attribute schema '"), "%s", err);
+
+	/* a card that reads an attribute the (empty) schema does not declare */
+	snprintf(cmd, sizeof(cmd), "sed -i 's/^characteristics:/characteristics:\\n  - attribute: "
+	         "staff\\n    type: number\\n    code: STAFF\\n    reason: Staff\\n    bins:\\n"
+	         "      - {to: 5, points: -5}\\n      - {from: 5, points: 0}\\n"
+	         "      - {missing: true, points: 0}/' %s/cards/residential.yaml", dir);
+	cr_assert_eq(system(cmd), 0);
+	cfg.attributes_path[0] = '\0';
+	out[0] = err[0] = '\0';
+	cr_assert_eq(run(&cfg, out, err, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(err, "card residential: attribute 'staff' is not declared in the "
+	                      "attribute schema"), "%s", err);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}

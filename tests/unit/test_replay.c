@@ -710,6 +710,14 @@ static void check_theft_area(int daily_transformer)
 		cr_assert_not_null(f, "%s", id);
 		cr_expect_lt(fabs(f->share), 2e-3, "%s: share %g", id, f->share);
 	}
+	/* the window a week before the latest is kept beside it: C2 was the thief then too */
+	const struct attrib_finding *prev = area_table_find_prev_finding(areas, "C2");
+	cr_assert_not_null(prev, "the window ending ATTRIB_PREV_DAYS before is kept");
+	cr_expect_eq(prev->window_end_day, a->last_day - ATTRIB_PREV_DAYS);
+	cr_expect_float_eq(prev->share, 1.0, 2e-3);
+	cr_expect_eq(prev->carrier, ATTRIB_REG_METERED);
+	cr_assert_not_null(area_table_find_prev_finding(areas, "C1"));
+	cr_expect_lt(fabs(area_table_find_prev_finding(areas, "C1")->share), 2e-3);
 	replay_free(rp);
 }
 

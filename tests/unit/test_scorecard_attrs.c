@@ -386,3 +386,59 @@ Test(attributes_load, errors_name_file_line_and_column)
 	rbuf_free(&out);
 	rules_diags_free(&diags);
 }
+
+/* ---- a customer's values beside its state ---- */
+
+/* A schema read from text (the diagnostics must be empty). */
+static struct attr_schema *schema_of(const char *text)
+{
+	struct attr_schema *s = NULL;
+	struct rules_diags diags = {0};
+	cr_assert_eq(attributes_load_text("mem.yaml", text, strlen(text), &s, &diags), 0);
+	rules_diags_free(&diags);
+	return s;
+}
+
+Test(attributes_values, a_snapshot_reads_back_by_name_under_an_edited_schema)
+{
+	struct attr_schema *s = schema_of(
+		"attributes:\n"
+		"  - {name: business_type, type: category, values: [retail, office, public],"
+		" reason: \"Type\"}\n"
+		"  - {name: years_at_address, type: number, reason: \"Years\"}\n"
+		"  - {name: staff, type: number, reason: \"Staff\"}\n");
+	struct attr_vec av, back;
+	attr_vec_clear(&av);
+	attr_vec_set(&av, 0, 1);      /* office */
+	attr_vec_set(&av, 1, 12.75);
+	struct rbuf bytes = {0};
+	attr_vec_encode(s, &av, &bytes);
+	cr_assert_eq(attr_vec_decode(s, (const uint8_t *)bytes.data, bytes.len, &back), 0);
+	cr_assert_eq(back.known, av.known);
+	cr_assert_eq(back.value[0], 1.0);
+	cr_assert_eq(back.value[1], 12.75);
+
+	/* the record a side table keeps: 8 bytes per attribute and the known bits */
+	cr_assert_eq(attr_record_size(s), 8 + 3 * 8);
+	unsigned char record[8 + 3 * 8];
+	attr_record_store(record, s, &av);
+	attr_record_load(record, s, &back);
+	cr_assert_eq(back.known, av.known);
+	cr_assert_eq(back.value[1], 12.75);
+
+	/* values reordered, one gone, the category's value list changed */
+	struct attr_schema *edited = schema_of(
+		"attributes:\n"
+		"  - {name: years_at_address, type: number, range: {min: 0, max: 10}, reason: \"Y\"}\n"
+		"  - {name: business_type, type: category, values: [public, office], reason: \"T\"}\n");
+	cr_assert_eq(attr_vec_decode(edited, (const uint8_t *)bytes.data, bytes.len, &back), 1,
+	             "12.75 is outside the new range");
+	cr_assert_eq(back.known, 2u, "business_type is slot 1 now");
+	cr_assert_eq(back.value[1], 1.0, "office is code 1 now");
+
+	cr_assert_eq(attr_vec_decode(s, (const uint8_t *)bytes.data, bytes.len - 1, &back), -1);
+	cr_assert_eq(attr_vec_decode(s, (const uint8_t *)"\x07", 1, &back), -1);
+	rbuf_free(&bytes);
+	attr_schema_free(s);
+	attr_schema_free(edited);
+}
