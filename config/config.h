@@ -90,6 +90,7 @@ struct riskd_config {
 	char timezone[CONFIG_STR_MAX];             /* days.timezone, default "Asia/Shanghai" */
 	int day_lateness_s;                        /* days.lateness_s, 0..604800, default 7200 */
 	int attribution_window_days;               /* attribution.window_days, 7..90, default 28 */
+	char attribution_score_after_area[8];      /* attribution.score_after_area: "on" | "off" */
 	int attribution_history_days;              /* attribution.history_days, 7..56, default 28 */
 	double max_kw_unknown_profile;             /* validation.max_kw_unknown_profile, 0.1..1e6, default 2000 */
 	char restatements[16];                     /* ingest.restatements: conflict (default) or apply */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rescore.h"
+
 #define GROW(ptr, count, cap)                                                   \
 	do {                                                                        \
 		if ((count) == (cap)) {                                                 \
@@ -43,6 +45,8 @@ void batch_free(struct batch *b)
 	free(b->snapshot_hours_at);
 	free(b->alerts);
 	free(b->alert_at);
+	free(b->pending);
+	free(b->pending_at);
 	free(b->grades);
 	free(b->grade_at);
 	free(b->credit);
@@ -75,6 +79,7 @@ void batch_reset(struct batch *b)
 	b->outbox_count = 0;
 	b->snapshot_count = 0;
 	b->alert_count = 0;
+	b->pending_count = 0;
 	b->grade_count = 0;
 	b->credit_count = 0;
 	b->billing_id_count = 0;
@@ -317,6 +322,21 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, doub
 	b->alert_count++;
 }
 
+void batch_add_pending(struct batch *b, const struct cstate *cs, const char *transformer_id,
+                       const struct scorer_deferred *d)
+{
+	if (b->pending_count == b->pending_cap) {
+		b->pending_cap = b->pending_cap ? 2 * b->pending_cap : 64;
+		b->pending = xrealloc(b->pending, sizeof(*b->pending) * b->pending_cap);
+		b->pending_at = xrealloc(b->pending_at, sizeof(*b->pending_at) * b->pending_cap);
+	}
+	size_t at = b->arena.len;
+	rescore_pack(d, &b->arena);
+	b->pending_at[b->pending_count] = at;
+	b->pending[b->pending_count++] =
+	    (struct store_pending){cs->id, transformer_id, d->day, NULL, b->arena.len - at};
+}
+
 void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grader_result *r)
 {
 	if (r->has_billing) {
@@ -412,6 +432,10 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	}
 	sb->alerts = b->alerts;
 	sb->alert_count = b->alert_count;
+	for (size_t i = 0; i < b->pending_count; i++)
+		b->pending[i].snapshot = (const uint8_t *)base + b->pending_at[i];
+	sb->pending = b->pending;
+	sb->pending_count = b->pending_count;
 	for (size_t i = 0; i < b->grade_count; i++) {
 		b->grades[i].reasons_json = base + b->grade_at[i].reasons;
 		b->grades[i].scorecard = base + b->grade_at[i].scorecard;

@@ -19,6 +19,8 @@
 #include "grader.h"
 #include "store.h"
 
+struct scorer_deferred;
+
 /* Energy per (entity, day): additions to the stored rows, or whole days, for the daily sums
  * and for the hourly ones (detector/open_hours.h). A row that only carries hourly sums is an
  * empty daily addition (readings 0), which the store leaves out. */
@@ -61,6 +63,9 @@ struct batch {
 		size_t rules, curve, stolen;
 	} *alert_at;
 	size_t alert_count, alert_cap;
+	struct store_pending *pending; /* snapshot pointers are set by batch_to_store */
+	size_t *pending_at;            /* where pending[i]'s snapshot sits in the arena */
+	size_t pending_count, pending_cap;
 	struct store_grade *grades;   /* strings are set by batch_to_store */
 	struct grade_at {             /* where grades[i]'s strings sit in the arena */
 		size_t reasons, scorecard, version, hash, actions, path;
@@ -159,6 +164,12 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *t
 
 /* Adds the open day's hourly sums (copied) to the snapshot batch_add_snapshot added last. */
 void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours);
+
+/* Records customer cs's closed day d->day, whose scoring waits for its area
+ * transformer_id (interned: it must outlive the batch, as cs must), with its snapshot packed
+ * (rescore_pack) into the batch. */
+void batch_add_pending(struct batch *b, const struct cstate *cs, const char *transformer_id,
+                       const struct scorer_deferred *d);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
  * the JSON texts (detector/alerts.h: rules, curve, stolen-energy estimate) are copied. */

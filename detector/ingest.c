@@ -124,10 +124,12 @@ static int apply_reading(struct ingest *in, struct cstate_table *table, struct c
 		daily_open_add(table, cs, out->second, out->interval_s, out->uwh);
 	else if (cover)
 		daily_cover_add(cover, out->second, out->interval_s, out->uwh);
-	if (customer)
-		out->has_alert = scorer_on_reading(in->scorer, cs,
-		                                   cstate_transformer_id(in->customers, cs), ev,
-		                                   out->day, out->second, result, closed, &out->alert);
+	if (customer) {
+		int outcome = scorer_on_reading(in->scorer, cs, cstate_transformer_id(in->customers, cs),
+		                                ev, out->day, out->second, result, closed, &out->alert);
+		out->has_alert = outcome == SCORER_ALERT;
+		out->deferred = outcome == SCORER_DEFERRED;
+	}
 	return 1;
 }
 

@@ -59,6 +59,8 @@ struct ingest_result {
 	int32_t restated_interval_s;
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
+	int deferred;                   /* the closed day waits for its area: its snapshot is
+	                                   scorer_deferred(scorer) (scorer_set_deferral) */
 	/* filled only when has_alert / day_result say so (not cleared per event) */
 	struct scorer_alert alert;
 	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */

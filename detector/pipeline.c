@@ -24,6 +24,7 @@
 #include "../streams/event.h"
 #include "../streams/kafka.h"
 #include "attributor.h"
+#include "rescore.h"
 #include "batch.h"
 #include "committer.h"
 #include "grader.h"
@@ -398,6 +399,7 @@ static int finish_commit(struct pipeline *pl)
 		metrics_alert_raised(METRICS_ALERT_THEFT);
 	for (size_t i = 0; i < sb->grade_count; i++)
 		metrics_grade_changed();
+	pl->rescore_pending |= sb->pending_count > 0;
 	pl->totals.alerts_opened += (uint64_t)sb->alerts_opened;
 	pl->totals.alerts_updated += (uint64_t)(sb->alert_count - (size_t)sb->alerts_opened);
 	pl->totals.grade_changes += sb->grade_count;
@@ -406,7 +408,7 @@ static int finish_commit(struct pipeline *pl)
 	if (job->relay_rc)
 		pl->relay_pending = 1;
 	if (job->drain && job->drained > 0)
-		pl->areas_stale = pl->attrib_pending = 1;
+		pl->areas_stale = pl->attrib_pending = pl->rescore_pending = 1;
 	pl->drain_pending = 1; /* this batch's days (or a failed drain) may leave area-days queued */
 	log_kv(LOG_DEBUG, "batch_committed",
 	       "messages=%zu replayed=%zu usage_rows=%zu snapshots=%zu grade_changes=%zu ms=%.1f",
@@ -483,7 +485,7 @@ static int drain_area_balance(struct pipeline *pl)
 	}
 	if (n > 0) {
 		log_kv(LOG_DEBUG, "area_balance", "area_days=%d", n);
-		pl->areas_stale = pl->attrib_pending = 1;
+		pl->areas_stale = pl->attrib_pending = pl->rescore_pending = 1;
 	}
 	return reload_areas(pl);
 }
@@ -504,6 +506,7 @@ static int attribute(struct pipeline *pl, int budget_ms, int max_windows, int64_
 		return rc;
 	}
 	pl->findings_stale |= done.solved > 0;
+	pl->rescore_pending |= done.solved + done.dropped > 0;
 	pl->attrib_pending = done.more;
 	return 0;
 }
@@ -726,6 +729,9 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
+	if (r.deferred)
+		batch_add_pending(cur_batch(pl), r.cs, cstate_transformer_id(pl->ingest.customers, r.cs),
+		                  scorer_deferred(pl->ingest.scorer));
 	pipeline_attributes_apply(pl, ev, r.cs);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
@@ -891,6 +897,8 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
 	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
+	pl->rescorer = rescorer_new();
+	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0);
 	pl->open_hours = open_hours_new();
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
@@ -978,7 +986,8 @@ static int until_idle_ends(struct pipeline *pl, const struct pipeline_options *o
 	 * that is never given a partition stops too, after a minute */
 	int64_t idle_ms = (int64_t)(opts->until_idle_s * 1000) + (pl->assigned_once ? 0 : 60000);
 	if (cur_batch(pl)->messages || pl->committer.running || pl->relay_pending ||
-	    pl->drain_pending || pl->attrib_pending || now - pl->last_message_ms < idle_ms)
+	    pl->drain_pending || pl->attrib_pending || pl->rescore_pending ||
+	    now - pl->last_message_ms < idle_ms)
 		return 0;
 	struct kafka_lag lag;
 	kafka_consumer_lag(pl->consumer, &lag);
@@ -1019,6 +1028,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 	pl->relay_pending = 1; /* rows a previous run committed but did not publish */
 	pl->drain_pending = 1; /* area-days a previous run queued but did not balance */
 	pl->attrib_pending = 1; /* and area-windows it queued but did not attribute */
+	pl->rescore_pending = 1; /* and customer-days it left waiting for their area */
 
 	pl->last_message_ms = pl->last_progress_ms = now_ms();
 	while (!*opts->stop && !pl->fatal) {
@@ -1081,6 +1091,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			 * that never pauses still gets its findings */
 			if (pl->attrib_pending && now - pl->last_attrib_ms >= ATTRIB_BUSY_EVERY_MS)
 				attribute(pl, 1, 1, now);
+			if (pl->rescore_pending && now - pl->last_rescore_ms >= ATTRIB_BUSY_EVERY_MS)
+				pipeline_rescore(pl, 1, now);
 			seal_and_start(pl, now, 0);
 			if (force || now - pl->last_rules_check_ms >= 2000) {
 				/* a new rule set must not start under a batch counted with the old one */
@@ -1111,6 +1123,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			}
 			if (pl->attrib_pending && !pl->drain_pending)
 				resync_if_lost(pl, attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now));
+			if (pl->rescore_pending && !pl->attrib_pending && !pl->drain_pending)
+				resync_if_lost(pl, pipeline_rescore(pl, RESCORE_IDLE_BUDGET_MS, now));
 			if (force)
 				*opts->reload = 0;
 			pipeline_reload_policies(pl, force, now);
@@ -1128,6 +1142,11 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 			while (opts->until_idle_s > 0 && pl->attrib_pending && !*opts->stop &&
 			       attribute(pl, ATTRIB_IDLE_BUDGET_MS, INT32_MAX, now_ms()) == 0)
 				;
+			/* and scores the days that waited for those windows */
+			while (opts->until_idle_s > 0 && pl->rescore_pending && !*opts->stop &&
+			       pipeline_rescore(pl, RESCORE_IDLE_BUDGET_MS, now_ms()) == 0)
+				;
+			relay_outbox(pl);
 		}
 	} else {
 		drop_uncommitted(pl); /* waits for a commit still running */
@@ -1157,6 +1176,7 @@ void pipeline_destroy(struct pipeline *pl)
 	kafka_producer_destroy(pl->producer);
 	store_close(pl->store);
 	attributor_free(pl->attributor);
+	rescorer_free(pl->rescorer);
 	open_hours_free(pl->open_hours);
 	pipeline_operating_free(pl);
 	pipeline_attributes_free(pl);

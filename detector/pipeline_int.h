@@ -38,6 +38,8 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
                                     since the last, so fewer drains repeat less work */
 #define ATTRIB_IDLE_BUDGET_MS 200  /* attribution per idle turn (input caught up) */
 #define ATTRIB_BUSY_EVERY_MS 1000  /* under load: one area-window a second at most */
+#define RESCORE_IDLE_BUDGET_MS 200 /* scoring of days that waited for their area, per idle
+                                      turn; under load one area every ATTRIB_BUSY_EVERY_MS */
 
 /*
  * One assigned input partition and its offsets. Results commit with every batch; the state
@@ -94,6 +96,9 @@ struct pipeline {
 	int attrib_pending;                              /* area-windows may wait for it */
 	int findings_stale;                              /* it saved findings the area table lacks */
 	int64_t last_attrib_ms, last_findings_ms;
+	struct rescorer *rescorer;                       /* customer-days waiting for their area */
+	int rescore_pending;                             /* some may be ready to score */
+	int64_t last_rescore_ms;
 	int64_t feedback_seq;                            /* last theft confirmation applied */
 	int64_t last_feedback_ms;
 	char credit_policy[2 * RISKD_ID_MAX + 64];       /* "name version" of the credit rules */
@@ -124,6 +129,14 @@ static inline int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+
+/*
+ * Scores the pending customer-days whose area has caught up (detector/rescore.h), for up to
+ * budget_ms; nothing may be committing. Alerts raised go to the relay; clears
+ * rescore_pending when no day is ready. Returns 0, or a negative riskd_err (logged; the days
+ * stay pending).
+ */
+int pipeline_rescore(struct pipeline *pl, int budget_ms, int64_t now);
 
 /*
  * Loads offsets and state (snapshots and open-day hours) for the assigned partitions

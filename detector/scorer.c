@@ -20,6 +20,8 @@ struct scorer {
 	struct feature_vec fv;
 	struct rule_hits hits;
 	struct models_history history;
+	struct scorer_deferred deferred; /* the last SCORER_DEFERRED's snapshot */
+	int deferral;                  /* customers with an area wait for it (riskd) */
 	struct rbuf rules_json, curve_json, stolen_json;
 	struct scorer_stats stats;
 	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
@@ -135,19 +137,61 @@ void scorer_rule_counts_reset(struct scorer *sc)
 	memset(sc->rule_counts, 0, sizeof(sc->rule_counts));
 }
 
-/* The energy cs has stolen up to `day` and the alert's probability, from the history
- * models_history just filled (scoring/stolen.h), into stolen_json. */
-static void estimate_stolen(struct scorer *sc, const struct cstate *cs, int32_t day)
+/* The energy customer_id has stolen up to `day` and the alert's probability, from the
+ * history in sc->history, the drop split (NULL: none) and the customer's finding in areas
+ * (scoring/stolen.h), into stolen_json. */
+static void estimate_stolen(struct scorer *sc, const struct area_table *areas,
+                            const char *customer_id, const struct models_split *split,
+                            int32_t day)
 {
-	struct models_split split;
 	struct stolen_estimate est;
-	const struct attrib_finding *finding = area_table_find_finding(&sc->areas, cs->id);
-	stolen_estimate(&sc->history, models_drop_split(cs, &split) ? &split : NULL, finding, day,
-	                &est);
+	const struct attrib_finding *finding = area_table_find_finding(areas, customer_id);
+	stolen_estimate(&sc->history, split, finding, day, &est);
 	est.probability = stolen_probability(sc->hits.score, ruleset_alert_threshold(sc->rules),
 	                                     finding ? finding->z : 0);
 	rbuf_reset(&sc->stolen_json);
 	alert_stolen_json(&est, &sc->stolen_json);
+}
+
+/* The rules have been evaluated over sc->fv for customer_id's day `day` and sc->history
+ * holds the customer's history up to it: fills *alert when they raise one. Returns
+ * SCORER_ALERT or SCORER_QUIET. */
+static int alert_of_hits(struct scorer *sc, const struct area_table *areas,
+                         const char *customer_id, const struct models_split *split,
+                         int32_t day, struct scorer_alert *alert)
+{
+	if (!sc->hits.alert)
+		return SCORER_QUIET;
+	rbuf_reset(&sc->rules_json);
+	rbuf_reset(&sc->curve_json);
+	alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
+	alert_curve_json(&sc->history, &sc->curve_json);
+	estimate_stolen(sc, areas, customer_id, split, day);
+	*alert = (struct scorer_alert){
+	    .day = day,
+	    .score = sc->hits.score,
+	    .severity = rule_severity_name(alert_severity(sc->rules, &sc->hits)),
+	    .rules_json = &sc->rules_json,
+	    .curve_json = &sc->curve_json,
+	    .stolen_json = &sc->stolen_json,
+	};
+	sc->stats.alerts++;
+	return SCORER_ALERT;
+}
+
+/* Keeps the day that just closed for cs in sc->deferred: its models' features as scoring
+ * would see them on `today`, its drop split and its history. */
+static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
+                      int32_t today)
+{
+	struct scorer_deferred *d = &sc->deferred;
+	d->day = closed_day;
+	d->has_split = models_drop_split(cs, &d->split);
+	if (!d->has_split)
+		memset(&d->split, 0, sizeof(d->split));
+	models_history(cs, &d->history);
+	feature_vec_clear(&d->fv);
+	models_features(cs, &sc->peers, today, &d->fv);
 }
 
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
@@ -155,38 +199,63 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
                       enum daily_result result, const struct daily_closed *closed,
                       struct scorer_alert *alert)
 {
-	int raised = 0;
+	int outcome = SCORER_QUIET;
 	if (result == DAILY_CLOSED_DAY) {
 		models_on_day_closed(cs, closed);
 		peer_stats_update(&sc->peers, cs, closed->day);
-		scorer_features(sc, cs, transformer_id, day, &sc->fv);
-		ruleset_eval(sc->rules, &sc->fv, &sc->hits);
-		sc->stats.scored++;
-		if (!sc->counting_off)
-			count_rules(sc);
-		if (sc->observer)
-			sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
-		if (sc->hits.alert) {
-			rbuf_reset(&sc->rules_json);
-			rbuf_reset(&sc->curve_json);
-			alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
-			models_history(cs, &sc->history);
-			alert_curve_json(&sc->history, &sc->curve_json);
-			estimate_stolen(sc, cs, closed->day);
-			*alert = (struct scorer_alert){
-				.day = closed->day,
-				.score = sc->hits.score,
-				.severity = rule_severity_name(alert_severity(sc->rules, &sc->hits)),
-				.rules_json = &sc->rules_json,
-				.curve_json = &sc->curve_json,
-				.stolen_json = &sc->stolen_json,
-			};
-			sc->stats.alerts++;
-			raised = 1;
+		/* a customer whose profile riskd has not read yet may have an area too */
+		if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
+			defer_day(sc, cs, closed->day, day);
+			outcome = SCORER_DEFERRED;
+		} else {
+			scorer_features(sc, cs, transformer_id, day, &sc->fv);
+			ruleset_eval(sc->rules, &sc->fv, &sc->hits);
+			sc->stats.scored++;
+			if (!sc->counting_off)
+				count_rules(sc);
+			if (sc->observer)
+				sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
+			if (sc->hits.alert) {
+				struct models_split split;
+				int has_split = models_drop_split(cs, &split);
+				models_history(cs, &sc->history);
+				outcome = alert_of_hits(sc, &sc->areas, cs->id, has_split ? &split : NULL,
+				                        closed->day, alert);
+			}
 		}
 	}
 	models_on_reading(cs, ev, day, second_of_day);
-	return raised;
+	return outcome;
+}
+
+void scorer_set_deferral(struct scorer *sc, int on)
+{
+	sc->deferral = on;
+}
+
+const struct scorer_deferred *scorer_deferred(const struct scorer *sc)
+{
+	return &sc->deferred;
+}
+
+int scorer_rescore(struct scorer *sc, const char *customer_id, const char *transformer_id,
+                   const struct scorer_deferred *d, const struct area_table *areas,
+                   struct scorer_alert *alert)
+{
+	const struct models_split *split = d->has_split ? &d->split : NULL;
+	sc->fv = d->fv;
+	area_features(transformer_id[0] ? area_table_find(areas, transformer_id) : NULL,
+	              area_table_find_finding(areas, customer_id),
+	              area_table_find_prev_finding(areas, customer_id), split, &sc->fv);
+	ruleset_eval(sc->rules, &sc->fv, &sc->hits);
+	sc->stats.scored++;
+	sc->history = d->history;
+	return alert_of_hits(sc, areas, customer_id, split, d->day, alert);
+}
+
+const struct rule_hits *scorer_last_hits(const struct scorer *sc)
+{
+	return &sc->hits;
 }
 
 void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct event *ev,

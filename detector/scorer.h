@@ -17,6 +17,7 @@
 #include "../scoring/cstate.h"
 #include "../scoring/daily.h"
 #include "../scoring/features.h"
+#include "../scoring/models.h"
 #include "../streams/event.h"
 #include "areas.h"
 
@@ -55,17 +56,64 @@ int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics);
 /* The areas' energy balance, which the caller refreshes from PostgreSQL. */
 struct area_table *scorer_areas(struct scorer *sc);
 
+/* What scorer_on_reading did with a closed day. */
+enum scorer_outcome {
+	SCORER_QUIET = 0,    /* no day closed, or the rules stayed below the alert threshold */
+	SCORER_ALERT = 1,    /* *alert is filled */
+	SCORER_DEFERRED = 2  /* the day waits for its area: scorer_deferred() holds it */
+};
+
+/*
+ * What scoring a closed customer-day needs from the customer itself, kept while the day
+ * waits for its area's results (scorer_set_deferral): the models' features (the area's are
+ * added when it is scored), the drop the models found and the 60-day history the alert's
+ * curve and stolen-energy estimate read. Plain data: detector/rescore.h stores it.
+ */
+struct scorer_deferred {
+	int32_t day;                     /* the local day that closed */
+	int has_split;                   /* split is set: models_drop_split found a drop */
+	struct models_split split;
+	struct models_history history;
+	struct feature_vec fv;           /* every feature but the area's */
+};
+
 /*
  * One accepted meter reading of customer cs, after daily_apply_reading returned `result`
  * (closed filled when it is DAILY_CLOSED_DAY). Feeds the models; when a day closed, scores
  * the customer (its area features from transformer_id, cstate_transformer_id's value, ""
- * when unknown) and returns 1 with *alert filled if the active theft rules reach the alert
- * threshold; returns 0 otherwise.
+ * when unknown) and returns SCORER_ALERT with *alert filled if the active theft rules reach
+ * the alert threshold. With deferral on (scorer_set_deferral) a customer with an area (or
+ * without a profile yet, transformer_id "") is not scored here: the day's snapshot goes to scorer_deferred() and SCORER_DEFERRED is
+ * returned, for scorer_rescore once the area has the day's results. Returns SCORER_QUIET
+ * otherwise.
  */
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
                       const struct event *ev, int32_t day, int32_t second_of_day,
                       enum daily_result result, const struct daily_closed *closed,
                       struct scorer_alert *alert);
+
+/* Turns deferral on or off (the default, which the offline engine keeps: it publishes a
+ * day's area results before the customers' days close). riskd turns it on. */
+void scorer_set_deferral(struct scorer *sc, int on);
+
+/* The snapshot of the last SCORER_DEFERRED; valid until the next scorer call. */
+const struct scorer_deferred *scorer_deferred(const struct scorer *sc);
+
+/*
+ * Scores the deferred day d of customer customer_id (whose area was transformer_id when the
+ * day closed) against areas, a table holding the area's balance and findings as they stood
+ * on d->day (detector/store.h store_load_area_as_of), exactly as scorer_on_reading scores a
+ * day that closes with that table: the same features, rules, alert JSON and stolen-energy
+ * estimate. Returns SCORER_ALERT with *alert filled, or SCORER_QUIET. Not counted in
+ * scorer_rule_counts (the caller stores the counts of what it scores, scorer_last_hits) and
+ * not reported to the observer.
+ */
+int scorer_rescore(struct scorer *sc, const char *customer_id, const char *transformer_id,
+                   const struct scorer_deferred *d, const struct area_table *areas,
+                   struct scorer_alert *alert);
+
+/* The rule hits of the last scoring (valid until the next scorer call). */
+const struct rule_hits *scorer_last_hits(const struct scorer *sc);
 
 /* One accepted meter event of customer cs on local day `day`. */
 void scorer_on_meter_event(struct scorer *sc, struct cstate *cs, const struct event *ev,

@@ -165,6 +165,39 @@ static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+/* Appends len bytes as base64 (RFC 4648, padded): a third smaller in COPY text than bytea's
+ * hex, for the larger rows; PostgreSQL's decode(x, 'base64') takes it back. */
+static void copy_base64(struct rbuf *b, const uint8_t *p, size_t len)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	rbuf_reserve(b, 4 * ((len + 2) / 3));
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		b->data[b->len++] = digits[v >> 18];
+		b->data[b->len++] = digits[(v >> 12) & 63];
+		b->data[b->len++] = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+		b->data[b->len++] = i + 2 < len ? digits[v & 63] : '=';
+	}
+}
+
+static void write_pending_rows(struct rbuf *b, const void *rows, size_t n)
+{
+	const struct store_pending *p = rows;
+	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, p[i].customer_id);
+		rbuf_printf(b, "\t%d\t", (int)p[i].day);
+		store_copy_text(b, p[i].transformer_id);
+		rbuf_append(b, "\t", 1);
+		copy_base64(b, p[i].snapshot, p[i].len);
+		rbuf_append(b, "\n", 1);
+	}
+}
+
 static void write_rule_count_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_rule_count *r = rows;
@@ -342,6 +375,15 @@ static const struct store_copy_target snapshots_target = {
     "state = excluded.state, hours_day = excluded.hours_day, hours = excluded.hours, "
     "updated_at = now()",
     write_snapshot_rows};
+
+/* A day closes once, but a batch read again after a failed commit writes its days again. */
+static const struct store_copy_target pending_target = {
+    "tmp_pending", NULL,
+    "insert into risk.pending_scores as p (customer_id, day, transformer_id, snapshot) "
+    "select customer_id, day, transformer_id, decode(snapshot, 'base64') from tmp_pending "
+    "on conflict (customer_id, day) do update set transformer_id = excluded.transformer_id, "
+    "snapshot = excluded.snapshot",
+    write_pending_rows};
 
 /* The targets below need parameters: their callers run the statement after the COPY. */
 static const struct store_copy_target alerts_target = {"tmp_alerts", NULL, NULL,
@@ -525,6 +567,22 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 	return RISKD_ERR_CONFLICT;
 }
 
+int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
+                         size_t errstr_size)
+{
+	int rc;
+	b->alerts_opened = 0;
+	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
+		return rc;
+	if (b->alert_count) {
+		int opened = raise_alerts(st, b, errstr, errstr_size);
+		if (opened < 0)
+			return opened;
+		b->alerts_opened = opened;
+	}
+	return 0;
+}
+
 int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
@@ -565,16 +623,10 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	    (rc = store_copy_rows(st, &repeats_target, b->repeats, b->repeat_count, errstr,
 	                          errstr_size)))
 		goto fail;
-	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
+	if ((rc = store_write_scorings(st, b, errstr, errstr_size)) ||
+	    (rc = store_copy_rows(st, &pending_target, b->pending, b->pending_count, errstr,
+	                          errstr_size)))
 		goto fail;
-	if (b->alert_count) {
-		int opened = raise_alerts(st, b, errstr, errstr_size);
-		if (opened < 0) {
-			rc = opened;
-			goto fail;
-		}
-		b->alerts_opened = opened;
-	}
 	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((rc = store_copy_rows(st, &snapshots_target, b->snapshots, b->snapshot_count, errstr,
@@ -851,28 +903,37 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
 	return n;
 }
 
-int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size)
+/* The areas' balance and latest attribution (store_load_areas), or one area's as it stood on
+ * a day: $2 the transformer_id and $3 the day (days since 1970-01-01), NULL for every area
+ * and their newest rows. */
+#define LOAD_AREAS_SQL                                                                        \
+	"select transformer_id, day - date '1970-01-01', newest - date '1970-01-01', loss_rate,"  \
+	" feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank,"                         \
+	" w.window_end_day - date '1970-01-01', w.resolution_s"                                  \
+	" from (select transformer_id, day, loss_rate, feeder_kwh, baseline_loss_rate, excess_kwh,"\
+	"       row_number() over (partition by transformer_id order by day desc) rank,"        \
+	"       max(day) over (partition by transformer_id) newest"                              \
+	"       from risk.area_balance where ($2::text is null or transformer_id = $2)"          \
+	"       and ($3::integer is null or day <= date '1970-01-01' + $3::integer)) b"           \
+	" left join (select distinct on (transformer_id) transformer_id, window_end_day,"        \
+	"       resolution_s from risk.area_attribution_window"                                  \
+	"       where ($2::text is null or transformer_id = $2)"                                 \
+	"       and ($3::integer is null or window_end_day <= date '1970-01-01' + $3::integer)"  \
+	"       order by transformer_id, window_end_day desc) w using (transformer_id)"         \
+	" where day > newest - $1::integer or rank <= 7"                                         \
+	" order by transformer_id collate \"C\", day"
+
+/* Loads the areas into t: every area's newest rows (transformer_id and as_of_day NULL), or
+ * one area's up to a day. Returns the number of areas or a negative riskd_err. */
+static int load_areas(struct store *st, struct area_table *t, const char *transformer_id,
+                      const char *as_of_day, char *errstr, size_t errstr_size)
 {
 	/* per area: the rows of its last AREA_SERIES_DAYS days (and at least its 7 newest), oldest
 	 * first; rank 1 is the newest */
 	char series_days[16];
 	snprintf(series_days, sizeof(series_days), "%d", AREA_SERIES_DAYS);
-	const char *params[1] = {series_days};
-	PGresult *res = PQexecParams(
-	    st->conn,
-	    "select transformer_id, day - date '1970-01-01', newest - date '1970-01-01', loss_rate,"
-	    " feeder_kwh, loss_rate - baseline_loss_rate, excess_kwh, rank,"
-	    " w.window_end_day - date '1970-01-01', w.resolution_s"
-	    " from (select transformer_id, day, loss_rate, feeder_kwh, baseline_loss_rate, excess_kwh,"
-	    "       row_number() over (partition by transformer_id order by day desc) rank,"
-	    "       max(day) over (partition by transformer_id) newest"
-	    "       from risk.area_balance) b"
-	    " left join (select distinct on (transformer_id) transformer_id, window_end_day,"
-	    "       resolution_s from risk.area_attribution_window"
-	    "       order by transformer_id, window_end_day desc) w using (transformer_id)"
-	    " where day > newest - $1::integer or rank <= 7"
-	    " order by transformer_id collate \"C\", day",
-	    1, NULL, params, NULL, NULL, 0);
+	const char *params[3] = {series_days, transformer_id, as_of_day};
+	PGresult *res = PQexecParams(st->conn, LOAD_AREAS_SQL, 3, NULL, params, NULL, NULL, 0);
 	struct area_balance a;
 	double excess_sum = 0;
 	int n = 0, rows, excess_n = 0, open = 0;
@@ -926,7 +987,8 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 		}
 	}
 	if (n > 0) {
-		int rc = store_attrib_load_findings(st, t, errstr, errstr_size);
+		int rc = store_attrib_load_findings(st, t, transformer_id, as_of_day, errstr,
+		                                    errstr_size);
 		if (rc < 0) {
 			area_table_reset(t);
 			n = rc;
@@ -935,6 +997,19 @@ int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_
 done:
 	PQclear(res);
 	return n;
+}
+
+int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size)
+{
+	return load_areas(st, t, NULL, NULL, errstr, errstr_size);
+}
+
+int store_load_area_as_of(struct store *st, struct area_table *t, const char *transformer_id,
+                          int32_t day, char *errstr, size_t errstr_size)
+{
+	char as_of[16];
+	snprintf(as_of, sizeof(as_of), "%d", (int)day);
+	return load_areas(st, t, transformer_id, as_of, errstr, errstr_size);
 }
 
 int store_outbox_pending(struct store *st, int64_t *count, int64_t *oldest_s, char *errstr,

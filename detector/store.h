@@ -149,6 +149,15 @@ struct store_alert {
 	const char *stolen_json;  /* the stolen-energy estimate (alert_stolen_json) */
 };
 
+/* A closed customer-day whose theft scoring waits for its area (risk.pending_scores). */
+struct store_pending {
+	const char *customer_id;     /* borrowed: the customer's cstate id */
+	const char *transformer_id;  /* borrowed: the customer's area when the day closed */
+	int32_t day;                 /* the closed local day */
+	const uint8_t *snapshot;     /* rescore_pack's bytes, in the batch's arena */
+	size_t len;
+};
+
 /* A change of a customer's credit grade (risk.credit_grades, its history, the topic). */
 struct store_grade {
 	const char *customer_id;   /* borrowed: the customer's cstate id */
@@ -198,6 +207,7 @@ struct store_batch {
 	const struct store_count *counts;         size_t count_count;
 	const struct store_outbox *outbox;        size_t outbox_count;
 	const struct store_alert *alerts;         size_t alert_count;
+	const struct store_pending *pending;      size_t pending_count;
 	const char *ruleset_name, *ruleset_version, *ruleset_hash; /* of the alerts' rule set */
 	double alert_threshold;   /* the rule set's thresholds.alert */
 	const char *review_topic; /* where alerts are published (topics.review_queue) */
@@ -351,6 +361,57 @@ int store_drain_area_balance(struct store *st, char *errstr, size_t errstr_size)
  */
 struct area_table;
 int store_load_areas(struct store *st, struct area_table *t, char *errstr, size_t errstr_size);
+
+/*
+ * Loads area transformer_id as it stood on local day `day` into t, as store_load_areas would
+ * have loaded it then: its balance over the balanced days up to `day` and its newest
+ * attribution window ending on or before `day`, with that window's findings. t is empty when
+ * the area had no balanced day by then. Returns the number of areas (0 or 1), or a negative
+ * riskd_err (t is then empty).
+ */
+int store_load_area_as_of(struct store *st, struct area_table *t, const char *transformer_id,
+                          int32_t day, char *errstr, size_t errstr_size);
+
+/* One pending customer-day taken by store_rescore_claim; the pointers are valid until the
+ * next claim or store_rescore_claim_free. */
+struct store_pending_day {
+	const char *customer_id, *transformer_id;
+	int32_t day;
+	const uint8_t *snapshot;
+	size_t len;
+};
+
+/* The pending days of one area, claimed in a transaction that stays open. Zero-initialise. */
+struct store_rescore_claim {
+	struct store_pending_day *days;   /* in day, then customer_id order */
+	size_t count, cap;
+	void *result;                     /* the rows the pointers point into */
+};
+
+/*
+ * Begins a transaction and takes the ready pending days of one area (risk.claim_pending_scores
+ * with late_days), deleting them in it. Returns the number of days (the transaction stays
+ * open: finish it with store_rescore_commit or store_rescore_abort), 0 when no area has a
+ * ready day (no transaction is left open), or a negative riskd_err (rolled back).
+ */
+int store_rescore_claim(struct store *st, int late_days, struct store_rescore_claim *c,
+                        char *errstr, size_t errstr_size);
+
+/*
+ * Raises b's alerts (as store_commit_batch does: suppressions, prices, the review-queue
+ * outbox row) and adds b's rule counts, then commits the claim's transaction. Only b's
+ * alerts, rule counts and their rule set, threshold, review topic and tariffs are read.
+ * Returns 0 (b->alerts_opened set) or a negative riskd_err (rolled back: the days are
+ * pending again).
+ */
+int store_rescore_commit(struct store *st, struct store_batch *b, char *errstr,
+                         size_t errstr_size);
+
+/* Rolls the claim's transaction back: its days are pending again. */
+void store_rescore_abort(struct store *st);
+
+/* Frees the claim's memory; it is reusable (zeroed) afterwards. */
+void store_rescore_claim_free(struct store_rescore_claim *c);
 
 /* One row of risk.theft_confirmations (the analysts' confirmed-theft feedback). */
 struct store_confirmation {

@@ -507,18 +507,23 @@ static int8_t carrier_of(const char *name)
 #define PREV_DAYS_SQL "7"
 _Static_assert(ATTRIB_PREV_DAYS == 7, "PREV_DAYS_SQL must spell ATTRIB_PREV_DAYS");
 
-int store_attrib_load_findings(struct store *st, struct area_table *t, char *errstr,
+int store_attrib_load_findings(struct store *st, struct area_table *t,
+                               const char *transformer_id, const char *as_of_day, char *errstr,
                                size_t errstr_size)
 {
-	PGresult *res = PQexec(
+	const char *params[2] = {transformer_id, as_of_day};
+	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select f.customer_id, f.window_end_day - date '1970-01-01', f.resolution_s, f.share,"
 	    " f.kwh_day, f.stolen_kwh, f.z, f.carrier, f.window_end_day < w.window_end_day"
 	    " from (select distinct on (transformer_id) transformer_id, window_end_day"
 	    "       from risk.area_attribution_window"
+	    "       where ($1::text is null or transformer_id = $1)"
+	    "       and ($2::integer is null or window_end_day <= date '1970-01-01' + $2::integer)"
 	    "       order by transformer_id, window_end_day desc) w"
 	    " join risk.area_attribution f on f.transformer_id = w.transformer_id"
-	    " and f.window_end_day in (w.window_end_day, w.window_end_day - " PREV_DAYS_SQL ")");
+	    " and f.window_end_day in (w.window_end_day, w.window_end_day - " PREV_DAYS_SQL ")",
+	    2, NULL, params, NULL, NULL, 0);
 	int n;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		n = store_fail_result(st, res, "load attribution findings", errstr, errstr_size);

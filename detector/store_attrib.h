@@ -81,11 +81,14 @@ int store_attrib_queued(struct store *st, int64_t *queued, char *errstr, size_t 
  * Adds to t (area_table_add_finding) every customer's finding in the newest attributed window
  * of its area (risk.area_attribution at the area's latest window_end_day), and
  * (area_table_add_prev_finding) its finding in the area's window ending ATTRIB_PREV_DAYS
- * before that one, when that window was attributed. Returns the number of findings (both
- * kinds), or a negative riskd_err.
+ * before that one, when that window was attributed; with transformer_id (else NULL) only that
+ * area's, and with as_of_day (days since 1970-01-01 as text, else NULL) the newest window
+ * ending on or before that day (and the one ATTRIB_PREV_DAYS before it). Returns the number
+ * of findings (both kinds), or a negative riskd_err.
  */
 struct area_table;
-int store_attrib_load_findings(struct store *st, struct area_table *t, char *errstr,
+int store_attrib_load_findings(struct store *st, struct area_table *t,
+                               const char *transformer_id, const char *as_of_day, char *errstr,
                                size_t errstr_size);
 
 /* Frees c's buffers; c is zeroed and reusable. */

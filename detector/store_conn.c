@@ -44,6 +44,8 @@ static const char *const session_sql =
     "  evaluations bigint, fired bigint, missing_reads bigint) on commit delete rows;"
     "create temp table if not exists tmp_alerts (seq int, customer_id text, day int,"
     "  score float8, severity text, rules text, curve text, stolen text) on commit delete rows;"
+    "create temp table if not exists tmp_pending (customer_id text, day int,"
+    "  transformer_id text, snapshot text) on commit delete rows;"
     "create temp table if not exists tmp_grades (seq int, customer_id text, segment text,"
     "  grade text, previous text, points_grade text, points float8, capped bool, floored bool,"
     "  as_of int, reasons jsonb, scorecard text, scorecard_version text, scorecard_hash text,"

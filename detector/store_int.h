@@ -94,6 +94,12 @@ void store_write_whole_hours_rows(struct rbuf *b, const void *rows, size_t n);
 /* Appends h's 24 slots as a bigint[] literal, NULL where no reading began. */
 void store_copy_hours(struct rbuf *b, const struct daily_hours *h);
 
+/* Adds b's per-rule counts to risk.rule_counts and raises b's alerts in order
+ * (risk.raise_alert: suppressions, prices, the review-queue outbox row), in the caller's
+ * transaction; sets b->alerts_opened. Returns 0 or a negative riskd_err. */
+int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
+                         size_t errstr_size);
+
 /* Appends len bytes as a bytea value of COPY text data (hex format). */
 void store_copy_bytea(struct rbuf *b, const void *data, size_t len);
 

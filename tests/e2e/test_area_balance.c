@@ -75,8 +75,8 @@ Test(area_balance, one_thief_explains_the_excess, .timeout = 180)
 	char file[1400];
 	e2e_world_new(&w, "area", 2, 200);
 	snprintf(file, sizeof(file), "%s/day.jsonl", w.dir);
-	/* a live stream, day by day, so each day's balance exists when the next day is scored
-	 * (a backfill scores customers before their areas balance: docs/features.md) */
+	/* a live stream, day by day (each customer-day is scored once its area's day is
+	 * balanced: docs/detection.md, "Scoring after the area") */
 	pid_t pid = e2e_riskd_start(&w, "--until-idle 5");
 	for (int d = 0; d <= DAYS; d++) {
 		write_day(file, d);

@@ -12,12 +12,13 @@
  * neither pretends they are met nor fails on a known, documented miss.
  *
  * Last, the offline engine (detector/replay.h, the backtest's and the scorecard's) runs over
- * the same file: every alert that owes nothing to the area balance or the peer medians - the
- * two inputs riskd reads at a different time or from a different set of customers
- * (docs/detection.md, "How the offline run matches riskd") - must be raised by both, for the
- * same customer on the same first day; and the area table riskd loads from PostgreSQL
- * (store_load_areas, over risk.area_balance) must equal the one the offline engine computed,
- * series included, once both have balanced every day.
+ * the same file: riskd scores a customer-day once its area's balance and attribution of that
+ * day are in (docs/detection.md, "Scoring after the area"), so every alert firing - customer,
+ * day and the rules it lists - must be the offline engine's, area rules included; only the
+ * customers whose alert reads the peer medians are left out, since those depend on the
+ * customers an instance has seen. No customer-day may be left waiting, and the area table
+ * riskd loads from PostgreSQL (store_load_areas, over risk.area_balance) must equal the one
+ * the offline engine computed, series included, once both have balanced every day.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -52,7 +53,7 @@ static const char *const confounders_meeting_goals[] = {"meter_replaced"};
 struct alert_row {
 	char customer_id[RISKD_ID_MAX + 1];
 	int32_t first_day, last_day;
-	int area_or_peer;          /* lists a rule reading the area balance or the peer median */
+	int peer;                  /* lists the rule reading the peer median */
 };
 
 struct alert_set {
@@ -68,14 +69,12 @@ static const struct alert_row *alert_find(const struct alert_set *s, const char 
 	return NULL;
 }
 
-/* Rules whose firing depends on what riskd read from risk.area_balance (or the area's
- * attribution) or its peers. */
-static int rule_reads_area_or_peers(const char *rule_id)
+/* The rule whose firing depends on which customers an instance has seen: the peer medians
+ * (docs/features.md, peer_ratio). Every other rule reads what riskd and the offline engine
+ * both have when they score a customer-day, the area's balance and attribution included. */
+static int rule_reads_peers(const char *rule_id)
 {
-	return strcmp(rule_id, "area_step_explained") == 0 ||
-	       strcmp(rule_id, "area_loss_suspect") == 0 ||
-	       strcmp(rule_id, "area_attributed_loss") == 0 ||
-	       strcmp(rule_id, "area_attributed_drop") == 0 || strcmp(rule_id, "peer_deviation") == 0;
+	return strcmp(rule_id, "peer_deviation") == 0;
 }
 
 static void alerts_load(const char *dsn, struct alert_set *out)
@@ -99,7 +98,7 @@ static void alerts_load(const char *dsn, struct alert_set *out)
 		snprintf(rules, sizeof(rules), "%s", PQgetvalue(res, (int)i, 3));
 		for (char *save = NULL, *id = strtok_r(rules, ",", &save); id;
 		     id = strtok_r(NULL, ",", &save))
-			a->area_or_peer |= rule_reads_area_or_peers(id);
+			a->peer |= rule_reads_peers(id);
 	}
 	PQclear(res);
 	PQfinish(conn);
@@ -156,12 +155,61 @@ static void pattern_score(const struct replay_labels *labels, const char *patter
 }
 
 /* The offline engine over the same file, with the same rules and time zone as riskd. */
-static struct replay *replay_city(const char *city, const char *rules)
+/* Alert firings as "customer|day|rule,rule" lines (the active rules listed, by id). */
+struct firings {
+	char **lines;
+	size_t count, cap;
+};
+
+static void firings_add(struct firings *f, const char *line)
 {
+	if (f->count == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 256;
+		f->lines = realloc(f->lines, f->cap * sizeof(*f->lines));
+		cr_assert_not_null(f->lines);
+	}
+	f->lines[f->count++] = strdup(line);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The offline engine's scoring observer: each alerting scoring as a firing line. */
+static void offline_firing(void *arg, const char *customer_id, int32_t day,
+                           const struct feature_vec *fv, const struct rule_hits *hits)
+{
+	struct replay *rp = ((void **)arg)[0];
+	struct firings *f = ((void **)arg)[1];
+	const char *ids[RULESET_RULES_MAX];
+	size_t n = 0;
+	(void)fv;
+	if (!hits->alert)
+		return;
+	for (unsigned i = 0; i < hits->n_fired; i++) {
+		const struct rule_info *r = ruleset_rule(replay_rules(rp), hits->fired[i]);
+		if (r->mode == RULE_MODE_ACTIVE)
+			ids[n++] = r->id;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_str);
+	char line[2048];
+	int len = snprintf(line, sizeof(line), "%s|%d|", customer_id, (int)day);
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s", i ? "," : "", ids[i]);
+	firings_add(f, line);
+}
+
+static struct replay *replay_city(const char *city, const char *rules, struct firings *firings)
+{
+	static void *observer[2];
 	struct replay *rp = NULL;
 	char errstr[512];
 	struct replay_options opts = {.rules_path = rules, .timezone = "Asia/Shanghai"};
 	cr_assert_eq(replay_new(&opts, &rp, NULL, errstr, sizeof(errstr)), 0, "%s", errstr);
+	observer[0] = rp;
+	observer[1] = firings;
+	replay_set_scoring_observer(rp, offline_firing, observer);
 	FILE *in = fopen(city, "r");
 	cr_assert_not_null(in);
 	cr_assert_eq(replay_file(&rp, 1, in, errstr, sizeof(errstr)), 0, "%s", errstr);
@@ -203,14 +251,87 @@ static void compare_area_tables(const char *dsn, const struct area_table *offlin
 	store_close(st);
 }
 
-/* Whether an offline alert lists a rule reading the area balance or the peer medians. */
-static int replay_alert_area_or_peer(const struct replay *rp, const struct replay_customer *c)
+/* Whether an offline alert lists the rule reading the peer medians. */
+static int replay_alert_peer(const struct replay *rp, const struct replay_customer *c)
 {
 	for (size_t r = 0; r < replay_rule_count(rp); r++)
-		if (replay_rule_bit(c->alerted, r) &&
-		    rule_reads_area_or_peers(replay_rule(rp, r)->info->id))
+		if (replay_rule_bit(c->alerted, r) && rule_reads_peers(replay_rule(rp, r)->info->id))
 			return 1;
 	return 0;
+}
+
+/* riskd's firings: every opening and update of a theft alert, from its audit trail. */
+static void live_firings(const char *dsn, struct firings *f)
+{
+	PGconn *conn = PQconnectdb(dsn);
+	cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect: %s", PQerrorMessage(conn));
+	PGresult *res = PQexec(
+	    conn, "select a.customer_id || '|' || ((e.after->>'day')::date - date '1970-01-01') || '|'"
+	          " || coalesce((select string_agg(r->>'id', ',' order by r->>'id' collate \"C\")"
+	          "   from jsonb_array_elements(e.after->'rules') r), '')"
+	          " from risk.alert_events e join risk.alerts a using (alert_id)"
+	          " where a.kind = 'theft' and e.actor = 'riskd' and e.action in ('opened', 'updated')");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
+	for (int i = 0; i < PQntuples(res); i++)
+		firings_add(f, PQgetvalue(res, i, 0));
+	PQclear(res);
+	PQfinish(conn);
+}
+
+/* Whether a firing line's customer is in the alert set with a peer-reading alert, or lists
+ * the peer rule itself. */
+static int firing_reads_peers(const char *line, const struct alert_set *alerts,
+                              const struct replay *rp)
+{
+	char customer[RISKD_ID_MAX + 1];
+	size_t n = strcspn(line, "|");
+	snprintf(customer, sizeof(customer), "%.*s", (int)n, line);
+	const struct alert_row *a = alert_find(alerts, customer);
+	const struct replay_customer *c = replay_customer_find(rp, customer);
+	return strstr(line, "peer_deviation") || (a && a->peer) || (c && replay_alert_peer(rp, c));
+}
+
+/* Asserts that riskd's firings are the offline engine's, customer, day and rules, leaving out
+ * the customers whose alert reads the peer medians. Returns the firings compared. */
+static size_t compare_firings(struct firings *live, struct firings *offline,
+                              const struct alert_set *alerts, const struct replay *rp)
+{
+	qsort(live->lines, live->count, sizeof(char *), cmp_str);
+	qsort(offline->lines, offline->count, sizeof(char *), cmp_str);
+	size_t i = 0, j = 0, same = 0, only_live = 0, only_offline = 0;
+	while (i < live->count || j < offline->count) {
+		int c = i == live->count ? 1 : j == offline->count ? -1
+		                                                  : strcmp(live->lines[i], offline->lines[j]);
+		const char *line = c <= 0 ? live->lines[i] : offline->lines[j];
+		int skip = firing_reads_peers(line, alerts, rp);
+		if (c == 0) {
+			same += !skip;
+			i++;
+			j++;
+			continue;
+		}
+		if (!skip) {
+			cr_log_error("alert firing %s by %s only", line, c < 0 ? "riskd" : "the offline engine");
+			only_live += c < 0;
+			only_offline += c > 0;
+		}
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	cr_log_info("alert firings: %zu the same, %zu riskd only, %zu offline only", same,
+	            only_live, only_offline);
+	cr_assert_eq(only_live + only_offline, 0, "riskd's alert firings differ from the offline"
+	             " engine's: %zu riskd only, %zu offline only", only_live, only_offline);
+	return same;
+}
+
+static void firings_free(struct firings *f)
+{
+	for (size_t i = 0; i < f->count; i++)
+		free(f->lines[i]);
+	free(f->lines);
 }
 
 Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
@@ -301,14 +422,17 @@ Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
 	cr_assert_leq((double)honest_alerted / honest, GOAL_HONEST_ALERTED, "%zu of %zu honest alerted",
 	              honest_alerted, honest);
 
-	/* riskd against the offline engine, where neither side's alert reads the area or peers */
-	struct replay *rp = replay_city(city, rules);
+	/* riskd against the offline engine on the same file: the same alerts, customer by
+	 * customer, day by day and rule by rule, but for the customers whose alert reads the peer
+	 * medians (which depend on the customers an instance has seen) */
+	struct firings offline_fired = {0}, live_fired = {0};
+	struct replay *rp = replay_city(city, rules, &offline_fired);
 	size_t compared = 0;
 	for (size_t i = 0; i < replay_customer_count(rp); i++) {
 		const struct replay_customer *c = replay_customer(rp, i);
 		const struct alert_row *a = alert_find(&alerts, c->customer_id);
 		int offline = c->first_alert_day != REPLAY_NO_DAY;
-		if ((offline && replay_alert_area_or_peer(rp, c)) || (a && a->area_or_peer))
+		if ((offline && replay_alert_peer(rp, c)) || (a && a->peer))
 			continue;
 		if (!offline && !a)
 			continue;
@@ -317,13 +441,20 @@ Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
 		          offline ? "the offline engine" : "riskd");
 		cr_assert_eq(a->first_day, c->first_alert_day, "%s: first alert day riskd %d, offline %d",
 		             c->customer_id, a->first_day, c->first_alert_day);
+		cr_assert_eq(a->last_day, c->last_alert_day, "%s: last alert day riskd %d, offline %d",
+		             c->customer_id, a->last_day, c->last_alert_day);
 	}
 	for (size_t i = 0; i < alerts.count; i++)
-		cr_assert(alerts.rows[i].area_or_peer ||
-		              replay_customer_find(rp, alerts.rows[i].customer_id),
+		cr_assert(alerts.rows[i].peer || replay_customer_find(rp, alerts.rows[i].customer_id),
 		          "%s: alerted by riskd, never scored offline", alerts.rows[i].customer_id);
 	cr_log_info("riskd and the offline engine agree on %zu alerted customers", compared);
 	cr_assert_gt(compared, 0);
+	live_firings(w.dsn, &live_fired);
+	cr_assert_gt(compare_firings(&live_fired, &offline_fired, &alerts, rp), 0);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.pending_scores"), 0,
+	             "every customer-day that waited for its area was scored");
+	firings_free(&offline_fired);
+	firings_free(&live_fired);
 
 	/* offline, a day is balanced when the stream reaches a later day; PostgreSQL balanced
 	 * the last day as soon as it was complete: one reading of the next day closes it */

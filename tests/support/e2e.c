@@ -499,6 +499,12 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	    "   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"
 	    "   from risk.area_attribution),"
 	    " 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
+	    " 'alerts=' || (select count(*) || ':' ||"
+	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"
+	    "   customer_id, kind, first_day, last_day, firings, score, severity,"
+	    "   (select string_agg(r->>'id', ',') from jsonb_array_elements(rules) r),"
+	    "   stolen_kwh), ',' order by customer_id, kind, first_day), '')) from risk.alerts),"
+	    " 'pending_scores=' || (select count(*) from risk.pending_scores),"
 	    " 'entities=' || (select count(*) from risk.entity_state))",
 	    out, out_size);
 	e2e_grade_digest(dsn, grades, sizeof(grades));

@@ -728,7 +728,7 @@ Test(config, describe_lists_every_key_once)
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",
 		"batch.checkpoint_interval_ms",
 		"postgres.dsn", "postgres.retry_max_ms", "postgres.synchronous_commit", "days.timezone", "days.lateness_s",
-		"attribution.window_days", "attribution.history_days",
+		"attribution.window_days", "attribution.history_days", "attribution.score_after_area",
 		"validation.max_kw_unknown_profile", "ingest.restatements", "rules.path",
 		"scoring.scorecards", "scoring.attributes", "scoring.grade_hysteresis_points",
 		"tariffs.currency",

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "detector/rescore.h"
 #include "detector/scorer.h"
 
 /* 2026-01-01. */
@@ -545,6 +546,23 @@ Test(scorer, meter_events_feed_the_tamper_features)
 	finish(sc);
 }
 
+/* Adds area T1 losing 30% to t, its last balanced day `day`, attributed at resolution_s (0:
+ * not attributed) on that day. */
+static void add_lossy_area(struct area_table *t, int32_t day, int32_t resolution_s)
+{
+	struct area_balance a;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.transformer_id, sizeof(a.transformer_id), "T1");
+	a.loss_rate = 0.3;
+	a.loss_excess = NAN;
+	a.last_day = day;
+	a.attrib_end_day = resolution_s ? day : 0;
+	a.attrib_resolution_s = resolution_s;
+	for (int i = 0; i < AREA_SERIES_DAYS; i++)
+		a.rate[i] = a.feeder_kwh[i] = NAN;
+	area_table_add(t, &a);
+}
+
 Test(scorer, area_features_come_from_the_customers_transformer)
 {
 	make_rules_dir(area_rules);
@@ -552,15 +570,7 @@ Test(scorer, area_features_come_from_the_customers_transformer)
 	struct area_table *areas = scorer_areas(sc);
 	cr_assert_not_null(areas);
 	cr_assert_eq(scorer_areas(sc), areas, "one table, refreshed in place");
-	struct area_balance a;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.transformer_id, sizeof(a.transformer_id), "T1");
-	a.loss_rate = 0.3;
-	a.loss_excess = NAN;
-	a.last_day = D0;
-	for (int i = 0; i < AREA_SERIES_DAYS; i++)
-		a.rate[i] = a.feeder_kwh[i] = NAN;
-	area_table_add(areas, &a);
+	add_lossy_area(areas, D0, 0);
 
 	struct cstate c1, c2;
 	struct scorer_alert alert;
@@ -577,6 +587,150 @@ Test(scorer, area_features_come_from_the_customers_transformer)
 	cr_assert_not(feature_known(scorer_last_features(sc), FEAT_AREA_LOSS_RATE),
 	              "an unknown transformer has no area");
 	finish(sc);
+}
+
+/* ---- deferred scoring (riskd scores a customer-day once its area has the day) ---- */
+
+/* Alerts when the area loses a fifth of its energy while the customer's use dropped. */
+static const char defer_rules[] =
+    "ruleset: unit-defer\n"
+    "version: \"1\"\n"
+    "kind: theft\n"
+    "thresholds:\n"
+    "  alert: 50\n"
+    "rules:\n"
+    "  - id: lossy_area_drop\n"
+    "    title: The area loses a fifth of its energy and the customer's use dropped\n"
+    "    when: area_loss_rate >= 0.2 and drop_ratio_14d >= 0.3\n"
+    "    score: 50\n"
+    "    severity: high\n"
+    "    evidence: [area_loss_rate, drop_ratio_14d, area_attrib_z]\n"
+    "    tests:\n"
+    "      - given: {area_loss_rate: 0.3, drop_ratio_14d: 0.5}\n"
+    "        expect: fire\n"
+    "      - given: {area_loss_rate: 0.1, drop_ratio_14d: 0.5}\n"
+    "        expect: quiet\n";
+
+/* Area T1 losing 30%, its last balanced day `day`, and C1's finding (3 kWh a day, z 5). */
+static void lossy_area(struct area_table *t, int32_t day)
+{
+	area_table_reset(t);
+	add_lossy_area(t, day, 3600);
+	struct attrib_finding f = {.window_end_day = day, .resolution_s = 3600, .share = 0.8f,
+	                           .kwh_day = 3, .stolen_kwh = 84, .z = 5, .carrier = 0};
+	area_table_add_finding(t, "C1", &f);
+}
+
+/* Whether a and b know the same features with the same values. */
+static int same_features(const struct feature_vec *a, const struct feature_vec *b)
+{
+	for (int id = 0; id < FEAT__COUNT; id++) {
+		if (feature_known(a, (enum feature_id)id) != feature_known(b, (enum feature_id)id))
+			return 0;
+		if (feature_known(a, (enum feature_id)id) &&
+		    memcmp(&a->value[id], &b->value[id], sizeof(double)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int rbuf_equal(const struct rbuf *a, const struct rbuf *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
+{
+	make_rules_dir(defer_rules);
+	struct scorer *now = new_scorer(rules_dir), *later = new_scorer(rules_dir);
+	scorer_set_deferral(later, 1);
+	struct area_table as_of = {0};
+	struct cstate c_now, c_later;
+	fresh_customer(&c_now);
+	fresh_customer(&c_later);
+	struct rbuf packed = {0};
+	int alerts = 0, by_attribution = 0;
+	char errstr[256];
+
+	for (int32_t d = 0; d < 60; d++) {
+		double kwh = d < 40 ? 10 : 3;
+		struct scorer_alert a_now, a_later;
+		lossy_area(scorer_areas(now), D0 + d - 1);
+		int at_close = feed_day_in(now, &c_now, "T1", D0 + d, kwh, &a_now);
+		int deferred = feed_day_in(later, &c_later, "T1", D0 + d, kwh, &a_later);
+		if (d == 0) {
+			cr_assert_eq(deferred, SCORER_QUIET, "an open day is not scored");
+			continue;
+		}
+		cr_assert_eq(deferred, SCORER_DEFERRED, "day %d waits for its area", d - 1);
+		cr_assert_eq(scorer_deferred(later)->day, D0 + d - 1);
+		rbuf_reset(&packed);
+		rescore_pack(scorer_deferred(later), &packed);
+		struct scorer_deferred back;
+		cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)), 0,
+		             "%s", errstr);
+		lossy_area(&as_of, D0 + d - 1);
+		int rescored = scorer_rescore(later, "C1", "T1", &back, &as_of, &a_later);
+		cr_assert_eq(rescored, at_close, "day %d: scored later %d, at its close %d", d - 1,
+		             rescored, at_close);
+		cr_assert(same_features(scorer_last_features(later), scorer_last_features(now)),
+		          "day %d: the same features", d - 1);
+		if (at_close != SCORER_ALERT)
+			continue;
+		alerts++;
+		cr_assert_eq(a_later.day, a_now.day);
+		cr_assert_float_eq(a_later.score, a_now.score, 1e-12);
+		cr_assert(rbuf_equal(a_later.rules_json, a_now.rules_json), "day %d: rules", d - 1);
+		cr_assert(rbuf_equal(a_later.curve_json, a_now.curve_json), "day %d: curve", d - 1);
+		cr_assert(rbuf_equal(a_later.stolen_json, a_now.stolen_json), "day %d: %.*s", d - 1,
+		          (int)a_later.stolen_json->len, a_later.stolen_json->data);
+		by_attribution += strstr(a_later.stolen_json->data, "\"method\":\"attribution\"") != NULL;
+	}
+	cr_assert_gt(alerts, 5, "the drop under a lossy area alerts");
+	cr_assert_eq(by_attribution, alerts, "the stolen energy comes from the attribution (z 5)");
+	rbuf_free(&packed);
+	area_table_free(&as_of);
+	scorer_free(now);
+	finish(later);
+}
+
+Test(scorer, a_snapshot_of_other_bytes_is_refused)
+{
+	struct scorer_deferred d, back;
+	char errstr[256];
+	memset(&d, 0, sizeof(d));
+	feature_vec_clear(&d.fv);
+	feature_set(&d.fv, FEAT_KWH_DAY, 12.5);
+	d.day = D0;
+	d.has_split = 1;
+	d.split = (struct models_split){D0 - 10, D0, 10, 4};
+	d.history.first_day = D0 - 59;
+	for (int i = 0; i < MODELS_HISTORY_DAYS; i++)
+		d.history.kwh[i] = d.history.baseline[i] = (float)i;
+	struct rbuf packed = {0};
+	rescore_pack(&d, &packed);
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(back.day, D0);
+	cr_assert_eq(back.split.day, D0 - 10);
+	cr_assert_float_eq(back.split.after_kwh, 4, 0);
+	cr_assert_float_eq(back.history.kwh[59], 59, 0);
+	cr_assert_float_eq(back.fv.value[FEAT_KWH_DAY], 12.5, 0);
+	cr_assert(feature_known(&back.fv, FEAT_KWH_DAY));
+	cr_assert_not(feature_known(&back.fv, FEAT_AREA_LOSS_RATE));
+
+	cr_assert_eq(rescore_unpack(packed.data, packed.len - 1, &back, errstr, sizeof(errstr)),
+	             RISKD_ERR_INVALID, "cut short");
+	cr_assert(strstr(errstr, "cut or too long"), "%s", errstr);
+	packed.data[0] ^= 1;
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)),
+	             RISKD_ERR_INVALID, "another layout");
+	cr_assert(strstr(errstr, "not a snapshot"), "%s", errstr);
+	packed.data[0] ^= 1;
+	packed.data[8] ^= 1; /* the feature registry's signature */
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)),
+	             RISKD_ERR_INVALID, "another feature registry");
+	cr_assert(strstr(errstr, "another feature registry"), "%s", errstr);
+	rbuf_free(&packed);
 }
 
 /* ---- reloading ---- */

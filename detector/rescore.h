@@ -1,0 +1,67 @@
+/*
+ * rescore.h - theft scoring of the customer-days that waited for their area. riskd does not
+ * score a customer with an area when its day closes (scorer_set_deferral): the area's
+ * balance and attribution of that day come later, from PostgreSQL. The day's snapshot
+ * (struct scorer_deferred, packed here) goes to risk.pending_scores in the batch's
+ * transaction; between batches the rescorer takes the pending days of an area whose results
+ * are final (risk.claim_pending_scores), loads the area as it stood on each day, scores the
+ * days in order (scorer_rescore) and raises their alerts, in one transaction per area. Live
+ * alerts are then the offline engine's: docs/detection.md, "Scoring after the area".
+ *
+ * Single-threaded: called from the main loop while nothing else uses the store.
+ */
+#ifndef RISKD_RESCORE_H
+#define RISKD_RESCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "scorer.h"
+#include "store.h"
+
+/* Days past a pending day the newest balanced day of any area may be before the day is
+ * scored without its own area's balance (an area whose transformer never reports). */
+#define RESCORE_LATE_DAYS 7
+
+/* Appends d packed (the snapshot's stored form: native byte order, checked against the
+ * feature registry when unpacked) to out. */
+void rescore_pack(const struct scorer_deferred *d, struct rbuf *out);
+
+/*
+ * Unpacks len bytes of a snapshot into *d. Returns 0, or RISKD_ERR_INVALID when the bytes
+ * are not a snapshot of this build's feature registry (written by another build, or
+ * damaged): errstr says which.
+ */
+int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, char *errstr,
+                   size_t errstr_size);
+
+struct rescorer;
+
+/* Creates a rescorer. Aborts on out-of-memory. */
+struct rescorer *rescorer_new(void);
+
+/* Frees r (NULL is fine). */
+void rescorer_free(struct rescorer *r);
+
+/* What one rescorer_step did. */
+struct rescorer_step {
+	int areas;          /* areas whose ready days were scored and stored */
+	int days;           /* customer-days scored */
+	int alerts;         /* alerts raised or updated */
+	int opened;         /* of those, alerts opened */
+	int dropped;        /* snapshots that did not unpack (logged, not scored) */
+	int more;           /* pending days may still be ready */
+};
+
+/*
+ * Scores the ready pending days of areas, one area and one transaction at a time, until
+ * none is ready or budget_ms milliseconds have passed (checked between areas), with sc's
+ * rule set; alerts are raised as a batch's are (cfg: review topic, tariffs). Fills *done.
+ * Returns 0, or a negative riskd_err from the store (the area's days stay pending).
+ */
+int rescorer_step(struct rescorer *r, struct store *st, struct scorer *sc,
+                  const struct riskd_config *cfg, int budget_ms, struct rescorer_step *done,
+                  char *errstr, size_t errstr_size);
+
+#endif
