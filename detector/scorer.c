@@ -103,7 +103,8 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, const char *tra
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
 	area_features(transformer_id[0] ? area_table_find(&sc->areas, transformer_id) : NULL,
-	              area_table_find_finding(&sc->areas, cs->id), has_split ? &split : NULL, fv);
+	              area_table_find_finding(&sc->areas, cstate_id(cs)), has_split ? &split : NULL,
+	              fv);
 }
 
 /* Adds the last evaluation to the per-rule counts. */
@@ -139,7 +140,7 @@ static void estimate_stolen(struct scorer *sc, const struct cstate *cs, int32_t 
 {
 	struct models_split split;
 	struct stolen_estimate est;
-	const struct attrib_finding *finding = area_table_find_finding(&sc->areas, cs->id);
+	const struct attrib_finding *finding = area_table_find_finding(&sc->areas, cstate_id(cs));
 	stolen_estimate(&sc->history, models_drop_split(cs, &split) ? &split : NULL, finding, day,
 	                &est);
 	est.probability = stolen_probability(sc->hits.score, ruleset_alert_threshold(sc->rules),

@@ -65,8 +65,10 @@
  * Snapshot layout (version 10): header - magic, version (LE uint16), fixed part's size (LE
  * uint16) - then the fixed part (the struct from its first field after the id up to the
  * slots pointer, with transformer_ref zero), then the open day's slots: one layout byte (0
- * none, 1 compact, 2 wide) and, unless none, the record as it lies in memory from its day on
- * (its size_class zero) for `count` slots; then the transformer_id: one length byte
+ * none, 1 compact, 2 wide) and, unless none, the record's header (its size_class zero) and
+ * its `count` slots: a compact one's codes in 16 bits each (0 free, 0xFFFF continued, else 1 +
+ * Wh: memory packs them in 12, and a record read with a reading above CSTATE_SLOT_WH_MAX Wh
+ * becomes wide), a wide one as it lies in memory; then the transformer_id: one length byte
  * (0..RISKD_ID_MAX) and that many bytes, no terminator.
  */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
@@ -93,14 +95,15 @@
 #define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
 
 _Static_assert(sizeof(struct cstate_v9) == 632, "version 9's struct was 632 bytes");
-/* Versions 9 and 10 agree from transformer_ref up to days_closed. */
-#define CSTATE_V9_SAME_AT offsetof(struct cstate, transformer_ref)
-#define CSTATE_V9_SAME_END offsetof(struct cstate, last_closed_uwh)
-_Static_assert(offsetof(struct cstate_v9, transformer_ref) == CSTATE_V9_SAME_AT &&
-               offsetof(struct cstate_v9, days_closed) == offsetof(struct cstate, days_closed) &&
-               CSTATE_V9_SAME_END == offsetof(struct cstate, days_closed) + sizeof(int32_t),
-               "version 9's fields up to days_closed lie where version 10's do");
+/* Versions 9 and 10 agree from transformer_ref up to days_closed (relative to the body: the
+ * id before it held 64 bytes in version 9's struct, and is not part of a snapshot). */
 #define CSTATE_V9_BODY_AT offsetof(struct cstate_v9, transformer_ref)
+#define CSTATE_V9_SAME_LEN (offsetof(struct cstate, last_closed_uwh) - CSTATE_SNAPSHOT_BODY_AT)
+_Static_assert(offsetof(struct cstate_v9, days_closed) - CSTATE_V9_BODY_AT ==
+               offsetof(struct cstate, days_closed) - CSTATE_SNAPSHOT_BODY_AT &&
+               CSTATE_V9_SAME_LEN + CSTATE_SNAPSHOT_BODY_AT ==
+               offsetof(struct cstate, days_closed) + sizeof(int32_t),
+               "version 9's fields up to days_closed lie where version 10's do");
 #define CSTATE_V9_BODY (sizeof(struct cstate_v9) - CSTATE_V9_BODY_AT)
 /* Version 8's body: version 9's struct up to the recent event hashes, 8 of them, then the
  * theft state and the payment state's first PAY_STATE_V8_SIZE bytes; no coverage. */
@@ -198,6 +201,7 @@ struct cstate_table {
 
 	struct cstate_names names; /* transformer ids the entries refer to */
 	struct cstate_slab slab;   /* the entries' open-day slots */
+	struct cstate_slab ids;    /* the entries' ids too long to sit inline (union cstate_id) */
 };
 
 static inline struct cstate *entry_at(const struct cstate_table *table, uint32_t entry_no)
@@ -246,6 +250,7 @@ void cstate_table_destroy(struct cstate_table *table)
 		return;
 	chunks_free(table);
 	cstate_slab_clear(&table->slab);
+	cstate_slab_clear(&table->ids);
 	free(table->chunks);
 	free(table->chunk_addrs);
 	free(table->index);
@@ -290,7 +295,44 @@ static void index_grow(struct cstate_table *table)
 
 static inline int id_matches(const struct cstate *cs, const char *id, size_t id_len)
 {
-	return cs->id[id_len] == '\0' && memcmp(cs->id, id, id_len) == 0;
+	int away = cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY;
+	if (id_len < CSTATE_ID_INLINE)
+		return !away && cs->key.text[id_len] == '\0' && memcmp(cs->key.text, id, id_len) == 0;
+	return away && cs->key.away[id_len] == '\0' && memcmp(cs->key.away, id, id_len) == 0;
+}
+
+/* Bytes of the slab record that holds a long id of id_len bytes and its NUL: whole 16s, so
+ * that the ids of 16..63 bytes take three of the slab's classes. */
+static inline size_t id_record_size(size_t id_len)
+{
+	return (id_len + 1 + 15) & ~(size_t)15;
+}
+
+/* Gives the zeroed entry cs the id (id_len bytes, 1..RISKD_ID_MAX, no NUL): inline when it
+ * fits, else a copy in table's id slab. */
+static void id_store(struct cstate_table *table, struct cstate *cs, const char *id,
+                     size_t id_len)
+{
+	if (id_len < CSTATE_ID_INLINE) {
+		memcpy(cs->key.text, id, id_len);
+		return;
+	}
+	uint8_t size_class;
+	char *copy = cstate_slab_alloc(&table->ids, id_record_size(id_len), &size_class);
+	memcpy(copy, id, id_len);
+	copy[id_len] = '\0';
+	cs->key.away = copy;
+	cs->key.text[CSTATE_ID_SLAB_CLASS] = (char)size_class;
+	cs->key.text[CSTATE_ID_INLINE - 1] = CSTATE_ID_AWAY;
+}
+
+/* Returns the copy of a long id that the entry cs holds to table's id slab (a short id holds
+ * none). */
+static void id_release(struct cstate_table *table, struct cstate *cs)
+{
+	if (cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY)
+		cstate_slab_free(&table->ids, (void *)(uintptr_t)cs->key.away,
+		                 (uint8_t)cs->key.text[CSTATE_ID_SLAB_CLASS]);
 }
 
 /* Returns the slot holding id, or the empty slot that ends its probe run. */
@@ -434,7 +476,7 @@ struct cstate *cstate_table_upsert(struct cstate_table *table, const char *id, s
 	uint32_t entry_no = entry_alloc(table);
 	struct cstate *cs = entry_at(table, entry_no);
 	memset(cs, 0, sizeof(*cs));
-	memcpy(cs->id, id, id_len);
+	id_store(table, cs, id, id_len);
 	cs->partition = partition;
 	struct cstate_meta *meta = meta_at(table, entry_no);
 	meta->home = (uint32_t)hash;
@@ -545,6 +587,7 @@ size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partiti
 			continue;
 		cstate_slots_free(table, cs->slots);
 		cs->slots = NULL;
+		id_release(table, cs);
 		index_remove(table, entry_no, meta->home);
 		meta->state = table->free_head << META_NEXT_SHIFT;
 		table->free_head = entry_no + 1;
@@ -572,6 +615,7 @@ void cstate_table_clear(struct cstate_table *table)
 {
 	chunks_free(table);
 	cstate_slab_clear(&table->slab);
+	cstate_slab_clear(&table->ids);
 	memset(table->index, 0, table->index_cap * sizeof(*table->index));
 	table->count = 0;
 	table->dirty_count = 0;
@@ -595,7 +639,8 @@ size_t cstate_table_memory(const struct cstate_table *table)
 	       table->dirty_cap * sizeof(*table->dirty) +
 	       names->chunk_cap * sizeof(*names->chunks) +
 	       name_chunks * sizeof(struct cstate_name_chunk) +
-	       names->index_cap * sizeof(*names->index) + cstate_slab_memory(&table->slab);
+	       names->index_cap * sizeof(*names->index) + cstate_slab_memory(&table->slab) +
+	       cstate_slab_memory(&table->ids);
 }
 
 /* As declared in cstate.h. */
@@ -800,6 +845,91 @@ static int is_entry(const struct cstate_table *table, const struct cstate *cs)
 	return addr < base + CSTATE_CHUNK_ENTRIES * sizeof(struct cstate);
 }
 
+/* Bytes of a record of `count` slots as a snapshot stores it: a compact one's codes in 16
+ * bits each (the wide one as it lies in memory). */
+static size_t wire_slots_size(unsigned count, int exact)
+{
+	return exact ? cstate_slots_size(count, 1) : CSTATE_SLOTS_HEADER + 2 * (size_t)count;
+}
+
+/* Writes slots as a snapshot stores them (wire_slots_size(count, exact) bytes at out, the
+ * slab class zero). */
+static void slots_to_wire(const struct cstate_slots *slots, uint8_t *out, size_t len)
+{
+	if (slots->exact) {
+		memcpy(out, slots, len);
+	} else {
+		memcpy(out, slots, CSTATE_SLOTS_HEADER);
+		for (unsigned j = 0; j < slots->count; j++) {
+			unsigned code = cstate_slot_code(slots, j);
+			uint16_t wire = code == CSTATE_SLOT_CONT ? UINT16_MAX : (uint16_t)code;
+			memcpy(out + CSTATE_SLOTS_HEADER + 2 * j, &wire, sizeof(wire));
+		}
+	}
+	out[offsetof(struct cstate_slots, size_class)] = 0;
+}
+
+/*
+ * Slots in table's slab for `count` codes of `grid` quarter hours on `day` given in 16 bits
+ * (0 free, UINT16_MAX continued, hashed_from.. a reading known by its closed-day hash code,
+ * else 1 + the reading's Wh): compact when every reading fits their 12 bits, else wide (a
+ * reading lasting to the next slot that is not continued).
+ */
+static struct cstate_slots *slots_from_codes(struct cstate_table *table, int32_t day,
+                                             unsigned grid, unsigned count,
+                                             const uint16_t *codes, unsigned hashed_from)
+{
+	int wide = 0;
+	for (unsigned j = 0; j < count; j++)
+		wide |= codes[j] != UINT16_MAX && codes[j] > CSTATE_SLOT_WH_MAX + 1;
+	size_t size = cstate_slots_size(count, wide);
+	struct cstate_slots *slots = cstate_slots_alloc(table, size);
+	uint8_t size_class = slots->size_class;
+	memset(slots, 0, size);
+	slots->day = day;
+	slots->grid = (uint8_t)grid;
+	slots->count = (uint8_t)count;
+	slots->exact = (uint8_t)wide;
+	slots->size_class = size_class;
+	int64_t *energy = (int64_t *)(void *)slots->code;
+	int32_t *interval = (int32_t *)(void *)(energy + count);
+	for (unsigned j = 0; j < count; j++) {
+		uint16_t c = codes[j];
+		if (!wide) {
+			cstate_slot_code_set(slots, j, c == UINT16_MAX ? CSTATE_SLOT_CONT : c);
+			continue;
+		}
+		unsigned run = 1;
+		while (c != 0 && c != UINT16_MAX && j + run < count && codes[j + run] == UINT16_MAX)
+			run++;
+		energy[j] = c == 0 ? CSTATE_SLOT_WIDE_NONE
+		            : c == UINT16_MAX ? CSTATE_SLOT_WIDE_CONT
+		            : c >= hashed_from ? CSTATE_SLOT_WIDE_HASHED(c)
+		                               : (int64_t)(c - 1) * 1000;
+		interval[j] = c == 0 || c == UINT16_MAX ? 0 : (int32_t)(run * grid * CSTATE_COVER_SLOT_S);
+	}
+	return slots;
+}
+
+/* The slots of a record a snapshot stores (len bytes at wire, checked by snapshot_slots), in
+ * table's slab. */
+static struct cstate_slots *slots_from_wire(struct cstate_table *table, const uint8_t *wire,
+                                            size_t len)
+{
+	struct cstate_slots head;
+	memcpy(&head, wire, CSTATE_SLOTS_HEADER);
+	if (!head.exact) {
+		uint16_t codes[CSTATE_COVER_SLOTS];
+		memcpy(codes, wire + CSTATE_SLOTS_HEADER, 2 * (size_t)head.count);
+		return slots_from_codes(table, head.day, head.grid, head.count, codes, UINT16_MAX);
+	}
+	struct cstate_slots *slots = cstate_slots_alloc(table, len);
+	uint8_t size_class = slots->size_class;
+	memcpy(slots, wire, len);
+	slots->size_class = size_class;
+	return slots;
+}
+
 /* The slots cs holds for its open day, or NULL: the ones a snapshot keeps. */
 static const struct cstate_slots *open_slots(const struct cstate *cs)
 {
@@ -819,7 +949,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	const char *transformer_id = cstate_transformer_id(table, cs);
 	size_t transformer_len = strlen(transformer_id);
 	const struct cstate_slots *slots = open_slots(cs);
-	size_t slots_len = slots ? cstate_slots_size(slots->count, slots->exact) : 0;
+	size_t slots_len = slots ? wire_slots_size(slots->count, slots->exact) : 0;
 	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + slots_len + 1 +
 	             transformer_len;
 	if (buf_size < len)
@@ -840,8 +970,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	p += CSTATE_SNAPSHOT_BODY;
 	*p++ = slots ? (uint8_t)(1 + slots->exact) : 0;
 	if (slots) {
-		memcpy(p, slots, slots_len);
-		p[offsetof(struct cstate_slots, size_class)] = 0;
+		slots_to_wire(slots, p, slots_len);
 		p += slots_len;
 	}
 	*p++ = (uint8_t)transformer_len;
@@ -871,45 +1000,22 @@ static void upgrade_v8(struct cstate_v9 *old, const uint8_t *body)
 /*
  * The slots of version 9's open-day coverage (CSTATE_COVER_* codes a quarter hour), in
  * table's slab, or NULL when it covers nothing: a slot a quarter hour, compact when every
- * reading's energy is a whole number of Wh, else wide with the hashed ones known by their
+ * reading's energy is a whole number of Wh up to CSTATE_SLOT_WH_MAX, else wide with the
+ * hashed ones known by their
  * code (CSTATE_SLOT_WIDE_HASHED). A reading's length is where its continuations end (the
  * hourly sums of one that ran past the day are restored from risk.entity_state.hours).
  */
 static struct cstate_slots *upgrade_v9_cover(struct cstate_table *table, int32_t day,
                                              const uint16_t *cover)
 {
-	int any = 0, hashed = 0;
+	int any = 0;
+	uint16_t codes[CSTATE_COVER_SLOTS];
 	for (int q = 0; q < CSTATE_COVER_SLOTS; q++) {
 		any |= cover[q] != CSTATE_COVER_NONE;
-		hashed |= cover[q] >= CSTATE_COVER_HASHED && cover[q] != CSTATE_COVER_CONT;
+		codes[q] = cover[q] == CSTATE_COVER_CONT ? UINT16_MAX : cover[q];
 	}
-	if (!any)
-		return NULL;
-	size_t size = cstate_slots_size(CSTATE_COVER_SLOTS, hashed);
-	struct cstate_slots *slots = cstate_slots_alloc(table, size);
-	uint8_t size_class = slots->size_class;
-	memset(slots, 0, size);
-	slots->day = day;
-	slots->grid = 1;
-	slots->count = CSTATE_COVER_SLOTS;
-	slots->exact = (uint8_t)hashed;
-	slots->size_class = size_class;
-	for (int q = 0; q < CSTATE_COVER_SLOTS && !hashed; q++)
-		slots->code[q] = cover[q] == CSTATE_COVER_CONT ? CSTATE_SLOT_CONT : cover[q];
-	int64_t *energy = (int64_t *)(void *)slots->code;
-	int32_t *interval = (int32_t *)(void *)(slots->code + 4 * CSTATE_COVER_SLOTS);
-	for (int q = 0; q < CSTATE_COVER_SLOTS && hashed; q++) {
-		uint16_t c = cover[q];
-		energy[q] = c == CSTATE_COVER_NONE   ? CSTATE_SLOT_WIDE_NONE
-		            : c == CSTATE_COVER_CONT ? CSTATE_SLOT_WIDE_CONT
-		            : c <= CSTATE_COVER_EXACT_MAX ? (int64_t)(c - 1) * 1000
-		                                          : CSTATE_SLOT_WIDE_HASHED(c);
-		int start = c != CSTATE_COVER_NONE && c != CSTATE_COVER_CONT, run = 1;
-		while (start && q + run < CSTATE_COVER_SLOTS && cover[q + run] == CSTATE_COVER_CONT)
-			run++;
-		interval[q] = start ? run * CSTATE_COVER_SLOT_S : 0;
-	}
-	return slots;
+	return any ? slots_from_codes(table, day, 1, CSTATE_COVER_SLOTS, codes, CSTATE_COVER_HASHED)
+	           : NULL;
 }
 
 /* Whether a stored record header and its slots are well formed (wide: every energy a
@@ -955,7 +1061,7 @@ static int snapshot_slots(unsigned version, const uint8_t *after, size_t after_l
 	memcpy(&head, after + body_len + 1, CSTATE_SLOTS_HEADER);
 	if (head.exact != layout - 1)
 		return -1;
-	*slots_len = cstate_slots_size(head.count, head.exact);
+	*slots_len = wire_slots_size(head.count, head.exact);
 	if (after_len < body_len + 1 + *slots_len || !slots_valid(&head, after + body_len + 1))
 		return -1;
 	return 0;
@@ -1037,7 +1143,6 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		return RISKD_ERR_INVALID;
 	}
 	memset(&decoded, 0, sizeof(decoded));
-	memcpy(decoded.id, id, id_len);
 	if (version == CSTATE_SNAPSHOT_VERSION) {
 		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, after, CSTATE_SNAPSHOT_BODY);
 	} else {
@@ -1045,8 +1150,8 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 			upgrade_v8(&old, after);
 		else
 			memcpy((uint8_t *)&old + CSTATE_V9_BODY_AT, after, CSTATE_V9_BODY);
-		memcpy((uint8_t *)&decoded + CSTATE_V9_SAME_AT, (const uint8_t *)&old + CSTATE_V9_SAME_AT,
-		       CSTATE_V9_SAME_END - CSTATE_V9_SAME_AT);
+		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT,
+		       (const uint8_t *)&old + CSTATE_V9_BODY_AT, CSTATE_V9_SAME_LEN);
 		decoded.last_closed_uwh = old.last_closed_uwh;
 		memcpy(decoded.recent_events, old.recent_events, sizeof(decoded.recent_events));
 		decoded.theft = old.theft;
@@ -1056,13 +1161,13 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
-		        decoded.id, (unsigned)decoded.recent_next, CSTATE_RECENT_EVENTS - 1);
+		        id, (unsigned)decoded.recent_next, CSTATE_RECENT_EVENTS - 1);
 		return RISKD_ERR_INVALID;
 	}
 	if (decoded.open_readings < 0 || decoded.open_uwh < 0 || decoded.days_closed < 0 ||
 	    decoded.last_closed_uwh < 0) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot for '%s': negative daily counter", decoded.id);
+		        "customer state snapshot for '%s': negative daily counter", id);
 		return RISKD_ERR_INVALID;
 	}
 	if (version == CSTATE_SNAPSHOT_V7)
@@ -1071,15 +1176,16 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	decoded.transformer_ref =
 	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;
 	if (slots_len) {
-		decoded.slots = cstate_slots_alloc(table, slots_len);
-		uint8_t size_class = decoded.slots->size_class;
-		memcpy(decoded.slots, after + body + 1, slots_len);
-		decoded.slots->size_class = size_class;
+		decoded.slots = slots_from_wire(table, after + body + 1, slots_len);
 	} else if (version == CSTATE_SNAPSHOT_V9 && (decoded.flags & CSTATE_F_HAS_DAY)) {
 		decoded.slots = upgrade_v9_cover(table, decoded.open_day, old.cover);
 	}
-	if (is_entry(table, cs))
+	if (is_entry(table, cs)) {
 		cstate_slots_free(table, cs->slots);
+		decoded.key = cs->key; /* the entry keeps the id the table knows it by */
+	} else {
+		decoded.key = cstate_table_upsert(table, id, id_len, decoded.partition, NULL)->key;
+	}
 	memcpy(cs, &decoded, sizeof(*cs));
 	return 0;
 }
