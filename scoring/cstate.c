@@ -301,13 +301,6 @@ static inline int id_matches(const struct cstate *cs, const char *id, size_t id_
 	return away && cs->key.away[id_len] == '\0' && memcmp(cs->key.away, id, id_len) == 0;
 }
 
-/* Bytes of the slab record that holds a long id of id_len bytes and its NUL: whole 16s, so
- * that the ids of 16..63 bytes take three of the slab's classes. */
-static inline size_t id_record_size(size_t id_len)
-{
-	return (id_len + 1 + 15) & ~(size_t)15;
-}
-
 /* Gives the zeroed entry cs the id (id_len bytes, 1..RISKD_ID_MAX, no NUL): inline when it
  * fits, else a copy in table's id slab. */
 static void id_store(struct cstate_table *table, struct cstate *cs, const char *id,
@@ -318,7 +311,9 @@ static void id_store(struct cstate_table *table, struct cstate *cs, const char *
 		return;
 	}
 	uint8_t size_class;
-	char *copy = cstate_slab_alloc(&table->ids, id_record_size(id_len), &size_class);
+	/* id_len + 1 bytes, which the slab rounds up to 4: the ids of 16..63 bytes fall in 12 of
+	 * its classes */
+	char *copy = cstate_slab_alloc(&table->ids, id_len + 1, &size_class);
 	memcpy(copy, id, id_len);
 	copy[id_len] = '\0';
 	cs->key.away = copy;
@@ -647,6 +642,12 @@ size_t cstate_table_memory(const struct cstate_table *table)
 size_t cstate_table_slots_memory(const struct cstate_table *table)
 {
 	return cstate_slab_memory(&table->slab);
+}
+
+/* As declared in cstate.h. */
+size_t cstate_table_ids_memory(const struct cstate_table *table)
+{
+	return cstate_slab_memory(&table->ids);
 }
 
 /* As declared in cstate.h. */

@@ -266,6 +266,10 @@ size_t cstate_table_memory(const struct cstate_table *table);
 /* Of cstate_table_memory, the bytes of the open days' slots (their slab's chunks, whole). */
 size_t cstate_table_slots_memory(const struct cstate_table *table);
 
+/* Of cstate_table_memory, the bytes of the ids too long to sit in their entries (their
+ * slab's chunks, whole); 0 while every id is shorter than CSTATE_ID_INLINE bytes. */
+size_t cstate_table_ids_memory(const struct cstate_table *table);
+
 /*
  * Storage for open-day slots (struct cstate_slots), from the table's slab: a record of at
  * least `bytes` bytes (8-byte aligned, its size_class set, the rest undefined), stable until
