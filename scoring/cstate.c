@@ -35,6 +35,10 @@
  *  - The open days' slots (struct cstate_slots) sit in a slab beside the entries
  *    (cstate_slab.c), one record an entity while it holds readings of its open day; removing
  *    or clearing an entry frees the record its `slots` names.
+ *  - An id shorter than CSTATE_ID_INLINE bytes (the usual one) sits in its entry's 16 bytes;
+ *    a longer one in a second slab, as its text and NUL, the entry holding its address and
+ *    slab class (union cstate_id). A lookup compares the entry's own bytes for a short id and
+ *    follows the address only for a long one; removing or clearing an entry frees its copy.
  */
 #include "cstate.h"
 
@@ -153,16 +157,22 @@ struct cstate_slot {
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
  * list at its largest (twice the entries), and the open day's slots of a half-hourly meter
- * (50 compact slots and their header: 108 bytes). Whole chunks add under 2 bytes per customer
- * at a million customers. 432 + 8 + 22 + 8 + 108 = 578 bytes at the worst (docs/performance.md,
- * "Memory per customer": what stands between it and 512 is mostly the id held inline, 64 bytes
- * for ids of about 8).
+ * (50 compact 12-bit slots and their header, 83 bytes, which the slab rounds to 84). Whole
+ * chunks add under 2 bytes per customer at a million customers. 384 + 8 + 22 + 8 + 84 = 506
+ * bytes at the worst for an id shorter than CSTATE_ID_INLINE bytes (bench/statefill measures
+ * 500.3 at 1,000,000 customers); a longer id adds its length + 1, rounded up to 4, in the id
+ * slab (docs/performance.md, "Memory per customer").
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
                sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) +
-               offsetof(struct cstate_slots, code) + 50 * sizeof(uint16_t) <= 580,
+               ((offsetof(struct cstate_slots, code) + (50 * 12 + 7) / 8 + 3) & ~(size_t)3) <=
+               512,
                "per-customer memory (entry, metadata, index, dirty list, a half-hourly open "
-               "day's slots) must stay within 580 bytes");
+               "day's slots) must stay within 512 bytes");
+_Static_assert(sizeof(union cstate_id) == CSTATE_ID_INLINE &&
+               CSTATE_ID_SLAB_CLASS >= sizeof(const char *) &&
+               CSTATE_ID_SLAB_CLASS < CSTATE_ID_INLINE - 1,
+               "a long id's pointer and slab class fit the id's bytes before its marker");
 
 struct cstate_name_chunk {
 	char id[CSTATE_NAME_CHUNK_ENTRIES][RISKD_ID_MAX + 1];

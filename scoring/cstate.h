@@ -88,26 +88,23 @@ static inline size_t cstate_slots_size(unsigned count, int exact)
 }
 
 /* Compact slot j's code (CSTATE_SLOT_NONE, CSTATE_SLOT_CONT or 1 + Wh): codes are 12 bits,
- * slot j's in the bytes from 3j/2 on (an even slot the low 12 bits of two bytes, an odd one
- * the high 12). */
+ * slot j's in the 16 bits (host order; records never leave the process as they are) from
+ * byte 3j/2 on: an even slot's the low 12 of them, an odd one's the high 12. */
 static inline unsigned cstate_slot_code(const struct cstate_slots *slots, unsigned j)
 {
-	const uint8_t *p = slots->code + j * 3 / 2;
-	return j & 1 ? (unsigned)(p[0] >> 4) | (unsigned)p[1] << 4
-	             : (unsigned)p[0] | (unsigned)(p[1] & 0x0F) << 8;
+	uint16_t pair;
+	memcpy(&pair, slots->code + j * 3 / 2, sizeof(pair));
+	return j & 1 ? (unsigned)pair >> 4 : (unsigned)pair & CSTATE_SLOT_CONT;
 }
 
 /* Sets compact slot j's code (0..CSTATE_SLOT_CONT). */
 static inline void cstate_slot_code_set(struct cstate_slots *slots, unsigned j, unsigned code)
 {
-	uint8_t *p = slots->code + j * 3 / 2;
-	if (j & 1) {
-		p[0] = (uint8_t)((p[0] & 0x0F) | (code & 0x0F) << 4);
-		p[1] = (uint8_t)(code >> 4);
-	} else {
-		p[0] = (uint8_t)code;
-		p[1] = (uint8_t)((p[1] & 0xF0) | (code >> 8 & 0x0F));
-	}
+	uint16_t pair;
+	memcpy(&pair, slots->code + j * 3 / 2, sizeof(pair));
+	pair = j & 1 ? (uint16_t)((pair & 0x000Fu) | code << 4)
+	             : (uint16_t)((pair & 0xF000u) | (code & CSTATE_SLOT_CONT));
+	memcpy(slots->code + j * 3 / 2, &pair, sizeof(pair));
 }
 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
@@ -162,10 +159,12 @@ struct cstate {
 	struct cstate_slots *slots;             /* the open day's readings, owned by the table
 	                                           (NULL: none held); process-local, so left out
 	                                           of snapshots' fixed part */
-	/* 432 bytes, no padding. A customer with half-hourly readings also has its open day's
-	 * slots beside it (108 bytes), and the table's bookkeeping (metadata, index and dirty
-	 * list) adds about 30: a static assertion in cstate.c holds the three at their worst
-	 * within 580 bytes (docs/performance.md, "Memory per customer"). Keep the struct
+	/* 384 bytes, no padding. A customer with half-hourly readings also has its open day's
+	 * slots beside it (84 bytes: 1.68 a slot), and the table's bookkeeping (metadata, index
+	 * and dirty list) adds about 30: a static assertion in cstate.c holds the three at their
+	 * worst within 512 bytes (bench/statefill: 500.3 at 1,000,000 customers). An id of 16
+	 * bytes or more adds its length + 1, rounded up to 4, beside the table; a shorter one
+	 * costs nothing more (docs/performance.md, "Memory per customer"). Keep the struct
 	 * fixed-size, with the slots pointer last (snapshots' fixed part is everything between
 	 * the id and it). */
 };
@@ -318,13 +317,16 @@ int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
  * interned reference is process-local). cstate_encode resolves cs's transformer through
  * table, writes the snapshot into buf and returns its length, or 0 (nothing written) when
  * buf_size is too small for it; CSTATE_SNAPSHOT_MAX bytes are always enough.
- * cstate_decode checks header, version and sizes, sets the id to `id` (the row's key, a
- * NUL-terminated string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table,
- * gives the open day's slots a record of table's slab and fills *cs; returns 0 or
- * RISKD_ERR_INVALID with errstr set (a snapshot from an incompatible build, or a bad id).
- * *cs may be an entry of table (even the one named id): its old slots are freed. Otherwise
- * the decoded slots belong to whichever entry of table *cs is copied into (as the detector
- * does: decode, upsert, copy); a copy that is dropped should free them (cstate_slots_free).
+ * cstate_decode checks header, version and sizes (and `id`, the row's key: a NUL-terminated
+ * string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table, gives the open
+ * day's slots a record of table's slab and fills *cs; returns 0 or RISKD_ERR_INVALID with
+ * errstr set (a snapshot from an incompatible build, or a bad id), creating nothing.
+ * *cs may be an entry of table (the one named id): its old slots are freed and it keeps its
+ * id. Otherwise decoding creates id's entry in table when absent (zeroed but for the
+ * snapshot's partition) and *cs takes that entry's id, so that copying *cs into the entry
+ * (as the detector does: decode, upsert, copy) leaves the entry its own id and its table the
+ * only copy of a long one; the decoded slots belong to whichever entry of table *cs is
+ * copied into, and a copy that is dropped should free them (cstate_slots_free).
  * Snapshots of versions 7, 8 and 9 read too (cstate.c says how they are upgraded).
  */
 /* header 8, fixed part, slots (a layout byte, day 4, grid, count, at most 100 wide slots of

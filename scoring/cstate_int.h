@@ -1,7 +1,8 @@
 /*
  * cstate_int.h - private to scoring/cstate*.c: the slab that holds the open days' slots
- * (struct cstate_slots, cstate.h) beside a state table. Not for other modules: they use
- * cstate.h (cstate_slots_alloc, cstate_slots_free).
+ * (struct cstate_slots, cstate.h) beside a state table, and a second one its long ids
+ * (union cstate_id). Not for other modules: they use cstate.h (cstate_slots_alloc,
+ * cstate_slots_free, cstate_id).
  */
 #ifndef RISKD_CSTATE_INT_H
 #define RISKD_CSTATE_INT_H
@@ -12,7 +13,7 @@
 #include "cstate.h"
 
 /* Record sizes the slab keeps apart: one class per size asked for (rounded up to 4 bytes). The
- * slots come in 12 compact and 12 wide sizes. */
+ * slots come in 12 compact and 12 wide sizes, the long ids in 12 (17 to 64 bytes). */
 #define CSTATE_SLAB_CLASSES 32
 
 /* One size of record: chunks of about CSTATE_SLAB_CHUNK_BYTES that never move, and a list of
@@ -49,7 +50,7 @@ size_t cstate_slab_memory(const struct cstate_slab *slab);
  * their bodies go), for reading them: the open day's coverage as a closed day keeps it (100
  * codes), the last closed day before the recent event hashes. */
 struct cstate_v9 {
-	char id[RISKD_ID_MAX + 1];
+	char id[RISKD_ID_MAX + 1]; /* not in a snapshot: its body starts after it */
 	uint32_t transformer_ref;
 	int32_t partition;
 	uint8_t flags, credit, segment, recent_next;
