@@ -81,12 +81,12 @@
 /*
  * The older versions still read, so that an upgrade keeps the stored state. Version 9 is
  * struct cstate_v9 (cstate_int.h): the open day's coverage as 100 closed-day codes inside the
- * struct (upgrade_v9_cover turns them into slots of a quarter hour: exact where the code was,
- * known by their hash where it was one), the last closed day before the recent event hashes.
- * Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where version 9 holds
- * CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero, "not graded
- * yet") and no coverage of the open day (upgrade_v8: the day's readings so far count as
- * uncovered); version 7 also differs in the meaning of pay_state.older_rev
+ * struct (cstate_slots_from_v9_cover turns them into slots of a quarter hour: exact where the
+ * code was, known by their hash where it was one), the last closed day before the recent
+ * event hashes. Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where
+ * version 9 holds CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero,
+ * "not graded yet") and no coverage of the open day (upgrade_v8: the day's readings so far
+ * count as uncovered); version 7 also differs in the meaning of pay_state.older_rev
  * (payments_upgrade_from_v7).
  */
 #define CSTATE_SNAPSHOT_V9 9
@@ -95,8 +95,6 @@
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (offsetof(struct cstate, slots) - CSTATE_SNAPSHOT_BODY_AT)
-/* The slots' header as stored: day, grid, count, exact, size_class (written as 0). */
-#define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
 
 _Static_assert(sizeof(struct cstate_v9) == 632, "version 9's struct was 632 bytes");
 /* Versions 9 and 10 agree from transformer_ref up to days_closed (relative to the body: the
@@ -307,7 +305,8 @@ static inline int id_matches(const struct cstate *cs, const char *id, size_t id_
 {
 	int away = cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY;
 	if (id_len < CSTATE_ID_INLINE)
-		return !away && cs->key.text[id_len] == '\0' && memcmp(cs->key.text, id, id_len) == 0;
+		return !away && cs->key.text[id_len] == '\0' &&
+		       memcmp(cs->key.text, id, id_len) == 0;
 	return away && cs->key.away[id_len] == '\0' && memcmp(cs->key.away, id, id_len) == 0;
 }
 
@@ -856,91 +855,6 @@ static int is_entry(const struct cstate_table *table, const struct cstate *cs)
 	return addr < base + CSTATE_CHUNK_ENTRIES * sizeof(struct cstate);
 }
 
-/* Bytes of a record of `count` slots as a snapshot stores it: a compact one's codes in 16
- * bits each (the wide one as it lies in memory). */
-static size_t wire_slots_size(unsigned count, int exact)
-{
-	return exact ? cstate_slots_size(count, 1) : CSTATE_SLOTS_HEADER + 2 * (size_t)count;
-}
-
-/* Writes slots as a snapshot stores them (wire_slots_size(count, exact) bytes at out, the
- * slab class zero). */
-static void slots_to_wire(const struct cstate_slots *slots, uint8_t *out, size_t len)
-{
-	if (slots->exact) {
-		memcpy(out, slots, len);
-	} else {
-		memcpy(out, slots, CSTATE_SLOTS_HEADER);
-		for (unsigned j = 0; j < slots->count; j++) {
-			unsigned code = cstate_slot_code(slots, j);
-			uint16_t wire = code == CSTATE_SLOT_CONT ? UINT16_MAX : (uint16_t)code;
-			memcpy(out + CSTATE_SLOTS_HEADER + 2 * j, &wire, sizeof(wire));
-		}
-	}
-	out[offsetof(struct cstate_slots, size_class)] = 0;
-}
-
-/*
- * Slots in table's slab for `count` codes of `grid` quarter hours on `day` given in 16 bits
- * (0 free, UINT16_MAX continued, hashed_from.. a reading known by its closed-day hash code,
- * else 1 + the reading's Wh): compact when every reading fits their 12 bits, else wide (a
- * reading lasting to the next slot that is not continued).
- */
-static struct cstate_slots *slots_from_codes(struct cstate_table *table, int32_t day,
-                                             unsigned grid, unsigned count,
-                                             const uint16_t *codes, unsigned hashed_from)
-{
-	int wide = 0;
-	for (unsigned j = 0; j < count; j++)
-		wide |= codes[j] != UINT16_MAX && codes[j] > CSTATE_SLOT_WH_MAX + 1;
-	size_t size = cstate_slots_size(count, wide);
-	struct cstate_slots *slots = cstate_slots_alloc(table, size);
-	uint8_t size_class = slots->size_class;
-	memset(slots, 0, size);
-	slots->day = day;
-	slots->grid = (uint8_t)grid;
-	slots->count = (uint8_t)count;
-	slots->exact = (uint8_t)wide;
-	slots->size_class = size_class;
-	int64_t *energy = (int64_t *)(void *)slots->code;
-	int32_t *interval = (int32_t *)(void *)(energy + count);
-	for (unsigned j = 0; j < count; j++) {
-		uint16_t c = codes[j];
-		if (!wide) {
-			cstate_slot_code_set(slots, j, c == UINT16_MAX ? CSTATE_SLOT_CONT : c);
-			continue;
-		}
-		unsigned run = 1;
-		while (c != 0 && c != UINT16_MAX && j + run < count && codes[j + run] == UINT16_MAX)
-			run++;
-		energy[j] = c == 0 ? CSTATE_SLOT_WIDE_NONE
-		            : c == UINT16_MAX ? CSTATE_SLOT_WIDE_CONT
-		            : c >= hashed_from ? CSTATE_SLOT_WIDE_HASHED(c)
-		                               : (int64_t)(c - 1) * 1000;
-		interval[j] = c == 0 || c == UINT16_MAX ? 0 : (int32_t)(run * grid * CSTATE_COVER_SLOT_S);
-	}
-	return slots;
-}
-
-/* The slots of a record a snapshot stores (len bytes at wire, checked by snapshot_slots), in
- * table's slab. */
-static struct cstate_slots *slots_from_wire(struct cstate_table *table, const uint8_t *wire,
-                                            size_t len)
-{
-	struct cstate_slots head;
-	memcpy(&head, wire, CSTATE_SLOTS_HEADER);
-	if (!head.exact) {
-		uint16_t codes[CSTATE_COVER_SLOTS];
-		memcpy(codes, wire + CSTATE_SLOTS_HEADER, 2 * (size_t)head.count);
-		return slots_from_codes(table, head.day, head.grid, head.count, codes, UINT16_MAX);
-	}
-	struct cstate_slots *slots = cstate_slots_alloc(table, len);
-	uint8_t size_class = slots->size_class;
-	memcpy(slots, wire, len);
-	slots->size_class = size_class;
-	return slots;
-}
-
 /* The slots cs holds for its open day, or NULL: the ones a snapshot keeps. */
 static const struct cstate_slots *open_slots(const struct cstate *cs)
 {
@@ -960,7 +874,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	const char *transformer_id = cstate_transformer_id(table, cs);
 	size_t transformer_len = strlen(transformer_id);
 	const struct cstate_slots *slots = open_slots(cs);
-	size_t slots_len = slots ? wire_slots_size(slots->count, slots->exact) : 0;
+	size_t slots_len = slots ? cstate_wire_slots_size(slots->count, slots->exact) : 0;
 	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + slots_len + 1 +
 	             transformer_len;
 	if (buf_size < len)
@@ -981,7 +895,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	p += CSTATE_SNAPSHOT_BODY;
 	*p++ = slots ? (uint8_t)(1 + slots->exact) : 0;
 	if (slots) {
-		slots_to_wire(slots, p, slots_len);
+		cstate_slots_to_wire(slots, p, slots_len);
 		p += slots_len;
 	}
 	*p++ = (uint8_t)transformer_len;
@@ -1008,50 +922,6 @@ static void upgrade_v8(struct cstate_v9 *old, const uint8_t *body)
 	old->recent_next = 0;
 }
 
-/*
- * The slots of version 9's open-day coverage (CSTATE_COVER_* codes a quarter hour), in
- * table's slab, or NULL when it covers nothing: a slot a quarter hour, compact when every
- * reading's energy is a whole number of Wh up to CSTATE_SLOT_WH_MAX, else wide with the
- * hashed ones known by their
- * code (CSTATE_SLOT_WIDE_HASHED). A reading's length is where its continuations end (the
- * hourly sums of one that ran past the day are restored from risk.entity_state.hours).
- */
-static struct cstate_slots *upgrade_v9_cover(struct cstate_table *table, int32_t day,
-                                             const uint16_t *cover)
-{
-	int any = 0;
-	uint16_t codes[CSTATE_COVER_SLOTS];
-	for (int q = 0; q < CSTATE_COVER_SLOTS; q++) {
-		any |= cover[q] != CSTATE_COVER_NONE;
-		codes[q] = cover[q] == CSTATE_COVER_CONT ? UINT16_MAX : cover[q];
-	}
-	return any ? slots_from_codes(table, day, 1, CSTATE_COVER_SLOTS, codes, CSTATE_COVER_HASHED)
-	           : NULL;
-}
-
-/* Whether a stored record header and its slots are well formed (wide: every energy a
- * reading's, a free or continued slot's, or a hashed code; intervals not negative). */
-static int slots_valid(const struct cstate_slots *head, const uint8_t *record)
-{
-	if (head->grid == 0 || 96 % head->grid != 0 ||
-	    head->count != (CSTATE_COVER_SLOTS + head->grid - 1) / head->grid)
-		return 0;
-	if (!head->exact)
-		return 1;
-	for (unsigned j = 0; j < head->count; j++) {
-		int64_t energy;
-		int32_t interval;
-		memcpy(&energy, record + CSTATE_SLOTS_HEADER + 8 * j, sizeof(energy));
-		memcpy(&interval, record + CSTATE_SLOTS_HEADER + 8 * head->count + 4 * j,
-		       sizeof(interval));
-		if (interval < 0 || (energy < CSTATE_SLOT_WIDE_CONT &&
-		                     (energy > CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_HASHED) ||
-		                      energy < CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_CONT - 1))))
-			return 0;
-	}
-	return 1;
-}
-
 /* The sizes a snapshot of `version` declares, from its bytes after the header (body_len of
  * them): *slots_len is the open day's slots as stored (0 for none, and for older versions).
  * Returns 0, or -1 when the slots' layout byte or header is bad. */
@@ -1072,8 +942,9 @@ static int snapshot_slots(unsigned version, const uint8_t *after, size_t after_l
 	memcpy(&head, after + body_len + 1, CSTATE_SLOTS_HEADER);
 	if (head.exact != layout - 1)
 		return -1;
-	*slots_len = wire_slots_size(head.count, head.exact);
-	if (after_len < body_len + 1 + *slots_len || !slots_valid(&head, after + body_len + 1))
+	*slots_len = cstate_wire_slots_size(head.count, head.exact);
+	if (after_len < body_len + 1 + *slots_len ||
+	    !cstate_wire_slots_valid(&head, after + body_len + 1))
 		return -1;
 	return 0;
 }
@@ -1187,9 +1058,9 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	decoded.transformer_ref =
 	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;
 	if (slots_len) {
-		decoded.slots = slots_from_wire(table, after + body + 1, slots_len);
+		decoded.slots = cstate_slots_from_wire(table, after + body + 1, slots_len);
 	} else if (version == CSTATE_SNAPSHOT_V9 && (decoded.flags & CSTATE_F_HAS_DAY)) {
-		decoded.slots = upgrade_v9_cover(table, decoded.open_day, old.cover);
+		decoded.slots = cstate_slots_from_v9_cover(table, decoded.open_day, old.cover);
 	}
 	if (is_entry(table, cs)) {
 		cstate_slots_free(table, cs->slots);

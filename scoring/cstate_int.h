@@ -46,6 +46,31 @@ void cstate_slab_clear(struct cstate_slab *slab);
 /* Bytes slab has allocated (whole chunks and their pointer arrays). */
 size_t cstate_slab_memory(const struct cstate_slab *slab);
 
+/* The slots' header as stored: day, grid, count, exact, size_class (written as 0). */
+#define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
+
+/* Bytes of a record of `count` slots as a snapshot stores it: a compact one's codes in 16
+ * bits each (0 free, 0xFFFF continued, else 1 + Wh), a wide one as it lies in memory. */
+size_t cstate_wire_slots_size(unsigned count, int exact);
+
+/* Writes slots as a snapshot stores them: cstate_wire_slots_size(count, exact) = len bytes at
+ * out, the slab class zero. */
+void cstate_slots_to_wire(const struct cstate_slots *slots, uint8_t *out, size_t len);
+
+/* Whether a stored record's header (head) and its slots (the record at `record`, as long as
+ * its header says) are well formed. */
+int cstate_wire_slots_valid(const struct cstate_slots *head, const uint8_t *record);
+
+/* The slots of a stored record (len bytes at wire, checked by cstate_wire_slots_valid), in a
+ * record of table's slab: compact when every reading fits 12 bits, else wide. */
+struct cstate_slots *cstate_slots_from_wire(struct cstate_table *table, const uint8_t *wire,
+                                            size_t len);
+
+/* The slots of version 9's open-day coverage (100 CSTATE_COVER_* codes) for `day`, in a
+ * record of table's slab, or NULL when it covers nothing (cstate_wire.c says how). */
+struct cstate_slots *cstate_slots_from_v9_cover(struct cstate_table *table, int32_t day,
+                                                const uint16_t *cover);
+
 /* struct cstate as snapshots of version 9 laid it out (632 bytes; versions 7 and 8 as far as
  * their bodies go), for reading them: the open day's coverage as a closed day keeps it (100
  * codes), the last closed day before the recent event hashes. */

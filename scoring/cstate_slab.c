@@ -1,8 +1,9 @@
 /*
  * cstate_slab.c - the slabs beside a state table (cstate_int.h): fixed-size records in a few
- * sizes, for the open days' slots and for the ids too long to sit in their entries. A record is taken from its class's free list, else from
- * the newest chunk, else from a new chunk; chunks are freed only all at once, so records
- * never move and a steady set of customers allocates nothing after its first day.
+ * sizes, for the open days' slots and for the ids too long to sit in their entries. A record
+ * is taken from its class's free list, else from the newest chunk, else from a new chunk;
+ * chunks are freed only all at once, so records never move and a steady set of customers
+ * allocates nothing after its first day.
  */
 #include "cstate_int.h"
 

@@ -232,7 +232,8 @@ static enum slot_kind quarter_kind(const struct cstate_slots *slots, int32_t q)
  * CSTATE_SLOT_WIDE_HASHED value (below CSTATE_SLOT_WIDE_CONT). */
 static int64_t start_energy(const struct cstate_slots *slots, unsigned j)
 {
-	return slots->exact ? wide_energy_c(slots)[j] : (int64_t)(cstate_slot_code(slots, j) - 1) * 1000;
+	return slots->exact ? wide_energy_c(slots)[j]
+	                    : (int64_t)(cstate_slot_code(slots, j) - 1) * 1000;
 }
 
 /* The length in seconds of the reading starting in slot j. */

@@ -148,7 +148,8 @@ Test(cstate, ids_short_and_long)
 		cr_assert_str_eq(cstate_id(at[k]), id);
 		cr_assert_eq(cstate_table_get(table, id, lengths[k]), at[k]);
 		if (lengths[k] > 1)
-			cr_assert_null(cstate_table_get(table, id, lengths[k] - 1), "a prefix is another id");
+			cr_assert_null(cstate_table_get(table, id, lengths[k] - 1),
+			               "a prefix is another id");
 		char pointer_bytes[CSTATE_ID_INLINE];
 		memcpy(pointer_bytes, &at[k]->key, sizeof(pointer_bytes));
 		cr_assert_null(cstate_table_get(table, pointer_bytes, sizeof(void *)),
@@ -199,7 +200,8 @@ Test(cstate, a_long_id_survives_the_detectors_load)
 	size_t ids_once = 0;
 	for (int round = 0; round < 3; round++) {
 		struct cstate snap;
-		cr_assert_eq(cstate_decode(fresh, id, buf, len, &snap, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(cstate_decode(fresh, id, buf, len, &snap, err, sizeof(err)), 0, "%s",
+		             err);
 		struct cstate *entry = upsert_str(fresh, id, snap.partition, NULL);
 		*entry = snap;
 		cr_assert_str_eq(cstate_id(entry), id);
@@ -209,8 +211,9 @@ Test(cstate, a_long_id_survives_the_detectors_load)
 		if (round == 0)
 			ids_once = cstate_table_ids_memory(fresh);
 		cr_assert_eq(cstate_table_ids_memory(fresh), ids_once, "one copy of the id");
-		cr_assert_eq(cstate_decode(fresh, cstate_id(entry), buf, len, entry, err, sizeof(err)),
-		             0, "%s", err);
+		cr_assert_eq(
+		    cstate_decode(fresh, cstate_id(entry), buf, len, entry, err, sizeof(err)), 0,
+		    "%s", err);
 		cr_assert_str_eq(cstate_id(entry), id);
 	}
 	cr_assert_eq(cstate_table_count(fresh), 1);
@@ -1122,8 +1125,8 @@ static struct cstate_v9 as_v9(const struct cstate *cs)
 	struct cstate_v9 old;
 	const size_t at = offsetof(struct cstate, transformer_ref);
 	memset(&old, 0, sizeof(old));
-	memcpy((uint8_t *)&old + offsetof(struct cstate_v9, transformer_ref), (const uint8_t *)cs + at,
-	       offsetof(struct cstate, last_closed_uwh) - at);
+	memcpy((uint8_t *)&old + offsetof(struct cstate_v9, transformer_ref),
+	       (const uint8_t *)cs + at, offsetof(struct cstate, last_closed_uwh) - at);
 	old.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	old.transformer_ref = 0;
 	old.last_closed_day = cs->last_closed_day;

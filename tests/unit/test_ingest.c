@@ -649,7 +649,8 @@ static void log_grade(struct cstate *cs, const struct grader_result *r, void *ar
 		                             credit_grade_name(r->previous), r->grade.points);
 	if (r->has_billing)
 		log->len += (size_t)snprintf(log->text + log->len, sizeof(log->text) - log->len,
-		                             "%s@%d:dpd=%d;", cstate_id(cs), r->as_of, r->days_past_due);
+		                             "%s@%d:dpd=%d;", cstate_id(cs), r->as_of,
+		                             r->days_past_due);
 	cr_assert_lt(log->len, sizeof(log->text));
 	if (r->as_of > log->newest_as_of)
 		log->newest_as_of = r->as_of;
