@@ -128,7 +128,7 @@ static int snapshots_write(struct store *st, const struct restore_args *args, do
 			uint8_t *state = bytes + count * CSTATE_SNAPSHOT_MAX;
 			size_t n_state = cstate_encode(table, cs, state, CSTATE_SNAPSHOT_MAX);
 			snaps[count++] = (struct store_snapshot){
-			    .kind = 'c', .id = cs->id, .partition = cs->partition, .state = state, .len = n_state};
+			    .kind = 'c', .id = cstate_id(cs), .partition = cs->partition, .state = state, .len = n_state};
 		}
 		struct store_batch sb = {.consumer_group = "bench-restore", .snapshots = snaps,
 		                         .snapshot_count = count};

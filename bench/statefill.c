@@ -1,10 +1,11 @@
 /*
  * statefill.c - the benchmark's memory figure: bytes of per-customer state at N customers.
  *
- *   statefill [--customers N] [--partitions P]
+ *   statefill [--customers N] [--partitions P] [--id-length L]
  *
  * Fills riskd's customer state table (scoring/cstate.h) with N synthetic customers the way
- * the detector does (cstate_table_upsert with ids like the generator's "C0000001", a profile
+ * the detector does (cstate_table_upsert with ids like the generator's "C0000001" - or of L
+ * bytes, "C" and zeros before the number, to price longer ids - a profile
  * on one of N / 40 transformers, an open day of half-hourly readings in whole Wh as the
  * generator writes them, put into the day and its slots as detector/ingest.c does, recent
  * event hashes, every entry marked dirty as after a first batch), then reports on stdout, as
@@ -14,6 +15,8 @@
  *                           the open days' slots beside the entries), the figure the goal of
  *                           at most 512 bytes per customer is about;
  *   slots_bytes_per_customer  of it, the open day's slots (the slab's whole chunks);
+ *   ids_bytes_per_customer  of it, the ids too long to sit in their entries (0 below
+ *                           CSTATE_ID_INLINE bytes: the 16 bytes in the struct hold them);
  *   bytes_per_slot          the slots' bytes per slot held (a half-hourly meter's 25-hour day
  *                           has 50), header and slab included;
  *   open_hours_bytes_per_customer  what detector/open_hours.c holds beside the state: the
@@ -69,7 +72,7 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 
 int main(int argc, char **argv)
 {
-	long customers = 1000000, partitions = 32;
+	long customers = 1000000, partitions = 32, id_length = 8;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && strcmp(argv[i], "--customers") == 0 &&
 		    parse_long(argv[i + 1], 1, 100000000, &customers) == 0)
@@ -77,8 +80,12 @@ int main(int argc, char **argv)
 		else if (i + 1 < argc && strcmp(argv[i], "--partitions") == 0 &&
 		         parse_long(argv[i + 1], 1, 4096, &partitions) == 0)
 			i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--id-length") == 0 &&
+		         parse_long(argv[i + 1], 8, RISKD_ID_MAX, &id_length) == 0)
+			i++;
 		else {
-			fprintf(stderr, "usage: statefill [--customers N] [--partitions P]\n");
+			fprintf(stderr, "usage: statefill [--customers N] [--partitions P] "
+			                "[--id-length 8..%d]\n", RISKD_ID_MAX);
 			return 2;
 		}
 	}
@@ -88,9 +95,10 @@ int main(int argc, char **argv)
 	/* sized for the first batch, as the detector creates it; it grows like in production */
 	struct cstate_table *table = cstate_table_new(1024);
 	struct open_hours *open = open_hours_new();
-	char id[32], transformer_id[32];
+	char id[RISKD_ID_MAX + 1], transformer_id[32];
+	int digits = (int)id_length - 1;
 	for (long n = 1; n <= customers; n++) {
-		int len = snprintf(id, sizeof(id), "C%07ld", n);
+		int len = snprintf(id, sizeof(id), "C%0*ld", digits, n);
 		struct cstate *cs =
 		    cstate_table_upsert(table, id, (size_t)len, (int32_t)(n % partitions), NULL);
 		snprintf(transformer_id, sizeof(transformer_id), "T%05ld", n / 40 + 1);
@@ -118,7 +126,7 @@ int main(int argc, char **argv)
 
 	long found = 0;
 	for (long n = 1; n <= customers; n++) {
-		int len = snprintf(id, sizeof(id), "C%07ld", n);
+		int len = snprintf(id, sizeof(id), "C%0*ld", digits, n);
 		found += cstate_table_get(table, id, (size_t)len) != NULL;
 	}
 	double t2 = now_s();
@@ -131,13 +139,16 @@ int main(int argc, char **argv)
 
 	size_t memory = cstate_table_memory(table);
 	size_t slots = cstate_table_slots_memory(table);
+	size_t ids = cstate_table_ids_memory(table);
 	size_t hours = open_hours_memory(open);
-	printf("customers=%ld sizeof_cstate=%zu table_bytes=%zu bytes_per_customer=%.1f "
-	       "slots_bytes_per_customer=%.1f bytes_per_slot=%.2f "
+	printf("customers=%ld id_length=%ld sizeof_cstate=%zu table_bytes=%zu "
+	       "bytes_per_customer=%.1f slots_bytes_per_customer=%.1f bytes_per_slot=%.2f "
+	       "ids_bytes_per_customer=%.1f "
 	       "open_hours_bytes_per_customer=%.1f with_open_hours_bytes_per_customer=%.1f "
 	       "rss_bytes_per_customer=%.1f fill_ns_per_customer=%.0f lookup_ns_per_customer=%.0f\n",
-	       customers, sizeof(struct cstate), memory, (double)memory / (double)customers,
-	       (double)slots / (double)customers, (double)slots / (double)customers / 50.0,
+	       customers, id_length, sizeof(struct cstate), memory,
+	       (double)memory / (double)customers, (double)slots / (double)customers,
+	       (double)slots / (double)customers / 50.0, (double)ids / (double)customers,
 	       (double)hours / (double)customers, (double)(memory + hours) / (double)customers,
 	       (double)(rss_after - rss_before) / (double)customers,
 	       (t1 - t0) * 1e9 / (double)customers, (t2 - t1) * 1e9 / (double)customers);

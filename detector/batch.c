@@ -141,7 +141,7 @@ static struct store_usage *usage_row(struct usage_map *m, const struct cstate *c
 		m->hours[m->count].sums.mask = 0;
 	if (m->cover)
 		m->cover[m->count].kind = 0;
-	m->rows[m->count] = (struct store_usage){cs->id, day, 0, 0, 0, 0};
+	m->rows[m->count] = (struct store_usage){cstate_id(cs), day, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
 	return &m->rows[m->count - 1];
@@ -167,7 +167,7 @@ void batch_add_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
 	}
 	struct store_hours *h = &m->hours[i];
 	if (h->sums.mask == 0) {
-		*h = (struct store_hours){.id = cs->id, .day = day};
+		*h = (struct store_hours){.id = cstate_id(cs), .day = day};
 		m->hours_rows++;
 	}
 	daily_hours_add(&h->sums, second_of_day, interval_s, uwh);
@@ -178,14 +178,14 @@ void batch_set_hours(struct usage_map *m, const struct cstate *cs, int32_t day,
 {
 	batch_add_hours(m, cs, day, 0, 3600, 0); /* makes the row and its hours */
 	struct store_hours *h = &m->hours[usage_row(m, cs, day) - m->rows];
-	*h = (struct store_hours){.id = cs->id, .day = day, .whole = 1, .sums = *sums};
+	*h = (struct store_hours){.id = cstate_id(cs), .day = day, .whole = 1, .sums = *sums};
 }
 
 void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, int64_t uwh,
                      int32_t readings, int32_t covered_s)
 {
 	struct store_usage *row = usage_row(m, cs, day);
-	*row = (struct store_usage){cs->id, day, uwh, readings, covered_s, 1};
+	*row = (struct store_usage){cstate_id(cs), day, uwh, readings, covered_s, 1};
 }
 
 void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
@@ -214,7 +214,7 @@ uint16_t *batch_set_cover(struct usage_map *m, char kind, const struct cstate *c
 	struct store_cover *c = &m->cover[i];
 	if (!c->kind)
 		m->cover_rows++;
-	c->id = cs->id;
+	c->id = cstate_id(cs);
 	c->day = day;
 	c->kind = kind;
 	memcpy(c->codes, codes, sizeof(c->codes));
@@ -271,7 +271,7 @@ void batch_add_billing_id(struct batch *b, const struct cstate *cs, const char *
 	GROW(b->billing_ids, b->billing_id_count, b->billing_id_cap);
 	b->billing_id_at[b->billing_id_count] = arena_put(&b->arena, id, strlen(id), 1);
 	b->billing_ids[b->billing_id_count++] =
-	    (struct store_billing_id){cs->id, kind, NULL, topic, partition, offset};
+	    (struct store_billing_id){cstate_id(cs), kind, NULL, topic, partition, offset};
 }
 
 void batch_add_repeat(struct batch *b, const char *topic, int32_t partition, int64_t offset)
@@ -314,7 +314,7 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, doub
 		b->alert_at = xrealloc(b->alert_at, sizeof(*b->alert_at) * b->alert_cap);
 	}
 	b->alerts[b->alert_count] =
-	    (struct store_alert){cs->id, day, score, severity, NULL, NULL, NULL};
+	    (struct store_alert){cstate_id(cs), day, score, severity, NULL, NULL, NULL};
 	b->alert_at[b->alert_count].rules = arena_put(&b->arena, rules_json->data, rules_json->len, 1);
 	b->alert_at[b->alert_count].curve = arena_put(&b->arena, curve_json->data, curve_json->len, 1);
 	b->alert_at[b->alert_count].stolen =
@@ -334,7 +334,7 @@ void batch_add_pending(struct batch *b, const struct cstate *cs, const char *tra
 	rescore_pack(d, &b->arena);
 	b->pending_at[b->pending_count] = at;
 	b->pending[b->pending_count++] =
-	    (struct store_pending){cs->id, transformer_id, d->day, NULL, b->arena.len - at};
+	    (struct store_pending){cstate_id(cs), transformer_id, d->day, NULL, b->arena.len - at};
 }
 
 void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grader_result *r)
@@ -342,7 +342,7 @@ void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grad
 	if (r->has_billing) {
 		GROW(b->credit, b->credit_count, b->credit_cap);
 		b->credit[b->credit_count++] = (struct store_credit){
-		    cs->id, r->as_of, r->days_past_due, r->arrears, r->balance_owed,
+		    cstate_id(cs), r->as_of, r->days_past_due, r->arrears, r->balance_owed,
 		    r->last_payment_day};
 	}
 	if (!r->changed)
@@ -354,7 +354,7 @@ void batch_add_grade(struct batch *b, const struct cstate *cs, const struct grad
 	}
 	const struct credit_grade *g = &r->grade;
 	b->grades[b->grade_count] = (struct store_grade){
-	    .customer_id = cs->id,
+	    .customer_id = cstate_id(cs),
 	    .segment = segment_name((enum segment)cs->segment),
 	    .grade = credit_grade_name(g->grade),
 	    .previous = r->previous == RULE_GRADE_NONE ? NULL : credit_grade_name(r->previous),
@@ -404,7 +404,7 @@ void batch_add_snapshot(struct batch *b, char kind, const struct cstate_table *t
 	b->snapshot_at[b->snapshot_count] = at;
 	b->snapshot_hours_at[b->snapshot_count] = SIZE_MAX;
 	b->snapshots[b->snapshot_count++] =
-	    (struct store_snapshot){kind, cs->id, cs->partition, NULL, len, NULL, 0};
+	    (struct store_snapshot){kind, cstate_id(cs), cs->partition, NULL, len, NULL, 0};
 }
 
 void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_hours *hours)

@@ -57,7 +57,7 @@ void batch_side_add_alert(struct batch_side *s, const struct cstate *cs, int32_t
 	}
 	s->alert_at[s->alert_count][0] = arena_copy(&s->arena, rules_json->data, rules_json->len, 1);
 	s->alert_at[s->alert_count][1] = arena_copy(&s->arena, curve_json->data, curve_json->len, 1);
-	s->alerts[s->alert_count++] = (struct store_op_alert){cs->id, day, score, severity, NULL, NULL};
+	s->alerts[s->alert_count++] = (struct store_op_alert){cstate_id(cs), day, score, severity, NULL, NULL};
 }
 
 void batch_side_add_snapshot(struct batch_side *s, const struct cstate *cs,
@@ -72,7 +72,7 @@ void batch_side_add_snapshot(struct batch_side *s, const struct cstate *cs,
 	s->snapshot_at[s->snapshot_count][0] = arena_copy(&s->arena, operating, operating_len, 0);
 	s->snapshot_at[s->snapshot_count][1] = arena_copy(&s->arena, attributes, attributes_len, 0);
 	s->snapshots[s->snapshot_count++] = (struct store_side_snapshot){
-	    cs->id, cs->partition, NULL, operating_len, NULL, attributes_len};
+	    cstate_id(cs), cs->partition, NULL, operating_len, NULL, attributes_len};
 }
 
 const struct store_side_rows *batch_side_rows(struct batch_side *s)

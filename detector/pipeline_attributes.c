@@ -131,7 +131,7 @@ int pipeline_attributes_restore(struct pipeline *pl, const struct cstate *cs,
 	if (dropped) {
 		char q[2 * RISKD_ID_MAX + 8];
 		log_kv(LOG_WARN, "attributes_dropped", "customer=%s dropped=%d",
-		       log_quote(q, sizeof q, cs->id), dropped);
+		       log_quote(q, sizeof q, cstate_id(cs)), dropped);
 	}
 	if (pa->checked.known)
 		attr_record_store(side_table_get(pa->values, cs, 1, NULL), pa->schema, &pa->checked);

@@ -47,7 +47,7 @@ static int apply_confirmation(const struct store_confirmation *c, void *arg)
 		batch_add_grade(filling(pl), cs, &r);
 	cstate_table_mark_dirty(pl->ingest.customers, cs);
 	pl->totals.confirmations++;
-	log_kv(LOG_INFO, "theft_confirmation", "customer=%s confirmed=%d grade=%s", cs->id,
+	log_kv(LOG_INFO, "theft_confirmation", "customer=%s confirmed=%d grade=%s", cstate_id(cs),
 	       c->confirmed, credit_grade_name(grader_held_grade(cs)));
 	return 0;
 }

@@ -44,8 +44,8 @@ int pipeline_load_closed_cover(struct pipeline *pl, const struct event *ev)
 		return 0;
 	int rc = pipeline_finish_commit(pl);
 	uint16_t codes[CSTATE_COVER_SLOTS];
-	if (rc == 0 && (rc = store_load_cover(pl->store, transformer ? 't' : 'c', cs->id, day,
-	                                      codes, errstr, sizeof(errstr))) >= 0) {
+	if (rc == 0 && (rc = store_load_cover(pl->store, transformer ? 't' : 'c', cstate_id(cs),
+	                                      day, codes, errstr, sizeof(errstr))) >= 0) {
 		struct batch *b = &committer_current(&pl->committer)->batch;
 		batch_set_cover(transformer ? &b->transformer : &b->usage, transformer ? 't' : 'c', cs,
 		                day, codes);

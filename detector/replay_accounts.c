@@ -33,10 +33,10 @@ static struct replay_account *customer_of(struct replay *rp, const struct cstate
 {
 	if (rp->customer_index_cap) {
 		size_t mask = rp->customer_index_cap - 1;
-		size_t s = (size_t)replay_pointer_hash(cs->id) & mask;
+		size_t s = (size_t)replay_pointer_hash(cstate_id(cs)) & mask;
 		for (; rp->customer_index[s]; s = (s + 1) & mask) {
 			struct replay_account *c = &rp->customers[rp->customer_index[s] - 1];
-			if (c->pub.customer_id == cs->id)
+			if (c->pub.customer_id == cstate_id(cs))
 				return c;
 		}
 	}
@@ -46,11 +46,11 @@ static struct replay_account *customer_of(struct replay *rp, const struct cstate
 	}
 	struct replay_account *c = &rp->customers[rp->n_customers++];
 	memset(c, 0, sizeof(*c));
-	c->pub.customer_id = cs->id;
+	c->pub.customer_id = cstate_id(cs);
 	c->pub.first_alert_day = c->pub.last_alert_day = REPLAY_NO_DAY;
 	c->pub.first_alert_from_onset = REPLAY_NO_DAY;
 	c->onset_day = REPLAY_NO_DAY;
-	const struct replay_label *l = replay_labels_find(rp->labels, cs->id);
+	const struct replay_label *l = replay_labels_find(rp->labels, cstate_id(cs));
 	if (l) {
 		c->labelled = 1;
 		c->onset_day = l->onset_day;
@@ -76,7 +76,7 @@ void replay_on_scored(void *arg, const struct cstate *cs, int32_t day,
 	pc->attrib_share = feature_known(fv, FEAT_AREA_ATTRIB_SHARE)
 	                       ? fv->value[FEAT_AREA_ATTRIB_SHARE] : 0;
 	if (rp->scoring_fn)
-		rp->scoring_fn(rp->scoring_arg, cs->id, day, fv, hits);
+		rp->scoring_fn(rp->scoring_arg, cstate_id(cs), day, fv, hits);
 	if (hits->score > pc->max_score)
 		pc->max_score = hits->score;
 	for (size_t i = 0; i < rp->n_rules; i++)

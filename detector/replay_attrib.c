@@ -225,7 +225,7 @@ void replay_attrib_reading(struct replay *rp, const struct event *ev,
 		ring_add(&series->ring, ra->ring_days, day, second, r->uwh, r->interval_s);
 		return;
 	}
-	struct replay_area *a = replay_area_get(rp, r->cs->id, 1);
+	struct replay_area *a = replay_area_get(rp, cstate_id(r->cs), 1);
 	if (!a->attrib) {
 		a->attrib = xcalloc(1, sizeof(*a->attrib));
 		ring_init(&a->attrib->feeder, ra->ring_days);
@@ -291,7 +291,7 @@ static void members_collect(struct replay *rp)
 	struct replay_attrib *ra = rp->attrib;
 	struct series_key *keys = xmalloc(sizeof(*keys) * (ra->n_series + 1));
 	for (size_t i = 0; i < ra->n_series; i++)
-		keys[i] = (struct series_key){ra->series[i].cs->id, (uint32_t)i};
+		keys[i] = (struct series_key){cstate_id(ra->series[i].cs), (uint32_t)i};
 	qsort(keys, ra->n_series, sizeof(*keys), cmp_series_key);
 	for (size_t i = 0; i < rp->n_areas; i++)
 		if (rp->areas[i].attrib)
@@ -370,7 +370,7 @@ static void attribute_area(struct replay *rp, struct replay_area *a, int32_t day
 		kept->cap = n;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		const char *id = ra->series[at->members[i]].cs->id;
+		const char *id = cstate_id(ra->series[at->members[i]].cs);
 		riskd_strlcpy(kept->findings[i].customer_id, sizeof(kept->findings[i].customer_id), id,
 		              strlen(id));
 		kept->findings[i].finding = ra->found[i];

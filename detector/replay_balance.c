@@ -91,7 +91,7 @@ static void balance_open_day(struct replay *rp)
 	int changed = 0;
 
 	for (size_t i = 0; i < feeders->count; i++)
-		area_day_add_feeder(&replay_area_get(rp, feeders->owners[i]->id, 1)->day, feeders->rows[i].uwh,
+		area_day_add_feeder(&replay_area_get(rp, cstate_id(feeders->owners[i]), 1)->day, feeders->rows[i].uwh,
 		                    feeders->rows[i].covered_s);
 	for (size_t i = 0; i < usage->count; i++) {
 		const struct cstate *cs = usage->owners[i];

@@ -105,8 +105,8 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, const char *tra
 	feature_vec_clear(fv);
 	models_features(cs, &sc->peers, today, fv);
 	area_features(transformer_id[0] ? area_table_find(&sc->areas, transformer_id) : NULL,
-	              area_table_find_finding(&sc->areas, cs->id),
-	              area_table_find_prev_finding(&sc->areas, cs->id), has_split ? &split : NULL,
+	              area_table_find_finding(&sc->areas, cstate_id(cs)),
+	              area_table_find_prev_finding(&sc->areas, cstate_id(cs)), has_split ? &split : NULL,
 	              fv);
 }
 
@@ -219,7 +219,7 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 				struct models_split split;
 				int has_split = models_drop_split(cs, &split);
 				models_history(cs, &sc->history);
-				outcome = alert_of_hits(sc, &sc->areas, cs->id, has_split ? &split : NULL,
+				outcome = alert_of_hits(sc, &sc->areas, cstate_id(cs), has_split ? &split : NULL,
 				                        closed->day, alert);
 			}
 		}

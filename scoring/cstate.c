@@ -35,6 +35,10 @@
  *  - The open days' slots (struct cstate_slots) sit in a slab beside the entries
  *    (cstate_slab.c), one record an entity while it holds readings of its open day; removing
  *    or clearing an entry frees the record its `slots` names.
+ *  - An id shorter than CSTATE_ID_INLINE bytes (the usual one) sits in its entry's 16 bytes;
+ *    a longer one in a second slab, as its text and NUL, the entry holding its address and
+ *    slab class (union cstate_id). A lookup compares the entry's own bytes for a short id and
+ *    follows the address only for a long one; removing or clearing an entry frees its copy.
  */
 #include "cstate.h"
 
@@ -65,8 +69,10 @@
  * Snapshot layout (version 10): header - magic, version (LE uint16), fixed part's size (LE
  * uint16) - then the fixed part (the struct from its first field after the id up to the
  * slots pointer, with transformer_ref zero), then the open day's slots: one layout byte (0
- * none, 1 compact, 2 wide) and, unless none, the record as it lies in memory from its day on
- * (its size_class zero) for `count` slots; then the transformer_id: one length byte
+ * none, 1 compact, 2 wide) and, unless none, the record's header (its size_class zero) and
+ * its `count` slots: a compact one's codes in 16 bits each (0 free, 0xFFFF continued, else 1 +
+ * Wh: memory packs them in 12, and a record read with a reading above CSTATE_SLOT_WH_MAX Wh
+ * becomes wide), a wide one as it lies in memory; then the transformer_id: one length byte
  * (0..RISKD_ID_MAX) and that many bytes, no terminator.
  */
 #define CSTATE_SNAPSHOT_MAGIC "RKS1"
@@ -75,12 +81,12 @@
 /*
  * The older versions still read, so that an upgrade keeps the stored state. Version 9 is
  * struct cstate_v9 (cstate_int.h): the open day's coverage as 100 closed-day codes inside the
- * struct (upgrade_v9_cover turns them into slots of a quarter hour: exact where the code was,
- * known by their hash where it was one), the last closed day before the recent event hashes.
- * Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where version 9 holds
- * CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero, "not graded
- * yet") and no coverage of the open day (upgrade_v8: the day's readings so far count as
- * uncovered); version 7 also differs in the meaning of pay_state.older_rev
+ * struct (cstate_slots_from_v9_cover turns them into slots of a quarter hour: exact where the
+ * code was, known by their hash where it was one), the last closed day before the recent
+ * event hashes. Versions 7 and 8 hold 8 recent event hashes (for every kind of event) where
+ * version 9 holds CSTATE_RECENT_EVENTS, a pay_state without its graded_day (it reads as zero,
+ * "not graded yet") and no coverage of the open day (upgrade_v8: the day's readings so far
+ * count as uncovered); version 7 also differs in the meaning of pay_state.older_rev
  * (payments_upgrade_from_v7).
  */
 #define CSTATE_SNAPSHOT_V9 9
@@ -89,18 +95,17 @@
 #define CSTATE_SNAPSHOT_HEADER 8
 #define CSTATE_SNAPSHOT_BODY_AT offsetof(struct cstate, transformer_ref)
 #define CSTATE_SNAPSHOT_BODY (offsetof(struct cstate, slots) - CSTATE_SNAPSHOT_BODY_AT)
-/* The slots' header as stored: day, grid, count, exact, size_class (written as 0). */
-#define CSTATE_SLOTS_HEADER offsetof(struct cstate_slots, code)
 
 _Static_assert(sizeof(struct cstate_v9) == 632, "version 9's struct was 632 bytes");
-/* Versions 9 and 10 agree from transformer_ref up to days_closed. */
-#define CSTATE_V9_SAME_AT offsetof(struct cstate, transformer_ref)
-#define CSTATE_V9_SAME_END offsetof(struct cstate, last_closed_uwh)
-_Static_assert(offsetof(struct cstate_v9, transformer_ref) == CSTATE_V9_SAME_AT &&
-               offsetof(struct cstate_v9, days_closed) == offsetof(struct cstate, days_closed) &&
-               CSTATE_V9_SAME_END == offsetof(struct cstate, days_closed) + sizeof(int32_t),
-               "version 9's fields up to days_closed lie where version 10's do");
+/* Versions 9 and 10 agree from transformer_ref up to days_closed (relative to the body: the
+ * id before it held 64 bytes in version 9's struct, and is not part of a snapshot). */
 #define CSTATE_V9_BODY_AT offsetof(struct cstate_v9, transformer_ref)
+#define CSTATE_V9_SAME_LEN (offsetof(struct cstate, last_closed_uwh) - CSTATE_SNAPSHOT_BODY_AT)
+_Static_assert(offsetof(struct cstate_v9, days_closed) - CSTATE_V9_BODY_AT ==
+               offsetof(struct cstate, days_closed) - CSTATE_SNAPSHOT_BODY_AT &&
+               CSTATE_V9_SAME_LEN + CSTATE_SNAPSHOT_BODY_AT ==
+               offsetof(struct cstate, days_closed) + sizeof(int32_t),
+               "version 9's fields up to days_closed lie where version 10's do");
 #define CSTATE_V9_BODY (sizeof(struct cstate_v9) - CSTATE_V9_BODY_AT)
 /* Version 8's body: version 9's struct up to the recent event hashes, 8 of them, then the
  * theft state and the payment state's first PAY_STATE_V8_SIZE bytes; no coverage. */
@@ -150,16 +155,22 @@ struct cstate_slot {
  * The per-customer budget: an entry, its metadata, its share of the index at the lowest load
  * factor (just after doubling at 7/10, about 7/20: 20/7 slots per entry) and of the dirty
  * list at its largest (twice the entries), and the open day's slots of a half-hourly meter
- * (50 compact slots and their header: 108 bytes). Whole chunks add under 2 bytes per customer
- * at a million customers. 432 + 8 + 22 + 8 + 108 = 578 bytes at the worst (docs/performance.md,
- * "Memory per customer": what stands between it and 512 is mostly the id held inline, 64 bytes
- * for ids of about 8).
+ * (50 compact 12-bit slots and their header, 83 bytes, which the slab rounds to 84). Whole
+ * chunks add under 2 bytes per customer at a million customers. 384 + 8 + 22 + 8 + 84 = 506
+ * bytes at the worst for an id shorter than CSTATE_ID_INLINE bytes (bench/statefill measures
+ * 500.3 at 1,000,000 customers); a longer id adds its length + 1, rounded up to 4, in the id
+ * slab (docs/performance.md, "Memory per customer").
  */
 _Static_assert(sizeof(struct cstate) + sizeof(struct cstate_meta) +
                sizeof(struct cstate_slot) * 20 / 7 + 2 * sizeof(uint32_t) +
-               offsetof(struct cstate_slots, code) + 50 * sizeof(uint16_t) <= 580,
+               ((offsetof(struct cstate_slots, code) + (50 * 12 + 7) / 8 + 3) & ~(size_t)3) <=
+               512,
                "per-customer memory (entry, metadata, index, dirty list, a half-hourly open "
-               "day's slots) must stay within 580 bytes");
+               "day's slots) must stay within 512 bytes");
+_Static_assert(sizeof(union cstate_id) == CSTATE_ID_INLINE &&
+               CSTATE_ID_SLAB_CLASS >= sizeof(const char *) &&
+               CSTATE_ID_SLAB_CLASS < CSTATE_ID_INLINE - 1,
+               "a long id's pointer and slab class fit the id's bytes before its marker");
 
 struct cstate_name_chunk {
 	char id[CSTATE_NAME_CHUNK_ENTRIES][RISKD_ID_MAX + 1];
@@ -198,6 +209,7 @@ struct cstate_table {
 
 	struct cstate_names names; /* transformer ids the entries refer to */
 	struct cstate_slab slab;   /* the entries' open-day slots */
+	struct cstate_slab ids;    /* the entries' ids too long to sit inline (union cstate_id) */
 };
 
 static inline struct cstate *entry_at(const struct cstate_table *table, uint32_t entry_no)
@@ -246,6 +258,7 @@ void cstate_table_destroy(struct cstate_table *table)
 		return;
 	chunks_free(table);
 	cstate_slab_clear(&table->slab);
+	cstate_slab_clear(&table->ids);
 	free(table->chunks);
 	free(table->chunk_addrs);
 	free(table->index);
@@ -290,7 +303,40 @@ static void index_grow(struct cstate_table *table)
 
 static inline int id_matches(const struct cstate *cs, const char *id, size_t id_len)
 {
-	return cs->id[id_len] == '\0' && memcmp(cs->id, id, id_len) == 0;
+	int away = cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY;
+	if (id_len < CSTATE_ID_INLINE)
+		return !away && cs->key.text[id_len] == '\0' &&
+		       memcmp(cs->key.text, id, id_len) == 0;
+	return away && cs->key.away[id_len] == '\0' && memcmp(cs->key.away, id, id_len) == 0;
+}
+
+/* Gives the zeroed entry cs the id (id_len bytes, 1..RISKD_ID_MAX, no NUL): inline when it
+ * fits, else a copy in table's id slab. */
+static void id_store(struct cstate_table *table, struct cstate *cs, const char *id,
+                     size_t id_len)
+{
+	if (id_len < CSTATE_ID_INLINE) {
+		memcpy(cs->key.text, id, id_len);
+		return;
+	}
+	uint8_t size_class;
+	/* id_len + 1 bytes, which the slab rounds up to 4: the ids of 16..63 bytes fall in 12 of
+	 * its classes */
+	char *copy = cstate_slab_alloc(&table->ids, id_len + 1, &size_class);
+	memcpy(copy, id, id_len);
+	copy[id_len] = '\0';
+	cs->key.away = copy;
+	cs->key.text[CSTATE_ID_SLAB_CLASS] = (char)size_class;
+	cs->key.text[CSTATE_ID_INLINE - 1] = CSTATE_ID_AWAY;
+}
+
+/* Returns the copy of a long id that the entry cs holds to table's id slab (a short id holds
+ * none). */
+static void id_release(struct cstate_table *table, struct cstate *cs)
+{
+	if (cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY)
+		cstate_slab_free(&table->ids, (void *)(uintptr_t)cs->key.away,
+		                 (uint8_t)cs->key.text[CSTATE_ID_SLAB_CLASS]);
 }
 
 /* Returns the slot holding id, or the empty slot that ends its probe run. */
@@ -434,7 +480,7 @@ struct cstate *cstate_table_upsert(struct cstate_table *table, const char *id, s
 	uint32_t entry_no = entry_alloc(table);
 	struct cstate *cs = entry_at(table, entry_no);
 	memset(cs, 0, sizeof(*cs));
-	memcpy(cs->id, id, id_len);
+	id_store(table, cs, id, id_len);
 	cs->partition = partition;
 	struct cstate_meta *meta = meta_at(table, entry_no);
 	meta->home = (uint32_t)hash;
@@ -545,6 +591,7 @@ size_t cstate_table_remove_partition(struct cstate_table *table, int32_t partiti
 			continue;
 		cstate_slots_free(table, cs->slots);
 		cs->slots = NULL;
+		id_release(table, cs);
 		index_remove(table, entry_no, meta->home);
 		meta->state = table->free_head << META_NEXT_SHIFT;
 		table->free_head = entry_no + 1;
@@ -572,6 +619,7 @@ void cstate_table_clear(struct cstate_table *table)
 {
 	chunks_free(table);
 	cstate_slab_clear(&table->slab);
+	cstate_slab_clear(&table->ids);
 	memset(table->index, 0, table->index_cap * sizeof(*table->index));
 	table->count = 0;
 	table->dirty_count = 0;
@@ -595,13 +643,20 @@ size_t cstate_table_memory(const struct cstate_table *table)
 	       table->dirty_cap * sizeof(*table->dirty) +
 	       names->chunk_cap * sizeof(*names->chunks) +
 	       name_chunks * sizeof(struct cstate_name_chunk) +
-	       names->index_cap * sizeof(*names->index) + cstate_slab_memory(&table->slab);
+	       names->index_cap * sizeof(*names->index) + cstate_slab_memory(&table->slab) +
+	       cstate_slab_memory(&table->ids);
 }
 
 /* As declared in cstate.h. */
 size_t cstate_table_slots_memory(const struct cstate_table *table)
 {
 	return cstate_slab_memory(&table->slab);
+}
+
+/* As declared in cstate.h. */
+size_t cstate_table_ids_memory(const struct cstate_table *table)
+{
+	return cstate_slab_memory(&table->ids);
 }
 
 /* As declared in cstate.h. */
@@ -819,7 +874,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	const char *transformer_id = cstate_transformer_id(table, cs);
 	size_t transformer_len = strlen(transformer_id);
 	const struct cstate_slots *slots = open_slots(cs);
-	size_t slots_len = slots ? cstate_slots_size(slots->count, slots->exact) : 0;
+	size_t slots_len = slots ? cstate_wire_slots_size(slots->count, slots->exact) : 0;
 	size_t len = CSTATE_SNAPSHOT_HEADER + CSTATE_SNAPSHOT_BODY + 1 + slots_len + 1 +
 	             transformer_len;
 	if (buf_size < len)
@@ -840,8 +895,7 @@ size_t cstate_encode(const struct cstate_table *table, const struct cstate *cs, 
 	p += CSTATE_SNAPSHOT_BODY;
 	*p++ = slots ? (uint8_t)(1 + slots->exact) : 0;
 	if (slots) {
-		memcpy(p, slots, slots_len);
-		p[offsetof(struct cstate_slots, size_class)] = 0;
+		cstate_slots_to_wire(slots, p, slots_len);
 		p += slots_len;
 	}
 	*p++ = (uint8_t)transformer_len;
@@ -868,73 +922,6 @@ static void upgrade_v8(struct cstate_v9 *old, const uint8_t *body)
 	old->recent_next = 0;
 }
 
-/*
- * The slots of version 9's open-day coverage (CSTATE_COVER_* codes a quarter hour), in
- * table's slab, or NULL when it covers nothing: a slot a quarter hour, compact when every
- * reading's energy is a whole number of Wh, else wide with the hashed ones known by their
- * code (CSTATE_SLOT_WIDE_HASHED). A reading's length is where its continuations end (the
- * hourly sums of one that ran past the day are restored from risk.entity_state.hours).
- */
-static struct cstate_slots *upgrade_v9_cover(struct cstate_table *table, int32_t day,
-                                             const uint16_t *cover)
-{
-	int any = 0, hashed = 0;
-	for (int q = 0; q < CSTATE_COVER_SLOTS; q++) {
-		any |= cover[q] != CSTATE_COVER_NONE;
-		hashed |= cover[q] >= CSTATE_COVER_HASHED && cover[q] != CSTATE_COVER_CONT;
-	}
-	if (!any)
-		return NULL;
-	size_t size = cstate_slots_size(CSTATE_COVER_SLOTS, hashed);
-	struct cstate_slots *slots = cstate_slots_alloc(table, size);
-	uint8_t size_class = slots->size_class;
-	memset(slots, 0, size);
-	slots->day = day;
-	slots->grid = 1;
-	slots->count = CSTATE_COVER_SLOTS;
-	slots->exact = (uint8_t)hashed;
-	slots->size_class = size_class;
-	for (int q = 0; q < CSTATE_COVER_SLOTS && !hashed; q++)
-		slots->code[q] = cover[q] == CSTATE_COVER_CONT ? CSTATE_SLOT_CONT : cover[q];
-	int64_t *energy = (int64_t *)(void *)slots->code;
-	int32_t *interval = (int32_t *)(void *)(slots->code + 4 * CSTATE_COVER_SLOTS);
-	for (int q = 0; q < CSTATE_COVER_SLOTS && hashed; q++) {
-		uint16_t c = cover[q];
-		energy[q] = c == CSTATE_COVER_NONE   ? CSTATE_SLOT_WIDE_NONE
-		            : c == CSTATE_COVER_CONT ? CSTATE_SLOT_WIDE_CONT
-		            : c <= CSTATE_COVER_EXACT_MAX ? (int64_t)(c - 1) * 1000
-		                                          : CSTATE_SLOT_WIDE_HASHED(c);
-		int start = c != CSTATE_COVER_NONE && c != CSTATE_COVER_CONT, run = 1;
-		while (start && q + run < CSTATE_COVER_SLOTS && cover[q + run] == CSTATE_COVER_CONT)
-			run++;
-		interval[q] = start ? run * CSTATE_COVER_SLOT_S : 0;
-	}
-	return slots;
-}
-
-/* Whether a stored record header and its slots are well formed (wide: every energy a
- * reading's, a free or continued slot's, or a hashed code; intervals not negative). */
-static int slots_valid(const struct cstate_slots *head, const uint8_t *record)
-{
-	if (head->grid == 0 || 96 % head->grid != 0 ||
-	    head->count != (CSTATE_COVER_SLOTS + head->grid - 1) / head->grid)
-		return 0;
-	if (!head->exact)
-		return 1;
-	for (unsigned j = 0; j < head->count; j++) {
-		int64_t energy;
-		int32_t interval;
-		memcpy(&energy, record + CSTATE_SLOTS_HEADER + 8 * j, sizeof(energy));
-		memcpy(&interval, record + CSTATE_SLOTS_HEADER + 8 * head->count + 4 * j,
-		       sizeof(interval));
-		if (interval < 0 || (energy < CSTATE_SLOT_WIDE_CONT &&
-		                     (energy > CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_HASHED) ||
-		                      energy < CSTATE_SLOT_WIDE_HASHED(CSTATE_COVER_CONT - 1))))
-			return 0;
-	}
-	return 1;
-}
-
 /* The sizes a snapshot of `version` declares, from its bytes after the header (body_len of
  * them): *slots_len is the open day's slots as stored (0 for none, and for older versions).
  * Returns 0, or -1 when the slots' layout byte or header is bad. */
@@ -955,8 +942,9 @@ static int snapshot_slots(unsigned version, const uint8_t *after, size_t after_l
 	memcpy(&head, after + body_len + 1, CSTATE_SLOTS_HEADER);
 	if (head.exact != layout - 1)
 		return -1;
-	*slots_len = cstate_slots_size(head.count, head.exact);
-	if (after_len < body_len + 1 + *slots_len || !slots_valid(&head, after + body_len + 1))
+	*slots_len = cstate_wire_slots_size(head.count, head.exact);
+	if (after_len < body_len + 1 + *slots_len ||
+	    !cstate_wire_slots_valid(&head, after + body_len + 1))
 		return -1;
 	return 0;
 }
@@ -1037,7 +1025,6 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 		return RISKD_ERR_INVALID;
 	}
 	memset(&decoded, 0, sizeof(decoded));
-	memcpy(decoded.id, id, id_len);
 	if (version == CSTATE_SNAPSHOT_VERSION) {
 		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT, after, CSTATE_SNAPSHOT_BODY);
 	} else {
@@ -1045,8 +1032,8 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 			upgrade_v8(&old, after);
 		else
 			memcpy((uint8_t *)&old + CSTATE_V9_BODY_AT, after, CSTATE_V9_BODY);
-		memcpy((uint8_t *)&decoded + CSTATE_V9_SAME_AT, (const uint8_t *)&old + CSTATE_V9_SAME_AT,
-		       CSTATE_V9_SAME_END - CSTATE_V9_SAME_AT);
+		memcpy((uint8_t *)&decoded + CSTATE_SNAPSHOT_BODY_AT,
+		       (const uint8_t *)&old + CSTATE_V9_BODY_AT, CSTATE_V9_SAME_LEN);
 		decoded.last_closed_uwh = old.last_closed_uwh;
 		memcpy(decoded.recent_events, old.recent_events, sizeof(decoded.recent_events));
 		decoded.theft = old.theft;
@@ -1056,13 +1043,13 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	if (decoded.recent_next >= CSTATE_RECENT_EVENTS) {
 		set_err(errstr, errstr_size,
 		        "customer state snapshot for '%s': recent_next %u out of range 0..%d",
-		        decoded.id, (unsigned)decoded.recent_next, CSTATE_RECENT_EVENTS - 1);
+		        id, (unsigned)decoded.recent_next, CSTATE_RECENT_EVENTS - 1);
 		return RISKD_ERR_INVALID;
 	}
 	if (decoded.open_readings < 0 || decoded.open_uwh < 0 || decoded.days_closed < 0 ||
 	    decoded.last_closed_uwh < 0) {
 		set_err(errstr, errstr_size,
-		        "customer state snapshot for '%s': negative daily counter", decoded.id);
+		        "customer state snapshot for '%s': negative daily counter", id);
 		return RISKD_ERR_INVALID;
 	}
 	if (version == CSTATE_SNAPSHOT_V7)
@@ -1071,15 +1058,16 @@ int cstate_decode(struct cstate_table *table, const char *id, const uint8_t *buf
 	decoded.transformer_ref =
 	    transformer_len ? names_intern(&table->names, transformer_id, transformer_len) + 1 : 0;
 	if (slots_len) {
-		decoded.slots = cstate_slots_alloc(table, slots_len);
-		uint8_t size_class = decoded.slots->size_class;
-		memcpy(decoded.slots, after + body + 1, slots_len);
-		decoded.slots->size_class = size_class;
+		decoded.slots = cstate_slots_from_wire(table, after + body + 1, slots_len);
 	} else if (version == CSTATE_SNAPSHOT_V9 && (decoded.flags & CSTATE_F_HAS_DAY)) {
-		decoded.slots = upgrade_v9_cover(table, decoded.open_day, old.cover);
+		decoded.slots = cstate_slots_from_v9_cover(table, decoded.open_day, old.cover);
 	}
-	if (is_entry(table, cs))
+	if (is_entry(table, cs)) {
 		cstate_slots_free(table, cs->slots);
+		decoded.key = cs->key; /* the entry keeps the id the table knows it by */
+	} else {
+		decoded.key = cstate_table_upsert(table, id, id_len, decoded.partition, NULL)->key;
+	}
 	memcpy(cs, &decoded, sizeof(*cs));
 	return 0;
 }

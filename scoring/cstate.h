@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../config/riskd_base.h"
 #include "models.h"
@@ -49,9 +50,9 @@
  * half-hourly meter's 25-hour day has 50 slots, a daily meter's 2), finer when a reading
  * needs it. Slot j holds the reading that starts at j * grid quarter hours (its energy), or
  * is covered by one that starts earlier (CONT), or is free. Two layouts:
- *  - compact (exact == 0): a 16-bit code a slot: CSTATE_SLOT_NONE, CSTATE_SLOT_CONT, or
+ *  - compact (exact == 0): a 12-bit code a slot: CSTATE_SLOT_NONE, CSTATE_SLOT_CONT, or
  *    1 + the reading's energy in whole Wh (0..CSTATE_SLOT_WH_MAX Wh); a reading lasts up to
- *    the next slot that is not CONT;
+ *    the next slot that is not CONT (snapshots store the codes in 16 bits, cstate_encode);
  *  - wide (exact == 1), for a day with a reading the compact codes cannot hold exactly (not a
  *    whole number of Wh, above CSTATE_SLOT_WH_MAX Wh, or running past the last slot): a
  *    64-bit energy in micro-kWh a slot (CSTATE_SLOT_WIDE_* below the readings' values) and
@@ -64,11 +65,12 @@ struct cstate_slots {
 	uint8_t count;       /* slots: 100 / grid rounded up */
 	uint8_t exact;       /* 0 compact, 1 wide */
 	uint8_t size_class;  /* the slab class it came from (cstate.c) */
-	uint16_t code[];     /* compact: count codes; wide: int64 energies then int32 intervals */
+	uint8_t code[];      /* compact: count 12-bit codes, two in three bytes (cstate_slot_code);
+	                        wide: int64 energies then int32 intervals */
 };
 #define CSTATE_SLOT_NONE 0
-#define CSTATE_SLOT_WH_MAX 65533u       /* codes 1..65534: (code - 1) Wh */
-#define CSTATE_SLOT_CONT 0xFFFFu
+#define CSTATE_SLOT_WH_MAX 4093u        /* codes 1..4094: (code - 1) Wh */
+#define CSTATE_SLOT_CONT 0xFFFu
 #define CSTATE_SLOT_WIDE_NONE (-1)      /* wide energies: >= 0 a reading starts here */
 #define CSTATE_SLOT_WIDE_CONT (-2)
 /* wide energies -16 - h: a reading known by its closed-day hash code h only (read from a
@@ -81,16 +83,51 @@ static inline size_t cstate_slots_size(unsigned count, int exact)
 {
 	size_t head = offsetof(struct cstate_slots, code);
 	if (!exact)
-		return head + count * sizeof(uint16_t);
+		return head + (count * 12 + 7) / 8;
 	return (head + count * (sizeof(int64_t) + sizeof(int32_t)) + 7) & ~(size_t)7;
+}
+
+/* Compact slot j's code (CSTATE_SLOT_NONE, CSTATE_SLOT_CONT or 1 + Wh): codes are 12 bits,
+ * slot j's in the 16 bits (host order; records never leave the process as they are) from
+ * byte 3j/2 on: an even slot's the low 12 of them, an odd one's the high 12. */
+static inline unsigned cstate_slot_code(const struct cstate_slots *slots, unsigned j)
+{
+	uint16_t pair;
+	memcpy(&pair, slots->code + j * 3 / 2, sizeof(pair));
+	return j & 1 ? (unsigned)pair >> 4 : (unsigned)pair & CSTATE_SLOT_CONT;
+}
+
+/* Sets compact slot j's code (0..CSTATE_SLOT_CONT). */
+static inline void cstate_slot_code_set(struct cstate_slots *slots, unsigned j, unsigned code)
+{
+	uint16_t pair;
+	memcpy(&pair, slots->code + j * 3 / 2, sizeof(pair));
+	pair = j & 1 ? (uint16_t)((pair & 0x000Fu) | code << 4)
+	             : (uint16_t)((pair & 0xF000u) | (code & CSTATE_SLOT_CONT));
+	memcpy(slots->code + j * 3 / 2, &pair, sizeof(pair));
 }
 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
 #define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */
 #define CSTATE_F_HAS_DAY 0x0004u   /* open_day holds a day */
 
+/*
+ * An entity's id (customer_id or transformer_id, 1..RISKD_ID_MAX bytes) as its struct holds
+ * it: an id of up to CSTATE_ID_INLINE - 1 bytes sits in `text`, NUL-terminated and padded with
+ * zeros; a longer one is a NUL-terminated copy elsewhere (in its table's slab for an entry)
+ * that `away` points at, with text[CSTATE_ID_SLAB_CLASS] its slab class and
+ * text[CSTATE_ID_INLINE - 1] set to CSTATE_ID_AWAY. Read it with cstate_id only.
+ */
+#define CSTATE_ID_INLINE 16
+#define CSTATE_ID_SLAB_CLASS 8
+#define CSTATE_ID_AWAY 1
+union cstate_id {
+	char text[CSTATE_ID_INLINE];
+	const char *away;
+};
+
 struct cstate {
-	char id[RISKD_ID_MAX + 1];              /* customer_id (or transformer_id) */
+	union cstate_id key;                    /* customer_id (or transformer_id): cstate_id */
 	uint32_t transformer_ref;               /* the profile's transformer_id, interned in the
 	                                           owning table (cstate_transformer_id); 0 until
 	                                           known */
@@ -122,13 +159,40 @@ struct cstate {
 	struct cstate_slots *slots;             /* the open day's readings, owned by the table
 	                                           (NULL: none held); process-local, so left out
 	                                           of snapshots' fixed part */
-	/* 432 bytes, no padding. A customer with half-hourly readings also has its open day's
-	 * slots beside it (108 bytes), and the table's bookkeeping (metadata, index and dirty
-	 * list) adds about 30: a static assertion in cstate.c holds the three at their worst
-	 * within 580 bytes (docs/performance.md, "Memory per customer"). Keep the struct
+	/* 384 bytes, no padding. A customer with half-hourly readings also has its open day's
+	 * slots beside it (84 bytes: 1.68 a slot), and the table's bookkeeping (metadata, index
+	 * and dirty list) adds about 30: a static assertion in cstate.c holds the three at their
+	 * worst within 512 bytes (bench/statefill: 500.3 at 1,000,000 customers). An id of 16
+	 * bytes or more adds its length + 1, rounded up to 4, beside the table; a shorter one
+	 * costs nothing more (docs/performance.md, "Memory per customer"). Keep the struct
 	 * fixed-size, with the slots pointer last (snapshots' fixed part is everything between
 	 * the id and it). */
 };
+
+/* The id of cs, NUL-terminated: stable while cs holds it (for an entry, until it is removed).
+ * O(1), no allocation. */
+static inline const char *cstate_id(const struct cstate *cs)
+{
+	return cs->key.text[CSTATE_ID_INLINE - 1] == CSTATE_ID_AWAY ? cs->key.away : cs->key.text;
+}
+
+/*
+ * Gives cs, a struct outside any table (a tool's or a test's), the id text (NUL-terminated,
+ * 1..RISKD_ID_MAX bytes, no check): copied when shorter than CSTATE_ID_INLINE bytes, else
+ * referred to, so text must then outlive cs's use of it. Entries of a table get their ids
+ * from cstate_table_upsert instead.
+ */
+static inline void cstate_id_bind(struct cstate *cs, const char *text)
+{
+	size_t len = strlen(text);
+	memset(&cs->key, 0, sizeof(cs->key));
+	if (len < CSTATE_ID_INLINE) {
+		memcpy(cs->key.text, text, len);
+	} else {
+		cs->key.away = text;
+		cs->key.text[CSTATE_ID_INLINE - 1] = CSTATE_ID_AWAY;
+	}
+}
 
 struct cstate_table;
 
@@ -201,6 +265,10 @@ size_t cstate_table_memory(const struct cstate_table *table);
 /* Of cstate_table_memory, the bytes of the open days' slots (their slab's chunks, whole). */
 size_t cstate_table_slots_memory(const struct cstate_table *table);
 
+/* Of cstate_table_memory, the bytes of the ids too long to sit in their entries (their
+ * slab's chunks, whole); 0 while every id is shorter than CSTATE_ID_INLINE bytes. */
+size_t cstate_table_ids_memory(const struct cstate_table *table);
+
 /*
  * Storage for open-day slots (struct cstate_slots), from the table's slab: a record of at
  * least `bytes` bytes (8-byte aligned, its size_class set, the rest undefined), stable until
@@ -249,13 +317,16 @@ int cstate_seen_event(struct cstate *cs, uint64_t event_hash);
  * interned reference is process-local). cstate_encode resolves cs's transformer through
  * table, writes the snapshot into buf and returns its length, or 0 (nothing written) when
  * buf_size is too small for it; CSTATE_SNAPSHOT_MAX bytes are always enough.
- * cstate_decode checks header, version and sizes, sets the id to `id` (the row's key, a
- * NUL-terminated string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table,
- * gives the open day's slots a record of table's slab and fills *cs; returns 0 or
- * RISKD_ERR_INVALID with errstr set (a snapshot from an incompatible build, or a bad id).
- * *cs may be an entry of table (even the one named id): its old slots are freed. Otherwise
- * the decoded slots belong to whichever entry of table *cs is copied into (as the detector
- * does: decode, upsert, copy); a copy that is dropped should free them (cstate_slots_free).
+ * cstate_decode checks header, version and sizes (and `id`, the row's key: a NUL-terminated
+ * string of 1..RISKD_ID_MAX bytes), interns the transformer_id in table, gives the open
+ * day's slots a record of table's slab and fills *cs; returns 0 or RISKD_ERR_INVALID with
+ * errstr set (a snapshot from an incompatible build, or a bad id), creating nothing.
+ * *cs may be an entry of table (the one named id): its old slots are freed and it keeps its
+ * id. Otherwise decoding creates id's entry in table when absent (zeroed but for the
+ * snapshot's partition) and *cs takes that entry's id, so that copying *cs into the entry
+ * (as the detector does: decode, upsert, copy) leaves the entry its own id and its table the
+ * only copy of a long one; the decoded slots belong to whichever entry of table *cs is
+ * copied into, and a copy that is dropped should free them (cstate_slots_free).
  * Snapshots of versions 7, 8 and 9 read too (cstate.c says how they are upgraded).
  */
 /* header 8, fixed part, slots (a layout byte, day 4, grid, count, at most 100 wide slots of

@@ -1,8 +1,9 @@
 /*
- * cstate_slab.c - the slab beside a state table (cstate_int.h): fixed-size records in a few
- * sizes, for the open days' slots. A record is taken from its class's free list, else from
- * the newest chunk, else from a new chunk; chunks are freed only all at once, so records
- * never move and a steady set of customers allocates nothing after its first day.
+ * cstate_slab.c - the slabs beside a state table (cstate_int.h): fixed-size records in a few
+ * sizes, for the open days' slots and for the ids too long to sit in their entries. A record
+ * is taken from its class's free list, else from the newest chunk, else from a new chunk;
+ * chunks are freed only all at once, so records never move and a steady set of customers
+ * allocates nothing after its first day.
  */
 #include "cstate_int.h"
 
@@ -21,7 +22,7 @@ static unsigned class_of(struct cstate_slab *slab, uint32_t size)
 		if (slab->cls[i].size == size)
 			return i;
 	if (slab->class_count == CSTATE_SLAB_CLASSES)
-		abort(); /* the slots use 24 sizes at the most */
+		abort(); /* the slots use 24 sizes at the most, the long ids 12 */
 	struct cstate_slab_class *c = &slab->cls[slab->class_count];
 	memset(c, 0, sizeof(*c));
 	c->size = size;
@@ -32,7 +33,7 @@ static unsigned class_of(struct cstate_slab *slab, uint32_t size)
 void *cstate_slab_alloc(struct cstate_slab *slab, size_t bytes, uint8_t *size_class)
 {
 	if (bytes < sizeof(void *) || bytes > CSTATE_SLAB_CHUNK_BYTES)
-		abort(); /* a caller bug: the slots are 12 to 1,208 bytes */
+		abort(); /* a caller bug: the slots are 11 to 1,208 bytes, the long ids 17 to 64 */
 	unsigned k = class_of(slab, (uint32_t)((bytes + 3) & ~(size_t)3));
 	struct cstate_slab_class *c = &slab->cls[k];
 	*size_class = (uint8_t)k;

@@ -210,7 +210,7 @@ static const struct cstate_slots *held(const struct cstate *cs, int32_t day)
 static enum slot_kind slot_kind(const struct cstate_slots *slots, unsigned j)
 {
 	if (!slots->exact) {
-		uint16_t code = slots->code[j];
+		unsigned code = cstate_slot_code(slots, j);
 		return code == CSTATE_SLOT_NONE ? SLOT_FREE : code == CSTATE_SLOT_CONT ? SLOT_CONT
 		                                                                       : SLOT_START;
 	}
@@ -232,7 +232,8 @@ static enum slot_kind quarter_kind(const struct cstate_slots *slots, int32_t q)
  * CSTATE_SLOT_WIDE_HASHED value (below CSTATE_SLOT_WIDE_CONT). */
 static int64_t start_energy(const struct cstate_slots *slots, unsigned j)
 {
-	return slots->exact ? wide_energy_c(slots)[j] : (int64_t)(slots->code[j] - 1) * 1000;
+	return slots->exact ? wide_energy_c(slots)[j]
+	                    : (int64_t)(cstate_slot_code(slots, j) - 1) * 1000;
 }
 
 /* The length in seconds of the reading starting in slot j. */
@@ -241,7 +242,7 @@ static int32_t start_interval(const struct cstate_slots *slots, unsigned j)
 	if (slots->exact)
 		return wide_interval_c(slots)[j];
 	unsigned run = 1;
-	while (j + run < slots->count && slots->code[j + run] == CSTATE_SLOT_CONT)
+	while (j + run < slots->count && cstate_slot_code(slots, j + run) == CSTATE_SLOT_CONT)
 		run++;
 	return (int32_t)(run * slots->grid * CSTATE_COVER_SLOT_S);
 }
@@ -328,7 +329,7 @@ static void slots_continue(struct cstate_slots *slots, unsigned from, unsigned n
 			wide_energy(slots)[j] = CSTATE_SLOT_WIDE_CONT;
 			wide_interval(slots)[j] = 0;
 		} else {
-			slots->code[j] = CSTATE_SLOT_CONT;
+			cstate_slot_code_set(slots, j, CSTATE_SLOT_CONT);
 		}
 	}
 }
@@ -342,7 +343,7 @@ static void slots_write(struct cstate_slots *slots, unsigned j, unsigned run, in
 		wide_energy(slots)[j] = energy;
 		wide_interval(slots)[j] = interval_s;
 	} else {
-		slots->code[j] = (uint16_t)(energy / 1000 + 1);
+		cstate_slot_code_set(slots, j, (unsigned)(energy / 1000 + 1));
 	}
 	slots_continue(slots, j + 1, run - 1);
 }

@@ -569,6 +569,7 @@ done:
 
 struct customer {
 	struct cstate cs;           /* id, segment, duplicate detection, payment state */
+	char id[RISKD_ID_MAX + 1];  /* customer_id (cs refers to it: cstate_id_bind) */
 	struct feature_vec fv;      /* features as of the as-of day */
 	struct pay_outcome outcome;
 	int snapped;                /* fv taken */
@@ -599,7 +600,7 @@ static struct customer *customer_get(struct customer_map *m, const char *id, con
 		size_t slots = m->slots ? m->slots * 2 : 4096;
 		uint32_t *index = xcalloc(slots, sizeof *index);
 		for (size_t i = 0; i < m->count; i++) {
-			const char *key = m->items[i]->cs.id;
+			const char *key = m->items[i]->id;
 			size_t s = cstate_hash(key, strlen(key)) & (slots - 1);
 			while (index[s])
 				s = (s + 1) & (slots - 1);
@@ -612,14 +613,15 @@ static struct customer *customer_get(struct customer_map *m, const char *id, con
 	size_t s = h & (m->slots - 1);
 	while (m->index[s]) {
 		struct customer *c = m->items[m->index[s] - 1];
-		if (strcmp(c->cs.id, id) == 0)
+		if (strcmp(c->id, id) == 0)
 			return c;
 		s = (s + 1) & (m->slots - 1);
 	}
 	if (!outcome)
 		return NULL;
 	struct customer *c = xcalloc(1, sizeof *c);
-	memcpy(c->cs.id, id, len + 1);
+	memcpy(c->id, id, len + 1);
+	cstate_id_bind(&c->cs, c->id);
 	c->op_day = INT32_MIN;
 	c->outcome = *outcome;
 	if (m->count == m->cap) {
@@ -633,7 +635,7 @@ static struct customer *customer_get(struct customer_map *m, const char *id, con
 
 static int customer_cmp(const void *a, const void *b)
 {
-	return strcmp((*(struct customer *const *)a)->cs.id, (*(struct customer *const *)b)->cs.id);
+	return strcmp((*(struct customer *const *)a)->id, (*(struct customer *const *)b)->id);
 }
 
 static void put_csv_text(const char *s)
@@ -860,7 +862,7 @@ static int features_apply(struct features_req *rq, struct customer_map *map,
 		if (c->snapped) {
 			fprintf(stderr, "riskctl scorecard features: line %zu: customer %s has an "
 			        "event of a day up to --as-of after one of a later day: the events "
-			        "must be in time order per customer\n", line_no, c->cs.id);
+			        "must be in time order per customer\n", line_no, c->id);
 			return -1;
 		}
 		c->seen_by_as_of = 1;
@@ -941,7 +943,7 @@ static void features_write_row(struct customer *c, const struct features_req *rq
 	if (!c->snapped)
 		payments_features(&c->cs, rq->as_of, &c->fv);
 	op_snap(c, rq->as_of);
-	put_csv_text(c->cs.id);
+	put_csv_text(c->id);
 	putchar(',');
 	if (c->cs.segment > SEGMENT_UNKNOWN && c->cs.segment < SEGMENT__COUNT)
 		fputs(seg_names[c->cs.segment - 1], stdout);

@@ -12,7 +12,7 @@
 void fixture_paying_customer(struct cstate *cs, int seg, int months)
 {
 	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "C1");
+	cstate_id_bind(cs, "C1");
 	cs->segment = (uint8_t)seg;
 	payments_start(&cs->pay, 20000);
 	for (int m = 0; m < months; m++) {

@@ -19,7 +19,7 @@
 static void entity(struct cstate *cs, const char *id)
 {
 	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "%s", id);
+	cstate_id_bind(cs, id);
 }
 
 /* Starts batch b and customer c1 ("C1"). */
@@ -91,7 +91,7 @@ Test(batch, readings_add_up_per_entity_and_local_day)
 	cr_assert_eq(sb.usage_count, 4);
 	const struct store_usage *u = find_usage(sb.usage, sb.usage_count, "C1", D0);
 	cr_assert_not_null(u);
-	cr_assert_eq(u->id, c1.id, "the id is borrowed from the entity");
+	cr_assert_eq(u->id, cstate_id(&c1), "the id is borrowed from the entity");
 	cr_assert_eq(u->uwh, 3500);
 	cr_assert_eq(u->readings, 2);
 	cr_assert_eq(u->covered_s, 2700);
@@ -104,7 +104,7 @@ Test(batch, readings_add_up_per_entity_and_local_day)
 	cr_assert(u && u->uwh == 50 && u->readings == 1);
 
 	cr_assert_eq(sb.transformer_count, 1, "transformers have their own map");
-	cr_assert_eq(sb.transformer[0].id, t1.id);
+	cr_assert_eq(sb.transformer[0].id, cstate_id(&t1));
 	cr_assert_eq(sb.transformer[0].uwh, 99);
 	cr_assert_eq(sb.transformer[0].readings, 1);
 	batch_free(&b);
@@ -199,8 +199,11 @@ Test(batch, many_entities_and_days_each_keep_their_row)
 	enum { N = 3000, DAYS = 3 };
 	struct cstate *cs = calloc(N, sizeof(*cs));
 	cr_assert_not_null(cs);
-	for (int i = 0; i < N; i++)
-		snprintf(cs[i].id, sizeof(cs[i].id), "C%05d", i);
+	for (int i = 0; i < N; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "C%05d", i);
+		cstate_id_bind(&cs[i], id); /* short: copied */
+	}
 	struct batch b;
 	batch_init(&b);
 	for (int round = 0; round < 2; round++)
@@ -213,7 +216,7 @@ Test(batch, many_entities_and_days_each_keep_their_row)
 		const struct store_usage *u = &sb.usage[k];
 		int i = atoi(u->id + 1), d = u->day - D0;
 		cr_assert(i >= 0 && i < N && d >= 0 && d < DAYS, "row %zu: %s %d", k, u->id, u->day);
-		cr_assert_eq(u->id, cs[i].id);
+		cr_assert_eq(u->id, cstate_id(&cs[i]));
 		cr_assert_eq(u->uwh, 2 * ((int64_t)i * 10 + d), "row %zu: %s %d", k, u->id, u->day);
 		cr_assert_eq(u->readings, 2);
 		cr_assert_eq(u->covered_s, 1800);
@@ -429,14 +432,14 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 
 	struct store_batch sb = to_store(&b);
 	cr_assert_eq(sb.alert_count, 2);
-	cr_assert_eq(sb.alerts[0].customer_id, c1.id);
+	cr_assert_eq(sb.alerts[0].customer_id, cstate_id(&c1));
 	cr_assert_eq(sb.alerts[0].day, D0);
 	cr_assert_float_eq(sb.alerts[0].score, 80, 1e-9);
 	cr_assert_str_eq(sb.alerts[0].severity, "critical");
 	cr_assert_str_eq(sb.alerts[0].rules_json, "[{\"id\":\"big_day\"}]");
 	cr_assert_str_eq(sb.alerts[0].curve_json, "[{\"day\":\"2026-01-01\",\"kwh\":40}]");
 	cr_assert_str_eq(sb.alerts[0].stolen_json, "{\"method\":\"shortfall\",\"kwh\":12.5}");
-	cr_assert_eq(sb.alerts[1].customer_id, c2.id);
+	cr_assert_eq(sb.alerts[1].customer_id, cstate_id(&c2));
 	cr_assert_eq(sb.alerts[1].day, D0 + 1);
 	cr_assert_str_eq(sb.alerts[1].rules_json, "[{\"id\":\"other\"}]");
 	cr_assert_str_eq(sb.alerts[1].curve_json, "[]");
@@ -448,7 +451,7 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 static void graded(struct grader *g, struct cstate *cs, struct grader_result *r)
 {
 	memset(cs, 0, sizeof(*cs));
-	snprintf(cs->id, sizeof(cs->id), "C1");
+	cstate_id_bind(cs, "C1");
 	cs->segment = SEGMENT_RESIDENTIAL;
 	payments_bill(&cs->pay, "B1", 2, 80, D0 + 20, D0);
 	payments_payment(&cs->pay, 80, "B1", 2, D0 + 10);
@@ -474,7 +477,7 @@ Test(batch, a_grading_records_payment_status_and_only_changes_of_grade)
 	struct store_batch sb = to_store(&b);
 	cr_assert_eq(sb.credit_count, 1);
 	const struct store_credit *c = &sb.credit[0];
-	cr_assert_eq(c->customer_id, cs.id);
+	cr_assert_eq(c->customer_id, cstate_id(&cs));
 	cr_assert_eq(c->as_of, r.as_of);
 	cr_assert_eq(c->days_past_due, r.days_past_due);
 	cr_assert_float_eq(c->arrears, r.arrears, 1e-9);
@@ -483,7 +486,7 @@ Test(batch, a_grading_records_payment_status_and_only_changes_of_grade)
 
 	cr_assert_eq(sb.grade_count, 1);
 	const struct store_grade *sg = &sb.grades[0];
-	cr_assert_eq(sg->customer_id, cs.id);
+	cr_assert_eq(sg->customer_id, cstate_id(&cs));
 	cr_assert_str_eq(sg->segment, "residential");
 	cr_assert_str_eq(sg->grade, credit_grade_name(r.grade.grade));
 	cr_assert_null(sg->previous, "a first grade has none before it");
@@ -565,7 +568,7 @@ Test(batch, snapshots_are_encoded_when_added)
 	cr_assert_eq(sb.snapshot_count, 2);
 	const struct store_snapshot *s = &sb.snapshots[0];
 	cr_assert_eq(s->kind, 'c');
-	cr_assert_eq(s->id, cs->id);
+	cr_assert_eq(s->id, cstate_id(cs));
 	cr_assert_eq(s->partition, 7);
 	cr_assert_gt(s->len, 0);
 	cr_assert_leq(s->len, CSTATE_SNAPSHOT_MAX);
@@ -584,7 +587,7 @@ Test(batch, snapshots_are_encoded_when_added)
 
 	s = &sb.snapshots[1];
 	cr_assert_eq(s->kind, 't');
-	cr_assert_eq(s->id, t->id);
+	cr_assert_eq(s->id, cstate_id(t));
 	cr_assert_eq(cstate_decode(other, "T9", s->state, s->len, &back, err, sizeof(err)), 0, "%s",
 	             err);
 	cr_assert_eq(back.open_uwh, 42);
@@ -634,8 +637,9 @@ static void fill(struct batch *b, struct cstate *cs, int n, struct cstate_table 
 		batch_add_usage(&b->transformer, &cs[i], D0, 5, 900);
 		batch_add_profile(b, &profile);
 		batch_count(b, "meter.readings", i % 4, "meter_reading", "accepted");
-		batch_add_outbox(b, "risk.review-queue", cs[i].id, strlen(cs[i].id), json.data, json.len,
-		                 names, values, 1);
+		const char *id = cstate_id(&cs[i]);
+		batch_add_outbox(b, "risk.review-queue", id, strlen(id), json.data, json.len, names,
+		                 values, 1);
 		batch_add_alert(b, &cs[i], D0, 60, "high", &json, &json, &json);
 		batch_add_snapshot(b, 'c', table, &cs[i]);
 	}
@@ -775,7 +779,7 @@ Test(batch, closed_days_coverage_is_held_per_entity_day_and_laid_out_for_the_sto
 			continue;
 		with++;
 		cr_assert_eq(sb.cover[i].kind, 'c');
-		cr_assert_eq(sb.cover[i].id, c1.id);
+		cr_assert_eq(sb.cover[i].id, cstate_id(&c1));
 		cr_assert_eq(sb.cover[i].day, D0);
 		cr_assert_eq(sb.cover[i].codes[5], CSTATE_COVER_CONT);
 	}
@@ -808,7 +812,7 @@ Test(batch, billing_ids_and_repeats_are_copied_for_the_store)
 	cr_assert_eq(sb.billing_id_count, 100);
 	cr_assert_str_eq(sb.billing_ids[0].id, "B-0");
 	cr_assert_str_eq(sb.billing_ids[99].id, "B-99");
-	cr_assert_eq(sb.billing_ids[99].customer_id, c1.id);
+	cr_assert_eq(sb.billing_ids[99].customer_id, cstate_id(&c1));
 	cr_assert_str_eq(sb.billing_ids[99].kind, "bill");
 	cr_assert_eq(sb.billing_ids[99].partition, 3);
 	cr_assert_eq(sb.billing_ids[99].offset, 1099);

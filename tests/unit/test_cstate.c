@@ -50,8 +50,8 @@ Test(cstate, struct_size_report)
 	cr_log_info("sizeof(struct cstate) = %zu bytes, snapshot = %zu bytes max",
 	            sizeof(struct cstate), (size_t)CSTATE_SNAPSHOT_MAX);
 	/* the open day's readings sit beside it, in its table's slab (cstate.h) */
-	cr_assert_leq(sizeof(struct cstate), 432);
-	cr_assert_eq(cstate_slots_size(50, 0), 108, "a half-hourly meter's day of slots");
+	cr_assert_leq(sizeof(struct cstate), 384);
+	cr_assert_eq(cstate_slots_size(50, 0), 83, "a half-hourly meter's day of slots");
 }
 
 Test(cstate, insert_get_100k)
@@ -67,7 +67,7 @@ Test(cstate, insert_get_100k)
 		struct cstate *cs = cstate_table_upsert(table, id, len, (int32_t)(i % 32), &created);
 		cr_assert_not_null(cs);
 		cr_assert_eq(created, 1, "id %s", id);
-		cr_assert_str_eq(cs->id, id);
+		cr_assert_str_eq(cstate_id(cs), id);
 		cr_assert_eq(cs->partition, (int32_t)(i % 32));
 		cr_assert_eq(cs->flags, 0);
 		cs->last_ts = (int64_t)i * 7;
@@ -111,7 +111,7 @@ Test(cstate, id_length_limits)
 
 	struct cstate *longest = cstate_table_upsert(table, id, RISKD_ID_MAX, 1, NULL);
 	cr_assert_not_null(longest);
-	cr_assert_eq(strlen(longest->id), RISKD_ID_MAX);
+	cr_assert_eq(strlen(cstate_id(longest)), RISKD_ID_MAX);
 	cr_assert_eq(cstate_table_get(table, id, RISKD_ID_MAX), longest);
 
 	cr_assert_null(cstate_table_upsert(table, id, RISKD_ID_MAX + 1, 1, NULL));
@@ -123,9 +123,102 @@ Test(cstate, id_length_limits)
 
 	/* Not NUL-terminated input: only id_len bytes count. */
 	struct cstate *cs = cstate_table_upsert(table, "C42tail", 3, 2, NULL);
-	cr_assert_str_eq(cs->id, "C42");
+	cr_assert_str_eq(cstate_id(cs), "C42");
 	cr_assert_eq(get_str(table, "C42"), cs);
 	cr_assert_eq(cstate_table_count(table), 2);
+	cstate_table_destroy(table);
+}
+
+/* Ids of up to 15 bytes sit in the entry; longer ones, up to RISKD_ID_MAX, in the table's id
+ * slab: each is found by its own bytes only (never by a prefix or by the bytes of the pointer
+ * the entry holds), stays put, and goes back to the slab when its entry is removed. */
+Test(cstate, ids_short_and_long)
+{
+	struct cstate_table *table = cstate_table_new(16);
+	char id[RISKD_ID_MAX + 1];
+	const size_t lengths[] = {1, 14, 15, 16, 17, 40, RISKD_ID_MAX};
+	enum { K = sizeof(lengths) / sizeof(lengths[0]) };
+	struct cstate *at[K];
+	for (size_t k = 0; k < K; k++) {
+		for (size_t i = 0; i < lengths[k]; i++)
+			id[i] = (char)('a' + (i * 7 + k) % 26);
+		id[lengths[k]] = '\0';
+		at[k] = cstate_table_upsert(table, id, lengths[k], 1, NULL);
+		cr_assert_not_null(at[k]);
+		cr_assert_str_eq(cstate_id(at[k]), id);
+		cr_assert_eq(cstate_table_get(table, id, lengths[k]), at[k]);
+		if (lengths[k] > 1)
+			cr_assert_null(cstate_table_get(table, id, lengths[k] - 1),
+			               "a prefix is another id");
+		char pointer_bytes[CSTATE_ID_INLINE];
+		memcpy(pointer_bytes, &at[k]->key, sizeof(pointer_bytes));
+		cr_assert_null(cstate_table_get(table, pointer_bytes, sizeof(void *)),
+		               "the bytes an entry holds are not its id");
+	}
+	cr_assert_eq(cstate_id(at[0]), at[0]->key.text, "a short id sits in its entry");
+	cr_assert_eq(cstate_table_ids_memory(table) > 0, 1, "the long ones in the slab");
+	cr_assert_eq(cstate_id(at[K - 1]), cstate_id(get_str(table, cstate_id(at[K - 1]))),
+	             "the same text each time");
+
+	/* removing them frees their copies: the next long ids reuse them */
+	size_t ids_before = cstate_table_ids_memory(table);
+	const char *copies[K];
+	for (size_t k = 0; k < K; k++)
+		copies[k] = cstate_id(at[k]);
+	cr_assert_eq(cstate_table_remove_partition(table, 1), K);
+	for (size_t k = 0; k < K; k++) {
+		memset(id, 'z', lengths[k]);
+		id[lengths[k]] = '\0';
+		cr_assert_not_null(cstate_table_upsert(table, id, lengths[k], 2, NULL));
+		const char *text = cstate_id(get_str(table, id));
+		cr_assert_str_eq(text, id);
+		int reused = 0;
+		for (size_t j = 3; j < K; j++) /* the long ones' copies */
+			reused |= copies[j] == text;
+		cr_assert_eq(reused, lengths[k] >= CSTATE_ID_INLINE, "id of %zu bytes", lengths[k]);
+	}
+	cr_assert_eq(cstate_table_ids_memory(table), ids_before, "no copy lost");
+	cstate_table_clear(table);
+	cr_assert_eq(cstate_table_ids_memory(table), 0);
+	cr_assert_null(get_str(table, id));
+	cstate_table_destroy(table);
+}
+
+/* A snapshot of an entity with an id of RISKD_ID_MAX bytes loads as the detector loads it
+ * (decode into a struct of its own, upsert, copy): the entry keeps its id, and doing it again
+ * keeps one copy of it; decoding into the entry itself keeps it too. */
+Test(cstate, a_long_id_survives_the_detectors_load)
+{
+	struct cstate_table *table = cstate_table_new(16), *fresh = cstate_table_new(16);
+	char id[RISKD_ID_MAX + 1], err[256] = "";
+	memset(id, 'L', RISKD_ID_MAX);
+	id[RISKD_ID_MAX] = '\0';
+	struct cstate *cs = upsert_str(table, id, 5, NULL);
+	cs->open_uwh = 77;
+	uint8_t buf[CSTATE_SNAPSHOT_MAX];
+	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	size_t ids_once = 0;
+	for (int round = 0; round < 3; round++) {
+		struct cstate snap;
+		cr_assert_eq(cstate_decode(fresh, id, buf, len, &snap, err, sizeof(err)), 0, "%s",
+		             err);
+		struct cstate *entry = upsert_str(fresh, id, snap.partition, NULL);
+		*entry = snap;
+		cr_assert_str_eq(cstate_id(entry), id);
+		cr_assert_eq(get_str(fresh, id), entry);
+		cr_assert_eq(entry->open_uwh, 77);
+		cr_assert_eq(entry->partition, 5);
+		if (round == 0)
+			ids_once = cstate_table_ids_memory(fresh);
+		cr_assert_eq(cstate_table_ids_memory(fresh), ids_once, "one copy of the id");
+		cr_assert_eq(
+		    cstate_decode(fresh, cstate_id(entry), buf, len, entry, err, sizeof(err)), 0,
+		    "%s", err);
+		cr_assert_str_eq(cstate_id(entry), id);
+	}
+	cr_assert_eq(cstate_table_count(fresh), 1);
+	cr_assert_eq(cstate_table_remove_partition(fresh, 5), 1);
+	cstate_table_destroy(fresh);
 	cstate_table_destroy(table);
 }
 
@@ -268,8 +361,8 @@ Test(cstate, dirty_list_semantics)
 	 * not make the next mark add it twice. */
 	uint8_t buf[CSTATE_SNAPSHOT_MAX];
 	size_t len = cstate_encode(table, b, buf, sizeof(buf));
-	cr_assert_eq(cstate_decode(table, b->id, buf, len, b, NULL, 0), 0);
-	cr_assert_str_eq(b->id, "B", "decoding into the entry named by its own id");
+	cr_assert_eq(cstate_decode(table, cstate_id(b), buf, len, b, NULL, 0), 0);
+	cr_assert_str_eq(cstate_id(b), "B", "decoding into the entry named by its own id");
 	cr_assert_not(b->flags & CSTATE_F_DIRTY);
 	cstate_table_mark_dirty(table, b);
 	cr_assert_eq(cstate_table_dirty_count(table), 1);
@@ -1021,7 +1114,7 @@ Test(cstate, decode_errors)
 	struct cstate out;
 	cr_assert_eq(cstate_decode(table, id, bad, len, &out, NULL, 0), RISKD_ERR_INVALID);
 	cr_assert_eq(cstate_decode(table, id, good, len, &out, NULL, 0), 0);
-	cr_assert_str_eq(out.id, "C0012345");
+	cr_assert_str_eq(cstate_id(&out), "C0012345");
 	cr_assert_str_eq(cstate_transformer_id(table, &out), "T-88");
 	cstate_table_destroy(table);
 }
@@ -1032,8 +1125,8 @@ static struct cstate_v9 as_v9(const struct cstate *cs)
 	struct cstate_v9 old;
 	const size_t at = offsetof(struct cstate, transformer_ref);
 	memset(&old, 0, sizeof(old));
-	memcpy((uint8_t *)&old + at, (const uint8_t *)cs + at,
-	       offsetof(struct cstate, last_closed_uwh) - at);
+	memcpy((uint8_t *)&old + offsetof(struct cstate_v9, transformer_ref),
+	       (const uint8_t *)cs + at, offsetof(struct cstate, last_closed_uwh) - at);
 	old.flags &= (uint8_t)~CSTATE_F_DIRTY;
 	old.transformer_ref = 0;
 	old.last_closed_day = cs->last_closed_day;
@@ -1227,11 +1320,12 @@ Test(cstate, the_open_days_slots_round_trip)
 		size_t len = cstate_encode(table, cs, buf, sizeof(buf));
 		cr_assert_eq(len, 8 + offsetof(struct cstate, slots) -
 		                      offsetof(struct cstate, transformer_ref) + 1 +
-		                      cstate_slots_size(50, wide) + 1);
+		                      (wide ? cstate_slots_size(50, 1) : 8 + 2 * 50) + 1,
+		             "compact codes are stored in 16 bits");
 
 		struct cstate *entry = upsert_str(fresh, wide ? "C2" : "C1", 3, NULL);
 		for (int round = 0; round < 3; round++) { /* into the entry itself: no slots lost */
-			cr_assert_eq(cstate_decode(fresh, entry->id, buf, len, entry, errstr,
+			cr_assert_eq(cstate_decode(fresh, cstate_id(entry), buf, len, entry, errstr,
 			                           sizeof(errstr)), 0, "%s", errstr);
 			cr_assert_neq(entry->slots, cs->slots, "its own record");
 		}
@@ -1268,6 +1362,46 @@ Test(cstate, the_open_days_slots_round_trip)
 	daily_open_add(fresh, next, 0, 1800, 1000);
 	cr_assert_eq(cstate_table_slots_memory(fresh), before, "a freed record reused");
 	cstate_table_destroy(fresh);
+	cstate_table_destroy(table);
+}
+
+/* A snapshot stores compact codes in 16 bits: one holding a reading above what memory's 12
+ * bits hold (a version 10 snapshot written before they were 12 bits) reads back as wide slots
+ * with every energy and length as it was, and writes back the same bytes but for the layout. */
+Test(cstate, compact_codes_past_12_bits_read_as_wide_slots)
+{
+	struct cstate_table *table = cstate_table_new(0);
+	struct cstate *cs = upsert_str(table, "C1", 3, NULL);
+	for (int k = 0; k < 4; k++) {
+		daily_apply_reading(cs, 20513, 1000 * (10 + k), 1800, NULL);
+		daily_open_add(table, cs, k * 3600, k == 3 ? 3600 : 1800, 1000 * (10 + k));
+	}
+	cr_assert_not(cs->slots->exact);
+	uint8_t buf[CSTATE_SNAPSHOT_MAX];
+	size_t len = cstate_encode(table, cs, buf, sizeof(buf));
+	const size_t codes_at = 8 + offsetof(struct cstate, slots) -
+	                        offsetof(struct cstate, transformer_ref) + 1 + 8;
+	uint16_t code;
+	memcpy(&code, buf + codes_at + 2 * 2, sizeof(code));
+	cr_assert_eq(code, 12, "slot 2 (an hour in): 11 Wh + 1, in 16 bits");
+	memcpy(&code, buf + codes_at + 2 * 7, sizeof(code));
+	cr_assert_eq(code, UINT16_MAX, "slot 7 continues the reading of slot 6");
+	code = 60001; /* 60 kWh */
+	memcpy(buf + codes_at + 2 * 2, &code, sizeof(code));
+
+	char err[256] = "";
+	struct cstate got;
+	cr_assert_eq(cstate_decode(table, "C1", buf, len, &got, err, sizeof(err)), 0, "%s", err);
+	cr_assert(got.slots->exact, "60,000 Wh need the wide layout");
+	int64_t old;
+	cr_assert_eq(daily_open_check(&got, 20513, 3600, 1800, 60000000, &old, NULL),
+	             DAILY_COVER_SAME);
+	cr_assert_eq(daily_open_check(&got, 20513, 0, 1800, 10000, &old, NULL), DAILY_COVER_SAME);
+	cr_assert_eq(daily_open_check(&got, 20513, 3 * 3600, 3600, 13000, &old, NULL),
+	             DAILY_COVER_SAME, "an hour's reading keeps its length");
+	cr_assert_eq(daily_open_check(&got, 20513, 3 * 3600, 1800, 13000, &old, NULL),
+	             DAILY_COVER_DIFFERS);
+	cstate_slots_free(table, got.slots);
 	cstate_table_destroy(table);
 }
 

@@ -12,7 +12,7 @@
 static void fresh(struct cstate *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	strcpy(cs->id, "C1");
+	cstate_id_bind(cs, "C1");
 }
 
 Test(daily, kwh_to_uwh_rounding)
@@ -346,7 +346,10 @@ Test(daily, the_open_days_slots_follow_the_meters_interval)
 	cr_assert_eq(slots->grid, 2, "a half hour a slot");
 	cr_assert_eq(slots->count, 50, "a 25-hour day of half hours");
 	cr_assert_not(slots->exact, "whole Wh: compact codes");
-	cr_assert_eq(slots->code[1], 252, "251 Wh + 1");
+	cr_assert_eq(cstate_slot_code(slots, 1), 252, "251 Wh + 1");
+	cr_assert_eq(cstate_slot_code(slots, 0), 251, "its neighbour in the same three bytes");
+	cr_assert_eq(cstate_slot_code(slots, 2), 253);
+	cr_assert_eq(cstate_slot_code(slots, 4), CSTATE_SLOT_NONE);
 	size_t size_before = cstate_table_slots_memory(f.table);
 
 	/* the verdicts of a closed day's coverage, exact */
@@ -397,12 +400,21 @@ Test(daily, the_open_day_holds_every_energy_exactly)
 	struct open_fixture f;
 	int64_t old;
 	open_init(&f);
-	count_reading(&f, 100, 0, 900, 32767000);       /* past the closed days' exact codes */
-	cr_assert_not(f.cs->slots->exact, "65,533 Wh still fit the compact codes");
+	count_reading(&f, 100, 0, 900, 4093000);
+	cr_assert_not(f.cs->slots->exact, "4,093 Wh still fit the compact codes");
+	cr_assert_eq(cstate_slot_code(f.cs->slots, 0), CSTATE_SLOT_WH_MAX + 1);
+	count_reading(&f, 100, 3 * 900, 900, 4094000);
+	cr_assert(f.cs->slots->exact, "4,094 Wh make the slots wide");
+	cr_assert_eq(open_check(&f, 0, 900, 4093000, &old), DAILY_COVER_SAME, "kept on widening");
+	cr_assert_eq(open_check(&f, 2700, 900, 4094000, &old), DAILY_COVER_SAME);
+	/* afresh: past the closed days' exact codes, and a part of a Wh */
+	cstate_table_destroy(f.table);
+	open_init(&f);
+	count_reading(&f, 100, 0, 900, 32767000);
 	count_reading(&f, 100, 900, 900, 65533000);
-	cr_assert_not(f.cs->slots->exact);
+	cr_assert(f.cs->slots->exact);
 	count_reading(&f, 100, 1800, 900, 1500);          /* 1.5 Wh */
-	cr_assert(f.cs->slots->exact, "a part of a Wh makes the slots wide");
+	cr_assert(f.cs->slots->exact, "a part of a Wh needs the slots wide");
 	count_reading(&f, 100, 2700, 900, 9000000000000LL); /* 9 GWh */
 	cr_assert_eq(open_check(&f, 900, 900, 65533000, &old), DAILY_COVER_SAME, "kept on widening");
 	cr_assert_eq(open_check(&f, 1800, 900, 1500, &old), DAILY_COVER_SAME);
@@ -438,11 +450,11 @@ Test(daily, a_restatement_moves_the_open_days_total)
 	cr_assert_eq(f.cs->open_uwh, 1050000);
 	cr_assert_eq(f.cs->open_readings, 2);
 	cr_assert_eq(f.cs->open_covered_s, 1800);
-	cr_assert_eq(f.cs->slots->code[0], 801);
+	cr_assert_eq(cstate_slot_code(f.cs->slots, 0), 801);
 	cr_assert_eq(open_check(&f, 0, 900, 800000, &old), DAILY_COVER_SAME);
 	daily_restate(f.table, f.cs, 0, 900, 800000, 0);
 	cr_assert_eq(f.cs->open_uwh, 250000);
-	cr_assert_eq(f.cs->slots->code[0], 1);
+	cr_assert_eq(cstate_slot_code(f.cs->slots, 0), 1);
 	daily_restate(f.table, f.cs, 0, 900, 0, 333);
 	cr_assert(f.cs->slots->exact, "a restatement to a part of a Wh widens the slots");
 	cr_assert_eq(open_check(&f, 0, 900, 333, &old), DAILY_COVER_SAME);

@@ -154,7 +154,7 @@ Test(ingest, a_reading_lands_in_its_local_day_and_rolls_the_day_up)
 	struct ingest_result *r = ingest(&f, &ev, 3);
 	cr_assert_eq(r->outcome, INGEST_ACCEPTED, "%s", f.err);
 	cr_assert_not_null(r->cs);
-	cr_assert_str_eq(r->cs->id, "C1");
+	cr_assert_str_eq(cstate_id(r->cs), "C1");
 	cr_assert_eq(r->cs, cstate_table_get(f.in.customers, "C1", 2), "the customer's entry");
 	cr_assert_eq(r->cs->partition, 3, "created in the event's partition");
 	cr_assert_not(r->transformer);
@@ -644,12 +644,13 @@ static void log_grade(struct cstate *cs, const struct grader_result *r, void *ar
 	struct grade_log *log = arg;
 	if (r->changed)
 		log->len += (size_t)snprintf(log->text + log->len, sizeof(log->text) - log->len,
-		                             "%s@%d:%s<%s:%.2f;", cs->id, r->as_of,
+		                             "%s@%d:%s<%s:%.2f;", cstate_id(cs), r->as_of,
 		                             credit_grade_name(r->grade.grade),
 		                             credit_grade_name(r->previous), r->grade.points);
 	if (r->has_billing)
 		log->len += (size_t)snprintf(log->text + log->len, sizeof(log->text) - log->len,
-		                             "%s@%d:dpd=%d;", cs->id, r->as_of, r->days_past_due);
+		                             "%s@%d:dpd=%d;", cstate_id(cs), r->as_of,
+		                             r->days_past_due);
 	cr_assert_lt(log->len, sizeof(log->text));
 	if (r->as_of > log->newest_as_of)
 		log->newest_as_of = r->as_of;

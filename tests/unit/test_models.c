@@ -218,7 +218,7 @@ static void restart_now_and_then(struct cstate *cs, int step)
 	struct cstate_table *table = cstate_table_new(0);
 	size_t len = cstate_encode(table, cs, snap, sizeof(snap));
 	cr_assert_gt(len, 0);
-	strcpy(id, cs->id);
+	strcpy(id, cstate_id(cs));
 	memset(cs, 0xa5, sizeof(*cs));
 	cr_assert_eq(cstate_decode(table, id, snap, len, cs, err, sizeof(err)), 0, "%s", err);
 	cstate_table_destroy(table);

@@ -25,7 +25,7 @@
 static inline void feed_fresh(struct cstate *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	strcpy(cs->id, "C1");
+	cstate_id_bind(cs, "C1");
 	cs->segment = SEGMENT_RESIDENTIAL;
 }
 

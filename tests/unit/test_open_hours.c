@@ -23,7 +23,7 @@ static struct ingest_result feed(struct open_hours *m, struct batch *b,
 	memset(&r, 0, sizeof(r));
 	r.outcome = INGEST_ACCEPTED;
 	r.cs = cs;
-	r.transformer = cs->id[0] == 'T'; /* this suite's transformers are named T... */
+	r.transformer = cstate_id(cs)[0] == 'T'; /* this suite's transformers are named T... */
 	r.has_usage = 1;
 	r.day = day;
 	r.second = second;

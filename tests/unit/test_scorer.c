@@ -151,7 +151,7 @@ static struct scorer *new_scorer(const char *path)
 static void fresh_customer(struct cstate *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	strcpy(cs->id, "C1");
+	cstate_id_bind(cs, "C1");
 	cs->segment = SEGMENT_RESIDENTIAL;
 }
 
@@ -164,7 +164,7 @@ static int feed_day_in(struct scorer *sc, struct cstate *cs, const char *transfo
 	struct daily_closed closed;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EVENT_METER_READING;
-	snprintf(ev.entity_id, sizeof(ev.entity_id), "%s", cs->id);
+	snprintf(ev.entity_id, sizeof(ev.entity_id), "%s", cstate_id(cs));
 	snprintf(ev.event_id, sizeof(ev.event_id), "r-%d", day);
 	ev.ts = (int64_t)day * 86400;
 	ev.u.reading.kwh = kwh;
@@ -576,7 +576,7 @@ Test(scorer, area_features_come_from_the_customers_transformer)
 	struct scorer_alert alert;
 	fresh_customer(&c1);
 	fresh_customer(&c2);
-	strcpy(c2.id, "C2");
+	cstate_id_bind(&c2, "C2");
 	feed_day_in(sc, &c1, "T1", D0, 10, &alert);
 	cr_assert_eq(feed_day_in(sc, &c1, "T1", D0 + 1, 10, &alert), 1, "T1 loses 30%%");
 	cr_assert_float_eq(scorer_last_features(sc)->value[FEAT_AREA_LOSS_RATE], 0.3, 1e-9);
