@@ -156,7 +156,7 @@ static const struct config_key config_keys[] = {
 	KEY_INT("attribution.history_days", attribution_history_days, 7, 56, 28,
 	        "days before the window from which each customer's expected consumption (its "
 	        "baseline per hour of the week) is taken"),
-	KEY_CHOICE("attribution.score_after_area", attribution_score_after_area, on_off, "on",
+	KEY_CHOICE("attribution.score_after_area", attribution_score_after_area, on_off, "off",
 	           "whether riskd scores a customer with an area once the area's balance and "
 	           "attribution of the day are in, as the backtest does (on), or when its day "
 	           "closes, with the area results it has then (off: sooner, but an area rule can "

@@ -10,13 +10,6 @@
 #include "store_int.h"
 #include "store_side.h"
 
-/* The session's temp tables for the side rows ("on commit delete rows" empties them). */
-#define SIDE_TEMP_SQL                                                                        \
-	"create temp table if not exists tmp_op_alerts (seq int, customer_id text, day int,"     \
-	"  score float8, severity text, rules text, curve text) on commit delete rows;"         \
-	"create temp table if not exists tmp_side (customer_id text, partition int,"            \
-	"  operating bytea, attributes bytea) on commit delete rows"
-
 static void write_op_alert_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_op_alert *a = rows;
@@ -96,8 +89,8 @@ int store_write_side(struct store *st, const struct store_batch *b, char *errstr
 	const struct store_side_rows *side = b->side;
 	if (!side || (!side->alert_count && !side->snapshot_count))
 		return 0;
-	int rc = store_exec(st, SIDE_TEMP_SQL, errstr, errstr_size);
-	if (!rc && side->alert_count)
+	int rc = 0; /* into the session's temp tables (store_conn.c) */
+	if (side->alert_count)
 		rc = raise_op_alerts(st, side, b->review_topic, errstr, errstr_size);
 	if (!rc)
 		rc = store_copy_rows(st, &side_target, side->snapshots, side->snapshot_count, errstr,

@@ -343,6 +343,7 @@ Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
 
 	/* 48 partitions: about 80 MB of readings, and a mock partition keeps about 5 MiB */
 	e2e_world_new(&w, "detect", 48, 5000);
+	e2e_world_set_score_after_area(&w, 1);
 	snprintf(city, sizeof(city), "%s/city.jsonl", w.dir);
 	snprintf(labels_path, sizeof(labels_path), "%s/labels.csv", w.dir);
 	snprintf(rules, sizeof(rules), "%s/rules", w.env.root);

@@ -118,7 +118,8 @@ static int world_checkpoint_ms = -1; /* -1: riskd's default */
 static char world_rules[1024] = "rules";
 static char world_group[128];
 static char world_kafka_extra[2048]; /* lines inside `kafka:` */
-static char world_attribution[128]; /* "" or an attribution: section */
+static char world_attribution[128]; /* lines inside `attribution:`, or "" */
+static const char *world_score_after_area = ""; /* "", "on" or "off" */
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
 {
@@ -128,6 +129,11 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	if (world_checkpoint_ms >= 0)
 		snprintf(checkpoint, sizeof(checkpoint), "  checkpoint_interval_ms: %d\n",
 		         world_checkpoint_ms);
+	char attribution[256] = "";
+	if (world_attribution[0] || world_score_after_area[0])
+		snprintf(attribution, sizeof(attribution), "attribution:\n%s%s%s%s", world_attribution,
+		         world_score_after_area[0] ? "  score_after_area: " : "", world_score_after_area,
+		         world_score_after_area[0] ? "\n" : "");
 	fprintf(f,
 	        "kafka:\n  brokers: \"%s\"\n  group_id: \"%s\"\n  session_timeout_ms: 6000\n%s"
 	        "topics:\n  readings: \"%s\"\n  billing: \"%s\"\n  profiles: \"%s\"\n"
@@ -140,7 +146,7 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 	        "stack_env: \"\"\n",
 	        w->env.brokers, group, world_kafka_extra, w->topics[0], w->topics[1], w->topics[2],
 	        w->topics[3], w->topics[4], w->topics[5], w->topics[6], batch_size, checkpoint, w->dsn,
-	        world_metrics_port, world_rules, world_attribution);
+	        world_metrics_port, world_rules, attribution);
 	fclose(f);
 }
 
@@ -157,6 +163,7 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	world_checkpoint_ms = -1;
 	world_kafka_extra[0] = '\0';
 	world_attribution[0] = '\0';
+	world_score_after_area = "";
 	snprintf(world_rules, sizeof(world_rules), "rules");
 	snprintf(w->dir, sizeof(w->dir), "%s/var/e2e/%s", w->env.root, w->name);
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
@@ -204,8 +211,13 @@ void e2e_world_set_rules(struct e2e_world *w, const char *path)
 void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days)
 {
 	snprintf(world_attribution, sizeof(world_attribution),
-	         "attribution:\n  window_days: %d\n  history_days: %d\n", window_days,
-	         history_days);
+	         "  window_days: %d\n  history_days: %d\n", window_days, history_days);
+	write_config(w, world_group, world_batch_size);
+}
+
+void e2e_world_set_score_after_area(struct e2e_world *w, int on)
+{
+	world_score_after_area = on ? "on" : "off";
 	write_config(w, world_group, world_batch_size);
 }
 
