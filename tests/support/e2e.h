@@ -59,7 +59,8 @@ void e2e_world_set_rules(struct e2e_world *w, const char *path);
 /* Rewrites w's config with attribution.window_days and attribution.history_days. */
 void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days);
 
-/* Rewrites w's config with attribution.score_after_area on (on != 0) or off. */
+/* Rewrites w's config with attribution.score_after_area on (on != 0, the suites' default:
+ * their digests include risk.alerts, exact only then) or off (riskd's default). */
 void e2e_world_set_score_after_area(struct e2e_world *w, int on);
 
 /* A free loopback TCP port (bound and released; a race is unlikely on a test machine). */
