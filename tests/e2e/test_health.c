@@ -261,14 +261,16 @@ Test(health, readyz_follows_lag_and_committed_progress, .timeout = 300)
 	struct e2e_world w;
 	char body[512];
 	int port = world_with_port(&w, "health_ready", 2, 200);
-	set_health(&w, 3, 50);
+	/* stall_s longer than publishing the city takes (over 3 s in a CI run), so that the
+	 * probe sees it lagging before it is stalled */
+	set_health(&w, 8, 50);
 	pid_t pid = running = e2e_riskd_start(&w, NULL);
 	cr_assert(await_ready(port, 200, "ready\n", 60, body, sizeof(body)),
 	          "empty topics, partitions loaded: ready; /readyz said: %s", body);
 
-	/* hold the offsets table for 9 s, then publish a city */
+	/* hold the offsets table for 18 s, then publish a city */
 	e2e_sh("(psql '%s' -q -c 'begin; lock table risk.kafka_offsets in access exclusive mode;"
-	       " select pg_sleep(9); commit' > '%s/lock.out' 2>&1 &)",
+	       " select pg_sleep(18); commit' > '%s/lock.out' 2>&1 &)",
 	       w.dsn, w.dir);
 	for (int i = 0; i < 100 && e2e_query_int(w.dsn, "select count(*) from pg_locks where"
 	                                          " relation = 'risk.kafka_offsets'::regclass"
@@ -279,7 +281,7 @@ Test(health, readyz_follows_lag_and_committed_progress, .timeout = 300)
 	char lagging[512] = "", stalled[512] = "";
 	int saw_lagging = await_ready(port, 503, "not ready: lagging\n", 5, lagging,
 	                              sizeof(lagging));
-	int saw_stalled = await_ready(port, 503, "not ready: stalled\n", 8, stalled,
+	int saw_stalled = await_ready(port, 503, "not ready: stalled\n", 14, stalled,
 	                              sizeof(stalled));
 	cr_assert(saw_lagging, "a lag above health.ready_max_lag is not ready; /readyz said: %s",
 	          lagging);
