@@ -1,8 +1,9 @@
 /*
- * side_table.h - fixed-size records kept beside the per-customer state for the few customers
- * that need them (a business's operating weeks, a customer's attributes), keyed by the
- * address of the customer's state entry (or any stable address the caller keys by), so that
- * customers without one cost nothing.
+ * side_table.h - fixed-size records kept beside the per-entity state for the few entities
+ * that need them (a business's operating weeks, a customer's attributes: attr_table.h, the
+ * open-day hours the slots cannot give: detector/open_hours.h), keyed by the address of the
+ * entity's state entry (or any stable address the caller keys by), so that entities without
+ * one cost nothing: a lookup in an empty table returns at once.
  *
  * Records live in chunks and never move while they are held; an open-addressing index of
  * 32-bit entry numbers, at most half full, finds them. Pure code: no I/O. Not thread-safe:
