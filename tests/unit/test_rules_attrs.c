@@ -235,7 +235,7 @@ Test(rules_attrs, without_a_schema_a_rule_naming_an_attribute_fails_at_its_posit
 		const char *text;
 		enum rule_kind kind;
 		int line;
-	} cases[] = {{theft_shop, RULE_KIND_THEFT, 10}, {operating_shop, RULE_KIND_OPERATING, 11}};
+	} cases[] = {{theft_shop, RULE_KIND_THEFT, 10}, {operating_shop, RULE_KIND_OPERATING, 10}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct rules_diags diags = {0};
 		struct ruleset *rs = NULL;
