@@ -21,6 +21,8 @@ struct open_day {
 struct open_hours {
 	struct daily_hours *scratch; /* what open_hours_get returns */
 	struct side_table *days;   /* struct open_day by the entity's struct cstate address */
+	size_t held;               /* side_table_count(days), kept here so that every reading
+	                              of normal traffic (an empty map) costs a test, not a call */
 };
 
 struct open_hours *open_hours_new(void)
@@ -43,11 +45,12 @@ void open_hours_free(struct open_hours *m)
 void open_hours_clear(struct open_hours *m)
 {
 	side_table_clear(m->days);
+	m->held = 0;
 }
 
 size_t open_hours_count(const struct open_hours *m)
 {
-	return side_table_count(m->days);
+	return m->held;
 }
 
 size_t open_hours_memory(const struct open_hours *m)
@@ -58,7 +61,7 @@ size_t open_hours_memory(const struct open_hours *m)
 /* cs's entry, or NULL. Allocation-free: an empty map answers at once. */
 static struct open_day *find(const struct open_hours *m, const struct cstate *cs)
 {
-	return side_table_get(m->days, cs, 0, NULL);
+	return m->held ? side_table_find(m->days, cs) : NULL;
 }
 
 /* cs's entry, created empty (day INT32_MIN) when absent. */
@@ -67,8 +70,10 @@ static struct open_day *find_or_add(struct open_hours *m, const struct cstate *c
 {
 	int created;
 	struct open_day *e = side_table_get(m->days, cs, 1, &created);
-	if (created)
+	if (created) {
 		*e = (struct open_day){.day = INT32_MIN, .transformer = transformer};
+		m->held++;
+	}
 	return e;
 }
 
@@ -198,4 +203,5 @@ void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t 
 {
 	struct partition_of p = {!!transformer, partition};
 	side_table_remove_if(m->days, in_partition, &p);
+	m->held = side_table_count(m->days);
 }

@@ -38,7 +38,7 @@ const struct attr_schema *attr_table_schema(const struct attr_table *t)
 
 const struct attr_vec *attr_table_get(struct attr_table *t, const void *key)
 {
-	const void *record = side_table_get(t->records, key, 0, NULL);
+	const void *record = side_table_find(t->records, key);
 	if (!record)
 		return NULL;
 	attr_record_load(record, t->schema, &t->read);
