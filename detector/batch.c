@@ -323,7 +323,7 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, doub
 }
 
 void batch_add_pending(struct batch *b, const struct cstate *cs, const char *transformer_id,
-                       const struct scorer_deferred *d)
+                       const struct scorer_deferred *d, const struct attr_schema *schema)
 {
 	if (b->pending_count == b->pending_cap) {
 		b->pending_cap = b->pending_cap ? 2 * b->pending_cap : 64;
@@ -331,7 +331,7 @@ void batch_add_pending(struct batch *b, const struct cstate *cs, const char *tra
 		b->pending_at = xrealloc(b->pending_at, sizeof(*b->pending_at) * b->pending_cap);
 	}
 	size_t at = b->arena.len;
-	rescore_pack(d, &b->arena);
+	rescore_pack(d, schema, &b->arena);
 	b->pending_at[b->pending_count] = at;
 	b->pending[b->pending_count++] =
 	    (struct store_pending){cstate_id(cs), transformer_id, d->day, NULL, b->arena.len - at};

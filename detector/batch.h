@@ -167,9 +167,9 @@ void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_h
 
 /* Records customer cs's closed day d->day, whose scoring waits for its area
  * transformer_id (interned: it must outlive the batch, as cs must), with its snapshot packed
- * (rescore_pack) into the batch. */
+ * (rescore_pack, its attributes by schema's slots; NULL: none) into the batch. */
 void batch_add_pending(struct batch *b, const struct cstate *cs, const char *transformer_id,
-                       const struct scorer_deferred *d);
+                       const struct scorer_deferred *d, const struct attr_schema *schema);
 
 /* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
  * the JSON texts (detector/alerts.h: rules, curve, stolen-energy estimate) are copied. */

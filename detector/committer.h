@@ -29,7 +29,8 @@ struct commit_job {
 	struct store_batch sb;                     /* filled when sealed (batch_to_store + metadata) */
 	struct store_offset *offsets;              /* sb.offsets points here */
 	size_t offset_cap;
-	struct store_rule_count rule_counts[RULESET_RULES_MAX]; /* sb.rule_counts points here */
+	/* sb.rule_counts points here: the theft rules' counts, then the operating rules' */
+	struct store_rule_count rule_counts[2 * RULESET_RULES_MAX];
 	/* results, valid after committer_wait returned the job */
 	int rc;                                    /* store_commit_batch's result */
 	char errstr[1024];                         /* its message when rc != 0 */

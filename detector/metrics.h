@@ -35,6 +35,7 @@ enum metrics_reload_kind {
 /* Kinds of alert counted by riskd_alerts_total (label kind). */
 enum metrics_alert_kind {
 	METRICS_ALERT_THEFT = 0,
+	METRICS_ALERT_OPERATING_RISK,   /* operating-risk warnings */
 	METRICS_ALERT_KIND__COUNT
 };
 
@@ -249,7 +250,8 @@ void metrics_set_policies(const struct ruleset *theft, const struct ruleset *cre
  * range. */
 const char *metrics_reload_kind_name(enum metrics_reload_kind kind);
 
-/* Contract names for the alert kind label ("theft"); "unknown" when out of range. */
+/* Contract names for the alert kind label ("theft", "operating_risk"); "unknown" when out
+ * of range. */
 const char *metrics_alert_kind_name(enum metrics_alert_kind kind);
 
 /*

@@ -1,33 +1,35 @@
 /*
  * open_hours.c - each entity's open-day hourly sums (open_hours.h): derived from its slots,
- * plus what they cannot give, kept for the few entities that have any in a dense array of
- * entries (the entity, its day and 24 sums: 216 bytes) behind an open-addressing index keyed
- * by the entity's struct cstate (4 to 8 bytes an entity). Normal traffic keeps it empty.
+ * plus what they cannot give, kept for the few entities that have any in a side table
+ * (scoring/side_table.h) keyed by the entity's struct cstate: 216 bytes an entry (the key,
+ * the day and 24 sums) and 4 to 8 bytes of index. Normal traffic keeps it empty.
  */
 #include "open_hours.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "../scoring/side_table.h"
+
+/* An entity's entry: the day its sums belong to and what its slots cannot give. */
 struct open_day {
-	const struct cstate *cs;
 	int32_t day;
-	int32_t transformer;       /* cs lives in the transformer table */
+	int32_t transformer;       /* the entity lives in the transformer table */
 	struct daily_hours sums;
 };
 
 struct open_hours {
 	struct daily_hours *scratch; /* what open_hours_get returns */
-	struct open_day *days;     /* dense, in the order added */
-	size_t count, cap;
-	uint32_t *index;           /* days[] entry + 1; 0: free. A power of two, at most half full */
-	size_t index_cap;
+	struct side_table *days;   /* struct open_day by the entity's struct cstate address */
+	size_t held;               /* side_table_count(days), kept here so that every reading
+	                              of normal traffic (an empty map) costs a test, not a call */
 };
 
 struct open_hours *open_hours_new(void)
 {
 	struct open_hours *m = xcalloc(1, sizeof(struct open_hours));
 	m->scratch = xcalloc(1, sizeof(*m->scratch));
+	m->days = side_table_new(sizeof(struct open_day));
 	return m;
 }
 
@@ -36,81 +38,43 @@ void open_hours_free(struct open_hours *m)
 	if (!m)
 		return;
 	free(m->scratch);
-	free(m->days);
-	free(m->index);
+	side_table_free(m->days);
 	free(m);
 }
 
 void open_hours_clear(struct open_hours *m)
 {
-	if (m->index)
-		memset(m->index, 0, sizeof(*m->index) * m->index_cap);
-	m->count = 0;
+	side_table_clear(m->days);
+	m->held = 0;
 }
 
 size_t open_hours_count(const struct open_hours *m)
 {
-	return m->count;
+	return m->held;
 }
 
 size_t open_hours_memory(const struct open_hours *m)
 {
-	return sizeof(*m) + sizeof(*m->scratch) + m->cap * sizeof(*m->days) +
-	       m->index_cap * sizeof(*m->index);
+	return sizeof(*m) + sizeof(*m->scratch) + side_table_memory(m->days);
 }
 
-static size_t slot_of(const struct cstate *cs, size_t cap)
-{
-	uint64_t h = (uint64_t)(uintptr_t)cs * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h ^ (h >> 29)) & (cap - 1);
-}
-
-/* The index slot of cs: its entry's, or the free one where it would go. */
-static size_t slot_find(const struct open_hours *m, const struct cstate *cs)
-{
-	size_t s = slot_of(cs, m->index_cap);
-	while (m->index[s] && m->days[m->index[s] - 1].cs != cs)
-		s = (s + 1) & (m->index_cap - 1);
-	return s;
-}
-
-/* cs's entry, or NULL. */
+/* cs's entry, or NULL. Allocation-free: an empty map answers at once. */
 static struct open_day *find(const struct open_hours *m, const struct cstate *cs)
 {
-	if (!m->index_cap)
-		return NULL;
-	uint32_t at = m->index[slot_find(m, cs)];
-	return at ? &m->days[at - 1] : NULL;
-}
-
-/* Rebuilds the index over days[0 .. count). */
-static void reindex(struct open_hours *m)
-{
-	memset(m->index, 0, sizeof(*m->index) * m->index_cap);
-	for (size_t i = 0; i < m->count; i++)
-		m->index[slot_find(m, m->days[i].cs)] = (uint32_t)i + 1;
+	return m->held ? side_table_find(m->days, cs) : NULL;
 }
 
 /* cs's entry, created empty (day INT32_MIN) when absent. */
 static struct open_day *find_or_add(struct open_hours *m, const struct cstate *cs,
                                     int transformer)
 {
-	struct open_day *e = find(m, cs);
-	if (e)
-		return e;
-	if (2 * (m->count + 1) > m->index_cap) {
-		free(m->index);
-		m->index_cap = m->index_cap ? 2 * m->index_cap : 1024;
-		m->index = xcalloc(m->index_cap, sizeof(*m->index));
-		reindex(m);
+	int created;
+	struct open_day *e = side_table_get(m->days, cs, 1, &created);
+	if (created) {
+		*e = (struct open_day){.day = INT32_MIN, .transformer = transformer};
+		m->held++;
 	}
-	if (m->count == m->cap) {
-		m->cap = m->cap ? 2 * m->cap : 512;
-		m->days = xrealloc(m->days, sizeof(*m->days) * m->cap);
-	}
-	m->days[m->count] = (struct open_day){.cs = cs, .day = INT32_MIN, .transformer = transformer};
-	m->index[slot_find(m, cs)] = (uint32_t)++m->count;
-	return &m->days[m->count - 1];
+	return e;
 }
 
 /* Adds b's sums (and its mask) to a's. */
@@ -221,14 +185,23 @@ void open_hours_set(struct open_hours *m, const struct cstate *cs, int transform
 	e->sums = extra;
 }
 
+/* The entities open_hours_remove_partition forgets: of one table's partition. */
+struct partition_of {
+	int transformer;
+	int32_t partition;
+};
+
+static int in_partition(const void *key, void *record, void *arg)
+{
+	const struct partition_of *p = arg;
+	const struct open_day *e = record;
+	return e->transformer == p->transformer &&
+	       ((const struct cstate *)key)->partition == p->partition;
+}
+
 void open_hours_remove_partition(struct open_hours *m, int transformer, int32_t partition)
 {
-	size_t kept = 0;
-	for (size_t i = 0; i < m->count; i++)
-		if (m->days[i].transformer != !!transformer || m->days[i].cs->partition != partition)
-			m->days[kept++] = m->days[i];
-	if (kept == m->count)
-		return;
-	m->count = kept;
-	reindex(m);
+	struct partition_of p = {!!transformer, partition};
+	side_table_remove_if(m->days, in_partition, &p);
+	m->held = side_table_count(m->days);
 }

@@ -136,6 +136,7 @@ static void drop_uncommitted(struct pipeline *pl)
 		committer_release(&pl->committer, running);
 	batch_reset(cur_batch(pl));
 	scorer_rule_counts_reset(pl->ingest.scorer);
+	pipeline_operating_rule_counts_reset(pl);
 	cstate_table_clear(pl->ingest.customers);
 	cstate_table_clear(pl->ingest.transformers);
 	open_hours_clear(pl->open_hours);
@@ -326,17 +327,10 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	sb->ruleset_version = ruleset_version(rules);
 	sb->ruleset_hash = ruleset_hash(rules);
 	sb->alert_threshold = ruleset_alert_threshold(rules);
-	size_t nrules = ruleset_rule_count(rules);
-	const struct scorer_rule_count *counts = scorer_rule_counts(pl->ingest.scorer);
-	sb->rule_count_count = 0;
-	for (size_t i = 0; i < nrules; i++) {
-		const struct rule_info *r = ruleset_rule(rules, i);
-		if (counts[i].evaluations == 0)
-			continue; /* nothing to add for this rule */
-		job->rule_counts[sb->rule_count_count++] = (struct store_rule_count){
-			r->id, rule_mode_name(r->mode), counts[i].evaluations, counts[i].fired,
-			counts[i].missing_reads};
-	}
+	sb->rule_count_count =
+	    store_rule_counts_fill(rules, scorer_rule_counts(pl->ingest.scorer), job->rule_counts);
+	sb->rule_count_count += pipeline_operating_rule_counts(pl, job->rule_counts +
+	                                                           sb->rule_count_count);
 	sb->rule_counts = job->rule_counts;
 	sb->review_topic = pl->cfg->topic_review_queue;
 	sb->tariffs = &pl->cfg->tariffs;
@@ -351,6 +345,7 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	}
 	/* what the batch changed is captured: the next batch starts from here */
 	scorer_rule_counts_reset(pl->ingest.scorer);
+	pipeline_operating_rule_counts_reset(pl);
 	committer_start(&pl->committer);
 	return 1;
 }
@@ -397,6 +392,8 @@ static int finish_commit(struct pipeline *pl)
 	metrics_batch_committed(job->batch.messages);
 	for (int i = 0; i < sb->alerts_opened; i++)
 		metrics_alert_raised(METRICS_ALERT_THEFT);
+	for (int i = 0; i < sb->op_alerts_opened; i++)
+		metrics_alert_raised(METRICS_ALERT_OPERATING_RISK);
 	for (size_t i = 0; i < sb->grade_count; i++)
 		metrics_grade_changed();
 	pl->rescore_pending |= sb->pending_count > 0;
@@ -731,7 +728,8 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
 	if (r.deferred)
 		batch_add_pending(cur_batch(pl), r.cs, cstate_transformer_id(pl->ingest.customers, r.cs),
-		                  scorer_deferred(pl->ingest.scorer));
+		                  scorer_deferred(pl->ingest.scorer),
+		                  scorer_attribute_schema(pl->ingest.scorer));
 	pipeline_attributes_apply(pl, ev, r.cs);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);

@@ -2,50 +2,57 @@
  * pipeline_attributes.c - customer attributes while riskd consumes (pipeline_int.h;
  * docs/events.md, `customer`; docs/credit.md, "Customer attributes").
  *
- * The schema (scoring.attributes, scoring/attributes.yaml by default) is read at start. A
- * profile's `attributes` are read against it after the event is decoded and routed: an
- * attribute the schema does not declare, or a value it does not allow, dead-letters the
- * profile with its reason. An accepted profile's attributes replace the customer's (a profile
- * without the field leaves them as they were); they live in a side table keyed by the
- * customer's state entry, only for customers that have any, travel with its side snapshot
- * (pipeline_operating.c, risk.customer_side) and are what the grader's cards read.
+ * The schema (scoring.attributes, scoring/attributes.yaml by default) is read at start: riskd's
+ * main reads it and sets it for every rule load (ruleset_use_attributes), and the values are
+ * kept by that same schema, so that their slots are the rules' slots. A profile's
+ * `attributes` are read against it after the event is decoded and routed: an attribute the
+ * schema does not declare, or a value it does not allow, dead-letters the profile with its
+ * reason. An accepted profile's attributes replace the customer's (a profile without the
+ * field leaves them as they were); they live in an attribute table keyed by the customer's
+ * state entry, only for customers that have any (scoring/attr_table.h), travel with its side
+ * snapshot (pipeline_operating.c, risk.customer_side) and are what the theft rules (the
+ * scorer), the operating rules and the grader's credit rules and cards read.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../rules/attributes_load.h"
-#include "../scoring/side_table.h"
+#include "../scoring/attr_table.h"
 #include "../streams/event.h"
 #include "pipeline_int.h"
 
 struct pipeline_attributes {
-	struct attr_schema *schema;      /* empty when scoring.attributes is "" */
-	struct side_table *values;       /* attr_record_size bytes by struct cstate address */
+	struct attr_schema *owned;       /* the schema when riskd's main set none */
+	const struct attr_schema *schema; /* empty when scoring.attributes is "" */
+	struct attr_table *values;       /* by struct cstate address */
 	struct attr_vec checked;         /* the attributes of the profile being read */
-	struct attr_vec graded;          /* a customer's, for the grader */
 	struct rbuf encoded;             /* scratch for side snapshots */
 };
 
-/* The grader's view of a customer's attributes (NULL: none). */
+/* A customer's attributes (NULL: none), for the grader and the scorer. */
 static const struct attr_vec *attributes_of(void *arg, const struct cstate *cs)
 {
 	struct pipeline_attributes *pa = arg;
-	const void *record = side_table_get(pa->values, cs, 0, NULL);
-	if (!record)
-		return NULL;
-	attr_record_load(record, pa->schema, &pa->graded);
-	return &pa->graded;
+	return attr_table_get(pa->values, cs);
 }
 
-int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_size)
+const struct attr_vec *pipeline_attributes_of(struct pipeline *pl, const struct cstate *cs)
 {
-	struct pipeline_attributes *pa = xcalloc(1, sizeof(*pa));
-	const char *path = pl->cfg->attributes_path;
-	pl->attributes = pa;
+	return attr_table_get(pl->attributes->values, cs);
+}
+
+/* The schema of scoring.attributes: the one rule loads check against when riskd's main set
+ * it, else read here (or empty without a path). Returns 0 or RISKD_ERR_INVALID. */
+static int load_schema(struct pipeline_attributes *pa, const char *path, char *errstr,
+                       size_t errstr_size)
+{
+	pa->schema = ruleset_attributes_in_use();
+	if (pa->schema)
+		return 0;
 	if (path[0]) {
 		struct rules_diags diags = {0};
-		int rc = attributes_load_path(path, &pa->schema, &diags);
+		int rc = attributes_load_path(path, &pa->owned, &diags);
 		if (rc) {
 			struct rbuf text = {0};
 			rules_diags_render(&diags, &text);
@@ -58,9 +65,21 @@ int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_si
 		}
 		rules_diags_free(&diags);
 	} else {
-		pa->schema = attr_schema_new();
+		pa->owned = attr_schema_new();
 	}
-	pa->values = side_table_new(attr_record_size(pa->schema));
+	pa->schema = pa->owned;
+	return 0;
+}
+
+int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_size)
+{
+	struct pipeline_attributes *pa = xcalloc(1, sizeof(*pa));
+	const char *path = pl->cfg->attributes_path;
+	pl->attributes = pa;
+	int rc = load_schema(pa, path, errstr, errstr_size);
+	if (rc)
+		return rc;
+	pa->values = attr_table_new(pa->schema);
 	char why[256];
 	if (grader_set_attributes(pl->ingest.grader, pa->schema, attributes_of, pa, why,
 	                          sizeof why) != 0) {
@@ -68,6 +87,7 @@ int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_si
 		         pl->cfg->scorecard_path, path[0] ? path : "(none)", why);
 		return RISKD_ERR_INVALID;
 	}
+	scorer_set_attributes(pl->ingest.scorer, pa->schema, attributes_of, pa);
 	log_kv(LOG_INFO, "attributes_loaded", "schema=%s attributes=%zu",
 	       path[0] ? path : "none", pa->schema->count);
 	return 0;
@@ -78,8 +98,8 @@ void pipeline_attributes_free(struct pipeline *pl)
 	struct pipeline_attributes *pa = pl->attributes;
 	if (!pa)
 		return;
-	attr_schema_free(pa->schema);
-	side_table_free(pa->values);
+	attr_table_free(pa->values);
+	attr_schema_free(pa->owned);
 	rbuf_free(&pa->encoded);
 	free(pa);
 	pl->attributes = NULL;
@@ -103,9 +123,7 @@ void pipeline_attributes_apply(struct pipeline *pl, const struct event *ev,
 	struct pipeline_attributes *pa = pl->attributes;
 	if (ev->type != EVENT_CUSTOMER || !(ev->has & EVENT_HAS_ATTRIBUTES))
 		return;
-	void *record = side_table_get(pa->values, cs, pa->checked.known != 0, NULL);
-	if (record)
-		attr_record_store(record, pa->schema, &pa->checked);
+	attr_table_set(pa->values, cs, &pa->checked);
 }
 
 struct rbuf *pipeline_attributes_scratch(struct pipeline *pl)
@@ -115,7 +133,7 @@ struct rbuf *pipeline_attributes_scratch(struct pipeline *pl)
 
 int pipeline_attributes_encode(struct pipeline *pl, const struct cstate *cs, struct rbuf *out)
 {
-	const struct attr_vec *av = attributes_of(pl->attributes, cs);
+	const struct attr_vec *av = attr_table_get(pl->attributes->values, cs);
 	if (av && av->known)
 		attr_vec_encode(pl->attributes->schema, av, out);
 	return av != NULL;
@@ -134,7 +152,7 @@ int pipeline_attributes_restore(struct pipeline *pl, const struct cstate *cs,
 		       log_quote(q, sizeof q, cstate_id(cs)), dropped);
 	}
 	if (pa->checked.known)
-		attr_record_store(side_table_get(pa->values, cs, 1, NULL), pa->schema, &pa->checked);
+		attr_table_set(pa->values, cs, &pa->checked);
 	return 0;
 }
 
@@ -142,7 +160,7 @@ void pipeline_attributes_forget(struct pipeline *pl,
                                 int (*drop)(const void *key, void *record, void *arg), void *arg)
 {
 	if (drop)
-		side_table_remove_if(pl->attributes->values, drop, arg);
+		attr_table_remove_if(pl->attributes->values, drop, arg);
 	else
-		side_table_clear(pl->attributes->values);
+		attr_table_clear(pl->attributes->values);
 }

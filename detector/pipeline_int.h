@@ -11,7 +11,7 @@
  *                       confirmed-theft feedback
  *   pipeline_policy.c   the policy files' reloads between batches
  *   pipeline_operating.c  the early warning of operating risk, and the side snapshots
- *   pipeline_attributes.c customer attributes read from profiles, for the grader
+ *   pipeline_attributes.c customer attributes read from profiles, for every rule set and card
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -231,6 +231,13 @@ void pipeline_operating_reload(struct pipeline *pl, int force);
 void pipeline_operating_reading(struct pipeline *pl, struct batch *b,
                                 const struct ingest_result *r);
 
+/* Fills rows with the operating rules' per-rule counts since the last reset (evaluated
+ * rules only, risk.rule_counts); returns how many (at most RULESET_RULES_MAX). */
+size_t pipeline_operating_rule_counts(struct pipeline *pl, struct store_rule_count *rows);
+
+/* Zeroes those counts (once a batch took them, or when uncommitted work is dropped). */
+void pipeline_operating_rule_counts_reset(struct pipeline *pl);
+
 /* After the batch b's customer snapshots were added: adds the side snapshot (weeks,
  * attributes) of each of those customers that has side state. */
 void pipeline_side_checkpoint(struct pipeline *pl, struct batch *b);
@@ -245,8 +252,9 @@ int pipeline_side_load(struct pipeline *pl, const int32_t *partitions, int n, ch
 void pipeline_side_forget_partition(struct pipeline *pl, int32_t partition);
 void pipeline_side_clear(struct pipeline *pl);
 
-/* Loads the attribute schema (scoring.attributes) into pl->attributes and binds the grader's
- * cards to it. Returns 0, or RISKD_ERR_INVALID with errstr set. */
+/* Takes the attribute schema (scoring.attributes: the one rule loads check against, which
+ * riskd's main sets) into pl->attributes, binds the grader's cards to it and gives the grader
+ * and the scorer the customers' values. Returns 0, or RISKD_ERR_INVALID with errstr set. */
 int pipeline_attributes_init(struct pipeline *pl, char *errstr, size_t errstr_size);
 
 /* Frees pl->attributes (NULL is fine). */
@@ -263,6 +271,10 @@ enum event_reject pipeline_attributes_check(struct pipeline *pl, const struct ka
  * values with those pipeline_attributes_check read. Other events do nothing. */
 void pipeline_attributes_apply(struct pipeline *pl, const struct event *ev,
                                const struct cstate *cs);
+
+/* Customer cs's attribute values, or NULL when it has none (valid until the next call):
+ * for the operating rules. Allocation-free. */
+const struct attr_vec *pipeline_attributes_of(struct pipeline *pl, const struct cstate *cs);
 
 /* The side snapshots' scratch buffer for encoded attributes. */
 struct rbuf *pipeline_attributes_scratch(struct pipeline *pl);

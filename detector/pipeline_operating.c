@@ -38,6 +38,7 @@ struct pipeline_operating {
 	uint64_t rules_signature;        /* of rules_path's files when `rules` was loaded */
 	struct feature_vec fv;           /* scratch */
 	struct rule_hits hits;
+	struct rule_count counts[RULESET_RULES_MAX]; /* per rule of `rules`, since the last batch */
 	struct rbuf rules_json, curve_json;
 };
 
@@ -103,6 +104,7 @@ void pipeline_operating_reload(struct pipeline *pl, int force)
 	}
 	ruleset_free(po->rules);
 	po->rules = rules;
+	memset(po->counts, 0, sizeof(po->counts)); /* indices follow the new set */
 	log_kv(LOG_INFO, "operating_rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 	       ruleset_name(rules), ruleset_version(rules), ruleset_hash(rules),
 	       ruleset_rule_count(rules));
@@ -133,18 +135,23 @@ static void weeks_json(const struct op_state *op, struct rbuf *out)
 	rbuf_append(out, "]", 1);
 }
 
-/* A business's day closed (closed): folds it and, on a first pass (b set), raises a warning
- * when the operating rules say so. */
-static void day_closed(struct pipeline_operating *po, struct batch *b, const struct cstate *cs,
+/* A business's day closed (closed): folds it and, on a first pass (b set), evaluates the
+ * operating rules (with the customer's attributes when they read any) and raises a warning
+ * when they say so. */
+static void day_closed(struct pipeline *pl, struct batch *b, const struct cstate *cs,
                        struct op_state *op, const struct daily_closed *closed)
 {
+	struct pipeline_operating *po = pl->operating;
 	op_state_day(op, closed->day, (double)closed->uwh / 1e6, op_state_day_peak(op, closed->day),
 	             cs->capacity_kw);
 	if (!b || ruleset_rule_count(po->rules) == 0)
 		return;
 	feature_vec_clear(&po->fv);
 	op_state_features(op, &po->fv);
-	ruleset_eval(po->rules, &po->fv, &po->hits);
+	const struct attr_vec *av =
+	    ruleset_reads_attributes(po->rules) ? pipeline_attributes_of(pl, cs) : NULL;
+	ruleset_eval_attrs(po->rules, &po->fv, av, &po->hits);
+	rule_counts_add(po->rules, &po->hits, po->counts);
 	if (!po->hits.alert)
 		return;
 	rbuf_reset(&po->rules_json);
@@ -166,8 +173,18 @@ void pipeline_operating_reading(struct pipeline *pl, struct batch *b,
 		return;
 	struct op_state *op = op_table_get(po->states, cs, 1);
 	if (r->day_result == DAILY_CLOSED_DAY)
-		day_closed(po, b, cs, op, &r->closed);
+		day_closed(pl, b, cs, op, &r->closed);
 	op_state_reading(op, r->day, (double)r->uwh / 1e6 * 3600.0 / r->interval_s);
+}
+
+size_t pipeline_operating_rule_counts(struct pipeline *pl, struct store_rule_count *rows)
+{
+	return store_rule_counts_fill(pl->operating->rules, pl->operating->counts, rows);
+}
+
+void pipeline_operating_rule_counts_reset(struct pipeline *pl)
+{
+	memset(pl->operating->counts, 0, sizeof(pl->operating->counts));
 }
 
 /* ---- side snapshots: the weeks and the attributes beside each customer's snapshot ---- */

@@ -15,6 +15,12 @@
 #include "../scoring/localday.h"
 #include "scorer.h"
 
+/* The scorer's view of a customer's attributes (arg: the replay's attribute table). */
+static const struct attr_vec *attributes_of(void *arg, const struct cstate *cs)
+{
+	return attr_table_get(arg, cs);
+}
+
 int replay_new(const struct replay_options *opts, struct replay **out, struct rbuf *diagnostics,
                char *errstr, size_t errstr_size)
 {
@@ -53,6 +59,11 @@ int replay_new(const struct replay_options *opts, struct replay **out, struct rb
 		goto done;
 	}
 	scorer_set_observer(rp->ingest.scorer, replay_on_scored, rp);
+	if (opts->attributes) {
+		rp->attributes = attr_table_new(opts->attributes);
+		scorer_set_attributes(rp->ingest.scorer, opts->attributes, attributes_of,
+		                      rp->attributes);
+	}
 	const struct ruleset *rs = scorer_rules(rp->ingest.scorer);
 	rp->n_rules = ruleset_rule_count(rs);
 	rp->rules = xcalloc(rp->n_rules + 1, sizeof(*rp->rules));
@@ -81,6 +92,7 @@ void replay_free(struct replay *rp)
 	free(rp->customer_index);
 	replay_balance_free(rp);
 	replay_attrib_free(rp->attrib);
+	attr_table_free(rp->attributes);
 	free(rp);
 }
 
@@ -89,13 +101,32 @@ void replay_set_labels(struct replay *rp, const struct replay_labels *labels)
 	rp->labels = labels;
 }
 
-enum event_reject replay_event(struct replay *rp, const struct event *ev)
+/* A profile's attributes (with a schema), read as riskd reads them before it applies the
+ * profile. Returns EVENT_REJECT_NONE or why riskd would dead-letter the profile. */
+static enum event_reject read_attributes(struct replay *rp, const struct event *ev,
+                                         const char *line, size_t len)
+{
+	char errstr[512];
+	attr_vec_clear(&rp->profile_attrs);
+	if (!rp->attributes || ev->type != EVENT_CUSTOMER || !(ev->has & EVENT_HAS_ATTRIBUTES))
+		return EVENT_REJECT_NONE;
+	return event_attributes_read(line, len, attr_table_schema(rp->attributes),
+	                             &rp->profile_attrs, errstr, sizeof(errstr));
+}
+
+enum event_reject replay_event(struct replay *rp, const struct event *ev, const char *line,
+                               size_t len)
 {
 	char errstr[512];
 	const char *old_area = ""; /* interned: stays valid while the table lives */
 	struct ingest_result r;
 	int reading = ev->type == EVENT_METER_READING || ev->type == EVENT_TRANSFORMER_READING;
 
+	enum event_reject refused = read_attributes(rp, ev, line, len);
+	if (refused != EVENT_REJECT_NONE) {
+		replay_count_reject(rp, refused);
+		return refused;
+	}
 	rp->totals.lines++;
 	if (rp->balance && reading)
 		replay_balance_advance(rp, localday_of(&rp->ingest.localday, ev->ts));
@@ -119,6 +150,8 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev)
 		break;
 	}
 	rp->totals.accepted++;
+	if (rp->attributes && ev->type == EVENT_CUSTOMER && (ev->has & EVENT_HAS_ATTRIBUTES))
+		attr_table_set(rp->attributes, r.cs, &rp->profile_attrs);
 	if (!rp->balance)
 		return EVENT_REJECT_NONE;
 	if (r.has_usage) {
@@ -142,7 +175,7 @@ enum event_reject replay_line(struct replay *rp, const char *line, size_t len)
 		replay_count_reject(rp, reason);
 		return reason;
 	}
-	return replay_event(rp, &rp->event);
+	return replay_event(rp, &rp->event, line, len);
 }
 
 void replay_count_reject(struct replay *rp, enum event_reject reason)

@@ -48,6 +48,12 @@ struct replay_options {
 	int no_area_balance;            /* 1: leave the area features missing, as without data */
 	int attribution_window_days;    /* attribution.window_days; 0: riskd's default */
 	int attribution_history_days;   /* attribution.history_days; 0: riskd's default */
+	const struct attr_schema *attributes; /* the attribute schema (borrowed; the one set
+	                                   with ruleset_use_attributes before the rules load):
+	                                   profiles' attributes are read against it as riskd
+	                                   reads them (a refused one rejects the profile) and
+	                                   the theft rules read them. NULL: profiles'
+	                                   attributes are ignored */
 };
 
 /* Counts over everything fed to a replay. */

@@ -171,7 +171,7 @@ static void apply_batch(struct replay *const *rps, size_t n_rps, const struct de
 	for (size_t i = 0; i < b->count; i++)
 		for (size_t r = 0; r < n_rps; r++) {
 			if (b->reason[i] == EVENT_REJECT_NONE)
-				replay_event(rps[r], &b->events[i]);
+				replay_event(rps[r], &b->events[i], b->text.data + b->start[i], b->len[i]);
 			else
 				replay_count_reject(rps[r], b->reason[i]);
 		}

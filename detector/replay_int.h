@@ -18,6 +18,7 @@
 #ifndef RISKD_REPLAY_INT_H
 #define RISKD_REPLAY_INT_H
 
+#include "../scoring/attr_table.h"
 #include "../scoring/balance.h"
 #include "batch.h"
 #include "ingest.h"
@@ -70,6 +71,9 @@ struct replay {
 	replay_balance_fn balance_fn;        /* replay_set_balance_observer */
 	void *balance_arg;
 	struct replay_attrib *attrib;        /* the attribution (with the balance), or NULL */
+	struct attr_table *attributes;       /* customers' attributes (options.attributes), or
+	                                        NULL */
+	struct attr_vec profile_attrs;       /* the attributes of the profile being applied */
 };
 
 /* A hash of an address (the replay's indexes keyed by entries that stay put). */
@@ -82,11 +86,13 @@ static inline uint64_t replay_pointer_hash(const void *p)
 /* ---- replay.c ---- */
 
 /*
- * Applies one decoded event as riskd applies an event it has decoded and routed. Returns
- * EVENT_REJECT_NONE when it was accepted or skipped as a duplicate, else why riskd would
- * dead-letter it (energy above what the customer's capacity allows).
+ * Applies one decoded event (from the len bytes at line) as riskd applies an event it has
+ * decoded and routed. Returns EVENT_REJECT_NONE when it was accepted or skipped as a
+ * duplicate, else why riskd would dead-letter it (energy above what the customer's capacity
+ * allows, attributes the schema refuses).
  */
-enum event_reject replay_event(struct replay *rp, const struct event *ev);
+enum event_reject replay_event(struct replay *rp, const struct event *ev, const char *line,
+                               size_t len);
 
 /* Counts a line riskd would dead-letter before decoding it into an event (why: reason). */
 void replay_count_reject(struct replay *rp, enum event_reject reason);

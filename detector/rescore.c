@@ -22,7 +22,9 @@
  *   u32 magic, u32 FEAT__COUNT, u64 the feature registry's signature,
  *   i32 day, i32 has_split, i32 split.day, i32 split.last_day, f64 before_kwh, f64 after_kwh,
  *   i32 history.first_day, f32 kwh[60], f32 baseline[60],
- *   u64 known[KNOWN_WORDS], then one f64 per known feature in id order.
+ *   u64 known[KNOWN_WORDS], then one f64 per known feature in id order;
+ *   when the customer had attributes the rules read: u32 n, then n bytes of attr_vec_encode
+ *   (by name, so that they read back under an edited schema).
  * The signature (FNV-1a over the features' names and types, in id order) tells a snapshot
  * written by a build whose features differ.
  */
@@ -47,7 +49,8 @@ static void put(struct rbuf *out, const void *p, size_t n)
 	rbuf_append(out, p, n);
 }
 
-void rescore_pack(const struct scorer_deferred *d, struct rbuf *out)
+void rescore_pack(const struct scorer_deferred *d, const struct attr_schema *schema,
+                  struct rbuf *out)
 {
 	uint32_t head[2] = {SNAPSHOT_MAGIC, FEAT__COUNT};
 	uint64_t signature = registry_signature();
@@ -64,6 +67,14 @@ void rescore_pack(const struct scorer_deferred *d, struct rbuf *out)
 	for (int id = 0; id < FEAT__COUNT; id++)
 		if (feature_known(&d->fv, (enum feature_id)id))
 			put(out, &d->fv.value[id], sizeof(double));
+	if (!schema || !d->attrs.known)
+		return;
+	size_t at = out->len;
+	uint32_t n = 0;
+	put(out, &n, sizeof(n));
+	attr_vec_encode(schema, &d->attrs, out);
+	n = (uint32_t)(out->len - at - sizeof(n));
+	memcpy(out->data + at, &n, sizeof(n));
 }
 
 /* A cursor over a snapshot's bytes. */
@@ -82,8 +93,8 @@ static int take(struct reader *r, void *dst, size_t n)
 	return 1;
 }
 
-int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, char *errstr,
-                   size_t errstr_size)
+int rescore_unpack(const void *bytes, size_t len, const struct attr_schema *schema,
+                   struct scorer_deferred *d, char *errstr, size_t errstr_size)
 {
 	struct reader r = {bytes, len};
 	uint32_t head[2];
@@ -111,6 +122,12 @@ int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, cha
 	for (int id = 0; ok && id < FEAT__COUNT; id++)
 		if (feature_known(&d->fv, (enum feature_id)id))
 			ok = take(&r, &d->fv.value[id], sizeof(double));
+	uint32_t n_attrs = 0;
+	if (ok && r.left) /* the attributes: left missing without a schema to read them by */
+		ok = take(&r, &n_attrs, sizeof(n_attrs)) && n_attrs == r.left &&
+		     (!schema || attr_vec_decode(schema, r.p, r.left, &d->attrs) >= 0);
+	if (ok)
+		r.left -= n_attrs;
 	if (!ok || r.left) {
 		snprintf(errstr, errstr_size, "a pending score of %zu bytes is cut or too long", len);
 		return RISKD_ERR_INVALID;
@@ -133,7 +150,7 @@ struct rescorer {
 	size_t *alert_at;                   /* where alerts[i]'s JSON texts start in `texts` */
 	size_t alert_count, alert_cap;
 	struct rbuf texts;                  /* rules, curve and stolen JSON, NUL-terminated */
-	struct scorer_rule_count counts[RULESET_RULES_MAX];
+	struct rule_count counts[RULESET_RULES_MAX];
 	struct store_rule_count rule_counts[RULESET_RULES_MAX];
 };
 
@@ -179,30 +196,18 @@ static void keep_alert(struct rescorer *r, const char *customer_id, const struct
 	    (struct store_alert){customer_id, a->day, a->score, a->severity, NULL, NULL, NULL};
 }
 
-/* Adds the last scoring's hits to the per-rule counts. */
-static void count_hits(struct rescorer *r, const struct scorer *sc, size_t n_rules)
-{
-	const struct rule_hits *hits = scorer_last_hits(sc);
-	for (size_t i = 0; i < n_rules; i++) {
-		r->counts[i].evaluations++;
-		r->counts[i].missing_reads += hits->missing[i];
-	}
-	for (unsigned i = 0; i < hits->n_fired; i++)
-		r->counts[hits->fired[i]].fired++;
-}
-
 /* Scores the claimed days in order into r's alerts and counts. Returns 0 or a store error. */
 static int score_claim(struct rescorer *r, struct store *st, struct scorer *sc,
                        struct rescorer_step *done, char *errstr, size_t errstr_size)
 {
 	const struct ruleset *rules = scorer_rules(sc);
-	size_t n_rules = ruleset_rule_count(rules);
 	const char *loaded_area = NULL;
 	int32_t loaded_day = 0;
 	for (size_t i = 0; i < r->claim.count; i++) {
 		const struct store_pending_day *p = &r->claim.days[i];
 		char why[256];
-		if (rescore_unpack(p->snapshot, p->len, &r->deferred, why, sizeof(why)) != 0) {
+		if (rescore_unpack(p->snapshot, p->len, scorer_attribute_schema(sc), &r->deferred, why,
+		                   sizeof(why)) != 0) {
 			char q[300];
 			log_kv(LOG_WARN, "pending_score_dropped", "customer=%s day=%d error=%s",
 			       p->customer_id, (int)p->day, log_quote(q, sizeof(q), why));
@@ -220,7 +225,7 @@ static int score_claim(struct rescorer *r, struct store *st, struct scorer *sc,
 		struct scorer_alert alert;
 		int outcome = scorer_rescore(sc, p->customer_id, p->transformer_id, &r->deferred,
 		                             &r->areas, &alert);
-		count_hits(r, sc, n_rules);
+		rule_counts_add(rules, scorer_last_hits(sc), r->counts);
 		if (outcome == SCORER_ALERT)
 			keep_alert(r, p->customer_id, &alert);
 		done->days++;
@@ -243,15 +248,7 @@ static void claim_batch(struct rescorer *r, const struct scorer *sc,
 	}
 	sb->alerts = r->alerts;
 	sb->alert_count = r->alert_count;
-	size_t n_rules = ruleset_rule_count(rules);
-	for (size_t i = 0; i < n_rules; i++) {
-		const struct rule_info *info = ruleset_rule(rules, i);
-		if (r->counts[i].evaluations == 0)
-			continue;
-		r->rule_counts[sb->rule_count_count++] = (struct store_rule_count){
-		    info->id, rule_mode_name(info->mode), r->counts[i].evaluations,
-		    r->counts[i].fired, r->counts[i].missing_reads};
-	}
+	sb->rule_count_count = store_rule_counts_fill(rules, r->counts, r->rule_counts);
 	sb->rule_counts = r->rule_counts;
 	sb->ruleset_name = ruleset_name(rules);
 	sb->ruleset_version = ruleset_version(rules);

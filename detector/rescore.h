@@ -25,16 +25,19 @@
 #define RESCORE_LATE_DAYS 7
 
 /* Appends d packed (the snapshot's stored form: native byte order, checked against the
- * feature registry when unpacked) to out. */
-void rescore_pack(const struct scorer_deferred *d, struct rbuf *out);
+ * feature registry when unpacked) to out; d->attrs by the slots of schema (NULL: left out;
+ * nothing is written for them when none is known). */
+void rescore_pack(const struct scorer_deferred *d, const struct attr_schema *schema,
+                  struct rbuf *out);
 
 /*
- * Unpacks len bytes of a snapshot into *d. Returns 0, or RISKD_ERR_INVALID when the bytes
- * are not a snapshot of this build's feature registry (written by another build, or
- * damaged): errstr says which.
+ * Unpacks len bytes of a snapshot into *d, its attributes by name into the slots of schema
+ * (NULL: left missing; an attribute the schema no longer declares is left missing). Returns
+ * 0, or RISKD_ERR_INVALID when the bytes are not a snapshot of this build's feature registry
+ * (written by another build, or damaged): errstr says which.
  */
-int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, char *errstr,
-                   size_t errstr_size);
+int rescore_unpack(const void *bytes, size_t len, const struct attr_schema *schema,
+                   struct scorer_deferred *d, char *errstr, size_t errstr_size);
 
 struct rescorer;
 

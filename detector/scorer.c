@@ -24,10 +24,13 @@ struct scorer {
 	int deferral;                  /* customers with an area wait for it (riskd) */
 	struct rbuf rules_json, curve_json, stolen_json;
 	struct scorer_stats stats;
-	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
+	struct rule_count rule_counts[RULESET_RULES_MAX];
 	int counting_off;              /* replaying input whose counts are stored already */
 	scorer_observer_fn observer;   /* offline tools only */
 	void *observer_arg;
+	const struct attr_schema *attr_schema; /* scorer_set_attributes */
+	scorer_attributes_fn attributes_of;
+	void *attributes_arg;
 };
 
 static struct ruleset *load_rules(const char *path, struct rbuf *diagnostics)
@@ -92,6 +95,27 @@ int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics)
 	return 1;
 }
 
+void scorer_set_attributes(struct scorer *sc, const struct attr_schema *schema,
+                           scorer_attributes_fn fn, void *arg)
+{
+	sc->attr_schema = fn ? schema : NULL;
+	sc->attributes_of = fn;
+	sc->attributes_arg = arg;
+}
+
+const struct attr_schema *scorer_attribute_schema(const struct scorer *sc)
+{
+	return sc->attr_schema;
+}
+
+/* cs's attribute values when the live rules read attributes, else NULL (no lookup). */
+static const struct attr_vec *attributes_for_rules(struct scorer *sc, const struct cstate *cs)
+{
+	if (!sc->attributes_of || !ruleset_reads_attributes(sc->rules))
+		return NULL;
+	return sc->attributes_of(sc->attributes_arg, cs);
+}
+
 struct area_table *scorer_areas(struct scorer *sc)
 {
 	return &sc->areas;
@@ -110,19 +134,7 @@ void scorer_features(struct scorer *sc, const struct cstate *cs, const char *tra
 	              fv);
 }
 
-/* Adds the last evaluation to the per-rule counts. */
-static void count_rules(struct scorer *sc)
-{
-	size_t n = ruleset_rule_count(sc->rules);
-	for (size_t i = 0; i < n; i++) {
-		sc->rule_counts[i].evaluations++;
-		sc->rule_counts[i].missing_reads += sc->hits.missing[i];
-	}
-	for (unsigned i = 0; i < sc->hits.n_fired; i++)
-		sc->rule_counts[sc->hits.fired[i]].fired++;
-}
-
-const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc)
+const struct rule_count *scorer_rule_counts(const struct scorer *sc)
 {
 	return sc->rule_counts;
 }
@@ -192,6 +204,11 @@ static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed
 	models_history(cs, &d->history);
 	feature_vec_clear(&d->fv);
 	models_features(cs, &sc->peers, today, &d->fv);
+	const struct attr_vec *av = attributes_for_rules(sc, cs);
+	if (av)
+		d->attrs = *av;
+	else
+		attr_vec_clear(&d->attrs);
 }
 
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
@@ -209,10 +226,10 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 			outcome = SCORER_DEFERRED;
 		} else {
 			scorer_features(sc, cs, transformer_id, day, &sc->fv);
-			ruleset_eval(sc->rules, &sc->fv, &sc->hits);
+			ruleset_eval_attrs(sc->rules, &sc->fv, attributes_for_rules(sc, cs), &sc->hits);
 			sc->stats.scored++;
 			if (!sc->counting_off)
-				count_rules(sc);
+				rule_counts_add(sc->rules, &sc->hits, sc->rule_counts);
 			if (sc->observer)
 				sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
 			if (sc->hits.alert) {
@@ -247,7 +264,7 @@ int scorer_rescore(struct scorer *sc, const char *customer_id, const char *trans
 	area_features(transformer_id[0] ? area_table_find(areas, transformer_id) : NULL,
 	              area_table_find_finding(areas, customer_id),
 	              area_table_find_prev_finding(areas, customer_id), split, &sc->fv);
-	ruleset_eval(sc->rules, &sc->fv, &sc->hits);
+	ruleset_eval_attrs(sc->rules, &sc->fv, d->attrs.known ? &d->attrs : NULL, &sc->hits);
 	sc->stats.scored++;
 	sc->history = d->history;
 	return alert_of_hits(sc, areas, customer_id, split, d->day, alert);

@@ -14,6 +14,7 @@
 
 #include "../config/riskd_base.h"
 #include "../rules/ruleset.h"
+#include "../scoring/attributes.h"
 #include "../scoring/cstate.h"
 #include "../scoring/daily.h"
 #include "../scoring/features.h"
@@ -53,6 +54,24 @@ const struct ruleset *scorer_rules(const struct scorer *sc);
  */
 int scorer_reload(struct scorer *sc, int force, struct rbuf *diagnostics);
 
+/* How the scorer finds customer cs's attribute values: NULL when it has none; the pointer
+ * stays valid until the next call. */
+typedef const struct attr_vec *(*scorer_attributes_fn)(void *arg, const struct cstate *cs);
+
+/*
+ * Gives the theft rules the customers' attributes: when the live rule set reads one
+ * (ruleset_reads_attributes), each scoring asks fn(arg, cs) for the customer's values, kept by
+ * the slots of schema (borrowed; the schema the rules were checked against, set with
+ * ruleset_use_attributes before the rules were loaded). A deferred day keeps its values
+ * (struct scorer_deferred.attrs). fn NULL: none (the default): every attribute is missing.
+ */
+void scorer_set_attributes(struct scorer *sc, const struct attr_schema *schema,
+                           scorer_attributes_fn fn, void *arg);
+
+/* The schema of scorer_set_attributes, or NULL: the one a deferred day's attributes are
+ * packed by (rescore_pack). */
+const struct attr_schema *scorer_attribute_schema(const struct scorer *sc);
+
 /* The areas' energy balance, which the caller refreshes from PostgreSQL. */
 struct area_table *scorer_areas(struct scorer *sc);
 
@@ -75,6 +94,9 @@ struct scorer_deferred {
 	struct models_split split;
 	struct models_history history;
 	struct feature_vec fv;           /* every feature but the area's */
+	struct attr_vec attrs;           /* the customer's attributes when the day closed, by the
+	                                    scorer's schema (known 0: none, or the rules read
+	                                    none) */
 };
 
 /*
@@ -140,14 +162,9 @@ void scorer_set_observer(struct scorer *sc, scorer_observer_fn fn, void *arg);
 /* The features of the last scoring (valid inside an observer call, until the next event). */
 const struct feature_vec *scorer_last_features(const struct scorer *sc);
 
-/* Per rule of the live set (index as in ruleset_rule): evaluations, firings and
- * comparisons made false by a missing feature, since the last scorer_rule_counts_reset. */
-struct scorer_rule_count {
-	uint64_t evaluations, fired, missing_reads;
-};
-
-/* The live set's per-rule counts (ruleset_rule_count(scorer_rules(sc)) entries). */
-const struct scorer_rule_count *scorer_rule_counts(const struct scorer *sc);
+/* The live set's per-rule counts (ruleset_rule_count(scorer_rules(sc)) entries) since the
+ * last scorer_rule_counts_reset. */
+const struct rule_count *scorer_rule_counts(const struct scorer *sc);
 
 /* Turns the per-rule counts on (the default) or off: off while riskd replays input whose
  * results, counts included, are already in PostgreSQL. */

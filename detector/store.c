@@ -198,10 +198,29 @@ static void write_pending_rows(struct rbuf *b, const void *rows, size_t n)
 	}
 }
 
+size_t store_rule_counts_fill(const struct ruleset *rs, const struct rule_count *counts,
+                              struct store_rule_count *rows)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ruleset_rule_count(rs); i++) {
+		const struct rule_info *info = ruleset_rule(rs, i);
+		if (counts[i].evaluations == 0)
+			continue; /* nothing to add for this rule */
+		rows[n++] = (struct store_rule_count){
+		    ruleset_name(rs), ruleset_version(rs), info->id, rule_mode_name(info->mode),
+		    counts[i].evaluations, counts[i].fired, counts[i].missing_reads};
+	}
+	return n;
+}
+
 static void write_rule_count_rows(struct rbuf *b, const void *rows, size_t n)
 {
 	const struct store_rule_count *r = rows;
 	for (size_t i = 0; i < n; i++) {
+		store_copy_text(b, r[i].ruleset_name);
+		rbuf_append(b, "\t", 1);
+		store_copy_text(b, r[i].ruleset_version);
+		rbuf_append(b, "\t", 1);
 		store_copy_text(b, r[i].rule_id);
 		rbuf_printf(b, "\t%s\t%llu\t%llu\t%llu\n", r[i].mode,
 		            (unsigned long long)r[i].evaluations, (unsigned long long)r[i].fired,
@@ -385,11 +404,22 @@ static const struct store_copy_target pending_target = {
     "snapshot = excluded.snapshot",
     write_pending_rows};
 
+/* The batch's per-rule counts of the theft and operating rules, added to risk.rule_counts. */
+static const struct store_copy_target rule_counts_target = {
+    "tmp_rule_counts", NULL,
+    "insert into risk.rule_counts as c (ruleset_name, ruleset_version, rule_id, mode,"
+    " evaluations, fired, missing_reads)"
+    " select ruleset_name, ruleset_version, rule_id, mode, evaluations, fired, missing_reads"
+    " from tmp_rule_counts"
+    " on conflict (ruleset_name, ruleset_version, rule_id) do update set"
+    " evaluations = c.evaluations + excluded.evaluations, fired = c.fired + excluded.fired,"
+    " missing_reads = c.missing_reads + excluded.missing_reads",
+    write_rule_count_rows};
+
 /* The targets below need parameters: their callers run the statement after the COPY. */
 static const struct store_copy_target alerts_target = {"tmp_alerts", NULL, NULL,
                                                        write_alert_rows};
-static const struct store_copy_target rule_counts_target = {"tmp_rule_counts", NULL, NULL,
-                                                            write_rule_count_rows};
+
 static const struct store_copy_target offsets_target = {"tmp_offsets", NULL, NULL,
                                                         write_offset_rows};
 
@@ -481,30 +511,6 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	return rc;
 }
 
-/* Adds the batch's per-rule counts to risk.rule_counts. */
-static int write_rule_counts(struct store *st, const struct store_batch *b, char *errstr,
-                             size_t errstr_size)
-{
-	const char *params[2] = {b->ruleset_name, b->ruleset_version};
-	int rc;
-	if ((rc = store_copy_rows(st, &rule_counts_target, b->rule_counts, b->rule_count_count,
-	                          errstr, errstr_size)))
-		return rc;
-	PGresult *res = PQexecParams(
-	    st->conn,
-	    "insert into risk.rule_counts as c (ruleset_name, ruleset_version, rule_id, mode,"
-	    " evaluations, fired, missing_reads)"
-	    " select $1, $2, rule_id, mode, evaluations, fired, missing_reads from tmp_rule_counts"
-	    " on conflict (ruleset_name, ruleset_version, rule_id) do update set"
-	    " evaluations = c.evaluations + excluded.evaluations, fired = c.fired + excluded.fired,"
-	    " missing_reads = c.missing_reads + excluded.missing_reads",
-	    2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = store_fail_result(st, res, "rule counts", errstr, errstr_size);
-	PQclear(res);
-	return rc;
-}
-
 /* Moves the batch's offset rows forward in two statements, fenced: a row is created only
  * where this instance found none, and moved only from the value it loaded or committed. When
  * any row is not where this instance left it, names the first such partition. */
@@ -572,7 +578,8 @@ int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
 {
 	int rc;
 	b->alerts_opened = 0;
-	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
+	if ((rc = store_copy_rows(st, &rule_counts_target, b->rule_counts, b->rule_count_count,
+	                         errstr, errstr_size)))
 		return rc;
 	if (b->alert_count) {
 		int opened = raise_alerts(st, b, errstr, errstr_size);
@@ -587,6 +594,7 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
 	b->alerts_opened = 0;
+	b->op_alerts_opened = 0;
 	b->repeats_found = NULL;
 	b->repeats_found_count = 0;
 	int rc = store_exec(st, "begin", errstr, errstr_size);

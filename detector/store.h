@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../rules/ruleset.h"
 #include "../scoring/cstate.h"
 #include "../scoring/daily.h"
 #include "../streams/event.h"
@@ -186,10 +187,18 @@ struct store_credit {
 
 /* One rule's counts in this batch (risk.rule_counts). */
 struct store_rule_count {
-	const char *rule_id;      /* borrowed from the live rule set */
+	const char *ruleset_name;    /* borrowed from the live rule set (theft or operating) */
+	const char *ruleset_version;
+	const char *rule_id;
 	const char *mode;         /* "active" | "shadow" */
 	uint64_t evaluations, fired, missing_reads;
 };
+
+/* Fills rows with the counts of rs's rules that were evaluated (counts: one per rule, as
+ * rule_counts_add keeps them), borrowing rs's names. Returns the number of rows written (at
+ * most ruleset_rule_count(rs)). */
+size_t store_rule_counts_fill(const struct ruleset *rs, const struct rule_count *counts,
+                              struct store_rule_count *rows);
 
 struct store_batch {
 	const char *consumer_group;
@@ -221,6 +230,7 @@ struct store_batch {
 	const struct store_side_rows *side; /* operating-risk warnings and side snapshots
 	                                       (store_side.h); NULL: none */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
+	int op_alerts_opened;     /* out: how many of side's warnings opened a new one */
 	/* out, with STORE_REPEATS: the messages whose bill, payment or reversal was recorded
 	 * before (malloc'ed; the caller frees it) */
 	struct store_repeat_found *repeats_found; size_t repeats_found_count;

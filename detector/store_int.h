@@ -104,8 +104,9 @@ int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
 void store_copy_bytea(struct rbuf *b, const void *data, size_t len);
 
 /* Writes the batch's side rows (store_side.h: operating-risk warnings, side snapshots)
- * inside the batch's transaction (store_side.c). Returns 0 or a riskd_err. */
-int store_write_side(struct store *st, const struct store_batch *b, char *errstr,
+ * inside the batch's transaction (store_side.c); sets b->op_alerts_opened. Returns 0 or a
+ * riskd_err. */
+int store_write_side(struct store *st, struct store_batch *b, char *errstr,
                      size_t errstr_size);
 
 /* Writes the batch's payment status rows and grade changes (history, current grade, one

@@ -59,7 +59,8 @@ static const struct store_copy_target side_target = {
     write_side_rows};
 
 /* Raises the batch's operating-risk warnings in order (risk.raise_alert, kind
- * operating_risk: suppressed rules left out, published to the review topic). */
+ * operating_risk: suppressed rules left out, published to the review topic). Returns how
+ * many opened a new warning (the rest updated an open one), or a riskd_err. */
 static int raise_op_alerts(struct store *st, const struct store_side_rows *side,
                            const char *review_topic, char *errstr, size_t errstr_size)
 {
@@ -73,25 +74,33 @@ static int raise_op_alerts(struct store *st, const struct store_side_rows *side,
 		return rc;
 	PGresult *res = PQexecParams(
 	    st->conn,
-	    "select count(*) from (select risk.raise_alert(customer_id, 'operating_risk',"
-	    " date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3, curve::jsonb,"
-	    " $4::float8, $5) from tmp_op_alerts order by seq) r",
+	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
+	    " 'operating_risk', date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
+	    " curve::jsonb, $4::float8, $5)).opened from tmp_op_alerts order by seq) r",
 	    5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = store_fail_result(st, res, "raise operating-risk warnings", errstr, errstr_size);
+	else
+		rc = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
 
-int store_write_side(struct store *st, const struct store_batch *b, char *errstr,
+int store_write_side(struct store *st, struct store_batch *b, char *errstr,
                      size_t errstr_size)
 {
 	const struct store_side_rows *side = b->side;
+	b->op_alerts_opened = 0;
 	if (!side || (!side->alert_count && !side->snapshot_count))
 		return 0;
 	int rc = 0; /* into the session's temp tables (store_conn.c) */
-	if (side->alert_count)
+	if (side->alert_count) {
 		rc = raise_op_alerts(st, side, b->review_topic, errstr, errstr_size);
+		if (rc < 0)
+			return rc;
+		b->op_alerts_opened = rc;
+		rc = 0;
+	}
 	if (!rc)
 		rc = store_copy_rows(st, &side_target, side->snapshots, side->snapshot_count, errstr,
 		                     errstr_size);

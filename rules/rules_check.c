@@ -205,8 +205,12 @@ static enum vtype check_feature(struct checker *c, struct expr *e)
 		hint = keyword; /* "AND" */
 	if (hint)
 		ERR(c, e->off, "unknown feature '%s' (did you mean '%s'?)", shown, hint);
+	else if (!c->attrs)
+		ERR(c, e->off, "unknown feature '%s' (`riskctl rules features` lists them; no customer "
+		    "attribute schema is loaded)", shown);
 	else
-		ERR(c, e->off, "unknown feature '%s' (`riskctl rules features` lists them)", shown);
+		ERR(c, e->off, "unknown feature '%s' (`riskctl rules features --attributes FILE` lists "
+		    "them)", shown);
 	return VT_ERR;
 }
 

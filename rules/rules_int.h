@@ -104,9 +104,6 @@ struct rules_name {
 	int attribute;              /* 1 for an attribute */
 };
 
-/* The schema set by ruleset_use_attributes (NULL: none); loads keep it in the rule set. */
-const struct attr_schema *rules_attributes_in_use(void);
-
 /* Looks name (len bytes) up among the features, then the attributes of attrs (may be NULL).
  * Returns 0 and *out, or -1. */
 int rules_name_lookup(const struct attr_schema *attrs, const char *name, size_t len,
@@ -365,6 +362,7 @@ struct rule_entry {
 struct ruleset {
 	enum rule_kind kind;
 	const struct attr_schema *attrs; /* the schema the rules were checked against, or NULL */
+	uint64_t attr_reads;         /* bit per attribute slot any rule reads */
 	char *name;
 	char *version;
 	char hash[17];

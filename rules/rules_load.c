@@ -27,7 +27,7 @@ static void load_init(struct load *ld, struct rules_diags *diags)
 	for (int k = 0; k < RULE_KIND__COUNT; k++) {
 		ld->sets[k] = xcalloc(1, sizeof *ld->sets[k]);
 		ld->sets[k]->kind = (enum rule_kind)k;
-		ld->sets[k]->attrs = rules_attributes_in_use();
+		ld->sets[k]->attrs = ruleset_attributes_in_use();
 		ld->sets[k]->fnv = POLICY_HASH_INIT;
 	}
 }
@@ -63,6 +63,8 @@ static int load_finish(struct load *ld, enum rule_kind kind, struct ruleset **ou
 		rbuf_free(&rs->names);
 		rbuf_free(&rs->versions);
 		policy_hash_hex(rs->fnv, rs->hash);
+		for (size_t i = 0; i < rs->n_rules; i++)
+			rs->attr_reads |= rs->rules[i].attr_reads;
 		*out = rs;
 		rc = 0;
 	}
@@ -141,6 +143,11 @@ const char *ruleset_hash(const struct ruleset *rs)
 const struct attr_schema *ruleset_attributes(const struct ruleset *rs)
 {
 	return rs->attrs;
+}
+
+int ruleset_reads_attributes(const struct ruleset *rs)
+{
+	return rs->attr_reads != 0;
 }
 
 double ruleset_alert_threshold(const struct ruleset *rs)

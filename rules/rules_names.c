@@ -18,7 +18,7 @@ void ruleset_use_attributes(const struct attr_schema *schema)
 	attributes_in_use = schema;
 }
 
-const struct attr_schema *rules_attributes_in_use(void)
+const struct attr_schema *ruleset_attributes_in_use(void)
 {
 	return attributes_in_use;
 }

@@ -191,15 +191,6 @@ static int load_when(struct schema *s, const struct ynode *n, struct rule_entry 
 		return -1;
 	if (rules_check(&root, s->scratch, s->attrs, r->reads, &r->attr_reads, expr_error, &site) < 0)
 		return -1;
-	if (r->attr_reads && s->kind >= 0 && s->kind != RULE_KIND_CREDIT) {
-		int slot = 0;
-		while (!((r->attr_reads >> slot) & 1u))
-			slot++;
-		rules_src_error(s->src, n->start,
-		                "'%s' is a customer attribute: only credit rules read attributes",
-		                s->attrs->defs[slot].name);
-		return -1;
-	}
 	if (!s->rs)
 		return 0;
 	if (rules_compile(root, &s->rs->code, &r->prog_start, &r->prog_len, expr_error, &site) < 0)

@@ -326,3 +326,14 @@ int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
 	hits->alert = rule_kind_scored(rs->kind) && active_fired && hits->score >= rs->alert_threshold;
 	return hits->n_fired;
 }
+
+void rule_counts_add(const struct ruleset *rs, const struct rule_hits *hits,
+                     struct rule_count *counts)
+{
+	for (size_t i = 0; i < rs->n_rules; i++) {
+		counts[i].evaluations++;
+		counts[i].missing_reads += hits->missing[i];
+	}
+	for (unsigned i = 0; i < hits->n_fired; i++)
+		counts[hits->fired[i]].fired++;
+}

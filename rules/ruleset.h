@@ -4,7 +4,7 @@
  *
  * Flow: ruleset_load_paths reads every rule file, reports every error with its file, line and
  * column, and yields one immutable struct ruleset per kind (theft or credit); ruleset_eval runs
- * the set against one customer's feature_vec (and, for credit rules, attr_vec) without
+ * the set against one customer's feature_vec (and its attr_vec) without
  * allocating. Conditions read registry features and, when a schema was given with
  * ruleset_use_attributes, the customer attributes it declares. A loaded rule set is never
  * modified, so any number of threads may evaluate it at once, and a reload can build a new set
@@ -93,16 +93,25 @@ struct ruleset;
  * Sets the customer attribute schema (scoring/attributes.h) every later load checks rule
  * conditions and tests against; NULL (the default) declares none. A declared attribute is
  * read like a feature: a number attribute as a number, a category attribute as a symbol
- * compared with its value texts, missing when the customer has no value. Only credit rules
- * may read attributes (a theft or operating rule that names one is a load error). schema is
- * borrowed: it must outlive every rule set loaded while it is set. Call once at start, before
- * any load and from one thread; a reload then checks its files against the same schema, so a
- * rule naming an attribute the schema lacks fails the reload ("unknown feature").
+ * compared with its value texts, missing when the customer has no value. Rules of every kind
+ * (theft, credit, operating) may read attributes; without a schema a rule naming one fails to
+ * load ("unknown feature ..., no customer attribute schema is loaded", at its file:line:col).
+ * schema is borrowed: it must outlive every rule set loaded while it is set. Call once at
+ * start, before any load and from one thread; a reload then checks its files against the
+ * same schema, so a rule naming an attribute the schema lacks fails the reload ("unknown
+ * feature").
  */
 void ruleset_use_attributes(const struct attr_schema *schema);
 
+/* The schema set by ruleset_use_attributes (borrowed), or NULL. */
+const struct attr_schema *ruleset_attributes_in_use(void);
+
 /* The schema rs was checked against (the one set when it was loaded), or NULL. */
 const struct attr_schema *ruleset_attributes(const struct ruleset *rs);
+
+/* Non-zero when a rule of rs reads a customer attribute: an evaluator that must look a
+ * customer's attributes up does so only then (ruleset_eval_attrs). */
+int ruleset_reads_attributes(const struct ruleset *rs);
 
 /*
  * Loads rule files and builds the rule set of one kind.
@@ -179,6 +188,17 @@ int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct 
  * its slots are those of ruleset_attributes(rs)). ruleset_eval passes NULL. */
 int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
                        const struct attr_vec *av, struct rule_hits *hits);
+
+/* Per rule of a set (index as in ruleset_rule): evaluations, firings and comparisons made
+ * false by a missing operand, summed over evaluations (risk.rule_counts). */
+struct rule_count {
+	uint64_t evaluations, fired, missing_reads;
+};
+
+/* Adds one evaluation of rs (hits, from ruleset_eval) to counts (ruleset_rule_count(rs)
+ * entries). Allocation-free. */
+void rule_counts_add(const struct ruleset *rs, const struct rule_hits *hits,
+                     struct rule_count *counts);
 
 /*
  * Evaluates one rule (0 <= idx < count). Returns 1 when it fires, 0 when not; when

@@ -211,6 +211,8 @@ struct eval_columns {
 	int feature_col[FEAT__COUNT];       /* -1: no card reads the feature, or no column */
 	int attr_col[ATTR_MAX];             /* by schema slot */
 	struct attr_schema *schema;
+	const struct attr_schema *limits_attrs; /* the credit rules' attributes, or NULL */
+	int limits_col[ATTR_MAX];           /* by their slot; -1: no column */
 };
 
 /* Adds card's attributes to the set's schema. Returns 0 or -1 (errstr). */
@@ -260,6 +262,32 @@ static int eval_columns_init(struct eval_columns *ec, struct scorecard_set *set,
 			return -1;
 	for (size_t a = 0; a < ec->schema->count; a++)
 		ec->attr_col[a] = fit_find_named_column(t, ec->schema->defs[a].name);
+	for (size_t a = 0; ec->limits_attrs && a < ec->limits_attrs->count; a++)
+		ec->limits_col[a] = fit_find_named_column(t, ec->limits_attrs->defs[a].name);
+	return 0;
+}
+
+/* Row r's values of the credit rules' attributes into av, as declared. Returns 0 or -1
+ * (errstr). */
+static int eval_row_limits_attrs(const struct eval_columns *ec, const struct fit_table *t,
+                                 size_t r, struct attr_vec *av, char *errstr, size_t errstr_size)
+{
+	char why[160];
+	attr_vec_clear(av);
+	for (size_t a = 0; ec->limits_attrs && a < ec->limits_attrs->count; a++) {
+		const char *text = ec->limits_col[a] >= 0 ? fit_cell(t, r, (size_t)ec->limits_col[a])
+		                                          : "";
+		double v;
+		if (!*text)
+			continue;
+		if (attr_def_parse(&ec->limits_attrs->defs[a], text, &v, why, sizeof why) < 0) {
+			snprintf(errstr, errstr_size, "row %zu, column %s: %s (as --attributes declares "
+			         "it): if it means missing, give --na '%.40s'", r + 1,
+			         t->names[ec->limits_col[a]], why, text);
+			return -1;
+		}
+		attr_vec_set(av, (int)a, v);
+	}
 	return 0;
 }
 
@@ -327,8 +355,8 @@ static const struct scorecard *eval_pick(const struct scorecard_set *set,
 
 int scorecard_eval_table(struct scorecard_set *set, const struct fit_table *t,
                          const char *target, const char *bad_value, scorecard_limits_fn *limits,
-                         void *limits_arg, struct scorecard_eval *out, char *errstr,
-                         size_t errstr_size)
+                         void *limits_arg, const struct attr_schema *limits_attrs,
+                         struct scorecard_eval *out, char *errstr, size_t errstr_size)
 {
 	memset(out, 0, sizeof *out);
 	int tcol = fit_find_column(t, target);
@@ -337,7 +365,7 @@ int scorecard_eval_table(struct scorecard_set *set, const struct fit_table *t,
 		return RISKD_ERR_INVALID;
 	}
 	int seg_col = fit_find_column(t, "segment");
-	struct eval_columns ec = {0};
+	struct eval_columns ec = {.limits_attrs = limits ? limits_attrs : NULL};
 	double *points = xmalloc((t->n_rows ? t->n_rows : 1) * sizeof *points);
 	uint8_t *bad = xmalloc(t->n_rows ? t->n_rows : 1);
 	int rc = RISKD_ERR_INVALID;
@@ -360,8 +388,11 @@ int scorecard_eval_table(struct scorecard_set *set, const struct fit_table *t,
 		if (eval_row_values(&ec, t, r, &fv, &av, errstr, errstr_size) < 0)
 			goto done;
 		struct grade_limits row_limits;
+		struct attr_vec limits_av;
+		if (eval_row_limits_attrs(&ec, t, r, &limits_av, errstr, errstr_size) < 0)
+			goto done;
 		if (limits)
-			limits(limits_arg, &fv, &row_limits);
+			limits(limits_arg, &fv, ec.limits_attrs ? &limits_av : NULL, &row_limits);
 		scorecard_grade_attrs(card, &fv, &av, limits ? &row_limits : NULL, RULE_GRADE_NONE, 0,
 		                      &grade);
 		points[out->rows] = grade.points;

@@ -74,11 +74,12 @@ typedef int scorecard_fit_load_fn(const char *path, const char *text, size_t len
                                   struct scorecard **out, struct rbuf *why);
 
 /*
- * The credit policy's limits for a customer with features fv (detector/grader.h's
- * grader_limits over a credit rule set, through arg).
+ * The credit policy's limits for a customer with features fv and attributes av (by the
+ * slots of the schema the caller gave with the function; NULL: none): detector/grader.h's
+ * grader_limits_attrs over a credit rule set, through arg.
  */
 typedef void scorecard_limits_fn(void *arg, const struct feature_vec *fv,
-                                 struct grade_limits *out);
+                                 const struct attr_vec *av, struct grade_limits *out);
 
 struct scorecard_fit_opts {
 	const char *target;      /* the target column: 1 (bad) / 0 (good), or true / false */
@@ -154,7 +155,10 @@ struct scorecard_eval {
  * default card, or the only card of a set of one; other rows are skipped) and measures the
  * points against the target column (bad_value as in scorecard_fit_opts). limits (may be
  * NULL: no limits) gives the credit policy's caps and floors for each row, applied as riskd
- * does; AUC and KS use the points. Only the columns the cards read are parsed (a feature's
+ * does, from the row's features and, with limits_attrs (the schema the credit rules were
+ * checked against; NULL: none), the row's values of its attributes (each read from the
+ * column of its name, as declared: a value the schema does not allow is a bad cell); AUC and
+ * KS use the points. Only the columns the cards read are parsed (a feature's
  * or attribute's column as fit_find_named_column finds it; empty: missing); a category value
  * no card lists takes its card's other bin. The cards' attributes are bound to a schema made
  * from the cards (so the set's cards are bound to it afterwards). Returns 0, or RISKD_ERR_INVALID with errstr set (no target column, a bad
@@ -162,8 +166,8 @@ struct scorecard_eval {
  */
 int scorecard_eval_table(struct scorecard_set *set, const struct fit_table *t,
                          const char *target, const char *bad_value, scorecard_limits_fn *limits,
-                         void *limits_arg, struct scorecard_eval *out, char *errstr,
-                         size_t errstr_size);
+                         void *limits_arg, const struct attr_schema *limits_attrs,
+                         struct scorecard_eval *out, char *errstr, size_t errstr_size);
 
 /* AUC and KS of points against bad (1) / good (0) labels, n rows; both 0.5 / 0 when a class
  * is empty. Higher points should mean good. Sorts a copy: O(n log n). */

@@ -105,6 +105,21 @@ static void index_grow(struct side_table *t)
 	index_rebuild(t);
 }
 
+void *side_table_find(const struct side_table *t, const void *key)
+{
+	if (!t->count)
+		return NULL;
+	size_t mask = t->index_cap - 1;
+	for (size_t s = slot_of(key, t->index_cap);; s = (s + 1) & mask) {
+		uint32_t at = t->index[s];
+		if (!at)
+			return NULL;
+		unsigned char *e = entry_at(t, at - 1);
+		if (entry_key(e) == key)
+			return entry_record(e);
+	}
+}
+
 void *side_table_get(struct side_table *t, const void *key, int create, int *created)
 {
 	if (created)

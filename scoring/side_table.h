@@ -1,8 +1,9 @@
 /*
- * side_table.h - fixed-size records kept beside the per-customer state for the few customers
- * that need them (a business's operating weeks, a customer's attributes), keyed by the
- * address of the customer's state entry (or any stable address the caller keys by), so that
- * customers without one cost nothing.
+ * side_table.h - fixed-size records kept beside the per-entity state for the few entities
+ * that need them (a business's operating weeks, a customer's attributes: attr_table.h, the
+ * open-day hours the slots cannot give: detector/open_hours.h), keyed by the address of the
+ * entity's state entry (or any stable address the caller keys by), so that entities without
+ * one cost nothing: a lookup in an empty table returns at once.
  *
  * Records live in chunks and never move while they are held; an open-addressing index of
  * 32-bit entry numbers, at most half full, finds them. Pure code: no I/O. Not thread-safe:
@@ -20,6 +21,10 @@ struct side_table *side_table_new(size_t record_size);
 
 /* Frees the table (NULL is fine). */
 void side_table_free(struct side_table *t);
+
+/* The record of `key`, or NULL when it has none: side_table_get without creating, and cheaper
+ * (a lookup in an empty table costs a call and a test). Valid as side_table_get's. */
+void *side_table_find(const struct side_table *t, const void *key);
 
 /*
  * The record of `key`. When there is none: with create non-zero a new zeroed record (and

@@ -22,6 +22,12 @@
 const char *riskctl_shown(const char *text, char *buf, size_t buf_size);
 
 struct review_store;
+struct attr_schema;
+
+/* Loads the attribute schema at path (an --attributes FILE; tools/riskctl_rules.c). Returns
+ * it (free with attr_schema_free), or NULL after printing its file:line:col errors to
+ * stderr. */
+struct attr_schema *riskctl_load_attributes(const char *path);
 
 /* Prints "riskctl WHAT: MESSAGE" on stderr, one line, control bytes of message escaped. */
 void riskctl_complain(const char *what, const char *message);

@@ -11,14 +11,16 @@
 #include <time.h>
 
 #include "../detector/replay.h"
+#include "../scoring/attributes.h"
 #include "riskctl.h"
 
 /* Alerted customers listed in the text report before "... N more". */
 #define BACKTEST_LIST_MAX 40
 
 struct backtest_args {
-	const char *rules, *events, *baseline, *labels, *timezone, *features;
+	const char *rules, *events, *baseline, *labels, *timezone, *features, *attributes;
 	int json, no_area_balance, list_all;
+	struct attr_schema *schema;     /* --attributes, loaded */
 };
 
 static void backtest_usage(FILE *out)
@@ -27,6 +29,7 @@ static void backtest_usage(FILE *out)
 	        "usage: riskctl backtest --rules DIR --events FILE.jsonl [--baseline DIR]\n"
 	        "                        [--labels FILE] [--json] [--tz ZONE] [--all]\n"
 	        "                        [--no-area-balance] [--features FILE.csv]\n"
+	        "                        [--attributes FILE]\n"
 	        "Runs riskd's theft scoring offline over the events (one JSON event a line; '-' is\n"
 	        "stdin) and reports per rule its hits (customer-days it fired on) and the alerts it\n"
 	        "raised.\n"
@@ -42,6 +45,10 @@ static void backtest_usage(FILE *out)
 	        "  --features FILE    write every scoring of --rules to FILE as CSV: customer_id,\n"
 	        "                     day, score, alert, fired (rule ids, '|'), then every feature\n"
 	        "                     of the registry (empty when missing)\n"
+	        "  --attributes FILE  the customer attribute schema (scoring/attributes.yaml): rules\n"
+	        "                     may read the attributes it declares, profiles' attributes are\n"
+	        "                     read against it as riskd reads them (a profile it refuses is\n"
+	        "                     rejected); without it they are ignored\n"
 	        "exit status: 0 done, 1 rules or files that do not load, 2 usage\n",
 	        BACKTEST_LIST_MAX);
 }
@@ -70,6 +77,8 @@ static int parse_args(int argc, char **argv, struct backtest_args *a)
 			value = &a->timezone;
 		else if (strcmp(arg, "--features") == 0)
 			value = &a->features;
+		else if (strcmp(arg, "--attributes") == 0)
+			value = &a->attributes;
 		else {
 			char shown[RISKCTL_SHOWN_MAX];
 			fprintf(stderr, "riskctl backtest: unknown option '%s'\n",
@@ -94,8 +103,10 @@ static int parse_args(int argc, char **argv, struct backtest_args *a)
 static struct replay *open_replay(const struct backtest_args *a, const char *rules,
                                   const struct replay_labels *labels)
 {
-	struct replay_options opts = {
-		.rules_path = rules, .timezone = a->timezone, .no_area_balance = a->no_area_balance};
+	struct replay_options opts = {.rules_path = rules,
+	                              .timezone = a->timezone,
+	                              .no_area_balance = a->no_area_balance,
+	                              .attributes = a->schema};
 	struct replay *rp;
 	struct rbuf diag = {0};
 	char errstr[512];
@@ -332,6 +343,11 @@ int backtest_main(int argc, char **argv)
 		fprintf(stderr, "riskctl backtest: --labels %s\n", errstr);
 		goto done;
 	}
+	if (a.attributes) {
+		if (!(a.schema = riskctl_load_attributes(a.attributes)))
+			goto done;
+		ruleset_use_attributes(a.schema); /* before the rules load */
+	}
 	const struct replay_labels *lab = a.labels ? &labels : NULL;
 	if (!(rps[0] = open_replay(&a, a.rules, lab)))
 		goto done;
@@ -384,5 +400,7 @@ done:
 	replay_free(rps[0]);
 	replay_free(rps[1]);
 	replay_labels_free(&labels);
+	ruleset_use_attributes(NULL);
+	attr_schema_free(a.schema);
 	return status;
 }

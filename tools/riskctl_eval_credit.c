@@ -8,7 +8,9 @@
  * (rules/operating.yaml, kind operating) are evaluated on its features. The first day they
  * raise a warning is compared with the first day the customer's oldest unpaid bill is 30 days
  * past due: warned at least 30 days before that day, healthy customers warned, the median
- * lead, per segment and per business story.
+ * lead, per segment and per business story. With --attributes FILE the rules may read the
+ * customer attributes the schema declares, and a profile's attributes are read against it as
+ * riskd reads them (a profile it refuses counts as rejected).
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "../rules/ruleset.h"
+#include "../scoring/attributes.h"
 #include "../scoring/localday.h"
 #include "../scoring/operating.h"
 #include "../scoring/payments.h"
@@ -46,6 +49,7 @@ struct biz_track {
 	int32_t warn_day;          /* first day warned; 0 never */
 	struct op_state *op;       /* in the eval's op_table */
 	struct pay_state pay;
+	struct attr_vec *attrs;    /* --attributes: its profile's, when it gave any; else NULL */
 };
 
 /* Counts of one group of customers (a segment, a story, or all). */
@@ -58,6 +62,7 @@ struct credit_group {
 struct credit_eval {
 	struct gen_options opts;
 	struct ruleset *rules;
+	struct attr_schema *schema; /* --attributes; NULL: profiles' attributes ignored */
 	struct localday ld;
 	struct biz_track *tracks;  /* by customer number */
 	struct op_table *ops;
@@ -72,6 +77,7 @@ static void credit_usage(FILE *out)
 	        "usage: riskctl eval --credit --seed S --customers N [--days D]\n"
 	        "                    [--business-distress R] [--interval-s S] [--start YYYY-MM-DD]\n"
 	        "                    [--rules DIR] [--json] [--per-business FILE]\n"
+	        "                    [--attributes FILE]\n"
 	        "Generates a city whose businesses have stories (riskctl gen --business-distress R,\n"
 	        "default " CREDIT_DEFAULT_RATE "; --days default " CREDIT_DEFAULT_DAYS ", --interval-s default "
 	        CREDIT_DEFAULT_INTERVAL "), follows every commercial\n"
@@ -83,6 +89,9 @@ static void credit_usage(FILE *out)
 	        "segment and per business story. --per-business writes one CSV row per business:\n"
 	        "customer_id,segment,story,default_day,warn_day (local days YYYY-MM-DD; empty:\n"
 	        "never), to compare with riskd's operating_risk warnings of the same city.\n"
+	        "--attributes FILE: the customer attribute schema (scoring/attributes.yaml): the\n"
+	        "rules may read the attributes it declares, read from the profiles as riskd reads\n"
+	        "them (a profile it refuses is rejected); without it they are ignored.\n"
 	        "exit status: 0 done, 1 failure, 2 usage\n", CREDIT_DPD, CREDIT_LEAD_DAYS);
 }
 
@@ -122,14 +131,25 @@ static void track_day_close(struct credit_eval *ev, struct biz_track *tr)
 	if (!tr->warn_day) {
 		feature_vec_clear(&ev->fv);
 		op_state_features(tr->op, &ev->fv);
-		ruleset_eval(ev->rules, &ev->fv, &ev->hits);
+		ruleset_eval_attrs(ev->rules, &ev->fv, tr->attrs, &ev->hits);
 		if (ev->hits.alert)
 			tr->warn_day = day;
 	}
 	tr->open_day = INT32_MIN;
 }
 
-static void credit_event(struct credit_eval *ev, const struct event *e)
+/* Keeps a profile's attributes (av) for its customer's rules. */
+static void keep_attributes(struct biz_track *tr, const struct attr_vec *av)
+{
+	if (!tr->attrs && !av->known)
+		return;
+	if (!tr->attrs)
+		tr->attrs = xmalloc(sizeof(*tr->attrs));
+	*tr->attrs = *av;
+}
+
+/* Follows one decoded event e (av: a profile's attributes, or NULL). */
+static void credit_event(struct credit_eval *ev, const struct event *e, const struct attr_vec *av)
 {
 	long n = customer_number(ev, e->entity_id);
 	if (n < 0)
@@ -144,6 +164,8 @@ static void credit_event(struct credit_eval *ev, const struct event *e)
 			payments_start(&tr->pay, e->u.customer.since);
 		if (is_business(tr->segment) && !tr->op)
 			tr->op = op_table_get(ev->ops, tr, 1);
+		if (av)
+			keep_attributes(tr, av);
 		break;
 	case EVENT_METER_READING:
 		if (!tr->op)
@@ -186,13 +208,23 @@ static int credit_consume(FILE *in, void *arg)
 	size_t cap = 0;
 	ssize_t len;
 	struct event e;
+	struct attr_vec av;
 	char why[256];
 	while ((len = getline(&line, &cap, in)) > 0) {
+		size_t n = (size_t)len - (line[len - 1] == '\n');
 		ev->lines++;
-		if (event_decode(line, (size_t)len - (line[len - 1] == '\n'), &e, why, sizeof(why)))
+		if (event_decode(line, n, &e, why, sizeof(why)) != EVENT_REJECT_NONE) {
 			ev->rejected++;
-		else
-			credit_event(ev, &e);
+			continue;
+		}
+		int has_attributes =
+		    ev->schema && e.type == EVENT_CUSTOMER && (e.has & EVENT_HAS_ATTRIBUTES);
+		if (has_attributes && event_attributes_read(line, n, ev->schema, &av, why,
+		                                            sizeof(why)) != EVENT_REJECT_NONE) {
+			ev->rejected++; /* riskd dead-letters the profile */
+			continue;
+		}
+		credit_event(ev, &e, has_attributes ? &av : NULL);
 	}
 	free(line);
 	return 0;
@@ -417,7 +449,7 @@ int eval_credit_main(int argc, char **argv)
 	};
 	const size_t n_city = sizeof(city_options) / sizeof(city_options[0]);
 	struct credit_eval ev;
-	const char *rules = "rules", *per_business = NULL;
+	const char *rules = "rules", *per_business = NULL, *attributes = NULL;
 	int json = 0, status = 2;
 	int given[sizeof(city_options) / sizeof(city_options[0])] = {0};
 	char errstr[512];
@@ -444,7 +476,8 @@ int eval_credit_main(int argc, char **argv)
 		size_t k = 0;
 		while (k < n_city && strcmp(arg, city_options[k]))
 			k++;
-		if (k == n_city && strcmp(arg, "--rules") != 0 && strcmp(arg, "--per-business") != 0) {
+		if (k == n_city && strcmp(arg, "--rules") != 0 && strcmp(arg, "--per-business") != 0 &&
+		    strcmp(arg, "--attributes") != 0) {
 			char shown[RISKCTL_SHOWN_MAX];
 			fprintf(stderr, "riskctl eval --credit: unknown option '%s'\n",
 			        riskctl_shown(arg, shown, sizeof(shown)));
@@ -458,6 +491,8 @@ int eval_credit_main(int argc, char **argv)
 		if (k == n_city) {
 			if (strcmp(arg, "--rules") == 0)
 				rules = argv[++i];
+			else if (strcmp(arg, "--attributes") == 0)
+				attributes = argv[++i];
 			else
 				per_business = argv[++i];
 			continue;
@@ -490,6 +525,11 @@ int eval_credit_main(int argc, char **argv)
 		fprintf(stderr, "riskctl eval --credit: %s\n", errstr);
 		goto done;
 	}
+	if (attributes) {
+		if (!(ev.schema = riskctl_load_attributes(attributes)))
+			goto done;
+		ruleset_use_attributes(ev.schema); /* before the rules load */
+	}
 	if (credit_rules(&ev, rules) != 0)
 		goto done;
 	ev.tracks = xcalloc(ev.opts.customers, sizeof(*ev.tracks));
@@ -506,8 +546,12 @@ int eval_credit_main(int argc, char **argv)
 	status = fflush(stdout) == 0 ? 0 : 1;
 done:
 	op_table_free(ev.ops);
+	for (uint32_t c = 0; ev.tracks && c < ev.opts.customers; c++)
+		free(ev.tracks[c].attrs);
 	free(ev.tracks);
 	ruleset_free(ev.rules);
+	ruleset_use_attributes(NULL);
+	attr_schema_free(ev.schema);
 	free(gen_argv);
 	return status;
 }

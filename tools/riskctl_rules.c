@@ -2,9 +2,9 @@
  * riskctl_rules.c - `riskctl rules`: the rule author's tools. check loads rule files and prints
  * every error; test runs every rule's tests; explain shows what a rule reads and its compiled
  * program; features lists the feature registry rules can read (and, with --attributes, the
- * customer attributes a schema declares, which cards and credit rules read beside them).
- * check, test and explain take --attributes FILE too: the schema their rule files are checked
- * against, so that credit rules may name its attributes.
+ * customer attributes a schema declares, which cards and rules read beside them). check,
+ * test and explain take --attributes FILE too: the schema their rule files are checked
+ * against, so that rules of every kind (theft, credit, operating) may name its attributes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +22,12 @@ static void rules_usage(FILE *out)
 	        "       riskctl rules explain PATH [RULE_ID] show rules' features and compiled "
 	        "programs\n"
 	        "         (check, test, explain: --attributes FILE first checks rule files against\n"
-	        "          the attribute schema FILE, so that credit rules may read its attributes)\n"
+	        "          the attribute schema FILE, so that theft, credit and operating rules may\n"
+	        "          read its attributes)\n"
 	        "       riskctl rules features [--markdown] [--attributes FILE]\n"
 	        "                                      list the features rules can read, and the\n"
-	        "                                      attributes FILE declares (cards and credit\n"
-	        "                                      rules read them)\n"
+	        "                                      attributes FILE declares (cards and rules\n"
+	        "                                      read them)\n"
 	        "       riskctl rules stats [--json]         per rule and rule-set version: hits, "
 	        "alerts, precision\n"
 	        "exit status: 0 success, 1 errors or failed tests, 2 usage\n");
@@ -165,9 +166,7 @@ static void append_values(char *doc, size_t size, const char *const *values, siz
 	}
 }
 
-/* Loads the attribute schema at path. Returns it (free with attr_schema_free), or NULL after
- * printing its errors to stderr. */
-static struct attr_schema *load_schema(const char *path)
+struct attr_schema *riskctl_load_attributes(const char *path)
 {
 	struct attr_schema *schema = NULL;
 	struct rules_diags diags = {0};
@@ -185,14 +184,14 @@ static struct attr_schema *load_schema(const char *path)
  * after printing the schema's errors. */
 static int print_attributes(const char *path, int markdown)
 {
-	struct attr_schema *schema = load_schema(path);
+	struct attr_schema *schema = riskctl_load_attributes(path);
 	if (!schema)
 		return 1;
 	for (size_t i = 0; i < schema->count; i++) {
 		const struct attr_def *def = &schema->defs[i];
 		const char *type = def->type == ATTR_NUMBER ? "number" : "category";
 		char doc[600];
-		snprintf(doc, sizeof doc, "customer attribute (cards and credit rules read it)%s%s",
+		snprintf(doc, sizeof doc, "customer attribute (cards and rules read it)%s%s",
 		         def->description[0] ? ": " : "", def->description);
 		append_values(doc, sizeof doc, (const char *const *)def->values, def->n_values);
 		if (markdown)
@@ -255,7 +254,7 @@ int rules_main(int argc, char **argv)
 			continue;
 		if (argc < 4 || strcmp(argv[2], "--attributes") != 0)
 			return loaders[i].run(argc - 1, argv + 1);
-		struct attr_schema *schema = load_schema(argv[3]);
+		struct attr_schema *schema = riskctl_load_attributes(argv[3]);
 		if (!schema)
 			return 1;
 		ruleset_use_attributes(schema);

@@ -62,9 +62,11 @@ static void scorecard_usage(FILE *out)
 	        "           (an empty cell always does); --bad-value: the target's text for bad\n"
 	        "       riskctl scorecard eval --card PATH [--card PATH...] --csv FILE --target COLUMN\n"
 	        "                              [--bad-value V] [--sep S] [--na LIST] [--rules PATH]\n"
-	        "                              [--json]\n"
+	        "                              [--attributes FILE] [--json]\n"
 	        "           grade every row with the card of its segment: AUC, KS, Gini, and rows and\n"
-	        "           bad rate per grade (--rules applies credit caps and floors)\n"
+	        "           bad rate per grade (--rules applies credit caps and floors; with\n"
+	        "           --attributes the rules may read the attributes the schema declares,\n"
+	        "           each from the column of its name)\n"
 	        "exit status: 0 success, 1 errors, 2 usage\n");
 }
 
@@ -232,9 +234,10 @@ static int csv_read(const char *path, const struct fit_csv_opts *co, struct csv 
 }
 
 /* The credit rule set's limits for one row (scorecard_eval_table's limits). */
-static void credit_limits(void *arg, const struct feature_vec *fv, struct grade_limits *out)
+static void credit_limits(void *arg, const struct feature_vec *fv, const struct attr_vec *av,
+                          struct grade_limits *out)
 {
-	grader_limits(arg, fv, out);
+	grader_limits_attrs(arg, fv, av, out);
 }
 
 static void print_diags(struct rules_diags *diags)
@@ -481,11 +484,11 @@ static int cmd_fit(int argc, char **argv)
 
 static int cmd_eval(int argc, char **argv)
 {
-	enum { CARD, CSV, TARGET, RULES, JSON, SEP, NA, BAD, N_OPTS };
+	enum { CARD, CSV, TARGET, RULES, JSON, SEP, NA, BAD, ATTRS, N_OPTS };
 	struct opt opts[N_OPTS] = {
 		[CARD] = {"--card", 1, .repeat = 1}, [CSV] = {"--csv", 1}, [TARGET] = {"--target", 1},
 		[RULES] = {"--rules", 1, .repeat = 1}, [JSON] = {"--json", 0}, [SEP] = {"--sep", 1},
-		[NA] = {"--na", 1}, [BAD] = {"--bad-value", 1},
+		[NA] = {"--na", 1}, [BAD] = {"--bad-value", 1}, [ATTRS] = {"--attributes", 1},
 	};
 	int rc = parse_opts("eval", argc, argv, opts, N_OPTS);
 	if (rc)
@@ -499,12 +502,18 @@ static int cmd_eval(int argc, char **argv)
 		return rc;
 	struct scorecard_set *set = NULL;
 	struct ruleset *rules = NULL;
+	struct attr_schema *schema = NULL;
 	struct csv csv = {0};
 	struct scorecard_eval ev;
 	char errstr[512];
 	rc = 1;
 	if (load_cards(opts[CARD].list, (size_t)opts[CARD].n_list, &set) < 0)
 		goto done;
+	if (opts[ATTRS].seen) {
+		if (load_attributes(opts[ATTRS].value, &schema) < 0)
+			goto done;
+		ruleset_use_attributes(schema); /* before the rules load */
+	}
 	if (opts[RULES].seen) {
 		struct rules_diags diags = {0};
 		if (ruleset_load_paths(opts[RULES].list, (size_t)opts[RULES].n_list, RULE_KIND_CREDIT,
@@ -518,7 +527,8 @@ static int cmd_eval(int argc, char **argv)
 	if (csv_read(opts[CSV].value, &co, &csv) < 0)
 		goto done;
 	if (scorecard_eval_table(set, &csv.t, opts[TARGET].value, opts[BAD].value,
-	                         rules ? credit_limits : NULL, rules, &ev, errstr,
+	                         rules ? credit_limits : NULL, rules,
+	                         rules ? ruleset_attributes(rules) : NULL, &ev, errstr,
 	                         sizeof errstr) < 0) {
 		fprintf(stderr, "riskctl scorecard eval: %s\n", errstr);
 		goto done;
@@ -561,6 +571,8 @@ static int cmd_eval(int argc, char **argv)
 done:
 	scorecard_set_free(set);
 	ruleset_free(rules);
+	ruleset_use_attributes(NULL);
+	attr_schema_free(schema);
 	csv_free(&csv);
 	return rc;
 }

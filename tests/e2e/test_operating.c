@@ -6,7 +6,9 @@
  *   a card that reads them grades by them, before and after a restart (the attributes come
  *   back from risk.customer_side, not from the profile, which is not read again), and a
  *   profile with an undeclared attribute or a value the schema does not allow is
- *   dead-lettered with its reason;
+ *   dead-lettered with its reason; an operating rule that reads an attribute warns the
+ *   hospitality business live, with the attributes restored after the restart, and the
+ *   operating rules' firings are counted in risk.rule_counts;
  * - the early warning of operating risk, labelled: a generated city's businesses
  *   (riskctl gen --business-distress) go through riskd, which raises operating_risk alerts;
  *   against the ground truth `riskctl eval --credit --per-business` computes offline for the
@@ -89,10 +91,32 @@ static const char attr_events[] =
     BILL("CA", "2", "05", "02-20") BILL("CB", "2", "05", "02-20") BILL("CC", "2", "05", "02-20")
     BILL("CD", "2", "05", "02-20");
 
-/* The day after: every customer's grading moves on to the 5th. */
+#define READING(id, day)                                                                       \
+	"{\"type\":\"meter_reading\",\"event_id\":\"r-" id "-" day "\",\"ts\":\"2026-01-" day   \
+	"T00:00:00+08:00\",\"customer_id\":\"" id "\",\"meter_id\":\"M-" id "\",\"kwh\":40,"      \
+	"\"interval_s\":86400}\n"
+
+/* The day after: every customer's grading moves on to the 5th; the businesses' readings of
+ * three days close two of their days. */
 static const char attr_later[] =
     PAYMENT("CA", "2", "06") PAYMENT("CB", "2", "06") PAYMENT("CC", "2", "06")
-    PAYMENT("CD", "2", "06");
+    PAYMENT("CD", "2", "06")
+    READING("CA", "05") READING("CB", "05") READING("CA", "06") READING("CB", "06")
+    READING("CA", "07") READING("CB", "07");
+
+/* An operating rule beside the shipped ones that reads an attribute alone: a hospitality
+ * business is warned at its first closed day. */
+static const char attr_operating_rule[] =
+    "ruleset: attr-operating\n"
+    "version: \"1\"\n"
+    "kind: operating\n"
+    "thresholds: {alert: 50}\n"
+    "rules:\n"
+    "  - id: hospitality_business\n"
+    "    title: A hospitality business\n"
+    "    severity: low\n"
+    "    score: 50\n"
+    "    when: business_type == \"hospitality\"\n";
 
 static void write_text(const char *path, const char *text)
 {
@@ -117,6 +141,11 @@ Test(operating_live, profile_attributes_grade_and_dead_letter, .timeout = 300)
 	struct e2e_world w;
 	char path[1400], grade[64];
 	e2e_world_new(&w, "attrs", 1, 500);
+	snprintf(path, sizeof path, "%s/rules", w.dir);
+	e2e_sh("mkdir -p '%s' && cp '%s'/rules/*.yaml '%s'", path, w.env.root, path);
+	e2e_world_set_rules(&w, path);
+	snprintf(path, sizeof path, "%s/rules/zz_attributes.yaml", w.dir);
+	write_text(path, attr_operating_rule);
 	snprintf(path, sizeof path, "%s/cards", w.dir);
 	e2e_sh("mkdir -p '%s'", path);
 	snprintf(path, sizeof path, "%s/cards/attributes.yaml", w.dir);
@@ -187,6 +216,20 @@ Test(operating_live, profile_attributes_grade_and_dead_letter, .timeout = 300)
 	             1, "CA was graded on the 5th, after the restart");
 	grade_of(&w, "CA", grade, sizeof grade);
 	cr_assert_str_eq(grade, "B 530 2026-01-05", "still 70 points off");
+
+	/* the operating rule read the restored attributes: the hospitality business alone, on
+	 * its two closed days (the rule evaluated on both businesses' two days), its counts
+	 * under its rule set's name as the shipped operating rules' */
+	char text[256];
+	e2e_query_text(w.dsn, "select string_agg(customer_id || ' ' || (rules @> '[{\"id\":"
+	                      " \"hospitality_business\"}]')::text, ',') from risk.alerts"
+	                      " where kind = 'operating_risk'", text, sizeof text);
+	cr_assert_str_eq(text, "CA true", "the hospitality business is warned, the retail one not");
+	e2e_query_text(w.dsn, "select string_agg(rule_id || ' ' || evaluations || ' ' || fired, ','"
+	                      " order by rule_id) from risk.rule_counts where rule_id in"
+	                      " ('hospitality_business', 'sustained_decline')"
+	                      " and ruleset_name like '%attr-operating%'", text, sizeof text);
+	cr_assert_str_eq(text, "hospitality_business 4 2,sustained_decline 4 0");
 }
 
 /* ---- the early warning of operating risk, labelled ---- */

@@ -101,6 +101,7 @@ Test(metrics, fresh_render_has_every_series_at_zero)
 	assert_line(body, "riskd_outbox_published_total 0");
 	assert_line(body, "riskd_outbox_pending 0");
 	assert_line(body, "riskd_alerts_total{kind=\"theft\"} 0");
+	assert_line(body, "riskd_alerts_total{kind=\"operating_risk\"} 0");
 	assert_line(body, "riskd_grade_changes_total 0");
 	assert_line(body, "riskd_customers 0");
 	assert_line(body, "riskd_transformers 0");
@@ -136,6 +137,8 @@ Test(metrics, labelled_counters_count_by_label)
 	metrics_event_accepted(EVENT_TYPE__COUNT);       /* ignored */
 	metrics_duplicate(EVENT_BILL);
 	metrics_alert_raised(METRICS_ALERT_THEFT);
+	metrics_alert_raised(METRICS_ALERT_OPERATING_RISK);
+	metrics_alert_raised(METRICS_ALERT_OPERATING_RISK);
 
 	const char *body = render();
 	assert_line(body, "riskd_events_total{type=\"meter_reading\"} 3");
@@ -147,7 +150,9 @@ Test(metrics, labelled_counters_count_by_label)
 	assert_line(body, "riskd_duplicates_total{type=\"bill\"} 1");
 	assert_line(body, "riskd_duplicates_total{type=\"meter_reading\"} 0");
 	assert_line(body, "riskd_alerts_total{kind=\"theft\"} 1");
+	assert_line(body, "riskd_alerts_total{kind=\"operating_risk\"} 2");
 	cr_assert_str_eq(metrics_alert_kind_name(METRICS_ALERT_THEFT), "theft");
+	cr_assert_str_eq(metrics_alert_kind_name(METRICS_ALERT_OPERATING_RISK), "operating_risk");
 }
 
 Test(metrics, policy_reloads_count_by_kind_and_result)

@@ -5,8 +5,9 @@
  * rule), precision and recall against labels, the AUC, the energy balance rebuilt offline
  * against hand-computed loss rates and baselines (and every balanced area-day reported), the
  * labels parser, the threaded file reader against line-by-line replay, the scorecard's
- * JSON, and the attribution of a hand-built area's loss (hourly and daily transformer
- * readings, a meter read every two hours) published with the balance.
+ * JSON, the attribution of a hand-built area's loss (hourly and daily transformer
+ * readings, a meter read every two hours) published with the balance, and profiles'
+ * attributes read against a schema for theft rules that read them (backtest --attributes).
  *
  * Fixture (tests/unit/data/replay/): city.jsonl and labels.csv are
  *   riskctl gen --customers 24 --days 64 --interval-s 86400 --seed 5 --theft-rate 0.25
@@ -22,7 +23,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DATA "tests/unit/data/replay/"
 
@@ -785,4 +788,116 @@ Test(replay, feature_dump_one_line_per_scoring)
 	          (int)out.len, out.data);
 	rbuf_free(&out);
 	replay_free(rp);
+}
+
+/* ---- attributes (riskctl backtest --attributes) ---- */
+
+static const char attr_theft_rules[] =
+    "ruleset: attr-theft\nversion: \"1\"\nkind: theft\nthresholds: {alert: 50}\nrules:\n"
+    "  - id: retail_day\n    title: A retail customer's closed day\n    severity: high\n"
+    "    score: 50\n    when: business_type == \"retail\" and kwh_day >= 0\n";
+
+/* The events of the attribute test: profiles (C1 retail, C2 an office, C3 without
+ * attributes), then four days of daily readings of each. */
+static void attr_events(struct rbuf *out)
+{
+	static const char *const profiles[] = {
+	    "{\"type\":\"customer\",\"event_id\":\"p1\",\"ts\":\"2026-01-01T00:00:00+08:00\","
+	    "\"customer_id\":\"C1\",\"segment\":\"commercial\",\"transformer_id\":\"T1\","
+	    "\"attributes\":{\"business_type\":\"retail\"}}",
+	    "{\"type\":\"customer\",\"event_id\":\"p2\",\"ts\":\"2026-01-01T00:00:00+08:00\","
+	    "\"customer_id\":\"C2\",\"segment\":\"commercial\",\"transformer_id\":\"T1\","
+	    "\"attributes\":{\"business_type\":\"office\"}}",
+	    "{\"type\":\"customer\",\"event_id\":\"p3\",\"ts\":\"2026-01-01T00:00:00+08:00\","
+	    "\"customer_id\":\"C3\",\"segment\":\"commercial\",\"transformer_id\":\"T1\"}",
+	};
+	for (size_t i = 0; i < 3; i++)
+		rbuf_printf(out, "%s\n", profiles[i]);
+	for (int day = 0; day < 4; day++)
+		for (int c = 1; c <= 3; c++)
+			rbuf_printf(out, "{\"type\":\"meter_reading\",\"event_id\":\"r%d-%d\","
+			            "\"ts\":\"2026-01-%02dT00:00:00+08:00\",\"customer_id\":\"C%d\","
+			            "\"meter_id\":\"M%d\",\"kwh\":5,\"interval_s\":86400}\n",
+			            c, day, day + 1, c, c);
+}
+
+static struct replay *open_attr_replay(const char *rules, const struct attr_schema *schema)
+{
+	struct replay_options opts = {.rules_path = rules, .timezone = "Asia/Shanghai",
+	                              .no_area_balance = 1, .attributes = schema};
+	struct replay *rp = NULL;
+	struct rbuf diag = {0};
+	char errstr[512];
+	cr_assert_eq(replay_new(&opts, &rp, &diag, errstr, sizeof(errstr)), 0, "%s\n%.*s", errstr,
+	             (int)diag.len, diag.data ? diag.data : "");
+	rbuf_free(&diag);
+	return rp;
+}
+
+Test(replay, attributes_are_read_from_profiles_and_theft_rules_read_them)
+{
+	struct attr_schema *schema = attr_schema_new();
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "office", 6);
+	char rules[] = "/tmp/riskd-replay-attrs-XXXXXX.yaml";
+	int fd = mkstemps(rules, 5);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, attr_theft_rules, strlen(attr_theft_rules)),
+	             (ssize_t)strlen(attr_theft_rules));
+	close(fd);
+
+	struct replay *no_schema = open_replay(DATA "baseline", NULL);
+	struct rbuf events = {0};
+	attr_events(&events);
+	cr_assert_eq(replay_line(no_schema, events.data, strcspn(events.data, "\n")),
+	             EVENT_REJECT_NONE, "without --attributes a profile's attributes are ignored");
+	replay_free(no_schema);
+	struct replay *no_declared = NULL;
+	struct replay_options opts = {.rules_path = rules, .timezone = "Asia/Shanghai"};
+	char errstr[512];
+	struct rbuf diag = {0};
+	cr_assert_neq(replay_new(&opts, &no_declared, &diag, errstr, sizeof(errstr)), 0,
+	              "rules naming an attribute need the schema");
+	rbuf_append(&diag, "", 1);
+	cr_assert(strstr(diag.data, ":10:11: error: unknown feature 'business_type'"), "%s",
+	          diag.data);
+	rbuf_free(&diag);
+
+	ruleset_use_attributes(schema);
+	struct replay *by_line = open_attr_replay(rules, schema);
+	struct replay *by_file = open_attr_replay(rules, schema);
+	for (const char *p = events.data; *p;) {
+		size_t len = strcspn(p, "\n");
+		cr_assert_eq(replay_line(by_line, p, len), EVENT_REJECT_NONE, "%.*s", (int)len, p);
+		p += len + 1;
+	}
+	FILE *in = fmemopen(events.data, events.len, "r");
+	cr_assert_eq(replay_file(&by_file, 1, in, errstr, sizeof(errstr)), 0, "%s", errstr);
+	fclose(in);
+	struct replay *both[] = {by_line, by_file};
+	for (int i = 0; i < 2; i++) {
+		replay_finish(both[i]);
+		const struct replay_customer *c1 = replay_customer_find(both[i], "C1");
+		cr_assert_not_null(c1);
+		cr_assert_eq(c1->alert_days, 3, "the retail customer's closed days alert");
+		cr_assert_eq(replay_customer_find(both[i], "C2")->alert_days, 0, "an office");
+		cr_assert_eq(replay_customer_find(both[i], "C3")->alert_days, 0, "no attributes");
+	}
+
+	const char *undeclared =
+	    "{\"type\":\"customer\",\"event_id\":\"p9\",\"ts\":\"2026-01-05T00:00:00+08:00\","
+	    "\"customer_id\":\"C1\",\"segment\":\"commercial\",\"transformer_id\":\"T1\","
+	    "\"attributes\":{\"business_kind\":\"retail\"}}";
+	cr_assert_eq(replay_line(by_line, undeclared, strlen(undeclared)),
+	             EVENT_REJECT_UNKNOWN_FIELD, "riskd dead-letters it");
+	struct replay_totals t;
+	replay_totals(by_line, &t);
+	cr_assert_eq(t.rejected_by[EVENT_REJECT_UNKNOWN_FIELD], 1);
+	replay_free(by_line);
+	replay_free(by_file);
+	ruleset_use_attributes(NULL);
+	attr_schema_free(schema);
+	rbuf_free(&events);
+	unlink(rules);
 }

@@ -3,7 +3,8 @@
  * attributes are read like features (a number as a number, a category compared with its
  * value texts), undeclared names and unknown values are load errors with their position and
  * a suggestion, an attribute the customer has no value for is missing (the comparison is
- * false and counted), only credit rules may read attributes, `tests:` cases give attribute
+ * false and counted), theft and operating rules read attributes as credit rules do (and a
+ * rule naming one without a schema fails at its position), `tests:` cases give attribute
  * values, `rules explain` names them, and a load against a schema that lacks an attribute
  * fails while the rule set loaded before keeps working.
  */
@@ -169,21 +170,87 @@ Test(rules_attrs, names_values_and_types_are_checked_with_positions)
 	assert_error("business_type == 1", "compare it with a string such as \"retail\"");
 }
 
-Test(rules_attrs, only_credit_rules_read_attributes)
+static const char theft_shop[] =
+    "ruleset: attr-theft\nversion: \"1\"\nkind: theft\nthresholds: {alert: 5}\nrules:\n"
+    "  - id: shop\n    title: Shop\n    severity: low\n    score: 5\n"
+    "    when: business_type == \"retail\"\n";
+static const char operating_shop[] =
+    "ruleset: attr-operating\nversion: \"1\"\nkind: operating\nthresholds: {alert: 5}\n"
+    "rules:\n"
+    "  - id: shop_stopped\n    title: A shop that stopped\n    severity: high\n    score: 5\n"
+    "    when: business_type == \"retail\" and stop_days >= 14\n";
+
+/* Loads text as a rule set of kind; asserts it loads. */
+static struct ruleset *load_kind(const char *text, enum rule_kind kind)
 {
-	static const char theft[] =
-	    "ruleset: attr-theft\nversion: \"1\"\nkind: theft\nthresholds: {alert: 5}\nrules:\n"
-	    "  - id: shop\n    title: Shop\n    severity: low\n    score: 5\n"
-	    "    when: business_type == \"retail\"\n";
 	struct rules_diags diags = {0};
 	struct ruleset *rs = NULL;
-	cr_assert_eq(ruleset_load_text("t.yaml", theft, strlen(theft), RULE_KIND_THEFT, &rs, &diags),
-	             RISKD_ERR_INVALID);
-	cr_assert_eq(diags.count, 1);
-	cr_assert_str_eq(diags.items[0].message,
-	                 "'business_type' is a customer attribute: only credit rules read "
-	                 "attributes");
+	cr_assert_eq(ruleset_load_text("k.yaml", text, strlen(text), kind, &rs, &diags), 0,
+	             "%s", diags.count ? diags.items[0].text : "");
 	rules_diags_free(&diags);
+	return rs;
+}
+
+Test(rules_attrs, theft_and_operating_rules_read_attributes)
+{
+	struct feature_vec fv;
+	struct attr_vec av;
+	struct rule_hits hits;
+	new_retail_business(&fv, &av);
+
+	struct ruleset *theft = load_kind(theft_shop, RULE_KIND_THEFT);
+	cr_assert(ruleset_reads_attributes(theft));
+	cr_assert_eq(ruleset_eval_attrs(theft, &fv, &av, &hits), 1);
+	cr_assert(hits.alert, "a retail business reaches the threshold");
+	cr_assert_eq(ruleset_eval_attrs(theft, &fv, NULL, &hits), 0, "no attributes: missing");
+	cr_assert_eq(hits.missing_reads, 1);
+	attr_vec_set(&av, SLOT_BUSINESS, 1); /* hospitality */
+	cr_assert_eq(ruleset_eval_attrs(theft, &fv, &av, &hits), 0);
+	cr_assert_not(hits.alert);
+
+	struct ruleset *operating = load_kind(operating_shop, RULE_KIND_OPERATING);
+	cr_assert(ruleset_reads_attributes(operating));
+	feature_set(&fv, FEAT_STOP_DAYS, 20);
+	cr_assert_eq(ruleset_eval_attrs(operating, &fv, &av, &hits), 0, "not a shop");
+	attr_vec_set(&av, SLOT_BUSINESS, 0);
+	cr_assert_eq(ruleset_eval_attrs(operating, &fv, &av, &hits), 1);
+	cr_assert(hits.alert);
+
+	/* a set whose conditions read features only says so: evaluators skip the lookup */
+	struct ruleset *plain = load_kind("ruleset: plain\nversion: \"1\"\nkind: theft\n"
+	                                  "thresholds: {alert: 5}\nrules:\n"
+	                                  "  - id: big\n    title: Big\n    severity: low\n"
+	                                  "    score: 5\n    when: kwh_day > 100\n",
+	                                  RULE_KIND_THEFT);
+	cr_assert_not(ruleset_reads_attributes(plain));
+	ruleset_free(plain);
+	ruleset_free(operating);
+	ruleset_free(theft);
+}
+
+Test(rules_attrs, without_a_schema_a_rule_naming_an_attribute_fails_at_its_position)
+{
+	ruleset_use_attributes(NULL);
+	static const struct {
+		const char *text;
+		enum rule_kind kind;
+		int line;
+	} cases[] = {{theft_shop, RULE_KIND_THEFT, 10}, {operating_shop, RULE_KIND_OPERATING, 10}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rules_diags diags = {0};
+		struct ruleset *rs = NULL;
+		cr_assert_eq(ruleset_load_text("t.yaml", cases[i].text, strlen(cases[i].text),
+		                               cases[i].kind, &rs, &diags),
+		             RISKD_ERR_INVALID);
+		cr_assert_null(rs);
+		cr_assert_eq(diags.count, 1);
+		cr_assert_eq(diags.items[0].line, cases[i].line);
+		cr_assert_eq(diags.items[0].col, 11);
+		cr_assert_str_eq(diags.items[0].message,
+		                 "unknown feature 'business_type' (`riskctl rules features` lists them; "
+		                 "no customer attribute schema is loaded)");
+		rules_diags_free(&diags);
+	}
 }
 
 Test(rules_attrs, tests_give_attribute_values_and_explain_names_them)

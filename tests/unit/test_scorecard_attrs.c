@@ -182,7 +182,7 @@ Test(scorecard_attrs, categories_are_binned_by_value_with_rare_ones_pooled)
 	struct fit_table t;
 	cr_assert_eq(fit_table_parse(test, strlen(test), &co, &t, errstr, sizeof errstr), 0);
 	struct scorecard_eval ev;
-	cr_assert_eq(scorecard_eval_table(set, &t, "class", "2", NULL, NULL, &ev, errstr,
+	cr_assert_eq(scorecard_eval_table(set, &t, "class", "2", NULL, NULL, NULL, &ev, errstr,
 	                                  sizeof errstr), 0, "%s", errstr);
 	cr_assert_eq(ev.rows, 4000);
 	cr_assert_gt(ev.auc, 0.68, "AUC %f", ev.auc);

@@ -270,7 +270,7 @@ Test(scorecard_fit, recovers_the_signal_and_ranks_a_fresh_sample)
 	cr_assert_eq(scorecard_set_load_paths(paths, 1, &set, &diags), 0);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &test.t, "bad", NULL, NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, N);
 	cr_assert_eq(ev.skipped, 0);
@@ -532,7 +532,7 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 	table_done(&tb);
 	struct scorecard_eval ev;
 	char errstr[256];
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, NULL, &ev, errstr, sizeof errstr), 0,
 	             "%s", errstr);
 	cr_assert_eq(ev.rows, 5);
 	cr_assert_eq(ev.skipped, 1);
@@ -547,11 +547,11 @@ Test(scorecard_fit, eval_picks_cards_by_segment)
 
 	/* A bad cell names its row and column. */
 	tb.t.cells[1 * 4 + 2] = "soon";
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, &ev, errstr, sizeof errstr),
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "bad", NULL, NULL, NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
 	cr_assert_str_eq(errstr, "row 2, column days_past_due: 'soon' is not a number: if it means "
 	                         "missing, give --na 'soon'");
-	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, NULL, NULL, &ev, errstr, sizeof errstr),
+	cr_assert_eq(scorecard_eval_table(set, &tb.t, "target", NULL, NULL, NULL, NULL, &ev, errstr, sizeof errstr),
 	             RISKD_ERR_INVALID);
 	table_free(&tb);
 	scorecard_set_free(set);

@@ -390,7 +390,7 @@ Test(scorer, counts_evaluations_firings_and_missing_reads_per_rule)
 	static const double kwh[] = {40, 5, 12, 1};
 	for (int i = 0; i < 4; i++)
 		feed_day(sc, &cs, D0 + i, kwh[i], &alert);
-	const struct scorer_rule_count *n = scorer_rule_counts(sc);
+	const struct rule_count *n = scorer_rule_counts(sc);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(n[i].evaluations, 3, "rule %d evaluated on every closed day", i);
 	cr_assert_eq(n[big].fired, 1);
@@ -665,10 +665,11 @@ Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
 		cr_assert_eq(deferred, SCORER_DEFERRED, "day %d waits for its area", d - 1);
 		cr_assert_eq(scorer_deferred(later)->day, D0 + d - 1);
 		rbuf_reset(&packed);
-		rescore_pack(scorer_deferred(later), &packed);
+		rescore_pack(scorer_deferred(later), NULL, &packed);
 		struct scorer_deferred back;
-		cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)), 0,
-		             "%s", errstr);
+		cr_assert_eq(rescore_unpack(packed.data, packed.len, NULL, &back, errstr,
+		                            sizeof(errstr)),
+		             0, "%s", errstr);
 		lossy_area(&as_of, D0 + d - 1);
 		int rescored = scorer_rescore(later, "C1", "T1", &back, &as_of, &a_later);
 		cr_assert_eq(rescored, at_close, "day %d: scored later %d, at its close %d", d - 1,
@@ -708,8 +709,8 @@ Test(scorer, a_snapshot_of_other_bytes_is_refused)
 	for (int i = 0; i < MODELS_HISTORY_DAYS; i++)
 		d.history.kwh[i] = d.history.baseline[i] = (float)i;
 	struct rbuf packed = {0};
-	rescore_pack(&d, &packed);
-	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)), 0);
+	rescore_pack(&d, NULL, &packed);
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, NULL, &back, errstr, sizeof(errstr)), 0);
 	cr_assert_eq(back.day, D0);
 	cr_assert_eq(back.split.day, D0 - 10);
 	cr_assert_float_eq(back.split.after_kwh, 4, 0);
@@ -718,16 +719,17 @@ Test(scorer, a_snapshot_of_other_bytes_is_refused)
 	cr_assert(feature_known(&back.fv, FEAT_KWH_DAY));
 	cr_assert_not(feature_known(&back.fv, FEAT_AREA_LOSS_RATE));
 
-	cr_assert_eq(rescore_unpack(packed.data, packed.len - 1, &back, errstr, sizeof(errstr)),
+	cr_assert_eq(rescore_unpack(packed.data, packed.len - 1, NULL, &back, errstr,
+	                            sizeof(errstr)),
 	             RISKD_ERR_INVALID, "cut short");
 	cr_assert(strstr(errstr, "cut or too long"), "%s", errstr);
 	packed.data[0] ^= 1;
-	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)),
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, NULL, &back, errstr, sizeof(errstr)),
 	             RISKD_ERR_INVALID, "another layout");
 	cr_assert(strstr(errstr, "not a snapshot"), "%s", errstr);
 	packed.data[0] ^= 1;
 	packed.data[8] ^= 1; /* the feature registry's signature */
-	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)),
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, NULL, &back, errstr, sizeof(errstr)),
 	             RISKD_ERR_INVALID, "another feature registry");
 	cr_assert(strstr(errstr, "another feature registry"), "%s", errstr);
 	rbuf_free(&packed);
@@ -917,4 +919,101 @@ Test(scorer, a_bad_edit_keeps_the_old_set_live_until_it_is_fixed)
 	free(fixed);
 	rbuf_free(&diag);
 	finish(sc);
+}
+
+/* Alerts on a retail customer's day of 5 kWh or more: reads the attribute business_type. */
+static const char attr_rules[] =
+    "ruleset: unit-attrs\n"
+    "version: \"1\"\n"
+    "kind: theft\n"
+    "thresholds:\n"
+    "  alert: 50\n"
+    "rules:\n"
+    "  - id: retail_day\n"
+    "    title: A retail customer's day of 5 kWh or more\n"
+    "    when: business_type == \"retail\" and kwh_day >= 5\n"
+    "    score: 50\n"
+    "    severity: high\n"
+    "    evidence: [kwh_day]\n"
+    "    tests:\n"
+    "      - given: {business_type: retail, kwh_day: 6}\n"
+    "        expect: fire\n"
+    "      - given: {kwh_day: 6}\n"
+    "        expect: quiet\n";
+
+static int attribute_lookups;
+
+/* The scorer's attribute lookup in these tests: arg is the customer's attr_vec. */
+static const struct attr_vec *given_attributes(void *arg, const struct cstate *cs)
+{
+	(void)cs;
+	attribute_lookups++;
+	return arg;
+}
+
+Test(scorer, theft_rules_read_the_customers_attributes_also_in_a_deferred_day)
+{
+	struct attr_schema *schema = attr_schema_new();
+	int slot = attr_schema_add(schema, "business_type", ATTR_CATEGORY);
+	attr_def_add_value(&schema->defs[slot], "retail", 6);
+	attr_def_add_value(&schema->defs[slot], "office", 6);
+	ruleset_use_attributes(schema);
+	make_rules_dir(attr_rules);
+	struct scorer *sc = new_scorer(rules_dir), *later = new_scorer(rules_dir);
+	struct attr_vec av;
+	attr_vec_clear(&av);
+	attr_vec_set(&av, slot, 0); /* retail */
+	struct cstate cs, cs_later;
+	fresh_customer(&cs);
+	fresh_customer(&cs_later);
+	struct scorer_alert alert;
+
+	feed_day(sc, &cs, D0, 6, &alert);
+	cr_assert_eq(feed_day(sc, &cs, D0 + 1, 6, &alert), SCORER_QUIET, "no lookup: missing");
+	scorer_set_attributes(sc, schema, given_attributes, &av);
+	cr_assert_eq(scorer_attribute_schema(sc), schema);
+	cr_assert_eq(feed_day(sc, &cs, D0 + 2, 6, &alert), SCORER_ALERT);
+	attr_vec_set(&av, slot, 1); /* office */
+	cr_assert_eq(feed_day(sc, &cs, D0 + 3, 6, &alert), SCORER_QUIET);
+
+	/* a day that waits for its area keeps the values it closed with */
+	attr_vec_set(&av, slot, 0);
+	scorer_set_attributes(later, schema, given_attributes, &av);
+	scorer_set_deferral(later, 1);
+	feed_day_in(later, &cs_later, "T1", D0, 6, &alert);
+	cr_assert_eq(feed_day_in(later, &cs_later, "T1", D0 + 1, 6, &alert), SCORER_DEFERRED);
+	attr_vec_set(&av, slot, 1); /* a later profile: the closed day stays retail */
+	struct rbuf packed = {0};
+	rescore_pack(scorer_deferred(later), schema, &packed);
+	struct scorer_deferred back;
+	char errstr[256];
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, schema, &back, errstr,
+	                            sizeof(errstr)),
+	             0, "%s", errstr);
+	cr_assert(attr_vec_known(&back.attrs, slot));
+	cr_assert_float_eq(back.attrs.value[slot], 0, 0);
+	struct area_table no_area = {0};
+	cr_assert_eq(scorer_rescore(later, "C1", "T1", &back, &no_area, &alert), SCORER_ALERT);
+	cr_assert_eq(rescore_unpack(packed.data, packed.len, NULL, &back, errstr, sizeof(errstr)),
+	             0, "%s", errstr);
+	cr_assert_eq(back.attrs.known, 0, "without a schema the values are left missing");
+	cr_assert_eq(scorer_rescore(later, "C1", "T1", &back, &no_area, &alert), SCORER_QUIET);
+	cr_assert_eq(rescore_unpack(packed.data, packed.len - 1, schema, &back, errstr,
+	                            sizeof(errstr)),
+	             RISKD_ERR_INVALID, "attributes cut short");
+	rbuf_free(&packed);
+	area_table_free(&no_area);
+	scorer_free(later);
+	finish(sc);
+	ruleset_use_attributes(NULL);
+
+	/* rules that read no attribute never look them up */
+	struct scorer *plain = start(&cs);
+	scorer_set_attributes(plain, schema, given_attributes, &av);
+	attribute_lookups = 0;
+	for (int32_t d = 0; d < 5; d++)
+		feed_day(plain, &cs, D0 + d, 31, &alert);
+	cr_assert_eq(attribute_lookups, 0);
+	finish(plain);
+	attr_schema_free(schema);
 }
