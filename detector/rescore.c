@@ -172,11 +172,13 @@ static void keep_alert(struct rescorer *r, const char *customer_id, const struct
 	r->alert_at[r->alert_count] = r->texts.len;
 	const struct rbuf *texts[3] = {a->rules_json, a->curve_json, a->stolen_json};
 	for (int i = 0; i < 3; i++) {
-		rbuf_append(&r->texts, texts[i]->data, texts[i]->len);
+		if (texts[i])
+			rbuf_append(&r->texts, texts[i]->data, texts[i]->len);
 		rbuf_append(&r->texts, "", 1);
 	}
-	r->alerts[r->alert_count++] =
-	    (struct store_alert){customer_id, a->day, a->score, a->severity, NULL, NULL, NULL};
+	r->alerts[r->alert_count++] = (struct store_alert){
+	    customer_id, scorer_alert_kind_name(a->kind), a->day, a->score, a->severity, NULL, NULL,
+	    NULL};
 }
 
 /* Adds the last scoring's hits to the per-rule counts. */
