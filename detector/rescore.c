@@ -28,7 +28,7 @@
  * snapshot of a build with fewer (whose n features this build's first n match) reads too:
  * the features it lacks are missing, as when they were unknown.
  */
-static uint64_t registry_signature(int n)
+uint64_t rescore_registry_signature(int n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (int id = 0; id < n; id++) {
@@ -50,7 +50,7 @@ void rescore_pack(const struct scorer_deferred *d, struct rbuf *out)
 	uint32_t head[2] = {SNAPSHOT_MAGIC, FEAT__COUNT};
 	static uint64_t signature;
 	if (!signature)
-		signature = registry_signature(FEAT__COUNT);
+		signature = rescore_registry_signature(FEAT__COUNT);
 	int32_t days[5] = {d->day, d->has_split, d->split.day, d->split.last_day,
 	                   d->history.first_day};
 	put(out, head, sizeof(head));
@@ -95,7 +95,7 @@ int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, cha
 		return RISKD_ERR_INVALID;
 	}
 	if (head[1] == 0 || head[1] > FEAT__COUNT || !take(&r, &signature, sizeof(signature)) ||
-	    signature != registry_signature((int)head[1])) {
+	    signature != rescore_registry_signature((int)head[1])) {
 		snprintf(errstr, errstr_size,
 		         "a pending score holds %u features of another feature registry (this build"
 		         " has %d)",

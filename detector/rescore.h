@@ -24,14 +24,19 @@
  * scored without its own area's balance (an area whose transformer never reports). */
 #define RESCORE_LATE_DAYS 7
 
+/* The signature a snapshot carries of the feature registry's first n features (1 ..
+ * FEAT__COUNT): FNV-1a over their names and types in id order, never 0. */
+uint64_t rescore_registry_signature(int n);
+
 /* Appends d packed (the snapshot's stored form: native byte order, checked against the
  * feature registry when unpacked) to out. */
 void rescore_pack(const struct scorer_deferred *d, struct rbuf *out);
 
 /*
  * Unpacks len bytes of a snapshot into *d. Returns 0, or RISKD_ERR_INVALID when the bytes
- * are not a snapshot of this build's feature registry (written by another build, or
- * damaged): errstr says which.
+ * are not a snapshot of this build's feature registry or of an earlier one (the registry only
+ * appends: a snapshot of its first n features reads, the features after them missing), or
+ * are damaged: errstr says which.
  */
 int rescore_unpack(const void *bytes, size_t len, struct scorer_deferred *d, char *errstr,
                    size_t errstr_size);

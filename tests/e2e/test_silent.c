@@ -150,25 +150,24 @@ Test(silent, silent_days_close_and_alert, .timeout = 300)
 	             0, "the attribution carries C4's load on its silent regressor");
 
 	/* C4: theft, from silent_meter_area_loss; C8: no_data, not theft */
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where customer_id = 'C4'"
-	                                  " and kind = 'theft' and rules @> '[{\"id\":"
-	                                  " \"silent_meter_area_loss\"}]'"),
-	             1);
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where customer_id = 'C8'"
-	                                  " and kind = 'no_data' and rules @> '[{\"id\": \"no_data\"}]'"),
-	             1);
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where customer_id = 'C8'"
-	                                  " and kind = 'theft'"),
-	             0);
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where kind = 'no_data'"
-	                                  " and customer_id <> 'C8' and customer_id <> 'C4'"),
-	             0, "no meter that reports gets no_data");
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts"
-	                                  " where customer_id not in ('C4', 'C8')"),
-	             0, "the neighbours stay quiet");
-	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.v_silent_meters"
-	                                  " where customer_id = 'C8' and silent_hours >= 24"),
-	             1);
+	static const struct {
+		const char *sql, *what;
+		int64_t expected;
+	} alerts[] = {
+	    {"select count(*) from risk.alerts where customer_id = 'C4' and kind = 'theft'"
+	     " and rules @> '[{\"id\": \"silent_meter_area_loss\"}]'", "C4's theft alert", 1},
+	    {"select count(*) from risk.alerts where customer_id = 'C8' and kind = 'no_data'"
+	     " and rules @> '[{\"id\": \"no_data\"}]'", "C8's no_data alert", 1},
+	    {"select count(*) from risk.alerts where customer_id = 'C8' and kind = 'theft'",
+	     "C8 is no thief", 0},
+	    {"select count(*) from risk.alerts where customer_id not in ('C4', 'C8')",
+	     "the meters that report stay quiet", 0},
+	    {"select count(*) from risk.v_silent_meters where customer_id = 'C8'"
+	     " and silent_hours >= 24", "C8 among the silent meters", 1},
+	};
+	for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
+		cr_assert_eq(e2e_query_int(w.dsn, alerts[i].sql), alerts[i].expected, "%s",
+		             alerts[i].what);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.v_review_queue"
 	                                  " where kind = 'no_data'"),
 	             e2e_query_int(w.dsn, "select count(*) from risk.alerts where kind = 'no_data'"));

@@ -313,20 +313,6 @@ Test(silent, no_data_evidence)
 	rbuf_free(&out);
 }
 
-/* The signature rescore.c writes for the registry's first n features (its documented
- * format: FNV-1a over the names and types in id order, the low bit set). */
-static uint64_t prefix_signature(int n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (int id = 0; id < n; id++) {
-		const struct feature_def *def = feature_def((enum feature_id)id);
-		for (const char *c = def->name; *c; c++)
-			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
-		h = (h ^ (unsigned)def->type) * 0x100000001b3ull;
-	}
-	return h | 1;
-}
-
 /* A pending score written by a build whose registry ended one feature earlier (before
  * silent_hours) still reads - the registry only appends -, and one whose features differ
  * does not. */
@@ -346,7 +332,7 @@ Test(silent, pending_score_of_fewer_features_reads)
 	 * (both counts need two) and no value of the last feature (not known) */
 	uint32_t n = FEAT__COUNT - 1;
 	cr_assert_eq((n + 63) / 64, (FEAT__COUNT + 63) / 64);
-	uint64_t sig = prefix_signature((int)n);
+	uint64_t sig = rescore_registry_signature((int)n);
 	memcpy(packed.data + 4, &n, sizeof(n));
 	memcpy(packed.data + 8, &sig, sizeof(sig));
 	cr_assert_eq(rescore_unpack(packed.data, packed.len, &back, errstr, sizeof(errstr)), 0,
