@@ -119,8 +119,10 @@ size_t silent_sweep_after(struct silent_sweep *sw, struct ingest *in, int32_t pa
 		return 0;
 	struct collect_ctx ctx = {sw, partition, through, 0};
 	cstate_table_foreach(in->customers, collect_one, &ctx);
+	if (ctx.count == 0)
+		return 0;
 	qsort(sw->due, ctx.count, sizeof(*sw->due), cmp_by_id);
-	if (hooks->due && ctx.count)
+	if (hooks->due)
 		hooks->due(hooks->arg, sw->due, ctx.count, through);
 	size_t closed = 0;
 	for (size_t i = 0; i < ctx.count; i++) {
