@@ -44,7 +44,7 @@ static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
 	"5", "10", "+Inf",
 };
 
-static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft" };
+static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = { "theft", "no_data" };
 
 static const char *const metrics_reload_kind_names[METRICS_RELOAD_KIND__COUNT] = {
 	"theft", "credit",

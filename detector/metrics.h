@@ -35,6 +35,7 @@ enum metrics_reload_kind {
 /* Kinds of alert counted by riskd_alerts_total (label kind). */
 enum metrics_alert_kind {
 	METRICS_ALERT_THEFT = 0,
+	METRICS_ALERT_NO_DATA,
 	METRICS_ALERT_KIND__COUNT
 };
 

@@ -398,7 +398,7 @@ static int finish_commit(struct pipeline *pl)
 	metrics_commit_observe(job->seconds);
 	metrics_batch_committed(job->batch.messages);
 	for (int i = 0; i < sb->alerts_opened; i++)
-		metrics_alert_raised(METRICS_ALERT_THEFT);
+		metrics_alert_raised(i < sb->no_data_opened ? METRICS_ALERT_NO_DATA : METRICS_ALERT_THEFT);
 	for (size_t i = 0; i < sb->grade_count; i++)
 		metrics_grade_changed();
 	pl->rescore_pending |= sb->pending_count > 0;

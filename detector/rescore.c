@@ -294,6 +294,7 @@ int rescorer_step(struct rescorer *r, struct store *st, struct scorer *sc,
 		done->areas++;
 		done->alerts += (int)r->alert_count;
 		done->opened += sb.alerts_opened;
+		done->no_data_opened += sb.no_data_opened;
 		log_kv(LOG_DEBUG, "rescored", "transformer=%s days=%zu alerts=%zu",
 		       r->claim.days[0].transformer_id, r->claim.count, r->alert_count);
 	}

@@ -55,6 +55,7 @@ struct rescorer_step {
 	int days;           /* customer-days scored */
 	int alerts;         /* alerts raised or updated */
 	int opened;         /* of those, alerts opened */
+	int no_data_opened; /* of the opened, alerts of kind no_data */
 	int dropped;        /* snapshots that did not unpack (logged, not scored) */
 	int more;           /* pending days may still be ready */
 };

@@ -453,8 +453,9 @@ static int record_billing_ids(struct store *st, struct store_batch *b, char *err
 	                  errstr, errstr_size);
 }
 
-/* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
-static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
+/* Raises the batch's alerts in order; sets b->alerts_opened (and b->no_data_opened) to how
+ * many opened a new alert. Returns 0 or a riskd_err. */
+static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
                         size_t errstr_size)
 {
 	char threshold[32];
@@ -476,15 +477,18 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	 * outbox, in this transaction */
 	PGresult *res = PQexecParams(
 	    st->conn,
-	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
+	    "select count(*) filter (where opened), count(*) filter (where opened and"
+	    " kind = 'no_data') from (select kind, (risk.raise_alert(customer_id,"
 	    " kind, date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
 	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb)).opened from tmp_alerts"
 	    " order by seq) r",
 	    6, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);
-	else
-		rc = atoi(PQgetvalue(res, 0, 0));
+	} else {
+		b->alerts_opened = atoi(PQgetvalue(res, 0, 0));
+		b->no_data_opened = atoi(PQgetvalue(res, 0, 1));
+	}
 	PQclear(res);
 	rbuf_free(&tariffs);
 	return rc;
@@ -580,22 +584,18 @@ int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
                          size_t errstr_size)
 {
 	int rc;
-	b->alerts_opened = 0;
+	b->alerts_opened = b->no_data_opened = 0;
 	if (b->rule_count_count && (rc = write_rule_counts(st, b, errstr, errstr_size)))
 		return rc;
-	if (b->alert_count) {
-		int opened = raise_alerts(st, b, errstr, errstr_size);
-		if (opened < 0)
-			return opened;
-		b->alerts_opened = opened;
-	}
+	if (b->alert_count)
+		return raise_alerts(st, b, errstr, errstr_size);
 	return 0;
 }
 
 int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
-	b->alerts_opened = 0;
+	b->alerts_opened = b->no_data_opened = 0;
 	b->repeats_found = NULL;
 	b->repeats_found_count = 0;
 	int rc = store_exec(st, "begin", errstr, errstr_size);

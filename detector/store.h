@@ -225,6 +225,7 @@ struct store_batch {
 	const struct store_side_rows *side; /* operating-risk warnings and side snapshots
 	                                       (store_side.h); NULL: none */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
+	int no_data_opened;       /* out: of those, alerts of kind no_data */
 	/* out, with STORE_REPEATS: the messages whose bill, payment or reversal was recorded
 	 * before (malloc'ed; the caller frees it) */
 	struct store_repeat_found *repeats_found; size_t repeats_found_count;
