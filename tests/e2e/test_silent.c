@@ -16,6 +16,9 @@
  * killed_equals_undisturbed: the same stream through riskd killed with SIGKILL three times,
  * then an undisturbed instance into a fresh database: the same results (daily usage with its
  * silent days, balances, attribution, alerts of both kinds).
+ *
+ * two_instances_equal_one: the stream on two partitions through two instances at once gives
+ * what one instance gives.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -101,12 +104,13 @@ static void seed_customers(const struct e2e_world *w)
 	e2e_sh("psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"%s\" > /dev/null", w->dsn, sql);
 }
 
-/* A fresh world of one partition (its watermark moves with every customer's readings) with
- * a 7-day attribution window after 7 days of history, its customers known, and the stream in
- * its directory. */
-static void silent_world(struct e2e_world *w, const char *name, char *file, size_t file_size)
+/* A fresh world of `partitions` partitions (each one's watermark moves with its customers'
+ * readings) with a 7-day attribution window after 7 days of history, its customers known, and
+ * the stream in its directory. */
+static void silent_world(struct e2e_world *w, const char *name, int partitions, char *file,
+                         size_t file_size)
 {
-	e2e_world_new(w, name, 1, 500);
+	e2e_world_new(w, name, partitions, 500);
 	e2e_world_set_attribution(w, 7, 7);
 	seed_customers(w);
 	snprintf(file, file_size, "%s/input.jsonl", w->dir);
@@ -118,7 +122,7 @@ Test(silent, silent_days_close_and_alert, .timeout = 300)
 {
 	struct e2e_world w;
 	char file[1400];
-	silent_world(&w, "silent", file, sizeof(file));
+	silent_world(&w, "silent", 1, file, sizeof(file));
 	e2e_riskd_run_until_idle(&w, 4, 240);
 
 	/* the stream ends at 23:00 of day 21: with 2 h of lateness, days up to 20 close */
@@ -173,6 +177,19 @@ Test(silent, silent_days_close_and_alert, .timeout = 300)
 	             e2e_query_int(w.dsn, "select count(*) from risk.alerts where kind = 'no_data'"));
 }
 
+/* The digest of one undisturbed instance over w's topics into a fresh database whose
+ * customers are known (seed_customers); w->dsn is that database's afterwards. */
+static void reference_digest(struct e2e_world *w, char *ref, size_t ref_size)
+{
+	char suffix[sizeof(w->name) + 8];
+	snprintf(suffix, sizeof(suffix), "%s_ref", w->name);
+	e2e_world_new_database(w, suffix);
+	seed_customers(w);
+	e2e_world_set_group(w, "riskd-silent-reference");
+	e2e_riskd_run_until_idle(w, 4, 300);
+	e2e_result_digest(w->dsn, ref, ref_size);
+}
+
 static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -183,7 +200,7 @@ Test(silent, killed_equals_undisturbed, .timeout = 600)
 {
 	struct e2e_world w;
 	char file[1400];
-	silent_world(&w, "silentkill", file, sizeof(file));
+	silent_world(&w, "silentkill", 1, file, sizeof(file));
 	e2e_world_set_checkpoint_interval(&w, 300);
 
 	/* kill points by progress: before, around and after the silent meters' days close */
@@ -208,14 +225,28 @@ Test(silent, killed_equals_undisturbed, .timeout = 600)
 	cr_assert_gt(e2e_query_int(w.dsn, "select count(*) from risk.daily_usage where silent"), 0);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where kind = 'no_data'"),
 	             1);
-	/* the reference: one undisturbed instance over the same topics into a fresh database */
-	char suffix[sizeof(w.name) + 8];
-	snprintf(suffix, sizeof(suffix), "%s_ref", w.name);
-	e2e_world_new_database(&w, suffix);
-	seed_customers(&w);
-	e2e_world_set_group(&w, "riskd-silent-reference");
-	e2e_riskd_run_until_idle(&w, 4, 300);
-	e2e_result_digest(w.dsn, ref, sizeof(ref));
+	reference_digest(&w, ref, sizeof(ref));
 	cr_assert_str_eq(got, ref, "killed run differs from the undisturbed one:\n  run       %s\n"
 	                           "  reference %s", got, ref);
+}
+
+/* Two instances share the customers' two partitions and end where one instance ends. Both
+ * silent meters' days close: each partition holds customers that keep reporting, whose
+ * readings move its watermark. */
+Test(silent, two_instances_equal_one, .timeout = 600)
+{
+	struct e2e_world w;
+	char file[1400];
+	silent_world(&w, "silenttwo", 2, file, sizeof(file));
+	pid_t a = e2e_riskd_start(&w, "--until-idle 8");
+	sleep_s(1.5);
+	pid_t b = e2e_riskd_start(&w, "--until-idle 8");
+	cr_assert_eq(e2e_wait(a, 300), 0, "first instance failed (logs in %s)", w.dir);
+	cr_assert_eq(e2e_wait(b, 300), 0, "second instance failed (logs in %s)", w.dir);
+	char got[4096], ref[4096];
+	e2e_result_digest(w.dsn, got, sizeof(got));
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.daily_usage where silent"),
+	             2 * (20 - SILENT_FROM + 2), "both silent meters' days closed");
+	reference_digest(&w, ref, sizeof(ref));
+	cr_assert_str_eq(got, ref, "two instances differ from one:\n  two %s\n  one %s", got, ref);
 }
