@@ -3,7 +3,8 @@
  *
  * Called by the detector for every accepted meter reading, after scoring/localday.c has
  * mapped the reading's ts to a local day. The open day lives in struct cstate; when a reading
- * for a later day arrives the open day is handed back to the caller (struct daily_closed),
+ * for a later day arrives, or the meter has stayed silent past the lateness
+ * (daily_close_silent), the open day is handed back to the caller (struct daily_closed),
  * which feeds the daily models and the daily-usage table. The open day's readings are held
  * once, in its slots (struct cstate_slots, beside the state in its table's slab): the repeat
  * check, the hourly sums and the coverage a closed day keeps are derived from them. Pure
