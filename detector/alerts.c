@@ -1,5 +1,5 @@
 /*
- * alerts.c - JSON evidence of theft alerts (risk.alerts.rules and .curve).
+ * alerts.c - JSON evidence of theft and no_data alerts (risk.alerts.rules and .curve).
  */
 #include "alerts.h"
 
@@ -67,6 +67,23 @@ void alert_rules_json(const struct ruleset *rs, const struct rule_hits *hits,
 		rbuf_puts(out, "}}");
 	}
 	rbuf_append(out, "]", 1);
+}
+
+void alert_no_data_json(const struct feature_vec *fv, struct rbuf *out)
+{
+	static const enum feature_id evidence[] = {
+	    FEAT_SILENT_HOURS, FEAT_KWH_AVG_14D, FEAT_AREA_ATTRIB_CARRIER, FEAT_AREA_ATTRIB_KWH_DAY,
+	    FEAT_AREA_ATTRIB_Z, FEAT_AREA_LOSS_EXCESS};
+	rbuf_puts(out, "[{\"id\":\"" ALERT_NO_DATA_RULE "\",\"title\":\"" ALERT_NO_DATA_TITLE
+	               "\",\"score\":0,\"severity\":\"low\",\"evidence\":{");
+	for (size_t e = 0; e < sizeof(evidence) / sizeof(evidence[0]); e++) {
+		if (e)
+			rbuf_append(out, ",", 1);
+		rbuf_json_string(out, feature_def(evidence[e])->name);
+		rbuf_append(out, ":", 1);
+		json_feature(out, fv, evidence[e]);
+	}
+	rbuf_puts(out, "}}]");
 }
 
 void alert_curve_json(const struct models_history *h, struct rbuf *out)

@@ -12,6 +12,18 @@
 #include "../scoring/models.h"
 #include "../scoring/stolen.h"
 
+/* The one entry of a no_data alert's rules (a silent meter's day that the theft rules leave
+ * below their threshold): its id, which a dismissal suppresses like a rule's, and title. */
+#define ALERT_NO_DATA_RULE "no_data"
+#define ALERT_NO_DATA_TITLE "Meter sent no reading for a whole day (lost communication or disconnected)"
+
+/*
+ * Appends to out a no_data alert's rules: a JSON array of one object shaped as
+ * alert_rules_json's, {"id": ALERT_NO_DATA_RULE, "title":..., "score": 0, "severity": "low",
+ * "evidence": {silent_hours, kwh_avg_14d and the area's attribution and loss, from fv}}.
+ */
+void alert_no_data_json(const struct feature_vec *fv, struct rbuf *out);
+
 /*
  * Appends to out a JSON array with one object per fired ACTIVE rule of hits:
  *   {"id":..., "title":..., "score":..., "severity":..., "evidence": {feature: value|null}}

@@ -141,7 +141,7 @@ static struct store_usage *usage_row(struct usage_map *m, const struct cstate *c
 		m->hours[m->count].sums.mask = 0;
 	if (m->cover)
 		m->cover[m->count].kind = 0;
-	m->rows[m->count] = (struct store_usage){cstate_id(cs), day, 0, 0, 0, 0};
+	m->rows[m->count] = (struct store_usage){cstate_id(cs), day, 0, 0, 0, 0, 0};
 	m->owners[m->count] = cs;
 	m->index[s] = (uint32_t)++m->count;
 	return &m->rows[m->count - 1];
@@ -185,7 +185,12 @@ void batch_set_usage(struct usage_map *m, const struct cstate *cs, int32_t day, 
                      int32_t readings, int32_t covered_s)
 {
 	struct store_usage *row = usage_row(m, cs, day);
-	*row = (struct store_usage){cstate_id(cs), day, uwh, readings, covered_s, 1};
+	*row = (struct store_usage){cstate_id(cs), day, uwh, readings, covered_s, 1, 0};
+}
+
+void batch_set_silent(struct usage_map *m, const struct cstate *cs, int32_t day)
+{
+	usage_row(m, cs, day)->silent = 1;
 }
 
 void batch_restate_usage(struct usage_map *m, const struct cstate *cs, int32_t day,
@@ -304,8 +309,8 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
 	}
 }
 
-void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
-                     const char *severity, const struct rbuf *rules_json,
+void batch_add_alert(struct batch *b, const struct cstate *cs, const char *kind, int32_t day,
+                     double score, const char *severity, const struct rbuf *rules_json,
                      const struct rbuf *curve_json, const struct rbuf *stolen_json)
 {
 	if (b->alert_count == b->alert_cap) {
@@ -314,11 +319,12 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, doub
 		b->alert_at = xrealloc(b->alert_at, sizeof(*b->alert_at) * b->alert_cap);
 	}
 	b->alerts[b->alert_count] =
-	    (struct store_alert){cstate_id(cs), day, score, severity, NULL, NULL, NULL};
+	    (struct store_alert){cstate_id(cs), kind, day, score, severity, NULL, NULL, NULL};
 	b->alert_at[b->alert_count].rules = arena_put(&b->arena, rules_json->data, rules_json->len, 1);
 	b->alert_at[b->alert_count].curve = arena_put(&b->arena, curve_json->data, curve_json->len, 1);
 	b->alert_at[b->alert_count].stolen =
-	    arena_put(&b->arena, stolen_json->data, stolen_json->len, 1);
+	    stolen_json ? arena_put(&b->arena, stolen_json->data, stolen_json->len, 1)
+	                : arena_put(&b->arena, "", 0, 1);
 	b->alert_count++;
 }
 

@@ -171,11 +171,17 @@ void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_h
 void batch_add_pending(struct batch *b, const struct cstate *cs, const char *transformer_id,
                        const struct scorer_deferred *d, const struct attr_schema *schema);
 
-/* Records a theft alert firing for cs (which must outlive the batch) on local day `day`;
- * the JSON texts (detector/alerts.h: rules, curve, stolen-energy estimate) are copied. */
-void batch_add_alert(struct batch *b, const struct cstate *cs, int32_t day, double score,
-                     const char *severity, const struct rbuf *rules_json,
+/* Records an alert of `kind` ("theft" or "no_data", a static name) firing for cs (which must
+ * outlive the batch) on local day `day`; the JSON texts (detector/alerts.h: rules, curve,
+ * stolen-energy estimate, NULL for none) are copied. */
+void batch_add_alert(struct batch *b, const struct cstate *cs, const char *kind, int32_t day,
+                     double score, const char *severity, const struct rbuf *rules_json,
                      const struct rbuf *curve_json, const struct rbuf *stolen_json);
+
+/* Marks cs's whole day `day` in the batch (set with batch_set_usage) as closed by the
+ * lateness without a later reading: risk.daily_usage.silent, which the area balance counts
+ * as complete. */
+void batch_set_silent(struct usage_map *m, const struct cstate *cs, int32_t day);
 
 /*
  * Records a grading of customer cs (which must outlive the batch): its payment status when

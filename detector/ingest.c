@@ -176,8 +176,6 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 			cstate_table_mark_dirty(table, cs);
 		return;
 	}
-	if (ev->ts > cs->last_ts)
-		cs->last_ts = ev->ts;
 	switch (ev->type) {
 	case EVENT_METER_EVENT:
 		scorer_on_meter_event(in->scorer, cs, ev, localday_of(&in->localday, ev->ts));
@@ -195,4 +193,28 @@ void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
 		break;
 	}
 	cstate_table_mark_dirty(table, cs);
+}
+
+void ingest_close_silent(struct ingest *in, struct cstate *cs, struct ingest_result *out)
+{
+	memset(out, 0, offsetof(struct ingest_result, alert));
+	out->outcome = INGEST_ACCEPTED;
+	out->cs = cs;
+	out->has_usage = 1;
+	out->silent = 1;
+	out->day_result = DAILY_CLOSED_DAY;
+	int32_t day = cs->open_day;
+	/* what its slots say, as for a close by a reading (nothing for an empty silent day) */
+	daily_open_cover(cs, day, out->closed_cover);
+	memset(&out->closed_hours, 0, sizeof(out->closed_hours));
+	daily_open_hours(cs, day, &out->closed_hours);
+	daily_close_silent(cs, &out->closed);
+	/* the day the close opened, as a reading of the whole day that adds nothing */
+	out->day = cs->open_day;
+	out->interval_s = 86400;
+	int outcome = scorer_on_silent_day(in->scorer, cs, cstate_transformer_id(in->customers, cs),
+	                                   &out->closed, &out->alert);
+	out->has_alert = outcome == SCORER_ALERT;
+	out->deferred = outcome == SCORER_DEFERRED;
+	cstate_table_mark_dirty(in->customers, cs);
 }

@@ -58,6 +58,8 @@ struct ingest_result {
 	                                   open day's reading it replaced */
 	int32_t restated_interval_s;
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
+	int silent;                     /* no reading: ingest_close_silent closed the day, which
+	                                   the area balance counts as complete */
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
 	int deferred;                   /* the closed day waits for its area: its snapshot is
 	                                   scorer_deferred(scorer) (scorer_set_deferral) */
@@ -81,5 +83,16 @@ struct ingest_result {
  */
 void ingest_event(struct ingest *in, const struct event *ev, int32_t partition,
                   struct ingest_result *out, char *errstr, size_t errstr_size);
+
+/*
+ * Closes customer cs's open day because its meter stayed silent past the lateness
+ * (detector/silent.h decides which and when): daily_close_silent, then scoring as for a day
+ * a reading closes (scorer_on_silent_day). Fills *out as ingest_event does for a reading that
+ * closed a day - outcome ACCEPTED, has_usage, day_result DAILY_CLOSED_DAY, closed with its
+ * coverage and hourly sums, the alert or deferral - with `silent` set, `day` the empty day
+ * opened, interval_s 86400, uwh 0 and no `second`: the caller writes it as any closed day.
+ * cs must be an entry of in->customers with an open day; it is marked dirty.
+ */
+void ingest_close_silent(struct ingest *in, struct cstate *cs, struct ingest_result *out);
 
 #endif

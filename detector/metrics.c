@@ -45,7 +45,7 @@ static const char *const metrics_commit_le[METRICS_COMMIT_BUCKETS + 1] = {
 };
 
 static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = {
-	"theft", "operating_risk",
+	"theft", "operating_risk", "no_data",
 };
 
 static const char *const metrics_reload_kind_names[METRICS_RELOAD_KIND__COUNT] = {

@@ -36,6 +36,7 @@ enum metrics_reload_kind {
 enum metrics_alert_kind {
 	METRICS_ALERT_THEFT = 0,
 	METRICS_ALERT_OPERATING_RISK,   /* operating-risk warnings */
+	METRICS_ALERT_NO_DATA,          /* no_data alerts of silent meters */
 	METRICS_ALERT_KIND__COUNT
 };
 

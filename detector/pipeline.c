@@ -142,6 +142,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	open_hours_clear(pl->open_hours);
 	pipeline_side_clear(pl);
 	grader_forget_all(pl->ingest.grader);
+	silent_sweep_forget(&pl->silent);
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
@@ -237,7 +238,8 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
 	if ((cs->flags & CSTATE_F_HAS_DAY) && hours)
 		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
-	if ((cs->flags & CSTATE_F_HAS_DAY) && !ctx->replaying[cs->partition]) {
+	if ((cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY &&
+	    !ctx->replaying[cs->partition]) {
 		batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings,
 		                cs->open_covered_s);
 		if (hours)
@@ -391,7 +393,7 @@ static int finish_commit(struct pipeline *pl)
 	metrics_commit_observe(job->seconds);
 	metrics_batch_committed(job->batch.messages);
 	for (int i = 0; i < sb->alerts_opened; i++)
-		metrics_alert_raised(METRICS_ALERT_THEFT);
+		metrics_alert_raised(i < sb->no_data_opened ? METRICS_ALERT_NO_DATA : METRICS_ALERT_THEFT);
 	for (int i = 0; i < sb->op_alerts_opened; i++)
 		metrics_alert_raised(METRICS_ALERT_OPERATING_RISK);
 	for (size_t i = 0; i < sb->grade_count; i++)
@@ -594,27 +596,6 @@ void pipeline_drop_uncommitted(struct pipeline *pl)
 }
 
 /*
- * A reading's daily usage: a day is written whole when it closes (and, while open, with each
- * checkpoint of its entity: checkpoint_entity), so a live day costs one row per checkpoint
- * rather than one per batch; a late reading for a closed day is added to its row. Its hourly
- * sums go the same way (open_hours_reading).
- */
-static void add_usage(struct batch *b, const struct ingest_result *r)
-{
-	struct usage_map *map = r->transformer ? &b->transformer : &b->usage;
-	if (r->day_result == DAILY_CLOSED_DAY) {
-		batch_set_usage(map, r->cs, r->closed.day, r->closed.uwh, r->closed.readings,
-		                r->closed.covered_s);
-		batch_set_cover(map, r->transformer ? 't' : 'c', r->cs, r->closed.day,
-		                r->closed_cover);
-	} else if (r->day_result == DAILY_LATE && r->restated) {
-		batch_restate_usage(map, r->cs, r->day, r->uwh);
-	} else if (r->day_result == DAILY_LATE) {
-		batch_add_usage(map, r->cs, r->day, r->uwh, r->interval_s);
-	}
-}
-
-/*
  * Applies a message whose results are stored already (it lies between the partition's state
  * checkpoint and its committed offset) to state only: no usage, alerts, grades, profiles,
  * counts, dead letters or metrics, which the first pass produced.
@@ -640,15 +621,17 @@ static void replay_message(struct pipeline *pl, const struct kafka_msg *m, int r
 	scorer_set_counting(pl->ingest.scorer, 0);
 	uint16_t *(*hook)(void *, const struct cstate *, int, int32_t) = pl->ingest.closed_cover;
 	pl->ingest.closed_cover = NULL;
+	pipeline_silent_before(pl, ev, m->partition);
 	ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	pl->ingest.closed_cover = hook;
-	scorer_set_counting(pl->ingest.scorer, 1);
 	if (r.outcome == INGEST_ACCEPTED && r.has_usage) {
 		pipeline_operating_reading(pl, NULL, &r); /* state only */
 		open_hours_reading(pl->open_hours, NULL, &r);
 	}
 	if (r.outcome == INGEST_ACCEPTED)
 		pipeline_attributes_apply(pl, ev, r.cs);
+	pipeline_silent_after(pl, NULL, ev, &r, m->partition);
+	scorer_set_counting(pl->ingest.scorer, 1);
 }
 
 static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
@@ -701,6 +684,7 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		batch_add_repeat(cur_batch(pl), pl->topics[role], m->partition, m->offset);
 		r.outcome = INGEST_DUPLICATE;
 	} else {
+		pipeline_silent_before(pl, ev, m->partition);
 		ingest_event(&pl->ingest, ev, m->partition, &r, errstr, sizeof(errstr));
 	}
 	const char *type_name = event_type_name(ev->type);
@@ -719,23 +703,18 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	}
 	pipeline_record_billing(pl, m, role, ev, r.cs);
 	if (r.has_usage) {
-		add_usage(cur_batch(pl), &r);
+		pipeline_add_usage(cur_batch(pl), &r);
 		pipeline_operating_reading(pl, cur_batch(pl), &r);
 		open_hours_reading(pl->open_hours, cur_batch(pl), &r);
 	}
-	if (r.has_alert)
-		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
-		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
-	if (r.deferred)
-		batch_add_pending(cur_batch(pl), r.cs, cstate_transformer_id(pl->ingest.customers, r.cs),
-		                  scorer_deferred(pl->ingest.scorer),
-		                  scorer_attribute_schema(pl->ingest.scorer));
+	pipeline_add_scored(pl, cur_batch(pl), &r);
 	pipeline_attributes_apply(pl, ev, r.cs);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
 	batch_count(cur_batch(pl), topic, m->partition, type_name, "accepted");
 	metrics_event_accepted(ev->type);
 	pl->totals.accepted++;
+	pipeline_silent_after(pl, cur_batch(pl), ev, &r, m->partition);
 }
 
 /* ---- rebalancing ---- */
@@ -898,6 +877,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->rescorer = rescorer_new();
 	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0);
 	pl->open_hours = open_hours_new();
+	silent_sweep_init(&pl->silent, cfg->day_lateness_s);
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,
 	                                 errstr, errstr_size) != 0)
@@ -1176,6 +1156,7 @@ void pipeline_destroy(struct pipeline *pl)
 	attributor_free(pl->attributor);
 	rescorer_free(pl->rescorer);
 	open_hours_free(pl->open_hours);
+	silent_sweep_free(&pl->silent);
 	pipeline_operating_free(pl);
 	pipeline_attributes_free(pl);
 	pipeline_repeats_free(pl);

@@ -12,6 +12,8 @@
  *   pipeline_policy.c   the policy files' reloads between batches
  *   pipeline_operating.c  the early warning of operating risk, and the side snapshots
  *   pipeline_attributes.c customer attributes read from profiles, for every rule set and card
+ *   pipeline_days.c  closed days into the batch (usage, alerts, pending scores), and the
+ *                    days of silent meters closed by the lateness
  */
 #ifndef RISKD_PIPELINE_INT_H
 #define RISKD_PIPELINE_INT_H
@@ -26,6 +28,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "pipeline.h"
+#include "silent.h"
 #include "store.h"
 
 enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, ROLE__COUNT };
@@ -119,7 +122,33 @@ struct pipeline {
 	struct repeat_set repeats;                       /* billing messages to skip */
 	struct pipeline_operating *operating;            /* businesses' weeks, operating rules */
 	struct pipeline_attributes *attributes;          /* customers' attributes */
+	struct silent_sweep silent;                      /* silent meters' days (silent.h) */
 };
+
+/*
+ * A reading's daily usage into b: a day is written whole when it closes (and, while open,
+ * with each checkpoint of its entity), so a live day costs one row per checkpoint rather than
+ * one per batch; a late reading for a closed day is added to its row. A day closed by the
+ * lateness is marked silent. Its hourly sums go the same way (open_hours_reading).
+ */
+void pipeline_add_usage(struct batch *b, const struct ingest_result *r);
+
+/* The scoring of an accepted event into b: its alert (theft or no_data), or its closed day's
+ * snapshot waiting for the area (risk.pending_scores). */
+void pipeline_add_scored(struct pipeline *pl, struct batch *b, const struct ingest_result *r);
+
+/* Before ev is applied to partition's state: the partition's watermark is learned again
+ * when it was forgotten (silent_sweep_before). Only customer readings count. */
+void pipeline_silent_before(struct pipeline *pl, const struct event *ev, int32_t partition);
+
+/*
+ * After ev (with result r) was applied and its rows added: closes the days of the
+ * partition's silent meters that the watermark has passed (silent_sweep_after), each
+ * written into b as a day a reading closes (usage marked silent, coverage, hourly sums,
+ * alert or pending score); b NULL while replaying below the committed offset (state only).
+ */
+void pipeline_silent_after(struct pipeline *pl, struct batch *b, const struct event *ev,
+                           const struct ingest_result *r, int32_t partition);
 
 /* Milliseconds of the monotonic clock. */
 static inline int64_t now_ms(void)

@@ -53,6 +53,7 @@ int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t
 	static uint8_t seen[PARTITIONS_MAX];
 
 	memset(seen, 0, sizeof(seen));
+	silent_sweep_forget(&pl->silent); /* learned again from the loaded state */
 	int64_t now = now_ms();
 	for (int i = from; i < pl->part_count; i++) {
 		struct part *p = &pl->parts[i];

@@ -16,7 +16,7 @@ int pipeline_rescore(struct pipeline *pl, int budget_ms, int64_t now)
 	int rc = rescorer_step(pl->rescorer, pl->store, pl->ingest.scorer, pl->cfg, budget_ms, &done,
 	                       errstr, sizeof(errstr));
 	for (int i = 0; i < done.opened; i++)
-		metrics_alert_raised(METRICS_ALERT_THEFT);
+		metrics_alert_raised(i < done.no_data_opened ? METRICS_ALERT_NO_DATA : METRICS_ALERT_THEFT);
 	pl->totals.alerts_opened += (uint64_t)done.opened;
 	pl->totals.alerts_updated += (uint64_t)(done.alerts - done.opened);
 	pl->relay_pending |= done.alerts > 0;

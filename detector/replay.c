@@ -44,6 +44,8 @@ int replay_new(const struct replay_options *opts, struct replay **out, struct rb
 		                                   ? opts->attribution_history_days
 		                                   : defaults->attribution_history_days);
 	rp->customers_sorted = 1;
+	silent_sweep_init(&rp->silent, opts->lateness_s > 0 ? opts->lateness_s
+	                                                   : defaults->day_lateness_s);
 	batch_init(&rp->day_usage);
 	rp->ingest.customers = cstate_table_new(1024);
 	rp->ingest.transformers = cstate_table_new(64);
@@ -93,6 +95,7 @@ void replay_free(struct replay *rp)
 	replay_balance_free(rp);
 	replay_attrib_free(rp->attrib);
 	attr_table_free(rp->attributes);
+	silent_sweep_free(&rp->silent);
 	free(rp);
 }
 
@@ -112,6 +115,22 @@ static enum event_reject read_attributes(struct replay *rp, const struct event *
 		return EVENT_REJECT_NONE;
 	return event_attributes_read(line, len, attr_table_schema(rp->attributes),
 	                             &rp->profile_attrs, errstr, sizeof(errstr));
+}
+
+/* silent_hooks.closed: offline, a silent meter's day needs nothing besides its scoring (the
+ * observer's) and its area-day (replay_balance_silent_due). */
+static void silent_closed(void *arg, struct ingest_result *r)
+{
+	(void)arg;
+	(void)r;
+}
+
+/* After customer cs's reading was counted: closes the silent meters' days the watermark
+ * passed, as riskd does after the reading (detector/silent.h). */
+static void sweep_silent(struct replay *rp, const struct cstate *cs)
+{
+	const struct silent_hooks hooks = {replay_balance_silent_due, silent_closed, rp};
+	rp->totals.silent_days += silent_sweep_after(&rp->silent, &rp->ingest, 0, cs, &hooks);
 }
 
 enum event_reject replay_event(struct replay *rp, const struct event *ev, const char *line,
@@ -136,6 +155,8 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev, const 
 		if (known && (known->flags & CSTATE_F_PROFILE))
 			old_area = cstate_transformer_id(rp->ingest.customers, known);
 	}
+	if (ev->type == EVENT_METER_READING)
+		silent_sweep_before(&rp->silent, &rp->ingest, 0);
 	ingest_event(&rp->ingest, ev, 0, &r, errstr, sizeof(errstr));
 	switch (r.outcome) {
 	case INGEST_REJECTED:
@@ -152,6 +173,8 @@ enum event_reject replay_event(struct replay *rp, const struct event *ev, const 
 	rp->totals.accepted++;
 	if (rp->attributes && ev->type == EVENT_CUSTOMER && (ev->has & EVENT_HAS_ATTRIBUTES))
 		attr_table_set(rp->attributes, r.cs, &rp->profile_attrs);
+	if (ev->type == EVENT_METER_READING && r.has_usage)
+		sweep_silent(rp, r.cs);
 	if (!rp->balance)
 		return EVENT_REJECT_NONE;
 	if (r.has_usage) {

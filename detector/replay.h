@@ -54,6 +54,7 @@ struct replay_options {
 	                                   reads them (a refused one rejects the profile) and
 	                                   the theft rules read them. NULL: profiles'
 	                                   attributes are ignored */
+	int lateness_s;                 /* days.lateness_s; 0: riskd's default (1 is the least) */
 };
 
 /* Counts over everything fed to a replay. */
@@ -69,6 +70,9 @@ struct replay_totals {
 	uint64_t late_usage;            /* readings of a day already balanced (not rebalanced) */
 	uint64_t area_windows;          /* area-windows attributed (one per balanced area-day) */
 	uint64_t area_window_errors;    /* area-windows whose attribution refused its sums */
+	uint64_t silent_days;           /* customer-days closed after the lateness, their meter
+	                                   silent (detector/silent.h) */
+	uint64_t no_data_scorings;      /* silent days scored below the threshold: no_data */
 };
 
 /* One rule of the replay's rule set and what it did. */
@@ -89,6 +93,7 @@ struct replay_customer {
 	const char *customer_id;        /* owned by the replay */
 	uint32_t scored_days;
 	uint32_t alert_days;            /* days whose scoring reached the threshold */
+	uint32_t no_data_days;          /* days without any reading scored below it: no_data */
 	double max_score;               /* highest active score of any day (the risk score) */
 	int32_t first_alert_day;        /* local day (days since 1970-01-01), or REPLAY_NO_DAY */
 	int32_t last_alert_day;
@@ -324,6 +329,9 @@ struct replay_score_row {
 	double median_delay_days;           /* of first alert on/after onset - onset; NAN if none */
 	double auc;                         /* risk score against honest customers; NAN if either
 	                                       side is empty */
+	size_t no_data;                     /* given a no_data alert (a silent day below the theft
+	                                       threshold) at any time */
+	double no_data_share;               /* no_data / customers; NAN without customers */
 };
 
 struct replay_scorecard {
@@ -336,6 +344,10 @@ struct replay_scorecard {
 	double area_precision_at_k;         /* mean over the areas with a thief of their
 	                                       replay_precision_at_k; NAN without such areas */
 	size_t thief_areas;                 /* areas with at least one thief */
+	int silent;                         /* the run closed silent meters' days: the no_data
+	                                       figures are reported */
+	size_t honest_no_data;              /* honest customers given a no_data alert */
+	double honest_no_data_share;        /* NAN without honest customers */
 };
 
 /*
@@ -359,6 +371,8 @@ void replay_scorecard_free(struct replay_scorecard *card);
  *   {"patterns": [{"pattern": s, "confounder": b, "customers": n, "recall": x,
  *    "alerted_share": x, "median_delay_days": x, "auc": x}, ...], "honest_alerted_share": x,
  *    "area_precision_at_k": x}
+ * and, when the run closed silent meters' days (card->silent), "no_data_share" in each
+ * pattern and "honest_no_data_share".
  * with null for a value that is not defined (NAN).
  */
 void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out);

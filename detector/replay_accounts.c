@@ -89,6 +89,10 @@ void replay_on_scored(void *arg, const struct cstate *cs, int32_t day,
 			rp->rules[idx].customers++;
 		}
 	}
+	if (!hits->alert && scorer_no_data_day(fv)) {
+		rp->totals.no_data_scorings++;
+		pc->no_data_days++;
+	}
 	if (!hits->alert)
 		return;
 	rp->totals.alert_scorings++;

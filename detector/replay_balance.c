@@ -79,6 +79,18 @@ static void areas_publish(struct replay *rp)
 	}
 }
 
+/* Balances area a's complete day `day` (sums) and queues its attribution. */
+static void balance_area_day(struct replay *rp, struct replay_area *a, int32_t day,
+                             const struct area_day *sums)
+{
+	struct area_day_balance row;
+	area_history_balance_day(&a->history, day, sums, a->customers, &row);
+	rp->totals.area_days++;
+	replay_attrib_mark_due(a);
+	if (rp->balance_fn)
+		rp->balance_fn(rp->balance_arg, a->id, day, &row);
+}
+
 /*
  * The open day is over (the stream reached a later day): balances every area-day of it that
  * is complete - the transformer's readings and every profiled customer of the area cover the
@@ -104,14 +116,14 @@ static void balance_open_day(struct replay *rp)
 	}
 	for (size_t i = 0; i < rp->n_areas; i++) {
 		struct replay_area *a = &rp->areas[i];
+		a->has_held = 0;
 		if (area_day_complete(&a->day, a->customers)) {
-			struct area_day_balance row;
-			area_history_balance_day(&a->history, rp->open_day, &a->day, a->customers, &row);
-			rp->totals.area_days++;
+			balance_area_day(rp, a, rp->open_day, &a->day);
 			changed = 1;
-			replay_attrib_mark_due(a);
-			if (rp->balance_fn)
-				rp->balance_fn(rp->balance_arg, a->id, rp->open_day, &row);
+		} else if (a->day.has_feeder) {
+			a->held = a->day;
+			a->held_day = rp->open_day;
+			a->has_held = 1;
 		}
 		area_day_reset(&a->day);
 	}
@@ -131,6 +143,44 @@ void replay_balance_advance(struct replay *rp, int32_t day)
 		balance_open_day(rp);
 		rp->open_day = day;
 	}
+}
+
+/* Whether cs's sweep closes local day `day` as a day its readings do not cover: its open
+ * day is that day and not covered whole, or an earlier one (the days after it close empty). */
+static int closes_uncovered(const struct cstate *cs, int32_t day)
+{
+	if (cs->open_day > day)
+		return 0;
+	return cs->open_day < day || (cs->flags & CSTATE_F_SILENT) ||
+	       cs->open_covered_s < AREA_DAY_SECONDS;
+}
+
+void replay_balance_silent_due(void *arg, struct cstate *const *due, size_t n, int32_t through)
+{
+	struct replay *rp = arg;
+	int changed = 0;
+	if (!rp->balance)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct cstate *cs = due[i];
+		const char *transformer_id = cstate_transformer_id(rp->ingest.customers, cs);
+		if (!(cs->flags & CSTATE_F_PROFILE) || !transformer_id[0])
+			continue;
+		struct replay_area *a = replay_area_get(rp, transformer_id, 0);
+		if (!a || !a->has_held || a->held_day != through || !closes_uncovered(cs, through))
+			continue;
+		area_day_add_silent(&a->held);
+		if (area_day_complete(&a->held, a->customers) &&
+		    (a->history.n_recent == 0 || a->history.newest_day < through)) {
+			balance_area_day(rp, a, through, &a->held);
+			a->has_held = 0;
+			changed = 1;
+		}
+	}
+	if (changed && rp->attrib)
+		replay_attrib_day(rp, through);
+	if (changed)
+		areas_publish(rp);
 }
 
 void replay_balance_profile_moved(struct replay *rp, const char *old_area, const char *new_area)

@@ -23,12 +23,17 @@
 #include "batch.h"
 #include "ingest.h"
 #include "replay.h"
+#include "silent.h"
 
 /* A transformer area: its profiled customers, the open day's sums and its balanced days. */
 struct replay_area {
 	char id[RISKD_ID_MAX + 1];
 	uint32_t customers;        /* customers whose profile names this transformer */
 	struct area_day day;       /* the day being balanced */
+	struct area_day held;      /* has_held: the sums of held_day, which was not complete when
+	                              the stream passed it: silent meters may complete it */
+	int32_t held_day;
+	int has_held;
 	struct area_history history;
 	struct replay_area_attrib *attrib; /* replay_attrib.c: its sums and latest findings;
 	                                      NULL until its transformer reports */
@@ -74,6 +79,7 @@ struct replay {
 	struct attr_table *attributes;       /* customers' attributes (options.attributes), or
 	                                        NULL */
 	struct attr_vec profile_attrs;       /* the attributes of the profile being applied */
+	struct silent_sweep silent;          /* silent meters' days, closed after the lateness */
 };
 
 /* A hash of an address (the replay's indexes keyed by entries that stay put). */
@@ -121,6 +127,14 @@ void replay_balance_advance(struct replay *rp, int32_t day);
 
 /* A profile moved a customer from area old_area to new_area ("" for none). */
 void replay_balance_profile_moved(struct replay *rp, const char *old_area, const char *new_area);
+
+/*
+ * The silent meters' sweep is about to close the open days through `through` of the n
+ * customers due (silent_hooks.due; arg is the replay): each completes its area's held day
+ * `through` (risk.daily_usage.silent, which PostgreSQL counts as complete), and the areas so
+ * completed are balanced, attributed and published before the customers' days are scored.
+ */
+void replay_balance_silent_due(void *arg, struct cstate *const *due, size_t n, int32_t through);
 
 /* Frees the balance's areas (replay_free). */
 void replay_balance_free(struct replay *rp);

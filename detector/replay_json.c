@@ -35,10 +35,18 @@ void replay_scorecard_json(const struct replay_scorecard *card, struct rbuf *out
 		rbuf_json_number(out, row->median_delay_days, REPORT_DIGITS);
 		rbuf_puts(out, ",\"auc\":");
 		rbuf_json_number(out, row->auc, REPORT_DIGITS);
+		if (card->silent) {
+			rbuf_puts(out, ",\"no_data_share\":");
+			rbuf_json_number(out, row->no_data_share, REPORT_DIGITS);
+		}
 		rbuf_puts(out, "}");
 	}
 	rbuf_puts(out, "],\"honest_alerted_share\":");
 	rbuf_json_number(out, card->honest_alerted_share, REPORT_DIGITS);
+	if (card->silent) {
+		rbuf_puts(out, ",\"honest_no_data_share\":");
+		rbuf_json_number(out, card->honest_no_data_share, REPORT_DIGITS);
+	}
 	rbuf_puts(out, ",\"area_precision_at_k\":");
 	rbuf_json_number(out, card->area_precision_at_k, REPORT_DIGITS);
 	rbuf_puts(out, "}\n");

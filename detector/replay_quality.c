@@ -289,6 +289,7 @@ static void card_fill(const struct replay *rp, const struct replay_labels *label
 			continue;
 		const struct replay_customer *c = replay_customer_find(rp, l->customer_id);
 		scores[row->customers++] = c ? c->max_score : 0;
+		row->no_data += c && c->no_data_days > 0;
 		if (!c || !c->alert_days)
 			continue;
 		row->alerted++;
@@ -300,6 +301,7 @@ static void card_fill(const struct replay *rp, const struct replay_labels *label
 	}
 	row->recall = row->customers ? (double)row->detected / (double)row->customers : NAN;
 	row->alerted_share = row->customers ? (double)row->alerted / (double)row->customers : NAN;
+	row->no_data_share = row->customers ? (double)row->no_data / (double)row->customers : NAN;
 	qsort(delays, n_delays, sizeof(double), cmp_double);
 	row->median_delay_days = median_sorted(delays, n_delays);
 	row->auc = replay_auc(scores, row->customers, honest_scores, n_honest);
@@ -340,9 +342,13 @@ void replay_scorecard_build(const struct replay *rp, const struct replay_labels 
 			continue;
 		honest_scores[scored++] = c->max_score;
 		out->honest_alerted += c->alert_days > 0;
+		out->honest_no_data += c->no_data_days > 0;
 	}
 	out->honest_alerted_share =
 	    out->honest ? (double)out->honest_alerted / (double)out->honest : NAN;
+	out->silent = rp->totals.silent_days > 0;
+	out->honest_no_data_share =
+	    out->honest ? (double)out->honest_no_data / (double)out->honest : NAN;
 	for (size_t r = 0; r < out->count; r++)
 		card_fill(rp, labels, &out->rows[r], honest_scores, out->honest);
 	free(honest_scores);

@@ -15,33 +15,31 @@
 
 /* "RSC1": the layout below; another layout (or byte order) reads as another magic. */
 #define SNAPSHOT_MAGIC 0x31435352u
-#define KNOWN_WORDS ((FEAT__COUNT + 63) / 64)
 
 /*
  * The stored form, in native byte order:
- *   u32 magic, u32 FEAT__COUNT, u64 the feature registry's signature,
+ *   u32 magic, u32 the feature count n (FEAT__COUNT when written), u64 the signature of the
+ *   registry's first n features,
  *   i32 day, i32 has_split, i32 split.day, i32 split.last_day, f64 before_kwh, f64 after_kwh,
  *   i32 history.first_day, f32 kwh[60], f32 baseline[60],
- *   u64 known[KNOWN_WORDS], then one f64 per known feature in id order;
+ *   u64 known[(n + 63) / 64], then one f64 per known feature in id order;
  *   when the customer had attributes the rules read: u32 n, then n bytes of attr_vec_encode
  *   (by name, so that they read back under an edited schema).
  * The signature (FNV-1a over the features' names and types, in id order) tells a snapshot
- * written by a build whose features differ.
+ * written by a build whose features differ. The registry only ever appends features, so a
+ * snapshot of a build with fewer (whose n features this build's first n match) reads too:
+ * the features it lacks are missing, as when they were unknown.
  */
-static uint64_t registry_signature(void)
+uint64_t rescore_registry_signature(int n)
 {
-	static uint64_t signature;
-	if (signature)
-		return signature;
 	uint64_t h = 0xcbf29ce484222325ull;
-	for (int id = 0; id < FEAT__COUNT; id++) {
+	for (int id = 0; id < n; id++) {
 		const struct feature_def *def = feature_def((enum feature_id)id);
 		for (const char *c = def->name; *c; c++)
 			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
 		h = (h ^ (unsigned)def->type) * 0x100000001b3ull;
 	}
-	signature = h | 1; /* never 0, the "not computed" mark */
-	return signature;
+	return h | 1;
 }
 
 static void put(struct rbuf *out, const void *p, size_t n)
@@ -53,7 +51,9 @@ void rescore_pack(const struct scorer_deferred *d, const struct attr_schema *sch
                   struct rbuf *out)
 {
 	uint32_t head[2] = {SNAPSHOT_MAGIC, FEAT__COUNT};
-	uint64_t signature = registry_signature();
+	static uint64_t signature;
+	if (!signature)
+		signature = rescore_registry_signature(FEAT__COUNT);
 	int32_t days[5] = {d->day, d->has_split, d->split.day, d->split.last_day,
 	                   d->history.first_day};
 	put(out, head, sizeof(head));
@@ -105,8 +105,8 @@ int rescore_unpack(const void *bytes, size_t len, const struct attr_schema *sche
 		snprintf(errstr, errstr_size, "a pending score of %zu bytes is not a snapshot", len);
 		return RISKD_ERR_INVALID;
 	}
-	if (head[1] != FEAT__COUNT || !take(&r, &signature, sizeof(signature)) ||
-	    signature != registry_signature()) {
+	if (head[1] == 0 || head[1] > FEAT__COUNT || !take(&r, &signature, sizeof(signature)) ||
+	    signature != rescore_registry_signature((int)head[1])) {
 		snprintf(errstr, errstr_size,
 		         "a pending score holds %u features of another feature registry (this build"
 		         " has %d)",
@@ -118,8 +118,10 @@ int rescore_unpack(const void *bytes, size_t len, const struct attr_schema *sche
 	         take(&r, &d->split.after_kwh, sizeof(double)) &&
 	         take(&r, d->history.kwh, sizeof(d->history.kwh)) &&
 	         take(&r, d->history.baseline, sizeof(d->history.baseline)) &&
-	         take(&r, d->fv.known, sizeof(d->fv.known));
-	for (int id = 0; ok && id < FEAT__COUNT; id++)
+	         take(&r, d->fv.known, sizeof(uint64_t) * ((head[1] + 63) / 64));
+	for (int id = (int)head[1]; id < FEAT__COUNT; id++)
+		feature_unset(&d->fv, (enum feature_id)id); /* known bits past n: another's */
+	for (int id = 0; ok && id < (int)head[1]; id++)
 		if (feature_known(&d->fv, (enum feature_id)id))
 			ok = take(&r, &d->fv.value[id], sizeof(double));
 	uint32_t n_attrs = 0;
@@ -189,11 +191,13 @@ static void keep_alert(struct rescorer *r, const char *customer_id, const struct
 	r->alert_at[r->alert_count] = r->texts.len;
 	const struct rbuf *texts[3] = {a->rules_json, a->curve_json, a->stolen_json};
 	for (int i = 0; i < 3; i++) {
-		rbuf_append(&r->texts, texts[i]->data, texts[i]->len);
+		if (texts[i])
+			rbuf_append(&r->texts, texts[i]->data, texts[i]->len);
 		rbuf_append(&r->texts, "", 1);
 	}
-	r->alerts[r->alert_count++] =
-	    (struct store_alert){customer_id, a->day, a->score, a->severity, NULL, NULL, NULL};
+	r->alerts[r->alert_count++] = (struct store_alert){
+	    customer_id, scorer_alert_kind_name(a->kind), a->day, a->score, a->severity, NULL, NULL,
+	    NULL};
 }
 
 /* Scores the claimed days in order into r's alerts and counts. Returns 0 or a store error. */
@@ -287,6 +291,7 @@ int rescorer_step(struct rescorer *r, struct store *st, struct scorer *sc,
 		done->areas++;
 		done->alerts += (int)r->alert_count;
 		done->opened += sb.alerts_opened;
+		done->no_data_opened += sb.no_data_opened;
 		log_kv(LOG_DEBUG, "rescored", "transformer=%s days=%zu alerts=%zu",
 		       r->claim.days[0].transformer_id, r->claim.count, r->alert_count);
 	}

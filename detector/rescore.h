@@ -24,6 +24,10 @@
  * scored without its own area's balance (an area whose transformer never reports). */
 #define RESCORE_LATE_DAYS 7
 
+/* The signature a snapshot carries of the feature registry's first n features (1 ..
+ * FEAT__COUNT): FNV-1a over their names and types in id order, never 0. */
+uint64_t rescore_registry_signature(int n);
+
 /* Appends d packed (the snapshot's stored form: native byte order, checked against the
  * feature registry when unpacked) to out; d->attrs by the slots of schema (NULL: left out;
  * nothing is written for them when none is known). */
@@ -34,7 +38,8 @@ void rescore_pack(const struct scorer_deferred *d, const struct attr_schema *sch
  * Unpacks len bytes of a snapshot into *d, its attributes by name into the slots of schema
  * (NULL: left missing; an attribute the schema no longer declares is left missing). Returns
  * 0, or RISKD_ERR_INVALID when the bytes are not a snapshot of this build's feature registry
- * (written by another build, or damaged): errstr says which.
+ * or of an earlier one (the registry only appends: a snapshot of its first n features reads,
+ * the features after them missing), or are damaged: errstr says which.
  */
 int rescore_unpack(const void *bytes, size_t len, const struct attr_schema *schema,
                    struct scorer_deferred *d, char *errstr, size_t errstr_size);
@@ -53,6 +58,7 @@ struct rescorer_step {
 	int days;           /* customer-days scored */
 	int alerts;         /* alerts raised or updated */
 	int opened;         /* of those, alerts opened */
+	int no_data_opened; /* of the opened, alerts of kind no_data */
 	int dropped;        /* snapshots that did not unpack (logged, not scored) */
 	int more;           /* pending days may still be ready */
 };

@@ -165,21 +165,43 @@ static void estimate_stolen(struct scorer *sc, const struct area_table *areas,
 	alert_stolen_json(&est, &sc->stolen_json);
 }
 
+int scorer_no_data_day(const struct feature_vec *fv)
+{
+	return feature_known(fv, FEAT_SILENT_HOURS) &&
+	       fv->value[FEAT_SILENT_HOURS] >= SCORER_NO_DATA_HOURS;
+}
+
 /* The rules have been evaluated over sc->fv for customer_id's day `day` and sc->history
- * holds the customer's history up to it: fills *alert when they raise one. Returns
- * SCORER_ALERT or SCORER_QUIET. */
+ * holds the customer's history up to it: fills *alert when they raise one, or a no_data
+ * alert when they do not and the day had no reading. Returns SCORER_ALERT or SCORER_QUIET. */
 static int alert_of_hits(struct scorer *sc, const struct area_table *areas,
                          const char *customer_id, const struct models_split *split,
                          int32_t day, struct scorer_alert *alert)
 {
-	if (!sc->hits.alert)
+	int no_data = !sc->hits.alert && scorer_no_data_day(&sc->fv);
+	if (!sc->hits.alert && !no_data)
 		return SCORER_QUIET;
 	rbuf_reset(&sc->rules_json);
 	rbuf_reset(&sc->curve_json);
-	alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
 	alert_curve_json(&sc->history, &sc->curve_json);
+	if (no_data) {
+		alert_no_data_json(&sc->fv, &sc->rules_json);
+		*alert = (struct scorer_alert){
+		    .kind = SCORER_KIND_NO_DATA,
+		    .day = day,
+		    .score = 0,
+		    .severity = rule_severity_name(RULE_SEV_LOW),
+		    .rules_json = &sc->rules_json,
+		    .curve_json = &sc->curve_json,
+		    .stolen_json = NULL,
+		};
+		sc->stats.no_data++;
+		return SCORER_ALERT;
+	}
+	alert_rules_json(sc->rules, &sc->hits, &sc->fv, &sc->rules_json);
 	estimate_stolen(sc, areas, customer_id, split, day);
 	*alert = (struct scorer_alert){
+	    .kind = SCORER_KIND_THEFT,
 	    .day = day,
 	    .score = sc->hits.score,
 	    .severity = rule_severity_name(alert_severity(sc->rules, &sc->hits)),
@@ -192,9 +214,9 @@ static int alert_of_hits(struct scorer *sc, const struct area_table *areas,
 }
 
 /* Keeps the day that just closed for cs in sc->deferred: its models' features as scoring
- * would see them on `today`, its drop split and its history. */
+ * would see them on `today` (silent_hours included), its drop split and its history. */
 static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
-                      int32_t today)
+                      int32_t today, double silent_hours)
 {
 	struct scorer_deferred *d = &sc->deferred;
 	d->day = closed_day;
@@ -209,6 +231,52 @@ static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed
 		d->attrs = *av;
 	else
 		attr_vec_clear(&d->attrs);
+	feature_set(&d->fv, FEAT_SILENT_HOURS, silent_hours);
+}
+
+/* The silent_hours of a closed day (feature_list.h): the hours its readings leave
+ * uncovered; for a day without any reading, 24 a day since cs's last day with readings. */
+static double closed_silent_hours(const struct cstate *cs, const struct daily_closed *closed)
+{
+	if (closed->readings == 0)
+		return cs->days_closed > 0 ? 24.0 * ((int64_t)closed->day - cs->last_closed_day)
+		                           : (double)SCORER_NO_DATA_HOURS;
+	int32_t open_s = 86400 - closed->covered_s;
+	return open_s > 0 ? open_s / 3600.0 : 0.0;
+}
+
+/* Scores cs's closed day (its models already fed) as seen on local day `today`, or defers it
+ * to its area: the outcome of scorer_on_reading. */
+static int score_closed(struct scorer *sc, struct cstate *cs, const char *transformer_id,
+                        const struct daily_closed *closed, int32_t today,
+                        struct scorer_alert *alert)
+{
+	double silent_hours = closed_silent_hours(cs, closed);
+	/* a customer whose profile riskd has not read yet may have an area too */
+	if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
+		defer_day(sc, cs, closed->day, today, silent_hours);
+		return SCORER_DEFERRED;
+	}
+	scorer_features(sc, cs, transformer_id, today, &sc->fv);
+	feature_set(&sc->fv, FEAT_SILENT_HOURS, silent_hours);
+	ruleset_eval_attrs(sc->rules, &sc->fv, attributes_for_rules(sc, cs), &sc->hits);
+	sc->stats.scored++;
+	if (!sc->counting_off)
+		rule_counts_add(sc->rules, &sc->hits, sc->rule_counts);
+	if (sc->observer)
+		sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
+	if (!sc->hits.alert && !scorer_no_data_day(&sc->fv))
+		return SCORER_QUIET;
+	struct models_split split;
+	int has_split = models_drop_split(cs, &split);
+	models_history(cs, &sc->history);
+	return alert_of_hits(sc, &sc->areas, cstate_id(cs), has_split ? &split : NULL, closed->day,
+	                     alert);
+}
+
+const char *scorer_alert_kind_name(enum scorer_alert_kind kind)
+{
+	return kind == SCORER_KIND_NO_DATA ? "no_data" : "theft";
 }
 
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
@@ -220,29 +288,20 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 	if (result == DAILY_CLOSED_DAY) {
 		models_on_day_closed(cs, closed);
 		peer_stats_update(&sc->peers, cs, closed->day);
-		/* a customer whose profile riskd has not read yet may have an area too */
-		if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
-			defer_day(sc, cs, closed->day, day);
-			outcome = SCORER_DEFERRED;
-		} else {
-			scorer_features(sc, cs, transformer_id, day, &sc->fv);
-			ruleset_eval_attrs(sc->rules, &sc->fv, attributes_for_rules(sc, cs), &sc->hits);
-			sc->stats.scored++;
-			if (!sc->counting_off)
-				rule_counts_add(sc->rules, &sc->hits, sc->rule_counts);
-			if (sc->observer)
-				sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
-			if (sc->hits.alert) {
-				struct models_split split;
-				int has_split = models_drop_split(cs, &split);
-				models_history(cs, &sc->history);
-				outcome = alert_of_hits(sc, &sc->areas, cstate_id(cs), has_split ? &split : NULL,
-				                        closed->day, alert);
-			}
-		}
+		outcome = score_closed(sc, cs, transformer_id, closed, day, alert);
 	}
 	models_on_reading(cs, ev, day, second_of_day);
 	return outcome;
+}
+
+int scorer_on_silent_day(struct scorer *sc, struct cstate *cs, const char *transformer_id,
+                         const struct daily_closed *closed, struct scorer_alert *alert)
+{
+	if (closed->readings > 0) {
+		models_on_day_closed(cs, closed);
+		peer_stats_update(&sc->peers, cs, closed->day);
+	}
+	return score_closed(sc, cs, transformer_id, closed, closed->day + 1, alert);
 }
 
 void scorer_set_deferral(struct scorer *sc, int on)

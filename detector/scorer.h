@@ -24,14 +24,33 @@
 
 struct scorer;
 
+/* The kinds of alert scoring raises (risk.alerts.kind). */
+enum scorer_alert_kind {
+	SCORER_KIND_THEFT = 0,       /* "theft": the theft rules reached their alert threshold */
+	SCORER_KIND_NO_DATA = 1      /* "no_data": a day without any reading (silent_hours >=
+	                                SCORER_NO_DATA_HOURS) that the theft rules leave below it */
+};
+
+/* A day's silent_hours from which a silent meter raises no_data: a whole day unread. */
+#define SCORER_NO_DATA_HOURS 24
+
+/* Whether the day scored over fv had no reading at all (silent_hours >=
+ * SCORER_NO_DATA_HOURS): below the theft threshold, such a day raises no_data. */
+int scorer_no_data_day(const struct feature_vec *fv);
+
+/* "theft" or "no_data". */
+const char *scorer_alert_kind_name(enum scorer_alert_kind kind);
+
 /* An alert to raise (or an active one to update) for a customer. Valid until the next call. */
 struct scorer_alert {
+	enum scorer_alert_kind kind;
 	int32_t day;                 /* local day the score was computed on */
 	double score;
 	const char *severity;        /* highest severity among the fired active rules */
 	const struct rbuf *rules_json;
 	const struct rbuf *curve_json;
-	const struct rbuf *stolen_json; /* alert_stolen_json: the energy stolen since onset */
+	const struct rbuf *stolen_json; /* alert_stolen_json: the energy stolen since onset;
+	                                   NULL for no_data */
 };
 
 /*
@@ -114,6 +133,16 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
                       enum daily_result result, const struct daily_closed *closed,
                       struct scorer_alert *alert);
 
+/*
+ * Customer cs's open day closed without a later reading (daily_close_silent filled *closed):
+ * feeds the models when the day had readings (an empty silent day teaches them nothing), then
+ * scores the day as scorer_on_reading scores a closed day, on the local day after it, with
+ * its silent_hours. Returns the same outcomes. A silent day that the theft rules leave below
+ * their threshold raises a no_data alert (SCORER_KIND_NO_DATA), here or in scorer_rescore.
+ */
+int scorer_on_silent_day(struct scorer *sc, struct cstate *cs, const char *transformer_id,
+                         const struct daily_closed *closed, struct scorer_alert *alert);
+
 /* Turns deferral on or off (the default, which the offline engine keeps: it publishes a
  * day's area results before the customers' days close). riskd turns it on. */
 void scorer_set_deferral(struct scorer *sc, int on);
@@ -173,9 +202,10 @@ void scorer_set_counting(struct scorer *sc, int on);
 /* Zeroes the per-rule counts (after they were stored, or when uncommitted work is dropped). */
 void scorer_rule_counts_reset(struct scorer *sc);
 
-/* Counters since creation: customers scored, alerts returned, rule-set reloads. */
+/* Counters since creation: customers scored, theft and no_data alerts returned, rule-set
+ * reloads. */
 struct scorer_stats {
-	uint64_t scored, alerts, reloads, reload_failures;
+	uint64_t scored, alerts, reloads, reload_failures, no_data;
 };
 void scorer_stats(const struct scorer *sc, struct scorer_stats *out);
 

@@ -72,8 +72,9 @@ static void write_usage_rows(struct rbuf *b, const void *rows, size_t n)
 		if (!u[i].whole_day && u[i].readings == 0 && u[i].uwh == 0)
 			continue; /* a row the batch holds for its hourly sums or coverage only */
 		store_copy_text(b, u[i].id);
-		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\n", (int)u[i].day, (long long)u[i].uwh,
-		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f');
+		rbuf_printf(b, "\t%d\t%lld\t%d\t%d\t%c\t%c\n", (int)u[i].day, (long long)u[i].uwh,
+		            (int)u[i].readings, (int)u[i].covered_s, u[i].whole_day ? 't' : 'f',
+		            u[i].silent ? 't' : 'f');
 	}
 }
 
@@ -159,9 +160,17 @@ static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		rbuf_printf(b, "%zu\t", i);
 		store_copy_text(b, a[i].customer_id);
-		rbuf_printf(b, "\t%d\t%.17g\t%s\t", (int)a[i].day, a[i].score, a[i].severity);
-		store_copy_texts(b, 3, (const char *const[]){a[i].rules_json, a[i].curve_json,
-		                                              a[i].stolen_json});
+		rbuf_printf(b, "\t%s\t%d\t%.17g\t%s\t", a[i].kind, (int)a[i].day, a[i].score,
+		            a[i].severity);
+		store_copy_text(b, a[i].rules_json);
+		rbuf_append(b, "\t", 1);
+		store_copy_text(b, a[i].curve_json);
+		rbuf_append(b, "\t", 1);
+		if (a[i].stolen_json[0])
+			store_copy_text(b, a[i].stolen_json);
+		else
+			rbuf_puts(b, "\\N"); /* no estimate (no_data): null */
+		rbuf_append(b, "\n", 1);
 	}
 }
 
@@ -290,11 +299,11 @@ static void write_repeat_rows(struct rbuf *b, const void *rows, size_t n)
  * balance. Both tables share this shape. Whole days replace their rows (idempotent: a replay
  * writes the same totals); additions (late readings for a closed day) add to them. */
 #define UPSERT_DAILY_SQL(table, id_column, tmp)                                              \
-	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
-	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
-	"from " tmp " where whole on conflict (" id_column ", day) do update set "                \
-	"kwh_uwh = excluded.kwh_uwh, kwh = excluded.kwh, readings = excluded.readings, "         \
-	"covered_s = excluded.covered_s;"                                                        \
+	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s, "     \
+	"silent) select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, "   \
+	"covered_s, silent from " tmp " where whole on conflict (" id_column ", day) do update "  \
+	"set kwh_uwh = excluded.kwh_uwh, kwh = excluded.kwh, readings = excluded.readings, "     \
+	"covered_s = excluded.covered_s, silent = d.silent or excluded.silent;"                  \
 	"insert into " table " as d (" id_column ", day, kwh, readings, kwh_uwh, covered_s) "     \
 	"select entity_id, date '1970-01-01' + day, uwh / 1e6::float8, readings, uwh, covered_s " \
 	"from " tmp " where not whole on conflict (" id_column ", day) do update set "            \
@@ -474,8 +483,9 @@ static int record_billing_ids(struct store *st, struct store_batch *b, char *err
 	                  errstr, errstr_size);
 }
 
-/* Raises the batch's alerts in order; returns how many opened a new alert, or a riskd_err. */
-static int raise_alerts(struct store *st, const struct store_batch *b, char *errstr,
+/* Raises the batch's alerts in order; sets b->alerts_opened (and b->no_data_opened) to how
+ * many opened a new alert. Returns 0 or a riskd_err. */
+static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
                         size_t errstr_size)
 {
 	char threshold[32];
@@ -497,15 +507,18 @@ static int raise_alerts(struct store *st, const struct store_batch *b, char *err
 	 * outbox, in this transaction */
 	PGresult *res = PQexecParams(
 	    st->conn,
-	    "select count(*) filter (where opened) from (select (risk.raise_alert(customer_id,"
-	    " 'theft', date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
+	    "select count(*) filter (where opened), count(*) filter (where opened and"
+	    " kind = 'no_data') from (select kind, (risk.raise_alert(customer_id,"
+	    " kind, date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
 	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb)).opened from tmp_alerts"
 	    " order by seq) r",
 	    6, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);
-	else
-		rc = atoi(PQgetvalue(res, 0, 0));
+	} else {
+		b->alerts_opened = atoi(PQgetvalue(res, 0, 0));
+		b->no_data_opened = atoi(PQgetvalue(res, 0, 1));
+	}
 	PQclear(res);
 	rbuf_free(&tariffs);
 	return rc;
@@ -577,23 +590,19 @@ int store_write_scorings(struct store *st, struct store_batch *b, char *errstr,
                          size_t errstr_size)
 {
 	int rc;
-	b->alerts_opened = 0;
+	b->alerts_opened = b->no_data_opened = 0;
 	if ((rc = store_copy_rows(st, &rule_counts_target, b->rule_counts, b->rule_count_count,
 	                         errstr, errstr_size)))
 		return rc;
-	if (b->alert_count) {
-		int opened = raise_alerts(st, b, errstr, errstr_size);
-		if (opened < 0)
-			return opened;
-		b->alerts_opened = opened;
-	}
+	if (b->alert_count)
+		return raise_alerts(st, b, errstr, errstr_size);
 	return 0;
 }
 
 int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
                        size_t errstr_size)
 {
-	b->alerts_opened = 0;
+	b->alerts_opened = b->no_data_opened = 0;
 	b->op_alerts_opened = 0;
 	b->repeats_found = NULL;
 	b->repeats_found_count = 0;

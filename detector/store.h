@@ -32,6 +32,8 @@ struct store_usage {
 	int32_t readings;        /* readings to add */
 	int32_t covered_s;       /* seconds of the day the readings cover, to add */
 	int whole_day;           /* the values are the day's totals: they replace the row */
+	int silent;              /* whole_day: the day closed by the lateness, its meter silent
+	                            (risk.daily_usage.silent; the area balance counts it complete) */
 };
 
 /* Hourly sums of one entity and local day: an addition to the stored ones (a part of
@@ -142,12 +144,14 @@ struct store_outbox {
 /* A theft alert raised (or an active one updated) by this batch. */
 struct store_alert {
 	const char *customer_id;  /* borrowed: the customer's cstate id */
+	const char *kind;         /* static name: "theft" or "no_data" (risk.alerts.kind) */
 	int32_t day;              /* local day of the firing */
 	double score;
 	const char *severity;     /* static name */
 	const char *rules_json;   /* alerts.h formats; NUL-terminated, in the batch's arena */
 	const char *curve_json;
-	const char *stolen_json;  /* the stolen-energy estimate (alert_stolen_json) */
+	const char *stolen_json;  /* the stolen-energy estimate (alert_stolen_json); "" for none
+	                             (no_data), stored as null */
 };
 
 /* A closed customer-day whose theft scoring waits for its area (risk.pending_scores). */
@@ -231,6 +235,7 @@ struct store_batch {
 	                                       (store_side.h); NULL: none */
 	int alerts_opened;        /* out: how many of alerts opened a new alert (the rest updated) */
 	int op_alerts_opened;     /* out: how many of side's warnings opened a new one */
+	int no_data_opened;       /* out: of those, alerts of kind no_data */
 	/* out, with STORE_REPEATS: the messages whose bill, payment or reversal was recorded
 	 * before (malloc'ed; the caller frees it) */
 	struct store_repeat_found *repeats_found; size_t repeats_found_count;

@@ -200,6 +200,8 @@ static int load_kind(struct store *st, struct store_attrib_claim *c, int transfo
 			continue;
 		long covered = strtol(PQgetvalue(res, r, 3), NULL, 10);
 		long readings = strtol(PQgetvalue(res, r, 4), NULL, 10);
+		if (readings == 0 && !transformer)
+			continue; /* a silent meter's empty day: its hours are missing, not zero */
 		c->daily_uwh[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
 		c->daily_whole[i] = 1 + (covered >= 86400);
 		/* the transformer's reading interval: the mean of its newest day in the window */

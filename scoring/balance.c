@@ -43,6 +43,11 @@ void area_day_add_customer(struct area_day *d, int64_t uwh, int32_t covered_s)
 	d->complete += covered_s >= AREA_DAY_SECONDS;
 }
 
+void area_day_add_silent(struct area_day *d)
+{
+	d->complete++;
+}
+
 int area_day_complete(const struct area_day *d, uint32_t customers)
 {
 	return d->has_feeder && d->feeder_covered_s >= AREA_DAY_SECONDS && customers > 0 &&

@@ -39,7 +39,8 @@ struct area_day {
 	int64_t feeder_uwh;        /* the transformer's energy */
 	int32_t feeder_covered_s;  /* seconds of the day its readings cover */
 	int64_t customers_uwh;     /* the energy of the area's customers */
-	uint32_t complete;         /* customers whose readings cover the whole day */
+	uint32_t complete;         /* customers whose readings cover the whole day, or whose day
+	                              closed silent */
 };
 
 /* Adds the transformer's energy of the day (uwh) and the seconds its readings cover. */
@@ -47,6 +48,11 @@ void area_day_add_feeder(struct area_day *d, int64_t uwh, int32_t covered_s);
 
 /* Adds one customer's energy of the day (uwh) and the seconds its readings cover. */
 void area_day_add_customer(struct area_day *d, int64_t uwh, int32_t covered_s);
+
+/* Counts one more customer whose readings do not cover the day, but whose day closed with
+ * its meter silent (its energy, if any, added already): PostgreSQL counts such a day
+ * (risk.daily_usage.silent) as complete. */
+void area_day_add_silent(struct area_day *d);
 
 /* Non-zero when the area-day can be balanced (risk.refresh_area_balance's condition): the
  * transformer's readings cover the whole day and so do those of each of the area's

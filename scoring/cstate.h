@@ -110,6 +110,8 @@ static inline void cstate_slot_code_set(struct cstate_slots *slots, unsigned j, 
 #define CSTATE_F_PROFILE 0x0001u   /* a customer profile event has been seen */
 #define CSTATE_F_DIRTY   0x0002u   /* changed since the last checkpoint (managed by the table) */
 #define CSTATE_F_HAS_DAY 0x0004u   /* open_day holds a day */
+#define CSTATE_F_SILENT  0x0008u   /* open_day was opened by daily_close_silent, not by a
+                                      reading: it holds none yet (scoring/daily.h) */
 
 /*
  * An entity's id (customer_id or transformer_id, 1..RISKD_ID_MAX bytes) as its struct holds
@@ -139,7 +141,10 @@ struct cstate {
 	uint8_t segment;                        /* enum segment */
 	uint8_t recent_next;                    /* next slot of recent_events to overwrite */
 	float capacity_kw;                      /* from the profile; 0 = unknown */
-	int64_t last_ts;                        /* newest event ts seen (Unix seconds) */
+	int64_t last_ts;                        /* ts (Unix seconds) of the newest reading
+	                                           counted; 0 = none. A partition's newest is
+	                                           its watermark, which closes silent meters'
+	                                           days (detector/silent.h) */
 	/* daily rollup of interval readings (local days) */
 	int32_t open_day;                       /* local day being accumulated (days since epoch) */
 	int32_t open_readings;                  /* readings counted in open_day */

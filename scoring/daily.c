@@ -3,7 +3,8 @@
  *
  * Called by the detector for every accepted meter reading, after scoring/localday.c has
  * mapped the reading's ts to a local day. The open day lives in struct cstate; when a reading
- * for a later day arrives the open day is handed back to the caller (struct daily_closed),
+ * for a later day arrives, or the meter has stayed silent past the lateness
+ * (daily_close_silent), the open day is handed back to the caller (struct daily_closed),
  * which feeds the daily models and the daily-usage table. The open day's readings are held
  * once, in its slots (struct cstate_slots, beside the state in its table's slab): the repeat
  * check, the hourly sums and the coverage a closed day keeps are derived from them. Pure
@@ -59,6 +60,13 @@ static void open_day(struct cstate *cs, int32_t day, int64_t uwh, int32_t interv
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed)
 {
+	if ((cs->flags & CSTATE_F_SILENT) && day >= cs->open_day) {
+		/* a silent meter is back: the empty day opened for it closes with the lateness
+		 * (daily_close_silent), never with a reading */
+		cs->flags &= (uint8_t)~CSTATE_F_SILENT;
+		open_day(cs, day, uwh, interval_s);
+		return DAILY_SAME_DAY;
+	}
 	if (!(cs->flags & CSTATE_F_HAS_DAY)) {
 		cs->flags |= CSTATE_F_HAS_DAY;
 		open_day(cs, day, uwh, interval_s);
@@ -87,6 +95,28 @@ enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uw
 	cs->last_closed_uwh = cs->open_uwh;
 	open_day(cs, day, uwh, interval_s);
 	return DAILY_CLOSED_DAY;
+}
+
+/* As declared in daily.h. */
+int daily_close_silent(struct cstate *cs, struct daily_closed *closed)
+{
+	int had_readings = !(cs->flags & CSTATE_F_SILENT);
+	closed->day = cs->open_day;
+	closed->uwh = had_readings ? cs->open_uwh : 0;
+	closed->readings = had_readings ? cs->open_readings : 0;
+	closed->covered_s = had_readings ? cs->open_covered_s : 0;
+	if (had_readings) {
+		if (cs->days_closed < INT32_MAX)
+			cs->days_closed++;
+		cs->last_closed_day = cs->open_day;
+		cs->last_closed_uwh = cs->open_uwh;
+	}
+	cs->flags |= CSTATE_F_SILENT;
+	cs->open_day++;
+	cs->open_uwh = 0;
+	cs->open_readings = 0;
+	cs->open_covered_s = 0;
+	return had_readings;
 }
 
 /* ---- a closed day's coverage ---- */

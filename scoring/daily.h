@@ -2,7 +2,8 @@
  * daily.h - rolls a customer's interval readings up into local days.
  *
  * Local days are days since 1970-01-01 in the configured time zone (scoring/localday.h).
- * A day closes when a reading for a later day arrives. Energy is kept in integer micro-kWh so
+ * A day closes when a reading for a later day arrives, or when the meter stays silent past the
+ * lateness (daily_close_silent). Energy is kept in integer micro-kWh so
  * that sums do not depend on the order or grouping of readings: replaying a partition after a
  * crash gives bit-identical totals.
  */
@@ -36,6 +37,20 @@ int64_t daily_kwh_to_uwh(double kwh);
  */
 enum daily_result daily_apply_reading(struct cstate *cs, int32_t day, int64_t uwh,
                                       int32_t interval_s, struct daily_closed *closed);
+
+/*
+ * Closes cs's open day without a later reading: its meter has been silent past the lateness
+ * (detector/silent.h decides when). cs must hold an open day (CSTATE_F_HAS_DAY). Fills
+ * *closed with the day, as daily_apply_reading would have for a reading of a later day,
+ * then opens the next local day empty and marks it silent (CSTATE_F_SILENT): it holds no
+ * reading, and closes the same way when the meter stays silent. Returns 1 when the closed
+ * day had readings (a day of data: days_closed and last_closed_* move, as for any close),
+ * 0 when it was an empty silent day (*closed has no energy, readings or coverage; the
+ * customer's counters stay). A reading for the silent open day or a later one opens its own
+ * day without closing anything (daily_apply_reading); one for an earlier day is late.
+ * The open day's slots are left alone: they hold another day from then on.
+ */
+int daily_close_silent(struct cstate *cs, struct daily_closed *closed);
 
 /* What a day's coverage says about a reading for that day. */
 enum daily_cover {

@@ -76,3 +76,6 @@ FEATURE(AREA_ATTRIB_RATIO,   "area_attrib_ratio",   NUM,  "ratio", "area_attrib_
 FEATURE(AREA_ATTRIB_PREV_SHARE, "area_attrib_prev_share", NUM, "ratio", "area_attrib_share in the area's window ending 7 days before its latest one")
 FEATURE(AREA_ATTRIB_PREV_Z,  "area_attrib_prev_z",  NUM,  "sd",    "area_attrib_z in the area's window ending 7 days before its latest one")
 FEATURE(AREA_ATTRIB_PREV_RATIO, "area_attrib_prev_ratio", NUM, "ratio", "area_attrib_kwh_day of the window ending 7 days before the latest / kwh_avg_14d")
+/* meters that stop reporting (scoring/daily.h, a day closed after days.lateness_s): appended
+ * so that the ids above stay put */
+FEATURE(SILENT_HOURS,        "silent_hours",        NUM,  "hours", "hours of the scored local day that no reading covers (24 - covered hours, at least 0); for a day without any reading, 24 x the days since the customer's last day with readings")

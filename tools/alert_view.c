@@ -625,6 +625,12 @@ void view_facts_fill(const json_t *detail, struct view_facts *f)
 	view_stolen_summary(json_object_get(detail, "stolen_energy"), f->stolen, sizeof(f->stolen));
 	view_backbill_summary(json_object_get(detail, "backbill"), f->backbill,
 	                      sizeof(f->backbill));
+	const char *kind = view_str(a, "kind");
+	if (kind && strcmp(kind, "no_data") == 0) { /* a meter to visit, not a theft */
+		snprintf(f->stolen, sizeof(f->stolen), "none: a no_data alert (the meter sent no "
+		         "reading for a whole day, and its area's loss did not show its load)");
+		snprintf(f->backbill, sizeof(f->backbill), "none (no_data)");
+	}
 }
 
 

@@ -173,9 +173,9 @@ static int gen_options_check(const struct gen_options *opts, char *errstr, size_
 		return RISKD_ERR_INVALID;
 	}
 	if (opts->observer_set) {
-		if (opts->theft_rate > 0.0 || gen_confounder_rate(opts) > 0.0) {
-			snprintf(errstr, errstr_size, "--observer-set: its %d thieves are fixed; "
-			         "--theft-rate and --confounder-rate do not apply", GEN_OBSERVER_THIEVES);
+		if (opts->theft_rate > 0.0 || gen_confounder_rate(opts) > 0.0 || opts->silent_rate > 0.0) {
+			snprintf(errstr, errstr_size, "--observer-set: its %d thieves are fixed; --theft-rate, "
+			         "--confounder-rate and --silent-rate do not apply", GEN_OBSERVER_THIEVES);
 			return RISKD_ERR_INVALID;
 		}
 		if (opts->transformers > 1) {
@@ -374,6 +374,8 @@ static int gen_option_set(struct gen_options *opts, const char *name, const char
 			opts->business_distress = rate;
 		} else if (strcmp(name, "--catch-up-rate") == 0) {
 			opts->catch_up_rate = rate;
+		} else if (strcmp(name, "--silent-rate") == 0) {
+			opts->silent_rate = rate;
 		} else if (name[2] == 'b') {
 			opts->bad_rate = rate;
 		} else if (name[2] == 'd') {
@@ -418,7 +420,7 @@ int gen_options_parse(struct gen_options *opts, int argc, char **argv, char *err
 			"--bad-rate", "--dup-rate", "--transformers", "--labels", "--theft-rate",
 			"--confounder-rate", "--credit-labels", "--credit-as-of", "--billing-only",
 			"--distress-rate", "--catch-up-rate", "--transformer-interval-s", "--loss-model",
-			"--observer-set", "--business-distress",
+			"--observer-set", "--business-distress", "--silent-rate",
 		};
 		size_t k = 0;
 		while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k], name) != 0)
@@ -492,6 +494,9 @@ void gen_usage_print(FILE *out)
 	      "  --confounder-rate R\n"
 	      "                     share of honest customers whose use changes in ways that\n"
 	      "                     look like theft (labelled; default: the theft rate)\n"
+	      "  --silent-rate R    share of the other customers whose meter goes silent: half\n"
+	      "                     thieves (meter_silenced), half lost communication\n"
+	      "                     (meter_offline, a confounder; default 0)\n"
 	      "  --labels FILE      write the ground truth as CSV: customer_id,pattern,\n"
 	      "                     confounder,onset_day\n"
 	      "  --credit-labels FILE\n"
@@ -1428,7 +1433,7 @@ int gen_write_credit(const struct gen_options *opts, FILE *out, struct gen_stats
 				struct gen_customer *cust = &city.customers[c];
 				struct gen_reading reading;
 				gen_reading_make(&city, cust, &plans[c], &cal, slot, &reading);
-				if (!opts->billing_only)
+				if (!opts->billing_only && !reading.silent)
 					gen_emit_reading(&w, &city, c, &st, &reading);
 				if (transformer_due)
 					area_milli[cust->transformer] += reading.true_milli;
@@ -1500,8 +1505,16 @@ const char *gen_pattern_name(enum gen_pattern pattern)
 		[GEN_PATTERN_FDI_RANDOM_SCALE] = "fdi_random_scale",
 		[GEN_PATTERN_FDI_MEAN_RANDOM] = "fdi_mean_random",
 		[GEN_PATTERN_FDI_REVERSE_DAY] = "fdi_reverse_day",
+		[GEN_PATTERN_METER_SILENCED] = "meter_silenced",
+		[GEN_PATTERN_METER_OFFLINE] = "meter_offline",
 	};
 	return (unsigned)pattern < GEN_PATTERN__COUNT ? names[pattern] : "unknown";
+}
+
+int gen_pattern_confounder(enum gen_pattern pattern)
+{
+	return (pattern >= GEN_PATTERN_FIRST_CONFOUNDER && pattern < GEN_PATTERN_FIRST_FDI) ||
+	       pattern == GEN_PATTERN_METER_OFFLINE;
 }
 
 double gen_confounder_rate(const struct gen_options *opts)
@@ -1517,12 +1530,15 @@ void gen_label_of(const struct gen_options *opts, uint32_t customer, struct gen_
 		gen_observer_draw(opts->seed, opts->customers, customer, opts->start_day, opts->days,
 		                  &pattern, &onset);
 	else
-		gen_pattern_draw(gen_hash(opts->seed, GEN_TAG_CUSTOMER, customer), opts->theft_rate,
-		                 gen_confounder_rate(opts), opts->start_day, opts->days, &pattern,
-		                 &onset);
+	{
+		uint64_t key = gen_hash(opts->seed, GEN_TAG_CUSTOMER, customer);
+		gen_pattern_draw(key, opts->theft_rate, gen_confounder_rate(opts), opts->start_day,
+		                 opts->days, &pattern, &onset);
+		gen_silent_draw(key, opts->silent_rate, opts->start_day, opts->days, &pattern, &onset);
+	}
 	label->customer = customer;
 	label->pattern = (enum gen_pattern)pattern;
-	label->confounder = pattern >= GEN_PATTERN_FIRST_CONFOUNDER && pattern < GEN_PATTERN_FIRST_FDI;
+	label->confounder = gen_pattern_confounder(pattern);
 	label->onset_day = onset;
 }
 
@@ -1665,12 +1681,13 @@ void gen_stats_print(const struct gen_stats *stats, const struct gen_options *op
 	if (labelled > 0) {
 		fprintf(out, "  %-20s %12u\n", "labelled customers", labelled);
 		for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++) {
-			if ((p >= GEN_PATTERN_FIRST_FDI) != (opts->observer_set != 0))
+			int fdi = p >= GEN_PATTERN_FIRST_FDI && p < GEN_PATTERN_FIRST_SILENT;
+			if (fdi != (opts->observer_set != 0) ||
+			    (p >= GEN_PATTERN_FIRST_SILENT && !(opts->silent_rate > 0.0)))
 				continue; /* a city's patterns, or an observer-style set's */
 			fprintf(out, "    %-18s %12u%s\n", gen_pattern_name((enum gen_pattern)p),
 			        stats->patterns[p],
-			        p >= GEN_PATTERN_FIRST_CONFOUNDER && p < GEN_PATTERN_FIRST_FDI ?
-			        " (confounder)" : "");
+			        gen_pattern_confounder((enum gen_pattern)p) ? " (confounder)" : "");
 		}
 	}
 }

@@ -82,11 +82,18 @@ enum gen_pattern {
 	GEN_PATTERN_FDI_RANDOM_SCALE,  /* a fresh a in [0.1, 0.8] per interval, times x */
 	GEN_PATTERN_FDI_MEAN_RANDOM,   /* a fresh a in [0.1, 0.8] per interval, times the day's mean */
 	GEN_PATTERN_FDI_REVERSE_DAY,   /* the day's readings in reversed order */
+	/* silent meters (--silent-rate): the meter sends no reading from the onset on */
+	GEN_PATTERN_METER_SILENCED,    /* attack: the meter is cut off, the house takes its usual
+	                                  load past it (the area's loss rises by it) */
+	GEN_PATTERN_METER_OFFLINE,     /* confounder: the meter lost communication on a house
+	                                  that takes nothing (the area's loss unchanged) */
 	GEN_PATTERN__COUNT
 };
 #define GEN_PATTERN_FIRST_ATTACK GEN_PATTERN_CONSTANT_FRACTION
 #define GEN_PATTERN_FIRST_CONFOUNDER GEN_PATTERN_VACANCY
 #define GEN_PATTERN_FIRST_FDI GEN_PATTERN_FDI_SCALE
+#define GEN_PATTERN_FIRST_SILENT GEN_PATTERN_METER_SILENCED
+#define GEN_PATTERN_FDI_COUNT (GEN_PATTERN_FIRST_SILENT - GEN_PATTERN_FIRST_FDI)
 /* Thieves of an observer-style set. */
 #define GEN_OBSERVER_THIEVES 5
 
@@ -143,6 +150,9 @@ struct gen_options {
 	double theft_rate;         /* --theft-rate, 0 .. 1: share of customers attacking; 0 */
 	double confounder_rate;    /* --confounder-rate, 0 .. 1; default: the theft rate */
 	int confounder_rate_set;   /* --confounder-rate was given */
+	double silent_rate;        /* --silent-rate, 0 .. 1: share of the customers without
+	                              another pattern whose meter goes silent (half thieves,
+	                              half lost communication); default 0 */
 	const char *labels_path;   /* --labels FILE (points into argv); NULL = none */
 	double distress_rate;      /* --distress-rate, 0 .. 1: share of customers who fall into
 	                              payment trouble (labelled in the credit labels); 0 */
@@ -226,6 +236,10 @@ const char *gen_bad_kind_name(enum gen_bad_kind kind);
 /* Name of a pattern as the labels file writes it ("constant_fraction", ..., "none").
  * Never NULL. */
 const char *gen_pattern_name(enum gen_pattern pattern);
+
+/* Whether a pattern is an honest change (a labelled confounder): vacancy .. meter_replaced,
+ * meter_offline. */
+int gen_pattern_confounder(enum gen_pattern pattern);
 
 /* The confounder share that applies: --confounder-rate if given, else the theft rate. */
 double gen_confounder_rate(const struct gen_options *opts);

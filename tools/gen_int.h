@@ -54,6 +54,7 @@ enum gen_tag {
 	GEN_TAG_LOSS_NOISE,   /* --loss-model load: an interval's metering noise */
 	GEN_TAG_OBSERVER,     /* --observer-set: who steals, and which attack */
 	GEN_TAG_BUSINESS,     /* --business-distress: which business story, when, how strong */
+	GEN_TAG_SILENT,       /* --silent-rate: whose meter goes silent, which way, when */
 };
 
 /* splitmix64's output function: a bijective 64-bit mixer with good avalanche. */
@@ -208,6 +209,7 @@ struct gen_reading {
 	int64_t reverse_milli;     /* reverse energy the meter records, milli-kWh */
 	int has_reverse;           /* write reverse_kwh */
 	int new_meter;             /* reported by the replacement meter (meter_id M...-2) */
+	int silent;                /* the meter sends nothing (a silent pattern from its onset) */
 };
 
 /* Payments (and reversals) one bill receives, decided when the bill is issued. */
@@ -243,6 +245,7 @@ struct gen_city {
 	uint8_t transformer_id_len;
 	double theft_rate;              /* labelled patterns (gen_pattern_draw) */
 	double confounder_rate;
+	double silent_rate;             /* --silent-rate (gen_silent_draw) */
 	double distress_rate;           /* --distress-rate (gen_distress_draw) */
 	double catch_up_rate;           /* --catch-up-rate (gen_payment_plan_make) */
 	double business_distress;       /* --business-distress (gen_business_draw) */
@@ -280,6 +283,15 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
  */
 void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, int32_t start_day,
                       uint32_t days, uint8_t *pattern, int32_t *onset_day);
+
+/*
+ * Whether a customer without another pattern (*pattern GEN_PATTERN_NONE on entry) has a
+ * silent meter: with probability silent_rate, half GEN_PATTERN_METER_SILENCED and half
+ * GEN_PATTERN_METER_OFFLINE, from an onset day drawn as gen_pattern_draw draws it, under
+ * their own stream tag (so --silent-rate 0 leaves every customer as it was). Pure.
+ */
+void gen_silent_draw(uint64_t key, double silent_rate, int32_t start_day, uint32_t days,
+                     uint8_t *pattern, int32_t *onset_day);
 
 /*
  * The thief of an observer-style set that customer number `customer` is (of n_customers,

@@ -300,10 +300,21 @@ void gen_pattern_draw(uint64_t key, double theft_rate, double confounder_rate, i
 	*onset_day = gen_onset_draw(key, start_day, days);
 }
 
+void gen_silent_draw(uint64_t key, double silent_rate, int32_t start_day, uint32_t days,
+                     uint8_t *pattern, int32_t *onset_day)
+{
+	if (*pattern != GEN_PATTERN_NONE || !(silent_rate > 0.0) ||
+	    !(gen_unit(gen_hash(key, GEN_TAG_SILENT, 0)) < silent_rate))
+		return;
+	*pattern = (uint8_t)(gen_hash(key, GEN_TAG_SILENT, 1) & 1 ? GEN_PATTERN_METER_OFFLINE
+	                                                          : GEN_PATTERN_METER_SILENCED);
+	*onset_day = gen_onset_draw(key, start_day, days);
+}
+
 void gen_observer_draw(uint64_t seed, uint32_t n_customers, uint32_t customer, int32_t start_day,
                        uint32_t days, uint8_t *pattern, int32_t *onset_day)
 {
-	enum { N_FDI = GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI };
+	enum { N_FDI = GEN_PATTERN_FDI_COUNT };
 	*pattern = GEN_PATTERN_NONE;
 	*onset_day = 0;
 	/* the thieves are the customers with the smallest draws; rank = how many come before */
@@ -484,9 +495,12 @@ static void gen_customer_make(struct gen_city *city, uint32_t idx, struct gen_cu
 	if (city->observer)
 		gen_observer_draw(city->seed, city->n_customers, idx, city->start_day, city->days,
 		                  &cust->pattern, &cust->onset_day);
-	else
+	else {
 		gen_pattern_draw(cust->key, city->theft_rate, city->confounder_rate, city->start_day,
 		                 city->days, &cust->pattern, &cust->onset_day);
+		gen_silent_draw(cust->key, city->silent_rate, city->start_day, city->days,
+		                &cust->pattern, &cust->onset_day);
+	}
 	gen_pattern_params(cust);
 	gen_distress_draw(city, cust);
 	if (!city->observer)
@@ -654,6 +668,7 @@ void gen_city_build(struct gen_city *city, const struct gen_options *opts)
 	city->start_day = opts->start_day;
 	city->theft_rate = opts->theft_rate;
 	city->confounder_rate = gen_confounder_rate(opts);
+	city->silent_rate = opts->silent_rate;
 	city->distress_rate = opts->distress_rate;
 	city->business_distress = opts->business_distress;
 	city->catch_up_rate = opts->catch_up_rate;
@@ -976,7 +991,13 @@ void gen_reading_make(const struct gen_city *city, const struct gen_customer *cu
 	reading->reverse_milli = 0;
 	reading->has_reverse = 0;
 	reading->new_meter = plan->new_meter && slot * city->interval_s >= plan->new_meter_s;
-	if (cust->pattern >= GEN_PATTERN_FIRST_FDI && cal->day >= cust->onset_day)
+	reading->silent = cust->pattern >= GEN_PATTERN_FIRST_SILENT && cal->day >= cust->onset_day;
+	if (reading->silent) {
+		/* nothing recorded; a house that lost its meter's link takes nothing either */
+		reading->metered_milli = 0;
+		if (cust->pattern == GEN_PATTERN_METER_OFFLINE)
+			reading->true_milli = 0;
+	} else if (cust->pattern >= GEN_PATTERN_FIRST_FDI && cal->day >= cust->onset_day)
 		gen_fdi_apply(city, cust, plan, cal, slot, interval_no, reading);
 	else if (cust->pattern != GEN_PATTERN_NONE && cust->pattern < GEN_PATTERN_FIRST_CONFOUNDER &&
 	         cal->day >= cust->onset_day)

@@ -40,7 +40,8 @@ static void eval_usage(FILE *out)
 	        "usage: riskctl eval --seed S --customers N --days D [--theft-rate R]\n"
 	        "                    [--confounder-rate R] [--interval-s S] [--start YYYY-MM-DD]\n"
 	        "                    [--transformers T] [--transformer-interval-s S]\n"
-	        "                    [--loss-model proportional|load] [--rules DIR] [--json]\n"
+	        "                    [--loss-model proportional|load] [--silent-rate R]\n"
+	        "                    [--rules DIR] [--json]\n"
 	        "       riskctl eval --observer-sets N --seed S [--customers N] [--days D] [--json]\n"
 	        "       riskctl eval --credit --seed S --customers N [--days D] [--json]\n"
 	        "                    (the early warning of operating risk: riskctl eval --credit --help)\n"
@@ -54,6 +55,9 @@ static void eval_usage(FILE *out)
 	        "  --theft-rate R   share of thieves (default " EVAL_DEFAULT_THEFT_RATE "); the\n"
 	        "                   confounder rate defaults to it; the city options are those of\n"
 	        "                   riskctl gen\n"
+	        "  --silent-rate R  share of the other customers whose meter goes silent\n"
+	        "                   (meter_silenced thieves, meter_offline confounders); adds\n"
+	        "                   no_data_share per pattern and honest_no_data_share\n"
 	        "  --observer-sets N\n"
 	        "                   N observer-style sets (riskctl gen --observer-set, seeds S ..\n"
 	        "                   S + N - 1): mean precision at 5 and recall per attack\n"
@@ -237,6 +241,15 @@ static void print_table(const struct replay_scorecard *card, const struct gen_op
 	       card->honest_alerted_share <= GOAL_HONEST_ALERTED ? "met" : "MISS alerted > 1%");
 	printf("area precision@k: %s over %zu areas with a thief (k = the area's thieves)\n",
 	       num(card->area_precision_at_k, "%.3f", b1, sizeof(b1)), card->thief_areas);
+	if (!card->silent)
+		return;
+	printf("silent meters: %llu customer-days closed after the lateness; no_data alerted:",
+	       (unsigned long long)t.silent_days);
+	for (size_t i = 0; i < card->count; i++)
+		if (card->rows[i].no_data)
+			printf(" %s %s,", card->rows[i].pattern,
+			       pct(card->rows[i].no_data_share, b1, sizeof(b1)));
+	printf(" honest %s\n", pct(card->honest_no_data_share, b1, sizeof(b1)));
 }
 
 /*
@@ -287,9 +300,10 @@ static int eval_city(const struct gen_options *opts, const char *rules, int json
 	double seconds = 0;
 	int status = 1;
 
-	for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN_FIRST_FDI; p++)
-		patterns[n_patterns++] = (struct replay_pattern){
-		    gen_pattern_name((enum gen_pattern)p), p >= GEN_PATTERN_FIRST_CONFOUNDER};
+	for (int p = GEN_PATTERN_FIRST_ATTACK; p < GEN_PATTERN__COUNT; p++)
+		if (p < GEN_PATTERN_FIRST_FDI || (p >= GEN_PATTERN_FIRST_SILENT && opts->silent_rate > 0))
+			patterns[n_patterns++] = (struct replay_pattern){
+			    gen_pattern_name((enum gen_pattern)p), gen_pattern_confounder((enum gen_pattern)p)};
 	if (eval_run(opts, rules, patterns, n_patterns, &labels, &rp, &card, &seconds) != 0)
 		goto done;
 	if (json) {
@@ -310,8 +324,8 @@ done:
 
 /* What the observer-style sets add up to, per attack and overall. */
 struct observer_totals {
-	size_t thieves[GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI];
-	size_t detected[GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI];
+	size_t thieves[GEN_PATTERN_FDI_COUNT];
+	size_t detected[GEN_PATTERN_FDI_COUNT];
 	double precision_sum;
 	size_t sets;
 	size_t honest, honest_alerted;
@@ -320,7 +334,7 @@ struct observer_totals {
 static void observer_report(const struct observer_totals *tot, const struct gen_options *opts,
                             uint64_t first_seed, int json)
 {
-	size_t n_fdi = GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI;
+	size_t n_fdi = GEN_PATTERN_FDI_COUNT;
 	double precision = tot->sets ? tot->precision_sum / (double)tot->sets : NAN;
 	double random = (double)GEN_OBSERVER_THIEVES / opts->customers;
 	double honest = tot->honest ? (double)tot->honest_alerted / (double)tot->honest : NAN;
@@ -369,8 +383,8 @@ static int eval_observer(const struct gen_options *opts, uint32_t sets, const ch
                          int json)
 {
 	struct observer_totals tot;
-	struct replay_pattern patterns[GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI];
-	size_t n_fdi = GEN_PATTERN__COUNT - GEN_PATTERN_FIRST_FDI;
+	struct replay_pattern patterns[GEN_PATTERN_FDI_COUNT];
+	size_t n_fdi = GEN_PATTERN_FDI_COUNT;
 	struct gen_options one = *opts;
 
 	memset(&tot, 0, sizeof(tot));
@@ -411,7 +425,7 @@ int eval_main(int argc, char **argv)
 {
 	static const char *const city_options[] = {
 		"--seed", "--customers", "--days", "--theft-rate", "--confounder-rate", "--interval-s",
-		"--start", "--transformers", "--transformer-interval-s", "--loss-model",
+		"--start", "--transformers", "--transformer-interval-s", "--loss-model", "--silent-rate",
 	};
 	struct gen_options opts;
 	const char *rules = "rules";
@@ -472,7 +486,7 @@ int eval_main(int argc, char **argv)
 		} else {
 			theft_rate_given |= strcmp(arg, "--theft-rate") == 0;
 			if (strcmp(arg, "--theft-rate") == 0 || strcmp(arg, "--confounder-rate") == 0 ||
-			    strcmp(arg, "--transformers") == 0)
+			    strcmp(arg, "--transformers") == 0 || strcmp(arg, "--silent-rate") == 0)
 				city_only = arg;
 			gen_argv[gen_argc++] = argv[i];
 			gen_argv[gen_argc++] = argv[++i];

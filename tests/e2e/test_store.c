@@ -24,7 +24,7 @@ static struct store *open_store(const struct e2e_world *w)
 static int commit(struct store *st, const struct store_offset *offs, size_t n, const char *id,
                   char *err, size_t err_size)
 {
-	struct store_usage usage = {id, 20500, 1000000, 1, 3600, 0};
+	struct store_usage usage = {id, 20500, 1000000, 1, 3600, 0, 0};
 	struct store_batch b = {0};
 	b.consumer_group = "g";
 	b.offsets = offs;
@@ -201,17 +201,17 @@ Test(store, whole_days_replace_their_rows_and_late_readings_add, .timeout = 60)
 	struct store *st = open_store(&w);
 
 	/* an open day written at a checkpoint, then again later: the later totals replace it */
-	struct store_usage open1[1] = {{"c1", 20500, 3000000, 6, 10800, 1}};
+	struct store_usage open1[1] = {{"c1", 20500, 3000000, 6, 10800, 1, 0}};
 	commit_usage(st, open1, 1);
 	assert_usage(&w, "c1", 20500, 3000000, 6, 10800);
-	struct store_usage open2[1] = {{"c1", 20500, 9000000, 48, 86400, 1}};
+	struct store_usage open2[1] = {{"c1", 20500, 9000000, 48, 86400, 1, 0}};
 	commit_usage(st, open2, 1);
 	commit_usage(st, open2, 1); /* a replay writes the same totals: nothing changes */
 	assert_usage(&w, "c1", 20500, 9000000, 48, 86400);
 
 	/* a late reading for the closed day adds to it; a new customer-day is created */
-	struct store_usage late[2] = {{"c1", 20500, 250000, 1, 1800, 0},
-	                              {"c2", 20499, 100, 1, 900, 0}};
+	struct store_usage late[2] = {{"c1", 20500, 250000, 1, 1800, 0, 0},
+	                              {"c2", 20499, 100, 1, 900, 0, 0}};
 	commit_usage(st, late, 2);
 	assert_usage(&w, "c1", 20500, 9250000, 49, 88200);
 	assert_usage(&w, "c2", 20499, 100, 1, 900);
@@ -252,6 +252,32 @@ static void assert_area(const struct e2e_world *w, const char *transformer, int 
 	cr_assert_str_eq(got, want, "%s day %d", transformer, day);
 }
 
+/* A customer-day its readings do not cover waits; closed silent (its meter stopped reporting,
+ * risk.daily_usage.silent) it counts as complete, and the area-day balances with the energy
+ * the meter did send. */
+Test(store, a_silent_day_completes_its_area_day, .timeout = 60)
+{
+	struct e2e_world w;
+	e2e_world_new(&w, "store_silent_day", 1, 100);
+	struct store *st = open_store(&w);
+	const int day = 20500;
+	struct store_usage feeder[1] = {{"T1", day, 10000000, 48, 86400, 1, 0}};
+	struct store_usage c1[2] = {{"c1", day, 4000000, 48, 86400, 1, 0},
+	                            {"c2", day, 1000000, 10, 36000, 1, 0}};
+	struct store_profile p[2] = {{.customer_id = "c1", .segment = SEGMENT_RESIDENTIAL,
+	                              .transformer_id = "T1", .since = INT32_MIN},
+	                             {.customer_id = "c2", .segment = SEGMENT_RESIDENTIAL,
+	                              .transformer_id = "T1", .since = INT32_MIN}};
+	commit_area_batch(st, c1, 2, feeder, 1, p, 2);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_balance"), 0,
+	             "c2 covers 10 hours: the area-day waits");
+	struct store_usage silent[1] = {{"c2", day, 1000000, 10, 36000, 1, 1}};
+	commit_area_batch(st, silent, 1, NULL, 0, NULL, 0);
+	assert_area(&w, "T1", day, "2 0.500000");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.daily_usage where silent"), 1);
+	store_close(st);
+}
+
 Test(store, a_profile_read_after_its_area_day_was_balanced_rebalances_it, .timeout = 60)
 {
 	struct e2e_world w;
@@ -260,8 +286,8 @@ Test(store, a_profile_read_after_its_area_day_was_balanced_rebalances_it, .timeo
 	const int day = 20500;
 
 	/* the feeder read 10 kWh; c1 (profiled) used 4: the area is c1 alone, 60% loss */
-	struct store_usage feeder[1] = {{"T1", day, 10000000, 48, 86400, 1}};
-	struct store_usage c1[1] = {{"c1", day, 4000000, 48, 86400, 1}};
+	struct store_usage feeder[1] = {{"T1", day, 10000000, 48, 86400, 1, 0}};
+	struct store_usage c1[1] = {{"c1", day, 4000000, 48, 86400, 1, 0}};
 	struct store_profile p1 = {.customer_id = "c1", .segment = SEGMENT_RESIDENTIAL,
 	                           .transformer_id = "T1", .since = INT32_MIN};
 	commit_area_batch(st, c1, 1, feeder, 1, &p1, 1);
@@ -269,7 +295,7 @@ Test(store, a_profile_read_after_its_area_day_was_balanced_rebalances_it, .timeo
 
 	/* c2's readings come first, its profile in a later batch: only then is c2 in the area,
 	 * and the day's balance must be computed again with it (4 + 5 of 10 kWh: 10% loss) */
-	struct store_usage c2[1] = {{"c2", day, 5000000, 48, 86400, 1}};
+	struct store_usage c2[1] = {{"c2", day, 5000000, 48, 86400, 1, 0}};
 	commit_area_batch(st, c2, 1, NULL, 0, NULL, 0);
 	assert_area(&w, "T1", day, "1 0.600000");
 	struct store_profile p2 = p1;

@@ -482,9 +482,9 @@ void e2e_result_digest(const char *dsn, char *out, size_t out_size)
 	e2e_query_text(
 	    dsn,
 	    "select concat_ws(' ',"
-	    " 'daily_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"
-	    "   customer_id, day, kwh, readings, kwh_uwh), ',' order by customer_id, day), ''))"
-	    "   from risk.daily_usage),"
+	    " 'daily_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"
+	    "   customer_id, day, kwh, readings, kwh_uwh, silent), ',' order by customer_id, day),"
+	    "   '')) from risk.daily_usage),"
 	    " 'transformer_daily=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s',"
 	    "   transformer_id, day, kwh, readings), ',' order by transformer_id, day), ''))"
 	    "   from risk.transformer_daily),"

@@ -418,14 +418,14 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	rbuf_puts(&rules, "[{\"id\":\"big_day\"}]");
 	rbuf_puts(&curve, "[{\"day\":\"2026-01-01\",\"kwh\":40}]");
 	rbuf_puts(&stolen, "{\"method\":\"shortfall\",\"kwh\":12.5}");
-	batch_add_alert(&b, &c1, D0, 80, "critical", &rules, &curve, &stolen);
+	batch_add_alert(&b, &c1, "theft", D0, 80, "critical", &rules, &curve, &stolen);
 	rbuf_reset(&rules);
 	rbuf_puts(&rules, "[{\"id\":\"other\"}]");
 	rbuf_reset(&curve);
 	rbuf_puts(&curve, "[]");
 	rbuf_reset(&stolen);
 	rbuf_puts(&stolen, "{\"method\":\"none\"}");
-	batch_add_alert(&b, &c2, D0 + 1, 55.5, "high", &rules, &curve, &stolen);
+	batch_add_alert(&b, &c2, "theft", D0 + 1, 55.5, "high", &rules, &curve, &stolen);
 	rbuf_free(&rules);
 	rbuf_free(&curve);
 	rbuf_free(&stolen);
@@ -444,6 +444,36 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	cr_assert_str_eq(sb.alerts[1].rules_json, "[{\"id\":\"other\"}]");
 	cr_assert_str_eq(sb.alerts[1].curve_json, "[]");
 	cr_assert_str_eq(sb.alerts[1].stolen_json, "{\"method\":\"none\"}");
+	batch_free(&b);
+}
+
+/* A no_data alert keeps its kind and has no stolen-energy estimate (stored as null); a day
+ * closed silent keeps its mark, and a later reading added to it leaves the mark. */
+Test(batch, no_data_alerts_and_silent_days)
+{
+	struct batch b;
+	struct cstate c1;
+	start_one(&b, &c1);
+	struct rbuf rules = {0}, curve = {0};
+	rbuf_puts(&rules, "[{\"id\":\"no_data\"}]");
+	rbuf_puts(&curve, "[]");
+	batch_add_alert(&b, &c1, "no_data", D0, 0, "low", &rules, &curve, NULL);
+	batch_set_usage(&b.usage, &c1, D0, 0, 0, 0);
+	batch_set_silent(&b.usage, &c1, D0);
+	batch_add_usage(&b.usage, &c1, D0 + 1, 500, 900);
+	struct store_batch sb = to_store(&b);
+	cr_assert_eq(sb.alert_count, 1);
+	cr_assert_str_eq(sb.alerts[0].kind, "no_data");
+	cr_assert_str_eq(sb.alerts[0].stolen_json, "");
+	cr_assert_eq(sb.usage_count, 2);
+	cr_assert(sb.usage[0].whole_day && sb.usage[0].silent);
+	cr_assert(!sb.usage[1].silent, "a day of readings is not silent");
+	batch_add_usage(&b.usage, &c1, D0, 100, 900);
+	sb = to_store(&b);
+	cr_assert(sb.usage[0].silent, "a late reading of a silent day leaves it silent");
+	cr_assert_eq(sb.usage[0].uwh, 100);
+	rbuf_free(&rules);
+	rbuf_free(&curve);
 	batch_free(&b);
 }
 
@@ -640,7 +670,7 @@ static void fill(struct batch *b, struct cstate *cs, int n, struct cstate_table 
 		const char *id = cstate_id(&cs[i]);
 		batch_add_outbox(b, "risk.review-queue", id, strlen(id), json.data, json.len, names,
 		                 values, 1);
-		batch_add_alert(b, &cs[i], D0, 60, "high", &json, &json, &json);
+		batch_add_alert(b, &cs[i], "theft", D0, 60, "high", &json, &json, &json);
 		batch_add_snapshot(b, 'c', table, &cs[i]);
 	}
 	rbuf_free(&json);

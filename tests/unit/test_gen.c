@@ -2228,7 +2228,7 @@ Test(gen, observer_set_shape_and_labels)
 			any[lab.pattern]++;
 		}
 	}
-	for (int p = GEN_PATTERN_FIRST_FDI; p < GEN_PATTERN__COUNT; p++)
+	for (int p = GEN_PATTERN_FIRST_FDI; p < GEN_PATTERN_FIRST_SILENT; p++)
 		cr_assert_gt(any[p], 0, "%s never drawn", gen_pattern_name(p));
 	gen_city_free(&city);
 	free(labels);
@@ -2444,4 +2444,71 @@ Test(gen, business_stories_shape_the_load)
 	cr_assert_gt(declines, 10);
 	cr_assert_gt(seasonal, 3);
 	gen_city_free(&city);
+}
+
+/* --silent-rate: a share of the customers without another pattern has its meter go silent
+ * from its onset: no reading from then on (the day before is whole), half of them thieves
+ * whose house still takes its load (the transformer counts it: meter_silenced), half a lost
+ * link on a house that takes nothing (meter_offline, a confounder). Honest customers keep
+ * their lines; the labels say who is which. */
+Test(gen, silent_meters_stop_reporting_from_their_onset, .timeout = 120)
+{
+	struct gen_options opts, plain;
+	struct run r, base;
+	opts_small(&opts, 120, 40, 3600);
+	opts.seed = 7;
+	opts.silent_rate = 0.2;
+	plain = opts;
+	plain.silent_rate = 0;
+	run_gen(&opts, &r);
+	run_gen(&plain, &base);
+	struct gen_city city;
+	gen_city_build(&city, &opts);
+	int kinds[2] = {0, 0};
+	for (uint32_t c = 0; c < opts.customers; c++) {
+		struct gen_label lab;
+		gen_label_of(&opts, c, &lab);
+		cr_assert_eq(city.customers[c].pattern, lab.pattern);
+		char id[64];
+		int64_t midnight = (int64_t)lab.onset_day * 86400 - 8 * 3600;
+		if (lab.pattern == GEN_PATTERN_NONE) {
+			snprintf(id, sizeof(id), "\"event_id\":\"r-C%06u-%lld\"", c + 1,
+			         (long long)(opts.start_day * 86400LL - 8 * 3600 + 20 * 86400));
+			cr_assert(contains(r.buf, r.len, id), "honest C%06u reports", c + 1);
+			continue;
+		}
+		cr_assert(lab.pattern == GEN_PATTERN_METER_SILENCED ||
+		          lab.pattern == GEN_PATTERN_METER_OFFLINE);
+		cr_assert_eq(lab.confounder, lab.pattern == GEN_PATTERN_METER_OFFLINE);
+		kinds[lab.pattern == GEN_PATTERN_METER_OFFLINE]++;
+		snprintf(id, sizeof(id), "\"event_id\":\"r-C%06u-%lld\"", c + 1,
+		         (long long)(midnight - 3600));
+		cr_assert(contains(r.buf, r.len, id), "C%06u reads until its onset", c + 1);
+		snprintf(id, sizeof(id), "\"event_id\":\"r-C%06u-%lld\"", c + 1, (long long)midnight);
+		cr_assert_not(contains(r.buf, r.len, id), "C%06u silent from its onset", c + 1);
+		/* what flows: the thief's house takes its load, the offline one nothing */
+		struct gen_calendar cal;
+		struct gen_day_plan plan;
+		struct gen_reading reading;
+		int64_t flowed = 0;
+		gen_calendar_make(&cal, lab.onset_day + 1);
+		gen_day_plan_make(&city, &city.customers[c], &cal, &plan);
+		for (int32_t slot = 0; slot < city.slots; slot++) {
+			gen_reading_make(&city, &city.customers[c], &plan, &cal, slot, &reading);
+			cr_assert(reading.silent);
+			cr_assert_eq(reading.metered_milli, 0);
+			flowed += reading.true_milli;
+		}
+		if (lab.pattern == GEN_PATTERN_METER_OFFLINE)
+			cr_assert_eq(flowed, 0);
+		else
+			cr_assert_gt(flowed, 0);
+	}
+	cr_assert_gt(kinds[0], 0, "some meter_silenced");
+	cr_assert_gt(kinds[1], 0, "some meter_offline");
+	cr_assert_eq(r.stats.patterns[GEN_PATTERN_METER_SILENCED], (uint32_t)kinds[0]);
+	cr_assert_lt(r.len, base.len, "silent meters write fewer lines");
+	gen_city_free(&city);
+	run_free(&r);
+	run_free(&base);
 }
