@@ -729,9 +729,12 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 	if (r.has_alert)
 		batch_add_alert(cur_batch(pl), r.cs, r.alert.day, r.alert.score, r.alert.severity,
 		                r.alert.rules_json, r.alert.curve_json, r.alert.stolen_json);
-	if (r.deferred)
+	if (r.deferred) {
 		batch_add_pending(cur_batch(pl), r.cs, cstate_transformer_id(pl->ingest.customers, r.cs),
 		                  scorer_deferred(pl->ingest.scorer));
+		pl->totals.days_pending++;
+	}
+	pl->totals.days_final += (uint64_t)r.decided;
 	pipeline_attributes_apply(pl, ev, r.cs);
 	if (ev->type == EVENT_CUSTOMER)
 		batch_add_profile(cur_batch(pl), ev);
@@ -898,7 +901,9 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->areas_stale = 1;
 	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
 	pl->rescorer = rescorer_new();
-	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0);
+	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0
+	                                           ? SCORER_DEFER_BOUNDED
+	                                           : SCORER_DEFER_OFF);
 	pl->open_hours = open_hours_new();
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||
 	    store_set_synchronous_commit(pl->store, strcmp(cfg->pg_synchronous_commit, "on") == 0,

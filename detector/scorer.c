@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../rules/policy_files.h"
+#include "../scoring/balance.h"
 #include "../scoring/models.h"
 #include "alerts.h"
 
@@ -21,7 +22,9 @@ struct scorer {
 	struct rule_hits hits;
 	struct models_history history;
 	struct scorer_deferred deferred; /* the last SCORER_DEFERRED's snapshot */
-	int deferral;                  /* customers with an area wait for it (riskd) */
+	enum scorer_deferral deferral; /* customers with an area wait for it (riskd) */
+	uint64_t area_unknown[(FEAT__COUNT + 63) / 64]; /* the area's features (area_features_mark) */
+	struct rule_bound bound;       /* of the last day deferral bounded */
 	struct rbuf rules_json, curve_json, stolen_json;
 	struct scorer_stats stats;
 	struct scorer_rule_count rule_counts[RULESET_RULES_MAX];
@@ -53,6 +56,7 @@ struct scorer *scorer_new(const char *rules_path, struct rbuf *diagnostics)
 		return NULL;
 	}
 	peer_stats_init(&sc->peers);
+	area_features_mark(sc->area_unknown);
 	return sc;
 }
 
@@ -179,10 +183,10 @@ static int alert_of_hits(struct scorer *sc, const struct area_table *areas,
 	return SCORER_ALERT;
 }
 
-/* Keeps the day that just closed for cs in sc->deferred: its models' features as scoring
- * would see them on `today`, its drop split and its history. */
+/* Keeps the day that just closed for cs in sc->deferred: its models' features fv (as
+ * scoring sees them on the day after), its drop split and its history. */
 static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
-                      int32_t today)
+                      const struct feature_vec *fv)
 {
 	struct scorer_deferred *d = &sc->deferred;
 	d->day = closed_day;
@@ -190,8 +194,38 @@ static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed
 	if (!d->has_split)
 		memset(&d->split, 0, sizeof(d->split));
 	models_history(cs, &d->history);
-	feature_vec_clear(&d->fv);
-	models_features(cs, &sc->peers, today, &d->fv);
+	d->fv = *fv;
+}
+
+/* The rules have been evaluated over sc->fv for cs's day closed_day: counts them and tells
+ * the observer. */
+static void scored(struct scorer *sc, const struct cstate *cs, int32_t closed_day)
+{
+	sc->stats.scored++;
+	if (!sc->counting_off)
+		count_rules(sc);
+	if (sc->observer)
+		sc->observer(sc->observer_arg, cs, closed_day, &sc->hits);
+}
+
+/*
+ * The day closed_day of cs, a customer whose area's results of the day are not in yet:
+ * evaluates the rules on the customer's own features with the area's unknown. A day that
+ * cannot alert whatever the area says is final and quiet (SCORER_DECIDED: counted as scored,
+ * the area's features read as missing); one that may alert waits (SCORER_DEFERRED).
+ */
+static int score_or_defer(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
+                          int32_t today)
+{
+	feature_vec_clear(&sc->fv);
+	models_features(cs, &sc->peers, today, &sc->fv);
+	if (sc->deferral == SCORER_DEFER_ALL ||
+	    ruleset_eval_bound(sc->rules, &sc->fv, sc->area_unknown, &sc->hits, &sc->bound)) {
+		defer_day(sc, cs, closed_day, &sc->fv);
+		return SCORER_DEFERRED;
+	}
+	scored(sc, cs, closed_day);
+	return SCORER_DECIDED;
 }
 
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
@@ -205,16 +239,11 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 		peer_stats_update(&sc->peers, cs, closed->day);
 		/* a customer whose profile riskd has not read yet may have an area too */
 		if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
-			defer_day(sc, cs, closed->day, day);
-			outcome = SCORER_DEFERRED;
+			outcome = score_or_defer(sc, cs, closed->day, day);
 		} else {
 			scorer_features(sc, cs, transformer_id, day, &sc->fv);
 			ruleset_eval(sc->rules, &sc->fv, &sc->hits);
-			sc->stats.scored++;
-			if (!sc->counting_off)
-				count_rules(sc);
-			if (sc->observer)
-				sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
+			scored(sc, cs, closed->day);
 			if (sc->hits.alert) {
 				struct models_split split;
 				int has_split = models_drop_split(cs, &split);
@@ -228,9 +257,14 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 	return outcome;
 }
 
-void scorer_set_deferral(struct scorer *sc, int on)
+void scorer_set_deferral(struct scorer *sc, enum scorer_deferral mode)
 {
-	sc->deferral = on;
+	sc->deferral = mode;
+}
+
+const struct rule_bound *scorer_last_bound(const struct scorer *sc)
+{
+	return &sc->bound;
 }
 
 const struct scorer_deferred *scorer_deferred(const struct scorer *sc)
