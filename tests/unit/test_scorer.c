@@ -639,15 +639,26 @@ static int rbuf_equal(const struct rbuf *a, const struct rbuf *b)
 	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
+/* Two scorers of defer_rules in a fresh rules_dir, *now scoring at the close and *later
+ * deferring with mode, and a fresh customer for each. */
+static void start_deferral_pair(enum scorer_deferral mode, struct scorer **now,
+                                struct scorer **later, struct cstate *c_now,
+                                struct cstate *c_later)
 {
 	make_rules_dir(defer_rules);
-	struct scorer *now = new_scorer(rules_dir), *later = new_scorer(rules_dir);
-	scorer_set_deferral(later, SCORER_DEFER_ALL);
-	struct area_table as_of = {0};
+	*now = new_scorer(rules_dir);
+	*later = new_scorer(rules_dir);
+	scorer_set_deferral(*later, mode);
+	fresh_customer(c_now);
+	fresh_customer(c_later);
+}
+
+Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
+{
+	struct scorer *now, *later;
 	struct cstate c_now, c_later;
-	fresh_customer(&c_now);
-	fresh_customer(&c_later);
+	start_deferral_pair(SCORER_DEFER_ALL, &now, &later, &c_now, &c_later);
+	struct area_table as_of = {0};
 	struct rbuf packed = {0};
 	int alerts = 0, by_attribution = 0;
 	char errstr[256];
@@ -702,13 +713,10 @@ Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
  */
 Test(scorer, a_day_far_below_the_threshold_is_final_at_its_close)
 {
-	make_rules_dir(defer_rules);
-	struct scorer *bounded = new_scorer(rules_dir), *all = new_scorer(rules_dir);
-	scorer_set_deferral(bounded, SCORER_DEFER_BOUNDED);
-	scorer_set_deferral(all, SCORER_DEFER_ALL);
+	struct scorer *bounded, *all;
 	struct cstate c_bounded, c_all;
-	fresh_customer(&c_bounded);
-	fresh_customer(&c_all);
+	start_deferral_pair(SCORER_DEFER_ALL, &bounded, &all, &c_bounded, &c_all);
+	scorer_set_deferral(bounded, SCORER_DEFER_BOUNDED);
 	for (int32_t d = 0; d < 30; d++) {
 		struct scorer_alert a;
 		int outcome = feed_day_in(bounded, &c_bounded, "T1", D0 + d, 10, &a);
@@ -738,13 +746,10 @@ Test(scorer, a_day_far_below_the_threshold_is_final_at_its_close)
  */
 Test(scorer, a_day_that_could_alert_with_an_area_rule_waits)
 {
-	make_rules_dir(defer_rules);
-	struct scorer *now = new_scorer(rules_dir), *later = new_scorer(rules_dir);
-	scorer_set_deferral(later, SCORER_DEFER_BOUNDED);
-	struct area_table as_of = {0};
+	struct scorer *now, *later;
 	struct cstate c_now, c_later;
-	fresh_customer(&c_now);
-	fresh_customer(&c_later);
+	start_deferral_pair(SCORER_DEFER_BOUNDED, &now, &later, &c_now, &c_later);
+	struct area_table as_of = {0};
 	int final = 0, waited = 0, alerts = 0;
 	for (int32_t d = 1; d < 60; d++) {
 		struct scorer_alert a_now, a_later;
