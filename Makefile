@@ -65,6 +65,8 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 GEN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/gen*.c) tools/riskctl_shown.c)
 $(BUILD)/tests/unit/test_gen: $(GEN_OBJS)
 $(BUILD)/tests/unit/test_event_fast: $(GEN_OBJS)
+# The score bound's suite replays a generated city.
+$(BUILD)/tests/unit/test_score_bound: $(GEN_OBJS)
 # The credit suites share a paying customer and the shipped grader.
 $(BUILD)/tests/unit/test_grader: $(BUILD)/tests/support/credit_fixture.o
 $(BUILD)/tests/unit/test_credit_policy: $(BUILD)/tests/support/credit_fixture.o

@@ -129,6 +129,7 @@ static int apply_reading(struct ingest *in, struct cstate_table *table, struct c
 		                                ev, out->day, out->second, result, closed, &out->alert);
 		out->has_alert = outcome == SCORER_ALERT;
 		out->deferred = outcome == SCORER_DEFERRED;
+		out->decided = outcome == SCORER_DECIDED;
 	}
 	return 1;
 }

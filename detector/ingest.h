@@ -63,6 +63,8 @@ struct ingest_result {
 	int has_alert;                  /* a theft alert to raise (alert is filled) */
 	int deferred;                   /* the closed day waits for its area: its snapshot is
 	                                   scorer_deferred(scorer) (scorer_set_deferral) */
+	int decided;                    /* the closed day of a customer with an area was final at
+	                                   its close: quiet whatever its area says */
 	/* filled only when has_alert / day_result say so (not cleared per event) */
 	struct scorer_alert alert;
 	struct daily_closed closed;     /* DAILY_CLOSED_DAY: the whole day that closed */

@@ -875,7 +875,9 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	pl->areas_stale = 1;
 	pl->attributor = attributor_new(cfg->attribution_window_days, cfg->attribution_history_days);
 	pl->rescorer = rescorer_new();
-	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0);
+	scorer_set_deferral(pl->ingest.scorer, strcmp(cfg->attribution_score_after_area, "on") == 0
+	                                           ? SCORER_DEFER_BOUNDED
+	                                           : SCORER_DEFER_OFF);
 	pl->open_hours = open_hours_new();
 	silent_sweep_init(&pl->silent, cfg->day_lateness_s);
 	if (store_open(&pl->store, cfg->pg_dsn, errstr, errstr_size) != 0 ||

@@ -32,10 +32,13 @@ void pipeline_add_scored(struct pipeline *pl, struct batch *b, const struct inge
 		batch_add_alert(b, r->cs, scorer_alert_kind_name(r->alert.kind), r->alert.day,
 		                r->alert.score, r->alert.severity, r->alert.rules_json,
 		                r->alert.curve_json, r->alert.stolen_json);
-	if (r->deferred)
+	if (r->deferred) {
 		batch_add_pending(b, r->cs, cstate_transformer_id(pl->ingest.customers, r->cs),
 		                  scorer_deferred(pl->ingest.scorer),
 		                  scorer_attribute_schema(pl->ingest.scorer));
+		pl->totals.days_pending++;
+	}
+	pl->totals.days_final += (uint64_t)r->decided;
 }
 
 void pipeline_silent_before(struct pipeline *pl, const struct event *ev, int32_t partition)

@@ -134,7 +134,8 @@ struct pipeline {
 void pipeline_add_usage(struct batch *b, const struct ingest_result *r);
 
 /* The scoring of an accepted event into b: its alert (theft or no_data), or its closed day's
- * snapshot waiting for the area (risk.pending_scores). */
+ * snapshot waiting for the area (risk.pending_scores); counts the day as waiting or final in
+ * pl's totals. */
 void pipeline_add_scored(struct pipeline *pl, struct batch *b, const struct ingest_result *r);
 
 /* Before ev is applied to partition's state: the partition's watermark is learned again

@@ -1,7 +1,8 @@
 /*
- * rescore.h - theft scoring of the customer-days that waited for their area. riskd does not
- * score a customer with an area when its day closes (scorer_set_deferral): the area's
- * balance and attribution of that day come later, from PostgreSQL. The day's snapshot
+ * rescore.h - theft scoring of the customer-days that waited for their area. When a day of a
+ * customer with an area closes, the area's balance and attribution of that day are not in
+ * yet (they come later, from PostgreSQL): a day that may alert once they are known is not
+ * scored then (scorer_set_deferral; the others are final and quiet at the close). Its snapshot
  * (struct scorer_deferred, packed here) goes to risk.pending_scores in the batch's
  * transaction; between batches the rescorer takes the pending days of an area whose results
  * are final (risk.claim_pending_scores), loads the area as it stood on each day, scores the

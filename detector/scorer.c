@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../rules/policy_files.h"
+#include "../scoring/balance.h"
 #include "../scoring/models.h"
 #include "alerts.h"
 
@@ -21,7 +22,9 @@ struct scorer {
 	struct rule_hits hits;
 	struct models_history history;
 	struct scorer_deferred deferred; /* the last SCORER_DEFERRED's snapshot */
-	int deferral;                  /* customers with an area wait for it (riskd) */
+	enum scorer_deferral deferral; /* customers with an area wait for it (riskd) */
+	uint64_t area_unknown[(FEAT__COUNT + 63) / 64]; /* the area's features (area_features_mark) */
+	struct rule_bound bound;       /* of the last day deferral bounded */
 	struct rbuf rules_json, curve_json, stolen_json;
 	struct scorer_stats stats;
 	struct rule_count rule_counts[RULESET_RULES_MAX];
@@ -56,6 +59,7 @@ struct scorer *scorer_new(const char *rules_path, struct rbuf *diagnostics)
 		return NULL;
 	}
 	peer_stats_init(&sc->peers);
+	area_features_mark(sc->area_unknown);
 	return sc;
 }
 
@@ -213,10 +217,11 @@ static int alert_of_hits(struct scorer *sc, const struct area_table *areas,
 	return SCORER_ALERT;
 }
 
-/* Keeps the day that just closed for cs in sc->deferred: its models' features as scoring
- * would see them on `today` (silent_hours included), its drop split and its history. */
+/* Keeps the day that just closed for cs in sc->deferred: its models' features fv (as
+ * scoring sees them on the day after, silent_hours included), its attributes, its drop split
+ * and its history. */
 static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
-                      int32_t today, double silent_hours)
+                      const struct feature_vec *fv)
 {
 	struct scorer_deferred *d = &sc->deferred;
 	d->day = closed_day;
@@ -224,14 +229,47 @@ static void defer_day(struct scorer *sc, const struct cstate *cs, int32_t closed
 	if (!d->has_split)
 		memset(&d->split, 0, sizeof(d->split));
 	models_history(cs, &d->history);
-	feature_vec_clear(&d->fv);
-	models_features(cs, &sc->peers, today, &d->fv);
+	d->fv = *fv;
 	const struct attr_vec *av = attributes_for_rules(sc, cs);
 	if (av)
 		d->attrs = *av;
 	else
 		attr_vec_clear(&d->attrs);
-	feature_set(&d->fv, FEAT_SILENT_HOURS, silent_hours);
+}
+
+/* The rules have been evaluated over sc->fv for cs's day closed_day: counts them and tells
+ * the observer. */
+static void scored(struct scorer *sc, const struct cstate *cs, int32_t closed_day)
+{
+	sc->stats.scored++;
+	if (!sc->counting_off)
+		rule_counts_add(sc->rules, &sc->hits, sc->rule_counts);
+	if (sc->observer)
+		sc->observer(sc->observer_arg, cs, closed_day, &sc->hits);
+}
+
+/*
+ * The day closed_day of cs, a customer whose area's results of the day are not in yet:
+ * evaluates the rules on the customer's own features (and attributes) with the area's
+ * unknown. A day that cannot alert whatever the area says is final and quiet
+ * (SCORER_DECIDED: counted as scored, the area's features read as missing); one that may
+ * alert waits (SCORER_DEFERRED), and so does a day without readings, whose no_data alert or
+ * theft alert the area decides.
+ */
+static int score_or_defer(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
+                          int32_t today, double silent_hours)
+{
+	feature_vec_clear(&sc->fv);
+	models_features(cs, &sc->peers, today, &sc->fv);
+	feature_set(&sc->fv, FEAT_SILENT_HOURS, silent_hours);
+	if (sc->deferral == SCORER_DEFER_ALL || scorer_no_data_day(&sc->fv) ||
+	    ruleset_eval_bound(sc->rules, &sc->fv, attributes_for_rules(sc, cs), sc->area_unknown,
+	                       &sc->hits, &sc->bound)) {
+		defer_day(sc, cs, closed_day, &sc->fv);
+		return SCORER_DEFERRED;
+	}
+	scored(sc, cs, closed_day);
+	return SCORER_DECIDED;
 }
 
 /* The silent_hours of a closed day (feature_list.h): the hours its readings leave
@@ -253,18 +291,12 @@ static int score_closed(struct scorer *sc, struct cstate *cs, const char *transf
 {
 	double silent_hours = closed_silent_hours(cs, closed);
 	/* a customer whose profile riskd has not read yet may have an area too */
-	if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE))) {
-		defer_day(sc, cs, closed->day, today, silent_hours);
-		return SCORER_DEFERRED;
-	}
+	if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE)))
+		return score_or_defer(sc, cs, closed->day, today, silent_hours);
 	scorer_features(sc, cs, transformer_id, today, &sc->fv);
 	feature_set(&sc->fv, FEAT_SILENT_HOURS, silent_hours);
 	ruleset_eval_attrs(sc->rules, &sc->fv, attributes_for_rules(sc, cs), &sc->hits);
-	sc->stats.scored++;
-	if (!sc->counting_off)
-		rule_counts_add(sc->rules, &sc->hits, sc->rule_counts);
-	if (sc->observer)
-		sc->observer(sc->observer_arg, cs, closed->day, &sc->hits);
+	scored(sc, cs, closed->day);
 	if (!sc->hits.alert && !scorer_no_data_day(&sc->fv))
 		return SCORER_QUIET;
 	struct models_split split;
@@ -304,9 +336,14 @@ int scorer_on_silent_day(struct scorer *sc, struct cstate *cs, const char *trans
 	return score_closed(sc, cs, transformer_id, closed, closed->day + 1, alert);
 }
 
-void scorer_set_deferral(struct scorer *sc, int on)
+void scorer_set_deferral(struct scorer *sc, enum scorer_deferral mode)
 {
-	sc->deferral = on;
+	sc->deferral = mode;
+}
+
+const struct rule_bound *scorer_last_bound(const struct scorer *sc)
+{
+	return &sc->bound;
 }
 
 const struct scorer_deferred *scorer_deferred(const struct scorer *sc)

@@ -98,7 +98,17 @@ struct area_table *scorer_areas(struct scorer *sc);
 enum scorer_outcome {
 	SCORER_QUIET = 0,    /* no day closed, or the rules stayed below the alert threshold */
 	SCORER_ALERT = 1,    /* *alert is filled */
-	SCORER_DEFERRED = 2  /* the day waits for its area: scorer_deferred() holds it */
+	SCORER_DEFERRED = 2, /* the day waits for its area: scorer_deferred() holds it */
+	SCORER_DECIDED = 3   /* deferral on: the day of a customer with an area cannot alert
+	                        whatever its area says: scored at the close, quiet and final */
+};
+
+/* Which closed days of customers with an area wait for the area's results. */
+enum scorer_deferral {
+	SCORER_DEFER_OFF = 0,     /* none: every day is scored at its close (the offline engine) */
+	SCORER_DEFER_BOUNDED = 1, /* the days that may alert (ruleset_eval_bound with the area's
+	                             features unknown); the others are final at the close (riskd) */
+	SCORER_DEFER_ALL = 2      /* every one (tests compare the bounded mode with it) */
 };
 
 /*
@@ -123,10 +133,12 @@ struct scorer_deferred {
  * (closed filled when it is DAILY_CLOSED_DAY). Feeds the models; when a day closed, scores
  * the customer (its area features from transformer_id, cstate_transformer_id's value, ""
  * when unknown) and returns SCORER_ALERT with *alert filled if the active theft rules reach
- * the alert threshold. With deferral on (scorer_set_deferral) a customer with an area (or
- * without a profile yet, transformer_id "") is not scored here: the day's snapshot goes to scorer_deferred() and SCORER_DEFERRED is
- * returned, for scorer_rescore once the area has the day's results. Returns SCORER_QUIET
- * otherwise.
+ * the alert threshold. With deferral (scorer_set_deferral) a customer with an area (or
+ * without a profile yet, transformer_id "") is scored on its own features, the area's
+ * unknown: a day that may alert once the area is known is not scored here (its snapshot goes
+ * to scorer_deferred() and SCORER_DEFERRED is returned, for scorer_rescore once the area has
+ * the day's results); a day that cannot is counted as scored, with the area's features read
+ * as missing, and SCORER_DECIDED is returned. Returns SCORER_QUIET otherwise.
  */
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
                       const struct event *ev, int32_t day, int32_t second_of_day,
@@ -143,9 +155,14 @@ int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transfor
 int scorer_on_silent_day(struct scorer *sc, struct cstate *cs, const char *transformer_id,
                          const struct daily_closed *closed, struct scorer_alert *alert);
 
-/* Turns deferral on or off (the default, which the offline engine keeps: it publishes a
- * day's area results before the customers' days close). riskd turns it on. */
-void scorer_set_deferral(struct scorer *sc, int on);
+/* Sets which days wait for their area: SCORER_DEFER_OFF (the default, which the offline
+ * engine keeps: it publishes a day's area results before the customers' days close),
+ * SCORER_DEFER_BOUNDED (riskd with attribution.score_after_area on) or SCORER_DEFER_ALL. */
+void scorer_set_deferral(struct scorer *sc, enum scorer_deferral mode);
+
+/* The bound of the last day scorer_on_reading bounded with SCORER_DEFER_BOUNDED (its
+ * SCORER_DEFERRED or SCORER_DECIDED); valid until the next scorer call. */
+const struct rule_bound *scorer_last_bound(const struct scorer *sc);
 
 /* The snapshot of the last SCORER_DEFERRED; valid until the next scorer call. */
 const struct scorer_deferred *scorer_deferred(const struct scorer *sc);

@@ -381,3 +381,58 @@ done:
 	free(depth);
 	return rc;
 }
+
+/* ---- the operands of a condition's top-level `and` chain ---- */
+
+/* Stores e's operands of its top-level `and` chain into out (when not NULL) from index n;
+ * returns the index past the last. */
+static size_t and_operands(const struct expr *e, const struct expr **out, size_t n)
+{
+	if (e->kind == EXPR_BINARY && e->op == TOK_AND) {
+		n = and_operands(e->args[0], out, n);
+		return and_operands(e->args[1], out, n);
+	}
+	if (out)
+		out[n] = e;
+	return n + 1;
+}
+
+/* Sets in reads the bit of every feature e reads (attributes are not features). */
+static void expr_reads(const struct expr *e, uint64_t *reads)
+{
+	if (e->kind == EXPR_FEATURE && e->feature >= 0 && e->feature < FEAT__COUNT)
+		reads[e->feature / 64] |= (uint64_t)1 << (e->feature % 64);
+	for (uint32_t i = 0; i < e->nargs; i++)
+		expr_reads(e->args[i], reads);
+}
+
+int rules_compile_conjuncts(const struct expr *root, struct rules_code *code, size_t n_attrs,
+                            struct rules_arena *arena, struct rule_conjunct **out,
+                            rules_expr_error_fn *error, void *user)
+{
+	*out = NULL;
+	size_t n = and_operands(root, NULL, 0);
+	if (n < 2)
+		return 0;
+	const struct expr **operands = xmalloc(n * sizeof(*operands));
+	and_operands(root, operands, 0);
+	struct rule_conjunct *conjuncts = rules_arena_alloc(arena, n * sizeof(*conjuncts));
+	int rc = (int)n;
+	for (size_t i = 0; i < n && rc > 0; i++) {
+		uint32_t len;
+		char errstr[160];
+		expr_reads(operands[i], conjuncts[i].reads);
+		if (rules_compile(operands[i], code, &conjuncts[i].prog_start, &len, error, user) < 0)
+			rc = -1;
+		else if (rules_verify(code->insns + conjuncts[i].prog_start, len, code->pool,
+		                      code->npool, n_attrs, errstr, sizeof errstr) < 0) {
+			error(user, operands[i]->off, "internal error: compiled condition rejected: %s",
+			      errstr);
+			rc = -1;
+		}
+	}
+	free((void *)operands);
+	if (rc > 0)
+		*out = conjuncts;
+	return rc;
+}

@@ -333,6 +333,24 @@ struct rules_code {
 int rules_compile(const struct expr *root, struct rules_code *code, uint32_t *start,
                   uint32_t *len, rules_expr_error_fn *error, void *user);
 
+/* Words of a bit set over the feature ids (feature_vec.known's layout). */
+#define RULES_FEATURE_WORDS ((FEAT__COUNT + 63) / 64)
+
+/* One operand of a condition's top-level `and` chain, compiled as a program of its own: the
+ * condition holds only if every one of them does (ruleset_eval_bound). */
+struct rule_conjunct {
+	uint32_t prog_start;
+	uint64_t reads[RULES_FEATURE_WORDS]; /* the features this operand reads */
+};
+
+/* Compiles each operand of a checked condition's top-level `and` chain as a program of its own
+ * (appended to code and verified against n_attrs attributes), with the features it reads, into
+ * *out (allocated in arena). Returns the number of operands; 0 with *out NULL when the
+ * condition is not an `and`; -1 after reporting through error. */
+int rules_compile_conjuncts(const struct expr *root, struct rules_code *code, size_t n_attrs,
+                            struct rules_arena *arena, struct rule_conjunct **out,
+                            rules_expr_error_fn *error, void *user);
+
 /* Checks a program before it may run: known opcodes, operands in range (features, and
  * attributes up to RULES_ATTR_BASE + n_attrs), pool slots in range, jumps forward and inside
  * the program, the stack depth the same on every path and within RULES_STACK_MAX, one value
@@ -352,8 +370,11 @@ struct rule_test {
 struct rule_entry {
 	struct rule_info info;
 	uint32_t prog_start, prog_len;
-	uint64_t reads[(FEAT__COUNT + 63) / 64];
+	uint64_t reads[RULES_FEATURE_WORDS];
 	uint64_t attr_reads; /* bit per attribute slot the condition reads */
+	const struct rule_conjunct *conjuncts; /* in the set's arena; NULL when the condition is
+	                                          not an `and` */
+	uint32_t n_conjuncts;
 	struct rule_test *tests;
 	size_t n_tests;
 	int has_when;
@@ -369,6 +390,7 @@ struct ruleset {
 	double alert_threshold;
 	int have_threshold;
 	struct rule_entry rules[RULESET_RULES_MAX];
+	uint32_t prog_starts[RULESET_RULES_MAX]; /* rules[i].prog_start, side by side for the VM */
 	size_t n_rules;
 	struct rules_code code;
 	struct rules_arena arena;    /* strings, evidence lists, tests */

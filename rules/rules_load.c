@@ -63,8 +63,10 @@ static int load_finish(struct load *ld, enum rule_kind kind, struct ruleset **ou
 		rbuf_free(&rs->names);
 		rbuf_free(&rs->versions);
 		policy_hash_hex(rs->fnv, rs->hash);
-		for (size_t i = 0; i < rs->n_rules; i++)
+		for (size_t i = 0; i < rs->n_rules; i++) {
 			rs->attr_reads |= rs->rules[i].attr_reads;
+			rs->prog_starts[i] = rs->rules[i].prog_start;
+		}
 		*out = rs;
 		rc = 0;
 	}

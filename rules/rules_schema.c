@@ -204,6 +204,13 @@ static int load_when(struct schema *s, const struct ynode *n, struct rule_entry 
 		                errstr);
 		return -1;
 	}
+	struct rule_conjunct *conjuncts;
+	int n_conjuncts = rules_compile_conjuncts(root, &s->rs->code, s->attrs ? s->attrs->count : 0,
+	                                          &s->rs->arena, &conjuncts, expr_error, &site);
+	if (n_conjuncts < 0)
+		return -1;
+	r->conjuncts = conjuncts;
+	r->n_conjuncts = (uint32_t)n_conjuncts;
 	r->has_when = 1;
 	return 0;
 }

@@ -7,6 +7,7 @@
  * instruction carries were checked when the rule set was loaded (rules_verify).
  */
 #include <math.h>
+#include <string.h>
 
 #include "rules_int.h"
 
@@ -93,9 +94,10 @@ static inline int in_list(const double *pool, uint32_t slot, double x)
 #define RESULT_FIRED 1u
 #define RESULT_MISSING_SHIFT 1
 
-/* Runs the programs of rules first .. first + count - 1 and stores each one's result in out. */
-static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
-                         const struct feature_vec *fv, const struct attr_vec *av, uint32_t *out)
+/* Runs count programs of rs, the i-th starting at instruction starts[i], and stores each
+ * one's result in out. */
+static void vm_run(const struct ruleset *rs, const uint32_t *starts, size_t count,
+                   const struct feature_vec *fv, const struct attr_vec *av, uint32_t *out)
 {
 #if defined(__GNUC__) && !defined(RULES_VM_SWITCH)
 	static const void *const handlers[OP__COUNT] = {
@@ -106,12 +108,12 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 #endif
 	if (count == 0)
 		return;
-	const struct rule_entry *rule = &rs->rules[first];
-	const struct rule_entry *const end = rule + count;
+	const uint32_t *start = starts;
+	const uint32_t *const end = starts + count;
 	const double *const pool = rs->code.pool;
 	double stack[RULES_STACK_MAX];
 	double *sp = stack;
-	const struct rules_insn *prog = rs->code.insns + rule->prog_start;
+	const struct rules_insn *prog = rs->code.insns + *start;
 	const struct rules_insn *ip = prog;
 	uint32_t missing = 0;
 	VM_BEGIN
@@ -259,9 +261,9 @@ static void vm_run_rules(const struct ruleset *rs, size_t first, size_t count,
 		VM_NEXT;
 	VM_CASE(RET)
 		*out++ = (sp[-1] != 0 ? RESULT_FIRED : 0) | missing << RESULT_MISSING_SHIFT;
-		if (++rule == end)
+		if (++start == end)
 			return;
-		prog = ip = rs->code.insns + rule->prog_start;
+		prog = ip = rs->code.insns + *start;
 		sp = stack;
 		missing = 0;
 		VM_JUMP;
@@ -278,7 +280,7 @@ int ruleset_rule_eval_attrs(const struct ruleset *rs, size_t idx, const struct f
                             const struct attr_vec *av, unsigned *missing_reads)
 {
 	uint32_t result = 0;
-	vm_run_rules(rs, idx, 1, fv, av, &result);
+	vm_run(rs, &rs->prog_starts[idx], 1, fv, av, &result);
 	if (missing_reads)
 		*missing_reads = result >> RESULT_MISSING_SHIFT;
 	return (int)(result & RESULT_FIRED);
@@ -294,7 +296,7 @@ int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
 {
 	uint32_t results[RULESET_RULES_MAX];
 	int active_fired = 0;
-	vm_run_rules(rs, 0, rs->n_rules, fv, av, results);
+	vm_run(rs, rs->prog_starts, rs->n_rules, fv, av, results);
 	hits->score = 0;
 	hits->shadow_score = 0;
 	hits->cap = RULE_GRADE_NONE;
@@ -336,4 +338,68 @@ void rule_counts_add(const struct ruleset *rs, const struct rule_hits *hits,
 	}
 	for (unsigned i = 0; i < hits->n_fired; i++)
 		counts[hits->fired[i]].fired++;
+}
+
+/* Whether two feature bit sets share a feature. */
+static int reads_any(const uint64_t *reads, const uint64_t *unknown)
+{
+	for (size_t w = 0; w < RULES_FEATURE_WORDS; w++)
+		if (reads[w] & unknown[w])
+			return 1;
+	return 0;
+}
+
+/* Whether rule r may still fire once the unknown features are known: no operand of its
+ * top-level `and` chain that reads none of them is false on fv. */
+static int may_fire(const struct ruleset *rs, const struct rule_entry *r,
+                    const struct feature_vec *fv, const struct attr_vec *av,
+                    const uint64_t *unknown)
+{
+	for (uint32_t i = 0; i < r->n_conjuncts; i++) {
+		const struct rule_conjunct *c = &r->conjuncts[i];
+		uint32_t result = 0;
+		if (reads_any(c->reads, unknown))
+			continue;
+		vm_run(rs, &c->prog_start, 1, fv, av, &result);
+		if (!(result & RESULT_FIRED))
+			return 0;
+	}
+	return 1;
+}
+
+int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
+                       const struct attr_vec *av, const uint64_t *unknown, struct rule_hits *hits, struct rule_bound *bound)
+{
+	size_t next_fired = 0;
+	int active = 0;
+	ruleset_eval_attrs(rs, fv, av, hits);
+	memset(bound, 0, sizeof(*bound));
+	if (!rule_kind_scored(rs->kind))
+		return 0;
+	/* the score is summed in rule order, as ruleset_eval sums it, over the rules that fired
+	 * and the open ones that can only add (a score of 0 or more): the highest reachable */
+	for (size_t i = 0; i < rs->n_rules; i++) {
+		const struct rule_entry *r = &rs->rules[i];
+		int fired = next_fired < hits->n_fired && (size_t)hits->fired[next_fired] == i;
+		next_fired += fired;
+		if (r->info.mode == RULE_MODE_SHADOW)
+			continue;
+		if (reads_any(r->reads, unknown)) {
+			if (!may_fire(rs, r, fv, av, unknown))
+				continue;
+			bound->open++;
+			if (r->info.score < 0)
+				continue; /* it would only lower the score */
+		} else if (!fired) {
+			continue;
+		}
+		active = 1;
+		bound->reach += r->info.score;
+	}
+	/* with no active rule able to fire but open ones that lower the score, an alert needs
+	 * one of those to fire: reach without it is still a bound */
+	if (!active && bound->open)
+		active = 1;
+	bound->may_alert = active && bound->reach >= rs->alert_threshold;
+	return bound->may_alert;
 }

@@ -200,6 +200,33 @@ struct rule_count {
 void rule_counts_add(const struct ruleset *rs, const struct rule_hits *hits,
                      struct rule_count *counts);
 
+/* What the active rules of a theft set can still reach on a customer whose features are
+ * partly unknown yet (ruleset_eval_bound). */
+struct rule_bound {
+	double reach;      /* the highest score they can reach once the unknown features are known */
+	int may_alert;     /* 1: some values of the unknown features raise an alert */
+	unsigned open;     /* active rules whose outcome waits for an unknown feature */
+};
+
+/*
+ * Evaluates rs on fv (and the customer's attributes av, or NULL) as ruleset_eval_attrs does (hits as ruleset_eval fills them, every feature
+ * missing from fv read as missing), and bounds what the active rules can still do once the
+ * features in unknown (a bit per feature id, feature_vec.known's layout; they must be missing
+ * from fv) are known, whatever their values:
+ *   - a rule that reads none of them is decided: it fired or not, as in hits;
+ *   - a rule that reads one of them stays open unless an operand of its condition's top-level
+ *     `and` chain that reads none of them is false on fv (then it cannot fire);
+ *   - reach adds, in rule order, the scores of the decided rules that fired and of the open
+ *     rules whose score is 0 or more (a rule with a negative score only lowers it);
+ *   - may_alert is 1 when reach is at or above the alert threshold and some active rule fired
+ *     or is open.
+ * When may_alert is 0, ruleset_eval on fv completed with any values of the unknown features
+ * raises no alert. Shadow rules never count. For sets that raise no alerts (credit) *bound is
+ * zero. Allocation-free and thread-safe as ruleset_eval. Returns bound->may_alert.
+ */
+int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
+                       const struct attr_vec *av, const uint64_t *unknown, struct rule_hits *hits, struct rule_bound *bound);
+
 /*
  * Evaluates one rule (0 <= idx < count). Returns 1 when it fires, 0 when not; when
  * missing_reads is not NULL, stores the rule's count of comparisons made false by a missing

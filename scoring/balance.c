@@ -304,26 +304,28 @@ static void area_attrib_features(const struct area_balance *a, const struct attr
 	attrib_ratio_feature(FEAT_AREA_ATTRIB_PREV_RATIO, prev->kwh_day, fv);
 }
 
+/* Every feature area_features sets: what a customer's area adds to its own features. */
+static const enum feature_id area_feature_ids[] = {
+	FEAT_AREA_ATTRIB_RATIO,       FEAT_AREA_ATTRIB_PREV_SHARE, FEAT_AREA_ATTRIB_PREV_Z,
+	FEAT_AREA_ATTRIB_PREV_RATIO,  FEAT_AREA_BALANCE_RESOLUTION, FEAT_AREA_ATTRIB_SHARE,
+	FEAT_AREA_ATTRIB_KWH_DAY,     FEAT_AREA_ATTRIB_Z,          FEAT_AREA_ATTRIB_CARRIER,
+	FEAT_AREA_LOSS_RATE,          FEAT_AREA_LOSS_EXCESS,       FEAT_AREA_SUSPECT_SHARE,
+	FEAT_AREA_STEP_KWH,           FEAT_AREA_STEP_Z,            FEAT_AREA_STEP_SHARE,
+	FEAT_AREA_STEP_OFFSET_DAYS,
+};
+
+void area_features_mark(uint64_t *mask)
+{
+	for (size_t i = 0; i < sizeof(area_feature_ids) / sizeof(area_feature_ids[0]); i++)
+		mask[area_feature_ids[i] / 64] |= (uint64_t)1 << (area_feature_ids[i] % 64);
+}
+
 void area_features(const struct area_balance *a, const struct attrib_finding *finding,
                    const struct attrib_finding *prev, const struct models_split *split,
                    struct feature_vec *fv)
 {
-	feature_unset(fv, FEAT_AREA_ATTRIB_RATIO);
-	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_SHARE);
-	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_Z);
-	feature_unset(fv, FEAT_AREA_ATTRIB_PREV_RATIO);
-	feature_unset(fv, FEAT_AREA_BALANCE_RESOLUTION);
-	feature_unset(fv, FEAT_AREA_ATTRIB_SHARE);
-	feature_unset(fv, FEAT_AREA_ATTRIB_KWH_DAY);
-	feature_unset(fv, FEAT_AREA_ATTRIB_Z);
-	feature_unset(fv, FEAT_AREA_ATTRIB_CARRIER);
-	feature_unset(fv, FEAT_AREA_LOSS_RATE);
-	feature_unset(fv, FEAT_AREA_LOSS_EXCESS);
-	feature_unset(fv, FEAT_AREA_SUSPECT_SHARE);
-	feature_unset(fv, FEAT_AREA_STEP_KWH);
-	feature_unset(fv, FEAT_AREA_STEP_Z);
-	feature_unset(fv, FEAT_AREA_STEP_SHARE);
-	feature_unset(fv, FEAT_AREA_STEP_OFFSET_DAYS);
+	for (size_t i = 0; i < sizeof(area_feature_ids) / sizeof(area_feature_ids[0]); i++)
+		feature_unset(fv, area_feature_ids[i]);
 	if (!a)
 		return;
 	area_attrib_features(a, finding, prev, fv);

@@ -176,4 +176,11 @@ void area_features(const struct area_balance *a, const struct attrib_finding *fi
                    const struct attrib_finding *prev, const struct models_split *split,
                    struct feature_vec *fv);
 
+/*
+ * Sets in mask (a bit per feature id, (FEAT__COUNT + 63) / 64 words, as feature_vec.known)
+ * the bit of every feature area_features sets, and leaves the other bits as they are: the
+ * features a customer's day waits for when its area's results of the day are not in yet.
+ */
+void area_features_mark(uint64_t *mask);
+
 #endif

@@ -119,9 +119,9 @@ static char world_rules[1024] = "rules";
 static char world_group[128];
 static char world_kafka_extra[2048]; /* lines inside `kafka:` */
 static char world_attribution[128]; /* lines inside `attribution:`, or "" */
-/* "on" unless a test sets it: the suites compare digests that include risk.alerts, and only
- * scoring after the area makes alerts independent of when area results arrive (off scores a
- * customer-day at its close with whatever area results are in by then). */
+/* "on" unless a test sets it (riskd's default is off): the suites compare digests that include
+ * risk.alerts, and only scoring after the area makes alerts independent of when area results
+ * arrive (off scores a customer-day at its close with whatever area results are in by then). */
 static const char *world_score_after_area = "on";
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
@@ -475,57 +475,76 @@ void e2e_grade_digest(const char *dsn, char *out, size_t out_size)
 	               out, out_size);
 }
 
-void e2e_result_digest(const char *dsn, char *out, size_t out_size)
+/* The digest's tables before the alerts (a concat_ws list, each item followed by a comma). */
+#define RESULT_DIGEST_TABLES_SQL                                                              \
+	" 'daily_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"          \
+	"   customer_id, day, kwh, readings, kwh_uwh, silent), ',' order by customer_id, day),"   \
+	"   '')) from risk.daily_usage),"                                                         \
+	" 'transformer_daily=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s',"          \
+	"   transformer_id, day, kwh, readings), ',' order by transformer_id, day), ''))"         \
+	"   from risk.transformer_daily),"                                                        \
+	" 'customers=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"            \
+	"   customer_id, segment, transformer_id, tariff, capacity_kw, since), ','"               \
+	"   order by customer_id), '')) from risk.customers),"                                    \
+	" 'ingest_counts=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"           \
+	"   regexp_replace(topic, '^[^.]*\\.', ''), partition, event_type, outcome, count), ','"  \
+	"   order by topic, partition, event_type, outcome), '')) from risk.ingest_counts),"      \
+	" 'offsets=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"                       \
+	"   regexp_replace(topic, '^[^.]*\\.', ''), partition, next_offset), ','"                 \
+	"   order by topic, partition), '')) from risk.kafka_offsets),"                           \
+	" 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"      \
+	"   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"               \
+	"   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance)," \
+	" 'hourly_usage=' || (" HOURLY_DIGEST_SQL("risk.hourly_usage", "customer_id") "),"        \
+	" 'transformer_hourly=' || ("                                                             \
+	HOURLY_DIGEST_SQL("risk.transformer_hourly", "transformer_id") "),"                       \
+	" 'attribution_windows=' || (select count(*) || ':' ||"                                   \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"          \
+	"   transformer_id, window_end_day, window_days, history_days, status, resolution_s, rows," \
+	"   customers, columns_active, ntl_kwh, technical_kwh, noise_sd, fit_r2, iterations), ','" \
+	"   order by transformer_id, window_end_day), '')) from risk.area_attribution_window),"   \
+	" 'attribution=' || (select count(*) || ':' ||"                                           \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"                         \
+	"   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh," \
+	"   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"         \
+	"   from risk.area_attribution),"                                                         \
+	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
+
+/* risk.alerts and the customer-days still waiting to be scored. */
+#define RESULT_DIGEST_ALERTS_SQL                                                              \
+	" 'alerts=' || (select count(*) || ':' ||"                                                \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"                         \
+	"   customer_id, kind, first_day, last_day, firings, score, severity,"                    \
+	"   (select string_agg(r->>'id', ',') from jsonb_array_elements(rules) r),"               \
+	"   stolen_kwh), ',' order by customer_id, kind, first_day), '')) from risk.alerts),"     \
+	" 'pending_scores=' || (select count(*) from risk.pending_scores),"
+
+/* The digest of every result table, the alerts with them when with_alerts is set. */
+static void result_digest(const char *dsn, int with_alerts, char *out, size_t out_size)
 {
 	char grades[512];
 	size_t used;
-	e2e_query_text(
-	    dsn,
-	    "select concat_ws(' ',"
-	    " 'daily_usage=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"
-	    "   customer_id, day, kwh, readings, kwh_uwh, silent), ',' order by customer_id, day),"
-	    "   '')) from risk.daily_usage),"
-	    " 'transformer_daily=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s',"
-	    "   transformer_id, day, kwh, readings), ',' order by transformer_id, day), ''))"
-	    "   from risk.transformer_daily),"
-	    " 'customers=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s',"
-	    "   customer_id, segment, transformer_id, tariff, capacity_kw, since), ','"
-	    "   order by customer_id), '')) from risk.customers),"
-	    " 'ingest_counts=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s',"
-	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, event_type, outcome, count), ','"
-	    "   order by topic, partition, event_type, outcome), '')) from risk.ingest_counts),"
-	    " 'offsets=' || (select md5(coalesce(string_agg(format('%s|%s|%s',"
-	    "   regexp_replace(topic, '^[^.]*\\.', ''), partition, next_offset), ','"
-	    "   order by topic, partition), '')) from risk.kafka_offsets),"
-	    " 'area_balance=' || (select md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s',"
-	    "   transformer_id, day, feeder_kwh, customers_kwh, loss_rate, excess_kwh,"
-	    "   baseline_loss_rate), ',' order by transformer_id, day), '')) from risk.area_balance),"
-	    " 'hourly_usage=' || (" HOURLY_DIGEST_SQL("risk.hourly_usage", "customer_id") "),"
-	    " 'transformer_hourly=' || ("
-	    HOURLY_DIGEST_SQL("risk.transformer_hourly", "transformer_id") "),"
-	    " 'attribution_windows=' || (select count(*) || ':' ||"
-	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"
-	    "   transformer_id, window_end_day, window_days, history_days, status, resolution_s, rows,"
-	    "   customers, columns_active, ntl_kwh, technical_kwh, noise_sd, fit_r2, iterations), ','"
-	    "   order by transformer_id, window_end_day), '')) from risk.area_attribution_window),"
-	    " 'attribution=' || (select count(*) || ':' ||"
-	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"
-	    "   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh,"
-	    "   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"
-	    "   from risk.area_attribution),"
-	    " 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
-	    " 'alerts=' || (select count(*) || ':' ||"
-	    "   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"
-	    "   customer_id, kind, first_day, last_day, firings, score, severity,"
-	    "   (select string_agg(r->>'id', ',') from jsonb_array_elements(rules) r),"
-	    "   stolen_kwh), ',' order by customer_id, kind, first_day), '')) from risk.alerts),"
-	    " 'pending_scores=' || (select count(*) from risk.pending_scores),"
-	    " 'entities=' || (select count(*) from risk.entity_state))",
-	    out, out_size);
+	e2e_query_text(dsn,
+	               with_alerts ? "select concat_ws(' '," RESULT_DIGEST_TABLES_SQL
+	                             RESULT_DIGEST_ALERTS_SQL
+	                             " 'entities=' || (select count(*) from risk.entity_state))"
+	                           : "select concat_ws(' '," RESULT_DIGEST_TABLES_SQL
+	                             " 'entities=' || (select count(*) from risk.entity_state))",
+	               out, out_size);
 	e2e_grade_digest(dsn, grades, sizeof(grades));
 	used = strlen(out);
 	cr_assert_lt(used + 1 + strlen(grades), out_size, "digest buffer too small");
 	snprintf(out + used, out_size - used, " %s", grades);
+}
+
+void e2e_result_digest(const char *dsn, char *out, size_t out_size)
+{
+	result_digest(dsn, 1, out, out_size);
+}
+
+void e2e_result_digest_except_alerts(const char *dsn, char *out, size_t out_size)
+{
+	result_digest(dsn, 0, out, out_size);
 }
 
 static void header_copy(rd_kafka_headers_t *hdrs, const char *name, char *out, size_t size)

@@ -59,8 +59,9 @@ void e2e_world_set_rules(struct e2e_world *w, const char *path);
 /* Rewrites w's config with attribution.window_days and attribution.history_days. */
 void e2e_world_set_attribution(struct e2e_world *w, int window_days, int history_days);
 
-/* Rewrites w's config with attribution.score_after_area on (on != 0, the suites' default:
- * their digests include risk.alerts, exact only then) or off (riskd's default). */
+/* Rewrites w's config with attribution.score_after_area on (on != 0) or off. Without it the
+ * config leaves the key out: riskd's default (on), which the digests that include
+ * risk.alerts need (off scores a customer-day with the area results in at its close). */
 void e2e_world_set_score_after_area(struct e2e_world *w, int on);
 
 /* A free loopback TCP port (bound and released; a race is unlikely on a test machine). */
@@ -133,10 +134,16 @@ void e2e_dsn_as(const char *dsn, const char *role, char *out, size_t out_size);
  * input: daily_usage, transformer_daily, customers (without timestamps), ingest_counts,
  * kafka_offsets (without group and timestamps), area_balance, the hourly sums, the
  * attribution's windows and findings (row count and md5, without timestamps), the length
- * of its queue, and the grade tables as e2e_grade_digest has them. Written into out (an md5
- * per table).
+ * of its queue, the theft alerts (customer, days, firings, score, severity, rules, stolen
+ * energy), the count of customer-days still waiting for their area, and the grade tables as
+ * e2e_grade_digest has them. Written into out (an md5 per table).
  */
 void e2e_result_digest(const char *dsn, char *out, size_t out_size);
+
+/* The same without risk.alerts and risk.pending_scores: what must be identical between two
+ * runs whose alerts may differ (attribution.score_after_area off scores a customer-day at its
+ * close with the area results in by then, which a restart can change). */
+void e2e_result_digest_except_alerts(const char *dsn, char *out, size_t out_size);
 
 /* A digest (row count and md5) of risk.credit_grades and risk.credit_grade_history: every
  * column but the wall-clock times and the history's serial id (its order per customer is

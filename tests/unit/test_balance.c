@@ -350,3 +350,38 @@ Test(balance, attribution_ratio_and_previous_window)
 	area_features(&a, &f, &prev, NULL, &fv);
 	cr_assert_not(feature_known(&fv, FEAT_AREA_ATTRIB_PREV_Z), "not attributed: missing");
 }
+
+/* area_features_mark marks exactly what area_features can set: given everything (a measured
+ * area with a step, attributed, a finding, the previous window's and a split), the features
+ * it leaves known beyond the customer's own are all marked, and every marked one is set. */
+Test(balance, the_marked_features_are_the_ones_area_features_sets)
+{
+	struct area_balance a;
+	struct feature_vec fv;
+	uint64_t mask[(FEAT__COUNT + 63) / 64] = {0};
+	struct attrib_finding f = {.window_end_day = D0 + 55, .resolution_s = 3600, .share = 0.3f,
+	                           .kwh_day = 3.0f, .stolen_kwh = 84, .z = 7.0f,
+	                           .carrier = ATTRIB_REG_METERED};
+	struct attrib_finding prev = f;
+	prev.window_end_day = D0 + 48;
+	area_with_step(&a, 42);
+	area_balance_measure(&a);
+	a.attrib_resolution_s = 3600;
+	a.attrib_end_day = D0 + 55;
+	struct models_split split = {.day = D0 + 42, .last_day = D0 + AREA_SERIES_DAYS - 1,
+	                             .before_kwh = 20, .after_kwh = 5};
+	feature_vec_clear(&fv);
+	feature_set(&fv, FEAT_KWH_AVG_14D, 2.0);
+	feature_set(&fv, FEAT_KWH_AVG_7D, 2.0);
+	feature_set(&fv, FEAT_BASELINE_KWH_DAY, 6.0);
+	area_features(&a, &f, &prev, &split, &fv);
+	area_features_mark(mask);
+	for (int id = 0; id < FEAT__COUNT; id++) {
+		int marked = (int)((mask[id / 64] >> (id % 64)) & 1);
+		int own = id == FEAT_KWH_AVG_14D || id == FEAT_KWH_AVG_7D || id == FEAT_BASELINE_KWH_DAY;
+		cr_assert_eq(marked, !own && feature_known(&fv, (enum feature_id)id), "%s",
+		             feature_def((enum feature_id)id)->name);
+		cr_assert_eq(marked, strncmp(feature_def((enum feature_id)id)->name, "area_", 5) == 0,
+		             "%s", feature_def((enum feature_id)id)->name);
+	}
+}

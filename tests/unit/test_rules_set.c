@@ -359,6 +359,177 @@ Test(rules_set, eval_sums_active_rules_and_flags_shadow_ones)
 	ruleset_free(rs);
 }
 
+/* ---- bounds with features not known yet ---- */
+
+/* Two own rules, three that read the area (area_*), one with a negative score, one shadow. */
+static const char bound_theft[] =
+	"ruleset: bound\n"
+	"version: \"1\"\n"
+	"kind: theft\n"
+	"thresholds: {alert: 50}\n"
+	"rules:\n"
+	"  - {id: drop, title: Drop, when: drop_ratio_14d >= 0.5, score: 30, severity: high}\n"
+	"  - {id: zero, title: Zero, when: zero_run_days >= 7, score: 25, severity: high}\n"
+	"  - {id: area_drop, title: Area drop,\n"
+	"     when: area_loss_excess >= 0.05 and drop_ratio_14d >= 0.25 and kwh_day < 10,\n"
+	"     score: 30, severity: high}\n"
+	"  - {id: area_any, title: Area any, when: area_attrib_z >= 6 or kwh_day < 1, score: 15,\n"
+	"     severity: low}\n"
+	"  - {id: area_honest, title: Area honest, when: area_loss_rate < 0.01, score: -40,\n"
+	"     severity: low}\n"
+	"  - {id: area_shadow, title: Area shadow, when: area_attrib_z >= 1, score: 90,\n"
+	"     severity: low, mode: shadow}\n";
+
+static void area_unknown(uint64_t *unknown)
+{
+	memset(unknown, 0, RULES_FEATURE_WORDS * sizeof(uint64_t));
+	for (int f = 0; f < FEAT__COUNT; f++)
+		if (strncmp(feature_def((enum feature_id)f)->name, "area_", 5) == 0)
+			unknown[f / 64] |= (uint64_t)1 << (f % 64);
+}
+
+Test(rules_set, a_bound_decides_the_rules_that_read_no_unknown_feature)
+{
+	struct ruleset *rs = load_text_ok(bound_theft, RULE_KIND_THEFT);
+	uint64_t unknown[RULES_FEATURE_WORDS];
+	area_unknown(unknown);
+	struct feature_vec fv;
+	struct rule_hits hits, plain;
+	struct rule_bound bound;
+
+	/* an honest day: area_drop is closed by its own operand, area_any stays open (an `or`
+	 * reads the area as a whole): 15 < 50, final */
+	feature_vec_clear(&fv);
+	feature_set(&fv, FEAT_DROP_RATIO_14D, 0.1);
+	feature_set(&fv, FEAT_KWH_DAY, 8);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0);
+	cr_assert_eq(bound.may_alert, 0);
+	cr_assert_eq(bound.open, 2, "area_any and area_honest are open");
+	cr_assert_float_eq(bound.reach, 15, 1e-9);
+	/* hits are ruleset_eval's on the same vector */
+	ruleset_eval(rs, &fv, &plain);
+	cr_assert_eq(hits.n_fired, plain.n_fired);
+	cr_assert_eq(hits.missing_reads, plain.missing_reads);
+	cr_assert_float_eq(hits.score, plain.score, 0);
+
+	/* a drop of 0.3 opens area_drop: 30 + 15 = 45, still final */
+	feature_set(&fv, FEAT_DROP_RATIO_14D, 0.3);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0);
+	cr_assert_float_eq(bound.reach, 45, 1e-9);
+	cr_assert_eq(bound.open, 3);
+
+	/* a drop of 0.6 fires drop (30): 30 + 30 + 15 = 75 may alert; area_honest (-40) may
+	 * lower it, which the bound leaves out */
+	feature_set(&fv, FEAT_DROP_RATIO_14D, 0.6);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1);
+	cr_assert_float_eq(bound.reach, 75, 1e-9);
+	cr_assert_float_eq(hits.score, 30, 1e-9);
+	cr_assert_eq(hits.alert, 0);
+
+	/* kwh_day 12 closes area_drop again (an operand of its own): 30 + 15 = 45, final */
+	feature_set(&fv, FEAT_KWH_DAY, 12);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0);
+	cr_assert_float_eq(bound.reach, 45, 1e-9);
+
+	/* drop and zero alert on their own, whatever the area says: may alert */
+	feature_set(&fv, FEAT_ZERO_RUN_DAYS, 9);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1);
+	cr_assert_eq(hits.alert, 1);
+
+	/* nothing unknown: the bound is the evaluation itself */
+	uint64_t none[RULES_FEATURE_WORDS] = {0};
+	feature_set(&fv, FEAT_AREA_LOSS_RATE, 0.005);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, none, &hits, &bound), 0,
+	             "30 + 25 - 40 = 15: area_honest fired");
+	cr_assert_eq(bound.open, 0);
+	cr_assert_float_eq(bound.reach, hits.score, 0, "the rules that fired, in rule order");
+	cr_assert_float_eq(bound.reach, 15, 1e-9);
+	ruleset_free(rs);
+}
+
+/* An open rule with a negative score can only lower the score: the bound leaves it out, and
+ * with nothing else able to fire the day is final. */
+Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
+{
+	struct ruleset *rs = load_text_ok("ruleset: neg\nversion: \"1\"\nkind: theft\n"
+	                                  "thresholds: {alert: 50}\nrules:\n"
+	                                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
+	                                  " score: 60, severity: high}\n"
+	                                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
+	                                  " score: -20, severity: low}\n",
+	                                  RULE_KIND_THEFT);
+	uint64_t unknown[RULES_FEATURE_WORDS];
+	area_unknown(unknown);
+	struct feature_vec fv;
+	struct rule_hits hits;
+	struct rule_bound bound;
+	feature_vec_clear(&fv);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0);
+	cr_assert_eq(bound.open, 1);
+	cr_assert_float_eq(bound.reach, 0, 0);
+	feature_set(&fv, FEAT_ZERO_RUN_DAYS, 9);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1,
+	             "60 alerts unless the area lowers it");
+	cr_assert_float_eq(bound.reach, 60, 1e-9);
+	ruleset_free(rs);
+}
+
+/* The bound holds for the shipped rules: on vectors whose own features vary, no completion
+ * of the area's features alerts when the bound says it cannot, nor scores above reach. */
+Test(rules_set, the_shipped_rules_never_alert_past_their_bound)
+{
+	const char *paths[] = {"rules"};
+	struct ruleset *rs = load_ok(paths, 1, RULE_KIND_THEFT);
+	uint64_t unknown[RULES_FEATURE_WORDS];
+	area_unknown(unknown);
+	uint64_t seed = 88172645463325252ull;
+	size_t final = 0, open = 0;
+	for (int i = 0; i < 4000; i++) {
+		struct feature_vec own, full;
+		struct rule_hits hits;
+		struct rule_bound bound;
+		feature_vec_clear(&own);
+		for (int f = 0; f < FEAT__COUNT; f++) {
+			seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+			if (!((unknown[f / 64] >> (f % 64)) & 1) && seed % 5)
+				feature_set(&own, (enum feature_id)f, (double)(seed >> 11 & 1023) / 100.0 - 1);
+		}
+		/* own features near the rules' thresholds half of the time */
+		if (i % 2) {
+			feature_set(&own, FEAT_DROP_RATIO_14D, 0.1 * (i % 10));
+			feature_set(&own, FEAT_KWH_AVG_7D, 2.4);
+			feature_set(&own, FEAT_KWH_AVG_14D, 2.5);
+			feature_set(&own, FEAT_KWH_DAY, 2.6);
+			feature_set(&own, FEAT_BASELINE_KWH_DAY, 6.2);
+			feature_set(&own, FEAT_STEP_DROP_RATIO, 0.5);
+			feature_set(&own, FEAT_STEP_DAYS, 9);
+		}
+		int may = ruleset_eval_bound(rs, &own, NULL, unknown, &hits, &bound);
+		final += !may;
+		open += (size_t)may;
+		for (int k = 0; k < 200; k++) {
+			full = own;
+			for (int f = 0; f < FEAT__COUNT; f++) {
+				if (!((unknown[f / 64] >> (f % 64)) & 1))
+					continue;
+				seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+				double choices[] = {0, 0.02, 0.06, 0.3, 0.5, 1, 1.05, 2, 4, 5.5, 7, 12, 3600};
+				if (seed % 7)
+					feature_set(&full, (enum feature_id)f, choices[(seed >> 8) % 13]);
+			}
+			if (seed % 3 == 0)
+				feature_set(&full, FEAT_AREA_BALANCE_RESOLUTION, 3600);
+			struct rule_hits completed;
+			ruleset_eval(rs, &full, &completed);
+			cr_assert(may || !completed.alert, "vector %d: final at the bound but alerts", i);
+			cr_assert_leq(completed.score, bound.reach, "vector %d", i);
+		}
+	}
+	cr_assert_gt(final, 0);
+	cr_assert_gt(open, 0);
+	ruleset_free(rs);
+}
+
 Test(rules_set, credit_caps_and_floors)
 {
 	static const char credit[] =

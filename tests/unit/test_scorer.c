@@ -639,15 +639,26 @@ static int rbuf_equal(const struct rbuf *a, const struct rbuf *b)
 	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
+/* Two scorers of defer_rules in a fresh rules_dir, *now scoring at the close and *later
+ * deferring with mode, and a fresh customer for each. */
+static void start_deferral_pair(enum scorer_deferral mode, struct scorer **now,
+                                struct scorer **later, struct cstate *c_now,
+                                struct cstate *c_later)
 {
 	make_rules_dir(defer_rules);
-	struct scorer *now = new_scorer(rules_dir), *later = new_scorer(rules_dir);
-	scorer_set_deferral(later, 1);
-	struct area_table as_of = {0};
+	*now = new_scorer(rules_dir);
+	*later = new_scorer(rules_dir);
+	scorer_set_deferral(*later, mode);
+	fresh_customer(c_now);
+	fresh_customer(c_later);
+}
+
+Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
+{
+	struct scorer *now, *later;
 	struct cstate c_now, c_later;
-	fresh_customer(&c_now);
-	fresh_customer(&c_later);
+	start_deferral_pair(SCORER_DEFER_ALL, &now, &later, &c_now, &c_later);
+	struct area_table as_of = {0};
 	struct rbuf packed = {0};
 	int alerts = 0, by_attribution = 0;
 	char errstr[256];
@@ -690,6 +701,80 @@ Test(scorer, a_deferred_day_scores_as_it_would_have_closing_with_the_same_area)
 	cr_assert_gt(alerts, 5, "the drop under a lossy area alerts");
 	cr_assert_eq(by_attribution, alerts, "the stolen energy comes from the attribution (z 5)");
 	rbuf_free(&packed);
+	area_table_free(&as_of);
+	scorer_free(now);
+	finish(later);
+}
+
+/*
+ * With the bound (riskd's mode), a day the area cannot make alert is final at its close: a
+ * steady customer's drop_ratio_14d stays under 0.3, so lossy_area_drop, the only rule, cannot
+ * fire whatever the area says. Its days are counted as scored (with the area's features
+ * missing) and none waits; the same days all wait with SCORER_DEFER_ALL.
+ */
+Test(scorer, a_day_far_below_the_threshold_is_final_at_its_close)
+{
+	struct scorer *bounded, *all;
+	struct cstate c_bounded, c_all;
+	start_deferral_pair(SCORER_DEFER_ALL, &bounded, &all, &c_bounded, &c_all);
+	scorer_set_deferral(bounded, SCORER_DEFER_BOUNDED);
+	for (int32_t d = 0; d < 30; d++) {
+		struct scorer_alert a;
+		int outcome = feed_day_in(bounded, &c_bounded, "T1", D0 + d, 10, &a);
+		int waits = feed_day_in(all, &c_all, "T1", D0 + d, 10, &a);
+		cr_assert_eq(outcome, d == 0 ? SCORER_QUIET : SCORER_DECIDED, "day %d", d);
+		cr_assert_eq(waits, d == 0 ? SCORER_QUIET : SCORER_DEFERRED, "day %d", d);
+		if (d > 0)
+			cr_assert_not(scorer_last_bound(bounded)->may_alert);
+	}
+	int idx = ruleset_rule_find(scorer_rules(bounded), "lossy_area_drop");
+	cr_assert_eq(scorer_rule_counts(bounded)[idx].evaluations, 29, "each final day counted");
+	cr_assert_eq(scorer_rule_counts(bounded)[idx].fired, 0);
+	cr_assert_eq(scorer_rule_counts(all)[idx].evaluations, 0, "the rescorer counts those");
+	struct scorer_stats st;
+	scorer_stats(bounded, &st);
+	cr_assert_eq(st.scored, 29);
+	scorer_free(all);
+	finish(bounded);
+}
+
+/*
+ * A day that may alert once its area is known waits, and scores as it would have closing
+ * with the area: the customer drops from 10 to 3 kWh on day 40; from the day its
+ * drop_ratio_14d reaches 0.3 each day may alert (lossy_area_drop scores 50) and is deferred,
+ * earlier ones are final. Rescored against the lossy area, the waiting days give what a close
+ * with that area gives; the final ones are quiet at their close with it too.
+ */
+Test(scorer, a_day_that_could_alert_with_an_area_rule_waits)
+{
+	struct scorer *now, *later;
+	struct cstate c_now, c_later;
+	start_deferral_pair(SCORER_DEFER_BOUNDED, &now, &later, &c_now, &c_later);
+	struct area_table as_of = {0};
+	int final = 0, waited = 0, alerts = 0;
+	for (int32_t d = 1; d < 60; d++) {
+		struct scorer_alert a_now, a_later;
+		lossy_area(scorer_areas(now), D0 + d - 1);
+		int at_close = feed_day_in(now, &c_now, "T1", D0 + d, d < 40 ? 10 : 3, &a_now);
+		int outcome = feed_day_in(later, &c_later, "T1", D0 + d, d < 40 ? 10 : 3, &a_later);
+		if (d == 1)
+			continue;
+		if (outcome == SCORER_DECIDED) {
+			final++;
+			cr_assert_neq(at_close, SCORER_ALERT, "day %d: final at its close, alerts", d - 1);
+			continue;
+		}
+		cr_assert_eq(outcome, SCORER_DEFERRED, "day %d", d - 1);
+		cr_assert_geq(d, 40, "day %d: no drop yet, nothing to wait for", d - 1);
+		waited++;
+		lossy_area(&as_of, D0 + d - 1);
+		int rescored = scorer_rescore(later, "C1", "T1", scorer_deferred(later), &as_of, &a_later);
+		cr_assert_eq(rescored, at_close, "day %d", d - 1);
+		alerts += rescored == SCORER_ALERT;
+	}
+	cr_assert_geq(final, 38, "the days before the drop are final");
+	cr_assert_gt(waited, 5);
+	cr_assert_gt(alerts, 5);
 	area_table_free(&as_of);
 	scorer_free(now);
 	finish(later);
@@ -979,7 +1064,7 @@ Test(scorer, theft_rules_read_the_customers_attributes_also_in_a_deferred_day)
 	/* a day that waits for its area keeps the values it closed with */
 	attr_vec_set(&av, slot, 0);
 	scorer_set_attributes(later, schema, given_attributes, &av);
-	scorer_set_deferral(later, 1);
+	scorer_set_deferral(later, SCORER_DEFER_ALL);
 	feed_day_in(later, &cs_later, "T1", D0, 6, &alert);
 	cr_assert_eq(feed_day_in(later, &cs_later, "T1", D0 + 1, 6, &alert), SCORER_DEFERRED);
 	attr_vec_set(&av, slot, 1); /* a later profile: the closed day stays retail */
