@@ -22,7 +22,7 @@
 #define Z_MAX 1e9              /* z of an exact fit (standard error 0) */
 #define AUTOCORR_MAX 0.9       /* the residual's lag-1 autocorrelation counted at most */
 #define ROBUST_WEIGHT_MIN 1e-4 /* an interval's weight at least (the columns keep a norm) */
-#define NULL_MIN_CUSTOMERS 10  /* customers with a refitted z that give the area's null */
+#define NULL_MIN_CUSTOMERS 10  /* attributed customers that give the area's null */
 #define DAY_S 86400
 
 struct attrib_ws {
@@ -43,12 +43,10 @@ struct attrib_ws {
 	double *coef_scaled;
 	double *colsum;    /* per live column: its sum over the rows */
 	double *cvec;      /* a customer's column sums over the passive set */
-	double *refit_z;   /* per customer: its refitted z before the area's null (NAN: none) */
-	double *null_z;    /* the refitted z of the area, reordered by the median */
-	double *infl;      /* per row: a customer's influence on its refitted stolen energy */
-	double *fitq;      /* per row: the refit's fitted loss */
-	double *bq, *uq;   /* per refit column: the refit's coefficients, G^-1 c */
-	double *hq;        /* per refit column: a right-hand side gathered over them */
+	double *cust_z;    /* per customer: its z before the area's null (NAN: none) */
+	double *null_z;    /* those z of the area, reordered by the median */
+	double *infl;      /* per row: a customer's influence on its stolen energy */
+	double *cq, *uq;   /* per passive column: a customer's column sums c, G_PP^-1 c */
 	uint32_t *row_lo, *row_hi; /* per live column: its first and past its last non-zero row */
 	uint32_t *col_id;  /* per live column: TECH_*, or TECH_COLUMNS + stride * customer + slot
 	                      (slots: the metered segments, then shortfall, then silent) */
@@ -76,7 +74,7 @@ void attrib_params_default(struct attrib_params *p)
 	p->tukey_c = 0;
 	p->ridge = 1e-10;
 	p->metered_segments = 7;
-	p->z_method = ATTRIB_Z_CALIBRATED;
+	p->z_method = ATTRIB_Z_ACTIVE_SET;
 }
 
 /* ---- the workspace ---- */
@@ -113,13 +111,11 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
 	ws->colsum = xmalloc((size_t)cols * sizeof(double));
 	ws->cvec = xmalloc((size_t)cols * sizeof(double));
 	ws->col_id = xmalloc((size_t)cols * sizeof(uint32_t));
-	ws->refit_z = xmalloc((size_t)max_customers * sizeof(double));
+	ws->cust_z = xmalloc((size_t)max_customers * sizeof(double));
 	ws->null_z = xmalloc((size_t)max_customers * sizeof(double));
 	ws->infl = xmalloc(rows * sizeof(double));
-	ws->fitq = xmalloc(rows * sizeof(double));
-	ws->bq = xmalloc((size_t)cols * sizeof(double));
+	ws->cq = xmalloc((size_t)cols * sizeof(double));
 	ws->uq = xmalloc((size_t)cols * sizeof(double));
-	ws->hq = xmalloc((size_t)cols * sizeof(double));
 	ws->row_lo = xmalloc((size_t)cols * sizeof(uint32_t));
 	ws->row_hi = xmalloc((size_t)cols * sizeof(uint32_t));
 	attrib_nnls_init(&ws->nnls, (uint32_t)cols);
@@ -146,13 +142,11 @@ void attrib_ws_free(struct attrib_ws *ws)
 	free(ws->colsum);
 	free(ws->cvec);
 	free(ws->col_id);
-	free(ws->refit_z);
+	free(ws->cust_z);
 	free(ws->null_z);
 	free(ws->infl);
-	free(ws->fitq);
-	free(ws->bq);
+	free(ws->cq);
 	free(ws->uq);
-	free(ws->hq);
 	free(ws->row_lo);
 	free(ws->row_hi);
 	attrib_nnls_free(&ws->nnls);
@@ -162,9 +156,9 @@ void attrib_ws_free(struct attrib_ws *ws)
 size_t attrib_ws_bytes(const struct attrib_ws *ws)
 {
 	size_t rows = ws->max_intervals, cols = ws->max_cols;
-	return sizeof(*ws) + cols * rows * sizeof(double) + 8 * rows * sizeof(double) +
+	return sizeof(*ws) + cols * rows * sizeof(double) + 7 * rows * sizeof(double) +
 	       rows * sizeof(uint32_t) + cols * cols * sizeof(double) +
-	       10 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
+	       9 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
 	       2 * ws->max_customers * sizeof(double) +
 	       attrib_nnls_bytes(&ws->nnls);
 }
@@ -539,57 +533,43 @@ static double residual_sigma2(const struct attrib_ws *ws, uint32_t rows, int ar1
 	uint32_t np = ws->nnls.n_passive;
 	double sigma2 = rows > np ? rss_w / (rows - np) : 0;
 	double rho = ar1 && rss_w > 0 ? fmin(AUTOCORR_MAX, fmax(0.0, lag / rss_w)) : 0;
-	return sigma2 * (1 + rho) / (1 - rho);
+	return sigma2 * ((1 + rho) / (1 - rho));
 }
 
 /*
- * Refits customer i's live columns [j0, j1) without the sign constraint, beside the other
- * passive columns (the passive set's factor extended by those of its columns the fit left
- * at 0), and returns the refitted stolen energy (kWh over the rows). Without the sign
- * constraint an honest customer's estimate is as often below 0 as above (the NNLS estimate
- * is a sum of positive parts, biased upwards whenever it is chosen). The error is taken over
- * day blocks: the refitted stolen energy is sum_t infl_t y_t, and its variance is estimated
- * by the sum over the days of (sum_t infl_t e_t)^2 with e what the refit leaves, times
- * blocks / (blocks - 1): what the fit leaves follows the day's load for hours, so the
- * days, not the intervals, are the independent units; and at least the model's error
- * (sigma2 times c' G^-1 c over the refit's columns). Stores the error in *se. Returns NAN
- * when none of the customer's columns can be refitted (each depends on the passive set) or
- * the error is 0.
+ * The standard error of customer i's stolen energy (its live columns [j0, j1)) over the
+ * residual's day blocks. On the passive set the fit is least squares, so the stolen energy
+ * is sum_t infl_t y_t with infl = W X_P G_PP^-1 c (c its columns' sums); its variance is
+ * estimated by the sum over the days of (sum_t infl_t r_t)^2, times blocks / (blocks - 1):
+ * what the fit leaves follows the day's load for hours, so the days, not the intervals, are
+ * the independent units. Never below the model's error sigma2 c' G_PP^-1 c, which is what
+ * says that two customers whose loads are the same cannot be told apart. Returns the error,
+ * or NAN when none of its columns is passive or the error is 0.
  */
-static double refit_z(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
-                      double sigma2, uint32_t j0, uint32_t j1, double *se)
+static double day_block_se(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
+                           double sigma2, uint32_t j0, uint32_t j1)
 {
-	struct attrib_nnls *s = &ws->nnls;
+	const struct attrib_nnls *s = &ws->nnls;
 	uint32_t m = s->n_passive;
-	for (uint32_t j = j0; j < j1; j++)
-		if (!s->in_passive[j] && attrib_nnls_factor_append(s, ws->gram, ws->n_live, m, j) == 0)
-			m++;
 	int any = 0;
 	for (uint32_t k = 0; k < m; k++) {
 		uint32_t j = s->passive[k];
 		int mine = j >= j0 && j < j1;
-		ws->hq[k] = mine ? ws->colsum[j] / ws->scale[j] : 0;
+		ws->cq[k] = mine ? ws->colsum[j] / ws->scale[j] : 0;
 		any |= mine;
 	}
 	if (!any)
 		return NAN;
-	double stolen = 0;
-	attrib_nnls_factor_solve(s, m, ws->hq, ws->uq);
-	for (uint32_t k = 0; k < m; k++)
-		ws->hq[k] = ws->rhs[s->passive[k]];
-	attrib_nnls_factor_solve(s, m, ws->hq, ws->bq);
+	attrib_nnls_factor_solve(s, m, ws->cq, ws->uq);
+	double model_var = 0;
 	memset(ws->infl, 0, rows * sizeof(double));
-	memset(ws->fitq, 0, rows * sizeof(double));
 	for (uint32_t k = 0; k < m; k++) {
 		uint32_t j = s->passive[k];
 		const double *xj = ws->x + (size_t)j * ws->max_intervals;
-		double du = ws->uq[k] / ws->scale[j], db = ws->bq[k] / ws->scale[j];
-		if (j >= j0 && j < j1)
-			stolen += ws->colsum[j] * db;
-		for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++) {
+		double du = ws->uq[k] / ws->scale[j];
+		model_var += ws->uq[k] * ws->cq[k];
+		for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++)
 			ws->infl[t] += du * xj[t];
-			ws->fitq[t] += db * xj[t];
-		}
 	}
 	double var = 0, block = 0;
 	uint32_t blocks = 0;
@@ -602,38 +582,30 @@ static double refit_z(struct attrib_ws *ws, const struct attrib_area *a, uint32_
 			blocks++;
 			day = d;
 		}
-		block += ws->w[t] * ws->infl[t] * (ws->y[t] - ws->fitq[t]);
+		block += ws->w[t] * ws->infl[t] * ws->r[t];
 	}
 	var += block * block;
 	if (blocks > 1)
 		var *= (double)blocks / (blocks - 1);
-	/* never below the model's own error sigma^2 c' G^-1 c, which is what says that two
-	   customers whose loads are the same cannot be told apart */
-	double model_var = 0;
-	for (uint32_t k = 0; k < m; k++)
-		model_var += ws->uq[k] * (s->passive[k] >= j0 && s->passive[k] < j1 ?
-		                          ws->colsum[s->passive[k]] / ws->scale[s->passive[k]] : 0);
 	var = fmax(var, sigma2 * model_var);
-	if (!(var > 0))
-		return NAN;
-	*se = sqrt(var);
-	return stolen;
+	return var > 0 ? sqrt(var) : NAN;
 }
 
 /*
- * ATTRIB_Z_CALIBRATED: each customer's refitted stolen energy over its error (refit_z), then
- * the area's own null: most of an area's customers steal nothing, so the median and the
- * robust sd of their refitted z say where an honest customer's z lies in this area-window;
- * with at least NULL_MIN_CUSTOMERS customers refitted each z is centred on that median and
- * divided by that sd when it is above 1. z is at least 0, and 0 for a customer the NNLS
- * attributes nothing to.
+ * ATTRIB_Z_CALIBRATED: each attributed customer's stolen energy over its day-block error
+ * (day_block_se), then the area's own null: most of the customers an area-window attributes
+ * something to steal nothing (a little of the loss on their load, by chance or by a loss the
+ * technical model does not hold), so the median and the robust sd of their z say where an
+ * honest customer's z lies in this area-window; with at least NULL_MIN_CUSTOMERS of them each
+ * z is centred on that median and divided by that sd when it is above 1. z is at least 0,
+ * and 0 for a customer the NNLS attributes nothing to.
  */
 static void calibrated_z(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
                          double sigma2, struct attrib_customer *out)
 {
 	uint32_t n_z = 0;
 	for (uint32_t i = 0; i < a->n_customers; i++)
-		ws->refit_z[i] = NAN;
+		ws->cust_z[i] = NAN;
 	for (uint32_t j0 = 0; j0 < ws->n_live;) {
 		if (ws->col_id[j0] < TECH_COLUMNS) {
 			j0++;
@@ -642,12 +614,12 @@ static void calibrated_z(struct attrib_ws *ws, const struct attrib_area *a, uint
 		uint32_t i = (ws->col_id[j0] - TECH_COLUMNS) / ws->stride, j1 = j0 + 1;
 		while (j1 < ws->n_live && (ws->col_id[j1] - TECH_COLUMNS) / ws->stride == i)
 			j1++;
-		double se = 0, kwh = refit_z(ws, a, rows, sigma2, j0, j1, &se);
-		if (!isnan(kwh)) {
-			ws->refit_z[i] = kwh / se;
-			ws->null_z[n_z++] = ws->refit_z[i];
+		double se = day_block_se(ws, a, rows, sigma2, j0, j1);
+		if (!isnan(se) && out[i].stolen_kwh > 0) {
+			ws->cust_z[i] = out[i].stolen_kwh / se;
+			ws->null_z[n_z++] = ws->cust_z[i];
+			out[i].se_kwh = se;
 		}
-		out[i].se_kwh = se;
 		j0 = j1;
 	}
 	double centre = 0, spread = 1;
@@ -655,12 +627,12 @@ static void calibrated_z(struct attrib_ws *ws, const struct attrib_area *a, uint
 		spread = fmax(1.0, attrib_robust_sd(ws->null_z, n_z, &centre));
 	for (uint32_t i = 0; i < a->n_customers; i++) {
 		struct attrib_customer *c = &out[i];
-		if (!(c->stolen_kwh > 0) || isnan(ws->refit_z[i])) {
+		if (!(c->stolen_kwh > 0) || isnan(ws->cust_z[i])) {
 			c->z = 0;
 			c->se_kwh = 0;
 			continue;
 		}
-		c->z = fmin(Z_MAX, fmax(0.0, (ws->refit_z[i] - centre) / spread));
+		c->z = fmin(Z_MAX, fmax(0.0, (ws->cust_z[i] - centre) / spread));
 		c->se_kwh *= spread;
 	}
 }

@@ -24,7 +24,6 @@ struct attrib_nnls {
 	uint8_t *in_passive;
 	uint8_t *blocked;   /* columns left out: dependent on the passive set */
 	uint32_t n_passive;
-	double ridge;       /* the ridge of the factor attrib_nnls_solve left (0 or its ridge) */
 };
 
 /* Allocates s for up to max_n columns (aborts on out-of-memory). */
@@ -56,18 +55,8 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 double attrib_nnls_quad(struct attrib_nnls *s, const double *c);
 
 /*
- * Extends the factor left by attrib_nnls_solve beyond its passive set: column j of G (n x n,
- * as given to the solve) becomes row m of the factor and s->passive[m], after the columns
- * s->passive[0 .. m) (m >= s->n_passive; rows from s->n_passive on are the caller's scratch,
- * which the next solve overwrites; s->n_passive is not changed). Returns 0, or -1 when j
- * depends on those columns (nothing usable appended).
- */
-int attrib_nnls_factor_append(struct attrib_nnls *s, const double *G, uint32_t n, uint32_t m,
-                              uint32_t j);
-
-/*
- * Solves (G_QQ + ridge I) z = b for the first m columns of s->passive (the passive set and
- * any columns appended after it) with their factor. b and z hold m values; neither may be
+ * Solves (G_PP + ridge I) z = b over the passive set left by attrib_nnls_solve (m =
+ * s->n_passive columns, in its order) with its factor. b and z hold m values; neither may be
  * s->work.
  */
 void attrib_nnls_factor_solve(const struct attrib_nnls *s, uint32_t m, const double *b,

@@ -290,15 +290,7 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 	}
 	double ridge_left = polish(s, G, h, n, ridge, x);
 	prune_passive(s, G, n, ridge_left, PRUNE_TOL * tol, x);
-	s->ridge = ridge_left;
 	return steps;
-}
-
-int attrib_nnls_factor_append(struct attrib_nnls *s, const double *G, uint32_t n, uint32_t m,
-                              uint32_t j)
-{
-	s->passive[m] = j;
-	return chol_append(s->chol, s->max_n, G, n, s->passive, m, j, s->ridge);
 }
 
 void attrib_nnls_factor_solve(const struct attrib_nnls *s, uint32_t m, const double *b,

@@ -420,11 +420,11 @@ static uint32_t honest_at_or_above(double at)
 
 /* A 3% loss on the load that varies from day to day, which a + c F^2 does not hold, in an
  * area of 12 with one thief from day 14 and an honest household halving its use the same
- * day. The active set's z is a sum of positive parts over an error from iid intervals: half
- * the honest customers, whose loads carry some of the loss, get z 1 or more. The calibrated
- * z (the default) refits each customer without the sign constraint, takes its error over
- * days and centres it on the area's customers: no honest customer, the halving one
- * included, reaches z 1, and the thief stays above 5. */
+ * day. The active set's z (the default) is an error from iid intervals on estimates that
+ * are never below 0: half the honest customers, whose loads carry some of the loss, get z 1
+ * or more. The calibrated z takes the error over days and centres it on the area's
+ * attributed customers: fewer honest customers reach z 1, none z 3, the halving one stays
+ * below 1 and the thief above 5, with the same estimates. */
 Test(attrib, calibrated_z_honest_drop_next_to_thief)
 {
 	area_init(12, 28, 3600);
@@ -433,19 +433,40 @@ Test(attrib, calibrated_z_honest_drop_next_to_thief)
 	feeder_build_misfit(0.005, 0.03);
 	struct attrib_params p;
 	attrib_params_default(&p);
-	p.z_method = ATTRIB_Z_ACTIVE_SET;
+	cr_assert_eq(p.z_method, ATTRIB_Z_ACTIVE_SET, "the default");
 	solve(&p);
 	uint32_t active_set_honest = honest_at_or_above(1.0);
-	double active_set_thief = out[3].z;
-	solve(NULL);
+	double active_set_thief = out[3].z, active_set_stolen = out[3].stolen_kwh;
+	p.z_method = ATTRIB_Z_CALIBRATED;
+	solve(&p);
 	cr_log_info("active set: thief z %g, %u honest at z >= 1; calibrated: thief z %g, "
 	            "halving z %g, %u honest at z >= 1", active_set_thief, active_set_honest,
 	            out[3].z, out[8].z, honest_at_or_above(1.0));
+	cr_assert_eq(out[3].stolen_kwh, active_set_stolen, "the estimate is the same");
 	cr_assert_lt(honest_at_or_above(1.0), active_set_honest,
 	             "fewer honest customers at z >= 1 than the active set's");
 	cr_assert_eq(honest_at_or_above(3.0), 0, "an honest customer at z >= 3");
-	cr_assert_lt(out[8].z, 2.0, "the honest halving: z %g", out[8].z);
+	cr_assert_lt(out[8].z, 1.0, "the honest halving: z %g", out[8].z);
 	cr_assert_gt(out[3].z, 5.0, "the thief: z %g", out[3].z);
+}
+
+/* The calibrated z keeps what the active set's says where the model's error is the larger:
+ * two customers whose meters read the same cannot be told apart. */
+Test(attrib, calibrated_z_identical_customers)
+{
+	area_init(5, 14, 3600);
+	theft_throughout(3, 0.4);
+	for (uint32_t t = 0; t < fx.T; t++) {
+		double same = fx.metered[3 * fx.T + t];
+		fx.truth[1 * fx.T + t] = fx.metered[1 * fx.T + t] = fx.baseline[1 * fx.T + t] = same;
+	}
+	feeder_build(0.005);
+	struct attrib_params p;
+	attrib_params_default(&p);
+	p.z_method = ATTRIB_Z_CALIBRATED;
+	solve(&p);
+	cr_assert_lt(out[1].z, 2.0, "z %g", out[1].z);
+	cr_assert_lt(out[3].z, 2.0, "z %g", out[3].z);
 }
 
 /* A glitch of the transformer meter (one interval 60% high) with noise: the re-weighting
