@@ -542,8 +542,9 @@ static double residual_sigma2(const struct attrib_ws *ws, uint32_t rows, int ar1
  * is sum_t infl_t y_t with infl = W X_P G_PP^-1 c (c its columns' sums); its variance is
  * estimated by the sum over the days of (sum_t infl_t r_t)^2, times blocks / (blocks - 1):
  * what the fit leaves follows the day's load for hours, so the days, not the intervals, are
- * the independent units. Never below the model's error sigma2 c' G_PP^-1 c, which is what
- * says that two customers whose loads are the same cannot be told apart. Returns the error,
+ * the independent units. Never below the active set's model error sigma2 c' G_PP^-1 c (a
+ * window whose residual happens to cancel within days does not make a customer surer than
+ * the iid error would). Returns the error,
  * or NAN when none of its columns is passive or the error is 0.
  */
 static double day_block_se(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,

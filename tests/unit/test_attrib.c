@@ -544,8 +544,7 @@ Test(attrib, missing_feeder_intervals)
 
 /* Two customers whose meters read the same, one of them stealing and the other honestly
  * using what the first records: which one steals cannot be told. The ridge splits the energy
- * evenly, their sum is right, and neither is confident, with either z (the calibrated one
- * keeps the model's error where it is the larger). */
+ * evenly, their sum is right, and neither is confident, with either z. */
 Test(attrib, identical_customers_not_identifiable)
 {
 	area_init(5, 14, 3600);
