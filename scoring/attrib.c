@@ -22,6 +22,8 @@
 #define Z_MAX 1e9              /* z of an exact fit (standard error 0) */
 #define AUTOCORR_MAX 0.9       /* the residual's lag-1 autocorrelation counted at most */
 #define ROBUST_WEIGHT_MIN 1e-4 /* an interval's weight at least (the columns keep a norm) */
+#define NULL_MIN_CUSTOMERS 10  /* attributed customers that give the area's null */
+#define DAY_S 86400
 
 struct attrib_ws {
 	uint32_t max_customers, max_intervals, max_segments, max_cols;
@@ -41,6 +43,10 @@ struct attrib_ws {
 	double *coef_scaled;
 	double *colsum;    /* per live column: its sum over the rows */
 	double *cvec;      /* a customer's column sums over the passive set */
+	double *cust_z;    /* per customer: its z before the area's null (NAN: none) */
+	double *null_z;    /* those z of the area, reordered by the median */
+	double *infl;      /* per row: a customer's influence on its stolen energy */
+	double *cq, *uq;   /* per passive column: a customer's column sums c, G_PP^-1 c */
 	uint32_t *row_lo, *row_hi; /* per live column: its first and past its last non-zero row */
 	uint32_t *col_id;  /* per live column: TECH_*, or TECH_COLUMNS + stride * customer + slot
 	                      (slots: the metered segments, then shortfall, then silent) */
@@ -68,6 +74,7 @@ void attrib_params_default(struct attrib_params *p)
 	p->tukey_c = 0;
 	p->ridge = 1e-10;
 	p->metered_segments = 7;
+	p->z_method = ATTRIB_Z_ACTIVE_SET;
 }
 
 /* ---- the workspace ---- */
@@ -104,6 +111,11 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
 	ws->colsum = xmalloc((size_t)cols * sizeof(double));
 	ws->cvec = xmalloc((size_t)cols * sizeof(double));
 	ws->col_id = xmalloc((size_t)cols * sizeof(uint32_t));
+	ws->cust_z = xmalloc((size_t)max_customers * sizeof(double));
+	ws->null_z = xmalloc((size_t)max_customers * sizeof(double));
+	ws->infl = xmalloc(rows * sizeof(double));
+	ws->cq = xmalloc((size_t)cols * sizeof(double));
+	ws->uq = xmalloc((size_t)cols * sizeof(double));
 	ws->row_lo = xmalloc((size_t)cols * sizeof(uint32_t));
 	ws->row_hi = xmalloc((size_t)cols * sizeof(uint32_t));
 	attrib_nnls_init(&ws->nnls, (uint32_t)cols);
@@ -130,6 +142,11 @@ void attrib_ws_free(struct attrib_ws *ws)
 	free(ws->colsum);
 	free(ws->cvec);
 	free(ws->col_id);
+	free(ws->cust_z);
+	free(ws->null_z);
+	free(ws->infl);
+	free(ws->cq);
+	free(ws->uq);
 	free(ws->row_lo);
 	free(ws->row_hi);
 	attrib_nnls_free(&ws->nnls);
@@ -139,9 +156,10 @@ void attrib_ws_free(struct attrib_ws *ws)
 size_t attrib_ws_bytes(const struct attrib_ws *ws)
 {
 	size_t rows = ws->max_intervals, cols = ws->max_cols;
-	return sizeof(*ws) + cols * rows * sizeof(double) + 6 * rows * sizeof(double) +
+	return sizeof(*ws) + cols * rows * sizeof(double) + 7 * rows * sizeof(double) +
 	       rows * sizeof(uint32_t) + cols * cols * sizeof(double) +
-	       7 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
+	       9 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
+	       2 * ws->max_customers * sizeof(double) +
 	       attrib_nnls_bytes(&ws->nnls);
 }
 
@@ -195,11 +213,13 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 	    p->robust_iterations < 0 ||
 	    p->robust_iterations > 20 || !(p->huber_k > 0) || !isfinite(p->huber_k) ||
 	    !(p->tukey_c >= 0) || !isfinite(p->tukey_c) ||
-	    !(p->ridge >= 0) || !(p->ridge < 1)) {
+	    !(p->ridge >= 0) || !(p->ridge < 1) ||
+	    (p->z_method != ATTRIB_Z_ACTIVE_SET && p->z_method != ATTRIB_Z_CALIBRATED)) {
 		snprintf(errstr, errstr_size, "attrib: params out of range (regressors 0x%x <= 0x7, "
 		         "metered_segments %u >= 1, robust_iterations %d in 0..20, huber_k %g > 0, "
-		         "ridge %g in [0, 1))", p->regressors, p->metered_segments,
-		         p->robust_iterations, p->huber_k, p->ridge);
+		         "ridge %g in [0, 1), z_method %d 0 or 1)", p->regressors,
+		         p->metered_segments, p->robust_iterations, p->huber_k, p->ridge,
+		         (int)p->z_method);
 		return RISKD_ERR_INVALID;
 	}
 	if (p->tech_mode == ATTRIB_TECH_FIXED &&
@@ -498,7 +518,128 @@ static double stolen_se(struct attrib_ws *ws, uint32_t i, double sigma2)
 	return q > 0 ? sqrt(sigma2 * q) : 0;
 }
 
-static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
+/* sigma^2 of the fit: the weighted residuals' variance per degree of freedom; with ar1 (the
+ * active-set z) inflated by (1 + rho) / (1 - rho) for their lag-1 autocorrelation rho (what
+ * the fit leaves follows the day's load shape for hours, and the errors of sums over such
+ * intervals add up as an AR(1) series' do). */
+static double residual_sigma2(const struct attrib_ws *ws, uint32_t rows, int ar1)
+{
+	double rss_w = 0, lag = 0;
+	for (uint32_t k = 0; k < rows; k++) {
+		rss_w += ws->w[k] * ws->r[k] * ws->r[k];
+		if (k > 0)
+			lag += sqrt(ws->w[k] * ws->w[k - 1]) * ws->r[k] * ws->r[k - 1];
+	}
+	uint32_t np = ws->nnls.n_passive;
+	double sigma2 = rows > np ? rss_w / (rows - np) : 0;
+	double rho = ar1 && rss_w > 0 ? fmin(AUTOCORR_MAX, fmax(0.0, lag / rss_w)) : 0;
+	return sigma2 * ((1 + rho) / (1 - rho));
+}
+
+/*
+ * The standard error of customer i's stolen energy (its live columns [j0, j1)) over the
+ * residual's day blocks. On the passive set the fit is least squares, so the stolen energy
+ * is sum_t infl_t y_t with infl = W X_P G_PP^-1 c (c its columns' sums); its variance is
+ * estimated by the sum over the days of (sum_t infl_t r_t)^2, times blocks / (blocks - 1):
+ * what the fit leaves follows the day's load for hours, so the days, not the intervals, are
+ * the independent units. Never below the active set's model error sigma2 c' G_PP^-1 c (a
+ * window whose residual happens to cancel within days does not make a customer surer than
+ * the iid error would). Returns the error,
+ * or NAN when none of its columns is passive or the error is 0.
+ */
+static double day_block_se(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
+                           double sigma2, uint32_t j0, uint32_t j1)
+{
+	const struct attrib_nnls *s = &ws->nnls;
+	uint32_t m = s->n_passive;
+	int any = 0;
+	for (uint32_t k = 0; k < m; k++) {
+		uint32_t j = s->passive[k];
+		int mine = j >= j0 && j < j1;
+		ws->cq[k] = mine ? ws->colsum[j] / ws->scale[j] : 0;
+		any |= mine;
+	}
+	if (!any)
+		return NAN;
+	attrib_nnls_factor_solve(s, m, ws->cq, ws->uq);
+	double model_var = 0;
+	memset(ws->infl, 0, rows * sizeof(double));
+	for (uint32_t k = 0; k < m; k++) {
+		uint32_t j = s->passive[k];
+		const double *xj = ws->x + (size_t)j * ws->max_intervals;
+		double du = ws->uq[k] / ws->scale[j];
+		model_var += ws->uq[k] * ws->cq[k];
+		for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++)
+			ws->infl[t] += du * xj[t];
+	}
+	double var = 0, block = 0;
+	uint32_t blocks = 0;
+	uint64_t day = UINT64_MAX;
+	for (uint32_t t = 0; t < rows; t++) {
+		uint64_t d = (uint64_t)ws->row_t[t] * (uint64_t)a->interval_s / DAY_S;
+		if (d != day) {
+			var += block * block;
+			block = 0;
+			blocks++;
+			day = d;
+		}
+		block += ws->w[t] * ws->infl[t] * ws->r[t];
+	}
+	var += block * block;
+	if (blocks > 1)
+		var *= (double)blocks / (blocks - 1);
+	var = fmax(var, sigma2 * model_var);
+	return var > 0 ? sqrt(var) : NAN;
+}
+
+/*
+ * ATTRIB_Z_CALIBRATED: each attributed customer's stolen energy over its day-block error
+ * (day_block_se), then the area's own null: most of the customers an area-window attributes
+ * something to steal nothing (a little of the loss on their load, by chance or by a loss the
+ * technical model does not hold), so the median and the robust sd of their z say where an
+ * honest customer's z lies in this area-window; with at least NULL_MIN_CUSTOMERS of them each
+ * z is centred on that median and divided by that sd when it is above 1. z is at least 0,
+ * and 0 for a customer the NNLS attributes nothing to.
+ */
+static void calibrated_z(struct attrib_ws *ws, const struct attrib_area *a, uint32_t rows,
+                         double sigma2, struct attrib_customer *out)
+{
+	uint32_t n_z = 0;
+	for (uint32_t i = 0; i < a->n_customers; i++)
+		ws->cust_z[i] = NAN;
+	for (uint32_t j0 = 0; j0 < ws->n_live;) {
+		if (ws->col_id[j0] < TECH_COLUMNS) {
+			j0++;
+			continue;
+		}
+		uint32_t i = (ws->col_id[j0] - TECH_COLUMNS) / ws->stride, j1 = j0 + 1;
+		while (j1 < ws->n_live && (ws->col_id[j1] - TECH_COLUMNS) / ws->stride == i)
+			j1++;
+		double se = day_block_se(ws, a, rows, sigma2, j0, j1);
+		if (!isnan(se) && out[i].stolen_kwh > 0) {
+			ws->cust_z[i] = out[i].stolen_kwh / se;
+			ws->null_z[n_z++] = ws->cust_z[i];
+			out[i].se_kwh = se;
+		}
+		j0 = j1;
+	}
+	double centre = 0, spread = 1;
+	if (n_z >= NULL_MIN_CUSTOMERS)
+		spread = fmax(1.0, attrib_robust_sd(ws->null_z, n_z, &centre));
+	for (uint32_t i = 0; i < a->n_customers; i++) {
+		struct attrib_customer *c = &out[i];
+		if (!(c->stolen_kwh > 0) || isnan(ws->cust_z[i])) {
+			c->z = 0;
+			c->se_kwh = 0;
+			continue;
+		}
+		c->z = fmin(Z_MAX, fmax(0.0, (ws->cust_z[i] - centre) / spread));
+		c->se_kwh *= spread;
+	}
+}
+
+static void customer_results(struct attrib_ws *ws, const struct attrib_area *a,
+                             const struct attrib_params *p, uint32_t rows,
                              const struct attrib_area_result *res, struct attrib_customer *out)
 {
 	for (uint32_t j = 0; j < ws->n_live; j++) {
@@ -512,18 +653,13 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 		   the energy here, divide below */
 		c->coef[reg] = reg == ATTRIB_REG_METERED ? c->coef[reg] + ws->colsum[j] : ws->coef[j];
 	}
-	double rss_w = 0, lag = 0;
-	for (uint32_t k = 0; k < rows; k++) {
-		rss_w += ws->w[k] * ws->r[k] * ws->r[k];
-		if (k > 0)
-			lag += sqrt(ws->w[k] * ws->w[k - 1]) * ws->r[k] * ws->r[k - 1];
-	}
-	uint32_t np = ws->nnls.n_passive;
-	double sigma2 = rows > np ? rss_w / (rows - np) : 0;
-	/* what the fit leaves is rarely white: a misfit that follows the day's load shape spans
-	   many intervals, and the errors of sums over them add up as an AR(1) series' do */
-	double rho = rss_w > 0 ? fmin(AUTOCORR_MAX, fmax(0.0, lag / rss_w)) : 0;
-	sigma2 *= (1 + rho) / (1 - rho);
+	double y_sq = 0;
+	for (uint32_t k = 0; k < rows; k++)
+		y_sq += ws->y[k] * ws->y[k];
+	/* an exact fit keeps the active set's z (Z_MAX): its residuals are rounding */
+	int calibrated = p->z_method == ATTRIB_Z_CALIBRATED && res->status == ATTRIB_OK &&
+	                 res->noise_sd > EXACT_FIT * sqrt(y_sq / rows);
+	double sigma2 = residual_sigma2(ws, rows, !calibrated);
 	double days = rows * (double)a->interval_s / 86400.0;
 	for (uint32_t i = 0; i < a->n_customers; i++) {
 		struct attrib_customer *c = &out[i];
@@ -540,11 +676,13 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a, 
 			continue;
 		c->stolen_kwh_day = c->stolen_kwh / days;
 		c->share = res->ntl_kwh > 0 ? c->stolen_kwh / res->ntl_kwh : 0;
-		if (res->status != ATTRIB_OK)
+		if (res->status != ATTRIB_OK || calibrated)
 			continue;
 		c->se_kwh = sigma2 > 0 ? stolen_se(ws, i, sigma2) : 0;
 		c->z = c->stolen_kwh / fmax(c->se_kwh, c->stolen_kwh / Z_MAX);
 	}
+	if (calibrated)
+		calibrated_z(ws, a, rows, sigma2, out);
 }
 
 int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
@@ -573,6 +711,6 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 	build_columns(ws, area, p, rows);
 	res->iterations = fit_columns(ws, p, rows);
 	area_results(ws, area, p, rows, res);
-	customer_results(ws, area, rows, res, out);
+	customer_results(ws, area, p, rows, res, out);
 	return 0;
 }

@@ -31,8 +31,10 @@
  * A customer's stolen energy is the sum of its columns times their coefficients; its
  * confidence is z = stolen / standard error, the error from the active set's covariance
  * (sigma^2 times the inverse Gram matrix of the columns in the fit, sigma^2 inflated for the
- * residual's lag-1 autocorrelation). An honest customer whose consumption drops gets about 0:
- * the area's loss does not move with its shortfall.
+ * residual's lag-1 autocorrelation). ATTRIB_Z_CALIBRATED takes the error over the residual's
+ * day blocks instead and centres and scales z on the area's attributed customers, most of
+ * whom steal nothing. An honest customer whose consumption drops gets about 0: the area's
+ * loss does not move with its shortfall.
  *
  * Pure computation: no I/O, no clock, no globals; every array is caller-owned. A workspace
  * (attrib_ws_new) is sized once for the largest area and window and then reused: a solve
@@ -86,6 +88,17 @@ struct attrib_tech {
 	uint32_t points;    /* intervals the fit used */
 };
 
+/* How a customer's z is found (attrib_params.z_method). */
+enum attrib_z_method {
+	ATTRIB_Z_ACTIVE_SET = 0, /* the NNLS estimate over its standard error from the active
+	                            set's covariance, sigma^2 iid inflated for the residual's
+	                            lag-1 autocorrelation */
+	ATTRIB_Z_CALIBRATED = 1  /* the NNLS estimate over a standard error from the residual's
+	                            day blocks (at least the active set's iid one), then
+	                            centred and scaled by the spread of those z over the area's
+	                            attributed customers */
+};
+
 /* Outcome of an area-window (attrib_area_result.status). */
 enum attrib_status {
 	ATTRIB_OK = 0,
@@ -126,6 +139,7 @@ struct attrib_params {
 	                                    Tukey's biweight at this many robust sd instead
 	                                    (glitches stop counting; z runs higher for all) */
 	double ridge;                    /* relative ridge on the scaled Gram matrix: 1e-10 */
+	enum attrib_z_method z_method;   /* ATTRIB_Z_ACTIVE_SET (docs/detection.md measures both) */
 };
 
 /* Fills *p with the defaults above. */
@@ -137,9 +151,11 @@ struct attrib_customer {
 	double stolen_kwh_day;  /* stolen_kwh per day of those intervals */
 	double share;           /* stolen_kwh / the area's non-technical loss over them (0 when
 	                           that loss is not positive); sums to about 1 over the area */
-	double se_kwh;          /* standard error of stolen_kwh (0 without one) */
-	double z;               /* stolen_kwh / se_kwh, at most 1e9 (an exact fit); 0 when
-	                           nothing is attributed or the status is not ATTRIB_OK */
+	double se_kwh;          /* standard error of stolen_kwh (0 without one; calibrated:
+	                           times the area's spread) */
+	double z;               /* the confidence that stolen_kwh is not 0 (attrib_z_method),
+	                           >= 0, at most 1e9 (an exact fit); 0 when nothing is
+	                           attributed or the status is not ATTRIB_OK */
 	double coef[ATTRIB_REG__COUNT];     /* b_m (with segments: their mean over the metered
 	                                       energy), b_s, b_g */
 	double kwh_by[ATTRIB_REG__COUNT];   /* each regressor's part of stolen_kwh */

@@ -55,6 +55,14 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 double attrib_nnls_quad(struct attrib_nnls *s, const double *c);
 
 /*
+ * Solves (G_PP + ridge I) z = b over the passive set left by attrib_nnls_solve (m =
+ * s->n_passive columns, in its order) with its factor. b and z hold m values; neither may be
+ * s->work.
+ */
+void attrib_nnls_factor_solve(const struct attrib_nnls *s, uint32_t m, const double *b,
+                              double *z);
+
+/*
  * Robust sd of v[0 .. n): 1.4826 x the median absolute deviation about the median, which it
  * stores in *median (both 0 when n is 0). Reorders and overwrites v.
  */

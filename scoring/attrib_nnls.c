@@ -293,6 +293,12 @@ uint32_t attrib_nnls_solve(struct attrib_nnls *s, const double *G, const double 
 	return steps;
 }
 
+void attrib_nnls_factor_solve(const struct attrib_nnls *s, uint32_t m, const double *b,
+                              double *z)
+{
+	chol_solve(s, m, b, z);
+}
+
 double attrib_nnls_quad(struct attrib_nnls *s, const double *c)
 {
 	/* c' (L L')^-1 c = |L^-1 c|^2 */
