@@ -45,8 +45,6 @@ void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now)
 	struct rbuf diag = {0};
 	int rc = scorer_reload(pl->ingest.scorer, force, &diag);
 	const struct ruleset *rs = scorer_rules(pl->ingest.scorer);
-	if (rc != 0)
-		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
 	if (rc == 1)
 		log_kv(LOG_INFO, "rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs), ruleset_rule_count(rs));
@@ -60,10 +58,14 @@ void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now)
 		pipeline_operating_reload(pl, force);
 	rbuf_reset(&diag);
 	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
-	if (crc != 0)
-		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
+	/* the live versions first, then the counts: a scrape that sees a reload counted sees
+	 * the versions it put live */
 	if (rc == 1 || crc == 1)
 		metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
+	if (rc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
+	if (crc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
 	if (crc == 1) {
 		pipeline_set_credit_policy(pl);
 		log_kv(LOG_INFO, "credit_reloaded", "policy=\"%s\"", pl->credit_policy);
