@@ -14,9 +14,10 @@
  * customers. Fewer than q meters cannot move it: a meter whose clock runs far ahead (or a
  * backfill's mistyped date) closes its own days through its own readings, as any reading
  * does, and no one else's. The price is the mirror image: a silent meter's days close only
- * while q meters of its partition still report, so in a partition of n < 2 * SILENT_QUORUM
- * meters, as many silent meters as reporting ones still close (a tie goes to closing) and
- * more do not; with n >= 2 * SILENT_QUORUM, as long as SILENT_QUORUM meters report.
+ * while q meters of its partition still report, so up to half of a small partition's meters
+ * may be silent (a tie goes to closing: one of two, two of four), all but SILENT_QUORUM of a
+ * large one's. In a partition of fewer than SILENT_HELD customers a new customer's first
+ * reading can raise q and so move the watermark back; the days it closed stay closed.
  *
  * Exactly-once: the watermark is a function of the partition's state (each customer's
  * last_ts only grows), and the sweep runs right after the reading that moves it past a
