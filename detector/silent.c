@@ -47,12 +47,13 @@ static int64_t mark_watermark(const struct silent_mark *mark)
  */
 static int mark_note(struct silent_mark *mark, const struct cstate *cs, int64_t ts)
 {
+	/* no newer than the oldest kept: not kept, or kept and unchanged (the common case) */
+	if (mark->held == SILENT_HELD && ts <= mark->last_ts[SILENT_HELD - 1])
+		return 0;
 	int32_t at = 0;
 	while (at < mark->held && mark->customer[at] != cs)
 		at++;
 	if (at == mark->held) { /* not kept: it takes the oldest entry's place, or a free one */
-		if (at == SILENT_HELD && ts <= mark->last_ts[SILENT_HELD - 1])
-			return 0;
 		if (at < SILENT_HELD)
 			mark->held++;
 		else
