@@ -150,8 +150,9 @@ static const struct config_key config_keys[] = {
 	           "IANA time zone of local days; must exist under /usr/share/zoneinfo (or $TZDIR)"),
 	KEY_INT("days.lateness_s", day_lateness_s, 0, 604800, 7200,
 	        "seconds of event time after a local day ends before a customer whose meter sent "
-	        "nothing since has the day closed anyway (a silent meter): when the newest reading "
-	        "of its partition is this much past the day's end"),
+	        "nothing since has the day closed anyway (a silent meter): when its partition's "
+	        "watermark, the newest time a quorum of its meters has reached, is this much past "
+	        "the day's end"),
 	KEY_INT("attribution.window_days", attribution_window_days, 7, 90, 28,
 	        "days of an area's energy balance that each attribution of its loss to its "
 	        "customers fits (the sliding window, ending with the newest balanced day)"),

@@ -18,7 +18,7 @@ void silent_sweep_init(struct silent_sweep *sw, int32_t lateness_s)
 
 void silent_sweep_free(struct silent_sweep *sw)
 {
-	free(sw->watermark);
+	free(sw->mark);
 	free(sw->due);
 	memset(sw, 0, sizeof(*sw));
 }
@@ -26,7 +26,48 @@ void silent_sweep_free(struct silent_sweep *sw)
 void silent_sweep_forget(struct silent_sweep *sw)
 {
 	for (size_t i = 0; i < sw->n_partitions; i++)
-		sw->watermark[i] = INT64_MIN;
+		sw->mark[i].held = -1;
+}
+
+/* The watermark of a known mark: the quorum's newest reading, 0 before any. The quorum is
+ * ceil(held / 2), which is SILENT_QUORUM once the mark is full (held = 2 * SILENT_QUORUM - 1,
+ * so the partition has that many customers or more). */
+static int64_t mark_watermark(const struct silent_mark *mark)
+{
+	if (mark->held == 0)
+		return 0;
+	return mark->last_ts[(mark->held + 1) / 2 - 1];
+}
+
+/*
+ * Notes that customer cs of the mark's partition has last_ts `ts`, which never lowers a
+ * customer's. The mark keeps its SILENT_HELD customers with the newest last_ts, newest
+ * first; every customer it does not keep is no newer than its oldest. Returns 1 when an
+ * entry changed.
+ */
+static int mark_note(struct silent_mark *mark, const struct cstate *cs, int64_t ts)
+{
+	/* no newer than the oldest kept: not kept, or kept and unchanged (the common case) */
+	if (mark->held == SILENT_HELD && ts <= mark->last_ts[SILENT_HELD - 1])
+		return 0;
+	int32_t at = 0;
+	while (at < mark->held && mark->customer[at] != cs)
+		at++;
+	if (at == mark->held) { /* not kept: it takes the oldest entry's place, or a free one */
+		if (at < SILENT_HELD)
+			mark->held++;
+		else
+			at = SILENT_HELD - 1;
+	} else if (mark->last_ts[at] == ts) {
+		return 0;
+	}
+	for (; at > 0 && mark->last_ts[at - 1] < ts; at--) {
+		mark->last_ts[at] = mark->last_ts[at - 1];
+		mark->customer[at] = mark->customer[at - 1];
+	}
+	mark->last_ts[at] = ts;
+	mark->customer[at] = cs;
+	return 1;
 }
 
 /* The newest day whose end lies at least the lateness before watermark w; INT32_MIN when no
@@ -40,14 +81,14 @@ static int32_t due_day(struct silent_sweep *sw, struct ingest *in, int64_t w)
 
 struct learn_ctx {
 	int32_t partition;
-	int64_t newest;
+	struct silent_mark *mark;
 };
 
 static int learn_one(struct cstate *cs, void *arg)
 {
 	struct learn_ctx *ctx = arg;
-	if (cs->partition == ctx->partition && cs->last_ts > ctx->newest)
-		ctx->newest = cs->last_ts;
+	if (cs->partition == ctx->partition && cs->last_ts > 0)
+		mark_note(ctx->mark, cs, cs->last_ts);
 	return 0;
 }
 
@@ -57,16 +98,24 @@ void silent_sweep_before(struct silent_sweep *sw, struct ingest *in, int32_t par
 		return;
 	if ((size_t)partition >= sw->n_partitions) {
 		size_t n = (size_t)partition + 1;
-		sw->watermark = xrealloc(sw->watermark, n * sizeof(*sw->watermark));
+		sw->mark = xrealloc(sw->mark, n * sizeof(*sw->mark));
 		for (size_t i = sw->n_partitions; i < n; i++)
-			sw->watermark[i] = INT64_MIN;
+			sw->mark[i].held = -1;
 		sw->n_partitions = n;
 	}
-	if (sw->watermark[partition] != INT64_MIN)
+	struct silent_mark *mark = &sw->mark[partition];
+	if (mark->held >= 0)
 		return;
-	struct learn_ctx ctx = {partition, 0};
+	mark->held = 0;
+	struct learn_ctx ctx = {partition, mark};
 	cstate_table_foreach(in->customers, learn_one, &ctx);
-	sw->watermark[partition] = ctx.newest;
+}
+
+int64_t silent_sweep_watermark(const struct silent_sweep *sw, int32_t partition)
+{
+	if (partition < 0 || (size_t)partition >= sw->n_partitions || sw->mark[partition].held < 0)
+		return INT64_MIN;
+	return mark_watermark(&sw->mark[partition]);
 }
 
 struct collect_ctx {
@@ -109,12 +158,15 @@ static int cmp_by_id(const void *x, const void *y)
 size_t silent_sweep_after(struct silent_sweep *sw, struct ingest *in, int32_t partition,
                           const struct cstate *cs, const struct silent_hooks *hooks)
 {
-	if (partition < 0 || (size_t)partition >= sw->n_partitions ||
-	    cs->last_ts <= sw->watermark[partition])
+	if (partition < 0 || (size_t)partition >= sw->n_partitions || cs->partition != partition ||
+	    cs->last_ts <= 0 || sw->mark[partition].held < 0)
 		return 0;
-	int32_t before = due_day(sw, in, sw->watermark[partition]);
-	sw->watermark[partition] = cs->last_ts;
-	int32_t through = due_day(sw, in, cs->last_ts);
+	struct silent_mark *mark = &sw->mark[partition];
+	int64_t was = mark_watermark(mark);
+	if (!mark_note(mark, cs, cs->last_ts))
+		return 0;
+	int32_t before = due_day(sw, in, was);
+	int32_t through = due_day(sw, in, mark_watermark(mark));
 	if (through <= before)
 		return 0;
 	struct collect_ctx ctx = {sw, partition, through, 0};

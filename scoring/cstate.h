@@ -142,9 +142,9 @@ struct cstate {
 	uint8_t recent_next;                    /* next slot of recent_events to overwrite */
 	float capacity_kw;                      /* from the profile; 0 = unknown */
 	int64_t last_ts;                        /* ts (Unix seconds) of the newest reading
-	                                           counted; 0 = none. A partition's newest is
-	                                           its watermark, which closes silent meters'
-	                                           days (detector/silent.h) */
+	                                           counted; 0 = none. A quorum of a partition's
+	                                           newest makes its watermark, which closes
+	                                           silent meters' days (detector/silent.h) */
 	/* daily rollup of interval readings (local days) */
 	int32_t open_day;                       /* local day being accumulated (days since epoch) */
 	int32_t open_readings;                  /* readings counted in open_day */

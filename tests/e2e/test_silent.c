@@ -19,6 +19,10 @@
  *
  * two_instances_equal_one: the stream on two partitions through two instances at once gives
  * what one instance gives.
+ *
+ * a_clock_ahead_closes_no_neighbours_day: every meter reports, and at the end of day
+ * AHEAD_DAY C6's meter also sends one reading dated CLOCK_AHEAD_DAYS later (a clock set
+ * wrong). It closes C6's own day, and no other: no day closes silent, no no_data alert.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -35,13 +39,21 @@
 #define DAYS 21
 #define SILENT_FROM 12   /* first day (1-based) without a reading of C4 and C8 */
 #define CUSTOMERS 8      /* C1-C4 in T1, C5-C8 in T2 */
+#define AHEAD_DAY 8      /* the day whose last hour C6's meter also sends far ahead */
+#define CLOCK_AHEAD_DAYS 30
+
+/* What happens in a stream besides hourly readings of every meter. */
+enum city_kind {
+	CITY_SILENT,      /* C4 and C8 stop reporting from day SILENT_FROM */
+	CITY_CLOCK_AHEAD  /* C6 sends one reading CLOCK_AHEAD_DAYS ahead at the end of AHEAD_DAY */
+};
 
 /* Customer c's true consumption in hour h of day d (kWh): its own level and daily shape,
  * with a small day-to-day wobble. C8's house takes nothing once its meter is silent. */
-static double true_kwh(int c, int d, int h)
+static double true_kwh(enum city_kind kind, int c, int d, int h)
 {
 	static const double level[CUSTOMERS] = {0.6, 1.1, 0.8, 1.5, 0.7, 1.2, 0.9, 1.4};
-	if (c == 7 && d >= SILENT_FROM)
+	if (kind == CITY_SILENT && c == 7 && d >= SILENT_FROM)
 		return 0;
 	double shape = 1.0 + 0.6 * sin(2 * M_PI * (h + 5 * c) / 24.0) +
 	               0.3 * cos(2 * M_PI * (2 * h + c) / 24.0);
@@ -49,9 +61,19 @@ static double true_kwh(int c, int d, int h)
 	return level[c] * shape * wobble;
 }
 
-/* Writes the stream (profiles, then hour by hour every meter that reports and both
- * transformers) to path. */
-static void write_city(const char *path)
+/* Writes one hourly reading of customer c (0-based) at ts. */
+static void write_reading(FILE *f, int c, const char *event_id, const char *ts, double kwh)
+{
+	fprintf(f,
+	        "{\"type\":\"meter_reading\",\"event_id\":\"%s\",\"ts\":\"%s\","
+	        "\"customer_id\":\"C%d\",\"meter_id\":\"M%d\",\"kwh\":%.6f,"
+	        "\"interval_s\":3600}\n",
+	        event_id, ts, c + 1, c + 1, kwh);
+}
+
+/* Writes the stream of a city of `kind` (profiles, then hour by hour every meter that
+ * reports and both transformers) to path. */
+static void write_city(const char *path, enum city_kind kind)
 {
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f);
@@ -67,14 +89,19 @@ static void write_city(const char *path)
 			snprintf(ts, sizeof(ts), "2026-01-%02dT%02d:00:00+08:00", d, h);
 			double feeder[2] = {0, 0};
 			for (int c = 0; c < CUSTOMERS; c++) {
-				feeder[c / 4] += true_kwh(c, d, h);
-				if ((c == 3 || c == 7) && d >= SILENT_FROM)
+				char event_id[64];
+				double kwh = true_kwh(kind, c, d, h);
+				feeder[c / 4] += kwh;
+				if (kind == CITY_SILENT && (c == 3 || c == 7) && d >= SILENT_FROM)
 					continue;
-				fprintf(f,
-				        "{\"type\":\"meter_reading\",\"event_id\":\"r%d-%d-%d\",\"ts\":\"%s\","
-				        "\"customer_id\":\"C%d\",\"meter_id\":\"M%d\",\"kwh\":%.6f,"
-				        "\"interval_s\":3600}\n",
-				        c + 1, d, h, ts, c + 1, c + 1, true_kwh(c, d, h));
+				snprintf(event_id, sizeof(event_id), "r%d-%d-%d", c + 1, d, h);
+				write_reading(f, c, event_id, ts, kwh);
+				if (kind == CITY_CLOCK_AHEAD && c == 5 && d == AHEAD_DAY && h == 23) {
+					char ahead[64];
+					snprintf(ahead, sizeof(ahead), "2026-02-%02dT23:00:00+08:00",
+					         AHEAD_DAY + CLOCK_AHEAD_DAYS - 31);
+					write_reading(f, c, "r6-ahead", ahead, kwh);
+				}
 			}
 			for (int t = 0; t < 2; t++)
 				fprintf(f,
@@ -106,16 +133,23 @@ static void seed_customers(const struct e2e_world *w)
 
 /* A fresh world of `partitions` partitions (each one's watermark moves with its customers'
  * readings) with a 7-day attribution window after 7 days of history, its customers known, and
- * the stream in its directory. */
-static void silent_world(struct e2e_world *w, const char *name, int partitions, char *file,
-                         size_t file_size)
+ * the stream of a city of `kind` in its directory. */
+static void city_world(struct e2e_world *w, const char *name, int partitions,
+                       enum city_kind kind, char *file, size_t file_size)
 {
 	e2e_world_new(w, name, partitions, 500);
 	e2e_world_set_attribution(w, 7, 7);
 	seed_customers(w);
 	snprintf(file, file_size, "%s/input.jsonl", w->dir);
-	write_city(file);
+	write_city(file, kind);
 	e2e_produce_file(w, file);
+}
+
+/* The world of the silent city. */
+static void silent_world(struct e2e_world *w, const char *name, int partitions, char *file,
+                         size_t file_size)
+{
+	city_world(w, name, partitions, CITY_SILENT, file, file_size);
 }
 
 Test(silent, silent_days_close_and_alert, .timeout = 300)
@@ -249,4 +283,30 @@ Test(silent, two_instances_equal_one, .timeout = 600)
 	             2 * (20 - SILENT_FROM + 2), "both silent meters' days closed");
 	reference_digest(&w, ref, sizeof(ref));
 	cr_assert_str_eq(got, ref, "two instances differ from one:\n  two %s\n  one %s", got, ref);
+}
+
+/* One partition of eight meters (quorum 4): C6's reading dated 30 days ahead closes its own
+ * day AHEAD_DAY, as any reading of a later day does, but moves no watermark, so its seven
+ * neighbours' days close with their own readings, whole, and none is silent or no_data. */
+Test(silent, a_clock_ahead_closes_no_neighbours_day, .timeout = 300)
+{
+	struct e2e_world w;
+	char file[1400];
+	city_world(&w, "silentahead", 1, CITY_CLOCK_AHEAD, file, sizeof(file));
+	e2e_riskd_run_until_idle(&w, 4, 240);
+
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.daily_usage where silent"), 0,
+	             "no day closed silent");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts where kind = 'no_data'"),
+	             0, "no no_data alert");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.daily_usage where"
+	                                  " customer_id <> 'C6' and readings = 24 and day between"
+	                                  " date '2026-01-01' and date '2026-01-20'"),
+	             7 * 20, "the neighbours' days closed whole, with their own readings");
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "select count(*) from risk.daily_usage where customer_id = 'C6'"
+	         " and day = date '2026-01-%02d' and readings = 24",
+	         AHEAD_DAY);
+	cr_assert_eq(e2e_query_int(w.dsn, sql), 1, "C6's day closed by its reading ahead");
 }

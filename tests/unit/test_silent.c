@@ -5,10 +5,14 @@
  * their threshold raises no_data, one whose area carries its usual load on the silent
  * regressor raises theft (rules/theft.yaml, silent_meter_area_loss); a meter back within the
  * lateness closes nothing; a watermark learned again from the state (a restart) closes the
- * same days; a pending score of a build with fewer features reads.
+ * same days; a pending score of a build with fewer features reads. The watermark is a
+ * quorum's: meters whose clocks run ahead close their own days and no one else's until
+ * min(SILENT_QUORUM, ceil(n / 2)) of the partition's n meters have reached a time, and the
+ * watermark learned from the state is the live one whatever the readings.
  *
  * A hand-built area: customer C1 (the meter that goes silent, area T1) and C2 (a neighbour
- * whose readings move the watermark), hourly readings from 2026-01-01 in Asia/Shanghai.
+ * whose readings move the watermark), hourly readings from 2026-01-01 in Asia/Shanghai; the
+ * quorum's tests add customers C3... without a profile.
  * Runs from the repository root (make test-unit does): the shipped rules/ are read.
  */
 #include <criterion/criterion.h>
@@ -25,7 +29,7 @@
 #define HOUR 3600
 #define MIDNIGHT(day) ((int64_t)(day) * 86400 - 8 * HOUR)
 #define LATENESS 7200
-#define MAX_CLOSED 64
+#define MAX_CLOSED 1024
 
 /* A day the sweep closed: whose, which, and what it raised. */
 struct closed_day {
@@ -44,6 +48,7 @@ struct fixture {
 	struct closed_day closed[MAX_CLOSED];
 	int n_closed;
 	int normal_no_data;     /* no_data raised by a reading's close (never expected) */
+	int32_t partition;      /* the input partition of the next events */
 	char err[256];
 	int seq;
 };
@@ -99,14 +104,14 @@ static void apply(struct fixture *f, struct event *ev)
 {
 	int reading = ev->type == EVENT_METER_READING;
 	if (reading)
-		silent_sweep_before(&f->sweep, &f->in, 0);
-	ingest_event(&f->in, ev, 0, &f->r, f->err, sizeof(f->err));
+		silent_sweep_before(&f->sweep, &f->in, f->partition);
+	ingest_event(&f->in, ev, f->partition, &f->r, f->err, sizeof(f->err));
 	cr_assert_eq(f->r.outcome, INGEST_ACCEPTED, "%s", f->err);
 	if (f->r.has_alert && f->r.alert.kind == SCORER_KIND_NO_DATA)
 		f->normal_no_data++;
 	if (reading && f->r.has_usage) {
 		const struct silent_hooks hooks = {NULL, on_closed, f};
-		silent_sweep_after(&f->sweep, &f->in, 0, f->r.cs, &hooks);
+		silent_sweep_after(&f->sweep, &f->in, f->partition, f->r.cs, &hooks);
 	}
 }
 
@@ -292,6 +297,209 @@ Test(silent, a_restart_closes_the_same_days)
 	}
 	fixture_fini(&a);
 	fixture_fini(&b);
+}
+
+/* The id of the quorum tests' customer c: C01, C02, ... (in id order as in number order). */
+static const char *meter(int c)
+{
+	static char id[16];
+	snprintf(id, sizeof(id), "C%02d", c);
+	return id;
+}
+
+/* Hourly readings of customers C01..Cn for the hours [from, to) after D0's midnight. */
+static void run_meters(struct fixture *f, int n, int from, int to)
+{
+	for (int h = from; h < to; h++)
+		for (int c = 1; c <= n; c++)
+			reading(f, meter(c), MIDNIGHT(D0) + (int64_t)h * HOUR, 0.3);
+}
+
+#define AHEAD_FROM (5 * 24 + 10) /* 10:00 of day 5 */
+#define AHEAD_S (20 * 86400)     /* how far the wrong clocks run ahead */
+
+/* Eight meters; from 10:00 of day 5 on, C03's clock runs 20 days ahead, then C05's (day 6)
+ * and C06's (day 7) too: three meters, one fewer than the quorum. Each closes its own days
+ * through its own readings (C03's first reading ahead closes its day 5 at once), and no
+ * other meter's day closes silent or raises no_data. */
+Test(silent, clocks_ahead_close_only_their_own_days)
+{
+	struct fixture f;
+	fixture_init(&f);
+	run_meters(&f, 8, 0, AHEAD_FROM);
+	for (int h = AHEAD_FROM; h < 8 * 24 + 5; h++)
+		for (int c = 1; c <= 8; c++) {
+			int ahead = c == 3 || (c == 5 && h >= 6 * 24) || (c == 6 && h >= 7 * 24);
+			reading(&f, meter(c), MIDNIGHT(D0) + (int64_t)h * HOUR + (ahead ? AHEAD_S : 0), 0.3);
+			if (c == 3 && h == AHEAD_FROM) {
+				cr_assert_eq(f.r.day_result, DAILY_CLOSED_DAY, "C03's own day closes");
+				cr_assert_eq(f.r.closed.day, D0 + 5);
+				cr_assert_eq(f.r.closed.readings, 10);
+			}
+			cr_assert_eq(f.n_closed, 0, "hour %d, %s: a meter ahead closed %s's day %d", h,
+			             meter(c), f.closed[0].customer, f.closed[0].day - D0);
+		}
+	cr_assert_eq(f.normal_no_data, 0);
+	/* days 0-7, or the days before the clock jumped, its day then and its days ahead */
+	static const int32_t days_closed[8] = {8, 8, 5 + 1 + 3, 8, 6 + 2, 7 + 1, 8, 8};
+	for (int c = 1; c <= 8; c++) {
+		const struct cstate *cs = cstate_table_get(f.in.customers, meter(c), 3);
+		int ahead = c == 3 || c == 5 || c == 6;
+		cr_assert_eq(cs->open_day, D0 + 8 + (ahead ? 20 : 0), "%s", meter(c));
+		cr_assert_eq(cs->flags & CSTATE_F_SILENT, 0, "%s", meter(c));
+		cr_assert_eq(cs->days_closed, days_closed[c - 1], "%s: its own days", meter(c));
+	}
+	fixture_fini(&f);
+}
+
+/* n meters read hourly to 10:00 of day 5; then meters C01, C02, ... one after another send a
+ * reading three days ahead. The first `quorum` - 1 of them move nothing; the quorum-th moves
+ * the watermark past days 5 to 7, whose ends plus the lateness it now passes: every other
+ * meter's day 5 (ten readings) closes silent, then its empty days 6 and 7, in id order. */
+static void quorum_moves(int n, int quorum)
+{
+	struct fixture f;
+	fixture_init(&f);
+	run_meters(&f, n, 0, AHEAD_FROM);
+	int64_t ahead = MIDNIGHT(D0 + 8) + 10 * HOUR;
+	for (int c = 1; c < quorum; c++) {
+		reading(&f, meter(c), ahead, 0.3);
+		cr_assert_eq(f.n_closed, 0, "n %d: %d meter(s) ahead of %d moved the watermark", n, c,
+		             quorum);
+	}
+	reading(&f, meter(quorum), ahead, 0.3);
+	cr_assert_eq(f.n_closed, 3 * (n - quorum), "n %d: the quorum of %d moves it", n, quorum);
+	int i = 0;
+	for (int c = quorum + 1; c <= n; c++) /* the quorum reached day 8 itself */
+		for (int d = 5; d <= 7; d++, i++) {
+			cr_assert_str_eq(f.closed[i].customer, meter(c), "n %d", n);
+			cr_assert_eq(f.closed[i].day, D0 + d, "n %d, %s", n, meter(c));
+			cr_assert_eq(f.closed[i].readings, d == 5 ? 10 : 0, "n %d, %s", n, meter(c));
+		}
+	fixture_fini(&f);
+}
+
+/* The quorum is min(SILENT_QUORUM, ceil(n / 2)) of a partition's n meters with readings. */
+Test(silent, a_quorum_of_meters_moves_the_watermark)
+{
+	static const struct {
+		int meters, quorum;
+	} cases[] = {{2, 1}, {3, 2}, {4, 2}, {5, 3}, {6, 3}, {7, 4}, {8, 4}, {9, 4}, {12, 4}};
+	cr_assert_eq(SILENT_QUORUM, 4);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		quorum_moves(cases[i].meters, cases[i].quorum);
+}
+
+/* One meter sending reading after reading ahead counts once: with three meters (quorum 2),
+ * C01 alone, however many readings ahead, moves nothing; C02 joining it at 03:00 of day 8
+ * closes C03's days 5 to 7. */
+Test(silent, a_meter_counts_once_however_many_readings_ahead)
+{
+	struct fixture f;
+	fixture_init(&f);
+	run_meters(&f, 3, 0, AHEAD_FROM);
+	for (int h = 0; h < 48; h++)
+		reading(&f, meter(1), MIDNIGHT(D0 + 8) + (int64_t)h * HOUR, 0.3);
+	cr_assert_eq(f.n_closed, 0);
+	reading(&f, meter(2), MIDNIGHT(D0 + 8) + 3 * HOUR, 0.3);
+	cr_assert_eq(f.n_closed, 3, "C01 and C02 agree: C03's days 5 to 7 close");
+	cr_assert_str_eq(f.closed[2].customer, meter(3));
+	cr_assert_eq(f.closed[2].day, D0 + 7);
+	fixture_fini(&f);
+}
+
+/* What the watermark of `partition` must be: the quorum-th newest last_ts of its customers
+ * with a reading, counted by brute force over the table. */
+struct newest {
+	int32_t partition;
+	int n;
+	int64_t last_ts[64];
+};
+
+static int newest_one(struct cstate *cs, void *arg)
+{
+	struct newest *nw = arg;
+	if (cs->partition != nw->partition || cs->last_ts <= 0)
+		return 0;
+	cr_assert_lt(nw->n, 64);
+	int at = nw->n++;
+	for (; at > 0 && nw->last_ts[at - 1] < cs->last_ts; at--)
+		nw->last_ts[at] = nw->last_ts[at - 1];
+	nw->last_ts[at] = cs->last_ts;
+	return 0;
+}
+
+static int64_t expected_watermark(struct fixture *f, int32_t partition)
+{
+	struct newest nw = {.partition = partition};
+	cstate_table_foreach(f->in.customers, newest_one, &nw);
+	if (nw.n == 0)
+		return 0;
+	int quorum = (nw.n + 1) / 2;
+	return nw.last_ts[(quorum < SILENT_QUORUM ? quorum : SILENT_QUORUM) - 1];
+}
+
+#define RANDOM_METERS 20
+#define RANDOM_PARTITIONS 3
+
+/* A reproducible stream: 20 meters on 3 partitions (C01 on 0, C02 on 1, ...), read in random order
+ * around a clock that moves an hour every 20 readings, each meter's readings an hour or more
+ * apart; now and then a meter's clock jumps up to ten days ahead and stays there, and some
+ * meters fall silent for good. The live watermark of every partition equals the brute-force
+ * quorum and the one learned from the state after each reading; a second run that forgets
+ * its watermarks every few readings (as restarts do) closes the same days in the same order. */
+Test(silent, the_watermark_learned_from_the_state_is_the_live_one)
+{
+	static struct fixture live, restarted;
+	struct silent_sweep learned;
+	int64_t last[RANDOM_METERS] = {0};
+	int silent_after[RANDOM_METERS];
+	uint32_t rnd = 12345;
+	fixture_init(&live);
+	fixture_init(&restarted);
+	silent_sweep_init(&learned, LATENESS);
+	for (int c = 0; c < RANDOM_METERS; c++)
+		silent_after[c] = c % 4 == 1 ? 300 + 97 * c : 1 << 30;
+	for (int32_t p = 0; p < RANDOM_PARTITIONS; p++) {
+		silent_sweep_before(&live.sweep, &live.in, p);
+		cr_assert_eq(silent_sweep_watermark(&live.sweep, p), 0, "no reading yet");
+	}
+	for (int i = 0; i < 4000; i++) {
+		rnd = rnd * 1103515245u + 12345u;
+		int c = (int)((rnd >> 8) % RANDOM_METERS);
+		if (i >= silent_after[c])
+			continue;
+		int64_t clock = MIDNIGHT(D0) + (int64_t)(i / 20) * HOUR;
+		int64_t ts = clock - 3 * HOUR + (int64_t)((rnd >> 20) % 5) * HOUR;
+		if ((rnd >> 4) % 150 == 0)
+			ts = clock + (int64_t)(1 + (rnd >> 12) % 10) * 86400;
+		if (ts < last[c] + HOUR)
+			ts = last[c] + HOUR;
+		last[c] = ts;
+		live.partition = restarted.partition = c % RANDOM_PARTITIONS;
+		if (i % 37 == 0)
+			silent_sweep_forget(&restarted.sweep);
+		reading(&live, meter(c + 1), ts, 0.3);
+		reading(&restarted, meter(c + 1), ts, 0.3);
+		for (int32_t p = 0; p < RANDOM_PARTITIONS; p++) {
+			int64_t w = silent_sweep_watermark(&live.sweep, p);
+			cr_assert_eq(w, expected_watermark(&live, p), "reading %d, partition %d", i, p);
+			silent_sweep_forget(&learned);
+			silent_sweep_before(&learned, &live.in, p);
+			cr_assert_eq(silent_sweep_watermark(&learned, p), w, "reading %d, partition %d", i,
+			             p);
+		}
+	}
+	cr_assert_gt(live.n_closed, 0, "some days closed silent");
+	cr_assert_eq(restarted.n_closed, live.n_closed);
+	for (int i = 0; i < live.n_closed; i++) {
+		cr_assert_str_eq(restarted.closed[i].customer, live.closed[i].customer, "close %d", i);
+		cr_assert_eq(restarted.closed[i].day, live.closed[i].day, "close %d", i);
+		cr_assert_eq(restarted.closed[i].readings, live.closed[i].readings, "close %d", i);
+	}
+	silent_sweep_free(&learned);
+	fixture_fini(&live);
+	fixture_fini(&restarted);
 }
 
 /* The no_data alert's rules: one entry shaped as a rule's, with the silence as evidence. */
