@@ -474,6 +474,60 @@ Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 	ruleset_free(rs);
 }
 
+/* must_alert: a decided rule fired and even the open rules that lower the score leave it at
+ * the threshold; the decided hits keep only the rules that read nothing unknown. */
+Test(rules_set, a_day_must_alert_when_its_decided_rules_reach_the_threshold_whatever_lowers_it)
+{
+	struct ruleset *rs = load_text_ok("ruleset: must\nversion: \"1\"\nkind: theft\n"
+	                                  "thresholds: {alert: 50}\nrules:\n"
+	                                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
+	                                  " score: 60, severity: high}\n"
+	                                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
+	                                  " score: -5, severity: low}\n"
+	                                  "  - {id: not_area, title: Not area,"
+	                                  " when: not (area_loss_rate > 0.5), score: 30,"
+	                                  " severity: medium}\n",
+	                                  RULE_KIND_THEFT);
+	uint64_t unknown[RULES_FEATURE_WORDS];
+	area_unknown(unknown);
+	struct feature_vec fv;
+	struct rule_hits hits;
+	struct rule_bound bound;
+	feature_vec_clear(&fv);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0,
+	             "only not_area (30) may fire");
+	cr_assert_not(bound.must_alert);
+	feature_set(&fv, FEAT_ZERO_RUN_DAYS, 9);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1);
+	cr_assert(bound.must_alert, "60 - 5 = 55 >= 50 whatever the area says");
+	cr_assert_float_eq(bound.least, 55, 1e-9);
+	cr_assert_float_eq(bound.reach, 90, 1e-9);
+	cr_assert_eq(hits.n_fired, 2, "own and not_area (the area missing) fired");
+	ruleset_hits_keep_decided(rs, unknown, &hits);
+	cr_assert_eq(hits.n_fired, 1);
+	cr_assert_eq(hits.fired[0], 0);
+	cr_assert_float_eq(hits.score, 60, 1e-9);
+	cr_assert(hits.alert);
+	ruleset_free(rs);
+
+	/* a lowering rule that could take it under the threshold: may, not must */
+	rs = load_text_ok("ruleset: must\nversion: \"1\"\nkind: theft\n"
+	                  "thresholds: {alert: 50}\nrules:\n"
+	                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
+	                  " score: 60, severity: high}\n"
+	                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
+	                  " score: -20, severity: low}\n",
+	                  RULE_KIND_THEFT);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1);
+	cr_assert_not(bound.must_alert, "60 - 20 = 40 < 50");
+	cr_assert_float_eq(bound.least, 40, 1e-9);
+	/* only an open rule reaching the threshold: may, not must */
+	feature_vec_clear(&fv);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0);
+	cr_assert_not(bound.must_alert);
+	ruleset_free(rs);
+}
+
 /* The bound holds for the shipped rules: on vectors whose own features vary, no completion
  * of the area's features alerts when the bound says it cannot, nor scores above reach. */
 Test(rules_set, the_shipped_rules_never_alert_past_their_bound)
