@@ -119,9 +119,10 @@ static char world_rules[1024] = "rules";
 static char world_group[128];
 static char world_kafka_extra[2048]; /* lines inside `kafka:` */
 static char world_attribution[128]; /* lines inside `attribution:`, or "" */
-/* "on" unless a test sets it (riskd's default is off): the suites compare digests that include
- * risk.alerts, and only scoring after the area makes alerts independent of when area results
- * arrive (off scores a customer-day at its close with whatever area results are in by then). */
+/* "on" (riskd's default, written out) unless a test sets it: the suites compare digests that
+ * include risk.alerts, and only scoring after the area makes alerts independent of when area
+ * results arrive (off scores a customer-day at its close with whatever area results are in by
+ * then). */
 static const char *world_score_after_area = "on";
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
