@@ -417,3 +417,52 @@ Test(attribution, a_bypass_alerts_before_its_area_and_ends_as_the_backtest, .tim
 	                 rules);
 	ruleset_free(rs);
 }
+
+/* The claim of the pending days of areas whose results are late, on rows set by hand (days
+ * as "C1@10": customer C1's 2026-01-10; "!" when raised at the close; "-" for none). */
+#define CLAIM_SQL                                                                          \
+	"select coalesce(string_agg(customer_id || '@' || (day - 20453) ||"                    \
+	" case when raised then '!' else '' end, ','), '-') from risk.claim_pending_scores(7)"
+
+/*
+ * A pending day stops waiting for its area's balance once its transformer's partition of the
+ * transformer topic has come 7 days past it, not when any other area has: T1's partition is
+ * behind (day 5) while T2's is at day 30 and balanced, so T1's days 10 and 20 wait; T3's
+ * transformer never reported, so its day 15 waits for the slowest partition. Once T1's
+ * partition comes to day 27, T1's days through 20 are taken, then T3's.
+ */
+Test(attribution, a_pending_day_waits_for_its_transformers_partition, .timeout = 120)
+{
+	struct e2e_world w;
+	char file[1400], got[256];
+	attribution_world(&w, "attribclaim", 2, 500, 14, 7, file, sizeof(file));
+	cr_assert_eq(
+	    e2e_query_int(
+	        w.dsn,
+	        "with b as (insert into risk.area_balance (transformer_id, day, feeder_kwh,"
+	        "  customers_kwh, customers) select t, date '2025-12-31' + d, 100, 95, 4"
+	        "  from (values ('T1', 5), ('T2', 30)) v(t, n), generate_series(1, n) d returning 1),"
+	        " s as (insert into risk.entity_state (kind, entity_id, partition, state)"
+	        "  values ('t', 'T1', 0, '\\x00'), ('t', 'T2', 1, '\\x00') returning 1),"
+	        " p as (insert into risk.transformer_progress values (0, 20453 + 5), (1, 20453 + 30)"
+	        "  returning 1),"
+	        " q as (insert into risk.pending_scores (customer_id, day, transformer_id, snapshot,"
+	        "  raised) values ('C1', 20453 + 10, 'T1', '\\x00', true),"
+	        "  ('C1', 20453 + 20, 'T1', '\\x00', false), ('C9', 20453 + 15, 'T3', '\\x00', false)"
+	        "  returning 1)"
+	        " select (select count(*) from b) + (select count(*) from s) +"
+	        " (select count(*) from p) + (select count(*) from q)"),
+	    35 + 2 + 2 + 3);
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "-", "T1's partition is behind, the slowest partition at day 5");
+	cr_assert_eq(e2e_query_int(w.dsn, "with u as (update risk.transformer_progress"
+	                                  " set day = 20453 + 27 where partition = 0 returning 1)"
+	                                  " select count(*) from u"),
+	             1);
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "C1@10!,C1@20");
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "C9@15", "the slowest partition is at day 27");
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "-");
+}

@@ -509,15 +509,21 @@ void e2e_grade_digest(const char *dsn, char *out, size_t out_size)
 	"   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh," \
 	"   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"         \
 	"   from risk.area_attribution),"                                                         \
-	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
+	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"            \
+	" 'transformer_progress=' || (select coalesce(string_agg(partition || ':' || day, ','"    \
+	"   order by partition), '') from risk.transformer_progress),"
 
-/* risk.alerts and the customer-days still waiting to be scored. */
+/* risk.alerts (every column a run determines: not the wall-clock opened_at and last_seen, nor
+ * the review-queue revisions, whose order against the days around them a restart may change
+ * when a day raised at its close is completed later) and the customer-days still waiting to be
+ * scored. */
 #define RESULT_DIGEST_ALERTS_SQL                                                              \
 	" 'alerts=' || (select count(*) || ':' ||"                                                \
-	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"                         \
-	"   customer_id, kind, first_day, last_day, firings, score, severity,"                    \
-	"   (select string_agg(r->>'id', ',') from jsonb_array_elements(rules) r),"               \
-	"   stolen_kwh), ',' order by customer_id, kind, first_day), '')) from risk.alerts),"     \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"    \
+	"   alert_id, customer_id, kind, status, first_day, last_day, firings, score, severity,"  \
+	"   rules, curve, ruleset_version, stolen_method, stolen_from, stolen_kwh,"               \
+	"   stolen_kwh_high, theft_probability), ',' order by customer_id, kind, first_day), ''))" \
+	"   from risk.alerts),"                                                                   \
 	" 'pending_scores=' || (select count(*) from risk.pending_scores),"
 
 /* The digest of every result table, the alerts with them when with_alerts is set. */
