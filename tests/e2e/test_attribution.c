@@ -453,6 +453,10 @@ Test(attribution, a_pending_day_waits_for_its_transformers_partition, .timeout =
 	        " select (select count(*) from b) + (select count(*) from s) +"
 	        " (select count(*) from p) + (select count(*) from q)"),
 	    35 + 2 + 2 + 3);
+	/* the balances queued their areas' windows: attributed, as far as the claim can tell */
+	cr_assert_gt(e2e_query_int(w.dsn, "with d as (delete from risk.area_attribution_queue"
+	                                  " returning 1) select count(*) from d"),
+	             0);
 	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
 	cr_assert_str_eq(got, "-", "T1's partition is behind, the slowest partition at day 5");
 	cr_assert_eq(e2e_query_int(w.dsn, "with u as (update risk.transformer_progress"
