@@ -511,7 +511,7 @@ static int write_progress(struct store *st, const struct store_batch *b, char *e
 	return rc;
 }
 
-/* Raises the batch's alerts in order; sets b->alerts_opened (and b->no_data_opened) to how
+/* Raises the batch's alerts in customer and day order; sets b->alerts_opened (and b->no_data_opened) to how
  * many opened a new alert. Returns 0 or a riskd_err. */
 static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
                         size_t errstr_size)
@@ -532,14 +532,16 @@ static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
 	}
 	/* raise_alert leaves out suppressed rules, prices the stolen energy at the customer's
 	 * tariff and publishes to the review topic (a NULL topic publishes nothing) through the
-	 * outbox, in this transaction */
+	 * outbox, in this transaction; in customer order, each customer's days in order: a batch
+	 * (raising days at their close) and the rescorer (completing them) lock the alerts they
+	 * share in the same order, so neither waits on the other in a cycle */
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select count(*) filter (where opened), count(*) filter (where opened and"
 	    " kind = 'no_data') from (select kind, (risk.raise_alert(customer_id,"
 	    " kind, date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
 	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb, stage)).opened from tmp_alerts"
-	    " order by seq) r",
+	    " order by customer_id, day, seq) r",
 	    6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);

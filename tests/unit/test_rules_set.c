@@ -447,17 +447,25 @@ Test(rules_set, a_bound_decides_the_rules_that_read_no_unknown_feature)
 	ruleset_free(rs);
 }
 
+/* A theft set alerting at 50: `own` (zero_run_days >= 7, 60), `lower` (an area rule scoring
+ * `lower`), then the rules of `more` (YAML list items). */
+static struct ruleset *own_and_lower(int lower, const char *more)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "ruleset: neg\nversion: \"1\"\nkind: theft\nthresholds: {alert: 50}\nrules:\n"
+	         "  - {id: own, title: Own, when: zero_run_days >= 7, score: 60, severity: high}\n"
+	         "  - {id: lower, title: Lower, when: area_loss_rate < 0.01, score: %d,"
+	         " severity: low}\n%s",
+	         lower, more);
+	return load_text_ok(text, RULE_KIND_THEFT);
+}
+
 /* An open rule with a negative score can only lower the score: the bound leaves it out, and
  * with nothing else able to fire the day is final. */
 Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 {
-	struct ruleset *rs = load_text_ok("ruleset: neg\nversion: \"1\"\nkind: theft\n"
-	                                  "thresholds: {alert: 50}\nrules:\n"
-	                                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
-	                                  " score: 60, severity: high}\n"
-	                                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
-	                                  " score: -20, severity: low}\n",
-	                                  RULE_KIND_THEFT);
+	struct ruleset *rs = own_and_lower(-20, "");
 	uint64_t unknown[RULES_FEATURE_WORDS];
 	area_unknown(unknown);
 	struct feature_vec fv;
@@ -480,16 +488,9 @@ Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
  * the threshold; the decided hits keep only the rules that read nothing unknown. */
 Test(rules_set, a_day_must_alert_when_its_decided_rules_reach_the_threshold_whatever_lowers_it)
 {
-	struct ruleset *rs = load_text_ok("ruleset: must\nversion: \"1\"\nkind: theft\n"
-	                                  "thresholds: {alert: 50}\nrules:\n"
-	                                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
-	                                  " score: 60, severity: high}\n"
-	                                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
-	                                  " score: -5, severity: low}\n"
-	                                  "  - {id: not_area, title: Not area,"
-	                                  " when: not (area_loss_rate > 0.5), score: 30,"
-	                                  " severity: medium}\n",
-	                                  RULE_KIND_THEFT);
+	struct ruleset *rs = own_and_lower(-5, "  - {id: not_area, title: Not area,"
+	                                          " when: not (area_loss_rate > 0.5), score: 30,"
+	                                          " severity: medium}\n");
 	uint64_t unknown[RULES_FEATURE_WORDS];
 	area_unknown(unknown);
 	struct feature_vec fv;
