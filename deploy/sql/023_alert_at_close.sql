@@ -34,17 +34,19 @@ grant select on risk.transformer_progress to risk_analyst;
 --   'final'    the day's only scoring (every day with score_after_area off, and the days not
 --              raised at their close): as before.
 --   'close'    the day's scoring at its close, before its area is known; a 'complete' call
---              follows. It waits (raises nothing, and the day is scored 'final' later) while
---              the customer has an earlier pending day not raised at its close: that day may
---              still open or update the alert, and must do it first, so that the alert's
---              first day, id and firings do not depend on when the area results came. It
---              counts a firing; suppression hits are left to the day's final scoring. It
---              marks the day's risk.pending_scores row raised.
+--              follows. It counts a firing; suppression hits are left to the day's final
+--              scoring. It marks the day's risk.pending_scores row raised. When it would open
+--              the alert while the customer has an earlier pending day not raised at its
+--              close, it waits instead (raises nothing; the day is scored 'final' later): that
+--              day may still open the alert, and must, so that the alert's first day and id
+--              do not depend on when the area results came.
 --   'complete' the final scoring of a day raised at its close: updates the active alert
 --              (score, severity, rules, rule set, curve, estimate; a review-queue revision
---              when material) without counting a firing, unless a later day has been raised
---              since (then only the audit trail takes the day's final rules). Nothing when
---              the alert that day fired in is no longer active.
+--              when material) without counting a firing. Nothing when the alert that day
+--              fired in is no longer active.
+-- Whatever the stage, an alert shows its newest day's scoring: a day scored after a later
+-- one was raised at its close counts its firing and leaves what the alert shows to that day
+-- (the audit row records the day's own rules).
 -- Each call writes one risk.alert_events row, whose `after` carries the stage.
 
 drop function risk.raise_alert(text, text, date, float8, text, jsonb, text, text, text, jsonb,
@@ -76,11 +78,6 @@ begin
     if p_stage is null or p_stage not in ('final', 'close', 'complete') then
         raise exception 'risk.raise_alert: unknown stage %', coalesce(p_stage, 'null')
             using errcode = 'invalid_parameter_value';
-    end if;
-    if p_stage = 'close' and exists (
-        select 1 from risk.pending_scores p
-        where p.customer_id = p_customer and p.day < v_day and not p.raised) then
-        return;
     end if;
     select array_agg(distinct s.rule_id) into v_dropped
     from risk.suppressions s
@@ -115,8 +112,10 @@ begin
             if p_stage = 'complete' and prev.first_day > p_day then
                 return; -- the alert the day fired in was closed; this one is not its
             end if;
-            -- what the alert shows is its newest day's scoring
-            v_shown := p_stage <> 'complete' or p_day >= prev.last_day;
+            -- what the alert shows is its newest day's scoring: a day scored after its area
+            -- once a later day was raised at its close counts its firing and leaves the
+            -- rest to that day
+            v_shown := p_day >= prev.last_day;
             cur := prev;
             if v_shown then
                 update risk.alerts a set score = v_score, severity = v_severity,
@@ -136,6 +135,10 @@ begin
                 then
                     v_revision := risk.review_publish(cur.alert_id, 'updated');
                 end if;
+            elsif p_stage <> 'complete' then
+                update risk.alerts a set firings = a.firings + 1, last_seen = now()
+                where a.alert_id = prev.alert_id
+                returning * into cur;
             end if;
             insert into risk.alert_events (alert_id, actor, action, before, after)
             values (prev.alert_id, 'riskd', 'updated',
@@ -154,6 +157,12 @@ begin
         end if;
         if p_stage = 'complete' then
             return; -- the alert raised at the close was closed since: nothing to complete
+        end if;
+        if p_stage = 'close' and exists (
+            select 1 from risk.pending_scores p
+            where p.customer_id = p_customer and p.day < v_day and not p.raised) then
+            return; -- an earlier day may still open it: it must, so the alert's first day
+                    -- and id do not depend on when the area results came
         end if;
 
         v_base := p_kind || '-' || p_customer || '-' || to_char(p_day, 'YYYYMMDD');
