@@ -461,8 +461,9 @@ static struct ruleset *own_and_lower(int lower, const char *more)
 	return load_text_ok(text, RULE_KIND_THEFT);
 }
 
-/* An open rule with a negative score can only lower the score: the bound leaves it out, and
- * with nothing else able to fire the day is final. */
+/* An open rule with a negative score can only lower the score: the bound leaves it out of
+ * reach (with nothing else able to fire the day is final) and counts it in least, the score
+ * a day must keep to alert whatever the area says. */
 Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 {
 	struct ruleset *rs = own_and_lower(-20, "");
@@ -482,20 +483,11 @@ Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 	cr_assert_float_eq(bound.least, 40, 1e-9);
 	cr_assert_not(bound.must_alert, "the area may lower it to 40");
 	ruleset_free(rs);
-}
 
-/* must_alert: a decided rule fired and even the open rules that lower the score leave it at
- * the threshold; the decided hits keep only the rules that read nothing unknown. */
-Test(rules_set, a_day_must_alert_when_its_decided_rules_reach_the_threshold_whatever_lowers_it)
-{
-	struct ruleset *rs = own_and_lower(-5, "  - {id: not_area, title: Not area,"
-	                                          " when: not (area_loss_rate > 0.5), score: 30,"
-	                                          " severity: medium}\n");
-	uint64_t unknown[RULES_FEATURE_WORDS];
-	area_unknown(unknown);
-	struct feature_vec fv;
-	struct rule_hits hits;
-	struct rule_bound bound;
+	/* must_alert: a decided rule fired and even the open rules that lower the score leave
+	 * it at the threshold; the decided hits keep only the rules that read nothing unknown */
+	rs = own_and_lower(-5, "  - {id: not_area, title: Not area,"
+	                       " when: not (area_loss_rate > 0.5), score: 30, severity: medium}\n");
 	feature_vec_clear(&fv);
 	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0,
 	             "only not_area (30) may fire");
