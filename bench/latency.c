@@ -15,7 +15,8 @@
  *   2. waits until riskd has committed all of the history and measures that catch-up rate;
  *   3. publishes the remaining lines at a fixed rate (N events/s, or F times the catch-up
  *      rate), message i due at t0 + i / rate, while a second thread polls risk.alert_events
- *      every MS milliseconds for alerts riskd opened or updated;
+ *      every MS milliseconds for alerts riskd opened or updated (a day raised at its close
+ *      fires then; its completion once its area is in is not another firing);
  *   4. waits until riskd has committed everything, polls once more, and writes DIR/triggers.tsv,
  *      DIR/alerts.tsv and one key=value summary line on stdout (with t0_unix_s, the wall clock
  *      at the start of the paced part, to place riskd's log lines on the same time line).
@@ -495,6 +496,7 @@ static void *poller_main(void *arg)
 	    "coalesce(e.after->>'published_revision', '') "
 	    "from risk.alert_events e join risk.alerts a on a.alert_id = e.alert_id "
 	    "where e.id > $1 and e.actor = 'riskd' and e.action in ('opened', 'updated') "
+	    "and coalesce(e.after->>'stage', '') <> 'complete' "
 	    "order by e.id",
 	    1, NULL);
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;

@@ -159,12 +159,13 @@ static const struct config_key config_keys[] = {
 	KEY_INT("attribution.history_days", attribution_history_days, 7, 56, 28,
 	        "days before the window from which each customer's expected consumption (its "
 	        "baseline per hour of the week) is taken"),
-	KEY_CHOICE("attribution.score_after_area", attribution_score_after_area, on_off, "off",
+	KEY_CHOICE("attribution.score_after_area", attribution_score_after_area, on_off, "on",
 	           "whether a day of a customer with an area that may alert once the area's "
 	           "balance and attribution of the day are in is scored then, as the backtest "
-	           "scores it (on; the other days are final at the close), or every day when it "
-	           "closes, with the area results riskd has then (off: sooner, but an area rule "
-	           "can miss a day the backtest alerts on)"),
+	           "scores it (on; a day whose own rules alert is raised at its close too, and "
+	           "completed then; the other days are final at the close), or every day when it "
+	           "closes, with the area results riskd has then (off: an area rule can miss a "
+	           "day the backtest alerts on)"),
 	KEY_DOUBLE("validation.max_kw_unknown_profile", max_kw_unknown_profile, 0.1, 1e6, 2000.0,
 	           "highest average power in kW accepted from a customer with no known capacity"),
 	KEY_CHOICE("ingest.restatements", restatements, restatement_modes, "conflict",

@@ -45,6 +45,7 @@ void batch_free(struct batch *b)
 	free(b->snapshot_hours_at);
 	free(b->alerts);
 	free(b->alert_at);
+	free(b->progress);
 	free(b->pending);
 	free(b->pending_at);
 	free(b->grades);
@@ -80,6 +81,7 @@ void batch_reset(struct batch *b)
 	b->snapshot_count = 0;
 	b->alert_count = 0;
 	b->pending_count = 0;
+	b->progress_count = 0;
 	b->grade_count = 0;
 	b->credit_count = 0;
 	b->billing_id_count = 0;
@@ -311,7 +313,8 @@ void batch_add_outbox(struct batch *b, const char *topic, const void *key, size_
 
 void batch_add_alert(struct batch *b, const struct cstate *cs, const char *kind, int32_t day,
                      double score, const char *severity, const struct rbuf *rules_json,
-                     const struct rbuf *curve_json, const struct rbuf *stolen_json)
+                     const struct rbuf *curve_json, const struct rbuf *stolen_json,
+                     const char *stage)
 {
 	if (b->alert_count == b->alert_cap) {
 		b->alert_cap = b->alert_cap ? 2 * b->alert_cap : 16;
@@ -319,7 +322,7 @@ void batch_add_alert(struct batch *b, const struct cstate *cs, const char *kind,
 		b->alert_at = xrealloc(b->alert_at, sizeof(*b->alert_at) * b->alert_cap);
 	}
 	b->alerts[b->alert_count] =
-	    (struct store_alert){cstate_id(cs), kind, day, score, severity, NULL, NULL, NULL};
+	    (struct store_alert){cstate_id(cs), kind, day, score, severity, NULL, NULL, NULL, stage};
 	b->alert_at[b->alert_count].rules = arena_put(&b->arena, rules_json->data, rules_json->len, 1);
 	b->alert_at[b->alert_count].curve = arena_put(&b->arena, curve_json->data, curve_json->len, 1);
 	b->alert_at[b->alert_count].stolen =
@@ -421,6 +424,35 @@ void batch_add_snapshot_hours(struct batch *b, int32_t day, const struct daily_h
 	b->snapshots[b->snapshot_count - 1].hours_day = day;
 }
 
+/* Each partition's newest transformer day the batch closed (its whole-day rows), in
+ * partition order, into b->progress. */
+static void collect_progress(struct batch *b)
+{
+	const struct usage_map *m = &b->transformer;
+	b->progress_count = 0;
+	for (size_t i = 0; i < m->count; i++) {
+		if (!m->rows[i].whole_day)
+			continue;
+		int32_t partition = m->owners[i]->partition, day = m->rows[i].day;
+		size_t k = 0;
+		while (k < b->progress_count && b->progress[k].partition < partition)
+			k++;
+		if (k < b->progress_count && b->progress[k].partition == partition) {
+			if (day > b->progress[k].day)
+				b->progress[k].day = day;
+			continue;
+		}
+		if (b->progress_count == b->progress_cap) {
+			b->progress_cap = b->progress_cap ? 2 * b->progress_cap : 16;
+			b->progress = xrealloc(b->progress, sizeof(*b->progress) * b->progress_cap);
+		}
+		memmove(&b->progress[k + 1], &b->progress[k],
+		        sizeof(*b->progress) * (b->progress_count - k));
+		b->progress[k] = (struct store_progress){partition, day};
+		b->progress_count++;
+	}
+}
+
 void batch_to_store(struct batch *b, struct store_batch *sb)
 {
 	const char *base = b->arena.data;
@@ -458,6 +490,9 @@ void batch_to_store(struct batch *b, struct store_batch *sb)
 	sb->usage_count = b->usage.count;
 	sb->transformer = b->transformer.rows;
 	sb->transformer_count = b->transformer.count;
+	collect_progress(b);
+	sb->progress = b->progress;
+	sb->progress_count = b->progress_count;
 	sb->hours = b->usage.hours;
 	sb->hours_count = b->usage.hours_rows ? b->usage.count : 0;
 	sb->transformer_hours = b->transformer.hours;

@@ -63,6 +63,8 @@ struct batch {
 		size_t rules, curve, stolen;
 	} *alert_at;
 	size_t alert_count, alert_cap;
+	struct store_progress *progress; /* set by batch_to_store from `transformer` */
+	size_t progress_count, progress_cap;
 	struct store_pending *pending; /* snapshot pointers are set by batch_to_store */
 	size_t *pending_at;            /* where pending[i]'s snapshot sits in the arena */
 	size_t pending_count, pending_cap;
@@ -172,11 +174,13 @@ void batch_add_pending(struct batch *b, const struct cstate *cs, const char *tra
                        const struct scorer_deferred *d, const struct attr_schema *schema);
 
 /* Records an alert of `kind` ("theft" or "no_data", a static name) firing for cs (which must
- * outlive the batch) on local day `day`; the JSON texts (detector/alerts.h: rules, curve,
- * stolen-energy estimate, NULL for none) are copied. */
+ * outlive the batch) on local day `day`, scored at `stage` (STORE_STAGE_FINAL, or
+ * STORE_STAGE_CLOSE for a day that also waits for its area); the JSON texts
+ * (detector/alerts.h: rules, curve, stolen-energy estimate, NULL for none) are copied. */
 void batch_add_alert(struct batch *b, const struct cstate *cs, const char *kind, int32_t day,
                      double score, const char *severity, const struct rbuf *rules_json,
-                     const struct rbuf *curve_json, const struct rbuf *stolen_json);
+                     const struct rbuf *curve_json, const struct rbuf *stolen_json,
+                     const char *stage);
 
 /* Marks cs's whole day `day` in the batch (set with batch_set_usage) as closed by the
  * lateness without a later reading: risk.daily_usage.silent, which the area balance counts

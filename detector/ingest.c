@@ -93,6 +93,14 @@ static int check_coverage(struct ingest *in, struct cstate_table *table, struct 
 	return 0;
 }
 
+/* What scorer_on_reading or scorer_on_silent_day did with a closed day, into out. */
+static void ingest_outcome(struct ingest_result *out, int outcome)
+{
+	out->has_alert = outcome == SCORER_ALERT || outcome == SCORER_ALERT_PENDING;
+	out->deferred = outcome == SCORER_DEFERRED || outcome == SCORER_ALERT_PENDING;
+	out->decided = outcome == SCORER_DECIDED;
+}
+
 /* Puts a reading into the entity's day; returns 1 when it counted, 0 when it was a repeat:
  * out->outcome says which (a restatement applied is accepted, with out->restated). */
 static int apply_reading(struct ingest *in, struct cstate_table *table, struct cstate *cs,
@@ -127,9 +135,7 @@ static int apply_reading(struct ingest *in, struct cstate_table *table, struct c
 	if (customer) {
 		int outcome = scorer_on_reading(in->scorer, cs, cstate_transformer_id(in->customers, cs),
 		                                ev, out->day, out->second, result, closed, &out->alert);
-		out->has_alert = outcome == SCORER_ALERT;
-		out->deferred = outcome == SCORER_DEFERRED;
-		out->decided = outcome == SCORER_DECIDED;
+		ingest_outcome(out, outcome);
 	}
 	return 1;
 }
@@ -215,7 +221,6 @@ void ingest_close_silent(struct ingest *in, struct cstate *cs, struct ingest_res
 	out->interval_s = 86400;
 	int outcome = scorer_on_silent_day(in->scorer, cs, cstate_transformer_id(in->customers, cs),
 	                                   &out->closed, &out->alert);
-	out->has_alert = outcome == SCORER_ALERT;
-	out->deferred = outcome == SCORER_DEFERRED;
+	ingest_outcome(out, outcome);
 	cstate_table_mark_dirty(in->customers, cs);
 }

@@ -60,7 +60,9 @@ struct ingest_result {
 	enum daily_result day_result;   /* with has_usage: what the reading did to the open day */
 	int silent;                     /* no reading: ingest_close_silent closed the day, which
 	                                   the area balance counts as complete */
-	int has_alert;                  /* a theft alert to raise (alert is filled) */
+	int has_alert;                  /* a theft alert to raise (alert is filled); with deferred
+	                                   too, raised at the close and completed when the day is
+	                                   scored after its area (SCORER_ALERT_PENDING) */
 	int deferred;                   /* the closed day waits for its area: its snapshot is
 	                                   scorer_deferred(scorer) (scorer_set_deferral) */
 	int decided;                    /* the closed day of a customer with an area was final at

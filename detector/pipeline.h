@@ -44,7 +44,8 @@ struct pipeline_totals {
 	uint64_t grade_changes;   /* credit grade changes committed (first grades included) */
 	uint64_t confirmations;   /* confirmed-theft changes applied to owned customers */
 	uint64_t days_pending;    /* closed customer-days left to wait for their area's results
-	                             (attribution.score_after_area on) */
+	                             (attribution.score_after_area on), those whose alert was
+	                             raised at the close among them */
 	uint64_t days_final;      /* closed days of customers with an area final at the close:
 	                             quiet whatever the area says (score_after_area on) */
 };

@@ -31,7 +31,8 @@ void pipeline_add_scored(struct pipeline *pl, struct batch *b, const struct inge
 	if (r->has_alert)
 		batch_add_alert(b, r->cs, scorer_alert_kind_name(r->alert.kind), r->alert.day,
 		                r->alert.score, r->alert.severity, r->alert.rules_json,
-		                r->alert.curve_json, r->alert.stolen_json);
+		                r->alert.curve_json, r->alert.stolen_json,
+		                r->deferred ? STORE_STAGE_CLOSE : STORE_STAGE_FINAL);
 	if (r->deferred) {
 		batch_add_pending(b, r->cs, cstate_transformer_id(pl->ingest.customers, r->cs),
 		                  scorer_deferred(pl->ingest.scorer),

@@ -180,8 +180,10 @@ void rescorer_free(struct rescorer *r)
 	free(r);
 }
 
-/* Keeps a copy of the alert of the day's customer for the claim's commit. */
-static void keep_alert(struct rescorer *r, const char *customer_id, const struct scorer_alert *a)
+/* Keeps a copy of the alert of the day's customer for the claim's commit, raised at `stage`
+ * (a static name, store.h). */
+static void keep_alert(struct rescorer *r, const char *customer_id, const struct scorer_alert *a,
+                       const char *stage)
 {
 	if (r->alert_count == r->alert_cap) {
 		r->alert_cap = r->alert_cap ? 2 * r->alert_cap : 16;
@@ -197,7 +199,7 @@ static void keep_alert(struct rescorer *r, const char *customer_id, const struct
 	}
 	r->alerts[r->alert_count++] = (struct store_alert){
 	    customer_id, scorer_alert_kind_name(a->kind), a->day, a->score, a->severity, NULL, NULL,
-	    NULL};
+	    NULL, stage};
 }
 
 /* Scores the claimed days in order into r's alerts and counts. Returns 0 or a store error. */
@@ -231,7 +233,8 @@ static int score_claim(struct rescorer *r, struct store *st, struct scorer *sc,
 		                             &r->areas, &alert);
 		rule_counts_add(rules, scorer_last_hits(sc), r->counts);
 		if (outcome == SCORER_ALERT)
-			keep_alert(r, p->customer_id, &alert);
+			keep_alert(r, p->customer_id, &alert,
+			           p->raised ? STORE_STAGE_COMPLETE : STORE_STAGE_FINAL);
 		done->days++;
 	}
 	return 0;

@@ -2,7 +2,9 @@
  * rescore.h - theft scoring of the customer-days that waited for their area. When a day of a
  * customer with an area closes, the area's balance and attribution of that day are not in
  * yet (they come later, from PostgreSQL): a day that may alert once they are known is not
- * scored then (scorer_set_deferral; the others are final and quiet at the close). Its snapshot
+ * scored then, or only on its own rules when they alert whatever the area says (an alert
+ * raised at the close, which this scoring completes: STORE_STAGE_COMPLETE); the others are
+ * final and quiet at the close (scorer_set_deferral). Its snapshot
  * (struct scorer_deferred, packed here) goes to risk.pending_scores in the batch's
  * transaction; between batches the rescorer takes the pending days of an area whose results
  * are final (risk.claim_pending_scores), loads the area as it stood on each day, scores the
@@ -21,8 +23,11 @@
 #include "scorer.h"
 #include "store.h"
 
-/* Days past a pending day the newest balanced day of any area may be before the day is
- * scored without its own area's balance (an area whose transformer never reports). */
+/* Days past a pending day its transformer's partition of the transformer topic may close a
+ * transformer day (risk.transformer_progress; the slowest partition's when riskd has no state
+ * of the transformer) before the day is scored without its own area's balance: an area whose
+ * transformer stopped or never reports is not waited for for ever, and one whose partition is
+ * merely behind is. */
 #define RESCORE_LATE_DAYS 7
 
 /* The signature a snapshot carries of the feature registry's first n features (1 ..

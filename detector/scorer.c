@@ -248,28 +248,45 @@ static void scored(struct scorer *sc, const struct cstate *cs, int32_t closed_da
 		sc->observer(sc->observer_arg, cs, closed_day, &sc->hits);
 }
 
+/* The day just kept in sc->deferred alerts whatever its area says: fills *alert with what
+ * the rules that read nothing of the area say (the area's own rules wait for the day's
+ * rescoring), its curve and the stolen-energy estimate over the area results sc has now. */
+static int alert_at_close(struct scorer *sc, const struct cstate *cs, struct scorer_alert *alert)
+{
+	const struct scorer_deferred *d = &sc->deferred;
+	ruleset_hits_keep_decided(sc->rules, sc->area_unknown, &sc->hits);
+	sc->history = d->history;
+	alert_of_hits(sc, &sc->areas, cstate_id(cs), d->has_split ? &d->split : NULL, d->day, alert);
+	return SCORER_ALERT_PENDING;
+}
+
 /*
  * The day closed_day of cs, a customer whose area's results of the day are not in yet:
  * evaluates the rules on the customer's own features (and attributes) with the area's
  * unknown. A day that cannot alert whatever the area says is final and quiet
  * (SCORER_DECIDED: counted as scored, the area's features read as missing); one that may
  * alert waits (SCORER_DEFERRED), and so does a day without readings, whose no_data alert or
- * theft alert the area decides.
+ * theft alert the area decides; one that alerts whatever the area says waits too, its alert
+ * raised now (SCORER_ALERT_PENDING).
  */
 static int score_or_defer(struct scorer *sc, const struct cstate *cs, int32_t closed_day,
-                          int32_t today, double silent_hours)
+                          int32_t today, double silent_hours, struct scorer_alert *alert)
 {
 	feature_vec_clear(&sc->fv);
 	models_features(cs, &sc->peers, today, &sc->fv);
 	feature_set(&sc->fv, FEAT_SILENT_HOURS, silent_hours);
-	if (sc->deferral == SCORER_DEFER_ALL || scorer_no_data_day(&sc->fv) ||
-	    ruleset_eval_bound(sc->rules, &sc->fv, attributes_for_rules(sc, cs), sc->area_unknown,
-	                       &sc->hits, &sc->bound)) {
+	if (scorer_no_data_day(&sc->fv)) {
 		defer_day(sc, cs, closed_day, &sc->fv);
 		return SCORER_DEFERRED;
 	}
-	scored(sc, cs, closed_day);
-	return SCORER_DECIDED;
+	int may_alert = ruleset_eval_bound(sc->rules, &sc->fv, attributes_for_rules(sc, cs),
+	                                   sc->area_unknown, &sc->hits, &sc->bound);
+	if (!may_alert && sc->deferral != SCORER_DEFER_ALL) {
+		scored(sc, cs, closed_day);
+		return SCORER_DECIDED;
+	}
+	defer_day(sc, cs, closed_day, &sc->fv);
+	return sc->bound.must_alert ? alert_at_close(sc, cs, alert) : SCORER_DEFERRED;
 }
 
 /* The silent_hours of a closed day (feature_list.h): the hours its readings leave
@@ -292,7 +309,7 @@ static int score_closed(struct scorer *sc, struct cstate *cs, const char *transf
 	double silent_hours = closed_silent_hours(cs, closed);
 	/* a customer whose profile riskd has not read yet may have an area too */
 	if (sc->deferral && (transformer_id[0] || !(cs->flags & CSTATE_F_PROFILE)))
-		return score_or_defer(sc, cs, closed->day, today, silent_hours);
+		return score_or_defer(sc, cs, closed->day, today, silent_hours, alert);
 	scorer_features(sc, cs, transformer_id, today, &sc->fv);
 	feature_set(&sc->fv, FEAT_SILENT_HOURS, silent_hours);
 	ruleset_eval_attrs(sc->rules, &sc->fv, attributes_for_rules(sc, cs), &sc->hits);

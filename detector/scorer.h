@@ -99,8 +99,12 @@ enum scorer_outcome {
 	SCORER_QUIET = 0,    /* no day closed, or the rules stayed below the alert threshold */
 	SCORER_ALERT = 1,    /* *alert is filled */
 	SCORER_DEFERRED = 2, /* the day waits for its area: scorer_deferred() holds it */
-	SCORER_DECIDED = 3   /* deferral on: the day of a customer with an area cannot alert
+	SCORER_DECIDED = 3,  /* deferral on: the day of a customer with an area cannot alert
 	                        whatever its area says: scored at the close, quiet and final */
+	SCORER_ALERT_PENDING = 4 /* deferral on: the day alerts whatever its area says (the rules
+	                        that read nothing of the area reach the threshold): *alert is
+	                        filled with what the close knows, and the day waits for its area
+	                        too (scorer_deferred()), whose scoring completes the same alert */
 };
 
 /* Which closed days of customers with an area wait for the area's results. */
@@ -137,8 +141,11 @@ struct scorer_deferred {
  * without a profile yet, transformer_id "") is scored on its own features, the area's
  * unknown: a day that may alert once the area is known is not scored here (its snapshot goes
  * to scorer_deferred() and SCORER_DEFERRED is returned, for scorer_rescore once the area has
- * the day's results); a day that cannot is counted as scored, with the area's features read
- * as missing, and SCORER_DECIDED is returned. Returns SCORER_QUIET otherwise.
+ * the day's results); a day that alerts whatever the area says also fills *alert with the
+ * rules that read nothing of the area (ruleset_hits_keep_decided) and returns
+ * SCORER_ALERT_PENDING; a day that cannot alert is counted as scored, with the area's
+ * features read as missing, and SCORER_DECIDED is returned. A deferred day is counted in the
+ * rule counts when scorer_rescore scores it, not here. Returns SCORER_QUIET otherwise.
  */
 int scorer_on_reading(struct scorer *sc, struct cstate *cs, const char *transformer_id,
                       const struct event *ev, int32_t day, int32_t second_of_day,

@@ -170,7 +170,7 @@ static void write_alert_rows(struct rbuf *b, const void *rows, size_t n)
 			store_copy_text(b, a[i].stolen_json);
 		else
 			rbuf_puts(b, "\\N"); /* no estimate (no_data): null */
-		rbuf_append(b, "\n", 1);
+		rbuf_printf(b, "\t%s\n", a[i].stage);
 	}
 }
 
@@ -483,7 +483,35 @@ static int record_billing_ids(struct store *st, struct store_batch *b, char *err
 	                  errstr, errstr_size);
 }
 
-/* Raises the batch's alerts in order; sets b->alerts_opened (and b->no_data_opened) to how
+/* Moves each partition's progress of the transformer topic forward (never back: another
+ * batch, or another instance's, may have gone further). Returns 0 or a riskd_err. */
+static int write_progress(struct store *st, const struct store_batch *b, char *errstr,
+                          size_t errstr_size)
+{
+	struct rbuf parts = {0}, days = {0};
+	for (size_t i = 0; i < b->progress_count; i++) {
+		rbuf_printf(&parts, "%c%d", i ? ',' : '{', (int)b->progress[i].partition);
+		rbuf_printf(&days, "%c%d", i ? ',' : '{', (int)b->progress[i].day);
+	}
+	rbuf_append(&parts, "}", 2);
+	rbuf_append(&days, "}", 2);
+	const char *params[2] = {parts.data, days.data};
+	PGresult *res = PQexecParams(
+	    st->conn,
+	    "insert into risk.transformer_progress as p (partition, day)"
+	    " select * from unnest($1::int[], $2::int[])"
+	    " on conflict (partition) do update set day = greatest(p.day, excluded.day)",
+	    2, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = store_fail_result(st, res, "write transformer progress", errstr, errstr_size);
+	PQclear(res);
+	rbuf_free(&parts);
+	rbuf_free(&days);
+	return rc;
+}
+
+/* Raises the batch's alerts in customer and day order; sets b->alerts_opened (and b->no_data_opened) to how
  * many opened a new alert. Returns 0 or a riskd_err. */
 static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
                         size_t errstr_size)
@@ -504,14 +532,16 @@ static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
 	}
 	/* raise_alert leaves out suppressed rules, prices the stolen energy at the customer's
 	 * tariff and publishes to the review topic (a NULL topic publishes nothing) through the
-	 * outbox, in this transaction */
+	 * outbox, in this transaction; in customer order, each customer's days in order: a batch
+	 * (raising days at their close) and the rescorer (completing them) lock the alerts they
+	 * share in the same order, so neither waits on the other in a cycle */
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select count(*) filter (where opened), count(*) filter (where opened and"
 	    " kind = 'no_data') from (select kind, (risk.raise_alert(customer_id,"
 	    " kind, date '1970-01-01' + day, score, severity, rules::jsonb, $1, $2, $3,"
-	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb)).opened from tmp_alerts"
-	    " order by seq) r",
+	    " curve::jsonb, $4::float8, $5, stolen::jsonb, $6::jsonb, stage)).opened from tmp_alerts"
+	    " order by customer_id, day, seq) r",
 	    6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = store_fail_result(st, res, "raise alerts", errstr, errstr_size);
@@ -636,13 +666,17 @@ int store_commit_batch(struct store *st, struct store_batch *b, char *errstr,
 	    (rc = store_copy_rows(st, &outbox_target, b->outbox, b->outbox_count, errstr,
 	                          errstr_size)))
 		goto fail;
+	if (b->progress_count && (rc = write_progress(st, b, errstr, errstr_size)))
+		goto fail;
 	if ((b->billing_id_count && (rc = record_billing_ids(st, b, errstr, errstr_size))) ||
 	    (rc = store_copy_rows(st, &repeats_target, b->repeats, b->repeat_count, errstr,
 	                          errstr_size)))
 		goto fail;
-	if ((rc = store_write_scorings(st, b, errstr, errstr_size)) ||
-	    (rc = store_copy_rows(st, &pending_target, b->pending, b->pending_count, errstr,
-	                          errstr_size)))
+	/* the pending days before the alerts: an alert raised at a day's close marks its day's
+	 * row, and waits for the customer's earlier days that may still alert */
+	if ((rc = store_copy_rows(st, &pending_target, b->pending, b->pending_count, errstr,
+	                          errstr_size)) ||
+	    (rc = store_write_scorings(st, b, errstr, errstr_size)))
 		goto fail;
 	if ((b->grade_count || b->credit_count) && (rc = store_write_credit(st, b, errstr, errstr_size)))
 		goto fail;

@@ -152,6 +152,21 @@ struct store_alert {
 	const char *curve_json;
 	const char *stolen_json;  /* the stolen-energy estimate (alert_stolen_json); "" for none
 	                             (no_data), stored as null */
+	const char *stage;        /* static name, risk.raise_alert's p_stage: STORE_STAGE_FINAL
+	                             (the day's only scoring), STORE_STAGE_CLOSE (raised at the
+	                             day's close before its area is known; a scoring after the area
+	                             completes it) or STORE_STAGE_COMPLETE (that scoring) */
+};
+
+#define STORE_STAGE_FINAL "final"
+#define STORE_STAGE_CLOSE "close"
+#define STORE_STAGE_COMPLETE "complete"
+
+/* How far one partition of the transformer topic has come: the newest local day one of its
+ * transformers closed (risk.transformer_progress). */
+struct store_progress {
+	int32_t partition;
+	int32_t day;
 };
 
 /* A closed customer-day whose theft scoring waits for its area (risk.pending_scores). */
@@ -208,6 +223,7 @@ struct store_batch {
 	const char *consumer_group;
 	const struct store_usage *usage;          size_t usage_count;
 	const struct store_usage *transformer;    size_t transformer_count;
+	const struct store_progress *progress;    size_t progress_count; /* by partition */
 	const struct store_hours *hours;          size_t hours_count; /* customers' */
 	const struct store_hours *transformer_hours; size_t transformer_hours_count;
 	const struct store_cover *cover;          size_t cover_count;  /* customers' */
@@ -392,6 +408,8 @@ int store_load_area_as_of(struct store *st, struct area_table *t, const char *tr
 struct store_pending_day {
 	const char *customer_id, *transformer_id;
 	int32_t day;
+	int raised;                  /* an alert was raised at the day's close (STORE_STAGE_CLOSE):
+	                                its scoring completes that alert (STORE_STAGE_COMPLETE) */
 	const uint8_t *snapshot;
 	size_t len;
 };

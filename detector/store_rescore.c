@@ -39,7 +39,7 @@ int store_rescore_claim(struct store *st, int late_days, struct store_rescore_cl
 		return rc;
 	/* binary results: the snapshot's bytes as they are, the texts as they are */
 	PGresult *res = PQexecParams(st->conn,
-	                             "select transformer_id, customer_id, day::text, snapshot"
+	                             "select transformer_id, customer_id, day::text, snapshot, raised::int::text"
 	                             " from risk.claim_pending_scores($1::integer)",
 	                             1, NULL, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -65,6 +65,7 @@ int store_rescore_claim(struct store *st, int late_days, struct store_rescore_cl
 		    .day = (int32_t)strtol(PQgetvalue(res, r, 2), NULL, 10),
 		    .snapshot = (const uint8_t *)PQgetvalue(res, r, 3),
 		    .len = (size_t)PQgetlength(res, r, 3),
+		    .raised = PQgetvalue(res, r, 4)[0] == '1',
 		};
 	}
 	c->result = res;

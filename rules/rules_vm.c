@@ -291,27 +291,18 @@ int ruleset_eval(const struct ruleset *rs, const struct feature_vec *fv, struct 
 	return ruleset_eval_attrs(rs, fv, NULL, hits);
 }
 
-int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
-                       const struct attr_vec *av, struct rule_hits *hits)
+/* Sums hits->fired[0 .. n_fired) into score, shadow_score, cap, floor, n_shadow_fired and
+ * alert, in rule order. */
+static void sum_fired(const struct ruleset *rs, struct rule_hits *hits)
 {
-	uint32_t results[RULESET_RULES_MAX];
 	int active_fired = 0;
-	vm_run(rs, rs->prog_starts, rs->n_rules, fv, av, results);
 	hits->score = 0;
 	hits->shadow_score = 0;
 	hits->cap = RULE_GRADE_NONE;
 	hits->floor = RULE_GRADE_NONE;
-	hits->missing_reads = 0;
-	hits->n_fired = 0;
 	hits->n_shadow_fired = 0;
-	for (size_t i = 0; i < rs->n_rules; i++) {
-		const struct rule_info *info = &rs->rules[i].info;
-		uint32_t missing = results[i] >> RESULT_MISSING_SHIFT;
-		hits->missing[i] = (uint16_t)(missing > UINT16_MAX ? UINT16_MAX : missing);
-		hits->missing_reads += missing;
-		if (!(results[i] & RESULT_FIRED))
-			continue;
-		hits->fired[hits->n_fired++] = (uint16_t)i;
+	for (unsigned k = 0; k < hits->n_fired; k++) {
+		const struct rule_info *info = &rs->rules[hits->fired[k]].info;
 		if (info->mode == RULE_MODE_SHADOW) {
 			hits->n_shadow_fired++;
 			hits->shadow_score += info->score;
@@ -326,6 +317,23 @@ int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
 			hits->floor = info->floor;
 	}
 	hits->alert = rule_kind_scored(rs->kind) && active_fired && hits->score >= rs->alert_threshold;
+}
+
+int ruleset_eval_attrs(const struct ruleset *rs, const struct feature_vec *fv,
+                       const struct attr_vec *av, struct rule_hits *hits)
+{
+	uint32_t results[RULESET_RULES_MAX];
+	vm_run(rs, rs->prog_starts, rs->n_rules, fv, av, results);
+	hits->missing_reads = 0;
+	hits->n_fired = 0;
+	for (size_t i = 0; i < rs->n_rules; i++) {
+		uint32_t missing = results[i] >> RESULT_MISSING_SHIFT;
+		hits->missing[i] = (uint16_t)(missing > UINT16_MAX ? UINT16_MAX : missing);
+		hits->missing_reads += missing;
+		if (results[i] & RESULT_FIRED)
+			hits->fired[hits->n_fired++] = (uint16_t)i;
+	}
+	sum_fired(rs, hits);
 	return hits->n_fired;
 }
 
@@ -371,13 +379,14 @@ int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
                        const struct attr_vec *av, const uint64_t *unknown, struct rule_hits *hits, struct rule_bound *bound)
 {
 	size_t next_fired = 0;
-	int active = 0;
+	int active = 0, decided_fired = 0;
 	ruleset_eval_attrs(rs, fv, av, hits);
 	memset(bound, 0, sizeof(*bound));
 	if (!rule_kind_scored(rs->kind))
 		return 0;
-	/* the score is summed in rule order, as ruleset_eval sums it, over the rules that fired
-	 * and the open ones that can only add (a score of 0 or more): the highest reachable */
+	/* the score is summed in rule order, as ruleset_eval sums it: reach over the rules that
+	 * fired and the open ones that can only add (a score of 0 or more), the highest
+	 * reachable; least over the rules that fired and the open ones that can only lower it */
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		const struct rule_entry *r = &rs->rules[i];
 		int fired = next_fired < hits->n_fired && (size_t)hits->fired[next_fired] == i;
@@ -388,10 +397,15 @@ int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
 			if (!may_fire(rs, r, fv, av, unknown))
 				continue;
 			bound->open++;
-			if (r->info.score < 0)
+			if (r->info.score < 0) {
+				bound->least += r->info.score;
 				continue; /* it would only lower the score */
+			}
 		} else if (!fired) {
 			continue;
+		} else {
+			decided_fired = 1;
+			bound->least += r->info.score;
 		}
 		active = 1;
 		bound->reach += r->info.score;
@@ -401,5 +415,17 @@ int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
 	if (!active && bound->open)
 		active = 1;
 	bound->may_alert = active && bound->reach >= rs->alert_threshold;
+	bound->must_alert = decided_fired && bound->least >= rs->alert_threshold;
 	return bound->may_alert;
+}
+
+void ruleset_hits_keep_decided(const struct ruleset *rs, const uint64_t *unknown,
+                               struct rule_hits *hits)
+{
+	uint16_t kept = 0;
+	for (unsigned k = 0; k < hits->n_fired; k++)
+		if (!reads_any(rs->rules[hits->fired[k]].reads, unknown))
+			hits->fired[kept++] = hits->fired[k];
+	hits->n_fired = kept;
+	sum_fired(rs, hits);
 }

@@ -204,7 +204,11 @@ void rule_counts_add(const struct ruleset *rs, const struct rule_hits *hits,
  * partly unknown yet (ruleset_eval_bound). */
 struct rule_bound {
 	double reach;      /* the highest score they can reach once the unknown features are known */
+	double least;      /* the lowest: the decided rules that fired and every open rule with a
+	                      negative score, in rule order */
 	int may_alert;     /* 1: some values of the unknown features raise an alert */
+	int must_alert;    /* 1: every value of them raises one (a decided active rule fired and
+	                      least is at or above the alert threshold) */
 	unsigned open;     /* active rules whose outcome waits for an unknown feature */
 };
 
@@ -219,13 +223,27 @@ struct rule_bound {
  *   - reach adds, in rule order, the scores of the decided rules that fired and of the open
  *     rules whose score is 0 or more (a rule with a negative score only lowers it);
  *   - may_alert is 1 when reach is at or above the alert threshold and some active rule fired
- *     or is open.
+ *     or is open;
+ *   - least adds, in the same order, the decided rules that fired and the open rules whose
+ *     score is negative; must_alert is 1 when a decided active rule fired and least is at or
+ *     above the threshold.
  * When may_alert is 0, ruleset_eval on fv completed with any values of the unknown features
- * raises no alert. Shadow rules never count. For sets that raise no alerts (credit) *bound is
+ * raises no alert; when must_alert is 1, it raises one whatever their values (the sums keep
+ * the evaluation's order, so rounding cannot cross the threshold the other way). Shadow rules never count. For sets that raise no alerts (credit) *bound is
  * zero. Allocation-free and thread-safe as ruleset_eval. Returns bound->may_alert.
  */
 int ruleset_eval_bound(const struct ruleset *rs, const struct feature_vec *fv,
                        const struct attr_vec *av, const uint64_t *unknown, struct rule_hits *hits, struct rule_bound *bound);
+
+/*
+ * Keeps in hits (filled by ruleset_eval_bound with the same unknown) only the rules that read
+ * none of the unknown features: fired[] loses the others, and score, shadow_score, cap, floor
+ * and alert are summed again, in rule order, over what stays (missing[] is left as it was).
+ * What the decided rules alone say: the alert of a day whose bound says must_alert, before
+ * the unknown features are known. Allocation-free.
+ */
+void ruleset_hits_keep_decided(const struct ruleset *rs, const uint64_t *unknown,
+                               struct rule_hits *hits);
 
 /*
  * Evaluates one rule (0 <= idx < count). Returns 1 when it fires, 0 when not; when

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rules/ruleset.h"
 #include "tests/support/e2e.h"
 
 #define DAYS 21
@@ -43,46 +44,57 @@ static double true_kwh(int c, int d, int h)
 	return level[c] * shape * wobble;
 }
 
-/* What customer c's meter records in hour h of day d. */
-static double metered_kwh(int c, int d, int h)
+/* What customer c's meter records in hour h of day d: from day bypass_from on (0: never), C3's
+ * meter is bypassed from 18:00 to 22:00 and reads zero. */
+static double metered_kwh(int c, int d, int h, int bypass_from)
 {
 	double kwh = true_kwh(c, d, h);
+	if (c == 2 && bypass_from && d >= bypass_from && h >= 18 && h < 22)
+		return 0;
 	return c == CUSTOMERS - 1 && d >= THEFT_FROM ? kwh / 2 : kwh;
 }
 
-/* Writes the whole stream (profiles, then hour by hour every meter and the transformer) to
- * path. C1 sends no reading for 05:00 on day 3. */
-static void write_area(const char *path)
+/* Writes `days` days of the area's stream: the profiles, then hour by hour every meter to
+ * readings and the transformer to transformer (which may be the same file), with C3 bypassed
+ * from day bypass_from (0: never). C1 sends no reading for 05:00 on day 3. */
+static void write_stream(FILE *readings, FILE *transformer, int days, int bypass_from)
 {
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
 	for (int c = 0; c < CUSTOMERS; c++)
-		fprintf(f,
+		fprintf(readings,
 		        "{\"type\":\"customer\",\"event_id\":\"p%d\",\"ts\":\"2025-12-31T00:00:00+08:00\","
 		        "\"customer_id\":\"C%d\",\"segment\":\"residential\",\"transformer_id\":\"T1\","
 		        "\"capacity_kw\":20}\n",
 		        c + 1, c + 1);
-	for (int d = 1; d <= DAYS; d++)
+	for (int d = 1; d <= days; d++)
 		for (int h = 0; h < 24; h++) {
 			char ts[64];
-			snprintf(ts, sizeof(ts), "2026-01-%02dT%02d:00:00+08:00", d, h);
+			snprintf(ts, sizeof(ts), "2026-%02d-%02dT%02d:00:00+08:00", 1 + (d - 1) / 31,
+			         1 + (d - 1) % 31, h);
 			double feeder = 0;
 			for (int c = 0; c < CUSTOMERS; c++) {
 				feeder += true_kwh(c, d, h);
 				if (c == 0 && d == 3 && h == 5)
 					continue;
-				fprintf(f,
+				fprintf(readings,
 				        "{\"type\":\"meter_reading\",\"event_id\":\"r%d-%d-%d\",\"ts\":\"%s\","
 				        "\"customer_id\":\"C%d\",\"meter_id\":\"M%d\",\"kwh\":%.6f,"
 				        "\"interval_s\":3600}\n",
-				        c + 1, d, h, ts, c + 1, c + 1, metered_kwh(c, d, h));
+				        c + 1, d, h, ts, c + 1, c + 1, metered_kwh(c, d, h, bypass_from));
 			}
 			feeder += 0.05 + 0.004 * feeder * feeder;
-			fprintf(f,
+			fprintf(transformer,
 			        "{\"type\":\"transformer_reading\",\"event_id\":\"t%d-%d\",\"ts\":\"%s\","
 			        "\"transformer_id\":\"T1\",\"kwh\":%.6f,\"interval_s\":3600}\n",
 			        d, h, ts, feeder);
 		}
+}
+
+/* Writes the whole stream of DAYS days, without a bypass, to path. */
+static void write_area(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	write_stream(f, f, DAYS, 0);
 	fclose(f);
 }
 
@@ -139,7 +151,7 @@ Test(attribution, hourly_sums_and_the_thief, .timeout = 240)
 	/* 2026-01-02 05:00 local of C2 is one reading of metered_kwh(1, 2, 5) */
 	cr_assert_eq(e2e_query_int(w.dsn, "select uwh[6] from risk.hourly_usage"
 	                                  " where customer_id = 'C2' and day = '2026-01-02'"),
-	             llround(round(metered_kwh(1, 2, 5) * 1e6)));
+	             llround(round(metered_kwh(1, 2, 5, 0) * 1e6)));
 	/* an hour without a reading is NULL, not 0: C1's 05:00 on day 3 */
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.hourly_usage where"
 	                                  " customer_id = 'C1' and day = '2026-01-03'"
@@ -180,7 +192,7 @@ Test(attribution, hourly_sums_and_the_thief, .timeout = 240)
 	double stolen = 0;
 	for (int d = THEFT_FROM; d <= DAYS; d++)
 		for (int h = 0; h < 24; h++)
-			stolen += metered_kwh(CUSTOMERS - 1, d, h);
+			stolen += metered_kwh(CUSTOMERS - 1, d, h, 0);
 	snprintf(sql, sizeof(sql), "select stolen_kwh %s and customer_id = 'C4'", last);
 	double found = query_double(w.dsn, sql);
 	cr_assert(fabs(found - stolen) < 0.1 * stolen, "C4 stole %.1f kWh, found %.1f", stolen,
@@ -272,4 +284,189 @@ Test(attribution, killed_mid_run_scoring_at_the_close_equals_undisturbed_but_ale
      .timeout = 600)
 {
 	killed_mid_run("attribkillclose", 0);
+}
+
+#define BYPASS_DAYS 30
+#define BYPASS_FROM 20   /* first day (1-based) C3's meter reads zero from 18:00 to 22:00 */
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The theft alerts of customer C3: how many, and the one's fields as text. */
+static void c3_alert(const char *dsn, char *out, size_t out_size)
+{
+	e2e_query_text(dsn,
+	               "select count(*) over () || ' ' || alert_id || ' ' || first_day || ' ' ||"
+	               " last_day || ' ' || firings || ' ' || score || ' ' ||"
+	               " (select string_agg(r->>'id', ',' order by r->>'id' collate \"C\")"
+	               "  from jsonb_array_elements(rules) r)"
+	               " from risk.alerts where customer_id = 'C3' and kind = 'theft'",
+	               out, out_size);
+}
+
+/*
+ * A partial bypass alerts on the customer's own readings (zeroed_hours reads nothing of the
+ * area): scoring after the area, riskd raises it at the day's close, before the area's
+ * transformer has sent anything, and completes that same alert once the area is balanced and
+ * attributed: one alert, with the backtest's days, firings, score and rules, opened once.
+ */
+Test(attribution, a_bypass_alerts_before_its_area_and_ends_as_the_backtest, .timeout = 400)
+{
+	struct e2e_world w;
+	char readings[1400], transformer[1400], both[1400], features[1400];
+	attribution_world(&w, "attribclose", 2, 500, 14, 7, readings, sizeof(readings));
+	snprintf(transformer, sizeof(transformer), "%s/transformer.jsonl", w.dir);
+	snprintf(both, sizeof(both), "%s/both.jsonl", w.dir);
+	snprintf(features, sizeof(features), "%s/features.csv", w.dir);
+	FILE *r = fopen(readings, "w"), *t = fopen(transformer, "w"), *b = fopen(both, "w");
+	cr_assert(r && t && b);
+	write_stream(r, t, BYPASS_DAYS, BYPASS_FROM);
+	write_stream(b, b, BYPASS_DAYS, BYPASS_FROM);
+	fclose(r);
+	fclose(t);
+	fclose(b);
+
+	/* the meters only: no area-day can balance, the bypass alerts at its close */
+	e2e_produce_file(&w, readings);
+	e2e_riskd_run_until_idle(&w, 4, 200);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.transformer_daily"), 0);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.area_balance"), 0);
+	char before[512];
+	c3_alert(w.dsn, before, sizeof(before));
+	cr_log_info("C3 before its area: %s", before);
+	cr_assert(strncmp(before, "1 theft-C3-", 11) == 0, "the bypass alerted at its close: %s",
+	          before);
+	cr_assert(strstr(before, "zeroed_hours"), "%s", before);
+	cr_assert_gt(e2e_query_int(w.dsn, "select count(*) from risk.pending_scores"
+	                                  " where customer_id = 'C3' and raised"),
+	             0, "the days raised at their close wait for their area");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.pending_scores p"
+	                                  " where p.customer_id = 'C3' and not p.raised"
+	                                  " and p.day >= (select first_day - date '1970-01-01'"
+	                                  " from risk.alerts where customer_id = 'C3')"
+	                                  " and exists (select 1 from risk.alert_events e"
+	                                  " where (e.after->>'day')::date - date '1970-01-01' = p.day)"),
+	             0, "a day raised at its close is marked raised");
+
+	/* the transformer: every pending day is scored after its area, completing the alert */
+	e2e_produce_file(&w, transformer);
+	e2e_riskd_run_until_idle(&w, 4, 300);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.pending_scores"), 0);
+	cr_assert_gt(e2e_query_int(w.dsn, "select count(*) from risk.area_balance"), 0);
+	char after[512];
+	c3_alert(w.dsn, after, sizeof(after));
+	cr_log_info("C3 after its area: %s", after);
+	size_t id_len = strcspn(before + 2, " ");
+	cr_assert(strncmp(before, after, 2 + id_len) == 0, "the same alert: %s, then %s", before,
+	          after);
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alert_events e"
+	                                  " join risk.alerts a using (alert_id)"
+	                                  " where a.customer_id = 'C3' and e.action = 'opened'"),
+	             1, "opened once");
+
+	/* the backtest over the same events: C3's alerting days, the last one's score and rules */
+	e2e_sh("'%s/riskctl' backtest --rules '%s/rules' --events '%s' --features '%s'"
+	       " > /dev/null",
+	       w.env.bin, w.env.root, both, features);
+	char offline[512];
+	e2e_sh("awk -F, 'NR > 1 && $1 == \"C3\" && $4 == 1 { n++; if (!first) first = $2;"
+	       " last = $2; score = $3; fired = $5 } END { printf \"%%d %%s %%s %%s %%s\", n, first,"
+	       " last, score, fired }' '%s' > '%s.c3'",
+	       features, features);
+	char path[1500];
+	snprintf(path, sizeof(path), "%s.c3", features);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(offline, sizeof(offline), f));
+	fclose(f);
+	cr_log_info("C3 offline: %s", offline);
+	int n;
+	char first[32], last[32], fired[256];
+	double score;
+	cr_assert_eq(sscanf(offline, "%d %31s %31s %lf %255s", &n, first, last, &score, fired), 5,
+	             "%s", offline);
+	char expect_tail[512];
+	snprintf(expect_tail, sizeof(expect_tail), " %s %s %d ", first, last, n);
+	cr_assert(strstr(after, expect_tail), "riskd %s, offline first %s last %s firings %d",
+	          after, first, last, n);
+	char *end;
+	double live_score = strtod(strstr(after, expect_tail) + strlen(expect_tail), &end);
+	cr_assert_float_eq(live_score, score, 1e-9 * fabs(score), "score riskd %.17g, offline %.17g",
+	                   live_score, score);
+	/* the last day's active rules (riskd lists no shadow rule), sorted as riskd's */
+	char rules_dir[1200];
+	snprintf(rules_dir, sizeof(rules_dir), "%s/rules", w.env.root);
+	const char *paths[1] = {rules_dir};
+	struct ruleset *rs = NULL;
+	struct rules_diags diags = {0};
+	cr_assert_eq(ruleset_load_paths(paths, 1, RULE_KIND_THEFT, &rs, &diags), 0);
+	rules_diags_free(&diags);
+	const char *ids[32];
+	size_t n_ids = 0;
+	for (char *id = strtok(fired, "|"); id && n_ids < 32; id = strtok(NULL, "|"))
+		if (ruleset_rule(rs, (size_t)ruleset_rule_find(rs, id))->mode == RULE_MODE_ACTIVE)
+			ids[n_ids++] = id;
+	qsort(ids, n_ids, sizeof(*ids), cmp_id);
+	char rules[512] = "";
+	for (size_t i = 0; i < n_ids; i++)
+		snprintf(rules + strlen(rules), sizeof(rules) - strlen(rules), "%s%s", i ? "," : "",
+		         ids[i]);
+	cr_assert_str_eq(end + 1, rules, "the last firing's rules: riskd %s, offline %s", end + 1,
+	                 rules);
+	ruleset_free(rs);
+}
+
+/* The claim of the pending days of areas whose results are late, on rows set by hand (days
+ * as "C1@10": customer C1's 2026-01-10; "!" when raised at the close; "-" for none). */
+#define CLAIM_SQL                                                                          \
+	"select coalesce(string_agg(customer_id || '@' || (day - 20453) ||"                    \
+	" case when raised then '!' else '' end, ','), '-') from risk.claim_pending_scores(7)"
+
+/*
+ * A pending day stops waiting for its area's balance once its transformer's partition of the
+ * transformer topic has come 7 days past it, not when any other area has: T1's partition is
+ * behind (day 5) while T2's is at day 30 and balanced, so T1's days 10 and 20 wait; T3's
+ * transformer never reported, so its day 15 waits for the slowest partition. Once T1's
+ * partition comes to day 27, T1's days through 20 are taken, then T3's.
+ */
+Test(attribution, a_pending_day_waits_for_its_transformers_partition, .timeout = 120)
+{
+	struct e2e_world w;
+	char file[1400], got[256];
+	attribution_world(&w, "attribclaim", 2, 500, 14, 7, file, sizeof(file));
+	cr_assert_eq(
+	    e2e_query_int(
+	        w.dsn,
+	        "with b as (insert into risk.area_balance (transformer_id, day, feeder_kwh,"
+	        "  customers_kwh, customers) select t, date '2025-12-31' + d, 100, 95, 4"
+	        "  from (values ('T1', 5), ('T2', 30)) v(t, n), generate_series(1, n) d returning 1),"
+	        " s as (insert into risk.entity_state (kind, entity_id, partition, state)"
+	        "  values ('t', 'T1', 0, '\\x00'), ('t', 'T2', 1, '\\x00') returning 1),"
+	        " p as (insert into risk.transformer_progress values (0, 20453 + 5), (1, 20453 + 30)"
+	        "  returning 1),"
+	        " q as (insert into risk.pending_scores (customer_id, day, transformer_id, snapshot,"
+	        "  raised) values ('C1', 20453 + 10, 'T1', '\\x00', true),"
+	        "  ('C1', 20453 + 20, 'T1', '\\x00', false), ('C9', 20453 + 15, 'T3', '\\x00', false)"
+	        "  returning 1)"
+	        " select (select count(*) from b) + (select count(*) from s) +"
+	        " (select count(*) from p) + (select count(*) from q)"),
+	    35 + 2 + 2 + 3);
+	/* the balances queued their areas' windows: attributed, as far as the claim can tell */
+	cr_assert_gt(e2e_query_int(w.dsn, "with d as (delete from risk.area_attribution_queue"
+	                                  " returning 1) select count(*) from d"),
+	             0);
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "-", "T1's partition is behind, the slowest partition at day 5");
+	cr_assert_eq(e2e_query_int(w.dsn, "with u as (update risk.transformer_progress"
+	                                  " set day = 20453 + 27 where partition = 0 returning 1)"
+	                                  " select count(*) from u"),
+	             1);
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "C1@10!,C1@20");
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "C9@15", "the slowest partition is at day 27");
+	e2e_query_text(w.dsn, CLAIM_SQL, got, sizeof(got));
+	cr_assert_str_eq(got, "-");
 }

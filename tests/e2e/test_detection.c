@@ -260,17 +260,20 @@ static int replay_alert_peer(const struct replay *rp, const struct replay_custom
 	return 0;
 }
 
-/* riskd's firings: every opening and update of a theft alert, from its audit trail. */
+/* riskd's firings: every opening and update of a theft alert, from its audit trail, a day
+ * raised at its close by the row of its scoring after the area (the later of the two). */
 static void live_firings(const char *dsn, struct firings *f)
 {
 	PGconn *conn = PQconnectdb(dsn);
 	cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect: %s", PQerrorMessage(conn));
 	PGresult *res = PQexec(
-	    conn, "select a.customer_id || '|' || ((e.after->>'day')::date - date '1970-01-01') || '|'"
+	    conn, "select distinct on (e.alert_id, e.after->>'day')"
+	          " a.customer_id || '|' || ((e.after->>'day')::date - date '1970-01-01') || '|'"
 	          " || coalesce((select string_agg(r->>'id', ',' order by r->>'id' collate \"C\")"
 	          "   from jsonb_array_elements(e.after->'rules') r), '')"
 	          " from risk.alert_events e join risk.alerts a using (alert_id)"
-	          " where a.kind = 'theft' and e.actor = 'riskd' and e.action in ('opened', 'updated')");
+	          " where a.kind = 'theft' and e.actor = 'riskd' and e.action in ('opened', 'updated')"
+	          " order by e.alert_id, e.after->>'day', e.id desc");
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(conn));
 	for (int i = 0; i < PQntuples(res); i++)
 		firings_add(f, PQgetvalue(res, i, 0));
@@ -465,6 +468,23 @@ Test(detection, labelled_city_thieves_alerted_honest_quiet, .timeout = 400)
 	cr_assert_gt(compare_firings(&live_fired, &offline_fired, &alerts, rp), 0);
 	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.pending_scores"), 0,
 	             "every customer-day that waited for its area was scored");
+	/* the signature thefts were raised at their days' close and completed after the area:
+	 * one firing a day, whatever scored it twice */
+	int64_t at_close = e2e_query_int(w.dsn, "select count(*) from risk.alert_events"
+	                                        " where after->>'stage' = 'close'");
+	cr_log_info("%lld firings raised at the close", (long long)at_close);
+	cr_assert_gt(at_close, 0, "a bypass or reversed meter alerts at its close");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alert_events e"
+	                                  " where after->>'stage' = 'close' and not exists (select 1"
+	                                  " from risk.alert_events c where c.alert_id = e.alert_id"
+	                                  " and c.id > e.id and c.after->>'stage' = 'complete'"
+	                                  " and c.after->>'day' = e.after->>'day')"),
+	             0, "every day raised at its close was completed after its area");
+	cr_assert_eq(e2e_query_int(w.dsn, "select count(*) from risk.alerts a where a.kind = 'theft'"
+	                                  " and a.firings <> (select count(distinct e.after->>'day')"
+	                                  " from risk.alert_events e where e.alert_id = a.alert_id"
+	                                  " and e.action in ('opened', 'updated'))"),
+	             0, "firings count the days, not the scorings");
 	firings_free(&offline_fired);
 	firings_free(&live_fired);
 

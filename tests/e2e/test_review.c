@@ -105,25 +105,35 @@ static void assert_allowed(const char *dsn, const char *role, const char *query)
 	                 state);
 }
 
-/* risk.raise_alert as riskd calls it; returns the alert id ("" when suppressed) and sets
- * *opened. */
-static void fire(const struct e2e_world *w, const char *customer, const char *day,
-                  const char *score, const char *severity, const char *rules, char *alert_id,
-                  size_t alert_id_size, int *opened)
+/* risk.raise_alert as riskd calls it at `stage` (final, close or complete); returns the
+ * alert id ("" when suppressed, or a close that waits) and sets *opened. */
+static void fire_at(const struct e2e_world *w, const char *customer, const char *day,
+                    const char *score, const char *severity, const char *rules,
+                    const char *stage, char *alert_id, size_t alert_id_size, int *opened)
 {
-	const char *params[7] = {customer, day, score, severity, rules, REVIEW_TOPIC(w), "50"};
+	const char *params[8] = {customer, day,      score, severity, rules, REVIEW_TOPIC(w), "50",
+	                         stage};
 	PGconn *conn = db_connect(w->dsn);
 	PGresult *res = PQexecParams(
 	    conn,
 	    "select alert_id, opened from risk.raise_alert($1, 'theft', $2::date, $3::float8, $4,"
-	    " $5::jsonb, 'theft-test', '1.0.0', 'hash0', '[]'::jsonb, $7::float8, $6)",
-	    7, NULL, params, NULL, NULL, 0);
+	    " $5::jsonb, 'theft-test', '1.0.0', 'hash0', '[]'::jsonb, $7::float8, $6, null, null,"
+	    " $8)",
+	    8, NULL, params, NULL, NULL, 0);
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "raise_alert: %s", PQerrorMessage(conn));
 	snprintf(alert_id, alert_id_size, "%s", PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
 	if (opened)
 		*opened = PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	PQfinish(conn);
+}
+
+/* risk.raise_alert as riskd calls it for a day's only scoring. */
+static void fire(const struct e2e_world *w, const char *customer, const char *day,
+                  const char *score, const char *severity, const char *rules, char *alert_id,
+                  size_t alert_id_size, int *opened)
+{
+	fire_at(w, customer, day, score, severity, rules, "final", alert_id, alert_id_size, opened);
 }
 
 /* ---- running riskctl (argv, no shell: hostile ids pass untouched) ---- */
@@ -1212,4 +1222,111 @@ Test(review, riskd_run_publishes_every_alert_revision_once, .timeout = 420)
 		cr_assert_gt(json_array_size(rows), 0, "%s", out);
 		json_decref(rows);
 	}
+}
+
+/* ---- a day raised at its close, completed after its area ---- */
+
+/* C1's alert as "firings|last_day|score|rules". */
+static void c1_alert(const struct e2e_world *w, char *out, size_t size)
+{
+	sql(w->dsn, out, size,
+	    "select concat_ws('|', firings, last_day, score, risk.rule_ids(rules)) from risk.alerts"
+	    " where customer_id = 'C1'",
+	    0);
+}
+
+/* Waiting days of C1 (risk.pending_scores), as riskd writes them with a batch. */
+static void c1_pending(const struct e2e_world *w, const char *days)
+{
+	sql(w->dsn, NULL, 0,
+	    "insert into risk.pending_scores (customer_id, day, transformer_id, snapshot)"
+	    " select 'C1', d::date - date '1970-01-01', 'T1', '\\x00'"
+	    " from unnest(string_to_array($1, ',')) d",
+	    1, days);
+}
+
+/*
+ * With scoring after the area, a day whose own rules alert is raised at its close (stage
+ * close) and completed once its area is in (stage complete): one firing a day, the final
+ * score and rules, a day completed after a later one was raised leaving the alert to that
+ * day. A close raise does not open the alert while an earlier day that was not raised waits
+ * (that day opens it, whenever its area comes); once the alert is open it does.
+ */
+Test(review, a_day_raised_at_its_close_is_completed_after_its_area, .timeout = 60)
+{
+	struct e2e_world w;
+	world(&w, "reviewclose");
+	char id[128], again[128], row[256];
+	int opened = 0;
+	c1_pending(&w, "2026-03-04,2026-03-05,2026-03-06");
+	fire_at(&w, "C1", "2026-03-05", "65", "high", rules_ab, "close", id, sizeof(id), &opened);
+	cr_assert_str_eq(id, "", "2026-03-04 waits without an alert: it may open it");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.pending_scores where raised", 0,
+	                     NULL, NULL),
+	             0);
+	/* 2026-03-04 was scored quiet after its area: the next close opens the alert */
+	sql(w.dsn, NULL, 0, "delete from risk.pending_scores where day = '2026-03-04'::date -"
+	                    " date '1970-01-01'", 0);
+	fire_at(&w, "C1", "2026-03-05", "65", "high", rules_ab, "close", id, sizeof(id), &opened);
+	cr_assert_str_eq(id, "theft-C1-20260305");
+	cr_assert(opened);
+	fire_at(&w, "C1", "2026-03-06", "65", "high", rules_ab, "close", again, sizeof(again),
+	        &opened);
+	cr_assert_str_eq(again, id);
+	cr_assert_not(opened);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.pending_scores where raised", 0,
+	                     NULL, NULL),
+	             2, "both days raised at their close are marked");
+	c1_alert(&w, row, sizeof(row));
+	cr_assert_str_eq(row, "2|2026-03-06|65|{a,b}");
+
+	/* 03-05 completed after 03-06 was raised: its firing was counted, the alert shows 03-06 */
+	fire_at(&w, "C1", "2026-03-05", "125", "critical", rules_abc, "complete", again,
+	        sizeof(again), &opened);
+	cr_assert_str_eq(again, id);
+	cr_assert_not(opened);
+	c1_alert(&w, row, sizeof(row));
+	cr_assert_str_eq(row, "2|2026-03-06|65|{a,b}");
+	/* 03-06 completed: its final score and rules, no second firing */
+	fire_at(&w, "C1", "2026-03-06", "125", "critical", rules_abc, "complete", again,
+	        sizeof(again), &opened);
+	c1_alert(&w, row, sizeof(row));
+	cr_assert_str_eq(row, "2|2026-03-06|125|{a,b,c}");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alert_events where alert_id = $1"
+	                            " and action = 'opened'",
+	                     1, id, NULL),
+	             1);
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alert_events where alert_id = $1"
+	                            " and after->>'stage' = 'complete' and (after->>'shown')::bool",
+	                     1, id, NULL),
+	             1, "03-05's completion left the alert to 03-06");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.outbox where msg_key = 'C1'"
+	                            " and convert_from(payload, 'UTF8')::jsonb->>'change' = 'opened'",
+	                     0, NULL, NULL),
+	             1, "one opening published");
+
+	/* open, a close raise no longer waits for an earlier day that was not raised */
+	c1_pending(&w, "2026-03-07,2026-03-08");
+	fire_at(&w, "C1", "2026-03-08", "65", "high", rules_ab, "close", again, sizeof(again),
+	        &opened);
+	cr_assert_str_eq(again, id);
+	/* 03-07 alerts after its area: a firing of its own, the alert still shows 03-08 */
+	fire_at(&w, "C1", "2026-03-07", "95", "critical", rules_ac, "final", again, sizeof(again),
+	        &opened);
+	c1_alert(&w, row, sizeof(row));
+	cr_assert_str_eq(row, "4|2026-03-08|65|{a,b}");
+
+	/* a completion whose alert was closed since completes nothing, opens nothing */
+	sql(w.dsn, NULL, 0, "update risk.alerts set status = 'closed' where alert_id = $1", 1, id);
+	fire_at(&w, "C1", "2026-03-08", "125", "critical", rules_abc, "complete", again,
+	        sizeof(again), &opened);
+	cr_assert_str_eq(again, "");
+	cr_assert_eq(sql_int(w.dsn, "select count(*) from risk.alerts", 0, NULL, NULL), 1);
+
+	char state[8];
+	e2e_sql_state(w.dsn, NULL,
+	              "select risk.raise_alert('C2', 'theft', '2026-03-02', 65, 'high', '[]', 'r',"
+	              " '1', 'h', '[]', 50, null, null, null, 'later')",
+	              state, sizeof(state));
+	cr_assert_str_eq(state, "22023", "an unknown stage is refused (got %s)", state);
 }

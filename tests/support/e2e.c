@@ -119,9 +119,10 @@ static char world_rules[1024] = "rules";
 static char world_group[128];
 static char world_kafka_extra[2048]; /* lines inside `kafka:` */
 static char world_attribution[128]; /* lines inside `attribution:`, or "" */
-/* "on" unless a test sets it (riskd's default is off): the suites compare digests that include
- * risk.alerts, and only scoring after the area makes alerts independent of when area results
- * arrive (off scores a customer-day at its close with whatever area results are in by then). */
+/* "on" (riskd's default, written out) unless a test sets it: the suites compare digests that
+ * include risk.alerts, and only scoring after the area makes alerts independent of when area
+ * results arrive (off scores a customer-day at its close with whatever area results are in by
+ * then). */
 static const char *world_score_after_area = "on";
 
 static void write_config(const struct e2e_world *w, const char *group, int batch_size)
@@ -508,15 +509,21 @@ void e2e_grade_digest(const char *dsn, char *out, size_t out_size)
 	"   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh," \
 	"   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"         \
 	"   from risk.area_attribution),"                                                         \
-	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"
+	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"            \
+	" 'transformer_progress=' || (select coalesce(string_agg(partition || ':' || day, ','"    \
+	"   order by partition), '') from risk.transformer_progress),"
 
-/* risk.alerts and the customer-days still waiting to be scored. */
+/* risk.alerts (every column a run determines: not the wall-clock opened_at and last_seen, nor
+ * the review-queue revisions, whose order against the days around them a restart may change
+ * when a day raised at its close is completed later) and the customer-days still waiting to be
+ * scored. */
 #define RESULT_DIGEST_ALERTS_SQL                                                              \
 	" 'alerts=' || (select count(*) || ':' ||"                                                \
-	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"                         \
-	"   customer_id, kind, first_day, last_day, firings, score, severity,"                    \
-	"   (select string_agg(r->>'id', ',') from jsonb_array_elements(rules) r),"               \
-	"   stolen_kwh), ',' order by customer_id, kind, first_day), '')) from risk.alerts),"     \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"    \
+	"   alert_id, customer_id, kind, status, first_day, last_day, firings, score, severity,"  \
+	"   rules, curve, ruleset_version, stolen_method, stolen_from, stolen_kwh,"               \
+	"   stolen_kwh_high, theft_probability), ',' order by customer_id, kind, first_day), ''))" \
+	"   from risk.alerts),"                                                                   \
 	" 'pending_scores=' || (select count(*) from risk.pending_scores),"
 
 /* The digest of every result table, the alerts with them when with_alerts is set. */

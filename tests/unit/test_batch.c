@@ -418,14 +418,14 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	rbuf_puts(&rules, "[{\"id\":\"big_day\"}]");
 	rbuf_puts(&curve, "[{\"day\":\"2026-01-01\",\"kwh\":40}]");
 	rbuf_puts(&stolen, "{\"method\":\"shortfall\",\"kwh\":12.5}");
-	batch_add_alert(&b, &c1, "theft", D0, 80, "critical", &rules, &curve, &stolen);
+	batch_add_alert(&b, &c1, "theft", D0, 80, "critical", &rules, &curve, &stolen, STORE_STAGE_FINAL);
 	rbuf_reset(&rules);
 	rbuf_puts(&rules, "[{\"id\":\"other\"}]");
 	rbuf_reset(&curve);
 	rbuf_puts(&curve, "[]");
 	rbuf_reset(&stolen);
 	rbuf_puts(&stolen, "{\"method\":\"none\"}");
-	batch_add_alert(&b, &c2, "theft", D0 + 1, 55.5, "high", &rules, &curve, &stolen);
+	batch_add_alert(&b, &c2, "theft", D0 + 1, 55.5, "high", &rules, &curve, &stolen, STORE_STAGE_CLOSE);
 	rbuf_free(&rules);
 	rbuf_free(&curve);
 	rbuf_free(&stolen);
@@ -444,6 +444,38 @@ Test(batch, alerts_keep_a_copy_of_their_evidence)
 	cr_assert_str_eq(sb.alerts[1].rules_json, "[{\"id\":\"other\"}]");
 	cr_assert_str_eq(sb.alerts[1].curve_json, "[]");
 	cr_assert_str_eq(sb.alerts[1].stolen_json, "{\"method\":\"none\"}");
+	cr_assert_str_eq(sb.alerts[0].stage, STORE_STAGE_FINAL);
+	cr_assert_str_eq(sb.alerts[1].stage, STORE_STAGE_CLOSE, "raised at the close");
+	batch_free(&b);
+}
+
+/* The progress of each transformer partition is the newest day its transformers closed in
+ * the batch, partitions in order; an addition to a day (a late reading) is no progress. */
+Test(batch, transformer_progress_by_partition)
+{
+	struct batch b;
+	struct cstate t1, t2, t3;
+	batch_init(&b);
+	entity(&t1, "T1");
+	entity(&t2, "T2");
+	entity(&t3, "T3");
+	t1.partition = 3;
+	t2.partition = 1;
+	t3.partition = 3;
+	batch_set_usage(&b.transformer, &t1, D0, 1000, 24, 86400);
+	batch_set_usage(&b.transformer, &t1, D0 + 1, 1000, 24, 86400);
+	batch_set_usage(&b.transformer, &t2, D0, 1000, 24, 86400);
+	batch_set_usage(&b.transformer, &t3, D0 - 2, 1000, 24, 86400);
+	batch_add_usage(&b.transformer, &t2, D0 + 5, 500, 3600);
+	struct store_batch sb = to_store(&b);
+	cr_assert_eq(sb.progress_count, 2);
+	cr_assert_eq(sb.progress[0].partition, 1);
+	cr_assert_eq(sb.progress[0].day, D0, "D0 + 5 is an open day's reading, not a close");
+	cr_assert_eq(sb.progress[1].partition, 3);
+	cr_assert_eq(sb.progress[1].day, D0 + 1);
+	batch_reset(&b);
+	sb = to_store(&b);
+	cr_assert_eq(sb.progress_count, 0);
 	batch_free(&b);
 }
 
@@ -457,7 +489,7 @@ Test(batch, no_data_alerts_and_silent_days)
 	struct rbuf rules = {0}, curve = {0};
 	rbuf_puts(&rules, "[{\"id\":\"no_data\"}]");
 	rbuf_puts(&curve, "[]");
-	batch_add_alert(&b, &c1, "no_data", D0, 0, "low", &rules, &curve, NULL);
+	batch_add_alert(&b, &c1, "no_data", D0, 0, "low", &rules, &curve, NULL, STORE_STAGE_FINAL);
 	batch_set_usage(&b.usage, &c1, D0, 0, 0, 0);
 	batch_set_silent(&b.usage, &c1, D0);
 	batch_add_usage(&b.usage, &c1, D0 + 1, 500, 900);
@@ -670,7 +702,7 @@ static void fill(struct batch *b, struct cstate *cs, int n, struct cstate_table 
 		const char *id = cstate_id(&cs[i]);
 		batch_add_outbox(b, "risk.review-queue", id, strlen(id), json.data, json.len, names,
 		                 values, 1);
-		batch_add_alert(b, &cs[i], "theft", D0, 60, "high", &json, &json, &json);
+		batch_add_alert(b, &cs[i], "theft", D0, 60, "high", &json, &json, &json, STORE_STAGE_FINAL);
 		batch_add_snapshot(b, 'c', table, &cs[i]);
 	}
 	rbuf_free(&json);

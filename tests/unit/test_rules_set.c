@@ -447,17 +447,26 @@ Test(rules_set, a_bound_decides_the_rules_that_read_no_unknown_feature)
 	ruleset_free(rs);
 }
 
-/* An open rule with a negative score can only lower the score: the bound leaves it out, and
- * with nothing else able to fire the day is final. */
+/* A theft set alerting at 50: `own` (zero_run_days >= 7, 60), `lower` (an area rule scoring
+ * `lower`), then the rules of `more` (YAML list items). */
+static struct ruleset *own_and_lower(int lower, const char *more)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "ruleset: neg\nversion: \"1\"\nkind: theft\nthresholds: {alert: 50}\nrules:\n"
+	         "  - {id: own, title: Own, when: zero_run_days >= 7, score: 60, severity: high}\n"
+	         "  - {id: lower, title: Lower, when: area_loss_rate < 0.01, score: %d,"
+	         " severity: low}\n%s",
+	         lower, more);
+	return load_text_ok(text, RULE_KIND_THEFT);
+}
+
+/* An open rule with a negative score can only lower the score: the bound leaves it out of
+ * reach (with nothing else able to fire the day is final) and counts it in least, the score
+ * a day must keep to alert whatever the area says. */
 Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 {
-	struct ruleset *rs = load_text_ok("ruleset: neg\nversion: \"1\"\nkind: theft\n"
-	                                  "thresholds: {alert: 50}\nrules:\n"
-	                                  "  - {id: own, title: Own, when: zero_run_days >= 7,"
-	                                  " score: 60, severity: high}\n"
-	                                  "  - {id: lower, title: Lower, when: area_loss_rate < 0.01,"
-	                                  " score: -20, severity: low}\n",
-	                                  RULE_KIND_THEFT);
+	struct ruleset *rs = own_and_lower(-20, "");
 	uint64_t unknown[RULES_FEATURE_WORDS];
 	area_unknown(unknown);
 	struct feature_vec fv;
@@ -471,6 +480,29 @@ Test(rules_set, an_open_rule_with_a_negative_score_only_lowers_the_bound)
 	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1,
 	             "60 alerts unless the area lowers it");
 	cr_assert_float_eq(bound.reach, 60, 1e-9);
+	cr_assert_float_eq(bound.least, 40, 1e-9);
+	cr_assert_not(bound.must_alert, "the area may lower it to 40");
+	ruleset_free(rs);
+
+	/* must_alert: a decided rule fired and even the open rules that lower the score leave
+	 * it at the threshold; the decided hits keep only the rules that read nothing unknown */
+	rs = own_and_lower(-5, "  - {id: not_area, title: Not area,"
+	                       " when: not (area_loss_rate > 0.5), score: 30, severity: medium}\n");
+	feature_vec_clear(&fv);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 0,
+	             "only not_area (30) may fire");
+	cr_assert_not(bound.must_alert);
+	feature_set(&fv, FEAT_ZERO_RUN_DAYS, 9);
+	cr_assert_eq(ruleset_eval_bound(rs, &fv, NULL, unknown, &hits, &bound), 1);
+	cr_assert(bound.must_alert, "60 - 5 = 55 >= 50 whatever the area says");
+	cr_assert_float_eq(bound.least, 55, 1e-9);
+	cr_assert_float_eq(bound.reach, 90, 1e-9);
+	cr_assert_eq(hits.n_fired, 2, "own and not_area (the area missing) fired");
+	ruleset_hits_keep_decided(rs, unknown, &hits);
+	cr_assert_eq(hits.n_fired, 1);
+	cr_assert_eq(hits.fired[0], 0);
+	cr_assert_float_eq(hits.score, 60, 1e-9);
+	cr_assert(hits.alert);
 	ruleset_free(rs);
 }
 

@@ -780,6 +780,102 @@ Test(scorer, a_day_that_could_alert_with_an_area_rule_waits)
 	finish(later);
 }
 
+/* A drop alone alerts (own_drop reads nothing of the area); the area adds lossy_area_drop. */
+static const char signature_rules[] =
+    "ruleset: unit-signature\n"
+    "version: \"1\"\n"
+    "kind: theft\n"
+    "thresholds:\n"
+    "  alert: 50\n"
+    "rules:\n"
+    "  - id: own_drop\n"
+    "    title: The customer's use halved\n"
+    "    when: drop_ratio_14d >= 0.5\n"
+    "    score: 60\n"
+    "    severity: high\n"
+    "    evidence: [drop_ratio_14d]\n"
+    "    tests:\n"
+    "      - given: {drop_ratio_14d: 0.6}\n"
+    "        expect: fire\n"
+    "      - given: {drop_ratio_14d: 0.1}\n"
+    "        expect: quiet\n"
+    "  - id: lossy_area_drop\n"
+    "    title: The area loses a fifth of its energy and the customer's use dropped\n"
+    "    when: area_loss_rate >= 0.2 and drop_ratio_14d >= 0.3\n"
+    "    score: 50\n"
+    "    severity: critical\n"
+    "    evidence: [area_loss_rate, drop_ratio_14d]\n"
+    "    tests:\n"
+    "      - given: {area_loss_rate: 0.3, drop_ratio_14d: 0.5}\n"
+    "        expect: fire\n"
+    "      - given: {area_loss_rate: 0.1, drop_ratio_14d: 0.5}\n"
+    "        expect: quiet\n";
+
+/*
+ * A day whose own rules reach the threshold alerts at its close and waits too: its alert
+ * lists only the rules that read nothing of the area (own_drop, 60); scored after the area,
+ * the same day gives the close-with-the-area alert (own_drop and lossy_area_drop, 110). Days
+ * that only the area can make alert just wait; neither kind is counted at the close.
+ */
+Test(scorer, a_day_that_alerts_whatever_its_area_says_alerts_at_its_close_and_waits)
+{
+	make_rules_dir(signature_rules);
+	struct scorer *now = new_scorer(rules_dir), *later = new_scorer(rules_dir);
+	scorer_set_deferral(later, SCORER_DEFER_BOUNDED);
+	struct cstate c_now, c_later;
+	fresh_customer(&c_now);
+	fresh_customer(&c_later);
+	struct area_table as_of = {0};
+	int pending = 0, waited = 0, final = 0;
+	for (int32_t d = 1; d < 60; d++) {
+		struct scorer_alert a_now, a_later;
+		double kwh = d < 40 ? 10 : 3;
+		lossy_area(scorer_areas(now), D0 + d - 1);
+		int at_close = feed_day_in(now, &c_now, "T1", D0 + d, kwh, &a_now);
+		int outcome = feed_day_in(later, &c_later, "T1", D0 + d, kwh, &a_later);
+		if (d == 1)
+			continue;
+		if (outcome == SCORER_DECIDED) {
+			final++;
+			continue;
+		}
+		double drop = scorer_last_features(later)->value[FEAT_DROP_RATIO_14D];
+		if (outcome == SCORER_ALERT_PENDING) {
+			pending++;
+			cr_assert_geq(drop, 0.5, "day %d", d - 1);
+			cr_assert(scorer_last_bound(later)->must_alert);
+			cr_assert_eq(a_later.day, D0 + d - 1);
+			cr_assert_float_eq(a_later.score, 60, 1e-9, "own_drop alone");
+			char rules[1024];
+			snprintf(rules, sizeof(rules), "%.*s", (int)a_later.rules_json->len,
+			         a_later.rules_json->data);
+			cr_assert(strstr(rules, "own_drop"));
+			cr_assert_null(strstr(rules, "lossy_area_drop"), "the area's rule waits: %s", rules);
+		} else {
+			cr_assert_eq(outcome, SCORER_DEFERRED, "day %d", d - 1);
+			cr_assert_lt(drop, 0.5, "day %d", d - 1);
+			waited++;
+		}
+		cr_assert_eq(scorer_deferred(later)->day, D0 + d - 1, "the day waits in both cases");
+		lossy_area(&as_of, D0 + d - 1);
+		int rescored = scorer_rescore(later, "C1", "T1", scorer_deferred(later), &as_of, &a_later);
+		cr_assert_eq(rescored, at_close, "day %d", d - 1);
+		cr_assert_eq(rescored, SCORER_ALERT, "day %d: the lossy area makes it alert", d - 1);
+		cr_assert_eq(a_later.day, a_now.day);
+		cr_assert_float_eq(a_later.score, a_now.score, 1e-12);
+		cr_assert(rbuf_equal(a_later.rules_json, a_now.rules_json), "day %d: rules", d - 1);
+	}
+	cr_assert_geq(final, 38, "the days before the drop are final");
+	cr_assert_gt(waited, 0, "a drop between 0.3 and 0.5 waits without an alert");
+	cr_assert_gt(pending, 5);
+	int idx = ruleset_rule_find(scorer_rules(later), "own_drop");
+	cr_assert_eq(scorer_rule_counts(later)[idx].evaluations, (uint64_t)final,
+	             "only the final days are counted at the close");
+	area_table_free(&as_of);
+	scorer_free(now);
+	finish(later);
+}
+
 Test(scorer, a_snapshot_of_other_bytes_is_refused)
 {
 	struct scorer_deferred d, back;
@@ -1066,7 +1162,8 @@ Test(scorer, theft_rules_read_the_customers_attributes_also_in_a_deferred_day)
 	scorer_set_attributes(later, schema, given_attributes, &av);
 	scorer_set_deferral(later, SCORER_DEFER_ALL);
 	feed_day_in(later, &cs_later, "T1", D0, 6, &alert);
-	cr_assert_eq(feed_day_in(later, &cs_later, "T1", D0 + 1, 6, &alert), SCORER_DEFERRED);
+	cr_assert_eq(feed_day_in(later, &cs_later, "T1", D0 + 1, 6, &alert), SCORER_ALERT_PENDING,
+	             "retail alerts whatever its area says: raised at the close, and it waits");
 	attr_vec_set(&av, slot, 1); /* a later profile: the closed day stays retail */
 	struct rbuf packed = {0};
 	rescore_pack(scorer_deferred(later), schema, &packed);
