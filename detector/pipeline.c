@@ -869,7 +869,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	    pipeline_operating_init(pl, errstr, errstr_size))
 		goto fail;
 	pipeline_set_credit_policy(pl);
-	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
+	pipeline_report_policies(pl);
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
