@@ -49,12 +49,12 @@ static const char *const metrics_alert_kind_names[METRICS_ALERT_KIND__COUNT] = {
 };
 
 static const char *const metrics_reload_kind_names[METRICS_RELOAD_KIND__COUNT] = {
-	"theft", "credit",
+	"theft", "credit", "operating",
 };
 
 /* One live policy, labels of riskd_policy_info. */
 struct metrics_policy {
-	const char *kind; /* "theft", "credit" (rule sets), "scorecard" */
+	const char *kind; /* "theft", "credit", "operating" (rule sets), "scorecard" */
 	char name[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
 	char version[SCORECARD_NAME_MAX + RISKD_ID_MAX + 2];
 	char hash[72];
@@ -104,12 +104,16 @@ static void metrics_policy_add(const char *kind, const char *name, const char *v
 }
 
 void metrics_set_policies(const struct ruleset *theft, const struct ruleset *credit,
-                          const struct scorecard_set *cards)
+                          const struct ruleset *operating, const struct scorecard_set *cards)
 {
 	pthread_mutex_lock(&metrics_policy_lock);
 	metrics_policy_count = 0;
-	const struct ruleset *sets[2] = {theft, credit};
-	for (int i = 0; i < 2; i++)
+	const struct ruleset *sets[METRICS_RELOAD_KIND__COUNT] = {
+	    [METRICS_RELOAD_THEFT] = theft,
+	    [METRICS_RELOAD_CREDIT] = credit,
+	    [METRICS_RELOAD_OPERATING] = operating,
+	};
+	for (int i = 0; i < METRICS_RELOAD_KIND__COUNT; i++)
 		if (sets[i])
 			metrics_policy_add(metrics_reload_kind_names[i], ruleset_name(sets[i]),
 			                   ruleset_version(sets[i]), ruleset_hash(sets[i]));
@@ -212,8 +216,8 @@ static void metrics_render_policies(struct metrics_out *out)
 			               metrics_reload_kind_names[k], results[r],
 			               (unsigned long long)metrics_get(&riskd_metrics.reloads[k][r]));
 	metrics_header(out, "riskd_policy_info", "gauge",
-	               "1 for each live rule set and scorecard, labelled with its kind, name, "
-	               "version and content hash.");
+	               "1 for each live rule set (theft, credit, operating) and scorecard, labelled "
+	               "with its kind, name, version and content hash.");
 	pthread_mutex_lock(&metrics_policy_lock);
 	/* the loaders allow letters, digits, '_', '-' and '.' in names and versions, and hashes
 	 * are hex: nothing to escape in a label value */

@@ -22,14 +22,15 @@
 #define METRICS_COMMIT_BUCKETS 13
 
 /* Kinds of policy reload counted by riskd_policy_reloads_total (label kind): the theft rules,
- * and the credit rules with the scorecards (they reload together). */
+ * the credit rules with the scorecards (they reload together), and the operating rules. */
 enum metrics_reload_kind {
 	METRICS_RELOAD_THEFT = 0,
 	METRICS_RELOAD_CREDIT,
+	METRICS_RELOAD_OPERATING,
 	METRICS_RELOAD_KIND__COUNT
 };
 
-/* Most policies riskd_policy_info lists: the two rule sets and the scorecards. */
+/* Most policies riskd_policy_info lists: the three rule sets and the scorecards. */
 #define METRICS_POLICIES_MAX 16
 
 /* Kinds of alert counted by riskd_alerts_total (label kind). */
@@ -238,17 +239,18 @@ struct ruleset;
 struct scorecard_set;
 
 /*
- * Records the policies now live, for riskd_policy_info: the theft and credit rule sets (either
- * may be NULL) and the scorecards (NULL: none), each with its name, version and content hash
- * (copied; at most METRICS_POLICIES_MAX in all). Replaces what was recorded before. Call after
- * the first load and after every reload that put new files live; takes a lock the /metrics
- * renderer shares (not for the per-event path).
+ * Records the policies now live, for riskd_policy_info: the theft, credit and operating rule
+ * sets (any may be NULL; labelled with the reload kind's name) and the scorecards (NULL:
+ * none), each with its name, version and content hash (copied; at most METRICS_POLICIES_MAX
+ * in all). Replaces what was recorded before. Call after the first load and after every
+ * reload that put new files live; takes a lock the /metrics renderer shares (not for the
+ * per-event path).
  */
 void metrics_set_policies(const struct ruleset *theft, const struct ruleset *credit,
-                          const struct scorecard_set *cards);
+                          const struct ruleset *operating, const struct scorecard_set *cards);
 
-/* Contract names for the reload kind label ("theft", "credit"); "unknown" when out of
- * range. */
+/* Contract names for the reload kind label ("theft", "credit", "operating"); "unknown" when
+ * out of range. */
 const char *metrics_reload_kind_name(enum metrics_reload_kind kind);
 
 /* Contract names for the alert kind label ("theft", "operating_risk"); "unknown" when out

@@ -869,7 +869,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	    pipeline_operating_init(pl, errstr, errstr_size))
 		goto fail;
 	pipeline_set_credit_policy(pl);
-	metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
+	pipeline_report_policies(pl);
 	log_kv(LOG_INFO, "credit_loaded", "policy=\"%s\" scorecards=%s hysteresis_points=%g",
 	       pl->credit_policy, cfg->scorecard_path, cfg->grade_hysteresis_points);
 	pl->areas_stale = 1;
@@ -894,6 +894,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	/* the group assigns readings partitions; billing and profile partition p follow readings
 	 * partition p, transformer partition q readings partition q mod N (co-partitioning,
 	 * streams/kafka_consumer.c) */
+	const char *const gated[] = {pl->topics[ROLE_READINGS], pl->topics[ROLE_BILLING]};
 	struct kafka_consumer_conf kconf = {
 		.brokers = cfg->kafka_brokers,
 		.group_id = cfg->kafka_group_id,
@@ -909,10 +910,12 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		.follower_count = 2,
 		.spread_topics = pl->topics + ROLE_TRANSFORMER,
 		.spread_count = 1,
-		/* the profiles a partition holds are read before its billing, which grades
-		 * (docs/credit.md, "When a day is graded") */
+		/* the profiles a partition holds are read before its readings, whose days are
+		 * scored with the profile's fields (docs/detection.md, "Scoring after the area"),
+		 * and before its billing, which grades (docs/credit.md, "When a day is graded") */
 		.gate_topic = pl->topics[ROLE_PROFILES],
-		.gated_topic = pl->topics[ROLE_BILLING],
+		.gated_topics = gated,
+		.gated_count = 2,
 		.rebalance = on_rebalance,
 		.opaque = pl,
 	};

@@ -238,6 +238,11 @@ void pipeline_log_rule_diagnostics(enum log_level level, const struct rbuf *diag
  * (pipeline_policy.c). */
 void pipeline_set_credit_policy(struct pipeline *pl);
 
+/* Records the live theft, credit and operating rule sets and scorecards for
+ * riskd_policy_info (pipeline_policy.c): after the first load and every reload that put new
+ * files live. */
+void pipeline_report_policies(struct pipeline *pl);
+
 /* ---- beside the customer state (pipeline_operating.c, pipeline_attributes.c) ---- */
 
 /* Loads the operating rules (the kind operating files of rules.path) into pl->operating.
@@ -248,8 +253,13 @@ int pipeline_operating_init(struct pipeline *pl, char *errstr, size_t errstr_siz
 void pipeline_operating_free(struct pipeline *pl);
 
 /* Reloads the operating rules when force is set or their files changed; a file that fails
- * to load is logged (operating_reload_failed) and the old rules stay live. */
-void pipeline_operating_reload(struct pipeline *pl, int force);
+ * to load is logged (operating_reload_failed) and the old rules stay live. Returns 1 when new
+ * rules went live, -1 when the files did not load, 0 when there was nothing to reload. */
+int pipeline_operating_reload(struct pipeline *pl, int force);
+
+/* The live operating rules (never NULL after pipeline_operating_init); valid until the next
+ * reload that puts new rules live. */
+const struct ruleset *pipeline_operating_rules(const struct pipeline *pl);
 
 /*
  * After an accepted reading r: the reading of a customer whose profile says commercial or
@@ -325,10 +335,11 @@ void pipeline_attributes_forget(struct pipeline *pl,
 
 /*
  * Between batches (pipeline_policy.c): reloads the policy files on SIGHUP (force) or when
- * they changed, at most every 2 s. The theft rules first; the credit rules live beside them
- * and reload with them, and the scorecards whenever their own files changed. A file that
- * fails to load leaves the old set live and is logged (rules_reload_failed,
- * credit_reload_failed) with its diagnostics; every reload is counted in the metrics.
+ * they changed, at most every 2 s. The theft rules first; the operating and credit rules
+ * live beside them and reload with them, and the scorecards whenever their own files changed.
+ * A file that fails to load leaves the old set live and is logged (rules_reload_failed,
+ * operating_reload_failed, credit_reload_failed) with its diagnostics; every reload is
+ * counted in the metrics.
  */
 void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now);
 

@@ -89,18 +89,18 @@ void pipeline_operating_free(struct pipeline *pl)
 	pl->operating = NULL;
 }
 
-void pipeline_operating_reload(struct pipeline *pl, int force)
+int pipeline_operating_reload(struct pipeline *pl, int force)
 {
 	struct pipeline_operating *po = pl->operating;
 	uint64_t sig = policy_files_signature((const char *const *)&po->rules_path, 1);
 	if (!force && sig == po->rules_signature)
-		return;
+		return 0;
 	po->rules_signature = sig; /* a broken file is reported once */
 	struct ruleset *rules;
 	if (load_rules(po->rules_path, &rules) != 0) {
 		log_kv(LOG_ERROR, "operating_reload_failed", "kept_ruleset=%s version=%s hash=%s",
 		       ruleset_name(po->rules), ruleset_version(po->rules), ruleset_hash(po->rules));
-		return;
+		return -1;
 	}
 	ruleset_free(po->rules);
 	po->rules = rules;
@@ -108,6 +108,12 @@ void pipeline_operating_reload(struct pipeline *pl, int force)
 	log_kv(LOG_INFO, "operating_rules_reloaded", "ruleset=%s version=%s hash=%s rules=%zu",
 	       ruleset_name(rules), ruleset_version(rules), ruleset_hash(rules),
 	       ruleset_rule_count(rules));
+	return 1;
+}
+
+const struct ruleset *pipeline_operating_rules(const struct pipeline *pl)
+{
+	return pl->operating->rules;
 }
 
 static int is_business(const struct cstate *cs)

@@ -37,6 +37,12 @@ void pipeline_set_credit_policy(struct pipeline *pl)
 	         ruleset_version(cr));
 }
 
+void pipeline_report_policies(struct pipeline *pl)
+{
+	metrics_set_policies(scorer_rules(pl->ingest.scorer), grader_rules(pl->ingest.grader),
+	                     pipeline_operating_rules(pl), grader_cards(pl->ingest.grader));
+}
+
 void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now)
 {
 	if (!force && now - pl->last_rules_check_ms < 2000)
@@ -54,16 +60,17 @@ void pipeline_reload_policies(struct pipeline *pl, int force, int64_t now)
 		       ruleset_name(rs), ruleset_version(rs), ruleset_hash(rs));
 	}
 	/* the operating rules sit beside the theft rules: their watch says when files changed */
-	if (force || rc != 0)
-		pipeline_operating_reload(pl, force);
+	int orc = force || rc != 0 ? pipeline_operating_reload(pl, force) : 0;
 	rbuf_reset(&diag);
 	int crc = grader_reload(pl->ingest.grader, (force && rc >= 0) || rc == 1, &diag);
 	/* the live versions first, then the counts: a scrape that sees a reload counted sees
 	 * the versions it put live */
-	if (rc == 1 || crc == 1)
-		metrics_set_policies(rs, grader_rules(pl->ingest.grader), grader_cards(pl->ingest.grader));
+	if (rc == 1 || orc == 1 || crc == 1)
+		pipeline_report_policies(pl);
 	if (rc != 0)
 		metrics_policy_reloaded(METRICS_RELOAD_THEFT, rc == 1);
+	if (orc != 0)
+		metrics_policy_reloaded(METRICS_RELOAD_OPERATING, orc == 1);
 	if (crc != 0)
 		metrics_policy_reloaded(METRICS_RELOAD_CREDIT, crc == 1);
 	if (crc == 1) {

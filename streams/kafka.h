@@ -83,12 +83,15 @@ struct kafka_consumer_conf {
 	int follower_count;
 	const char *const *spread_topics;
 	int spread_count;
-	/* Read order between two follower topics: after an assignment or a seek, partition p of
-	 * gated_topic is not fetched until partition p of gate_topic has been read up to the end
-	 * it had then (or for KAFKA_GATE_MAX_MS at most). NULL: none. riskd reads the profiles a
-	 * partition holds before its billing this way. */
+	/* Read order: after an assignment or a seek, partition p of each gated topic (the driver
+	 * or followers) is not fetched until partition p of gate_topic (a follower) has been read
+	 * up to the end it had then (or for KAFKA_GATE_MAX_MS at most); a gate partition with
+	 * nothing to read from where it starts holds nothing back. NULL or no gated topics: none.
+	 * riskd reads the profiles a partition holds before its readings and its billing this
+	 * way. */
 	const char *gate_topic;
-	const char *gated_topic;
+	const char *const *gated_topics;
+	int gated_count;
 	kafka_rebalance_fn rebalance;
 	void *opaque;
 };

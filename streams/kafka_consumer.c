@@ -16,10 +16,13 @@
  * rd_kafka_incremental_assign/unassign under the cooperative protocol and rd_kafka_assign
  * under the eager one. Any assignor then keeps the customer topics together.
  *
- * Read order: a gated topic's partition p waits, after each assignment or seek, until the gate
- * topic's partition p has been read to the end it had then (gate_close, gates opened as the
- * poll returns their last message), so that riskd applies the profiles a partition holds
- * before its billing.
+ * Read order: partition p of each gated topic waits, after each assignment or seek, until the
+ * gate topic's partition p has been read to the end it had then (gate_close, gates opened as
+ * the poll returns their last message), so that riskd applies the profiles a partition holds
+ * before its readings and its billing. The gate topic is a follower, assigned and revoked
+ * with the driver partition it gates, and it is never paused by a gate, so a closed gate
+ * always has something being read that opens it (or its deadline does); a gate partition
+ * with nothing to read from where it starts closes no gate at all.
  *
  * Messages are taken from the consumer queue a batch at a time (rd_kafka_consume_batch_queue,
  * which serves rebalance callbacks like rd_kafka_consumer_poll does) rather than with one
@@ -55,8 +58,10 @@ struct kafka_consumer {
 	int *spread_partitions;                    /* each spread topic's partition count */
 	char rebalance_error[256];                 /* a failed (incremental) assign, for the next
 	                                              poll to report; "" = none */
-	char *gate_topic, *gated_topic;            /* read order (kafka_consumer_conf); NULL:
+	char *gate_topic;                          /* read order (kafka_consumer_conf); NULL:
 	                                              none */
+	char **gated_topics;                       /* the topics a closed gate pauses */
+	int gated_count;
 	rd_kafka_topic_partition_list_t *gates;    /* closed gates: gate_topic partitions, offset
 	                                              = the end to read up to */
 	int64_t *gate_deadline_ms;                 /* per gates entry: when it opens anyway */
@@ -111,20 +116,21 @@ static int64_t clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Pauses or resumes fetching partition `partition` of the gated topic. */
+/* Pauses or resumes fetching partition `partition` of every gated topic. */
 static void gated_pause(struct kafka_consumer *kc, int32_t partition, int pause)
 {
-	rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(one, kc->gated_topic, partition);
+	rd_kafka_topic_partition_list_t *held = rd_kafka_topic_partition_list_new(kc->gated_count);
+	for (int t = 0; t < kc->gated_count; t++)
+		rd_kafka_topic_partition_list_add(held, kc->gated_topics[t], partition);
 	if (pause)
-		rd_kafka_pause_partitions(kc->rk, one);
+		rd_kafka_pause_partitions(kc->rk, held);
 	else
-		rd_kafka_resume_partitions(kc->rk, one);
-	rd_kafka_topic_partition_list_destroy(one);
+		rd_kafka_resume_partitions(kc->rk, held);
+	rd_kafka_topic_partition_list_destroy(held);
 }
 
-/* Opens the gate of partition `partition` (if closed): the gated partition is fetched again,
- * unless `resume` is 0 (the partition is being revoked). */
+/* Opens the gate of partition `partition` (if closed): the gated partitions are fetched again,
+ * unless `resume` is 0 (the partitions are being revoked). */
 static void gate_open(struct kafka_consumer *kc, int32_t partition, int resume)
 {
 	int i = 0;
@@ -141,9 +147,9 @@ static void gate_open(struct kafka_consumer *kc, int32_t partition, int resume)
 
 /* Closes the gate of partition `partition` of the gate topic, read from offset `from` on
  * (RD_KAFKA_OFFSET_BEGINNING: its start), when the partition holds messages from there: the
- * gated partition is paused until they have been read. An end that cannot be queried
- * closes nothing. Called after the partitions are assigned (or sought). The gated partition
- * is resumed first: a pause librdkafka kept from an earlier gate (one opened without
+ * gated partitions are paused until they have been read. An end that cannot be queried
+ * closes nothing. Called after the partitions are assigned (or sought). The gated partitions
+ * are resumed first: a pause librdkafka kept from an earlier gate (one opened without
  * resuming when its partitions were revoked, or replaced by a seek) must not outlive it. */
 static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t from)
 {
@@ -290,7 +296,31 @@ static void gates_free(struct kafka_consumer *kc)
 		rd_kafka_topic_partition_list_destroy(kc->gates);
 	free(kc->gate_deadline_ms);
 	free(kc->gate_topic);
-	free(kc->gated_topic);
+	for (int t = 0; kc->gated_topics && t < kc->gated_count; t++)
+		free(kc->gated_topics[t]);
+	free(kc->gated_topics);
+}
+
+/* Copies conf's read order. A gate topic among the topics it gates would hold itself back:
+ * refused. */
+static int gates_init(struct kafka_consumer *kc, const struct kafka_consumer_conf *conf,
+                      char *errstr, size_t errstr_size)
+{
+	kc->gates = rd_kafka_topic_partition_list_new(0);
+	if (!conf->gate_topic || conf->gated_count <= 0)
+		return 0;
+	kc->gate_topic = xstrdup(conf->gate_topic);
+	kc->gated_topics = xcalloc((size_t)conf->gated_count, sizeof(char *));
+	for (int t = 0; t < conf->gated_count; t++) {
+		if (strcmp(conf->gated_topics[t], conf->gate_topic) == 0) {
+			snprintf(errstr, errstr_size, "read order: topic '%s' cannot wait for itself",
+			         conf->gate_topic);
+			return -1;
+		}
+		kc->gated_topics[t] = xstrdup(conf->gated_topics[t]);
+		kc->gated_count++;
+	}
+	return 0;
 }
 
 static void follower_topics_free(struct kafka_consumer *kc)
@@ -343,11 +373,8 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_conf *conf
 	kc->rebalance = conf->rebalance;
 	kc->opaque = conf->opaque;
 	kc->assigned = rd_kafka_topic_partition_list_new(0);
-	kc->gates = rd_kafka_topic_partition_list_new(0);
-	if (conf->gate_topic && conf->gated_topic) {
-		kc->gate_topic = xstrdup(conf->gate_topic);
-		kc->gated_topic = xstrdup(conf->gated_topic);
-	}
+	if (gates_init(kc, conf, errstr, errstr_size) != 0)
+		goto fail;
 	rd_kafka_conf_set_opaque(rconf, kc);
 	rd_kafka_conf_set_rebalance_cb(rconf, on_rebalance);
 
@@ -497,7 +524,9 @@ void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause)
 	}
 	rd_kafka_topic_partition_list_t *open = rd_kafka_topic_partition_list_copy(kc->assigned);
 	for (int i = 0; i < kc->gates->cnt; i++)
-		rd_kafka_topic_partition_list_del(open, kc->gated_topic, kc->gates->elems[i].partition);
+		for (int t = 0; t < kc->gated_count; t++)
+			rd_kafka_topic_partition_list_del(open, kc->gated_topics[t],
+			                                  kc->gates->elems[i].partition);
 	rd_kafka_resume_partitions(kc->rk, open);
 	rd_kafka_topic_partition_list_destroy(open);
 }

@@ -9,6 +9,8 @@
 # DEMO_SEED (42), DEMO_BAD_RATE (0.0005), DEMO_DUP_RATE (0.001), DEMO_THEFT_RATE (0.03: share
 # of customers who steal, plus as many honest look-alikes, labelled in var/demo/labels.csv),
 # DEMO_DISTRESS_RATE (0.08: share of customers who fall into payment trouble),
+# DEMO_SILENT_RATE (0.01: share of customers whose meter goes silent, half cut by thieves, half
+# offline),
 # DEMO_BUSINESS_CUSTOMERS (1000: the city whose businesses' two years of daily readings show
 # the early warning of operating risk, in a second run on a database of its own).
 set -euo pipefail
@@ -24,6 +26,7 @@ BAD_RATE=${DEMO_BAD_RATE:-0.0005}
 DUP_RATE=${DEMO_DUP_RATE:-0.001}
 THEFT_RATE=${DEMO_THEFT_RATE:-0.03}
 DISTRESS_RATE=${DEMO_DISTRESS_RATE:-0.08}
+SILENT_RATE=${DEMO_SILENT_RATE:-0.01}
 BIZ_CUSTOMERS=${DEMO_BUSINESS_CUSTOMERS:-1000}
 DIR=$ROOT/var/demo
 step() { printf '\n== %s\n' "$*"; }
@@ -36,7 +39,7 @@ step "generating a city: $CUSTOMERS customers, $DAYS days, ${INTERVAL}s readings
 mkdir -p "$DIR"
 "$BIN/riskctl" gen --customers "$CUSTOMERS" --days "$DAYS" --interval-s "$INTERVAL" \
     --seed "$SEED" --bad-rate "$BAD_RATE" --dup-rate "$DUP_RATE" --theft-rate "$THEFT_RATE" \
-    --distress-rate "$DISTRESS_RATE" --catch-up-rate 0.3 --labels "$DIR/labels.csv" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
+    --distress-rate "$DISTRESS_RATE" --catch-up-rate 0.3 --silent-rate "$SILENT_RATE" --labels "$DIR/labels.csv" > "$DIR/city.jsonl" 2> "$DIR/gen.log"
 lines=$(wc -l < "$DIR/city.jsonl")
 bytes=$(stat -c %s "$DIR/city.jsonl")
 echo "wrote $lines events ($((bytes / 1048576)) MiB) to var/demo/city.jsonl"
@@ -165,6 +168,13 @@ psql "$dsn" -XAtq -F $'\t' -c "
     group by 1 order by 1" |
     awk -F'\t' 'BEGIN { printf "    %-32s %9s %9s\n", "customers", "count", "alerted" }
                 { printf "    %-32s %9d %9d\n", $1, $2, $3 }'
+# meters that went silent: no_data alerts, and the thefts the area's loss shows behind them
+echo "  silent meters (docs/detection.md, \"Silent meters\"): $(q "select count(*) from risk.v_silent_meters") in risk.v_silent_meters," \
+     "$(q "select count(*) from risk.alerts where kind = 'no_data' and status = 'open'") no_data alerts open," \
+     "$(q "select count(distinct a.customer_id) from risk.alerts a where a.kind = 'theft' and exists
+           (select 1 from jsonb_array_elements(a.rules) r where r->>'id' = 'silent_meter_area_loss')") thefts alerted by silent_meter_area_loss" \
+     "(truth: $(q "select count(*) from demo_labels where pattern = 'meter_silenced'") meters cut by thieves," \
+     "$(q "select count(*) from demo_labels where pattern = 'meter_offline'") offline)"
 echo "  area attribution (risk.area_attribution; docs/detection.md): $(q "select count(*) from risk.area_attribution_window") area-windows solved by riskd," \
      "$(q "select count(*) from risk.area_attribution_window where resolution_s = 3600") of them hourly"
 echo "    largest attributed losses in each area's newest window (customer, area, share, kWh a day, z, truth):"

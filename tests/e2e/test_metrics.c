@@ -3,7 +3,8 @@
  * and counts their reloads. riskd runs with a copy of the shipped rules and scorecards; an
  * edit that breaks the theft rules is counted as a failed reload and leaves the live versions
  * in riskd_policy_info; a good edit is counted ok and shows its new version; a broken
- * scorecard fails the credit reload.
+ * scorecard fails the credit reload; the operating rules are listed and their reloads
+ * counted under their own kind.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -62,6 +63,10 @@ Test(metrics, policy_reloads_are_counted_and_live_versions_shown, .timeout = 180
 	          "the shipped theft rules are live:\n%s", body);
 	cr_assert(strstr(body, "riskd_policy_info{kind=\"credit\",name=\"credit-policy\",version=\"1.2.0\""));
 	cr_assert(strstr(body, "riskd_policy_info{kind=\"scorecard\",name=\"residential\""));
+	cr_assert(strstr(body, "riskd_policy_info{kind=\"operating\",name=\"operating-risk\","
+	                       "version=\"1.0.0\""),
+	          "the shipped operating rules are live:\n%s", body);
+	cr_assert(strstr(body, "\nriskd_policy_reloads_total{kind=\"operating\",result=\"ok\"} 0\n"));
 
 	/* a broken theft rule file: counted once as failed, the old versions stay live */
 	e2e_sh("printf 'rules: [\\n' >> '%s/theft.yaml'", rules);
@@ -80,11 +85,33 @@ Test(metrics, policy_reloads_are_counted_and_live_versions_shown, .timeout = 180
 	cr_assert(!strstr(body, "version=\"3.4.0\""));
 	cr_assert(strstr(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"failed\"} 1\n"),
 	          "a broken file is counted once, not at every check");
+	/* the operating rules load from the same files: the broken one failed their reload too,
+	 * the fixed one reloaded them */
+	cr_assert(strstr(body, "riskd_policy_reloads_total{kind=\"operating\",result=\"failed\"} 1\n"));
+	cr_assert(strstr(body, "riskd_policy_reloads_total{kind=\"operating\",result=\"ok\"} 1\n"));
 
 	/* a broken scorecard fails the credit reload */
 	e2e_sh("printf 'bins: [\\n' >> '%s/residential.yaml'", cards);
 	cr_assert(await_line(port, "riskd_policy_reloads_total{kind=\"credit\",result=\"failed\"} 1",
 	                     15), "the failed credit reload is counted (logs in %s)", w.dir);
+
+	/* the operating rules, edited with a new version: counted ok under their kind, shown */
+	e2e_sh("sed -e 's/^version: \"1.0.0\"/version: \"1.0.1\"/' '%s/operating.yaml' > "
+	       "'%s/operating.new' && mv '%s/operating.new' '%s/operating.yaml'",
+	       rules, rules, rules, rules);
+	cr_assert(await_line(port, "riskd_policy_reloads_total{kind=\"operating\",result=\"ok\"} 2",
+	                     15), "the operating reload is counted (logs in %s)", w.dir);
+	cr_assert(strstr(body, "riskd_policy_info{kind=\"operating\",name=\"operating-risk\","
+	                       "version=\"1.0.1\""),
+	          "the new operating version is live:\n%s", body);
+	/* then broken: counted once as failed, the edited version stays live */
+	e2e_sh("printf 'rules: [\\n' >> '%s/operating.yaml'", rules);
+	cr_assert(await_line(port,
+	                     "riskd_policy_reloads_total{kind=\"operating\",result=\"failed\"} 2",
+	                     15), "the failed operating reload is counted (logs in %s)", w.dir);
+	cr_assert(strstr(body, "riskd_policy_info{kind=\"operating\",name=\"operating-risk\","
+	                       "version=\"1.0.1\""),
+	          "the edited operating rules stay live");
 
 	kill(running, SIGTERM);
 	cr_assert_eq(e2e_wait(running, 60), 0);

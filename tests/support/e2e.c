@@ -156,6 +156,14 @@ static void write_config(const struct e2e_world *w, const char *group, int batch
 
 static int world_batch_size = 500;
 
+/* Creates topic <w's name>.<suffix> and names it in w->topics[role]. */
+static void world_topic_create(struct e2e_world *w, int role, const char *suffix)
+{
+	snprintf(w->topics[role], sizeof(w->topics[role]), "%s.%s", w->name, suffix);
+	e2e_sh("'%s/mock-kafka' ctl --control '%s' topic-create '%s' %d >/dev/null", w->env.bin,
+	       w->env.control, w->topics[role], w->partitions);
+}
+
 void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int batch_size)
 {
 	memset(w, 0, sizeof(*w));
@@ -173,13 +181,17 @@ void e2e_world_new(struct e2e_world *w, const char *name, int partitions, int ba
 	e2e_sh("rm -rf '%s' && mkdir -p '%s'", w->dir, w->dir);
 	snprintf(w->config, sizeof(w->config), "%s/riskd.yaml", w->dir);
 	e2e_world_new_database(w, w->name);
-	for (int i = 0; i < 7; i++) {
-		snprintf(w->topics[i], sizeof(w->topics[i]), "%s.%s", w->name, topic_suffix[i]);
-		e2e_sh("'%s/mock-kafka' ctl --control '%s' topic-create '%s' %d >/dev/null", w->env.bin,
-		       w->env.control, w->topics[i], partitions);
-	}
+	for (int i = 0; i < 7; i++)
+		world_topic_create(w, i, topic_suffix[i]);
 	snprintf(world_group, sizeof(world_group), "riskd-%s", w->name);
 	write_config(w, world_group, batch_size);
+}
+
+void e2e_world_set_topic(struct e2e_world *w, int role, const char *suffix)
+{
+	cr_assert(role >= 0 && role < 7, "no topic role %d", role);
+	world_topic_create(w, role, suffix);
+	write_config(w, world_group, world_batch_size);
 }
 
 void e2e_world_set_group(struct e2e_world *w, const char *group)

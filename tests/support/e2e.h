@@ -53,6 +53,10 @@ void e2e_world_set_metrics_port(struct e2e_world *w, int port);
  * "  consumer_properties:\n    client.id: x\n") inside its `kafka:` section; "" for none. */
 void e2e_world_set_kafka_extra(struct e2e_world *w, const char *yaml);
 
+/* Creates topic <name>.<suffix> (w's partition count) and rewrites w's config with it in
+ * place of topics[role] (0..6, the order of e2e_world.topics). */
+void e2e_world_set_topic(struct e2e_world *w, int role, const char *suffix);
+
 /* Rewrites w's config with rules.path = path (default: the checkout's rules/). */
 void e2e_world_set_rules(struct e2e_world *w, const char *path);
 

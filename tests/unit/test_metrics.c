@@ -160,13 +160,19 @@ Test(metrics, policy_reloads_count_by_kind_and_result)
 	metrics_policy_reloaded(METRICS_RELOAD_THEFT, 1);
 	metrics_policy_reloaded(METRICS_RELOAD_CREDIT, 0);
 	metrics_policy_reloaded(METRICS_RELOAD_CREDIT, 0);
+	metrics_policy_reloaded(METRICS_RELOAD_OPERATING, 1);
+	metrics_policy_reloaded(METRICS_RELOAD_OPERATING, 1);
+	metrics_policy_reloaded(METRICS_RELOAD_OPERATING, 0);
 	metrics_policy_reloaded(METRICS_RELOAD_KIND__COUNT, 1); /* ignored */
 	const char *body = render();
 	assert_line(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"ok\"} 1");
 	assert_line(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"failed\"} 0");
 	assert_line(body, "riskd_policy_reloads_total{kind=\"credit\",result=\"ok\"} 0");
 	assert_line(body, "riskd_policy_reloads_total{kind=\"credit\",result=\"failed\"} 2");
+	assert_line(body, "riskd_policy_reloads_total{kind=\"operating\",result=\"ok\"} 2");
+	assert_line(body, "riskd_policy_reloads_total{kind=\"operating\",result=\"failed\"} 1");
 	cr_assert_str_eq(metrics_reload_kind_name(METRICS_RELOAD_CREDIT), "credit");
+	cr_assert_str_eq(metrics_reload_kind_name(METRICS_RELOAD_OPERATING), "operating");
 	cr_assert_str_eq(metrics_reload_kind_name(METRICS_RELOAD_KIND__COUNT), "unknown");
 }
 
@@ -184,16 +190,19 @@ static struct ruleset *credit_rules(const char *text)
 Test(metrics, policy_info_names_each_live_policy)
 {
 	struct rules_diags diags = {0};
-	struct ruleset *theft = NULL;
+	struct ruleset *theft = NULL, *operating = NULL;
 	struct scorecard_set *cards = NULL;
 	const char *rules_path = "rules/theft.yaml", *cards_path = "scoring/cards";
+	const char *operating_path = "rules/operating.yaml";
 	cr_assert_eq(ruleset_load_paths(&rules_path, 1, RULE_KIND_THEFT, &theft, &diags), 0);
+	cr_assert_eq(ruleset_load_paths(&operating_path, 1, RULE_KIND_OPERATING, &operating, &diags),
+	             0);
 	cr_assert_eq(scorecard_set_load_paths(&cards_path, 1, &cards, &diags), 0);
 	struct ruleset *credit = credit_rules("ruleset: limits-b\nversion: \"2.1\"\n"
 	                                      "kind: credit\nrules: []\n");
 
 	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 0, "nothing loaded yet");
-	metrics_set_policies(theft, credit, cards);
+	metrics_set_policies(theft, credit, operating, cards);
 	const char *body = render();
 	char line[512];
 	snprintf(line, sizeof(line),
@@ -204,6 +213,13 @@ Test(metrics, policy_info_names_each_live_policy)
 	         "riskd_policy_info{kind=\"credit\",name=\"limits-b\",version=\"2.1\",hash=\"%s\"} 1",
 	         ruleset_hash(credit));
 	assert_line(body, line);
+	snprintf(line, sizeof(line),
+	         "riskd_policy_info{kind=\"operating\",name=\"%s\",version=\"%s\",hash=\"%s\"} 1",
+	         ruleset_name(operating), ruleset_version(operating), ruleset_hash(operating));
+	assert_line(body, line);
+	cr_assert_str_eq(ruleset_name(operating), "operating-risk", "the shipped operating rules");
+	cr_assert_eq(count_prefix(body, "riskd_policy_info{"), 3 + scorecard_set_count(cards),
+	             "one series per rule set and scorecard");
 	cr_assert_eq(count_prefix(body, "riskd_policy_info{kind=\"scorecard\""),
 	             scorecard_set_count(cards));
 	const struct scorecard *card = scorecard_set_card(cards, 0);
@@ -213,12 +229,16 @@ Test(metrics, policy_info_names_each_live_policy)
 	assert_line(body, line);
 
 	/* a reload replaces the list; metrics_init empties it */
-	metrics_set_policies(theft, NULL, NULL);
+	metrics_set_policies(theft, NULL, NULL, NULL);
+	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 1);
+	metrics_set_policies(NULL, NULL, operating, NULL);
+	cr_assert_eq(count_prefix(render(), "riskd_policy_info{kind=\"operating\""), 1);
 	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 1);
 	metrics_init();
 	cr_assert_eq(count_prefix(render(), "riskd_policy_info{"), 0);
 	ruleset_free(theft);
 	ruleset_free(credit);
+	ruleset_free(operating);
 	scorecard_set_free(cards);
 	rules_diags_free(&diags);
 }
