@@ -163,9 +163,11 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out);
 
 /*
  * Whether every assigned partition has been read to the end the broker reports now: asks the
- * broker for each partition's high watermark (waiting up to timeout_ms for each answer), so a
- * broker that cannot be reached, or input that arrived since the last fetch, answers 0. A
- * partition nothing was read from since its assignment counts from where it started.
+ * brokers for every partition's end offset at once (one ListOffsets request per broker,
+ * waiting up to timeout_ms for all answers), so a broker that cannot be reached, or input that
+ * arrived since the last fetch, answers 0. A partition nothing was read from since its
+ * assignment counts from where it started (or, when that is not known, from its first kept
+ * offset).
  * Meant for the rare moments riskd decides it is done (--until-idle), not for every turn.
  */
 int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms);

@@ -574,24 +574,56 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 	rd_kafka_topic_partition_list_destroy(pos);
 }
 
+/*
+ * Asks the brokers, in one ListOffsets round per broker for the whole list, for each
+ * partition's offset at `which` (RD_KAFKA_OFFSET_END: the end a consumer of this isolation
+ * level reaches; RD_KAFKA_OFFSET_BEGINNING: the first offset kept) and writes it into each
+ * element's offset. Returns 0 when every partition answered within timeout_ms.
+ */
+static int query_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int64_t which,
+                         int timeout_ms)
+{
+	for (int i = 0; i < parts->cnt; i++) {
+		parts->elems[i].offset = which;
+		parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	if (rd_kafka_offsets_for_times(rk, parts, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].err || parts->elems[i].offset < 0)
+			return -1;
+	return 0;
+}
+
 int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms)
 {
 	if (kc->assigned->cnt == 0)
 		return 1;
+	/* pos, end and first are copies of the assignment: element i is the same partition in each */
 	rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(kc->assigned);
+	rd_kafka_topic_partition_list_t *end = rd_kafka_topic_partition_list_copy(kc->assigned);
+	rd_kafka_topic_partition_list_t *first = NULL;
 	rd_kafka_position(kc->rk, pos);
-	int at_end = 1;
+	int at_end = query_offsets(kc->rk, end, RD_KAFKA_OFFSET_END, timeout_ms) == 0;
 	for (int i = 0; i < pos->cnt && at_end; i++) {
-		int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
-		if (rd_kafka_query_watermark_offsets(kc->rk, pos->elems[i].topic, pos->elems[i].partition,
-		                                     &lo, &hi, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			at_end = 0;
-			break;
+		int64_t start = kc->assigned->elems[i].offset;
+		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : start;
+		if (at < 0) {
+			/* nothing read and no known start: where reading would begin, the first kept */
+			if (!first) {
+				first = rd_kafka_topic_partition_list_copy(kc->assigned);
+				if (query_offsets(kc->rk, first, RD_KAFKA_OFFSET_BEGINNING, timeout_ms) != 0) {
+					at_end = 0;
+					break;
+				}
+			}
+			at = first->elems[i].offset;
 		}
-		int64_t start = kc->assigned->elems[i].offset; /* same order: pos is a copy */
-		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : start >= 0 ? start : lo;
-		at_end = at >= hi;
+		at_end = at >= end->elems[i].offset;
 	}
+	if (first)
+		rd_kafka_topic_partition_list_destroy(first);
+	rd_kafka_topic_partition_list_destroy(end);
 	rd_kafka_topic_partition_list_destroy(pos);
 	return at_end;
 }
