@@ -48,6 +48,17 @@ bench-profile: deps
 	@$(MAKE) --no-print-directory build bench-progs
 	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) bench/run.sh profile
 
+# This checkout's riskd against other built checkouts' on the benchmark's city, round by round
+# (`make bench-compare BENCH_AGAINST="../old ../other"`): a regression found or ruled out in
+# one run. Measures nothing else and writes no results.
+.PHONY: bench-compare
+bench-compare: deps
+	@if [ -n "$(SANITIZE)" ]; then \
+	  echo "make bench-compare: release build only (drop SANITIZE=$(SANITIZE))" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory build bench-progs
+	@RISKD_BIN=$(abspath $(BINDIR)) BENCH_BIN=$(abspath $(BENCH_DIR)) BENCH_AGAINST="$(BENCH_AGAINST)" \
+	  bench/run.sh compare
+
 # `make bench-decode`: the decoder alone on one core, jansson only against the fast path in
 # front of it (bench/decode_bench.c), over a generated city. Release build only.
 DECODE_BENCH := $(BENCH_DIR)/decode_bench

@@ -17,7 +17,9 @@
 # the time from each triggering reading's publish to its alert in risk.alerts), and measures the
 # memory and restore figures (bench/statefill, bench/restore). `run.sh profile` (`make
 # bench-profile`) loads the same city and makes only the profiled riskd run of BENCH_PROFILE=1
-# (var/bench/profile.txt): no measured rounds, no results written. bench/report.py
+# (var/bench/profile.txt): no measured rounds, no results written. `run.sh compare` (`make
+# bench-compare BENCH_AGAINST="DIR..."`) loads the same city and times this checkout's riskd
+# against the riskd of each other built checkout DIR, round by round: no results written. bench/report.py
 # turns the measurements into bench/results.json and the table on stdout; bench/README.md
 # explains every figure. PostgreSQL is the local stack's (deploy/local-stack.sh up).
 #
@@ -31,12 +33,13 @@
 #   BENCH_RESTORE_PARTITIONS (32)     partitions they are spread over for the restore figure
 #   BENCH_PROFILE (0)                 1 = one more riskd run under `perf record` with its SQL
 #                                     timed by PostgreSQL: var/bench/profile.txt
+#   BENCH_AGAINST                     `compare`: the other checkouts (each built: DIR/bin/riskd)
 #   BENCH_LATENCY_* (bench/latency.sh)  the latency city, rounds, polling period and rate
 #   BENCH_RESULTS (bench/results.json)
 set -euo pipefail
 MODE=${1:-all}
-[[ $MODE == all || $MODE == latency || $MODE == profile ]] \
-    || { echo "usage: bench/run.sh [all|latency|profile]" >&2; exit 2; }
+[[ $MODE == all || $MODE == latency || $MODE == profile || $MODE == compare ]] \
+    || { echo "usage: bench/run.sh [all|latency|profile|compare]" >&2; exit 2; }
 if [[ $MODE == profile ]]; then BENCH_RUNS=0 BENCH_PROFILE=1; fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -320,7 +323,75 @@ say "loaded in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; 
 PEER_COUNT=$EVENTS
 if (( PEER_EVENTS > 0 && PEER_EVENTS < EVENTS )); then PEER_COUNT=$PEER_EVENTS; fi
 
+# ---- compare: this checkout's riskd against other checkouts' -------------------------------
+
+# Prints the DSN of a fresh database $2 migrated by checkout $1's riskctl with its own
+# deploy/sql, so an older riskd runs against the schema it was written for.
+newdb_from() {
+    local dir=$1 db=$2 dsn
+    newdb "$db" >/dev/null   # waits for PostgreSQL; the schema is dropped below
+    psql "$RISKD_PG_DSN" -XAtq -c "drop database if exists \"$db\" with (force)" \
+        -c "create database \"$db\"" >/dev/null
+    dsn=$(sed -E "s/dbname=[^ ]+/dbname=$db/" <<<"$RISKD_PG_DSN")
+    "$dir/bin/riskctl" migrate --dir "$dir/deploy/sql" --dsn "$dsn" >/dev/null \
+        || die "migrations of $dir failed on $db"
+    echo "$dsn"
+}
+
+# BENCH_RUNS rounds; in each, riskd of every contender (this checkout, then BENCH_AGAINST) on
+# a fresh database, the order rotated from round to round so that the machine's drift falls
+# on all alike. Prints each contender's median events/s, its ratio to this checkout's, and the
+# digest of its daily usage and alerts (equal digests: the same results).
+compare_rounds() {
+    local dirs=("$ROOT") d r k i n dsn q a
+    for d in ${BENCH_AGAINST:-}; do
+        d=$(cd "$d" && pwd -P) || die "BENCH_AGAINST: no directory $d"
+        [[ -x $d/bin/riskd && -x $d/bin/riskctl && -d $d/deploy/sql ]] \
+            || die "BENCH_AGAINST: $d has no bin/riskd, bin/riskctl or deploy/sql (run make there)"
+        dirs+=("$d")
+    done
+    (( ${#dirs[@]} > 1 )) || die "compare: BENCH_AGAINST names no other checkout"
+    n=${#dirs[@]}
+    q="copy (select customer_id, day, kwh_uwh, readings from risk.daily_usage order by 1, 2) to stdout"
+    q+="; copy (select customer_id, kind, first_day, score from risk.alerts order by 1, 2, 3) to stdout"
+    for ((r = 1; r <= RUNS; r++)); do
+        say "round $r of $RUNS"
+        for ((k = 0; k < n; k++)); do
+            i=$(( (k + r - 1) % n )); d=${dirs[$i]}
+            dsn=$(newdb_from "$d" "bench_cmp_$i")
+            riskd_config "cmp$i-$r" "$dsn" > "$OUT/cmp$i-$r.yaml"
+            measure "cmp$i" "$r" "$PY bench/report.py riskd-log '$OUT/cmp$i-$r.err'" "bench_cmp_$i" -- \
+                env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$d/bin/riskd" --config "$OUT/cmp$i-$r.yaml" \
+                --until-idle 3 --log-level debug || die "riskd of $d failed (var/bench/cmp$i-$r.err)"
+            check_count "$OUT/cmp$i-$r.result" "$EVENTS"
+            grep -q ' resyncs=0' "$OUT/cmp$i-$r.result" \
+                || die "riskd of $d: PostgreSQL went away during the run (resyncs > 0); run again"
+            a=$(psql "$dsn" -XAtq -c "$q" | md5sum)
+            echo "${a%% *}" > "$OUT/cmp$i.digest"
+        done
+    done
+    echo
+    printf '%-10s %-44s %12s %8s  %s\n' contender checkout "events/s" ratio "results digest"
+    local base=
+    for ((i = 0; i < n; i++)); do
+        local med
+        med=$(sed -n "s/^kind=cmp$i run=[0-9]* .*events_per_s=\([0-9.]*\).*/\1/p" "$RUNS_TXT" | sort -n \
+            | awk '{ v[NR] = $1 } END { printf "%d", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+        [[ -n $base ]] || base=$med
+        printf '%-10s %-44s %12s %8s  %s\n' "cmp$i" \
+            "$(git -C "${dirs[$i]}" log -1 --format=%h 2>/dev/null || echo '?') ${dirs[$i]}" "$med" \
+            "$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.3f", a / b }')" "$(cat "$OUT/cmp$i.digest")"
+    done
+    echo "runs: var/bench/compare-runs.txt (each run's rate, CPU and the machine's other load)"
+}
+
 # ---- measuring -----------------------------------------------------------------------------
+
+if [[ $MODE == compare ]]; then
+    compare_rounds
+    stop_mock
+    exit 0
+fi
 
 PEER_MATCH=unknown
 for ((r = 1; r <= RUNS; r++)); do
