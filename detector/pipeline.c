@@ -1134,6 +1134,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 	} else {
 		drop_uncommitted(pl); /* waits for a commit still running */
 	}
+	pl->totals.read_order_expired = kafka_consumer_gates_expired(pl->consumer);
 	kafka_consumer_destroy(pl->consumer); /* serves the final revoke */
 	pl->consumer = NULL;
 	if (pl->fatal) {
@@ -1148,6 +1149,8 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 void pipeline_totals(const struct pipeline *pl, struct pipeline_totals *out)
 {
 	*out = pl->totals;
+	if (pl->consumer)
+		out->read_order_expired = kafka_consumer_gates_expired(pl->consumer);
 }
 
 void pipeline_destroy(struct pipeline *pl)

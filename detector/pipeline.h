@@ -48,6 +48,8 @@ struct pipeline_totals {
 	                             raised at the close among them */
 	uint64_t days_final;      /* closed days of customers with an area final at the close:
 	                             quiet whatever the area says (score_after_area on) */
+	uint64_t read_order_expired; /* readings and billing partitions that stopped waiting for
+	                                their profiles partition after KAFKA_GATE_MAX_MS */
 };
 
 /*

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 	       "messages=%llu replayed=%llu accepted=%llu dead_letter=%llu duplicates=%llu batches=%llu "
 	       "resyncs=%llu published=%llu input_gaps=%llu alerts_opened=%llu alerts_updated=%llu "
 	       "grade_changes=%llu confirmations=%llu days_pending=%llu days_final=%llu "
-	       "seconds=%.2f%s%s",
+	       "read_order_expired=%llu seconds=%.2f%s%s",
 	       (unsigned long long)tot.messages, (unsigned long long)tot.replayed,
 	       (unsigned long long)tot.accepted,
 	       (unsigned long long)tot.dead_letter, (unsigned long long)tot.duplicates,
@@ -203,7 +203,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)tot.published, (unsigned long long)tot.input_gaps,
 	       (unsigned long long)tot.alerts_opened, (unsigned long long)tot.alerts_updated,
 	       (unsigned long long)tot.grade_changes, (unsigned long long)tot.confirmations,
-	       (unsigned long long)tot.days_pending, (unsigned long long)tot.days_final, elapsed,
+	       (unsigned long long)tot.days_pending, (unsigned long long)tot.days_final,
+	       (unsigned long long)tot.read_order_expired, elapsed,
 	       rc ? " error=" : "",
 	       rc ? log_quote(q1, sizeof(q1), errstr) : "");
 	pipeline_destroy(pl);

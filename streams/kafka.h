@@ -97,8 +97,9 @@ struct kafka_consumer_conf {
 };
 
 /* Longest a gated partition waits for its gate partition (kafka_consumer_conf.gate_topic):
- * a gate partition whose end is never reached by a message (a control record last) does not
- * stop the other topic for good. */
+ * a gate partition that cannot be read to its end (a broker that stops answering) does not
+ * stop the other topic for good. A gate partition whose last record is a transaction marker
+ * is read to its end when the consumer's position passes the marker. */
 #define KAFKA_GATE_MAX_MS 60000
 
 /* The group's partition assignor unless kafka.consumer_properties names another. */
@@ -171,6 +172,10 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out);
  * Meant for the rare moments riskd decides it is done (--until-idle), not for every turn.
  */
 int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms);
+
+/* How many read-order gates opened because their wait ran out (KAFKA_GATE_MAX_MS) rather than
+ * because their gate partition was read to its end, since kafka_consumer_new. */
+uint64_t kafka_consumer_gates_expired(const struct kafka_consumer *kc);
 
 /* Number of partitions in topic per the cluster metadata, or -1 with errstr. */
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,

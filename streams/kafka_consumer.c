@@ -66,6 +66,7 @@ struct kafka_consumer {
 	                                              = the end to read up to */
 	int64_t *gate_deadline_ms;                 /* per gates entry: when it opens anyway */
 	int gate_cap;
+	uint64_t gates_expired;                    /* gates opened by their deadline */
 };
 
 static void partitions_to_view(struct kafka_consumer *kc,
@@ -191,13 +192,25 @@ static void gate_check_message(struct kafka_consumer *kc, const rd_kafka_message
 		gate_open(kc, rkm->partition, 1);
 }
 
-/* Opens the gates whose wait is over (KAFKA_GATE_MAX_MS). */
-static void gates_check_deadlines(struct kafka_consumer *kc)
+/* Opens the gates whose gate partition has been read to its end: its position is there (the
+ * consumer steps over transaction markers, which never arrive as messages, so a partition
+ * whose last record is a marker is done when its position passes it), or whose wait is over
+ * (KAFKA_GATE_MAX_MS; counted in gates_expired). */
+static void gates_check(struct kafka_consumer *kc)
 {
+	rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(kc->gates);
+	rd_kafka_position(kc->rk, pos);
 	int64_t now = clock_ms();
-	for (int i = kc->gates->cnt - 1; i >= 0; i--)
-		if (now >= kc->gate_deadline_ms[i])
-			gate_open(kc, kc->gates->elems[i].partition, 1);
+	/* from the last: opening gate i moves only the gates after it */
+	for (int i = kc->gates->cnt - 1; i >= 0; i--) {
+		int64_t at = pos->elems[i].offset;
+		int read = at >= 0 && at >= kc->gates->elems[i].offset;
+		if (!read && now < kc->gate_deadline_ms[i])
+			continue;
+		kc->gates_expired += !read;
+		gate_open(kc, kc->gates->elems[i].partition, 1);
+	}
+	rd_kafka_topic_partition_list_destroy(pos);
 }
 
 /* Records a failed assign or unassign for the next poll to report. */
@@ -447,7 +460,7 @@ int kafka_consumer_poll(struct kafka_consumer *kc, struct kafka_msg *msgs, int m
 		return 0;
 	}
 	if (kc->gates->cnt > 0)
-		gates_check_deadlines(kc);
+		gates_check(kc);
 	for (ssize_t i = 0; i < got; i++) {
 		rd_kafka_message_t *rkm = kc->batch[i];
 		if (rkm->err) {
@@ -626,6 +639,11 @@ int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms)
 	rd_kafka_topic_partition_list_destroy(end);
 	rd_kafka_topic_partition_list_destroy(pos);
 	return at_end;
+}
+
+uint64_t kafka_consumer_gates_expired(const struct kafka_consumer *kc)
+{
+	return kc->gates_expired;
 }
 
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
