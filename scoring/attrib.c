@@ -87,6 +87,7 @@ void attrib_params_default(struct attrib_params *p)
 	p->metered_segments = 7;
 	p->z_method = ATTRIB_Z_ACTIVE_SET;
 	p->reversed_screen_z = ATTRIB_REVERSED_SCREEN_Z;
+	p->reversed_confirm_z = ATTRIB_REVERSED_CONFIRM_Z;
 }
 
 /* ---- the workspace ---- */
@@ -233,12 +234,14 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 	    !(p->tukey_c >= 0) || !isfinite(p->tukey_c) ||
 	    !(p->ridge >= 0) || !(p->ridge < 1) ||
 	    (p->z_method != ATTRIB_Z_ACTIVE_SET && p->z_method != ATTRIB_Z_CALIBRATED) ||
-	    !(p->reversed_screen_z >= 0) || !isfinite(p->reversed_screen_z)) {
+	    !(p->reversed_screen_z >= 0) || !isfinite(p->reversed_screen_z) ||
+	    !(p->reversed_confirm_z >= 0) || !isfinite(p->reversed_confirm_z)) {
 		snprintf(errstr, errstr_size, "attrib: params out of range (regressors 0x%x <= 0x7, "
 		         "metered_segments %u >= 1, robust_iterations %d in 0..20, huber_k %g > 0, "
-		         "ridge %g in [0, 1), z_method %d 0 or 1, reversed_screen_z %g finite >= 0)",
-		         p->regressors, p->metered_segments, p->robust_iterations, p->huber_k,
-		         p->ridge, (int)p->z_method, p->reversed_screen_z);
+		         "ridge %g in [0, 1), z_method %d 0 or 1, reversed_screen_z %g and "
+		         "reversed_confirm_z %g finite >= 0)", p->regressors, p->metered_segments,
+		         p->robust_iterations, p->huber_k, p->ridge, (int)p->z_method,
+		         p->reversed_screen_z, p->reversed_confirm_z);
 		return RISKD_ERR_INVALID;
 	}
 	if (p->tech_mode == ATTRIB_TECH_FIXED &&
@@ -857,6 +860,18 @@ static void reversed_results(struct attrib_ws *ws, uint32_t rows,
 	}
 }
 
+/* 1 when a customer whose day-reversed regressor joined the fit reaches
+ * p->reversed_confirm_z, else 0 (the screen let in only chance mirrors: the first fit
+ * stands). */
+static int reversed_confirmed(const struct attrib_area *a, const struct attrib_params *p,
+                              const struct attrib_customer *out)
+{
+	for (uint32_t i = 0; i < a->n_customers; i++)
+		if (out[i].reversed_z >= p->reversed_confirm_z)
+			return 1;
+	return 0;
+}
+
 int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
                  const struct attrib_params *p, struct attrib_area_result *res,
                  struct attrib_customer *out, char *errstr, size_t errstr_size)
@@ -882,6 +897,7 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 		return 0;
 	}
 	build_columns(ws, area, p, rows);
+	uint32_t first_live = ws->n_live;
 	res->iterations = fit_columns(ws, p, rows);
 	/* a meter reversed beside a louder one passes once the louder one is in the fit */
 	memset(ws->reversed_in, 0, area->n_customers);
@@ -890,7 +906,18 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 	     round++)
 		res->iterations += fit_columns(ws, p, rows);
 	area_results(ws, area, p, rows, res);
+	if (ws->reversed_joined > 0) {
+		reversed_results(ws, rows, res, out);
+		if (!reversed_confirmed(area, p, out)) {
+			/* the first fit again, bit for bit: the same columns, weights and order */
+			for (uint32_t i = 0; i < area->n_customers; i++)
+				out[i].reversed_coef = out[i].reversed_z = out[i].reversed_kwh = 0;
+			ws->n_live = first_live;
+			ws->reversed_joined = 0;
+			res->iterations = fit_columns(ws, p, rows);
+			area_results(ws, area, p, rows, res);
+		}
+	}
 	customer_results(ws, area, p, rows, res, out);
-	reversed_results(ws, rows, res, out);
 	return 0;
 }

@@ -26,7 +26,8 @@
  * (attrib_customer.reversed_*). To keep the fit of every area without such a meter as it is
  * and its cost, the first fit screens each customer's day-reversed regressor against what
  * the fit left; only customers that reach attrib_params.reversed_screen_z join a second fit
- * with it.
+ * with it, which stands when one of them reaches attrib_params.reversed_confirm_z (else the
+ * first fit's results stand).
  * Every coefficient is >= 0, fitted by non-negative least squares: Lawson-Hanson active set
  * on the Gram matrix of the columns scaled to unit norm, with a 1e-10 relative ridge so that
  * duplicated columns share their energy instead of failing, taken out again when the
@@ -161,10 +162,17 @@ struct attrib_params {
 	                                    fit when its z against the first fit's residual
 	                                    reaches this: ATTRIB_REVERSED_SCREEN_Z; 0: never
 	                                    (one fit, no reversed_* outputs) */
+	double reversed_confirm_z;       /* the fit with the day-reversed regressors that passed
+	                                    the screen stands when one of them reaches this z:
+	                                    ATTRIB_REVERSED_CONFIRM_Z; else the first fit's
+	                                    results stand, bit for bit, with no reversed_*
+	                                    outputs */
 };
 
 /* Default of attrib_params.reversed_screen_z (docs/detection.md measures it). */
 #define ATTRIB_REVERSED_SCREEN_Z 5.0
+/* Default of attrib_params.reversed_confirm_z. */
+#define ATTRIB_REVERSED_CONFIRM_Z 8.0
 
 /* Fills *p with the defaults above. */
 void attrib_params_default(struct attrib_params *p);

@@ -616,6 +616,34 @@ Test(attrib, reversed_screen_keeps_other_areas)
 	assert_no_reversed_but(UINT32_MAX, UINT32_MAX);
 }
 
+/* A second fit that no joined regressor confirms gives way to the first fit, bit for bit:
+ * with reversed_confirm_z out of reach, the area of reversed_day_with_noise solves as with
+ * the screen off. */
+Test(attrib, reversed_unconfirmed_first_fit_stands)
+{
+	area_init(10, 28, 3600);
+	reversed_from(3, 0);
+	theft_throughout(8, 0.3);
+	baseline_expected();
+	feeder_build(0.005);
+	struct attrib_params p;
+	attrib_params_default(&p);
+	cr_assert_eq(p.reversed_confirm_z, ATTRIB_REVERSED_CONFIRM_Z);
+	p.reversed_screen_z = 0;
+	solve(&p);
+	struct attrib_customer first[MAX_C];
+	struct attrib_area_result first_res = res;
+	memcpy(first, out, sizeof(first));
+	attrib_params_default(&p);
+	solve(&p);
+	cr_assert_gt(out[3].reversed_z, p.reversed_confirm_z, "confirmed at the defaults");
+	p.reversed_confirm_z = 1e12;
+	solve(&p);
+	assert_no_reversed_but(UINT32_MAX, UINT32_MAX);
+	cr_assert(memcmp(&first_res, &res, sizeof(res)) == 0, "the area's result moved");
+	cr_assert(memcmp(first, out, fx.n * sizeof(out[0])) == 0, "a finding moved");
+}
+
 /* A customer whose meter reads 0 throughout with no baseline has no column: it gets nothing,
  * carrier none, and the thief beside it is still exact. */
 Test(attrib, customer_of_zeros)
