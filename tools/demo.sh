@@ -187,6 +187,18 @@ psql "$dsn" -XAtq -F $'\t' -c "
     left join demo_labels l using (customer_id)
     where a.kwh_day > 0 order by a.kwh_day desc limit 5" |
     awk -F'\t' '{ printf "    %-10s %-8s %5.2f %7.1f %7.1f  %s\n", $1, $2, $3, $4, $5, $6 }'
+# meters that falsify their readings (false-data injection), on observer-style areas of the
+# generator: one area of 30 households whose transformer observes their sum (docs/detection.md)
+echo "  false-data injection on observer-style areas (bin/riskctl eval --observer-sets 5 --seed 101;"
+echo "    30 households, 5 thieves each, readings scaled, cut, flattened or the day reversed):"
+env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$BIN/riskctl" eval --observer-sets 5 --seed 101 --json |
+    /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("    precision at 5 %.2f (random ranking %.2f), honest households alerted %.1f%%" % (
+    r["observer_precision_at_5"], r["random_precision_at_5"], 100 * r["honest_alerted_share"]))
+print("    " + ", ".join("%s %d/%d" % (a["pattern"], round(a["recall"] * a["thieves"]), a["thieves"])
+                      for a in r["attacks"]))'
 echo "  top rules in alerts:"
 psql "$dsn" -XAtq -F $'\t' -c "
     select r->>'id', count(*) from risk.alerts a, jsonb_array_elements(a.rules) r
