@@ -267,12 +267,19 @@ static int copy_in(struct store *st, const char *sql, char *errstr, size_t errst
 int store_copy_rows(struct store *st, const struct store_copy_target *t, const void *rows,
                     size_t n, char *errstr, size_t errstr_size)
 {
-	char sql[160];
+	char sql[512];
 	int rc;
 	if (!n)
 		return 0;
-	snprintf(sql, sizeof(sql), "copy %s%s%s from stdin", t->table, t->columns ? " " : "",
-	         t->columns ? t->columns : "");
+	int len = snprintf(sql, sizeof(sql), "copy %s%s%s from stdin", t->table,
+	                   t->columns ? " " : "", t->columns ? t->columns : "");
+	if (len < 0 || (size_t)len >= sizeof(sql)) {
+		/* a target's column list longer than the statement buffer: a programming error that
+		 * must not reach PostgreSQL as a truncated statement */
+		snprintf(errstr, errstr_size, "copy %s: statement of %d bytes exceeds %zu", t->table,
+		         len, sizeof(sql) - 1);
+		return RISKD_ERR_RANGE;
+	}
 	rbuf_reset(&st->copy);
 	t->write_rows(&st->copy, rows, n);
 	if ((rc = copy_in(st, sql, errstr, errstr_size)))
