@@ -2,6 +2,7 @@
  * attrib_bench.c - cost and quality of the joint area attribution (scoring/attrib.h).
  *
  *   attrib_bench [--customers N] [--days W] [--runs R] [--areas S] [--seed X]
+ *                [--glitches G] [--segments K] [--reversed R]
  *
  * Builds synthetic transformer areas: N customers (default 50) with their own level, daily
  * shape, day-to-day and interval noise, 28 days of history before a window of W days
@@ -11,7 +12,8 @@
  * disconnected house), the rest honest; a technical loss a * dt + c * F^2 / dt of about 5%;
  * the transformer's reading with +-0.5% uniform noise per interval (as `riskctl gen`) and 3
  * glitched intervals (+30%) per window. Baselines are week profiles of the history
- * (attrib_baseline_profile).
+ * (attrib_baseline_profile). With --reversed R, the first R honest customers' meters report
+ * each day of the window in reversed order (what the day-reversed regressor finds).
  *
  * Cost (key=value on stdout): CPU per area-window of the default solve (3 Huber
  * re-weightings) and of one plain fit, at hourly, 15-minute and daily resolution, over R runs
@@ -42,6 +44,9 @@
 
 static int glitches = 3; /* glitched transformer intervals per window (--glitches) */
 static uint32_t segments = 7; /* metered segments of the segmented variant (--segments) */
+static uint32_t reversed_meters; /* honest customers whose meters report their window's days
+                                    in reversed order (--reversed; the cost of an area whose
+                                    day-reversed regressors join the fit) */
 
 enum kind {
 	HONEST, THIEF_THROUGHOUT, THIEF_CONSTANT, THIEF_RANDOM, THIEF_RAMP, THIEF_SMALL,
@@ -203,6 +208,22 @@ static void synth_feeder(struct synth *s, double *feeder, uint32_t n, uint64_t *
 	}
 }
 
+/* The first reversed_meters honest customers' meters report each day of the window in
+ * reversed order (interval k of a day reads what flowed in interval per_day - 1 - k). */
+static void synth_reverse(struct synth *s)
+{
+	uint32_t left = reversed_meters;
+	for (uint32_t i = 0; i < s->n && left > 0; i++) {
+		if (s->kind[i] != HONEST)
+			continue;
+		left--;
+		for (uint32_t t = 0; t < s->t_win; t++)
+			s->metered[(size_t)i * s->t_win + t] =
+			    s->truth[(size_t)i * s->t_win + t / s->per_day * s->per_day +
+			             (s->per_day - 1 - t % s->per_day)];
+	}
+}
+
 /* Builds area `seed`: kinds, series, feeder, baselines. */
 static void synth_area(struct synth *s, uint64_t seed)
 {
@@ -230,6 +251,7 @@ static void synth_area(struct synth *s, uint64_t seed)
 	synth_feeder(s, s->feeder, s->t_win, &rng, NULL);
 	for (int g = 0; g < glitches; g++)
 		s->feeder[(uint32_t)(rng_unit(&rng) * s->t_win)] *= 1.3;
+	synth_reverse(s);
 	uint32_t slots = 7 * s->per_day;
 	for (uint32_t i = 0; i < n; i++) {
 		attrib_baseline_profile(s->hist_metered + (size_t)i * s->t_hist, s->t_hist, s->dt, 0,
@@ -513,7 +535,7 @@ static void quality(uint32_t n, uint32_t days, int32_t dt, uint32_t areas, uint6
 int main(int argc, char **argv)
 {
 	long customers = 50, days = 28, runs = 20, areas = 40, seed = 1000, glitch_arg = 3,
-	     segment_arg = 7;
+	     segment_arg = 7, reversed_arg = 0;
 	const struct {
 		const char *flag;
 		long *value, lo, hi;
@@ -522,6 +544,7 @@ int main(int argc, char **argv)
 		{"--runs", &runs, 1, 64},            {"--areas", &areas, 0, 10000},
 		{"--seed", &seed, 0, 1000000000},    {"--glitches", &glitch_arg, 0, 100},
 		{"--segments", &segment_arg, 1, ATTRIB_SEGMENTS_MAX},
+		{"--reversed", &reversed_arg, 0, 500},
 	};
 	for (int i = 1; i < argc; i += 2) {
 		size_t o = 0, n_options = sizeof(options) / sizeof(options[0]);
@@ -532,13 +555,15 @@ int main(int argc, char **argv)
 		if (o == n_options || !end || *end || end == argv[i + 1] || v < options[o].lo ||
 		    v > options[o].hi) {
 			fprintf(stderr, "usage: attrib_bench [--customers N] [--days 14..56] [--runs R] "
-			                "[--areas S] [--seed X] [--glitches G] [--segments 1..8]\n");
+			                "[--areas S] [--seed X] [--glitches G] [--segments 1..8] "
+			                "[--reversed R]\n");
 			return 2;
 		}
 		*options[o].value = v;
 	}
 	glitches = (int)glitch_arg;
 	segments = (uint32_t)segment_arg;
+	reversed_meters = (uint32_t)reversed_arg;
 	report_cost((uint32_t)customers, (uint32_t)days, 3600, segments, "hourly", (int)runs);
 	report_cost((uint32_t)customers, (uint32_t)days, 900, segments, "quarter_hourly",
 	            (int)runs);

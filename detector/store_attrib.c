@@ -372,9 +372,10 @@ static void write_finding_rows(struct rbuf *b, const void *rows, size_t n)
 		store_copy_text(b, c->transformer_id);
 		rbuf_printf(b, "\t%s\t", end_date);
 		store_copy_text(b, c->customer_ids[i]);
-		rbuf_printf(b, "\t%d\t%.9g\t%.9g\t%.9g\t%.9g\t%s\n", (int)o->resolution_s,
-		            (double)o->share, (double)o->kwh_day, (double)o->stolen_kwh, (double)o->z,
-		            attrib_regressor_name(o->carrier));
+		rbuf_printf(b, "\t%d\t%.9g\t%.9g\t%.9g\t%.9g\t%s\t%.9g\t%.9g\n",
+		            (int)o->resolution_s, (double)o->share, (double)o->kwh_day,
+		            (double)o->stolen_kwh, (double)o->z, attrib_regressor_name(o->carrier),
+		            (double)o->reversed_coef, (double)o->reversed_z);
 	}
 }
 
@@ -383,7 +384,7 @@ static void write_finding_rows(struct rbuf *b, const void *rows, size_t n)
 static const struct store_copy_target findings_target = {
     "risk.area_attribution",
     "(transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh, z,"
-    " carrier)",
+    " carrier, reversed_coef, reversed_z)",
     NULL, write_finding_rows};
 
 static const char *const status_names[] = {"ok", "too_few_rows", "no_dof"};
@@ -517,7 +518,8 @@ int store_attrib_load_findings(struct store *st, struct area_table *t,
 	PGresult *res = PQexecParams(
 	    st->conn,
 	    "select f.customer_id, f.window_end_day - date '1970-01-01', f.resolution_s, f.share,"
-	    " f.kwh_day, f.stolen_kwh, f.z, f.carrier, f.window_end_day < w.window_end_day"
+	    " f.kwh_day, f.stolen_kwh, f.z, f.carrier, f.window_end_day < w.window_end_day,"
+	    " f.reversed_coef, f.reversed_z"
 	    " from (select distinct on (transformer_id) transformer_id, window_end_day"
 	    "       from risk.area_attribution_window"
 	    "       where ($1::text is null or transformer_id = $1)"
@@ -542,6 +544,8 @@ int store_attrib_load_findings(struct store *st, struct area_table *t,
 		    .stolen_kwh = strtof(PQgetvalue(res, r, 5), NULL),
 		    .z = strtof(PQgetvalue(res, r, 6), NULL),
 		    .carrier = carrier_of(PQgetvalue(res, r, 7)),
+		    .reversed_coef = strtof(PQgetvalue(res, r, 9), NULL),
+		    .reversed_z = strtof(PQgetvalue(res, r, 10), NULL),
 		};
 		if (PQgetvalue(res, r, 8)[0] == 't')
 			area_table_add_prev_finding(t, PQgetvalue(res, r, 0), &f);

@@ -2,7 +2,9 @@
  * attrib.c - the joint attribution of an area-window's non-technical loss (see attrib.h):
  * checks the caller's arrays, lays out the columns over the intervals with a transformer
  * reading, fits them with non-negative least squares (attrib_nnls.c) and Huber re-weighting,
- * and turns the coefficients into stolen energy, shares and z per customer.
+ * screens each customer's day-reversed regressor against what the fit left (a second fit
+ * with those that pass), and turns the coefficients into stolen energy, shares and z per
+ * customer.
  */
 #include "attrib.h"
 
@@ -23,11 +25,17 @@
 #define AUTOCORR_MAX 0.9       /* the residual's lag-1 autocorrelation counted at most */
 #define ROBUST_WEIGHT_MIN 1e-4 /* an interval's weight at least (the columns keep a norm) */
 #define NULL_MIN_CUSTOMERS 10  /* attributed customers that give the area's null */
+#define REVERSED_ROUNDS 3      /* screens of the day-reversed regressors, each followed by a
+                                  fit with those that passed */
 #define DAY_S 86400
 
 struct attrib_ws {
 	uint32_t max_customers, max_intervals, max_segments, max_cols;
 	uint32_t segments, stride;  /* this solve's metered segments; columns per customer */
+	uint32_t reversed_base;     /* model column id of customer 0's day-reversed regressor's
+	                               first segment (customer i's segment s: reversed_base +
+	                               ATTRIB_SEGMENTS_MAX * i + s, after every other column) */
+	uint32_t reversed_joined;   /* customers whose day-reversed regressor is in the fit */
 	double *x;         /* live column k over the rows at k * max_intervals */
 	double *y;         /* per row: the loss the fit explains */
 	double *gross;     /* per row: feeder - customers */
@@ -45,11 +53,14 @@ struct attrib_ws {
 	double *cvec;      /* a customer's column sums over the passive set */
 	double *cust_z;    /* per customer: its z before the area's null (NAN: none) */
 	double *null_z;    /* those z of the area, reordered by the median */
+	uint8_t *reversed_in; /* per customer: its day-reversed regressor is in the fit */
 	double *infl;      /* per row: a customer's influence on its stolen energy */
 	double *cq, *uq;   /* per passive column: a customer's column sums c, G_PP^-1 c */
 	uint32_t *row_lo, *row_hi; /* per live column: its first and past its last non-zero row */
 	uint32_t *col_id;  /* per live column: TECH_*, or TECH_COLUMNS + stride * customer + slot
-	                      (slots: the metered segments, then shortfall, then silent) */
+	                      (slots: the metered segments, then shortfall, then silent), or
+	                      reversed_base + ATTRIB_SEGMENTS_MAX * customer + segment (its
+	                      day-reversed regressor) */
 	uint32_t n_live;
 	struct attrib_nnls nnls;
 };
@@ -75,6 +86,8 @@ void attrib_params_default(struct attrib_params *p)
 	p->ridge = 1e-10;
 	p->metered_segments = 7;
 	p->z_method = ATTRIB_Z_ACTIVE_SET;
+	p->reversed_screen_z = ATTRIB_REVERSED_SCREEN_Z;
+	p->reversed_confirm_z = ATTRIB_REVERSED_CONFIRM_Z;
 }
 
 /* ---- the workspace ---- */
@@ -85,7 +98,11 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
 	if (max_customers == 0 || max_intervals == 0 || max_segments == 0 ||
 	    max_segments > ATTRIB_SEGMENTS_MAX)
 		return NULL;
-	uint64_t cols = TECH_COLUMNS + (uint64_t)(max_segments + 2) * max_customers;
+	/* per customer: the metered segments, shortfall and silent; and the day-reversed
+	 * segments of at most ATTRIB_REVERSED_MAX customers */
+	uint64_t reversed = max_customers < ATTRIB_REVERSED_MAX ? max_customers : ATTRIB_REVERSED_MAX;
+	uint64_t cols = TECH_COLUMNS + (uint64_t)(max_segments + 2) * max_customers +
+	                (uint64_t)max_segments * reversed;
 	if (cols > UINT32_MAX || cols * cols > SIZE_MAX / sizeof(double) ||
 	    cols * max_intervals > SIZE_MAX / sizeof(double))
 		return NULL;
@@ -113,6 +130,7 @@ struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,
 	ws->col_id = xmalloc((size_t)cols * sizeof(uint32_t));
 	ws->cust_z = xmalloc((size_t)max_customers * sizeof(double));
 	ws->null_z = xmalloc((size_t)max_customers * sizeof(double));
+	ws->reversed_in = xmalloc(max_customers);
 	ws->infl = xmalloc(rows * sizeof(double));
 	ws->cq = xmalloc((size_t)cols * sizeof(double));
 	ws->uq = xmalloc((size_t)cols * sizeof(double));
@@ -144,6 +162,7 @@ void attrib_ws_free(struct attrib_ws *ws)
 	free(ws->col_id);
 	free(ws->cust_z);
 	free(ws->null_z);
+	free(ws->reversed_in);
 	free(ws->infl);
 	free(ws->cq);
 	free(ws->uq);
@@ -159,7 +178,7 @@ size_t attrib_ws_bytes(const struct attrib_ws *ws)
 	return sizeof(*ws) + cols * rows * sizeof(double) + 7 * rows * sizeof(double) +
 	       rows * sizeof(uint32_t) + cols * cols * sizeof(double) +
 	       9 * cols * sizeof(double) + 3 * cols * sizeof(uint32_t) +
-	       2 * ws->max_customers * sizeof(double) +
+	       2 * ws->max_customers * sizeof(double) + ws->max_customers +
 	       attrib_nnls_bytes(&ws->nnls);
 }
 
@@ -214,12 +233,15 @@ static int check_input(const struct attrib_ws *ws, const struct attrib_area *a,
 	    p->robust_iterations > 20 || !(p->huber_k > 0) || !isfinite(p->huber_k) ||
 	    !(p->tukey_c >= 0) || !isfinite(p->tukey_c) ||
 	    !(p->ridge >= 0) || !(p->ridge < 1) ||
-	    (p->z_method != ATTRIB_Z_ACTIVE_SET && p->z_method != ATTRIB_Z_CALIBRATED)) {
+	    (p->z_method != ATTRIB_Z_ACTIVE_SET && p->z_method != ATTRIB_Z_CALIBRATED) ||
+	    !(p->reversed_screen_z >= 0) || !isfinite(p->reversed_screen_z) ||
+	    !(p->reversed_confirm_z >= 0) || !isfinite(p->reversed_confirm_z)) {
 		snprintf(errstr, errstr_size, "attrib: params out of range (regressors 0x%x <= 0x7, "
 		         "metered_segments %u >= 1, robust_iterations %d in 0..20, huber_k %g > 0, "
-		         "ridge %g in [0, 1), z_method %d 0 or 1)", p->regressors,
-		         p->metered_segments, p->robust_iterations, p->huber_k, p->ridge,
-		         (int)p->z_method);
+		         "ridge %g in [0, 1), z_method %d 0 or 1, reversed_screen_z %g and "
+		         "reversed_confirm_z %g finite >= 0)", p->regressors, p->metered_segments,
+		         p->robust_iterations, p->huber_k, p->ridge, (int)p->z_method,
+		         p->reversed_screen_z, p->reversed_confirm_z);
 		return RISKD_ERR_INVALID;
 	}
 	if (p->tech_mode == ATTRIB_TECH_FIXED &&
@@ -279,6 +301,26 @@ static double regressor_value(const struct attrib_area *a, uint32_t i, int reg, 
 	case ATTRIB_REG_SHORTFALL: return !isnan(m) && !isnan(b) && b > m ? b - m : 0;
 	default: return isnan(m) && !isnan(b) ? b : 0;
 	}
+}
+
+/* Intervals of a day when interval_s divides one into 2 or more, else 0 (no day-reversed
+ * regressor). */
+static uint32_t day_intervals(const struct attrib_area *a)
+{
+	return a->interval_s < DAY_S && DAY_S % a->interval_s == 0
+	       ? (uint32_t)(DAY_S / a->interval_s) : 0;
+}
+
+/* Customer i's day-reversed regressor in interval t of a day of S intervals: its reading of
+ * the day's mirrored interval less its reading of t (0 when either is missing or the mirror
+ * lies past the window). */
+static double reversed_value(const struct attrib_area *a, uint32_t i, uint32_t S, uint32_t t)
+{
+	uint32_t mirror = t / S * S + (S - 1 - t % S);
+	if (mirror >= a->n_intervals)
+		return 0;
+	const double *m = a->metered_kwh + (size_t)i * a->n_intervals;
+	return isnan(m[t]) || isnan(m[mirror]) ? 0 : m[mirror] - m[t];
 }
 
 /* Keeps the column just written at slot n_live as model column id, unless it is zero over
@@ -508,7 +550,8 @@ static double stolen_se(struct attrib_ws *ws, uint32_t i, double sigma2)
 	int any = 0;
 	for (uint32_t k = 0; k < ws->nnls.n_passive; k++) {
 		uint32_t j = ws->nnls.passive[k], id = ws->col_id[j];
-		int mine = id >= TECH_COLUMNS && (id - TECH_COLUMNS) / ws->stride == i;
+		int mine = id >= TECH_COLUMNS && id < ws->reversed_base &&
+		           (id - TECH_COLUMNS) / ws->stride == i;
 		ws->cvec[k] = mine ? ws->colsum[j] / ws->scale[j] : 0;
 		any |= mine;
 	}
@@ -607,7 +650,7 @@ static void calibrated_z(struct attrib_ws *ws, const struct attrib_area *a, uint
 	uint32_t n_z = 0;
 	for (uint32_t i = 0; i < a->n_customers; i++)
 		ws->cust_z[i] = NAN;
-	for (uint32_t j0 = 0; j0 < ws->n_live;) {
+	for (uint32_t j0 = 0; j0 < ws->n_live && ws->col_id[j0] < ws->reversed_base;) {
 		if (ws->col_id[j0] < TECH_COLUMNS) {
 			j0++;
 			continue;
@@ -644,7 +687,7 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a,
 {
 	for (uint32_t j = 0; j < ws->n_live; j++) {
 		uint32_t id = ws->col_id[j];
-		if (id < TECH_COLUMNS)
+		if (id < TECH_COLUMNS || id >= ws->reversed_base)
 			continue;
 		struct attrib_customer *c = &out[(id - TECH_COLUMNS) / ws->stride];
 		int reg = slot_regressor(ws, (id - TECH_COLUMNS) % ws->stride);
@@ -685,6 +728,150 @@ static void customer_results(struct attrib_ws *ws, const struct attrib_area *a,
 		calibrated_z(ws, a, rows, sigma2, out);
 }
 
+/* The score test of adding customer i's day-reversed regressor (over the whole window) to
+ * the fit: x'W r over its standard error sigma sqrt(x'W x - g' G_PP^-1 g), with g its scaled
+ * products with the passive columns (what the fit would still have to give up to take it).
+ * Uses the free column slot n_live and scratch. Returns the z, or NAN when the regressor is
+ * 0 or points against the residual. */
+static double reversed_score(struct attrib_ws *ws, const struct attrib_area *a, uint32_t S,
+                             uint32_t i, uint32_t rows, double sigma2)
+{
+	double *col = ws->x + (size_t)ws->n_live * ws->max_intervals;
+	double xr = 0, xx = 0;
+	for (uint32_t k = 0; k < rows; k++) {
+		col[k] = reversed_value(a, i, S, ws->row_t[k]);
+		ws->scratch[k] = ws->w[k] * col[k];
+		xr += ws->scratch[k] * ws->r[k];
+		xx += ws->scratch[k] * col[k];
+	}
+	if (!(xx > 0) || !(xr > 0))
+		return NAN;
+	uint32_t m = ws->nnls.n_passive;
+	for (uint32_t k = 0; k < m; k++) {
+		uint32_t j = ws->nnls.passive[k];
+		const double *xj = ws->x + (size_t)j * ws->max_intervals;
+		double g = 0;
+		for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++)
+			g += ws->scratch[t] * xj[t];
+		ws->cvec[k] = g / ws->scale[j];
+	}
+	/* what the passive columns cannot explain of it; at least a millionth of it */
+	double free = fmax(xx - attrib_nnls_quad(&ws->nnls, ws->cvec), 1e-6 * xx);
+	return xr / sqrt(sigma2 * free);
+}
+
+/*
+ * Screens the day-reversed regressor of each customer not in the fit yet against what the
+ * last fit left (reversed_score, sigma^2 the fit's, inflated for the residual's
+ * autocorrelation). The customers that reach p->reversed_screen_z join, the highest z first
+ * while fewer than ATTRIB_REVERSED_MAX have: their regressor cut into the metered segments of
+ * the window (a meter reversed from a day inside the window is followed, as a fraction is),
+ * as live columns after every other. Returns how many joined.
+ */
+static uint32_t screen_reversed(struct attrib_ws *ws, const struct attrib_area *a,
+                                const struct attrib_params *p, uint32_t rows)
+{
+	uint32_t S = day_intervals(a), joined = 0;
+	if (S == 0 || !(p->reversed_screen_z > 0) || ws->reversed_joined >= ATTRIB_REVERSED_MAX)
+		return 0;
+	double sigma2 = residual_sigma2(ws, rows, 1), y_sq = 0;
+	for (uint32_t k = 0; k < rows; k++)
+		y_sq += ws->y[k] * ws->y[k];
+	/* nothing to screen after an exact fit: its residual is rounding */
+	if (!(sqrt(sigma2) > EXACT_FIT * sqrt(y_sq / rows)))
+		return 0;
+	for (uint32_t i = 0; i < a->n_customers; i++)
+		ws->cust_z[i] = ws->reversed_in[i] ? NAN : reversed_score(ws, a, S, i, rows, sigma2);
+	while (ws->reversed_joined < ATTRIB_REVERSED_MAX) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t i = 0; i < a->n_customers; i++)
+			if (ws->cust_z[i] >= p->reversed_screen_z &&
+			    (best == UINT32_MAX || ws->cust_z[i] > ws->cust_z[best]))
+				best = i;
+		if (best == UINT32_MAX)
+			break;
+		ws->cust_z[best] = NAN;
+		ws->reversed_in[best] = 1;
+		ws->reversed_joined++;
+		joined++;
+		for (uint32_t seg = 0; seg < ws->segments; seg++) {
+			double *col = ws->x + (size_t)ws->n_live * ws->max_intervals;
+			for (uint32_t k = 0; k < rows; k++) {
+				uint32_t t = ws->row_t[k];
+				col[k] = (uint64_t)t * ws->segments / a->n_intervals == seg
+				         ? reversed_value(a, best, S, t) : 0;
+			}
+			keep_column(ws, ws->reversed_base + ATTRIB_SEGMENTS_MAX * best + seg, rows);
+		}
+	}
+	return joined;
+}
+
+/* The positive part of live column j over the rows: the energy a day-reversed segment moves
+ * at coefficient 1. */
+static double positive_sum(const struct attrib_ws *ws, uint32_t j)
+{
+	const double *xj = ws->x + (size_t)j * ws->max_intervals;
+	double sum = 0;
+	for (uint32_t t = ws->row_lo[j]; t < ws->row_hi[j]; t++)
+		sum += xj[t] > 0 ? xj[t] : 0;
+	return sum;
+}
+
+/*
+ * The day-reversed outputs of the customers whose regressor joined the fit: the energy moved
+ * (each segment's coefficient times its positive part), the coefficient as the segments'
+ * mean over what they would move at 1 (the share of the window's days reversed, for a meter
+ * reversed from a day inside it), and z = the energy moved over its standard error from the
+ * active set (sigma^2 autocorrelation-inflated, as the default z).
+ */
+static void reversed_results(struct attrib_ws *ws, uint32_t rows,
+                             const struct attrib_area_result *res, struct attrib_customer *out)
+{
+	const struct attrib_nnls *s = &ws->nnls;
+	double sigma2 = res->status == ATTRIB_OK ? residual_sigma2(ws, rows, 1) : 0;
+	for (uint32_t j0 = 0; j0 < ws->n_live;) {
+		if (ws->col_id[j0] < ws->reversed_base) {
+			j0++;
+			continue;
+		}
+		uint32_t i = (ws->col_id[j0] - ws->reversed_base) / ATTRIB_SEGMENTS_MAX, j1 = j0;
+		double moved = 0, possible = 0;
+		for (; j1 < ws->n_live &&
+		       (ws->col_id[j1] - ws->reversed_base) / ATTRIB_SEGMENTS_MAX == i; j1++) {
+			double pos = positive_sum(ws, j1);
+			moved += ws->coef[j1] * pos;
+			possible += pos;
+		}
+		struct attrib_customer *c = &out[i];
+		c->reversed_kwh = moved;
+		c->reversed_coef = possible > 0 ? moved / possible : 0;
+		if (res->status == ATTRIB_OK && moved > 0) {
+			for (uint32_t k = 0; k < s->n_passive; k++) {
+				uint32_t j = s->passive[k];
+				ws->cvec[k] = j >= j0 && j < j1 ? positive_sum(ws, j) / ws->scale[j] : 0;
+			}
+			double q = sigma2 > 0 ? attrib_nnls_quad(&ws->nnls, ws->cvec) : 0;
+			double se = q > 0 ? sqrt(sigma2 * q) : 0;
+			/* an exact fit (no error left) gets Z_MAX, as the stolen energy's z */
+			c->reversed_z = moved / fmax(se, moved / Z_MAX);
+		}
+		j0 = j1;
+	}
+}
+
+/* 1 when a customer whose day-reversed regressor joined the fit reaches
+ * p->reversed_confirm_z, else 0 (the screen let in only chance mirrors: the first fit
+ * stands). */
+static int reversed_confirmed(const struct attrib_area *a, const struct attrib_params *p,
+                              const struct attrib_customer *out)
+{
+	for (uint32_t i = 0; i < a->n_customers; i++)
+		if (out[i].reversed_z >= p->reversed_confirm_z)
+			return 1;
+	return 0;
+}
+
 int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
                  const struct attrib_params *p, struct attrib_area_result *res,
                  struct attrib_customer *out, char *errstr, size_t errstr_size)
@@ -700,6 +887,7 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 	zero_results(area, res, out);
 	ws->segments = p->metered_segments;
 	ws->stride = p->metered_segments + 2;
+	ws->reversed_base = TECH_COLUMNS + ws->stride * area->n_customers;
 	uint32_t rows = collect_rows(ws, area);
 	res->rows = rows;
 	if (rows < MIN_ROWS) {
@@ -709,8 +897,27 @@ int attrib_solve(struct attrib_ws *ws, const struct attrib_area *area,
 		return 0;
 	}
 	build_columns(ws, area, p, rows);
+	uint32_t first_live = ws->n_live;
 	res->iterations = fit_columns(ws, p, rows);
+	/* a meter reversed beside a louder one passes once the louder one is in the fit */
+	memset(ws->reversed_in, 0, area->n_customers);
+	ws->reversed_joined = 0;
+	for (int round = 0; round < REVERSED_ROUNDS && screen_reversed(ws, area, p, rows) > 0;
+	     round++)
+		res->iterations += fit_columns(ws, p, rows);
 	area_results(ws, area, p, rows, res);
+	if (ws->reversed_joined > 0) {
+		reversed_results(ws, rows, res, out);
+		if (!reversed_confirmed(area, p, out)) {
+			/* the first fit again, bit for bit: the same columns, weights and order */
+			for (uint32_t i = 0; i < area->n_customers; i++)
+				out[i].reversed_coef = out[i].reversed_z = out[i].reversed_kwh = 0;
+			ws->n_live = first_live;
+			ws->reversed_joined = 0;
+			res->iterations = fit_columns(ws, p, rows);
+			area_results(ws, area, p, rows, res);
+		}
+	}
 	customer_results(ws, area, p, rows, res, out);
 	return 0;
 }

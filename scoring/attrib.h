@@ -18,6 +18,16 @@
  *
  * The metered regressor is cut into equal segments of the window (7 by default), one
  * coefficient each, so that a fraction that starts or grows inside the window is followed.
+ * A meter that reports its day's readings in reversed order (true_t = metered_(S-1-t) within a
+ * day of S intervals: the day's total is right, its shape is not) leaves a loss that goes
+ * negative at the house's reported peak and positive at its trough: the customer's day-reversed
+ * regressor metered_(S-1-t) - metered_t, with a coefficient of 1 for such a meter. It sums to
+ * 0 over a day, so it carries no stolen energy: it gets its own coefficient and z
+ * (attrib_customer.reversed_*). To keep the fit of every area without such a meter as it is
+ * and its cost, the first fit screens each customer's day-reversed regressor against what
+ * the fit left; only customers that reach attrib_params.reversed_screen_z join a second fit
+ * with it, which stands when one of them reaches attrib_params.reversed_confirm_z (else the
+ * first fit's results stand).
  * Every coefficient is >= 0, fitted by non-negative least squares: Lawson-Hanson active set
  * on the Gram matrix of the columns scaled to unit norm, with a 1e-10 relative ridge so that
  * duplicated columns share their energy instead of failing, taken out again when the
@@ -60,6 +70,10 @@ enum attrib_regressor {
 
 /* Most segments the metered regressor may be cut into (attrib_params.metered_segments). */
 #define ATTRIB_SEGMENTS_MAX 8
+
+/* Most customers of an area whose day-reversed regressor joins the fit (the highest screen z
+ * first). */
+#define ATTRIB_REVERSED_MAX 8
 
 /* Bit of a regressor in attrib_params.regressors. */
 #define ATTRIB_REG_BIT(r) (1u << (r))
@@ -112,7 +126,11 @@ enum attrib_status {
 struct attrib_area {
 	uint32_t n_customers;       /* >= 1 */
 	uint32_t n_intervals;       /* T, >= 1 */
-	int32_t interval_s;         /* dt in seconds: 900, 1800, 3600 ... 86400 */
+	int32_t interval_s;         /* dt in seconds: 900, 1800, 3600 ... 86400; interval 0
+	                               starts a day (the day-reversed regressor pairs interval
+	                               t of a day with interval S - 1 - t, S = 86400 /
+	                               interval_s; none when interval_s does not divide a day
+	                               into 2 or more) */
 	const double *feeder_kwh;   /* [T] the transformer's energy per interval; NAN: missing
 	                               (the interval is left out of the fit) */
 	const double *metered_kwh;  /* [n_customers * T], customer i's interval t at i * T + t;
@@ -140,7 +158,21 @@ struct attrib_params {
 	                                    (glitches stop counting; z runs higher for all) */
 	double ridge;                    /* relative ridge on the scaled Gram matrix: 1e-10 */
 	enum attrib_z_method z_method;   /* ATTRIB_Z_ACTIVE_SET (docs/detection.md measures both) */
+	double reversed_screen_z;        /* a customer's day-reversed regressor joins a second
+	                                    fit when its z against the first fit's residual
+	                                    reaches this: ATTRIB_REVERSED_SCREEN_Z; 0: never
+	                                    (one fit, no reversed_* outputs) */
+	double reversed_confirm_z;       /* the fit with the day-reversed regressors that passed
+	                                    the screen stands when one of them reaches this z:
+	                                    ATTRIB_REVERSED_CONFIRM_Z; else the first fit's
+	                                    results stand, bit for bit, with no reversed_*
+	                                    outputs */
 };
+
+/* Default of attrib_params.reversed_screen_z (docs/detection.md measures it). */
+#define ATTRIB_REVERSED_SCREEN_Z 5.0
+/* Default of attrib_params.reversed_confirm_z. */
+#define ATTRIB_REVERSED_CONFIRM_Z 8.0
 
 /* Fills *p with the defaults above. */
 void attrib_params_default(struct attrib_params *p);
@@ -160,6 +192,14 @@ struct attrib_customer {
 	                                       energy), b_s, b_g */
 	double kwh_by[ATTRIB_REG__COUNT];   /* each regressor's part of stolen_kwh */
 	int carrier;            /* enum attrib_regressor with the largest part; NONE when 0 */
+	double reversed_coef;   /* the day-reversed regressor's coefficient: about 1 for a meter
+	                           that reports its days in reversed order, 0 when it did not
+	                           join the fit (attrib_params.reversed_screen_z) or ended at 0 */
+	double reversed_z;      /* reversed_coef over its standard error (as z: the active set's
+	                           covariance, autocorrelation-inflated); 0 without one */
+	double reversed_kwh;    /* reversed_coef x the regressor's positive part over the rows:
+	                           the energy that flowed unrecorded at its hour and was reported
+	                           at others (not part of stolen_kwh: the day's total is kept) */
 };
 
 /* Per area-window. */
@@ -185,7 +225,8 @@ struct attrib_ws;
  * Allocates a workspace for areas of up to max_customers customers over windows of up to
  * max_intervals intervals, with up to max_segments metered segments (1 ..
  * ATTRIB_SEGMENTS_MAX); aborts on out-of-memory, as xmalloc. Its size grows with
- * (max_segments + 2) * max_customers * max_intervals (attrib_ws_bytes). Returns NULL when a
+ * ((max_segments + 2) * max_customers + max_segments * ATTRIB_REVERSED_MAX) * max_intervals
+ * (attrib_ws_bytes). Returns NULL when a
  * limit is 0, max_segments is too large or the sizes overflow. Free with attrib_ws_free.
  */
 struct attrib_ws *attrib_ws_new(uint32_t max_customers, uint32_t max_intervals,

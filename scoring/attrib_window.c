@@ -180,6 +180,8 @@ int attrib_window_solve(struct attrib_window_solver *s, const struct attrib_wind
 		    .stolen_kwh = to_float(c->stolen_kwh),
 		    .z = to_float(c->z),
 		    .carrier = (int8_t)c->carrier,
+		    .reversed_coef = to_float(c->reversed_coef),
+		    .reversed_z = to_float(c->reversed_z),
 		};
 	}
 	return 0;

@@ -65,6 +65,9 @@ struct attrib_finding {
 	float z;                  /* stolen_kwh over its standard error (0 when the fit had no
 	                             degrees of freedom left or too few transformer slots) */
 	int8_t carrier;           /* enum attrib_regressor with the largest part */
+	float reversed_coef;      /* the day-reversed regressor's coefficient (about 1: a meter
+	                             that reports its days in reversed order; 0: not in the fit) */
+	float reversed_z;         /* reversed_coef over its standard error (0: none) */
 };
 
 /* A reusable solver: the workspace and the scratch arrays of the largest area seen. */

@@ -297,6 +297,8 @@ static void area_attrib_features(const struct area_balance *a, const struct attr
 	feature_set(fv, FEAT_AREA_ATTRIB_CARRIER,
 	            f->carrier >= 0 && f->carrier < ATTRIB_REG__COUNT ? f->carrier : ATTRIB_REG__COUNT);
 	attrib_ratio_feature(FEAT_AREA_ATTRIB_RATIO, f->kwh_day, fv);
+	feature_set(fv, FEAT_AREA_ATTRIB_REVERSED_COEF, f->reversed_coef);
+	feature_set(fv, FEAT_AREA_ATTRIB_REVERSED_Z, f->reversed_z);
 	if (!prev)
 		return;
 	feature_set(fv, FEAT_AREA_ATTRIB_PREV_SHARE, prev->share);
@@ -311,7 +313,7 @@ static const enum feature_id area_feature_ids[] = {
 	FEAT_AREA_ATTRIB_KWH_DAY,     FEAT_AREA_ATTRIB_Z,          FEAT_AREA_ATTRIB_CARRIER,
 	FEAT_AREA_LOSS_RATE,          FEAT_AREA_LOSS_EXCESS,       FEAT_AREA_SUSPECT_SHARE,
 	FEAT_AREA_STEP_KWH,           FEAT_AREA_STEP_Z,            FEAT_AREA_STEP_SHARE,
-	FEAT_AREA_STEP_OFFSET_DAYS,
+	FEAT_AREA_STEP_OFFSET_DAYS,   FEAT_AREA_ATTRIB_REVERSED_COEF, FEAT_AREA_ATTRIB_REVERSED_Z,
 };
 
 void area_features_mark(uint64_t *mask)

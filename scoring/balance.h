@@ -152,7 +152,8 @@ void area_balance_measure(struct area_balance *a);
  * when the area was attributed (a->attrib_resolution_s > 0), area_balance_resolution, and
  * area_attrib_share, area_attrib_kwh_day, area_attrib_z and area_attrib_carrier from the
  * finding (0, 0, 0 and none without one: the attribution gave the customer nothing), and
- * area_attrib_ratio = area_attrib_kwh_day / kwh_avg_14d (fv's, when known and positive);
+ * area_attrib_ratio = area_attrib_kwh_day / kwh_avg_14d (fv's, when known and positive),
+ * area_attrib_reversed_coef and area_attrib_reversed_z from the finding (0 without one);
  * with prev (the customer's finding in the area's window ending ATTRIB_PREV_DAYS before the
  * latest; NULL: none), area_attrib_prev_share, area_attrib_prev_z and area_attrib_prev_ratio
  * (its kwh_day / the same kwh_avg_14d);

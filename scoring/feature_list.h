@@ -79,3 +79,7 @@ FEATURE(AREA_ATTRIB_PREV_RATIO, "area_attrib_prev_ratio", NUM, "ratio", "area_at
 /* meters that stop reporting (scoring/daily.h, a day closed after days.lateness_s): appended
  * so that the ids above stay put */
 FEATURE(SILENT_HOURS,        "silent_hours",        NUM,  "hours", "hours of the scored local day that no reading covers (24 - covered hours, at least 0); for a day without any reading, 24 x the days since the customer's last day with readings")
+/* the day-reversed regressor of the attribution (scoring/attrib.h): appended so that the ids
+ * above stay put */
+FEATURE(AREA_ATTRIB_REVERSED_COEF, "area_attrib_reversed_coef", NUM, "ratio", "the attribution's coefficient on the customer's day-reversed readings (its reading of the mirrored hour less its own): about 1 for a meter that reports its days in reversed order, 0 when the regressor did not pass the screen or ended at 0")
+FEATURE(AREA_ATTRIB_REVERSED_Z, "area_attrib_reversed_z", NUM, "sd", "area_attrib_reversed_coef over its standard error in the area's latest window (0: none)")

@@ -59,7 +59,7 @@ Test(metrics, policy_reloads_are_counted_and_live_versions_shown, .timeout = 180
 
 	cr_assert(await_line(port, "riskd_policy_reloads_total{kind=\"theft\",result=\"ok\"} 0", 30),
 	          "no reload counted at start (logs in %s)", w.dir);
-	cr_assert(strstr(body, "riskd_policy_info{kind=\"theft\",name=\"theft-core\",version=\"3.5.0\""),
+	cr_assert(strstr(body, "riskd_policy_info{kind=\"theft\",name=\"theft-core\",version=\"3.6.0\""),
 	          "the shipped theft rules are live:\n%s", body);
 	cr_assert(strstr(body, "riskd_policy_info{kind=\"credit\",name=\"credit-policy\",version=\"1.2.0\""));
 	cr_assert(strstr(body, "riskd_policy_info{kind=\"scorecard\",name=\"residential\""));
@@ -72,17 +72,17 @@ Test(metrics, policy_reloads_are_counted_and_live_versions_shown, .timeout = 180
 	e2e_sh("printf 'rules: [\\n' >> '%s/theft.yaml'", rules);
 	cr_assert(await_line(port, "riskd_policy_reloads_total{kind=\"theft\",result=\"failed\"} 1",
 	                     15), "the failed reload is counted (logs in %s)", w.dir);
-	cr_assert(strstr(body, "version=\"3.5.0\""), "the old set stays live");
+	cr_assert(strstr(body, "version=\"3.6.0\""), "the old set stays live");
 
 	/* fixed, with a new version: counted ok and shown */
-	e2e_sh("sed -e '$d' -e 's/^version: \"3.5.0\"/version: \"3.5.1\"/' '%s/theft.yaml' > "
+	e2e_sh("sed -e '$d' -e 's/^version: \"3.6.0\"/version: \"3.6.1\"/' '%s/theft.yaml' > "
 	       "'%s/theft.new' && mv '%s/theft.new' '%s/theft.yaml'",
 	       rules, rules, rules, rules);
 	cr_assert(await_line(port, "riskd_policy_reloads_total{kind=\"theft\",result=\"ok\"} 1", 15),
 	          "the good reload is counted (logs in %s)", w.dir);
-	cr_assert(strstr(body, "riskd_policy_info{kind=\"theft\",name=\"theft-core\",version=\"3.5.1\""),
+	cr_assert(strstr(body, "riskd_policy_info{kind=\"theft\",name=\"theft-core\",version=\"3.6.1\""),
 	          "the new version is live:\n%s", body);
-	cr_assert(!strstr(body, "version=\"3.5.0\""));
+	cr_assert(!strstr(body, "version=\"3.6.0\""));
 	cr_assert(strstr(body, "riskd_policy_reloads_total{kind=\"theft\",result=\"failed\"} 1\n"),
 	          "a broken file is counted once, not at every check");
 	/* the operating rules load from the same files: the broken one failed their reload too,

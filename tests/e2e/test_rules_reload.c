@@ -101,7 +101,7 @@ Test(rules_reload, bad_edit_keeps_old_set_good_edit_goes_live, .timeout = 120)
 	        "{\"type\":\"meter_reading\",\"event_id\":\"mk-2\",\"ts\":\"2026-03-02T00:00:00+08:00\","
 	        "\"customer_id\":\"E2E-MARK\",\"meter_id\":\"M-MARK\",\"kwh\":45,\"interval_s\":86400}\n");
 	cr_assert(rows_appear(&w, "select count(*) from risk.alerts where customer_id = 'E2E-MARK'"
-	                          " and ruleset_version = '3.5.0' and rules::text like '%e2e_marker%'",
+	                          " and ruleset_version = '3.6.0' and rules::text like '%e2e_marker%'",
 	                      30), "the old rule set's marker alert did not appear");
 
 	/* the fix, made live by SIGHUP (or the file watch, whichever comes first) */

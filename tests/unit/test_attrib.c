@@ -482,6 +482,168 @@ Test(attrib, glitch_does_not_land_on_a_customer)
 	}
 }
 
+/* From `day` on, customer i's meter reports each day's readings in reversed order: interval
+ * s of a day of S reads what flowed in interval S - 1 - s (the day's total is right). */
+static void reversed_from(uint32_t i, uint32_t day)
+{
+	uint32_t S = 86400 / (uint32_t)fx.dt;
+	for (uint32_t t = day_start(day); t < fx.T; t++)
+		fx.metered[(size_t)i * fx.T + t] =
+		    fx.truth[(size_t)i * fx.T + t / S * S + (S - 1 - t % S)];
+}
+
+/* Every customer's baseline is its expected load (its level and daily shape without the
+ * interval noise), as a profile of its past weeks gives it. */
+static void baseline_expected(void)
+{
+	for (uint32_t i = 0; i < fx.n; i++)
+		for (uint32_t t = 0; t < fx.T; t++) {
+			double hour = (double)(((int64_t)t * fx.dt) % 86400) / 3600.0;
+			double shape = 1 + 0.6 * sin(2 * M_PI * (hour - 7 - 0.7 * i) / 24);
+			fx.baseline[(size_t)i * fx.T + t] = (0.3 + 0.1 * i) * shape * fx.dt / 3600.0;
+		}
+}
+
+/* Every customer's day-reversed outputs are 0 (its regressor did not join the fit or ended
+ * at 0), but those of customers a and b (UINT32_MAX: none). */
+static void assert_no_reversed_but(uint32_t a, uint32_t b)
+{
+	for (uint32_t i = 0; i < fx.n; i++)
+		if (i != a && i != b)
+			cr_assert(out[i].reversed_coef == 0 && out[i].reversed_z == 0 &&
+			          out[i].reversed_kwh == 0, "customer %u: reversed coefficient %g, z %g",
+			          i, out[i].reversed_coef, out[i].reversed_z);
+}
+
+/* A meter that reports every day in reversed order, beside honest meters (the defaults):
+ * the area's loss is exactly its day-reversed regressor, whose coefficient is 1 (an exact
+ * fit: z 1e9); it steals no energy (the day's total is right), so its share is 0, and the
+ * energy moved is the regressor's positive part. The honest meters get nothing. */
+Test(attrib, reversed_day_exact)
+{
+	area_init(6, 14, 3600);
+	reversed_from(2, 0);
+	feeder_build(0);
+	solve(NULL);
+	cr_assert_eq(res.status, ATTRIB_OK);
+	assert_rel(out[2].reversed_coef, 1.0, EXACT, "reversed coefficient", 2);
+	cr_assert_eq(out[2].reversed_z, 1e9, "an exact fit: z %g", out[2].reversed_z);
+	double moved = 0;
+	for (uint32_t t = 0; t < fx.T; t++) {
+		double d = fx.truth[2 * fx.T + t] - fx.metered[2 * fx.T + t];
+		moved += d > 0 ? d : 0;
+	}
+	assert_rel(out[2].reversed_kwh, moved, EXACT, "energy moved", 2);
+	assert_no_reversed_but(2, UINT32_MAX);
+	for (uint32_t i = 0; i < fx.n; i++) {
+		cr_assert(out[i].stolen_kwh <= EXACT * moved, "customer %u: stolen %g", i,
+		          out[i].stolen_kwh);
+		cr_assert_eq(out[i].share, 0.0, "customer %u: share %g", i, out[i].share);
+	}
+	assert_rel(res.tech.noload_kw, TECH_A, EXACT, "no-load loss", 0);
+	assert_rel(res.tech.load_per_kw, TECH_C, EXACT, "load loss", 0);
+}
+
+/* The positive part of customer i's day-reversed regressor (its reading of the mirrored
+ * interval less its own) over the days from `day` on. */
+static double reversed_positive_from(uint32_t i, uint32_t day)
+{
+	uint32_t S = 86400 / (uint32_t)fx.dt;
+	double sum = 0;
+	for (uint32_t t = day_start(day); t < fx.T; t++) {
+		const double *m = fx.metered + (size_t)i * fx.T;
+		double d = m[t / S * S + (S - 1 - t % S)] - m[t];
+		sum += d > 0 ? d : 0;
+	}
+	return sum;
+}
+
+/* With the transformer's +-0.5% noise over 28 hourly days and baselines from the expected
+ * load: a meter reversed throughout gets a coefficient within 0.02 of 1, far above z 8; one
+ * reversed from day 16 (a segment boundary) the share of the window's reversal energy after
+ * it (0.43); a meter recording 0.7 of the truth beside them keeps its stolen energy and
+ * most of the share; no honest meter's regressor joins the fit. */
+Test(attrib, reversed_day_with_noise)
+{
+	area_init(10, 28, 3600);
+	reversed_from(3, 0);
+	reversed_from(6, 16);
+	theft_throughout(8, 0.3);
+	baseline_expected();
+	feeder_build(0.005);
+	solve(NULL);
+	cr_log_info("reversed throughout: %g (z %g); from day 16: %g (z %g)", out[3].reversed_coef,
+	            out[3].reversed_z, out[6].reversed_coef, out[6].reversed_z);
+	assert_rel(out[3].reversed_coef, 1.0, 0.02, "reversed coefficient", 3);
+	cr_assert_gt(out[3].reversed_z, 8.0);
+	double after = reversed_positive_from(6, 16) / reversed_positive_from(6, 0);
+	cr_assert_lt(fabs(out[6].reversed_coef - after), 0.02, "reversed from day 16: %g, want %g",
+	             out[6].reversed_coef, after);
+	cr_assert_gt(out[6].reversed_z, 8.0);
+	assert_rel(out[8].stolen_kwh, true_stolen(8), 0.10, "stolen kWh", 8);
+	cr_assert_gt(out[8].z, 10.0, "the metered thief: z %g", out[8].z);
+	cr_assert_gt(out[8].share, 0.8, "the metered thief: share %g", out[8].share);
+	assert_no_reversed_but(3, 6);
+}
+
+/* An area without a reversed meter passes no screen, so its fit is the one-fit solve's to
+ * the last bit (reversed_screen_z 0 turns the screen off); a daily area has no hours to
+ * mirror. */
+Test(attrib, reversed_screen_keeps_other_areas)
+{
+	area_init(10, 28, 3600);
+	theft_throughout(1, 0.3);
+	theft_from(4, 0.5, 10);
+	honest_drop_from(8, 0.4, 10);
+	feeder_build(0.005);
+	struct attrib_params p;
+	attrib_params_default(&p);
+	cr_assert_eq(p.reversed_screen_z, ATTRIB_REVERSED_SCREEN_Z);
+	solve(&p);
+	struct attrib_customer screened[MAX_C];
+	struct attrib_area_result screened_res = res;
+	memcpy(screened, out, sizeof(screened));
+	assert_no_reversed_but(UINT32_MAX, UINT32_MAX);
+	p.reversed_screen_z = 0;
+	solve(&p);
+	cr_assert(memcmp(&screened_res, &res, sizeof(res)) == 0, "the area's result moved");
+	cr_assert(memcmp(screened, out, fx.n * sizeof(out[0])) == 0, "a finding moved");
+
+	area_init(4, 28, 86400);
+	reversed_from(1, 0);
+	feeder_build(0);
+	solve(NULL);
+	assert_no_reversed_but(UINT32_MAX, UINT32_MAX);
+}
+
+/* A second fit that no joined regressor confirms gives way to the first fit, bit for bit:
+ * with reversed_confirm_z out of reach, the area of reversed_day_with_noise solves as with
+ * the screen off. */
+Test(attrib, reversed_unconfirmed_first_fit_stands)
+{
+	area_init(10, 28, 3600);
+	reversed_from(3, 0);
+	theft_throughout(8, 0.3);
+	baseline_expected();
+	feeder_build(0.005);
+	struct attrib_params p;
+	attrib_params_default(&p);
+	cr_assert_eq(p.reversed_confirm_z, ATTRIB_REVERSED_CONFIRM_Z);
+	p.reversed_screen_z = 0;
+	solve(&p);
+	struct attrib_customer first[MAX_C];
+	struct attrib_area_result first_res = res;
+	memcpy(first, out, sizeof(first));
+	attrib_params_default(&p);
+	solve(&p);
+	cr_assert_gt(out[3].reversed_z, p.reversed_confirm_z, "confirmed at the defaults");
+	p.reversed_confirm_z = 1e12;
+	solve(&p);
+	assert_no_reversed_but(UINT32_MAX, UINT32_MAX);
+	cr_assert(memcmp(&first_res, &res, sizeof(res)) == 0, "the area's result moved");
+	cr_assert(memcmp(first, out, fx.n * sizeof(out[0])) == 0, "a finding moved");
+}
+
 /* A customer whose meter reads 0 throughout with no baseline has no column: it gets nothing,
  * carrier none, and the thief beside it is still exact. */
 Test(attrib, customer_of_zeros)

@@ -253,6 +253,54 @@ Test(attrib_window, silent_meter)
 	cr_assert_eq(found[4].stolen_kwh, 0.0f);
 }
 
+/* From day `day` on, customer i's meter reports each day's hours in reversed order (hour h
+ * reads what flowed in hour 23 - h): the day's total is right. */
+static void reversed_from(uint32_t i, uint32_t day)
+{
+	for (uint32_t k = day * fx.S; k < fx.days * fx.S; k++)
+		fx.metered[at(i, k)] = fx.truth[at(i, k / fx.S * fx.S + (fx.S - 1 - k % fx.S))];
+}
+
+/* A meter reports its days reversed from day 6 of the window (a segment boundary): the
+ * finding carries the day-reversed regressor's coefficient, the share of the window's
+ * reversal energy from that day on (its segments before it at 0, after it at 1), with an
+ * exact fit's z; nobody steals energy (the days' totals are right) and no honest meter gets
+ * a reversed coefficient. A daily window has no hours to mirror. */
+Test(attrib_window, reversed_day)
+{
+	window_init(6, 14, 14, ATTRIB_HOURS);
+	reversed_from(4, 14 + 6);
+	feeder_build();
+	solve();
+	double after = 0, all = 0;
+	for (uint32_t k = 14 * fx.S; k < fx.days * fx.S; k++) {
+		uint32_t mirror = k / fx.S * fx.S + (fx.S - 1 - k % fx.S);
+		double d = fx.metered[at(4, mirror)] - fx.metered[at(4, k)];
+		double honest = fx.truth[at(4, mirror)] - fx.truth[at(4, k)];
+		/* before day 6 the meter read the truth: its regressor is the truth's mirror */
+		d = k >= (14 + 6) * fx.S ? d : honest;
+		all += d > 0 ? d : 0;
+		after += k >= (14 + 6) * fx.S && d > 0 ? d : 0;
+	}
+	assert_close(found[4].reversed_coef, after / all, "reversed coefficient", 4);
+	cr_assert_eq(found[4].reversed_z, 1e9f, "an exact fit: z %g", found[4].reversed_z);
+	for (uint32_t i = 0; i < fx.n; i++) {
+		cr_assert(found[i].stolen_kwh < 1e-6f, "customer %u: stolen %g", i, found[i].stolen_kwh);
+		if (i != 4)
+			cr_assert(found[i].reversed_coef == 0 && found[i].reversed_z == 0,
+			          "customer %u: reversed %g (z %g)", i, found[i].reversed_coef,
+			          found[i].reversed_z);
+	}
+	assert_close(res.tech.noload_kw, TECH_A, "no-load loss", 0);
+
+	window_init(4, 14, 28, 1);
+	reversed_from(1, 14);
+	feeder_build();
+	solve();
+	for (uint32_t i = 0; i < fx.n; i++)
+		cr_assert_eq(found[i].reversed_coef, 0.0f, "daily customer %u", i);
+}
+
 /* No thief: the technical loss is found exactly and nobody gets anything. */
 Test(attrib_window, technical_loss_only)
 {
