@@ -40,6 +40,9 @@
 #include "../config/riskd_base.h"
 #include "kafka_int.h"
 
+/* How long an assignment waits for its gate partitions' offsets. */
+#define KAFKA_GATE_QUERY_MS 5000
+
 struct kafka_consumer {
 	rd_kafka_t *rk;
 	kafka_rebalance_fn rebalance;
@@ -146,21 +149,38 @@ static void gate_open(struct kafka_consumer *kc, int32_t partition, int resume)
 		gated_pause(kc, partition, 0);
 }
 
-/* Closes the gate of partition `partition` of the gate topic, read from offset `from` on
- * (RD_KAFKA_OFFSET_BEGINNING: its start), when the partition holds messages from there: the
- * gated partitions are paused until they have been read. An end that cannot be queried
- * closes nothing. Called after the partitions are assigned (or sought). The gated partitions
- * are resumed first: a pause librdkafka kept from an earlier gate (one opened without
- * resuming when its partitions were revoked, or replaced by a seek) must not outlive it. */
-static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t from)
+/*
+ * Asks the brokers, in one ListOffsets round per broker for the whole list, for each
+ * partition's offset at `which` (RD_KAFKA_OFFSET_END: the end a consumer of this isolation
+ * level reaches; RD_KAFKA_OFFSET_BEGINNING: the first offset kept) and writes it into each
+ * element's offset. Returns 0 when every partition answered within timeout_ms.
+ */
+static int query_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int64_t which,
+                         int timeout_ms)
 {
-	int64_t lo = RD_KAFKA_OFFSET_INVALID, hi = RD_KAFKA_OFFSET_INVALID;
+	for (int i = 0; i < parts->cnt; i++) {
+		parts->elems[i].offset = which;
+		parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	if (rd_kafka_offsets_for_times(rk, parts, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].err || parts->elems[i].offset < 0)
+			return -1;
+	return 0;
+}
+
+/* Closes the gate of partition `partition` of the gate topic, which reading starts at
+ * `start` and whose end is `end` (both queried; -1: unknown), when it holds messages from
+ * there: the gated partitions are paused until it has been read. An unknown start or end
+ * closes nothing. The gated partitions are resumed first: a pause librdkafka kept from an
+ * earlier gate (one opened without resuming when its partitions were revoked, or replaced
+ * by a seek) must not outlive it. */
+static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t start, int64_t end)
+{
 	gate_open(kc, partition, 0);
 	gated_pause(kc, partition, 0);
-	if (rd_kafka_query_watermark_offsets(kc->rk, kc->gate_topic, partition, &lo, &hi, 5000) !=
-	    RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	if ((from >= 0 ? from : lo) >= hi)
+	if (start < 0 || end < 0 || start >= end)
 		return;
 	if (kc->gates->cnt == kc->gate_cap) {
 		kc->gate_cap = kc->gate_cap ? 2 * kc->gate_cap : 16;
@@ -168,16 +188,52 @@ static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t fro
 		    xrealloc(kc->gate_deadline_ms, sizeof(*kc->gate_deadline_ms) * (size_t)kc->gate_cap);
 	}
 	kc->gate_deadline_ms[kc->gates->cnt] = clock_ms() + KAFKA_GATE_MAX_MS;
-	rd_kafka_topic_partition_list_add(kc->gates, kc->gate_topic, partition)->offset = hi;
+	rd_kafka_topic_partition_list_add(kc->gates, kc->gate_topic, partition)->offset = end;
 	gated_pause(kc, partition, 1);
 }
 
-/* Closes the gates of the gate-topic partitions in parts (offsets: where each starts). */
+/* The offset a query left in element i of list (-1: no list, or the partition did not
+ * answer). */
+static int64_t queried(const rd_kafka_topic_partition_list_t *list, int i)
+{
+	return !list || list->elems[i].err ? -1 : list->elems[i].offset;
+}
+
+/* Closes the gates of the gate-topic partitions in parts (offsets: where each starts,
+ * RD_KAFKA_OFFSET_BEGINNING its first kept offset). Called after the partitions are assigned
+ * (or sought). The ends (where a consumer of this isolation level stops: a transaction still
+ * open is not waited for) and the first kept offsets are asked for in one round each. */
 static void gates_close(struct kafka_consumer *kc, const rd_kafka_topic_partition_list_t *parts)
 {
-	for (int i = 0; kc->gate_topic && i < parts->cnt; i++)
-		if (strcmp(parts->elems[i].topic, kc->gate_topic) == 0)
-			gate_close(kc, parts->elems[i].partition, parts->elems[i].offset);
+	if (!kc->gate_topic)
+		return;
+	/* start holds where each gate partition starts; end and first are copies of it, queried */
+	rd_kafka_topic_partition_list_t *start = rd_kafka_topic_partition_list_new(parts->cnt);
+	int from_first = 0;
+	for (int i = 0; i < parts->cnt; i++)
+		if (strcmp(parts->elems[i].topic, kc->gate_topic) == 0) {
+			rd_kafka_topic_partition_list_add(start, kc->gate_topic, parts->elems[i].partition)
+			    ->offset = parts->elems[i].offset;
+			from_first |= parts->elems[i].offset < 0;
+		}
+	rd_kafka_topic_partition_list_t *end = NULL, *first = NULL;
+	if (start->cnt > 0) {
+		end = rd_kafka_topic_partition_list_copy(start);
+		query_offsets(kc->rk, end, RD_KAFKA_OFFSET_END, KAFKA_GATE_QUERY_MS);
+	}
+	if (from_first) {
+		first = rd_kafka_topic_partition_list_copy(start);
+		query_offsets(kc->rk, first, RD_KAFKA_OFFSET_BEGINNING, KAFKA_GATE_QUERY_MS);
+	}
+	for (int i = 0; i < start->cnt; i++) {
+		int64_t from = start->elems[i].offset >= 0 ? start->elems[i].offset : queried(first, i);
+		gate_close(kc, start->elems[i].partition, from, queried(end, i));
+	}
+	if (first)
+		rd_kafka_topic_partition_list_destroy(first);
+	if (end)
+		rd_kafka_topic_partition_list_destroy(end);
+	rd_kafka_topic_partition_list_destroy(start);
 }
 
 /* Opens the gate that message rkm completes: the newest read of its gate partition has
@@ -585,27 +641,6 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 		}
 	}
 	rd_kafka_topic_partition_list_destroy(pos);
-}
-
-/*
- * Asks the brokers, in one ListOffsets round per broker for the whole list, for each
- * partition's offset at `which` (RD_KAFKA_OFFSET_END: the end a consumer of this isolation
- * level reaches; RD_KAFKA_OFFSET_BEGINNING: the first offset kept) and writes it into each
- * element's offset. Returns 0 when every partition answered within timeout_ms.
- */
-static int query_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int64_t which,
-                         int timeout_ms)
-{
-	for (int i = 0; i < parts->cnt; i++) {
-		parts->elems[i].offset = which;
-		parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	}
-	if (rd_kafka_offsets_for_times(rk, parts, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return -1;
-	for (int i = 0; i < parts->cnt; i++)
-		if (parts->elems[i].err || parts->elems[i].offset < 0)
-			return -1;
-	return 0;
 }
 
 int kafka_consumer_at_end(struct kafka_consumer *kc, int timeout_ms)
