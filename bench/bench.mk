@@ -7,7 +7,7 @@
 
 BENCH_DIR  := $(BUILD)/bench
 BENCH_BINS := $(BENCH_DIR)/ceiling $(BENCH_DIR)/statefill $(BENCH_DIR)/restore \
-              $(BENCH_DIR)/latency
+              $(BENCH_DIR)/latency $(BENCH_DIR)/attrib_bench
 
 $(BENCH_DIR)/ceiling: $(BENCH_DIR)/ceiling.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

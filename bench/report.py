@@ -277,12 +277,14 @@ def summary(runs_path, meta_path, out_path):
         if "state_bytes_per_customer" in meta else None,
         "state_fill": {k[6:]: num(meta[k]) for k in meta if k.startswith("state_")},
         "restore": {k[8:]: num(meta[k]) for k in meta if k.startswith("restore_")},
+        "attribution": {k[7:]: num(meta[k]) for k in meta if k.startswith("attrib_")},
         "peer_matches_riskd": meta.get("peer_matches_riskd") == "true",
         **latency_summary(runs["latency"], meta),
         "goals": {
             "ratio_to_ceiling_b_min": 2.0, "ratio_to_python_peer_min": 3.0,
             "ratio_to_ceiling_a_min": 0.4, "bytes_per_customer_max": 512,
             "latency_p99_ms_max": LATENCY_GOAL_P99_MS,
+            "attribution_city_core_fraction_max": 1.0,
         },
     }
     with open(out_path, "w", encoding="utf-8") as f:
@@ -366,6 +368,15 @@ def print_table(res, meta):
               f"({rs.get('restore_customers_per_s'):,} customers/s; all {rs.get('customers'):,} in "
               f"{rs.get('restore_all_s')} s); checkpoint writes {rs.get('checkpoint_rows_per_s'):,} "
               f"rows/s")
+    at = res.get("attribution") or {}
+    if "city_core_fraction" in at:
+        frac = at["city_core_fraction"]
+        goal = g["attribution_city_core_fraction_max"]
+        print(f"attribution         {100 * frac:.1f}% of one core for 1,000,000 customers in 20,000 "
+              f"hourly areas, each attributed once a day, goal <= {100 * goal:.0f}% "
+              f"{verdict(frac, goal, False)}   ({at.get('cpu_ms_per_area_window')} ms CPU per "
+              f"area-window of {at.get('customers')} customers x {at.get('intervals')} hours; "
+              f"workspace {at.get('workspace_bytes', 0) / 1e6:.1f} MB)")
     print(f"Python peer's daily usage identical to riskd's: "
           f"{'yes' if res['peer_matches_riskd'] else 'NO'}")
     print()

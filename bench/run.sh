@@ -15,7 +15,8 @@
 #   python_peer  bench/peer.py with its own fresh database
 # then the latency rounds (bench/latency.sh: a paced producer at half riskd's median rate, and
 # the time from each triggering reading's publish to its alert in risk.alerts), and measures the
-# memory and restore figures (bench/statefill, bench/restore). `run.sh profile` (`make
+# memory and restore figures (bench/statefill, bench/restore) and the attribution's cost per
+# area-window (bench/attrib_bench). `run.sh profile` (`make
 # bench-profile`) loads the same city and makes only the profiled riskd run of BENCH_PROFILE=1
 # (var/bench/profile.txt): no measured rounds, no results written. `run.sh compare` (`make
 # bench-compare BENCH_AGAINST="DIR..."`) loads the same city and times this checkout's riskd
@@ -31,6 +32,7 @@
 #   BENCH_PEER_EVENTS (0)             events the Python peer reads (0 = all of them)
 #   BENCH_STATE_CUSTOMERS (1000000)   customers of the memory and restore figures
 #   BENCH_RESTORE_PARTITIONS (32)     partitions they are spread over for the restore figure
+#   BENCH_ATTRIB_RUNS (20)            solves timed for the attribution figure (the median)
 #   BENCH_PROFILE (0)                 1 = one more riskd run under `perf record` with its SQL
 #                                     timed by PostgreSQL: var/bench/profile.txt
 #   BENCH_AGAINST                     `compare`: the other checkouts (each built: DIR/bin/riskd)
@@ -58,6 +60,7 @@ PART_MIB=${BENCH_PARTITION_MIB:-2}
 STATE_CUSTOMERS=${BENCH_STATE_CUSTOMERS:-1000000}
 RESTORE_PARTITIONS=${BENCH_RESTORE_PARTITIONS:-32}
 PEER_EVENTS=${BENCH_PEER_EVENTS:-0}
+ATTRIB_RUNS=${BENCH_ATTRIB_RUNS:-20}
 PROFILE=${BENCH_PROFILE:-0}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results.json}
 OUT=$ROOT/var/bench
@@ -69,7 +72,7 @@ say() { printf '== %s\n' "$*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
 for f in "$BIN/riskd" "$BIN/riskctl" "$BIN/mock-kafka" "$BENCH_BIN/ceiling" "$BENCH_BIN/statefill" \
-         "$BENCH_BIN/restore" "$BENCH_BIN/latency"; do
+         "$BENCH_BIN/restore" "$BENCH_BIN/latency" "$BENCH_BIN/attrib_bench"; do
     [[ -x $f ]] || die "$f missing: run 'make bench' (it builds everything first)"
 done
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (Debian package 'time')"
@@ -339,7 +342,8 @@ newdb_from() {
 }
 
 # BENCH_RUNS rounds; in each, riskd of every contender (this checkout, then BENCH_AGAINST) on
-# a fresh database, the order rotated from round to round so that the machine's drift falls
+# a fresh database, run from its own checkout so that it reads its own rule sets, cards and
+# attribute schema, the order rotated from round to round so that the machine's drift falls
 # on all alike. Prints each contender's median events/s, its ratio to this checkout's, and the
 # digest of its daily usage and alerts (equal digests: the same results).
 compare_rounds() {
@@ -361,7 +365,7 @@ compare_rounds() {
             dsn=$(newdb_from "$d" "bench_cmp_$i")
             riskd_config "cmp$i-$r" "$dsn" > "$OUT/cmp$i-$r.yaml"
             measure "cmp$i" "$r" "$PY bench/report.py riskd-log '$OUT/cmp$i-$r.err'" "bench_cmp_$i" -- \
-                env -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$d/bin/riskd" --config "$OUT/cmp$i-$r.yaml" \
+                env -C "$d" -u RISKD_KAFKA_BROKERS -u RISKD_PG_DSN "$d/bin/riskd" --config "$OUT/cmp$i-$r.yaml" \
                 --until-idle 3 --log-level debug || die "riskd of $d failed (var/bench/cmp$i-$r.err)"
             check_count "$OUT/cmp$i-$r.result" "$EVENTS"
             grep -q ' resyncs=0' "$OUT/cmp$i-$r.result" \
@@ -511,6 +515,14 @@ say "state restore: $STATE_CUSTOMERS customers checkpointed over $RESTORE_PARTIT
     --customers "$STATE_CUSTOMERS" --partitions "$RESTORE_PARTITIONS" > "$OUT/restore.out"
 psql "$RISKD_PG_DSN" -XAtq -c "drop database if exists bench_restore with (force)" # ~0.5 GB
 
+# ---- attribution figure --------------------------------------------------------------------
+
+# The joint attribution's CPU per area-window (50 customers x 28 days at hourly transformer
+# readings, the solve riskd runs) on one core, and what a city of 1,000,000 customers in
+# 20,000 areas, each attributed once a day, asks of that core (bench/attrib_bench.c).
+say "attribution: CPU per hourly area-window, and the 1,000,000-customer city on one core"
+"$BENCH_BIN/attrib_bench" --areas 0 --runs "$ATTRIB_RUNS" > "$OUT/attrib.out"
+
 # ---- report --------------------------------------------------------------------------------
 
 META=$OUT/meta.txt
@@ -543,6 +555,7 @@ META=$OUT/meta.txt
     tr ' ' '\n' < "$OUT/statefill.out" | sed 's/^/state_/'
     tr ' ' '\n' < "$OUT/statefill-small.out" | sed -n 's/^bytes_per_customer=/state_bytes_per_customer_at_bench_size=/p'
     tr ' ' '\n' < "$OUT/restore.out" | sed 's/^/restore_/'
+    tr ' ' '\n' < "$OUT/attrib.out" | sed -n 's/^hourly\./attrib_/p'
 } > "$META"
 mkdir -p "$(dirname "$RESULTS")"
 $PY bench/report.py summary "$RUNS_TXT" "$META" "$RESULTS"

@@ -517,9 +517,10 @@ void e2e_grade_digest(const char *dsn, char *out, size_t out_size)
 	"   customers, columns_active, ntl_kwh, technical_kwh, noise_sd, fit_r2, iterations), ','" \
 	"   order by transformer_id, window_end_day), '')) from risk.area_attribution_window),"   \
 	" 'attribution=' || (select count(*) || ':' ||"                                           \
-	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s',"                         \
+	"   md5(coalesce(string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',"                   \
 	"   transformer_id, window_end_day, customer_id, resolution_s, share, kwh_day, stolen_kwh," \
-	"   z, carrier), ',' order by transformer_id, window_end_day, customer_id), ''))"         \
+	"   z, carrier, reversed_coef, reversed_z), ','"                                          \
+	"   order by transformer_id, window_end_day, customer_id), ''))"                          \
 	"   from risk.area_attribution),"                                                         \
 	" 'attribution_queue=' || (select count(*) from risk.area_attribution_queue),"            \
 	" 'transformer_progress=' || (select coalesce(string_agg(partition || ':' || day, ','"    \
