@@ -1149,8 +1149,6 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 void pipeline_totals(const struct pipeline *pl, struct pipeline_totals *out)
 {
 	*out = pl->totals;
-	if (pl->consumer)
-		out->read_order_expired = kafka_consumer_gates_expired(pl->consumer);
 }
 
 void pipeline_destroy(struct pipeline *pl)

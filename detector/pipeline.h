@@ -72,7 +72,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char *errstr,
                  size_t errstr_size);
 
-/* Copies the life totals. */
+/* Copies the life totals; read_order_expired is filled in when pipeline_run returns. */
 void pipeline_totals(const struct pipeline *pl, struct pipeline_totals *out);
 
 /* Frees everything. NULL is a no-op. */

@@ -193,10 +193,12 @@ static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t sta
 }
 
 /* The offset a query left in element i of list (-1: no list, or the partition did not
- * answer). */
+ * answer: an error, or still the logical offset the query asked for). */
 static int64_t queried(const rd_kafka_topic_partition_list_t *list, int i)
 {
-	return !list || list->elems[i].err ? -1 : list->elems[i].offset;
+	if (!list || list->elems[i].err || list->elems[i].offset < 0)
+		return -1;
+	return list->elems[i].offset;
 }
 
 /* Closes the gates of the gate-topic partitions in parts (offsets: where each starts,
