@@ -3,6 +3,7 @@
  */
 #include "committer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,12 @@ void committer_init(struct committer *c, struct store *store, struct kafka_produ
 	c->producer = producer;
 	batch_init(&c->jobs[0].batch);
 	batch_init(&c->jobs[1].batch);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->done_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&c->done_lock, NULL);
 }
 
 void committer_free(struct committer *c)
@@ -29,6 +36,8 @@ void committer_free(struct committer *c)
 		batch_free(&c->jobs[i].batch);
 		free(c->jobs[i].offsets);
 	}
+	pthread_cond_destroy(&c->done_cond);
+	pthread_mutex_destroy(&c->done_lock);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -159,7 +168,10 @@ static void *commit_worker(void *arg)
 			log_kv(LOG_WARN, "area_balance_failed", "error=%s", log_quote(q, sizeof(q), errstr));
 		}
 	}
+	pthread_mutex_lock(&c->done_lock);
 	atomic_store_explicit(&c->done, 1, memory_order_release);
+	pthread_cond_broadcast(&c->done_cond);
+	pthread_mutex_unlock(&c->done_lock);
 	return NULL;
 }
 
@@ -174,6 +186,27 @@ void committer_start(struct committer *c)
 		fprintf(stderr, "riskd: cannot create the commit thread\n");
 		abort();
 	}
+}
+
+int committer_await(struct committer *c, int timeout_ms)
+{
+	if (!c->running)
+		return 1;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->done_lock);
+	int rc = 0;
+	while (!atomic_load_explicit(&c->done, memory_order_acquire) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&c->done_cond, &c->done_lock, &until);
+	int done = atomic_load_explicit(&c->done, memory_order_acquire);
+	pthread_mutex_unlock(&c->done_lock);
+	return done;
 }
 
 struct commit_job *committer_wait(struct committer *c)

@@ -50,6 +50,8 @@ struct committer {
 	int running;        /* jobs[1 - current] was started and not yet waited for */
 	atomic_int done;    /* ... and its worker has finished */
 	pthread_t thread;
+	pthread_mutex_t done_lock;  /* with done_cond: the worker's "done" for committer_await */
+	pthread_cond_t done_cond;   /* on CLOCK_MONOTONIC */
 };
 
 /* Sets up both jobs over a store and producer that outlive the committer. */
@@ -79,6 +81,10 @@ static inline int committer_busy(struct committer *c)
 {
 	return c->running && !atomic_load_explicit(&c->done, memory_order_acquire);
 }
+
+/* Waits up to timeout_ms (>= 0) for the running job's worker to finish. Returns 1 when it has
+ * (committer_wait then returns at once) or when nothing runs, 0 when the time ran out. */
+int committer_await(struct committer *c, int timeout_ms);
 
 /* Waits for the running job and returns it with its results (NULL when none runs). The job
  * stays untouched until committer_release. */

@@ -48,9 +48,9 @@ int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messag
 	int gap = hw->looked_ms && now_ms - hw->looked_ms > HEALTH_GAP_MS;
 	if (messages != hw->messages || !lag_behind(lag) || gap || lag->partitions != hw->partitions)
 		hw->calm_ms = now_ms;
-	if (!lag_behind(lag) || lag->partitions != hw->partitions)
+	if (lag->partitions != hw->partitions)
 		atomic_store(&ready.progress_ms, now_ms);
-	atomic_store(&ready.behind, lag_behind(lag));
+	health_ready_lag(now_ms, lag);
 	hw->messages = messages;
 	hw->partitions = lag->partitions;
 	hw->looked_ms = now_ms;
@@ -84,6 +84,13 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
 	         (long long)lag->messages, lag->behind, lag->partitions, lag->unknown,
 	         (double)(now_ms - hw->calm_ms) / 1000);
 	return HEALTH_IDLE_GIVE_UP;
+}
+
+void health_ready_lag(int64_t now_ms, const struct kafka_lag *lag)
+{
+	if (!lag_behind(lag))
+		atomic_store(&ready.progress_ms, now_ms);
+	atomic_store(&ready.behind, lag_behind(lag));
 }
 
 void health_postgres(int rc)

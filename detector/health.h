@@ -93,6 +93,13 @@ enum ready_condition {
  */
 void health_ready_init(int64_t max_lag, int stall_s, int64_t now_ms);
 
+/*
+ * Readiness's view of the lag at monotonic now_ms, without the stall watch: whether messages
+ * are left, and, when none is, progress. health_watch_update does this too; the loop calls it
+ * alone while it waits for PostgreSQL, which is not an input stall.
+ */
+void health_ready_lag(int64_t now_ms, const struct kafka_lag *lag);
+
 /* Newly assigned partitions are being loaded: not ready until health_loaded(). */
 void health_loading(void);
 

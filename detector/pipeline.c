@@ -361,9 +361,16 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 static int finish_commit(struct pipeline *pl)
 {
 	if (committer_busy(&pl->committer)) {
-		/* /readyz judges a long wait by the lag as it stands when the wait starts */
+		/* /readyz judges a long wait by the lag as it grows: librdkafka keeps fetching, so
+		 * the gauge and readiness follow it each second of the wait (the stall watch does
+		 * not: waiting for PostgreSQL is not an input stall) */
 		struct kafka_lag lag;
 		report_lag(pl, now_ms(), &lag);
+		while (!committer_await(&pl->committer, 1000)) {
+			kafka_consumer_lag(pl->consumer, &lag);
+			metrics_set_lag(lag.messages, (uint32_t)pl->part_count);
+			health_ready_lag(now_ms(), &lag);
+		}
 	}
 	struct commit_job *job = committer_wait(&pl->committer);
 	if (!job)
