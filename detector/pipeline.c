@@ -297,18 +297,6 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	size_t noff = 0;
 
 	choose_checkpoints(pl, now, checkpoint_all);
-	commit_job_reserve_offsets(job, (size_t)(pl->part_count > 0 ? pl->part_count : 1));
-	for (int i = 0; i < pl->part_count; i++) {
-		struct part *p = &pl->parts[i];
-		/* results move only forward: a replay below committed leaves them */
-		int moves = p->pending > p->committed;
-		int state_moves = pl->checkpoint_now[group_of_role(p->role)][p->partition] &&
-		                  p->pending >= 0 && p->pending != p->state_committed;
-		if (moves || state_moves)
-			job->offsets[noff++] = (struct store_offset){
-			    pl->topics[p->role], p->partition, p->committed,
-			    moves ? p->pending : p->committed, state_moves, p->pending};
-	}
 	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS],
 	                                   pl->replaying[GROUP_CUSTOMERS], &job->batch,
 	                                   pl->ingest.customers, pl->open_hours, 'c'};
@@ -318,6 +306,23 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
 	pipeline_side_checkpoint(pl, &job->batch);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
+	/* snapshots are fenced by every partition of the groups they checkpoint, moved or not:
+	 * a snapshot taken from state another instance has moved past since this one loaded it
+	 * must not land over that instance's newer one */
+	int fence_all = job->batch.snapshot_count > 0;
+	commit_job_reserve_offsets(job, (size_t)(pl->part_count > 0 ? pl->part_count : 1));
+	for (int i = 0; i < pl->part_count; i++) {
+		struct part *p = &pl->parts[i];
+		int checkpoint = pl->checkpoint_now[group_of_role(p->role)][p->partition];
+		/* results move only forward: a replay below committed leaves them */
+		int moves = p->pending > p->committed;
+		int state_moves = checkpoint && p->pending >= 0 && p->pending != p->state_committed;
+		int fences = checkpoint && fence_all && p->committed >= 0;
+		if (moves || state_moves || fences)
+			job->offsets[noff++] = (struct store_offset){
+			    pl->topics[p->role], p->partition, p->committed, p->state_committed,
+			    moves ? p->pending : p->committed, state_moves, p->pending};
+	}
 	if (noff == 0 && !batch_has_rows(&job->batch) && job->batch.snapshot_count == 0)
 		return 0;
 	batch_to_store(&job->batch, sb);

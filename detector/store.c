@@ -242,7 +242,8 @@ static void write_offset_rows(struct rbuf *b, const void *rows, size_t n)
 	const struct store_offset *o = rows;
 	for (size_t i = 0; i < n; i++) {
 		store_copy_text(b, o[i].topic);
-		rbuf_printf(b, "\t%d\t%lld\t%lld\t", (int)o[i].partition, (long long)o[i].expected,
+		rbuf_printf(b, "\t%d\t%lld\t%lld\t%lld\t", (int)o[i].partition,
+		            (long long)o[i].expected, (long long)o[i].expected_state,
 		            (long long)o[i].next);
 		if (o[i].state_moved)
 			rbuf_printf(b, "%lld\n", (long long)o[i].state_next);
@@ -555,7 +556,8 @@ static int raise_alerts(struct store *st, struct store_batch *b, char *errstr,
 }
 
 /* Moves the batch's offset rows forward in two statements, fenced: a row is created only
- * where this instance found none, and moved only from the value it loaded or committed. When
+ * where this instance found none, and moved only from the next and state offsets it loaded or
+ * committed (a row from before state offsets existed has its state at its next offset). When
  * any row is not where this instance left it, names the first such partition. */
 static int write_offsets(struct store *st, const struct store_batch *b, char *errstr,
                          size_t errstr_size)
@@ -578,7 +580,8 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 	    " state_offset = coalesce(t.state_next, o.state_offset, o.next_offset),"
 	    " updated_at = now()"
 	    " from tmp_offsets t where t.expected >= 0 and o.consumer_group = $1"
-	    " and o.topic = t.topic and o.partition = t.partition and o.next_offset = t.expected"};
+	    " and o.topic = t.topic and o.partition = t.partition and o.next_offset = t.expected"
+	    " and coalesce(o.state_offset, o.next_offset) = t.expected_state"};
 	size_t want[2] = {n_new, b->offset_count - n_new}, moved = 0;
 	for (int k = 0; k < 2; k++) {
 		if (!want[k])
@@ -596,17 +599,20 @@ static int write_offsets(struct store *st, const struct store_batch *b, char *er
 		return 0;
 	PGresult *res = PQexecParams(
 	    st->conn,
-	    "select t.topic, t.partition, t.expected from tmp_offsets t"
+	    "select t.topic, t.partition, t.expected, t.expected_state from tmp_offsets t"
 	    " left join risk.kafka_offsets o on o.consumer_group = $1 and o.topic = t.topic"
 	    " and o.partition = t.partition"
-	    " where o.next_offset is distinct from t.next order by t.topic, t.partition limit 1",
+	    " where o.next_offset is distinct from t.next or (t.expected >= 0 and"
+	    " coalesce(o.state_offset, o.next_offset) is distinct from"
+	    " coalesce(t.state_next, t.expected_state))"
+	    " order by t.topic, t.partition limit 1",
 	    1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		snprintf(errstr, errstr_size,
-		         "offset of %s[%s] is no longer %s: another instance took the partition "
-		         "(%zu of %zu offsets moved elsewhere)",
+		         "offset of %s[%s] is no longer %s (state offset %s): another instance took "
+		         "the partition (%zu of %zu offsets moved elsewhere)",
 		         PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-		         b->offset_count - moved, b->offset_count);
+		         PQgetvalue(res, 0, 3), b->offset_count - moved, b->offset_count);
 	else
 		snprintf(errstr, errstr_size,
 		         "%zu of %zu offsets are no longer where this instance left them: another "

@@ -106,15 +106,19 @@ struct store_snapshot {
 	int32_t hours_day;
 };
 
-/* Offset move for one input partition: expected is the value this instance last loaded or
- * committed (-1 = no row yet), next the new value. When state_moved is set, the batch also
- * checkpoints the partition's state and state_next is the next offset whose effects the
- * snapshots do not hold (-1: none, replay from the beginning); otherwise the stored state
- * offset stays (a new row gets -1). */
+/* Offset move for one input partition: expected and expected_state are the next and state
+ * offsets this instance last loaded or committed (expected -1 = no row yet), next the new
+ * value. The move is fenced on both: a row another instance moved since, results or state,
+ * refuses the batch. When state_moved is set, the batch also checkpoints the partition's
+ * state and state_next is the next offset whose effects the snapshots do not hold (-1: none,
+ * replay from the beginning); otherwise the stored state offset stays (a new row gets -1). A
+ * row with next == expected and no state move moves nothing: it only fences the batch's
+ * snapshots of the partition's entities. */
 struct store_offset {
 	const char *topic;
 	int32_t partition;
 	int64_t expected;
+	int64_t expected_state;
 	int64_t next;
 	int state_moved;
 	int64_t state_next;
@@ -295,6 +299,17 @@ void store_close(struct store *st);
  * Returns 0 or RISKD_ERR_UNAVAILABLE.
  */
 int store_ensure(struct store *st, char *errstr, size_t errstr_size);
+
+/*
+ * Starts a read-only transaction at repeatable read: the loads until store_read_end see the
+ * database as of one moment, so no other instance's commit lands between two of them.
+ * Returns 0 or a riskd_err.
+ */
+int store_read_begin(struct store *st, char *errstr, size_t errstr_size);
+
+/* Ends store_read_begin's transaction: commits when rc is 0 and returns commit's result,
+ * else rolls back (errstr left as the failed load set it) and returns rc. */
+int store_read_end(struct store *st, int rc, char *errstr, size_t errstr_size);
 
 /*
  * Loads the stored offsets of (group, topic, partition): *next, where results stop, and

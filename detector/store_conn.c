@@ -61,7 +61,7 @@ static const char *const session_sql =
     "  days_past_due int, arrears float8, balance float8, last_payment int)"
     "  on commit delete rows;"
     "create temp table if not exists tmp_offsets (topic text, partition int, expected bigint,"
-    "  next bigint, state_next bigint) on commit delete rows;";
+    "  expected_state bigint, next bigint, state_next bigint) on commit delete rows;";
 
 void store_copy_bytea(struct rbuf *b, const void *data, size_t len)
 {
@@ -122,6 +122,21 @@ static int command_done(struct store *st, PGresult *res, const char *what, char 
 int store_exec(struct store *st, const char *sql, char *errstr, size_t errstr_size)
 {
 	return command_done(st, PQexec(st->conn, sql), sql, errstr, errstr_size);
+}
+
+int store_read_begin(struct store *st, char *errstr, size_t errstr_size)
+{
+	return store_exec(st, "begin transaction isolation level repeatable read, read only", errstr,
+	                  errstr_size);
+}
+
+int store_read_end(struct store *st, int rc, char *errstr, size_t errstr_size)
+{
+	if (rc == 0)
+		return store_exec(st, "commit", errstr, errstr_size);
+	if (PQstatus(st->conn) == CONNECTION_OK)
+		PQclear(PQexec(st->conn, "rollback"));
+	return rc;
 }
 
 int store_exec_params(struct store *st, const char *sql, int n, const char *const *params,

@@ -62,14 +62,14 @@ Test(store, offsets_are_fenced_per_partition_and_a_refused_batch_writes_nothing,
 
 	/* a creates three rows, in one statement */
 	struct store_offset first[3] = {
-	    {"t", 0, -1, 10, 0, 0}, {"t", 1, -1, 10, 0, 0}, {"u", 0, -1, 7, 0, 0}};
+	    {"t", 0, -1, -1, 10, 0, 0}, {"t", 1, -1, -1, 10, 0, 0}, {"u", 0, -1, -1, 7, 0, 0}};
 	cr_assert_eq(commit(a, first, 3, "A1", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(offset_of(&w, "t", 0), 10);
 	cr_assert_eq(offset_of(&w, "t", 1), 10);
 	cr_assert_eq(offset_of(&w, "u", 0), 7);
 
 	/* b believes t[1] has no row yet: refused, and its usage row is not written */
-	struct store_offset stale_new[1] = {{"t", 1, -1, 5, 0, 0}};
+	struct store_offset stale_new[1] = {{"t", 1, -1, -1, 5, 0, 0}};
 	cr_assert_eq(commit(b, stale_new, 1, "B1", err, sizeof(err)), RISKD_ERR_CONFLICT);
 	cr_assert(strstr(err, "t[1]") && strstr(err, "another instance"), "%s", err);
 	cr_assert_eq(usage_rows(&w, "B1"), 0);
@@ -77,9 +77,9 @@ Test(store, offsets_are_fenced_per_partition_and_a_refused_batch_writes_nothing,
 
 	/* a moves on; b, one step behind on t[0] only, is refused as a whole: its good move of
 	 * u[0] is rolled back with the rest */
-	struct store_offset second[2] = {{"t", 0, 10, 20, 0, 0}, {"t", 1, 10, 20, 0, 0}};
+	struct store_offset second[2] = {{"t", 0, 10, -1, 20, 0, 0}, {"t", 1, 10, -1, 20, 0, 0}};
 	cr_assert_eq(commit(a, second, 2, "A2", err, sizeof(err)), 0, "%s", err);
-	struct store_offset mixed[2] = {{"u", 0, 7, 9, 0, 0}, {"t", 0, 10, 15, 0, 0}};
+	struct store_offset mixed[2] = {{"u", 0, 7, -1, 9, 0, 0}, {"t", 0, 10, -1, 15, 0, 0}};
 	cr_assert_eq(commit(b, mixed, 2, "B2", err, sizeof(err)), RISKD_ERR_CONFLICT);
 	cr_assert(strstr(err, "t[0] is no longer 10"), "%s", err);
 	cr_assert(strstr(err, "1 of 2"), "%s", err);
@@ -88,7 +88,7 @@ Test(store, offsets_are_fenced_per_partition_and_a_refused_batch_writes_nothing,
 	cr_assert_eq(usage_rows(&w, "B2"), 0);
 
 	/* where b is right, it commits */
-	struct store_offset right[2] = {{"u", 0, 7, 9, 0, 0}, {"t", 2, -1, 3, 0, 0}};
+	struct store_offset right[2] = {{"u", 0, 7, -1, 9, 0, 0}, {"t", 2, -1, -1, 3, 0, 0}};
 	cr_assert_eq(commit(b, right, 2, "B3", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(offset_of(&w, "u", 0), 9);
 	cr_assert_eq(offset_of(&w, "t", 2), 3);
@@ -97,10 +97,10 @@ Test(store, offsets_are_fenced_per_partition_and_a_refused_batch_writes_nothing,
 	/* many partitions in one batch (a batch can carry thousands) */
 	struct store_offset many[1500];
 	for (int i = 0; i < 1500; i++)
-		many[i] = (struct store_offset){"m", i, -1, i + 1, 0, 0};
+		many[i] = (struct store_offset){"m", i, -1, -1, i + 1, 0, 0};
 	cr_assert_eq(commit(a, many, 1500, "A3", err, sizeof(err)), 0, "%s", err);
 	for (int i = 0; i < 1500; i++)
-		many[i] = (struct store_offset){"m", i, i + 1, i + 2, 0, 0};
+		many[i] = (struct store_offset){"m", i, i + 1, -1, i + 2, 0, 0};
 	cr_assert_eq(commit(a, many, 1500, "A4", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(e2e_query_int(w.dsn, "select sum(next_offset) from risk.kafka_offsets"
 	                                  " where topic = 'm'"),
@@ -131,7 +131,7 @@ Test(store, state_offsets_move_only_with_a_checkpoint, .timeout = 60)
 	cr_assert(next == -1 && state == -1, "no row: %lld %lld", (long long)next, (long long)state);
 
 	/* a new row without a checkpoint: state from the beginning; with one: where it was taken */
-	struct store_offset created[2] = {{"t", 0, -1, 10, 0, 0}, {"t", 1, -1, 10, 1, 8}};
+	struct store_offset created[2] = {{"t", 0, -1, -1, 10, 0, 0}, {"t", 1, -1, -1, 10, 1, 8}};
 	cr_assert_eq(commit(a, created, 2, "S1", err, sizeof(err)), 0, "%s", err);
 	load_offsets(a, "t", 0, &next, &state);
 	cr_assert(next == 10 && state == -1, "%lld %lld", (long long)next, (long long)state);
@@ -139,19 +139,30 @@ Test(store, state_offsets_move_only_with_a_checkpoint, .timeout = 60)
 	cr_assert(next == 10 && state == 8, "%lld %lld", (long long)next, (long long)state);
 
 	/* results move on without a checkpoint: the state offset stays */
-	struct store_offset results[1] = {{"t", 1, 10, 30, 0, 0}};
+	struct store_offset results[1] = {{"t", 1, 10, 8, 30, 0, 0}};
 	cr_assert_eq(commit(a, results, 1, "S2", err, sizeof(err)), 0, "%s", err);
 	load_offsets(a, "t", 1, &next, &state);
 	cr_assert(next == 30 && state == 8, "%lld %lld", (long long)next, (long long)state);
 
 	/* a checkpoint alone (a replay below next_offset): next_offset stays, state moves */
-	struct store_offset checkpoint[1] = {{"t", 1, 30, 30, 1, 25}};
+	struct store_offset checkpoint[1] = {{"t", 1, 30, 8, 30, 1, 25}};
 	cr_assert_eq(commit(a, checkpoint, 1, "S3", err, sizeof(err)), 0, "%s", err);
 	load_offsets(a, "t", 1, &next, &state);
 	cr_assert(next == 30 && state == 25, "%lld %lld", (long long)next, (long long)state);
 
+	/* an instance that loaded the row before that checkpoint is refused, even where its
+	 * batch moves nothing: its snapshots would land over the newer state */
+	struct store *b = open_store(&w);
+	struct store_offset stale_state[1] = {{"t", 1, 30, 8, 30, 0, 0}};
+	cr_assert_eq(commit(b, stale_state, 1, "S3b", err, sizeof(err)), RISKD_ERR_CONFLICT);
+	cr_assert(strstr(err, "t[1] is no longer 30 (state offset 8)"), "%s", err);
+	cr_assert_eq(usage_rows(&w, "S3b"), 0);
+	load_offsets(a, "t", 1, &next, &state);
+	cr_assert(next == 30 && state == 25, "%lld %lld", (long long)next, (long long)state);
+	store_close(b);
+
 	/* the database refuses state ahead of results */
-	struct store_offset ahead[1] = {{"t", 1, 30, 30, 1, 31}};
+	struct store_offset ahead[1] = {{"t", 1, 30, 25, 30, 1, 31}};
 	cr_assert_eq(commit(a, ahead, 1, "S4", err, sizeof(err)), RISKD_ERR_IO);
 	cr_assert(strstr(err, "kafka_offsets_state_behind"), "%s", err);
 	cr_assert_eq(usage_rows(&w, "S4"), 0);
@@ -163,7 +174,7 @@ Test(store, state_offsets_move_only_with_a_checkpoint, .timeout = 60)
 	             1);
 	load_offsets(a, "t", 1, &next, &state);
 	cr_assert(next == 30 && state == 30, "%lld %lld", (long long)next, (long long)state);
-	struct store_offset legacy[1] = {{"t", 1, 30, 40, 0, 0}};
+	struct store_offset legacy[1] = {{"t", 1, 30, 30, 40, 0, 0}};
 	cr_assert_eq(commit(a, legacy, 1, "S5", err, sizeof(err)), 0, "%s", err);
 	load_offsets(a, "t", 1, &next, &state);
 	cr_assert(next == 40 && state == 30, "%lld %lld", (long long)next, (long long)state);

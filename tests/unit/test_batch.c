@@ -664,8 +664,8 @@ Test(batch, to_store_leaves_the_callers_fields_alone)
 	struct cstate c1;
 	start_one(&b, &c1);
 	batch_add_usage(&b.usage, &c1, D0, 1, 1);
-	static const struct store_offset offsets[2] = {{"meter.readings", 0, -1, 10, 1, 10},
-	                                               {"meter.readings", 1, 5, 9, 0, -1}};
+	static const struct store_offset offsets[2] = {{"meter.readings", 0, -1, -1, 10, 1, 10},
+	                                               {"meter.readings", 1, 5, 3, 9, 0, -1}};
 	struct store_batch sb;
 	memset(&sb, 0, sizeof(sb));
 	sb.consumer_group = "riskd";
