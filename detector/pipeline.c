@@ -224,10 +224,14 @@ struct checkpoint_ctx {
 	char kind;                         /* 'c' or 't' */
 };
 
-/* cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
- * the batch, with its open day's usage so far (what the snapshot holds of it) - unless the
- * group is still replaying: the stored row may then be ahead of the state (the day may even
- * have closed and been written whole), and the first pass wrote it already. */
+/*
+ * cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
+ * the batch, with its open day's usage so far (what the snapshot holds of it). While the
+ * group is still replaying, the open day waits: the stored row may be ahead of the state (the
+ * day may even have closed and been written whole), or missing (the first pass writes an open
+ * day only at its checkpoints, and may have died before the next). So the entity stays dirty,
+ * and the first checkpoint after the replay writes its open day as an undisturbed run would.
+ */
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;
@@ -238,13 +242,13 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
 	if ((cs->flags & CSTATE_F_HAS_DAY) && hours)
 		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
-	if ((cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY &&
-	    !ctx->replaying[cs->partition]) {
-		batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings,
-		                cs->open_covered_s);
-		if (hours)
-			batch_set_hours(map, cs, cs->open_day, hours);
-	}
+	if ((cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) != CSTATE_F_HAS_DAY)
+		return 1;
+	if (ctx->replaying[cs->partition])
+		return 0; /* the open day is owed */
+	batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
+	if (hours)
+		batch_set_hours(map, cs, cs->open_day, hours);
 	return 1;
 }
 
