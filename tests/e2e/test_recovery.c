@@ -217,3 +217,43 @@ Test(recovery, replay_from_the_last_checkpoint_repeats_no_result, .timeout = 600
 	                                                     " 'dead_letter'"));
 	assert_same_as_reference(&w);
 }
+
+/*
+ * The first pass writes a customer's open day only at its checkpoints. Put the database as a
+ * riskd killed after committing one customer partition's results but before checkpointing
+ * its state leaves it: no snapshots, state offsets back to "none", and the open days (the
+ * city's last day) not written. The restart replays the partition, checkpointing after every
+ * batch (so checkpoints fall inside the replay), and must end with the same results as before,
+ * the open days included.
+ */
+Test(recovery, replay_writes_the_open_day_its_first_pass_never_wrote, .timeout = 300)
+{
+	struct e2e_world w;
+	char before[2048], after[2048];
+	e2e_world_new(&w, "openday", 4, 10);
+	e2e_world_set_checkpoint_interval(&w, 0);
+	publish_city(&w, 60, 3);
+	e2e_riskd_run_until_idle(&w, 4, 240);
+	e2e_result_digest(w.dsn, before, sizeof(before));
+	int64_t open_days = e2e_query_int(
+	    w.dsn, "select count(*) from risk.daily_usage d join risk.entity_state e on"
+	           " e.kind = 'c' and e.entity_id = d.customer_id and e.partition = 0"
+	           " where d.day = (select max(day) from risk.daily_usage)");
+	cr_assert_gt(open_days, 5, "partition 0 has customers with an open day");
+
+	e2e_sh("psql '%s' -qAt -v ON_ERROR_STOP=1 -c \"create temp table c as select entity_id"
+	       " from risk.entity_state where kind = 'c' and partition = 0;"
+	       " create temp table last as select max(day) as day from risk.daily_usage;"
+	       " delete from risk.daily_usage d using c, last where d.customer_id = c.entity_id"
+	       " and d.day = last.day; delete from risk.hourly_usage h using c, last"
+	       " where h.customer_id = c.entity_id and h.day = last.day;"
+	       " delete from risk.entity_state e using c where e.kind = 'c'"
+	       " and e.entity_id = c.entity_id; update risk.kafka_offsets set state_offset = -1"
+	       " where partition = 0 and topic not like '%%transformer%%'\" > /dev/null",
+	       w.dsn);
+	e2e_riskd_run_until_idle(&w, 4, 240);
+	e2e_sh("grep -q 'event=stopped messages=[0-9]* replayed=[1-9]' '%s/riskd-2.log'", w.dir);
+	e2e_result_digest(w.dsn, after, sizeof(after));
+	cr_assert_str_eq(after, before, "the replay left results other than the first pass's "
+	                 "(logs in %s)", w.dir);
+}
