@@ -325,6 +325,54 @@ Test(faults, sigstopped_past_the_session_timeout_commits_nothing_over_the_new_ow
 	assert_as_undisturbed(&w);
 }
 
+/*
+ * A checkpoint is fenced on every partition of the group it writes, not only on those its
+ * batch moves. riskd loads a caught-up assignment; then the database is put as another
+ * instance's checkpoint of one customer's meter.readings partition leaves it (its state
+ * offset moved). A profile update of that customer makes the next batch move only
+ * customer.profiles and checkpoint the customer's group: its snapshots are of state older
+ * than the stored offset says, so the batch is refused and riskd reloads.
+ */
+Test(faults, checkpoint_over_state_another_instance_moved_is_refused, .timeout = 300)
+{
+	struct e2e_world w;
+	char second[1400], customer[128], sql[900], file[1400], refused[300];
+	world_with_city(&w, "fault_fence", second, sizeof(second));
+	e2e_world_set_checkpoint_interval(&w, 0);
+	e2e_riskd_run_until_idle(&w, 4, 240);
+	e2e_query_text(w.dsn, "select min(entity_id) from risk.entity_state where kind = 'c'",
+	               customer, sizeof(customer));
+	snprintf(sql, sizeof(sql), "select partition from risk.entity_state where kind = 'c'"
+	         " and entity_id = '%s'", customer);
+	int64_t partition = e2e_query_int(w.dsn, sql);
+
+	running[0] = e2e_riskd_start(&w, "--until-idle 6");
+	int loaded = 0;
+	for (int i = 0; i < 600 && !loaded; i++, sleep_s(0.05))
+		loaded = log_count(&w, 2, "event=partitions_assigned count=[1-9].* loaded=true") > 0;
+	cr_assert(loaded, "riskd did not load its assignment (logs in %s)", w.dir);
+	snprintf(sql, sizeof(sql), "with u as (update risk.kafka_offsets set state_offset ="
+	         " next_offset - 1 where topic like '%%meter.readings' and partition = %lld"
+	         " and next_offset > 0 returning 1) select count(*) from u", (long long)partition);
+	cr_assert_eq(e2e_query_int(w.dsn, sql), 1);
+	snprintf(file, sizeof(file), "%s/profile.jsonl", w.dir);
+	e2e_sh("printf '%%s\\n' '{\"type\":\"customer\",\"event_id\":\"c-fence\","
+	       "\"ts\":\"2026-01-09T00:00:00+08:00\",\"customer_id\":\"%s\","
+	       "\"segment\":\"residential\",\"transformer_id\":\"T0002\","
+	       "\"tariff\":\"residential_tiered\",\"capacity_kw\":4,"
+	       "\"since\":\"2007-08-09\"}' > '%s'", customer, file);
+	e2e_produce_file(&w, file);
+	int rc = e2e_wait(running[0], 240);
+	running[0] = 0;
+	cr_assert_eq(rc, 0, "riskd exited %d (logs in %s)", rc, w.dir);
+	snprintf(refused, sizeof(refused), "event=commit_failed .*meter.readings\\[%lld\\]"
+	         " is no longer [0-9]+ \\(state offset [0-9]+\\).* reason=conflict",
+	         (long long)partition);
+	cr_assert_eq(log_count(&w, 2, refused), 1, "the checkpoint was not refused (logs in %s)",
+	             w.dir);
+	cr_assert_geq(log_count(&w, 2, "event=resynced"), 1);
+}
+
 /* The result digest without the grade tables, then the other customers' grades: what a
  * confirmation of `customer` (it regrades that customer, nobody else) must leave alone. */
 static void results_but_the_customers_grades(const char *dsn, const char *customer, char *out,
