@@ -119,6 +119,7 @@ static void parts_remove(struct pipeline *pl, const struct kafka_partition *tps,
 			grader_forget_partition(pl->ingest.grader, p->partition);
 		pl->checkpoint_now[group][p->partition] = 0;
 		pl->replaying[group][p->partition] = 0;
+		pl->open_days_owed[group][p->partition] = 0;
 		pl->part_index[role][p->partition] = 0;
 		struct part *last = &pl->parts[--pl->part_count];
 		if (p != last) {
@@ -143,6 +144,7 @@ static void drop_uncommitted(struct pipeline *pl)
 	pipeline_side_clear(pl);
 	grader_forget_all(pl->ingest.grader);
 	silent_sweep_forget(&pl->silent);
+	memset(pl->open_days_owed, 0, sizeof(pl->open_days_owed)); /* the reload replays again */
 	for (int i = 0; i < pl->part_count; i++)
 		pl->parts[i].pending = pl->parts[i].state_committed;
 }
@@ -222,6 +224,7 @@ struct checkpoint_ctx {
 	const struct cstate_table *table;
 	const struct open_hours *open_hours;
 	char kind;                         /* 'c' or 't' */
+	uint8_t *owed;                     /* pl->open_days_owed[group] */
 };
 
 /*
@@ -229,8 +232,8 @@ struct checkpoint_ctx {
  * the batch, with its open day's usage so far (what the snapshot holds of it). While the
  * group is still replaying, the open day waits: the stored row may be ahead of the state (the
  * day may even have closed and been written whole), or missing (the first pass writes an open
- * day only at its checkpoints, and may have died before the next). So the entity stays dirty,
- * and the first checkpoint after the replay writes its open day as an undisturbed run would.
+ * day only at its checkpoints, and may have died before the next). The group then owes its
+ * open days, which open_days_after_replay marks for the first checkpoint after the replay.
  */
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
@@ -244,12 +247,53 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
 	if ((cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) != CSTATE_F_HAS_DAY)
 		return 1;
-	if (ctx->replaying[cs->partition])
-		return 0; /* the open day is owed */
+	if (ctx->replaying[cs->partition]) {
+		ctx->owed[cs->partition] = 1;
+		return 1;
+	}
 	batch_set_usage(map, cs, cs->open_day, cs->open_uwh, cs->open_readings, cs->open_covered_s);
 	if (hours)
 		batch_set_hours(map, cs, cs->open_day, hours);
 	return 1;
+}
+
+struct owed_ctx {
+	struct cstate_table *table;
+	int32_t partition;
+};
+
+/* cstate_table_foreach callback: marks an entity of the partition with an open day. */
+static int mark_open_day(struct cstate *cs, void *arg)
+{
+	struct owed_ctx *ctx = arg;
+	if (cs->partition == ctx->partition &&
+	    (cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY)
+		cstate_table_mark_dirty(ctx->table, cs);
+	return 0;
+}
+
+/*
+ * A message just brought p to its committed offset: when that ends its group's replay and a
+ * checkpoint during the replay left open days unwritten, marks every open day of the group's
+ * partition for the next checkpoint, which writes them as an undisturbed run would (the state
+ * is where the first pass's results end). Once per replay, O(entities).
+ */
+static void open_days_after_replay(struct pipeline *pl, const struct part *p)
+{
+	int group = group_of_role(p->role);
+	if (!pl->open_days_owed[group][p->partition])
+		return;
+	for (int role = 0; role < ROLE__COUNT; role++) {
+		const struct part *q = group_of_role(role) == group ? part_find(pl, role, p->partition)
+		                                                     : NULL;
+		if (q && q->pending < q->committed)
+			return; /* another topic of the group is still replaying */
+	}
+	pl->open_days_owed[group][p->partition] = 0;
+	struct owed_ctx ctx = {group == GROUP_TRANSFORMERS ? pl->ingest.transformers
+	                                                   : pl->ingest.customers,
+	                       p->partition};
+	cstate_table_foreach(ctx.table, mark_open_day, &ctx);
 }
 
 /*
@@ -303,10 +347,12 @@ static int seal_and_start(struct pipeline *pl, int64_t now, int checkpoint_all)
 	choose_checkpoints(pl, now, checkpoint_all);
 	struct checkpoint_ctx customers = {pl->checkpoint_now[GROUP_CUSTOMERS],
 	                                   pl->replaying[GROUP_CUSTOMERS], &job->batch,
-	                                   pl->ingest.customers, pl->open_hours, 'c'};
+	                                   pl->ingest.customers, pl->open_hours, 'c',
+	                                   pl->open_days_owed[GROUP_CUSTOMERS]};
 	struct checkpoint_ctx transformers = {pl->checkpoint_now[GROUP_TRANSFORMERS],
 	                                      pl->replaying[GROUP_TRANSFORMERS], &job->batch,
-	                                      pl->ingest.transformers, pl->open_hours, 't'};
+	                                      pl->ingest.transformers, pl->open_hours, 't',
+	                                      pl->open_days_owed[GROUP_TRANSFORMERS]};
 	cstate_table_drain_dirty(pl->ingest.customers, checkpoint_entity, &customers);
 	pipeline_side_checkpoint(pl, &job->batch);
 	cstate_table_drain_dirty(pl->ingest.transformers, checkpoint_entity, &transformers);
@@ -668,7 +714,10 @@ static void handle_message(struct pipeline *pl, const struct kafka_msg *m)
 		metrics_input_gap((uint64_t)(m->offset - expected));
 		pl->totals.input_gaps += (uint64_t)(m->offset - expected);
 	}
+	int replayed_to_committed = p->pending < p->committed && m->offset + 1 >= p->committed;
 	p->pending = m->offset + 1;
+	if (replayed_to_committed)
+		open_days_after_replay(pl, p);
 	cur_batch(pl)->messages++;
 	pl->totals.messages++;
 	if (cur_batch(pl)->started_ms == 0)

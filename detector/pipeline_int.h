@@ -87,6 +87,8 @@ struct pipeline {
 	                                                          checkpoints */
 	uint8_t replaying[GROUP__COUNT][PARTITIONS_MAX]; /* groups still below their committed
 	                                                    offsets (set with checkpoint_now) */
+	uint8_t open_days_owed[GROUP__COUNT][PARTITIONS_MAX]; /* a checkpoint during the group's
+	                                                         replay left open days unwritten */
 	struct kafka_msg msgs[POLL_MAX];
 	struct event event;                              /* decode target, reused */
 	int64_t last_rules_check_ms;
