@@ -3,7 +3,6 @@
  */
 #include "committer.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,9 +200,10 @@ int committer_await(struct committer *c, int timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&c->done_lock);
-	int rc = 0;
-	while (!atomic_load_explicit(&c->done, memory_order_acquire) && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&c->done_cond, &c->done_lock, &until);
+	/* woken (or spuriously): look again; timed out (or failed): answer with what is */
+	while (!atomic_load_explicit(&c->done, memory_order_acquire) &&
+	       pthread_cond_timedwait(&c->done_cond, &c->done_lock, &until) == 0)
+		;
 	int done = atomic_load_explicit(&c->done, memory_order_acquire);
 	pthread_mutex_unlock(&c->done_lock);
 	return done;
