@@ -136,7 +136,8 @@ int kafka_consumer_seek(struct kafka_consumer *kc, const struct kafka_partition 
                         char *errstr, size_t errstr_size);
 
 /* Pauses (pause != 0) or resumes fetching of every assigned partition (a gated partition
- * stays paused until its gate opens). */
+ * stays paused until its gate opens). A pause while paused, or a resume while not, does
+ * nothing. */
 void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause);
 
 /* Commits offsets to Kafka asynchronously, for lag monitoring only (PostgreSQL holds the

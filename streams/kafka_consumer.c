@@ -69,6 +69,10 @@ struct kafka_consumer {
 	                                              = the end to read up to */
 	int64_t *gate_deadline_ms;                 /* per gates entry: when it opens anyway */
 	int gate_cap;
+	uint8_t *gate_held;                        /* by partition number: a gate paused the gated
+	                                              topics' partition, no resume undid it yet */
+	int gate_held_cap;
+	int all_paused;                            /* kafka_consumer_pause_all holds everything */
 	uint64_t gates_expired;                    /* gates opened by their deadline */
 };
 
@@ -120,9 +124,28 @@ static int64_t clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Pauses or resumes fetching partition `partition` of every gated topic. */
+/*
+ * Pauses or resumes fetching partition `partition` of every gated topic, when a gate has not
+ * already: only what a gate paused is resumed. A resume of a partition that is not paused is
+ * not harmless in librdkafka 2.0: it moves the partition's op version on, so a fetch start
+ * still queued (the assignment's, made just before) is dropped as outdated, and the partition
+ * is never fetched.
+ */
 static void gated_pause(struct kafka_consumer *kc, int32_t partition, int pause)
 {
+	if (partition < 0)
+		return;
+	if (partition >= kc->gate_held_cap) {
+		int cap = partition + 64;
+		kc->gate_held = xrealloc(kc->gate_held, (size_t)cap);
+		memset(kc->gate_held + kc->gate_held_cap, 0, (size_t)(cap - kc->gate_held_cap));
+		kc->gate_held_cap = cap;
+	}
+	if (kc->gate_held[partition] == (pause != 0))
+		return;
+	kc->gate_held[partition] = pause != 0;
+	if (kc->all_paused)
+		return; /* paused already; kafka_consumer_pause_all(0) resumes what no gate holds */
 	rd_kafka_topic_partition_list_t *held = rd_kafka_topic_partition_list_new(kc->gated_count);
 	for (int t = 0; t < kc->gated_count; t++)
 		rd_kafka_topic_partition_list_add(held, kc->gated_topics[t], partition);
@@ -173,15 +196,16 @@ static int query_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
 /* Closes the gate of partition `partition` of the gate topic, which reading starts at
  * `start` and whose end is `end` (both queried; -1: unknown), when it holds messages from
  * there: the gated partitions are paused until it has been read. An unknown start or end
- * closes nothing. The gated partitions are resumed first: a pause librdkafka kept from an
- * earlier gate (one opened without resuming when its partitions were revoked, or replaced
- * by a seek) must not outlive it. */
+ * closes nothing. A pause librdkafka kept from an earlier gate (one opened without resuming
+ * when its partitions were revoked, or replaced by a seek) is lifted first, unless this gate
+ * keeps it. */
 static void gate_close(struct kafka_consumer *kc, int32_t partition, int64_t start, int64_t end)
 {
 	gate_open(kc, partition, 0);
-	gated_pause(kc, partition, 0);
-	if (start < 0 || end < 0 || start >= end)
+	if (start < 0 || end < 0 || start >= end) {
+		gated_pause(kc, partition, 0);
 		return;
+	}
 	if (kc->gates->cnt == kc->gate_cap) {
 		kc->gate_cap = kc->gate_cap ? 2 * kc->gate_cap : 16;
 		kc->gate_deadline_ms =
@@ -366,6 +390,7 @@ static void gates_free(struct kafka_consumer *kc)
 	if (kc->gates)
 		rd_kafka_topic_partition_list_destroy(kc->gates);
 	free(kc->gate_deadline_ms);
+	free(kc->gate_held);
 	free(kc->gate_topic);
 	for (int t = 0; kc->gated_topics && t < kc->gated_count; t++)
 		free(kc->gated_topics[t]);
@@ -587,6 +612,9 @@ done:
 
 void kafka_consumer_pause_all(struct kafka_consumer *kc, int pause)
 {
+	if (kc->all_paused == (pause != 0))
+		return; /* a second pause or resume would only move librdkafka's op version on */
+	kc->all_paused = pause != 0;
 	if (kc->assigned->cnt == 0)
 		return;
 	if (pause) {
