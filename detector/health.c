@@ -58,9 +58,9 @@ int health_watch_update(struct health_watch *hw, int64_t now_ms, uint64_t messag
 	if (stalled != hw->stalled) {
 		if (stalled)
 			log_kv(LOG_WARN, "input_stalled",
-			       "lag=%lld behind_partitions=%d unknown_partitions=%d seconds=%.0f",
+			       "lag=%lld behind_partitions=%d unknown_partitions=%d one_of_them=%s seconds=%.0f",
 			       (long long)lag->messages, lag->behind, lag->unknown,
-			       (double)(now_ms - hw->calm_ms) / 1000);
+			       lag->first[0] ? lag->first : "-", (double)(now_ms - hw->calm_ms) / 1000);
 		else
 			log_kv(LOG_INFO, "input_flowing", "lag=%lld", (long long)lag->messages);
 		metrics_health_set(HEALTH_KAFKA_STALLED, stalled);
@@ -80,9 +80,10 @@ enum health_idle health_idle_verdict(struct health_watch *hw, int64_t now_ms, ui
 		return HEALTH_IDLE_WAIT;
 	snprintf(errstr, errstr_size,
 	         "--until-idle gave up: input stalled with %lld messages left on %d of %d partitions "
-	         "(%d more with an unknown end) and none processed for %.0f s (health.stall_s)",
+	         "(%d more with an unknown end) and none processed for %.0f s (health.stall_s); "
+	         "one of them: %s",
 	         (long long)lag->messages, lag->behind, lag->partitions, lag->unknown,
-	         (double)(now_ms - hw->calm_ms) / 1000);
+	         (double)(now_ms - hw->calm_ms) / 1000, lag->first[0] ? lag->first : "-");
 	return HEALTH_IDLE_GIVE_UP;
 }
 

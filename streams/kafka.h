@@ -153,6 +153,8 @@ struct kafka_lag {
 	int behind;       /* of those, partitions with messages left to read */
 	int unknown;      /* of those, partitions whose high watermark is not known yet (no fetch
 	                     answered since the assignment): they may be behind */
+	char first[96];   /* "topic[partition]" of the first partition with an unknown end, else
+	                     of the first behind (for messages); "" when none is */
 };
 
 /*

@@ -643,6 +643,12 @@ void kafka_consumer_commit_async(struct kafka_consumer *kc, const struct kafka_p
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Names a partition in out->first. */
+static void lag_name(struct kafka_lag *out, const rd_kafka_topic_partition_t *tp)
+{
+	snprintf(out->first, sizeof(out->first), "%s[%d]", tp->topic, (int)tp->partition);
+}
+
 void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 {
 	rd_kafka_topic_partition_list_t *pos;
@@ -662,12 +668,14 @@ void kafka_consumer_lag(struct kafka_consumer *kc, struct kafka_lag *out)
 		 * started (librdkafka reports none), the partition's start when that was logical */
 		int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : start >= 0 ? start : lo;
 		if (hi < 0 || at < 0) {
-			out->unknown++;
+			if (!out->unknown++)
+				lag_name(out, &pos->elems[i]);
 			continue;
 		}
 		if (hi > at) {
 			out->messages += hi - at;
-			out->behind++;
+			if (!out->behind++ && !out->unknown)
+				lag_name(out, &pos->elems[i]);
 		}
 	}
 	rd_kafka_topic_partition_list_destroy(pos);

@@ -31,7 +31,8 @@ static const char *reason(void)
 }
 
 static const struct kafka_lag caught_up = {.messages = 0, .partitions = 4};
-static const struct kafka_lag behind = {.messages = 500, .partitions = 4, .behind = 2};
+static const struct kafka_lag behind = {.messages = 500, .partitions = 4, .behind = 2,
+                                        .first = "meter.readings[3]"};
 static const struct kafka_lag unknown_end = {.messages = 0, .partitions = 4, .unknown = 1};
 
 Test(health, lag_without_progress_for_stall_s_is_a_stall)
@@ -111,7 +112,7 @@ Test(health, until_idle_verdicts)
 	             HEALTH_IDLE_GIVE_UP);
 	cr_assert_str_eq(why, "--until-idle gave up: input stalled with 500 messages left on 2 of 4 "
 	                      "partitions (0 more with an unknown end) and none processed for 5 s "
-	                      "(health.stall_s)");
+	                      "(health.stall_s); one of them: meter.readings[3]");
 }
 
 Test(health, postgres_conditions)
