@@ -109,6 +109,9 @@ static const struct config_key config_keys[] = {
 	KEY_INT("kafka.prefetch_messages", kafka_prefetch_messages, 1000, 10000000, 1000000,
 	        "messages the consumer may fetch ahead of processing: enough that fetching never "
 	        "waits for a batch to be processed (costs memory: about 150 MB at 1,000,000)"),
+	KEY_INT("kafka.prefetch_kbytes", kafka_prefetch_kbytes, 1024, 2097151, 524288,
+	        "kilobytes of message payload the consumer may fetch ahead of processing: caps the "
+	        "prefetch's memory; fetching backs off for a second whenever it is reached"),
 	KEY_PROPS("kafka.properties", kafka_properties,
 	          "librdkafka properties of both clients (TLS, SASL, client.id, ...), passed as "
 	          "given after riskd's own settings; docs/kafka.md"),

@@ -67,6 +67,8 @@ struct riskd_config {
 	int kafka_fetch_wait_max_ms;               /* kafka.fetch_wait_max_ms, 1..10000, default 50 */
 	int kafka_prefetch_messages;               /* kafka.prefetch_messages, 1000..10000000,
 	                                              default 1000000 */
+	int kafka_prefetch_kbytes;                 /* kafka.prefetch_kbytes, 1024..2097151,
+	                                              default 524288 */
 	struct config_props kafka_properties;          /* kafka.properties, default {} */
 	struct config_props kafka_consumer_properties; /* kafka.consumer_properties, default {} */
 	struct config_props kafka_producer_properties; /* kafka.producer_properties, default {} */

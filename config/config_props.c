@@ -29,6 +29,7 @@ static const struct {
 	{"session.timeout.ms", "set kafka.session_timeout_ms instead"},
 	{"fetch.wait.max.ms", "set kafka.fetch_wait_max_ms instead"},
 	{"queued.min.messages", "set kafka.prefetch_messages instead"},
+	{"queued.max.messages.kbytes", "set kafka.prefetch_kbytes instead"},
 	{"enable.auto.commit", "riskd keeps offsets in PostgreSQL, committed with each batch"},
 	{"auto.commit.enable", "riskd keeps offsets in PostgreSQL, committed with each batch"},
 	{"auto.commit.interval.ms", "riskd keeps offsets in PostgreSQL, committed with each batch"},

@@ -70,6 +70,7 @@ struct kafka_consumer_conf {
 	int fetch_wait_max_ms;     /* longest a broker may hold a fetch that found nothing new */
 	int prefetch_messages;     /* messages fetched ahead of the application (0: librdkafka's
 	                              default) */
+	int prefetch_kbytes;       /* payload kilobytes fetched ahead (0: librdkafka's default) */
 	struct kafka_props props;  /* partition.assignment.strategy defaults to
 	                              KAFKA_DEFAULT_ASSIGNOR */
 	const char *const *topics; /* topics the group assigns (the subscription) */

@@ -167,6 +167,7 @@ int kafka_config_check(const struct riskd_config *cfg, const char *path, char *e
 		.session_timeout_ms = cfg->kafka_session_timeout_ms,
 		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
 		.prefetch_messages = cfg->kafka_prefetch_messages,
+		.prefetch_kbytes = cfg->kafka_prefetch_kbytes,
 		.props = consumer,
 	};
 	rd_kafka_conf_t *conf = kafka_consumer_conf_build(&kconf, &line, why, sizeof why);

@@ -722,7 +722,8 @@ Test(config, describe_lists_every_key_once)
 {
 	static const char *const names[] = {
 		"kafka.brokers", "kafka.group_id", "kafka.session_timeout_ms",
-		"kafka.fetch_wait_max_ms", "kafka.prefetch_messages", "kafka.properties",
+		"kafka.fetch_wait_max_ms", "kafka.prefetch_messages", "kafka.prefetch_kbytes",
+		"kafka.properties",
 		"kafka.consumer_properties", "kafka.producer_properties", "topics.readings",
 		"topics.billing", "topics.profiles", "topics.transformer", "topics.review_queue",
 		"topics.credit_grades", "topics.dead_letter", "batch.size", "batch.max_wait_ms",

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/riskd_base.h"
 #include "streams/kafka.h"
+#include "streams/kafka_int.h"
 
 #include <criterion/criterion.h>
 
@@ -160,6 +161,44 @@ Test(kafka_conf, assignors_librdkafka_knows_are_accepted)
 	path = write_file("rr.yaml", "kafka:\n  consumer_properties:\n"
 	                             "    partition.assignment.strategy: roundrobin\n");
 	cr_assert_eq(check(path, err, sizeof err), 0, "%s", err);
+}
+
+/* The consumer's librdkafka value of property name, as kafka_consumer_conf_build sets it. */
+static const char *consumer_value(const struct kafka_consumer_conf *kconf, const char *name)
+{
+	static char value[64];
+	char err[256];
+	int line = 0;
+	rd_kafka_conf_t *rconf = kafka_consumer_conf_build(kconf, &line, err, sizeof err);
+	cr_assert_not_null(rconf, "%s", err);
+	size_t size = sizeof value;
+	cr_assert_eq(rd_kafka_conf_get(rconf, name, value, &size), RD_KAFKA_CONF_OK, "%s", name);
+	rd_kafka_conf_destroy(rconf);
+	return value;
+}
+
+Test(kafka_conf, prefetch_limits_reach_librdkafka)
+{
+	/* both limits stop fetching for a second when reached: the message count and the
+	 * payload kilobytes are the config's, not librdkafka's 100000 and 65536 */
+	struct kafka_consumer_conf kconf = {.brokers = "localhost:9092", .group_id = "g",
+	                                    .session_timeout_ms = 6000, .prefetch_messages = 750000,
+	                                    .prefetch_kbytes = 300000};
+	cr_assert_str_eq(consumer_value(&kconf, "queued.min.messages"), "750000");
+	cr_assert_str_eq(consumer_value(&kconf, "queued.max.messages.kbytes"), "300000");
+
+	static struct riskd_config cfg;
+	char err[1024];
+	cr_assert_eq(config_load(&cfg, NULL, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(cfg.kafka_prefetch_messages, 1000000);
+	cr_assert_eq(cfg.kafka_prefetch_kbytes, 524288, "the default holds 1,000,000 messages of "
+	                                                "up to 512 bytes");
+	const char *path = write_file("kb.yaml", "kafka:\n  consumer_properties:\n"
+	                                         "    queued.max.messages.kbytes: 1024\n");
+	cr_assert_neq(config_load(&cfg, path, err, sizeof err), 0);
+	cr_assert(strstr(err, ":3: error: kafka.consumer_properties: queued.max.messages.kbytes is "
+	                      "set by riskd itself: set kafka.prefetch_kbytes instead"),
+	          "%s", err);
 }
 
 Test(kafka_conf, secret_values_never_appear_in_messages)
