@@ -208,6 +208,20 @@ static int resync(struct pipeline *pl)
 
 /* ---- committing ---- */
 
+/* Whether input has paused, after a poll that returned nothing: the consumer has read every
+ * message it knows of (no assigned partition is known to hold messages past its position), or
+ * nothing has come for INPUT_PAUSED_AFTER_MS whatever it knows (partitions held back by the
+ * read order, a broker that stopped answering). An empty poll with messages known to be left
+ * is librdkafka's queue running dry while a fetch is on its way, not a quiet spell. */
+static int input_paused(struct pipeline *pl, int64_t now)
+{
+	if (now - pl->last_message_ms >= INPUT_PAUSED_AFTER_MS)
+		return 1;
+	struct kafka_lag lag;
+	kafka_consumer_lag(pl->consumer, &lag);
+	return lag.messages == 0;
+}
+
 /* Sets the lag gauges and updates the stall watch (and readiness) with the lag now; fills
  * lag. */
 static void report_lag(struct pipeline *pl, int64_t now, struct kafka_lag *lag)
@@ -1150,7 +1164,7 @@ int pipeline_run(struct pipeline *pl, const struct pipeline_options *opts, char 
 					*opts->reload = 0;
 				pipeline_reload_policies(pl, force, now);
 			}
-		} else if (n == 0 && b->messages == 0) {
+		} else if (n == 0 && b->messages == 0 && input_paused(pl, now)) {
 			/* idle: finish what is committing, then catch up on the store's other work */
 			if (finish_commit(pl) != 0)
 				continue;
