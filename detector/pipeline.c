@@ -249,6 +249,13 @@ struct checkpoint_ctx {
  * day only at its checkpoints, and may have died before the next). The group then owes its
  * open days, which open_days_after_replay marks for the first checkpoint after the replay.
  */
+/* Whether the entity's open day holds readings (one opened by the silent sweep holds none
+ * yet, and has no usage row to write). */
+static int has_reading_day(const struct cstate *cs)
+{
+	return (cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY;
+}
+
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;
@@ -259,7 +266,7 @@ static int checkpoint_entity(struct cstate *cs, void *arg)
 	batch_add_snapshot(ctx->batch, ctx->kind, ctx->table, cs);
 	if ((cs->flags & CSTATE_F_HAS_DAY) && hours)
 		batch_add_snapshot_hours(ctx->batch, cs->open_day, hours);
-	if ((cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) != CSTATE_F_HAS_DAY)
+	if (!has_reading_day(cs))
 		return 1;
 	if (ctx->replaying[cs->partition]) {
 		ctx->owed[cs->partition] = 1;
@@ -280,8 +287,7 @@ struct owed_ctx {
 static int mark_open_day(struct cstate *cs, void *arg)
 {
 	struct owed_ctx *ctx = arg;
-	if (cs->partition == ctx->partition &&
-	    (cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY)
+	if (cs->partition == ctx->partition && has_reading_day(cs))
 		cstate_table_mark_dirty(ctx->table, cs);
 	return 0;
 }

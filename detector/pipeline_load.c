@@ -44,20 +44,6 @@ static int load_open_hours(const char *id, int32_t day, const struct daily_hours
 	return 0;
 }
 
-static int load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size);
-
-/* Loads offsets and state for the assigned partitions parts[from..], all as of one moment:
- * in one repeatable-read transaction, so that another instance's commit cannot land between
- * the offsets and the snapshots read. Returns 0 or a riskd_err. */
-int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size)
-{
-	int rc = store_read_begin(pl->store, errstr, errstr_size);
-	if (rc)
-		return rc;
-	return store_read_end(pl->store, load_assignment(pl, from, errstr, errstr_size), errstr,
-	                      errstr_size);
-}
-
 static int load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size)
 {
 	int32_t cust[PARTITIONS_MAX], trans[PARTITIONS_MAX];
@@ -100,6 +86,19 @@ static int load_assignment(struct pipeline *pl, int from, char *errstr, size_t e
 		return rc;
 	return 0;
 }
+
+/* Loads offsets and state for the assigned partitions parts[from..], all as of one moment:
+ * in one repeatable-read transaction, so that another instance's commit cannot land between
+ * the offsets and the snapshots read. Returns 0 or a riskd_err. */
+int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t errstr_size)
+{
+	int rc = store_read_begin(pl->store, errstr, errstr_size);
+	if (rc)
+		return rc;
+	return store_read_end(pl->store, load_assignment(pl, from, errstr, errstr_size), errstr,
+	                      errstr_size);
+}
+
 
 int pipeline_replay_pending(const struct pipeline *pl)
 {
