@@ -980,30 +980,22 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 	 * partition p, transformer partition q readings partition q mod N (co-partitioning,
 	 * streams/kafka_consumer.c) */
 	const char *const gated[] = {pl->topics[ROLE_READINGS], pl->topics[ROLE_BILLING]};
-	struct kafka_consumer_conf kconf = {
-		.brokers = cfg->kafka_brokers,
-		.group_id = cfg->kafka_group_id,
-		.session_timeout_ms = cfg->kafka_session_timeout_ms,
-		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
-		.prefetch_messages = cfg->kafka_prefetch_messages,
-		.props = {&cfg->kafka_properties, &cfg->kafka_consumer_properties,
-		          "kafka.consumer_properties"},
-		.topics = pl->topics + ROLE_READINGS,
-		.topic_count = 1,
-		.driver_topic = pl->topics[ROLE_READINGS],
-		.follower_topics = pl->topics + ROLE_BILLING,
-		.follower_count = 2,
-		.spread_topics = pl->topics + ROLE_TRANSFORMER,
-		.spread_count = 1,
-		/* the profiles a partition holds are read before its readings, whose days are
-		 * scored with the profile's fields (docs/detection.md, "Scoring after the area"),
-		 * and before its billing, which grades (docs/credit.md, "When a day is graded") */
-		.gate_topic = pl->topics[ROLE_PROFILES],
-		.gated_topics = gated,
-		.gated_count = 2,
-		.rebalance = on_rebalance,
-		.opaque = pl,
-	};
+	struct kafka_consumer_conf kconf = kafka_consumer_conf_of(cfg);
+	kconf.topics = pl->topics + ROLE_READINGS;
+	kconf.topic_count = 1;
+	kconf.driver_topic = pl->topics[ROLE_READINGS];
+	kconf.follower_topics = pl->topics + ROLE_BILLING;
+	kconf.follower_count = 2;
+	kconf.spread_topics = pl->topics + ROLE_TRANSFORMER;
+	kconf.spread_count = 1;
+	/* the profiles a partition holds are read before its readings, whose days are scored
+	 * with the profile's fields (docs/detection.md, "Scoring after the area"), and before
+	 * its billing, which grades (docs/credit.md, "When a day is graded") */
+	kconf.gate_topic = pl->topics[ROLE_PROFILES];
+	kconf.gated_topics = gated;
+	kconf.gated_count = 2;
+	kconf.rebalance = on_rebalance;
+	kconf.opaque = pl;
 	pl->consumer = kafka_consumer_new(&kconf, errstr, errstr_size);
 	if (!pl->consumer)
 		goto fail;

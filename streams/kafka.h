@@ -205,6 +205,13 @@ struct kafka_producer *kafka_producer_new(const char *brokers, const struct kafk
 struct riskd_config;
 
 /*
+ * The consumer settings the config file gives (brokers, group, session timeout, fetch wait,
+ * prefetch limits, property maps), which riskd's consumer and kafka_config_check both start
+ * from; the caller adds topics, gates and callbacks. The result points into cfg.
+ */
+struct kafka_consumer_conf kafka_consumer_conf_of(const struct riskd_config *cfg);
+
+/*
  * Checks the Kafka client properties of cfg as librdkafka sees them, before any client is
  * made: builds the consumer's and the producer's configuration (riskd's settings, then the
  * maps) and creates each client once, without joining or sending anything. path names the

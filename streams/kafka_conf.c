@@ -152,28 +152,33 @@ static int try_client(rd_kafka_type_t type, rd_kafka_conf_t *conf, const struct 
 	return RISKD_ERR_INVALID;
 }
 
+struct kafka_consumer_conf kafka_consumer_conf_of(const struct riskd_config *cfg)
+{
+	return (struct kafka_consumer_conf){
+	    .brokers = cfg->kafka_brokers,
+	    .group_id = cfg->kafka_group_id,
+	    .session_timeout_ms = cfg->kafka_session_timeout_ms,
+	    .fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
+	    .prefetch_messages = cfg->kafka_prefetch_messages,
+	    .prefetch_kbytes = cfg->kafka_prefetch_kbytes,
+	    .props = {&cfg->kafka_properties, &cfg->kafka_consumer_properties,
+	              "kafka.consumer_properties"},
+	};
+}
+
 int kafka_config_check(const struct riskd_config *cfg, const char *path, char *errstr,
                        size_t errstr_size)
 {
 	char why[700];
 	int line = 0;
-	const struct kafka_props consumer = {&cfg->kafka_properties, &cfg->kafka_consumer_properties,
-	                                     "kafka.consumer_properties"};
 	const struct kafka_props producer = {&cfg->kafka_properties, &cfg->kafka_producer_properties,
 	                                     "kafka.producer_properties"};
-	const struct kafka_consumer_conf kconf = {
-		.brokers = cfg->kafka_brokers,
-		.group_id = cfg->kafka_group_id,
-		.session_timeout_ms = cfg->kafka_session_timeout_ms,
-		.fetch_wait_max_ms = cfg->kafka_fetch_wait_max_ms,
-		.prefetch_messages = cfg->kafka_prefetch_messages,
-		.prefetch_kbytes = cfg->kafka_prefetch_kbytes,
-		.props = consumer,
-	};
+	const struct kafka_consumer_conf kconf = kafka_consumer_conf_of(cfg);
 	rd_kafka_conf_t *conf = kafka_consumer_conf_build(&kconf, &line, why, sizeof why);
 	if (!conf)
 		goto fail;
-	if (try_client(RD_KAFKA_CONSUMER, conf, &consumer, path, "consumer", errstr, errstr_size))
+	if (try_client(RD_KAFKA_CONSUMER, conf, &kconf.props, path, "consumer", errstr,
+	               errstr_size))
 		return RISKD_ERR_INVALID;
 	conf = kafka_producer_conf_build(cfg->kafka_brokers, &producer, &line, why, sizeof why);
 	if (!conf)

@@ -179,22 +179,26 @@ static const char *consumer_value(const struct kafka_consumer_conf *kconf, const
 
 Test(kafka_conf, prefetch_limits_reach_librdkafka)
 {
-	/* both limits stop fetching for a second when reached: the message count and the
-	 * payload kilobytes are the config's, not librdkafka's 100000 and 65536 */
-	struct kafka_consumer_conf kconf = {.brokers = "localhost:9092", .group_id = "g",
-	                                    .session_timeout_ms = 6000, .prefetch_messages = 750000,
-	                                    .prefetch_kbytes = 300000};
-	cr_assert_str_eq(consumer_value(&kconf, "queued.min.messages"), "750000");
-	cr_assert_str_eq(consumer_value(&kconf, "queued.max.messages.kbytes"), "300000");
-
+	/* both limits stop fetching for a second when reached: riskd's consumer starts from
+	 * kafka_consumer_conf_of, so the config's values reach librdkafka, not its 100000 and
+	 * 65536 */
 	static struct riskd_config cfg;
 	char err[1024];
 	cr_assert_eq(config_load(&cfg, NULL, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(cfg.kafka_prefetch_messages, 1000000);
-	cr_assert_eq(cfg.kafka_prefetch_kbytes, 524288, "the default holds 1,000,000 messages of "
-	                                                "up to 512 bytes");
-	const char *path = write_file("kb.yaml", "kafka:\n  consumer_properties:\n"
-	                                         "    queued.max.messages.kbytes: 1024\n");
+	struct kafka_consumer_conf kconf = kafka_consumer_conf_of(&cfg);
+	cr_assert_str_eq(consumer_value(&kconf, "queued.min.messages"), "1000000");
+	cr_assert_str_eq(consumer_value(&kconf, "queued.max.messages.kbytes"), "524288",
+	                 "the default holds 1,000,000 messages of up to 512 bytes");
+
+	const char *path = write_file("prefetch.yaml", "kafka:\n  prefetch_messages: 750000\n"
+	                                               "  prefetch_kbytes: 300000\n");
+	cr_assert_eq(config_load(&cfg, path, err, sizeof err), 0, "%s", err);
+	kconf = kafka_consumer_conf_of(&cfg);
+	cr_assert_str_eq(consumer_value(&kconf, "queued.min.messages"), "750000");
+	cr_assert_str_eq(consumer_value(&kconf, "queued.max.messages.kbytes"), "300000");
+
+	path = write_file("kb.yaml", "kafka:\n  consumer_properties:\n"
+	                             "    queued.max.messages.kbytes: 1024\n");
 	cr_assert_neq(config_load(&cfg, path, err, sizeof err), 0);
 	cr_assert(strstr(err, ":3: error: kafka.consumer_properties: queued.max.messages.kbytes is "
 	                      "set by riskd itself: set kafka.prefetch_kbytes instead"),
