@@ -206,6 +206,22 @@ static int resync(struct pipeline *pl)
 	return 0;
 }
 
+/* The producer learns the output topics' leaders at startup rather than at the first
+ * relay, which would otherwise wait about a second for them while the next batch waits for
+ * the relay. A topic the brokers do not know is reported: its messages wait in risk.outbox,
+ * and are published once it exists. */
+static void prepare_outputs(struct pipeline *pl)
+{
+	const char *const outputs[] = {pl->cfg->topic_review_queue, pl->cfg->topic_credit_grades,
+	                               pl->cfg->topic_dead_letter};
+	char why[512], q[600];
+	int unknown = kafka_producer_prepare(pl->producer, outputs, 3, OUTPUT_METADATA_MS, why,
+	                                     sizeof(why));
+	if (unknown > 0)
+		log_kv(LOG_WARN, "output_topics_unknown", "count=%d error=%s", unknown,
+		       log_quote(q, sizeof(q), why));
+}
+
 /* ---- committing ---- */
 
 /* Whether input has paused, after a poll that returned nothing: the consumer has read every
@@ -1001,6 +1017,7 @@ struct pipeline *pipeline_new(const struct riskd_config *cfg, char *errstr, size
 		goto fail;
 	if (check_copartitioned(pl, errstr, errstr_size) != 0)
 		goto fail;
+	prepare_outputs(pl);
 	health_watch_init(&pl->health, cfg->health_stall_s, now_ms());
 	health_ready_init(cfg->health_ready_max_lag, cfg->health_stall_s, now_ms());
 	return pl;

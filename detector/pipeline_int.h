@@ -40,6 +40,7 @@ enum topic_role { ROLE_READINGS, ROLE_BILLING, ROLE_PROFILES, ROLE_TRANSFORMER, 
 #define AREA_DRAIN_EVERY_MS 5000 /* under load: each drain balances the area-days queued
                                     since the last, so fewer drains repeat less work */
 #define ATTRIB_IDLE_BUDGET_MS 200  /* attribution per idle turn (input caught up) */
+#define OUTPUT_METADATA_MS 5000    /* startup's wait for each output topic's metadata */
 #define INPUT_PAUSED_AFTER_MS 1000 /* an empty poll with messages known to be left is a fetch
                                       still on its way, until nothing came for this long */
 #define ATTRIB_BUSY_EVERY_MS 1000  /* under load: one area-window a second at most */

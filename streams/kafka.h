@@ -288,4 +288,15 @@ uint64_t kafka_producer_delivered(const struct kafka_producer *kp);
 /* Flushes (up to 10 s) and destroys the producer. NULL is a no-op. */
 void kafka_producer_destroy(struct kafka_producer *kp);
 
+/*
+ * Asks the brokers for the metadata of the n topics the producer will publish to, waiting up
+ * to timeout_ms for each, so that it knows their leaders and is connected before its first
+ * message (which otherwise waits for that: about a second with librdkafka 2.0, the first
+ * outbox relay's). Returns how many topics the brokers did not answer for or do not know,
+ * with errstr saying why for the first of them ("topic 'T': Broker: Unknown topic or
+ * partition"); 0 when all are known.
+ */
+int kafka_producer_prepare(struct kafka_producer *kp, const char *const *topics, int n,
+                           int timeout_ms, char *errstr, size_t errstr_size);
+
 #endif

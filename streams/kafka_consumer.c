@@ -726,24 +726,7 @@ uint64_t kafka_consumer_gates_expired(const struct kafka_consumer *kc)
 int kafka_consumer_partition_count(struct kafka_consumer *kc, const char *topic,
                                    char *errstr, size_t errstr_size)
 {
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(kc->rk, topic, NULL);
-	const struct rd_kafka_metadata *md = NULL;
-	int count = -1;
-
-	rd_kafka_resp_err_t err = rd_kafka_metadata(kc->rk, 0, rkt, &md, 10000);
-	if (err) {
-		snprintf(errstr, errstr_size, "metadata for topic '%s': %s", topic,
-		         rd_kafka_err2str(err));
-	} else if (md->topic_cnt != 1 || md->topics[0].err) {
-		snprintf(errstr, errstr_size, "topic '%s': %s", topic,
-		         md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-	} else {
-		count = md->topics[0].partition_cnt;
-	}
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(rkt);
-	return count;
+	return kafka_topic_partitions(kc->rk, topic, 10000, errstr, errstr_size);
 }
 
 void kafka_consumer_destroy(struct kafka_consumer *kc)

@@ -25,6 +25,13 @@ int kafka_conf_apply(rd_kafka_conf_t *conf, const char *const (*settings)[2], si
  * drops a trailing newline: makes a librdkafka message about props fit to show. */
 void kafka_conf_mask(char *text, size_t size, const struct kafka_props *props);
 
+/* Asks the brokers for topic's metadata, waiting up to timeout_ms: returns its partition
+ * count, or -1 with errstr "metadata for topic 'T': why" (no answer) or "topic 'T': why"
+ * (the brokers do not know it). The client learns the topic's leaders as it would before
+ * its first message to or from it. */
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                           size_t errstr_size);
+
 /* The consumer's configuration: riskd's settings and conf->props, without callbacks. Returns
  * NULL with errstr and *line as kafka_conf_apply sets them. The caller owns the result. */
 rd_kafka_conf_t *kafka_consumer_conf_build(const struct kafka_consumer_conf *conf, int *line,

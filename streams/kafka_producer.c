@@ -243,3 +243,15 @@ void kafka_producer_destroy(struct kafka_producer *kp)
 	rd_kafka_destroy(kp->rk);
 	free(kp);
 }
+
+int kafka_producer_prepare(struct kafka_producer *kp, const char *const *topics, int n,
+                           int timeout_ms, char *errstr, size_t errstr_size)
+{
+	int unknown = 0;
+	char why[512];
+	for (int i = 0; i < n; i++)
+		if (kafka_topic_partitions(kp->rk, topics[i], timeout_ms, why, sizeof(why)) < 0 &&
+		    unknown++ == 0)
+			snprintf(errstr, errstr_size, "%s", why);
+	return unknown;
+}

@@ -205,6 +205,19 @@ Test(kafka_conf, prefetch_limits_reach_librdkafka)
 	          "%s", err);
 }
 
+Test(kafka_conf, output_topics_without_an_answer_are_counted_and_named)
+{
+	/* nothing listens on port 1: no broker answers for any of the topics */
+	char err[512] = "";
+	struct kafka_producer *kp = kafka_producer_new("127.0.0.1:1", NULL, err, sizeof err);
+	cr_assert_not_null(kp, "%s", err);
+	const char *const topics[] = {"out.a", "out.b"};
+	cr_assert_eq(kafka_producer_prepare(kp, topics, 2, 300, err, sizeof err), 2);
+	cr_assert(strncmp(err, "metadata for topic 'out.a': ", 28) == 0, "%s", err);
+	cr_assert_eq(kafka_producer_prepare(kp, topics, 0, 300, err, sizeof err), 0);
+	kafka_producer_destroy(kp);
+}
+
 Test(kafka_conf, secret_values_never_appear_in_messages)
 {
 	char err[1024];
