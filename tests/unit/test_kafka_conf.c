@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,10 +206,21 @@ Test(kafka_conf, prefetch_limits_reach_librdkafka)
 	          "%s", err);
 }
 
+static atomic_int refused_lines; /* librdkafka's log lines about the refused connection */
+
+static void count_refused(int level, const char *facility, const char *message)
+{
+	(void)level;
+	(void)facility;
+	if (strstr(message, "127.0.0.1:1"))
+		atomic_fetch_add(&refused_lines, 1);
+}
+
 Test(kafka_conf, output_topics_without_an_answer_are_counted_and_named)
 {
 	/* nothing listens on port 1: no broker answers for any of the topics */
 	char err[512] = "";
+	kafka_set_logger(count_refused); /* librdkafka's lines go here, not to the test's stderr */
 	struct kafka_producer *kp = kafka_producer_new("127.0.0.1:1", NULL, err, sizeof err);
 	cr_assert_not_null(kp, "%s", err);
 	const char *const topics[] = {"out.a", "out.b"};
@@ -216,6 +228,7 @@ Test(kafka_conf, output_topics_without_an_answer_are_counted_and_named)
 	cr_assert(strncmp(err, "metadata for topic 'out.a': ", 28) == 0, "%s", err);
 	cr_assert_eq(kafka_producer_prepare(kp, topics, 0, 300, err, sizeof err), 0);
 	kafka_producer_destroy(kp);
+	cr_assert_gt(atomic_load(&refused_lines), 0, "librdkafka said why it got no answer");
 }
 
 Test(kafka_conf, secret_values_never_appear_in_messages)
