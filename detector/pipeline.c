@@ -257,6 +257,13 @@ struct checkpoint_ctx {
 	uint8_t *owed;                     /* pl->open_days_owed[group] */
 };
 
+/* Whether the entity's open day holds readings (one opened by the silent sweep holds none
+ * yet, and has no usage row to write). */
+static int has_reading_day(const struct cstate *cs)
+{
+	return (cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY;
+}
+
 /*
  * cstate_table_drain_dirty taker: a dirty entity of a group being checkpointed goes into
  * the batch, with its open day's usage so far (what the snapshot holds of it). While the
@@ -265,13 +272,6 @@ struct checkpoint_ctx {
  * day only at its checkpoints, and may have died before the next). The group then owes its
  * open days, which open_days_after_replay marks for the first checkpoint after the replay.
  */
-/* Whether the entity's open day holds readings (one opened by the silent sweep holds none
- * yet, and has no usage row to write). */
-static int has_reading_day(const struct cstate *cs)
-{
-	return (cs->flags & (CSTATE_F_HAS_DAY | CSTATE_F_SILENT)) == CSTATE_F_HAS_DAY;
-}
-
 static int checkpoint_entity(struct cstate *cs, void *arg)
 {
 	struct checkpoint_ctx *ctx = arg;

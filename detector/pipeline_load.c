@@ -99,7 +99,6 @@ int pipeline_load_assignment(struct pipeline *pl, int from, char *errstr, size_t
 	                      errstr_size);
 }
 
-
 int pipeline_replay_pending(const struct pipeline *pl)
 {
 	for (int i = 0; i < pl->part_count; i++) {
